@@ -1,0 +1,105 @@
+/**
+ * The client protocol: what a client (the harness, the benchmark, a person
+ * with `node/client.ts`) sends to any node, and what the node answers. These
+ * travel in the same authenticated envelope as peer messages
+ * (`node/transport/codec.ts`), to the node's one UDP socket.
+ *
+ * Outcomes are typed values. The client library turns them into the three
+ * outcomes the harness records: ok (it happened), a definite failure (it
+ * certainly did not happen: `cas_mismatch`, `invalid`), or indeterminate
+ * (`timeout`: it may or may not have happened).
+ */
+import type { NodeId, Role } from './raft/types.js';
+
+export type KvOp =
+  | { readonly type: 'get'; readonly key: string }
+  | { readonly type: 'put'; readonly key: string; readonly value: string }
+  | { readonly type: 'delete'; readonly key: string }
+  /** Sets `key` to `value` only if it currently holds `expected` (`null`: the key is absent). */
+  | { readonly type: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string };
+
+export type KvOpType = KvOp['type'];
+
+/**
+ * One client request. `(clientId, seq)` identifies it across retries: the
+ * replicated state machine remembers the last `seq` it applied per client and
+ * its result (Raft dissertation §6.3), so a retried write is applied at most
+ * once. A client has at most one request outstanding; `seq` increases by one
+ * per new request (reads included, though reads are not logged).
+ */
+export interface ClientRequest {
+  readonly type: 'client_request';
+  readonly clientId: string;
+  readonly seq: number;
+  readonly op: KvOp;
+}
+
+/** The state-machine result of an op that was applied (or, for a read, served). */
+export type KvResult =
+  /** get: the value (null: absent). put/delete/cas: `value` is the value now stored (null after delete). */
+  | { readonly status: 'ok'; readonly value: string | null }
+  /** cas precondition false: definite failure, nothing changed. */
+  | { readonly status: 'cas_mismatch'; readonly actual: string | null }
+  /** Rejected before it could take effect (too large, malformed): definite failure. */
+  | { readonly status: 'invalid'; readonly code: 'key_too_large' | 'value_too_large' | 'malformed'; readonly message: string };
+
+export type ClientOutcome =
+  | KvResult
+  /** This node is not the leader; retry at `leaderHint` (null: unknown). The request was not applied by this node. */
+  | { readonly status: 'not_leader'; readonly leaderHint: NodeId | null }
+  /**
+   * The node could not serve the request now (no quorum confirmed, proposal
+   * dropped under back-pressure, leadership lost while the request was
+   * pending). For a write this is NOT a definite failure: the entry may
+   * still commit, so the client retries with the same (clientId, seq).
+   */
+  | { readonly status: 'unavailable'; readonly reason: string };
+
+export interface ClientResponse {
+  readonly type: 'client_response';
+  readonly clientId: string;
+  readonly seq: number;
+  readonly outcome: ClientOutcome;
+}
+
+export interface StatusRequest {
+  readonly type: 'status_request';
+  readonly requestId: string;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly currentTerm: number;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+  readonly lastLogIndex: number;
+  /** The node's injected clock: what `now()` reads and how fast it runs (see `node/clock/`). */
+  readonly clock: { readonly nowMs: number; readonly offsetMs: number; readonly rate: number };
+  /** Datagrams dropped on receipt, by reason (malformed, bad_mac, oversized, wrong_cluster, ...). */
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly unsafe: readonly string[];
+}
+
+export interface StatusResponse {
+  readonly type: 'status_response';
+  readonly requestId: string;
+  readonly status: NodeStatus;
+}
+
+export type ClientMessage = ClientRequest | ClientResponse | StatusRequest | StatusResponse;
+
+/**
+ * Control messages over the IPC channel of a spawned node (never a network
+ * port, so only the spawning process can use them).
+ * Parent → node: `clock`, `status`. Node → parent: `ready`, `clock_ok`, `status`.
+ */
+export type ControlRequest =
+  | { readonly type: 'clock'; readonly offsetMs?: number; readonly rate?: number; readonly bumpMs?: number }
+  | { readonly type: 'status' };
+
+export type ControlReply =
+  | { readonly type: 'ready'; readonly id: NodeId; readonly host: string; readonly port: number }
+  | { readonly type: 'clock_ok'; readonly nowMs: number; readonly offsetMs: number; readonly rate: number }
+  | { readonly type: 'status'; readonly status: NodeStatus };

@@ -1,0 +1,28 @@
+// `npm run build`: compile with tsc into dist/, copy non-TypeScript assets,
+// and stamp the build so scripts/ensure-built.mjs can skip a fresh build.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const tscBin = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+execFileSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+
+// Static assets (HTML templates, browser scripts) live beside their sources.
+function copyAssets(dir) {
+  if (!existsSync(join(root, dir))) return;
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const rel = join(dir, entry.name);
+    if (entry.isDirectory()) copyAssets(rel);
+    else if (/\.(html|css|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+      mkdirSync(join(root, 'dist', dir), { recursive: true });
+      cpSync(join(root, rel), join(root, 'dist', rel));
+    }
+  }
+}
+for (const d of ['node', 'harness', 'checker', 'bench']) copyAssets(d);
+mkdirSync(join(root, 'dist'), { recursive: true });
+writeFileSync(join(root, 'dist', '.build-stamp'), new Date().toISOString() + '\n');
