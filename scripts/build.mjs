@@ -9,7 +9,15 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const tscBin = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
-execFileSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+// tsc emits JavaScript even when it reports type errors. `npm run build`
+// (and so `npm test` and CI) fails on them; RIFT_BUILD_LENIENT=1 (used by the
+// test suites' global setup during development) keeps the emitted files.
+try {
+  execFileSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+} catch (error) {
+  if (process.env.RIFT_BUILD_LENIENT !== '1') throw error;
+  process.stderr.write('rift: tsc reported type errors (kept the emitted JavaScript because RIFT_BUILD_LENIENT=1)\n');
+}
 
 // Static assets (HTML templates, browser scripts) live beside their sources.
 function copyAssets(dir) {

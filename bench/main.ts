@@ -1,0 +1,30 @@
+// `npm run bench -- <name> [args]`: dispatches to one benchmark. Each is
+// loaded with a dynamic import so one benchmark's file can be missing or
+// broken without stopping the others from compiling and running.
+const [name, ...args] = process.argv.slice(2);
+
+async function run(): Promise<void> {
+  switch (name) {
+    case 'checker': {
+      const m = (await import('./checker.js')) as { runCheckerBench: (args: string[]) => Promise<void> };
+      await m.runCheckerBench(args);
+      return;
+    }
+    case 'cluster': {
+      // Written separately; the computed path keeps this file compiling without it.
+      const m = (await import('./' + 'cluster.js')) as { runClusterBench?: (args: string[]) => Promise<void>; default?: (args: string[]) => Promise<void> };
+      const f = m.runClusterBench ?? m.default;
+      if (f === undefined) throw new Error('bench/cluster.js exports no runClusterBench');
+      await f(args);
+      return;
+    }
+    default:
+      process.stderr.write(`usage: npm run bench -- checker|cluster [args]\n`);
+      process.exitCode = 254;
+  }
+}
+
+run().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 255;
+});

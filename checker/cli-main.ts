@@ -1,0 +1,153 @@
+// The command line: `rift-check FILE [--model cas-register|kv] [--time-limit
+// SECONDS] [--json] [--all-keys] ...`. Exit codes follow Jepsen's: 0 valid,
+// 1 invalid, 2 unknown, 254 bad arguments or unreadable/malformed input,
+// 255 internal error. `main` is separate from the entry file so tests can
+// run it in-process.
+import { checkFile } from './check.js';
+import { isModelName } from './models/registry.js';
+import { formatResult } from './report.js';
+import { HistoryFormatError, type CheckOptions } from './types.js';
+
+export const EXIT_VALID = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_UNKNOWN = 2;
+export const EXIT_BAD_INPUT = 254;
+export const EXIT_INTERNAL = 255;
+
+export const USAGE = `usage: npm run check -- FILE [options]
+
+Checks a history (JSON Lines in the corpus format, or Jepsen/Knossos EDN) for
+linearizability, key by key.
+
+options:
+  --model cas-register|kv   model to check against (default: inferred from the f names)
+  --time-limit SECONDS      give up with verdict "unknown" after this long
+  --json                    print the result as JSON
+  --all-keys                check every key, even after one is found invalid
+  --max-cache-entries N     cap on cached configurations per key (default 4000000)
+  --max-cache-mb N          cap on the search's estimated memory in MiB (default 512)
+  --no-workers              never use worker threads
+  --worker-min-ops N        use worker threads from N ops (default 500000)
+  --independent auto|yes|no EDN: values are [key value] tuples (default auto)
+  -h, --help                show this help
+
+exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal error`;
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+class UsageError extends Error {}
+
+function positiveNumber(flag: string, v: string | undefined, integer: boolean): number {
+  if (v === undefined) throw new UsageError(`${flag} needs a value`);
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+interface Parsed {
+  help: boolean;
+  file?: string;
+  json: boolean;
+  opts: CheckOptions;
+}
+
+export function parseArgs(argv: readonly string[]): Parsed {
+  const p: Parsed = { help: false, json: false, opts: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '-h':
+      case '--help':
+        p.help = true;
+        break;
+      case '--json':
+        p.json = true;
+        break;
+      case '--all-keys':
+        p.opts.allKeys = true;
+        break;
+      case '--no-workers':
+        p.opts.workers = false;
+        break;
+      case '--model': {
+        const m = value();
+        if (m === undefined || !isModelName(m)) throw new UsageError(`--model must be cas-register or kv, got ${JSON.stringify(m ?? '')}`);
+        p.opts.model = m;
+        break;
+      }
+      case '--time-limit':
+        p.opts.timeLimitMs = positiveNumber(flag, value(), false) * 1000;
+        break;
+      case '--max-cache-entries':
+        p.opts.maxCacheEntries = positiveNumber(flag, value(), true);
+        break;
+      case '--max-cache-mb':
+        p.opts.maxCacheBytes = positiveNumber(flag, value(), false) * 1024 * 1024;
+        break;
+      case '--worker-min-ops':
+        p.opts.workerMinOps = positiveNumber(flag, value(), true);
+        break;
+      case '--independent': {
+        const v = value();
+        if (v === 'auto') p.opts.independent = 'auto';
+        else if (v === 'yes') p.opts.independent = true;
+        else if (v === 'no') p.opts.independent = false;
+        else throw new UsageError(`--independent must be auto, yes or no, got ${JSON.stringify(v ?? '')}`);
+        break;
+      }
+      default:
+        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+        if (p.file !== undefined) throw new UsageError(`only one FILE may be given (got ${JSON.stringify(p.file)} and ${JSON.stringify(a)})`);
+        p.file = a;
+    }
+  }
+  return p;
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`rift-check: ${e.message}\n${USAGE}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    io.out(USAGE + '\n');
+    return EXIT_VALID;
+  }
+  if (parsed.file === undefined) {
+    io.err(`rift-check: no FILE given\n${USAGE}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  const file = parsed.file;
+  try {
+    const r = await checkFile(file, parsed.opts);
+    io.out(parsed.json ? JSON.stringify({ file, ...r }, null, 2) + '\n' : formatResult(r, file) + '\n');
+    return r.valid === true ? EXIT_VALID : r.valid === false ? EXIT_INVALID : EXIT_UNKNOWN;
+  } catch (e) {
+    if (e instanceof HistoryFormatError) {
+      io.err(`rift-check: ${file}: malformed history: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+      io.err(`rift-check: cannot read ${file}: ${(e as Error).message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    io.err(`rift-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}

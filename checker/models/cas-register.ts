@@ -1,0 +1,95 @@
+// Knossos' cas-register (knossos/model.clj), starting at null: `write v`
+// sets it, `cas [a, b]` sets it to b only if it holds a, `read` returns it.
+// Values are any JSON; equality is structural (via valueKey).
+import { hashString, show, type Model, type ModelOp } from './model.js';
+
+export type RegisterState = unknown;
+
+/** Canonical key of a JSON value: numbers, null and booleans as themselves, the rest tagged strings. */
+export function valueKey(v: unknown): string | number | boolean | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return 's' + v;
+  return 'j' + JSON.stringify(v);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || valueKey(a) === valueKey(b);
+}
+
+export const casRegister: Model<RegisterState> = {
+  name: 'cas-register',
+  fs: ['read', 'write', 'cas'],
+  readOnlyFs: ['read'],
+  init: () => null,
+  validate(f, type, value) {
+    if (f === 'cas' && (type === 'invoke' || type === 'ok')) {
+      if (!Array.isArray(value) || value.length !== 2) return `cas value must be [expected, new], got ${show(value)}`;
+    }
+    if (f === 'read' && type === 'invoke' && value !== null && value !== undefined) {
+      return `read invoke value must be null, got ${show(value)}`;
+    }
+    return null;
+  },
+  step(state, op) {
+    switch (op.f) {
+      case 'read':
+        if (op.output === undefined) return state;
+        return sameValue(state, op.output) ? state : undefined;
+      case 'write':
+        return op.input;
+      case 'cas': {
+        const [expected, next] = op.input as [unknown, unknown];
+        if (sameValue(state, expected)) return next;
+        // A crashed cas whose precondition fails simply did not take effect.
+        return op.output === undefined ? state : undefined;
+      }
+      default:
+        return undefined;
+    }
+  },
+  hash(s) {
+    if (typeof s === 'number' && (s | 0) === s) return Math.imul(s, 0x9e3779b1);
+    const k = valueKey(s);
+    return k === null ? 0x5bd1e995 : hashString(String(k));
+  },
+  equal: sameValue,
+  shape(op) {
+    switch (op.f) {
+      case 'read':
+        return op.output === undefined ? { kind: 'general' } : { kind: 'guard', require: op.output };
+      case 'write':
+        return { kind: 'set', to: op.input };
+      case 'cas': {
+        const [expected, next] = op.input as [unknown, unknown];
+        return op.output === undefined ? { kind: 'general' } : { kind: 'guard-set', require: expected, to: next };
+      }
+      default:
+        return { kind: 'general' };
+    }
+  },
+  describeState: (s) => s,
+  describeOp(op: ModelOp) {
+    const out = op.output === undefined ? ' -> ?' : '';
+    switch (op.f) {
+      case 'read':
+        return `read -> ${show(op.output)}`;
+      case 'write':
+        return `write ${show(op.input)}${out}`;
+      case 'cas':
+        return `cas ${show(op.input)}${out}`;
+      default:
+        return `${op.f} ${show(op.input)}`;
+    }
+  },
+  explainIllegal(state, op) {
+    switch (op.f) {
+      case 'read':
+        return `read ${show(op.output)} but the register holds ${show(state)}`;
+      case 'cas':
+        return `cas expected ${show((op.input as unknown[])[0])} but the register holds ${show(state)}`;
+      default:
+        return `${op.f} is not a cas-register op`;
+    }
+  },
+};

@@ -1,0 +1,189 @@
+// Reading histories: JSON Lines (the corpus format) and Jepsen/Knossos EDN,
+// streamed line by line so a history of millions of lines never sits in
+// memory as text. Each op is checked for the basic field shapes here (with
+// its line number); pairing and model-specific value shapes are checked in
+// history.ts.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { EdnError, EdnFormSplitter, parseEdn, type EdnValue } from './edn.js';
+import { HistoryFormatError, type HistoryOp, type OpType } from './types.js';
+
+export type HistoryFormat = 'jsonl' | 'edn';
+
+const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
+
+/**
+ * Turns one parsed record into a HistoryOp, checking field shapes.
+ * `position` is the op's 0-based position, used as `index` when absent.
+ */
+export function toHistoryOp(raw: unknown, line: number, position: number): HistoryOp {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new HistoryFormatError(line, 'expected an op object');
+  }
+  const o = raw as Record<string, unknown>;
+  const type = o['type'];
+  if (typeof type !== 'string' || !TYPES.has(type)) {
+    throw new HistoryFormatError(line, `unknown type ${JSON.stringify(type)} (expected invoke, ok, fail or info)`);
+  }
+  const process = o['process'];
+  if (typeof process === 'number') {
+    if (!Number.isInteger(process)) throw new HistoryFormatError(line, `process must be an integer or a string, got ${process}`);
+  } else if (typeof process !== 'string') {
+    throw new HistoryFormatError(line, `process must be an integer or a string, got ${JSON.stringify(process)}`);
+  }
+  const f = o['f'];
+  if (typeof f !== 'string') {
+    // Non-client ops (nemesis) may carry any f; a missing f is only an error for clients.
+    if (typeof process === 'number') throw new HistoryFormatError(line, `f must be a string, got ${JSON.stringify(f)}`);
+  }
+  const index = o['index'];
+  if (index !== undefined && (typeof index !== 'number' || !Number.isInteger(index))) {
+    throw new HistoryFormatError(line, `index must be an integer, got ${JSON.stringify(index)}`);
+  }
+  const key = o['key'];
+  if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
+    throw new HistoryFormatError(line, `key must be a string or a number, got ${JSON.stringify(key)}`);
+  }
+  const op: HistoryOp = {
+    index: index ?? position,
+    process,
+    type: type as OpType,
+    f: typeof f === 'string' ? f : String(f),
+    value: o['value'] === undefined ? null : o['value'],
+    line,
+  };
+  const time = o['time'];
+  if (typeof time === 'number') op.time = time;
+  if (key !== undefined) op.key = key;
+  if (o['error'] !== undefined) op.error = o['error'];
+  return op;
+}
+
+/** Guesses the format from the file name, else from the first non-blank line. */
+export function detectFormat(path: string, firstLine: string | undefined): HistoryFormat {
+  if (/\.edn$/i.test(path)) return 'edn';
+  if (/\.(jsonl|ndjson|json)$/i.test(path)) return 'jsonl';
+  const t = (firstLine ?? '').trimStart();
+  return /^\{\s*"/.test(t) ? 'jsonl' : 'edn';
+}
+
+/**
+ * Applies Jepsen's `independent` convention to EDN ops: values are
+ * `[key value]` tuples. With `'auto'`, only when every client op's value
+ * is a 2-element array (a plain cas-register read invoke carries nil, so a
+ * non-independent history never qualifies).
+ */
+export function applyIndependent(ops: HistoryOp[], mode: boolean | 'auto'): void {
+  if (mode === false) return;
+  const client = ops.filter((o) => typeof o.process === 'number');
+  if (mode === 'auto') {
+    if (client.length === 0 || !client.every((o) => Array.isArray(o.value) && o.value.length === 2)) return;
+  }
+  for (const o of client) {
+    if (!Array.isArray(o.value) || o.value.length !== 2) {
+      throw new HistoryFormatError(o.line ?? 0, `independent op value must be a [key value] tuple, got ${JSON.stringify(o.value)}`);
+    }
+    const [k, v] = o.value as [unknown, unknown];
+    if (typeof k !== 'string' && typeof k !== 'number') {
+      throw new HistoryFormatError(o.line ?? 0, `independent key must be a string or a number, got ${JSON.stringify(k)}`);
+    }
+    o.key = k;
+    o.value = v;
+  }
+}
+
+/** Parses one EDN op form (already split from the stream). */
+export function ednOp(text: string, line: number, position: number): HistoryOp {
+  let v: EdnValue;
+  try {
+    v = parseEdn(text);
+  } catch (e) {
+    if (e instanceof EdnError) throw new HistoryFormatError(line, `bad EDN: ${e.message}`);
+    throw e;
+  }
+  return toHistoryOp(v, line, position);
+}
+
+/** Reads a whole history from an in-memory string (JSONL or EDN). */
+export function parseHistoryText(text: string, format: HistoryFormat, independent: boolean | 'auto' = 'auto'): HistoryOp[] {
+  const lines = text.split(/\r?\n/);
+  const ops: HistoryOp[] = [];
+  if (format === 'jsonl') {
+    lines.forEach((l, i) => {
+      if (l.trim().length > 0) ops.push(jsonOp(l, i + 1, ops.length));
+    });
+    return ops;
+  }
+  const splitter = new EdnFormSplitter();
+  lines.forEach((l, i) => {
+    for (const form of splitEdn(splitter, l, i + 1)) ops.push(ednOp(form.text, form.line, ops.length));
+  });
+  endEdn(splitter, lines.length);
+  applyIndependent(ops, independent);
+  return ops;
+}
+
+function splitEdn(splitter: EdnFormSplitter, line: string, lineNo: number): { text: string; line: number }[] {
+  try {
+    return splitter.push(line, lineNo);
+  } catch (e) {
+    if (e instanceof EdnError) throw new HistoryFormatError(lineNo, `bad EDN: ${e.message.replace(/^line \d+: /, '')}`);
+    throw e;
+  }
+}
+
+function endEdn(splitter: EdnFormSplitter, lastLine: number): void {
+  try {
+    splitter.end(lastLine);
+  } catch (e) {
+    if (e instanceof EdnError) throw new HistoryFormatError(lastLine, `bad EDN: ${e.message.replace(/^line \d+: /, '')}`);
+    throw e;
+  }
+}
+
+function jsonOp(l: string, line: number, position: number): HistoryOp {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(l);
+  } catch (e) {
+    throw new HistoryFormatError(line, `bad JSON: ${(e as Error).message}`);
+  }
+  return toHistoryOp(raw, line, position);
+}
+
+/**
+ * Streams a history file (readline over a file stream). Throws
+ * HistoryFormatError for malformed lines and the fs error (ENOENT...) for an
+ * unreadable file.
+ */
+export async function readHistoryFile(path: string, independent: boolean | 'auto' = 'auto'): Promise<HistoryOp[]> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  const ops: HistoryOp[] = [];
+  let format: HistoryFormat | null = null;
+  let splitter: EdnFormSplitter | null = null;
+  let lineNo = 0;
+  try {
+    for await (const l of rl) {
+      lineNo++;
+      if (format === null) {
+        if (l.trim().length === 0) continue;
+        format = detectFormat(path, l);
+        if (format === 'edn') splitter = new EdnFormSplitter();
+      }
+      if (splitter !== null) {
+        for (const form of splitEdn(splitter, l, lineNo)) ops.push(ednOp(form.text, form.line, ops.length));
+      } else if (l.trim().length > 0) {
+        ops.push(jsonOp(l, lineNo, ops.length));
+      }
+    }
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+  if (splitter !== null) {
+    endEdn(splitter, lineNo);
+    applyIndependent(ops, independent);
+  }
+  return ops;
+}

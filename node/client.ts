@@ -1,0 +1,243 @@
+/**
+ * The rift client library, used by the harness, the benchmark and people.
+ *
+ * A client may send to any node. A node that is not the leader answers
+ * `not_leader` with a hint, and the client follows it (as in the seeds, where
+ * the server returns a redirect naming the leader). Every attempt of one
+ * operation carries the same `(clientId, seq)`, so the replicated session
+ * table applies a retried write at most once (dissertation §6.3). Retries use
+ * capped exponential backoff with jitter until the operation's deadline; past
+ * it the outcome is `timeout` (indeterminate: the write may or may not have
+ * happened), which is kept distinct from a definite failure such as a cas
+ * whose precondition was false.
+ */
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { ClusterConfig } from './config-types.js';
+import type { ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.js';
+import { decodeEnvelope, deriveKey, encodeEnvelope } from './transport/codec.js';
+import { createPrng } from './raft/prng.js';
+import type { Prng } from './raft/types.js';
+
+export type ClientResult =
+  | { readonly type: 'ok'; readonly value: string | null }
+  | { readonly type: 'fail'; readonly error: string }
+  | { readonly type: 'timeout'; readonly error: string };
+
+export interface ClientOptions {
+  readonly config: Pick<ClusterConfig, 'cluster' | 'secret' | 'nodes'>;
+  readonly clientId: string;
+  /** Deadline for one operation, all retries included. */
+  readonly timeoutMs: number;
+  /** Seeds the jitter and the choice of the first node. */
+  readonly seed?: number;
+  /** Node to try first (default: drawn from the seed). */
+  readonly initialNode?: string;
+  /** Wait for a reply to one attempt before trying elsewhere. Default min(250, timeoutMs). */
+  readonly attemptTimeoutMs?: number;
+  readonly backoffMsMin?: number;
+  readonly backoffMsMax?: number;
+}
+
+interface Waiter {
+  readonly seq: number;
+  resolve(outcome: ClientOutcome): void;
+}
+
+export class RiftClient {
+  private readonly socket: dgram.Socket;
+  private readonly key: Buffer;
+  private readonly options: ClientOptions;
+  private readonly prng: Prng;
+  private readonly bound: Promise<void>;
+  private target: string;
+  private seq = 0;
+  private waiter: Waiter | null = null;
+  private busy = false;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    if (options.config.nodes.length === 0) throw new Error('RiftClient: the config lists no nodes');
+    if (!(options.timeoutMs > 0)) throw new Error('RiftClient: timeoutMs must be positive');
+    this.options = options;
+    this.key = deriveKey(options.config.secret);
+    this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
+    const first = options.initialNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
+    this.target = first ?? options.config.nodes[0]!.id;
+    this.socket = dgram.createSocket('udp4');
+    // Never let a socket error crash the caller (e.g. EMSGSIZE, ICMP errors).
+    this.socket.on('error', () => undefined);
+    this.socket.on('message', (buf) => this.onDatagram(buf));
+    this.bound = new Promise((resolve) => this.socket.bind(0, () => resolve()));
+    this.socket.unref();
+  }
+
+  get clientId(): string {
+    return this.options.clientId;
+  }
+
+  get(key: string): Promise<ClientResult> {
+    return this.run({ type: 'get', key });
+  }
+
+  put(key: string, value: string): Promise<ClientResult> {
+    return this.run({ type: 'put', key, value });
+  }
+
+  delete(key: string): Promise<ClientResult> {
+    return this.run({ type: 'delete', key });
+  }
+
+  cas(key: string, expected: string | null, value: string): Promise<ClientResult> {
+    return this.run({ type: 'cas', key, expected, value });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiter?.resolve({ status: 'unavailable', reason: 'closed' });
+    this.socket.close();
+  }
+
+  /** The node this client will try next (the last known leader). */
+  currentTarget(): string {
+    return this.target;
+  }
+
+  private async run(op: KvOp): Promise<ClientResult> {
+    if (this.closed) throw new Error('RiftClient: closed');
+    if (this.busy) throw new Error('RiftClient: one operation at a time per client (it owns one session sequence)');
+    this.busy = true;
+    try {
+      await this.bound;
+      const request: ClientRequest = { type: 'client_request', clientId: this.options.clientId, seq: ++this.seq, op };
+      return await this.attemptUntilDeadline(request);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async attemptUntilDeadline(request: ClientRequest): Promise<ClientResult> {
+    const deadline = performance.now() + this.options.timeoutMs;
+    const backoffMin = this.options.backoffMsMin ?? 10;
+    const backoffMax = this.options.backoffMsMax ?? 200;
+    const attemptTimeout = this.options.attemptTimeoutMs ?? Math.min(250, this.options.timeoutMs);
+    let failures = 0;
+    let lastError = 'no reply';
+    while (!this.closed) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      const outcome = await this.attempt(request, Math.min(attemptTimeout, remaining));
+      if (outcome === null) {
+        lastError = `no reply from ${this.target}`;
+        this.target = this.nextNode(this.target);
+      } else {
+        switch (outcome.status) {
+          case 'ok':
+            return { type: 'ok', value: outcome.value };
+          case 'cas_mismatch':
+            return { type: 'fail', error: 'cas_mismatch' };
+          case 'invalid':
+            return { type: 'fail', error: `${outcome.code}: ${outcome.message}` };
+          case 'not_leader':
+            lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
+            if (outcome.leaderHint !== null && outcome.leaderHint !== this.target && this.knows(outcome.leaderHint)) {
+              this.target = outcome.leaderHint;
+              continue; // a fresh hint is worth following at once
+            }
+            this.target = this.nextNode(this.target);
+            break;
+          case 'unavailable':
+            lastError = `unavailable: ${outcome.reason}`;
+            break;
+          default: {
+            const never: never = outcome;
+            void never;
+          }
+        }
+      }
+      // Capped exponential backoff with full jitter.
+      failures += 1;
+      const cap = Math.min(backoffMax, backoffMin * 2 ** Math.min(failures, 10));
+      const sleepMs = Math.min(this.prng.nextInt(0, Math.max(0, Math.floor(cap))), Math.max(0, deadline - performance.now()));
+      if (sleepMs > 0) await new Promise((r) => setTimeout(r, sleepMs));
+    }
+    return { type: 'timeout', error: this.closed ? 'client closed' : `timeout after ${this.options.timeoutMs} ms (${lastError})` };
+  }
+
+  private attempt(request: ClientRequest, waitMs: number): Promise<ClientOutcome | null> {
+    return new Promise((resolve) => {
+      const node = this.options.config.nodes.find((n) => n.id === this.target) ?? this.options.config.nodes[0]!;
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, waitMs);
+      this.waiter = {
+        seq: request.seq,
+        resolve: (outcome) => {
+          clearTimeout(timer);
+          this.waiter = null;
+          resolve(outcome);
+        },
+      };
+      const encoded = encodeEnvelope({ cluster: this.options.config.cluster, from: this.options.clientId, to: node.id, body: request }, this.key);
+      if (!encoded.ok) {
+        // Only an op far beyond any node's limits gets here (e.g. a value near 64 KiB).
+        clearTimeout(timer);
+        this.waiter = null;
+        resolve({ status: 'invalid', code: 'value_too_large', message: `request cannot be sent: ${encoded.detail}` });
+        return;
+      }
+      this.socket.send(encoded.datagram, node.port, node.host, () => undefined);
+    });
+  }
+
+  private onDatagram(buf: Buffer): void {
+    const decoded = decodeEnvelope(buf, this.key, this.options.config.cluster);
+    if (!decoded.ok) return;
+    const body = decoded.envelope.body;
+    if (body.type !== 'client_response' || body.clientId !== this.options.clientId) return;
+    // Replies to earlier attempts of an older seq are late duplicates: ignore.
+    if (this.waiter !== null && body.seq === this.waiter.seq) this.waiter.resolve(body.outcome);
+  }
+
+  private knows(id: string): boolean {
+    return this.options.config.nodes.some((n) => n.id === id);
+  }
+
+  private nextNode(current: string): string {
+    const nodes = this.options.config.nodes;
+    const i = nodes.findIndex((n) => n.id === current);
+    return nodes[(i + 1) % nodes.length]!.id;
+  }
+
+  /** Asks one node for its status over UDP; null if it does not answer in time. */
+  static async status(config: Pick<ClusterConfig, 'cluster' | 'secret' | 'nodes'>, nodeId: string, timeoutMs: number): Promise<NodeStatus | null> {
+    const node = config.nodes.find((n) => n.id === nodeId);
+    if (node === undefined) throw new Error(`no node "${nodeId}" in the config`);
+    const key = deriveKey(config.secret);
+    const socket = dgram.createSocket('udp4');
+    socket.on('error', () => undefined);
+    const requestId = randomBytes(8).toString('hex');
+    try {
+      return await new Promise<NodeStatus | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), timeoutMs);
+        socket.on('message', (buf) => {
+          const decoded = decodeEnvelope(buf, key, config.cluster);
+          if (!decoded.ok) return;
+          const body = decoded.envelope.body;
+          if (body.type === 'status_response' && body.requestId === requestId) {
+            clearTimeout(timer);
+            resolve(body.status);
+          }
+        });
+        socket.bind(0, () => {
+          const encoded = encodeEnvelope({ cluster: config.cluster, from: `status-${requestId}`, to: node.id, body: { type: 'status_request', requestId } }, key);
+          if (encoded.ok) socket.send(encoded.datagram, node.port, node.host, () => undefined);
+        });
+      });
+    } finally {
+      socket.close();
+    }
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * The node host: wires the pure Raft core to a storage, a transport, a clock
+ * and the KV state machine, and serves clients. It performs the core's
+ * effects in the order the `Ready` contract demands (node/raft/types.ts):
+ * persist + fsync, then send, then apply, then serve reads.
+ *
+ * The host itself does no IO of its own: everything goes through `HostIo`,
+ * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
+ * and the deterministic simulator (harness/sim/) run exactly this code.
+ */
+import { RaftNode } from './raft/raft.js';
+import { createPrng } from './raft/prng.js';
+import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from './raft/types.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus } from './protocol.js';
+import type { ClusterConfig, UnsafeFlags } from './config-types.js';
+import type { RaftStorage } from './storage/storage.js';
+import type { Clock, TimerId } from './clock/clock.js';
+import { KvStateMachine } from './kv/state-machine.js';
+import { encodeCommand } from './kv/command.js';
+import { validateOp } from './kv/limits.js';
+import { assert } from './util/assert.js';
+
+/** Where a client reply goes: opaque to the host, interpreted by the transport. */
+export interface ReplyAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HostIo {
+  readonly storage: RaftStorage;
+  readonly clock: Clock;
+  sendPeer(to: NodeId, message: RaftMessage): void;
+  sendClient(to: ReplyAddress, message: ClientMessage): void;
+  log(line: string): void;
+  /** Transport drop counters, for status. */
+  droppedCounts(): Readonly<Record<string, number>>;
+}
+
+export interface HostOptions {
+  readonly id: NodeId;
+  readonly config: ClusterConfig;
+  readonly unsafe: UnsafeFlags;
+  readonly stored: StoredState;
+  readonly seed: number;
+  readonly io: HostIo;
+}
+
+/** Bounds on what a host keeps for clients (TigerStyle: put a limit on everything). */
+const maxPendingWrites = 4096;
+const maxPendingReads = 4096;
+/** Datagram budget for entries in one AppendEntries: 65,507 minus envelope, JSON framing and headroom. */
+const maxAppendBytes = 48 * 1024;
+
+interface PendingWrite {
+  readonly clientId: string;
+  readonly seq: number;
+  readonly index: number;
+  replyTo: ReplyAddress;
+}
+
+interface PendingRead {
+  readonly request: ClientRequest & { op: { type: 'get' } };
+  readonly replyTo: ReplyAddress;
+  readIndex: number | null;
+}
+
+export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeFlags): RaftConfig {
+  const ticks = (ms: number): number => Math.max(1, Math.round(ms / config.tickMs));
+  // Thesis §6.4.1: a lease is safe for electionTimeoutMin / clockDriftBound of
+  // the leader's own clock; `--unsafe-lease-ms` overrides it (the gate's bug).
+  const leaseMs = config.readMode === 'lease'
+    ? (unsafe.leaseMs ?? Math.floor(config.electionTimeoutMsMin / config.clockDriftBound))
+    : null;
+  return {
+    id,
+    peers: config.nodes.map((n) => n.id),
+    electionTimeoutTicksMin: ticks(config.electionTimeoutMsMin),
+    electionTimeoutTicksMax: Math.max(ticks(config.electionTimeoutMsMin), ticks(config.electionTimeoutMsMax)),
+    heartbeatIntervalTicks: ticks(config.heartbeatIntervalMs),
+    preVote: true,
+    checkQuorum: true,
+    maxAppendBytes,
+    maxInflightAppends: 64,
+    maxUncommittedBytes: 8 * 1024 * 1024,
+    maxPendingReads,
+    leaseTicks: leaseMs === null ? null : Math.max(1, Math.floor(leaseMs / config.tickMs)),
+    unsafe: { commitOldTerms: unsafe.commitOldTerms, skipReadQuorum: false },
+  };
+}
+
+export class NodeHost {
+  readonly id: NodeId;
+  private readonly config: ClusterConfig;
+  private readonly unsafe: UnsafeFlags;
+  private readonly io: HostIo;
+  private readonly core: RaftNode;
+  private readonly kv = new KvStateMachine();
+  private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
+  private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
+  private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
+  private tickTimer: TimerId | null = null;
+  private draining = false;
+  private stopped = false;
+  private lastRole: Role = 'follower';
+  private lastTerm = 0;
+  private lastLeader: NodeId | null = null;
+  private lastLogIndex = 0;
+  private readSeq = 0;
+  /** A fatal error in the effect loop (e.g. fsync failed): the node must stop, never continue unpersisted. */
+  onFatal: (error: unknown) => void = (error) => {
+    throw error;
+  };
+
+  constructor(options: HostOptions) {
+    this.id = options.id;
+    this.config = options.config;
+    this.unsafe = options.unsafe;
+    this.io = options.io;
+    this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
+    this.lastTerm = options.stored.hardState.currentTerm;
+    const last = options.stored.entries[options.stored.entries.length - 1];
+    this.lastLogIndex = last?.index ?? 0;
+  }
+
+  start(): void {
+    assert(this.tickTimer === null, 'host started twice');
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.core.tick();
+      this.drain();
+      this.tickTimer = this.io.clock.setTimer(tick, this.config.tickMs);
+    };
+    this.tickTimer = this.io.clock.setTimer(tick, this.config.tickMs);
+    this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer !== null) this.io.clock.clearTimer(this.tickTimer);
+    this.tickTimer = null;
+  }
+
+  onPeerMessage(message: RaftMessage): void {
+    if (this.stopped) return;
+    this.core.step(message);
+    this.drain();
+  }
+
+  onClientMessage(message: ClientMessage, replyTo: ReplyAddress): void {
+    if (this.stopped) return;
+    switch (message.type) {
+      case 'client_request':
+        this.onClientRequest(message, replyTo);
+        break;
+      case 'status_request':
+        this.io.sendClient(replyTo, { type: 'status_response', requestId: message.requestId, status: this.status() });
+        break;
+      case 'client_response':
+      case 'status_response':
+        // Responses are for clients; a node receiving one ignores it.
+        break;
+      default: {
+        const never: never = message;
+        void never;
+      }
+    }
+  }
+
+  status(): NodeStatus {
+    const soft = this.core.status();
+    const clock = this.io.clock;
+    const clockState = 'state' in clock && typeof (clock as { state?: unknown }).state === 'function'
+      ? (clock as unknown as { state(): { nowMs: number; offsetMs: number; rate: number } }).state()
+      : { nowMs: clock.nowMs(), offsetMs: 0, rate: 1 };
+    return {
+      id: this.id,
+      role: soft.role,
+      currentTerm: soft.currentTerm,
+      leaderId: soft.leaderId,
+      commitIndex: soft.commitIndex,
+      lastApplied: this.kv.lastApplied,
+      lastLogIndex: soft.lastLogIndex,
+      clock: clockState,
+      dropped: this.io.droppedCounts(),
+      unsafe: unsafeNames(this.unsafe),
+    };
+  }
+
+  /** The state machine, for the simulator's invariant checks. */
+  stateMachine(): KvStateMachine {
+    return this.kv;
+  }
+
+  raft(): RaftNode {
+    return this.core;
+  }
+
+  private reply(to: ReplyAddress, request: ClientRequest, outcome: ClientOutcome): void {
+    this.io.sendClient(to, { type: 'client_response', clientId: request.clientId, seq: request.seq, outcome });
+  }
+
+  private onClientRequest(request: ClientRequest, replyTo: ReplyAddress): void {
+    const invalid = validateOp(request.op, this.config);
+    if (invalid !== null) {
+      this.reply(replyTo, request, invalid);
+      return;
+    }
+    const op = request.op;
+    if (op.type === 'get') {
+      this.onRead({ ...request, op }, replyTo);
+      return;
+    }
+    // Exactly-once (dissertation §6.3): a retry of a write that was already
+    // applied gets the remembered result, without proposing it again.
+    const session = this.kv.sessionCheck(request.clientId, request.seq);
+    if (session.kind === 'stale') return; // the client has moved on; nobody waits for this answer
+    if (session.kind === 'duplicate') {
+      this.reply(replyTo, request, session.result);
+      return;
+    }
+    const pending = this.pendingWrites.get(request.clientId);
+    if (pending !== undefined && pending.seq === request.seq && this.core.status().role === 'leader') {
+      pending.replyTo = replyTo; // already proposed here; answer when it applies
+      return;
+    }
+    if (this.pendingWriteByIndex.size >= maxPendingWrites) {
+      this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
+      return;
+    }
+    const result = this.core.propose(encodeCommand({ clientId: request.clientId, seq: request.seq, op }));
+    if (!result.ok) {
+      if (result.reason === 'not_leader') this.reply(replyTo, request, { status: 'not_leader', leaderHint: result.leaderHint });
+      else this.reply(replyTo, request, { status: 'unavailable', reason: result.reason });
+      return;
+    }
+    if (pending !== undefined) this.pendingWriteByIndex.delete(pending.index);
+    const entry: PendingWrite = { clientId: request.clientId, seq: request.seq, index: result.index, replyTo };
+    this.pendingWrites.set(request.clientId, entry);
+    this.pendingWriteByIndex.set(result.index, entry);
+    this.drain();
+  }
+
+  private onRead(request: ClientRequest & { op: { type: 'get' } }, replyTo: ReplyAddress): void {
+    if (this.unsafe.localReads) {
+      // --unsafe-local-reads: answer from whatever this node has applied.
+      this.reply(replyTo, request, { status: 'ok', value: this.kv.read(request.op.key) });
+      return;
+    }
+    const soft = this.core.status();
+    if (soft.role !== 'leader') {
+      this.reply(replyTo, request, { status: 'not_leader', leaderHint: soft.leaderId });
+      return;
+    }
+    if (this.pendingReads.size >= maxPendingReads) {
+      this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
+      return;
+    }
+    const requestId = `${this.id}:${++this.readSeq}`;
+    this.pendingReads.set(requestId, { request, replyTo, readIndex: null });
+    this.core.readIndex(requestId);
+    this.drain();
+  }
+
+  /**
+   * Takes Readies until the core has nothing more, one at a time. While a
+   * persist is in flight, new inputs accumulate in the core and come out in
+   * the next Ready, so one fsync covers all of them (group commit).
+   */
+  private drain(): void {
+    if (this.draining || this.stopped) return;
+    this.draining = true;
+    void this.drainLoop().catch((error: unknown) => {
+      this.stopped = true;
+      this.onFatal(error);
+    });
+  }
+
+  private async drainLoop(): Promise<void> {
+    try {
+      while (this.core.hasReady() && !this.stopped) {
+        const ready = this.core.ready();
+        await this.persist(ready);
+        if (this.stopped) return;
+        for (const message of ready.messages) this.io.sendPeer(message.to, message);
+        this.apply(ready.committedEntries);
+        this.handleReads(ready);
+        this.observe(ready);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    let hardState: HardState | null = ready.hardState;
+    if (hardState !== null && this.unsafe.noPersistVote) {
+      // --unsafe-no-persist-vote: the vote lives only in memory, so a restarted
+      // node can vote twice in one term (§5.2 requires votedFor on stable storage).
+      hardState = { currentTerm: hardState.currentTerm, votedFor: null };
+    }
+    if (hardState === null && ready.entriesToAppend.length === 0) return;
+    const first = ready.entriesToAppend[0];
+    if (first !== undefined && first.index <= this.lastLogIndex) {
+      this.io.log(`truncate log from index ${first.index} (had ${this.lastLogIndex}; conflicting suffix, §5.3)`);
+    }
+    await this.io.storage.persist(hardState, ready.entriesToAppend);
+    const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
+    if (last !== undefined) this.lastLogIndex = last.index;
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const applied = this.kv.apply(entry);
+      const pending = this.pendingWriteByIndex.get(entry.index);
+      if (pending !== undefined) {
+        this.pendingWriteByIndex.delete(entry.index);
+        if (this.pendingWrites.get(pending.clientId) === pending) this.pendingWrites.delete(pending.clientId);
+      }
+      if (applied !== null && applied.kind !== 'stale') {
+        // Reply to whoever waits for this (clientId, seq), whichever index it landed at.
+        const waiting = this.pendingWrites.get(applied.clientId);
+        const target = pending !== undefined && pending.clientId === applied.clientId && pending.seq === applied.seq
+          ? pending
+          : waiting !== undefined && waiting.seq === applied.seq ? waiting : undefined;
+        if (target !== undefined) {
+          this.io.sendClient(target.replyTo, { type: 'client_response', clientId: applied.clientId, seq: applied.seq, outcome: applied.result });
+          if (this.pendingWrites.get(target.clientId) === target) this.pendingWrites.delete(target.clientId);
+          this.pendingWriteByIndex.delete(target.index);
+        }
+      }
+      if (pending !== undefined && (applied === null || applied.kind === 'stale' || applied.clientId !== pending.clientId || applied.seq !== pending.seq)) {
+        // Another leader's entry replaced ours at this index (§5.3): ours did
+        // not happen here. The client retries with the same (clientId, seq).
+        this.io.sendClient(pending.replyTo, {
+          type: 'client_response', clientId: pending.clientId, seq: pending.seq,
+          outcome: { status: 'unavailable', reason: 'entry_replaced' },
+        });
+      }
+    }
+    this.serveReadyReads();
+  }
+
+  private handleReads(ready: Ready): void {
+    for (const state of ready.readStates) {
+      const read = this.pendingReads.get(state.requestId);
+      if (read !== undefined) read.readIndex = state.readIndex;
+    }
+    for (const rejection of ready.readRejections) {
+      const read = this.pendingReads.get(rejection.requestId);
+      if (read === undefined) continue;
+      this.pendingReads.delete(rejection.requestId);
+      const outcome: ClientOutcome = rejection.reason === 'not_leader'
+        ? { status: 'not_leader', leaderHint: rejection.leaderHint }
+        : { status: 'unavailable', reason: rejection.reason };
+      this.reply(read.replyTo, read.request, outcome);
+    }
+    this.serveReadyReads();
+  }
+
+  /** Thesis §6.4 step 4: serve a confirmed read once lastApplied >= readIndex. */
+  private serveReadyReads(): void {
+    for (const [requestId, read] of this.pendingReads) {
+      if (read.readIndex === null || this.kv.lastApplied < read.readIndex) continue;
+      this.pendingReads.delete(requestId);
+      const result: KvResult = { status: 'ok', value: this.kv.read(read.request.op.key) };
+      this.reply(read.replyTo, read.request, result);
+    }
+  }
+
+  private observe(ready: Ready): void {
+    const soft = ready.softState;
+    if (soft.currentTerm !== this.lastTerm) {
+      this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
+      this.lastTerm = soft.currentTerm;
+    }
+    if (soft.role !== this.lastRole || soft.leaderId !== this.lastLeader) {
+      this.io.log(`role ${soft.role} term=${soft.currentTerm} leader=${soft.leaderId ?? '-'} commitIndex=${soft.commitIndex}`);
+      if (this.lastRole === 'leader' && soft.role !== 'leader') this.failPendingOnStepDown(soft.leaderId);
+      this.lastRole = soft.role;
+      this.lastLeader = soft.leaderId;
+    }
+  }
+
+  /**
+   * A deposed leader cannot tell whether its pending writes will commit, so it
+   * says `unavailable` (not a definite failure) and the client retries with
+   * the same (clientId, seq); reads have no effect and are redirected.
+   */
+  private failPendingOnStepDown(leaderHint: NodeId | null): void {
+    for (const [requestId, read] of this.pendingReads) {
+      this.pendingReads.delete(requestId);
+      this.reply(read.replyTo, read.request, { status: 'not_leader', leaderHint });
+    }
+    for (const pending of this.pendingWriteByIndex.values()) {
+      this.io.sendClient(pending.replyTo, {
+        type: 'client_response', clientId: pending.clientId, seq: pending.seq,
+        outcome: { status: 'unavailable', reason: 'leadership_lost' },
+      });
+    }
+    this.pendingWriteByIndex.clear();
+    this.pendingWrites.clear();
+  }
+}
+
+export function unsafeNames(unsafe: UnsafeFlags): string[] {
+  const names: string[] = [];
+  if (unsafe.localReads) names.push('--unsafe-local-reads');
+  if (unsafe.noPersistVote) names.push('--unsafe-no-persist-vote');
+  if (unsafe.memoryLog) names.push('--unsafe-memory-log');
+  if (unsafe.ackBeforeFsync) names.push('--unsafe-ack-before-fsync');
+  if (unsafe.commitOldTerms) names.push('--unsafe-commit-old-terms');
+  if (unsafe.leaseMs !== null) names.push(`--unsafe-lease-ms=${unsafe.leaseMs}`);
+  return names;
+}

@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+/**
+ * `rift-node --config cluster.json --id n1 [--unsafe-...]`: one Raft KV node.
+ *
+ * Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 internal error (an
+ * assertion: the node refuses to continue with broken invariants), 2 bad
+ * arguments or config, 3 the stored log is corrupt (refuses to start rather
+ * than silently drop committed entries).
+ */
+import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, peerAddress } from './config.js';
+import { noUnsafeFlags, type ClusterConfig, type ReadMode, type UnsafeFlags } from './config-types.js';
+import { NodeHost } from './host.js';
+import { AdjustableClock } from './clock/adjustable-clock.js';
+import { UdpTransport } from './transport/udp.js';
+import { deriveKey } from './transport/codec.js';
+import { openFileStorage, openMemoryStorage, StorageCorruptionError } from './storage/index.js';
+import type { ControlReply, ControlRequest } from './protocol.js';
+import type { RaftMessage } from './raft/types.js';
+
+const usage = `usage: rift-node --config FILE --id ID [options]
+
+  --config FILE              cluster configuration (JSON): nodes, dataDir, timeouts, secret
+  --id ID                    this node's id (one of the config's nodes)
+  --read-mode MODE           readindex (default, from the config) or lease
+  --seed N                   seed for election jitter (default: random)
+  --help                     show this help
+
+Deliberately unsafe flags (for testing the harness; never in production):
+  --unsafe-local-reads       answer reads from local state, without ReadIndex
+  --unsafe-no-persist-vote   keep votedFor in memory only
+  --unsafe-memory-log        keep the log and hard state in memory only
+  --unsafe-ack-before-fsync  send acknowledgements before the log is on disk
+  --unsafe-commit-old-terms  commit earlier-term entries by counting replicas (Figure 8)
+  --unsafe-lease-ms N        lease reads with an N ms lease (with --read-mode lease)
+
+Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage.
+`;
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`rift-node: ${message}\n`);
+  process.exit(code);
+}
+
+interface Args {
+  configPath: string;
+  id: string;
+  unsafe: UnsafeFlags;
+  readMode: ReadMode | null;
+  seed: number;
+}
+
+function parseCommandLine(argv: string[]): Args {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        id: { type: 'string' },
+        'read-mode': { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean' },
+        'unsafe-local-reads': { type: 'boolean' },
+        'unsafe-no-persist-vote': { type: 'boolean' },
+        'unsafe-memory-log': { type: 'boolean' },
+        'unsafe-ack-before-fsync': { type: 'boolean' },
+        'unsafe-commit-old-terms': { type: 'boolean' },
+        'unsafe-lease-ms': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    fail(2, `${(error as Error).message}\n${usage}`);
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (v.config === undefined) fail(2, `--config is required\n${usage}`);
+  if (v.id === undefined) fail(2, `--id is required\n${usage}`);
+  let leaseMs: number | null = null;
+  if (v['unsafe-lease-ms'] !== undefined) {
+    leaseMs = Number(v['unsafe-lease-ms']);
+    if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > 600_000) fail(2, `--unsafe-lease-ms must be an integer in 1..600000 (got ${v['unsafe-lease-ms']})`);
+  }
+  let readMode: ReadMode | null = null;
+  if (v['read-mode'] !== undefined) {
+    if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease') fail(2, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
+    readMode = v['read-mode'];
+  }
+  let seed = randomBytes(4).readUInt32LE(0);
+  if (v.seed !== undefined) {
+    seed = Number(v.seed);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(2, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
+  }
+  if (v['unsafe-memory-log'] === true && v['unsafe-ack-before-fsync'] === true) {
+    fail(2, '--unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
+  }
+  return {
+    configPath: v.config,
+    id: v.id,
+    readMode,
+    seed,
+    unsafe: {
+      ...noUnsafeFlags,
+      localReads: v['unsafe-local-reads'] === true,
+      noPersistVote: v['unsafe-no-persist-vote'] === true,
+      memoryLog: v['unsafe-memory-log'] === true,
+      ackBeforeFsync: v['unsafe-ack-before-fsync'] === true,
+      commitOldTerms: v['unsafe-commit-old-terms'] === true,
+      leaseMs,
+    },
+  };
+}
+
+function isRaftMessage(body: { type: string }): body is RaftMessage {
+  switch (body.type) {
+    case 'request_vote':
+    case 'request_vote_response':
+    case 'append_entries':
+    case 'append_entries_response':
+    case 'timeout_now':
+      return true;
+    default:
+      return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseCommandLine(process.argv.slice(2));
+  let config: ClusterConfig;
+  try {
+    config = loadConfig(args.configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(2, error.message);
+    throw error;
+  }
+  if (args.readMode !== null) config = { ...config, readMode: args.readMode };
+  const self = config.nodes.find((n) => n.id === args.id);
+  if (self === undefined) fail(2, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
+  if (args.unsafe.leaseMs !== null && config.readMode !== 'lease') fail(2, '--unsafe-lease-ms needs --read-mode lease');
+
+  const started = Date.now();
+  const log = (line: string): void => {
+    process.stderr.write(`${new Date().toISOString()} ${args.id} ${line}\n`);
+  };
+  const dataDir = join(config.dataDir, args.id);
+
+  let opened;
+  try {
+    if (args.unsafe.memoryLog) {
+      opened = openMemoryStorage();
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync });
+    }
+  } catch (error) {
+    if (error instanceof StorageCorruptionError) fail(3, `refusing to start: ${error.message}`);
+    fail(2, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
+  }
+  const { storage, stored } = opened;
+  if ('recovery' in opened) log(`recovered ${JSON.stringify(opened.recovery)}`);
+
+  const clock = new AdjustableClock();
+  const key = deriveKey(config.secret);
+  let host: NodeHost | null = null;
+  const transport = await UdpTransport.open({
+    localId: args.id,
+    cluster: config.cluster,
+    key,
+    host: self.host,
+    port: self.port,
+    log,
+    onEnvelope: (envelope, rinfo) => {
+      if (host === null) return;
+      const body = envelope.body;
+      if (isRaftMessage(body)) host.onPeerMessage(body);
+      else host.onClientMessage(body, { host: rinfo.address, port: rinfo.port });
+    },
+  });
+
+  host = new NodeHost({
+    id: args.id,
+    config,
+    unsafe: args.unsafe,
+    stored,
+    seed: args.seed,
+    io: {
+      storage,
+      clock,
+      log,
+      droppedCounts: () => transport.droppedCounts(),
+      sendPeer: (to, message) => {
+        const address = peerAddress(config, args.id, to);
+        const sent = transport.send(address.host, address.port, { cluster: config.cluster, from: args.id, to, body: message });
+        // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
+        if (!sent.ok && sent.reason !== 'closed') log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
+      },
+      sendClient: (to, message) => {
+        const sent = transport.send(to.host, to.port, { cluster: config.cluster, from: args.id, to: 'client', body: message });
+        if (!sent.ok && sent.reason !== 'closed') log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+      },
+    },
+  });
+  const liveHost = host;
+  liveHost.onFatal = (error) => {
+    log(`FATAL: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  };
+  liveHost.start();
+  log(`listening on ${self.host}:${self.port} (startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'})`);
+
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: shutting down`);
+    liveHost.stop();
+    Promise.all([transport.close(), storage.close()]).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log(`error closing storage: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Control channel: only the spawning process can adjust the clock or ask
+  // for status (never a network port, so nothing on the network can).
+  if (typeof process.send === 'function') {
+    const send = (reply: ControlReply): void => {
+      process.send?.(reply);
+    };
+    process.on('message', (raw: unknown) => {
+      const request = raw as ControlRequest;
+      if (typeof request !== 'object' || request === null) return;
+      if (request.type === 'clock') {
+        const adjusted = clock.adjust({
+          ...(request.offsetMs !== undefined ? { offsetMs: request.offsetMs } : {}),
+          ...(request.rate !== undefined ? { rate: request.rate } : {}),
+          ...(request.bumpMs !== undefined ? { bumpMs: request.bumpMs } : {}),
+        });
+        if (!adjusted.ok) log(`clock control rejected: ${adjusted.error}`);
+        const state = clock.state();
+        log(`clock offsetMs=${state.offsetMs} rate=${state.rate}`);
+        send({ type: 'clock_ok', ...state });
+      } else if (request.type === 'status') {
+        send({ type: 'status', status: liveHost.status() });
+      }
+    });
+    // The harness died: do not linger as an orphan.
+    process.on('disconnect', () => shutdown('parent disconnected'));
+    send({ type: 'ready', id: args.id, host: self.host, port: transport.address().port });
+  }
+}
+
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`rift-node: internal error: ${error.stack ?? String(error)}\n`);
+  process.exit(1);
+});
+
+main().catch((error: unknown) => {
+  process.stderr.write(`rift-node: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,315 @@
+/**
+ * Durable Raft storage in one append-only file, `<dir>/raft.log`
+ * (format: `record.ts`).
+ *
+ * Why one file for both hard state and entries: a Ready usually carries both
+ * (a new term and the entries of that term), and Figure 2 requires both on
+ * stable storage before the node answers. With hard-state records in the
+ * same file, one write + one fdatasync makes the whole Ready durable (group
+ * commit), and the call's records share one checksummed frame, so the call
+ * is atomic: after a crash, replay keeps exactly the calls whose frames are
+ * whole. A separate hard-state file (write temp, fsync, rename, fsync dir)
+ * would cost three more syncs on every term change and an ordering question
+ * between the two files.
+ *
+ * Durability: the file is created as temp + fsync + rename + fsync(dir), so
+ * it always starts with a complete header; every persist is one positioned
+ * write of its frame followed by `datasync()` (fdatasync also makes
+ * the new file size durable, which is what an append needs). persist
+ * resolves only after that.
+ *
+ * `lazyFsync` (`--unsafe-ack-before-fsync`): persist resolves at once and its
+ * bytes wait IN THIS PROCESS's memory; a background flush writes and fsyncs
+ * them every `flushIntervalMs` (1000 ms). A SIGKILL therefore loses up to a
+ * second of acknowledged appends and votes, exactly as a power failure loses
+ * the page cache. (Writing to the file at once without fsync would not show
+ * the bug: the kernel keeps written bytes across a process kill.)
+ *
+ * Compaction: truncated suffixes and superseded hard states stay in the file
+ * as garbage. On open, when the garbage exceeds both `compactMinGarbageBytes`
+ * and the live bytes, the file is rewritten (temp + fsync + rename + fsync
+ * dir), so growth is bounded across restarts.
+ *
+ * Not done: no lock against two processes opening the same directory (the
+ * harness gives each node its own), and the whole file is read into memory
+ * on open (no snapshots yet, so the log is whole in memory anyway).
+ */
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Entry, HardState, StoredState } from '../raft/types.js';
+import { AssertionError, assert } from '../util/assert.js';
+import { LogIndex } from './log-index.js';
+import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from './record.js';
+import { replayLog } from './replay.js';
+import type { RaftStorage, RecoveryReport } from './storage.js';
+
+export const LOG_FILE_NAME = 'raft.log';
+const TEMP_SUFFIX = '.tmp';
+
+export interface FileStorageOptions {
+  /** Receives one line per notable recovery event (torn tail cut off, file compacted, background flush failure). */
+  readonly log?: (line: string) => void;
+  /** `--unsafe-ack-before-fsync`: see the file comment. Default false. */
+  readonly lazyFsync?: boolean;
+  /** Background flush period in lazy mode. Default 1000 ms. */
+  readonly flushIntervalMs?: number;
+  /** Bound on bytes buffered in lazy mode; past it persist waits for a flush. Default 64 MiB. */
+  readonly maxLazyBufferBytes?: number;
+  /** Compact on open when garbage exceeds this and the live bytes. Default 8 MiB. */
+  readonly compactMinGarbageBytes?: number;
+}
+
+export interface OpenedFileStorage {
+  readonly storage: RaftStorage;
+  readonly stored: StoredState;
+  readonly recovery: RecoveryReport;
+}
+
+/**
+ * Open (or create) the log in `dir`, recover it and return the storage and
+ * what the core must start from. Throws StorageCorruptionError when the file
+ * holds damage a crash cannot explain: the node must refuse to start.
+ */
+export async function openFileStorage(dir: string, opts: FileStorageOptions = {}): Promise<OpenedFileStorage> {
+  const log = opts.log ?? (() => {});
+  const absDir = path.resolve(dir);
+  const file = path.join(absDir, LOG_FILE_NAME);
+  const createdDir = await mkdir(absDir, { recursive: true });
+  if (createdDir !== undefined) {
+    // Make every newly created directory's entry durable in its parent (the file's own entry is synced below).
+    for (let d = absDir; ; d = path.dirname(d)) {
+      await fsyncDir(path.dirname(d));
+      if (d === createdDir || path.dirname(d) === d) break;
+    }
+  }
+  // A temp file is the remains of a creation or compaction that did not reach its rename: the old file (if any) is intact.
+  await rm(file + TEMP_SUFFIX, { force: true });
+
+  let buf: Buffer;
+  let created = false;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await writeFileDurably(file, [FILE_MAGIC]);
+    buf = Buffer.from(FILE_MAGIC);
+    created = true;
+  }
+
+  const replay = replayLog(buf, file);
+  let index = replay.index;
+  let fileBytes = replay.validEnd;
+  if (replay.tornTail !== null) {
+    const t = replay.tornTail;
+    log(`storage: torn tail in ${file} at offset ${t.offset}: dropped ${t.bytesDropped} bytes (${t.reason})`);
+    const fh = await open(file, 'r+');
+    try {
+      await fh.truncate(t.offset);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  let compacted: RecoveryReport['compacted'] = null;
+  const garbage = fileBytes - index.liveBytes;
+  if (garbage > (opts.compactMinGarbageBytes ?? 8 * 1024 * 1024) && garbage > index.liveBytes) {
+    const rewritten = await compact(file, replay.stored, index.hardStateRecordBytes > 0);
+    compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
+    log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
+    index = rewritten.index;
+    fileBytes = rewritten.fileBytes;
+  }
+
+  const fh = await open(file, fsConstants.O_RDWR);
+  const storage = new FileRaftStorage(fh, file, index, fileBytes, opts, log);
+  return {
+    storage,
+    stored: replay.stored,
+    recovery: { file, created, frames: replay.frames.length, fileBytes: buf.length, tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped }, compacted },
+  };
+}
+
+/** Rewrite the log with only live records. */
+async function compact(file: string, stored: StoredState, writeHardState: boolean): Promise<{ index: LogIndex; fileBytes: number }> {
+  const records: LogRecord[] = [];
+  if (writeHardState) records.push({ type: 'hard_state', hardState: stored.hardState });
+  for (const entry of stored.entries) records.push({ type: 'entry', entry });
+  const encoded = records.map(encodeRecord);
+  const { frames, frameOf } = encodeFrames(encoded);
+  const frameOffsets: number[] = [];
+  let end = FILE_MAGIC.length;
+  for (const f of frames) {
+    frameOffsets.push(end);
+    end += f.length;
+  }
+  const index = new LogIndex();
+  records.forEach((record, i) => index.apply(record, frameOffsets[frameOf[i]!]!, encoded[i]!.length));
+  await writeFileDurably(file, [FILE_MAGIC, ...frames]);
+  return { index, fileBytes: end };
+}
+
+/** Replace `file` atomically with `chunks`: write temp, fsync it, rename over, fsync the directory. */
+async function writeFileDurably(file: string, chunks: readonly Buffer[]): Promise<void> {
+  const tmp = file + TEMP_SUFFIX;
+  const fh = await open(tmp, 'w');
+  try {
+    await writeFully(fh, Buffer.concat(chunks), 0);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    assert(bytesWritten > 0, 'write made progress');
+    done += bytesWritten;
+  }
+}
+
+class FileRaftStorage implements RaftStorage {
+  /** Every write+fsync runs on this chain, so they reach the disk in call order. */
+  private queue: Promise<void> = Promise.resolve();
+  /** Set by the first failed write or fsync; from then on every call fails (see RaftStorage.persist). */
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+  /** End of the file once everything handed to `queue` is written. */
+  private queuedEnd: number;
+  /** End of the file including bytes still buffered in lazy mode (offsets of new records start here). */
+  private logicalEnd: number;
+  private readonly lazy: boolean;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly maxLazyBufferBytes: number;
+  private readonly flushTimer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly file: string,
+    private readonly index: LogIndex,
+    fileBytes: number,
+    opts: FileStorageOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.queuedEnd = fileBytes;
+    this.logicalEnd = fileBytes;
+    this.lazy = opts.lazyFsync ?? false;
+    this.maxLazyBufferBytes = opts.maxLazyBufferBytes ?? 64 * 1024 * 1024;
+    if (this.lazy) {
+      // unref: an unsafe mode must not keep a finished process alive; close() flushes.
+      this.flushTimer = setInterval(() => {
+        if (this.pendingBytes > 0) this.flush().catch(() => {}); // the failure is recorded and logged in writeAt
+      }, opts.flushIntervalMs ?? 1000);
+      this.flushTimer.unref();
+    } else {
+      this.flushTimer = null;
+    }
+  }
+
+  persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    // Validate, encode and index synchronously: the index must reflect calls in call order.
+    const problem = this.index.checkPersist(hardState, entries);
+    if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
+    const records: LogRecord[] = [];
+    if (hardState !== null) records.push({ type: 'hard_state', hardState });
+    const first = entries[0];
+    if (first !== undefined && first.index <= this.index.lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
+    for (const entry of entries) records.push({ type: 'entry', entry });
+    let encoded: Buffer[];
+    try {
+      encoded = records.map(encodeRecord);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // One frame per call (see record.ts): all-or-nothing on recovery.
+    const { frames, frameOf } = encodeFrames(encoded);
+    const frameOffsets: number[] = [];
+    let end = this.logicalEnd;
+    for (const f of frames) {
+      frameOffsets.push(end);
+      end += f.length;
+    }
+    records.forEach((record, i) => {
+      assert(this.index.check(record) === null, 'checkPersist covers every record');
+      this.index.apply(record, frameOffsets[frameOf[i]!]!, encoded[i]!.length);
+    });
+    const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    this.logicalEnd = end;
+
+    if (this.lazy) {
+      if (buf.length > 0) {
+        this.pending.push(buf);
+        this.pendingBytes += buf.length;
+      }
+      // Bounded memory: past the limit the caller waits for a real flush.
+      return this.pendingBytes > this.maxLazyBufferBytes ? this.flush() : Promise.resolve();
+    }
+    return this.enqueue(buf);
+  }
+
+  /** Write `buf` at the end of what is queued and fsync; resolves when durable. An empty buffer just waits for the queue. */
+  private enqueue(buf: Buffer): Promise<void> {
+    const position = this.queuedEnd;
+    this.queuedEnd += buf.length;
+    const done = this.queue.then(() => (buf.length > 0 ? this.writeAt(buf, position) : this.failIfFailed()));
+    this.queue = done.catch(() => {});
+    return done;
+  }
+
+  private failIfFailed(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private async writeAt(buf: Buffer, position: number): Promise<void> {
+    this.failIfFailed();
+    try {
+      await writeFully(this.fh, buf, position);
+      await this.fh.datasync();
+    } catch (e) {
+      // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.
+      this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, { cause: e });
+      this.log(`storage: ${this.failure.message}`);
+      throw this.failure;
+    }
+  }
+
+  /** Lazy mode: hand everything buffered to the write queue. */
+  private flush(): Promise<void> {
+    const buf = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return this.enqueue(buf);
+  }
+
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    try {
+      if (this.lazy) await this.flush();
+      else await this.enqueue(Buffer.alloc(0));
+    } finally {
+      await this.fh.close();
+    }
+  }
+}

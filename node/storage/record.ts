@@ -1,0 +1,266 @@
+/**
+ * The on-disk format of the Raft log file.
+ *
+ * File   = header(8: "RIFTLOG" 0x01) frame*
+ * Frame  = length(u32 LE, payload bytes) crc(u32 LE) type(u8 = 1, batch) payload
+ *   crc = CRC-32 over the length bytes, the type byte and the payload, so a
+ *   flipped bit anywhere in a frame (the crc field included) is caught.
+ * Batch payload = record*, each: type(u8) length(u32 LE) body
+ *
+ * One persist call is one frame (split only if it exceeds MAX_PAYLOAD_BYTES),
+ * written with one write and one fsync. The single checksum makes the call
+ * all-or-nothing on recovery, and damage anywhere inside the last write --
+ * including a hole when the disk persisted its pages out of order before a
+ * power failure -- is one damaged frame at the tail: a torn append, not
+ * corruption. Records inside a frame carry no checksum of their own, so they
+ * never look like frames to the torn-tail scan (`replay.ts`).
+ *
+ * Record bodies (numbers are float64 LE holding non-negative safe integers,
+ * so terms and indices are never truncated to 32 bits):
+ *   entry (1):      term f64, index f64, entryType u8 (0 command, 1 noop),
+ *                   dataEncoding u8 (0 UTF-8, 1 UTF-16LE), data bytes
+ *   hard_state (2): currentTerm f64, hasVote u8 (0/1), votedFor UTF-8 bytes
+ *   truncate (3):   fromIndex f64 (entries with index >= fromIndex are gone)
+ *
+ * Entry data is a JS string. UTF-8 cannot carry a lone surrogate (it would
+ * silently become U+FFFD), so such a string is stored as UTF-16LE: the round
+ * trip is exact for every string.
+ */
+import type { Entry, HardState } from '../raft/types.js';
+import { assert, assertNever } from '../util/assert.js';
+import { crc32Update } from './crc32.js';
+
+export const FILE_MAGIC: Buffer = Buffer.from([0x52, 0x49, 0x46, 0x54, 0x4c, 0x4f, 0x47, 0x01]); // "RIFTLOG" v1
+export const FRAME_HEADER_BYTES = 9;
+export const RECORD_HEADER_BYTES = 5;
+/**
+ * Bound on one frame's payload, checked on write and on read: a huge bogus
+ * length is damage, not an allocation. 8 MiB holds any Ready the core makes
+ * (its entries are bounded by maxUncommittedBytes and the datagram size).
+ */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+export type LogRecord =
+  | { readonly type: 'entry'; readonly entry: Entry }
+  | { readonly type: 'hard_state'; readonly hardState: HardState }
+  | { readonly type: 'truncate'; readonly fromIndex: number };
+
+const FRAME_TYPE_BATCH = 1;
+const TYPE_ENTRY = 1;
+const TYPE_HARD_STATE = 2;
+const TYPE_TRUNCATE = 3;
+const ENCODING_UTF8 = 0;
+const ENCODING_UTF16LE = 1;
+
+// Lone surrogates: a high one not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function isStorableNumber(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
+ * Encode one record with its 5-byte record header (not a frame). Throws an
+ * AssertionError for a record the format cannot hold (programmer error).
+ */
+export function encodeRecord(record: LogRecord): Buffer {
+  switch (record.type) {
+    case 'entry': {
+      const { entry } = record;
+      assert(isStorableNumber(entry.term) && isStorableNumber(entry.index), `entry term/index must be non-negative safe integers (term ${entry.term}, index ${entry.index})`);
+      const utf8 = !LONE_SURROGATE.test(entry.data);
+      const bodyBytes = 18 + (utf8 ? Buffer.byteLength(entry.data, 'utf8') : entry.data.length * 2);
+      assert(RECORD_HEADER_BYTES + bodyBytes <= MAX_PAYLOAD_BYTES, `entry ${entry.index} is ${bodyBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte frame limit`);
+      const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
+      let o = RECORD_HEADER_BYTES;
+      o = buf.writeDoubleLE(entry.term, o);
+      o = buf.writeDoubleLE(entry.index, o);
+      o = buf.writeUInt8(entryTypeCode(entry.type), o);
+      o = buf.writeUInt8(utf8 ? ENCODING_UTF8 : ENCODING_UTF16LE, o);
+      o += buf.write(entry.data, o, utf8 ? 'utf8' : 'utf16le');
+      assert(o === buf.length, 'entry encoding filled the buffer exactly');
+      return withRecordHeader(buf, TYPE_ENTRY);
+    }
+    case 'hard_state': {
+      const { currentTerm, votedFor } = record.hardState;
+      assert(isStorableNumber(currentTerm), `currentTerm must be a non-negative safe integer (got ${currentTerm})`);
+      assert(votedFor === null || !LONE_SURROGATE.test(votedFor), 'votedFor must be a well-formed string');
+      const bodyBytes = 9 + (votedFor === null ? 0 : Buffer.byteLength(votedFor, 'utf8'));
+      assert(RECORD_HEADER_BYTES + bodyBytes <= MAX_PAYLOAD_BYTES, 'votedFor is absurdly long');
+      const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
+      let o = RECORD_HEADER_BYTES;
+      o = buf.writeDoubleLE(currentTerm, o);
+      o = buf.writeUInt8(votedFor === null ? 0 : 1, o);
+      if (votedFor !== null) o += buf.write(votedFor, o, 'utf8');
+      assert(o === buf.length, 'hard state encoding filled the buffer exactly');
+      return withRecordHeader(buf, TYPE_HARD_STATE);
+    }
+    case 'truncate': {
+      assert(isStorableNumber(record.fromIndex), `truncate index must be a non-negative safe integer (got ${record.fromIndex})`);
+      const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 8);
+      buf.writeDoubleLE(record.fromIndex, RECORD_HEADER_BYTES);
+      return withRecordHeader(buf, TYPE_TRUNCATE);
+    }
+    default:
+      return assertNever(record, 'record');
+  }
+}
+
+function entryTypeCode(t: Entry['type']): number {
+  switch (t) {
+    case 'command':
+      return 0;
+    case 'noop':
+      return 1;
+    default:
+      return assertNever(t, 'entry type');
+  }
+}
+
+function withRecordHeader(buf: Buffer, typeCode: number): Buffer {
+  buf.writeUInt8(typeCode, 0);
+  buf.writeUInt32LE(buf.length - RECORD_HEADER_BYTES, 1);
+  return buf;
+}
+
+/**
+ * Pack encoded records (from {@link encodeRecord}) into frames, as few as
+ * the size limit allows (one, for any Ready the core produces). Returns the
+ * frames and, for each record, the index of the frame that holds it.
+ */
+export function encodeFrames(encodedRecords: readonly Buffer[]): { frames: Buffer[]; frameOf: number[] } {
+  const frames: Buffer[] = [];
+  const frameOf: number[] = [];
+  let group: Buffer[] = [];
+  let groupBytes = 0;
+  const close = (): void => {
+    if (group.length === 0) return;
+    const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + groupBytes);
+    let o = FRAME_HEADER_BYTES;
+    for (const r of group) o += r.copy(buf, o);
+    buf.writeUInt32LE(groupBytes, 0);
+    buf.writeUInt8(FRAME_TYPE_BATCH, 8);
+    buf.writeUInt32LE(frameCrc(buf, 0, buf.length), 4);
+    frames.push(buf);
+    group = [];
+    groupBytes = 0;
+  };
+  for (const r of encodedRecords) {
+    assert(r.length <= MAX_PAYLOAD_BYTES, 'a record fits in a frame');
+    if (groupBytes + r.length > MAX_PAYLOAD_BYTES) close();
+    group.push(r);
+    groupBytes += r.length;
+    frameOf.push(frames.length);
+  }
+  close();
+  return { frames, frameOf };
+}
+
+function frameCrc(buf: Uint8Array, start: number, end: number): number {
+  return crc32Update(crc32Update(0, buf, start, start + 4), buf, start + 8, end);
+}
+
+/**
+ * Reading one frame at `offset`:
+ * - `ok`: a frame with a good checksum whose records all decode; `end` is where the next frame starts.
+ * - `damaged`: the bytes are not a complete, checksummed frame (too short, a length over the
+ *   limit or past the end of the file, a checksum mismatch). At the tail this is a torn write;
+ *   elsewhere it is corruption (the caller decides).
+ * - `invalid`: the checksum matches but the content is not valid. No crash produces that, so
+ *   it is always corruption.
+ */
+export type FrameResult =
+  | { readonly kind: 'ok'; readonly records: readonly LogRecord[]; readonly recordBytes: readonly number[]; readonly end: number }
+  | { readonly kind: 'damaged'; readonly reason: string }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+export function readFrame(buf: Uint8Array, offset: number): FrameResult {
+  const available = buf.length - offset;
+  if (available < FRAME_HEADER_BYTES) return { kind: 'damaged', reason: `incomplete frame header (${available} of ${FRAME_HEADER_BYTES} bytes)` };
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const length = view.getUint32(offset, true);
+  if (length > MAX_PAYLOAD_BYTES) return { kind: 'damaged', reason: `frame length ${length} exceeds the ${MAX_PAYLOAD_BYTES}-byte limit` };
+  const end = offset + FRAME_HEADER_BYTES + length;
+  if (end > buf.length) return { kind: 'damaged', reason: `frame of ${length} payload bytes runs past the end of the file (${available - FRAME_HEADER_BYTES} present)` };
+  const storedCrc = view.getUint32(offset + 4, true);
+  const actualCrc = frameCrc(buf, offset, end);
+  if (storedCrc !== actualCrc) return { kind: 'damaged', reason: `checksum mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${actualCrc.toString(16)})` };
+  const frameType = buf[offset + 8]!;
+  if (frameType !== FRAME_TYPE_BATCH) return { kind: 'invalid', reason: `unknown frame type ${frameType}` };
+  if (length === 0) return { kind: 'invalid', reason: 'empty frame' };
+  const records: LogRecord[] = [];
+  const recordBytes: number[] = [];
+  let o = offset + FRAME_HEADER_BYTES;
+  while (o < end) {
+    if (end - o < RECORD_HEADER_BYTES) return { kind: 'invalid', reason: `record ${records.length} has an incomplete header` };
+    const typeCode = buf[o]!;
+    const bodyBytes = view.getUint32(o + 1, true);
+    const bodyStart = o + RECORD_HEADER_BYTES;
+    if (bodyBytes > end - bodyStart) return { kind: 'invalid', reason: `record ${records.length} runs past the end of its frame` };
+    const decoded = decodeBody(typeCode, view, buf, bodyStart, bodyStart + bodyBytes);
+    if (typeof decoded === 'string') return { kind: 'invalid', reason: `record ${records.length}: ${decoded}` };
+    records.push(decoded);
+    recordBytes.push(RECORD_HEADER_BYTES + bodyBytes);
+    o = bodyStart + bodyBytes;
+  }
+  return { kind: 'ok', records, recordBytes, end };
+}
+
+/** A record, or a string saying why its body is invalid. */
+function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: number, end: number): LogRecord | string {
+  const length = end - start;
+  switch (typeCode) {
+    case TYPE_ENTRY: {
+      if (length < 18) return `entry body too short (${length} bytes)`;
+      const term = view.getFloat64(start, true);
+      const index = view.getFloat64(start + 8, true);
+      if (!isStorableNumber(term) || !isStorableNumber(index)) return `entry term/index not non-negative integers (${term}, ${index})`;
+      const typeByte = buf[start + 16]!;
+      const type = typeByte === 0 ? 'command' : typeByte === 1 ? 'noop' : null;
+      if (type === null) return `unknown entry type ${typeByte}`;
+      const encoding = buf[start + 17]!;
+      const dataBytes = buf.subarray(start + 18, end);
+      let data: string;
+      if (encoding === ENCODING_UTF8) {
+        try {
+          data = utf8Strict.decode(dataBytes);
+        } catch {
+          return 'entry data is not valid UTF-8';
+        }
+      } else if (encoding === ENCODING_UTF16LE) {
+        if (dataBytes.length % 2 !== 0) return 'UTF-16 entry data has an odd length';
+        data = Buffer.from(dataBytes.buffer, dataBytes.byteOffset, dataBytes.byteLength).toString('utf16le');
+      } else {
+        return `unknown entry data encoding ${encoding}`;
+      }
+      return { type: 'entry', entry: { term, index, type, data } };
+    }
+    case TYPE_HARD_STATE: {
+      if (length < 9) return `hard state body too short (${length} bytes)`;
+      const currentTerm = view.getFloat64(start, true);
+      if (!isStorableNumber(currentTerm)) return `currentTerm not a non-negative integer (${currentTerm})`;
+      const hasVote = buf[start + 8]!;
+      if (hasVote === 0) {
+        if (length !== 9) return 'hard state without a vote has trailing bytes';
+        return { type: 'hard_state', hardState: { currentTerm, votedFor: null } };
+      }
+      if (hasVote !== 1) return `bad votedFor flag ${hasVote}`;
+      let votedFor: string;
+      try {
+        votedFor = utf8Strict.decode(buf.subarray(start + 9, end));
+      } catch {
+        return 'votedFor is not valid UTF-8';
+      }
+      return { type: 'hard_state', hardState: { currentTerm, votedFor } };
+    }
+    case TYPE_TRUNCATE: {
+      if (length !== 8) return `truncate body must be 8 bytes (got ${length})`;
+      const fromIndex = view.getFloat64(start, true);
+      if (!isStorableNumber(fromIndex)) return `truncate index not a non-negative integer (${fromIndex})`;
+      return { type: 'truncate', fromIndex };
+    }
+    default:
+      return `unknown record type ${typeCode}`;
+  }
+}

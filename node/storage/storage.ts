@@ -1,0 +1,92 @@
+/**
+ * The durable-storage contract between a Raft driver (the node host in
+ * `node/server.ts`, or the deterministic simulator's simulated disk) and the
+ * bytes that survive a crash.
+ *
+ * Figure 2, "Persistent state on all servers": currentTerm, votedFor and
+ * log[] must be "updated on stable storage before responding to RPCs". The
+ * driver honours the `Ready` contract (`node/raft/types.ts`): it calls
+ * {@link RaftStorage.persist} with the Ready's hardState and entriesToAppend,
+ * waits for the promise, and only then sends messages. So `persist` must not
+ * resolve before everything it was given is durable (fsync done).
+ *
+ * The interface is deliberately small and async so that a simulated disk can
+ * implement it (delaying, reordering or losing unsynced writes).
+ */
+import type { Entry, HardState, StoredState } from '../raft/types.js';
+
+export interface RaftStorage {
+  /**
+   * Persist `hardState` (if non-null) and `entries`. When `entries[0].index`
+   * is <= the stored lastIndex, the stored log is truncated from that index
+   * first (§5.3: "If an existing entry conflicts with a new one (same index
+   * but different terms), delete the existing entry and all that follow it").
+   * Resolves only when everything is durable (one fsync per call: the driver
+   * hands over a whole Ready, so this is group commit).
+   *
+   * Calls are serialized by the caller, but an implementation queues them
+   * anyway: they take effect and resolve in call order.
+   *
+   * Preconditions (violations are programmer errors; the promise rejects with
+   * an AssertionError and nothing is written): entries are contiguous,
+   * `entries[0].index` is in [1, lastIndex + 1], entry terms never decrease
+   * along the resulting log, currentTerm never decreases, every term and index
+   * is a non-negative safe integer.
+   *
+   * A rejection for any other reason (EIO, ENOSPC, a failed fsync) is fatal:
+   * what reached the disk is unknown, so the driver must stop the process;
+   * reopening recovers a consistent prefix. Every later call rejects too.
+   */
+  persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  /** Finish queued work (and, in lazy mode, flush and fsync the buffer), then release the file. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What `openFileStorage` found and repaired on disk. */
+export interface RecoveryReport {
+  /** Absolute path of the log file. */
+  readonly file: string;
+  /** True when the log file did not exist and was created (a fresh node). */
+  readonly created: boolean;
+  /** Valid frames (persist calls) replayed. */
+  readonly frames: number;
+  /** File size before recovery, in bytes. */
+  readonly fileBytes: number;
+  /** A torn final record (crash in the middle of an append) that was cut off, or null. */
+  readonly tornTail: { readonly offset: number; readonly bytesDropped: number } | null;
+  /** Non-null when recovery rewrote the file without truncated and superseded records. */
+  readonly compacted: { readonly bytesBefore: number; readonly bytesAfter: number } | null;
+}
+
+/**
+ * The log file holds bytes that cannot have been produced by a crash in the
+ * middle of an append: a damaged record followed by valid ones, a bad file
+ * header, or records that break the log's invariants (entries contiguous from
+ * index 1, terms non-decreasing, currentTerm non-decreasing). The node must
+ * refuse to start: silently dropping the damaged part could drop committed
+ * entries or a vote (§5.4 safety depends on them). An operator restores the
+ * node from a peer (delete its data directory deliberately) instead.
+ */
+export class StorageCorruptionError extends Error {
+  override readonly name = 'StorageCorruptionError';
+  readonly file: string;
+  /** Byte offset in `file` of the first damaged record (or of the header). */
+  readonly offset: number;
+  readonly reason: string;
+
+  constructor(file: string, offset: number, reason: string) {
+    super(
+      `storage corruption in ${file} at byte offset ${offset}: ${reason}; ` +
+        'refusing to start (committed entries may be at stake: restore this node from its peers ' +
+        'by deliberately removing its data directory)',
+    );
+    this.file = file;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/** The state of a node that has never persisted anything. */
+export function emptyStoredState(): StoredState {
+  return { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
+}

@@ -1,0 +1,181 @@
+/**
+ * One UDP socket per node, for peers and clients alike (`node:dgram`, udp4).
+ *
+ * - The socket is unconnected: a connected UDP socket turns ICMP
+ *   port-unreachable into asynchronous ECONNREFUSED 'error' events, and a
+ *   peer that is down is normal in Raft, not an error.
+ * - An 'error' listener is always attached: an unhandled 'error' event would
+ *   crash the process. Errors are logged and counted.
+ * - Incoming datagrams are decoded (`codec.ts`) and handed to `onEnvelope`
+ *   synchronously, so there is no user-space receive queue to bound: the
+ *   kernel receive buffer (raised to `recvBufferSizeBytes`) is the queue, and
+ *   the kernel drops when it is full. Every datagram this code drops is
+ *   counted by reason (`droppedCounts()`, reported in node status).
+ * - Exceptions thrown by `onEnvelope` are NOT caught: they are the host's
+ *   assertions, and a node whose invariants broke must crash loudly.
+ */
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { decodeEnvelope, encodeEnvelope } from './codec.js';
+import type { DropReason, Envelope } from './codec.js';
+
+export type TransportDropReason = DropReason | 'wrong_destination';
+
+export const DEFAULT_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export interface UdpTransportOptions {
+  readonly host: string;
+  /** 0 picks an ephemeral port; read it back with `address()`. */
+  readonly port: number;
+  readonly cluster: string;
+  /** From `deriveKey(config.secret)`. */
+  readonly key: Buffer;
+  /**
+   * The id this socket answers to: datagrams whose envelope `to` differs are
+   * dropped as 'wrong_destination'. null accepts any `to` (a client socket
+   * that multiplexes several client ids).
+   */
+  readonly localId: string | null;
+  readonly onEnvelope: (envelope: Envelope, rinfo: dgram.RemoteInfo) => void;
+  readonly log?: (line: string) => void;
+  readonly recvBufferSizeBytes?: number;
+}
+
+export type SendResult =
+  | { readonly ok: true; readonly bytes: number }
+  | { readonly ok: false; readonly reason: 'oversized' | 'invalid_message' | 'closed' | 'bad_address'; readonly detail: string };
+
+export interface TransportStats {
+  readonly sent: number;
+  readonly sendErrors: number;
+  readonly received: number;
+  readonly delivered: number;
+  readonly socketErrors: number;
+  readonly dropped: Readonly<Record<string, number>>;
+}
+
+/** Log the 1st, 10th, 100th, ... occurrence: enough to notice, bounded under a flood. */
+function worthLogging(count: number): boolean {
+  let n = count;
+  while (n >= 10 && n % 10 === 0) n /= 10;
+  return n === 1;
+}
+
+export class UdpTransport {
+  private readonly dropped = new Map<TransportDropReason, number>();
+  private sent = 0;
+  private sendErrors = 0;
+  private received = 0;
+  private delivered = 0;
+  private socketErrors = 0;
+  private closed = false;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    private readonly opts: UdpTransportOptions,
+  ) {
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    socket.on('error', (err) => {
+      this.socketErrors++;
+      if (worthLogging(this.socketErrors)) this.log(`udp: socket error #${this.socketErrors}: ${err.message}`);
+    });
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+  }
+
+  /** Binds the socket; rejects with the bind error (EADDRINUSE, EADDRNOTAVAIL, ...). */
+  static open(opts: UdpTransportOptions): Promise<UdpTransport> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: 'udp4' });
+      const onBindError = (err: Error): void => {
+        socket.close();
+        reject(new Error(`cannot bind UDP ${opts.host}:${opts.port}: ${err.message}`));
+      };
+      socket.once('error', onBindError);
+      socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
+        socket.off('error', onBindError);
+        const t = new UdpTransport(socket, opts);
+        const wanted = opts.recvBufferSizeBytes ?? DEFAULT_RECV_BUFFER_BYTES;
+        try {
+          // The kernel doubles the request and silently caps it at 2 x rmem_max.
+          socket.setRecvBufferSize(wanted);
+        } catch (e) {
+          t.log(`udp: could not set the receive buffer to ${wanted} bytes: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        resolve(t);
+      });
+    });
+  }
+
+  address(): { host: string; port: number } {
+    const a: AddressInfo = this.socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  /** Encodes and sends one envelope. Delivery is never confirmed (UDP); asynchronous send errors are counted. */
+  send(host: string, port: number, envelope: Envelope): SendResult {
+    if (this.closed) return { ok: false, reason: 'closed', detail: 'transport is closed' };
+    const enc = encodeEnvelope(envelope, this.opts.key);
+    if (!enc.ok) return { ok: false, reason: enc.reason, detail: enc.detail };
+    const onError = (err: Error): void => {
+      this.sendErrors++;
+      if (worthLogging(this.sendErrors)) this.log(`udp: send error #${this.sendErrors} to ${host}:${port}: ${err.message}`);
+    };
+    try {
+      this.socket.send(enc.datagram, port, host, (err) => {
+        if (err) onError(err);
+      });
+    } catch (e) {
+      // Synchronous rejections (a port outside 1..65535): counted, never thrown at the caller.
+      const err = e instanceof Error ? e : new Error(String(e));
+      onError(err);
+      return { ok: false, reason: 'bad_address', detail: err.message };
+    }
+    this.sent++;
+    return { ok: true, bytes: enc.datagram.length };
+  }
+
+  droppedCounts(): Record<string, number> {
+    return Object.fromEntries(this.dropped);
+  }
+
+  stats(): TransportStats {
+    return {
+      sent: this.sent,
+      sendErrors: this.sendErrors,
+      received: this.received,
+      delivered: this.delivered,
+      socketErrors: this.socketErrors,
+      dropped: this.droppedCounts(),
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+
+  private countDrop(reason: TransportDropReason, detail: string, rinfo: dgram.RemoteInfo): void {
+    const n = (this.dropped.get(reason) ?? 0) + 1;
+    this.dropped.set(reason, n);
+    if (worthLogging(n)) this.log(`udp: dropped datagram from ${rinfo.address}:${rinfo.port} (${reason} #${n}): ${detail}`);
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    this.received++;
+    const r = decodeEnvelope(msg, this.opts.key, this.opts.cluster);
+    if (!r.ok) {
+      this.countDrop(r.reason, r.detail, rinfo);
+      return;
+    }
+    const { localId } = this.opts;
+    if (localId !== null && r.envelope.to !== localId) {
+      this.countDrop('wrong_destination', `addressed to ${JSON.stringify(r.envelope.to)}, this is ${JSON.stringify(localId)}`, rinfo);
+      return;
+    }
+    this.delivered++;
+    this.opts.onEnvelope(r.envelope, rinfo);
+  }
+}

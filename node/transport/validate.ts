@@ -1,0 +1,358 @@
+/**
+ * Hand-written validators for everything that arrives from the network.
+ *
+ * A datagram with a valid MAC was sent by someone holding the cluster secret,
+ * but that is still not proof that it is well formed: a buggy peer, an older
+ * build or a corrupted disk could produce nonsense, and the Raft core trusts
+ * the types it is given. So every field of every body is checked against its
+ * declared type before anything else sees it: integers non-negative and safe,
+ * strings and arrays bounded, enums closed, no unknown fields.
+ *
+ * Each check returns `null` when the value is fine, or a short description of
+ * the first problem (with a path such as `body.entries[3].term`). They never
+ * throw on any input.
+ */
+import type { ClientMessage, ClientOutcome, KvOp, KvResult } from '../protocol.js';
+import type { RaftMessage, Role } from '../raft/types.js';
+
+/** Node ids, client ids, request ids and cluster names. */
+export const MAX_ID_CHARS = 128;
+/** Free-form text (error messages, reasons). */
+export const MAX_TEXT_CHARS = 1024;
+/** Keys, values and entry data: bounded by the datagram itself; the configured byte limits are enforced by `node/kv/limits.ts` with a clear client error. */
+export const MAX_PAYLOAD_CHARS = 65_507;
+/** An AppendEntries never carries more entries than this (the byte limit binds long before). */
+export const MAX_ENTRIES_PER_MESSAGE = 8192;
+/** Bounds on the free-form parts of a status report. */
+export const MAX_STATUS_MAP_KEYS = 64;
+export const MAX_UNSAFE_FLAGS = 32;
+
+export type Check = string | null;
+type Obj = Record<string, unknown>;
+
+export type BodyType = RaftMessage['type'] | ClientMessage['type'];
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return v.length > 40 ? `a string of ${v.length} chars` : JSON.stringify(v);
+  if (typeof v === 'number') return String(v);
+  return typeof v;
+}
+
+export function isRecord(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `v` is a plain object with exactly `keys` (no missing, no extra fields). */
+function shape(v: unknown, keys: readonly string[], path: string): Check {
+  if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
+  for (const k of Object.keys(v)) {
+    if (!keys.includes(k)) return `${path}: unexpected field ${JSON.stringify(k.slice(0, 40))}`;
+  }
+  for (const k of keys) {
+    if (!Object.hasOwn(v, k)) return `${path}: missing field "${k}"`;
+  }
+  return null;
+}
+
+function nat(v: unknown, path: string): Check {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : `${path}: expected a non-negative safe integer, got ${describe(v)}`;
+}
+
+function positive(v: unknown, path: string): Check {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : `${path}: expected a safe integer >= 1, got ${describe(v)}`;
+}
+
+function finite(v: unknown, path: string): Check {
+  return typeof v === 'number' && Number.isFinite(v) ? null : `${path}: expected a finite number, got ${describe(v)}`;
+}
+
+function bool(v: unknown, path: string): Check {
+  return typeof v === 'boolean' ? null : `${path}: expected a boolean, got ${describe(v)}`;
+}
+
+function str(v: unknown, maxChars: number, path: string): Check {
+  if (typeof v !== 'string') return `${path}: expected a string, got ${describe(v)}`;
+  return v.length <= maxChars ? null : `${path}: string of ${v.length} chars exceeds the limit of ${maxChars}`;
+}
+
+function id(v: unknown, path: string): Check {
+  const c = str(v, MAX_ID_CHARS, path);
+  if (c !== null) return c;
+  return (v as string).length > 0 ? null : `${path}: must not be empty`;
+}
+
+function nullableId(v: unknown, path: string): Check {
+  return v === null ? null : id(v, path);
+}
+
+function nullableStr(v: unknown, maxChars: number, path: string): Check {
+  return v === null ? null : str(v, maxChars, path);
+}
+
+function oneOf(v: unknown, values: readonly string[], path: string): Check {
+  return typeof v === 'string' && values.includes(v) ? null : `${path}: expected one of ${values.join('|')}, got ${describe(v)}`;
+}
+
+/** First non-null check, evaluated lazily in order. */
+function first(...checks: ReadonlyArray<() => Check>): Check {
+  for (const c of checks) {
+    const r = c();
+    if (r !== null) return r;
+  }
+  return null;
+}
+
+/** Looks up a validator by tag without touching the prototype chain (`"constructor"` is not a message type). */
+function lookup<T>(table: Readonly<Record<string, T>>, tag: unknown): T | undefined {
+  return typeof tag === 'string' && Object.hasOwn(table, tag) ? table[tag] : undefined;
+}
+
+// ---------------------------------------------------------------- Raft
+
+export function checkEntry(v: unknown, path: string): Check {
+  const s = shape(v, ['term', 'index', 'type', 'data'], path);
+  if (s !== null) return s;
+  const e = v as Obj;
+  return first(
+    () => positive(e['term'], `${path}.term`),
+    () => positive(e['index'], `${path}.index`),
+    () => oneOf(e['type'], ['command', 'noop'], `${path}.type`),
+    () => str(e['data'], MAX_PAYLOAD_CHARS, `${path}.data`),
+  );
+}
+
+function checkEntries(v: unknown, path: string): Check {
+  if (!Array.isArray(v)) return `${path}: expected an array, got ${describe(v)}`;
+  if (v.length > MAX_ENTRIES_PER_MESSAGE) return `${path}: ${v.length} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`;
+  for (let i = 0; i < v.length; i++) {
+    const c = checkEntry(v[i], `${path}[${i}]`);
+    if (c !== null) return c;
+  }
+  return null;
+}
+
+const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string) => Check } = {
+  request_vote: (o, p) =>
+    first(
+      () => shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p),
+      () => nat(o['term'], `${p}.term`),
+      () => id(o['from'], `${p}.from`),
+      () => id(o['to'], `${p}.to`),
+      () => nat(o['lastLogIndex'], `${p}.lastLogIndex`),
+      () => nat(o['lastLogTerm'], `${p}.lastLogTerm`),
+      () => bool(o['preVote'], `${p}.preVote`),
+    ),
+  request_vote_response: (o, p) =>
+    first(
+      () => shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p),
+      () => nat(o['term'], `${p}.term`),
+      () => id(o['from'], `${p}.from`),
+      () => id(o['to'], `${p}.to`),
+      () => bool(o['voteGranted'], `${p}.voteGranted`),
+      () => bool(o['preVote'], `${p}.preVote`),
+    ),
+  append_entries: (o, p) =>
+    first(
+      () => shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p),
+      () => nat(o['term'], `${p}.term`),
+      () => id(o['from'], `${p}.from`),
+      () => id(o['to'], `${p}.to`),
+      () => nat(o['prevLogIndex'], `${p}.prevLogIndex`),
+      () => nat(o['prevLogTerm'], `${p}.prevLogTerm`),
+      () => checkEntries(o['entries'], `${p}.entries`),
+      () => nat(o['leaderCommit'], `${p}.leaderCommit`),
+      () => nat(o['seq'], `${p}.seq`),
+    ),
+  append_entries_response: (o, p) =>
+    first(
+      () => shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p),
+      () => nat(o['term'], `${p}.term`),
+      () => id(o['from'], `${p}.from`),
+      () => id(o['to'], `${p}.to`),
+      () => bool(o['success'], `${p}.success`),
+      () => nat(o['matchIndex'], `${p}.matchIndex`),
+      () => (o['conflictTerm'] === null ? null : nat(o['conflictTerm'], `${p}.conflictTerm`)),
+      () => nat(o['conflictIndex'], `${p}.conflictIndex`),
+      () => nat(o['seq'], `${p}.seq`),
+    ),
+  timeout_now: (o, p) =>
+    first(
+      () => shape(o, ['type', 'term', 'from', 'to'], p),
+      () => nat(o['term'], `${p}.term`),
+      () => id(o['from'], `${p}.from`),
+      () => id(o['to'], `${p}.to`),
+    ),
+};
+
+export function isRaftMessageType(t: unknown): t is RaftMessage['type'] {
+  return lookup(raftValidators, t) !== undefined;
+}
+
+// ---------------------------------------------------------------- KV
+
+const kvOpValidators: { readonly [K in KvOp['type']]: (o: Obj, p: string) => Check } = {
+  get: (o, p) => first(() => shape(o, ['type', 'key'], p), () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`)),
+  put: (o, p) =>
+    first(
+      () => shape(o, ['type', 'key', 'value'], p),
+      () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`),
+      () => str(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`),
+    ),
+  delete: (o, p) => first(() => shape(o, ['type', 'key'], p), () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`)),
+  cas: (o, p) =>
+    first(
+      () => shape(o, ['type', 'key', 'expected', 'value'], p),
+      () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`),
+      () => nullableStr(o['expected'], MAX_PAYLOAD_CHARS, `${p}.expected`),
+      () => str(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`),
+    ),
+};
+
+export function checkKvOp(v: unknown, path: string): Check {
+  if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
+  const f = lookup(kvOpValidators, v['type']);
+  if (f === undefined) return `${path}.type: unknown op type ${describe(v['type'])}`;
+  return f(v, path);
+}
+
+const outcomeValidators: { readonly [K in ClientOutcome['status']]: (o: Obj, p: string) => Check } = {
+  ok: (o, p) => first(() => shape(o, ['status', 'value'], p), () => nullableStr(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`)),
+  cas_mismatch: (o, p) =>
+    first(() => shape(o, ['status', 'actual'], p), () => nullableStr(o['actual'], MAX_PAYLOAD_CHARS, `${p}.actual`)),
+  invalid: (o, p) =>
+    first(
+      () => shape(o, ['status', 'code', 'message'], p),
+      () => oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], `${p}.code`),
+      () => str(o['message'], MAX_TEXT_CHARS, `${p}.message`),
+    ),
+  not_leader: (o, p) => first(() => shape(o, ['status', 'leaderHint'], p), () => nullableId(o['leaderHint'], `${p}.leaderHint`)),
+  unavailable: (o, p) => first(() => shape(o, ['status', 'reason'], p), () => str(o['reason'], MAX_TEXT_CHARS, `${p}.reason`)),
+};
+
+const kvResultStatuses: readonly KvResult['status'][] = ['ok', 'cas_mismatch', 'invalid'];
+
+export function checkClientOutcome(v: unknown, path: string): Check {
+  if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
+  const f = lookup(outcomeValidators, v['status']);
+  if (f === undefined) return `${path}.status: unknown status ${describe(v['status'])}`;
+  return f(v, path);
+}
+
+/** A state-machine result (the subset of outcomes the session table caches). */
+export function checkKvResult(v: unknown, path: string): Check {
+  if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
+  const c = oneOf(v['status'], kvResultStatuses, `${path}.status`);
+  return c ?? checkClientOutcome(v, path);
+}
+
+// ---------------------------------------------------------------- client
+
+const roles: readonly Role[] = ['follower', 'pre_candidate', 'candidate', 'leader'];
+
+function checkNodeStatus(v: unknown, p: string): Check {
+  const s = shape(v, ['id', 'role', 'currentTerm', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'], p);
+  if (s !== null) return s;
+  const o = v as Obj;
+  return first(
+    () => id(o['id'], `${p}.id`),
+    () => oneOf(o['role'], roles, `${p}.role`),
+    () => nat(o['currentTerm'], `${p}.currentTerm`),
+    () => nullableId(o['leaderId'], `${p}.leaderId`),
+    () => nat(o['commitIndex'], `${p}.commitIndex`),
+    () => nat(o['lastApplied'], `${p}.lastApplied`),
+    () => nat(o['lastLogIndex'], `${p}.lastLogIndex`),
+    () => {
+      const c = shape(o['clock'], ['nowMs', 'offsetMs', 'rate'], `${p}.clock`);
+      if (c !== null) return c;
+      const k = o['clock'] as Obj;
+      return first(
+        () => finite(k['nowMs'], `${p}.clock.nowMs`),
+        () => finite(k['offsetMs'], `${p}.clock.offsetMs`),
+        () => (typeof k['rate'] === 'number' && Number.isFinite(k['rate']) && k['rate'] > 0 ? null : `${p}.clock.rate: expected a positive number`),
+      );
+    },
+    () => {
+      const d = o['dropped'];
+      if (!isRecord(d)) return `${p}.dropped: expected an object, got ${describe(d)}`;
+      const keys = Object.keys(d);
+      if (keys.length > MAX_STATUS_MAP_KEYS) return `${p}.dropped: ${keys.length} keys exceed the limit of ${MAX_STATUS_MAP_KEYS}`;
+      for (const k of keys) {
+        const c = id(k, `${p}.dropped key`) ?? nat(d[k], `${p}.dropped.${k}`);
+        if (c !== null) return c;
+      }
+      return null;
+    },
+    () => {
+      const u = o['unsafe'];
+      if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;
+      if (u.length > MAX_UNSAFE_FLAGS) return `${p}.unsafe: ${u.length} flags exceed the limit of ${MAX_UNSAFE_FLAGS}`;
+      for (let i = 0; i < u.length; i++) {
+        const c = id(u[i], `${p}.unsafe[${i}]`);
+        if (c !== null) return c;
+      }
+      return null;
+    },
+  );
+}
+
+const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
+  client_request: (o, p) =>
+    first(
+      () => shape(o, ['type', 'clientId', 'seq', 'op'], p),
+      () => id(o['clientId'], `${p}.clientId`),
+      () => nat(o['seq'], `${p}.seq`),
+      () => checkKvOp(o['op'], `${p}.op`),
+    ),
+  client_response: (o, p) =>
+    first(
+      () => shape(o, ['type', 'clientId', 'seq', 'outcome'], p),
+      () => id(o['clientId'], `${p}.clientId`),
+      () => nat(o['seq'], `${p}.seq`),
+      () => checkClientOutcome(o['outcome'], `${p}.outcome`),
+    ),
+  status_request: (o, p) => first(() => shape(o, ['type', 'requestId'], p), () => id(o['requestId'], `${p}.requestId`)),
+  status_response: (o, p) =>
+    first(
+      () => shape(o, ['type', 'requestId', 'status'], p),
+      () => id(o['requestId'], `${p}.requestId`),
+      () => checkNodeStatus(o['status'], `${p}.status`),
+    ),
+};
+
+/** Any message body: a Raft peer message or a client-protocol message. Unknown `type` is an error. */
+export function checkBody(v: unknown, path: string): Check {
+  if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
+  const t = v['type'];
+  const f = lookup<(o: Obj, p: string) => Check>(raftValidators, t) ?? lookup(clientValidators, t);
+  if (f === undefined) return `${path}.type: unknown message type ${describe(t)}`;
+  return f(v, path);
+}
+
+/**
+ * The envelope around a body. For Raft messages the envelope's `from`/`to`
+ * must agree with the body's: they are the same claim made twice, and a
+ * disagreement can only come from a bug or a forgery.
+ */
+export function checkEnvelopeShape(v: unknown): Check {
+  const s = shape(v, ['cluster', 'from', 'to', 'body'], 'envelope');
+  if (s !== null) return s;
+  const o = v as Obj;
+  return first(
+    () => id(o['cluster'], 'envelope.cluster'),
+    () => id(o['from'], 'envelope.from'),
+    () => id(o['to'], 'envelope.to'),
+  );
+}
+
+export function checkEnvelopeBody(env: Obj): Check {
+  const c = checkBody(env['body'], 'body');
+  if (c !== null) return c;
+  const body = env['body'] as Obj;
+  if (isRaftMessageType(body['type'])) {
+    if (body['from'] !== env['from']) return 'body.from: differs from envelope.from';
+    if (body['to'] !== env['to']) return 'body.to: differs from envelope.to';
+  }
+  return null;
+}

@@ -1,0 +1,137 @@
+// Well-formedness errors (each with its line), JSONL and EDN reading
+// (one map per line, a vector, independent [key value] tuples), and the
+// EDN reader itself.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { checkFile, checkHistory, HistoryFormatError, parseEdn, parseHistoryText, readHistoryFile } from '../../checker/index.js';
+import { hist, jsonl } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rift-checker-'));
+let n = 0;
+function file(text: string, ext = 'jsonl'): string {
+  const p = join(dir, `h${n++}.${ext}`);
+  writeFileSync(p, text);
+  return p;
+}
+
+async function formatError(p: Promise<unknown>): Promise<HistoryFormatError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof HistoryFormatError) return e;
+    throw e;
+  }
+  throw new Error('expected a HistoryFormatError');
+}
+
+describe('well-formedness', () => {
+  test('a process invoking twice without completing', async () => {
+    const p = file(jsonl([[0, 'invoke', 'write', 1], [1, 'invoke', 'read', null], [0, 'invoke', 'write', 2]]));
+    const e = await formatError(checkFile(p));
+    expect(e.line).toBe(3);
+    expect(e.message).toMatch(/^line 3: process 0 invokes write while its write from line 1 is still outstanding/);
+  });
+
+  test('a completion without an invoke', async () => {
+    const e = await formatError(checkFile(file(jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [0, 'ok', 'write', 1]]))));
+    expect(e.line).toBe(3);
+    expect(e.message).toContain('without an invoke');
+  });
+
+  test('an unknown type', async () => {
+    const text = '{"process":0,"type":"invoke","f":"read","value":null}\n{"process":0,"type":"okay","f":"read","value":null}\n';
+    const e = await formatError(checkFile(file(text)));
+    expect(e.line).toBe(2);
+    expect(e.message).toContain('unknown type "okay"');
+  });
+
+  test('a bad value shape', async () => {
+    const e = await formatError(checkFile(file(jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'cas', 5]]))));
+    expect(e.line).toBe(3);
+    expect(e.message).toContain('cas value must be [expected, new]');
+    const e2 = await formatError(checkFile(file(jsonl([[0, 'invoke', 'append', 5, 'k']]))));
+    expect(e2.line).toBe(1);
+    expect(e2.message).toContain('append value must be a string');
+  });
+
+  test('bad JSON, a completion whose f differs, an unknown f for a forced model', async () => {
+    const e = await formatError(checkFile(file('{"process":0,"type":"invoke","f":"read","value":null}\n\n{"process":0,"type":\n')));
+    expect(e.line).toBe(3);
+    expect(e.message).toContain('bad JSON');
+    expect(() => checkHistory(hist([[0, 'invoke', 'write', 1], [0, 'ok', 'read', 1]]))).toThrow(/line 2: completion f "read" does not match/);
+    expect(() => checkHistory(hist([[0, 'invoke', 'get', null]]), { model: 'cas-register' })).toThrow(/line 1: unknown f "get"/);
+  });
+
+  test('a model that cannot be inferred', () => {
+    expect(() => checkHistory(hist([[0, 'invoke', 'read', null], [0, 'ok', 'read', null], [1, 'invoke', 'get', null]]))).toThrow(
+      /cannot infer the model/,
+    );
+  });
+
+  test('an unreadable file is an fs error, not a format error', async () => {
+    await expect(checkFile(join(dir, 'missing.jsonl'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('EDN', () => {
+  test('the reader handles Jepsen op maps and EDN syntax', () => {
+    expect(parseEdn('{:type :ok, :f :cas, :value [1 2], :process 3, :time 12N}')).toEqual({ type: 'ok', f: 'cas', value: [1, 2], process: 3, time: 12 });
+    expect(parseEdn('(1 -2.5 "a\\"b\\n" nil true false #{:x} \\c :ns/kw sym) ; comment')).toEqual([1, -2.5, 'a"b\n', null, true, false, ['x'], 'c', 'ns/kw', 'sym']);
+    expect(parseEdn('#jepsen.history.Op{:process :nemesis, :error [:temporarily-unavailable nil]}')).toEqual({ process: 'nemesis', error: ['temporarily-unavailable', null] });
+    expect(parseEdn('[1 #_ 2 3]')).toEqual([1, 3]);
+    expect(() => parseEdn('{:a 1')).toThrow(/unterminated/);
+    expect(() => parseEdn('[1 2)')).toThrow(/unexpected/);
+  });
+
+  test('one op map per line, with nemesis ops', async () => {
+    const text = [
+      '{:process 0, :type :invoke, :f :write, :value 1}',
+      '{:process :nemesis, :type :info, :f :start, :value nil}',
+      '{:process 0, :type :ok, :f :write, :value 1}',
+      '{:process 1, :type :invoke, :f :read, :value nil}',
+      '{:process 1, :type :ok, :f :read, :value 1}',
+    ].join('\n');
+    const r = await checkFile(file(text, 'edn'));
+    expect(r.valid).toBe(true);
+    expect(r.opCount).toBe(5);
+    expect(r.clientOpCount).toBe(2);
+    const bad = await checkFile(file(text.replace(':type :ok, :f :read, :value 1}', ':type :ok, :f :read, :value 2}'), 'edn'));
+    expect(bad.valid).toBe(false);
+  });
+
+  test('a vector of ops spread over lines keeps line numbers', async () => {
+    const text = '[{:process 0 :type :invoke :f :write :value 1}\n {:process 0 :type :ok\n  :f :write :value 1}\n {:process 0 :type :invoke :f :write :value 2}\n {:process 0 :type :invoke :f :write :value 3}]\n';
+    const ops = await readHistoryFile(file(text, 'edn'));
+    expect(ops.map((o) => o.line)).toEqual([1, 2, 4, 5]);
+    const e = await formatError(checkFile(file(text, 'edn')));
+    expect(e.line).toBe(5);
+  });
+
+  test('independent [key value] tuples map to keys', async () => {
+    const text = [
+      '{:process 0, :type :invoke, :f :write, :value [:k1 1]}',
+      '{:process 0, :type :ok, :f :write, :value [:k1 1]}',
+      '{:process 1, :type :invoke, :f :cas, :value [:k2 [nil 5]]}',
+      '{:process 1, :type :ok, :f :cas, :value [:k2 [nil 5]]}',
+      '{:process 2, :type :invoke, :f :read, :value [:k1 nil]}',
+      '{:process 2, :type :ok, :f :read, :value [:k1 5]}',
+    ].join('\n');
+    const r = await checkFile(file(text, 'edn'), { allKeys: true });
+    expect(r.keyCount).toBe(2);
+    expect(r.valid).toBe(false);
+    expect(r.failures).toEqual(['k1']);
+    expect(r.keys['k2']!.valid).toBe(true);
+  });
+
+  test('EDN is detected from content when the extension says nothing', () => {
+    const ops = parseHistoryText('{:process 0 :type :invoke :f :read :value nil}', 'edn');
+    expect(ops[0]).toMatchObject({ process: 0, type: 'invoke', f: 'read', value: null, index: 0, line: 1 });
+  });
+
+  test('malformed EDN reports its line', async () => {
+    const e = await formatError(checkFile(file('{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type :ok :f :read :value "x}\n', 'edn')));
+    expect(e.line).toBe(2);
+  });
+});

@@ -1,0 +1,241 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeCommand } from '../../../node/kv/command.js';
+import { KvStateMachine } from '../../../node/kv/state-machine.js';
+import type { ApplyResult } from '../../../node/kv/state-machine.js';
+import type { KvOp, KvResult } from '../../../node/protocol.js';
+import type { Entry } from '../../../node/raft/types.js';
+
+/** Feeds entries with consecutive indices. */
+class Feeder {
+  index = 0;
+  constructor(readonly sm: KvStateMachine) {}
+  cmd(clientId: string, seq: number, op: KvOp): ApplyResult | null {
+    this.index++;
+    return this.sm.apply({ term: 1, index: this.index, type: 'command', data: encodeCommand({ clientId, seq, op }) });
+  }
+  noop(): ApplyResult | null {
+    this.index++;
+    return this.sm.apply({ term: 1, index: this.index, type: 'noop', data: '' });
+  }
+  raw(data: string): ApplyResult | null {
+    this.index++;
+    return this.sm.apply({ term: 1, index: this.index, type: 'command', data });
+  }
+}
+
+const quiet = { log: () => {} };
+
+describe('KvStateMachine operations', () => {
+  it('put, get, delete', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    expect(f.cmd('c', 1, { type: 'get', key: 'k' })).toMatchObject({ kind: 'applied', result: { status: 'ok', value: null } });
+    expect(f.cmd('c', 2, { type: 'put', key: 'k', value: 'v1' })).toMatchObject({ kind: 'applied', clientId: 'c', seq: 2, index: 2, result: { status: 'ok', value: 'v1' } });
+    expect(f.sm.read('k')).toBe('v1');
+    expect(f.cmd('c', 3, { type: 'get', key: 'k' })).toMatchObject({ result: { status: 'ok', value: 'v1' } });
+    expect(f.cmd('c', 4, { type: 'delete', key: 'k' })).toMatchObject({ result: { status: 'ok', value: null } });
+    expect(f.sm.read('k')).toBeNull();
+    expect(f.cmd('c', 5, { type: 'delete', key: 'k' })).toMatchObject({ result: { status: 'ok', value: null } });
+    expect(f.sm.lastApplied).toBe(5);
+  });
+
+  it('cas: expected null means absent; mismatch reports the actual value and changes nothing', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    expect(f.cmd('c', 1, { type: 'cas', key: 'k', expected: 'x', value: 'a' })).toMatchObject({ result: { status: 'cas_mismatch', actual: null } });
+    expect(f.sm.read('k')).toBeNull();
+    expect(f.cmd('c', 2, { type: 'cas', key: 'k', expected: null, value: 'a' })).toMatchObject({ result: { status: 'ok', value: 'a' } });
+    expect(f.cmd('c', 3, { type: 'cas', key: 'k', expected: null, value: 'b' })).toMatchObject({ result: { status: 'cas_mismatch', actual: 'a' } });
+    expect(f.cmd('c', 4, { type: 'cas', key: 'k', expected: 'a', value: 'b' })).toMatchObject({ result: { status: 'ok', value: 'b' } });
+    expect(f.sm.read('k')).toBe('b');
+    // The empty string is a value, not absence.
+    f.cmd('c', 5, { type: 'put', key: 'e', value: '' });
+    expect(f.cmd('c', 6, { type: 'cas', key: 'e', expected: null, value: 'z' })).toMatchObject({ result: { status: 'cas_mismatch', actual: '' } });
+  });
+
+  it('no-op entries advance lastApplied and return null', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    expect(f.noop()).toBeNull();
+    expect(f.sm.lastApplied).toBe(1);
+  });
+
+  it('asserts entries are applied in order', () => {
+    const sm = new KvStateMachine(quiet);
+    const e = (index: number): Entry => ({ term: 1, index, type: 'noop', data: '' });
+    expect(() => sm.apply(e(2))).toThrow(/in order/);
+    sm.apply(e(1));
+    expect(() => sm.apply(e(1))).toThrow(/in order/);
+    expect(sm.lastApplied).toBe(1);
+  });
+
+  it('an undecodable command is a logged no-op, identically on every replica', () => {
+    const logs: string[] = [];
+    const replicas = [new Feeder(new KvStateMachine({ log: (l) => logs.push(l) })), new Feeder(new KvStateMachine({ log: () => {} }))];
+    for (const f of replicas) {
+      f.cmd('c', 1, { type: 'put', key: 'k', value: 'v' });
+      expect(f.raw('{"clientId":"c","seq":2,"op":{"type":"explode"}}')).toBeNull();
+      expect(f.raw('\u0000garbage')).toBeNull();
+      f.cmd('c', 2, { type: 'put', key: 'k', value: 'w' });
+    }
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toMatch(/entry 2 .* undecodable/);
+    expect(replicas[0]?.sm.snapshotState()).toEqual(replicas[1]?.sm.snapshotState());
+    expect(replicas[0]?.sm.snapshotState()).toMatchObject({ lastApplied: 4, undecodable: 2, data: { k: 'w' } });
+  });
+});
+
+describe('exactly-once sessions', () => {
+  it('a retried (clientId, seq) returns the cached result and applies once', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' });
+    const first = f.cmd('c', 2, { type: 'cas', key: 'k', expected: 'a', value: 'b' });
+    expect(first).toMatchObject({ kind: 'applied', result: { status: 'ok', value: 'b' } });
+    // Another client changes the key; the retry must still answer what the first application answered.
+    f.cmd('d', 1, { type: 'put', key: 'k', value: 'a' });
+    const retry = f.cmd('c', 2, { type: 'cas', key: 'k', expected: 'a', value: 'b' });
+    expect(retry).toMatchObject({ kind: 'duplicate', clientId: 'c', seq: 2, result: { status: 'ok', value: 'b' } });
+    expect(f.sm.read('k')).toBe('a'); // not applied again
+  });
+
+  it('an older seq is stale and changes nothing', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' });
+    f.cmd('c', 2, { type: 'put', key: 'k', value: 'b' });
+    expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' })).toEqual({ kind: 'stale', index: 3, clientId: 'c', seq: 1, lastSeq: 2 });
+    expect(f.sm.read('k')).toBe('b');
+  });
+
+  it('sessions are evicted deterministically by log order', () => {
+    const run = (): KvStateMachine => {
+      const f = new Feeder(new KvStateMachine({ ...quiet, maxSessions: 2 }));
+      f.cmd('a', 1, { type: 'put', key: 'x', value: '1' });
+      f.cmd('b', 1, { type: 'put', key: 'x', value: '2' });
+      f.cmd('a', 2, { type: 'put', key: 'x', value: '3' });
+      f.cmd('c', 1, { type: 'put', key: 'x', value: '4' }); // evicts b
+      return f.sm;
+    };
+    const s1 = run().snapshotState();
+    expect(s1.sessions.map((s) => s.clientId)).toEqual(['a', 'c']);
+    expect(run().snapshotState()).toEqual(s1);
+  });
+});
+
+// ----------------------------------------------------------------- model-based property
+
+type Step =
+  | { kind: 'new'; client: number; op: KvOp }
+  | { kind: 'retry'; client: number }
+  | { kind: 'stale'; client: number; back: number }
+  | { kind: 'noop' };
+
+const arbKey = fc.constantFrom('a', 'b', 'c');
+const arbVal = fc.constantFrom('0', '1', '2', '');
+const arbOp: fc.Arbitrary<KvOp> = fc.oneof(
+  fc.record({ type: fc.constant('get' as const), key: arbKey }),
+  fc.record({ type: fc.constant('put' as const), key: arbKey, value: arbVal }),
+  fc.record({ type: fc.constant('delete' as const), key: arbKey }),
+  fc.record({ type: fc.constant('cas' as const), key: arbKey, expected: fc.option(arbVal, { nil: null }), value: arbVal }),
+);
+const arbStep: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('new' as const), client: fc.nat(5), op: arbOp }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('retry' as const), client: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), client: fc.nat(5), back: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'noop' as const }) },
+);
+
+/** Reference model: a Map, plus sessions with explicit last-use indices and min-search eviction. */
+class Model {
+  data = new Map<string, string>();
+  sessions = new Map<string, { seq: number; result: KvResult; used: number }>();
+  constructor(readonly maxSessions: number) {}
+
+  apply(index: number, clientId: string, seq: number, op: KvOp): { kind: string; result?: KvResult } {
+    const s = this.sessions.get(clientId);
+    let out: { kind: string; result?: KvResult };
+    if (s !== undefined && seq === s.seq) {
+      s.used = index;
+      out = { kind: 'duplicate', result: s.result };
+    } else if (s !== undefined && seq < s.seq) {
+      s.used = index;
+      out = { kind: 'stale' };
+    } else {
+      const result = this.exec(op);
+      this.sessions.set(clientId, { seq, result, used: index });
+      out = { kind: 'applied', result };
+    }
+    if (this.sessions.size > this.maxSessions) {
+      let victim = '';
+      let min = Infinity;
+      for (const [id, v] of this.sessions) if (v.used < min) [victim, min] = [id, v.used];
+      this.sessions.delete(victim);
+    }
+    return out;
+  }
+
+  private exec(op: KvOp): KvResult {
+    const cur = this.data.get(op.key) ?? null;
+    switch (op.type) {
+      case 'get':
+        return { status: 'ok', value: cur };
+      case 'put':
+        this.data.set(op.key, op.value);
+        return { status: 'ok', value: op.value };
+      case 'delete':
+        this.data.delete(op.key);
+        return { status: 'ok', value: null };
+      case 'cas':
+        if (cur !== op.expected) return { status: 'cas_mismatch', actual: cur };
+        this.data.set(op.key, op.value);
+        return { status: 'ok', value: op.value };
+    }
+  }
+}
+
+describe('state machine vs reference model (property)', () => {
+  it('random command sequences with retries and stale requests match a Map model with dedup', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (steps, maxSessions) => {
+        const sm = new KvStateMachine({ ...quiet, maxSessions });
+        const twin = new KvStateMachine({ ...quiet, maxSessions });
+        const model = new Model(maxSessions);
+        // What each client last sent: its seq and op (a retry resends exactly that).
+        const sent = new Map<number, { seq: number; op: KvOp }>();
+        let index = 0;
+        for (const step of steps) {
+          index++;
+          if (step.kind === 'noop') {
+            const e: Entry = { term: 1, index, type: 'noop', data: '' };
+            expect(sm.apply(e)).toBeNull();
+            twin.apply(e);
+            continue;
+          }
+          const last = sent.get(step.client);
+          let seq: number;
+          let op: KvOp;
+          if (step.kind === 'new' || last === undefined) {
+            seq = (last?.seq ?? 0) + 1;
+            op = step.kind === 'new' ? step.op : { type: 'get', key: 'a' };
+            sent.set(step.client, { seq, op });
+          } else if (step.kind === 'retry') {
+            ({ seq, op } = last);
+          } else {
+            seq = Math.max(0, last.seq - step.back);
+            op = { type: 'put', key: 'a', value: 'stale!' };
+          }
+          const clientId = `client-${step.client}`;
+          const e: Entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId, seq, op }) };
+          const got = sm.apply(e);
+          twin.apply(e);
+          const want = model.apply(index, clientId, seq, op);
+          expect(got?.kind).toBe(want.kind);
+          if (got !== null && got.kind !== 'stale') expect(got.result).toEqual(want.result);
+        }
+        const snap = sm.snapshotState();
+        expect(snap.data).toEqual(Object.fromEntries(model.data));
+        expect(new Map(snap.sessions.map((s) => [s.clientId, s.lastSeq]))).toEqual(new Map([...model.sessions].map(([id, s]) => [id, s.seq])));
+        expect(twin.snapshotState()).toEqual(snap); // determinism across replicas
+        expect(snap.lastApplied).toBe(steps.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

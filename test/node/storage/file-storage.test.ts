@@ -1,0 +1,335 @@
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoredState } from '../../../node/raft/types.js';
+import { AssertionError } from '../../../node/util/assert.js';
+import { LOG_FILE_NAME, StorageCorruptionError, openFileStorage, readLogFile } from '../../../node/storage/index.js';
+import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../../node/storage/record.js';
+import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
+
+afterEach(cleanupTempDirs);
+
+async function reopen(dir: string, log?: (line: string) => void): Promise<StoredState> {
+  const { storage, stored } = await openFileStorage(dir, log ? { log } : {});
+  await storage.close();
+  return stored;
+}
+
+/** Persist a small history (with a §5.3 truncation); returns the state before and after the last persist. */
+async function writeHistory(dir: string): Promise<{ before: StoredState; after: StoredState }> {
+  const { storage } = await openFileStorage(dir, {});
+  await storage.persist({ currentTerm: 1, votedFor: 'n1' }, [entry(1, 1, '', 'noop')]);
+  await storage.persist(null, entries(2, 4, 1));
+  await storage.persist({ currentTerm: 2, votedFor: null }, []);
+  await storage.persist({ currentTerm: 3, votedFor: 'n2' }, [entry(4, 3, 'overwrite-4'), entry(5, 3, 'overwrite-5')]);
+  const before: StoredState = {
+    hardState: { currentTerm: 3, votedFor: 'n2' },
+    entries: [entry(1, 1, '', 'noop'), ...entries(2, 2, 1), entry(4, 3, 'overwrite-4'), entry(5, 3, 'overwrite-5')],
+  };
+  await storage.persist(null, [entry(6, 3, 'the-last-entry-with-some-data')]);
+  await storage.close();
+  return { before, after: { ...before, entries: [...before.entries, entry(6, 3, 'the-last-entry-with-some-data')] } };
+}
+
+async function copyLogTo(srcDir: string, bytes: Buffer | null): Promise<string> {
+  const dir = await tempDir();
+  if (bytes === null) await copyFile(path.join(srcDir, LOG_FILE_NAME), path.join(dir, LOG_FILE_NAME));
+  else await writeFile(path.join(dir, LOG_FILE_NAME), bytes);
+  return dir;
+}
+
+describe('openFileStorage', () => {
+  it('starts empty in a new directory (creating it) and reports creation', async () => {
+    const dir = path.join(await tempDir(), 'nested', 'n1');
+    const { storage, stored, recovery } = await openFileStorage(dir, {});
+    expect(stored).toEqual({ hardState: { currentTerm: 0, votedFor: null }, entries: [] });
+    expect(recovery.created).toBe(true);
+    expect(recovery.tornTail).toBeNull();
+    await storage.close();
+    const again = await openFileStorage(dir, {});
+    expect(again.recovery.created).toBe(false);
+    expect(again.stored.entries).toEqual([]);
+    await again.storage.close();
+  });
+
+  it('round-trips hard states and entries, including a conflicting-suffix truncation', async () => {
+    const dir = await tempDir();
+    const { after } = await writeHistory(dir);
+    expect(await reopen(dir)).toEqual(after);
+    // The file itself shows the truncate record the §5.3 overwrite produced.
+    const contents = await readLogFile(path.join(dir, LOG_FILE_NAME));
+    const all = contents.frames.flatMap((f) => f.records);
+    expect(all.filter((r) => r.type === 'truncate')).toEqual([{ type: 'truncate', fromIndex: 4 }]);
+    // Records of one persist call share a frame: hard state, then the truncation, then the entries.
+    expect(contents.frames[3]!.records.map((r) => r.type)).toEqual(['hard_state', 'truncate', 'entry', 'entry']);
+    expect(contents.tornTail).toBeNull();
+  });
+
+  it('keeps calls in order when the caller does not wait between them', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    const calls = [
+      storage.persist({ currentTerm: 1, votedFor: 'a' }, entries(1, 3, 1)),
+      storage.persist(null, entries(4, 3, 1)),
+      storage.persist({ currentTerm: 2, votedFor: 'b' }, [entry(3, 2)]),
+      storage.persist(null, []),
+    ];
+    await Promise.all(calls);
+    await storage.close();
+    expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 2, votedFor: 'b' }, entries: [...entries(1, 2, 1), entry(3, 2)] });
+  });
+
+  it('rejects an invalid persist with an AssertionError, writes nothing, and stays usable', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    await storage.persist({ currentTerm: 5, votedFor: null }, entries(1, 2, 5));
+    await expect(storage.persist(null, [entry(4, 5)])).rejects.toThrow(AssertionError); // gap
+    await expect(storage.persist(null, [entry(3, 4)])).rejects.toThrow(AssertionError); // term goes down
+    await expect(storage.persist({ currentTerm: 4, votedFor: null }, [])).rejects.toThrow(AssertionError); // currentTerm goes down
+    await expect(storage.persist(null, [entry(3, 5), entry(5, 5)])).rejects.toThrow(/not contiguous/);
+    await storage.persist(null, [entry(3, 5)]);
+    await storage.close();
+    await expect(storage.persist(null, [])).rejects.toThrow(/closed/);
+    expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 5, votedFor: null }, entries: [...entries(1, 2, 5), entry(3, 5)] });
+  });
+
+  it('stores entry data with lone surrogates, BOMs and multi-byte characters exactly', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    const odd = [entry(1, 1, '\uD800'), entry(2, 1, '\uFEFF{"k":"v"}'), entry(3, 1, 'h\u00e9\u{1F600}'), entry(4, 1, 'x\uDC00y')];
+    await storage.persist({ currentTerm: 1, votedFor: 'n\u00f8de' }, odd);
+    await storage.close();
+    expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 1, votedFor: 'n\u00f8de' }, entries: odd });
+  });
+
+  it('removes a leftover temp file from an interrupted creation or compaction', async () => {
+    const dir = await tempDir();
+    await writeHistory(dir);
+    await writeFile(path.join(dir, LOG_FILE_NAME + '.tmp'), 'half-written');
+    await reopen(dir);
+    await expect(stat(path.join(dir, LOG_FILE_NAME + '.tmp'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('torn tails', () => {
+  it('recovers a log cut at every byte offset of its last frame to the previous frames, logs it, and appends after', async () => {
+    const src = await tempDir();
+    const { before } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const last = frames[frames.length - 1]!;
+    expect(last.offset + last.bytes).toBe(full.length);
+
+    for (let cut = last.offset; cut < full.length; cut++) {
+      const dir = await copyLogTo(src, full.subarray(0, cut));
+      const lines: string[] = [];
+      const { storage, stored, recovery } = await openFileStorage(dir, { log: (l) => lines.push(l) });
+      expect(stored, `cut at ${cut}`).toEqual(before);
+      if (cut === last.offset) {
+        expect(recovery.tornTail).toBeNull(); // a clean cut between records is no tear
+        expect(lines).toEqual([]);
+      } else {
+        expect(recovery.tornTail).toEqual({ offset: last.offset, bytesDropped: cut - last.offset });
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(path.join(dir, LOG_FILE_NAME));
+        expect(lines[0]).toContain(`offset ${last.offset}`);
+        expect(lines[0]).toContain(`dropped ${cut - last.offset} bytes`);
+      }
+      expect((await stat(path.join(dir, LOG_FILE_NAME))).size).toBe(last.offset);
+      await storage.persist({ currentTerm: 4, votedFor: 'n3' }, [entry(5, 4, 'after-recovery'), entry(6, 4)]);
+      await storage.close();
+      expect(await reopen(dir)).toEqual({
+        hardState: { currentTerm: 4, votedFor: 'n3' },
+        entries: [...before.entries.slice(0, 4), entry(5, 4, 'after-recovery'), entry(6, 4)],
+      });
+    }
+  });
+
+  it('treats a hole inside the last frame (pages persisted out of order) as torn, even with intact records after it', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 2, 1));
+    const bigBatch = entries(3, 200, 1, 'z'.repeat(60)); // one ~17 KB frame: several pages
+    await storage.persist(null, bigBatch);
+    await storage.close();
+    const file = path.join(dir, LOG_FILE_NAME);
+    const { frames } = await readLogFile(file);
+    const last = frames[1]!;
+    const copy = Buffer.from(await readFile(file));
+    copy.fill(0, last.offset + 4096, last.offset + 8192); // the middle page never reached the disk
+    await writeFile(file, copy);
+    const lines: string[] = [];
+    const opened = await openFileStorage(dir, { log: (l) => lines.push(l) });
+    await opened.storage.close();
+    expect(opened.stored).toEqual({ hardState: { currentTerm: 1, votedFor: 'n1' }, entries: entries(1, 2, 1) });
+    expect(opened.recovery.tornTail).toEqual({ offset: last.offset, bytesDropped: last.bytes });
+    expect(lines).toHaveLength(1);
+  });
+
+  it('treats a zero-filled tail (a file extended but not written before the crash) as torn', async () => {
+    const src = await tempDir();
+    const { after } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const dir = await copyLogTo(src, Buffer.concat([full, Buffer.alloc(4096)]));
+    const { storage, stored, recovery } = await openFileStorage(dir, {});
+    await storage.close();
+    expect(stored).toEqual(after);
+    expect(recovery.tornTail).toEqual({ offset: full.length, bytesDropped: 4096 });
+  });
+});
+
+describe('corruption', () => {
+  it('refuses every single flipped bit in a frame that valid frames follow, naming file and offset', async () => {
+    const src = await tempDir();
+    await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const victim = frames[1]!; // the four-entry frame in the middle
+    const dir = await tempDir();
+    const file = path.join(dir, LOG_FILE_NAME);
+    for (let bit = victim.offset * 8; bit < (victim.offset + victim.bytes) * 8; bit++) {
+      const copy = Buffer.from(full);
+      copy[bit >> 3]! ^= 1 << (bit & 7);
+      await writeFile(file, copy);
+      const err = await openFileStorage(dir, {}).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, `bit ${bit}`).toBeInstanceOf(StorageCorruptionError);
+      const ce = err as StorageCorruptionError;
+      expect(ce.file).toBe(file);
+      expect(ce.offset).toBe(victim.offset);
+      expect(ce.message).toContain(file);
+      expect(ce.message).toContain(`offset ${victim.offset}`);
+      // Refusing must not touch the file.
+      expect(await readFile(file)).toEqual(copy);
+    }
+  });
+
+  it('treats every single flipped bit in the last frame as a torn tail', async () => {
+    const src = await tempDir();
+    const { before } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const last = frames[frames.length - 1]!;
+    const dir = await tempDir();
+    for (let bit = last.offset * 8; bit < full.length * 8; bit++) {
+      const copy = Buffer.from(full);
+      copy[bit >> 3]! ^= 1 << (bit & 7);
+      await writeFile(path.join(dir, LOG_FILE_NAME), copy);
+      const { storage, stored, recovery } = await openFileStorage(dir, {});
+      await storage.close();
+      expect(stored, `bit ${bit}`).toEqual(before);
+      expect(recovery.tornTail?.offset).toBe(last.offset);
+    }
+  });
+
+  it('refuses a bad header, an empty file, and records that break the log invariants', async () => {
+    const frame = (...records: LogRecord[]): Buffer => encodeFrames(records.map(encodeRecord)).frames[0]!;
+    const e1t2 = frame({ type: 'entry', entry: entry(1, 2) });
+    const cases: Array<{ bytes: Buffer; offset: number; match: RegExp }> = [
+      { bytes: Buffer.alloc(0), offset: 0, match: /not a rift log file/ },
+      { bytes: Buffer.from('RIFTLOG\x02'), offset: 0, match: /not a rift log file/ },
+      { bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'entry', entry: entry(2, 1) })]), offset: 8, match: /record 0 of the frame: .*contiguous/ },
+      { bytes: Buffer.concat([FILE_MAGIC, e1t2, frame({ type: 'entry', entry: entry(2, 1) })]), offset: 8 + e1t2.length, match: /lower than/ },
+      {
+        bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'hard_state', hardState: { currentTerm: 3, votedFor: null } }, { type: 'hard_state', hardState: { currentTerm: 2, votedFor: null } })]),
+        offset: 8,
+        match: /record 1 of the frame: currentTerm went down/,
+      },
+      { bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'truncate', fromIndex: 2 })]), offset: 8, match: /truncate from index 2/ },
+    ];
+    for (const c of cases) {
+      const dir = await tempDir();
+      await writeFile(path.join(dir, LOG_FILE_NAME), c.bytes);
+      const err = await openFileStorage(dir, {}).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageCorruptionError);
+      expect((err as StorageCorruptionError).offset).toBe(c.offset);
+      expect((err as Error).message).toMatch(c.match);
+    }
+  });
+});
+
+describe('lazyFsync (--unsafe-ack-before-fsync)', () => {
+  it('resolves persist before the bytes reach the file; close() flushes them', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, LOG_FILE_NAME);
+    // An hour-long flush period: nothing but close() can flush during this test.
+    const { storage } = await openFileStorage(dir, { lazyFsync: true, flushIntervalMs: 3_600_000 });
+    await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 3, 1));
+    await storage.persist(null, entries(4, 2, 1));
+    // What a SIGKILL now would leave behind: the acknowledged writes are not in the file.
+    expect((await readLogFile(file)).frames).toEqual([]);
+    expect((await stat(file)).size).toBe(FILE_MAGIC.length);
+    await storage.close();
+    expect((await readLogFile(file)).frames.flatMap((f) => f.records)).toHaveLength(6);
+    expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 1, votedFor: 'n1' }, entries: entries(1, 5, 1) });
+  });
+
+  it('flushes in the background', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, LOG_FILE_NAME);
+    const { storage } = await openFileStorage(dir, { lazyFsync: true, flushIntervalMs: 20 });
+    await storage.persist({ currentTerm: 1, votedFor: null }, entries(1, 2, 1));
+    const deadline = Date.now() + 20_000;
+    while ((await readLogFile(file)).frames.length < 1) {
+      expect(Date.now(), 'background flush within 20 s').toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await storage.close();
+    expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 1, votedFor: null }, entries: entries(1, 2, 1) });
+  });
+
+  it('makes persist wait for a flush once the buffer exceeds its bound', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, LOG_FILE_NAME);
+    const { storage } = await openFileStorage(dir, { lazyFsync: true, flushIntervalMs: 3_600_000, maxLazyBufferBytes: 200 });
+    await storage.persist(null, entries(1, 1, 1)); // under the bound: buffered only
+    expect((await readLogFile(file)).frames).toHaveLength(0);
+    await storage.persist(null, entries(2, 10, 1)); // over: written and fsynced before resolving
+    expect((await readLogFile(file)).frames.flatMap((f) => f.records)).toHaveLength(11);
+    await storage.close();
+  });
+});
+
+describe('compaction on open', () => {
+  it('rewrites a file dominated by truncated garbage and keeps the same state', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 200, 1, 'y'.repeat(100)));
+    await storage.persist({ currentTerm: 2, votedFor: 'n2' }, [entry(3, 2)]); // drops 198 entries
+    await storage.close();
+    const expected: StoredState = { hardState: { currentTerm: 2, votedFor: 'n2' }, entries: [...entries(1, 2, 1, 'y'.repeat(100)), entry(3, 2)] };
+    const sizeBefore = (await stat(path.join(dir, LOG_FILE_NAME))).size;
+
+    const lines: string[] = [];
+    const opened = await openFileStorage(dir, { compactMinGarbageBytes: 1024, log: (l) => lines.push(l) });
+    expect(opened.stored).toEqual(expected);
+    expect(opened.recovery.compacted).toEqual({ bytesBefore: sizeBefore, bytesAfter: (await stat(path.join(dir, LOG_FILE_NAME))).size });
+    expect(opened.recovery.compacted!.bytesAfter).toBeLessThan(sizeBefore / 10);
+    expect(lines.some((l) => l.includes('compacted'))).toBe(true);
+    // Appending and truncating after compaction uses the new offsets.
+    await opened.storage.persist(null, [entry(3, 3), entry(4, 3)]);
+    await opened.storage.close();
+    expect(await reopen(dir)).toEqual({ hardState: expected.hardState, entries: [...expected.entries.slice(0, 2), entry(3, 3), entry(4, 3)] });
+  });
+
+  it('does not compact below the threshold', async () => {
+    const dir = await tempDir();
+    await writeHistory(dir);
+    const opened = await openFileStorage(dir, {});
+    expect(opened.recovery.compacted).toBeNull();
+    await opened.storage.close();
+  });
+});
+
+describe('directory handling', () => {
+  it('opens a directory that already exists without a log', async () => {
+    const dir = path.join(await tempDir(), 'n2');
+    await mkdir(dir);
+    expect((await reopen(dir)).entries).toEqual([]);
+  });
+});
