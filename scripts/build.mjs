@@ -15,7 +15,10 @@ const tscBin = join(dirname(require.resolve('typescript/package.json')), 'bin', 
 try {
   execFileSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 } catch (error) {
-  if (process.env.RIFT_BUILD_LENIENT !== '1') throw error;
+  if (process.env.RIFT_BUILD_LENIENT !== '1') {
+    process.stderr.write('rift: tsc reported errors (above); build failed\n');
+    process.exit(1);
+  }
   process.stderr.write('rift: tsc reported type errors (kept the emitted JavaScript because RIFT_BUILD_LENIENT=1)\n');
 }
 

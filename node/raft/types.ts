@@ -48,6 +48,13 @@ export interface RequestVote {
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
   readonly preVote: boolean;
+  /**
+   * Set on the RequestVote of a candidate that campaigns because the leader
+   * told it to (TimeoutNow, thesis §3.10). Voters then ignore leader
+   * stickiness (they heard from the leader recently, but the leader itself
+   * asked for the election). Absent = false.
+   */
+  readonly leadershipTransfer?: boolean;
 }
 
 export interface RequestVoteResponse {
@@ -80,7 +87,9 @@ export interface AppendEntries {
 /**
  * Response to AppendEntries. On success `matchIndex` is the index of the last
  * entry the follower now knows matches the leader (prevLogIndex +
- * entries.length). On rejection the follower gives the fast-backtracking hint
+ * entries.length). On rejection `matchIndex` echoes the rejected
+ * prevLogIndex, so the leader can recognise a late answer to an older
+ * message and ignore it. On rejection the follower gives the fast-backtracking hint
  * (§5.3 "optimization", etcd's RejectHint/LogTerm): `conflictTerm` is the
  * term of its entry at prevLogIndex (or null if its log is too short) and
  * `conflictIndex` the first index it holds for that term (or its log length
@@ -123,7 +132,8 @@ export interface ReadState {
 /** Why a read request could not be confirmed; the driver reports it to the client as a typed outcome. */
 export interface ReadRejection {
   readonly requestId: string;
-  readonly reason: 'not_leader';
+  /** `not_leader`: ask `leaderHint`. `overloaded`: this leader has `maxPendingReads` reads waiting; retry later. */
+  readonly reason: 'not_leader' | 'overloaded';
   readonly leaderHint: NodeId | null;
 }
 
@@ -203,6 +213,14 @@ export interface RaftConfig {
   readonly maxUncommittedBytes: number;
   /** Bound on reads waiting for leadership confirmation. */
   readonly maxPendingReads: number;
+  /**
+   * Lease-based reads (thesis §6.4.1): when non-null, a leader that heard
+   * from a quorum in a round that started less than `leaseTicks` ago answers
+   * a read at once, without a new heartbeat round. Safe only if clocks drift
+   * apart by less than the bound the lease was computed with; null = ReadIndex
+   * with a quorum round for every batch of reads (the default).
+   */
+  readonly leaseTicks: number | null;
   /** Deliberately unsafe behaviours, off in production: see `node/unsafe.ts`. */
   readonly unsafe: UnsafeCoreFlags;
 }

@@ -45,10 +45,10 @@ export function isRecord(v: unknown): v is Obj {
 }
 
 /** `v` is a plain object with exactly `keys` (no missing, no extra fields). */
-function shape(v: unknown, keys: readonly string[], path: string): Check {
+function shape(v: unknown, keys: readonly string[], path: string, optionalKeys: readonly string[] = []): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
   for (const k of Object.keys(v)) {
-    if (!keys.includes(k)) return `${path}: unexpected field ${JSON.stringify(k.slice(0, 40))}`;
+    if (!keys.includes(k) && !optionalKeys.includes(k)) return `${path}: unexpected field ${JSON.stringify(k.slice(0, 40))}`;
   }
   for (const k of keys) {
     if (!Object.hasOwn(v, k)) return `${path}: missing field "${k}"`;
@@ -136,13 +136,14 @@ function checkEntries(v: unknown, path: string): Check {
 const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string) => Check } = {
   request_vote: (o, p) =>
     first(
-      () => shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p),
+      () => shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer']),
       () => nat(o['term'], `${p}.term`),
       () => id(o['from'], `${p}.from`),
       () => id(o['to'], `${p}.to`),
       () => nat(o['lastLogIndex'], `${p}.lastLogIndex`),
       () => nat(o['lastLogTerm'], `${p}.lastLogTerm`),
       () => bool(o['preVote'], `${p}.preVote`),
+      () => (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], `${p}.leadershipTransfer`)),
     ),
   request_vote_response: (o, p) =>
     first(

@@ -26,7 +26,8 @@ export const arbRaftMessage: fc.Arbitrary<RaftMessage> = fc.oneof(
     lastLogIndex: arbNat,
     lastLogTerm: arbNat,
     preVote: fc.boolean(),
-  }),
+    leadershipTransfer: fc.boolean(),
+  }, { requiredKeys: ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'] }),
   fc.record({
     type: fc.constant('request_vote_response' as const),
     term: arbNat,

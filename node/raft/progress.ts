@@ -1,0 +1,119 @@
+/**
+ * The leader's view of one follower (Figure 2 "Volatile state on leaders":
+ * nextIndex, matchIndex), plus etcd-io/raft style flow control
+ * (`tracker/progress.go`):
+ *
+ * - `probe`: the leader does not know where the follower's log matches; it
+ *   sends one AppendEntries at a time and backs `nextIndex` off on rejection
+ *   (fast backtracking, §5.3).
+ * - `replicate`: the follower's log is known to match up to `matchIndex`; the
+ *   leader streams entries optimistically, advancing `nextIndex` as it sends,
+ *   with at most `maxInflightAppends` AppendEntries unacknowledged.
+ *
+ * Over UDP any message may be lost, duplicated or reordered, so every update
+ * here is monotonic or explicitly checked for staleness.
+ */
+import { assert } from '../util/assert.js';
+
+/** A tick so far in the past that any lease measured from it has expired. */
+export const NEVER_TICK = Number.MIN_SAFE_INTEGER;
+
+export type ProgressState = 'probe' | 'replicate';
+
+export class Progress {
+  matchIndex = 0;
+  nextIndex: number;
+  state: ProgressState = 'probe';
+  /** Probe state: an AppendEntries is out and no response came back since. */
+  probeSent = false;
+  /** Replicate state: last entry index of each unacknowledged AppendEntries, oldest first (bounded). */
+  readonly inflights: number[] = [];
+  /** Check-quorum (thesis §6.2): heard from this peer in the current election-timeout window. */
+  recentActive = false;
+  /** Highest AppendEntries `seq` this peer answered in the current term (ReadIndex rounds, thesis §6.4). */
+  ackedSeq = 0;
+  /** Tick at which the AppendEntries answered with `ackedSeq` was sent (lease reads, thesis §6.4.1). */
+  ackedSendTick = NEVER_TICK;
+  /** Highest commit index this follower was told it may apply (min(leaderCommit, last entry it was sent)). */
+  commitSent = 0;
+  /** matchIndex at the previous heartbeat: detects a replicate stream whose messages were all lost. */
+  matchAtLastHeartbeat = 0;
+
+  constructor(nextIndex: number) {
+    assert(nextIndex >= 1, `nextIndex must be >= 1, got ${nextIndex}`);
+    this.nextIndex = nextIndex;
+  }
+
+  isPaused(maxInflightAppends: number): boolean {
+    return this.state === 'probe' ? this.probeSent : this.inflights.length >= maxInflightAppends;
+  }
+
+  becomeProbe(): void {
+    this.state = 'probe';
+    this.nextIndex = this.matchIndex + 1;
+    this.probeSent = false;
+    this.inflights.length = 0;
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.nextIndex = this.matchIndex + 1;
+    this.probeSent = false;
+    this.inflights.length = 0;
+  }
+
+  /** A success response says the follower matches up to `index`. Returns whether matchIndex grew. */
+  maybeUpdate(index: number): boolean {
+    const updated = index > this.matchIndex;
+    if (updated) this.matchIndex = index;
+    if (this.nextIndex < index + 1) this.nextIndex = index + 1;
+    return updated;
+  }
+
+  /** Record an AppendEntries that carried entries up to `lastIndex` (inclusive). */
+  onEntriesSent(lastIndex: number): void {
+    if (this.state === 'replicate') {
+      this.inflights.push(lastIndex);
+      this.nextIndex = lastIndex + 1;
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** Acknowledged up to `index`: every AppendEntries ending at or before it is no longer in flight. */
+  freeUpTo(index: number): void {
+    let drop = 0;
+    while (drop < this.inflights.length && (this.inflights[drop] ?? 0) <= index) drop++;
+    this.inflights.splice(0, drop);
+  }
+
+  /**
+   * A rejection of the AppendEntries whose prevLogIndex was `rejected`;
+   * `hintNextIndex` is where the fast-backtracking hint says to probe next.
+   * Returns false for a stale rejection (an older message answered late),
+   * which must not move nextIndex backwards past what a newer ack proved.
+   */
+  maybeDecreaseTo(rejected: number, hintNextIndex: number): boolean {
+    if (this.state === 'replicate') {
+      // The follower matches up to matchIndex: a rejection at or below it is stale.
+      if (rejected <= this.matchIndex) return false;
+      this.becomeProbe();
+      this.nextIndex = clamp(hintNextIndex, this.matchIndex + 1, rejected);
+      return true;
+    }
+    // Probe state sends at nextIndex - 1 only; any other rejection is from an older probe.
+    if (rejected !== this.nextIndex - 1) return false;
+    const nextIndex = clamp(hintNextIndex, this.matchIndex + 1, rejected);
+    // No way back: the follower rejected an index at or below what it had
+    // acknowledged (it lost data it had promised to keep). Stay paused rather
+    // than flood it with the same probe (only possible after a safety break).
+    if (nextIndex === this.nextIndex) return false;
+    this.nextIndex = nextIndex;
+    this.probeSent = false;
+    return true;
+  }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.max(min, Math.min(value, Math.max(min, max)));
+}
