@@ -85,6 +85,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
     maxPendingReads,
     leaseTicks: leaseMs === null ? null : Math.max(1, Math.floor(leaseMs / config.tickMs)),
     unsafe: { commitOldTerms: unsafe.commitOldTerms, skipReadQuorum: false },
+    parallelLeaderAppend: true,
   };
 }
 
@@ -279,9 +280,15 @@ export class NodeHost {
     try {
       while (this.core.hasReady() && !this.stopped) {
         const ready = this.core.ready();
+        // Thesis §10.2.1: a leader's messages only carry its own entries, so
+        // they may leave while those entries are still being written; the core
+        // counts the leader's copy only after persisted() (see Ready).
+        const sendFirst = ready.hardState === null && ready.softState.role === 'leader';
+        if (sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
         await this.persist(ready);
         if (this.stopped) return;
-        for (const message of ready.messages) this.io.sendPeer(message.to, message);
+        this.core.persisted(this.lastLogIndex);
+        if (!sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
         this.apply(ready.committedEntries);
         this.handleReads(ready);
         this.observe(ready);

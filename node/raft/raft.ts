@@ -107,6 +107,8 @@ export class RaftNode {
   private lastSoftState: SoftState;
   /** First log index not yet handed out in `entriesToAppend`. */
   private unstableFrom: number;
+  /** Highest index the driver reported durable (parallelLeaderAppend only; §10.2.1). */
+  private persistedIndex: number;
   /** Highest index handed out in `committedEntries`. */
   private handedOutIndex = 0;
   private outbox: RaftMessage[] = [];
@@ -130,6 +132,7 @@ export class RaftNode {
     this.votedFor = votedFor;
     this.lastHardState = { currentTerm, votedFor };
     this.unstableFrom = this.raftLog.lastIndex() + 1;
+    this.persistedIndex = this.raftLog.lastIndex();
     this.resetTimers();
     this.lastSoftState = this.softState();
   }
@@ -261,6 +264,18 @@ export class RaftNode {
       this.readRejections.length > 0 ||
       !sameSoftState(this.lastSoftState, this.softState())
     );
+  }
+
+  /**
+   * The driver reports that every entry up to `index` handed out so far is
+   * durable. Needed only with `parallelLeaderAppend`; harmless otherwise.
+   */
+  persisted(index: number): void {
+    assert(Number.isSafeInteger(index) && index >= 0, `persisted index must be a non-negative integer, got ${index}`);
+    const upTo = Math.min(index, this.unstableFrom - 1, this.raftLog.lastIndex());
+    if (upTo <= this.persistedIndex) return;
+    this.persistedIndex = upTo;
+    if (this.role === 'leader' && this.maybeCommit()) this.broadcastCommit();
   }
 
   /** Drain every effect accumulated since the last call (see the contract on {@link Ready}). */
@@ -629,6 +644,7 @@ export class RaftNode {
       assert((this.role as Role) !== 'leader', 'a leader never truncates its own log (Leader Append-Only, Figure 3)');
       this.raftLog.truncateAndAppend(entries.slice(conflict - first.index));
       this.unstableFrom = Math.min(this.unstableFrom, conflict);
+      this.persistedIndex = Math.min(this.persistedIndex, conflict - 1);
     }
     // §5.3 / Figure 2: commitIndex = min(leaderCommit, index of last new entry).
     const commit = Math.min(message.leaderCommit, lastNewIndex);
@@ -803,7 +819,9 @@ export class RaftNode {
    * with it. `unsafe.commitOldTerms` drops the term check (the Figure 8 bug).
    */
   private maybeCommit(): boolean {
-    const matches = [this.raftLog.lastIndex()];
+    // §10.2.1: with parallel leader appends the leader's own copy counts only once durable.
+    const selfMatch = this.config.parallelLeaderAppend === true ? Math.min(this.persistedIndex, this.raftLog.lastIndex()) : this.raftLog.lastIndex();
+    const matches = [selfMatch];
     for (const peer of this.peers) matches.push(this.progressFor(peer).matchIndex);
     const candidate = quorumValue(matches);
     if (candidate <= this.commitIndex) return false;

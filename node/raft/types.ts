@@ -151,6 +151,14 @@ export interface ReadRejection {
  * Nothing in a Ready is sent or acknowledged before it is durable: a vote or
  * an AppendEntries success that outruns its fsync can elect two leaders or
  * lose a committed entry after a crash.
+ *
+ * One exception, with `RaftConfig.parallelLeaderAppend` (thesis §10.2.1):
+ * when `softState.role` is `leader` and `hardState` is null, the messages
+ * depend on nothing unpersisted (they only carry the leader's own entries to
+ * followers), so the driver may send them while the entries are still being
+ * written, and then reports the write with `persisted(lastIndex)`. The leader
+ * does not count itself towards a commit quorum for entries it has not
+ * persisted, so nothing commits on fewer durable copies than a majority.
  */
 export interface Ready {
   readonly hardState: HardState | null;
@@ -221,8 +229,18 @@ export interface RaftConfig {
    * with a quorum round for every batch of reads (the default).
    */
   readonly leaseTicks: number | null;
-  /** Deliberately unsafe behaviours, off in production: see `node/unsafe.ts`. */
+  /** Deliberately unsafe behaviours, off in production (node/config-types.ts `UnsafeFlags`). */
   readonly unsafe: UnsafeCoreFlags;
+  /**
+   * Thesis §10.2.1: the leader may write its own log in parallel with
+   * replicating it. When true, the leader counts itself towards a commit
+   * quorum only up to the index the driver reported durable with
+   * `RaftNode.persisted(index)`, and the driver may send a leader's Ready
+   * messages before its persist completes (see the Ready contract). Default
+   * false: the plain contract, where everything in a Ready is durable before
+   * any of its messages leaves.
+   */
+  readonly parallelLeaderAppend?: boolean;
 }
 
 /** Flags that break the core in known ways so the harness and simulator can prove they catch them. */
