@@ -23,6 +23,8 @@ options:
   --model cas-register|kv   model to check against (default: inferred from the f names)
   --time-limit SECONDS      give up with verdict "unknown" after this long
   --json                    print the result as JSON
+  --html OUT                also write a self-contained HTML report (timeline,
+                            latency, counterexample) to OUT
   --all-keys                check every key, even after one is found invalid
   --max-cache-entries N     cap on cached configurations per key (default 4000000)
   --max-cache-mb N          cap on the search's estimated memory in MiB (default 512)
@@ -53,6 +55,7 @@ interface Parsed {
   help: boolean;
   file?: string;
   json: boolean;
+  html?: string;
   opts: CheckOptions;
 }
 
@@ -72,6 +75,12 @@ export function parseArgs(argv: readonly string[]): Parsed {
       case '--json':
         p.json = true;
         break;
+      case '--html': {
+        const out = value();
+        if (out === undefined || out === '' || out.startsWith('-')) throw new UsageError('--html needs an output file path');
+        p.html = out;
+        break;
+      }
       case '--all-keys':
         p.opts.allKeys = true;
         break;
@@ -136,6 +145,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     const r = await checkFile(file, parsed.opts);
     io.out(parsed.json ? JSON.stringify({ file, ...r }, null, 2) + '\n' : formatResult(r, file) + '\n');
+    if (parsed.html !== undefined) {
+      // The report renderer lives with the harness; loaded only when asked for.
+      const { writeReportForHistory } = await import('../harness/report/write.js');
+      await writeReportForHistory(file, r, parsed.html);
+      if (!parsed.json) io.out(`report: ${parsed.html}\n`);
+    }
     return r.valid === true ? EXIT_VALID : r.valid === false ? EXIT_INVALID : EXIT_UNKNOWN;
   } catch (e) {
     if (e instanceof HistoryFormatError) {

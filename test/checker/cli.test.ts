@@ -117,3 +117,20 @@ describe('cli (spawned)', () => {
     expect(JSON.parse(same.stdout)).toMatchObject({ failures: ['k33'], keyCount: 40, workers: 0 });
   });
 });
+
+describe('cli --html', () => {
+  test('writes a self-contained report naming the failing key, and keeps the exit code', async () => {
+    const out = join(dir, 'invalid.html');
+    const { code } = await run([INVALID, '--html', out]);
+    expect(code).toBe(1);
+    const { readFileSync } = await import('node:fs');
+    const html = readFileSync(out, 'utf8');
+    expect(html.startsWith('<!doctype html>') || html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('not linearizable');
+    expect(html).not.toMatch(/<script[^>]+src=/); // no external scripts: opens offline
+  });
+
+  test('--html without a path is a usage error (254)', async () => {
+    expect((await run([VALID, '--html'])).code).toBe(254);
+  });
+});
