@@ -1,0 +1,279 @@
+/**
+ * `npm run gate`: the consistency gate. A verification tool that says "valid"
+ * to everything is worthless, and so is one whose "invalid" is noise, so the
+ * gate proves both ways on real processes:
+ *
+ * - the correct node under every nemesis must be judged valid;
+ * - each deliberately unsafe node flag, under the fault that exposes it, must
+ *   be judged invalid.
+ *
+ * Every cell is one `npm run jepsen` run (a child process, so a crashing run
+ * cannot take the gate down) with a fixed seed, writing its run directory
+ * under histories/gate/. A cell whose verdict differs from its expectation
+ * fails the gate (exit 1).
+ *
+ * `npm run gate -- --study` measures instead of gating: per bug cell the
+ * detection rate over N seeds and the time to the first invalid run; and the
+ * false-positive rate over M runs of the correct node across all nemeses.
+ */
+import { execa } from 'execa';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const cliPath = join(repoRoot, 'dist', 'harness', 'cli.js');
+
+export type Expectation = 'valid' | 'invalid';
+
+export interface GateCell {
+  readonly name: string;
+  readonly expect: Expectation;
+  /** Why this fault exposes this bug (printed in the table). */
+  readonly why: string;
+  readonly args: readonly string[];
+  /** Fixed seed for the CI gate, chosen from the study. */
+  readonly seed: number;
+}
+
+/** Options shared by every cell: short runs, enough load to see anomalies. */
+const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate', '150', '--concurrency', '10', '--keys', '3', '--ops-per-key', '150'];
+
+export const correctCells: readonly GateCell[] = [
+  'none', 'partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate',
+].map((nemesis, i) => ({
+  name: `correct/${nemesis}`,
+  expect: 'valid' as const,
+  why: 'the correct node stays linearizable under every fault',
+  args: [...common, '--nemesis', nemesis],
+  seed: 1000 + i,
+}));
+
+export const bugCells: readonly GateCell[] = [
+  {
+    name: 'local-reads/partition',
+    expect: 'invalid',
+    why: 'reads served from local state: a node cut off from the leader serves stale values',
+    args: [...common, '--nemesis', 'partition', '--partition', 'one,leader,halves', '--node-flag=--unsafe-local-reads'],
+    seed: 2001,
+  },
+  {
+    name: 'local-reads/pause',
+    expect: 'invalid',
+    why: 'reads served from local state: a paused node wakes up and answers from its stale state',
+    args: [...common, '--nemesis', 'pause', '--node-flag=--unsafe-local-reads'],
+    seed: 2002,
+  },
+  {
+    name: 'memory-log/kill',
+    expect: 'invalid',
+    why: 'log kept in memory only: killed nodes restart empty and a majority of them forgets acknowledged writes',
+    args: [...common, '--nemesis', 'kill', '--node-flag=--unsafe-memory-log'],
+    seed: 2003,
+  },
+  {
+    name: 'ack-before-fsync/kill',
+    expect: 'invalid',
+    why: 'writes acknowledged before fsync: a killed majority loses its unsynced tail and elects a leader without it',
+    args: [...common, '--nemesis', 'kill', '--node-flag=--unsafe-ack-before-fsync'],
+    seed: 2004,
+  },
+  {
+    name: 'no-persist-vote/kill',
+    expect: 'invalid',
+    why: 'votedFor not persisted: a voter killed and restarted during an election votes twice in one term, two leaders diverge',
+    args: [...common, '--nemesis', 'kill', '--node-flag=--unsafe-no-persist-vote'],
+    seed: 2005,
+  },
+  {
+    name: 'long-lease/clock',
+    expect: 'invalid',
+    why: 'lease reads with a lease longer than safe: a slowed leader clock outlives its lease while a new leader takes writes',
+    args: [...common, '--nemesis', 'clock,partition', '--partition', 'leader', '--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=3000'],
+    seed: 2006,
+  },
+];
+
+export interface CellOutcome {
+  readonly cell: string;
+  readonly expect: Expectation;
+  readonly seed: number;
+  readonly verdict: 'valid' | 'invalid' | 'unknown' | 'crashed' | 'bad-arguments';
+  readonly exitCode: number;
+  readonly seconds: number;
+  readonly runDir: string | null;
+}
+
+function verdictOf(exitCode: number): CellOutcome['verdict'] {
+  switch (exitCode) {
+    case 0:
+      return 'valid';
+    case 1:
+      return 'invalid';
+    case 2:
+      return 'unknown';
+    case 254:
+      return 'bad-arguments';
+    default:
+      return 'crashed';
+  }
+}
+
+export async function runCell(cell: GateCell, seed: number, store: string, extraArgs: readonly string[] = []): Promise<CellOutcome> {
+  const started = performance.now();
+  const args = [cliPath, ...cell.args, ...extraArgs, '--seed', String(seed), '--store', store, '--test-name', cell.name.replace('/', '-'), '--json', '--quiet'];
+  const child = await execa(process.execPath, args, { cwd: repoRoot, reject: false, all: false, timeout: 10 * 60_000 });
+  const exitCode = typeof child.exitCode === 'number' ? child.exitCode : 255;
+  let runDir: string | null = null;
+  try {
+    const parsed = JSON.parse(String(child.stdout)) as { runDir?: string };
+    runDir = parsed.runDir ?? null;
+  } catch {
+    runDir = null;
+  }
+  if (exitCode === 255 || exitCode === 254) {
+    process.stderr.write(`gate: ${cell.name} seed ${seed} exited ${exitCode}:\n${String(child.stderr).split('\n').slice(-15).join('\n')}\n`);
+  }
+  return { cell: cell.name, expect: cell.expect, seed, verdict: verdictOf(exitCode), exitCode, seconds: (performance.now() - started) / 1000, runDir };
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function passed(outcome: CellOutcome): boolean {
+  return outcome.verdict === outcome.expect;
+}
+
+async function runGate(store: string, only: string | undefined, jsonOut: string | undefined): Promise<number> {
+  const cells = [...correctCells, ...bugCells].filter((c) => only === undefined || c.name.includes(only));
+  const outcomes: CellOutcome[] = [];
+  process.stdout.write(`rift consistency gate: ${cells.length} cells (runs under ${store}/)\n`);
+  for (const cell of cells) {
+    const outcome = await runCell(cell, cell.seed, store);
+    outcomes.push(outcome);
+    process.stdout.write(`  ${passed(outcome) ? 'PASS' : 'FAIL'}  ${pad(cell.name, 26)} expect ${pad(cell.expect, 8)} got ${pad(outcome.verdict, 8)} ${outcome.seconds.toFixed(1).padStart(6)} s\n`);
+  }
+  const failed = outcomes.filter((o) => !passed(o));
+  process.stdout.write('\n| cell | expected | verdict | seed | seconds | run |\n|---|---|---|---:|---:|---|\n');
+  for (const o of outcomes) {
+    process.stdout.write(`| ${o.cell} | ${o.expect} | ${passed(o) ? '' : '**'}${o.verdict}${passed(o) ? '' : '**'} | ${o.seed} | ${o.seconds.toFixed(1)} | ${o.runDir ?? '-'} |\n`);
+  }
+  process.stdout.write(`\ngate: ${outcomes.length - failed.length} of ${outcomes.length} cells as expected${failed.length > 0 ? `; FAILED: ${failed.map((f) => f.cell).join(', ')}` : ''}\n`);
+  if (jsonOut !== undefined) {
+    writeFileSync(jsonOut, `${JSON.stringify({ passed: outcomes.length - failed.length, failed: failed.length, outcomes }, null, 2)}\n`);
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function runStudy(store: string, runsPerBug: number, correctRuns: number, firstSeed: number, only: string | undefined, timeLimit: string | undefined, jsonOut: string | undefined): Promise<number> {
+  const extra = timeLimit !== undefined ? ['--time-limit', timeLimit] : [];
+  const rows: { cell: string; detected: number; runs: number; medianSecondsToFirst: number; firstInvalidSeeds: number[]; seconds: number[] }[] = [];
+  for (const cell of bugCells.filter((c) => only === undefined || c.name.includes(only))) {
+    const seconds: number[] = [];
+    const invalidSeeds: number[] = [];
+    let elapsedUntilFirst: number | null = null;
+    let elapsed = 0;
+    for (let i = 0; i < runsPerBug; i++) {
+      const outcome = await runCell(cell, firstSeed + i, store, extra);
+      seconds.push(outcome.seconds);
+      elapsed += outcome.seconds;
+      if (outcome.verdict === 'invalid') {
+        invalidSeeds.push(outcome.seed);
+        elapsedUntilFirst ??= elapsed;
+      }
+      process.stdout.write(`  ${pad(cell.name, 26)} seed ${outcome.seed}: ${outcome.verdict} (${outcome.seconds.toFixed(1)} s)\n`);
+    }
+    rows.push({ cell: cell.name, detected: invalidSeeds.length, runs: runsPerBug, medianSecondsToFirst: elapsedUntilFirst ?? Number.NaN, firstInvalidSeeds: invalidSeeds, seconds });
+  }
+  const falsePositives: CellOutcome[] = [];
+  const correctOutcomes: CellOutcome[] = [];
+  const cells = correctCells.filter((c) => only === undefined || c.name.includes(only));
+  for (let i = 0; i < correctRuns && cells.length > 0; i++) {
+    const cell = cells[i % cells.length]!;
+    const outcome = await runCell(cell, firstSeed + 500 + i, store, extra);
+    correctOutcomes.push(outcome);
+    if (outcome.verdict !== 'valid') falsePositives.push(outcome);
+    process.stdout.write(`  ${pad(cell.name, 26)} seed ${outcome.seed}: ${outcome.verdict} (${outcome.seconds.toFixed(1)} s)\n`);
+  }
+  process.stdout.write('\n| bug cell | detected | runs | time to first invalid (s) | median run (s) | invalid seeds |\n|---|---:|---:|---:|---:|---|\n');
+  for (const r of rows) {
+    process.stdout.write(`| ${r.cell} | ${r.detected} | ${r.runs} | ${Number.isNaN(r.medianSecondsToFirst) ? '-' : r.medianSecondsToFirst.toFixed(1)} | ${median(r.seconds).toFixed(1)} | ${r.firstInvalidSeeds.join(' ')} |\n`);
+  }
+  const unknown = correctOutcomes.filter((o) => o.verdict === 'unknown').length;
+  const invalid = correctOutcomes.filter((o) => o.verdict === 'invalid').length;
+  const crashed = correctOutcomes.filter((o) => o.verdict === 'crashed' || o.verdict === 'bad-arguments').length;
+  process.stdout.write(`\ncorrect node: ${correctOutcomes.length} runs across ${cells.length} nemeses: ${correctOutcomes.length - falsePositives.length} valid, ${invalid} invalid (false positives), ${unknown} unknown, ${crashed} crashed\n`);
+  if (jsonOut !== undefined) writeFileSync(jsonOut, `${JSON.stringify({ bugs: rows, correct: correctOutcomes }, null, 2)}\n`);
+  return invalid > 0 || crashed > 0 ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        study: { type: 'boolean', default: false },
+        runs: { type: 'string', default: '10' },
+        'correct-runs': { type: 'string', default: '30' },
+        'first-seed': { type: 'string', default: '1' },
+        'time-limit': { type: 'string' },
+        only: { type: 'string' },
+        store: { type: 'string', default: join(repoRoot, 'histories', 'gate') },
+        'json-out': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`gate: ${(error as Error).message}\nsee npm run gate -- --help\n`);
+    return 254;
+  }
+  if (values.help) {
+    process.stdout.write(`usage: npm run gate [-- options]
+
+Runs the consistency gate: the correct node under every nemesis must be valid,
+each --unsafe-... flag under its nemesis must be invalid. Exit 0 if every cell
+is as expected, 1 otherwise.
+
+  --only TEXT        run only cells whose name contains TEXT
+  --store DIR        where run directories go (default histories/gate)
+  --json-out FILE    also write the outcomes as JSON
+  --study            measure detection and false-positive rates instead
+  --runs N           study: seeds per bug cell (default 10)
+  --correct-runs N   study: runs of the correct node (default 30)
+  --first-seed N     study: first seed (default 1)
+  --time-limit S     study: override the per-run workload seconds
+`);
+    return 0;
+  }
+  const store = values.store;
+  mkdirSync(store, { recursive: true });
+  if (values.study) {
+    const runs = Number(values.runs);
+    const correctRuns = Number(values['correct-runs']);
+    const firstSeed = Number(values['first-seed']);
+    if (![runs, correctRuns, firstSeed].every((n) => Number.isInteger(n) && n >= 0)) {
+      process.stderr.write('gate: --runs, --correct-runs and --first-seed must be non-negative integers\n');
+      return 254;
+    }
+    return runStudy(store, runs, correctRuns, firstSeed, values.only, values['time-limit'], values['json-out']);
+  }
+  return runGate(store, values.only, values['json-out']);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`gate: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(255);
+  },
+);

@@ -1,0 +1,318 @@
+/**
+ * `npm run jepsen` options: parsed with node:util parseArgs (strict), every
+ * value validated with one clear message. Names follow Jepsen's CLI
+ * (`--time-limit`, `--concurrency 2n`, `--test-count`, `--leave-db-running`)
+ * and Maelstrom's (`--node-count`, `--rate`, `--nemesis`, `--nemesis-interval`).
+ * A bad argument is a UsageError; the CLI prints its message plus "see --help"
+ * and exits 254 (Jepsen's exit status for invalid arguments).
+ */
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { nemesisKinds, partitionShapes, type NemesisKind, type PartitionShape } from './nemesis/schedule.js';
+
+export type NetMode = 'relay' | 'netns';
+export type ReadModeOption = 'readindex' | 'lease';
+
+export interface JepsenOptions {
+  /** Cluster size (Maelstrom's --node-count). */
+  readonly nodes: number;
+  /** Seconds of workload (setup, final reads and the check come on top). */
+  readonly timeLimitS: number;
+  /** Logical client workers (Jepsen threads); each runs one process at a time. */
+  readonly concurrency: number;
+  /** Client operations per second, all workers together. */
+  readonly rate: number;
+  /** Keys live at once. */
+  readonly keys: number;
+  /** A key retires after this many operations and a fresh key replaces it. */
+  readonly opsPerKey: number;
+  /** Fault kinds; empty = no faults. */
+  readonly nemesis: readonly NemesisKind[];
+  readonly nemesisIntervalS: number;
+  readonly partitionShapes: readonly PartitionShape[];
+  readonly seed: number;
+  /** True when the user chose the seed (test.json records it either way). */
+  readonly seedGiven: boolean;
+  readonly testCount: number;
+  readonly net: NetMode;
+  readonly readMode: ReadModeOption;
+  /** Extra flags for every node (only the node's --unsafe-* flags are accepted). */
+  readonly nodeFlags: readonly string[];
+  /** Store directory (runs go to <store>/<test-name>/<timestamp>/). */
+  readonly store: string;
+  readonly leaveRunning: boolean;
+  readonly testName: string;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  /** Client deadline for one operation, retries included. */
+  readonly opTimeoutMs: number;
+  /** Checker wall-clock budget; past it the verdict is unknown. */
+  readonly checkTimeLimitS: number;
+}
+
+export type ParseOutcome = { readonly kind: 'help' } | { readonly kind: 'run'; readonly options: JepsenOptions };
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const defaults = {
+  nodes: 5,
+  timeLimitS: 30,
+  concurrency: '2n',
+  rate: 100,
+  keys: 5,
+  opsPerKey: 100,
+  nemesis: 'none',
+  nemesisIntervalS: 5,
+  partition: partitionShapes.join(','),
+  testCount: 1,
+  net: 'relay' as NetMode,
+  readMode: 'readindex' as ReadModeOption,
+  store: 'histories',
+  opTimeoutMs: 1500,
+  checkTimeLimitS: 60,
+} as const;
+
+/** The node's deliberately unsafe flags (node/main.ts); anything else is rejected here, not by 5 crashing nodes. */
+const booleanNodeFlags = ['--unsafe-local-reads', '--unsafe-no-persist-vote', '--unsafe-memory-log', '--unsafe-ack-before-fsync', '--unsafe-commit-old-terms'];
+const valuedNodeFlags = ['--unsafe-lease-ms'];
+
+export const HELP = `Usage: npm run jepsen -- [options]
+
+Starts a rift cluster on loopback in a fresh run directory, runs a
+read/write/cas workload against it while a nemesis injects faults, stops
+everything, checks the history for linearizability and prints the verdict.
+
+Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crash
+(with --test-count: the worst run; invalid ranks above unknown).
+
+Cluster
+  --nodes N               number of nodes, 1..9                        (default ${defaults.nodes})
+  --net relay|netns       relay: in-process UDP relay, no root needed;
+                          netns: network namespaces + nftables (root)   (default ${defaults.net})
+  --read-mode MODE        readindex | lease                             (default ${defaults.readMode})
+  --node-flag=FLAG        extra node flag, repeatable; one of
+                          ${booleanNodeFlags.join(', ')},
+                          --unsafe-lease-ms=N (with --read-mode lease)
+
+Workload
+  --time-limit S          seconds of workload, 1..86400                 (default ${defaults.timeLimitS})
+  --concurrency N|Nn      client workers; "2n" = 2 x nodes, 1..1000     (default ${defaults.concurrency})
+  --rate R                operations per second, all workers, 0.1..100000 (default ${defaults.rate})
+  --keys K                keys live at once, 1..1000                    (default ${defaults.keys})
+  --ops-per-key N         a key retires after N ops, 1..1000000          (default ${defaults.opsPerKey})
+  --op-timeout MS         client deadline per op, 10..600000            (default ${defaults.opTimeoutMs})
+  --seed N                integer 0..4294967295; same seed, same ops and
+                          fault schedule                                 (default: random, printed)
+
+Faults
+  --nemesis LIST          comma list of: none, ${nemesisKinds.join(', ')}, all
+                                                                         (default ${defaults.nemesis})
+  --nemesis-interval S    seconds between fault starts/stops, 0.1..3600
+                          (default min(${defaults.nemesisIntervalS}, time-limit / 5))
+  --partition LIST        partition shapes to draw from: ${partitionShapes.join(', ')}
+                                                                         (default all)
+
+Runs and output
+  --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
+  --test-name NAME        [A-Za-z0-9._-]+                               (default rift-<nemesis list>)
+  --store DIR             store directory                               (default ${defaults.store})
+  --check-time-limit S    checker budget; past it the verdict is unknown (default ${defaults.checkTimeLimitS})
+  --leave-running         keep the cluster up after the run until Ctrl-C
+  --quiet                 no progress line or log lines, just the summary
+  --json                  print results.json on stdout (summary on stderr);
+                          with --test-count > 1, one JSON line per run
+  -h, --help              this help
+
+Files: <store>/<test-name>/<timestamp>/{history.jsonl, history.txt,
+results.json, test.json, harness.log, cluster.json, nodes/<id>.log};
+<store>/latest points at the newest run. Re-check a run with
+  npm run check -- <store>/latest/history.jsonl
+`;
+
+const optionSpec = {
+  nodes: { type: 'string' },
+  'node-count': { type: 'string' },
+  'time-limit': { type: 'string' },
+  concurrency: { type: 'string' },
+  rate: { type: 'string' },
+  keys: { type: 'string' },
+  'ops-per-key': { type: 'string' },
+  nemesis: { type: 'string' },
+  'nemesis-interval': { type: 'string' },
+  partition: { type: 'string' },
+  seed: { type: 'string' },
+  'test-count': { type: 'string' },
+  net: { type: 'string' },
+  'read-mode': { type: 'string' },
+  'node-flag': { type: 'string', multiple: true },
+  store: { type: 'string' },
+  'leave-running': { type: 'boolean' },
+  'test-name': { type: 'string' },
+  quiet: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'op-timeout': { type: 'string' },
+  'check-time-limit': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function integerIn(flag: string, raw: string, min: number, max: number): number {
+  const trimmed = raw.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
+  const n = Number(trimmed);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${raw}`);
+  return n;
+}
+
+function numberIn(flag: string, raw: string, min: number, max: number): number {
+  const trimmed = raw.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  const n = Number(trimmed);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got ${raw}`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+function commaList(flag: string, raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`--${flag} must be a comma-separated list without empty items, got "${raw}"`);
+  return items;
+}
+
+/** `--concurrency 10` or `--concurrency 2n` (Jepsen: 2 × node count). */
+export function parseConcurrency(raw: string, nodes: number): number {
+  const m = /^\s*(\d+)\s*(n?)\s*$/.exec(raw);
+  if (m === null) throw new UsageError(`--concurrency must be an integer or a multiple of the node count like "2n", got "${raw}"`);
+  const n = Number(m[1]) * (m[2] === 'n' ? nodes : 1);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1000) throw new UsageError(`--concurrency must come to 1..1000 workers, got ${raw}${m[2] === 'n' ? ` = ${n}` : ''}`);
+  return n;
+}
+
+export function parseNemesis(raw: string): NemesisKind[] {
+  const items = commaList('nemesis', raw);
+  const kinds = new Set<NemesisKind>();
+  for (const item of items) {
+    if (item === 'none') continue;
+    if (item === 'all') {
+      for (const k of nemesisKinds) kinds.add(k);
+      continue;
+    }
+    if (!(nemesisKinds as readonly string[]).includes(item)) {
+      throw new UsageError(`--nemesis: unknown fault "${item}" (known: none, ${nemesisKinds.join(', ')}, all)`);
+    }
+    kinds.add(item as NemesisKind);
+  }
+  if (items.includes('none') && kinds.size > 0) throw new UsageError(`--nemesis: "none" cannot be combined with faults, got "${raw}"`);
+  // Canonical order, so the default test name does not depend on how the list was typed.
+  return nemesisKinds.filter((k) => kinds.has(k));
+}
+
+export function parsePartitionShapes(raw: string): PartitionShape[] {
+  const shapes = new Set<PartitionShape>();
+  for (const item of commaList('partition', raw)) {
+    if (item === 'all') {
+      for (const s of partitionShapes) shapes.add(s);
+      continue;
+    }
+    if (!(partitionShapes as readonly string[]).includes(item)) {
+      throw new UsageError(`--partition: unknown shape "${item}" (known: ${partitionShapes.join(', ')})`);
+    }
+    shapes.add(item as PartitionShape);
+  }
+  return partitionShapes.filter((s) => shapes.has(s));
+}
+
+export function validateNodeFlag(flag: string): string {
+  if (booleanNodeFlags.includes(flag)) return flag;
+  const eq = flag.indexOf('=');
+  const name = eq < 0 ? flag : flag.slice(0, eq);
+  if (valuedNodeFlags.includes(name)) {
+    if (eq < 0) throw new UsageError(`--node-flag: ${name} needs a value, e.g. --node-flag=${name}=50`);
+    integerIn(`node-flag ${name}`, flag.slice(eq + 1), 1, 600_000);
+    return flag;
+  }
+  throw new UsageError(`--node-flag: unknown node flag "${flag}" (known: ${[...booleanNodeFlags, ...valuedNodeFlags.map((f) => `${f}=N`)].join(', ')})`);
+}
+
+const testNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * Parses and validates the command line. Throws UsageError on anything bad.
+ * `isRoot` is injectable for tests (netns needs root).
+ */
+export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; randomSeed?: () => number } = {}): ParseOutcome {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: optionSpec, strict: true, allowPositionals: false });
+  } catch (err) {
+    // parseArgs' messages are clear but multi-line; keep the first line.
+    const first = ((err as Error).message.split('\n')[0] ?? 'bad arguments').trim();
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first);
+    if (ambiguous !== null) throw new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
+    throw new UsageError(first);
+  }
+  const v = parsed.values;
+  if (v.help === true) return { kind: 'help' };
+
+  if (v.nodes !== undefined && v['node-count'] !== undefined) throw new UsageError('give --nodes or --node-count, not both');
+  const nodesRaw = v.nodes ?? v['node-count'];
+  const nodes = nodesRaw === undefined ? defaults.nodes : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+  const timeLimitS = v['time-limit'] === undefined ? defaults.timeLimitS : numberIn('time-limit', v['time-limit'], 1, 86_400);
+  const concurrency = parseConcurrency(v.concurrency ?? defaults.concurrency, nodes);
+  const rate = v.rate === undefined ? defaults.rate : numberIn('rate', v.rate, 0.1, 100_000);
+  const keys = v.keys === undefined ? defaults.keys : integerIn('keys', v.keys, 1, 1000);
+  const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
+  const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
+  // Default: 5 s, but short runs get a shorter interval so they still see
+  // fault cycles (the first fault starts one interval in; a cycle needs ~2.25 intervals).
+  const nemesisIntervalS = v['nemesis-interval'] === undefined
+    ? Math.min(defaults.nemesisIntervalS, Math.round((timeLimitS / 5) * 10) / 10)
+    : numberIn('nemesis-interval', v['nemesis-interval'], 0.1, 3600);
+  if (nemesis.length > 0 && 2.25 * nemesisIntervalS >= timeLimitS) {
+    throw new UsageError(`--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`);
+  }
+  const shapes = parsePartitionShapes(v.partition ?? defaults.partition);
+  if (v.partition !== undefined && !nemesis.includes('partition')) throw new UsageError('--partition needs --nemesis partition (or all)');
+  const seedGiven = v.seed !== undefined;
+  const seed = v.seed === undefined ? (env.randomSeed ?? (() => randomInt(0, 2 ** 31)))() : integerIn('seed', v.seed, 0, 0xffff_ffff);
+  const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
+  if (seed + testCount - 1 > 0xffff_ffff) throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
+  const net = v.net === undefined ? defaults.net : oneOf<NetMode>('net', v.net, ['relay', 'netns']);
+  if (net === 'netns') {
+    const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
+    if (!isRoot) throw new UsageError('--net netns needs root on Linux (network namespaces and nftables); use --net relay');
+  }
+  const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
+  const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
+  if (nodeFlags.includes('--unsafe-memory-log') && nodeFlags.includes('--unsafe-ack-before-fsync')) {
+    throw new UsageError('--node-flag: --unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
+  }
+  if (nodeFlags.some((f) => f.startsWith('--unsafe-lease-ms')) && readMode !== 'lease') throw new UsageError('--node-flag=--unsafe-lease-ms needs --read-mode lease');
+  const store = v.store ?? defaults.store;
+  if (store.trim() === '') throw new UsageError('--store must be a directory path, got an empty string');
+  const leaveRunning = v['leave-running'] === true;
+  if (leaveRunning && testCount > 1) throw new UsageError('--leave-running keeps one cluster up; it cannot be combined with --test-count > 1');
+  const testName = v['test-name'] ?? `rift-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
+  if (!testNamePattern.test(testName) || testName === '.' || testName === '..' || testName === 'latest') {
+    throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
+  }
+  const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
+  const checkTimeLimitS = v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
+
+  return {
+    kind: 'run',
+    options: {
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisIntervalS, partitionShapes: shapes,
+      seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
+      quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS,
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HELP, UsageError, defaults, parseConcurrency, parseOptions, type JepsenOptions } from '../../harness/options.js';
+import { repoRoot } from '../support/build.js';
+
+function opts(argv: string[], env: { isRoot?: boolean } = {}): JepsenOptions {
+  const r = parseOptions(argv, { randomSeed: () => 1234, ...env });
+  if (r.kind !== 'run') throw new Error('expected a run');
+  return r.options;
+}
+
+function usage(argv: string[], env: { isRoot?: boolean } = {}): string {
+  try {
+    parseOptions(argv, { randomSeed: () => 1234, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error(`expected a UsageError for ${argv.join(' ')}`);
+}
+
+describe('parseOptions: defaults', () => {
+  it('gives every option a default', () => {
+    const o = opts([]);
+    expect(o).toMatchObject({
+      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 5,
+      seed: 1234, seedGiven: false, testCount: 1, net: 'relay', readMode: 'readindex', nodeFlags: [], store: 'histories',
+      leaveRunning: false, testName: 'rift-none', quiet: false, json: false, opTimeoutMs: 1500, checkTimeLimitS: 60,
+    });
+    expect(o.partitionShapes).toEqual(['one', 'leader', 'halves', 'majorities-ring', 'bridge']);
+  });
+
+  it('draws a random seed when none is given', () => {
+    const r = parseOptions([]);
+    if (r.kind !== 'run') throw new Error('expected a run');
+    expect(Number.isInteger(r.options.seed)).toBe(true);
+    expect(r.options.seedGiven).toBe(false);
+  });
+
+  it('--help', () => {
+    expect(parseOptions(['--help'])).toEqual({ kind: 'help' });
+    expect(parseOptions(['-h'])).toEqual({ kind: 'help' });
+  });
+
+  it('the help documents every option', () => {
+    for (const flag of ['--nodes', '--time-limit', '--concurrency', '--rate', '--keys', '--ops-per-key', '--nemesis', '--nemesis-interval',
+      '--partition', '--seed', '--test-count', '--net', '--read-mode', '--node-flag', '--store', '--leave-running', '--test-name',
+      '--quiet', '--json', '--help', '--op-timeout', '--check-time-limit']) {
+      expect(HELP).toContain(flag);
+    }
+    expect(HELP).toContain(`(default ${defaults.rate})`);
+  });
+});
+
+describe('parseOptions: each flag', () => {
+  it('numbers', () => {
+    const o = opts(['--nodes', '3', '--time-limit', '2.5', '--rate', '50', '--keys', '2', '--ops-per-key', '7', '--seed', '99',
+      '--test-count', '3', '--op-timeout', '800', '--check-time-limit', '5']);
+    expect(o).toMatchObject({ nodes: 3, timeLimitS: 2.5, rate: 50, keys: 2, opsPerKey: 7, seed: 99, seedGiven: true, testCount: 3, opTimeoutMs: 800, checkTimeLimitS: 5 });
+    expect(o.concurrency).toBe(6); // 2n of 3 nodes
+    expect(opts(['--node-count', '7']).nodes).toBe(7);
+    expect(opts(['--seed=4294967295']).seed).toBe(4294967295);
+  });
+
+  it('--concurrency N and Nn', () => {
+    expect(opts(['--concurrency', '4']).concurrency).toBe(4);
+    expect(opts(['--concurrency', '3n']).concurrency).toBe(15);
+    expect(opts(['--nodes', '3', '--concurrency', '1n']).concurrency).toBe(3);
+    expect(parseConcurrency('2n', 9)).toBe(18);
+  });
+
+  it('--nemesis lists, all and none; canonical order; default test name', () => {
+    expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
+    expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
+    expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
+    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
+    expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
+  });
+
+  it('--nemesis-interval defaults to min(5, time-limit/5)', () => {
+    expect(opts(['--nemesis', 'kill', '--time-limit', '10']).nemesisIntervalS).toBe(2);
+    expect(opts(['--nemesis', 'kill', '--time-limit', '100']).nemesisIntervalS).toBe(5);
+    expect(opts(['--nemesis', 'kill', '--nemesis-interval', '1.5']).nemesisIntervalS).toBe(1.5);
+  });
+
+  it('--partition shapes', () => {
+    expect(opts(['--nemesis', 'partition', '--partition', 'halves,leader']).partitionShapes).toEqual(['leader', 'halves']);
+  });
+
+  it('--net, --read-mode, --node-flag', () => {
+    expect(opts(['--net', 'netns'], { isRoot: true }).net).toBe('netns');
+    expect(opts(['--read-mode', 'lease']).readMode).toBe('lease');
+    expect(opts(['--node-flag=--unsafe-local-reads', '--node-flag=--unsafe-no-persist-vote']).nodeFlags)
+      .toEqual(['--unsafe-local-reads', '--unsafe-no-persist-vote']);
+    expect(opts(['--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=50']).nodeFlags).toEqual(['--unsafe-lease-ms=50']);
+  });
+
+  it('booleans and strings', () => {
+    const o = opts(['--leave-running', '--quiet', '--json', '--store', '/tmp/x', '--test-name', 'my.test-1']);
+    expect(o).toMatchObject({ leaveRunning: true, quiet: true, json: true, store: '/tmp/x', testName: 'my.test-1' });
+  });
+});
+
+describe('parseOptions: bad arguments are UsageErrors with one clear line', () => {
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['positional'], /positional/i],
+    [['--nodes', '0'], /--nodes must be an integer from 1 to 9/],
+    [['--nodes', '10'], /--nodes must be an integer from 1 to 9/],
+    [['--nodes', '2.5'], /--nodes must be an integer/],
+    [['--nodes', 'five'], /--nodes must be an integer/],
+    [['--nodes', '3', '--node-count', '3'], /not both/],
+    [['--time-limit', '0'], /--time-limit must be a number from 1/],
+    [['--time-limit', 'abc'], /--time-limit must be a number/],
+    [['--concurrency', 'x2'], /--concurrency must be an integer or a multiple/],
+    [['--concurrency', '0'], /--concurrency must come to 1\.\.1000/],
+    [['--concurrency', '300n'], /--concurrency must come to 1\.\.1000 workers, got 300n = 1500/],
+    [['--rate', '0'], /--rate must be a number from 0.1/],
+    [['--rate', '-5'], /--rate/],
+    [['--keys', '0'], /--keys must be an integer from 1/],
+    [['--ops-per-key', '1.5'], /--ops-per-key must be an integer/],
+    [['--nemesis', 'chaos'], /--nemesis: unknown fault "chaos"/],
+    [['--nemesis', 'partition,,kill'], /without empty items/],
+    [['--nemesis', 'none,kill'], /"none" cannot be combined/],
+    [['--nemesis', 'kill', '--nemesis-interval', '0'], /--nemesis-interval must be a number/],
+    [['--nemesis', 'kill', '--time-limit', '10', '--nemesis-interval', '5'], /leaves no time for a fault/],
+    [['--nemesis', 'partition', '--partition', 'triangle'], /--partition: unknown shape "triangle"/],
+    [['--partition', 'halves'], /--partition needs --nemesis partition/],
+    [['--seed=-1'], /--seed must be an integer from 0 to 4294967295/],
+    [['--seed', '-1'], /--seed: a value starting with "-" must be attached with "="/],
+    [['--seed', '4294967296'], /--seed/],
+    [['--seed', '4294967295', '--test-count', '2'], /past the largest seed/],
+    [['--test-count', '0'], /--test-count/],
+    [['--net', 'tcp'], /--net must be one of relay, netns/],
+    [['--net', 'netns'], /--net netns needs root/],
+    [['--read-mode', 'stale'], /--read-mode must be one of readindex, lease/],
+    [['--node-flag', '--unsafe-local-reads'], /--node-flag: a value starting with "-" must be attached with "=", e.g. --node-flag=-x/],
+    [['--node-flag=--fast'], /unknown node flag "--fast"/],
+    [['--node-flag=--unsafe-lease-ms'], /needs a value/],
+    [['--node-flag=--unsafe-lease-ms=0', '--read-mode', 'lease'], /must be an integer from 1/],
+    [['--node-flag=--unsafe-lease-ms=50'], /needs --read-mode lease/],
+    [['--node-flag=--unsafe-memory-log', '--node-flag=--unsafe-ack-before-fsync'], /alternatives/],
+    [['--store', ''], /--store/],
+    [['--test-name', 'a/b'], /--test-name must be/],
+    [['--test-name', 'latest'], /--test-name/],
+    [['--leave-running', '--test-count', '2'], /--leave-running/],
+    [['--op-timeout', '5'], /--op-timeout must be an integer from 10/],
+    [['--check-time-limit', '0'], /--check-time-limit/],
+  ];
+  for (const [argv, pattern] of cases) {
+    it(argv.join(' '), () => {
+      const message = usage(argv, argv.includes('netns') && argv.includes('tcp') ? { isRoot: true } : { isRoot: false });
+      expect(message).toMatch(pattern);
+      expect(message).not.toContain('\n');
+    });
+  }
+});
+
+describe('the compiled CLI', () => {
+  it('exits 254 with one clear line on an unknown flag', () => {
+    const cli = join(repoRoot, 'dist', 'harness', 'cli.js');
+    if (!existsSync(cli)) execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, env: { ...process.env, RIFT_BUILD_LENIENT: '1' } });
+    const r = spawnSync(process.execPath, [cli, '--bogus'], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(254);
+    expect(r.stderr.trim()).toBe("rift jepsen: Unknown option '--bogus'; see --help");
+    expect(r.stdout).toBe('');
+  });
+});
