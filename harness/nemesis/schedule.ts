@@ -1,0 +1,165 @@
+/**
+ * Fault schedules as DATA, drawn from fast-check arbitraries so a failing run's
+ * schedule can be replayed from its seed and shrunk (fewer fault cycles, smaller
+ * jitter, milder parameters).
+ *
+ * Per kind, Jepsen's flip-flop: start, stop, start, stop... one interval apart,
+ * each time moved by a seeded jitter of at most ±interval/4 (so a kind's events
+ * never swap order). Kinds are staggered by interval/K, so with several kinds
+ * the faults overlap and interleave. Every event is strictly before timeLimitMs;
+ * the runner heals everything afterwards anyway.
+ */
+import fc from 'fast-check';
+
+export type NemesisKind = 'partition' | 'kill' | 'pause' | 'clock' | 'loss' | 'delay' | 'duplicate';
+export type PartitionShape = 'one' | 'leader' | 'halves' | 'majorities-ring' | 'bridge';
+export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority';
+
+export const nemesisKinds: readonly NemesisKind[] = ['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate'];
+export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'halves', 'majorities-ring', 'bridge'];
+
+/** Values of the events, by `f`. */
+export type NemesisOp =
+  | { f: 'start-partition'; value: { shape: PartitionShape } }
+  | { f: 'stop-partition'; value: null }
+  | { f: 'kill'; value: { target: NodeTarget } }
+  | { f: 'start'; value: { target: 'all' } }
+  | { f: 'pause'; value: { target: NodeTarget } }
+  | { f: 'resume'; value: { target: 'all' } }
+  | { f: 'clock-bump'; value: { target: NodeTarget; deltaMs: number } }
+  | { f: 'clock-rate'; value: { target: NodeTarget; rate: number } }
+  | { f: 'reset-clock'; value: { target: 'all' } }
+  | { f: 'start-loss'; value: { rate: number } }
+  | { f: 'stop-loss'; value: null }
+  | { f: 'start-delay'; value: { delayMs: number; jitterMs: number } }
+  | { f: 'stop-delay'; value: null }
+  | { f: 'start-duplicate'; value: { rate: number } }
+  | { f: 'stop-duplicate'; value: null };
+
+export interface NemesisEvent {
+  atMs: number;
+  f: string;
+  value: unknown;
+}
+
+export interface TypedNemesisEvent {
+  atMs: number;
+  kind: NemesisKind;
+  op: NemesisOp;
+}
+
+export interface ScheduleOptions {
+  readonly kinds: readonly NemesisKind[];
+  readonly timeLimitMs: number;
+  readonly intervalMs: number;
+  readonly nodeCount: number;
+  readonly partitionShapes: readonly PartitionShape[];
+}
+
+const targetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>('one', 'leader', 'minority', 'majority');
+
+/** One start/stop pair of a kind: its two ops. */
+function cycleOpsArb(kind: NemesisKind, opts: ScheduleOptions): fc.Arbitrary<[NemesisOp, NemesisOp]> {
+  switch (kind) {
+    case 'partition': {
+      const shapes = opts.partitionShapes.length > 0 ? opts.partitionShapes : partitionShapes;
+      return fc.constantFrom(...shapes).map((shape) => [{ f: 'start-partition', value: { shape } }, { f: 'stop-partition', value: null }]);
+    }
+    case 'kill':
+      return targetArb.map((target) => [{ f: 'kill', value: { target } }, { f: 'start', value: { target: 'all' } }]);
+    case 'pause':
+      return targetArb.map((target) => [{ f: 'pause', value: { target } }, { f: 'resume', value: { target: 'all' } }]);
+    case 'clock': {
+      // Bumps like Jepsen's: ±2^e ms, e in [3, 17] (8 ms … 131 s); exponent shrinks toward small bumps.
+      const bump = fc.record({ target: targetArb, exp: fc.integer({ min: 3, max: 17 }), negative: fc.boolean() })
+        .map(({ target, exp, negative }): NemesisOp => ({ f: 'clock-bump', value: { target, deltaMs: (negative ? -1 : 1) * 2 ** exp } }));
+      // Rates 0.5–3, shrinking toward 1 (a normal clock).
+      const rate = fc.record({ target: targetArb, pct: fc.integer({ min: -50, max: 200 }) })
+        .map(({ target, pct }): NemesisOp => ({ f: 'clock-rate', value: { target, rate: 1 + pct / 100 } }));
+      return fc.oneof(bump, rate).map((op) => [op, { f: 'reset-clock', value: { target: 'all' } }]);
+    }
+    case 'loss':
+      return fc.integer({ min: 10, max: 50 }).map((pct) => [{ f: 'start-loss', value: { rate: pct / 100 } }, { f: 'stop-loss', value: null }]);
+    case 'delay':
+      return fc.record({ delayMs: fc.integer({ min: 5, max: 100 }), jitterMs: fc.integer({ min: 0, max: 50 }) })
+        .map((value) => [{ f: 'start-delay', value }, { f: 'stop-delay', value: null }]);
+    case 'duplicate':
+      return fc.integer({ min: 5, max: 50 }).map((pct) => [{ f: 'start-duplicate', value: { rate: pct / 100 } }, { f: 'stop-duplicate', value: null }]);
+  }
+}
+
+interface Cycle {
+  ops: [NemesisOp, NemesisOp];
+  startJitterMs: number;
+  stopJitterMs: number;
+}
+
+function validate(opts: ScheduleOptions): void {
+  if (!Number.isInteger(opts.timeLimitMs) || opts.timeLimitMs <= 0) throw new Error(`timeLimitMs must be a positive integer, got ${opts.timeLimitMs}`);
+  if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 4) throw new Error(`intervalMs must be an integer >= 4, got ${opts.intervalMs}`);
+  if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1 || opts.nodeCount > 9) throw new Error(`nodeCount must be 1..9, got ${opts.nodeCount}`);
+  for (const k of opts.kinds) if (!nemesisKinds.includes(k)) throw new Error(`unknown nemesis kind "${k}" (known: ${nemesisKinds.join(', ')})`);
+  for (const s of opts.partitionShapes) if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
+}
+
+/** The kind-tagged schedule (what the runner executes). */
+export function typedScheduleArbitrary(opts: ScheduleOptions): fc.Arbitrary<TypedNemesisEvent[]> {
+  validate(opts);
+  const kinds = [...new Set(opts.kinds)];
+  const interval = opts.intervalMs;
+  const quarter = Math.floor(interval / 4);
+  const perKind = kinds.map((kind, k) => {
+    // The first start comes one interval in (the cluster settles first), kinds staggered by interval/K.
+    const offset = interval + Math.floor((k * interval) / kinds.length);
+    // Cycle c: start at offset + 2c·I, stop at offset + (2c+1)·I, each ± I/4; all < timeLimitMs.
+    let cycles = 0;
+    while (offset + (2 * cycles + 1) * interval + quarter < opts.timeLimitMs) cycles++;
+    const cycle: fc.Arbitrary<Cycle> = fc.record({
+      ops: cycleOpsArb(kind, opts),
+      startJitterMs: fc.integer({ min: -quarter, max: quarter }),
+      stopJitterMs: fc.integer({ min: -quarter, max: quarter }),
+    });
+    // Fixed length; each cycle is almost always present when generated, but
+    // shrinks to null first: shrinking removes whole fault cycles.
+    return fc.tuple(...Array.from({ length: cycles }, () => fc.option(cycle, { nil: null, freq: 1_000_000 })))
+      .map((slots) => {
+        const events: TypedNemesisEvent[] = [];
+        slots.forEach((slot, c) => {
+          if (slot === null) return;
+          events.push({ atMs: offset + 2 * c * interval + slot.startJitterMs, kind, op: slot.ops[0] });
+          events.push({ atMs: offset + (2 * c + 1) * interval + slot.stopJitterMs, kind, op: slot.ops[1] });
+        });
+        return events;
+      });
+  });
+  return fc.tuple(...perKind).map((lists) => lists.flat().sort((a, b) => a.atMs - b.atMs));
+}
+
+export function toNemesisEvent(e: TypedNemesisEvent): NemesisEvent {
+  return { atMs: e.atMs, f: e.op.f, value: e.op.value };
+}
+
+export function nemesisScheduleArbitrary(opts: ScheduleOptions): fc.Arbitrary<NemesisEvent[]> {
+  return typedScheduleArbitrary(opts).map((events) => events.map(toNemesisEvent));
+}
+
+/** Same seed, same schedule. */
+export function drawNemesisSchedule(opts: ScheduleOptions & { readonly seed: number }): NemesisEvent[] {
+  const [schedule] = fc.sample(nemesisScheduleArbitrary(opts), { seed: opts.seed, numRuns: 1, unbiased: true });
+  if (schedule === undefined) throw new Error('drawNemesisSchedule: fast-check produced no sample');
+  return schedule;
+}
+
+/** Which kind an event belongs to (from its `f`), or null for an unknown f. */
+export function kindOf(f: string): NemesisKind | null {
+  switch (f) {
+    case 'start-partition': case 'stop-partition': return 'partition';
+    case 'kill': case 'start': return 'kill';
+    case 'pause': case 'resume': return 'pause';
+    case 'clock-bump': case 'clock-rate': case 'reset-clock': return 'clock';
+    case 'start-loss': case 'stop-loss': return 'loss';
+    case 'start-delay': case 'stop-delay': return 'delay';
+    case 'start-duplicate': case 'stop-duplicate': return 'duplicate';
+    default: return null;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The userspace UDP relay (default network mode, no root needed).
+ *
+ * One socket per directed link i→j, bound on 127.0.0.1. Node i's config routes
+ * its datagrams for j to that socket. A datagram arriving on link (i→j) is sent
+ * to node j's real port FROM the link socket (j→i), so the source address j sees
+ * is exactly the address j itself uses to reach i: replies to the source go back
+ * through the relay too.
+ *
+ * Per link: blocked (partition), loss, delay + jitter (jitter reorders), and
+ * duplication (the copy leaves after a small random extra delay, so duplicates
+ * can arrive reordered as well). All randomness comes from a seeded PRNG.
+ * Delayed datagrams wait in one bounded min-heap with one timer.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { Rng } from '../rng.js';
+import { DelayQueue } from './delay-queue.js';
+import {
+  grudgeToBlockedLinks, linkKey, validatePacketFaults,
+  type Grudge, type NetStats, type NetworkControl, type PacketFaults,
+} from './types.js';
+
+export interface RelayNode {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RelayOptions {
+  readonly nodes: readonly RelayNode[];
+  readonly seed: number;
+  /** Where the link sockets bind. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Bound on datagrams waiting in the delay queue; beyond it they are dropped (counted as overflow). Default 10,000. */
+  readonly maxDelayed?: number;
+}
+
+/** `forwarded` counts every datagram sent on to its destination, duplicate copies included. */
+export interface RelayStats extends NetStats {
+  /** Datagrams received on link sockets from the expected sender. */
+  received: number;
+  /** Dropped because the link was partitioned (on arrival or at delayed delivery). */
+  blocked: number;
+  /** Dropped by random loss. */
+  lost: number;
+  /** Dropped because the delay queue was full. */
+  overflow: number;
+  /** Datagrams from an unexpected source address (not the link's sender): dropped. */
+  foreign: number;
+  /** send() callbacks that reported an error. */
+  sendErrors: number;
+}
+
+interface Link {
+  readonly from: RelayNode;
+  readonly to: RelayNode;
+  readonly socket: Socket;
+  lossRate: number;
+  delayMs: number;
+  jitterMs: number;
+  duplicateRate: number;
+}
+
+function bindSocket(host: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}
+
+export class UdpRelay implements NetworkControl {
+  private readonly links = new Map<string, Link>();
+  private blocked = new Set<string>();
+  private readonly rng: Rng;
+  private readonly queue: DelayQueue;
+  private closed = false;
+  private readonly counters: RelayStats = {
+    forwarded: 0, dropped: 0, duplicated: 0, delayed: 0,
+    received: 0, blocked: 0, lost: 0, overflow: 0, foreign: 0, sendErrors: 0,
+  };
+
+  private constructor(readonly nodes: readonly RelayNode[], seed: number, maxDelayed: number) {
+    this.rng = new Rng(seed);
+    this.queue = new DelayQueue(maxDelayed);
+  }
+
+  static async start(opts: RelayOptions): Promise<UdpRelay> {
+    const ids = new Set(opts.nodes.map((n) => n.id));
+    if (ids.size !== opts.nodes.length) throw new Error('relay: duplicate node ids');
+    const relay = new UdpRelay(opts.nodes, opts.seed, opts.maxDelayed ?? 10_000);
+    const host = opts.host ?? '127.0.0.1';
+    try {
+      for (const from of opts.nodes) {
+        for (const to of opts.nodes) {
+          if (from.id === to.id) continue;
+          const socket = await bindSocket(host);
+          const link: Link = { from, to, socket, lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0 };
+          // A UDP socket error (e.g. ICMP-induced on some platforms) must never crash the harness.
+          socket.on('error', () => { relay.counters.sendErrors++; });
+          socket.on('message', (msg, rinfo) => relay.onDatagram(link, msg, rinfo));
+          relay.links.set(linkKey(from.id, to.id), link);
+        }
+      }
+    } catch (err) {
+      relay.close();
+      throw err;
+    }
+    return relay;
+  }
+
+  /** The address node `from` must send to in order to reach `to` through the relay. */
+  linkAddress(from: string, to: string): { host: string; port: number } {
+    const link = this.links.get(linkKey(from, to));
+    if (link === undefined) throw new Error(`relay: no link ${from}→${to}`);
+    const a = link.socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  /** ClusterConfig.routes: every directed peer link points at its relay socket. */
+  routes(): Record<string, Record<string, string>> {
+    const routes: Record<string, Record<string, string>> = {};
+    for (const link of this.links.values()) {
+      const a = link.socket.address();
+      (routes[link.from.id] ??= {})[link.to.id] = `${a.address}:${a.port}`;
+    }
+    return routes;
+  }
+
+  async partition(grudge: Grudge): Promise<void> {
+    this.blocked = grudgeToBlockedLinks(grudge, this.nodes.map((n) => n.id));
+  }
+
+  async heal(): Promise<void> {
+    this.blocked = new Set();
+  }
+
+  /** Directed links currently cut, as [from, to]. */
+  blockedLinks(): [string, string][] {
+    return [...this.blocked].map((k) => k.split('>') as [string, string]);
+  }
+
+  async setFaults(faults: PacketFaults, links?: readonly (readonly [string, string])[]): Promise<void> {
+    validatePacketFaults(faults);
+    const targets = links === undefined ? [...this.links.values()] : links.map(([f, t]) => {
+      const link = this.links.get(linkKey(f, t));
+      if (link === undefined) throw new Error(`setFaults: no link ${f}→${t}`);
+      return link;
+    });
+    for (const link of targets) {
+      if (faults.lossRate !== undefined) link.lossRate = faults.lossRate;
+      if (faults.delayMs !== undefined) link.delayMs = faults.delayMs;
+      if (faults.jitterMs !== undefined) link.jitterMs = faults.jitterMs;
+      if (faults.duplicateRate !== undefined) link.duplicateRate = faults.duplicateRate;
+    }
+  }
+
+  async clearFaults(): Promise<void> {
+    for (const link of this.links.values()) {
+      link.lossRate = 0;
+      link.delayMs = 0;
+      link.jitterMs = 0;
+      link.duplicateRate = 0;
+    }
+  }
+
+  /** The current packet faults of one link. */
+  faults(from: string, to: string): Required<PacketFaults> {
+    const link = this.links.get(linkKey(from, to));
+    if (link === undefined) throw new Error(`relay: no link ${from}→${to}`);
+    return { lossRate: link.lossRate, delayMs: link.delayMs, jitterMs: link.jitterMs, duplicateRate: link.duplicateRate };
+  }
+
+  stats(): RelayStats {
+    const c = this.counters;
+    return { ...c, dropped: c.blocked + c.lost + c.overflow + c.foreign };
+  }
+
+  /** Datagrams waiting in the delay queue. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.close();
+    for (const link of this.links.values()) {
+      try {
+        link.socket.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  private random(): number {
+    return this.rng.float();
+  }
+
+  private onDatagram(link: Link, msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    if (rinfo.port !== link.from.port || rinfo.address !== link.from.host) {
+      this.counters.foreign++;
+      return;
+    }
+    this.counters.received++;
+    const key = linkKey(link.from.id, link.to.id);
+    if (this.blocked.has(key)) {
+      this.counters.blocked++;
+      return;
+    }
+    if (link.lossRate > 0 && this.random() < link.lossRate) {
+      this.counters.lost++;
+      return;
+    }
+    const delay = link.delayMs + (link.jitterMs > 0 ? this.random() * link.jitterMs : 0);
+    const now = performance.now();
+    if (delay > 0) this.enqueue(now + delay, key, link, msg);
+    else this.deliver(key, link, msg);
+    if (link.duplicateRate > 0 && this.random() < link.duplicateRate) {
+      this.counters.duplicated++;
+      // The copy trails the original by a small random gap (up to 5 ms, or the
+      // jitter if larger), so it can also be overtaken by later datagrams.
+      const gap = 0.1 + this.random() * Math.max(5, link.jitterMs);
+      this.enqueue(now + delay + gap, key, link, msg);
+    }
+  }
+
+  private enqueue(dueMs: number, key: string, link: Link, msg: Buffer): void {
+    if (this.queue.push(dueMs, () => this.deliver(key, link, msg))) this.counters.delayed++;
+    else this.counters.overflow++;
+  }
+
+  private deliver(key: string, link: Link, msg: Buffer): void {
+    if (this.closed) return;
+    // A partition that started while the datagram was delayed drops it too
+    // (Jepsen drops on the receiver's INPUT chain: in-flight packets die).
+    if (this.blocked.has(key)) {
+      this.counters.blocked++;
+      return;
+    }
+    const reverse = this.links.get(linkKey(link.to.id, link.from.id));
+    if (reverse === undefined) return; // impossible: links are created in pairs
+    this.counters.forwarded++;
+    reverse.socket.send(msg, link.to.port, link.to.host, (err) => {
+      if (err) this.counters.sendErrors++;
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * What the nemesis and the run need from a network fault layer, whichever
+ * mechanism implements it (the userspace relay or network namespaces + nftables).
+ */
+
+/** Jepsen's grudge: grudge[a] = the nodes whose packets a drops. */
+export type Grudge = Readonly<Record<string, readonly string[]>>;
+
+export interface PacketFaults {
+  /** Probability in [0, 1] that a datagram on the link is dropped. */
+  lossRate?: number;
+  /** Fixed delay added to every datagram on the link. */
+  delayMs?: number;
+  /** Extra uniform random delay in [0, jitterMs): datagrams overtake each other (reordering). */
+  jitterMs?: number;
+  /** Probability in [0, 1] that a datagram is delivered twice. */
+  duplicateRate?: number;
+}
+
+export interface NetStats {
+  forwarded: number;
+  dropped: number;
+  duplicated: number;
+  delayed: number;
+}
+
+export interface NetworkControl {
+  /** grudge[a] = nodes whose packets a drops (Jepsen's grudge). Replaces the current partition. */
+  partition(grudge: Grudge): Promise<void>;
+  /** Removes partitions (packet faults stay). */
+  heal(): Promise<void>;
+  /**
+   * Packet faults on the given directed links [from, to] (default: all links).
+   * Fields given replace the link's current value; fields left out keep theirs,
+   * so loss, delay and duplication can be started and stopped independently.
+   */
+  setFaults(faults: PacketFaults, links?: readonly (readonly [string, string])[]): Promise<void>;
+  /** Removes every packet fault on every link (partitions stay). */
+  clearFaults(): Promise<void>;
+  stats(): NetStats;
+}
+
+export function validatePacketFaults(faults: PacketFaults): void {
+  const rate = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) throw new Error(`${name} must be a number in [0, 1], got ${v}`);
+  };
+  const ms = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${name} must be a number of ms in [0, 60000], got ${v}`);
+  };
+  rate('lossRate', faults.lossRate);
+  rate('duplicateRate', faults.duplicateRate);
+  ms('delayMs', faults.delayMs);
+  ms('jitterMs', faults.jitterMs);
+}
+
+/** Checks a grudge names only known nodes; returns the set of blocked directed links "from>to". */
+export function grudgeToBlockedLinks(grudge: Grudge, nodeIds: readonly string[]): Set<string> {
+  const known = new Set(nodeIds);
+  const blocked = new Set<string>();
+  for (const [a, froms] of Object.entries(grudge)) {
+    if (!known.has(a)) throw new Error(`partition: unknown node "${a}" (known: ${nodeIds.join(', ')})`);
+    for (const b of froms) {
+      if (!known.has(b)) throw new Error(`partition: unknown node "${b}" in the grudge of ${a}`);
+      if (b !== a) blocked.add(linkKey(b, a)); // a drops packets from b: the link b→a is cut
+    }
+  }
+  return blocked;
+}
+
+export function linkKey(from: string, to: string): string {
+  return `${from}>${to}`;
+}

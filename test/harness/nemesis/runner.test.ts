@@ -1,0 +1,180 @@
+import { tempDir } from '../temp-dirs.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { Cluster } from '../../../harness/cluster.js';
+import type { UdpRelay } from '../../../harness/net/relay.js';
+import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
+import { drawNemesisSchedule, nemesisKinds, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
+import { writeFakeNode } from '../fake-node.js';
+import { waitFor } from '../wait.js';
+
+const fakeNode = writeFakeNode();
+const clusters: Cluster[] = [];
+
+afterEach(async () => {
+  for (const c of clusters.splice(0)) await c.stop();
+});
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function startFake(nodeCount: number): Promise<Cluster> {
+  const runDir = tempDir('rift-nemesis-test-');
+  const cluster = await Cluster.start({ nodeCount, runDir, nodeFlags: [], net: 'relay', seed: 11, nodeEntry: fakeNode, readyTimeoutMs: 20_000 });
+  clusters.push(cluster);
+  return cluster;
+}
+
+/** Runs `schedule` (times relative to now) and resolves when every event has completed. */
+async function run(cluster: Cluster, schedule: NemesisEvent[], seed = 5): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
+  const records: NemesisOpRecord[] = [];
+  const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op) });
+  runner.start(Date.now());
+  await waitFor(() => records.filter((r) => r.phase === 'complete').length >= schedule.length, 15_000, `${schedule.length} nemesis ops complete`);
+  return { runner, records };
+}
+
+function completion(records: NemesisOpRecord[], f: string, nth = 0): Record<string, unknown> {
+  const c = records.filter((r) => r.f === f && r.phase === 'complete')[nth];
+  if (c === undefined) throw new Error(`no completion of ${f} #${nth}`);
+  return c.value as Record<string, unknown>;
+}
+
+describe('NemesisRunner against fake-node clusters (seeded)', () => {
+  test('kill leader → pid gone, wasLeader recorded; start → back', async () => {
+    const cluster = await startFake(3);
+    await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
+    const pid = cluster.pid('n1')!;
+    const records: NemesisOpRecord[] = [];
+    const runner = new NemesisRunner(cluster, [
+      { atMs: 0, f: 'kill', value: { target: 'leader' } },
+      { atMs: 400, f: 'start', value: { target: 'all' } },
+    ], { seed: 1, record: (op) => records.push(op) });
+    runner.start(Date.now());
+    await waitFor(() => records.length >= 2, 5000, 'kill done');
+    expect(records.slice(0, 2).map((r) => [r.f, r.phase])).toEqual([['kill', 'invoke'], ['kill', 'complete']]);
+    expect(records[0]!.value).toEqual({ target: 'leader' });
+    expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], wasLeader: true, leader: 'n1' });
+    expect(processGone(pid)).toBe(true);
+    expect(runner.activeFaults()).toEqual(['n1 killed']);
+    await waitFor(() => records.length >= 4, 5000, 'start done');
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'] });
+    expect(cluster.isAlive('n1')).toBe(true);
+    expect(runner.activeFaults()).toEqual([]);
+    expect(records.every((r) => r.process === 'nemesis' && r.type === 'info')).toBe(true);
+  });
+
+  test('never kills more than the target says: majority of 5 = 3, then minority = 2 of the rest', async () => {
+    const cluster = await startFake(5);
+    const { records } = await run(cluster, [
+      { atMs: 0, f: 'kill', value: { target: 'majority' } },
+      { atMs: 10, f: 'kill', value: { target: 'minority' } },
+      { atMs: 20, f: 'kill', value: { target: 'one' } },
+    ]);
+    const first = completion(records, 'kill', 0)['nodes'] as string[];
+    const second = completion(records, 'kill', 1)['nodes'] as string[];
+    const third = completion(records, 'kill', 2)['nodes'] as string[];
+    expect(first).toHaveLength(3);
+    expect(second).toHaveLength(2); // only 2 were left running
+    expect(third).toHaveLength(0);
+    expect(new Set([...first, ...second]).size).toBe(5);
+    expect(cluster.nodeIds.filter((id) => cluster.isAlive(id))).toEqual([]);
+  });
+
+  test('pause → status null; resume → answers; clock bump and rate show in status', async () => {
+    const cluster = await startFake(3);
+    await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
+    const { records, runner } = await run(cluster, [
+      { atMs: 0, f: 'clock-bump', value: { target: 'leader', deltaMs: 4096 } },
+      { atMs: 10, f: 'pause', value: { target: 'one' } },
+    ]);
+    expect(completion(records, 'clock-bump')).toMatchObject({ nodes: ['n1'], offsets: { n1: 4096 }, wasLeader: true });
+    const paused = (completion(records, 'pause')['nodes'] as string[])[0]!;
+    expect(await cluster.status(paused)).toBeNull();
+    expect(runner.activeFaults()).toContain(`${paused} paused`);
+    if (paused !== 'n1') expect((await cluster.status('n1'))?.clock.offsetMs).toBe(4096);
+    const more = await run(cluster, [
+      { atMs: 0, f: 'resume', value: { target: 'all' } },
+      { atMs: 10, f: 'clock-rate', value: { target: 'one', rate: 2.5 } },
+    ]);
+    expect(completion(more.records, 'resume')).toEqual({ nodes: [] }); // the second runner paused nothing itself
+    await runner.healAll(); // the first runner resumes its paused node and resets the clock it bumped
+    expect(await cluster.status(paused)).not.toBeNull();
+    expect((await cluster.status('n1'))?.clock.offsetMs).toBe(0);
+    const rated = (completion(more.records, 'clock-rate')['nodes'] as string[])[0]!;
+    expect((await cluster.status(rated))?.clock.rate).toBe(2.5);
+  });
+
+  test('partition shapes and packet faults reach the relay; stop events undo them', async () => {
+    const cluster = await startFake(5);
+    const relay = cluster.net as UdpRelay;
+    const { records, runner } = await run(cluster, [
+      { atMs: 0, f: 'start-partition', value: { shape: 'majorities-ring' } },
+      { atMs: 5, f: 'start-loss', value: { rate: 0.3 } },
+      { atMs: 10, f: 'start-delay', value: { delayMs: 20, jitterMs: 10 } },
+      { atMs: 15, f: 'start-duplicate', value: { rate: 0.2 } },
+    ]);
+    expect(completion(records, 'start-partition')['shape']).toBe('majorities-ring');
+    expect(relay.blockedLinks().length).toBeGreaterThan(0);
+    expect(relay.faults('n2', 'n4')).toEqual({ lossRate: 0.3, delayMs: 20, jitterMs: 10, duplicateRate: 0.2 });
+    expect(runner.activeFaults()).toEqual(['partition majorities-ring', 'loss 30%', 'delay 20±10ms', 'duplicate 20%']);
+    await waitFor(() => relay.stats().blocked > 10 && relay.stats().duplicated > 3 && relay.stats().lost > 3, 5000, 'faults act on traffic');
+    const second = new NemesisRunner(cluster, [
+      { atMs: 0, f: 'stop-delay', value: null },
+      { atMs: 5, f: 'stop-partition', value: null },
+    ], { seed: 2, record: () => undefined });
+    second.start(Date.now());
+    await waitFor(() => relay.blockedLinks().length === 0 && relay.faults('n1', 'n2').delayMs === 0, 5000, 'partial stop');
+    expect(relay.faults('n1', 'n2').lossRate).toBe(0.3);
+    await runner.healAll();
+    expect(relay.faults('n3', 'n5')).toEqual({ lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0 });
+    expect(runner.activeFaults()).toEqual([]);
+  });
+
+  test('leader partition isolates the current leader; bad events become error records, the run goes on', async () => {
+    const cluster = await startFake(3);
+    await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
+    const { records } = await run(cluster, [
+      { atMs: 0, f: 'start-partition', value: { shape: 'leader' } },
+      { atMs: 5, f: 'explode', value: {} },
+      { atMs: 10, f: 'kill', value: { target: 'everyone' } },
+      { atMs: 15, f: 'start-loss', value: { rate: 7 } },
+      { atMs: 20, f: 'pause', value: { target: 'one' } },
+    ]);
+    expect(completion(records, 'start-partition')).toMatchObject({ leader: 'n1', grudge: { n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] } });
+    expect(completion(records, 'explode')).toEqual({ error: 'unknown nemesis op "explode"' });
+    expect(String(completion(records, 'kill')['error'])).toMatch(/bad target/);
+    expect(String(completion(records, 'start-loss')['error'])).toMatch(/bad rate/);
+    expect(completion(records, 'pause')['nodes']).toHaveLength(1);
+  });
+
+  test('a drawn schedule with every kind runs without errors; healAll leaves a healthy cluster; stop leaves no process', async () => {
+    const cluster = await startFake(5);
+    const relay = cluster.net as UdpRelay;
+    const seed = 20261123;
+    const schedule = drawNemesisSchedule({ kinds: nemesisKinds, timeLimitMs: 2500, intervalMs: 250, nodeCount: 5, partitionShapes: [], seed });
+    expect(schedule.length).toBeGreaterThan(20);
+    const { runner, records } = await run(cluster, schedule, seed);
+    const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
+    expect(errors, `seed ${seed}`).toEqual([]);
+    await runner.healAll();
+    const finals = records.slice(-10).filter((r) => r.phase === 'complete').map((r) => r.f);
+    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    for (const id of cluster.nodeIds) {
+      expect(cluster.isAlive(id)).toBe(true);
+      expect(cluster.isPaused(id)).toBe(false);
+      const s = await cluster.status(id);
+      expect(s?.clock).toMatchObject({ offsetMs: 0, rate: 1 });
+    }
+    expect(relay.blockedLinks()).toEqual([]);
+    expect(runner.activeFaults()).toEqual([]);
+    const pids = cluster.pids();
+    await cluster.stop();
+    for (const pid of pids) expect(processGone(pid)).toBe(true);
+  });
+});
