@@ -35,7 +35,7 @@ export interface ClientPoolOptions {
   readonly opTimeoutMs: number;
   /** Called synchronously for every invoke and completion, in the order they happen. */
   readonly record: (entry: HistoryEntry) => void;
-  readonly makeClient?: (clientId: string, seed: number, timeoutMs: number) => KvClient;
+  readonly makeClient?: (clientId: string, seed: number, timeoutMs: number, process: number) => KvClient;
 }
 
 interface Worker {
@@ -71,19 +71,25 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class ClientPool {
   private readonly workers: Worker[];
-  private readonly makeClient: (clientId: string, seed: number, timeoutMs: number) => KvClient;
+  private readonly makeClient: (clientId: string, seed: number, timeoutMs: number, process: number) => KvClient;
   private closed = false;
 
   constructor(private readonly opts: ClientPoolOptions) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${opts.concurrency}`);
-    this.makeClient = opts.makeClient ?? ((clientId, seed, timeoutMs) => new RiftClient({ config: opts.config, clientId, timeoutMs, seed }));
+    // As in Jepsen, each client process is bound to one node (process mod
+    // nodes): every op starts there and follows redirects to the leader, so
+    // the workload reaches every node, followers and minorities included.
+    this.makeClient = opts.makeClient ?? ((clientId, seed, timeoutMs, process) => {
+      const homeNode = opts.config.nodes[process % opts.config.nodes.length]?.id;
+      return new RiftClient({ config: opts.config, clientId, timeoutMs, seed, ...(homeNode !== undefined ? { homeNode } : {}) });
+    });
     this.workers = Array.from({ length: opts.concurrency }, (_, thread) => ({ thread, process: thread, client: this.clientFor(thread) }));
   }
 
   private clientFor(process: number): KvClient {
     // Per-process seed for the client's jitter and first node: reproducible, different per process.
     const seed = (this.opts.seed + Math.imul(process + 1, 0x9e37_79b1)) >>> 0;
-    return this.makeClient(clientIdFor(process, this.opts.seed), seed, this.opts.opTimeoutMs);
+    return this.makeClient(clientIdFor(process, this.opts.seed), seed, this.opts.opTimeoutMs, process);
   }
 
   /** Current process of every worker (for tests and the summary). */

@@ -33,6 +33,12 @@ export interface ClientOptions {
   readonly seed?: number;
   /** Node to try first (default: drawn from the seed). */
   readonly initialNode?: string;
+  /**
+   * Bind the client to one node, as a Jepsen client is bound to its node:
+   * every operation starts there and follows redirects from there. Without
+   * it the client sticks to the last node that answered (the leader).
+   */
+  readonly homeNode?: string;
   /** Wait for a reply to one attempt before trying elsewhere. Default min(250, timeoutMs). */
   readonly attemptTimeoutMs?: number;
   readonly backoffMsMin?: number;
@@ -62,7 +68,7 @@ export class RiftClient {
     this.options = options;
     this.key = deriveKey(options.config.secret);
     this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
-    const first = options.initialNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
+    const first = options.initialNode ?? options.homeNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
     this.target = first ?? options.config.nodes[0]!.id;
     this.socket = dgram.createSocket('udp4');
     // Never let a socket error crash the caller (e.g. EMSGSIZE, ICMP errors).
@@ -111,6 +117,7 @@ export class RiftClient {
     try {
       await this.bound;
       const request: ClientRequest = { type: 'client_request', clientId: this.options.clientId, seq: ++this.seq, op };
+      if (this.options.homeNode !== undefined && this.knows(this.options.homeNode)) this.target = this.options.homeNode;
       return await this.attemptUntilDeadline(request);
     } finally {
       this.busy = false;
