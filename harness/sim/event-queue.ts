@@ -1,0 +1,94 @@
+/**
+ * The simulator's event queue: a binary min-heap keyed by (time, seq).
+ * `seq` is a global insertion counter, so events at the same simulated time
+ * run in the order they were scheduled: a total, reproducible order (no
+ * ties left to the heap's shape). Time jumps straight to the next event.
+ */
+import { assert } from '../../node/util/assert.js';
+
+export interface SimEvent {
+  readonly timeMs: number;
+  readonly seq: number;
+  readonly run: () => void;
+  /** Cancelled events stay in the heap and are skipped when popped (cheaper than removal). */
+  cancelled: boolean;
+}
+
+export class EventQueue {
+  private readonly heap: SimEvent[] = [];
+  private nextSeq = 0;
+  private nowMs = 0;
+
+  constructor(private readonly maxEvents = 2_000_000) {}
+
+  get now(): number {
+    return this.nowMs;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Schedules `run` at now + delayMs (delay clamped at 0). Throws past `maxEvents` queued (a runaway simulation is a bug). */
+  schedule(delayMs: number, run: () => void): SimEvent {
+    assert(Number.isFinite(delayMs), `event delay must be finite, got ${delayMs}`);
+    assert(this.heap.length < this.maxEvents, `event queue over its bound of ${this.maxEvents} events`);
+    const event: SimEvent = { timeMs: this.nowMs + Math.max(0, delayMs), seq: this.nextSeq++, run, cancelled: false };
+    this.push(event);
+    return event;
+  }
+
+  /** Time of the next live event, or null when none is left. */
+  peekTime(): number | null {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0]?.timeMs ?? null;
+  }
+
+  /** Removes the next live event and advances the clock to it (never backwards). */
+  next(): SimEvent | null {
+    for (;;) {
+      const event = this.pop();
+      if (event === undefined) return null;
+      if (event.cancelled) continue;
+      assert(event.timeMs >= this.nowMs, 'simulated time never goes backwards');
+      this.nowMs = event.timeMs;
+      return event;
+    }
+  }
+
+  private less(a: SimEvent, b: SimEvent): boolean {
+    return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
+  }
+
+  private push(event: SimEvent): void {
+    const heap = this.heap;
+    heap.push(event);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): SimEvent | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let smallest = i;
+      if (l < heap.length && this.less(heap[l]!, heap[smallest]!)) smallest = l;
+      if (r < heap.length && this.less(heap[r]!, heap[smallest]!)) smallest = r;
+      if (smallest === i) break;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
+    return top;
+  }
+}

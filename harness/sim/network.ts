@@ -1,0 +1,136 @@
+/**
+ * The simulated network. Every datagram is real bytes: senders encode with
+ * the real `encodeEnvelope` (HMAC included) and receivers decode with the
+ * real `decodeEnvelope`, so codec and validation bugs show up here too.
+ *
+ * Per directed link: delay (uniform in [delayMsMin, delayMsMax], plus with
+ * `longDelayRate` an extra delay up to `longDelayMsMax`: reordering), loss,
+ * duplication. Partitions are sets of blocked directed node-to-node links
+ * (symmetric or one-way), checked when a datagram is sent and again when it
+ * arrives. Client-to-node links are never partitioned (clients reach every
+ * node, as in Jepsen) but suffer the same delay, loss and duplication.
+ *
+ * Each link draws from its own random stream, so a change on one link does
+ * not reshuffle the others (see streams.ts).
+ */
+import { assert } from '../../node/util/assert.js';
+import type { EventQueue } from './event-queue.js';
+import { Stream } from './streams.js';
+
+export interface NetworkProfile {
+  readonly name: string;
+  readonly delayMsMin: number;
+  readonly delayMsMax: number;
+  readonly lossRate: number;
+  readonly duplicateRate: number;
+  readonly longDelayRate: number;
+  readonly longDelayMsMax: number;
+}
+
+export const networkProfiles = {
+  reliable: { name: 'reliable', delayMsMin: 1, delayMsMax: 5, lossRate: 0, duplicateRate: 0, longDelayRate: 0, longDelayMsMax: 0 },
+  /** labrpc's "unreliable": short delays, 10% loss. */
+  lossy: { name: 'lossy', delayMsMin: 0, delayMsMax: 27, lossRate: 0.1, duplicateRate: 0.02, longDelayRate: 0, longDelayMsMax: 0 },
+  /** labrpc's long reordering: some datagrams arrive hundreds of ms late. */
+  reorder: { name: 'reorder', delayMsMin: 1, delayMsMax: 20, lossRate: 0.02, duplicateRate: 0.02, longDelayRate: 0.15, longDelayMsMax: 600 },
+  duplicate: { name: 'duplicate', delayMsMin: 1, delayMsMax: 10, lossRate: 0, duplicateRate: 0.3, longDelayRate: 0.05, longDelayMsMax: 200 },
+} as const satisfies Record<string, NetworkProfile>;
+
+export type NetworkProfileName = keyof typeof networkProfiles;
+
+export interface NetworkStats {
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  partitioned: number;
+  overflow: number;
+}
+
+export type Deliver = (to: string, from: string, datagram: Buffer) => void;
+
+export class SimNetwork {
+  private profile: NetworkProfile = networkProfiles.reliable;
+  /** Blocked directed links "from>to" (node ids only). */
+  private readonly blocked = new Set<string>();
+  private readonly streams = new Map<string, Stream>();
+  private inFlight = 0;
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, partitioned: 0, overflow: 0 };
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly seed: number,
+    private readonly deliver: Deliver,
+    /** Bound on datagrams in flight (TigerStyle: a limit on everything); past it, new ones are dropped. */
+    private readonly maxInFlight = 50_000,
+  ) {}
+
+  setProfile(profile: NetworkProfile): void {
+    this.profile = profile;
+  }
+
+  get profileName(): string {
+    return this.profile.name;
+  }
+
+  block(from: string, to: string): void {
+    assert(from !== to, 'a node is never partitioned from itself');
+    this.blocked.add(`${from}>${to}`);
+  }
+
+  healPartitions(): void {
+    this.blocked.clear();
+  }
+
+  isBlocked(from: string, to: string): boolean {
+    return this.blocked.has(`${from}>${to}`);
+  }
+
+  blockedLinks(): string[] {
+    return [...this.blocked].sort();
+  }
+
+  send(from: string, to: string, datagram: Buffer): void {
+    this.stats.sent++;
+    if (this.blocked.has(`${from}>${to}`)) {
+      this.stats.partitioned++;
+      return;
+    }
+    const stream = this.linkStream(from, to);
+    const p = this.profile;
+    if (stream.chance(p.lossRate)) {
+      this.stats.lost++;
+      return;
+    }
+    const copies = stream.chance(p.duplicateRate) ? 2 : 1;
+    if (copies === 2) this.stats.duplicated++;
+    for (let c = 0; c < copies; c++) {
+      if (this.inFlight >= this.maxInFlight) {
+        this.stats.overflow++;
+        return;
+      }
+      let delay = p.delayMsMin + stream.float() * (p.delayMsMax - p.delayMsMin);
+      if (stream.chance(p.longDelayRate)) delay += stream.float() * p.longDelayMsMax;
+      this.inFlight++;
+      this.queue.schedule(delay, () => {
+        this.inFlight--;
+        if (this.blocked.has(`${from}>${to}`)) {
+          this.stats.partitioned++;
+          return;
+        }
+        this.stats.delivered++;
+        this.deliver(to, from, datagram);
+      });
+    }
+  }
+
+  private linkStream(from: string, to: string): Stream {
+    const key = `${from}>${to}`;
+    let stream = this.streams.get(key);
+    if (stream === undefined) {
+      stream = new Stream(this.seed, `net:${key}`);
+      this.streams.set(key, stream);
+    }
+    return stream;
+  }
+}
