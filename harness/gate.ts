@@ -69,14 +69,14 @@ export const bugCells: readonly GateCell[] = [
     name: 'memory-log/kill',
     expect: 'invalid',
     why: 'log kept in memory only: killed nodes restart empty and a majority of them forgets acknowledged writes',
-    args: [...common, '--nemesis', 'kill', '--node-flag=--unsafe-memory-log'],
+    args: [...common, '--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-memory-log'],
     seed: 2003,
   },
   {
     name: 'ack-before-fsync/kill',
     expect: 'invalid',
     why: 'writes acknowledged before fsync: a killed majority loses its unsynced tail and elects a leader without it',
-    args: [...common, '--nemesis', 'kill', '--node-flag=--unsafe-ack-before-fsync'],
+    args: [...common, '--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-ack-before-fsync'],
     seed: 2004,
   },
   {

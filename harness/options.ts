@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { nemesisKinds, partitionShapes, type NemesisKind, type PartitionShape } from './nemesis/schedule.js';
+import { defaultTargets, nemesisKinds, partitionShapes, type NemesisKind, type NodeTarget, type PartitionShape } from './nemesis/schedule.js';
 
 export type NetMode = 'relay' | 'netns';
 export type ReadModeOption = 'readindex' | 'lease';
@@ -30,6 +30,8 @@ export interface JepsenOptions {
   readonly nemesis: readonly NemesisKind[];
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
+  /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
+  readonly targets: readonly NodeTarget[];
   readonly seed: number;
   /** True when the user chose the seed (test.json records it either way). */
   readonly seedGiven: boolean;
@@ -116,6 +118,8 @@ Faults
                           (default min(${defaults.nemesisIntervalS}, time-limit / 5))
   --partition LIST        partition shapes to draw from: ${partitionShapes.join(', ')}
                                                                          (default all)
+  --targets LIST          nodes hit by kill, pause and clock faults: one, leader,
+                          minority, majority, all       (default ${defaultTargets.join(',')})
 
 Runs and output
   --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
@@ -145,6 +149,7 @@ const optionSpec = {
   nemesis: { type: 'string' },
   'nemesis-interval': { type: 'string' },
   partition: { type: 'string' },
+  targets: { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -230,6 +235,18 @@ export function parsePartitionShapes(raw: string): PartitionShape[] {
   return partitionShapes.filter((s) => shapes.has(s));
 }
 
+const allTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all'];
+
+export function parseTargets(raw: string | undefined): NodeTarget[] {
+  if (raw === undefined) return [...defaultTargets];
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError('--targets needs at least one of: ' + allTargets.join(', '));
+  for (const item of items) {
+    if (!(allTargets as readonly string[]).includes(item)) throw new UsageError(`--targets: unknown target "${item}" (known: ${allTargets.join(', ')})`);
+  }
+  return allTargets.filter((t) => items.includes(t));
+}
+
 export function validateNodeFlag(flag: string): string {
   if (booleanNodeFlags.includes(flag)) return flag;
   const eq = flag.indexOf('=');
@@ -280,6 +297,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError(`--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`);
   }
   const shapes = parsePartitionShapes(v.partition ?? defaults.partition);
+  const targets = parseTargets(v.targets);
+  if (v.targets !== undefined && !nemesis.some((k) => k === 'kill' || k === 'pause' || k === 'clock')) {
+    throw new UsageError('--targets needs --nemesis kill, pause or clock (or all)');
+  }
   if (v.partition !== undefined && !nemesis.includes('partition')) throw new UsageError('--partition needs --nemesis partition (or all)');
   const seedGiven = v.seed !== undefined;
   const seed = v.seed === undefined ? (env.randomSeed ?? (() => randomInt(0, 2 ** 31)))() : integerIn('seed', v.seed, 0, 0xffff_ffff);
@@ -310,7 +331,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisIntervalS, partitionShapes: shapes,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS,
     },

@@ -184,6 +184,7 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
         intervalMs: Math.max(4, Math.round(options.nemesisIntervalS * 1000)),
         nodeCount: options.nodes,
         partitionShapes: options.partitionShapes,
+        targets: options.targets,
         seed,
       });
     }

@@ -32,7 +32,7 @@ export interface NemesisRunnerOptions {
   log?: (l: string) => void;
 }
 
-const nodeTargets: readonly string[] = ['one', 'leader', 'majority', 'minority'];
+const nodeTargets: readonly string[] = ['one', 'leader', 'majority', 'minority', 'all'];
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
@@ -171,6 +171,10 @@ export class NemesisRunner {
         break;
       case 'minority':
         nodes = this.rng.shuffle(candidates).slice(0, Math.floor((n - 1) / 2));
+        break;
+      case 'all':
+        // Every node at once: a whole-cluster crash (power failure) for kill.
+        nodes = [...candidates];
         break;
     }
     return { nodes: nodes.sort(), leader };

@@ -13,7 +13,8 @@ import fc from 'fast-check';
 
 export type NemesisKind = 'partition' | 'kill' | 'pause' | 'clock' | 'loss' | 'delay' | 'duplicate';
 export type PartitionShape = 'one' | 'leader' | 'halves' | 'majorities-ring' | 'bridge';
-export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority';
+/** Jepsen's node specs: which nodes a kill, pause or clock fault hits. */
+export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority' | 'all';
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate'];
 export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'halves', 'majorities-ring', 'bridge'];
@@ -54,12 +55,15 @@ export interface ScheduleOptions {
   readonly intervalMs: number;
   readonly nodeCount: number;
   readonly partitionShapes: readonly PartitionShape[];
+  /** Node specs kill, pause and clock faults draw from (default: one, leader, minority, majority). */
+  readonly targets?: readonly NodeTarget[];
 }
 
-const targetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>('one', 'leader', 'minority', 'majority');
+export const defaultTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority'];
 
 /** One start/stop pair of a kind: its two ops. */
 function cycleOpsArb(kind: NemesisKind, opts: ScheduleOptions): fc.Arbitrary<[NemesisOp, NemesisOp]> {
+  const targetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>(...(opts.targets !== undefined && opts.targets.length > 0 ? opts.targets : defaultTargets));
   switch (kind) {
     case 'partition': {
       const shapes = opts.partitionShapes.length > 0 ? opts.partitionShapes : partitionShapes;
