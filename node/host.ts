@@ -262,13 +262,22 @@ export class NodeHost {
     this.drain();
   }
 
+  /** True while the effect loop is running and not waiting on storage (the simulator settles on this). */
+  busy(): boolean {
+    return this.draining;
+  }
+
   /**
    * Takes Readies until the core has nothing more, one at a time. While a
    * persist is in flight, new inputs accumulate in the core and come out in
    * the next Ready, so one fsync covers all of them (group commit).
+   *
+   * The loop only yields when a Ready has something to persist: a Ready with
+   * nothing durable in it (a heartbeat answer, an idle tick) is handled
+   * synchronously, so the common case allocates no promise continuation.
    */
   private drain(): void {
-    if (this.draining || this.stopped) return;
+    if (this.draining || this.stopped || !this.core.hasReady()) return;
     this.draining = true;
     void this.drainLoop().catch((error: unknown) => {
       this.stopped = true;
@@ -285,8 +294,11 @@ export class NodeHost {
         // counts the leader's copy only after persisted() (see Ready).
         const sendFirst = ready.hardState === null && ready.softState.role === 'leader';
         if (sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
-        await this.persist(ready);
-        if (this.stopped) return;
+        const persisting = this.persist(ready);
+        if (persisting !== null) {
+          await persisting;
+          if (this.stopped) return;
+        }
         this.core.persisted(this.lastLogIndex);
         if (!sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
         this.apply(ready.committedEntries);
@@ -298,21 +310,23 @@ export class NodeHost {
     }
   }
 
-  private async persist(ready: Ready): Promise<void> {
+  /** Starts persisting what `ready` makes durable; null when it holds nothing to persist. */
+  private persist(ready: Ready): Promise<void> | null {
     let hardState: HardState | null = ready.hardState;
     if (hardState !== null && this.unsafe.noPersistVote) {
       // --unsafe-no-persist-vote: the vote lives only in memory, so a restarted
       // node can vote twice in one term (§5.2 requires votedFor on stable storage).
       hardState = { currentTerm: hardState.currentTerm, votedFor: null };
     }
-    if (hardState === null && ready.entriesToAppend.length === 0) return;
+    if (hardState === null && ready.entriesToAppend.length === 0) return null;
     const first = ready.entriesToAppend[0];
     if (first !== undefined && first.index <= this.lastLogIndex) {
       this.io.log(`truncate log from index ${first.index} (had ${this.lastLogIndex}; conflicting suffix, §5.3)`);
     }
-    await this.io.storage.persist(hardState, ready.entriesToAppend);
     const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
-    if (last !== undefined) this.lastLogIndex = last.index;
+    return this.io.storage.persist(hardState, ready.entriesToAppend).then(() => {
+      if (last !== undefined) this.lastLogIndex = last.index;
+    });
   }
 
   private apply(entries: readonly Entry[]): void {

@@ -56,20 +56,19 @@ export class EventQueue {
     }
   }
 
-  private less(a: SimEvent, b: SimEvent): boolean {
-    return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
-  }
-
+  // Sift with a hole instead of swaps: the simulator pushes and pops one event per step.
   private push(event: SimEvent): void {
     const heap = this.heap;
+    let i = heap.length;
     heap.push(event);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const p = heap[parent]!;
+      if (!before(event, p)) break;
+      heap[i] = p;
       i = parent;
     }
+    heap[i] = event;
   }
 
   private pop(): SimEvent | undefined {
@@ -77,18 +76,28 @@ export class EventQueue {
     const top = heap[0];
     const last = heap.pop();
     if (top === undefined || last === undefined || heap.length === 0) return top;
-    heap[0] = last;
+    const n = heap.length;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let smallest = i;
-      if (l < heap.length && this.less(heap[l]!, heap[smallest]!)) smallest = l;
-      if (r < heap.length && this.less(heap[r]!, heap[smallest]!)) smallest = r;
-      if (smallest === i) break;
-      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-      i = smallest;
+      let child = l;
+      let c = heap[l]!;
+      if (r < n && before(heap[r]!, c)) {
+        child = r;
+        c = heap[r]!;
+      }
+      if (!before(c, last)) break;
+      heap[i] = c;
+      i = child;
     }
+    heap[i] = last;
     return top;
   }
+}
+
+/** The queue's total order: time, then scheduling order. */
+function before(a: SimEvent, b: SimEvent): boolean {
+  return a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
 }

@@ -10,6 +10,8 @@
  * - Leader Completeness: a new leader holds every entry known committed (§5.4);
  * - State Machine Safety: no two nodes apply different entries at one index
  *   (§5.4.3), observed at the moment of application;
+ * - the leader commit rule (Figure 2, §5.4.2): a leader's commitIndex only
+ *   advances to an entry of its current term (Figure 8's old-term commit);
  * - plus: within one incarnation currentTerm and commitIndex never decrease,
  *   and an entry at or below commitIndex never changes; across a restart the
  *   recovered currentTerm is at least every term the node already sent in a
@@ -158,6 +160,20 @@ export class InvariantChecker {
             this.violation(`leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`);
             break;
           }
+        }
+      }
+      if (inc.wasLeaderInTerm === st.currentTerm && st.commitIndex > inc.lastCommit) {
+        // Leader commit rule (Figure 2, §5.4.2): a leader advances commitIndex
+        // by counting replicas only to an entry of its current term; older
+        // entries commit with it. Counting an old-term entry is the Figure 8
+        // bug: another candidate with a later-term entry at that index may
+        // still win and overwrite it (the overwrite itself needs a long,
+        // precisely timed fault chain; the rule shows the bug when it happens).
+        const top = log[st.commitIndex - 1];
+        if (top !== undefined && top.term !== st.currentTerm) {
+          this.violation(
+            `leader commit rule: leader ${id} of term ${st.currentTerm} advanced commitIndex from ${inc.lastCommit} to ${st.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`,
+          );
         }
       }
       inc.wasLeaderInTerm = st.currentTerm;

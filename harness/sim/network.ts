@@ -49,11 +49,18 @@ export interface NetworkStats {
 
 export type Deliver = (to: string, from: string, datagram: Buffer) => void;
 
+/** One directed link: its random stream and whether a partition cuts it. */
+interface Link {
+  readonly stream: Stream;
+  blocked: boolean;
+}
+
 export class SimNetwork {
   private profile: NetworkProfile = networkProfiles.reliable;
-  /** Blocked directed links "from>to" (node ids only). */
+  /** Links by sender, then receiver; made on first use (each link's stream is seeded by its name, so the order does not matter). */
+  private readonly links = new Map<string, Map<string, Link>>();
+  /** Blocked directed links "from>to" (node ids only), for reports. */
   private readonly blocked = new Set<string>();
-  private readonly streams = new Map<string, Stream>();
   private inFlight = 0;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, partitioned: 0, overflow: 0 };
 
@@ -76,9 +83,14 @@ export class SimNetwork {
   block(from: string, to: string): void {
     assert(from !== to, 'a node is never partitioned from itself');
     this.blocked.add(`${from}>${to}`);
+    this.link(from, to).blocked = true;
   }
 
   healPartitions(): void {
+    for (const key of this.blocked) {
+      const [from, to] = key.split('>') as [string, string];
+      this.link(from, to).blocked = false;
+    }
     this.blocked.clear();
   }
 
@@ -92,11 +104,12 @@ export class SimNetwork {
 
   send(from: string, to: string, datagram: Buffer): void {
     this.stats.sent++;
-    if (this.blocked.has(`${from}>${to}`)) {
+    const link = this.link(from, to);
+    if (link.blocked) {
       this.stats.partitioned++;
       return;
     }
-    const stream = this.linkStream(from, to);
+    const stream = link.stream;
     const p = this.profile;
     if (stream.chance(p.lossRate)) {
       this.stats.lost++;
@@ -112,9 +125,10 @@ export class SimNetwork {
       let delay = p.delayMsMin + stream.float() * (p.delayMsMax - p.delayMsMin);
       if (stream.chance(p.longDelayRate)) delay += stream.float() * p.longDelayMsMax;
       this.inFlight++;
+      // Both copies share the bytes: the receiver decodes each delivery itself.
       this.queue.schedule(delay, () => {
         this.inFlight--;
-        if (this.blocked.has(`${from}>${to}`)) {
+        if (link.blocked) {
           this.stats.partitioned++;
           return;
         }
@@ -124,13 +138,17 @@ export class SimNetwork {
     }
   }
 
-  private linkStream(from: string, to: string): Stream {
-    const key = `${from}>${to}`;
-    let stream = this.streams.get(key);
-    if (stream === undefined) {
-      stream = new Stream(this.seed, `net:${key}`);
-      this.streams.set(key, stream);
+  private link(from: string, to: string): Link {
+    let byTo = this.links.get(from);
+    if (byTo === undefined) {
+      byTo = new Map();
+      this.links.set(from, byTo);
     }
-    return stream;
+    let link = byTo.get(to);
+    if (link === undefined) {
+      link = { stream: new Stream(this.seed, `net:${from}>${to}`), blocked: false };
+      byTo.set(to, link);
+    }
+    return link;
   }
 }

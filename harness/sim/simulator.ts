@@ -6,10 +6,11 @@
  * Determinism. Everything random draws from named streams of one seed
  * (streams.ts); time is the event queue's; nothing touches real IO, timers
  * or `Math.random`. The one subtle part is promises: the host awaits
- * `storage.persist`, so after every event the simulator lets the hosts'
- * pending microtasks run to quiescence before the next event (`settle`):
- * a host is still busy while its effect loop is active (`draining`) and it
- * is not waiting on the disk. Nothing else in the process is asynchronous,
+ * `storage.persist`, so after an event that left a host busy the simulator
+ * lets the hosts' pending microtasks run to quiescence before the next event
+ * (`settle`): a host is busy while its effect loop is active
+ * (`NodeHost.busy()`) and it is not waiting on the disk. Most events (ticks,
+ * heartbeats and their answers) leave every host idle and cost no await. Nothing else in the process is asynchronous,
  * so the interleaving is a pure function of the event order, and a run's
  * trace hash is the same on every replay (the determinism self-test).
  *
@@ -149,8 +150,6 @@ export class Simulation {
   private nextProcess = 0;
   private clientsDone = 0;
   private healed = false;
-  /** 'flag': settle by the host's `draining` flag; 'immediate': fall back to a macrotask per event. */
-  private settleMode: 'flag' | 'immediate' | null = null;
   private readonly stats: SimStats = {
     simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
     storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
@@ -206,7 +205,7 @@ export class Simulation {
       const event = this.queue.next()!;
       this.stats.events++;
       event.run();
-      if (this.settleMode !== 'flag' || this.anyHostBusy()) await this.settle();
+      if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
@@ -277,7 +276,6 @@ export class Simulation {
     };
     node.host = host;
     node.clock = clock;
-    if (this.settleMode === null) this.settleMode = typeof (host as unknown as { draining?: unknown }).draining === 'boolean' ? 'flag' : 'immediate';
     this.note(8, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
     host.start();
     this.touched.add(node);
@@ -308,10 +306,6 @@ export class Simulation {
 
   /** Lets the hosts' promise continuations run until every host is idle or waiting on its disk. */
   private async settle(): Promise<void> {
-    if (this.settleMode !== 'flag') {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return;
-    }
     let spins = 0;
     while (this.anyHostBusy()) {
       spins++;
@@ -328,7 +322,7 @@ export class Simulation {
     for (const node of this.nodes) {
       const host = node.host;
       if (host === null) continue;
-      if ((host as unknown as { draining: boolean }).draining && !node.disk.hostWaiting) return true;
+      if (host.busy() && !node.disk.hostWaiting) return true;
     }
     return false;
   }

@@ -5,8 +5,9 @@
  *
  * The storage flags (memoryLog, ackBeforeFsync) are modelled by the
  * simulated disk (disk.ts); localReads and noPersistVote are applied by the
- * host; commitOldTerms by the core; a too-long lease needs readMode "lease"
- * and clock drift. Each preset also says which faults make the bug
+ * host; commitOldTerms by the core (caught by the leader commit rule in
+ * invariants.ts); a too-long lease needs readMode "lease" and clock drift.
+ * Each preset also says which faults make the bug
  * reachable (a lease bug needs partitions and slow clocks; a durability bug
  * needs crashes), so a campaign spends its runs where the bug can show.
  */
@@ -66,7 +67,7 @@ export const unsafePresets: Readonly<Record<string, UnsafePreset>> = {
   },
   'commit-old-terms': {
     name: 'commit-old-terms',
-    description: 'entries of earlier terms are committed by counting replicas (Figure 8)',
+    description: 'no noop at the start of a term, and entries of earlier terms are committed by counting replicas (Figure 8)',
     options: { ...base, unsafe: flags({ commitOldTerms: true }) },
     shape: { ...crashHeavy, maxFaults: 20, faultWeights: { crash_leader: 5, restart: 3, restart_all: 2, isolate_leader: 3, heal: 2, network: 1 } },
   },

@@ -229,6 +229,11 @@ export class RaftNode {
     // Step 1: until an entry of our own term is committed we do not know the
     // latest commit index (§8), so the read waits for the noop to commit.
     if (!this.committedEntryInCurrentTerm()) {
+      if (this.config.unsafe.commitOldTerms && this.raftLog.lastTerm() !== this.currentTerm) {
+        // Under the Figure 8 flag the term started without a noop (becomeLeader);
+        // a read needs a current-term commit, so it appends the noop now.
+        this.appendAsLeader({ term: this.currentTerm, index: this.raftLog.lastIndex() + 1, type: 'noop', data: '' });
+      }
       this.reads.awaitCommit(requestId);
       return;
     }
@@ -262,7 +267,7 @@ export class RaftNode {
       this.commitIndex > this.handedOutIndex ||
       this.readStates.length > 0 ||
       this.readRejections.length > 0 ||
-      !sameSoftState(this.lastSoftState, this.softState())
+      this.softStateChanged()
     );
   }
 
@@ -308,8 +313,12 @@ export class RaftNode {
   }
 
   status(): RaftStatus {
+    // Built field by field, not by spreading softState(): this runs after every simulated event.
     return {
-      ...this.softState(),
+      role: this.role,
+      leaderId: this.leaderId,
+      currentTerm: this.currentTerm,
+      commitIndex: this.commitIndex,
       lastLogIndex: this.raftLog.lastIndex(),
       lastLogTerm: this.raftLog.lastTerm(),
       votedFor: this.votedFor,
@@ -470,8 +479,37 @@ export class RaftNode {
     this.uncommittedBytes = 0;
     this.leadTransferee = null;
     this.readRoundSeq = null;
+    if (this.config.unsafe.commitOldTerms) {
+      // The Figure 8 bug, whole: an implementation that commits by counting
+      // replicas typically has no noop either. It starts its term as Figure 2
+      // says ("upon election: send initial empty AppendEntries"), at
+      // nextIndex - 1, so followers that match acknowledge our *old-term*
+      // last entry and maybeCommit counts them (§5.4.2 forbids exactly that).
+      for (const peer of this.peers) this.sendEmptyAppendAtNext(peer);
+      if (this.peers.length === 0) this.maybeCommit();
+      return;
+    }
     // §5.4.2, §8: a noop of our own term lets us commit (and learn) everything before it.
     this.appendAsLeader({ term: this.currentTerm, index: nextIndex, type: 'noop', data: '' });
+  }
+
+  /** An empty AppendEntries at nextIndex - 1 (only for the unsafe Figure 8 mode; see becomeLeader). */
+  private sendEmptyAppendAtNext(peer: NodeId): void {
+    const progress = this.progressFor(peer);
+    const prevLogIndex = progress.nextIndex - 1;
+    const prevLogTerm = this.raftLog.term(prevLogIndex);
+    assert(prevLogTerm !== null, `leader log lacks prevLogIndex ${prevLogIndex}`);
+    this.outbox.push({
+      type: 'append_entries',
+      term: this.currentTerm,
+      from: this.config.id,
+      to: peer,
+      prevLogIndex,
+      prevLogTerm,
+      entries: [],
+      leaderCommit: Math.min(this.commitIndex, prevLogIndex),
+      seq: this.nextSeq(),
+    });
   }
 
   private leaveLeadership(newLeader: NodeId | null): void {
@@ -927,13 +965,15 @@ export class RaftNode {
     return { role: this.role, leaderId: this.leaderId, currentTerm: this.currentTerm, commitIndex: this.commitIndex };
   }
 
+  /** Whether softState() differs from the last one handed out, without allocating (hasReady runs on every tick). */
+  private softStateChanged(): boolean {
+    const last = this.lastSoftState;
+    return last.role !== this.role || last.leaderId !== this.leaderId || last.currentTerm !== this.currentTerm || last.commitIndex !== this.commitIndex;
+  }
+
   private hardStateChanged(): boolean {
     return this.lastHardState.currentTerm !== this.currentTerm || this.lastHardState.votedFor !== this.votedFor;
   }
-}
-
-function sameSoftState(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.leaderId === b.leaderId && a.currentTerm === b.currentTerm && a.commitIndex === b.commitIndex;
 }
 
 function isIndex(value: number): boolean {

@@ -47,7 +47,14 @@ export function isRecord(v: unknown): v is Obj {
 /** `v` is a plain object with exactly `keys` (no missing, no extra fields). */
 function shape(v: unknown, keys: readonly string[], path: string, optionalKeys: readonly string[] = []): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
-  for (const k of Object.keys(v)) {
+  const own = Object.keys(v);
+  if (own.length === keys.length) {
+    // Fast path: exactly `keys`, in the declared order (how the node builds and JSON preserves them).
+    let i = 0;
+    while (i < own.length && own[i] === keys[i]) i++;
+    if (i === own.length) return null;
+  }
+  for (const k of own) {
     if (!keys.includes(k) && !optionalKeys.includes(k)) return `${path}: unexpected field ${JSON.stringify(k.slice(0, 40))}`;
   }
   for (const k of keys) {
@@ -56,43 +63,43 @@ function shape(v: unknown, keys: readonly string[], path: string, optionalKeys: 
   return null;
 }
 
-function nat(v: unknown, path: string): Check {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : `${path}: expected a non-negative safe integer, got ${describe(v)}`;
+function nat(v: unknown, path: string, field = ''): Check {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : `${path}${field}: expected a non-negative safe integer, got ${describe(v)}`;
 }
 
-function positive(v: unknown, path: string): Check {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : `${path}: expected a safe integer >= 1, got ${describe(v)}`;
+function positive(v: unknown, path: string, field = ''): Check {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : `${path}${field}: expected a safe integer >= 1, got ${describe(v)}`;
 }
 
-function finite(v: unknown, path: string): Check {
-  return typeof v === 'number' && Number.isFinite(v) ? null : `${path}: expected a finite number, got ${describe(v)}`;
+function finite(v: unknown, path: string, field = ''): Check {
+  return typeof v === 'number' && Number.isFinite(v) ? null : `${path}${field}: expected a finite number, got ${describe(v)}`;
 }
 
-function bool(v: unknown, path: string): Check {
-  return typeof v === 'boolean' ? null : `${path}: expected a boolean, got ${describe(v)}`;
+function bool(v: unknown, path: string, field = ''): Check {
+  return typeof v === 'boolean' ? null : `${path}${field}: expected a boolean, got ${describe(v)}`;
 }
 
-function str(v: unknown, maxChars: number, path: string): Check {
-  if (typeof v !== 'string') return `${path}: expected a string, got ${describe(v)}`;
-  return v.length <= maxChars ? null : `${path}: string of ${v.length} chars exceeds the limit of ${maxChars}`;
+function str(v: unknown, maxChars: number, path: string, field = ''): Check {
+  if (typeof v !== 'string') return `${path}${field}: expected a string, got ${describe(v)}`;
+  return v.length <= maxChars ? null : `${path}${field}: string of ${v.length} chars exceeds the limit of ${maxChars}`;
 }
 
-function id(v: unknown, path: string): Check {
-  const c = str(v, MAX_ID_CHARS, path);
+function id(v: unknown, path: string, field = ''): Check {
+  const c = str(v, MAX_ID_CHARS, path, field);
   if (c !== null) return c;
-  return (v as string).length > 0 ? null : `${path}: must not be empty`;
+  return (v as string).length > 0 ? null : `${path}${field}: must not be empty`;
 }
 
-function nullableId(v: unknown, path: string): Check {
-  return v === null ? null : id(v, path);
+function nullableId(v: unknown, path: string, field = ''): Check {
+  return v === null ? null : id(v, path, field);
 }
 
-function nullableStr(v: unknown, maxChars: number, path: string): Check {
-  return v === null ? null : str(v, maxChars, path);
+function nullableStr(v: unknown, maxChars: number, path: string, field = ''): Check {
+  return v === null ? null : str(v, maxChars, path, field);
 }
 
-function oneOf(v: unknown, values: readonly string[], path: string): Check {
-  return typeof v === 'string' && values.includes(v) ? null : `${path}: expected one of ${values.join('|')}, got ${describe(v)}`;
+function oneOf(v: unknown, values: readonly string[], path: string, field = ''): Check {
+  return typeof v === 'string' && values.includes(v) ? null : `${path}${field}: expected one of ${values.join('|')}, got ${describe(v)}`;
 }
 
 /** First non-null check, evaluated lazily in order. */
@@ -115,12 +122,12 @@ export function checkEntry(v: unknown, path: string): Check {
   const s = shape(v, ['term', 'index', 'type', 'data'], path);
   if (s !== null) return s;
   const e = v as Obj;
-  return first(
-    () => positive(e['term'], `${path}.term`),
-    () => positive(e['index'], `${path}.index`),
-    () => oneOf(e['type'], ['command', 'noop'], `${path}.type`),
-    () => str(e['data'], MAX_PAYLOAD_CHARS, `${path}.data`),
-  );
+  return (
+      positive(e['term'], path, '.term') ??
+      positive(e['index'], path, '.index') ??
+      oneOf(e['type'], ['command', 'noop'], path, '.type') ??
+      str(e['data'], MAX_PAYLOAD_CHARS, path, '.data')
+    );
 }
 
 function checkEntries(v: unknown, path: string): Check {
@@ -135,55 +142,55 @@ function checkEntries(v: unknown, path: string): Check {
 
 const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string) => Check } = {
   request_vote: (o, p) =>
-    first(
-      () => shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer']),
-      () => nat(o['term'], `${p}.term`),
-      () => id(o['from'], `${p}.from`),
-      () => id(o['to'], `${p}.to`),
-      () => nat(o['lastLogIndex'], `${p}.lastLogIndex`),
-      () => nat(o['lastLogTerm'], `${p}.lastLogTerm`),
-      () => bool(o['preVote'], `${p}.preVote`),
-      () => (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], `${p}.leadershipTransfer`)),
+    (
+      shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer']) ??
+      nat(o['term'], p, '.term') ??
+      id(o['from'], p, '.from') ??
+      id(o['to'], p, '.to') ??
+      nat(o['lastLogIndex'], p, '.lastLogIndex') ??
+      nat(o['lastLogTerm'], p, '.lastLogTerm') ??
+      bool(o['preVote'], p, '.preVote') ??
+      (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], p, '.leadershipTransfer'))
     ),
   request_vote_response: (o, p) =>
-    first(
-      () => shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p),
-      () => nat(o['term'], `${p}.term`),
-      () => id(o['from'], `${p}.from`),
-      () => id(o['to'], `${p}.to`),
-      () => bool(o['voteGranted'], `${p}.voteGranted`),
-      () => bool(o['preVote'], `${p}.preVote`),
+    (
+      shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p) ??
+      nat(o['term'], p, '.term') ??
+      id(o['from'], p, '.from') ??
+      id(o['to'], p, '.to') ??
+      bool(o['voteGranted'], p, '.voteGranted') ??
+      bool(o['preVote'], p, '.preVote')
     ),
   append_entries: (o, p) =>
-    first(
-      () => shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p),
-      () => nat(o['term'], `${p}.term`),
-      () => id(o['from'], `${p}.from`),
-      () => id(o['to'], `${p}.to`),
-      () => nat(o['prevLogIndex'], `${p}.prevLogIndex`),
-      () => nat(o['prevLogTerm'], `${p}.prevLogTerm`),
-      () => checkEntries(o['entries'], `${p}.entries`),
-      () => nat(o['leaderCommit'], `${p}.leaderCommit`),
-      () => nat(o['seq'], `${p}.seq`),
+    (
+      shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p) ??
+      nat(o['term'], p, '.term') ??
+      id(o['from'], p, '.from') ??
+      id(o['to'], p, '.to') ??
+      nat(o['prevLogIndex'], p, '.prevLogIndex') ??
+      nat(o['prevLogTerm'], p, '.prevLogTerm') ??
+      checkEntries(o['entries'], `${p}.entries`) ??
+      nat(o['leaderCommit'], p, '.leaderCommit') ??
+      nat(o['seq'], p, '.seq')
     ),
   append_entries_response: (o, p) =>
-    first(
-      () => shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p),
-      () => nat(o['term'], `${p}.term`),
-      () => id(o['from'], `${p}.from`),
-      () => id(o['to'], `${p}.to`),
-      () => bool(o['success'], `${p}.success`),
-      () => nat(o['matchIndex'], `${p}.matchIndex`),
-      () => (o['conflictTerm'] === null ? null : nat(o['conflictTerm'], `${p}.conflictTerm`)),
-      () => nat(o['conflictIndex'], `${p}.conflictIndex`),
-      () => nat(o['seq'], `${p}.seq`),
+    (
+      shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p) ??
+      nat(o['term'], p, '.term') ??
+      id(o['from'], p, '.from') ??
+      id(o['to'], p, '.to') ??
+      bool(o['success'], p, '.success') ??
+      nat(o['matchIndex'], p, '.matchIndex') ??
+      (o['conflictTerm'] === null ? null : nat(o['conflictTerm'], p, '.conflictTerm')) ??
+      nat(o['conflictIndex'], p, '.conflictIndex') ??
+      nat(o['seq'], p, '.seq')
     ),
   timeout_now: (o, p) =>
-    first(
-      () => shape(o, ['type', 'term', 'from', 'to'], p),
-      () => nat(o['term'], `${p}.term`),
-      () => id(o['from'], `${p}.from`),
-      () => id(o['to'], `${p}.to`),
+    (
+      shape(o, ['type', 'term', 'from', 'to'], p) ??
+      nat(o['term'], p, '.term') ??
+      id(o['from'], p, '.from') ??
+      id(o['to'], p, '.to')
     ),
 };
 
@@ -194,20 +201,26 @@ export function isRaftMessageType(t: unknown): t is RaftMessage['type'] {
 // ---------------------------------------------------------------- KV
 
 const kvOpValidators: { readonly [K in KvOp['type']]: (o: Obj, p: string) => Check } = {
-  get: (o, p) => first(() => shape(o, ['type', 'key'], p), () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`)),
-  put: (o, p) =>
-    first(
-      () => shape(o, ['type', 'key', 'value'], p),
-      () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`),
-      () => str(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`),
+  get: (o, p) => (
+      shape(o, ['type', 'key'], p) ??
+      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key')
     ),
-  delete: (o, p) => first(() => shape(o, ['type', 'key'], p), () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`)),
+  put: (o, p) =>
+    (
+      shape(o, ['type', 'key', 'value'], p) ??
+      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ??
+      str(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
+    ),
+  delete: (o, p) => (
+      shape(o, ['type', 'key'], p) ??
+      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key')
+    ),
   cas: (o, p) =>
-    first(
-      () => shape(o, ['type', 'key', 'expected', 'value'], p),
-      () => str(o['key'], MAX_PAYLOAD_CHARS, `${p}.key`),
-      () => nullableStr(o['expected'], MAX_PAYLOAD_CHARS, `${p}.expected`),
-      () => str(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`),
+    (
+      shape(o, ['type', 'key', 'expected', 'value'], p) ??
+      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ??
+      nullableStr(o['expected'], MAX_PAYLOAD_CHARS, p, '.expected') ??
+      str(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
     ),
 };
 
@@ -219,17 +232,29 @@ export function checkKvOp(v: unknown, path: string): Check {
 }
 
 const outcomeValidators: { readonly [K in ClientOutcome['status']]: (o: Obj, p: string) => Check } = {
-  ok: (o, p) => first(() => shape(o, ['status', 'value'], p), () => nullableStr(o['value'], MAX_PAYLOAD_CHARS, `${p}.value`)),
-  cas_mismatch: (o, p) =>
-    first(() => shape(o, ['status', 'actual'], p), () => nullableStr(o['actual'], MAX_PAYLOAD_CHARS, `${p}.actual`)),
-  invalid: (o, p) =>
-    first(
-      () => shape(o, ['status', 'code', 'message'], p),
-      () => oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], `${p}.code`),
-      () => str(o['message'], MAX_TEXT_CHARS, `${p}.message`),
+  ok: (o, p) => (
+      shape(o, ['status', 'value'], p) ??
+      nullableStr(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
     ),
-  not_leader: (o, p) => first(() => shape(o, ['status', 'leaderHint'], p), () => nullableId(o['leaderHint'], `${p}.leaderHint`)),
-  unavailable: (o, p) => first(() => shape(o, ['status', 'reason'], p), () => str(o['reason'], MAX_TEXT_CHARS, `${p}.reason`)),
+  cas_mismatch: (o, p) =>
+    (
+      shape(o, ['status', 'actual'], p) ??
+      nullableStr(o['actual'], MAX_PAYLOAD_CHARS, p, '.actual')
+    ),
+  invalid: (o, p) =>
+    (
+      shape(o, ['status', 'code', 'message'], p) ??
+      oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], p, '.code') ??
+      str(o['message'], MAX_TEXT_CHARS, p, '.message')
+    ),
+  not_leader: (o, p) => (
+      shape(o, ['status', 'leaderHint'], p) ??
+      nullableId(o['leaderHint'], p, '.leaderHint')
+    ),
+  unavailable: (o, p) => (
+      shape(o, ['status', 'reason'], p) ??
+      str(o['reason'], MAX_TEXT_CHARS, p, '.reason')
+    ),
 };
 
 const kvResultStatuses: readonly KvResult['status'][] = ['ok', 'cas_mismatch', 'invalid'];
@@ -244,7 +269,7 @@ export function checkClientOutcome(v: unknown, path: string): Check {
 /** A state-machine result (the subset of outcomes the session table caches). */
 export function checkKvResult(v: unknown, path: string): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
-  const c = oneOf(v['status'], kvResultStatuses, `${path}.status`);
+  const c = oneOf(v['status'], kvResultStatuses, path, '.status');
   return c ?? checkClientOutcome(v, path);
 }
 
@@ -257,13 +282,13 @@ function checkNodeStatus(v: unknown, p: string): Check {
   if (s !== null) return s;
   const o = v as Obj;
   return first(
-    () => id(o['id'], `${p}.id`),
-    () => oneOf(o['role'], roles, `${p}.role`),
-    () => nat(o['currentTerm'], `${p}.currentTerm`),
-    () => nullableId(o['leaderId'], `${p}.leaderId`),
-    () => nat(o['commitIndex'], `${p}.commitIndex`),
-    () => nat(o['lastApplied'], `${p}.lastApplied`),
-    () => nat(o['lastLogIndex'], `${p}.lastLogIndex`),
+    () => id(o['id'], p, '.id'),
+    () => oneOf(o['role'], roles, p, '.role'),
+    () => nat(o['currentTerm'], p, '.currentTerm'),
+    () => nullableId(o['leaderId'], p, '.leaderId'),
+    () => nat(o['commitIndex'], p, '.commitIndex'),
+    () => nat(o['lastApplied'], p, '.lastApplied'),
+    () => nat(o['lastLogIndex'], p, '.lastLogIndex'),
     () => {
       const c = shape(o['clock'], ['nowMs', 'offsetMs', 'rate'], `${p}.clock`);
       if (c !== null) return c;
@@ -300,25 +325,28 @@ function checkNodeStatus(v: unknown, p: string): Check {
 
 const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
   client_request: (o, p) =>
-    first(
-      () => shape(o, ['type', 'clientId', 'seq', 'op'], p),
-      () => id(o['clientId'], `${p}.clientId`),
-      () => nat(o['seq'], `${p}.seq`),
-      () => checkKvOp(o['op'], `${p}.op`),
+    (
+      shape(o, ['type', 'clientId', 'seq', 'op'], p) ??
+      id(o['clientId'], p, '.clientId') ??
+      nat(o['seq'], p, '.seq') ??
+      checkKvOp(o['op'], `${p}.op`)
     ),
   client_response: (o, p) =>
-    first(
-      () => shape(o, ['type', 'clientId', 'seq', 'outcome'], p),
-      () => id(o['clientId'], `${p}.clientId`),
-      () => nat(o['seq'], `${p}.seq`),
-      () => checkClientOutcome(o['outcome'], `${p}.outcome`),
+    (
+      shape(o, ['type', 'clientId', 'seq', 'outcome'], p) ??
+      id(o['clientId'], p, '.clientId') ??
+      nat(o['seq'], p, '.seq') ??
+      checkClientOutcome(o['outcome'], `${p}.outcome`)
     ),
-  status_request: (o, p) => first(() => shape(o, ['type', 'requestId'], p), () => id(o['requestId'], `${p}.requestId`)),
+  status_request: (o, p) => (
+      shape(o, ['type', 'requestId'], p) ??
+      id(o['requestId'], p, '.requestId')
+    ),
   status_response: (o, p) =>
-    first(
-      () => shape(o, ['type', 'requestId', 'status'], p),
-      () => id(o['requestId'], `${p}.requestId`),
-      () => checkNodeStatus(o['status'], `${p}.status`),
+    (
+      shape(o, ['type', 'requestId', 'status'], p) ??
+      id(o['requestId'], p, '.requestId') ??
+      checkNodeStatus(o['status'], `${p}.status`)
     ),
 };
 
@@ -340,11 +368,11 @@ export function checkEnvelopeShape(v: unknown): Check {
   const s = shape(v, ['cluster', 'from', 'to', 'body'], 'envelope');
   if (s !== null) return s;
   const o = v as Obj;
-  return first(
-    () => id(o['cluster'], 'envelope.cluster'),
-    () => id(o['from'], 'envelope.from'),
-    () => id(o['to'], 'envelope.to'),
-  );
+  return (
+      id(o['cluster'], 'envelope.cluster') ??
+      id(o['from'], 'envelope.from') ??
+      id(o['to'], 'envelope.to')
+    );
 }
 
 export function checkEnvelopeBody(env: Obj): Check {

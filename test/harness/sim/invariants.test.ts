@@ -54,6 +54,25 @@ describe('InvariantChecker (Figure 3)', () => {
     expect(violations.some((v) => v.startsWith('state machine safety'))).toBe(true);
   });
 
+  it('catches a leader that commits an old-term entry by counting replicas (leader commit rule, Figure 8)', () => {
+    const { c, violations } = checker();
+    c.onStart('n1', empty);
+    const log = [e(1, 1), e(2, 1)];
+    c.checkNode('n1', core('leader', 3, 0, log));
+    c.checkNode('n1', core('leader', 3, 2, log)); // index 2 is of term 1: the §5.4.2 rule forbids it
+    expect(violations.join()).toMatch(/leader commit rule: leader n1 of term 3 advanced commitIndex from 0 to 2, an entry of term 1/);
+  });
+
+  it('accepts old-term entries committed together with a current-term entry, and a new leader that starts with a higher commitIndex', () => {
+    const { c, violations } = checker();
+    c.onStart('n1', empty);
+    const log = [e(1, 1), e(2, 1)];
+    c.checkNode('n1', core('follower', 2, 1, log.slice()));
+    c.checkNode('n1', core('leader', 3, 1, log.slice())); // learned commitIndex 1 as a follower
+    c.checkNode('n1', core('leader', 3, 3, [...log, e(3, 3)]));
+    expect(violations).toEqual([]);
+  });
+
   it('catches Log Matching violations: same index and term, different entries', () => {
     const { c, violations } = checker();
     c.onStart('n1', empty);

@@ -431,6 +431,8 @@ describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
     const net = new Network(5, { maxAppendBytes: 1, unsafe: { commitOldTerms: unsafe, skipReadQuorum: false } });
     // (a)
     net.campaign('n1');
+    // Under the flag a leader appends no noop (the whole Figure 8 bug): index 1 is a client's entry instead.
+    if (unsafe) net.propose('n1', 'w');
     expect(net.node('n1').status()).toMatchObject({ role: 'leader', currentTerm: 1, commitIndex: 1 });
     net.isolate('n1');
     net.propose('n1', 'x');
@@ -440,6 +442,8 @@ describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
     net.filter = (m) => !(m.type === 'append_entries' && m.from === 'n5');
     net.campaign('n5');
     expect(net.node('n5').status()).toMatchObject({ role: 'leader', currentTerm: 2 });
+    // Likewise n5's index-2 entry is a client's under the flag, as in the paper's (b).
+    if (unsafe) net.propose('n5', 'y');
     expect(termsOf(net.node('n5').log())).toEqual([1, 2]);
     // (c)
     net.crash('n5');
