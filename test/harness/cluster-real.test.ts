@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../harness/cluster.js';
 import type { UdpRelay } from '../../harness/net/relay.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../harness/nemesis/runner.js';
-import { waitFor } from './wait.js';
+import { waitFor, processGone } from './wait.js';
 
 const mainJs = join(import.meta.dirname, '..', '..', 'dist', 'node', 'main.js');
 const haveNode = existsSync(mainJs);
@@ -20,14 +20,6 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.stop();
 });
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
   test('5 nodes elect a leader; kill it → gone, a new leader; restart → back; pause → status null → resume; clock', async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../harness/cluster.js';
 import type { UdpRelay } from '../../harness/net/relay.js';
 import { receivedOf, writeFakeNode } from './fake-node.js';
-import { waitFor } from './wait.js';
+import { waitFor, processGone } from './wait.js';
 
 const fakeNode = writeFakeNode();
 const clusters: Cluster[] = [];
@@ -14,14 +14,6 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.stop();
 });
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 function procState(pid: number): string {
   // /proc/<pid>/stat: "pid (comm) S ..." — the state letter follows the comm's closing paren.

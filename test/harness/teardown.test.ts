@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { tempDir } from './temp-dirs.js';
 import { describe, expect, test } from 'vitest';
 import { writeFakeNode } from './fake-node.js';
-import { waitFor } from './wait.js';
+import { waitFor, processGone } from './wait.js';
 
 const clusterJs = join(import.meta.dirname, '..', '..', 'dist', 'harness', 'cluster.js');
 const fakeNode = writeFakeNode();
@@ -27,14 +27,6 @@ else if (mode === 'exit') setTimeout(() => process.exit(0), 50);
 else setInterval(() => {}, 1000);
 `);
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 describe('teardown: no orphan node processes', () => {
   for (const mode of ['sigint', 'sigterm', 'crash', 'exit'] as const) {
