@@ -8,7 +8,10 @@
  */
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { defaultTargets, nemesisKinds, partitionShapes, type NemesisKind, type NodeTarget, type PartitionShape } from './nemesis/schedule.js';
+import {
+  clockFaults, defaultClockFaults, defaultLossPct, defaultTargets, nemesisKinds, partitionShapes,
+  type ClockFault, type NemesisKind, type NodeTarget, type PartitionShape,
+} from './nemesis/schedule.js';
 
 export type NetMode = 'relay' | 'netns';
 export type ReadModeOption = 'readindex' | 'lease';
@@ -26,8 +29,14 @@ export interface JepsenOptions {
   readonly keys: number;
   /** A key retires after this many operations and a fresh key replaces it. */
   readonly opsPerKey: number;
-  /** Fault kinds; empty = no faults. */
+  /** Fault kinds; empty = no faults. Canonical order (names the test). */
   readonly nemesis: readonly NemesisKind[];
+  /** The same kinds in the order listed: the schedule staggers their starts in this order. */
+  readonly nemesisOrder: readonly NemesisKind[];
+  /** What clock faults do (bump, rate, slow, fast). */
+  readonly clockFaults: readonly ClockFault[];
+  /** Loss faults draw their rate from this range, in percent. */
+  readonly lossPct: { readonly min: number; readonly max: number };
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
@@ -114,12 +123,20 @@ Workload
 Faults
   --nemesis LIST          comma list of: none, ${nemesisKinds.join(', ')}, all
                                                                          (default ${defaults.nemesis})
+                          kinds start in the order listed, staggered by
+                          interval / kinds (clock,partition: clock first)
   --nemesis-interval S    seconds between fault starts/stops, 0.1..3600
                           (default min(${defaults.nemesisIntervalS}, time-limit / 5))
   --partition LIST        partition shapes to draw from: ${partitionShapes.join(', ')}
                                                                          (default all)
   --targets LIST          nodes hit by kill, pause and clock faults: one, leader,
                           minority, majority, all       (default ${defaultTargets.join(',')})
+  --clock-faults LIST     what clock faults do: bump (±2^e ms jump),
+                          rate (0.5-3x), slow (0.1-0.5x), fast (3-10x)
+                                                          (default ${defaultClockFaults.join(',')})
+  --loss-rates LO[-HI]    loss faults drop this fraction of datagrams,
+                          drawn from [LO, HI], 0..1 in steps of 0.01
+                                     (default ${defaultLossPct.min / 100}-${defaultLossPct.max / 100})
 
 Runs and output
   --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
@@ -150,6 +167,8 @@ const optionSpec = {
   'nemesis-interval': { type: 'string' },
   partition: { type: 'string' },
   targets: { type: 'string' },
+  'clock-faults': { type: 'string' },
+  'loss-rates': { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -235,6 +254,38 @@ export function parsePartitionShapes(raw: string): PartitionShape[] {
   return partitionShapes.filter((s) => shapes.has(s));
 }
 
+/** The kinds in the order listed (duplicates dropped, `all` expanded in place); validated by parseNemesis first. */
+export function parseNemesisOrder(raw: string): NemesisKind[] {
+  const out: NemesisKind[] = [];
+  for (const item of commaList('nemesis', raw)) {
+    const kinds = item === 'all' ? nemesisKinds : item === 'none' ? [] : [item as NemesisKind];
+    for (const k of kinds) if (!out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+export function parseClockFaults(raw: string | undefined): ClockFault[] {
+  if (raw === undefined) return [...defaultClockFaults];
+  const items = commaList('clock-faults', raw);
+  for (const item of items) {
+    if (!(clockFaults as readonly string[]).includes(item)) throw new UsageError(`--clock-faults: unknown clock fault "${item}" (known: ${clockFaults.join(', ')})`);
+  }
+  return clockFaults.filter((c) => items.includes(c));
+}
+
+/** `--loss-rates 0.4-0.7` or `--loss-rates 0.5`: a range of fractions, as whole percents. */
+export function parseLossRates(raw: string | undefined): { min: number; max: number } {
+  if (raw === undefined) return { ...defaultLossPct };
+  const m = /^\s*(\d*\.?\d+)\s*(?:-\s*(\d*\.?\d+)\s*)?$/.exec(raw);
+  const lo = m === null ? NaN : Number(m[1]);
+  const hi = m === null ? NaN : Number(m[2] ?? m[1]);
+  const pct = (x: number): number => Math.round(x * 100);
+  if (!(lo >= 0 && hi <= 1 && lo <= hi) || Math.abs(pct(lo) - lo * 100) > 1e-6 || Math.abs(pct(hi) - hi * 100) > 1e-6) {
+    throw new UsageError(`--loss-rates must be LO-HI or RATE with 0 <= LO <= HI <= 1 in steps of 0.01, got "${raw}"`);
+  }
+  return { min: pct(lo), max: pct(hi) };
+}
+
 const allTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all'];
 
 export function parseTargets(raw: string | undefined): NodeTarget[] {
@@ -288,6 +339,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const keys = v.keys === undefined ? defaults.keys : integerIn('keys', v.keys, 1, 1000);
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
   const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
+  const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);
   // Default: 5 s, but short runs get a shorter interval so they still see
   // fault cycles (the first fault starts one interval in; a cycle needs ~2.25 intervals).
   const nemesisIntervalS = v['nemesis-interval'] === undefined
@@ -302,6 +354,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError('--targets needs --nemesis kill, pause or clock (or all)');
   }
   if (v.partition !== undefined && !nemesis.includes('partition')) throw new UsageError('--partition needs --nemesis partition (or all)');
+  const clockFaultModes = parseClockFaults(v['clock-faults']);
+  if (v['clock-faults'] !== undefined && !nemesis.includes('clock')) throw new UsageError('--clock-faults needs --nemesis clock (or all)');
+  const lossPct = parseLossRates(v['loss-rates']);
+  if (v['loss-rates'] !== undefined && !nemesis.includes('loss')) throw new UsageError('--loss-rates needs --nemesis loss (or all)');
   const seedGiven = v.seed !== undefined;
   const seed = v.seed === undefined ? (env.randomSeed ?? (() => randomInt(0, 2 ** 31)))() : integerIn('seed', v.seed, 0, 0xffff_ffff);
   const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
@@ -331,7 +387,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisIntervalS, partitionShapes: shapes, targets,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS,
     },

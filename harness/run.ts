@@ -19,6 +19,8 @@ import { OpGenerator, Stagger } from './generator.js';
 import { HistoryWriter, type HistoryEntry } from './history.js';
 import { drawNemesisSchedule, type NemesisEvent } from './nemesis/schedule.js';
 import { NemesisRunner } from './nemesis/runner.js';
+import { RaftWireMonitor, type MonitorReport, type MonitorViolation } from './net/monitor.js';
+import { UdpRelay } from './net/relay.js';
 import type { JepsenOptions } from './options.js';
 import { OpStats, Progress, formatSummary, statusLine, type Phase, type StatsSnapshot, type SummaryInput } from './progress.js';
 import { createRunDir, gitCommit, gitDirty, updateLatest, writeJsonAtomic } from './store.js';
@@ -88,6 +90,12 @@ export interface ResultsJson {
   error: string | null;
   /** The checker's full result: per-key results, counterexamples, timings. */
   checker: CheckResult | null;
+  /**
+   * The wire invariant monitor (harness/net/monitor.ts): Election Safety and
+   * one vote per term, judged from the peer datagrams. Any violation makes the
+   * run invalid whatever the checker says. Null without a relay (--net netns).
+   */
+  monitor: (MonitorReport & { unmonitored: number }) | null;
   /** The first failing key's counterexample, for a quick look. */
   counterexample: CheckResult['keys'][string]['counterexample'] | null;
   counts: { byType: StatsSnapshot['byType']; byF: StatsSnapshot['byF'] };
@@ -147,6 +155,7 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
   let checkResult: CheckResult | null = null;
   let finalReads: ResultsJson['finalReads'] = null;
   let verdict: RunVerdict = 'crashed';
+  let monitorReport: ResultsJson['monitor'] = null;
   let error: string | null = null;
   const timings: ResultsJson['timings'] = {
     startTime: startedAt.toISOString(), clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0,
@@ -179,12 +188,14 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
     logFd = openSync(join(runDir, 'harness.log'), 'a');
     if (options.nemesis.length > 0) {
       schedule = drawNemesisSchedule({
-        kinds: options.nemesis,
+        kinds: options.nemesisOrder,
         timeLimitMs: Math.round(options.timeLimitS * 1000),
         intervalMs: Math.max(4, Math.round(options.nemesisIntervalS * 1000)),
         nodeCount: options.nodes,
         partitionShapes: options.partitionShapes,
         targets: options.targets,
+        clockFaults: options.clockFaults,
+        lossPct: options.lossPct,
         seed,
       });
     }
@@ -222,6 +233,17 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
       ...(io.nodeEntry !== undefined ? { nodeEntry: io.nodeEntry } : {}),
     });
     const c = cluster;
+    if (c.net instanceof UdpRelay) {
+      // The relay kept the datagrams since it started: the monitor sees the first election too.
+      c.net.attachMonitor(new RaftWireMonitor({
+        secret: c.config.secret,
+        cluster: c.config.cluster,
+        onViolation: (v) => {
+          log(`MONITOR: ${v.message}`);
+          record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
+        },
+      }));
+    }
     if (interrupted()) throw new Interrupted();
     leader = await c.waitForLeader(LEADER_WAIT_MS);
     if (leader === null) throw new Error(`no leader elected within ${LEADER_WAIT_MS / 1000} s of starting the cluster (see ${join(runDir, 'nodes')})`);
@@ -302,6 +324,12 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
     checkResult = await checkFile(h.jsonlPath, { model: 'cas-register', timeLimitMs: Math.round(options.checkTimeLimitS * 1000), allKeys: true });
     timings.checkMs = Math.round(performance.now() - checkStart);
     verdict = checkResult.valid;
+    monitorReport = c.net.monitorReport?.() ?? null;
+    if (monitorReport !== null && monitorReport.violations.length > 0) {
+      // A broken protocol invariant is a definite finding, whatever the history shows.
+      verdict = false;
+      log(`monitor: ${monitorReport.violations.length} violation(s): ${monitorReport.violations.map((v) => v.message).join('; ')}`);
+    }
   } catch (err) {
     if (err instanceof Interrupted || interrupted()) {
       verdict = 'interrupted';
@@ -346,6 +374,7 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
       runDir,
       error,
       checker: checkResult,
+      monitor: monitorReport ?? cluster?.net.monitorReport?.() ?? null,
       counterexample: firstFailure !== undefined ? checkResult?.keys[firstFailure]?.counterexample ?? null : null,
       counts: { byType: snapshot.byType, byF: snapshot.byF },
       availability: { overall: snapshot.overall, ...snapshot.phases },
@@ -367,17 +396,19 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
     checkMs: timings.checkMs, failures: checkResult?.failures ?? [], unknownKeys: checkResult?.unknownKeys ?? [], unknownReason: checkResult?.unknownReason,
     finalReadsMissing: finalReads?.missing ?? [], error: error ?? undefined, wallMs: timings.totalMs,
   };
+  const monitorViolations = monitorReport?.violations ?? [];
+  const summaryText = (colour: boolean): string => withMonitor(formatSummary(summary, colour), checkResult?.valid ?? null, monitorViolations);
   if (logFd !== null) {
-    writeSync(logFd, formatSummary(summary, false) + '\n');
+    writeSync(logFd, summaryText(false) + '\n');
     closeSync(logFd);
     logFd = null;
   }
   if (options.json) {
     // One run: results.json as is. Several (--test-count): one compact line per run (JSON Lines).
     io.stdout.write((options.testCount > 1 ? JSON.stringify(results) : JSON.stringify(results, null, 2)) + '\n');
-    io.stderr.write(formatSummary(summary, io.stderr.isTTY === true) + '\n');
+    io.stderr.write(summaryText(io.stderr.isTTY === true) + '\n');
   } else {
-    io.stdout.write(formatSummary(summary, io.stdout.isTTY === true) + '\n');
+    io.stdout.write(summaryText(io.stdout.isTTY === true) + '\n');
   }
 
   if (options.leaveRunning && cluster !== null && (verdict === true || verdict === false || verdict === 'unknown')) {
@@ -390,6 +421,28 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
     io.stderr.write('cluster stopped\n');
   }
   return { verdict, exitCode, runDir, results };
+}
+
+/** A violation as a history value (the `monitor` process's info op). */
+function violationValue(v: MonitorViolation): Record<string, unknown> {
+  return { ...v, atMs: Math.round(v.atMs) };
+}
+
+/**
+ * The summary with the monitor's findings: one line per violation (at most
+ * 10), and when the checker found the history linearizable the headline says
+ * what made the run invalid instead.
+ */
+export function withMonitor(summary: string, checkerValid: CheckResult['valid'] | null, violations: readonly MonitorViolation[]): string {
+  if (violations.length === 0) return summary;
+  const lines = summary.split('\n');
+  if (checkerValid !== false && lines[0] !== undefined) {
+    lines[0] = lines[0].replace('INVALID: the history is not linearizable', `INVALID: Raft invariant violated on the wire (checker: ${checkerValid === true ? 'linearizable' : String(checkerValid)})`);
+  }
+  const extra = violations.slice(0, 10).map((v) => `  monitor: ${v.message}`);
+  if (violations.length > 10) extra.push(`  monitor: ... ${violations.length - 10} more (results.json)`);
+  lines.splice(1, 0, ...extra);
+  return lines.join('\n');
 }
 
 class Interrupted extends Error {

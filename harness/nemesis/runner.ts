@@ -52,6 +52,8 @@ function numberOf(value: unknown, name: string, min: number, max: number): numbe
 
 export class NemesisRunner {
   private readonly rng: Rng;
+  /** Restart order only (its own stream, so it does not shift the target draws). */
+  private readonly restartRng: Rng;
   private readonly timers: NodeJS.Timeout[] = [];
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -69,6 +71,7 @@ export class NemesisRunner {
     private readonly opts: NemesisRunnerOptions,
   ) {
     this.rng = new Rng(opts.seed);
+    this.restartRng = new Rng((opts.seed ^ 0x5e57a27) >>> 0);
   }
 
   /**
@@ -315,10 +318,17 @@ export class NemesisRunner {
     return { healed: true, was };
   }
 
+  /**
+   * Restarts the killed nodes one at a time (each waits for its 'ready'), in a
+   * seeded random order: a node that restarts first campaigns first, so the
+   * order decides who can start an election with which term. A fixed order
+   * would always favour the same nodes (n1 first) and hide histories where a
+   * node that lagged a term comes back first (e.g. votes lost on restart).
+   */
   private async restartAll(): Promise<unknown> {
     const restarted: string[] = [];
     const errors: Record<string, string> = {};
-    for (const id of [...this.killed].sort()) {
+    for (const id of this.restartRng.shuffle([...this.killed].sort())) {
       try {
         if (!this.cluster.isAlive(id)) await this.cluster.restart(id);
         this.killed.delete(id);

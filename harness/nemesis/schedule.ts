@@ -5,8 +5,10 @@
  *
  * Per kind, Jepsen's flip-flop: start, stop, start, stop... one interval apart,
  * each time moved by a seeded jitter of at most ±interval/4 (so a kind's events
- * never swap order). Kinds are staggered by interval/K, so with several kinds
- * the faults overlap and interleave. Every event is strictly before timeLimitMs;
+ * never swap order). Kinds are staggered by interval/K in the order given, so
+ * with several kinds the faults overlap and interleave, and the first kind
+ * listed starts first (e.g. clock, then partition: slow the leader's clock,
+ * then cut it off). Every event is strictly before timeLimitMs;
  * the runner heals everything afterwards anyway.
  */
 import fc from 'fast-check';
@@ -15,6 +17,15 @@ export type NemesisKind = 'partition' | 'kill' | 'pause' | 'clock' | 'loss' | 'd
 export type PartitionShape = 'one' | 'leader' | 'halves' | 'majorities-ring' | 'bridge';
 /** Jepsen's node specs: which nodes a kill, pause or clock fault hits. */
 export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority' | 'all';
+/**
+ * What a clock fault does: `bump` jumps the clock by ±2^e ms; `rate` runs it
+ * at 0.5–3× (mild skew); `slow` at 0.1–0.5× (a stalled clock: timers, leases
+ * and check-quorum of that node stretch up to 10× in real time); `fast` at
+ * 3–10× (its timers fire early).
+ */
+export type ClockFault = 'bump' | 'rate' | 'slow' | 'fast';
+export const clockFaults: readonly ClockFault[] = ['bump', 'rate', 'slow', 'fast'];
+export const defaultClockFaults: readonly ClockFault[] = ['bump', 'rate'];
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate'];
 export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'halves', 'majorities-ring', 'bridge'];
@@ -57,7 +68,13 @@ export interface ScheduleOptions {
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs kill, pause and clock faults draw from (default: one, leader, minority, majority). */
   readonly targets?: readonly NodeTarget[];
+  /** Clock fault modes drawn from (default bump, rate). */
+  readonly clockFaults?: readonly ClockFault[];
+  /** Loss rates drawn from, in percent, inclusive (default 10–50). */
+  readonly lossPct?: { readonly min: number; readonly max: number };
 }
+
+export const defaultLossPct = { min: 10, max: 50 } as const;
 
 export const defaultTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority'];
 
@@ -77,13 +94,24 @@ function cycleOpsArb(kind: NemesisKind, opts: ScheduleOptions): fc.Arbitrary<[Ne
       // Bumps like Jepsen's: ±2^e ms, e in [3, 17] (8 ms … 131 s); exponent shrinks toward small bumps.
       const bump = fc.record({ target: targetArb, exp: fc.integer({ min: 3, max: 17 }), negative: fc.boolean() })
         .map(({ target, exp, negative }): NemesisOp => ({ f: 'clock-bump', value: { target, deltaMs: (negative ? -1 : 1) * 2 ** exp } }));
-      // Rates 0.5–3, shrinking toward 1 (a normal clock).
-      const rate = fc.record({ target: targetArb, pct: fc.integer({ min: -50, max: 200 }) })
-        .map(({ target, pct }): NemesisOp => ({ f: 'clock-rate', value: { target, rate: 1 + pct / 100 } }));
-      return fc.oneof(bump, rate).map((op) => [op, { f: 'reset-clock', value: { target: 'all' } }]);
+      // Rates in percent, each shrinking toward its mildest value.
+      const rateArb = (min: number, max: number, shrinkTo: number): fc.Arbitrary<NemesisOp> =>
+        fc.record({ target: targetArb, pct: fc.integer({ min: min - shrinkTo, max: max - shrinkTo }) })
+          // (shrinkTo + pct) / 100 is the closest double to the percentage; 'rate' keeps its original 1 + pct / 100 so old seeds replay.
+          .map(({ target, pct }): NemesisOp => ({ f: 'clock-rate', value: { target, rate: shrinkTo === 100 ? 1 + pct / 100 : (shrinkTo + pct) / 100 } }));
+      const modes = opts.clockFaults !== undefined && opts.clockFaults.length > 0 ? opts.clockFaults : defaultClockFaults;
+      const arbs = modes.map((mode): fc.Arbitrary<NemesisOp> => {
+        switch (mode) {
+          case 'bump': return bump;
+          case 'rate': return rateArb(50, 300, 100); // 0.5–3, shrinking toward 1 (a normal clock)
+          case 'slow': return rateArb(10, 50, 50); // 0.1–0.5, shrinking toward 0.5
+          case 'fast': return rateArb(300, 1000, 300); // 3–10, shrinking toward 3
+        }
+      });
+      return fc.oneof(...arbs).map((op) => [op, { f: 'reset-clock', value: { target: 'all' } }]);
     }
     case 'loss':
-      return fc.integer({ min: 10, max: 50 }).map((pct) => [{ f: 'start-loss', value: { rate: pct / 100 } }, { f: 'stop-loss', value: null }]);
+      return fc.integer(opts.lossPct ?? defaultLossPct).map((pct) => [{ f: 'start-loss', value: { rate: pct / 100 } }, { f: 'stop-loss', value: null }]);
     case 'delay':
       return fc.record({ delayMs: fc.integer({ min: 5, max: 100 }), jitterMs: fc.integer({ min: 0, max: 50 }) })
         .map((value) => [{ f: 'start-delay', value }, { f: 'stop-delay', value: null }]);
@@ -104,6 +132,11 @@ function validate(opts: ScheduleOptions): void {
   if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1 || opts.nodeCount > 9) throw new Error(`nodeCount must be 1..9, got ${opts.nodeCount}`);
   for (const k of opts.kinds) if (!nemesisKinds.includes(k)) throw new Error(`unknown nemesis kind "${k}" (known: ${nemesisKinds.join(', ')})`);
   for (const s of opts.partitionShapes) if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
+  const loss = opts.lossPct;
+  if (loss !== undefined && !(Number.isInteger(loss.min) && Number.isInteger(loss.max) && loss.min >= 0 && loss.min <= loss.max && loss.max <= 100)) {
+    throw new Error(`lossPct must be integers 0 <= min <= max <= 100, got ${JSON.stringify(loss)}`);
+  }
+  for (const c of opts.clockFaults ?? []) if (!clockFaults.includes(c)) throw new Error(`unknown clock fault "${c}" (known: ${clockFaults.join(', ')})`);
 }
 
 /** The kind-tagged schedule (what the runner executes). */

@@ -11,10 +11,18 @@
  * duplication (the copy leaves after a small random extra delay, so duplicates
  * can arrive reordered as well). All randomness comes from a seeded PRNG.
  * Delayed datagrams wait in one bounded min-heap with one timer.
+ *
+ * Every datagram that arrives from its link's sender is also shown to the
+ * wire invariant monitor (monitor.ts), before any fault drops it. The monitor
+ * needs the cluster secret, which exists only after the relay's addresses are
+ * in the config, so until `attachMonitor` the relay keeps the first datagrams
+ * (bounded) and replays them to the monitor when it is attached: the first
+ * election is judged too.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
+import type { MonitorReport, RaftWireMonitor } from './monitor.js';
 import {
   grudgeToBlockedLinks, linkKey, validatePacketFaults,
   type Grudge, type NetStats, type NetworkControl, type PacketFaults,
@@ -33,6 +41,8 @@ export interface RelayOptions {
   readonly host?: string;
   /** Bound on datagrams waiting in the delay queue; beyond it they are dropped (counted as overflow). Default 10,000. */
   readonly maxDelayed?: number;
+  /** Datagrams kept for a monitor attached later (default 4,096); beyond it they are not shown to it (counted). */
+  readonly maxBeforeMonitor?: number;
 }
 
 /** `forwarded` counts every datagram sent on to its destination, duplicate copies included. */
@@ -78,20 +88,27 @@ export class UdpRelay implements NetworkControl {
   private readonly rng: Rng;
   private readonly queue: DelayQueue;
   private closed = false;
+  private monitor: RaftWireMonitor | null = null;
+  /** Datagrams seen before a monitor was attached (null once attached or full). */
+  private beforeMonitor: Buffer[] | null = [];
+  private readonly maxBeforeMonitor: number;
+  /** Datagrams the monitor never saw (arrived while the pre-monitor buffer was full). */
+  private unmonitored = 0;
   private readonly counters: RelayStats = {
     forwarded: 0, dropped: 0, duplicated: 0, delayed: 0,
     received: 0, blocked: 0, lost: 0, overflow: 0, foreign: 0, sendErrors: 0,
   };
 
-  private constructor(readonly nodes: readonly RelayNode[], seed: number, maxDelayed: number) {
+  private constructor(readonly nodes: readonly RelayNode[], seed: number, maxDelayed: number, maxBeforeMonitor: number) {
     this.rng = new Rng(seed);
     this.queue = new DelayQueue(maxDelayed);
+    this.maxBeforeMonitor = maxBeforeMonitor;
   }
 
   static async start(opts: RelayOptions): Promise<UdpRelay> {
     const ids = new Set(opts.nodes.map((n) => n.id));
     if (ids.size !== opts.nodes.length) throw new Error('relay: duplicate node ids');
-    const relay = new UdpRelay(opts.nodes, opts.seed, opts.maxDelayed ?? 10_000);
+    const relay = new UdpRelay(opts.nodes, opts.seed, opts.maxDelayed ?? 10_000, opts.maxBeforeMonitor ?? 4096);
     const host = opts.host ?? '127.0.0.1';
     try {
       for (const from of opts.nodes) {
@@ -174,6 +191,22 @@ export class UdpRelay implements NetworkControl {
     return { lossRate: link.lossRate, delayMs: link.delayMs, jitterMs: link.jitterMs, duplicateRate: link.duplicateRate };
   }
 
+  /**
+   * Shows every peer datagram to `monitor` from now on, after replaying the
+   * ones kept since the relay started. One monitor per relay.
+   */
+  attachMonitor(monitor: RaftWireMonitor): void {
+    if (this.monitor !== null) throw new Error('relay: a monitor is already attached');
+    this.monitor = monitor;
+    for (const msg of this.beforeMonitor ?? []) monitor.observe(msg);
+    this.beforeMonitor = null;
+  }
+
+  /** The monitor's findings, or null when none is attached. */
+  monitorReport(): (MonitorReport & { unmonitored: number }) | null {
+    return this.monitor === null ? null : { ...this.monitor.report(), unmonitored: this.unmonitored };
+  }
+
   stats(): RelayStats {
     const c = this.counters;
     return { ...c, dropped: c.blocked + c.lost + c.overflow + c.foreign };
@@ -188,6 +221,7 @@ export class UdpRelay implements NetworkControl {
     if (this.closed) return;
     this.closed = true;
     this.queue.close();
+    this.beforeMonitor = null;
     for (const link of this.links.values()) {
       try {
         link.socket.close();
@@ -208,6 +242,9 @@ export class UdpRelay implements NetworkControl {
       return;
     }
     this.counters.received++;
+    if (this.monitor !== null) this.monitor.observe(msg);
+    else if (this.beforeMonitor !== null && this.beforeMonitor.length < this.maxBeforeMonitor) this.beforeMonitor.push(msg);
+    else this.unmonitored++;
     const key = linkKey(link.from.id, link.to.id);
     if (this.blocked.has(key)) {
       this.counters.blocked++;

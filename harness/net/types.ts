@@ -2,6 +2,7 @@
  * What the nemesis and the run need from a network fault layer, whichever
  * mechanism implements it (the userspace relay or network namespaces + nftables).
  */
+import type { MonitorReport } from './monitor.js';
 
 /** Jepsen's grudge: grudge[a] = the nodes whose packets a drops. */
 export type Grudge = Readonly<Record<string, readonly string[]>>;
@@ -38,6 +39,12 @@ export interface NetworkControl {
   /** Removes every packet fault on every link (partitions stay). */
   clearFaults(): Promise<void>;
   stats(): NetStats;
+  /**
+   * The wire invariant monitor's findings (monitor.ts), where the fault layer
+   * sees the peer datagrams and a monitor is attached (the relay); otherwise
+   * absent or null.
+   */
+  monitorReport?(): (MonitorReport & { unmonitored: number }) | null;
 }
 
 export function validatePacketFaults(faults: PacketFaults): void {

@@ -98,6 +98,23 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=50']).nodeFlags).toEqual(['--unsafe-lease-ms=50']);
   });
 
+  it('--nemesis keeps the listed order for the schedule (nemesisOrder), canonical order for the name', () => {
+    const o = opts(['--nemesis', 'clock,partition']);
+    expect(o.nemesis).toEqual(['partition', 'clock']);
+    expect(o.nemesisOrder).toEqual(['clock', 'partition']);
+    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts([]).nemesisOrder).toEqual([]);
+  });
+
+  it('--clock-faults and --loss-rates', () => {
+    expect(opts([]).clockFaults).toEqual(['bump', 'rate']);
+    expect(opts([]).lossPct).toEqual({ min: 10, max: 50 });
+    expect(opts(['--nemesis', 'clock', '--clock-faults', 'slow']).clockFaults).toEqual(['slow']);
+    expect(opts(['--nemesis', 'clock', '--clock-faults', 'fast,bump']).clockFaults).toEqual(['bump', 'fast']);
+    expect(opts(['--nemesis', 'loss', '--loss-rates', '0.3-0.45']).lossPct).toEqual({ min: 30, max: 45 });
+    expect(opts(['--nemesis', 'loss', '--loss-rates', '1']).lossPct).toEqual({ min: 100, max: 100 });
+  });
+
   it('booleans and strings', () => {
     const o = opts(['--leave-running', '--quiet', '--json', '--store', '/tmp/x', '--test-name', 'my.test-1']);
     expect(o).toMatchObject({ leaveRunning: true, quiet: true, json: true, store: '/tmp/x', testName: 'my.test-1' });
@@ -129,6 +146,14 @@ describe('parseOptions: bad arguments are UsageErrors with one clear line', () =
     [['--nemesis', 'kill', '--time-limit', '10', '--nemesis-interval', '5'], /leaves no time for a fault/],
     [['--nemesis', 'partition', '--partition', 'triangle'], /--partition: unknown shape "triangle"/],
     [['--partition', 'halves'], /--partition needs --nemesis partition/],
+    [['--clock-faults', 'slow'], /--clock-faults needs --nemesis clock/],
+    [['--nemesis', 'clock', '--clock-faults', 'warp'], /--clock-faults: unknown clock fault "warp"/],
+    [['--nemesis', 'clock', '--clock-faults', 'slow,,bump'], /without empty items/],
+    [['--loss-rates', '0.2'], /--loss-rates needs --nemesis loss/],
+    [['--nemesis', 'loss', '--loss-rates', '0.5-0.2'], /--loss-rates must be LO-HI/],
+    [['--nemesis', 'loss', '--loss-rates', '1.5'], /--loss-rates must be/],
+    [['--nemesis', 'loss', '--loss-rates', '0.125'], /steps of 0.01/],
+    [['--nemesis', 'loss', '--loss-rates', 'lots'], /--loss-rates must be/],
     [['--seed=-1'], /--seed must be an integer from 0 to 4294967295/],
     [['--seed', '-1'], /--seed: a value starting with "-" must be attached with "="/],
     [['--seed', '4294967296'], /--seed/],

@@ -73,6 +73,10 @@ describe('npm run jepsen (end to end, real nodes)', () => {
     expect(results.verdict).toBe(true);
     expect(results.valid).toBe(true);
     expect(results.seed).toBe(42);
+    // The wire monitor watched the real peer traffic and found nothing wrong.
+    expect(results.monitor.violations).toEqual([]);
+    expect(results.monitor.counts.appendEntries).toBeGreaterThan(0);
+    expect(results.monitor.maxLeaderTerm).toBeGreaterThan(0);
     const runDir = results.runDir as string;
     expect(runDir.startsWith(join(store, 'e2e-clean'))).toBe(true);
     for (const f of ['history.jsonl', 'history.txt', 'results.json', 'test.json', 'cluster.json', 'harness.log', ...[1, 2, 3, 4, 5].map((i) => `nodes/n${i}.log`)]) {

@@ -76,8 +76,55 @@ describe('nemesis schedules', () => {
     expect(counterexample[0]!.value).toEqual({ target: 'one' });
   });
 
+  test('kinds start in the order given: clock first, then partition one stagger (interval/2) later', () => {
+    const base = { timeLimitMs: 20_000, intervalMs: 2_000, nodeCount: 5, partitionShapes: ['leader'] as const };
+    for (let seed = 1; seed <= 20; seed++) {
+      const clockFirst = drawNemesisSchedule({ ...base, kinds: ['clock', 'partition'], seed });
+      const firstClock = clockFirst.find((e) => kindOf(e.f) === 'clock')!;
+      const firstPartition = clockFirst.find((e) => kindOf(e.f) === 'partition')!;
+      // Slots 2000 and 3000 ms, each moved by at most ±500 ms: the clock never comes after.
+      expect(firstClock.atMs, `seed ${seed}`).toBeLessThanOrEqual(firstPartition.atMs);
+      const partitionFirst = drawNemesisSchedule({ ...base, kinds: ['partition', 'clock'], seed });
+      expect(partitionFirst.find((e) => kindOf(e.f) === 'partition')!.atMs).toBeLessThanOrEqual(partitionFirst.find((e) => kindOf(e.f) === 'clock')!.atMs);
+    }
+  });
+
+  test.prop([fc.integer(), fc.subarray(['bump', 'rate', 'slow', 'fast'] as const, { minLength: 1 })], { numRuns: 50 })('clock fault modes: only the chosen ones, rates in their ranges', (seed, modes) => {
+    const events = drawNemesisSchedule({ kinds: ['clock'], timeLimitMs: 60_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [], clockFaults: modes, seed });
+    const ranges = { rate: [0.5, 3], slow: [0.1, 0.5], fast: [3, 10] } as const;
+    for (const e of events) {
+      if (e.f === 'clock-bump') expect(modes).toContain('bump');
+      if (e.f !== 'clock-rate') continue;
+      const rate = (e.value as { rate: number }).rate;
+      const fits = modes.filter((m): m is 'rate' | 'slow' | 'fast' => m !== 'bump').some((m) => rate >= ranges[m][0] && rate <= ranges[m][1]);
+      expect(fits, `rate ${rate} not in any of ${modes.join(',')}`).toBe(true);
+    }
+    if (modes.length === 1 && modes[0] === 'slow') {
+      expect(events.filter((e) => e.f === 'clock-rate').length).toBeGreaterThan(0);
+      expect(events.some((e) => e.f === 'clock-bump')).toBe(false);
+    }
+  });
+
+  test('the default clock faults draw exactly as before (bump or 0.5-3x), so old seeds replay', () => {
+    const opts = { kinds: ['clock'] as NemesisKind[], timeLimitMs: 30_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [] };
+    expect(drawNemesisSchedule({ ...opts, clockFaults: ['bump', 'rate'], seed: 9 })).toEqual(drawNemesisSchedule({ ...opts, seed: 9 }));
+  });
+
+  test.prop([fc.integer(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })], { numRuns: 30 })('loss rates come from lossPct', (seed, a, b) => {
+    const lossPct = { min: Math.min(a, b), max: Math.max(a, b) };
+    const events = drawNemesisSchedule({ kinds: ['loss'], timeLimitMs: 20_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], lossPct, seed });
+    const rates = events.filter((e) => e.f === 'start-loss').map((e) => (e.value as { rate: number }).rate);
+    expect(rates.length).toBeGreaterThan(0);
+    for (const r of rates) {
+      expect(r).toBeGreaterThanOrEqual(lossPct.min / 100);
+      expect(r).toBeLessThanOrEqual(lossPct.max / 100);
+    }
+  });
+
   test('rejects bad options with a clear error', () => {
     expect(() => drawNemesisSchedule({ kinds: ['kill', 'bogus' as NemesisKind], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], seed: 1 })).toThrow(/unknown nemesis kind "bogus"/);
     expect(() => drawNemesisSchedule({ kinds: ['kill'], timeLimitMs: 0, intervalMs: 100, nodeCount: 3, partitionShapes: [], seed: 1 })).toThrow(/timeLimitMs/);
+    expect(() => drawNemesisSchedule({ kinds: ['clock'], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], clockFaults: ['warp' as 'slow'], seed: 1 })).toThrow(/unknown clock fault "warp"/);
+    expect(() => drawNemesisSchedule({ kinds: ['loss'], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], lossPct: { min: 60, max: 40 }, seed: 1 })).toThrow(/lossPct/);
   });
 });

@@ -1,0 +1,204 @@
+/**
+ * A wire-level Raft invariant monitor: it watches the peer datagrams the UDP
+ * relay carries and judges what the nodes SAID, independently of the client
+ * history (a check beyond Jepsen's: a history can be linearizable by luck
+ * while the protocol is already broken).
+ *
+ * Two invariants, both from the Raft paper:
+ *
+ * - Election Safety (§5.2, Figure 3): at most one leader per term. A node that
+ *   sends AppendEntries in term T claims to be T's leader, so two different
+ *   senders of AppendEntries in one term violate it.
+ * - One vote per term (§5.2, Figure 2 "votedFor"): a node grants at most one
+ *   (non-pre) vote per term. A granted RequestVote response for candidate B
+ *   after one for candidate A in the same term is the double vote that a lost
+ *   votedFor causes, even if no second leader comes of it. Pre-votes (thesis
+ *   §9.6) are hypothetical and never recorded, so they are not counted.
+ *
+ * Observed on arrival at the relay, before partitions or loss drop anything:
+ * a message that was sent shows what its sender believed, delivered or not.
+ *
+ * Cheap: only the first bytes of each datagram are scanned for the body type;
+ * only `request_vote_response` and `append_entries` go further. An
+ * AppendEntries whose (term, sender) pair was already verified is counted from
+ * its unauthenticated prefix without decoding; anything that can add a fact is
+ * fully decoded and its HMAC verified first, so forged or corrupt bytes can
+ * never create a violation.
+ */
+import { decodeEnvelope, deriveKey, HEADER_BYTES } from '../../node/transport/codec.js';
+
+export type MonitorViolation =
+  | { readonly kind: 'election-safety'; readonly term: number; readonly leaders: readonly [string, string]; readonly atMs: number; readonly message: string }
+  | { readonly kind: 'double-vote'; readonly term: number; readonly voter: string; readonly candidates: readonly [string, string]; readonly atMs: number; readonly message: string };
+
+export interface MonitorCounts {
+  /** Datagrams looked at. */
+  datagrams: number;
+  /** AppendEntries seen (heartbeats included). */
+  appendEntries: number;
+  /** Granted non-pre votes seen. */
+  votesGranted: number;
+  /** Datagrams fully decoded (MAC checked, JSON parsed). */
+  decoded: number;
+  /** Datagrams of interest that failed to decode (bad MAC, malformed): ignored. */
+  undecodable: number;
+  /** Violations beyond maxViolations: counted, not kept. */
+  violationsDropped: number;
+}
+
+export interface MonitorReport {
+  readonly violations: readonly MonitorViolation[];
+  readonly counts: MonitorCounts;
+  /** Highest term in which a leader was seen sending AppendEntries (0 if none). */
+  readonly maxLeaderTerm: number;
+  /** Leaders seen per term, for the highest terms (at most 50 entries). */
+  readonly leadersByTerm: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface MonitorOptions {
+  /** The cluster secret (ClusterConfig.secret): the monitor verifies the HMAC like a node does. */
+  readonly secret: string;
+  /** The cluster name (ClusterConfig.cluster). */
+  readonly cluster: string;
+  /** Violations kept (default 100); later ones are only counted. */
+  readonly maxViolations?: number;
+  /** Terms remembered (default 100,000); the oldest are forgotten beyond it. */
+  readonly maxTerms?: number;
+  /** Called once per new violation (e.g. to log it or write it into the history). */
+  readonly onViolation?: (v: MonitorViolation) => void;
+  /** Milliseconds for `atMs` (default performance.now()). */
+  readonly nowMs?: () => number;
+}
+
+/** How far into the JSON the body type must appear: the envelope header fields are short. */
+const PREFIX_BYTES = 512;
+const TYPE_AE = Buffer.from('"type":"append_entries"', 'utf8');
+const TYPE_RVR = Buffer.from('"type":"request_vote_response"', 'utf8');
+/** Any body type at all; absent from the prefix means an unexpected field order: decode fully. */
+const TYPE_ANY = Buffer.from('"body":{"type":"', 'utf8');
+const AE_HEAD = /"type":"append_entries","term":(\d+),"from":"([^"\\]{1,64})"/;
+
+export class RaftWireMonitor {
+  private readonly key: Buffer;
+  private readonly maxViolations: number;
+  private readonly maxTerms: number;
+  private readonly nowMs: () => number;
+  private readonly kept: MonitorViolation[] = [];
+  /** term → leaders seen sending AppendEntries (normally exactly one). */
+  private readonly leaders = new Map<number, string[]>();
+  /** `${voter} ${term}` → candidate granted. */
+  private readonly votes = new Map<string, string>();
+  private readonly voteTerms: string[] = [];
+  private readonly reported = new Set<string>();
+  private readonly counters: MonitorCounts = { datagrams: 0, appendEntries: 0, votesGranted: 0, decoded: 0, undecodable: 0, violationsDropped: 0 };
+
+  constructor(private readonly opts: MonitorOptions) {
+    if (typeof opts.secret !== 'string' || opts.secret.length === 0) throw new Error('monitor: secret must be a non-empty string');
+    this.key = deriveKey(opts.secret);
+    this.maxViolations = opts.maxViolations ?? 100;
+    this.maxTerms = opts.maxTerms ?? 100_000;
+    this.nowMs = opts.nowMs ?? (() => performance.now());
+  }
+
+  /** Looks at one peer datagram. Never throws. */
+  observe(datagram: Uint8Array): void {
+    this.counters.datagrams++;
+    if (datagram.length <= HEADER_BYTES) return;
+    const buf = Buffer.isBuffer(datagram) ? datagram : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
+    const prefix = buf.subarray(HEADER_BYTES, Math.min(buf.length, HEADER_BYTES + PREFIX_BYTES));
+    if (prefix.indexOf(TYPE_AE) >= 0) {
+      this.counters.appendEntries++;
+      // Fast path: a (term, sender) already verified adds nothing new.
+      const head = AE_HEAD.exec(prefix.toString('latin1'));
+      if (head !== null && this.leaders.get(Number(head[1]))?.includes(head[2]!) === true) return;
+      this.decodeAndRecord(buf);
+      return;
+    }
+    if (prefix.indexOf(TYPE_RVR) >= 0 || prefix.indexOf(TYPE_ANY) < 0) this.decodeAndRecord(buf);
+  }
+
+  violations(): readonly MonitorViolation[] {
+    return this.kept;
+  }
+
+  report(): MonitorReport {
+    const terms = [...this.leaders.keys()].sort((a, b) => b - a);
+    const leadersByTerm: Record<string, string[]> = {};
+    for (const t of terms.slice(0, 50)) leadersByTerm[String(t)] = [...this.leaders.get(t)!];
+    return { violations: [...this.kept], counts: { ...this.counters }, maxLeaderTerm: terms[0] ?? 0, leadersByTerm };
+  }
+
+  private decodeAndRecord(buf: Buffer): void {
+    const decoded = decodeEnvelope(buf, this.key, this.opts.cluster);
+    if (!decoded.ok) {
+      this.counters.undecodable++;
+      return;
+    }
+    this.counters.decoded++;
+    const body = decoded.envelope.body;
+    if (body.type === 'append_entries') {
+      this.recordLeader(body.term, body.from);
+    } else if (body.type === 'request_vote_response') {
+      if (body.voteGranted && !body.preVote) this.recordVote(body.from, body.term, body.to);
+    }
+  }
+
+  private recordLeader(term: number, leader: string): void {
+    let seen = this.leaders.get(term);
+    if (seen === undefined) {
+      seen = [];
+      this.leaders.set(term, seen);
+      this.forgetOldTerms();
+    }
+    if (seen.includes(leader)) return;
+    seen.push(leader);
+    if (seen.length > 1) {
+      const first = seen[0]!;
+      const pair = [first, leader].sort() as [string, string];
+      this.violate({
+        kind: 'election-safety', term, leaders: pair, atMs: this.nowMs(),
+        message: `election safety violated: ${pair[0]} and ${pair[1]} both led term ${term}`,
+      });
+    }
+  }
+
+  private recordVote(voter: string, term: number, candidate: string): void {
+    this.counters.votesGranted++;
+    const key = `${voter} ${term}`;
+    const earlier = this.votes.get(key);
+    if (earlier === undefined) {
+      this.votes.set(key, candidate);
+      this.voteTerms.push(key);
+      if (this.voteTerms.length > this.maxTerms) this.votes.delete(this.voteTerms.shift()!);
+      return;
+    }
+    if (earlier === candidate) return; // a repeated answer to the same candidate (§5.2 allows it)
+    const dedupe = `vote ${key} ${candidate}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    this.violate({
+      kind: 'double-vote', term, voter, candidates: [earlier, candidate], atMs: this.nowMs(),
+      message: `vote safety violated: ${voter} granted its term-${term} vote to both ${earlier} and ${candidate}`,
+    });
+  }
+
+  private forgetOldTerms(): void {
+    if (this.leaders.size <= this.maxTerms) return;
+    // Terms arrive in (nearly) increasing order, so the first inserted is the oldest.
+    const oldest = this.leaders.keys().next();
+    if (oldest.done !== true) this.leaders.delete(oldest.value);
+  }
+
+  private violate(v: MonitorViolation): void {
+    if (this.kept.length >= this.maxViolations) {
+      this.counters.violationsDropped++;
+      return;
+    }
+    this.kept.push(v);
+    try {
+      this.opts.onViolation?.(v);
+    } catch {
+      // a faulty callback must not take the relay down
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { createSocket, type Socket } from 'node:dgram';
+import fc from 'fast-check';
+import { afterEach, describe, expect, test } from 'vitest';
+import { RaftWireMonitor, type MonitorViolation } from '../../../harness/net/monitor.js';
+import { UdpRelay } from '../../../harness/net/relay.js';
+import { deriveKey, encodeEnvelope, type Body } from '../../../node/transport/codec.js';
+import type { Entry } from '../../../node/raft/types.js';
+import { waitFor } from '../wait.js';
+
+const secret = 'monitor-test-secret-0123456789';
+const cluster = 'rift-monitor-test';
+const key = deriveKey(secret);
+
+function datagram(body: Body, k = key, name = cluster): Buffer {
+  const encoded = encodeEnvelope({ cluster: name, from: body.from, to: body.to, body }, k);
+  if (!encoded.ok) throw new Error(`test datagram does not encode: ${encoded.detail}`);
+  return encoded.datagram;
+}
+
+function ae(from: string, to: string, term: number, entries: Entry[] = []): Buffer {
+  return datagram({ type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1 });
+}
+
+function vote(from: string, to: string, term: number, voteGranted: boolean, preVote = false): Buffer {
+  return datagram({ type: 'request_vote_response', term, from, to, voteGranted, preVote });
+}
+
+function monitor(): { m: RaftWireMonitor; seen: MonitorViolation[] } {
+  const seen: MonitorViolation[] = [];
+  const m = new RaftWireMonitor({ secret, cluster, onViolation: (v) => seen.push(v), nowMs: () => 42 });
+  return { m, seen };
+}
+
+describe('RaftWireMonitor', () => {
+  test('one leader per term and single votes: no violation', () => {
+    const { m, seen } = monitor();
+    for (let term = 1; term <= 5; term++) {
+      const leader = `n${(term % 3) + 1}`;
+      m.observe(vote('n4', leader, term, true));
+      m.observe(vote('n4', leader, term, true)); // a repeated answer to the same candidate is allowed
+      for (let i = 0; i < 10; i++) m.observe(ae(leader, 'n4', term, [{ term, index: i + 1, type: 'command', data: 'x'.repeat(100) }]));
+    }
+    expect(seen).toEqual([]);
+    const r = m.report();
+    expect(r.violations).toEqual([]);
+    expect(r.maxLeaderTerm).toBe(5);
+    expect(r.counts.appendEntries).toBe(50);
+    expect(r.counts.votesGranted).toBe(10);
+    // The fast path: only the first AppendEntries per (term, leader) is decoded.
+    expect(r.counts.decoded).toBe(5 + 10);
+  });
+
+  test('two senders of AppendEntries in one term violate Election Safety', () => {
+    const { m, seen } = monitor();
+    m.observe(ae('n4', 'n1', 7));
+    m.observe(ae('n2', 'n1', 7));
+    m.observe(ae('n2', 'n3', 7)); // reported once
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'election-safety', term: 7, leaders: ['n2', 'n4'] });
+    expect(seen[0]!.message).toBe('election safety violated: n2 and n4 both led term 7');
+    expect(m.report().leadersByTerm['7']).toEqual(['n4', 'n2']);
+  });
+
+  test('a voter granting two candidates in one term is a double vote; pre-votes and rejections are not', () => {
+    const { m, seen } = monitor();
+    m.observe(vote('n3', 'n1', 4, true, true)); // pre-vote grants are hypothetical
+    m.observe(vote('n3', 'n2', 4, true, true));
+    m.observe(vote('n3', 'n1', 4, false));
+    m.observe(vote('n3', 'n2', 4, true));
+    expect(seen).toEqual([]);
+    m.observe(vote('n3', 'n1', 4, true));
+    m.observe(vote('n3', 'n1', 4, true)); // the same double vote, reported once
+    m.observe(vote('n3', 'n1', 5, true)); // a new term, a new vote
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'double-vote', term: 4, voter: 'n3', candidates: ['n2', 'n1'] });
+    expect(seen[0]!.message).toBe('vote safety violated: n3 granted its term-4 vote to both n2 and n1');
+  });
+
+  test('forged, corrupt or foreign datagrams never create a violation', () => {
+    const { m, seen } = monitor();
+    m.observe(ae('n1', 'n2', 3));
+    m.observe(ae('n2', 'n1', 3, []).fill(0x41, 50, 60)); // corrupt: bad MAC
+    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n3', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, deriveKey('another-secret-0123456789')));
+    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, key, 'other-cluster'));
+    m.observe(Buffer.from('RIFT'));
+    m.observe(Buffer.alloc(0));
+    expect(seen).toEqual([]);
+    expect(m.report().counts.undecodable).toBe(3);
+  });
+
+  test('other message types are counted but not decoded', () => {
+    const { m } = monitor();
+    m.observe(datagram({ type: 'append_entries_response', term: 2, from: 'n2', to: 'n1', success: true, matchIndex: 1, conflictTerm: null, conflictIndex: 0, seq: 1 }));
+    m.observe(datagram({ type: 'request_vote', term: 2, from: 'n2', to: 'n1', lastLogIndex: 0, lastLogTerm: 0, preVote: false }));
+    const r = m.report();
+    expect(r.counts.datagrams).toBe(2);
+    expect(r.counts.decoded).toBe(0);
+  });
+
+  test('property: a violation is reported iff two leaders share a term or a voter grants two candidates in one term', () => {
+    const event = fc.oneof(
+      fc.record({ t: fc.constant('ae' as const), from: fc.constantFrom('n1', 'n2', 'n3'), term: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ t: fc.constant('vote' as const), from: fc.constantFrom('n1', 'n2', 'n3'), to: fc.constantFrom('n1', 'n2', 'n3'), term: fc.integer({ min: 1, max: 4 }), granted: fc.boolean(), pre: fc.boolean() }),
+    );
+    fc.assert(fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+      const { m, seen } = monitor();
+      const leaders = new Map<number, Set<string>>();
+      const votes = new Map<string, Set<string>>();
+      for (const e of events) {
+        if (e.t === 'ae') {
+          m.observe(ae(e.from, e.from === 'n1' ? 'n2' : 'n1', e.term));
+          leaders.set(e.term, (leaders.get(e.term) ?? new Set()).add(e.from));
+        } else {
+          m.observe(vote(e.from, e.to, e.term, e.granted, e.pre));
+          if (e.granted && !e.pre) votes.set(`${e.from} ${e.term}`, (votes.get(`${e.from} ${e.term}`) ?? new Set()).add(e.to));
+        }
+      }
+      const expectedElection = [...leaders.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
+      const expectedVotes = [...votes.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
+      expect(seen.filter((v) => v.kind === 'election-safety')).toHaveLength(expectedElection);
+      expect(seen.filter((v) => v.kind === 'double-vote')).toHaveLength(expectedVotes);
+    }), { numRuns: 200 });
+  });
+
+  test('keeps at most maxViolations, counts the rest', () => {
+    const m = new RaftWireMonitor({ secret, cluster, maxViolations: 2 });
+    for (let term = 1; term <= 5; term++) {
+      m.observe(ae('n1', 'n2', term));
+      m.observe(ae('n2', 'n1', term));
+    }
+    const r = m.report();
+    expect(r.violations).toHaveLength(2);
+    expect(r.counts.violationsDropped).toBe(3);
+  });
+});
+
+describe('UdpRelay + monitor', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => {
+    for (const o of open.splice(0)) o.close();
+  });
+
+  async function endpoint(): Promise<{ socket: Socket; port: number; got: number }> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    open.push(socket);
+    const ep = { socket, port: socket.address().port, got: 0 };
+    socket.on('message', () => { ep.got++; });
+    return ep;
+  }
+
+  test('datagrams sent before the monitor is attached are replayed to it; partitioned ones are judged too', async () => {
+    const eps = [await endpoint(), await endpoint(), await endpoint()];
+    const ids = ['n1', 'n2', 'n3'];
+    const relay = await UdpRelay.start({ nodes: eps.map((e, i) => ({ id: ids[i]!, host: '127.0.0.1', port: e.port })), seed: 1 });
+    open.push(relay);
+    const send = (from: number, to: number, msg: Buffer): void => {
+      const a = relay.linkAddress(ids[from]!, ids[to]!);
+      eps[from]!.socket.send(msg, a.port, a.host);
+    };
+    expect(relay.monitorReport()).toBeNull();
+    send(0, 1, ae('n1', 'n2', 9));
+    await waitFor(() => eps[1]!.got === 1, 2000, 'n2 gets the first AppendEntries');
+    const seen: MonitorViolation[] = [];
+    relay.attachMonitor(new RaftWireMonitor({ secret, cluster, onViolation: (v) => seen.push(v) }));
+    expect(relay.monitorReport()!.counts.appendEntries).toBe(1);
+    // n3 is cut off from n2, but what n3 sent still shows it believes it leads term 9.
+    await relay.partition({ n2: ['n3'] });
+    send(2, 1, ae('n3', 'n2', 9));
+    await waitFor(() => seen.length === 1, 2000, 'the monitor reports the second leader of term 9');
+    expect(seen[0]!.message).toBe('election safety violated: n1 and n3 both led term 9');
+    expect(eps[1]!.got).toBe(1);
+    expect(relay.monitorReport()!.unmonitored).toBe(0);
+    expect(() => relay.attachMonitor(new RaftWireMonitor({ secret, cluster }))).toThrow(/already attached/);
+  });
+});
