@@ -3,15 +3,15 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RaftWireMonitor, type MonitorViolation } from '../../../harness/net/monitor.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope, type Body } from '../../../node/transport/codec.js';
-import type { Entry } from '../../../node/raft/types.js';
+import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import type { Entry, RaftMessage } from '../../../node/raft/types.js';
 import { waitFor } from '../wait.js';
 
 const secret = 'monitor-test-secret-0123456789';
 const cluster = 'rift-monitor-test';
 const key = deriveKey(secret);
 
-function datagram(body: Body, k = key, name = cluster): Buffer {
+function datagram(body: RaftMessage, k = key, name = cluster): Buffer {
   const encoded = encodeEnvelope({ cluster: name, from: body.from, to: body.to, body }, k);
   if (!encoded.ok) throw new Error(`test datagram does not encode: ${encoded.detail}`);
   return encoded.datagram;
