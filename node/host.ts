@@ -34,6 +34,14 @@ export interface HostIo {
   log(line: string): void;
   /** Transport drop counters, for status. */
   droppedCounts(): Readonly<Record<string, number>>;
+  /**
+   * Optional: run `fn` once the inputs that are ready right now have been
+   * stepped (the real binary uses setImmediate, i.e. after the current poll
+   * phase), so everything that arrived together shares one Ready and one
+   * fsync (group commit) even when storage writes synchronously. Without it
+   * the effect loop starts at once (the simulator drives time itself).
+   */
+  defer?(fn: () => void): void;
 }
 
 export interface HostOptions {
@@ -279,10 +287,14 @@ export class NodeHost {
   private drain(): void {
     if (this.draining || this.stopped || !this.core.hasReady()) return;
     this.draining = true;
-    void this.drainLoop().catch((error: unknown) => {
-      this.stopped = true;
-      this.onFatal(error);
-    });
+    const start = (): void => {
+      void this.drainLoop().catch((error: unknown) => {
+        this.stopped = true;
+        this.onFatal(error);
+      });
+    };
+    if (this.io.defer !== undefined) this.io.defer(start);
+    else start();
   }
 
   private async drainLoop(): Promise<void> {

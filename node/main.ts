@@ -196,6 +196,7 @@ async function main(): Promise<void> {
       clock,
       log,
       droppedCounts: () => transport.droppedCounts(),
+      defer: (fn) => setImmediate(fn),
       sendPeer: (to, message) => {
         const address = peerAddress(config, args.id, to);
         const sent = transport.send(address.host, address.port, { cluster: config.cluster, from: args.id, to, body: message });
