@@ -16,10 +16,9 @@ import { noUnsafeFlags, type ClusterConfig, type ReadMode, type UnsafeFlags } fr
 import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';
-import { deriveKey } from './transport/codec.js';
+import { deriveKey, isRaftMessage } from './transport/codec.js';
 import { openFileStorage, openMemoryStorage, StorageCorruptionError } from './storage/index.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
-import type { RaftMessage } from './raft/types.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
 
@@ -119,18 +118,6 @@ function parseCommandLine(argv: string[]): Args {
   };
 }
 
-function isRaftMessage(body: { type: string }): body is RaftMessage {
-  switch (body.type) {
-    case 'request_vote':
-    case 'request_vote_response':
-    case 'append_entries':
-    case 'append_entries_response':
-    case 'timeout_now':
-      return true;
-    default:
-      return false;
-  }
-}
 
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));

@@ -23,7 +23,7 @@ import type { ClusterConfig } from '../../node/config-types.js';
 import { NodeHost, type HostIo } from '../../node/host.js';
 import type { ClientMessage } from '../../node/protocol.js';
 import type { Entry, NodeId, RaftMessage, StoredState } from '../../node/raft/types.js';
-import { decodeEnvelope, deriveKey, encodeEnvelope, type Body } from '../../node/transport/codec.js';
+import { decodeEnvelope, deriveKey, encodeEnvelope, isRaftMessage } from '../../node/transport/codec.js';
 import type { AdjustableClock } from '../../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../../checker/types.js';
 import { SimClient } from './client.js';
@@ -94,18 +94,6 @@ const CLUSTER = 'sim';
 const CLIENT_PREFIX = 'client-';
 const maxTraceLines = 200_000;
 
-function isRaftMessage(body: Body): body is RaftMessage {
-  switch (body.type) {
-    case 'request_vote':
-    case 'request_vote_response':
-    case 'append_entries':
-    case 'append_entries_response':
-    case 'timeout_now':
-      return true;
-    default:
-      return false;
-  }
-}
 
 export function simClusterConfig(options: SimOptions): ClusterConfig {
   const nodes = Array.from({ length: options.nodeCount }, (_, i) => ({ id: `n${i + 1}`, host: 'sim', port: 7001 + i }));

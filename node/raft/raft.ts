@@ -495,10 +495,14 @@ export class RaftNode {
 
   /** An empty AppendEntries at nextIndex - 1 (only for the unsafe Figure 8 mode; see becomeLeader). */
   private sendEmptyAppendAtNext(peer: NodeId): void {
-    const progress = this.progressFor(peer);
-    const prevLogIndex = progress.nextIndex - 1;
+    this.sendEmptyAppend(peer, this.progressFor(peer).nextIndex - 1);
+  }
+
+  /** An empty AppendEntries at `prevLogIndex`, carrying the commit index capped at it; returns that cap. */
+  private sendEmptyAppend(peer: NodeId, prevLogIndex: number): number {
     const prevLogTerm = this.raftLog.term(prevLogIndex);
     assert(prevLogTerm !== null, `leader log lacks prevLogIndex ${prevLogIndex}`);
+    const leaderCommit = Math.min(this.commitIndex, prevLogIndex);
     this.outbox.push({
       type: 'append_entries',
       term: this.currentTerm,
@@ -507,9 +511,10 @@ export class RaftNode {
       prevLogIndex,
       prevLogTerm,
       entries: [],
-      leaderCommit: Math.min(this.commitIndex, prevLogIndex),
+      leaderCommit,
       seq: this.nextSeq(),
     });
+    return leaderCommit;
   }
 
   private leaveLeadership(newLeader: NodeId | null): void {
@@ -801,21 +806,7 @@ export class RaftNode {
    */
   private sendHeartbeat(peer: NodeId): void {
     const progress = this.progressFor(peer);
-    const prevLogIndex = progress.matchIndex;
-    const prevLogTerm = this.raftLog.term(prevLogIndex);
-    assert(prevLogTerm !== null, `leader log lacks matchIndex ${prevLogIndex}`);
-    const leaderCommit = Math.min(this.commitIndex, prevLogIndex);
-    this.outbox.push({
-      type: 'append_entries',
-      term: this.currentTerm,
-      from: this.config.id,
-      to: peer,
-      prevLogIndex,
-      prevLogTerm,
-      entries: [],
-      leaderCommit,
-      seq: this.nextSeq(),
-    });
+    const leaderCommit = this.sendEmptyAppend(peer, progress.matchIndex);
     progress.commitSent = Math.max(progress.commitSent, leaderCommit);
   }
 

@@ -249,3 +249,17 @@ export function appendEntriesOverheadBytes(cluster: string, from: string, to: st
   };
   return HEADER_BYTES + Buffer.byteLength(JSON.stringify({ cluster, from, to, body }), 'utf8');
 }
+
+/** Whether a decoded body is a peer (Raft) message rather than a client one. */
+export function isRaftMessage(body: Body): body is RaftMessage {
+  switch (body.type) {
+    case 'request_vote':
+    case 'request_vote_response':
+    case 'append_entries':
+    case 'append_entries_response':
+    case 'timeout_now':
+      return true;
+    default:
+      return false;
+  }
+}
