@@ -5,11 +5,13 @@
 // processes (some info ops), and on a single key with 50 concurrent
 // processes. Prints a table with Porcupine's figures (Go, this machine; see
 // /work/shared/notes/porcupine-references.md §6) beside ours, and memory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPrepared, checkPreparedAsync, prepareHistory, readHistoryFile, type CheckResult, type HistoryOp, type PreparedHistory } from '../checker/index.js';
 
-const CORPUS = '/work/shared/corpus';
+// The reference corpus: $RIFT_CORPUS, else shared/corpus beside the repository, else /work/shared/corpus.
+const CORPUS = [process.env['RIFT_CORPUS'], join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'), '/work/shared/corpus']
+  .find((dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'porcupine', 'MANIFEST.tsv'))) ?? '/work/shared/corpus';
 
 /** Porcupine median ms (2 procs), from the notes' table. */
 const PORCUPINE_MS: Record<string, number> = {

@@ -6,7 +6,7 @@
  *
  * Two files, both append-only:
  * - history.jsonl: one JSON object per line in the corpus format
- *   (/work/shared/corpus/README.md): index, time (ns since the test began),
+ *   (shared/corpus/README.md): index, time (ns since the test began),
  *   process, type, f, key, value, error.
  * - history.txt: Jepsen's tab-separated rendering (jepsen/print.clj op->str):
  *   process, type, f, key, value, error; values as JSON.

@@ -1,6 +1,6 @@
 /**
  * The client history of one run, in the shared JSON Lines format
- * (/work/shared/corpus/README.md, Jepsen op shape): process numbers,
+ * (shared/corpus/README.md, Jepsen op shape): process numbers,
  * invoke / ok / fail / info, `f` in read / write / cas (model
  * `cas-register`), `key`, `value`, and `time` in nanoseconds of simulated
  * time. Nemesis events are recorded with process "nemesis" (checkers ignore

@@ -1,12 +1,13 @@
 // Every history of the reference corpus gets the verdict its MANIFEST.tsv
 // states (Porcupine's and Knossos' own test verdicts, re-verified under this
-// format's semantics; see /work/shared/corpus/*/README/NOTES).
+// format's semantics; see shared/corpus/*/README/NOTES).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { checkFile } from '../../checker/index.js';
+import { corpusDir } from '../support/corpus.js';
 
-const CORPUS = '/work/shared/corpus';
+const CORPUS = corpusDir();
 
 interface Row {
   dir: string;

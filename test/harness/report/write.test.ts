@@ -7,6 +7,7 @@ import type { HistoryOp } from '../../../checker/types.js';
 import { checkResultOf } from '../../../harness/report/run-files.js';
 import { writeReport, writeReportForHistory } from '../../../harness/report/write.js';
 import { embeddedData } from './page-data.js';
+import { corpusDir } from '../../support/corpus.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rift-report-write-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -88,7 +89,7 @@ describe('checkResultOf', () => {
 });
 
 describe('writeReportForHistory', () => {
-  const corpus = '/work/shared/corpus/knossos/data_cas-register_bad_cas-failure.jsonl';
+  const corpus = join(corpusDir(), 'knossos', 'data_cas-register_bad_cas-failure.jsonl');
   it.skipIf(!existsSync(corpus))('renders a Jepsen history from the corpus with its nemesis intervals and counterexample', async () => {
     const check = await checkFile(corpus);
     expect(check.valid).toBe(false);
