@@ -57,6 +57,9 @@ export interface JepsenOptions {
   readonly json: boolean;
   /** Client deadline for one operation, retries included. */
   readonly opTimeoutMs: number;
+  /** The nodes' election timeout range and heartbeat interval (config defaults 150–300 ms and 50 ms). */
+  readonly electionTimeoutMs: readonly [number, number];
+  readonly heartbeatIntervalMs: number;
   /** Checker wall-clock budget; past it the verdict is unknown. */
   readonly checkTimeLimitS: number;
 }
@@ -117,6 +120,8 @@ Workload
   --keys K                keys live at once, 1..1000                    (default ${defaults.keys})
   --ops-per-key N         a key retires after N ops, 1..1000000          (default ${defaults.opsPerKey})
   --op-timeout MS         client deadline per op, 10..600000            (default ${defaults.opTimeoutMs})
+  --election-timeout A-B  nodes' election timeout range in ms            (default 150-300)
+  --heartbeat MS          nodes' heartbeat interval, <= A/2             (default 50)
   --seed N                integer 0..4294967295; same seed, same ops and
                           fault schedule                                 (default: random, printed)
 
@@ -180,6 +185,8 @@ const optionSpec = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   'op-timeout': { type: 'string' },
+  'election-timeout': { type: 'string' },
+  heartbeat: { type: 'string' },
   'check-time-limit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -382,6 +389,20 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
   const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
+  let electionTimeoutMs: [number, number] = [150, 300];
+  if (v['election-timeout'] !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(v['election-timeout']);
+    const lo = Number(m?.[1]);
+    const hi = Number(m?.[2]);
+    if (m === null || lo < 20 || hi < lo || hi > 60_000) {
+      throw new UsageError(`--election-timeout must be MIN-MAX in ms with 20 <= MIN <= MAX <= 60000, got "${v['election-timeout']}"`);
+    }
+    electionTimeoutMs = [lo, hi];
+  }
+  const heartbeatIntervalMs = v.heartbeat === undefined ? Math.min(50, Math.floor(electionTimeoutMs[0] / 2)) : integerIn('heartbeat', v.heartbeat, 10, 30_000);
+  if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
+    throw new UsageError(`--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`);
+  }
   const checkTimeLimitS = v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
 
   return {
@@ -389,7 +410,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     options: {
       nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
-      quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS,
+      quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
     },
   };
 }

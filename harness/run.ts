@@ -227,6 +227,9 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
       nodeFlags: options.nodeFlags,
       net: options.net,
       readMode: options.readMode,
+      electionTimeoutMsMin: options.electionTimeoutMs[0],
+      electionTimeoutMsMax: options.electionTimeoutMs[1],
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       seed,
       log: (l) => log(`cluster: ${l}`),
       handleSignals: false, // the CLI owns Ctrl-C: it stops the run, which stops the cluster

@@ -194,3 +194,22 @@ describe('the compiled CLI', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('parseOptions: node timers', () => {
+  it('defaults to the node config defaults (150-300 ms, 50 ms heartbeat)', () => {
+    expect(opts([])).toMatchObject({ electionTimeoutMs: [150, 300], heartbeatIntervalMs: 50 });
+  });
+
+  it('takes an election timeout range and derives a heartbeat at most half its minimum', () => {
+    expect(opts(['--election-timeout', '60-120'])).toMatchObject({ electionTimeoutMs: [60, 120], heartbeatIntervalMs: 30 });
+    expect(opts(['--election-timeout', '200-400', '--heartbeat', '20'])).toMatchObject({ electionTimeoutMs: [200, 400], heartbeatIntervalMs: 20 });
+  });
+
+  it('rejects malformed or unsafe timer settings', () => {
+    expect(usage(['--election-timeout', '300-150'])).toMatch(/--election-timeout must be MIN-MAX/);
+    expect(usage(['--election-timeout', 'fast'])).toMatch(/--election-timeout must be MIN-MAX/);
+    expect(usage(['--election-timeout', '100-200', '--heartbeat', '80'])).toMatch(/--heartbeat \(80 ms\) must be at most half/);
+    expect(HELP).toContain('--election-timeout');
+    expect(HELP).toContain('--heartbeat');
+  });
+});
