@@ -25,7 +25,7 @@
 import type { Entry, HardState, StoredState } from '../../node/raft/types.js';
 import { AssertionError, assert } from '../../node/util/assert.js';
 import { LogIndex } from '../../node/storage/log-index.js';
-import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../node/storage/record.js';
+import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords } from '../../node/storage/record.js';
 import { replayLog } from '../../node/storage/replay.js';
 import { StorageCorruptionError, type RaftStorage } from '../../node/storage/storage.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
@@ -180,11 +180,7 @@ export class SimDisk {
     // The same validation and record layout as FileRaftStorage.persist.
     const problem = this.index.checkPersist(hardState, entries);
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    const records: LogRecord[] = [];
-    if (hardState !== null) records.push({ type: 'hard_state', hardState });
-    const first = entries[0];
-    if (first !== undefined && first.index <= this.index.lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
-    for (const entry of entries) records.push({ type: 'entry', entry });
+    const records = persistRecords(hardState, entries, this.index.lastIndex);
     if (records.length === 0) return Promise.resolve();
     const encoded = records.map(encodeRecord);
     const { frames } = encodeFrames(encoded);

@@ -40,7 +40,7 @@ import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../raft/types.js';
 import { AssertionError, assert } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
-import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from './record.js';
+import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords, type LogRecord } from './record.js';
 import { replayLog } from './replay.js';
 import type { RaftStorage, RecoveryReport } from './storage.js';
 
@@ -227,11 +227,7 @@ class FileRaftStorage implements RaftStorage {
     // Validate, encode and index synchronously: the index must reflect calls in call order.
     const problem = this.index.checkPersist(hardState, entries);
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    const records: LogRecord[] = [];
-    if (hardState !== null) records.push({ type: 'hard_state', hardState });
-    const first = entries[0];
-    if (first !== undefined && first.index <= this.index.lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
-    for (const entry of entries) records.push({ type: 'entry', entry });
+    const records = persistRecords(hardState, entries, this.index.lastIndex);
     let encoded: Buffer[];
     try {
       encoded = records.map(encodeRecord);

@@ -64,6 +64,21 @@ export function isStorableNumber(n: number): boolean {
  * Encode one record with its 5-byte record header (not a frame). Throws an
  * AssertionError for a record the format cannot hold (programmer error).
  */
+/**
+ * The records one persist call writes, in order: hard state, then a truncate
+ * when the entries overwrite a conflicting suffix (§5.3), then the entries.
+ * Shared by the file storage and the simulator's disk so both lay out the log
+ * identically.
+ */
+export function persistRecords(hardState: HardState | null, entries: readonly Entry[], lastIndex: number): LogRecord[] {
+  const records: LogRecord[] = [];
+  if (hardState !== null) records.push({ type: 'hard_state', hardState });
+  const first = entries[0];
+  if (first !== undefined && first.index <= lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
+  for (const entry of entries) records.push({ type: 'entry', entry });
+  return records;
+}
+
 export function encodeRecord(record: LogRecord): Buffer {
   switch (record.type) {
     case 'entry': {
