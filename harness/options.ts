@@ -135,9 +135,14 @@ Faults
   --partition LIST        partition shapes to draw from: ${partitionShapes.join(', ')}
                                                                          (default all)
   --targets LIST          nodes hit by kill, pause and clock faults: one, leader,
-                          minority, majority, all       (default ${defaultTargets.join(',')})
+                          minority, majority, all, voter (kill only: while the
+                          fault lasts, each node is crashed and restarted the
+                          moment it grants a vote; needs --net relay)
+                                                        (default ${defaultTargets.join(',')})
   --clock-faults LIST     what clock faults do: bump (±2^e ms jump),
-                          rate (0.5-3x), slow (0.1-0.5x), fast (3-10x)
+                          rate (0.5-3x), slow (0.1-0.5x), fast (3-10x),
+                          drift (0.85-1.15x: within a lease's drift bound
+                          when it hits the leader)
                                                           (default ${defaultClockFaults.join(',')})
   --loss-rates LO[-HI]    loss faults drop this fraction of datagrams,
                           drawn from [LO, HI], 0..1 in steps of 0.01
@@ -293,7 +298,7 @@ export function parseLossRates(raw: string | undefined): { min: number; max: num
   return { min: pct(lo), max: pct(hi) };
 }
 
-const allTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all'];
+const allTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all', 'voter'];
 
 export function parseTargets(raw: string | undefined): NodeTarget[] {
   if (raw === undefined) return [...defaultTargets];
@@ -373,6 +378,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (net === 'netns') {
     const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
     if (!isRoot) throw new UsageError('--net netns needs root on Linux (network namespaces and nftables); use --net relay');
+  }
+  if (targets.includes('voter')) {
+    if (!nemesis.includes('kill')) throw new UsageError('--targets voter is a kill target: add kill to --nemesis');
+    if (net === 'netns') throw new UsageError('--targets voter needs --net relay (its wire monitor sees the votes)');
   }
   const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);

@@ -185,6 +185,7 @@ export class NodeHost {
       id: this.id,
       role: soft.role,
       currentTerm: soft.currentTerm,
+      votedFor: soft.votedFor,
       leaderId: soft.leaderId,
       commitIndex: soft.commitIndex,
       lastApplied: this.kv.lastApplied,

@@ -71,6 +71,8 @@ export interface NodeStatus {
   readonly id: NodeId;
   readonly role: Role;
   readonly currentTerm: number;
+  /** The candidate this node voted for in currentTerm (what it keeps on stable storage, Figure 2). */
+  readonly votedFor: NodeId | null;
   readonly leaderId: NodeId | null;
   readonly commitIndex: number;
   readonly lastApplied: number;

@@ -32,7 +32,7 @@ export interface NemesisRunnerOptions {
   log?: (l: string) => void;
 }
 
-const nodeTargets: readonly string[] = ['one', 'leader', 'majority', 'minority', 'all'];
+const nodeTargets: readonly string[] = ['one', 'leader', 'majority', 'minority', 'all', 'voter'];
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
@@ -64,6 +64,8 @@ export class NemesisRunner {
   private loss: number | null = null;
   private delay: { delayMs: number; jitterMs: number } | null = null;
   private duplicate: number | null = null;
+  /** The `voter` kill fault, while it lasts: its unsubscribe, the bounces in flight and done. */
+  private voterTrap: { readonly unsubscribe: () => void; readonly inFlight: Map<string, Promise<void>>; readonly bounced: string[]; readonly errors: string[] } | null = null;
 
   constructor(
     private readonly cluster: Cluster,
@@ -179,6 +181,8 @@ export class NemesisRunner {
         // Every node at once: a whole-cluster crash (power failure) for kill.
         nodes = [...candidates];
         break;
+      case 'voter':
+        throw new Error('the voter target is for kill only');
     }
     return { nodes: nodes.sort(), leader };
   }
@@ -194,6 +198,7 @@ export class NemesisRunner {
       case 'stop-partition':
         return this.stopPartition();
       case 'kill': {
+        if (targetOf(value) === 'voter') return this.armVoterTrap();
         const { nodes, leader } = await this.resolve(targetOf(value));
         const done: string[] = [];
         for (const id of nodes) {
@@ -319,6 +324,63 @@ export class NemesisRunner {
   }
 
   /**
+   * The `voter` kill target (the issue's "kill of voters during elections"):
+   * the leader is killed, so that the cluster must elect, and until the
+   * fault stops every node the wire monitor sees grant a vote is crashed at
+   * once and restarted at once. A correct node persisted its vote before
+   * answering and keeps it; a node that lost its vote may grant it again in
+   * the same term (the monitor's double vote), and reports a different
+   * votedFor in that term as soon as it is back (the monitor's lost vote).
+   * One bounce per node at a time; the leader stays down until the fault stops.
+   */
+  private async armVoterTrap(): Promise<unknown> {
+    const net = this.cluster.net;
+    if (net.onVoteGranted === undefined) throw new Error('the voter target needs the relay (its monitor sees the votes)');
+    if (this.voterTrap !== null) return { already: true };
+    const inFlight = new Map<string, Promise<void>>();
+    const bounced: string[] = [];
+    const errors: string[] = [];
+    const unsubscribe = net.onVoteGranted(({ voter, term, candidate }) => {
+      if (this.stopped || inFlight.has(voter) || this.killed.has(voter) || !this.cluster.isAlive(voter)) return;
+      const bounce = (async () => {
+        try {
+          await this.cluster.kill(voter);
+          this.clocked.delete(voter);
+          await this.cluster.restart(voter);
+          bounced.push(`${voter}@${term}->${candidate}`);
+          // What it says about itself at once, before a later election can move its term on.
+          const status = await this.cluster.status(voter);
+          if (status !== null) net.checkRestartedVoter?.({ voter, term, candidate }, status);
+        } catch (err) {
+          errors.push(`${voter}: ${(err as Error).message}`);
+          if (!this.cluster.isAlive(voter)) this.killed.add(voter); // the next start brings it back
+        } finally {
+          inFlight.delete(voter);
+        }
+      })();
+      inFlight.set(voter, bounce);
+    });
+    this.voterTrap = { unsubscribe, inFlight, bounced, errors };
+    const leader = await this.cluster.leader();
+    if (leader !== null && this.cluster.isAlive(leader)) {
+      await this.cluster.kill(leader);
+      this.killed.add(leader);
+      this.clocked.delete(leader);
+    }
+    return { target: 'voter', armed: true, killedLeader: leader };
+  }
+
+  /** Stops the voter trap: no new bounces; waits for those in flight. */
+  private async disarmVoterTrap(): Promise<{ bounced: string[]; errors: string[] } | null> {
+    const trap = this.voterTrap;
+    if (trap === null) return null;
+    this.voterTrap = null;
+    trap.unsubscribe();
+    await Promise.all(trap.inFlight.values());
+    return { bounced: trap.bounced, errors: trap.errors };
+  }
+
+  /**
    * Restarts the killed nodes one at a time (each waits for its 'ready'), in a
    * seeded random order: a node that restarts first campaigns first, so the
    * order decides who can start an election with which term. A fixed order
@@ -326,6 +388,7 @@ export class NemesisRunner {
    * node that lagged a term comes back first (e.g. votes lost on restart).
    */
   private async restartAll(): Promise<unknown> {
+    const trap = await this.disarmVoterTrap();
     const restarted: string[] = [];
     const errors: Record<string, string> = {};
     for (const id of this.restartRng.shuffle([...this.killed].sort())) {
@@ -337,7 +400,8 @@ export class NemesisRunner {
         errors[id] = (err as Error).message;
       }
     }
-    return Object.keys(errors).length > 0 ? { nodes: restarted, errors } : { nodes: restarted };
+    const voters = trap === null ? {} : { voterBounces: trap.bounced, ...(trap.errors.length > 0 ? { voterErrors: trap.errors } : {}) };
+    return Object.keys(errors).length > 0 ? { nodes: restarted, errors, ...voters } : { nodes: restarted, ...voters };
   }
 
   private async resumeAll(): Promise<unknown> {

@@ -16,15 +16,27 @@ import fc from 'fast-check';
 export type NemesisKind = 'partition' | 'kill' | 'pause' | 'clock' | 'loss' | 'delay' | 'duplicate';
 export type PartitionShape = 'one' | 'leader' | 'halves' | 'majorities-ring' | 'bridge';
 /** Jepsen's node specs: which nodes a kill, pause or clock fault hits. */
-export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority' | 'all';
+/**
+ * Which nodes a kill, pause or clock fault hits. `voter` is for kill only:
+ * for the fault's duration, every node the wire monitor sees grant a vote is
+ * crashed at once and restarted at once ("kill voters during elections"),
+ * and the leader is killed when the fault starts so that there are elections.
+ */
+export type NodeTarget = 'one' | 'leader' | 'majority' | 'minority' | 'all' | 'voter';
 /**
  * What a clock fault does: `bump` jumps the clock by ±2^e ms; `rate` runs it
  * at 0.5–3× (mild skew); `slow` at 0.1–0.5× (a stalled clock: timers, leases
  * and check-quorum of that node stretch up to 10× in real time); `fast` at
  * 3–10× (its timers fire early).
  */
-export type ClockFault = 'bump' | 'rate' | 'slow' | 'fast';
-export const clockFaults: readonly ClockFault[] = ['bump', 'rate', 'slow', 'fast'];
+/**
+ * bump: jump the wall clock; rate: 0.5-3x; slow: 0.1-0.5x; fast: 3-10x;
+ * drift: 0.85-1.15x, the drift a lease tolerates (a leader whose clock runs
+ * at 0.85x sees its lease last 1/0.85 = 1.18x longer, inside the default
+ * clockDriftBound of 1.2; slow is far outside it).
+ */
+export type ClockFault = 'bump' | 'rate' | 'slow' | 'fast' | 'drift';
+export const clockFaults: readonly ClockFault[] = ['bump', 'rate', 'slow', 'fast', 'drift'];
 export const defaultClockFaults: readonly ClockFault[] = ['bump', 'rate'];
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate'];
@@ -80,14 +92,18 @@ export const defaultTargets: readonly NodeTarget[] = ['one', 'leader', 'minority
 
 /** One start/stop pair of a kind: its two ops. */
 function cycleOpsArb(kind: NemesisKind, opts: ScheduleOptions): fc.Arbitrary<[NemesisOp, NemesisOp]> {
-  const targetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>(...(opts.targets !== undefined && opts.targets.length > 0 ? opts.targets : defaultTargets));
+  const targets = opts.targets !== undefined && opts.targets.length > 0 ? opts.targets : defaultTargets;
+  const killTargetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>(...targets);
+  // `voter` only means something for kill; pause and clock faults draw from the rest.
+  const others = targets.filter((t) => t !== 'voter');
+  const targetArb: fc.Arbitrary<NodeTarget> = fc.constantFrom<NodeTarget>(...(others.length > 0 ? others : defaultTargets));
   switch (kind) {
     case 'partition': {
       const shapes = opts.partitionShapes.length > 0 ? opts.partitionShapes : partitionShapes;
       return fc.constantFrom(...shapes).map((shape) => [{ f: 'start-partition', value: { shape } }, { f: 'stop-partition', value: null }]);
     }
     case 'kill':
-      return targetArb.map((target) => [{ f: 'kill', value: { target } }, { f: 'start', value: { target: 'all' } }]);
+      return killTargetArb.map((target) => [{ f: 'kill', value: { target } }, { f: 'start', value: { target: 'all' } }]);
     case 'pause':
       return targetArb.map((target) => [{ f: 'pause', value: { target } }, { f: 'resume', value: { target: 'all' } }]);
     case 'clock': {
@@ -106,6 +122,7 @@ function cycleOpsArb(kind: NemesisKind, opts: ScheduleOptions): fc.Arbitrary<[Ne
           case 'rate': return rateArb(50, 300, 100); // 0.5–3, shrinking toward 1 (a normal clock)
           case 'slow': return rateArb(10, 50, 50); // 0.1–0.5, shrinking toward 0.5
           case 'fast': return rateArb(300, 1000, 300); // 3–10, shrinking toward 3
+          case 'drift': return rateArb(85, 115, 100); // 0.85–1.15, shrinking toward 1
         }
       });
       return fc.oneof(...arbs).map((op) => [op, { f: 'reset-clock', value: { target: 'all' } }]);

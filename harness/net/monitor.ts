@@ -15,21 +15,36 @@
  *   votedFor causes, even if no second leader comes of it. Pre-votes (thesis
  *   §9.6) are hypothetical and never recorded, so they are not counted.
  *
+ * - A vote survives a crash (Figure 2: votedFor is persistent state, written
+ *   before the vote is answered): when a node that granted its term-T vote
+ *   is crashed and restarted (the `voter` kill target) and reports term T
+ *   again, it must report the same votedFor. A node that forgot the vote is
+ *   one RequestVote away from the double vote above; this catches the cause
+ *   even when no second candidate of that term happens to ask.
+ *
  * Observed on arrival at the relay, before partitions or loss drop anything:
  * a message that was sent shows what its sender believed, delivered or not.
  *
- * Cheap: only the first bytes of each datagram are scanned for the body type;
- * only `request_vote_response` and `append_entries` go further. An
- * AppendEntries whose (term, sender) pair was already verified is counted from
- * its unauthenticated prefix without decoding; anything that can add a fact is
- * fully decoded and its HMAC verified first, so forged or corrupt bytes can
- * never create a violation.
+ * Cheap: only the payload's first byte (binary kind) or first bytes (JSON) are
+ * looked at for the body type; only `request_vote_response` and
+ * `append_entries` go further. An AppendEntries whose (term, sender) pair was
+ * already verified is counted from its unauthenticated header without
+ * decoding; anything that can add a fact is fully decoded and its HMAC
+ * verified first, so forged or corrupt bytes can never create a violation.
  */
 import { decodeEnvelope, deriveKey, HEADER_BYTES } from '../../node/transport/codec.js';
+import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 
 export type MonitorViolation =
   | { readonly kind: 'election-safety'; readonly term: number; readonly leaders: readonly [string, string]; readonly atMs: number; readonly message: string }
-  | { readonly kind: 'double-vote'; readonly term: number; readonly voter: string; readonly candidates: readonly [string, string]; readonly atMs: number; readonly message: string };
+  | { readonly kind: 'double-vote'; readonly term: number; readonly voter: string; readonly candidates: readonly [string, string]; readonly atMs: number; readonly message: string }
+  | { readonly kind: 'lost-vote'; readonly term: number; readonly voter: string; readonly candidate: string; readonly votedFor: string | null; readonly atMs: number; readonly message: string };
+
+export interface GrantedVote {
+  readonly voter: string;
+  readonly candidate: string;
+  readonly term: number;
+}
 
 export interface MonitorCounts {
   /** Datagrams looked at. */
@@ -90,6 +105,7 @@ export class RaftWireMonitor {
   private readonly votes = new Map<string, string>();
   private readonly voteTerms: string[] = [];
   private readonly reported = new Set<string>();
+  private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
   private readonly counters: MonitorCounts = { datagrams: 0, appendEntries: 0, votesGranted: 0, decoded: 0, undecodable: 0, violationsDropped: 0 };
 
   constructor(private readonly opts: MonitorOptions) {
@@ -105,6 +121,18 @@ export class RaftWireMonitor {
     this.counters.datagrams++;
     if (datagram.length <= HEADER_BYTES) return;
     const buf = Buffer.isBuffer(datagram) ? datagram : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
+    if (isBinaryKind(buf[HEADER_BYTES])) {
+      const head = peekBinaryHeader(buf, HEADER_BYTES);
+      if (head?.kind === 'append_entries') {
+        this.counters.appendEntries++;
+        if (this.leaders.get(head.term)?.includes(head.from) === true) return;
+        this.decodeAndRecord(buf);
+      } else if (head === null || head.kind === 'request_vote_response') {
+        this.decodeAndRecord(buf);
+      }
+      return;
+    }
+    // The JSON form (any body may travel as JSON).
     const prefix = buf.subarray(HEADER_BYTES, Math.min(buf.length, HEADER_BYTES + PREFIX_BYTES));
     if (prefix.indexOf(TYPE_AE) >= 0) {
       this.counters.appendEntries++;
@@ -115,6 +143,33 @@ export class RaftWireMonitor {
       return;
     }
     if (prefix.indexOf(TYPE_RVR) >= 0 || prefix.indexOf(TYPE_ANY) < 0) this.decodeAndRecord(buf);
+  }
+
+  /**
+   * Calls `listener` for every granted (non-pre) vote seen from now on, as
+   * soon as it is seen (authenticated): what the `voter` nemesis target
+   * uses to crash a node right after it voted. Returns an unsubscribe.
+   */
+  addVoteListener(listener: (vote: GrantedVote) => void): () => void {
+    this.voteListeners.add(listener);
+    return () => this.voteListeners.delete(listener);
+  }
+
+  /**
+   * Judges what a node that granted `vote` says about itself after it was
+   * crashed and restarted: in the same term, its votedFor must still be the
+   * candidate. A later term says nothing (the vote was legitimately reset).
+   */
+  checkRestartedVoter(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void {
+    if (status.currentTerm !== vote.term || status.votedFor === vote.candidate) return;
+    const dedupe = `lost ${vote.voter} ${vote.term}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    this.violate({
+      kind: 'lost-vote', term: vote.term, voter: vote.voter, candidate: vote.candidate, votedFor: status.votedFor, atMs: this.nowMs(),
+      message: `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
+        `${vote.term} with votedFor ${status.votedFor ?? 'null'} (votedFor must be on stable storage before the vote is answered, Figure 2)`,
+    });
   }
 
   violations(): readonly MonitorViolation[] {
@@ -164,6 +219,13 @@ export class RaftWireMonitor {
 
   private recordVote(voter: string, term: number, candidate: string): void {
     this.counters.votesGranted++;
+    for (const listener of this.voteListeners) {
+      try {
+        listener({ voter, candidate, term });
+      } catch {
+        // A listener's failure is its own; the monitor goes on judging.
+      }
+    }
     const key = `${voter} ${term}`;
     const earlier = this.votes.get(key);
     if (earlier === undefined) {

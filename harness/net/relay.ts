@@ -22,7 +22,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
-import type { MonitorReport, RaftWireMonitor } from './monitor.js';
+import type { GrantedVote, MonitorReport, RaftWireMonitor } from './monitor.js';
 import {
   grudgeToBlockedLinks, linkKey, validatePacketFaults,
   type Grudge, type NetStats, type NetworkControl, type PacketFaults,
@@ -203,6 +203,15 @@ export class UdpRelay implements NetworkControl {
   }
 
   /** The monitor's findings, or null when none is attached. */
+  onVoteGranted(listener: (vote: GrantedVote) => void): () => void {
+    if (this.monitor === null) throw new Error('relay: no monitor attached, so no votes are seen');
+    return this.monitor.addVoteListener(listener);
+  }
+
+  checkRestartedVoter(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void {
+    this.monitor?.checkRestartedVoter(vote, status);
+  }
+
   monitorReport(): (MonitorReport & { unmonitored: number }) | null {
     return this.monitor === null ? null : { ...this.monitor.report(), unmonitored: this.unmonitored };
   }

@@ -2,7 +2,7 @@
  * What the nemesis and the run need from a network fault layer, whichever
  * mechanism implements it (the userspace relay or network namespaces + nftables).
  */
-import type { MonitorReport } from './monitor.js';
+import type { GrantedVote, MonitorReport } from './monitor.js';
 
 /** Jepsen's grudge: grudge[a] = the nodes whose packets a drops. */
 export type Grudge = Readonly<Record<string, readonly string[]>>;
@@ -45,6 +45,14 @@ export interface NetworkControl {
    * absent or null.
    */
   monitorReport?(): (MonitorReport & { unmonitored: number }) | null;
+  /**
+   * Subscribes to granted votes as the monitor sees them (the relay with a
+   * monitor attached); returns an unsubscribe. Absent where the fault layer
+   * does not see peer datagrams.
+   */
+  onVoteGranted?(listener: (vote: GrantedVote) => void): () => void;
+  /** Hands the monitor what a restarted voter reports about itself (RaftWireMonitor.checkRestartedVoter). */
+  checkRestartedVoter?(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void;
 }
 
 export function validatePacketFaults(faults: PacketFaults): void {

@@ -10,18 +10,22 @@
  * Every campaign ends with its size and speed (simulated seconds per wall
  * second). Exit codes: 0 no violation, 1 violation found, 2 bad arguments.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { writeArtifacts } from './artifacts.js';
 import { defaultShape } from './arbitraries.js';
+import { parallelCampaign } from './parallel.js';
 import { campaign, describeViolations, type CampaignResult } from './property.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { unsafePreset, unsafePresets } from './unsafe.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N]
-                    [--max-shrinks N] [--out DIR] [--quiet]
+                    [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
 
   --runs N         scenarios to run (default 100; a replay with --path runs 1)
+  --workers N      worker threads sharing the runs (default: one per core, at most 8;
+                   1 runs in this thread; a replay always uses 1)
   --seed S         fast-check seed (default: random, printed)
   --path P         counterexample path printed by a failing campaign (replay)
   --unsafe FLAG    run with an unsafe node flag: ${Object.keys(unsafePresets).join(', ')}
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
         path: { type: 'string' },
         unsafe: { type: 'string' },
         nodes: { type: 'string' },
+        workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
         out: { type: 'string' },
         quiet: { type: 'boolean' },
@@ -74,6 +79,9 @@ async function main(): Promise<void> {
   const runs = intArg(values.runs, '--runs', 1, 1_000_000) ?? (values.path !== undefined ? 1 : 100);
   const nodes = intArg(values.nodes, '--nodes', 1, 9);
   const maxShrinks = intArg(values['max-shrinks'], '--max-shrinks', 0, 100_000) ?? 200;
+  const workersArg = intArg(values.workers, '--workers', 1, 64);
+  if (workersArg !== undefined && workersArg > 1 && values.path !== undefined) fail('a replay (--path) runs in one thread: drop --workers');
+  const workers = values.path !== undefined ? 1 : Math.min(workersArg ?? Math.min(availableParallelism(), 8), runs);
   const outDir = values.out ?? join('histories', 'sim');
   let options: SimOptions = preset?.options ?? defaultSimOptions;
   if (nodes !== undefined) options = { ...options, nodeCount: nodes };
@@ -82,31 +90,47 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
+      `${workers > 1 ? `, ${workers} worker threads` : ''}` +
       `${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}\n`,
   );
-  const result: CampaignResult = await campaign(options, {
-    numRuns: runs,
-    ...(seed === undefined ? {} : { seed }),
-    ...(values.path === undefined ? {} : { path: values.path }),
-    maxShrinks,
-    shape,
-    onRun: (judged, run) => {
-      if (quiet) return;
-      const s = judged.sim.stats;
-      process.stdout.write(
-        `run ${String(run).padStart(4)}: seed ${judged.sim.seed} ${(s.simMs / 1000).toFixed(1)} sim-s, ${s.events} events, ` +
-          `ops ok/fail/info ${s.opsOk}/${s.opsFail}/${s.opsInfo}, terms ${s.leaderTerms}, crashes ${s.crashes}` +
-          `${judged.violations.length > 0 ? `, VIOLATION: ${judged.violations[0]!.message.slice(0, 160)}` : ''}\n`,
-      );
-    },
-  });
+  const progress = (r: { seed: number; simMs: number; events: number; opsOk: number; opsFail: number; opsInfo: number; leaderTerms: number; crashes: number }, run: number, violation: string | null): void => {
+    if (quiet) return;
+    process.stdout.write(
+      `run ${String(run).padStart(4)}: seed ${r.seed} ${(r.simMs / 1000).toFixed(1)} sim-s, ${r.events} events, ` +
+        `ops ok/fail/info ${r.opsOk}/${r.opsFail}/${r.opsInfo}, terms ${r.leaderTerms}, crashes ${r.crashes}` +
+        `${violation !== null ? `, VIOLATION: ${violation.slice(0, 160)}` : ''}\n`,
+    );
+  };
+  const started = performance.now();
+  const campaignSeed = seed ?? (Date.now() ^ (process.pid << 8)) >>> 0;
+  const result: CampaignResult =
+    workers > 1
+      ? await parallelCampaign(options, {
+          workers,
+          numRuns: runs,
+          seed: campaignSeed,
+          maxShrinks,
+          shape,
+          onRun: (r, _w, total) => progress(r, total, r.violation),
+        })
+      : await campaign(options, {
+          numRuns: runs,
+          seed: campaignSeed,
+          ...(values.path === undefined ? {} : { path: values.path }),
+          maxShrinks,
+          shape,
+          onRun: (judged, run) => progress({ ...judged.sim.stats, seed: judged.sim.seed }, run, judged.violations[0]?.message ?? null),
+        });
+  const elapsedMs = performance.now() - started;
 
   const t = result.totals;
-  const speed = t.wallMs > 0 ? t.simMs / t.wallMs : 0;
+  const perThread = t.wallMs > 0 ? t.simMs / t.wallMs : 0;
+  const overall = elapsedMs > 0 ? t.simMs / elapsedMs : 0;
   process.stdout.write(
-    `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs), ${(t.simMs / 1000).toFixed(1)} simulated s in ${(t.wallMs / 1000).toFixed(1)} wall s ` +
-      `(simulation only) = ${speed.toFixed(0)}x real time; ${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; ` +
-      `crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}\n`,
+    `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs) on ${workers} thread(s), ${(t.simMs / 1000).toFixed(1)} simulated s; ` +
+      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}\n` +
+      `speed: ${perThread.toFixed(0)}x real time per thread (simulation only: ${(t.simMs / 1000).toFixed(1)} sim-s in ${(t.wallMs / 1000).toFixed(1)} thread-s); ` +
+      `${overall.toFixed(0)}x for the whole campaign (${(elapsedMs / 1000).toFixed(1)} wall s, checker, generation${result.failed ? ', shrinking' : ''} included)\n`,
   );
   if (!result.failed) {
     process.stdout.write(`no violation found (seed ${result.seed})\n`);

@@ -57,6 +57,8 @@ export interface CampaignOptions {
   readonly shape?: ScenarioShape;
   /** Called after every run (progress, totals). */
   readonly onRun?: (judged: Judged, run: number) => void;
+  /** Called once, when the first failing run is found (before shrinking starts). */
+  readonly onFailure?: () => void;
 }
 
 export interface CampaignResult {
@@ -120,7 +122,10 @@ export async function campaign(options: SimOptions, opts: CampaignOptions): Prom
       opts.onRun?.(judged, runs);
     }
     if (judged.violations.length > 0) {
-      if (runsToFailure === null) runsToFailure = runs;
+      if (runsToFailure === null) {
+        runsToFailure = runs;
+        opts.onFailure?.();
+      }
       shrinking = true;
       throw new SimulationFailure(judged);
     }

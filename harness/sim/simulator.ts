@@ -93,6 +93,12 @@ const SECRET = 'rift-simulation-secret-0123456789';
 const CLUSTER = 'sim';
 const CLIENT_PREFIX = 'client-';
 const maxTraceLines = 200_000;
+/** The MAC key of SECRET, derived once per process (HKDF costs more than a short run's first events). */
+let cachedKey: Buffer | null = null;
+function simKey(): Buffer {
+  cachedKey ??= deriveKey(SECRET);
+  return cachedKey;
+}
 
 
 export function simClusterConfig(options: SimOptions): ClusterConfig {
@@ -148,7 +154,7 @@ export class Simulation {
     private readonly options: SimOptions,
   ) {
     this.config = simClusterConfig(options);
-    this.key = deriveKey(SECRET);
+    this.key = simKey();
     const seed = scenario.seed;
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A

@@ -9,7 +9,11 @@
 import { assert } from '../util/assert.js';
 import type { Entry } from './types.js';
 
-/** Fixed per-entry allowance for the envelope fields (term, index, type, JSON punctuation). */
+/**
+ * Fixed per-entry allowance for the fields around the data (term, index,
+ * type, length). The binary wire form needs 21 bytes (`raft-binary.ts`), the
+ * JSON form about 40 plus escapes; the transport checks the real size anyway.
+ */
 export const ENTRY_OVERHEAD_BYTES = 64;
 
 /** Exact UTF-8 byte length of a JS string, without TextEncoder (pure, no allocation). */
@@ -32,8 +36,8 @@ export function utf8ByteLength(text: string): number {
 
 /** Upper estimate of an entry's encoded size: used for maxAppendBytes and maxUncommittedBytes. */
 export function entrySizeBytes(entry: Entry): number {
-  // JSON escaping can grow control characters; the 64-byte allowance plus the
-  // transport's own datagram check keep this an estimate, not a guarantee.
+  // An upper bound for the binary form peers use; the transport's own
+  // datagram check stays the last word.
   return utf8ByteLength(entry.data) + ENTRY_OVERHEAD_BYTES;
 }
 

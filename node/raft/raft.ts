@@ -86,6 +86,8 @@ export class RaftNode {
 
   // Candidate / pre-candidate state.
   private readonly votes = new Map<NodeId, boolean>();
+  /** Whether the current campaign is a leadership transfer (its RequestVote retries say so too). */
+  private campaignIsTransfer = false;
 
   // Leader state.
   private readonly progress = new Map<NodeId, Progress>();
@@ -348,6 +350,15 @@ export class RaftNode {
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false); // §5.2: no word from a leader for an election timeout
+      return;
+    }
+    // §5.1: "servers retry RPCs if they do not receive a response in a timely
+    // manner". A (pre-)candidate asks the peers that have not answered again
+    // every heartbeat interval, so a lost RequestVote or answer under packet
+    // loss costs a heartbeat, not a whole election timeout.
+    if ((this.role === 'candidate' || this.role === 'pre_candidate') && this.electionElapsed % this.config.heartbeatIntervalTicks === 0) {
+      const preVote = this.role === 'pre_candidate';
+      this.requestVotes(preVote ? this.currentTerm + 1 : this.currentTerm, preVote, this.campaignIsTransfer, this.votes);
     }
   }
 
@@ -390,6 +401,11 @@ export class RaftNode {
   }
 
   /** Leader stickiness: we heard from a current leader within the minimum election timeout. */
+  /** We know a leader and heard from it (or are it) less than a minimum election timeout ago. */
+  private heardFromLeaderRecently(): boolean {
+    return this.leaderId !== null && (this.role === 'leader' || this.electionElapsed < this.config.electionTimeoutTicksMin);
+  }
+
   private inLeaderLease(): boolean {
     return this.config.checkQuorum && this.leaderId !== null && this.electionElapsed < this.config.electionTimeoutTicksMin;
   }
@@ -448,8 +464,11 @@ export class RaftNode {
     this.requestVotes(this.currentTerm, false, transfer);
   }
 
-  private requestVotes(term: number, preVote: boolean, transfer: boolean): void {
+  /** RequestVote to every peer, or to those not in `answered` (a retry). */
+  private requestVotes(term: number, preVote: boolean, transfer: boolean, answered: ReadonlyMap<NodeId, boolean> | null = null): void {
+    this.campaignIsTransfer = transfer;
     for (const peer of this.peers) {
+      if (answered?.has(peer) === true) continue;
       const message: RequestVote = {
         type: 'request_vote',
         term,
@@ -582,12 +601,14 @@ export class RaftNode {
   private handleRequestVote(message: RequestVote): void {
     // §5.2: one vote per term (first come, first served); a repeated request
     // from the same candidate gets the same answer. A node that knows a leader
-    // in this term does not vote. A pre-vote for a later term is hypothetical
-    // and always considered (thesis §9.6).
+    // in this term does not vote. A pre-vote for a later term is hypothetical:
+    // it is granted unless we heard from a leader within the minimum election
+    // timeout (thesis §9.6: then that leader is alive and no election is needed;
+    // a leader always counts as having heard from itself).
     const canVote =
       this.votedFor === message.from ||
       (this.votedFor === null && this.leaderId === null) ||
-      (message.preVote && message.term > this.currentTerm);
+      (message.preVote && message.term > this.currentTerm && !this.heardFromLeaderRecently());
     // §5.4.1: only for a candidate whose log is at least as up to date as ours.
     const upToDate = isAtLeastAsUpToDate(message.lastLogIndex, message.lastLogTerm, this.raftLog.lastIndex(), this.raftLog.lastTerm());
     const granted = canVote && upToDate;

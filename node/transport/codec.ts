@@ -2,25 +2,34 @@
  * The wire format of every rift datagram (peer and client traffic alike):
  *
  *   offset 0   4 bytes  magic "RIFT"
- *   offset 4   1 byte   version (1)
- *   offset 5  32 bytes  HMAC-SHA256(key, json)   key = deriveKey(cluster secret)
- *   offset 37  ...      json: the UTF-8 JSON envelope {cluster, from, to, body}
+ *   offset 4   1 byte   version (2)
+ *   offset 5  32 bytes  HMAC-SHA256(key, payload)   key = deriveKey(cluster secret)
+ *   offset 37  ...      payload, one of:
+ *                       - a Raft peer message in binary (first byte 1-5; `raft-binary.ts`),
+ *                         what nodes send each other;
+ *                       - the UTF-8 JSON envelope {cluster, from, to, body} (first byte `{`),
+ *                         what clients and nodes exchange. Any body may travel as JSON.
  *
  * The whole datagram is at most MAX_DATAGRAM_BYTES (the IPv4 UDP payload
  * limit). Decoding checks cheap things first, then the MAC (constant-time),
- * and only then parses JSON, so unauthenticated bytes never reach the parser;
- * finally every field of the body is validated (`validate.ts`). Decoding never
- * throws: any input yields a typed result.
+ * and only then reads the payload, so unauthenticated bytes never reach a
+ * parser; every field of the body is validated (`validate.ts`, or as it is
+ * read in `raft-binary.ts`). Decoding never throws: any input yields a typed
+ * result.
+ *
+ * Version 2 added the binary form: peer traffic is mostly heartbeats, and
+ * as JSON their stringify/parse/validate cost more than the MACs.
  */
 import { hash, hkdfSync } from 'node:crypto';
 import type { ClientMessage } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
+import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
 
 /** Largest UDP payload over IPv4 (65,535 - 8 UDP header - 20 IP header). 65,508 gives EMSGSIZE. */
 export const MAX_DATAGRAM_BYTES = 65_507;
 export const MAGIC = Buffer.from('RIFT', 'ascii');
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 export const MAC_BYTES = 32;
 export const HEADER_BYTES = MAGIC.length + 1 + MAC_BYTES;
 
@@ -151,11 +160,32 @@ function macMatches(buf: Uint8Array, at: number, expected: string): boolean {
 }
 
 /**
- * Encodes an envelope. The envelope is validated with the same rules the
- * receiver applies (a message the receiver would drop is a bug at the
- * sender); a message that would not fit in one datagram is a typed failure.
+ * Encodes an envelope: Raft messages in binary, client messages as JSON.
+ * The envelope is validated with the same rules the receiver applies (a
+ * message the receiver would drop is a bug at the sender); a message that
+ * would not fit in one datagram is a typed failure.
  */
 export function encodeEnvelope(env: Envelope, key: Buffer): EncodeResult {
+  const body = env.body;
+  if (typeof body === 'object' && body !== null && isRaftMessage(body)) {
+    const written = encodeRaftBinary(
+      { cluster: env.cluster, from: env.from, to: env.to, body },
+      scratchBuffer(),
+      HMAC_BLOCK_BYTES,
+      MAX_DATAGRAM_BYTES - HEADER_BYTES,
+    );
+    if (!written.ok) {
+      if (written.reason === 'invalid_message') return written;
+      const bytes = HEADER_BYTES + written.bytes;
+      return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
+    }
+    return seal(macPads(key), written.bytes);
+  }
+  return encodeJson(env, key);
+}
+
+/** The JSON form: what clients send and receive, and what `encodeEnvelope` uses for every non-Raft body. */
+export function encodeJson(env: Envelope, key: Buffer): EncodeResult {
   const plain = { cluster: env.cluster, from: env.from, to: env.to, body: env.body };
   const problem = checkEnvelopeShape(plain) ?? checkEnvelopeBody(plain);
   if (problem !== null) return { ok: false, reason: 'invalid_message', detail: problem };
@@ -174,12 +204,17 @@ export function encodeEnvelope(env: Envelope, key: Buffer): EncodeResult {
       detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}`,
     };
   }
-  const mac = macOfScratch(pads, jsonBytes);
-  const out = Buffer.allocUnsafe(bytes);
+  return seal(pads, jsonBytes);
+}
+
+/** Frames the `length` payload bytes at scratch[64..]: header, MAC, payload. */
+function seal(pads: MacPads, length: number): EncodeResult {
+  const mac = macOfScratch(pads, length);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
   for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC[i]!;
   out[MAGIC.length] = WIRE_VERSION;
   writeBinary(out, MAGIC.length + 1, mac);
-  out.set(scratchBuffer().subarray(HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + jsonBytes), HEADER_BYTES);
+  out.set(scratchBuffer().subarray(HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length), HEADER_BYTES);
   return { ok: true, datagram: out };
 }
 
@@ -202,6 +237,15 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
     scratchBuffer().set(json, HMAC_BLOCK_BYTES);
     const expected = macOfScratch(macPads(key), json.length);
     if (!macMatches(buf, MAGIC.length + 1, expected)) return drop('bad_mac', 'HMAC does not match (wrong secret or corrupted datagram)');
+    if (isBinaryKind(json[0])) {
+      const whole = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+      const read = decodeRaftBinary(whole, HEADER_BYTES, whole.length);
+      if (!read.ok) return drop('invalid_message', read.detail);
+      if (read.envelope.cluster !== expectedCluster) {
+        return drop('wrong_cluster', `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`);
+      }
+      return { ok: true, envelope: read.envelope };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(utf8.decode(json));
@@ -224,30 +268,19 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
   }
 }
 
-/** Bytes one entry adds to an AppendEntries on the wire (its JSON plus a separating comma). */
+/** Bytes one entry adds to an AppendEntries on the wire (binary form: fixed fields plus its UTF-8 data). */
 export function entryWireBytes(entry: Entry): number {
-  return Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+  return BINARY_ENTRY_OVERHEAD_BYTES + Buffer.byteLength(entry.data, 'utf8');
 }
 
 /**
- * Upper bound on the datagram bytes of an AppendEntries from `from` to `to`
- * with no entries (all numeric fields at their widest). A batch whose
+ * The datagram bytes of an AppendEntries from `from` to `to` with no
+ * entries (fixed-width fields, so exact for any values). A batch whose
  * `entryWireBytes` sum to at most MAX_DATAGRAM_BYTES minus this always fits.
  */
 export function appendEntriesOverheadBytes(cluster: string, from: string, to: string): number {
-  const widest = Number.MAX_SAFE_INTEGER;
-  const body: AppendEntries = {
-    type: 'append_entries',
-    term: widest,
-    from,
-    to,
-    prevLogIndex: widest,
-    prevLogTerm: widest,
-    entries: [],
-    leaderCommit: widest,
-    seq: widest,
-  };
-  return HEADER_BYTES + Buffer.byteLength(JSON.stringify({ cluster, from, to, body }), 'utf8');
+  const body: AppendEntries = { type: 'append_entries', term: 0, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0 };
+  return HEADER_BYTES + binaryPayloadBytes({ cluster, from, to, body });
 }
 
 /** Whether a decoded body is a peer (Raft) message rather than a client one. */

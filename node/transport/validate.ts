@@ -278,13 +278,14 @@ export function checkKvResult(v: unknown, path: string): Check {
 const roles: readonly Role[] = ['follower', 'pre_candidate', 'candidate', 'leader'];
 
 function checkNodeStatus(v: unknown, p: string): Check {
-  const s = shape(v, ['id', 'role', 'currentTerm', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'], p);
+  const s = shape(v, ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'], p);
   if (s !== null) return s;
   const o = v as Obj;
   return first(
     () => id(o['id'], p, '.id'),
     () => oneOf(o['role'], roles, p, '.role'),
     () => nat(o['currentTerm'], p, '.currentTerm'),
+    () => nullableId(o['votedFor'], p, '.votedFor'),
     () => nullableId(o['leaderId'], p, '.leaderId'),
     () => nat(o['commitIndex'], p, '.commitIndex'),
     () => nat(o['lastApplied'], p, '.lastApplied'),

@@ -53,7 +53,7 @@ sock.bind(self.port, self.host, () => {
   setInterval(tick, 30);
   process.on('message', (req) => {
     if (req?.type === 'status') {
-      process.send({ type: 'status', status: { id, role, currentTerm: term, leaderId, commitIndex: 0, lastApplied: 0, lastLogIndex: 0,
+      process.send({ type: 'status', status: { id, role, currentTerm: term, votedFor: null, leaderId, commitIndex: 0, lastApplied: 0, lastLogIndex: 0,
         clock: { nowMs: now(), offsetMs, rate }, dropped: {}, unsafe: [], received } });
     } else if (req?.type === 'clock') {
       const cur = now(); baseReal = performance.now(); baseFake = cur - offsetMs;

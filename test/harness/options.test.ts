@@ -90,6 +90,12 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'partition', '--partition', 'halves,leader']).partitionShapes).toEqual(['leader', 'halves']);
   });
 
+  it('--targets voter: a kill target that needs the relay', () => {
+    expect(opts(['--nemesis', 'kill,loss', '--targets', 'voter,all']).targets).toEqual(['all', 'voter']);
+    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill target/);
+    expect(usage(['--nemesis', 'kill', '--targets', 'voter', '--net', 'netns'], { isRoot: true })).toMatch(/needs --net relay/);
+  });
+
   it('--net, --read-mode, --node-flag', () => {
     expect(opts(['--net', 'netns'], { isRoot: true }).net).toBe('netns');
     expect(opts(['--read-mode', 'lease']).readMode).toBe('lease');

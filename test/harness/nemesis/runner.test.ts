@@ -1,7 +1,9 @@
 import { tempDir } from '../temp-dirs.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../harness/cluster.js';
+import { RaftWireMonitor } from '../../../harness/net/monitor.js';
 import type { UdpRelay } from '../../../harness/net/relay.js';
+import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
 import { drawNemesisSchedule, nemesisKinds, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
 import { writeFakeNode } from '../fake-node.js';
@@ -46,6 +48,56 @@ function completion(records: NemesisOpRecord[], f: string, nth = 0): Record<stri
 }
 
 describe('NemesisRunner against fake-node clusters (seeded)', () => {
+  test('kill voter: the leader goes down, each node seen granting a vote is crashed and restarted, start restarts the rest', async () => {
+    const cluster = await startFake(5);
+    await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
+    const relay = cluster.net as UdpRelay;
+    const monitor = new RaftWireMonitor({ secret: cluster.config.secret, cluster: cluster.config.cluster });
+    relay.attachMonitor(monitor);
+    const grant = (voter: string, candidate: string, term: number): void => {
+      const r = encodeEnvelope({
+        cluster: cluster.config.cluster, from: voter, to: candidate,
+        body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
+      }, deriveKey(cluster.config.secret));
+      if (!r.ok) throw new Error(r.detail);
+      monitor.observe(r.datagram);
+    };
+    const records: NemesisOpRecord[] = [];
+    const runner = new NemesisRunner(cluster, [
+      { atMs: 0, f: 'kill', value: { target: 'voter' } },
+      { atMs: 3000, f: 'start', value: { target: 'all' } },
+    ], { seed: 1, record: (op) => records.push(op) });
+    runner.start(Date.now());
+    await waitFor(() => records.length >= 2, 5000, 'voter trap armed');
+    expect(completion(records, 'kill')).toEqual({ target: 'voter', armed: true, killedLeader: 'n1' });
+    expect(cluster.isAlive('n1')).toBe(false);
+    const pid2 = cluster.pid('n2')!;
+    grant('n2', 'n3', 4);
+    grant('n2', 'n3', 4); // while n2 is bouncing: not bounced twice
+    await waitFor(() => cluster.isAlive('n2') && cluster.pid('n2') !== pid2, 10_000, 'n2 crashed and restarted');
+    expect(processGone(pid2)).toBe(true);
+    expect(runner.activeFaults()).toEqual(['n1 killed']);
+    await waitFor(() => records.length >= 4, 10_000, 'start done');
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], voterBounces: ['n2@4->n3'] });
+    // Disarmed: a vote now changes nothing.
+    const pid3 = cluster.pid('n3')!;
+    grant('n3', 'n4', 5);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cluster.pid('n3')).toBe(pid3);
+    for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
+  });
+
+  test('the voter target is refused for pause, and without a monitor', async () => {
+    const cluster = await startFake(3);
+    const { records } = await run(cluster, [
+      { atMs: 0, f: 'pause', value: { target: 'voter' } },
+      { atMs: 10, f: 'kill', value: { target: 'voter' } },
+    ]);
+    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill only' });
+    expect(String(completion(records, 'kill')['error'])).toMatch(/no monitor attached/);
+    for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
+  });
+
   test('kill leader → pid gone, wasLeader recorded; start → back', async () => {
     const cluster = await startFake(3);
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
   drawNemesisSchedule, kindOf, nemesisKinds, nemesisScheduleArbitrary, partitionShapes,
-  type NemesisKind, type ScheduleOptions,
+  type NemesisEvent, type NemesisKind, type ScheduleOptions,
 } from '../../../harness/nemesis/schedule.js';
 
 const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({
@@ -89,14 +89,14 @@ describe('nemesis schedules', () => {
     }
   });
 
-  test.prop([fc.integer(), fc.subarray(['bump', 'rate', 'slow', 'fast'] as const, { minLength: 1 })], { numRuns: 50 })('clock fault modes: only the chosen ones, rates in their ranges', (seed, modes) => {
+  test.prop([fc.integer(), fc.subarray(['bump', 'rate', 'slow', 'fast', 'drift'] as const, { minLength: 1 })], { numRuns: 50 })('clock fault modes: only the chosen ones, rates in their ranges', (seed, modes) => {
     const events = drawNemesisSchedule({ kinds: ['clock'], timeLimitMs: 60_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [], clockFaults: modes, seed });
-    const ranges = { rate: [0.5, 3], slow: [0.1, 0.5], fast: [3, 10] } as const;
+    const ranges = { rate: [0.5, 3], slow: [0.1, 0.5], fast: [3, 10], drift: [0.85, 1.15] } as const;
     for (const e of events) {
       if (e.f === 'clock-bump') expect(modes).toContain('bump');
       if (e.f !== 'clock-rate') continue;
       const rate = (e.value as { rate: number }).rate;
-      const fits = modes.filter((m): m is 'rate' | 'slow' | 'fast' => m !== 'bump').some((m) => rate >= ranges[m][0] && rate <= ranges[m][1]);
+      const fits = modes.filter((m): m is 'rate' | 'slow' | 'fast' | 'drift' => m !== 'bump').some((m) => rate >= ranges[m][0] && rate <= ranges[m][1]);
       expect(fits, `rate ${rate} not in any of ${modes.join(',')}`).toBe(true);
     }
     if (modes.length === 1 && modes[0] === 'slow') {
@@ -119,6 +119,19 @@ describe('nemesis schedules', () => {
       expect(r).toBeGreaterThanOrEqual(lossPct.min / 100);
       expect(r).toBeLessThanOrEqual(lossPct.max / 100);
     }
+  });
+
+  test.prop([fc.integer()], { numRuns: 30 })('the voter target is drawn for kill only; pause and clock draw from the other targets', (seed) => {
+    const events = drawNemesisSchedule({ kinds: ['kill', 'pause', 'clock'], timeLimitMs: 30_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], targets: ['voter', 'one'], seed });
+    const targetOf = (e: NemesisEvent): unknown => (e.value as { target?: unknown } | null)?.target;
+    const kills = events.filter((e) => e.f === 'kill').map(targetOf);
+    const others = events.filter((e) => e.f === 'pause' || e.f === 'clock-bump' || e.f === 'clock-rate').map(targetOf);
+    expect(kills.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    for (const t of kills) expect(['voter', 'one']).toContain(t);
+    for (const t of others) expect(t).toBe('one');
+    const only = drawNemesisSchedule({ kinds: ['pause'], timeLimitMs: 10_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], targets: ['voter'], seed });
+    for (const e of only.filter((x) => x.f === 'pause')) expect(['one', 'leader', 'minority', 'majority']).toContain(targetOf(e));
   });
 
   test('rejects bad options with a clear error', () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RaftWireMonitor, type MonitorViolation } from '../../../harness/net/monitor.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { deriveKey, encodeEnvelope, encodeJson } from '../../../node/transport/codec.js';
 import type { Entry, RaftMessage } from '../../../node/raft/types.js';
 import { waitFor } from '../wait.js';
 
@@ -21,8 +21,8 @@ function ae(from: string, to: string, term: number, entries: Entry[] = []): Buff
   return datagram({ type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1 });
 }
 
-function vote(from: string, to: string, term: number, voteGranted: boolean, preVote = false): Buffer {
-  return datagram({ type: 'request_vote_response', term, from, to, voteGranted, preVote });
+function vote(from: string, to: string, term: number, voteGranted: boolean, preVote = false, k = key): Buffer {
+  return datagram({ type: 'request_vote_response', term, from, to, voteGranted, preVote }, k);
 }
 
 function monitor(): { m: RaftWireMonitor; seen: MonitorViolation[] } {
@@ -131,6 +131,51 @@ describe('RaftWireMonitor', () => {
     const r = m.report();
     expect(r.violations).toHaveLength(2);
     expect(r.counts.violationsDropped).toBe(3);
+  });
+
+  test('vote listeners hear every granted non-pre vote, and nothing else', () => {
+    const { m } = monitor();
+    const heard: string[] = [];
+    const unsubscribe = m.addVoteListener((v) => heard.push(`${v.voter}@${v.term}->${v.candidate}`));
+    m.addVoteListener(() => {
+      throw new Error('a broken listener');
+    });
+    m.observe(vote('n2', 'n1', 3, true));
+    m.observe(vote('n3', 'n1', 3, false)); // rejected
+    m.observe(vote('n4', 'n1', 4, true, true)); // pre-vote
+    m.observe(vote('n2', 'n1', 3, true, false).subarray(0, 50)); // truncated: never decoded
+    m.observe(vote('n5', 'n1', 3, true, false, deriveKey('another secret'))); // forged
+    unsubscribe();
+    m.observe(vote('n3', 'n1', 5, true));
+    expect(heard).toEqual(['n2@3->n1']);
+    expect(m.report().counts.votesGranted).toBe(2);
+  });
+
+  test('a restarted voter must report the vote it granted, if it is still in that term', () => {
+    const { m, seen } = monitor();
+    const granted = { voter: 'n3', candidate: 'n1', term: 9 };
+    m.checkRestartedVoter(granted, { currentTerm: 9, votedFor: 'n1' }); // kept: fine
+    m.checkRestartedVoter(granted, { currentTerm: 10, votedFor: null }); // moved on: says nothing
+    expect(seen).toEqual([]);
+    m.checkRestartedVoter(granted, { currentTerm: 9, votedFor: null });
+    m.checkRestartedVoter(granted, { currentTerm: 9, votedFor: 'n2' }); // reported once per (voter, term)
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'lost-vote', voter: 'n3', candidate: 'n1', term: 9, votedFor: null });
+    expect(seen[0]!.message).toMatch(/n3 granted its term-9 vote to n1, crashed, and came back in term 9 with votedFor null/);
+  });
+
+  test('Raft messages in the JSON form are judged too', () => {
+    const { m, seen } = monitor();
+    const json = (body: RaftMessage): Buffer => {
+      const r = encodeJson({ cluster, from: body.from, to: body.to, body }, key);
+      if (!r.ok) throw new Error(r.detail);
+      return r.datagram;
+    };
+    m.observe(json({ type: 'request_vote_response', term: 7, from: 'n3', to: 'n1', voteGranted: true, preVote: false }));
+    m.observe(json({ type: 'request_vote_response', term: 7, from: 'n3', to: 'n2', voteGranted: true, preVote: false }));
+    m.observe(json({ type: 'append_entries', term: 7, from: 'n1', to: 'n3', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }));
+    m.observe(json({ type: 'append_entries', term: 7, from: 'n2', to: 'n3', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }));
+    expect(seen.map((v) => v.kind).sort()).toEqual(['double-vote', 'election-safety']);
   });
 });
 

@@ -23,7 +23,7 @@ const cases: readonly (readonly [string, number, number])[] = [
   ['local-reads', 1, 10],
   ['no-persist-vote', 1, 10],
   ['memory-log', 1, 10],
-  ['ack-before-fsync', 1, 12],
+  ['ack-before-fsync', 5, 12],
   ['lease-ms', 3, 10],
   ['commit-old-terms', 1, 10],
 ];

@@ -117,10 +117,29 @@ describe('§5.2 leader election', () => {
     expect(node.status()).toMatchObject({ role: 'candidate', votedFor: 'n1' });
     expect(node.status().currentTerm).toBeGreaterThan(term);
     const requests = ofType(takeMessages(node), 'request_vote').filter((m) => m.term === node.status().currentTerm);
-    expect(requests).toEqual([
-      requestVote('n1', 'n2', node.status().currentTerm, 1, 1),
-      requestVote('n1', 'n3', node.status().currentTerm, 1, 1),
-    ]);
+    const expected = [requestVote('n1', 'n2', node.status().currentTerm, 1, 1), requestVote('n1', 'n3', node.status().currentTerm, 1, 1)];
+    expect(requests.slice(0, 2)).toEqual(expected);
+    // Anything after the first round is a retry of the same request (§5.1).
+    for (const r of requests.slice(2)) expect(expected).toContainEqual(r);
+  });
+
+  // §5.1: "Servers retry RPCs if they do not receive a response in a timely manner."
+  it('a candidate asks again, every heartbeat interval, only the peers that have not answered', () => {
+    const node = newNode({ term: 1, entries: [entry(1, 1)], peers: ids(5) });
+    node.campaign();
+    const term = node.status().currentTerm;
+    expect(ofType(takeMessages(node), 'request_vote').map((m) => m.to)).toEqual(['n2', 'n3', 'n4', 'n5']);
+    node.step({ type: 'request_vote_response', term, from: 'n2', to: 'n1', voteGranted: true, preVote: false });
+    node.step({ type: 'request_vote_response', term, from: 'n3', to: 'n1', voteGranted: false, preVote: false });
+    node.ready();
+    const retried: string[][] = [];
+    for (let t = 0; t < 3 * 2 /* heartbeatIntervalTicks */ && node.status().role === 'candidate' && node.status().currentTerm === term; t++) {
+      node.tick();
+      const to = ofType(takeMessages(node), 'request_vote').map((m) => m.to);
+      if (to.length > 0) retried.push(to);
+    }
+    expect(retried.length).toBeGreaterThan(0);
+    for (const round of retried) expect(round).toEqual(['n4', 'n5']);
   });
 
   // §5.2: a candidate wins with votes from a majority; loses when a majority refused; else waits.

@@ -90,6 +90,7 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
   id: arbId,
   role: fc.constantFrom('follower' as const, 'pre_candidate' as const, 'candidate' as const, 'leader' as const),
   currentTerm: arbNat,
+  votedFor: fc.option(arbId, { nil: null }),
   leaderId: fc.option(arbId, { nil: null }),
   commitIndex: arbNat,
   lastApplied: arbNat,

@@ -59,13 +59,36 @@ describe('codec round trip', () => {
     );
   });
 
-  it('lays out magic, version, MAC and JSON as specified', () => {
-    const buf = encodeOk(vote);
+  it('lays out magic, version, MAC and a JSON client message as specified', () => {
+    const request: Envelope = { cluster: CLUSTER, from: 'c1', to: 'n1', body: { type: 'client_request', clientId: 'c1', seq: 1, op: { type: 'get', key: 'k' } } };
+    const buf = encodeOk(request);
     expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
-    expect(buf[4]).toBe(1);
+    expect(buf[4]).toBe(2);
     const json = buf.subarray(HEADER_BYTES);
     expect(buf.subarray(5, HEADER_BYTES)).toEqual(createHmac('sha256', KEY).update(json).digest());
-    expect(JSON.parse(json.toString('utf8'))).toEqual(vote);
+    expect(JSON.parse(json.toString('utf8'))).toEqual(request);
+  });
+
+  it('sends Raft messages in the binary form, under the same header and MAC', () => {
+    const buf = encodeOk(vote);
+    expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
+    expect(buf[4]).toBe(2);
+    const payload = buf.subarray(HEADER_BYTES);
+    expect(buf.subarray(5, HEADER_BYTES)).toEqual(createHmac('sha256', KEY).update(payload).digest());
+    expect(payload[0]).toBe(1); // request_vote
+    expect(payload.readUInt16LE(1)).toBe(CLUSTER.length);
+    expect(payload.subarray(3, 3 + CLUSTER.length).toString('utf8')).toBe(CLUSTER);
+  });
+
+  it('still accepts any Raft message in the JSON form', () => {
+    fc.assert(
+      fc.property(arbEnvelope(CLUSTER), (env) => {
+        const r = decodeEnvelope(seal(JSON.stringify(env)), KEY, CLUSTER);
+        if (!r.ok) throw new Error(`decode failed: ${r.reason} ${r.detail}`);
+        expect(r.envelope).toEqual(env);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('deriveKey is deterministic, 32 bytes, and differs between secrets', () => {
@@ -178,9 +201,11 @@ describe('codec rejects bad input without throwing', () => {
   });
 
   it('wrong version byte is bad_version even with a valid MAC', () => {
-    const buf = Buffer.from(encodeOk(vote));
-    buf[4] = 2;
-    expect(reasonOf(buf)).toBe('bad_version');
+    for (const version of [0, 1, 3, 255]) {
+      const buf = Buffer.from(encodeOk(vote));
+      buf[4] = version;
+      expect(reasonOf(buf)).toBe('bad_version');
+    }
   });
 
   it('a valid MAC over non-JSON or invalid UTF-8 is malformed_json', () => {
@@ -335,8 +360,8 @@ describe('codec validates every field (valid MAC, bad fields)', () => {
     ['bad invalid code', { type: 'client_response', clientId: 'c', seq: 1, outcome: { status: 'invalid', code: 'too_big', message: '' } }],
     ['empty client id', { type: 'client_request', clientId: '', seq: 1, op: { type: 'get', key: 'k' } }],
     ['id too long', { type: 'status_request', requestId: 'r'.repeat(129) }],
-    ['zero clock rate', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'leader', currentTerm: 1, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 0 }, dropped: {}, unsafe: [] } }],
-    ['bad role', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'king', currentTerm: 1, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 1 }, dropped: {}, unsafe: [] } }],
+    ['zero clock rate', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'leader', currentTerm: 1, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 0 }, dropped: {}, unsafe: [] } }],
+    ['bad role', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'king', currentTerm: 1, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 1 }, dropped: {}, unsafe: [] } }],
     ['array body', []],
   ];
   it.each(cases)('%s is invalid_message', (_name, body) => {

@@ -1,0 +1,175 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  HEADER_BYTES,
+  MAGIC,
+  WIRE_VERSION,
+  appendEntriesOverheadBytes,
+  decodeEnvelope,
+  deriveKey,
+  encodeEnvelope,
+  entryWireBytes,
+  type DropReason,
+  type Envelope,
+} from '../../../node/transport/codec.js';
+import { decodeRaftBinary, encodeRaftBinary, type BinaryEnvelope } from '../../../node/transport/raft-binary.js';
+import type { AppendEntries, RaftMessage } from '../../../node/raft/types.js';
+import { arbRaftMessage } from './arbitraries.js';
+
+const CLUSTER = 'rift-test';
+const KEY = deriveKey('correct horse battery staple');
+
+const arbBinaryEnvelope: fc.Arbitrary<BinaryEnvelope> = arbRaftMessage.map((body) => ({ cluster: CLUSTER, from: body.from, to: body.to, body }));
+
+function payloadOf(env: BinaryEnvelope): Buffer {
+  const out = Buffer.alloc(200_000);
+  const r = encodeRaftBinary(env, out, 0, out.length);
+  if (!r.ok) throw new Error(`encode failed: ${JSON.stringify(r)}`);
+  return Buffer.from(out.subarray(0, r.bytes));
+}
+
+/** A datagram with a correct MAC around arbitrary payload bytes: reaches the binary reader. */
+function seal(payload: Buffer): Buffer {
+  return Buffer.concat([MAGIC, Buffer.from([WIRE_VERSION]), createHmac('sha256', KEY).update(payload).digest(), payload]);
+}
+
+function reasonOf(buf: Buffer): DropReason | 'ok' {
+  const r = decodeEnvelope(buf, KEY, CLUSTER);
+  return r.ok ? 'ok' : r.reason;
+}
+
+const heartbeat: AppendEntries = { type: 'append_entries', term: 3, from: 'n1', to: 'n2', prevLogIndex: 9, prevLogTerm: 2, entries: [], leaderCommit: 8, seq: 41 };
+const withEntry = (entry: object): BinaryEnvelope =>
+  ({ cluster: CLUSTER, from: 'n1', to: 'n2', body: { ...heartbeat, entries: [entry] } }) as unknown as BinaryEnvelope;
+
+describe('binary Raft messages', () => {
+  it('round trip: decode(encode(m)) equals m and re-encodes to the same bytes (property)', () => {
+    fc.assert(
+      fc.property(arbBinaryEnvelope, (env) => {
+        const payload = payloadOf(env);
+        const r = decodeRaftBinary(payload, 0, payload.length);
+        if (!r.ok) throw new Error(r.detail);
+        expect(r.envelope).toEqual(env);
+        expect(payloadOf(r.envelope)).toEqual(payload);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the datagram size is exactly the overhead plus entryWireBytes of each entry', () => {
+    fc.assert(
+      fc.property(arbRaftMessage.filter((m): m is AppendEntries => m.type === 'append_entries'), (body) => {
+        const env: Envelope = { cluster: CLUSTER, from: body.from, to: body.to, body };
+        const r = encodeEnvelope(env, KEY);
+        if (!r.ok) throw new Error(r.detail);
+        const expected = appendEntriesOverheadBytes(CLUSTER, body.from, body.to) + body.entries.reduce((n, e) => n + entryWireBytes(e), 0);
+        expect(r.datagram.length).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('every truncation of a valid payload is invalid_message, never a throw', () => {
+    fc.assert(
+      fc.property(arbBinaryEnvelope, fc.nat(), (env, cutSeed) => {
+        const payload = payloadOf(env);
+        const cut = 1 + (cutSeed % (payload.length - 1));
+        expect(reasonOf(seal(payload.subarray(0, cut)))).toBe('invalid_message');
+        expect(reasonOf(seal(Buffer.concat([payload, Buffer.from([0])])))).toBe('invalid_message');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a corrupted byte under a valid MAC is rejected or still decodes to a message that re-encodes to those bytes', () => {
+    fc.assert(
+      fc.property(arbBinaryEnvelope, fc.nat(), fc.integer({ min: 1, max: 255 }), (env, posSeed, xor) => {
+        const payload = payloadOf(env);
+        const pos = posSeed % payload.length;
+        payload[pos] = payload[pos]! ^ xor;
+        const r = decodeEnvelope(seal(payload), KEY, CLUSTER);
+        if (!r.ok) {
+          expect(['invalid_message', 'wrong_cluster', 'malformed_json']).toContain(r.reason);
+          return;
+        }
+        // It was still well formed: then it must be exactly what these bytes say.
+        const re = encodeEnvelope(r.envelope, KEY);
+        if (!re.ok) throw new Error(re.detail);
+        expect(re.datagram.subarray(HEADER_BYTES)).toEqual(payload);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('random bytes after a binary kind byte never decode and never throw', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 300 }), (kind, rest) => {
+        expect(['invalid_message', 'wrong_cluster']).toContain(reasonOf(seal(Buffer.concat([Buffer.from([kind]), rest]))));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  const bad: Array<[string, (p: Buffer) => void, BinaryEnvelope]> = [];
+  const hbEnv: BinaryEnvelope = { cluster: CLUSTER, from: 'n1', to: 'n2', body: heartbeat };
+  const termAt = 1 + 2 + CLUSTER.length + 2 + 2 + 2 + 2;
+  bad.push(['negative term', (p) => p.writeDoubleLE(-1, termAt), hbEnv]);
+  bad.push(['fractional term', (p) => p.writeDoubleLE(1.5, termAt), hbEnv]);
+  bad.push(['NaN term', (p) => p.writeDoubleLE(Number.NaN, termAt), hbEnv]);
+  bad.push(['unsafe term', (p) => p.writeDoubleLE(2 ** 53, termAt), hbEnv]);
+  bad.push(['empty from', (p) => p.writeUInt16LE(0, 1 + 2 + CLUSTER.length), hbEnv]);
+  bad.push(['too many entries', (p) => p.writeUInt32LE(8193, termAt + 8 + 32), hbEnv]);
+  const entryAt = termAt + 8 + 32 + 4;
+  const oneEntry = withEntry({ term: 1, index: 1, type: 'command', data: 'abc' });
+  bad.push(['entry term 0', (p) => p.writeDoubleLE(0, entryAt), oneEntry]);
+  bad.push(['entry index 0', (p) => p.writeDoubleLE(0, entryAt + 8), oneEntry]);
+  bad.push(['entry type 2', (p) => (p[entryAt + 16] = 2), oneEntry]);
+  bad.push(['entry data invalid UTF-8', (p) => (p[entryAt + 21] = 0xff), oneEntry]);
+  const rvEnv: BinaryEnvelope = { cluster: CLUSTER, from: 'n1', to: 'n2', body: { type: 'request_vote', term: 3, from: 'n1', to: 'n2', lastLogIndex: 1, lastLogTerm: 1, preVote: false } };
+  bad.push(['unknown flag bit', (p) => (p[p.length - 1] = 0x80), rvEnv]);
+  bad.push(['leadershipTransfer value without the field', (p) => (p[p.length - 1] = 4), rvEnv]);
+  const aerEnv: BinaryEnvelope = {
+    cluster: CLUSTER, from: 'n1', to: 'n2',
+    body: { type: 'append_entries_response', term: 3, from: 'n1', to: 'n2', success: true, matchIndex: 4, conflictTerm: null, conflictIndex: 0, seq: 2 },
+  };
+  bad.push(['conflictTerm set although absent', (p) => p.writeDoubleLE(7, p.length - 8), aerEnv]);
+
+  it.each(bad)('%s is invalid_message', (_name, mutate, env) => {
+    const payload = payloadOf(env);
+    expect(reasonOf(seal(payload))).toBe('ok');
+    mutate(payload);
+    expect(reasonOf(seal(payload))).toBe('invalid_message');
+  });
+
+  it('a binary message from another cluster is wrong_cluster', () => {
+    const r = decodeEnvelope(seal(payloadOf({ ...hbEnv, cluster: 'other' })), KEY, CLUSTER);
+    expect(r.ok ? 'ok' : r.reason).toBe('wrong_cluster');
+  });
+
+  it('encode refuses what the receiver would reject, including text UTF-8 cannot carry', () => {
+    const cases: BinaryEnvelope[] = [
+      withEntry({ term: 1, index: 1, type: 'command', data: 'a\ud800b' }),
+      withEntry({ term: 0, index: 1, type: 'noop', data: '' }),
+      { ...hbEnv, body: { ...heartbeat, seq: -1 } },
+      { ...hbEnv, from: 'n9' },
+      { ...hbEnv, cluster: '' },
+    ];
+    for (const env of cases) {
+      const r = encodeEnvelope(env as Envelope, KEY);
+      expect(r.ok ? 'ok' : r.reason).toBe('invalid_message');
+    }
+  });
+
+  it('an AppendEntries too big for one datagram is refused as oversized with its size', () => {
+    const entries = Array.from({ length: 40 }, (_, i) => ({ term: 1, index: i + 1, type: 'command' as const, data: 'x'.repeat(2000) }));
+    const body: RaftMessage = { ...heartbeat, entries };
+    const r = encodeEnvelope({ cluster: CLUSTER, from: 'n1', to: 'n2', body }, KEY);
+    expect(r.ok).toBe(false);
+    if (!r.ok && r.reason === 'oversized') {
+      expect(r.bytes).toBe(appendEntriesOverheadBytes(CLUSTER, 'n1', 'n2') + entries.reduce((n, e) => n + entryWireBytes(e), 0));
+    } else {
+      throw new Error(`expected oversized, got ${JSON.stringify(r)}`);
+    }
+  });
+});
