@@ -130,8 +130,17 @@ function bodyProblem(env: BinaryEnvelope): string | null {
   }
 }
 
+/** Ids are short and almost always ASCII: plain loops beat a call into Buffer's C++ for them. */
+const SHORT_CHARS = 64;
+
+function isShortAscii(s: string): boolean {
+  if (s.length > SHORT_CHARS) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 function strBytes(s: string): number {
-  return 2 + Buffer.byteLength(s, 'utf8');
+  return 2 + (isShortAscii(s) ? s.length : Buffer.byteLength(s, 'utf8'));
 }
 
 /** Exact payload size of a (valid) binary message. */
@@ -215,7 +224,13 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
 }
 
 function writeStr(out: Buffer, o: number, s: string): number {
-  const n = out.write(s, o + 2, 'utf8');
+  let n: number;
+  if (isShortAscii(s)) {
+    for (let i = 0; i < s.length; i++) out[o + 2 + i] = s.charCodeAt(i);
+    n = s.length;
+  } else {
+    n = out.write(s, o + 2, 'utf8');
+  }
   out.writeUInt16LE(n, o);
   return o + 2 + n;
 }
@@ -296,7 +311,10 @@ class Reader {
       }
     }
     let s: string;
-    if (ascii) {
+    if (ascii && byteLength <= SHORT_CHARS) {
+      s = '';
+      for (let i = start; i < end; i++) s += String.fromCharCode(this.buf[i]!);
+    } else if (ascii) {
       s = this.buf.toString('latin1', start, end);
     } else {
       try {
