@@ -18,8 +18,13 @@ async function run(): Promise<void> {
       await f(args);
       return;
     }
+    case 'codec': {
+      const m = (await import('./codec.js')) as { runCodecBench: (args: string[]) => Promise<void> };
+      await m.runCodecBench(args);
+      return;
+    }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec [args]\n`);
       process.exitCode = 254;
   }
 }
