@@ -139,7 +139,8 @@ export async function campaign(options: SimOptions, opts: CampaignOptions): Prom
   const counterexample = failed && details.counterexample !== null ? details.counterexample[0] : null;
   return {
     failed,
-    seed: details.seed,
+    // Unsigned, as it is printed: fast-check reports an int32, and "-123" would read as an option in a replay command.
+    seed: details.seed >>> 0,
     path: failed ? details.counterexamplePath : null,
     runsToFailure,
     runs,
