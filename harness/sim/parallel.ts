@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ScenarioShape } from './arbitraries.js';
-import type { CampaignResult, CampaignTotals } from './property.js';
+import { addTotals, emptyTotals, type CampaignResult, type RunFigures } from './property.js';
 import type { SimOptions } from './scenario.js';
 
 /** What a worker is asked to do (structured-cloned to it). */
@@ -27,19 +27,9 @@ export interface WorkerTask {
 }
 
 /** One finished run, as a worker reports it (progress lines and totals). */
-export interface RunReport {
+export interface RunReport extends RunFigures {
   readonly seed: number;
-  readonly simMs: number;
-  /** Wall time of the simulation alone (not the checker). */
-  readonly wallMs: number;
-  readonly events: number;
-  readonly committed: number;
   readonly checkerUnknown: boolean;
-  readonly opsOk: number;
-  readonly opsFail: number;
-  readonly opsInfo: number;
-  readonly leaderTerms: number;
-  readonly crashes: number;
   readonly violation: string | null;
 }
 
@@ -82,7 +72,7 @@ export async function parallelCampaign(options: SimOptions, opts: ParallelOption
   const shares = splitRuns(opts.numRuns, opts.workers).filter((n) => n > 0);
   const workers: Worker[] = [];
   let totalRuns = 0;
-  const totals: CampaignTotals = { simMs: 0, wallMs: 0, events: 0, opsOk: 0, opsInfo: 0, opsFail: 0, crashes: 0, leaderTerms: 0, committed: 0, checkerUnknown: 0 };
+  const totals = emptyTotals();
   let failingWorker: number | null = null;
   let runsBeforeFailure: number | null = null;
 
@@ -103,16 +93,7 @@ export async function parallelCampaign(options: SimOptions, opts: ParallelOption
           case 'run': {
             totalRuns++;
             const r = message.run;
-            totals.simMs += r.simMs;
-            totals.wallMs += r.wallMs;
-            totals.events += r.events;
-            totals.opsOk += r.opsOk;
-            totals.opsInfo += r.opsInfo;
-            totals.opsFail += r.opsFail;
-            totals.crashes += r.crashes;
-            totals.leaderTerms += r.leaderTerms;
-            totals.committed += r.committed;
-            if (r.checkerUnknown) totals.checkerUnknown++;
+            addTotals(totals, r, r.checkerUnknown);
             opts.onRun?.(r, w, totalRuns);
             break;
           }

@@ -88,7 +88,14 @@ export interface CampaignTotals {
   checkerUnknown: number;
 }
 
-function addTotals(t: CampaignTotals, s: SimStats, check: CheckResult | null): void {
+/** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
+export type RunFigures = Pick<SimStats, 'simMs' | 'wallMs' | 'events' | 'opsOk' | 'opsInfo' | 'opsFail' | 'crashes' | 'leaderTerms' | 'committed'>;
+
+export function emptyTotals(): CampaignTotals {
+  return { simMs: 0, wallMs: 0, events: 0, opsOk: 0, opsInfo: 0, opsFail: 0, crashes: 0, leaderTerms: 0, committed: 0, checkerUnknown: 0 };
+}
+
+export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: boolean): void {
   t.simMs += s.simMs;
   t.wallMs += s.wallMs;
   t.events += s.events;
@@ -98,13 +105,13 @@ function addTotals(t: CampaignTotals, s: SimStats, check: CheckResult | null): v
   t.crashes += s.crashes;
   t.leaderTerms += s.leaderTerms;
   t.committed += s.committed;
-  if (check?.valid === 'unknown') t.checkerUnknown++;
+  if (checkerUnknown) t.checkerUnknown++;
 }
 
 /** A fast-check campaign: `numRuns` scenarios, shrinking the first failure. */
 export async function campaign(options: SimOptions, opts: CampaignOptions): Promise<CampaignResult> {
   const seed = opts.seed ?? (Date.now() ^ (process.pid << 8)) >>> 0;
-  const totals: CampaignTotals = { simMs: 0, wallMs: 0, events: 0, opsOk: 0, opsInfo: 0, opsFail: 0, crashes: 0, leaderTerms: 0, committed: 0, checkerUnknown: 0 };
+  const totals = emptyTotals();
   let runs = 0;
   let runsToFailure: number | null = null;
   let shrinking = false;
@@ -118,7 +125,7 @@ export async function campaign(options: SimOptions, opts: CampaignOptions): Prom
     if (shrinking) shrinks++;
     else {
       runs++;
-      addTotals(totals, judged.sim.stats, judged.check);
+      addTotals(totals, judged.sim.stats, judged.check?.valid === 'unknown');
       opts.onRun?.(judged, runs);
     }
     if (judged.violations.length > 0) {
