@@ -4,7 +4,7 @@
  * run in the order they were scheduled: a total, reproducible order (no
  * ties left to the heap's shape). Time jumps straight to the next event.
  */
-import { assert } from '../../node/util/assert.js';
+import { assert, assertionFailed } from '../../node/util/assert.js';
 
 export interface SimEvent {
   readonly timeMs: number;
@@ -31,8 +31,8 @@ export class EventQueue {
 
   /** Schedules `run` at now + delayMs (delay clamped at 0). Throws past `maxEvents` queued (a runaway simulation is a bug). */
   schedule(delayMs: number, run: () => void): SimEvent {
-    assert(Number.isFinite(delayMs), `event delay must be finite, got ${delayMs}`);
-    assert(this.heap.length < this.maxEvents, `event queue over its bound of ${this.maxEvents} events`);
+    if (!Number.isFinite(delayMs)) assertionFailed(`event delay must be finite, got ${delayMs}`);
+    if (this.heap.length >= this.maxEvents) assertionFailed(`event queue over its bound of ${this.maxEvents} events`);
     const event: SimEvent = { timeMs: this.nowMs + Math.max(0, delayMs), seq: this.nextSeq++, run, cancelled: false };
     this.push(event);
     return event;

@@ -18,7 +18,7 @@
  * `clockDriftBound` of each other; the harness uses this clock to violate
  * that on purpose.
  */
-import { assert } from '../util/assert.js';
+import { assert, assertionFailed } from '../util/assert.js';
 import type { Clock, ClockState, TimerId } from './clock.js';
 
 export const MAX_CLOCK_RATE = 100;
@@ -114,7 +114,7 @@ export class AdjustableClock implements Clock {
   }
 
   setTimer(fn: () => void, delayMs: number): TimerId {
-    assert(Number.isFinite(delayMs), `timer delay must be finite, got ${delayMs}`);
+    if (!Number.isFinite(delayMs)) assertionFailed(`timer delay must be finite, got ${delayMs}`);
     const delay = Math.max(0, delayMs);
     const id = this.nextTimerId++;
     const timer: PendingTimer = { fn, dueElapsedMs: this.elapsedMs() + delay, handle: undefined, capped: false };

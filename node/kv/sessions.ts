@@ -16,7 +16,7 @@
  * between.
  */
 import type { KvResult } from '../protocol.js';
-import { assert } from '../util/assert.js';
+import { assert, assertionFailed } from '../util/assert.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
@@ -61,13 +61,13 @@ export class SessionTable {
    */
   touch(clientId: string, index: number, update: { readonly seq: number; readonly result: KvResult } | null): void {
     const prev = this.sessions.get(clientId);
-    assert(prev === undefined || index > prev.lastUsedIndex, `session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
+    if (prev !== undefined && index <= prev.lastUsedIndex) assertionFailed(`session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
     let next: Session;
     if (update !== null) {
-      assert(prev === undefined || update.seq > prev.lastSeq, `session ${clientId}: seq ${update.seq} does not advance`);
+      if (prev !== undefined && update.seq <= prev.lastSeq) assertionFailed(`session ${clientId}: seq ${update.seq} does not advance`);
       next = { clientId, lastSeq: update.seq, result: update.result, lastUsedIndex: index };
     } else {
-      assert(prev !== undefined, `session ${clientId}: touch without update on an unknown session`);
+      if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
     }
     this.sessions.delete(clientId);

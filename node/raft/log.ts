@@ -6,7 +6,7 @@
  * The whole durable log is kept in memory (there are no snapshots yet); the
  * driver persists what `RaftNode.ready().entriesToAppend` hands it.
  */
-import { assert } from '../util/assert.js';
+import { assertionFailed } from '../util/assert.js';
 import type { Entry } from './types.js';
 
 /**
@@ -70,7 +70,7 @@ export class RaftLog {
 
   at(index: number): Entry {
     const entry = this.entries[index - 1];
-    assert(entry !== undefined, `log has no entry at index ${index} (lastIndex ${this.entries.length})`);
+    if (entry === undefined) assertionFailed(`log has no entry at index ${index} (lastIndex ${this.entries.length})`);
     return entry;
   }
 
@@ -80,7 +80,7 @@ export class RaftLog {
 
   /** Entries with indices in [from, to], both inclusive (a fresh array). */
   slice(from: number, to: number): Entry[] {
-    assert(from >= 1 && to <= this.entries.length, `slice [${from}, ${to}] outside log 1..${this.entries.length}`);
+    if (!(from >= 1 && to <= this.entries.length)) assertionFailed(`slice [${from}, ${to}] outside log 1..${this.entries.length}`);
     if (from > to) return [];
     return this.entries.slice(from - 1, to);
   }
@@ -152,9 +152,9 @@ export class RaftLog {
   /** Append entries that continue the log exactly (index lastIndex+1, lastIndex+2, ...). */
   append(incoming: readonly Entry[]): void {
     for (const entry of incoming) {
-      assert(entry.index === this.entries.length + 1, `log append not contiguous: entry ${entry.index} after ${this.entries.length}`);
-      assert(entry.term >= this.lastTerm(), `log terms must not decrease: term ${entry.term} after ${this.lastTerm()} at index ${entry.index}`);
-      assert(entry.term >= 1, `entry term must be >= 1, got ${entry.term}`);
+      if (entry.index !== this.entries.length + 1) assertionFailed(`log append not contiguous: entry ${entry.index} after ${this.entries.length}`);
+      if (entry.term < this.lastTerm()) assertionFailed(`log terms must not decrease: term ${entry.term} after ${this.lastTerm()} at index ${entry.index}`);
+      if (entry.term < 1) assertionFailed(`entry term must be >= 1, got ${entry.term}`);
       this.entries.push(entry);
     }
   }
@@ -163,7 +163,7 @@ export class RaftLog {
   truncateAndAppend(incoming: readonly Entry[]): void {
     const first = incoming[0];
     if (first === undefined) return;
-    assert(first.index >= 1 && first.index <= this.entries.length + 1, `truncate point ${first.index} outside 1..${this.entries.length + 1}`);
+    if (!(first.index >= 1 && first.index <= this.entries.length + 1)) assertionFailed(`truncate point ${first.index} outside 1..${this.entries.length + 1}`);
     this.entries.length = first.index - 1;
     this.append(incoming);
   }

@@ -6,7 +6,7 @@
  *
  * Pure: 32-bit integer arithmetic only, no `Math.random`, no clock.
  */
-import { assert } from '../util/assert.js';
+import { assert, assertionFailed } from '../util/assert.js';
 import type { Prng } from './types.js';
 
 const TWO_POW_32 = 0x1_0000_0000;
@@ -32,10 +32,10 @@ export class SplitMix32 implements Prng {
 
   /** Uniform integer in [min, max], both inclusive; unbiased (rejection sampling). */
   nextInt(min: number, max: number): number {
-    assert(Number.isSafeInteger(min) && Number.isSafeInteger(max), `nextInt bounds must be integers: [${min}, ${max}]`);
-    assert(min <= max, `nextInt: min ${min} > max ${max}`);
+    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max))) assertionFailed(`nextInt bounds must be integers: [${min}, ${max}]`);
+    if (min > max) assertionFailed(`nextInt: min ${min} > max ${max}`);
     const range = max - min + 1;
-    assert(range <= TWO_POW_32, `nextInt: range ${range} exceeds 2^32`);
+    if (range > TWO_POW_32) assertionFailed(`nextInt: range ${range} exceeds 2^32`);
     // Largest multiple of `range` below 2^32: draws at or above it would bias the low values.
     const limit = TWO_POW_32 - (TWO_POW_32 % range);
     let draw = this.nextUint32();

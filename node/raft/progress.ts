@@ -13,7 +13,7 @@
  * Over UDP any message may be lost, duplicated or reordered, so every update
  * here is monotonic or explicitly checked for staleness.
  */
-import { assert } from '../util/assert.js';
+import { assertionFailed } from '../util/assert.js';
 
 /** A tick so far in the past that any lease measured from it has expired. */
 export const NEVER_TICK = Number.MIN_SAFE_INTEGER;
@@ -40,7 +40,7 @@ export class Progress {
   matchAtLastHeartbeat = 0;
 
   constructor(nextIndex: number) {
-    assert(nextIndex >= 1, `nextIndex must be >= 1, got ${nextIndex}`);
+    if (nextIndex < 1) assertionFailed(`nextIndex must be >= 1, got ${nextIndex}`);
     this.nextIndex = nextIndex;
   }
 

@@ -2,10 +2,10 @@
  * Majority arithmetic (§5.2, §5.3): a quorum is any strict majority of the
  * voting members, so any two quorums intersect.
  */
-import { assert } from '../util/assert.js';
+import { assert, assertionFailed } from '../util/assert.js';
 
 export function quorumSize(voters: number): number {
-  assert(Number.isInteger(voters) && voters >= 1, `voters must be a positive integer, got ${voters}`);
+  if (!(Number.isInteger(voters) && voters >= 1)) assertionFailed(`voters must be a positive integer, got ${voters}`);
   return Math.floor(voters / 2) + 1;
 }
 

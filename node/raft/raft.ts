@@ -21,7 +21,7 @@
  * - heartbeats are empty AppendEntries at the follower's matchIndex, so they
  *   never fail the consistency check because of in-flight entries.
  */
-import { assert, assertNever } from '../util/assert.js';
+import { assert, assertNever, assertionFailed } from '../util/assert.js';
 import { RaftLog, entrySizeBytes, isAtLeastAsUpToDate } from './log.js';
 import { Progress, type ProgressState } from './progress.js';
 import { quorumSize, quorumValue } from './quorum.js';
@@ -278,7 +278,7 @@ export class RaftNode {
    * durable. Needed only with `parallelLeaderAppend`; harmless otherwise.
    */
   persisted(index: number): void {
-    assert(Number.isSafeInteger(index) && index >= 0, `persisted index must be a non-negative integer, got ${index}`);
+    if (!(Number.isSafeInteger(index) && index >= 0)) assertionFailed(`persisted index must be a non-negative integer, got ${index}`);
     const upTo = Math.min(index, this.unstableFrom - 1, this.raftLog.lastIndex());
     if (upTo <= this.persistedIndex) return;
     this.persistedIndex = upTo;
@@ -413,7 +413,7 @@ export class RaftNode {
   // ---------------------------------------------------------------- roles
 
   private becomeFollower(term: number, leaderId: NodeId | null): void {
-    assert(term >= this.currentTerm, `term must never decrease: ${this.currentTerm} -> ${term}`);
+    if (term < this.currentTerm) assertionFailed(`term must never decrease: ${this.currentTerm} -> ${term}`);
     const wasLeader = this.role === 'leader';
     if (term > this.currentTerm) {
       // §5.1: adopt the newer term; the vote was for the old one.
@@ -484,7 +484,7 @@ export class RaftNode {
   }
 
   private becomeLeader(): void {
-    assert(this.role === 'candidate', `only a candidate becomes leader, not a ${this.role}`);
+    if (this.role !== 'candidate') assertionFailed(`only a candidate becomes leader, not a ${this.role}`);
     assert(this.votedFor === this.config.id, 'a leader voted for itself in its term');
     this.role = 'leader';
     this.leaderId = this.config.id;
@@ -520,7 +520,7 @@ export class RaftNode {
   /** An empty AppendEntries at `prevLogIndex`, carrying the commit index capped at it; returns that cap. */
   private sendEmptyAppend(peer: NodeId, prevLogIndex: number): number {
     const prevLogTerm = this.raftLog.term(prevLogIndex);
-    assert(prevLogTerm !== null, `leader log lacks prevLogIndex ${prevLogIndex}`);
+    if (prevLogTerm === null) assertionFailed(`leader log lacks prevLogIndex ${prevLogIndex}`);
     const leaderCommit = Math.min(this.commitIndex, prevLogIndex);
     this.outbox.push({
       type: 'append_entries',
@@ -799,7 +799,7 @@ export class RaftNode {
     while (!progress.isPaused(this.config.maxInflightAppends) && progress.nextIndex <= lastIndex) {
       const prevLogIndex = progress.nextIndex - 1;
       const prevLogTerm = this.raftLog.term(prevLogIndex);
-      assert(prevLogTerm !== null, `leader log lacks prevLogIndex ${prevLogIndex}`);
+      if (prevLogTerm === null) assertionFailed(`leader log lacks prevLogIndex ${prevLogIndex}`);
       const entries = this.raftLog.sliceBytes(progress.nextIndex, this.config.maxAppendBytes);
       const last = prevLogIndex + entries.length;
       this.outbox.push({
@@ -881,8 +881,8 @@ export class RaftNode {
   }
 
   private commitTo(index: number): void {
-    assert(index > this.commitIndex, `commitIndex must only grow: ${this.commitIndex} -> ${index}`);
-    assert(index <= this.raftLog.lastIndex(), `commitIndex ${index} beyond lastIndex ${this.raftLog.lastIndex()}`);
+    if (index <= this.commitIndex) assertionFailed(`commitIndex must only grow: ${this.commitIndex} -> ${index}`);
+    if (index > this.raftLog.lastIndex()) assertionFailed(`commitIndex ${index} beyond lastIndex ${this.raftLog.lastIndex()}`);
     const previous = this.commitIndex;
     this.commitIndex = index;
     if (this.role !== 'leader') return;
@@ -969,7 +969,7 @@ export class RaftNode {
 
   private progressFor(peer: NodeId): Progress {
     const progress = this.progress.get(peer);
-    assert(progress !== undefined, `no progress for ${peer} (role ${this.role})`);
+    if (progress === undefined) assertionFailed(`no progress for ${peer} (role ${this.role})`);
     return progress;
   }
 

@@ -10,7 +10,7 @@
  *
  * `roundSeq` never decreases along `confirming`, so confirmation is a prefix.
  */
-import { assert } from '../util/assert.js';
+import { assertionFailed } from '../util/assert.js';
 
 export interface ConfirmingRead {
   readonly requestId: string;
@@ -39,7 +39,7 @@ export class PendingReads {
 
   addConfirming(read: ConfirmingRead): void {
     const last = this.confirming[this.confirming.length - 1];
-    assert(last === undefined || last.roundSeq <= read.roundSeq, `read rounds out of order: ${read.roundSeq} after ${last?.roundSeq}`);
+    if (last !== undefined && last.roundSeq > read.roundSeq) assertionFailed(`read rounds out of order: ${read.roundSeq} after ${last?.roundSeq}`);
     this.confirming.push(read);
   }
 

@@ -27,7 +27,7 @@
  * trip is exact for every string.
  */
 import type { Entry, HardState } from '../raft/types.js';
-import { assert, assertNever } from '../util/assert.js';
+import { assert, assertNever, assertionFailed } from '../util/assert.js';
 import { crc32Update } from './crc32.js';
 
 export const FILE_MAGIC: Buffer = Buffer.from([0x52, 0x49, 0x46, 0x54, 0x4c, 0x4f, 0x47, 0x01]); // "RIFTLOG" v1
@@ -83,10 +83,10 @@ export function encodeRecord(record: LogRecord): Buffer {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      assert(isStorableNumber(entry.term) && isStorableNumber(entry.index), `entry term/index must be non-negative safe integers (term ${entry.term}, index ${entry.index})`);
+      if (!(isStorableNumber(entry.term) && isStorableNumber(entry.index))) assertionFailed(`entry term/index must be non-negative safe integers (term ${entry.term}, index ${entry.index})`);
       const utf8 = !LONE_SURROGATE.test(entry.data);
       const bodyBytes = 18 + (utf8 ? Buffer.byteLength(entry.data, 'utf8') : entry.data.length * 2);
-      assert(RECORD_HEADER_BYTES + bodyBytes <= MAX_PAYLOAD_BYTES, `entry ${entry.index} is ${bodyBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte frame limit`);
+      if (RECORD_HEADER_BYTES + bodyBytes > MAX_PAYLOAD_BYTES) assertionFailed(`entry ${entry.index} is ${bodyBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte frame limit`);
       const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
       let o = RECORD_HEADER_BYTES;
       o = buf.writeDoubleLE(entry.term, o);
@@ -99,7 +99,7 @@ export function encodeRecord(record: LogRecord): Buffer {
     }
     case 'hard_state': {
       const { currentTerm, votedFor } = record.hardState;
-      assert(isStorableNumber(currentTerm), `currentTerm must be a non-negative safe integer (got ${currentTerm})`);
+      if (!isStorableNumber(currentTerm)) assertionFailed(`currentTerm must be a non-negative safe integer (got ${currentTerm})`);
       assert(votedFor === null || !LONE_SURROGATE.test(votedFor), 'votedFor must be a well-formed string');
       const bodyBytes = 9 + (votedFor === null ? 0 : Buffer.byteLength(votedFor, 'utf8'));
       assert(RECORD_HEADER_BYTES + bodyBytes <= MAX_PAYLOAD_BYTES, 'votedFor is absurdly long');
@@ -112,7 +112,7 @@ export function encodeRecord(record: LogRecord): Buffer {
       return withRecordHeader(buf, TYPE_HARD_STATE);
     }
     case 'truncate': {
-      assert(isStorableNumber(record.fromIndex), `truncate index must be a non-negative safe integer (got ${record.fromIndex})`);
+      if (!isStorableNumber(record.fromIndex)) assertionFailed(`truncate index must be a non-negative safe integer (got ${record.fromIndex})`);
       const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 8);
       buf.writeDoubleLE(record.fromIndex, RECORD_HEADER_BYTES);
       return withRecordHeader(buf, TYPE_TRUNCATE);

@@ -17,3 +17,13 @@ export function assert(condition: unknown, message: string): asserts condition {
 export function assertNever(value: never, what = 'value'): never {
   throw new AssertionError(`unexpected ${what}: ${JSON.stringify(value)}`);
 }
+
+/**
+ * The failure branch of an assertion whose message is built from values:
+ * `if (broken) assertionFailed(\`... ${x}\`)` builds the text only when the
+ * invariant broke. `assert(cond, \`... ${x}\`)` would format numbers into a
+ * fresh string on every call, and these sit on the per-message path.
+ */
+export function assertionFailed(message: string): never {
+  throw new AssertionError(`assertion failed: ${message}`);
+}
