@@ -18,7 +18,7 @@ import type { Clock, TimerId } from './clock/clock.js';
 import { KvStateMachine } from './kv/state-machine.js';
 import { encodeCommand } from './kv/command.js';
 import { validateOp } from './kv/limits.js';
-import { assert } from './util/assert.js';
+import { assert, assertionFailed } from './util/assert.js';
 
 /** Where a client reply goes: opaque to the host, interpreted by the transport. */
 export interface ReplyAddress {
@@ -107,7 +107,11 @@ export class NodeHost {
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
-  private tickTimer: TimerId | null = null;
+  private started = false;
+  /** When the next tick is due, on the clock's monotonic timeline. */
+  private nextTickAtMs = 0;
+  private wakeTimer: TimerId | null = null;
+  private wakeAtMs = 0;
   private draining = false;
   private stopped = false;
   private lastRole: Role = 'follower';
@@ -132,31 +136,88 @@ export class NodeHost {
   }
 
   start(): void {
-    assert(this.tickTimer === null, 'host started twice');
-    const tick = (): void => {
-      if (this.stopped) return;
-      this.core.tick();
-      this.drain();
-      this.tickTimer = this.io.clock.setTimer(tick, this.config.tickMs);
-    };
-    this.tickTimer = this.io.clock.setTimer(tick, this.config.tickMs);
+    assert(!this.started, 'host started twice');
+    this.started = true;
+    this.nextTickAtMs = this.io.clock.monotonicMs() + this.config.tickMs;
+    this.armWake();
     this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.tickTimer !== null) this.io.clock.clearTimer(this.tickTimer);
-    this.tickTimer = null;
+    if (this.wakeTimer !== null) this.io.clock.clearTimer(this.wakeTimer);
+    this.wakeTimer = null;
   }
+
+  // Logical time (§5.2: election timeouts, heartbeats; thesis §6.2: check-quorum).
+  //
+  // Tick k is due at start + k·tickMs on the clock's monotonic timeline, and
+  // the core gets every due tick, in order, before any input (catchUpTicks).
+  // Between inputs the host sleeps until the next tick that may act
+  // (RaftNode.ticksUntilDue) instead of waking every tickMs: a follower wakes
+  // about once per election timeout, a leader once per heartbeat. The core
+  // sees the same ticks and steps in the same order as with a timer per tick.
+
+  /** Runs the ticks that are due by now (or by `wakeAtMs`, when a wake-up timer fired a hair early). */
+  private catchUpTicks(atLeastMs = 0): void {
+    const tickMs = this.config.tickMs;
+    const now = Math.max(this.io.clock.monotonicMs(), atLeastMs);
+    if (this.nextTickAtMs > now) return;
+    let idle = this.core.ticksUntilDue() - 1;
+    let readyBefore = this.core.hasReady();
+    while (this.nextTickAtMs <= now) {
+      this.core.tick();
+      this.nextTickAtMs += tickMs;
+      if (idle > 0) {
+        idle--;
+        // ticksUntilDue promised this tick only moves counters; output here means the sleep was too long.
+        if (!readyBefore && this.core.hasReady()) assertionFailed(`a tick RaftNode.ticksUntilDue called idle produced output (${this.id})`);
+        continue;
+      }
+      if (this.nextTickAtMs <= now && this.core.hasReady()) {
+        // A late wake-up (a paused or overloaded process): after the first
+        // tick that acted, the rest of the backlog is dropped, as a late
+        // per-tick timer would drop it, so the core acts once per wake-up
+        // rather than once per lost interval (a burst of elections or heartbeats).
+        this.nextTickAtMs = now + tickMs;
+        return;
+      }
+      idle = this.core.ticksUntilDue() - 1;
+      readyBefore = this.core.hasReady();
+    }
+  }
+
+  /** Sets the wake-up timer for the next tick that may act, unless one is already set no later. */
+  private armWake(): void {
+    if (this.stopped) return;
+    const dueAtMs = this.nextTickAtMs + (this.core.ticksUntilDue() - 1) * this.config.tickMs;
+    if (this.wakeTimer !== null) {
+      if (this.wakeAtMs <= dueAtMs) return; // an early wake-up is harmless: it catches up and sleeps again
+      this.io.clock.clearTimer(this.wakeTimer);
+    }
+    this.wakeAtMs = dueAtMs;
+    this.wakeTimer = this.io.clock.setTimer(this.wake, Math.max(0, dueAtMs - this.io.clock.monotonicMs()));
+  }
+
+  private readonly wake = (): void => {
+    this.wakeTimer = null;
+    if (this.stopped) return;
+    this.catchUpTicks(this.wakeAtMs);
+    this.drain();
+    this.armWake();
+  };
 
   onPeerMessage(message: RaftMessage): void {
     if (this.stopped) return;
+    this.catchUpTicks();
     this.core.step(message);
     this.drain();
+    this.armWake();
   }
 
   onClientMessage(message: ClientMessage, replyTo: ReplyAddress): void {
     if (this.stopped) return;
+    this.catchUpTicks();
     switch (message.type) {
       case 'client_request':
         this.onClientRequest(message, replyTo);
@@ -173,6 +234,8 @@ export class NodeHost {
         void never;
       }
     }
+    this.drain(); // a caught-up tick may have acted even when the request did not reach the core
+    this.armWake();
   }
 
   status(): NodeStatus {

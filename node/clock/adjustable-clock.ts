@@ -139,6 +139,10 @@ export class AdjustableClock implements Clock {
     return this.timers.size;
   }
 
+  monotonicMs(): number {
+    return this.elapsedMs();
+  }
+
   /** Rate-scaled time since construction's base, without the offset: the timeline timers run on. */
   private elapsedMs(): number {
     return this.baseFakeMs + (this.realNowMs() - this.baseRealMs) * this.rate;

@@ -393,6 +393,29 @@ export class RaftNode {
     }
   }
 
+  /**
+   * How many tick() calls until one may act (send, change role, reset the
+   * check-quorum window); at least 1. The ticks before it only advance
+   * counters, so a driver may sleep until then instead of waking every tick,
+   * as long as it still delivers every tick, in order, before the next
+   * input: the core then sees the same sequence of ticks and steps either
+   * way. Conservative by design: a smaller answer only costs a wake-up.
+   */
+  ticksUntilDue(): number {
+    let due: number;
+    if (this.role === 'leader') {
+      due = Math.min(this.config.heartbeatIntervalTicks - this.heartbeatElapsed, this.config.electionTimeoutTicksMin - this.electionElapsed);
+      if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
+    } else {
+      due = this.randomizedElectionTimeout - this.electionElapsed;
+      if (this.role === 'candidate' || this.role === 'pre_candidate') {
+        const interval = this.config.heartbeatIntervalTicks;
+        due = Math.min(due, interval - (this.electionElapsed % interval)); // the RequestVote retry in tickElection
+      }
+    }
+    return Math.max(1, due);
+  }
+
   private resetTimers(): void {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
