@@ -344,24 +344,21 @@ export class NodeHost {
    * persist is in flight, new inputs accumulate in the core and come out in
    * the next Ready, so one fsync covers all of them (group commit).
    *
-   * The loop only yields when a Ready has something to persist: a Ready with
-   * nothing durable in it (a heartbeat answer, an idle tick) is handled
-   * synchronously, so the common case allocates no promise continuation.
+   * A Ready with nothing durable in it (a heartbeat answer, an idle tick) is
+   * handled synchronously; the loop only leaves the current call stack to
+   * wait for storage. It is a plain loop rather than an async function: an
+   * async call allocates a promise and queues a reaction even when it never
+   * awaits, and this runs for nearly every datagram a node receives.
    */
   private drain(): void {
     if (this.draining || this.stopped || !this.core.hasReady()) return;
     this.draining = true;
-    const start = (): void => {
-      void this.drainLoop().catch((error: unknown) => {
-        this.stopped = true;
-        this.onFatal(error);
-      });
-    };
-    if (this.io.defer !== undefined) this.io.defer(start);
-    else start();
+    if (this.io.defer !== undefined) this.io.defer(this.drainReadies);
+    else this.drainReadies();
   }
 
-  private async drainLoop(): Promise<void> {
+  /** The drain loop; `draining` is true on entry and stays true while a persist is awaited. */
+  private readonly drainReadies = (): void => {
     try {
       while (this.core.hasReady() && !this.stopped) {
         const ready = this.core.ready();
@@ -372,18 +369,46 @@ export class NodeHost {
         if (sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
         const persisting = this.persist(ready);
         if (persisting !== null) {
-          await persisting;
-          if (this.stopped) return;
+          persisting.then(
+            () => {
+              if (this.stopped) {
+                this.draining = false;
+                return;
+              }
+              try {
+                this.finishReady(ready, sendFirst);
+              } catch (error) {
+                this.fail(error);
+                return;
+              }
+              this.drainReadies();
+            },
+            (error: unknown) => this.fail(error),
+          );
+          return; // still draining: the continuation resumes the loop once the write is durable
         }
-        this.core.persisted(this.lastLogIndex);
-        if (!sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
-        this.apply(ready.committedEntries);
-        this.handleReads(ready);
-        this.observe(ready);
+        this.finishReady(ready, sendFirst);
       }
-    } finally {
       this.draining = false;
+    } catch (error) {
+      this.fail(error);
     }
+  };
+
+  /** The rest of a Ready once what it made durable is on disk: send (unless sent first), apply, serve reads. */
+  private finishReady(ready: Ready, sentFirst: boolean): void {
+    this.core.persisted(this.lastLogIndex);
+    if (!sentFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
+    this.apply(ready.committedEntries);
+    this.handleReads(ready);
+    this.observe(ready);
+  }
+
+  /** A failed persist or a broken invariant in the loop: the node stops, never continues unpersisted. */
+  private fail(error: unknown): void {
+    this.draining = false;
+    this.stopped = true;
+    this.onFatal(error);
   }
 
   /** Starts persisting what `ready` makes durable; null when it holds nothing to persist. */

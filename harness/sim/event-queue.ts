@@ -9,9 +9,31 @@ import { assert, assertionFailed } from '../../node/util/assert.js';
 export interface SimEvent {
   readonly timeMs: number;
   readonly seq: number;
-  readonly run: () => void;
+  run(): void;
   /** Cancelled events stay in the heap and are skipped when popped (cheaper than removal). */
   cancelled: boolean;
+}
+
+/**
+ * An event that is its own record: a subclass carries its data in fields
+ * and implements `run`, so a frequent event (a datagram in flight) costs one
+ * object instead of a closure plus an event. Queue it with `enqueue`.
+ */
+export abstract class QueuedEvent implements SimEvent {
+  timeMs = 0;
+  seq = 0;
+  cancelled = false;
+  abstract run(): void;
+}
+
+class CallbackEvent extends QueuedEvent {
+  constructor(private readonly fn: () => void) {
+    super();
+  }
+
+  run(): void {
+    this.fn();
+  }
 }
 
 export class EventQueue {
@@ -31,9 +53,15 @@ export class EventQueue {
 
   /** Schedules `run` at now + delayMs (delay clamped at 0). Throws past `maxEvents` queued (a runaway simulation is a bug). */
   schedule(delayMs: number, run: () => void): SimEvent {
+    return this.enqueue(new CallbackEvent(run), delayMs);
+  }
+
+  /** Queues `event` (fresh, not queued before) at now + delayMs (delay clamped at 0). */
+  enqueue<E extends QueuedEvent>(event: E, delayMs: number): E {
     if (!Number.isFinite(delayMs)) assertionFailed(`event delay must be finite, got ${delayMs}`);
     if (this.heap.length >= this.maxEvents) assertionFailed(`event queue over its bound of ${this.maxEvents} events`);
-    const event: SimEvent = { timeMs: this.nowMs + Math.max(0, delayMs), seq: this.nextSeq++, run, cancelled: false };
+    event.timeMs = this.nowMs + Math.max(0, delayMs);
+    event.seq = this.nextSeq++;
     this.push(event);
     return event;
   }

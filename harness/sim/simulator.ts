@@ -293,9 +293,13 @@ export class Simulation {
     try {
       fn();
     } catch (error) {
-      this.violate('node_error', `${node.id} threw: ${errorText(error)}`);
-      this.crashNode(node);
+      this.hostThrew(node, error);
     }
+  }
+
+  private hostThrew(node: SimNode, error: unknown): void {
+    this.violate('node_error', `${node.id} threw: ${errorText(error)}`);
+    this.crashNode(node);
   }
 
   /** Lets the hosts' promise continuations run until every host is idle or waiting on its disk. */
@@ -305,10 +309,6 @@ export class Simulation {
       spins++;
       if (spins > 100_000) throw new Error('simulator: a host never settled (a microtask loop?)');
       await Promise.resolve();
-    }
-    if (spins > 0) {
-      // The drain loop's own promise settles (and a fatal error is reported) a few microtasks after it clears `draining`.
-      for (let i = 0; i < 4; i++) await Promise.resolve();
     }
   }
 
@@ -362,10 +362,12 @@ export class Simulation {
     this.mixEvent(1, node.index, datagram.readUInt32LE(5));
     if (!decoded.ok) return;
     const body = decoded.envelope.body;
-    if (isRaftMessage(body)) this.guard(node, () => host.onPeerMessage(body));
-    else {
-      const slot = from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1;
-      this.guard(node, () => host.onClientMessage(body, { host: 'sim', port: slot }));
+    // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
+    try {
+      if (isRaftMessage(body)) host.onPeerMessage(body);
+      else host.onClientMessage(body, { host: 'sim', port: from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1 });
+    } catch (error) {
+      this.hostThrew(node, error);
     }
   }
 

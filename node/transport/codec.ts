@@ -137,6 +137,24 @@ function scratchBuffer(): Buffer {
   return scratch;
 }
 
+/**
+ * scratch[0..n) views for the short lengths almost every datagram has, made
+ * once: `crypto.hash` needs a view of exactly the bytes to hash, and a fresh
+ * `subarray` per MAC is an allocation on every datagram sent and received.
+ */
+const CACHED_VIEW_BYTES = 2048;
+const scratchViews: (Buffer | undefined)[] = [];
+
+function scratchView(length: number): Buffer {
+  if (length > CACHED_VIEW_BYTES) return scratchBuffer().subarray(0, length);
+  let view = scratchViews[length];
+  if (view === undefined) {
+    view = scratchBuffer().subarray(0, length);
+    scratchViews[length] = view;
+  }
+  return view;
+}
+
 /** The pads whose ipad currently fills scratch[0..64) (one key per process is the common case). */
 let scratchPads: MacPads | null = null;
 
@@ -147,7 +165,7 @@ function macOfScratch(pads: MacPads, length: number): string {
     buf.set(pads.ipad, 0);
     scratchPads = pads;
   }
-  const inner = hash('sha256', buf.subarray(0, HMAC_BLOCK_BYTES + length), 'binary');
+  const inner = hash('sha256', scratchView(HMAC_BLOCK_BYTES + length), 'binary');
   writeBinary(pads.outer, HMAC_BLOCK_BYTES, inner);
   return hash('sha256', pads.outer, 'binary');
 }
@@ -233,11 +251,12 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
     }
     const version = buf[MAGIC.length];
     if (version !== WIRE_VERSION) return drop('bad_version', `wire version ${String(version)}; this node speaks ${WIRE_VERSION}`);
-    const json = buf.subarray(HEADER_BYTES);
-    scratchBuffer().set(json, HMAC_BLOCK_BYTES);
-    const expected = macOfScratch(macPads(key), json.length);
+    const payloadBytes = buf.length - HEADER_BYTES;
+    const scratchBuf = scratchBuffer();
+    for (let i = 0; i < payloadBytes; i++) scratchBuf[HMAC_BLOCK_BYTES + i] = buf[HEADER_BYTES + i]!;
+    const expected = macOfScratch(macPads(key), payloadBytes);
     if (!macMatches(buf, MAGIC.length + 1, expected)) return drop('bad_mac', 'HMAC does not match (wrong secret or corrupted datagram)');
-    if (isBinaryKind(json[0])) {
+    if (isBinaryKind(buf[HEADER_BYTES])) {
       const whole = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
       const read = decodeRaftBinary(whole, HEADER_BYTES, whole.length);
       if (!read.ok) return drop('invalid_message', read.detail);
@@ -248,7 +267,7 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(utf8.decode(json));
+      parsed = JSON.parse(utf8.decode(buf.subarray(HEADER_BYTES)));
     } catch (e) {
       return drop('malformed_json', e instanceof Error ? e.message.slice(0, 200) : 'unparseable');
     }

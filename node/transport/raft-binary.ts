@@ -87,13 +87,14 @@ function idProblem(v: string, field: string): string | null {
 }
 
 function entryProblem(e: Entry, i: number): string | null {
-  const p = `body.entries[${i}]`;
-  if (!(Number.isSafeInteger(e.term) && e.term >= 1)) return `${p}.term: expected a safe integer >= 1, got ${String(e.term)}`;
-  if (!(Number.isSafeInteger(e.index) && e.index >= 1)) return `${p}.index: expected a safe integer >= 1, got ${String(e.index)}`;
-  if (e.type !== 'command' && e.type !== 'noop') return `${p}.type: expected one of command|noop`;
-  if (typeof e.data !== 'string') return `${p}.data: expected a string`;
-  if (e.data.length > MAX_PAYLOAD_CHARS) return `${p}.data: string of ${e.data.length} chars exceeds the limit of ${MAX_PAYLOAD_CHARS}`;
-  return isWellFormed(e.data) ? null : `${p}.data: not well-formed UTF-16 (a lone surrogate)`;
+  // The field path is only built on failure: this runs for every entry sent.
+  const p = (): string => `body.entries[${i}]`;
+  if (!(Number.isSafeInteger(e.term) && e.term >= 1)) return `${p()}.term: expected a safe integer >= 1, got ${String(e.term)}`;
+  if (!(Number.isSafeInteger(e.index) && e.index >= 1)) return `${p()}.index: expected a safe integer >= 1, got ${String(e.index)}`;
+  if (e.type !== 'command' && e.type !== 'noop') return `${p()}.type: expected one of command|noop`;
+  if (typeof e.data !== 'string') return `${p()}.data: expected a string`;
+  if (e.data.length > MAX_PAYLOAD_CHARS) return `${p()}.data: string of ${e.data.length} chars exceeds the limit of ${MAX_PAYLOAD_CHARS}`;
+  return isWellFormed(e.data) ? null : `${p()}.data: not well-formed UTF-16 (a lone surrogate)`;
 }
 
 /** The first field the receiver would reject, or null. Same rules as the decoder's. */
@@ -391,13 +392,14 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
       if (count > MAX_ENTRIES_PER_MESSAGE) r.fail(`body.entries: ${count} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`);
       const entries: Entry[] = [];
       for (let i = 0; i < count && r.problem === null; i++) {
-        const p = `body.entries[${i}]`;
-        const eTerm = r.int(`${p}.term`, 1);
-        const index = r.int(`${p}.index`, 1);
-        const t = r.u8(`${p}.type`);
-        if (t > 1) r.fail(`${p}.type: expected 0 (command) or 1 (noop), got ${t}`);
-        const n = r.u32(`${p}.data`);
-        const data = n === 0 ? '' : r.text(`${p}.data`, n, MAX_PAYLOAD_CHARS);
+        // Field names without the index (built per entry they would cost more than the reads); a problem names the entry below.
+        const eTerm = r.int('.term', 1);
+        const index = r.int('.index', 1);
+        const t = r.u8('.type');
+        if (t > 1) r.fail(`.type: expected 0 (command) or 1 (noop), got ${t}`);
+        const n = r.u32('.data');
+        const data = n === 0 ? '' : r.text('.data', n, MAX_PAYLOAD_CHARS);
+        if (r.problem !== null) r.problem = `body.entries[${i}]${r.problem}`;
         entries.push({ term: eTerm, index, type: t === 0 ? 'command' : 'noop', data });
       }
       const ae: AppendEntries = { type, term, from, to, prevLogIndex, prevLogTerm, entries, leaderCommit, seq };
