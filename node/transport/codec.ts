@@ -232,7 +232,7 @@ function seal(pads: MacPads, length: number): EncodeResult {
   for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC[i]!;
   out[MAGIC.length] = WIRE_VERSION;
   writeBinary(out, MAGIC.length + 1, mac);
-  out.set(scratchBuffer().subarray(HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length), HEADER_BYTES);
+  scratchBuffer().copy(out, HEADER_BYTES, HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
   return { ok: true, datagram: out };
 }
 
@@ -253,7 +253,7 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
     if (version !== WIRE_VERSION) return drop('bad_version', `wire version ${String(version)}; this node speaks ${WIRE_VERSION}`);
     const payloadBytes = buf.length - HEADER_BYTES;
     const scratchBuf = scratchBuffer();
-    for (let i = 0; i < payloadBytes; i++) scratchBuf[HMAC_BLOCK_BYTES + i] = buf[HEADER_BYTES + i]!;
+    Buffer.prototype.copy.call(buf, scratchBuf, HMAC_BLOCK_BYTES, HEADER_BYTES); // a native copy, no view allocated
     const expected = macOfScratch(macPads(key), payloadBytes);
     if (!macMatches(buf, MAGIC.length + 1, expected)) return drop('bad_mac', 'HMAC does not match (wrong secret or corrupted datagram)');
     if (isBinaryKind(buf[HEADER_BYTES])) {
