@@ -60,6 +60,12 @@ export interface ProgressView {
   readonly inflight: number;
 }
 
+/** Shared empty outputs for Readies that have none (frozen: nobody may push into them). */
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
+const NO_READ_REJECTIONS: readonly ReadRejection[] = Object.freeze([]);
+
 export class RaftNode {
   private readonly config: RaftConfig;
   private readonly prng: Prng;
@@ -290,25 +296,27 @@ export class RaftNode {
     this.flushAppends();
     const lastIndex = this.raftLog.lastIndex();
     const hardState = this.hardStateChanged() ? { currentTerm: this.currentTerm, votedFor: this.votedFor } : null;
-    const entriesToAppend = this.unstableFrom <= lastIndex ? this.raftLog.slice(this.unstableFrom, lastIndex) : [];
-    const committedEntries = this.commitIndex > this.handedOutIndex ? this.raftLog.slice(this.handedOutIndex + 1, this.commitIndex) : [];
+    const entriesToAppend = this.unstableFrom <= lastIndex ? this.raftLog.slice(this.unstableFrom, lastIndex) : NO_ENTRIES;
+    const committedEntries = this.commitIndex > this.handedOutIndex ? this.raftLog.slice(this.handedOutIndex + 1, this.commitIndex) : NO_ENTRIES;
     const softState = this.softState();
     const ready: Ready = {
       hardState,
       entriesToAppend,
-      messages: this.outbox,
+      // An empty live array is never handed out: the driver may hold a Ready across a persist while new output accumulates.
+      messages: this.outbox.length > 0 ? this.outbox : NO_MESSAGES,
       committedEntries,
-      readStates: this.readStates,
-      readRejections: this.readRejections,
+      readStates: this.readStates.length > 0 ? this.readStates : NO_READ_STATES,
+      readRejections: this.readRejections.length > 0 ? this.readRejections : NO_READ_REJECTIONS,
       softState,
     };
     if (hardState !== null) this.lastHardState = hardState;
     this.lastSoftState = softState;
     this.unstableFrom = lastIndex + 1;
     this.handedOutIndex = Math.max(this.handedOutIndex, this.commitIndex);
-    this.outbox = [];
-    this.readStates = [];
-    this.readRejections = [];
+    // Fresh arrays only where something was handed out (the driver keeps the old ones); a Ready per datagram is the common case.
+    if (this.outbox.length > 0) this.outbox = [];
+    if (this.readStates.length > 0) this.readStates = [];
+    if (this.readRejections.length > 0) this.readRejections = [];
     // Messages queued so far are about to be sent: a later read needs a later round.
     this.readRoundSeq = null;
     return ready;

@@ -244,6 +244,35 @@ export type BinaryDecodeResult =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Short ASCII strings seen recently (cluster and node ids, which every
+ * message repeats), by a hash of their bytes: a hit returns the same string
+ * instead of building a new one per field per datagram. Bounded (a slot is
+ * overwritten on collision) and checked byte for byte, so a hit is exact.
+ */
+const INTERN_MAX_BYTES = 16;
+const INTERN_SLOTS = 256;
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
+function internAscii(buf: Buffer, start: number, length: number, hash: number): string {
+  const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
+  const cached = internTable[slot];
+  if (cached !== undefined && cached.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (cached.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  let s = '';
+  for (let i = 0; i < length; i++) s += String.fromCharCode(buf[start + i]!);
+  internTable[slot] = s;
+  return s;
+}
+
 /** A bounds-checked cursor. The first problem sticks; later reads return zeros. */
 class Reader {
   o: number;
@@ -305,14 +334,19 @@ class Reader {
     const end = start + byteLength;
     this.o = end;
     let ascii = true;
+    let h = byteLength;
     for (let i = start; i < end; i++) {
-      if (this.buf[i]! >= 0x80) {
+      const b = this.buf[i]!;
+      if (b >= 0x80) {
         ascii = false;
         break;
       }
+      h = Math.imul(h ^ b, 0x01000193);
     }
     let s: string;
-    if (ascii && byteLength <= SHORT_CHARS) {
+    if (ascii && byteLength <= INTERN_MAX_BYTES) {
+      s = internAscii(this.buf, start, byteLength, h);
+    } else if (ascii && byteLength <= SHORT_CHARS) {
       s = '';
       for (let i = start; i < end; i++) s += String.fromCharCode(this.buf[i]!);
     } else if (ascii) {
