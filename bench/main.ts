@@ -23,8 +23,13 @@ async function run(): Promise<void> {
       await m.runCodecBench(args);
       return;
     }
+    case 'sim': {
+      const m = (await import('./sim.js')) as { runSimBench: (args: string[]) => Promise<void> };
+      await m.runSimBench(args);
+      return;
+    }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|sim [args]\n`);
       process.exitCode = 254;
   }
 }
