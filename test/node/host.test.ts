@@ -6,48 +6,13 @@
  * what is under test is the timing, not durability).
  */
 import { describe, expect, it } from 'vitest';
-import { AdjustableClock, type Scheduler } from '../../node/clock/adjustable-clock.js';
+import { AdjustableClock } from '../../node/clock/adjustable-clock.js';
+import { FakeReal } from './clock/fake-real.js';
 import { validateConfig } from '../../node/config.js';
 import { noUnsafeFlags } from '../../node/config-types.js';
 import { NodeHost } from '../../node/host.js';
 import type { RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
-
-/** Real time that only moves when told; `advance` fires due timers in order, `jump` moves time without firing any. */
-class FakeReal implements Scheduler {
-  nowMs = 0;
-  timersSet = 0;
-  private nextHandle = 1;
-  private readonly pending = new Map<number, { fn: () => void; dueMs: number }>();
-
-  setTimeout(fn: () => void, delayMs: number): unknown {
-    this.timersSet++;
-    const handle = this.nextHandle++;
-    this.pending.set(handle, { fn, dueMs: this.nowMs + delayMs });
-    return handle;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  advance(ms: number): void {
-    const end = this.nowMs + ms;
-    for (;;) {
-      let next: [number, { fn: () => void; dueMs: number }] | undefined;
-      for (const e of this.pending) if (e[1].dueMs <= end && (next === undefined || e[1].dueMs < next[1].dueMs)) next = e;
-      if (next === undefined) break;
-      this.pending.delete(next[0]);
-      this.nowMs = Math.max(this.nowMs, next[1].dueMs);
-      next[1].fn();
-    }
-    this.nowMs = end;
-  }
-
-  jump(ms: number): void {
-    this.nowMs += ms;
-  }
-}
 
 function setup(): { host: NodeHost; real: FakeReal; sent: RaftMessage[] } {
   const config = validateConfig(

@@ -1,41 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AdjustableClock } from '../../../node/clock/adjustable-clock.js';
-import type { Scheduler } from '../../../node/clock/adjustable-clock.js';
-
-/** A fake real-time source and scheduler: advancing it fires due callbacks in time order. */
-class FakeReal implements Scheduler {
-  nowMs = 1000;
-  private nextHandle = 1;
-  private readonly pending = new Map<number, { fn: () => void; dueMs: number }>();
-
-  setTimeout(fn: () => void, delayMs: number): unknown {
-    const h = this.nextHandle++;
-    this.pending.set(h, { fn, dueMs: this.nowMs + delayMs });
-    return h;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  get scheduled(): number {
-    return this.pending.size;
-  }
-  advance(ms: number): void {
-    const end = this.nowMs + ms;
-    for (;;) {
-      let next: [number, { fn: () => void; dueMs: number }] | undefined;
-      for (const e of this.pending) if (e[1].dueMs <= end && (next === undefined || e[1].dueMs < next[1].dueMs)) next = e;
-      if (next === undefined) break;
-      this.pending.delete(next[0]);
-      this.nowMs = Math.max(this.nowMs, next[1].dueMs);
-      next[1].fn();
-    }
-    this.nowMs = end;
-  }
-}
+import { FakeReal } from './fake-real.js';
 
 function setup(opts: { rate?: number; offsetMs?: number } = {}): { real: FakeReal; clock: AdjustableClock } {
-  const real = new FakeReal();
+  const real = new FakeReal(1000);
   const clock = new AdjustableClock({ realNowMs: () => real.nowMs, scheduler: real, ...opts });
   return { real, clock };
 }
