@@ -6,7 +6,7 @@
  * without them, on one worker thread and on several.
  *
  * Each configuration is a real `rift-sim` process (`node [flags]
- * dist/harness/sim/cli.js --quiet ...`), so the figures are what
+ * dist/sim/cli.js --quiet ...`), so the figures are what
  * `npm run sim` prints: "per thread" counts simulation time only, "whole
  * campaign" is wall time with scenario generation and the linearizability
  * checker included. Every configuration runs the same seed and run count.
@@ -14,9 +14,9 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SIM_V8_FLAGS } from '../harness/sim/node-flags.js';
+import { SIM_V8_FLAGS } from '../sim/node-flags.js';
 
-const cli = fileURLToPath(new URL('../harness/sim/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../sim/cli.js', import.meta.url));
 
 interface Figures {
   readonly simS: number;

@@ -5,8 +5,8 @@
 // run it in-process.
 import { checkFile } from './check.js';
 import { isModelName } from './models/registry.js';
-import { formatResult } from './report.js';
-import { HistoryFormatError, type CheckOptions } from './types.js';
+import { formatResult } from './format.js';
+import { HistoryFormatError, type CheckOptions, type CheckResult } from './types.js';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -38,6 +38,12 @@ exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 inter
 export interface CliIo {
   out: (s: string) => void;
   err: (s: string) => void;
+  /**
+   * Draws the HTML report (`--html OUT`). The drawing lives in report/, which
+   * depends on the checker, not the other way round: the command's entry
+   * (report/check-cli.ts) passes it in.
+   */
+  writeHtml?: (historyPath: string, result: CheckResult, outPath: string) => Promise<void>;
 }
 
 class UsageError extends Error {}
@@ -142,13 +148,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT_BAD_INPUT;
   }
   const file = parsed.file;
+  if (parsed.html !== undefined && io.writeHtml === undefined) {
+    io.err(`rift-check: --html is not available in this entry point (run dist/report/check-cli.js)\n`);
+    return EXIT_BAD_INPUT;
+  }
   try {
     const r = await checkFile(file, parsed.opts);
     io.out(parsed.json ? JSON.stringify({ file, ...r }, null, 2) + '\n' : formatResult(r, file) + '\n');
     if (parsed.html !== undefined) {
-      // The report renderer lives with the harness; loaded only when asked for.
-      const { writeReportForHistory } = await import('../harness/report/write.js');
-      await writeReportForHistory(file, r, parsed.html);
+      await io.writeHtml?.(file, r, parsed.html);
       if (!parsed.json) io.out(`report: ${parsed.html}\n`);
     }
     return r.valid === true ? EXIT_VALID : r.valid === false ? EXIT_INVALID : EXIT_UNKNOWN;

@@ -6,5 +6,5 @@ export { readHistoryFile, parseHistoryText, type HistoryFormat } from './read.js
 export { parseEdn, type EdnValue } from './edn.js';
 export { MODELS, inferModel } from './models/registry.js';
 export type { Model, ModelOp } from './models/model.js';
-export { formatResult } from './report.js';
+export { formatResult } from './format.js';
 export { main as cliMain, parseArgs, USAGE } from './cli-main.js';

@@ -455,12 +455,12 @@ class Interrupted extends Error {
 }
 
 /**
- * report.html beside the history (harness/report, another module): best
+ * report.html beside the history (report/, through harness/results/run-report.ts): best
  * effort, loaded lazily, never allowed to change the run's outcome.
  */
 async function writeHtmlReport(runDir: string, log: (l: string) => void): Promise<void> {
   try {
-    const mod = (await import('./report/write.js')) as { writeReport?: (dir: string) => Promise<unknown> };
+    const mod = (await import('./results/run-report.js')) as { writeReport?: (dir: string) => Promise<unknown> };
     if (typeof mod.writeReport !== 'function') return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -11,11 +11,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { escapeHtml } from './report/html.js';
-import { verdictClass } from './report/render.js';
-import { HISTORY_FILE, REPORT_FILE } from './report/run-files.js';
-import { listRuns, type RunSummary } from './report/runs.js';
-import { writeReport } from './report/write.js';
+import { escapeHtml } from '../report/html.js';
+import { verdictClass } from '../report/render.js';
+import { HISTORY_FILE, REPORT_FILE } from './results/run-files.js';
+import { listRuns, type RunSummary } from './results/runs.js';
+import { writeReport } from './results/run-report.js';
 
 export interface ServeOptions {
   store: string;

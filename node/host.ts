@@ -6,7 +6,7 @@
  *
  * The host itself does no IO of its own: everything goes through `HostIo`,
  * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
- * and the deterministic simulator (harness/sim/) run exactly this code.
+ * and the deterministic simulator (sim/) run exactly this code.
  */
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';

@@ -1,10 +1,11 @@
 // `npm run build`: compile with tsc into dist/, copy non-TypeScript assets,
 // and stamp the build so scripts/ensure-built.mjs can skip a fresh build.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { SOURCE_DIRS } from './source-dirs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -12,6 +13,9 @@ const tscBin = join(dirname(require.resolve('typescript/package.json')), 'bin', 
 // tsc emits JavaScript even when it reports type errors. `npm run build`
 // (and so `npm test` and CI) fails on them; RIFT_BUILD_LENIENT=1 (used by the
 // test suites' global setup during development) keeps the emitted files.
+// A clean dist/: a file moved or deleted in the sources must not live on as
+// stale JavaScript that a test or a command could still load.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 try {
   execFileSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 } catch (error) {
@@ -34,6 +38,6 @@ function copyAssets(dir) {
     }
   }
 }
-for (const d of ['node', 'harness', 'checker', 'bench']) copyAssets(d);
+for (const d of SOURCE_DIRS) copyAssets(d);
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist', '.build-stamp'), new Date().toISOString() + '\n');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const sourceDirs = ['node', 'harness', 'checker', 'bench'];
+import { SOURCE_DIRS as sourceDirs } from './source-dirs.mjs';
 
 function newestMtimeMs(dir) {
   let newest = 0;

@@ -1,8 +1,8 @@
 /**
  * The vocabulary of the pure Raft core: log entries, persistent state, the
  * messages peers exchange, and the `Ready` batch of effects the core hands to
- * its driver (the real UDP/file server in `node/server.ts`, or the
- * deterministic simulator in `harness/sim/`).
+ * its driver (the real binary through `node/host.ts` and `node/main.ts`, or the
+ * deterministic simulator in `sim/`).
  *
  * Names follow the Raft paper's Figure 2 (currentTerm, votedFor, log,
  * commitIndex, lastApplied, nextIndex, matchIndex, prevLogIndex, ...).

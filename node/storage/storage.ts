@@ -1,6 +1,6 @@
 /**
  * The durable-storage contract between a Raft driver (the node host in
- * `node/server.ts`, or the deterministic simulator's simulated disk) and the
+ * `node/host.ts`, or the deterministic simulator's simulated disk) and the
  * bytes that survive a crash.
  *
  * Figure 2, "Persistent state on all servers": currentTerm, votedFor and

@@ -1,6 +1,6 @@
 // The CLI: exit codes as Jepsen's (0 valid, 1 invalid, 2 unknown, 254 bad
 // arguments/input, 255 internal), text and JSON output. Mostly in-process
-// through `main`; a few spawn the compiled dist/checker/cli.js.
+// through `main`; a few spawn the compiled dist/report/check-cli.js.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { cliMain } from '../../checker/index.js';
+import { writeReportForHistory } from '../../report/write.js';
 import { jsonl, type Row } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'checker', 'cli.js');
+const CLI = join(ROOT, 'dist', 'report', 'check-cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rift-cli-'));
 const VALID = join(dir, 'valid.jsonl');
 const INVALID = join(dir, 'invalid.jsonl');
@@ -33,7 +34,7 @@ beforeAll(() => {
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await cliMain(args, { out: (s) => (out += s), err: (s) => (err += s) });
+  const code = await cliMain(args, { out: (s) => (out += s), err: (s) => (err += s), writeHtml: writeReportForHistory });
   return { code, out, err };
 }
 

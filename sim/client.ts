@@ -1,0 +1,249 @@
+/**
+ * A simulated client process speaking the node protocol as `node/client.ts`
+ * does: one outstanding op, the same (clientId, seq) on every attempt of an
+ * op, attempts time out and move to the next node, `not_leader` hints are
+ * followed at once, `unavailable` retries after capped exponential backoff
+ * with full jitter, and the op's deadline turns it into `timeout`.
+ *
+ * It records the history: a timed-out read is a `fail` (reads have no
+ * effect), a timed-out write or cas is `info` (it may still take effect) and
+ * the process retires: the slot continues as a new process number with a new
+ * clientId (Jepsen's rule; the corpus README). Written values are unique
+ * integers, so the checker can tell every write apart.
+ */
+import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
+import type { EventQueue, SimEvent } from './event-queue.js';
+import type { History } from './history.js';
+import type { WorkloadOp } from './scenario.js';
+import type { Stream } from './streams.js';
+
+export interface ClientContext {
+  readonly queue: EventQueue;
+  readonly history: History;
+  readonly stream: Stream;
+  readonly nodeIds: readonly string[];
+  readonly keys: number;
+  readonly opTimeoutMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly backoffMsMin: number;
+  readonly backoffMsMax: number;
+  /** Ops invoked at or after this time must complete definitely (liveness after the heal). */
+  readonly livenessFromMs: number;
+  send(slot: number, to: string, request: ClientRequest): void;
+  nextValue(): number;
+  nextProcess(): number;
+  onLivenessViolation(message: string): void;
+  onDone(slot: number): void;
+}
+
+interface Current {
+  readonly op: WorkloadOp;
+  readonly request: ClientRequest;
+  readonly f: WorkloadOp['f'];
+  readonly key: string;
+  readonly value: unknown;
+  readonly invokedMs: number;
+  readonly deadlineMs: number;
+  failures: number;
+  lastError: string;
+  timer: SimEvent | null;
+  /** True while an attempt waits for its reply. */
+  awaiting: boolean;
+}
+
+export class SimClient {
+  private process: number;
+  private generation = 0;
+  private clientId: string;
+  private seq = 0;
+  private next = 0;
+  private target: string;
+  private current: Current | null = null;
+  private probesLeft = 2;
+  private readonly lastKnown = new Map<string, number | null>();
+  done = false;
+  completed = 0;
+
+  constructor(
+    readonly slot: number,
+    private readonly ops: readonly WorkloadOp[],
+    private readonly ctx: ClientContext,
+  ) {
+    this.process = ctx.nextProcess();
+    this.clientId = `c${slot}`;
+    this.target = ctx.nodeIds[ctx.stream.int(0, ctx.nodeIds.length - 1)]!;
+  }
+
+  start(): void {
+    this.scheduleNext();
+  }
+
+  /** A reply from a node (already decoded by the real codec). */
+  onResponse(clientId: string, seq: number, outcome: ClientOutcome): void {
+    const cur = this.current;
+    if (cur === null || !cur.awaiting || clientId !== this.clientId || seq !== cur.request.seq) return; // late duplicate
+    cur.awaiting = false;
+    if (cur.timer !== null) cur.timer.cancelled = true;
+    cur.timer = null;
+    switch (outcome.status) {
+      case 'ok':
+        this.complete('ok', outcome.value);
+        return;
+      case 'cas_mismatch':
+        this.lastKnown.set(cur.key, toNumber(outcome.actual));
+        this.complete('fail', null, 'cas_mismatch');
+        return;
+      case 'invalid':
+        this.complete('fail', null, `${outcome.code}: ${outcome.message}`);
+        return;
+      case 'not_leader':
+        cur.lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
+        if (outcome.leaderHint !== null && outcome.leaderHint !== this.target && this.ctx.nodeIds.includes(outcome.leaderHint)) {
+          this.target = outcome.leaderHint;
+          this.attempt(); // a fresh hint is worth following at once
+          return;
+        }
+        this.target = this.nextNode();
+        this.backoff();
+        return;
+      case 'unavailable':
+        cur.lastError = `unavailable: ${outcome.reason}`;
+        this.backoff();
+        return;
+      default: {
+        const never: never = outcome;
+        void never;
+      }
+    }
+  }
+
+  private scheduleNext(): void {
+    const op = this.ops[this.next];
+    if (op !== undefined) {
+      this.next++;
+      this.ctx.queue.schedule(op.thinkMs, () => this.invoke(op));
+      return;
+    }
+    // Workload done: after the heal, two probes (a write, then a read) that must complete.
+    if (this.probesLeft > 0) {
+      const probe: WorkloadOp = { f: this.probesLeft === 2 ? 'write' : 'read', key: this.slot, thinkMs: 0 };
+      this.probesLeft--;
+      this.ctx.queue.schedule(Math.max(0, this.ctx.livenessFromMs - this.ctx.queue.now) + 10, () => this.invoke(probe));
+      return;
+    }
+    this.done = true;
+    this.ctx.onDone(this.slot);
+  }
+
+  private invoke(op: WorkloadOp): void {
+    const key = `k${op.key % this.ctx.keys}`;
+    let kvOp: KvOp;
+    let value: unknown;
+    switch (op.f) {
+      case 'read':
+        kvOp = { type: 'get', key };
+        value = null;
+        break;
+      case 'write': {
+        const v = this.ctx.nextValue();
+        kvOp = { type: 'put', key, value: String(v) };
+        value = v;
+        break;
+      }
+      case 'cas': {
+        const expected = this.lastKnown.get(key) ?? null;
+        const v = this.ctx.nextValue();
+        kvOp = { type: 'cas', key, expected: expected === null ? null : String(expected), value: String(v) };
+        value = [expected, v];
+        break;
+      }
+    }
+    const now = this.ctx.queue.now;
+    const request: ClientRequest = { type: 'client_request', clientId: this.clientId, seq: ++this.seq, op: kvOp };
+    this.current = {
+      op, request, f: op.f, key, value, invokedMs: now, deadlineMs: now + this.ctx.opTimeoutMs,
+      failures: 0, lastError: 'no reply', timer: null, awaiting: false,
+    };
+    this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
+    this.attempt();
+  }
+
+  private attempt(): void {
+    const cur = this.current!;
+    const remaining = cur.deadlineMs - this.ctx.queue.now;
+    if (remaining <= 0) {
+      this.timeout();
+      return;
+    }
+    cur.awaiting = true;
+    this.ctx.send(this.slot, this.target, cur.request);
+    cur.timer = this.ctx.queue.schedule(Math.min(this.ctx.attemptTimeoutMs, remaining), () => {
+      cur.timer = null;
+      if (!cur.awaiting) return;
+      cur.awaiting = false;
+      cur.lastError = `no reply from ${this.target}`;
+      this.target = this.nextNode();
+      this.backoff();
+    });
+  }
+
+  private backoff(): void {
+    const cur = this.current!;
+    cur.failures++;
+    const cap = Math.min(this.ctx.backoffMsMax, this.ctx.backoffMsMin * 2 ** Math.min(cur.failures, 10));
+    const remaining = cur.deadlineMs - this.ctx.queue.now;
+    if (remaining <= 0) {
+      this.timeout();
+      return;
+    }
+    const sleepMs = Math.min(this.ctx.stream.int(0, Math.floor(cap)), remaining);
+    cur.timer = this.ctx.queue.schedule(sleepMs, () => {
+      cur.timer = null;
+      this.attempt();
+    });
+  }
+
+  private timeout(): void {
+    const cur = this.current!;
+    const error = `timeout after ${this.ctx.opTimeoutMs} ms (${cur.lastError})`;
+    if (cur.invokedMs >= this.ctx.livenessFromMs) {
+      this.ctx.onLivenessViolation(`liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (after the heal + grace) timed out: ${cur.lastError}`);
+    }
+    if (cur.f === 'read') {
+      this.complete('fail', null, error);
+      return;
+    }
+    this.complete('info', null, error);
+    // The op may still happen: this process is retired (Jepsen) and the slot continues as a new one.
+    this.process = this.ctx.nextProcess();
+    this.generation++;
+    this.clientId = `c${this.slot}g${this.generation}`;
+    this.seq = 0;
+  }
+
+  private complete(type: 'ok' | 'fail' | 'info', result: string | null, error?: string): void {
+    const cur = this.current!;
+    this.current = null;
+    this.completed++;
+    let value: unknown = cur.value;
+    if (type === 'ok') {
+      if (cur.f === 'read') value = toNumber(result);
+      const known = cur.f === 'read' ? toNumber(result) : cur.f === 'write' ? (cur.value as number) : (cur.value as [unknown, number])[1];
+      this.lastKnown.set(cur.key, known);
+    }
+    const op = { process: this.process, type, f: cur.f, key: cur.key, value, ...(error === undefined ? {} : { error }) };
+    this.ctx.history.add(op, this.ctx.queue.now);
+    this.scheduleNext();
+  }
+
+  private nextNode(): string {
+    const nodes = this.ctx.nodeIds;
+    return nodes[(nodes.indexOf(this.target) + 1) % nodes.length]!;
+  }
+}
+
+function toNumber(value: string | null): number | null {
+  if (value === null) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,233 @@
+/**
+ * The Raft safety invariants (Figure 3 of the paper), checked from outside
+ * the nodes after every simulated event:
+ *
+ * - Election Safety: at most one leader per term (§5.2);
+ * - Leader Append-Only: a leader never overwrites or deletes its own entries (§5.3);
+ * - Log Matching: same index and term => same entry and same prefix (§5.3).
+ *   Checked entry by entry: if every (index, term) carries the same data and
+ *   the same previous term on every node, the prefixes are equal by induction;
+ * - Leader Completeness: a new leader holds every entry known committed (§5.4);
+ * - State Machine Safety: no two nodes apply different entries at one index
+ *   (§5.4.3), observed at the moment of application;
+ * - the leader commit rule (Figure 2, §5.4.2): a leader's commitIndex only
+ *   advances to an entry of its current term (Figure 8's old-term commit);
+ * - plus: within one incarnation currentTerm and commitIndex never decrease,
+ *   and an entry at or below commitIndex never changes; across a restart the
+ *   recovered currentTerm is at least every term the node already sent in a
+ *   message, and a vote it granted in its recovered term is remembered
+ *   (Figure 2: "updated on stable storage before responding to RPCs").
+ *   The restart checks are off for the unsafe storage flags (memoryLog,
+ *   ackBeforeFsync), which must then be caught by their consequences: two
+ *   vote grants by one node in one term seen on the wire (§5.2, always
+ *   checked), two leaders, a changed committed entry, a non-linearizable
+ *   history.
+ *
+ * The checker keeps only what the invariants need; the per-node work after an
+ * event is proportional to what changed (log changes are found by object
+ * identity, since the core never mutates an Entry).
+ */
+import type { RaftNode } from '../node/raft/raft.js';
+import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
+
+interface Incarnation {
+  lastTerm: number;
+  lastCommit: number;
+  wasLeaderInTerm: number | null;
+  /** Copy of the log (same Entry objects) as of the last check. */
+  log: readonly Entry[];
+}
+
+interface EntryId {
+  readonly term: number;
+  readonly data: string;
+  readonly type: Entry['type'];
+}
+
+export type ViolationSink = (message: string) => void;
+
+export class InvariantChecker {
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** (index:term) -> what every log holding it must agree on. */
+  private readonly entries = new Map<string, { readonly data: string; readonly prevTerm: number }>();
+  /** index -> the committed entry (from any node's commitIndex). */
+  private readonly committed = new Map<number, EntryId>();
+  private committedMax = 0;
+  /** index -> the entry the first node to apply it applied. */
+  private readonly applied = new Map<number, EntryId & { readonly node: NodeId }>();
+  private readonly incarnations = new Map<NodeId, Incarnation>();
+  /** Highest term each node has sent in a non-pre-vote message (it must be durable). */
+  private readonly termSent = new Map<NodeId, number>();
+  /** Votes each node granted, by term. */
+  private readonly votesSent = new Map<NodeId, Map<number, NodeId>>();
+  checks = 0;
+
+  constructor(
+    private readonly violation: ViolationSink,
+    private readonly durabilityChecks: boolean,
+  ) {}
+
+  /** A node (re)starts from `stored`. */
+  onStart(id: NodeId, stored: StoredState): void {
+    if (this.durabilityChecks) {
+      const sent = this.termSent.get(id) ?? 0;
+      const { currentTerm, votedFor } = stored.hardState;
+      if (currentTerm < sent) {
+        this.violation(`durability: ${id} restarted with currentTerm ${currentTerm}, but it had already sent messages in term ${sent} (Figure 2: currentTerm on stable storage before responding)`);
+      }
+      const vote = this.votesSent.get(id)?.get(currentTerm);
+      if (vote !== undefined && votedFor !== vote) {
+        this.violation(`durability: ${id} granted its vote in term ${currentTerm} to ${vote} but restarted with votedFor=${votedFor ?? 'null'} (§5.2: one vote per term, persisted)`);
+      }
+    }
+    this.incarnations.set(id, { lastTerm: stored.hardState.currentTerm, lastCommit: 0, wasLeaderInTerm: null, log: stored.entries.slice() });
+    this.checkNewEntries(id, stored.entries, 0);
+  }
+
+  onStop(id: NodeId): void {
+    this.incarnations.delete(id);
+  }
+
+  /** Every message a node sends (after its Ready was persisted). */
+  onSend(id: NodeId, message: RaftMessage): void {
+    const preVote = (message.type === 'request_vote' || message.type === 'request_vote_response') && message.preVote;
+    if (preVote) return; // a pre-vote carries the term the sender *would* use (§9.6)
+    if (message.term > (this.termSent.get(id) ?? 0)) this.termSent.set(id, message.term);
+    if (message.type === 'request_vote_response' && message.voteGranted) {
+      let votes = this.votesSent.get(id);
+      if (votes === undefined) this.votesSent.set(id, (votes = new Map()));
+      const earlier = votes.get(message.term);
+      if (earlier !== undefined && earlier !== message.to) {
+        this.violation(`election: ${id} granted two votes in term ${message.term}: to ${earlier} and to ${message.to} (§5.2)`);
+      }
+      votes.set(message.term, message.to);
+    }
+  }
+
+  /** State Machine Safety, at the moment of application. */
+  onApply(id: NodeId, entry: Entry): void {
+    const first = this.applied.get(entry.index);
+    if (first === undefined) {
+      this.applied.set(entry.index, { term: entry.term, data: entry.data, type: entry.type, node: id });
+      return;
+    }
+    if (first.term !== entry.term || first.data !== entry.data || first.type !== entry.type) {
+      this.violation(
+        `state machine safety: ${id} applied ${describe(entry)} at index ${entry.index}, but ${first.node} applied ${describe({ ...first, index: entry.index })} there (§5.4.3)`,
+      );
+    }
+  }
+
+  /** All checks on one live node after an event that touched it. */
+  checkNode(id: NodeId, core: RaftNode): void {
+    this.checks++;
+    const inc = this.incarnations.get(id);
+    if (inc === undefined) return;
+    const st = core.status();
+    if (st.currentTerm < inc.lastTerm) this.violation(`term: ${id} currentTerm went down from ${inc.lastTerm} to ${st.currentTerm}`);
+    if (st.commitIndex < inc.lastCommit) this.violation(`commit: ${id} commitIndex went down from ${inc.lastCommit} to ${st.commitIndex}`);
+
+    const log = core.log();
+    const prev = inc.log;
+    const last = log[log.length - 1];
+    if (log.length !== prev.length || last !== prev[prev.length - 1]) {
+      // First index (0-based) where the log differs from the last check.
+      let same = Math.min(log.length, prev.length);
+      while (same > 0 && log[same - 1] !== prev[same - 1]) same--;
+      if (same < prev.length) {
+        const changedIndex = same + 1;
+        if (changedIndex <= inc.lastCommit) {
+          this.violation(`committed entry overwritten: ${id} changed its log at index ${changedIndex}, at or below its commitIndex ${inc.lastCommit}`);
+        }
+        if (st.role === 'leader' && inc.wasLeaderInTerm === st.currentTerm) {
+          this.violation(`leader append-only: leader ${id} of term ${st.currentTerm} removed or replaced its entries from index ${changedIndex} (§5.3)`);
+        }
+      }
+      this.checkNewEntries(id, log, same);
+      inc.log = log.slice();
+    }
+
+    if (st.role === 'leader') {
+      const other = this.leaderOfTerm.get(st.currentTerm);
+      if (other === undefined) this.leaderOfTerm.set(st.currentTerm, id);
+      else if (other !== id) this.violation(`election safety: two leaders in term ${st.currentTerm}: ${other} and ${id} (§5.2)`);
+      if (inc.wasLeaderInTerm !== st.currentTerm) {
+        // Leader Completeness (§5.4): every entry already known committed is in the new leader's log.
+        for (let i = 1; i <= this.committedMax; i++) {
+          const c = this.committed.get(i);
+          const e = log[i - 1];
+          if (c !== undefined && (e === undefined || e.term !== c.term || e.data !== c.data)) {
+            this.violation(`leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`);
+            break;
+          }
+        }
+      }
+      if (inc.wasLeaderInTerm === st.currentTerm && st.commitIndex > inc.lastCommit) {
+        // Leader commit rule (Figure 2, §5.4.2): a leader advances commitIndex
+        // by counting replicas only to an entry of its current term; older
+        // entries commit with it. Counting an old-term entry is the Figure 8
+        // bug: another candidate with a later-term entry at that index may
+        // still win and overwrite it (the overwrite itself needs a long,
+        // precisely timed fault chain; the rule shows the bug when it happens).
+        const top = log[st.commitIndex - 1];
+        if (top !== undefined && top.term !== st.currentTerm) {
+          this.violation(
+            `leader commit rule: leader ${id} of term ${st.currentTerm} advanced commitIndex from ${inc.lastCommit} to ${st.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`,
+          );
+        }
+      }
+      inc.wasLeaderInTerm = st.currentTerm;
+    } else {
+      inc.wasLeaderInTerm = null;
+    }
+
+    for (let i = inc.lastCommit + 1; i <= st.commitIndex; i++) {
+      const e = log[i - 1];
+      if (e === undefined) {
+        this.violation(`commit: ${id} has commitIndex ${st.commitIndex} beyond its log (${log.length} entries)`);
+        break;
+      }
+      const c = this.committed.get(i);
+      if (c === undefined) {
+        this.committed.set(i, { term: e.term, data: e.data, type: e.type });
+        if (i > this.committedMax) this.committedMax = i;
+      } else if (c.term !== e.term || c.data !== e.data) {
+        this.violation(`committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`);
+      }
+    }
+    inc.lastTerm = st.currentTerm;
+    inc.lastCommit = st.commitIndex;
+  }
+
+  /** Number of distinct committed indices seen (coverage). */
+  get committedCount(): number {
+    return this.committedMax;
+  }
+
+  get termsWithLeader(): number {
+    return this.leaderOfTerm.size;
+  }
+
+  /** Log Matching for entries [from, log.length) (0-based). */
+  private checkNewEntries(id: NodeId, log: readonly Entry[], from: number): void {
+    for (let i = from; i < log.length; i++) {
+      const e = log[i]!;
+      const prevTerm = i === 0 ? 0 : log[i - 1]!.term;
+      if (e.index !== i + 1) {
+        this.violation(`log: ${id} holds index ${e.index} at position ${i + 1}`);
+        return;
+      }
+      const key = `${e.index}:${e.term}`;
+      const known = this.entries.get(key);
+      if (known === undefined) this.entries.set(key, { data: e.data, prevTerm });
+      else if (known.data !== e.data || known.prevTerm !== prevTerm) {
+        this.violation(`log matching: ${id} has a different entry or prefix at index ${e.index} term ${e.term} than another node (§5.3)`);
+        return;
+      }
+    }
+  }
+}
+
+function describe(e: EntryId & { readonly index: number }): string {
+  return e.type === 'noop' ? `noop(term ${e.term})` : `${e.data.slice(0, 120)} (term ${e.term})`;
+}

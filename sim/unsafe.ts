@@ -1,0 +1,103 @@
+/**
+ * Campaign presets for the node's `--unsafe-...` flags: each flag breaks the
+ * node in one known way, and the simulator must catch every one of them
+ * (tests in test/sim/unsafe.test.ts measure how many runs it takes).
+ *
+ * The storage flags (memoryLog, ackBeforeFsync) are modelled by the
+ * simulated disk (disk.ts); localReads and noPersistVote are applied by the
+ * host; commitOldTerms by the core (caught by the leader commit rule in
+ * invariants.ts); a too-long lease needs readMode "lease" and clock drift.
+ * Each preset also says which faults make the bug
+ * reachable (a lease bug needs partitions and slow clocks; a durability bug
+ * needs crashes), so a campaign spends its runs where the bug can show.
+ */
+import { noUnsafeFlags, type UnsafeFlags } from '../node/config-types.js';
+import { defaultShape, type ScenarioShape } from './arbitraries.js';
+import { defaultSimOptions, type SimOptions } from './scenario.js';
+
+export interface UnsafePreset {
+  readonly name: string;
+  readonly description: string;
+  readonly options: SimOptions;
+  readonly shape: ScenarioShape;
+}
+
+const base = defaultSimOptions;
+
+function flags(overrides: Partial<UnsafeFlags>): UnsafeFlags {
+  return { ...noUnsafeFlags, ...overrides };
+}
+
+const crashHeavy: ScenarioShape = {
+  ...defaultShape,
+  faultWeights: { crash: 2, crash_leader: 4, restart: 2, restart_all: 4, isolate_leader: 2, partition: 1, heal: 1 },
+};
+
+const partitionHeavy: ScenarioShape = {
+  ...defaultShape,
+  faultWeights: { isolate_leader: 5, partition: 3, isolate: 2, heal: 2, crash_leader: 1, restart_all: 1 },
+};
+
+export const unsafePresets: Readonly<Record<string, UnsafePreset>> = {
+  'local-reads': {
+    name: 'local-reads',
+    description: 'every node answers reads from its own applied state (stale reads from followers and deposed leaders)',
+    options: { ...base, keys: 2, unsafe: flags({ localReads: true }) },
+    shape: { ...partitionHeavy, readOnlyClients: 1 },
+  },
+  'no-persist-vote': {
+    name: 'no-persist-vote',
+    description: 'votedFor is not persisted: a restarted node can vote twice in one term (two leaders)',
+    options: { ...base, nodeCount: 3, unsafe: flags({ noPersistVote: true }) },
+    // A second vote in the same term needs a candidate that missed the first
+    // election (isolated) or a RequestVote delivered late (reordering) after the voter restarted.
+    shape: { ...crashHeavy, maxFaults: 20, faultWeights: { isolate: 3, partition: 2, crash: 3, restart: 3, restart_all: 1, heal: 2, network: 2 } },
+  },
+  'memory-log': {
+    name: 'memory-log',
+    description: 'log and hard state live in memory only: a restart forgets acknowledged entries',
+    options: { ...base, nodeCount: 3, unsafe: flags({ memoryLog: true }) },
+    shape: crashHeavy,
+  },
+  'ack-before-fsync': {
+    name: 'ack-before-fsync',
+    description: 'persist resolves before the fsync: a crash loses acknowledged votes and entries',
+    options: { ...base, nodeCount: 3, unsafe: flags({ ackBeforeFsync: true }) },
+    shape: crashHeavy,
+  },
+  'commit-old-terms': {
+    name: 'commit-old-terms',
+    description: 'no noop at the start of a term, and entries of earlier terms are committed by counting replicas (Figure 8)',
+    options: { ...base, unsafe: flags({ commitOldTerms: true }) },
+    shape: { ...crashHeavy, maxFaults: 20, faultWeights: { crash_leader: 5, restart: 3, restart_all: 2, isolate_leader: 3, heal: 2, network: 1 } },
+  },
+  'lease-ms': {
+    name: 'lease-ms',
+    description: 'lease reads with a lease far longer than the election timeout allows, under clock drift',
+    options: { ...base, keys: 1, readMode: 'lease', unsafe: flags({ leaseMs: 1000 }) },
+    shape: {
+      ...partitionHeavy,
+      minClients: 4,
+      clients: 6,
+      readOnlyClients: 2,
+      minOpsPerClient: 20,
+      maxOpsPerClient: 50,
+      maxThinkMs: 150,
+      maxFaults: 6,
+      faultWeights: { isolate_leader: 4, clock_leader: 4, heal: 1 },
+      clockRates: [0.5, 0.8],
+    },
+  },
+};
+
+/** The preset for a flag name as the node spells it (`--unsafe-local-reads`, `local-reads`, `localReads`). */
+export function unsafePreset(name: string): UnsafePreset | null {
+  const normalized = name
+    .replace(/^--unsafe-/, '')
+    .replace(/^unsafe-/, '')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/=.*$/, '');
+  const key = normalized === 'lease' ? 'lease-ms' : normalized;
+  return unsafePresets[key] ?? null;
+}
