@@ -8,11 +8,7 @@ import { isModelName } from './models/registry.js';
 import { formatResult } from './format.js';
 import { HistoryFormatError, type CheckOptions, type CheckResult } from './types.js';
 
-export const EXIT_VALID = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_UNKNOWN = 2;
-export const EXIT_BAD_INPUT = 254;
-export const EXIT_INTERNAL = 255;
+import { EXIT, exitCodeOfVerdict } from './exit-codes.js';
 
 export const USAGE = `usage: npm run check -- FILE [options]
 
@@ -135,22 +131,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`rift-check: ${e.message}\n${USAGE}\n`);
-      return EXIT_BAD_INPUT;
+      return EXIT.usage;
     }
     throw e;
   }
   if (parsed.help) {
     io.out(USAGE + '\n');
-    return EXIT_VALID;
+    return EXIT.valid;
   }
   if (parsed.file === undefined) {
     io.err(`rift-check: no FILE given\n${USAGE}\n`);
-    return EXIT_BAD_INPUT;
+    return EXIT.usage;
   }
   const file = parsed.file;
   if (parsed.html !== undefined && io.writeHtml === undefined) {
     io.err(`rift-check: --html is not available in this entry point (run dist/report/check-cli.js)\n`);
-    return EXIT_BAD_INPUT;
+    return EXIT.usage;
   }
   try {
     const r = await checkFile(file, parsed.opts);
@@ -159,18 +155,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       await io.writeHtml?.(file, r, parsed.html);
       if (!parsed.json) io.out(`report: ${parsed.html}\n`);
     }
-    return r.valid === true ? EXIT_VALID : r.valid === false ? EXIT_INVALID : EXIT_UNKNOWN;
+    return exitCodeOfVerdict(r.valid);
   } catch (e) {
     if (e instanceof HistoryFormatError) {
       io.err(`rift-check: ${file}: malformed history: ${e.message}\n`);
-      return EXIT_BAD_INPUT;
+      return EXIT.usage;
     }
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
       io.err(`rift-check: cannot read ${file}: ${(e as Error).message}\n`);
-      return EXIT_BAD_INPUT;
+      return EXIT.usage;
     }
     io.err(`rift-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return EXIT_INTERNAL;
+    return EXIT.crash;
   }
 }

@@ -11,7 +11,8 @@ import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELP, UsageError, parseOptions, type JepsenOptions } from './options.js';
-import { EXIT, runTest, worstExitCode, type RunOutcome } from './run.js';
+import { EXIT } from '../checker/exit-codes.js';
+import { runTest, worstExitCode, type RunOutcome } from './run.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 

@@ -21,6 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { EXIT, verdictOfExitCode } from '../checker/exit-codes.js';
 
 const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const cliPath = join(repoRoot, 'dist', 'harness', 'cli.js');
@@ -143,26 +144,12 @@ export interface CellOutcome {
 /** Attempts a bug cell gets on its fixed seed (see runGate). */
 const bugCellAttempts = 2;
 
-function verdictOf(exitCode: number): CellOutcome['verdict'] {
-  switch (exitCode) {
-    case 0:
-      return 'valid';
-    case 1:
-      return 'invalid';
-    case 2:
-      return 'unknown';
-    case 254:
-      return 'bad-arguments';
-    default:
-      return 'crashed';
-  }
-}
 
 export async function runCell(cell: GateCell, seed: number, store: string, extraArgs: readonly string[] = []): Promise<CellOutcome> {
   const started = performance.now();
   const args = [cliPath, ...cell.args, ...extraArgs, '--seed', String(seed), '--store', store, '--test-name', cell.name.replace('/', '-'), '--json', '--quiet'];
   const child = await execa(process.execPath, args, { cwd: repoRoot, reject: false, all: false, timeout: 10 * 60_000 });
-  const exitCode = typeof child.exitCode === 'number' ? child.exitCode : 255;
+  const exitCode = typeof child.exitCode === 'number' ? child.exitCode : EXIT.crash;
   let runDir: string | null = null;
   try {
     const parsed = JSON.parse(String(child.stdout)) as { runDir?: string };
@@ -170,10 +157,10 @@ export async function runCell(cell: GateCell, seed: number, store: string, extra
   } catch {
     runDir = null;
   }
-  if (exitCode === 255 || exitCode === 254) {
+  if (exitCode === EXIT.crash || exitCode === EXIT.usage) {
     process.stderr.write(`gate: ${cell.name} seed ${seed} exited ${exitCode}:\n${String(child.stderr).split('\n').slice(-15).join('\n')}\n`);
   }
-  return { cell: cell.name, expect: cell.expect, seed, verdict: verdictOf(exitCode), exitCode, seconds: (performance.now() - started) / 1000, runDir, attempt: 1 };
+  return { cell: cell.name, expect: cell.expect, seed, verdict: verdictOfExitCode(exitCode), exitCode, seconds: (performance.now() - started) / 1000, runDir, attempt: 1 };
 }
 
 function pad(text: string, width: number): string {
@@ -211,7 +198,7 @@ async function runGate(store: string, only: string | undefined, jsonOut: string 
   if (jsonOut !== undefined) {
     writeFileSync(jsonOut, `${JSON.stringify({ passed: outcomes.length - failed.length, failed: failed.length, outcomes }, null, 2)}\n`);
   }
-  return failed.length === 0 ? 0 : 1;
+  return failed.length === 0 ? EXIT.valid : EXIT.invalid;
 }
 
 function median(values: readonly number[]): number {
@@ -259,7 +246,7 @@ async function runStudy(store: string, runsPerBug: number, correctRuns: number, 
   const crashed = correctOutcomes.filter((o) => o.verdict === 'crashed' || o.verdict === 'bad-arguments').length;
   process.stdout.write(`\ncorrect node: ${correctOutcomes.length} runs across ${cells.length} nemeses: ${correctOutcomes.length - falsePositives.length} valid, ${invalid} invalid (false positives), ${unknown} unknown, ${crashed} crashed\n`);
   if (jsonOut !== undefined) writeFileSync(jsonOut, `${JSON.stringify({ bugs: rows, correct: correctOutcomes }, null, 2)}\n`);
-  return invalid > 0 || crashed > 0 ? 1 : 0;
+  return invalid > 0 || crashed > 0 ? EXIT.invalid : EXIT.valid;
 }
 
 async function main(): Promise<number> {
@@ -282,7 +269,7 @@ async function main(): Promise<number> {
     }));
   } catch (error) {
     process.stderr.write(`gate: ${(error as Error).message}\nsee npm run gate -- --help\n`);
-    return 254;
+    return EXIT.usage;
   }
   if (values.help) {
     process.stdout.write(`usage: npm run gate [-- options]
@@ -300,7 +287,7 @@ is as expected, 1 otherwise.
   --first-seed N     study: first seed (default 1)
   --time-limit S     study: override the per-run workload seconds
 `);
-    return 0;
+    return EXIT.valid;
   }
   const store = values.store;
   mkdirSync(store, { recursive: true });
@@ -310,7 +297,7 @@ is as expected, 1 otherwise.
     const firstSeed = Number(values['first-seed']);
     if (![runs, correctRuns, firstSeed].every((n) => Number.isInteger(n) && n >= 0)) {
       process.stderr.write('gate: --runs, --correct-runs and --first-seed must be non-negative integers\n');
-      return 254;
+      return EXIT.usage;
     }
     return runStudy(store, runs, correctRuns, firstSeed, values.only, values['time-limit'], values['json-out']);
   }
@@ -321,6 +308,6 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`gate: internal error: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(255);
+    process.exit(EXIT.crash);
   },
 );

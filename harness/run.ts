@@ -13,6 +13,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkFile } from '../checker/index.js';
 import type { CheckResult } from '../checker/types.js';
+import { EXIT } from '../checker/exit-codes.js';
 import { ClientPool } from './clients.js';
 import { Cluster } from './cluster.js';
 import { OpGenerator, Stagger } from './generator.js';
@@ -27,7 +28,6 @@ import { createRunDir, gitCommit, gitDirty, updateLatest, writeJsonAtomic } from
 
 export type RunVerdict = true | false | 'unknown' | 'crashed' | 'interrupted';
 
-export const EXIT = { valid: 0, invalid: 1, unknown: 2, usage: 254, crash: 255 } as const;
 
 export function exitCodeFor(verdict: RunVerdict): number {
   switch (verdict) {

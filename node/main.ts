@@ -19,6 +19,7 @@ import { UdpTransport } from './transport/udp.js';
 import { deriveKey, isRaftMessage } from './transport/codec.js';
 import { openFileStorage, openMemoryStorage, StorageCorruptionError } from './storage/index.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
+import { NODE_EXIT } from './exit-codes.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
 
@@ -74,32 +75,32 @@ function parseCommandLine(argv: string[]): Args {
       },
     });
   } catch (error) {
-    fail(2, `${(error as Error).message}\n${usage}`);
+    fail(NODE_EXIT.usage, `${(error as Error).message}\n${usage}`);
   }
   const v = parsed.values;
   if (v.help === true) {
     process.stdout.write(usage);
-    process.exit(0);
+    process.exit(NODE_EXIT.clean);
   }
-  if (v.config === undefined) fail(2, `--config is required\n${usage}`);
-  if (v.id === undefined) fail(2, `--id is required\n${usage}`);
+  if (v.config === undefined) fail(NODE_EXIT.usage, `--config is required\n${usage}`);
+  if (v.id === undefined) fail(NODE_EXIT.usage, `--id is required\n${usage}`);
   let leaseMs: number | null = null;
   if (v['unsafe-lease-ms'] !== undefined) {
     leaseMs = Number(v['unsafe-lease-ms']);
-    if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > 600_000) fail(2, `--unsafe-lease-ms must be an integer in 1..600000 (got ${v['unsafe-lease-ms']})`);
+    if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > 600_000) fail(NODE_EXIT.usage, `--unsafe-lease-ms must be an integer in 1..600000 (got ${v['unsafe-lease-ms']})`);
   }
   let readMode: ReadMode | null = null;
   if (v['read-mode'] !== undefined) {
-    if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease') fail(2, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
+    if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease') fail(NODE_EXIT.usage, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
     readMode = v['read-mode'];
   }
   let seed = randomBytes(4).readUInt32LE(0);
   if (v.seed !== undefined) {
     seed = Number(v.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(2, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
   }
   if (v['unsafe-memory-log'] === true && v['unsafe-ack-before-fsync'] === true) {
-    fail(2, '--unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
+    fail(NODE_EXIT.usage, '--unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
   }
   return {
     configPath: v.config,
@@ -125,13 +126,13 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(args.configPath);
   } catch (error) {
-    if (error instanceof ConfigError) fail(2, error.message);
+    if (error instanceof ConfigError) fail(NODE_EXIT.usage, error.message);
     throw error;
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
   const self = config.nodes.find((n) => n.id === args.id);
-  if (self === undefined) fail(2, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
-  if (args.unsafe.leaseMs !== null && config.readMode !== 'lease') fail(2, '--unsafe-lease-ms needs --read-mode lease');
+  if (self === undefined) fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
+  if (args.unsafe.leaseMs !== null && config.readMode !== 'lease') fail(NODE_EXIT.usage, '--unsafe-lease-ms needs --read-mode lease');
 
   const started = Date.now();
   const log = (line: string): void => {
@@ -148,8 +149,8 @@ async function main(): Promise<void> {
       opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync });
     }
   } catch (error) {
-    if (error instanceof StorageCorruptionError) fail(3, `refusing to start: ${error.message}`);
-    fail(2, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
+    if (error instanceof StorageCorruptionError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    fail(NODE_EXIT.usage, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
   }
   const { storage, stored } = opened;
   if ('recovery' in opened) log(`recovered ${JSON.stringify(opened.recovery)}`);
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
   const liveHost = host;
   liveHost.onFatal = (error) => {
     log(`FATAL: ${(error as Error).stack ?? String(error)}`);
-    process.exit(1);
+    process.exit(NODE_EXIT.internal);
   };
   liveHost.start();
   log(`listening on ${self.host}:${self.port} (startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'})`);
@@ -211,10 +212,10 @@ async function main(): Promise<void> {
     log(`${signal}: shutting down`);
     liveHost.stop();
     Promise.all([transport.close(), storage.close()]).then(
-      () => process.exit(0),
+      () => process.exit(NODE_EXIT.clean),
       (error: unknown) => {
         log(`error closing storage: ${(error as Error).message}`);
-        process.exit(1);
+        process.exit(NODE_EXIT.internal);
       },
     );
   };
@@ -252,10 +253,10 @@ async function main(): Promise<void> {
 
 process.on('uncaughtException', (error) => {
   process.stderr.write(`rift-node: internal error: ${error.stack ?? String(error)}\n`);
-  process.exit(1);
+  process.exit(NODE_EXIT.internal);
 });
 
 main().catch((error: unknown) => {
   process.stderr.write(`rift-node: internal error: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  process.exit(NODE_EXIT.internal);
 });

@@ -3,7 +3,8 @@
 // dist/report/check-cli.js): the checker's command line (checker/cli-main.ts)
 // with the HTML drawing plugged in for `--html`. It lives here, not in
 // checker/, because the checker must not depend on its visualisation.
-import { EXIT_INTERNAL, main } from '../checker/cli-main.js';
+import { main } from '../checker/cli-main.js';
+import { EXIT } from '../checker/exit-codes.js';
 import { writeReportForHistory } from './write.js';
 
 main(process.argv.slice(2), {
@@ -16,6 +17,6 @@ main(process.argv.slice(2), {
   },
   (e: unknown) => {
     process.stderr.write(`rift-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = EXIT_INTERNAL;
+    process.exitCode = EXIT.crash;
   },
 );

@@ -8,11 +8,13 @@
  * A failure is shrunk, printed with its seed and path and a replay command,
  * and its history, trace and scenario are written under histories/sim/.
  * Every campaign ends with its size and speed (simulated seconds per wall
- * second). Exit codes: 0 no violation, 1 violation found, 2 bad arguments.
+ * second). Exit codes (checker/exit-codes.ts): 0 no violation, 1 violation
+ * found, 254 bad arguments, 255 internal error.
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { EXIT } from '../checker/exit-codes.js';
 import { writeArtifacts } from './artifacts.js';
 import { defaultShape } from './arbitraries.js';
 import { parallelCampaign } from './parallel.js';
@@ -36,7 +38,7 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
 
 function fail(message: string): never {
   process.stderr.write(`rift-sim: ${message}\n${USAGE}\n`);
-  process.exit(2);
+  process.exit(EXIT.usage);
 }
 
 function intArg(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -150,10 +152,10 @@ async function main(): Promise<void> {
     process.stdout.write(`artefacts: ${info.dir}/ (history.jsonl, trace.log, scenario.json, summary.txt)\n`);
     process.stdout.write(`replay: ${info.replay}\n`);
   }
-  process.exitCode = 1;
+  process.exitCode = EXIT.invalid;
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`rift-sim: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
+  process.exit(EXIT.crash);
 });

@@ -4,6 +4,7 @@
  * found by any worker must replay in one thread from the seed and path it
  * prints. RIFT_SIM_SEED overrides the campaign seed.
  */
+import { EXIT } from '../../checker/exit-codes.js';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,7 +58,7 @@ describe('npm run sim --workers', () => {
   });
 
   it('refuses --workers with a replay path, and a bad worker count', async () => {
-    expect((await sim(['--seed', '1', '--path', '0', '--workers', '2'])).exitCode).toBe(2);
-    expect((await sim(['--workers', '0'])).exitCode).toBe(2);
+    expect((await sim(['--seed', '1', '--path', '0', '--workers', '2'])).exitCode).toBe(EXIT.usage);
+    expect((await sim(['--workers', '0'])).exitCode).toBe(EXIT.usage);
   });
 });
