@@ -490,6 +490,7 @@ export class NodeHost {
   }
 
   private observe(ready: Ready): void {
+    for (const notice of ready.notices) this.io.log(notice);
     const soft = ready.softState;
     if (soft.currentTerm !== this.lastTerm) {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);

@@ -38,6 +38,8 @@ export class Progress {
   commitSent = 0;
   /** matchIndex at the previous heartbeat: detects a replicate stream whose messages were all lost. */
   matchAtLastHeartbeat = 0;
+  /** The leader's newest seq when matchIndex was last raised (see lostAcknowledgedEntries). */
+  matchKnownAtSeq = 0;
 
   constructor(nextIndex: number) {
     if (nextIndex < 1) assertionFailed(`nextIndex must be >= 1, got ${nextIndex}`);
@@ -62,12 +64,47 @@ export class Progress {
     this.inflights.length = 0;
   }
 
-  /** A success response says the follower matches up to `index`. Returns whether matchIndex grew. */
-  maybeUpdate(index: number): boolean {
+  /**
+   * A success response says the follower matches up to `index`; `sentSeq`
+   * is the leader's newest AppendEntries seq when the answer arrived. Returns
+   * whether matchIndex grew.
+   */
+  maybeUpdate(index: number, sentSeq: number): boolean {
     const updated = index > this.matchIndex;
-    if (updated) this.matchIndex = index;
+    if (updated) {
+      this.matchIndex = index;
+      this.matchKnownAtSeq = sentSeq;
+    }
     if (this.nextIndex < index + 1) this.nextIndex = index + 1;
     return updated;
+  }
+
+  /**
+   * Whether the rejection of request `seq` at prevLogIndex `rejected` proves
+   * the follower lost entries it acknowledged. Every request with a seq above
+   * `matchKnownAtSeq` left after the acknowledgement of matchIndex arrived, so
+   * the follower handled it after it held matchIndex entries; in our term no
+   * one else may remove them (Leader Append-Only, §5.3). Reordering cannot
+   * fake this: a request sent before the ack arrived has a lower seq.
+   */
+  lostAcknowledgedEntries(rejected: number, seq: number): boolean {
+    return this.matchIndex > 0 && rejected <= this.matchIndex && seq > this.matchKnownAtSeq;
+  }
+
+  /**
+   * After {@link lostAcknowledgedEntries}: forget what the follower was known
+   * to hold (nothing is proven any more; matchIndex 0 also keeps its copy out
+   * of commit counting until a new ack) and probe from what it says it still
+   * has (`hintNextIndex`: its log length + 1, or its conflict hint).
+   */
+  resetAfterLoss(hintNextIndex: number): void {
+    const nextIndex = Math.max(1, Math.min(hintNextIndex, this.matchIndex + 1));
+    this.matchIndex = 0;
+    this.matchKnownAtSeq = 0;
+    this.commitSent = 0;
+    this.matchAtLastHeartbeat = 0;
+    this.becomeProbe();
+    this.nextIndex = nextIndex;
   }
 
   /** Record an AppendEntries that carried entries up to `lastIndex` (inclusive). */

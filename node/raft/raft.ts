@@ -65,6 +65,7 @@ const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
 const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
 const NO_READ_REJECTIONS: readonly ReadRejection[] = Object.freeze([]);
+const NO_NOTICES: readonly string[] = Object.freeze([]);
 
 export class RaftNode {
   private readonly config: RaftConfig;
@@ -94,6 +95,18 @@ export class RaftNode {
   private readonly votes = new Map<NodeId, boolean>();
   /** Whether the current campaign is a leadership transfer (its RequestVote retries say so too). */
   private campaignIsTransfer = false;
+  /**
+   * True from construction until we first hear from a leader or campaign
+   * ourselves. A leader's lease (thesis §6.4.1) rests on its followers'
+   * promise not to vote for a minimum election timeout after they answered
+   * it; that promise lives in memory, so a follower that restarts within the
+   * window would forget it and vote at once. We cannot know when we last
+   * answered a leader, so after a restart we assume "just now" and keep the
+   * promise for one more minimum election timeout. (The promise is about
+   * time, not term: it holds whatever the stored term, except term 0: a
+   * node that never left it never answered a leader.)
+   */
+  private mayHaveLeaseholder: boolean;
 
   // Leader state.
   private readonly progress = new Map<NodeId, Progress>();
@@ -122,6 +135,7 @@ export class RaftNode {
   private outbox: RaftMessage[] = [];
   private readStates: ReadState[] = [];
   private readRejections: ReadRejection[] = [];
+  private notices: string[] = [];
 
   constructor(config: RaftConfig, stored: StoredState, prng: Prng) {
     validateConfig(config);
@@ -141,6 +155,8 @@ export class RaftNode {
     this.lastHardState = { currentTerm, votedFor };
     this.unstableFrom = this.raftLog.lastIndex() + 1;
     this.persistedIndex = this.raftLog.lastIndex();
+    // A node that never left term 0 never answered a leader: nothing to keep.
+    this.mayHaveLeaseholder = currentTerm > 0 && config.unsafe.forgetLeaseOnRestart !== true;
     this.resetTimers();
     this.lastSoftState = this.softState();
   }
@@ -275,6 +291,7 @@ export class RaftNode {
       this.commitIndex > this.handedOutIndex ||
       this.readStates.length > 0 ||
       this.readRejections.length > 0 ||
+      this.notices.length > 0 ||
       this.softStateChanged()
     );
   }
@@ -308,6 +325,7 @@ export class RaftNode {
       readStates: this.readStates.length > 0 ? this.readStates : NO_READ_STATES,
       readRejections: this.readRejections.length > 0 ? this.readRejections : NO_READ_REJECTIONS,
       softState,
+      notices: this.notices.length > 0 ? this.notices : NO_NOTICES,
     };
     if (hardState !== null) this.lastHardState = hardState;
     this.lastSoftState = softState;
@@ -317,6 +335,7 @@ export class RaftNode {
     if (this.outbox.length > 0) this.outbox = [];
     if (this.readStates.length > 0) this.readStates = [];
     if (this.readRejections.length > 0) this.readRejections = [];
+    if (this.notices.length > 0) this.notices = [];
     // Messages queued so far are about to be sent: a later read needs a later round.
     this.readRoundSeq = null;
     return ready;
@@ -355,6 +374,9 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
+    // A minimum election timeout has passed since the restart (or since we
+    // last reset our timer): any lease we might have promised has run out.
+    if (this.electionElapsed >= this.config.electionTimeoutTicksMin) this.mayHaveLeaseholder = false;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false); // §5.2: no word from a leader for an election timeout
@@ -431,14 +453,19 @@ export class RaftNode {
     this.randomizedElectionTimeout = this.prng.nextInt(this.config.electionTimeoutTicksMin, this.config.electionTimeoutTicksMax);
   }
 
-  /** Leader stickiness: we heard from a current leader within the minimum election timeout. */
-  /** We know a leader and heard from it (or are it) less than a minimum election timeout ago. */
+  /**
+   * Whether a leader may count on us not to vote: we know one and heard from
+   * it (or are it) less than a minimum election timeout ago, or we restarted
+   * less than a minimum election timeout ago (see `mayHaveLeaseholder`).
+   */
   private heardFromLeaderRecently(): boolean {
-    return this.leaderId !== null && (this.role === 'leader' || this.electionElapsed < this.config.electionTimeoutTicksMin);
+    if (this.role === 'leader') return true;
+    return (this.leaderId !== null || this.mayHaveLeaseholder) && this.electionElapsed < this.config.electionTimeoutTicksMin;
   }
 
+  /** Leader stickiness (thesis §4.2.3) and the lease promise behind it (§6.4.1): ignore RequestVote. */
   private inLeaderLease(): boolean {
-    return this.config.checkQuorum && this.leaderId !== null && this.electionElapsed < this.config.electionTimeoutTicksMin;
+    return this.config.checkQuorum && (this.leaderId !== null || this.mayHaveLeaseholder) && this.electionElapsed < this.config.electionTimeoutTicksMin;
   }
 
   // ---------------------------------------------------------------- roles
@@ -453,6 +480,7 @@ export class RaftNode {
     }
     this.role = 'follower';
     this.leaderId = leaderId;
+    if (leaderId !== null) this.mayHaveLeaseholder = false;
     this.votes.clear();
     this.resetTimers();
     if (wasLeader) this.leaveLeadership(leaderId);
@@ -460,6 +488,7 @@ export class RaftNode {
 
   private hup(transfer: boolean): void {
     if (this.role === 'leader') return;
+    this.mayHaveLeaseholder = false;
     if (this.config.preVote && !transfer) this.becomePreCandidate();
     else this.becomeCandidate(transfer);
   }
@@ -607,7 +636,13 @@ export class RaftNode {
           matchIndex: message.prevLogIndex,
           conflictTerm: null,
           conflictIndex: this.raftLog.lastIndex() + 1,
-          seq: message.seq,
+          // seq 0 (never issued: nextSeq starts at 1) marks an answer to an
+          // older term's request. Echoing the request's seq would let a
+          // delayed, duplicated or replayed old-term AppendEntries confirm
+          // ReadIndex rounds (and renew the lease) of a later term in which
+          // the sender leads again: seq restarts each term, and the answer
+          // carries our term, which may equal the sender's new one (§6.4).
+          seq: this.config.unsafe.staleReadAcks === true ? message.seq : 0,
         });
         return;
       case 'request_vote':
@@ -685,6 +720,7 @@ export class RaftNode {
     // §5.2: a candidate that hears from the leader of its term falls back.
     if (this.role !== 'follower') this.becomeFollower(this.currentTerm, message.from);
     this.leaderId = message.from;
+    this.mayHaveLeaseholder = false;
     this.electionElapsed = 0;
 
     let prevLogIndex = message.prevLogIndex;
@@ -763,6 +799,10 @@ export class RaftNode {
 
   private handleAppendEntriesResponse(message: AppendEntriesResponse): void {
     if (this.role !== 'leader') return;
+    // An answer to a request of an older term (answerStaleTerm): its term was
+    // all it had to tell (§5.1, handled in step). It says nothing about this
+    // term's rounds, entries or the peer's liveness as our follower.
+    if (message.seq === 0) return;
     if (message.success && message.matchIndex > this.raftLog.lastIndex()) return; // claims entries we never had
     const progress = this.progressFor(message.from);
     progress.recentActive = true;
@@ -774,7 +814,7 @@ export class RaftNode {
     }
 
     if (message.success) {
-      const updated = progress.maybeUpdate(message.matchIndex);
+      const updated = progress.maybeUpdate(message.matchIndex, this.seq);
       if (progress.state === 'probe') {
         progress.probeSent = false;
         if (progress.matchIndex === progress.nextIndex - 1) progress.becomeReplicate();
@@ -793,7 +833,16 @@ export class RaftNode {
         const last = this.raftLog.lastIndexOfTerm(message.conflictTerm);
         if (last !== null) hintNextIndex = last + 1;
       }
-      if (progress.maybeDecreaseTo(message.matchIndex, hintNextIndex)) this.sendAppends(message.from);
+      if (this.config.unsafe.ignoreLostFollowerLog !== true && progress.lostAcknowledgedEntries(message.matchIndex, message.seq)) {
+        // The follower acknowledged matchIndex before we sent this request,
+        // and now rejects an index at or below it: its log lost entries it
+        // had promised to keep (a lost disk, a truncated file). Probe from
+        // what it has rather than wait forever on a match that is gone.
+        const had = progress.matchIndex;
+        progress.resetAfterLoss(hintNextIndex);
+        this.notices.push(`follower ${message.from} lost acknowledged entries (matchIndex ${had}, it rejected prevLogIndex ${message.matchIndex}); probing from ${progress.nextIndex}`);
+        this.sendAppends(message.from);
+      } else if (progress.maybeDecreaseTo(message.matchIndex, hintNextIndex)) this.sendAppends(message.from);
     }
     this.confirmReads();
   }

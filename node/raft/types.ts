@@ -169,6 +169,11 @@ export interface Ready {
   readonly readRejections: readonly ReadRejection[];
   /** Soft state, for status reports and logs; never persisted. */
   readonly softState: SoftState;
+  /**
+   * Unusual events an operator should see in the node's log (e.g. a follower
+   * that lost entries it had acknowledged). Text only: nothing depends on it.
+   */
+  readonly notices: readonly string[];
 }
 
 export interface SoftState {
@@ -249,6 +254,27 @@ export interface UnsafeCoreFlags {
   readonly commitOldTerms: boolean;
   /** Grant a read without the heartbeat quorum round (a deposed leader serves stale reads). */
   readonly skipReadQuorum: boolean;
+  /**
+   * Echo the request's `seq` when rejecting an AppendEntries of an older term
+   * (the defect before this was fixed): a delayed or replayed old-term
+   * request then confirms read rounds of a later term that its answerer never
+   * saw (ReadIndex and lease reads serve stale values). Absent = false.
+   */
+  readonly staleReadAcks?: boolean;
+  /**
+   * Forget, on restart, the promise not to vote while a leader may hold a
+   * lease (the defect before this was fixed): a restarted follower grants
+   * (pre-)votes at once, so a new leader commits while the old one still
+   * serves lease reads. Absent = false.
+   */
+  readonly forgetLeaseOnRestart?: boolean;
+  /**
+   * Treat a rejection at or below matchIndex as stale even when it proves
+   * the follower lost entries it had acknowledged (the defect before this was
+   * fixed): such a follower is never caught up by the current leader.
+   * Absent = false.
+   */
+  readonly ignoreLostFollowerLog?: boolean;
 }
 
 export const safeCoreFlags: UnsafeCoreFlags = { commitOldTerms: false, skipReadQuorum: false };

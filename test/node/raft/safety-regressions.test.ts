@@ -1,0 +1,208 @@
+/**
+ * Regression tests for the read-safety and catch-up defects a review found
+ * in the core (issue 15). Each scenario runs twice: with the core as it is
+ * (the defect must not show) and with the `unsafe` flag that re-creates the
+ * old behaviour (the defect must show, so the scenario really reaches it).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AppendEntries, NodeId, RaftMessage, UnsafeCoreFlags } from '../../../node/raft/types.js';
+import { safeCoreFlags } from '../../../node/raft/types.js';
+import { Network, entriesOfTerms, ids, type ConfigOverrides } from './network.js';
+
+function flags(extra: Partial<UnsafeCoreFlags>): UnsafeCoreFlags {
+  return { ...safeCoreFlags, ...extra };
+}
+
+function isAppend(message: RaftMessage): message is AppendEntries {
+  return message.type === 'append_entries';
+}
+
+/**
+ * Defect 1's setup: n1 leads term 1 long enough to have sent AppendEntries
+ * with a high `seq`; n2 then leads term 2, and hands leadership back to n1,
+ * which leads term 3 (its seq restarted at 0). Returns the network and the
+ * newest term-1 AppendEntries n1 sent to n4 and to n5 (what an adversary
+ * recorded, or what the network held back).
+ */
+function leaderAgainInTerm3(overrides: ConfigOverrides): { net: Network; oldToN4: AppendEntries; oldToN5: AppendEntries } {
+  const net = new Network(5, { preVote: true, checkQuorum: true, ...overrides });
+  net.campaign('n1');
+  expect(net.leader()).toBe('n1');
+  net.tick(40); // many heartbeat rounds: seq climbs
+  const term1 = net.sent.filter(isAppend).filter((m) => m.term === 1 && m.from === 'n1');
+  const newest = (to: NodeId): AppendEntries => {
+    const found = term1.filter((m) => m.to === to).at(-1);
+    if (found === undefined) throw new Error(`no term-1 AppendEntries to ${to}`);
+    return found;
+  };
+  const oldToN4 = newest('n4');
+  const oldToN5 = newest('n5');
+  expect(oldToN4.seq).toBeGreaterThan(10);
+
+  // n2 takes over in term 2 (a transfer: n1 asks it to), then gives it back.
+  net.node('n1').transferLeadership('n2');
+  net.stabilize();
+  expect(net.leader()).toBe('n2');
+  expect(net.node('n2').status().currentTerm).toBe(2);
+  net.node('n2').transferLeadership('n1');
+  net.stabilize();
+  expect(net.leader()).toBe('n1');
+  expect(net.node('n1').status().currentTerm).toBe(3);
+  return { net, oldToN4, oldToN5 };
+}
+
+describe('defect 1: an answer to an older term does not confirm a later term (thesis §6.4)', () => {
+  for (const unsafe of [false, true]) {
+    it(`ReadIndex: two replayed term-1 heartbeats confirm nothing${unsafe ? ' (unsafe.staleReadAcks: they do)' : ''}`, () => {
+      const { net, oldToN4, oldToN5 } = leaderAgainInTerm3({ unsafe: flags({ staleReadAcks: unsafe }) });
+      // n1 is cut off from n2 and n3, and nothing n1 sends reaches n4 or n5:
+      // no peer sees the read's heartbeat round. Meanwhile {n2, n3} plus
+      // either of n4/n5 could elect a leader and commit writes.
+      net.cut('n1', 'n2');
+      net.cut('n1', 'n3');
+      net.filter = (m) => !(m.from === 'n1');
+      net.node('n1').readIndex('r1');
+      net.stabilize();
+      expect(net.readStates.get('n1')).toEqual([]);
+      // The adversary delivers the recorded term-1 AppendEntries to n4 and n5.
+      net.filter = null;
+      net.cut('n1', 'n4');
+      net.cut('n1', 'n5');
+      net.node('n4').step(oldToN4);
+      net.node('n5').step(oldToN5);
+      const answers = [net.processReady('n4'), net.processReady('n5')].flatMap((r) => r?.messages ?? []);
+      expect(answers.map((m) => [m.type, m.term])).toEqual([
+        ['append_entries_response', 3],
+        ['append_entries_response', 3],
+      ]);
+      net.queue = [];
+      for (const answer of answers) net.node('n1').step(answer);
+      net.processReady('n1');
+      const served = (net.readStates.get('n1') ?? []).map((r) => r.requestId);
+      expect(served).toEqual(unsafe ? ['r1'] : []);
+    });
+
+    it(`lease: replayed term-1 heartbeats do not renew an expired lease${unsafe ? ' (unsafe.staleReadAcks: they do)' : ''}`, () => {
+      const leaseTicks = 5;
+      const { net, oldToN4, oldToN5 } = leaderAgainInTerm3({
+        unsafe: flags({ staleReadAcks: unsafe }),
+        leaseTicks,
+        electionTimeoutTicksMin: 30,
+        electionTimeoutTicksMax: 40,
+      });
+      // n1 hears nothing more from anyone; its lease runs out (well inside
+      // the check-quorum window, so it still leads).
+      net.isolate('n1');
+      net.tick(leaseTicks + 2, ['n1']);
+      expect(net.node('n1').status().role).toBe('leader');
+      net.node('n4').step(oldToN4);
+      net.node('n5').step(oldToN5);
+      const answers = [net.processReady('n4'), net.processReady('n5')].flatMap((r) => r?.messages ?? []);
+      net.queue = [];
+      for (const answer of answers) net.node('n1').step(answer);
+      net.node('n1').readIndex('r1');
+      net.processReady('n1');
+      const served = (net.readStates.get('n1') ?? []).map((r) => r.requestId);
+      expect(served).toEqual(unsafe ? ['r1'] : []);
+    });
+  }
+});
+
+describe('defect 4: a follower that lost acknowledged entries is caught up by the current leader', () => {
+  for (const unsafe of [false, true]) {
+    it(`after its log lost its tail, the follower catches up without a new election${unsafe ? ' (unsafe.ignoreLostFollowerLog: it never does)' : ''}`, () => {
+      const net = new Network(3, { unsafe: flags({ ignoreLostFollowerLog: unsafe }) });
+      net.campaign('n1');
+      for (let i = 0; i < 5; i++) net.propose('n1', `v${i}`);
+      net.tick(4);
+      const lastIndex = net.node('n1').status().lastLogIndex;
+      expect(net.node('n3').status().lastLogIndex).toBe(lastIndex);
+      expect(net.node('n1').progressOf('n3')?.matchIndex).toBe(lastIndex);
+      // n3's disk loses its tail (a truncated file): it restarts with 2 entries.
+      net.crash('n3');
+      const disk = net.disks.get('n3');
+      if (disk === undefined) throw new Error('no disk');
+      disk.entries.length = 2;
+      net.restart('n3');
+      expect(net.node('n3').status().lastLogIndex).toBe(2);
+      net.tick(8, ['n1', 'n2']); // heartbeats only: no election timeout anywhere
+      expect(net.node('n1').status().role).toBe('leader');
+      expect(net.node('n1').status().currentTerm).toBe(1);
+      expect(net.node('n3').status().lastLogIndex).toBe(unsafe ? 2 : lastIndex);
+      if (!unsafe) expect(net.node('n1').progressOf('n3')?.matchIndex).toBe(lastIndex);
+    });
+  }
+
+  it('a late rejection of an older request (reordering, no loss) does not reset the follower', () => {
+    const net = new Network(3);
+    net.campaign('n1');
+    net.propose('n1', 'a');
+    const toN2 = (): AppendEntries[] => {
+      const out = net.queue.filter((m): m is AppendEntries => isAppend(m) && m.to === 'n2');
+      net.queue = net.queue.filter((m) => !(isAppend(m) && m.to === 'n2'));
+      return out;
+    };
+    net.node('n1').propose('b');
+    net.processReady('n1');
+    const [first] = toN2();
+    net.node('n1').propose('c');
+    net.processReady('n1');
+    const [second] = toN2();
+    if (first === undefined || second === undefined) throw new Error('expected two AppendEntries to n2');
+    expect(second.prevLogIndex).toBe(first.prevLogIndex + 1);
+    // n2 gets the second one first: it rejects it (its log is too short).
+    net.node('n2').step(second);
+    const rejection = net.processReady('n2')?.messages.find((m) => m.type === 'append_entries_response');
+    expect(rejection).toMatchObject({ success: false, seq: second.seq });
+    net.queue = net.queue.filter((m) => m !== rejection);
+    // Then the first, and a resend of the second: n2 holds everything.
+    net.deliver(first);
+    net.deliver(second);
+    net.stabilize();
+    const lastIndex = net.node('n1').status().lastLogIndex;
+    expect(net.node('n1').progressOf('n2')).toMatchObject({ matchIndex: lastIndex, state: 'replicate' });
+    // The rejection arrives late: it answers a request sent before the acks came, so it proves no loss.
+    if (rejection === undefined) throw new Error('no rejection');
+    net.deliver(rejection);
+    expect(net.node('n1').progressOf('n2')).toMatchObject({ matchIndex: lastIndex, state: 'replicate' });
+  });
+});
+
+describe('defect 7: a restarted follower keeps the lease promise it may have made (thesis §6.4.1)', () => {
+  for (const unsafe of [false, true]) {
+    it(`grants no (pre-)vote for a minimum election timeout after a restart${unsafe ? ' (unsafe.forgetLeaseOnRestart: it votes at once)' : ''}`, () => {
+      const net = new Network(3, { preVote: true, checkQuorum: true, unsafe: flags({ forgetLeaseOnRestart: unsafe }) });
+      net.campaign('n1');
+      net.propose('n1', 'x');
+      net.tick(2);
+      // n2 restarts (it may have just answered n1, whose lease counts on it);
+      // n1 is cut off at once, and n3, as up to date as anyone, campaigns.
+      net.crash('n2');
+      net.restart('n2');
+      net.isolate('n1');
+      net.node('n3').campaign();
+      net.stabilize();
+      expect(net.leader()).toBe(unsafe ? 'n3' : 'n1');
+      if (!unsafe) {
+        // After a minimum election timeout n2's promise has run out: n3 wins.
+        net.tick(12, ['n2', 'n3']);
+        expect(net.leader()).not.toBe('n1');
+        expect(['n2', 'n3']).toContain(net.leader());
+      }
+    });
+  }
+
+  it('a node that never left term 0 has promised nothing: a fresh cluster elects at once', () => {
+    const net = new Network(ids(3), { preVote: true, checkQuorum: true });
+    net.campaign('n2');
+    expect(net.leader()).toBe('n2');
+  });
+
+  it('stored term > 0 without a stored log still keeps the promise', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true }, 1, () => ({ hardState: { currentTerm: 4, votedFor: null }, entries: entriesOfTerms([]) }));
+    net.campaign('n2');
+    expect(net.leader()).toBeNull();
+    net.tick(10);
+    expect(net.leader()).not.toBeNull();
+  });
+});
