@@ -79,6 +79,13 @@ export interface UnsafeFlags {
   readonly commitOldTerms: boolean;
   /** `--unsafe-lease-ms N`: with readMode "lease", use a lease of N ms instead of the safe electionTimeoutMsMin / clockDriftBound. */
   readonly leaseMs: number | null;
+  /**
+   * `--unsafe-lease-after-pause`: after a late wake-up (a paused process) the
+   * host drops the tick backlog without telling the core, so the lease clock
+   * loses the time it slept through and a paused leader serves lease reads
+   * on a lease that ran out (issue 15, defect 2). Absent = false.
+   */
+  readonly leaseAfterPause?: boolean;
 }
 
 export const noUnsafeFlags: UnsafeFlags = {

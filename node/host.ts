@@ -179,7 +179,12 @@ export class NodeHost {
         // tick that acted, the rest of the backlog is dropped, as a late
         // per-tick timer would drop it, so the core acts once per wake-up
         // rather than once per lost interval (a burst of elections or heartbeats).
+        // The core is still told how much time it slept through: its lease
+        // clock must not lose it (a paused leader would keep serving reads
+        // on a lease that ran out while it slept).
+        const droppedTicks = Math.floor((now - this.nextTickAtMs) / tickMs) + 1;
         this.nextTickAtMs = now + tickMs;
+        if (!this.unsafe.leaseAfterPause) this.core.elapse(droppedTicks);
         return;
       }
       idle = this.core.ticksUntilDue() - 1;

@@ -424,6 +424,18 @@ export class RaftNode {
   }
 
   /**
+   * Logical time that passed without being delivered as ticks: the driver
+   * woke late (a paused or starved process) and dropped the backlog rather
+   * than act once per lost interval. Nothing fires, but the lease clock
+   * moves on: a lease is a promise about elapsed time (thesis §6.4.1), and a
+   * leader that slept through it must not count on it when it wakes.
+   */
+  elapse(ticks: number): void {
+    if (!(Number.isSafeInteger(ticks) && ticks >= 0)) assertionFailed(`elapse needs a non-negative integer, got ${ticks}`);
+    this.ticks += ticks;
+  }
+
+  /**
    * How many tick() calls until one may act (send, change role, reset the
    * check-quorum window); at least 1. The ticks before it only advance
    * counters, so a driver may sleep until then instead of waking every tick,

@@ -9,12 +9,18 @@ import { describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../node/clock/adjustable-clock.js';
 import { FakeReal } from './clock/fake-real.js';
 import { validateConfig } from '../../node/config.js';
-import { noUnsafeFlags } from '../../node/config-types.js';
+import { noUnsafeFlags, type UnsafeFlags } from '../../node/config-types.js';
+import type { ClientMessage } from '../../node/protocol.js';
 import { NodeHost } from '../../node/host.js';
 import type { RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
 
-function setup(): { host: NodeHost; real: FakeReal; sent: RaftMessage[] } {
+function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags } = {}): {
+  host: NodeHost;
+  real: FakeReal;
+  sent: RaftMessage[];
+  replies: ClientMessage[];
+} {
   const config = validateConfig(
     {
       cluster: 'host-test',
@@ -24,6 +30,7 @@ function setup(): { host: NodeHost; real: FakeReal; sent: RaftMessage[] } {
       electionTimeoutMsMax: 300,
       heartbeatIntervalMs: 50,
       tickMs: 10,
+      readMode: options.readMode ?? 'readindex',
       nodes: [1, 2, 3].map((i) => ({ id: `n${i}`, host: '127.0.0.1', port: 7000 + i })),
     },
     '/',
@@ -31,24 +38,25 @@ function setup(): { host: NodeHost; real: FakeReal; sent: RaftMessage[] } {
   const real = new FakeReal();
   const clock = new AdjustableClock({ realNowMs: () => real.nowMs, scheduler: real });
   const sent: RaftMessage[] = [];
+  const replies: ClientMessage[] = [];
   const { storage, stored } = openMemoryStorage();
   const host = new NodeHost({
     id: 'n1',
     config,
-    unsafe: noUnsafeFlags,
+    unsafe: options.unsafe ?? noUnsafeFlags,
     stored,
     seed: 7,
     io: {
       storage,
       clock,
       sendPeer: (_to, message) => sent.push(message),
-      sendClient: () => undefined,
+      sendClient: (_to, message) => replies.push(message),
       log: () => undefined,
       droppedCounts: () => ({}),
     },
   });
   host.start();
-  return { host, real, sent };
+  return { host, real, sent, replies };
 }
 
 function heartbeat(term: number): RaftMessage {
@@ -110,4 +118,72 @@ describe('NodeHost ticks', () => {
     real.advance(50); // the pre-candidate's retry every heartbeat interval
     expect(voteRequests(sent)).toHaveLength(4);
   });
+});
+
+/** Makes the host's core leader of term 1 with its noop committed, by answering its own messages as n2 would. */
+async function leadWithCommittedNoop(host: NodeHost, sent: RaftMessage[]): Promise<void> {
+  host.raft().campaign();
+  host.onPeerMessage(heartbeatAnswerNoop()); // any input makes the host drain the core's Ready
+  await settle();
+  for (let round = 0; round < 3 && host.raft().status().role !== 'leader'; round++) {
+    for (const m of sent.splice(0)) {
+      if (m.type === 'request_vote' && m.to === 'n2') {
+        host.onPeerMessage({ type: 'request_vote_response', term: m.term, from: 'n2', to: 'n1', voteGranted: true, preVote: m.preVote });
+      }
+    }
+    await settle();
+  }
+  expect(host.raft().status().role).toBe('leader');
+  await ackEverything(host, sent);
+  expect(host.raft().status().commitIndex).toBe(1);
+}
+
+/** n2 answers every AppendEntries n1 sent so far, successfully. */
+async function ackEverything(host: NodeHost, sent: RaftMessage[]): Promise<void> {
+  for (const m of sent.splice(0)) {
+    if (m.type !== 'append_entries' || m.to !== 'n2') continue;
+    const matchIndex = m.prevLogIndex + m.entries.length;
+    host.onPeerMessage({ type: 'append_entries_response', term: m.term, from: 'n2', to: 'n1', success: true, matchIndex, conflictTerm: null, conflictIndex: 0, seq: m.seq });
+  }
+  await settle();
+}
+
+/** Lets the host's storage writes (promises) complete: the drain loop resumes after each. No time passes. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** A message the core ignores (an answer from a stale term): an input that only makes the host drain. */
+function heartbeatAnswerNoop(): RaftMessage {
+  return { type: 'request_vote_response', term: 0, from: 'n3', to: 'n1', voteGranted: false, preVote: true };
+}
+
+const get = (seq: number): ClientMessage => ({ type: 'client_request', clientId: 'c1', seq, op: { type: 'get', key: 'k' } });
+const client = { host: '127.0.0.1', port: 9999 };
+
+describe('NodeHost lease reads and process pauses (thesis §6.4.1; issue 15 defect 2)', () => {
+  for (const leaseAfterPause of [false, true]) {
+    it(`a leader that slept through its lease does not serve a read from it${leaseAfterPause ? ' (unsafe leaseAfterPause: it does)' : ''}`, async () => {
+      const { host, real, sent, replies } = setup({ readMode: 'lease', unsafe: { ...noUnsafeFlags, leaseAfterPause } });
+      await leadWithCommittedNoop(host, sent);
+      // Within the lease: answered at once, no quorum round.
+      host.onClientMessage(get(1), client);
+      await settle();
+      expect(replies.map((r) => r.type === 'client_response' && r.seq)).toEqual([1]);
+      // The process is stopped for 10 s (SIGSTOP, a GC pause): meanwhile the
+      // others could elect a new leader and commit. It wakes to a read.
+      real.jump(10_000);
+      sent.length = 0;
+      host.onClientMessage(get(2), client);
+      await settle();
+      const answered = replies.filter((r) => r.type === 'client_response' && r.seq === 2);
+      expect(answered).toHaveLength(leaseAfterPause ? 1 : 0);
+      if (!leaseAfterPause) {
+        // It confirms leadership with a round first; n2's answer completes it.
+        expect(sent.some((m) => m.type === 'append_entries' && m.to === 'n2')).toBe(true);
+        await ackEverything(host, sent);
+        expect(replies.filter((r) => r.type === 'client_response' && r.seq === 2)).toHaveLength(1);
+      }
+    });
+  }
 });
