@@ -9,11 +9,11 @@
  * - a persist call's frame is *pending* (in the page cache) until its fsync
  *   completes after a simulated latency; only then does persist resolve;
  * - a crash applies one of four fates to the pending bytes: lost, written
- *   whole, torn (a prefix survives) or garbled (a byte of the last pending
- *   frame flipped). Synced bytes always survive;
+ *   whole, torn (a prefix survives) or garbled (the last pending frame
+ *   written whole but for a sector of zeros: pages persisted out of order).
+ *   Synced bytes always survive;
  * - `corruptDurable` flips a byte of synced data (bit rot): replay must
- *   refuse to start (unless it hits the last frame: the known limit (1) in
- *   `node/storage/replay.ts`, where it is indistinguishable from a torn tail).
+ *   refuse to start, wherever it lands (the last frame included).
  *
  * Unsafe storage modes (UnsafeFlags) are modelled here, since they are
  * storage behaviours:
@@ -26,7 +26,7 @@ import type { Entry, HardState, StoredState } from '../node/raft/types.js';
 import { AssertionError, assert } from '../node/util/assert.js';
 import { LogIndex } from '../node/storage/log-index.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords } from '../node/storage/record.js';
-import { replayLog } from '../node/storage/replay.js';
+import { SECTOR_BYTES, replayLog } from '../node/storage/replay.js';
 import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
 import type { Stream } from './streams.js';
@@ -142,11 +142,17 @@ export class SimDisk {
         this.appendDurable(all.subarray(0, this.stream.int(0, all.length - 1)));
         break;
       case 'garbled': {
-        // Damage only the last pending frame: an earlier damaged frame followed
-        // by whole ones cannot come out of one sequential write (see replay.ts).
+        // Pages persisted out of order: the last pending frame is written
+        // whole except one sector, which reads back as zeros (a file extended
+        // by a write that never reached the disk). Only the last frame: an
+        // earlier damaged frame followed by whole ones cannot come out of one
+        // sequential write (see replay.ts). A flipped bit is not a crash
+        // outcome; it is bit rot (corruptDurable), and replay refuses it.
         const copy = Buffer.from(all);
+        const fileOffset = this.durableBytes; // where `all` starts in the file
         const at = this.stream.int(lastStart, copy.length - 1);
-        copy[at] = copy[at]! ^ (1 << this.stream.int(0, 7));
+        const sectorStart = Math.floor((fileOffset + at) / SECTOR_BYTES) * SECTOR_BYTES - fileOffset;
+        copy.fill(0, Math.max(lastStart, sectorStart), Math.min(copy.length, sectorStart + SECTOR_BYTES));
         this.appendDurable(copy);
         break;
       }

@@ -52,6 +52,11 @@ export interface FileStorageOptions {
   readonly log?: (line: string) => void;
   /** `--unsafe-ack-before-fsync`: see the file comment. Default false. */
   readonly lazyFsync?: boolean;
+  /**
+   * Drop a damaged last frame as torn without evidence of an interrupted
+   * write (`--unsafe-torn-tail-dropped`, the defect of issue 15 item 3).
+   */
+  readonly tornTailAlwaysDropped?: boolean;
   /** Background flush period in lazy mode. Default 1000 ms. */
   readonly flushIntervalMs?: number;
   /** Bound on bytes buffered in lazy mode; past it persist waits for a flush. Default 64 MiB. */
@@ -97,7 +102,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
     created = true;
   }
 
-  const replay = replayLog(buf, file);
+  const replay = replayLog(buf, file, { tornTailAlwaysDropped: opts.tornTailAlwaysDropped === true });
   let index = replay.index;
   let fileBytes = replay.validEnd;
   if (replay.tornTail !== null) {

@@ -52,7 +52,7 @@ export interface RecoveryReport {
   readonly frames: number;
   /** File size before recovery, in bytes. */
   readonly fileBytes: number;
-  /** A torn final record (crash in the middle of an append) that was cut off, or null. */
+  /** A torn final record (crash in the middle of an append) that was cut off, or null (the log line says what proved it torn). */
   readonly tornTail: { readonly offset: number; readonly bytesDropped: number } | null;
   /** Non-null when recovery rewrote the file without truncated and superseded records. */
   readonly compacted: { readonly bytesBefore: number; readonly bytesAfter: number } | null;
@@ -64,8 +64,10 @@ export interface RecoveryReport {
  * header, or records that break the log's invariants (entries contiguous from
  * index 1, terms non-decreasing, currentTerm non-decreasing). The node must
  * refuse to start: silently dropping the damaged part could drop committed
- * entries or a vote (§5.4 safety depends on them). An operator restores the
- * node from a peer (delete its data directory deliberately) instead.
+ * entries or a vote (§5.4 safety depends on them). Deleting the data
+ * directory is NOT a safe repair for a voter: a node that restarts empty has
+ * forgotten its vote and can vote twice in one term (two leaders). The
+ * message says only what is safe.
  */
 export class StorageCorruptionError extends Error {
   override readonly name = 'StorageCorruptionError';
@@ -77,8 +79,10 @@ export class StorageCorruptionError extends Error {
   constructor(file: string, offset: number, reason: string) {
     super(
       `storage corruption in ${file} at byte offset ${offset}: ${reason}; ` +
-        'refusing to start (committed entries may be at stake: restore this node from its peers ' +
-        'by deliberately removing its data directory)',
+        'refusing to start: committed entries or a vote may be at stake. The cluster keeps working without this node ' +
+        'while a majority is up. Keep this file for inspection. Do NOT delete the data directory and restart under the same ' +
+        'node id: a voter that forgets its vote can vote twice in one term. Safe ways back: restore this node\'s own data ' +
+        'from a backup taken after its last write, or replace it with a new member (see the README, "Replacing a node")',
     );
     this.file = file;
     this.offset = offset;

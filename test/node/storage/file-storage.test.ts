@@ -206,9 +206,12 @@ describe('corruption', () => {
     }
   });
 
-  it('treats every single flipped bit in the last frame as a torn tail', async () => {
+  // Issue 15 defect 3: this test used to assert that every flipped bit in the
+  // last frame is dropped as a torn tail. A bit flip is not a torn write: the
+  // frame was fsynced and may hold an acknowledged vote or entry.
+  it('refuses to start on every single flipped bit in the last durable frame (bit rot is not a torn write)', async () => {
     const src = await tempDir();
-    const { before } = await writeHistory(src);
+    await writeHistory(src);
     const full = await readFile(path.join(src, LOG_FILE_NAME));
     const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
     const last = frames[frames.length - 1]!;
@@ -217,11 +220,68 @@ describe('corruption', () => {
       const copy = Buffer.from(full);
       copy[bit >> 3]! ^= 1 << (bit & 7);
       await writeFile(path.join(dir, LOG_FILE_NAME), copy);
+      const error = await openFileStorage(dir, {}).then(
+        async (opened) => {
+          await opened.storage.close();
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      expect(error, `bit ${bit}`).toBeInstanceOf(StorageCorruptionError);
+      expect((error as StorageCorruptionError).offset, `bit ${bit}`).toBe(last.offset);
+    }
+  });
+
+  it('with tornTailAlwaysDropped (the unsafe mode that re-creates the defect) a flipped bit in the last frame is dropped as torn', async () => {
+    const src = await tempDir();
+    const { before } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const last = frames[frames.length - 1]!;
+    const copy = Buffer.from(full);
+    copy[last.offset + 20]! ^= 0x10;
+    const dir = await tempDir();
+    await writeFile(path.join(dir, LOG_FILE_NAME), copy);
+    const { storage, stored, recovery } = await openFileStorage(dir, { tornTailAlwaysDropped: true });
+    await storage.close();
+    expect(stored).toEqual(before);
+    expect(recovery.tornTail?.offset).toBe(last.offset);
+  });
+
+  it('drops a last frame cut short at every length (an interrupted append)', async () => {
+    const src = await tempDir();
+    const { before } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const last = frames[frames.length - 1]!;
+    const dir = await tempDir();
+    for (let end = last.offset + 1; end < full.length; end++) {
+      await writeFile(path.join(dir, LOG_FILE_NAME), full.subarray(0, end));
       const { storage, stored, recovery } = await openFileStorage(dir, {});
       await storage.close();
-      expect(stored, `bit ${bit}`).toEqual(before);
-      expect(recovery.tornTail?.offset).toBe(last.offset);
+      expect(stored, `cut at ${end}`).toEqual(before);
+      expect(recovery.tornTail?.offset, `cut at ${end}`).toBe(last.offset);
     }
+  });
+
+  it('drops a complete last frame with a zeroed sector (pages of the append never reached the disk)', async () => {
+    const src = await tempDir();
+    const { before } = await writeHistory(src);
+    const full = await readFile(path.join(src, LOG_FILE_NAME));
+    const { frames } = await readLogFile(path.join(src, LOG_FILE_NAME));
+    const last = frames[frames.length - 1]!;
+    const copy = Buffer.from(full);
+    // Zero the last frame's share of the sector it ends in (the whole frame if it fits in one).
+    const sectorStart = Math.max(last.offset, Math.floor((full.length - 1) / 512) * 512);
+    copy.fill(0, sectorStart, full.length);
+    const dir = await tempDir();
+    await writeFile(path.join(dir, LOG_FILE_NAME), copy);
+    const lines: string[] = [];
+    const { storage, stored, recovery } = await openFileStorage(dir, { log: (line) => lines.push(line) });
+    await storage.close();
+    expect(stored).toEqual(before);
+    expect(recovery.tornTail?.offset).toBe(last.offset);
+    expect(lines.join('\n')).toMatch(/all zeros/);
   });
 
   it('refuses a bad header, an empty file, and records that break the log invariants', async () => {
