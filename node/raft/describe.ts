@@ -104,7 +104,12 @@ export function describeMessage(message: RaftMessage, options: DescribeOptions =
       return `${head} prev=${prev} commit=${message.leaderCommit} seq=${message.seq}${entries}`;
     }
     case 'append_entries_response': {
-      if (message.success) return `${head} match=${message.matchIndex} seq=${message.seq}`;
+      if (message.success) {
+        // A success carries no hint; one that does is shown rather than hidden.
+        const odd = message.conflictTerm !== null || message.conflictIndex !== 0;
+        const hint = odd ? ` conflictTerm=${message.conflictTerm ?? 'none'} conflictIndex=${message.conflictIndex}` : '';
+        return `${head} match=${message.matchIndex}${hint} seq=${message.seq}`;
+      }
       const hint = `conflictTerm=${message.conflictTerm ?? 'none'} conflictIndex=${message.conflictIndex}`;
       return `${head} reject=${message.matchIndex} ${hint} seq=${message.seq}`;
     }
