@@ -27,6 +27,7 @@
  *   campaign ID                  tick ID [N]          tick-election ID     tick-heartbeat ID
  *   propose ID DATA...           read-index ID REQ... transfer-leadership FROM TO
  *   deliver-msgs [from=ID] [to=ID] [type=KIND]       drop [from=ID] [to=ID] [type=KIND]
+ *   deliver-msg MESSAGE          drop-msg MESSAGE     (one message, named by its describeMessage line)
  *   inflight [from=ID] [to=ID] [type=KIND]           stabilize [ID...]
  *   persist ID                   isolate ID           recover              restart ID
  *   status ID                    log ID               raft-state
@@ -153,6 +154,10 @@ export class InteractionEnv {
         return this.deliverMsgs(c);
       case 'drop':
         return this.drop(c);
+      case 'deliver-msg':
+        return this.deliver([this.takeMessage(c)]);
+      case 'drop-msg':
+        return this.print(`dropped: ${describeMessage(this.takeMessage(c))}`);
       case 'inflight':
         return this.listInflight(c);
       case 'stabilize':
@@ -261,6 +266,21 @@ export class InteractionEnv {
     const filter = this.filterArg(c);
     for (const message of this.network.filter((m) => matches(m, filter))) this.print(`dropped: ${describeMessage(message)}`);
     this.network = this.network.filter((m) => !matches(m, filter));
+  }
+
+  /**
+   * The first message in flight whose describeMessage line is the rest of
+   * the command, taken out of the network. The one-line form names a message
+   * exactly (two messages with the same line are the same message), so a
+   * trace printed in it, such as a model checker's counterexample, replays
+   * here one delivery at a time.
+   */
+  private takeMessage(c: Command): RaftMessage {
+    const at = this.network.findIndex((m) => describeMessage(m) === c.rest);
+    const message = this.network[at];
+    if (message === undefined) throw new UsageError(`${c.name}: no message in flight is \`${c.rest}\``);
+    this.network.splice(at, 1);
+    return message;
   }
 
   private listInflight(c: Command): void {
