@@ -52,47 +52,69 @@ export function makeLeader(node: RaftNode): readonly RaftMessage[] {
     for (const request of ofType(node.ready().messages, 'request_vote')) {
       const role = node.status().role;
       if (role === 'leader' || (request.preVote && role !== 'pre_candidate')) break;
-      node.step(voteResponse(request.to, node.id, request.term, true, request.preVote));
+      node.step(voteResponse({ from: request.to, to: node.id, term: request.term, voteGranted: true, preVote: request.preVote }));
     }
   }
   if (node.status().role !== 'leader') throw new Error(`makeLeader: ${node.id} is ${node.status().role}`);
   return node.ready().messages;
 }
 
-export function appendEntries(
-  from: NodeId,
-  to: NodeId,
-  term: number,
-  prevLogIndex: number,
-  prevLogTerm: number,
-  entries: readonly Entry[],
-  leaderCommit: number,
-  seq = 1,
-): AppendEntries {
+/** An AppendEntries (§5.3) as a leader would send it; `seq` defaults to 1. */
+export function appendEntries(fields: {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  prevLogIndex: number;
+  prevLogTerm: number;
+  entries: readonly Entry[];
+  leaderCommit: number;
+  seq?: number;
+}): AppendEntries {
+  const { from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, seq = 1 } = fields;
   return { type: 'append_entries', term, from, to, prevLogIndex, prevLogTerm, entries, leaderCommit, seq };
 }
 
-export function appendResponse(
-  from: NodeId,
-  to: NodeId,
-  term: number,
-  success: boolean,
-  matchIndex: number,
-  seq = 1,
-  conflictTerm: number | null = null,
-  conflictIndex = 0,
-): AppendEntriesResponse {
+/** An answer to AppendEntries; `seq` defaults to 1, the rejection hint to (null, 0). */
+export function appendResponse(fields: {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  success: boolean;
+  matchIndex: number;
+  seq?: number;
+  conflictTerm?: number | null;
+  conflictIndex?: number;
+}): AppendEntriesResponse {
+  const { from, to, term, success, matchIndex, seq = 1, conflictTerm = null, conflictIndex = 0 } = fields;
   return { type: 'append_entries_response', term, from, to, success, matchIndex, conflictTerm, conflictIndex, seq };
 }
 
-export function requestVote(from: NodeId, to: NodeId, term: number, lastLogIndex: number, lastLogTerm: number, preVote = false): RequestVote {
+/** A RequestVote (§5.2), or a pre-vote request (thesis §9.6) with `preVote: true`. */
+export function requestVote(fields: {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  preVote?: boolean;
+}): RequestVote {
+  const { from, to, term, lastLogIndex, lastLogTerm, preVote = false } = fields;
   return { type: 'request_vote', term, from, to, lastLogIndex, lastLogTerm, preVote };
 }
 
-export function voteResponse(from: NodeId, to: NodeId, term: number, voteGranted: boolean, preVote = false): RequestVoteResponse {
+export function voteResponse(fields: {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  voteGranted: boolean;
+  preVote?: boolean;
+}): RequestVoteResponse {
+  const { from, to, term, voteGranted, preVote = false } = fields;
   return { type: 'request_vote_response', term, from, to, voteGranted, preVote };
 }
 
-export function entry(term: number, index: number, data = `t${term}i${index}`): Entry {
+/** A command entry; `data` defaults to "t<term>i<index>". */
+export function entry(fields: { term: number; index: number; data?: string }): Entry {
+  const { term, index, data = `t${term}i${index}` } = fields;
   return { term, index, type: 'command', data };
 }

@@ -17,7 +17,9 @@ describe('parallel leader append (thesis §10.2.1)', () => {
     // The noop of the new term: every follower acks it, and the leader persists it.
     const noopIndex = leader.status().lastLogIndex;
     leader.persisted(noopIndex);
-    for (const peer of peers.slice(1)) leader.step(appendResponse(peer, 'n1', leader.status().currentTerm, true, noopIndex));
+    for (const peer of peers.slice(1)) leader.step(appendResponse({
+      from: peer, to: 'n1', term: leader.status().currentTerm, success: true, matchIndex: noopIndex,
+    }));
     leader.ready();
     expect(leader.status().commitIndex).toBe(noopIndex);
     const proposed = leader.propose('x');
@@ -30,8 +32,8 @@ describe('parallel leader append (thesis §10.2.1)', () => {
   it('two follower acks plus an unpersisted leader copy do not commit (2 durable copies of 5)', () => {
     const { leader, index } = leaderWithProposal(true);
     const term = leader.status().currentTerm;
-    leader.step(appendResponse('n2', 'n1', term, true, index));
-    leader.step(appendResponse('n3', 'n1', term, true, index));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term, success: true, matchIndex: index }));
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term, success: true, matchIndex: index }));
     expect(leader.status().commitIndex).toBe(index - 1);
     leader.persisted(index);
     expect(leader.status().commitIndex).toBe(index);
@@ -41,15 +43,15 @@ describe('parallel leader append (thesis §10.2.1)', () => {
   it('three follower acks commit without the leader copy (a durable majority)', () => {
     const { leader, index } = leaderWithProposal(true);
     const term = leader.status().currentTerm;
-    for (const peer of ['n2', 'n3', 'n4']) leader.step(appendResponse(peer, 'n1', term, true, index));
+    for (const peer of ['n2', 'n3', 'n4']) leader.step(appendResponse({ from: peer, to: 'n1', term, success: true, matchIndex: index }));
     expect(leader.status().commitIndex).toBe(index);
   });
 
   it('control: without the option the leader counts its copy at once', () => {
     const { leader, index } = leaderWithProposal(false);
     const term = leader.status().currentTerm;
-    leader.step(appendResponse('n2', 'n1', term, true, index));
-    leader.step(appendResponse('n3', 'n1', term, true, index));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term, success: true, matchIndex: index }));
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term, success: true, matchIndex: index }));
     expect(leader.status().commitIndex).toBe(index);
   });
 });

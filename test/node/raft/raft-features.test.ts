@@ -88,9 +88,13 @@ describe('fast log backtracking (§5.3 optimization; etcd TestFastLogRejection)'
   it('a stale rejection (answer to an older probe) does not move nextIndex back', () => {
     const leader = newNode({ term: 1, entries: entriesOfTerms([1, 1, 1]) });
     makeLeader(leader); // noop at 4; n2 probed at prev 3
-    leader.step(appendResponse('n2', 'n1', 2, true, 4, 1)); // n2 matches everything: replicate
+    // n2 matches everything: replicate
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 2, success: true, matchIndex: 4, seq: 1 }));
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate', matchIndex: 4, nextIndex: 5 });
-    leader.step(appendResponse('n2', 'n1', 2, false, 2, 0, 1, 1)); // late rejection of prev 2
+    // late rejection of prev 2
+    leader.step(appendResponse({
+      from: 'n2', to: 'n1', term: 2, success: false, matchIndex: 2, seq: 0, conflictTerm: 1, conflictIndex: 1,
+    }));
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate', matchIndex: 4, nextIndex: 5 });
   });
 });
@@ -139,9 +143,9 @@ describe('pre-vote (thesis §9.6)', () => {
 
   it('a pre-vote request with a higher term changes neither the voter term nor its vote', () => {
     const node = newNode({ term: 2 });
-    node.step(requestVote('n2', 'n1', 3, 0, 0, true));
+    node.step(requestVote({ from: 'n2', to: 'n1', term: 3, lastLogIndex: 0, lastLogTerm: 0, preVote: true }));
     expect(node.status()).toMatchObject({ currentTerm: 2, votedFor: null });
-    expect(takeMessages(node)).toEqual([voteResponse('n1', 'n2', 3, true, true)]);
+    expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 3, voteGranted: true, preVote: true })]);
     expect(node.hasReady()).toBe(false);
   });
 
@@ -149,13 +153,14 @@ describe('pre-vote (thesis §9.6)', () => {
     const node = newNode({ term: 2, overrides: { preVote: true } });
     node.campaign();
     node.ready();
-    node.step(voteResponse('n2', 'n1', 3, true, true)); // grant for the proposed term 3: term unchanged, wins pre-vote
+    // grant for the proposed term 3: term unchanged, wins pre-vote
+    node.step(voteResponse({ from: 'n2', to: 'n1', term: 3, voteGranted: true, preVote: true }));
     expect(node.status()).toMatchObject({ role: 'candidate', currentTerm: 3 });
 
     const other = newNode({ term: 2, overrides: { preVote: true } });
     other.campaign();
     other.ready();
-    other.step(voteResponse('n2', 'n1', 7, false, true));
+    other.step(voteResponse({ from: 'n2', to: 'n1', term: 7, voteGranted: false, preVote: true }));
     expect(other.status()).toMatchObject({ role: 'follower', currentTerm: 7 });
   });
 });
@@ -196,13 +201,13 @@ describe('check-quorum and leader stickiness (thesis §6.2, §4.2.3)', () => {
 
   it('a follower in lease drops a higher-term RequestVote without answering or changing term', () => {
     const node = newNode({ term: 1, overrides: { checkQuorum: true } });
-    node.step(appendEntries('n2', 'n1', 1, 0, 0, [], 0));
+    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     node.ready();
-    node.step(requestVote('n3', 'n1', 5, 10, 1));
+    node.step(requestVote({ from: 'n3', to: 'n1', term: 5, lastLogIndex: 10, lastLogTerm: 1 }));
     expect(node.status()).toMatchObject({ currentTerm: 1, leaderId: 'n2' });
     expect(node.hasReady()).toBe(false);
     for (let t = 0; t < 10; t++) node.tick(); // lease (min election timeout) over: votes count again
-    node.step(requestVote('n3', 'n1', 5, 10, 1));
+    node.step(requestVote({ from: 'n3', to: 'n1', term: 5, lastLogIndex: 10, lastLogTerm: 1 }));
     expect(node.status().currentTerm).toBe(5);
   });
 });
@@ -235,27 +240,29 @@ describe('ReadIndex (thesis §6.4)', () => {
     makeLeader(leader);
     leader.readIndex('r1');
     expect(leader.ready().readStates).toEqual([]);
-    leader.step(appendResponse('n2', 'n1', 1, true, 1, 1)); // noop committed: the read's round starts now
+    // noop committed: the read's round starts now
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 1, seq: 1 }));
     const ready = leader.ready();
     expect(ready.readStates).toEqual([]);
     const heartbeats = ofType(ready.messages, 'append_entries');
     const roundSeq = Math.min(...heartbeats.map((m) => m.seq));
     expect(heartbeats.map((m) => m.to)).toEqual(['n2', 'n3']);
-    leader.step(appendResponse('n3', 'n1', 1, true, 1, roundSeq - 1)); // an ack of an older message: not enough
+    // an ack of an older message: not enough
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term: 1, success: true, matchIndex: 1, seq: roundSeq - 1 }));
     expect(leader.ready().readStates).toEqual([]);
-    leader.step(appendResponse('n2', 'n1', 1, true, 1, roundSeq));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 1, seq: roundSeq }));
     expect(leader.ready().readStates).toEqual([{ requestId: 'r1', readIndex: 1 }]);
   });
 
   it('batches many reads into one heartbeat round', () => {
     const leader = newNode();
     makeLeader(leader);
-    leader.step(appendResponse('n2', 'n1', 1, true, 1, 1));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 1, seq: 1 }));
     leader.ready();
     for (let i = 0; i < 10; i++) leader.readIndex(`r${i}`);
     const heartbeats = ofType(leader.ready().messages, 'append_entries');
     expect(heartbeats).toHaveLength(2);
-    leader.step(appendResponse('n3', 'n1', 1, true, 1, heartbeats[1]?.seq ?? -1));
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term: 1, success: true, matchIndex: 1, seq: heartbeats[1]?.seq ?? -1 }));
     expect(leader.ready().readStates.map((r) => r.requestId)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
   });
 
@@ -336,8 +343,8 @@ describe('flow control and bounds', () => {
   function replicatingLeader(overrides: ConfigOverrides): RaftNode {
     const leader = newNode({ overrides });
     makeLeader(leader);
-    leader.step(appendResponse('n2', 'n1', 1, true, 1));
-    leader.step(appendResponse('n3', 'n1', 1, true, 1));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 1 }));
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term: 1, success: true, matchIndex: 1 }));
     leader.ready();
     return leader;
   }
@@ -350,7 +357,7 @@ describe('flow control and bounds', () => {
       toN2.push(...ofType(takeMessages(leader), 'append_entries').filter((m) => m.to === 'n2').map((m) => m.entries.map((e) => e.index)));
     }
     expect(toN2).toEqual([[2], [3]]);
-    leader.step(appendResponse('n2', 'n1', 1, true, 2));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 2 }));
     const more = ofType(takeMessages(leader), 'append_entries').filter((m) => m.to === 'n2' && m.entries.length > 0);
     expect(more.map((m) => m.entries.map((e) => e.index))).toEqual([[4, 5, 6]]);
   });
@@ -377,11 +384,11 @@ describe('flow control and bounds', () => {
     const leader = newNode({ overrides: { maxAppendBytes: 400 } });
     makeLeader(leader);
     leader.ready();
-    leader.step(appendResponse('n2', 'n1', 1, true, 0)); // answer of the probe: still probing at 1
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 0 })); // answer of the probe: still probing at 1
     leader.ready();
     for (let i = 0; i < 4; i++) leader.propose('x'.repeat(100)); // 164 bytes each with the overhead
     leader.propose('y'.repeat(10_000));
-    leader.step(appendResponse('n3', 'n1', 1, true, 1));
+    leader.step(appendResponse({ from: 'n3', to: 'n1', term: 1, success: true, matchIndex: 1 }));
     const toN3 = ofType(takeMessages(leader), 'append_entries').filter((m) => m.to === 'n3');
     expect(toN3.map((m) => m.entries.map((e) => e.index))).toEqual([[2, 3], [4, 5], [6]]);
   });
@@ -390,7 +397,7 @@ describe('flow control and bounds', () => {
     const leader = replicatingLeader({ maxUncommittedBytes: 1000 });
     expect(leader.propose('a'.repeat(500))).toMatchObject({ ok: true, index: 2 });
     expect(leader.propose('b'.repeat(500))).toMatchObject({ ok: false, reason: 'proposal_dropped' });
-    leader.step(appendResponse('n2', 'n1', 1, true, 2));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 2 }));
     expect(leader.propose('b'.repeat(500))).toMatchObject({ ok: true, index: 3 });
   });
 
@@ -423,21 +430,24 @@ describe('single-node cluster', () => {
 describe('Ready contract (etcd-io/raft)', () => {
   it('a granted vote is in hardState of the same Ready that carries the vote response', () => {
     const node = newNode({ term: 1 });
-    node.step(requestVote('n2', 'n1', 2, 0, 0));
+    node.step(requestVote({ from: 'n2', to: 'n1', term: 2, lastLogIndex: 0, lastLogTerm: 0 }));
     const ready = node.ready();
     expect(ready.hardState).toEqual({ currentTerm: 2, votedFor: 'n2' });
-    expect(ready.messages).toEqual([voteResponse('n1', 'n2', 2, true)]);
-    node.step(appendEntries('n2', 'n1', 2, 0, 0, [], 0));
+    expect(ready.messages).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 2, voteGranted: true })]);
+    node.step(appendEntries({ from: 'n2', to: 'n1', term: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     expect(node.ready().hardState).toBeNull(); // unchanged term and vote
   });
 
   it('hands out entries to persist and committed entries exactly once each', () => {
     const node = newNode({ term: 1 });
-    node.step(appendEntries('n2', 'n1', 1, 0, 0, [entry(1, 1), entry(1, 2)], 1));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+      leaderCommit: 1,
+    }));
     const first = node.ready();
     expect(first.entriesToAppend.map((e) => e.index)).toEqual([1, 2]);
     expect(first.committedEntries.map((e) => e.index)).toEqual([1]);
-    node.step(appendEntries('n2', 'n1', 1, 2, 1, [], 2));
+    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 2, prevLogTerm: 1, entries: [], leaderCommit: 2 }));
     const second = node.ready();
     expect(second.entriesToAppend).toEqual([]);
     expect(second.committedEntries.map((e) => e.index)).toEqual([2]);
@@ -460,27 +470,40 @@ describe('Ready contract (etcd-io/raft)', () => {
 describe('robustness against bad input', () => {
   it('ignores messages for another node, from non-peers, and malformed AppendEntries', () => {
     const node = newNode({ term: 1 });
-    node.step(appendEntries('n2', 'n9', 5, 0, 0, [], 0));
-    node.step(appendEntries('x', 'n1', 5, 0, 0, [], 0));
-    node.step(appendEntries('n2', 'n1', 5, 0, 0, [entry(1, 1), entry(1, 3)], 0)); // gap
-    node.step(appendEntries('n2', 'n1', 5, 0, 0, [entry(6, 1)], 0)); // entry term above message term
-    node.step({ ...appendEntries('n2', 'n1', 5, -1, 0, [], 0) });
+    node.step(appendEntries({ from: 'n2', to: 'n9', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
+    node.step(appendEntries({ from: 'x', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
+    // gap
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 3 })],
+      leaderCommit: 0,
+    }));
+    // entry term above message term
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 6, index: 1 })], leaderCommit: 0,
+    }));
+    node.step({ ...appendEntries({ from: 'n2', to: 'n1', term: 5, prevLogIndex: -1, prevLogTerm: 0, entries: [], leaderCommit: 0 }) });
     expect(node.status()).toMatchObject({ currentTerm: 1, lastLogIndex: 0 });
     expect(node.hasReady()).toBe(false);
   });
 
   it('drops an AppendEntries that contradicts committed entries instead of overwriting them (§5.4.3)', () => {
     const node = newNode({ term: 1 });
-    node.step(appendEntries('n2', 'n1', 1, 0, 0, [entry(1, 1), entry(1, 2)], 2));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+      leaderCommit: 2,
+    }));
     node.ready();
-    node.step(appendEntries('n3', 'n1', 2, 0, 0, [entry(2, 1), entry(2, 2), entry(2, 3)], 3));
+    node.step(appendEntries({
+      from: 'n3', to: 'n1', term: 2, prevLogIndex: 0, prevLogTerm: 0,
+      entries: [entry({ term: 2, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })], leaderCommit: 3,
+    }));
     expect(termsOf(node.log())).toEqual([1, 1]);
     expect(node.ready().messages).toEqual([]);
   });
 
   it('rejects broken configuration and stored state loudly', () => {
     expect(() => new RaftNode(makeConfig('n1', ['n2', 'n3']), { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, createPrng(1))).toThrow(AssertionError);
-    expect(() => newNode({ term: 1, entries: [entry(1, 1), entry(1, 3)] })).toThrow(AssertionError);
+    expect(() => newNode({ term: 1, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 3 })] })).toThrow(AssertionError);
     expect(() => newNode({ term: 1, entries: entriesOfTerms([1, 2]) })).toThrow(AssertionError);
     expect(() => new RaftNode(makeConfig('n1', ids(3), { heartbeatIntervalTicks: 10 }), { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, createPrng(1))).toThrow(AssertionError);
   });

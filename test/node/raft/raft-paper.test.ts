@@ -25,7 +25,7 @@ import { Network, entriesOfTerms, ids, makeConfig, termsOf } from './network.js'
 function leaderWithCommittedNoop(peers: readonly NodeId[] = ids(3)): RaftNode {
   const leader = newNode({ peers });
   makeLeader(leader);
-  for (const peer of peers.slice(1)) leader.step(appendResponse(peer, 'n1', 1, true, 1));
+  for (const peer of peers.slice(1)) leader.step(appendResponse({ from: peer, to: 'n1', term: 1, success: true, matchIndex: 1 }));
   leader.ready();
   expect(leader.status().commitIndex).toBe(1);
   return leader;
@@ -43,14 +43,14 @@ describe('§5.1 terms', () => {
     if (role === 'leader') makeLeader(node);
     expect(node.status().role).toBe(role);
     const term = node.status().currentTerm + 1;
-    node.step(appendEntries('n2', 'n1', term, 0, 0, [], 0));
+    node.step(appendEntries({ from: 'n2', to: 'n1', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     expect(node.status()).toMatchObject({ role: 'follower', currentTerm: term, leaderId: 'n2' });
   });
 
   // §5.1: a higher-term RequestVote also updates the term (vote cleared, no leader known).
   it('a follower adopts a higher term from RequestVote, with votedFor cleared before voting', () => {
     const node = newNode({ term: 1, votedFor: 'n3' });
-    node.step(requestVote('n2', 'n1', 2, 0, 0));
+    node.step(requestVote({ from: 'n2', to: 'n1', term: 2, lastLogIndex: 0, lastLogTerm: 0 }));
     expect(node.status()).toMatchObject({ role: 'follower', currentTerm: 2, leaderId: null, votedFor: 'n2' });
   });
 
@@ -58,7 +58,9 @@ describe('§5.1 terms', () => {
   // (with its own term, so the sender steps down).
   it('ignores a stale AppendEntries but answers with its term', () => {
     const node = newNode({ term: 2 });
-    node.step(appendEntries('n2', 'n1', 1, 0, 0, [entry(1, 1)], 1));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 })], leaderCommit: 1,
+    }));
     expect(node.status()).toMatchObject({ role: 'follower', currentTerm: 2, leaderId: null, lastLogIndex: 0, commitIndex: 0 });
     const [response] = takeMessages(node);
     expect(response).toMatchObject({ type: 'append_entries_response', term: 2, success: false, to: 'n2' });
@@ -66,15 +68,15 @@ describe('§5.1 terms', () => {
 
   it('rejects a stale RequestVote with its term and does not vote', () => {
     const node = newNode({ term: 2 });
-    node.step(requestVote('n2', 'n1', 1, 5, 1));
+    node.step(requestVote({ from: 'n2', to: 'n1', term: 1, lastLogIndex: 5, lastLogTerm: 1 }));
     expect(node.status().votedFor).toBeNull();
-    expect(takeMessages(node)).toEqual([voteResponse('n1', 'n2', 2, false)]);
+    expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 2, voteGranted: false })]);
   });
 
   it('drops stale responses without any effect', () => {
     const node = newNode({ term: 3 });
-    node.step(voteResponse('n2', 'n1', 2, true));
-    node.step(appendResponse('n2', 'n1', 2, true, 0));
+    node.step(voteResponse({ from: 'n2', to: 'n1', term: 2, voteGranted: true }));
+    node.step(appendResponse({ from: 'n2', to: 'n1', term: 2, success: true, matchIndex: 0 }));
     expect(node.hasReady()).toBe(false);
   });
 
@@ -82,7 +84,7 @@ describe('§5.1 terms', () => {
   it('a leader steps down on a response with a higher term', () => {
     const leader = newNode();
     makeLeader(leader);
-    leader.step(appendResponse('n2', 'n1', 5, false, 0));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 5, success: false, matchIndex: 0 }));
     expect(leader.status()).toMatchObject({ role: 'follower', currentTerm: 5, leaderId: null });
   });
 });
@@ -109,7 +111,7 @@ describe('§5.2 leader election', () => {
   // §5.2: "If a follower receives no communication over a period of time called the election
   // timeout ... it increments its current term, votes for itself, and issues RequestVote RPCs."
   it.each(['follower', 'candidate'] as const)('a %s starts an election after the election timeout', (role) => {
-    const node = newNode({ term: 1, entries: [entry(1, 1)] });
+    const node = newNode({ term: 1, entries: [entry({ term: 1, index: 1 })] });
     if (role === 'candidate') node.campaign();
     node.ready();
     const term = node.status().currentTerm;
@@ -117,7 +119,10 @@ describe('§5.2 leader election', () => {
     expect(node.status()).toMatchObject({ role: 'candidate', votedFor: 'n1' });
     expect(node.status().currentTerm).toBeGreaterThan(term);
     const requests = ofType(takeMessages(node), 'request_vote').filter((m) => m.term === node.status().currentTerm);
-    const expected = [requestVote('n1', 'n2', node.status().currentTerm, 1, 1), requestVote('n1', 'n3', node.status().currentTerm, 1, 1)];
+    const expected = [
+      requestVote({ from: 'n1', to: 'n2', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1 }),
+      requestVote({ from: 'n1', to: 'n3', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1 }),
+    ];
     expect(requests.slice(0, 2)).toEqual(expected);
     // Anything after the first round is a retry of the same request (§5.1).
     for (const r of requests.slice(2)) expect(expected).toContainEqual(r);
@@ -125,7 +130,7 @@ describe('§5.2 leader election', () => {
 
   // §5.1: "Servers retry RPCs if they do not receive a response in a timely manner."
   it('a candidate asks again, every heartbeat interval, only the peers that have not answered', () => {
-    const node = newNode({ term: 1, entries: [entry(1, 1)], peers: ids(5) });
+    const node = newNode({ term: 1, entries: [entry({ term: 1, index: 1 })], peers: ids(5) });
     node.campaign();
     const term = node.status().currentTerm;
     expect(ofType(takeMessages(node), 'request_vote').map((m) => m.to)).toEqual(['n2', 'n3', 'n4', 'n5']);
@@ -159,7 +164,7 @@ describe('§5.2 leader election', () => {
     const node = newNode({ peers: ids(size) });
     node.campaign();
     node.ready();
-    for (const [from, granted] of Object.entries(votes)) node.step(voteResponse(from, 'n1', 1, granted));
+    for (const [from, granted] of Object.entries(votes)) node.step(voteResponse({ from, to: 'n1', term: 1, voteGranted: granted }));
     expect(node.status()).toMatchObject({ role, currentTerm: 1 });
   });
 
@@ -173,8 +178,8 @@ describe('§5.2 leader election', () => {
     { votedFor: 'n3', requester: 'n3', granted: true },
   ] as const)('votes once per term: votedFor $votedFor, request from $requester -> $granted', ({ votedFor, requester, granted }) => {
     const node = newNode({ term: 1, votedFor });
-    node.step(requestVote(requester, 'n1', 1, 0, 0));
-    expect(takeMessages(node)).toEqual([voteResponse('n1', requester, 1, granted)]);
+    node.step(requestVote({ from: requester, to: 'n1', term: 1, lastLogIndex: 0, lastLogTerm: 0 }));
+    expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: requester, term: 1, voteGranted: granted })]);
     expect(node.status().votedFor).toBe(granted ? requester : votedFor);
   });
 
@@ -183,7 +188,7 @@ describe('§5.2 leader election', () => {
     const node = newNode({ term: 1 });
     node.campaign();
     const term = node.status().currentTerm + delta;
-    node.step(appendEntries('n2', 'n1', term, 0, 0, [], 0));
+    node.step(appendEntries({ from: 'n2', to: 'n1', term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     expect(node.status()).toMatchObject({ role: 'follower', currentTerm: term, leaderId: 'n2' });
   });
 
@@ -192,7 +197,10 @@ describe('§5.2 leader election', () => {
     const node = newNode({ seed: 7 });
     const seen = new Set<number>();
     for (let round = 1; round <= 1000; round++) {
-      node.step(appendEntries('n2', 'n1', node.status().currentTerm + 1, 0, 0, [], 0)); // a new term resets the timer
+      // a new term resets the timer
+      node.step(appendEntries({
+        from: 'n2', to: 'n1', term: node.status().currentTerm + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0,
+      }));
       let ticks = 0;
       while (node.status().role === 'follower') {
         node.tick();
@@ -213,7 +221,11 @@ describe('§5.2 leader election', () => {
       const fired: number[] = [];
       for (const node of nodes) {
         const other = node.id === 'n1' ? 'n2' : 'n1';
-        node.step({ ...appendEntries(other, node.id, node.status().currentTerm + 1, 0, 0, [], 0) });
+        node.step({
+          ...appendEntries({
+            from: other, to: node.id, term: node.status().currentTerm + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0,
+          }),
+        });
         let ticks = 0;
         while (node.status().role === 'follower') {
           node.tick();
@@ -249,7 +261,7 @@ describe('§5.3 log replication', () => {
     const leader = leaderWithCommittedNoop();
     leader.propose('x');
     leader.ready();
-    leader.step(appendResponse('n2', 'n1', 1, true, 2));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 2 }));
     const ready = leader.ready();
     expect(ready.softState.commitIndex).toBe(2);
     expect(ready.committedEntries.map((e) => e.data)).toEqual(['x']);
@@ -274,7 +286,9 @@ describe('§5.3 log replication', () => {
     makeLeader(leader);
     leader.propose('x'); // index 2 (after the noop)
     leader.ready();
-    for (const peer of peers.slice(1, 1 + acks)) leader.step(appendResponse(peer, 'n1', 1, true, 2));
+    for (const peer of peers.slice(1, 1 + acks)) leader.step(appendResponse({
+      from: peer, to: 'n1', term: 1, success: true, matchIndex: 2,
+    }));
     expect(leader.status().commitIndex).toBe(committed ? 2 : 0);
   });
 
@@ -282,7 +296,7 @@ describe('§5.3 log replication', () => {
   it('committing a new-term entry commits all preceding entries, applied in order', () => {
     const leader = newNode({ term: 2, entries: entriesOfTerms([1, 2]) });
     makeLeader(leader); // term 3, noop at index 3
-    leader.step(appendResponse('n2', 'n1', 3, true, 3));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: true, matchIndex: 3 }));
     expect(leader.ready().committedEntries.map((e) => [e.index, e.term])).toEqual([
       [1, 1],
       [2, 2],
@@ -300,8 +314,10 @@ describe('§5.3 log replication', () => {
     { log: [1, 1], prev: 2, ents: [1, 1], leaderCommit: 3, commit: 3 },
   ])('follower commit = min(leaderCommit, last new): log $log, prev $prev + $ents, leaderCommit $leaderCommit -> $commit', ({ log, prev, ents, leaderCommit, commit }) => {
     const node = newNode({ term: 1, entries: entriesOfTerms(log) });
-    const incoming = ents.map((term, i) => entry(term, prev + 1 + i));
-    node.step(appendEntries('n2', 'n1', 1, prev, prev === 0 ? 0 : 1, incoming, leaderCommit));
+    const incoming = ents.map((term, i) => entry({ term, index: prev + 1 + i }));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 1, prevLogIndex: prev, prevLogTerm: prev === 0 ? 0 : 1, entries: incoming, leaderCommit,
+    }));
     const ready = node.ready();
     expect(ready.softState.commitIndex).toBe(commit);
     expect(ready.committedEntries.map((e) => e.index)).toEqual(Array.from({ length: commit }, (_, i) => i + 1));
@@ -319,9 +335,14 @@ describe('§5.3 log replication', () => {
     { prev: 6, prevTerm: 3, success: false, matchIndex: 6, conflictTerm: null, conflictIndex: 5 },
   ])('consistency check on log [1,2,2,3]: prev ($prev, $prevTerm) -> success $success', (c) => {
     const node = newNode({ term: 3, entries: entriesOfTerms([1, 2, 2, 3]) });
-    node.step(appendEntries('n2', 'n1', 3, c.prev, c.prevTerm, [], 0, 9));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 3, prevLogIndex: c.prev, prevLogTerm: c.prevTerm, entries: [], leaderCommit: 0, seq: 9,
+    }));
     expect(takeMessages(node)).toEqual([
-      appendResponse('n1', 'n2', 3, c.success, c.matchIndex, 9, c.conflictTerm, c.conflictIndex),
+      appendResponse({
+        from: 'n1', to: 'n2', term: 3, success: c.success, matchIndex: c.matchIndex, seq: 9, conflictTerm: c.conflictTerm,
+        conflictIndex: c.conflictIndex,
+      }),
     ]);
     expect(node.log().length).toBe(4);
   });
@@ -338,7 +359,10 @@ describe('§5.3 log replication', () => {
     { name: 'conflict at the first entry', prev: 0, prevTerm: 0, ents: [[3, 1]], log: [3], persistFrom: 1 },
   ])('follower append/truncate on log [1,2]: $name', ({ prev, prevTerm, ents, log, persistFrom }) => {
     const node = newNode({ term: 4, entries: entriesOfTerms([1, 2]) });
-    node.step(appendEntries('n2', 'n1', 4, prev, prevTerm, ents.map(([term, index]) => entry(term ?? 0, index ?? 0)), 0));
+    node.step(appendEntries({
+      from: 'n2', to: 'n1', term: 4, prevLogIndex: prev, prevLogTerm: prevTerm,
+      entries: ents.map(([term, index]) => entry({ term: term ?? 0, index: index ?? 0 })), leaderCommit: 0,
+    }));
     expect(termsOf(node.log())).toEqual(log);
     const ready = node.ready();
     expect(ready.entriesToAppend[0]?.index ?? null).toBe(persistFrom);
@@ -347,8 +371,13 @@ describe('§5.3 log replication', () => {
 
   it('a reordered older AppendEntries never truncates, and the leader never lowers matchIndex', () => {
     const follower = newNode({ id: 'n2', term: 1 });
-    const newer = appendEntries('n1', 'n2', 1, 0, 0, [entry(1, 1), entry(1, 2), entry(1, 3)], 0, 2);
-    const older = appendEntries('n1', 'n2', 1, 0, 0, [entry(1, 1)], 0, 1);
+    const newer = appendEntries({
+      from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0,
+      entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 }), entry({ term: 1, index: 3 })], leaderCommit: 0, seq: 2,
+    });
+    const older = appendEntries({
+      from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 })], leaderCommit: 0, seq: 1,
+    });
     follower.step(newer);
     follower.step(older);
     follower.step(newer); // and a duplicate
@@ -360,8 +389,8 @@ describe('§5.3 log replication', () => {
     leader.propose('a');
     leader.propose('b');
     leader.ready();
-    leader.step(appendResponse('n2', 'n1', 1, true, 3, 5));
-    leader.step(appendResponse('n2', 'n1', 1, true, 2, 4)); // late answer to an older message
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 3, seq: 5 }));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 2, seq: 4 })); // late answer to an older message
     expect(leader.progressOf('n2')?.matchIndex).toBe(3);
   });
 
@@ -410,8 +439,8 @@ describe('§5.4.1 election restriction', () => {
     { voter: [], lastLogIndex: 0, lastLogTerm: 0, granted: true },
   ])('voter log $voter, candidate last ($lastLogIndex, $lastLogTerm) -> granted $granted', ({ voter, lastLogIndex, lastLogTerm, granted }) => {
     const node = newNode({ term: 2, entries: entriesOfTerms(voter) });
-    node.step(requestVote('n2', 'n1', 3, lastLogIndex, lastLogTerm));
-    expect(takeMessages(node)).toEqual([voteResponse('n1', 'n2', 3, granted)]);
+    node.step(requestVote({ from: 'n2', to: 'n1', term: 3, lastLogIndex, lastLogTerm }));
+    expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 3, voteGranted: granted })]);
   });
 });
 
@@ -425,14 +454,14 @@ describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
   ])('a term-3 leader with entries of terms 1-2: a majority at $matchIndex -> commit $commit', ({ matchIndex, commit }) => {
     const leader = newNode({ term: 2, entries: entriesOfTerms([1, 2]) });
     makeLeader(leader); // term 3, noop at index 3
-    leader.step(appendResponse('n2', 'n1', 3, true, matchIndex));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: true, matchIndex }));
     expect(leader.status().commitIndex).toBe(commit);
   });
 
   it('with unsafe.commitOldTerms the same leader commits an old-term entry by counting (the bug)', () => {
     const leader = newNode({ term: 2, entries: entriesOfTerms([1, 2]), overrides: { unsafe: { commitOldTerms: true, skipReadQuorum: false } } });
     makeLeader(leader);
-    leader.step(appendResponse('n2', 'n1', 3, true, 2));
+    leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: true, matchIndex: 2 }));
     expect(leader.status().commitIndex).toBe(2);
   });
 

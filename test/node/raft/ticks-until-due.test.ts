@@ -32,7 +32,8 @@ describe('RaftNode.ticksUntilDue', () => {
     node.tick();
     expect(node.hasReady()).toBe(false);
     expect(node.ticksUntilDue()).toBe(due - 2);
-    node.step(appendEntries('n2', 'n1', 1, 0, 0, [], 0)); // a leader's heartbeat resets the election timer
+    // a leader's heartbeat resets the election timer
+    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     node.ready();
     const fresh = node.ticksUntilDue();
     expect(fresh).toBeGreaterThanOrEqual(10);
@@ -43,7 +44,7 @@ describe('RaftNode.ticksUntilDue', () => {
   it('a leader: the next heartbeat', () => {
     const node = newNode({ overrides: { heartbeatIntervalTicks: 3, electionTimeoutTicksMin: 10, electionTimeoutTicksMax: 19 } });
     makeLeader(node);
-    for (const peer of ['n2', 'n3']) node.step(appendResponse(peer, 'n1', 1, true, 1));
+    for (const peer of ['n2', 'n3']) node.step(appendResponse({ from: peer, to: 'n1', term: 1, success: true, matchIndex: 1 }));
     node.ready();
     expect(node.ticksUntilDue()).toBe(3);
     expect(ticksToOutput(node)).toBe(3);
