@@ -157,6 +157,7 @@ export function describeReadyLines(ready: Ready, options: DescribeOptions = {}):
   if (ready.committedEntries.length > 0) lines.push(`CommittedEntries ${describeEntries(ready.committedEntries, options)}`);
   if (ready.readStates.length > 0) lines.push(`ReadStates [${ready.readStates.map(describeReadState).join(', ')}]`);
   if (ready.readRejections.length > 0) lines.push(`ReadRejections [${ready.readRejections.map(describeReadRejection).join(', ')}]`);
+  for (const notice of ready.notices) lines.push(`Notice ${notice}`);
   return lines;
 }
 

@@ -82,6 +82,7 @@ describe('describeReady', () => {
       committedEntries: [entry({ term: 1, index: 1, data: 'x' })],
       readStates: [{ requestId: 'r1', readIndex: 1 }],
       readRejections: [{ requestId: 'r2', reason: 'not_leader', leaderHint: null }],
+      notices: ['follower n3 lost acknowledged entries'],
     };
     expect(describeReady(ready).split('\n')).toEqual([
       'SoftState role=leader term=2 leader=n1 commit=1',
@@ -92,8 +93,9 @@ describe('describeReady', () => {
       'CommittedEntries [1@1 "x"]',
       'ReadStates [r1 index=1]',
       'ReadRejections [r2 not_leader leader=none]',
+      'Notice follower n3 lost acknowledged entries',
     ]);
-    const nothing = { hardState: null, entriesToAppend: [], messages: [], committedEntries: [], readStates: [], readRejections: [] };
+    const nothing = { hardState: null, entriesToAppend: [], messages: [], committedEntries: [], readStates: [], readRejections: [], notices: [] };
     const quiet: Ready = { ...ready, ...nothing };
     expect(describeReady(quiet)).toBe('SoftState role=leader term=2 leader=n1 commit=1');
   });
