@@ -47,7 +47,9 @@ export async function withCluster<T>(
       });
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
-      if (leader === null) throw new Error(`no leader elected within ${LEADER_WAIT_MS / 1000} s of starting the cluster (see ${join(runDir, 'nodes')})`);
+      if (leader === null) {
+        throw new Error(`no leader elected within ${LEADER_WAIT_MS / 1000} s of starting the cluster (see ${join(runDir, 'nodes')})`);
+      }
       run.facts.timings.clusterStartMs = run.msSince(startMs);
       run.log.line(`leader ${leader} after ${run.facts.timings.clusterStartMs} ms`);
       run.throwIfInterrupted();

@@ -3,8 +3,8 @@
  * seed, the terminal, the log, the history recorder, the op counters, and
  * the facts the scopes learn as they go (the run directory, the nemesis
  * schedule, timings...), which results.json reports even when the run
- * crashed half way. `withRun` is the outermost scope: it owns the status
- * display and harness.log, released after the summary.
+ * crashed half way. `withRun` is the outermost scope: it owns harness.log,
+ * closed after the summary (whose last line it is).
  */
 import type { NemesisEvent } from '../nemesis/schedule.js';
 import type { JepsenOptions } from '../options.js';
@@ -85,7 +85,10 @@ export class RunContext {
     this.history = new HistoryRecorder(this.stats);
     this.facts = {
       runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null,
-      timings: { startTime: this.startedAt.toISOString(), clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0 },
+      timings: {
+        startTime: this.startedAt.toISOString(),
+        clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0,
+      },
     };
   }
 

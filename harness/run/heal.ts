@@ -20,7 +20,9 @@ export async function healAndFinalReads(run: RunContext, cluster: Cluster, w: Wo
   w.enterFinalPhase();
   w.leader = await cluster.waitForLeader(LEADER_WAIT_MS);
   timings.healMs = run.msSince(healStart);
-  run.log.line(w.leader === null ? `no leader ${LEADER_WAIT_MS / 1000} s after the heal; final reads will likely fail` : `healed; leader ${w.leader}`);
+  run.log.line(w.leader === null
+    ? `no leader ${LEADER_WAIT_MS / 1000} s after the heal; final reads will likely fail`
+    : `healed; leader ${w.leader}`);
   run.throwIfInterrupted();
 
   w.phaseName = 'final reads';
@@ -29,7 +31,8 @@ export async function healAndFinalReads(run: RunContext, cluster: Cluster, w: Wo
   const reads = await w.pool.finalReads(keys, performance.now() + FINAL_READS_MS, run.io.signal);
   run.facts.finalReads = { keys: keys.length, ok: reads.ok, missing: reads.missing };
   timings.finalReadsMs = run.msSince(readsStart);
-  run.log.line(`final reads: ${reads.ok}/${keys.length} keys read${reads.missing.length > 0 ? `; never read ok: ${reads.missing.join(', ')}` : ''}`);
+  const never = reads.missing.length > 0 ? `; never read ok: ${reads.missing.join(', ')}` : '';
+  run.log.line(`final reads: ${reads.ok}/${keys.length} keys read${never}`);
   run.throwIfInterrupted();
   w.phaseName = 'stopping';
 }

@@ -33,9 +33,11 @@ export function openRunDir(run: RunContext): string {
     platform: `${process.platform}-${process.arch}`,
     nemesisSchedule: schedule,
   });
+  const nemesis = options.nemesis.length === 0
+    ? 'none'
+    : `${options.nemesis.join(',')} every ${options.nemesisIntervalS} s (${schedule.length} events)`;
   run.log.line(`test ${options.testName}, seed ${seed}: ${options.nodes} nodes (${options.net}, ${options.readMode}), ${options.timeLimitS} s, ` +
-    `concurrency ${options.concurrency}, rate ${options.rate}/s, keys ${options.keys} x ${options.opsPerKey} ops, ` +
-    `nemesis ${options.nemesis.length === 0 ? 'none' : `${options.nemesis.join(',')} every ${options.nemesisIntervalS} s (${schedule.length} events)`}` +
+    `concurrency ${options.concurrency}, rate ${options.rate}/s, keys ${options.keys} x ${options.opsPerKey} ops, nemesis ${nemesis}` +
     `${options.nodeFlags.length > 0 ? `, node flags ${options.nodeFlags.join(' ')}` : ''}`);
   run.log.line(`run directory ${runDir}`);
   return runDir;

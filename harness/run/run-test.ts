@@ -81,8 +81,15 @@ async function conclude(run: RunContext, end: RunEnd): Promise<RunOutcome> {
     await writeResults(run, runDir, results);
   }
   const summary = (colour: boolean): string => formatSummary({
-    end, seed: run.seed, testName: options.testName, runDir: runDir ?? '(none)', historyPath: historyPaths(runDir ?? '.').jsonl, stats: snapshot,
-    checkMs: facts.timings.checkMs, finalReadsMissing: facts.finalReads?.missing ?? [], wallMs: facts.timings.totalMs,
+    end,
+    seed: run.seed,
+    testName: options.testName,
+    runDir: runDir ?? '(none)',
+    historyPath: historyPaths(runDir ?? '.').jsonl,
+    stats: snapshot,
+    checkMs: facts.timings.checkMs,
+    finalReadsMissing: facts.finalReads?.missing ?? [],
+    wallMs: facts.timings.totalMs,
   }, colour);
   run.log.appendToFile(summary(false));
   if (options.json) {

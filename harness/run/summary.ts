@@ -60,9 +60,11 @@ export function formatSummary(s: SummaryInput, colour: boolean): string {
   else for (const a of s.end.analyses) for (const f of a.findings) lines.push(`  ${f}`);
   lines.push(`  ops: ${st.byType.invoke} invoked, ${st.byType.ok} ok, ${st.byType.fail} fail, ${st.byType.info} info` +
     ` (${Object.entries(st.byF).map(([f, c]) => `${f} ${c.ok}/${c.invoke}`).join(', ')} ok)`);
-  lines.push(`  availability: ${percent(st.overall.availability)} overall, ${percent(st.phases.faults.availability)} during faults (${st.phases.faults.ops} ops),` +
-    ` ${percent(st.phases.healed.availability)} healed (${st.phases.healed.ops} ops)`);
-  if (s.finalReadsMissing.length > 0) lines.push(`  final reads: no ok read of ${s.finalReadsMissing.length} key(s): ${s.finalReadsMissing.slice(0, 10).join(', ')}`);
+  const { faults, healed } = st.phases;
+  lines.push(`  availability: ${percent(st.overall.availability)} overall, ${percent(faults.availability)} during faults (${faults.ops} ops),` +
+    ` ${percent(healed.availability)} healed (${healed.ops} ops)`);
+  const missing = s.finalReadsMissing;
+  if (missing.length > 0) lines.push(`  final reads: no ok read of ${missing.length} key(s): ${missing.slice(0, 10).join(', ')}`);
   if (s.checkMs !== null) lines.push(`  checker: ${formatElapsed(s.checkMs)}`);
   lines.push(`  files: ${s.runDir}`);
   lines.push(`  re-check: npm run check -- ${s.historyPath}`);

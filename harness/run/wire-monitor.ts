@@ -21,7 +21,11 @@ export type WireProbe = () => WireMonitorReport | null;
  * capability (netns, direct). Each violation is passed to `onViolation` as
  * it is seen.
  */
-export function watchWire(net: NetworkControl, config: Pick<ClusterConfig, 'secret' | 'cluster'>, onViolation: (v: MonitorViolation) => void): WireProbe | null {
+export function watchWire(
+  net: NetworkControl,
+  config: Pick<ClusterConfig, 'secret' | 'cluster'>,
+  onViolation: (v: MonitorViolation) => void,
+): WireProbe | null {
   if (net.attachMonitor === undefined || net.monitorReport === undefined) return null;
   net.attachMonitor(new RaftWireMonitor({ secret: config.secret, cluster: config.cluster, onViolation }));
   return () => net.monitorReport?.() ?? null;
@@ -35,7 +39,9 @@ export function violationValue(v: MonitorViolation): Record<string, unknown> {
 export function wireMonitorAnalysis(report: WireMonitorReport): Analysis {
   const violations = report.violations;
   if (violations.length === 0 && report.counts.violationsDropped === 0) {
-    return { name: 'wire-monitor', valid: true, conclusion: 'no Raft invariant violated on the wire', brief: 'monitor: no violation', findings: [] };
+    return {
+      name: 'wire-monitor', valid: true, conclusion: 'no Raft invariant violated on the wire', brief: 'monitor: no violation', findings: [],
+    };
   }
   const count = violations.length + report.counts.violationsDropped;
   return {

@@ -4,8 +4,8 @@
  * nemesis on its schedule, the status line and the leader poll it shows.
  * `runForTimeLimit` is the main phase; heal.ts the final one. Released in an
  * order that loses nothing: stop generating and wait for the ops in flight
- * (they still get their completion lines), stop the nemesis, close the
- * clients, then the history.
+ * (they still get their completion lines), stop the nemesis, stop the status
+ * line, then close the history (fsync).
  */
 import { ClientPool } from '../clients.js';
 import type { Cluster } from '../cluster.js';
@@ -50,7 +50,9 @@ export class Workload {
         },
         log: (l) => run.log.line(l),
       });
-      this.pool = new ClientPool({ config: cluster.config, concurrency: options.concurrency, seed, opTimeoutMs: options.opTimeoutMs, record: (e) => run.history.record(e) });
+      this.pool = new ClientPool({
+        config: cluster.config, concurrency: options.concurrency, seed, opTimeoutMs: options.opTimeoutMs, record: (e) => run.history.record(e),
+      });
     } catch (err) {
       run.history.close(); // the only thing acquired so far
       throw err;
@@ -60,8 +62,14 @@ export class Workload {
     else run.io.signal.addEventListener('abort', this.onInterrupt, { once: true });
     const timeLimitMs = options.timeLimitS * 1000;
     run.progress.start(() => statusLine({
-      elapsedMs: performance.now() - this.startMs, timeLimitMs, phase: this.phaseName, ok: run.stats.ok, fail: run.stats.fail, info: run.stats.info,
-      faults: this.nemesis?.activeFaults() ?? [], leader: this.leader,
+      elapsedMs: performance.now() - this.startMs,
+      timeLimitMs,
+      phase: this.phaseName,
+      ok: run.stats.ok,
+      fail: run.stats.fail,
+      info: run.stats.info,
+      faults: this.nemesis?.activeFaults() ?? [],
+      leader: this.leader,
     }));
     let polling = false;
     this.leaderPoll = setInterval(() => {
@@ -73,7 +81,12 @@ export class Workload {
 
   /** Opens the workload on a cluster with a leader, runs `body`, and releases it (see the file comment). */
   static async with<T>(run: RunContext, runDir: string, cluster: Cluster, leader: string, body: (w: Workload) => Promise<T>): Promise<T> {
-    return withResource(new Workload(run, cluster, leader, runDir), body, (w) => w.close(), (e) => run.log.line(`closing the history failed: ${messageOf(e)}`));
+    return withResource(
+      new Workload(run, cluster, leader, runDir),
+      body,
+      (w) => w.close(),
+      (e) => run.log.line(`closing the history failed: ${messageOf(e)}`),
+    );
   }
 
   /** Clients and nemesis until --time-limit passes (or Ctrl-C); resolves once every op in flight completed. */
