@@ -1,7 +1,7 @@
 /**
  * The cluster scope (Jepsen's with-db): start the nodes, attach the wire
  * monitor where the fault layer offers one, wait for a leader; run the body;
- * stop the cluster (or, with --leave-db-running and a completed body, hand
+ * stop the cluster (or, with --leave-running and a completed body, hand
  * it to KeptCluster).
  */
 import { join } from 'node:path';

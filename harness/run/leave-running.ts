@@ -1,5 +1,5 @@
 /**
- * --leave-db-running (Jepsen's option of the same name): a cluster that
+ * --leave-running (Jepsen's --leave-db-running): a cluster that
  * finished its workload is not stopped by its scope but handed here, kept
  * up through the analysis and the summary for a look at the live nodes,
  * then stopped on Ctrl-C. A run that ends without a verdict (crash, Ctrl-C)

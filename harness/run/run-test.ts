@@ -10,7 +10,7 @@
  *     analyze         the checker and the wire monitor, as analyses (analyze.ts)
  *   settle            a crash or a Ctrl-C anywhere above ends the run without a verdict
  *   conclude          results.json, report.html, the summary
- *   KeptCluster       --leave-db-running: the cluster stays up until Ctrl-C
+ *   KeptCluster       --leave-running: the cluster stays up until Ctrl-C
  *
  * Teardown always happens (each scope releases what it acquired); Ctrl-C
  * stops the run, keeps the history and skips the check (exit 255: no verdict
@@ -49,7 +49,7 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
         }));
       return analyze(run, runDir);
     });
-    // A run without a verdict keeps no cluster up, --leave-db-running or not.
+    // A run without a verdict keeps no cluster up, --leave-running or not.
     if (end.kind !== 'analysed') await kept.stop(run.log);
     return conclude(run, end);
   });

@@ -2,7 +2,7 @@
  * One resource, one scope (Jepsen's with-db, with-client+nemesis-setup-
  * teardown): use it in `body`, then release it whatever happened. The
  * release is told how the body ended, so a resource can outlive a body that
- * completed (--leave-db-running) and never one that failed.
+ * completed (--leave-running) and never one that failed.
  *
  * When the body failed, its error is the one that ends the run: a release
  * that fails too is only reported through `onReleaseError`. After a body
