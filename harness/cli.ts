@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELP, UsageError, parseOptions, type JepsenOptions } from './options.js';
 import { EXIT } from '../checker/exit-codes.js';
-import { runTest, worstExitCode, type RunOutcome } from './run.js';
+import { runTest, type RunOutcome } from './run/run-test.js';
+import { worstExitCode } from './run/verdict.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 

@@ -1,7 +1,7 @@
 /**
- * What the user sees while a run goes on and when it ends: op counters
- * (by type, by f, and per phase for availability), one live status line on
- * stderr, and the final summary.
+ * What the user sees while a run goes on: op counters (by type, by f, and
+ * per phase for availability) and one live status line on stderr. (The
+ * summary at the end is run/summary.ts.)
  *
  * Availability is the fraction of ops the system answered: ok, or a definite
  * cas_mismatch (the system worked; the precondition was false), over all ops,
@@ -209,53 +209,4 @@ export function formatElapsed(ms: number): string {
 export function statusLine(s: { elapsedMs: number; timeLimitMs: number; phase: string; ok: number; fail: number; info: number; faults: readonly string[]; leader: string | null }): string {
   return `[${formatElapsed(s.elapsedMs)}/${formatElapsed(s.timeLimitMs)} ${s.phase}] ok ${s.ok} fail ${s.fail} info ${s.info}` +
     ` | faults: ${s.faults.length === 0 ? 'none' : s.faults.join(', ')} | leader: ${s.leader ?? 'none'}`;
-}
-
-export interface SummaryInput {
-  verdict: true | false | 'unknown' | 'crashed' | 'interrupted';
-  seed: number;
-  testName: string;
-  runDir: string;
-  historyPath: string;
-  stats: StatsSnapshot;
-  checkMs: number | null;
-  failures: readonly string[];
-  unknownKeys: readonly string[];
-  unknownReason?: string | undefined;
-  finalReadsMissing: readonly string[];
-  error?: string | undefined;
-  wallMs: number;
-}
-
-const colours = { green: '\x1b[32m', red: '\x1b[31m', yellow: '\x1b[33m', bold: '\x1b[1m', reset: '\x1b[0m' } as const;
-
-export function verdictText(v: SummaryInput['verdict']): string {
-  switch (v) {
-    case true: return 'VALID: the history is linearizable';
-    case false: return 'INVALID: the history is not linearizable';
-    case 'unknown': return 'UNKNOWN: the checker ran out of time or memory';
-    case 'crashed': return 'CRASHED: the run did not complete';
-    case 'interrupted': return 'INTERRUPTED: stopped before a verdict';
-  }
-}
-
-export function formatSummary(s: SummaryInput, colour: boolean): string {
-  const paint = (c: keyof typeof colours, text: string): string => (colour ? `${colours[c]}${text}${colours.reset}` : text);
-  const vc = s.verdict === true ? 'green' : s.verdict === false ? 'red' : 'yellow';
-  const st = s.stats;
-  const lines = [
-    `${paint('bold', paint(vc, verdictText(s.verdict)))}  (test ${s.testName}, seed ${s.seed}, ${formatElapsed(s.wallMs)})`,
-  ];
-  if (s.error !== undefined) lines.push(`  error: ${s.error}`);
-  lines.push(`  ops: ${st.byType.invoke} invoked, ${st.byType.ok} ok, ${st.byType.fail} fail, ${st.byType.info} info` +
-    ` (${Object.entries(st.byF).map(([f, c]) => `${f} ${c.ok}/${c.invoke}`).join(', ')} ok)`);
-  lines.push(`  availability: ${percent(st.overall.availability)} overall, ${percent(st.phases.faults.availability)} during faults (${st.phases.faults.ops} ops),` +
-    ` ${percent(st.phases.healed.availability)} healed (${st.phases.healed.ops} ops)`);
-  if (s.finalReadsMissing.length > 0) lines.push(`  final reads: no ok read of ${s.finalReadsMissing.length} key(s): ${s.finalReadsMissing.slice(0, 10).join(', ')}`);
-  if (s.checkMs !== null) lines.push(`  checker: ${formatElapsed(s.checkMs)}`);
-  if (s.failures.length > 0) lines.push(`  not linearizable: ${s.failures.slice(0, 20).join(', ')}${s.failures.length > 20 ? ' ...' : ''}`);
-  if (s.unknownKeys.length > 0) lines.push(`  unknown (${s.unknownReason ?? 'limit'}): ${s.unknownKeys.slice(0, 20).join(', ')}`);
-  lines.push(`  files: ${s.runDir}`);
-  lines.push(`  re-check: npm run check -- ${s.historyPath}`);
-  return lines.join('\n');
 }

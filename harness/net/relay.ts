@@ -22,10 +22,10 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
-import type { GrantedVote, MonitorReport, RaftWireMonitor } from './monitor.js';
+import type { GrantedVote, RaftWireMonitor } from './monitor.js';
 import {
   grudgeToBlockedLinks, linkKey, validatePacketFaults,
-  type Grudge, type NetStats, type NetworkControl, type PacketFaults,
+  type Grudge, type NetStats, type NetworkControl, type PacketFaults, type WireMonitorReport,
 } from './types.js';
 
 export interface RelayNode {
@@ -202,7 +202,6 @@ export class UdpRelay implements NetworkControl {
     this.beforeMonitor = null;
   }
 
-  /** The monitor's findings, or null when none is attached. */
   onVoteGranted(listener: (vote: GrantedVote) => void): () => void {
     if (this.monitor === null) throw new Error('relay: no monitor attached, so no votes are seen');
     return this.monitor.addVoteListener(listener);
@@ -212,7 +211,8 @@ export class UdpRelay implements NetworkControl {
     this.monitor?.checkRestartedVoter(vote, status);
   }
 
-  monitorReport(): (MonitorReport & { unmonitored: number }) | null {
+  /** The monitor's findings, or null when none is attached. */
+  monitorReport(): WireMonitorReport | null {
     return this.monitor === null ? null : { ...this.monitor.report(), unmonitored: this.unmonitored };
   }
 

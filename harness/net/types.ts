@@ -2,7 +2,7 @@
  * What the nemesis and the run need from a network fault layer, whichever
  * mechanism implements it (the userspace relay or network namespaces + nftables).
  */
-import type { GrantedVote, MonitorReport } from './monitor.js';
+import type { GrantedVote, MonitorReport, RaftWireMonitor } from './monitor.js';
 
 /** Jepsen's grudge: grudge[a] = the nodes whose packets a drops. */
 export type Grudge = Readonly<Record<string, readonly string[]>>;
@@ -17,6 +17,9 @@ export interface PacketFaults {
   /** Probability in [0, 1] that a datagram is delivered twice. */
   duplicateRate?: number;
 }
+
+/** The wire monitor's report as the fault layer gives it: plus the datagrams it never saw. */
+export type WireMonitorReport = MonitorReport & { readonly unmonitored: number };
 
 export interface NetStats {
   forwarded: number;
@@ -39,12 +42,20 @@ export interface NetworkControl {
   /** Removes every packet fault on every link (partitions stay). */
   clearFaults(): Promise<void>;
   stats(): NetStats;
-  /**
-   * The wire invariant monitor's findings (monitor.ts), where the fault layer
-   * sees the peer datagrams and a monitor is attached (the relay); otherwise
-   * absent or null.
+  /*
+   * The wire invariant monitor (monitor.ts) is a capability of the fault
+   * layer: one that sees the peer datagrams (the relay) implements the four
+   * members below, one that does not (netns, direct) none of them. The runner
+   * and the nemesis ask for them here, never for a concrete class.
    */
-  monitorReport?(): (MonitorReport & { unmonitored: number }) | null;
+  /**
+   * Shows every peer datagram to `monitor` from now on (the relay also
+   * replays the ones it kept since it started, so the first election is
+   * judged too). One monitor per fault layer.
+   */
+  attachMonitor?(monitor: RaftWireMonitor): void;
+  /** The attached monitor's findings; null while none is attached. */
+  monitorReport?(): WireMonitorReport | null;
   /**
    * Subscribes to granted votes as the monitor sees them (the relay with a
    * monitor attached); returns an unsubscribe. Absent where the fault layer

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../harness/history.js';
-import { OpStats, Progress, formatSummary, statusLine, type Phase } from '../../harness/progress.js';
-import { exitCodeFor, reproduceArgs, worstExitCode } from '../../harness/run.js';
+import { OpStats, Progress, statusLine, type Phase } from '../../harness/progress.js';
 
 function feed(stats: OpStats, entries: [HistoryEntry, Phase][]): void {
   for (const [e, p] of entries) stats.onEntry(e, p);
@@ -74,37 +73,5 @@ describe('Progress', () => {
   it('status line names elapsed time, counts, faults and the leader', () => {
     expect(statusLine({ elapsedMs: 1500, timeLimitMs: 30_000, phase: 'workload', ok: 3, fail: 1, info: 0, faults: ['n2 killed'], leader: 'n1' }))
       .toBe('[1.5s/30.0s workload] ok 3 fail 1 info 0 | faults: n2 killed | leader: n1');
-  });
-
-  it('summary shows the verdict, counts, availability and the re-check command', () => {
-    const stats = new OpStats().snapshot();
-    const text = formatSummary({ verdict: false, seed: 7, testName: 't', runDir: '/r', historyPath: '/r/history.jsonl', stats, checkMs: 12,
-      failures: ['k3'], unknownKeys: [], finalReadsMissing: [], wallMs: 1000 }, false);
-    expect(text).toContain('INVALID');
-    expect(text).toContain('seed 7');
-    expect(text).toContain('not linearizable: k3');
-    expect(text).toContain('npm run check -- /r/history.jsonl');
-    expect(text).not.toContain('\x1b[');
-    expect(formatSummary({ verdict: true, seed: 1, testName: 't', runDir: '/r', historyPath: '/h', stats, checkMs: null, failures: [], unknownKeys: [],
-      finalReadsMissing: [], wallMs: 1 }, true)).toContain('\x1b[32m');
-  });
-});
-
-describe('exit codes and reproduction', () => {
-  it('maps verdicts to Jepsen exit codes', () => {
-    expect([true, false, 'unknown', 'crashed', 'interrupted'].map((v) => exitCodeFor(v as never))).toEqual([0, 1, 2, 255, 255]);
-  });
-
-  it('the worst of several runs: crash, then invalid, then unknown', () => {
-    expect(worstExitCode([0, 0])).toBe(0);
-    expect(worstExitCode([0, 2])).toBe(2);
-    expect(worstExitCode([2, 1, 0])).toBe(1);
-    expect(worstExitCode([1, 255])).toBe(255);
-    expect(worstExitCode([])).toBe(0);
-  });
-
-  it('reproduceArgs pins the run seed and drops --test-count', () => {
-    expect(reproduceArgs(['--nemesis', 'kill', '--seed', '5', '--test-count', '3', '--rate=10'], 7)).toEqual(['--nemesis', 'kill', '--rate=10', '--seed', '7']);
-    expect(reproduceArgs(['--seed=5', '--test-count=2'], 6)).toEqual(['--seed', '6']);
   });
 });

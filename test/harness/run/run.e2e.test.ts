@@ -2,15 +2,15 @@
  * End to end: `node dist/harness/cli.js` against real node processes
  * (dist/node/main.js) on loopback. Slow (each run is a few seconds of
  * workload plus cluster start and the check); run with
- *   npx vitest run test/harness/run.e2e.test.ts
+ *   npx vitest run test/harness/run/run.e2e.test.ts
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../support/build.js';
-import { waitFor } from './wait.js';
+import { ensureBuilt, repoRoot } from '../../support/build.js';
+import { waitFor } from '../wait.js';
 
 interface Spawned {
   code: Promise<number | null>;
@@ -166,8 +166,8 @@ describe('npm run jepsen (end to end, real nodes)', () => {
 
 describe('runTest (in-process)', () => {
   it('a crash (no node program) is exit 255 with the error in results.json and the summary', async () => {
-    const { runTest } = await import('../../harness/run.js');
-    const { parseOptions } = await import('../../harness/options.js');
+    const { runTest } = await import('../../../harness/run/run-test.js');
+    const { parseOptions } = await import('../../../harness/options.js');
     const parsed = parseOptions(['--time-limit', '1', '--seed', '9', '--store', store, '--test-name', 'e2e-crash', '--quiet']);
     if (parsed.kind !== 'run') throw new Error('expected a run');
     let out = '';

@@ -1,0 +1,108 @@
+/**
+ * results.json: everything the run found, in one file beside the history
+ * (the verdict and exit code, every analysis, the checker's and the
+ * monitor's full results, counts, availability, final reads, timings), and
+ * report.html drawn from it. Written for every run that has a directory,
+ * crashed or interrupted ones included.
+ */
+import { join } from 'node:path';
+import type { CheckResult } from '../../checker/types.js';
+import type { WireMonitorReport } from '../net/types.js';
+import type { StatsSnapshot } from '../progress.js';
+import { updateLatest, writeJsonAtomic } from '../store.js';
+import type { Analysis } from './analysis.js';
+import type { FinalReads, RunContext, Timings } from './context.js';
+import { historyPaths } from './recorder.js';
+import { messageOf } from './scope.js';
+import { exitCodeFor, verdictOf, type RunEnd, type RunVerdict } from './verdict.js';
+
+export interface ResultsJson {
+  /** Top-level verdict as the checker gave it (null when no check ran). */
+  valid: true | false | 'unknown' | null;
+  /** The run's verdict: every analysis merged (false beats unknown beats true), or how it ended without one. */
+  verdict: RunVerdict;
+  exitCode: number;
+  testName: string;
+  seed: number;
+  runDir: string;
+  error: string | null;
+  /** Every analysis of the run with its verdict and findings (null when none ran). */
+  analyses: readonly Analysis[] | null;
+  /** The checker's full result: per-key results, counterexamples, timings. */
+  checker: CheckResult | null;
+  /**
+   * The wire invariant monitor (harness/net/monitor.ts): Election Safety and
+   * one vote per term, judged from the peer datagrams. Any violation makes the
+   * run invalid whatever the checker says. Null without a relay (--net netns).
+   */
+  monitor: WireMonitorReport | null;
+  /** The first failing key's counterexample, for a quick look. */
+  counterexample: CheckResult['keys'][string]['counterexample'] | null;
+  counts: { byType: StatsSnapshot['byType']; byF: StatsSnapshot['byF'] };
+  availability: { overall: StatsSnapshot['overall'] } & StatsSnapshot['phases'];
+  finalReads: FinalReads | null;
+  nemesis: { kinds: readonly string[]; scheduled: number; actions: number };
+  history: { lines: number; jsonl: string; txt: string };
+  timings: Timings;
+}
+
+/** results.json of a run that ended with `end` in `runDir`. */
+export function resultsOf(run: RunContext, runDir: string, end: RunEnd, snapshot: StatsSnapshot): ResultsJson {
+  const verdict = verdictOf(end);
+  const checker = end.kind === 'analysed' ? end.checker : null;
+  const firstFailure = checker?.failures[0];
+  const paths = historyPaths(runDir);
+  return {
+    valid: checker?.valid ?? null,
+    verdict,
+    exitCode: exitCodeFor(verdict),
+    testName: run.options.testName,
+    seed: run.seed,
+    runDir,
+    error: end.kind === 'analysed' ? null : end.error,
+    analyses: end.kind === 'analysed' ? end.analyses : null,
+    checker,
+    // A run that crashed or was interrupted still reports what the monitor saw.
+    monitor: end.kind === 'analysed' ? end.monitor : run.facts.wire?.() ?? null,
+    counterexample: firstFailure !== undefined ? checker?.keys[firstFailure]?.counterexample ?? null : null,
+    counts: { byType: snapshot.byType, byF: snapshot.byF },
+    availability: { overall: snapshot.overall, ...snapshot.phases },
+    finalReads: run.facts.finalReads,
+    nemesis: { kinds: run.options.nemesis, scheduled: run.facts.schedule.length, actions: run.facts.nemesisActions },
+    history: { lines: run.history.lines, jsonl: paths.jsonl, txt: paths.txt },
+    timings: run.facts.timings,
+  };
+}
+
+/** Writes results.json (and points `latest` at the run again), then report.html; failures are logged, never fatal. */
+export async function writeResults(run: RunContext, runDir: string, results: ResultsJson): Promise<void> {
+  try {
+    writeJsonAtomic(join(runDir, 'results.json'), results);
+    updateLatest(run.options.store, runDir);
+  } catch (e) {
+    run.log.line(`writing results.json failed: ${messageOf(e)}`);
+  }
+  await writeHtmlReport(runDir, (l) => run.log.line(l));
+}
+
+/**
+ * report.html beside the history (report/, through harness/results/run-report.ts): best
+ * effort, loaded lazily, never allowed to change the run's outcome.
+ */
+async function writeHtmlReport(runDir: string, log: (l: string) => void): Promise<void> {
+  try {
+    const mod = (await import('../results/run-report.js')) as { writeReport?: (dir: string) => Promise<unknown> };
+    if (typeof mod.writeReport !== 'function') return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out after 30 s')), 30_000);
+    });
+    try {
+      await Promise.race([mod.writeReport(runDir), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } catch (e) {
+    log(`report.html not written: ${messageOf(e)}`);
+  }
+}
