@@ -94,10 +94,13 @@ export function describeMessage(message: RaftMessage, options: DescribeOptions =
   switch (message.type) {
     case 'request_vote': {
       const transfer = message.leadershipTransfer === true ? ' transfer' : '';
-      return `${head} last=${describePosition(message.lastLogIndex, message.lastLogTerm)}${transfer}`;
+      const campaign = message.campaign !== undefined ? ` campaign=${message.campaign}` : '';
+      return `${head} last=${describePosition(message.lastLogIndex, message.lastLogTerm)}${transfer}${campaign}`;
     }
-    case 'request_vote_response':
-      return `${head} ${message.voteGranted ? 'granted' : 'rejected'}`;
+    case 'request_vote_response': {
+      const campaign = message.campaign !== undefined ? ` campaign=${message.campaign}` : '';
+      return `${head} ${message.voteGranted ? 'granted' : 'rejected'}${campaign}`;
+    }
     case 'append_entries': {
       const prev = describePosition(message.prevLogIndex, message.prevLogTerm);
       const entries = message.entries.length > 0 ? ` entries=${describeEntries(message.entries, options)}` : '';

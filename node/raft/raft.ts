@@ -95,6 +95,8 @@ export class RaftNode {
   private readonly votes = new Map<NodeId, boolean>();
   /** Whether the current campaign is a leadership transfer (its RequestVote retries say so too). */
   private campaignIsTransfer = false;
+  /** Rounds of (pre-)votes started since construction: RequestVote carries it, answers echo it (stale rounds do not count). */
+  private campaignNumber = 0;
   /**
    * True from construction until we first hear from a leader or campaign
    * ourselves. A leader's lease (thesis §6.4.1) rests on its followers'
@@ -507,6 +509,7 @@ export class RaftNode {
 
   /** Thesis §9.6: ask for votes for term+1 without changing our term or vote. */
   private becomePreCandidate(): void {
+    this.campaignNumber++;
     this.role = 'pre_candidate';
     this.leaderId = null;
     this.resetTimers();
@@ -522,6 +525,7 @@ export class RaftNode {
   /** §5.2: increment currentTerm, vote for self, ask every peer. */
   private becomeCandidate(transfer: boolean): void {
     assert(this.role !== 'leader', 'a leader never becomes candidate directly');
+    this.campaignNumber++;
     this.currentTerm++;
     this.votedFor = this.config.id;
     this.role = 'candidate';
@@ -550,6 +554,7 @@ export class RaftNode {
         lastLogTerm: this.raftLog.lastTerm(),
         preVote,
         ...(transfer ? { leadershipTransfer: true } : {}),
+        campaign: this.campaignNumber,
       };
       this.outbox.push(message);
     }
@@ -665,6 +670,7 @@ export class RaftNode {
           to: message.from,
           voteGranted: false,
           preVote: message.preVote,
+          ...(message.campaign !== undefined ? { campaign: message.campaign } : {}),
         });
         return;
       case 'request_vote_response':
@@ -703,11 +709,14 @@ export class RaftNode {
       to: message.from,
       voteGranted: granted,
       preVote: message.preVote,
+      ...(message.campaign !== undefined ? { campaign: message.campaign } : {}),
     };
     this.outbox.push(response);
   }
 
   private handleRequestVoteResponse(message: RequestVoteResponse): void {
+    // An answer to an earlier round (a late datagram): that round is over.
+    if (message.campaign !== undefined && message.campaign !== this.campaignNumber) return;
     const counts =
       (this.role === 'candidate' && !message.preVote) ||
       // Only a grant for the term this pre-campaign proposes counts (older rounds' grants are stale).
@@ -1092,8 +1101,14 @@ function isWellFormed(message: RaftMessage): boolean {
   if (!isIndex(message.term)) return false;
   switch (message.type) {
     case 'request_vote':
-      return isIndex(message.lastLogIndex) && isIndex(message.lastLogTerm) && message.lastLogTerm <= message.term;
+      return (
+        isIndex(message.lastLogIndex) &&
+        isIndex(message.lastLogTerm) &&
+        message.lastLogTerm <= message.term &&
+        (message.campaign === undefined || isIndex(message.campaign))
+      );
     case 'request_vote_response':
+      return message.campaign === undefined || isIndex(message.campaign);
     case 'timeout_now':
       return true;
     case 'append_entries': {

@@ -55,6 +55,14 @@ export interface RequestVote {
    * asked for the election). Absent = false.
    */
   readonly leadershipTransfer?: boolean;
+  /**
+   * The sender's campaign number (it counts every pre-vote and vote round it
+   * starts); the answer echoes it. Two pre-vote rounds can propose the same
+   * term, so without it a late grant (or rejection) from an earlier round
+   * would count in a later one. Absent (older senders, hand-made test
+   * messages) = not checked.
+   */
+  readonly campaign?: number;
 }
 
 export interface RequestVoteResponse {
@@ -64,6 +72,8 @@ export interface RequestVoteResponse {
   readonly to: NodeId;
   readonly voteGranted: boolean;
   readonly preVote: boolean;
+  /** The `campaign` of the RequestVote this answers, when it had one. */
+  readonly campaign?: number;
 }
 
 /**

@@ -15,8 +15,9 @@
  *   str cluster   str from   str to      (the body's from/to are the envelope's)
  *   f64 term
  *   request_vote             f64 lastLogIndex, f64 lastLogTerm,
- *                            u8 flags (1 preVote, 2 leadershipTransfer present, 4 its value)
- *   request_vote_response    u8 flags (1 voteGranted, 2 preVote)
+ *                            u8 flags (1 preVote, 2 leadershipTransfer present, 4 its value,
+ *                            8 campaign present), [f64 campaign]
+ *   request_vote_response    u8 flags (1 voteGranted, 2 preVote, 4 campaign present), [f64 campaign]
  *   append_entries           f64 prevLogIndex, f64 prevLogTerm, f64 leaderCommit, f64 seq,
  *                            u32 count, then per entry:
  *                            f64 term, f64 index, u8 type (0 command, 1 noop), u32 length, data
@@ -150,9 +151,9 @@ export function binaryPayloadBytes(env: BinaryEnvelope): number {
   let n = 1 + strBytes(env.cluster) + strBytes(env.from) + strBytes(env.to) + F64;
   switch (m.type) {
     case 'request_vote':
-      return n + 2 * F64 + 1;
+      return n + 2 * F64 + 1 + (m.campaign === undefined ? 0 : F64);
     case 'request_vote_response':
-      return n + 1;
+      return n + 1 + (m.campaign === undefined ? 0 : F64);
     case 'append_entries':
       n += 4 * F64 + 4;
       for (const e of m.entries) n += BINARY_ENTRY_OVERHEAD_BYTES + Buffer.byteLength(e.data, 'utf8');
@@ -190,10 +191,12 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
     case 'request_vote':
       o = out.writeDoubleLE(m.lastLogIndex, o);
       o = out.writeDoubleLE(m.lastLogTerm, o);
-      out[o++] = (m.preVote ? 1 : 0) | (m.leadershipTransfer === undefined ? 0 : 2 | (m.leadershipTransfer ? 4 : 0));
+      out[o++] = (m.preVote ? 1 : 0) | (m.leadershipTransfer === undefined ? 0 : 2 | (m.leadershipTransfer ? 4 : 0)) | (m.campaign === undefined ? 0 : 8);
+      if (m.campaign !== undefined) o = out.writeDoubleLE(m.campaign, o);
       break;
     case 'request_vote_response':
-      out[o++] = (m.voteGranted ? 1 : 0) | (m.preVote ? 2 : 0);
+      out[o++] = (m.voteGranted ? 1 : 0) | (m.preVote ? 2 : 0) | (m.campaign === undefined ? 0 : 4);
+      if (m.campaign !== undefined) o = out.writeDoubleLE(m.campaign, o);
       break;
     case 'append_entries':
       o = out.writeDoubleLE(m.prevLogIndex, o);
@@ -403,18 +406,21 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
     case 'request_vote': {
       const lastLogIndex = r.int('body.lastLogIndex');
       const lastLogTerm = r.int('body.lastLogTerm');
-      const f = r.flags('body.flags', 1 | 2 | 4);
+      const f = r.flags('body.flags', 1 | 2 | 4 | 8);
       if ((f & 4) !== 0 && (f & 2) === 0) r.fail('body.flags: leadershipTransfer value without the field');
-      const rv: RequestVote =
-        (f & 2) === 0
-          ? { type, term, from, to, lastLogIndex, lastLogTerm, preVote: (f & 1) !== 0 }
-          : { type, term, from, to, lastLogIndex, lastLogTerm, preVote: (f & 1) !== 0, leadershipTransfer: (f & 4) !== 0 };
+      const campaign = (f & 8) !== 0 ? r.int('body.campaign') : undefined;
+      const rv: RequestVote = {
+        type, term, from, to, lastLogIndex, lastLogTerm, preVote: (f & 1) !== 0,
+        ...((f & 2) !== 0 ? { leadershipTransfer: (f & 4) !== 0 } : {}),
+        ...(campaign !== undefined ? { campaign } : {}),
+      };
       body = rv;
       break;
     }
     case 'request_vote_response': {
-      const f = r.flags('body.flags', 1 | 2);
-      body = { type, term, from, to, voteGranted: (f & 1) !== 0, preVote: (f & 2) !== 0 };
+      const f = r.flags('body.flags', 1 | 2 | 4);
+      const campaign = (f & 4) !== 0 ? r.int('body.campaign') : undefined;
+      body = { type, term, from, to, voteGranted: (f & 1) !== 0, preVote: (f & 2) !== 0, ...(campaign !== undefined ? { campaign } : {}) };
       break;
     }
     case 'append_entries': {

@@ -143,23 +143,25 @@ function checkEntries(v: unknown, path: string): Check {
 const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string) => Check } = {
   request_vote: (o, p) =>
     (
-      shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer']) ??
+      shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer', 'campaign']) ??
       nat(o['term'], p, '.term') ??
       id(o['from'], p, '.from') ??
       id(o['to'], p, '.to') ??
       nat(o['lastLogIndex'], p, '.lastLogIndex') ??
       nat(o['lastLogTerm'], p, '.lastLogTerm') ??
       bool(o['preVote'], p, '.preVote') ??
-      (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], p, '.leadershipTransfer'))
+      (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], p, '.leadershipTransfer')) ??
+      (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign'))
     ),
   request_vote_response: (o, p) =>
     (
-      shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p) ??
+      shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p, ['campaign']) ??
       nat(o['term'], p, '.term') ??
       id(o['from'], p, '.from') ??
       id(o['to'], p, '.to') ??
       bool(o['voteGranted'], p, '.voteGranted') ??
-      bool(o['preVote'], p, '.preVote')
+      bool(o['preVote'], p, '.preVote') ??
+      (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign'))
     ),
   append_entries: (o, p) =>
     (

@@ -97,9 +97,10 @@ export function requestVote(fields: {
   lastLogIndex: number;
   lastLogTerm: number;
   preVote?: boolean;
+  campaign?: number;
 }): RequestVote {
-  const { from, to, term, lastLogIndex, lastLogTerm, preVote = false } = fields;
-  return { type: 'request_vote', term, from, to, lastLogIndex, lastLogTerm, preVote };
+  const { from, to, term, lastLogIndex, lastLogTerm, preVote = false, campaign } = fields;
+  return { type: 'request_vote', term, from, to, lastLogIndex, lastLogTerm, preVote, ...(campaign !== undefined ? { campaign } : {}) };
 }
 
 export function voteResponse(fields: {

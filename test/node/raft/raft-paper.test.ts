@@ -119,9 +119,12 @@ describe('§5.2 leader election', () => {
     expect(node.status()).toMatchObject({ role: 'candidate', votedFor: 'n1' });
     expect(node.status().currentTerm).toBeGreaterThan(term);
     const requests = ofType(takeMessages(node), 'request_vote').filter((m) => m.term === node.status().currentTerm);
+    // Every request of one round carries that round's campaign number (answers echo it).
+    const campaign = requests[0]?.campaign;
+    expect(Number.isSafeInteger(campaign) && (campaign ?? 0) >= 1).toBe(true);
     const expected = [
-      requestVote({ from: 'n1', to: 'n2', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1 }),
-      requestVote({ from: 'n1', to: 'n3', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1 }),
+      requestVote({ from: 'n1', to: 'n2', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1, ...(campaign !== undefined ? { campaign } : {}) }),
+      requestVote({ from: 'n1', to: 'n3', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1, ...(campaign !== undefined ? { campaign } : {}) }),
     ];
     expect(requests.slice(0, 2)).toEqual(expected);
     // Anything after the first round is a retry of the same request (§5.1).
