@@ -19,6 +19,7 @@ import { Cluster } from './cluster.js';
 import { OpGenerator, Stagger } from './generator.js';
 import { HistoryWriter, type HistoryEntry } from './history.js';
 import { drawNemesisSchedule, type NemesisEvent } from './nemesis/schedule.js';
+import { nemesisCatalogue } from './nemesis/registry.js';
 import { NemesisRunner } from './nemesis/runner.js';
 import { RaftWireMonitor, type MonitorReport, type MonitorViolation } from './net/monitor.js';
 import { UdpRelay } from './net/relay.js';
@@ -212,6 +213,8 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       nemesisSchedule: schedule,
+      // What the nemesis ops' f names mean, for report.html (report/ cannot import the harness's table).
+      nemesisCatalogue: nemesisCatalogue(),
     });
     log(`test ${options.testName}, seed ${seed}: ${options.nodes} nodes (${options.net}, ${options.readMode}), ${options.timeLimitS} s, ` +
       `concurrency ${options.concurrency}, rate ${options.rate}/s, keys ${options.keys} x ${options.opsPerKey} ops, ` +
