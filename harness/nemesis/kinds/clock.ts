@@ -45,7 +45,7 @@ export const clock: NemesisKindSpec<'clock', ClockOp> = {
   fs: { 'clock-bump': 'start', 'clock-rate': 'start', 'reset-clock': 'stop' },
   targets: nodeSetTargets,
   options: [clockFaultsOption],
-  finalHeal: { f: 'reset-clock' },
+  finalHeal: { f: reset.f },
   validate(opts) {
     for (const c of opts.clockFaults ?? []) if (!clockFaults.includes(c)) throw new Error(`unknown clock fault "${c}" (known: ${clockFaults.join(', ')})`);
   },

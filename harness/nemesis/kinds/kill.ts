@@ -21,7 +21,7 @@ export const kill: NemesisKindSpec<'kill', KillOp> = {
   fs: { kill: 'start', start: 'stop' },
   targets: nodeTargets,
   options: [],
-  finalHeal: { f: 'start' },
+  finalHeal: { f: start.f },
   cycle(opts) {
     return targetArb(opts, nodeTargets).map((target): readonly [KillOp, KillOp] => [{ kind: 'kill', f: 'kill', value: { target } }, start]);
   },

@@ -35,7 +35,7 @@ export const partition: NemesisKindSpec<'partition', PartitionOp> = {
   fs: { 'start-partition': 'start', 'stop-partition': 'stop' },
   targets: [],
   options: [partitionOption],
-  finalHeal: { f: 'stop-partition' },
+  finalHeal: { f: stop.f },
   validate(opts: ScheduleOptions): void {
     for (const s of opts.partitionShapes) if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
   },

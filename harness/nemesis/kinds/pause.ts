@@ -21,7 +21,7 @@ export const pause: NemesisKindSpec<'pause', PauseOp> = {
   fs: { pause: 'start', resume: 'stop' },
   targets: nodeSetTargets,
   options: [],
-  finalHeal: { f: 'resume' },
+  finalHeal: { f: resume.f },
   cycle(opts) {
     return targetArb(opts, nodeSetTargets).map((target): readonly [PauseOp, PauseOp] => [{ kind: 'pause', f: 'pause', value: { target } }, resume]);
   },
