@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { EXIT, verdictOfExitCode } from '../checker/exit-codes.js';
+import { nemesisKinds } from './nemesis/registry.js';
 
 const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const cliPath = join(repoRoot, 'dist', 'harness', 'cli.js');
@@ -42,7 +43,7 @@ export interface GateCell {
 const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate', '150', '--concurrency', '10', '--keys', '3', '--ops-per-key', '150'];
 
 export const correctCells: readonly GateCell[] = [
-  ...['none', 'partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate'].map((nemesis, i) => ({
+  ...['none', ...nemesisKinds].map((nemesis, i) => ({
     name: `correct/${nemesis}`,
     expect: 'valid' as const,
     why: 'the correct node stays linearizable under every fault',

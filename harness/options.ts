@@ -8,10 +8,13 @@
  */
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
+import { defaultLossPct } from './nemesis/kinds/loss.js';
+import { partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
-  clockFaults, defaultClockFaults, defaultLossPct, defaultTargets, nemesisKinds, partitionShapes,
-  type ClockFault, type NemesisKind, type NodeTarget, type PartitionShape,
-} from './nemesis/schedule.js';
+  kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
+} from './nemesis/registry.js';
+import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 
 export type NetMode = 'relay' | 'netns';
 export type ReadModeOption = 'readindex' | 'lease';
@@ -95,6 +98,48 @@ export const defaults = {
 const booleanNodeFlags = ['--unsafe-local-reads', '--unsafe-no-persist-vote', '--unsafe-memory-log', '--unsafe-ack-before-fsync', '--unsafe-commit-old-terms'];
 const valuedNodeFlags = ['--unsafe-lease-ms'];
 
+/** One option in the help: the flag and argument, then its text wrapped beside it, then its default. */
+function helpEntry(usage: string, text: string, defaultText?: string): string[] {
+  const indent = ' '.repeat(26);
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line !== '' && line.length + 1 + w.length > 52) {
+      lines.push(line);
+      line = w;
+    } else line = line === '' ? w : `${line} ${w}`;
+  }
+  lines.push(line);
+  if (defaultText !== undefined) lines.push(`(default ${defaultText})`);
+  return lines.map((l, i) => (i === 0 ? `  ${usage.padEnd(22)}  ${l}` : `${indent}${l}`));
+}
+
+/**
+ * The Faults part of the help, from the table of fault kinds: the kinds,
+ * then --targets and each kind's own options where the first kind that
+ * takes them stands.
+ */
+function faultsHelp(): string {
+  const out = [
+    ...helpEntry('--nemesis LIST', `comma list of: none, ${nemesisKinds.join(', ')}, all; kinds start in the order listed, staggered by interval / kinds (clock,partition: clock first)`, defaults.nemesis),
+    ...nemesisKinds.map((k) => `${' '.repeat(26)}${k.padEnd(10)} ${nemesisTable[k].summary}`),
+    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / 5)`),
+  ];
+  let targetsShown = false;
+  const options = nemesisOptions();
+  for (const k of nemesisKinds) {
+    if (!targetsShown && nemesisTable[k].targets.length > 0) {
+      out.push(...helpEntry('--targets LIST', targetsHelp(), defaultTargets.join(',')));
+      targetsShown = true;
+    }
+    for (const { option, kinds } of options) {
+      if (kinds[0] === k) out.push(...helpEntry(`--${option.flag} ${option.arg}`, option.help, option.defaultText));
+    }
+  }
+  return out.join('\n');
+}
+
 export const HELP = `Usage: npm run jepsen -- [options]
 
 Starts a rift cluster on loopback in a fresh run directory, runs a
@@ -126,28 +171,7 @@ Workload
                           fault schedule                                 (default: random, printed)
 
 Faults
-  --nemesis LIST          comma list of: none, ${nemesisKinds.join(', ')}, all
-                                                                         (default ${defaults.nemesis})
-                          kinds start in the order listed, staggered by
-                          interval / kinds (clock,partition: clock first)
-  --nemesis-interval S    seconds between fault starts/stops, 0.1..3600
-                          (default min(${defaults.nemesisIntervalS}, time-limit / 5))
-  --partition LIST        partition shapes to draw from: ${partitionShapes.join(', ')}
-                                                                         (default all)
-  --targets LIST          nodes hit by kill, pause and clock faults: one, leader,
-                          minority, majority, all, voter (kill only: while the
-                          fault lasts, each node is crashed and restarted the
-                          moment it grants a vote; needs --net relay)
-                                                        (default ${defaultTargets.join(',')})
-  --clock-faults LIST     what clock faults do: bump (±2^e ms jump),
-                          rate (0.5-3x), slow (0.1-0.5x), fast (3-10x),
-                          drift (0.85-1.15x: within a lease's drift bound
-                          when it hits the leader)
-                                                          (default ${defaultClockFaults.join(',')})
-  --loss-rates LO[-HI]    loss faults drop this fraction of datagrams,
-                          drawn from [LO, HI], 0..1 in steps of 0.01
-                                     (default ${defaultLossPct.min / 100}-${defaultLossPct.max / 100})
-
+${faultsHelp()}
 Runs and output
   --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
   --test-name NAME        [A-Za-z0-9._-]+                               (default rift-<nemesis list>)
@@ -298,16 +322,19 @@ export function parseLossRates(raw: string | undefined): { min: number; max: num
   return { min: pct(lo), max: pct(hi) };
 }
 
-const allTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all', 'voter'];
-
 export function parseTargets(raw: string | undefined): NodeTarget[] {
   if (raw === undefined) return [...defaultTargets];
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new UsageError('--targets needs at least one of: ' + allTargets.join(', '));
+  if (items.length === 0) throw new UsageError('--targets needs at least one of: ' + nodeTargets.join(', '));
   for (const item of items) {
-    if (!(allTargets as readonly string[]).includes(item)) throw new UsageError(`--targets: unknown target "${item}" (known: ${allTargets.join(', ')})`);
+    if (!(nodeTargets as readonly string[]).includes(item)) throw new UsageError(`--targets: unknown target "${item}" (known: ${nodeTargets.join(', ')})`);
   }
-  return allTargets.filter((t) => items.includes(t));
+  return nodeTargets.filter((t) => items.includes(t));
+}
+
+/** A kind option given without a kind that takes it: `--partition needs --nemesis partition (or all)`. */
+function needsKind(flag: string, chosen: readonly NemesisKind[], takers: readonly NemesisKind[]): void {
+  if (!chosen.some((k) => takers.includes(k))) throw new UsageError(`--${flag} needs --nemesis ${orList(takers)} (or all)`);
 }
 
 export function validateNodeFlag(flag: string): string {
@@ -362,14 +389,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const shapes = parsePartitionShapes(v.partition ?? defaults.partition);
   const targets = parseTargets(v.targets);
-  if (v.targets !== undefined && !nemesis.some((k) => k === 'kill' || k === 'pause' || k === 'clock')) {
-    throw new UsageError('--targets needs --nemesis kill, pause or clock (or all)');
-  }
-  if (v.partition !== undefined && !nemesis.includes('partition')) throw new UsageError('--partition needs --nemesis partition (or all)');
+  if (v.targets !== undefined) needsKind('targets', nemesis, kindsTakingTargets());
   const clockFaultModes = parseClockFaults(v['clock-faults']);
-  if (v['clock-faults'] !== undefined && !nemesis.includes('clock')) throw new UsageError('--clock-faults needs --nemesis clock (or all)');
   const lossPct = parseLossRates(v['loss-rates']);
-  if (v['loss-rates'] !== undefined && !nemesis.includes('loss')) throw new UsageError('--loss-rates needs --nemesis loss (or all)');
+  // Each kind's own options, in the order the table lists them, need a kind that takes them.
+  for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
   const seed = v.seed === undefined ? (env.randomSeed ?? (() => randomInt(0, 2 ** 31)))() : integerIn('seed', v.seed, 0, 0xffff_ffff);
   const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
@@ -379,9 +403,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
     if (!isRoot) throw new UsageError('--net netns needs root on Linux (network namespaces and nftables); use --net relay');
   }
-  if (targets.includes('voter')) {
-    if (!nemesis.includes('kill')) throw new UsageError('--targets voter is a kill target: add kill to --nemesis');
-    if (net === 'netns') throw new UsageError('--targets voter needs --net relay (its wire monitor sees the votes)');
+  for (const t of targets) {
+    const owners = kindsTakingTarget(t);
+    if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k))) throw new UsageError(`--targets ${t} is a ${orList(owners)} target: add ${orList(owners)} to --nemesis`);
+    const need = targetNeeds[t];
+    if (need !== undefined && net !== need.net) throw new UsageError(`--targets ${t} needs --net ${need.net} (${need.why})`);
   }
   const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);

@@ -42,7 +42,7 @@ export interface PageData {
     v: string[];
     err: string[];
   };
-  faults: { kind: string; startF: string; stopF: string | null; s: number; e: number; open: boolean; what: string }[];
+  faults: { kind: string; label: string; startF: string; stopF: string | null; s: number; e: number; open: boolean; what: string }[];
   markers: { f: string; t: number; index: number; what: string }[];
   throughput: Throughput | null;
   /** Invoke indices of the ops each counterexample could not place. */
@@ -151,6 +151,7 @@ export function buildPageData(
     op,
     faults: nemesis.intervals.map((iv) => ({
       kind: iv.kind,
+      label: iv.label,
       startF: iv.startF,
       stopF: iv.stopF,
       s: t(iv.start),

@@ -1,15 +1,22 @@
 // Fault intervals from the nemesis's ops, for shading the timeline and the
 // charts and for splitting availability by phase (Jepsen's perf graphs shade
 // nemesis activity the same way). A fault op may be logged as an invoke+info
-// pair or as a single info line; both count once. A start-X is paired with
-// the next stop-X (or the end of the history), kill with start, pause with
-// resume, any clock-* with reset-clock.
+// pair or as a single info line; both count once.
+//
+// What an op's f means comes from the run's nemesis catalogue when it has one
+// (a rift run writes its harness's table of fault kinds into test.json: faults
+// are data, and report/ may not import the harness), else from generic rules
+// that also read Jepsen's histories: a start-X is paired with the next stop-X
+// (or the end of the history), kill with start, pause with resume, any
+// clock-* with reset-clock.
 import type { HistoryOp } from '../checker/types.js';
 import { isClient, timeOf } from './ops.js';
 
 export interface FaultInterval {
   /** Fault family: partition, kill, pause, clock, loss, delay, duplicate, fault (Jepsen's bare start/stop)... */
   kind: string;
+  /** What the report calls it: the catalogue's label, else the kind. */
+  label: string;
   /** The f that opened it, e.g. `start-partition`. */
   startF: string;
   /** The f that closed it, or null when the history ended first. */
@@ -38,10 +45,43 @@ export interface NemesisTimeline {
   markers: NemesisMarker[];
 }
 
+/**
+ * One fault kind of the tool that wrote the history (Jepsen's perf specs:
+ * name, start fs, stop f): the harness's kinds, as data.
+ */
+export interface NemesisCatalogueEntry {
+  readonly kind: string;
+  readonly label: string;
+  readonly startFs: readonly string[];
+  readonly stopF: string;
+}
+
+export type NemesisCatalogue = readonly NemesisCatalogueEntry[];
+
+/** A catalogue read from JSON (test.json's `nemesisCatalogue`), or null when absent or malformed. */
+export function readNemesisCatalogue(value: unknown): NemesisCatalogue | null {
+  if (!Array.isArray(value) || value.length === 0) return null;
+  const out: NemesisCatalogueEntry[] = [];
+  const isString = (x: unknown): x is string => typeof x === 'string' && x !== '';
+  for (const e of value as unknown[]) {
+    if (typeof e !== 'object' || e === null) return null;
+    const { kind, label, startFs, stopF } = e as Record<string, unknown>;
+    if (!isString(kind) || !isString(label) || !isString(stopF) || !Array.isArray(startFs) || startFs.length === 0 || !startFs.every(isString)) return null;
+    out.push({ kind, label, startFs: [...startFs], stopF });
+  }
+  return out;
+}
+
 type Role = { kind: string; role: 'start' | 'stop' } | { kind: '*'; role: 'heal' };
 
-/** Which interval an f opens or closes. `open` tells whether a kill is open (f `start` then means restart). */
-export function classifyNemesisF(f: string, open: ReadonlySet<string>): Role | null {
+/**
+ * Which interval an f opens or closes. `open` tells whether a kill is open
+ * (f `start` then means restart). With a catalogue, its fs mean what it says
+ * (a `start` is always a restart there); other fs fall to the generic rules.
+ */
+export function classifyNemesisF(f: string, open: ReadonlySet<string>, catalogue?: NemesisCatalogue | null): Role | null {
+  const entry = catalogueRole(f, catalogue);
+  if (entry !== null) return entry;
   switch (f) {
     case 'kill':
       return { kind: 'kill', role: 'start' };
@@ -69,11 +109,21 @@ export function classifyNemesisF(f: string, open: ReadonlySet<string>): Role | n
   return null;
 }
 
+function catalogueRole(f: string, catalogue: NemesisCatalogue | null | undefined): Role | null {
+  if (catalogue === undefined || catalogue === null) return null;
+  for (const e of catalogue) {
+    if (e.startFs.includes(f)) return { kind: e.kind, role: 'start' };
+    if (e.stopF === f) return { kind: e.kind, role: 'stop' };
+  }
+  return null;
+}
+
 /**
  * Pairs the nemesis's ops into fault intervals. `timeUnit` must be the one
- * the client ops use; `tEnd` closes intervals left open.
+ * the client ops use; `tEnd` closes intervals left open; `catalogue` is the
+ * run's own account of its fault kinds, when it has one.
  */
-export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' | 'index', tEnd: number): NemesisTimeline {
+export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' | 'index', tEnd: number, catalogue?: NemesisCatalogue | null): NemesisTimeline {
   const intervals: FaultInterval[] = [];
   const markers: NemesisMarker[] = [];
   const openByKind = new Map<string, FaultInterval>();
@@ -85,14 +135,18 @@ export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' |
   // Old Jepsen nemeses log both halves of an op as `info` lines (the first
   // with a nil value): a stop right after the stop that closed an interval
   // is that same stop, so it extends the interval instead of standing alone.
+  // A catalogued f is not: that tool logs each op once (an invoke and its
+  // info), and a second stop is a second op (e.g. the final heal's).
   let justClosed: FaultInterval | null = null;
+  const labels = new Map((catalogue ?? []).map((e) => [e.kind, e.label]));
+  const catalogued = new Set((catalogue ?? []).flatMap((e) => [...e.startFs, e.stopF]));
 
   const apply = (f: string, first: HistoryOp, last: HistoryOp): void => {
-    const role = classifyNemesisF(f, new Set(openByKind.keys()));
+    const role = classifyNemesisF(f, new Set(openByKind.keys()), catalogue);
     const value = last.value ?? first.value;
     const prevClosed = justClosed;
     justClosed = null;
-    if (role !== null && role.role === 'stop' && prevClosed !== null && prevClosed.kind === role.kind && prevClosed.stopF === f && !openByKind.has(role.kind)) {
+    if (role !== null && role.role === 'stop' && prevClosed !== null && !catalogued.has(f) && prevClosed.kind === role.kind && prevClosed.stopF === f && !openByKind.has(role.kind)) {
       prevClosed.end = Math.max(prevClosed.end, timeOf(last, timeUnit));
       prevClosed.endIndex = last.index;
       justClosed = prevClosed;
@@ -115,6 +169,7 @@ export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' |
       }
       const iv: FaultInterval = {
         kind: role.kind,
+        label: labels.get(role.kind) ?? role.kind,
         startF: f,
         stopF: null,
         start: timeOf(first, timeUnit),

@@ -131,8 +131,8 @@
     var legend = document.getElementById('tl-legend');
     var items = [['ok', OCOL[0]], ['fail', OCOL[1]], ['info / unknown', OCOL[2]]];
     var kinds = {};
-    D.faults.forEach(function (f) { kinds[f.kind] = true; });
-    Object.keys(kinds).forEach(function (k) { items.push([k, faultColor(k, 0.3)]); });
+    D.faults.forEach(function (f) { kinds[f.kind] = f.label || f.kind; });
+    Object.keys(kinds).forEach(function (k) { items.push([kinds[k], faultColor(k, 0.3)]); });
     legend.innerHTML = '';
     items.forEach(function (it) {
       var s = document.createElement('span');

@@ -11,7 +11,7 @@ import type { CheckResult, HistoryOp, KeyResult, Verdict } from '../checker/type
 import { renderCounterexample } from './counterexample.js';
 import { buildPageData } from './data.js';
 import { escapeHtml, fmtSec, jsonForScript, scriptText, styleText } from './html.js';
-import { nemesisIntervals } from './nemesis.js';
+import { nemesisIntervals, readNemesisCatalogue } from './nemesis.js';
 import { pairClientOps, showValue } from './ops.js';
 import { countsByF, phaseStats, throughput, type FCountRow, type PhaseRow } from './phases.js';
 
@@ -127,7 +127,8 @@ export function renderReport(input: ReportInput): string {
   const a = loadAssets();
   const { title, history, check, test } = input;
   const paired = pairClientOps(history);
-  const nemesis = nemesisIntervals(history, paired.timeUnit, paired.tEnd);
+  // A rift run says what its nemesis ops mean (test.json); other histories get the generic rules.
+  const nemesis = nemesisIntervals(history, paired.timeUnit, paired.tEnd, readNemesisCatalogue(test?.['nemesisCatalogue']));
   // 1 s buckets (Jepsen's rate graph); a short history gets 100 ms buckets so it still has a shape.
   const bucketNs = paired.tEnd - paired.t0 >= 10e9 ? 1e9 : 1e8;
   const tp = paired.timeUnit === 'ns' ? throughput(paired.ops, paired.t0, paired.tEnd, bucketNs) : null;
@@ -158,7 +159,7 @@ export function renderReport(input: ReportInput): string {
   const faultRows = nemesis.intervals
     .map(
       (iv) =>
-        `<tr><td><span class="fault-sw fault-${escapeHtml(iv.kind)}" data-kind="${escapeHtml(iv.kind)}"></span>${escapeHtml(iv.kind)}</td><td>${escapeHtml(iv.startF)} → ${escapeHtml(iv.stopF ?? '(end of history)')}</td>` +
+        `<tr><td><span class="fault-sw fault-${escapeHtml(iv.kind)}" data-kind="${escapeHtml(iv.kind)}"></span>${escapeHtml(iv.label)}</td><td>${escapeHtml(iv.startF)} → ${escapeHtml(iv.stopF ?? '(end of history)')}</td>` +
         `<td>${paired.timeUnit === 'ns' ? fmtSec(iv.start - paired.t0) : iv.start}</td><td>${paired.timeUnit === 'ns' ? fmtSec(iv.end - paired.t0) : iv.end}</td>` +
         `<td>${escapeHtml(iv.values.map((v) => showValue(v, 100)).join('; '))}</td></tr>`,
     )

@@ -5,6 +5,7 @@
  * and the command that reproduces it.
  */
 import { join } from 'node:path';
+import { nemesisCatalogue } from '../nemesis/registry.js';
 import { drawNemesisSchedule, type NemesisEvent } from '../nemesis/schedule.js';
 import type { JepsenOptions } from '../options.js';
 import { createRunDir, gitCommit, gitDirty, updateLatest, writeJsonAtomic } from '../store.js';
@@ -32,6 +33,8 @@ export function openRunDir(run: RunContext): string {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     nemesisSchedule: schedule,
+    // What the nemesis ops' f names mean, for report.html (report/ cannot import the harness's table).
+    nemesisCatalogue: nemesisCatalogue(),
   });
   const nemesis = options.nemesis.length === 0
     ? 'none'

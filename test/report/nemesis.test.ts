@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp } from '../../checker/types.js';
-import { classifyNemesisF, inSegments, nemesisIntervals, unionSegments } from '../../report/nemesis.js';
+import { classifyNemesisF, inSegments, nemesisIntervals, readNemesisCatalogue, unionSegments } from '../../report/nemesis.js';
 
 function ops(rows: [number | string, HistoryOp['type'], string, unknown, number][]): HistoryOp[] {
   return rows.map(([process, type, f, value, time], index) => ({ index, process, type, f, value, time }));
@@ -116,5 +116,45 @@ describe('segments', () => {
       [5, 9],
     ]);
     expect([0, 1, 4, 4.5, 5, 9, 10].map((t) => inSegments(segs, t))).toEqual([false, true, true, false, true, true, false]);
+  });
+});
+
+describe('nemesis catalogue', () => {
+  const catalogue = [
+    { kind: 'disk', label: 'disk corruption', startFs: ['corrupt-disk', 'truncate-log'], stopF: 'restore-disk' },
+    { kind: 'kill', label: 'kill', startFs: ['kill'], stopF: 'start' },
+  ];
+
+  it('classifies by the catalogue first, so a new fault kind needs no report code; other fs fall to the generic rules', () => {
+    expect(classifyNemesisF('truncate-log', new Set(), catalogue)).toEqual({ kind: 'disk', role: 'start' });
+    expect(classifyNemesisF('restore-disk', new Set(['disk']), catalogue)).toEqual({ kind: 'disk', role: 'stop' });
+    expect(classifyNemesisF('truncate-log', new Set())).toBeNull();
+    expect(classifyNemesisF('start', new Set(), catalogue)).toEqual({ kind: 'kill', role: 'stop' });
+    expect(classifyNemesisF('start-loss', new Set(), catalogue)).toEqual({ kind: 'loss', role: 'start' });
+  });
+
+  it('labels intervals from the catalogue; a catalogued stop with nothing open is a marker, never a doubled line', () => {
+    const h = ops([
+      ['nemesis', 'invoke', 'truncate-log', { node: 'n2' }, 1],
+      ['nemesis', 'info', 'truncate-log', { node: 'n2', bytes: 9 }, 2],
+      ['nemesis', 'invoke', 'restore-disk', null, 5],
+      ['nemesis', 'info', 'restore-disk', null, 6],
+      ['nemesis', 'invoke', 'restore-disk', null, 8],
+      ['nemesis', 'info', 'restore-disk', null, 9],
+      ['nemesis', 'info', 'start-loss', 0.2, 10],
+    ]);
+    const { intervals, markers } = nemesisIntervals(h, 'ns', 20, catalogue);
+    expect(intervals.map((i) => [i.kind, i.label, i.start, i.end, i.open])).toEqual([
+      ['disk', 'disk corruption', 1, 6, false],
+      ['loss', 'loss', 10, 20, true],
+    ]);
+    expect(markers.map((m) => [m.f, m.time])).toEqual([['restore-disk', 8]]);
+  });
+
+  it('reads a catalogue from JSON, refusing malformed ones', () => {
+    expect(readNemesisCatalogue(catalogue)).toEqual(catalogue);
+    for (const bad of [undefined, null, [], 'kill', [{ kind: 'kill' }], [{ kind: 'k', label: 'l', startFs: [], stopF: 's' }], [{ kind: 'k', label: 'l', startFs: [1], stopF: 's' }]]) {
+      expect(readNemesisCatalogue(bad), JSON.stringify(bad)).toBeNull();
+    }
   });
 });

@@ -102,6 +102,21 @@ describe('renderReport', () => {
     expect(html).toContain('the x axis is the op index');
   });
 
+  it("uses the run's nemesis catalogue from test.json: its labels, and its fs' meaning", () => {
+    const history = hist([
+      ...VALID.map(({ index: _index, ...op }) => op),
+      { process: 'nemesis', type: 'info', f: 'start', value: { final: true }, time: 9.5e6 },
+    ]);
+    const nemesisCatalogue = [{ kind: 'kill', label: 'crash (SIGKILL)', startFs: ['kill'], stopF: 'start' }];
+    const rift = embeddedData(renderReport({ title: 't', history, check: null, test: { name: 'rift', nemesisCatalogue } }));
+    expect(rift.faults).toEqual([expect.objectContaining({ kind: 'kill', label: 'crash (SIGKILL)', s: 0.0025, e: 0.006 })]);
+    expect(rift.markers.map((m) => m.f)).toEqual(['start']);
+    // Without a catalogue the second start reads as Jepsen's partitioner starting a fault.
+    const generic = embeddedData(renderReport({ title: 't', history, check: null }));
+    expect(generic.faults.map((f) => [f.kind, f.label])).toEqual([['kill', 'kill'], ['fault', 'fault']]);
+    expect(renderReport({ title: 't', history, check: null, test: { nemesisCatalogue } })).toContain('data-kind="kill"></span>crash (SIGKILL)</td>');
+  });
+
   it('escapes everything that came from the history or the test', () => {
     const evil = '</script><script>alert(1)</script><!--';
     const h = hist([

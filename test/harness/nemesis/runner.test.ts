@@ -5,7 +5,8 @@ import { RaftWireMonitor } from '../../../harness/net/monitor.js';
 import type { UdpRelay } from '../../../harness/net/relay.js';
 import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
-import { drawNemesisSchedule, nemesisKinds, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
+import { nemesisKinds } from '../../../harness/nemesis/registry.js';
+import { drawNemesisSchedule, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
 import { writeFakeNode } from '../fake-node.js';
 import { waitFor } from '../wait.js';
 

@@ -1,8 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
+import { partitionShapes } from '../../../harness/nemesis/kinds/partition.js';
+import { kindOf, nemesisKinds, type NemesisKind } from '../../../harness/nemesis/registry.js';
 import {
-  drawNemesisSchedule, kindOf, nemesisKinds, nemesisScheduleArbitrary, partitionShapes,
-  type NemesisEvent, type NemesisKind, type ScheduleOptions,
+  drawNemesisSchedule, nemesisScheduleArbitrary, type NemesisEvent, type ScheduleOptions,
 } from '../../../harness/nemesis/schedule.js';
 
 const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({

@@ -1,0 +1,53 @@
+/**
+ * What a fault kind acts through when it applies or heals (its only view of
+ * the world): the cluster's node processes, the network's fault layer, the
+ * runner's seeded PRNGs and log. Kinds never see the Cluster class itself, so
+ * a fake cluster drives them in unit tests, and a Db/Remote seam (a cluster
+ * on other hosts, another database) can stand behind this interface later.
+ */
+import type { NodeStatus } from '../../node/protocol.js';
+import type { ClockState } from '../node-process.js';
+import type { NetworkControl } from '../net/types.js';
+import type { Rng } from '../rng.js';
+
+/** The node operations the nemesis uses (the Cluster class provides them all). */
+export interface NemesisCluster {
+  readonly nodeIds: readonly string[];
+  readonly net: NetworkControl;
+  isAlive(id: string): boolean;
+  isPaused(id: string): boolean;
+  /** The current leader as the nodes report it, or null (none, or no answer in time). */
+  leader(): Promise<string | null>;
+  /** What a node says about itself, or null when it does not answer. */
+  status(id: string): Promise<NodeStatus | null>;
+  /** SIGKILL: the process and everything it had not written to disk are gone. */
+  kill(id: string): Promise<void>;
+  /** Starts a killed node again on its data directory, waiting until it is ready. */
+  restart(id: string): Promise<void>;
+  /** SIGSTOP / SIGCONT. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Changes the node's injectable clock (offset, rate, or a jump). */
+  clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState>;
+}
+
+export interface NemesisContext {
+  readonly cluster: NemesisCluster;
+  /** The cluster's network fault layer (the relay or netns + nftables). */
+  readonly net: NetworkControl;
+  /**
+   * Target and partition-shape draws, in the order events fire: one stream
+   * for every kind, so a seed replays the same nodes and the same cuts.
+   */
+  readonly rng: Rng;
+  /** Restart order only (its own stream, so it does not shift the target draws). */
+  readonly restartRng: Rng;
+  log(line: string): void;
+  /** True once the runner was stopped: no new actions (a kind's own listeners check it). */
+  isStopped(): boolean;
+  /**
+   * Tells every kind that the nemesis crashed `node`: whatever fault lived in
+   * that process (a clock offset or rate) is gone, and a restart starts clean.
+   */
+  crashed(node: string): void;
+}

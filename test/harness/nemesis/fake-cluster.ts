@@ -1,0 +1,133 @@
+/**
+ * An in-memory NemesisCluster and NetworkControl for unit tests of the
+ * nemesis modules (the runner, the kinds, the targets): each records the
+ * calls it gets and keeps the state a real cluster would report.
+ */
+import type { GrantedVote } from '../../../harness/net/monitor.js';
+import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
+import type { NemesisCluster } from '../../../harness/nemesis/context.js';
+import type { ClockState } from '../../../harness/node-process.js';
+import type { NodeStatus } from '../../../node/protocol.js';
+
+export class FakeNet implements NetworkControl {
+  readonly calls: string[] = [];
+  grudge: Grudge | null = null;
+  faults: Required<PacketFaults> = { lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0 };
+
+  async partition(grudge: Grudge): Promise<void> {
+    this.calls.push('partition');
+    this.grudge = grudge;
+  }
+
+  async heal(): Promise<void> {
+    this.calls.push('heal');
+    this.grudge = null;
+  }
+
+  async setFaults(faults: PacketFaults): Promise<void> {
+    this.calls.push(`setFaults ${JSON.stringify(faults)}`);
+    this.faults = { ...this.faults, ...faults };
+  }
+
+  async clearFaults(): Promise<void> {
+    this.calls.push('clearFaults');
+    this.faults = { lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0 };
+  }
+
+  stats(): NetStats {
+    return { forwarded: 0, dropped: 0, duplicated: 0, delayed: 0 };
+  }
+
+}
+
+/** A network layer that sees the votes (the relay with a monitor attached). */
+export class FakeMonitoredNet extends FakeNet {
+  private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
+  readonly restartedVoters: string[] = [];
+
+  onVoteGranted(listener: (vote: GrantedVote) => void): () => void {
+    this.voteListeners.add(listener);
+    return () => this.voteListeners.delete(listener);
+  }
+
+  checkRestartedVoter(vote: GrantedVote): void {
+    this.restartedVoters.push(vote.voter);
+  }
+
+  /** What the monitor would report: a vote seen on the wire. */
+  grant(vote: GrantedVote): void {
+    for (const l of this.voteListeners) l(vote);
+  }
+
+  get voteListenerCount(): number {
+    return this.voteListeners.size;
+  }
+}
+
+export class FakeCluster implements NemesisCluster {
+  readonly nodeIds: readonly string[];
+  readonly calls: string[] = [];
+  readonly alive: Set<string>;
+  readonly paused = new Set<string>();
+  readonly clocks = new Map<string, { offsetMs: number; rate: number }>();
+  leaderId: string | null = 'n1';
+
+  constructor(nodeCount: number, readonly net: FakeNet = new FakeNet()) {
+    this.nodeIds = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
+    this.alive = new Set(this.nodeIds);
+  }
+
+  isAlive(id: string): boolean {
+    return this.alive.has(id);
+  }
+
+  isPaused(id: string): boolean {
+    return this.paused.has(id);
+  }
+
+  async leader(): Promise<string | null> {
+    const l = this.leaderId;
+    return l !== null && this.alive.has(l) && !this.paused.has(l) ? l : null;
+  }
+
+  async status(id: string): Promise<NodeStatus | null> {
+    if (!this.alive.has(id) || this.paused.has(id)) return null;
+    const clock = this.clocks.get(id) ?? { offsetMs: 0, rate: 1 };
+    return {
+      id, role: id === this.leaderId ? 'leader' : 'follower', currentTerm: 1, votedFor: null, leaderId: this.leaderId,
+      commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 0, ...clock }, dropped: {}, unsafe: [],
+    };
+  }
+
+  async kill(id: string): Promise<void> {
+    this.calls.push(`kill ${id}`);
+    this.alive.delete(id);
+    this.clocks.delete(id); // the process and its clock are gone
+  }
+
+  async restart(id: string): Promise<void> {
+    this.calls.push(`restart ${id}`);
+    this.alive.add(id);
+  }
+
+  async pause(id: string): Promise<void> {
+    this.calls.push(`pause ${id}`);
+    this.paused.add(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    this.calls.push(`resume ${id}`);
+    this.paused.delete(id);
+  }
+
+  async clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState> {
+    this.calls.push(`clock ${id} ${JSON.stringify(change)}`);
+    const c = this.clocks.get(id) ?? { offsetMs: 0, rate: 1 };
+    const next = {
+      offsetMs: (change.offsetMs ?? c.offsetMs) + (change.bumpMs ?? 0),
+      rate: change.rate ?? c.rate,
+    };
+    this.clocks.set(id, next);
+    return { nowMs: 0, ...next };
+  }
+}
