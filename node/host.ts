@@ -12,7 +12,8 @@ import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from './raft/types.js';
 import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus } from './protocol.js';
-import type { ClusterConfig, UnsafeFlags } from './config-types.js';
+import type { ClusterConfig } from './config-types.js';
+import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
 import { KvStateMachine } from './kv/state-machine.js';
@@ -522,15 +523,4 @@ export class NodeHost {
     this.pendingWriteByIndex.clear();
     this.pendingWrites.clear();
   }
-}
-
-export function unsafeNames(unsafe: UnsafeFlags): string[] {
-  const names: string[] = [];
-  if (unsafe.localReads) names.push('--unsafe-local-reads');
-  if (unsafe.noPersistVote) names.push('--unsafe-no-persist-vote');
-  if (unsafe.memoryLog) names.push('--unsafe-memory-log');
-  if (unsafe.ackBeforeFsync) names.push('--unsafe-ack-before-fsync');
-  if (unsafe.commitOldTerms) names.push('--unsafe-commit-old-terms');
-  if (unsafe.leaseMs !== null) names.push(`--unsafe-lease-ms=${unsafe.leaseMs}`);
-  return names;
 }

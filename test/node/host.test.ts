@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../node/clock/adjustable-clock.js';
 import { FakeReal } from './clock/fake-real.js';
 import { validateConfig } from '../../node/config.js';
-import { noUnsafeFlags } from '../../node/config-types.js';
+import { noUnsafeFlags } from '../../node/unsafe-flags.js';
 import { NodeHost } from '../../node/host.js';
 import type { RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
