@@ -19,7 +19,7 @@ import type { Clock, TimerId } from './clock/clock.js';
 import { KvStateMachine } from './kv/state-machine.js';
 import { encodeCommand } from './kv/command.js';
 import { validateOp } from './kv/limits.js';
-import { assert, assertionFailed } from './util/assert.js';
+import { assert, assertionFailed, assertNever } from './util/assert.js';
 
 /** Where a client reply goes: opaque to the host, interpreted by the transport. */
 export interface ReplyAddress {
@@ -230,10 +230,8 @@ export class NodeHost {
       case 'status_response':
         // Responses are for clients; a node receiving one ignores it.
         break;
-      default: {
-        const never: never = message;
-        void never;
-      }
+      default:
+        assertNever(message, 'client message');
     }
     this.drain(); // a caught-up tick may have acted even when the request did not reach the core
     this.armWake();

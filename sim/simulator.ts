@@ -19,7 +19,9 @@
  * linearizability checker (client.ts, property.ts).
  */
 import { validateConfig } from '../node/config.js';
+import { assertNever } from '../node/util/assert.js';
 import type { ClusterConfig } from '../node/config-types.js';
+import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
 import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
@@ -383,9 +385,7 @@ export class Simulation {
         nodeIds: this.nodes.map((n) => n.id),
         keys: this.options.keys,
         opTimeoutMs: this.options.opTimeoutMs,
-        attemptTimeoutMs: Math.min(250, this.options.opTimeoutMs),
-        backoffMsMin: 10,
-        backoffMsMax: 200,
+        retry: defaultRetryPolicy(this.options.opTimeoutMs),
         livenessFromMs,
         send: (s, to, request) => {
           const encoded = encodeEnvelope({ cluster: CLUSTER, from: `c${s}`, to, body: request }, this.key);
@@ -465,10 +465,8 @@ export class Simulation {
         this.note(10, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
-      default: {
-        const never: never = fault;
-        void never;
-      }
+      default:
+        assertNever(fault, 'fault');
     }
   }
 
