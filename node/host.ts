@@ -16,7 +16,7 @@ import type { ClusterConfig } from './config-types.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
-import { KvStateMachine } from './kv/state-machine.js';
+import { KvStateMachine, type ApplyResult } from './kv/state-machine.js';
 import { encodeCommand } from './kv/command.js';
 import { validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
@@ -43,6 +43,22 @@ export interface HostIo {
    * the effect loop starts at once (the simulator drives time itself).
    */
   defer?(fn: () => void): void;
+  /** Optional: watches what the host does, without changing it (the simulator's invariant checks). */
+  readonly observe?: HostObserver;
+}
+
+/**
+ * Hooks that see the host's effects as they happen, for checkers outside the
+ * node (the simulator checks the Raft invariants after every event in which
+ * a node produced a Ready, and State Machine Safety at each application).
+ * Observers must not call back into the host. Absent hooks cost one property
+ * check per Ready and per applied entry.
+ */
+export interface HostObserver {
+  /** Every Ready the host takes from the core, once, before it performs any of it. */
+  ready?(ready: Ready): void;
+  /** Every committed entry, once, right after the state machine applied it, with what the state machine returned. */
+  applied?(entry: Entry, result: ApplyResult | null): void;
 }
 
 export interface HostOptions {
@@ -103,6 +119,7 @@ export class NodeHost {
   private readonly config: ClusterConfig;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
+  private readonly observer: HostObserver | undefined;
   private readonly core: RaftNode;
   private readonly kv = new KvStateMachine();
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
@@ -130,6 +147,7 @@ export class NodeHost {
     this.config = options.config;
     this.unsafe = options.unsafe;
     this.io = options.io;
+    this.observer = options.io.observe;
     this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
@@ -361,6 +379,7 @@ export class NodeHost {
     try {
       while (this.core.hasReady() && !this.stopped) {
         const ready = this.core.ready();
+        if (this.observer?.ready !== undefined) this.observer.ready(ready);
         // Thesis §10.2.1: a leader's messages only carry its own entries, so
         // they may leave while those entries are still being written; the core
         // counts the leader's copy only after persisted() (see Ready).
@@ -432,6 +451,7 @@ export class NodeHost {
   private apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
       const applied = this.kv.apply(entry);
+      if (this.observer?.applied !== undefined) this.observer.applied(entry, applied);
       const pending = this.pendingWriteByIndex.get(entry.index);
       if (pending !== undefined) {
         this.pendingWriteByIndex.delete(entry.index);

@@ -24,7 +24,7 @@ import type { ClusterConfig } from '../node/config-types.js';
 import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
-import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
+import type { NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
 import { decodeEnvelope, deriveKey, encodeEnvelope, isRaftMessage } from '../node/transport/codec.js';
 import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
@@ -247,28 +247,22 @@ export class Simulation {
       sendClient: (to, message) => this.sendToClient(node, to.port, message),
       log: (line) => this.note(7, node.index, () => `${node.id}: ${line}`, false),
       droppedCounts: () => ({}),
+      observe: {
+        // A node's state only becomes visible through a Ready (messages, persisted
+        // state, applied entries), so the invariants are checked after every
+        // event in which the node produced one, rather than after every tick.
+        ready: () => {
+          this.touched.add(node);
+        },
+        // State Machine Safety (§5.4.3), at the moment of application.
+        applied: (entry) => this.checker.onApply(node.id, entry),
+      },
     };
     const host = new NodeHost({ id: node.id, config: this.config, unsafe: this.options.unsafe, stored, seed: node.seeds.uint32(), io });
     host.onFatal = (error) => {
       if (node.host !== host) return;
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
       this.crashNode(node);
-    };
-    // A node's state only becomes visible through a Ready (messages, persisted
-    // state, applied entries), so the invariants are checked after every
-    // event in which the node produced one, rather than after every tick.
-    const core = host.raft();
-    const ready = core.ready.bind(core);
-    core.ready = () => {
-      this.touched.add(node);
-      return ready();
-    };
-    // Observe every application (State Machine Safety, §5.4.3) without changing what the host does.
-    const kv = host.stateMachine();
-    const apply = kv.apply.bind(kv);
-    kv.apply = (entry: Entry) => {
-      this.checker.onApply(node.id, entry);
-      return apply(entry);
     };
     node.host = host;
     node.clock = clock;
