@@ -37,6 +37,7 @@ import { InvariantChecker } from './invariants.js';
 import { SimNetwork, networkProfiles } from './network.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
+import { TraceKind } from './trace-kind.js';
 
 export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability';
 
@@ -225,7 +226,7 @@ export class Simulation {
     if (!recovered.ok) {
       node.refused = recovered.error.message;
       this.stats.storageRefusals++;
-      this.note(6, node.index, () => `${node.id} refuses to start: ${recovered.error.message}`);
+      this.note(TraceKind.refusedStart, node.index, () => `${node.id} refuses to start: ${recovered.error.message}`);
       return;
     }
     this.stats.tornTailBytes += recovered.tornBytes;
@@ -236,7 +237,7 @@ export class Simulation {
     const incarnation = node.incarnation;
     const wrap = (fn: () => void) => () => {
       if (node.incarnation !== incarnation || node.host === null) return;
-      this.mixEvent(2, node.index, 0);
+      this.mixEvent(TraceKind.timer, node.index, 0);
       this.guard(node, fn);
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
@@ -245,7 +246,7 @@ export class Simulation {
       clock,
       sendPeer: (to, message) => this.sendPeer(node, to, message),
       sendClient: (to, message) => this.sendToClient(node, to.port, message),
-      log: (line) => this.note(7, node.index, () => `${node.id}: ${line}`, false),
+      log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
       droppedCounts: () => ({}),
       observe: {
         // A node's state only becomes visible through a Ready (messages, persisted
@@ -266,7 +267,7 @@ export class Simulation {
     };
     node.host = host;
     node.clock = clock;
-    this.note(8, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
+    this.note(TraceKind.start, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
     host.start();
     this.touched.add(node);
   }
@@ -282,7 +283,7 @@ export class Simulation {
     this.checker.onStop(node.id);
     const fate = node.disk.crash();
     this.stats.crashes++;
-    this.note(9, node.index, () => `${node.id} crashes (unsynced writes: ${fate ?? 'none'})`);
+    this.note(TraceKind.crash, node.index, () => `${node.id} crashes (unsynced writes: ${fate ?? 'none'})`);
   }
 
   private guard(node: SimNode, fn: () => void): void {
@@ -346,7 +347,7 @@ export class Simulation {
     const decoded = decodeEnvelope(datagram, this.key, CLUSTER);
     if (to.startsWith(CLIENT_PREFIX)) {
       const slot = Number(to.slice(CLIENT_PREFIX.length));
-      this.mixEvent(4, slot, datagram.readUInt32LE(5));
+      this.mixEvent(TraceKind.clientDelivery, slot, datagram.readUInt32LE(5));
       if (!decoded.ok) return;
       const body = decoded.envelope.body;
       if (body.type === 'client_response') this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
@@ -355,7 +356,7 @@ export class Simulation {
     const node = this.byId.get(to);
     if (node === undefined || node.host === null) return; // down: the datagram is lost
     const host = node.host;
-    this.mixEvent(1, node.index, datagram.readUInt32LE(5));
+    this.mixEvent(TraceKind.peerDelivery, node.index, datagram.readUInt32LE(5));
     if (!decoded.ok) return;
     const body = decoded.envelope.body;
     // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
@@ -402,10 +403,10 @@ export class Simulation {
   private applyFault(fault: Fault, i: number): void {
     const n = this.nodes.length;
     const nodeAt = (k: number): SimNode => this.nodes[((k % n) + n) % n]!;
-    this.mixEvent(5, i, 0);
+    this.mixEvent(TraceKind.fault, i, 0);
     for (const node of this.nodes) this.touched.add(node);
     this.history.add({ process: 'nemesis', type: 'info', f: fault.kind, value: fault }, this.queue.now);
-    this.note(5, i, () => `fault ${JSON.stringify(fault)}`);
+    this.note(TraceKind.fault, i, () => `fault ${JSON.stringify(fault)}`);
     switch (fault.kind) {
       case 'crash':
         this.crashNode(nodeAt(fault.node));
@@ -456,7 +457,7 @@ export class Simulation {
       case 'corrupt': {
         const node = nodeAt(fault.node);
         const at = node.disk.corruptDurable();
-        this.note(10, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
+        this.note(TraceKind.corrupt, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
       default:
@@ -495,9 +496,9 @@ export class Simulation {
   /** End of the fault window: restart everyone, heal the network, let clocks run at rate 1 again. */
   private healAll(): void {
     this.healed = true;
-    this.mixEvent(5, 0xffff, 0);
+    this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
-    this.note(5, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
+    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
     this.network.healPartitions();
     this.network.setProfile(networkProfiles.reliable);
     for (const node of this.nodes) {
@@ -513,17 +514,17 @@ export class Simulation {
   private violate(kind: ViolationKind, message: string): void {
     if (this.violations.length >= 50) return;
     this.violations.push({ kind, atMs: this.queue.now, message });
-    this.note(11, this.violations.length, () => `VIOLATION (${kind}): ${message}`);
+    this.note(TraceKind.violation, this.violations.length, () => `VIOLATION (${kind}): ${message}`);
   }
 
-  private mixEvent(kind: number, target: number, word: number): void {
+  private mixEvent(kind: TraceKind, target: number, word: number): void {
     let h = mix(this.hash, Math.round(this.queue.now * 1000));
     h = mix(h, (kind << 16) | (target & 0xffff));
     this.hash = mix(h, word);
   }
 
   /** A trace line (built only when lines are kept); `hashed` lines also enter the trace hash. */
-  private note(kind: number, target: number, line: () => string, hashed = true): void {
+  private note(kind: TraceKind, target: number, line: () => string, hashed = true): void {
     if (hashed) this.mixEvent(kind, target, 0);
     if (this.options.traceLines && this.trace.length < maxTraceLines) this.trace.push(`${this.queue.now.toFixed(3).padStart(10)} ${line()}`);
   }
