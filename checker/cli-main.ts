@@ -77,7 +77,8 @@ const optionSpec = {
   independent: { type: 'string' },
 } as const;
 
-type ValuedOption = { [K in keyof typeof optionSpec]: (typeof optionSpec)[K]['type'] extends 'string' ? K : never }[keyof typeof optionSpec];
+type OptionName = keyof typeof optionSpec;
+type ValuedOption = { [K in OptionName]: (typeof optionSpec)[K]['type'] extends 'string' ? K : never }[OptionName];
 
 /** Validates one valued option into `p`; `raw` undefined is a flag given without its value. */
 const valued: { readonly [K in ValuedOption]: (p: Parsed, raw: string | undefined) => void } = {
@@ -126,7 +127,9 @@ function usageErrorOf(error: unknown): UsageError {
     }
   }
   const ambiguous = /^Option '(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(first);
-  if (ambiguous !== null) return new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
+  if (ambiguous !== null) {
+    return new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
+  }
   const unknown = /^Unknown option '([^']+)'/.exec(first);
   if (unknown !== null) return new UsageError(`unknown option ${unknown[1]}`);
   return new UsageError(first);

@@ -13,7 +13,9 @@ import {
   type ClockFault, type NemesisKind, type NodeTarget, type PartitionShape,
 } from './nemesis/schedule.js';
 import { defaultTimings } from '../node/config-types.js';
-import { noUnsafeFlags, unsafeConflict, unsafeFlagSpec, unsafeFlagSpecs, unsafeReadModeMismatch, type UnsafeFlags } from '../node/unsafe-flags.js';
+import {
+  noUnsafeFlags, unsafeConflict, unsafeFlagSpec, unsafeFlagSpecs, unsafeReadModeMismatch, type UnsafeFlags,
+} from '../node/unsafe-flags.js';
 
 export type NetMode = 'relay' | 'netns';
 export type ReadModeOption = 'readindex' | 'lease';
@@ -432,7 +434,9 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     }
     electionTimeoutMs = [lo, hi];
   }
-  const heartbeatIntervalMs = v.heartbeat === undefined ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2)) : integerIn('heartbeat', v.heartbeat, 10, 30_000);
+  const heartbeatIntervalMs = v.heartbeat === undefined
+    ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
+    : integerIn('heartbeat', v.heartbeat, 10, 30_000);
   if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
     throw new UsageError(`--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`);
   }

@@ -38,7 +38,10 @@ export interface RetryPolicy {
   readonly backoffMsMax: number;
 }
 
-/** Attempts wait at most 250 ms (several election timeouts' worth of retries fit in an op timeout); backoff caps from 20 ms up to 200 ms. */
+/**
+ * Attempts wait at most 250 ms (several attempts fit in an op timeout, so a
+ * dead node costs one of them); backoff caps grow from 20 ms up to 200 ms.
+ */
 export function defaultRetryPolicy(opTimeoutMs: number): RetryPolicy {
   return { attemptTimeoutMs: Math.min(250, opTimeoutMs), backoffMsMin: 10, backoffMsMax: 200 };
 }

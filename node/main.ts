@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, peerAddress } from './config.js';
 import type { ClusterConfig, ReadMode } from './config-types.js';
-import { unsafeConflict, unsafeFlagsFromArgs, unsafeReadModeMismatch, unsafeParseArgsOptions, unsafeUsageLines, type UnsafeFlags } from './unsafe-flags.js';
+import {
+  unsafeConflict, unsafeFlagsFromArgs, unsafeParseArgsOptions, unsafeReadModeMismatch, unsafeUsageLines, type UnsafeFlags,
+} from './unsafe-flags.js';
 import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';

@@ -71,7 +71,8 @@ export const unsafeFlagTable = [
     description: 'commit earlier-term entries by counting replicas (Figure 8)',
   },
   {
-    key: 'leaseMs', flag: '--unsafe-lease-ms', kind: 'integer', min: 1, max: 600_000, valueName: 'N', conflicts: [], requiresReadMode: 'lease',
+    key: 'leaseMs', flag: '--unsafe-lease-ms', kind: 'integer', min: 1, max: 600_000, valueName: 'N', conflicts: [],
+    requiresReadMode: 'lease',
     // With readMode "lease", a lease of N ms instead of the safe electionTimeoutMsMin / clockDriftBound (thesis §6.4.1).
     description: 'lease reads with an N ms lease',
   },
@@ -86,15 +87,18 @@ export type UnsafeFlags = {
   readonly [R in Row as R['key']]: R extends { readonly kind: 'boolean' } ? boolean : number | null;
 };
 
+/** A row of the table with its key typed as a field of `UnsafeFlags`. */
+export type UnsafeFlagRowSpec = UnsafeFlagSpec & { readonly key: UnsafeFlagKey };
+
 /** The table, typed by row (the `as const` literal types are for deriving `UnsafeFlags`). */
-export const unsafeFlagSpecs: readonly (UnsafeFlagSpec & { readonly key: UnsafeFlagKey })[] = unsafeFlagTable;
+export const unsafeFlagSpecs: readonly UnsafeFlagRowSpec[] = unsafeFlagTable;
 
 export const noUnsafeFlags: UnsafeFlags = Object.freeze(
   Object.fromEntries(unsafeFlagSpecs.map((spec) => [spec.key, spec.kind === 'boolean' ? false : null])),
 ) as UnsafeFlags;
 
 /** True when the row is switched on in `flags`. */
-export function unsafeFlagIsSet(flags: UnsafeFlags, spec: UnsafeFlagSpec & { readonly key: UnsafeFlagKey }): boolean {
+export function unsafeFlagIsSet(flags: UnsafeFlags, spec: UnsafeFlagRowSpec): boolean {
   const value = flags[spec.key];
   return spec.kind === 'boolean' ? value === true : value !== null;
 }
@@ -114,7 +118,9 @@ export function unsafeConflict(flags: UnsafeFlags): string | null {
   for (const spec of unsafeFlagSpecs) {
     if (!unsafeFlagIsSet(flags, spec)) continue;
     for (const other of unsafeFlagSpecs) {
-      if ((spec.conflicts as readonly string[]).includes(other.key) && unsafeFlagIsSet(flags, other)) return `${spec.flag} and ${other.flag} are alternatives; pick one`;
+      if ((spec.conflicts as readonly string[]).includes(other.key) && unsafeFlagIsSet(flags, other)) {
+        return `${spec.flag} and ${other.flag} are alternatives; pick one`;
+      }
     }
   }
   return null;
@@ -148,7 +154,9 @@ export function unsafeParseArgsOptions(): Record<string, { readonly type: 'boole
  * The flags from node:util parseArgs values (options from unsafeParseArgsOptions);
  * an integer outside its row's range is an error. Conflicts are checked separately (unsafeConflict).
  */
-export function unsafeFlagsFromArgs(values: Readonly<Record<string, unknown>>): { readonly ok: true; readonly flags: UnsafeFlags } | { readonly ok: false; readonly error: string } {
+export function unsafeFlagsFromArgs(
+  values: Readonly<Record<string, unknown>>,
+): { readonly ok: true; readonly flags: UnsafeFlags } | { readonly ok: false; readonly error: string } {
   const flags: Record<string, boolean | number | null> = { ...noUnsafeFlags };
   for (const spec of unsafeFlagSpecs) {
     const raw = values[spec.flag.slice(2)];
@@ -158,13 +166,15 @@ export function unsafeFlagsFromArgs(values: Readonly<Record<string, unknown>>): 
     }
     if (typeof raw !== 'string') continue;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < spec.min || n > spec.max) return { ok: false, error: `${spec.flag} must be an integer in ${spec.min}..${spec.max} (got ${raw})` };
+    if (!Number.isInteger(n) || n < spec.min || n > spec.max) {
+      return { ok: false, error: `${spec.flag} must be an integer in ${spec.min}..${spec.max} (got ${raw})` };
+    }
     flags[spec.key] = n;
   }
   return { ok: true, flags: flags as UnsafeFlags };
 }
 
 /** The spec of a flag as the command line spells it (`--unsafe-lease-ms`, without a value), or null. */
-export function unsafeFlagSpec(flag: string): (UnsafeFlagSpec & { readonly key: UnsafeFlagKey }) | null {
+export function unsafeFlagSpec(flag: string): UnsafeFlagRowSpec | null {
   return unsafeFlagSpecs.find((spec) => spec.flag === flag) ?? null;
 }

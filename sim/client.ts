@@ -13,7 +13,9 @@
  * clientId (Jepsen's rule; the corpus README). Written values are unique
  * integers, so the checker can tell every write apart.
  */
-import { attemptWaitMs, backoffMs, judgeAttempt, timedOutOpType, type AttemptVerdict, type RandomInt, type RetryPolicy } from '../node/client-retry.js';
+import {
+  attemptWaitMs, backoffMs, judgeAttempt, timedOutOpType, type AttemptVerdict, type RandomInt, type RetryPolicy,
+} from '../node/client-retry.js';
 import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
 import { assertNever } from '../node/util/assert.js';
 import type { EventQueue, SimEvent } from './event-queue.js';

@@ -101,8 +101,11 @@ export class InvariantChecker {
     if (message.term > (this.termSent.get(id) ?? 0)) this.termSent.set(id, message.term);
     const vote = grantedVote(message);
     if (vote === null) return;
-    const earlier = this.votes.grant({ voter: id, candidate: vote.candidate, term: vote.term }); // the sender is `id`, whatever the message says
-    if (earlier !== null) this.violation(`election: ${id} granted two votes in term ${vote.term}: to ${earlier} and to ${vote.candidate} (§5.2)`);
+    // The voter is the sender `id`, whatever the message says.
+    const earlier = this.votes.grant({ voter: id, candidate: vote.candidate, term: vote.term });
+    if (earlier !== null) {
+      this.violation(`election: ${id} granted two votes in term ${vote.term}: to ${earlier} and to ${vote.candidate} (§5.2)`);
+    }
   }
 
   /** State Machine Safety, at the moment of application. */

@@ -10,14 +10,14 @@ import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   noUnsafeFlags, unsafeConflict, unsafeFlagSpecs, unsafeFlagsFromArgs, unsafeNames, unsafeParseArgsOptions, unsafeReadModeMismatch,
-  type UnsafeFlagSpec, type UnsafeFlags,
+  type UnsafeFlagRowSpec, type UnsafeFlagSpec, type UnsafeFlags,
 } from '../../node/unsafe-flags.js';
 import { HELP, parseOptions, unsafeFlagsOfNodeFlags } from '../../harness/options.js';
 import { unsafePreset, unsafePresets } from '../../sim/unsafe.js';
 import { ensureBuilt, repoRoot } from '../support/build.js';
 
 /** The row switched on alone, with a value inside its range for an integer row. */
-function only(spec: UnsafeFlagSpec & { key: keyof UnsafeFlags }): UnsafeFlags {
+function only(spec: UnsafeFlagRowSpec): UnsafeFlags {
   return { ...noUnsafeFlags, [spec.key]: spec.kind === 'boolean' ? true : spec.min } as UnsafeFlags;
 }
 
