@@ -7,6 +7,7 @@
 // /work/shared/notes/porcupine-references.md §6) beside ours, and memory.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { checkPrepared, checkPreparedAsync, prepareHistory, readHistoryFile, type CheckResult, type HistoryOp, type PreparedHistory } from '../checker/index.js';
 
 // The reference corpus: $RIFT_CORPUS, else shared/corpus beside the repository, else /work/shared/corpus.
@@ -184,10 +185,14 @@ export function generateHistory(opts: { ops: number; keys: number; processes: nu
 }
 
 export async function runCheckerBench(args: string[]): Promise<void> {
-  let runs = 5;
-  const quick = args.includes('--quick');
-  const ri = args.indexOf('--runs');
-  if (ri >= 0) runs = Math.max(1, Number(args[ri + 1]) || 5);
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  });
+  const runs = values.runs === undefined ? 5 : Math.max(1, Number(values.runs) || 5);
+  const quick = values.quick;
   process.stdout.write(`checker benchmark: search time only (median of ${runs} runs), node ${process.version}\n`);
 
   for (const dir of ['porcupine', 'knossos']) {

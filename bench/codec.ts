@@ -5,6 +5,7 @@
  * everything, still accepted), measured side by side in one run. Both include
  * the HMAC, so the ratio is what a node or the simulator saves per datagram.
  */
+import { parseArgs } from 'node:util';
 import type { RaftMessage } from '../node/raft/types.js';
 import { decodeEnvelope, deriveKey, encodeEnvelope, encodeJson, type EncodeResult, type Envelope } from '../node/transport/codec.js';
 
@@ -45,8 +46,10 @@ function measure(env: Envelope, encode: (e: Envelope, k: Buffer) => EncodeResult
 }
 
 export async function runCodecBench(args: string[]): Promise<void> {
-  const rounds = Number(args[0] ?? 100_000);
-  if (!Number.isInteger(rounds) || rounds < 1000) throw new Error(`rounds must be an integer >= 1000, got ${args[0]}`);
+  const { positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
+  if (positionals.length > 1) throw new Error(`usage: npm run bench -- codec [ROUNDS]`);
+  const rounds = Number(positionals[0] ?? 100_000);
+  if (!Number.isInteger(rounds) || rounds < 1000) throw new Error(`rounds must be an integer >= 1000, got ${positionals[0]}`);
   process.stdout.write(`codec: encode + decode one datagram (HMAC included), best of 5 x ${rounds} rounds\n\n`);
   process.stdout.write('| message | binary µs | JSON µs | JSON / binary | binary bytes | JSON bytes |\n|---|---:|---:|---:|---:|---:|\n');
   for (const [name, body] of Object.entries(messages)) {

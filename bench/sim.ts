@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { SIM_V8_FLAGS } from '../sim/node-flags.js';
 
 const cli = fileURLToPath(new URL('../sim/cli.js', import.meta.url));
@@ -41,19 +42,21 @@ function parse(out: string): Figures | null {
   };
 }
 
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const value = args[i + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
-}
-
 export async function runSimBench(args: string[]): Promise<void> {
-  const runs = Number(option(args, '--runs', '2000'));
-  const seed = Number(option(args, '--seed', '5'));
   const cores = Math.min(availableParallelism(), 8);
-  const workerCounts = option(args, '--workers', cores > 1 ? `1,${cores}` : '1').split(',').map(Number);
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      runs: { type: 'string', default: '2000' },
+      seed: { type: 'string', default: '5' },
+      workers: { type: 'string', default: cores > 1 ? `1,${cores}` : '1' },
+    },
+  });
+  const runs = Number(values.runs);
+  const seed = Number(values.seed);
+  const workerCounts = values.workers.split(',').map(Number);
   if (!Number.isInteger(runs) || runs < 10) throw new Error(`--runs must be an integer >= 10, got ${runs}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${seed}`);
   if (workerCounts.some((w) => !Number.isInteger(w) || w < 1 || w > 64)) throw new Error('--workers must be a comma-separated list of integers in 1..64');

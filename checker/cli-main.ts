@@ -3,6 +3,7 @@
 // 1 invalid, 2 unknown, 254 bad arguments or unreadable/malformed input,
 // 255 internal error. `main` is separate from the entry file so tests can
 // run it in-process.
+import { parseArgs as parseArgv } from 'node:util';
 import { checkFile } from './check.js';
 import { isModelName } from './models/registry.js';
 import { formatResult } from './format.js';
@@ -61,66 +62,97 @@ interface Parsed {
   opts: CheckOptions;
 }
 
-export function parseArgs(argv: readonly string[]): Parsed {
-  const p: Parsed = { help: false, json: false, opts: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
-    switch (flag) {
-      case '-h':
-      case '--help':
-        p.help = true;
-        break;
-      case '--json':
-        p.json = true;
-        break;
-      case '--html': {
-        const out = value();
-        if (out === undefined || out === '' || out.startsWith('-')) throw new UsageError('--html needs an output file path');
-        p.html = out;
-        break;
-      }
-      case '--all-keys':
-        p.opts.allKeys = true;
-        break;
-      case '--no-workers':
-        p.opts.workers = false;
-        break;
-      case '--model': {
-        const m = value();
-        if (m === undefined || !isModelName(m)) throw new UsageError(`--model must be cas-register or kv, got ${JSON.stringify(m ?? '')}`);
-        p.opts.model = m;
-        break;
-      }
-      case '--time-limit':
-        p.opts.timeLimitMs = positiveNumber(flag, value(), false) * 1000;
-        break;
-      case '--max-cache-entries':
-        p.opts.maxCacheEntries = positiveNumber(flag, value(), true);
-        break;
-      case '--max-cache-mb':
-        p.opts.maxCacheBytes = positiveNumber(flag, value(), false) * 1024 * 1024;
-        break;
-      case '--worker-min-ops':
-        p.opts.workerMinOps = positiveNumber(flag, value(), true);
-        break;
-      case '--independent': {
-        const v = value();
-        if (v === 'auto') p.opts.independent = 'auto';
-        else if (v === 'yes') p.opts.independent = true;
-        else if (v === 'no') p.opts.independent = false;
-        else throw new UsageError(`--independent must be auto, yes or no, got ${JSON.stringify(v ?? '')}`);
-        break;
-      }
-      default:
-        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
-        if (p.file !== undefined) throw new UsageError(`only one FILE may be given (got ${JSON.stringify(p.file)} and ${JSON.stringify(a)})`);
-        p.file = a;
+/** node:util parseArgs options (strict): booleans, and the valued options validated by `valued` below. */
+const optionSpec = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  html: { type: 'string' },
+  'all-keys': { type: 'boolean' },
+  'no-workers': { type: 'boolean' },
+  model: { type: 'string' },
+  'time-limit': { type: 'string' },
+  'max-cache-entries': { type: 'string' },
+  'max-cache-mb': { type: 'string' },
+  'worker-min-ops': { type: 'string' },
+  independent: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof optionSpec;
+type ValuedOption = { [K in OptionName]: (typeof optionSpec)[K]['type'] extends 'string' ? K : never }[OptionName];
+
+/** Validates one valued option into `p`; `raw` undefined is a flag given without its value. */
+const valued: { readonly [K in ValuedOption]: (p: Parsed, raw: string | undefined) => void } = {
+  html: (p, out) => {
+    if (out === undefined || out === '' || out.startsWith('-')) throw new UsageError('--html needs an output file path');
+    p.html = out;
+  },
+  model: (p, m) => {
+    if (m === undefined || !isModelName(m)) throw new UsageError(`--model must be cas-register or kv, got ${JSON.stringify(m ?? '')}`);
+    p.opts.model = m;
+  },
+  'time-limit': (p, v) => {
+    p.opts.timeLimitMs = positiveNumber('--time-limit', v, false) * 1000;
+  },
+  'max-cache-entries': (p, v) => {
+    p.opts.maxCacheEntries = positiveNumber('--max-cache-entries', v, true);
+  },
+  'max-cache-mb': (p, v) => {
+    p.opts.maxCacheBytes = positiveNumber('--max-cache-mb', v, false) * 1024 * 1024;
+  },
+  'worker-min-ops': (p, v) => {
+    p.opts.workerMinOps = positiveNumber('--worker-min-ops', v, true);
+  },
+  independent: (p, v) => {
+    if (v === 'auto') p.opts.independent = 'auto';
+    else if (v === 'yes') p.opts.independent = true;
+    else if (v === 'no') p.opts.independent = false;
+    else throw new UsageError(`--independent must be auto, yes or no, got ${JSON.stringify(v ?? '')}`);
+  },
+};
+
+function isValuedOption(name: string): name is ValuedOption {
+  return Object.hasOwn(valued, name);
+}
+
+/** parseArgs' error as one line in this command's words (a missing value gets the option's own message). */
+function usageErrorOf(error: unknown): UsageError {
+  const first = ((error as Error).message.split('\n')[0] ?? 'bad arguments').trim();
+  const missing = /^Option '--([\w-]+)(?: <value>)?' argument missing/.exec(first);
+  if (missing !== null && isValuedOption(missing[1]!)) {
+    try {
+      valued[missing[1]!]({ help: false, json: false, opts: {} }, undefined);
+    } catch (e) {
+      if (e instanceof UsageError) return e;
+      throw e;
     }
   }
+  const ambiguous = /^Option '(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(first);
+  if (ambiguous !== null) {
+    return new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
+  }
+  const unknown = /^Unknown option '([^']+)'/.exec(first);
+  if (unknown !== null) return new UsageError(`unknown option ${unknown[1]}`);
+  return new UsageError(first);
+}
+
+export function parseArgs(argv: readonly string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgv({ args: [...argv], options: optionSpec, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw usageErrorOf(e);
+  }
+  const v = parsed.values;
+  const p: Parsed = { help: v.help === true, json: v.json === true, opts: {} };
+  if (v['all-keys'] === true) p.opts.allKeys = true;
+  if (v['no-workers'] === true) p.opts.workers = false;
+  for (const name of Object.keys(valued) as ValuedOption[]) {
+    const raw = v[name];
+    if (raw !== undefined) valued[name](p, raw);
+  }
+  const [file, second] = parsed.positionals;
+  if (second !== undefined) throw new UsageError(`only one FILE may be given (got ${JSON.stringify(file)} and ${JSON.stringify(second)})`);
+  if (file !== undefined) p.file = file;
   return p;
 }
 

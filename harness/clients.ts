@@ -17,6 +17,7 @@
  */
 import type { ClusterConfig } from '../node/config-types.js';
 import { RiftClient, type ClientResult } from '../node/client.js';
+import { timedOutOpType } from '../node/client-retry.js';
 import type { OpGenerator, PlannedOp, Stagger } from './generator.js';
 import type { HistoryEntry } from './history.js';
 
@@ -178,7 +179,7 @@ export class ClientPool {
         return 'fail';
       case 'timeout': {
         const error = /^(timeout|indeterminate)/.test(result.error) ? result.error : `timeout: ${result.error}`;
-        if (op.f === 'read') {
+        if (timedOutOpType(op.f) === 'fail') {
           this.record({ process, type: 'fail', f: op.f, key: op.key, value: null, error });
           return 'fail';
         }

@@ -15,6 +15,10 @@ import {
   kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
+import { defaultTimings } from '../node/config-types.js';
+import {
+  noUnsafeFlags, unsafeConflict, unsafeFlagSpec, unsafeFlagSpecs, unsafeReadModeMismatch, type UnsafeFlags,
+} from '../node/unsafe-flags.js';
 
 export type NetMode = 'relay' | 'netns';
 export type ReadModeOption = 'readindex' | 'lease';
@@ -60,7 +64,7 @@ export interface JepsenOptions {
   readonly json: boolean;
   /** Client deadline for one operation, retries included. */
   readonly opTimeoutMs: number;
-  /** The nodes' election timeout range and heartbeat interval (config defaults 150–300 ms and 50 ms). */
+  /** The nodes' election timeout range and heartbeat interval (default: node/config-types.ts defaultTimings). */
   readonly electionTimeoutMs: readonly [number, number];
   readonly heartbeatIntervalMs: number;
   /** Checker wall-clock budget; past it the verdict is unknown. */
@@ -94,9 +98,14 @@ export const defaults = {
   checkTimeLimitS: 60,
 } as const;
 
-/** The node's deliberately unsafe flags (node/main.ts); anything else is rejected here, not by 5 crashing nodes. */
-const booleanNodeFlags = ['--unsafe-local-reads', '--unsafe-no-persist-vote', '--unsafe-memory-log', '--unsafe-ack-before-fsync', '--unsafe-commit-old-terms'];
-const valuedNodeFlags = ['--unsafe-lease-ms'];
+/**
+ * The node's deliberately unsafe flags, as `--node-flag` accepts them (from
+ * node/unsafe-flags.ts); anything else is rejected here, not by 5 crashing nodes.
+ */
+const nodeFlagForms = unsafeFlagSpecs.map((spec) => (spec.kind === 'boolean' ? spec.flag : `${spec.flag}=${spec.valueName}`));
+const nodeFlagHelp = unsafeFlagSpecs
+  .map((spec, i) => `${nodeFlagForms[i]}${spec.requiresReadMode === undefined ? '' : ` (with --read-mode ${spec.requiresReadMode})`}`)
+  .join(',\n                            ');
 
 /** One option in the help: the flag and argument, then its text wrapped beside it, then its default. */
 function helpEntry(usage: string, text: string, defaultText?: string): string[] {
@@ -154,9 +163,8 @@ Cluster
   --net relay|netns       relay: in-process UDP relay, no root needed;
                           netns: network namespaces + nftables (root)   (default ${defaults.net})
   --read-mode MODE        readindex | lease                             (default ${defaults.readMode})
-  --node-flag=FLAG        extra node flag, repeatable; one of
-                          ${booleanNodeFlags.join(', ')},
-                          --unsafe-lease-ms=N (with --read-mode lease)
+  --node-flag=FLAG        extra node flag, repeatable; one of (see rift-node --help)
+                            ${nodeFlagHelp}
 
 Workload
   --time-limit S          seconds of workload, 1..86400                 (default ${defaults.timeLimitS})
@@ -165,8 +173,8 @@ Workload
   --keys K                keys live at once, 1..1000                    (default ${defaults.keys})
   --ops-per-key N         a key retires after N ops, 1..1000000          (default ${defaults.opsPerKey})
   --op-timeout MS         client deadline per op, 10..600000            (default ${defaults.opTimeoutMs})
-  --election-timeout A-B  nodes' election timeout range in ms            (default 150-300)
-  --heartbeat MS          nodes' heartbeat interval, <= A/2             (default 50)
+  --election-timeout A-B  nodes' election timeout range in ms            (default ${defaultTimings.electionTimeoutMsMin}-${defaultTimings.electionTimeoutMsMax})
+  --heartbeat MS          nodes' heartbeat interval, <= A/2             (default ${defaultTimings.heartbeatIntervalMs})
   --seed N                integer 0..4294967295; same seed, same ops and
                           fault schedule                                 (default: random, printed)
 
@@ -338,15 +346,32 @@ function needsKind(flag: string, chosen: readonly NemesisKind[], takers: readonl
 }
 
 export function validateNodeFlag(flag: string): string {
-  if (booleanNodeFlags.includes(flag)) return flag;
+  nodeFlagSetting(flag);
+  return flag;
+}
+
+/** What one `--node-flag` value switches on (validated against node/unsafe-flags.ts). */
+function nodeFlagSetting(flag: string): { readonly key: keyof UnsafeFlags; readonly value: boolean | number } {
+  const boolean = unsafeFlagSpec(flag);
+  if (boolean?.kind === 'boolean') return { key: boolean.key, value: true };
   const eq = flag.indexOf('=');
   const name = eq < 0 ? flag : flag.slice(0, eq);
-  if (valuedNodeFlags.includes(name)) {
+  const valued = unsafeFlagSpec(name);
+  if (valued?.kind === 'integer') {
     if (eq < 0) throw new UsageError(`--node-flag: ${name} needs a value, e.g. --node-flag=${name}=50`);
-    integerIn(`node-flag ${name}`, flag.slice(eq + 1), 1, 600_000);
-    return flag;
+    return { key: valued.key, value: integerIn(`node-flag ${name}`, flag.slice(eq + 1), valued.min, valued.max) };
   }
-  throw new UsageError(`--node-flag: unknown node flag "${flag}" (known: ${[...booleanNodeFlags, ...valuedNodeFlags.map((f) => `${f}=N`)].join(', ')})`);
+  throw new UsageError(`--node-flag: unknown node flag "${flag}" (known: ${nodeFlagForms.join(', ')})`);
+}
+
+/** The unsafe flags a list of `--node-flag` values switches on; throws UsageError on an unknown or malformed one. */
+export function unsafeFlagsOfNodeFlags(flags: readonly string[]): UnsafeFlags {
+  const unsafe: Record<string, boolean | number | null> = { ...noUnsafeFlags };
+  for (const flag of flags) {
+    const { key, value } = nodeFlagSetting(flag);
+    unsafe[key] = value;
+  }
+  return unsafe as UnsafeFlags;
 }
 
 const testNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
@@ -411,10 +436,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
-  if (nodeFlags.includes('--unsafe-memory-log') && nodeFlags.includes('--unsafe-ack-before-fsync')) {
-    throw new UsageError('--node-flag: --unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
-  }
-  if (nodeFlags.some((f) => f.startsWith('--unsafe-lease-ms')) && readMode !== 'lease') throw new UsageError('--node-flag=--unsafe-lease-ms needs --read-mode lease');
+  const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
+  const conflict = unsafeConflict(unsafe);
+  if (conflict !== null) throw new UsageError(`--node-flag: ${conflict}`);
+  const mismatch = unsafeReadModeMismatch(unsafe, readMode);
+  if (mismatch !== null) throw new UsageError(`--node-flag=${mismatch}`);
   const store = v.store ?? defaults.store;
   if (store.trim() === '') throw new UsageError('--store must be a directory path, got an empty string');
   const leaveRunning = v['leave-running'] === true;
@@ -424,7 +450,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
   const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
-  let electionTimeoutMs: [number, number] = [150, 300];
+  let electionTimeoutMs: [number, number] = [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax];
   if (v['election-timeout'] !== undefined) {
     const m = /^(\d+)-(\d+)$/.exec(v['election-timeout']);
     const lo = Number(m?.[1]);
@@ -434,7 +460,9 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     }
     electionTimeoutMs = [lo, hi];
   }
-  const heartbeatIntervalMs = v.heartbeat === undefined ? Math.min(50, Math.floor(electionTimeoutMs[0] / 2)) : integerIn('heartbeat', v.heartbeat, 10, 30_000);
+  const heartbeatIntervalMs = v.heartbeat === undefined
+    ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
+    : integerIn('heartbeat', v.heartbeat, 10, 30_000);
   if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
     throw new UsageError(`--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`);
   }

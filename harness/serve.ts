@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { escapeHtml } from '../report/html.js';
 import { verdictClass } from '../report/render.js';
 import { HISTORY_FILE, REPORT_FILE } from './results/run-files.js';
@@ -245,23 +246,35 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 }
 
+const SERVE_USAGE = 'usage: serve [--port 8080] [--host 127.0.0.1] [--store histories]';
+
 export function parseServeArgs(argv: readonly string[]): ServeOptions {
-  const opts: ServeOptions = { store: 'histories', port: 8080, host: '127.0.0.1' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--port' || a === '-p') {
-      const n = Number(next());
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer 0..65535`);
-      opts.port = n;
-    } else if (a === '--host' || a === '-b') opts.host = next();
-    else if (a === '--store') opts.store = next();
-    else if (a === '--help' || a === '-h') throw new Error('usage: serve [--port 8080] [--host 127.0.0.1] [--store histories]');
-    else throw new Error(`unknown argument ${a} (usage: serve [--port 8080] [--host 127.0.0.1] [--store histories])`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string', short: 'b' },
+        store: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    const first = ((e as Error).message.split('\n')[0] ?? '').trim();
+    const missing = /^Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(first);
+    if (missing !== null) throw new Error(`${missing[1]} needs a value`);
+    const unknown = /^(?:Unknown option|Unexpected argument) '([^']+)'/.exec(first);
+    throw new Error(unknown !== null ? `unknown argument ${unknown[1]} (${SERVE_USAGE})` : `${first} (${SERVE_USAGE})`);
+  }
+  if (values.help === true) throw new Error(SERVE_USAGE);
+  const opts: ServeOptions = { store: values.store ?? 'histories', port: 8080, host: values.host ?? '127.0.0.1' };
+  if (values.port !== undefined) {
+    const n = Number(values.port);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer 0..65535`);
+    opts.port = n;
   }
   return opts;
 }

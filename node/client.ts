@@ -5,11 +5,11 @@
  * `not_leader` with a hint, and the client follows it (as in the seeds, where
  * the server returns a redirect naming the leader). Every attempt of one
  * operation carries the same `(clientId, seq)`, so the replicated session
- * table applies a retried write at most once (dissertation §6.3). Retries use
- * capped exponential backoff with jitter until the operation's deadline; past
- * it the outcome is `timeout` (indeterminate: the write may or may not have
- * happened), which is kept distinct from a definite failure such as a cas
- * whose precondition was false.
+ * table applies a retried write at most once (dissertation §6.3). Retries
+ * follow the shared retry policy (node/client-retry.ts: capped exponential
+ * backoff with jitter) until the operation's deadline; past it the outcome is
+ * `timeout` (indeterminate: the write may or may not have happened), which is
+ * kept distinct from a definite failure such as a cas whose precondition was false.
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,7 @@ import type { ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.
 import { decodeEnvelope, deriveKey, encodeEnvelope } from './transport/codec.js';
 import { createPrng } from './raft/prng.js';
 import type { Prng } from './raft/types.js';
+import { attemptWaitMs, backoffMs, defaultRetryPolicy, judgeAttempt, type RandomInt, type RetryPolicy } from './client-retry.js';
 
 export type ClientResult =
   | { readonly type: 'ok'; readonly value: string | null }
@@ -55,6 +56,10 @@ export class RiftClient {
   private readonly key: Buffer;
   private readonly options: ClientOptions;
   private readonly prng: Prng;
+  /** The jitter's random source (the retry policy takes it injected). */
+  private readonly random: RandomInt;
+  /** The nodes in config order: the order attempts go round. */
+  private readonly nodeIds: readonly string[];
   private readonly bound: Promise<void>;
   private target: string;
   private seq = 0;
@@ -68,6 +73,8 @@ export class RiftClient {
     this.options = options;
     this.key = deriveKey(options.config.secret);
     this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
+    this.random = (min, max) => this.prng.nextInt(min, max);
+    this.nodeIds = options.config.nodes.map((n) => n.id);
     const first = options.initialNode ?? options.homeNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
     this.target = first ?? options.config.nodes[0]!.id;
     this.socket = dgram.createSocket('udp4');
@@ -126,47 +133,26 @@ export class RiftClient {
 
   private async attemptUntilDeadline(request: ClientRequest): Promise<ClientResult> {
     const deadline = performance.now() + this.options.timeoutMs;
-    const backoffMin = this.options.backoffMsMin ?? 10;
-    const backoffMax = this.options.backoffMsMax ?? 200;
-    const attemptTimeout = this.options.attemptTimeoutMs ?? Math.min(250, this.options.timeoutMs);
+    const defaults = defaultRetryPolicy(this.options.timeoutMs);
+    const policy: RetryPolicy = {
+      attemptTimeoutMs: this.options.attemptTimeoutMs ?? defaults.attemptTimeoutMs,
+      backoffMsMin: this.options.backoffMsMin ?? defaults.backoffMsMin,
+      backoffMsMax: this.options.backoffMsMax ?? defaults.backoffMsMax,
+    };
     let failures = 0;
     let lastError = 'no reply';
     while (!this.closed) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) break;
-      const outcome = await this.attempt(request, Math.min(attemptTimeout, remaining));
-      if (outcome === null) {
-        lastError = `no reply from ${this.target}`;
-        this.target = this.nextNode(this.target);
-      } else {
-        switch (outcome.status) {
-          case 'ok':
-            return { type: 'ok', value: outcome.value };
-          case 'cas_mismatch':
-            return { type: 'fail', error: 'cas_mismatch' };
-          case 'invalid':
-            return { type: 'fail', error: `${outcome.code}: ${outcome.message}` };
-          case 'not_leader':
-            lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
-            if (outcome.leaderHint !== null && outcome.leaderHint !== this.target && this.knows(outcome.leaderHint)) {
-              this.target = outcome.leaderHint;
-              continue; // a fresh hint is worth following at once
-            }
-            this.target = this.nextNode(this.target);
-            break;
-          case 'unavailable':
-            lastError = `unavailable: ${outcome.reason}`;
-            break;
-          default: {
-            const never: never = outcome;
-            void never;
-          }
-        }
-      }
-      // Capped exponential backoff with full jitter.
+      const waitMs = attemptWaitMs(policy, deadline - performance.now());
+      if (waitMs === null) break;
+      const verdict = judgeAttempt(await this.attempt(request, waitMs), this.target, this.nodeIds);
+      if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
+      if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
+      lastError = verdict.lastError;
+      this.target = verdict.target;
+      if (!verdict.backoff) continue;
       failures += 1;
-      const cap = Math.min(backoffMax, backoffMin * 2 ** Math.min(failures, 10));
-      const sleepMs = Math.min(this.prng.nextInt(0, Math.max(0, Math.floor(cap))), Math.max(0, deadline - performance.now()));
+      const sleepMs = backoffMs(policy, failures, deadline - performance.now(), this.random);
+      if (sleepMs === null) break;
       if (sleepMs > 0) await new Promise((r) => setTimeout(r, sleepMs));
     }
     return { type: 'timeout', error: this.closed ? 'client closed' : `timeout after ${this.options.timeoutMs} ms (${lastError})` };
@@ -209,13 +195,7 @@ export class RiftClient {
   }
 
   private knows(id: string): boolean {
-    return this.options.config.nodes.some((n) => n.id === id);
-  }
-
-  private nextNode(current: string): string {
-    const nodes = this.options.config.nodes;
-    const i = nodes.findIndex((n) => n.id === current);
-    return nodes[(i + 1) % nodes.length]!.id;
+    return this.nodeIds.includes(id);
   }
 
   /** Asks one node for its status over UDP; null if it does not answer in time. */

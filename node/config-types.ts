@@ -33,7 +33,7 @@ export interface ClusterConfig {
   readonly electionTimeoutMsMin: number;
   readonly electionTimeoutMsMax: number;
   readonly heartbeatIntervalMs: number;
-  /** Granularity of the core's logical clock. Default 10 ms. */
+  /** Granularity of the core's logical clock (default: defaultTimings.tickMs). */
   readonly tickMs: number;
   readonly nodes: readonly NodeAddress[];
   /**
@@ -50,49 +50,25 @@ export interface ClusterConfig {
   readonly maxValueBytes: number;
 }
 
-export const configDefaults = {
+/**
+ * The default timings, the one place they are spelled: the node's config
+ * (below), the harness's `--election-timeout` and `--heartbeat` defaults and
+ * the simulator's options all read them. §5.6: broadcastTime << electionTimeout
+ * << MTBF; a heartbeat well under the minimum timeout keeps followers from
+ * starting elections while the leader lives, and the 150-300 ms range is the
+ * paper's own. One tick of the core's logical clock is tickMs.
+ */
+export const defaultTimings = {
   electionTimeoutMsMin: 150,
   electionTimeoutMsMax: 300,
   heartbeatIntervalMs: 50,
   tickMs: 10,
+} as const;
+
+export const configDefaults = {
+  ...defaultTimings,
   readMode: 'readindex' as ReadMode,
   clockDriftBound: 1.2,
   maxKeyBytes: 256,
   maxValueBytes: 8192,
 } as const;
-
-/**
- * Deliberately unsafe node behaviours, off by default, enabled with
- * `--unsafe-...` command-line flags. Each breaks the node in one known way
- * for the harness, the simulator and the consistency gate to catch.
- */
-export interface UnsafeFlags {
-  /** `--unsafe-local-reads`: every node answers reads from its own applied state, without ReadIndex or redirect. */
-  readonly localReads: boolean;
-  /** `--unsafe-no-persist-vote`: votedFor is kept in memory only (lost on restart). */
-  readonly noPersistVote: boolean;
-  /** `--unsafe-memory-log`: the log and hard state live only in memory; a restart starts empty. */
-  readonly memoryLog: boolean;
-  /** `--unsafe-ack-before-fsync`: messages and acknowledgements go out before the write reaches the disk; storage writes lazily, so a kill loses the tail. */
-  readonly ackBeforeFsync: boolean;
-  /** `--unsafe-commit-old-terms`: commit entries of earlier terms by counting replicas (the Figure 8 bug). */
-  readonly commitOldTerms: boolean;
-  /** `--unsafe-lease-ms N`: with readMode "lease", use a lease of N ms instead of the safe electionTimeoutMsMin / clockDriftBound. */
-  readonly leaseMs: number | null;
-  /**
-   * `--unsafe-lease-after-pause`: after a late wake-up (a paused process) the
-   * host drops the tick backlog without telling the core, so the lease clock
-   * loses the time it slept through and a paused leader serves lease reads
-   * on a lease that ran out (issue 15, defect 2). Absent = false.
-   */
-  readonly leaseAfterPause?: boolean;
-}
-
-export const noUnsafeFlags: UnsafeFlags = {
-  localReads: false,
-  noPersistVote: false,
-  memoryLog: false,
-  ackBeforeFsync: false,
-  commitOldTerms: false,
-  leaseMs: null,
-};

@@ -12,13 +12,14 @@ import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from './raft/types.js';
 import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus } from './protocol.js';
-import type { ClusterConfig, UnsafeFlags } from './config-types.js';
+import type { ClusterConfig } from './config-types.js';
+import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
-import { KvStateMachine } from './kv/state-machine.js';
+import { KvStateMachine, type ApplyResult } from './kv/state-machine.js';
 import { encodeCommand } from './kv/command.js';
 import { validateOp } from './kv/limits.js';
-import { assert, assertionFailed } from './util/assert.js';
+import { assert, assertionFailed, assertNever } from './util/assert.js';
 
 /** Where a client reply goes: opaque to the host, interpreted by the transport. */
 export interface ReplyAddress {
@@ -42,6 +43,22 @@ export interface HostIo {
    * the effect loop starts at once (the simulator drives time itself).
    */
   defer?(fn: () => void): void;
+  /** Optional: watches what the host does, without changing it (the simulator's invariant checks). */
+  readonly observe?: HostObserver;
+}
+
+/**
+ * Hooks that see the host's effects as they happen, for checkers outside the
+ * node (the simulator checks the Raft invariants after every event in which
+ * a node produced a Ready, and State Machine Safety at each application).
+ * Observers must not call back into the host. Absent hooks cost one property
+ * check per Ready and per applied entry.
+ */
+export interface HostObserver {
+  /** Every Ready the host takes from the core, once, before it performs any of it. */
+  ready?(ready: Ready): void;
+  /** Every committed entry, once, right after the state machine applied it, with what the state machine returned. */
+  applied?(entry: Entry, result: ApplyResult | null): void;
 }
 
 export interface HostOptions {
@@ -92,7 +109,13 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
     maxUncommittedBytes: 8 * 1024 * 1024,
     maxPendingReads,
     leaseTicks: leaseMs === null ? null : Math.max(1, Math.floor(leaseMs / config.tickMs)),
-    unsafe: { commitOldTerms: unsafe.commitOldTerms, skipReadQuorum: false },
+    unsafe: {
+      commitOldTerms: unsafe.commitOldTerms,
+      skipReadQuorum: false,
+      staleReadAcks: unsafe.staleReadAcks,
+      ignoreLostFollowerLog: unsafe.ignoreLostFollowerLog,
+      forgetLeaseOnRestart: unsafe.forgetLeaseOnRestart,
+    },
     parallelLeaderAppend: true,
   };
 }
@@ -102,6 +125,7 @@ export class NodeHost {
   private readonly config: ClusterConfig;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
+  private readonly observer: HostObserver | undefined;
   private readonly core: RaftNode;
   private readonly kv = new KvStateMachine();
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
@@ -129,6 +153,7 @@ export class NodeHost {
     this.config = options.config;
     this.unsafe = options.unsafe;
     this.io = options.io;
+    this.observer = options.io.observe;
     this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
@@ -234,10 +259,8 @@ export class NodeHost {
       case 'status_response':
         // Responses are for clients; a node receiving one ignores it.
         break;
-      default: {
-        const never: never = message;
-        void never;
-      }
+      default:
+        assertNever(message, 'client message');
     }
     this.drain(); // a caught-up tick may have acted even when the request did not reach the core
     this.armWake();
@@ -367,6 +390,7 @@ export class NodeHost {
     try {
       while (this.core.hasReady() && !this.stopped) {
         const ready = this.core.ready();
+        if (this.observer?.ready !== undefined) this.observer.ready(ready);
         // Thesis §10.2.1: a leader's messages only carry its own entries, so
         // they may leave while those entries are still being written; the core
         // counts the leader's copy only after persisted() (see Ready).
@@ -438,6 +462,7 @@ export class NodeHost {
   private apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
       const applied = this.kv.apply(entry);
+      if (this.observer?.applied !== undefined) this.observer.applied(entry, applied);
       const pending = this.pendingWriteByIndex.get(entry.index);
       if (pending !== undefined) {
         this.pendingWriteByIndex.delete(entry.index);
@@ -528,15 +553,4 @@ export class NodeHost {
     this.pendingWriteByIndex.clear();
     this.pendingWrites.clear();
   }
-}
-
-export function unsafeNames(unsafe: UnsafeFlags): string[] {
-  const names: string[] = [];
-  if (unsafe.localReads) names.push('--unsafe-local-reads');
-  if (unsafe.noPersistVote) names.push('--unsafe-no-persist-vote');
-  if (unsafe.memoryLog) names.push('--unsafe-memory-log');
-  if (unsafe.ackBeforeFsync) names.push('--unsafe-ack-before-fsync');
-  if (unsafe.commitOldTerms) names.push('--unsafe-commit-old-terms');
-  if (unsafe.leaseMs !== null) names.push(`--unsafe-lease-ms=${unsafe.leaseMs}`);
-  return names;
 }

@@ -12,7 +12,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, peerAddress } from './config.js';
-import { noUnsafeFlags, type ClusterConfig, type ReadMode, type UnsafeFlags } from './config-types.js';
+import type { ClusterConfig, ReadMode } from './config-types.js';
+import {
+  unsafeConflict, unsafeFlagsFromArgs, unsafeParseArgsOptions, unsafeReadModeMismatch, unsafeUsageLines, type UnsafeFlags,
+} from './unsafe-flags.js';
 import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';
@@ -30,12 +33,7 @@ const usage = `usage: rift-node --config FILE --id ID [options]
   --help                     show this help
 
 Deliberately unsafe flags (for testing the harness; never in production):
-  --unsafe-local-reads       answer reads from local state, without ReadIndex
-  --unsafe-no-persist-vote   keep votedFor in memory only
-  --unsafe-memory-log        keep the log and hard state in memory only
-  --unsafe-ack-before-fsync  send acknowledgements before the log is on disk
-  --unsafe-commit-old-terms  commit earlier-term entries by counting replicas (Figure 8)
-  --unsafe-lease-ms N        lease reads with an N ms lease (with --read-mode lease)
+${unsafeUsageLines(27).join('\n')}
 
 Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage.
 `;
@@ -66,12 +64,7 @@ function parseCommandLine(argv: string[]): Args {
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
         help: { type: 'boolean' },
-        'unsafe-local-reads': { type: 'boolean' },
-        'unsafe-no-persist-vote': { type: 'boolean' },
-        'unsafe-memory-log': { type: 'boolean' },
-        'unsafe-ack-before-fsync': { type: 'boolean' },
-        'unsafe-commit-old-terms': { type: 'boolean' },
-        'unsafe-lease-ms': { type: 'string' },
+        ...unsafeParseArgsOptions(),
       },
     });
   } catch (error) {
@@ -84,11 +77,8 @@ function parseCommandLine(argv: string[]): Args {
   }
   if (v.config === undefined) fail(NODE_EXIT.usage, `--config is required\n${usage}`);
   if (v.id === undefined) fail(NODE_EXIT.usage, `--id is required\n${usage}`);
-  let leaseMs: number | null = null;
-  if (v['unsafe-lease-ms'] !== undefined) {
-    leaseMs = Number(v['unsafe-lease-ms']);
-    if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > 600_000) fail(NODE_EXIT.usage, `--unsafe-lease-ms must be an integer in 1..600000 (got ${v['unsafe-lease-ms']})`);
-  }
+  const unsafe = unsafeFlagsFromArgs(v);
+  if (!unsafe.ok) fail(NODE_EXIT.usage, unsafe.error);
   let readMode: ReadMode | null = null;
   if (v['read-mode'] !== undefined) {
     if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease') fail(NODE_EXIT.usage, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
@@ -99,24 +89,9 @@ function parseCommandLine(argv: string[]): Args {
     seed = Number(v.seed);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
   }
-  if (v['unsafe-memory-log'] === true && v['unsafe-ack-before-fsync'] === true) {
-    fail(NODE_EXIT.usage, '--unsafe-memory-log and --unsafe-ack-before-fsync are alternatives; pick one');
-  }
-  return {
-    configPath: v.config,
-    id: v.id,
-    readMode,
-    seed,
-    unsafe: {
-      ...noUnsafeFlags,
-      localReads: v['unsafe-local-reads'] === true,
-      noPersistVote: v['unsafe-no-persist-vote'] === true,
-      memoryLog: v['unsafe-memory-log'] === true,
-      ackBeforeFsync: v['unsafe-ack-before-fsync'] === true,
-      commitOldTerms: v['unsafe-commit-old-terms'] === true,
-      leaseMs,
-    },
-  };
+  const conflict = unsafeConflict(unsafe.flags);
+  if (conflict !== null) fail(NODE_EXIT.usage, conflict);
+  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags };
 }
 
 
@@ -132,7 +107,8 @@ async function main(): Promise<void> {
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
   const self = config.nodes.find((n) => n.id === args.id);
   if (self === undefined) fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
-  if (args.unsafe.leaseMs !== null && config.readMode !== 'lease') fail(NODE_EXIT.usage, '--unsafe-lease-ms needs --read-mode lease');
+  const mismatch = unsafeReadModeMismatch(args.unsafe, config.readMode);
+  if (mismatch !== null) fail(NODE_EXIT.usage, mismatch);
 
   const started = Date.now();
   const log = (line: string): void => {
@@ -146,7 +122,7 @@ async function main(): Promise<void> {
       opened = openMemoryStorage();
     } else {
       mkdirSync(dataDir, { recursive: true });
-      opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync });
+      opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync, tornTailAlwaysDropped: args.unsafe.tornTailDropped });
     }
   } catch (error) {
     if (error instanceof StorageCorruptionError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);

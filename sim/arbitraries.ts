@@ -6,6 +6,7 @@
  * while it does. The seed is `noShrink`: changing it changes everything.
  */
 import fc from 'fast-check';
+import { assertNever } from '../node/util/assert.js';
 import type { Fault, FaultKind, Scenario, SimOptions, TimedFault, WorkloadOp } from './scenario.js';
 
 export interface ScenarioShape {
@@ -80,10 +81,8 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc.constantFrom('reliable' as const, 'lossy' as const, 'reorder' as const, 'duplicate' as const).map((profile) => ({ kind, profile }));
     case 'corrupt':
       return node.map((n) => ({ kind, node: n }));
-    default: {
-      const never: never = kind;
-      return never;
-    }
+    default:
+      return assertNever(kind, 'fault kind');
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * A simulated client process speaking the node protocol as `node/client.ts`
- * does: one outstanding op, the same (clientId, seq) on every attempt of an
- * op, attempts time out and move to the next node, `not_leader` hints are
- * followed at once, `unavailable` retries after capped exponential backoff
- * with full jitter, and the op's deadline turns it into `timeout`.
+ * does, with the same retry policy (node/client-retry.ts): one outstanding
+ * op, the same (clientId, seq) on every attempt of an op, attempts time out
+ * and move to the next node, `not_leader` hints are followed at once,
+ * `unavailable` retries after capped exponential backoff with full jitter
+ * (drawn from the client's seeded stream), and the op's deadline turns it
+ * into `timeout`.
  *
  * It records the history: a timed-out read is a `fail` (reads have no
  * effect), a timed-out write or cas is `info` (it may still take effect) and
@@ -11,7 +13,11 @@
  * clientId (Jepsen's rule; the corpus README). Written values are unique
  * integers, so the checker can tell every write apart.
  */
+import {
+  attemptWaitMs, backoffMs, judgeAttempt, timedOutOpType, type AttemptVerdict, type RandomInt, type RetryPolicy,
+} from '../node/client-retry.js';
 import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
+import { assertNever } from '../node/util/assert.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
 import type { History } from './history.js';
 import type { WorkloadOp } from './scenario.js';
@@ -24,9 +30,7 @@ export interface ClientContext {
   readonly nodeIds: readonly string[];
   readonly keys: number;
   readonly opTimeoutMs: number;
-  readonly attemptTimeoutMs: number;
-  readonly backoffMsMin: number;
-  readonly backoffMsMax: number;
+  readonly retry: RetryPolicy;
   /** Ops invoked at or after this time must complete definitely (liveness after the heal). */
   readonly livenessFromMs: number;
   send(slot: number, to: string, request: ClientRequest): void;
@@ -61,6 +65,8 @@ export class SimClient {
   private current: Current | null = null;
   private probesLeft = 2;
   private readonly lastKnown = new Map<string, number | null>();
+  /** The backoff jitter's source: this client's seeded stream. */
+  private readonly random: RandomInt;
   done = false;
   completed = 0;
 
@@ -72,6 +78,7 @@ export class SimClient {
     this.process = ctx.nextProcess();
     this.clientId = `c${slot}`;
     this.target = ctx.nodeIds[ctx.stream.int(0, ctx.nodeIds.length - 1)]!;
+    this.random = (min, max) => ctx.stream.int(min, max);
   }
 
   start(): void {
@@ -85,35 +92,27 @@ export class SimClient {
     cur.awaiting = false;
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = null;
-    switch (outcome.status) {
+    if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, toNumber(outcome.actual));
+    this.follow(judgeAttempt(outcome, this.target, this.ctx.nodeIds));
+  }
+
+  /** Acts on the retry policy's verdict on the attempt that just ended. */
+  private follow(verdict: AttemptVerdict): void {
+    switch (verdict.kind) {
       case 'ok':
-        this.complete('ok', outcome.value);
+        this.complete('ok', verdict.value);
         return;
-      case 'cas_mismatch':
-        this.lastKnown.set(cur.key, toNumber(outcome.actual));
-        this.complete('fail', null, 'cas_mismatch');
+      case 'fail':
+        this.complete('fail', null, verdict.error);
         return;
-      case 'invalid':
-        this.complete('fail', null, `${outcome.code}: ${outcome.message}`);
+      case 'retry':
+        this.current!.lastError = verdict.lastError;
+        this.target = verdict.target;
+        if (verdict.backoff) this.backoff();
+        else this.attempt();
         return;
-      case 'not_leader':
-        cur.lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
-        if (outcome.leaderHint !== null && outcome.leaderHint !== this.target && this.ctx.nodeIds.includes(outcome.leaderHint)) {
-          this.target = outcome.leaderHint;
-          this.attempt(); // a fresh hint is worth following at once
-          return;
-        }
-        this.target = this.nextNode();
-        this.backoff();
-        return;
-      case 'unavailable':
-        cur.lastError = `unavailable: ${outcome.reason}`;
-        this.backoff();
-        return;
-      default: {
-        const never: never = outcome;
-        void never;
-      }
+      default:
+        assertNever(verdict, 'attempt verdict');
     }
   }
 
@@ -170,33 +169,29 @@ export class SimClient {
 
   private attempt(): void {
     const cur = this.current!;
-    const remaining = cur.deadlineMs - this.ctx.queue.now;
-    if (remaining <= 0) {
+    const waitMs = attemptWaitMs(this.ctx.retry, cur.deadlineMs - this.ctx.queue.now);
+    if (waitMs === null) {
       this.timeout();
       return;
     }
     cur.awaiting = true;
     this.ctx.send(this.slot, this.target, cur.request);
-    cur.timer = this.ctx.queue.schedule(Math.min(this.ctx.attemptTimeoutMs, remaining), () => {
+    cur.timer = this.ctx.queue.schedule(waitMs, () => {
       cur.timer = null;
       if (!cur.awaiting) return;
       cur.awaiting = false;
-      cur.lastError = `no reply from ${this.target}`;
-      this.target = this.nextNode();
-      this.backoff();
+      this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
     });
   }
 
   private backoff(): void {
     const cur = this.current!;
     cur.failures++;
-    const cap = Math.min(this.ctx.backoffMsMax, this.ctx.backoffMsMin * 2 ** Math.min(cur.failures, 10));
-    const remaining = cur.deadlineMs - this.ctx.queue.now;
-    if (remaining <= 0) {
+    const sleepMs = backoffMs(this.ctx.retry, cur.failures, cur.deadlineMs - this.ctx.queue.now, this.random);
+    if (sleepMs === null) {
       this.timeout();
       return;
     }
-    const sleepMs = Math.min(this.ctx.stream.int(0, Math.floor(cap)), remaining);
     cur.timer = this.ctx.queue.schedule(sleepMs, () => {
       cur.timer = null;
       this.attempt();
@@ -209,7 +204,7 @@ export class SimClient {
     if (cur.invokedMs >= this.ctx.livenessFromMs) {
       this.ctx.onLivenessViolation(`liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (after the heal + grace) timed out: ${cur.lastError}`);
     }
-    if (cur.f === 'read') {
+    if (timedOutOpType(cur.f) === 'fail') {
       this.complete('fail', null, error);
       return;
     }
@@ -234,11 +229,6 @@ export class SimClient {
     const op = { process: this.process, type, f: cur.f, key: cur.key, value, ...(error === undefined ? {} : { error }) };
     this.ctx.history.add(op, this.ctx.queue.now);
     this.scheduleNext();
-  }
-
-  private nextNode(): string {
-    const nodes = this.ctx.nodeIds;
-    return nodes[(nodes.indexOf(this.target) + 1) % nodes.length]!;
   }
 }
 

@@ -40,6 +40,8 @@ export interface DiskOptions {
   readonly syncMsMax: number;
   /** ack_before_fsync: period of the background flush. */
   readonly lazyFlushMs: number;
+  /** `--unsafe-torn-tail-dropped`: recovery drops a damaged last frame without evidence of a torn write. */
+  readonly tornTailAlwaysDropped?: boolean;
 }
 
 export const defaultDiskOptions: DiskOptions = { mode: 'fsync', syncMsMin: 1, syncMsMax: 6, lazyFlushMs: 1000 };
@@ -100,7 +102,7 @@ export class SimDisk {
     }
     const image = Buffer.concat(this.durable, this.durableBytes);
     try {
-      const replay = replayLog(image, `sim/${this.nodeId}/raft.log`);
+      const replay = replayLog(image, `sim/${this.nodeId}/raft.log`, { tornTailAlwaysDropped: this.options.tornTailAlwaysDropped === true });
       let tornBytes = 0;
       if (replay.tornTail !== null) {
         // As openFileStorage does: cut the torn tail off before appending again.

@@ -23,12 +23,17 @@
  *   checked), two leaders, a changed committed entry, a non-linearizable
  *   history.
  *
+ * Election Safety and one vote per term are judged by the ledgers shared
+ * with the real harness's wire monitor (checker/raft-invariants.ts), each
+ * violation reported once.
+ *
  * The checker keeps only what the invariants need; the per-node work after an
  * event is proportional to what changed (log changes are found by object
  * identity, since the core never mutates an Entry).
  */
 import type { RaftNode } from '../node/raft/raft.js';
 import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
+import { LeaderLedger, VoteLedger, grantedVote } from '../checker/raft-invariants.js';
 
 interface Incarnation {
   lastTerm: number;
@@ -47,7 +52,8 @@ interface EntryId {
 export type ViolationSink = (message: string) => void;
 
 export class InvariantChecker {
-  private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** Who led each term (Election Safety). */
+  private readonly leaders = new LeaderLedger();
   /** (index:term) -> what every log holding it must agree on. */
   private readonly entries = new Map<string, { readonly data: string; readonly prevTerm: number }>();
   /** index -> the committed entry (from any node's commitIndex). */
@@ -58,8 +64,8 @@ export class InvariantChecker {
   private readonly incarnations = new Map<NodeId, Incarnation>();
   /** Highest term each node has sent in a non-pre-vote message (it must be durable). */
   private readonly termSent = new Map<NodeId, number>();
-  /** Votes each node granted, by term. */
-  private readonly votesSent = new Map<NodeId, Map<number, NodeId>>();
+  /** Votes each node granted, by term (one vote per term). */
+  private readonly votes = new VoteLedger();
   checks = 0;
 
   constructor(
@@ -75,7 +81,7 @@ export class InvariantChecker {
       if (currentTerm < sent) {
         this.violation(`durability: ${id} restarted with currentTerm ${currentTerm}, but it had already sent messages in term ${sent} (Figure 2: currentTerm on stable storage before responding)`);
       }
-      const vote = this.votesSent.get(id)?.get(currentTerm);
+      const vote = this.votes.votedFor(id, currentTerm);
       if (vote !== undefined && votedFor !== vote) {
         this.violation(`durability: ${id} granted its vote in term ${currentTerm} to ${vote} but restarted with votedFor=${votedFor ?? 'null'} (§5.2: one vote per term, persisted)`);
       }
@@ -93,14 +99,12 @@ export class InvariantChecker {
     const preVote = (message.type === 'request_vote' || message.type === 'request_vote_response') && message.preVote;
     if (preVote) return; // a pre-vote carries the term the sender *would* use (§9.6)
     if (message.term > (this.termSent.get(id) ?? 0)) this.termSent.set(id, message.term);
-    if (message.type === 'request_vote_response' && message.voteGranted) {
-      let votes = this.votesSent.get(id);
-      if (votes === undefined) this.votesSent.set(id, (votes = new Map()));
-      const earlier = votes.get(message.term);
-      if (earlier !== undefined && earlier !== message.to) {
-        this.violation(`election: ${id} granted two votes in term ${message.term}: to ${earlier} and to ${message.to} (§5.2)`);
-      }
-      votes.set(message.term, message.to);
+    const vote = grantedVote(message);
+    if (vote === null) return;
+    // The voter is the sender `id`, whatever the message says.
+    const earlier = this.votes.grant({ voter: id, candidate: vote.candidate, term: vote.term });
+    if (earlier !== null) {
+      this.violation(`election: ${id} granted two votes in term ${vote.term}: to ${earlier} and to ${vote.candidate} (§5.2)`);
     }
   }
 
@@ -148,9 +152,8 @@ export class InvariantChecker {
     }
 
     if (st.role === 'leader') {
-      const other = this.leaderOfTerm.get(st.currentTerm);
-      if (other === undefined) this.leaderOfTerm.set(st.currentTerm, id);
-      else if (other !== id) this.violation(`election safety: two leaders in term ${st.currentTerm}: ${other} and ${id} (§5.2)`);
+      const other = this.leaders.claim(st.currentTerm, id);
+      if (other !== null) this.violation(`election safety: two leaders in term ${st.currentTerm}: ${other} and ${id} (§5.2)`);
       if (inc.wasLeaderInTerm !== st.currentTerm) {
         // Leader Completeness (§5.4): every entry already known committed is in the new leader's log.
         for (let i = 1; i <= this.committedMax; i++) {
@@ -205,7 +208,7 @@ export class InvariantChecker {
   }
 
   get termsWithLeader(): number {
-    return this.leaderOfTerm.size;
+    return this.leaders.size;
   }
 
   /** Log Matching for entries [from, log.length) (0-based). */

@@ -3,7 +3,8 @@
  * generate and shrink it: a seed for every random stream, a fault schedule
  * and a client workload. `SimOptions` is the fixed setting of a campaign.
  */
-import type { UnsafeFlags, ReadMode } from '../node/config-types.js';
+import { configDefaults, defaultTimings, type ReadMode } from '../node/config-types.js';
+import { noUnsafeFlags, type UnsafeFlags } from '../node/unsafe-flags.js';
 import type { NetworkProfileName } from './network.js';
 
 export type LinkDirection = 'in' | 'out' | 'both';
@@ -80,18 +81,18 @@ export interface SimOptions {
 
 export const defaultSimOptions: SimOptions = {
   nodeCount: 5,
-  unsafe: { localReads: false, noPersistVote: false, memoryLog: false, ackBeforeFsync: false, commitOldTerms: false, leaseMs: null },
-  readMode: 'readindex',
-  clockDriftBound: 1.2,
+  unsafe: noUnsafeFlags,
+  readMode: configDefaults.readMode,
+  clockDriftBound: configDefaults.clockDriftBound,
   faultWindowMs: 4000,
   livenessGraceMs: 2000,
   settleMs: 6000,
   opTimeoutMs: 1500,
   keys: 3,
-  electionTimeoutMsMin: 150,
-  electionTimeoutMsMax: 300,
-  heartbeatIntervalMs: 50,
-  tickMs: 10,
+  electionTimeoutMsMin: defaultTimings.electionTimeoutMsMin,
+  electionTimeoutMsMax: defaultTimings.electionTimeoutMsMax,
+  heartbeatIntervalMs: defaultTimings.heartbeatIntervalMs,
+  tickMs: defaultTimings.tickMs,
   traceLines: false,
   stopOnViolation: true,
   checkerTimeLimitMs: 10_000,

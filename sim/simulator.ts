@@ -19,10 +19,12 @@
  * linearizability checker (client.ts, property.ts).
  */
 import { validateConfig } from '../node/config.js';
+import { assertNever } from '../node/util/assert.js';
 import type { ClusterConfig } from '../node/config-types.js';
+import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
-import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
+import type { NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
 import { decodeEnvelope, deriveKey, encodeEnvelope, isRaftMessage } from '../node/transport/codec.js';
 import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
@@ -35,6 +37,7 @@ import { InvariantChecker } from './invariants.js';
 import { SimNetwork, networkProfiles } from './network.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
+import { TraceKind } from './trace-kind.js';
 
 export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability';
 
@@ -163,7 +166,7 @@ export class Simulation {
     const durability = !(options.unsafe.memoryLog || options.unsafe.ackBeforeFsync);
     this.checker = new InvariantChecker((message) => this.violate('invariant', message), durability);
     this.network = new SimNetwork(this.queue, seed, (to, from, datagram) => this.deliver(to, from, datagram));
-    const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options) };
+    const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options), tornTailAlwaysDropped: options.unsafe.tornTailDropped };
     this.nodes = this.config.nodes.map((n, index) => ({
       id: n.id,
       index,
@@ -223,7 +226,7 @@ export class Simulation {
     if (!recovered.ok) {
       node.refused = recovered.error.message;
       this.stats.storageRefusals++;
-      this.note(6, node.index, () => `${node.id} refuses to start: ${recovered.error.message}`);
+      this.note(TraceKind.refusedStart, node.index, () => `${node.id} refuses to start: ${recovered.error.message}`);
       return;
     }
     this.stats.tornTailBytes += recovered.tornBytes;
@@ -234,7 +237,7 @@ export class Simulation {
     const incarnation = node.incarnation;
     const wrap = (fn: () => void) => () => {
       if (node.incarnation !== incarnation || node.host === null) return;
-      this.mixEvent(2, node.index, 0);
+      this.mixEvent(TraceKind.timer, node.index, 0);
       this.guard(node, fn);
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
@@ -243,8 +246,18 @@ export class Simulation {
       clock,
       sendPeer: (to, message) => this.sendPeer(node, to, message),
       sendClient: (to, message) => this.sendToClient(node, to.port, message),
-      log: (line) => this.note(7, node.index, () => `${node.id}: ${line}`, false),
+      log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
       droppedCounts: () => ({}),
+      observe: {
+        // A node's state only becomes visible through a Ready (messages, persisted
+        // state, applied entries), so the invariants are checked after every
+        // event in which the node produced one, rather than after every tick.
+        ready: () => {
+          this.touched.add(node);
+        },
+        // State Machine Safety (§5.4.3), at the moment of application.
+        applied: (entry) => this.checker.onApply(node.id, entry),
+      },
     };
     const host = new NodeHost({ id: node.id, config: this.config, unsafe: this.options.unsafe, stored, seed: node.seeds.uint32(), io });
     host.onFatal = (error) => {
@@ -252,25 +265,9 @@ export class Simulation {
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
       this.crashNode(node);
     };
-    // A node's state only becomes visible through a Ready (messages, persisted
-    // state, applied entries), so the invariants are checked after every
-    // event in which the node produced one, rather than after every tick.
-    const core = host.raft();
-    const ready = core.ready.bind(core);
-    core.ready = () => {
-      this.touched.add(node);
-      return ready();
-    };
-    // Observe every application (State Machine Safety, §5.4.3) without changing what the host does.
-    const kv = host.stateMachine();
-    const apply = kv.apply.bind(kv);
-    kv.apply = (entry: Entry) => {
-      this.checker.onApply(node.id, entry);
-      return apply(entry);
-    };
     node.host = host;
     node.clock = clock;
-    this.note(8, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
+    this.note(TraceKind.start, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
     host.start();
     this.touched.add(node);
   }
@@ -286,7 +283,7 @@ export class Simulation {
     this.checker.onStop(node.id);
     const fate = node.disk.crash();
     this.stats.crashes++;
-    this.note(9, node.index, () => `${node.id} crashes (unsynced writes: ${fate ?? 'none'})`);
+    this.note(TraceKind.crash, node.index, () => `${node.id} crashes (unsynced writes: ${fate ?? 'none'})`);
   }
 
   private guard(node: SimNode, fn: () => void): void {
@@ -350,7 +347,7 @@ export class Simulation {
     const decoded = decodeEnvelope(datagram, this.key, CLUSTER);
     if (to.startsWith(CLIENT_PREFIX)) {
       const slot = Number(to.slice(CLIENT_PREFIX.length));
-      this.mixEvent(4, slot, datagram.readUInt32LE(5));
+      this.mixEvent(TraceKind.clientDelivery, slot, datagram.readUInt32LE(5));
       if (!decoded.ok) return;
       const body = decoded.envelope.body;
       if (body.type === 'client_response') this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
@@ -359,7 +356,7 @@ export class Simulation {
     const node = this.byId.get(to);
     if (node === undefined || node.host === null) return; // down: the datagram is lost
     const host = node.host;
-    this.mixEvent(1, node.index, datagram.readUInt32LE(5));
+    this.mixEvent(TraceKind.peerDelivery, node.index, datagram.readUInt32LE(5));
     if (!decoded.ok) return;
     const body = decoded.envelope.body;
     // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
@@ -383,9 +380,7 @@ export class Simulation {
         nodeIds: this.nodes.map((n) => n.id),
         keys: this.options.keys,
         opTimeoutMs: this.options.opTimeoutMs,
-        attemptTimeoutMs: Math.min(250, this.options.opTimeoutMs),
-        backoffMsMin: 10,
-        backoffMsMax: 200,
+        retry: defaultRetryPolicy(this.options.opTimeoutMs),
         livenessFromMs,
         send: (s, to, request) => {
           const encoded = encodeEnvelope({ cluster: CLUSTER, from: `c${s}`, to, body: request }, this.key);
@@ -408,10 +403,10 @@ export class Simulation {
   private applyFault(fault: Fault, i: number): void {
     const n = this.nodes.length;
     const nodeAt = (k: number): SimNode => this.nodes[((k % n) + n) % n]!;
-    this.mixEvent(5, i, 0);
+    this.mixEvent(TraceKind.fault, i, 0);
     for (const node of this.nodes) this.touched.add(node);
     this.history.add({ process: 'nemesis', type: 'info', f: fault.kind, value: fault }, this.queue.now);
-    this.note(5, i, () => `fault ${JSON.stringify(fault)}`);
+    this.note(TraceKind.fault, i, () => `fault ${JSON.stringify(fault)}`);
     switch (fault.kind) {
       case 'crash':
         this.crashNode(nodeAt(fault.node));
@@ -462,13 +457,11 @@ export class Simulation {
       case 'corrupt': {
         const node = nodeAt(fault.node);
         const at = node.disk.corruptDurable();
-        this.note(10, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
+        this.note(TraceKind.corrupt, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
-      default: {
-        const never: never = fault;
-        void never;
-      }
+      default:
+        assertNever(fault, 'fault');
     }
   }
 
@@ -503,9 +496,9 @@ export class Simulation {
   /** End of the fault window: restart everyone, heal the network, let clocks run at rate 1 again. */
   private healAll(): void {
     this.healed = true;
-    this.mixEvent(5, 0xffff, 0);
+    this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
-    this.note(5, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
+    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
     this.network.healPartitions();
     this.network.setProfile(networkProfiles.reliable);
     for (const node of this.nodes) {
@@ -521,17 +514,17 @@ export class Simulation {
   private violate(kind: ViolationKind, message: string): void {
     if (this.violations.length >= 50) return;
     this.violations.push({ kind, atMs: this.queue.now, message });
-    this.note(11, this.violations.length, () => `VIOLATION (${kind}): ${message}`);
+    this.note(TraceKind.violation, this.violations.length, () => `VIOLATION (${kind}): ${message}`);
   }
 
-  private mixEvent(kind: number, target: number, word: number): void {
+  private mixEvent(kind: TraceKind, target: number, word: number): void {
     let h = mix(this.hash, Math.round(this.queue.now * 1000));
     h = mix(h, (kind << 16) | (target & 0xffff));
     this.hash = mix(h, word);
   }
 
   /** A trace line (built only when lines are kept); `hashed` lines also enter the trace hash. */
-  private note(kind: number, target: number, line: () => string, hashed = true): void {
+  private note(kind: TraceKind, target: number, line: () => string, hashed = true): void {
     if (hashed) this.mixEvent(kind, target, 0);
     if (this.options.traceLines && this.trace.length < maxTraceLines) this.trace.push(`${this.queue.now.toFixed(3).padStart(10)} ${line()}`);
   }

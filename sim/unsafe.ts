@@ -11,22 +11,30 @@
  * reachable (a lease bug needs partitions and slow clocks; a durability bug
  * needs crashes), so a campaign spends its runs where the bug can show.
  */
-import { noUnsafeFlags, type UnsafeFlags } from '../node/config-types.js';
+import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlagKey } from '../node/unsafe-flags.js';
 import { defaultShape, type ScenarioShape } from './arbitraries.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 
 export interface UnsafePreset {
+  /** The flag's name without `--unsafe-` (`local-reads`), from node/unsafe-flags.ts. */
   readonly name: string;
   readonly description: string;
   readonly options: SimOptions;
   readonly shape: ScenarioShape;
 }
 
-const base = defaultSimOptions;
-
-function flags(overrides: Partial<UnsafeFlags>): UnsafeFlags {
-  return { ...noUnsafeFlags, ...overrides };
+/** What a preset adds to the table's row: how the simulator makes the bug show. */
+interface PresetTuning {
+  /** The symptom the simulator looks for. */
+  readonly description: string;
+  /** Option overrides besides the flag itself (and the read mode its row requires). */
+  readonly options?: Partial<Omit<SimOptions, 'unsafe'>>;
+  /** For an integer row: the value the preset runs with. */
+  readonly value?: number;
+  readonly shape: ScenarioShape;
 }
+
+const base = defaultSimOptions;
 
 const crashHeavy: ScenarioShape = {
   ...defaultShape,
@@ -38,43 +46,38 @@ const partitionHeavy: ScenarioShape = {
   faultWeights: { isolate_leader: 5, partition: 3, isolate: 2, heal: 2, crash_leader: 1, restart_all: 1 },
 };
 
-export const unsafePresets: Readonly<Record<string, UnsafePreset>> = {
-  'local-reads': {
-    name: 'local-reads',
+/** One entry per row of node/unsafe-flags.ts: a new row does not compile until it says how the simulator reaches its bug. */
+const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
+  localReads: {
     description: 'every node answers reads from its own applied state (stale reads from followers and deposed leaders)',
-    options: { ...base, keys: 2, unsafe: flags({ localReads: true }) },
+    options: { keys: 2 },
     shape: { ...partitionHeavy, readOnlyClients: 1 },
   },
-  'no-persist-vote': {
-    name: 'no-persist-vote',
+  noPersistVote: {
     description: 'votedFor is not persisted: a restarted node can vote twice in one term (two leaders)',
-    options: { ...base, nodeCount: 3, unsafe: flags({ noPersistVote: true }) },
+    options: { nodeCount: 3 },
     // A second vote in the same term needs a candidate that missed the first
     // election (isolated) or a RequestVote delivered late (reordering) after the voter restarted.
     shape: { ...crashHeavy, maxFaults: 20, faultWeights: { isolate: 3, partition: 2, crash: 3, restart: 3, restart_all: 1, heal: 2, network: 2 } },
   },
-  'memory-log': {
-    name: 'memory-log',
+  memoryLog: {
     description: 'log and hard state live in memory only: a restart forgets acknowledged entries',
-    options: { ...base, nodeCount: 3, unsafe: flags({ memoryLog: true }) },
+    options: { nodeCount: 3 },
     shape: crashHeavy,
   },
-  'ack-before-fsync': {
-    name: 'ack-before-fsync',
+  ackBeforeFsync: {
     description: 'persist resolves before the fsync: a crash loses acknowledged votes and entries',
-    options: { ...base, nodeCount: 3, unsafe: flags({ ackBeforeFsync: true }) },
+    options: { nodeCount: 3 },
     shape: crashHeavy,
   },
-  'commit-old-terms': {
-    name: 'commit-old-terms',
+  commitOldTerms: {
     description: 'no noop at the start of a term, and entries of earlier terms are committed by counting replicas (Figure 8)',
-    options: { ...base, unsafe: flags({ commitOldTerms: true }) },
     shape: { ...crashHeavy, maxFaults: 20, faultWeights: { crash_leader: 5, restart: 3, restart_all: 2, isolate_leader: 3, heal: 2, network: 1 } },
   },
-  'lease-ms': {
-    name: 'lease-ms',
+  leaseMs: {
     description: 'lease reads with a lease far longer than the election timeout allows, under clock drift',
-    options: { ...base, keys: 1, readMode: 'lease', unsafe: flags({ leaseMs: 1000 }) },
+    options: { keys: 1 },
+    value: 1000,
     shape: {
       ...partitionHeavy,
       minClients: 4,
@@ -88,7 +91,51 @@ export const unsafePresets: Readonly<Record<string, UnsafePreset>> = {
       clockRates: [0.5, 0.8],
     },
   },
+  // Issue 15's defects. These presets use the fault kinds the simulator has;
+  // the adversary that reaches them best (late replays across terms, process
+  // pauses, disk damage) is described with each.
+  staleReadAcks: {
+    description: 'answers to old-term AppendEntries confirm a later term\'s reads: a leader that leads again serves stale reads',
+    options: { keys: 1 },
+    shape: { ...partitionHeavy, readOnlyClients: 2, minClients: 4, clients: 6, maxFaults: 12 },
+  },
+  leaseAfterPause: {
+    description: 'a leader paused longer than its lease keeps serving lease reads when it wakes',
+    options: { keys: 1 },
+    shape: { ...partitionHeavy, readOnlyClients: 2, minClients: 4, clients: 6, maxFaults: 8 },
+  },
+  tornTailDropped: {
+    description: 'a corrupt last log frame (bit rot) is dropped as torn: an acknowledged vote or entry vanishes',
+    options: { nodeCount: 3 },
+    shape: crashHeavy,
+  },
+  ignoreLostFollowerLog: {
+    description: 'a follower whose log lost its tail is never caught up by the current leader',
+    options: { nodeCount: 3 },
+    shape: crashHeavy,
+  },
+  forgetLeaseOnRestart: {
+    description: 'a restarted follower votes at once, so a new leader commits while the old one serves lease reads',
+    options: { keys: 1 },
+    shape: { ...crashHeavy, readOnlyClients: 2, minClients: 4, clients: 6 },
+  },
 };
+
+/** The presets, keyed by name (`local-reads`), in the table's order. */
+export const unsafePresets: Readonly<Record<string, UnsafePreset>> = Object.fromEntries(
+  unsafeFlagSpecs.map((spec) => {
+    const tuning = tunings[spec.key];
+    if (spec.kind === 'integer' && tuning.value === undefined) throw new Error(`sim/unsafe.ts: the preset for ${spec.flag} needs a value`);
+    const name = spec.flag.slice('--unsafe-'.length);
+    const options: SimOptions = {
+      ...base,
+      ...tuning.options,
+      ...(spec.requiresReadMode === undefined ? {} : { readMode: spec.requiresReadMode }),
+      unsafe: { ...noUnsafeFlags, [spec.key]: spec.kind === 'boolean' ? true : tuning.value },
+    };
+    return [name, { name, description: tuning.description, options, shape: tuning.shape }];
+  }),
+);
 
 /** The preset for a flag name as the node spells it (`--unsafe-local-reads`, `local-reads`, `localReads`). */
 export function unsafePreset(name: string): UnsafePreset | null {

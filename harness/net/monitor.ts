@@ -4,7 +4,8 @@
  * history (a check beyond Jepsen's: a history can be linearizable by luck
  * while the protocol is already broken).
  *
- * Two invariants, both from the Raft paper:
+ * Three invariants, all from the Raft paper (the first two judged by the
+ * ledgers shared with the simulator, checker/raft-invariants.ts):
  *
  * - Election Safety (§5.2, Figure 3): at most one leader per term. A node that
  *   sends AppendEntries in term T claims to be T's leader, so two different
@@ -34,17 +35,14 @@
  */
 import { decodeEnvelope, deriveKey, HEADER_BYTES } from '../../node/transport/codec.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
+import { LeaderLedger, VoteLedger, defaultMaxTerms, grantedVote, type GrantedVote } from '../../checker/raft-invariants.js';
+
+export type { GrantedVote };
 
 export type MonitorViolation =
   | { readonly kind: 'election-safety'; readonly term: number; readonly leaders: readonly [string, string]; readonly atMs: number; readonly message: string }
   | { readonly kind: 'double-vote'; readonly term: number; readonly voter: string; readonly candidates: readonly [string, string]; readonly atMs: number; readonly message: string }
   | { readonly kind: 'lost-vote'; readonly term: number; readonly voter: string; readonly candidate: string; readonly votedFor: string | null; readonly atMs: number; readonly message: string };
-
-export interface GrantedVote {
-  readonly voter: string;
-  readonly candidate: string;
-  readonly term: number;
-}
 
 export interface MonitorCounts {
   /** Datagrams looked at. */
@@ -96,15 +94,14 @@ const AE_HEAD = /"type":"append_entries","term":(\d+),"from":"([^"\\]{1,64})"/;
 export class RaftWireMonitor {
   private readonly key: Buffer;
   private readonly maxViolations: number;
-  private readonly maxTerms: number;
   private readonly nowMs: () => number;
   private readonly kept: MonitorViolation[] = [];
   /** term → leaders seen sending AppendEntries (normally exactly one). */
-  private readonly leaders = new Map<number, string[]>();
-  /** `${voter} ${term}` → candidate granted. */
-  private readonly votes = new Map<string, string>();
-  private readonly voteTerms: string[] = [];
-  private readonly reported = new Set<string>();
+  private readonly leaders: LeaderLedger;
+  /** Granted votes by voter and term. */
+  private readonly votes: VoteLedger;
+  /** Lost votes already reported (`${voter} ${term}`). */
+  private readonly reportedLost = new Set<string>();
   private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
   private readonly counters: MonitorCounts = { datagrams: 0, appendEntries: 0, votesGranted: 0, decoded: 0, undecodable: 0, violationsDropped: 0 };
 
@@ -112,7 +109,8 @@ export class RaftWireMonitor {
     if (typeof opts.secret !== 'string' || opts.secret.length === 0) throw new Error('monitor: secret must be a non-empty string');
     this.key = deriveKey(opts.secret);
     this.maxViolations = opts.maxViolations ?? 100;
-    this.maxTerms = opts.maxTerms ?? 100_000;
+    this.leaders = new LeaderLedger(opts.maxTerms ?? defaultMaxTerms);
+    this.votes = new VoteLedger(opts.maxTerms ?? defaultMaxTerms);
     this.nowMs = opts.nowMs ?? (() => performance.now());
   }
 
@@ -125,7 +123,7 @@ export class RaftWireMonitor {
       const head = peekBinaryHeader(buf, HEADER_BYTES);
       if (head?.kind === 'append_entries') {
         this.counters.appendEntries++;
-        if (this.leaders.get(head.term)?.includes(head.from) === true) return;
+        if (this.leaders.has(head.term, head.from)) return;
         this.decodeAndRecord(buf);
       } else if (head === null || head.kind === 'request_vote_response') {
         this.decodeAndRecord(buf);
@@ -138,7 +136,7 @@ export class RaftWireMonitor {
       this.counters.appendEntries++;
       // Fast path: a (term, sender) already verified adds nothing new.
       const head = AE_HEAD.exec(prefix.toString('latin1'));
-      if (head !== null && this.leaders.get(Number(head[1]))?.includes(head[2]!) === true) return;
+      if (head !== null && this.leaders.has(Number(head[1]), head[2]!)) return;
       this.decodeAndRecord(buf);
       return;
     }
@@ -162,9 +160,9 @@ export class RaftWireMonitor {
    */
   checkRestartedVoter(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void {
     if (status.currentTerm !== vote.term || status.votedFor === vote.candidate) return;
-    const dedupe = `lost ${vote.voter} ${vote.term}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
+    const dedupe = `${vote.voter} ${vote.term}`;
+    if (this.reportedLost.has(dedupe)) return;
+    this.reportedLost.add(dedupe);
     this.violate({
       kind: 'lost-vote', term: vote.term, voter: vote.voter, candidate: vote.candidate, votedFor: status.votedFor, atMs: this.nowMs(),
       message: `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
@@ -177,9 +175,9 @@ export class RaftWireMonitor {
   }
 
   report(): MonitorReport {
-    const terms = [...this.leaders.keys()].sort((a, b) => b - a);
+    const terms = this.leaders.terms().sort((a, b) => b - a);
     const leadersByTerm: Record<string, string[]> = {};
-    for (const t of terms.slice(0, 50)) leadersByTerm[String(t)] = [...this.leaders.get(t)!];
+    for (const t of terms.slice(0, 50)) leadersByTerm[String(t)] = [...this.leaders.leadersOf(t)];
     return { violations: [...this.kept], counts: { ...this.counters }, maxLeaderTerm: terms[0] ?? 0, leadersByTerm };
   }
 
@@ -194,21 +192,14 @@ export class RaftWireMonitor {
     if (body.type === 'append_entries') {
       this.recordLeader(body.term, body.from);
     } else if (body.type === 'request_vote_response') {
-      if (body.voteGranted && !body.preVote) this.recordVote(body.from, body.term, body.to);
+      const vote = grantedVote(body);
+      if (vote !== null) this.recordVote(vote);
     }
   }
 
   private recordLeader(term: number, leader: string): void {
-    let seen = this.leaders.get(term);
-    if (seen === undefined) {
-      seen = [];
-      this.leaders.set(term, seen);
-      this.forgetOldTerms();
-    }
-    if (seen.includes(leader)) return;
-    seen.push(leader);
-    if (seen.length > 1) {
-      const first = seen[0]!;
+    const first = this.leaders.claim(term, leader);
+    if (first !== null) {
       const pair = [first, leader].sort() as [string, string];
       this.violate({
         kind: 'election-safety', term, leaders: pair, atMs: this.nowMs(),
@@ -217,38 +208,22 @@ export class RaftWireMonitor {
     }
   }
 
-  private recordVote(voter: string, term: number, candidate: string): void {
+  private recordVote(vote: GrantedVote): void {
     this.counters.votesGranted++;
     for (const listener of this.voteListeners) {
       try {
-        listener({ voter, candidate, term });
+        listener(vote);
       } catch {
         // A listener's failure is its own; the monitor goes on judging.
       }
     }
-    const key = `${voter} ${term}`;
-    const earlier = this.votes.get(key);
-    if (earlier === undefined) {
-      this.votes.set(key, candidate);
-      this.voteTerms.push(key);
-      if (this.voteTerms.length > this.maxTerms) this.votes.delete(this.voteTerms.shift()!);
-      return;
-    }
-    if (earlier === candidate) return; // a repeated answer to the same candidate (§5.2 allows it)
-    const dedupe = `vote ${key} ${candidate}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
+    const earlier = this.votes.grant(vote);
+    if (earlier === null) return;
+    const { voter, candidate, term } = vote;
     this.violate({
       kind: 'double-vote', term, voter, candidates: [earlier, candidate], atMs: this.nowMs(),
       message: `vote safety violated: ${voter} granted its term-${term} vote to both ${earlier} and ${candidate}`,
     });
-  }
-
-  private forgetOldTerms(): void {
-    if (this.leaders.size <= this.maxTerms) return;
-    // Terms arrive in (nearly) increasing order, so the first inserted is the oldest.
-    const oldest = this.leaders.keys().next();
-    if (oldest.done !== true) this.leaders.delete(oldest.value);
   }
 
   private violate(v: MonitorViolation): void {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../node/clock/adjustable-clock.js';
 import { FakeReal } from './clock/fake-real.js';
 import { validateConfig } from '../../node/config.js';
-import { noUnsafeFlags, type UnsafeFlags } from '../../node/config-types.js';
+import { noUnsafeFlags, type UnsafeFlags } from '../../node/unsafe-flags.js';
 import type { ClientMessage } from '../../node/protocol.js';
 import { NodeHost } from '../../node/host.js';
 import type { RaftMessage } from '../../node/raft/types.js';

@@ -1,0 +1,118 @@
+/**
+ * The client retry policy, pure: what a client does after each attempt of
+ * one operation. The real client (node/client.ts, over UDP and wall-clock
+ * timers) and the simulated one (sim/client.ts, over the event queue) both
+ * follow it, so the simulator tests the policy the harness runs.
+ *
+ * - Every attempt of one operation carries the same (clientId, seq), so a
+ *   retried write is applied at most once (dissertation §6.3); retrying is
+ *   always safe, and only a definite answer ends the operation.
+ * - `not_leader` with a hint naming another known node: follow it at once
+ *   (§5.1/§8: a follower redirects clients to the leader it knows).
+ *   Without a useful hint, or no reply within the attempt timeout: try the
+ *   next node in order, after a backoff.
+ * - `unavailable` (no quorum yet, overloaded, leadership lost): back off and
+ *   retry the same node.
+ * - Backoff is capped exponential with full jitter: after the k-th failure,
+ *   uniform in [0, min(backoffMsMax, backoffMsMin * 2^min(k, 10))], never past
+ *   the deadline. Jitter spreads clients that failed together so they do not
+ *   retry together.
+ * - Past the deadline the operation is indeterminate: a read had no effect,
+ *   so it is a definite `fail`; a write or cas may still take effect later,
+ *   so it is `info` (Jepsen/Knossos).
+ *
+ * Randomness is injected (`RandomInt`): the real client draws from its own
+ * seeded PRNG, the simulator from one of its named seeded streams, so a
+ * simulation stays a pure function of its seed.
+ */
+import type { NodeId } from './raft/types.js';
+import type { ClientOutcome } from './protocol.js';
+import { assert, assertNever } from './util/assert.js';
+
+export interface RetryPolicy {
+  /** How long one attempt waits for a reply before the client tries the next node. */
+  readonly attemptTimeoutMs: number;
+  /** The backoff cap after the first failure is 2 × this. */
+  readonly backoffMsMin: number;
+  /** The backoff cap never exceeds this. */
+  readonly backoffMsMax: number;
+}
+
+/**
+ * Attempts wait at most 250 ms (several attempts fit in an op timeout, so a
+ * dead node costs one of them); backoff caps grow from 20 ms up to 200 ms.
+ */
+export function defaultRetryPolicy(opTimeoutMs: number): RetryPolicy {
+  return { attemptTimeoutMs: Math.min(250, opTimeoutMs), backoffMsMin: 10, backoffMsMax: 200 };
+}
+
+/** A uniform integer in [min, max], both inclusive. */
+export type RandomInt = (min: number, max: number) => number;
+
+/** The doubling stops here (2^10 × backoffMsMin), long before the cap would overflow. */
+const maxDoublings = 10;
+
+/** What the client does after one attempt. */
+export type AttemptVerdict =
+  /** The operation happened: done. */
+  | { readonly kind: 'ok'; readonly value: string | null }
+  /** The operation definitely did not happen (a cas whose precondition was false, an invalid op): done. */
+  | { readonly kind: 'fail'; readonly error: string }
+  /** Try again at `target`, at once or after a backoff; `lastError` explains a timeout should the deadline pass. */
+  | { readonly kind: 'retry'; readonly target: NodeId; readonly backoff: boolean; readonly lastError: string };
+
+/**
+ * Judges one attempt at `target`: its outcome, or null when no reply came
+ * within the attempt timeout. `nodeIds` are the nodes the client knows, in
+ * the order it tries them.
+ */
+export function judgeAttempt(outcome: ClientOutcome | null, target: NodeId, nodeIds: readonly NodeId[]): AttemptVerdict {
+  if (outcome === null) return { kind: 'retry', target: nextNode(nodeIds, target), backoff: true, lastError: `no reply from ${target}` };
+  switch (outcome.status) {
+    case 'ok':
+      return { kind: 'ok', value: outcome.value };
+    case 'cas_mismatch':
+      return { kind: 'fail', error: 'cas_mismatch' };
+    case 'invalid':
+      return { kind: 'fail', error: `${outcome.code}: ${outcome.message}` };
+    case 'not_leader': {
+      const lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
+      const hint = outcome.leaderHint;
+      // A fresh hint is worth following at once.
+      if (hint !== null && hint !== target && nodeIds.includes(hint)) return { kind: 'retry', target: hint, backoff: false, lastError };
+      return { kind: 'retry', target: nextNode(nodeIds, target), backoff: true, lastError };
+    }
+    case 'unavailable':
+      return { kind: 'retry', target, backoff: true, lastError: `unavailable: ${outcome.reason}` };
+    default:
+      return assertNever(outcome, 'client outcome');
+  }
+}
+
+/**
+ * The sleep before the next attempt after the `failures`-th failure (1 for
+ * the first), capped by what is left of the deadline; null when nothing is
+ * left (the operation times out; nothing is drawn from `random`).
+ */
+export function backoffMs(policy: RetryPolicy, failures: number, remainingMs: number, random: RandomInt): number | null {
+  if (remainingMs <= 0) return null;
+  const capMs = Math.min(policy.backoffMsMax, policy.backoffMsMin * 2 ** Math.min(failures, maxDoublings));
+  return Math.min(random(0, Math.max(0, Math.floor(capMs))), remainingMs);
+}
+
+/** How long the next attempt may wait for its reply; null when the deadline has passed (the operation times out). */
+export function attemptWaitMs(policy: RetryPolicy, remainingMs: number): number | null {
+  return remainingMs <= 0 ? null : Math.min(policy.attemptTimeoutMs, remainingMs);
+}
+
+/** How a history records an operation that timed out: a read had no effect (fail); a write or cas may still happen (info). */
+export function timedOutOpType(f: 'read' | 'write' | 'cas'): 'fail' | 'info' {
+  return f === 'read' ? 'fail' : 'info';
+}
+
+/** The node after `current` in `nodeIds`, wrapping around (the first one if `current` is unknown). */
+export function nextNode(nodeIds: readonly NodeId[], current: NodeId): NodeId {
+  const next = nodeIds[(nodeIds.indexOf(current) + 1) % nodeIds.length];
+  assert(next !== undefined, 'a client knows at least one node');
+  return next;
+}

@@ -1,0 +1,133 @@
+/**
+ * The client retry policy (node/client-retry.ts), pure, with an injected
+ * random source: what each outcome leads to, the redirect on not_leader, the
+ * capped exponential backoff with full jitter, and info versus fail.
+ *
+ * Replay the property: `RETRY_PROPERTY_SEED=<seed> npx vitest run test/node/client-retry.test.ts`.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  attemptWaitMs, backoffMs, defaultRetryPolicy, judgeAttempt, nextNode, timedOutOpType, type RandomInt, type RetryPolicy,
+} from '../../node/client-retry.js';
+import { createPrng } from '../../node/raft/prng.js';
+
+const nodes = ['n1', 'n2', 'n3'];
+const policy: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200 };
+
+/** A random source that always draws its upper bound, recording every call. */
+function highest(): { random: RandomInt; calls: [number, number][] } {
+  const calls: [number, number][] = [];
+  return { calls, random: (min, max) => (calls.push([min, max]), max) };
+}
+
+describe('judgeAttempt', () => {
+  it('ends the operation on a definite answer', () => {
+    expect(judgeAttempt({ status: 'ok', value: '7' }, 'n1', nodes)).toEqual({ kind: 'ok', value: '7' });
+    expect(judgeAttempt({ status: 'ok', value: null }, 'n1', nodes)).toEqual({ kind: 'ok', value: null });
+    expect(judgeAttempt({ status: 'cas_mismatch', actual: '3' }, 'n1', nodes)).toEqual({ kind: 'fail', error: 'cas_mismatch' });
+    expect(judgeAttempt({ status: 'invalid', code: 'key_too_large', message: 'key of 300 bytes' }, 'n1', nodes))
+      .toEqual({ kind: 'fail', error: 'key_too_large: key of 300 bytes' });
+  });
+
+  it('follows a fresh leader hint at once, without a backoff', () => {
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n3' }, 'n1', nodes))
+      .toEqual({ kind: 'retry', target: 'n3', backoff: false, lastError: 'not_leader (hint n3)' });
+  });
+
+  it('moves to the next node after a backoff when the hint is missing, stale or unknown', () => {
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: null }, 'n1', nodes))
+      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'not_leader (hint none)' });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n1' }, 'n1', nodes))
+      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'not_leader (hint n1)' });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n9' }, 'n3', nodes))
+      .toEqual({ kind: 'retry', target: 'n1', backoff: true, lastError: 'not_leader (hint n9)' });
+  });
+
+  it('retries the same node after a backoff when it is unavailable, the next one when it does not answer', () => {
+    expect(judgeAttempt({ status: 'unavailable', reason: 'no_quorum' }, 'n2', nodes))
+      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'unavailable: no_quorum' });
+    expect(judgeAttempt(null, 'n2', nodes)).toEqual({ kind: 'retry', target: 'n3', backoff: true, lastError: 'no reply from n2' });
+  });
+});
+
+describe('backoff', () => {
+  it('doubles from 2 x backoffMsMin up to the cap', () => {
+    const { random, calls } = highest();
+    const sleeps = [1, 2, 3, 4, 5, 6, 20].map((failures) => backoffMs(policy, failures, 10_000, random));
+    expect(sleeps).toEqual([20, 40, 80, 160, 200, 200, 200]);
+    expect(calls.every(([min]) => min === 0)).toBe(true);
+  });
+
+  it('stops doubling after 2^10 even under a huge cap', () => {
+    const { random } = highest();
+    const wide: RetryPolicy = { ...policy, backoffMsMin: 1, backoffMsMax: 1e9 };
+    expect(backoffMs(wide, 10, 1e9, random)).toBe(1024);
+    expect(backoffMs(wide, 50, 1e9, random)).toBe(1024);
+  });
+
+  it('never sleeps past the deadline, and draws nothing once the deadline has passed', () => {
+    const { random, calls } = highest();
+    expect(backoffMs(policy, 5, 37, random)).toBe(37);
+    expect(calls).toHaveLength(1);
+    expect(backoffMs(policy, 5, 0, random)).toBeNull();
+    expect(backoffMs(policy, 5, -3, random)).toBeNull();
+    expect(calls).toHaveLength(1);
+  });
+
+  const seed = Number(process.env['RETRY_PROPERTY_SEED'] ?? Math.floor(Math.random() * 0x7fffffff));
+  it(`jitter: every sleep is a draw in [0, cap] within the deadline (fast-check seed ${seed})`, () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: -100, max: 5000 }), fc.integer({ min: 0, max: 0xffffffff }),
+        (backoffMsMin, extra, failures, remainingMs, prngSeed) => {
+          const p: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin, backoffMsMax: backoffMsMin + extra };
+          const prng = createPrng(prngSeed);
+          const drawn: number[] = [];
+          const sleep = backoffMs(p, failures, remainingMs, (min, max) => {
+            const x = prng.nextInt(min, max);
+            drawn.push(x);
+            return x;
+          });
+          const cap = Math.min(p.backoffMsMax, backoffMsMin * 2 ** Math.min(failures, 10));
+          if (remainingMs <= 0) {
+            expect(sleep).toBeNull();
+            expect(drawn).toEqual([]);
+            return;
+          }
+          expect(drawn).toHaveLength(1);
+          expect(drawn[0]).toBeGreaterThanOrEqual(0);
+          expect(drawn[0]).toBeLessThanOrEqual(cap);
+          expect(sleep).toBe(Math.min(drawn[0]!, remainingMs));
+        },
+      ),
+      { seed, numRuns: 300 },
+    );
+  });
+});
+
+describe('attempts, timeouts, node order', () => {
+  it('waits min(attemptTimeoutMs, what is left) per attempt, none past the deadline', () => {
+    expect(attemptWaitMs(policy, 1000)).toBe(250);
+    expect(attemptWaitMs(policy, 40)).toBe(40);
+    expect(attemptWaitMs(policy, 0)).toBeNull();
+  });
+
+  it('defaults: attempts of at most 250 ms (never longer than the op), backoff 10..200 ms', () => {
+    expect(defaultRetryPolicy(1500)).toEqual({ attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200 });
+    expect(defaultRetryPolicy(100).attemptTimeoutMs).toBe(100);
+  });
+
+  it('records a timed-out read as fail (no effect) and a timed-out write or cas as info (may still happen)', () => {
+    expect(timedOutOpType('read')).toBe('fail');
+    expect(timedOutOpType('write')).toBe('info');
+    expect(timedOutOpType('cas')).toBe('info');
+  });
+
+  it('goes round the nodes in order, from the first when the current one is unknown', () => {
+    expect(nextNode(nodes, 'n1')).toBe('n2');
+    expect(nextNode(nodes, 'n3')).toBe('n1');
+    expect(nextNode(nodes, 'zz')).toBe('n1');
+  });
+});
