@@ -56,7 +56,7 @@ export const unsafeFlagTable = [
     description: 'keep votedFor in memory only',
   },
   {
-    key: 'memoryLog', flag: '--unsafe-memory-log', kind: 'boolean', conflicts: ['ackBeforeFsync'],
+    key: 'memoryLog', flag: '--unsafe-memory-log', kind: 'boolean', conflicts: ['ackBeforeFsync', 'tornTailDropped'],
     // The log and hard state live only in memory; a restart starts empty.
     description: 'keep the log and hard state in memory only',
   },
@@ -168,12 +168,14 @@ export function unsafeReadModeMismatch(flags: UnsafeFlags, readMode: ReadMode): 
   return null;
 }
 
-/** The `--help` lines of the unsafe flags, flag column padded to `width`. */
+/** The `--help` lines of the unsafe flags, flag column padded to `width` (widened to fit the longest flag). */
 export function unsafeUsageLines(width: number): string[] {
+  const leftOf = (spec: UnsafeFlagRowSpec): string => (spec.kind === 'integer' ? `${spec.flag} ${spec.valueName}` : spec.flag);
+  const column = Math.max(width, ...unsafeFlagSpecs.map((spec) => leftOf(spec).length + 2));
   return unsafeFlagSpecs.map((spec) => {
-    const left = spec.kind === 'integer' ? `${spec.flag} ${spec.valueName}` : spec.flag;
+    const left = leftOf(spec);
     const requires = spec.requiresReadMode === undefined ? '' : ` (with --read-mode ${spec.requiresReadMode})`;
-    return `  ${left.padEnd(width)}${spec.description}${requires}`;
+    return `  ${left.padEnd(column)}${spec.description}${requires}`;
   });
 }
 
