@@ -214,8 +214,12 @@ export class RaftNode {
         this.handleAppendEntriesResponse(message);
         return;
       case 'timeout_now':
-        // Thesis §3.10: the leader asks us to campaign at once, skipping pre-vote.
-        if (this.role !== 'leader') this.hup(true);
+        // Thesis §3.10: the leader asks us to campaign at once, skipping
+        // pre-vote and leader stickiness. Only the leader we follow in this
+        // term may ask: from anyone else it would force an election that
+        // bypasses stickiness and the lease (and a follower that heard no
+        // leader yet has no transfer to take part in).
+        if (this.role === 'follower' && message.from === this.leaderId) this.hup(true);
         return;
       default:
         assertNever(message, 'raft message');

@@ -206,3 +206,21 @@ describe('defect 7: a restarted follower keeps the lease promise it may have mad
     expect(net.leader()).not.toBeNull();
   });
 });
+
+describe('TimeoutNow is obeyed only from the leader we follow (thesis §3.10; issue 15 item 5)', () => {
+  it('a follower ignores TimeoutNow from a peer that is not its leader, and from anyone when it knows no leader', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true });
+    net.campaign('n1');
+    const term = net.node('n1').status().currentTerm;
+    net.node('n2').step({ type: 'timeout_now', term, from: 'n3', to: 'n2' });
+    net.processReady('n2');
+    expect(net.node('n2').status()).toMatchObject({ role: 'follower', currentTerm: term, leaderId: 'n1' });
+    // From its leader, it campaigns at once (a transfer).
+    net.node('n2').step({ type: 'timeout_now', term, from: 'n1', to: 'n2' });
+    expect(net.node('n2').status()).toMatchObject({ role: 'candidate', currentTerm: term + 1 });
+    // A node that knows no leader yet ignores it.
+    const lone = new Network(3, { preVote: true, checkQuorum: true });
+    lone.node('n3').step({ type: 'timeout_now', term: 0, from: 'n1', to: 'n3' });
+    expect(lone.node('n3').status().role).toBe('follower');
+  });
+});
