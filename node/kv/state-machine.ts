@@ -64,6 +64,9 @@ export class KvStateMachine {
     this.lastAppliedIndex = entry.index;
     switch (entry.type) {
       case 'noop':
+      case 'config':
+        // No client command: a leader's noop (§8) or a membership change
+        // (dissertation ch. 4), which the Raft core itself acts on.
         return null;
       case 'command':
         return this.applyCommand(entry);
