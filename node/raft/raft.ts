@@ -615,6 +615,20 @@ export class RaftNode {
     return this.configs.current();
   }
 
+  /**
+   * What a snapshot of the state machine at `index` must say (Figure 13's
+   * lastIncludedIndex/Term and the configuration in effect there), for a
+   * driver that snapshots on its own: null unless `index` has been handed
+   * out for application and is not older than the current snapshot.
+   */
+  snapshotMetaAt(index: number): SnapshotMeta | null {
+    const base = this.snapshot?.index ?? 0;
+    if (!(Number.isSafeInteger(index) && index > base && index <= this.handedOutIndex)) return null;
+    const term = this.raftLog.term(index);
+    if (term === null) return null;
+    return { index, term, configuration: this.configs.at(index) };
+  }
+
   hardState(): HardState {
     return { currentTerm: this.currentTerm, votedFor: this.votedFor };
   }

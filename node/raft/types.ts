@@ -236,10 +236,10 @@ export interface ReadRejection {
  * 1. Persist, and **fsync** before step 2:
  *    a. `snapshotToInstall` (if present): make the snapshot whose bytes the
  *       driver received and staged for it the node's current snapshot, and
- *       empty the stored log up to and including its index (§7: "discard
- *       the entire log"). A crash between the two is harmless: on restart
- *       the core drops stored entries that conflict with the stored
- *       snapshot (the rest of an interrupted install);
+ *       empty the stored log (§7: "discard the entire log"; what the core
+ *       keeps comes again in `entriesToAppend`). A crash between the two is
+ *       harmless: on restart the core drops stored entries that conflict
+ *       with the stored snapshot (the rest of an interrupted install);
  *    b. `hardState` and `entriesToAppend` (truncating the stored log after
  *       `entriesToAppend[0].index - 1` first, when the batch overwrites a
  *       conflicting suffix).
