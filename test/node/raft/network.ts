@@ -198,6 +198,8 @@ export class Network {
       this.snapshotCounts.taken++;
     }
     if (ready.discardEntriesBefore !== null) discardEntries(disk, ready.discardEntriesBefore);
+    // The report usually makes the core compact: handle that Ready now (the driver's drain loop would).
+    if (ready.snapshotRequest !== null) this.processReady(id);
     return ready;
   }
 
