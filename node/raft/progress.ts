@@ -112,9 +112,12 @@ export class Progress {
     this.roundStartTick = now;
   }
 
-  /** A round still open after `roundTicksMax` means the follower is not keeping up. */
-  expireRound(now: number, roundTicksMax: number): void {
-    if (this.matchIndex < this.roundEndIndex && now - this.roundStartTick > roundTicksMax) this.caughtUp = false;
+  /**
+   * No round completed for `roundTicksMax` while the follower lacks entries
+   * the leader has (`lastIndex`): it is not keeping up (or not answering).
+   */
+  expireRound(now: number, lastIndex: number, roundTicksMax: number): void {
+    if (this.matchIndex < lastIndex && now - this.roundStartTick > roundTicksMax) this.caughtUp = false;
   }
 
   /**

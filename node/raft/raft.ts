@@ -696,7 +696,8 @@ export class RaftNode {
       if (this.transferElapsed >= this.config.electionTimeoutTicksMin) this.leadTransferee = null;
     }
     // §4.2.1: a catch-up round still open after an election timeout means that follower is not keeping up.
-    for (const peer of this.others) this.progressFor(peer).expireRound(this.ticks, this.config.electionTimeoutTicksMin);
+    const lastIndex = this.raftLog.lastIndex();
+    for (const peer of this.others) this.progressFor(peer).expireRound(this.ticks, lastIndex, this.config.electionTimeoutTicksMin);
     if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
