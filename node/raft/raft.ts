@@ -120,6 +120,8 @@ export class RaftNode {
   private readonly prng: Prng;
   private readonly compaction: CompactionPolicy;
   private readonly raftLog: RaftLog;
+  /** RaftConfig.peers, copied: the caller's array must not change who we accept messages from. */
+  private readonly bootstrapPeers: readonly NodeId[];
 
   // Membership (dissertation ch. 4). The history is the source of truth; the
   // lists below are derived from its newest configuration (refreshMembership)
@@ -217,6 +219,7 @@ export class RaftNode {
     this.config = config;
     this.prng = prng;
     this.compaction = compactionPolicyOf(config);
+    this.bootstrapPeers = [...config.peers];
     const snapshot = stored.snapshot ?? null;
     if (snapshot !== null) {
       assert(Number.isSafeInteger(snapshot.index) && snapshot.index >= 1 && Number.isSafeInteger(snapshot.term) && snapshot.term >= 1, `stored snapshot at ${snapshot.index}@${snapshot.term}: index and term must be >= 1`);
@@ -229,7 +232,7 @@ export class RaftNode {
     // any, the snapshot's; before that, the bootstrap one (none for a joiner).
     const base = snapshot !== null
       ? { index: snapshot.index, configuration: snapshot.configuration }
-      : { index: 0, configuration: config.joining === true ? EMPTY_CONFIGURATION : makeConfiguration(config.peers) };
+      : { index: 0, configuration: config.joining === true ? EMPTY_CONFIGURATION : makeConfiguration(this.bootstrapPeers) };
     this.configs = new ConfigHistory(base);
     for (const entry of this.raftLog.all()) {
       if (entry.type === 'config' && entry.index > base.index) this.configs.push(entry.index, configurationOfEntry(entry.data));
@@ -469,7 +472,9 @@ export class RaftNode {
     if (meta.index > this.handedOutIndex) assertionFailed(`snapshot at ${meta.index} beyond the entries handed out for application (${this.handedOutIndex})`);
     const term = this.raftLog.term(meta.index);
     if (term !== meta.term) assertionFailed(`snapshot at ${meta.index} says term ${meta.term}; the log says ${term}`);
-    if (!sameConfiguration(this.configs.at(meta.index), meta.configuration)) assertionFailed(`snapshot at ${meta.index} carries a configuration other than the one in effect there`);
+    if (!sameConfiguration(this.configs.at(meta.index), meta.configuration) || configurationProblem(meta.configuration) !== null) {
+      assertionFailed(`snapshot at ${meta.index} carries a configuration other than the one in effect there`);
+    }
     this.snapshot = meta;
     this.configs.rebase({ index: meta.index, configuration: meta.configuration });
     if (this.snapshotRequested !== 0 && this.snapshotRequested <= meta.index) this.snapshotRequested = 0;
@@ -625,8 +630,10 @@ export class RaftNode {
     const base = this.snapshot?.index ?? 0;
     if (!(Number.isSafeInteger(index) && index > base && index <= this.handedOutIndex)) return null;
     const term = this.raftLog.term(index);
-    if (term === null) return null;
-    return { index, term, configuration: this.configs.at(index) };
+    const configuration = this.configs.at(index);
+    // A joiner does not know the configuration before the entry that added it (see snapshotDueNow).
+    if (term === null || configuration.voters.length === 0) return null;
+    return { index, term, configuration };
   }
 
   hardState(): HardState {
@@ -655,9 +662,10 @@ export class RaftNode {
     // A minimum election timeout has passed since the restart (or since we
     // last reset our timer): any lease we might have promised has run out.
     if (this.electionElapsed >= this.config.electionTimeoutTicksMin) this.mayHaveLeaseholder = false;
-    // A learner, a removed server or a joiner never campaigns (§4.2.1,
-    // §4.2.2): its timer only measures how long ago it heard from a leader.
-    if (this.electionElapsed >= this.randomizedElectionTimeout && this.selfVoter) {
+    // A learner, a joiner or a server whose removal it knows committed never
+    // campaigns (§4.2.1, §4.2.2): its timer only measures how long ago it
+    // heard from a leader.
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.mayCampaign()) {
       this.electionElapsed = 0;
       this.hup(false); // §5.2: no word from a leader for an election timeout
       return;
@@ -729,8 +737,8 @@ export class RaftNode {
     if (this.role === 'leader') {
       due = Math.min(this.config.heartbeatIntervalTicks - this.heartbeatElapsed, this.config.electionTimeoutTicksMin - this.electionElapsed);
       if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
-    } else if (!this.selfVoter) {
-      // A non-voter's ticks never act (tickElection); any wake-up period will do.
+    } else if (!this.mayCampaign()) {
+      // Ticks of a node that may not campaign never act (tickElection); any wake-up period will do.
       due = this.config.electionTimeoutTicksMax;
     } else {
       due = this.randomizedElectionTimeout - this.electionElapsed;
@@ -783,9 +791,8 @@ export class RaftNode {
   }
 
   private hup(transfer: boolean): void {
-    // Only a voter of the configuration in effect campaigns: a learner, a
-    // joiner and a removed server never do (§4.2.1, §4.2.2).
-    if (this.role === 'leader' || !this.selfVoter) return;
+    // Only a server the cluster may need as leader campaigns (mayCampaign).
+    if (this.role === 'leader' || !this.mayCampaign()) return;
     this.mayHaveLeaseholder = false;
     if (this.config.preVote && !transfer) this.becomePreCandidate();
     else this.becomeCandidate(transfer);
@@ -910,16 +917,41 @@ export class RaftNode {
     this.seqTicks = [];
   }
 
+  /**
+   * The votes of the current configuration's voters (§4.1); our own counts
+   * only if we are one of them (§4.2.2: a server outside its latest
+   * configuration may campaign, but does not vote for itself).
+   */
   private tally(): 'won' | 'lost' | 'pending' {
     let granted = 0;
     let rejected = 0;
-    for (const vote of this.votes.values()) {
+    for (const [id, vote] of this.votes) {
+      if (id === this.config.id && !this.selfVoter) continue;
       if (vote) granted++;
       else rejected++;
     }
+    const voters = this.otherVoters.length + (this.selfVoter ? 1 : 0);
     if (granted >= this.quorum) return 'won';
-    if (this.otherVoters.length + 1 - rejected < this.quorum) return 'lost';
+    if (voters - rejected < this.quorum) return 'lost';
     return 'pending';
+  }
+
+  /**
+   * Whether we may campaign (dissertation §4.2.2): a voter of the
+   * configuration in effect may; so may a server that configuration leaves
+   * out while that configuration is not known committed and the one before
+   * it had us as a voter: "a server that is not part of its own latest
+   * configuration should still start new elections, as it might still be
+   * needed until the Cnew entry is committed". Without that, a removed
+   * leader holding the only up-to-date log (its removal uncommitted) could
+   * leave the cluster with no electable server. Learners and joiners never
+   * campaign.
+   */
+  private mayCampaign(): boolean {
+    if (this.selfVoter) return true;
+    const latest = this.configs.lastIndex();
+    if (latest <= this.commitIndex) return false;
+    return isVoter(this.configs.at(latest - 1), this.config.id);
   }
 
   // ---------------------------------------------------------------- messages
@@ -1185,10 +1217,13 @@ export class RaftNode {
         this.notices.push(`follower ${message.from} lost acknowledged entries (matchIndex ${had}, it rejected prevLogIndex ${message.matchIndex}); probing from ${progress.nextIndex}`);
         this.sendAppends(message.from);
       } else if (progress.maybeDecreaseTo(message.matchIndex, hintNextIndex)) this.sendAppends(message.from);
-      else if (progress.state === 'probe' && this.raftLog.isCompacted(progress.nextIndex - 1)) {
-        // It needs a snapshot and rejected a heartbeat at our compaction
-        // point (it holds none of our log): its answer ends the pause after a
-        // reported stream, so a failed snapshot is retried once per round.
+      else if (progress.state === 'probe' && message.matchIndex === this.raftLog.compactedIndex() && message.matchIndex > progress.matchIndex) {
+        // It rejected a heartbeat at our compaction point (heartbeats go
+        // there when its matchIndex is compacted; probes go at nextIndex - 1):
+        // a heartbeat's answer ends a paused probe (as etcd's heartbeat
+        // response does), whether the probe was lost or a snapshot stream was
+        // reported. Paced by heartbeats: a failed snapshot is retried once per
+        // round, a lost probe resent once per round.
         progress.probeSent = false;
         this.sendAppends(message.from);
       }
@@ -1465,7 +1500,7 @@ export class RaftNode {
     this.otherVoters = configuration.voters.filter((id) => id !== self);
     this.selfVoter = isVoter(configuration, self);
     this.quorum = configuration.voters.length > 0 ? quorumSize(configuration.voters.length) : 1;
-    const known = new Set<NodeId>(this.config.peers);
+    const known = new Set<NodeId>(this.bootstrapPeers);
     for (const id of this.configs.members()) known.add(id);
     this.knownPeers = [...known].sort();
     if (this.role !== 'leader') return;
@@ -1483,11 +1518,17 @@ export class RaftNode {
     return bytes;
   }
 
-  /** A snapshot is due (compaction.ts) and none is outstanding. */
+  /**
+   * A snapshot is due (compaction.ts), none is outstanding, and we know the
+   * configuration at the applied index: a joiner that has not yet reached
+   * the entry that added it does not (the bootstrap configuration is in no
+   * log), so it waits until it has.
+   */
   private snapshotDueNow(): boolean {
     if (this.snapshotRequested !== 0) return false;
     const base = this.snapshot?.index ?? 0;
-    return snapshotDue(this.compaction, this.handedOutIndex - base, this.bytesSinceSnapshot);
+    if (!snapshotDue(this.compaction, this.handedOutIndex - base, this.bytesSinceSnapshot)) return false;
+    return this.configs.at(this.handedOutIndex).voters.length > 0;
   }
 
   // ---------------------------------------------------------------- reads

@@ -231,6 +231,33 @@ describe('removing servers (§4.2.2, §4.2.3; etcd TestCommitAfterRemoveNode, Te
   });
 });
 
+describe('a server outside its latest configuration still campaigns while that configuration is uncommitted (§4.2.2)', () => {
+  it('a removed leader holding the only copy of its removal wins with the new configuration\'s votes, commits it, and steps down', () => {
+    const net = new Network(3, plain);
+    net.campaign('n1');
+    net.node('n1').proposeConfChange({ type: 'remove', node: 'n2' });
+    net.stabilize();
+    net.tick(2);
+    expect(net.node('n3').configuration()).toEqual({ voters: ['n1', 'n3'], learners: [] });
+    // n1 removes itself, but the entry reaches no one; n1 crashes and forgets what was committed.
+    net.isolate('n1');
+    expect(net.node('n1').proposeConfChange({ type: 'remove', node: 'n1' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.crash('n1');
+    net.restart('n1');
+    net.heal();
+    // n3 cannot win {n1, n3}: n1's log is more up to date. n1 is not in its
+    // own latest configuration {n3}, but that one is not known committed:
+    // it campaigns, without its own vote, and n3's vote is a majority of {n3}.
+    net.tick(60, ['n1', 'n3']);
+    expect(net.node('n3').configuration()).toEqual({ voters: ['n3'], learners: [] });
+    expect(net.node('n3').status().role).toBe('leader');
+    expect(net.node('n1').status().role).toBe('follower');
+    net.propose('n3', 'alone');
+    expect(net.applied.get('n3')?.at(-1)?.data).toBe('alone');
+  });
+});
+
 describe('every majority counts the current configuration\'s voters', () => {
   it('ReadIndex confirmation and check-quorum use the new configuration', () => {
     const net = new Network(3, { preVote: true, checkQuorum: true });

@@ -114,7 +114,7 @@ export class Network {
     this.seed = seed;
     for (const [i, id] of this.members.entries()) {
       const nodeOverrides = typeof overrides === 'function' ? overrides(id) : overrides;
-      this.configs.set(id, makeConfig(id, this.members, nodeOverrides));
+      this.configs.set(id, makeConfig(id, [...this.members], nodeOverrides));
       const disk = stored(id);
       const snapshot = disk.snapshot ?? null;
       // Without given contents, a stored snapshot stands for noops (what the test does not care about).
@@ -137,7 +137,7 @@ export class Network {
   addNode(id: NodeId, overrides: ConfigOverrides = {}): void {
     if (this.nodes.has(id)) throw new Error(`node ${id} exists`);
     this.members.push(id);
-    this.configs.set(id, makeConfig(id, this.members, { joining: true, ...overrides }));
+    this.configs.set(id, makeConfig(id, [...this.members], { joining: true, ...overrides }));
     this.disks.set(id, { hardState: { currentTerm: 0, votedFor: null }, entries: [], snapshot: null, snapshotData: [] });
     this.start(id, this.seed * 1000 + this.members.length - 1);
   }
