@@ -446,12 +446,18 @@ function runWithMembership(
   };
   net.heal();
   net.stabilize();
+  waitForLeader();
+  net.tick(30); // a pending configuration change commits (a removed leader hands over)
   let leader = waitForLeader();
   const members = (): NodeId[] => {
     const configuration = net.node(leader).configuration();
     return [...configuration.voters, ...configuration.learners];
   };
-  for (const id of net.ids) if (!members().includes(id) && !net.isDown(id)) net.crash(id);
+  // Only once the leader's configuration is committed are the servers it leaves out really gone.
+  const lastConfig = net.node(leader).log().filter((e) => e.type === 'config').at(-1)?.index ?? 0;
+  if (lastConfig <= net.node(leader).status().commitIndex) {
+    for (const id of net.ids) if (!members().includes(id) && !net.isDown(id)) net.crash(id);
+  }
   leader = waitForLeader();
   net.stabilize();
   const result = net.node(leader).propose('final');
