@@ -151,8 +151,13 @@ export class RaftLog {
     return 0;
   }
 
-  /** Fast backtracking hint: the first index held with the same term as the entry at `index` (at least firstIndex). */
+  /**
+   * Fast backtracking hint: the first index held with the same term as the
+   * entry at `index` (at least firstIndex; `index` itself at the compaction
+   * point, where nothing before is held).
+   */
   firstIndexOfTermAt(index: number): number {
+    if (index <= this.prevIndex) return index;
     const term = this.at(index).term;
     // Terms are non-decreasing: binary search for the first index in firstIndex..index with this term.
     let lo = this.firstIndex();
