@@ -61,7 +61,8 @@ export class KvStateMachine {
 
   /**
    * Applies the next committed entry. Returns null for entries that carry no
-   * client command (a leader's no-op, §8; or an undecodable command).
+   * client command (a leader's no-op, §8; a configuration change, which only
+   * advances lastApplied here; or an undecodable command).
    */
   apply(entry: Entry): ApplyResult | null {
     assert(
