@@ -183,6 +183,18 @@ export class SimDisk {
     return this.flip(this.stream.int(last.offset, last.offset + last.bytes - 1));
   }
 
+  /** What the disk holds now (what a restart would recover), or null when it holds nothing readable. */
+  durableState(): StoredState | null {
+    const image = this.fs.readDurable(this.logFile);
+    if (image === null) return null;
+    try {
+      return replayLog(image, this.logFile).stored;
+    } catch (error) {
+      if (error instanceof StorageCorruptionError) return null;
+      throw error;
+    }
+  }
+
   /**
    * A down node's disk loses the last `count` entries of its log (synced,
    * possibly acknowledged); its term and vote survive. Outside Raft's fault
@@ -190,15 +202,8 @@ export class SimDisk {
    * has none or is corrupt).
    */
   loseTail(count: number): number {
-    const image = this.fs.readDurable(this.logFile);
-    if (image === null) return 0;
-    let stored: StoredState;
-    try {
-      stored = replayLog(image, this.logFile).stored;
-    } catch (error) {
-      if (error instanceof StorageCorruptionError) return 0;
-      throw error;
-    }
+    const stored = this.durableState();
+    if (stored === null) return 0;
     const lost = Math.min(count, stored.entries.length);
     if (lost === 0) return 0;
     const records: LogRecord[] = [{ type: 'hard_state', hardState: stored.hardState }];
