@@ -36,8 +36,9 @@
  *
  * After every restart the node's vote is checked against the last vote the
  * wire monitor saw it grant (RaftWireMonitor.checkRestartedVoter): a node
- * that came back in the same term with another votedFor lost a vote it had
- * acknowledged, which the monitor reports (the run is then invalid).
+ * that came back in the same term with another votedFor, or in an earlier
+ * term, lost a vote it had acknowledged, which the monitor reports (the run
+ * is then invalid).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -209,7 +210,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     const status = await this.ctx.cluster.status(id);
     if (status === null) return {};
     this.ctx.net.checkRestartedVoter(vote, status);
-    const kept = status.currentTerm !== vote.term || status.votedFor === vote.candidate;
+    const kept = status.currentTerm > vote.term || (status.currentTerm === vote.term && status.votedFor === vote.candidate);
     return { vote: { term: vote.term, grantedTo: vote.candidate, after: { currentTerm: status.currentTerm, votedFor: status.votedFor }, kept } };
   }
 
