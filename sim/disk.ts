@@ -21,9 +21,9 @@
  *   `--unsafe-torn-tail-dropped` it drops the frame and what it held);
  * - `loseTail` cuts the last entries of a down node's log while its term and
  *   vote survive: a disk that lost an acknowledged tail. That is outside
- *   Raft's fault model (it can break safety even for a correct node), so it
- *   is only for the `--unsafe-ignore-lost-follower-log` preset, never a
- *   default fault;
+ *   Raft's fault model (it can break safety even for a correct node; the
+ *   simulator only cuts entries every other disk holds), so it is only for
+ *   the `--unsafe-ignore-lost-follower-log` preset, never a default fault;
  * - `repair` undoes the bit flips of a node that refused to start and has
  *   written nothing since: restoring "this node's own data from a backup
  *   taken after its last write", the safe way back the refusal names.

@@ -36,11 +36,12 @@ export type Fault =
    */
   | { readonly kind: 'corrupt_last_frame'; readonly node: number }
   /**
-   * OUTSIDE Raft's fault model (a correct node can lose safety to it; never
-   * in a default mix): power failure of a follower (the `node`-th running
-   * non-leader), its disk loses the last `entries` entries of its log (term
-   * and vote kept), and it restarts: the leader must catch it up (issue 15
-   * defect 4, `--unsafe-ignore-lost-follower-log`).
+   * OUTSIDE Raft's fault model (a disk that loses synced data; never in a
+   * default mix): power failure of a follower (the `node`-th running
+   * non-leader), its disk loses up to `entries` entries of its log's tail
+   * (only entries every other disk also holds, so a correct node stays
+   * safe; term and vote kept), and it restarts: the leader must catch it up
+   * (issue 15 defect 4, `--unsafe-ignore-lost-follower-log`).
    */
   | { readonly kind: 'lose_tail'; readonly node: number; readonly entries: number };
 
