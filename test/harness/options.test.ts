@@ -92,7 +92,7 @@ describe('parseOptions: each flag', () => {
 
   it('--targets voter: a kill target that needs the relay', () => {
     expect(opts(['--nemesis', 'kill,loss', '--targets', 'voter,all']).targets).toEqual(['all', 'voter']);
-    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill target/);
+    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill or disk target/);
     expect(usage(['--nemesis', 'kill', '--targets', 'voter', '--net', 'netns'], { isRoot: true })).toMatch(/needs --net relay/);
   });
 

@@ -34,6 +34,13 @@
  * produced it would be taken for one by design (a documented limit of the
  * rule), which would blame the node for the test's own bytes.
  *
+ * The `voter` target is a trap (as kill's): while the fault lasts, every node
+ * the wire monitor sees grant a vote is killed at once, its log damaged and
+ * restarted (the leader first, so that there are elections). Right after a
+ * grant the vote is usually the node's last frame: a node that drops a
+ * flipped last frame forgets it. A node that refuses gets its log back at
+ * once, so the trap can go on.
+ *
  * After every restart the node's vote is checked against the last vote the
  * wire monitor saw it grant (RaftWireMonitor.checkRestartedVoter): a node
  * that came back in the same term with another votedFor, or in an earlier
@@ -53,7 +60,7 @@ import { NodeExitedBeforeReady } from '../../node-process.js';
 import type { Rng } from '../../rng.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
-import { nodeSetTargets, resolveTarget, targetArb, targetField, type NodeSetTarget } from '../targets.js';
+import { nodeTargets, resolveTarget, targetArb, targetField, type NodeSetTarget, type NodeTarget } from '../targets.js';
 import { field } from '../wire.js';
 
 export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced';
@@ -62,7 +69,7 @@ export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame'
 export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail'];
 
 export type DiskOp =
-  | { readonly kind: 'disk'; readonly f: 'start-disk'; readonly value: { readonly target: NodeSetTarget; readonly fault: DiskFault } }
+  | { readonly kind: 'disk'; readonly f: 'start-disk'; readonly value: { readonly target: NodeTarget; readonly fault: DiskFault } }
   | { readonly kind: 'disk'; readonly f: 'stop-disk'; readonly value: { readonly target: 'all' } };
 
 const restore: DiskOp = { kind: 'disk', f: 'stop-disk', value: { target: 'all' } };
@@ -81,7 +88,7 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
   label: 'disk',
   summary: 'damage killed nodes\' logs, then restart',
   fs: { 'start-disk': 'start', 'stop-disk': 'stop' },
-  targets: nodeSetTargets,
+  targets: nodeTargets,
   options: [diskFaultsOption],
   finalHeal: { f: restore.f },
   validate(opts) {
@@ -90,7 +97,7 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
   cycle(opts) {
     const faults = opts.diskFaults !== undefined && opts.diskFaults.length > 0 ? opts.diskFaults : defaultDiskFaults;
     return fc
-      .record({ target: targetArb(opts, nodeSetTargets), fault: fc.constantFrom(...faults) })
+      .record({ target: targetArb(opts, nodeTargets), fault: fc.constantFrom(...faults) })
       .map(({ target, fault }): readonly [DiskOp, DiskOp] => [{ kind: 'disk', f: 'start-disk', value: { target, fault } }, restore]);
   },
   decode(f, value) {
@@ -100,7 +107,7 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
         if (typeof fault !== 'string' || !(diskFaults as readonly string[]).includes(fault)) {
           throw new Error(`bad disk fault ${JSON.stringify(fault)} (expected one of ${diskFaults.join(', ')})`);
         }
-        return { kind: 'disk', f, value: { target: targetField(value, nodeSetTargets), fault: fault as DiskFault } };
+        return { kind: 'disk', f, value: { target: targetField(value, nodeTargets), fault: fault as DiskFault } };
       }
       case 'stop-disk':
         return restore;
@@ -125,13 +132,15 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   private readonly down = new Set<string>();
   private readonly lastVote = new Map<string, GrantedVote>();
   private unsubscribe: (() => void) | null = null;
+  /** The `voter` trap while it lasts. */
+  private trap: { readonly unsubscribe: () => void; readonly inFlight: Map<string, Promise<void>>; readonly bounces: unknown[] } | null = null;
 
   constructor(private readonly ctx: NemesisContext) {}
 
   async invoke(op: DiskOp): Promise<unknown> {
     switch (op.f) {
       case 'start-disk':
-        return this.damage(op.value.target, op.value.fault);
+        return op.value.target === 'voter' ? this.armTrap(op.value.fault) : this.damage(op.value.target, op.value.fault);
       case 'stop-disk':
         return this.restoreAll();
       default:
@@ -147,40 +156,90 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   }
 
   active(): readonly string[] {
-    return [...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`);
+    return [...(this.trap === null ? [] : ['disk voter trap']), ...[...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`)];
   }
 
+  /** Nodes that may go down now with a majority still running. */
+  private room(): number {
+    const { cluster } = this.ctx;
+    const downNow = cluster.nodeIds.filter((id) => !cluster.isAlive(id)).length;
+    return Math.max(0, Math.floor((cluster.nodeIds.length - 1) / 2) - downNow);
+  }
+
+  /** The `voter` target: see the file comment. */
+  private async armTrap(fault: DiskFault): Promise<unknown> {
+    const { net, cluster } = this.ctx;
+    if (net.onVoteGranted === undefined) throw new Error('the voter target needs the relay (its monitor sees the votes)');
+    if (this.trap !== null) return { already: true };
+    this.watchVotes(); // first, so that lastVote holds the vote when the trap fires
+    const inFlight = new Map<string, Promise<void>>();
+    const bounces: unknown[] = [];
+    const unsubscribe = net.onVoteGranted(({ voter, term }) => {
+      if (this.ctx.isStopped() || inFlight.has(voter) || this.refused.has(voter) || !cluster.isAlive(voter) || this.room() === 0) return;
+      const bounce = (async () => {
+        try {
+          const result = await this.hit(voter, fault);
+          if (result['outcome'] === 'refused') result['restored'] = await this.restoreOne(voter);
+          bounces.push({ node: voter, term, ...result });
+        } catch (err) {
+          bounces.push({ node: voter, term, error: (err as Error).message });
+        } finally {
+          inFlight.delete(voter);
+        }
+      })();
+      inFlight.set(voter, bounce);
+    });
+    this.trap = { unsubscribe, inFlight, bounces };
+    const leader = await cluster.leader();
+    const first = leader !== null && this.room() > 0 ? { [leader]: await this.hit(leader, fault) } : {};
+    return { target: 'voter', fault, armed: true, leader, results: first };
+  }
+
+  private async disarmTrap(): Promise<unknown[] | null> {
+    const trap = this.trap;
+    if (trap === null) return null;
+    this.trap = null;
+    trap.unsubscribe();
+    await Promise.all(trap.inFlight.values());
+    return trap.bounces;
+  }
+
+  /** Follows the votes the wire monitor sees, for the checks after restarts (nothing to follow without a monitor). */
   private watchVotes(): void {
     if (this.unsubscribe !== null || this.ctx.net.onVoteGranted === undefined) return;
-    this.unsubscribe = this.ctx.net.onVoteGranted((vote) => this.lastVote.set(vote.voter, vote));
+    try {
+      this.unsubscribe = this.ctx.net.onVoteGranted((vote) => this.lastVote.set(vote.voter, vote));
+    } catch {
+      // The network layer sees no votes (a relay without a monitor): restarts are not checked.
+    }
   }
 
   private async damage(target: NodeSetTarget, fault: DiskFault): Promise<unknown> {
     this.watchVotes();
-    const { cluster } = this.ctx;
     const { nodes, leader } = await resolveTarget(this.ctx, target);
     // Keep a majority running: never more than a minority down at once, whatever the cause.
-    const downNow = cluster.nodeIds.filter((id) => !cluster.isAlive(id)).length;
-    const room = Math.max(0, Math.floor((cluster.nodeIds.length - 1) / 2) - downNow);
-    const chosen = nodes.slice(0, room);
+    const chosen = nodes.slice(0, this.room());
     const results: Record<string, unknown> = {};
-    for (const id of chosen) {
-      await cluster.kill(id);
-      this.ctx.crashed(id);
-      let damage: Damage;
-      try {
-        damage = await this.damageLog(id, fault);
-      } catch (err) {
-        damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
-      }
-      const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
-      results[id] = { ...shown, ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)) };
-    }
+    for (const id of chosen) results[id] = await this.hit(id, fault);
     const skipped = nodes.filter((id) => !chosen.includes(id));
     return {
       fault, nodes: chosen, results, wasLeader: leader !== null && chosen.includes(leader), leader,
       ...(skipped.length > 0 ? { skipped, why: 'a majority stays up' } : {}),
     };
+  }
+
+  /** Kill, damage, restart: what was done and how the node took it. */
+  private async hit(id: string, fault: DiskFault): Promise<Record<string, unknown>> {
+    await this.ctx.cluster.kill(id);
+    this.ctx.crashed(id);
+    let damage: Damage;
+    try {
+      damage = await this.damageLog(id, fault);
+    } catch (err) {
+      damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
+    }
+    const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
+    return { ...shown, ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)) };
   }
 
   /** Restarts a damaged node; a refusal on corruption (exit 3) is an outcome, not an error. */
@@ -259,19 +318,24 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     }
   }
 
+  /** Gives a refused node its own log back and restarts it. */
+  private async restoreOne(id: string): Promise<Record<string, unknown>> {
+    const backup = this.refused.get(id);
+    this.refused.delete(id);
+    if (backup === undefined || this.ctx.cluster.isAlive(id)) return { outcome: 'running' };
+    await writeFile(join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME), backup);
+    return this.restart(id, null);
+  }
+
   private async restoreAll(): Promise<unknown> {
+    const bounces = await this.disarmTrap();
     const restored: Record<string, unknown> = {};
-    for (const [id, backup] of [...this.refused].sort(([a], [b]) => a.localeCompare(b))) {
-      this.refused.delete(id);
-      if (this.ctx.cluster.isAlive(id)) continue;
-      await writeFile(join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME), backup);
-      restored[id] = await this.restart(id, null);
-    }
+    for (const id of [...this.refused.keys()].sort()) restored[id] = await this.restoreOne(id);
     for (const id of [...this.down].sort()) {
       this.down.delete(id);
       if (!this.ctx.cluster.isAlive(id)) restored[id] = await this.restart(id, null);
     }
-    return { nodes: Object.keys(restored), results: restored };
+    return { nodes: Object.keys(restored), results: restored, ...(bounces === null ? {} : { voterBounces: bounces }) };
   }
 }
 

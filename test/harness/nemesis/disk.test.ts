@@ -161,6 +161,39 @@ describe('the disk nemesis', () => {
     expect(net.voteListenerCount).toBe(0);
   });
 
+  it('voter: the leader is hit first; each node seen granting a vote is hit at once, a refusal restored at once; stop-disk disarms', async () => {
+    for (const unsafe of [false, true]) {
+      const net = new FakeMonitoredNet();
+      const c = await cluster(5, { net, unsafe });
+      const records: NemesisOpRecord[] = [];
+      const runner = new NemesisRunner(c, [{ atMs: 0, f: 'start-disk', value: { target: 'voter', fault: 'flip-last-frame' } }], { seed: 2, record: (op) => records.push(op) });
+      runner.start(Date.now());
+      await waitFor(() => records.some((r) => r.phase === 'complete'), 10_000, 'the trap armed');
+      expect(completion(records, 'start-disk')).toMatchObject({
+        target: 'voter', armed: true, leader: 'n1', results: { n1: { done: 'flipped', outcome: unsafe ? 'started' : 'refused' } },
+      });
+      expect(runner.activeFaults()).toEqual(unsafe ? ['disk voter trap'] : ['disk voter trap', 'n1 refused (corrupt log)']);
+      net.grant({ voter: 'n2', term: 2, candidate: 'n3' });
+      net.grant({ voter: 'n2', term: 2, candidate: 'n3' }); // in flight: one bounce
+      await waitFor(() => c.calls.filter((call) => call === 'restart n2').length >= (unsafe ? 1 : 2), 10_000, 'n2 bounced');
+      await runner.healAll();
+      const stop = records.filter((r) => r.phase === 'complete' && r.f === 'stop-disk')[0]!.value as Record<string, unknown>;
+      const bounces = stop['voterBounces'] as Record<string, unknown>[];
+      expect(bounces).toHaveLength(1);
+      if (unsafe) {
+        // The flipped frame held the term-2 vote: dropped, and the monitor is told (the fake says term 1, no vote).
+        expect(bounces[0]).toMatchObject({ node: 'n2', term: 2, done: 'flipped', outcome: 'started', vote: { term: 2, grantedTo: 'n3', kept: false } });
+        expect(net.restartedVoters).toEqual(['n2']);
+      } else {
+        expect(bounces[0]).toMatchObject({ node: 'n2', term: 2, done: 'flipped', outcome: 'refused', exit: 3, restored: { outcome: 'started' } });
+        expect(stop['results']).toMatchObject({ n1: { outcome: 'started' } });
+      }
+      expect(net.voteListenerCount).toBe(0);
+      expect(c.nodeIds.every((id) => c.isAlive(id))).toBe(true);
+      expect(runner.activeFaults()).toEqual([]);
+    }
+  });
+
   it('never leaves more than a minority down: a majority or all target is cut to what keeps a majority running', async () => {
     const c = await cluster(5);
     const { records } = await run(c, [

@@ -88,8 +88,8 @@ describe('the nemesis table', () => {
   it('decoding refuses unknown fs, bad values, and targets the kind does not take (named from the table)', () => {
     expect(() => decodeNemesisOp('explode', {})).toThrow('unknown nemesis op "explode"');
     expect(() => decodeNemesisOp('kill', { target: 'everyone' })).toThrow(/bad target "everyone"/);
-    expect(() => decodeNemesisOp('pause', { target: 'voter' })).toThrow(/^the voter target is for kill only$/);
-    expect(() => decodeNemesisOp('clock-rate', { target: 'voter', rate: 2 })).toThrow(/^the voter target is for kill only$/);
+    expect(() => decodeNemesisOp('pause', { target: 'voter' })).toThrow(/^the voter target is for kill or disk only$/);
+    expect(() => decodeNemesisOp('clock-rate', { target: 'voter', rate: 2 })).toThrow(/^the voter target is for kill or disk only$/);
     expect(() => decodeNemesisOp('start-loss', { rate: 7 })).toThrow(/bad rate 7/);
     expect(() => decodeNemesisOp('start-delay', { delayMs: 5 })).toThrow(/bad jitterMs/);
     expect(() => decodeNemesisOp('start-partition', { shape: 'triangle' })).toThrow(/bad partition shape "triangle"/);
@@ -158,8 +158,8 @@ describe('options derive from the table', () => {
       const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
       expect(r.kind === 'run' && r.options.targets).toEqual(['leader']);
     }
-    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill target: add kill to --nemesis');
+    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill or disk target: add kill or disk to --nemesis');
     expect(HELP).toContain('--targets LIST');
-    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, voter \(kill\s+only:/);
+    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, voter \(kill\s+or\s+disk\s+only:/);
   });
 });

@@ -140,7 +140,7 @@ describe('NemesisRunner with a fake cluster', () => {
     ]);
     expect(completions(records)).toEqual([
       { error: 'unknown nemesis op "explode"' },
-      { error: 'the voter target is for kill only' },
+      { error: 'the voter target is for kill or disk only' },
       { error: 'the voter target needs the relay (its monitor sees the votes)' },
       { error: 'bad rate -1 (expected a number in [0, 1])' },
       { nodes: ['n1'], wasLeader: true, leader: 'n1' },

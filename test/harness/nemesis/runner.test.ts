@@ -94,7 +94,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       { atMs: 0, f: 'pause', value: { target: 'voter' } },
       { atMs: 10, f: 'kill', value: { target: 'voter' } },
     ]);
-    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill only' });
+    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill or disk only' });
     expect(String(completion(records, 'kill')['error'])).toMatch(/no monitor attached/);
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
   });
