@@ -89,9 +89,10 @@ export class SimDisk {
   /** Persist calls of the current boot not yet resolved. */
   private outstanding = 0;
   /**
-   * Set when lazy mode's background flush fired: its write and fsync start a
-   * few microtasks later (the storage's write queue), so the simulator lets
-   * those run before the next event, and clears the flag.
+   * Set when lazy mode's background flush fired or one of its fsyncs
+   * completed: the storage's write queue starts the next write and fsync a
+   * few microtasks later, so the simulator lets those run before the next
+   * event, and clears the flag.
    */
   kicked = false;
   private damage: Damage[] = [];
@@ -102,7 +103,12 @@ export class SimDisk {
     private readonly stream: Stream,
     private readonly options: DiskOptions,
   ) {
-    this.fs = new SimFs(queue, stream, { syncMsMin: options.syncMsMin, syncMsMax: options.syncMsMax });
+    this.fs = new SimFs(queue, stream, {
+      syncMsMin: options.syncMsMin,
+      syncMsMax: options.syncMsMax,
+      // Lazy mode: a flush queued behind this fsync starts when it completes, with no host waiting to drive it.
+      ...(options.mode === 'ack_before_fsync' ? { onSyncComplete: () => { this.kicked = true; } } : {}),
+    });
     this.dataDir = `/var/lib/rift/${nodeId}`;
     this.logFile = path.posix.join(this.dataDir, LOG_FILE_NAME);
   }

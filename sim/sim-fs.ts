@@ -44,6 +44,8 @@ export interface SimFsOptions {
   /** Latency of an fsync (datasync, sync, fsyncDir), drawn uniformly from [min, max] ms. */
   readonly syncMsMin: number;
   readonly syncMsMax: number;
+  /** Called when an fsync completes, before its caller resumes. */
+  readonly onSyncComplete?: () => void;
 }
 
 /** A growable byte array: a file image. */
@@ -314,6 +316,7 @@ export class SimFs {
         if (boot !== this.boot) return;
         this.syncs++;
         complete();
+        this.options.onSyncComplete?.();
         resolve();
       });
       this.events.add(event);

@@ -159,10 +159,10 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     return [...(this.trap === null ? [] : ['disk voter trap']), ...[...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`)];
   }
 
-  /** Nodes that may go down now with a majority still running. */
+  /** Nodes that may go down now with a majority still running (a trap's bounce in flight counts as down). */
   private room(): number {
     const { cluster } = this.ctx;
-    const downNow = cluster.nodeIds.filter((id) => !cluster.isAlive(id)).length;
+    const downNow = cluster.nodeIds.filter((id) => !cluster.isAlive(id) || this.trap?.inFlight.has(id) === true).length;
     return Math.max(0, Math.floor((cluster.nodeIds.length - 1) / 2) - downNow);
   }
 
@@ -249,7 +249,8 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       await cluster.restart(id);
     } catch (err) {
       if (err instanceof NodeExitedBeforeReady && err.exitCode === NODE_EXIT.corruptStorage) {
-        const reason = /refusing to start: ([^\n]*)/.exec(err.message)?.[1] ?? 'storage corruption';
+        // The node's own line, or what of it the log tail kept.
+        const reason = /rift-node: refusing to start: ([^\n]*)/.exec(err.message)?.[1] ?? /(storage corruption in [^\n]*)/.exec(err.message)?.[1] ?? 'storage corruption';
         if (backup !== null) this.refused.set(id, backup);
         else this.down.add(id);
         this.ctx.log(`disk: ${id} refused to start on its damaged log (exit ${err.exitCode}), as it must; it stays down until the fault stops: ${reason}`);
