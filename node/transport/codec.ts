@@ -46,7 +46,7 @@
 import { hash } from 'node:crypto';
 import type { ClientMessage, Hello } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
-import type { KeyDomain, KeyRing } from './keys.js';
+import type { KeyDomain, KeyLookup } from './keys.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
 
@@ -390,7 +390,7 @@ export function payloadBounds(buf: Uint8Array): { readonly start: number; readon
   return n === 0 || start >= end ? null : { start, end };
 }
 
-export function decodeEnvelope(buf: Uint8Array, keys: KeyRing, expectedCluster: string): DecodeResult {
+export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster: string): DecodeResult {
   try {
     if (buf.length < MIN_DATAGRAM_BYTES) return drop('too_short', `${buf.length} bytes; the shortest datagram is ${MIN_DATAGRAM_BYTES}`);
     if (buf.length > MAX_DATAGRAM_BYTES) return drop('oversized', `${buf.length} bytes; the limit is ${MAX_DATAGRAM_BYTES}`);

@@ -47,12 +47,17 @@ export function deriveClientKey(clientSecret: string): Buffer {
   return hkdf(clientSecret, 'rift client v3');
 }
 
+/** Which key verifies a datagram of `domain` from `sender` (null: nobody trusted). */
+export interface KeyLookup {
+  keyFor(domain: KeyDomain, sender: string): Buffer | null;
+}
+
 /**
  * The keys one party may verify with, by domain and claimed sender. A node
  * holds every node's peer key and the client key; a client only the client
  * key; the harness's wire monitor only the peer keys.
  */
-export class KeyRing {
+export class KeyRing implements KeyLookup {
   private constructor(
     private readonly peerKeys: ReadonlyMap<string, Buffer>,
     private readonly clientKey: Buffer | null,
