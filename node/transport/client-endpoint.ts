@@ -2,16 +2,19 @@
  * A client's end of the wire (the client library, the simulator's clients).
  *
  * Outgoing: requests sealed under the client key, stamped with this
- * client's instance (random per client object), a counter from 1 and the
- * system clock (the node's replay defences, `client-replay.ts`), and the
- * node's address-validation token once the node has handed one out
- * (`address-validation.ts`).
+ * client's instance (random per client object), a counter from 1, the
+ * system clock (the node's replay defences, `client-replay.ts`) and the
+ * node's incarnation as last heard, with the node's address-validation
+ * token (`address-validation.ts`). A node serves a request only if both are
+ * current; its `retry` answer hands out both, so the first request to a node
+ * (and the first after it restarted) costs one extra round trip.
  *
  * Incoming: a reply is taken only if it verifies under the client key, is
  * addressed to this client's sender id and echoes this instance (so a reply
  * meant for another client object, or replayed from an earlier one with the
  * same id, is refused), and its timestamp is within the freshness window. A
- * `retry` answer's token is kept per node, to be echoed from then on.
+ * `retry` answer's token and incarnation are kept per node, to be echoed
+ * from then on.
  */
 import type { ClientMessage } from '../protocol.js';
 import type { NodeId } from '../raft/types.js';
@@ -39,8 +42,8 @@ export type ClientOpenResult =
 export class ClientEndpoint {
   private readonly key: Buffer;
   private counter = 0;
-  /** The address-validation token each node gave this client. */
-  private readonly tokens = new Map<NodeId, string>();
+  /** The address-validation token each node gave this client, and the node's incarnation it came from. */
+  private readonly tokens = new Map<NodeId, { readonly token: string; readonly incarnation: number }>();
 
   constructor(private readonly opts: ClientEndpointOptions) {
     assert(Number.isSafeInteger(opts.instance) && opts.instance >= 1, `client instance must be a safe integer >= 1, got ${opts.instance}`);
@@ -58,14 +61,14 @@ export class ClientEndpoint {
     return Math.floor(this.opts.wallClockMs());
   }
 
-  /** Seals `body` for node `to` (with its token, if it gave one). Each call is a new datagram with a new counter. */
+  /** Seals `body` for node `to` (with its token and incarnation, if it gave them). Each call is a new datagram with a new counter. */
   seal(to: NodeId, body: ClientMessage): EncodeResult {
-    const token = this.tokens.get(to);
-    const envelope: Envelope = token === undefined
+    const known = this.tokens.get(to);
+    const envelope: Envelope = known === undefined
       ? { cluster: this.opts.cluster, from: this.opts.sender, to, body }
-      : { cluster: this.opts.cluster, from: this.opts.sender, to, body, token };
+      : { cluster: this.opts.cluster, from: this.opts.sender, to, body, token: known.token };
     return encodeEnvelope(envelope, this.key, {
-      senderIncarnation: this.opts.instance, receiverIncarnation: 0, counter: ++this.counter, sentAtMs: this.nowMs(),
+      senderIncarnation: this.opts.instance, receiverIncarnation: known?.incarnation ?? 0, counter: ++this.counter, sentAtMs: this.nowMs(),
     });
   }
 
@@ -84,7 +87,7 @@ export class ClientEndpoint {
     if (skewMs > this.opts.freshnessMs || skewMs < -this.opts.freshnessMs) {
       return { ok: false, reason: 'stale_timestamp', detail: `sent ${Math.round(skewMs)} ms from this client's clock; the limit is ±${this.opts.freshnessMs} ms` };
     }
-    if (body.type === 'retry') this.tokens.set(envelope.from, body.token);
+    if (body.type === 'retry') this.tokens.set(envelope.from, { token: body.token, incarnation: auth.senderIncarnation });
     return { ok: true, from: envelope.from, message: body };
   }
 

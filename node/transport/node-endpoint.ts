@@ -13,9 +13,14 @@
  *   `peer-replay.ts`); a peer that has not heard of this incarnation is sent
  *   a `hello`; hellos stop here, Raft messages go to the host;
  * - client domain: the client replay guard (timestamp freshness and window,
- *   `client-replay.ts`), then address validation (`address-validation.ts`):
- *   an address that has not proved it receives gets a small `retry` instead
- *   of service; requests from proven addresses go to the host.
+ *   `client-replay.ts`); then a request is served only if it names this
+ *   node's current incarnation and comes from an address that has proved it
+ *   receives (`address-validation.ts`). Otherwise it gets a small `retry`
+ *   carrying a token and, in its header, this incarnation, which the client
+ *   echoes. So a client request captured before this node restarted is never
+ *   served after it (the node's client windows did not survive the restart,
+ *   but the incarnation it names is stale), and a spoofed source address
+ *   gets at most a few times the bytes the spoofer sent.
  * Every datagram dropped on the way is counted by reason (node status).
  *
  * The same code runs in the real binary (node/main.ts over UDP) and in the
@@ -186,8 +191,13 @@ export class NodeEndpoint {
     }
     const replyTo: ReplyAddress = { host, port, sender: auth.sender, instance: auth.senderIncarnation };
     const address = addressKey(host, port);
+    if (auth.receiverIncarnation !== this.opts.incarnation) {
+      const detail = `a request from ${address} naming incarnation ${auth.receiverIncarnation} of this node (this is ${this.opts.incarnation}): answered with a retry`;
+      this.answerRetry(datagram.length, replyTo, address, nowMs, 'stale_receiver', detail);
+      return;
+    }
     if (!this.addresses.admit(address, envelope.token, nowMs)) {
-      this.answerRetry(datagram.length, replyTo, address, nowMs);
+      this.answerRetry(datagram.length, replyTo, address, nowMs, 'unvalidated_address', `a request from ${address}, which is not validated: answered with a retry token`);
       return;
     }
     this.counters.delivered++;
@@ -213,14 +223,20 @@ export class NodeEndpoint {
     return encodeEnvelope(envelope, this.clientKey, stamp);
   }
 
-  /** RFC 9000 §8.1: at most AMPLIFICATION_FACTOR × the request's bytes to an address not yet validated. */
-  private answerRetry(requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number): void {
+  /**
+   * Answers a request that is not served with a `retry` (token, and this
+   * incarnation in the header). RFC 9000 §8.1: at most AMPLIFICATION_FACTOR
+   * times the request's bytes go to an address not yet validated.
+   */
+  private answerRetry(
+    requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number, reason: 'stale_receiver' | 'unvalidated_address', detail: string,
+  ): void {
     const retry = this.sealClient(replyTo, { type: 'retry', token: this.addresses.tokenFor(address, nowMs) }, nowMs);
     if (!retry.ok || !AddressValidator.withinLimit(requestBytes, retry.datagram.length)) {
       this.countDrop('amplification_limit', `a ${requestBytes}-byte request from ${address}, which is not validated: even a retry would exceed the limit`);
       return;
     }
-    this.countDrop('unvalidated_address', `a request from ${address}, which is not validated: answered with a retry token`);
+    this.countDrop(reason, detail);
     this.counters.retriesSent++;
     this.opts.toAddress(replyTo.host, replyTo.port, retry.datagram);
   }

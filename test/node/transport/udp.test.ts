@@ -134,7 +134,8 @@ describe('UdpTransport and the endpoints on real sockets', () => {
     expect(a.endpoint.sendClient(replyTo, { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } })?.ok).toBe(true);
     await waitFor(() => c.received.length === 2, 'the reply at the client');
     expect(c.received[1]).toEqual({ from: 'n1', message: { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } } });
-    expect(a.endpoint.droppedCounts()).toEqual({ unvalidated_address: 1 });
+    // The first request named no incarnation of n1 yet: answered with a retry (token and incarnation), not served.
+    expect(a.endpoint.droppedCounts()).toEqual({ stale_receiver: 1 });
     // Every datagram n1 sent: the peer messages, its hellos, one retry and one reply.
     expect(a.transport.stats().sent).toBe(sent.length + a.endpoint.stats().hellosSent + 2);
   });
