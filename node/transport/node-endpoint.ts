@@ -59,7 +59,11 @@ export type EndpointDropReason =
   /** A reply to an address that is no longer validated (its table entry expired or was evicted): not sent. */
   | 'unvalidated_reply';
 
-/** A second hello to the same peer waits at least this long: one per unheard datagram would answer a flood with a flood. */
+/**
+ * A second hello to the same incarnation of a peer waits at least this long:
+ * one per unheard datagram would answer a flood with a flood. (A peer that
+ * restarted is told at once.)
+ */
 export const HELLO_INTERVAL_MS = 50;
 
 export interface NodeEndpointOptions {
@@ -103,7 +107,8 @@ export class NodeEndpoint {
   private readonly ownKey: Buffer;
   private readonly clientKey: Buffer;
   private readonly dropped = new Map<EndpointDropReason, number>();
-  private readonly lastHelloAtMs = new Map<NodeId, number>();
+  /** When this node last sent each peer a hello, and which incarnation of the peer it knew then. */
+  private readonly lastHello = new Map<NodeId, { readonly atMs: number; readonly peerIncarnation: number }>();
   private readonly counters: EndpointStats = { received: 0, delivered: 0, hellosSent: 0, retriesSent: 0 };
   private replyCounter = 0;
 
@@ -241,16 +246,18 @@ export class NodeEndpoint {
     this.opts.toAddress(replyTo.host, replyTo.port, retry.datagram);
   }
 
+  /** A hello to `peer`, unless one went to the same incarnation of it less than HELLO_INTERVAL_MS ago. */
   private maybeHello(peer: NodeId): void {
-    const last = this.lastHelloAtMs.get(peer);
+    const last = this.lastHello.get(peer);
     const nowMs = this.nowMs();
-    if (last !== undefined && nowMs - last < HELLO_INTERVAL_MS && nowMs >= last) return;
+    const recent = last !== undefined && nowMs - last.atMs < HELLO_INTERVAL_MS && nowMs >= last.atMs;
+    if (recent && last.peerIncarnation === this.peers.knownIncarnation(peer)) return;
     this.sendHello(peer);
   }
 
   private sendHello(peer: NodeId): void {
     const nowMs = this.nowMs();
-    this.lastHelloAtMs.set(peer, nowMs);
+    this.lastHello.set(peer, { atMs: nowMs, peerIncarnation: this.peers.knownIncarnation(peer) });
     const stamp = this.peers.stampFor(peer, nowMs);
     const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to: peer, body: { type: 'hello' } }, this.ownKey, stamp);
     if (!encoded.ok) return; // cannot happen: a hello has no fields
