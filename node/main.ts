@@ -118,6 +118,23 @@ async function main(): Promise<void> {
   };
   const dataDir = join(config.dataDir, args.id);
 
+  // The socket first: an address this node cannot listen on is a configuration
+  // problem (exit 2, one line), found before anything touches the disk.
+  // Datagrams that arrive before the endpoint exists are dropped (as lost).
+  let endpoint: NodeEndpoint | null = null;
+  let transport: UdpTransport;
+  try {
+    transport = await UdpTransport.open({
+      host: self.host,
+      port: self.port,
+      log,
+      onDatagram: (datagram, fromHost, fromPort) => endpoint?.receive(datagram, fromHost, fromPort),
+    });
+  } catch (error) {
+    fail(NODE_EXIT.usage, `${bindProblem(error, self.host, self.port)}; check the host and port of node ${args.id} in ${args.configPath}`);
+  }
+  const liveTransport = transport;
+
   let opened;
   try {
     if (args.unsafe.memoryLog) {
@@ -145,8 +162,7 @@ async function main(): Promise<void> {
 
   const clock = new AdjustableClock();
   let host: NodeHost | null = null;
-  let transport: UdpTransport | null = null;
-  const endpoint = new NodeEndpoint({
+  const liveEndpoint = new NodeEndpoint({
     id: args.id,
     cluster: config.cluster,
     nodeIds: config.nodes.map((n) => n.id),
@@ -158,27 +174,16 @@ async function main(): Promise<void> {
     wallClockMs: () => Date.now(),
     toPeer: (to, datagram) => {
       const address = peerAddress(config, args.id, to);
-      transport?.send(address.host, address.port, datagram);
+      liveTransport.send(address.host, address.port, datagram);
     },
     toAddress: (toHost, toPort, datagram) => {
-      transport?.send(toHost, toPort, datagram);
+      liveTransport.send(toHost, toPort, datagram);
     },
     onPeerMessage: (message) => host?.onPeerMessage(message),
     onClientMessage: (message, replyTo) => host?.onClientMessage(message, replyTo),
     log,
   });
-  try {
-    transport = await UdpTransport.open({
-      host: self.host,
-      port: self.port,
-      log,
-      onDatagram: (datagram, fromHost, fromPort) => endpoint.receive(datagram, fromHost, fromPort),
-    });
-  } catch (error) {
-    fail(NODE_EXIT.usage, `${bindProblem(error, self.host, self.port)}; check the host and port of node ${args.id} in ${args.configPath}`);
-  }
-  const liveTransport = transport;
-
+  endpoint = liveEndpoint;
   host = new NodeHost({
     id: args.id,
     config,
@@ -189,15 +194,15 @@ async function main(): Promise<void> {
       storage,
       clock,
       log,
-      droppedCounts: () => endpoint.droppedCounts(),
+      droppedCounts: () => liveEndpoint.droppedCounts(),
       defer: (fn) => setImmediate(fn),
       sendPeer: (to, message) => {
-        const sent = endpoint.sendPeer(to, message);
+        const sent = liveEndpoint.sendPeer(to, message);
         // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
         if (!sent.ok) log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
       },
       sendClient: (to, message) => {
-        const sent = endpoint.sendClient(to, message);
+        const sent = liveEndpoint.sendClient(to, message);
         if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
       },
     },
@@ -208,7 +213,7 @@ async function main(): Promise<void> {
     process.exit(NODE_EXIT.internal);
   };
   liveHost.start();
-  endpoint.start();
+  liveEndpoint.start();
   log(`listening on ${self.host}:${self.port} (incarnation ${incarnation}; startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'})`);
 
   let shuttingDown = false;
