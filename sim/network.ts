@@ -1,9 +1,7 @@
 /**
- * The simulated network. Every datagram is real bytes: nodes and clients
- * seal and open them with their real wire endpoints (node/transport/: the
- * codec, HMAC, replay windows, address validation), so codec and validation
- * bugs show up here too, and a duplicated datagram is dropped by the
- * receiver's replay window as it would be on a real network.
+ * The simulated network. Every datagram is real bytes: senders encode with
+ * the real `encodeEnvelope` (HMAC included) and receivers decode with the
+ * real `decodeEnvelope`, so codec and validation bugs show up here too.
  *
  * Per directed link: delay (uniform in [delayMsMin, delayMsMax], plus with
  * `longDelayRate` an extra delay up to `longDelayMsMax`: reordering), loss,
