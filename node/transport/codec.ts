@@ -360,8 +360,34 @@ function drop(reason: DropReason, detail: string): DecodeResult {
   return { ok: false, reason, detail };
 }
 
+/**
+ * Recently read ASCII sender ids: a node hears the same few peers and
+ * clients again and again, and a hit (checked byte for byte) saves building
+ * a string per datagram. Bounded: a small ring, overwritten in turn.
+ */
+const SENDER_CACHE_SLOTS = 16;
+const senderCache: (string | undefined)[] = new Array<string | undefined>(SENDER_CACHE_SLOTS).fill(undefined);
+let senderCacheNext = 0;
+
+function cachedSender(buf: Uint8Array, start: number, length: number): string | undefined {
+  for (const s of senderCache) {
+    if (s === undefined || s.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (s.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return s;
+  }
+  return undefined;
+}
+
 /** The sender id at buf[start..start+length), or null if it is not UTF-8. */
 function readSender(buf: Uint8Array, start: number, length: number): string | null {
+  const hit = cachedSender(buf, start, length);
+  if (hit !== undefined) return hit;
   let s = '';
   for (let i = start; i < start + length; i++) {
     const b = buf[i]!;
@@ -374,6 +400,8 @@ function readSender(buf: Uint8Array, start: number, length: number): string | nu
     }
     s += String.fromCharCode(b);
   }
+  senderCache[senderCacheNext] = s;
+  senderCacheNext = (senderCacheNext + 1) % SENDER_CACHE_SLOTS;
   return s;
 }
 
