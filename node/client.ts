@@ -172,7 +172,7 @@ export class RiftClient {
     while (!this.closed) {
       const waitMs = attemptWaitMs(policy, deadline - performance.now());
       if (waitMs === null) break;
-      const verdict = judgeAttempt(await this.attempt(request, waitMs), this.target, this.nodeIds);
+      const verdict = judgeAttempt(await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now())), this.target, this.nodeIds);
       if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
       if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
       if (verdict.kind === 'indeterminate') return { type: 'timeout', error: `indeterminate: ${verdict.error}` };
@@ -187,13 +187,21 @@ export class RiftClient {
     return { type: 'timeout', error: this.closed ? 'client closed' : `timeout after ${this.options.timeoutMs} ms (${lastError})` };
   }
 
-  private attempt(request: ClientRequest, waitMs: number): Promise<ClientOutcome | null> {
+  /**
+   * One attempt at the current target: resolves with its answer, or null
+   * when none came within `waitMs`. A `retry` answer (the node handed out
+   * its token) sends the request again and gives the attempt a fresh wait
+   * (`nextWaitMs`, null past the deadline): the node is alive and answering,
+   * and moving on to the next node would only cost another first contact.
+   */
+  private attempt(request: ClientRequest, waitMs: number, nextWaitMs: () => number | null): Promise<ClientOutcome | null> {
     return new Promise((resolve) => {
       const node = this.options.config.nodes.find((n) => n.id === this.target) ?? this.options.config.nodes[0]!;
-      const timer = setTimeout(() => {
+      const expire = (): void => {
         this.waiter = null;
         resolve(null);
-      }, waitMs);
+      };
+      let timer = setTimeout(expire, waitMs);
       const settle = (outcome: ClientOutcome): void => {
         clearTimeout(timer);
         this.waiter = null;
@@ -215,7 +223,12 @@ export class RiftClient {
         node: node.id,
         resolve: settle,
         resend: () => {
-          if (resends++ < maxResendsPerAttempt) send();
+          if (resends++ >= maxResendsPerAttempt) return;
+          const again = nextWaitMs();
+          if (again === null) return;
+          clearTimeout(timer);
+          timer = setTimeout(expire, again);
+          send();
         },
       };
       send();

@@ -106,11 +106,18 @@ export class SimClient {
     this.follow(judgeAttempt(outcome, this.target, this.ctx.nodeIds));
   }
 
-  /** A node answered the current attempt with a `retry` (its token is kept by the endpoint): send the attempt again. */
+  /**
+   * A node answered the current attempt with a `retry` (its token is kept by
+   * the endpoint): send the attempt again, with a fresh wait, as node/client.ts does.
+   */
   onRetry(from: string): void {
     const cur = this.current;
     if (cur === null || !cur.awaiting || from !== this.target || cur.resends >= maxResendsPerAttempt) return;
+    const waitMs = attemptWaitMs(this.ctx.retry, cur.deadlineMs - this.ctx.queue.now);
+    if (waitMs === null) return;
     cur.resends++;
+    if (cur.timer !== null) cur.timer.cancelled = true;
+    cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
     this.ctx.send(this.slot, this.target, cur.request);
   }
 
@@ -198,12 +205,15 @@ export class SimClient {
     cur.awaiting = true;
     cur.resends = 0;
     this.ctx.send(this.slot, this.target, cur.request);
-    cur.timer = this.ctx.queue.schedule(waitMs, () => {
-      cur.timer = null;
-      if (!cur.awaiting) return;
-      cur.awaiting = false;
-      this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
-    });
+    cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
+  }
+
+  /** No answer within the attempt's wait. */
+  private attemptExpired(cur: Current): void {
+    cur.timer = null;
+    if (!cur.awaiting) return;
+    cur.awaiting = false;
+    this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
   }
 
   private backoff(): void {
