@@ -114,6 +114,25 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     options: { nodeCount: 3 },
     shape: crashHeavy,
   },
+  // Issue 18 (provisional, phase 1): the host neither snapshots nor changes
+  // membership yet, so these presets cannot show their bug until phase 2
+  // gives the simulator snapshots and a membership fault; the core tests
+  // (test/node/raft/) show each of them.
+  confChangeBeforeTermCommit: {
+    description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
+    options: { nodeCount: 5 },
+    shape: crashHeavy,
+  },
+  snapshotPastCommit: {
+    description: 'snapshots at the last log index apply uncommitted entries that a later leader overwrites',
+    options: { nodeCount: 3 },
+    shape: partitionHeavy,
+  },
+  keepLogOnInstall: {
+    description: 'a follower keeps its conflicting log when it installs a snapshot and claims it matches',
+    options: { nodeCount: 3 },
+    shape: crashHeavy,
+  },
   forgetLeaseOnRestart: {
     description: 'a restarted follower votes at once, so a new leader commits while the old one serves lease reads',
     options: { keys: 1 },
