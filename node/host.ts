@@ -276,6 +276,20 @@ export class NodeHost {
     this.armWake();
   }
 
+  /**
+   * What this node answers `request` without doing anything, if it has such
+   * an answer: a node that is not the leader redirects a client to the
+   * leader it knows (§8). Null when it would act on the request (as leader,
+   * or reading locally under --unsafe-local-reads). The wire answers a
+   * request not yet validated with this, as it changes nothing
+   * (node/transport/node-endpoint.ts).
+   */
+  redirectOf(request: ClientRequest): ClientOutcome | null {
+    if (this.stopped || (this.unsafe.localReads && request.op.type === 'get')) return null;
+    const soft = this.core.status();
+    return soft.role === 'leader' ? null : { status: 'not_leader', leaderHint: soft.leaderId };
+  }
+
   status(): NodeStatus {
     const soft = this.core.status();
     const clock = this.io.clock;

@@ -181,6 +181,7 @@ async function main(): Promise<void> {
     },
     onPeerMessage: (message) => host?.onPeerMessage(message),
     onClientMessage: (message, replyTo) => host?.onClientMessage(message, replyTo),
+    redirect: (request) => host?.redirectOf(request) ?? null,
     log,
   });
   endpoint = liveEndpoint;

@@ -316,6 +316,7 @@ export class Simulation {
       },
       onPeerMessage: (message) => node.host?.onPeerMessage(message),
       onClientMessage: (message, replyTo) => node.host?.onClientMessage(message, replyTo),
+      redirect: (request) => node.host?.redirectOf(request) ?? null,
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
     });
   }

@@ -27,7 +27,7 @@
  * simulator (over its simulated network, with the simulated clock), so the
  * simulator exercises the real wire defences.
  */
-import type { ClientMessage } from '../protocol.js';
+import type { ClientMessage, ClientOutcome, ClientRequest } from '../protocol.js';
 import type { NodeId, RaftMessage } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { worthLogging } from '../util/worth-logging.js';
@@ -87,6 +87,15 @@ export interface NodeEndpointOptions {
   readonly toAddress: (host: string, port: number, datagram: Buffer) => void;
   readonly onPeerMessage: (message: RaftMessage) => void;
   readonly onClientMessage: (message: ClientMessage, replyTo: ReplyAddress) => void;
+  /**
+   * The answer the host gives `request` without doing anything, if it has
+   * one (a node that is not the leader redirects it), else null. A request
+   * that is not served for want of validation gets this answer instead of a
+   * `retry` when it has one and it is within the amplification limit: it
+   * changes nothing and is small, and it spares a client that is looking
+   * for the leader a round trip at every follower it asks.
+   */
+  readonly redirect?: (request: ClientRequest) => ClientOutcome | null;
   readonly log: (line: string) => void;
   /** Bounds (tests shrink them). */
   readonly maxClients?: number;
@@ -98,6 +107,8 @@ export interface EndpointStats {
   delivered: number;
   hellosSent: number;
   retriesSent: number;
+  /** Requests not served for want of validation, answered with the host's redirect instead of a retry. */
+  redirectsSent: number;
 }
 
 export class NodeEndpoint {
@@ -109,7 +120,7 @@ export class NodeEndpoint {
   private readonly dropped = new Map<EndpointDropReason, number>();
   /** When this node last sent each peer a hello, and which incarnation of the peer it knew then. */
   private readonly lastHello = new Map<NodeId, { readonly atMs: number; readonly peerIncarnation: number }>();
-  private readonly counters: EndpointStats = { received: 0, delivered: 0, hellosSent: 0, retriesSent: 0 };
+  private readonly counters: EndpointStats = { received: 0, delivered: 0, hellosSent: 0, retriesSent: 0, redirectsSent: 0 };
   private replyCounter = 0;
 
   constructor(private readonly opts: NodeEndpointOptions) {
@@ -197,12 +208,12 @@ export class NodeEndpoint {
     const replyTo: ReplyAddress = { host, port, sender: auth.sender, instance: auth.senderIncarnation };
     const address = addressKey(host, port);
     if (auth.receiverIncarnation !== this.opts.incarnation) {
-      const detail = `a request from ${address} naming incarnation ${auth.receiverIncarnation} of this node (this is ${this.opts.incarnation}): answered with a retry`;
-      this.answerRetry(datagram.length, replyTo, address, nowMs, 'stale_receiver', detail);
+      const detail = `a request from ${address} naming incarnation ${auth.receiverIncarnation} of this node (this is ${this.opts.incarnation})`;
+      this.refuse(body, datagram.length, replyTo, address, nowMs, 'stale_receiver', detail);
       return;
     }
     if (!this.addresses.admit(address, envelope.token, nowMs)) {
-      this.answerRetry(datagram.length, replyTo, address, nowMs, 'unvalidated_address', `a request from ${address}, which is not validated: answered with a retry token`);
+      this.refuse(body, datagram.length, replyTo, address, nowMs, 'unvalidated_address', `a request from ${address}, which is not validated`);
       return;
     }
     this.counters.delivered++;
@@ -229,19 +240,32 @@ export class NodeEndpoint {
   }
 
   /**
-   * Answers a request that is not served with a `retry` (token, and this
-   * incarnation in the header). RFC 9000 §8.1: at most AMPLIFICATION_FACTOR
-   * times the request's bytes go to an address not yet validated.
+   * A request that is not served (it names another incarnation of this
+   * node, or comes from an address not yet validated) is counted and
+   * answered, within RFC 9000 §8.1's limit of AMPLIFICATION_FACTOR times its
+   * bytes: with the host's side-effect-free redirect when it has one, else
+   * with a `retry` (a token, and this incarnation in the header).
    */
-  private answerRetry(
-    requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number, reason: 'stale_receiver' | 'unvalidated_address', detail: string,
+  private refuse(
+    body: ClientMessage, requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number,
+    reason: 'stale_receiver' | 'unvalidated_address', detail: string,
   ): void {
+    const redirect = body.type === 'client_request' && this.opts.redirect !== undefined ? this.opts.redirect(body) : null;
+    if (redirect !== null && body.type === 'client_request') {
+      const answer = this.sealClient(replyTo, { type: 'client_response', clientId: body.clientId, seq: body.seq, outcome: redirect }, nowMs);
+      if (answer.ok && AddressValidator.withinLimit(requestBytes, answer.datagram.length)) {
+        this.countDrop(reason, `${detail}: answered with a redirect`);
+        this.counters.redirectsSent++;
+        this.opts.toAddress(replyTo.host, replyTo.port, answer.datagram);
+        return;
+      }
+    }
     const retry = this.sealClient(replyTo, { type: 'retry', token: this.addresses.tokenFor(address, nowMs) }, nowMs);
     if (!retry.ok || !AddressValidator.withinLimit(requestBytes, retry.datagram.length)) {
-      this.countDrop('amplification_limit', `a ${requestBytes}-byte request from ${address}, which is not validated: even a retry would exceed the limit`);
+      this.countDrop('amplification_limit', `${detail}: even a retry would exceed the amplification limit for a ${requestBytes}-byte request`);
       return;
     }
-    this.countDrop(reason, detail);
+    this.countDrop(reason, `${detail}: answered with a retry`);
     this.counters.retriesSent++;
     this.opts.toAddress(replyTo.host, replyTo.port, retry.datagram);
   }

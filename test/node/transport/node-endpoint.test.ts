@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClientMessage } from '../../../node/protocol.js';
+import type { ClientMessage, ClientOutcome, ClientRequest } from '../../../node/protocol.js';
 import type { AppendEntries, RaftMessage } from '../../../node/raft/types.js';
 import { AMPLIFICATION_FACTOR } from '../../../node/transport/address-validation.js';
 import { ClientEndpoint } from '../../../node/transport/client-endpoint.js';
@@ -44,7 +44,10 @@ interface TestNode {
   readonly clientMessages: { message: ClientMessage; replyTo: ReplyAddress }[];
 }
 
-function node(id: string, incarnation: number, clock: Clock, onClient?: (n: TestNode, m: ClientMessage, replyTo: ReplyAddress) => void): TestNode {
+function node(
+  id: string, incarnation: number, clock: Clock, onClient?: (n: TestNode, m: ClientMessage, replyTo: ReplyAddress) => void,
+  redirect?: (request: ClientRequest) => ClientOutcome | null,
+): TestNode {
   const outbox: Sent[] = [];
   const peerMessages: RaftMessage[] = [];
   const clientMessages: { message: ClientMessage; replyTo: ReplyAddress }[] = [];
@@ -59,6 +62,7 @@ function node(id: string, incarnation: number, clock: Clock, onClient?: (n: Test
       clientMessages.push({ message, replyTo });
       if (onClient !== undefined && self !== null) onClient(self, message, replyTo);
     },
+    ...(redirect !== undefined ? { redirect } : {}),
     log: () => undefined,
   });
   self = { id, endpoint, outbox, peerMessages, clientMessages };
@@ -347,6 +351,28 @@ describe('anti-amplification (RFC 9000 §8.1)', () => {
     expect(toVictim.reduce((n, d) => n + d.length, 0)).toBeLessThanOrEqual(AMPLIFICATION_FACTOR * received);
     expect(n1.clientMessages).toEqual([]);
     expect(n1.endpoint.droppedCounts()).toMatchObject({ unvalidated_address: 10 });
+  });
+
+  it('a follower redirects a request it has not validated at once (small, no effect) instead of a retry round trip; a leader never serves one', () => {
+    const clock = new Clock();
+    let leader = false;
+    const n1 = node('n1', 100, clock, undefined, () => (leader ? null : { status: 'not_leader', leaderHint: 'n2' }));
+    const c = client('c1', 5, clock);
+    const request = seal(c, 'n1', get(1));
+    n1.endpoint.receive(request, '10.0.0.5', 4000);
+    const answers = sentTo(n1, '10.0.0.5:4000');
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.length).toBeLessThanOrEqual(AMPLIFICATION_FACTOR * request.length);
+    c.receive(answers[0]!);
+    expect(c.inbox.map((m) => m.message)).toEqual([{ type: 'client_response', clientId: 'c1', seq: 1, outcome: { status: 'not_leader', leaderHint: 'n2' } }]);
+    expect(n1.clientMessages).toEqual([]);
+    expect(n1.endpoint.droppedCounts()).toEqual({ stale_receiver: 1 });
+    // Once it leads, the same kind of request gets a retry, never service.
+    leader = true;
+    n1.endpoint.receive(seal(c, 'n1', get(2)), '10.0.0.5', 4000);
+    expect(n1.clientMessages).toEqual([]);
+    c.receive(sentTo(n1, '10.0.0.5:4000').at(-1)!);
+    expect(c.inbox.at(-1)?.message.type).toBe('retry');
   });
 
   it('a reply to an address that is not validated is not sent at all', () => {
