@@ -116,7 +116,9 @@ export class Cluster {
     const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? configDefaults.heartbeatIntervalMs;
     const config: ClusterConfig = {
       cluster: `rift-${process.pid}-${randomBytes(4).toString('hex')}`,
-      secret: randomBytes(24).toString('hex'),
+      peerSecret: randomBytes(24).toString('hex'),
+      clientSecret: randomBytes(24).toString('hex'),
+      clientFreshnessMs: configDefaults.clientFreshnessMs,
       dataDir: join(runDir, 'data'),
       electionTimeoutMsMin: opts.electionTimeoutMsMin ?? configDefaults.electionTimeoutMsMin,
       electionTimeoutMsMax: opts.electionTimeoutMsMax ?? configDefaults.electionTimeoutMsMax,

@@ -25,7 +25,11 @@ import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
 import type { NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
-import { decodeEnvelope, deriveKey, encodeEnvelope, isRaftMessage } from '../node/transport/codec.js';
+import { hash } from 'node:crypto';
+import { MAC_BYTES } from '../node/transport/codec.js';
+import { ClientEndpoint } from '../node/transport/client-endpoint.js';
+import { KeyRing } from '../node/transport/keys.js';
+import { NodeEndpoint, type ReplyAddress } from '../node/transport/node-endpoint.js';
 import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
 import { SimClient } from './client.js';
@@ -83,6 +87,8 @@ interface SimNode {
   readonly disk: SimDisk;
   readonly seeds: Stream;
   host: NodeHost | null;
+  /** The node's real wire endpoint (replay defences, address validation), one per start. */
+  endpoint: NodeEndpoint | null;
   clock: AdjustableClock | null;
   /** Bumped on every start and crash; events of older incarnations are ignored. */
   incarnation: number;
@@ -94,15 +100,21 @@ interface SimNode {
   opening: boolean;
 }
 
-const SECRET = 'rift-simulation-secret-0123456789';
+const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
+const CLIENT_SECRET = 'rift-simulation-client-secret-0123456789';
 const CLUSTER = 'sim';
 const CLIENT_PREFIX = 'client-';
 const maxTraceLines = 200_000;
-/** The MAC key of SECRET, derived once per process (HKDF costs more than a short run's first events). */
-let cachedKey: Buffer | null = null;
-function simKey(): Buffer {
-  cachedKey ??= deriveKey(SECRET);
-  return cachedKey;
+/** The key rings, derived once per process and cluster size (HKDF costs more than a short run's first events). */
+const cachedRings = new Map<string, { readonly node: KeyRing; readonly client: KeyRing }>();
+function simKeys(nodeIds: readonly string[]): { readonly node: KeyRing; readonly client: KeyRing } {
+  const id = nodeIds.join(',');
+  let rings = cachedRings.get(id);
+  if (rings === undefined) {
+    rings = { node: KeyRing.forNode(PEER_SECRET, CLIENT_SECRET, nodeIds), client: KeyRing.forClient(CLIENT_SECRET) };
+    cachedRings.set(id, rings);
+  }
+  return rings;
 }
 
 
@@ -111,7 +123,8 @@ export function simClusterConfig(options: SimOptions): ClusterConfig {
   return validateConfig(
     {
       cluster: CLUSTER,
-      secret: SECRET,
+      peerSecret: PEER_SECRET,
+      clientSecret: CLIENT_SECRET,
       dataDir: '/nonexistent/sim',
       electionTimeoutMsMin: options.electionTimeoutMsMin,
       electionTimeoutMsMax: options.electionTimeoutMsMax,
@@ -134,7 +147,9 @@ function diskModeFor(options: SimOptions): DiskMode {
 export class Simulation {
   private readonly queue = new EventQueue();
   private readonly config: ClusterConfig;
-  private readonly key: Buffer;
+  private readonly keys: { readonly node: KeyRing; readonly client: KeyRing };
+  /** One client endpoint per client slot (its sender id `c<slot>`, instance slot + 1). */
+  private readonly clientEndpoints: ClientEndpoint[] = [];
   private readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly network: SimNetwork;
@@ -166,7 +181,7 @@ export class Simulation {
     private readonly options: SimOptions,
   ) {
     this.config = simClusterConfig(options);
-    this.key = simKey();
+    this.keys = simKeys(this.config.nodes.map((n) => n.id));
     const seed = scenario.seed;
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A
@@ -182,6 +197,7 @@ export class Simulation {
       disk: new SimDisk(n.id, this.queue, new Stream(seed, `disk:${n.id}`), diskOptions),
       seeds: new Stream(seed, `node:${n.id}`),
       host: null,
+      endpoint: null,
       clock: null,
       incarnation: 0,
       clockRate: 1,
@@ -278,13 +294,14 @@ export class Simulation {
       this.guard(node, fn);
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
+    const endpoint = this.endpointFor(node, incarnation);
     const io: HostIo = {
       storage: opened.storage,
       clock,
-      sendPeer: (to, message) => this.sendPeer(node, to, message),
-      sendClient: (to, message) => this.sendToClient(node, to.port, message),
+      sendPeer: (to, message) => this.sendPeer(node, endpoint, to, message),
+      sendClient: (to, message) => this.sendToClient(node, endpoint, to, message),
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
-      droppedCounts: () => ({}),
+      droppedCounts: () => endpoint.droppedCounts(),
       observe: {
         // A node's state only becomes visible through a Ready (messages, persisted
         // state, applied entries), so the invariants are checked after every
@@ -303,10 +320,42 @@ export class Simulation {
       this.crashNode(node);
     };
     node.host = host;
+    node.endpoint = endpoint;
     node.clock = clock;
     this.note(TraceKind.start, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
     host.start();
+    endpoint.start();
     this.touched.add(node);
+  }
+
+  /**
+   * The node's wire endpoint for this start: the real one, over the simulated
+   * network and the simulation's clock (its incarnations grow with every
+   * start, as the persisted ones do; its token key is a function of the seed).
+   */
+  private endpointFor(node: SimNode, incarnation: number): NodeEndpoint {
+    return new NodeEndpoint({
+      id: node.id,
+      cluster: CLUSTER,
+      nodeIds: this.config.nodes.map((n) => n.id),
+      keys: this.keys.node,
+      incarnation,
+      clientFreshnessMs: this.config.clientFreshnessMs,
+      tokenKey: hash('sha256', `sim token key ${this.scenario.seed} ${node.id} ${incarnation}`, 'buffer'),
+      wallClockMs: () => this.queue.now,
+      toPeer: (to, datagram) => {
+        this.stats.datagrams++;
+        this.network.send(node.id, to, datagram);
+      },
+      toAddress: (_host, port, datagram) => {
+        this.stats.datagrams++;
+        this.network.send(node.id, `${CLIENT_PREFIX}${port}`, datagram);
+      },
+      onPeerMessage: (message) => node.host?.onPeerMessage(message),
+      onClientMessage: (message, replyTo) => node.host?.onClientMessage(message, replyTo),
+      redirect: (request) => node.host?.redirectOf(request) ?? null,
+      log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
+    });
   }
 
   private crashNode(node: SimNode): void {
@@ -324,6 +373,7 @@ export class Simulation {
     host.stop();
     node.clock?.clearAll();
     node.host = null;
+    node.endpoint = null;
     node.clock = null;
     node.incarnation++;
     this.checker.onStop(node.id);
@@ -386,49 +436,38 @@ export class Simulation {
 
   // ------------------------------------------------------------ network
 
-  private sendPeer(node: SimNode, to: NodeId, message: RaftMessage): void {
+  private sendPeer(node: SimNode, endpoint: NodeEndpoint, to: NodeId, message: RaftMessage): void {
     this.checker.onSend(node.id, message);
     if (message.term > this.stats.maxTerm) this.stats.maxTerm = message.term;
-    const encoded = encodeEnvelope({ cluster: CLUSTER, from: node.id, to, body: message }, this.key);
-    if (!encoded.ok) {
-      this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
-      return;
-    }
-    this.stats.datagrams++;
-    this.network.send(node.id, to, encoded.datagram);
+    const encoded = endpoint.sendPeer(to, message);
+    if (!encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
   }
 
-  private sendToClient(node: SimNode, slot: number, message: ClientMessage): void {
-    const encoded = encodeEnvelope({ cluster: CLUSTER, from: node.id, to: 'client', body: message }, this.key);
-    if (!encoded.ok) {
-      this.violate('node_error', `${node.id} produced an unsendable ${message.type}: ${encoded.detail}`);
-      return;
-    }
-    this.stats.datagrams++;
-    this.network.send(node.id, `${CLIENT_PREFIX}${slot}`, encoded.datagram);
+  private sendToClient(node: SimNode, endpoint: NodeEndpoint, to: ReplyAddress, message: ClientMessage): void {
+    const encoded = endpoint.sendClient(to, message);
+    if (encoded !== null && !encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type}: ${encoded.detail}`);
   }
 
   private deliver(to: string, from: string, datagram: Buffer): void {
     this.stats.delivered++;
-    const decoded = decodeEnvelope(datagram, this.key, CLUSTER);
+    // A trace ingredient per datagram: the first bytes of its MAC.
+    const mac = datagram.length >= MAC_BYTES ? datagram.readUInt32LE(datagram.length - MAC_BYTES) : 0;
     if (to.startsWith(CLIENT_PREFIX)) {
       const slot = Number(to.slice(CLIENT_PREFIX.length));
-      this.mixEvent(TraceKind.clientDelivery, slot, datagram.readUInt32LE(5));
-      if (!decoded.ok) return;
-      const body = decoded.envelope.body;
+      this.mixEvent(TraceKind.clientDelivery, slot, mac);
+      const opened = this.clientEndpoints[slot]?.open(datagram);
+      if (opened === undefined || !opened.ok) return;
+      const body = opened.message;
       if (body.type === 'client_response') this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
+      else if (body.type === 'retry') this.clients[slot]?.onRetry(opened.from);
       return;
     }
     const node = this.byId.get(to);
-    if (node === undefined || node.host === null) return; // down: the datagram is lost
-    const host = node.host;
-    this.mixEvent(TraceKind.peerDelivery, node.index, datagram.readUInt32LE(5));
-    if (!decoded.ok) return;
-    const body = decoded.envelope.body;
+    if (node === undefined || node.host === null || node.endpoint === null) return; // down: the datagram is lost
+    this.mixEvent(TraceKind.peerDelivery, node.index, mac);
     // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
     try {
-      if (isRaftMessage(body)) host.onPeerMessage(body);
-      else host.onClientMessage(body, { host: 'sim', port: from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1 });
+      node.endpoint.receive(datagram, 'sim', from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1);
     } catch (error) {
       this.hostThrew(node, error);
     }
@@ -439,6 +478,10 @@ export class Simulation {
   private startClients(): void {
     const livenessFromMs = this.options.faultWindowMs + this.options.livenessGraceMs;
     this.scenario.clients.forEach((ops, slot) => {
+      this.clientEndpoints.push(new ClientEndpoint({
+        cluster: CLUSTER, sender: `c${slot}`, instance: slot + 1, keys: this.keys.client,
+        freshnessMs: this.config.clientFreshnessMs, wallClockMs: () => this.queue.now,
+      }));
       const client = new SimClient(slot, ops, {
         queue: this.queue,
         history: this.history,
@@ -449,8 +492,8 @@ export class Simulation {
         retry: defaultRetryPolicy(this.options.opTimeoutMs),
         livenessFromMs,
         send: (s, to, request) => {
-          const encoded = encodeEnvelope({ cluster: CLUSTER, from: `c${s}`, to, body: request }, this.key);
-          if (encoded.ok) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);
+          const encoded = this.clientEndpoints[s]?.seal(to, request);
+          if (encoded?.ok === true) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);
         },
         nextValue: () => this.nextValue++,
         nextProcess: () => this.nextProcess++,

@@ -10,7 +10,7 @@ import type { KvOp, KvResult } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
-import { decodeCommand } from './command.js';
+import { decodeCommand, opDigest } from './command.js';
 import { DEFAULT_MAX_SESSIONS, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
 import type { Session, SessionCheck } from './sessions.js';
 
@@ -25,8 +25,13 @@ export type ApplyResult =
   | { readonly kind: 'applied'; readonly index: number; readonly clientId: string; readonly seq: number; readonly result: KvResult }
   /** A retry of the client's last command: not applied again; `result` is the cached one (§6.3). */
   | { readonly kind: 'duplicate'; readonly index: number; readonly clientId: string; readonly seq: number; readonly result: KvResult }
-  /** Older than the client's last command: ignored; nobody waits for it. */
-  | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number };
+  /** Older than the client's last command: not applied now (it may have been before). */
+  | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number }
+  /** Another instance's session, or the client's last seq with another op: not applied, and never will be (sessions.ts). */
+  | {
+    readonly kind: 'conflict'; readonly index: number; readonly clientId: string; readonly instance: number; readonly seq: number;
+    readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number;
+  };
 
 export interface KvSnapshot {
   readonly lastApplied: number;
@@ -93,8 +98,8 @@ export class KvStateMachine {
    * can answer a retry of an already-applied write from the cache instead of
    * proposing it again (dissertation §6.3). Read-only.
    */
-  sessionCheck(clientId: string, seq: number): SessionCheck {
-    return this.sessions.check(clientId, seq);
+  sessionCheck(clientId: string, instance: number, seq: number, digest: string): SessionCheck {
+    return this.sessions.check(clientId, instance, seq, digest);
   }
 
   /**
@@ -188,9 +193,10 @@ export class KvStateMachine {
       this.log(`kv: entry ${entry.index} (term ${entry.term}) holds an undecodable command, applied as a no-op: ${decoded.error}`);
       return null;
     }
-    const { clientId, seq, op } = decoded.cmd;
+    const { clientId, instance, seq, op } = decoded.cmd;
     const index = entry.index;
-    const check = this.sessions.check(clientId, seq);
+    const digest = opDigest(op);
+    const check = this.sessions.check(clientId, instance, seq, digest);
     switch (check.kind) {
       case 'duplicate':
         this.sessions.touch(clientId, index, null);
@@ -198,9 +204,12 @@ export class KvStateMachine {
       case 'stale':
         this.sessions.touch(clientId, index, null);
         return { kind: 'stale', index, clientId, seq, lastSeq: check.lastSeq };
+      case 'conflict':
+        this.sessions.touch(clientId, index, null);
+        return { kind: 'conflict', index, clientId, instance, seq, code: check.code, lastSeq: check.lastSeq };
       case 'new': {
         const result = this.execute(op);
-        this.sessions.touch(clientId, index, { seq, result });
+        this.sessions.touch(clientId, index, { instance, seq, digest, result });
         return { kind: 'applied', index, clientId, seq, result };
       }
       default:

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../harness/cluster.js';
 import { RaftWireMonitor } from '../../../harness/net/monitor.js';
 import type { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
 import { nemesisKinds } from '../../../harness/nemesis/registry.js';
 import { drawNemesisSchedule, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
@@ -53,13 +54,14 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const relay = cluster.net as UdpRelay;
-    const monitor = new RaftWireMonitor({ secret: cluster.config.secret, cluster: cluster.config.cluster });
+    const monitor = new RaftWireMonitor({ peerSecret: cluster.config.peerSecret, nodeIds: cluster.nodeIds, cluster: cluster.config.cluster });
+    let counter = 0;
     relay.attachMonitor(monitor);
     const grant = (voter: string, candidate: string, term: number): void => {
       const r = encodeEnvelope({
         cluster: cluster.config.cluster, from: voter, to: candidate,
         body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
-      }, deriveKey(cluster.config.secret));
+      }, derivePeerKey(cluster.config.peerSecret, voter), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: Date.now() });
       if (!r.ok) throw new Error(r.detail);
       monitor.observe(r.datagram);
     };

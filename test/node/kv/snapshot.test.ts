@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCommand } from '../../../node/kv/command.js';
+import { encodeCommand, opDigest } from '../../../node/kv/command.js';
 import { KvStateMachine } from '../../../node/kv/state-machine.js';
 import { sessionFromSnapshot, sessionToSnapshot } from '../../../node/kv/sessions.js';
 import type { KvOp } from '../../../node/protocol.js';
@@ -49,7 +49,7 @@ function logOf(steps: readonly Step[]): Entry[] {
       case 'command': {
         const seq = Math.max(0, (seqs.get(step.client) ?? 0) + step.seqDelta);
         if (step.seqDelta === 1) seqs.set(step.client, seq);
-        return { term: 1, index, type: 'command', data: encodeCommand({ clientId: `c${step.client}`, seq, op: step.op }) };
+        return { term: 1, index, type: 'command', data: encodeCommand({ clientId: `c${step.client}`, instance: 1, seq, op: step.op }) };
       }
       case 'noop':
         return { term: 1, index, type: 'noop', data: '' };
@@ -64,6 +64,9 @@ function logOf(steps: readonly Step[]): Entry[] {
 function everything(machine: KvStateMachine): unknown {
   return { text: machine.encodeSnapshot(), state: machine.snapshotState() };
 }
+
+const GET_DIGEST = opDigest({ type: 'get', key: 'a' });
+const PUT_DIGEST = opDigest({ type: 'put', key: 'k', value: 'v' });
 
 const seed = Number(process.env['KV_SNAPSHOT_SEED'] ?? Math.floor(Math.random() * 0x7fffffff));
 
@@ -92,7 +95,11 @@ describe('KvStateMachine snapshots', () => {
         }
         expect(everything(restored)).toEqual(everything(straight));
         for (let client = 0; client <= 5; client++) {
-          for (let seq = 0; seq <= 4; seq++) expect(restored.sessionCheck(`c${client}`, seq)).toEqual(straight.sessionCheck(`c${client}`, seq));
+          for (let seq = 0; seq <= 4; seq++) {
+            for (const [instance, digest] of [[1, GET_DIGEST], [2, GET_DIGEST], [1, PUT_DIGEST]] as const) {
+              expect(restored.sessionCheck(`c${client}`, instance, seq, digest)).toEqual(straight.sessionCheck(`c${client}`, instance, seq, digest));
+            }
+          }
         }
       }),
       { seed, numRuns: 300 },
@@ -104,22 +111,25 @@ describe('KvStateMachine snapshots', () => {
   it('carries the session table: a retry after the restore gets the cached answer, not a second apply', () => {
     const first = new KvStateMachine(quiet);
     const put = (index: number, seq: number, v: string): Entry => ({
-      term: 1, index, type: 'command', data: encodeCommand({ clientId: 'c', seq, op: { type: 'put', key: 'k', value: v } }),
+      term: 1, index, type: 'command', data: encodeCommand({ clientId: 'c', instance: 1, seq, op: { type: 'put', key: 'k', value: v } }),
     });
     first.apply(put(1, 1, 'x'));
     const restored = new KvStateMachine(quiet);
     expect(restored.restoreSnapshot(first.encodeSnapshot())).toEqual({ ok: true });
     // The retry of seq 1 at index 2 (the client did not hear the answer) is a duplicate.
     expect(restored.apply(put(2, 1, 'x'))).toEqual({ kind: 'duplicate', index: 2, clientId: 'c', seq: 1, result: { status: 'ok', value: 'x' } });
-    expect(restored.sessionCheck('c', 1)).toEqual({ kind: 'duplicate', result: { status: 'ok', value: 'x' } });
+    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toEqual({ kind: 'duplicate', result: { status: 'ok', value: 'x' } });
+    // The session's owner and op digest came through the snapshot too.
+    expect(restored.sessionCheck('c', 2, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toMatchObject({ kind: 'conflict', code: 'session_conflict' });
+    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'y' }))).toMatchObject({ kind: 'conflict', code: 'op_mismatch' });
   });
 
   it('refuses a damaged snapshot and keeps its state (all or nothing)', () => {
     const source = new KvStateMachine(quiet);
-    source.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'c', seq: 1, op: { type: 'put', key: 'k', value: 'v' } }) });
+    source.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'c', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'v' } }) });
     const good = source.encodeSnapshot();
     const target = new KvStateMachine(quiet);
-    target.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'd', seq: 1, op: { type: 'put', key: 'j', value: 'w' } }) });
+    target.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'd', instance: 1, seq: 1, op: { type: 'put', key: 'j', value: 'w' } }) });
     const kept = everything(target);
     const parsed = JSON.parse(good) as Record<string, unknown>;
     const damaged = [
@@ -129,9 +139,11 @@ describe('KvStateMachine snapshots', () => {
       JSON.stringify({ ...parsed, lastApplied: -1 }),
       JSON.stringify({ ...parsed, data: [['k', 'v'], ['a', 'b']] }), // not sorted
       JSON.stringify({ ...parsed, data: [['k', 1]] }),
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', lastSeq: 1, result: { status: 'ok', value: 'v' } }] }), // a field missing
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', lastSeq: 1, result: { status: 'weird' }, lastUsedIndex: 1 }] }),
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', lastSeq: 1, result: { status: 'ok', value: 'v' }, lastUsedIndex: 5 }] }), // after lastApplied
+      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' } }] }), // a field missing
+      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'weird' }, lastUsedIndex: 1 }] }),
+      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 5 }] }), // after lastApplied
+      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: 'not-a-digest', result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 }] }),
+      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: -1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 }] }),
     ];
     for (const text of damaged) {
       const result = target.restoreSnapshot(text);
@@ -144,9 +156,9 @@ describe('KvStateMachine snapshots', () => {
   });
 
   it('writes every session field and reads back exactly those', () => {
-    const session = { clientId: 'c', lastSeq: 3, result: { status: 'cas_mismatch' as const, actual: null }, lastUsedIndex: 7 };
+    const session = { clientId: 'c', instance: 9, lastSeq: 3, digest: PUT_DIGEST, result: { status: 'cas_mismatch' as const, actual: null }, lastUsedIndex: 7 };
     const record = sessionToSnapshot(session);
-    expect(Object.keys(record)).toEqual(['clientId', 'lastSeq', 'result', 'lastUsedIndex']);
+    expect(Object.keys(record)).toEqual(['clientId', 'instance', 'lastSeq', 'digest', 'result', 'lastUsedIndex']);
     expect(sessionFromSnapshot(JSON.parse(JSON.stringify(record)))).toEqual({ ok: true, session });
     expect(sessionFromSnapshot({ ...record, extra: 1 }).ok).toBe(false);
     expect(sessionFromSnapshot({ ...record, lastUsedIndex: 0 }).ok).toBe(false);
