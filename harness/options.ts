@@ -80,6 +80,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A run of T seconds gets the default interval T / 6.5 when that is shorter: three cycles fit (6.25 intervals). */
+const cyclesDivisor = 6.5;
+
 export const defaults = {
   nodes: 5,
   timeLimitS: 30,
@@ -88,7 +91,8 @@ export const defaults = {
   keys: 5,
   opsPerKey: 100,
   nemesis: 'none',
-  nemesisIntervalS: 5,
+  /** 4 s: three fault cycles of each kind fit a default 30 s run (issue 20), each far longer than an election. */
+  nemesisIntervalS: 4,
   partition: partitionShapes.join(','),
   testCount: 1,
   net: 'relay' as NetMode,
@@ -133,7 +137,7 @@ function faultsHelp(): string {
   const out = [
     ...helpEntry('--nemesis LIST', `comma list of: none, ${nemesisKinds.join(', ')}, all; kinds start in the order listed, staggered by interval / kinds (clock,partition: clock first)`, defaults.nemesis),
     ...nemesisKinds.map((k) => `${' '.repeat(26)}${k.padEnd(10)} ${nemesisTable[k].summary}`),
-    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / 5)`),
+    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / ${cyclesDivisor}): 3 fault cycles`),
   ];
   let targetsShown = false;
   const options = nemesisOptions();
@@ -404,10 +408,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
   const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
   const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);
-  // Default: 5 s, but short runs get a shorter interval so they still see
-  // fault cycles (the first fault starts one interval in; a cycle needs ~2.25 intervals).
+  // Default: 4 s, but short runs get a shorter interval so they still see
+  // three fault cycles (the first fault starts one interval in; cycle c
+  // stops at (2c + 2) intervals + a quarter: three need 6.25 intervals).
   const nemesisIntervalS = v['nemesis-interval'] === undefined
-    ? Math.min(defaults.nemesisIntervalS, Math.round((timeLimitS / 5) * 10) / 10)
+    ? Math.min(defaults.nemesisIntervalS, Math.floor((timeLimitS / cyclesDivisor) * 10) / 10)
     : numberIn('nemesis-interval', v['nemesis-interval'], 0.1, 3600);
   if (nemesis.length > 0 && 2.25 * nemesisIntervalS >= timeLimitS) {
     throw new UsageError(`--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`);

@@ -43,6 +43,12 @@ export interface NemesisContext {
   /** Restart order only (its own stream, so it does not shift the target draws). */
   readonly restartRng: Rng;
   log(line: string): void;
+  /**
+   * How long a fault aimed at the leader waits for one when the cluster is
+   * mid-election as it fires (a few election timeouts), before it falls back
+   * to a random node.
+   */
+  readonly leaderWaitMs: number;
   /** True once the runner was stopped: no new actions (a kind's own listeners check it). */
   isStopped(): boolean;
   /**

@@ -75,6 +75,14 @@ export interface NemesisKindSpec<K extends string, Op extends KindOp> {
    * parameters), so a run's schedule is data that replays from its seed.
    */
   cycle(opts: ScheduleOptions): fc.Arbitrary<readonly [Op, Op]>;
+  /**
+   * The cycle that hits the leader (cuts it off a quorum, kills or stops
+   * it), which every run of the kind contains at least once (issue 20: a
+   * default run must bite; schedule.ts puts it in one drawn slot). Null, or
+   * absent, when the chosen options offer no such fault (`--partition one`,
+   * `--targets one`): then only the chosen mix is drawn.
+   */
+  bitingCycle?(opts: ScheduleOptions): fc.Arbitrary<readonly [Op, Op]> | null;
   /** An op from its wire form: the value checked once, here; throws on a bad one. */
   decode(f: Op['f'], value: unknown): Op;
   /** Its nemesis for one run. */

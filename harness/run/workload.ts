@@ -44,6 +44,8 @@ export class Workload {
       this.stagger = new Stagger(options.rate, seed ^ 0x5eed);
       this.nemesis = run.facts.schedule.length === 0 ? null : new NemesisRunner(cluster, run.facts.schedule, {
         seed,
+        // A fault aimed at the leader waits up to 4 election timeouts for one mid-election.
+        leaderWaitMs: 4 * options.electionTimeoutMs[1],
         record: (op) => {
           run.facts.nemesisActions += op.phase === 'complete' ? 1 : 0;
           run.history.record({ process: 'nemesis', type: op.phase === 'invoke' ? 'invoke' : 'info', f: op.f, value: op.value });

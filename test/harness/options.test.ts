@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cyclesThatFit } from '../../harness/nemesis/schedule.js';
 import { HELP, UsageError, defaults, parseConcurrency, parseOptions, type JepsenOptions } from '../../harness/options.js';
 import { repoRoot } from '../support/build.js';
 
@@ -25,11 +26,11 @@ describe('parseOptions: defaults', () => {
   it('gives every option a default', () => {
     const o = opts([]);
     expect(o).toMatchObject({
-      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 5,
+      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 4,
       seed: 1234, seedGiven: false, testCount: 1, net: 'relay', readMode: 'readindex', nodeFlags: [], store: 'histories',
       leaveRunning: false, testName: 'rift-none', quiet: false, json: false, opTimeoutMs: 1500, checkTimeLimitS: 60,
     });
-    expect(o.partitionShapes).toEqual(['one', 'leader', 'halves', 'majorities-ring', 'bridge']);
+    expect(o.partitionShapes).toEqual(['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge']);
   });
 
   it('draws a random seed when none is given', () => {
@@ -80,9 +81,14 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
   });
 
-  it('--nemesis-interval defaults to min(5, time-limit/5)', () => {
-    expect(opts(['--nemesis', 'kill', '--time-limit', '10']).nemesisIntervalS).toBe(2);
-    expect(opts(['--nemesis', 'kill', '--time-limit', '100']).nemesisIntervalS).toBe(5);
+  it('--nemesis-interval defaults to min(4, time-limit/6.5): three fault cycles fit', () => {
+    expect(opts(['--nemesis', 'kill', '--time-limit', '10']).nemesisIntervalS).toBe(1.5);
+    expect(opts(['--nemesis', 'kill', '--time-limit', '100']).nemesisIntervalS).toBe(4);
+    expect(opts(['--nemesis', 'kill']).nemesisIntervalS).toBe(4);
+    for (const t of [3, 6, 10, 20, 30, 60]) {
+      const interval = opts(['--nemesis', 'kill', '--time-limit', String(t)]).nemesisIntervalS * 1000;
+      expect(cyclesThatFit(interval, interval, t * 1000), `--time-limit ${t}`).toBeGreaterThanOrEqual(3);
+    }
     expect(opts(['--nemesis', 'kill', '--nemesis-interval', '1.5']).nemesisIntervalS).toBe(1.5);
   });
 

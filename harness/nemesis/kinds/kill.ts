@@ -6,7 +6,7 @@
 import { assertNever } from '../../../node/util/assert.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
-import { nodeTargets, resolveTarget, targetArb, targetField, type NodeTarget } from '../targets.js';
+import { nodeTargets, resolveTarget, bitingTargetArb, targetArb, targetField, type NodeTarget } from '../targets.js';
 
 export type KillOp =
   | { readonly kind: 'kill'; readonly f: 'kill'; readonly value: { readonly target: NodeTarget } }
@@ -23,7 +23,10 @@ export const kill: NemesisKindSpec<'kill', KillOp> = {
   options: [],
   finalHeal: { f: start.f },
   cycle(opts) {
-    return targetArb(opts, nodeTargets).map((target): readonly [KillOp, KillOp] => [{ kind: 'kill', f: 'kill', value: { target } }, start]);
+    return targetArb(opts, nodeTargets).map(killCycle);
+  },
+  bitingCycle(opts) {
+    return bitingTargetArb(opts, nodeTargets)?.map(killCycle) ?? null;
   },
   decode(f, value) {
     switch (f) {
@@ -37,6 +40,10 @@ export const kill: NemesisKindSpec<'kill', KillOp> = {
   },
   create: (ctx) => new KillNemesis(ctx),
 };
+
+function killCycle(target: NodeTarget): readonly [KillOp, KillOp] {
+  return [{ kind: 'kill', f: 'kill', value: { target } }, start];
+}
 
 interface VoterTrap {
   readonly unsubscribe: () => void;

@@ -6,7 +6,7 @@
 import { assertNever } from '../../../node/util/assert.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
-import { nodeSetTargets, resolveTarget, targetArb, targetField, type NodeSetTarget } from '../targets.js';
+import { nodeSetTargets, resolveTarget, bitingTargetArb, targetArb, targetField, type NodeSetTarget } from '../targets.js';
 
 export type PauseOp =
   | { readonly kind: 'pause'; readonly f: 'pause'; readonly value: { readonly target: NodeSetTarget } }
@@ -23,7 +23,10 @@ export const pause: NemesisKindSpec<'pause', PauseOp> = {
   options: [],
   finalHeal: { f: resume.f },
   cycle(opts) {
-    return targetArb(opts, nodeSetTargets).map((target): readonly [PauseOp, PauseOp] => [{ kind: 'pause', f: 'pause', value: { target } }, resume]);
+    return targetArb(opts, nodeSetTargets).map(pauseCycle);
+  },
+  bitingCycle(opts) {
+    return bitingTargetArb(opts, nodeSetTargets)?.map(pauseCycle) ?? null;
   },
   decode(f, value) {
     switch (f) {
@@ -37,6 +40,10 @@ export const pause: NemesisKindSpec<'pause', PauseOp> = {
   },
   create: (ctx) => new PauseNemesis(ctx),
 };
+
+function pauseCycle(target: NodeSetTarget): readonly [PauseOp, PauseOp] {
+  return [{ kind: 'pause', f: 'pause', value: { target } }, resume];
+}
 
 class PauseNemesis implements FaultNemesis<PauseOp> {
   private readonly paused = new Set<string>();

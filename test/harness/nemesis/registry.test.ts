@@ -52,7 +52,7 @@ describe('the nemesis table', () => {
       expect(typeof spec.decode).toBe('function');
       const nemesis = spec.create({
         cluster: new FakeCluster(3), net: new FakeCluster(3).net, rng: new Rng(1), restartRng: new Rng(2),
-        log: () => undefined, isStopped: () => false, crashed: () => undefined,
+        log: () => undefined, isStopped: () => false, crashed: () => undefined, leaderWaitMs: 0,
       });
       expect(typeof nemesis.invoke).toBe('function');
       expect(typeof nemesis.heal).toBe('function');
