@@ -439,6 +439,15 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     const need = targetNeeds[t];
     if (need !== undefined && net !== need.net) throw new UsageError(`--targets ${t} needs --net ${need.net} (${need.why})`);
   }
+  for (const k of nemesis) {
+    const need = nemesisTable[k].needsNet;
+    if (need !== undefined && net !== need.net) throw new UsageError(`--nemesis ${k} needs --net ${need.net} (${need.why})`);
+    // A kind that aims at nodes must find a target it takes among --targets, or it would silently draw from its defaults.
+    const accepted: readonly NodeTarget[] = nemesisTable[k].targets;
+    if (v.targets !== undefined && accepted.length > 0 && !targets.some((t) => accepted.includes(t))) {
+      throw new UsageError(`--nemesis ${k} has no target in --targets ${targets.join(',')} (${k} takes ${accepted.join(', ')})`);
+    }
+  }
   const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);

@@ -65,6 +65,12 @@ export interface NemesisKindSpec<K extends string, Op extends KindOp> {
   readonly fs: { readonly [F in Op['f']]: 'start' | 'stop' };
   /** The node targets it accepts, i.e. whether it takes --targets ([] for faults of the network as a whole). */
   readonly targets: readonly NodeTarget[];
+  /**
+   * The network mode the kind needs, when not every mode can honour it (a
+   * delay needs the relay: this kernel has no netem). The options refuse the
+   * combination rather than run a fault that does nothing.
+   */
+  readonly needsNet?: { readonly net: 'relay'; readonly why: string };
   /** Options of its own, besides --nemesis, --nemesis-interval and --targets. */
   readonly options: readonly NemesisOption[];
   readonly finalHeal: FinalHealStep;

@@ -102,6 +102,15 @@ describe('parseOptions: each flag', () => {
     expect(usage(['--nemesis', 'kill', '--targets', 'voter', '--net', 'netns'], { isRoot: true })).toMatch(/needs --net relay/);
   });
 
+  it('refuses what it cannot honour: a fault the network mode cannot apply, a kind left without a target', () => {
+    expect(usage(['--nemesis', 'delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay \(netns mode has no delay/);
+    expect(usage(['--nemesis', 'partition,delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay/);
+    expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual(['partition', 'loss', 'duplicate']);
+    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(/--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all\)/);
+    expect(usage(['--nemesis', 'kill,clock', '--targets', 'voter'])).toMatch(/--nemesis clock has no target/);
+    expect(opts(['--nemesis', 'kill,pause', '--targets', 'voter,leader']).targets).toEqual(['leader', 'voter']);
+  });
+
   it('--net, --read-mode, --node-flag', () => {
     expect(opts(['--net', 'netns'], { isRoot: true }).net).toBe('netns');
     expect(opts(['--read-mode', 'lease']).readMode).toBe('lease');
