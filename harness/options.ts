@@ -10,6 +10,8 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
+import { defaultReplayModes } from './nemesis/kinds/replay.js';
+import { replayModes, type ReplayMode } from './net/replay-stage.js';
 import { partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
   kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
@@ -44,6 +46,8 @@ export interface JepsenOptions {
   readonly clockFaults: readonly ClockFault[];
   /** Loss faults draw their rate from this range, in percent. */
   readonly lossPct: { readonly min: number; readonly max: number };
+  /** What replay faults do (replay, hold). */
+  readonly replayModes: readonly ReplayMode[];
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
@@ -215,6 +219,7 @@ const optionSpec = {
   targets: { type: 'string' },
   'clock-faults': { type: 'string' },
   'loss-rates': { type: 'string' },
+  'replay-modes': { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -321,6 +326,15 @@ export function parseClockFaults(raw: string | undefined): ClockFault[] {
   return clockFaults.filter((c) => items.includes(c));
 }
 
+export function parseReplayModes(raw: string | undefined): ReplayMode[] {
+  if (raw === undefined) return [...defaultReplayModes];
+  const items = commaList('replay-modes', raw);
+  for (const item of items) {
+    if (!(replayModes as readonly string[]).includes(item)) throw new UsageError(`--replay-modes: unknown replay mode "${item}" (known: ${replayModes.join(', ')})`);
+  }
+  return replayModes.filter((m) => items.includes(m));
+}
+
 /** `--loss-rates 0.4-0.7` or `--loss-rates 0.5`: a range of fractions, as whole percents. */
 export function parseLossRates(raw: string | undefined): { min: number; max: number } {
   if (raw === undefined) return { ...defaultLossPct };
@@ -422,6 +436,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (v.targets !== undefined) needsKind('targets', nemesis, kindsTakingTargets());
   const clockFaultModes = parseClockFaults(v['clock-faults']);
   const lossPct = parseLossRates(v['loss-rates']);
+  const replayModeList = parseReplayModes(v['replay-modes']);
   // Each kind's own options, in the order the table lists them, need a kind that takes them.
   for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
@@ -485,7 +500,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, nemesisIntervalS, partitionShapes: shapes, targets,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, replayModes: replayModeList, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
     },

@@ -19,6 +19,7 @@ import { loss, type LossOp } from './kinds/loss.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
+import { replay, type ReplayOp } from './kinds/replay.js';
 import { nodeTargets, targetDescriptions, targetNeeds, TargetNotAccepted, type NodeTarget } from './targets.js';
 
 /** Each kind's typed ops. */
@@ -30,6 +31,7 @@ export interface NemesisOps {
   loss: LossOp;
   delay: DelayOp;
   duplicate: DuplicateOp;
+  replay: ReplayOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -48,6 +50,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   loss,
   delay,
   duplicate,
+  replay,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -61,7 +64,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 
 /**
  * The final heal (Jepsen's final generator), in this order: the network
- * first, so nodes that resume or restart find it whole; packet faults; then
+ * first, so nodes that resume or restart find it whole; packet faults; the
+ * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
@@ -69,6 +73,7 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 export const finalHealOrder: readonly FinalHealStep[] = [
   partition.finalHeal,
   clearPacketFaults,
+  replay.finalHeal,
   pause.finalHeal,
   kill.finalHeal,
   clock.finalHeal,

@@ -117,6 +117,7 @@ export class NemesisRunner {
       case 'loss': return this.nemeses.loss.invoke(op);
       case 'delay': return this.nemeses.delay.invoke(op);
       case 'duplicate': return this.nemeses.duplicate.invoke(op);
+      case 'replay': return this.nemeses.replay.invoke(op);
       default: return assertNever(op, 'nemesis op');
     }
   }

@@ -21,6 +21,7 @@
 import fc from 'fast-check';
 import type { ClockFault } from './kinds/clock.js';
 import type { PartitionShape } from './kinds/partition.js';
+import type { ReplayMode } from '../net/replay-stage.js';
 import { kindSpecs, nemesisKinds, nemesisTable, type NemesisKind, type NemesisOp, type NemesisOps } from './registry.js';
 import type { NodeTarget } from './targets.js';
 import type { NemesisEvent } from './wire.js';
@@ -41,6 +42,8 @@ export interface ScheduleOptions {
   readonly clockFaults?: readonly ClockFault[];
   /** Loss rates drawn from, in percent, inclusive (default 10–50). */
   readonly lossPct?: { readonly min: number; readonly max: number };
+  /** Replay fault modes drawn from (default replay, hold). */
+  readonly replayModes?: readonly ReplayMode[];
 }
 
 /** A scheduled op, typed. */

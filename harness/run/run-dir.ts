@@ -58,6 +58,7 @@ export function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEv
     targets: options.targets,
     clockFaults: options.clockFaults,
     lossPct: options.lossPct,
+    replayModes: options.replayModes,
     seed,
   });
 }

@@ -76,7 +76,7 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
     expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
     expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
-    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay']);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
   });
@@ -123,7 +123,7 @@ describe('parseOptions: each flag', () => {
     const o = opts(['--nemesis', 'clock,partition']);
     expect(o.nemesis).toEqual(['partition', 'clock']);
     expect(o.nemesisOrder).toEqual(['clock', 'partition']);
-    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay']);
     expect(opts([]).nemesisOrder).toEqual([]);
   });
 

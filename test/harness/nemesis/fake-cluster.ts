@@ -4,6 +4,7 @@
  * calls it gets and keeps the state a real cluster would report.
  */
 import type { GrantedVote } from '../../../harness/net/monitor.js';
+import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster } from '../../../harness/nemesis/context.js';
 import type { ClockState } from '../../../harness/node-process.js';
@@ -38,6 +39,9 @@ export class FakeNet implements NetworkControl {
     return { forwarded: 0, dropped: 0, duplicated: 0, delayed: 0 };
   }
 
+  async setReplay(settings: ReplaySettings | null): Promise<void> {
+    this.calls.push(`setReplay ${JSON.stringify(settings)}`);
+  }
 }
 
 /** A network layer that sees the votes (the relay with a monitor attached). */

@@ -37,7 +37,7 @@ function drawnOps(): Map<NemesisKind, NemesisOp[]> {
 
 describe('the nemesis table', () => {
   it('lists each kind under its own name, in the canonical order', () => {
-    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay']);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
 
@@ -101,7 +101,7 @@ describe('the nemesis table', () => {
     expect(new Set(finalHealOrder)).toEqual(steps);
     expect(finalHealOrder).toHaveLength(steps.size);
     expect(finalHealOrder.flatMap(kindsHealedBy).sort()).toEqual([...nemesisKinds].sort());
-    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'reset-clock']);
   });
 
   it('the catalogue for the report is the table as data', () => {
@@ -126,7 +126,7 @@ describe('options derive from the table', () => {
     }
     throw new Error(`expected a UsageError for ${argv.join(' ')}`);
   }
-  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2' };
+  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold' };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
     const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
@@ -139,7 +139,7 @@ describe('options derive from the table', () => {
 
   it('each kind option is in the help with its default, and needs a kind that takes it', () => {
     const options = nemesisOptions();
-    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'clock-faults', 'loss-rates']);
+    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'clock-faults', 'loss-rates', 'replay-modes']);
     for (const { option, kinds } of options) {
       expect(HELP).toContain(`--${option.flag} ${option.arg}`);
       expect(HELP).toContain(`(default ${option.defaultText})`);

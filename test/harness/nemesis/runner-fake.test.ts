@@ -34,6 +34,7 @@ const effects: Record<NemesisKind, RegExp[]> = {
   loss: [/^setFaults \{"lossRate":0\.\d+\}$/, /^setFaults \{"lossRate":0\}$/],
   delay: [/^setFaults \{"delayMs":\d+,"jitterMs":\d+\}$/, /^setFaults \{"delayMs":0,"jitterMs":0\}$/],
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
+  replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -60,6 +61,7 @@ describe('NemesisRunner with a fake cluster', () => {
       pause: { target: 'one' }, resume: { target: 'all' }, 'clock-bump': { target: 'one', deltaMs: 64 }, 'clock-rate': { target: 'one', rate: 2 },
       'reset-clock': { target: 'all' }, 'start-loss': { rate: 0.1 }, 'stop-loss': null, 'start-delay': { delayMs: 5, jitterMs: 1 },
       'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null,
+      'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 }, 'stop-replay': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

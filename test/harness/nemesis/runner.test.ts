@@ -234,8 +234,8 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
-    const finals = records.slice(-10).filter((r) => r.phase === 'complete').map((r) => r.f);
-    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    const finals = records.slice(-12).filter((r) => r.phase === 'complete').map((r) => r.f);
+    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'reset-clock']);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);
       expect(cluster.isPaused(id)).toBe(false);

@@ -9,14 +9,14 @@ import { parseOptions, type JepsenOptions } from '../../../harness/options.js';
 import { nemesisSchedule } from '../../../harness/run/run-dir.js';
 
 const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({
-  kinds: fc.uniqueArray(fc.constantFrom(...nemesisKinds), { minLength: 1, maxLength: 7 }),
+  kinds: fc.uniqueArray(fc.constantFrom(...nemesisKinds), { minLength: 1, maxLength: nemesisKinds.length }),
   timeLimitMs: fc.integer({ min: 1_000, max: 120_000 }),
   intervalMs: fc.integer({ min: 100, max: 15_000 }),
   nodeCount: fc.integer({ min: 1, max: 9 }),
   partitionShapes: fc.uniqueArray(fc.constantFrom(...partitionShapes), { maxLength: 6 }),
 });
 
-const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate']);
+const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate', 'start-replay']);
 
 describe('nemesis schedules', () => {
   test.prop([optsArb, fc.integer()], { numRuns: 50 })('well-formed: in [0, timeLimit), sorted, per kind start/stop alternating', (opts, seed) => {
