@@ -16,6 +16,8 @@ export interface NemesisCluster {
   readonly net: NetworkControl;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
+  /** The node's OS process id while it runs, else null (the per-fault evidence names processes by pid). */
+  pid(id: string): number | null;
   /** The current leader as the nodes report it, or null (none, or no answer in time). */
   leader(): Promise<string | null>;
   /** What a node says about itself, or null when it does not answer. */

@@ -66,11 +66,13 @@ class KillNemesis implements FaultNemesis<KillOp> {
         if (target === 'voter') return this.armVoterTrap();
         const { nodes, leader } = await resolveTarget(this.ctx, target);
         const done: string[] = [];
+        const pids: Record<string, number | null> = {};
         for (const id of nodes) {
+          pids[id] = this.ctx.cluster.pid(id);
           await this.crash(id);
           done.push(id);
         }
-        return { nodes: done, wasLeader: leader !== null && done.includes(leader), leader };
+        return { nodes: done, pids, wasLeader: leader !== null && done.includes(leader), leader };
       }
       case 'start':
         return this.restartAll();
@@ -156,17 +158,19 @@ class KillNemesis implements FaultNemesis<KillOp> {
   private async restartAll(): Promise<unknown> {
     const trap = await this.disarmVoterTrap();
     const restarted: string[] = [];
+    const pids: Record<string, number | null> = {};
     const errors: Record<string, string> = {};
     for (const id of this.ctx.restartRng.shuffle([...this.killed].sort())) {
       try {
         if (!this.ctx.cluster.isAlive(id)) await this.ctx.cluster.restart(id);
         this.killed.delete(id);
         restarted.push(id);
+        pids[id] = this.ctx.cluster.pid(id);
       } catch (err) {
         errors[id] = (err as Error).message;
       }
     }
     const voters = trap === null ? {} : { voterBounces: trap.bounced, ...(trap.errors.length > 0 ? { voterErrors: trap.errors } : {}) };
-    return Object.keys(errors).length > 0 ? { nodes: restarted, errors, ...voters } : { nodes: restarted, ...voters };
+    return Object.keys(errors).length > 0 ? { nodes: restarted, pids, errors, ...voters } : { nodes: restarted, pids, ...voters };
   }
 }

@@ -4,6 +4,7 @@
  * believing it still leads: what GC pauses and VM stalls do.
  */
 import { assertNever } from '../../../node/util/assert.js';
+import { procState } from '../../node-process.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { nodeSetTargets, resolveTarget, bitingTargetArb, targetArb, targetField, type NodeSetTarget } from '../targets.js';
@@ -54,11 +55,15 @@ class PauseNemesis implements FaultNemesis<PauseOp> {
     switch (op.f) {
       case 'pause': {
         const { nodes, leader } = await resolveTarget(this.ctx, op.value.target);
+        const stopped: { node: string; pid: number | null; state: string | null }[] = [];
         for (const id of nodes) {
           await this.ctx.cluster.pause(id);
           this.paused.add(id);
+          // Stopped as the kernel says (state T), not as the harness believes: the evidence of the fault.
+          const pid = this.ctx.cluster.pid(id);
+          stopped.push({ node: id, pid, state: pid === null ? null : procState(pid) });
         }
-        return { nodes, wasLeader: leader !== null && nodes.includes(leader), leader };
+        return { nodes, stopped, wasLeader: leader !== null && nodes.includes(leader), leader };
       }
       case 'resume':
         return this.heal();

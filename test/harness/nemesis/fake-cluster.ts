@@ -85,6 +85,11 @@ export class FakeCluster implements NemesisCluster {
     return this.alive.has(id);
   }
 
+  pid(id: string): number | null {
+    // Not real processes: a number per node while it runs (no /proc entry behind it).
+    return this.alive.has(id) ? 900_000 + this.nodeIds.indexOf(id) : null;
+  }
+
   isPaused(id: string): boolean {
     return this.paused.has(id);
   }

@@ -112,7 +112,7 @@ describe('NemesisRunner with a fake cluster', () => {
     const more = records.length;
     await runner.healAll();
     expect(completions(records.slice(more), 'reset-clock')).toEqual([{ nodes: [] }]);
-    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'] }]);
+    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') } }]);
   });
 
   it('a clock fault on a paused node is reset only once it runs again (skipped at first)', async () => {
@@ -143,7 +143,8 @@ describe('NemesisRunner with a fake cluster', () => {
       { error: 'the voter target is for kill only' },
       { error: 'the voter target needs the relay (its monitor sees the votes)' },
       { error: 'bad rate -1 (expected a number in [0, 1])' },
-      { nodes: ['n1'], wasLeader: true, leader: 'n1' },
+      // The fake has no /proc entry: the kernel's state of the paused node is unknown (null), and said so.
+      { nodes: ['n1'], stopped: [{ node: 'n1', pid: 900_000, state: null }], wasLeader: true, leader: 'n1' },
     ]);
     // The invoke records keep the event's value as scheduled.
     expect(records.filter((r) => r.phase === 'invoke').map((r) => r.value)).toEqual([{}, { target: 'voter' }, { target: 'voter' }, { rate: -1 }, { target: 'leader' }]);
@@ -163,7 +164,7 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     const more = records.length;
     await runner.healAll();
-    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], voterBounces: ['n3@2->n2'] }]);
+    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n3@2->n2'] }]);
     expect(net.voteListenerCount).toBe(0);
   });
 });

@@ -79,7 +79,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(processGone(pid2)).toBe(true);
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     await waitFor(() => records.length >= 4, 10_000, 'start done');
-    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], voterBounces: ['n2@4->n3'] });
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n2@4->n3'] });
     // Disarmed: a vote now changes nothing.
     const pid3 = cluster.pid('n3')!;
     grant('n3', 'n4', 5);
@@ -112,11 +112,12 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     await waitFor(() => records.length >= 2, 5000, 'kill done');
     expect(records.slice(0, 2).map((r) => [r.f, r.phase])).toEqual([['kill', 'invoke'], ['kill', 'complete']]);
     expect(records[0]!.value).toEqual({ target: 'leader' });
-    expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], wasLeader: true, leader: 'n1' });
+    expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], pids: { n1: pid }, wasLeader: true, leader: 'n1' });
     expect(processGone(pid)).toBe(true);
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     await waitFor(() => records.length >= 4, 5000, 'start done');
-    expect(completion(records, 'start')).toEqual({ nodes: ['n1'] });
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], pids: { n1: cluster.pid('n1') } });
+    expect(cluster.pid('n1')).not.toBe(pid);
     expect(cluster.isAlive('n1')).toBe(true);
     expect(runner.activeFaults()).toEqual([]);
     expect(records.every((r) => r.process === 'nemesis' && r.type === 'info')).toBe(true);
