@@ -95,7 +95,8 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
     const campaigns = (): number => followers.reduce((n, f) => n + campaignDatagrams(relay, f, leader), 0);
     const before = campaigns();
     const heartbeats = (): number => followers.reduce((n, f) => n + relay.linkStats()[`${leader}>${f}`]!.received, 0);
-    for (const id of cluster.nodeIds) await cluster.clock(id, { bumpMs: id === leader ? 131_072 : -131_072 });
+    // Followers jump ahead (a wall-clock timer would fire at once), the leader back (one would stop its heartbeats).
+    for (const id of cluster.nodeIds) await cluster.clock(id, { bumpMs: id === leader ? -131_072 : 131_072 });
     // Over the next 40 heartbeats (about 1 s): the same leader, the same term, no campaign.
     const hb = heartbeats();
     await waitFor(() => heartbeats() >= hb + 40, 10_000, '40 more heartbeats');
