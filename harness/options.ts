@@ -12,7 +12,7 @@ import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kind
 import { defaultLossPct } from './nemesis/kinds/loss.js';
 import { defaultReplayModes } from './nemesis/kinds/replay.js';
 import { replayModes, type ReplayMode } from './net/replay-stage.js';
-import { partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
+import { defaultPartitionShapes, partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
   kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
 } from './nemesis/registry.js';
@@ -97,7 +97,7 @@ export const defaults = {
   nemesis: 'none',
   /** 4 s: three fault cycles of each kind fit a default 30 s run (issue 20), each far longer than an election. */
   nemesisIntervalS: 4,
-  partition: partitionShapes.join(','),
+  partition: defaultPartitionShapes.join(','),
   testCount: 1,
   net: 'relay' as NetMode,
   readMode: 'readindex' as ReadModeOption,

@@ -69,7 +69,7 @@ export async function withCluster<T>(
       run.facts.wire = watchWire(c.net, c.config, (v) => {
         run.log.line(`MONITOR: ${v.message}`);
         run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
-      });
+      }, () => run.history.nowMs()); // violations stamped on the history's clock (0 before the workload starts)
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
       if (leader === null) {

@@ -127,9 +127,13 @@ export function progressAnalysis(input: ProgressInput): Analysis {
   }
   const blamed: string[] = [];
   const starved: string[] = [];
+  let firstBlamedMs: number | null = null;
   for (const f of found) {
     const o = input.overloaded(f.fromMs, f.toMs);
-    if (o === null) blamed.push(f.text);
+    if (o === null) {
+      blamed.push(f.text);
+      firstBlamedMs = firstBlamedMs === null ? f.fromMs : Math.min(firstBlamedMs, f.fromMs);
+    }
     else starved.push(`${f.text}; but the machine starved the run then (the harness, which carries every datagram, stalled ` +
       `${seconds(o.harnessStalledMs)} of it${o.nodeWaitShare === null ? '' : `, the nodes waited for a CPU ${(o.nodeWaitShare * 100).toFixed(0)}% of it`})`);
   }
@@ -153,5 +157,6 @@ export function progressAnalysis(input: ProgressInput): Analysis {
     conclusion: 'the cluster stopped making progress with no fault in force',
     brief: `progress: ${blamed.length} finding${blamed.length === 1 ? '' : 's'}`,
     findings,
+    ...(firstBlamedMs !== null ? { firstFindingAtMs: firstBlamedMs } : {}),
   };
 }

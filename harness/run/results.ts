@@ -38,6 +38,8 @@ export interface ResultsJson {
    * run invalid whatever the checker says. Null without a relay (--net netns).
    */
   monitor: WireMonitorReport | null;
+  /** When the run's first finding became observable (ms since the history began), from the analyses that decided an invalid verdict; null when valid. */
+  detectedAtMs: number | null;
   /** The first failing key's counterexample, for a quick look. */
   counterexample: CheckResult['keys'][string]['counterexample'] | null;
   /**
@@ -87,6 +89,7 @@ export function resultsOf(run: RunContext, runDir: string, end: RunEnd, snapshot
     // A run that crashed or was interrupted still reports what the monitor saw.
     monitor: end.kind === 'analysed' ? end.monitor : run.facts.wire?.() ?? null,
     monitorNotRun: monitorNotRun(run),
+    detectedAtMs: end.kind === 'analysed' ? detectedAt(end.analyses) : null,
     counterexample: firstFailure !== undefined ? checker?.keys[firstFailure]?.counterexample ?? null : null,
     counts: { byType: snapshot.byType, byF: snapshot.byF },
     availability: { overall: snapshot.overall, progress: end.kind === 'analysed' ? end.availability : null, ...snapshot.phases },
@@ -98,6 +101,11 @@ export function resultsOf(run: RunContext, runDir: string, end: RunEnd, snapshot
     history: { lines: run.history.lines, jsonl: paths.jsonl, txt: paths.txt },
     timings: run.facts.timings,
   };
+}
+
+function detectedAt(analyses: readonly Analysis[]): number | null {
+  const times = analyses.filter((a) => a.valid === false && a.firstFindingAtMs !== undefined).map((a) => a.firstFindingAtMs!);
+  return times.length === 0 ? null : Math.round(Math.min(...times));
 }
 
 /** Why the wire monitor did not run (the summary says so too), or null when it did. */

@@ -167,4 +167,18 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n3@2->n2'] }]);
     expect(net.voteListenerCount).toBe(0);
   });
+
+  it('the paused shape cuts off the nodes the pause nemesis holds stopped (so they wake alone); with none paused, the leader', async () => {
+    const cluster = new FakeCluster(5);
+    const { records } = await run(cluster, [
+      { atMs: 0, f: 'pause', value: { target: 'leader' } },
+      { atMs: 5, f: 'start-partition', value: { shape: 'paused' } },
+    ]);
+    expect(completions(records, 'start-partition')).toEqual([expect.objectContaining({
+      shape: 'paused', paused: ['n1'], grudge: { n1: ['n2', 'n3', 'n4', 'n5'], n2: ['n1'], n3: ['n1'], n4: ['n1'], n5: ['n1'] },
+    })]);
+    const none = new FakeCluster(3);
+    const second = await run(none, [{ atMs: 0, f: 'start-partition', value: { shape: 'paused' } }]);
+    expect(completions(second.records, 'start-partition')).toEqual([expect.objectContaining({ shape: 'paused', leader: 'n1', fallback: 'leader', grudge: { n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] } })]);
+  });
 });
