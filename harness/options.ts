@@ -48,6 +48,8 @@ export interface JepsenOptions {
   readonly lossPct: { readonly min: number; readonly max: number };
   /** What replay faults do (replay, hold). */
   readonly replayModes: readonly ReplayMode[];
+  /** --pause-wake-alone: pauses cut the nodes off and keep them cut off this long after waking, ms; null: off. */
+  readonly pauseWakeAloneMs: { readonly min: number; readonly max: number } | null;
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
@@ -220,6 +222,7 @@ const optionSpec = {
   'clock-faults': { type: 'string' },
   'loss-rates': { type: 'string' },
   'replay-modes': { type: 'string' },
+  'pause-wake-alone': { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -324,6 +327,16 @@ export function parseClockFaults(raw: string | undefined): ClockFault[] {
     if (!(clockFaults as readonly string[]).includes(item)) throw new UsageError(`--clock-faults: unknown clock fault "${item}" (known: ${clockFaults.join(', ')})`);
   }
   return clockFaults.filter((c) => items.includes(c));
+}
+
+/** `LO-HI` or `MS`: a range of milliseconds 0..60000; null when not given. */
+export function parseMsRange(flag: string, raw: string | undefined): { min: number; max: number } | null {
+  if (raw === undefined) return null;
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(raw);
+  const lo = m === null ? NaN : Number(m[1]);
+  const hi = m === null ? NaN : Number(m[2] ?? m[1]);
+  if (!(lo >= 0 && lo <= hi && hi <= 60_000)) throw new UsageError(`--${flag} must be LO-HI or MS in milliseconds with 0 <= LO <= HI <= 60000, got "${raw}"`);
+  return { min: lo, max: hi };
 }
 
 export function parseReplayModes(raw: string | undefined): ReplayMode[] {
@@ -437,6 +450,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const clockFaultModes = parseClockFaults(v['clock-faults']);
   const lossPct = parseLossRates(v['loss-rates']);
   const replayModeList = parseReplayModes(v['replay-modes']);
+  const pauseWakeAloneMs = parseMsRange('pause-wake-alone', v['pause-wake-alone']);
+  if (pauseWakeAloneMs !== null && nemesis.includes('partition')) {
+    throw new UsageError('--pause-wake-alone cuts the network itself: it cannot be combined with --nemesis partition (one cut at a time)');
+  }
   // Each kind's own options, in the order the table lists them, need a kind that takes them.
   for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
@@ -500,7 +517,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, replayModes: replayModeList, nemesisIntervalS, partitionShapes: shapes, targets,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, replayModes: replayModeList, pauseWakeAloneMs, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
     },

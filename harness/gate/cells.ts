@@ -36,8 +36,8 @@ export interface GateCell {
 export const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate', '150', '--concurrency', '10', '--keys', '3', '--ops-per-key', '150'];
 
 const leaseDrift = ['--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'drift', '--partition', 'leader', '--read-mode', 'lease'];
-/** A paused leader that wakes cut off (partition shape `paused`): what a stale lease after a pause needs to show. */
-const leasePause = ['--nemesis', 'pause,partition', '--targets', 'leader', '--partition', 'paused', '--read-mode', 'lease'];
+/** A paused leader that wakes cut off (--pause-wake-alone): what a stale lease after a pause needs to show. */
+const leasePause = ['--nemesis', 'pause', '--targets', 'leader', '--pause-wake-alone', '300-1500', '--read-mode', 'lease'];
 /** AppendEntries held back and delivered across terms while the leader is cut off again and again. */
 const heldAcross = ['--time-limit', '30', '--nemesis', 'replay,partition', '--replay-modes', 'hold', '--partition', 'leader,leader-minority'];
 /** Lease mode, nodes crashed and restarted while the leader is cut off. */

@@ -42,6 +42,8 @@ export interface ScheduleOptions {
   readonly clockFaults?: readonly ClockFault[];
   /** Loss rates drawn from, in percent, inclusive (default 10–50). */
   readonly lossPct?: { readonly min: number; readonly max: number };
+  /** --pause-wake-alone: pauses cut the nodes off, and they stay cut off this long (ms, inclusive) after waking. */
+  readonly pauseWakeAloneMs?: { readonly min: number; readonly max: number };
   /** Replay fault modes drawn from (default replay, hold). */
   readonly replayModes?: readonly ReplayMode[];
 }

@@ -59,6 +59,7 @@ export function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEv
     clockFaults: options.clockFaults,
     lossPct: options.lossPct,
     replayModes: options.replayModes,
+    ...(options.pauseWakeAloneMs !== null ? { pauseWakeAloneMs: options.pauseWakeAloneMs } : {}),
     seed,
   });
 }

@@ -8,19 +8,15 @@ import { assertNever } from '../../../node/util/assert.js';
 import type { Grudge } from '../../net/types.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
-import { bridgeGrudge, completeGrudge, describeGrudge, halvesGrudge, isolate, leaderMinorityGrudge, majoritiesRingGrudge, oneGrudge } from '../partitions.js';
+import { bridgeGrudge, describeGrudge, halvesGrudge, isolate, leaderMinorityGrudge, majoritiesRingGrudge, oneGrudge } from '../partitions.js';
 import type { ScheduleOptions } from '../schedule.js';
 import { awaitLeader } from '../targets.js';
 import { oneOfField } from '../wire.js';
 
-export type PartitionShape = 'one' | 'leader' | 'leader-minority' | 'halves' | 'majorities-ring' | 'bridge' | 'paused';
-export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge', 'paused'];
-/**
- * Drawn from when --partition is not given: every shape but `paused`, which
- * only means something beside the pause nemesis (without a paused node it
- * is `leader` again).
- */
-export const defaultPartitionShapes: readonly PartitionShape[] = partitionShapes.filter((s) => s !== 'paused');
+export type PartitionShape = 'one' | 'leader' | 'leader-minority' | 'halves' | 'majorities-ring' | 'bridge';
+export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge'];
+/** Drawn from when --partition is not given. */
+export const defaultPartitionShapes: readonly PartitionShape[] = partitionShapes;
 
 /**
  * The shapes that always cut the leader off a quorum (the others may or may
@@ -28,7 +24,7 @@ export const defaultPartitionShapes: readonly PartitionShape[] = partitionShapes
  * never, since every node keeps a majority in view and leader stickiness
  * keeps the leader's neighbours from voting it out).
  */
-export const leaderCuttingShapes: readonly PartitionShape[] = ['leader', 'leader-minority', 'paused'];
+export const leaderCuttingShapes: readonly PartitionShape[] = ['leader', 'leader-minority'];
 
 export type PartitionOp =
   | { readonly kind: 'partition'; readonly f: 'start-partition'; readonly value: { readonly shape: PartitionShape } }
@@ -39,9 +35,8 @@ const stop: PartitionOp = { kind: 'partition', f: 'stop-partition', value: null 
 export const partitionOption: NemesisOption = {
   flag: 'partition',
   arg: 'LIST',
-  help: `partition shapes to draw from: ${partitionShapes.join(', ')} (paused: cut off the nodes the pause nemesis holds ` +
-    'stopped, so they wake up alone, as a frozen VM whose network went with it; with none paused, the leader), all',
-  defaultText: defaultPartitionShapes.join(','),
+  help: `partition shapes to draw from: ${partitionShapes.join(', ')}, all`,
+  defaultText: 'all',
 };
 
 export const partition: NemesisKindSpec<'partition', PartitionOp> = {
@@ -130,20 +125,6 @@ class PartitionNemesis implements FaultNemesis<PartitionOp> {
           grudge = oneGrudge(nodes, rng);
           extra['fallback'] = 'one';
         }
-        break;
-      }
-      case 'paused': {
-        const paused = nodes.filter((id) => cluster.isPaused(id));
-        if (paused.length > 0) {
-          grudge = completeGrudge([paused, nodes.filter((id) => !paused.includes(id))]);
-          extra['paused'] = paused;
-          break;
-        }
-        // Nothing paused (yet): the leader, which a pause aimed at the leader is about to stop.
-        const leader = await awaitLeader(this.ctx);
-        extra['leader'] = leader;
-        grudge = leader !== null ? isolate(nodes, leader) : oneGrudge(nodes, rng);
-        extra['fallback'] = leader !== null ? 'leader' : 'one';
         break;
       }
       case 'halves':

@@ -126,7 +126,7 @@ describe('options derive from the table', () => {
     }
     throw new Error(`expected a UsageError for ${argv.join(' ')}`);
   }
-  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold' };
+  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold', 'pause-wake-alone': '300-1500' };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
     const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
@@ -139,7 +139,7 @@ describe('options derive from the table', () => {
 
   it('each kind option is in the help with its default, and needs a kind that takes it', () => {
     const options = nemesisOptions();
-    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'clock-faults', 'loss-rates', 'replay-modes']);
+    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'pause-wake-alone', 'clock-faults', 'loss-rates', 'replay-modes']);
     for (const { option, kinds } of options) {
       expect(HELP).toContain(`--${option.flag} ${option.arg}`);
       expect(HELP).toContain(`(default ${option.defaultText})`);

@@ -168,17 +168,26 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(net.voteListenerCount).toBe(0);
   });
 
-  it('the paused shape cuts off the nodes the pause nemesis holds stopped (so they wake alone); with none paused, the leader', async () => {
+  it('--pause-wake-alone: the node is cut off before it is stopped, and its links come back only a while after it wakes', async () => {
     const cluster = new FakeCluster(5);
-    const { records } = await run(cluster, [
-      { atMs: 0, f: 'pause', value: { target: 'leader' } },
-      { atMs: 5, f: 'start-partition', value: { shape: 'paused' } },
-    ]);
-    expect(completions(records, 'start-partition')).toEqual([expect.objectContaining({
-      shape: 'paused', paused: ['n1'], grudge: { n1: ['n2', 'n3', 'n4', 'n5'], n2: ['n1'], n3: ['n1'], n4: ['n1'], n5: ['n1'] },
-    })]);
-    const none = new FakeCluster(3);
-    const second = await run(none, [{ atMs: 0, f: 'start-partition', value: { shape: 'paused' } }]);
-    expect(completions(second.records, 'start-partition')).toEqual([expect.objectContaining({ shape: 'paused', leader: 'n1', fallback: 'leader', grudge: { n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] } })]);
+    const at: Record<string, number> = {};
+    const records: NemesisOpRecord[] = [];
+    const runner = new NemesisRunner(cluster, [
+      { atMs: 0, f: 'pause', value: { target: 'leader', wakeAloneMs: 200 } },
+      { atMs: 30, f: 'resume', value: { target: 'all' } },
+    ], { seed: 1, record: (op) => { records.push(op); at[`${op.f} ${op.phase}`] = performance.now(); } });
+    runner.start(Date.now());
+    await waitFor(() => records.length === 2, 5000, 'paused');
+    expect(completions(records, 'pause')).toEqual([expect.objectContaining({ nodes: ['n1'], cutOff: true, wakeAloneMs: 200 })]);
+    expect(cluster.net.grudge).toEqual({ n1: ['n2', 'n3', 'n4', 'n5'], n2: ['n1'], n3: ['n1'], n4: ['n1'], n5: ['n1'] });
+    // The cut came before the stop: nothing sent to the sleeping node reaches its socket.
+    expect(cluster.net.calls).toEqual(['partition']);
+    expect(cluster.calls).toEqual(['pause n1']);
+    await waitFor(() => records.length === 4, 5000, 'resumed');
+    expect(cluster.calls).toEqual(['pause n1', 'resume n1']);
+    expect(cluster.net.calls).toEqual(['partition', 'heal']);
+    expect(at['resume complete']! - at['resume invoke']!).toBeGreaterThanOrEqual(190); // awake and alone for wakeAloneMs first
+    expect(completions(records, 'resume')).toEqual([{ nodes: ['n1'], wokeAloneMs: 200 }]);
+    await runner.healAll();
   });
 });
