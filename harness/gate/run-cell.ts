@@ -55,9 +55,11 @@ export async function runCell(args: readonly string[], seed: number, store: stri
     process.stderr.write(`gate: ${testName} seed ${seed} exited ${exitCode}:\n${String(child.stderr).split('\n').slice(-15).join('\n')}\n`);
   }
   const analyses = parsed.analyses ?? [];
+  // No results at all: the harness never reached a verdict (node itself failed to load it, say), whatever its exit code.
+  const verdict = parsed.runDir === undefined && exitCode !== EXIT.usage ? 'crashed' : verdictOfExitCode(exitCode);
   return {
     seed,
-    verdict: verdictOfExitCode(exitCode),
+    verdict,
     exitCode,
     seconds: (performance.now() - started) / 1000,
     runDir: parsed.runDir ?? null,
