@@ -38,10 +38,16 @@ export const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate'
 const leaseDrift = ['--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'drift', '--partition', 'leader', '--read-mode', 'lease'];
 /** A paused leader that wakes cut off (--pause-wake-alone): what a stale lease after a pause needs to show. */
 const leasePause = ['--nemesis', 'pause', '--targets', 'leader', '--pause-wake-alone', '300-1500', '--read-mode', 'lease'];
-/** AppendEntries held back and delivered across terms while the leader is cut off again and again. */
-const heldAcross = ['--time-limit', '30', '--nemesis', 'replay,partition', '--replay-modes', 'hold', '--partition', 'leader,leader-minority'];
-/** Lease mode, nodes crashed and restarted while the leader is cut off. */
-const restartLease = ['--time-limit', '30', '--nemesis', 'kill,partition', '--targets', 'minority,majority', '--partition', 'leader,leader-minority', '--read-mode', 'lease'];
+/**
+ * AppendEntries held back and delivered across terms while the leader is cut off again and again (60 s: a node must lead,
+ * lose the lead, and lead again while its old AppendEntries are still on the slow path, then be cut off early in that term).
+ */
+const heldAcross = ['--time-limit', '60', '--nemesis', 'replay,partition', '--replay-modes', 'hold', '--partition', 'leader,leader-minority'];
+/**
+ * Lease mode, nodes crashed and restarted while the network is split with a bridge: the bridge acks the leader's lease and, if
+ * it has just restarted, votes at once for a candidate on the other side (which it also reaches).
+ */
+const restartLease = ['--time-limit', '60', '--nemesis', 'kill,partition', '--targets', 'one,minority', '--partition', 'bridge,leader-minority', '--read-mode', 'lease'];
 /** The storage helper's disk-fault nemesis: damage a killed node's log before it restarts. */
 const diskTail = ['--nemesis', 'kill,disk', '--targets', 'minority'];
 

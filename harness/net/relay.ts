@@ -240,23 +240,32 @@ export class UdpRelay implements NetworkControl {
   }
 
   /**
-   * Starts (settings) or stops (null) the replay fault. Stopping delivers
-   * every datagram still held (hold mode: each is delivered once, late).
+   * Starts (settings) or stops (null) the replay fault. Stopping holds no new
+   * datagram; those held still arrive late, each at its own time, unless
+   * `flush` delivers them all now (the final heal).
    */
-  async setReplay(settings: ReplaySettings | null): Promise<void> {
+  async setReplay(settings: ReplaySettings | null, flush = false): Promise<void> {
     if (settings === null && this.replay === null) return;
     this.replay ??= new ReplayStage();
-    this.releaseLater(this.replay.set(settings), performance.now());
-    if (this.replayTimer !== null) clearInterval(this.replayTimer);
-    this.replayTimer = null;
-    if (settings?.mode === 'hold') {
-      // Held datagrams that no later term released are delivered maxAgeMs after they were held.
-      this.replayTimer = setInterval(() => {
-        const now = performance.now();
-        if (this.replay !== null) this.releaseLater(this.replay.expire(now), now);
-      }, Math.max(20, Math.min(250, settings.maxAgeMs / 4)));
-      this.replayTimer.unref();
-    }
+    this.replay.set(settings);
+    if (flush) this.releaseLater(this.replay.releaseAllHeld(), performance.now());
+    this.armReplayTimer();
+  }
+
+  /** While anything is held: deliver each held datagram when its time is up. */
+  private armReplayTimer(): void {
+    if (this.replayTimer !== null || this.replay === null || this.replay.holding === 0 || this.closed) return;
+    this.replayTimer = setInterval(() => {
+      const stage = this.replay;
+      if (stage === null) return;
+      const now = performance.now();
+      this.releaseLater(stage.expire(now), now);
+      if (stage.holding === 0 && this.replayTimer !== null) {
+        clearInterval(this.replayTimer);
+        this.replayTimer = null;
+      }
+    }, 50);
+    this.replayTimer.unref();
   }
 
   /** Datagrams held back by the replay stage now. */
@@ -316,6 +325,7 @@ export class UdpRelay implements NetworkControl {
         this.releaseLater(release, now);
         if (hold) {
           this.count(link, 'held');
+          this.armReplayTimer();
           return;
         }
       }

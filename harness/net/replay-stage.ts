@@ -15,8 +15,10 @@
  * - `hold`: a legitimate network delay, no copy. While the fault is on, a
  *   drawn fraction of AppendEntries are taken out of the stream and each is
  *   delivered ONCE, later: when its sender is seen leading a later term on
- *   that link (across terms), or at the latest maxAgeMs after it was held,
- *   or when the fault stops. No window can tell such a datagram from one
+ *   that link (across terms), or at the latest maxAgeMs after it was held.
+ *   When the fault stops no new datagram is held, but those in flight on the
+ *   slow path still arrive late, each at its own time (the final heal
+ *   delivers them all at once). No window can tell such a datagram from one
  *   that was merely slow, so this is the mode that can reach a node whose
  *   answers to old-term requests confirm a later term's reads
  *   (`--unsafe-stale-read-acks`).
@@ -51,6 +53,8 @@ interface Kept {
   readonly msg: Buffer;
   readonly term: number;
   readonly atMs: number;
+  /** Hold mode: delivered at the latest then. */
+  readonly dueMs: number;
 }
 
 export interface ReplayStageOptions {
@@ -90,11 +94,9 @@ export class ReplayStage {
     return this.heldCount;
   }
 
-  /** Starts (settings) or stops (null) the fault; stopping releases everything still held. */
-  set(settings: ReplaySettings | null): ReleasedDatagram[] {
+  /** Starts (settings) or stops (null) the fault; what is held stays held until its sender leads a later term or its time is up. */
+  set(settings: ReplaySettings | null): void {
     this.settings = settings;
-    if (settings !== null && settings.mode === 'hold') return [];
-    return this.releaseAllHeld();
   }
 
   /**
@@ -116,31 +118,30 @@ export class ReplayStage {
           if (t >= term) continue;
           for (const k of kept) if (nowMs - k.atMs <= s.maxAgeMs) release.push({ link, msg: k.msg, how: 'replayed' });
         }
-      } else {
-        release.push(...this.takeHeld(link, (k) => k.term < term));
       }
     }
+    // Held datagrams travel on, fault or no fault: a later term of their sender on their link releases them.
+    if (later && previous > 0) release.push(...this.takeHeld(link, (k) => k.term < term));
     let hold = false;
     if (s !== null && s.mode === 'hold' && this.heldCount < this.maxHeld && draw() < s.fraction) {
       let list = this.held.get(link);
       if (list === undefined) this.held.set(link, (list = []));
-      list.push({ msg, term, atMs: nowMs });
+      list.push({ msg, term, atMs: nowMs, dueMs: nowMs + s.maxAgeMs });
       this.heldCount++;
       hold = true;
     }
     return { hold, release };
   }
 
-  /** Held datagrams older than maxAgeMs, due now (hold mode). */
+  /** Held datagrams whose time is up (maxAgeMs after each was held), due now. */
   expire(nowMs: number): ReleasedDatagram[] {
-    const s = this.settings;
-    if (s === null || s.mode !== 'hold' || this.heldCount === 0) return [];
+    if (this.heldCount === 0) return [];
     const out: ReleasedDatagram[] = [];
-    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, (k) => nowMs - k.atMs >= s.maxAgeMs));
+    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, (k) => nowMs >= k.dueMs));
     return out;
   }
 
-  /** Everything held, for delivery (the fault stops, or the relay closes). */
+  /** Everything held, for delivery now (the final heal). */
   releaseAllHeld(): ReleasedDatagram[] {
     const out: ReleasedDatagram[] = [];
     for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, () => true));
@@ -171,7 +172,7 @@ export class ReplayStage {
       byTerm.set(term, (kept = []));
       if (byTerm.size > this.termsKept) byTerm.delete(Math.min(...byTerm.keys()));
     }
-    kept.push({ msg, term, atMs: nowMs });
+    kept.push({ msg, term, atMs: nowMs, dueMs: nowMs });
     if (kept.length > this.ringPerTerm) kept.shift();
   }
 }

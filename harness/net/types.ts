@@ -79,9 +79,10 @@ export interface NetworkControl {
   linkStats?(): Record<string, LinkCounters>;
   /**
    * The replay fault (replay-stage.ts), where the fault layer carries the
-   * datagrams (the relay); null stops it.
+   * datagrams (the relay); null stops it (held datagrams still arrive late,
+   * each at its own time, unless `flush` delivers them now).
    */
-  setReplay?(settings: ReplaySettings | null): Promise<void>;
+  setReplay?(settings: ReplaySettings | null, flush?: boolean): Promise<void>;
   /*
    * The wire invariant monitor (monitor.ts) is a capability of the fault
    * layer: one that sees the peer datagrams (the relay) implements the four

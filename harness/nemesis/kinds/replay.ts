@@ -6,7 +6,8 @@
  * replaying captured traffic: a node with an anti-replay window drops them
  * all); `hold` takes a drawn fraction of AppendEntries out of the stream and
  * delivers each once, seconds later or as soon as its sender leads a later
- * term (a slow network path: no window can refuse it). Relay only.
+ * term (a slow network path: no window can refuse it); when the fault stops,
+ * what it holds still arrives late. Relay only.
  */
 import fc from 'fast-check';
 import { assertNever } from '../../../node/util/assert.js';
@@ -45,8 +46,8 @@ export const replay: NemesisKindSpec<'replay', ReplayOp> = {
   },
   cycle(opts) {
     const modes = opts.replayModes !== undefined && opts.replayModes.length > 0 ? opts.replayModes : defaultReplayModes;
-    // Fractions 5-30% (shrinking toward 5%), ages 2-10 s (shrinking toward 2 s: still several election timeouts).
-    return fc.record({ mode: fc.constantFrom(...modes), pct: fc.integer({ min: 5, max: 30 }), maxAgeMs: fc.integer({ min: 2_000, max: 10_000 }) })
+    // Fractions 5-30% (shrinking toward 5%), ages 2-20 s (shrinking toward 2 s: still several election timeouts).
+    return fc.record({ mode: fc.constantFrom(...modes), pct: fc.integer({ min: 5, max: 30 }), maxAgeMs: fc.integer({ min: 2_000, max: 20_000 }) })
       .map(({ mode, pct, maxAgeMs }): readonly [ReplayOp, ReplayOp] => [{ kind: 'replay', f: 'start-replay', value: { mode, fraction: pct / 100, maxAgeMs } }, stop]);
   },
   decode(f, value) {
@@ -80,17 +81,23 @@ class ReplayNemesis implements FaultNemesis<ReplayOp> {
         return { ...op.value };
       }
       case 'stop-replay':
-        return this.heal();
+        return this.stop(false);
       default:
         return assertNever(op, 'replay op');
     }
   }
 
-  async heal(): Promise<unknown> {
+  /** The final heal delivers whatever is still held, now. */
+  heal(): Promise<unknown> {
+    return this.stop(true);
+  }
+
+  /** No new datagram is held or replayed; held ones arrive at their own time (or now, with `flush`). */
+  private async stop(flush: boolean): Promise<unknown> {
     const was = this.settings;
     this.settings = null;
-    await this.ctx.net.setReplay?.(null);
-    return { stopped: 'replay', was: was?.mode ?? null };
+    await this.ctx.net.setReplay?.(null, flush);
+    return { stopped: 'replay', was: was?.mode ?? null, ...(flush ? { flushed: true } : {}) };
   }
 
   active(): readonly string[] {

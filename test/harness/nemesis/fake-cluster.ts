@@ -39,8 +39,8 @@ export class FakeNet implements NetworkControl {
     return { forwarded: 0, dropped: 0, duplicated: 0, delayed: 0 };
   }
 
-  async setReplay(settings: ReplaySettings | null): Promise<void> {
-    this.calls.push(`setReplay ${JSON.stringify(settings)}`);
+  async setReplay(settings: ReplaySettings | null, flush?: boolean): Promise<void> {
+    this.calls.push(`setReplay ${JSON.stringify(settings)}${flush === true ? ' flush' : ''}`);
   }
 }
 

@@ -43,18 +43,25 @@ describe('ReplayStage', () => {
     expect(stage.releaseAllHeld()).toEqual([]);
   });
 
-  test('hold: what no later term released leaves at maxAgeMs, and everything when the fault stops', () => {
+  test('hold: what no later term released leaves at maxAgeMs; a stopped fault holds nothing new but its held ones still travel; the final heal flushes', () => {
     const stage = new ReplayStage();
     stage.set({ mode: 'hold', fraction: 1, maxAgeMs: 1000 });
     const a = ae('n1', 'n2', 2, 7);
     const b = ae('n1', 'n3', 2, 8);
+    const c = ae('n1', 'n4', 2, 9);
     stage.onAppendEntries('n1>n2', 2, a, 0, always);
     stage.onAppendEntries('n1>n3', 2, b, 600, always);
+    stage.onAppendEntries('n1>n4', 2, c, 700, always);
     expect(stage.expire(999)).toEqual([]);
     expect(stage.expire(1000)).toEqual([{ link: 'n1>n2', msg: a, how: 'held' }]);
-    expect(stage.set(null)).toEqual([{ link: 'n1>n3', msg: b, how: 'held' }]);
-    // Stopped: nothing is held any more.
-    expect(stage.onAppendEntries('n1>n2', 2, a, 2000, always).hold).toBe(false);
+    stage.set(null);
+    // Stopped: nothing new is held...
+    expect(stage.onAppendEntries('n1>n2', 2, a, 1200, always).hold).toBe(false);
+    // ...but the held ones still arrive at their time, or on a later term of their sender.
+    expect(stage.expire(1599)).toEqual([]);
+    expect(stage.expire(1600)).toEqual([{ link: 'n1>n3', msg: b, how: 'held' }]);
+    expect(stage.holding).toBe(1);
+    expect(stage.releaseAllHeld()).toEqual([{ link: 'n1>n4', msg: c, how: 'held' }]);
   });
 
   test('replay: copies of earlier terms are sent again when the sender leads a later term; only while on; old ones aged out', () => {
