@@ -113,7 +113,7 @@ class PauseNemesis implements FaultNemesis<PauseOp> {
           const pid = this.ctx.cluster.pid(id);
           stopped.push({ node: id, pid, state: pid === null ? null : procState(pid) });
         }
-        return { nodes, stopped, wasLeader: leader !== null && nodes.includes(leader), leader, ...(alone !== undefined ? { cutOff: true, wakeAloneMs: alone } : {}) };
+        return { nodes, stopped, wasLeader: leader !== null && nodes.includes(leader), leader, ...(alone !== undefined && nodes.length > 0 ? { cutOff: true, wakeAloneMs: alone } : {}) };
       }
       case 'resume':
         return this.heal();
