@@ -147,9 +147,9 @@ export class EtcdCluster {
     }
   }
 
-  async put(m: Member, key: string, value: string): Promise<boolean> {
+  async put(m: Member, key: string, value: string, timeoutMs = 5000): Promise<boolean> {
     try {
-      const r = await this.call(m, '/v3/kv/put', { key: b64(key), value: b64(value) });
+      const r = await this.call(m, '/v3/kv/put', { key: b64(key), value: b64(value) }, timeoutMs);
       return r.status === 200;
     } catch {
       return false;
