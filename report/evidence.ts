@@ -77,6 +77,14 @@ export interface FaultEvidence {
   readonly effects: readonly string[];
   /** Set when nothing at all was observed: the fault had no effect, and why when known. */
   readonly noEffect: string | null;
+  /**
+   * What a correct node is expected to do under this fault when that is
+   * "nothing" (a clock bump: it keeps time on a monotonic clock); null
+   * otherwise. Effects seen beside it came from elsewhere.
+   */
+  readonly expectedNoEffect: string | null;
+  /** The machine starved the run during the fault (a quarter of it or more): its effects may be the machine's. */
+  readonly machine: { readonly harnessStalledMs: number; readonly nodeWaitShare: number | null } | null;
 }
 
 /** Progress over time, beside the op ratio: how long the system went without completing anything. */
@@ -103,11 +111,25 @@ function leaderText(l: LeaderTerm | null): string {
   return l === null ? 'none' : `${l.id}/t${l.term}`;
 }
 
+/** The caveats of a fault's observed effects: expected to change nothing, overlapping faults, a starved machine. */
+export function evidenceCaveats(e: FaultEvidence): string[] {
+  if (e.noEffect !== null) return [];
+  const out: string[] = [];
+  if (e.expectedNoEffect !== null) out.push(`expected no change (${e.expectedNoEffect}): these came from elsewhere`);
+  if (e.overlaps.length > 0) out.push(`with ${e.overlaps.join(', ')}`);
+  if (e.machine !== null) {
+    out.push(`machine overloaded meanwhile (harness stalled ${seconds(e.machine.harnessStalledMs)}` +
+      `${e.machine.nodeWaitShare === null ? '' : `, nodes waited for a CPU ${(e.machine.nodeWaitShare * 100).toFixed(0)}% of it`})`);
+  }
+  return out;
+}
+
 /** One line per fault for the run's summary. */
 export function evidenceLine(e: FaultEvidence): string {
   const head = `${seconds(e.fromMs)}-${seconds(e.toMs)} ${e.label}: ${e.what}`;
   if (e.noEffect !== null) return `${head}: ${e.noEffect}`;
-  return `${head}: ${e.effects.join('; ')}`;
+  const caveats = evidenceCaveats(e);
+  return `${head}: ${e.effects.join('; ')}${caveats.length > 0 ? ` [${caveats.join('; ')}]` : ''}`;
 }
 
 function linkEffectText(l: LinkEffect): string {
@@ -138,7 +160,9 @@ export function evidenceTable(evidence: readonly FaultEvidence[]): string {
       ...e.processes.stopped.map((p) => `stopped ${p.node} (pid ${p.pid ?? '?'}, state ${p.state ?? '?'})`),
       ...e.processes.restarted.map((p) => `restarted ${p.node} (pid ${p.pid ?? '?'})`),
     ];
-    const effect = e.noEffect !== null ? `<strong>${escapeHtml(e.noEffect)}</strong>` : escapeHtml(e.effects.join('; '));
+    const caveats = evidenceCaveats(e).filter((c) => !c.startsWith('with '));
+    const effect = e.noEffect !== null ? `<strong>${escapeHtml(e.noEffect)}</strong>`
+      : `${escapeHtml(e.effects.join('; '))}${caveats.length > 0 ? `<br><span class="muted">${escapeHtml(caveats.join('; '))}</span>` : ''}`;
     return `<tr class="${e.noEffect !== null ? 'no-effect' : ''}"><td>${seconds(e.fromMs)} – ${seconds(e.toMs)}</td>` +
       `<td><span class="fault-sw fault-${escapeHtml(e.kind)}" data-kind="${escapeHtml(e.kind)}"></span>${escapeHtml(e.label)}: ${escapeHtml(e.what)}` +
       `${e.overlaps.length > 0 ? `<br><span class="muted">with ${escapeHtml(e.overlaps.join(', '))}</span>` : ''}</td>` +

@@ -45,6 +45,7 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   const evidence = buildEvidence({
     history, ops: paired.ops, samples: watch?.samples() ?? [], netAt: (i) => watch?.netAt(i) ?? null, countsLinks: watch?.countsLinks ?? false,
     nodeIds: Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`), pollMs: watch?.pollMs ?? 100, electionTimeoutMaxMs, stallMs,
+    overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
   });
   const workloadEndMs = run.facts.workloadEndMs ?? (paired.tEnd / 1e6);
   const availability = progressAvailability(oks, workloadEndMs, stallMs);

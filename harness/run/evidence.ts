@@ -39,6 +39,8 @@ export interface EvidenceInput {
   readonly electionTimeoutMaxMs: number;
   /** A gap without ok ops longer than this is reported as an effect (availability.ts). */
   readonly stallMs: number;
+  /** Whether the machine starved the run during a window (starvation.ts), or null. */
+  readonly overloaded?: (fromMs: number, toMs: number) => { readonly harnessStalledMs: number; readonly nodeWaitShare: number | null } | null;
 }
 
 const NS_PER_MS = 1e6;
@@ -304,14 +306,12 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
   const leaderChanged = leaderBefore !== null && leaderAfter !== null && (leaderBefore.id !== leaderAfter.id || leaderBefore.term !== leaderAfter.term);
   if (leaderChanged && elections.length === 0) effects.push(`leader ${leaderBefore.id}/t${leaderBefore.term} → ${leaderAfter.id}/t${leaderAfter.term}`);
 
-  let noEffect: string | null = null;
-  if (effects.length === 0) {
-    const reason = kind === null ? null : whyNoEffect(kind, startValue);
-    noEffect = `no change in behaviour${reason === null ? '' : ` (${reason})`}`;
-  }
+  const expectedNoEffect = kind === null ? null : whyNoEffect(kind, startValue);
+  const noEffect = effects.length === 0 ? `no change in behaviour${expectedNoEffect === null ? '' : ` (${expectedNoEffect})`}` : null;
   return {
     kind: iv.kind, label: iv.label, startF: iv.startF, stopF: iv.stopF, fromMs, toMs, what, overlaps,
     leaderBefore, leaderAfter, hitLeader, elections, unreachable: [...unreachable].sort(), cutOff, datagrams, processes,
-    longestNoOkMs: gap.ms, infoCaused, effects, noEffect,
+    longestNoOkMs: gap.ms, infoCaused, effects, noEffect, expectedNoEffect,
+    machine: input.overloaded?.(fromMs, toMs) ?? null,
   };
 }

@@ -145,6 +145,27 @@ describe('buildEvidence', () => {
     expect(evidenceLine(clock)).toBe('2.00 s-2.30 s clock: bump +4096 ms on n3: no change in behaviour (monotonic time: the node reads the wall clock only for its status report)');
   });
 
+  it('a clock bump beside which something happened says the bump was expected to change nothing; a starved machine is named', () => {
+    index = 0;
+    const history = [
+      op(0, 'nemesis', 'invoke', 'clock-bump', { target: 'one', deltaMs: 512 }),
+      op(1, 'nemesis', 'info', 'clock-bump', { nodes: ['n2'], deltaMs: 512, offsets: { n2: 512 }, wasLeader: false, leader: 'n1' }),
+      op(900, 'nemesis', 'invoke', 'reset-clock', { target: 'all' }), op(901, 'nemesis', 'info', 'reset-clock', { nodes: ['n2'] }),
+    ];
+    const samples = [
+      sample(0, { n1: up('leader', 1), n2: up('follower', 1, 'n1'), n3: up('follower', 1, 'n1') }),
+      sample(300, { n1: up('follower', 1), n2: up('candidate', 2), n3: up('follower', 2) }),
+      sample(500, { n1: up('follower', 2, 'n3'), n2: up('follower', 2, 'n3'), n3: up('leader', 2) }),
+    ];
+    const [e] = buildEvidence({
+      history, ops: [], samples, netAt: () => null, countsLinks: false, nodeIds: ['n1', 'n2', 'n3'], pollMs: 100, electionTimeoutMaxMs: 300, stallMs: 300,
+      overloaded: () => ({ harnessStalledMs: 400, nodeWaitShare: 0.5 }),
+    });
+    expect(e!.noEffect).toBeNull();
+    expect(e!.expectedNoEffect).toMatch(/^monotonic time/);
+    expect(evidenceLine(e!)).toMatch(/1 election: n3\/t2 after 0\.20 s leaderless.* \[expected no change \(monotonic time: .*\): these came from elsewhere; machine overloaded meanwhile \(harness stalled 0\.40 s, nodes waited for a CPU 50% of it\)\]$/);
+  });
+
   it('where the network layer counts nothing (netns), datagrams are null, not zero', () => {
     index = 0;
     const history = [
