@@ -25,6 +25,8 @@ export interface LinkEffect {
   readonly duplicated: number;
   readonly held: number;
   readonly replayed: number;
+  /** Of the held ones, delivered because their sender led a later term (across terms). */
+  readonly heldAcrossTerms: number;
 }
 
 export interface DatagramEffect extends LinkEffect {
@@ -139,6 +141,7 @@ function linkEffectText(l: LinkEffect): string {
     l.duplicated > 0 ? `${l.duplicated} duplicated` : '',
     l.held > 0 ? `${l.held} held` : '',
     l.replayed > 0 ? `${l.replayed} replayed` : '',
+    l.heldAcrossTerms > 0 ? `${l.heldAcrossTerms} delivered in a later term` : '',
   ].filter((p) => p !== '');
   return parts.length === 0 ? '—' : parts.join(', ');
 }

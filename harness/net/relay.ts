@@ -349,13 +349,14 @@ export class UdpRelay implements NetworkControl {
       const link = this.links.get(r.link);
       if (link === undefined) continue;
       if (r.how === 'replayed') this.count(link, 'replayed');
+      if (r.how === 'held' && r.acrossTerms) this.count(link, 'heldAcrossTerms');
       if (!this.queue.push(nowMs + this.replay.releaseGapMs, () => this.deliver(r.link, link, r.msg))) this.count(link, 'overflow');
     }
   }
 
-  private count(link: Link, what: keyof LinkCounters & keyof RelayStats | 'held' | 'replayed'): void {
+  private count(link: Link, what: keyof LinkCounters & keyof RelayStats | 'held' | 'replayed' | 'heldAcrossTerms'): void {
     link.counters[what]++;
-    if (what !== 'held' && what !== 'replayed') this.counters[what]++;
+    if (what !== 'held' && what !== 'replayed' && what !== 'heldAcrossTerms') this.counters[what]++;
   }
 
   private enqueue(dueMs: number, key: string, link: Link, msg: Buffer): void {

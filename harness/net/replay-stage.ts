@@ -47,6 +47,8 @@ export interface ReleasedDatagram {
   readonly msg: Buffer;
   /** 'held' (hold mode: the original, late) or 'replayed' (replay mode: a copy). */
   readonly how: 'held' | 'replayed';
+  /** Whether it goes out because its sender leads a later term on the link (across terms), or because its time was up. */
+  readonly acrossTerms: boolean;
 }
 
 interface Kept {
@@ -116,12 +118,12 @@ export class ReplayStage {
       if (s.mode === 'replay') {
         for (const [t, kept] of this.ring.get(link) ?? []) {
           if (t >= term) continue;
-          for (const k of kept) if (nowMs - k.atMs <= s.maxAgeMs) release.push({ link, msg: k.msg, how: 'replayed' });
+          for (const k of kept) if (nowMs - k.atMs <= s.maxAgeMs) release.push({ link, msg: k.msg, how: 'replayed', acrossTerms: true });
         }
       }
     }
     // Held datagrams travel on, fault or no fault: a later term of their sender on their link releases them.
-    if (later && previous > 0) release.push(...this.takeHeld(link, (k) => k.term < term));
+    if (later && previous > 0) release.push(...this.takeHeld(link, (k) => k.term < term, true));
     let hold = false;
     if (s !== null && s.mode === 'hold' && this.heldCount < this.maxHeld && draw() < s.fraction) {
       let list = this.held.get(link);
@@ -137,24 +139,24 @@ export class ReplayStage {
   expire(nowMs: number): ReleasedDatagram[] {
     if (this.heldCount === 0) return [];
     const out: ReleasedDatagram[] = [];
-    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, (k) => nowMs >= k.dueMs));
+    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, (k) => nowMs >= k.dueMs, false));
     return out;
   }
 
   /** Everything held, for delivery now (the final heal). */
   releaseAllHeld(): ReleasedDatagram[] {
     const out: ReleasedDatagram[] = [];
-    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, () => true));
+    for (const link of [...this.held.keys()]) out.push(...this.takeHeld(link, () => true, false));
     return out;
   }
 
-  private takeHeld(link: string, due: (k: Kept) => boolean): ReleasedDatagram[] {
+  private takeHeld(link: string, due: (k: Kept) => boolean, acrossTerms: boolean): ReleasedDatagram[] {
     const list = this.held.get(link);
     if (list === undefined) return [];
     const out: ReleasedDatagram[] = [];
     const rest: Kept[] = [];
     for (const k of list) {
-      if (due(k)) out.push({ link, msg: k.msg, how: 'held' });
+      if (due(k)) out.push({ link, msg: k.msg, how: 'held', acrossTerms });
       else rest.push(k);
     }
     this.heldCount -= out.length;

@@ -47,14 +47,16 @@ export interface LinkCounters {
   duplicated: number;
   /** Held back by the replay fault (hold mode) and delivered once, late. */
   held: number;
-  /** Old copies sent again by the replay fault (replay mode). */
+  /** Old copies sent again by the replay fault (replay mode): always to a sender's later term. */
   replayed: number;
+  /** Held datagrams delivered because their sender led a later term on the link: across terms, the case the fault is for. */
+  heldAcrossTerms: number;
   /** send() errors. */
   sendErrors: number;
 }
 
 export function zeroLinkCounters(): LinkCounters {
-  return { received: 0, forwarded: 0, blocked: 0, lost: 0, overflow: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, sendErrors: 0 };
+  return { received: 0, forwarded: 0, blocked: 0, lost: 0, overflow: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0, sendErrors: 0 };
 }
 
 export interface NetworkControl {

@@ -207,16 +207,19 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
 
 function linkDiff(before: LinkCounters | undefined, after: LinkCounters): LinkEffect {
   const d = (k: keyof LinkCounters): number => after[k] - (before?.[k] ?? 0);
-  return { dropped: d('blocked') + d('lost') + d('overflow'), delayed: d('delayed'), duplicated: d('duplicated'), held: d('held'), replayed: d('replayed') };
+  return {
+    dropped: d('blocked') + d('lost') + d('overflow'), delayed: d('delayed'), duplicated: d('duplicated'), held: d('held'), replayed: d('replayed'),
+    heldAcrossTerms: d('heldAcrossTerms'),
+  };
 }
 
 function datagramsBetween(start: NetSnapshot | null, end: NetSnapshot | null): DatagramEffect | null {
   if (start === null || end === null) return null;
-  const total: { -readonly [K in keyof LinkEffect]: number } = { dropped: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0 };
+  const total: { -readonly [K in keyof LinkEffect]: number } = { dropped: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0 };
   const byLink: Record<string, LinkEffect> = {};
   for (const [link, after] of Object.entries(end.links)) {
     const e = linkDiff(start.links[link], after);
-    if (e.dropped + e.delayed + e.duplicated + e.held + e.replayed === 0) continue;
+    if (e.dropped + e.delayed + e.duplicated + e.held + e.replayed + e.heldAcrossTerms === 0) continue;
     byLink[link] = e;
     for (const k of Object.keys(total) as (keyof LinkEffect)[]) total[k] += e[k];
   }
@@ -296,6 +299,7 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
   if (silent.length > 0) effects.push(`unreachable: ${silent.join(', ')}`);
   if (datagrams !== null) {
     const parts = (['dropped', 'delayed', 'duplicated', 'held', 'replayed'] as const).filter((k) => datagrams[k] > 0).map((k) => `${datagrams[k]} ${k}`);
+    if (datagrams.heldAcrossTerms > 0) parts.push(`${datagrams.heldAcrossTerms} held ones delivered in their sender's later term`);
     if (parts.length > 0) effects.push(`datagrams ${parts.join(', ')} on ${Object.keys(datagrams.byLink).length} links`);
   }
   if (processes.killed.length > 0) effects.push(`killed ${processes.killed.map((p) => `${p.node} (pid ${p.pid ?? '?'})`).join(', ')}`);

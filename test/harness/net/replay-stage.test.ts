@@ -38,7 +38,7 @@ describe('ReplayStage', () => {
     expect(stage.onAppendEntries('n1>n3', 5, ae('n1', 'n3', 5, 1), 20, never).release).toEqual([]);
     const later = stage.onAppendEntries('n1>n2', 5, ae('n1', 'n2', 5, 1), 30, never);
     expect(later.hold).toBe(false);
-    expect(later.release).toEqual([{ link: 'n1>n2', msg: old, how: 'held' }]);
+    expect(later.release).toEqual([{ link: 'n1>n2', msg: old, how: 'held', acrossTerms: true }]);
     expect(stage.holding).toBe(0);
     expect(stage.releaseAllHeld()).toEqual([]);
   });
@@ -53,15 +53,15 @@ describe('ReplayStage', () => {
     stage.onAppendEntries('n1>n3', 2, b, 600, always);
     stage.onAppendEntries('n1>n4', 2, c, 700, always);
     expect(stage.expire(999)).toEqual([]);
-    expect(stage.expire(1000)).toEqual([{ link: 'n1>n2', msg: a, how: 'held' }]);
+    expect(stage.expire(1000)).toEqual([{ link: 'n1>n2', msg: a, how: 'held', acrossTerms: false }]);
     stage.set(null);
     // Stopped: nothing new is held...
     expect(stage.onAppendEntries('n1>n2', 2, a, 1200, always).hold).toBe(false);
     // ...but the held ones still arrive at their time, or on a later term of their sender.
     expect(stage.expire(1599)).toEqual([]);
-    expect(stage.expire(1600)).toEqual([{ link: 'n1>n3', msg: b, how: 'held' }]);
+    expect(stage.expire(1600)).toEqual([{ link: 'n1>n3', msg: b, how: 'held', acrossTerms: false }]);
     expect(stage.holding).toBe(1);
-    expect(stage.releaseAllHeld()).toEqual([{ link: 'n1>n4', msg: c, how: 'held' }]);
+    expect(stage.releaseAllHeld()).toEqual([{ link: 'n1>n4', msg: c, how: 'held', acrossTerms: false }]);
   });
 
   test('replay: copies of earlier terms are sent again when the sender leads a later term; only while on; old ones aged out', () => {
@@ -75,7 +75,7 @@ describe('ReplayStage', () => {
     expect(t3.hold).toBe(false);
     // The ring kept the last two of term 1 and the one of term 2; all are sent again.
     expect(t3.release.map((r) => r.msg)).toEqual([t1[1], t1[2], expect.any(Buffer)]);
-    expect(t3.release.every((r) => r.how === 'replayed' && r.link === 'n1>n2')).toBe(true);
+    expect(t3.release.every((r) => r.how === 'replayed' && r.link === 'n1>n2' && r.acrossTerms)).toBe(true);
     // Much later, the copies are too old to replay.
     expect(stage.onAppendEntries('n1>n2', 4, ae('n1', 'n2', 4, 1), 10_000, never).release).toEqual([]);
   });
@@ -122,7 +122,7 @@ describe('UdpRelay replay fault (real sockets)', () => {
     await waitFor(() => n2.got.length === 3, 2000, 'the later-term one, then the two held');
     expect(n2.got[0]).toEqual(next);
     expect(n2.got.slice(1)).toEqual(old);
-    expect(relay.linkStats()['n1>n2']).toMatchObject({ received: 3, held: 2, forwarded: 3, replayed: 0 });
+    expect(relay.linkStats()['n1>n2']).toMatchObject({ received: 3, held: 2, heldAcrossTerms: 2, forwarded: 3, replayed: 0 });
 
     await relay.setReplay({ mode: 'replay', fraction: 0, maxAgeMs: 60_000 });
     send(ae('n1', 'n2', 3, 1));

@@ -136,7 +136,7 @@ describe('buildEvidence', () => {
       leaderBefore: { id: 'n1', term: 1 }, leaderAfter: { id: 'n2', term: 2 },
       elections: [{ term: 2, leader: 'n2', atMs: 500, leaderlessMs: 200 }],
       cutOff: ['n1'], infoCaused: 1, noEffect: null,
-      datagrams: { dropped: 78, delayed: 0, duplicated: 0, held: 0, replayed: 0, byLink: { 'n1>n2': { dropped: 40 }, 'n2>n1': { dropped: 38 } } },
+      datagrams: { dropped: 78, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0, byLink: { 'n1>n2': { dropped: 40 }, 'n2>n1': { dropped: 38 } } },
     });
     expect(partition.longestNoOkMs).toBeCloseTo(800, 5); // from the start (100) to the ok at 900
     expect(evidenceLine(partition)).toMatch(/leader n1 cut off a quorum; no quorum in view: n1; 1 election: n2\/t2 after 0\.20 s leaderless; datagrams 78 dropped on 2 links/);
