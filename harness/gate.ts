@@ -29,7 +29,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT } from '../checker/exit-codes.js';
-import { bugCells, correctCells, runnable, type GateCell } from './gate/cells.js';
+import { bugCells, correctCells, inGate, runnable, type GateCell } from './gate/cells.js';
 import { cellOdds, needsAnotherRun } from './gate/odds.js';
 import { cellSeed, repoRoot, reproduceCommand, runCell, type CellRun } from './gate/run-cell.js';
 
@@ -84,6 +84,11 @@ async function runGate(store: string, base: number, only: string | undefined, js
       process.stdout.write(`  ----  ${pad(cell.name, 32)} not run (needs the ${cell.needsKind} nemesis)\n`);
       continue;
     }
+    if (!inGate(cell)) {
+      outcomes.push({ cell: cell.name, expect: cell.expect, passed: true, status: `study only: ${cell.studyOnly ?? ''}`, runs: [] });
+      process.stdout.write(`  ----  ${pad(cell.name, 32)} study only (${cell.studyOnly ?? ''})\n`);
+      continue;
+    }
     const outcome = cell.expect === 'valid' ? await gateCorrect(cell, index, base, store) : await gateBug(cell, index, base, store);
     outcomes.push(outcome);
     const seconds = outcome.runs.reduce((s, r) => s + r.seconds, 0);
@@ -98,7 +103,7 @@ async function runGate(store: string, base: number, only: string | undefined, js
       `${o.runs.map((r) => `${r.seed}: ${r.verdict}`).join(', ') || '-'} | ${o.runs.reduce((s, r) => s + r.seconds, 0).toFixed(1)} |\n`);
   }
   // What the bug cells' plans are worth, at the rates the study measured.
-  const planned = cells.filter((c) => c.expect === 'invalid' && c.plan !== undefined && c.measured !== undefined);
+  const planned = cells.filter((c) => c.expect === 'invalid' && c.plan !== undefined && c.measured !== undefined && inGate(c) && runnable(c));
   if (planned.length > 0) {
     process.stdout.write('\n| bug cell | measured | plan | P(false red) | P(pass after detection halves) |\n|---|---:|---|---:|---:|\n');
     let allGreen = 1;

@@ -30,6 +30,12 @@ export interface GateCell {
   readonly needsKind?: string;
   /** The correct cell with the same fault (its false positives are this flag's). */
   readonly control?: string;
+  /**
+   * Run by the study only, not by the gate: a cell whose detection rate the
+   * study measures but which is too slow or too rarely caught for a CI gate
+   * (the reason is printed).
+   */
+  readonly studyOnly?: string;
 }
 
 /** Options shared by every cell: short runs, enough load to see anomalies. */
@@ -180,6 +186,16 @@ export const bugCells: readonly GateCell[] = [
     control: 'correct/held-across-terms',
   },
   {
+    name: 'stale-read-acks/replay',
+    expect: 'invalid',
+    why: 'issue 15 defect 1 through an attacker\'s replay: byte-identical copies of a node\'s last AppendEntries of earlier terms, sent ' +
+      'again the moment it leads a later term; a node with an anti-replay window drops them all (this cell then measures that)',
+    args: [...common, ...heldAcross.map((a) => (a === 'hold' ? 'replay' : a)), '--node-flag=--unsafe-stale-read-acks'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/held-across-terms',
+    studyOnly: 'it shows what a replay achieves against this node; the hold cell is the one that must keep working once replays are refused',
+  },
+  {
     name: 'forget-lease-on-restart/kill',
     expect: 'invalid',
     why: 'issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader\'s lease; with the leader cut off ' +
@@ -207,6 +223,11 @@ export const bugCells: readonly GateCell[] = [
     needsKind: 'disk',
   },
 ];
+
+/** Whether the gate (not only its study) runs the cell. */
+export function inGate(cell: GateCell): boolean {
+  return cell.studyOnly === undefined;
+}
 
 /** Whether this harness has what the cell needs (the disk nemesis may not have landed yet). */
 export function runnable(cell: GateCell): boolean {
