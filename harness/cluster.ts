@@ -39,6 +39,12 @@ export interface ClusterOptions {
   nodeCount: number;             // 1..9
   runDir: string;                // node logs go to <runDir>/nodes/<id>.log, data to <runDir>/data/<id>/, config to <runDir>/cluster.json
   nodeFlags: readonly string[];  // extra CLI flags passed to every node (e.g. --unsafe-local-reads)
+  /**
+   * Start every node with `--page-cache-crash-model` (node/storage/page-cache-fs.ts):
+   * its writes stay in its memory until its fsync, so a SIGKILL loses unsynced
+   * writes as a power failure does. Default false.
+   */
+  pageCacheCrashModel?: boolean;
   /** 'relay' (default mode of the harness), 'netns' (root only), or 'direct' (no fault layer: benchmarks). */
   net: 'relay' | 'netns' | 'direct';
   basePort?: number;             // default: pick free ports
@@ -135,7 +141,7 @@ export class Cluster {
     const guard = orphanGuard();
     if (guard.kind === 'none') cluster.log(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
     for (const id of ids) {
-      const args = [entry, '--config', configPath, '--id', id, ...opts.nodeFlags];
+      const args = [entry, '--config', configPath, '--id', id, ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []), ...opts.nodeFlags];
       const spawn = guardedSpawn(netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args }, guard);
       cluster.procs.set(id, new NodeProcess(id, { ...spawn, logPath: join(runDir, 'nodes', `${id}.log`), cwd: repoRoot }));
     }
@@ -166,6 +172,12 @@ export class Cluster {
 
   isPaused(id: string): boolean {
     return this.proc(id).isPaused();
+  }
+
+  /** The node's data directory (its log file is `raft.log` in it). */
+  dataDir(id: string): string {
+    this.proc(id);
+    return join(this.config.dataDir, id);
   }
 
   /** The node's OS process id while it runs, else null. */

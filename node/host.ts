@@ -115,8 +115,15 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       staleReadAcks: unsafe.staleReadAcks,
       ignoreLostFollowerLog: unsafe.ignoreLostFollowerLog,
       forgetLeaseOnRestart: unsafe.forgetLeaseOnRestart,
+      confChangeBeforeTermCommit: unsafe.confChangeBeforeTermCommit,
+      snapshotPastCommit: unsafe.snapshotPastCommit,
+      keepLogOnInstall: unsafe.keepLogOnInstall,
     },
     parallelLeaderAppend: true,
+    // Issue 18 phase 1: the host has no snapshot store or snapshot streamer
+    // yet, so the core never asks it for a snapshot and never compacts (the
+    // whole log stays, as before). Phase 2 sets the thresholds here.
+    snapshotEveryEntries: null,
   };
 }
 
@@ -426,6 +433,12 @@ export class NodeHost {
 
   /** The rest of a Ready once what it made durable is on disk: send (unless sent first), apply, serve reads. */
   private finishReady(ready: Ready, sentFirst: boolean): void {
+    // Issue 18 phase 1: with snapshotEveryEntries null the core never
+    // compacts, so it never streams a snapshot, and the host never steps an
+    // InstallSnapshot into it; a snapshot here is a bug, not something to skip.
+    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null) {
+      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
+    }
     this.core.persisted(this.lastLogIndex);
     if (!sentFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
     this.apply(ready.committedEntries);

@@ -20,7 +20,7 @@ import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';
 import { deriveKey, isRaftMessage } from './transport/codec.js';
-import { openFileStorage, openMemoryStorage, StorageCorruptionError } from './storage/index.js';
+import { nodeFs, openFileStorage, openMemoryStorage, pageCacheFs, StorageCorruptionError } from './storage/index.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
 
@@ -31,6 +31,11 @@ const usage = `usage: rift-node --config FILE --id ID [options]
   --read-mode MODE           readindex (default, from the config) or lease
   --seed N                   seed for election jitter (default: random)
   --help                     show this help
+
+Testing (safe: the node stays correct):
+  --page-cache-crash-model   keep written data in this process until its fsync, so that
+                             SIGKILL loses unsynced writes as a power failure does
+                             (the test harness's kill and disk nemeses use it)
 
 Deliberately unsafe flags (for testing the harness; never in production):
 ${unsafeUsageLines(27).join('\n')}
@@ -49,6 +54,8 @@ interface Args {
   unsafe: UnsafeFlags;
   readMode: ReadMode | null;
   seed: number;
+  /** --page-cache-crash-model (node/storage/page-cache-fs.ts). */
+  pageCacheCrashModel: boolean;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -63,6 +70,7 @@ function parseCommandLine(argv: string[]): Args {
         id: { type: 'string' },
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
+        'page-cache-crash-model': { type: 'boolean' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
       },
@@ -91,7 +99,7 @@ function parseCommandLine(argv: string[]): Args {
   }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
-  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags };
+  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags, pageCacheCrashModel: v['page-cache-crash-model'] === true };
 }
 
 
@@ -122,7 +130,12 @@ async function main(): Promise<void> {
       opened = openMemoryStorage();
     } else {
       mkdirSync(dataDir, { recursive: true });
-      opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync, tornTailAlwaysDropped: args.unsafe.tornTailDropped });
+      opened = await openFileStorage(dataDir, {
+        log,
+        lazyFsync: args.unsafe.ackBeforeFsync,
+        tornTailAlwaysDropped: args.unsafe.tornTailDropped,
+        fs: args.pageCacheCrashModel ? pageCacheFs(nodeFs) : nodeFs,
+      });
     }
   } catch (error) {
     if (error instanceof StorageCorruptionError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
@@ -179,7 +192,8 @@ async function main(): Promise<void> {
     process.exit(NODE_EXIT.internal);
   };
   liveHost.start();
-  log(`listening on ${self.host}:${self.port} (startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'})`);
+  log(`listening on ${self.host}:${self.port} (startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'}` +
+    `${args.pageCacheCrashModel ? '; page-cache crash model: unsynced writes die with the process' : ''})`);
 
   let shuttingDown = false;
   const shutdown = (signal: string): void => {

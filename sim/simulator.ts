@@ -30,7 +30,7 @@ import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
 import { SimClient } from './client.js';
 import { createSimClock } from './clock.js';
-import { SimDisk, defaultDiskOptions, type DiskMode } from './disk.js';
+import { SimDisk, defaultDiskOptions, type DiskMode, type OpenResult } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
 import { InvariantChecker } from './invariants.js';
@@ -88,8 +88,10 @@ interface SimNode {
   incarnation: number;
   clockRate: number;
   clockOffsetMs: number;
-  /** Non-null when the node refused to start (storage corruption detected): it stays down. */
+  /** Non-null when the node refused to start (storage corruption detected): it stays down until the heal repairs its disk. */
   refused: string | null;
+  /** True while its storage opens (recovery on the simulated disk takes simulated time). */
+  opening: boolean;
 }
 
 const SECRET = 'rift-simulation-secret-0123456789';
@@ -147,6 +149,13 @@ export class Simulation {
   private nextProcess = 0;
   private clientsDone = 0;
   private healed = false;
+  /**
+   * Set by a `lose_tail` fault: the run then also requires, after the heal
+   * and the workload, that every running node catch up with the leader (a
+   * follower that lost entries must be caught up, issue 15 defect 4).
+   */
+  private convergenceRequired = false;
+  private convergenceDeadlineMs: number | null = null;
   private readonly stats: SimStats = {
     simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
     storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
@@ -178,6 +187,7 @@ export class Simulation {
       clockRate: 1,
       clockOffsetMs: 0,
       refused: null,
+      opening: false,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
   }
@@ -186,6 +196,7 @@ export class Simulation {
     const started = performance.now();
     const opts = this.options;
     for (const node of this.nodes) this.startNode(node);
+    await this.settle();
     const faults = this.scenario.faults
       .map((f, i) => ({ ...f, i }))
       .sort((a, b) => Math.min(a.atMs, opts.faultWindowMs) - Math.min(b.atMs, opts.faultWindowMs) || a.i - b.i);
@@ -202,13 +213,18 @@ export class Simulation {
       const event = this.queue.next()!;
       this.stats.events++;
       event.run();
+      await this.settleDisks();
       if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
       this.touched.clear();
       if (this.violations.length > 0 && opts.stopOnViolation) break;
-      if (this.healed && this.clientsDone === this.clients.length) break;
+      if (this.healed && this.clientsDone === this.clients.length && this.converged()) break;
+    }
+    if (this.convergenceDeadlineMs !== null && (this.violations.length === 0 || !opts.stopOnViolation)) {
+      const lag = this.lagging();
+      if (lag !== null) this.violate('liveness', `liveness: after the heal and the workload, ${lag}`);
     }
     if (this.violations.length === 0 || !opts.stopOnViolation) {
       for (const client of this.clients) {
@@ -220,19 +236,40 @@ export class Simulation {
 
   // ------------------------------------------------------------ nodes
 
+  /**
+   * (Re)starts a node: its storage opens with the real recovery on its
+   * simulated disk (which takes simulated time: fsyncs), then the host
+   * starts. A crash before the open completes abandons it.
+   */
   private startNode(node: SimNode): void {
-    if (node.host !== null || node.refused !== null) return;
-    const recovered = node.disk.recover();
-    if (!recovered.ok) {
-      node.refused = recovered.error.message;
+    if (node.host !== null || node.refused !== null || node.opening) return;
+    node.opening = true;
+    const incarnation = node.incarnation;
+    node.disk.open((line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false)).then(
+      (opened) => {
+        if (node.incarnation !== incarnation) return; // crashed while opening
+        node.opening = false;
+        this.launch(node, opened);
+      },
+      (error: unknown) => {
+        if (node.incarnation !== incarnation) return;
+        node.opening = false;
+        this.violate('node_error', `${node.id} could not open its storage: ${errorText(error)}`);
+      },
+    );
+  }
+
+  private launch(node: SimNode, opened: OpenResult): void {
+    if (!opened.ok) {
+      node.refused = opened.error.message;
       this.stats.storageRefusals++;
-      this.note(TraceKind.refusedStart, node.index, () => `${node.id} refuses to start: ${recovered.error.message}`);
+      this.note(TraceKind.refusedStart, node.index, () => `${node.id} refuses to start: ${opened.error.message}`);
       return;
     }
-    this.stats.tornTailBytes += recovered.tornBytes;
+    this.stats.tornTailBytes += opened.recovery?.tornTail?.bytesDropped ?? 0;
     if (node.incarnation > 0) this.stats.restarts++;
     node.incarnation++;
-    const stored: StoredState = recovered.stored;
+    const stored: StoredState = opened.stored;
     this.checker.onStart(node.id, stored);
     const incarnation = node.incarnation;
     const wrap = (fn: () => void) => () => {
@@ -242,7 +279,7 @@ export class Simulation {
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
     const io: HostIo = {
-      storage: node.disk.storage(),
+      storage: opened.storage,
       clock,
       sendPeer: (to, message) => this.sendPeer(node, to, message),
       sendClient: (to, message) => this.sendToClient(node, to.port, message),
@@ -274,7 +311,16 @@ export class Simulation {
 
   private crashNode(node: SimNode): void {
     const host = node.host;
-    if (host === null) return;
+    if (host === null) {
+      if (!node.opening) return;
+      // Power failure during recovery: the open is abandoned, its unsynced writes meet their fate.
+      node.opening = false;
+      node.incarnation++;
+      const fate = node.disk.crash();
+      this.stats.crashes++;
+      this.note(TraceKind.crash, node.index, () => `${node.id} crashes while opening its storage (unsynced writes: ${fate ?? 'none'})`);
+      return;
+    }
     host.stop();
     node.clock?.clearAll();
     node.host = null;
@@ -299,7 +345,24 @@ export class Simulation {
     this.crashNode(node);
   }
 
-  /** Lets the hosts' promise continuations run until every host is idle or waiting on its disk. */
+  /**
+   * After lazy mode's background flush fired, lets the storage's write
+   * queue reach its write and fsync (a few microtasks; 16 is ample) before
+   * the next event.
+   */
+  private async settleDisks(): Promise<void> {
+    let kicked = false;
+    for (const node of this.nodes) {
+      if (node.disk.kicked) {
+        node.disk.kicked = false;
+        kicked = true;
+      }
+    }
+    if (!kicked) return;
+    for (let i = 0; i < 16; i++) await Promise.resolve();
+  }
+
+  /** Lets the hosts' and opening storages' promise continuations run until each is idle or waiting on its disk. */
   private async settle(): Promise<void> {
     let spins = 0;
     while (this.anyHostBusy()) {
@@ -312,7 +375,10 @@ export class Simulation {
   private anyHostBusy(): boolean {
     for (const node of this.nodes) {
       const host = node.host;
-      if (host === null) continue;
+      if (host === null) {
+        if (node.opening && !node.disk.ioWaiting) return true;
+        continue;
+      }
       if (host.busy() && !node.disk.hostWaiting) return true;
     }
     return false;
@@ -460,6 +526,24 @@ export class Simulation {
         this.note(TraceKind.corrupt, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
+      case 'corrupt_last_frame': {
+        const node = nodeAt(fault.node);
+        this.crashNode(node);
+        const at = node.disk.corruptLastFrame();
+        this.note(TraceKind.corrupt, node.index, () => `${node.id} power failure; a bit of its last durable frame flipped (byte ${at ?? '-'}); it restarts`);
+        this.startNode(node);
+        return;
+      }
+      case 'lose_tail': {
+        const node = this.follower(fault.node);
+        if (node === null) return;
+        this.crashNode(node);
+        const lost = node.disk.loseTail(this.tailHeldElsewhere(node, fault.entries));
+        if (lost > 0) this.convergenceRequired = true;
+        this.note(TraceKind.corrupt, node.index, () => `${node.id} power failure; its disk lost the last ${lost} entries of its log (term and vote kept); it restarts`);
+        this.startNode(node);
+        return;
+      }
       default:
         assertNever(fault, 'fault');
     }
@@ -477,6 +561,60 @@ export class Simulation {
       if (direction !== 'out') this.network.block(other.id, node.id);
       if (direction !== 'in') this.network.block(node.id, other.id);
     }
+  }
+
+  /**
+   * How many of the last `count` entries of `node`'s disk every other
+   * node's disk also holds (same index and term): what `node` may lose while
+   * each entry it loses stays on every other disk. A committed entry then
+   * stays on a majority, so the fault cannot break a correct node's safety
+   * (only its liveness, if the leader never catches the follower up: issue
+   * 15 defect 4); losing more would be a test of the fault, not of the node.
+   */
+  private tailHeldElsewhere(node: SimNode, count: number): number {
+    const own = node.disk.durableState()?.entries ?? [];
+    const others = this.nodes.filter((n) => n !== node).map((n) => n.disk.durableState()?.entries ?? []);
+    let k = 0;
+    while (k < Math.min(count, own.length)) {
+      const e = own[own.length - 1 - k]!;
+      if (!others.every((log) => log[e.index - 1]?.term === e.term)) break;
+      k++;
+    }
+    return k;
+  }
+
+  /** The k-th (mod their count) running node that is not the current leader, or null. */
+  private follower(k: number): SimNode | null {
+    const leader = this.currentLeader();
+    const followers = this.nodes.filter((n) => n.host !== null && n !== leader);
+    return followers.length === 0 ? null : followers[((k % followers.length) + followers.length) % followers.length]!;
+  }
+
+  /**
+   * With `convergenceRequired`: true once every running node holds the
+   * leader's log up to its commitIndex, or once the time allowed for it
+   * (two maximum election timeouts after the workload ended) is over.
+   */
+  private converged(): boolean {
+    if (!this.convergenceRequired) return true;
+    this.convergenceDeadlineMs ??= this.queue.now + 2 * this.options.electionTimeoutMsMax;
+    return this.lagging() === null || this.queue.now >= this.convergenceDeadlineMs;
+  }
+
+  /** Which running node has not caught up with the leader, or null when all have. */
+  private lagging(): string | null {
+    const leader = this.currentLeader();
+    if (leader === null) return 'no node leads';
+    const target = leader.host!.raft().status();
+    for (const node of this.nodes) {
+      const st = node.host?.raft().status();
+      if (st === undefined || node === leader) continue;
+      if (st.commitIndex < target.commitIndex || st.lastLogIndex < target.commitIndex) {
+        return `${node.id} never caught up with leader ${leader.id} (term ${target.currentTerm}, commitIndex ${target.commitIndex}): ` +
+          `its lastLogIndex is ${st.lastLogIndex} and commitIndex ${st.commitIndex}`;
+      }
+    }
+    return null;
   }
 
   /** The live leader with the highest term, if any (what a leader-targeting nemesis would pick). */
@@ -504,6 +642,11 @@ export class Simulation {
     for (const node of this.nodes) {
       node.clockRate = 1;
       node.clock?.adjust({ rate: 1 });
+      // A node that refused to start on injected damage gets its own data back (undone flips), as an operator restores a backup.
+      if (node.refused !== null && node.disk.repair()) {
+        node.refused = null;
+        this.note(TraceKind.corrupt, node.index, () => `${node.id} disk repaired (injected bit flips undone)`);
+      }
       this.startNode(node);
       this.touched.add(node);
     }

@@ -118,6 +118,7 @@ export class NemesisRunner {
       case 'delay': return this.nemeses.delay.invoke(op);
       case 'duplicate': return this.nemeses.duplicate.invoke(op);
       case 'replay': return this.nemeses.replay.invoke(op);
+      case 'disk': return this.nemeses.disk.invoke(op);
       default: return assertNever(op, 'nemesis op');
     }
   }

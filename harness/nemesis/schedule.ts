@@ -20,6 +20,7 @@
  */
 import fc from 'fast-check';
 import type { ClockFault } from './kinds/clock.js';
+import type { DiskFault } from './kinds/disk.js';
 import type { PartitionShape } from './kinds/partition.js';
 import type { ReplayMode } from '../net/replay-stage.js';
 import { kindSpecs, nemesisKinds, nemesisTable, type NemesisKind, type NemesisOp, type NemesisOps } from './registry.js';
@@ -46,6 +47,8 @@ export interface ScheduleOptions {
   readonly pauseWakeAloneMs?: { readonly min: number; readonly max: number };
   /** Replay fault modes drawn from (default replay, hold). */
   readonly replayModes?: readonly ReplayMode[];
+  /** Disk faults drawn from (default flip-last-frame, flip-frame, torn-tail). */
+  readonly diskFaults?: readonly DiskFault[];
 }
 
 /** A scheduled op, typed. */

@@ -153,17 +153,19 @@ export class RaftWireMonitor {
   /**
    * Judges what a node that granted `vote` says about itself after it was
    * crashed and restarted: in the same term, its votedFor must still be the
-   * candidate. A later term says nothing (the vote was legitimately reset).
+   * candidate; an earlier term means it lost the term it had persisted
+   * before voting (and the vote with it). A later term says nothing (the
+   * vote was legitimately reset).
    */
   checkRestartedVoter(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void {
-    if (status.currentTerm !== vote.term || status.votedFor === vote.candidate) return;
+    if (status.currentTerm > vote.term || (status.currentTerm === vote.term && status.votedFor === vote.candidate)) return;
     const dedupe = `${vote.voter} ${vote.term}`;
     if (this.reportedLost.has(dedupe)) return;
     this.reportedLost.add(dedupe);
     this.violate({
       kind: 'lost-vote', term: vote.term, voter: vote.voter, candidate: vote.candidate, votedFor: status.votedFor, atMs: this.nowMs(),
       message: `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
-        `${vote.term} with votedFor ${status.votedFor ?? 'null'} (votedFor must be on stable storage before the vote is answered, Figure 2)`,
+        `${status.currentTerm} with votedFor ${status.votedFor ?? 'null'} (currentTerm and votedFor must be on stable storage before the vote is answered, Figure 2)`,
     });
   }
 

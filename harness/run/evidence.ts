@@ -181,6 +181,12 @@ function describeStart(kind: NemesisKind, v: unknown): string {
       return `delay ${String(field(v, 'delayMs'))}±${String(field(v, 'jitterMs'))} ms on every link`;
     case 'duplicate':
       return `duplicate ${Math.round(Number(field(v, 'rate') ?? 0) * 100)}% on every link`;
+    case 'disk': {
+      const results = field(v, 'results');
+      const outcomes = nodes.map((id) => `${id} ${String(field(field(results, id), 'outcome') ?? '?')}`);
+      if (field(v, 'target') === 'voter') return `${String(field(v, 'fault') ?? '?')} trap on voters`;
+      return `${String(field(v, 'fault') ?? '?')} on ${onNodes}${leaderMark(nodes)}${outcomes.length > 0 ? ` (${outcomes.join(', ')})` : ''}`;
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -198,7 +204,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'clock':
       // node/host.ts: ticks, timers and leases run on the clock's monotonic timeline; wall time only feeds the status report.
       return typeof field(v, 'deltaMs') === 'number' ? 'monotonic time: the node reads the wall clock only for its status report' : null;
-    case 'partition': case 'kill': case 'pause': case 'loss': case 'delay': case 'duplicate': case 'replay':
+    case 'partition': case 'kill': case 'pause': case 'loss': case 'delay': case 'duplicate': case 'replay': case 'disk':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -265,7 +271,7 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
   const startNodes = stringsField(startValue, 'nodes');
   const stoppedRaw = field(startValue, 'stopped');
   const processes: ProcessEffect = {
-    killed: kind === 'kill' ? pidsOf(startValue, startNodes) : [],
+    killed: kind === 'kill' || kind === 'disk' ? pidsOf(startValue, startNodes) : [],
     restarted: kind === 'kill' ? pidsOf(stopValue, stringsField(stopValue, 'nodes')) : [],
     stopped: Array.isArray(stoppedRaw)
       ? stoppedRaw.map((x) => ({ node: String(field(x, 'node')), pid: typeof field(x, 'pid') === 'number' ? field(x, 'pid') as number : null, state: typeof field(x, 'state') === 'string' ? field(x, 'state') as string : null }))
@@ -275,7 +281,7 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
   let hitLeader: boolean | null = null;
   const leaderId = leaderBefore?.id ?? (typeof field(startValue, 'leader') === 'string' ? String(field(startValue, 'leader')) : null);
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
-  else if (kind === 'kill' || kind === 'pause' || kind === 'clock') {
+  else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
     hitLeader = field(startValue, 'wasLeader') === true || (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
   }
 

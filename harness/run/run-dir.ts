@@ -60,6 +60,7 @@ export function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEv
     lossPct: options.lossPct,
     replayModes: options.replayModes,
     ...(options.pauseWakeAloneMs !== null ? { pauseWakeAloneMs: options.pauseWakeAloneMs } : {}),
+    diskFaults: options.diskFaults,
     seed,
   });
 }

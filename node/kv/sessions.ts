@@ -16,6 +16,7 @@
  * between.
  */
 import type { KvResult } from '../protocol.js';
+import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
@@ -83,4 +84,64 @@ export class SessionTable {
   list(): Session[] {
     return [...this.sessions.values()];
   }
+
+  /**
+   * Replace the whole table with `sessions` (least recently used first), as
+   * read back from a snapshot (§7: the session table is part of the state
+   * machine, dissertation §6.3). All or nothing: a table that breaks an
+   * invariant (duplicate client, eviction order not increasing by log index,
+   * over the bound) is refused and the current one kept.
+   */
+  replaceAll(sessions: readonly Session[]): string | null {
+    if (sessions.length > this.maxSessions) return `${sessions.length} sessions; this table holds at most ${this.maxSessions}`;
+    const seen = new Set<string>();
+    let previousIndex = 0;
+    for (const session of sessions) {
+      if (seen.has(session.clientId)) return `session ${JSON.stringify(session.clientId)} appears twice`;
+      seen.add(session.clientId);
+      if (session.lastUsedIndex <= previousIndex) return `sessions are not in eviction order (index ${session.lastUsedIndex} after ${previousIndex})`;
+      previousIndex = session.lastUsedIndex;
+    }
+    this.sessions.clear();
+    for (const session of sessions) this.sessions.set(session.clientId, session);
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- snapshot form
+
+/**
+ * How each field of a {@link Session} is checked when it is read back from a
+ * snapshot. The type demands one check per field of Session, so a field
+ * added to Session (another change adds a digest of the op, for instance)
+ * does not compile until it has a check here, and from then on it is
+ * written and read back with the rest: the snapshot form is every field of
+ * the record, in this table's order.
+ */
+const sessionFieldChecks: { readonly [K in keyof Session]-?: (value: unknown) => string | null } = {
+  clientId: (v) => (typeof v === 'string' && v.length > 0 ? null : 'expected a non-empty string'),
+  lastSeq: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'expected a non-negative safe integer'),
+  result: (v) => checkKvResult(v, ''),
+  lastUsedIndex: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : 'expected a positive safe integer'),
+};
+
+const sessionFields = Object.keys(sessionFieldChecks) as (keyof Session)[];
+
+/** A session as a plain JSON-ready record: every field, in a fixed order (identical bytes on every replica). */
+export function sessionToSnapshot(session: Session): Record<string, unknown> {
+  return Object.fromEntries(sessionFields.map((field) => [field, session[field]]));
+}
+
+/** A session read back from its snapshot form; total: any value gives a typed result. */
+export function sessionFromSnapshot(value: unknown): { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly error: string } {
+  if (!isRecord(value)) return { ok: false, error: 'session: expected an object' };
+  const keys = Object.keys(value);
+  if (keys.length !== sessionFields.length || !sessionFields.every((field) => Object.hasOwn(value, field))) {
+    return { ok: false, error: `session: fields ${JSON.stringify(keys.slice(0, 8))}; expected ${sessionFields.join(', ')}` };
+  }
+  for (const field of sessionFields) {
+    const problem = sessionFieldChecks[field](value[field]);
+    if (problem !== null) return { ok: false, error: `session.${field}: ${problem}` };
+  }
+  return { ok: true, session: value as unknown as Session };
 }

@@ -35,6 +35,7 @@ const effects: Record<NemesisKind, RegExp[]> = {
   delay: [/^setFaults \{"delayMs":\d+,"jitterMs":\d+\}$/, /^setFaults \{"delayMs":0,"jitterMs":0\}$/],
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
   replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null( flush)?$/],
+  disk: [/^kill n\d$/, /^restart n\d$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -62,6 +63,7 @@ describe('NemesisRunner with a fake cluster', () => {
       'reset-clock': { target: 'all' }, 'start-loss': { rate: 0.1 }, 'stop-loss': null, 'start-delay': { delayMs: 5, jitterMs: 1 },
       'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null,
       'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 }, 'stop-replay': null,
+      'start-disk': { target: 'one', fault: 'torn-tail' }, 'stop-disk': { target: 'all' },
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here
@@ -140,7 +142,7 @@ describe('NemesisRunner with a fake cluster', () => {
     ]);
     expect(completions(records)).toEqual([
       { error: 'unknown nemesis op "explode"' },
-      { error: 'the voter target is for kill only' },
+      { error: 'the voter target is for kill or disk only' },
       { error: 'the voter target needs the relay (its monitor sees the votes)' },
       { error: 'bad rate -1 (expected a number in [0, 1])' },
       // The fake has no /proc entry: the kernel's state of the paused node is unknown (null), and said so.

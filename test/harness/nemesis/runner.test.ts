@@ -95,7 +95,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       { atMs: 0, f: 'pause', value: { target: 'voter' } },
       { atMs: 10, f: 'kill', value: { target: 'voter' } },
     ]);
-    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill only' });
+    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill or disk only' });
     expect(String(completion(records, 'kill')['error'])).toMatch(/no monitor attached/);
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
   });
@@ -262,8 +262,8 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
-    const finals = records.slice(-12).filter((r) => r.phase === 'complete').map((r) => r.f);
-    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'reset-clock']);
+    const finals = records.slice(-14).filter((r) => r.phase === 'complete').map((r) => r.f);
+    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);
       expect(cluster.isPaused(id)).toBe(false);

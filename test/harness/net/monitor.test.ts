@@ -164,6 +164,14 @@ describe('RaftWireMonitor', () => {
     expect(seen[0]!.message).toMatch(/n3 granted its term-9 vote to n1, crashed, and came back in term 9 with votedFor null/);
   });
 
+  test('a voter that comes back in an earlier term than it voted in lost its persisted term and vote', () => {
+    const { m, seen } = monitor();
+    m.checkRestartedVoter({ voter: 'n2', term: 7, candidate: 'n4' }, { currentTerm: 6, votedFor: 'n4' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'lost-vote', voter: 'n2', candidate: 'n4', term: 7 });
+    expect(seen[0]!.message).toMatch(/n2 granted its term-7 vote to n4, crashed, and came back in term 6 with votedFor n4/);
+  });
+
   test('Raft messages in the JSON form are judged too', () => {
     const { m, seen } = monitor();
     const json = (body: RaftMessage): Buffer => {
