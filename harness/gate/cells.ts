@@ -58,8 +58,17 @@ const heldAcross = ['--time-limit', '60', '--nemesis', 'replay,partition', '--re
  * it has just restarted, votes at once for a candidate on the other side (which it also reaches).
  */
 const restartLease = ['--time-limit', '60', '--nemesis', 'kill,partition', '--targets', 'one,minority', '--partition', 'bridge,leader-minority', '--read-mode', 'lease'];
-/** The storage helper's disk-fault nemesis: damage a killed node's log before it restarts. */
-const diskTail = ['--nemesis', 'kill,disk', '--targets', 'minority'];
+/**
+ * The disk nemesis (harness/nemesis/kinds/disk.ts), as a trap on voters: a node is crashed right after it grants a vote, the
+ * last frame of its log (that vote) damaged, and it is restarted: a correct node refuses the damaged frame (exit 3, then its log
+ * is restored), one that drops it as torn forgets the vote (the wire monitor's lost vote).
+ */
+const diskVoterFlip = ['--nemesis', 'disk', '--targets', 'voter', '--disk-faults', 'flip-last-frame'];
+/**
+ * A follower whose log loses its last, fsynced frame (truncate-synced: outside Raft's fault model, the disk nemesis only does
+ * it when asked): the leader must bring it back (the catch-up check after the final reads).
+ */
+const diskLostTail = ['--nemesis', 'disk', '--targets', 'one', '--disk-faults', 'truncate-synced'];
 
 export const correctCells: readonly GateCell[] = [
   ...['none', ...nemesisKinds].map((nemesis): GateCell => ({
@@ -85,6 +94,18 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'a leader paused in lease mode and woken cut off counts the time it slept: no stale lease read',
     args: [...common, ...leasePause],
+  },
+  {
+    name: 'correct/disk-voter-flip',
+    expect: 'valid',
+    why: 'a flipped last frame is refused (never dropped as torn), so no acknowledged vote is lost',
+    args: [...common, ...diskVoterFlip],
+  },
+  {
+    name: 'correct/disk-lost-tail',
+    expect: 'valid',
+    why: 'a follower whose log lost its tail is caught up by the leader',
+    args: [...common, ...diskLostTail],
   },
   {
     name: 'correct/held-across-terms',
@@ -207,20 +228,22 @@ export const bugCells: readonly GateCell[] = [
   {
     name: 'ignore-lost-follower-log/disk',
     expect: 'invalid',
-    why: 'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (a progress finding: ' +
-      'the final reads on it, or a write needing it, stall); needs the disk nemesis to truncate a killed follower\'s log',
-    args: [...common, ...diskTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
+    why: 'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
+      'after the final reads: it stays behind the leader\'s commit index)',
+    args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
     plan: { n: 3, k: 2 },
     needsKind: 'disk',
+    control: 'correct/disk-lost-tail',
   },
   {
     name: 'torn-tail-dropped/disk',
     expect: 'invalid',
-    why: 'issue 15 defect 3: a damaged last frame dropped as if torn loses an acknowledged vote or entry on a majority; needs the ' +
-      'disk nemesis to flip bytes in the last frame of killed nodes\' logs',
-    args: [...common, ...diskTail, '--node-flag=--unsafe-torn-tail-dropped'],
+    why: 'issue 15 defect 3: a damaged last frame dropped as if torn loses an acknowledged vote: the disk nemesis crashes each ' +
+      'node right after it grants a vote and flips a bit in that frame; back in the same term it has forgotten the vote',
+    args: [...common, ...diskVoterFlip, '--node-flag=--unsafe-torn-tail-dropped'],
     plan: { n: 3, k: 2 },
     needsKind: 'disk',
+    control: 'correct/disk-voter-flip',
   },
 ];
 

@@ -13,7 +13,7 @@ import type { Analysis } from './analysis.js';
 import { progressAvailability, stallThresholdMs } from './availability.js';
 import type { RunContext } from './context.js';
 import { buildEvidence, okTimesMs } from './evidence.js';
-import { FINAL_READS_MS } from './heal.js';
+import { CATCH_UP_MS, FINAL_READS_MS } from './heal.js';
 import { checkLinearizable, linearizabilityAnalysis } from './linearizability.js';
 import { healedStretches, progressAnalysis, recoveryBound } from './progress-analysis.js';
 import { historyPaths } from './recorder.js';
@@ -59,6 +59,7 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
     finalReads: run.facts.finalReads,
     firstFinalOkMs: firstFinalOk,
     finalReadsBudgetMs: FINAL_READS_MS,
+    catchUp: run.facts.catchUp === null ? null : { ...run.facts.catchUp, waitedMs: CATCH_UP_MS },
     overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
   }));
   return { kind: 'analysed', analyses, checker, monitor, evidence, availability };

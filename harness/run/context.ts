@@ -69,7 +69,15 @@ export interface RunFacts {
   workloadEndMs: number | null;
   /** The final heal (heal scope): when it ended on the history's clock, the leader found after it (null: none in time). */
   heal: HealFacts | null;
+  /** Whether every node caught up with the leader after the final reads (heal scope). */
+  catchUp: CatchUp | null;
   timings: Timings;
+}
+
+/** After the final reads: the leader's commit index then, and the nodes that had not reached it by the deadline. */
+export interface CatchUp {
+  readonly target: number | null;
+  readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[];
 }
 
 export interface HealFacts {
@@ -102,7 +110,7 @@ export class RunContext {
     this.log = new RunLog(this.progress, this.originMs);
     this.history = new HistoryRecorder(this.stats);
     this.facts = {
-      runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null, watch: null, starvation: null, workloadEndMs: null, heal: null,
+      runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null, watch: null, starvation: null, workloadEndMs: null, heal: null, catchUp: null,
       timings: {
         startTime: this.startedAt.toISOString(),
         clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0,

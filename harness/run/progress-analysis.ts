@@ -11,6 +11,9 @@
  *   lost, and the cluster did not serve a read of it for the whole budget);
  * - the first ok final read later than the bound after the final heal:
  *   invalid;
+ * - a node that has not caught up with the leader's commit index within
+ *   CATCH_UP_MS of the final reads (a follower that lost its log's tail must
+ *   be brought back by the leader: issue 15 defect 4): invalid;
  * - while no fault was in force during the workload, a gap between ok ops
  *   longer than the bound (counting from the heal that began the stretch):
  *   invalid. A node that stops serving after its first fault fails here.
@@ -63,6 +66,8 @@ export interface ProgressInput {
   /** The first ok final read, ms since the history began (null: none). */
   readonly firstFinalOkMs: number | null;
   readonly finalReadsBudgetMs: number;
+  /** Every node's catch-up after the final reads (null: not checked), and when the check ended (ms since the history began). */
+  readonly catchUp?: { readonly target: number | null; readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[]; readonly waitedMs: number } | null;
   /** Whether the machine starved the run during a window (null: it did not, or it was not measured). */
   readonly overloaded: (fromMs: number, toMs: number) => Overload | null;
 }
@@ -113,6 +118,14 @@ export function progressAnalysis(input: ProgressInput): Analysis {
         fromMs: heal.endedAtMs, toMs: input.firstFinalOkMs,
       });
     }
+  }
+  const catchUp = input.catchUp;
+  if (catchUp !== undefined && catchUp !== null && catchUp.target !== null && catchUp.laggards.length > 0 && heal !== null) {
+    found.push({
+      text: `progress: ${catchUp.laggards.map((l) => `${l.node} (commit index ${l.commitIndex ?? 'no answer'})`).join(', ')} never caught up with the ` +
+        `leader's commit index ${catchUp.target} in the ${seconds(catchUp.waitedMs)} after the final reads`,
+      fromMs: heal.endedAtMs, toMs: heal.endedAtMs + catchUp.waitedMs,
+    });
   }
   for (const [fromMs, toMs] of input.healedStretches) {
     if (toMs - fromMs <= bound.ms) continue;

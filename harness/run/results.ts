@@ -13,7 +13,7 @@ import { updateLatest, writeJsonAtomic } from '../store.js';
 import type { FaultEvidence, ProgressAvailability } from '../../report/evidence.js';
 import type { Analysis } from './analysis.js';
 import { clusterLeader } from './cluster-watch.js';
-import type { FinalReads, RunContext, Timings } from './context.js';
+import type { CatchUp, FinalReads, RunContext, Timings } from './context.js';
 import { historyPaths } from './recorder.js';
 import { messageOf } from './scope.js';
 import { exitCodeFor, verdictOf, type RunEnd, type RunVerdict } from './verdict.js';
@@ -65,6 +65,8 @@ export interface ResultsJson {
   /** Who led when, as the cluster watch sampled it: each change of the cluster's leader (ms since the history began). */
   leaders: readonly { atMs: number; leader: string | null; term: number | null }[];
   finalReads: FinalReads | null;
+  /** After the final reads: the leader's commit index and the nodes that never reached it (null: not checked). */
+  catchUp: CatchUp | null;
   nemesis: { kinds: readonly string[]; scheduled: number; actions: number };
   history: { lines: number; jsonl: string; txt: string };
   timings: Timings;
@@ -97,6 +99,7 @@ export function resultsOf(run: RunContext, runDir: string, end: RunEnd, snapshot
     leaders: leaderChanges(run),
     machine: run.facts.starvation?.summary(run.facts.workloadEndMs ?? run.history.nowMs()) ?? null,
     finalReads: run.facts.finalReads,
+    catchUp: run.facts.catchUp,
     nemesis: { kinds: run.options.nemesis, scheduled: run.facts.schedule.length, actions: run.facts.nemesisActions },
     history: { lines: run.history.lines, jsonl: paths.jsonl, txt: paths.txt },
     timings: run.facts.timings,

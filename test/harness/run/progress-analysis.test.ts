@@ -66,6 +66,13 @@ describe('progressAnalysis', () => {
       .toEqual(['progress: the first final read completed 3.50 s (11.7 election timeouts) after the heal, over the bound of 3.00 s (10 election timeouts of 300 ms)']);
   });
 
+  it('a node that never caught up with the leader after the heal (a follower that lost its log tail, never repaired): invalid', () => {
+    expect(progressAnalysis(base({ catchUp: { target: 321, laggards: [], waitedMs: 15_000 } })).valid).toBe(true);
+    const a = progressAnalysis(base({ catchUp: { target: 321, laggards: [{ node: 'n4', commitIndex: 0 }], waitedMs: 15_000 } }));
+    expect(a.valid).toBe(false);
+    expect(a.findings).toEqual(["progress: n4 (commit index 0) never caught up with the leader's commit index 321 in the 15.0 s after the final reads"]);
+  });
+
   it('a stall while the machine starved the run: unknown, with the measurement; one the machine did not cause still makes it invalid', () => {
     const oks = [...steady(0, 9000), ...steady(13_000, 30_000)];
     const starved = progressAnalysis(base({ oks, overloaded: () => ({ harnessStalledMs: 2500, nodeWaitShare: 0.4 }) }));
