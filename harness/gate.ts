@@ -42,6 +42,12 @@ interface CellOutcome {
   readonly runs: readonly CellRun[];
 }
 
+/** --only: cells whose name contains TEXT, or exactly NAME when given as NAME$. */
+function matches(cell: GateCell, only: string | undefined): boolean {
+  if (only === undefined) return true;
+  return only.endsWith('$') ? cell.name === only.slice(0, -1) : cell.name.includes(only);
+}
+
 function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
@@ -75,7 +81,7 @@ async function gateBug(cell: GateCell, index: number, base: number, store: strin
 }
 
 async function runGate(store: string, base: number, only: string | undefined, jsonOut: string | undefined): Promise<number> {
-  const cells = [...correctCells, ...bugCells].filter((c) => only === undefined || c.name.includes(only));
+  const cells = [...correctCells, ...bugCells].filter((c) => matches(c, only));
   process.stdout.write(`rift consistency gate: ${cells.length} cells, base seed ${base} (repeat: npm run gate -- --seed ${base}); runs under ${store}/\n`);
   const outcomes: CellOutcome[] = [];
   for (const [index, cell] of cells.entries()) {
@@ -130,7 +136,7 @@ function median(values: readonly number[]): number | null {
 
 async function runStudy(store: string, base: number, bugRuns: number, correctRuns: number, only: string | undefined, timeLimit: string | undefined, jsonOut: string | undefined): Promise<number> {
   const extra = timeLimit !== undefined ? ['--time-limit', timeLimit] : [];
-  const selected = (c: GateCell): boolean => runnable(c) && (only === undefined || c.name.includes(only));
+  const selected = (c: GateCell): boolean => runnable(c) && matches(c, only);
   process.stdout.write(`rift gate study: base seed ${base} (fresh: npm run gate -- --study --seed ${base} repeats it)\n`);
   const bugs: { cell: GateCell; runs: CellRun[] }[] = [];
   const all = [...correctCells, ...bugCells];
@@ -189,7 +195,7 @@ must be valid, each --unsafe-... flag under its nemesis must be caught in k of
 n runs. Exit 0 if every cell is as expected, 1 otherwise.
 
   --seed N           base seed of the invocation (default: random, printed)
-  --only TEXT        run only cells whose name contains TEXT
+  --only TEXT        run only cells whose name contains TEXT (NAME$: exactly NAME)
   --store DIR        where run directories go (default histories/gate)
   --json-out FILE    also write the outcomes as JSON
   --study            measure detection and false-positive rates instead
