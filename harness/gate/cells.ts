@@ -112,12 +112,14 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'AppendEntries delivered seconds late, across terms, confirm nothing in a later term',
     args: [...common, ...heldAcross],
+    studyOnly: 'the control of study-only cells (60 s); the gate runs correct/replay',
   },
   {
     name: 'correct/restart-lease',
     expect: 'valid',
     why: 'a restarted follower keeps its promise not to vote while it may hold up a leader\'s lease',
     args: [...common, ...restartLease],
+    studyOnly: 'the control of a study-only cell (60 s)',
   },
 ];
 
@@ -205,6 +207,9 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...heldAcross, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     control: 'correct/held-across-terms',
+    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a stale ack confirms reads only while its leader, re-elected, ' +
+      'has not yet sent as many AppendEntries as in its old term, and only until check-quorum deposes it once it is cut off (one ' +
+      'election timeout), while the new majority must have elected and committed within that window; the simulator searches it',
   },
   {
     name: 'stale-read-acks/replay',
@@ -224,6 +229,9 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
     control: 'correct/restart-lease',
+    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a real node restarts in 0.3-1 s, longer than the default lease ' +
+      '(125 ms), and the early vote only matters when two freshly restarted voters and a candidate whose timer already ran out meet ' +
+      'inside the old leader\'s lease; the simulator searches it',
   },
   {
     name: 'ignore-lost-follower-log/disk',
