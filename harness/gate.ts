@@ -81,10 +81,13 @@ async function gateBug(cell: GateCell, index: number, base: number, store: strin
 }
 
 async function runGate(store: string, base: number, only: string | undefined, jsonOut: string | undefined): Promise<number> {
-  const cells = [...correctCells, ...bugCells].filter((c) => matches(c, only));
+  const table = [...correctCells, ...bugCells];
+  const cells = table.filter((c) => matches(c, only));
   process.stdout.write(`rift consistency gate: ${cells.length} cells, base seed ${base} (repeat: npm run gate -- --seed ${base}); runs under ${store}/\n`);
   const outcomes: CellOutcome[] = [];
-  for (const [index, cell] of cells.entries()) {
+  for (const cell of cells) {
+    // Seeds follow the cell's place in the whole table: --only does not change them.
+    const index = table.indexOf(cell);
     if (!runnable(cell)) {
       outcomes.push({ cell: cell.name, expect: cell.expect, passed: true, status: `not run: needs the ${cell.needsKind} nemesis, which this harness does not have yet`, runs: [] });
       process.stdout.write(`  ----  ${pad(cell.name, 32)} not run (needs the ${cell.needsKind} nemesis)\n`);
