@@ -21,7 +21,19 @@ export function linearizabilityAnalysis(result: CheckResult): Analysis {
   const findings: string[] = [];
   if (result.failures.length > 0) findings.push(`not linearizable: ${keys(result.failures)}`);
   if (result.unknownKeys.length > 0) findings.push(`unknown (${result.unknownReason ?? 'limit'}): ${keys(result.unknownKeys)}`);
-  return { name: 'linearizability', valid: result.valid, ...words(result.valid), findings };
+  const at = firstCounterexampleMs(result);
+  return { name: 'linearizability', valid: result.valid, ...words(result.valid), findings, ...(at !== null ? { firstFindingAtMs: at } : {}) };
+}
+
+/** The earliest moment a failing key's counterexample op completed (or was invoked, if it never completed), ms. */
+function firstCounterexampleMs(result: CheckResult): number | null {
+  let at: number | null = null;
+  for (const k of result.failures) {
+    const op = result.keys[k]?.counterexample?.op;
+    const t = op?.completion?.time ?? op?.invoke.time;
+    if (typeof t === 'number' && (at === null || t / 1e6 < at)) at = t / 1e6;
+  }
+  return at;
 }
 
 function words(valid: CheckResult['valid']): { conclusion: string; brief: string } {
