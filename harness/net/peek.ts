@@ -6,7 +6,7 @@
  * before it records a fact); good enough to choose which datagrams a fault
  * delays or replays, as an attacker on the path could.
  */
-import { HEADER_BYTES } from '../../node/transport/codec.js';
+import { payloadBounds } from '../../node/transport/codec.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 
 /** How far into the JSON the body type must appear: the envelope header fields are short. */
@@ -21,12 +21,13 @@ export interface PeekedAppendEntries {
 
 /** The term and sender of an AppendEntries datagram, or null for anything else (or an unreadable header). */
 export function peekAppendEntries(datagram: Buffer): PeekedAppendEntries | null {
-  if (datagram.length <= HEADER_BYTES) return null;
-  if (isBinaryKind(datagram[HEADER_BYTES])) {
-    const head = peekBinaryHeader(datagram, HEADER_BYTES);
+  const bounds = payloadBounds(datagram);
+  if (bounds === null) return null;
+  if (isBinaryKind(datagram[bounds.start])) {
+    const head = peekBinaryHeader(datagram, bounds.start);
     return head?.kind === 'append_entries' ? { term: head.term, from: head.from } : null;
   }
-  const prefix = datagram.subarray(HEADER_BYTES, Math.min(datagram.length, HEADER_BYTES + PREFIX_BYTES));
+  const prefix = datagram.subarray(bounds.start, Math.min(bounds.end, bounds.start + PREFIX_BYTES));
   if (prefix.indexOf(TYPE_AE) < 0) return null;
   const head = AE_HEAD.exec(prefix.toString('latin1'));
   return head === null ? null : { term: Number(head[1]), from: head[2]! };

@@ -8,17 +8,19 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, test } from 'vitest';
 import { UdpRelay } from '../../../harness/net/relay.js';
 import { ReplayStage } from '../../../harness/net/replay-stage.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import { waitFor } from '../wait.js';
 
-const key = deriveKey('a-test-secret-of-24-chars');
+const secret = 'a-test-secret-of-24-chars';
+let counter = 0;
 
 /** A real AppendEntries datagram (binary form) from `from` to `to` in `term` with `seq`. */
 function ae(from: string, to: string, term: number, seq: number): Buffer {
   const r = encodeEnvelope({
     cluster: 'rift-test', from, to,
     body: { type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq },
-  }, key);
+  }, derivePeerKey(secret, from), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 });
   if (!r.ok) throw new Error(r.detail);
   return Buffer.from(r.datagram);
 }
