@@ -60,6 +60,42 @@ function crashingFs(inner: StorageFs, budget: number): StorageFs {
   };
 }
 
+/**
+ * Watches the durability contract (storage-fs.ts): which files hold writes
+ * not yet fsynced, and whether a directory change happened after the last
+ * directory fsync. Either, when a save has resolved, is data a power failure
+ * could take back after the caller was told it was safe.
+ */
+function durabilityWatch(inner: StorageFs): { fs: StorageFs; dirty: Set<string>; dirChangedSinceFsync: () => boolean } {
+  const dirty = new Set<string>();
+  let dirChanged = false;
+  const fs: StorageFs = {
+    mkdirp: (dir) => inner.mkdirp(dir),
+    readFile: (file) => inner.readFile(file),
+    removeFile: async (file) => { dirty.delete(file); dirChanged = true; return inner.removeFile(file); },
+    rename: async (from, to) => {
+      if (dirty.delete(from)) dirty.add(to);
+      dirChanged = true;
+      return inner.rename(from, to);
+    },
+    fsyncDir: async (dir) => { dirChanged = false; return inner.fsyncDir(dir); },
+    async open(file, mode) {
+      const f = await inner.open(file, mode);
+      if (mode === 'create') dirChanged = true;
+      let path = file;
+      return {
+        writeSync: (b, o, l, p) => { dirty.add(path); return f.writeSync(b, o, l, p); },
+        write: async (b, o, l, p) => { dirty.add(path); return f.write(b, o, l, p); },
+        datasync: () => { dirty.delete(path); return f.datasync(); },
+        sync: async () => { dirty.delete(path); path = file; return f.sync(); },
+        truncate: async (n) => { dirty.add(path); return f.truncate(n); },
+        close: () => f.close(),
+      };
+    },
+  };
+  return { fs, dirty, dirChangedSinceFsync: () => dirChanged };
+}
+
 describe('snapshot format', () => {
   it('round-trips metadata and data', () => {
     const s = snap(1234, 7, 'x'.repeat(10_000));
@@ -134,6 +170,17 @@ describe('SnapshotStore', () => {
     }
     await expect(store.load(101)).rejects.toThrow(/no usable snapshot/);
     expect((await store.load(1)).snapshot).toBeNull(); // a log from index 1 needs no snapshot
+  });
+
+  it('a save that resolved is durable: no unsynced file data, no directory change after the last directory fsync', async () => {
+    const dir = await tempDir();
+    const watch = durabilityWatch(nodeFs);
+    const { store } = await SnapshotStore.open(watch.fs, dir);
+    for (const index of [100, 200, 300]) {
+      await store.save(snap(index, 2));
+      expect([...watch.dirty], `after saving ${index}`).toEqual([]);
+      expect(watch.dirChangedSinceFsync(), `after saving ${index}`).toBe(false);
+    }
   });
 
   it('a save interrupted at every step, with unsynced writes lost, leaves the old or the new snapshot whole', async () => {
