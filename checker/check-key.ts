@@ -4,7 +4,7 @@
 // Counterexample a person can read.
 import type { Model } from './models/model.js';
 import type { KeyHistory, PreparedOp } from './history.js';
-import { wglSearchSteps, type SearchOutcome } from './wgl.js';
+import { wglSearchSteps, type SearchOutcome } from './search/wgl.js';
 import type { CheckedOp, Counterexample, KeyResult, UnknownReason } from './types.js';
 
 export interface KeyLimits {
@@ -16,14 +16,31 @@ export interface KeyLimits {
 export const DEFAULT_MAX_CACHE_ENTRIES = 4_000_000;
 export const DEFAULT_MAX_CACHE_BYTES = 512 * 1024 * 1024;
 
+/**
+ * How the search evaluates one op on interned state ids (the model's OpShape
+ * with its states interned): a plain number per op in a Uint8Array, so the
+ * hot `step` is one switch without calling the model.
+ */
+const OpCode = {
+  /** Call the model's `step` (memoised). */
+  general: 0,
+  /** Legal iff the state is `require`; the state is unchanged (a read). */
+  guard: 1,
+  /** Always legal; the state becomes `to` (a write). */
+  set: 2,
+  /** Legal iff the state is `require`; it becomes `to` (a cas that returned ok). */
+  guardSet: 3,
+} as const;
+type OpCode = (typeof OpCode)[keyof typeof OpCode];
+
 /** Interned states and a memo of transitions (state id, op) → state id. */
 class StateSpace {
   readonly states: unknown[] = [];
   /** hash → state id, or ids when several states share a hash. */
   private readonly byHash = new Map<number, number | number[]>();
   private readonly memo = new Map<number, number>();
-  /** Per op: 0 general, 1 guard, 2 set, 3 guard-set (see OpShape), with interned ids. */
-  private readonly kind: Uint8Array;
+  /** Per op: its OpCode, with the interned ids it needs in `req` / `to`. */
+  private readonly code: Uint8Array;
   private readonly req: Int32Array;
   private readonly to: Int32Array;
 
@@ -32,7 +49,7 @@ class StateSpace {
     private readonly ops: readonly PreparedOp[],
   ) {
     const n = ops.length;
-    this.kind = new Uint8Array(n);
+    this.code = new Uint8Array(n);
     this.req = new Int32Array(n);
     this.to = new Int32Array(n);
     if (model.shape === undefined) return;
@@ -40,17 +57,18 @@ class StateSpace {
       const sh = model.shape(ops[i]!.modelOp);
       switch (sh.kind) {
         case 'general':
+          this.code[i] = OpCode.general;
           break;
         case 'guard':
-          this.kind[i] = 1;
+          this.code[i] = OpCode.guard;
           this.req[i] = this.intern(sh.require);
           break;
         case 'set':
-          this.kind[i] = 2;
+          this.code[i] = OpCode.set;
           this.to[i] = this.intern(sh.to);
           break;
         case 'guard-set':
-          this.kind[i] = 3;
+          this.code[i] = OpCode.guardSet;
           this.req[i] = this.intern(sh.require);
           this.to[i] = this.intern(sh.to);
           break;
@@ -77,13 +95,15 @@ class StateSpace {
   }
 
   step = (state: number, op: number): number => {
-    switch (this.kind[op]) {
-      case 1:
+    switch (this.code[op] as OpCode) {
+      case OpCode.guard:
         return state === this.req[op] ? state : -1;
-      case 2:
+      case OpCode.set:
         return this.to[op]!;
-      case 3:
+      case OpCode.guardSet:
         return state === this.req[op] ? this.to[op]! : -1;
+      case OpCode.general:
+        break;
     }
     const mk = state * this.ops.length + op;
     const m = this.memo.get(mk);
