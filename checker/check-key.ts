@@ -1,17 +1,37 @@
-// Checks one key's sub-history: interns model states to small integers,
+// Checks one key's sub-history: prepares what the search sees (the model's
+// fast paths: unobserved unknown ops left out, values merged, a pruner, a
+// static refutation; checker/fast/), interns model states to small integers,
 // memoises transitions, runs the WGL search and, when the key is not
-// linearizable, turns the search's deepest configuration into a
-// Counterexample a person can read.
-import type { Model } from './models/model.js';
+// linearizable, shrinks it to a minimal failing sub-history
+// (checker/minimize.ts) and explains that in a Counterexample a person can
+// read.
+import type { Model, ModelOp } from './models/model.js';
 import type { KeyHistory, PreparedOp } from './history.js';
-import { wglSearchSteps, type SearchOutcome } from './search/wgl.js';
-import type { CheckedOp, Counterexample, KeyResult, UnknownReason } from './types.js';
+import { FAST_PATHS } from './fast/registry.js';
+import type { Refutation, StateIds } from './fast/fast-paths.js';
+import { wglSearchSteps, type Pruner, type SearchInput, type SearchOutcome } from './search/wgl.js';
+import type { MemoryBudget } from './search/memory.js';
+import type { CheckedOp, Counterexample, KeyResult, ModelName, UnknownReason } from './types.js';
+import { minimizeKey } from './minimize.js';
 
 export interface KeyLimits {
   deadlineMs: number;
   maxCacheEntries: number;
-  maxCacheBytes: number;
+  memory: MemoryBudget;
 }
+
+export interface KeyOptions {
+  /** Use checker/fast/ (default true). */
+  fastPaths: boolean;
+  /** Try the static refutations (default true; off when an explanation needs the search's deepest configuration). */
+  refute?: boolean;
+  /** Record the linearization of a valid key. */
+  witness: boolean;
+  /** Budget for shrinking an invalid key (0: none). */
+  minimizeMs: number;
+}
+
+export const DEFAULT_KEY_OPTIONS: KeyOptions = { fastPaths: true, witness: false, minimizeMs: 2000 };
 
 export const DEFAULT_MAX_CACHE_ENTRIES = 4_000_000;
 export const DEFAULT_MAX_CACHE_BYTES = 512 * 1024 * 1024;
@@ -34,7 +54,7 @@ const OpCode = {
 type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
 /** Interned states and a memo of transitions (state id, op) → state id. */
-class StateSpace {
+class StateSpace implements StateIds {
   readonly states: unknown[] = [];
   /** hash → state id, or ids when several states share a hash. */
   private readonly byHash = new Map<number, number | number[]>();
@@ -46,7 +66,7 @@ class StateSpace {
 
   constructor(
     private readonly model: Model<unknown>,
-    private readonly ops: readonly PreparedOp[],
+    private readonly ops: readonly ModelOp[],
   ) {
     const n = ops.length;
     this.code = new Uint8Array(n);
@@ -54,7 +74,7 @@ class StateSpace {
     this.to = new Int32Array(n);
     if (model.shape === undefined) return;
     for (let i = 0; i < n; i++) {
-      const sh = model.shape(ops[i]!.modelOp);
+      const sh = model.shape(ops[i]!);
       switch (sh.kind) {
         case 'general':
           this.code[i] = OpCode.general;
@@ -94,6 +114,24 @@ class StateSpace {
     return id;
   }
 
+  stateOf(id: number): unknown {
+    return this.states[id];
+  }
+
+  /**
+   * Per op, 1 when it is a pure observer: legal only in one state, which it
+   * leaves unchanged (a read; an ok cas [a, a]). See the search's observer
+   * reduction.
+   */
+  observers(): Uint8Array {
+    const out = new Uint8Array(this.ops.length);
+    for (let i = 0; i < out.length; i++) {
+      const c = this.code[i] as OpCode;
+      if (c === OpCode.guard || (c === OpCode.guardSet && this.req[i] === this.to[i])) out[i] = 1;
+    }
+    return out;
+  }
+
   step = (state: number, op: number): number => {
     switch (this.code[op] as OpCode) {
       case OpCode.guard:
@@ -109,7 +147,7 @@ class StateSpace {
     const m = this.memo.get(mk);
     if (m !== undefined) return m;
     const before = this.states[state];
-    const ns = this.model.step(before, this.ops[op]!.modelOp);
+    const ns = this.model.step(before, this.ops[op]!);
     // A step that returns its input (a read) keeps the id without rehashing.
     const id = ns === undefined ? -1 : ns === before ? state : this.intern(ns);
     this.memo.set(mk, id);
@@ -126,6 +164,70 @@ export function checkedOp(model: Model<unknown>, p: PreparedOp): CheckedOp {
   return c;
 }
 
+/** What the search is given for one key. */
+interface KeyPlan {
+  /** The ops the search sees (a subset of the key's), numbered 0..n-1. */
+  ops: PreparedOp[];
+  events: Int32Array;
+  /** The model ops the search steps (the fast paths may rewrite values). */
+  searchOps: ModelOp[];
+  init: unknown;
+  /** Unknown-outcome ops left out. */
+  unobserved: number;
+  /** A static refutation, or null. */
+  refutation: Refutation | null;
+}
+
+/** The events of `kh` restricted to the ops with `keep[i]`, renumbered. */
+export function restrictEvents(kh: KeyHistory, keep: readonly boolean[]): { ops: PreparedOp[]; events: Int32Array } {
+  const id = new Int32Array(kh.ops.length).fill(-1);
+  const ops: PreparedOp[] = [];
+  kh.ops.forEach((p, i) => {
+    if (keep[i]) {
+      id[i] = ops.length;
+      ops.push(p);
+    }
+  });
+  const events = new Int32Array(ops.length * 2);
+  let e = 0;
+  for (const ev of kh.events) {
+    const j = id[ev >> 1]!;
+    if (j >= 0) events[e++] = (j << 1) | (ev & 1);
+  }
+  return { ops, events };
+}
+
+function planKey(model: Model<unknown>, kh: KeyHistory, fastPaths: boolean, refute: boolean): KeyPlan {
+  const fast = fastPaths ? FAST_PATHS[model.name as ModelName] : undefined;
+  if (fast === undefined) {
+    return { ops: kh.ops, events: kh.events, searchOps: kh.ops.map((p) => p.modelOp), init: model.init(), unobserved: 0, refutation: null };
+  }
+  const keep = fast.needed(kh.ops);
+  const unobserved = keep.filter((k) => !k).length;
+  const { ops, events } = unobserved > 0 ? restrictEvents(kh, keep) : { ops: kh.ops, events: kh.events };
+  const refutation = refute ? (fast.refute?.(ops, events) ?? null) : null;
+  const s = fast.searchOps(ops, model.init());
+  return { ops, events, searchOps: s.ops, init: s.init, unobserved, refutation };
+}
+
+/**
+ * Per op, the id of its symmetry class (ops with one model stepKey; with
+ * `splitUnknown`, ok and unknown ops apart), or undefined when the model has
+ * none.
+ */
+function symmetryClasses(model: Model<unknown>, ops: readonly ModelOp[], splitUnknown: boolean): Int32Array | undefined {
+  if (model.stepKey === undefined) return undefined;
+  const ids = new Map<string, number>();
+  const classOf = new Int32Array(ops.length);
+  ops.forEach((op, i) => {
+    const k = model.stepKey!(op) + (splitUnknown && op.output === undefined ? '?' : '');
+    let c = ids.get(k);
+    if (c === undefined) ids.set(k, (c = ids.size));
+    classOf[i] = c;
+  });
+  return ids.size < ops.length ? classOf : undefined;
+}
+
 /** Iterations per slice when several keys' searches are interleaved. */
 export const SLICE_ITERATIONS = 20_000;
 
@@ -135,29 +237,53 @@ export class KeySearch {
   /** Estimated bytes held by the search at its last pause. */
   bytes = 0;
   private searchMs = 0;
-  private readonly space: StateSpace;
-  private readonly init: number;
-  private readonly gen: Generator<number, SearchOutcome, void>;
+  readonly plan: KeyPlan;
+  private readonly gen: Generator<number, SearchOutcome, void> | null;
 
   constructor(
     private readonly model: Model<unknown>,
     private readonly kh: KeyHistory,
     private readonly limits: KeyLimits,
     sliceIterations: number,
+    private readonly options: KeyOptions = DEFAULT_KEY_OPTIONS,
   ) {
     this.key = kh.key;
-    this.space = new StateSpace(model, kh.ops);
-    this.init = this.space.intern(model.init());
-    this.gen = wglSearchSteps(
-      { nOps: kh.ops.length, events: kh.events, initState: this.init, step: this.space.step },
-      { deadlineMs: limits.deadlineMs, maxCacheEntries: limits.maxCacheEntries, maxBytes: limits.maxCacheBytes, auxBytes: this.space.bytes },
-      sliceIterations,
-    );
+    const t0 = performance.now();
+    this.plan = planKey(model, kh, options.fastPaths, options.refute !== false);
+    if (this.plan.refutation !== null) {
+      this.gen = null;
+    } else {
+      const space = new StateSpace(model, this.plan.searchOps);
+      const init = space.intern(this.plan.init);
+      const fast = options.fastPaths ? FAST_PATHS[model.name as ModelName] : undefined;
+      const pruner: Pruner | undefined = fast?.pruner?.(this.plan.searchOps, this.plan.events, space);
+      const OFF = (process.env['RIFT_OFF'] ?? '').split(',');
+      const lazyUnknowns = OFF.includes('lazy') ? undefined : fast?.lazyUnknowns?.(this.plan.searchOps, space);
+      const input: SearchInput = {
+        nOps: this.plan.ops.length,
+        events: this.plan.events,
+        initState: init,
+        step: space.step,
+        classOf: options.fastPaths && !OFF.includes('sym') ? symmetryClasses(model, this.plan.searchOps, lazyUnknowns !== undefined) : undefined,
+        observer: options.fastPaths && !OFF.includes('obs') ? space.observers() : undefined,
+        pruner: OFF.includes('prune') ? undefined : pruner,
+        mustHappen: options.fastPaths && !OFF.includes('must') ? Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)) : undefined,
+        lazyUnknowns,
+        late: options.fastPaths && !OFF.includes('late') ? Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)) : undefined,
+      };
+      this.gen = wglSearchSteps(
+        input,
+        { deadlineMs: limits.deadlineMs, maxCacheEntries: limits.maxCacheEntries, memory: limits.memory, auxBytes: space.bytes },
+        sliceIterations,
+      );
+    }
+    this.searchMs += performance.now() - t0;
   }
 
   /** Runs one slice. Returns the key's result when the search has ended, else null. */
   advance(): KeyResult | null {
     const t0 = performance.now();
+    if (this.gen === null) return this.refuted();
     if (t0 > this.limits.deadlineMs) return this.stop('time_limit');
     const r = this.gen.next();
     this.searchMs += performance.now() - t0;
@@ -170,26 +296,114 @@ export class KeySearch {
 
   /** Abandons the search with an unknown verdict (used by the global memory bound). */
   stop(reason: UnknownReason): KeyResult {
-    this.gen.return({ kind: 'unknown', reason, cacheEntries: 0 });
+    this.gen?.return({ kind: 'unknown', reason, cacheEntries: 0 });
     return { valid: 'unknown', unknownReason: reason, opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: 0 };
   }
 
-  private finish(outcome: SearchOutcome): KeyResult {
-    const base = { opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: outcome.cacheEntries };
-    switch (outcome.kind) {
-      case 'ok':
-        return { valid: true, ...base };
-      case 'unknown':
-        return { valid: 'unknown', unknownReason: outcome.reason, ...base };
-      case 'illegal':
-        return { valid: false, ...base, counterexample: counterexample(this.model, this.kh, this.space, this.init, outcome.bestOps) };
+  /** Runs the search to its end without shrinking or explaining; null when a static refutation decided (invalid). */
+  runSearch(): SearchOutcome | null {
+    if (this.gen === null) return null;
+    for (;;) {
+      const r = this.gen.next();
+      if (r.done === true) return r.value;
     }
+  }
+
+  /** Only the verdict (what minimizeKey asks). */
+  verdictOnly(): KeyResult['valid'] {
+    const o = this.runSearch();
+    return o === null || o.kind === 'illegal' ? false : o.kind === 'ok' ? true : 'unknown';
+  }
+
+  private base(cacheEntries: number): Pick<KeyResult, 'opCount' | 'searchMs' | 'cacheEntries' | 'unobservedInfoOps'> {
+    const b: Pick<KeyResult, 'opCount' | 'searchMs' | 'cacheEntries' | 'unobservedInfoOps'> = {
+      opCount: this.kh.ops.length,
+      searchMs: this.searchMs,
+      cacheEntries,
+    };
+    if (this.plan.unobserved > 0) b.unobservedInfoOps = this.plan.unobserved;
+    return b;
+  }
+
+  private refuted(): KeyResult {
+    const r: KeyResult = { valid: false, ...this.base(0), refutation: this.plan.refutation!.reason };
+    this.explain(r, null);
+    return r;
+  }
+
+  private finish(outcome: SearchOutcome): KeyResult {
+    switch (outcome.kind) {
+      case 'ok': {
+        const r: KeyResult = { valid: true, ...this.base(outcome.cacheEntries) };
+        if (this.options.witness) r.linearization = Array.from(outcome.linearization, (op) => this.plan.ops[op]!.invoke.index);
+        return r;
+      }
+      case 'unknown':
+        return { valid: 'unknown', unknownReason: outcome.reason, ...this.base(outcome.cacheEntries) };
+      case 'illegal': {
+        const r: KeyResult = { valid: false, ...this.base(outcome.cacheEntries) };
+        this.explain(r, outcome.bestOps);
+        return r;
+      }
+    }
+  }
+
+  /**
+   * Fills in the minimal failing sub-history and the counterexample. The
+   * counterexample is Knossos-style: the deepest configuration of the plain
+   * search (no reductions, so the blamed op is the one real time blocks) on
+   * the whole key when it is small, else on the minimal sub-history, else
+   * the fast search's deepest configuration.
+   */
+  private explain(r: KeyResult, bestOps: Int32Array | null): void {
+    const t0 = performance.now();
+    let minimal: KeyHistory | null = null;
+    if (this.options.minimizeMs > 0) {
+      // Seeds: the ops a static refutation names, or the ops called before the blocked op returned.
+      const seeds: PreparedOp[][] = [];
+      if (this.plan.refutation !== null) seeds.push(this.plan.refutation.ops.map((i) => this.plan.ops[i]!));
+      if (bestOps !== null) {
+        const done = new Set(bestOps);
+        const firstPendingReturn = this.plan.events.findIndex((ev) => (ev & 1) === 1 && !done.has(ev >> 1));
+        if (firstPendingReturn >= 0) seeds.push(Array.from(this.plan.events.subarray(0, firstPendingReturn + 1)).filter((ev) => (ev & 1) === 0).map((ev) => this.plan.ops[ev >> 1]!));
+      }
+      const m = minimizeKey(this.model, this.kh, { ...this.limits, deadlineMs: Math.min(this.limits.deadlineMs, t0 + this.options.minimizeMs) }, this.options.fastPaths, seeds);
+      r.minimal = m.result;
+      minimal = m.subHistory;
+    }
+    const quick = (): KeyLimits => ({
+      deadlineMs: Math.min(this.limits.deadlineMs, performance.now() + EXPLAIN_BUDGET_MS),
+      maxCacheEntries: Math.min(this.limits.maxCacheEntries, EXPLAIN_MAX_CACHE_ENTRIES),
+      memory: this.limits.memory,
+    });
+    const small = (kh: KeyHistory): boolean => kh.ops.length <= EXPLAIN_MAX_PLAIN_OPS;
+    const ce =
+      (small(this.kh) ? deepestConfiguration(this.model, this.kh, quick(), false) : null) ??
+      (minimal !== null && small(minimal) ? deepestConfiguration(this.model, minimal, quick(), false) : null) ??
+      (bestOps !== null ? counterexample(this.model, this.kh.key, this.plan.ops, this.plan.events, bestOps) : null) ??
+      (minimal !== null ? deepestConfiguration(this.model, minimal, quick(), true) : null);
+    if (ce !== null) r.counterexample = ce;
+    r.searchMs += performance.now() - t0;
   }
 }
 
+/** Budget of one explanatory search (the verdict is known; this only draws it). */
+const EXPLAIN_BUDGET_MS = 1000;
+const EXPLAIN_MAX_CACHE_ENTRIES = 200_000;
+/** Up to this many ops the plain search explains the whole key (its deepest configuration names the op real time blocks); beyond, the minimal sub-history or the fast search's. */
+const EXPLAIN_MAX_PLAIN_OPS = 500;
+
+/** Runs the search on `kh` and explains its deepest configuration, or null when it is not refuted in time. */
+function deepestConfiguration(model: Model<unknown>, kh: KeyHistory, limits: KeyLimits, fastPaths: boolean): Counterexample | null {
+  const s = new KeySearch(model, kh, limits, Infinity, { fastPaths, refute: false, witness: false, minimizeMs: 0 });
+  const o = s.runSearch();
+  if (o === null || o.kind !== 'illegal') return null;
+  return counterexample(model, kh.key, s.plan.ops, s.plan.events, o.bestOps);
+}
+
 /** Checks one key to the end. */
-export function checkKey(model: Model<unknown>, kh: KeyHistory, limits: KeyLimits): KeyResult {
-  const s = new KeySearch(model, kh, limits, Infinity);
+export function checkKey(model: Model<unknown>, kh: KeyHistory, limits: KeyLimits, options: KeyOptions = DEFAULT_KEY_OPTIONS): KeyResult {
+  const s = new KeySearch(model, kh, limits, Infinity, options);
   for (;;) {
     const r = s.advance();
     if (r !== null) return r;
@@ -203,9 +417,9 @@ const MAX_ACTIVE_KEYS = 32;
  * Checks several keys, interleaving their searches slice by slice (as
  * Porcupine's per-partition goroutines run concurrently), so an easy invalid
  * key ends the check without first exhausting a hard one. The memory bound
- * `maxCacheBytes` applies to all live searches together: when exceeded, the
- * biggest is stopped with an unknown verdict. Calls `onResult` as each key
- * ends; stops at the first invalid key unless `allKeys`.
+ * applies to the whole process: when the RSS passes it between slices, the
+ * biggest live search is stopped with an unknown verdict. Calls `onResult`
+ * as each key ends; stops at the first invalid key unless `allKeys`.
  */
 export function checkKeys(
   model: Model<unknown>,
@@ -213,20 +427,21 @@ export function checkKeys(
   limits: KeyLimits,
   allKeys: boolean,
   onResult: (key: string, r: KeyResult) => void,
+  options: KeyOptions = DEFAULT_KEY_OPTIONS,
 ): void {
   let nextKey = 0;
   const active: KeySearch[] = [];
   for (;;) {
     while (active.length < MAX_ACTIVE_KEYS && nextKey < khs.length) {
-      active.push(new KeySearch(model, khs[nextKey++]!, limits, SLICE_ITERATIONS));
+      active.push(new KeySearch(model, khs[nextKey++]!, limits, SLICE_ITERATIONS, options));
     }
     if (active.length === 0) return;
-    let total = 0;
+    let paused = 0;
     for (let i = 0; i < active.length; ) {
       const s = active[i]!;
       const r = s.advance();
       if (r === null) {
-        total += s.bytes;
+        paused++;
         i++;
         continue;
       }
@@ -237,7 +452,8 @@ export function checkKeys(
         return;
       }
     }
-    if (total > limits.maxCacheBytes && active.length > 0) {
+    // Only searches that paused mid-way can have grown: poll the RSS then.
+    if (paused > 0 && active.length > 0 && !limits.memory.ok()) {
       let big = 0;
       for (let i = 1; i < active.length; i++) if (active[i]!.bytes > active[big]!.bytes) big = i;
       const s = active.splice(big, 1)[0]!;
@@ -247,49 +463,45 @@ export function checkKeys(
 }
 
 /**
- * Rebuilds the deepest configuration: the prefix `bestOps` linearized, the
- * remaining events in real-time order. The first remaining return is the op
- * that could not be linearized; the calls before it were the candidates.
+ * Rebuilds a deepest configuration: the prefix `bestOps` (op numbers in
+ * `ops`) linearized, the remaining events in real-time order, replayed with
+ * the model itself. The first remaining return is the op that could not be
+ * linearized; the calls before it were the candidates.
  */
-function counterexample(
-  model: Model<unknown>,
-  kh: KeyHistory,
-  space: StateSpace,
-  init: number,
-  bestOps: Int32Array,
-): Counterexample {
+function counterexample(model: Model<unknown>, key: string, ops: readonly PreparedOp[], events: Int32Array, bestOps: Int32Array): Counterexample {
   const linearized: Counterexample['linearized'] = [];
-  const done = new Uint8Array(kh.ops.length);
-  let s = init;
+  const done = new Uint8Array(ops.length);
+  let s = model.init();
   for (const op of bestOps) {
-    s = space.step(s, op);
+    // The prefix was legal for the search's ops, hence for the real ones (checker/fast/ keeps legality).
+    s = model.step(s, ops[op]!.modelOp) ?? s;
     done[op] = 1;
-    linearized.push({ op: checkedOp(model, kh.ops[op]!), stateAfter: model.describeState(space.states[s]) });
+    linearized.push({ op: checkedOp(model, ops[op]!), stateAfter: model.describeState(s) });
   }
   const candidates: Counterexample['candidates'] = [];
   let blocked = -1;
-  for (const ev of kh.events) {
+  for (const ev of events) {
     const op = ev >> 1;
     if (done[op] === 1) continue;
     if ((ev & 1) === 1) {
       blocked = op;
       break;
     }
-    const p = kh.ops[op]!;
-    const ns = space.step(s, op);
+    const p = ops[op]!;
+    const ns = model.step(s, p.modelOp);
     const reason =
-      ns < 0
-        ? model.explainIllegal(space.states[s], p.modelOp)
-        : `could take effect here (state becomes ${JSON.stringify(model.describeState(space.states[ns]))}), but no linearization of the remaining ops follows`;
+      ns === undefined
+        ? model.explainIllegal(s, p.modelOp)
+        : `could take effect here (state becomes ${JSON.stringify(model.describeState(ns))}), but no linearization of the remaining ops follows`;
     candidates.push({ op: checkedOp(model, p), reason });
   }
   // The search only reports illegal at a return, so `blocked` is always found.
-  const blockedOp = kh.ops[blocked < 0 ? 0 : blocked]!;
+  const blockedOp = ops[blocked < 0 ? 0 : blocked]!;
   return {
-    key: kh.key,
+    key,
     op: checkedOp(model, blockedOp),
     linearized,
-    stateBefore: model.describeState(space.states[s]),
+    stateBefore: model.describeState(s),
     candidates,
   };
 }

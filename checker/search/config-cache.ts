@@ -3,35 +3,54 @@
 // linearizability", 2017; Porcupine's `cache`). Open addressing over entry
 // ids; the entries live in parallel typed arrays and their trimmed bitsets
 // (see LinearizedSet) in one pooled Uint32Array, so an entry costs ~24 bytes
-// plus its few trimmed words and nothing is allocated per lookup.
+// plus its few trimmed words and nothing is allocated per lookup. It starts
+// small (a history with many keys has one cache per key) and doubles, asking
+// the MemoryBudget first.
 import type { LinearizedSet } from './linearized-set.js';
+import type { MemoryBudget } from './memory.js';
 
 /** Table slot value meaning "empty"; occupied slots hold entry id + 1. */
 const EMPTY_SLOT = 0;
 /** Bytes per entry in the parallel arrays (hash, state, lo, len: 4 each; pool offset: 8). */
 const BYTES_PER_ENTRY = 24;
+const INITIAL_TABLE_SLOTS = 64;
+const INITIAL_ENTRIES = 32;
+const INITIAL_POOL_WORDS = 64;
+
+/** Result of ConfigCache.add. */
+export const CacheAdd = {
+  /** The configuration was new and is now stored. */
+  added: 1,
+  /** Already stored: explored before. */
+  present: 0,
+  /** New, but storing it would pass the memory budget. */
+  full: -1,
+} as const;
+export type CacheAdd = (typeof CacheAdd)[keyof typeof CacheAdd];
 
 export class ConfigCache {
   /** Entries stored. */
   size = 0;
-  private tableMask = (1 << 12) - 1;
-  private table = new Int32Array(this.tableMask + 1);
-  private capacity = 1024;
-  private entHash = new Int32Array(this.capacity);
-  private entState = new Int32Array(this.capacity);
-  private entLo = new Int32Array(this.capacity);
-  private entLen = new Int32Array(this.capacity);
-  private entOff = new Float64Array(this.capacity);
-  private pool = new Uint32Array(4096);
+  private tableMask = INITIAL_TABLE_SLOTS - 1;
+  private table = new Int32Array(INITIAL_TABLE_SLOTS);
+  private capacity = INITIAL_ENTRIES;
+  private entHash = new Int32Array(INITIAL_ENTRIES);
+  private entState = new Int32Array(INITIAL_ENTRIES);
+  private entLo = new Int32Array(INITIAL_ENTRIES);
+  private entLen = new Int32Array(INITIAL_ENTRIES);
+  private entOff = new Float64Array(INITIAL_ENTRIES);
+  private pool = new Uint32Array(INITIAL_POOL_WORDS);
   private poolUsed = 0;
+
+  constructor(private readonly memory: MemoryBudget) {}
 
   /** Estimated bytes held (table, entries, pool). */
   bytes(): number {
     return this.pool.byteLength + this.table.byteLength + this.capacity * BYTES_PER_ENTRY;
   }
 
-  /** Adds the configuration (set, state); false when it was already present. */
-  add(set: LinearizedSet, state: number): boolean {
+  /** Adds the configuration (set, state) unless present (or the memory budget forbids it). */
+  add(set: LinearizedSet, state: number): CacheAdd {
     let h = set.hash ^ Math.imul(state + 1, 0x9e3779b1);
     // MurmurHash3's 32-bit finalizer: spreads the Zobrist XOR over the table bits.
     h ^= h >>> 16;
@@ -59,24 +78,38 @@ export class ConfigCache {
         const off = this.entOff[i]!;
         let k = 0;
         while (k < len && pool[off + k] === words[lo + k]) k++;
-        if (k === len) return false;
+        if (k === len) return CacheAdd.present;
       }
       slot = (slot + 1) & mask;
     }
-    this.insertAt(slot, h, set, state, lo, len);
-    return true;
+    if (!this.makeRoom(len)) return CacheAdd.full;
+    this.insert(h, set, state, lo, len);
+    return CacheAdd.added;
   }
 
-  private insertAt(slot: number, h: number, set: LinearizedSet, state: number, lo: number, len: number): void {
-    const i = this.size;
-    if (i === this.capacity) this.grow();
+  /** Grows whatever one more entry of `len` words needs, if the budget allows. */
+  private makeRoom(len: number): boolean {
+    if (this.size === this.capacity) {
+      if (!this.memory.allows(this.capacity * BYTES_PER_ENTRY * 2)) return false;
+      this.grow();
+    }
     if (this.poolUsed + len > this.pool.length) {
       let size = this.pool.length * 2;
       while (this.poolUsed + len > size) size *= 2;
+      if (!this.memory.allows(size * 4)) return false;
       const p = new Uint32Array(size);
       p.set(this.pool.subarray(0, this.poolUsed));
       this.pool = p;
     }
+    if ((this.size + 1) * 2 > this.tableMask) {
+      if (!this.memory.allows(this.table.byteLength * 2)) return false;
+      this.rehash();
+    }
+    return true;
+  }
+
+  private insert(h: number, set: LinearizedSet, state: number, lo: number, len: number): void {
+    const i = this.size;
     const words = set.words;
     for (let k = 0; k < len; k++) this.pool[this.poolUsed + k] = words[lo + k]!;
     this.entHash[i] = h;
@@ -85,8 +118,9 @@ export class ConfigCache {
     this.entLen[i] = len;
     this.entOff[i] = this.poolUsed;
     this.poolUsed += len;
+    let slot = h & this.tableMask;
+    while (this.table[slot] !== EMPTY_SLOT) slot = (slot + 1) & this.tableMask;
     this.table[slot] = ++this.size;
-    if (this.size * 2 > this.tableMask) this.rehash();
   }
 
   private grow(): void {

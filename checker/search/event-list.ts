@@ -4,8 +4,16 @@
 // relinks them (in the reverse order, so the neighbours are exactly those it
 // was unlinked between). Events are encoded as `op * 2` (call) and
 // `op * 2 + 1` (return), see KeyHistory.
+//
+// Two more lists thread the same positions:
+// - the pending returns alone, so the first pending return (the end of the
+//   candidate window: only ops whose call precedes it may be linearized
+//   next) is known in O(1);
+// - optionally, the calls of "late" ops (the search tries them after the
+//   others: ops of unknown outcome), which then are not in the main list.
+//   The candidate window is the same for both lists.
 
-/** End of the list. */
+/** End of a list. */
 export const NIL = -1;
 
 export function isCall(event: number): boolean {
@@ -17,59 +25,108 @@ export function opOf(event: number): number {
 }
 
 export class EventList {
-  /** The list's head sentinel (one past the last event position). */
+  /** The lists' head sentinel (one past the last event position). */
   readonly head: number;
+  /** Main list: returns, and the calls of ops that are not late. */
   readonly next: Int32Array;
   readonly prev: Int32Array;
+  /** Late list: the calls of late ops. */
+  readonly lateNext: Int32Array;
+  private readonly latePrev: Int32Array;
   /** Position of each op's call / return event. */
   readonly callAt: Int32Array;
   readonly returnAt: Int32Array;
+  /** The list of pending returns. */
+  private readonly retNext: Int32Array;
+  private readonly retPrev: Int32Array;
+  private readonly late: Uint8Array | undefined;
 
-  constructor(nOps: number, readonly events: Int32Array) {
+  constructor(nOps: number, readonly events: Int32Array, late?: Uint8Array) {
     const n = events.length;
     this.head = n;
+    this.late = late;
     this.next = new Int32Array(n + 1);
     this.prev = new Int32Array(n + 1);
+    this.lateNext = new Int32Array(n + 1);
+    this.latePrev = new Int32Array(n + 1);
+    this.retNext = new Int32Array(n + 1);
+    this.retPrev = new Int32Array(n + 1);
     this.callAt = new Int32Array(nOps);
     this.returnAt = new Int32Array(nOps);
+    let lastMain = this.head;
+    let lastLate = this.head;
+    let lastReturn = this.head;
+    const append = (next: Int32Array, prev: Int32Array, last: number, e: number): number => {
+      next[last] = e;
+      prev[e] = last;
+      return e;
+    };
     for (let e = 0; e < n; e++) {
       const ev = events[e]!;
-      if (isCall(ev)) this.callAt[opOf(ev)] = e;
-      else this.returnAt[opOf(ev)] = e;
-      this.next[e] = e + 1 < n ? e + 1 : NIL;
-      this.prev[e] = e === 0 ? this.head : e - 1;
+      const op = opOf(ev);
+      if (isCall(ev)) {
+        this.callAt[op] = e;
+        if (late !== undefined && late[op] === 1) lastLate = append(this.lateNext, this.latePrev, lastLate, e);
+        else lastMain = append(this.next, this.prev, lastMain, e);
+      } else {
+        this.returnAt[op] = e;
+        lastMain = append(this.next, this.prev, lastMain, e);
+        lastReturn = append(this.retNext, this.retPrev, lastReturn, e);
+      }
     }
-    this.next[this.head] = n > 0 ? 0 : NIL;
+    this.next[lastMain] = NIL;
+    this.lateNext[lastLate] = NIL;
+    this.retNext[lastReturn] = NIL;
     this.prev[this.head] = NIL;
+    this.latePrev[this.head] = NIL;
+    this.retPrev[this.head] = NIL;
   }
 
-  /** First event still in the list, or NIL when every op is linearized. */
+  /** First event still in the main list, or NIL when every op is linearized. */
   first(): number {
     return this.next[this.head]!;
   }
 
+  /** First late call still pending, or NIL. */
+  firstLate(): number {
+    return this.lateNext[this.head]!;
+  }
+
+  /** Position of the first pending return (NIL when none): an op is a candidate iff pending and its call is before it. */
+  firstReturn(): number {
+    return this.retNext[this.head]!;
+  }
+
   /** Unlinks `op`'s call and return. */
   lift(op: number): void {
-    this.unlink(this.callAt[op]!);
-    this.unlink(this.returnAt[op]!);
+    const c = this.callAt[op]!;
+    if (this.late !== undefined && this.late[op] === 1) this.unlink(this.lateNext, this.latePrev, c);
+    else this.unlink(this.next, this.prev, c);
+    const r = this.returnAt[op]!;
+    this.unlink(this.next, this.prev, r);
+    this.unlink(this.retNext, this.retPrev, r);
   }
 
   /** Relinks `op`'s return, then its call (the reverse of lift). */
   unlift(op: number): void {
-    this.relink(this.returnAt[op]!);
-    this.relink(this.callAt[op]!);
+    const r = this.returnAt[op]!;
+    this.relink(this.retNext, this.retPrev, r);
+    this.relink(this.next, this.prev, r);
+    const c = this.callAt[op]!;
+    if (this.late !== undefined && this.late[op] === 1) this.relink(this.lateNext, this.latePrev, c);
+    else this.relink(this.next, this.prev, c);
   }
 
-  private unlink(e: number): void {
-    const p = this.prev[e]!;
-    const q = this.next[e]!;
-    this.next[p] = q;
-    if (q !== NIL) this.prev[q] = p;
+  private unlink(next: Int32Array, prev: Int32Array, e: number): void {
+    const p = prev[e]!;
+    const q = next[e]!;
+    next[p] = q;
+    if (q !== NIL) prev[q] = p;
   }
 
-  private relink(e: number): void {
-    const q = this.next[e]!;
-    this.next[this.prev[e]!] = e;
-    if (q !== NIL) this.prev[q] = e;
+  private relink(next: Int32Array, prev: Int32Array, e: number): void {
+    const q = next[e]!;
+    next[prev[e]!] = e;
+    if (q !== NIL) prev[q] = e;
   }
 }

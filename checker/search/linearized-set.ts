@@ -48,6 +48,10 @@ export class LinearizedSet {
     return this.hi > this.lo ? this.hi - this.lo : 0;
   }
 
+  has(op: number): boolean {
+    return (this.words[op >>> 5]! & (1 << (op & 31))) !== 0;
+  }
+
   add(op: number): void {
     const w = op >>> 5;
     this.words[w] = (this.words[w]! | (1 << (op & 31))) >>> 0;

@@ -11,12 +11,71 @@
 //   id and an op to a state id, or -1 when illegal);
 // - the linearized set's hash is a Zobrist hash kept up to date in O(1) per
 //   step, and the cache stores only its trimmed word range (LinearizedSet).
-import { ConfigCache } from './config-cache.js';
+//
+// Three optional reductions, each sound because it only skips branches that
+// cannot contain the only completion (the "candidates" of a configuration C
+// are the pending ops whose call precedes C's first pending return; any op
+// that returned before a candidate's call is already linearized in C):
+//
+// 1. Pure observers (`observer`: ok reads). A candidate R that is legal in
+//    C's state and leaves it unchanged is linearized next without trying
+//    anything else. Proof: take any completion L of C and move R to its
+//    front. R is legal there (C's state) and changes nothing, so every other
+//    step sees the same state as in L. Real time: R now precedes ops Y that
+//    preceded it in L; Y is pending in C, so Y did not return before R's call
+//    (else Y would be linearized). Hence if C+R has no completion, neither
+//    has C: the search backtracks past C at once.
+// 2. Symmetry (`classOf`: ops in one class have the same step function, e.g.
+//    two writes of the same value). Among candidates of one class only the
+//    one whose return comes first is tried. Proof (exchange): let L be a
+//    completion of C beginning with B, and A a candidate of B's class with
+//    an earlier return, placed later in L. Swap A and B: the states are
+//    unchanged (same step). A moves earlier: the ops it now precedes are
+//    pending in C, and A is a candidate, so none returned before A's call.
+//    B moves later, to A's old place: every op X that B now follows was
+//    before A in L, so X was invoked before A returned, hence before B
+//    returned. So the swapped order is a completion beginning with A.
+// 3. A pruner (model-specific, see checker/fast/) that declares a
+//    configuration dead when no completion can exist (e.g. a read still
+//    needs a value no remaining op can produce). Dead configurations are
+//    treated as illegal steps.
+// 4. Finish early (`mustHappen`: 1 for ok ops): once every ok op is
+//    linearized, the configuration has a completion. The rest are
+//    unknown-outcome ops: all still pending (they return after everything),
+//    so no real-time order binds them, and a model step with an unknown
+//    outcome is total (Model.step), so any order of them is legal. The
+//    linearization reported leaves them out (they never took effect).
+// 5. Lazy unknown ops (`lazy`, for models where an op's effect is a state
+//    that later ops observe, like a register). An unknown-outcome op X is
+//    linearized only where it changes the state, and then the next op must
+//    observe the new state (an op whose legality or effect depends on being
+//    in exactly that state). Proof: normalise any completion L. If X has no
+//    effect where it is, move it to the end (it returns after everything,
+//    and from 4 the end takes anything). Else let Y follow X. If Y does not
+//    observe X's state v, then Y is a write (it ignores the state: move X
+//    to the end, Y sees another state but does the same) or an unknown op
+//    without effect in v (move Y to the end). Each move sends an unknown op
+//    to the end, so this stops, and ok ops keep their order: every unknown
+//    op not at the end changes the state and is followed by an observer.
+//    Configurations carry the obligation (the cache keys it with the
+//    state), and the other reductions keep it: (1) puts an observer first,
+//    (2) is restricted to classes of one outcome, so swaps keep the shape.
+// Order (`late`: 1 for unknown-outcome ops): a configuration's candidates
+// are tried ok ops first, in call order, then the late ones. Unknown ops
+// pile up (they stay pending to the end) and, tried first, lead the search
+// deep into placing optional ops; the order changes how soon a completion
+// is found, never whether one is.
+// Each reduction only decides which branches are explored from a
+// configuration, never whether a configuration has a completion, so the
+// cache stays exact: a configuration found there was fully explored (under
+// the reductions, which are complete) and has no completion.
+import { CacheAdd, ConfigCache } from './config-cache.js';
 import { EventList, isCall, NIL, opOf } from './event-list.js';
 import { LinearizedSet } from './linearized-set.js';
+import { UNBOUNDED_MEMORY, type MemoryBudget } from './memory.js';
 
 export type SearchOutcome =
-  | { kind: 'ok'; cacheEntries: number }
+  | { kind: 'ok'; cacheEntries: number; linearization: Int32Array }
   | { kind: 'illegal'; cacheEntries: number; bestOps: Int32Array; bestState: number }
   | { kind: 'unknown'; reason: 'time_limit' | 'memory_limit'; cacheEntries: number };
 
@@ -24,9 +83,26 @@ export interface SearchLimits {
   /** performance.now() deadline; Infinity for none. */
   deadlineMs: number;
   maxCacheEntries: number;
-  maxBytes: number;
-  /** Bytes held outside the search (interned states, transition memo), polled now and then. */
+  /** The RSS cap (checked before the cache grows and every MEMORY_CHECK_MASK + 1 iterations). */
+  memory?: MemoryBudget;
+  /** Bytes held outside the search (interned states, transition memo), for the estimate yielded between slices. */
   auxBytes?: () => number;
+}
+
+/** Decides that a configuration has no completion; kept in step with the linearized set. */
+export interface Pruner {
+  linearize(op: number): void;
+  undo(op: number): void;
+  /** True when no completion exists from the current linearized set with model state `state`. */
+  dead(state: number): boolean;
+}
+
+/** See reduction 5. */
+export interface LazyUnknowns {
+  /** Per op, 1 for an unknown-outcome op that can change the state. */
+  lazy: Uint8Array;
+  /** Whether `op`'s legality or effect depends on the state being exactly `state`. */
+  observes: (op: number, state: number) => boolean;
 }
 
 export interface SearchInput {
@@ -35,11 +111,24 @@ export interface SearchInput {
   initState: number;
   /** State id after applying `op` in state `state`, or -1 when illegal. */
   step: (state: number, op: number) => number;
+  /** Per op, its symmetry class (ops of one class have the same step function), or -1. */
+  classOf?: Int32Array | undefined;
+  /** Per op, 1 when it is a pure observer: whenever legal it leaves the state unchanged. */
+  observer?: Uint8Array | undefined;
+  pruner?: Pruner | undefined;
+  /** Per op, 1 when it must be linearized (an ok op); enables reduction 4. */
+  mustHappen?: Uint8Array | undefined;
+  lazyUnknowns?: LazyUnknowns | undefined;
+  /** Per op, 1 to try it after the others at each configuration (unknown-outcome ops). */
+  late?: Uint8Array | undefined;
 }
+
+/** Cache key bit for "the next op must observe the state" (reduction 5); state ids stay below it. */
+const OBLIGED = 1 << 30;
 
 /** Iterations between deadline checks (a power of two minus one, as a mask). */
 const DEADLINE_CHECK_MASK = 1023;
-/** Iterations between memory checks (mask). */
+/** Iterations between RSS checks (mask). */
 const MEMORY_CHECK_MASK = 16383;
 
 /**
@@ -63,6 +152,10 @@ class LinearizationStack {
   readonly ops: Int32Array;
   /** Model state before each op. */
   readonly stateBefore: Int32Array;
+  /** 1 when the op was linearized as a pure observer: no alternative to it needs trying. */
+  readonly forced: Uint8Array;
+  /** 1 when the configuration before the op was under reduction 5's obligation. */
+  readonly obligedBefore: Uint8Array;
   depth = 0;
   readonly bestOps: Int32Array;
   bestDepth = 0;
@@ -72,13 +165,17 @@ class LinearizationStack {
   constructor(nOps: number, initState: number) {
     this.ops = new Int32Array(nOps);
     this.stateBefore = new Int32Array(nOps);
+    this.forced = new Uint8Array(nOps);
+    this.obligedBefore = new Uint8Array(nOps);
     this.bestOps = new Int32Array(nOps);
     this.bestState = initState;
   }
 
-  push(op: number, state: number): void {
+  push(op: number, state: number, forced: boolean, obliged: boolean): void {
     this.ops[this.depth] = op;
     this.stateBefore[this.depth] = state;
+    this.forced[this.depth] = forced ? 1 : 0;
+    this.obligedBefore[this.depth] = obliged ? 1 : 0;
     this.depth++;
   }
 
@@ -91,12 +188,37 @@ class LinearizationStack {
     this.lowWater = this.depth;
   }
 
-  /** Pops the top; returns its op (its state before is stateBefore[depth]). */
+  /** Pops the top; returns its op (its state before is stateBefore[depth], its flag forced[depth]). */
   pop(): number {
     this.depth--;
     if (this.depth < this.lowWater) this.lowWater = this.depth;
     return this.ops[this.depth]!;
   }
+}
+
+/**
+ * For each op of a symmetry class, the op of the same class whose return
+ * comes just before its own (-1 for the first), from the events in position
+ * order. Null when there are no classes.
+ */
+function classPredecessors(nOps: number, events: Int32Array, classOf: Int32Array | undefined): Int32Array | null {
+  if (classOf === undefined) return null;
+  const prevInClass = new Int32Array(nOps).fill(-1);
+  const lastOfClass = new Map<number, number>();
+  let any = false;
+  for (const ev of events) {
+    if (isCall(ev)) continue;
+    const op = opOf(ev);
+    const c = classOf[op]!;
+    if (c < 0) continue;
+    const last = lastOfClass.get(c);
+    if (last !== undefined) {
+      prevInClass[op] = last;
+      any = true;
+    }
+    lastOfClass.set(c, op);
+  }
+  return any ? prevInClass : null;
 }
 
 /**
@@ -106,13 +228,34 @@ class LinearizationStack {
  * one easy invalid key is found without first exhausting a hard one.
  */
 export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceIterations: number): Generator<number, SearchOutcome, void> {
-  const { nOps, events, step } = input;
-  const list = new EventList(nOps, events);
+  const { nOps, events, step, observer, pruner, mustHappen } = input;
+  const lazy = input.lazyUnknowns?.lazy;
+  const observes = input.lazyUnknowns?.observes;
+  let mustLeft = 0;
+  if (mustHappen !== undefined) for (let i = 0; i < nOps; i++) mustLeft += mustHappen[i]!;
+  const memory = limits.memory ?? UNBOUNDED_MEMORY;
+  const late = input.late;
+  const list = new EventList(nOps, events, late);
+  const next = list.next;
+  const lateNext = list.lateNext;
   const linearized = new LinearizedSet(nOps);
-  const cache = new ConfigCache();
+  const cache = new ConfigCache(memory);
   const stack = new LinearizationStack(nOps, input.initState);
+  const prevInClass = classPredecessors(nOps, events, input.classOf);
+
+  /** Symmetry: whether a candidate of `op`'s class with an earlier return is pending (then `op` need not be tried). */
+  const twinComesFirst = (op: number): boolean => {
+    const firstReturn = list.firstReturn();
+    // Ops whose return precedes the first pending return are all linearized.
+    for (let b = prevInClass![op]!; b >= 0 && list.returnAt[b]! >= firstReturn; b = prevInClass![b]!) {
+      if (!linearized.has(b) && list.callAt[b]! < firstReturn) return true;
+    }
+    return false;
+  };
 
   let state = input.initState;
+  /** Reduction 5: the last op was a lazy unknown op, so the next must observe `state`. */
+  let obliged = false;
   const maxEntries = limits.maxCacheEntries;
   const deadline = limits.deadlineMs;
   const hasDeadline = deadline !== Infinity;
@@ -120,51 +263,102 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   let nextPause = sliceIterations;
 
   const bytesUsed = (): number => cache.bytes() + (limits.auxBytes ? limits.auxBytes() : 0) + events.length * 8;
+  const illegal = (): SearchOutcome => ({ kind: 'illegal', cacheEntries: cache.size, bestOps: stack.bestOps.slice(0, stack.bestDepth), bestState: stack.bestState });
 
+  // With reduction 4 this returns right after the last ok op: unknown ops not on the stack never took effect.
+  const ok = (): SearchOutcome => ({ kind: 'ok', cacheEntries: cache.size, linearization: stack.ops.slice(0, stack.depth) });
+
+  if (pruner !== undefined && pruner.dead(state)) return illegal();
+  if (mustHappen !== undefined && mustLeft === 0) return ok();
   let entry = list.first();
-  while (entry !== NIL) {
+  /** Scanning the late list (the main list's candidates are done). */
+  let inLate = false;
+  for (;;) {
+    if (!inLate && entry === NIL) break; // every op linearized
     if ((++iterations & DEADLINE_CHECK_MASK) === 0) {
       if (hasDeadline && performance.now() > deadline) return { kind: 'unknown', reason: 'time_limit', cacheEntries: cache.size };
-      if ((iterations & MEMORY_CHECK_MASK) === 0 && bytesUsed() > limits.maxBytes) {
-        return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
-      }
+      if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok()) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
       if (iterations >= nextPause) {
         nextPause = iterations + sliceIterations;
         yield bytesUsed();
       }
     }
-    const ev = events[entry]!;
-    if (isCall(ev)) {
-      // Try this op as the next linearization point.
-      const op = opOf(ev);
+    let backtrack: boolean;
+    if (!inLate) {
+      const ev = events[entry]!;
+      if (!isCall(ev) && late !== undefined) {
+        // The first pending return ends the main candidates: the late ones next.
+        inLate = true;
+        entry = list.firstLate();
+        continue;
+      }
+      backtrack = !isCall(ev);
+    } else {
+      backtrack = entry === NIL || entry > list.firstReturn();
+    }
+    if (!backtrack) {
+      // A call: try this op as the next linearization point.
+      const op = opOf(events[entry]!);
+      const nextEntry = inLate ? lateNext[entry]! : next[entry]!;
+      if (
+        (obliged && !observes!(op, state)) ||
+        (prevInClass !== null && prevInClass[op]! >= 0 && twinComesFirst(op))
+      ) {
+        entry = nextEntry;
+        continue;
+      }
       const after = step(state, op);
-      if (after >= 0) {
-        linearized.add(op);
-        if (cache.add(linearized, after)) {
+      const isLazy = lazy !== undefined && lazy[op] === 1;
+      // Reduction 5: a lazy op is only placed where it changes the state.
+      if (after < 0 || (isLazy && after === state)) {
+        entry = nextEntry;
+        continue;
+      }
+      const forced = observer !== undefined && observer[op] === 1;
+      linearized.add(op);
+      pruner?.linearize(op);
+      if (pruner === undefined || !pruner.dead(after)) {
+        const added = cache.add(linearized, isLazy ? after | OBLIGED : after);
+        if (added === CacheAdd.added) {
           if (cache.size > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
-          stack.push(op, state);
+          stack.push(op, state, forced, obliged);
           state = after;
+          obliged = isLazy;
           list.lift(op);
+          if (mustHappen !== undefined && mustHappen[op] === 1 && --mustLeft === 0) return ok();
+          inLate = false;
           entry = list.first();
           continue;
         }
-        // Seen before: explored already from this configuration.
-        linearized.remove(op);
+        if (added === CacheAdd.full) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
       }
-      entry = list.next[entry]!;
-    } else {
-      // A return: the op it ends is still pending, so nothing to its right may
-      // be linearized first. Backtrack.
-      if (stack.depth === 0) {
-        return { kind: 'illegal', cacheEntries: cache.size, bestOps: stack.bestOps.slice(0, stack.bestDepth), bestState: stack.bestState };
+      // Dead, or explored before.
+      pruner?.undo(op);
+      linearized.remove(op);
+      if (!forced) {
+        entry = nextEntry;
+        continue;
       }
-      stack.noteDepth(state);
+      // A forced observer leads nowhere: neither does this configuration.
+    }
+    // A return (the op it ends is still pending, so nothing to its right may
+    // be linearized first), or a dead end: backtrack, past forced steps too.
+    stack.noteDepth(state);
+    for (;;) {
+      if (stack.depth === 0) return illegal();
       const op = stack.pop();
       state = stack.stateBefore[stack.depth]!;
+      obliged = stack.obligedBefore[stack.depth] === 1;
       linearized.remove(op);
+      pruner?.undo(op);
       list.unlift(op);
-      entry = list.next[list.callAt[op]!]!;
+      if (mustHappen !== undefined && mustHappen[op] === 1) mustLeft++;
+      if (stack.forced[stack.depth] === 0) {
+        inLate = late !== undefined && late[op] === 1;
+        entry = inLate ? lateNext[list.callAt[op]!]! : next[list.callAt[op]!]!;
+        break;
+      }
     }
   }
-  return { kind: 'ok', cacheEntries: cache.size };
+  return ok();
 }

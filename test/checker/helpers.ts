@@ -17,3 +17,27 @@ export function jsonl(rows: Row[]): string {
     .map(({ line: _line, ...o }) => JSON.stringify(o))
     .join('\n');
 }
+
+/**
+ * A history that stays hard for the checker with all its fast paths: a write
+ * of 0, then `n` cas ops between values 0..3 (never a → a), all invoked
+ * before any returns ok. A linearization is an Eulerian trail from 0 through
+ * the cas "edges"; the edges are drawn so that none exists (one vertex has
+ * two more outgoing than incoming edges), so the search must exhaust the
+ * trails: not linearizable, but proving it takes exponential work.
+ */
+export function hardCasRows(n = 120): Row[] {
+  const rows: Row[] = [[0, 'invoke', 'write', 0], [0, 'ok', 'write', 0]];
+  const cas: [number, number][] = [];
+  let x = 12345;
+  for (let i = 0; i < n - 2; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const a = (x >>> 16) % 4;
+    const b = (a + 1 + ((x >>> 8) % 3)) % 4;
+    cas.push([a, b]);
+  }
+  cas.push([1, 2], [1, 3]);
+  cas.forEach((v, i) => rows.push([i + 1, 'invoke', 'cas', v]));
+  cas.forEach((v, i) => rows.push([i + 1, 'ok', 'cas', v]));
+  return rows;
+}

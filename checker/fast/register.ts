@@ -1,0 +1,302 @@
+// Fast paths for the cas-register model (read, write, cas [a, b]).
+//
+// Terms: an op *observes* value v when its legality depends on the state
+// being v: an ok read of v, a cas (ok or unknown) expecting v. An op
+// *produces* v when it can set the state to v: a write of v, a cas [_, v].
+// An unknown-outcome ("info") op may take effect at any point after its
+// invoke, or never; in the search it returns after everything else, so
+// "never" is "last".
+import { valueKey } from '../models/cas-register.js';
+import type { ModelOp } from '../models/model.js';
+import type { PreparedOp } from '../history.js';
+import type { LazyUnknowns, Pruner } from '../search/wgl.js';
+import { intervals, type ModelFastPaths, type Refutation, type StateIds } from './fast-paths.js';
+
+type Key = string | number | boolean | null;
+
+function casValues(op: ModelOp): [unknown, unknown] {
+  return op.input as [unknown, unknown];
+}
+
+/** Count of observers per value (ok reads and every cas's expected value). */
+function observerCounts(ops: readonly PreparedOp[], keep: readonly boolean[]): Map<Key, number> {
+  const obs = new Map<Key, number>();
+  const bump = (v: unknown): void => {
+    const k = valueKey(v);
+    obs.set(k, (obs.get(k) ?? 0) + 1);
+  };
+  ops.forEach((p, i) => {
+    if (!keep[i]) return;
+    const op = p.modelOp;
+    if (op.f === 'read' && op.output !== undefined) bump(op.output);
+    else if (op.f === 'cas') bump(casValues(op)[0]);
+  });
+  return obs;
+}
+
+/** The value an op produces (write, cas), or undefined for a read. */
+function produced(op: ModelOp): { v: unknown } | undefined {
+  if (op.f === 'write') return { v: op.input };
+  if (op.f === 'cas') return { v: casValues(op)[1] };
+  return undefined;
+}
+
+/**
+ * Unobserved unknown writes. An info write or cas X producing v, where no
+ * other op observes v, can be removed: the history is linearizable iff it is
+ * without X.
+ * (⇐) Append X at the end of a linearization without it: X's call precedes
+ *     the end and it returns after everything, a write is always legal and
+ *     an unknown cas is total.
+ * (⇒) Take a linearization L with X at position i. If X had no effect (an
+ *     unknown cas that did not match) drop it. Else the state after X is v.
+ *     Until the next op that sets the state, every op runs in state v: no ok
+ *     read (none reads v) and no ok cas (none expects v) can be there; an
+ *     unknown cas there does not match (none but X expects v), so it had no
+ *     effect. Drop X and move those unknown cas ops to the end (they return
+ *     after everything, so real time still holds; at the end they are total
+ *     and nothing follows). The next setter is a write (a cas would have to
+ *     expect v), which sets the state regardless, so every later op sees
+ *     the same state as in L.
+ * Removing an info cas removes an observer of its expected value, so this
+ * runs to a fixpoint.
+ */
+function needed(ops: readonly PreparedOp[]): boolean[] {
+  const keep = ops.map(() => true);
+  const obs = observerCounts(ops, keep);
+  const producersOf = new Map<Key, number[]>();
+  ops.forEach((p, i) => {
+    if (p.outcome === 'ok') return;
+    const pr = produced(p.modelOp);
+    if (pr === undefined) return;
+    const k = valueKey(pr.v);
+    let list = producersOf.get(k);
+    if (list === undefined) producersOf.set(k, (list = []));
+    list.push(i);
+  });
+  const selfObserved = (op: ModelOp): number => (op.f === 'cas' && valueKey(casValues(op)[0]) === valueKey(casValues(op)[1]) ? 1 : 0);
+  const work: Key[] = [...producersOf.keys()];
+  while (work.length > 0) {
+    const k = work.pop()!;
+    for (const i of producersOf.get(k) ?? []) {
+      if (!keep[i]) continue;
+      const op = ops[i]!.modelOp;
+      if ((obs.get(k) ?? 0) - selfObserved(op) > 0) continue;
+      keep[i] = false;
+      if (op.f === 'cas') {
+        const a = valueKey(casValues(op)[0]);
+        const left = (obs.get(a) ?? 0) - 1;
+        obs.set(a, left);
+        if (left === 0) work.push(a);
+      }
+    }
+  }
+  return keep;
+}
+
+/**
+ * Values nobody observes are merged into one state. Two states u, u' that no
+ * op observes are bisimilar: every op behaves alike in both (reads of them
+ * do not exist, no cas expects them, writes and the other cas ops ignore the
+ * old value), so a sequence of ops is legal from u iff it is from u', and it
+ * reaches equal states from both. Hence mapping every unobserved value
+ * (including the initial null when nobody reads it) to one sentinel keeps
+ * the verdict, and any linearization found stays legal with the real values.
+ * What it buys: writes of distinct unobserved values become writes of one
+ * value, so the symmetry reduction treats them as interchangeable, and the
+ * cache merges configurations that differ only in such a value.
+ */
+function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[]; init: unknown } {
+  const obs = observerCounts(ops, ops.map(() => true));
+  const observed = (v: unknown): boolean => (obs.get(valueKey(v)) ?? 0) > 0;
+  let junk = 'rift:unobserved';
+  const used = new Set<Key>();
+  for (const p of ops) {
+    const pr = produced(p.modelOp);
+    if (pr !== undefined) used.add(valueKey(pr.v));
+  }
+  while (used.has(valueKey(junk)) || obs.has(valueKey(junk))) junk += '\u0000';
+  const out = ops.map((p): ModelOp => {
+    const op = p.modelOp;
+    if (op.f === 'write' && !observed(op.input)) return { f: 'write', input: junk, output: op.output === undefined ? undefined : junk };
+    if (op.f === 'cas') {
+      const [a, b] = casValues(op);
+      if (!observed(b)) return { f: 'cas', input: [a, junk], output: op.output === undefined ? undefined : [a, junk] };
+    }
+    return op;
+  });
+  return { ops: out, init: observed(init) ? init : junk };
+}
+
+/**
+ * Producibility. Configuration C is dead when some value x is not C's state,
+ * an ok op still to linearize observes x (an ok read of x, an ok cas
+ * expecting x), and no op still to linearize produces x. Proof: every ok op
+ * must be linearized, the observer needs state x, the state is not x, and
+ * only a producer of x can make it x (reads and non-matching cas keep the
+ * state). With unique written values this cuts every branch that overwrites
+ * a value some pending read still has to see.
+ * Kept in O(1) per step: per state id, how many pending ops observe it and
+ * how many produce it, and how many ids are "starved" (observed, no
+ * producer left).
+ */
+class ProducibilityPruner implements Pruner {
+  private required: Int32Array;
+  private producers: Int32Array;
+  private starved = 0;
+
+  constructor(
+    private readonly reqOf: Int32Array,
+    private readonly prodOf: Int32Array,
+    nStates: number,
+  ) {
+    this.required = new Int32Array(nStates);
+    this.producers = new Int32Array(nStates);
+    for (let i = 0; i < reqOf.length; i++) {
+      if (reqOf[i]! >= 0) this.required[reqOf[i]!]!++;
+      if (prodOf[i]! >= 0) this.producers[prodOf[i]!]!++;
+    }
+    for (let s = 0; s < nStates; s++) if (this.required[s]! > 0 && this.producers[s] === 0) this.starved++;
+  }
+
+  linearize(op: number): void {
+    const r = this.reqOf[op]!;
+    if (r >= 0 && --this.required[r]! === 0 && this.producers[r] === 0) this.starved--;
+    const p = this.prodOf[op]!;
+    if (p >= 0 && --this.producers[p]! === 0 && this.required[p]! > 0) this.starved++;
+  }
+
+  undo(op: number): void {
+    const p = this.prodOf[op]!;
+    if (p >= 0 && this.producers[p]!++ === 0 && this.required[p]! > 0) this.starved--;
+    const r = this.reqOf[op]!;
+    if (r >= 0 && this.required[r]!++ === 0 && this.producers[r] === 0) this.starved++;
+  }
+
+  dead(state: number): boolean {
+    const own = state < this.required.length && this.required[state]! > 0 && this.producers[state] === 0 ? 1 : 0;
+    return this.starved - own > 0;
+  }
+}
+
+function pruner(ops: readonly ModelOp[], _events: Int32Array, states: StateIds): Pruner {
+  const n = ops.length;
+  const reqOf = new Int32Array(n).fill(-1);
+  const prodOf = new Int32Array(n).fill(-1);
+  let maxId = 0;
+  ops.forEach((op, i) => {
+    const ok = op.output !== undefined;
+    if (op.f === 'read' && ok) reqOf[i] = states.intern(op.output);
+    if (op.f === 'cas' && ok) reqOf[i] = states.intern(casValues(op)[0]);
+    const pr = produced(op);
+    if (pr !== undefined) prodOf[i] = states.intern(pr.v);
+    maxId = Math.max(maxId, reqOf[i]!, prodOf[i]!);
+  });
+  return new ProducibilityPruner(reqOf, prodOf, maxId + 1);
+}
+
+/**
+ * Unknown writes and cas are lazy (reduction 5 of the search): in a register
+ * an op observes state v when it is an ok read of v or a cas (ok or not)
+ * expecting v; a write observes nothing.
+ */
+function lazyUnknowns(ops: readonly ModelOp[], states: StateIds): LazyUnknowns {
+  const n = ops.length;
+  const lazy = new Uint8Array(n);
+  const observed = new Int32Array(n).fill(-1);
+  ops.forEach((op, i) => {
+    if (op.output === undefined && (op.f === 'write' || op.f === 'cas')) lazy[i] = 1;
+    if (op.f === 'read' && op.output !== undefined) observed[i] = states.intern(op.output);
+    if (op.f === 'cas') observed[i] = states.intern(casValues(op)[0]);
+  });
+  return { lazy, observes: (op, state) => observed[op] === state };
+}
+
+/**
+ * Static refutations, in O(n log n), before any search. With R an ok op
+ * observing v (an ok read of v, an ok cas expecting v), "X < Y" meaning X
+ * returned before Y was invoked (so X precedes Y in every linearization):
+ * 1. Read from the future: every producer of v was invoked after R
+ *    returned, and v is not the initial value. Nothing can set v before R.
+ * 2. Overwritten for good: v has one producer P (v not initial), and some
+ *    ok op X that sets another value has P < X < R. Every linearization
+ *    has P, X, R in that order; after X the state is not v, and only P
+ *    could make it v again, but P is before X.
+ * (The stale read Jepsen users hunt for is 2.)
+ */
+function refute(ops: readonly PreparedOp[], events: Int32Array): Refutation | null {
+  const { inv, ret } = intervals(ops, events);
+  const initKey = valueKey(null);
+  const producers = new Map<Key, number[]>();
+  const observers = new Map<Key, number[]>();
+  const setters: number[] = [];
+  ops.forEach((p, i) => {
+    const op = p.modelOp;
+    const pr = produced(op);
+    if (pr !== undefined) {
+      const k = valueKey(pr.v);
+      let list = producers.get(k);
+      if (list === undefined) producers.set(k, (list = []));
+      list.push(i);
+      if (p.outcome === 'ok') setters.push(i);
+    }
+    if (p.outcome === 'ok' && (op.f === 'read' || op.f === 'cas')) {
+      const k = valueKey(op.f === 'read' ? op.output : casValues(op)[0]);
+      let list = observers.get(k);
+      if (list === undefined) observers.set(k, (list = []));
+      list.push(i);
+    }
+  });
+  // Setters by call position, with the least return among those called at or after each.
+  setters.sort((a, b) => inv[a]! - inv[b]!);
+  const setterInv = Float64Array.from(setters, (i) => inv[i]!);
+  const minRetFrom = new Float64Array(setters.length + 1).fill(Infinity);
+  const argMinRetFrom = new Int32Array(setters.length + 1).fill(-1);
+  for (let j = setters.length - 1; j >= 0; j--) {
+    const r = ret[setters[j]!]!;
+    if (r < minRetFrom[j + 1]!) {
+      minRetFrom[j] = r;
+      argMinRetFrom[j] = setters[j]!;
+    } else {
+      minRetFrom[j] = minRetFrom[j + 1]!;
+      argMinRetFrom[j] = argMinRetFrom[j + 1]!;
+    }
+  }
+  const firstSetterCalledAfter = (pos: number): number => {
+    let lo = 0;
+    let hi = setterInv.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (setterInv[mid]! > pos) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const describe = (i: number): string => {
+    const o = ops[i]!.invoke;
+    return `${ops[i]!.modelOp.f} ${JSON.stringify(ops[i]!.modelOp.f === 'read' ? ops[i]!.modelOp.output : o.value)} (line ${o.line ?? o.index})`;
+  };
+  for (const [k, obs] of observers) {
+    if (k === initKey) continue;
+    const prods = producers.get(k) ?? [];
+    let latest = obs[0]!;
+    for (const r of obs) if (inv[r]! > inv[latest]!) latest = r;
+    for (const r of obs) {
+      if (prods.every((p) => inv[p]! > ret[r]!)) return { reason: `${describe(r)} observes a value no op could have written before it returned`, ops: [r] };
+    }
+    if (prods.length !== 1) continue;
+    const p = prods[0]!;
+    if (ret[p] === Infinity) continue;
+    const j = firstSetterCalledAfter(ret[p]!);
+    if (minRetFrom[j]! < inv[latest]!) {
+      const x = argMinRetFrom[j]!;
+      return {
+        reason: `${describe(latest)} observes the value written by ${describe(p)}, but ${describe(x)} overwrote it in between (in real time) and nothing writes it again`,
+        ops: [p, x, latest],
+      };
+    }
+  }
+  return null;
+}
+
+export const registerFastPaths: ModelFastPaths = { needed, searchOps, pruner, lazyUnknowns, refute };
