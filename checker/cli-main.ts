@@ -9,6 +9,7 @@ import { formatResult } from './format.js';
 import { HistoryFormatError, type CheckOptions, type CheckResult } from './types.js';
 
 import { EXIT, exitCodeOfVerdict } from './exit-codes.js';
+import { runExport, runVerify, writeWitness } from './cli-certify.js';
 
 export const USAGE = `usage: npm run check -- FILE [options]
 
@@ -27,6 +28,18 @@ options:
   --no-workers              never use worker threads
   --worker-min-ops N        use worker threads from N ops (default 500000)
   --independent auto|yes|no EDN: values are [key value] tuples (default auto)
+  --witness OUT             write a certificate to OUT: a linearization of each
+                            valid key, a minimal failing sub-history of each
+                            invalid key (check it with --verify)
+  --verify CERT             verify the certificate CERT against its history (or
+                            FILE) with an independent checker; exit 0 when every
+                            key is confirmed, 1 when one is not
+  --minimize-ms N           time budget for shrinking an invalid key to a minimal
+                            failing sub-history (default 2000; 0: do not shrink)
+  --no-fast-paths           plain WGL search only (for comparison)
+  --export edn              write FILE as Jepsen's history.edn (to --out or stdout)
+                            instead of checking it
+  --out PATH                where --export writes
   -h, --help                show this help
 
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal error`;
@@ -59,6 +72,14 @@ interface Parsed {
   json: boolean;
   html?: string;
   opts: CheckOptions;
+  /** --witness OUT */
+  witness?: string;
+  /** --verify CERT */
+  verify?: string;
+  /** --export edn */
+  exportEdn?: boolean;
+  /** --out PATH (for --export) */
+  out?: string;
 }
 
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -115,6 +136,34 @@ export function parseArgs(argv: readonly string[]): Parsed {
         else throw new UsageError(`--independent must be auto, yes or no, got ${JSON.stringify(v ?? '')}`);
         break;
       }
+      case '--witness':
+      case '--verify':
+      case '--out': {
+        const v = value();
+        if (v === undefined || v === '' || v.startsWith('-')) throw new UsageError(`${flag} needs a file path`);
+        if (flag === '--witness') {
+          p.witness = v;
+          p.opts.witness = true;
+        } else if (flag === '--verify') p.verify = v;
+        else p.out = v;
+        break;
+      }
+      case '--export': {
+        const v = value();
+        if (v !== 'edn') throw new UsageError(`--export must be edn, got ${JSON.stringify(v ?? '')}`);
+        p.exportEdn = true;
+        break;
+      }
+      case '--minimize-ms': {
+        const v = value();
+        const n = Number(v);
+        if (v === undefined || !Number.isFinite(n) || n < 0) throw new UsageError(`--minimize-ms must be a number >= 0, got ${JSON.stringify(v ?? '')}`);
+        p.opts.minimizeMs = n;
+        break;
+      }
+      case '--no-fast-paths':
+        p.opts.fastPaths = false;
+        break;
       default:
         if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
         if (p.file !== undefined) throw new UsageError(`only one FILE may be given (got ${JSON.stringify(p.file)} and ${JSON.stringify(a)})`);
@@ -139,10 +188,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.out(USAGE + '\n');
     return EXIT.valid;
   }
+  if (parsed.verify !== undefined) return runVerify(parsed.verify, parsed.file, io);
   if (parsed.file === undefined) {
     io.err(`rift-check: no FILE given\n${USAGE}\n`);
     return EXIT.usage;
   }
+  if (parsed.exportEdn === true) return runExport(parsed.file, parsed.out, parsed.opts, io);
   const file = parsed.file;
   if (parsed.html !== undefined && io.writeHtml === undefined) {
     io.err(`rift-check: --html is not available in this entry point (run dist/report/check-cli.js)\n`);
@@ -154,6 +205,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (parsed.html !== undefined) {
       await io.writeHtml?.(file, r, parsed.html);
       if (!parsed.json) io.out(`report: ${parsed.html}\n`);
+    }
+    if (parsed.witness !== undefined) {
+      writeWitness(file, r, parsed.witness);
+      if (!parsed.json) io.out(`certificate: ${parsed.witness} (check it with --verify ${parsed.witness})\n`);
     }
     return exitCodeOfVerdict(r.valid);
   } catch (e) {

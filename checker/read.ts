@@ -67,23 +67,42 @@ export function detectFormat(path: string, firstLine: string | undefined): Histo
   return /^\{\s*"/.test(t) ? 'jsonl' : 'edn';
 }
 
+const isPair = (v: unknown): v is [unknown, unknown] => Array.isArray(v) && v.length === 2;
+
+/**
+ * Whether the client ops look like Jepsen `independent` ops, whose values
+ * are `[key value]` tuples. Every value being a pair is not enough: a plain
+ * cas-register history of cas ops only has `[expected new]` pairs
+ * everywhere. So, in order:
+ * - a read/get invoke decides: plain ones carry nil, independent ones
+ *   `[key nil]`;
+ * - else a cas op decides: independent ones carry `[key [expected new]]`;
+ * - else (writes, puts, appends only): every value a pair.
+ */
+function looksIndependent(client: readonly HistoryOp[]): boolean {
+  if (client.length === 0 || !client.every((o) => isPair(o.value) || (o.type !== 'invoke' && o.type !== 'ok' && o.value === null))) return false;
+  const readInvokes = client.filter((o) => o.type === 'invoke' && (o.f === 'read' || o.f === 'get'));
+  if (readInvokes.length > 0) return readInvokes.every((o) => isPair(o.value) && (o.value[1] === null || o.value[1] === undefined));
+  const cas = client.filter((o) => o.f === 'cas' && (o.type === 'invoke' || o.type === 'ok'));
+  if (cas.length > 0) return cas.every((o) => isPair(o.value) && isPair(o.value[1]));
+  return true;
+}
+
 /**
  * Applies Jepsen's `independent` convention to EDN ops: values are
- * `[key value]` tuples. With `'auto'`, only when every client op's value
- * is a 2-element array (a plain cas-register read invoke carries nil, so a
- * non-independent history never qualifies).
+ * `[key value]` tuples. With `'auto'`, only when looksIndependent says so.
  */
 export function applyIndependent(ops: HistoryOp[], mode: boolean | 'auto'): void {
   if (mode === false) return;
   const client = ops.filter((o) => typeof o.process === 'number');
-  if (mode === 'auto') {
-    if (client.length === 0 || !client.every((o) => Array.isArray(o.value) && o.value.length === 2)) return;
-  }
+  if (mode === 'auto' && !looksIndependent(client)) return;
   for (const o of client) {
-    if (!Array.isArray(o.value) || o.value.length !== 2) {
+    // A completion without a value (an unknown read's nil) keeps it.
+    if (o.value === null && o.type !== 'invoke' && o.type !== 'ok') continue;
+    if (!isPair(o.value)) {
       throw new HistoryFormatError(o.line ?? 0, `independent op value must be a [key value] tuple, got ${JSON.stringify(o.value)}`);
     }
-    const [k, v] = o.value as [unknown, unknown];
+    const [k, v] = o.value;
     if (typeof k !== 'string' && typeof k !== 'number') {
       throw new HistoryFormatError(o.line ?? 0, `independent key must be a string or a number, got ${JSON.stringify(k)}`);
     }

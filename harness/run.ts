@@ -12,6 +12,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkFile } from '../checker/index.js';
+import { writeCheckArtifacts } from '../checker/run-artifacts.js';
 import type { CheckResult } from '../checker/types.js';
 import { EXIT } from '../checker/exit-codes.js';
 import { ClientPool } from './clients.js';
@@ -324,7 +325,7 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
 
     const checkStart = performance.now();
     log(`checking ${h.count} history lines (cas-register, budget ${options.checkTimeLimitS} s)...`);
-    checkResult = await checkFile(h.jsonlPath, { model: 'cas-register', timeLimitMs: Math.round(options.checkTimeLimitS * 1000), allKeys: true });
+    checkResult = await checkFile(h.jsonlPath, { model: 'cas-register', timeLimitMs: Math.round(options.checkTimeLimitS * 1000), allKeys: true, witness: true });
     timings.checkMs = Math.round(performance.now() - checkStart);
     verdict = checkResult.valid;
     monitorReport = c.net.monitorReport?.() ?? null;
@@ -393,6 +394,8 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
       log(`writing results.json failed: ${(e as Error).message}`);
     }
     await writeHtmlReport(runDir, log);
+    // history.edn (Jepsen's format) and certificate.json (checker/run-artifacts.ts) beside results.json.
+    await writeCheckArtifacts(runDir, join(runDir, 'history.jsonl'), checkResult, 'cas-register', log);
   }
   const summary: SummaryInput = {
     verdict, seed, testName: options.testName, runDir: runDir ?? '(none)', historyPath: join(runDir ?? '.', 'history.jsonl'), stats: snapshot,

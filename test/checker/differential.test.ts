@@ -1,0 +1,74 @@
+// Differential test of the fast paths (checker/fast/, the reductions in
+// checker/search/wgl.ts): on thousands of small generated histories, the
+// checker with them must give exactly the verdict of the plain WGL search
+// (itself checked against a brute-force reference in property.test.ts). Any
+// disagreement is a bug; fast-check shrinks it and prints the seed and path.
+// Every verdict is also certified: a valid key's linearization and an
+// invalid key's minimal failing sub-history are confirmed by the independent
+// verifier (checker/verify.ts).
+//
+// Replay: RIFT_SEED=<seed printed below> npx vitest run test/checker/differential.test.ts
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { checkHistory } from '../../checker/index.js';
+import { hasLinearization, opsByKey, verifyLinearization, weakenedSubHistory } from '../../checker/verify.js';
+import { actionArb, simulate, type Shape } from './simulate.js';
+
+const SEED = process.env['RIFT_SEED'] !== undefined ? Number(process.env['RIFT_SEED']) : Date.now() % 2 ** 31;
+/** RIFT_DIFF_SCALE=10 runs ten times as many histories, with up to 16 ops each (a longer campaign). */
+const SCALE = Math.max(1, Number(process.env['RIFT_DIFF_SCALE'] ?? 1));
+console.log(`differential.test.ts seed ${SEED} (replay with RIFT_SEED=${SEED}), scale ${SCALE}`);
+
+const SHAPES: { name: string; shape: Shape; runs: number }[] = [
+  { name: 'register, unique values', shape: { model: 'cas-register', values: 0, casShare: 0.3, keys: 1 }, runs: 700 },
+  { name: 'register, 2 values, cas-heavy', shape: { model: 'cas-register', values: 2, casShare: 0.7, keys: 1 }, runs: 700 },
+  { name: 'register, 3 values, 2 keys', shape: { model: 'cas-register', values: 3, casShare: 0.4, keys: 2 }, runs: 500 },
+  { name: 'kv, unique tokens', shape: { model: 'kv', values: 0, casShare: 0, keys: 1 }, runs: 600 },
+  { name: 'kv, 2 tokens', shape: { model: 'kv', values: 2, casShare: 0, keys: 1 }, runs: 600 },
+  { name: 'kv, puts and appends', shape: { model: 'kv', values: 3, casShare: 0.3, keys: 1 }, runs: 500 },
+];
+
+describe('fast paths agree with the plain search (and certify their verdicts)', () => {
+  for (const { name, shape, runs } of SHAPES) {
+    test(`${name}: ${runs * SCALE} histories`, () => {
+      const tally = { valid: 0, invalid: 0, refuted: 0, unobservedDropped: 0, minimalOps: 0 };
+      fc.assert(
+        fc.property(fc.integer({ min: 2, max: 5 }), fc.array(actionArb, { minLength: 10, maxLength: SCALE > 1 ? 90 : 60 }), (processes, actions) => {
+          const { history } = simulate(shape, actions, processes, SCALE > 1 ? 16 : 12);
+          const plain = checkHistory(history, { model: shape.model, allKeys: true, fastPaths: false, minimizeMs: 0 });
+          const fast = checkHistory(history, { model: shape.model, allKeys: true, witness: true, minimizeMs: 1000 });
+          expect(plain.valid).not.toBe('unknown');
+          expect(fast.valid).toBe(plain.valid);
+          const byKey = opsByKey(history);
+          for (const [k, pr] of Object.entries(plain.keys)) {
+            const fr = fast.keys[k]!;
+            expect(fr.valid, `key ${k}`).toBe(pr.valid);
+            if (fr.unobservedInfoOps !== undefined) tally.unobservedDropped++;
+            if (fr.valid === true) {
+              tally.valid++;
+              expect(verifyLinearization(shape.model, byKey.get(k)!, fr.linearization!)).toBeNull();
+            } else {
+              tally.invalid++;
+              if (fr.refutation !== undefined) tally.refuted++;
+              expect(fr.minimal?.oneMinimal).toBe(true);
+              const sub = weakenedSubHistory(
+                shape.model,
+                byKey.get(k)!,
+                fr.minimal!.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? ('dropped' as const) : ('kept' as const) })),
+              );
+              expect(typeof sub).not.toBe('string');
+              expect(hasLinearization(shape.model, sub as Exclude<typeof sub, string>)).toBe(false);
+              tally.minimalOps += fr.minimal!.ops.length;
+              expect(fr.counterexample).toBeDefined();
+            }
+          }
+        }),
+        { numRuns: runs * SCALE, seed: SEED },
+      );
+      console.log(`${name}: ${JSON.stringify(tally)}`);
+      // Both verdicts, and the fast paths themselves, must have been exercised.
+      expect(tally.valid).toBeGreaterThan((runs * SCALE) / 10);
+      expect(tally.invalid).toBeGreaterThan((runs * SCALE) / 20);
+    });
+  }
+});
