@@ -9,7 +9,7 @@ import type { Model, ModelOp } from './models/model.js';
 import type { KeyHistory, PreparedOp } from './history.js';
 import { FAST_PATHS } from './fast/registry.js';
 import type { Refutation, StateIds } from './fast/fast-paths.js';
-import { wglSearchSteps, type Pruner, type SearchInput, type SearchOutcome } from './search/wgl.js';
+import { wglSearchSteps, type SearchInput, type SearchOutcome } from './search/wgl.js';
 import type { MemoryBudget } from './search/memory.js';
 import type { CheckedOp, Counterexample, KeyResult, ModelName, UnknownReason } from './types.js';
 import { minimizeKey } from './minimize.js';
@@ -29,6 +29,8 @@ export interface KeyOptions {
   witness: boolean;
   /** Budget for shrinking an invalid key (0: none). */
   minimizeMs: number;
+  /** Try the plain search briefly before setting up the fast paths (default true). */
+  plainFirst?: boolean;
 }
 
 export const DEFAULT_KEY_OPTIONS: KeyOptions = { fastPaths: true, witness: false, minimizeMs: 2000 };
@@ -231,53 +233,87 @@ function symmetryClasses(model: Model<unknown>, ops: readonly ModelOp[], splitUn
 /** Iterations per slice when several keys' searches are interleaved. */
 export const SLICE_ITERATIONS = 20_000;
 
+/**
+ * Iterations of the plain search tried before the fast paths are set up.
+ * Most keys of an easy history (a few dozen ops, a handful in flight) are
+ * decided in far fewer; for them the fast paths' preparation (O(n) maps,
+ * refutations, classes) would cost more than the search. A hard key loses
+ * under a millisecond to this.
+ */
+const PLAIN_FIRST_ITERATIONS = 4096;
+
 /** One key's search, resumable slice by slice. */
 export class KeySearch {
   readonly key: string;
   /** Estimated bytes held by the search at its last pause. */
   bytes = 0;
   private searchMs = 0;
-  readonly plan: KeyPlan;
-  private readonly gen: Generator<number, SearchOutcome, void> | null;
+  /** What the current search was given (the plain plan first, then the fast paths'). */
+  plan: KeyPlan;
+  private gen: Generator<number, SearchOutcome, void> | null;
+  /** True while running the plain search first, before the fast paths. */
+  private plainFirst: boolean;
 
   constructor(
     private readonly model: Model<unknown>,
     private readonly kh: KeyHistory,
     private readonly limits: KeyLimits,
-    sliceIterations: number,
+    private readonly sliceIterations: number,
     private readonly options: KeyOptions = DEFAULT_KEY_OPTIONS,
   ) {
     this.key = kh.key;
     const t0 = performance.now();
-    this.plan = planKey(model, kh, options.fastPaths, options.refute !== false);
-    if (this.plan.refutation !== null) {
-      this.gen = null;
-    } else {
-      const space = new StateSpace(model, this.plan.searchOps);
-      const init = space.intern(this.plan.init);
-      const fast = options.fastPaths ? FAST_PATHS[model.name as ModelName] : undefined;
-      const pruner: Pruner | undefined = fast?.pruner?.(this.plan.searchOps, this.plan.events, space);
-      const OFF = (process.env['RIFT_OFF'] ?? '').split(',');
-      const lazyUnknowns = OFF.includes('lazy') ? undefined : fast?.lazyUnknowns?.(this.plan.searchOps, space);
-      const input: SearchInput = {
-        nOps: this.plan.ops.length,
-        events: this.plan.events,
-        initState: init,
-        step: space.step,
-        classOf: options.fastPaths && !OFF.includes('sym') ? symmetryClasses(model, this.plan.searchOps, lazyUnknowns !== undefined) : undefined,
-        observer: options.fastPaths && !OFF.includes('obs') ? space.observers() : undefined,
-        pruner: OFF.includes('prune') ? undefined : pruner,
-        mustHappen: options.fastPaths && !OFF.includes('must') ? Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)) : undefined,
-        lazyUnknowns,
-        late: options.fastPaths && !OFF.includes('late') ? Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)) : undefined,
-      };
-      this.gen = wglSearchSteps(
-        input,
-        { deadlineMs: limits.deadlineMs, maxCacheEntries: limits.maxCacheEntries, memory: limits.memory, auxBytes: space.bytes },
-        sliceIterations,
-      );
-    }
+    this.plainFirst = options.fastPaths && options.plainFirst !== false;
+    this.plan = this.plainFirst ? planKey(model, kh, false, false) : planKey(model, kh, options.fastPaths, options.refute !== false);
+    this.gen = this.start(this.plainFirst ? PLAIN_FIRST_ITERATIONS : Infinity);
     this.searchMs += performance.now() - t0;
+  }
+
+  /** Starts a search on `this.plan` (with the fast paths when they are on and not in the plain first try). */
+  private start(iterationBudget: number): Generator<number, SearchOutcome, void> | null {
+    if (this.plan.refutation !== null) return null;
+    const fast = this.options.fastPaths && !this.plainFirst ? FAST_PATHS[this.model.name as ModelName] : undefined;
+    const space = new StateSpace(this.model, this.plan.searchOps);
+    const init = space.intern(this.plan.init);
+    let input: SearchInput = { nOps: this.plan.ops.length, events: this.plan.events, initState: init, step: space.step };
+    if (fast !== undefined) {
+      const lazyUnknowns = fast.lazyUnknowns?.(this.plan.searchOps, space);
+      input = {
+        ...input,
+        classOf: symmetryClasses(this.model, this.plan.searchOps, lazyUnknowns !== undefined),
+        observer: space.observers(),
+        pruner: fast.pruner?.(this.plan.searchOps, this.plan.events, space),
+        mustHappen: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)),
+        lazyUnknowns,
+        late: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
+        earliestReturnFirst: process.env['RIFT_EDF'] !== '0',
+      };
+    }
+    return wglSearchSteps(
+      input,
+      { deadlineMs: this.limits.deadlineMs, maxCacheEntries: this.limits.maxCacheEntries, memory: this.limits.memory, auxBytes: space.bytes, iterationBudget },
+      this.sliceIterations,
+    );
+  }
+
+  /** The plain first try ran out of its budget: set up the fast paths and search again. */
+  private switchToFastPaths(): void {
+    this.plainFirst = false;
+    this.plan = planKey(this.model, this.kh, true, this.options.refute !== false);
+    this.gen = this.start(Infinity);
+  }
+
+  /** The next step of the current search, moving on from the plain first try when it gives up. */
+  private nextStep(): IteratorResult<number, SearchOutcome> | null {
+    for (;;) {
+      if (this.gen === null) return null;
+      const r = this.gen.next();
+      if (r.done === true && r.value.kind === 'unknown' && r.value.reason === 'budget') {
+        this.switchToFastPaths();
+        continue;
+      }
+      return r;
+    }
   }
 
   /** Runs one slice. Returns the key's result when the search has ended, else null. */
@@ -285,8 +321,9 @@ export class KeySearch {
     const t0 = performance.now();
     if (this.gen === null) return this.refuted();
     if (t0 > this.limits.deadlineMs) return this.stop('time_limit');
-    const r = this.gen.next();
+    const r = this.nextStep();
     this.searchMs += performance.now() - t0;
+    if (r === null) return this.refuted();
     if (r.done !== true) {
       this.bytes = r.value;
       return null;
@@ -302,9 +339,9 @@ export class KeySearch {
 
   /** Runs the search to its end without shrinking or explaining; null when a static refutation decided (invalid). */
   runSearch(): SearchOutcome | null {
-    if (this.gen === null) return null;
     for (;;) {
-      const r = this.gen.next();
+      const r = this.nextStep();
+      if (r === null) return null;
       if (r.done === true) return r.value;
     }
   }
@@ -339,7 +376,7 @@ export class KeySearch {
         return r;
       }
       case 'unknown':
-        return { valid: 'unknown', unknownReason: outcome.reason, ...this.base(outcome.cacheEntries) };
+        return { valid: 'unknown', unknownReason: outcome.reason === 'budget' ? 'time_limit' : outcome.reason, ...this.base(outcome.cacheEntries) };
       case 'illegal': {
         const r: KeyResult = { valid: false, ...this.base(outcome.cacheEntries) };
         this.explain(r, outcome.bestOps);

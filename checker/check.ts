@@ -35,6 +35,7 @@ export function keyOptionsFor(opts: CheckOptions): KeyOptions {
     fastPaths: opts.fastPaths ?? DEFAULT_KEY_OPTIONS.fastPaths,
     witness: opts.witness ?? DEFAULT_KEY_OPTIONS.witness,
     minimizeMs: opts.minimizeMs ?? DEFAULT_KEY_OPTIONS.minimizeMs,
+    plainFirst: opts.plainFirst !== false,
   };
 }
 

@@ -63,6 +63,13 @@ export interface CheckOptions {
    * (checker/fast/). False runs the plain WGL search, for comparison.
    */
   fastPaths?: boolean;
+  /**
+   * With the fast paths, try the plain search for a few thousand steps
+   * first (default true): it decides most keys of an easy history before the
+   * fast paths' preparation would have paid off. False goes straight to the
+   * fast paths (the differential tests use it, so that they are exercised).
+   */
+  plainFirst?: boolean;
   /** Check every key even after one is found invalid (default: stop at the first invalid key). */
   allKeys?: boolean;
   /**

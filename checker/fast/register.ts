@@ -129,70 +129,115 @@ function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[];
 }
 
 /**
- * Producibility. Configuration C is dead when some value x is not C's state,
- * an ok op still to linearize observes x (an ok read of x, an ok cas
- * expecting x), and no op still to linearize produces x. Proof: every ok op
- * must be linearized, the observer needs state x, the state is not x, and
- * only a producer of x can make it x (reads and non-matching cas keep the
- * state). With unique written values this cuts every branch that overwrites
- * a value some pending read still has to see.
- * Kept in O(1) per step: per state id, how many pending ops observe it and
- * how many produce it, and how many ids are "starved" (observed, no
- * producer left).
+ * Visits. Configuration C is dead when some value x cannot be visited often
+ * enough by the ops still to linearize. Each ok cas [x, y] with y != x must
+ * run while the state is x and leaves it, so each needs a visit of its own;
+ * an ok read of x (or ok cas [x, x]) needs some visit. A visit is the
+ * current state (once) or an arrival: an op still to linearize that can set
+ * the state to x from another value (a write of x, a cas [a, x] with a != x,
+ * ok or unknown; each runs at most once). So C is dead if for some x
+ *   departures(x) > arrivals(x) + [x is C's state], or
+ *   x has observers, arrivals(x) = 0 and x is not C's state.
+ * This is Euler's degree condition on the cas ops as edges, with writes as
+ * jumps: with few values it cuts the branches that strand a cas; with
+ * unique written values (one arrival each) it cuts every branch that
+ * overwrites a value a pending read still has to see.
+ * Kept in O(1) per step: per state id the three counts, and how many ids
+ * are bad when not the state.
  */
-class ProducibilityPruner implements Pruner {
-  private required: Int32Array;
-  private producers: Int32Array;
-  private starved = 0;
+class VisitPruner implements Pruner {
+  private readonly departures: Int32Array;
+  private readonly observers: Int32Array;
+  private readonly arrivals: Int32Array;
+  /** Ids that are bad when they are not the state. */
+  private bad = 0;
 
   constructor(
-    private readonly reqOf: Int32Array,
-    private readonly prodOf: Int32Array,
+    /** Per op: the id it departs from (-1: none), that it observes (-1), that it can arrive at (-1). */
+    private readonly departOf: Int32Array,
+    private readonly observeOf: Int32Array,
+    private readonly arriveOf: Int32Array,
     nStates: number,
   ) {
-    this.required = new Int32Array(nStates);
-    this.producers = new Int32Array(nStates);
-    for (let i = 0; i < reqOf.length; i++) {
-      if (reqOf[i]! >= 0) this.required[reqOf[i]!]!++;
-      if (prodOf[i]! >= 0) this.producers[prodOf[i]!]!++;
-    }
-    for (let s = 0; s < nStates; s++) if (this.required[s]! > 0 && this.producers[s] === 0) this.starved++;
+    this.departures = new Int32Array(nStates);
+    this.observers = new Int32Array(nStates);
+    this.arrivals = new Int32Array(nStates);
+    for (let i = 0; i < departOf.length; i++) this.count(i, 1);
+    for (let x = 0; x < nStates; x++) if (this.badAway(x)) this.bad++;
+  }
+
+  private badAway(x: number): boolean {
+    return this.departures[x]! > this.arrivals[x]! || (this.observers[x]! > 0 && this.arrivals[x] === 0);
+  }
+
+  private badAt(x: number): boolean {
+    return this.departures[x]! > this.arrivals[x]! + 1;
+  }
+
+  private count(op: number, delta: number): void {
+    const d = this.departOf[op]!;
+    const o = this.observeOf[op]!;
+    const a = this.arriveOf[op]!;
+    if (d >= 0) this.departures[d]! += delta;
+    if (o >= 0) this.observers[o]! += delta;
+    if (a >= 0) this.arrivals[a]! += delta;
+  }
+
+  /** Applies `delta` to op's counts, keeping `bad` right (each distinct id it touches once). */
+  private change(op: number, delta: number): void {
+    const d = this.departOf[op]!;
+    const o = this.observeOf[op]!;
+    const a = this.arriveOf[op]!;
+    const o2 = o === d ? -1 : o;
+    const a2 = a === d || a === o ? -1 : a;
+    if (d >= 0 && this.badAway(d)) this.bad--;
+    if (o2 >= 0 && this.badAway(o2)) this.bad--;
+    if (a2 >= 0 && this.badAway(a2)) this.bad--;
+    this.count(op, delta);
+    if (d >= 0 && this.badAway(d)) this.bad++;
+    if (o2 >= 0 && this.badAway(o2)) this.bad++;
+    if (a2 >= 0 && this.badAway(a2)) this.bad++;
   }
 
   linearize(op: number): void {
-    const r = this.reqOf[op]!;
-    if (r >= 0 && --this.required[r]! === 0 && this.producers[r] === 0) this.starved--;
-    const p = this.prodOf[op]!;
-    if (p >= 0 && --this.producers[p]! === 0 && this.required[p]! > 0) this.starved++;
+    this.change(op, -1);
   }
 
   undo(op: number): void {
-    const p = this.prodOf[op]!;
-    if (p >= 0 && this.producers[p]!++ === 0 && this.required[p]! > 0) this.starved--;
-    const r = this.reqOf[op]!;
-    if (r >= 0 && this.required[r]!++ === 0 && this.producers[r] === 0) this.starved++;
+    this.change(op, 1);
   }
 
   dead(state: number): boolean {
-    const own = state < this.required.length && this.required[state]! > 0 && this.producers[state] === 0 ? 1 : 0;
-    return this.starved - own > 0;
+    if (state >= this.departures.length) return this.bad > 0;
+    return this.bad - (this.badAway(state) ? 1 : 0) + (this.badAt(state) ? 1 : 0) > 0;
   }
 }
 
 function pruner(ops: readonly ModelOp[], _events: Int32Array, states: StateIds): Pruner {
   const n = ops.length;
-  const reqOf = new Int32Array(n).fill(-1);
-  const prodOf = new Int32Array(n).fill(-1);
+  const departOf = new Int32Array(n).fill(-1);
+  const observeOf = new Int32Array(n).fill(-1);
+  const arriveOf = new Int32Array(n).fill(-1);
   let maxId = 0;
   ops.forEach((op, i) => {
     const ok = op.output !== undefined;
-    if (op.f === 'read' && ok) reqOf[i] = states.intern(op.output);
-    if (op.f === 'cas' && ok) reqOf[i] = states.intern(casValues(op)[0]);
-    const pr = produced(op);
-    if (pr !== undefined) prodOf[i] = states.intern(pr.v);
-    maxId = Math.max(maxId, reqOf[i]!, prodOf[i]!);
+    if (op.f === 'read') {
+      if (ok) observeOf[i] = states.intern(op.output);
+    } else if (op.f === 'write') {
+      arriveOf[i] = states.intern(op.input);
+    } else if (op.f === 'cas') {
+      const a = states.intern(casValues(op)[0]);
+      const b = states.intern(casValues(op)[1]);
+      if (a === b) {
+        if (ok) observeOf[i] = a;
+      } else {
+        if (ok) departOf[i] = a;
+        arriveOf[i] = b;
+      }
+    }
+    maxId = Math.max(maxId, departOf[i]!, observeOf[i]!, arriveOf[i]!);
   });
-  return new ProducibilityPruner(reqOf, prodOf, maxId + 1);
+  return new VisitPruner(departOf, observeOf, arriveOf, maxId + 1);
 }
 
 /**

@@ -61,10 +61,15 @@
 //    state), and the other reductions keep it: (1) puts an observer first,
 //    (2) is restricted to classes of one outcome, so swaps keep the shape.
 // Order (`late`: 1 for unknown-outcome ops): a configuration's candidates
-// are tried ok ops first, in call order, then the late ones. Unknown ops
-// pile up (they stay pending to the end) and, tried first, lead the search
-// deep into placing optional ops; the order changes how soon a completion
-// is found, never whether one is.
+// are tried ok ops first, then the late ones. Unknown ops pile up (they stay
+// pending to the end) and, tried first, lead the search deep into placing
+// optional ops. With `earliestReturnFirst` the ok candidates are tried in
+// the order of their returns (the op that must be placed soonest first), as
+// a scheduler meets deadlines, instead of call order; on histories with
+// many overlapping ops of few values that is the order real executions
+// follow, and call order can send the search down a wrong branch that
+// takes millions of configurations to refute. The order changes how soon a
+// completion is found, never whether one is.
 // Each reduction only decides which branches are explored from a
 // configuration, never whether a configuration has a completion, so the
 // cache stays exact: a configuration found there was fully explored (under
@@ -77,7 +82,7 @@ import { UNBOUNDED_MEMORY, type MemoryBudget } from './memory.js';
 export type SearchOutcome =
   | { kind: 'ok'; cacheEntries: number; linearization: Int32Array }
   | { kind: 'illegal'; cacheEntries: number; bestOps: Int32Array; bestState: number }
-  | { kind: 'unknown'; reason: 'time_limit' | 'memory_limit'; cacheEntries: number };
+  | { kind: 'unknown'; reason: 'time_limit' | 'memory_limit' | 'budget'; cacheEntries: number };
 
 export interface SearchLimits {
   /** performance.now() deadline; Infinity for none. */
@@ -87,6 +92,8 @@ export interface SearchLimits {
   memory?: MemoryBudget;
   /** Bytes held outside the search (interned states, transition memo), for the estimate yielded between slices. */
   auxBytes?: () => number;
+  /** Give up (reason 'budget') after about this many iterations (checked with the deadline). */
+  iterationBudget?: number;
 }
 
 /** Decides that a configuration has no completion; kept in step with the linearized set. */
@@ -121,6 +128,8 @@ export interface SearchInput {
   lazyUnknowns?: LazyUnknowns | undefined;
   /** Per op, 1 to try it after the others at each configuration (unknown-outcome ops). */
   late?: Uint8Array | undefined;
+  /** Try the (not late) candidates in the order of their returns, not of their calls. */
+  earliestReturnFirst?: boolean | undefined;
 }
 
 /** Cache key bit for "the next op must observe the state" (reduction 5); state ids stay below it. */
@@ -257,6 +266,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   /** Reduction 5: the last op was a lazy unknown op, so the next must observe `state`. */
   let obliged = false;
   const maxEntries = limits.maxCacheEntries;
+  const iterationBudget = limits.iterationBudget ?? Infinity;
   const deadline = limits.deadlineMs;
   const hasDeadline = deadline !== Infinity;
   let iterations = 0;
@@ -270,6 +280,45 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
 
   if (pruner !== undefined && pruner.dead(state)) return illegal();
   if (mustHappen !== undefined && mustLeft === 0) return ok();
+  // Earliest-return-first: per stack depth, the main list's candidates
+  // sorted by return (built when the configuration is entered), and how far
+  // they have been tried.
+  const edf = input.earliestReturnFirst === true;
+  let candBuf = new Int32Array(edf ? 256 : 0);
+  const candStart = new Int32Array(edf ? nOps + 1 : 0);
+  const candCount = new Int32Array(edf ? nOps + 1 : 0);
+  const candPos = new Int32Array(edf ? nOps + 1 : 0);
+  const returnAt = list.returnAt;
+  /** Collects the candidates of the configuration at the current depth. */
+  const buildCandidates = (): void => {
+    const d = stack.depth;
+    const start = d === 0 ? 0 : candStart[d - 1]! + candCount[d - 1]!;
+    let n = 0;
+    for (let e = list.first(); e !== NIL; e = next[e]!) {
+      const ev = events[e]!;
+      if (!isCall(ev)) break;
+      if (start + n >= candBuf.length) {
+        const b = new Int32Array(candBuf.length * 2);
+        b.set(candBuf);
+        candBuf = b;
+      }
+      // Insertion by return position (windows are small).
+      const op = opOf(ev);
+      const r = returnAt[op]!;
+      let i = start + n;
+      while (i > start && returnAt[candBuf[i - 1]!]! > r) {
+        candBuf[i] = candBuf[i - 1]!;
+        i--;
+      }
+      candBuf[i] = op;
+      n++;
+    }
+    candStart[d] = start;
+    candCount[d] = n;
+    candPos[d] = 0;
+  };
+
+  if (edf) buildCandidates();
   let entry = list.first();
   /** Scanning the late list (the main list's candidates are done). */
   let inLate = false;
@@ -277,6 +326,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
     if (!inLate && entry === NIL) break; // every op linearized
     if ((++iterations & DEADLINE_CHECK_MASK) === 0) {
       if (hasDeadline && performance.now() > deadline) return { kind: 'unknown', reason: 'time_limit', cacheEntries: cache.size };
+      if (iterations > iterationBudget) return { kind: 'unknown', reason: 'budget', cacheEntries: cache.size };
       if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok()) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
       if (iterations >= nextPause) {
         nextPause = iterations + sliceIterations;
@@ -284,7 +334,19 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       }
     }
     let backtrack: boolean;
-    if (!inLate) {
+    let edfOp = -1;
+    if (edf && !inLate) {
+      const d = stack.depth;
+      if (candPos[d]! < candCount[d]!) {
+        edfOp = candBuf[candStart[d]! + candPos[d]!]!;
+        candPos[d]!++;
+        backtrack = false;
+      } else if (late !== undefined) {
+        inLate = true;
+        entry = list.firstLate();
+        continue;
+      } else backtrack = true;
+    } else if (!inLate) {
       const ev = events[entry]!;
       if (!isCall(ev) && late !== undefined) {
         // The first pending return ends the main candidates: the late ones next.
@@ -298,8 +360,8 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
     }
     if (!backtrack) {
       // A call: try this op as the next linearization point.
-      const op = opOf(events[entry]!);
-      const nextEntry = inLate ? lateNext[entry]! : next[entry]!;
+      const op = edfOp >= 0 ? edfOp : opOf(events[entry]!);
+      const nextEntry = edfOp >= 0 ? entry : inLate ? lateNext[entry]! : next[entry]!;
       if (
         (obliged && !observes!(op, state)) ||
         (prevInClass !== null && prevInClass[op]! >= 0 && twinComesFirst(op))
@@ -328,6 +390,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
           if (mustHappen !== undefined && mustHappen[op] === 1 && --mustLeft === 0) return ok();
           inLate = false;
           entry = list.first();
+          if (edf) buildCandidates();
           continue;
         }
         if (added === CacheAdd.full) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
@@ -355,6 +418,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       if (mustHappen !== undefined && mustHappen[op] === 1) mustLeft++;
       if (stack.forced[stack.depth] === 0) {
         inLate = late !== undefined && late[op] === 1;
+        // With earliest-return-first the main candidates resume at candPos.
         entry = inLate ? lateNext[list.callAt[op]!]! : next[list.callAt[op]!]!;
         break;
       }
