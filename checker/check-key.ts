@@ -280,13 +280,13 @@ export class KeySearch {
       const lazyUnknowns = fast.lazyUnknowns?.(this.plan.searchOps, space);
       input = {
         ...input,
-        classOf: symmetryClasses(this.model, this.plan.searchOps, lazyUnknowns !== undefined),
+        classOf: symmetryClasses(this.model, this.plan.searchOps, false),
         observer: space.observers(),
         pruner: fast.pruner?.(this.plan.searchOps, this.plan.events, space),
         mustHappen: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)),
         lazyUnknowns,
         late: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
-        earliestReturnFirst: process.env['RIFT_EDF'] !== '0',
+        earliestReturnFirst: true,
       };
     }
     return wglSearchSteps(

@@ -70,11 +70,19 @@
 // follow, and call order can send the search down a wrong branch that
 // takes millions of configurations to refute. The order changes how soon a
 // completion is found, never whether one is.
+// 6. Dominance (with `mustHappen` and some unknown-outcome ops): instead of
+//    the exact cache, a memo of failed configurations by (ok ops, state)
+//    with the unknown ops each had used; a configuration that has used a
+//    superset of a failed one's unknown ops fails too (proof in
+//    dominance.ts). In an info storm this is what keeps the search from
+//    re-exploring the same ok frontier once per way of spending the
+//    unknown ops.
 // Each reduction only decides which branches are explored from a
 // configuration, never whether a configuration has a completion, so the
 // cache stays exact: a configuration found there was fully explored (under
 // the reductions, which are complete) and has no completion.
 import { CacheAdd, ConfigCache } from './config-cache.js';
+import { DominanceMemo } from './dominance.js';
 import { EventList, isCall, NIL, opOf } from './event-list.js';
 import { LinearizedSet } from './linearized-set.js';
 import { UNBOUNDED_MEMORY, type MemoryBudget } from './memory.js';
@@ -249,6 +257,29 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   const lateNext = list.lateNext;
   const linearized = new LinearizedSet(nOps);
   const cache = new ConfigCache(memory);
+  // Reduction 6: ok and unknown ops in two sets of their own, and the dominance memo.
+  let nUnknown = 0;
+  if (mustHappen !== undefined) for (let i = 0; i < nOps; i++) if (mustHappen[i] === 0) nUnknown++;
+  const dominance = nUnknown > 0 ? new DominanceMemo(memory) : null;
+  const subIndex = new Int32Array(dominance !== null ? nOps : 0);
+  let okSet: LinearizedSet | null = null;
+  let unknownSet: LinearizedSet | null = null;
+  if (dominance !== null) {
+    let k = 0;
+    let u = 0;
+    for (let i = 0; i < nOps; i++) subIndex[i] = mustHappen![i] === 1 ? k++ : u++;
+    okSet = new LinearizedSet(k);
+    unknownSet = new LinearizedSet(u);
+  }
+  const addToSubsets = (op: number): void => {
+    if (mustHappen![op] === 1) okSet!.add(subIndex[op]!);
+    else unknownSet!.add(subIndex[op]!);
+  };
+  const removeFromSubsets = (op: number): void => {
+    if (mustHappen![op] === 1) okSet!.remove(subIndex[op]!);
+    else unknownSet!.remove(subIndex[op]!);
+  };
+  const entries = (): number => (dominance !== null ? dominance.size : cache.size);
   const stack = new LinearizationStack(nOps, input.initState);
   const prevInClass = classPredecessors(nOps, events, input.classOf);
 
@@ -272,11 +303,11 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   let iterations = 0;
   let nextPause = sliceIterations;
 
-  const bytesUsed = (): number => cache.bytes() + (limits.auxBytes ? limits.auxBytes() : 0) + events.length * 8;
-  const illegal = (): SearchOutcome => ({ kind: 'illegal', cacheEntries: cache.size, bestOps: stack.bestOps.slice(0, stack.bestDepth), bestState: stack.bestState });
+  const bytesUsed = (): number => cache.bytes() + (dominance?.bytes() ?? 0) + (limits.auxBytes ? limits.auxBytes() : 0) + events.length * 8;
+  const illegal = (): SearchOutcome => ({ kind: 'illegal', cacheEntries: entries(), bestOps: stack.bestOps.slice(0, stack.bestDepth), bestState: stack.bestState });
 
   // With reduction 4 this returns right after the last ok op: unknown ops not on the stack never took effect.
-  const ok = (): SearchOutcome => ({ kind: 'ok', cacheEntries: cache.size, linearization: stack.ops.slice(0, stack.depth) });
+  const ok = (): SearchOutcome => ({ kind: 'ok', cacheEntries: entries(), linearization: stack.ops.slice(0, stack.depth) });
 
   if (pruner !== undefined && pruner.dead(state)) return illegal();
   if (mustHappen !== undefined && mustLeft === 0) return ok();
@@ -325,9 +356,9 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   for (;;) {
     if (!inLate && entry === NIL) break; // every op linearized
     if ((++iterations & DEADLINE_CHECK_MASK) === 0) {
-      if (hasDeadline && performance.now() > deadline) return { kind: 'unknown', reason: 'time_limit', cacheEntries: cache.size };
-      if (iterations > iterationBudget) return { kind: 'unknown', reason: 'budget', cacheEntries: cache.size };
-      if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok()) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
+      if (hasDeadline && performance.now() > deadline) return { kind: 'unknown', reason: 'time_limit', cacheEntries: entries() };
+      if (iterations > iterationBudget) return { kind: 'unknown', reason: 'budget', cacheEntries: entries() };
+      if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok()) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
       if (iterations >= nextPause) {
         nextPause = iterations + sliceIterations;
         yield bytesUsed();
@@ -379,10 +410,12 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       const forced = observer !== undefined && observer[op] === 1;
       linearized.add(op);
       pruner?.linearize(op);
+      if (dominance !== null) addToSubsets(op);
       if (pruner === undefined || !pruner.dead(after)) {
-        const added = cache.add(linearized, isLazy ? after | OBLIGED : after);
+        const keyState = isLazy ? after | OBLIGED : after;
+        const added = dominance !== null ? (dominance.dominated(okSet!, unknownSet!, keyState) ? CacheAdd.present : CacheAdd.added) : cache.add(linearized, keyState);
         if (added === CacheAdd.added) {
-          if (cache.size > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
+          if (entries() > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
           stack.push(op, state, forced, obliged);
           state = after;
           obliged = isLazy;
@@ -393,11 +426,12 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
           if (edf) buildCandidates();
           continue;
         }
-        if (added === CacheAdd.full) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: cache.size };
+        if (added === CacheAdd.full) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
       }
-      // Dead, or explored before.
+      // Dead, or explored before (or dominated by a failed configuration).
       pruner?.undo(op);
       linearized.remove(op);
+      if (dominance !== null) removeFromSubsets(op);
       if (!forced) {
         entry = nextEntry;
         continue;
@@ -409,10 +443,15 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
     stack.noteDepth(state);
     for (;;) {
       if (stack.depth === 0) return illegal();
+      // This configuration is fully explored and has no completion.
+      if (dominance !== null && !dominance.add(okSet!, unknownSet!, obliged ? state | OBLIGED : state)) {
+        return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
+      }
       const op = stack.pop();
       state = stack.stateBefore[stack.depth]!;
       obliged = stack.obligedBefore[stack.depth] === 1;
       linearized.remove(op);
+      if (dominance !== null) removeFromSubsets(op);
       pruner?.undo(op);
       list.unlift(op);
       if (mustHappen !== undefined && mustHappen[op] === 1) mustLeft++;
