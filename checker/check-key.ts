@@ -414,8 +414,10 @@ export class KeySearch {
       memory: this.limits.memory,
     });
     const small = (kh: KeyHistory): boolean => kh.ops.length <= EXPLAIN_MAX_PLAIN_OPS;
+    // The plain search on the whole key only when it decided the key itself (or the key is tiny): else it is the hard way round.
+    const plainDecided = !this.options.fastPaths || this.plainFirst || this.kh.ops.length <= EXPLAIN_TINY_OPS;
     const ce =
-      (small(this.kh) ? deepestConfiguration(this.model, this.kh, quick(), false) : null) ??
+      (plainDecided && small(this.kh) ? deepestConfiguration(this.model, this.kh, quick(), false) : null) ??
       (minimal !== null && small(minimal) ? deepestConfiguration(this.model, minimal, quick(), false) : null) ??
       (bestOps !== null ? counterexample(this.model, this.kh.key, this.plan.ops, this.plan.events, bestOps) : null) ??
       (minimal !== null ? deepestConfiguration(this.model, minimal, quick(), true) : null);
@@ -425,10 +427,12 @@ export class KeySearch {
 }
 
 /** Budget of one explanatory search (the verdict is known; this only draws it). */
-const EXPLAIN_BUDGET_MS = 1000;
-const EXPLAIN_MAX_CACHE_ENTRIES = 200_000;
+const EXPLAIN_BUDGET_MS = 300;
+const EXPLAIN_MAX_CACHE_ENTRIES = 50_000;
+/** Keys this small are explained on the whole key by the plain search whatever decided them. */
+const EXPLAIN_TINY_OPS = 60;
 /** Up to this many ops the plain search explains the whole key (its deepest configuration names the op real time blocks); beyond, the minimal sub-history or the fast search's. */
-const EXPLAIN_MAX_PLAIN_OPS = 500;
+const EXPLAIN_MAX_PLAIN_OPS = 200;
 
 /** Runs the search on `kh` and explains its deepest configuration, or null when it is not refuted in time. */
 function deepestConfiguration(model: Model<unknown>, kh: KeyHistory, limits: KeyLimits, fastPaths: boolean): Counterexample | null {

@@ -133,36 +133,49 @@ export function minimizeKey(model: Model<unknown>, kh: KeyHistory, limits: KeyLi
     fate.fill(OpFate.kept);
   }
 
-  // 1. Remove chunks, halving their size when no chunk can go (ddmin).
-  let units = Array.from({ length: n }, (_, i) => i).filter((i) => fate[i] !== OpFate.removed);
-  let parts = 2;
-  while (units.length >= 2 && !outOfTime) {
-    const size = Math.ceil(units.length / parts);
-    let removedChunk = false;
-    for (let start = 0; start < units.length && !outOfTime; start += size) {
-      const chunk = units.slice(start, start + size);
-      for (const i of chunk) fate[i] = OpFate.removed;
-      if (fails()) {
-        const gone = new Set(chunk);
-        units = units.filter((i) => !gone.has(i));
-        parts = Math.max(parts - 1, 2);
-        removedChunk = true;
-        break;
+  /**
+   * Delta debugging over `units`: applies `to` to chunks of them (halving
+   * the chunk size when no chunk can change) while the sub-history keeps
+   * failing; returns the units left unchanged. Ends 1-minimal (no single
+   * unit can change) unless out of time.
+   */
+  const ddmin = (start: number[], to: OpFate): number[] => {
+    let units = start;
+    let parts = Math.min(2, units.length);
+    while (units.length > 0 && !outOfTime) {
+      const size = Math.ceil(units.length / parts);
+      let changed = false;
+      for (let first = 0; first < units.length && !outOfTime; first += size) {
+        const chunk = units.slice(first, first + size);
+        const before = chunk.map((i) => fate[i]!);
+        for (const i of chunk) fate[i] = to;
+        if (fails()) {
+          const gone = new Set(chunk);
+          units = units.filter((i) => !gone.has(i));
+          parts = Math.max(parts - 1, Math.min(2, units.length));
+          changed = true;
+          break;
+        }
+        chunk.forEach((i, k) => (fate[i] = before[k]! as OpFate));
       }
-      for (const i of chunk) fate[i] = OpFate.kept;
+      if (changed) continue;
+      if (size === 1) break;
+      parts = Math.min(parts * 2, units.length);
     }
-    if (removedChunk) continue;
-    if (size === 1) break;
-    parts = Math.min(parts * 2, units.length);
-  }
+    return units;
+  };
 
-  // 2. Drop completions one by one (dropping more only allows more, so one pass is final).
-  for (const i of units) {
-    if (outOfTime) break;
-    if (kh.ops[i]!.outcome !== 'ok' || model.readOnlyFs.includes(kh.ops[i]!.modelOp.f)) continue;
-    fate[i] = OpFate.completionDropped;
-    if (!fails()) fate[i] = OpFate.kept;
-  }
+  // 1. Remove ops.
+  const kept = ddmin(
+    Array.from({ length: n }, (_, i) => i).filter((i) => fate[i] !== OpFate.removed),
+    OpFate.removed,
+  );
+  // 2. Drop completions (dropping more only allows more, so removals stay impossible).
+  const readOnly = new Set(model.readOnlyFs);
+  ddmin(
+    kept.filter((i) => kh.ops[i]!.outcome === 'ok' && !readOnly.has(kh.ops[i]!.modelOp.f)),
+    OpFate.completionDropped,
+  );
 
   const ops: MinimalCounterexample['ops'] = [];
   kh.ops.forEach((p, i) => {
