@@ -1,14 +1,17 @@
 // Reading histories: JSON Lines (the corpus format) and Jepsen/Knossos EDN,
-// streamed line by line so a history of millions of lines never sits in
+// streamed in 1 MiB chunks so a history of millions of lines never sits in
 // memory as text. Each op is checked for the basic field shapes here (with
 // its line number); pairing and model-specific value shapes are checked in
 // history.ts.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { EdnError, EdnFormSplitter, parseEdn, type EdnValue } from './edn.js';
 import { HistoryFormatError, type HistoryOp, type OpType } from './types.js';
 
 export type HistoryFormat = 'jsonl' | 'edn';
+
+/** Bytes read at a time (the history never sits in memory whole as text). */
+const READ_CHUNK_BYTES = 1 << 20;
 
 const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
 
@@ -176,32 +179,50 @@ function jsonOp(l: string, line: number, position: number): HistoryOp {
  * unreadable file.
  */
 export async function readHistoryFile(path: string, independent: boolean | 'auto' = 'auto'): Promise<HistoryOp[]> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
   const ops: HistoryOp[] = [];
   let format: HistoryFormat | null = null;
   let splitter: EdnFormSplitter | null = null;
   let lineNo = 0;
-  try {
-    for await (const l of rl) {
-      lineNo++;
-      if (format === null) {
-        if (l.trim().length === 0) continue;
-        format = detectFormat(path, l);
-        if (format === 'edn') splitter = new EdnFormSplitter();
-      }
-      if (splitter !== null) {
-        for (const form of splitEdn(splitter, l, lineNo)) ops.push(ednOp(form.text, form.line, ops.length));
-      } else if (l.trim().length > 0) {
-        ops.push(jsonOp(l, lineNo, ops.length));
-      }
+  const onLine = (raw: string): void => {
+    lineNo++;
+    const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (format === null) {
+      if (l.trim().length === 0) return;
+      format = detectFormat(path, l);
+      if (format === 'edn') splitter = new EdnFormSplitter();
     }
+    if (splitter !== null) {
+      for (const form of splitEdn(splitter, l, lineNo)) ops.push(ednOp(form.text, form.line, ops.length));
+    } else if (l.length > 0 && l.trim().length > 0) {
+      ops.push(jsonOp(l, lineNo, ops.length));
+    }
+  };
+  // Big chunks split by hand: per-line stream events (readline) cost more
+  // than parsing on histories of 100,000 ops, and start-up counts too.
+  const handle = await open(path, 'r');
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let rest = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const text = rest + decoder.write(buf.subarray(0, bytesRead));
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        onLine(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+    }
+    rest += decoder.end();
+    if (rest.length > 0) onLine(rest);
   } finally {
-    rl.close();
-    stream.destroy();
+    await handle.close();
   }
-  if (splitter !== null) {
-    endEdn(splitter, lineNo);
+  const edn = splitter as EdnFormSplitter | null;
+  if (edn !== null) {
+    endEdn(edn, lineNo);
     applyIndependent(ops, independent);
   }
   return ops;
