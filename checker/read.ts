@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { EdnError, EdnFormSplitter, parseEdn, type EdnValue } from './edn.js';
-import { HistoryFormatError, type HistoryOp, type OpType } from './types.js';
+import { HistoryFormatError, type HistoryOp } from './types.js';
 
 export type HistoryFormat = 'jsonl' | 'edn';
 
@@ -47,18 +47,14 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
     throw new HistoryFormatError(line, `key must be a string or a number, got ${JSON.stringify(key)}`);
   }
-  const op: HistoryOp = {
-    index: index ?? position,
-    process,
-    type: type as OpType,
-    f: typeof f === 'string' ? f : String(f),
-    value: o['value'] === undefined ? null : o['value'],
-    line,
-  };
-  const time = o['time'];
-  if (typeof time === 'number') op.time = time;
-  if (key !== undefined) op.key = key;
-  if (o['error'] !== undefined) op.error = o['error'];
+  // The parsed object becomes the op (one allocation per line, not two).
+  const op = o as unknown as HistoryOp;
+  if (index === undefined) op.index = position;
+  if (typeof f !== 'string') op.f = String(f);
+  if (o['value'] === undefined) op.value = null;
+  op.line = line;
+  if (typeof o['time'] !== 'number') delete op.time;
+  if (o['error'] === undefined) delete op.error;
   return op;
 }
 
