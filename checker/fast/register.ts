@@ -130,81 +130,140 @@ function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[];
 
 /**
  * Visits. Configuration C is dead when some value x cannot be visited often
- * enough by the ops still to linearize. Each ok cas [x, y] with y != x must
- * run while the state is x and leaves it, so each needs a visit of its own;
- * an ok read of x (or ok cas [x, x]) needs some visit. A visit is the
- * current state (once) or an arrival: an op still to linearize that can set
- * the state to x from another value (a write of x, a cas [a, x] with a != x,
- * ok or unknown; each runs at most once). So C is dead if for some x
+ * enough, or in time, by the ops still to linearize. Each ok cas [x, y] with
+ * y != x must run while the state is x and leaves it, so each needs a visit
+ * of its own; an ok read of x (or ok cas [x, x]) needs some visit. A visit
+ * is the current state (once) or an arrival: an op still to linearize that
+ * can set the state to x from another value (a write of x, a cas [a, x] with
+ * a != x, ok or unknown; each runs at most once). And an arrival can serve
+ * an op R only if it was invoked before R returned (else real time puts it
+ * after R). So C is dead if for some x
  *   departures(x) > arrivals(x) + [x is C's state], or
- *   x has observers, arrivals(x) = 0 and x is not C's state.
- * This is Euler's degree condition on the cas ops as edges, with writes as
- * jumps: with few values it cuts the branches that strand a cas; with
- * unique written values (one arrival each) it cuts every branch that
- * overwrites a value a pending read still has to see.
- * Kept in O(1) per step: per state id the three counts, and how many ids
- * are bad when not the state.
+ *   x is not C's state, and the earliest-returning op still needing x
+ *   returned before every arrival at x still left was invoked (or none is
+ *   left).
+ * The first is Euler's degree condition on the cas ops as edges, with
+ * writes as jumps: with few values it cuts the branches that strand a cas.
+ * The second cuts, as soon as it happens, every branch that used up or
+ * overwrote the last write a pending read could have seen; plain WGL finds
+ * out only when it reaches that read's return, after trying every order of
+ * the ops in between.
+ * Kept in O(1) amortised per step: per state id the counts, the needers by
+ * return and the arrivals by call with a pointer to the first one still
+ * pending, and how many ids are bad when not the state.
  */
 class VisitPruner implements Pruner {
   private readonly departures: Int32Array;
-  private readonly observers: Int32Array;
   private readonly arrivals: Int32Array;
+  /** Per id: ops needing it (ok reads, ok cas expecting it), by return; ops arriving at it, by call. */
+  private readonly needers: number[][];
+  private readonly arrivers: number[][];
+  /** Per id: index of the first needer / arriver still pending. */
+  private readonly firstNeeder: Int32Array;
+  private readonly firstArriver: Int32Array;
+  private readonly done: Uint8Array;
   /** Ids that are bad when they are not the state. */
   private bad = 0;
 
   constructor(
-    /** Per op: the id it departs from (-1: none), that it observes (-1), that it can arrive at (-1). */
+    /** Per op: the id it departs from (-1: none), that it needs (-1), that it can arrive at (-1). */
     private readonly departOf: Int32Array,
-    private readonly observeOf: Int32Array,
+    private readonly needOf: Int32Array,
     private readonly arriveOf: Int32Array,
+    private readonly callAt: Int32Array,
+    private readonly returnAt: Int32Array,
     nStates: number,
   ) {
     this.departures = new Int32Array(nStates);
-    this.observers = new Int32Array(nStates);
     this.arrivals = new Int32Array(nStates);
-    for (let i = 0; i < departOf.length; i++) this.count(i, 1);
-    for (let x = 0; x < nStates; x++) if (this.badAway(x)) this.bad++;
+    this.needers = Array.from({ length: nStates }, () => []);
+    this.arrivers = Array.from({ length: nStates }, () => []);
+    this.firstNeeder = new Int32Array(nStates);
+    this.firstArriver = new Int32Array(nStates);
+    this.done = new Uint8Array(departOf.length);
+    for (let i = 0; i < departOf.length; i++) {
+      if (departOf[i]! >= 0) this.departures[departOf[i]!]!++;
+      if (arriveOf[i]! >= 0) {
+        this.arrivals[arriveOf[i]!]!++;
+        this.arrivers[arriveOf[i]!]!.push(i);
+      }
+      if (needOf[i]! >= 0) this.needers[needOf[i]!]!.push(i);
+    }
+    for (let x = 0; x < nStates; x++) {
+      this.needers[x]!.sort((a, b) => returnAt[a]! - returnAt[b]!);
+      this.arrivers[x]!.sort((a, b) => callAt[a]! - callAt[b]!);
+      if (this.badAway(x)) this.bad++;
+    }
   }
 
   private badAway(x: number): boolean {
-    return this.departures[x]! > this.arrivals[x]! || (this.observers[x]! > 0 && this.arrivals[x] === 0);
+    if (this.departures[x]! > this.arrivals[x]!) return true;
+    const needers = this.needers[x]!;
+    const n = this.firstNeeder[x]!;
+    if (n >= needers.length) return false;
+    const arrivers = this.arrivers[x]!;
+    const a = this.firstArriver[x]!;
+    return a >= arrivers.length || this.callAt[arrivers[a]!]! > this.returnAt[needers[n]!]!;
   }
 
   private badAt(x: number): boolean {
     return this.departures[x]! > this.arrivals[x]! + 1;
   }
 
-  private count(op: number, delta: number): void {
-    const d = this.departOf[op]!;
-    const o = this.observeOf[op]!;
-    const a = this.arriveOf[op]!;
-    if (d >= 0) this.departures[d]! += delta;
-    if (o >= 0) this.observers[o]! += delta;
-    if (a >= 0) this.arrivals[a]! += delta;
+  /** Moves a pointer past the done entries. */
+  private advance(list: number[], from: number): number {
+    let i = from;
+    while (i < list.length && this.done[list[i]!] === 1) i++;
+    return i;
   }
 
-  /** Applies `delta` to op's counts, keeping `bad` right (each distinct id it touches once). */
-  private change(op: number, delta: number): void {
+  /** Applies op's change (done or not), keeping `bad` right for each id it touches once. */
+  private change(op: number, isDone: boolean): void {
     const d = this.departOf[op]!;
-    const o = this.observeOf[op]!;
+    const o = this.needOf[op]!;
     const a = this.arriveOf[op]!;
     const o2 = o === d ? -1 : o;
     const a2 = a === d || a === o ? -1 : a;
     if (d >= 0 && this.badAway(d)) this.bad--;
     if (o2 >= 0 && this.badAway(o2)) this.bad--;
     if (a2 >= 0 && this.badAway(a2)) this.bad--;
-    this.count(op, delta);
+    const delta = isDone ? -1 : 1;
+    this.done[op] = isDone ? 1 : 0;
+    if (d >= 0) this.departures[d]! += delta;
+    if (a >= 0) {
+      this.arrivals[a]! += delta;
+      this.firstArriver[a] = isDone ? this.advance(this.arrivers[a]!, this.firstArriver[a]!) : this.rewind(this.arrivers[a]!, this.firstArriver[a]!, op, this.callAt);
+    }
+    if (o >= 0) {
+      this.firstNeeder[o] = isDone ? this.advance(this.needers[o]!, this.firstNeeder[o]!) : this.rewind(this.needers[o]!, this.firstNeeder[o]!, op, this.returnAt);
+    }
     if (d >= 0 && this.badAway(d)) this.bad++;
     if (o2 >= 0 && this.badAway(o2)) this.bad++;
     if (a2 >= 0 && this.badAway(a2)) this.bad++;
   }
 
+  /** The pointer after `op` is pending again: it is op's place if that comes first. */
+  private rewind(list: number[], from: number, op: number, key: Int32Array): number {
+    if (from < list.length && key[list[from]!]! < key[op]!) return from;
+    if (from < list.length && list[from] === op) return from;
+    // op sorts at or before the current first pending entry: find its place.
+    let lo = 0;
+    let hi = Math.min(from, list.length);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (key[list[mid]!]! < key[op]!) lo = mid + 1;
+      else hi = mid;
+    }
+    while (lo < list.length && list[lo] !== op) lo++;
+    return Math.min(lo, from);
+  }
+
   linearize(op: number): void {
-    this.change(op, -1);
+    this.change(op, true);
   }
 
   undo(op: number): void {
-    this.change(op, 1);
+    this.change(op, false);
   }
 
   dead(state: number): boolean {
@@ -213,31 +272,36 @@ class VisitPruner implements Pruner {
   }
 }
 
-function pruner(ops: readonly ModelOp[], _events: Int32Array, states: StateIds): Pruner {
+function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
   const n = ops.length;
   const departOf = new Int32Array(n).fill(-1);
-  const observeOf = new Int32Array(n).fill(-1);
+  const needOf = new Int32Array(n).fill(-1);
   const arriveOf = new Int32Array(n).fill(-1);
+  const callAt = new Int32Array(n);
+  const returnAt = new Int32Array(n);
+  events.forEach((ev, pos) => {
+    if ((ev & 1) === 0) callAt[ev >> 1] = pos;
+    else returnAt[ev >> 1] = pos;
+  });
   let maxId = 0;
   ops.forEach((op, i) => {
     const ok = op.output !== undefined;
     if (op.f === 'read') {
-      if (ok) observeOf[i] = states.intern(op.output);
+      if (ok) needOf[i] = states.intern(op.output);
     } else if (op.f === 'write') {
       arriveOf[i] = states.intern(op.input);
     } else if (op.f === 'cas') {
       const a = states.intern(casValues(op)[0]);
       const b = states.intern(casValues(op)[1]);
-      if (a === b) {
-        if (ok) observeOf[i] = a;
-      } else {
+      if (ok) needOf[i] = a;
+      if (a !== b) {
         if (ok) departOf[i] = a;
         arriveOf[i] = b;
       }
     }
-    maxId = Math.max(maxId, departOf[i]!, observeOf[i]!, arriveOf[i]!);
+    maxId = Math.max(maxId, departOf[i]!, needOf[i]!, arriveOf[i]!);
   });
-  return new VisitPruner(departOf, observeOf, arriveOf, maxId + 1);
+  return new VisitPruner(departOf, needOf, arriveOf, callAt, returnAt, maxId + 1);
 }
 
 /**

@@ -1,17 +1,22 @@
-// Dominance memo for histories with unknown-outcome ops: configurations that
-// were fully explored and have no completion, keyed by their ok ops and
-// state, each with the set of unknown ops it had used. A new configuration
-// with the same ok ops and state that has used a superset of some failed
-// one's unknown ops fails too, so it is not explored.
+// Dominance memo: configurations that were fully explored and have no
+// completion, keyed by their ok ops other than pure observers (the "exact"
+// set) and their state, each with the pure observers (ok reads, ok cas
+// [a, a]) it had linearized and the unknown-outcome ops it had used. A new
+// configuration with the same exact set and state that has linearized a
+// subset of some failed one's observers and used a superset of its unknown
+// ops fails too, so it is not explored.
 //
-// Proof: let C = (ok set S, unknown set U, state s) have no completion and
-// C' = (S, U', s) with U' ⊇ U. Take a completion of C' (a sequence of the
-// ops outside S ∪ U'). From C it is also legal: the same ok ops are
-// linearized, so the same ops are candidates when (unknown ops return after
-// everything: they never bound a candidate window), and it starts from the
-// same state; the unknown ops in U' \ U that C still has left go at the end,
-// where any order of unknown ops is legal (a model step with an unknown
-// outcome is total). So C would have a completion: contradiction.
+// Proof: let F = (exact E, observers O, unknown U, state s) have no
+// completion and N = (E, O', U', s) with O' ⊆ O and U' ⊇ U. Take a
+// completion σ of N and drop from it the observers in O \ O' (removing ops
+// keeps real time, and observers leave the state alone, so the rest sees
+// the same states). From F the result is legal: F has linearized every op N
+// has except unknown ones, and unknown ops return after everything, so F's
+// first pending return is no earlier than N's and every op σ places is a
+// candidate in F when it is in N; it starts from the same state; the unknown
+// ops in U' \ U that F still has left go at the end, where any order of
+// unknown ops is legal (a model step with an unknown outcome is total). So F
+// would have a completion: contradiction.
 // Only finished configurations are recorded, never one still being
 // explored, so the argument needs nothing about the search's own order.
 //
@@ -21,7 +26,7 @@
 import type { LinearizedSet } from './linearized-set.js';
 import type { MemoryBudget } from './memory.js';
 
-const BYTES_PER_ENTRY = 36;
+const BYTES_PER_ENTRY = 52;
 
 export class DominanceMemo {
   size = 0;
@@ -35,6 +40,8 @@ export class DominanceMemo {
   private okLen: Int32Array = new Int32Array(this.capacity);
   private unkLo: Int32Array = new Int32Array(this.capacity);
   private unkLen: Int32Array = new Int32Array(this.capacity);
+  private obsLo: Int32Array = new Int32Array(this.capacity);
+  private obsLen: Int32Array = new Int32Array(this.capacity);
   private off: Float64Array = new Float64Array(this.capacity);
   private pool = new Uint32Array(1024);
   private poolUsed = 0;
@@ -53,26 +60,38 @@ export class DominanceMemo {
     return h;
   }
 
-  /** Whether a recorded failed configuration dominates (ok, unknown, state). */
-  dominated(ok: LinearizedSet, unknown: LinearizedSet, state: number): boolean {
+  /** Whether a recorded failed configuration dominates (exact, observers, unknown, state). */
+  dominated(ok: LinearizedSet, observers: LinearizedSet, unknown: LinearizedSet, state: number): boolean {
     const h = DominanceMemo.hash(ok, state);
     const lo = ok.lo;
     const len = ok.hi > ok.lo ? ok.hi - ok.lo : 0;
     const pool = this.pool;
     for (let e = this.heads[h & this.mask]!; e >= 0; e = this.nextOf[e]!) {
       if (this.hashOf[e] !== h || this.stateOf[e] !== state || this.okLo[e] !== lo || this.okLen[e] !== len) continue;
-      const off = this.off[e]!;
+      let off = this.off[e]!;
       let k = 0;
       while (k < len && pool[off + k] === ok.words[lo + k]) k++;
       if (k < len) continue;
-      // Subset: the recorded unknown set (all ones below its lo, its words, zeros above) within the current one.
+      off += len;
+      // The recorded unknown set (all ones below its lo, its words, zeros above) within the current one.
       const ulo = this.unkLo[e]!;
       if (unknown.lo < ulo) continue;
       const ulen = this.unkLen[e]!;
-      const uoff = off + len;
       let sub = true;
       for (let j = 0; j < ulen; j++) {
-        if ((pool[uoff + j]! & ~unknown.words[ulo + j]!) !== 0) {
+        if ((pool[off + j]! & ~unknown.words[ulo + j]!) !== 0) {
+          sub = false;
+          break;
+        }
+      }
+      if (!sub) continue;
+      off += ulen;
+      // The current observers within the recorded ones.
+      const olo = this.obsLo[e]!;
+      const olen = this.obsLen[e]!;
+      if (observers.hi > olo + olen) continue;
+      for (let j = 0; j < olen; j++) {
+        if ((observers.words[olo + j]! & ~pool[off + j]!) !== 0) {
           sub = false;
           break;
         }
@@ -83,16 +102,18 @@ export class DominanceMemo {
   }
 
   /** Records a failed configuration; false when the memory budget forbids it (the search then stops). */
-  add(ok: LinearizedSet, unknown: LinearizedSet, state: number): boolean {
+  add(ok: LinearizedSet, observers: LinearizedSet, unknown: LinearizedSet, state: number): boolean {
     const len = ok.hi > ok.lo ? ok.hi - ok.lo : 0;
     const ulen = unknown.hi > unknown.lo ? unknown.hi - unknown.lo : 0;
+    const olen = observers.hi > observers.lo ? observers.hi - observers.lo : 0;
+    const words = len + ulen + olen;
     if (this.size === this.capacity) {
       if (!this.memory.allows(this.capacity * BYTES_PER_ENTRY * 2)) return false;
       this.grow();
     }
-    if (this.poolUsed + len + ulen > this.pool.length) {
+    if (this.poolUsed + words > this.pool.length) {
       let size = this.pool.length * 2;
-      while (this.poolUsed + len + ulen > size) size *= 2;
+      while (this.poolUsed + words > size) size *= 2;
       if (!this.memory.allows(size * 4)) return false;
       const p = new Uint32Array(size);
       p.set(this.pool.subarray(0, this.poolUsed));
@@ -110,9 +131,12 @@ export class DominanceMemo {
     this.okLen[e] = len;
     this.unkLo[e] = unknown.lo;
     this.unkLen[e] = ulen;
+    this.obsLo[e] = observers.lo;
+    this.obsLen[e] = olen;
     this.off[e] = this.poolUsed;
     for (let k = 0; k < len; k++) this.pool[this.poolUsed++] = ok.words[ok.lo + k]!;
     for (let k = 0; k < ulen; k++) this.pool[this.poolUsed++] = unknown.words[unknown.lo + k]!;
+    for (let k = 0; k < olen; k++) this.pool[this.poolUsed++] = observers.words[observers.lo + k]!;
     const b = h & this.mask;
     this.nextOf[e] = this.heads[b]!;
     this.heads[b] = e;
@@ -133,6 +157,8 @@ export class DominanceMemo {
     this.okLen = i32(this.okLen);
     this.unkLo = i32(this.unkLo);
     this.unkLen = i32(this.unkLen);
+    this.obsLo = i32(this.obsLo);
+    this.obsLen = i32(this.obsLen);
     const o = new Float64Array(cap);
     o.set(this.off);
     this.off = o;

@@ -36,8 +36,8 @@ export class EventList {
   /** Position of each op's call / return event. */
   readonly callAt: Int32Array;
   readonly returnAt: Int32Array;
-  /** The list of pending returns. */
-  private readonly retNext: Int32Array;
+  /** The list of pending returns (in position order; the head sentinel's next is the first). */
+  readonly retNext: Int32Array;
   private readonly retPrev: Int32Array;
   private readonly late: Uint8Array | undefined;
 

@@ -70,13 +70,15 @@
 // follow, and call order can send the search down a wrong branch that
 // takes millions of configurations to refute. The order changes how soon a
 // completion is found, never whether one is.
-// 6. Dominance (with `mustHappen` and some unknown-outcome ops): instead of
-//    the exact cache, a memo of failed configurations by (ok ops, state)
-//    with the unknown ops each had used; a configuration that has used a
-//    superset of a failed one's unknown ops fails too (proof in
-//    dominance.ts). In an info storm this is what keeps the search from
-//    re-exploring the same ok frontier once per way of spending the
-//    unknown ops.
+// 6. Dominance (with `mustHappen`, when there are pure observers or
+//    unknown-outcome ops): instead of the exact cache, a memo of failed
+//    configurations by (ok ops that are not observers, state) with the
+//    observers each had placed and the unknown ops each had used; a
+//    configuration that has placed fewer of those observers and used more
+//    of those unknown ops fails too (proof in dominance.ts). This keeps the
+//    search from re-exploring one frontier once per subset of reads it
+//    happened to place (small value domains) or per way of spending the
+//    unknown ops (info storms).
 // Each reduction only decides which branches are explored from a
 // configuration, never whether a configuration has a completion, so the
 // cache stays exact: a configuration found there was fully explored (under
@@ -257,28 +259,29 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   const lateNext = list.lateNext;
   const linearized = new LinearizedSet(nOps);
   const cache = new ConfigCache(memory);
-  // Reduction 6: ok and unknown ops in two sets of their own, and the dominance memo.
-  let nUnknown = 0;
-  if (mustHappen !== undefined) for (let i = 0; i < nOps; i++) if (mustHappen[i] === 0) nUnknown++;
-  const dominance = nUnknown > 0 ? new DominanceMemo(memory) : null;
-  const subIndex = new Int32Array(dominance !== null ? nOps : 0);
-  let okSet: LinearizedSet | null = null;
-  let unknownSet: LinearizedSet | null = null;
-  if (dominance !== null) {
-    let k = 0;
-    let u = 0;
-    for (let i = 0; i < nOps; i++) subIndex[i] = mustHappen![i] === 1 ? k++ : u++;
-    okSet = new LinearizedSet(k);
-    unknownSet = new LinearizedSet(u);
+  // Reduction 6: the ok ops that are not pure observers, the pure
+  // observers, and the unknown ops in three sets of their own, and the
+  // dominance memo (when there are observers or unknown ops to dominate by).
+  const SUBSET_EXACT = 0;
+  const SUBSET_OBSERVER = 1;
+  const SUBSET_UNKNOWN = 2;
+  const subsetOf = new Uint8Array(mustHappen !== undefined ? nOps : 0);
+  const subIndex = new Int32Array(mustHappen !== undefined ? nOps : 0);
+  const subCount = [0, 0, 0];
+  if (mustHappen !== undefined) {
+    for (let i = 0; i < nOps; i++) {
+      const k = mustHappen[i] === 0 ? SUBSET_UNKNOWN : observer !== undefined && observer[i] === 1 ? SUBSET_OBSERVER : SUBSET_EXACT;
+      subsetOf[i] = k;
+      subIndex[i] = subCount[k]!++;
+    }
   }
-  const addToSubsets = (op: number): void => {
-    if (mustHappen![op] === 1) okSet!.add(subIndex[op]!);
-    else unknownSet!.add(subIndex[op]!);
-  };
-  const removeFromSubsets = (op: number): void => {
-    if (mustHappen![op] === 1) okSet!.remove(subIndex[op]!);
-    else unknownSet!.remove(subIndex[op]!);
-  };
+  const dominance = mustHappen !== undefined && subCount[SUBSET_EXACT]! < nOps ? new DominanceMemo(memory) : null;
+  const subsets = dominance !== null ? subCount.map((c) => new LinearizedSet(c)) : [];
+  const exactSet = subsets[SUBSET_EXACT] ?? null;
+  const observerSet = subsets[SUBSET_OBSERVER] ?? null;
+  const unknownSet = subsets[SUBSET_UNKNOWN] ?? null;
+  const addToSubsets = (op: number): void => subsets[subsetOf[op]!]!.add(subIndex[op]!);
+  const removeFromSubsets = (op: number): void => subsets[subsetOf[op]!]!.remove(subIndex[op]!);
   const entries = (): number => (dominance !== null ? dominance.size : cache.size);
   const stack = new LinearizationStack(nOps, input.initState);
   const prevInClass = classPredecessors(nOps, events, input.classOf);
@@ -413,7 +416,8 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       if (dominance !== null) addToSubsets(op);
       if (pruner === undefined || !pruner.dead(after)) {
         const keyState = isLazy ? after | OBLIGED : after;
-        const added = dominance !== null ? (dominance.dominated(okSet!, unknownSet!, keyState) ? CacheAdd.present : CacheAdd.added) : cache.add(linearized, keyState);
+        const added =
+          dominance !== null ? (dominance.dominated(exactSet!, observerSet!, unknownSet!, keyState) ? CacheAdd.present : CacheAdd.added) : cache.add(linearized, keyState);
         if (added === CacheAdd.added) {
           if (entries() > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
           stack.push(op, state, forced, obliged);
@@ -444,7 +448,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
     for (;;) {
       if (stack.depth === 0) return illegal();
       // This configuration is fully explored and has no completion.
-      if (dominance !== null && !dominance.add(okSet!, unknownSet!, obliged ? state | OBLIGED : state)) {
+      if (dominance !== null && !dominance.add(exactSet!, observerSet!, unknownSet!, obliged ? state | OBLIGED : state)) {
         return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
       }
       const op = stack.pop();
