@@ -219,6 +219,8 @@ export function hardFamilies(seed: number, scale = 1): FamilyCase[] {
   for (const processes of [8, 20, 50]) {
     add(`register-late-${processes}p`, 'register: writes late, reads early, 2% info', { ...base, ops: n(processes === 50 ? 5000 : 2000), processes, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02 }, 'valid');
   }
+  // Jepsen's lin-kv draws values from 0-4: the same, with 5 values.
+  add('register-late-50p-5-values', 'register: writes late, reads early, 2% info, 5 values', { ...base, ops: n(5000), processes: 50, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02, values: 5 }, 'valid');
   add('info-storm-unique', 'info storm: 30% of writes/cas lost, unique values', { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3 }, 'valid');
   add('info-storm-5-values', 'info storm: 30% of writes/cas lost, 5 values', { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3, values: 5 }, 'valid');
   add('cas-3-values-50p', 'cas-heavy on 3 values, 50 processes', { ...base, ops: n(2000), processes: 50, mix: { read: 20, write: 10, cas: 70 }, values: 3 }, 'valid');

@@ -142,6 +142,11 @@ function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[];
  *   x is not C's state, and the earliest-returning op still needing x
  *   returned before every arrival at x still left was invoked (or none is
  *   left).
+ * And for the few most urgent pending ops needing some x (the earliest
+ * returns), an arrival that is a cas [a, x] counts only if it can still
+ * fire: the state is a, or some op left can set a (one level of the chain
+ * a write of a, then the cas, then the read; with unique values, once the
+ * state has left a for good the cas is useless).
  * The first is Euler's degree condition on the cas ops as edges, with
  * writes as jumps: with few values it cuts the branches that strand a cas.
  * The second cuts, as soon as it happens, every branch that used up or
@@ -164,12 +169,17 @@ class VisitPruner implements Pruner {
   private readonly done: Uint8Array;
   /** Ids that are bad when they are not the state. */
   private bad = 0;
+  /** All needing ops by return, and the first still pending. */
+  private readonly neededBy: number[] = [];
+  private firstNeeded = 0;
 
   constructor(
     /** Per op: the id it departs from (-1: none), that it needs (-1), that it can arrive at (-1). */
     private readonly departOf: Int32Array,
     private readonly needOf: Int32Array,
     private readonly arriveOf: Int32Array,
+    /** Per op: for a cas [a, x] arriving at x, a (-1: an unconditional arrival). */
+    private readonly arriveFrom: Int32Array,
     private readonly callAt: Int32Array,
     private readonly returnAt: Int32Array,
     nStates: number,
@@ -187,8 +197,12 @@ class VisitPruner implements Pruner {
         this.arrivals[arriveOf[i]!]!++;
         this.arrivers[arriveOf[i]!]!.push(i);
       }
-      if (needOf[i]! >= 0) this.needers[needOf[i]!]!.push(i);
+      if (needOf[i]! >= 0) {
+        this.needers[needOf[i]!]!.push(i);
+        this.neededBy.push(i);
+      }
     }
+    this.neededBy.sort((a, b) => returnAt[a]! - returnAt[b]!);
     for (let x = 0; x < nStates; x++) {
       this.needers[x]!.sort((a, b) => returnAt[a]! - returnAt[b]!);
       this.arrivers[x]!.sort((a, b) => callAt[a]! - callAt[b]!);
@@ -236,6 +250,7 @@ class VisitPruner implements Pruner {
     }
     if (o >= 0) {
       this.firstNeeder[o] = isDone ? this.advance(this.needers[o]!, this.firstNeeder[o]!) : this.rewind(this.needers[o]!, this.firstNeeder[o]!, op, this.returnAt);
+      this.firstNeeded = isDone ? this.advance(this.neededBy, this.firstNeeded) : this.rewind(this.neededBy, this.firstNeeded, op, this.returnAt);
     }
     if (d >= 0 && this.badAway(d)) this.bad++;
     if (o2 >= 0 && this.badAway(o2)) this.bad++;
@@ -268,15 +283,42 @@ class VisitPruner implements Pruner {
 
   dead(state: number): boolean {
     if (state >= this.departures.length) return this.bad > 0;
-    return this.bad - (this.badAway(state) ? 1 : 0) + (this.badAt(state) ? 1 : 0) > 0;
+    if (this.bad - (this.badAway(state) ? 1 : 0) + (this.badAt(state) ? 1 : 0) > 0) return true;
+    // The most urgent needs: is there an arrival in time that can still fire?
+    let looked = 0;
+    for (let i = this.firstNeeded; i < this.neededBy.length && looked < URGENT_NEEDS; i++) {
+      const r = this.neededBy[i]!;
+      if (this.done[r] === 1) continue;
+      looked++;
+      const x = this.needOf[r]!;
+      if (x !== state && !this.canArrive(x, this.returnAt[r]!, state)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a pending arrival at x invoked before `deadline` can still fire from `state`. */
+  private canArrive(x: number, deadline: number, state: number): boolean {
+    const arrivers = this.arrivers[x]!;
+    for (let j = this.firstArriver[x]!; j < arrivers.length; j++) {
+      const p = arrivers[j]!;
+      if (this.done[p] === 1) continue;
+      if (this.callAt[p]! > deadline) return false;
+      const from = this.arriveFrom[p]!;
+      if (from < 0 || from === state || this.arrivals[from]! > 0) return true;
+    }
+    return false;
   }
 }
+
+/** How many of the earliest-returning pending needs VisitPruner.dead checks for an arrival that can fire. */
+const URGENT_NEEDS = 8;
 
 function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
   const n = ops.length;
   const departOf = new Int32Array(n).fill(-1);
   const needOf = new Int32Array(n).fill(-1);
   const arriveOf = new Int32Array(n).fill(-1);
+  const arriveFrom = new Int32Array(n).fill(-1);
   const callAt = new Int32Array(n);
   const returnAt = new Int32Array(n);
   events.forEach((ev, pos) => {
@@ -297,11 +339,12 @@ function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): 
       if (a !== b) {
         if (ok) departOf[i] = a;
         arriveOf[i] = b;
+        arriveFrom[i] = a;
       }
     }
     maxId = Math.max(maxId, departOf[i]!, needOf[i]!, arriveOf[i]!);
   });
-  return new VisitPruner(departOf, needOf, arriveOf, callAt, returnAt, maxId + 1);
+  return new VisitPruner(departOf, needOf, arriveOf, arriveFrom, callAt, returnAt, maxId + 1);
 }
 
 /**

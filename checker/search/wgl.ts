@@ -12,12 +12,12 @@
 // - the linearized set's hash is a Zobrist hash kept up to date in O(1) per
 //   step, and the cache stores only its trimmed word range (LinearizedSet).
 //
-// Three optional reductions, each sound because it only skips branches that
+// Optional reductions, each sound because it only skips branches that
 // cannot contain the only completion (the "candidates" of a configuration C
 // are the pending ops whose call precedes C's first pending return; any op
 // that returned before a candidate's call is already linearized in C):
 //
-// 1. Pure observers (`observer`: ok reads). A candidate R that is legal in
+// 1. Pure observers (`observer`: ok reads, ok cas [a, a]). A candidate R that is legal in
 //    C's state and leaves it unchanged is linearized next without trying
 //    anything else. Proof: take any completion L of C and move R to its
 //    front. R is legal there (C's state) and changes nothing, so every other
@@ -58,8 +58,10 @@
 //    to the end, so this stops, and ok ops keep their order: every unknown
 //    op not at the end changes the state and is followed by an observer.
 //    Configurations carry the obligation (the cache keys it with the
-//    state), and the other reductions keep it: (1) puts an observer first,
-//    (2) is restricted to classes of one outcome, so swaps keep the shape.
+//    state), and the other reductions keep it: the normalisation only moves
+//    unknown ops, so it keeps what (1) and (2) put first (an observer; the
+//    earliest-returning op of a class, ok ops of a class returning before
+//    unknown ones), and under an obligation ops of one class observe alike.
 // Order (`late`: 1 for unknown-outcome ops): a configuration's candidates
 // are tried ok ops first, then the late ones. Unknown ops pile up (they stay
 // pending to the end) and, tried first, lead the search deep into placing
