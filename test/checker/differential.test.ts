@@ -13,6 +13,7 @@ import { describe, expect, test } from 'vitest';
 import { checkHistory } from '../../checker/index.js';
 import { hasLinearization, opsByKey, verifyLinearization, weakenedSubHistory } from '../../checker/verify.js';
 import { actionArb, simulate, type Shape } from './simulate.js';
+import { generateFamily, hardFamilies, rng } from '../../bench/hard-histories.js';
 
 const SEED = process.env['RIFT_SEED'] !== undefined ? Number(process.env['RIFT_SEED']) : Date.now() % 2 ** 31;
 /** RIFT_DIFF_SCALE=10 runs ten times as many histories, with up to 16 ops each (a longer campaign). */
@@ -71,4 +72,50 @@ describe('fast paths agree with the plain search (and certify their verdicts)', 
       expect(tally.invalid).toBeGreaterThan((runs * SCALE) / 20);
     });
   }
+});
+
+// The same comparison on histories shaped like issue 17's hard families
+// (bench/hard-histories.ts: writes late and reads early, info storms, cas on
+// few values, appends), cut small enough for the plain search, with one read
+// corrupted in every other history so that both verdicts occur.
+describe('fast paths agree with the plain search on family-shaped histories', () => {
+  test(`${300 * SCALE} histories`, () => {
+    const rand = rng(SEED);
+    let compared = 0;
+    let invalid = 0;
+    let skipped = 0;
+    for (let i = 0; i < 300 * SCALE; i++) {
+      const cases = hardFamilies(SEED + i, 0.01);
+      const c = cases[i % cases.length]!;
+      let history;
+      try {
+        history = generateFamily({ ...c.params, fault: 'none', ops: 14 + (i % 7), processes: 3 + (i % 3) });
+      } catch {
+        continue;
+      }
+      if (i % 2 === 1) {
+        // Corrupt one ok read: another value seen in the history (often stale), or one nobody wrote.
+        const reads = history.filter((o) => o.type === 'ok' && (o.f === 'read' || o.f === 'get'));
+        const seen = history.filter((o) => o.type === 'ok' && o.value !== null).map((o) => o.value);
+        if (reads.length > 0) {
+          const r = reads[Math.floor(rand() * reads.length)]!;
+          r.value = rand() < 0.8 && seen.length > 0 ? seen[Math.floor(rand() * seen.length)] : c.params.model === 'kv' ? 'zz' : 987654;
+          if (c.params.model === 'kv' && typeof r.value !== 'string') r.value = 'zz';
+          if (c.params.model === 'cas-register' && Array.isArray(r.value)) r.value = r.value[1];
+        }
+      }
+      const plain = checkHistory(history, { fastPaths: false, minimizeMs: 0, timeLimitMs: 2000 });
+      if (plain.valid === 'unknown') {
+        skipped++;
+        continue;
+      }
+      const fast = checkHistory(history, { plainFirst: false, minimizeMs: 0 });
+      expect(fast.valid, `${c.name} #${i}: ${JSON.stringify(history)}`).toBe(plain.valid);
+      compared++;
+      if (plain.valid === false) invalid++;
+    }
+    console.log(`family-shaped: ${compared} compared (${invalid} invalid), ${skipped} skipped (plain search undecided in 2 s)`);
+    expect(compared).toBeGreaterThan(200 * SCALE);
+    expect(invalid).toBeGreaterThan(20 * SCALE);
+  }, 300_000);
 });
