@@ -232,6 +232,8 @@ function symmetryClasses(model: Model<unknown>, ops: readonly ModelOp[], splitUn
 
 /** Iterations per slice when several keys' searches are interleaved. */
 export const SLICE_ITERATIONS = 20_000;
+/** Iterations per turn of the fast searches' portfolio. */
+const PORTFOLIO_SLICE = 4096;
 
 /**
  * Iterations of the plain search tried before the fast paths are set up.
@@ -270,7 +272,7 @@ export class KeySearch {
   }
 
   /** Starts a search on `this.plan` (with the fast paths when they are on and not in the plain first try). */
-  private start(iterationBudget: number): Generator<number, SearchOutcome, void> | null {
+  private start(iterationBudget: number, earliestReturnFirst = true): Generator<number, SearchOutcome, void> | null {
     if (this.plan.refutation !== null) return null;
     const fast = this.options.fastPaths && !this.plainFirst ? FAST_PATHS[this.model.name as ModelName] : undefined;
     const space = new StateSpace(this.model, this.plan.searchOps);
@@ -286,22 +288,37 @@ export class KeySearch {
         mustHappen: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)),
         lazyUnknowns,
         late: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
-        earliestReturnFirst: true,
+        earliestReturnFirst,
       };
     }
     return wglSearchSteps(
       input,
       { deadlineMs: this.limits.deadlineMs, maxCacheEntries: this.limits.maxCacheEntries, memory: this.limits.memory, auxBytes: space.bytes, iterationBudget },
-      this.sliceIterations,
+      // The portfolio's searches take turns, so they must pause.
+      fast !== undefined ? Math.min(this.sliceIterations, PORTFOLIO_SLICE) : this.sliceIterations,
     );
   }
 
-  /** The plain first try ran out of its budget: set up the fast paths and search again. */
+  /**
+   * The plain first try ran out of its budget: set up the fast paths and
+   * search again, as a portfolio of two searches taking turns slice by slice
+   * (as Knossos's competition runs its two algorithms): candidates in order
+   * of return, and in order of call. Either is complete, so the first to end
+   * gives the verdict; which order finds a linearization sooner depends on
+   * the history (return order on cas-heavy ones, call order on some with
+   * few written values), and the slower one costs at most as much again.
+   */
   private switchToFastPaths(): void {
     this.plainFirst = false;
     this.plan = planKey(this.model, this.kh, true, this.options.refute !== false);
-    this.gen = this.start(Infinity);
+    const byReturn = this.start(Infinity, true);
+    const byCall = byReturn === null ? null : this.start(Infinity, false);
+    this.gen = byReturn;
+    this.others = byCall === null ? [] : [byCall];
   }
+
+  /** The portfolio's other searches (see switchToFastPaths), taking turns with `gen`. */
+  private others: Generator<number, SearchOutcome, void>[] = [];
 
   /** The next step of the current search, moving on from the plain first try when it gives up. */
   private nextStep(): IteratorResult<number, SearchOutcome> | null {
@@ -311,6 +328,21 @@ export class KeySearch {
       if (r.done === true && r.value.kind === 'unknown' && r.value.reason === 'budget') {
         this.switchToFastPaths();
         continue;
+      }
+      if (this.others.length > 0) {
+        if (r.done !== true) {
+          // Paused: the next search's turn.
+          this.others.push(this.gen);
+          this.gen = this.others.shift()!;
+          return r;
+        }
+        if (r.value.kind === 'unknown' && r.value.reason !== 'time_limit') {
+          // Out of memory: the others go on.
+          this.gen = this.others.shift()!;
+          continue;
+        }
+        for (const o of this.others) o.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
+        this.others = [];
       }
       return r;
     }
@@ -334,6 +366,8 @@ export class KeySearch {
   /** Abandons the search with an unknown verdict (used by the global memory bound). */
   stop(reason: UnknownReason): KeyResult {
     this.gen?.return({ kind: 'unknown', reason, cacheEntries: 0 });
+    for (const o of this.others) o.return({ kind: 'unknown', reason, cacheEntries: 0 });
+    this.others = [];
     return { valid: 'unknown', unknownReason: reason, opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: 0 };
   }
 
