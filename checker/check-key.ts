@@ -250,11 +250,16 @@ export class KeySearch {
   /** Estimated bytes held by the search at its last pause. */
   bytes = 0;
   private searchMs = 0;
-  /** What the current search was given (the plain plan first, then the fast paths'). */
+  /** The plan of the search that ended (the plain plan, or the fast paths'). */
   plan: KeyPlan;
-  private gen: Generator<number, SearchOutcome, void> | null;
-  /** True while running the plain search first, before the fast paths. */
-  private plainFirst: boolean;
+  /** The searches taking turns (the first one's turn is next); empty when a static refutation decided. */
+  private members: { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }[] = [];
+  /** True until the plain search first pauses and the fast searches join it. */
+  private plainPhase: boolean;
+  private space: StateSpace | null = null;
+  private spacePlan: KeyPlan | null = null;
+  /** The plain search's plan (null when the fast paths started at once). */
+  private plainPlan: KeyPlan | null = null;
 
   constructor(
     private readonly model: Model<unknown>,
@@ -265,85 +270,98 @@ export class KeySearch {
   ) {
     this.key = kh.key;
     const t0 = performance.now();
-    this.plainFirst = options.fastPaths && options.plainFirst !== false;
-    this.plan = this.plainFirst ? planKey(model, kh, false, false) : planKey(model, kh, options.fastPaths, options.refute !== false);
-    this.gen = this.start(this.plainFirst ? PLAIN_FIRST_ITERATIONS : Infinity);
+    this.plainPhase = options.fastPaths && options.plainFirst !== false;
+    if (this.plainPhase || !options.fastPaths) {
+      this.plan = planKey(model, kh, false, false);
+      this.plainPlan = this.plan;
+      this.members = [{ gen: this.start(this.plan, false, true, this.plainPhase ? PLAIN_FIRST_ITERATIONS : sliceIterations), plan: this.plan }];
+    } else {
+      this.plan = planKey(model, kh, true, options.refute !== false);
+      this.members = this.fastMembers(this.plan);
+    }
     this.searchMs += performance.now() - t0;
   }
 
-  /** Starts a search on `this.plan` (with the fast paths when they are on and not in the plain first try). */
-  private start(iterationBudget: number, earliestReturnFirst = true): Generator<number, SearchOutcome, void> | null {
-    if (this.plan.refutation !== null) return null;
-    const fast = this.options.fastPaths && !this.plainFirst ? FAST_PATHS[this.model.name as ModelName] : undefined;
-    const space = new StateSpace(this.model, this.plan.searchOps);
-    const init = space.intern(this.plan.init);
-    let input: SearchInput = { nOps: this.plan.ops.length, events: this.plan.events, initState: init, step: space.step };
+  /** A search on `plan`, with the fast paths or plain, pausing every `slice` iterations. */
+  private start(plan: KeyPlan, fastPaths: boolean, earliestReturnFirst: boolean, slice: number): Generator<number, SearchOutcome, void> {
+    const fast = fastPaths ? FAST_PATHS[this.model.name as ModelName] : undefined;
+    // One state space per plan: searches on one plan share its interned states and transition memo.
+    if (this.space === null || this.spacePlan !== plan) {
+      this.space = new StateSpace(this.model, plan.searchOps);
+      this.spacePlan = plan;
+    }
+    const space = this.space;
+    const init = space.intern(plan.init);
+    let input: SearchInput = { nOps: plan.ops.length, events: plan.events, initState: init, step: space.step };
     if (fast !== undefined) {
-      const lazyUnknowns = fast.lazyUnknowns?.(this.plan.searchOps, space);
+      const lazyUnknowns = fast.lazyUnknowns?.(plan.searchOps, space);
       input = {
         ...input,
-        classOf: symmetryClasses(this.model, this.plan.searchOps, false),
+        classOf: symmetryClasses(this.model, plan.searchOps, false),
         observer: space.observers(),
-        pruner: fast.pruner?.(this.plan.searchOps, this.plan.events, space),
-        mustHappen: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)),
+        pruner: fast.pruner?.(plan.searchOps, plan.events, space),
+        mustHappen: Uint8Array.from(plan.ops, (p) => (p.outcome === 'ok' ? 1 : 0)),
         lazyUnknowns,
-        late: Uint8Array.from(this.plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
+        late: Uint8Array.from(plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
         earliestReturnFirst,
       };
     }
-    return wglSearchSteps(
-      input,
-      { deadlineMs: this.limits.deadlineMs, maxCacheEntries: this.limits.maxCacheEntries, memory: this.limits.memory, auxBytes: space.bytes, iterationBudget },
-      // The portfolio's searches take turns, so they must pause.
-      fast !== undefined ? Math.min(this.sliceIterations, PORTFOLIO_SLICE) : this.sliceIterations,
-    );
+    return wglSearchSteps(input, { deadlineMs: this.limits.deadlineMs, maxCacheEntries: this.limits.maxCacheEntries, memory: this.limits.memory, auxBytes: space.bytes }, slice);
   }
 
   /**
-   * The plain first try ran out of its budget: set up the fast paths and
-   * search again, as a portfolio of two searches taking turns slice by slice
-   * (as Knossos's competition runs its two algorithms): candidates in order
-   * of return, and in order of call. Either is complete, so the first to end
-   * gives the verdict; which order finds a linearization sooner depends on
-   * the history (return order on cas-heavy ones, call order on some with
-   * few written values), and the slower one costs at most as much again.
+   * The fast searches, as a portfolio taking turns slice by slice (as
+   * Knossos's competition runs its two algorithms): candidates in order of
+   * return, and in order of call. Each is complete, so the first to end
+   * gives the verdict; which finds a linearization sooner depends on the
+   * history (return order on cas-heavy ones, call order on some with few
+   * written values). None when a static refutation decided.
    */
-  private switchToFastPaths(): void {
-    this.plainFirst = false;
-    this.plan = planKey(this.model, this.kh, true, this.options.refute !== false);
-    const byReturn = this.start(Infinity, true);
-    const byCall = byReturn === null ? null : this.start(Infinity, false);
-    this.gen = byReturn;
-    this.others = byCall === null ? [] : [byCall];
+  private fastMembers(plan: KeyPlan): { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }[] {
+    if (plan.refutation !== null) return [];
+    const slice = Math.min(this.sliceIterations, PORTFOLIO_SLICE);
+    return [
+      { gen: this.start(plan, true, true, slice), plan },
+      { gen: this.start(plan, true, false, slice), plan },
+    ];
   }
 
-  /** The portfolio's other searches (see switchToFastPaths), taking turns with `gen`. */
-  private others: Generator<number, SearchOutcome, void>[] = [];
-
-  /** The next step of the current search, moving on from the plain first try when it gives up. */
+  /**
+   * The next step of the searches, in turns. The plain search runs alone
+   * until it first pauses (most keys of an easy history end before); then
+   * the fast searches join it, and it stays in the portfolio: on some
+   * histories (puts and appends) the reductions buy nothing and the plain
+   * search, cheapest per step, ends first.
+   */
   private nextStep(): IteratorResult<number, SearchOutcome> | null {
     for (;;) {
-      if (this.gen === null) return null;
-      const r = this.gen.next();
-      if (r.done === true && r.value.kind === 'unknown' && r.value.reason === 'budget') {
-        this.switchToFastPaths();
+      const m = this.members[0];
+      if (m === undefined) return null;
+      const r = m.gen.next();
+      if (r.done !== true) {
+        if (this.plainPhase) {
+          this.plainPhase = false;
+          const fastPlan = planKey(this.model, this.kh, true, this.options.refute !== false);
+          if (fastPlan.refutation !== null) {
+            m.gen.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
+            this.plan = fastPlan;
+            this.members = [];
+            return null;
+          }
+          this.members.push(...this.fastMembers(fastPlan));
+        }
+        // Paused: the next search's turn.
+        this.members.push(this.members.shift()!);
+        return r;
+      }
+      if (r.value.kind === 'unknown' && r.value.reason === 'memory_limit' && this.members.length > 1) {
+        // Out of memory: the others go on.
+        this.members.shift();
         continue;
       }
-      if (this.others.length > 0) {
-        if (r.done !== true) {
-          // Paused: the next search's turn.
-          this.others.push(this.gen);
-          this.gen = this.others.shift()!;
-          return r;
-        }
-        if (r.value.kind === 'unknown' && r.value.reason !== 'time_limit') {
-          // Out of memory: the others go on.
-          this.gen = this.others.shift()!;
-          continue;
-        }
-        for (const o of this.others) o.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
-        this.others = [];
-      }
+      this.plan = m.plan;
+      for (const o of this.members.slice(1)) o.gen.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
+      this.members = [m];
       return r;
     }
   }
@@ -351,7 +369,7 @@ export class KeySearch {
   /** Runs one slice. Returns the key's result when the search has ended, else null. */
   advance(): KeyResult | null {
     const t0 = performance.now();
-    if (this.gen === null) return this.refuted();
+    if (this.members.length === 0) return this.refuted();
     if (t0 > this.limits.deadlineMs) return this.stop('time_limit');
     const r = this.nextStep();
     this.searchMs += performance.now() - t0;
@@ -365,9 +383,8 @@ export class KeySearch {
 
   /** Abandons the search with an unknown verdict (used by the global memory bound). */
   stop(reason: UnknownReason): KeyResult {
-    this.gen?.return({ kind: 'unknown', reason, cacheEntries: 0 });
-    for (const o of this.others) o.return({ kind: 'unknown', reason, cacheEntries: 0 });
-    this.others = [];
+    for (const m of this.members) m.gen.return({ kind: 'unknown', reason, cacheEntries: 0 });
+    this.members = [];
     return { valid: 'unknown', unknownReason: reason, opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: 0 };
   }
 
@@ -410,7 +427,7 @@ export class KeySearch {
         return r;
       }
       case 'unknown':
-        return { valid: 'unknown', unknownReason: outcome.reason === 'budget' ? 'time_limit' : outcome.reason, ...this.base(outcome.cacheEntries) };
+        return { valid: 'unknown', unknownReason: outcome.reason === 'memory_limit' ? 'memory_limit' : 'time_limit', ...this.base(outcome.cacheEntries) };
       case 'illegal': {
         const r: KeyResult = { valid: false, ...this.base(outcome.cacheEntries) };
         this.explain(r, outcome.bestOps);
@@ -449,7 +466,7 @@ export class KeySearch {
     });
     const small = (kh: KeyHistory): boolean => kh.ops.length <= EXPLAIN_MAX_PLAIN_OPS;
     // The plain search on the whole key only when it decided the key itself (or the key is tiny): else it is the hard way round.
-    const plainDecided = !this.options.fastPaths || this.plainFirst || this.kh.ops.length <= EXPLAIN_TINY_OPS;
+    const plainDecided = !this.options.fastPaths || this.plan === this.plainPlan || this.kh.ops.length <= EXPLAIN_TINY_OPS;
     const ce =
       (plainDecided && small(this.kh) ? deepestConfiguration(this.model, this.kh, quick(), false) : null) ??
       (minimal !== null && small(minimal) ? deepestConfiguration(this.model, minimal, quick(), false) : null) ??
@@ -485,6 +502,9 @@ export function checkKey(model: Model<unknown>, kh: KeyHistory, limits: KeyLimit
   }
 }
 
+/** Rounds of slices between two RSS polls in checkKeys. */
+const RSS_POLL_ROUNDS = 16;
+
 /** At most this many keys' searches are live at once (bounds memory; small keys finish in one slice anyway). */
 const MAX_ACTIVE_KEYS = 32;
 
@@ -505,6 +525,7 @@ export function checkKeys(
   options: KeyOptions = DEFAULT_KEY_OPTIONS,
 ): void {
   let nextKey = 0;
+  let rounds = 0;
   const active: KeySearch[] = [];
   for (;;) {
     while (active.length < MAX_ACTIVE_KEYS && nextKey < khs.length) {
@@ -527,8 +548,10 @@ export function checkKeys(
         return;
       }
     }
-    // Only searches that paused mid-way can have grown: poll the RSS then.
-    if (paused > 0 && active.length > 0 && !limits.memory.ok()) {
+    // Only searches that paused mid-way can have grown: poll the RSS then,
+    // every so many rounds (a poll reads /proc; the searches also check
+    // before every large allocation and every MEMORY_CHECK_MASK + 1 steps).
+    if (paused > 0 && ++rounds % RSS_POLL_ROUNDS === 0 && active.length > 0 && !limits.memory.ok()) {
       let big = 0;
       for (let i = 1; i < active.length; i++) if (active[i]!.bytes > active[big]!.bytes) big = i;
       const s = active.splice(big, 1)[0]!;

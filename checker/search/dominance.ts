@@ -27,6 +27,13 @@ import type { LinearizedSet } from './linearized-set.js';
 import type { MemoryBudget } from './memory.js';
 
 const BYTES_PER_ENTRY = 52;
+/**
+ * Most entries of one key compared per lookup, newest first. Missing a
+ * dominating entry only costs a re-exploration (the exact cache still
+ * catches equal configurations), while scanning a long chain of entries
+ * that differ only in their observers costs on every lookup.
+ */
+const MAX_SCAN = 8;
 
 export class DominanceMemo {
   size = 0;
@@ -66,8 +73,10 @@ export class DominanceMemo {
     const lo = ok.lo;
     const len = ok.hi > ok.lo ? ok.hi - ok.lo : 0;
     const pool = this.pool;
-    for (let e = this.heads[h & this.mask]!; e >= 0; e = this.nextOf[e]!) {
+    let scanned = 0;
+    for (let e = this.heads[h & this.mask]!; e >= 0 && scanned < MAX_SCAN; e = this.nextOf[e]!) {
       if (this.hashOf[e] !== h || this.stateOf[e] !== state || this.okLo[e] !== lo || this.okLen[e] !== len) continue;
+      scanned++;
       let off = this.off[e]!;
       let k = 0;
       while (k < len && pool[off + k] === ok.words[lo + k]) k++;

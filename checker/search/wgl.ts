@@ -73,7 +73,7 @@
 // takes millions of configurations to refute. The order changes how soon a
 // completion is found, never whether one is.
 // 6. Dominance (with `mustHappen`, when there are pure observers or
-//    unknown-outcome ops): instead of the exact cache, a memo of failed
+//    unknown-outcome ops): beside the exact cache, a memo of failed
 //    configurations by (ok ops that are not observers, state) with the
 //    observers each had placed and the unknown ops each had used; a
 //    configuration that has placed fewer of those observers and used more
@@ -284,7 +284,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   const unknownSet = subsets[SUBSET_UNKNOWN] ?? null;
   const addToSubsets = (op: number): void => subsets[subsetOf[op]!]!.add(subIndex[op]!);
   const removeFromSubsets = (op: number): void => subsets[subsetOf[op]!]!.remove(subIndex[op]!);
-  const entries = (): number => (dominance !== null ? dominance.size : cache.size);
+  const entries = (): number => cache.size;
   const stack = new LinearizationStack(nOps, input.initState);
   const prevInClass = classPredecessors(nOps, events, input.classOf);
 
@@ -418,8 +418,9 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       if (dominance !== null) addToSubsets(op);
       if (pruner === undefined || !pruner.dead(after)) {
         const keyState = isLazy ? after | OBLIGED : after;
-        const added =
-          dominance !== null ? (dominance.dominated(exactSet!, observerSet!, unknownSet!, keyState) ? CacheAdd.present : CacheAdd.added) : cache.add(linearized, keyState);
+        // The exact cache always (O(1) per lookup); with dominance, also the failed configurations that dominate this one.
+        let added = cache.add(linearized, keyState);
+        if (added === CacheAdd.added && dominance !== null && dominance.dominated(exactSet!, observerSet!, unknownSet!, keyState)) added = CacheAdd.present;
         if (added === CacheAdd.added) {
           if (entries() > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
           stack.push(op, state, forced, obliged);
