@@ -1,4 +1,4 @@
-// `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall]`:
+// `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`:
 // 1. the reference corpus: search time alone (histories read and prepared
 //    first; median of N runs, default 5) and the wall time of the whole
 //    command (`rift-check FILE`: process start, reading, parsing, search,
@@ -6,7 +6,9 @@
 // 2. easy large files (generated, many keys): the whole command's wall time;
 // 3. generated cas-register histories: search time;
 // 4. the hard history families of issue 17 (bench/hard-histories.ts): the
-//    whole command's wall time and peak RSS per file.
+//    whole command's wall time and peak RSS per file; with --compare-plain
+//    also the plain WGL search (`--no-fast-paths`, 10 s limit) on the same
+//    file, run right after it.
 // Figures of other systems are stored, never measured here, and are
 // labelled with where and when they were measured.
 import { spawnSync } from 'node:child_process';
@@ -72,6 +74,9 @@ function verdictText(r: CheckResult | boolean | 'unknown'): string {
   const v = typeof r === 'object' ? r.valid : r;
   return v === true ? 'valid' : v === false ? 'INVALID' : 'unknown';
 }
+
+/** --compare-plain: the plain WGL search's time limit on a hard family (it decides few of them). */
+const PLAIN_COMPARE_LIMIT_S = 10;
 
 /** Generated histories may be too hard (high concurrency on one key): bound them. */
 const GENERATED_TIME_LIMIT_MS = 10_000;
@@ -198,6 +203,7 @@ export async function runCheckerBench(args: string[]): Promise<void> {
   let runs = 5;
   const quick = args.includes('--quick');
   const wall = !args.includes('--no-wall');
+  const comparePlain = args.includes('--compare-plain');
   const ri = args.indexOf('--runs');
   if (ri >= 0) runs = Math.max(1, Number(args[ri + 1]) || 5);
   const si = args.indexOf('--seed');
@@ -305,13 +311,19 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       const verdict = CODE_VERDICT[r.code] ?? `exit ${r.code}`;
       if (r.code === 2 || r.code > 2) undecided++;
       else if ((r.code === 0) !== (c.expected === 'valid')) wrong++;
-      lines.push([c.family, c.name, String(shape.clientOps), String(shape.inFlight), `${(shape.infoShare * 100).toFixed(0)}%`, c.expected, verdict, fmt(r.wallMs / 1000), r.rssMiB !== null ? r.rssMiB.toFixed(0) : 'n/a']);
+      const line = [c.family, c.name, String(shape.clientOps), String(shape.inFlight), `${(shape.infoShare * 100).toFixed(0)}%`, c.expected, verdict, fmt(r.wallMs / 1000), r.rssMiB !== null ? r.rssMiB.toFixed(0) : 'n/a'];
+      if (comparePlain) {
+        const p = runCli([path, '--no-fast-paths', '--time-limit', String(PLAIN_COMPARE_LIMIT_S)]);
+        line.push(CODE_VERDICT[p.code] ?? `exit ${p.code}`, fmt(p.wallMs / 1000), p.rssMiB !== null ? p.rssMiB.toFixed(0) : 'n/a');
+      }
+      lines.push(line);
     }
     table(
-      `hard families of issue 17 (seed ${seed}${quick ? ', scale 0.2' : ''}): whole command \`rift-check FILE\` (defaults: no time limit, 512 MiB cap; invalid files include shrinking to a minimal sub-history)`,
-      ['family', 'file', 'client ops', 'in flight (peak)', 'info share', 'expected', 'verdict', 'wall s', 'peak RSS MiB'],
+      `hard families of issue 17 (seed ${seed}${quick ? ', scale 0.2' : ''}): whole command \`rift-check FILE\` (defaults: no time limit, 512 MiB cap; invalid files include shrinking to a minimal sub-history)` +
+        (comparePlain ? `; plain: the same command with --no-fast-paths --time-limit ${PLAIN_COMPARE_LIMIT_S}, run right after` : ''),
+      ['family', 'file', 'client ops', 'in flight (peak)', 'info share', 'expected', 'verdict', 'wall s', 'peak RSS MiB', ...(comparePlain ? ['plain verdict', 'plain wall s', 'plain RSS MiB'] : [])],
       lines,
-      [0, 1, 5, 6],
+      comparePlain ? [0, 1, 5, 6, 9] : [0, 1, 5, 6],
     );
     process.stdout.write(`undecided: ${undecided}; wrong: ${wrong}\n`);
   }
