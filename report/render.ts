@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult, HistoryOp, KeyResult, Verdict } from '../checker/types.js';
 import { renderCounterexample } from './counterexample.js';
+import { renderMinimal } from './minimal.js';
 import { buildPageData } from './data.js';
 import { evidenceTable, progressText, type FaultEvidence, type ProgressAvailability } from './evidence.js';
 import { escapeHtml, fmtSec, jsonForScript, scriptText, styleText } from './html.js';
@@ -216,9 +217,16 @@ export function renderReport(input: ReportInput): string {
       const cx = check.keys[k]?.counterexample;
       const none = (why: string): string =>
         `<div class="cx" data-key="${escapeHtml(k)}"><h3 class="cx-headline">Key ${escapeHtml(JSON.stringify(k))} is not linearizable (${escapeHtml(why)}).</h3></div>`;
-      if (cx === undefined) return none('no counterexample recorded');
+      const kr = check.keys[k];
+      let minimal = '';
       try {
-        return renderCounterexample(cx, check.model, paired);
+        if (kr?.minimal !== undefined) minimal = renderMinimal(k, kr.minimal, kr.refutation, paired);
+      } catch (e) {
+        minimal = none(`the minimal sub-history could not be drawn: ${(e as Error).message}`);
+      }
+      if (cx === undefined) return minimal + none('no counterexample recorded');
+      try {
+        return minimal + renderCounterexample(cx, check.model, paired);
       } catch (e) {
         // A results.json from another checker version: the rest of the page still renders.
         return none(`the counterexample could not be drawn: ${(e as Error).message}`);

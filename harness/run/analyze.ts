@@ -7,6 +7,7 @@
  * verdict: what each fault did (evidence.ts) and availability over time
  * (availability.ts), from the same history.
  */
+import { writeCheckArtifacts } from '../../checker/run-artifacts.js';
 import { readHistoryLenient } from '../../report/read-history.js';
 import { pairClientOps } from '../../report/ops.js';
 import type { Analysis } from './analysis.js';
@@ -26,6 +27,8 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   run.log.line(`checking ${run.history.lines} history lines (cas-register, budget ${options.checkTimeLimitS} s)...`);
   const checker = await checkLinearizable(historyPaths(runDir).jsonl, Math.round(options.checkTimeLimitS * 1000));
   run.facts.timings.checkMs = run.msSince(checkStart);
+  // history.edn (Jepsen's store form) and certificate.json (re-checked by `npm run check -- --verify`) beside results.json.
+  await writeCheckArtifacts(runDir, historyPaths(runDir).jsonl, checker, 'cas-register', (l) => run.log.line(l));
   const analyses: Analysis[] = [linearizabilityAnalysis(checker)];
   const monitor = run.facts.wire?.() ?? null;
   if (monitor !== null) {

@@ -13,7 +13,8 @@ const MAX_KEYS_NAMED = 20;
 
 /** Checks every key of the history in `jsonlPath` within `timeLimitMs` (then 'unknown'). */
 export function checkLinearizable(jsonlPath: string, timeLimitMs: number): Promise<CheckResult> {
-  return checkFile(jsonlPath, { model: 'cas-register', timeLimitMs, allKeys: true });
+  // witness: each decided key's linearization or minimal failing sub-history, for certificate.json (analyze.ts).
+  return checkFile(jsonlPath, { model: 'cas-register', timeLimitMs, allKeys: true, witness: true });
 }
 
 export function linearizabilityAnalysis(result: CheckResult): Analysis {

@@ -4,7 +4,7 @@
  * workload plus cluster start and the check); run with
  *   npx vitest run test/harness/run/run.e2e.test.ts
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,9 +79,12 @@ describe('npm run jepsen (end to end, real nodes)', () => {
     expect(results.monitor.maxLeaderTerm).toBeGreaterThan(0);
     const runDir = results.runDir as string;
     expect(runDir.startsWith(join(store, 'e2e-clean'))).toBe(true);
-    for (const f of ['history.jsonl', 'history.txt', 'results.json', 'test.json', 'cluster.json', 'harness.log', ...[1, 2, 3, 4, 5].map((i) => `nodes/n${i}.log`)]) {
+    for (const f of ['history.jsonl', 'history.txt', 'history.edn', 'certificate.json', 'results.json', 'test.json', 'cluster.json', 'harness.log', ...[1, 2, 3, 4, 5].map((i) => `nodes/n${i}.log`)]) {
       expect(existsSync(join(runDir, f)), f).toBe(true);
     }
+    // The certificate beside the run is confirmed by the independent verifier (checker/verify.ts).
+    const verify = spawnSync(process.execPath, [join(repoRoot, 'dist', 'report', 'check-cli.js'), '--verify', join(runDir, 'certificate.json')], { encoding: 'utf8' });
+    expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
     expect(lstatSync(join(store, 'latest')).isSymbolicLink()).toBe(true);
     expect(realpathSync(join(store, 'latest'))).toBe(realpathSync(runDir));
 
