@@ -68,6 +68,11 @@ export interface HostOptions {
   readonly stored: StoredState;
   readonly seed: number;
   readonly io: HostIo;
+  /**
+   * Core-only unsafe behaviours that have no node flag (the simulator proves
+   * it catches them, e.g. `skipReadQuorum`); absent in the real binary.
+   */
+  readonly coreUnsafe?: { readonly skipReadQuorum?: boolean };
 }
 
 /** Bounds on what a host keeps for clients (TigerStyle: put a limit on everything). */
@@ -154,7 +159,13 @@ export class NodeHost {
     this.unsafe = options.unsafe;
     this.io = options.io;
     this.observer = options.io.observe;
-    this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
+    const raftConfig = raftConfigFor(options.id, options.config, options.unsafe);
+    const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
+    this.core = new RaftNode(
+      skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
+      options.stored,
+      createPrng(options.seed),
+    );
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
     this.lastLogIndex = last?.index ?? 0;

@@ -31,8 +31,10 @@ export interface ClientContext {
   readonly keys: number;
   readonly opTimeoutMs: number;
   readonly retry: RetryPolicy;
-  /** Ops invoked at or after this time must complete definitely (liveness after the heal). */
+  /** Ops invoked at or after this time must complete definitely (liveness after the heal, liveness.ts)... */
   readonly livenessFromMs: number;
+  /** ...within this deadline (instead of opTimeoutMs). */
+  readonly livenessOpTimeoutMs: number;
   send(slot: number, to: string, request: ClientRequest): void;
   nextValue(): number;
   nextProcess(): number;
@@ -47,6 +49,7 @@ interface Current {
   readonly key: string;
   readonly value: unknown;
   readonly invokedMs: number;
+  readonly timeoutMs: number;
   readonly deadlineMs: number;
   failures: number;
   lastError: string;
@@ -158,9 +161,10 @@ export class SimClient {
       }
     }
     const now = this.ctx.queue.now;
+    const timeoutMs = now >= this.ctx.livenessFromMs ? this.ctx.livenessOpTimeoutMs : this.ctx.opTimeoutMs;
     const request: ClientRequest = { type: 'client_request', clientId: this.clientId, seq: ++this.seq, op: kvOp };
     this.current = {
-      op, request, f: op.f, key, value, invokedMs: now, deadlineMs: now + this.ctx.opTimeoutMs,
+      op, request, f: op.f, key, value, invokedMs: now, timeoutMs, deadlineMs: now + timeoutMs,
       failures: 0, lastError: 'no reply', timer: null, awaiting: false,
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
@@ -200,9 +204,12 @@ export class SimClient {
 
   private timeout(): void {
     const cur = this.current!;
-    const error = `timeout after ${this.ctx.opTimeoutMs} ms (${cur.lastError})`;
+    const error = `timeout after ${cur.timeoutMs} ms (${cur.lastError})`;
     if (cur.invokedMs >= this.ctx.livenessFromMs) {
-      this.ctx.onLivenessViolation(`liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (after the heal + grace) timed out: ${cur.lastError}`);
+      this.ctx.onLivenessViolation(
+        `liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (in the liveness phase, from ${this.ctx.livenessFromMs.toFixed(0)} ms) ` +
+          `did not complete within ${cur.timeoutMs} ms: ${cur.lastError}`,
+      );
     }
     if (timedOutOpType(cur.f) === 'fail') {
       this.complete('fail', null, error);

@@ -71,6 +71,8 @@ export class InvariantChecker {
   constructor(
     private readonly violation: ViolationSink,
     private readonly durabilityChecks: boolean,
+    /** Each newly committed index, once, in index order (the read-safety check's view of commits). */
+    private readonly onCommitted: (entry: Entry) => void = () => undefined,
   ) {}
 
   /** A node (re)starts from `stored`. */
@@ -194,6 +196,7 @@ export class InvariantChecker {
       if (c === undefined) {
         this.committed.set(i, { term: e.term, data: e.data, type: e.type });
         if (i > this.committedMax) this.committedMax = i;
+        this.onCommitted(e);
       } else if (c.term !== e.term || c.data !== e.data) {
         this.violation(`committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`);
       }

@@ -16,7 +16,16 @@
  *
  * After every event the Raft invariants are checked on the nodes that
  * produced a Ready in it (invariants.ts); clients record a history for the
- * linearizability checker (client.ts, property.ts).
+ * linearizability checker (client.ts, property.ts), and every read they get
+ * an answer to is judged against the commits the simulator saw
+ * (read-safety.ts). After the heal, liveness is judged with bounds in
+ * election timeouts (liveness.ts).
+ *
+ * Faults besides crashes, partitions, clocks and disks: the network holds
+ * datagrams for seconds and delivers them late (network.ts), an adversary
+ * below the transport re-sends recorded messages (adversary.ts), and a
+ * process can stop and resume with its timers overdue and a socket buffer
+ * of old input (pause.ts).
  */
 import { validateConfig } from '../node/config.js';
 import { assertNever } from '../node/util/assert.js';
@@ -24,22 +33,30 @@ import type { ClusterConfig } from '../node/config-types.js';
 import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
-import type { NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
-import { decodeEnvelope, deriveKey, encodeEnvelope, isRaftMessage } from '../node/transport/codec.js';
+import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
+import type { NodeId, RaftMessage, Ready, StoredState } from '../node/raft/types.js';
+import type { RaftStorage } from '../node/storage/storage.js';
+import { isRaftMessage } from '../node/transport/codec.js';
 import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
+import { MessageRecorder } from './adversary.js';
 import { SimClient } from './client.js';
 import { createSimClock } from './clock.js';
 import { SimDisk, defaultDiskOptions, type DiskMode } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
 import { InvariantChecker } from './invariants.js';
+import { currentLeader, judgeCatchUp, livenessPlan, majorityCanRun, describeNodes, type LivenessPlan, type NodeSnapshot } from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
+import { PausedProcess } from './pause.js';
+import { ReadSafety } from './read-safety.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
 import { TraceKind } from './trace-kind.js';
+import { describeClientMessage, simDescribeOptions } from './trace-text.js';
+import { SIM_CLUSTER, SIM_SECRET, SimWire } from './wire.js';
 
-export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability';
+export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability' | 'read_safety';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -64,6 +81,17 @@ export interface SimStats {
   opsFail: number;
   opsInfo: number;
   maxTerm: number;
+  /** Datagrams the network held back and delivered late (hold faults). */
+  held: number;
+  /** Recorded messages the adversary re-sent (replay faults). */
+  replayed: number;
+  pauses: number;
+  /** Datagrams dropped because a paused process's socket buffer was full. */
+  socketDrops: number;
+  /** Reads judged by the read-safety check. */
+  readsChecked: number;
+  /** Time from the heal until a leader first existed (liveness.ts), or -1 if none did. */
+  leaderAfterHealMs: number;
 }
 
 export interface SimResult {
@@ -90,26 +118,19 @@ interface SimNode {
   clockOffsetMs: number;
   /** Non-null when the node refused to start (storage corruption detected): it stays down. */
   refused: string | null;
+  /** Non-null while the node's process is stopped (pause.ts). */
+  pause: PausedProcess | null;
 }
 
-const SECRET = 'rift-simulation-secret-0123456789';
-const CLUSTER = 'sim';
 const CLIENT_PREFIX = 'client-';
 const maxTraceLines = 200_000;
-/** The MAC key of SECRET, derived once per process (HKDF costs more than a short run's first events). */
-let cachedKey: Buffer | null = null;
-function simKey(): Buffer {
-  cachedKey ??= deriveKey(SECRET);
-  return cachedKey;
-}
-
 
 export function simClusterConfig(options: SimOptions): ClusterConfig {
   const nodes = Array.from({ length: options.nodeCount }, (_, i) => ({ id: `n${i + 1}`, host: 'sim', port: 7001 + i }));
   return validateConfig(
     {
-      cluster: CLUSTER,
-      secret: SECRET,
+      cluster: SIM_CLUSTER,
+      secret: SIM_SECRET,
       dataDir: '/nonexistent/sim',
       electionTimeoutMsMin: options.electionTimeoutMsMin,
       electionTimeoutMsMax: options.electionTimeoutMsMax,
@@ -132,12 +153,21 @@ function diskModeFor(options: SimOptions): DiskMode {
 export class Simulation {
   private readonly queue = new EventQueue();
   private readonly config: ClusterConfig;
-  private readonly key: Buffer;
+  private readonly wire = new SimWire();
   private readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly network: SimNetwork;
-  private readonly history = new History();
+  private readonly history: History;
   private readonly checker: InvariantChecker;
+  private readonly readSafety: ReadSafety;
+  /** Records peer messages for `replay` faults; null in runs without one (no cost). */
+  private readonly recorder: MessageRecorder | null;
+  private readonly plan: LivenessPlan;
+  /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
+  private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
+  private catchUpJudged = false;
+  /** `clientId#seq@node` -> the node's lastApplied when it sent an ok answer (read-safety.ts, index form). */
+  private readonly servedAt = new Map<string, number>();
   private readonly clients: SimClient[] = [];
   private readonly violations: Violation[] = [];
   private readonly trace: string[] = [];
@@ -150,6 +180,7 @@ export class Simulation {
   private readonly stats: SimStats = {
     simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
     storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
+    held: 0, replayed: 0, pauses: 0, socketDrops: 0, readsChecked: 0, leaderAfterHealMs: -1,
   };
 
   constructor(
@@ -157,14 +188,24 @@ export class Simulation {
     private readonly options: SimOptions,
   ) {
     this.config = simClusterConfig(options);
-    this.key = simKey();
+    this.plan = livenessPlan(options);
+    if (this.plan.catchUpByMs > options.faultWindowMs + options.settleMs || this.plan.livenessFromMs > this.plan.catchUpByMs) {
+      throw new Error(`sim options: the liveness checks (${this.plan.livenessFromMs} ms, ${this.plan.catchUpByMs} ms) must fall in order before the end of the run (${options.faultWindowMs + options.settleMs} ms)`);
+    }
     const seed = scenario.seed;
+    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message));
+    this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A
     // forgotten vote (noPersistVote) only elects a second leader if the voter crashes between
     // granting its vote and receiving the new leader's noop: that is caught by the durability check.
     const durability = !(options.unsafe.memoryLog || options.unsafe.ackBeforeFsync);
-    this.checker = new InvariantChecker((message) => this.violate('invariant', message), durability);
+    this.checker = new InvariantChecker(
+      (message) => this.violate('invariant', message),
+      durability,
+      (entry) => this.readSafety.onCommitted(entry, this.queue.now),
+    );
+    this.recorder = scenario.faults.some((f) => f.fault.kind === 'replay' || f.fault.kind === 'replay_leader') ? new MessageRecorder() : null;
     this.network = new SimNetwork(this.queue, seed, (to, from, datagram) => this.deliver(to, from, datagram));
     const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options), tornTailAlwaysDropped: options.unsafe.tornTailDropped };
     this.nodes = this.config.nodes.map((n, index) => ({
@@ -178,6 +219,7 @@ export class Simulation {
       clockRate: 1,
       clockOffsetMs: 0,
       refused: null,
+      pause: null,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
   }
@@ -193,6 +235,8 @@ export class Simulation {
       this.queue.schedule(Math.min(Math.max(0, f.atMs), opts.faultWindowMs), () => this.applyFault(f.fault, f.i));
     }
     this.queue.schedule(opts.faultWindowMs, () => this.healAll());
+    this.queue.schedule(this.plan.livenessFromMs, () => this.judgeLeaderAfterHeal());
+    this.queue.schedule(this.plan.catchUpByMs, () => this.judgeCatchUp());
     this.startClients();
 
     const endMs = opts.faultWindowMs + opts.settleMs;
@@ -206,9 +250,10 @@ export class Simulation {
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
+      if (this.healed && this.stats.leaderAfterHealMs < 0 && this.touched.size > 0) this.noteLeaderAfterHeal();
       this.touched.clear();
       if (this.violations.length > 0 && opts.stopOnViolation) break;
-      if (this.healed && this.clientsDone === this.clients.length) break;
+      if (this.healed && this.catchUpJudged && this.clientsDone === this.clients.length) break;
     }
     if (this.violations.length === 0 || !opts.stopOnViolation) {
       for (const client of this.clients) {
@@ -235,14 +280,27 @@ export class Simulation {
     const stored: StoredState = recovered.stored;
     this.checker.onStart(node.id, stored);
     const incarnation = node.incarnation;
-    const wrap = (fn: () => void) => () => {
-      if (node.incarnation !== incarnation || node.host === null) return;
-      this.mixEvent(TraceKind.timer, node.index, 0);
-      this.guard(node, fn);
+    const wrap = (fn: () => void): (() => void) => {
+      const fire = (): void => {
+        if (node.incarnation !== incarnation || node.host === null) return;
+        if (node.pause !== null) {
+          node.pause.dueTimers.push(fire); // a stopped process's timer fires when it resumes, late
+          return;
+        }
+        this.mixEvent(TraceKind.timer, node.index, 0);
+        this.guard(node, fn);
+      };
+      return fire;
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
+    const disk = node.disk.storage();
+    // A stopped process does not see its fsync complete until it resumes.
+    const storage: RaftStorage = {
+      persist: (hardState, entries) => disk.persist(hardState, entries).then(() => this.resumed(node)),
+      close: () => disk.close(),
+    };
     const io: HostIo = {
-      storage: node.disk.storage(),
+      storage,
       clock,
       sendPeer: (to, message) => this.sendPeer(node, to, message),
       sendClient: (to, message) => this.sendToClient(node, to.port, message),
@@ -252,14 +310,23 @@ export class Simulation {
         // A node's state only becomes visible through a Ready (messages, persisted
         // state, applied entries), so the invariants are checked after every
         // event in which the node produced one, rather than after every tick.
-        ready: () => {
+        ready: (ready) => {
           this.touched.add(node);
+          if (this.options.traceLines) this.traceReady(node, ready);
         },
         // State Machine Safety (§5.4.3), at the moment of application.
         applied: (entry) => this.checker.onApply(node.id, entry),
       },
     };
-    const host = new NodeHost({ id: node.id, config: this.config, unsafe: this.options.unsafe, stored, seed: node.seeds.uint32(), io });
+    const host = new NodeHost({
+      id: node.id,
+      config: this.config,
+      unsafe: this.options.unsafe,
+      stored,
+      seed: node.seeds.uint32(),
+      io,
+      ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
+    });
     host.onFatal = (error) => {
       if (node.host !== host) return;
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
@@ -280,6 +347,7 @@ export class Simulation {
     node.host = null;
     node.clock = null;
     node.incarnation++;
+    node.pause = null; // the stopped process dies with its socket buffer and overdue timers
     this.checker.onStop(node.id);
     const fate = node.disk.crash();
     this.stats.crashes++;
@@ -312,10 +380,65 @@ export class Simulation {
   private anyHostBusy(): boolean {
     for (const node of this.nodes) {
       const host = node.host;
-      if (host === null) continue;
+      if (host === null || node.pause !== null) continue; // a stopped process waits for its resume
       if (host.busy() && !node.disk.hostWaiting) return true;
     }
     return false;
+  }
+
+  // ------------------------------------------------------------ process pauses
+
+  /** Resolves at once for a running process; for a stopped one, when it resumes. */
+  private resumed(node: SimNode): Promise<void> | undefined {
+    const pause = node.pause;
+    if (pause === null) return undefined;
+    return new Promise<void>((resolve) => pause.storageDone.push(resolve));
+  }
+
+  private pauseNode(node: SimNode, forMs: number): void {
+    if (node.host === null) return;
+    const untilMs = this.queue.now + forMs;
+    if (node.pause === null) node.pause = new PausedProcess(untilMs, this.options.socketBufferBytes);
+    else node.pause.untilMs = Math.max(node.pause.untilMs, untilMs);
+    this.stats.pauses++;
+    this.note(TraceKind.pause, node.index, () => `${node.id} stops (process paused until ${node.pause?.untilMs.toFixed(0)} ms)`);
+    this.queue.schedule(forMs, () => {
+      const pause = node.pause;
+      if (pause !== null && this.queue.now >= pause.untilMs) this.resume(node);
+    });
+  }
+
+  /**
+   * The process runs again: first the fsync completions it missed (the host
+   * waits on nothing else, so the simulator can settle), then what waited in
+   * its socket buffer, in arrival order (the event loop polls a readable
+   * socket before it runs timers), then its overdue timers. Each datagram is
+   * its own event, so invariants are checked between them.
+   */
+  private resume(node: SimNode): void {
+    const pause = node.pause;
+    if (pause === null) return;
+    node.pause = null;
+    this.stats.socketDrops += pause.dropped;
+    this.note(TraceKind.resume, node.index, () => `${node.id} resumes: ${pause.buffered.length} datagrams buffered, ${pause.dropped} dropped (socket buffer full), ${pause.dueTimers.length} timers overdue`);
+    const incarnation = node.incarnation;
+    this.touched.add(node);
+    for (const done of pause.storageDone) done();
+    for (const { from, datagram } of pause.buffered) {
+      this.queue.schedule(0, () => {
+        if (node.incarnation !== incarnation) return;
+        if (node.pause !== null) node.pause.receive(from, datagram);
+        else this.deliverToHost(node, from, datagram);
+      });
+    }
+    this.queue.schedule(0, () => {
+      if (node.pause !== null) {
+        node.pause.dueTimers.push(...pause.dueTimers);
+        return;
+      }
+      this.touched.add(node);
+      for (const fire of pause.dueTimers) fire();
+    });
   }
 
   // ------------------------------------------------------------ network
@@ -323,7 +446,8 @@ export class Simulation {
   private sendPeer(node: SimNode, to: NodeId, message: RaftMessage): void {
     this.checker.onSend(node.id, message);
     if (message.term > this.stats.maxTerm) this.stats.maxTerm = message.term;
-    const encoded = encodeEnvelope({ cluster: CLUSTER, from: node.id, to, body: message }, this.key);
+    this.recorder?.record(this.queue.now, node.id, to, message);
+    const encoded = this.wire.sealPeer(node.id, to, message);
     if (!encoded.ok) {
       this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
       return;
@@ -333,7 +457,11 @@ export class Simulation {
   }
 
   private sendToClient(node: SimNode, slot: number, message: ClientMessage): void {
-    const encoded = encodeEnvelope({ cluster: CLUSTER, from: node.id, to: 'client', body: message }, this.key);
+    if (message.type === 'client_response' && message.outcome.status === 'ok' && node.host !== null) {
+      // The state a read (or write) was answered from, for the read-safety check at delivery.
+      this.servedAt.set(`${message.clientId}#${message.seq}@${node.id}`, node.host.stateMachine().lastApplied);
+    }
+    const encoded = this.wire.sealToClient(node.id, message);
     if (!encoded.ok) {
       this.violate('node_error', `${node.id} produced an unsendable ${message.type}: ${encoded.detail}`);
       return;
@@ -344,21 +472,40 @@ export class Simulation {
 
   private deliver(to: string, from: string, datagram: Buffer): void {
     this.stats.delivered++;
-    const decoded = decodeEnvelope(datagram, this.key, CLUSTER);
     if (to.startsWith(CLIENT_PREFIX)) {
       const slot = Number(to.slice(CLIENT_PREFIX.length));
-      this.mixEvent(TraceKind.clientDelivery, slot, datagram.readUInt32LE(5));
+      this.mixEvent(TraceKind.clientDelivery, slot, this.wire.traceWord(datagram));
+      const decoded = this.wire.open(to, datagram);
       if (!decoded.ok) return;
       const body = decoded.envelope.body;
-      if (body.type === 'client_response') this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
+      if (this.options.traceLines && !isRaftMessage(body)) this.note(TraceKind.log, slot, () => describeClientMessage(decoded.envelope.from, `c${slot}`, body), false);
+      if (body.type === 'client_response') {
+        const appliedIndex = this.servedAt.get(`${body.clientId}#${body.seq}@${decoded.envelope.from}`);
+        this.readSafety.served = appliedIndex === undefined ? null : { node: decoded.envelope.from, appliedIndex };
+        this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
+        this.readSafety.served = null;
+      }
       return;
     }
     const node = this.byId.get(to);
     if (node === undefined || node.host === null) return; // down: the datagram is lost
+    if (node.pause !== null) {
+      // Stopped: the datagram waits in the socket buffer, or is dropped when it is full.
+      this.mixEvent(TraceKind.pause, node.index, this.wire.traceWord(datagram));
+      node.pause.receive(from, datagram);
+      return;
+    }
+    this.deliverToHost(node, from, datagram);
+  }
+
+  private deliverToHost(node: SimNode, from: string, datagram: Buffer): void {
     const host = node.host;
-    this.mixEvent(TraceKind.peerDelivery, node.index, datagram.readUInt32LE(5));
+    if (host === null) return;
+    this.mixEvent(TraceKind.peerDelivery, node.index, this.wire.traceWord(datagram));
+    const decoded = this.wire.open(node.id, datagram);
     if (!decoded.ok) return;
     const body = decoded.envelope.body;
+    if (this.options.traceLines) this.traceDelivery(node, decoded.envelope.from, body);
     // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
     try {
       if (isRaftMessage(body)) host.onPeerMessage(body);
@@ -371,7 +518,7 @@ export class Simulation {
   // ------------------------------------------------------------ clients
 
   private startClients(): void {
-    const livenessFromMs = this.options.faultWindowMs + this.options.livenessGraceMs;
+    const livenessFromMs = this.plan.livenessFromMs;
     this.scenario.clients.forEach((ops, slot) => {
       const client = new SimClient(slot, ops, {
         queue: this.queue,
@@ -382,8 +529,9 @@ export class Simulation {
         opTimeoutMs: this.options.opTimeoutMs,
         retry: defaultRetryPolicy(this.options.opTimeoutMs),
         livenessFromMs,
+        livenessOpTimeoutMs: this.plan.opTimeoutMs,
         send: (s, to, request) => {
-          const encoded = encodeEnvelope({ cluster: CLUSTER, from: `c${s}`, to, body: request }, this.key);
+          const encoded = this.wire.sealRequest(`c${s}`, to, request);
           if (encoded.ok) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);
         },
         nextValue: () => this.nextValue++,
@@ -460,9 +608,95 @@ export class Simulation {
         this.note(TraceKind.corrupt, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
+      case 'cut_leader': {
+        const leader = this.currentLeader();
+        if (leader === null) return;
+        const others = this.nodes.filter((node) => node !== leader);
+        const other = others[fault.other % others.length]!;
+        this.network.block(leader.id, other.id);
+        this.network.block(other.id, leader.id);
+        return;
+      }
+      case 'reboot': {
+        const node = nodeAt(fault.node);
+        if (node.host === null) return;
+        this.crashNode(node);
+        const incarnation = node.incarnation;
+        this.queue.schedule(fault.downMs, () => {
+          if (node.incarnation !== incarnation || this.healed) return; // restarted (or crashed again) meanwhile
+          this.touched.add(node);
+          this.startNode(node);
+        });
+        return;
+      }
+      case 'split_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.splitLeader(leader, fault.companion);
+        return;
+      }
+      case 'hold':
+        this.holdLinks(nodeAt(fault.node), fault.direction, fault.rate, fault.holdMs, fault.forMs);
+        return;
+      case 'hold_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.holdLinks(leader, fault.direction, fault.rate, fault.holdMs, fault.forMs);
+        return;
+      }
+      case 'replay':
+        this.replay(fault.count, fault.minAgeMs, i, null);
+        return;
+      case 'replay_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.replay(fault.count, fault.minAgeMs, i, leader.id);
+        return;
+      }
+      case 'pause':
+        this.pauseNode(nodeAt(fault.node), fault.forMs);
+        return;
+      case 'pause_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.pauseNode(leader, fault.forMs);
+        return;
+      }
       default:
         assertNever(fault, 'fault');
     }
+  }
+
+  /** The leader and floor((n-1)/2) - 1 companions against the rest (a fresh partition: earlier cuts heal). */
+  private splitLeader(leader: SimNode, companion: number): void {
+    const others = this.nodes.filter((node) => node !== leader);
+    const minority = new Set<SimNode>([leader]);
+    const size = Math.floor((this.nodes.length - 1) / 2);
+    for (let k = 0; minority.size < size && k < others.length; k++) minority.add(others[(companion + k) % others.length]!);
+    this.network.healPartitions();
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a !== b && minority.has(a) !== minority.has(b)) this.network.block(a.id, b.id);
+      }
+    }
+  }
+
+  /** The network holds some of the node's peer datagrams (network.ts `hold`). */
+  private holdLinks(node: SimNode, direction: LinkDirection, rate: number, holdMs: number, forMs: number): void {
+    for (const other of this.nodes) {
+      if (other === node) continue;
+      if (direction !== 'in') this.network.hold(node.id, other.id, rate, holdMs, forMs);
+      if (direction !== 'out') this.network.hold(other.id, node.id, rate, holdMs, forMs);
+    }
+  }
+
+  /** The adversary re-sends, re-sealed, recorded messages at least `minAgeMs` old (adversary.ts). */
+  private replay(count: number, minAgeMs: number, i: number, from: NodeId | null): void {
+    if (this.recorder === null) return;
+    const picked = this.recorder.pick(count, this.queue.now - minAgeMs, new Stream(this.scenario.seed, `replay:${i}`), from);
+    picked.forEach((recorded, k) => {
+      const sealed = this.wire.sealPeer(recorded.from, recorded.to, recorded.message);
+      if (!sealed.ok) return;
+      this.stats.replayed++;
+      this.note(TraceKind.replay, i, () => `adversary replays (sent at ${recorded.atMs.toFixed(3)}) ${describeMessage(recorded.message, simDescribeOptions)}`);
+      this.network.inject(recorded.from, recorded.to, sealed.datagram, 1 + k);
+    });
   }
 
   private setClock(node: SimNode, rate: number, offsetMs: number): void {
@@ -493,20 +727,83 @@ export class Simulation {
     return best;
   }
 
-  /** End of the fault window: restart everyone, heal the network, let clocks run at rate 1 again. */
+  /** End of the fault window: restart everyone, resume paused processes, heal the network, let clocks run at rate 1 again. */
   private healAll(): void {
     this.healed = true;
     this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
-    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
+    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart');
     this.network.healPartitions();
+    this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
     for (const node of this.nodes) {
       node.clockRate = 1;
       node.clock?.adjust({ rate: 1 });
+      this.resume(node);
       this.startNode(node);
       this.touched.add(node);
     }
+  }
+
+  // ------------------------------------------------------------ liveness after the heal
+
+  private snapshots(): NodeSnapshot[] {
+    return this.nodes.map((node) => {
+      const st = node.host?.raft().status();
+      return {
+        id: node.id,
+        running: node.host !== null,
+        refused: node.refused !== null,
+        role: st?.role ?? null,
+        currentTerm: st?.currentTerm ?? 0,
+        commitIndex: st?.commitIndex ?? 0,
+        lastLogIndex: st?.lastLogIndex ?? 0,
+      };
+    });
+  }
+
+  /** After an event that changed some node, once the heal has happened and no leader was seen yet since. */
+  private noteLeaderAfterHeal(): void {
+    if (currentLeader(this.snapshots()) !== null) this.stats.leaderAfterHealMs = this.queue.now - this.plan.healMs;
+  }
+
+  /** Liveness check 1 (liveness.ts): a leader by the start of the liveness phase; its commitIndex is the catch-up target. */
+  private judgeLeaderAfterHeal(): void {
+    const nodes = this.snapshots();
+    const k = this.options.livenessLeaderElectionTimeouts;
+    this.note(TraceKind.liveness, 1, () => `liveness phase starts (${k} election timeouts after the heal): ${describeNodes(nodes)}`);
+    if (!majorityCanRun(nodes)) return; // a majority refused to start (damaged storage): nothing can be asked of the rest
+    const leader = currentLeader(nodes);
+    if (leader === null) {
+      this.violate('liveness', `liveness: no leader ${k} election timeouts (${this.plan.livenessFromMs - this.plan.healMs} ms) after the heal; nodes: ${describeNodes(nodes)}`);
+      return;
+    }
+    this.catchUpTarget = { leader: leader.id, commitIndex: leader.commitIndex };
+  }
+
+  /** Liveness check 3: every running node caught up with the leader's commit. */
+  private judgeCatchUp(): void {
+    this.catchUpJudged = true;
+    const target = this.catchUpTarget;
+    if (target === null) return;
+    const nodes = this.snapshots();
+    this.note(TraceKind.liveness, 3, () => `catch-up check (target commit ${target.commitIndex} of ${target.leader}): ${describeNodes(nodes)}`);
+    const problem = judgeCatchUp(nodes, target.leader, target.commitIndex, this.plan, this.options.catchUpElectionTimeouts);
+    if (problem !== null) this.violate('liveness', problem);
+  }
+
+  // ------------------------------------------------------------ trace text
+
+  /** A delivered message, as the core's transcripts print it (node/raft/describe.ts). */
+  private traceDelivery(node: SimNode, from: string, body: RaftMessage | ClientMessage): void {
+    this.note(TraceKind.log, node.index, () => (isRaftMessage(body) ? `deliver ${describeMessage(body, simDescribeOptions)}` : `deliver ${describeClientMessage(from, node.id, body)}`), false);
+  }
+
+  /** A Ready a node took from its core, one field per line, indented under the node. */
+  private traceReady(node: SimNode, ready: Ready): void {
+    const lines = describeReadyLines(ready, simDescribeOptions);
+    this.note(TraceKind.log, node.index, () => `${node.id} Ready ${lines[0]}`, false);
+    for (const line of lines.slice(1)) this.note(TraceKind.log, node.index, () => `${' '.repeat(node.id.length)}   ${line}`, false);
   }
 
   // ------------------------------------------------------------ bookkeeping
@@ -545,6 +842,8 @@ export class Simulation {
       else if (op.type === 'info' && typeof op.process === 'number') this.stats.opsInfo++;
     }
     for (const node of this.nodes) node.host?.stop();
+    this.stats.held = this.network.stats.held;
+    this.stats.readsChecked = this.readSafety.checked;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;
