@@ -92,6 +92,10 @@ export interface SimStats {
   readsChecked: number;
   /** Time from the heal until a leader first existed (liveness.ts), or -1 if none did. */
   leaderAfterHealMs: number;
+  /** Time from the heal until every running node reached the catch-up target (liveness.ts), or -1. */
+  catchUpAfterHealMs: number;
+  /** The longest an op invoked in the liveness phase took to complete (ms), or -1 if none completed. */
+  livenessOpMaxMs: number;
 }
 
 export interface SimResult {
@@ -166,6 +170,8 @@ export class Simulation {
   /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
   private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
   private catchUpJudged = false;
+  /** A majority refused to start (damaged storage): nothing can be asked of the cluster after the heal. */
+  private livenessExempt = false;
   /** `clientId#seq@node` -> the node's lastApplied when it sent an ok answer (read-safety.ts, index form). */
   private readonly servedAt = new Map<string, number>();
   private readonly clients: SimClient[] = [];
@@ -180,7 +186,7 @@ export class Simulation {
   private readonly stats: SimStats = {
     simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
     storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
-    held: 0, replayed: 0, pauses: 0, socketDrops: 0, readsChecked: 0, leaderAfterHealMs: -1,
+    held: 0, replayed: 0, pauses: 0, socketDrops: 0, readsChecked: 0, leaderAfterHealMs: -1, catchUpAfterHealMs: -1, livenessOpMaxMs: -1,
   };
 
   constructor(
@@ -250,12 +256,15 @@ export class Simulation {
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
-      if (this.healed && this.stats.leaderAfterHealMs < 0 && this.touched.size > 0) this.noteLeaderAfterHeal();
+      if (this.healed && this.touched.size > 0) {
+        if (this.stats.leaderAfterHealMs < 0) this.noteLeaderAfterHeal();
+        else if (this.catchUpTarget !== null && this.stats.catchUpAfterHealMs < 0) this.noteCatchUp(this.catchUpTarget.commitIndex);
+      }
       this.touched.clear();
       if (this.violations.length > 0 && opts.stopOnViolation) break;
       if (this.healed && this.catchUpJudged && this.clientsDone === this.clients.length) break;
     }
-    if (this.violations.length === 0 || !opts.stopOnViolation) {
+    if ((this.violations.length === 0 || !opts.stopOnViolation) && !this.livenessExempt) {
       for (const client of this.clients) {
         if (!client.done) this.violate('liveness', `liveness: client slot ${client.slot} still had work at the end of the run (${endMs} ms)`);
       }
@@ -536,7 +545,9 @@ export class Simulation {
         },
         nextValue: () => this.nextValue++,
         nextProcess: () => this.nextProcess++,
-        onLivenessViolation: (message) => this.violate('liveness', message),
+        onLivenessViolation: (message) => {
+          if (!this.livenessExempt) this.violate('liveness', message);
+        },
         onDone: () => {
           this.clientsDone++;
         },
@@ -767,18 +778,30 @@ export class Simulation {
     if (currentLeader(this.snapshots()) !== null) this.stats.leaderAfterHealMs = this.queue.now - this.plan.healMs;
   }
 
+  private noteCatchUp(target: number): void {
+    for (const node of this.nodes) {
+      const st = node.host?.raft().status();
+      if (st !== undefined && st.commitIndex < target) return;
+    }
+    this.stats.catchUpAfterHealMs = this.queue.now - this.plan.healMs;
+  }
+
   /** Liveness check 1 (liveness.ts): a leader by the start of the liveness phase; its commitIndex is the catch-up target. */
   private judgeLeaderAfterHeal(): void {
     const nodes = this.snapshots();
     const k = this.options.livenessLeaderElectionTimeouts;
     this.note(TraceKind.liveness, 1, () => `liveness phase starts (${k} election timeouts after the heal): ${describeNodes(nodes)}`);
-    if (!majorityCanRun(nodes)) return; // a majority refused to start (damaged storage): nothing can be asked of the rest
+    if (!majorityCanRun(nodes)) {
+      this.livenessExempt = true; // a majority refused to start (damaged storage): nothing can be asked of the rest
+      return;
+    }
     const leader = currentLeader(nodes);
     if (leader === null) {
       this.violate('liveness', `liveness: no leader ${k} election timeouts (${this.plan.livenessFromMs - this.plan.healMs} ms) after the heal; nodes: ${describeNodes(nodes)}`);
       return;
     }
     this.catchUpTarget = { leader: leader.id, commitIndex: leader.commitIndex };
+    this.noteCatchUp(leader.commitIndex);
   }
 
   /** Liveness check 3: every running node caught up with the leader's commit. */
@@ -836,10 +859,21 @@ export class Simulation {
       h = mix(h, node.host?.stateMachine().lastApplied ?? -1);
     }
     h = mix(h, this.history.ops.length);
+    const invokedNs = new Map<number, number>();
+    const livenessFromNs = this.plan.livenessFromMs * 1e6;
     for (const op of this.history.ops) {
+      if (typeof op.process !== 'number') continue;
+      if (op.type === 'invoke') {
+        invokedNs.set(op.process, op.time ?? 0);
+        continue;
+      }
       if (op.type === 'ok') this.stats.opsOk++;
       else if (op.type === 'fail') this.stats.opsFail++;
-      else if (op.type === 'info' && typeof op.process === 'number') this.stats.opsInfo++;
+      else this.stats.opsInfo++;
+      const invoked = invokedNs.get(op.process);
+      if (invoked !== undefined && invoked >= livenessFromNs) {
+        this.stats.livenessOpMaxMs = Math.max(this.stats.livenessOpMaxMs, ((op.time ?? 0) - invoked) / 1e6);
+      }
     }
     for (const node of this.nodes) node.host?.stop();
     this.stats.held = this.network.stats.held;

@@ -119,6 +119,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
       minOpsPerClient: 20,
       maxOpsPerClient: 50,
       maxThinkMs: 150,
+      minFaults: 0,
       maxFaults: 6,
       faultWeights: { isolate_leader: 4, clock_leader: 4, heal: 1 },
       clockRates: [0.5, 0.8],
@@ -151,13 +152,31 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   tornTailDropped: {
     description: 'a corrupt last log frame (bit rot) is dropped as torn: an acknowledged vote or entry vanishes',
-    options: { nodeCount: 3 },
-    shape: crashHeavy,
+    // Bit rot lands anywhere in a node's synced log; it is in the last frame
+    // often when logs are short (few writes) and the node is down (nothing
+    // appended after it). The correct node refuses to start; with the flag
+    // a vote or an entry is silently lost (the durability checks see it).
+    options: { nodeCount: 3, keys: 1 },
+    shape: {
+      ...defaultShape,
+      minClients: 1,
+      clients: 2,
+      minOpsPerClient: 3,
+      maxOpsPerClient: 10,
+      maxThinkMs: 300,
+      minFaults: 6,
+      maxFaults: 16,
+      faultWeights: { crash: 4, crash_leader: 2, corrupt: 6, restart: 2 },
+    },
   },
   ignoreLostFollowerLog: {
     description: 'a follower whose log lost its tail is never caught up by the current leader',
+    // The catch-up check after the heal (liveness.ts) sees it. It needs a
+    // follower that loses acknowledged entries: the disk faults of the
+    // storage work (a lost tail before restart) make that happen; without
+    // them only another unsafe storage flag does (test/sim/simulator.test.ts).
     options: { nodeCount: 3 },
-    shape: crashHeavy,
+    shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, reboot: 4, corrupt: 1 } },
   },
   forgetLeaseOnRestart: {
     description: 'a restarted follower votes at once, so a new leader commits while the old one serves lease reads',
