@@ -27,6 +27,8 @@ export interface ScenarioShape {
   readonly faultWeights: Partial<Record<FaultKind, number>>;
   /** Clock rates a `clock` fault picks from. */
   readonly clockRates: readonly number[];
+  /** Most messages one `replay` fault re-sends (default replayCountMax). */
+  readonly replayCountMax?: number;
   /** Network profiles a `network` fault picks from (default: all of them). */
   readonly networkProfiles?: readonly NetworkProfileName[];
 }
@@ -129,7 +131,7 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
         .map((r) => ({ kind, direction: r.direction, rate: r.rate, holdMs: r.holdMs, forMs: r.forMs }));
     case 'replay':
       return fc
-        .record({ count: fc.integer({ min: 1, max: replayCountMax }), minAgeMs: fc.integer(replayMinAgeMsRange) })
+        .record({ count: fc.integer({ min: 1, max: shape.replayCountMax ?? replayCountMax }), minAgeMs: fc.integer(replayMinAgeMsRange) })
         .map((r) => ({ kind, count: r.count, minAgeMs: r.minAgeMs }));
     case 'cut_leader':
       return fc.nat({ max: Math.max(0, nodeCount - 2) }).map((other) => ({ kind, other }));
@@ -139,7 +141,7 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc.nat({ max: Math.max(0, nodeCount - 2) }).map((companion) => ({ kind, companion }));
     case 'replay_leader':
       return fc
-        .record({ count: fc.integer({ min: 1, max: replayCountMax }), minAgeMs: fc.integer(replayMinAgeMsRange) })
+        .record({ count: fc.integer({ min: 1, max: shape.replayCountMax ?? replayCountMax }), minAgeMs: fc.integer(replayMinAgeMsRange) })
         .map((r) => ({ kind, count: r.count, minAgeMs: r.minAgeMs }));
     case 'pause':
       return fc.record({ node, forMs: fc.integer(pauseMsRange) }).map((r) => ({ kind, node: r.node, forMs: r.forMs }));
