@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
+import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
 import { partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
@@ -44,6 +45,8 @@ export interface JepsenOptions {
   readonly clockFaults: readonly ClockFault[];
   /** Loss faults draw their rate from this range, in percent. */
   readonly lossPct: { readonly min: number; readonly max: number };
+  /** What disk faults do to a killed node's log (flip-last-frame, flip-frame, torn-tail, truncate-synced). */
+  readonly diskFaults: readonly DiskFault[];
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
@@ -180,6 +183,9 @@ Workload
 
 Faults
 ${faultsHelp()}
+  With kill or disk, nodes run with --page-cache-crash-model: a node's writes
+  stay in its memory until its fsync, so a kill loses what it had not
+  fsynced, as a power failure does (Jepsen's LazyFS, without FUSE).
 Runs and output
   --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
   --test-name NAME        [A-Za-z0-9._-]+                               (default rift-<nemesis list>)
@@ -211,6 +217,7 @@ const optionSpec = {
   targets: { type: 'string' },
   'clock-faults': { type: 'string' },
   'loss-rates': { type: 'string' },
+  'disk-faults': { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -317,6 +324,15 @@ export function parseClockFaults(raw: string | undefined): ClockFault[] {
   return clockFaults.filter((c) => items.includes(c));
 }
 
+export function parseDiskFaults(raw: string | undefined): DiskFault[] {
+  if (raw === undefined) return [...defaultDiskFaults];
+  const items = commaList('disk-faults', raw);
+  for (const item of items) {
+    if (!(diskFaults as readonly string[]).includes(item)) throw new UsageError(`--disk-faults: unknown disk fault "${item}" (known: ${diskFaults.join(', ')})`);
+  }
+  return diskFaults.filter((d) => items.includes(d));
+}
+
 /** `--loss-rates 0.4-0.7` or `--loss-rates 0.5`: a range of fractions, as whole percents. */
 export function parseLossRates(raw: string | undefined): { min: number; max: number } {
   if (raw === undefined) return { ...defaultLossPct };
@@ -417,6 +433,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (v.targets !== undefined) needsKind('targets', nemesis, kindsTakingTargets());
   const clockFaultModes = parseClockFaults(v['clock-faults']);
   const lossPct = parseLossRates(v['loss-rates']);
+  const diskFaultModes = parseDiskFaults(v['disk-faults']);
   // Each kind's own options, in the order the table lists them, need a kind that takes them.
   for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
@@ -471,7 +488,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, nemesisIntervalS, partitionShapes: shapes, targets,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, diskFaults: diskFaultModes, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
     },

@@ -1,13 +1,14 @@
 /**
- * The adversary below the transport: it records the peer messages nodes
- * send and, on a `replay` fault, puts old ones back on the wire, re-sealed
- * (wire.ts), straight to their receiver. Unlike a hold (the network delaying
- * a datagram, network.ts), a replay is not something a correct network does:
- * the transport's own defences (a MAC, a per-sender replay window) would stop
- * a byte-for-byte copy, so the adversary is modelled as one that holds the
- * keys and seals again. What it tests is the core's defence in depth: a
- * message from an older term, an old answer, a duplicate, must never make a
- * node act on it as if it were new (issue 15 defect 1: an old-term
+ * The adversary below the transport: an on-path recorder that captures the
+ * peer datagrams nodes send and, on a `replay` fault, puts old ones back on
+ * the wire byte for byte, straight to their receiver. It holds no key, so
+ * the receiver's real endpoint (node/transport/node-endpoint.ts) judges each
+ * copy: its MAC verifies, and the peer replay window (peer-replay.ts) must
+ * refuse a datagram it already accepted, one from before either side
+ * restarted, or one below its window. A copy whose original the network
+ * lost is new to the window and reaches the core late, as a held datagram
+ * does (network.ts `hold`): the core must then not act on an old message,
+ * an old answer, as if it were new (issue 15 defect 1: an old-term
  * AppendEntries whose answer confirmed a later term's reads).
  *
  * Bounded: a ring of the last `capacity` messages (at the default timings a
@@ -23,8 +24,10 @@ export interface RecordedMessage {
   readonly atMs: number;
   readonly from: NodeId;
   readonly to: NodeId;
-  /** The core's message object (the core never mutates a message it emitted). */
+  /** The core's message object (the core never mutates a message it emitted), for the trace. */
   readonly message: RaftMessage;
+  /** The sealed datagram as it went on the wire. */
+  readonly datagram: Buffer;
 }
 
 export const defaultRecorderCapacity = 2048;
@@ -39,8 +42,8 @@ export class MessageRecorder {
     this.ring = new Array<RecordedMessage | undefined>(capacity);
   }
 
-  record(atMs: number, from: NodeId, to: NodeId, message: RaftMessage): void {
-    this.ring[this.next] = { atMs, from, to, message };
+  record(atMs: number, from: NodeId, to: NodeId, message: RaftMessage, datagram: Buffer): void {
+    this.ring[this.next] = { atMs, from, to, message, datagram };
     this.next = (this.next + 1) % this.capacity;
     this.recorded++;
   }

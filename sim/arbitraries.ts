@@ -147,6 +147,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc.record({ node, forMs: fc.integer(pauseMsRange) }).map((r) => ({ kind, node: r.node, forMs: r.forMs }));
     case 'pause_leader':
       return fc.integer(pauseMsRange).map((forMs) => ({ kind, forMs }));
+    case 'corrupt_last_frame':
+      return node.map((n) => ({ kind, node: n }));
+    case 'lose_tail':
+      return fc.record({ node, entries: fc.integer({ min: 1, max: 20 }) }).map((r) => ({ kind, node: r.node, entries: r.entries }));
     default:
       return assertNever(kind, 'fault kind');
   }

@@ -14,8 +14,8 @@
  * seconds, several election timeouts, and deliver each once, late, with its
  * original bytes: a route flap or a congested queue, not an attacker. Held
  * datagrams cross terms: a leader's old AppendEntries reach a follower after
- * it has re-elected that leader (issue 15, defect 1). An adversary that
- * forges or re-seals messages is not the network's job (adversary.ts).
+ * it has re-elected that leader (issue 15, defect 1). Copies of datagrams
+ * (an on-path attacker's replays) are the adversary's job (adversary.ts).
  *
  * Each link draws from its own random stream, so a change on one link does
  * not reshuffle the others (see streams.ts).
@@ -56,7 +56,7 @@ export interface NetworkStats {
   overflow: number;
   /** Datagrams a hold kept back (each delivered once, late). */
   held: number;
-  /** Re-sealed datagrams an adversary put on the wire (adversary.ts). */
+  /** Recorded datagrams an adversary put back on the wire, byte for byte (adversary.ts). */
   injected: number;
 }
 

@@ -55,9 +55,9 @@ export type Fault =
   /** The same, on whichever node is leader at that moment. */
   | { readonly kind: 'hold_leader'; readonly direction: LinkDirection; readonly rate: number; readonly holdMs: number; readonly forMs: number }
   /**
-   * An adversary below the transport re-sends `count` peer messages it
-   * recorded at least `minAgeMs` earlier, re-sealed (fresh envelopes): it
-   * tests the core's own defences, whatever the transport adds.
+   * An adversary below the transport re-delivers `count` peer datagrams it
+   * recorded at least `minAgeMs` earlier, byte for byte (it holds no key):
+   * the receivers' replay windows must refuse the copies of what they accepted.
    */
   | { readonly kind: 'replay'; readonly count: number; readonly minAgeMs: number }
   /** The same, but only messages that whichever node is leader at that moment sent (a leader's old traffic, replayed to its followers). */
@@ -65,7 +65,23 @@ export type Fault =
   /** The node's process stops (SIGSTOP, a GC pause) for `forMs`: no timers, no input; datagrams queue in its socket buffer. */
   | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
   /** The same, on whichever node is leader at that moment. */
-  | { readonly kind: 'pause_leader'; readonly forMs: number };
+  | { readonly kind: 'pause_leader'; readonly forMs: number }
+  // Disk faults on the real file storage (sim/disk.ts, sim/sim-fs.ts; issue 15).
+  /**
+   * Power failure of node `node % n`, a bit flip in the last durable frame
+   * of its log, and a restart: it must refuse to start (issue 15 defect 3);
+   * `--unsafe-torn-tail-dropped` drops the frame and what it held.
+   */
+  | { readonly kind: 'corrupt_last_frame'; readonly node: number }
+  /**
+   * OUTSIDE Raft's fault model (a disk that loses synced data; never in a
+   * default mix): power failure of a follower (the `node`-th running
+   * non-leader), its disk loses up to `entries` entries of its log's tail
+   * (only entries every other disk also holds, so a correct node stays
+   * safe; term and vote kept), and it restarts: the leader must catch it up
+   * (issue 15 defect 4, `--unsafe-ignore-lost-follower-log`).
+   */
+  | { readonly kind: 'lose_tail'; readonly node: number; readonly entries: number };
 
 export type FaultKind = Fault['kind'];
 

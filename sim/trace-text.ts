@@ -53,6 +53,8 @@ export function describeClientMessage(from: string, to: string, message: ClientM
       return `${from}->${to} status_request ${message.requestId}`;
     case 'status_response':
       return `${from}->${to} status_response ${message.requestId}`;
+    case 'retry':
+      return `${from}->${to} retry (address validation)`;
     default:
       return assertNever(message, 'client message');
   }

@@ -152,22 +152,9 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   tornTailDropped: {
     description: 'a corrupt last log frame (bit rot) is dropped as torn: an acknowledged vote or entry vanishes',
-    // Bit rot lands anywhere in a node's synced log; it is in the last frame
-    // often when logs are short (few writes) and the node is down (nothing
-    // appended after it). The correct node refuses to start; with the flag
-    // a vote or an entry is silently lost (the durability checks see it).
-    options: { nodeCount: 3, keys: 1 },
-    shape: {
-      ...defaultShape,
-      minClients: 1,
-      clients: 2,
-      minOpsPerClient: 3,
-      maxOpsPerClient: 10,
-      maxThinkMs: 300,
-      minFaults: 6,
-      maxFaults: 16,
-      faultWeights: { crash: 4, crash_leader: 2, corrupt: 6, restart: 2 },
-    },
+    options: { nodeCount: 3 },
+    // A bit flip in the last durable frame before a restart (sim/disk.ts corruptLastFrame).
+    shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, corrupt_last_frame: 4 } },
   },
   ignoreLostFollowerLog: {
     description: 'a follower whose log lost its tail is never caught up by the current leader',
@@ -176,7 +163,28 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // storage work (a lost tail before restart) make that happen; without
     // them only another unsafe storage flag does (test/sim/simulator.test.ts).
     options: { nodeCount: 3 },
-    shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, reboot: 4, corrupt: 1 } },
+    // A follower's disk loses its acknowledged tail (sim/disk.ts loseTail): outside the fault
+    // model, so only here; the run then requires every node to catch up after the heal.
+    shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
+  },
+  // Issue 18 (provisional, phase 1): the host neither snapshots nor changes
+  // membership yet, so these presets cannot show their bug until phase 2
+  // gives the simulator snapshots and a membership fault; the core tests
+  // (test/node/raft/) show each of them.
+  confChangeBeforeTermCommit: {
+    description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
+    options: { nodeCount: 5 },
+    shape: crashHeavy,
+  },
+  snapshotPastCommit: {
+    description: 'snapshots at the last log index apply uncommitted entries that a later leader overwrites',
+    options: { nodeCount: 3 },
+    shape: partitionHeavy,
+  },
+  keepLogOnInstall: {
+    description: 'a follower keeps its conflicting log when it installs a snapshot and claims it matches',
+    options: { nodeCount: 3 },
+    shape: crashHeavy,
   },
   forgetLeaseOnRestart: {
     description: 'a restarted follower votes at once, so a new leader commits while the old one serves lease reads',

@@ -22,8 +22,14 @@ export interface NemesisCluster {
   status(id: string): Promise<NodeStatus | null>;
   /** SIGKILL: the process and everything it had not written to disk are gone. */
   kill(id: string): Promise<void>;
-  /** Starts a killed node again on its data directory, waiting until it is ready. */
+  /**
+   * Starts a killed node again on its data directory, waiting until it is
+   * ready. Rejects with NodeExitedBeforeReady (node-process.ts) when it
+   * exits first, e.g. with code 3 when it refuses corrupt storage.
+   */
   restart(id: string): Promise<void>;
+  /** The node's data directory (the disk nemesis damages the log file in it while the node is down). */
+  dataDir(id: string): string;
   /** SIGSTOP / SIGCONT. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

@@ -13,6 +13,7 @@ import type { NemesisContext } from './context.js';
 import type { FaultNemesis, FinalHealStep, NemesisKindSpec, NemesisOption } from './kind.js';
 import { clock, type ClockOp } from './kinds/clock.js';
 import { delay, type DelayOp } from './kinds/delay.js';
+import { disk, type DiskOp } from './kinds/disk.js';
 import { duplicate, type DuplicateOp } from './kinds/duplicate.js';
 import { kill, type KillOp } from './kinds/kill.js';
 import { loss, type LossOp } from './kinds/loss.js';
@@ -30,6 +31,7 @@ export interface NemesisOps {
   loss: LossOp;
   delay: DelayOp;
   duplicate: DuplicateOp;
+  disk: DiskOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -48,6 +50,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   loss,
   delay,
   duplicate,
+  disk,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -71,8 +74,21 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   clearPacketFaults,
   pause.finalHeal,
   kill.finalHeal,
+  disk.finalHeal,
   clock.finalHeal,
 ];
+
+/**
+ * The kinds that kill nodes: with any of them in a run, the cluster starts
+ * its nodes with the page-cache crash model (node/storage/page-cache-fs.ts),
+ * so that every kill is a power failure for the node's disk and loses what
+ * it had not fsynced. Always, not an option: a correct node fsyncs before
+ * it acknowledges, so the model changes nothing for it (its unsynced window
+ * is inside one synchronous write + fsync), while a node that acknowledges
+ * unsynced data is caught by any kill; a kill that keeps the page cache
+ * tests nothing this one does not.
+ */
+export const powerLossKinds: readonly NemesisKind[] = ['kill', 'disk'];
 
 /** The kinds a final-heal step heals, in table order. */
 export function kindsHealedBy(step: FinalHealStep): NemesisKind[] {

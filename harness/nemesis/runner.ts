@@ -114,6 +114,7 @@ export class NemesisRunner {
       case 'loss': return this.nemeses.loss.invoke(op);
       case 'delay': return this.nemeses.delay.invoke(op);
       case 'duplicate': return this.nemeses.duplicate.invoke(op);
+      case 'disk': return this.nemeses.disk.invoke(op);
       default: return assertNever(op, 'nemesis op');
     }
   }

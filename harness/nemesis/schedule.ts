@@ -14,6 +14,7 @@
  */
 import fc from 'fast-check';
 import type { ClockFault } from './kinds/clock.js';
+import type { DiskFault } from './kinds/disk.js';
 import type { PartitionShape } from './kinds/partition.js';
 import { kindSpecs, nemesisKinds, nemesisTable, type NemesisKind, type NemesisOp, type NemesisOps } from './registry.js';
 import type { NodeTarget } from './targets.js';
@@ -35,6 +36,8 @@ export interface ScheduleOptions {
   readonly clockFaults?: readonly ClockFault[];
   /** Loss rates drawn from, in percent, inclusive (default 10–50). */
   readonly lossPct?: { readonly min: number; readonly max: number };
+  /** Disk faults drawn from (default flip-last-frame, flip-frame, torn-tail). */
+  readonly diskFaults?: readonly DiskFault[];
 }
 
 /** A scheduled op, typed. */

@@ -17,10 +17,10 @@ import type { ScheduleOptions } from './schedule.js';
 import { field } from './wire.js';
 
 /**
- * `voter` is for kill only: for the fault's duration, every node the wire
- * monitor sees grant a vote is crashed at once and restarted at once ("kill
- * voters during elections"), and the leader is killed when the fault starts
- * so that there are elections.
+ * `voter` is for kill and disk only: for the fault's duration, every node
+ * the wire monitor sees grant a vote is crashed at once and restarted at
+ * once ("kill voters during elections"; disk damages its log in between),
+ * and the leader is hit when the fault starts so that there are elections.
  */
 export type NodeTarget = 'one' | 'leader' | 'minority' | 'majority' | 'all' | 'voter';
 /** The targets that name a set of nodes when the event fires (all but `voter`, a standing trap). */

@@ -14,7 +14,7 @@
  *
  * Every datagram that arrives from its link's sender is also shown to the
  * wire invariant monitor (monitor.ts), before any fault drops it. The monitor
- * needs the cluster secret, which exists only after the relay's addresses are
+ * needs the peer secret, which exists only after the relay's addresses are
  * in the config, so until `attachMonitor` the relay keeps the first datagrams
  * (bounded) and replays them to the monitor when it is attached: the first
  * election is judged too.

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { Cluster } from '../cluster.js';
+import { powerLossKinds } from '../nemesis/registry.js';
 import type { RunContext } from './context.js';
 import type { KeptCluster } from './leave-running.js';
 import { messageOf, withResource } from './scope.js';
@@ -27,6 +28,8 @@ export async function withCluster<T>(
     nodeCount: options.nodes,
     runDir,
     nodeFlags: options.nodeFlags,
+    // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
+    pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
     net: options.net,
     readMode: options.readMode,
     electionTimeoutMsMin: options.electionTimeoutMs[0],

@@ -58,6 +58,7 @@ function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEvent[] {
     targets: options.targets,
     clockFaults: options.clockFaults,
     lossPct: options.lossPct,
+    diskFaults: options.diskFaults,
     seed,
   });
 }

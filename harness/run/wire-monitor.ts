@@ -23,11 +23,11 @@ export type WireProbe = () => WireMonitorReport | null;
  */
 export function watchWire(
   net: NetworkControl,
-  config: Pick<ClusterConfig, 'secret' | 'cluster'>,
+  config: Pick<ClusterConfig, 'peerSecret' | 'cluster' | 'nodes'>,
   onViolation: (v: MonitorViolation) => void,
 ): WireProbe | null {
   if (net.attachMonitor === undefined || net.monitorReport === undefined) return null;
-  net.attachMonitor(new RaftWireMonitor({ secret: config.secret, cluster: config.cluster, onViolation }));
+  net.attachMonitor(new RaftWireMonitor({ peerSecret: config.peerSecret, nodeIds: config.nodes.map((n) => n.id), cluster: config.cluster, onViolation }));
   return () => net.monitorReport?.() ?? null;
 }
 

@@ -30,18 +30,22 @@
  * and the live bytes, the file is rewritten (temp + fsync + rename + fsync
  * dir), so growth is bounded across restarts.
  *
+ * All file-system access goes through a `StorageFs` (storage-fs.ts): the
+ * real one by default, the harness's page-cache layer, or the simulator's
+ * disk model, so the code under test in the simulator is this code.
+ *
  * Not done: no lock against two processes opening the same directory (the
  * harness gives each node its own), and the whole file is read into memory
  * on open (no snapshots yet, so the log is whole in memory anyway).
  */
-import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../raft/types.js';
 import { AssertionError, assert } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
+import { nodeFs } from './node-fs.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords, type LogRecord } from './record.js';
 import { replayLog } from './replay.js';
+import type { StorageFile, StorageFs } from './storage-fs.js';
 import type { RaftStorage, RecoveryReport } from './storage.js';
 
 export const LOG_FILE_NAME = 'raft.log';
@@ -63,6 +67,21 @@ export interface FileStorageOptions {
   readonly maxLazyBufferBytes?: number;
   /** Compact on open when garbage exceeds this and the live bytes. Default 8 MiB. */
   readonly compactMinGarbageBytes?: number;
+  /** The file system (storage-fs.ts). Default: the real one (node-fs.ts). */
+  readonly fs?: StorageFs;
+  /**
+   * Runs `fn` every `periodMs` (lazy mode's background flush) and returns
+   * what stops it. Default: an unref'd setInterval. The simulator passes
+   * its event queue: no real timers there.
+   */
+  readonly periodic?: (periodMs: number, fn: () => void) => () => void;
+}
+
+/** The default `periodic`: unref, so an unsafe mode never keeps a finished process alive; close() flushes. */
+function realPeriodic(periodMs: number, fn: () => void): () => void {
+  const timer = setInterval(fn, periodMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export interface OpenedFileStorage {
@@ -78,26 +97,27 @@ export interface OpenedFileStorage {
  */
 export async function openFileStorage(dir: string, opts: FileStorageOptions = {}): Promise<OpenedFileStorage> {
   const log = opts.log ?? (() => {});
+  const fs = opts.fs ?? nodeFs;
   const absDir = path.resolve(dir);
   const file = path.join(absDir, LOG_FILE_NAME);
-  const createdDir = await mkdir(absDir, { recursive: true });
+  const createdDir = await fs.mkdirp(absDir);
   if (createdDir !== undefined) {
     // Make every newly created directory's entry durable in its parent (the file's own entry is synced below).
     for (let d = absDir; ; d = path.dirname(d)) {
-      await fsyncDir(path.dirname(d));
+      await fs.fsyncDir(path.dirname(d));
       if (d === createdDir || path.dirname(d) === d) break;
     }
   }
   // A temp file is the remains of a creation or compaction that did not reach its rename: the old file (if any) is intact.
-  await rm(file + TEMP_SUFFIX, { force: true });
+  await fs.removeFile(file + TEMP_SUFFIX);
 
   let buf: Buffer;
   let created = false;
   try {
-    buf = await readFile(file);
+    buf = await fs.readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await writeFileDurably(file, [FILE_MAGIC]);
+    await writeFileDurably(fs, file, [FILE_MAGIC]);
     buf = Buffer.from(FILE_MAGIC);
     created = true;
   }
@@ -108,7 +128,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   if (replay.tornTail !== null) {
     const t = replay.tornTail;
     log(`storage: torn tail in ${file} at offset ${t.offset}: dropped ${t.bytesDropped} bytes (${t.reason})`);
-    const fh = await open(file, 'r+');
+    const fh = await fs.open(file, 'existing');
     try {
       await fh.truncate(t.offset);
       await fh.sync();
@@ -120,14 +140,14 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   let compacted: RecoveryReport['compacted'] = null;
   const garbage = fileBytes - index.liveBytes;
   if (garbage > (opts.compactMinGarbageBytes ?? 8 * 1024 * 1024) && garbage > index.liveBytes) {
-    const rewritten = await compact(file, replay.stored, index.hardStateRecordBytes > 0);
+    const rewritten = await compact(fs, file, replay.stored, index.hardStateRecordBytes > 0);
     compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
     log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
     index = rewritten.index;
     fileBytes = rewritten.fileBytes;
   }
 
-  const fh = await open(file, fsConstants.O_RDWR);
+  const fh = await fs.open(file, 'existing');
   const storage = new FileRaftStorage(fh, file, index, fileBytes, opts, log);
   return {
     storage,
@@ -137,7 +157,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
 }
 
 /** Rewrite the log with only live records. */
-async function compact(file: string, stored: StoredState, writeHardState: boolean): Promise<{ index: LogIndex; fileBytes: number }> {
+async function compact(fs: StorageFs, file: string, stored: StoredState, writeHardState: boolean): Promise<{ index: LogIndex; fileBytes: number }> {
   const records: LogRecord[] = [];
   if (writeHardState) records.push({ type: 'hard_state', hardState: stored.hardState });
   for (const entry of stored.entries) records.push({ type: 'entry', entry });
@@ -151,37 +171,28 @@ async function compact(file: string, stored: StoredState, writeHardState: boolea
   }
   const index = new LogIndex();
   records.forEach((record, i) => index.apply(record, frameOffsets[frameOf[i]!]!, encoded[i]!.length));
-  await writeFileDurably(file, [FILE_MAGIC, ...frames]);
+  await writeFileDurably(fs, file, [FILE_MAGIC, ...frames]);
   return { index, fileBytes: end };
 }
 
 /** Replace `file` atomically with `chunks`: write temp, fsync it, rename over, fsync the directory. */
-async function writeFileDurably(file: string, chunks: readonly Buffer[]): Promise<void> {
+async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Buffer[]): Promise<void> {
   const tmp = file + TEMP_SUFFIX;
-  const fh = await open(tmp, 'w');
+  const fh = await fs.open(tmp, 'create');
   try {
     await writeFully(fh, Buffer.concat(chunks), 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  await fs.rename(tmp, file);
+  await fs.fsyncDir(path.dirname(file));
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+async function writeFully(fh: StorageFile, buf: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    const bytesWritten = await fh.write(buf, done, buf.length - done, position + done);
     assert(bytesWritten > 0, 'write made progress');
     done += bytesWritten;
   }
@@ -201,10 +212,11 @@ class FileRaftStorage implements RaftStorage {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly maxLazyBufferBytes: number;
-  private readonly flushTimer: NodeJS.Timeout | null;
+  /** Stops lazy mode's background flush; null in fsync mode. */
+  private readonly stopFlushTimer: (() => void) | null;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: StorageFile,
     private readonly file: string,
     private readonly index: LogIndex,
     fileBytes: number,
@@ -216,13 +228,11 @@ class FileRaftStorage implements RaftStorage {
     this.lazy = opts.lazyFsync ?? false;
     this.maxLazyBufferBytes = opts.maxLazyBufferBytes ?? 64 * 1024 * 1024;
     if (this.lazy) {
-      // unref: an unsafe mode must not keep a finished process alive; close() flushes.
-      this.flushTimer = setInterval(() => {
+      this.stopFlushTimer = (opts.periodic ?? realPeriodic)(opts.flushIntervalMs ?? 1000, () => {
         if (this.pendingBytes > 0) this.flush().catch(() => {}); // the failure is recorded and logged in writeAt
-      }, opts.flushIntervalMs ?? 1000);
-      this.flushTimer.unref();
+      });
     } else {
-      this.flushTimer = null;
+      this.stopFlushTimer = null;
     }
   }
 
@@ -287,11 +297,13 @@ class FileRaftStorage implements RaftStorage {
       // socket buffer and are batched into the next Ready (group commit).
       let done = 0;
       while (done < buf.length) {
-        const written = writeSync(this.fh.fd, buf, done, buf.length - done, position + done);
+        const written = this.fh.writeSync(buf, done, buf.length - done, position + done);
         assert(written > 0, 'write made progress');
         done += written;
       }
-      fdatasyncSync(this.fh.fd);
+      // fdatasync: synchronous on the real disk (null); a simulated disk's takes simulated time.
+      const syncing = this.fh.datasync();
+      if (syncing !== null) await syncing;
     } catch (e) {
       // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.
       this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, { cause: e });
@@ -314,7 +326,7 @@ class FileRaftStorage implements RaftStorage {
   }
 
   private async doClose(): Promise<void> {
-    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    if (this.stopFlushTimer !== null) this.stopFlushTimer();
     try {
       if (this.lazy) await this.flush();
       else await this.enqueue(Buffer.alloc(0));

@@ -17,7 +17,7 @@
  *
  * Record bodies (numbers are float64 LE holding non-negative safe integers,
  * so terms and indices are never truncated to 32 bits):
- *   entry (1):      term f64, index f64, entryType u8 (0 command, 1 noop),
+ *   entry (1):      term f64, index f64, entryType u8 (0 command, 1 noop, 2 config),
  *                   dataEncoding u8 (0 UTF-8, 1 UTF-16LE), data bytes
  *   hard_state (2): currentTerm f64, hasVote u8 (0/1), votedFor UTF-8 bytes
  *   truncate (3):   fromIndex f64 (entries with index >= fromIndex are gone)
@@ -128,6 +128,8 @@ function entryTypeCode(t: Entry['type']): number {
       return 0;
     case 'noop':
       return 1;
+    case 'config':
+      return 2;
     default:
       return assertNever(t, 'entry type');
   }
@@ -232,7 +234,7 @@ function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: nu
       const index = view.getFloat64(start + 8, true);
       if (!isStorableNumber(term) || !isStorableNumber(index)) return `entry term/index not non-negative integers (${term}, ${index})`;
       const typeByte = buf[start + 16]!;
-      const type = typeByte === 0 ? 'command' : typeByte === 1 ? 'noop' : null;
+      const type = typeByte === 0 ? 'command' : typeByte === 1 ? 'noop' : typeByte === 2 ? 'config' : null;
       if (type === null) return `unknown entry type ${typeByte}`;
       const encoding = buf[start + 17]!;
       const dataBytes = buf.subarray(start + 18, end);

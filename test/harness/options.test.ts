@@ -75,7 +75,7 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
     expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
     expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
-    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'disk']);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
   });
@@ -92,7 +92,7 @@ describe('parseOptions: each flag', () => {
 
   it('--targets voter: a kill target that needs the relay', () => {
     expect(opts(['--nemesis', 'kill,loss', '--targets', 'voter,all']).targets).toEqual(['all', 'voter']);
-    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill target/);
+    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill or disk target/);
     expect(usage(['--nemesis', 'kill', '--targets', 'voter', '--net', 'netns'], { isRoot: true })).toMatch(/needs --net relay/);
   });
 
@@ -108,7 +108,7 @@ describe('parseOptions: each flag', () => {
     const o = opts(['--nemesis', 'clock,partition']);
     expect(o.nemesis).toEqual(['partition', 'clock']);
     expect(o.nemesisOrder).toEqual(['clock', 'partition']);
-    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'disk']);
     expect(opts([]).nemesisOrder).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import type { Entry } from '../../node/raft/types.js';
 import { ReadSafety } from '../../sim/read-safety.js';
 
 function put(index: number, key: string, value: string, clientId = 'w', seq = index): Entry {
-  return { index, term: 1, type: 'command', data: encodeCommand({ clientId, seq, op: { type: 'put', key, value } }) };
+  return { index, term: 1, type: 'command', data: encodeCommand({ clientId, instance: 1, seq, op: { type: 'put', key, value } }) };
 }
 const noop = (index: number): Entry => ({ index, term: 1, type: 'noop', data: '' });
 

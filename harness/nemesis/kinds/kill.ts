@@ -1,6 +1,8 @@
 /**
  * Process crashes (Jepsen's `kill`/`start`): SIGKILL the target's nodes, and
- * restart every killed node when the fault stops. Plus the `voter` target, a
+ * restart every killed node when the fault stops. The nodes run with the
+ * page-cache crash model (registry.ts `powerLossKinds`), so a kill is a
+ * power failure for their disks: what they had not fsynced is lost. Plus the `voter` target, a
  * trap for lost votes (armVoterTrap).
  */
 import { assertNever } from '../../../node/util/assert.js';
@@ -17,7 +19,7 @@ const start: KillOp = { kind: 'kill', f: 'start', value: { target: 'all' } };
 export const kill: NemesisKindSpec<'kill', KillOp> = {
   kind: 'kill',
   label: 'kill',
-  summary: 'SIGKILL target nodes, then restart them',
+  summary: 'SIGKILL targets, losing unsynced writes',
   fs: { kill: 'start', start: 'stop' },
   targets: nodeTargets,
   options: [],

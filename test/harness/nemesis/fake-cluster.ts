@@ -6,7 +6,7 @@
 import type { GrantedVote } from '../../../harness/net/monitor.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster } from '../../../harness/nemesis/context.js';
-import type { ClockState } from '../../../harness/node-process.js';
+import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
 import type { NodeStatus } from '../../../node/protocol.js';
 
 export class FakeNet implements NetworkControl {
@@ -71,8 +71,15 @@ export class FakeCluster implements NemesisCluster {
   readonly paused = new Set<string>();
   readonly clocks = new Map<string, { offsetMs: number; rate: number }>();
   leaderId: string | null = 'n1';
+  /** Nodes whose next restarts fail as a node refusing corrupt storage does (exit code 3). */
+  readonly refuseStart = new Set<string>();
 
-  constructor(nodeCount: number, readonly net: FakeNet = new FakeNet()) {
+  constructor(
+    nodeCount: number,
+    readonly net: FakeNet = new FakeNet(),
+    /** Where the nodes' data directories are (nothing is there unless a test puts it there). */
+    private readonly dataRoot = '/nonexistent/rift-fake-cluster',
+  ) {
     this.nodeIds = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
     this.alive = new Set(this.nodeIds);
   }
@@ -107,7 +114,14 @@ export class FakeCluster implements NemesisCluster {
 
   async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
+    if (this.refuseStart.has(id)) {
+      throw new NodeExitedBeforeReady(`${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: storage corruption in ${this.dataDir(id)}/raft.log at byte offset 8: fake`, 3);
+    }
     this.alive.add(id);
+  }
+
+  dataDir(id: string): string {
+    return `${this.dataRoot}/${id}`;
   }
 
   async pause(id: string): Promise<void> {

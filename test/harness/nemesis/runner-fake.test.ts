@@ -34,6 +34,7 @@ const effects: Record<NemesisKind, RegExp[]> = {
   loss: [/^setFaults \{"lossRate":0\.\d+\}$/, /^setFaults \{"lossRate":0\}$/],
   delay: [/^setFaults \{"delayMs":\d+,"jitterMs":\d+\}$/, /^setFaults \{"delayMs":0,"jitterMs":0\}$/],
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
+  disk: [/^kill n\d$/, /^restart n\d$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -59,7 +60,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'start-partition': { shape: 'halves' }, 'stop-partition': null, kill: { target: 'one' }, start: { target: 'all' },
       pause: { target: 'one' }, resume: { target: 'all' }, 'clock-bump': { target: 'one', deltaMs: 64 }, 'clock-rate': { target: 'one', rate: 2 },
       'reset-clock': { target: 'all' }, 'start-loss': { rate: 0.1 }, 'stop-loss': null, 'start-delay': { delayMs: 5, jitterMs: 1 },
-      'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null,
+      'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null, 'start-disk': { target: 'one', fault: 'torn-tail' },
+      'stop-disk': { target: 'all' },
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here
@@ -138,7 +140,7 @@ describe('NemesisRunner with a fake cluster', () => {
     ]);
     expect(completions(records)).toEqual([
       { error: 'unknown nemesis op "explode"' },
-      { error: 'the voter target is for kill only' },
+      { error: 'the voter target is for kill or disk only' },
       { error: 'the voter target needs the relay (its monitor sees the votes)' },
       { error: 'bad rate -1 (expected a number in [0, 1])' },
       { nodes: ['n1'], wasLeader: true, leader: 'n1' },

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../harness/cluster.js';
 import { RaftWireMonitor } from '../../../harness/net/monitor.js';
 import type { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
 import { nemesisKinds } from '../../../harness/nemesis/registry.js';
 import { drawNemesisSchedule, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
@@ -53,13 +54,14 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const relay = cluster.net as UdpRelay;
-    const monitor = new RaftWireMonitor({ secret: cluster.config.secret, cluster: cluster.config.cluster });
+    const monitor = new RaftWireMonitor({ peerSecret: cluster.config.peerSecret, nodeIds: cluster.nodeIds, cluster: cluster.config.cluster });
+    let counter = 0;
     relay.attachMonitor(monitor);
     const grant = (voter: string, candidate: string, term: number): void => {
       const r = encodeEnvelope({
         cluster: cluster.config.cluster, from: voter, to: candidate,
         body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
-      }, deriveKey(cluster.config.secret));
+      }, derivePeerKey(cluster.config.peerSecret, voter), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: Date.now() });
       if (!r.ok) throw new Error(r.detail);
       monitor.observe(r.datagram);
     };
@@ -94,7 +96,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       { atMs: 0, f: 'pause', value: { target: 'voter' } },
       { atMs: 10, f: 'kill', value: { target: 'voter' } },
     ]);
-    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill only' });
+    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill or disk only' });
     expect(String(completion(records, 'kill')['error'])).toMatch(/no monitor attached/);
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
   });
@@ -234,8 +236,8 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
-    const finals = records.slice(-10).filter((r) => r.phase === 'complete').map((r) => r.f);
-    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    const finals = records.slice(-12).filter((r) => r.phase === 'complete').map((r) => r.f);
+    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'stop-disk', 'reset-clock']);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);
       expect(cluster.isPaused(id)).toBe(false);

@@ -14,7 +14,7 @@ const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({
   partitionShapes: fc.uniqueArray(fc.constantFrom(...partitionShapes), { maxLength: 5 }),
 });
 
-const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate']);
+const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate', 'start-disk']);
 
 describe('nemesis schedules', () => {
   test.prop([optsArb, fc.integer()], { numRuns: 50 })('well-formed: in [0, timeLimit), sorted, per kind start/stop alternating', (opts, seed) => {
