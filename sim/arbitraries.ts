@@ -29,6 +29,8 @@ export interface ScenarioShape {
   readonly clockRates: readonly number[];
   /** Most messages one `replay` fault re-sends (default replayCountMax). */
   readonly replayCountMax?: number;
+  /** Longest a `reboot` keeps its node down (default rebootDownMsRange.max; a supervisor that restarts at once is quicker). */
+  readonly rebootDownMsMax?: number;
   /** Network profiles a `network` fault picks from (default: all of them). */
   readonly networkProfiles?: readonly NetworkProfileName[];
 }
@@ -38,8 +40,11 @@ export interface ScenarioShape {
  * holds the rare faults a real deployment meets and that issue 15's defects
  * needed (each costs a run nothing when it is not drawn): process pauses,
  * datagrams held for seconds and re-sent across terms, slowed leader clocks,
- * bit rot on disk, the leader cut off with a minority (random halves) or from
- * one peer (non-transitive partitions), and quick reboots.
+ * bit rot on disk (anywhere in a log, and in the last durable frame before a
+ * restart), a follower whose disk loses its tail (only entries every other
+ * disk holds, so a correct node stays safe: sim/simulator.ts
+ * tailHeldElsewhere), the leader cut off with a minority (random halves) or
+ * from one peer (non-transitive partitions), and quick reboots.
  */
 export const defaultFaultWeights: Partial<Record<FaultKind, number>> = {
   crash: 3,
@@ -62,6 +67,8 @@ export const defaultFaultWeights: Partial<Record<FaultKind, number>> = {
   split_leader: 2,
   cut_leader: 1,
   reboot: 1,
+  corrupt_last_frame: 1,
+  lose_tail: 1,
 };
 
 /** A hold keeps a datagram this long: from one election timeout to many (defaultTimings: 150-300 ms), across terms. */
@@ -136,7 +143,9 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
     case 'cut_leader':
       return fc.nat({ max: Math.max(0, nodeCount - 2) }).map((other) => ({ kind, other }));
     case 'reboot':
-      return fc.record({ node, downMs: fc.integer(rebootDownMsRange) }).map((r) => ({ kind, node: r.node, downMs: r.downMs }));
+      return fc
+        .record({ node, downMs: fc.integer({ min: rebootDownMsRange.min, max: shape.rebootDownMsMax ?? rebootDownMsRange.max }) })
+        .map((r) => ({ kind, node: r.node, downMs: r.downMs }));
     case 'split_leader':
       return fc.nat({ max: Math.max(0, nodeCount - 2) }).map((companion) => ({ kind, companion }));
     case 'replay_leader':

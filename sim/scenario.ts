@@ -74,8 +74,8 @@ export type Fault =
    */
   | { readonly kind: 'corrupt_last_frame'; readonly node: number }
   /**
-   * OUTSIDE Raft's fault model (a disk that loses synced data; never in a
-   * default mix): power failure of a follower (the `node`-th running
+   * Outside Raft's fault model (a disk that loses synced data), bounded so
+   * that a correct node stays safe, hence in the default mix: power failure of a follower (the `node`-th running
    * non-leader), its disk loses up to `entries` entries of its log's tail
    * (only entries every other disk also holds, so a correct node stays
    * safe; term and vote kept), and it restarts: the leader must catch it up

@@ -130,10 +130,26 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // pauses, disk damage) is described with each.
   staleReadAcks: {
     description: 'answers to old-term AppendEntries confirm a later term\'s reads: a leader that leads again serves stale reads',
-    // Five nodes: the deposed leader needs a companion whose genuine answers
-    // trigger confirmation, plus one false answer from the majority side.
-    options: { keys: 1 },
-    shape: partitionHeavy,
+    // The leader is cut off with a minority again and again (random halves
+    // aimed at the leader), so leadership moves and sometimes comes back to
+    // a node that led before, in the same process; its peer datagrams are
+    // held for seconds now and then (the network, not an attacker: the
+    // replay window takes a late datagram it never saw), across terms; its
+    // clock is sometimes slowed, so that once deposed it notices late. Five
+    // nodes: a confirmation is counted when an answer arrives, so the deposed
+    // leader needs a companion in its minority whose genuine answers trigger
+    // it, plus the false answer a majority-side node gave to a held old-term
+    // AppendEntries while it still followed the leader's new term.
+    options: { keys: 1, faultWindowMs: 8000 },
+    shape: {
+      ...defaultShape,
+      ...readHeavy,
+      minFaults: 10,
+      maxFaults: 24,
+      faultWeights: { split_leader: 5, heal: 4, hold_leader: 4, clock_leader: 4 },
+      // Slowed leaders: a deposed leader's check-quorum runs on its own clock.
+      clockRates: [0.5, 0.8, 1],
+    },
   },
   leaseAfterPause: {
     description: 'a leader paused longer than its lease keeps serving lease reads when it wakes',
@@ -163,8 +179,8 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // storage work (a lost tail before restart) make that happen; without
     // them only another unsafe storage flag does (test/sim/simulator.test.ts).
     options: { nodeCount: 3 },
-    // A follower's disk loses its acknowledged tail (sim/disk.ts loseTail): outside the fault
-    // model, so only here; the run then requires every node to catch up after the heal.
+    // A follower's disk loses its acknowledged tail (sim/disk.ts loseTail), more often than in
+    // the default mix; the run then requires every node to catch up after the heal.
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
   },
   // Issue 18 (provisional, phase 1): the host neither snapshots nor changes
@@ -192,7 +208,11 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // read, so logs stay equal); the follower that holds up the lease reboots
     // and votes for it at once; the old leader answers reads until it hears of
     // the new term. Seen by the read-safety check's index form (the new
-    // leader's noop), since nobody writes.
+    // leader's noop), since nobody writes. The window is the old leader's
+    // lease (electionTimeoutMsMin / clockDriftBound) after the follower's
+    // last answer, and ends when the leader's next heartbeat reaches the
+    // restarted follower (it learns the new incarnation from the follower's
+    // hello at start): only a quick restart, as a supervisor makes, fits it.
     options: { keys: 1, nodeCount: 3 },
     shape: {
       ...defaultShape,
@@ -204,6 +224,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
       minFaults: 12,
       maxFaults: 30,
       faultWeights: { cut_leader: 3, reboot: 8 },
+      rebootDownMsMax: 20,
       clockRates: leaseSafeClockRates,
     },
   },
