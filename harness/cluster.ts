@@ -10,7 +10,9 @@
  * No orphans: stop() (idempotent) SIGCONTs then SIGKILLs every node (a stopped
  * process keeps a SIGTERM pending until SIGCONT, but SIGKILL works), closes the
  * relay and deletes namespaces; SIGINT/SIGTERM handlers run stop(), and a
- * process 'exit' hook kills synchronously if the harness crashes.
+ * process 'exit' hook kills synchronously if the harness crashes. Where none
+ * of these can run (the harness SIGKILLed), the kernel kills the nodes
+ * (orphan-guard.ts: the parent-death signal).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { NetnsNetwork } from './net/netns.js';
 import { UdpRelay } from './net/relay.js';
 import type { NetworkControl } from './net/types.js';
 import { NodeProcess, type ClockState } from './node-process.js';
+import { guardedSpawn, orphanGuard } from './orphan-guard.js';
 import { pickFreeUdpPorts } from './ports.js';
 
 export type { Grudge, NetStats, NetworkControl, PacketFaults } from './net/types.js';
@@ -136,9 +139,12 @@ export class Cluster {
 
     const net: NetworkControl = relay ?? netns ?? new DirectNetwork();
     const cluster = new Cluster(config, configPath, net, relay, netns, opts);
+    // No node outlives the harness, paused or not (orphan-guard.ts).
+    const guard = orphanGuard();
+    if (guard.kind === 'none') cluster.log(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
     for (const id of ids) {
       const args = [entry, '--config', configPath, '--id', id, ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []), ...opts.nodeFlags];
-      const spawn = netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args };
+      const spawn = guardedSpawn(netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args }, guard);
       cluster.procs.set(id, new NodeProcess(id, { ...spawn, logPath: join(runDir, 'nodes', `${id}.log`), cwd: repoRoot }));
     }
     cluster.installHandlers();

@@ -261,6 +261,16 @@ export class SimDisk {
         persisted.then(done, done);
         return persisted;
       },
+      compact: (firstIndex: number, prevTerm: number) => {
+        if (boot !== this.boot) return new Promise<void>(() => undefined);
+        this.outstanding++;
+        const done = (): void => {
+          if (boot === this.boot) this.outstanding--;
+        };
+        const compacted = inner.compact(firstIndex, prevTerm);
+        compacted.then(done, done);
+        return compacted;
+      },
       close: () => inner.close(),
     };
   }

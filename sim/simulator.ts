@@ -381,6 +381,7 @@ export class Simulation {
     // A stopped process does not see its fsync complete until it resumes.
     const storage: RaftStorage = {
       persist: (hardState, entries) => disk.persist(hardState, entries).then(() => this.resumed(node)),
+      compact: (firstIndex, prevTerm) => disk.compact(firstIndex, prevTerm).then(() => this.resumed(node)),
       close: () => disk.close(),
     };
     const io: HostIo = {

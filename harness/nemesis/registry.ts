@@ -20,6 +20,7 @@ import { loss, type LossOp } from './kinds/loss.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
+import { replay, type ReplayOp } from './kinds/replay.js';
 import { nodeTargets, targetDescriptions, targetNeeds, TargetNotAccepted, type NodeTarget } from './targets.js';
 
 /** Each kind's typed ops. */
@@ -31,6 +32,7 @@ export interface NemesisOps {
   loss: LossOp;
   delay: DelayOp;
   duplicate: DuplicateOp;
+  replay: ReplayOp;
   disk: DiskOp;
 }
 
@@ -50,6 +52,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   loss,
   delay,
   duplicate,
+  replay,
   disk,
 };
 
@@ -64,7 +67,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 
 /**
  * The final heal (Jepsen's final generator), in this order: the network
- * first, so nodes that resume or restart find it whole; packet faults; then
+ * first, so nodes that resume or restart find it whole; packet faults; the
+ * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
@@ -72,6 +76,7 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 export const finalHealOrder: readonly FinalHealStep[] = [
   partition.finalHeal,
   clearPacketFaults,
+  replay.finalHeal,
   pause.finalHeal,
   kill.finalHeal,
   disk.finalHeal,

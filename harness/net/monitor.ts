@@ -37,6 +37,7 @@ import { decodeEnvelope, payloadBounds } from '../../node/transport/codec.js';
 import { KeyRing } from '../../node/transport/keys.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 import { LeaderLedger, VoteLedger, defaultMaxTerms, grantedVote, type GrantedVote } from '../../checker/raft-invariants.js';
+import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
 
 export type { GrantedVote };
 
@@ -86,13 +87,9 @@ export interface MonitorOptions {
   readonly nowMs?: () => number;
 }
 
-/** How far into the JSON the body type must appear: the envelope header fields are short. */
-const PREFIX_BYTES = 512;
-const TYPE_AE = Buffer.from('"type":"append_entries"', 'utf8');
 const TYPE_RVR = Buffer.from('"type":"request_vote_response"', 'utf8');
 /** Any body type at all; absent from the prefix means an unexpected field order: decode fully. */
 const TYPE_ANY = Buffer.from('"body":{"type":"', 'utf8');
-const AE_HEAD = /"type":"append_entries","term":(\d+),"from":"([^"\\]{1,64})"/;
 
 export class RaftWireMonitor {
   private readonly keys: KeyRing;

@@ -25,10 +25,12 @@
  * the page cache. (Writing to the file at once without fsync would not show
  * the bug: the kernel keeps written bytes across a process kill.)
  *
- * Compaction: truncated suffixes and superseded hard states stay in the file
- * as garbage. On open, when the garbage exceeds both `compactMinGarbageBytes`
- * and the live bytes, the file is rewritten (temp + fsync + rename + fsync
- * dir), so growth is bounded across restarts.
+ * Compaction: truncated suffixes, superseded hard states and entries a
+ * snapshot covers (`compact`, one small record) stay in the file as garbage.
+ * When the garbage exceeds both `compactMinGarbageBytes` and the live bytes
+ * (on open, and after each `compact`), the file is rewritten with only the
+ * live records (temp + fsync + rename + fsync dir), so the file stays within
+ * about twice the live log.
  *
  * All file-system access goes through a `StorageFs` (storage-fs.ts): the
  * real one by default, the harness's page-cache layer, or the simulator's
@@ -123,6 +125,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   }
 
   const replay = replayLog(buf, file, { tornTailAlwaysDropped: opts.tornTailAlwaysDropped === true });
+  const compactedThrough = replay.compactedThrough;
   let index = replay.index;
   let fileBytes = replay.validEnd;
   if (replay.tornTail !== null) {
@@ -140,7 +143,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   let compacted: RecoveryReport['compacted'] = null;
   const garbage = fileBytes - index.liveBytes;
   if (garbage > (opts.compactMinGarbageBytes ?? 8 * 1024 * 1024) && garbage > index.liveBytes) {
-    const rewritten = await compact(fs, file, replay.stored, index.hardStateRecordBytes > 0);
+    const rewritten = await rewriteLive(fs, file, replay.stored, index.hardStateRecordBytes > 0, compactedThrough);
     compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
     log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
     index = rewritten.index;
@@ -152,14 +155,26 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   return {
     storage,
     stored: replay.stored,
-    recovery: { file, created, frames: replay.frames.length, fileBytes: buf.length, tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped }, compacted },
+    recovery: {
+      file, created, frames: replay.frames.length, fileBytes: buf.length,
+      tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped },
+      compactedThrough,
+      compacted,
+    },
   };
 }
 
-/** Rewrite the log with only live records. */
-async function compact(fs: StorageFs, file: string, stored: StoredState, writeHardState: boolean): Promise<{ index: LogIndex; fileBytes: number }> {
+/** Rewrite the log with only live records: the hard state, where the log starts, the live entries. */
+async function rewriteLive(
+  fs: StorageFs,
+  file: string,
+  stored: StoredState,
+  writeHardState: boolean,
+  compactedThrough: { readonly index: number; readonly term: number } | null,
+): Promise<{ index: LogIndex; fileBytes: number }> {
   const records: LogRecord[] = [];
   if (writeHardState) records.push({ type: 'hard_state', hardState: stored.hardState });
+  if (compactedThrough !== null) records.push({ type: 'compact', firstIndex: compactedThrough.index + 1, prevTerm: compactedThrough.term });
   for (const entry of stored.entries) records.push({ type: 'entry', entry });
   const encoded = records.map(encodeRecord);
   const { frames, frameOf } = encodeFrames(encoded);
@@ -214,15 +229,23 @@ class FileRaftStorage implements RaftStorage {
   private readonly maxLazyBufferBytes: number;
   /** Stops lazy mode's background flush; null in fsync mode. */
   private readonly stopFlushTimer: (() => void) | null;
+  /** A `compact` is in progress (it may swap the file): persist must wait for it (the caller's contract). */
+  private compacting = false;
+  private readonly fs: StorageFs;
+  private readonly compactMinGarbageBytes: number;
+  private readonly tornTailAlwaysDropped: boolean;
 
   constructor(
-    private readonly fh: StorageFile,
+    private fh: StorageFile,
     private readonly file: string,
-    private readonly index: LogIndex,
+    private index: LogIndex,
     fileBytes: number,
     opts: FileStorageOptions,
     private readonly log: (line: string) => void,
   ) {
+    this.fs = opts.fs ?? nodeFs;
+    this.compactMinGarbageBytes = opts.compactMinGarbageBytes ?? 8 * 1024 * 1024;
+    this.tornTailAlwaysDropped = opts.tornTailAlwaysDropped === true;
     this.queuedEnd = fileBytes;
     this.logicalEnd = fileBytes;
     this.lazy = opts.lazyFsync ?? false;
@@ -239,10 +262,55 @@ class FileRaftStorage implements RaftStorage {
   persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
     if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.compacting) return Promise.reject(new AssertionError('assertion failed: persist called while compact is in progress'));
     // Validate, encode and index synchronously: the index must reflect calls in call order.
     const problem = this.index.checkPersist(hardState, entries);
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    const records = persistRecords(hardState, entries, this.index.lastIndex);
+    return this.append(persistRecords(hardState, entries, this.index.lastIndex));
+  }
+
+  compact(firstIndex: number, prevTerm: number): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.compacting) return Promise.reject(new AssertionError('assertion failed: compact called while another is in progress'));
+    const record: LogRecord = { type: 'compact', firstIndex, prevTerm };
+    const problem = this.index.check(record);
+    if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid compact: ${problem}`));
+    this.compacting = true;
+    const appended = this.lazy ? this.append([record]).then(() => this.flush()) : this.append([record]);
+    return appended.then(() => this.rewriteIfMostlyGarbage()).finally(() => {
+      this.compacting = false;
+    });
+  }
+
+  /** After a compaction: rewrite the file with only its live records when garbage dominates it (see the file comment). */
+  private async rewriteIfMostlyGarbage(): Promise<void> {
+    const garbage = this.logicalEnd - this.index.liveBytes;
+    if (!(garbage > this.compactMinGarbageBytes && garbage > this.index.liveBytes)) return;
+    await this.queue;
+    this.failIfFailed();
+    try {
+      // Read back what the file holds (through the same fs: a page cache shows its unsynced bytes too; here everything is synced).
+      const replay = replayLog(await this.fs.readFile(this.file), this.file, { tornTailAlwaysDropped: this.tornTailAlwaysDropped });
+      assert(replay.tornTail === null && replay.validEnd === this.logicalEnd, 'the log file reads back as written');
+      const rewritten = await rewriteLive(this.fs, this.file, replay.stored, replay.index.hardStateRecordBytes > 0, replay.compactedThrough);
+      const before = this.logicalEnd;
+      await this.fh.close();
+      this.fh = await this.fs.open(this.file, 'existing');
+      this.index = rewritten.index;
+      this.queuedEnd = rewritten.fileBytes;
+      this.logicalEnd = rewritten.fileBytes;
+      this.log(`storage: rewrote ${this.file} after compaction to index ${this.index.firstIndex - 1}: ${before} -> ${rewritten.fileBytes} bytes`);
+    } catch (e) {
+      // Either file is a complete log (the rename is atomic), but which one this handle points at is unknown: stop.
+      this.failure = new Error(`storage rewrite of ${this.file} failed: ${(e as Error).message}; the node must stop`, { cause: e });
+      this.log(`storage: ${this.failure.message}`);
+      throw this.failure;
+    }
+  }
+
+  /** Encode, index and write `records` as one frame (one persist call): durable when the promise resolves (lazy mode: buffered). */
+  private append(records: readonly LogRecord[]): Promise<void> {
     let encoded: Buffer[];
     try {
       encoded = records.map(encodeRecord);

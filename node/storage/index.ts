@@ -19,3 +19,5 @@ export type { OpenMode, StorageFile, StorageFs } from './storage-fs.js';
 export { nodeFs } from './node-fs.js';
 export { pageCacheFs } from './page-cache-fs.js';
 export type { PageCacheOptions } from './page-cache-fs.js';
+export { SnapshotStore, SnapshotUnusableError, compactableIndex, encodeSnapshot, decodeSnapshot } from './snapshot-store.js';
+export type { StoredSnapshot, SnapshotLoad } from './snapshot-store.js';

@@ -4,6 +4,7 @@
  * calls it gets and keeps the state a real cluster would report.
  */
 import type { GrantedVote } from '../../../harness/net/monitor.js';
+import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster } from '../../../harness/nemesis/context.js';
 import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
@@ -38,6 +39,9 @@ export class FakeNet implements NetworkControl {
     return { forwarded: 0, dropped: 0, duplicated: 0, delayed: 0 };
   }
 
+  async setReplay(settings: ReplaySettings | null, flush?: boolean): Promise<void> {
+    this.calls.push(`setReplay ${JSON.stringify(settings)}${flush === true ? ' flush' : ''}`);
+  }
 }
 
 /** A network layer that sees the votes (the relay with a monitor attached). */
@@ -86,6 +90,11 @@ export class FakeCluster implements NemesisCluster {
 
   isAlive(id: string): boolean {
     return this.alive.has(id);
+  }
+
+  pid(id: string): number | null {
+    // Not real processes: a number per node while it runs (no /proc entry behind it).
+    return this.alive.has(id) ? 900_000 + this.nodeIds.indexOf(id) : null;
   }
 
   isPaused(id: string): boolean {

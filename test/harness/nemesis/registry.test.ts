@@ -37,7 +37,7 @@ function drawnOps(): Map<NemesisKind, NemesisOp[]> {
 
 describe('the nemesis table', () => {
   it('lists each kind under its own name, in the canonical order', () => {
-    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'disk']);
+    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
 
@@ -52,7 +52,7 @@ describe('the nemesis table', () => {
       expect(typeof spec.decode).toBe('function');
       const nemesis = spec.create({
         cluster: new FakeCluster(3), net: new FakeCluster(3).net, rng: new Rng(1), restartRng: new Rng(2),
-        log: () => undefined, isStopped: () => false, crashed: () => undefined,
+        log: () => undefined, isStopped: () => false, crashed: () => undefined, leaderWaitMs: 0,
       });
       expect(typeof nemesis.invoke).toBe('function');
       expect(typeof nemesis.heal).toBe('function');
@@ -101,7 +101,7 @@ describe('the nemesis table', () => {
     expect(new Set(finalHealOrder)).toEqual(steps);
     expect(finalHealOrder).toHaveLength(steps.size);
     expect(finalHealOrder.flatMap(kindsHealedBy).sort()).toEqual([...nemesisKinds].sort());
-    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'stop-disk', 'reset-clock']);
+    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
   });
 
   it('the catalogue for the report is the table as data', () => {
@@ -126,7 +126,7 @@ describe('options derive from the table', () => {
     }
     throw new Error(`expected a UsageError for ${argv.join(' ')}`);
   }
-  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'disk-faults': 'torn-tail' };
+  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold', 'pause-wake-alone': '300-1500', 'disk-faults': 'torn-tail' };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
     const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
@@ -139,7 +139,7 @@ describe('options derive from the table', () => {
 
   it('each kind option is in the help with its default, and needs a kind that takes it', () => {
     const options = nemesisOptions();
-    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'clock-faults', 'loss-rates', 'disk-faults']);
+    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'pause-wake-alone', 'clock-faults', 'loss-rates', 'replay-modes', 'disk-faults']);
     for (const { option, kinds } of options) {
       expect(HELP).toContain(`--${option.flag} ${option.arg}`);
       expect(HELP).toContain(`(default ${option.defaultText})`);

@@ -1,8 +1,11 @@
 /**
  * Property: under any schedule of message loss, duplication and reordering,
  * ticks, proposals, reads and crash-restarts on 3-5 nodes, the core keeps
- * Election Safety (at most one leader per term, §5.2) and State Machine
- * Safety (no two nodes apply different entries at one index, §5.4.3); and
+ * Election Safety (at most one leader per term, §5.2), State Machine
+ * Safety (no two nodes apply different entries at one index, §5.4.3) and
+ * read safety (a ReadIndex read, thesis §6.4, is served at an index no lower
+ * than anything committed anywhere when it was asked, nor higher than
+ * anything committed when it is served); and
  * once the network heals, a leader is elected and commits a new entry on
  * every node (liveness after faults).
  *
@@ -50,7 +53,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 const MAX_QUEUE = 300;
 
 /** Coverage counters, so the property cannot pass vacuously (no elections, nothing committed). */
-const coverage = { runs: 0, maxTerm: 0, leaderChanges: 0, applied: 0, restarts: 0 };
+const coverage = { runs: 0, maxTerm: 0, leaderChanges: 0, applied: 0, restarts: 0, readsServed: 0 };
 
 function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: number, actions: readonly Action[]): void {
   const net = new Network(size, { electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 8, heartbeatIntervalTicks: 1, preVote, checkQuorum, maxInflightAppends: 4 }, prngSeed);
@@ -59,6 +62,11 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
   const checked = new Map<NodeId, number>();
   let proposals = 0;
   const pickNode = (n: number): NodeId => net.ids[n % net.ids.length] ?? 'n1';
+  /** The highest index committed anywhere now: whatever any node knows committed is committed (§5.4). */
+  const committedAnywhere = (): number => Math.max(0, ...net.ids.map((id) => net.node(id).status().commitIndex));
+  /** Reads asked and not yet served: where, and the highest committed index when asked. */
+  const pendingReads = new Map<string, { readonly node: NodeId; readonly minIndex: number }>();
+  const readsSeen = new Map<NodeId, number>();
 
   const checkInvariants = (step: number): void => {
     for (const id of net.ids) {
@@ -80,6 +88,23 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         committed.set(entry.index, key);
       }
       checked.set(id, applied.length);
+      // Read safety: each read the node served (ReadIndex, thesis §6.4) reflects every entry committed before it was asked.
+      const served = net.readStates.get(id) ?? [];
+      let seen = readsSeen.get(id) ?? 0;
+      if (seen > served.length) seen = 0; // restarted: its pending reads are gone
+      for (const read of served.slice(seen)) {
+        const asked = pendingReads.get(read.requestId);
+        if (asked === undefined) throw new Error(`step ${step}: ${id} served read ${read.requestId} that nobody asked it`);
+        if (asked.node !== id) throw new Error(`step ${step}: read ${read.requestId} asked of ${asked.node} was served by ${id}`);
+        pendingReads.delete(read.requestId);
+        if (read.readIndex < asked.minIndex) {
+          throw new Error(`step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, below index ${asked.minIndex} committed before it was asked (stale read)`);
+        }
+        const now = committedAnywhere();
+        if (read.readIndex > now) throw new Error(`step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, above anything committed (${now})`);
+        coverage.readsServed++;
+      }
+      readsSeen.set(id, served.length);
     }
   };
 
@@ -117,10 +142,16 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         net.processReady(target);
         break;
       }
-      case 'read':
-        net.node(pickNode(action.node)).readIndex(`r${step}`);
-        net.processReady(pickNode(action.node));
+      case 'read': {
+        // Mostly to a node that believes it leads, deposed ones included (a client with a stale
+        // leader hint asks one of those), sometimes anywhere (a follower refuses them).
+        const claimants = net.ids.filter((id) => !net.isDown(id) && net.node(id).status().role === 'leader');
+        const target = action.node % 4 !== 0 && claimants.length > 0 ? claimants[action.node % claimants.length]! : pickNode(action.node);
+        pendingReads.set(`r${step}`, { node: target, minIndex: committedAnywhere() });
+        net.node(target).readIndex(`r${step}`);
+        net.processReady(target);
         break;
+      }
       case 'restart':
         coverage.restarts++;
         net.crash(pickNode(action.node));
@@ -146,6 +177,15 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
   for (const id of net.ids) {
     expect(net.applied.get(id)?.some((e) => e.data === 'final'), `${id} applied the final entry`).toBe(true);
   }
+  // And a read asked of the leader now is served, at an index that includes the final entry.
+  const finalLeader = net.waitForLeader(300);
+  pendingReads.set('final-read', { node: finalLeader, minIndex: committedAnywhere() });
+  net.node(finalLeader).readIndex('final-read');
+  net.processReady(finalLeader);
+  net.stabilize();
+  net.tick(5);
+  checkInvariants(actions.length + 1);
+  expect(pendingReads.has('final-read'), `the read asked of ${finalLeader} after the heal was served`).toBe(false);
 }
 
 const seed = Number(process.env['RAFT_PROPERTY_SEED'] ?? Math.floor(Math.random() * 0x7fffffff));
@@ -172,6 +212,8 @@ describe('Raft safety under lossy, duplicating, reordering networks (property)',
     expect(coverage.maxTerm).toBeGreaterThanOrEqual(3);
     expect(coverage.leaderChanges / coverage.runs).toBeGreaterThanOrEqual(1);
     expect(coverage.applied / coverage.runs).toBeGreaterThanOrEqual(2);
+    // The read check above judged reads, not none.
+    expect(coverage.readsServed / coverage.runs).toBeGreaterThanOrEqual(1);
   });
 });
 
