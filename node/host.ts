@@ -66,6 +66,11 @@ export interface HostOptions {
   readonly stored: StoredState;
   readonly seed: number;
   readonly io: HostIo;
+  /**
+   * Core-only unsafe behaviours that have no node flag (the simulator proves
+   * it catches them, e.g. `skipReadQuorum`); absent in the real binary.
+   */
+  readonly coreUnsafe?: { readonly skipReadQuorum?: boolean };
   /** The session table's bound (default DEFAULT_MAX_SESSIONS; tests shrink it to reach eviction). */
   readonly maxSessions?: number;
 }
@@ -163,7 +168,13 @@ export class NodeHost {
     this.io = options.io;
     this.observer = options.io.observe;
     this.kv = new KvStateMachine(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {});
-    this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
+    const raftConfig = raftConfigFor(options.id, options.config, options.unsafe);
+    const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
+    this.core = new RaftNode(
+      skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
+      options.stored,
+      createPrng(options.seed),
+    );
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
     this.lastLogIndex = last?.index ?? 0;

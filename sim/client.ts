@@ -36,8 +36,10 @@ export interface ClientContext {
   readonly keys: number;
   readonly opTimeoutMs: number;
   readonly retry: RetryPolicy;
-  /** Ops invoked at or after this time must complete definitely (liveness after the heal). */
+  /** Ops invoked at or after this time must complete definitely (liveness after the heal, liveness.ts)... */
   readonly livenessFromMs: number;
+  /** ...within this deadline (instead of opTimeoutMs). */
+  readonly livenessOpTimeoutMs: number;
   send(slot: number, to: string, request: ClientRequest): void;
   nextValue(): number;
   nextProcess(): number;
@@ -52,6 +54,7 @@ interface Current {
   readonly key: string;
   readonly value: unknown;
   readonly invokedMs: number;
+  readonly timeoutMs: number;
   readonly deadlineMs: number;
   failures: number;
   lastError: string;
@@ -186,9 +189,10 @@ export class SimClient {
       }
     }
     const now = this.ctx.queue.now;
+    const timeoutMs = now >= this.ctx.livenessFromMs ? this.ctx.livenessOpTimeoutMs : this.ctx.opTimeoutMs;
     const request: ClientRequest = { type: 'client_request', clientId: this.clientId, instance: this.generation + 1, seq: ++this.seq, op: kvOp };
     this.current = {
-      op, request, f: op.f, key, value, invokedMs: now, deadlineMs: now + this.ctx.opTimeoutMs,
+      op, request, f: op.f, key, value, invokedMs: now, timeoutMs, deadlineMs: now + timeoutMs,
       failures: 0, lastError: 'no reply', timer: null, awaiting: false, resends: 0,
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
@@ -233,9 +237,12 @@ export class SimClient {
   private timeout(): void {
     const cur = this.current!;
     if (cur.invokedMs >= this.ctx.livenessFromMs) {
-      this.ctx.onLivenessViolation(`liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (after the heal + grace) timed out: ${cur.lastError}`);
+      this.ctx.onLivenessViolation(
+        `liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (in the liveness phase, from ${this.ctx.livenessFromMs.toFixed(0)} ms) ` +
+          `did not complete within ${cur.timeoutMs} ms: ${cur.lastError}`,
+      );
     }
-    this.indeterminate(`timeout after ${this.ctx.opTimeoutMs} ms (${cur.lastError})`);
+    this.indeterminate(`timeout after ${cur.timeoutMs} ms (${cur.lastError})`);
   }
 
   /** The op may or may not have happened (a timeout, a stale_seq answer): recorded as a timeout is. */

@@ -11,11 +11,16 @@ import type { HistoryOp } from '../checker/types.js';
 export class History {
   readonly ops: HistoryOp[] = [];
 
-  constructor(private readonly maxOps = 200_000) {}
+  constructor(
+    private readonly maxOps = 200_000,
+    /** Sees every op as it is recorded (the read-safety check, read-safety.ts). */
+    private readonly observe: (op: Omit<HistoryOp, 'index' | 'time'>, timeMs: number) => void = () => undefined,
+  ) {}
 
   add(op: Omit<HistoryOp, 'index' | 'time'>, timeMs: number): void {
     if (this.ops.length >= this.maxOps) throw new Error(`history over its bound of ${this.maxOps} ops`);
     this.ops.push({ index: this.ops.length, time: Math.round(timeMs * 1e6), ...op });
+    this.observe(op, timeMs);
   }
 
   toJsonl(): string {

@@ -7,7 +7,10 @@
  * - Log Matching: same index and term => same entry and same prefix (§5.3).
  *   Checked entry by entry: if every (index, term) carries the same data and
  *   the same previous term on every node, the prefixes are equal by induction;
- * - Leader Completeness: a new leader holds every entry known committed (§5.4);
+ * - Leader Completeness: a new leader holds every entry committed in an
+ *   earlier term (§5.4). A leader of an old term (a candidate that was
+ *   paused or cut off while its votes came in, elected after later terms
+ *   committed) owes nothing to later terms: it can commit nothing either;
  * - State Machine Safety: no two nodes apply different entries at one index
  *   (§5.4.3), observed at the moment of application;
  * - the leader commit rule (Figure 2, §5.4.2): a leader's commitIndex only
@@ -56,8 +59,12 @@ export class InvariantChecker {
   private readonly leaders = new LeaderLedger();
   /** (index:term) -> what every log holding it must agree on. */
   private readonly entries = new Map<string, { readonly data: string; readonly prevTerm: number }>();
-  /** index -> the committed entry (from any node's commitIndex). */
-  private readonly committed = new Map<number, EntryId>();
+  /**
+   * index -> the committed entry (from any node's commitIndex), with the term
+   * of the node that first reported it committed: the committing leader's
+   * term, since a leader's commitIndex moves (and is checked) first.
+   */
+  private readonly committed = new Map<number, EntryId & { readonly commitTerm: number }>();
   private committedMax = 0;
   /** index -> the entry the first node to apply it applied. */
   private readonly applied = new Map<number, EntryId & { readonly node: NodeId }>();
@@ -71,6 +78,8 @@ export class InvariantChecker {
   constructor(
     private readonly violation: ViolationSink,
     private readonly durabilityChecks: boolean,
+    /** Each newly committed index, once, in index order (the read-safety check's view of commits). */
+    private readonly onCommitted: (entry: Entry) => void = () => undefined,
   ) {}
 
   /** A node (re)starts from `stored`. */
@@ -155,11 +164,11 @@ export class InvariantChecker {
       const other = this.leaders.claim(st.currentTerm, id);
       if (other !== null) this.violation(`election safety: two leaders in term ${st.currentTerm}: ${other} and ${id} (§5.2)`);
       if (inc.wasLeaderInTerm !== st.currentTerm) {
-        // Leader Completeness (§5.4): every entry already known committed is in the new leader's log.
+        // Leader Completeness (§5.4): every entry committed in an earlier term is in the new leader's log.
         for (let i = 1; i <= this.committedMax; i++) {
           const c = this.committed.get(i);
           const e = log[i - 1];
-          if (c !== undefined && (e === undefined || e.term !== c.term || e.data !== c.data)) {
+          if (c !== undefined && c.commitTerm < st.currentTerm && (e === undefined || e.term !== c.term || e.data !== c.data)) {
             this.violation(`leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`);
             break;
           }
@@ -192,8 +201,9 @@ export class InvariantChecker {
       }
       const c = this.committed.get(i);
       if (c === undefined) {
-        this.committed.set(i, { term: e.term, data: e.data, type: e.type });
+        this.committed.set(i, { term: e.term, data: e.data, type: e.type, commitTerm: st.currentTerm });
         if (i > this.committedMax) this.committedMax = i;
+        this.onCommitted(e);
       } else if (c.term !== e.term || c.data !== e.data) {
         this.violation(`committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`);
       }

@@ -10,6 +10,13 @@
  * arrives. Client-to-node links are never partitioned (clients reach every
  * node, as in Jepsen) but suffer the same delay, loss and duplication.
  *
+ * A hold (the `hold` fault) makes a link keep some of its datagrams for
+ * seconds, several election timeouts, and deliver each once, late, with its
+ * original bytes: a route flap or a congested queue, not an attacker. Held
+ * datagrams cross terms: a leader's old AppendEntries reach a follower after
+ * it has re-elected that leader (issue 15, defect 1). Copies of datagrams
+ * (an on-path attacker's replays) are the adversary's job (adversary.ts).
+ *
  * Each link draws from its own random stream, so a change on one link does
  * not reshuffle the others (see streams.ts).
  */
@@ -34,6 +41,8 @@ export const networkProfiles = {
   /** labrpc's long reordering: some datagrams arrive hundreds of ms late. */
   reorder: { name: 'reorder', delayMsMin: 1, delayMsMax: 20, lossRate: 0.02, duplicateRate: 0.02, longDelayRate: 0.15, longDelayMsMax: 600 },
   duplicate: { name: 'duplicate', delayMsMin: 1, delayMsMax: 10, lossRate: 0, duplicateRate: 0.3, longDelayRate: 0.05, longDelayMsMax: 200 },
+  /** Stragglers: a few datagrams arrive seconds late (up to many election timeouts), across terms. */
+  stragglers: { name: 'stragglers', delayMsMin: 1, delayMsMax: 10, lossRate: 0, duplicateRate: 0.02, longDelayRate: 0.05, longDelayMsMax: 5000 },
 } as const satisfies Record<string, NetworkProfile>;
 
 export type NetworkProfileName = keyof typeof networkProfiles;
@@ -45,14 +54,22 @@ export interface NetworkStats {
   duplicated: number;
   partitioned: number;
   overflow: number;
+  /** Datagrams a hold kept back (each delivered once, late). */
+  held: number;
+  /** Recorded datagrams an adversary put back on the wire, byte for byte (adversary.ts). */
+  injected: number;
 }
 
 export type Deliver = (to: string, from: string, datagram: Buffer) => void;
 
-/** One directed link: its random stream and whether a partition cuts it. */
+/** One directed link: its random stream, whether a partition cuts it, and its hold. */
 interface Link {
   readonly stream: Stream;
   blocked: boolean;
+  /** A datagram sent before this time is held with probability holdRate, for holdMs. */
+  holdUntilMs: number;
+  holdRate: number;
+  holdMs: number;
 }
 
 export class SimNetwork {
@@ -62,7 +79,9 @@ export class SimNetwork {
   /** Blocked directed links "from>to" (node ids only), for reports. */
   private readonly blocked = new Set<string>();
   private inFlight = 0;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, partitioned: 0, overflow: 0 };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, partitioned: 0, overflow: 0, held: 0, injected: 0 };
+  /** The adversary's own path to a receiver (adversary.ts): no partition cuts it. */
+  private readonly adversaryLink: Link = { stream: new Stream(0, 'net:adversary'), blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0 };
 
   constructor(
     private readonly queue: EventQueue,
@@ -92,6 +111,28 @@ export class SimNetwork {
       this.link(from, to).blocked = false;
     }
     this.blocked.clear();
+  }
+
+  /** From now until now + forMs, the link from > to holds each datagram with probability `rate` for `holdMs`. */
+  hold(from: string, to: string, rate: number, holdMs: number, forMs: number): void {
+    assert(from !== to, 'a node has no link to itself');
+    assert(rate >= 0 && rate <= 1 && holdMs >= 0 && forMs >= 0, `hold: bad parameters rate=${rate} holdMs=${holdMs} forMs=${forMs}`);
+    const link = this.link(from, to);
+    link.holdUntilMs = this.queue.now + forMs;
+    link.holdRate = rate;
+    link.holdMs = holdMs;
+  }
+
+  /** No link holds new datagrams any more (those already held still arrive, late). */
+  endHolds(): void {
+    for (const byTo of this.links.values()) for (const link of byTo.values()) link.holdUntilMs = 0;
+  }
+
+  /** An adversary's datagram, arriving at `to` after `delayMs` whatever the partitions (it sits on the receiver's link). */
+  inject(from: string, to: string, datagram: Buffer, delayMs: number): void {
+    this.stats.injected++;
+    this.inFlight++;
+    this.queue.enqueue(new Arrival(this, this.adversaryLink, from, to, datagram), delayMs);
   }
 
   isBlocked(from: string, to: string): boolean {
@@ -124,6 +165,11 @@ export class SimNetwork {
       }
       let delay = p.delayMsMin + stream.float() * (p.delayMsMax - p.delayMsMin);
       if (stream.chance(p.longDelayRate)) delay += stream.float() * p.longDelayMsMax;
+      // Draws only while a hold is on, so a run without holds draws exactly as before.
+      if (link.holdUntilMs > this.queue.now && stream.chance(link.holdRate)) {
+        this.stats.held++;
+        delay += link.holdMs;
+      }
       this.inFlight++;
       // Both copies share the bytes: the receiver decodes each delivery itself.
       this.queue.enqueue(new Arrival(this, link, from, to, datagram), delay);
@@ -149,7 +195,7 @@ export class SimNetwork {
     }
     let link = byTo.get(to);
     if (link === undefined) {
-      link = { stream: new Stream(this.seed, `net:${from}>${to}`), blocked: false };
+      link = { stream: new Stream(this.seed, `net:${from}>${to}`), blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0 };
       byTo.set(to, link);
     }
     return link;

@@ -29,6 +29,44 @@ export type Fault =
   | { readonly kind: 'network'; readonly profile: NetworkProfileName }
   /** Bit rot in a node's synced log; noticed at its next restart. */
   | { readonly kind: 'corrupt'; readonly node: number }
+  // Network adversary and process pauses (sim/adversary.ts, sim/pause.ts; issue 15).
+  /**
+   * Random halves with the leader in the minority (Jepsen's random-halves
+   * partition aimed at the leader): the leader and floor((n-1)/2) - 1 other
+   * nodes, the first non-leaders from position `companion`, are cut from the
+   * majority, which elects a new leader while the old one may not yet know.
+   */
+  | { readonly kind: 'split_leader'; readonly companion: number }
+  /**
+   * Cut the link between the leader and one other node (`other` counts the
+   * non-leaders), both ways, leaving every other link: partitions that are
+   * not transitive (Jepsen's bridge), where a node can reach both sides.
+   */
+  | { readonly kind: 'cut_leader'; readonly other: number }
+  /** Crash a node and restart it `downMs` later (a kill and a supervisor's restart). */
+  | { readonly kind: 'reboot'; readonly node: number; readonly downMs: number }
+  /**
+   * The network holds datagrams on a node's peer links (`direction` as for
+   * `isolate`): for `forMs`, each datagram is held with probability `rate`
+   * and delivered `holdMs` later, once, with its original bytes (a delay,
+   * not a forgery: a transport's replay window may rightly refuse it).
+   */
+  | { readonly kind: 'hold'; readonly node: number; readonly direction: LinkDirection; readonly rate: number; readonly holdMs: number; readonly forMs: number }
+  /** The same, on whichever node is leader at that moment. */
+  | { readonly kind: 'hold_leader'; readonly direction: LinkDirection; readonly rate: number; readonly holdMs: number; readonly forMs: number }
+  /**
+   * An adversary below the transport re-delivers `count` peer datagrams it
+   * recorded at least `minAgeMs` earlier, byte for byte (it holds no key):
+   * the receivers' replay windows must refuse the copies of what they accepted.
+   */
+  | { readonly kind: 'replay'; readonly count: number; readonly minAgeMs: number }
+  /** The same, but only messages that whichever node is leader at that moment sent (a leader's old traffic, replayed to its followers). */
+  | { readonly kind: 'replay_leader'; readonly count: number; readonly minAgeMs: number }
+  /** The node's process stops (SIGSTOP, a GC pause) for `forMs`: no timers, no input; datagrams queue in its socket buffer. */
+  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
+  /** The same, on whichever node is leader at that moment. */
+  | { readonly kind: 'pause_leader'; readonly forMs: number }
+  // Disk faults on the real file storage (sim/disk.ts, sim/sim-fs.ts; issue 15).
   /**
    * Power failure of node `node % n`, a bit flip in the last durable frame
    * of its log, and a restart: it must refuse to start (issue 15 defect 3);
@@ -36,8 +74,8 @@ export type Fault =
    */
   | { readonly kind: 'corrupt_last_frame'; readonly node: number }
   /**
-   * OUTSIDE Raft's fault model (a disk that loses synced data; never in a
-   * default mix): power failure of a follower (the `node`-th running
+   * Outside Raft's fault model (a disk that loses synced data), bounded so
+   * that a correct node stays safe, hence in the default mix: power failure of a follower (the `node`-th running
    * non-leader), its disk loses up to `entries` entries of its log's tail
    * (only entries every other disk also holds, so a correct node stays
    * safe; term and vote kept), and it restarts: the leader must catch it up
@@ -74,13 +112,40 @@ export interface SimOptions {
   readonly unsafe: UnsafeFlags;
   readonly readMode: ReadMode;
   readonly clockDriftBound: number;
-  /** Faults fire in [0, faultWindowMs]; at faultWindowMs everything heals (restarts, partitions, network, clock rates). */
+  /** Faults fire in [0, faultWindowMs]; at faultWindowMs everything heals (restarts, partitions, pauses, network, clock rates). */
   readonly faultWindowMs: number;
-  /** Ops invoked at or after heal + livenessGraceMs must complete definitely (ok or fail), never time out. */
-  readonly livenessGraceMs: number;
+  /**
+   * Liveness after the heal (issue 20), in election timeouts (one is
+   * electionTimeoutMsMax; see liveness.ts): if a majority can run, a leader
+   * that has committed an entry of its term exists this many election
+   * timeouts after the heal. The liveness phase starts then.
+   */
+  readonly livenessLeaderElectionTimeouts: number;
+  /** Ops invoked in the liveness phase must complete definitely (ok or fail) within this many election timeouts. */
+  readonly livenessOpElectionTimeouts: number;
+  /**
+   * Every live node's commitIndex reaches the leader's commitIndex at the
+   * start of the liveness phase within this many election timeouts after the
+   * heal (a follower the leader never catches up is a liveness bug).
+   */
+  readonly catchUpElectionTimeouts: number;
   /** Hard end of the run, after the heal. */
   readonly settleMs: number;
+  /** Client deadline per op before the liveness phase. */
   readonly opTimeoutMs: number;
+  /**
+   * A paused process's socket receive buffer (Linux's default
+   * net.core.rmem_default, 208 KiB): datagrams that arrive while it is
+   * stopped queue up to this many bytes (counted as the kernel does, with a
+   * per-datagram overhead, pause.ts), the rest are dropped.
+   */
+  readonly socketBufferBytes: number;
+  /**
+   * The core's `unsafe.skipReadQuorum` (no node command-line flag): ReadIndex
+   * answers without the heartbeat round that confirms leadership (thesis §6.4
+   * step 3 skipped), so a deposed leader serves stale reads.
+   */
+  readonly skipReadQuorum: boolean;
   readonly keys: number;
   readonly electionTimeoutMsMin: number;
   readonly electionTimeoutMsMax: number;
@@ -100,9 +165,13 @@ export const defaultSimOptions: SimOptions = {
   readMode: configDefaults.readMode,
   clockDriftBound: configDefaults.clockDriftBound,
   faultWindowMs: 4000,
-  livenessGraceMs: 2000,
+  livenessLeaderElectionTimeouts: 3,
+  livenessOpElectionTimeouts: 3,
+  catchUpElectionTimeouts: 5,
   settleMs: 6000,
   opTimeoutMs: 1500,
+  socketBufferBytes: 212_992,
+  skipReadQuorum: false,
   keys: 3,
   electionTimeoutMsMin: defaultTimings.electionTimeoutMsMin,
   electionTimeoutMsMax: defaultTimings.electionTimeoutMsMax,

@@ -16,7 +16,17 @@
  *
  * After every event the Raft invariants are checked on the nodes that
  * produced a Ready in it (invariants.ts); clients record a history for the
- * linearizability checker (client.ts, property.ts).
+ * linearizability checker (client.ts, property.ts), and every read they get
+ * an answer to is judged against the commits the simulator saw
+ * (read-safety.ts). After the heal, liveness is judged with bounds in
+ * election timeouts (liveness.ts).
+ *
+ * Faults besides crashes, partitions, clocks and disks: the network holds
+ * datagrams for seconds and delivers them late (network.ts), an adversary
+ * below the transport re-delivers recorded datagrams byte for byte to the
+ * nodes' real wire endpoints (adversary.ts), and a
+ * process can stop and resume with its timers overdue and a socket buffer
+ * of old input (pause.ts).
  */
 import { validateConfig } from '../node/config.js';
 import { assertNever } from '../node/util/assert.js';
@@ -24,7 +34,9 @@ import type { ClusterConfig } from '../node/config-types.js';
 import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
-import type { NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
+import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
+import type { NodeId, RaftMessage, Ready, StoredState } from '../node/raft/types.js';
+import type { RaftStorage } from '../node/storage/storage.js';
 import { hash } from 'node:crypto';
 import { MAC_BYTES } from '../node/transport/codec.js';
 import { ClientEndpoint } from '../node/transport/client-endpoint.js';
@@ -32,18 +44,23 @@ import { KeyRing } from '../node/transport/keys.js';
 import { NodeEndpoint, type ReplyAddress } from '../node/transport/node-endpoint.js';
 import type { AdjustableClock } from '../node/clock/adjustable-clock.js';
 import type { HistoryOp } from '../checker/types.js';
+import { MessageRecorder } from './adversary.js';
 import { SimClient } from './client.js';
 import { createSimClock } from './clock.js';
 import { SimDisk, defaultDiskOptions, type DiskMode, type OpenResult } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
 import { InvariantChecker } from './invariants.js';
+import { currentLeader, judgeCatchUp, livenessPlan, majorityCanRun, describeNodes, type LivenessPlan, type NodeSnapshot } from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
+import { PausedProcess } from './pause.js';
+import { ReadSafety } from './read-safety.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
 import { TraceKind } from './trace-kind.js';
+import { describeClientMessage, simDescribeOptions } from './trace-text.js';
 
-export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability';
+export type ViolationKind = 'invariant' | 'node_error' | 'liveness' | 'linearizability' | 'read_safety';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -68,6 +85,21 @@ export interface SimStats {
   opsFail: number;
   opsInfo: number;
   maxTerm: number;
+  /** Datagrams the network held back and delivered late (hold faults). */
+  held: number;
+  /** Recorded messages the adversary re-sent (replay faults). */
+  replayed: number;
+  pauses: number;
+  /** Datagrams dropped because a paused process's socket buffer was full. */
+  socketDrops: number;
+  /** Reads judged by the read-safety check. */
+  readsChecked: number;
+  /** Time from the heal until a leader first existed (liveness.ts), or -1 if none did. */
+  leaderAfterHealMs: number;
+  /** Time from the heal until every running node reached the catch-up target (liveness.ts), or -1. */
+  catchUpAfterHealMs: number;
+  /** The longest an op invoked in the liveness phase took to complete (ms), or -1 if none completed. */
+  livenessOpMaxMs: number;
 }
 
 export interface SimResult {
@@ -96,6 +128,8 @@ interface SimNode {
   clockOffsetMs: number;
   /** Non-null when the node refused to start (storage corruption detected): it stays down until the heal repairs its disk. */
   refused: string | null;
+  /** Non-null while the node's process is stopped (pause.ts). */
+  pause: PausedProcess | null;
   /** True while its storage opens (recovery on the simulated disk takes simulated time). */
   opening: boolean;
 }
@@ -153,8 +187,28 @@ export class Simulation {
   private readonly nodes: SimNode[];
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly network: SimNetwork;
-  private readonly history = new History();
+  private readonly history: History;
   private readonly checker: InvariantChecker;
+  private readonly readSafety: ReadSafety;
+  /** Records peer messages for `replay` faults; null in runs without one (no cost). */
+  private readonly recorder: MessageRecorder | null;
+  private readonly plan: LivenessPlan;
+  /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
+  private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
+  private catchUpJudged = false;
+  /** A majority refused to start (damaged storage): nothing can be asked of the cluster after the heal. */
+  private livenessExempt = false;
+  /** `clientId#seq@node` -> the node's lastApplied when it sent an ok answer (read-safety.ts, index form). */
+  private readonly servedAt = new Map<string, number>();
+  /**
+   * Per receiving node, the MACs of the peer datagrams its endpoint handed to
+   * its host, in runs that copy datagrams (replay faults, the duplicating
+   * network): a second acceptance of the same bytes, in any incarnation, is
+   * a replay the transport let through (issue 15's security model).
+   */
+  private readonly acceptedMacs: Map<NodeId, Set<string>> | null;
+  /** The datagram being delivered to a node's endpoint, while it is. */
+  private delivering: Buffer | null = null;
   private readonly clients: SimClient[] = [];
   private readonly violations: Violation[] = [];
   private readonly trace: string[] = [];
@@ -174,6 +228,7 @@ export class Simulation {
   private readonly stats: SimStats = {
     simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
     storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
+    held: 0, replayed: 0, pauses: 0, socketDrops: 0, readsChecked: 0, leaderAfterHealMs: -1, catchUpAfterHealMs: -1, livenessOpMaxMs: -1,
   };
 
   constructor(
@@ -181,14 +236,27 @@ export class Simulation {
     private readonly options: SimOptions,
   ) {
     this.config = simClusterConfig(options);
+    this.plan = livenessPlan(options);
+    if (this.plan.catchUpByMs > options.faultWindowMs + options.settleMs || this.plan.livenessFromMs > this.plan.catchUpByMs) {
+      throw new Error(`sim options: the liveness checks (${this.plan.livenessFromMs} ms, ${this.plan.catchUpByMs} ms) must fall in order before the end of the run (${options.faultWindowMs + options.settleMs} ms)`);
+    }
     this.keys = simKeys(this.config.nodes.map((n) => n.id));
     const seed = scenario.seed;
+    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message));
+    this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A
     // forgotten vote (noPersistVote) only elects a second leader if the voter crashes between
     // granting its vote and receiving the new leader's noop: that is caught by the durability check.
     const durability = !(options.unsafe.memoryLog || options.unsafe.ackBeforeFsync);
-    this.checker = new InvariantChecker((message) => this.violate('invariant', message), durability);
+    this.checker = new InvariantChecker(
+      (message) => this.violate('invariant', message),
+      durability,
+      (entry) => this.readSafety.onCommitted(entry, this.queue.now),
+    );
+    this.recorder = scenario.faults.some((f) => f.fault.kind === 'replay' || f.fault.kind === 'replay_leader') ? new MessageRecorder() : null;
+    const copies = this.recorder !== null || scenario.faults.some((f) => f.fault.kind === 'network' && networkProfiles[f.fault.profile].duplicateRate > 0);
+    this.acceptedMacs = copies ? new Map() : null;
     this.network = new SimNetwork(this.queue, seed, (to, from, datagram) => this.deliver(to, from, datagram));
     const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options), tornTailAlwaysDropped: options.unsafe.tornTailDropped };
     this.nodes = this.config.nodes.map((n, index) => ({
@@ -203,6 +271,7 @@ export class Simulation {
       clockRate: 1,
       clockOffsetMs: 0,
       refused: null,
+      pause: null,
       opening: false,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
@@ -220,6 +289,8 @@ export class Simulation {
       this.queue.schedule(Math.min(Math.max(0, f.atMs), opts.faultWindowMs), () => this.applyFault(f.fault, f.i));
     }
     this.queue.schedule(opts.faultWindowMs, () => this.healAll());
+    this.queue.schedule(this.plan.livenessFromMs, () => this.judgeLeaderAfterHeal());
+    this.queue.schedule(this.plan.catchUpByMs, () => this.judgeCatchUp());
     this.startClients();
 
     const endMs = opts.faultWindowMs + opts.settleMs;
@@ -234,15 +305,19 @@ export class Simulation {
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
+      if (this.healed && this.touched.size > 0) {
+        if (this.stats.leaderAfterHealMs < 0) this.noteLeaderAfterHeal();
+        else if (this.catchUpTarget !== null && this.stats.catchUpAfterHealMs < 0) this.noteCatchUp(this.catchUpTarget.commitIndex);
+      }
       this.touched.clear();
       if (this.violations.length > 0 && opts.stopOnViolation) break;
-      if (this.healed && this.clientsDone === this.clients.length && this.converged()) break;
+      if (this.healed && this.catchUpJudged && this.clientsDone === this.clients.length && this.converged()) break;
     }
     if (this.convergenceDeadlineMs !== null && (this.violations.length === 0 || !opts.stopOnViolation)) {
       const lag = this.lagging();
       if (lag !== null) this.violate('liveness', `liveness: after the heal and the workload, ${lag}`);
     }
-    if (this.violations.length === 0 || !opts.stopOnViolation) {
+    if ((this.violations.length === 0 || !opts.stopOnViolation) && !this.livenessExempt) {
       for (const client of this.clients) {
         if (!client.done) this.violate('liveness', `liveness: client slot ${client.slot} still had work at the end of the run (${endMs} ms)`);
       }
@@ -288,15 +363,29 @@ export class Simulation {
     const stored: StoredState = opened.stored;
     this.checker.onStart(node.id, stored);
     const incarnation = node.incarnation;
-    const wrap = (fn: () => void) => () => {
-      if (node.incarnation !== incarnation || node.host === null) return;
-      this.mixEvent(TraceKind.timer, node.index, 0);
-      this.guard(node, fn);
+    const wrap = (fn: () => void): (() => void) => {
+      const fire = (): void => {
+        if (node.incarnation !== incarnation || node.host === null) return;
+        if (node.pause !== null) {
+          node.pause.dueTimers.push(fire); // a stopped process's timer fires when it resumes, late
+          return;
+        }
+        this.mixEvent(TraceKind.timer, node.index, 0);
+        this.guard(node, fn);
+      };
+      return fire;
     };
     const clock = createSimClock(this.queue, wrap, node.clockOffsetMs, node.clockRate);
     const endpoint = this.endpointFor(node, incarnation);
+    const disk = opened.storage;
+    // A stopped process does not see its fsync complete until it resumes.
+    const storage: RaftStorage = {
+      persist: (hardState, entries) => disk.persist(hardState, entries).then(() => this.resumed(node)),
+      compact: (firstIndex, prevTerm) => disk.compact(firstIndex, prevTerm).then(() => this.resumed(node)),
+      close: () => disk.close(),
+    };
     const io: HostIo = {
-      storage: opened.storage,
+      storage,
       clock,
       sendPeer: (to, message) => this.sendPeer(node, endpoint, to, message),
       sendClient: (to, message) => this.sendToClient(node, endpoint, to, message),
@@ -306,14 +395,23 @@ export class Simulation {
         // A node's state only becomes visible through a Ready (messages, persisted
         // state, applied entries), so the invariants are checked after every
         // event in which the node produced one, rather than after every tick.
-        ready: () => {
+        ready: (ready) => {
           this.touched.add(node);
+          if (this.options.traceLines) this.traceReady(node, ready);
         },
         // State Machine Safety (§5.4.3), at the moment of application.
         applied: (entry) => this.checker.onApply(node.id, entry),
       },
     };
-    const host = new NodeHost({ id: node.id, config: this.config, unsafe: this.options.unsafe, stored, seed: node.seeds.uint32(), io });
+    const host = new NodeHost({
+      id: node.id,
+      config: this.config,
+      unsafe: this.options.unsafe,
+      stored,
+      seed: node.seeds.uint32(),
+      io,
+      ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
+    });
     host.onFatal = (error) => {
       if (node.host !== host) return;
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
@@ -351,8 +449,15 @@ export class Simulation {
         this.stats.datagrams++;
         this.network.send(node.id, `${CLIENT_PREFIX}${port}`, datagram);
       },
-      onPeerMessage: (message) => node.host?.onPeerMessage(message),
-      onClientMessage: (message, replyTo) => node.host?.onClientMessage(message, replyTo),
+      onPeerMessage: (message) => {
+        if (this.acceptedMacs !== null && this.delivering !== null) this.acceptOnce(node, message, this.delivering);
+        if (this.options.traceLines) this.note(TraceKind.log, node.index, () => `deliver ${describeMessage(message, simDescribeOptions)}`, false);
+        node.host?.onPeerMessage(message);
+      },
+      onClientMessage: (message, replyTo) => {
+        if (this.options.traceLines) this.note(TraceKind.log, node.index, () => `deliver ${describeClientMessage(replyTo.sender, node.id, message)}`, false);
+        node.host?.onClientMessage(message, replyTo);
+      },
       redirect: (request) => node.host?.redirectOf(request) ?? null,
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
     });
@@ -376,6 +481,7 @@ export class Simulation {
     node.endpoint = null;
     node.clock = null;
     node.incarnation++;
+    node.pause = null; // the stopped process dies with its socket buffer and overdue timers
     this.checker.onStop(node.id);
     const fate = node.disk.crash();
     this.stats.crashes++;
@@ -429,9 +535,65 @@ export class Simulation {
         if (node.opening && !node.disk.ioWaiting) return true;
         continue;
       }
+      if (node.pause !== null) continue; // a stopped process waits for its resume
       if (host.busy() && !node.disk.hostWaiting) return true;
     }
     return false;
+  }
+
+  // ------------------------------------------------------------ process pauses
+
+  /** Resolves at once for a running process; for a stopped one, when it resumes. */
+  private resumed(node: SimNode): Promise<void> | undefined {
+    const pause = node.pause;
+    if (pause === null) return undefined;
+    return new Promise<void>((resolve) => pause.storageDone.push(resolve));
+  }
+
+  private pauseNode(node: SimNode, forMs: number): void {
+    if (node.host === null) return;
+    const untilMs = this.queue.now + forMs;
+    if (node.pause === null) node.pause = new PausedProcess(untilMs, this.options.socketBufferBytes);
+    else node.pause.untilMs = Math.max(node.pause.untilMs, untilMs);
+    this.stats.pauses++;
+    this.note(TraceKind.pause, node.index, () => `${node.id} stops (process paused until ${node.pause?.untilMs.toFixed(0)} ms)`);
+    this.queue.schedule(forMs, () => {
+      const pause = node.pause;
+      if (pause !== null && this.queue.now >= pause.untilMs) this.resume(node);
+    });
+  }
+
+  /**
+   * The process runs again: first the fsync completions it missed (the host
+   * waits on nothing else, so the simulator can settle), then what waited in
+   * its socket buffer, in arrival order (the event loop polls a readable
+   * socket before it runs timers), then its overdue timers. Each datagram is
+   * its own event, so invariants are checked between them.
+   */
+  private resume(node: SimNode): void {
+    const pause = node.pause;
+    if (pause === null) return;
+    node.pause = null;
+    this.stats.socketDrops += pause.dropped;
+    this.note(TraceKind.resume, node.index, () => `${node.id} resumes: ${pause.buffered.length} datagrams buffered, ${pause.dropped} dropped (socket buffer full), ${pause.dueTimers.length} timers overdue`);
+    const incarnation = node.incarnation;
+    this.touched.add(node);
+    for (const done of pause.storageDone) done();
+    for (const { from, datagram } of pause.buffered) {
+      this.queue.schedule(0, () => {
+        if (node.incarnation !== incarnation) return;
+        if (node.pause !== null) node.pause.receive(from, datagram);
+        else this.deliverToHost(node, from, datagram);
+      });
+    }
+    this.queue.schedule(0, () => {
+      if (node.pause !== null) {
+        node.pause.dueTimers.push(...pause.dueTimers);
+        return;
+      }
+      this.touched.add(node);
+      for (const fire of pause.dueTimers) fire();
+    });
   }
 
   // ------------------------------------------------------------ network
@@ -440,10 +602,19 @@ export class Simulation {
     this.checker.onSend(node.id, message);
     if (message.term > this.stats.maxTerm) this.stats.maxTerm = message.term;
     const encoded = endpoint.sendPeer(to, message);
-    if (!encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
+    if (!encoded.ok) {
+      this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
+      return;
+    }
+    // The sealed bytes, as an on-path recorder below the transport captures them.
+    this.recorder?.record(this.queue.now, node.id, to, message, encoded.datagram);
   }
 
   private sendToClient(node: SimNode, endpoint: NodeEndpoint, to: ReplyAddress, message: ClientMessage): void {
+    if (message.type === 'client_response' && message.outcome.status === 'ok' && node.host !== null) {
+      // The state a read (or write) was answered from, for the read-safety check at delivery.
+      this.servedAt.set(`${message.clientId}#${message.seq}@${node.id}`, node.host.stateMachine().lastApplied);
+    }
     const encoded = endpoint.sendClient(to, message);
     if (encoded !== null && !encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type}: ${encoded.detail}`);
   }
@@ -451,32 +622,67 @@ export class Simulation {
   private deliver(to: string, from: string, datagram: Buffer): void {
     this.stats.delivered++;
     // A trace ingredient per datagram: the first bytes of its MAC.
-    const mac = datagram.length >= MAC_BYTES ? datagram.readUInt32LE(datagram.length - MAC_BYTES) : 0;
+    const mac = traceWord(datagram);
     if (to.startsWith(CLIENT_PREFIX)) {
       const slot = Number(to.slice(CLIENT_PREFIX.length));
       this.mixEvent(TraceKind.clientDelivery, slot, mac);
       const opened = this.clientEndpoints[slot]?.open(datagram);
       if (opened === undefined || !opened.ok) return;
       const body = opened.message;
-      if (body.type === 'client_response') this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
-      else if (body.type === 'retry') this.clients[slot]?.onRetry(opened.from);
+      if (this.options.traceLines) this.note(TraceKind.log, slot, () => describeClientMessage(opened.from, `c${slot}`, body), false);
+      if (body.type === 'client_response') {
+        const appliedIndex = this.servedAt.get(`${body.clientId}#${body.seq}@${opened.from}`);
+        this.readSafety.served = appliedIndex === undefined ? null : { node: opened.from, appliedIndex };
+        this.clients[slot]?.onResponse(body.clientId, body.seq, body.outcome);
+        this.readSafety.served = null;
+      } else if (body.type === 'retry') this.clients[slot]?.onRetry(opened.from);
       return;
     }
     const node = this.byId.get(to);
     if (node === undefined || node.host === null || node.endpoint === null) return; // down: the datagram is lost
-    this.mixEvent(TraceKind.peerDelivery, node.index, mac);
+    if (node.pause !== null) {
+      // Stopped: the datagram waits in the socket buffer, or is dropped when it is full.
+      this.mixEvent(TraceKind.pause, node.index, mac);
+      node.pause.receive(from, datagram);
+      return;
+    }
+    this.deliverToHost(node, from, datagram);
+  }
+
+  /** A datagram reaches the node's real wire endpoint (which authenticates it, checks its freshness and hands it to the host). */
+  private deliverToHost(node: SimNode, from: string, datagram: Buffer): void {
+    const endpoint = node.endpoint;
+    if (node.host === null || endpoint === null) return;
+    this.mixEvent(TraceKind.peerDelivery, node.index, traceWord(datagram));
     // guard() inlined: this runs for every datagram, and a closure per delivery shows in the profile.
+    this.delivering = datagram;
     try {
-      node.endpoint.receive(datagram, 'sim', from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1);
+      endpoint.receive(datagram, 'sim', from.startsWith(CLIENT_PREFIX) ? Number(from.slice(CLIENT_PREFIX.length)) : -1);
     } catch (error) {
       this.hostThrew(node, error);
+    } finally {
+      this.delivering = null;
     }
+  }
+
+  /** The transport's promise (peer-replay.ts): each peer datagram reaches the host at most once. */
+  private acceptOnce(node: SimNode, message: RaftMessage, datagram: Buffer): void {
+    let seen = this.acceptedMacs!.get(node.id);
+    if (seen === undefined) {
+      seen = new Set();
+      this.acceptedMacs!.set(node.id, seen);
+    }
+    const mac = datagram.toString('latin1', datagram.length - MAC_BYTES);
+    if (seen.has(mac)) {
+      this.violate('invariant', `transport: ${node.id} accepted the same peer datagram twice (a replay let through): ${describeMessage(message, simDescribeOptions)}`);
+    }
+    seen.add(mac);
   }
 
   // ------------------------------------------------------------ clients
 
   private startClients(): void {
-    const livenessFromMs = this.options.faultWindowMs + this.options.livenessGraceMs;
+    const livenessFromMs = this.plan.livenessFromMs;
     this.scenario.clients.forEach((ops, slot) => {
       this.clientEndpoints.push(new ClientEndpoint({
         cluster: CLUSTER, sender: `c${slot}`, instance: slot + 1, keys: this.keys.client,
@@ -491,13 +697,16 @@ export class Simulation {
         opTimeoutMs: this.options.opTimeoutMs,
         retry: defaultRetryPolicy(this.options.opTimeoutMs),
         livenessFromMs,
+        livenessOpTimeoutMs: this.plan.opTimeoutMs,
         send: (s, to, request) => {
           const encoded = this.clientEndpoints[s]?.seal(to, request);
           if (encoded?.ok === true) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);
         },
         nextValue: () => this.nextValue++,
         nextProcess: () => this.nextProcess++,
-        onLivenessViolation: (message) => this.violate('liveness', message),
+        onLivenessViolation: (message) => {
+          if (!this.livenessExempt) this.violate('liveness', message);
+        },
         onDone: () => {
           this.clientsDone++;
         },
@@ -569,6 +778,56 @@ export class Simulation {
         this.note(TraceKind.corrupt, node.index, () => `${node.id} disk byte ${at ?? '-'} flipped`);
         return;
       }
+      case 'cut_leader': {
+        const leader = this.currentLeader();
+        if (leader === null) return;
+        const others = this.nodes.filter((node) => node !== leader);
+        const other = others[fault.other % others.length]!;
+        this.network.block(leader.id, other.id);
+        this.network.block(other.id, leader.id);
+        return;
+      }
+      case 'reboot': {
+        const node = nodeAt(fault.node);
+        if (node.host === null) return;
+        this.crashNode(node);
+        const incarnation = node.incarnation;
+        this.queue.schedule(fault.downMs, () => {
+          if (node.incarnation !== incarnation || this.healed) return; // restarted (or crashed again) meanwhile
+          this.touched.add(node);
+          this.startNode(node);
+        });
+        return;
+      }
+      case 'split_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.splitLeader(leader, fault.companion);
+        return;
+      }
+      case 'hold':
+        this.holdLinks(nodeAt(fault.node), fault.direction, fault.rate, fault.holdMs, fault.forMs);
+        return;
+      case 'hold_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.holdLinks(leader, fault.direction, fault.rate, fault.holdMs, fault.forMs);
+        return;
+      }
+      case 'replay':
+        this.replay(fault.count, fault.minAgeMs, i, null);
+        return;
+      case 'replay_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.replay(fault.count, fault.minAgeMs, i, leader.id);
+        return;
+      }
+      case 'pause':
+        this.pauseNode(nodeAt(fault.node), fault.forMs);
+        return;
+      case 'pause_leader': {
+        const leader = this.currentLeader();
+        if (leader !== null) this.pauseNode(leader, fault.forMs);
+        return;
+      }
       case 'corrupt_last_frame': {
         const node = nodeAt(fault.node);
         this.crashNode(node);
@@ -591,6 +850,46 @@ export class Simulation {
         assertNever(fault, 'fault');
     }
   }
+
+  /** The leader and floor((n-1)/2) - 1 companions against the rest (a fresh partition: earlier cuts heal). */
+  private splitLeader(leader: SimNode, companion: number): void {
+    const others = this.nodes.filter((node) => node !== leader);
+    const minority = new Set<SimNode>([leader]);
+    const size = Math.floor((this.nodes.length - 1) / 2);
+    for (let k = 0; minority.size < size && k < others.length; k++) minority.add(others[(companion + k) % others.length]!);
+    this.network.healPartitions();
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a !== b && minority.has(a) !== minority.has(b)) this.network.block(a.id, b.id);
+      }
+    }
+  }
+
+  /** The network holds some of the node's peer datagrams (network.ts `hold`). */
+  private holdLinks(node: SimNode, direction: LinkDirection, rate: number, holdMs: number, forMs: number): void {
+    for (const other of this.nodes) {
+      if (other === node) continue;
+      if (direction !== 'in') this.network.hold(node.id, other.id, rate, holdMs, forMs);
+      if (direction !== 'out') this.network.hold(other.id, node.id, rate, holdMs, forMs);
+    }
+  }
+
+  /**
+   * The adversary re-delivers recorded datagrams at least `minAgeMs` old,
+   * byte for byte (adversary.ts): the receiver's real replay window judges
+   * them. A copy of a datagram the receiver already accepted must be
+   * refused; one whose original the network lost reaches the core late.
+   */
+  private replay(count: number, minAgeMs: number, i: number, from: NodeId | null): void {
+    if (this.recorder === null) return;
+    const picked = this.recorder.pick(count, this.queue.now - minAgeMs, new Stream(this.scenario.seed, `replay:${i}`), from);
+    picked.forEach((recorded, k) => {
+      this.stats.replayed++;
+      this.note(TraceKind.replay, i, () => `adversary replays (sent at ${recorded.atMs.toFixed(3)}) ${describeMessage(recorded.message, simDescribeOptions)}`);
+      this.network.inject(recorded.from, recorded.to, recorded.datagram, 1 + k);
+    });
+  }
+
 
   private setClock(node: SimNode, rate: number, offsetMs: number): void {
     node.clockRate = rate;
@@ -674,17 +973,19 @@ export class Simulation {
     return best;
   }
 
-  /** End of the fault window: restart everyone, heal the network, let clocks run at rate 1 again. */
+  /** End of the fault window: restart everyone, resume paused processes, heal the network, let clocks run at rate 1 again. */
   private healAll(): void {
     this.healed = true;
     this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
-    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, network reliable, clock rates 1, crashed nodes restart');
+    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart');
     this.network.healPartitions();
+    this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
     for (const node of this.nodes) {
       node.clockRate = 1;
       node.clock?.adjust({ rate: 1 });
+      this.resume(node);
       // A node that refused to start on injected damage gets its own data back (undone flips), as an operator restores a backup.
       if (node.refused !== null && node.disk.repair()) {
         node.refused = null;
@@ -693,6 +994,77 @@ export class Simulation {
       this.startNode(node);
       this.touched.add(node);
     }
+  }
+
+  // ------------------------------------------------------------ liveness after the heal
+
+  private snapshots(): NodeSnapshot[] {
+    return this.nodes.map((node) => {
+      const st = node.host?.raft().status();
+      return {
+        id: node.id,
+        running: node.host !== null,
+        refused: node.refused !== null,
+        role: st?.role ?? null,
+        currentTerm: st?.currentTerm ?? 0,
+        commitIndex: st?.commitIndex ?? 0,
+        lastLogIndex: st?.lastLogIndex ?? 0,
+      };
+    });
+  }
+
+  /** After an event that changed some node, once the heal has happened and no leader was seen yet since. */
+  private noteLeaderAfterHeal(): void {
+    if (currentLeader(this.snapshots()) !== null) this.stats.leaderAfterHealMs = this.queue.now - this.plan.healMs;
+  }
+
+  private noteCatchUp(target: number): void {
+    for (const node of this.nodes) {
+      const st = node.host?.raft().status();
+      if (st !== undefined && st.commitIndex < target) return;
+    }
+    this.stats.catchUpAfterHealMs = this.queue.now - this.plan.healMs;
+  }
+
+  /** Liveness check 1 (liveness.ts): a leader by the start of the liveness phase; its commitIndex is the catch-up target. */
+  private judgeLeaderAfterHeal(): void {
+    const nodes = this.snapshots();
+    const k = this.options.livenessLeaderElectionTimeouts;
+    this.note(TraceKind.liveness, 1, () => `liveness phase starts (${k} election timeouts after the heal): ${describeNodes(nodes)}`);
+    if (!majorityCanRun(nodes)) {
+      this.livenessExempt = true; // a majority refused to start (damaged storage): nothing can be asked of the rest
+      return;
+    }
+    const leader = currentLeader(nodes);
+    if (leader === null) {
+      this.violate('liveness', `liveness: no leader ${k} election timeouts (${this.plan.livenessFromMs - this.plan.healMs} ms) after the heal; nodes: ${describeNodes(nodes)}`);
+      return;
+    }
+    this.catchUpTarget = { leader: leader.id, commitIndex: leader.commitIndex };
+    this.noteCatchUp(leader.commitIndex);
+  }
+
+  /** Liveness check 3: every running node caught up with the leader's commit. */
+  private judgeCatchUp(): void {
+    this.catchUpJudged = true;
+    const target = this.catchUpTarget;
+    if (target === null) return;
+    const nodes = this.snapshots();
+    this.note(TraceKind.liveness, 3, () => `catch-up check (target commit ${target.commitIndex} of ${target.leader}): ${describeNodes(nodes)}`);
+    const problem = judgeCatchUp(nodes, target.leader, target.commitIndex, this.plan, this.options.catchUpElectionTimeouts);
+    if (problem !== null) this.violate('liveness', problem);
+  }
+
+  // ------------------------------------------------------------ trace text
+
+  /** A delivered message, as the core's transcripts print it (node/raft/describe.ts). */
+
+
+  /** A Ready a node took from its core, one field per line, indented under the node. */
+  private traceReady(node: SimNode, ready: Ready): void {
+    const lines = describeReadyLines(ready, simDescribeOptions);
+    this.note(TraceKind.log, node.index, () => `${node.id} Ready ${lines[0]}`, false);
+    for (const line of lines.slice(1)) this.note(TraceKind.log, node.index, () => `${' '.repeat(node.id.length)}   ${line}`, false);
   }
 
   // ------------------------------------------------------------ bookkeeping
@@ -725,12 +1097,25 @@ export class Simulation {
       h = mix(h, node.host?.stateMachine().lastApplied ?? -1);
     }
     h = mix(h, this.history.ops.length);
+    const invokedNs = new Map<number, number>();
+    const livenessFromNs = this.plan.livenessFromMs * 1e6;
     for (const op of this.history.ops) {
+      if (typeof op.process !== 'number') continue;
+      if (op.type === 'invoke') {
+        invokedNs.set(op.process, op.time ?? 0);
+        continue;
+      }
       if (op.type === 'ok') this.stats.opsOk++;
       else if (op.type === 'fail') this.stats.opsFail++;
-      else if (op.type === 'info' && typeof op.process === 'number') this.stats.opsInfo++;
+      else this.stats.opsInfo++;
+      const invoked = invokedNs.get(op.process);
+      if (invoked !== undefined && invoked >= livenessFromNs) {
+        this.stats.livenessOpMaxMs = Math.max(this.stats.livenessOpMaxMs, ((op.time ?? 0) - invoked) / 1e6);
+      }
     }
     for (const node of this.nodes) node.host?.stop();
+    this.stats.held = this.network.stats.held;
+    this.stats.readsChecked = this.readSafety.checked;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;
@@ -749,6 +1134,11 @@ export class Simulation {
 
 export function runSimulation(scenario: Scenario, options: SimOptions): Promise<SimResult> {
   return new Simulation(scenario, options).run();
+}
+
+/** A word of the datagram's MAC: what the trace hash records of a delivery (cheap, and different for every datagram). */
+function traceWord(datagram: Buffer): number {
+  return datagram.length >= MAC_BYTES ? datagram.readUInt32LE(datagram.length - MAC_BYTES) : datagram.length;
 }
 
 function errorText(error: unknown): string {

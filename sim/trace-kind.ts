@@ -25,6 +25,14 @@ export const TraceKind = {
   corrupt: 10,
   /** A violation was found. */
   violation: 11,
+  /** A node's process stopped (a `pause` fault). */
+  pause: 12,
+  /** A paused process resumed. */
+  resume: 13,
+  /** The adversary re-sent a recorded message (a `replay` fault). */
+  replay: 14,
+  /** A post-heal liveness check ran (liveness.ts). */
+  liveness: 15,
 } as const;
 
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];

@@ -41,17 +41,50 @@ const crashHeavy: ScenarioShape = {
   faultWeights: { crash: 2, crash_leader: 4, restart: 2, restart_all: 4, isolate_leader: 2, partition: 1, heal: 1 },
 };
 
+/**
+ * Many readers that stay with whichever node answers them, and a few writers,
+ * all on few keys: a read served by a node that should not serve it is seen
+ * as soon as a write it missed has committed (or, for the read-safety check's
+ * index form, as soon as any entry it missed has).
+ */
+const readHeavy = {
+  minClients: 8,
+  clients: 8,
+  readOnlyClients: 4,
+  maxThinkMs: 30,
+  minOpsPerClient: 40,
+  maxOpsPerClient: 80,
+} as const satisfies Partial<ScenarioShape>;
+
+/**
+ * The partition mix: the leader cut off with a minority (random halves aimed
+ * at the leader) again and again, its clock slowed or the majority's sped up
+ * (a deposed leader that notices late: check-quorum runs on its own clock),
+ * and its old traffic replayed or held. Outside lease mode clock rates do
+ * not affect safety, so they range widely.
+ */
 const partitionHeavy: ScenarioShape = {
   ...defaultShape,
-  faultWeights: { isolate_leader: 5, partition: 3, isolate: 2, heal: 2, crash_leader: 1, restart_all: 1 },
+  ...readHeavy,
+  minFaults: 14,
+  maxFaults: 28,
+  faultWeights: { split_leader: 5, heal: 3, clock_leader: 3, clock: 4, replay_leader: 2, hold_leader: 1 },
+  clockRates: [0.5, 2],
 };
+
+/**
+ * Lease mode is safe only while clocks drift apart by less than
+ * clockDriftBound (1.2): clock faults there stay within it (1.1 / 0.92 < 1.2),
+ * so a stale read is the flag's doing, not the clocks'.
+ */
+const leaseSafeClockRates: readonly number[] = [0.92, 1, 1.1];
 
 /** One entry per row of node/unsafe-flags.ts: a new row does not compile until it says how the simulator reaches its bug. */
 const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   localReads: {
     description: 'every node answers reads from its own applied state (stale reads from followers and deposed leaders)',
     options: { keys: 2 },
-    shape: { ...partitionHeavy, readOnlyClients: 1 },
+    shape: partitionHeavy,
   },
   noPersistVote: {
     description: 'votedFor is not persisted: a restarted node can vote twice in one term (two leaders)',
@@ -86,6 +119,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
       minOpsPerClient: 20,
       maxOpsPerClient: 50,
       maxThinkMs: 150,
+      minFaults: 0,
       maxFaults: 6,
       faultWeights: { isolate_leader: 4, clock_leader: 4, heal: 1 },
       clockRates: [0.5, 0.8],
@@ -96,13 +130,41 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // pauses, disk damage) is described with each.
   staleReadAcks: {
     description: 'answers to old-term AppendEntries confirm a later term\'s reads: a leader that leads again serves stale reads',
-    options: { keys: 1 },
-    shape: { ...partitionHeavy, readOnlyClients: 2, minClients: 4, clients: 6, maxFaults: 12 },
+    // The leader is cut off with a minority again and again (random halves
+    // aimed at the leader), so leadership moves and sometimes comes back to
+    // a node that led before, in the same process; its peer datagrams are
+    // held for seconds now and then (the network, not an attacker: the
+    // replay window takes a late datagram it never saw), across terms; its
+    // clock is sometimes slowed, so that once deposed it notices late. Five
+    // nodes: a confirmation is counted when an answer arrives, so the deposed
+    // leader needs a companion in its minority whose genuine answers trigger
+    // it, plus the false answer a majority-side node gave to a held old-term
+    // AppendEntries while it still followed the leader's new term.
+    options: { keys: 1, faultWindowMs: 8000 },
+    shape: {
+      ...defaultShape,
+      ...readHeavy,
+      minFaults: 10,
+      maxFaults: 24,
+      faultWeights: { split_leader: 5, heal: 4, hold_leader: 4, clock_leader: 4 },
+      // Slowed leaders: a deposed leader's check-quorum runs on its own clock.
+      clockRates: [0.5, 0.8, 1],
+    },
   },
   leaseAfterPause: {
     description: 'a leader paused longer than its lease keeps serving lease reads when it wakes',
-    options: { keys: 1 },
-    shape: { ...partitionHeavy, readOnlyClients: 2, minClients: 4, clients: 6, maxFaults: 8 },
+    options: { keys: 1, nodeCount: 3 },
+    shape: {
+      ...defaultShape,
+      ...readHeavy,
+      minClients: 6,
+      clients: 6,
+      readOnlyClients: 3,
+      minFaults: 10,
+      maxFaults: 20,
+      faultWeights: { pause_leader: 5, split_leader: 5, heal: 2 },
+      clockRates: leaseSafeClockRates,
+    },
   },
   tornTailDropped: {
     description: 'a corrupt last log frame (bit rot) is dropped as torn: an acknowledged vote or entry vanishes',
@@ -112,9 +174,13 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   ignoreLostFollowerLog: {
     description: 'a follower whose log lost its tail is never caught up by the current leader',
+    // The catch-up check after the heal (liveness.ts) sees it. It needs a
+    // follower that loses acknowledged entries: the disk faults of the
+    // storage work (a lost tail before restart) make that happen; without
+    // them only another unsafe storage flag does (test/sim/simulator.test.ts).
     options: { nodeCount: 3 },
-    // A follower's disk loses its acknowledged tail (sim/disk.ts loseTail): outside the fault
-    // model, so only here; the run then requires every node to catch up after the heal.
+    // A follower's disk loses its acknowledged tail (sim/disk.ts loseTail), more often than in
+    // the default mix; the run then requires every node to catch up after the heal.
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
   },
   // Issue 18 (provisional, phase 1): the host neither snapshots nor changes
@@ -138,14 +204,48 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   forgetLeaseOnRestart: {
     description: 'a restarted follower votes at once, so a new leader commits while the old one serves lease reads',
-    options: { keys: 1 },
-    shape: { ...crashHeavy, readOnlyClients: 2, minClients: 4, clients: 6 },
+    // A follower cut from the leader campaigns (caught up: the clients only
+    // read, so logs stay equal); the follower that holds up the lease reboots
+    // and votes for it at once; the old leader answers reads until it hears of
+    // the new term. Seen by the read-safety check's index form (the new
+    // leader's noop), since nobody writes. The window is the old leader's
+    // lease (electionTimeoutMsMin / clockDriftBound) after the follower's
+    // last answer, and ends when the leader's next heartbeat reaches the
+    // restarted follower (it learns the new incarnation from the follower's
+    // hello at start): only a quick restart, as a supervisor makes, fits it.
+    options: { keys: 1, nodeCount: 3 },
+    shape: {
+      ...defaultShape,
+      ...readHeavy,
+      minClients: 6,
+      clients: 6,
+      readOnlyClients: 6,
+      maxThinkMs: 10,
+      minFaults: 12,
+      maxFaults: 30,
+      faultWeights: { cut_leader: 3, reboot: 8 },
+      rebootDownMsMax: 20,
+      clockRates: leaseSafeClockRates,
+    },
   },
 };
 
-/** The presets, keyed by name (`local-reads`), in the table's order. */
-export const unsafePresets: Readonly<Record<string, UnsafePreset>> = Object.fromEntries(
-  unsafeFlagSpecs.map((spec) => {
+/**
+ * Core-only unsafe behaviours (node/raft/types.ts `UnsafeCoreFlags` without a
+ * node flag), which the simulator must catch too.
+ */
+const corePresets: readonly UnsafePreset[] = [
+  {
+    name: 'skip-read-quorum',
+    description: 'ReadIndex without the heartbeat round that confirms leadership: a deposed leader serves stale reads',
+    options: { ...base, keys: 1, skipReadQuorum: true },
+    shape: partitionHeavy,
+  },
+];
+
+/** The presets, keyed by name (`local-reads`), in the table's order, then the core-only ones. */
+export const unsafePresets: Readonly<Record<string, UnsafePreset>> = Object.fromEntries([
+  ...unsafeFlagSpecs.map((spec) => {
     const tuning = tunings[spec.key];
     if (spec.kind === 'integer' && tuning.value === undefined) throw new Error(`sim/unsafe.ts: the preset for ${spec.flag} needs a value`);
     const name = spec.flag.slice('--unsafe-'.length);
@@ -155,9 +255,10 @@ export const unsafePresets: Readonly<Record<string, UnsafePreset>> = Object.from
       ...(spec.requiresReadMode === undefined ? {} : { readMode: spec.requiresReadMode }),
       unsafe: { ...noUnsafeFlags, [spec.key]: spec.kind === 'boolean' ? true : tuning.value },
     };
-    return [name, { name, description: tuning.description, options, shape: tuning.shape }];
+    return [name, { name, description: tuning.description, options, shape: tuning.shape }] as const;
   }),
-);
+  ...corePresets.map((preset) => [preset.name, preset] as const),
+]);
 
 /** The preset for a flag name as the node spells it (`--unsafe-local-reads`, `local-reads`, `localReads`). */
 export function unsafePreset(name: string): UnsafePreset | null {

@@ -40,7 +40,9 @@ describe('disk faults in the simulator', () => {
     expect(trace).toMatch(/n2 starts \(incarnation \d+, term [1-9]/);
   });
 
-  for (const [flag, measuredSeed, maxRuns] of [['torn-tail-dropped', 2, 10], ['ignore-lost-follower-log', 1, 10]] as const) {
+  // torn-tail-dropped re-measured when the default shape grew (16 faults, the
+  // adversary's kinds): seeds 1-10 found after 6/>10/>10/3/1/>10/3/>10/>10/9 runs.
+  for (const [flag, measuredSeed, maxRuns] of [['torn-tail-dropped', 4, 10], ['ignore-lost-follower-log', 1, 10]] as const) {
     const seed = override ?? measuredSeed;
     it(`--unsafe-${flag} is found within ${maxRuns} runs (seed ${seed}), and the same faults on the correct node show nothing in 20 runs`, async () => {
       const preset = unsafePresets[flag]!;

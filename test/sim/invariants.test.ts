@@ -93,6 +93,21 @@ describe('InvariantChecker (Figure 3)', () => {
     expect(violations.join()).toMatch(/leader completeness/);
   });
 
+  it('Leader Completeness binds leaders of later terms only: a stale candidate elected in an old term owes nothing to later commits (§5.4)', () => {
+    const { c, violations } = checker();
+    c.onStart('n1', empty);
+    c.onStart('n2', empty);
+    c.onStart('n3', empty);
+    // n1 commits entry 1 in term 3.
+    c.checkNode('n1', core('leader', 3, 1, [e(1, 3, 'a')]));
+    // n2, a candidate of term 2 whose votes arrived late (it was paused), becomes leader of term 2.
+    c.checkNode('n2', core('leader', 2, 0, []));
+    expect(violations).toEqual([]);
+    // n3 leads term 4 without entry 1: that is the violation.
+    c.checkNode('n3', core('leader', 4, 0, []));
+    expect(violations.join()).toMatch(/leader completeness: n3 became leader of term 4 without committed entry 1 \(term 3\)/);
+  });
+
   it('catches forgotten terms and votes across a restart, and double votes on the wire', () => {
     const { c, violations } = checker();
     c.onStart('n1', empty);
