@@ -119,7 +119,14 @@ describe('npm run jepsen --node-flag (harness/options.ts)', () => {
 
 describe('npm run sim --unsafe (sim/unsafe.ts)', () => {
   it('has one preset per row, named after the flag, switching on exactly that row', () => {
-    expect(Object.keys(unsafePresets)).toEqual(unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length)));
+    // Then the core-only presets (a core flag without a node flag, e.g. skipReadQuorum): they switch on no node flag.
+    const coreOnly = ['skip-read-quorum'];
+    expect(Object.keys(unsafePresets)).toEqual([...unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length)), ...coreOnly]);
+    for (const name of coreOnly) {
+      const preset = unsafePresets[name]!;
+      expect(unsafeFlagSpecs.filter((s) => preset.options.unsafe[s.key] !== noUnsafeFlags[s.key]), name).toEqual([]);
+      expect(preset.options.skipReadQuorum, name).toBe(true);
+    }
     for (const spec of unsafeFlagSpecs) {
       const preset = unsafePreset(spec.flag);
       expect(preset, `no simulator preset for ${spec.flag}`).not.toBeNull();
