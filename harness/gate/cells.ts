@@ -67,8 +67,9 @@ const diskVoterFlip = ['--nemesis', 'disk', '--targets', 'voter', '--disk-faults
 /**
  * A follower whose log loses its last, fsynced frame (truncate-synced: outside Raft's fault model, the disk nemesis only does
  * it when asked): the leader must bring it back (the catch-up check after the final reads). A follower, not 'one': the
- * study (8 of 10 with 'one') missed exactly the runs where the damaged node was the leader, or a leader change followed
- * (a new leader probes every follower from scratch, so the defect cannot show).
+ * defect is the leader's, so damaging the leader itself tests nothing. Measured (2026-12-05, load 9-12): 'one' 8 of 10,
+ * 'follower' 7 of 10; the misses are runs where a leader change followed the damage (a new leader probes every follower
+ * from scratch) or the lost tail was still in flight from the leader and arrived again.
  */
 const diskLostTail = ['--nemesis', 'disk', '--targets', 'follower', '--disk-faults', 'truncate-synced'];
 
