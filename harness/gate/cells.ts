@@ -200,6 +200,7 @@ export const bugCells: readonly GateCell[] = [
       '(which elected a new leader and took writes meanwhile), it serves lease reads of its stale state',
     args: [...common, ...leasePause, '--node-flag=--unsafe-lease-after-pause'],
     plan: { n: 3, k: 2 },
+    measured: { detected: 10, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'lease-after-pause/pause$\' --seed 1796429965 (load 9-12)' },
     control: 'correct/lease-pause',
   },
   {
@@ -242,7 +243,9 @@ export const bugCells: readonly GateCell[] = [
     why: 'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
       'after the final reads: it stays behind the leader\'s commit index)',
     args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
-    plan: { n: 3, k: 2 },
+    // 7 of 10: 2 of 3 would fail a correct build's gate one time in five; 2 of 5 (stopping once decided) about one in 30.
+    plan: { n: 5, k: 2 },
+    measured: { detected: 7, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'ignore-lost-follower-log/disk$\' --seed 1796432614 (load 9-12)' },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
   },
@@ -253,6 +256,7 @@ export const bugCells: readonly GateCell[] = [
       'node right after it grants a vote and flips a bit in that frame; back in the same term it has forgotten the vote',
     args: [...common, ...diskVoterFlip, '--node-flag=--unsafe-torn-tail-dropped'],
     plan: { n: 3, k: 2 },
+    measured: { detected: 10, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'torn-tail-dropped/disk$\' --seed 1796429965 (load 9-12)' },
     needsKind: 'disk',
     control: 'correct/disk-voter-flip',
   },
