@@ -14,6 +14,7 @@
  * here is monotonic or explicitly checked for staleness.
  */
 import { assertionFailed } from '../util/assert.js';
+import type { ProgressSnapshot } from './state.js';
 
 /** A tick so far in the past that any lease measured from it has expired. */
 export const NEVER_TICK = Number.MIN_SAFE_INTEGER;
@@ -44,6 +45,45 @@ export class Progress {
   constructor(nextIndex: number) {
     if (nextIndex < 1) assertionFailed(`nextIndex must be >= 1, got ${nextIndex}`);
     this.nextIndex = nextIndex;
+  }
+
+  /**
+   * This progress as plain data (RaftNode.snapshotState): `ackedSendTick`
+   * as ticks before `nowTick`, null when never or at least `leaseTicks` ago
+   * (it can then never make a lease valid again).
+   */
+  toSnapshot(nowTick: number, leaseTicks: number | null): ProgressSnapshot {
+    const ago = nowTick - this.ackedSendTick;
+    const expired = this.ackedSendTick === NEVER_TICK || leaseTicks === null || ago >= leaseTicks;
+    return {
+      matchIndex: this.matchIndex,
+      nextIndex: this.nextIndex,
+      state: this.state,
+      probeSent: this.probeSent,
+      inflights: this.inflights.slice(),
+      recentActive: this.recentActive,
+      ackedSeq: this.ackedSeq,
+      ackedSendTicksAgo: expired ? null : ago,
+      commitSent: this.commitSent,
+      matchAtLastHeartbeat: this.matchAtLastHeartbeat,
+      matchKnownAtSeq: this.matchKnownAtSeq,
+    };
+  }
+
+  /** The inverse of {@link toSnapshot}, for a core whose tick count is `nowTick`. */
+  static fromSnapshot(snapshot: ProgressSnapshot, nowTick: number): Progress {
+    const progress = new Progress(snapshot.nextIndex);
+    progress.matchIndex = snapshot.matchIndex;
+    progress.state = snapshot.state;
+    progress.probeSent = snapshot.probeSent;
+    progress.inflights.push(...snapshot.inflights);
+    progress.recentActive = snapshot.recentActive;
+    progress.ackedSeq = snapshot.ackedSeq;
+    progress.ackedSendTick = snapshot.ackedSendTicksAgo === null ? NEVER_TICK : nowTick - snapshot.ackedSendTicksAgo;
+    progress.commitSent = snapshot.commitSent;
+    progress.matchAtLastHeartbeat = snapshot.matchAtLastHeartbeat;
+    progress.matchKnownAtSeq = snapshot.matchKnownAtSeq;
+    return progress;
   }
 
   isPaused(maxInflightAppends: number): boolean {

@@ -26,6 +26,7 @@ import { RaftLog, entrySizeBytes, isAtLeastAsUpToDate } from './log.js';
 import { Progress, type ProgressState } from './progress.js';
 import { quorumSize, quorumValue } from './quorum.js';
 import { PendingReads } from './read-only.js';
+import type { ProgressSnapshot, RaftNodeState, SeqTickSnapshot } from './state.js';
 import type {
   AppendEntries,
   AppendEntriesResponse,
@@ -66,10 +67,13 @@ const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
 const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
 const NO_READ_REJECTIONS: readonly ReadRejection[] = Object.freeze([]);
 const NO_NOTICES: readonly string[] = Object.freeze([]);
+/** Stands in for the caller's PRNG while {@link RaftNode.fromState} constructs (the constructor draws a timeout the restore then overwrites). */
+const constantPrng: Prng = { nextInt: (min) => min };
 
 export class RaftNode {
   private readonly config: RaftConfig;
-  private readonly prng: Prng;
+  /** Not readonly only so that {@link RaftNode.fromState} can install the caller's PRNG after construction. */
+  private prng: Prng;
   /** Every other voter, sorted: the only order in which peers are ever visited (determinism). */
   private readonly peers: readonly NodeId[];
   private readonly peerSet: ReadonlySet<NodeId>;
@@ -165,6 +169,127 @@ export class RaftNode {
 
   get id(): NodeId {
     return this.config.id;
+  }
+
+  // ---------------------------------------------------------------- state as data
+
+  /**
+   * Everything this core holds, as plain immutable data (see
+   * {@link RaftNodeState} for what is normalised and why). Read-only: the
+   * core is unchanged. `RaftNode.fromState(config, core.snapshotState(),
+   * prng)` is a core that behaves exactly as this one from here on.
+   */
+  snapshotState(): RaftNodeState {
+    const now = this.ticks;
+    const leaseTicks = this.config.leaseTicks;
+    const progress: (readonly [NodeId, ProgressSnapshot])[] = [];
+    for (const peer of this.peers) {
+      const p = this.progress.get(peer);
+      if (p !== undefined) progress.push([peer, p.toSnapshot(now, leaseTicks)]);
+    }
+    const votes: (readonly [NodeId, boolean])[] = [];
+    for (const voter of [this.config.id, ...this.peers].sort()) {
+      const vote = this.votes.get(voter);
+      if (vote !== undefined) votes.push([voter, vote]);
+    }
+    return {
+      log: this.raftLog.all().slice(),
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      commitIndex: this.commitIndex,
+      role: this.role,
+      leaderId: this.leaderId,
+      electionElapsed: this.electionElapsed,
+      heartbeatElapsed: this.heartbeatElapsed,
+      randomizedElectionTimeout: this.randomizedElectionTimeout,
+      votes,
+      campaignIsTransfer: this.campaignIsTransfer,
+      campaignNumber: this.campaignNumber,
+      mayHaveLeaseholder: this.mayHaveLeaseholder,
+      progress,
+      seq: this.seq,
+      seqTicks: this.seqTickSnapshot(now, leaseTicks),
+      uncommittedBytes: this.uncommittedBytes,
+      leadTransferee: this.leadTransferee,
+      transferElapsed: this.transferElapsed,
+      readsAwaitingCommit: this.reads.awaitingList(),
+      readsConfirming: this.reads.confirmingList(),
+      readRoundSeq: this.readRoundSeq,
+      appendsPending: this.appendsPending,
+      lastHardState: this.lastHardState,
+      lastSoftState: this.lastSoftState,
+      unstableFrom: this.unstableFrom,
+      persistedIndex: this.persistedIndex,
+      handedOutIndex: this.handedOutIndex,
+      outbox: this.outbox.slice(),
+      readStates: this.readStates.slice(),
+      readRejections: this.readRejections.slice(),
+    };
+  }
+
+  /**
+   * A core in exactly the state `state` describes (the inverse of
+   * {@link snapshotState}), with `config` (the same the snapshot was taken
+   * with) and `prng` for its future election timeouts. Its tick count
+   * starts at 0; tick-valued fields are placed relative to it.
+   */
+  static fromState(config: RaftConfig, state: RaftNodeState, prng: Prng): RaftNode {
+    const node = new RaftNode(config, { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: state.log }, constantPrng);
+    node.prng = prng;
+    node.restore(state);
+    return node;
+  }
+
+  /**
+   * The seq-to-send-tick points that can still make a lease valid. A point
+   * at least leaseTicks ago maps its seqs to an expired send time, exactly as
+   * having no point for them does (sendTickOf then says "never"), so such
+   * points are left out: cores that pruned them at different moments
+   * (nextSeq) give the same snapshot.
+   */
+  private seqTickSnapshot(now: number, leaseTicks: number | null): SeqTickSnapshot[] {
+    const points: SeqTickSnapshot[] = [];
+    for (const point of this.seqTicks) {
+      const ticksAgo = now - point.tick;
+      if (leaseTicks === null || ticksAgo < leaseTicks) points.push({ seq: point.seq, ticksAgo });
+    }
+    return points;
+  }
+
+  private restore(state: RaftNodeState): void {
+    assert(state.role === 'leader' || state.progress.length === 0, 'only a leader has progress');
+    assert(state.commitIndex <= this.raftLog.lastIndex(), 'restored commitIndex within the log');
+    this.commitIndex = state.commitIndex;
+    this.role = state.role;
+    this.leaderId = state.leaderId;
+    this.electionElapsed = state.electionElapsed;
+    this.heartbeatElapsed = state.heartbeatElapsed;
+    this.randomizedElectionTimeout = state.randomizedElectionTimeout;
+    this.ticks = 0;
+    this.votes.clear();
+    for (const [voter, vote] of state.votes) this.votes.set(voter, vote);
+    this.campaignIsTransfer = state.campaignIsTransfer;
+    this.campaignNumber = state.campaignNumber;
+    this.mayHaveLeaseholder = state.mayHaveLeaseholder;
+    this.progress.clear();
+    for (const [peer, snapshot] of state.progress) this.progress.set(peer, Progress.fromSnapshot(snapshot, 0));
+    this.seq = state.seq;
+    this.seqTicks = state.seqTicks.map((point) => ({ seq: point.seq, tick: -point.ticksAgo }));
+    this.uncommittedBytes = state.uncommittedBytes;
+    this.leadTransferee = state.leadTransferee;
+    this.transferElapsed = state.transferElapsed;
+    this.reads.restore(state.readsAwaitingCommit, state.readsConfirming);
+    this.readRoundSeq = state.readRoundSeq;
+    this.appendsPending = state.appendsPending;
+    this.lastHardState = state.lastHardState;
+    this.lastSoftState = state.lastSoftState;
+    this.unstableFrom = state.unstableFrom;
+    this.persistedIndex = state.persistedIndex;
+    this.handedOutIndex = state.handedOutIndex;
+    this.outbox = state.outbox.slice();
+    this.readStates = state.readStates.slice();
+    this.readRejections = state.readRejections.slice();
+    this.notices = [];
   }
 
   // ---------------------------------------------------------------- inputs

@@ -239,3 +239,47 @@ describe('state machine vs reference model (property)', () => {
     );
   });
 });
+
+describe('KvStateMachine.fromSnapshot', () => {
+  it('a machine restored from a snapshot applies the rest exactly as the original (property)', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 80 }), fc.nat(80), fc.integer({ min: 1, max: 4 }), (steps, splitAt, maxSessions) => {
+        const original = new KvStateMachine({ ...quiet, maxSessions });
+        let restored: KvStateMachine | null = null;
+        const seqs = new Map<number, number>();
+        steps.forEach((step, i) => {
+          if (i === Math.min(splitAt, steps.length - 1)) restored = KvStateMachine.fromSnapshot(original.snapshotState(), { ...quiet, maxSessions });
+          const index = i + 1;
+          let entry: Entry;
+          if (step.kind === 'noop') entry = { term: 1, index, type: 'noop', data: '' };
+          else {
+            const last = seqs.get(step.client) ?? 0;
+            const seq = step.kind === 'new' ? last + 1 : step.kind === 'retry' ? last : Math.max(0, last - step.back);
+            seqs.set(step.client, Math.max(last, seq));
+            const op: KvOp = step.kind === 'new' ? step.op : { type: 'put', key: 'a', value: `v${index}` };
+            entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId: `client-${step.client}`, seq, op }) };
+          }
+          const want = original.apply(entry);
+          if (restored !== null) expect((restored as KvStateMachine).apply(entry)).toEqual(want);
+        });
+        if (restored !== null) expect((restored as KvStateMachine).snapshotState()).toEqual(original.snapshotState());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a session list out of eviction order', () => {
+    const result = { status: 'ok', value: null } as const;
+    expect(() =>
+      KvStateMachine.fromSnapshot({
+        lastApplied: 5,
+        data: {},
+        sessions: [
+          { clientId: 'a', lastSeq: 1, result, lastUsedIndex: 4 },
+          { clientId: 'b', lastSeq: 1, result, lastUsedIndex: 2 },
+        ],
+        undecodable: 0,
+      }),
+    ).toThrow(/least recently used first/);
+  });
+});
