@@ -32,8 +32,6 @@ export interface EventOutcome {
   /** The node the event ran on, if any. */
   readonly node: NodeId | null;
   readonly effects: StepEffects | null;
-  /** Messages the network lost because it was full. */
-  readonly lostOnSend: number;
 }
 
 export class SteppedCluster {
@@ -85,13 +83,6 @@ export class SteppedCluster {
     return this.network;
   }
 
-  /** Removes and returns the oldest message in flight. */
-  takeFirst(): RaftMessage {
-    const message = this.network.shift();
-    if (message === undefined) throw new EventNotPossible('no message in flight');
-    return message;
-  }
-
   isPaused(id: NodeId): boolean {
     return this.paused.has(id);
   }
@@ -110,14 +101,19 @@ export class SteppedCluster {
       }
       case 'drop':
         this.take(event.message);
-        return { node: null, effects: null, lostOnSend: 0 };
+        return { node: null, effects: null };
       case 'duplicate': {
-        const message = this.find(event.message);
-        return { node: null, effects: null, lostOnSend: this.enqueue([message]) };
+        this.enqueue([this.find(event.message)]);
+        return { node: null, effects: null };
       }
       case 'tick': {
         const node = this.live(event.node, 'tick');
         node.tick();
+        return this.after(node);
+      }
+      case 'timeout': {
+        const node = this.live(event.node, 'timeout');
+        node.timeout();
         return this.after(node);
       }
       case 'fsync': {
@@ -140,7 +136,7 @@ export class SteppedCluster {
       case 'pause':
         this.live(event.node, 'pause');
         this.paused.add(event.node);
-        return { node: event.node, effects: null, lostOnSend: 0 };
+        return { node: event.node, effects: null };
       case 'resume': {
         if (!this.paused.delete(event.node)) throw new EventNotPossible(`resume ${event.node}: it is not paused`);
         const node = this.node(event.node);
@@ -202,20 +198,15 @@ export class SteppedCluster {
 
   private after(node: SteppedNode): EventOutcome {
     const effects = node.takeEffects();
-    const lostOnSend = this.enqueue(effects.messages);
-    return { node: node.id, effects, lostOnSend };
+    this.enqueue(effects.messages);
+    return { node: node.id, effects };
   }
 
-  /** Adds sent messages within the bound, then removes dead ones; returns how many the full network lost. */
-  private enqueue(messages: readonly RaftMessage[]): number {
-    let lost = 0;
-    for (const message of messages) {
-      if (this.network.length >= this.rules.maxInFlight) lost++;
-      else this.network.push(message);
-    }
+  /** Adds sent messages, then removes dead ones (network.ts). */
+  private enqueue(messages: readonly RaftMessage[]): void {
+    for (const message of messages) this.network.push(message);
     if (this.rules.dropDeadMessages) {
       this.network = this.network.filter((m) => !isDeadMessage(m, this.node(m.to).durableState().hardState.currentTerm));
     }
-    return lost;
   }
 }

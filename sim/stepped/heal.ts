@@ -14,6 +14,7 @@
  * and must fail this check.
  */
 import type { ClientRequest } from '../../node/protocol.js';
+import { describeMessage } from '../../node/raft/describe.js';
 import type { NodeId } from '../../node/raft/types.js';
 import { judgeReply } from './clients.js';
 import { SteppedCluster, type SteppedClusterState } from './cluster.js';
@@ -79,14 +80,25 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
   return { ok: false, detail: `leaders [${leaders.join(',')}], probe applied on [${applied.join(',')}]`, rounds };
 }
 
-/** Perfect disks and network: fsync and deliver, oldest message first, until nothing is left. */
+/**
+ * Perfect disks and network: fsync, and deliver until nothing is left, the
+ * message with the smallest text first (an order that does not depend on
+ * the order messages entered the network, so the model checker and the
+ * replay heal a state the same way).
+ */
 function settle(cluster: SteppedCluster): boolean {
   for (let delivered = 0; delivered <= maxDeliveriesPerRound; delivered++) {
     for (const id of cluster.ids) if (cluster.node(id).hasUnsynced()) cluster.run({ kind: 'fsync', node: id });
-    const next = cluster.inFlight()[0];
-    if (next === undefined) return true;
-    if (cluster.node(next.to).up) cluster.inject(next.to, (node) => node.deliver(cluster.takeFirst()));
-    else cluster.takeFirst();
+    const inFlight = cluster.inFlight();
+    if (inFlight.length === 0) return true;
+    let text = describeMessage(inFlight[0]!);
+    for (let i = 1; i < inFlight.length; i++) {
+      const other = describeMessage(inFlight[i]!);
+      if (other < text) text = other;
+    }
+    const to = inFlight.find((m) => describeMessage(m) === text)!.to;
+    if (cluster.node(to).up) cluster.run({ kind: 'deliver', message: text });
+    else cluster.run({ kind: 'drop', message: text });
   }
   return false;
 }

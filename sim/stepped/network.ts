@@ -5,8 +5,9 @@
  * - Any message in flight may be delivered next, dropped, or duplicated: the
  *   network reorders, loses and repeats at will, and a message may wait any
  *   number of events (across terms) before it is delivered.
- * - The network holds at most `maxInFlight` messages; what a node sends
- *   beyond that is lost on sending (a full buffer), in send order.
+ * - The model checker explores only states with at most `maxInFlight`
+ *   messages in flight (a bound on the state space, not a lossy buffer:
+ *   messages are lost only by explicit drops); a replay holds any number.
  * - A dead message is removed as soon as it is dead: an answer (vote
  *   answer, AppendEntries answer, TimeoutNow) of a term older than the term
  *   on its receiver's disk. Its receiver's term can only be at least that
@@ -22,7 +23,7 @@ import type { RaftMessage } from '../../node/raft/types.js';
 import { assertNever } from '../../node/util/assert.js';
 
 export interface NetworkRules {
-  /** Bound on messages in flight; sends beyond it are lost. */
+  /** The model checker's bound on messages in flight, 0 for none (for the record; a replay does not enforce it). */
   readonly maxInFlight: number;
   readonly dropDeadMessages: boolean;
 }

@@ -244,6 +244,21 @@ export class SteppedNode {
     this.drain(running);
   }
 
+  /**
+   * The node's next timer goes off: the ticks until the first one that acts
+   * (RaftNode.ticksUntilDue: an election timeout, a heartbeat, a
+   * check-quorum round, a vote retry) run at once, as a host that sleeps
+   * until then runs them. The model checker's timing-free mode uses this
+   * instead of single ticks (Raft's safety does not depend on timing; only
+   * lease reads do).
+   */
+  timeout(): void {
+    const running = this.mustRun('timeout');
+    const due = running.core.ticksUntilDue();
+    for (let i = 0; i < due; i++) running.core.tick();
+    this.drain(running);
+  }
+
   deliver(message: RaftMessage): void {
     const running = this.mustRun('deliver');
     running.core.step(message);

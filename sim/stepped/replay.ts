@@ -46,6 +46,7 @@ export interface ReplayReport {
 
 export function replayTrace(trace: SteppedTrace): ReplayReport {
   const rules = trace.network;
+
   const violations: ReplayViolation[] = [];
   const lines: string[] = [];
   const history: HistoryOp[] = [];
@@ -95,7 +96,6 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
       invariants.onSend(id, message);
       lines.push(`       ${describeMessage(message)}`);
     }
-    if (outcome.lostOnSend > 0) lines.push(`       (${outcome.lostOnSend} message(s) lost: the network holds at most ${rules.maxInFlight})`);
     for (const { entry } of effects.applied) {
       invariants.onApply(id, entry);
     }

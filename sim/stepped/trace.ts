@@ -35,6 +35,8 @@ export type SteppedEvent =
   | { readonly kind: 'duplicate'; readonly message: string }
   /** One tick of the node's logical clock (§5.2 timeouts, heartbeats). */
   | { readonly kind: 'tick'; readonly node: NodeId }
+  /** The node's next timer goes off (the ticks up to the first that acts run at once). */
+  | { readonly kind: 'timeout'; readonly node: NodeId }
   /** The node's disk finishes every write in progress. */
   | { readonly kind: 'fsync'; readonly node: NodeId }
   | { readonly kind: 'crash'; readonly node: NodeId }
@@ -74,6 +76,7 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
     case 'duplicate':
       return `duplicate ${event.message}`;
     case 'tick':
+    case 'timeout':
     case 'fsync':
     case 'crash':
     case 'restart':
@@ -160,7 +163,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
-  const network: NetworkRules = { maxInFlight: int(n['maxInFlight'], 'network.maxInFlight', 1, 1_000_000), dropDeadMessages: n['dropDeadMessages'] === true };
+  const network: NetworkRules = { maxInFlight: int(n['maxInFlight'], 'network.maxInFlight', 0, 1_000_000), dropDeadMessages: n['dropDeadMessages'] === true };
   const ids = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
   const node = (value: unknown, what: string): NodeId => {
     const id = str(value, what);
@@ -185,6 +188,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
       case 'duplicate':
         return { kind, message: str(e['message'], `${at}.message`) };
       case 'tick':
+      case 'timeout':
       case 'fsync':
       case 'crash':
       case 'restart':

@@ -1,0 +1,268 @@
+/**
+ * The searches: breadth-first over the whole bounded space (every state at
+ * depth d before any at d+1, so the first violation found has a shortest
+ * trace), and random walks for depths BFS cannot reach. Both check every
+ * property on every transition and the liveness property at the end of
+ * every path (a state where nothing can happen any more within the bounds).
+ *
+ * The BFS here runs in one thread; mc/parallel.ts runs the same level loop
+ * over worker threads with the visited set shared.
+ */
+import { SplitMix32 } from '../node/raft/prng.js';
+import { lanes } from './hash.js';
+import { LivenessChecker } from './liveness.js';
+import type { Action, Model, Violation, World } from './model.js';
+import type { VisitedSet } from './visited.js';
+
+export type StopReason = 'exhausted' | 'violation' | 'visited-full' | 'max-depth' | 'walks-done';
+
+/** Where a violation was found: after `path` (fingerprints from the initial state, BFS) or `actions` (random walk), by `action` (null: at the end of the path, liveness). */
+export interface Finding {
+  readonly violation: Violation;
+  readonly depth: number;
+  /** BFS: the fingerprint of the state the violating step starts from. */
+  readonly from: readonly [number, number] | null;
+  /** Random walk: the events of the walk, in order, up to and including the violating one. */
+  readonly walk: readonly Action[] | null;
+  readonly action: Action | null;
+}
+
+export interface SearchStats {
+  distinct: number;
+  transitions: number;
+  /** Successors beyond a bound (checked, not expanded). */
+  outOfBounds: number;
+  terminal: number;
+  maxDepth: number;
+  queue: number;
+  walks: number;
+}
+
+export interface SearchResult {
+  readonly stopped: StopReason;
+  readonly finding: Finding | null;
+  readonly stats: SearchStats;
+  readonly wallMs: number;
+}
+
+export type Progress = (stats: SearchStats, depth: number) => void;
+
+export function newStats(): SearchStats {
+  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, maxDepth: 0, queue: 0, walks: 0 };
+}
+
+/** Expands one state: returns a finding or null; new successors go to `push`. */
+export function expand(
+  model: Model,
+  liveness: LivenessChecker | null,
+  visited: VisitedSet,
+  world: World,
+  hi: number,
+  lo: number,
+  depth: number,
+  actions: Action[],
+  stats: SearchStats,
+  push: (world: World, hi: number, lo: number) => void,
+): Finding | null {
+  model.actions(world, actions);
+  if (actions.length === 0) {
+    stats.terminal++;
+    if (liveness !== null) {
+      const heal = liveness.check(world);
+      if (!heal.ok) return { violation: { property: 'liveness', message: heal.detail }, depth, from: [hi, lo], walk: null, action: null };
+    }
+    return null;
+  }
+  for (const action of actions) {
+    stats.transitions++;
+    const result = model.step(world, action);
+    if (result.violation !== null) return { violation: result.violation, depth: depth + 1, from: [hi, lo], walk: null, action };
+    if (!result.inBounds) {
+      stats.outOfBounds++;
+      continue;
+    }
+    model.fingerprint(result.world);
+    const h = lanes[0]!;
+    const l = lanes[1]!;
+    if (visited.add(h, l, hi, lo)) push(result.world, h, l);
+  }
+  return null;
+}
+
+/**
+ * One BFS level: states packed back to back in large Int32Array chunks
+ * (fingerprint, then the world), so a level of millions of states costs a
+ * few hundred bytes each and no object per state.
+ */
+export class WorldQueue {
+  private readonly chunks: Int32Array[] = [];
+  private readonly stride: number;
+  private readonly perChunk: number;
+  length = 0;
+
+  constructor(readonly worldSize: number) {
+    this.stride = worldSize + 2;
+    this.perChunk = Math.max(1, Math.floor((1 << 20) / this.stride));
+  }
+
+  push(world: World, hi: number, lo: number): void {
+    const chunkIndex = Math.floor(this.length / this.perChunk);
+    let chunk = this.chunks[chunkIndex];
+    if (chunk === undefined) {
+      chunk = new Int32Array(this.perChunk * this.stride);
+      this.chunks.push(chunk);
+    }
+    const at = (this.length % this.perChunk) * this.stride;
+    chunk[at] = hi;
+    chunk[at + 1] = lo;
+    chunk.set(world, at + 2);
+    this.length++;
+  }
+
+  /** Copies state `i` into `into` (a World of worldSize) and returns its fingerprint lanes in `fp`. */
+  read(i: number, into: World, fp: Int32Array): void {
+    const chunk = this.chunks[Math.floor(i / this.perChunk)]!;
+    const at = (i % this.perChunk) * this.stride;
+    fp[0] = chunk[at]!;
+    fp[1] = chunk[at + 1]!;
+    for (let j = 0; j < this.worldSize; j++) into[j] = chunk[at + 2 + j]!;
+  }
+
+  /** Frees the chunks already read (states before `i`). */
+  release(i: number): void {
+    const done = Math.floor(i / this.perChunk);
+    for (let c = 0; c < done; c++) this.chunks[c] = EMPTY;
+  }
+
+  get bytes(): number {
+    return this.chunks.reduce((sum, c) => sum + c.byteLength, 0);
+  }
+}
+
+export interface BfsOptions {
+  readonly maxDepth: number;
+  readonly liveness: boolean;
+  readonly progressMs: number;
+  readonly onProgress: Progress | null;
+}
+
+export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): SearchResult {
+  const started = performance.now();
+  const stats = newStats();
+  const liveness = options.liveness ? new LivenessChecker(model) : null;
+  const initial = model.initial();
+  model.fingerprint(initial);
+  const initHi = lanes[0]!;
+  const initLo = lanes[1]!;
+  visited.add(initHi, initLo, 0, 0);
+  stats.distinct = 1;
+  let frontier = new WorldQueue(model.layout.size);
+  frontier.push(initial, initHi, initLo);
+  const actions: Action[] = [];
+  const world: World = new Int32Array(model.layout.size);
+  const fp = new Int32Array(2);
+  let lastProgress = started;
+  let depth = 0;
+  for (;;) {
+    if (frontier.length === 0) return finish('exhausted', null);
+    if (options.maxDepth > 0 && depth >= options.maxDepth) return finish('max-depth', null);
+    const next = new WorldQueue(model.layout.size);
+    const push = (w: World, h: number, l: number): void => next.push(w, h, l);
+    for (let i = 0; i < frontier.length; i++) {
+      frontier.read(i, world, fp);
+      if ((i & 4095) === 0) frontier.release(i);
+      const finding = expand(model, liveness, visited, world, fp[0]!, fp[1]!, depth, actions, stats, push);
+      if (finding !== null) return finish('violation', finding);
+      if (visited.full) return finish('visited-full', null);
+      if (options.onProgress !== null && (i & 255) === 0) {
+        const now = performance.now();
+        if (now - lastProgress >= options.progressMs) {
+          lastProgress = now;
+          stats.distinct = visited.size;
+          stats.queue = frontier.length - i + next.length;
+          options.onProgress(stats, depth);
+        }
+      }
+    }
+    frontier = next;
+    depth++;
+    if (next.length > 0) stats.maxDepth = depth;
+  }
+
+  function finish(stopped: StopReason, finding: Finding | null): SearchResult {
+    stats.distinct = visited.size;
+    stats.queue = 0;
+    return { stopped, finding, stats, wallMs: performance.now() - started };
+  }
+}
+
+const EMPTY: World = new Int32Array(0);
+
+export interface WalkOptions {
+  readonly walks: number;
+  readonly maxDepth: number;
+  readonly seed: number;
+  readonly liveness: boolean;
+  readonly progressMs: number;
+  readonly onProgress: Progress | null;
+}
+
+/**
+ * Random walks from the initial state: each step picks one enabled event
+ * uniformly; a walk ends at a violation, at the end of the path (liveness
+ * is checked there), beyond a bound, or at the depth bound. The visited set
+ * only counts distinct states seen (coverage); walks do not avoid them.
+ */
+export function randomWalks(model: Model, visited: VisitedSet, options: WalkOptions): SearchResult {
+  const started = performance.now();
+  const stats = newStats();
+  const random = new SplitMix32(options.seed);
+  const liveness = options.liveness ? new LivenessChecker(model) : null;
+  const actions: Action[] = [];
+  const initial = model.initial();
+  let lastProgress = started;
+  for (let walk = 0; walk < options.walks; walk++) {
+    stats.walks++;
+    let world = initial;
+    const path: Action[] = [];
+    for (let depth = 0; depth < options.maxDepth; depth++) {
+      model.fingerprint(world);
+      visited.add(lanes[0]!, lanes[1]!, 0, 0);
+      model.actions(world, actions);
+      if (actions.length === 0) {
+        stats.terminal++;
+        if (liveness !== null) {
+          const heal = liveness.check(world);
+          if (!heal.ok) return finish('violation', { violation: { property: 'liveness', message: heal.detail }, depth, from: null, walk: path, action: null });
+        }
+        break;
+      }
+      const action = actions[random.nextInt(0, actions.length - 1)]!;
+      path.push(action);
+      stats.transitions++;
+      const result = model.step(world, action);
+      if (result.violation !== null) return finish('violation', { violation: result.violation, depth: depth + 1, from: null, walk: path, action });
+      if (depth + 1 > stats.maxDepth) stats.maxDepth = depth + 1;
+      if (!result.inBounds) {
+        stats.outOfBounds++;
+        break;
+      }
+      world = result.world;
+    }
+    if (options.onProgress !== null && (walk & 63) === 0) {
+      const now = performance.now();
+      if (now - lastProgress >= options.progressMs) {
+        lastProgress = now;
+        stats.distinct = visited.size;
+        options.onProgress(stats, stats.maxDepth);
+      }
+    }
+    if (visited.full) return finish('visited-full', null);
+  }
+  return finish('walks-done', null);
+
+  function finish(stopped: StopReason, finding: Finding | null): SearchResult {
+    stats.distinct = visited.size;
+    return { stopped, finding, stats, wallMs: performance.now() - started };
+  }
+}
