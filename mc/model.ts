@@ -21,11 +21,11 @@
  */
 import { checkHistory } from '../checker/check.js';
 import type { HistoryOp } from '../checker/types.js';
-import type { Entry, NodeId, RaftConfig } from '../node/raft/types.js';
+import type { Entry, NodeId, RaftConfig, RaftMessage } from '../node/raft/types.js';
 import { assertNever } from '../node/util/assert.js';
 import { completeOp, invokeOp, judgeReply, requestOf } from '../sim/stepped/clients.js';
 import { isDeadMessage } from '../sim/stepped/network.js';
-import { SteppedNode, type ClientReply, type ServedRead } from '../sim/stepped/node.js';
+import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
 import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
 import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
@@ -162,13 +162,26 @@ class CommitTable {
     for (let i = 0; i < entries.length; i++) key += `${entries[i]!.term}:${this.logs.dataId(entries[i]!)}:${terms[i]},`;
     let record = this.byKey.get(key);
     if (record === undefined) {
-      hashString(key);
+      // The fingerprint from content, never from this thread's ids: worker threads must agree on it.
+      let content = '';
+      for (let i = 0; i < entries.length; i++) content += `${entries[i]!.term}|${entries[i]!.type}|${entries[i]!.data}|${terms[i]}\n`;
+      hashString(content);
       record = { id: this.records.length, entries, terms, hi: lanes[0]!, lo: lanes[1]! };
       this.byKey.set(key, record);
       this.records.push(record);
     }
     return record;
   }
+}
+
+/** Worlds in transit between threads (Model.exportWorlds / importWorlds): structured-clone friendly. */
+export interface WorldBatch {
+  readonly nodeStates: SteppedNodeState[];
+  readonly nodeSlots: number[];
+  readonly messages: RaftMessage[];
+  readonly commits: { entries: readonly Entry[]; terms: readonly number[] }[];
+  readonly worlds: Int32Array;
+  readonly fps: Int32Array;
 }
 
 export interface ModelStats {
@@ -1021,6 +1034,65 @@ export class Model {
         return { kind: 'transfer', node: this.ids[action.node]!, to: this.ids[action.to]! };
       default:
         return assertNever(action, 'action');
+    }
+  }
+
+  // ---------------------------------------------------------------- moving states between threads
+
+  /**
+   * States as plain data another thread's model can import: interned ids
+   * (node states, messages, committed histories) are this thread's, so the
+   * batch carries each referenced value once and the worlds refer to it by
+   * its position in the batch.
+   */
+  exportWorlds(worlds: readonly World[], fps: Int32Array): WorldBatch {
+    const L = this.layout;
+    const nodeIndex = new Map<number, number>();
+    const msgIndex = new Map<number, number>();
+    const commitIndex = new Map<number, number>();
+    const batch: WorldBatch = { nodeStates: [], nodeSlots: [], messages: [], commits: [], worlds: new Int32Array(worlds.length * L.size), fps };
+    const index = (map: Map<number, number>, id: number, add: () => void): number => {
+      let at = map.get(id);
+      if (at === undefined) {
+        at = map.size;
+        map.set(id, at);
+        add();
+      }
+      return at;
+    };
+    worlds.forEach((w, k) => {
+      const out = batch.worlds.subarray(k * L.size, (k + 1) * L.size);
+      out.set(w);
+      for (let i = 0; i < L.n; i++) {
+        out[L.nodes + i] = index(nodeIndex, w[L.nodes + i]!, () => {
+          batch.nodeStates.push(this.nodes.get(w[L.nodes + i]!).state);
+          batch.nodeSlots.push(i);
+        });
+      }
+      out[L.committed] = index(commitIndex, w[L.committed]!, () => {
+        const c = this.commits.get(w[L.committed]!);
+        batch.commits.push({ entries: c.entries, terms: c.terms });
+      });
+      for (let j = 0; j < w[L.netLen]!; j++) out[L.net + j] = index(msgIndex, w[L.net + j]!, () => batch.messages.push(this.msgs.get(w[L.net + j]!).message));
+    });
+    return batch;
+  }
+
+  /** The inverse of exportWorlds, in this thread's ids; calls `take` for each world and its fingerprint. */
+  importWorlds(batch: WorldBatch, take: (w: World, hi: number, lo: number) => void): void {
+    const L = this.layout;
+    const nodeIds = batch.nodeStates.map((state, k) => this.nodes.intern(batch.nodeSlots[k]!, state).id);
+    const msgIds = batch.messages.map((m) => this.msgs.intern(m).id);
+    const commitIds = batch.commits.map((c) => this.commits.intern(c.entries, c.terms).id);
+    const count = batch.worlds.length / L.size;
+    for (let k = 0; k < count; k++) {
+      const w = batch.worlds.slice(k * L.size, (k + 1) * L.size);
+      for (let i = 0; i < L.n; i++) w[L.nodes + i] = nodeIds[w[L.nodes + i]!]!;
+      w[L.committed] = commitIds[w[L.committed]!]!;
+      const len = w[L.netLen]!;
+      for (let j = 0; j < len; j++) w[L.net + j] = msgIds[w[L.net + j]!]!;
+      w.subarray(L.net, L.net + len).sort();
+      take(w, batch.fps[2 * k]!, batch.fps[2 * k + 1]!);
     }
   }
 

@@ -313,3 +313,14 @@ export function defaultOptions(overrides: Partial<Omit<McOptions, 'bounds'>> & {
   if (parsed === 'help') throw new Error('unreachable');
   return { ...parsed, seed: 1, ...overrides, bounds: { ...parsed.bounds, ...overrides.bounds } };
 }
+
+/** The options as structured-clone data (worker threads). */
+export type SerializedOptions = Omit<McOptions, 'properties'> & { readonly properties: readonly PropertyName[] };
+
+export function serializeOptions(o: McOptions): SerializedOptions {
+  return { ...o, properties: [...o.properties] };
+}
+
+export function deserializeOptions(o: SerializedOptions): McOptions {
+  return { ...o, properties: new Set(o.properties) };
+}

@@ -75,10 +75,13 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   const model = new Model(o);
   const liveness = o.properties.has('liveness');
   let result: SearchResult;
+  let workerOverflows = 0;
   if (o.mode === 'random') {
     result = randomWalks(model, visited, { walks: o.walks, maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400, seed: o.seed, liveness, progressMs: o.progressMs, onProgress: progress });
   } else if (o.workers > 1) {
-    result = await parallelBfs(o, visited, progress);
+    const parallel = await parallelBfs(o, visited, progress);
+    workerOverflows = parallel.netOverflows;
+    result = parallel;
   } else {
     result = bfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
   }
@@ -94,12 +97,15 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `${o.mode === 'random' ? `, ${s.walks} walks` : ''}; rss ${mb(process.memoryUsage().rss)}`,
   );
   const sizes = model.sizes();
-  out(
-    `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
-      `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
-      `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks (main thread)`,
-  );
-  if (model.stats.netOverflows > 0) out(`  WARNING: ${model.stats.netOverflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
+  // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
+  if (o.workers === 1 || o.mode === 'random') {
+    out(
+      `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
+        `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
+        `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks`,
+    );
+  }
+  if (model.stats.netOverflows + workerOverflows > 0) out(`  WARNING: ${model.stats.netOverflows + workerOverflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
   let traceFile: string | null = null;
   let replayConfirmed: boolean | null = null;
   let counterexampleEvents: number | null = null;

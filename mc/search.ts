@@ -128,6 +128,23 @@ export class WorldQueue {
     for (let j = 0; j < this.worldSize; j++) into[j] = chunk[at + 2 + j]!;
   }
 
+  /** Removes the last `count` states (for another thread): the worlds, and their fingerprints as pairs. */
+  popWorlds(count: number): { worlds: World[]; fps: Int32Array } {
+    const take = Math.min(count, this.length);
+    const worlds: World[] = [];
+    const fps = new Int32Array(2 * take);
+    const fp = new Int32Array(2);
+    for (let k = 0; k < take; k++) {
+      const w: World = new Int32Array(this.worldSize);
+      this.read(this.length - take + k, w, fp);
+      worlds.push(w);
+      fps[2 * k] = fp[0]!;
+      fps[2 * k + 1] = fp[1]!;
+    }
+    this.length -= take;
+    return { worlds, fps };
+  }
+
   /** Frees the chunks already read (states before `i`). */
   release(i: number): void {
     const done = Math.floor(i / this.perChunk);
@@ -136,6 +153,36 @@ export class WorldQueue {
 
   get bytes(): number {
     return this.chunks.reduce((sum, c) => sum + c.byteLength, 0);
+  }
+}
+
+/** Expands every state of one BFS level into the next (shared by the one-thread BFS and the workers). */
+export class LevelExpander {
+  private readonly actions: Action[] = [];
+  private readonly world: World;
+  private readonly fp = new Int32Array(2);
+
+  constructor(
+    private readonly model: Model,
+    private readonly liveness: LivenessChecker | null,
+    private readonly visited: VisitedSet,
+    private readonly stats: SearchStats,
+  ) {
+    this.world = new Int32Array(model.layout.size);
+  }
+
+  /** A finding, 'full' (the visited set filled up), or null when the level is done; `tick(done)` every 256 states. */
+  run(current: WorldQueue, next: WorldQueue, depth: number, tick: (done: number) => void): Finding | 'full' | null {
+    const push = (w: World, h: number, l: number): void => next.push(w, h, l);
+    for (let i = 0; i < current.length; i++) {
+      current.read(i, this.world, this.fp);
+      if ((i & 4095) === 0) current.release(i);
+      const finding = expand(this.model, this.liveness, this.visited, this.world, this.fp[0]!, this.fp[1]!, depth, this.actions, this.stats, push);
+      if (finding !== null) return finding;
+      if (this.visited.full) return 'full';
+      if ((i & 255) === 0) tick(i);
+    }
+    return null;
   }
 }
 
@@ -158,32 +205,24 @@ export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): Sea
   stats.distinct = 1;
   let frontier = new WorldQueue(model.layout.size);
   frontier.push(initial, initHi, initLo);
-  const actions: Action[] = [];
-  const world: World = new Int32Array(model.layout.size);
-  const fp = new Int32Array(2);
+  const level = new LevelExpander(model, liveness, visited, stats);
   let lastProgress = started;
   let depth = 0;
   for (;;) {
     if (frontier.length === 0) return finish('exhausted', null);
     if (options.maxDepth > 0 && depth >= options.maxDepth) return finish('max-depth', null);
     const next = new WorldQueue(model.layout.size);
-    const push = (w: World, h: number, l: number): void => next.push(w, h, l);
-    for (let i = 0; i < frontier.length; i++) {
-      frontier.read(i, world, fp);
-      if ((i & 4095) === 0) frontier.release(i);
-      const finding = expand(model, liveness, visited, world, fp[0]!, fp[1]!, depth, actions, stats, push);
-      if (finding !== null) return finish('violation', finding);
-      if (visited.full) return finish('visited-full', null);
-      if (options.onProgress !== null && (i & 255) === 0) {
-        const now = performance.now();
-        if (now - lastProgress >= options.progressMs) {
-          lastProgress = now;
-          stats.distinct = visited.size;
-          stats.queue = frontier.length - i + next.length;
-          options.onProgress(stats, depth);
-        }
-      }
-    }
+    const outcome = level.run(frontier, next, depth, (done) => {
+      if (options.onProgress === null) return;
+      const now = performance.now();
+      if (now - lastProgress < options.progressMs) return;
+      lastProgress = now;
+      stats.distinct = visited.size;
+      stats.queue = frontier.length - done + next.length;
+      options.onProgress(stats, depth);
+    });
+    if (outcome === 'full') return finish('visited-full', null);
+    if (outcome !== null) return finish('violation', outcome);
     frontier = next;
     depth++;
     if (next.length > 0) stats.maxDepth = depth;
