@@ -1,8 +1,9 @@
 /**
  * `npm run mc`: exhaustive, bounded model checking of the real Raft core
  * (mc/README.md; every option: `npm run mc -- --help`, mc/options.ts).
- * Exit codes (checker/exit-codes.ts): 0 no violation, 1 violation, 254 bad
- * arguments, 255 internal error.
+ * Exit codes (checker/exit-codes.ts): 0 no violation in the explored
+ * space, 1 violation, 2 unknown (the search stopped before covering the
+ * bounded space: visited set full), 254 bad arguments, 255 internal error.
  */
 import { writeFileSync } from 'node:fs';
 import { EXIT } from '../checker/exit-codes.js';
@@ -30,10 +31,10 @@ async function main(): Promise<void> {
     const r = report.result;
     writeFileSync(
       options.json,
-      `${JSON.stringify({ stopped: r.stopped, ...r.stats, wallMs: Math.round(r.wallMs), violation: r.finding?.violation ?? null, counterexampleEvents: report.counterexampleEvents, traceFile: report.traceFile, replayConfirmed: report.replayConfirmed }, null, 1)}\n`,
+      `${JSON.stringify({ stopped: r.stopped, complete: report.complete, ...r.stats, wallMs: Math.round(r.wallMs), violation: r.finding?.violation ?? null, counterexampleEvents: report.counterexampleEvents, traceFile: report.traceFile, replayConfirmed: report.replayConfirmed }, null, 1)}\n`,
     );
   }
-  if (report.result.finding !== null) process.exitCode = EXIT.invalid;
+  process.exitCode = report.result.finding !== null ? EXIT.invalid : report.complete ? EXIT.valid : EXIT.unknown;
 }
 
 main().catch((error: unknown) => {

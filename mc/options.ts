@@ -184,7 +184,9 @@ export const USAGE = (): string => {
     line('--json FILE', 'write the final summary as JSON'),
     line('--quiet', 'no progress lines'),
     '',
-    'Exit codes: 0 no violation (exhausted or not: see the summary), 1 violation found, 254 bad arguments, 255 internal error.',
+    'Exit codes (checker/exit-codes.ts): 0 no violation (BFS: every state within the bounds, --max-depth included, was',
+    'checked; random: the walks ran out), 1 violation found, 2 unknown (the visited set filled up or a state held more',
+    'messages than it can store before the space was covered), 254 bad arguments, 255 internal error.',
   ].join('\n');
 };
 

@@ -9,12 +9,24 @@
  * the start only worker 0 has anything.
  */
 import { Worker } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { McOptions } from './options.js';
 import { serializeOptions } from './options.js';
 import { newStats, type Finding, type Progress, type SearchResult, type SearchStats } from './search.js';
 import type { VisitedSet } from './visited.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker.js';
+
+/**
+ * The worker's compiled entry. Run from the sources (vitest loads mc/*.ts
+ * through its own transform, which a worker thread does not have) it is
+ * the built copy under dist/ (`npm run build`; the test setup builds it).
+ */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.ts')) return join(dirname(here), 'worker.js');
+  return join(dirname(here), '..', 'dist', 'mc', 'worker.js');
+}
 
 interface Handle {
   readonly worker: Worker;
@@ -26,7 +38,7 @@ interface Handle {
 
 export async function parallelBfs(o: McOptions, visited: VisitedSet, progress: Progress): Promise<SearchResult & { netOverflows: number }> {
   const started = performance.now();
-  const script = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const script = workerScript();
   const handles: Handle[] = [];
   let failure: Error | null = null;
   let overflows = 0;

@@ -24,6 +24,8 @@ export interface RunReport {
   readonly traceFile: string | null;
   readonly replayConfirmed: boolean | null;
   readonly counterexampleEvents: number | null;
+  /** False when states within the bounds were left unexplored (the visited set filled up, or a network outgrew a state): no verdict. */
+  readonly complete: boolean;
 }
 
 function describeBounds(o: McOptions): string {
@@ -105,7 +107,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
         `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks`,
     );
   }
-  if (model.stats.netOverflows + workerOverflows > 0) out(`  WARNING: ${model.stats.netOverflows + workerOverflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
+  const overflows = model.stats.netOverflows + workerOverflows;
+  if (overflows > 0) out(`  WARNING: ${overflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
   let traceFile: string | null = null;
   let replayConfirmed: boolean | null = null;
   let counterexampleEvents: number | null = null;
@@ -132,6 +135,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     );
     if (trace.events.length <= 12) out(`events: ${trace.events.map((e) => describeEvent(e, trace.ops)).join(' | ')}`);
   }
-  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents };
+  const complete = result.stopped !== 'visited-full' && overflows === 0;
+  if (!complete && result.finding === null) out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
+  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete };
 }
 
