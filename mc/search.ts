@@ -91,41 +91,63 @@ export function expand(
 
 /**
  * One BFS level: states packed back to back in large Int32Array chunks
- * (fingerprint, then the world), so a level of millions of states costs a
- * few hundred bytes each and no object per state.
+ * (fingerprint, length, then the world up to its last non-zero word: the
+ * network region is sized for the most messages a state may hold, most
+ * states hold few, and the zeros are restored on reading), so a level of
+ * millions of states costs a few hundred bytes each and no object per
+ * state. States are read in order (`read(i)` for rising i) or popped from
+ * the end (another thread's share).
  */
 export class WorldQueue {
   private readonly chunks: Int32Array[] = [];
-  private readonly stride: number;
-  private readonly perChunk: number;
+  private readonly chunkWords: number;
+  /** Where state i starts: chunk * chunkWords + offset (8 bytes a state). */
+  private starts = new Float64Array(1024);
+  /** The next free word: chunk and offset. */
+  private writeChunk = -1;
+  private writeAt = 0;
   length = 0;
 
   constructor(readonly worldSize: number) {
-    this.stride = worldSize + 2;
-    this.perChunk = Math.max(1, Math.floor((1 << 20) / this.stride));
+    this.chunkWords = Math.max(1 << 20, 4 * (worldSize + 3));
   }
 
   push(world: World, hi: number, lo: number): void {
-    const chunkIndex = Math.floor(this.length / this.perChunk);
-    let chunk = this.chunks[chunkIndex];
-    if (chunk === undefined) {
-      chunk = new Int32Array(this.perChunk * this.stride);
-      this.chunks.push(chunk);
+    let used = world.length;
+    while (used > 0 && world[used - 1] === 0) used--;
+    const need = used + 3;
+    if (this.writeChunk < 0 || this.writeAt + need > this.chunkWords) {
+      this.writeChunk++;
+      if (this.chunks[this.writeChunk] === undefined || this.chunks[this.writeChunk] === EMPTY) this.chunks[this.writeChunk] = new Int32Array(this.chunkWords);
+      this.writeAt = 0;
     }
-    const at = (this.length % this.perChunk) * this.stride;
+    if (this.length === this.starts.length) {
+      const grown = new Float64Array(this.starts.length * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.starts[this.length] = this.writeChunk * this.chunkWords + this.writeAt;
+    const chunk = this.chunks[this.writeChunk]!;
+    const at = this.writeAt;
     chunk[at] = hi;
     chunk[at + 1] = lo;
-    chunk.set(world, at + 2);
+    chunk[at + 2] = used;
+    chunk.set(used === world.length ? world : world.subarray(0, used), at + 3);
+    this.writeAt += need;
     this.length++;
   }
 
   /** Copies state `i` into `into` (a World of worldSize) and returns its fingerprint lanes in `fp`. */
   read(i: number, into: World, fp: Int32Array): void {
-    const chunk = this.chunks[Math.floor(i / this.perChunk)]!;
-    const at = (i % this.perChunk) * this.stride;
+    const start = this.starts[i]!;
+    const c = Math.floor(start / this.chunkWords);
+    const at = start - c * this.chunkWords;
+    const chunk = this.chunks[c]!;
     fp[0] = chunk[at]!;
     fp[1] = chunk[at + 1]!;
-    for (let j = 0; j < this.worldSize; j++) into[j] = chunk[at + 2 + j]!;
+    const used = chunk[at + 2]!;
+    for (let j = 0; j < used; j++) into[j] = chunk[at + 3 + j]!;
+    into.fill(0, used);
   }
 
   /** Removes the last `count` states (for another thread): the worlds, and their fingerprints as pairs. */
@@ -142,17 +164,27 @@ export class WorldQueue {
       fps[2 * k + 1] = fp[1]!;
     }
     this.length -= take;
+    // The next push goes where the first popped state was.
+    if (this.length === 0) {
+      this.writeChunk = -1;
+      this.writeAt = 0;
+    } else if (take > 0) {
+      const start = this.starts[this.length]!;
+      this.writeChunk = Math.floor(start / this.chunkWords);
+      this.writeAt = start - this.writeChunk * this.chunkWords;
+    }
     return { worlds, fps };
   }
 
   /** Frees the chunks already read (states before `i`). */
   release(i: number): void {
-    const done = Math.floor(i / this.perChunk);
+    if (i >= this.length) return;
+    const done = Math.floor(this.starts[i]! / this.chunkWords);
     for (let c = 0; c < done; c++) this.chunks[c] = EMPTY;
   }
 
   get bytes(): number {
-    return this.chunks.reduce((sum, c) => sum + c.byteLength, 0);
+    return this.chunks.reduce((sum, c) => sum + c.byteLength, 0) + this.starts.byteLength;
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { WorldQueue } from '../../mc/search.js';
 import { check } from './helpers.js';
 
 /** Small spaces of the correct core, each exhausted. */
@@ -59,4 +60,39 @@ describe('unsafe flags: a shortest counterexample, confirmed by the simulator', 
       console.log(`  ${flag}: ${property} after ${r.counterexampleEvents} events (depth ${r.result.finding?.depth} from the start state)`);
     });
   }
+});
+
+describe('WorldQueue: a BFS level packed without trailing zeros', () => {
+  it('reads back every state exactly (zeros restored), across chunks, and pops from the end', () => {
+    const size = 300;
+    const q = new WorldQueue(size);
+    const states: Int32Array[] = [];
+    // Deterministic contents: varying used lengths, zeros inside, a zero-only state; enough to span several 4 MB chunks.
+    for (let k = 0; k < 20_000; k++) {
+      const w = new Int32Array(size);
+      const used = (k * 37) % (size + 1);
+      for (let j = 0; j < used; j++) w[j] = j % 7 === 0 ? 0 : (k * 31 + j) | 0;
+      states.push(w);
+      q.push(w, k, -k);
+    }
+    expect(q.length).toBe(states.length);
+    const into = new Int32Array(size).fill(-1);
+    const fp = new Int32Array(2);
+    let mismatches = 0;
+    for (let k = 0; k < states.length; k++) {
+      q.read(k, into, fp);
+      if (fp[0] !== k || fp[1] !== (-k | 0) || into.some((x, j) => x !== states[k]![j])) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    const popped = q.popWorlds(5000);
+    expect(q.length).toBe(15_000);
+    expect(popped.worlds[4999]).toEqual(states[19_999]);
+    expect(popped.fps[0]).toBe(15_000);
+    // Pushing after a pop overwrites the popped space, never the states kept.
+    q.push(states[3]!, 3, 3);
+    q.read(14_999, into, fp);
+    expect(into).toEqual(states[14_999]);
+    q.read(15_000, into, fp);
+    expect(into).toEqual(states[3]);
+  });
 });
