@@ -1,21 +1,41 @@
-// `npm run bench -- checker [--runs N] [--quick]`: times the linearizability
-// search alone (histories are read and prepared first; process start and
-// parsing are excluded) on every corpus file (median of N runs, default 5),
-// on generated histories of 10,000 and 100,000 ops over many keys with 20–50
-// processes (some info ops), and on a single key with 50 concurrent
-// processes. Prints a table with Porcupine's figures (Go, this machine; see
-// /work/shared/notes/porcupine-references.md §6) beside ours, and memory.
-import { existsSync, readFileSync } from 'node:fs';
+// `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`:
+// 1. the reference corpus: search time alone (histories read and prepared
+//    first; median of N runs, default 5) and the wall time of the whole
+//    command (`rift-check FILE`: process start, reading, parsing, search,
+//    explanation of invalid keys, exit; one run per file);
+// 2. easy large files (generated, many keys): the whole command's wall time;
+// 3. generated cas-register histories: search time;
+// 4. the hard history families of issue 17 (bench/hard-histories.ts): the
+//    whole command's wall time and peak RSS per file; with --compare-plain
+//    also the plain WGL search (`--no-fast-paths`, 10 s limit) on the same
+//    file, run right after it.
+// Figures of other systems are stored, never measured here, and are
+// labelled with where and when they were measured.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkPrepared, checkPreparedAsync, prepareHistory, readHistoryFile, type CheckResult, type HistoryOp, type PreparedHistory } from '../checker/index.js';
+import { generateFamily, hardFamilies, historyShape, rng } from './hard-histories.js';
 
 // The reference corpus: $RIFT_CORPUS, else shared/corpus beside the repository, else /work/shared/corpus.
 const CORPUS = [process.env['RIFT_CORPUS'], join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'), '/work/shared/corpus']
   .find((dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'porcupine', 'MANIFEST.tsv'))) ?? '/work/shared/corpus';
 
-/** Porcupine median ms (2 procs), from the notes' table. */
-const PORCUPINE_MS: Record<string, number> = {
+/** The command under test: the compiled `rift-check` entry. */
+const CLI = join(import.meta.dirname, '..', 'report', 'check-cli.js');
+/** GNU time, for a child's peak RSS (absent: the column says n/a). */
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * STORED, not measured by this benchmark: Porcupine v1.3.0 `CheckEvents`
+ * time per file (parsing excluded), median of 5 runs, GOMAXPROCS=2, from
+ * /work/shared/notes/porcupine-references.md §6 (measured on this machine
+ * when those notes were written, load average 4-12; the notes record no
+ * date).
+ */
+const PORCUPINE_STORED_MS: Record<string, number> = {
   'c50-ok': 511.9,
   'etcd_002': 468.2,
   'etcd_007': 281.8,
@@ -30,7 +50,12 @@ const PORCUPINE_MS: Record<string, number> = {
   'c01-ok': 0.5,
   'c01-bad': 0.2,
 };
-const PORCUPINE_TOTAL_MS = 1900;
+const PORCUPINE_STORED_TOTAL_MS = 1900;
+const PORCUPINE_SOURCE = 'stored: Porcupine v1.3.0, search only, porcupine-references.md §6, this machine, load 4-12, undated';
+/** STORED: issue 17's whole-process wall times of Porcupine v1.3.0 on its own easy files (not the files generated here), measured with our checker at commit 2ec063a. */
+const PORCUPINE_STORED_WALL = 'stored (issue 17, measured at commit 2ec063a on that issue\'s own files): Porcupine v1.3.0 whole process 10k ops 0.08 s, 100k ops 0.84 s';
+/** STORED: issue 17's Knossos figures on Porcupine's etcd histories. */
+const KNOSSOS_STORED = 'stored (issue 17): Knossos competition checker, 30 s budget, leaves etcd_057 and etcd_099 undecided and takes 20.8 s on etcd_040';
 
 interface Row {
   name: string;
@@ -40,48 +65,40 @@ interface Row {
   min: number;
   max: number;
   ref?: number;
+  wallMs?: number;
   rssMiB: number;
-  heapMiB: number;
 }
 
 const MiB = 1024 * 1024;
 
-function verdictText(r: CheckResult): string {
-  return r.valid === true ? 'valid' : r.valid === false ? 'INVALID' : 'unknown';
+function verdictText(r: CheckResult | boolean | 'unknown'): string {
+  const v = typeof r === 'object' ? r.valid : r;
+  return v === true ? 'valid' : v === false ? 'INVALID' : 'unknown';
 }
+
+/** --compare-plain: the plain WGL search's time limit on a hard family (it decides few of them). */
+const PLAIN_COMPARE_LIMIT_S = 10;
 
 /** Generated histories may be too hard (high concurrency on one key): bound them. */
 const GENERATED_TIME_LIMIT_MS = 10_000;
 
-function timeRuns(h: PreparedHistory, runs: number, timeLimitMs?: number): { times: number[]; last: CheckResult; rss: number; heap: number } {
+function timeRuns(h: PreparedHistory, runs: number, timeLimitMs?: number): { times: number[]; last: CheckResult; rss: number } {
   const times: number[] = [];
   let last: CheckResult | undefined;
   let rss = 0;
-  let heap = 0;
   for (let i = 0; i < runs; i++) {
-    last = checkPrepared(h, timeLimitMs !== undefined ? { workers: false, timeLimitMs } : { workers: false });
+    last = checkPrepared(h, { workers: false, minimizeMs: 0, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
     times.push(last.searchMs);
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
+    rss = Math.max(rss, process.memoryUsage.rss());
   }
-  return { times, last: last!, rss, heap };
+  return { times, last: last!, rss };
 }
 
 function row(name: string, h: PreparedHistory, runs: number, timeLimitMs?: number): Row {
-  const { times, last, rss, heap } = timeRuns(h, runs, timeLimitMs);
+  const { times, last, rss } = timeRuns(h, runs, timeLimitMs);
   const sorted = [...times].sort((a, b) => a - b);
-  const r: Row = {
-    name,
-    ops: h.clientOpCount,
-    verdict: verdictText(last),
-    median: sorted[Math.floor(sorted.length / 2)]!,
-    min: sorted[0]!,
-    max: sorted[sorted.length - 1]!,
-    rssMiB: rss / MiB,
-    heapMiB: heap / MiB,
-  };
-  const ref = PORCUPINE_MS[name];
+  const r: Row = { name, ops: h.clientOpCount, verdict: verdictText(last), median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]!, rssMiB: rss / MiB };
+  const ref = PORCUPINE_STORED_MS[name];
   if (ref !== undefined) r.ref = ref;
   return r;
 }
@@ -90,37 +107,30 @@ function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
-function printTable(title: string, rows: Row[]): void {
+/** A Markdown table; text columns left-aligned, numbers right-aligned. */
+function table(title: string, header: string[], lines: string[][], textCols: readonly number[] = [0]): void {
   process.stdout.write(`\n${title}\n`);
-  const header = ['history', 'client ops', 'verdict', 'median ms', 'min–max ms', 'Porcupine ms', 'rss MiB', 'heapUsed MiB'];
-  const lines = rows.map((r) => [
-    r.name,
-    String(r.ops),
-    r.verdict,
-    fmt(r.median),
-    `${fmt(r.min)}–${fmt(r.max)}`,
-    r.ref !== undefined ? fmt(r.ref) : '',
-    r.rssMiB.toFixed(0),
-    r.heapMiB.toFixed(0),
-  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const out = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |\n';
+  const text = new Set(textCols);
+  const out = (cells: string[]): string => '| ' + cells.map((c, i) => (text.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |\n';
   process.stdout.write(out(header));
-  process.stdout.write('|' + widths.map((w, i) => (i === 0 || i === 2 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 || i === 2 ? '' : ':')).map((s) => s.slice(0, Math.max(3, s.length))).join('|') + '|\n');
+  process.stdout.write('|' + widths.map((w, i) => (text.has(i) ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|\n');
   for (const l of lines) process.stdout.write(out(l));
 }
 
-/** Deterministic PRNG (mulberry32) so generated histories are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Runs `rift-check ARGS` as its own process: wall time from spawn to exit, exit code, and peak RSS (GNU time) when available. */
+function runCli(args: string[]): { wallMs: number; code: number; rssMiB: number | null; stdout: string } {
+  const useTime = existsSync(GNU_TIME);
+  const cmd = useTime ? GNU_TIME : process.execPath;
+  const argv = useTime ? ['-f', 'RIFT_PEAK_KIB=%M', process.execPath, CLI, ...args] : [CLI, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const wallMs = performance.now() - t0;
+  const m = /RIFT_PEAK_KIB=(\d+)/.exec(r.stderr ?? '');
+  return { wallMs, code: r.status ?? -1, rssMiB: m !== null ? Number(m[1]) / 1024 : null, stdout: r.stdout ?? '' };
 }
+
+const CODE_VERDICT: Record<number, string> = { 0: 'valid', 1: 'INVALID', 2: 'unknown' };
 
 /**
  * Simulates `processes` clients on a cas-register per key: each op takes
@@ -184,38 +194,93 @@ export function generateHistory(opts: { ops: number; keys: number; processes: nu
   return out;
 }
 
+function load(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+}
+
 export async function runCheckerBench(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
-    options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } },
+    options: {
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'no-wall': { type: 'boolean', default: false },
+      'compare-plain': { type: 'boolean', default: false },
+      seed: { type: 'string' },
+    },
   });
   const runs = values.runs === undefined ? 5 : Math.max(1, Number(values.runs) || 5);
   const quick = values.quick;
-  process.stdout.write(`checker benchmark: search time only (median of ${runs} runs), node ${process.version}\n`);
+  const wall = !values['no-wall'];
+  const comparePlain = values['compare-plain'];
+  const seed = values.seed === undefined ? 42 : Number(values.seed) || 42;
+  const tmp = mkdtempSync(join(tmpdir(), 'rift-bench-checker-'));
+  process.stdout.write(`checker benchmark, node ${process.version}; load average at start ${load()} (1, 5, 15 min; the machine's other work makes timings noisy)\n`);
 
+  // 1. The corpus.
   for (const dir of ['porcupine', 'knossos']) {
     const manifest = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim().length > 0);
     const rows: Row[] = [];
     let wrong = 0;
     for (const line of manifest) {
       const [file, model, expected] = line.split('\t') as [string, 'cas-register' | 'kv', string];
-      const h = prepareHistory(await readHistoryFile(join(CORPUS, dir, file)), model);
-      const r = row(file.replace(/\.jsonl$/, ''), h, runs);
+      const path = join(CORPUS, dir, file);
+      const h = prepareHistory(await readHistoryFile(path), model);
+      const r = row(file.replace(/\.jsonl$/, ''), h, quick ? 1 : runs);
+      if (wall) {
+        const c = runCli([path, '--model', model]);
+        r.wallMs = c.wallMs;
+        if ((c.code === 0) !== (expected === 'linearizable') || c.code > 1) wrong++;
+      }
       if ((r.verdict === 'valid') !== (expected === 'linearizable')) wrong++;
       rows.push(r);
     }
     const total = rows.reduce((s, r) => s + r.median, 0);
+    const totalWall = rows.reduce((s, r) => s + (r.wallMs ?? 0), 0);
     const shown = rows.filter((r) => r.ref !== undefined || r.median >= 1).sort((a, b) => b.median - a.median);
-    printTable(`corpus/${dir}: ${rows.length} files, ${rows.length - shown.length} more under 1 ms not shown`, shown);
+    table(
+      `corpus/${dir}: ${rows.length} files (${rows.length - shown.length} more, each under 1 ms of search, not shown)`,
+      ['history', 'client ops', 'verdict', 'search median ms', 'min–max ms', 'wall ms (whole command)', 'Porcupine ms (stored)', 'rss MiB'],
+      shown.map((r) => [r.name, String(r.ops), r.verdict, fmt(r.median), `${fmt(r.min)}–${fmt(r.max)}`, r.wallMs !== undefined ? fmt(r.wallMs) : '', r.ref !== undefined ? fmt(r.ref) : '', r.rssMiB.toFixed(0)]),
+      [0, 2],
+    );
     process.stdout.write(
-      `total (sum of medians) ${fmt(total)} ms over ${rows.length} files` +
-        (dir === 'porcupine' ? ` (Porcupine ≈ ${PORCUPINE_TOTAL_MS} ms)` : '') +
+      `total search (sum of medians) ${fmt(total)} ms` +
+        (wall ? `; total wall of ${rows.length} commands ${fmt(totalWall)} ms (median ${fmt([...rows].map((r) => r.wallMs!).sort((a, b) => a - b)[rows.length >> 1]!)} ms each)` : '') +
+        (dir === 'porcupine' ? `; Porcupine ≈ ${PORCUPINE_STORED_TOTAL_MS} ms search (${PORCUPINE_SOURCE})` : '') +
         `; verdicts differing from the manifest: ${wrong}\n`,
     );
+    if (dir === 'porcupine') process.stdout.write(`${KNOSSOS_STORED}\n`);
   }
 
+  // 2. Easy large files: the whole command, as a user runs it.
+  if (wall) {
+    const easy = [
+      { name: 'easy-10k-200keys-20p', ops: 10_000, keys: 200, processes: 20, infoRate: 0.01 },
+      { name: 'easy-100k-2000keys-50p', ops: 100_000, keys: 2000, processes: 50, infoRate: 0.01 },
+    ];
+    const lines: string[][] = [];
+    for (const e of quick ? easy.slice(0, 1) : easy) {
+      const path = join(tmp, `${e.name}.jsonl`);
+      writeFileSync(path, generateHistory({ ...e, seed }).map((o) => JSON.stringify(o)).join('\n') + '\n');
+      const times: number[] = [];
+      let last = runCli([path]);
+      for (let i = 0; i < 3; i++) {
+        last = runCli([path]);
+        times.push(last.wallMs);
+      }
+      times.sort((a, b) => a - b);
+      lines.push([e.name, String(e.ops), String(e.keys), CODE_VERDICT[last.code] ?? `exit ${last.code}`, fmt(times[1]!), `${fmt(times[0]!)}–${fmt(times[2]!)}`, last.rssMiB !== null ? last.rssMiB.toFixed(0) : 'n/a']);
+    }
+    table(`easy large files (seed ${seed}): whole command \`rift-check FILE\`, median of 3 after a warm-up run`, ['history', 'client ops', 'keys', 'verdict', 'wall ms', 'min–max ms', 'peak RSS MiB'], lines, [0, 3]);
+    process.stdout.write(`${PORCUPINE_STORED_WALL}\n`);
+  }
+
+  // 3. Generated cas-register histories: search time.
   const generated: { name: string; ops: number; keys: number; processes: number; infoRate: number; values?: number }[] = [
     { name: 'gen-10k-200keys-20p', ops: 10_000, keys: 200, processes: 20, infoRate: 0.01 },
     { name: 'gen-100k-2000keys-50p', ops: 100_000, keys: 2000, processes: 50, infoRate: 0.01 },
@@ -226,26 +291,52 @@ export async function runCheckerBench(args: string[]): Promise<void> {
   ];
   const rows: Row[] = [];
   for (const g of quick ? generated.slice(0, 1) : generated) {
-    const ops = generateHistory({ ...g, seed: 42 });
-    const h = prepareHistory(ops, 'cas-register');
+    const h = prepareHistory(generateHistory({ ...g, seed: 42 }), 'cas-register');
     rows.push(row(g.name, h, g.ops >= 100_000 || g.keys === 1 ? Math.min(runs, 3) : runs, GENERATED_TIME_LIMIT_MS));
     if (g.keys > 1) {
       const t0 = performance.now();
-      const r = await checkPreparedAsync(h, { workerMinOps: 1, timeLimitMs: GENERATED_TIME_LIMIT_MS });
-      const m = process.memoryUsage();
-      rows.push({
-        name: `${g.name} (${r.workers} workers, wall)`,
-        ops: h.clientOpCount,
-        verdict: verdictText(r),
-        median: performance.now() - t0,
-        min: r.searchMs,
-        max: r.searchMs,
-        rssMiB: m.rss / MiB,
-        heapMiB: m.heapUsed / MiB,
-      });
+      const r = await checkPreparedAsync(h, { workerMinOps: 1, timeLimitMs: GENERATED_TIME_LIMIT_MS, minimizeMs: 0 });
+      const t = performance.now() - t0;
+      rows.push({ name: `${g.name} (${r.workers} workers, wall)`, ops: h.clientOpCount, verdict: verdictText(r), median: t, min: r.searchMs, max: r.searchMs, rssMiB: process.memoryUsage.rss() / MiB });
     }
   }
-  printTable(`generated cas-register histories (seed 42, values 0–4, ${GENERATED_TIME_LIMIT_MS / 1000} s limit; workers rows: one run, wall time incl. thread start and copying ops)`, rows);
-  const peak = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`\npeak RSS of the whole benchmark process: ${peak.toFixed(0)} MiB\n`);
+  table(
+    `generated cas-register histories (seed 42, values 0–4, ${GENERATED_TIME_LIMIT_MS / 1000} s limit): search time; workers rows: one run, wall incl. thread start and copying ops`,
+    ['history', 'client ops', 'verdict', 'median ms', 'min–max ms', 'rss MiB'],
+    rows.map((r) => [r.name, String(r.ops), r.verdict, fmt(r.median), `${fmt(r.min)}–${fmt(r.max)}`, r.rssMiB.toFixed(0)]),
+    [0, 2],
+  );
+
+  // 4. The hard families of issue 17: the whole command per file.
+  if (wall) {
+    const lines: string[][] = [];
+    let undecided = 0;
+    let wrong = 0;
+    for (const c of hardFamilies(seed, quick ? 0.2 : 1)) {
+      const ops = generateFamily(c.params);
+      const path = join(tmp, `${c.name}.jsonl`);
+      writeFileSync(path, ops.map((o) => JSON.stringify(o)).join('\n') + '\n');
+      const shape = historyShape(ops);
+      const r = runCli([path]);
+      const verdict = CODE_VERDICT[r.code] ?? `exit ${r.code}`;
+      if (r.code === 2 || r.code > 2) undecided++;
+      else if ((r.code === 0) !== (c.expected === 'valid')) wrong++;
+      const line = [c.family, c.name, String(shape.clientOps), String(shape.inFlight), `${(shape.infoShare * 100).toFixed(0)}%`, c.expected, verdict, fmt(r.wallMs / 1000), r.rssMiB !== null ? r.rssMiB.toFixed(0) : 'n/a'];
+      if (comparePlain) {
+        const p = runCli([path, '--no-fast-paths', '--time-limit', String(PLAIN_COMPARE_LIMIT_S)]);
+        line.push(CODE_VERDICT[p.code] ?? `exit ${p.code}`, fmt(p.wallMs / 1000), p.rssMiB !== null ? p.rssMiB.toFixed(0) : 'n/a');
+      }
+      lines.push(line);
+    }
+    table(
+      `hard families of issue 17 (seed ${seed}${quick ? ', scale 0.2' : ''}): whole command \`rift-check FILE\` (defaults: no time limit, 512 MiB cap; invalid files include shrinking to a minimal sub-history)` +
+        (comparePlain ? `; plain: the same command with --no-fast-paths --time-limit ${PLAIN_COMPARE_LIMIT_S}, run right after` : ''),
+      ['family', 'file', 'client ops', 'in flight (peak)', 'info share', 'expected', 'verdict', 'wall s', 'peak RSS MiB', ...(comparePlain ? ['plain verdict', 'plain wall s', 'plain RSS MiB'] : [])],
+      lines,
+      comparePlain ? [0, 1, 5, 6, 9] : [0, 1, 5, 6],
+    );
+    process.stdout.write(`undecided: ${undecided}; wrong: ${wrong}\n`);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  process.stdout.write(`\nload average at end ${load()}; peak RSS of the benchmark process itself: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
 }

@@ -2,23 +2,33 @@
  * `npm run bench -- cluster`: a 5-node rift cluster on loopback, fsync on.
  *
  * - Throughput and p50/p99 latency, write-only and 50/50 read/write, at 1, 16
- *   and 64 concurrent clients (each client one op at a time, closed loop).
+ *   and 64 concurrent clients (each client one op at a time, closed loop, on
+ *   the leader).
  * - Failover: SIGKILL the leader N times under a steady writer; the
  *   unavailability window is kill → first successful write after it.
  *
- * Reference (etcd 3.4 on this machine, JSON gateway, fsync, 5 nodes): ~290
- * ops/s at 1 client, ~1,500 ops/s at 64 clients writing; failover median ~370
- * ms with 50/300 ms timers.
+ * `--vs etcd` measures the reference in the same window rather than quoting
+ * a figure: a 5-member etcd 3.4 cluster on loopback (bench/etcd.ts) with the
+ * same client shape (clients on the leader, the same keys and value sizes,
+ * the same durations), each configuration run for rift and then for etcd,
+ * repeated (--repeats) and interleaved so that the machine's drift over the
+ * run hits both alike; the medians and their ratios are printed. Without
+ * etcd installed it says so and measures rift alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultTimings } from '../node/config-types.js';
 import { Cluster } from '../harness/cluster.js';
 import { RiftClient } from '../node/client.js';
+import { EtcdCluster, etcdVersion } from './etcd.js';
+
+type Workload = 'write' | 'mixed';
 
 interface LoadResult {
-  readonly workload: string;
+  readonly system: string;
+  readonly workload: Workload;
   readonly clients: number;
   readonly ops: number;
   readonly errors: number;
@@ -28,51 +38,94 @@ interface LoadResult {
   readonly p99Ms: number;
 }
 
+/** One closed-loop client of a system under test: an op at a time. */
+interface BenchClient {
+  put(key: string, value: string): Promise<boolean>;
+  get(key: string): Promise<boolean>;
+  close(): void;
+}
+
+/** A system the bench drives: clients placed on its current leader, and a leader kill for failover. */
+interface System {
+  readonly name: string;
+  /** Clients for one load, on the leader as it is now. */
+  clients(count: number, tag: string): Promise<BenchClient[]>;
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function runLoad(cluster: Cluster, workload: 'write' | 'mixed', clients: number, durationMs: number, tag: string): Promise<LoadResult> {
+/** The median (the mean of the middle two for an even count: two repeats give their mean). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function runLoad(system: System, workload: Workload, clients: number, durationMs: number, tag: string): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
-  const leader = await cluster.waitForLeader(15_000);
+  const pool = await system.clients(clients, tag);
   const started = performance.now();
   const until = started + durationMs;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const client = new RiftClient({
-        config: cluster.config,
-        clientId: `bench-${tag}-${workload}-${clients}-${c}`,
-        timeoutMs: 5000,
-        seed: c + 1,
-        ...(leader !== null ? { initialNode: leader } : {}),
-      });
-      let i = 0;
-      while (performance.now() < until) {
-        const key = `k${c}-${i % 16}`;
-        const t0 = performance.now();
-        const read = workload === 'mixed' && i % 2 === 1;
-        const result = read ? await client.get(key) : await client.put(key, `v${i}`);
-        const t1 = performance.now();
-        if (result.type === 'ok') latencies.push(t1 - t0);
-        else errors += 1;
-        i += 1;
-      }
-      client.close();
-    }),
-  );
+  await Promise.all(pool.map(async (client, c) => {
+    let i = 0;
+    while (performance.now() < until) {
+      // The same keys and values for every system: 16 keys per client, values "v<i>".
+      const key = `k${c}-${i % 16}`;
+      const t0 = performance.now();
+      const ok = workload === 'mixed' && i % 2 === 1 ? await client.get(key) : await client.put(key, `v${i}`);
+      if (ok) latencies.push(performance.now() - t0);
+      else errors += 1;
+      i += 1;
+    }
+    client.close();
+  }));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
-    workload, clients, ops: latencies.length, errors, seconds,
-    opsPerSecond: latencies.length / seconds,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
+    system: system.name, workload, clients, ops: latencies.length, errors, seconds,
+    opsPerSecond: latencies.length / seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
   };
 }
 
-async function runFailover(cluster: Cluster, kills: number): Promise<number[]> {
+function riftSystem(cluster: Cluster): System {
+  return {
+    name: 'rift',
+    async clients(count, tag) {
+      const leader = await cluster.waitForLeader(15_000);
+      return Array.from({ length: count }, (_, c): BenchClient => {
+        const client = new RiftClient({
+          config: cluster.config, clientId: `bench-${tag}-${c}`, timeoutMs: 5000, seed: c + 1,
+          ...(leader !== null ? { initialNode: leader } : {}),
+        });
+        return {
+          put: async (k, v) => (await client.put(k, v)).type === 'ok',
+          get: async (k) => (await client.get(k)).type === 'ok',
+          close: () => client.close(),
+        };
+      });
+    },
+  };
+}
+
+function etcdSystem(etcd: EtcdCluster): System {
+  return {
+    name: 'etcd',
+    async clients(count) {
+      const leader = await etcd.waitForLeader(15_000);
+      return Array.from({ length: count }, (): BenchClient => ({
+        put: (k, v) => etcd.put(leader, k, v),
+        get: (k) => etcd.get(leader, k),
+        close: () => undefined,
+      }));
+    },
+  };
+}
+
+async function riftFailover(cluster: Cluster, kills: number): Promise<number[]> {
   const windows: number[] = [];
   const writer = new RiftClient({ config: cluster.config, clientId: `bench-failover-${process.pid}`, timeoutMs: 10_000, seed: 7, attemptTimeoutMs: 50, backoffMsMin: 2, backoffMsMax: 20 });
   let seq = 0;
@@ -98,6 +151,40 @@ async function runFailover(cluster: Cluster, kills: number): Promise<number[]> {
   return windows;
 }
 
+async function etcdFailover(etcd: EtcdCluster, kills: number): Promise<number[]> {
+  const windows: number[] = [];
+  let seq = 0;
+  for (let k = 0; k < kills; k++) {
+    const leader = await etcd.waitForLeader(15_000);
+    for (let i = 0; i < 5; i++) await etcd.put(leader, 'failover', `w${seq++}`);
+    await new Promise((r) => setTimeout(r, Math.random() * 50));
+    const killedAt = performance.now();
+    await etcd.kill(leader);
+    // The writer goes round the live members (each forwards to the leader once there is one), each attempt
+    // given 50 ms like the rift writer's (a member forwarding to the dead leader would otherwise hold it 5 s).
+    const live = etcd.members.filter((m) => m !== leader);
+    for (let i = 0; ; i++) {
+      if (await etcd.put(live[i % live.length]!, 'failover', `w${seq++}`, 50)) break;
+    }
+    windows.push(performance.now() - killedAt);
+    etcd.restart(leader);
+    await etcd.waitForLeader(15_000);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return windows;
+}
+
+function failoverLine(system: string, windows: readonly number[]): string {
+  const sorted = [...windows].sort((a, b) => a - b);
+  return `${system.padEnd(5)} failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantile(sorted, 0.5).toFixed(0)} ms  ` +
+    `p90 ${quantile(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms`;
+}
+
+function resultLine(r: LoadResult): string {
+  return `${r.system.padEnd(5)} ${r.workload.padEnd(6)} clients=${String(r.clients).padStart(3)}  ${r.opsPerSecond.toFixed(0).padStart(6)} ops/s  ` +
+    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.ops} ok, ${r.errors} not ok, ${r.seconds.toFixed(1)} s)`;
+}
+
 export async function runClusterBench(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
@@ -105,6 +192,8 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
       seconds: { type: 'string', default: '5' },
       kills: { type: 'string', default: '10' },
       clients: { type: 'string', default: '1,16,64' },
+      vs: { type: 'string' },
+      repeats: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -112,35 +201,72 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
   const durationMs = Number(values.seconds) * 1000;
   const kills = Number(values.kills);
   const clientCounts = values.clients.split(',').map(Number);
-  if (!(durationMs > 0) || !Number.isInteger(kills) || kills < 0 || clientCounts.some((c) => !Number.isInteger(c) || c < 1)) {
-    process.stderr.write('usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--json]\n');
+  const repeats = values.repeats === undefined ? (values.vs === undefined ? 1 : 2) : Number(values.repeats);
+  if (!(durationMs > 0) || !Number.isInteger(kills) || kills < 0 || clientCounts.some((c) => !Number.isInteger(c) || c < 1) ||
+    !Number.isInteger(repeats) || repeats < 1 || (values.vs !== undefined && values.vs !== 'etcd')) {
+    process.stderr.write('usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n');
     process.exit(254);
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rift-bench-'));
   const cluster = await Cluster.start({ nodeCount: 5, runDir, nodeFlags: [], net: 'direct', seed: 1 });
+  let etcd: EtcdCluster | null = null;
   try {
-    const results: LoadResult[] = [];
-    for (const workload of ['write', 'mixed'] as const) {
-      for (const clients of clientCounts) {
-        const result = await runLoad(cluster, workload, clients, durationMs, String(results.length));
-        results.push(result);
-        process.stdout.write(
-          `${workload.padEnd(6)} clients=${String(clients).padStart(3)}  ${result.opsPerSecond.toFixed(0).padStart(6)} ops/s  ` +
-          `p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  (${result.ops} ok, ${result.errors} not ok, ${result.seconds.toFixed(1)} s)\n`,
-        );
+    const systems: System[] = [riftSystem(cluster)];
+    if (values.vs === 'etcd') {
+      const found = etcdVersion();
+      if (found === null) {
+        process.stdout.write('etcd is not installed (Debian: apt-get install etcd-server): no reference measured, rift alone below\n');
+      } else {
+        // The same timers as rift's: heartbeat 50 ms, election timeout rift's maximum (etcd randomizes from it to twice it).
+        const timings = { heartbeatMs: defaultTimings.heartbeatIntervalMs, electionTimeoutMs: defaultTimings.electionTimeoutMsMax };
+        etcd = await EtcdCluster.start(found.bin, join(runDir, 'etcd'), 5, timings);
+        process.stdout.write(`etcd ${found.version}: 5 members on loopback (heartbeat ${timings.heartbeatMs} ms, election timeout ${timings.electionTimeoutMs} ms, ` +
+          `v3 JSON gateway over HTTP keep-alive, linearizable reads); each configuration alternates rift and etcd, ${repeats} times\n`);
+        systems.push(etcdSystem(etcd));
       }
     }
-    const windows = kills > 0 ? await runFailover(cluster, kills) : [];
-    const sorted = [...windows].sort((a, b) => a - b);
-    if (windows.length > 0) {
-      process.stdout.write(
-        `failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantile(sorted, 0.5).toFixed(0)} ms  ` +
-        `p90 ${quantile(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms\n`,
-      );
+    const results: LoadResult[] = [];
+    let tag = 0;
+    for (let r = 0; r < repeats; r++) {
+      for (const workload of ['write', 'mixed'] as const) {
+        for (const clients of clientCounts) {
+          for (const system of systems) {
+            const result = await runLoad(system, workload, clients, durationMs, String(tag++));
+            results.push(result);
+            process.stdout.write(`${repeats > 1 ? `[${r + 1}/${repeats}] ` : ''}${resultLine(result)}\n`);
+          }
+        }
+      }
     }
-    process.stdout.write('reference etcd 3.4 (same machine): ~290 ops/s at 1 client, ~1,500 ops/s at 64 writing; failover median ~370 ms\n');
-    if (values.json) process.stdout.write(`${JSON.stringify({ results, failoverMs: windows })}\n`);
+    const failover: Record<string, number[]> = {};
+    if (kills > 0) {
+      failover['rift'] = await riftFailover(cluster, kills);
+      process.stdout.write(`${failoverLine('rift', failover['rift'])}\n`);
+      if (etcd !== null) {
+        failover['etcd'] = await etcdFailover(etcd, kills);
+        process.stdout.write(`${failoverLine('etcd', failover['etcd'])}\n`);
+      }
+    }
+    if (etcd !== null) {
+      process.stdout.write(`\nmedians over ${repeats} interleaved repeats, measured in this window:\n`);
+      process.stdout.write('| workload | clients | rift ops/s | etcd ops/s | rift / etcd | rift p50 ms | etcd p50 ms | etcd p50 / rift p50 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n');
+      for (const workload of ['write', 'mixed'] as const) {
+        for (const clients of clientCounts) {
+          const of = (system: string): LoadResult[] => results.filter((x) => x.system === system && x.workload === workload && x.clients === clients);
+          const [rift, ref] = [of('rift'), of('etcd')];
+          const [riftOps, refOps] = [median(rift.map((x) => x.opsPerSecond)), median(ref.map((x) => x.opsPerSecond))];
+          const [riftP50, refP50] = [median(rift.map((x) => x.p50Ms)), median(ref.map((x) => x.p50Ms))];
+          process.stdout.write(`| ${workload} | ${clients} | ${riftOps.toFixed(0)} | ${refOps.toFixed(0)} | ${(riftOps / refOps).toFixed(2)} | ` +
+            `${riftP50.toFixed(2)} | ${refP50.toFixed(2)} | ${(refP50 / riftP50).toFixed(2)} |\n`);
+        }
+      }
+      if (failover['rift'] !== undefined && failover['etcd'] !== undefined) {
+        process.stdout.write(`failover median: rift ${median(failover['rift']).toFixed(0)} ms, etcd ${median(failover['etcd']).toFixed(0)} ms\n`);
+      }
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify({ results, failoverMs: failover })}\n`);
   } finally {
+    etcd?.stop();
     await cluster.stop();
     rmSync(runDir, { recursive: true, force: true });
   }

@@ -1,16 +1,20 @@
 /**
  * `npm run bench -- codec`: the cost of one datagram, encoded and decoded,
  * for the peer messages that make up most of the traffic, in the binary form
- * nodes send (wire version 2) and in the JSON form (what version 1 sent for
- * everything, still accepted), measured side by side in one run. Both include
- * the HMAC, so the ratio is what a node or the simulator saves per datagram.
+ * nodes send (since wire version 2) and in the JSON form (what version 1 sent
+ * for everything, still accepted), measured side by side in one run. Both
+ * include the header and the HMAC (under the sender's peer key, chosen by the
+ * header as a receiver chooses it), so the ratio is what a node or the
+ * simulator saves per datagram.
  */
 import { parseArgs } from 'node:util';
 import type { RaftMessage } from '../node/raft/types.js';
-import { decodeEnvelope, deriveKey, encodeEnvelope, encodeJson, type EncodeResult, type Envelope } from '../node/transport/codec.js';
+import { decodeEnvelope, encodeEnvelope, encodeJson, type EncodeResult, type Envelope, type Stamp } from '../node/transport/codec.js';
+import { KeyRing } from '../node/transport/keys.js';
 
 const cluster = 'bench';
-const key = deriveKey('codec-bench-secret-0123456789');
+const keys = KeyRing.forNode('codec-bench-peer-secret-0123456789', 'codec-bench-client-secret-0123456789', ['n1', 'n2', 'n3']);
+const stamp: Stamp = { senderIncarnation: 1_700_000_000_000, receiverIncarnation: 1_700_000_000_001, counter: 12_345, sentAtMs: 1_700_000_123_456 };
 
 const messages: Record<string, RaftMessage> = {
   heartbeat: { type: 'append_entries', term: 7, from: 'n1', to: 'n2', prevLogIndex: 12_345, prevLogTerm: 7, entries: [], leaderCommit: 12_340, seq: 4567 },
@@ -31,13 +35,15 @@ function ok(r: EncodeResult): Buffer {
 }
 
 /** Microseconds per encode+decode round, best of `trials` timed batches. */
-function measure(env: Envelope, encode: (e: Envelope, k: Buffer) => EncodeResult, rounds: number, trials: number): { us: number; bytes: number } {
-  const bytes = ok(encode(env, key)).length;
+function measure(env: Envelope, encode: (e: Envelope, k: Buffer, s: Stamp) => EncodeResult, rounds: number, trials: number): { us: number; bytes: number } {
+  const key = keys.keyFor('peer', env.from);
+  if (key === null) throw new Error(`no peer key for ${env.from}`);
+  const bytes = ok(encode(env, key, stamp)).length;
   let best = Number.POSITIVE_INFINITY;
   for (let t = 0; t < trials; t++) {
     const started = performance.now();
     for (let i = 0; i < rounds; i++) {
-      const decoded = decodeEnvelope(ok(encode(env, key)), key, cluster);
+      const decoded = decodeEnvelope(ok(encode(env, key, stamp)), keys, cluster);
       if (!decoded.ok) throw new Error(`decode failed: ${decoded.detail}`);
     }
     best = Math.min(best, ((performance.now() - started) * 1000) / rounds);

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { checkKeys, DEFAULT_MAX_CACHE_BYTES, DEFAULT_MAX_CACHE_ENTRIES, type KeyLimits } from './check-key.js';
+import { checkKeys, DEFAULT_KEY_OPTIONS, DEFAULT_MAX_CACHE_BYTES, DEFAULT_MAX_CACHE_ENTRIES, type KeyLimits, type KeyOptions } from './check-key.js';
+import { MemoryBudget } from './search/memory.js';
 import { prepareHistory, type KeyHistory, type PreparedHistory } from './history.js';
 import { MODELS } from './models/registry.js';
 import { readHistoryFile } from './read.js';
@@ -24,7 +25,17 @@ function limitsFor(opts: CheckOptions, startMs: number): KeyLimits {
   return {
     deadlineMs: opts.timeLimitMs !== undefined ? startMs + opts.timeLimitMs : Infinity,
     maxCacheEntries: opts.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES,
-    maxCacheBytes: opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES,
+    memory: new MemoryBudget(opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES),
+  };
+}
+
+/** The per-key options a CheckOptions asks for. */
+export function keyOptionsFor(opts: CheckOptions): KeyOptions {
+  return {
+    fastPaths: opts.fastPaths ?? DEFAULT_KEY_OPTIONS.fastPaths,
+    witness: opts.witness ?? DEFAULT_KEY_OPTIONS.witness,
+    minimizeMs: opts.minimizeMs ?? DEFAULT_KEY_OPTIONS.minimizeMs,
+    plainFirst: opts.plainFirst !== false,
   };
 }
 
@@ -72,9 +83,16 @@ export function checkPrepared(h: PreparedHistory, opts: CheckOptions = {}): Chec
   const limits = limitsFor(opts, t0);
   const model = MODELS[h.model];
   const found: Record<string, KeyResult> = {};
-  checkKeys(model, h.keys, limits, opts.allKeys === true, (k, r) => {
-    found[k] = r;
-  });
+  checkKeys(
+    model,
+    h.keys,
+    limits,
+    opts.allKeys === true,
+    (k, r) => {
+      found[k] = r;
+    },
+    keyOptionsFor(opts),
+  );
   return summarize(h, inHistoryOrder(h, found), performance.now() - t0, 0);
 }
 
@@ -139,9 +157,10 @@ export async function checkPreparedAsync(h: PreparedHistory, opts: CheckOptions 
         keys: bucket,
         deadlineEpochMs,
         maxCacheEntries: opts.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES,
-        // The memory bound is for the whole check: each worker gets its share.
-        maxCacheBytes: Math.floor((opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES) / n),
+        // The bound is on the process's RSS, which every worker measures whole.
+        maxCacheBytes: opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES,
         allKeys: opts.allKeys === true,
+        keyOptions: keyOptionsFor(opts),
       };
       const w = new Worker(script, { workerData: req });
       workers.push(w);

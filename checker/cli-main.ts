@@ -24,10 +24,23 @@ options:
                             latency, counterexample) to OUT
   --all-keys                check every key, even after one is found invalid
   --max-cache-entries N     cap on cached configurations per key (default 4000000)
-  --max-cache-mb N          cap on the search's estimated memory in MiB (default 512)
+  --max-cache-mb N          cap on the process's resident memory (RSS) in MiB while
+                            searching (default 512); beyond it: unknown
   --no-workers              never use worker threads
   --worker-min-ops N        use worker threads from N ops (default 500000)
   --independent auto|yes|no EDN: values are [key value] tuples (default auto)
+  --witness OUT             write a certificate to OUT: a linearization of each
+                            valid key, a minimal failing sub-history of each
+                            invalid key (check it with --verify)
+  --verify CERT             verify the certificate CERT against its history (or
+                            FILE) with an independent checker; exit 0 when every
+                            key is confirmed, 1 when one is not
+  --minimize-ms N           time budget for shrinking an invalid key to a minimal
+                            failing sub-history (default 2000; 0: do not shrink)
+  --no-fast-paths           plain WGL search only (for comparison)
+  --export edn              write FILE as Jepsen's history.edn (to --out or stdout)
+                            instead of checking it
+  --out PATH                where --export writes
   -h, --help                show this help
 
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal error`;
@@ -60,6 +73,14 @@ interface Parsed {
   json: boolean;
   html?: string;
   opts: CheckOptions;
+  /** --witness OUT */
+  witness?: string;
+  /** --verify CERT */
+  verify?: string;
+  /** --export edn */
+  exportEdn?: boolean;
+  /** --out PATH (for --export) */
+  out?: string;
 }
 
 /** node:util parseArgs options (strict): booleans, and the valued options validated by `valued` below. */
@@ -75,6 +96,12 @@ const optionSpec = {
   'max-cache-mb': { type: 'string' },
   'worker-min-ops': { type: 'string' },
   independent: { type: 'string' },
+  witness: { type: 'string' },
+  verify: { type: 'string' },
+  out: { type: 'string' },
+  export: { type: 'string' },
+  'minimize-ms': { type: 'string' },
+  'no-fast-paths': { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof optionSpec;
@@ -108,7 +135,31 @@ const valued: { readonly [K in ValuedOption]: (p: Parsed, raw: string | undefine
     else if (v === 'no') p.opts.independent = false;
     else throw new UsageError(`--independent must be auto, yes or no, got ${JSON.stringify(v ?? '')}`);
   },
+  witness: (p, v) => {
+    p.witness = filePath('--witness', v);
+    p.opts.witness = true;
+  },
+  verify: (p, v) => {
+    p.verify = filePath('--verify', v);
+  },
+  out: (p, v) => {
+    p.out = filePath('--out', v);
+  },
+  export: (p, v) => {
+    if (v !== 'edn') throw new UsageError(`--export must be edn, got ${JSON.stringify(v ?? '')}`);
+    p.exportEdn = true;
+  },
+  'minimize-ms': (p, v) => {
+    const n = Number(v);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--minimize-ms must be a number >= 0, got ${JSON.stringify(v ?? '')}`);
+    p.opts.minimizeMs = n;
+  },
 };
+
+function filePath(flag: string, v: string | undefined): string {
+  if (v === undefined || v === '' || v.startsWith('-')) throw new UsageError(`${flag} needs a file path`);
+  return v;
+}
 
 function isValuedOption(name: string): name is ValuedOption {
   return Object.hasOwn(valued, name);
@@ -146,6 +197,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const p: Parsed = { help: v.help === true, json: v.json === true, opts: {} };
   if (v['all-keys'] === true) p.opts.allKeys = true;
   if (v['no-workers'] === true) p.opts.workers = false;
+  if (v['no-fast-paths'] === true) p.opts.fastPaths = false;
   for (const name of Object.keys(valued) as ValuedOption[]) {
     const raw = v[name];
     if (raw !== undefined) valued[name](p, raw);
@@ -171,10 +223,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.out(USAGE + '\n');
     return EXIT.valid;
   }
+  // Loaded only when asked for: start-up time counts on every small check.
+  if (parsed.verify !== undefined) return (await import('./cli-certify.js')).runVerify(parsed.verify, parsed.file, io);
   if (parsed.file === undefined) {
     io.err(`rift-check: no FILE given\n${USAGE}\n`);
     return EXIT.usage;
   }
+  if (parsed.exportEdn === true) return (await import('./cli-certify.js')).runExport(parsed.file, parsed.out, parsed.opts, io);
   const file = parsed.file;
   if (parsed.html !== undefined && io.writeHtml === undefined) {
     io.err(`rift-check: --html is not available in this entry point (run dist/report/check-cli.js)\n`);
@@ -186,6 +241,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (parsed.html !== undefined) {
       await io.writeHtml?.(file, r, parsed.html);
       if (!parsed.json) io.out(`report: ${parsed.html}\n`);
+    }
+    if (parsed.witness !== undefined) {
+      (await import('./cli-certify.js')).writeWitness(file, r, parsed.witness);
+      if (!parsed.json) io.out(`certificate: ${parsed.witness} (check it with --verify ${parsed.witness})\n`);
     }
     return exitCodeOfVerdict(r.valid);
   } catch (e) {

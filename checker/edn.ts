@@ -3,7 +3,10 @@
 // true/false, comments, `#_` discards and tagged literals (the tag is dropped:
 // `#jepsen.history.Op{...}` reads as the map). Keywords become strings without
 // the colon (`:ok` → "ok"); maps become plain objects keyed by the printed key;
-// vectors, lists and sets become arrays.
+// vectors, lists and sets become arrays. `:rift/absent` (how rift exports
+// the absent register value, see edn-export.ts) reads as nil.
+
+import { ABSENT_KEYWORD } from './edn-export.js';
 
 export type EdnValue = null | boolean | number | string | EdnValue[] | { [k: string]: EdnValue };
 
@@ -194,6 +197,8 @@ class EdnReader {
     if (tok === 'false') return false;
     if (tok[0] === ':') {
       if (tok.length === 1) throw new EdnError(start, 'empty keyword');
+      // rift's own keyword for the absent register value (checker/edn-export.ts): our null.
+      if (tok === ABSENT_KEYWORD) return null;
       return tok.slice(tok[1] === ':' ? 2 : 1);
     }
     if (/^[+-]?\d/.test(tok)) {

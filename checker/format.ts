@@ -2,7 +2,7 @@
 // key why (Knossos-style: the op that cannot be linearized, the end of the
 // longest linearizable prefix with its states, and every candidate with the
 // reason it failed).
-import type { CheckedOp, CheckResult, Counterexample } from './types.js';
+import type { CheckedOp, CheckResult, Counterexample, MinimalCounterexample } from './types.js';
 
 /** How many steps of the linearizable prefix to print (the tail is what matters). */
 const PREFIX_TAIL = 12;
@@ -32,6 +32,21 @@ function counterexampleText(ce: Counterexample): string[] {
   return out;
 }
 
+/** Longest minimal sub-history printed in full. */
+const MINIMAL_SHOWN = 25;
+
+function minimalText(m: MinimalCounterexample): string[] {
+  const out: string[] = [];
+  const n = m.ops.length;
+  out.push(
+    `  minimal failing sub-history: ${n} op${n === 1 ? '' : 's'} (${m.oneMinimal ? 'removing or weakening any one makes it linearizable' : 'shrinking stopped at its time budget'}; ${m.checks} checks)${n > MINIMAL_SHOWN ? `, first ${MINIMAL_SHOWN} shown` : ''}:`,
+  );
+  for (const { op, completionDropped } of m.ops.slice(0, MINIMAL_SHOWN)) {
+    out.push(`    ${describe(op)}${completionDropped ? ' (completion dropped: outcome taken as unknown)' : ''}  [${where(op)}]`);
+  }
+  return out;
+}
+
 export function formatResult(r: CheckResult, file?: string): string {
   const verdict =
     r.valid === true ? 'VALID: linearizable' : r.valid === false ? 'INVALID: not linearizable' : `UNKNOWN (${r.unknownReason ?? 'limit'})`;
@@ -43,6 +58,8 @@ export function formatResult(r: CheckResult, file?: string): string {
   for (const k of r.failures) {
     const kr = r.keys[k];
     out.push(`key ${JSON.stringify(k)}: not linearizable (${kr?.opCount ?? 0} ops searched)`);
+    if (kr?.refutation !== undefined) out.push(`  refuted before any search: ${kr.refutation}`);
+    if (kr?.minimal !== undefined) out.push(...minimalText(kr.minimal));
     if (kr?.counterexample !== undefined) out.push(...counterexampleText(kr.counterexample));
   }
   if (r.unknownKeys.length > 0) {

@@ -60,66 +60,73 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
   const fs = new Set(model.fs);
   const readOnly = new Set(model.readOnlyFs);
 
-  // Per key, the client lines in order: the op record and whether it is the return.
-  const perKey = new Map<string, { p: PreparedOp; ret: boolean }[]>();
-  const outstanding = new Map<number, PreparedOp>();
+  // Per key, its ops in invoke order and its client lines as numbers:
+  // local op index * 2 (invoke) or * 2 + 1 (ok completion).
+  interface KeyLines {
+    ops: PreparedOp[];
+    lines: number[];
+  }
+  const perKey = new Map<string, KeyLines>();
+  /** Per process, its outstanding op: the op, its key's lines and its local index there. */
+  const outstanding = new Map<number, { p: PreparedOp; acc: KeyLines; local: number }>();
   let clientOpCount = 0;
 
   for (const o of ops) {
     if (typeof o.process !== 'number') continue; // nemesis and other non-client ops
-    const line = lineOf(o);
     if (!fs.has(o.f)) {
-      throw new HistoryFormatError(line, `unknown f ${JSON.stringify(o.f)} for model ${name} (expected ${model.fs.join(', ')})`);
+      throw new HistoryFormatError(lineOf(o), `unknown f ${JSON.stringify(o.f)} for model ${name} (expected ${model.fs.join(', ')})`);
     }
     const shape = model.validate(o.f, o.type, o.value);
-    if (shape !== null) throw new HistoryFormatError(line, shape);
+    if (shape !== null) throw new HistoryFormatError(lineOf(o), shape);
     if (o.type === 'invoke') {
       const busy = outstanding.get(o.process);
       if (busy !== undefined) {
-        throw new HistoryFormatError(line, `process ${o.process} invokes ${o.f} while its ${busy.invoke.f} from line ${lineOf(busy.invoke)} is still outstanding`);
+        throw new HistoryFormatError(lineOf(o), `process ${o.process} invokes ${o.f} while its ${busy.p.invoke.f} from line ${lineOf(busy.p.invoke)} is still outstanding`);
       }
       const p: PreparedOp = { invoke: o, outcome: 'info', modelOp: { f: o.f, input: o.value, output: undefined } };
-      outstanding.set(o.process, p);
-      clientOpCount++;
       const k = keyOf(o);
-      let list = perKey.get(k);
-      if (list === undefined) perKey.set(k, (list = []));
-      list.push({ p, ret: false });
+      let acc = perKey.get(k);
+      if (acc === undefined) perKey.set(k, (acc = { ops: [], lines: [] }));
+      const local = acc.ops.length;
+      acc.ops.push(p);
+      acc.lines.push(local * 2);
+      outstanding.set(o.process, { p, acc, local });
+      clientOpCount++;
       continue;
     }
-    const p = outstanding.get(o.process);
-    if (p === undefined) throw new HistoryFormatError(line, `${o.type} ${o.f} by process ${o.process} without an invoke`);
+    const open = outstanding.get(o.process);
+    if (open === undefined) throw new HistoryFormatError(lineOf(o), `${o.type} ${o.f} by process ${o.process} without an invoke`);
+    const p = open.p;
     if (p.invoke.f !== o.f) {
-      throw new HistoryFormatError(line, `completion f ${JSON.stringify(o.f)} does not match the invoke's ${JSON.stringify(p.invoke.f)} (line ${lineOf(p.invoke)})`);
+      throw new HistoryFormatError(lineOf(o), `completion f ${JSON.stringify(o.f)} does not match the invoke's ${JSON.stringify(p.invoke.f)} (line ${lineOf(p.invoke)})`);
     }
     if (o.key !== undefined && o.key !== null && keyOf(o) !== keyOf(p.invoke)) {
-      throw new HistoryFormatError(line, `completion key ${JSON.stringify(o.key)} does not match the invoke's ${JSON.stringify(p.invoke.key)} (line ${lineOf(p.invoke)})`);
+      throw new HistoryFormatError(lineOf(o), `completion key ${JSON.stringify(o.key)} does not match the invoke's ${JSON.stringify(p.invoke.key)} (line ${lineOf(p.invoke)})`);
     }
     outstanding.delete(o.process);
     p.completion = o;
     p.outcome = o.type;
-    if (o.type === 'ok') p.modelOp = { f: p.invoke.f, input: p.invoke.value, output: o.value };
-    if (o.type === 'ok') perKey.get(keyOf(p.invoke))!.push({ p, ret: true });
+    if (o.type === 'ok') {
+      p.modelOp = { f: p.invoke.f, input: p.invoke.value, output: o.value };
+      open.acc.lines.push(open.local * 2 + 1);
+    }
   }
 
   const keys: KeyHistory[] = [];
-  for (const [key, lines] of perKey) {
+  for (const [key, acc] of perKey) {
+    // fail: did not happen. Unknown read: no effect, can always be left out.
+    const id = new Int32Array(acc.ops.length).fill(-1);
     const kept: PreparedOp[] = [];
-    const id = new Map<PreparedOp, number>();
-    for (const { p, ret } of lines) {
-      if (ret) continue;
-      // fail: did not happen. Unknown read: no effect, can always be left out.
-      if (p.outcome === 'fail' || (p.outcome === 'info' && readOnly.has(p.invoke.f))) continue;
-      id.set(p, kept.length);
+    acc.ops.forEach((p, i) => {
+      if (p.outcome === 'fail' || (p.outcome === 'info' && readOnly.has(p.invoke.f))) return;
+      id[i] = kept.length;
       kept.push(p);
-    }
+    });
     const events = new Int32Array(kept.length * 2);
     let e = 0;
-    for (const { p, ret } of lines) {
-      const i = id.get(p);
-      if (i === undefined) continue;
-      if (!ret) events[e++] = i * 2;
-      else events[e++] = i * 2 + 1;
+    for (const line of acc.lines) {
+      const i = id[line >> 1]!;
+      if (i >= 0) events[e++] = i * 2 + (line & 1);
     }
     for (let i = 0; i < kept.length; i++) if (kept[i]!.outcome !== 'ok') events[e++] = i * 2 + 1;
     keys.push({ key, ops: kept, events });

@@ -40,8 +40,36 @@ export interface CheckOptions {
   timeLimitMs?: number;
   /** Cap on cached configurations per key (default 4,000,000). Exceeding it gives `'unknown'` (memory_limit). */
   maxCacheEntries?: number;
-  /** Cap on the estimated bytes of one key's search structures (default 512 MiB). */
+  /**
+   * Cap on the checking process's resident memory (RSS, measured, all keys
+   * and worker threads together; default 512 MiB). The search stops with
+   * `'unknown'` (memory_limit) before a cache doubling would pass it, and
+   * when a periodic poll finds it passed.
+   */
   maxCacheBytes?: number;
+  /**
+   * Record, for every valid key, a linearization (KeyResult.linearization):
+   * a certificate an independent verifier can replay (checker/verify.ts).
+   */
+  witness?: boolean;
+  /**
+   * Time budget in ms for shrinking each invalid key to a minimal failing
+   * sub-history (KeyResult.minimal; default 2,000; 0: do not shrink).
+   */
+  minimizeMs?: number;
+  /**
+   * Use the fast paths (default true): unobserved unknown ops left out,
+   * symmetry and observer reductions, model pruners, static refutations
+   * (checker/fast/). False runs the plain WGL search, for comparison.
+   */
+  fastPaths?: boolean;
+  /**
+   * With the fast paths, try the plain search for a few thousand steps
+   * first (default true): it decides most keys of an easy history before the
+   * fast paths' preparation would have paid off. False goes straight to the
+   * fast paths (the differential tests use it, so that they are exercised).
+   */
+  plainFirst?: boolean;
   /** Check every key even after one is found invalid (default: stop at the first invalid key). */
   allKeys?: boolean;
   /**
@@ -104,6 +132,24 @@ export interface Counterexample {
   candidates: { op: CheckedOp; reason: string }[];
 }
 
+/**
+ * A failing sub-history small enough to read: the key's ops, some removed
+ * and some with their completion dropped (made "outcome unknown"), such that
+ * it is still not linearizable. Only changes that cannot turn a
+ * linearizable history into a non-linearizable one are made (removing a
+ * read; dropping a completion; removing an op whose effect no remaining op
+ * could observe), so this sub-history failing proves the whole key fails.
+ * `npm run check -- --verify` re-checks both facts independently.
+ */
+export interface MinimalCounterexample {
+  /** In invoke order. `completionDropped`: the op's completion (still shown in `op`) was dropped. */
+  ops: { op: CheckedOp; completionDropped: boolean }[];
+  /** True when removing any one more op, or dropping any one more completion, makes it linearizable. */
+  oneMinimal: boolean;
+  /** Sub-histories checked while shrinking. */
+  checks: number;
+}
+
 export interface KeyResult {
   valid: Verdict;
   /** Client ops of this key that reached the search (fail ops and info reads are dropped). */
@@ -112,6 +158,14 @@ export interface KeyResult {
   /** Configurations stored in the cache. */
   cacheEntries: number;
   counterexample?: Counterexample;
+  /** For an invalid key (unless minimizeMs is 0): a minimal failing sub-history. */
+  minimal?: MinimalCounterexample;
+  /** With `witness`, for a valid key: the invoke `index` of each op in a linearization, in order (ops left out never took effect). */
+  linearization?: number[];
+  /** Unknown-outcome ops left out of the search because nothing observes their effect (checker/fast/). */
+  unobservedInfoOps?: number;
+  /** Set when a near-linear necessary condition refuted the key before any search (checker/fast/). */
+  refutation?: string;
   unknownReason?: UnknownReason;
 }
 

@@ -2,7 +2,8 @@
 // message per key, so the main thread can stop everyone at the first invalid
 // key. Loaded only from compiled JS (dist/checker/worker.js).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { checkKeys } from './check-key.js';
+import { checkKeys, type KeyOptions } from './check-key.js';
+import { MemoryBudget } from './search/memory.js';
 import type { KeyHistory } from './history.js';
 import { MODELS } from './models/registry.js';
 import type { KeyResult, ModelName } from './types.js';
@@ -15,6 +16,7 @@ export interface WorkerRequest {
   maxCacheEntries: number;
   maxCacheBytes: number;
   allKeys: boolean;
+  keyOptions: KeyOptions;
 }
 
 export type WorkerResponse =
@@ -25,8 +27,8 @@ export type WorkerResponse =
 function run(req: WorkerRequest, post: (m: WorkerResponse) => void): void {
   const model = MODELS[req.model];
   const deadlineMs = req.deadlineEpochMs === null ? Infinity : performance.now() + (req.deadlineEpochMs - Date.now());
-  const limits = { deadlineMs, maxCacheEntries: req.maxCacheEntries, maxCacheBytes: req.maxCacheBytes };
-  checkKeys(model, req.keys, limits, req.allKeys, (key, result) => post({ kind: 'key', key, result }));
+  const limits = { deadlineMs, maxCacheEntries: req.maxCacheEntries, memory: new MemoryBudget(req.maxCacheBytes) };
+  checkKeys(model, req.keys, limits, req.allKeys, (key, result) => post({ kind: 'key', key, result }), req.keyOptions);
   post({ kind: 'done' });
 }
 

@@ -7,7 +7,10 @@
  *
  * Outcomes (Jepsen/Knossos semantics):
  * - ok   → ok (a read's value: integer, or null when the key is absent).
- * - a definite failure (cas_mismatch, invalid) → fail with the error.
+ * - a definite failure (cas_mismatch, invalid, and the session refusals that
+ *   prove the op was not applied: session_conflict, op_mismatch) → fail with
+ *   the error. A stale_seq refusal does not prove it (the op may have been
+ *   applied before): the client reports it as indeterminate, like a timeout.
  * - a timeout on write or cas → info (it may or may not have happened, now
  *   or later). The process is retired: it never invokes again, and the worker
  *   continues as process + concurrency (Jepsen's rule; Knossos relies on a

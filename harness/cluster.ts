@@ -10,7 +10,9 @@
  * No orphans: stop() (idempotent) SIGCONTs then SIGKILLs every node (a stopped
  * process keeps a SIGTERM pending until SIGCONT, but SIGKILL works), closes the
  * relay and deletes namespaces; SIGINT/SIGTERM handlers run stop(), and a
- * process 'exit' hook kills synchronously if the harness crashes.
+ * process 'exit' hook kills synchronously if the harness crashes. Where none
+ * of these can run (the harness SIGKILLed), the kernel kills the nodes
+ * (orphan-guard.ts: the parent-death signal).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { NetnsNetwork } from './net/netns.js';
 import { UdpRelay } from './net/relay.js';
 import type { NetworkControl } from './net/types.js';
 import { NodeProcess, type ClockState } from './node-process.js';
+import { guardedSpawn, orphanGuard } from './orphan-guard.js';
 import { pickFreeUdpPorts } from './ports.js';
 
 export type { Grudge, NetStats, NetworkControl, PacketFaults } from './net/types.js';
@@ -36,6 +39,12 @@ export interface ClusterOptions {
   nodeCount: number;             // 1..9
   runDir: string;                // node logs go to <runDir>/nodes/<id>.log, data to <runDir>/data/<id>/, config to <runDir>/cluster.json
   nodeFlags: readonly string[];  // extra CLI flags passed to every node (e.g. --unsafe-local-reads)
+  /**
+   * Start every node with `--page-cache-crash-model` (node/storage/page-cache-fs.ts):
+   * its writes stay in its memory until its fsync, so a SIGKILL loses unsynced
+   * writes as a power failure does. Default false.
+   */
+  pageCacheCrashModel?: boolean;
   /** 'relay' (default mode of the harness), 'netns' (root only), or 'direct' (no fault layer: benchmarks). */
   net: 'relay' | 'netns' | 'direct';
   basePort?: number;             // default: pick free ports
@@ -110,7 +119,9 @@ export class Cluster {
     const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? configDefaults.heartbeatIntervalMs;
     const config: ClusterConfig = {
       cluster: `rift-${process.pid}-${randomBytes(4).toString('hex')}`,
-      secret: randomBytes(24).toString('hex'),
+      peerSecret: randomBytes(24).toString('hex'),
+      clientSecret: randomBytes(24).toString('hex'),
+      clientFreshnessMs: configDefaults.clientFreshnessMs,
       dataDir: join(runDir, 'data'),
       electionTimeoutMsMin: opts.electionTimeoutMsMin ?? configDefaults.electionTimeoutMsMin,
       electionTimeoutMsMax: opts.electionTimeoutMsMax ?? configDefaults.electionTimeoutMsMax,
@@ -128,9 +139,12 @@ export class Cluster {
 
     const net: NetworkControl = relay ?? netns ?? new DirectNetwork();
     const cluster = new Cluster(config, configPath, net, relay, netns, opts);
+    // No node outlives the harness, paused or not (orphan-guard.ts).
+    const guard = orphanGuard();
+    if (guard.kind === 'none') cluster.log(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
     for (const id of ids) {
-      const args = [entry, '--config', configPath, '--id', id, ...opts.nodeFlags];
-      const spawn = netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args };
+      const args = [entry, '--config', configPath, '--id', id, ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []), ...opts.nodeFlags];
+      const spawn = guardedSpawn(netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args }, guard);
       cluster.procs.set(id, new NodeProcess(id, { ...spawn, logPath: join(runDir, 'nodes', `${id}.log`), cwd: repoRoot }));
     }
     cluster.installHandlers();
@@ -160,6 +174,12 @@ export class Cluster {
 
   isPaused(id: string): boolean {
     return this.proc(id).isPaused();
+  }
+
+  /** The node's data directory (its log file is `raft.log` in it). */
+  dataDir(id: string): string {
+    this.proc(id);
+    return join(this.config.dataDir, id);
   }
 
   /** The node's OS process id while it runs, else null. */

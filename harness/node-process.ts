@@ -30,6 +30,22 @@ export interface ClockState {
   readonly rate: number;
 }
 
+/**
+ * The node process ended before it reported ready. `exitCode` says why when
+ * it exited on its own (node/exit-codes.ts: 3 is a refusal to start on
+ * corrupt storage, an expected outcome of the disk nemesis); null for a
+ * signal.
+ */
+export class NodeExitedBeforeReady extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+    this.name = 'NodeExitedBeforeReady';
+  }
+}
+
 interface Waiter<T> {
   resolve: (value: T | null) => void;
   timer: NodeJS.Timeout;
@@ -84,6 +100,7 @@ export class NodeProcess {
   private readonly clockWaiters: Waiter<ClockState>[] = [];
   private onReady: ((reply: Extract<ControlReply, { type: 'ready' }>) => void) | null = null;
   private onEarlyExit: ((why: string) => void) | null = null;
+  private lastExitCode: number | null = null;
 
   constructor(
     readonly id: string,
@@ -143,6 +160,7 @@ export class NodeProcess {
         : result.exitCode !== undefined ? `code ${result.exitCode}`
         : (result.shortMessage ?? 'unknown exit');
       this.lastExit = how;
+      this.lastExitCode = result.signal === undefined && typeof result.exitCode === 'number' ? result.exitCode : null;
       this.flushWaiters();
       this.onEarlyExit?.(how);
     });
@@ -163,7 +181,7 @@ export class NodeProcess {
         clearTimeout(timer);
         this.onReady = null;
         this.onEarlyExit = null;
-        reject(new Error(`${this.id} exited before it was ready (${why}); log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`));
+        reject(new NodeExitedBeforeReady(`${this.id} exited before it was ready (${why}); log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`, this.lastExitCode));
       };
     });
   }

@@ -9,8 +9,11 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
+import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
-import { partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
+import { defaultReplayModes } from './nemesis/kinds/replay.js';
+import { replayModes, type ReplayMode } from './net/replay-stage.js';
+import { defaultPartitionShapes, partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
   kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
 } from './nemesis/registry.js';
@@ -44,6 +47,12 @@ export interface JepsenOptions {
   readonly clockFaults: readonly ClockFault[];
   /** Loss faults draw their rate from this range, in percent. */
   readonly lossPct: { readonly min: number; readonly max: number };
+  /** What replay faults do (replay, hold). */
+  readonly replayModes: readonly ReplayMode[];
+  /** --pause-wake-alone: pauses cut the nodes off and keep them cut off this long after waking, ms; null: off. */
+  readonly pauseWakeAloneMs: { readonly min: number; readonly max: number } | null;
+  /** What disk faults do to a killed node's log (flip-last-frame, flip-frame, torn-tail, truncate-synced). */
+  readonly diskFaults: readonly DiskFault[];
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];
   /** Node specs for kill, pause and clock faults (Jepsen's db-nodes specs). */
@@ -80,6 +89,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A run of T seconds gets the default interval T / 6.5 when that is shorter: three cycles fit (6.25 intervals). */
+const cyclesDivisor = 6.5;
+
 export const defaults = {
   nodes: 5,
   timeLimitS: 30,
@@ -88,8 +100,9 @@ export const defaults = {
   keys: 5,
   opsPerKey: 100,
   nemesis: 'none',
-  nemesisIntervalS: 5,
-  partition: partitionShapes.join(','),
+  /** 4 s: three fault cycles of each kind fit a default 30 s run (issue 20), each far longer than an election. */
+  nemesisIntervalS: 4,
+  partition: defaultPartitionShapes.join(','),
   testCount: 1,
   net: 'relay' as NetMode,
   readMode: 'readindex' as ReadModeOption,
@@ -133,7 +146,7 @@ function faultsHelp(): string {
   const out = [
     ...helpEntry('--nemesis LIST', `comma list of: none, ${nemesisKinds.join(', ')}, all; kinds start in the order listed, staggered by interval / kinds (clock,partition: clock first)`, defaults.nemesis),
     ...nemesisKinds.map((k) => `${' '.repeat(26)}${k.padEnd(10)} ${nemesisTable[k].summary}`),
-    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / 5)`),
+    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / ${cyclesDivisor}): 3 fault cycles`),
   ];
   let targetsShown = false;
   const options = nemesisOptions();
@@ -180,6 +193,9 @@ Workload
 
 Faults
 ${faultsHelp()}
+  With kill or disk, nodes run with --page-cache-crash-model: a node's writes
+  stay in its memory until its fsync, so a kill loses what it had not
+  fsynced, as a power failure does (Jepsen's LazyFS, without FUSE).
 Runs and output
   --test-count N          repeat N times with seeds seed, seed+1, ...   (default ${defaults.testCount})
   --test-name NAME        [A-Za-z0-9._-]+                               (default rift-<nemesis list>)
@@ -211,6 +227,9 @@ const optionSpec = {
   targets: { type: 'string' },
   'clock-faults': { type: 'string' },
   'loss-rates': { type: 'string' },
+  'replay-modes': { type: 'string' },
+  'pause-wake-alone': { type: 'string' },
+  'disk-faults': { type: 'string' },
   seed: { type: 'string' },
   'test-count': { type: 'string' },
   net: { type: 'string' },
@@ -317,6 +336,34 @@ export function parseClockFaults(raw: string | undefined): ClockFault[] {
   return clockFaults.filter((c) => items.includes(c));
 }
 
+/** `LO-HI` or `MS`: a range of milliseconds 0..60000; null when not given. */
+export function parseMsRange(flag: string, raw: string | undefined): { min: number; max: number } | null {
+  if (raw === undefined) return null;
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(raw);
+  const lo = m === null ? NaN : Number(m[1]);
+  const hi = m === null ? NaN : Number(m[2] ?? m[1]);
+  if (!(lo >= 0 && lo <= hi && hi <= 60_000)) throw new UsageError(`--${flag} must be LO-HI or MS in milliseconds with 0 <= LO <= HI <= 60000, got "${raw}"`);
+  return { min: lo, max: hi };
+}
+
+export function parseReplayModes(raw: string | undefined): ReplayMode[] {
+  if (raw === undefined) return [...defaultReplayModes];
+  const items = commaList('replay-modes', raw);
+  for (const item of items) {
+    if (!(replayModes as readonly string[]).includes(item)) throw new UsageError(`--replay-modes: unknown replay mode "${item}" (known: ${replayModes.join(', ')})`);
+  }
+  return replayModes.filter((m) => items.includes(m));
+}
+
+export function parseDiskFaults(raw: string | undefined): DiskFault[] {
+  if (raw === undefined) return [...defaultDiskFaults];
+  const items = commaList('disk-faults', raw);
+  for (const item of items) {
+    if (!(diskFaults as readonly string[]).includes(item)) throw new UsageError(`--disk-faults: unknown disk fault "${item}" (known: ${diskFaults.join(', ')})`);
+  }
+  return diskFaults.filter((d) => items.includes(d));
+}
+
 /** `--loss-rates 0.4-0.7` or `--loss-rates 0.5`: a range of fractions, as whole percents. */
 export function parseLossRates(raw: string | undefined): { min: number; max: number } {
   if (raw === undefined) return { ...defaultLossPct };
@@ -404,10 +451,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
   const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
   const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);
-  // Default: 5 s, but short runs get a shorter interval so they still see
-  // fault cycles (the first fault starts one interval in; a cycle needs ~2.25 intervals).
+  // Default: 4 s, but short runs get a shorter interval so they still see
+  // three fault cycles (the first fault starts one interval in; cycle c
+  // stops at (2c + 2) intervals + a quarter: three need 6.25 intervals).
   const nemesisIntervalS = v['nemesis-interval'] === undefined
-    ? Math.min(defaults.nemesisIntervalS, Math.round((timeLimitS / 5) * 10) / 10)
+    ? Math.min(defaults.nemesisIntervalS, Math.floor((timeLimitS / cyclesDivisor) * 10) / 10)
     : numberIn('nemesis-interval', v['nemesis-interval'], 0.1, 3600);
   if (nemesis.length > 0 && 2.25 * nemesisIntervalS >= timeLimitS) {
     throw new UsageError(`--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`);
@@ -417,6 +465,12 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (v.targets !== undefined) needsKind('targets', nemesis, kindsTakingTargets());
   const clockFaultModes = parseClockFaults(v['clock-faults']);
   const lossPct = parseLossRates(v['loss-rates']);
+  const replayModeList = parseReplayModes(v['replay-modes']);
+  const pauseWakeAloneMs = parseMsRange('pause-wake-alone', v['pause-wake-alone']);
+  if (pauseWakeAloneMs !== null && nemesis.includes('partition')) {
+    throw new UsageError('--pause-wake-alone cuts the network itself: it cannot be combined with --nemesis partition (one cut at a time)');
+  }
+  const diskFaultModes = parseDiskFaults(v['disk-faults']);
   // Each kind's own options, in the order the table lists them, need a kind that takes them.
   for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
@@ -433,6 +487,15 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k))) throw new UsageError(`--targets ${t} is a ${orList(owners)} target: add ${orList(owners)} to --nemesis`);
     const need = targetNeeds[t];
     if (need !== undefined && net !== need.net) throw new UsageError(`--targets ${t} needs --net ${need.net} (${need.why})`);
+  }
+  for (const k of nemesis) {
+    const need = nemesisTable[k].needsNet;
+    if (need !== undefined && net !== need.net) throw new UsageError(`--nemesis ${k} needs --net ${need.net} (${need.why})`);
+    // A kind that aims at nodes must find a target it takes among --targets, or it would silently draw from its defaults.
+    const accepted: readonly NodeTarget[] = nemesisTable[k].targets;
+    if (v.targets !== undefined && accepted.length > 0 && !targets.some((t) => accepted.includes(t))) {
+      throw new UsageError(`--nemesis ${k} has no target in --targets ${targets.join(',')} (${k} takes ${accepted.join(', ')})`);
+    }
   }
   const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
@@ -471,7 +534,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, nemesisIntervalS, partitionShapes: shapes, targets,
+      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, replayModes: replayModeList, pauseWakeAloneMs, diskFaults: diskFaultModes, nemesisIntervalS, partitionShapes: shapes, targets,
       seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
       quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
     },

@@ -11,7 +11,9 @@
  * Each node state also carries its fingerprint under every relabelling of
  * the node ids (mc/symmetry.ts), computed on first use from its canonical
  * text: the state serialised with node ids mapped, maps keyed by node id
- * (votes, progress) re-sorted, and operator notices left out.
+ * (votes, progress) and lists of node ids (a configuration's voters and
+ * learners, which the core keeps sorted) re-sorted, and operator notices
+ * left out.
  */
 import { describeMessage } from '../node/raft/describe.js';
 import type { Entry, NodeId, RaftMessage, Role } from '../node/raft/types.js';
@@ -54,11 +56,24 @@ function isPairsById(value: unknown[]): boolean {
   return value.length > 0;
 }
 
+/** A list of node ids (a configuration's members: a set, which the core keeps sorted). */
+function isIdList(value: unknown[]): boolean {
+  return value.length > 0 && value.every((item) => typeof item === 'string' && indexOfId(item) >= 0);
+}
+
 /** The canonical text of a node state under an id mapping (null: as is). */
 export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId, NodeId> | null): string {
   return JSON.stringify(state, function (key: string, value: unknown): unknown {
     if (key === 'notices') return undefined;
     if (typeof value === 'string') return map !== null && indexOfId(value) >= 0 ? (map.get(value) ?? value) : value;
+    if (Array.isArray(value) && map !== null && isIdList(value)) {
+      // Sorted by the mapped ids (the elements themselves are mapped as strings above): the list the relabelled core would hold.
+      return value.slice().sort((a, b) => {
+        const x = map.get(a as string) ?? '';
+        const y = map.get(b as string) ?? '';
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
     if (Array.isArray(value) && map !== null && isPairsById(value)) {
       return value.slice().sort((a, b) => {
         const x = map.get((a as [string])[0]) ?? '';
@@ -75,6 +90,7 @@ function encodeSignature(state: SteppedNodeState, self: NodeId): string {
   const anonymise = (key: string, value: unknown): unknown => {
     if (key === 'notices') return undefined;
     if (typeof value === 'string') return indexOfId(value) >= 0 ? (value === self ? '@self' : '@peer') : value;
+    if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
     if (Array.isArray(value) && isPairsById(value)) {
       const texts = value.map((item) => JSON.stringify(item, anonymise));
       return value.map((item, i) => [texts[i]!, item] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, item]) => item);

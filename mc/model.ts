@@ -892,6 +892,8 @@ export class Model {
       }
       w[at] = OP_DONE;
       w[at + 1] = -1;
+      // stale_seq: done, but it may have taken effect: no completion, so it stays open in the history (as a timeout).
+      if (verdict.kind === 'indeterminate') continue;
       const value = verdict.kind === 'ok' && this.ops[k]!.op.type === 'get' ? (verdict.value === null ? -1 : Number(verdict.value)) : -1;
       this.pushHistory(w, verdict.kind === 'ok' ? H_OK : H_FAIL, k, value);
       completed = true;

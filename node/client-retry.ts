@@ -20,6 +20,11 @@
  * - Past the deadline the operation is indeterminate: a read had no effect,
  *   so it is a definite `fail`; a write or cas may still take effect later,
  *   so it is `info` (Jepsen/Knossos).
+ * - A session refusal (`rejected`) ends the operation: `session_conflict`
+ *   and `op_mismatch` prove the op was not and will not be applied, so they
+ *   are a `fail`; `stale_seq` only says it will not be applied from now on
+ *   (it may have been before), so the operation is indeterminate, like a
+ *   timeout, and is recorded as one.
  *
  * Randomness is injected (`RandomInt`): the real client draws from its own
  * seeded PRNG, the simulator from one of its named seeded streams, so a
@@ -56,8 +61,10 @@ const maxDoublings = 10;
 export type AttemptVerdict =
   /** The operation happened: done. */
   | { readonly kind: 'ok'; readonly value: string | null }
-  /** The operation definitely did not happen (a cas whose precondition was false, an invalid op): done. */
+  /** The operation definitely did not happen (a cas whose precondition was false, an invalid op, a session conflict): done. */
   | { readonly kind: 'fail'; readonly error: string }
+  /** A definite answer that does not say whether the operation happened (stale_seq): done, indeterminate, as a timeout is. */
+  | { readonly kind: 'indeterminate'; readonly error: string }
   /** Try again at `target`, at once or after a backoff; `lastError` explains a timeout should the deadline pass. */
   | { readonly kind: 'retry'; readonly target: NodeId; readonly backoff: boolean; readonly lastError: string };
 
@@ -84,6 +91,18 @@ export function judgeAttempt(outcome: ClientOutcome | null, target: NodeId, node
     }
     case 'unavailable':
       return { kind: 'retry', target, backoff: true, lastError: `unavailable: ${outcome.reason}` };
+    case 'rejected': {
+      const code = outcome.code;
+      switch (code) {
+        case 'session_conflict':
+        case 'op_mismatch':
+          return { kind: 'fail', error: `${code}: ${outcome.message}` };
+        case 'stale_seq':
+          return { kind: 'indeterminate', error: `${code}: ${outcome.message}` };
+        default:
+          return assertNever(code, 'session rejection');
+      }
+    }
     default:
       return assertNever(outcome, 'client outcome');
   }

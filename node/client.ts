@@ -10,12 +10,20 @@
  * backoff with jitter) until the operation's deadline; past it the outcome is
  * `timeout` (indeterminate: the write may or may not have happened), which is
  * kept distinct from a definite failure such as a cas whose precondition was false.
+ *
+ * On the wire (node/transport/client-endpoint.ts) each client object is one
+ * client instance: requests carry its instance and a counter under the
+ * client key, and the first request to each node is answered with a `retry`
+ * token (address validation against reflection, RFC 9000 §8.1) that the
+ * client echoes from then on; that costs one round trip per node, once.
+ * The client holds only the client secret.
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import type { ClusterConfig } from './config-types.js';
-import type { ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.js';
-import { decodeEnvelope, deriveKey, encodeEnvelope } from './transport/codec.js';
+import { configDefaults, type ClusterConfig } from './config-types.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.js';
+import { ClientEndpoint, randomInstance } from './transport/client-endpoint.js';
+import { KeyRing } from './transport/keys.js';
 import { createPrng } from './raft/prng.js';
 import type { Prng } from './raft/types.js';
 import { attemptWaitMs, backoffMs, defaultRetryPolicy, judgeAttempt, type RandomInt, type RetryPolicy } from './client-retry.js';
@@ -25,8 +33,14 @@ export type ClientResult =
   | { readonly type: 'fail'; readonly error: string }
   | { readonly type: 'timeout'; readonly error: string };
 
+/** What a client needs of the cluster config: never the peer secret. */
+export type ClientConfig = Pick<ClusterConfig, 'cluster' | 'clientSecret' | 'nodes'> & Partial<Pick<ClusterConfig, 'clientFreshnessMs'>>;
+
+/** A `retry` answer is followed by at most this many resends within one attempt (a node hands out one token). */
+const maxResendsPerAttempt = 2;
+
 export interface ClientOptions {
-  readonly config: Pick<ClusterConfig, 'cluster' | 'secret' | 'nodes'>;
+  readonly config: ClientConfig;
   readonly clientId: string;
   /** Deadline for one operation, all retries included. */
   readonly timeoutMs: number;
@@ -48,12 +62,15 @@ export interface ClientOptions {
 
 interface Waiter {
   readonly seq: number;
+  /** The node the attempt went to: only its `retry` makes the client send again. */
+  readonly node: string;
   resolve(outcome: ClientOutcome): void;
+  resend(): void;
 }
 
 export class RiftClient {
   private readonly socket: dgram.Socket;
-  private readonly key: Buffer;
+  private readonly endpoint: ClientEndpoint;
   private readonly options: ClientOptions;
   private readonly prng: Prng;
   /** The jitter's random source (the retry policy takes it injected). */
@@ -66,12 +83,23 @@ export class RiftClient {
   private waiter: Waiter | null = null;
   private busy = false;
   private closed = false;
+  /** This client object's instance: its session and its replay window at the nodes are its own. */
+  private readonly instance: number;
 
   constructor(options: ClientOptions) {
     if (options.config.nodes.length === 0) throw new Error('RiftClient: the config lists no nodes');
     if (!(options.timeoutMs > 0)) throw new Error('RiftClient: timeoutMs must be positive');
     this.options = options;
-    this.key = deriveKey(options.config.secret);
+    const instance = randomInstance(randomBytes(8));
+    this.instance = instance;
+    this.endpoint = new ClientEndpoint({
+      cluster: options.config.cluster,
+      sender: options.clientId,
+      instance,
+      keys: KeyRing.forClient(options.config.clientSecret),
+      freshnessMs: options.config.clientFreshnessMs ?? configDefaults.clientFreshnessMs,
+      wallClockMs: () => Date.now(),
+    });
     this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
     this.random = (min, max) => this.prng.nextInt(min, max);
     this.nodeIds = options.config.nodes.map((n) => n.id);
@@ -123,7 +151,7 @@ export class RiftClient {
     this.busy = true;
     try {
       await this.bound;
-      const request: ClientRequest = { type: 'client_request', clientId: this.options.clientId, seq: ++this.seq, op };
+      const request: ClientRequest = { type: 'client_request', clientId: this.options.clientId, instance: this.instance, seq: ++this.seq, op };
       if (this.options.homeNode !== undefined && this.knows(this.options.homeNode)) this.target = this.options.homeNode;
       return await this.attemptUntilDeadline(request);
     } finally {
@@ -144,9 +172,10 @@ export class RiftClient {
     while (!this.closed) {
       const waitMs = attemptWaitMs(policy, deadline - performance.now());
       if (waitMs === null) break;
-      const verdict = judgeAttempt(await this.attempt(request, waitMs), this.target, this.nodeIds);
+      const verdict = judgeAttempt(await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now())), this.target, this.nodeIds);
       if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
       if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
+      if (verdict.kind === 'indeterminate') return { type: 'timeout', error: `indeterminate: ${verdict.error}` };
       lastError = verdict.lastError;
       this.target = verdict.target;
       if (!verdict.backoff) continue;
@@ -158,40 +187,66 @@ export class RiftClient {
     return { type: 'timeout', error: this.closed ? 'client closed' : `timeout after ${this.options.timeoutMs} ms (${lastError})` };
   }
 
-  private attempt(request: ClientRequest, waitMs: number): Promise<ClientOutcome | null> {
+  /**
+   * One attempt at the current target: resolves with its answer, or null
+   * when none came within `waitMs`. A `retry` answer (the node handed out
+   * its token) sends the request again and gives the attempt a fresh wait
+   * (`nextWaitMs`, null past the deadline): the node is alive and answering,
+   * and moving on to the next node would only cost another first contact.
+   */
+  private attempt(request: ClientRequest, waitMs: number, nextWaitMs: () => number | null): Promise<ClientOutcome | null> {
     return new Promise((resolve) => {
       const node = this.options.config.nodes.find((n) => n.id === this.target) ?? this.options.config.nodes[0]!;
-      const timer = setTimeout(() => {
+      const expire = (): void => {
         this.waiter = null;
         resolve(null);
-      }, waitMs);
-      this.waiter = {
-        seq: request.seq,
-        resolve: (outcome) => {
-          clearTimeout(timer);
-          this.waiter = null;
-          resolve(outcome);
-        },
       };
-      const encoded = encodeEnvelope({ cluster: this.options.config.cluster, from: this.options.clientId, to: node.id, body: request }, this.key);
-      if (!encoded.ok) {
-        // Only an op far beyond any node's limits gets here (e.g. a value near 64 KiB).
+      let timer = setTimeout(expire, waitMs);
+      const settle = (outcome: ClientOutcome): void => {
         clearTimeout(timer);
         this.waiter = null;
-        resolve({ status: 'invalid', code: 'value_too_large', message: `request cannot be sent: ${encoded.detail}` });
-        return;
-      }
-      this.socket.send(encoded.datagram, node.port, node.host, () => undefined);
+        resolve(outcome);
+      };
+      // Every send is a new datagram (a new counter), so a resend is never taken for a replay.
+      const send = (): void => {
+        const encoded = this.endpoint.seal(node.id, request);
+        if (!encoded.ok) {
+          // Only an op far beyond any node's limits gets here (e.g. a value near 64 KiB).
+          settle({ status: 'invalid', code: 'value_too_large', message: `request cannot be sent: ${encoded.detail}` });
+          return;
+        }
+        this.socket.send(encoded.datagram, node.port, node.host, () => undefined);
+      };
+      let resends = 0;
+      this.waiter = {
+        seq: request.seq,
+        node: node.id,
+        resolve: settle,
+        resend: () => {
+          if (resends++ >= maxResendsPerAttempt) return;
+          const again = nextWaitMs();
+          if (again === null) return;
+          clearTimeout(timer);
+          timer = setTimeout(expire, again);
+          send();
+        },
+      };
+      send();
     });
   }
 
   private onDatagram(buf: Buffer): void {
-    const decoded = decodeEnvelope(buf, this.key, this.options.config.cluster);
-    if (!decoded.ok) return;
-    const body = decoded.envelope.body;
+    const opened = this.endpoint.open(buf);
+    if (!opened.ok || this.waiter === null) return;
+    const body = opened.message;
+    // The endpoint kept the token: the attempt goes again, now from a validated address.
+    if (body.type === 'retry') {
+      if (opened.from === this.waiter.node) this.waiter.resend();
+      return;
+    }
     if (body.type !== 'client_response' || body.clientId !== this.options.clientId) return;
     // Replies to earlier attempts of an older seq are late duplicates: ignore.
-    if (this.waiter !== null && body.seq === this.waiter.seq) this.waiter.resolve(body.outcome);
+    if (body.seq === this.waiter.seq) this.waiter.resolve(body.outcome);
   }
 
   private knows(id: string): boolean {
@@ -199,29 +254,40 @@ export class RiftClient {
   }
 
   /** Asks one node for its status over UDP; null if it does not answer in time. */
-  static async status(config: Pick<ClusterConfig, 'cluster' | 'secret' | 'nodes'>, nodeId: string, timeoutMs: number): Promise<NodeStatus | null> {
+  static async status(config: ClientConfig, nodeId: string, timeoutMs: number): Promise<NodeStatus | null> {
     const node = config.nodes.find((n) => n.id === nodeId);
     if (node === undefined) throw new Error(`no node "${nodeId}" in the config`);
-    const key = deriveKey(config.secret);
+    const requestId = randomBytes(8).toString('hex');
+    const endpoint = new ClientEndpoint({
+      cluster: config.cluster,
+      sender: `status-${requestId}`,
+      instance: randomInstance(randomBytes(8)),
+      keys: KeyRing.forClient(config.clientSecret),
+      freshnessMs: config.clientFreshnessMs ?? configDefaults.clientFreshnessMs,
+      wallClockMs: () => Date.now(),
+    });
     const socket = dgram.createSocket('udp4');
     socket.on('error', () => undefined);
-    const requestId = randomBytes(8).toString('hex');
+    const request: ClientMessage = { type: 'status_request', requestId };
+    const send = (): void => {
+      const encoded = endpoint.seal(node.id, request);
+      if (encoded.ok) socket.send(encoded.datagram, node.port, node.host, () => undefined);
+    };
     try {
       return await new Promise<NodeStatus | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), timeoutMs);
+        let resends = 0;
         socket.on('message', (buf) => {
-          const decoded = decodeEnvelope(buf, key, config.cluster);
-          if (!decoded.ok) return;
-          const body = decoded.envelope.body;
+          const opened = endpoint.open(buf);
+          if (!opened.ok) return;
+          const body = opened.message;
+          if (body.type === 'retry' && resends++ < maxResendsPerAttempt) send();
           if (body.type === 'status_response' && body.requestId === requestId) {
             clearTimeout(timer);
             resolve(body.status);
           }
         });
-        socket.bind(0, () => {
-          const encoded = encodeEnvelope({ cluster: config.cluster, from: `status-${requestId}`, to: node.id, body: { type: 'status_request', requestId } }, key);
-          if (encoded.ok) socket.send(encoded.datagram, node.port, node.host, () => undefined);
-        });
+        socket.bind(0, send);
       });
     } finally {
       socket.close();

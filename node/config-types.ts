@@ -5,7 +5,8 @@
  * Example:
  * {
  *   "cluster": "rift-dev",
- *   "secret": "change-me-at-least-16-chars",
+ *   "peerSecret": "nodes-only-at-least-16-chars",
+ *   "clientSecret": "clients-and-nodes-16-chars",
  *   "dataDir": "./data",
  *   "electionTimeoutMsMin": 150, "electionTimeoutMsMax": 300, "heartbeatIntervalMs": 50,
  *   "nodes": [ { "id": "n1", "host": "127.0.0.1", "port": 7001 }, ... ],
@@ -26,8 +27,22 @@ export type ReadMode = 'readindex' | 'lease';
 export interface ClusterConfig {
   /** Cluster name, inside every authenticated envelope: a packet from another cluster is dropped. */
   readonly cluster: string;
-  /** Shared secret for the HMAC on every datagram (at least 16 characters). */
-  readonly secret: string;
+  /**
+   * Held by the nodes only: each node's peer MAC key is derived from it and
+   * the node's id (node/transport/keys.ts). At least 16 characters.
+   */
+  readonly peerSecret: string;
+  /**
+   * Held by the clients (and the nodes, which answer them): the client MAC
+   * key is derived from it. At least 16 characters, and not the peer secret.
+   */
+  readonly clientSecret: string;
+  /**
+   * W of the client freshness window: a node refuses a client datagram
+   * stamped more than W from its own system clock (node/transport/client-replay.ts),
+   * so clients' and nodes' clocks must agree within W.
+   */
+  readonly clientFreshnessMs: number;
   /** Each node keeps its files in `<dataDir>/<id>/`. Relative paths resolve against the config file's directory. */
   readonly dataDir: string;
   readonly electionTimeoutMsMin: number;
@@ -69,6 +84,7 @@ export const configDefaults = {
   ...defaultTimings,
   readMode: 'readindex' as ReadMode,
   clockDriftBound: 1.2,
+  clientFreshnessMs: 30_000,
   maxKeyBytes: 256,
   maxValueBytes: 8192,
 } as const;

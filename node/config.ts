@@ -45,9 +45,16 @@ export function parseHostPort(text: string): { host: string; port: number } | nu
 export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   if (!isObject(raw)) throw new ConfigError('the config must be a JSON object');
   const known = new Set([
-    'cluster', 'secret', 'dataDir', 'electionTimeoutMsMin', 'electionTimeoutMsMax', 'heartbeatIntervalMs',
+    'cluster', 'peerSecret', 'clientSecret', 'clientFreshnessMs', 'dataDir', 'electionTimeoutMsMin', 'electionTimeoutMsMax', 'heartbeatIntervalMs',
     'tickMs', 'nodes', 'routes', 'readMode', 'clockDriftBound', 'maxKeyBytes', 'maxValueBytes',
   ]);
+  if (raw['secret'] !== undefined) {
+    throw new ConfigError(
+      '"secret" is no longer accepted: clients must not hold the key nodes authenticate each other with. ' +
+        'Replace it with "peerSecret" (held by the nodes only) and "clientSecret" (held by clients and nodes): ' +
+        'two different random strings of at least 16 characters, e.g. from `openssl rand -hex 24`',
+    );
+  }
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new ConfigError(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -55,10 +62,18 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   if (typeof cluster !== 'string' || cluster.length === 0 || cluster.length > 64) {
     throw new ConfigError('"cluster" must be a non-empty string of at most 64 characters');
   }
-  const secret = raw['secret'];
-  if (typeof secret !== 'string' || secret.length < 16) {
-    throw new ConfigError('"secret" must be a string of at least 16 characters (it authenticates every datagram)');
+  const peerSecret = raw['peerSecret'];
+  if (typeof peerSecret !== 'string' || peerSecret.length < 16) {
+    throw new ConfigError('"peerSecret" must be a string of at least 16 characters (the nodes authenticate each other with keys derived from it)');
   }
+  const clientSecret = raw['clientSecret'];
+  if (typeof clientSecret !== 'string' || clientSecret.length < 16) {
+    throw new ConfigError('"clientSecret" must be a string of at least 16 characters (clients and nodes authenticate client traffic with a key derived from it)');
+  }
+  if (clientSecret === peerSecret) {
+    throw new ConfigError('"clientSecret" must differ from "peerSecret": every client holds the client secret, and must not be able to speak as a node');
+  }
+  const clientFreshnessMs = positiveInteger(raw, 'clientFreshnessMs', configDefaults.clientFreshnessMs, 3_600_000);
   const dataDirRaw = raw['dataDir'];
   if (typeof dataDirRaw !== 'string' || dataDirRaw.length === 0) throw new ConfigError('"dataDir" must be a non-empty string');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(baseDir, dataDirRaw);
@@ -134,7 +149,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   const maxValueBytes = positiveInteger(raw, 'maxValueBytes', configDefaults.maxValueBytes, 32_768);
 
   return {
-    cluster, secret, dataDir, electionTimeoutMsMin, electionTimeoutMsMax, heartbeatIntervalMs, tickMs,
+    cluster, peerSecret, clientSecret, clientFreshnessMs, dataDir, electionTimeoutMsMin, electionTimeoutMsMax, heartbeatIntervalMs, tickMs,
     nodes, routes, readMode, clockDriftBound, maxKeyBytes, maxValueBytes,
   };
 }

@@ -17,15 +17,13 @@ import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
 import { KvStateMachine, type ApplyResult } from './kv/state-machine.js';
-import { encodeCommand } from './kv/command.js';
+import { encodeCommand, opDigest } from './kv/command.js';
+import type { SessionCheck } from './kv/sessions.js';
+import type { ReplyAddress } from './transport/node-endpoint.js';
 import { validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
 
-/** Where a client reply goes: opaque to the host, interpreted by the transport. */
-export interface ReplyAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { ReplyAddress };
 
 export interface HostIo {
   readonly storage: RaftStorage;
@@ -68,6 +66,8 @@ export interface HostOptions {
   readonly stored: StoredState;
   readonly seed: number;
   readonly io: HostIo;
+  /** The session table's bound (default DEFAULT_MAX_SESSIONS; tests shrink it to reach eviction). */
+  readonly maxSessions?: number;
 }
 
 /** Bounds on what a host keeps for clients (TigerStyle: put a limit on everything). */
@@ -78,6 +78,7 @@ const maxAppendBytes = 48 * 1024;
 
 interface PendingWrite {
   readonly clientId: string;
+  readonly instance: number;
   readonly seq: number;
   readonly index: number;
   replyTo: ReplyAddress;
@@ -115,8 +116,15 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       staleReadAcks: unsafe.staleReadAcks,
       ignoreLostFollowerLog: unsafe.ignoreLostFollowerLog,
       forgetLeaseOnRestart: unsafe.forgetLeaseOnRestart,
+      confChangeBeforeTermCommit: unsafe.confChangeBeforeTermCommit,
+      snapshotPastCommit: unsafe.snapshotPastCommit,
+      keepLogOnInstall: unsafe.keepLogOnInstall,
     },
     parallelLeaderAppend: true,
+    // Issue 18 phase 1: the host has no snapshot store or snapshot streamer
+    // yet, so the core never asks it for a snapshot and never compacts (the
+    // whole log stays, as before). Phase 2 sets the thresholds here.
+    snapshotEveryEntries: null,
   };
 }
 
@@ -127,7 +135,7 @@ export class NodeHost {
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
   private readonly core: RaftNode;
-  private readonly kv = new KvStateMachine();
+  private readonly kv: KvStateMachine;
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
@@ -154,6 +162,7 @@ export class NodeHost {
     this.unsafe = options.unsafe;
     this.io = options.io;
     this.observer = options.io.observe;
+    this.kv = new KvStateMachine(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {});
     this.core = new RaftNode(raftConfigFor(options.id, options.config, options.unsafe), options.stored, createPrng(options.seed));
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
@@ -257,13 +266,28 @@ export class NodeHost {
         break;
       case 'client_response':
       case 'status_response':
-        // Responses are for clients; a node receiving one ignores it.
+      case 'retry':
+        // Answers are for clients; a node receiving one ignores it.
         break;
       default:
         assertNever(message, 'client message');
     }
     this.drain(); // a caught-up tick may have acted even when the request did not reach the core
     this.armWake();
+  }
+
+  /**
+   * What this node answers `request` without doing anything, if it has such
+   * an answer: a node that is not the leader redirects a client to the
+   * leader it knows (§8). Null when it would act on the request (as leader,
+   * or reading locally under --unsafe-local-reads). The wire answers a
+   * request not yet validated with this, as it changes nothing
+   * (node/transport/node-endpoint.ts).
+   */
+  redirectOf(request: ClientRequest): ClientOutcome | null {
+    if (this.stopped || (this.unsafe.localReads && request.op.type === 'get')) return null;
+    const soft = this.core.status();
+    return soft.role === 'leader' ? null : { status: 'not_leader', leaderHint: soft.leaderId };
   }
 
   status(): NodeStatus {
@@ -312,15 +336,24 @@ export class NodeHost {
       return;
     }
     // Exactly-once (dissertation §6.3): a retry of a write that was already
-    // applied gets the remembered result, without proposing it again.
-    const session = this.kv.sessionCheck(request.clientId, request.seq);
-    if (session.kind === 'stale') return; // the client has moved on; nobody waits for this answer
-    if (session.kind === 'duplicate') {
-      this.reply(replyTo, request, session.result);
-      return;
+    // applied gets the remembered result, without proposing it again; a
+    // request the session refuses gets its definite error at once.
+    const session = this.kv.sessionCheck(request.clientId, request.instance, request.seq, opDigest(op));
+    switch (session.kind) {
+      case 'new':
+        break;
+      case 'duplicate':
+        this.reply(replyTo, request, session.result);
+        return;
+      case 'stale':
+      case 'conflict':
+        this.reply(replyTo, request, sessionRejection(request.clientId, request.seq, session));
+        return;
+      default:
+        assertNever(session, 'session check');
     }
     const pending = this.pendingWrites.get(request.clientId);
-    if (pending !== undefined && pending.seq === request.seq && this.core.status().role === 'leader') {
+    if (pending !== undefined && pending.instance === request.instance && pending.seq === request.seq && this.core.status().role === 'leader') {
       pending.replyTo = replyTo; // already proposed here; answer when it applies
       return;
     }
@@ -328,14 +361,14 @@ export class NodeHost {
       this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
       return;
     }
-    const result = this.core.propose(encodeCommand({ clientId: request.clientId, seq: request.seq, op }));
+    const result = this.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
     if (!result.ok) {
       if (result.reason === 'not_leader') this.reply(replyTo, request, { status: 'not_leader', leaderHint: result.leaderHint });
       else this.reply(replyTo, request, { status: 'unavailable', reason: result.reason });
       return;
     }
     if (pending !== undefined) this.pendingWriteByIndex.delete(pending.index);
-    const entry: PendingWrite = { clientId: request.clientId, seq: request.seq, index: result.index, replyTo };
+    const entry: PendingWrite = { clientId: request.clientId, instance: request.instance, seq: request.seq, index: result.index, replyTo };
     this.pendingWrites.set(request.clientId, entry);
     this.pendingWriteByIndex.set(result.index, entry);
     this.drain();
@@ -426,6 +459,12 @@ export class NodeHost {
 
   /** The rest of a Ready once what it made durable is on disk: send (unless sent first), apply, serve reads. */
   private finishReady(ready: Ready, sentFirst: boolean): void {
+    // Issue 18 phase 1: with snapshotEveryEntries null the core never
+    // compacts, so it never streams a snapshot, and the host never steps an
+    // InstallSnapshot into it; a snapshot here is a bug, not something to skip.
+    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null) {
+      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
+    }
     this.core.persisted(this.lastLogIndex);
     if (!sentFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
     this.apply(ready.committedEntries);
@@ -468,19 +507,20 @@ export class NodeHost {
         this.pendingWriteByIndex.delete(entry.index);
         if (this.pendingWrites.get(pending.clientId) === pending) this.pendingWrites.delete(pending.clientId);
       }
-      if (applied !== null && applied.kind !== 'stale') {
+      const answer = applied === null ? null : this.answerOf(applied);
+      if (applied !== null && answer !== null) {
         // Reply to whoever waits for this (clientId, seq), whichever index it landed at.
         const waiting = this.pendingWrites.get(applied.clientId);
-        const target = pending !== undefined && pending.clientId === applied.clientId && pending.seq === applied.seq
+        const target = pending !== undefined && this.waitsFor(pending, applied)
           ? pending
-          : waiting !== undefined && waiting.seq === applied.seq ? waiting : undefined;
+          : waiting !== undefined && this.waitsFor(waiting, applied) ? waiting : undefined;
         if (target !== undefined) {
-          this.io.sendClient(target.replyTo, { type: 'client_response', clientId: applied.clientId, seq: applied.seq, outcome: applied.result });
+          this.io.sendClient(target.replyTo, { type: 'client_response', clientId: applied.clientId, seq: applied.seq, outcome: answer });
           if (this.pendingWrites.get(target.clientId) === target) this.pendingWrites.delete(target.clientId);
           this.pendingWriteByIndex.delete(target.index);
         }
       }
-      if (pending !== undefined && (applied === null || applied.kind === 'stale' || applied.clientId !== pending.clientId || applied.seq !== pending.seq)) {
+      if (pending !== undefined && (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)) {
         // Another leader's entry replaced ours at this index (§5.3): ours did
         // not happen here. The client retries with the same (clientId, seq).
         this.io.sendClient(pending.replyTo, {
@@ -490,6 +530,27 @@ export class NodeHost {
       }
     }
     this.serveReadyReads();
+  }
+
+  /** What the client that sent an applied entry hears: its result or the session's refusal; null for a stale retry nobody waits on. */
+  private answerOf(applied: ApplyResult): ClientOutcome | null {
+    switch (applied.kind) {
+      case 'applied':
+      case 'duplicate':
+        return applied.result;
+      case 'conflict':
+        return sessionRejection(applied.clientId, applied.seq, applied);
+      case 'stale':
+        return null;
+      default:
+        return assertNever(applied, 'apply result');
+    }
+  }
+
+  /** Whether `pending` waits for the answer to `applied` (same client, seq and, for a refusal, instance). */
+  private waitsFor(pending: PendingWrite, applied: ApplyResult): boolean {
+    if (pending.clientId !== applied.clientId || pending.seq !== applied.seq) return false;
+    return applied.kind !== 'conflict' || pending.instance === applied.instance;
   }
 
   private handleReads(ready: Ready): void {
@@ -552,5 +613,29 @@ export class NodeHost {
     }
     this.pendingWriteByIndex.clear();
     this.pendingWrites.clear();
+  }
+}
+
+/** The definite error the session table's refusal becomes (protocol.ts SessionRejection says which are definite). */
+export function sessionRejection(clientId: string, seq: number, check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>): ClientOutcome {
+  if (check.kind === 'stale') {
+    return {
+      status: 'rejected', code: 'stale_seq',
+      message: `seq ${seq} is below the last seq ${check.lastSeq} applied for client ${JSON.stringify(clientId)}: not applied now, possibly applied before`,
+    };
+  }
+  switch (check.code) {
+    case 'session_conflict':
+      return {
+        status: 'rejected', code: 'session_conflict',
+        message: `client id ${JSON.stringify(clientId)} belongs to another client instance: not applied (give every client its own id)`,
+      };
+    case 'op_mismatch':
+      return {
+        status: 'rejected', code: 'op_mismatch',
+        message: `seq ${seq} of client ${JSON.stringify(clientId)} was applied with a different op: this op was not applied`,
+      };
+    default:
+      return assertNever(check.code, 'session conflict');
   }
 }

@@ -19,18 +19,25 @@ import {
 import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';
-import { deriveKey, isRaftMessage } from './transport/codec.js';
-import { openFileStorage, openMemoryStorage, StorageCorruptionError } from './storage/index.js';
+import { KeyRing } from './transport/keys.js';
+import { NodeEndpoint } from './transport/node-endpoint.js';
+import { IncarnationError, nextIncarnation } from './incarnation.js';
+import { nodeFs, openFileStorage, openMemoryStorage, pageCacheFs, StorageCorruptionError } from './storage/index.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
 
-  --config FILE              cluster configuration (JSON): nodes, dataDir, timeouts, secret
+  --config FILE              cluster configuration (JSON): nodes, dataDir, timeouts, peerSecret, clientSecret
   --id ID                    this node's id (one of the config's nodes)
   --read-mode MODE           readindex (default, from the config) or lease
   --seed N                   seed for election jitter (default: random)
   --help                     show this help
+
+Testing (safe: the node stays correct):
+  --page-cache-crash-model   keep written data in this process until its fsync, so that
+                             SIGKILL loses unsynced writes as a power failure does
+                             (the test harness's kill and disk nemeses use it)
 
 Deliberately unsafe flags (for testing the harness; never in production):
 ${unsafeUsageLines(27).join('\n')}
@@ -49,6 +56,8 @@ interface Args {
   unsafe: UnsafeFlags;
   readMode: ReadMode | null;
   seed: number;
+  /** --page-cache-crash-model (node/storage/page-cache-fs.ts). */
+  pageCacheCrashModel: boolean;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -63,6 +72,7 @@ function parseCommandLine(argv: string[]): Args {
         id: { type: 'string' },
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
+        'page-cache-crash-model': { type: 'boolean' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
       },
@@ -91,7 +101,7 @@ function parseCommandLine(argv: string[]): Args {
   }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
-  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags };
+  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags, pageCacheCrashModel: v['page-cache-crash-model'] === true };
 }
 
 
@@ -116,13 +126,35 @@ async function main(): Promise<void> {
   };
   const dataDir = join(config.dataDir, args.id);
 
+  // The socket first: an address this node cannot listen on is a configuration
+  // problem (exit 2, one line), found before anything touches the disk.
+  // Datagrams that arrive before the endpoint exists are dropped (as lost).
+  let endpoint: NodeEndpoint | null = null;
+  let transport: UdpTransport;
+  try {
+    transport = await UdpTransport.open({
+      host: self.host,
+      port: self.port,
+      log,
+      onDatagram: (datagram, fromHost, fromPort) => endpoint?.receive(datagram, fromHost, fromPort),
+    });
+  } catch (error) {
+    fail(NODE_EXIT.usage, `${bindProblem(error, self.host, self.port)}; check the host and port of node ${args.id} in ${args.configPath}`);
+  }
+  const liveTransport = transport;
+
   let opened;
   try {
     if (args.unsafe.memoryLog) {
       opened = openMemoryStorage();
     } else {
       mkdirSync(dataDir, { recursive: true });
-      opened = await openFileStorage(dataDir, { log, lazyFsync: args.unsafe.ackBeforeFsync, tornTailAlwaysDropped: args.unsafe.tornTailDropped });
+      opened = await openFileStorage(dataDir, {
+        log,
+        lazyFsync: args.unsafe.ackBeforeFsync,
+        tornTailAlwaysDropped: args.unsafe.tornTailDropped,
+        fs: args.pageCacheCrashModel ? pageCacheFs(nodeFs) : nodeFs,
+      });
     }
   } catch (error) {
     if (error instanceof StorageCorruptionError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
@@ -131,24 +163,41 @@ async function main(): Promise<void> {
   const { storage, stored } = opened;
   if ('recovery' in opened) log(`recovered ${JSON.stringify(opened.recovery)}`);
 
-  const clock = new AdjustableClock();
-  const key = deriveKey(config.secret);
-  let host: NodeHost | null = null;
-  const transport = await UdpTransport.open({
-    localId: args.id,
-    cluster: config.cluster,
-    key,
-    host: self.host,
-    port: self.port,
-    log,
-    onEnvelope: (envelope, rinfo) => {
-      if (host === null) return;
-      const body = envelope.body;
-      if (isRaftMessage(body)) host.onPeerMessage(body);
-      else host.onClientMessage(body, { host: rinfo.address, port: rinfo.port });
-    },
-  });
+  // Before anything is sent: peers refuse datagrams from an earlier incarnation (node/incarnation.ts).
+  // --unsafe-memory-log keeps nothing on disk, so there the clock alone orders incarnations.
+  let incarnation: number;
+  try {
+    incarnation = args.unsafe.memoryLog ? Date.now() : nextIncarnation(dataDir, Date.now());
+  } catch (error) {
+    if (error instanceof IncarnationError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    throw error;
+  }
 
+  const clock = new AdjustableClock();
+  let host: NodeHost | null = null;
+  const liveEndpoint = new NodeEndpoint({
+    id: args.id,
+    cluster: config.cluster,
+    nodeIds: config.nodes.map((n) => n.id),
+    keys: KeyRing.forNode(config.peerSecret, config.clientSecret, config.nodes.map((n) => n.id)),
+    incarnation,
+    clientFreshnessMs: config.clientFreshnessMs,
+    tokenKey: randomBytes(32),
+    // The system clock, not the adjustable one the harness skews: freshness is judged against real time.
+    wallClockMs: () => Date.now(),
+    toPeer: (to, datagram) => {
+      const address = peerAddress(config, args.id, to);
+      liveTransport.send(address.host, address.port, datagram);
+    },
+    toAddress: (toHost, toPort, datagram) => {
+      liveTransport.send(toHost, toPort, datagram);
+    },
+    onPeerMessage: (message) => host?.onPeerMessage(message),
+    onClientMessage: (message, replyTo) => host?.onClientMessage(message, replyTo),
+    redirect: (request) => host?.redirectOf(request) ?? null,
+    log,
+  });
+  endpoint = liveEndpoint;
   host = new NodeHost({
     id: args.id,
     config,
@@ -159,17 +208,16 @@ async function main(): Promise<void> {
       storage,
       clock,
       log,
-      droppedCounts: () => transport.droppedCounts(),
+      droppedCounts: () => liveEndpoint.droppedCounts(),
       defer: (fn) => setImmediate(fn),
       sendPeer: (to, message) => {
-        const address = peerAddress(config, args.id, to);
-        const sent = transport.send(address.host, address.port, { cluster: config.cluster, from: args.id, to, body: message });
+        const sent = liveEndpoint.sendPeer(to, message);
         // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
-        if (!sent.ok && sent.reason !== 'closed') log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
+        if (!sent.ok) log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
       },
       sendClient: (to, message) => {
-        const sent = transport.send(to.host, to.port, { cluster: config.cluster, from: args.id, to: 'client', body: message });
-        if (!sent.ok && sent.reason !== 'closed') log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+        const sent = liveEndpoint.sendClient(to, message);
+        if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
       },
     },
   });
@@ -179,7 +227,9 @@ async function main(): Promise<void> {
     process.exit(NODE_EXIT.internal);
   };
   liveHost.start();
-  log(`listening on ${self.host}:${self.port} (startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'})`);
+  liveEndpoint.start();
+  log(`listening on ${self.host}:${self.port} (incarnation ${incarnation}; startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'}` +
+    `${args.pageCacheCrashModel ? '; page-cache crash model: unsynced writes die with the process' : ''})`);
 
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
@@ -187,7 +237,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log(`${signal}: shutting down`);
     liveHost.stop();
-    Promise.all([transport.close(), storage.close()]).then(
+    Promise.all([liveTransport.close(), storage.close()]).then(
       () => process.exit(NODE_EXIT.clean),
       (error: unknown) => {
         log(`error closing storage: ${(error as Error).message}`);
@@ -223,7 +273,29 @@ async function main(): Promise<void> {
     });
     // The harness died: do not linger as an orphan.
     process.on('disconnect', () => shutdown('parent disconnected'));
-    send({ type: 'ready', id: args.id, host: self.host, port: transport.address().port });
+    send({ type: 'ready', id: args.id, host: self.host, port: liveTransport.address().port });
+  }
+}
+
+/** One line on why the node's socket could not be bound: a configuration problem (exit 2), never a stack trace. */
+function bindProblem(error: unknown, host: string, port: number): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  const where = `${host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `cannot listen on UDP ${where}: the port is in use (another node or process holds it)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on UDP ${where}: ${host} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return `cannot listen on UDP ${where}: the host name ${JSON.stringify(host)} does not resolve (${code})`;
+    case 'EACCES':
+      return `cannot listen on UDP ${where}: permission denied (ports below 1024 need privileges)`;
+    default:
+      return `cannot listen on UDP ${where}: ${cause instanceof Error ? cause.message : String(cause)}`;
   }
 }
 

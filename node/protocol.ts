@@ -22,14 +22,22 @@ export type KvOpType = KvOp['type'];
 
 /**
  * One client request. `(clientId, seq)` identifies it across retries: the
- * replicated state machine remembers the last `seq` it applied per client and
- * its result (Raft dissertation §6.3), so a retried write is applied at most
- * once. A client has at most one request outstanding; `seq` increases by one
- * per new request (reads included, though reads are not logged).
+ * replicated state machine remembers the last `seq` it applied per client,
+ * a digest of that op and its result (Raft dissertation §6.3), so a retried
+ * write is applied at most once. A client has at most one request
+ * outstanding; `seq` increases by one per new request (reads included,
+ * though reads are not logged).
+ *
+ * `instance` is a random number a client draws once per client object. The
+ * session a clientId opens belongs to the instance that opened it: another
+ * instance using the same clientId is refused with a definite error
+ * (`session_conflict`) instead of sharing, or being answered from, a session
+ * whose history it does not know.
  */
 export interface ClientRequest {
   readonly type: 'client_request';
   readonly clientId: string;
+  readonly instance: number;
   readonly seq: number;
   readonly op: KvOp;
 }
@@ -53,7 +61,25 @@ export type ClientOutcome =
    * pending). For a write this is NOT a definite failure: the entry may
    * still commit, so the client retries with the same (clientId, seq).
    */
-  | { readonly status: 'unavailable'; readonly reason: string };
+  | { readonly status: 'unavailable'; readonly reason: string }
+  /** The session table refused the request (see SessionRejection). */
+  | { readonly status: 'rejected'; readonly code: SessionRejection; readonly message: string };
+
+/**
+ * Why the session table refused a request:
+ * - `session_conflict`: the clientId's session belongs to another client
+ *   instance. Definite: an op of this instance was never applied under that
+ *   session and never will be while it lives.
+ * - `op_mismatch`: this (clientId, seq) was applied with a different op.
+ *   Definite: this op was not applied as that seq, and never will be.
+ * - `stale_seq`: the session has moved past this seq. The op will not be
+ *   applied from now on, but it may have been applied before: NOT definite.
+ *   (A client only gets this for an op it is still waiting on if another
+ *   copy of the same instance advanced its session.)
+ */
+export type SessionRejection = 'session_conflict' | 'op_mismatch' | 'stale_seq';
+
+export const SESSION_REJECTIONS: readonly SessionRejection[] = ['session_conflict', 'op_mismatch', 'stale_seq'];
 
 export interface ClientResponse {
   readonly type: 'client_response';
@@ -90,7 +116,28 @@ export interface StatusResponse {
   readonly status: NodeStatus;
 }
 
-export type ClientMessage = ClientRequest | ClientResponse | StatusRequest | StatusResponse;
+/**
+ * A node's answer to a request from an address that has not yet proved it
+ * receives what is sent to it (QUIC's address validation, RFC 9000 §8.1):
+ * the request was not served; send it again with `token` in the envelope.
+ * The answer is small, so a spoofed source address gets at most a few times
+ * the bytes the spoofer sent (`node/transport/address-validation.ts`).
+ */
+export interface Retry {
+  readonly type: 'retry';
+  readonly token: string;
+}
+
+export type ClientMessage = ClientRequest | ClientResponse | StatusRequest | StatusResponse | Retry;
+
+/**
+ * Transport control between nodes, never passed to the host: a node
+ * announces its incarnation (in the datagram header) to a peer that does not
+ * know it yet (`node/transport/peer-replay.ts`).
+ */
+export interface Hello {
+  readonly type: 'hello';
+}
 
 /**
  * Control messages over the IPC channel of a spawned node (never a network

@@ -108,6 +108,27 @@ export const unsafeFlagTable = [
     // (thesis §6.4.1): a new leader commits while the old one serves lease reads (issue 15 defect 7).
     description: 'vote at once after a restart, breaking a leader\'s lease',
   },
+  // Issue 18's classic mistakes, in the core (node/raft/). The host takes
+  // no snapshots and proposes no configuration change until phase 2 wires
+  // them, so until then these rows only bite in core tests.
+  {
+    key: 'confChangeBeforeTermCommit', flag: '--unsafe-conf-change-before-term-commit', kind: 'boolean', conflicts: [],
+    // A new leader starts a configuration change before it has committed an entry of its own term
+    // (Ongaro's 2015 correction to single-server changes): two changes can commit with disjoint majorities.
+    description: 'change the configuration before committing an entry of the leader\'s term',
+  },
+  {
+    key: 'snapshotPastCommit', flag: '--unsafe-snapshot-past-commit', kind: 'boolean', conflicts: [],
+    // Snapshots are taken at the last log index as if it were committed: uncommitted entries are applied,
+    // answered and then overwritten by a later leader.
+    description: 'take snapshots past the commit index',
+  },
+  {
+    key: 'keepLogOnInstall', flag: '--unsafe-keep-log-on-install', kind: 'boolean', conflicts: [],
+    // A follower installing a snapshot keeps its log after the snapshot's index unchecked and reports it
+    // as matching (§7 says: discard the entire log): the leader counts entries the follower lacks.
+    description: 'keep the conflicting log when installing a snapshot',
+  },
 ] as const satisfies readonly UnsafeFlagSpec[];
 
 type Row = (typeof unsafeFlagTable)[number];

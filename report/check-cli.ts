@@ -5,12 +5,12 @@
 // checker/, because the checker must not depend on its visualisation.
 import { main } from '../checker/cli-main.js';
 import { EXIT } from '../checker/exit-codes.js';
-import { writeReportForHistory } from './write.js';
 
 main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
-  writeHtml: (historyPath, result, outPath) => writeReportForHistory(historyPath, result, outPath),
+  // The report's modules load only for --html: start-up time counts on every small check.
+  writeHtml: async (historyPath, result, outPath) => (await import('./write.js')).writeReportForHistory(historyPath, result, outPath),
 }).then(
   (code) => {
     process.exitCode = code;

@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult, HistoryOp, KeyResult, Verdict } from '../checker/types.js';
 import { renderCounterexample } from './counterexample.js';
+import { renderMinimal } from './minimal.js';
 import { buildPageData } from './data.js';
+import { evidenceTable, progressText, type FaultEvidence, type ProgressAvailability } from './evidence.js';
 import { escapeHtml, fmtSec, jsonForScript, scriptText, styleText } from './html.js';
 import { nemesisIntervals, readNemesisCatalogue } from './nemesis.js';
 import { pairClientOps, showValue } from './ops.js';
@@ -20,6 +22,22 @@ export interface ReportInput {
   history: readonly HistoryOp[];
   check: CheckResult | null;
   test?: Record<string, unknown>;
+  /**
+   * What the run itself concluded, when it was a harness run (results.json):
+   * its merged verdict over every analysis (the checker, the wire monitor,
+   * progress), each analysis's findings, what each fault did, and
+   * availability over time. The page's verdict is the run's, not only the
+   * checker's.
+   */
+  run?: RunConclusion;
+}
+
+export interface RunConclusion {
+  readonly verdict: Verdict;
+  readonly analyses: readonly { readonly name: string; readonly valid: Verdict; readonly conclusion: string; readonly findings: readonly string[] }[];
+  readonly faults: readonly FaultEvidence[];
+  readonly progress: ProgressAvailability | null;
+  readonly monitorNotRun: string | null;
 }
 
 /** Counterexamples drawn in full; further failing keys are listed. */
@@ -67,6 +85,27 @@ function verdictText(v: Verdict | null | undefined): string {
     case 'unchecked':
       return 'Not checked';
   }
+}
+
+/** The run's verdict in the words of the first analysis that decided it (the checker's own beside it when another decided). */
+function runVerdictText(run: RunConclusion): string {
+  const word = run.verdict === true ? 'Valid' : run.verdict === false ? 'Invalid' : 'Unknown';
+  const decisive = run.analyses.find((a) => a.valid === run.verdict);
+  if (decisive === undefined) return word;
+  const first = run.analyses[0];
+  return `${word} — ${decisive.conclusion}${first !== undefined && first !== decisive ? ` (${first.name}: ${first.conclusion})` : ''}`;
+}
+
+function runSection(run: RunConclusion): string {
+  const findings = run.analyses.flatMap((a) => a.findings.map((f) => `<li class="v-${verdictClass(a.valid)}">${escapeHtml(f)}</li>`));
+  const analyses = run.analyses.map((a) => `<tr class="v-${verdictClass(a.valid)}"><td>${escapeHtml(a.name)}</td><td>${escapeHtml(verdictClass(a.valid))}</td><td>${escapeHtml(a.conclusion)}</td></tr>`).join('');
+  return `<section id="analyses"><h2>Analyses</h2><table class="grid analyses"><tr><th>analysis</th><th>verdict</th><th>conclusion</th></tr>${analyses}</table>` +
+    `${findings.length > 0 ? `<ul class="findings">${findings.join('')}</ul>` : ''}` +
+    `${run.monitorNotRun !== null ? `<p class="muted">Wire monitor ${escapeHtml(run.monitorNotRun)}.</p>` : ''}` +
+    `${run.progress !== null ? `<p id="progress">Availability over time: ${escapeHtml(progressText(run.progress))}.</p>` : ''}</section>` +
+    `<section id="evidence"><h2>What each fault did</h2>` +
+    `<p class="muted">Leader and term as sampled every 100 ms; datagrams as the relay counted them on each link between the fault's start and its stop; ` +
+    `stopped processes as the kernel reported them (/proc/PID/stat).</p>${evidenceTable(run.faults)}</section>`;
 }
 
 /** Flattens the test object to dotted paths (two levels), values as short JSON. */
@@ -136,7 +175,9 @@ export function renderReport(input: ReportInput): string {
   const counts = countsByF(paired.ops);
   const data = buildPageData(title, paired, nemesis, tp, check);
 
-  const vc = verdictClass(check?.valid);
+  const run = input.run;
+  const vc = verdictClass(run !== undefined ? run.verdict : check?.valid);
+  const headline = run !== undefined ? runVerdictText(run) : verdictText(check?.valid);
   const summary: string[] = [];
   summary.push(`${history.length} history lines`, `${paired.ops.length} client ops`, `${new Set(paired.ops.map((o) => o.process)).size} processes`);
   if (data.laneMode === 'thread') summary.push(`${data.lanes.length} client threads`);
@@ -176,9 +217,16 @@ export function renderReport(input: ReportInput): string {
       const cx = check.keys[k]?.counterexample;
       const none = (why: string): string =>
         `<div class="cx" data-key="${escapeHtml(k)}"><h3 class="cx-headline">Key ${escapeHtml(JSON.stringify(k))} is not linearizable (${escapeHtml(why)}).</h3></div>`;
-      if (cx === undefined) return none('no counterexample recorded');
+      const kr = check.keys[k];
+      let minimal = '';
       try {
-        return renderCounterexample(cx, check.model, paired);
+        if (kr?.minimal !== undefined) minimal = renderMinimal(k, kr.minimal, kr.refutation, paired);
+      } catch (e) {
+        minimal = none(`the minimal sub-history could not be drawn: ${(e as Error).message}`);
+      }
+      if (cx === undefined) return minimal + none('no counterexample recorded');
+      try {
+        return minimal + renderCounterexample(cx, check.model, paired);
       } catch (e) {
         // A results.json from another checker version: the rest of the page still renders.
         return none(`the counterexample could not be drawn: ${(e as Error).message}`);
@@ -199,16 +247,17 @@ export function renderReport(input: ReportInput): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — ${escapeHtml(verdictText(check?.valid))}</title>
+<title>${escapeHtml(title)} — ${escapeHtml(headline)}</title>
 <style>${styleText(a.uplotCss)}</style>
 <style>${styleText(a.pageCss)}</style>
 </head>
 <body class="verdict-${vc}">
 <header>
 <h1>${escapeHtml(title)}</h1>
-<div id="verdict" class="verdict ${vc}" data-verdict="${vc}">${escapeHtml(verdictText(check?.valid))}</div>
+<div id="verdict" class="verdict ${vc}" data-verdict="${vc}">${escapeHtml(headline)}</div>
 <p class="summary">${summary.map(escapeHtml).join(' · ')}</p>
 </header>
+${run !== undefined ? runSection(run) : ''}
 <section id="options"><h2>Test</h2>${optsHtml}<h3>Faults</h3>${faultsHtml}</section>
 ${cxHtml}
 <section id="timeline-section"><h2>Timeline</h2>

@@ -81,6 +81,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc.constantFrom('reliable' as const, 'lossy' as const, 'reorder' as const, 'duplicate' as const).map((profile) => ({ kind, profile }));
     case 'corrupt':
       return node.map((n) => ({ kind, node: n }));
+    case 'corrupt_last_frame':
+      return node.map((n) => ({ kind, node: n }));
+    case 'lose_tail':
+      return fc.record({ node, entries: fc.integer({ min: 1, max: 20 }) }).map((r) => ({ kind, node: r.node, entries: r.entries }));
     default:
       return assertNever(kind, 'fault kind');
   }

@@ -12,6 +12,11 @@
  * the process retires: the slot continues as a new process number with a new
  * clientId (Jepsen's rule; the corpus README). Written values are unique
  * integers, so the checker can tell every write apart.
+ *
+ * Each process is one client instance (`instance`, its generation plus one:
+ * clientIds are already unique per process). A `retry` answer (address
+ * validation; the simulator's client endpoint keeps the token) sends the
+ * attempt again at once, as node/client.ts does.
  */
 import {
   attemptWaitMs, backoffMs, judgeAttempt, timedOutOpType, type AttemptVerdict, type RandomInt, type RetryPolicy,
@@ -53,7 +58,12 @@ interface Current {
   timer: SimEvent | null;
   /** True while an attempt waits for its reply. */
   awaiting: boolean;
+  /** Resends in the current attempt after a `retry` answer. */
+  resends: number;
 }
+
+/** As node/client.ts: a `retry` answer is followed by at most this many resends within one attempt. */
+const maxResendsPerAttempt = 2;
 
 export class SimClient {
   private process: number;
@@ -96,6 +106,21 @@ export class SimClient {
     this.follow(judgeAttempt(outcome, this.target, this.ctx.nodeIds));
   }
 
+  /**
+   * A node answered the current attempt with a `retry` (its token is kept by
+   * the endpoint): send the attempt again, with a fresh wait, as node/client.ts does.
+   */
+  onRetry(from: string): void {
+    const cur = this.current;
+    if (cur === null || !cur.awaiting || from !== this.target || cur.resends >= maxResendsPerAttempt) return;
+    const waitMs = attemptWaitMs(this.ctx.retry, cur.deadlineMs - this.ctx.queue.now);
+    if (waitMs === null) return;
+    cur.resends++;
+    if (cur.timer !== null) cur.timer.cancelled = true;
+    cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
+    this.ctx.send(this.slot, this.target, cur.request);
+  }
+
   /** Acts on the retry policy's verdict on the attempt that just ended. */
   private follow(verdict: AttemptVerdict): void {
     switch (verdict.kind) {
@@ -104,6 +129,9 @@ export class SimClient {
         return;
       case 'fail':
         this.complete('fail', null, verdict.error);
+        return;
+      case 'indeterminate':
+        this.indeterminate(verdict.error);
         return;
       case 'retry':
         this.current!.lastError = verdict.lastError;
@@ -158,10 +186,10 @@ export class SimClient {
       }
     }
     const now = this.ctx.queue.now;
-    const request: ClientRequest = { type: 'client_request', clientId: this.clientId, seq: ++this.seq, op: kvOp };
+    const request: ClientRequest = { type: 'client_request', clientId: this.clientId, instance: this.generation + 1, seq: ++this.seq, op: kvOp };
     this.current = {
       op, request, f: op.f, key, value, invokedMs: now, deadlineMs: now + this.ctx.opTimeoutMs,
-      failures: 0, lastError: 'no reply', timer: null, awaiting: false,
+      failures: 0, lastError: 'no reply', timer: null, awaiting: false, resends: 0,
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
     this.attempt();
@@ -175,13 +203,17 @@ export class SimClient {
       return;
     }
     cur.awaiting = true;
+    cur.resends = 0;
     this.ctx.send(this.slot, this.target, cur.request);
-    cur.timer = this.ctx.queue.schedule(waitMs, () => {
-      cur.timer = null;
-      if (!cur.awaiting) return;
-      cur.awaiting = false;
-      this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
-    });
+    cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
+  }
+
+  /** No answer within the attempt's wait. */
+  private attemptExpired(cur: Current): void {
+    cur.timer = null;
+    if (!cur.awaiting) return;
+    cur.awaiting = false;
+    this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
   }
 
   private backoff(): void {
@@ -200,10 +232,15 @@ export class SimClient {
 
   private timeout(): void {
     const cur = this.current!;
-    const error = `timeout after ${this.ctx.opTimeoutMs} ms (${cur.lastError})`;
     if (cur.invokedMs >= this.ctx.livenessFromMs) {
       this.ctx.onLivenessViolation(`liveness: process ${this.process} ${cur.f} ${cur.key} invoked at ${cur.invokedMs.toFixed(1)} ms (after the heal + grace) timed out: ${cur.lastError}`);
     }
+    this.indeterminate(`timeout after ${this.ctx.opTimeoutMs} ms (${cur.lastError})`);
+  }
+
+  /** The op may or may not have happened (a timeout, a stale_seq answer): recorded as a timeout is. */
+  private indeterminate(error: string): void {
+    const cur = this.current!;
     if (timedOutOpType(cur.f) === 'fail') {
       this.complete('fail', null, error);
       return;

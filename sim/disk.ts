@@ -1,35 +1,52 @@
 /**
- * The simulated disk of one node: a `RaftStorage` over a byte image in the
- * real log-file format (`node/storage/record.ts`: CRC-32 framed batches), so
- * recovery is the real `replayLog`, torn tails are cut by the real scanner
- * and corruption is detected by the real checksums.
+ * The disk of one simulated node: the node's REAL storage code
+ * (`openFileStorage`/`FileRaftStorage`, node/storage/file-storage.ts) over a
+ * simulated file system with a page cache (sim-fs.ts). Recovery is the real
+ * `openFileStorage` (real replay, torn-tail truncation, compaction through
+ * temp file + fsync + rename + directory fsync), every persist is the real
+ * positioned write + fdatasync, and only the file system underneath is
+ * simulated, so a storage bug (a missing fsync, a rename not made durable)
+ * shows in the simulator as it would after a power failure.
  *
- * Fault model (TigerBeetle `testing/storage.zig`, FoundationDB
- * `AsyncFileNonDurable`):
- * - a persist call's frame is *pending* (in the page cache) until its fsync
- *   completes after a simulated latency; only then does persist resolve;
- * - a crash applies one of four fates to the pending bytes: lost, written
- *   whole, torn (a prefix survives) or garbled (the last pending frame
- *   written whole but for a sector of zeros: pages persisted out of order).
- *   Synced bytes always survive;
- * - `corruptDurable` flips a byte of synced data (bit rot): replay must
- *   refuse to start, wherever it lands (the last frame included).
+ * Fault model (sim-fs.ts has the details; TigerBeetle `testing/storage.zig`,
+ * FoundationDB `AsyncFileNonDurable`):
+ * - an fsync takes a simulated latency; persist resolves only after it, so
+ *   other events interleave with every write;
+ * - `crash()` is a power failure: each unsynced range is lost, written
+ *   whole, torn (a prefix survives) or garbled (sectors persisted out of
+ *   order read back as zeros); synced data always survives;
+ * - `corruptDurable` flips a bit of synced log data (bit rot) anywhere,
+ *   `corruptLastFrame` flips one in the last durable frame of a node that is
+ *   down (issue 15 defect 3: the node must refuse to start; with
+ *   `--unsafe-torn-tail-dropped` it drops the frame and what it held);
+ * - `loseTail` cuts the last entries of a down node's log while its term and
+ *   vote survive: a disk that lost an acknowledged tail. That is outside
+ *   Raft's fault model (it can break safety even for a correct node; the
+ *   simulator only cuts entries every other disk holds), so it is only for
+ *   the `--unsafe-ignore-lost-follower-log` preset, never a default fault;
+ * - `repair` undoes the bit flips of a node that refused to start and has
+ *   written nothing since: restoring "this node's own data from a backup
+ *   taken after its last write", the safe way back the refusal names.
  *
- * Unsafe storage modes (UnsafeFlags) are modelled here, since they are
- * storage behaviours:
- * - `ackBeforeFsync`: persist resolves at once; a background flush syncs the
- *   pending bytes every `lazyFlushMs` (like the file storage's lazy mode), so
- *   a crash loses acknowledged writes;
- * - `memoryLog`: nothing is kept; a restart starts empty.
+ * Unsafe storage modes (UnsafeFlags) are the real storage's:
+ * - `ack_before_fsync`: the real `lazyFsync` option (persist resolves at
+ *   once; a background flush, timed by the event queue, syncs every
+ *   `lazyFlushMs`), so a crash loses acknowledged writes;
+ * - `memory`: the real memory storage (`openMemoryStorage`): a restart
+ *   starts empty.
  */
+import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../node/raft/types.js';
-import { AssertionError, assert } from '../node/util/assert.js';
-import { LogIndex } from '../node/storage/log-index.js';
-import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords } from '../node/storage/record.js';
-import { SECTOR_BYTES, replayLog } from '../node/storage/replay.js';
-import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
+import { LOG_FILE_NAME, openFileStorage } from '../node/storage/file-storage.js';
+import { openMemoryStorage } from '../node/storage/memory-storage.js';
+import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../node/storage/record.js';
+import { replayLog, scanLog } from '../node/storage/replay.js';
+import { StorageCorruptionError, type RaftStorage, type RecoveryReport } from '../node/storage/storage.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
+import { SimFs, type CrashFate } from './sim-fs.js';
 import type { Stream } from './streams.js';
+
+export type { CrashFate } from './sim-fs.js';
 
 export type DiskMode = 'fsync' | 'ack_before_fsync' | 'memory';
 
@@ -42,199 +59,236 @@ export interface DiskOptions {
   readonly lazyFlushMs: number;
   /** `--unsafe-torn-tail-dropped`: recovery drops a damaged last frame without evidence of a torn write. */
   readonly tornTailAlwaysDropped?: boolean;
+  /**
+   * The storage's compaction threshold. Far below the node's 8 MiB, so that
+   * restarts in a short run do compact (temp file, fsync, rename, directory
+   * fsync) and crashes land in the middle of it.
+   */
+  readonly compactMinGarbageBytes: number;
 }
 
-export const defaultDiskOptions: DiskOptions = { mode: 'fsync', syncMsMin: 1, syncMsMax: 6, lazyFlushMs: 1000 };
+export const defaultDiskOptions: DiskOptions = { mode: 'fsync', syncMsMin: 1, syncMsMax: 6, lazyFlushMs: 1000, compactMinGarbageBytes: 4096 };
 
-export type CrashFate = 'lost' | 'whole' | 'torn' | 'garbled';
-
-export type RecoverResult =
-  | { readonly ok: true; readonly stored: StoredState; readonly tornBytes: number }
+export type OpenResult =
+  | { readonly ok: true; readonly storage: RaftStorage; readonly stored: StoredState; readonly recovery: RecoveryReport | null }
   | { readonly ok: false; readonly error: StorageCorruptionError };
 
-interface PendingWrite {
-  readonly bytes: Buffer;
-  resolve: (() => void) | null;
+/** A bit flipped on purpose, so that `repair` can undo it. */
+interface Damage {
+  readonly offset: number;
+  readonly mask: number;
 }
 
 export class SimDisk {
-  /** Synced bytes: header + frames. */
-  private durable: Buffer[] = [Buffer.from(FILE_MAGIC)];
-  private durableBytes = FILE_MAGIC.length;
-  private pending: PendingWrite[] = [];
-  private index = new LogIndex();
-  /** Bumped on every crash: events of an earlier incarnation do nothing. */
-  private incarnation = 0;
-  private syncEvent: SimEvent | null = null;
-  private flushEvent: SimEvent | null = null;
-  private lastSyncDoneMs = 0;
-  /** A persist promise handed out and not yet resolved (the host is waiting on the disk). */
-  private waiting = 0;
-  syncs = 0;
+  readonly fs: SimFs;
+  /** The node's data directory on its simulated disk. */
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** Bumped on every crash: storages and timers of an older boot are dead. */
+  private boot = 0;
+  /** Persist calls of the current boot not yet resolved. */
+  private outstanding = 0;
+  /**
+   * Set when lazy mode's background flush fired or one of its fsyncs
+   * completed: the storage's write queue starts the next write and fsync a
+   * few microtasks later, so the simulator lets those run before the next
+   * event, and clears the flag.
+   */
+  kicked = false;
+  private damage: Damage[] = [];
 
   constructor(
     readonly nodeId: string,
     private readonly queue: EventQueue,
     private readonly stream: Stream,
     private readonly options: DiskOptions,
-  ) {}
+  ) {
+    this.fs = new SimFs(queue, stream, {
+      syncMsMin: options.syncMsMin,
+      syncMsMax: options.syncMsMax,
+      // Lazy mode: a flush queued behind this fsync starts when it completes, with no host waiting to drive it.
+      ...(options.mode === 'ack_before_fsync' ? { onSyncComplete: () => { this.kicked = true; } } : {}),
+    });
+    this.dataDir = `/var/lib/rift/${nodeId}`;
+    this.logFile = path.posix.join(this.dataDir, LOG_FILE_NAME);
+  }
 
-  /** True while the current host waits for a persist to resolve. */
+  /**
+   * True while the current host waits for a persist that waits for a
+   * simulated fsync (the simulator lets simulated time pass then).
+   */
   get hostWaiting(): boolean {
-    return this.waiting > 0;
+    return this.outstanding > 0 && this.fs.waiting;
   }
 
-  /** The storage a new host incarnation uses. */
-  storage(): RaftStorage {
-    const incarnation = this.incarnation;
-    return {
-      persist: (hardState, entries) => this.persist(incarnation, hardState, entries),
-      close: () => Promise.resolve(),
-    };
+  /** True while an fsync is in flight (an opening storage waits on simulated time). */
+  get ioWaiting(): boolean {
+    return this.fs.waiting;
   }
 
-  /** What a restarted node reads back: the real replay over the durable image. */
-  recover(): RecoverResult {
-    assert(this.pending.length === 0, 'recover after crash() only');
+  get syncs(): number {
+    return this.fs.syncs;
+  }
+
+  /**
+   * What a (re)starting node does: open its storage with the real
+   * `openFileStorage` on this disk (or the real memory storage). Resolves
+   * to a refusal on storage corruption; other errors reject. After a crash
+   * before it settles, it never settles.
+   */
+  async open(log: (line: string) => void): Promise<OpenResult> {
+    const boot = this.boot;
     if (this.options.mode === 'memory') {
-      this.index = new LogIndex();
-      return { ok: true, stored: { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, tornBytes: 0 };
+      const opened = openMemoryStorage();
+      return { ok: true, storage: this.counted(opened.storage, boot), stored: opened.stored, recovery: null };
     }
-    const image = Buffer.concat(this.durable, this.durableBytes);
     try {
-      const replay = replayLog(image, `sim/${this.nodeId}/raft.log`, { tornTailAlwaysDropped: this.options.tornTailAlwaysDropped === true });
-      let tornBytes = 0;
-      if (replay.tornTail !== null) {
-        // As openFileStorage does: cut the torn tail off before appending again.
-        tornBytes = replay.tornTail.bytesDropped;
-        const kept = image.subarray(0, replay.validEnd);
-        this.durable = [Buffer.from(kept)];
-        this.durableBytes = kept.length;
-      }
-      this.index = replay.index;
-      return { ok: true, stored: replay.stored, tornBytes };
+      const opened = await openFileStorage(this.dataDir, {
+        fs: this.fs.process(),
+        log,
+        lazyFsync: this.options.mode === 'ack_before_fsync',
+        flushIntervalMs: this.options.lazyFlushMs,
+        periodic: (periodMs, fn) => this.periodic(boot, periodMs, fn),
+        tornTailAlwaysDropped: this.options.tornTailAlwaysDropped === true,
+        compactMinGarbageBytes: this.options.compactMinGarbageBytes,
+      });
+      // It started: nothing injected before can be undone any more (the node may write over it).
+      this.damage = [];
+      return { ok: true, storage: this.counted(opened.storage, boot), stored: opened.stored, recovery: opened.recovery };
     } catch (error) {
       if (error instanceof StorageCorruptionError) return { ok: false, error };
       throw error;
     }
   }
 
-  /** Power failure: decide the fate of unsynced bytes; unresolved persists never resolve. */
+  /** Power failure: unsynced data meets its fate (the log file's is returned); the boot's storage dies. */
   crash(): CrashFate | null {
-    this.incarnation++;
-    this.waiting = 0;
-    if (this.syncEvent !== null) this.syncEvent.cancelled = true;
-    if (this.flushEvent !== null) this.flushEvent.cancelled = true;
-    this.syncEvent = null;
-    this.flushEvent = null;
-    const pending = this.pending;
-    this.pending = [];
-    if (pending.length === 0 || this.options.mode === 'memory') return null;
-    const all = Buffer.concat(pending.map((p) => p.bytes));
-    const lastStart = all.length - pending[pending.length - 1]!.bytes.length;
-    const draw = this.stream.int(0, 3);
-    const fate: CrashFate = draw === 0 ? 'lost' : draw === 1 ? 'whole' : draw === 2 ? 'torn' : 'garbled';
-    switch (fate) {
-      case 'lost':
-        break;
-      case 'whole':
-        this.appendDurable(all);
-        break;
-      case 'torn':
-        this.appendDurable(all.subarray(0, this.stream.int(0, all.length - 1)));
-        break;
-      case 'garbled': {
-        // Pages persisted out of order: the last pending frame is written
-        // whole except one sector, which reads back as zeros (a file extended
-        // by a write that never reached the disk). Only the last frame: an
-        // earlier damaged frame followed by whole ones cannot come out of one
-        // sequential write (see replay.ts). A flipped bit is not a crash
-        // outcome; it is bit rot (corruptDurable), and replay refuses it.
-        const copy = Buffer.from(all);
-        const fileOffset = this.durableBytes; // where `all` starts in the file
-        const at = this.stream.int(lastStart, copy.length - 1);
-        const sectorStart = Math.floor((fileOffset + at) / SECTOR_BYTES) * SECTOR_BYTES - fileOffset;
-        copy.fill(0, Math.max(lastStart, sectorStart), Math.min(copy.length, sectorStart + SECTOR_BYTES));
-        this.appendDurable(copy);
-        break;
-      }
-    }
-    return fate;
+    this.boot++;
+    this.outstanding = 0;
+    const outcomes = this.fs.crash();
+    return outcomes.find((o) => o.file === this.logFile)?.fate ?? outcomes[0]?.fate ?? null;
   }
 
-  /** Bit rot in synced data. Returns the byte offset damaged, or null when nothing past the header is stored. */
+  /** Bit rot in synced log data, anywhere past the header. Returns the byte offset damaged, or null when nothing past the header is stored. */
   corruptDurable(): number | null {
-    if (this.durableBytes <= FILE_MAGIC.length) return null;
-    const image = Buffer.concat(this.durable, this.durableBytes);
-    const at = this.stream.int(FILE_MAGIC.length, image.length - 1);
-    image[at] = image[at]! ^ (1 << this.stream.int(0, 7));
-    this.durable = [image];
-    return at;
+    const image = this.fs.readDurable(this.logFile);
+    if (image === null || image.length <= FILE_MAGIC.length) return null;
+    return this.flip(this.stream.int(FILE_MAGIC.length, image.length - 1));
   }
 
-  get durableSize(): number {
-    return this.durableBytes;
+  /**
+   * Flips one bit of the last complete frame of the log of a node that is
+   * down (call `crash()` first). Returns the byte offset, or null when the
+   * log has no frame or is already corrupt.
+   */
+  corruptLastFrame(): number | null {
+    const image = this.fs.readDurable(this.logFile);
+    if (image === null) return null;
+    const last = this.frames(image)?.at(-1);
+    if (last === undefined) return null;
+    return this.flip(this.stream.int(last.offset, last.offset + last.bytes - 1));
   }
 
-  private appendDurable(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.durable.push(Buffer.from(bytes));
-    this.durableBytes += bytes.length;
-  }
-
-  private persist(incarnation: number, hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
-    if (incarnation !== this.incarnation) return new Promise(() => undefined); // a dead host's late call: never resolves
-    if (this.options.mode === 'memory') return Promise.resolve();
-    // The same validation and record layout as FileRaftStorage.persist.
-    const problem = this.index.checkPersist(hardState, entries);
-    if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    const records = persistRecords(hardState, entries, this.index.lastIndex);
-    if (records.length === 0) return Promise.resolve();
-    const encoded = records.map(encodeRecord);
-    const { frames } = encodeFrames(encoded);
-    for (const record of records) this.index.apply(record, 0, 0);
-    const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-
-    if (this.options.mode === 'ack_before_fsync') {
-      this.pending.push({ bytes, resolve: null });
-      if (this.flushEvent === null) {
-        this.flushEvent = this.queue.schedule(this.options.lazyFlushMs, () => {
-          this.flushEvent = null;
-          if (incarnation === this.incarnation) this.syncAll();
-        });
-      }
-      return Promise.resolve();
+  /** What the disk holds now (what a restart would recover), or null when it holds nothing readable. */
+  durableState(): StoredState | null {
+    const image = this.fs.readDurable(this.logFile);
+    if (image === null) return null;
+    try {
+      return replayLog(image, this.logFile).stored;
+    } catch (error) {
+      if (error instanceof StorageCorruptionError) return null;
+      throw error;
     }
-    return new Promise<void>((resolve) => {
-      this.waiting++;
-      this.pending.push({ bytes, resolve });
-      this.scheduleSync(incarnation);
-    });
   }
 
-  /** One fsync at a time, in call order (FileRaftStorage's queue). */
-  private scheduleSync(incarnation: number): void {
-    if (this.syncEvent !== null) return;
-    const latency = this.stream.int(this.options.syncMsMin, this.options.syncMsMax);
-    const at = Math.max(this.queue.now, this.lastSyncDoneMs) + latency;
-    this.syncEvent = this.queue.schedule(at - this.queue.now, () => {
-      this.syncEvent = null;
-      if (incarnation !== this.incarnation) return;
-      this.lastSyncDoneMs = this.queue.now;
-      this.syncAll();
-    });
+  /**
+   * A down node's disk loses the last `count` entries of its log (synced,
+   * possibly acknowledged); its term and vote survive. Outside Raft's fault
+   * model: see the file comment. Returns the entries lost (0 when the log
+   * has none or is corrupt).
+   */
+  loseTail(count: number): number {
+    const stored = this.durableState();
+    if (stored === null) return 0;
+    const lost = Math.min(count, stored.entries.length);
+    if (lost === 0) return 0;
+    const records: LogRecord[] = [{ type: 'hard_state', hardState: stored.hardState }];
+    for (const entry of stored.entries.slice(0, stored.entries.length - lost)) records.push({ type: 'entry', entry });
+    const { frames } = encodeFrames(records.map(encodeRecord));
+    this.fs.replaceDurable(this.logFile, Buffer.concat([FILE_MAGIC, ...frames]));
+    this.damage = [];
+    return lost;
   }
 
-  private syncAll(): void {
-    const pending = this.pending;
-    this.pending = [];
-    this.syncs++;
-    for (const write of pending) {
-      this.appendDurable(write.bytes);
-      if (write.resolve !== null) {
-        this.waiting--;
-        write.resolve();
-      }
+  /**
+   * Undoes the bit flips injected since the node last started (it refused
+   * to start and wrote nothing since). Returns false when there was none.
+   */
+  repair(): boolean {
+    if (this.damage.length === 0) return false;
+    for (const d of this.damage.reverse()) this.fs.flipDurable(this.logFile, d.offset, d.mask);
+    this.damage = [];
+    return true;
+  }
+
+  /** The log's whole frames, or null when it is corrupt. */
+  private frames(image: Buffer): readonly { readonly offset: number; readonly bytes: number }[] | null {
+    try {
+      return scanLog(image, this.logFile).frames;
+    } catch (error) {
+      if (error instanceof StorageCorruptionError) return null;
+      throw error;
     }
+  }
+
+  private flip(offset: number): number {
+    const mask = 1 << this.stream.int(0, 7);
+    this.fs.flipDurable(this.logFile, offset, mask);
+    this.damage.push({ offset, mask });
+    return offset;
+  }
+
+  /** Counts the boot's outstanding persists (hostWaiting); a dead boot's calls never resolve. */
+  private counted(inner: RaftStorage, boot: number): RaftStorage {
+    return {
+      persist: (hardState: HardState | null, entries: readonly Entry[]) => {
+        if (boot !== this.boot) return new Promise<void>(() => undefined);
+        this.outstanding++;
+        const done = (): void => {
+          if (boot === this.boot) this.outstanding--;
+        };
+        const persisted = inner.persist(hardState, entries);
+        persisted.then(done, done);
+        return persisted;
+      },
+      compact: (firstIndex: number, prevTerm: number) => {
+        if (boot !== this.boot) return new Promise<void>(() => undefined);
+        this.outstanding++;
+        const done = (): void => {
+          if (boot === this.boot) this.outstanding--;
+        };
+        const compacted = inner.compact(firstIndex, prevTerm);
+        compacted.then(done, done);
+        return compacted;
+      },
+      close: () => inner.close(),
+    };
+  }
+
+  /** The storage's `periodic` on the event queue; it stops at the next crash. */
+  private periodic(boot: number, periodMs: number, fn: () => void): () => void {
+    let event: SimEvent | null = null;
+    const arm = (): void => {
+      event = this.queue.schedule(periodMs, () => {
+        if (boot !== this.boot) return;
+        fn();
+        this.kicked = true;
+        arm();
+      });
+    };
+    arm();
+    return () => {
+      if (event !== null) event.cancelled = true;
+    };
   }
 }

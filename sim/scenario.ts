@@ -28,7 +28,22 @@ export type Fault =
   | { readonly kind: 'clock_leader'; readonly rate: number; readonly offsetMs: number }
   | { readonly kind: 'network'; readonly profile: NetworkProfileName }
   /** Bit rot in a node's synced log; noticed at its next restart. */
-  | { readonly kind: 'corrupt'; readonly node: number };
+  | { readonly kind: 'corrupt'; readonly node: number }
+  /**
+   * Power failure of node `node % n`, a bit flip in the last durable frame
+   * of its log, and a restart: it must refuse to start (issue 15 defect 3);
+   * `--unsafe-torn-tail-dropped` drops the frame and what it held.
+   */
+  | { readonly kind: 'corrupt_last_frame'; readonly node: number }
+  /**
+   * OUTSIDE Raft's fault model (a disk that loses synced data; never in a
+   * default mix): power failure of a follower (the `node`-th running
+   * non-leader), its disk loses up to `entries` entries of its log's tail
+   * (only entries every other disk also holds, so a correct node stays
+   * safe; term and vote kept), and it restarts: the leader must catch it up
+   * (issue 15 defect 4, `--unsafe-ignore-lost-follower-log`).
+   */
+  | { readonly kind: 'lose_tail'; readonly node: number; readonly entries: number };
 
 export type FaultKind = Fault['kind'];
 

@@ -68,6 +68,23 @@ export const casRegister: Model<RegisterState> = {
         return { kind: 'general' };
     }
   },
+  stepKey(op) {
+    const k = (v: unknown): string => JSON.stringify(valueKey(v));
+    switch (op.f) {
+      case 'read':
+        // Unknown-outcome reads never reach the search; keep them apart anyway.
+        return op.output === undefined ? 'r?' : 'r' + k(op.output);
+      case 'write':
+        return 'w' + k(op.input);
+      case 'cas': {
+        const [expected, next] = op.input as [unknown, unknown];
+        // An ok cas is illegal on a mismatch; an unknown one has no effect there.
+        return (op.output === undefined ? 'C' : 'c') + k(expected) + ',' + k(next);
+      }
+      default:
+        return '?' + op.f;
+    }
+  },
   describeState: (s) => s,
   describeOp(op: ModelOp) {
     const out = op.output === undefined ? ' -> ?' : '';

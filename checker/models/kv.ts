@@ -13,6 +13,8 @@ export interface KvState {
 }
 
 const HASH_BASE = 0x01000193;
+/** The base of KvState.h (checker/fast/kv.ts hashes prefixes the same way). */
+export const kvHashBase = HASH_BASE;
 
 /** Hash of t, and HASH_BASE^|t|, both mod 2^32. */
 function polyHash(t: string): { h: number; pow: number } {
@@ -68,6 +70,18 @@ export const kv: Model<KvState> = {
     if (op.f === 'get' && op.output !== undefined) return { kind: 'guard', require: make((op.output as string | null) ?? '') };
     if (op.f === 'put') return { kind: 'set', to: make(op.input as string) };
     return { kind: 'general' };
+  },
+  stepKey(op) {
+    switch (op.f) {
+      case 'get':
+        return op.output === undefined ? 'g?' : 'g' + JSON.stringify((op.output as string | null) ?? '');
+      case 'put':
+        return 'p' + JSON.stringify(op.input);
+      case 'append':
+        return 'a' + JSON.stringify(op.input);
+      default:
+        return '?' + op.f;
+    }
   },
   describeState: (s) => s.v,
   describeOp(op: ModelOp) {

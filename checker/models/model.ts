@@ -57,6 +57,13 @@ export interface Model<S> {
   equal(a: S, b: S): boolean;
   /** Optional fast path: the op's shape; must agree with `step`. */
   shape?(op: ModelOp): OpShape<S>;
+  /**
+   * Optional: a key such that two ops with equal keys have the same `step`
+   * function (the same effect and legality in every state), e.g. two writes
+   * of one value. The search tries only one op of such a class at a time
+   * (symmetry reduction, see checker/search/wgl.ts).
+   */
+  stepKey?(op: ModelOp): string;
   /** JSON-friendly rendering of a state for reports. */
   describeState(state: S): unknown;
   /** Short text for an op, e.g. `cas [1,2]` or `read -> 3`. */

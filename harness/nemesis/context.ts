@@ -16,14 +16,22 @@ export interface NemesisCluster {
   readonly net: NetworkControl;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
+  /** The node's OS process id while it runs, else null (the per-fault evidence names processes by pid). */
+  pid(id: string): number | null;
   /** The current leader as the nodes report it, or null (none, or no answer in time). */
   leader(): Promise<string | null>;
   /** What a node says about itself, or null when it does not answer. */
   status(id: string): Promise<NodeStatus | null>;
   /** SIGKILL: the process and everything it had not written to disk are gone. */
   kill(id: string): Promise<void>;
-  /** Starts a killed node again on its data directory, waiting until it is ready. */
+  /**
+   * Starts a killed node again on its data directory, waiting until it is
+   * ready. Rejects with NodeExitedBeforeReady (node-process.ts) when it
+   * exits first, e.g. with code 3 when it refuses corrupt storage.
+   */
   restart(id: string): Promise<void>;
+  /** The node's data directory (the disk nemesis damages the log file in it while the node is down). */
+  dataDir(id: string): string;
   /** SIGSTOP / SIGCONT. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
@@ -43,6 +51,12 @@ export interface NemesisContext {
   /** Restart order only (its own stream, so it does not shift the target draws). */
   readonly restartRng: Rng;
   log(line: string): void;
+  /**
+   * How long a fault aimed at the leader waits for one when the cluster is
+   * mid-election as it fires (a few election timeouts), before it falls back
+   * to a random node.
+   */
+  readonly leaderWaitMs: number;
   /** True once the runner was stopped: no new actions (a kind's own listeners check it). */
   isStopped(): boolean;
   /**

@@ -65,6 +65,12 @@ export interface NemesisKindSpec<K extends string, Op extends KindOp> {
   readonly fs: { readonly [F in Op['f']]: 'start' | 'stop' };
   /** The node targets it accepts, i.e. whether it takes --targets ([] for faults of the network as a whole). */
   readonly targets: readonly NodeTarget[];
+  /**
+   * The network mode the kind needs, when not every mode can honour it (a
+   * delay needs the relay: this kernel has no netem). The options refuse the
+   * combination rather than run a fault that does nothing.
+   */
+  readonly needsNet?: { readonly net: 'relay'; readonly why: string };
   /** Options of its own, besides --nemesis, --nemesis-interval and --targets. */
   readonly options: readonly NemesisOption[];
   readonly finalHeal: FinalHealStep;
@@ -75,6 +81,14 @@ export interface NemesisKindSpec<K extends string, Op extends KindOp> {
    * parameters), so a run's schedule is data that replays from its seed.
    */
   cycle(opts: ScheduleOptions): fc.Arbitrary<readonly [Op, Op]>;
+  /**
+   * The cycle that hits the leader (cuts it off a quorum, kills or stops
+   * it), which every run of the kind contains at least once (issue 20: a
+   * default run must bite; schedule.ts puts it in one drawn slot). Null, or
+   * absent, when the chosen options offer no such fault (`--partition one`,
+   * `--targets one`): then only the chosen mix is drawn.
+   */
+  bitingCycle?(opts: ScheduleOptions): fc.Arbitrary<readonly [Op, Op]> | null;
   /** An op from its wire form: the value checked once, here; throws on a bad one. */
   decode(f: Op['f'], value: unknown): Op;
   /** Its nemesis for one run. */

@@ -45,6 +45,22 @@ export function halvesGrudge(nodes: readonly string[], rng: Rng): MutableGrudge 
 }
 
 /**
+ * `leader-minority`: the leader and random others, a minority in all, cut
+ * from the rest (Jepsen's random halves with the primary on the small side):
+ * the leader loses its quorum while keeping company, and the majority side
+ * must elect without it: the largest such minority whose complement is a
+ * majority (2 of 5, 2 of 6); with 1-2 nodes the leader alone.
+ */
+export function leaderMinorityGrudge(nodes: readonly string[], leader: string, rng: Rng): MutableGrudge {
+  if (!nodes.includes(leader)) throw new Error(`leaderMinorityGrudge: unknown node ${leader}`);
+  // The largest minority whose complement still holds a majority (2 of 5, 2 of 6, 3 of 7).
+  const size = Math.max(1, nodes.length - majority(nodes.length));
+  const others = rng.shuffle(nodes.filter((n) => n !== leader));
+  const minority = [leader, ...others.slice(0, size - 1)];
+  return completeGrudge([minority, nodes.filter((n) => !minority.includes(n))]);
+}
+
+/**
  * `bridge`: two halves plus one bridge node (the first node of the larger half)
  * that talks to both sides; the halves cannot talk to each other directly.
  */

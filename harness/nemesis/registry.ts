@@ -13,12 +13,14 @@ import type { NemesisContext } from './context.js';
 import type { FaultNemesis, FinalHealStep, NemesisKindSpec, NemesisOption } from './kind.js';
 import { clock, type ClockOp } from './kinds/clock.js';
 import { delay, type DelayOp } from './kinds/delay.js';
+import { disk, type DiskOp } from './kinds/disk.js';
 import { duplicate, type DuplicateOp } from './kinds/duplicate.js';
 import { kill, type KillOp } from './kinds/kill.js';
 import { loss, type LossOp } from './kinds/loss.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
+import { replay, type ReplayOp } from './kinds/replay.js';
 import { nodeTargets, targetDescriptions, targetNeeds, TargetNotAccepted, type NodeTarget } from './targets.js';
 
 /** Each kind's typed ops. */
@@ -30,6 +32,8 @@ export interface NemesisOps {
   loss: LossOp;
   delay: DelayOp;
   duplicate: DuplicateOp;
+  replay: ReplayOp;
+  disk: DiskOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -48,6 +52,8 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   loss,
   delay,
   duplicate,
+  replay,
+  disk,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -61,7 +67,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 
 /**
  * The final heal (Jepsen's final generator), in this order: the network
- * first, so nodes that resume or restart find it whole; packet faults; then
+ * first, so nodes that resume or restart find it whole; packet faults; the
+ * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
@@ -69,10 +76,24 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
 export const finalHealOrder: readonly FinalHealStep[] = [
   partition.finalHeal,
   clearPacketFaults,
+  replay.finalHeal,
   pause.finalHeal,
   kill.finalHeal,
+  disk.finalHeal,
   clock.finalHeal,
 ];
+
+/**
+ * The kinds that kill nodes: with any of them in a run, the cluster starts
+ * its nodes with the page-cache crash model (node/storage/page-cache-fs.ts),
+ * so that every kill is a power failure for the node's disk and loses what
+ * it had not fsynced. Always, not an option: a correct node fsyncs before
+ * it acknowledges, so the model changes nothing for it (its unsynced window
+ * is inside one synchronous write + fsync), while a node that acknowledges
+ * unsynced data is caught by any kill; a kill that keeps the page cache
+ * tests nothing this one does not.
+ */
+export const powerLossKinds: readonly NemesisKind[] = ['kill', 'disk'];
 
 /** The kinds a final-heal step heals, in table order. */
 export function kindsHealedBy(step: FinalHealStep): NemesisKind[] {

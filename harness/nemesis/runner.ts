@@ -28,6 +28,8 @@ export interface NemesisOpRecord {
 
 export interface NemesisRunnerOptions {
   seed: number;
+  /** NemesisContext.leaderWaitMs (default 1000: a few default election timeouts). */
+  leaderWaitMs?: number;
   record: (op: NemesisOpRecord) => void;
   log?: (l: string) => void;
 }
@@ -49,6 +51,7 @@ export class NemesisRunner {
       rng: new Rng(opts.seed),
       restartRng: new Rng((opts.seed ^ 0x5e57a27) >>> 0),
       log: (line) => opts.log?.(line),
+      leaderWaitMs: opts.leaderWaitMs ?? 1000,
       isStopped: () => this.stopped,
       crashed: (node) => {
         for (const k of nemesisKinds) this.nemeses[k].crashed?.(node);
@@ -114,6 +117,8 @@ export class NemesisRunner {
       case 'loss': return this.nemeses.loss.invoke(op);
       case 'delay': return this.nemeses.delay.invoke(op);
       case 'duplicate': return this.nemeses.duplicate.invoke(op);
+      case 'replay': return this.nemeses.replay.invoke(op);
+      case 'disk': return this.nemeses.disk.invoke(op);
       default: return assertNever(op, 'nemesis op');
     }
   }

@@ -11,10 +11,18 @@
  * listed starts first (e.g. clock, then partition: slow the leader's clock,
  * then cut it off). Every event is strictly before timeLimitMs;
  * the runner heals everything afterwards anyway.
+ *
+ * A run must bite (issue 20): a kind that has a biting cycle (one that cuts
+ * the leader off a quorum, kills or stops it: NemesisKindSpec.bitingCycle)
+ * gets it in one of its slots, the slot drawn, so every run of the default
+ * mix hits the leader at least once whatever the other slots draw. It
+ * shrinks like any slot (toward the first slot, or away with its cycle).
  */
 import fc from 'fast-check';
 import type { ClockFault } from './kinds/clock.js';
+import type { DiskFault } from './kinds/disk.js';
 import type { PartitionShape } from './kinds/partition.js';
+import type { ReplayMode } from '../net/replay-stage.js';
 import { kindSpecs, nemesisKinds, nemesisTable, type NemesisKind, type NemesisOp, type NemesisOps } from './registry.js';
 import type { NodeTarget } from './targets.js';
 import type { NemesisEvent } from './wire.js';
@@ -35,6 +43,12 @@ export interface ScheduleOptions {
   readonly clockFaults?: readonly ClockFault[];
   /** Loss rates drawn from, in percent, inclusive (default 10–50). */
   readonly lossPct?: { readonly min: number; readonly max: number };
+  /** --pause-wake-alone: pauses cut the nodes off, and they stay cut off this long (ms, inclusive) after waking. */
+  readonly pauseWakeAloneMs?: { readonly min: number; readonly max: number };
+  /** Replay fault modes drawn from (default replay, hold). */
+  readonly replayModes?: readonly ReplayMode[];
+  /** Disk faults drawn from (default flip-last-frame, flip-frame, torn-tail). */
+  readonly diskFaults?: readonly DiskFault[];
 }
 
 /** A scheduled op, typed. */
@@ -62,6 +76,19 @@ function cycleOf<K extends NemesisKind>(kind: K, opts: ScheduleOptions): fc.Arbi
   return nemesisTable[kind].cycle(opts);
 }
 
+/** The kind's biting cycle, or null (see NemesisKindSpec.bitingCycle). */
+function bitingCycleOf<K extends NemesisKind>(kind: K, opts: ScheduleOptions): fc.Arbitrary<readonly [NemesisOps[K], NemesisOps[K]]> | null {
+  return nemesisTable[kind].bitingCycle?.(opts) ?? null;
+}
+
+/** How many fault cycles of one kind fit: cycle c starts at offset + 2c·I and stops one interval later (± I/4), before the limit. */
+export function cyclesThatFit(offsetMs: number, intervalMs: number, timeLimitMs: number): number {
+  const quarter = Math.floor(intervalMs / 4);
+  let cycles = 0;
+  while (offsetMs + (2 * cycles + 1) * intervalMs + quarter < timeLimitMs) cycles++;
+  return cycles;
+}
+
 /** The typed schedule (what the runner executes). */
 export function typedScheduleArbitrary(opts: ScheduleOptions): fc.Arbitrary<TypedNemesisEvent[]> {
   validate(opts);
@@ -72,25 +99,31 @@ export function typedScheduleArbitrary(opts: ScheduleOptions): fc.Arbitrary<Type
     // The first start comes one interval in (the cluster settles first), kinds staggered by interval/K.
     const offset = interval + Math.floor((k * interval) / kinds.length);
     // Cycle c: start at offset + 2c·I, stop at offset + (2c+1)·I, each ± I/4; all < timeLimitMs.
-    let cycles = 0;
-    while (offset + (2 * cycles + 1) * interval + quarter < opts.timeLimitMs) cycles++;
+    const cycles = cyclesThatFit(offset, interval, opts.timeLimitMs);
     const cycle: fc.Arbitrary<Cycle> = fc.record({
       ops: cycleOf(kind, opts),
       startJitterMs: fc.integer({ min: -quarter, max: quarter }),
       stopJitterMs: fc.integer({ min: -quarter, max: quarter }),
     });
+    const biting = bitingCycleOf(kind, opts);
     // Fixed length; each cycle is almost always present when generated, but
-    // shrinks to null first: shrinking removes whole fault cycles.
-    return fc.tuple(...Array.from({ length: cycles }, () => fc.option(cycle, { nil: null, freq: 1_000_000 })))
-      .map((slots) => {
-        const events: TypedNemesisEvent[] = [];
-        slots.forEach((slot, c) => {
-          if (slot === null) return;
-          events.push({ atMs: offset + 2 * c * interval + slot.startJitterMs, op: slot.ops[0] });
-          events.push({ atMs: offset + (2 * c + 1) * interval + slot.stopJitterMs, op: slot.ops[1] });
-        });
-        return events;
+    // shrinks to null first: shrinking removes whole fault cycles. The biting
+    // cycle replaces the ops of the drawn slot (when that slot is present).
+    return fc.record({
+      slots: fc.tuple(...Array.from({ length: cycles }, () => fc.option(cycle, { nil: null, freq: 1_000_000 }))),
+      bite: biting === null || cycles === 0
+        ? fc.constant(null)
+        : fc.record({ slot: fc.integer({ min: 0, max: cycles - 1 }), ops: biting }),
+    }).map(({ slots, bite }) => {
+      const events: TypedNemesisEvent[] = [];
+      slots.forEach((slot, c) => {
+        if (slot === null) return;
+        const ops = bite !== null && bite.slot === c ? bite.ops : slot.ops;
+        events.push({ atMs: offset + 2 * c * interval + slot.startJitterMs, op: ops[0] });
+        events.push({ atMs: offset + (2 * c + 1) * interval + slot.stopJitterMs, op: ops[1] });
       });
+      return events;
+    });
   });
   return fc.tuple(...perKind).map((lists) => lists.flat().sort((a, b) => a.atMs - b.atMs));
 }

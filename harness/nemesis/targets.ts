@@ -17,10 +17,10 @@ import type { ScheduleOptions } from './schedule.js';
 import { field } from './wire.js';
 
 /**
- * `voter` is for kill only: for the fault's duration, every node the wire
- * monitor sees grant a vote is crashed at once and restarted at once ("kill
- * voters during elections"), and the leader is killed when the fault starts
- * so that there are elections.
+ * `voter` is for kill and disk only: for the fault's duration, every node
+ * the wire monitor sees grant a vote is crashed at once and restarted at
+ * once ("kill voters during elections"; disk damages its log in between),
+ * and the leader is hit when the fault starts so that there are elections.
  */
 export type NodeTarget = 'one' | 'leader' | 'minority' | 'majority' | 'all' | 'voter';
 /** The targets that name a set of nodes when the event fires (all but `voter`, a standing trap). */
@@ -54,6 +54,34 @@ export function targetArb<T extends NodeTarget>(opts: ScheduleOptions, accepted:
   return fc.constantFrom<T>(...(fits.length > 0 ? fits : defaults.filter(takes)));
 }
 
+/** The targets that always include the leader (when there is one as the fault fires). */
+export const leaderHittingTargets: readonly NodeSetTarget[] = ['leader', 'all'];
+
+/**
+ * A kind's biting target arbitrary (NemesisKindSpec.bitingCycle): the chosen
+ * targets (or the defaults) that always hit the leader; null when none is
+ * chosen (`--targets one`).
+ */
+export function bitingTargetArb<T extends NodeTarget>(opts: ScheduleOptions, accepted: readonly T[]): fc.Arbitrary<T> | null {
+  const chosen: readonly NodeTarget[] = opts.targets !== undefined && opts.targets.length > 0 ? opts.targets : defaultTargets;
+  const hits = chosen.filter((t): t is T => (accepted as readonly NodeTarget[]).includes(t) && (leaderHittingTargets as readonly NodeTarget[]).includes(t));
+  return hits.length === 0 ? null : fc.constantFrom<T>(...hits);
+}
+
+/**
+ * The current leader; when the cluster has none as the fault fires (mid-
+ * election), polls for one for up to ctx.leaderWaitMs, so a fault aimed at
+ * the leader rarely misses it. Null when none appeared.
+ */
+export async function awaitLeader(ctx: NemesisContext): Promise<string | null> {
+  const deadline = performance.now() + ctx.leaderWaitMs;
+  for (;;) {
+    const leader = await ctx.cluster.leader();
+    if (leader !== null || performance.now() >= deadline || ctx.isStopped()) return leader;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The `target` field of an op's value, as one of the kind's accepted targets. */
 export function targetField<T extends NodeTarget>(value: unknown, accepted: readonly T[]): T {
   const t = field(value, 'target');
@@ -74,7 +102,8 @@ export class TargetNotAccepted extends Error {
 /** Resolves a target to concrete nodes among the running, unpaused ones. */
 export async function resolveTarget(ctx: NemesisContext, target: NodeSetTarget): Promise<{ nodes: string[]; leader: string | null }> {
   const { cluster, rng } = ctx;
-  const leader = await cluster.leader();
+  // A target of the leader waits a little for one mid-election; the others take the leader as it is.
+  const leader = target === 'leader' ? await awaitLeader(ctx) : await cluster.leader();
   const candidates = cluster.nodeIds.filter((id) => cluster.isAlive(id) && !cluster.isPaused(id));
   const n = cluster.nodeIds.length;
   let nodes: string[];

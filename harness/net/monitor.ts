@@ -33,9 +33,11 @@
  * decoding; anything that can add a fact is fully decoded and its HMAC
  * verified first, so forged or corrupt bytes can never create a violation.
  */
-import { decodeEnvelope, deriveKey, HEADER_BYTES } from '../../node/transport/codec.js';
+import { decodeEnvelope, payloadBounds } from '../../node/transport/codec.js';
+import { KeyRing } from '../../node/transport/keys.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 import { LeaderLedger, VoteLedger, defaultMaxTerms, grantedVote, type GrantedVote } from '../../checker/raft-invariants.js';
+import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
 
 export type { GrantedVote };
 
@@ -69,8 +71,10 @@ export interface MonitorReport {
 }
 
 export interface MonitorOptions {
-  /** The cluster secret (ClusterConfig.secret): the monitor verifies the HMAC like a node does. */
-  readonly secret: string;
+  /** The peer secret (ClusterConfig.peerSecret): the monitor verifies each peer's MAC like a node does. */
+  readonly peerSecret: string;
+  /** The cluster's node ids: whose peer keys the monitor derives. */
+  readonly nodeIds: readonly string[];
   /** The cluster name (ClusterConfig.cluster). */
   readonly cluster: string;
   /** Violations kept (default 100); later ones are only counted. */
@@ -83,16 +87,12 @@ export interface MonitorOptions {
   readonly nowMs?: () => number;
 }
 
-/** How far into the JSON the body type must appear: the envelope header fields are short. */
-const PREFIX_BYTES = 512;
-const TYPE_AE = Buffer.from('"type":"append_entries"', 'utf8');
 const TYPE_RVR = Buffer.from('"type":"request_vote_response"', 'utf8');
 /** Any body type at all; absent from the prefix means an unexpected field order: decode fully. */
 const TYPE_ANY = Buffer.from('"body":{"type":"', 'utf8');
-const AE_HEAD = /"type":"append_entries","term":(\d+),"from":"([^"\\]{1,64})"/;
 
 export class RaftWireMonitor {
-  private readonly key: Buffer;
+  private readonly keys: KeyRing;
   private readonly maxViolations: number;
   private readonly nowMs: () => number;
   private readonly kept: MonitorViolation[] = [];
@@ -106,8 +106,8 @@ export class RaftWireMonitor {
   private readonly counters: MonitorCounts = { datagrams: 0, appendEntries: 0, votesGranted: 0, decoded: 0, undecodable: 0, violationsDropped: 0 };
 
   constructor(private readonly opts: MonitorOptions) {
-    if (typeof opts.secret !== 'string' || opts.secret.length === 0) throw new Error('monitor: secret must be a non-empty string');
-    this.key = deriveKey(opts.secret);
+    if (typeof opts.peerSecret !== 'string' || opts.peerSecret.length === 0) throw new Error('monitor: peerSecret must be a non-empty string');
+    this.keys = KeyRing.forPeerObserver(opts.peerSecret, opts.nodeIds);
     this.maxViolations = opts.maxViolations ?? 100;
     this.leaders = new LeaderLedger(opts.maxTerms ?? defaultMaxTerms);
     this.votes = new VoteLedger(opts.maxTerms ?? defaultMaxTerms);
@@ -117,10 +117,11 @@ export class RaftWireMonitor {
   /** Looks at one peer datagram. Never throws. */
   observe(datagram: Uint8Array): void {
     this.counters.datagrams++;
-    if (datagram.length <= HEADER_BYTES) return;
+    const bounds = payloadBounds(datagram);
+    if (bounds === null) return;
     const buf = Buffer.isBuffer(datagram) ? datagram : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
-    if (isBinaryKind(buf[HEADER_BYTES])) {
-      const head = peekBinaryHeader(buf, HEADER_BYTES);
+    if (isBinaryKind(buf[bounds.start])) {
+      const head = peekBinaryHeader(buf, bounds.start);
       if (head?.kind === 'append_entries') {
         this.counters.appendEntries++;
         if (this.leaders.has(head.term, head.from)) return;
@@ -131,7 +132,7 @@ export class RaftWireMonitor {
       return;
     }
     // The JSON form (any body may travel as JSON).
-    const prefix = buf.subarray(HEADER_BYTES, Math.min(buf.length, HEADER_BYTES + PREFIX_BYTES));
+    const prefix = buf.subarray(bounds.start, Math.min(bounds.end, bounds.start + PREFIX_BYTES));
     if (prefix.indexOf(TYPE_AE) >= 0) {
       this.counters.appendEntries++;
       // Fast path: a (term, sender) already verified adds nothing new.
@@ -156,17 +157,19 @@ export class RaftWireMonitor {
   /**
    * Judges what a node that granted `vote` says about itself after it was
    * crashed and restarted: in the same term, its votedFor must still be the
-   * candidate. A later term says nothing (the vote was legitimately reset).
+   * candidate; an earlier term means it lost the term it had persisted
+   * before voting (and the vote with it). A later term says nothing (the
+   * vote was legitimately reset).
    */
   checkRestartedVoter(vote: GrantedVote, status: { readonly currentTerm: number; readonly votedFor: string | null }): void {
-    if (status.currentTerm !== vote.term || status.votedFor === vote.candidate) return;
+    if (status.currentTerm > vote.term || (status.currentTerm === vote.term && status.votedFor === vote.candidate)) return;
     const dedupe = `${vote.voter} ${vote.term}`;
     if (this.reportedLost.has(dedupe)) return;
     this.reportedLost.add(dedupe);
     this.violate({
       kind: 'lost-vote', term: vote.term, voter: vote.voter, candidate: vote.candidate, votedFor: status.votedFor, atMs: this.nowMs(),
       message: `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
-        `${vote.term} with votedFor ${status.votedFor ?? 'null'} (votedFor must be on stable storage before the vote is answered, Figure 2)`,
+        `${status.currentTerm} with votedFor ${status.votedFor ?? 'null'} (currentTerm and votedFor must be on stable storage before the vote is answered, Figure 2)`,
     });
   }
 
@@ -182,7 +185,7 @@ export class RaftWireMonitor {
   }
 
   private decodeAndRecord(buf: Buffer): void {
-    const decoded = decodeEnvelope(buf, this.key, this.opts.cluster);
+    const decoded = decodeEnvelope(buf, this.keys, this.opts.cluster);
     if (!decoded.ok) {
       this.counters.undecodable++;
       return;

@@ -12,9 +12,14 @@
  * can arrive reordered as well). All randomness comes from a seeded PRNG.
  * Delayed datagrams wait in one bounded min-heap with one timer.
  *
+ * A replay stage (replay-stage.ts), once a replay fault has started, holds
+ * back or copies AppendEntries and gives them back to deliver later, across
+ * terms. Every counter is kept per link too (linkStats: what each fault did
+ * to which link, for the run's per-fault evidence).
+ *
  * Every datagram that arrives from its link's sender is also shown to the
  * wire invariant monitor (monitor.ts), before any fault drops it. The monitor
- * needs the cluster secret, which exists only after the relay's addresses are
+ * needs the peer secret, which exists only after the relay's addresses are
  * in the config, so until `attachMonitor` the relay keeps the first datagrams
  * (bounded) and replays them to the monitor when it is attached: the first
  * election is judged too.
@@ -23,9 +28,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
 import type { GrantedVote, RaftWireMonitor } from './monitor.js';
+import { peekAppendEntries } from './peek.js';
+import { ReplayStage, type ReleasedDatagram, type ReplaySettings } from './replay-stage.js';
 import {
-  grudgeToBlockedLinks, linkKey, validatePacketFaults,
-  type Grudge, type NetStats, type NetworkControl, type PacketFaults, type WireMonitorReport,
+  grudgeToBlockedLinks, linkKey, validatePacketFaults, zeroLinkCounters,
+  type Grudge, type LinkCounters, type NetStats, type NetworkControl, type PacketFaults, type WireMonitorReport,
 } from './types.js';
 
 export interface RelayNode {
@@ -69,6 +76,7 @@ interface Link {
   delayMs: number;
   jitterMs: number;
   duplicateRate: number;
+  readonly counters: LinkCounters;
 }
 
 function bindSocket(host: string): Promise<Socket> {
@@ -98,6 +106,9 @@ export class UdpRelay implements NetworkControl {
     forwarded: 0, dropped: 0, duplicated: 0, delayed: 0,
     received: 0, blocked: 0, lost: 0, overflow: 0, foreign: 0, sendErrors: 0,
   };
+  /** Created by the first replay fault (until then no datagram is peeked at or kept). */
+  private replay: ReplayStage | null = null;
+  private replayTimer: NodeJS.Timeout | null = null;
 
   private constructor(readonly nodes: readonly RelayNode[], seed: number, maxDelayed: number, maxBeforeMonitor: number) {
     this.rng = new Rng(seed);
@@ -115,7 +126,7 @@ export class UdpRelay implements NetworkControl {
         for (const to of opts.nodes) {
           if (from.id === to.id) continue;
           const socket = await bindSocket(host);
-          const link: Link = { from, to, socket, lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0 };
+          const link: Link = { from, to, socket, lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0, counters: zeroLinkCounters() };
           // A UDP socket error (e.g. ICMP-induced on some platforms) must never crash the harness.
           socket.on('error', () => { relay.counters.sendErrors++; });
           socket.on('message', (msg, rinfo) => relay.onDatagram(link, msg, rinfo));
@@ -221,6 +232,47 @@ export class UdpRelay implements NetworkControl {
     return { ...c, dropped: c.blocked + c.lost + c.overflow + c.foreign };
   }
 
+  /** Every link's counters since the relay started, by link key ("n1>n2"). */
+  linkStats(): Record<string, LinkCounters> {
+    const out: Record<string, LinkCounters> = {};
+    for (const [key, link] of this.links) out[key] = { ...link.counters };
+    return out;
+  }
+
+  /**
+   * Starts (settings) or stops (null) the replay fault. Stopping holds no new
+   * datagram; those held still arrive late, each at its own time, unless
+   * `flush` delivers them all now (the final heal).
+   */
+  async setReplay(settings: ReplaySettings | null, flush = false): Promise<void> {
+    if (settings === null && this.replay === null) return;
+    this.replay ??= new ReplayStage();
+    this.replay.set(settings);
+    if (flush) this.releaseLater(this.replay.releaseAllHeld(), performance.now());
+    this.armReplayTimer();
+  }
+
+  /** While anything is held: deliver each held datagram when its time is up. */
+  private armReplayTimer(): void {
+    if (this.replayTimer !== null || this.replay === null || this.replay.holding === 0 || this.closed) return;
+    this.replayTimer = setInterval(() => {
+      const stage = this.replay;
+      if (stage === null) return;
+      const now = performance.now();
+      this.releaseLater(stage.expire(now), now);
+      if (stage.holding === 0 && this.replayTimer !== null) {
+        clearInterval(this.replayTimer);
+        this.replayTimer = null;
+      }
+    }, 50);
+    this.replayTimer.unref();
+  }
+
+  /** Datagrams held back by the replay stage now. */
+  get holding(): number {
+    return this.replay?.holding ?? 0;
+  }
+
   /** Datagrams waiting in the delay queue. */
   get queued(): number {
     return this.queue.size;
@@ -229,6 +281,8 @@ export class UdpRelay implements NetworkControl {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
+    this.replayTimer = null;
     this.queue.close();
     this.beforeMonitor = null;
     for (const link of this.links.values()) {
@@ -250,25 +304,37 @@ export class UdpRelay implements NetworkControl {
       this.counters.foreign++;
       return;
     }
-    this.counters.received++;
+    this.count(link, 'received');
     if (this.monitor !== null) this.monitor.observe(msg);
     else if (this.beforeMonitor !== null && this.beforeMonitor.length < this.maxBeforeMonitor) this.beforeMonitor.push(msg);
     else this.unmonitored++;
     const key = linkKey(link.from.id, link.to.id);
     if (this.blocked.has(key)) {
-      this.counters.blocked++;
+      this.count(link, 'blocked');
       return;
     }
     if (link.lossRate > 0 && this.random() < link.lossRate) {
-      this.counters.lost++;
+      this.count(link, 'lost');
       return;
     }
-    const delay = link.delayMs + (link.jitterMs > 0 ? this.random() * link.jitterMs : 0);
     const now = performance.now();
+    if (this.replay !== null) {
+      const ae = peekAppendEntries(msg);
+      if (ae !== null && ae.from === link.from.id) {
+        const { hold, release } = this.replay.onAppendEntries(key, ae.term, msg, now, () => this.random());
+        this.releaseLater(release, now);
+        if (hold) {
+          this.count(link, 'held');
+          this.armReplayTimer();
+          return;
+        }
+      }
+    }
+    const delay = link.delayMs + (link.jitterMs > 0 ? this.random() * link.jitterMs : 0);
     if (delay > 0) this.enqueue(now + delay, key, link, msg);
     else this.deliver(key, link, msg);
     if (link.duplicateRate > 0 && this.random() < link.duplicateRate) {
-      this.counters.duplicated++;
+      this.count(link, 'duplicated');
       // The copy trails the original by a small random gap (up to 5 ms, or the
       // jitter if larger), so it can also be overtaken by later datagrams.
       const gap = 0.1 + this.random() * Math.max(5, link.jitterMs);
@@ -276,9 +342,26 @@ export class UdpRelay implements NetworkControl {
     }
   }
 
+  /** Delivers what the replay stage released, releaseGapMs from now (after the datagram that triggered it). */
+  private releaseLater(released: readonly ReleasedDatagram[], nowMs: number): void {
+    if (released.length === 0 || this.replay === null) return;
+    for (const r of released) {
+      const link = this.links.get(r.link);
+      if (link === undefined) continue;
+      if (r.how === 'replayed') this.count(link, 'replayed');
+      if (r.how === 'held' && r.acrossTerms) this.count(link, 'heldAcrossTerms');
+      if (!this.queue.push(nowMs + this.replay.releaseGapMs, () => this.deliver(r.link, link, r.msg))) this.count(link, 'overflow');
+    }
+  }
+
+  private count(link: Link, what: keyof LinkCounters & keyof RelayStats | 'held' | 'replayed' | 'heldAcrossTerms'): void {
+    link.counters[what]++;
+    if (what !== 'held' && what !== 'replayed' && what !== 'heldAcrossTerms') this.counters[what]++;
+  }
+
   private enqueue(dueMs: number, key: string, link: Link, msg: Buffer): void {
-    if (this.queue.push(dueMs, () => this.deliver(key, link, msg))) this.counters.delayed++;
-    else this.counters.overflow++;
+    if (this.queue.push(dueMs, () => this.deliver(key, link, msg))) this.count(link, 'delayed');
+    else this.count(link, 'overflow');
   }
 
   private deliver(key: string, link: Link, msg: Buffer): void {
@@ -286,14 +369,14 @@ export class UdpRelay implements NetworkControl {
     // A partition that started while the datagram was delayed drops it too
     // (Jepsen drops on the receiver's INPUT chain: in-flight packets die).
     if (this.blocked.has(key)) {
-      this.counters.blocked++;
+      this.count(link, 'blocked');
       return;
     }
     const reverse = this.links.get(linkKey(link.to.id, link.from.id));
     if (reverse === undefined) return; // impossible: links are created in pairs
-    this.counters.forwarded++;
+    this.count(link, 'forwarded');
     reverse.socket.send(msg, link.to.port, link.to.host, (err) => {
-      if (err) this.counters.sendErrors++;
+      if (err) this.count(link, 'sendErrors');
     });
   }
 }

@@ -3,6 +3,7 @@
  * mechanism implements it (the userspace relay or network namespaces + nftables).
  */
 import type { GrantedVote, MonitorReport, RaftWireMonitor } from './monitor.js';
+import type { ReplaySettings } from './replay-stage.js';
 
 /** Jepsen's grudge: grudge[a] = the nodes whose packets a drops. */
 export type Grudge = Readonly<Record<string, readonly string[]>>;
@@ -28,6 +29,36 @@ export interface NetStats {
   delayed: number;
 }
 
+/** What a fault layer that carries the datagrams (the relay) counts on one directed link. */
+export interface LinkCounters {
+  /** Arrived from the link's sender. */
+  received: number;
+  /** Sent on to the receiver (duplicates, late and replayed copies included). */
+  forwarded: number;
+  /** Dropped by a partition. */
+  blocked: number;
+  /** Dropped by random loss. */
+  lost: number;
+  /** Dropped because the delay queue was full. */
+  overflow: number;
+  /** Delayed (delay faults, duplicate copies). */
+  delayed: number;
+  /** Delivered twice. */
+  duplicated: number;
+  /** Held back by the replay fault (hold mode) and delivered once, late. */
+  held: number;
+  /** Old copies sent again by the replay fault (replay mode): always to a sender's later term. */
+  replayed: number;
+  /** Held datagrams delivered because their sender led a later term on the link: across terms, the case the fault is for. */
+  heldAcrossTerms: number;
+  /** send() errors. */
+  sendErrors: number;
+}
+
+export function zeroLinkCounters(): LinkCounters {
+  return { received: 0, forwarded: 0, blocked: 0, lost: 0, overflow: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0, sendErrors: 0 };
+}
+
 export interface NetworkControl {
   /** grudge[a] = nodes whose packets a drops (Jepsen's grudge). Replaces the current partition. */
   partition(grudge: Grudge): Promise<void>;
@@ -42,6 +73,18 @@ export interface NetworkControl {
   /** Removes every packet fault on every link (partitions stay). */
   clearFaults(): Promise<void>;
   stats(): NetStats;
+  /**
+   * Per-link counters since the start, by link key ("n1>n2"), where the
+   * fault layer carries the datagrams itself (the relay); absent where the
+   * kernel does (netns: its counters are not read).
+   */
+  linkStats?(): Record<string, LinkCounters>;
+  /**
+   * The replay fault (replay-stage.ts), where the fault layer carries the
+   * datagrams (the relay); null stops it (held datagrams still arrive late,
+   * each at its own time, unless `flush` delivers them now).
+   */
+  setReplay?(settings: ReplaySettings | null, flush?: boolean): Promise<void>;
   /*
    * The wire invariant monitor (monitor.ts) is a capability of the fault
    * layer: one that sees the peer datagrams (the relay) implements the four

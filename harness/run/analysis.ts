@@ -28,6 +28,13 @@ export interface Analysis {
   readonly brief: string;
   /** Findings, one human-readable line each, at most MAX_FINDINGS + 1 (the last may say how many more). */
   readonly findings: readonly string[];
+  /**
+   * When its first finding became observable, ms since the history began
+   * (the completion of the op no linearization could take, a violation on
+   * the wire, the start of a stall); absent when it found nothing or cannot
+   * say. The gate's study reports it as the time to detection.
+   */
+  readonly firstFindingAtMs?: number;
 }
 
 /** Findings an analysis shows before it says "... N more" (the full data is in results.json). */

@@ -2,20 +2,33 @@
  * The analysis phase (Jepsen's analyze!), after the workload scope closed
  * the history: every analysis of the run, in a fixed order (the
  * linearizability checker first: the summary names it beside a verdict
- * another analysis decided). Their merged verdict is the run's (verdict.ts).
+ * another analysis decided; then the wire monitor where there is one, then
+ * progress). Their merged verdict is the run's (verdict.ts). Beside the
+ * verdict: what each fault did (evidence.ts) and availability over time
+ * (availability.ts), from the same history.
  */
+import { writeCheckArtifacts } from '../../checker/run-artifacts.js';
+import { readHistoryLenient } from '../../report/read-history.js';
+import { pairClientOps } from '../../report/ops.js';
 import type { Analysis } from './analysis.js';
+import { progressAvailability, stallThresholdMs } from './availability.js';
 import type { RunContext } from './context.js';
+import { buildEvidence, okTimesMs } from './evidence.js';
+import { CATCH_UP_MS, FINAL_READS_MS } from './heal.js';
 import { checkLinearizable, linearizabilityAnalysis } from './linearizability.js';
+import { healedStretches, progressAnalysis, recoveryBound } from './progress-analysis.js';
 import { historyPaths } from './recorder.js';
 import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
 
 export async function analyze(run: RunContext, runDir: string): Promise<Extract<RunEnd, { kind: 'analysed' }>> {
+  const { options } = run;
   const checkStart = performance.now();
-  run.log.line(`checking ${run.history.lines} history lines (cas-register, budget ${run.options.checkTimeLimitS} s)...`);
-  const checker = await checkLinearizable(historyPaths(runDir).jsonl, Math.round(run.options.checkTimeLimitS * 1000));
+  run.log.line(`checking ${run.history.lines} history lines (cas-register, budget ${options.checkTimeLimitS} s)...`);
+  const checker = await checkLinearizable(historyPaths(runDir).jsonl, Math.round(options.checkTimeLimitS * 1000));
   run.facts.timings.checkMs = run.msSince(checkStart);
+  // history.edn (Jepsen's store form) and certificate.json (re-checked by `npm run check -- --verify`) beside results.json.
+  await writeCheckArtifacts(runDir, historyPaths(runDir).jsonl, checker, 'cas-register', (l) => run.log.line(l));
   const analyses: Analysis[] = [linearizabilityAnalysis(checker)];
   const monitor = run.facts.wire?.() ?? null;
   if (monitor !== null) {
@@ -24,5 +37,33 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
       run.log.line(`monitor: ${monitor.violations.length} violation(s): ${monitor.violations.map((v) => v.message).join('; ')}`);
     }
   }
-  return { kind: 'analysed', analyses, checker, monitor };
+
+  // Progress, availability over time and the per-fault evidence, all from the history as written.
+  const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);
+  const paired = pairClientOps(history);
+  const oks = okTimesMs(paired.ops);
+  const electionTimeoutMaxMs = options.electionTimeoutMs[1];
+  const stallMs = stallThresholdMs(electionTimeoutMaxMs, options.rate);
+  const watch = run.facts.watch;
+  const evidence = buildEvidence({
+    history, ops: paired.ops, samples: watch?.samples() ?? [], netAt: (i) => watch?.netAt(i) ?? null, countsLinks: watch?.countsLinks ?? false,
+    nodeIds: Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`), pollMs: watch?.pollMs ?? 100, electionTimeoutMaxMs, stallMs,
+    overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
+  });
+  const workloadEndMs = run.facts.workloadEndMs ?? (paired.tEnd / 1e6);
+  const availability = progressAvailability(oks, workloadEndMs, stallMs);
+  const heal = run.facts.heal;
+  const firstFinalOk = heal === null ? null : oks.find((t) => t >= heal.endedAtMs) ?? null;
+  analyses.push(progressAnalysis({
+    bound: recoveryBound(electionTimeoutMaxMs, options.opTimeoutMs, options.rate),
+    oks,
+    healedStretches: healedStretches(evidence, workloadEndMs),
+    heal,
+    finalReads: run.facts.finalReads,
+    firstFinalOkMs: firstFinalOk,
+    finalReadsBudgetMs: FINAL_READS_MS,
+    catchUp: run.facts.catchUp === null ? null : { ...run.facts.catchUp, waitedMs: CATCH_UP_MS },
+    overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
+  }));
+  return { kind: 'analysed', analyses, checker, monitor, evidence, availability };
 }

@@ -5,7 +5,9 @@
  * it to KeptCluster).
  */
 import { join } from 'node:path';
+import { RiftClient } from '../../node/client.js';
 import { Cluster } from '../cluster.js';
+import { powerLossKinds } from '../nemesis/registry.js';
 import type { RunContext } from './context.js';
 import type { KeptCluster } from './leave-running.js';
 import { messageOf, withResource } from './scope.js';
@@ -13,6 +15,30 @@ import { violationValue, watchWire } from './wire-monitor.js';
 
 /** How long to wait for a leader before the workload and after the heal. */
 export const LEADER_WAIT_MS = 15_000;
+
+/** A key the workload never uses (its keys are k0, k1...): the probe's ops are not part of the history. */
+const PROBE_KEY = 'rift-harness-probe';
+
+/**
+ * Whether the cluster serves: a write and then a read of the probe key both
+ * succeed (a leader that holds a quorum, commits, and confirms a read),
+ * retried until LEADER_WAIT_MS has passed.
+ */
+async function serving(cluster: Cluster, signal: AbortSignal): Promise<boolean> {
+  const deadline = performance.now() + LEADER_WAIT_MS;
+  const client = new RiftClient({ config: cluster.config, clientId: `rift-harness-probe-${process.pid}`, timeoutMs: 1000 });
+  try {
+    while (performance.now() < deadline && !signal.aborted) {
+      const leader = await cluster.leader();
+      const put = await client.put(PROBE_KEY, String(Date.now()));
+      if (put.type === 'ok' && (await client.get(PROBE_KEY)).type === 'ok') return true;
+      if (leader === null) await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  } finally {
+    client.close();
+  }
+}
 
 export async function withCluster<T>(
   run: RunContext,
@@ -27,6 +53,8 @@ export async function withCluster<T>(
     nodeCount: options.nodes,
     runDir,
     nodeFlags: options.nodeFlags,
+    // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
+    pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
     net: options.net,
     readMode: options.readMode,
     electionTimeoutMsMin: options.electionTimeoutMs[0],
@@ -44,14 +72,21 @@ export async function withCluster<T>(
       run.facts.wire = watchWire(c.net, c.config, (v) => {
         run.log.line(`MONITOR: ${v.message}`);
         run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
-      });
+      }, () => run.history.nowMs()); // violations stamped on the history's clock (0 before the workload starts)
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
       if (leader === null) {
         throw new Error(`no leader elected within ${LEADER_WAIT_MS / 1000} s of starting the cluster (see ${join(runDir, 'nodes')})`);
       }
+      run.log.line(`leader ${leader} after ${run.msSince(startMs)} ms`);
+      // The workload's clock starts only once the cluster serves: a cluster
+      // still settling its first elections would otherwise show as a stall
+      // with no fault in force (the progress analysis).
+      if (!(await serving(c, run.io.signal))) {
+        throw new Error(`the cluster did not serve a probe write and read within ${LEADER_WAIT_MS / 1000} s of electing ${leader} (see ${join(runDir, 'nodes')})`);
+      }
       run.facts.timings.clusterStartMs = run.msSince(startMs);
-      run.log.line(`leader ${leader} after ${run.facts.timings.clusterStartMs} ms`);
+      run.log.line(`cluster serving after ${run.facts.timings.clusterStartMs} ms`);
       run.throwIfInterrupted();
       return body(c, leader);
     },

@@ -11,6 +11,8 @@ import type { JepsenOptions } from '../options.js';
 import { OpStats, Progress } from '../progress.js';
 import { HistoryRecorder } from './recorder.js';
 import { RunLog } from './run-log.js';
+import type { ClusterWatch } from './cluster-watch.js';
+import type { StarvationMonitor } from './starvation.js';
 import type { WireProbe } from './wire-monitor.js';
 
 export interface RunIO {
@@ -59,7 +61,31 @@ export interface RunFacts {
   finalReads: FinalReads | null;
   /** How to read the wire monitor's report, where the fault layer has one (cluster scope). */
   wire: WireProbe | null;
+  /** Who led when, who answered, the relay's counters per nemesis op (workload scope). */
+  watch: ClusterWatch | null;
+  /** Whether the machine starved the run: the harness's loop stalls, the nodes' run-queue waits (workload scope). */
+  starvation: StarvationMonitor | null;
+  /** When the workload's main phase ended, ms since the history began (workload scope). */
+  workloadEndMs: number | null;
+  /** The final heal (heal scope): when it ended on the history's clock, the leader found after it (null: none in time). */
+  heal: HealFacts | null;
+  /** Whether every node caught up with the leader after the final reads (heal scope). */
+  catchUp: CatchUp | null;
   timings: Timings;
+}
+
+/** After the final reads: the leader's commit index then, and the nodes that had not reached it by the deadline. */
+export interface CatchUp {
+  readonly target: number | null;
+  readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[];
+}
+
+export interface HealFacts {
+  /** ms since the history began. */
+  readonly endedAtMs: number;
+  readonly leader: string | null;
+  /** How long the leader was waited for. */
+  readonly leaderWaitMs: number;
 }
 
 /** Thrown where a Ctrl-C is noticed: the run ends without a verdict. */
@@ -84,7 +110,7 @@ export class RunContext {
     this.log = new RunLog(this.progress, this.originMs);
     this.history = new HistoryRecorder(this.stats);
     this.facts = {
-      runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null,
+      runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null, watch: null, starvation: null, workloadEndMs: null, heal: null, catchUp: null,
       timings: {
         startTime: this.startedAt.toISOString(),
         clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0,

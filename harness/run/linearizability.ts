@@ -13,7 +13,8 @@ const MAX_KEYS_NAMED = 20;
 
 /** Checks every key of the history in `jsonlPath` within `timeLimitMs` (then 'unknown'). */
 export function checkLinearizable(jsonlPath: string, timeLimitMs: number): Promise<CheckResult> {
-  return checkFile(jsonlPath, { model: 'cas-register', timeLimitMs, allKeys: true });
+  // witness: each decided key's linearization or minimal failing sub-history, for certificate.json (analyze.ts).
+  return checkFile(jsonlPath, { model: 'cas-register', timeLimitMs, allKeys: true, witness: true });
 }
 
 export function linearizabilityAnalysis(result: CheckResult): Analysis {
@@ -21,7 +22,19 @@ export function linearizabilityAnalysis(result: CheckResult): Analysis {
   const findings: string[] = [];
   if (result.failures.length > 0) findings.push(`not linearizable: ${keys(result.failures)}`);
   if (result.unknownKeys.length > 0) findings.push(`unknown (${result.unknownReason ?? 'limit'}): ${keys(result.unknownKeys)}`);
-  return { name: 'linearizability', valid: result.valid, ...words(result.valid), findings };
+  const at = firstCounterexampleMs(result);
+  return { name: 'linearizability', valid: result.valid, ...words(result.valid), findings, ...(at !== null ? { firstFindingAtMs: at } : {}) };
+}
+
+/** The earliest moment a failing key's counterexample op completed (or was invoked, if it never completed), ms. */
+function firstCounterexampleMs(result: CheckResult): number | null {
+  let at: number | null = null;
+  for (const k of result.failures) {
+    const op = result.keys[k]?.counterexample?.op;
+    const t = op?.completion?.time ?? op?.invoke.time;
+    if (typeof t === 'number' && (at === null || t / 1e6 < at)) at = t / 1e6;
+  }
+  return at;
 }
 
 function words(valid: CheckResult['valid']): { conclusion: string; brief: string } {

@@ -6,13 +6,15 @@
  * start), and entries before or after that are not part of the test.
  */
 import { join } from 'node:path';
-import { HISTORY_JSONL, HISTORY_TXT, HistoryWriter, type HistoryEntry } from '../history.js';
+import { HISTORY_JSONL, HISTORY_TXT, HistoryWriter, type HistoryEntry, type HistoryLine } from '../history.js';
 import type { OpStats, Phase } from '../progress.js';
 
 export class HistoryRecorder {
   private writer: HistoryWriter | null = null;
   private phaseOf: () => Phase = () => 'healed';
   private written = 0;
+  /** The history's time zero on process.hrtime.bigint(), once opened. */
+  private originNs: bigint | null = null;
 
   constructor(private readonly stats: OpStats) {}
 
@@ -22,15 +24,27 @@ export class HistoryRecorder {
    */
   open(dir: string, phaseOf: () => Phase): void {
     if (this.writer !== null) throw new Error('the history is already open');
-    this.writer = new HistoryWriter(dir, process.hrtime.bigint());
+    this.originNs = process.hrtime.bigint();
+    this.writer = new HistoryWriter(dir, this.originNs);
     this.phaseOf = phaseOf;
   }
 
-  record(entry: HistoryEntry): void {
-    if (this.writer === null) return;
-    this.writer.append(entry);
+  /** Records one entry; returns the line as written (its index and time), or null when the history is not open. */
+  record(entry: HistoryEntry): HistoryLine | null {
+    if (this.writer === null) return null;
+    const line = this.writer.append(entry);
     this.written = this.writer.count;
     this.stats.onEntry(entry, this.phaseOf());
+    return line;
+  }
+
+  /**
+   * Milliseconds since the history's time zero (the clock its `time` field
+   * uses, in ms): what observers outside the history (the cluster watch) stamp
+   * their own records with, so they line up with the ops. 0 before it opens.
+   */
+  nowMs(): number {
+    return this.originNs === null ? 0 : Number(process.hrtime.bigint() - this.originNs) / 1e6;
   }
 
   /** fsyncs and closes the history; later entries are dropped. Idempotent. */

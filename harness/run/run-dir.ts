@@ -47,7 +47,7 @@ export function openRunDir(run: RunContext): string {
 }
 
 /** The whole nemesis schedule of this seed, drawn up front (recorded in test.json, replayed by the workload). */
-function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEvent[] {
+export function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEvent[] {
   if (options.nemesis.length === 0) return [];
   return drawNemesisSchedule({
     kinds: options.nemesisOrder,
@@ -58,6 +58,9 @@ function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEvent[] {
     targets: options.targets,
     clockFaults: options.clockFaults,
     lossPct: options.lossPct,
+    replayModes: options.replayModes,
+    ...(options.pauseWakeAloneMs !== null ? { pauseWakeAloneMs: options.pauseWakeAloneMs } : {}),
+    diskFaults: options.diskFaults,
     seed,
   });
 }

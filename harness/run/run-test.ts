@@ -24,7 +24,7 @@ import { Interrupted, withRun, type RunContext, type RunIO } from './context.js'
 import { healAndFinalReads } from './heal.js';
 import { KeptCluster } from './leave-running.js';
 import { historyPaths } from './recorder.js';
-import { resultsOf, writeResults, type ResultsJson } from './results.js';
+import { monitorNotRun, resultsOf, writeResults, type ResultsJson } from './results.js';
 import { openRunDir } from './run-dir.js';
 import { formatSummary } from './summary.js';
 import { exitCodeFor, verdictOf, type RunEnd, type RunVerdict } from './verdict.js';
@@ -90,6 +90,10 @@ async function conclude(run: RunContext, end: RunEnd): Promise<RunOutcome> {
     checkMs: facts.timings.checkMs,
     finalReadsMissing: facts.finalReads?.missing ?? [],
     wallMs: facts.timings.totalMs,
+    evidence: end.kind === 'analysed' ? end.evidence : [],
+    progress: end.kind === 'analysed' ? end.availability : null,
+    monitorNotRun: monitorNotRun(run),
+    machine: results?.machine ?? null,
   }, colour);
   run.log.appendToFile(summary(false));
   if (options.json) {

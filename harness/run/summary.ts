@@ -6,6 +6,7 @@
  */
 import { assertNever } from '../../node/util/assert.js';
 import { formatElapsed, percent, type StatsSnapshot } from '../progress.js';
+import { evidenceLine, progressText, type FaultEvidence, type ProgressAvailability } from '../../report/evidence.js';
 import { mergeAnalyses, type Analysis } from './analysis.js';
 import type { RunEnd } from './verdict.js';
 
@@ -24,7 +25,18 @@ export interface SummaryInput {
   checkMs: number | null;
   finalReadsMissing: readonly string[];
   wallMs: number;
+  /** What each fault did (empty without an analysis or without faults). */
+  evidence: readonly FaultEvidence[];
+  /** Availability over time (null without an analysis). */
+  progress: ProgressAvailability | null;
+  /** Why the wire monitor did not run, or null. */
+  monitorNotRun: string | null;
+  /** Whether the machine starved the run (null: not measured). */
+  machine: { harnessStalledMs: number; longestHarnessStallMs: number; nodeWaitShare: number | null } | null;
 }
+
+/** Fault lines the summary shows before "... N more (results.json)". */
+const MAX_FAULT_LINES = 12;
 
 const colours = { green: '\x1b[32m', red: '\x1b[31m', yellow: '\x1b[33m', bold: '\x1b[1m', reset: '\x1b[0m' } as const;
 
@@ -61,8 +73,21 @@ export function formatSummary(s: SummaryInput, colour: boolean): string {
   lines.push(`  ops: ${st.byType.invoke} invoked, ${st.byType.ok} ok, ${st.byType.fail} fail, ${st.byType.info} info` +
     ` (${Object.entries(st.byF).map(([f, c]) => `${f} ${c.ok}/${c.invoke}`).join(', ')} ok)`);
   const { faults, healed } = st.phases;
-  lines.push(`  availability: ${percent(st.overall.availability)} overall, ${percent(faults.availability)} during faults (${faults.ops} ops),` +
+  lines.push(`  availability: ${percent(st.overall.availability)} of ops answered overall, ${percent(faults.availability)} during faults (${faults.ops} ops),` +
     ` ${percent(healed.availability)} healed (${healed.ops} ops)`);
+  if (s.progress !== null) lines.push(`  availability over time: ${progressText(s.progress)}`);
+  if (s.evidence.length > 0) {
+    const none = s.evidence.filter((e) => e.noEffect !== null).length;
+    lines.push(`  faults: ${s.evidence.length}, ${s.evidence.filter((e) => e.hitLeader === true).length} hit the leader, ` +
+      `${s.evidence.reduce((n, e) => n + e.elections.length, 0)} elections${none > 0 ? `, ${none} with no observable effect` : ''}`);
+    for (const e of s.evidence.slice(0, MAX_FAULT_LINES)) lines.push(`    ${evidenceLine(e)}`);
+    if (s.evidence.length > MAX_FAULT_LINES) lines.push(`    ... ${s.evidence.length - MAX_FAULT_LINES} more (results.json)`);
+  }
+  if (s.monitorNotRun !== null && s.end.kind === 'analysed') lines.push(`  wire monitor: ${s.monitorNotRun}`);
+  if (s.machine !== null && (s.machine.longestHarnessStallMs > 100 || (s.machine.nodeWaitShare ?? 0) > 0.1)) {
+    lines.push(`  machine: the harness (relay and clients) stalled ${formatElapsed(s.machine.harnessStalledMs)} in all (longest ${formatElapsed(s.machine.longestHarnessStallMs)})` +
+      `${s.machine.nodeWaitShare === null ? '' : `; the nodes waited for a CPU ${percent(s.machine.nodeWaitShare)} of the time`}`);
+  }
   const missing = s.finalReadsMissing;
   if (missing.length > 0) lines.push(`  final reads: no ok read of ${missing.length} key(s): ${missing.slice(0, 10).join(', ')}`);
   if (s.checkMs !== null) lines.push(`  checker: ${formatElapsed(s.checkMs)}`);

@@ -7,6 +7,7 @@ import { EXIT, exitCodeOfVerdict } from '../../checker/exit-codes.js';
 import type { CheckResult } from '../../checker/types.js';
 import { assertNever } from '../../node/util/assert.js';
 import type { WireMonitorReport } from '../net/types.js';
+import type { FaultEvidence, ProgressAvailability } from '../../report/evidence.js';
 import { mergeAnalyses, type Analysis } from './analysis.js';
 
 export type RunVerdict = true | false | 'unknown' | 'crashed' | 'interrupted';
@@ -14,12 +15,16 @@ export type RunVerdict = true | false | 'unknown' | 'crashed' | 'interrupted';
 export type RunEnd =
   | {
     readonly kind: 'analysed';
-    /** The linearizability checker first, then the wire monitor where there is one. */
+    /** The linearizability checker first, then the wire monitor where there is one, then progress. */
     readonly analyses: readonly Analysis[];
     /** The checker's full result (per-key results, counterexamples, timings). */
     readonly checker: CheckResult;
     /** The wire monitor's report (null without one: --net netns or direct). */
     readonly monitor: WireMonitorReport | null;
+    /** What each fault did (evidence.ts). */
+    readonly evidence: readonly FaultEvidence[];
+    /** Availability over time (availability.ts). */
+    readonly availability: ProgressAvailability;
   }
   | { readonly kind: 'crashed'; readonly error: string }
   | { readonly kind: 'interrupted'; readonly error: string };

@@ -23,11 +23,18 @@ export type WireProbe = () => WireMonitorReport | null;
  */
 export function watchWire(
   net: NetworkControl,
-  config: Pick<ClusterConfig, 'secret' | 'cluster'>,
+  config: Pick<ClusterConfig, 'peerSecret' | 'cluster' | 'nodes'>,
   onViolation: (v: MonitorViolation) => void,
+  nowMs?: () => number,
 ): WireProbe | null {
   if (net.attachMonitor === undefined || net.monitorReport === undefined) return null;
-  net.attachMonitor(new RaftWireMonitor({ secret: config.secret, cluster: config.cluster, onViolation }));
+  net.attachMonitor(new RaftWireMonitor({
+    peerSecret: config.peerSecret,
+    nodeIds: config.nodes.map((n) => n.id),
+    cluster: config.cluster,
+    onViolation,
+    ...(nowMs !== undefined ? { nowMs } : {}),
+  }));
   return () => net.monitorReport?.() ?? null;
 }
 
@@ -44,9 +51,11 @@ export function wireMonitorAnalysis(report: WireMonitorReport): Analysis {
     };
   }
   const count = violations.length + report.counts.violationsDropped;
+  const first = violations.reduce<number | null>((m, v) => (m === null || v.atMs < m ? v.atMs : m), null);
   return {
     name: 'wire-monitor',
     valid: false,
+    ...(first !== null ? { firstFindingAtMs: first } : {}),
     conclusion: 'Raft invariant violated on the wire',
     brief: `monitor: ${count} violation${count === 1 ? '' : 's'}`,
     findings: boundFindings(violations.map((v) => `monitor: ${v.message}`), (left) => `monitor: ... ${left} more (results.json)`),

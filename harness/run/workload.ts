@@ -1,7 +1,8 @@
 /**
  * The workload scope (Jepsen's with-client+nemesis-setup-teardown around
  * run-case!): the history (its time zero is now), the client pool, the
- * nemesis on its schedule, the status line and the leader poll it shows.
+ * nemesis on its schedule, the status line, and the cluster watch (who led
+ * when: the per-fault evidence, and the leader the status line shows).
  * `runForTimeLimit` is the main phase; heal.ts the final one. Released in an
  * order that loses nothing: stop generating and wait for the ops in flight
  * (they still get their completion lines), stop the nemesis, stop the status
@@ -12,11 +13,10 @@ import type { Cluster } from '../cluster.js';
 import { OpGenerator, Stagger } from '../generator.js';
 import { NemesisRunner } from '../nemesis/runner.js';
 import { statusLine, type Phase } from '../progress.js';
+import { ClusterWatch } from './cluster-watch.js';
+import { StarvationMonitor } from './starvation.js';
 import type { RunContext } from './context.js';
 import { messageOf, withResource } from './scope.js';
-
-/** How often the status line's leader is refreshed. */
-const LEADER_POLL_MS = 1000;
 
 export class Workload {
   readonly pool: ClientPool;
@@ -24,8 +24,12 @@ export class Workload {
   readonly nemesis: NemesisRunner | null;
   /** The status line's phase: workload, heal, final reads. */
   phaseName = 'workload';
-  /** The leader as last seen (status line). */
+  /** The leader as last seen (status line; the watch's, once it has seen one). */
   leader: string | null;
+  /** Who led when, for the per-fault evidence (and the status line's leader). */
+  readonly watch: ClusterWatch;
+  /** Whether the machine starved the run (starvation.ts). */
+  readonly starvation: StarvationMonitor;
   /** Set for the final reads: their ops count in the 'final' phase, apart from the workload's. */
   private finalPhase = false;
   private readonly stagger: Stagger;
@@ -33,20 +37,27 @@ export class Workload {
   private readonly onInterrupt = (): void => this.stop.abort();
   private readonly startMs = performance.now();
   private running: Promise<void> | null = null;
-  private leaderPoll: NodeJS.Timeout | null = null;
 
   private constructor(private readonly run: RunContext, cluster: Cluster, leader: string, runDir: string) {
     const { options, seed } = run;
     this.leader = leader;
     run.history.open(runDir, () => this.phaseNow());
+    this.starvation = new StarvationMonitor(() => run.history.nowMs());
+    run.facts.starvation = this.starvation;
+    this.watch = new ClusterWatch(cluster, { nowMs: () => run.history.nowMs(), afterPoll: () => this.starvation.sampleNodes(cluster.pids()) });
+    run.facts.watch = this.watch;
     try {
       this.generator = new OpGenerator({ seed, keys: options.keys, opsPerKey: options.opsPerKey });
       this.stagger = new Stagger(options.rate, seed ^ 0x5eed);
       this.nemesis = run.facts.schedule.length === 0 ? null : new NemesisRunner(cluster, run.facts.schedule, {
         seed,
+        // A fault aimed at the leader waits up to 4 election timeouts for one mid-election.
+        leaderWaitMs: 4 * options.electionTimeoutMs[1],
         record: (op) => {
           run.facts.nemesisActions += op.phase === 'complete' ? 1 : 0;
-          run.history.record({ process: 'nemesis', type: op.phase === 'invoke' ? 'invoke' : 'info', f: op.f, value: op.value });
+          const line = run.history.record({ process: 'nemesis', type: op.phase === 'invoke' ? 'invoke' : 'info', f: op.f, value: op.value });
+          // The relay's counters as this op happens: a fault's effect on each link is its stop's minus its start's.
+          if (line !== null) this.watch.snapshotNet(line.index);
         },
         log: (l) => run.log.line(l),
       });
@@ -69,14 +80,10 @@ export class Workload {
       fail: run.stats.fail,
       info: run.stats.info,
       faults: this.nemesis?.activeFaults() ?? [],
-      leader: this.leader,
+      leader: this.watch.currentLeader() ?? this.leader,
     }));
-    let polling = false;
-    this.leaderPoll = setInterval(() => {
-      if (polling) return;
-      polling = true;
-      cluster.leader(500).then((l) => { this.leader = l; }, () => { this.leader = null; }).finally(() => { polling = false; });
-    }, LEADER_POLL_MS);
+    this.starvation.start();
+    this.watch.start();
   }
 
   /** Opens the workload on a cluster with a leader, runs `body`, and releases it (see the file comment). */
@@ -101,6 +108,7 @@ export class Workload {
       clearTimeout(timeLimit);
     }
     run.facts.timings.workloadMs = run.msSince(this.startMs);
+    run.facts.workloadEndMs = run.history.nowMs();
     run.throwIfInterrupted();
     run.log.line(`workload done: ${this.generator.opsIssued} ops issued over ${this.generator.keysUsed().length} keys`);
   }
@@ -117,11 +125,11 @@ export class Workload {
   private async close(): Promise<void> {
     this.stop.abort();
     this.run.io.signal.removeEventListener('abort', this.onInterrupt);
-    if (this.leaderPoll !== null) clearInterval(this.leaderPoll);
-    this.leaderPoll = null;
     this.pool.close();
     await this.running?.catch(() => undefined);
     await this.nemesis?.stop().catch(() => undefined);
+    await this.watch.stop();
+    this.starvation.stop();
     this.run.progress.stop();
     this.run.history.close();
   }

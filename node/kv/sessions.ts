@@ -1,8 +1,21 @@
 /**
  * The client session table (Raft dissertation §6.3): for each client, the
- * last `seq` the state machine applied and its result. A retried command
- * (same `seq`) gets the cached result instead of being applied again, which
- * turns at-least-once retries into exactly-once effects.
+ * last `seq` the state machine applied, a digest of that op, and its result.
+ * A retried command (same `seq`, same op) gets the cached result instead of
+ * being applied again, which turns at-least-once retries into exactly-once
+ * effects.
+ *
+ * A session belongs to the client instance that opened it. A command is
+ * refused with a definite error, never answered from the cache, when:
+ * - it comes from another instance with the same clientId
+ *   (`session_conflict`): none of that instance's ops were applied under
+ *   this session, and none will be while it lives;
+ * - its seq is the last one applied but its op differs (`op_mismatch`):
+ *   this op was not applied as that seq, and never will be.
+ * Before these checks a reused clientId got another client's cached result
+ * as if its own op had been applied, and its lower seqs no answer at all.
+ * A seq below the last one (`stale`) will not be applied from now on, but
+ * may have been applied earlier: refused, and reported as not definite.
  *
  * The table is bounded. Eviction must be identical on every replica, so it is
  * driven by the log only: the session least recently used *by log index* is
@@ -11,18 +24,25 @@
  * key the least recently used one.
  *
  * Known limit (as in the dissertation): once a client's session is evicted, a
- * very late retry of its last command would be applied again. With the
- * default bound this needs more than 10,000 other clients to write in
- * between.
+ * very late retry of its last command would be applied again, and an op
+ * its owner instance had applied could be refused as a `session_conflict`
+ * after another instance opened the session anew. With the default bound
+ * this needs more than 10,000 other clients to write in between; a replayed
+ * datagram cannot do it (the transport refuses replays, node/transport/).
  */
 import type { KvResult } from '../protocol.js';
+import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
 export interface Session {
   readonly clientId: string;
+  /** The client instance the session belongs to. */
+  readonly instance: number;
   readonly lastSeq: number;
+  /** opDigest of the op applied as lastSeq. */
+  readonly digest: string;
   readonly result: KvResult;
   /** Log index of the entry that last touched this session (the eviction order). */
   readonly lastUsedIndex: number;
@@ -30,10 +50,19 @@ export interface Session {
 
 export type SessionCheck =
   | { readonly kind: 'new' }
-  /** seq == lastSeq: a retry of the last applied command; answer with its result, do not apply again. */
+  /** seq == lastSeq with the same op: a retry of the last applied command; answer with its result, do not apply again. */
   | { readonly kind: 'duplicate'; readonly result: KvResult }
-  /** seq < lastSeq: the client has moved on; nobody is waiting for this answer. */
-  | { readonly kind: 'stale'; readonly lastSeq: number };
+  /** seq < lastSeq: the client has moved on; not applied now (but perhaps earlier). */
+  | { readonly kind: 'stale'; readonly lastSeq: number }
+  /** Another instance's session, or the last seq with another op: not applied, and never will be. */
+  | { readonly kind: 'conflict'; readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number };
+
+export interface SessionUpdate {
+  readonly instance: number;
+  readonly seq: number;
+  readonly digest: string;
+  readonly result: KvResult;
+}
 
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
@@ -46,10 +75,13 @@ export class SessionTable {
     return this.sessions.size;
   }
 
-  check(clientId: string, seq: number): SessionCheck {
+  /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest`. */
+  check(clientId: string, instance: number, seq: number, digest: string): SessionCheck {
     const s = this.sessions.get(clientId);
-    if (s === undefined || seq > s.lastSeq) return { kind: 'new' };
-    if (seq === s.lastSeq) return { kind: 'duplicate', result: s.result };
+    if (s === undefined) return { kind: 'new' };
+    if (s.instance !== instance) return { kind: 'conflict', code: 'session_conflict', lastSeq: s.lastSeq };
+    if (seq > s.lastSeq) return { kind: 'new' };
+    if (seq === s.lastSeq) return s.digest === digest ? { kind: 'duplicate', result: s.result } : { kind: 'conflict', code: 'op_mismatch', lastSeq: s.lastSeq };
     return { kind: 'stale', lastSeq: s.lastSeq };
   }
 
@@ -59,13 +91,14 @@ export class SessionTable {
    * "recently seen in the log"). Evicts the least recently used session when
    * the table is over its bound.
    */
-  touch(clientId: string, index: number, update: { readonly seq: number; readonly result: KvResult } | null): void {
+  touch(clientId: string, index: number, update: SessionUpdate | null): void {
     const prev = this.sessions.get(clientId);
     if (prev !== undefined && index <= prev.lastUsedIndex) assertionFailed(`session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
     let next: Session;
     if (update !== null) {
       if (prev !== undefined && update.seq <= prev.lastSeq) assertionFailed(`session ${clientId}: seq ${update.seq} does not advance`);
-      next = { clientId, lastSeq: update.seq, result: update.result, lastUsedIndex: index };
+      if (prev !== undefined && update.instance !== prev.instance) assertionFailed(`session ${clientId}: instance ${update.instance} updates the session of instance ${prev.instance}`);
+      next = { clientId, instance: update.instance, lastSeq: update.seq, digest: update.digest, result: update.result, lastUsedIndex: index };
     } else {
       if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
@@ -101,4 +134,66 @@ export class SessionTable {
   list(): Session[] {
     return [...this.sessions.values()];
   }
+
+  /**
+   * Replace the whole table with `sessions` (least recently used first), as
+   * read back from a snapshot (§7: the session table is part of the state
+   * machine, dissertation §6.3). All or nothing: a table that breaks an
+   * invariant (duplicate client, eviction order not increasing by log index,
+   * over the bound) is refused and the current one kept.
+   */
+  replaceAll(sessions: readonly Session[]): string | null {
+    if (sessions.length > this.maxSessions) return `${sessions.length} sessions; this table holds at most ${this.maxSessions}`;
+    const seen = new Set<string>();
+    let previousIndex = 0;
+    for (const session of sessions) {
+      if (seen.has(session.clientId)) return `session ${JSON.stringify(session.clientId)} appears twice`;
+      seen.add(session.clientId);
+      if (session.lastUsedIndex <= previousIndex) return `sessions are not in eviction order (index ${session.lastUsedIndex} after ${previousIndex})`;
+      previousIndex = session.lastUsedIndex;
+    }
+    this.sessions.clear();
+    for (const session of sessions) this.sessions.set(session.clientId, session);
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- snapshot form
+
+/**
+ * How each field of a {@link Session} is checked when it is read back from a
+ * snapshot. The type demands one check per field of Session, so a field
+ * added to Session (another change adds a digest of the op, for instance)
+ * does not compile until it has a check here, and from then on it is
+ * written and read back with the rest: the snapshot form is every field of
+ * the record, in this table's order.
+ */
+const sessionFieldChecks: { readonly [K in keyof Session]-?: (value: unknown) => string | null } = {
+  clientId: (v) => (typeof v === 'string' && v.length > 0 ? null : 'expected a non-empty string'),
+  instance: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'expected a non-negative safe integer'),
+  lastSeq: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'expected a non-negative safe integer'),
+  digest: (v) => (typeof v === 'string' && /^[0-9a-f]{32}$/.test(v) ? null : 'expected an op digest (32 hex digits)'),
+  result: (v) => checkKvResult(v, ''),
+  lastUsedIndex: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : 'expected a positive safe integer'),
+};
+
+const sessionFields = Object.keys(sessionFieldChecks) as (keyof Session)[];
+
+/** A session as a plain JSON-ready record: every field, in a fixed order (identical bytes on every replica). */
+export function sessionToSnapshot(session: Session): Record<string, unknown> {
+  return Object.fromEntries(sessionFields.map((field) => [field, session[field]]));
+}
+
+/** A session read back from its snapshot form; total: any value gives a typed result. */
+export function sessionFromSnapshot(value: unknown): { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly error: string } {
+  if (!isRecord(value)) return { ok: false, error: 'session: expected an object' };
+  const keys = Object.keys(value);
+  if (keys.length !== sessionFields.length || !sessionFields.every((field) => Object.hasOwn(value, field))) {
+    return { ok: false, error: `session: fields ${JSON.stringify(keys.slice(0, 8))}; expected ${sessionFields.join(', ')}` };
+  }
+  for (const field of sessionFields) {
+    const problem = sessionFieldChecks[field](value[field]);
+    if (problem !== null) return { ok: false, error: `session.${field}: ${problem}` };
+  }
+  return { ok: true, session: value as unknown as Session };
 }

@@ -9,17 +9,29 @@
 import type { KvOp, KvResult } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
-import { decodeCommand } from './command.js';
-import { DEFAULT_MAX_SESSIONS, SessionTable } from './sessions.js';
+import { isRecord } from '../transport/validate.js';
+import { decodeCommand, opDigest } from './command.js';
+import { DEFAULT_MAX_SESSIONS, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
 import type { Session, SessionCheck } from './sessions.js';
+
+/** The snapshot form's name and version (its first two fields), so a reader can tell what it holds. */
+export const KV_SNAPSHOT_FORMAT = 'rift-kv-snapshot';
+export const KV_SNAPSHOT_VERSION = 1;
+
+export type RestoreResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
 export type ApplyResult =
   /** The command took effect now. */
   | { readonly kind: 'applied'; readonly index: number; readonly clientId: string; readonly seq: number; readonly result: KvResult }
   /** A retry of the client's last command: not applied again; `result` is the cached one (§6.3). */
   | { readonly kind: 'duplicate'; readonly index: number; readonly clientId: string; readonly seq: number; readonly result: KvResult }
-  /** Older than the client's last command: ignored; nobody waits for it. */
-  | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number };
+  /** Older than the client's last command: not applied now (it may have been before). */
+  | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number }
+  /** Another instance's session, or the client's last seq with another op: not applied, and never will be (sessions.ts). */
+  | {
+    readonly kind: 'conflict'; readonly index: number; readonly clientId: string; readonly instance: number; readonly seq: number;
+    readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number;
+  };
 
 export interface KvSnapshot {
   readonly lastApplied: number;
@@ -54,7 +66,8 @@ export class KvStateMachine {
 
   /**
    * Applies the next committed entry. Returns null for entries that carry no
-   * client command (a leader's no-op, §8; or an undecodable command).
+   * client command (a leader's no-op, §8; a configuration change, which only
+   * advances lastApplied here; or an undecodable command).
    */
   apply(entry: Entry): ApplyResult | null {
     assert(
@@ -64,6 +77,9 @@ export class KvStateMachine {
     this.lastAppliedIndex = entry.index;
     switch (entry.type) {
       case 'noop':
+      case 'config':
+        // No client command: a leader's noop (§8) or a membership change
+        // (dissertation ch. 4), which the Raft core itself acts on.
         return null;
       case 'command':
         return this.applyCommand(entry);
@@ -82,8 +98,83 @@ export class KvStateMachine {
    * can answer a retry of an already-applied write from the cache instead of
    * proposing it again (dissertation §6.3). Read-only.
    */
-  sessionCheck(clientId: string, seq: number): SessionCheck {
-    return this.sessions.check(clientId, seq);
+  sessionCheck(clientId: string, instance: number, seq: number, digest: string): SessionCheck {
+    return this.sessions.check(clientId, instance, seq, digest);
+  }
+
+  /**
+   * The state machine as a snapshot (§7; dissertation ch. 5) at lastApplied:
+   * the data, the client session table (dissertation §6.3: without it a
+   * retried command would apply twice on a node restored from a snapshot),
+   * and the count of undecodable entries. JSON text with keys sorted and
+   * sessions in eviction order, so two replicas at the same index produce
+   * the same bytes (their checksums can be compared). The Raft metadata
+   * (index, term, configuration) travels beside it, not in it.
+   */
+  encodeSnapshot(): string {
+    const keys = [...this.data.keys()].sort();
+    return JSON.stringify({
+      format: KV_SNAPSHOT_FORMAT,
+      version: KV_SNAPSHOT_VERSION,
+      lastApplied: this.lastAppliedIndex,
+      undecodable: this.undecodable,
+      data: keys.map((key) => [key, this.data.get(key)]),
+      sessions: this.sessions.list().map(sessionToSnapshot),
+    });
+  }
+
+  /**
+   * Replace the whole state with a snapshot from {@link encodeSnapshot} (a
+   * restart, or Ready.snapshotToInstall). All or nothing: the text is
+   * checked completely first, and on any problem the state is left as it
+   * was and the problem returned (the caller decides: a corrupt snapshot
+   * must never silently become the state).
+   */
+  restoreSnapshot(text: string): RestoreResult {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { ok: false, error: 'kv snapshot is not JSON' };
+    }
+    if (!isRecord(value)) return { ok: false, error: 'kv snapshot: expected an object' };
+    const keys = Object.keys(value).sort().join(',');
+    if (keys !== 'data,format,lastApplied,sessions,undecodable,version') return { ok: false, error: `kv snapshot: fields ${keys}` };
+    if (value['format'] !== KV_SNAPSHOT_FORMAT || value['version'] !== KV_SNAPSHOT_VERSION) {
+      return { ok: false, error: `kv snapshot: format ${JSON.stringify(value['format'])} version ${JSON.stringify(value['version'])}` };
+    }
+    const lastApplied = value['lastApplied'];
+    const undecodable = value['undecodable'];
+    if (!isCount(lastApplied) || !isCount(undecodable)) return { ok: false, error: 'kv snapshot: lastApplied and undecodable must be non-negative integers' };
+    const pairs = value['data'];
+    if (!Array.isArray(pairs)) return { ok: false, error: 'kv snapshot: data must be a list of [key, value]' };
+    const data = new Map<string, string>();
+    let previous: string | null = null;
+    for (const pair of pairs) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+        return { ok: false, error: 'kv snapshot: data must be a list of [key, value] strings' };
+      }
+      const [key, stored] = pair as [string, string];
+      if (previous !== null && previous >= key) return { ok: false, error: 'kv snapshot: keys must be sorted and unique' };
+      previous = key;
+      data.set(key, stored);
+    }
+    const rawSessions = value['sessions'];
+    if (!Array.isArray(rawSessions)) return { ok: false, error: 'kv snapshot: sessions must be a list' };
+    const sessions: Session[] = [];
+    for (const raw of rawSessions) {
+      const read = sessionFromSnapshot(raw);
+      if (!read.ok) return { ok: false, error: `kv snapshot: ${read.error}` };
+      if (read.session.lastUsedIndex > lastApplied) return { ok: false, error: `kv snapshot: a session used at ${read.session.lastUsedIndex}, after lastApplied ${lastApplied}` };
+      sessions.push(read.session);
+    }
+    const replaced = this.sessions.replaceAll(sessions);
+    if (replaced !== null) return { ok: false, error: `kv snapshot: ${replaced}` };
+    this.data.clear();
+    for (const [key, stored] of data) this.data.set(key, stored);
+    this.lastAppliedIndex = lastApplied;
+    this.undecodable = undecodable;
+    return { ok: true };
   }
 
   snapshotState(): KvSnapshot {
@@ -116,9 +207,10 @@ export class KvStateMachine {
       this.log(`kv: entry ${entry.index} (term ${entry.term}) holds an undecodable command, applied as a no-op: ${decoded.error}`);
       return null;
     }
-    const { clientId, seq, op } = decoded.cmd;
+    const { clientId, instance, seq, op } = decoded.cmd;
     const index = entry.index;
-    const check = this.sessions.check(clientId, seq);
+    const digest = opDigest(op);
+    const check = this.sessions.check(clientId, instance, seq, digest);
     switch (check.kind) {
       case 'duplicate':
         this.sessions.touch(clientId, index, null);
@@ -126,9 +218,12 @@ export class KvStateMachine {
       case 'stale':
         this.sessions.touch(clientId, index, null);
         return { kind: 'stale', index, clientId, seq, lastSeq: check.lastSeq };
+      case 'conflict':
+        this.sessions.touch(clientId, index, null);
+        return { kind: 'conflict', index, clientId, instance, seq, code: check.code, lastSeq: check.lastSeq };
       case 'new': {
         const result = this.execute(op);
-        this.sessions.touch(clientId, index, { seq, result });
+        this.sessions.touch(clientId, index, { instance, seq, digest, result });
         return { kind: 'applied', index, clientId, seq, result };
       }
       default:
@@ -156,4 +251,8 @@ export class KvStateMachine {
         return assertNever(op, 'op');
     }
   }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }

@@ -12,20 +12,24 @@
  * - a log position is `index@term` (`3@2`: index 3, written in term 2);
  * - an entry is its position and `noop` or its data as a JSON string
  *   (`3@2 "put k=v"`); `describeData` may render data more readably (the
- *   simulator knows the KV command encoding, the core does not);
+ *   simulator knows the KV command encoding, the core does not); a
+ *   configuration change is `4@2 conf add_learner n4 voters=[n1,n2,n3]
+ *   learners=[n4]` (the change and the configuration it leads to);
  * - a message is `from->to Kind field=value ...`, the kinds named as in
  *   etcd-io/raft (`MsgApp` is AppendEntries, §5.3; `MsgVote` RequestVote,
- *   §5.2; `MsgPreVote` the pre-vote request, thesis §9.6; `MsgTimeoutNow`
- *   the leadership-transfer trigger, thesis §3.10).
+ *   §5.2; `MsgPreVote` the pre-vote request, thesis §9.6; `MsgSnap`
+ *   InstallSnapshot, §7; `MsgTimeoutNow` the leadership-transfer trigger,
+ *   thesis §3.10).
  *
  * Pure: imports only the core's types.
  */
 import { assertNever } from '../util/assert.js';
+import { decodeConfigEntry, describeConfChange, describeConfiguration } from './configuration.js';
 import type { ProgressView, RaftStatus } from './raft.js';
-import type { Entry, HardState, ProposeResult, RaftMessage, ReadRejection, ReadState, Ready, SoftState } from './types.js';
+import type { CoreMessage, Entry, HardState, ProposeResult, ReadRejection, ReadState, Ready, SnapshotMeta, SoftState } from './types.js';
 
 /** Every message kind, in the order of a round trip: the names `describeMessage` prints and transcripts filter on. */
-export const MESSAGE_KINDS = ['MsgPreVote', 'MsgPreVoteResp', 'MsgVote', 'MsgVoteResp', 'MsgApp', 'MsgAppResp', 'MsgTimeoutNow'] as const;
+export const MESSAGE_KINDS = ['MsgPreVote', 'MsgPreVoteResp', 'MsgVote', 'MsgVoteResp', 'MsgApp', 'MsgAppResp', 'MsgSnap', 'MsgTimeoutNow'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 export interface DescribeOptions {
@@ -34,7 +38,7 @@ export interface DescribeOptions {
 }
 
 /** The kind of a message: its `type`, with pre-vote requests and answers told apart from real votes. */
-export function messageKind(message: RaftMessage): MessageKind {
+export function messageKind(message: CoreMessage): MessageKind {
   switch (message.type) {
     case 'request_vote':
       return message.preVote ? 'MsgPreVote' : 'MsgVote';
@@ -44,6 +48,8 @@ export function messageKind(message: RaftMessage): MessageKind {
       return 'MsgApp';
     case 'append_entries_response':
       return 'MsgAppResp';
+    case 'install_snapshot':
+      return 'MsgSnap';
     case 'timeout_now':
       return 'MsgTimeoutNow';
     default:
@@ -69,6 +75,12 @@ export function describeEntry(entry: Entry, options: DescribeOptions = {}): stri
       return entry.data === '' ? `${position} noop` : `${position} noop ${JSON.stringify(entry.data)}`;
     case 'command':
       return `${position} ${options.describeData?.(entry.data) ?? JSON.stringify(entry.data)}`;
+    case 'config': {
+      const decoded = decodeConfigEntry(entry.data);
+      // A malformed one is shown as it is rather than hidden.
+      if (!decoded.ok) return `${position} conf ${JSON.stringify(entry.data)}`;
+      return `${position} conf ${describeConfChange(decoded.data.change)} ${describeConfiguration(decoded.data.configuration)}`;
+    }
     default:
       return assertNever(entry.type, 'entry type');
   }
@@ -87,9 +99,10 @@ export function describeEntries(entries: readonly Entry[], options: DescribeOpti
  * (ReadIndex rounds, thesis §6.4); `match` the follower's matchIndex on
  * success; on rejection `reject` the rejected prevLogIndex and the
  * fast-backtracking hint `conflictTerm`/`conflictIndex`. A heartbeat is a
- * MsgApp without `entries`.
+ * MsgApp without `entries`. A MsgSnap names the snapshot it streams
+ * (`snapshot=10@2 voters=[...] learners=[...]`), never its bytes.
  */
-export function describeMessage(message: RaftMessage, options: DescribeOptions = {}): string {
+export function describeMessage(message: CoreMessage, options: DescribeOptions = {}): string {
   const head = `${message.from}->${message.to} ${messageKind(message)} term=${message.term}`;
   switch (message.type) {
     case 'request_vote': {
@@ -116,11 +129,18 @@ export function describeMessage(message: RaftMessage, options: DescribeOptions =
       const hint = `conflictTerm=${message.conflictTerm ?? 'none'} conflictIndex=${message.conflictIndex}`;
       return `${head} reject=${message.matchIndex} ${hint} seq=${message.seq}`;
     }
+    case 'install_snapshot':
+      return `${head} seq=${message.seq} snapshot=${describeSnapshotMeta(message.snapshot)}`;
     case 'timeout_now':
       return head;
     default:
       return assertNever(message, 'raft message');
   }
+}
+
+/** `10@2 voters=[n1,n2,n3] learners=[]`: a snapshot's last included entry and its configuration (§7). */
+export function describeSnapshotMeta(meta: SnapshotMeta): string {
+  return `${describePosition(meta.index, meta.term)} ${describeConfiguration(meta.configuration)}`;
 }
 
 /** `term=2 vote=n1` (Figure 2's currentTerm and votedFor). */
@@ -151,15 +171,22 @@ export function describeReadRejection(rejection: ReadRejection): string {
  */
 export function describeReadyLines(ready: Ready, options: DescribeOptions = {}): string[] {
   const lines = [`SoftState ${describeSoftState(ready.softState)}`];
+  if (ready.snapshotToInstall !== null) lines.push(`SnapshotToInstall ${describeSnapshotMeta(ready.snapshotToInstall)}`);
   if (ready.hardState !== null) lines.push(`HardState ${describeHardState(ready.hardState)}`);
   if (ready.entriesToAppend.length > 0) lines.push(`Entries ${describeEntries(ready.entriesToAppend, options)}`);
   if (ready.messages.length > 0) {
     lines.push('Messages:');
     for (const message of ready.messages) lines.push(`  ${describeMessage(message, options)}`);
   }
+  if (ready.snapshotsToSend.length > 0) {
+    lines.push('SnapshotsToSend:');
+    for (const message of ready.snapshotsToSend) lines.push(`  ${describeMessage(message, options)}`);
+  }
   if (ready.committedEntries.length > 0) lines.push(`CommittedEntries ${describeEntries(ready.committedEntries, options)}`);
   if (ready.readStates.length > 0) lines.push(`ReadStates [${ready.readStates.map(describeReadState).join(', ')}]`);
   if (ready.readRejections.length > 0) lines.push(`ReadRejections [${ready.readRejections.map(describeReadRejection).join(', ')}]`);
+  if (ready.snapshotRequest !== null) lines.push(`SnapshotRequest ${describeSnapshotMeta(ready.snapshotRequest)}`);
+  if (ready.discardEntriesBefore !== null) lines.push(`DiscardEntriesBefore ${ready.discardEntriesBefore}`);
   for (const notice of ready.notices) lines.push(`Notice ${notice}`);
   return lines;
 }
@@ -168,17 +195,29 @@ export function describeReady(ready: Ready, options: DescribeOptions = {}): stri
   return describeReadyLines(ready, options).join('\n');
 }
 
-/** `role=leader term=2 vote=n1 leader=n1 commit=3 last=3@2` */
+/**
+ * `role=leader term=2 vote=n1 leader=n1 commit=3 last=3@2`, and once there
+ * is a snapshot or a compacted log ` snapshot=10@2 first=6` (§7).
+ */
 export function describeStatus(status: RaftStatus): string {
+  const compaction = status.snapshot === null && status.firstIndex === 1
+    ? ''
+    : ` snapshot=${status.snapshot === null ? 'none' : describePosition(status.snapshot.index, status.snapshot.term)} first=${status.firstIndex}`;
   return (
     `role=${status.role} term=${status.currentTerm} vote=${status.votedFor ?? 'none'} leader=${status.leaderId ?? 'none'} ` +
-    `commit=${status.commitIndex} last=${describePosition(status.lastLogIndex, status.lastLogTerm)}`
+    `commit=${status.commitIndex} last=${describePosition(status.lastLogIndex, status.lastLogTerm)}${compaction}`
   );
 }
 
-/** A leader's view of one follower: `match=3 next=4 replicate inflight=0` (Figure 2 matchIndex, nextIndex). */
+/**
+ * A leader's view of one follower: `match=3 next=4 replicate inflight=0`
+ * (Figure 2 matchIndex, nextIndex), with ` snapshot=10` for the snapshot on
+ * its way and ` learner caught-up=true` for a learner (§4.2.1).
+ */
 export function describeProgress(progress: ProgressView): string {
-  return `match=${progress.matchIndex} next=${progress.nextIndex} ${progress.state} inflight=${progress.inflight}`;
+  const snapshot = progress.state === 'snapshot' ? ` snapshot=${progress.pendingSnapshot}` : '';
+  const learner = progress.learner ? ` learner caught-up=${progress.caughtUp}` : '';
+  return `match=${progress.matchIndex} next=${progress.nextIndex} ${progress.state}${snapshot} inflight=${progress.inflight}${learner}`;
 }
 
 /** `ok index=3 term=2`, `not_leader leader=n1` or `proposal_dropped (why)`. */

@@ -1,10 +1,14 @@
 /**
- * The in-memory Raft log (Figure 2 `log[]`): entries 1..lastIndex, contiguous,
- * with non-decreasing terms. Index 0 is the empty prefix with term 0, so
- * `prevLogIndex = 0` always matches (§5.3).
+ * The in-memory Raft log (Figure 2 `log[]`): entries firstIndex..lastIndex,
+ * contiguous, with non-decreasing terms. Everything before firstIndex was
+ * compacted into a snapshot (§7); the log remembers the index and term of
+ * the entry just before its first one (`prevIndex`, `prevTerm`: Figure 13's
+ * lastIncludedIndex/Term when the log starts right after the snapshot), so
+ * an AppendEntries at that position can still be checked. Without
+ * compaction prevIndex is 0 with term 0: the empty prefix, which always
+ * matches (§5.3).
  *
- * The whole durable log is kept in memory (there are no snapshots yet); the
- * driver persists what `RaftNode.ready().entriesToAppend` hands it.
+ * The driver persists what `RaftNode.ready().entriesToAppend` hands it.
  */
 import { assertionFailed } from '../util/assert.js';
 import type { Entry } from './types.js';
@@ -47,30 +51,54 @@ export function isAtLeastAsUpToDate(lastLogIndex: number, lastLogTerm: number, o
 }
 
 export class RaftLog {
-  private readonly entries: Entry[] = [];
+  private entries: Entry[] = [];
+  /** Index of the entry just before the first one held (0: nothing compacted). */
+  private prevIndex: number;
+  /** Term of the entry at prevIndex (0 for index 0): always known. */
+  private prevTerm: number;
 
-  constructor(initial: readonly Entry[]) {
+  constructor(initial: readonly Entry[], prevIndex = 0, prevTerm = 0) {
+    if (!(Number.isSafeInteger(prevIndex) && prevIndex >= 0)) assertionFailed(`log prevIndex must be a non-negative integer, got ${prevIndex}`);
+    if (!(Number.isSafeInteger(prevTerm) && prevTerm >= 0)) assertionFailed(`log prevTerm must be a non-negative integer, got ${prevTerm}`);
+    if ((prevIndex === 0) !== (prevTerm === 0)) assertionFailed(`log prev position ${prevIndex}@${prevTerm}: only index 0 has term 0`);
+    this.prevIndex = prevIndex;
+    this.prevTerm = prevTerm;
     this.append(initial);
   }
 
+  /** The first index held (prevIndex + 1; the next index to be appended when the log is empty). */
+  firstIndex(): number {
+    return this.prevIndex + 1;
+  }
+
+  /** The index just before the first one held: everything up to it is compacted (its term is still known). */
+  compactedIndex(): number {
+    return this.prevIndex;
+  }
+
   lastIndex(): number {
-    return this.entries.length;
+    return this.prevIndex + this.entries.length;
   }
 
   lastTerm(): number {
-    return this.entries[this.entries.length - 1]?.term ?? 0;
+    return this.entries[this.entries.length - 1]?.term ?? this.prevTerm;
   }
 
-  /** Term of the entry at `index`; 0 for index 0; null when the log is shorter. */
+  /** Term of the entry at `index`; 0 for index 0; null when compacted away (below prevIndex) or beyond the log. */
   term(index: number): number | null {
-    if (index === 0) return 0;
-    if (index < 0 || index > this.entries.length) return null;
+    if (index === this.prevIndex) return this.prevTerm;
+    if (index < this.prevIndex || index > this.lastIndex()) return null;
     return this.at(index).term;
   }
 
+  /** Whether `index` lies in the compacted prefix, where no term is known any more. */
+  isCompacted(index: number): boolean {
+    return index < this.prevIndex;
+  }
+
   at(index: number): Entry {
-    const entry = this.entries[index - 1];
-    if (entry === undefined) assertionFailed(`log has no entry at index ${index} (lastIndex ${this.entries.length})`);
+    const entry = this.entries[index - this.prevIndex - 1];
+    if (entry === undefined) assertionFailed(`log has no entry at index ${index} (log ${this.firstIndex()}..${this.lastIndex()})`);
     return entry;
   }
 
@@ -80,9 +108,9 @@ export class RaftLog {
 
   /** Entries with indices in [from, to], both inclusive (a fresh array). */
   slice(from: number, to: number): Entry[] {
-    if (!(from >= 1 && to <= this.entries.length)) assertionFailed(`slice [${from}, ${to}] outside log 1..${this.entries.length}`);
+    if (!(from >= this.firstIndex() && to <= this.lastIndex())) assertionFailed(`slice [${from}, ${to}] outside log ${this.firstIndex()}..${this.lastIndex()}`);
     if (from > to) return [];
-    return this.entries.slice(from - 1, to);
+    return this.entries.slice(from - this.prevIndex - 1, to - this.prevIndex);
   }
 
   /**
@@ -93,7 +121,7 @@ export class RaftLog {
   sliceBytes(from: number, maxBytes: number): Entry[] {
     const out: Entry[] = [];
     let bytes = 0;
-    for (let index = from; index <= this.entries.length; index++) {
+    for (let index = from; index <= this.lastIndex(); index++) {
       const entry = this.at(index);
       const size = entrySizeBytes(entry);
       if (out.length > 0 && bytes + size > maxBytes) break;
@@ -103,7 +131,7 @@ export class RaftLog {
     return out;
   }
 
-  /** All entries (read-only view for tests, the simulator's invariants and status). */
+  /** The entries held, firstIndex..lastIndex (read-only view for tests, the simulator's invariants and status). */
   all(): readonly Entry[] {
     return this.entries;
   }
@@ -111,20 +139,28 @@ export class RaftLog {
   /**
    * §5.3: the index of the first entry in `incoming` that is missing from our
    * log or conflicts with it (same index, different term); 0 when every
-   * incoming entry is already present. Matching entries are never conflicts.
+   * incoming entry is already present. Matching entries are never conflicts,
+   * and neither are compacted ones: only committed entries are compacted,
+   * and every later leader holds them (Leader Completeness, §5.4).
    */
   findConflict(incoming: readonly Entry[]): number {
     for (const entry of incoming) {
+      if (entry.index <= this.prevIndex) continue;
       if (!this.matchTerm(entry.index, entry.term)) return entry.index;
     }
     return 0;
   }
 
-  /** Fast backtracking hint: the first index holding the same term as the entry at `index`. */
+  /**
+   * Fast backtracking hint: the first index held with the same term as the
+   * entry at `index` (at least firstIndex; `index` itself at the compaction
+   * point, where nothing before is held).
+   */
   firstIndexOfTermAt(index: number): number {
+    if (index <= this.prevIndex) return index;
     const term = this.at(index).term;
-    // Terms are non-decreasing: binary search for the first index in 1..index with this term.
-    let lo = 1;
+    // Terms are non-decreasing: binary search for the first index in firstIndex..index with this term.
+    let lo = this.firstIndex();
     let hi = index;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -134,10 +170,10 @@ export class RaftLog {
     return lo;
   }
 
-  /** The last index whose entry has exactly `term`, or null. Terms are non-decreasing, so binary search. */
+  /** The last index whose entry has exactly `term` (prevIndex when only it has), or null. Binary search. */
   lastIndexOfTerm(term: number): number | null {
-    let lo = 1;
-    let hi = this.entries.length;
+    let lo = this.firstIndex();
+    let hi = this.lastIndex();
     let found = 0; // largest index with entry.term <= term
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
@@ -146,13 +182,14 @@ export class RaftLog {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found > 0 && this.at(found).term === term ? found : null;
+    if (found > 0 && this.at(found).term === term) return found;
+    return found === 0 && this.prevTerm === term && this.prevIndex > 0 ? this.prevIndex : null;
   }
 
   /** Append entries that continue the log exactly (index lastIndex+1, lastIndex+2, ...). */
   append(incoming: readonly Entry[]): void {
     for (const entry of incoming) {
-      if (entry.index !== this.entries.length + 1) assertionFailed(`log append not contiguous: entry ${entry.index} after ${this.entries.length}`);
+      if (entry.index !== this.lastIndex() + 1) assertionFailed(`log append not contiguous: entry ${entry.index} after ${this.lastIndex()}`);
       if (entry.term < this.lastTerm()) assertionFailed(`log terms must not decrease: term ${entry.term} after ${this.lastTerm()} at index ${entry.index}`);
       if (entry.term < 1) assertionFailed(`entry term must be >= 1, got ${entry.term}`);
       this.entries.push(entry);
@@ -163,8 +200,33 @@ export class RaftLog {
   truncateAndAppend(incoming: readonly Entry[]): void {
     const first = incoming[0];
     if (first === undefined) return;
-    if (!(first.index >= 1 && first.index <= this.entries.length + 1)) assertionFailed(`truncate point ${first.index} outside 1..${this.entries.length + 1}`);
-    this.entries.length = first.index - 1;
+    if (!(first.index >= this.firstIndex() && first.index <= this.lastIndex() + 1)) {
+      assertionFailed(`truncate point ${first.index} outside ${this.firstIndex()}..${this.lastIndex() + 1}`);
+    }
+    this.entries.length = first.index - this.prevIndex - 1;
     this.append(incoming);
+  }
+
+  /** Drop every entry up to and including `index` (a durable snapshot covers them, §7); the log then starts at index + 1. */
+  compact(index: number): void {
+    if (index <= this.prevIndex) return;
+    if (index > this.lastIndex()) assertionFailed(`compact to ${index} beyond lastIndex ${this.lastIndex()}`);
+    const term = this.at(index).term;
+    this.entries = this.entries.slice(index - this.prevIndex);
+    this.prevIndex = index;
+    this.prevTerm = term;
+  }
+
+  /**
+   * §7 InstallSnapshot, step 7: discard the entire log; it now starts right
+   * after the snapshot at (index, term). `keep` (only under an unsafe flag)
+   * are entries to hold on to after it.
+   */
+  reset(index: number, term: number, keep: readonly Entry[] = []): void {
+    if (!(index >= 1 && term >= 1)) assertionFailed(`log reset to ${index}@${term}: a snapshot position has index and term >= 1`);
+    this.entries = [];
+    this.prevIndex = index;
+    this.prevTerm = term;
+    this.append(keep);
   }
 }

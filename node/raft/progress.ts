@@ -9,17 +9,26 @@
  * - `replicate`: the follower's log is known to match up to `matchIndex`; the
  *   leader streams entries optimistically, advancing `nextIndex` as it sends,
  *   with at most `maxInflightAppends` AppendEntries unacknowledged.
+ * - `snapshot`: the follower needs entries the leader has compacted away
+ *   (§7); an InstallSnapshot is on its way and nothing else is sent but
+ *   heartbeats until the follower answers or the driver reports the stream
+ *   finished or failed (etcd's StateSnapshot).
+ *
+ * It also times the follower's catch-up rounds (dissertation §4.2.1): a
+ * round replicates everything the leader had when the round started; a
+ * learner whose last round took less than an election timeout has caught
+ * up and may be promoted.
  *
  * Over UDP any message may be lost, duplicated or reordered, so every update
  * here is monotonic or explicitly checked for staleness.
  */
-import { assertionFailed } from '../util/assert.js';
+import { assertNever, assertionFailed } from '../util/assert.js';
 import type { ProgressSnapshot } from './state.js';
 
 /** A tick so far in the past that any lease measured from it has expired. */
 export const NEVER_TICK = Number.MIN_SAFE_INTEGER;
 
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 export class Progress {
   matchIndex = 0;
@@ -41,6 +50,13 @@ export class Progress {
   matchAtLastHeartbeat = 0;
   /** The leader's newest seq when matchIndex was last raised (see lostAcknowledgedEntries). */
   matchKnownAtSeq = 0;
+  /** Snapshot state: the index of the snapshot on its way. */
+  pendingSnapshot = 0;
+  /** Catch-up round (§4.2.1): the leader's lastIndex when the current round began, and that tick. */
+  roundEndIndex = 0;
+  roundStartTick = 0;
+  /** The last completed round took less than an election timeout (the follower keeps up with the leader). */
+  caughtUp = false;
 
   constructor(nextIndex: number) {
     if (nextIndex < 1) assertionFailed(`nextIndex must be >= 1, got ${nextIndex}`);
@@ -50,11 +66,14 @@ export class Progress {
   /**
    * This progress as plain data (RaftNode.snapshotState): `ackedSendTick`
    * as ticks before `nowTick`, null when never or at least `leaseTicks` ago
-   * (it can then never make a lease valid again).
+   * (it can then never make a lease valid again); `roundStartTick` likewise,
+   * null when more than `roundTicksMax` ago (observeRound and expireRound
+   * only ask whether it is more than that, and the answer can only stay yes).
    */
-  toSnapshot(nowTick: number, leaseTicks: number | null): ProgressSnapshot {
+  toSnapshot(nowTick: number, leaseTicks: number | null, roundTicksMax: number): ProgressSnapshot {
     const ago = nowTick - this.ackedSendTick;
     const expired = this.ackedSendTick === NEVER_TICK || leaseTicks === null || ago >= leaseTicks;
+    const roundAgo = nowTick - this.roundStartTick;
     return {
       matchIndex: this.matchIndex,
       nextIndex: this.nextIndex,
@@ -67,6 +86,10 @@ export class Progress {
       commitSent: this.commitSent,
       matchAtLastHeartbeat: this.matchAtLastHeartbeat,
       matchKnownAtSeq: this.matchKnownAtSeq,
+      pendingSnapshot: this.pendingSnapshot,
+      roundEndIndex: this.roundEndIndex,
+      roundStartTicksAgo: roundAgo > roundTicksMax ? null : roundAgo,
+      caughtUp: this.caughtUp,
     };
   }
 
@@ -83,16 +106,38 @@ export class Progress {
     progress.commitSent = snapshot.commitSent;
     progress.matchAtLastHeartbeat = snapshot.matchAtLastHeartbeat;
     progress.matchKnownAtSeq = snapshot.matchKnownAtSeq;
+    progress.pendingSnapshot = snapshot.pendingSnapshot;
+    progress.roundEndIndex = snapshot.roundEndIndex;
+    progress.roundStartTick = snapshot.roundStartTicksAgo === null ? NEVER_TICK : nowTick - snapshot.roundStartTicksAgo;
+    progress.caughtUp = snapshot.caughtUp;
     return progress;
   }
 
   isPaused(maxInflightAppends: number): boolean {
-    return this.state === 'probe' ? this.probeSent : this.inflights.length >= maxInflightAppends;
+    switch (this.state) {
+      case 'probe':
+        return this.probeSent;
+      case 'replicate':
+        return this.inflights.length >= maxInflightAppends;
+      case 'snapshot':
+        return true;
+      default:
+        return assertNever(this.state, 'progress state');
+    }
   }
 
   becomeProbe(): void {
     this.state = 'probe';
     this.nextIndex = this.matchIndex + 1;
+    this.probeSent = false;
+    this.inflights.length = 0;
+    this.pendingSnapshot = 0;
+  }
+
+  /** An InstallSnapshot for the snapshot at `index` was sent: wait for it (etcd's BecomeSnapshot). */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
     this.probeSent = false;
     this.inflights.length = 0;
   }
@@ -102,6 +147,28 @@ export class Progress {
     this.nextIndex = this.matchIndex + 1;
     this.probeSent = false;
     this.inflights.length = 0;
+    this.pendingSnapshot = 0;
+  }
+
+  /**
+   * §4.2.1 catch-up rounds, on every answer from the follower at tick `now`
+   * while the leader's log ends at `lastIndex`: a round ends once the
+   * follower holds what the leader had when it began; it counts as caught up
+   * when that took at most `roundTicksMax`. A new round starts at once.
+   */
+  observeRound(now: number, lastIndex: number, roundTicksMax: number): void {
+    if (this.matchIndex < this.roundEndIndex) return;
+    this.caughtUp = now - this.roundStartTick <= roundTicksMax;
+    this.roundEndIndex = lastIndex;
+    this.roundStartTick = now;
+  }
+
+  /**
+   * No round completed for `roundTicksMax` while the follower lacks entries
+   * the leader has (`lastIndex`): it is not keeping up (or not answering).
+   */
+  expireRound(now: number, lastIndex: number, roundTicksMax: number): void {
+    if (this.matchIndex < lastIndex && now - this.roundStartTick > roundTicksMax) this.caughtUp = false;
   }
 
   /**
@@ -171,6 +238,8 @@ export class Progress {
    * which must not move nextIndex backwards past what a newer ack proved.
    */
   maybeDecreaseTo(rejected: number, hintNextIndex: number): boolean {
+    // A snapshot is on its way: only its answer (or the driver's report) moves us on.
+    if (this.state === 'snapshot') return false;
     if (this.state === 'replicate') {
       // The follower matches up to matchIndex: a rejection at or below it is stale.
       if (rejected <= this.matchIndex) return false;

@@ -2,7 +2,9 @@
  * The pure Raft core: one peer's state machine, modelled on etcd-io/raft.
  *
  * Inputs: `tick()` (logical time), `step(message)`, `propose(data)`,
- * `readIndex(requestId)`, `transferLeadership(to)`, `campaign()`.
+ * `proposeConfChange(change)`, `readIndex(requestId)`,
+ * `transferLeadership(to)`, `campaign()`, and from the driver
+ * `persisted(index)`, `snapshotTaken(meta)`, `reportSnapshot(peer, outcome)`.
  * Output: a drained {@link Ready} batch the driver persists (and fsyncs),
  * then sends, then applies, in that order. Nothing here does IO, reads a
  * clock or draws randomness by itself (the injected {@link Prng}); every
@@ -12,6 +14,14 @@
  * Structure (etcd `raft.go`): term handling lives in one place at the top of
  * `step` (§5.1), then one handler per message type that branches on the role.
  *
+ * Membership (dissertation ch. 4, `configuration.ts`): single-server
+ * changes, learners, and the configuration in effect is the newest in the
+ * log. Every majority (commit, election, check-quorum, ReadIndex, lease)
+ * counts the voters of the current configuration; the leader replicates to
+ * voters and learners. Compaction (§7, `compaction.ts`): the log starts
+ * after a snapshot the driver made durable; a follower that needs what was
+ * compacted gets an InstallSnapshot.
+ *
  * Divergences from the paper, all from etcd-io/raft / the thesis:
  * - pre-vote (thesis §9.6) and check-quorum with leader stickiness (thesis
  *   §4.2.3, §6.2): a node that heard from a leader within the minimum election
@@ -19,9 +29,28 @@
  * - a node answers a stale-term AppendEntries/RequestVote with its own term
  *   so the sender steps down;
  * - heartbeats are empty AppendEntries at the follower's matchIndex, so they
- *   never fail the consistency check because of in-flight entries.
+ *   never fail the consistency check because of in-flight entries;
+ * - a follower whose log already holds a snapshot's last entry keeps its log
+ *   and only learns the commit (etcd), rather than reloading the snapshot;
+ * - a leader that committed its own removal (§4.2.2) hands leadership to an
+ *   up-to-date voter with TimeoutNow before it steps down.
  */
 import { assert, assertNever, assertionFailed } from '../util/assert.js';
+import { compactionPoint, compactionPolicyOf, snapshotDue, type CompactionPolicy } from './compaction.js';
+import {
+  applyConfChange,
+  ConfigHistory,
+  configurationOfEntry,
+  configurationProblem,
+  decodeConfigEntry,
+  EMPTY_CONFIGURATION,
+  encodeConfigEntry,
+  isLearner,
+  isVoter,
+  makeConfiguration,
+  othersOf,
+  sameConfiguration,
+} from './configuration.js';
 import { RaftLog, entrySizeBytes, isAtLeastAsUpToDate } from './log.js';
 import { Progress, type ProgressState } from './progress.js';
 import { quorumSize, quorumValue } from './quorum.js';
@@ -30,8 +59,12 @@ import type { ProgressSnapshot, RaftNodeState, SeqTickSnapshot } from './state.j
 import type {
   AppendEntries,
   AppendEntriesResponse,
+  ConfChange,
+  Configuration,
+  CoreMessage,
   Entry,
   HardState,
+  InstallSnapshot,
   NodeId,
   Prng,
   ProposeResult,
@@ -43,6 +76,8 @@ import type {
   RequestVote,
   RequestVoteResponse,
   Role,
+  SnapshotMeta,
+  SnapshotOutcome,
   SoftState,
   StoredState,
 } from './types.js';
@@ -51,6 +86,12 @@ export interface RaftStatus extends SoftState {
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
   readonly votedFor: NodeId | null;
+  /** The first index the log holds (1 until something was compacted, §7). */
+  readonly firstIndex: number;
+  /** The newest snapshot the core knows durable (taken here or installed), or null. */
+  readonly snapshot: SnapshotMeta | null;
+  /** The configuration in effect (the newest in the log, dissertation §4.1). */
+  readonly configuration: Configuration;
 }
 
 /** Read-only view of the leader's progress for one follower (tests, status pages). */
@@ -59,6 +100,12 @@ export interface ProgressView {
   readonly nextIndex: number;
   readonly state: ProgressState;
   readonly inflight: number;
+  /** Snapshot state: the index of the snapshot on its way; 0 otherwise. */
+  readonly pendingSnapshot: number;
+  /** A non-voting member (§4.2.1). */
+  readonly learner: boolean;
+  /** Its last catch-up round took less than an election timeout (§4.2.1; a learner may then be promoted). */
+  readonly caughtUp: boolean;
 }
 
 /** Shared empty outputs for Readies that have none (frozen: nobody may push into them). */
@@ -67,6 +114,7 @@ const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
 const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
 const NO_READ_REJECTIONS: readonly ReadRejection[] = Object.freeze([]);
 const NO_NOTICES: readonly string[] = Object.freeze([]);
+const NO_SNAPSHOT_SENDS: readonly InstallSnapshot[] = Object.freeze([]);
 /** Stands in for the caller's PRNG while {@link RaftNode.fromState} constructs (the constructor draws a timeout the restore then overwrites). */
 const constantPrng: Prng = { nextInt: (min) => min };
 
@@ -74,11 +122,34 @@ export class RaftNode {
   private readonly config: RaftConfig;
   /** Not readonly only so that {@link RaftNode.fromState} can install the caller's PRNG after construction. */
   private prng: Prng;
-  /** Every other voter, sorted: the only order in which peers are ever visited (determinism). */
-  private readonly peers: readonly NodeId[];
-  private readonly peerSet: ReadonlySet<NodeId>;
-  private readonly quorum: number;
-  private readonly raftLog: RaftLog;
+  private readonly compaction: CompactionPolicy;
+  /** Not readonly only so that {@link RaftNode.fromState} can install the log with its compacted start. */
+  private raftLog: RaftLog;
+  /** RaftConfig.peers, copied: the caller's array must not change who we accept messages from. */
+  private readonly bootstrapPeers: readonly NodeId[];
+
+  // Membership (dissertation ch. 4). The history is the source of truth; the
+  // lists below are derived from its newest configuration (refreshMembership)
+  // and are the only orders in which peers are ever visited (determinism).
+  private readonly configs: ConfigHistory;
+  /** Every member but us (voters and learners), sorted: whom a leader replicates to. */
+  private others: readonly NodeId[] = [];
+  /** Every voter but us, sorted: whom a candidate asks, whose answers count in majorities. */
+  private otherVoters: readonly NodeId[] = [];
+  /** Whether we are a voter: only a voter campaigns, and a leader counts itself only then (§4.2.2). */
+  private selfVoter = false;
+  /** A majority of the current voters. */
+  private quorum = 1;
+  /** The nodes whose messages we accept: the bootstrap peers and every member of a configuration we know. */
+  private knownPeers: readonly NodeId[] = [];
+
+  // Snapshots (§7). Plain data.
+  /** The newest snapshot known durable: taken by the driver (snapshotTaken) or installed from a leader. */
+  private snapshot: SnapshotMeta | null;
+  /** Index of the snapshot asked of the driver and not yet reported taken; 0 = none outstanding. */
+  private snapshotRequested = 0;
+  /** Bytes (entrySizeBytes) of the entries handed out for application since the snapshot. */
+  private bytesSinceSnapshot = 0;
 
   // Figure 2 state.
   private currentTerm: number;
@@ -136,29 +207,54 @@ export class RaftNode {
   private unstableFrom: number;
   /** Highest index the driver reported durable (parallelLeaderAppend only; §10.2.1). */
   private persistedIndex: number;
-  /** Highest index handed out in `committedEntries`. */
+  /** Highest index handed out in `committedEntries` (or covered by the snapshot the state machine starts from). */
   private handedOutIndex = 0;
   private outbox: RaftMessage[] = [];
   private readStates: ReadState[] = [];
   private readRejections: ReadRejection[] = [];
   private notices: string[] = [];
+  /** A snapshot from the leader to hand out in `Ready.snapshotToInstall`. */
+  private snapshotToInstall: SnapshotMeta | null = null;
+  private snapshotSends: InstallSnapshot[] = [];
+  /** The log's new first index after a compaction, not yet handed out in `Ready.discardEntriesBefore`. */
+  private discardBefore: number | null = null;
 
   constructor(config: RaftConfig, stored: StoredState, prng: Prng) {
     validateConfig(config);
     this.config = config;
     this.prng = prng;
-    this.peers = [...config.peers].filter((peer) => peer !== config.id).sort();
-    this.peerSet = new Set(this.peers);
-    this.quorum = quorumSize(config.peers.length);
-    this.raftLog = new RaftLog(stored.entries);
+    this.compaction = compactionPolicyOf(config);
+    this.bootstrapPeers = [...config.peers];
+    const snapshot = stored.snapshot ?? null;
+    if (snapshot !== null) {
+      assert(Number.isSafeInteger(snapshot.index) && snapshot.index >= 1 && Number.isSafeInteger(snapshot.term) && snapshot.term >= 1, `stored snapshot at ${snapshot.index}@${snapshot.term}: index and term must be >= 1`);
+      const problem = configurationProblem(snapshot.configuration);
+      assert(problem === null, `stored snapshot's configuration: ${problem}`);
+    }
+    this.snapshot = snapshot;
+    this.raftLog = this.logFromStorage(stored.entries, snapshot);
+    // Dissertation ch. 4: the newest configuration in the log rules; before
+    // any, the snapshot's; before that, the bootstrap one (none for a joiner).
+    const base = snapshot !== null
+      ? { index: snapshot.index, configuration: snapshot.configuration }
+      : { index: 0, configuration: config.joining === true ? EMPTY_CONFIGURATION : makeConfiguration(this.bootstrapPeers) };
+    this.configs = new ConfigHistory(base);
+    for (const entry of this.raftLog.all()) {
+      if (entry.type === 'config' && entry.index > base.index) this.configs.push(entry.index, configurationOfEntry(entry.data));
+    }
+    this.refreshMembership();
 
     const { currentTerm, votedFor } = stored.hardState;
     assert(Number.isSafeInteger(currentTerm) && currentTerm >= 0, `stored currentTerm must be a non-negative integer, got ${currentTerm}`);
-    assert(votedFor === null || config.peers.includes(votedFor), `stored votedFor ${votedFor} is not a peer`);
+    // Not checked against the configuration: we may have voted for a server that was removed since.
+    assert(votedFor === null || (typeof votedFor === 'string' && votedFor.length > 0), `stored votedFor ${votedFor} is not a node id`);
     assert(this.raftLog.lastTerm() <= currentTerm, `stored log has term ${this.raftLog.lastTerm()} above currentTerm ${currentTerm}`);
     this.currentTerm = currentTerm;
     this.votedFor = votedFor;
     this.lastHardState = { currentTerm, votedFor };
+    // A snapshot holds only committed state (§7): its prefix is committed and applied.
+    this.commitIndex = snapshot?.index ?? 0;
+    this.handedOutIndex = this.commitIndex;
     this.unstableFrom = this.raftLog.lastIndex() + 1;
     this.persistedIndex = this.raftLog.lastIndex();
     // A node that never left term 0 never answered a leader: nothing to keep.
@@ -169,6 +265,33 @@ export class RaftNode {
 
   get id(): NodeId {
     return this.config.id;
+  }
+
+  /**
+   * The log as storage left it, fitted to the snapshot (§7):
+   * - no snapshot: the log must start at index 1;
+   * - entries past the snapshot are kept; so are entries it covers (a tail
+   *   for slow followers), minus the first, whose term becomes the log's
+   *   known start;
+   * - stored entries that disagree with the snapshot at its index are the
+   *   remains of an interrupted install (Ready step 1a): the snapshot is
+   *   committed state and they are not, so they go (with a notice);
+   * - entries that end before the snapshot's index are superseded by it.
+   */
+  private logFromStorage(entries: readonly Entry[], snapshot: SnapshotMeta | null): RaftLog {
+    if (snapshot === null) return new RaftLog(entries);
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (first === undefined || last === undefined) return new RaftLog([], snapshot.index, snapshot.term);
+    if (first.index > snapshot.index + 1) assertionFailed(`stored log starts at ${first.index}, after a gap past the snapshot at ${snapshot.index}`);
+    if (last.index < snapshot.index) return new RaftLog([], snapshot.index, snapshot.term);
+    const atSnapshot = snapshot.index >= first.index ? entries[snapshot.index - first.index] : undefined;
+    if (atSnapshot !== undefined && (atSnapshot.index !== snapshot.index || atSnapshot.term !== snapshot.term)) {
+      this.notices.push(`stored log disagrees with the snapshot at ${snapshot.index}@${snapshot.term}: dropped (an interrupted install)`);
+      return new RaftLog([], snapshot.index, snapshot.term);
+    }
+    if (first.index === snapshot.index + 1) return new RaftLog(entries, snapshot.index, snapshot.term);
+    return new RaftLog(entries.slice(1), first.index, first.term);
   }
 
   // ---------------------------------------------------------------- state as data
@@ -182,23 +305,27 @@ export class RaftNode {
   snapshotState(): RaftNodeState {
     const now = this.ticks;
     const leaseTicks = this.config.leaseTicks;
-    const progress: (readonly [NodeId, ProgressSnapshot])[] = [];
-    for (const peer of this.peers) {
-      const p = this.progress.get(peer);
-      if (p !== undefined) progress.push([peer, p.toSnapshot(now, leaseTicks)]);
-    }
-    const votes: (readonly [NodeId, boolean])[] = [];
-    for (const voter of [this.config.id, ...this.peers].sort()) {
-      const vote = this.votes.get(voter);
-      if (vote !== undefined) votes.push([voter, vote]);
-    }
+    // Sorted by id: the maps' insertion order is not state (the core visits peers in the member lists' order).
+    const progress: (readonly [NodeId, ProgressSnapshot])[] = [...this.progress.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([peer, p]) => [peer, p.toSnapshot(now, leaseTicks, this.config.electionTimeoutTicksMin)] as const);
+    const votes: (readonly [NodeId, boolean])[] = [...this.votes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const logPrevIndex = this.raftLog.compactedIndex();
+    const logPrevTerm = this.raftLog.term(logPrevIndex);
+    assert(logPrevTerm !== null, 'the term at the log\'s compacted start is always known');
     return {
       log: this.raftLog.all().slice(),
+      logPrevIndex,
+      logPrevTerm,
       currentTerm: this.currentTerm,
       votedFor: this.votedFor,
       commitIndex: this.commitIndex,
       role: this.role,
       leaderId: this.leaderId,
+      configHistory: this.configs.points.slice(),
+      snapshot: this.snapshot,
+      snapshotRequested: this.snapshotRequested,
+      bytesSinceSnapshot: this.bytesSinceSnapshot,
       electionElapsed: this.electionElapsed,
       heartbeatElapsed: this.heartbeatElapsed,
       randomizedElectionTimeout: this.randomizedElectionTimeout,
@@ -224,6 +351,9 @@ export class RaftNode {
       outbox: this.outbox.slice(),
       readStates: this.readStates.slice(),
       readRejections: this.readRejections.slice(),
+      snapshotToInstall: this.snapshotToInstall,
+      snapshotSends: this.snapshotSends.slice(),
+      discardBefore: this.discardBefore,
     };
   }
 
@@ -234,7 +364,8 @@ export class RaftNode {
    * starts at 0; tick-valued fields are placed relative to it.
    */
   static fromState(config: RaftConfig, state: RaftNodeState, prng: Prng): RaftNode {
-    const node = new RaftNode(config, { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: state.log }, constantPrng);
+    // Constructed empty (with the snapshot, so that its checks run): restore installs the log with its compacted start.
+    const node = new RaftNode(config, { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: [], snapshot: state.snapshot }, constantPrng);
     node.prng = prng;
     node.restore(state);
     return node;
@@ -258,7 +389,17 @@ export class RaftNode {
 
   private restore(state: RaftNodeState): void {
     assert(state.role === 'leader' || state.progress.length === 0, 'only a leader has progress');
+    this.raftLog = new RaftLog(state.log, state.logPrevIndex, state.logPrevTerm);
     assert(state.commitIndex <= this.raftLog.lastIndex(), 'restored commitIndex within the log');
+    this.snapshot = state.snapshot;
+    this.snapshotRequested = state.snapshotRequested;
+    this.bytesSinceSnapshot = state.bytesSinceSnapshot;
+    assert(state.configHistory.length > 0, 'a restored configuration history has a base');
+    this.configs.points = state.configHistory.slice();
+    // Still a follower here: refreshMembership only derives the member lists and leaves progress alone.
+    this.role = 'follower';
+    this.progress.clear();
+    this.refreshMembership();
     this.commitIndex = state.commitIndex;
     this.role = state.role;
     this.leaderId = state.leaderId;
@@ -289,6 +430,9 @@ export class RaftNode {
     this.outbox = state.outbox.slice();
     this.readStates = state.readStates.slice();
     this.readRejections = state.readRejections.slice();
+    this.snapshotToInstall = state.snapshotToInstall;
+    this.snapshotSends = state.snapshotSends.slice();
+    this.discardBefore = state.discardBefore;
     this.notices = [];
   }
 
@@ -301,8 +445,8 @@ export class RaftNode {
     else this.tickElection();
   }
 
-  step(message: RaftMessage): void {
-    if (message.to !== this.config.id || message.from === this.config.id || !this.peerSet.has(message.from)) return;
+  step(message: CoreMessage): void {
+    if (message.to !== this.config.id || message.from === this.config.id || !this.knownPeers.includes(message.from)) return;
     if (!isWellFormed(message)) return;
 
     // §5.1: term handling, in one place.
@@ -338,12 +482,16 @@ export class RaftNode {
       case 'append_entries_response':
         this.handleAppendEntriesResponse(message);
         return;
+      case 'install_snapshot':
+        this.handleInstallSnapshot(message);
+        return;
       case 'timeout_now':
         // Thesis §3.10: the leader asks us to campaign at once, skipping
         // pre-vote and leader stickiness. Only the leader we follow in this
         // term may ask: from anyone else it would force an election that
         // bypasses stickiness and the lease (and a follower that heard no
-        // leader yet has no transfer to take part in).
+        // leader yet has no transfer to take part in). A learner never
+        // campaigns (hup checks it).
         if (this.role === 'follower' && message.from === this.leaderId) this.hup(true);
         return;
       default:
@@ -367,6 +515,47 @@ export class RaftNode {
       };
     }
     this.uncommittedBytes += size;
+    this.appendAsLeader(entry);
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * A single-server membership change (dissertation §4.1). It takes effect
+   * on the leader now, on each follower when the entry reaches its log, and
+   * is done once committed. Refused (typed `proposal_dropped`) when:
+   * - this leader has not yet committed an entry of its own term: otherwise
+   *   a change from a deposed leader that this one never saw and this
+   *   leader's change could both commit, with majorities that do not overlap
+   *   (Ongaro's 2015 correction to §4.1; the noop of §8 commits first);
+   * - an earlier change is not committed yet (one at a time, §4.1);
+   * - a promotion whose learner has not caught up (§4.2.1: its last
+   *   catch-up round must have taken less than an election timeout);
+   * - the change makes no sense (adding a member, removing a stranger or the
+   *   last voter).
+   */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, reason: 'not_leader', leaderHint: this.leaderId };
+    const dropped = (detail: string): ProposeResult => ({ ok: false, reason: 'proposal_dropped', detail });
+    if (this.leadTransferee !== null) return dropped(`leadership transfer to ${this.leadTransferee} in progress`);
+    if (!this.committedEntryInCurrentTerm() && this.config.unsafe.confChangeBeforeTermCommit !== true) {
+      return dropped(`no entry of term ${this.currentTerm} is committed yet; a configuration change waits for one`);
+    }
+    const pending = this.configs.lastIndex();
+    if (pending > this.commitIndex) return dropped(`the configuration change at index ${pending} is not committed yet`);
+    const next = applyConfChange(this.configs.current(), change);
+    if (!next.ok) return dropped(next.detail);
+    if (change.type === 'promote') {
+      const progress = this.progress.get(change.node);
+      if (progress === undefined || !progress.caughtUp || progress.state !== 'replicate') {
+        return dropped(`learner ${change.node} has not caught up (match ${progress?.matchIndex ?? 0} of ${this.raftLog.lastIndex()})`);
+      }
+    }
+    const entry: Entry = {
+      term: this.currentTerm,
+      index: this.raftLog.lastIndex() + 1,
+      type: 'config',
+      data: encodeConfigEntry({ change, configuration: next.configuration }),
+    };
     this.appendAsLeader(entry);
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -395,9 +584,13 @@ export class RaftNode {
     this.startRead(requestId);
   }
 
-  /** Thesis §3.10: hand leadership to `to` once its log is caught up. */
+  /** Thesis §3.10: hand leadership to `to` once its log is caught up. Only a voter can lead: a learner is refused. */
   transferLeadership(to: NodeId): void {
-    if (this.role !== 'leader' || to === this.config.id || !this.peerSet.has(to)) return;
+    if (this.role !== 'leader' || to === this.config.id) return;
+    if (!this.otherVoters.includes(to)) {
+      if (this.others.includes(to)) this.notices.push(`leadership transfer to ${to} refused: it is a learner, not a voter`);
+      return;
+    }
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     this.transferElapsed = 0;
@@ -406,9 +599,56 @@ export class RaftNode {
     else this.sendAppends(to);
   }
 
-  /** Start an election now (pre-vote first when configured). A leader ignores it. */
+  /** Start an election now (pre-vote first when configured). A leader, and a node that is not a voter, ignore it. */
   campaign(): void {
     this.hup(false);
+  }
+
+  /**
+   * The driver made a snapshot of the state machine at `meta.index` durable
+   * (Ready step 5; it may also snapshot on its own initiative at any index
+   * it has applied). The core remembers it, sends it to followers that need
+   * what it covers, and compacts its log up to `snapshotTrailingEntries`
+   * before it (`Ready.discardEntriesBefore`). `meta` must describe the
+   * state machine exactly: the term of the entry at meta.index and the
+   * configuration in effect there (a request's meta is already right).
+   */
+  snapshotTaken(meta: SnapshotMeta): void {
+    if (this.snapshot !== null && meta.index <= this.snapshot.index) return; // older than what we have
+    if (!(Number.isSafeInteger(meta.index) && meta.index >= 1)) assertionFailed(`snapshot index must be >= 1, got ${meta.index}`);
+    if (meta.index > this.handedOutIndex) assertionFailed(`snapshot at ${meta.index} beyond the entries handed out for application (${this.handedOutIndex})`);
+    const term = this.raftLog.term(meta.index);
+    if (term !== meta.term) assertionFailed(`snapshot at ${meta.index} says term ${meta.term}; the log says ${term}`);
+    if (!sameConfiguration(this.configs.at(meta.index), meta.configuration) || configurationProblem(meta.configuration) !== null) {
+      assertionFailed(`snapshot at ${meta.index} carries a configuration other than the one in effect there`);
+    }
+    this.snapshot = meta;
+    this.configs.rebase({ index: meta.index, configuration: meta.configuration });
+    if (this.snapshotRequested !== 0 && this.snapshotRequested <= meta.index) this.snapshotRequested = 0;
+    this.bytesSinceSnapshot = this.bytesBetween(meta.index + 1, this.handedOutIndex);
+    const point = compactionPoint(this.compaction, meta.index, this.raftLog.compactedIndex());
+    if (point > this.raftLog.compactedIndex()) {
+      this.raftLog.compact(point);
+      this.discardBefore = point + 1;
+    }
+  }
+
+  /**
+   * The driver's report on an InstallSnapshot stream it ran (Ready step 2):
+   * `finished` once the follower has all of it, `failed` when it gave up
+   * (the follower unreachable, the snapshot superseded). Either way the
+   * follower goes back to probing, paused until it next answers (a
+   * heartbeat round), so a failing stream is retried once per round at most
+   * (etcd's ReportSnapshot). The driver must report every stream it started.
+   */
+  reportSnapshot(peer: NodeId, outcome: SnapshotOutcome): void {
+    if (this.role !== 'leader') return;
+    const progress = this.progress.get(peer);
+    if (progress === undefined || progress.state !== 'snapshot') return;
+    const pending = progress.pendingSnapshot;
+    progress.becomeProbe();
+    progress.probeSent = true;
+    if (outcome === 'failed') this.notices.push(`snapshot ${pending} to ${peer} failed; retrying after its next answer`);
   }
 
   // ---------------------------------------------------------------- outputs
@@ -423,6 +663,10 @@ export class RaftNode {
       this.readStates.length > 0 ||
       this.readRejections.length > 0 ||
       this.notices.length > 0 ||
+      this.snapshotToInstall !== null ||
+      this.snapshotSends.length > 0 ||
+      this.discardBefore !== null ||
+      this.snapshotDueNow() ||
       this.softStateChanged()
     );
   }
@@ -443,9 +687,28 @@ export class RaftNode {
   ready(): Ready {
     this.flushAppends();
     const lastIndex = this.raftLog.lastIndex();
+    if (this.config.unsafe.snapshotPastCommit === true && lastIndex > this.commitIndex && this.snapshotRequested === 0) {
+      // The classic mistake: a snapshot taken of the whole log, as if
+      // everything in it were committed. Uncommitted entries are applied
+      // (and their clients answered) and then lost to a later leader.
+      const base = this.snapshot?.index ?? 0;
+      if (snapshotDue(this.compaction, lastIndex - base, this.bytesSinceSnapshot)) this.commitTo(lastIndex);
+    }
     const hardState = this.hardStateChanged() ? { currentTerm: this.currentTerm, votedFor: this.votedFor } : null;
     const entriesToAppend = this.unstableFrom <= lastIndex ? this.raftLog.slice(this.unstableFrom, lastIndex) : NO_ENTRIES;
     const committedEntries = this.commitIndex > this.handedOutIndex ? this.raftLog.slice(this.handedOutIndex + 1, this.commitIndex) : NO_ENTRIES;
+    for (const entry of committedEntries) this.bytesSinceSnapshot += entrySizeBytes(entry);
+    this.handedOutIndex = Math.max(this.handedOutIndex, this.commitIndex);
+    // Ready step 5: once this Ready's entries are applied the state machine
+    // stands at handedOutIndex; that is where a due snapshot is taken.
+    let snapshotRequest: SnapshotMeta | null = null;
+    if (this.snapshotDueNow()) {
+      const index = this.handedOutIndex;
+      const term = this.raftLog.term(index);
+      assert(term !== null, `the entry at handed-out index ${index} is in the log`);
+      snapshotRequest = { index, term, configuration: this.configs.at(index) };
+      this.snapshotRequested = index;
+    }
     const softState = this.softState();
     const ready: Ready = {
       hardState,
@@ -455,18 +718,24 @@ export class RaftNode {
       committedEntries,
       readStates: this.readStates.length > 0 ? this.readStates : NO_READ_STATES,
       readRejections: this.readRejections.length > 0 ? this.readRejections : NO_READ_REJECTIONS,
+      snapshotToInstall: this.snapshotToInstall,
+      snapshotsToSend: this.snapshotSends.length > 0 ? this.snapshotSends : NO_SNAPSHOT_SENDS,
+      snapshotRequest,
+      discardEntriesBefore: this.discardBefore,
       softState,
       notices: this.notices.length > 0 ? this.notices : NO_NOTICES,
     };
     if (hardState !== null) this.lastHardState = hardState;
     this.lastSoftState = softState;
     this.unstableFrom = lastIndex + 1;
-    this.handedOutIndex = Math.max(this.handedOutIndex, this.commitIndex);
     // Fresh arrays only where something was handed out (the driver keeps the old ones); a Ready per datagram is the common case.
     if (this.outbox.length > 0) this.outbox = [];
     if (this.readStates.length > 0) this.readStates = [];
     if (this.readRejections.length > 0) this.readRejections = [];
     if (this.notices.length > 0) this.notices = [];
+    if (this.snapshotSends.length > 0) this.snapshotSends = [];
+    this.snapshotToInstall = null;
+    this.discardBefore = null;
     // Messages queued so far are about to be sent: a later read needs a later round.
     this.readRoundSeq = null;
     return ready;
@@ -482,12 +751,36 @@ export class RaftNode {
       lastLogIndex: this.raftLog.lastIndex(),
       lastLogTerm: this.raftLog.lastTerm(),
       votedFor: this.votedFor,
+      firstIndex: this.raftLog.firstIndex(),
+      snapshot: this.snapshot,
+      configuration: this.configs.current(),
     };
   }
 
-  /** The whole in-memory log (read-only; for tests and simulator invariants). */
+  /** The in-memory log, firstIndex..lastIndex (read-only; for tests and simulator invariants). */
   log(): readonly Entry[] {
     return this.raftLog.all();
+  }
+
+  /** The configuration in effect (the newest in the log, dissertation §4.1). */
+  configuration(): Configuration {
+    return this.configs.current();
+  }
+
+  /**
+   * What a snapshot of the state machine at `index` must say (Figure 13's
+   * lastIncludedIndex/Term and the configuration in effect there), for a
+   * driver that snapshots on its own: null unless `index` has been handed
+   * out for application and is not older than the current snapshot.
+   */
+  snapshotMetaAt(index: number): SnapshotMeta | null {
+    const base = this.snapshot?.index ?? 0;
+    if (!(Number.isSafeInteger(index) && index > base && index <= this.handedOutIndex)) return null;
+    const term = this.raftLog.term(index);
+    const configuration = this.configs.at(index);
+    // A joiner does not know the configuration before the entry that added it (see snapshotDueNow).
+    if (term === null || configuration.voters.length === 0) return null;
+    return { index, term, configuration };
   }
 
   hardState(): HardState {
@@ -498,7 +791,15 @@ export class RaftNode {
   progressOf(peer: NodeId): ProgressView | null {
     const progress = this.role === 'leader' ? this.progress.get(peer) : undefined;
     if (progress === undefined) return null;
-    return { matchIndex: progress.matchIndex, nextIndex: progress.nextIndex, state: progress.state, inflight: progress.inflights.length };
+    return {
+      matchIndex: progress.matchIndex,
+      nextIndex: progress.nextIndex,
+      state: progress.state,
+      inflight: progress.inflights.length,
+      pendingSnapshot: progress.pendingSnapshot,
+      learner: isLearner(this.configs.current(), peer),
+      caughtUp: progress.caughtUp,
+    };
   }
 
   // ---------------------------------------------------------------- time
@@ -508,7 +809,10 @@ export class RaftNode {
     // A minimum election timeout has passed since the restart (or since we
     // last reset our timer): any lease we might have promised has run out.
     if (this.electionElapsed >= this.config.electionTimeoutTicksMin) this.mayHaveLeaseholder = false;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // A learner, a joiner or a server whose removal it knows committed never
+    // campaigns (§4.2.1, §4.2.2): its timer only measures how long ago it
+    // heard from a leader.
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.mayCampaign()) {
       this.electionElapsed = 0;
       this.hup(false); // §5.2: no word from a leader for an election timeout
       return;
@@ -531,12 +835,10 @@ export class RaftNode {
       if (this.config.checkQuorum) {
         // Check-quorum (thesis §6.2): step down unless a majority answered
         // during the last election-timeout window.
-        let active = 1;
-        for (const peer of this.peers) {
-          const progress = this.progressFor(peer);
-          if (progress.recentActive) active++;
-          progress.recentActive = false;
-        }
+        // Of the current voters (a leader being removed does not count itself).
+        let active = this.selfVoter ? 1 : 0;
+        for (const peer of this.otherVoters) if (this.progressFor(peer).recentActive) active++;
+        for (const peer of this.others) this.progressFor(peer).recentActive = false;
         if (active < this.quorum) {
           this.becomeFollower(this.currentTerm, null);
           return;
@@ -548,6 +850,9 @@ export class RaftNode {
       // Thesis §3.10: abort a transfer that did not finish within an election timeout.
       if (this.transferElapsed >= this.config.electionTimeoutTicksMin) this.leadTransferee = null;
     }
+    // §4.2.1: a catch-up round still open after an election timeout means that follower is not keeping up.
+    const lastIndex = this.raftLog.lastIndex();
+    for (const peer of this.others) this.progressFor(peer).expireRound(this.ticks, lastIndex, this.config.electionTimeoutTicksMin);
     if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
@@ -579,6 +884,9 @@ export class RaftNode {
     if (this.role === 'leader') {
       due = Math.min(this.config.heartbeatIntervalTicks - this.heartbeatElapsed, this.config.electionTimeoutTicksMin - this.electionElapsed);
       if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
+    } else if (!this.mayCampaign()) {
+      // Ticks of a node that may not campaign never act (tickElection); any wake-up period will do.
+      due = this.config.electionTimeoutTicksMax;
     } else {
       due = this.randomizedElectionTimeout - this.electionElapsed;
       if (this.role === 'candidate' || this.role === 'pre_candidate') {
@@ -630,7 +938,8 @@ export class RaftNode {
   }
 
   private hup(transfer: boolean): void {
-    if (this.role === 'leader') return;
+    // Only a server the cluster may need as leader campaigns (mayCampaign).
+    if (this.role === 'leader' || !this.mayCampaign()) return;
     this.mayHaveLeaseholder = false;
     if (this.config.preVote && !transfer) this.becomePreCandidate();
     else this.becomeCandidate(transfer);
@@ -672,7 +981,7 @@ export class RaftNode {
   /** RequestVote to every peer, or to those not in `answered` (a retry). */
   private requestVotes(term: number, preVote: boolean, transfer: boolean, answered: ReadonlyMap<NodeId, boolean> | null = null): void {
     this.campaignIsTransfer = transfer;
-    for (const peer of this.peers) {
+    for (const peer of this.otherVoters) {
       if (answered?.has(peer) === true) continue;
       const message: RequestVote = {
         type: 'request_vote',
@@ -698,7 +1007,7 @@ export class RaftNode {
     this.votes.clear();
     this.progress.clear();
     const nextIndex = this.raftLog.lastIndex() + 1;
-    for (const peer of this.peers) this.progress.set(peer, new Progress(nextIndex));
+    for (const peer of this.others) this.progress.set(peer, this.newProgress(nextIndex));
     this.seq = 0;
     this.seqTicks = [];
     this.uncommittedBytes = 0;
@@ -710,8 +1019,8 @@ export class RaftNode {
       // says ("upon election: send initial empty AppendEntries"), at
       // nextIndex - 1, so followers that match acknowledge our *old-term*
       // last entry and maybeCommit counts them (§5.4.2 forbids exactly that).
-      for (const peer of this.peers) this.sendEmptyAppendAtNext(peer);
-      if (this.peers.length === 0) this.maybeCommit();
+      for (const peer of this.others) this.sendEmptyAppendAtNext(peer);
+      if (this.otherVoters.length === 0 && this.maybeCommit()) this.afterCommit();
       return;
     }
     // §5.4.2, §8: a noop of our own term lets us commit (and learn) everything before it.
@@ -755,23 +1064,62 @@ export class RaftNode {
     this.seqTicks = [];
   }
 
+  /**
+   * The votes of the current configuration's voters (§4.1); our own counts
+   * only if we are one of them (§4.2.2: a server outside its latest
+   * configuration may campaign, but does not vote for itself).
+   */
   private tally(): 'won' | 'lost' | 'pending' {
     let granted = 0;
     let rejected = 0;
-    for (const vote of this.votes.values()) {
+    for (const [id, vote] of this.votes) {
+      if (id === this.config.id && !this.selfVoter) continue;
       if (vote) granted++;
       else rejected++;
     }
+    const voters = this.otherVoters.length + (this.selfVoter ? 1 : 0);
     if (granted >= this.quorum) return 'won';
-    if (this.config.peers.length - rejected < this.quorum) return 'lost';
+    if (voters - rejected < this.quorum) return 'lost';
     return 'pending';
+  }
+
+  /**
+   * Whether we may campaign (dissertation §4.2.2): a voter of the
+   * configuration in effect may; so may a server that configuration leaves
+   * out while that configuration is not known committed and the one before
+   * it had us as a voter: "a server that is not part of its own latest
+   * configuration should still start new elections, as it might still be
+   * needed until the Cnew entry is committed". Without that, a removed
+   * leader holding the only up-to-date log (its removal uncommitted) could
+   * leave the cluster with no electable server. Learners and joiners never
+   * campaign.
+   */
+  private mayCampaign(): boolean {
+    if (this.selfVoter) return true;
+    const latest = this.configs.lastIndex();
+    if (latest <= this.commitIndex) return false;
+    return isVoter(this.configs.at(latest - 1), this.config.id);
   }
 
   // ---------------------------------------------------------------- messages
 
   /** §5.1: reject a stale-term request with our term so its sender steps down; drop stale responses. */
-  private answerStaleTerm(message: RaftMessage): void {
+  private answerStaleTerm(message: CoreMessage): void {
     switch (message.type) {
+      case 'install_snapshot':
+        // As for a stale AppendEntries: our term makes the deposed leader step down.
+        this.outbox.push({
+          type: 'append_entries_response',
+          term: this.currentTerm,
+          from: this.config.id,
+          to: message.from,
+          success: false,
+          matchIndex: message.snapshot.index,
+          conflictTerm: null,
+          conflictIndex: this.raftLog.lastIndex() + 1,
+          seq: 0,
+        });
+        return;
       case 'append_entries':
         this.outbox.push({
           type: 'append_entries_response',
@@ -850,7 +1198,8 @@ export class RaftNode {
       (this.role === 'candidate' && !message.preVote) ||
       // Only a grant for the term this pre-campaign proposes counts (older rounds' grants are stale).
       (this.role === 'pre_candidate' && message.preVote && (!message.voteGranted || message.term === this.currentTerm + 1));
-    if (!counts || this.votes.has(message.from)) return;
+    // Only the voters of our configuration count (a learner may answer, dissertation §4.2.1).
+    if (!counts || this.votes.has(message.from) || !this.otherVoters.includes(message.from)) return;
     this.votes.set(message.from, message.voteGranted);
     const outcome = this.tally();
     if (outcome === 'won') {
@@ -876,14 +1225,18 @@ export class RaftNode {
     let prevLogIndex = message.prevLogIndex;
     let prevLogTerm = message.prevLogTerm;
     let entries = message.entries;
-    if (prevLogIndex < this.commitIndex && !this.config.unsafe.commitOldTerms) {
-      // Everything up to commitIndex already matches every later leader
-      // (Leader Completeness, §5.4); only look at what lies beyond it.
-      // (Not under the Figure 8 bug flag: there committed entries do get
-      // overwritten, and the harness must be able to see it.)
-      const skip = this.commitIndex - prevLogIndex;
+    // Everything up to commitIndex already matches every later leader
+    // (Leader Completeness, §5.4); only look at what lies beyond it. (Not
+    // under the Figure 8 bug flag: there committed entries do get
+    // overwritten, and the harness must be able to see it; but what was
+    // compacted away cannot be compared, so it is skipped even then.)
+    const trusted = this.config.unsafe.commitOldTerms ? this.raftLog.compactedIndex() : this.commitIndex;
+    if (prevLogIndex < trusted) {
+      const skip = trusted - prevLogIndex;
       const committedPart = entries.slice(0, skip);
-      if (!this.raftLog.matchTerm(prevLogIndex, prevLogTerm) || committedPart.some((e) => !this.raftLog.matchTerm(e.index, e.term))) {
+      // Compacted entries were committed: they match by Leader Completeness.
+      const agrees = (index: number, term: number): boolean => this.raftLog.isCompacted(index) || this.raftLog.matchTerm(index, term);
+      if (!agrees(prevLogIndex, prevLogTerm) || committedPart.some((e) => !agrees(e.index, e.term))) {
         // A leader whose log disagrees with entries we committed: the
         // cluster's safety is already broken (lost fsyncs, forgotten votes).
         // Network input never crashes us, and never overwrites committed
@@ -891,12 +1244,12 @@ export class RaftNode {
         return;
       }
       if (entries.length <= skip) {
-        this.respondAppend(message, true, this.commitIndex, null, 0);
+        this.respondAppend(message, true, Math.max(trusted, prevLogIndex + entries.length), null, 0);
         return;
       }
       entries = entries.slice(skip);
-      prevLogIndex = this.commitIndex;
-      prevLogTerm = this.raftLog.term(this.commitIndex) ?? 0;
+      prevLogIndex = trusted;
+      prevLogTerm = this.raftLog.term(trusted) ?? 0;
     }
 
     if (!this.raftLog.matchTerm(prevLogIndex, prevLogTerm)) {
@@ -923,9 +1276,21 @@ export class RaftNode {
       const first = entries[0];
       assert(first !== undefined, 'a conflict implies entries');
       assert((this.role as Role) !== 'leader', 'a leader never truncates its own log (Leader Append-Only, Figure 3)');
-      this.raftLog.truncateAndAppend(entries.slice(conflict - first.index));
+      const appended = entries.slice(conflict - first.index);
+      const truncates = conflict <= this.raftLog.lastIndex();
+      this.raftLog.truncateAndAppend(appended);
       this.unstableFrom = Math.min(this.unstableFrom, conflict);
       this.persistedIndex = Math.min(this.persistedIndex, conflict - 1);
+      // Dissertation §4.1: a configuration takes effect when its entry is
+      // appended, and a truncated one takes its configuration with it.
+      if (truncates) this.configs.truncateFrom(conflict);
+      let changed = truncates;
+      for (const entry of appended) {
+        if (entry.type !== 'config') continue;
+        this.configs.push(entry.index, configurationOfEntry(entry.data));
+        changed = true;
+      }
+      if (changed) this.refreshMembership();
     }
     // §5.3 / Figure 2: commitIndex = min(leaderCommit, index of last new entry).
     const commit = Math.min(message.leaderCommit, lastNewIndex);
@@ -954,7 +1319,9 @@ export class RaftNode {
     // term's rounds, entries or the peer's liveness as our follower.
     if (message.seq === 0) return;
     if (message.success && message.matchIndex > this.raftLog.lastIndex()) return; // claims entries we never had
-    const progress = this.progressFor(message.from);
+    // Not (or no longer) a member we replicate to: nothing to track (dissertation ch. 4).
+    const progress = this.progress.get(message.from);
+    if (progress === undefined) return;
     progress.recentActive = true;
     if (message.seq > progress.ackedSeq) {
       // Any answer in our term proves the peer still took us for its leader
@@ -965,13 +1332,17 @@ export class RaftNode {
 
     if (message.success) {
       const updated = progress.maybeUpdate(message.matchIndex, this.seq);
+      // §7: once the follower holds what we have not compacted (the snapshot
+      // got there, or it never needed it), entries can follow (etcd).
+      if (progress.state === 'snapshot' && progress.matchIndex >= this.raftLog.compactedIndex()) progress.becomeProbe();
       if (progress.state === 'probe') {
         progress.probeSent = false;
         if (progress.matchIndex === progress.nextIndex - 1) progress.becomeReplicate();
-      } else {
+      } else if (progress.state === 'replicate') {
         progress.freeUpTo(progress.matchIndex);
       }
-      if (updated && this.maybeCommit()) this.broadcastCommit();
+      progress.observeRound(this.ticks, this.raftLog.lastIndex(), this.config.electionTimeoutTicksMin);
+      if (updated && this.maybeCommit()) this.afterCommit();
       else this.sendAppends(message.from);
       if (this.role === 'leader' && this.leadTransferee === message.from && progress.matchIndex === this.raftLog.lastIndex()) {
         this.sendTimeoutNow(message.from);
@@ -993,8 +1364,89 @@ export class RaftNode {
         this.notices.push(`follower ${message.from} lost acknowledged entries (matchIndex ${had}, it rejected prevLogIndex ${message.matchIndex}); probing from ${progress.nextIndex}`);
         this.sendAppends(message.from);
       } else if (progress.maybeDecreaseTo(message.matchIndex, hintNextIndex)) this.sendAppends(message.from);
+      else if (progress.state === 'probe' && message.matchIndex === this.raftLog.compactedIndex() && message.matchIndex > progress.matchIndex) {
+        // It rejected a heartbeat at our compaction point (heartbeats go
+        // there when its matchIndex is compacted; probes go at nextIndex - 1):
+        // a heartbeat's answer ends a paused probe (as etcd's heartbeat
+        // response does), whether the probe was lost or a snapshot stream was
+        // reported. Paced by heartbeats: a failed snapshot is retried once per
+        // round, a lost probe resent once per round.
+        progress.probeSent = false;
+        this.sendAppends(message.from);
+      }
     }
     this.confirmReads();
+  }
+
+  /**
+   * §7 InstallSnapshot on the follower, once the driver has the whole
+   * snapshot, checksummed (see {@link InstallSnapshot}). Every outcome
+   * answers with AppendEntriesResponse success:
+   * - the snapshot is no newer than our commit index: nothing to do;
+   * - our log already holds its last entry (same index and term): our log
+   *   matches up to it, so we keep the log and learn that it is committed
+   *   (Figure 13 step 6, as etcd does; nothing to reload);
+   * - otherwise: install it (Ready.snapshotToInstall), discarding the whole
+   *   log (step 7): entries past a snapshot we did not match are from
+   *   another history and must not be kept, let alone acknowledged.
+   */
+  private handleInstallSnapshot(message: InstallSnapshot): void {
+    if (this.role === 'leader') return; // another leader in our term: a broken peer (see handleAppendEntries)
+    if (this.role !== 'follower') this.becomeFollower(this.currentTerm, message.from);
+    this.leaderId = message.from;
+    this.mayHaveLeaseholder = false;
+    this.electionElapsed = 0;
+    const meta = message.snapshot;
+    const keepLog = this.config.unsafe.keepLogOnInstall === true;
+    if (meta.index <= this.commitIndex) {
+      this.respondSnapshot(message, this.commitIndex);
+      return;
+    }
+    if (!keepLog && this.raftLog.matchTerm(meta.index, meta.term)) {
+      this.commitTo(meta.index);
+      this.respondSnapshot(message, meta.index);
+      return;
+    }
+    let keep: Entry[] = [];
+    if (keepLog && meta.index < this.raftLog.lastIndex()) {
+      // The unsafe flag: hold on to whatever follows the snapshot's index
+      // (as far as terms allow), unchecked.
+      for (const entry of this.raftLog.slice(Math.max(meta.index + 1, this.raftLog.firstIndex()), this.raftLog.lastIndex())) {
+        if (entry.index !== meta.index + 1 + keep.length || entry.term < meta.term) break;
+        keep.push(entry);
+      }
+    }
+    this.raftLog.reset(meta.index, meta.term, keep);
+    this.snapshot = meta;
+    this.configs.rebase({ index: meta.index, configuration: meta.configuration });
+    this.configs.truncateFrom(meta.index + 1);
+    for (const entry of keep) if (entry.type === 'config') this.configs.push(entry.index, configurationOfEntry(entry.data));
+    this.refreshMembership();
+    this.commitIndex = meta.index;
+    this.handedOutIndex = meta.index;
+    this.bytesSinceSnapshot = 0;
+    if (this.snapshotRequested !== 0 && this.snapshotRequested <= meta.index) this.snapshotRequested = 0;
+    // The driver replaces the stored log (Ready step 1a): what we keep is written again.
+    this.unstableFrom = meta.index + 1;
+    this.persistedIndex = meta.index;
+    this.discardBefore = null;
+    this.snapshotToInstall = meta;
+    this.notices.push(`installing snapshot ${meta.index}@${meta.term} from ${message.from}`);
+    this.respondSnapshot(message, keepLog ? this.raftLog.lastIndex() : meta.index);
+  }
+
+  private respondSnapshot(message: InstallSnapshot, matchIndex: number): void {
+    this.outbox.push({
+      type: 'append_entries_response',
+      term: this.currentTerm,
+      from: this.config.id,
+      to: message.from,
+      success: true,
+      matchIndex,
+      conflictTerm: null,
+      conflictIndex: 0,
+      seq: message.seq,
+    });
   }
 
   // ---------------------------------------------------------------- replication
@@ -1002,23 +1454,28 @@ export class RaftNode {
   private appendAsLeader(entry: Entry): void {
     assert(this.role === 'leader', 'only the leader appends new entries');
     this.raftLog.append([entry]);
-    // The leader counts its own copy: the driver persists it (Ready step 1)
-    // before any follower ack can be processed.
-    if (this.peers.length === 0) {
-      this.maybeCommit();
-      return;
+    const configChanged = entry.type === 'config';
+    if (configChanged) {
+      // §4.1: the leader uses the new configuration as soon as the entry is in its log.
+      this.configs.push(entry.index, configurationOfEntry(entry.data));
+      this.refreshMembership();
     }
     // Sent with the next Ready, not at the next heartbeat (latency), and all
     // proposals since the last Ready travel in one AppendEntries per
     // follower (batching: one datagram and one follower fsync for many).
-    this.appendsPending = true;
+    if (this.others.length > 0) this.appendsPending = true;
+    // The leader counts its own copy: the driver persists it (Ready step 1)
+    // before any follower ack can be processed. Alone, it is a majority; and
+    // a new configuration has new majorities (a removed laggard no longer
+    // holds commits back).
+    if ((this.otherVoters.length === 0 || configChanged) && this.maybeCommit()) this.afterCommit();
   }
 
   private flushAppends(): void {
     if (!this.appendsPending) return;
     this.appendsPending = false;
     if (this.role !== 'leader') return;
-    for (const peer of this.peers) this.sendAppends(peer);
+    for (const peer of this.others) this.sendAppends(peer);
   }
 
   /** Send as many AppendEntries with entries as flow control allows. Returns whether any was sent. */
@@ -1029,7 +1486,11 @@ export class RaftNode {
     while (!progress.isPaused(this.config.maxInflightAppends) && progress.nextIndex <= lastIndex) {
       const prevLogIndex = progress.nextIndex - 1;
       const prevLogTerm = this.raftLog.term(prevLogIndex);
-      if (prevLogTerm === null) assertionFailed(`leader log lacks prevLogIndex ${prevLogIndex}`);
+      if (prevLogTerm === null) {
+        // §7: what it needs next is compacted away; only a snapshot can catch it up.
+        this.sendSnapshot(peer, progress);
+        return true;
+      }
       const entries = this.raftLog.sliceBytes(progress.nextIndex, this.config.maxAppendBytes);
       const last = prevLogIndex + entries.length;
       this.outbox.push({
@@ -1057,13 +1518,25 @@ export class RaftNode {
    */
   private sendHeartbeat(peer: NodeId): void {
     const progress = this.progressFor(peer);
-    const leaderCommit = this.sendEmptyAppend(peer, progress.matchIndex);
-    progress.commitSent = Math.max(progress.commitSent, leaderCommit);
+    // Below our compaction point no term is known: beat at the point itself.
+    // A follower that lacks it rejects, which is how a follower waiting for
+    // a snapshot answers (and still learns it has a leader).
+    const at = Math.max(progress.matchIndex, this.raftLog.compactedIndex());
+    const leaderCommit = this.sendEmptyAppend(peer, at);
+    if (at === progress.matchIndex) progress.commitSent = Math.max(progress.commitSent, leaderCommit);
+  }
+
+  /** §7: stream our snapshot to `peer` (Ready.snapshotsToSend); nothing but heartbeats goes to it until it answers. */
+  private sendSnapshot(peer: NodeId, progress: Progress): void {
+    const snapshot = this.snapshot;
+    if (snapshot === null) assertionFailed(`entry ${progress.nextIndex - 1} is compacted, yet no snapshot covers it`);
+    progress.becomeSnapshot(snapshot.index);
+    this.snapshotSends.push({ type: 'install_snapshot', term: this.currentTerm, from: this.config.id, to: peer, seq: this.nextSeq(), snapshot });
   }
 
   private broadcastHeartbeat(): void {
     const lastIndex = this.raftLog.lastIndex();
-    for (const peer of this.peers) {
+    for (const peer of this.others) {
       const progress = this.progressFor(peer);
       // Over UDP a whole optimistic stream can be lost: when a follower made no
       // progress during a heartbeat interval, resend from its matchIndex.
@@ -1082,7 +1555,7 @@ export class RaftNode {
 
   /** After commitIndex advanced: tell every follower (with new entries when there are some). */
   private broadcastCommit(): void {
-    for (const peer of this.peers) {
+    for (const peer of this.others) {
       this.sendAppends(peer);
       const progress = this.progressFor(peer);
       if (Math.min(this.commitIndex, progress.matchIndex) > progress.commitSent) this.sendHeartbeat(peer);
@@ -1101,8 +1574,9 @@ export class RaftNode {
   private maybeCommit(): boolean {
     // §10.2.1: with parallel leader appends the leader's own copy counts only once durable.
     const selfMatch = this.config.parallelLeaderAppend === true ? Math.min(this.persistedIndex, this.raftLog.lastIndex()) : this.raftLog.lastIndex();
-    const matches = [selfMatch];
-    for (const peer of this.peers) matches.push(this.progressFor(peer).matchIndex);
+    // A majority of the current voters (§4.1); a leader that is removing itself does not count (§4.2.2).
+    const matches = this.selfVoter ? [selfMatch] : [];
+    for (const peer of this.otherVoters) matches.push(this.progressFor(peer).matchIndex);
     const candidate = quorumValue(matches);
     if (candidate <= this.commitIndex) return false;
     if (this.raftLog.term(candidate) !== this.currentTerm && !this.config.unsafe.commitOldTerms) return false;
@@ -1126,6 +1600,84 @@ export class RaftNode {
     }
   }
 
+  /** After the leader's commitIndex advanced: tell the followers, then step down if that committed our own removal. */
+  private afterCommit(): void {
+    this.broadcastCommit();
+    this.maybeStepDownAfterRemoval();
+  }
+
+  /**
+   * Dissertation §4.2.2: a leader removed from the configuration keeps
+   * leading (without counting itself) until the configuration without it is
+   * committed, then steps down. It hands over at once to a voter that holds
+   * its whole log (TimeoutNow, as in a leadership transfer, §3.10), so the
+   * cluster need not wait an election timeout for a new leader.
+   */
+  private maybeStepDownAfterRemoval(): void {
+    if (this.role !== 'leader' || this.selfVoter || this.configs.lastIndex() > this.commitIndex) return;
+    const lastIndex = this.raftLog.lastIndex();
+    const successor = this.otherVoters.find((peer) => this.progressFor(peer).matchIndex === lastIndex) ?? null;
+    if (successor !== null) this.sendTimeoutNow(successor);
+    this.notices.push(
+      `the configuration without ${this.config.id} is committed (index ${this.configs.lastIndex()}): stepping down` +
+        (successor === null ? '' : `, handing over to ${successor}`),
+    );
+    this.becomeFollower(this.currentTerm, null);
+  }
+
+  /** A leader's view of a follower that joins its replication (a new member, or every member when it becomes leader). */
+  private newProgress(nextIndex: number): Progress {
+    const progress = new Progress(nextIndex);
+    progress.roundEndIndex = this.raftLog.lastIndex();
+    progress.roundStartTick = this.ticks;
+    return progress;
+  }
+
+  /**
+   * Derive the member lists from the configuration in effect (after every
+   * change: an append, a truncation, a snapshot). A leader starts tracking
+   * new members (probing from its last entry, which is the configuration
+   * entry that added them, so the first AppendEntries finds where their log
+   * stands) and forgets removed ones (dissertation §4.1).
+   */
+  private refreshMembership(): void {
+    const configuration = this.configs.current();
+    const self = this.config.id;
+    this.others = othersOf(configuration, self);
+    this.otherVoters = configuration.voters.filter((id) => id !== self);
+    this.selfVoter = isVoter(configuration, self);
+    this.quorum = configuration.voters.length > 0 ? quorumSize(configuration.voters.length) : 1;
+    const known = new Set<NodeId>(this.bootstrapPeers);
+    for (const id of this.configs.members()) known.add(id);
+    this.knownPeers = [...known].sort();
+    if (this.role !== 'leader') return;
+    for (const peer of this.others) {
+      if (!this.progress.has(peer)) this.progress.set(peer, this.newProgress(Math.max(1, this.raftLog.lastIndex())));
+    }
+    for (const peer of [...this.progress.keys()]) if (!this.others.includes(peer)) this.progress.delete(peer);
+    if (this.leadTransferee !== null && !this.otherVoters.includes(this.leadTransferee)) this.leadTransferee = null;
+  }
+
+  /** Bytes (entrySizeBytes) of the entries from..to still in the log. */
+  private bytesBetween(from: number, to: number): number {
+    let bytes = 0;
+    for (let index = Math.max(from, this.raftLog.firstIndex()); index <= to; index++) bytes += entrySizeBytes(this.raftLog.at(index));
+    return bytes;
+  }
+
+  /**
+   * A snapshot is due (compaction.ts), none is outstanding, and we know the
+   * configuration at the applied index: a joiner that has not yet reached
+   * the entry that added it does not (the bootstrap configuration is in no
+   * log), so it waits until it has.
+   */
+  private snapshotDueNow(): boolean {
+    if (this.snapshotRequested !== 0) return false;
+    const base = this.snapshot?.index ?? 0;
+    if (!snapshotDue(this.compaction, this.handedOutIndex - base, this.bytesSinceSnapshot)) return false;
+    return this.configs.at(this.handedOutIndex).voters.length > 0;
+  }
+
   // ---------------------------------------------------------------- reads
 
   private committedEntryInCurrentTerm(): boolean {
@@ -1134,7 +1686,7 @@ export class RaftNode {
 
   private startRead(requestId: string): void {
     const readIndex = this.commitIndex;
-    if (this.peers.length === 0 || this.config.unsafe.skipReadQuorum || this.leaseValid()) {
+    if ((this.selfVoter && this.otherVoters.length === 0) || this.config.unsafe.skipReadQuorum || this.leaseValid()) {
       this.readStates.push({ requestId, readIndex });
       return;
     }
@@ -1142,7 +1694,8 @@ export class RaftNode {
       // A new round: heartbeats sent after this read was recorded. Reads
       // arriving before the next ready() join it (batching, thesis §6.4).
       this.readRoundSeq = this.seq + 1;
-      for (const peer of this.peers) this.sendHeartbeat(peer);
+      // Only voters' answers confirm a read (a majority of the current configuration).
+      for (const peer of this.otherVoters) this.sendHeartbeat(peer);
     }
     this.reads.addConfirming({ requestId, readIndex, roundSeq: this.readRoundSeq });
   }
@@ -1150,8 +1703,8 @@ export class RaftNode {
   private confirmReads(): void {
     if (this.role !== 'leader') return;
     const confirmed = this.reads.takeConfirmed((roundSeq) => {
-      let acks = 1;
-      for (const peer of this.peers) if (this.progressFor(peer).ackedSeq >= roundSeq) acks++;
+      let acks = this.selfVoter ? 1 : 0;
+      for (const peer of this.otherVoters) if (this.progressFor(peer).ackedSeq >= roundSeq) acks++;
       return acks >= this.quorum;
     });
     for (const read of confirmed) this.readStates.push({ requestId: read.requestId, readIndex: read.readIndex });
@@ -1161,8 +1714,9 @@ export class RaftNode {
   private leaseValid(): boolean {
     const leaseTicks = this.config.leaseTicks;
     if (leaseTicks === null) return false;
-    const sendTicks = [this.ticks];
-    for (const peer of this.peers) sendTicks.push(this.progressFor(peer).ackedSendTick);
+    // A majority of the current voters (thesis §6.4.1 with dissertation §4.1).
+    const sendTicks = this.selfVoter ? [this.ticks] : [];
+    for (const peer of this.otherVoters) sendTicks.push(this.progressFor(peer).ackedSendTick);
     return this.ticks - quorumValue(sendTicks) < leaseTicks;
   }
 
@@ -1226,7 +1780,7 @@ function isIndex(value: number): boolean {
  * Semantic sanity of a decoded message (the codec checks types and bounds):
  * a peer's bug must be dropped here, never crash the core.
  */
-function isWellFormed(message: RaftMessage): boolean {
+function isWellFormed(message: CoreMessage): boolean {
   if (!isIndex(message.term)) return false;
   switch (message.type) {
     case 'request_vote':
@@ -1247,9 +1801,23 @@ function isWellFormed(message: RaftMessage): boolean {
         const entry = message.entries[i];
         if (entry === undefined || entry.index !== message.prevLogIndex + 1 + i) return false;
         if (!isIndex(entry.term) || entry.term < previousTerm || entry.term > message.term || entry.term === 0) return false;
+        // A configuration must be readable before it can take effect (it does so on append, §4.1).
+        if (entry.type === 'config' && !decodeConfigEntry(entry.data).ok) return false;
         previousTerm = entry.term;
       }
       return message.prevLogTerm <= message.term;
+    }
+    case 'install_snapshot': {
+      const snapshot = message.snapshot;
+      return (
+        isIndex(message.seq) &&
+        isIndex(snapshot.index) &&
+        snapshot.index >= 1 &&
+        isIndex(snapshot.term) &&
+        snapshot.term >= 1 &&
+        snapshot.term <= message.term &&
+        configurationProblem(snapshot.configuration) === null
+      );
     }
     case 'append_entries_response':
       return (
@@ -1268,6 +1836,8 @@ function validateConfig(config: RaftConfig): void {
     assert(Number.isSafeInteger(value) && value >= 1, `RaftConfig.${name} must be a positive integer, got ${value}`);
   assert(config.peers.includes(config.id), `RaftConfig.peers must include id ${config.id}`);
   assert(new Set(config.peers).size === config.peers.length, `RaftConfig.peers has duplicates: ${config.peers.join(',')}`);
+  const problem = configurationProblem({ voters: [...config.peers].sort(), learners: [] });
+  assert(problem === null, `RaftConfig.peers: ${problem}`);
   positive(config.electionTimeoutTicksMin, 'electionTimeoutTicksMin');
   positive(config.electionTimeoutTicksMax, 'electionTimeoutTicksMax');
   positive(config.heartbeatIntervalTicks, 'heartbeatIntervalTicks');

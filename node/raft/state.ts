@@ -11,12 +11,17 @@
  *
  * - Tick-valued fields are stored as "ticks ago" relative to the core's own
  *   tick count, never as absolute ticks: the core only ever compares or
- *   subtracts them (lease reads, thesis §6.4.1), so the absolute count since
- *   construction is not state.
+ *   subtracts them (lease reads, thesis §6.4.1; catch-up rounds, dissertation
+ *   §4.2.1), so the absolute count since construction is not state.
  * - A lease time at least `leaseTicks` ago can never make a lease valid again
  *   (ticks only grow), so every such time is stored as expired: `null` for an
  *   acknowledged round; a seq-to-tick point that old is left out (a seq it
- *   would map maps to "never" instead, which is just as expired).
+ *   would map maps to "never" instead, which is just as expired). Likewise a
+ *   catch-up round that started more than an election timeout ago
+ *   (`roundTicksMax`) can only count as slow: stored as `null`.
+ * - The member lists the core derives from its configuration history
+ *   (others, voters, quorum, known peers) are not stored: `fromState`
+ *   recomputes them from `configHistory`, the source of truth.
  * - Maps are stored as arrays sorted by node id, so insertion order (which
  *   the core never depends on) does not show.
  * - `notices` are dropped: they are text for an operator's log and nothing
@@ -28,7 +33,8 @@
  */
 import type { ConfirmingRead } from './read-only.js';
 import type { ProgressState } from './progress.js';
-import type { Entry, HardState, NodeId, RaftMessage, ReadRejection, ReadState, Role, SoftState } from './types.js';
+import type { ConfigPoint } from './configuration.js';
+import type { Entry, HardState, InstallSnapshot, NodeId, RaftMessage, ReadRejection, ReadState, Role, SnapshotMeta, SoftState } from './types.js';
 
 /** One follower's progress as the leader tracks it (Figure 2 nextIndex/matchIndex plus flow control). */
 export interface ProgressSnapshot {
@@ -44,6 +50,13 @@ export interface ProgressSnapshot {
   readonly commitSent: number;
   readonly matchAtLastHeartbeat: number;
   readonly matchKnownAtSeq: number;
+  /** Snapshot state: the index of the snapshot on its way (0 otherwise). */
+  readonly pendingSnapshot: number;
+  /** Catch-up round (dissertation §4.2.1): the leader's lastIndex when it began. */
+  readonly roundEndIndex: number;
+  /** Ticks ago the current catch-up round began; null when more than `roundTicksMax` ago (it can only count as slow). */
+  readonly roundStartTicksAgo: number | null;
+  readonly caughtUp: boolean;
 }
 
 /** A point of the leader's seq-to-send-tick map (lease reads): the first seq issued `ticksAgo` ticks ago (less than leaseTicks). */
@@ -53,13 +66,25 @@ export interface SeqTickSnapshot {
 }
 
 export interface RaftNodeState {
-  // Figure 2.
+  // Figure 2, with the log's compacted start (§7).
+  /** The entries held, from `logPrevIndex + 1` on. */
   readonly log: readonly Entry[];
+  /** Index and term of the entry just before the first held (0 and 0: nothing compacted). */
+  readonly logPrevIndex: number;
+  readonly logPrevTerm: number;
   readonly currentTerm: number;
   readonly votedFor: NodeId | null;
   readonly commitIndex: number;
   readonly role: Role;
   readonly leaderId: NodeId | null;
+
+  // Membership (dissertation ch. 4): the configurations along the log, base first.
+  readonly configHistory: readonly ConfigPoint[];
+
+  // Snapshots (§7).
+  readonly snapshot: SnapshotMeta | null;
+  readonly snapshotRequested: number;
+  readonly bytesSinceSnapshot: number;
 
   // Logical clocks.
   readonly electionElapsed: number;
@@ -95,4 +120,7 @@ export interface RaftNodeState {
   readonly outbox: readonly RaftMessage[];
   readonly readStates: readonly ReadState[];
   readonly readRejections: readonly ReadRejection[];
+  readonly snapshotToInstall: SnapshotMeta | null;
+  readonly snapshotSends: readonly InstallSnapshot[];
+  readonly discardBefore: number | null;
 }

@@ -14,18 +14,63 @@
 export type NodeId = string;
 
 /**
+ * Who is in the cluster (dissertation ch. 4): the voters, whose majorities
+ * elect leaders and commit entries, and the learners (non-voting members,
+ * §4.2.1), who receive the log but count in no majority. Both lists are
+ * sorted and disjoint; there is always at least one voter.
+ */
+export interface Configuration {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
+
+/**
+ * One single-server change (§4.1): membership changes one server at a time,
+ * so any majority of the old configuration overlaps any majority of the new
+ * one. A new server joins as a learner and is promoted once it has caught
+ * up (§4.2.1); `remove` takes out a voter or a learner (and may remove the
+ * leader itself, §4.2.2).
+ */
+export type ConfChange =
+  | { readonly type: 'add_learner'; readonly node: NodeId }
+  | { readonly type: 'promote'; readonly node: NodeId }
+  | { readonly type: 'remove'; readonly node: NodeId };
+
+/**
+ * What identifies a snapshot of the state machine (§7, Figure 13's
+ * lastIncludedIndex and lastIncludedTerm, and the configuration as of that
+ * index, §4.4 / ch. 5): everything up to and including `index` is in it.
+ * The bytes themselves never pass through the core.
+ */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly configuration: Configuration;
+}
+
+/**
  * A log entry. `data` is opaque to the core: the KV layer encodes its
  * commands (with the client session `(clientId, seq)`) as a string.
  * A `noop` entry is appended by every new leader at the start of its term
  * (§5.4.2, §8: it lets the leader commit entries of earlier terms and learn
- * the commit index before serving reads).
+ * the commit index before serving reads); a `config` entry changes the
+ * membership.
  */
 export interface Entry {
   readonly term: number;
   readonly index: number;
-  readonly type: 'command' | 'noop';
+  readonly type: EntryType;
   readonly data: string;
 }
+
+/**
+ * `command`: a client command (opaque to the core). `noop`: a new leader's
+ * empty entry (§8). `config`: a configuration change (dissertation ch. 4);
+ * its data is the change and the configuration it results in
+ * (`configuration.ts`), and it takes effect on every server as soon as it is
+ * in its log, committed or not (§4.1).
+ */
+export type EntryType = 'command' | 'noop' | 'config';
 
 /** State that must be on stable storage before any message that depends on it is sent (Figure 2, "Persistent state on all servers"). */
 export interface HardState {
@@ -125,9 +170,46 @@ export interface TimeoutNow {
   readonly to: NodeId;
 }
 
-/** Every message one Raft peer sends another. Switches over `type` must be exhaustive. */
+/** Every message one Raft peer sends another in one datagram. Switches over `type` must be exhaustive. */
 export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse | TimeoutNow;
 export type RaftMessageType = RaftMessage['type'];
+
+/**
+ * InstallSnapshot (§7, Figure 13; dissertation ch. 5): the leader catches up
+ * a follower whose next entry it has already discarded. It names the
+ * snapshot and carries none of its bytes: the core never holds a snapshot's
+ * megabytes, and no single datagram could.
+ *
+ * How it travels (the driver's job, as etcd's transport streams a MsgSnap):
+ * the leader's driver finds it in `Ready.snapshotsToSend` and streams the
+ * snapshot file it names to the peer in chunks, each one datagram of at most
+ * 65,507 bytes with its envelope: every chunk carries this message's fields
+ * (term, from, to, seq, snapshot) plus `offset`, `length`, `totalBytes`, a
+ * checksum of the whole snapshot and `done`. The follower's driver
+ * acknowledges chunks; the sender keeps a bounded window of unacknowledged
+ * chunks and retransmits lost ones (flow control); the receiver stages the
+ * bytes apart from its current snapshot and, once all `totalBytes` are there
+ * and the checksum matches, steps this message into its core. Only then can
+ * the core swap it in (`Ready.snapshotToInstall`). The sender's driver
+ * reports the end of every stream with `RaftNode.reportSnapshot`.
+ *
+ * The answer is an ordinary AppendEntriesResponse (as etcd answers MsgSnap
+ * with MsgAppResp): success with matchIndex = the snapshot's index (or the
+ * follower's commitIndex when it already had everything), echoing `seq`.
+ */
+export interface InstallSnapshot {
+  readonly type: 'install_snapshot';
+  readonly term: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The leader's AppendEntries counter (see AppendEntries.seq): the answer echoes it. */
+  readonly seq: number;
+  readonly snapshot: SnapshotMeta;
+}
+
+/** Every message the core takes in `step` and sends: the datagram messages and InstallSnapshot, which travels as a chunk stream. */
+export type CoreMessage = RaftMessage | InstallSnapshot;
+export type CoreMessageType = CoreMessage['type'];
 
 /**
  * A linearizable read that the leader has confirmed (thesis §6.4): once the
@@ -149,18 +231,48 @@ export interface ReadRejection {
 
 /**
  * The effects of one call into the core. The driver MUST handle them in this
- * order (the etcd-io/raft `Ready` contract):
+ * order (the etcd-io/raft `Ready` contract, extended for snapshots):
  *
- * 1. Persist `hardState` (if present) and `entriesToAppend` (truncating the
- *    stored log after `entriesToAppend[0].index - 1` first, when the batch
- *    overwrites a conflicting suffix), and **fsync** before step 2.
- * 2. Send `messages`.
- * 3. Apply `committedEntries` to the state machine, in order.
+ * 1. Persist, and **fsync** before step 2:
+ *    a. `snapshotToInstall` (if present): make the snapshot whose bytes the
+ *       driver received and staged for it the node's current snapshot, and
+ *       empty the stored log (§7: "discard the entire log"; what the core
+ *       keeps comes again in `entriesToAppend`). A crash between the two is
+ *       harmless: on restart the core drops stored entries that conflict
+ *       with the stored snapshot (the rest of an interrupted install);
+ *    b. `hardState` and `entriesToAppend` (truncating the stored log after
+ *       `entriesToAppend[0].index - 1` first, when the batch overwrites a
+ *       conflicting suffix).
+ * 2. Send `messages` (datagrams) and hand `snapshotsToSend` to the snapshot
+ *    streamer (see {@link InstallSnapshot}); report each stream's end with
+ *    `RaftNode.reportSnapshot`.
+ * 3. If `snapshotToInstall`: restore the state machine from that snapshot.
+ *    Then apply `committedEntries` to the state machine, in order (they
+ *    start right after the snapshot's index).
  * 4. Serve `readStates` once lastApplied >= readIndex; report `readRejections`.
+ * 5. `snapshotRequest` (if present): once step 3 is done the state machine
+ *    stands exactly at `snapshotRequest.index`. Serialise it, write it
+ *    durably (file, fsync, rename, fsync the directory; this may take a
+ *    while, the core carries on meanwhile) and only then call
+ *    `RaftNode.snapshotTaken(snapshotRequest)`. The core discards no entry
+ *    a durable snapshot does not cover, so a crash at any point loses
+ *    nothing.
+ * 6. `discardEntriesBefore` (if present): the core has dropped every entry
+ *    below this index from memory; a durable snapshot covers them, so the
+ *    driver may delete them from storage too, whenever convenient.
  *
  * Nothing in a Ready is sent or acknowledged before it is durable: a vote or
  * an AppendEntries success that outruns its fsync can elect two leaders or
- * lose a committed entry after a crash.
+ * lose a committed entry after a crash; an acknowledged snapshot that is not
+ * durable is a lost committed prefix.
+ *
+ * Who decides when to snapshot: the core (`RaftConfig.snapshotEveryEntries`,
+ * `snapshotEveryBytes`), because it alone knows what it handed out for
+ * application, the entries' sizes and how much log tail slow followers need
+ * (`snapshotTrailingEntries`); the policy then lives in one pure place that
+ * transcripts and the simulator exercise. The driver executes the request
+ * (it owns the state machine and the disk) and may also snapshot on its own
+ * at any applied index through `snapshotTaken`.
  *
  * One exception, with `RaftConfig.parallelLeaderAppend` (thesis §10.2.1):
  * when `softState.role` is `leader` and `hardState` is null, the messages
@@ -169,6 +281,7 @@ export interface ReadRejection {
  * written, and then reports the write with `persisted(lastIndex)`. The leader
  * does not count itself towards a commit quorum for entries it has not
  * persisted, so nothing commits on fewer durable copies than a majority.
+ * (A leader never has a `snapshotToInstall`.)
  */
 export interface Ready {
   readonly hardState: HardState | null;
@@ -177,6 +290,14 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
   readonly readRejections: readonly ReadRejection[];
+  /** Follower: a snapshot from the leader to swap in (steps 1a and 3); null otherwise. */
+  readonly snapshotToInstall: SnapshotMeta | null;
+  /** Leader: InstallSnapshot streams to start (step 2). */
+  readonly snapshotsToSend: readonly InstallSnapshot[];
+  /** The core asks for a snapshot of the state machine at this applied index (step 5); null otherwise. */
+  readonly snapshotRequest: SnapshotMeta | null;
+  /** Entries below this index are gone from the core's log; storage may drop them (step 6). */
+  readonly discardEntriesBefore: number | null;
   /** Soft state, for status reports and logs; never persisted. */
   readonly softState: SoftState;
   /**
@@ -199,6 +320,9 @@ export type ProposeResult =
   | { readonly ok: false; readonly reason: 'not_leader'; readonly leaderHint: NodeId | null }
   | { readonly ok: false; readonly reason: 'proposal_dropped'; readonly detail: string };
 
+/** Outcome of a snapshot stream the driver ran for an InstallSnapshot (`RaftNode.reportSnapshot`). */
+export type SnapshotOutcome = 'finished' | 'failed';
+
 /** Randomness injected into the core (election jitter). Deterministic given its seed. */
 export interface Prng {
   /** A uniformly distributed integer in [min, max], both inclusive. */
@@ -208,8 +332,15 @@ export interface Prng {
 /** What the core needs to read back from stable storage when it starts. */
 export interface StoredState {
   readonly hardState: HardState;
-  /** The whole durable log, indices 1..n contiguous. */
+  /**
+   * The durable log, contiguous. Without a snapshot it starts at index 1;
+   * with one it starts at or before `snapshot.index + 1` (entries the
+   * snapshot covers may still be there; the core keeps what it can of them
+   * as a tail for slow followers).
+   */
   readonly entries: readonly Entry[];
+  /** The newest durable snapshot's metadata; absent or null = none (the log starts at index 1). */
+  readonly snapshot?: SnapshotMeta | null;
 }
 
 /**
@@ -218,8 +349,21 @@ export interface StoredState {
  */
 export interface RaftConfig {
   readonly id: NodeId;
-  /** Every voting member, including `id`. */
+  /**
+   * The bootstrap configuration: every voting member, including `id`. It is
+   * the configuration until the log or a snapshot holds one (dissertation
+   * ch. 4: then the newest configuration in the log rules). The core accepts
+   * messages only from these nodes and from members of configurations it
+   * has seen.
+   */
   readonly peers: readonly NodeId[];
+  /**
+   * A node that joins a running cluster (added as a learner, §4.2.1) starts
+   * with no configuration of its own instead of `peers`: it never campaigns
+   * until the leader's log or snapshot makes it a voter. `peers` then names
+   * the nodes it may hear from. Absent = false.
+   */
+  readonly joining?: boolean;
   /** Election timeout is drawn uniformly from [min, max] ticks after every reset (§5.2, §9.3). */
   readonly electionTimeoutTicksMin: number;
   readonly electionTimeoutTicksMax: number;
@@ -256,6 +400,21 @@ export interface RaftConfig {
    * any of its messages leaves.
    */
   readonly parallelLeaderAppend?: boolean;
+  /**
+   * Ask the driver for a snapshot (`Ready.snapshotRequest`) once this many
+   * entries were applied since the last snapshot; null = never ask. Absent =
+   * `defaultCompaction.snapshotEveryEntries` (etcd's 10,000).
+   */
+  readonly snapshotEveryEntries?: number | null;
+  /** ... or once the entries applied since the last snapshot add up to this many bytes. Absent = the default. */
+  readonly snapshotEveryBytes?: number;
+  /**
+   * After a snapshot, keep this many entries before it in the log, so a
+   * follower that is only a little behind is caught up with entries rather
+   * than a whole snapshot (etcd's SnapshotCatchUpEntries, hashicorp's
+   * TrailingLogs). Absent = the default.
+   */
+  readonly snapshotTrailingEntries?: number;
 }
 
 /** Flags that break the core in known ways so the harness and simulator can prove they catch them. */
@@ -285,6 +444,26 @@ export interface UnsafeCoreFlags {
    * Absent = false.
    */
   readonly ignoreLostFollowerLog?: boolean;
+  /**
+   * Start a configuration change before the leader has committed an entry
+   * of its own term (the single-server change bug Ongaro reported in 2015):
+   * an uncommitted change of a deposed leader and a new leader's change can
+   * then both commit, with disjoint majorities. Absent = false.
+   */
+  readonly confChangeBeforeTermCommit?: boolean;
+  /**
+   * Take snapshots at the last log index, treating everything in the log as
+   * committed (a snapshot past the commit index): uncommitted entries are
+   * applied and acknowledged, then overwritten by a later leader. Absent = false.
+   */
+  readonly snapshotPastCommit?: boolean;
+  /**
+   * A follower that installs a snapshot keeps its log after the snapshot's
+   * index without checking it matches (§7 says: discard the entire log), and
+   * tells the leader it matches up to its last index: the leader counts
+   * entries the follower does not have. Absent = false.
+   */
+  readonly keepLogOnInstall?: boolean;
 }
 
 export const safeCoreFlags: UnsafeCoreFlags = { commitOldTerms: false, skipReadQuorum: false };

@@ -25,23 +25,29 @@
  * the page cache. (Writing to the file at once without fsync would not show
  * the bug: the kernel keeps written bytes across a process kill.)
  *
- * Compaction: truncated suffixes and superseded hard states stay in the file
- * as garbage. On open, when the garbage exceeds both `compactMinGarbageBytes`
- * and the live bytes, the file is rewritten (temp + fsync + rename + fsync
- * dir), so growth is bounded across restarts.
+ * Compaction: truncated suffixes, superseded hard states and entries a
+ * snapshot covers (`compact`, one small record) stay in the file as garbage.
+ * When the garbage exceeds both `compactMinGarbageBytes` and the live bytes
+ * (on open, and after each `compact`), the file is rewritten with only the
+ * live records (temp + fsync + rename + fsync dir), so the file stays within
+ * about twice the live log.
+ *
+ * All file-system access goes through a `StorageFs` (storage-fs.ts): the
+ * real one by default, the harness's page-cache layer, or the simulator's
+ * disk model, so the code under test in the simulator is this code.
  *
  * Not done: no lock against two processes opening the same directory (the
  * harness gives each node its own), and the whole file is read into memory
  * on open (no snapshots yet, so the log is whole in memory anyway).
  */
-import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../raft/types.js';
 import { AssertionError, assert } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
+import { nodeFs } from './node-fs.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords, type LogRecord } from './record.js';
 import { replayLog } from './replay.js';
+import type { StorageFile, StorageFs } from './storage-fs.js';
 import type { RaftStorage, RecoveryReport } from './storage.js';
 
 export const LOG_FILE_NAME = 'raft.log';
@@ -63,6 +69,21 @@ export interface FileStorageOptions {
   readonly maxLazyBufferBytes?: number;
   /** Compact on open when garbage exceeds this and the live bytes. Default 8 MiB. */
   readonly compactMinGarbageBytes?: number;
+  /** The file system (storage-fs.ts). Default: the real one (node-fs.ts). */
+  readonly fs?: StorageFs;
+  /**
+   * Runs `fn` every `periodMs` (lazy mode's background flush) and returns
+   * what stops it. Default: an unref'd setInterval. The simulator passes
+   * its event queue: no real timers there.
+   */
+  readonly periodic?: (periodMs: number, fn: () => void) => () => void;
+}
+
+/** The default `periodic`: unref, so an unsafe mode never keeps a finished process alive; close() flushes. */
+function realPeriodic(periodMs: number, fn: () => void): () => void {
+  const timer = setInterval(fn, periodMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export interface OpenedFileStorage {
@@ -78,37 +99,39 @@ export interface OpenedFileStorage {
  */
 export async function openFileStorage(dir: string, opts: FileStorageOptions = {}): Promise<OpenedFileStorage> {
   const log = opts.log ?? (() => {});
+  const fs = opts.fs ?? nodeFs;
   const absDir = path.resolve(dir);
   const file = path.join(absDir, LOG_FILE_NAME);
-  const createdDir = await mkdir(absDir, { recursive: true });
+  const createdDir = await fs.mkdirp(absDir);
   if (createdDir !== undefined) {
     // Make every newly created directory's entry durable in its parent (the file's own entry is synced below).
     for (let d = absDir; ; d = path.dirname(d)) {
-      await fsyncDir(path.dirname(d));
+      await fs.fsyncDir(path.dirname(d));
       if (d === createdDir || path.dirname(d) === d) break;
     }
   }
   // A temp file is the remains of a creation or compaction that did not reach its rename: the old file (if any) is intact.
-  await rm(file + TEMP_SUFFIX, { force: true });
+  await fs.removeFile(file + TEMP_SUFFIX);
 
   let buf: Buffer;
   let created = false;
   try {
-    buf = await readFile(file);
+    buf = await fs.readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await writeFileDurably(file, [FILE_MAGIC]);
+    await writeFileDurably(fs, file, [FILE_MAGIC]);
     buf = Buffer.from(FILE_MAGIC);
     created = true;
   }
 
   const replay = replayLog(buf, file, { tornTailAlwaysDropped: opts.tornTailAlwaysDropped === true });
+  const compactedThrough = replay.compactedThrough;
   let index = replay.index;
   let fileBytes = replay.validEnd;
   if (replay.tornTail !== null) {
     const t = replay.tornTail;
     log(`storage: torn tail in ${file} at offset ${t.offset}: dropped ${t.bytesDropped} bytes (${t.reason})`);
-    const fh = await open(file, 'r+');
+    const fh = await fs.open(file, 'existing');
     try {
       await fh.truncate(t.offset);
       await fh.sync();
@@ -120,26 +143,38 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   let compacted: RecoveryReport['compacted'] = null;
   const garbage = fileBytes - index.liveBytes;
   if (garbage > (opts.compactMinGarbageBytes ?? 8 * 1024 * 1024) && garbage > index.liveBytes) {
-    const rewritten = await compact(file, replay.stored, index.hardStateRecordBytes > 0);
+    const rewritten = await rewriteLive(fs, file, replay.stored, index.hardStateRecordBytes > 0, compactedThrough);
     compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
     log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
     index = rewritten.index;
     fileBytes = rewritten.fileBytes;
   }
 
-  const fh = await open(file, fsConstants.O_RDWR);
+  const fh = await fs.open(file, 'existing');
   const storage = new FileRaftStorage(fh, file, index, fileBytes, opts, log);
   return {
     storage,
     stored: replay.stored,
-    recovery: { file, created, frames: replay.frames.length, fileBytes: buf.length, tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped }, compacted },
+    recovery: {
+      file, created, frames: replay.frames.length, fileBytes: buf.length,
+      tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped },
+      compactedThrough,
+      compacted,
+    },
   };
 }
 
-/** Rewrite the log with only live records. */
-async function compact(file: string, stored: StoredState, writeHardState: boolean): Promise<{ index: LogIndex; fileBytes: number }> {
+/** Rewrite the log with only live records: the hard state, where the log starts, the live entries. */
+async function rewriteLive(
+  fs: StorageFs,
+  file: string,
+  stored: StoredState,
+  writeHardState: boolean,
+  compactedThrough: { readonly index: number; readonly term: number } | null,
+): Promise<{ index: LogIndex; fileBytes: number }> {
   const records: LogRecord[] = [];
   if (writeHardState) records.push({ type: 'hard_state', hardState: stored.hardState });
+  if (compactedThrough !== null) records.push({ type: 'compact', firstIndex: compactedThrough.index + 1, prevTerm: compactedThrough.term });
   for (const entry of stored.entries) records.push({ type: 'entry', entry });
   const encoded = records.map(encodeRecord);
   const { frames, frameOf } = encodeFrames(encoded);
@@ -151,37 +186,28 @@ async function compact(file: string, stored: StoredState, writeHardState: boolea
   }
   const index = new LogIndex();
   records.forEach((record, i) => index.apply(record, frameOffsets[frameOf[i]!]!, encoded[i]!.length));
-  await writeFileDurably(file, [FILE_MAGIC, ...frames]);
+  await writeFileDurably(fs, file, [FILE_MAGIC, ...frames]);
   return { index, fileBytes: end };
 }
 
 /** Replace `file` atomically with `chunks`: write temp, fsync it, rename over, fsync the directory. */
-async function writeFileDurably(file: string, chunks: readonly Buffer[]): Promise<void> {
+async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Buffer[]): Promise<void> {
   const tmp = file + TEMP_SUFFIX;
-  const fh = await open(tmp, 'w');
+  const fh = await fs.open(tmp, 'create');
   try {
     await writeFully(fh, Buffer.concat(chunks), 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  await fs.rename(tmp, file);
+  await fs.fsyncDir(path.dirname(file));
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+async function writeFully(fh: StorageFile, buf: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    const bytesWritten = await fh.write(buf, done, buf.length - done, position + done);
     assert(bytesWritten > 0, 'write made progress');
     done += bytesWritten;
   }
@@ -201,38 +227,90 @@ class FileRaftStorage implements RaftStorage {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly maxLazyBufferBytes: number;
-  private readonly flushTimer: NodeJS.Timeout | null;
+  /** Stops lazy mode's background flush; null in fsync mode. */
+  private readonly stopFlushTimer: (() => void) | null;
+  /** A `compact` is in progress (it may swap the file): persist must wait for it (the caller's contract). */
+  private compacting = false;
+  private readonly fs: StorageFs;
+  private readonly compactMinGarbageBytes: number;
+  private readonly tornTailAlwaysDropped: boolean;
 
   constructor(
-    private readonly fh: FileHandle,
+    private fh: StorageFile,
     private readonly file: string,
-    private readonly index: LogIndex,
+    private index: LogIndex,
     fileBytes: number,
     opts: FileStorageOptions,
     private readonly log: (line: string) => void,
   ) {
+    this.fs = opts.fs ?? nodeFs;
+    this.compactMinGarbageBytes = opts.compactMinGarbageBytes ?? 8 * 1024 * 1024;
+    this.tornTailAlwaysDropped = opts.tornTailAlwaysDropped === true;
     this.queuedEnd = fileBytes;
     this.logicalEnd = fileBytes;
     this.lazy = opts.lazyFsync ?? false;
     this.maxLazyBufferBytes = opts.maxLazyBufferBytes ?? 64 * 1024 * 1024;
     if (this.lazy) {
-      // unref: an unsafe mode must not keep a finished process alive; close() flushes.
-      this.flushTimer = setInterval(() => {
+      this.stopFlushTimer = (opts.periodic ?? realPeriodic)(opts.flushIntervalMs ?? 1000, () => {
         if (this.pendingBytes > 0) this.flush().catch(() => {}); // the failure is recorded and logged in writeAt
-      }, opts.flushIntervalMs ?? 1000);
-      this.flushTimer.unref();
+      });
     } else {
-      this.flushTimer = null;
+      this.stopFlushTimer = null;
     }
   }
 
   persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
     if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
     if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.compacting) return Promise.reject(new AssertionError('assertion failed: persist called while compact is in progress'));
     // Validate, encode and index synchronously: the index must reflect calls in call order.
     const problem = this.index.checkPersist(hardState, entries);
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    const records = persistRecords(hardState, entries, this.index.lastIndex);
+    return this.append(persistRecords(hardState, entries, this.index.lastIndex));
+  }
+
+  compact(firstIndex: number, prevTerm: number): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.compacting) return Promise.reject(new AssertionError('assertion failed: compact called while another is in progress'));
+    const record: LogRecord = { type: 'compact', firstIndex, prevTerm };
+    const problem = this.index.check(record);
+    if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid compact: ${problem}`));
+    this.compacting = true;
+    const appended = this.lazy ? this.append([record]).then(() => this.flush()) : this.append([record]);
+    return appended.then(() => this.rewriteIfMostlyGarbage()).finally(() => {
+      this.compacting = false;
+    });
+  }
+
+  /** After a compaction: rewrite the file with only its live records when garbage dominates it (see the file comment). */
+  private async rewriteIfMostlyGarbage(): Promise<void> {
+    const garbage = this.logicalEnd - this.index.liveBytes;
+    if (!(garbage > this.compactMinGarbageBytes && garbage > this.index.liveBytes)) return;
+    await this.queue;
+    this.failIfFailed();
+    try {
+      // Read back what the file holds (through the same fs: a page cache shows its unsynced bytes too; here everything is synced).
+      const replay = replayLog(await this.fs.readFile(this.file), this.file, { tornTailAlwaysDropped: this.tornTailAlwaysDropped });
+      assert(replay.tornTail === null && replay.validEnd === this.logicalEnd, 'the log file reads back as written');
+      const rewritten = await rewriteLive(this.fs, this.file, replay.stored, replay.index.hardStateRecordBytes > 0, replay.compactedThrough);
+      const before = this.logicalEnd;
+      await this.fh.close();
+      this.fh = await this.fs.open(this.file, 'existing');
+      this.index = rewritten.index;
+      this.queuedEnd = rewritten.fileBytes;
+      this.logicalEnd = rewritten.fileBytes;
+      this.log(`storage: rewrote ${this.file} after compaction to index ${this.index.firstIndex - 1}: ${before} -> ${rewritten.fileBytes} bytes`);
+    } catch (e) {
+      // Either file is a complete log (the rename is atomic), but which one this handle points at is unknown: stop.
+      this.failure = new Error(`storage rewrite of ${this.file} failed: ${(e as Error).message}; the node must stop`, { cause: e });
+      this.log(`storage: ${this.failure.message}`);
+      throw this.failure;
+    }
+  }
+
+  /** Encode, index and write `records` as one frame (one persist call): durable when the promise resolves (lazy mode: buffered). */
+  private append(records: readonly LogRecord[]): Promise<void> {
     let encoded: Buffer[];
     try {
       encoded = records.map(encodeRecord);
@@ -287,11 +365,13 @@ class FileRaftStorage implements RaftStorage {
       // socket buffer and are batched into the next Ready (group commit).
       let done = 0;
       while (done < buf.length) {
-        const written = writeSync(this.fh.fd, buf, done, buf.length - done, position + done);
+        const written = this.fh.writeSync(buf, done, buf.length - done, position + done);
         assert(written > 0, 'write made progress');
         done += written;
       }
-      fdatasyncSync(this.fh.fd);
+      // fdatasync: synchronous on the real disk (null); a simulated disk's takes simulated time.
+      const syncing = this.fh.datasync();
+      if (syncing !== null) await syncing;
     } catch (e) {
       // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.
       this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, { cause: e });
@@ -314,7 +394,7 @@ class FileRaftStorage implements RaftStorage {
   }
 
   private async doClose(): Promise<void> {
-    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    if (this.stopFlushTimer !== null) this.stopFlushTimer();
     try {
       if (this.lazy) await this.flush();
       else await this.enqueue(Buffer.alloc(0));

@@ -18,7 +18,13 @@ export class LogIndex {
   hardState: HardState = { currentTerm: 0, votedFor: null };
   /** Size of the record holding the latest hard state (0 before the first). */
   hardStateRecordBytes = 0;
-  /** terms[i] is the term of the entry at index i + 1. */
+  /** Size of the latest compact record (0 without one). */
+  compactRecordBytes = 0;
+  /** The first index the log can hold: entries before it are covered by a snapshot (a `compact` record); 1 without one. */
+  firstIndex = 1;
+  /** Term of the entry at firstIndex - 1 (the last one compacted away); 0 without compaction. */
+  prevTerm = 0;
+  /** terms[i] is the term of the entry at index firstIndex + i. */
   readonly terms: number[] = [];
   readonly offsets: number[] = [];
   readonly recordBytes: number[] = [];
@@ -26,12 +32,23 @@ export class LogIndex {
   liveBytes: number = FILE_MAGIC.length;
 
   get lastIndex(): number {
-    return this.terms.length;
+    return this.firstIndex - 1 + this.terms.length;
   }
 
-  /** Term of the entry at `index`; 0 for index 0 (the empty prefix). */
+  /** Term of the entry at `index`; 0 for index 0 (the empty prefix) and for indices the log does not hold. */
   termAt(index: number): number {
-    return index === 0 ? 0 : (this.terms[index - 1] ?? 0);
+    if (index === this.firstIndex - 1) return this.prevTerm;
+    return index < this.firstIndex ? 0 : (this.terms[index - this.firstIndex] ?? 0);
+  }
+
+  /**
+   * Whether a `compact` record at (firstIndex, prevTerm) keeps the entries
+   * from firstIndex on: the log holds the entry at firstIndex - 1 with
+   * that term (Log Matching, §5.3, then makes everything before it equal to
+   * what the snapshot covers). Otherwise the whole log goes.
+   */
+  compactKeepsSuffix(firstIndex: number, prevTerm: number): boolean {
+    return firstIndex - 1 <= this.lastIndex && this.termAt(firstIndex - 1) === prevTerm;
   }
 
   /** Why `record` cannot follow the current state, or null when it can. */
@@ -43,12 +60,17 @@ export class LogIndex {
           ? `currentTerm went down from ${this.hardState.currentTerm} to ${record.hardState.currentTerm}`
           : null;
       case 'truncate':
-        return record.fromIndex < 1 || record.fromIndex > this.lastIndex + 1
-          ? `truncate from index ${record.fromIndex} outside [1, ${this.lastIndex + 1}]`
+        // A snapshot's entries are committed: nothing at or before the compaction point is ever truncated.
+        return record.fromIndex < this.firstIndex || record.fromIndex > this.lastIndex + 1
+          ? `truncate from index ${record.fromIndex} outside [${this.firstIndex}, ${this.lastIndex + 1}]`
           : null;
+      case 'compact':
+        // Snapshots only move forward (a follower ignores an InstallSnapshot older than its own, §7).
+        if (record.firstIndex < 2) return `compact to index ${record.firstIndex}: a snapshot covers at least entry 1`;
+        return record.firstIndex < this.firstIndex ? `compact to index ${record.firstIndex} below the log's first index ${this.firstIndex}` : null;
       case 'entry': {
         const { index, term } = record.entry;
-        if (index !== this.lastIndex + 1) return `entry index ${index} does not follow last index ${this.lastIndex} (log must be contiguous from 1)`;
+        if (index !== this.lastIndex + 1) return `entry index ${index} does not follow last index ${this.lastIndex} (log must be contiguous from ${this.firstIndex})`;
         const prevTerm = this.termAt(this.lastIndex);
         // Terms along a Raft log never decrease (a leader appends in its own term, which is >= every term it holds; §5.3 Log Matching).
         return term < prevTerm ? `entry ${index} has term ${term}, lower than the previous entry's term ${prevTerm}` : null;
@@ -67,11 +89,24 @@ export class LogIndex {
         this.hardStateRecordBytes = bytes;
         return;
       case 'truncate': {
-        const keep = record.fromIndex - 1;
+        const keep = record.fromIndex - this.firstIndex;
         for (let i = keep; i < this.recordBytes.length; i++) this.liveBytes -= this.recordBytes[i]!;
         this.terms.length = keep;
         this.offsets.length = keep;
         this.recordBytes.length = keep;
+        return;
+      }
+      case 'compact': {
+        const drop = this.compactKeepsSuffix(record.firstIndex, record.prevTerm) ? record.firstIndex - this.firstIndex : this.terms.length;
+        for (let i = 0; i < drop; i++) this.liveBytes -= this.recordBytes[i]!;
+        this.terms.splice(0, drop);
+        this.offsets.splice(0, drop);
+        this.recordBytes.splice(0, drop);
+        // The latest compact record is live (it says where the log starts); an earlier one is garbage.
+        this.liveBytes += bytes - this.compactRecordBytes;
+        this.compactRecordBytes = bytes;
+        this.firstIndex = record.firstIndex;
+        this.prevTerm = record.prevTerm;
         return;
       }
       case 'entry':
@@ -96,7 +131,7 @@ export class LogIndex {
     }
     const first = entries[0];
     if (first === undefined) return null;
-    if (first.index < 1 || first.index > this.lastIndex + 1) return `first entry index ${first.index} outside [1, ${this.lastIndex + 1}]`;
+    if (first.index < this.firstIndex || first.index > this.lastIndex + 1) return `first entry index ${first.index} outside [${this.firstIndex}, ${this.lastIndex + 1}]`;
     let prev = { index: first.index - 1, term: this.termAt(first.index - 1) };
     for (const e of entries) {
       if (e.index !== prev.index + 1) return `entries not contiguous: ${e.index} after ${prev.index}`;

@@ -11,6 +11,7 @@ import { emptyStoredState, type RaftStorage } from './storage.js';
 export function openMemoryStorage(): { readonly storage: RaftStorage; readonly stored: StoredState } {
   const storage: RaftStorage = {
     persist: () => Promise.resolve(),
+    compact: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
   return { storage, stored: emptyStoredState() };

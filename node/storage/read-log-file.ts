@@ -4,9 +4,10 @@
  * there is one, without changing the file. It checks framing and checksums (throws StorageCorruptionError like
  * recovery does) but not the log's invariants; `openFileStorage` checks those.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { nodeFs } from './node-fs.js';
 import { scanLog, type LocatedFrame, type TornTail } from './replay.js';
+import type { StorageFs } from './storage-fs.js';
 
 export interface LogFileContents {
   readonly file: string;
@@ -15,9 +16,10 @@ export interface LogFileContents {
   readonly tornTail: TornTail | null;
 }
 
-export async function readLogFile(file: string): Promise<LogFileContents> {
+/** `fs`: where to read it (default the real file system; the simulator passes its disk model). */
+export async function readLogFile(file: string, fs: StorageFs = nodeFs): Promise<LogFileContents> {
   const abs = path.resolve(file);
-  const buf = await readFile(abs);
+  const buf = await fs.readFile(abs);
   const scan = scanLog(buf, abs);
   return { file: abs, fileBytes: buf.length, frames: scan.frames, tornTail: scan.tornTail };
 }

@@ -17,10 +17,16 @@
  *
  * Record bodies (numbers are float64 LE holding non-negative safe integers,
  * so terms and indices are never truncated to 32 bits):
- *   entry (1):      term f64, index f64, entryType u8 (0 command, 1 noop),
+ *   entry (1):      term f64, index f64, entryType u8 (0 command, 1 noop, 2 config),
  *                   dataEncoding u8 (0 UTF-8, 1 UTF-16LE), data bytes
  *   hard_state (2): currentTerm f64, hasVote u8 (0/1), votedFor UTF-8 bytes
  *   truncate (3):   fromIndex f64 (entries with index >= fromIndex are gone)
+ *   compact (4):    firstIndex f64, prevTerm f64: a snapshot now covers every
+ *                   entry before firstIndex, the last of which had term
+ *                   prevTerm (issue 18). If the log holds that entry with that
+ *                   term, the entries from firstIndex on stay; otherwise
+ *                   (an installed snapshot past or against the log, §7) the
+ *                   whole log is gone and the next entry is firstIndex.
  *
  * Entry data is a JS string. UTF-8 cannot carry a lone surrogate (it would
  * silently become U+FFFD), so such a string is stored as UTF-16LE: the round
@@ -43,12 +49,14 @@ export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export type LogRecord =
   | { readonly type: 'entry'; readonly entry: Entry }
   | { readonly type: 'hard_state'; readonly hardState: HardState }
-  | { readonly type: 'truncate'; readonly fromIndex: number };
+  | { readonly type: 'truncate'; readonly fromIndex: number }
+  | { readonly type: 'compact'; readonly firstIndex: number; readonly prevTerm: number };
 
 const FRAME_TYPE_BATCH = 1;
 const TYPE_ENTRY = 1;
 const TYPE_HARD_STATE = 2;
 const TYPE_TRUNCATE = 3;
+const TYPE_COMPACT = 4;
 const ENCODING_UTF8 = 0;
 const ENCODING_UTF16LE = 1;
 
@@ -117,6 +125,15 @@ export function encodeRecord(record: LogRecord): Buffer {
       buf.writeDoubleLE(record.fromIndex, RECORD_HEADER_BYTES);
       return withRecordHeader(buf, TYPE_TRUNCATE);
     }
+    case 'compact': {
+      if (!isStorableNumber(record.firstIndex) || record.firstIndex < 1 || !isStorableNumber(record.prevTerm)) {
+        assertionFailed(`compact point must be index >= 1 and term >= 0 (got ${record.firstIndex}, ${record.prevTerm})`);
+      }
+      const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 16);
+      buf.writeDoubleLE(record.firstIndex, RECORD_HEADER_BYTES);
+      buf.writeDoubleLE(record.prevTerm, RECORD_HEADER_BYTES + 8);
+      return withRecordHeader(buf, TYPE_COMPACT);
+    }
     default:
       return assertNever(record, 'record');
   }
@@ -128,6 +145,8 @@ function entryTypeCode(t: Entry['type']): number {
       return 0;
     case 'noop':
       return 1;
+    case 'config':
+      return 2;
     default:
       return assertNever(t, 'entry type');
   }
@@ -232,7 +251,7 @@ function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: nu
       const index = view.getFloat64(start + 8, true);
       if (!isStorableNumber(term) || !isStorableNumber(index)) return `entry term/index not non-negative integers (${term}, ${index})`;
       const typeByte = buf[start + 16]!;
-      const type = typeByte === 0 ? 'command' : typeByte === 1 ? 'noop' : null;
+      const type = typeByte === 0 ? 'command' : typeByte === 1 ? 'noop' : typeByte === 2 ? 'config' : null;
       if (type === null) return `unknown entry type ${typeByte}`;
       const encoding = buf[start + 17]!;
       const dataBytes = buf.subarray(start + 18, end);
@@ -274,6 +293,13 @@ function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: nu
       const fromIndex = view.getFloat64(start, true);
       if (!isStorableNumber(fromIndex)) return `truncate index not a non-negative integer (${fromIndex})`;
       return { type: 'truncate', fromIndex };
+    }
+    case TYPE_COMPACT: {
+      if (length !== 16) return `compact body must be 16 bytes (got ${length})`;
+      const firstIndex = view.getFloat64(start, true);
+      const prevTerm = view.getFloat64(start + 8, true);
+      if (!isStorableNumber(firstIndex) || firstIndex < 1 || !isStorableNumber(prevTerm)) return `compact point not an index >= 1 and a term (${firstIndex}, ${prevTerm})`;
+      return { type: 'compact', firstIndex, prevTerm };
     }
     default:
       return `unknown record type ${typeCode}`;

@@ -172,6 +172,8 @@ function findFrameAfter(buf: Uint8Array, from: number): number | null {
 export interface ReplayResult extends ScanResult {
   readonly stored: StoredState;
   readonly index: LogIndex;
+  /** The last index (and its term) a `compact` record says a snapshot covers; null when nothing was compacted. */
+  readonly compactedThrough: { readonly index: number; readonly term: number } | null;
 }
 
 /** Scan and then apply every record, checking the log's invariants. Throws StorageCorruptionError. */
@@ -183,10 +185,27 @@ export function replayLog(buf: Uint8Array, file: string, options: ScanOptions = 
     frame.records.forEach((record, i) => {
       const err = index.check(record);
       if (err !== null) throw new StorageCorruptionError(file, frame.offset, `record ${i} of the frame: ${err}`);
+      // The index's check and compactKeepsSuffix are judged before apply moves firstIndex.
+      const firstBefore = index.firstIndex;
+      const keeps = record.type === 'compact' && index.compactKeepsSuffix(record.firstIndex, record.prevTerm);
       index.apply(record, frame.offset, frame.recordBytes[i]!);
-      if (record.type === 'entry') entries.push(record.entry);
-      else if (record.type === 'truncate') entries.length = record.fromIndex - 1;
+      switch (record.type) {
+        case 'entry':
+          entries.push(record.entry);
+          break;
+        case 'truncate':
+          entries.length = record.fromIndex - firstBefore;
+          break;
+        case 'compact':
+          entries.splice(0, keeps ? record.firstIndex - firstBefore : entries.length);
+          break;
+        case 'hard_state':
+          break;
+        default:
+          assertNever(record, 'record');
+      }
     });
   }
-  return { ...scan, index, stored: { hardState: index.hardState, entries } };
+  const compactedThrough = index.firstIndex > 1 ? { index: index.firstIndex - 1, term: index.prevTerm } : null;
+  return { ...scan, index, stored: { hardState: index.hardState, entries }, compactedThrough };
 }

@@ -38,6 +38,17 @@ export interface RaftStorage {
    * reopening recovers a consistent prefix. Every later call rejects too.
    */
   persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  /**
+   * A snapshot that covers every entry before `firstIndex` is durable (the
+   * snapshot store, `snapshot-store.ts`): the log may drop them. If the log
+   * holds the entry at `firstIndex - 1` with term `prevTerm`, the entries from
+   * `firstIndex` on stay; otherwise (a snapshot installed past or against
+   * the log, §7) the whole log goes and the next entry appended is
+   * `firstIndex`. Resolves once that is durable; the file may be rewritten
+   * to reclaim the space. The caller issues no `persist` until it resolves.
+   * Precondition: `firstIndex` is not below an earlier compaction's.
+   */
+  compact(firstIndex: number, prevTerm: number): Promise<void>;
   /** Finish queued work (and, in lazy mode, flush and fsync the buffer), then release the file. Idempotent. */
   close(): Promise<void>;
 }
@@ -54,6 +65,8 @@ export interface RecoveryReport {
   readonly fileBytes: number;
   /** A torn final record (crash in the middle of an append) that was cut off, or null (the log line says what proved it torn). */
   readonly tornTail: { readonly offset: number; readonly bytesDropped: number } | null;
+  /** The last index a snapshot covers according to the log (its latest `compact` record), or null. */
+  readonly compactedThrough: { readonly index: number; readonly term: number } | null;
   /** Non-null when recovery rewrote the file without truncated and superseded records. */
   readonly compacted: { readonly bytesBefore: number; readonly bytesAfter: number } | null;
 }

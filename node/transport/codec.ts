@@ -1,45 +1,102 @@
 /**
- * The wire format of every rift datagram (peer and client traffic alike):
+ * The wire format of every rift datagram (peer and client traffic alike),
+ * version 3:
  *
- *   offset 0   4 bytes  magic "RIFT"
- *   offset 4   1 byte   version (2)
- *   offset 5  32 bytes  HMAC-SHA256(key, payload)   key = deriveKey(cluster secret)
- *   offset 37  ...      payload, one of:
- *                       - a Raft peer message in binary (first byte 1-5; `raft-binary.ts`),
- *                         what nodes send each other;
- *                       - the UTF-8 JSON envelope {cluster, from, to, body} (first byte `{`),
- *                         what clients and nodes exchange. Any body may travel as JSON.
+ *   offset 0    4 bytes  magic "RIFT"
+ *   offset 4    1 byte   version (3)
+ *   offset 5    1 byte   key domain: 1 peer, 2 client (`keys.ts`)
+ *   offset 6    8 bytes  senderIncarnation    f64, little-endian (all four)
+ *   offset 14   8 bytes  receiverIncarnation
+ *   offset 22   8 bytes  counter              >= 1
+ *   offset 30   8 bytes  sentAtMs             the sender's system clock
+ *   offset 38   1 byte   sender length L (1-255), then L bytes: the sender id (UTF-8)
+ *   offset 39+L ...      payload, one of:
+ *                        - a Raft peer message in binary (first byte 1-5; `raft-binary.ts`),
+ *                          what nodes send each other;
+ *                        - the UTF-8 JSON envelope {cluster, from, to, body[, token]}
+ *                          (first byte `{`): client traffic, a node's `hello`, and
+ *                          any Raft message in its JSON form.
+ *   last 32 bytes        HMAC-SHA256(key, every byte before it)
+ *
+ * The key is chosen by the domain and the sender named in the header: a peer
+ * datagram verifies only under the peer key of the node it names, a client
+ * datagram under the client key (`keys.ts`). Everything, magic and header
+ * included, is under the MAC. After the MAC, the payload must agree with the
+ * header: its `from` is the header's sender, and Raft messages (and hellos)
+ * travel only in the peer domain, client messages only in the client domain,
+ * so nobody holding the client key can make a datagram a node would take
+ * for a peer's.
+ *
+ * The incarnations, counter and timestamp are what the receiver's replay
+ * defences judge (`peer-replay.ts`, `client-replay.ts`); the codec only
+ * checks that they are well formed.
  *
  * The whole datagram is at most MAX_DATAGRAM_BYTES (the IPv4 UDP payload
- * limit). Decoding checks cheap things first, then the MAC (constant-time),
- * and only then reads the payload, so unauthenticated bytes never reach a
- * parser; every field of the body is validated (`validate.ts`, or as it is
- * read in `raft-binary.ts`). Decoding never throws: any input yields a typed
- * result.
+ * limit). Decoding checks cheap things first (sizes, magic, version, the
+ * fixed header that names the key), then the MAC (constant-time), and only
+ * then reads the rest, so unauthenticated bytes never reach a parser; every
+ * field of the body is validated (`validate.ts`, or as it is read in
+ * `raft-binary.ts`). Decoding never throws: any input yields a typed result.
  *
- * Version 2 added the binary form: peer traffic is mostly heartbeats, and
- * as JSON their stringify/parse/validate cost more than the MACs.
+ * Version 2 added the binary form (peer traffic is mostly heartbeats, and as
+ * JSON their stringify/parse/validate cost more than the MACs). Version 3
+ * added the key domains, the per-sender key, and the header fields for replay
+ * protection.
  */
-import { hash, hkdfSync } from 'node:crypto';
-import type { ClientMessage } from '../protocol.js';
+import { hash } from 'node:crypto';
+import type { ClientMessage, Hello } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
+import type { KeyDomain, KeyLookup } from './keys.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
 
 /** Largest UDP payload over IPv4 (65,535 - 8 UDP header - 20 IP header). 65,508 gives EMSGSIZE. */
 export const MAX_DATAGRAM_BYTES = 65_507;
 export const MAGIC = Buffer.from('RIFT', 'ascii');
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 export const MAC_BYTES = 32;
-export const HEADER_BYTES = MAGIC.length + 1 + MAC_BYTES;
+/** Magic, version, domain, the four f64 fields and the sender length byte. */
+export const FIXED_HEADER_BYTES = MAGIC.length + 1 + 1 + 4 * 8 + 1;
+/** A sender id of at most this many UTF-8 bytes fits the header's length byte. */
+export const MAX_SENDER_BYTES = 255;
+/** The shortest datagram that can be valid: a 1-byte sender, a 1-byte payload, the MAC. */
+export const MIN_DATAGRAM_BYTES = FIXED_HEADER_BYTES + 1 + 1 + MAC_BYTES;
 
-export type Body = RaftMessage | ClientMessage;
+const DOMAIN_OFFSET = MAGIC.length + 1;
+const SENDER_INCARNATION_OFFSET = DOMAIN_OFFSET + 1;
+const RECEIVER_INCARNATION_OFFSET = SENDER_INCARNATION_OFFSET + 8;
+const COUNTER_OFFSET = RECEIVER_INCARNATION_OFFSET + 8;
+const SENT_AT_OFFSET = COUNTER_OFFSET + 8;
+const SENDER_LENGTH_OFFSET = SENT_AT_OFFSET + 8;
+
+export type Body = RaftMessage | ClientMessage | Hello;
 
 export interface Envelope {
   readonly cluster: string;
   readonly from: string;
   readonly to: string;
   readonly body: Body;
+  /** An address-validation token a client echoes (JSON form only; `address-validation.ts`). */
+  readonly token?: string;
+}
+
+/** What the sender stamps on a datagram besides its envelope (see the layout above). */
+export interface Stamp {
+  /** Peer: the sender's incarnation. Client request: the client instance. Reply: the node's incarnation. */
+  readonly senderIncarnation: number;
+  /** Peer: the receiver's incarnation as the sender last heard it (0: not heard yet). Reply: the client instance it answers. Request: 0. */
+  readonly receiverIncarnation: number;
+  /** From 1, one more per datagram the sender sends in this incarnation (per destination for peers). */
+  readonly counter: number;
+  /** The sender's system clock, ms since the Unix epoch. */
+  readonly sentAtMs: number;
+}
+
+/** The authenticated header of a datagram that decoded. */
+export interface AuthHeader extends Stamp {
+  readonly domain: KeyDomain;
+  /** The sender id the MAC key was chosen by; always equal to the envelope's `from`. */
+  readonly sender: string;
 }
 
 export type DropReason =
@@ -47,24 +104,32 @@ export type DropReason =
   | 'oversized'
   | 'bad_magic'
   | 'bad_version'
+  | 'bad_header'
+  | 'unknown_sender'
   | 'bad_mac'
   | 'malformed_json'
   | 'invalid_message'
-  | 'wrong_cluster';
+  | 'wrong_cluster'
+  | 'wrong_domain'
+  | 'sender_mismatch';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'too_short',
   'oversized',
   'bad_magic',
   'bad_version',
+  'bad_header',
+  'unknown_sender',
   'bad_mac',
   'malformed_json',
   'invalid_message',
   'wrong_cluster',
+  'wrong_domain',
+  'sender_mismatch',
 ];
 
 export type DecodeResult =
-  | { readonly ok: true; readonly envelope: Envelope }
+  | { readonly ok: true; readonly envelope: Envelope; readonly auth: AuthHeader }
   | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
 
 export type EncodeResult =
@@ -72,13 +137,9 @@ export type EncodeResult =
   | { readonly ok: false; readonly reason: 'oversized'; readonly bytes: number; readonly detail: string }
   | { readonly ok: false; readonly reason: 'invalid_message'; readonly detail: string };
 
-/**
- * The MAC key for a cluster secret. HKDF with a fixed, versioned label, so the
- * secret itself is never used directly as a key and a future wire version can
- * derive an unrelated one.
- */
-export function deriveKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'rift-envelope', 'rift envelope hmac-sha256 v1', MAC_BYTES));
+/** The key domain a body must travel in: Raft messages and hellos between nodes, everything else with clients. */
+export function domainOf(body: Body): KeyDomain {
+  return isRaftMessage(body) || body.type === 'hello' ? 'peer' : 'client';
 }
 
 /**
@@ -88,7 +149,7 @@ export function deriveKey(secret: string): Buffer {
  * at about a third of the cost: `createHmac` builds a keyed object per
  * message, and every datagram is MACed once when sent and once when received.
  *
- * Keys of at most one block (64 bytes; deriveKey gives 32) are used as they
+ * Keys of at most one block (64 bytes; keys.ts derives 32) are used as they
  * are; longer keys are hashed first, as RFC 2104 prescribes.
  */
 const HMAC_BLOCK_BYTES = 64;
@@ -133,7 +194,7 @@ function writeBinary(out: Uint8Array, at: number, text: string): void {
 }
 
 function scratchBuffer(): Buffer {
-  scratch ??= Buffer.allocUnsafe(HMAC_BLOCK_BYTES + 3 * MAX_DATAGRAM_BYTES);
+  scratch ??= Buffer.allocUnsafe(HMAC_BLOCK_BYTES + FIXED_HEADER_BYTES + MAX_SENDER_BYTES + 3 * MAX_DATAGRAM_BYTES);
   return scratch;
 }
 
@@ -177,43 +238,80 @@ function macMatches(buf: Uint8Array, at: number, expected: string): boolean {
   return diff === 0;
 }
 
+/** Checks a stamp as the receiver will (a sender that stamps nonsense has a bug). */
+function stampProblem(stamp: Stamp): string | null {
+  if (!isNat(stamp.senderIncarnation)) return `senderIncarnation: expected a non-negative safe integer, got ${String(stamp.senderIncarnation)}`;
+  if (!isNat(stamp.receiverIncarnation)) return `receiverIncarnation: expected a non-negative safe integer, got ${String(stamp.receiverIncarnation)}`;
+  if (!(isNat(stamp.counter) && stamp.counter >= 1)) return `counter: expected a safe integer >= 1, got ${String(stamp.counter)}`;
+  if (!isNat(stamp.sentAtMs)) return `sentAtMs: expected a non-negative safe integer, got ${String(stamp.sentAtMs)}`;
+  return null;
+}
+
+function isNat(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
+}
+
+/** Ids are short and almost always ASCII: a plain loop beats a call into Buffer's C++ for them. */
+function writeSender(out: Buffer, at: number, sender: string): number {
+  for (let i = 0; i < sender.length; i++) {
+    const c = sender.charCodeAt(i);
+    if (c >= 0x80) return out.write(sender, at, 'utf8');
+    out[at + i] = c;
+  }
+  return sender.length;
+}
+
+function senderBytes(sender: string): number {
+  for (let i = 0; i < sender.length; i++) if (sender.charCodeAt(i) >= 0x80) return Buffer.byteLength(sender, 'utf8');
+  return sender.length;
+}
+
 /**
- * Encodes an envelope: Raft messages in binary, client messages as JSON.
- * The envelope is validated with the same rules the receiver applies (a
- * message the receiver would drop is a bug at the sender); a message that
- * would not fit in one datagram is a typed failure.
+ * Encodes an envelope under `key` with `stamp`: Raft messages in binary,
+ * everything else as JSON, in the key domain the body belongs to
+ * (`domainOf`). The envelope is validated with the same rules the receiver
+ * applies (a message the receiver would drop is a bug at the sender); a
+ * message that would not fit in one datagram is a typed failure.
  */
-export function encodeEnvelope(env: Envelope, key: Buffer): EncodeResult {
+export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): EncodeResult {
   const body = env.body;
   if (typeof body === 'object' && body !== null && isRaftMessage(body)) {
+    const header = writeHeader(env.from, 'peer', stamp);
+    if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
+    if (env.token !== undefined) return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
     const written = encodeRaftBinary(
       { cluster: env.cluster, from: env.from, to: env.to, body },
       scratchBuffer(),
-      HMAC_BLOCK_BYTES,
-      MAX_DATAGRAM_BYTES - HEADER_BYTES,
+      HMAC_BLOCK_BYTES + header,
+      MAX_DATAGRAM_BYTES - header - MAC_BYTES,
     );
     if (!written.ok) {
       if (written.reason === 'invalid_message') return written;
-      const bytes = HEADER_BYTES + written.bytes;
+      const bytes = header + written.bytes + MAC_BYTES;
       return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
     }
-    return seal(macPads(key), written.bytes);
+    return seal(macPads(key), header + written.bytes);
   }
-  return encodeJson(env, key);
+  return encodeJson(env, key, stamp);
 }
 
 /** The JSON form: what clients send and receive, and what `encodeEnvelope` uses for every non-Raft body. */
-export function encodeJson(env: Envelope, key: Buffer): EncodeResult {
-  const plain = { cluster: env.cluster, from: env.from, to: env.to, body: env.body };
+export function encodeJson(env: Envelope, key: Buffer, stamp: Stamp): EncodeResult {
+  const plain = env.token === undefined
+    ? { cluster: env.cluster, from: env.from, to: env.to, body: env.body }
+    : { cluster: env.cluster, from: env.from, to: env.to, body: env.body, token: env.token };
   const problem = checkEnvelopeShape(plain) ?? checkEnvelopeBody(plain);
   if (problem !== null) return { ok: false, reason: 'invalid_message', detail: problem };
+  const domain = domainOf(env.body);
+  if (env.token !== undefined && domain !== 'client') return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
+  const header = writeHeader(env.from, domain, stamp);
+  if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
   const text = JSON.stringify(plain);
   // A UTF-8 byte per char at least: a text longer than the room cannot fit (and must not overrun the scratch).
   let jsonBytes: number;
-  const pads = macPads(key);
   if (text.length > MAX_DATAGRAM_BYTES) jsonBytes = Buffer.byteLength(text, 'utf8');
-  else jsonBytes = scratchBuffer().write(text, HMAC_BLOCK_BYTES, 'utf8');
-  const bytes = HEADER_BYTES + jsonBytes;
+  else jsonBytes = scratchBuffer().write(text, HMAC_BLOCK_BYTES + header, 'utf8');
+  const bytes = header + jsonBytes + MAC_BYTES;
   if (bytes > MAX_DATAGRAM_BYTES) {
     return {
       ok: false,
@@ -222,17 +320,37 @@ export function encodeJson(env: Envelope, key: Buffer): EncodeResult {
       detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}`,
     };
   }
-  return seal(pads, jsonBytes);
+  return seal(macPads(key), header + jsonBytes);
 }
 
-/** Frames the `length` payload bytes at scratch[64..]: header, MAC, payload. */
+/** Writes the header at scratch[64..]; returns its length, or the problem with the stamp or sender. */
+function writeHeader(sender: string, domain: KeyDomain, stamp: Stamp): number | string {
+  const problem = stampProblem(stamp);
+  if (problem !== null) return `stamp.${problem}`;
+  if (typeof sender !== 'string' || sender.length === 0) return 'envelope.from: must not be empty';
+  const n = senderBytes(sender);
+  if (n > MAX_SENDER_BYTES) return `envelope.from: ${n} UTF-8 bytes; the header holds at most ${MAX_SENDER_BYTES}`;
+  if (!(sender as unknown as { isWellFormed(): boolean }).isWellFormed()) return 'envelope.from: not well-formed UTF-16 (a lone surrogate)';
+  const buf = scratchBuffer();
+  const at = HMAC_BLOCK_BYTES;
+  for (let i = 0; i < MAGIC.length; i++) buf[at + i] = MAGIC[i]!;
+  buf[at + MAGIC.length] = WIRE_VERSION;
+  buf[at + DOMAIN_OFFSET] = domain === 'peer' ? 1 : 2;
+  buf.writeDoubleLE(stamp.senderIncarnation, at + SENDER_INCARNATION_OFFSET);
+  buf.writeDoubleLE(stamp.receiverIncarnation, at + RECEIVER_INCARNATION_OFFSET);
+  buf.writeDoubleLE(stamp.counter, at + COUNTER_OFFSET);
+  buf.writeDoubleLE(stamp.sentAtMs, at + SENT_AT_OFFSET);
+  buf[at + SENDER_LENGTH_OFFSET] = n;
+  writeSender(buf, at + FIXED_HEADER_BYTES, sender);
+  return FIXED_HEADER_BYTES + n;
+}
+
+/** Frames the `length` bytes at scratch[64..] (header and payload): copies them out and appends their MAC. */
 function seal(pads: MacPads, length: number): EncodeResult {
   const mac = macOfScratch(pads, length);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
-  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC[i]!;
-  out[MAGIC.length] = WIRE_VERSION;
-  writeBinary(out, MAGIC.length + 1, mac);
-  scratchBuffer().copy(out, HEADER_BYTES, HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
+  const out = Buffer.allocUnsafe(length + MAC_BYTES);
+  scratchBuffer().copy(out, 0, HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
+  writeBinary(out, length, mac);
   return { ok: true, datagram: out };
 }
 
@@ -242,32 +360,115 @@ function drop(reason: DropReason, detail: string): DecodeResult {
   return { ok: false, reason, detail };
 }
 
-export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: string): DecodeResult {
+/**
+ * Recently read ASCII sender ids: a node hears the same few peers and
+ * clients again and again, and a hit (checked byte for byte) saves building
+ * a string per datagram. Bounded: a small ring, overwritten in turn.
+ */
+const SENDER_CACHE_SLOTS = 16;
+const senderCache: (string | undefined)[] = new Array<string | undefined>(SENDER_CACHE_SLOTS).fill(undefined);
+let senderCacheNext = 0;
+
+function cachedSender(buf: Uint8Array, start: number, length: number): string | undefined {
+  for (const s of senderCache) {
+    if (s === undefined || s.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (s.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return s;
+  }
+  return undefined;
+}
+
+/** The sender id at buf[start..start+length), or null if it is not UTF-8. */
+function readSender(buf: Uint8Array, start: number, length: number): string | null {
+  const hit = cachedSender(buf, start, length);
+  if (hit !== undefined) return hit;
+  let s = '';
+  for (let i = start; i < start + length; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) {
+      try {
+        return utf8.decode(buf.subarray(start, start + length));
+      } catch {
+        return null;
+      }
+    }
+    s += String.fromCharCode(b);
+  }
+  senderCache[senderCacheNext] = s;
+  senderCacheNext = (senderCacheNext + 1) % SENDER_CACHE_SLOTS;
+  return s;
+}
+
+/**
+ * Where the payload of a datagram lies, from its (unauthenticated) header;
+ * null if the header is not even well formed. For observers that skip work
+ * (the wire monitor); `decodeEnvelope` is the only way to trust a datagram.
+ */
+export function payloadBounds(buf: Uint8Array): { readonly start: number; readonly end: number } | null {
+  if (buf.length < MIN_DATAGRAM_BYTES || buf.length > MAX_DATAGRAM_BYTES) return null;
+  const n = buf[SENDER_LENGTH_OFFSET]!;
+  const start = FIXED_HEADER_BYTES + n;
+  const end = buf.length - MAC_BYTES;
+  return n === 0 || start >= end ? null : { start, end };
+}
+
+export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster: string): DecodeResult {
   try {
-    if (buf.length < HEADER_BYTES) return drop('too_short', `${buf.length} bytes; the header alone is ${HEADER_BYTES}`);
+    if (buf.length < MIN_DATAGRAM_BYTES) return drop('too_short', `${buf.length} bytes; the shortest datagram is ${MIN_DATAGRAM_BYTES}`);
     if (buf.length > MAX_DATAGRAM_BYTES) return drop('oversized', `${buf.length} bytes; the limit is ${MAX_DATAGRAM_BYTES}`);
     for (let i = 0; i < MAGIC.length; i++) {
       if (buf[i] !== MAGIC[i]) return drop('bad_magic', 'datagram does not start with "RIFT"');
     }
     const version = buf[MAGIC.length];
     if (version !== WIRE_VERSION) return drop('bad_version', `wire version ${String(version)}; this node speaks ${WIRE_VERSION}`);
-    const payloadBytes = buf.length - HEADER_BYTES;
+    const domainByte = buf[DOMAIN_OFFSET];
+    if (domainByte !== 1 && domainByte !== 2) return drop('bad_header', `key domain ${String(domainByte)}; expected 1 (peer) or 2 (client)`);
+    const domain: KeyDomain = domainByte === 1 ? 'peer' : 'client';
+    const senderLength = buf[SENDER_LENGTH_OFFSET]!;
+    if (senderLength === 0) return drop('bad_header', 'empty sender id');
+    const payloadStart = FIXED_HEADER_BYTES + senderLength;
+    const payloadEnd = buf.length - MAC_BYTES;
+    if (payloadStart >= payloadEnd) return drop('too_short', `${buf.length} bytes leave no payload after a ${senderLength}-byte sender id`);
+    const sender = readSender(buf, FIXED_HEADER_BYTES, senderLength);
+    if (sender === null) return drop('bad_header', 'sender id is not UTF-8');
+    const key = keys.keyFor(domain, sender);
+    if (key === null) return drop('unknown_sender', `no ${domain} key for sender ${JSON.stringify(sender.slice(0, 64))}`);
     const scratchBuf = scratchBuffer();
-    Buffer.prototype.copy.call(buf, scratchBuf, HMAC_BLOCK_BYTES, HEADER_BYTES); // a native copy, no view allocated
-    const expected = macOfScratch(macPads(key), payloadBytes);
-    if (!macMatches(buf, MAGIC.length + 1, expected)) return drop('bad_mac', 'HMAC does not match (wrong secret or corrupted datagram)');
-    if (isBinaryKind(buf[HEADER_BYTES])) {
-      const whole = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-      const read = decodeRaftBinary(whole, HEADER_BYTES, whole.length);
+    Buffer.prototype.copy.call(buf, scratchBuf, HMAC_BLOCK_BYTES, 0, payloadEnd); // a native copy, no view allocated
+    const expected = macOfScratch(macPads(key), payloadEnd);
+    if (!macMatches(buf, payloadEnd, expected)) return drop('bad_mac', 'HMAC does not match (wrong key, or a corrupted or forged datagram)');
+
+    const whole = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+    const auth: AuthHeader = {
+      domain,
+      sender,
+      senderIncarnation: whole.readDoubleLE(SENDER_INCARNATION_OFFSET),
+      receiverIncarnation: whole.readDoubleLE(RECEIVER_INCARNATION_OFFSET),
+      counter: whole.readDoubleLE(COUNTER_OFFSET),
+      sentAtMs: whole.readDoubleLE(SENT_AT_OFFSET),
+    };
+    const stampBad = stampProblem(auth);
+    if (stampBad !== null) return drop('bad_header', stampBad);
+
+    if (isBinaryKind(whole[payloadStart])) {
+      if (domain !== 'peer') return drop('wrong_domain', 'a Raft message in the client key domain');
+      const read = decodeRaftBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
       if (read.envelope.cluster !== expectedCluster) {
         return drop('wrong_cluster', `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`);
       }
-      return { ok: true, envelope: read.envelope };
+      if (read.envelope.from !== sender) return drop('sender_mismatch', `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
+      return { ok: true, envelope: read.envelope, auth };
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(utf8.decode(buf.subarray(HEADER_BYTES)));
+      parsed = JSON.parse(utf8.decode(whole.subarray(payloadStart, payloadEnd)));
     } catch (e) {
       return drop('malformed_json', e instanceof Error ? e.message.slice(0, 200) : 'unparseable');
     }
@@ -279,7 +480,12 @@ export function decodeEnvelope(buf: Uint8Array, key: Buffer, expectedCluster: st
     }
     const bodyProblem = checkEnvelopeBody(env);
     if (bodyProblem !== null) return drop('invalid_message', bodyProblem);
-    return { ok: true, envelope: parsed as Envelope };
+    const envelope = parsed as Envelope;
+    const bodyDomain = domainOf(envelope.body);
+    if (bodyDomain !== domain) return drop('wrong_domain', `a ${envelope.body.type} in the ${domain} key domain`);
+    if (envelope.token !== undefined && domain !== 'client') return drop('wrong_domain', 'a token in the peer key domain');
+    if (envelope.from !== sender) return drop('sender_mismatch', `envelope.from ${JSON.stringify(envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
+    return { ok: true, envelope, auth };
   } catch (e) {
     // Unreachable by construction (every step above is total); kept so a
     // future mistake degrades to a counted drop rather than a crashed node.
@@ -299,10 +505,10 @@ export function entryWireBytes(entry: Entry): number {
  */
 export function appendEntriesOverheadBytes(cluster: string, from: string, to: string): number {
   const body: AppendEntries = { type: 'append_entries', term: 0, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0 };
-  return HEADER_BYTES + binaryPayloadBytes({ cluster, from, to, body });
+  return FIXED_HEADER_BYTES + senderBytes(from) + binaryPayloadBytes({ cluster, from, to, body }) + MAC_BYTES;
 }
 
-/** Whether a decoded body is a peer (Raft) message rather than a client one. */
+/** Whether a decoded body is a peer (Raft) message rather than a client one or a hello. */
 export function isRaftMessage(body: Body): body is RaftMessage {
   switch (body.type) {
     case 'request_vote':

@@ -6,20 +6,17 @@
  *   peer that is down is normal in Raft, not an error.
  * - An 'error' listener is always attached: an unhandled 'error' event would
  *   crash the process. Errors are logged and counted.
- * - Incoming datagrams are decoded (`codec.ts`) and handed to `onEnvelope`
- *   synchronously, so there is no user-space receive queue to bound: the
- *   kernel receive buffer (raised to `recvBufferSizeBytes`) is the queue, and
- *   the kernel drops when it is full. Every datagram this code drops is
- *   counted by reason (`droppedCounts()`, reported in node status).
- * - Exceptions thrown by `onEnvelope` are NOT caught: they are the host's
+ * - Incoming datagrams are handed to `onDatagram` synchronously (a node
+ *   passes them to its NodeEndpoint, which decodes, judges and counts
+ *   them), so there is no user-space receive queue to bound: the kernel
+ *   receive buffer (raised to `recvBufferSizeBytes`) is the queue, and the
+ *   kernel drops when it is full.
+ * - Exceptions thrown by `onDatagram` are NOT caught: they are the host's
  *   assertions, and a node whose invariants broke must crash loudly.
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { decodeEnvelope, encodeEnvelope } from './codec.js';
-import type { DropReason, Envelope } from './codec.js';
-
-export type TransportDropReason = DropReason | 'wrong_destination';
+import { worthLogging } from '../util/worth-logging.js';
 
 export const DEFAULT_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -27,46 +24,26 @@ export interface UdpTransportOptions {
   readonly host: string;
   /** 0 picks an ephemeral port; read it back with `address()`. */
   readonly port: number;
-  readonly cluster: string;
-  /** From `deriveKey(config.secret)`. */
-  readonly key: Buffer;
-  /**
-   * The id this socket answers to: datagrams whose envelope `to` differs are
-   * dropped as 'wrong_destination'. null accepts any `to` (a client socket
-   * that multiplexes several client ids).
-   */
-  readonly localId: string | null;
-  readonly onEnvelope: (envelope: Envelope, rinfo: dgram.RemoteInfo) => void;
+  readonly onDatagram: (datagram: Buffer, host: string, port: number) => void;
   readonly log?: (line: string) => void;
   readonly recvBufferSizeBytes?: number;
 }
 
 export type SendResult =
   | { readonly ok: true; readonly bytes: number }
-  | { readonly ok: false; readonly reason: 'oversized' | 'invalid_message' | 'closed' | 'bad_address'; readonly detail: string };
+  | { readonly ok: false; readonly reason: 'closed' | 'bad_address'; readonly detail: string };
 
 export interface TransportStats {
   readonly sent: number;
   readonly sendErrors: number;
   readonly received: number;
-  readonly delivered: number;
   readonly socketErrors: number;
-  readonly dropped: Readonly<Record<string, number>>;
-}
-
-/** Log the 1st, 10th, 100th, ... occurrence: enough to notice, bounded under a flood. */
-function worthLogging(count: number): boolean {
-  let n = count;
-  while (n >= 10 && n % 10 === 0) n /= 10;
-  return n === 1;
 }
 
 export class UdpTransport {
-  private readonly dropped = new Map<TransportDropReason, number>();
   private sent = 0;
   private sendErrors = 0;
   private received = 0;
-  private delivered = 0;
   private socketErrors = 0;
   private closed = false;
   private readonly log: (line: string) => void;
@@ -89,7 +66,7 @@ export class UdpTransport {
       const socket = dgram.createSocket({ type: 'udp4' });
       const onBindError = (err: Error): void => {
         socket.close();
-        reject(new Error(`cannot bind UDP ${opts.host}:${opts.port}: ${err.message}`));
+        reject(new Error(`cannot bind UDP ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
       };
       socket.once('error', onBindError);
       socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
@@ -112,17 +89,15 @@ export class UdpTransport {
     return { host: a.address, port: a.port };
   }
 
-  /** Encodes and sends one envelope. Delivery is never confirmed (UDP); asynchronous send errors are counted. */
-  send(host: string, port: number, envelope: Envelope): SendResult {
+  /** Sends one datagram. Delivery is never confirmed (UDP); asynchronous send errors are counted. */
+  send(host: string, port: number, datagram: Buffer): SendResult {
     if (this.closed) return { ok: false, reason: 'closed', detail: 'transport is closed' };
-    const enc = encodeEnvelope(envelope, this.opts.key);
-    if (!enc.ok) return { ok: false, reason: enc.reason, detail: enc.detail };
     const onError = (err: Error): void => {
       this.sendErrors++;
       if (worthLogging(this.sendErrors)) this.log(`udp: send error #${this.sendErrors} to ${host}:${port}: ${err.message}`);
     };
     try {
-      this.socket.send(enc.datagram, port, host, (err) => {
+      this.socket.send(datagram, port, host, (err) => {
         if (err) onError(err);
       });
     } catch (e) {
@@ -132,22 +107,11 @@ export class UdpTransport {
       return { ok: false, reason: 'bad_address', detail: err.message };
     }
     this.sent++;
-    return { ok: true, bytes: enc.datagram.length };
-  }
-
-  droppedCounts(): Record<string, number> {
-    return Object.fromEntries(this.dropped);
+    return { ok: true, bytes: datagram.length };
   }
 
   stats(): TransportStats {
-    return {
-      sent: this.sent,
-      sendErrors: this.sendErrors,
-      received: this.received,
-      delivered: this.delivered,
-      socketErrors: this.socketErrors,
-      dropped: this.droppedCounts(),
-    };
+    return { sent: this.sent, sendErrors: this.sendErrors, received: this.received, socketErrors: this.socketErrors };
   }
 
   close(): Promise<void> {
@@ -156,26 +120,9 @@ export class UdpTransport {
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 
-  private countDrop(reason: TransportDropReason, detail: string, rinfo: dgram.RemoteInfo): void {
-    const n = (this.dropped.get(reason) ?? 0) + 1;
-    this.dropped.set(reason, n);
-    if (worthLogging(n)) this.log(`udp: dropped datagram from ${rinfo.address}:${rinfo.port} (${reason} #${n}): ${detail}`);
-  }
-
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
     this.received++;
-    const r = decodeEnvelope(msg, this.opts.key, this.opts.cluster);
-    if (!r.ok) {
-      this.countDrop(r.reason, r.detail, rinfo);
-      return;
-    }
-    const { localId } = this.opts;
-    if (localId !== null && r.envelope.to !== localId) {
-      this.countDrop('wrong_destination', `addressed to ${JSON.stringify(r.envelope.to)}, this is ${JSON.stringify(localId)}`, rinfo);
-      return;
-    }
-    this.delivered++;
-    this.opts.onEnvelope(r.envelope, rinfo);
+    this.opts.onDatagram(msg, rinfo.address, rinfo.port);
   }
 }

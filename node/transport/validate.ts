@@ -1,7 +1,7 @@
 /**
  * Hand-written validators for everything that arrives from the network.
  *
- * A datagram with a valid MAC was sent by someone holding the cluster secret,
+ * A datagram with a valid MAC was sent by someone holding the right key,
  * but that is still not proof that it is well formed: a buggy peer, an older
  * build or a corrupted disk could produce nonsense, and the Raft core trusts
  * the types it is given. So every field of every body is checked against its
@@ -12,7 +12,7 @@
  * the first problem (with a path such as `body.entries[3].term`). They never
  * throw on any input.
  */
-import type { ClientMessage, ClientOutcome, KvOp, KvResult } from '../protocol.js';
+import { SESSION_REJECTIONS, type ClientMessage, type ClientOutcome, type KvOp, type KvResult } from '../protocol.js';
 import type { RaftMessage, Role } from '../raft/types.js';
 
 /** Node ids, client ids, request ids and cluster names. */
@@ -30,7 +30,10 @@ export const MAX_UNSAFE_FLAGS = 32;
 export type Check = string | null;
 type Obj = Record<string, unknown>;
 
-export type BodyType = RaftMessage['type'] | ClientMessage['type'];
+/** An address-validation token (`address-validation.ts`): base64url, bounded. */
+export const MAX_TOKEN_CHARS = 64;
+
+export type BodyType = RaftMessage['type'] | ClientMessage['type'] | 'hello';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -257,6 +260,12 @@ const outcomeValidators: { readonly [K in ClientOutcome['status']]: (o: Obj, p: 
       shape(o, ['status', 'reason'], p) ??
       str(o['reason'], MAX_TEXT_CHARS, p, '.reason')
     ),
+  rejected: (o, p) =>
+    (
+      shape(o, ['status', 'code', 'message'], p) ??
+      oneOf(o['code'], SESSION_REJECTIONS, p, '.code') ??
+      str(o['message'], MAX_TEXT_CHARS, p, '.message')
+    ),
 };
 
 const kvResultStatuses: readonly KvResult['status'][] = ['ok', 'cas_mismatch', 'invalid'];
@@ -329,8 +338,9 @@ function checkNodeStatus(v: unknown, p: string): Check {
 const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
   client_request: (o, p) =>
     (
-      shape(o, ['type', 'clientId', 'seq', 'op'], p) ??
+      shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p) ??
       id(o['clientId'], p, '.clientId') ??
+      nat(o['instance'], p, '.instance') ??
       nat(o['seq'], p, '.seq') ??
       checkKvOp(o['op'], `${p}.op`)
     ),
@@ -351,13 +361,30 @@ const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: str
       id(o['requestId'], p, '.requestId') ??
       checkNodeStatus(o['status'], `${p}.status`)
     ),
+  retry: (o, p) => (
+      shape(o, ['type', 'token'], p) ??
+      token(o['token'], `${p}.token`)
+    ),
 };
+
+/** Transport control between nodes (`protocol.ts` Hello): no fields besides its type. */
+const helloValidators: { readonly hello: (o: Obj, p: string) => Check } = {
+  hello: (o, p) => shape(o, ['type'], p),
+};
+
+const tokenPattern = /^[A-Za-z0-9_-]+$/;
+
+function token(v: unknown, path: string): Check {
+  const c = str(v, MAX_TOKEN_CHARS, path);
+  if (c !== null) return c;
+  return tokenPattern.test(v as string) ? null : `${path}: expected base64url characters`;
+}
 
 /** Any message body: a Raft peer message or a client-protocol message. Unknown `type` is an error. */
 export function checkBody(v: unknown, path: string): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
   const t = v['type'];
-  const f = lookup<(o: Obj, p: string) => Check>(raftValidators, t) ?? lookup(clientValidators, t);
+  const f = lookup<(o: Obj, p: string) => Check>(raftValidators, t) ?? lookup(clientValidators, t) ?? lookup(helloValidators, t);
   if (f === undefined) return `${path}.type: unknown message type ${describe(t)}`;
   return f(v, path);
 }
@@ -368,13 +395,14 @@ export function checkBody(v: unknown, path: string): Check {
  * disagreement can only come from a bug or a forgery.
  */
 export function checkEnvelopeShape(v: unknown): Check {
-  const s = shape(v, ['cluster', 'from', 'to', 'body'], 'envelope');
+  const s = shape(v, ['cluster', 'from', 'to', 'body'], 'envelope', ['token']);
   if (s !== null) return s;
   const o = v as Obj;
   return (
       id(o['cluster'], 'envelope.cluster') ??
       id(o['from'], 'envelope.from') ??
-      id(o['to'], 'envelope.to')
+      id(o['to'], 'envelope.to') ??
+      (o['token'] === undefined ? null : token(o['token'], 'envelope.token'))
     );
 }
 

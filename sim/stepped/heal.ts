@@ -16,11 +16,11 @@
 import type { ClientRequest } from '../../node/protocol.js';
 import { describeMessage } from '../../node/raft/describe.js';
 import type { NodeId } from '../../node/raft/types.js';
-import { judgeReply } from './clients.js';
+import { judgeReply, STEPPED_CLIENT_INSTANCE } from './clients.js';
 import { SteppedCluster, type SteppedClusterState } from './cluster.js';
 
 export const PROBE_KEY = 'liveness-probe';
-const probeRequest: ClientRequest = { type: 'client_request', clientId: 'liveness-probe', seq: 1, op: { type: 'put', key: PROBE_KEY, value: '1' } };
+const probeRequest: ClientRequest = { type: 'client_request', clientId: 'liveness-probe', instance: STEPPED_CLIENT_INSTANCE, seq: 1, op: { type: 'put', key: PROBE_KEY, value: '1' } };
 /** Bound on deliveries while settling one round (a cluster that never goes quiet is itself a finding). */
 const maxDeliveriesPerRound = 20_000;
 

@@ -14,7 +14,8 @@
  *   `persisted`, sends the rest, applies and serves reads; a Ready with
  *   nothing durable is finished at once;
  * - client writes: the session check (dissertation §6.3: a duplicate gets
- *   the cached result, a stale one no answer), propose, reply when the
+ *   the cached result, a stale or conflicting one the session's refusal),
+ *   propose, reply when the
  *   entry applies (or `entry_replaced` when another leader's entry took its
  *   index); reads: ReadIndex (thesis §6.4), served once applied; a leader
  *   that steps down answers everything pending (`leadership_lost`,
@@ -37,14 +38,15 @@
  * can store a node, restore it and feed it another input from the same
  * point: that is how the model checker branches.
  */
-import { encodeCommand } from '../../node/kv/command.js';
+import { sessionRejection } from '../../node/host.js';
+import { encodeCommand, opDigest } from '../../node/kv/command.js';
 import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv/state-machine.js';
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
 import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from '../../node/raft/types.js';
 import type { UnsafeFlags } from '../../node/unsafe-flags.js';
-import { assert } from '../../node/util/assert.js';
+import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
 import { fixedTimeouts } from './params.js';
 
 /** Which client operation, and which attempt of it, a request or reply belongs to. */
@@ -56,6 +58,7 @@ export interface ClientOpRef {
 export interface PendingWriteState {
   readonly ref: ClientOpRef;
   readonly clientId: string;
+  readonly instance: number;
   readonly seq: number;
   /** Log index the proposal got. */
   readonly index: number;
@@ -339,26 +342,34 @@ export class SteppedNode {
       this.read(running, ref, op.key);
       return;
     }
-    const session = running.kv.sessionCheck(request.clientId, request.seq);
-    if (session.kind === 'stale') return;
-    if (session.kind === 'duplicate') {
-      this.reply(ref, session.result);
-      return;
+    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, opDigest(op));
+    switch (session.kind) {
+      case 'new':
+        break;
+      case 'duplicate':
+        this.reply(ref, session.result);
+        return;
+      case 'stale':
+      case 'conflict':
+        this.reply(ref, sessionRejection(request.clientId, request.seq, session));
+        return;
+      default:
+        assertNever(session, 'session check');
     }
     const role = running.core.status().role;
     const pendingAt = running.writes.findIndex((w) => w.clientId === request.clientId);
     const pending = running.writes[pendingAt];
-    if (pending !== undefined && pending.seq === request.seq && role === 'leader') {
+    if (pending !== undefined && pending.instance === request.instance && pending.seq === request.seq && role === 'leader') {
       running.writes[pendingAt] = { ...pending, ref }; // already proposed here: answer this attempt when it applies
       return;
     }
-    const result = running.core.propose(encodeCommand({ clientId: request.clientId, seq: request.seq, op }));
+    const result = running.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
     if (!result.ok) {
       this.reply(ref, result.reason === 'not_leader' ? { status: 'not_leader', leaderHint: result.leaderHint } : { status: 'unavailable', reason: result.reason });
       return;
     }
     if (pending !== undefined) running.writes.splice(pendingAt, 1);
-    running.writes.push({ ref, clientId: request.clientId, seq: request.seq, index: result.index });
+    running.writes.push({ ref, clientId: request.clientId, instance: request.instance, seq: request.seq, index: result.index });
     running.writes.sort((a, b) => a.index - b.index);
     this.drain(running);
   }
@@ -414,6 +425,12 @@ export class SteppedNode {
   }
 
   private finishReady(running: MutableRunning, ready: Ready, sentFirst: boolean): void {
+    // As node/host.ts: the host runs the core with snapshotEveryEntries null
+    // (issue 18 phase 1), so it never compacts, never streams a snapshot and
+    // is never stepped an InstallSnapshot; any snapshot work here is a bug.
+    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null || ready.discardEntriesBefore !== null) {
+      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
+    }
     running.core.persisted(running.lastLogIndex);
     if (!sentFirst) this.send(ready.messages);
     this.apply(running, ready.committedEntries);
@@ -442,16 +459,17 @@ export class SteppedNode {
       const pendingAt = running.writes.findIndex((w) => w.index === entry.index);
       const pending = running.writes[pendingAt];
       if (pending !== undefined) running.writes.splice(pendingAt, 1);
-      if (applied !== null && applied.kind !== 'stale') {
+      const answer = applied === null ? null : answerOf(applied);
+      if (applied !== null && answer !== null) {
         // Whoever waits for this (clientId, seq), whichever index it landed at.
-        const waitingAt = running.writes.findIndex((w) => w.clientId === applied.clientId && w.seq === applied.seq);
-        const target = pending !== undefined && pending.clientId === applied.clientId && pending.seq === applied.seq ? pending : running.writes[waitingAt];
+        const waitingAt = running.writes.findIndex((w) => waitsFor(w, applied));
+        const target = pending !== undefined && waitsFor(pending, applied) ? pending : running.writes[waitingAt];
         if (target !== undefined) {
           if (target !== pending) running.writes.splice(waitingAt, 1);
-          this.reply(target.ref, applied.result);
+          this.reply(target.ref, answer);
         }
       }
-      if (pending !== undefined && (applied === null || applied.kind === 'stale' || applied.clientId !== pending.clientId || applied.seq !== pending.seq)) {
+      if (pending !== undefined && (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)) {
         // Another leader's entry took this index (§5.3): the client retries.
         this.reply(pending.ref, { status: 'unavailable', reason: 'entry_replaced' });
       }
@@ -488,6 +506,27 @@ export class SteppedNode {
   private reply(ref: ClientOpRef, outcome: ClientOutcome): void {
     this.effects.replies.push({ ref, outcome });
   }
+}
+
+/** node/host.ts `answerOf`: what the client that sent an applied entry hears; null for a stale retry nobody waits on. */
+function answerOf(applied: ApplyResult): ClientOutcome | null {
+  switch (applied.kind) {
+    case 'applied':
+    case 'duplicate':
+      return applied.result;
+    case 'conflict':
+      return sessionRejection(applied.clientId, applied.seq, applied);
+    case 'stale':
+      return null;
+    default:
+      return assertNever(applied, 'apply result');
+  }
+}
+
+/** node/host.ts `waitsFor`: same client and seq and, for a refusal, the same instance. */
+function waitsFor(pending: PendingWriteState, applied: ApplyResult): boolean {
+  if (pending.clientId !== applied.clientId || pending.seq !== applied.seq) return false;
+  return applied.kind !== 'conflict' || pending.instance === applied.instance;
 }
 
 /** The disk after one persist (node/raft/types.ts Ready step 1: truncate a conflicting suffix, then append). */

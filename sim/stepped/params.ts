@@ -37,7 +37,9 @@ function clusterConfig(params: SteppedParams): ClusterConfig {
   const ids = nodeIds(params);
   return {
     cluster: 'stepped',
-    secret: 'stepped-cluster-secret',
+    peerSecret: 'stepped-cluster-peer-secret',
+    clientSecret: 'stepped-cluster-client-secret',
+    clientFreshnessMs: configDefaults.clientFreshnessMs,
     dataDir: '/nonexistent/stepped',
     electionTimeoutMsMin: params.electionTicks,
     electionTimeoutMsMax: params.electionTicks,

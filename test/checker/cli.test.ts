@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { cliMain } from '../../checker/index.js';
 import { writeReportForHistory } from '../../report/write.js';
-import { jsonl, type Row } from './helpers.js';
+import { hardCasRows, jsonl, type Row } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'report', 'check-cli.js');
@@ -22,10 +22,7 @@ const MALFORMED = join(dir, 'malformed.jsonl');
 beforeAll(() => {
   writeFileSync(VALID, jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 1]]));
   writeFileSync(INVALID, jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 2]]));
-  const hard: Row[] = [];
-  for (let p = 0; p < 40; p++) hard.push([p, 'invoke', 'write', p]);
-  hard.push([100, 'invoke', 'read', null], [100, 'ok', 'read', 999]);
-  writeFileSync(HARD, jsonl(hard));
+  writeFileSync(HARD, jsonl(hardCasRows()));
   writeFileSync(MALFORMED, jsonl([[0, 'invoke', 'write', 1], [0, 'invoke', 'write', 2]]));
   // Spawned tests need dist/ (the global setup builds it too; this keeps the file runnable alone).
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { cwd: ROOT, env: { ...process.env, RIFT_BUILD_LENIENT: '1' } });

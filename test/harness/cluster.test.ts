@@ -33,7 +33,9 @@ describe('Cluster with the fake node (relay mode)', () => {
     const cluster = await startFake(3);
     const cfg = JSON.parse(readFileSync(cluster.configPath, 'utf8')) as typeof cluster.config;
     expect(cfg.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
-    expect(cfg.secret.length).toBeGreaterThanOrEqual(16);
+    expect(cfg.peerSecret.length).toBeGreaterThanOrEqual(16);
+    expect(cfg.clientSecret.length).toBeGreaterThanOrEqual(16);
+    expect(cfg.clientSecret).not.toBe(cfg.peerSecret);
     expect(cfg.cluster).toMatch(/^rift-\d+-[0-9a-f]{8}$/);
     const relay = cluster.net as UdpRelay;
     expect(cfg.routes['n1']!['n2']).toBe(`127.0.0.1:${relay.linkAddress('n1', 'n2').port}`);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cyclesThatFit } from '../../harness/nemesis/schedule.js';
 import { HELP, UsageError, defaults, parseConcurrency, parseOptions, type JepsenOptions } from '../../harness/options.js';
 import { repoRoot } from '../support/build.js';
 
@@ -25,11 +26,11 @@ describe('parseOptions: defaults', () => {
   it('gives every option a default', () => {
     const o = opts([]);
     expect(o).toMatchObject({
-      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 5,
+      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 4,
       seed: 1234, seedGiven: false, testCount: 1, net: 'relay', readMode: 'readindex', nodeFlags: [], store: 'histories',
       leaveRunning: false, testName: 'rift-none', quiet: false, json: false, opTimeoutMs: 1500, checkTimeLimitS: 60,
     });
-    expect(o.partitionShapes).toEqual(['one', 'leader', 'halves', 'majorities-ring', 'bridge']);
+    expect(o.partitionShapes).toEqual(['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge']);
   });
 
   it('draws a random seed when none is given', () => {
@@ -75,14 +76,19 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
     expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
     expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
-    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
   });
 
-  it('--nemesis-interval defaults to min(5, time-limit/5)', () => {
-    expect(opts(['--nemesis', 'kill', '--time-limit', '10']).nemesisIntervalS).toBe(2);
-    expect(opts(['--nemesis', 'kill', '--time-limit', '100']).nemesisIntervalS).toBe(5);
+  it('--nemesis-interval defaults to min(4, time-limit/6.5): three fault cycles fit', () => {
+    expect(opts(['--nemesis', 'kill', '--time-limit', '10']).nemesisIntervalS).toBe(1.5);
+    expect(opts(['--nemesis', 'kill', '--time-limit', '100']).nemesisIntervalS).toBe(4);
+    expect(opts(['--nemesis', 'kill']).nemesisIntervalS).toBe(4);
+    for (const t of [3, 6, 10, 20, 30, 60]) {
+      const interval = opts(['--nemesis', 'kill', '--time-limit', String(t)]).nemesisIntervalS * 1000;
+      expect(cyclesThatFit(interval, interval, t * 1000), `--time-limit ${t}`).toBeGreaterThanOrEqual(3);
+    }
     expect(opts(['--nemesis', 'kill', '--nemesis-interval', '1.5']).nemesisIntervalS).toBe(1.5);
   });
 
@@ -92,8 +98,17 @@ describe('parseOptions: each flag', () => {
 
   it('--targets voter: a kill target that needs the relay', () => {
     expect(opts(['--nemesis', 'kill,loss', '--targets', 'voter,all']).targets).toEqual(['all', 'voter']);
-    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill target/);
+    expect(usage(['--nemesis', 'pause', '--targets', 'voter'])).toMatch(/voter is a kill or disk target/);
     expect(usage(['--nemesis', 'kill', '--targets', 'voter', '--net', 'netns'], { isRoot: true })).toMatch(/needs --net relay/);
+  });
+
+  it('refuses what it cannot honour: a fault the network mode cannot apply, a kind left without a target', () => {
+    expect(usage(['--nemesis', 'delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay \(netns mode has no delay/);
+    expect(usage(['--nemesis', 'partition,delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay/);
+    expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual(['partition', 'loss', 'duplicate']);
+    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(/--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all\)/);
+    expect(usage(['--nemesis', 'kill,clock', '--targets', 'voter'])).toMatch(/--nemesis clock has no target/);
+    expect(opts(['--nemesis', 'kill,pause', '--targets', 'voter,leader']).targets).toEqual(['leader', 'voter']);
   });
 
   it('--net, --read-mode, --node-flag', () => {
@@ -108,7 +123,7 @@ describe('parseOptions: each flag', () => {
     const o = opts(['--nemesis', 'clock,partition']);
     expect(o.nemesis).toEqual(['partition', 'clock']);
     expect(o.nemesisOrder).toEqual(['clock', 'partition']);
-    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
     expect(opts([]).nemesisOrder).toEqual([]);
   });
 

@@ -26,7 +26,8 @@ function start(observe: HostObserver | undefined): Run {
   const config = validateConfig(
     {
       cluster: 'observe-test',
-      secret: 'observe-test-secret-0123456789abcdef',
+      peerSecret: 'observe-test-peer-secret-0123456789abcdef',
+      clientSecret: 'observe-test-client-secret-0123456789abcdef',
       dataDir: '/nonexistent',
       nodes: [{ id: 'n1', host: '127.0.0.1', port: 7001 }],
     },
@@ -73,7 +74,7 @@ async function until(run: Run, done: () => boolean, what: string, maxMs = 5000):
 async function drive(run: Run): Promise<unknown[]> {
   await until(run, () => run.host.raft().status().role === 'leader' && run.host.stateMachine().lastApplied >= 1, 'leader with its noop applied');
   for (let seq = 1; seq <= 3; seq++) {
-    run.host.onClientMessage({ type: 'client_request', clientId: 'c1', seq, op: { type: 'put', key: 'k', value: `v${seq}` } }, { host: 'client', port: 1 });
+    run.host.onClientMessage({ type: 'client_request', clientId: 'c1', instance: 1, seq, op: { type: 'put', key: 'k', value: `v${seq}` } }, { host: 'client', port: 1, sender: 'c1', instance: 1 });
     await until(run, () => run.replies.length === seq, `reply to write ${seq}`);
   }
   return run.replies.map((r) => (r.type === 'client_response' ? r.outcome : r.type));

@@ -24,7 +24,8 @@ function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags
   const config = validateConfig(
     {
       cluster: 'host-test',
-      secret: 'host-test-secret-0123456789abcdef',
+      peerSecret: 'host-test-peer-secret-0123456789abcdef',
+      clientSecret: 'host-test-client-secret-0123456789abcdef',
       dataDir: '/nonexistent',
       electionTimeoutMsMin: 150,
       electionTimeoutMsMax: 300,
@@ -158,8 +159,8 @@ function heartbeatAnswerNoop(): RaftMessage {
   return { type: 'request_vote_response', term: 0, from: 'n3', to: 'n1', voteGranted: false, preVote: true };
 }
 
-const get = (seq: number): ClientMessage => ({ type: 'client_request', clientId: 'c1', seq, op: { type: 'get', key: 'k' } });
-const client = { host: '127.0.0.1', port: 9999 };
+const get = (seq: number): ClientMessage => ({ type: 'client_request', clientId: 'c1', instance: 1, seq, op: { type: 'get', key: 'k' } });
+const client = { host: '127.0.0.1', port: 9999, sender: 'c1', instance: 1 };
 
 describe('NodeHost lease reads and process pauses (thesis §6.4.1; issue 15 defect 2)', () => {
   for (const leaseAfterPause of [false, true]) {

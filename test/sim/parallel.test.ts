@@ -6,16 +6,22 @@
  */
 import { EXIT } from '../../checker/exit-codes.js';
 import { execa } from 'execa';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { splitRuns, workerSeed } from '../../sim/parallel.js';
 import { repoRoot } from '../support/build.js';
 
 const cli = join(repoRoot, 'dist', 'sim', 'cli.js');
 const seed = process.env['RIFT_SIM_SEED'] === undefined ? 1 : Number(process.env['RIFT_SIM_SEED']);
 
+// Counterexamples go to a temp directory: tests never write into the repository.
+const out = mkdtempSync(join(tmpdir(), 'rift-sim-parallel-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
 async function sim(args: string[]): Promise<{ exitCode: number; stdout: string }> {
-  const r = await execa(process.execPath, [cli, ...args, '--out', join(repoRoot, 'histories', 'sim-test')], { reject: false, timeout: 120_000 });
+  const r = await execa(process.execPath, [cli, ...args, '--out', out], { reject: false, timeout: 120_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout) };
 }
 
@@ -55,6 +61,8 @@ describe('npm run sim --workers', () => {
     const replay = await sim(['--seed', found![1]!, '--path', found![2]!, '--unsafe', 'local-reads', '--quiet']);
     expect(replay.exitCode, replay.stdout).toBe(1);
     expect(replay.stdout).toContain('VIOLATION');
+    // The counterexample's files went to the test's temp directory, not into the repository.
+    expect(readdirSync(out).length).toBeGreaterThan(0);
   });
 
   it('refuses --workers with a replay path, and a bad worker count', async () => {

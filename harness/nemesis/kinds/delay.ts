@@ -22,6 +22,7 @@ export const delay: NemesisKindSpec<'delay', DelayOp> = {
   summary: 'delay and reorder datagrams on every link',
   fs: { 'start-delay': 'start', 'stop-delay': 'stop' },
   targets: [],
+  needsNet: { net: 'relay', why: 'netns mode has no delay: this kernel has no netem qdisc' },
   options: [],
   finalHeal: clearPacketFaults,
   cycle() {

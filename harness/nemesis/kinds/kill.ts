@@ -1,12 +1,14 @@
 /**
  * Process crashes (Jepsen's `kill`/`start`): SIGKILL the target's nodes, and
- * restart every killed node when the fault stops. Plus the `voter` target, a
+ * restart every killed node when the fault stops. The nodes run with the
+ * page-cache crash model (registry.ts `powerLossKinds`), so a kill is a
+ * power failure for their disks: what they had not fsynced is lost. Plus the `voter` target, a
  * trap for lost votes (armVoterTrap).
  */
 import { assertNever } from '../../../node/util/assert.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
-import { nodeTargets, resolveTarget, targetArb, targetField, type NodeTarget } from '../targets.js';
+import { nodeTargets, resolveTarget, bitingTargetArb, targetArb, targetField, type NodeTarget } from '../targets.js';
 
 export type KillOp =
   | { readonly kind: 'kill'; readonly f: 'kill'; readonly value: { readonly target: NodeTarget } }
@@ -17,13 +19,16 @@ const start: KillOp = { kind: 'kill', f: 'start', value: { target: 'all' } };
 export const kill: NemesisKindSpec<'kill', KillOp> = {
   kind: 'kill',
   label: 'kill',
-  summary: 'SIGKILL target nodes, then restart them',
+  summary: 'SIGKILL targets, losing unsynced writes',
   fs: { kill: 'start', start: 'stop' },
   targets: nodeTargets,
   options: [],
   finalHeal: { f: start.f },
   cycle(opts) {
-    return targetArb(opts, nodeTargets).map((target): readonly [KillOp, KillOp] => [{ kind: 'kill', f: 'kill', value: { target } }, start]);
+    return targetArb(opts, nodeTargets).map(killCycle);
+  },
+  bitingCycle(opts) {
+    return bitingTargetArb(opts, nodeTargets)?.map(killCycle) ?? null;
   },
   decode(f, value) {
     switch (f) {
@@ -37,6 +42,10 @@ export const kill: NemesisKindSpec<'kill', KillOp> = {
   },
   create: (ctx) => new KillNemesis(ctx),
 };
+
+function killCycle(target: NodeTarget): readonly [KillOp, KillOp] {
+  return [{ kind: 'kill', f: 'kill', value: { target } }, start];
+}
 
 interface VoterTrap {
   readonly unsubscribe: () => void;
@@ -59,11 +68,13 @@ class KillNemesis implements FaultNemesis<KillOp> {
         if (target === 'voter') return this.armVoterTrap();
         const { nodes, leader } = await resolveTarget(this.ctx, target);
         const done: string[] = [];
+        const pids: Record<string, number | null> = {};
         for (const id of nodes) {
+          pids[id] = this.ctx.cluster.pid(id);
           await this.crash(id);
           done.push(id);
         }
-        return { nodes: done, wasLeader: leader !== null && done.includes(leader), leader };
+        return { nodes: done, pids, wasLeader: leader !== null && done.includes(leader), leader };
       }
       case 'start':
         return this.restartAll();
@@ -149,17 +160,19 @@ class KillNemesis implements FaultNemesis<KillOp> {
   private async restartAll(): Promise<unknown> {
     const trap = await this.disarmVoterTrap();
     const restarted: string[] = [];
+    const pids: Record<string, number | null> = {};
     const errors: Record<string, string> = {};
     for (const id of this.ctx.restartRng.shuffle([...this.killed].sort())) {
       try {
         if (!this.ctx.cluster.isAlive(id)) await this.ctx.cluster.restart(id);
         this.killed.delete(id);
         restarted.push(id);
+        pids[id] = this.ctx.cluster.pid(id);
       } catch (err) {
         errors[id] = (err as Error).message;
       }
     }
     const voters = trap === null ? {} : { voterBounces: trap.bounced, ...(trap.errors.length > 0 ? { voterErrors: trap.errors } : {}) };
-    return Object.keys(errors).length > 0 ? { nodes: restarted, errors, ...voters } : { nodes: restarted, ...voters };
+    return Object.keys(errors).length > 0 ? { nodes: restarted, pids, errors, ...voters } : { nodes: restarted, pids, ...voters };
   }
 }

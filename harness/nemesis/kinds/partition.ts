@@ -8,12 +8,23 @@ import { assertNever } from '../../../node/util/assert.js';
 import type { Grudge } from '../../net/types.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
-import { bridgeGrudge, describeGrudge, halvesGrudge, isolate, majoritiesRingGrudge, oneGrudge } from '../partitions.js';
+import { bridgeGrudge, describeGrudge, halvesGrudge, isolate, leaderMinorityGrudge, majoritiesRingGrudge, oneGrudge } from '../partitions.js';
 import type { ScheduleOptions } from '../schedule.js';
+import { awaitLeader } from '../targets.js';
 import { oneOfField } from '../wire.js';
 
-export type PartitionShape = 'one' | 'leader' | 'halves' | 'majorities-ring' | 'bridge';
-export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'halves', 'majorities-ring', 'bridge'];
+export type PartitionShape = 'one' | 'leader' | 'leader-minority' | 'halves' | 'majorities-ring' | 'bridge';
+export const partitionShapes: readonly PartitionShape[] = ['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge'];
+/** Drawn from when --partition is not given. */
+export const defaultPartitionShapes: readonly PartitionShape[] = partitionShapes;
+
+/**
+ * The shapes that always cut the leader off a quorum (the others may or may
+ * not: `one` hits it 1 time in n, random halves 2 in 5, a majorities ring
+ * never, since every node keeps a majority in view and leader stickiness
+ * keeps the leader's neighbours from voting it out).
+ */
+export const leaderCuttingShapes: readonly PartitionShape[] = ['leader', 'leader-minority'];
 
 export type PartitionOp =
   | { readonly kind: 'partition'; readonly f: 'start-partition'; readonly value: { readonly shape: PartitionShape } }
@@ -24,7 +35,7 @@ const stop: PartitionOp = { kind: 'partition', f: 'stop-partition', value: null 
 export const partitionOption: NemesisOption = {
   flag: 'partition',
   arg: 'LIST',
-  help: `partition shapes to draw from: ${partitionShapes.join(', ')}`,
+  help: `partition shapes to draw from: ${partitionShapes.join(', ')}, all`,
   defaultText: 'all',
 };
 
@@ -40,8 +51,11 @@ export const partition: NemesisKindSpec<'partition', PartitionOp> = {
     for (const s of opts.partitionShapes) if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
   },
   cycle(opts) {
-    const shapes = opts.partitionShapes.length > 0 ? opts.partitionShapes : partitionShapes;
-    return fc.constantFrom(...shapes).map((shape): readonly [PartitionOp, PartitionOp] => [{ kind: 'partition', f: 'start-partition', value: { shape } }, stop]);
+    return shapeCycle(chosenShapes(opts));
+  },
+  bitingCycle(opts) {
+    const cutting = chosenShapes(opts).filter((s) => leaderCuttingShapes.includes(s));
+    return cutting.length === 0 ? null : shapeCycle(cutting);
   },
   decode(f, value) {
     switch (f) {
@@ -55,6 +69,14 @@ export const partition: NemesisKindSpec<'partition', PartitionOp> = {
   },
   create: (ctx) => new PartitionNemesis(ctx),
 };
+
+function chosenShapes(opts: ScheduleOptions): readonly PartitionShape[] {
+  return opts.partitionShapes.length > 0 ? opts.partitionShapes : defaultPartitionShapes;
+}
+
+function shapeCycle(shapes: readonly PartitionShape[]): fc.Arbitrary<readonly [PartitionOp, PartitionOp]> {
+  return fc.constantFrom(...shapes).map((shape): readonly [PartitionOp, PartitionOp] => [{ kind: 'partition', f: 'start-partition', value: { shape } }, stop]);
+}
 
 class PartitionNemesis implements FaultNemesis<PartitionOp> {
   private shape: PartitionShape | null = null;
@@ -92,12 +114,14 @@ class PartitionNemesis implements FaultNemesis<PartitionOp> {
       case 'one':
         grudge = oneGrudge(nodes, rng);
         break;
-      case 'leader': {
-        const leader = await cluster.leader();
+      case 'leader':
+      case 'leader-minority': {
+        // Mid-election there is no leader to cut: wait a little for one (awaitLeader).
+        const leader = await awaitLeader(this.ctx);
         extra['leader'] = leader;
-        if (leader !== null) grudge = isolate(nodes, leader);
+        if (leader !== null) grudge = shape === 'leader' ? isolate(nodes, leader) : leaderMinorityGrudge(nodes, leader, rng);
         else {
-          // No leader to isolate (mid-election): isolate a random node rather than do nothing.
+          // Still none: cut a random node rather than do nothing, and say so.
           grudge = oneGrudge(nodes, rng);
           extra['fallback'] = 'one';
         }

@@ -4,9 +4,10 @@
  * calls it gets and keeps the state a real cluster would report.
  */
 import type { GrantedVote } from '../../../harness/net/monitor.js';
+import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster } from '../../../harness/nemesis/context.js';
-import type { ClockState } from '../../../harness/node-process.js';
+import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
 import type { NodeStatus } from '../../../node/protocol.js';
 
 export class FakeNet implements NetworkControl {
@@ -38,6 +39,9 @@ export class FakeNet implements NetworkControl {
     return { forwarded: 0, dropped: 0, duplicated: 0, delayed: 0 };
   }
 
+  async setReplay(settings: ReplaySettings | null, flush?: boolean): Promise<void> {
+    this.calls.push(`setReplay ${JSON.stringify(settings)}${flush === true ? ' flush' : ''}`);
+  }
 }
 
 /** A network layer that sees the votes (the relay with a monitor attached). */
@@ -71,14 +75,26 @@ export class FakeCluster implements NemesisCluster {
   readonly paused = new Set<string>();
   readonly clocks = new Map<string, { offsetMs: number; rate: number }>();
   leaderId: string | null = 'n1';
+  /** Nodes whose next restarts fail as a node refusing corrupt storage does (exit code 3). */
+  readonly refuseStart = new Set<string>();
 
-  constructor(nodeCount: number, readonly net: FakeNet = new FakeNet()) {
+  constructor(
+    nodeCount: number,
+    readonly net: FakeNet = new FakeNet(),
+    /** Where the nodes' data directories are (nothing is there unless a test puts it there). */
+    private readonly dataRoot = '/nonexistent/rift-fake-cluster',
+  ) {
     this.nodeIds = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
     this.alive = new Set(this.nodeIds);
   }
 
   isAlive(id: string): boolean {
     return this.alive.has(id);
+  }
+
+  pid(id: string): number | null {
+    // Not real processes: a number per node while it runs (no /proc entry behind it).
+    return this.alive.has(id) ? 900_000 + this.nodeIds.indexOf(id) : null;
   }
 
   isPaused(id: string): boolean {
@@ -107,7 +123,14 @@ export class FakeCluster implements NemesisCluster {
 
   async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
+    if (this.refuseStart.has(id)) {
+      throw new NodeExitedBeforeReady(`${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: storage corruption in ${this.dataDir(id)}/raft.log at byte offset 8: fake`, 3);
+    }
     this.alive.add(id);
+  }
+
+  dataDir(id: string): string {
+    return `${this.dataRoot}/${id}`;
   }
 
   async pause(id: string): Promise<void> {

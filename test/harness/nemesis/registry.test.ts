@@ -37,7 +37,7 @@ function drawnOps(): Map<NemesisKind, NemesisOp[]> {
 
 describe('the nemesis table', () => {
   it('lists each kind under its own name, in the canonical order', () => {
-    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate']);
+    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
 
@@ -52,7 +52,7 @@ describe('the nemesis table', () => {
       expect(typeof spec.decode).toBe('function');
       const nemesis = spec.create({
         cluster: new FakeCluster(3), net: new FakeCluster(3).net, rng: new Rng(1), restartRng: new Rng(2),
-        log: () => undefined, isStopped: () => false, crashed: () => undefined,
+        log: () => undefined, isStopped: () => false, crashed: () => undefined, leaderWaitMs: 0,
       });
       expect(typeof nemesis.invoke).toBe('function');
       expect(typeof nemesis.heal).toBe('function');
@@ -88,8 +88,8 @@ describe('the nemesis table', () => {
   it('decoding refuses unknown fs, bad values, and targets the kind does not take (named from the table)', () => {
     expect(() => decodeNemesisOp('explode', {})).toThrow('unknown nemesis op "explode"');
     expect(() => decodeNemesisOp('kill', { target: 'everyone' })).toThrow(/bad target "everyone"/);
-    expect(() => decodeNemesisOp('pause', { target: 'voter' })).toThrow(/^the voter target is for kill only$/);
-    expect(() => decodeNemesisOp('clock-rate', { target: 'voter', rate: 2 })).toThrow(/^the voter target is for kill only$/);
+    expect(() => decodeNemesisOp('pause', { target: 'voter' })).toThrow(/^the voter target is for kill or disk only$/);
+    expect(() => decodeNemesisOp('clock-rate', { target: 'voter', rate: 2 })).toThrow(/^the voter target is for kill or disk only$/);
     expect(() => decodeNemesisOp('start-loss', { rate: 7 })).toThrow(/bad rate 7/);
     expect(() => decodeNemesisOp('start-delay', { delayMs: 5 })).toThrow(/bad jitterMs/);
     expect(() => decodeNemesisOp('start-partition', { shape: 'triangle' })).toThrow(/bad partition shape "triangle"/);
@@ -101,7 +101,7 @@ describe('the nemesis table', () => {
     expect(new Set(finalHealOrder)).toEqual(steps);
     expect(finalHealOrder).toHaveLength(steps.size);
     expect(finalHealOrder.flatMap(kindsHealedBy).sort()).toEqual([...nemesisKinds].sort());
-    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
   });
 
   it('the catalogue for the report is the table as data', () => {
@@ -126,7 +126,7 @@ describe('options derive from the table', () => {
     }
     throw new Error(`expected a UsageError for ${argv.join(' ')}`);
   }
-  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2' };
+  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold', 'pause-wake-alone': '300-1500', 'disk-faults': 'torn-tail' };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
     const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
@@ -139,7 +139,7 @@ describe('options derive from the table', () => {
 
   it('each kind option is in the help with its default, and needs a kind that takes it', () => {
     const options = nemesisOptions();
-    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'clock-faults', 'loss-rates']);
+    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'pause-wake-alone', 'clock-faults', 'loss-rates', 'replay-modes', 'disk-faults']);
     for (const { option, kinds } of options) {
       expect(HELP).toContain(`--${option.flag} ${option.arg}`);
       expect(HELP).toContain(`(default ${option.defaultText})`);
@@ -152,14 +152,14 @@ describe('options derive from the table', () => {
   });
 
   it('--targets goes with the kinds that accept targets; a target only some kinds take needs one of them', () => {
-    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock']);
-    expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe('--targets needs --nemesis kill, pause or clock (or all)');
+    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk']);
+    expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe('--targets needs --nemesis kill, pause, clock or disk (or all)');
     for (const k of kindsTakingTargets()) {
       const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
       expect(r.kind === 'run' && r.options.targets).toEqual(['leader']);
     }
-    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill target: add kill to --nemesis');
+    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill or disk target: add kill or disk to --nemesis');
     expect(HELP).toContain('--targets LIST');
-    expect(HELP).toMatch(/nodes hit by kill, pause and clock faults: one,\s+leader, minority, majority, all, voter \(kill only:/);
+    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, voter \(kill\s+or\s+disk\s+only:/);
   });
 });

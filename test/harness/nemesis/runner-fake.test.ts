@@ -34,6 +34,8 @@ const effects: Record<NemesisKind, RegExp[]> = {
   loss: [/^setFaults \{"lossRate":0\.\d+\}$/, /^setFaults \{"lossRate":0\}$/],
   delay: [/^setFaults \{"delayMs":\d+,"jitterMs":\d+\}$/, /^setFaults \{"delayMs":0,"jitterMs":0\}$/],
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
+  replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null( flush)?$/],
+  disk: [/^kill n\d$/, /^restart n\d$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -60,6 +62,8 @@ describe('NemesisRunner with a fake cluster', () => {
       pause: { target: 'one' }, resume: { target: 'all' }, 'clock-bump': { target: 'one', deltaMs: 64 }, 'clock-rate': { target: 'one', rate: 2 },
       'reset-clock': { target: 'all' }, 'start-loss': { rate: 0.1 }, 'stop-loss': null, 'start-delay': { delayMs: 5, jitterMs: 1 },
       'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null,
+      'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 }, 'stop-replay': null,
+      'start-disk': { target: 'one', fault: 'torn-tail' }, 'stop-disk': { target: 'all' },
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here
@@ -110,7 +114,7 @@ describe('NemesisRunner with a fake cluster', () => {
     const more = records.length;
     await runner.healAll();
     expect(completions(records.slice(more), 'reset-clock')).toEqual([{ nodes: [] }]);
-    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'] }]);
+    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') } }]);
   });
 
   it('a clock fault on a paused node is reset only once it runs again (skipped at first)', async () => {
@@ -138,10 +142,11 @@ describe('NemesisRunner with a fake cluster', () => {
     ]);
     expect(completions(records)).toEqual([
       { error: 'unknown nemesis op "explode"' },
-      { error: 'the voter target is for kill only' },
+      { error: 'the voter target is for kill or disk only' },
       { error: 'the voter target needs the relay (its monitor sees the votes)' },
       { error: 'bad rate -1 (expected a number in [0, 1])' },
-      { nodes: ['n1'], wasLeader: true, leader: 'n1' },
+      // The fake has no /proc entry: the kernel's state of the paused node is unknown (null), and said so.
+      { nodes: ['n1'], stopped: [{ node: 'n1', pid: 900_000, state: null }], wasLeader: true, leader: 'n1' },
     ]);
     // The invoke records keep the event's value as scheduled.
     expect(records.filter((r) => r.phase === 'invoke').map((r) => r.value)).toEqual([{}, { target: 'voter' }, { target: 'voter' }, { rate: -1 }, { target: 'leader' }]);
@@ -161,7 +166,30 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     const more = records.length;
     await runner.healAll();
-    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], voterBounces: ['n3@2->n2'] }]);
+    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n3@2->n2'] }]);
     expect(net.voteListenerCount).toBe(0);
+  });
+
+  it('--pause-wake-alone: the node is cut off before it is stopped, and its links come back only a while after it wakes', async () => {
+    const cluster = new FakeCluster(5);
+    const at: Record<string, number> = {};
+    const records: NemesisOpRecord[] = [];
+    const runner = new NemesisRunner(cluster, [
+      { atMs: 0, f: 'pause', value: { target: 'leader', wakeAloneMs: 200 } },
+      { atMs: 30, f: 'resume', value: { target: 'all' } },
+    ], { seed: 1, record: (op) => { records.push(op); at[`${op.f} ${op.phase}`] = performance.now(); } });
+    runner.start(Date.now());
+    await waitFor(() => records.length === 2, 5000, 'paused');
+    expect(completions(records, 'pause')).toEqual([expect.objectContaining({ nodes: ['n1'], cutOff: true, wakeAloneMs: 200 })]);
+    expect(cluster.net.grudge).toEqual({ n1: ['n2', 'n3', 'n4', 'n5'], n2: ['n1'], n3: ['n1'], n4: ['n1'], n5: ['n1'] });
+    // The cut came before the stop: nothing sent to the sleeping node reaches its socket.
+    expect(cluster.net.calls).toEqual(['partition']);
+    expect(cluster.calls).toEqual(['pause n1']);
+    await waitFor(() => records.length === 4, 5000, 'resumed');
+    expect(cluster.calls).toEqual(['pause n1', 'resume n1']);
+    expect(cluster.net.calls).toEqual(['partition', 'heal']);
+    expect(at['resume complete']! - at['resume invoke']!).toBeGreaterThanOrEqual(190); // awake and alone for wakeAloneMs first
+    expect(completions(records, 'resume')).toEqual([{ nodes: ['n1'], wokeAloneMs: 200 }]);
+    await runner.healAll();
   });
 });

@@ -3,12 +3,14 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../harness/cluster.js';
 import { RaftWireMonitor } from '../../../harness/net/monitor.js';
 import type { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
 import { nemesisKinds } from '../../../harness/nemesis/registry.js';
 import { drawNemesisSchedule, type NemesisEvent } from '../../../harness/nemesis/schedule.js';
 import { writeFakeNode } from '../fake-node.js';
 import { waitFor } from '../wait.js';
+import { procState } from '../../../harness/node-process.js';
 
 const fakeNode = writeFakeNode();
 const clusters: Cluster[] = [];
@@ -53,13 +55,14 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const relay = cluster.net as UdpRelay;
-    const monitor = new RaftWireMonitor({ secret: cluster.config.secret, cluster: cluster.config.cluster });
+    const monitor = new RaftWireMonitor({ peerSecret: cluster.config.peerSecret, nodeIds: cluster.nodeIds, cluster: cluster.config.cluster });
+    let counter = 0;
     relay.attachMonitor(monitor);
     const grant = (voter: string, candidate: string, term: number): void => {
       const r = encodeEnvelope({
         cluster: cluster.config.cluster, from: voter, to: candidate,
         body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
-      }, deriveKey(cluster.config.secret));
+      }, derivePeerKey(cluster.config.peerSecret, voter), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: Date.now() });
       if (!r.ok) throw new Error(r.detail);
       monitor.observe(r.datagram);
     };
@@ -79,7 +82,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(processGone(pid2)).toBe(true);
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     await waitFor(() => records.length >= 4, 10_000, 'start done');
-    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], voterBounces: ['n2@4->n3'] });
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n2@4->n3'] });
     // Disarmed: a vote now changes nothing.
     const pid3 = cluster.pid('n3')!;
     grant('n3', 'n4', 5);
@@ -94,7 +97,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       { atMs: 0, f: 'pause', value: { target: 'voter' } },
       { atMs: 10, f: 'kill', value: { target: 'voter' } },
     ]);
-    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill only' });
+    expect(completion(records, 'pause')).toEqual({ error: 'the voter target is for kill or disk only' });
     expect(String(completion(records, 'kill')['error'])).toMatch(/no monitor attached/);
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
   });
@@ -112,11 +115,12 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     await waitFor(() => records.length >= 2, 5000, 'kill done');
     expect(records.slice(0, 2).map((r) => [r.f, r.phase])).toEqual([['kill', 'invoke'], ['kill', 'complete']]);
     expect(records[0]!.value).toEqual({ target: 'leader' });
-    expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], wasLeader: true, leader: 'n1' });
+    expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], pids: { n1: pid }, wasLeader: true, leader: 'n1' });
     expect(processGone(pid)).toBe(true);
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     await waitFor(() => records.length >= 4, 5000, 'start done');
-    expect(completion(records, 'start')).toEqual({ nodes: ['n1'] });
+    expect(completion(records, 'start')).toEqual({ nodes: ['n1'], pids: { n1: cluster.pid('n1') } });
+    expect(cluster.pid('n1')).not.toBe(pid);
     expect(cluster.isAlive('n1')).toBe(true);
     expect(runner.activeFaults()).toEqual([]);
     expect(records.every((r) => r.process === 'nemesis' && r.type === 'info')).toBe(true);
@@ -157,28 +161,54 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(new Set(orders.map((o) => o.join(' '))).size).toBeGreaterThan(1);
   });
 
-  test('pause → status null; resume → answers; clock bump and rate show in status', async () => {
+  test('pause stops the process (the kernel says T, its datagrams stop); resume starts it; a clock bump and a rate change act on the node\'s clock', async () => {
     const cluster = await startFake(3);
+    const relay = cluster.net as UdpRelay;
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const { records, runner } = await run(cluster, [
       { atMs: 0, f: 'clock-bump', value: { target: 'leader', deltaMs: 4096 } },
       { atMs: 10, f: 'pause', value: { target: 'one' } },
     ]);
-    expect(completion(records, 'clock-bump')).toMatchObject({ nodes: ['n1'], offsets: { n1: 4096 }, wasLeader: true });
+    expect(completion(records, 'clock-bump')).toMatchObject({ nodes: ['n1'], wasLeader: true });
     const paused = (completion(records, 'pause')['nodes'] as string[])[0]!;
-    expect(await cluster.status(paused)).toBeNull();
+    const pid = cluster.pid(paused)!;
+    // Stopped as the kernel reports it, not as the harness's own flag says; the completion records the same.
+    expect(procState(pid)).toBe('T');
+    expect(completion(records, 'pause')['stopped']).toEqual([{ node: paused, pid, state: 'T' }]);
     expect(runner.activeFaults()).toContain(`${paused} paused`);
-    if (paused !== 'n1') expect((await cluster.status('n1'))?.clock.offsetMs).toBe(4096);
+    // A stopped node sends nothing: its links' counters stand still while another node's grow.
+    const sent = (id: string): number => Object.entries(relay.linkStats()).filter(([k]) => k.startsWith(`${id}>`)).reduce((n, [, c]) => n + c.received, 0);
+    const other = cluster.nodeIds.find((id) => id !== paused)!;
+    const [pausedBefore, otherBefore] = [sent(paused), sent(other)];
+    await waitFor(() => sent(other) >= otherBefore + 20, 5000, `${other} keeps sending`);
+    expect(sent(paused)).toBe(pausedBefore);
+    // The bumped node's clock reads 4096 ms ahead of real time (the fake keeps wall time plus offset, at its rate).
+    if (paused !== 'n1') {
+      const s = await cluster.status('n1');
+      expect(Math.abs(s!.clock.nowMs - Date.now() - 4096)).toBeLessThan(1000);
+    }
     const more = await run(cluster, [
       { atMs: 0, f: 'resume', value: { target: 'all' } },
       { atMs: 10, f: 'clock-rate', value: { target: 'one', rate: 2.5 } },
     ]);
     expect(completion(more.records, 'resume')).toEqual({ nodes: [] }); // the second runner paused nothing itself
     await runner.healAll(); // the first runner resumes its paused node and resets the clock it bumped
-    expect(await cluster.status(paused)).not.toBeNull();
-    expect((await cluster.status('n1'))?.clock.offsetMs).toBe(0);
+    expect(procState(pid)).not.toBe('T');
+    await waitFor(() => sent(paused) > pausedBefore, 5000, `${paused} sends again once resumed`);
+    const n1 = await cluster.status('n1');
+    expect(Math.abs(n1!.clock.nowMs - Date.now())).toBeLessThan(1000);
+    // The re-rated node's clock runs 2.5 times as fast as real time.
     const rated = (completion(more.records, 'clock-rate')['nodes'] as string[])[0]!;
-    expect((await cluster.status(rated))?.clock.rate).toBe(2.5);
+    const realStart = performance.now();
+    const fakeStart = (await cluster.status(rated))!.clock.nowMs;
+    let fakeNow = fakeStart;
+    await waitFor(async () => {
+      fakeNow = (await cluster.status(rated))!.clock.nowMs;
+      return fakeNow - fakeStart >= 1000;
+    }, 5000, `${rated}'s clock advances 1 s`);
+    const ratio = (fakeNow - fakeStart) / (performance.now() - realStart);
+    expect(ratio).toBeGreaterThan(1.8);
+    expect(ratio).toBeLessThan(2.8);
   });
 
   test('partition shapes and packet faults reach the relay; stop events undo them', async () => {
@@ -234,8 +264,8 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
-    const finals = records.slice(-10).filter((r) => r.phase === 'complete').map((r) => r.f);
-    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'resume', 'start', 'reset-clock']);
+    const finals = records.slice(-14).filter((r) => r.phase === 'complete').map((r) => r.f);
+    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);
       expect(cluster.isPaused(id)).toBe(false);

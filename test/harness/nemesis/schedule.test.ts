@@ -1,20 +1,22 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { partitionShapes } from '../../../harness/nemesis/kinds/partition.js';
+import { leaderCuttingShapes, partitionShapes, type PartitionShape } from '../../../harness/nemesis/kinds/partition.js';
 import { kindOf, nemesisKinds, type NemesisKind } from '../../../harness/nemesis/registry.js';
 import {
   drawNemesisSchedule, nemesisScheduleArbitrary, type NemesisEvent, type ScheduleOptions,
 } from '../../../harness/nemesis/schedule.js';
+import { parseOptions, type JepsenOptions } from '../../../harness/options.js';
+import { nemesisSchedule } from '../../../harness/run/run-dir.js';
 
 const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({
-  kinds: fc.uniqueArray(fc.constantFrom(...nemesisKinds), { minLength: 1, maxLength: 7 }),
+  kinds: fc.uniqueArray(fc.constantFrom(...nemesisKinds), { minLength: 1, maxLength: nemesisKinds.length }),
   timeLimitMs: fc.integer({ min: 1_000, max: 120_000 }),
   intervalMs: fc.integer({ min: 100, max: 15_000 }),
   nodeCount: fc.integer({ min: 1, max: 9 }),
-  partitionShapes: fc.uniqueArray(fc.constantFrom(...partitionShapes), { maxLength: 5 }),
+  partitionShapes: fc.uniqueArray(fc.constantFrom(...partitionShapes), { maxLength: 6 }),
 });
 
-const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate']);
+const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate', 'start-replay', 'start-disk']);
 
 describe('nemesis schedules', () => {
   test.prop([optsArb, fc.integer()], { numRuns: 50 })('well-formed: in [0, timeLimit), sorted, per kind start/stop alternating', (opts, seed) => {
@@ -142,3 +144,65 @@ describe('nemesis schedules', () => {
     expect(() => drawNemesisSchedule({ kinds: ['loss'], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], lossPct: { min: 60, max: 40 }, seed: 1 })).toThrow(/lossPct/);
   });
 });
+
+/**
+ * Issue 20: the main job must bite. The default schedules as `npm run
+ * jepsen -- --nemesis K` draws them (30 s, default interval), over 100 seeds:
+ * at least 3 fault cycles, and at least one of them hits the leader (a
+ * partition shape that cuts it off a quorum; kill and pause aimed at it).
+ */
+describe('default schedules bite (100 seeds each)', () => {
+  const seeds = Array.from({ length: 100 }, (_, i) => i + 1);
+  const targetOf = (e: NemesisEvent): unknown => (e.value as { target?: unknown } | null)?.target;
+
+  test('partition: every run has >= 3 cycles and cuts the leader off a quorum at least once', () => {
+    let cutting = 0;
+    const cyclesPerRun = new Set<number>();
+    for (const seed of seeds) {
+      const { options } = parsed(['--nemesis', 'partition', '--seed', String(seed)]);
+      const starts = nemesisSchedule(options, seed).filter((e) => e.f === 'start-partition');
+      cyclesPerRun.add(starts.length);
+      expect(starts.length, `seed ${seed}`).toBeGreaterThanOrEqual(3);
+      const shapes = starts.map((e) => (e.value as { shape: PartitionShape }).shape);
+      if (shapes.some((s) => leaderCuttingShapes.includes(s))) cutting++;
+    }
+    expect(cutting).toBe(seeds.length);
+    expect([...cyclesPerRun]).toEqual([3]);
+  });
+
+  test.each(['kill', 'pause'] as const)('%s: every run has >= 3 cycles and aims at the leader at least once', (kind) => {
+    for (const seed of seeds) {
+      const { options } = parsed(['--nemesis', kind, '--seed', String(seed)]);
+      const starts = nemesisSchedule(options, seed).filter((e) => e.f === kind);
+      expect(starts.length, `seed ${seed}`).toBeGreaterThanOrEqual(3);
+      expect(starts.some((e) => targetOf(e) === 'leader'), `seed ${seed}: ${starts.map(targetOf).join(',')}`).toBe(true);
+    }
+  });
+
+  test('without a leader-cutting shape or target to draw from, nothing is forced', () => {
+    for (const seed of seeds.slice(0, 20)) {
+      const one = drawNemesisSchedule({ kinds: ['partition', 'kill'], timeLimitMs: 30_000, intervalMs: 4_000, nodeCount: 5, partitionShapes: ['one'], targets: ['one'], seed });
+      for (const e of one) {
+        if (e.f === 'start-partition') expect(e.value).toEqual({ shape: 'one' });
+        if (e.f === 'kill') expect(targetOf(e)).toBe('one');
+      }
+    }
+  });
+
+  test('the biting cycle shrinks like any other: to one cycle on its slot, the first biting shape, no jitter', () => {
+    const opts = { kinds: ['partition'] as NemesisKind[], timeLimitMs: 30_000, intervalMs: 4_000, nodeCount: 5, partitionShapes: [] };
+    const out = fc.check(fc.property(nemesisScheduleArbitrary(opts), (events) => !events.some((e) => e.f === 'start-partition' && leaderCuttingShapes.includes((e.value as { shape: PartitionShape }).shape))), { seed: 7 });
+    expect(out.failed).toBe(true);
+    const counterexample = out.counterexample![0];
+    expect(counterexample.map((e) => e.f)).toEqual(['start-partition', 'stop-partition']);
+    expect(counterexample[0]!.value).toEqual({ shape: 'leader' });
+    expect((counterexample[0]!.atMs - 4_000) % 8_000).toBe(0);
+    expect(counterexample[1]!.atMs - counterexample[0]!.atMs).toBe(4_000);
+  });
+});
+
+function parsed(argv: string[]): { options: JepsenOptions } {
+  const r = parseOptions(argv);
+  if (r.kind !== 'run') throw new Error('expected a run');
+  return { options: r.options };
+}

@@ -3,16 +3,21 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RaftWireMonitor, type MonitorViolation } from '../../../harness/net/monitor.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
-import { deriveKey, encodeEnvelope, encodeJson } from '../../../node/transport/codec.js';
+import { encodeEnvelope, encodeJson, type Stamp } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import type { Entry, RaftMessage } from '../../../node/raft/types.js';
 import { waitFor } from '../wait.js';
 
 const secret = 'monitor-test-secret-0123456789';
 const cluster = 'rift-monitor-test';
-const key = deriveKey(secret);
+const nodeIds = ['n1', 'n2', 'n3', 'n4', 'n5'];
+/** A sender's peer key (under the test's peer secret unless told otherwise). */
+const keyOf = (from: string, s = secret): Buffer => derivePeerKey(s, from);
+let counter = 0;
+const stamp = (): Stamp => ({ senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 });
 
-function datagram(body: RaftMessage, k = key, name = cluster): Buffer {
-  const encoded = encodeEnvelope({ cluster: name, from: body.from, to: body.to, body }, k);
+function datagram(body: RaftMessage, k = keyOf(body.from), name = cluster): Buffer {
+  const encoded = encodeEnvelope({ cluster: name, from: body.from, to: body.to, body }, k, stamp());
   if (!encoded.ok) throw new Error(`test datagram does not encode: ${encoded.detail}`);
   return encoded.datagram;
 }
@@ -21,13 +26,13 @@ function ae(from: string, to: string, term: number, entries: Entry[] = []): Buff
   return datagram({ type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1 });
 }
 
-function vote(from: string, to: string, term: number, voteGranted: boolean, preVote = false, k = key): Buffer {
+function vote(from: string, to: string, term: number, voteGranted: boolean, preVote = false, k = keyOf(from)): Buffer {
   return datagram({ type: 'request_vote_response', term, from, to, voteGranted, preVote }, k);
 }
 
 function monitor(): { m: RaftWireMonitor; seen: MonitorViolation[] } {
   const seen: MonitorViolation[] = [];
-  const m = new RaftWireMonitor({ secret, cluster, onViolation: (v) => seen.push(v), nowMs: () => 42 });
+  const m = new RaftWireMonitor({ peerSecret: secret, nodeIds, cluster, onViolation: (v) => seen.push(v), nowMs: () => 42 });
   return { m, seen };
 }
 
@@ -80,8 +85,8 @@ describe('RaftWireMonitor', () => {
     const { m, seen } = monitor();
     m.observe(ae('n1', 'n2', 3));
     m.observe(ae('n2', 'n1', 3, []).fill(0x41, 50, 60)); // corrupt: bad MAC
-    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n3', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, deriveKey('another-secret-0123456789')));
-    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, key, 'other-cluster'));
+    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n3', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, keyOf('n3', 'another-secret-0123456789')));
+    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, keyOf('n4'), 'other-cluster'));
     m.observe(Buffer.from('RIFT'));
     m.observe(Buffer.alloc(0));
     expect(seen).toEqual([]);
@@ -123,7 +128,7 @@ describe('RaftWireMonitor', () => {
   });
 
   test('keeps at most maxViolations, counts the rest', () => {
-    const m = new RaftWireMonitor({ secret, cluster, maxViolations: 2 });
+    const m = new RaftWireMonitor({ peerSecret: secret, nodeIds, cluster, maxViolations: 2 });
     for (let term = 1; term <= 5; term++) {
       m.observe(ae('n1', 'n2', term));
       m.observe(ae('n2', 'n1', term));
@@ -144,7 +149,7 @@ describe('RaftWireMonitor', () => {
     m.observe(vote('n3', 'n1', 3, false)); // rejected
     m.observe(vote('n4', 'n1', 4, true, true)); // pre-vote
     m.observe(vote('n2', 'n1', 3, true, false).subarray(0, 50)); // truncated: never decoded
-    m.observe(vote('n5', 'n1', 3, true, false, deriveKey('another secret'))); // forged
+    m.observe(vote('n5', 'n1', 3, true, false, keyOf('n5', 'another secret'))); // forged
     unsubscribe();
     m.observe(vote('n3', 'n1', 5, true));
     expect(heard).toEqual(['n2@3->n1']);
@@ -164,10 +169,18 @@ describe('RaftWireMonitor', () => {
     expect(seen[0]!.message).toMatch(/n3 granted its term-9 vote to n1, crashed, and came back in term 9 with votedFor null/);
   });
 
+  test('a voter that comes back in an earlier term than it voted in lost its persisted term and vote', () => {
+    const { m, seen } = monitor();
+    m.checkRestartedVoter({ voter: 'n2', term: 7, candidate: 'n4' }, { currentTerm: 6, votedFor: 'n4' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'lost-vote', voter: 'n2', candidate: 'n4', term: 7 });
+    expect(seen[0]!.message).toMatch(/n2 granted its term-7 vote to n4, crashed, and came back in term 6 with votedFor n4/);
+  });
+
   test('Raft messages in the JSON form are judged too', () => {
     const { m, seen } = monitor();
     const json = (body: RaftMessage): Buffer => {
-      const r = encodeJson({ cluster, from: body.from, to: body.to, body }, key);
+      const r = encodeJson({ cluster, from: body.from, to: body.to, body }, keyOf(body.from), stamp());
       if (!r.ok) throw new Error(r.detail);
       return r.datagram;
     };
@@ -207,7 +220,7 @@ describe('UdpRelay + monitor', () => {
     send(0, 1, ae('n1', 'n2', 9));
     await waitFor(() => eps[1]!.got === 1, 2000, 'n2 gets the first AppendEntries');
     const seen: MonitorViolation[] = [];
-    relay.attachMonitor(new RaftWireMonitor({ secret, cluster, onViolation: (v) => seen.push(v) }));
+    relay.attachMonitor(new RaftWireMonitor({ peerSecret: secret, nodeIds, cluster, onViolation: (v) => seen.push(v) }));
     expect(relay.monitorReport()!.counts.appendEntries).toBe(1);
     // n3 is cut off from n2, but what n3 sent still shows it believes it leads term 9.
     await relay.partition({ n2: ['n3'] });
@@ -216,6 +229,6 @@ describe('UdpRelay + monitor', () => {
     expect(seen[0]!.message).toBe('election safety violated: n1 and n3 both led term 9');
     expect(eps[1]!.got).toBe(1);
     expect(relay.monitorReport()!.unmonitored).toBe(0);
-    expect(() => relay.attachMonitor(new RaftWireMonitor({ secret, cluster }))).toThrow(/already attached/);
+    expect(() => relay.attachMonitor(new RaftWireMonitor({ peerSecret: secret, nodeIds, cluster }))).toThrow(/already attached/);
   });
 });

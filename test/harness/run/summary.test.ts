@@ -10,7 +10,8 @@ import { wireMonitorAnalysis } from '../../../harness/run/wire-monitor.js';
 
 const stats = new OpStats().snapshot();
 const input = (end: SummaryEnd, over: Partial<SummaryInput> = {}): SummaryInput => ({
-  end, seed: 1, testName: 't', runDir: '/r', historyPath: '/r/history.jsonl', stats, checkMs: 12, finalReadsMissing: [], wallMs: 1000, ...over,
+  end, seed: 1, testName: 't', runDir: '/r', historyPath: '/r/history.jsonl', stats, checkMs: 12, finalReadsMissing: [], wallMs: 1000,
+  evidence: [], progress: null, monitorNotRun: null, machine: null, ...over,
 });
 const analysed = (...analyses: Analysis[]): SummaryEnd => ({ kind: 'analysed', analyses });
 

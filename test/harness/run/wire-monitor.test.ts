@@ -9,14 +9,20 @@ import type { MonitorViolation } from '../../../harness/net/monitor.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
 import type { NetworkControl } from '../../../harness/net/types.js';
 import { watchWire, wireMonitorAnalysis } from '../../../harness/run/wire-monitor.js';
-import { deriveKey, encodeEnvelope } from '../../../node/transport/codec.js';
+import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { derivePeerKey } from '../../../node/transport/keys.js';
 import { waitFor } from '../wait.js';
 
-const config = { secret: 'wire-monitor-test-secret-0123456789', cluster: 'rift-wire-monitor-test' };
+const config = {
+  peerSecret: 'wire-monitor-test-secret-0123456789',
+  cluster: 'rift-wire-monitor-test',
+  nodes: ['n1', 'n2', 'n3'].map((id, i) => ({ id, host: '127.0.0.1', port: 9000 + i })),
+};
+let counter = 0;
 
 function appendEntries(from: string, to: string, term: number): Buffer {
   const body = { type: 'append_entries' as const, term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 };
-  const encoded = encodeEnvelope({ cluster: config.cluster, from, to, body }, deriveKey(config.secret));
+  const encoded = encodeEnvelope({ cluster: config.cluster, from, to, body }, derivePeerKey(config.peerSecret, from), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 });
   if (!encoded.ok) throw new Error(`test datagram does not encode: ${encoded.detail}`);
   return encoded.datagram;
 }

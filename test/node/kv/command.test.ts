@@ -1,36 +1,53 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, encodeCommand } from '../../../node/kv/command.js';
+import { decodeCommand, encodeCommand, opDigest } from '../../../node/kv/command.js';
+import type { KvOp } from '../../../node/protocol.js';
 import { arbKvOp } from '../transport/arbitraries.js';
 
 describe('command encoding', () => {
   it('round-trips any command (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }), fc.maxSafeNat(), arbKvOp, (clientId, seq, op) => {
-        const r = decodeCommand(encodeCommand({ clientId, seq, op }));
-        expect(r).toEqual({ ok: true, cmd: { clientId, seq, op } });
+      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }), fc.maxSafeNat(), fc.maxSafeNat(), arbKvOp, (clientId, instance, seq, op) => {
+        const r = decodeCommand(encodeCommand({ clientId, instance, seq, op }));
+        expect(r).toEqual({ ok: true, cmd: { clientId, instance, seq, op } });
       }),
     );
   });
 
   it('does not copy extra fields of the caller object into the log', () => {
-    const cmd = { clientId: 'c', seq: 1, op: { type: 'get', key: 'k' } as const, extra: 'x' };
-    expect(JSON.parse(encodeCommand(cmd))).toEqual({ clientId: 'c', seq: 1, op: { type: 'get', key: 'k' } });
+    const cmd = { clientId: 'c', instance: 7, seq: 1, op: { type: 'get', key: 'k' } as const, extra: 'x' };
+    expect(JSON.parse(encodeCommand(cmd))).toEqual({ clientId: 'c', instance: 7, seq: 1, op: { type: 'get', key: 'k' } });
   });
 
   it.each([
     ['not json', 'nope'],
     ['array', '[]'],
-    ['missing seq', '{"clientId":"c","op":{"type":"get","key":"k"}}'],
-    ['extra field', '{"clientId":"c","seq":1,"op":{"type":"get","key":"k"},"x":1}'],
-    ['empty client', '{"clientId":"","seq":1,"op":{"type":"get","key":"k"}}'],
-    ['negative seq', '{"clientId":"c","seq":-1,"op":{"type":"get","key":"k"}}'],
-    ['bad op', '{"clientId":"c","seq":1,"op":{"type":"incr","key":"k"}}'],
-    ['put without value', '{"clientId":"c","seq":1,"op":{"type":"put","key":"k"}}'],
+    ['missing seq', '{"clientId":"c","instance":1,"op":{"type":"get","key":"k"}}'],
+    ['extra field', '{"clientId":"c","instance":1,"seq":1,"op":{"type":"get","key":"k"},"x":1}'],
+    ['empty client', '{"clientId":"","instance":1,"seq":1,"op":{"type":"get","key":"k"}}'],
+    ['negative seq', '{"clientId":"c","instance":1,"seq":-1,"op":{"type":"get","key":"k"}}'],
+    ['bad op', '{"clientId":"c","instance":1,"seq":1,"op":{"type":"incr","key":"k"}}'],
+    ['put without value', '{"clientId":"c","instance":1,"seq":1,"op":{"type":"put","key":"k"}}'],
+    ['missing instance', '{"clientId":"c","seq":1,"op":{"type":"get","key":"k"}}'],
+    ['negative instance', '{"clientId":"c","instance":-1,"seq":1,"op":{"type":"get","key":"k"}}'],
   ])('rejects %s with a typed error', (_name, data) => {
     const r = decodeCommand(data);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.length).toBeGreaterThan(0);
+  });
+
+  it('opDigest is a function of the op alone, and tells ops apart (property)', () => {
+    fc.assert(
+      fc.property(arbKvOp, arbKvOp, (a, b) => {
+        expect(opDigest({ ...a })).toBe(opDigest(a));
+        expect(opDigest(a)).toMatch(/^[0-9a-f]{32}$/);
+        if (JSON.stringify(a) !== JSON.stringify(b)) expect(opDigest(a)).not.toBe(opDigest(b));
+      }),
+      { numRuns: 300 },
+    );
+    // Field order and extra fields of the caller's object do not matter; every field that is part of the op does.
+    expect(opDigest({ value: 'v', key: 'k', type: 'put' } as unknown as KvOp)).toBe(opDigest({ type: 'put', key: 'k', value: 'v' }));
+    expect(opDigest({ type: 'cas', key: 'k', expected: null, value: 'v' })).not.toBe(opDigest({ type: 'cas', key: 'k', expected: 'null', value: 'v' }));
   });
 
   it('never throws on arbitrary strings', () => {

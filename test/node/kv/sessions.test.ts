@@ -1,37 +1,52 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionTable } from '../../../node/kv/sessions.js';
+import { SessionTable, type SessionCheck, type SessionUpdate } from '../../../node/kv/sessions.js';
 import type { KvResult } from '../../../node/protocol.js';
 
 const ok = (value: string | null): KvResult => ({ status: 'ok', value });
+/** Instance 1's update to seq `seq` (digest d<seq>). */
+const upd = (seq: number, result: KvResult, instance = 1, digest = `d${seq}`): SessionUpdate => ({ instance, seq, digest, result });
+/** What instance 1 asking for `seq` with op digest d<seq> gets. */
+const check = (t: SessionTable, clientId: string, seq: number, instance = 1, digest = `d${seq}`): SessionCheck => t.check(clientId, instance, seq, digest);
 
 describe('SessionTable', () => {
   it('classifies new, duplicate and stale requests', () => {
     const t = new SessionTable(10);
-    expect(t.check('c', 1)).toEqual({ kind: 'new' });
-    t.touch('c', 1, { seq: 5, result: ok('a') });
-    expect(t.check('c', 6)).toEqual({ kind: 'new' });
-    expect(t.check('c', 5)).toEqual({ kind: 'duplicate', result: ok('a') });
-    expect(t.check('c', 4)).toEqual({ kind: 'stale', lastSeq: 5 });
-    expect(t.check('other', 0)).toEqual({ kind: 'new' });
+    expect(check(t, 'c', 1)).toEqual({ kind: 'new' });
+    t.touch('c', 1, upd(5, ok('a')));
+    expect(check(t, 'c', 6)).toEqual({ kind: 'new' });
+    expect(check(t, 'c', 5)).toEqual({ kind: 'duplicate', result: ok('a') });
+    expect(check(t, 'c', 4)).toEqual({ kind: 'stale', lastSeq: 5 });
+    expect(check(t, 'other', 0)).toEqual({ kind: 'new' });
+  });
+
+  it('binds (clientId, seq) to its op digest and the session to its instance: a mismatch is a conflict', () => {
+    const t = new SessionTable(10);
+    t.touch('c', 1, upd(5, ok('a')));
+    expect(t.check('c', 1, 5, 'another op')).toEqual({ kind: 'conflict', code: 'op_mismatch', lastSeq: 5 });
+    // Another instance with the same clientId: refused at any seq, above, at or below the session's.
+    for (const seq of [1, 4, 5, 6, 100]) expect(t.check('c', 2, seq, `d${seq}`)).toEqual({ kind: 'conflict', code: 'session_conflict', lastSeq: 5 });
+    expect(() => t.touch('c', 2, upd(6, ok('b'), 2))).toThrow(/instance 2 updates the session of instance 1/);
+    // Refusals leave the session as it was.
+    expect(check(t, 'c', 5)).toEqual({ kind: 'duplicate', result: ok('a') });
   });
 
   it('evicts the session least recently used by log index', () => {
     const t = new SessionTable(2);
-    t.touch('a', 1, { seq: 1, result: ok('1') });
-    t.touch('b', 2, { seq: 1, result: ok('2') });
+    t.touch('a', 1, upd(1, ok('1')));
+    t.touch('b', 2, upd(1, ok('2')));
     t.touch('a', 3, null); // a duplicate of a's last command refreshes a
-    t.touch('c', 4, { seq: 1, result: ok('3') }); // evicts b
+    t.touch('c', 4, upd(1, ok('3'))); // evicts b
     expect(t.list().map((s) => s.clientId)).toEqual(['a', 'c']);
-    expect(t.check('b', 1)).toEqual({ kind: 'new' });
-    expect(t.check('a', 1)).toMatchObject({ kind: 'duplicate' });
+    expect(check(t, 'b', 1)).toEqual({ kind: 'new' });
+    expect(check(t, 'a', 1)).toMatchObject({ kind: 'duplicate' });
   });
 
   it('asserts that seq advances and indices increase (broken invariants crash)', () => {
     const t = new SessionTable(2);
-    t.touch('a', 5, { seq: 3, result: ok(null) });
-    expect(() => t.touch('a', 6, { seq: 3, result: ok(null) })).toThrow(/does not advance/);
-    expect(() => t.touch('a', 5, { seq: 4, result: ok(null) })).toThrow(/touched at index/);
+    t.touch('a', 5, upd(3, ok(null)));
+    expect(() => t.touch('a', 6, upd(3, ok(null)))).toThrow(/does not advance/);
+    expect(() => t.touch('a', 5, upd(4, ok(null)))).toThrow(/touched at index/);
     expect(() => new SessionTable(0)).toThrow();
   });
 
@@ -43,7 +58,7 @@ describe('SessionTable', () => {
         clients.forEach((c, i) => {
           const seq = (seqs.get(c) ?? 0) + 1;
           seqs.set(c, seq);
-          for (const t of tables) t.touch(`c${c}`, i + 1, { seq, result: ok(String(i)) });
+          for (const t of tables) t.touch(`c${c}`, i + 1, upd(seq, ok(String(i))));
         });
         expect(tables[0]?.list()).toEqual(tables[1]?.list());
         expect(tables[0]?.size).toBeLessThanOrEqual(max);

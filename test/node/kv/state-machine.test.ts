@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCommand } from '../../../node/kv/command.js';
+import { encodeCommand, opDigest } from '../../../node/kv/command.js';
 import { KvStateMachine } from '../../../node/kv/state-machine.js';
 import type { ApplyResult } from '../../../node/kv/state-machine.js';
 import type { KvOp, KvResult } from '../../../node/protocol.js';
@@ -10,9 +10,9 @@ import type { Entry } from '../../../node/raft/types.js';
 class Feeder {
   index = 0;
   constructor(readonly sm: KvStateMachine) {}
-  cmd(clientId: string, seq: number, op: KvOp): ApplyResult | null {
+  cmd(clientId: string, seq: number, op: KvOp, instance = 1): ApplyResult | null {
     this.index++;
-    return this.sm.apply({ term: 1, index: this.index, type: 'command', data: encodeCommand({ clientId, seq, op }) });
+    return this.sm.apply({ term: 1, index: this.index, type: 'command', data: encodeCommand({ clientId, instance, seq, op }) });
   }
   noop(): ApplyResult | null {
     this.index++;
@@ -104,6 +104,35 @@ describe('exactly-once sessions', () => {
     expect(f.sm.read('k')).toBe('b');
   });
 
+  it('the same seq with another op is refused (op_mismatch), changes nothing, and leaves the session answering its own op', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' });
+    f.cmd('d', 1, { type: 'put', key: 'k2', value: 'x' });
+    expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'other' })).toEqual({ kind: 'conflict', index: 3, clientId: 'c', instance: 1, seq: 1, code: 'op_mismatch', lastSeq: 1 });
+    expect(f.sm.read('k')).toBe('a');
+    expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' })).toMatchObject({ kind: 'duplicate', result: { status: 'ok', value: 'a' } });
+  });
+
+  it('defect 6: a reused clientId from another instance gets a conflict, never the cached result of the other client, and nothing is applied', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    // Client instance 1 writes dk2=a2 as its seq 3.
+    f.cmd('shared', 1, { type: 'put', key: 'dk', value: 'first' }, 1);
+    f.cmd('shared', 2, { type: 'put', key: 'dk', value: 'second' }, 1);
+    f.cmd('shared', 3, { type: 'put', key: 'dk2', value: 'a2' }, 1);
+    // A second client with the same id: its seq 1 and 2 (below the session's) and its seq 3 (equal) are all refused.
+    expect(f.cmd('shared', 1, { type: 'put', key: 'dk', value: 'x1' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', instance: 2, seq: 1 });
+    expect(f.cmd('shared', 2, { type: 'put', key: 'dk', value: 'x2' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 2 });
+    const third = f.cmd('shared', 3, { type: 'put', key: 'dk', value: 'fourth' }, 2);
+    expect(third).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 3 });
+    expect(third).not.toHaveProperty('result');
+    expect(f.cmd('shared', 4, { type: 'put', key: 'dk', value: 'fifth' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 4 });
+    expect(f.sm.read('dk')).toBe('second');
+    expect(f.sm.read('dk2')).toBe('a2');
+    // The owner goes on undisturbed.
+    expect(f.cmd('shared', 4, { type: 'put', key: 'dk', value: 'owner' }, 1)).toMatchObject({ kind: 'applied' });
+    expect(f.sm.read('dk')).toBe('owner');
+  });
+
   it('sessions are evicted deterministically by log order', () => {
     const run = (): KvStateMachine => {
       const f = new Feeder(new KvStateMachine({ ...quiet, maxSessions: 2 }));
@@ -125,6 +154,10 @@ type Step =
   | { kind: 'new'; client: number; op: KvOp }
   | { kind: 'retry'; client: number }
   | { kind: 'stale'; client: number; back: number }
+  /** The client's last seq again, with another op. */
+  | { kind: 'mismatch'; client: number; op: KvOp }
+  /** Another instance using the client's id, at a seq near the client's. */
+  | { kind: 'imposter'; client: number; shift: number; op: KvOp }
   | { kind: 'noop' };
 
 const arbKey = fc.constantFrom('a', 'b', 'c');
@@ -139,19 +172,27 @@ const arbStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('new' as const), client: fc.nat(5), op: arbOp }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('retry' as const), client: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), client: fc.nat(5), back: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('mismatch' as const), client: fc.nat(5), op: arbOp }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('imposter' as const), client: fc.nat(5), shift: fc.integer({ min: -2, max: 2 }), op: arbOp }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'noop' as const }) },
 );
 
-/** Reference model: a Map, plus sessions with explicit last-use indices and min-search eviction. */
+/** Reference model: a Map, plus sessions (owner instance, last seq and its op) with explicit last-use indices and min-search eviction. */
 class Model {
   data = new Map<string, string>();
-  sessions = new Map<string, { seq: number; result: KvResult; used: number }>();
+  sessions = new Map<string, { instance: number; seq: number; op: string; result: KvResult; used: number }>();
   constructor(readonly maxSessions: number) {}
 
-  apply(index: number, clientId: string, seq: number, op: KvOp): { kind: string; result?: KvResult } {
+  apply(index: number, clientId: string, instance: number, seq: number, op: KvOp): { kind: string; result?: KvResult; code?: string } {
     const s = this.sessions.get(clientId);
-    let out: { kind: string; result?: KvResult };
-    if (s !== undefined && seq === s.seq) {
+    let out: { kind: string; result?: KvResult; code?: string };
+    if (s !== undefined && instance !== s.instance) {
+      s.used = index;
+      out = { kind: 'conflict', code: 'session_conflict' };
+    } else if (s !== undefined && seq === s.seq && JSON.stringify(op) !== s.op) {
+      s.used = index;
+      out = { kind: 'conflict', code: 'op_mismatch' };
+    } else if (s !== undefined && seq === s.seq) {
       s.used = index;
       out = { kind: 'duplicate', result: s.result };
     } else if (s !== undefined && seq < s.seq) {
@@ -159,7 +200,7 @@ class Model {
       out = { kind: 'stale' };
     } else {
       const result = this.exec(op);
-      this.sessions.set(clientId, { seq, result, used: index });
+      this.sessions.set(clientId, { instance, seq, op: JSON.stringify(op), result, used: index });
       out = { kind: 'applied', result };
     }
     if (this.sessions.size > this.maxSessions) {
@@ -191,7 +232,7 @@ class Model {
 }
 
 describe('state machine vs reference model (property)', () => {
-  it('random command sequences with retries and stale requests match a Map model with dedup', () => {
+  it('random command sequences with retries, stale requests, mismatched ops and reused ids match a Map model with dedup', () => {
     fc.assert(
       fc.property(fc.array(arbStep, { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (steps, maxSessions) => {
         const sm = new KvStateMachine({ ...quiet, maxSessions });
@@ -211,23 +252,34 @@ describe('state machine vs reference model (property)', () => {
           const last = sent.get(step.client);
           let seq: number;
           let op: KvOp;
-          if (step.kind === 'new' || last === undefined) {
+          let instance = 1;
+          if (step.kind === 'imposter') {
+            // Canonical key order, so the model's comparison by JSON sees the op the state machine digests.
+            instance = 2;
+            seq = Math.max(0, (last?.seq ?? 1) + step.shift);
+            op = JSON.parse(encodeCommand({ clientId: 'x', instance, seq, op: step.op })).op as KvOp;
+          } else if (step.kind === 'new' || last === undefined) {
             seq = (last?.seq ?? 0) + 1;
             op = step.kind === 'new' ? step.op : { type: 'get', key: 'a' };
             sent.set(step.client, { seq, op });
           } else if (step.kind === 'retry') {
             ({ seq, op } = last);
+          } else if (step.kind === 'mismatch') {
+            seq = last.seq;
+            op = step.op;
           } else {
             seq = Math.max(0, last.seq - step.back);
             op = { type: 'put', key: 'a', value: 'stale!' };
           }
           const clientId = `client-${step.client}`;
-          const e: Entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId, seq, op }) };
+          const e: Entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId, instance, seq, op }) };
           const got = sm.apply(e);
           twin.apply(e);
-          const want = model.apply(index, clientId, seq, op);
+          const want = model.apply(index, clientId, instance, seq, { ...op });
           expect(got?.kind).toBe(want.kind);
-          if (got !== null && got.kind !== 'stale') expect(got.result).toEqual(want.result);
+          if (got !== null && (got.kind === 'applied' || got.kind === 'duplicate')) expect(got.result).toEqual(want.result);
+          if (got?.kind === 'conflict') expect(got.code).toBe(want.code);
+          if (got?.kind === 'conflict' && got.code === 'op_mismatch' && step.kind === 'mismatch') expect(opDigest(op)).not.toBe(opDigest(sent.get(step.client)!.op));
         }
         const snap = sm.snapshotState();
         expect(snap.data).toEqual(Object.fromEntries(model.data));
@@ -246,18 +298,36 @@ describe('KvStateMachine.fromSnapshot', () => {
       fc.property(fc.array(arbStep, { maxLength: 80 }), fc.nat(80), fc.integer({ min: 1, max: 4 }), (steps, splitAt, maxSessions) => {
         const original = new KvStateMachine({ ...quiet, maxSessions });
         let restored: KvStateMachine | null = null;
-        const seqs = new Map<number, number>();
+        // What each client last sent (as in the reference-model property above): retries, stale seqs, mismatched ops, imposters.
+        const sent = new Map<number, { seq: number; op: KvOp }>();
         steps.forEach((step, i) => {
           if (i === Math.min(splitAt, steps.length - 1)) restored = KvStateMachine.fromSnapshot(original.snapshotState(), { ...quiet, maxSessions });
           const index = i + 1;
           let entry: Entry;
           if (step.kind === 'noop') entry = { term: 1, index, type: 'noop', data: '' };
           else {
-            const last = seqs.get(step.client) ?? 0;
-            const seq = step.kind === 'new' ? last + 1 : step.kind === 'retry' ? last : Math.max(0, last - step.back);
-            seqs.set(step.client, Math.max(last, seq));
-            const op: KvOp = step.kind === 'new' ? step.op : { type: 'put', key: 'a', value: `v${index}` };
-            entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId: `client-${step.client}`, seq, op }) };
+            const last = sent.get(step.client);
+            let seq: number;
+            let op: KvOp;
+            let instance = 1;
+            if (step.kind === 'imposter') {
+              instance = 2;
+              seq = Math.max(0, (last?.seq ?? 1) + step.shift);
+              op = step.op;
+            } else if (step.kind === 'new' || last === undefined) {
+              seq = (last?.seq ?? 0) + 1;
+              op = step.kind === 'new' ? step.op : { type: 'put', key: 'a', value: `v${index}` };
+              sent.set(step.client, { seq, op });
+            } else if (step.kind === 'retry') {
+              ({ seq, op } = last);
+            } else if (step.kind === 'mismatch') {
+              seq = last.seq;
+              op = step.op;
+            } else {
+              seq = Math.max(0, last.seq - step.back);
+              op = { type: 'put', key: 'a', value: `v${index}` };
+            }
+            entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId: `client-${step.client}`, instance, seq, op }) };
           }
           const want = original.apply(entry);
           if (restored !== null) expect((restored as KvStateMachine).apply(entry)).toEqual(want);
@@ -275,8 +345,8 @@ describe('KvStateMachine.fromSnapshot', () => {
         lastApplied: 5,
         data: {},
         sessions: [
-          { clientId: 'a', lastSeq: 1, result, lastUsedIndex: 4 },
-          { clientId: 'b', lastSeq: 1, result, lastUsedIndex: 2 },
+          { clientId: 'a', instance: 1, lastSeq: 1, digest: 'd', result, lastUsedIndex: 4 },
+          { clientId: 'b', instance: 1, lastSeq: 1, digest: 'd', result, lastUsedIndex: 2 },
         ],
         undecodable: 0,
       }),

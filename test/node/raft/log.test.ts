@@ -58,3 +58,48 @@ describe('entry size', () => {
     expect(entrySizeBytes({ term: 1, index: 1, type: 'command', data: 'héllo' })).toBe(6 + ENTRY_OVERHEAD_BYTES);
   });
 });
+
+describe('RaftLog after compaction (§7)', () => {
+  const compacted = (): RaftLog => {
+    const l = new RaftLog(entriesOfTerms([1, 1, 2, 2, 2, 5]));
+    l.compact(3);
+    return l;
+  };
+
+  it('keeps the term of its compaction point and nothing below it', () => {
+    const l = compacted();
+    expect([l.firstIndex(), l.compactedIndex(), l.lastIndex(), l.lastTerm()]).toEqual([4, 3, 6, 5]);
+    expect([0, 2, 3, 4, 6, 7].map((i) => l.term(i))).toEqual([null, null, 2, 2, 5, null]);
+    expect([2, 3, 4].map((i) => l.isCompacted(i))).toEqual([true, false, false]);
+    expect(l.all().map((e) => e.index)).toEqual([4, 5, 6]);
+    expect(() => l.at(3)).toThrow(AssertionError);
+    expect(() => l.slice(3, 4)).toThrow(AssertionError);
+  });
+
+  it('answers backtracking queries within what it holds', () => {
+    const l = compacted();
+    expect([3, 4, 5, 6].map((i) => l.firstIndexOfTermAt(i))).toEqual([3, 4, 4, 6]);
+    expect([1, 2, 5].map((t) => l.lastIndexOfTerm(t))).toEqual([null, 5, 6]);
+    // Compacted entries are committed: never a conflict.
+    expect(l.findConflict(entriesOfTerms([9, 9, 9]))).toBe(0);
+    expect(l.findConflict([{ term: 3, index: 4, type: 'command', data: '' }])).toBe(4);
+  });
+
+  it('truncates and appends only after its start, and never compacts backwards or past its end', () => {
+    const l = compacted();
+    l.truncateAndAppend([{ term: 6, index: 5, type: 'noop', data: '' }]);
+    expect(l.all().map((e) => `${e.index}@${e.term}`)).toEqual(['4@2', '5@6']);
+    expect(() => l.truncateAndAppend([{ term: 6, index: 3, type: 'noop', data: '' }])).toThrow(AssertionError);
+    l.compact(2); // backwards: nothing happens
+    expect(l.firstIndex()).toBe(4);
+    expect(() => l.compact(9)).toThrow(AssertionError);
+  });
+
+  it('resets to a snapshot position (InstallSnapshot discards the whole log), with only index 0 at term 0', () => {
+    const l = compacted();
+    l.reset(10, 7);
+    expect([l.firstIndex(), l.lastIndex(), l.lastTerm(), l.term(10)]).toEqual([11, 10, 7, 7]);
+    expect(() => new RaftLog([], 5, 0)).toThrow(AssertionError);
+    expect(() => new RaftLog([], 0, 3)).toThrow(AssertionError);
+  });
+});

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { describeReady } from '../../../node/raft/describe.js';
 import { SplitMix32, createPrng } from '../../../node/raft/prng.js';
 import { RaftNode } from '../../../node/raft/raft.js';
-import type { NodeId, Prng, RaftConfig, RaftMessage } from '../../../node/raft/types.js';
+import type { ConfChange, CoreMessage, InstallSnapshot, NodeId, Prng, RaftConfig, SnapshotMeta } from '../../../node/raft/types.js';
 import { makeLeader, newNode } from './helpers.js';
 import { ids, makeConfig } from './network.js';
 
@@ -66,66 +66,139 @@ describe('RaftNode.snapshotState / fromState', () => {
   });
 
   it(`behaves exactly like the core it was taken from (seed ${seed})`, () => {
-    const random = new SplitMix32(seed);
-    const pick = <T>(items: readonly T[]): T => items[random.nextInt(0, items.length - 1)]!;
     const nodeIds: readonly NodeId[] = ids(3);
     const overrides = { preVote: true, checkQuorum: true, leaseTicks: 3, electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 7, heartbeatIntervalTicks: 1, maxInflightAppends: 2 };
-    const twins = new Map<NodeId, Twin>();
-    nodeIds.forEach((id, i) => {
-      const config = makeConfig(id, nodeIds, overrides);
-      const prngA = createPrng(seed + i);
-      const prngB = createPrng(seed + i);
-      const stored = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
-      twins.set(id, { config, prngA, prngB, a: new RaftNode(config, stored, prngA), b: new RaftNode(config, stored, prngB) });
-    });
-    const twin = (id: NodeId): Twin => twins.get(id)!;
-    let inFlight: RaftMessage[] = [];
-    let requests = 0;
-    let leaders = 0;
-
-    const act = (id: NodeId, input: (core: RaftNode) => void): void => {
-      const t = twin(id);
-      // Side B always runs on a core rebuilt from the snapshot of its previous one.
-      t.b = RaftNode.fromState(t.config, t.b.snapshotState(), t.prngB);
-      input(t.a);
-      input(t.b);
-      expect(t.b.snapshotState()).toEqual(t.a.snapshotState());
-      while (t.a.hasReady() || t.b.hasReady()) {
-        const readyA = t.a.ready();
-        const readyB = t.b.ready();
-        expect(describeReady(readyB)).toBe(describeReady(readyA));
-        t.a.persisted(t.a.status().lastLogIndex);
-        t.b.persisted(t.b.status().lastLogIndex);
-        inFlight.push(...readyA.messages);
-        if (readyA.softState.role === 'leader') leaders++;
-      }
-    };
-
-    for (let step = 0; step < 4000; step++) {
-      const id = pick(nodeIds);
-      const choice = random.nextInt(0, 99);
-      if (choice < 65 && inFlight.length > 0) {
-        const message = inFlight.splice(random.nextInt(0, inFlight.length - 1), 1)[0]!;
-        // Reordering, loss and duplication: sometimes keep a copy in flight, sometimes drop it.
-        if (random.nextInt(0, 9) === 0) inFlight.push(message);
-        if (random.nextInt(0, 9) !== 0) act(message.to, (core) => core.step(message));
-      } else if (choice < 85) {
-        act(id, (core) => core.tick());
-      } else if (choice < 90) {
-        act(id, (core) => void core.propose(`v${step}`));
-      } else if (choice < 95) {
-        const request = `r${requests++}`;
-        act(id, (core) => core.readIndex(request));
-      } else if (choice < 98) {
-        const to = pick(nodeIds);
-        act(id, (core) => core.transferLeadership(to));
-      } else {
-        const ticks = random.nextInt(0, 5);
-        act(id, (core) => core.elapse(ticks));
-      }
-      if (inFlight.length > 200) inFlight = inFlight.slice(-100);
-    }
+    const seen = differential(seed, nodeIds, (id) => makeConfig(id, nodeIds, overrides), false);
     // The run must have exercised leadership (otherwise most of the state was never compared).
-    expect(leaders).toBeGreaterThan(0);
+    expect(seen.leaders).toBeGreaterThan(0);
+  });
+
+  it(`behaves exactly like the core it was taken from through membership changes and log compaction (seed ${seed})`, () => {
+    // n4 joins (dissertation §4.2.1): empty, no configuration of its own until a leader adds it.
+    const founders = ids(3);
+    const nodeIds: readonly NodeId[] = ids(4);
+    const overrides = {
+      preVote: true, checkQuorum: true, leaseTicks: 3, electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 7, heartbeatIntervalTicks: 1, maxInflightAppends: 2,
+      // Snapshot every few applied entries and keep a short tail (§7): compaction and InstallSnapshot happen within the run.
+      snapshotEveryEntries: 4, snapshotTrailingEntries: 1,
+    };
+    const seen = differential(seed, nodeIds, (id) => (founders.includes(id) ? makeConfig(id, founders, overrides) : makeConfig(id, nodeIds, { ...overrides, joining: true })), true);
+    expect(seen.leaders).toBeGreaterThan(0);
+    expect(seen.compactions).toBeGreaterThan(0);
+    expect(seen.configEntriesApplied).toBeGreaterThan(0);
   });
 });
+
+interface Seen {
+  /** Readies of a leader. */
+  leaders: number;
+  /** Readies that discarded a compacted prefix (§7). */
+  compactions: number;
+  /** Config entries handed out for application (dissertation ch. 4). */
+  configEntriesApplied: number;
+  /** InstallSnapshot messages delivered. */
+  snapshotsDelivered: number;
+}
+
+/**
+ * Two clusters in lockstep on the same random inputs (`seed`); side B
+ * replaces every core it touches by one rebuilt from that core's snapshot.
+ * With `extras` the driver also proposes membership changes, reports the
+ * snapshots the cores ask for (Ready.snapshotRequest, then snapshotTaken)
+ * and delivers and reports InstallSnapshot streams.
+ */
+function differential(seed: number, nodeIds: readonly NodeId[], configOf: (id: NodeId) => RaftConfig, extras: boolean): Seen {
+  const random = new SplitMix32(seed);
+  const pick = <T>(items: readonly T[]): T => items[random.nextInt(0, items.length - 1)]!;
+  const twins = new Map<NodeId, Twin>();
+  nodeIds.forEach((id, i) => {
+    const config = configOf(id);
+    const prngA = createPrng(seed + i);
+    const prngB = createPrng(seed + i);
+    const stored = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
+    twins.set(id, { config, prngA, prngB, a: new RaftNode(config, stored, prngA), b: new RaftNode(config, stored, prngB) });
+  });
+  const twin = (id: NodeId): Twin => twins.get(id)!;
+  let inFlight: CoreMessage[] = [];
+  let requests = 0;
+  const seen: Seen = { leaders: 0, compactions: 0, configEntriesApplied: 0, snapshotsDelivered: 0 };
+  /** Snapshots a core asked for and the driver has not reported taken yet, per node. */
+  const snapshotRequests = new Map<NodeId, SnapshotMeta>();
+  /** InstallSnapshot streams a leader started and the driver has not reported yet. */
+  let streams: InstallSnapshot[] = [];
+
+  const act = (id: NodeId, input: (core: RaftNode) => void): void => {
+    const t = twin(id);
+    // Side B always runs on a core rebuilt from the snapshot of its previous one.
+    t.b = RaftNode.fromState(t.config, t.b.snapshotState(), t.prngB);
+    input(t.a);
+    input(t.b);
+    expect(t.b.snapshotState()).toEqual(t.a.snapshotState());
+    while (t.a.hasReady() || t.b.hasReady()) {
+      const readyA = t.a.ready();
+      const readyB = t.b.ready();
+      expect(describeReady(readyB)).toBe(describeReady(readyA));
+      expect(readyB.snapshotToInstall).toEqual(readyA.snapshotToInstall);
+      expect(readyB.snapshotsToSend).toEqual(readyA.snapshotsToSend);
+      expect(readyB.snapshotRequest).toEqual(readyA.snapshotRequest);
+      expect(readyB.discardEntriesBefore).toEqual(readyA.discardEntriesBefore);
+      t.a.persisted(t.a.status().lastLogIndex);
+      t.b.persisted(t.b.status().lastLogIndex);
+      inFlight.push(...readyA.messages, ...readyA.snapshotsToSend);
+      streams.push(...readyA.snapshotsToSend);
+      if (readyA.snapshotRequest !== null) snapshotRequests.set(id, readyA.snapshotRequest);
+      if (readyA.discardEntriesBefore !== null) seen.compactions++;
+      seen.configEntriesApplied += readyA.committedEntries.filter((e) => e.type === 'config').length;
+      if (readyA.softState.role === 'leader') seen.leaders++;
+    }
+  };
+
+  const extra = (id: NodeId): void => {
+    const which = random.nextInt(0, 2);
+    const request = snapshotRequests.get(id);
+    if (which === 0 && request !== undefined) {
+      snapshotRequests.delete(id);
+      act(id, (core) => core.snapshotTaken(request));
+    } else if (which === 1 && streams.length > 0) {
+      const stream = streams.splice(random.nextInt(0, streams.length - 1), 1)[0]!;
+      const outcome = random.nextInt(0, 1) === 0 ? 'finished' : 'failed';
+      act(stream.from, (core) => core.reportSnapshot(stream.to, outcome));
+    } else {
+      const change: ConfChange = { type: pick(['add_learner', 'promote', 'remove'] as const), node: pick(nodeIds) };
+      act(id, (core) => void core.proposeConfChange(change));
+    }
+  };
+
+  for (let step = 0; step < 4000; step++) {
+    const id = pick(nodeIds);
+    if (extras && random.nextInt(0, 99) < 8) {
+      extra(id);
+      continue;
+    }
+    const choice = random.nextInt(0, 99);
+    if (choice < 65 && inFlight.length > 0) {
+      const message = inFlight.splice(random.nextInt(0, inFlight.length - 1), 1)[0]!;
+      // Reordering, loss and duplication: sometimes keep a copy in flight, sometimes drop it.
+      if (random.nextInt(0, 9) === 0) inFlight.push(message);
+      if (random.nextInt(0, 9) !== 0) {
+        if (message.type === 'install_snapshot') seen.snapshotsDelivered++;
+        act(message.to, (core) => core.step(message));
+      }
+    } else if (choice < 85) {
+      act(id, (core) => core.tick());
+    } else if (choice < 90) {
+      act(id, (core) => void core.propose(`v${step}`));
+    } else if (choice < 95) {
+      const request = `r${requests++}`;
+      act(id, (core) => core.readIndex(request));
+    } else if (choice < 98) {
+      const to = pick(nodeIds);
+      act(id, (core) => core.transferLeadership(to));
+    } else {
+      const ticks = random.nextInt(0, 5);
+      act(id, (core) => core.elapse(ticks));
+    }
+    if (inFlight.length > 200) inFlight = inFlight.slice(-100);
+  }
+  return seen;
+}

@@ -26,6 +26,12 @@ interface Step {
   readonly termRises: readonly boolean[];
   readonly data: string;
   readonly reopenAfter: boolean;
+  /**
+   * After the persist, a snapshot covers the log up to here: null (none), a
+   * fraction of the way along the log, or a point past its end with a term
+   * the log may not agree with (an installed snapshot, §7).
+   */
+  readonly compact: null | { readonly fraction: number; readonly past: number; readonly termAgrees: boolean };
 }
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -36,13 +42,32 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   termRises: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
   data: fc.string({ maxLength: 40 }),
   reopenAfter: fc.nat({ max: 3 }).map((n) => n === 0), // reopen after about a quarter of the steps
+  compact: fc.option(fc.record({ fraction: fc.double({ min: 0, max: 1, noNaN: true }), past: fc.oneof(fc.constant(0), fc.nat({ max: 5 })), termAgrees: fc.boolean() }), { nil: null, freq: 3 }),
 });
 
-function concretize(model: { hardState: HardState; entries: Entry[] }, step: Step): { hardState: HardState | null; entries: Entry[] } {
+/** What the storage must give back on reopen: the hard state, and the log from firstIndex (after a compaction, what the snapshot does not cover). */
+interface Model {
+  hardState: HardState;
+  entries: Entry[];
+  /** Last index and term a compaction covers, or null. */
+  compactedThrough: { index: number; term: number } | null;
+}
+
+function firstIndexOf(model: Model): number {
+  return (model.compactedThrough?.index ?? 0) + 1;
+}
+
+function termAt(model: Model, index: number): number | null {
+  if (index === firstIndexOf(model) - 1) return model.compactedThrough?.term ?? 0;
+  return model.entries[index - firstIndexOf(model)]?.term ?? null;
+}
+
+function concretize(model: Model, step: Step): { hardState: HardState | null; entries: Entry[] } {
   const hardState = step.termBump > 0 || step.vote !== null ? { currentTerm: model.hardState.currentTerm + step.termBump, votedFor: step.vote } : null;
   const currentTerm = hardState?.currentTerm ?? model.hardState.currentTerm;
-  const start = Math.max(1, model.entries.length + 1 - step.back);
-  let term = start === 1 ? 0 : model.entries[start - 2]!.term;
+  const first = firstIndexOf(model);
+  const start = Math.max(first, first + model.entries.length - step.back);
+  let term = termAt(model, start - 1)!;
   const entries: Entry[] = [];
   for (let i = 0; i < step.count; i++) {
     if (step.termRises[i] === true || term === 0) term = Math.max(term, currentTerm);
@@ -52,44 +77,67 @@ function concretize(model: { hardState: HardState; entries: Entry[] }, step: Ste
 }
 
 describe('file storage vs an in-memory model', () => {
-  it(`random persist sequences with truncations and reopens match the model (seed ${seed})`, async () => {
+  it(`random persist sequences with truncations, compactions and reopens match the model (seed ${seed})`, async () => {
+    let compactions = 0;
+    let rewrites = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { maxLength: 25 }), async (steps) => {
+      fc.asyncProperty(fc.array(stepArb, { maxLength: 25 }), fc.boolean(), async (steps, smallRewrites) => {
         const dir = await tempDir();
-        const model: { hardState: HardState; entries: Entry[] } = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
-        let { storage } = await openFileStorage(dir, {});
+        const model: Model = { hardState: { currentTerm: 0, votedFor: null }, entries: [], compactedThrough: null };
+        // A tiny threshold makes compaction rewrite the file often (the online rewrite path).
+        const opts = { ...(smallRewrites ? { compactMinGarbageBytes: 64 } : {}), log: (line: string) => { if (line.includes('rewrote')) rewrites++; } };
+        const expectReopened = (opened: Awaited<ReturnType<typeof openFileStorage>>): void => {
+          expect(opened.stored).toEqual({ hardState: model.hardState, entries: model.entries });
+          expect(opened.recovery.compactedThrough).toEqual(model.compactedThrough);
+          expect(opened.recovery.tornTail).toBeNull();
+        };
+        let { storage } = await openFileStorage(dir, opts);
         try {
           for (const step of steps) {
             const call = concretize(model, step);
             await storage.persist(call.hardState, call.entries);
             if (call.hardState !== null) model.hardState = call.hardState;
             const first = call.entries[0];
-            if (first !== undefined) model.entries = [...model.entries.slice(0, first.index - 1), ...call.entries];
+            if (first !== undefined) model.entries = [...model.entries.slice(0, first.index - firstIndexOf(model)), ...call.entries];
+            if (step.compact !== null && firstIndexOf(model) + model.entries.length + step.compact.past > 1) {
+              const lastIndex = firstIndexOf(model) - 1 + model.entries.length;
+              const base = firstIndexOf(model) - 1;
+              const through = Math.max(1, step.compact.past > 0 ? lastIndex + step.compact.past : base + Math.round(step.compact.fraction * (lastIndex - base)));
+              const agreed = termAt(model, through);
+              const term = step.compact.termAgrees && agreed !== null ? agreed : Math.max(agreed ?? 0, model.hardState.currentTerm) + 1;
+              await storage.compact(through + 1, term);
+              compactions++;
+              const keeps = agreed !== null && agreed === term;
+              model.entries = keeps ? model.entries.slice(through + 1 - firstIndexOf(model)) : [];
+              model.compactedThrough = { index: through, term };
+            }
             if (step.reopenAfter) {
               await storage.close();
-              const opened = await openFileStorage(dir, {});
+              const opened = await openFileStorage(dir, opts);
               storage = opened.storage;
-              expect(opened.stored).toEqual(model);
-              expect(opened.recovery.tornTail).toBeNull();
+              expectReopened(opened);
             }
           }
         } finally {
           await storage.close();
         }
-        const final = await openFileStorage(dir, {});
+        const final = await openFileStorage(dir, opts);
         await final.storage.close();
-        expect(final.stored).toEqual(model);
+        expectReopened(final);
       }),
       { seed, numRuns: 60 },
     );
+    expect(compactions).toBeGreaterThan(0);
+    expect(rewrites).toBeGreaterThan(0);
   });
 });
 
 /** Invariants every recovered state must have. */
 function expectValidState(stored: StoredState): void {
   expect(Number.isSafeInteger(stored.hardState.currentTerm) && stored.hardState.currentTerm >= 0).toBe(true);
+  const first = stored.entries[0]?.index ?? 1;
   stored.entries.forEach((e, i) => {
-    expect(e.index).toBe(i + 1);
+    expect(e.index).toBe(first + i);
     if (i > 0) expect(e.term).toBeGreaterThanOrEqual(stored.entries[i - 1]!.term);
   });
 }
@@ -101,6 +149,7 @@ const recordArb: fc.Arbitrary<LogRecord> = fc.oneof(
   }),
   fc.record({ type: fc.constant('hard_state' as const), hardState: fc.record({ currentTerm: fc.nat({ max: 4 }), votedFor: fc.option(fc.string({ maxLength: 4 }), { nil: null }) }) }),
   fc.record({ type: fc.constant('truncate' as const), fromIndex: fc.nat({ max: 6 }) }),
+  fc.record({ type: fc.constant('compact' as const), firstIndex: fc.integer({ min: 1, max: 7 }), prevTerm: fc.nat({ max: 4 }) }),
 );
 
 type Mutation = { kind: 'flip'; at: number; bit: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array };

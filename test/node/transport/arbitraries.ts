@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import type { ClientMessage, ClientOutcome, KvOp, KvResult, NodeStatus } from '../../../node/protocol.js';
 import type { Entry, RaftMessage } from '../../../node/raft/types.js';
-import type { Envelope } from '../../../node/transport/codec.js';
+import type { Envelope, Stamp } from '../../../node/transport/codec.js';
 
 export const arbId = fc.string({ minLength: 1, maxLength: 24, unit: 'binary' });
 export const arbNat = fc.oneof(fc.nat(), fc.maxSafeNat());
@@ -82,6 +82,11 @@ export const arbOutcome: fc.Arbitrary<ClientOutcome> = fc.oneof(
   arbKvResult,
   fc.record({ status: fc.constant('not_leader' as const), leaderHint: fc.option(arbId, { nil: null }) }),
   fc.record({ status: fc.constant('unavailable' as const), reason: arbText }),
+  fc.record({
+    status: fc.constant('rejected' as const),
+    code: fc.constantFrom('session_conflict' as const, 'op_mismatch' as const, 'stale_seq' as const),
+    message: arbText,
+  }),
 );
 
 const arbFinite = fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x));
@@ -102,15 +107,28 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
 });
 
 export const arbClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
-  fc.record({ type: fc.constant('client_request' as const), clientId: arbId, seq: arbNat, op: arbKvOp }),
+  fc.record({ type: fc.constant('client_request' as const), clientId: arbId, instance: arbNat, seq: arbNat, op: arbKvOp }),
   fc.record({ type: fc.constant('client_response' as const), clientId: arbId, seq: arbNat, outcome: arbOutcome }),
   fc.record({ type: fc.constant('status_request' as const), requestId: arbId }),
   fc.record({ type: fc.constant('status_response' as const), requestId: arbId, status: arbNodeStatus }),
+  fc.record({ type: fc.constant('retry' as const), token: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) }),
 );
 
-/** A valid envelope: for Raft messages the envelope's from/to agree with the body's. */
+export const arbToken = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+
+/** A valid envelope: for Raft messages the envelope's from/to agree with the body's; client envelopes may carry a token. */
 export const arbEnvelope = (cluster: string): fc.Arbitrary<Envelope> =>
   fc.oneof(
     arbRaftMessage.map((body): Envelope => ({ cluster, from: body.from, to: body.to, body })),
     fc.record({ from: arbId, to: arbId, body: arbClientMessage }).map((r): Envelope => ({ cluster, ...r })),
+    fc.record({ from: arbId, to: arbId, body: arbClientMessage, token: arbToken }).map((r): Envelope => ({ cluster, ...r })),
+    fc.record({ from: arbId, to: arbId }).map((r): Envelope => ({ cluster, ...r, body: { type: 'hello' } })),
   );
+
+/** A valid stamp (what a sender puts in the header besides the envelope). */
+export const arbStamp: fc.Arbitrary<Stamp> = fc.record({
+  senderIncarnation: arbNat,
+  receiverIncarnation: arbNat,
+  counter: arbPos,
+  sentAtMs: arbNat,
+});

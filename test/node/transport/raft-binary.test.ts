@@ -2,23 +2,30 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  HEADER_BYTES,
+  FIXED_HEADER_BYTES,
   MAGIC,
   WIRE_VERSION,
   appendEntriesOverheadBytes,
   decodeEnvelope,
-  deriveKey,
   encodeEnvelope,
   entryWireBytes,
+  payloadBounds,
   type DropReason,
   type Envelope,
+  type Stamp,
 } from '../../../node/transport/codec.js';
+import { deriveClientKey, derivePeerKey, type KeyLookup } from '../../../node/transport/keys.js';
 import { decodeRaftBinary, encodeRaftBinary, type BinaryEnvelope } from '../../../node/transport/raft-binary.js';
 import type { AppendEntries, RaftMessage } from '../../../node/raft/types.js';
 import { arbRaftMessage } from './arbitraries.js';
 
 const CLUSTER = 'rift-test';
-const KEY = deriveKey('correct horse battery staple');
+const PEER_SECRET = 'correct horse battery staple';
+const CLIENT_KEY = deriveClientKey('a different secret, for clients');
+const RING: KeyLookup = { keyFor: (domain, sender) => (domain === 'peer' ? derivePeerKey(PEER_SECRET, sender) : CLIENT_KEY) };
+const STAMP: Stamp = { senderIncarnation: 3, receiverIncarnation: 5, counter: 7, sentAtMs: 1_700_000_000_000 };
+/** The peer key of `from`: what a node seals its Raft messages with. */
+const keyOf = (from: string): Buffer => derivePeerKey(PEER_SECRET, from);
 
 const arbBinaryEnvelope: fc.Arbitrary<BinaryEnvelope> = arbRaftMessage.map((body) => ({ cluster: CLUSTER, from: body.from, to: body.to, body }));
 
@@ -29,13 +36,24 @@ function payloadOf(env: BinaryEnvelope): Buffer {
   return Buffer.from(out.subarray(0, r.bytes));
 }
 
-/** A datagram with a correct MAC around arbitrary payload bytes: reaches the binary reader. */
-function seal(payload: Buffer): Buffer {
-  return Buffer.concat([MAGIC, Buffer.from([WIRE_VERSION]), createHmac('sha256', KEY).update(payload).digest(), payload]);
+/** A peer datagram from `sender` with a correct MAC around arbitrary payload bytes: reaches the binary reader. */
+function seal(payload: Buffer, sender = 'n1'): Buffer {
+  const head = Buffer.alloc(FIXED_HEADER_BYTES);
+  MAGIC.copy(head, 0);
+  head[4] = WIRE_VERSION;
+  head[5] = 1; // peer domain
+  head.writeDoubleLE(STAMP.senderIncarnation, 6);
+  head.writeDoubleLE(STAMP.receiverIncarnation, 14);
+  head.writeDoubleLE(STAMP.counter, 22);
+  head.writeDoubleLE(STAMP.sentAtMs, 30);
+  const id = Buffer.from(sender, 'utf8');
+  head[38] = id.length;
+  const signed = Buffer.concat([head, id, payload]);
+  return Buffer.concat([signed, createHmac('sha256', keyOf(sender)).update(signed).digest()]);
 }
 
 function reasonOf(buf: Buffer): DropReason | 'ok' {
-  const r = decodeEnvelope(buf, KEY, CLUSTER);
+  const r = decodeEnvelope(buf, RING, CLUSTER);
   return r.ok ? 'ok' : r.reason;
 }
 
@@ -61,7 +79,7 @@ describe('binary Raft messages', () => {
     fc.assert(
       fc.property(arbRaftMessage.filter((m): m is AppendEntries => m.type === 'append_entries'), (body) => {
         const env: Envelope = { cluster: CLUSTER, from: body.from, to: body.to, body };
-        const r = encodeEnvelope(env, KEY);
+        const r = encodeEnvelope(env, keyOf(env.from), STAMP);
         if (!r.ok) throw new Error(r.detail);
         const expected = appendEntriesOverheadBytes(CLUSTER, body.from, body.to) + body.entries.reduce((n, e) => n + entryWireBytes(e), 0);
         expect(r.datagram.length).toBe(expected);
@@ -88,15 +106,17 @@ describe('binary Raft messages', () => {
         const payload = payloadOf(env);
         const pos = posSeed % payload.length;
         payload[pos] = payload[pos]! ^ xor;
-        const r = decodeEnvelope(seal(payload), KEY, CLUSTER);
+        const r = decodeEnvelope(seal(payload, env.from), RING, CLUSTER);
         if (!r.ok) {
-          expect(['invalid_message', 'wrong_cluster', 'malformed_json']).toContain(r.reason);
+          // sender_mismatch: the corrupted byte was in `from`, which no longer names the key's owner.
+          expect(['invalid_message', 'wrong_cluster', 'malformed_json', 'sender_mismatch']).toContain(r.reason);
           return;
         }
         // It was still well formed: then it must be exactly what these bytes say.
-        const re = encodeEnvelope(r.envelope, KEY);
+        const re = encodeEnvelope(r.envelope, keyOf(r.envelope.from), STAMP);
         if (!re.ok) throw new Error(re.detail);
-        expect(re.datagram.subarray(HEADER_BYTES)).toEqual(payload);
+        const bounds = payloadBounds(re.datagram)!;
+        expect(re.datagram.subarray(bounds.start, bounds.end)).toEqual(payload);
       }),
       { numRuns: 1000 },
     );
@@ -105,7 +125,7 @@ describe('binary Raft messages', () => {
   it('random bytes after a binary kind byte never decode and never throw', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 300 }), (kind, rest) => {
-        expect(['invalid_message', 'wrong_cluster']).toContain(reasonOf(seal(Buffer.concat([Buffer.from([kind]), rest]))));
+        expect(['invalid_message', 'wrong_cluster', 'sender_mismatch']).toContain(reasonOf(seal(Buffer.concat([Buffer.from([kind]), rest]))));
       }),
       { numRuns: 1000 },
     );
@@ -143,7 +163,7 @@ describe('binary Raft messages', () => {
   });
 
   it('a binary message from another cluster is wrong_cluster', () => {
-    const r = decodeEnvelope(seal(payloadOf({ ...hbEnv, cluster: 'other' })), KEY, CLUSTER);
+    const r = decodeEnvelope(seal(payloadOf({ ...hbEnv, cluster: 'other' })), RING, CLUSTER);
     expect(r.ok ? 'ok' : r.reason).toBe('wrong_cluster');
   });
 
@@ -156,7 +176,7 @@ describe('binary Raft messages', () => {
       { ...hbEnv, cluster: '' },
     ];
     for (const env of cases) {
-      const r = encodeEnvelope(env as Envelope, KEY);
+      const r = encodeEnvelope(env as Envelope, keyOf(env.from), STAMP);
       expect(r.ok ? 'ok' : r.reason).toBe('invalid_message');
     }
   });
@@ -164,7 +184,7 @@ describe('binary Raft messages', () => {
   it('an AppendEntries too big for one datagram is refused as oversized with its size', () => {
     const entries = Array.from({ length: 40 }, (_, i) => ({ term: 1, index: i + 1, type: 'command' as const, data: 'x'.repeat(2000) }));
     const body: RaftMessage = { ...heartbeat, entries };
-    const r = encodeEnvelope({ cluster: CLUSTER, from: 'n1', to: 'n2', body }, KEY);
+    const r = encodeEnvelope({ cluster: CLUSTER, from: 'n1', to: 'n2', body }, keyOf('n1'), STAMP);
     expect(r.ok).toBe(false);
     if (!r.ok && r.reason === 'oversized') {
       expect(r.bytes).toBe(appendEntriesOverheadBytes(CLUSTER, 'n1', 'n2') + entries.reduce((n, e) => n + entryWireBytes(e), 0));

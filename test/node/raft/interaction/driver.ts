@@ -21,9 +21,22 @@
  * would be delivered. `restart ID` rebuilds the core from its disk only:
  * volatile state and a write still in flight are lost.
  *
+ * Snapshots (§7): a Ready's `snapshotsToSend` go into the same network as
+ * `MsgSnap` lines, each carrying the sender's snapshot contents; delivering
+ * one stands for the whole chunk stream arriving checksummed: the receiver
+ * stages the contents and steps the message, and the sender's driver reports
+ * `finished` (dropping one reports `failed`). A Ready's `snapshotRequest` is
+ * honoured at once (the driver writes the applied entries as the snapshot
+ * and calls `snapshotTaken`), and `discardEntriesBefore` trims the disk.
+ * The state machine is the list of applied entries (disk.ts).
+ *
  * Commands (node ids are n1..nN; the README in testdata/ has examples):
  *   add-nodes N [pre-vote=B] [check-quorum=B] [lease=TICKS] [parallel-append=B]
  *               [election=TICKS] [election-max=TICKS] [heartbeat=TICKS] [seed=S]
+ *               [snapshot-every=N] [trailing=N]
+ *   add-learner FROM ID          promote FROM ID      remove FROM ID
+ *   propose-conf-change FROM add_learner|promote|remove ID
+ *   snapshot ID                  (the driver snapshots its applied state on its own)
  *   campaign ID                  tick ID [N]          tick-election ID     tick-heartbeat ID
  *   propose ID DATA...           read-index ID REQ... transfer-leadership FROM TO
  *   deliver-msgs [from=ID] [to=ID] [type=KIND]       drop [from=ID] [to=ID] [type=KIND]
@@ -31,6 +44,10 @@
  *   inflight [from=ID] [to=ID] [type=KIND]           stabilize [ID...]
  *   persist ID                   isolate ID           recover              restart ID
  *   status ID                    log ID               raft-state
+ *
+ * `add-learner` creates the node when it does not exist yet: a joiner
+ * (RaftConfig.joining) with the same settings, which learns its cluster
+ * from the leader (dissertation §4.2.1).
  */
 import {
   describeEntries,
@@ -39,16 +56,19 @@ import {
   describeProgress,
   describeProposeResult,
   describeReadyLines,
+  describeSnapshotMeta,
   describeStatus,
   isMessageKind,
   MESSAGE_KINDS,
   messageKind,
   type MessageKind,
 } from '../../../../node/raft/describe.js';
+import { describeConfiguration, sameConfiguration } from '../../../../node/raft/configuration.js';
 import { createPrng } from '../../../../node/raft/prng.js';
 import { RaftNode } from '../../../../node/raft/raft.js';
-import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, ReadState, Ready } from '../../../../node/raft/types.js';
-import { ids, makeConfig } from '../network.js';
+import type { ConfChange, Entry, InstallSnapshot, NodeId, RaftConfig, RaftMessage, ReadState, Ready } from '../../../../node/raft/types.js';
+import { applyReady, discardEntries, emptyDisk, persistReady, saveSnapshot, storedState, type Disk } from '../disk.js';
+import { ids, makeConfig, type ConfigOverrides } from '../network.js';
 
 /** A transcript that misuses the language (unknown command, bad argument): the test fails naming the line. */
 export class UsageError extends Error {
@@ -61,10 +81,8 @@ const MAX_STABILIZE_MESSAGES = 20_000;
 /** Bound on `tick ID N`. */
 const MAX_TICKS_PER_COMMAND = 1_000;
 
-interface Disk {
-  hardState: HardState;
-  entries: Entry[];
-}
+/** A datagram, or an InstallSnapshot stream with the contents it carries. */
+type InFlight = RaftMessage | InstallSnapshot;
 
 interface DriverNode {
   readonly id: NodeId;
@@ -74,8 +92,10 @@ interface DriverNode {
   readonly disk: Disk;
   /** Parallel leader append: a Ready whose messages are sent and whose entries are not yet durable. */
   writeInFlight: Ready | null;
-  /** Index of the last entry applied to the (notional) state machine since the last start. */
-  lastApplied: number;
+  /** The state machine: the entries applied, entry i at position i - 1 (rebuilt from the snapshot at a restart). */
+  applied: Entry[];
+  /** Snapshot contents a stream delivered, while the core decides whether to install them. */
+  staged: readonly Entry[] | null;
   /** Reads the core confirmed, waiting for lastApplied to reach their readIndex (Ready step 4). */
   readsToServe: ReadState[];
   incarnation: number;
@@ -114,7 +134,11 @@ export class InteractionEnv {
   private readonly nodes = new Map<NodeId, DriverNode>();
   private nodeIds: readonly NodeId[] = [];
   /** Sent and not yet delivered or dropped, oldest first. */
-  private network: RaftMessage[] = [];
+  private network: InFlight[] = [];
+  /** The contents each InstallSnapshot stream in flight carries. */
+  private readonly streams = new WeakMap<InstallSnapshot, readonly Entry[]>();
+  /** The settings of add-nodes, for nodes that join later. */
+  private settings: ConfigOverrides = {};
   private readonly isolated = new Set<NodeId>();
   private seed = 1;
   private out: string[] = [];
@@ -157,7 +181,7 @@ export class InteractionEnv {
       case 'deliver-msg':
         return this.deliver([this.takeMessage(c)]);
       case 'drop-msg':
-        return this.print(`dropped: ${describeMessage(this.takeMessage(c))}`);
+        return this.dropped(this.takeMessage(c));
       case 'inflight':
         return this.listInflight(c);
       case 'stabilize':
@@ -179,6 +203,20 @@ export class InteractionEnv {
         return this.status(this.nodeArg(c, 0, 1));
       case 'log':
         return this.log(this.nodeArg(c, 0, 1));
+      case 'add-learner':
+        return this.confChange(c, 'add_learner');
+      case 'promote':
+        return this.confChange(c, 'promote');
+      case 'remove':
+        return this.confChange(c, 'remove');
+      case 'propose-conf-change': {
+        this.expectArgs(c, 3, []);
+        const type = c.positional[1];
+        if (type !== 'add_learner' && type !== 'promote' && type !== 'remove') throw new UsageError(`propose-conf-change: unknown change '${type ?? ''}' (add_learner, promote, remove)`);
+        return this.proposeConfChange(this.node(c.positional[0]), { type, node: c.positional[2] ?? '' });
+      }
+      case 'snapshot':
+        return this.snapshot(this.nodeArg(c, 0, 1));
       case 'raft-state':
         this.expectArgs(c, 0, []);
         for (const id of this.nodeIds) {
@@ -193,35 +231,80 @@ export class InteractionEnv {
   // ---------------------------------------------------------------- commands
 
   private addNodes(c: Command): void {
-    this.expectArgs(c, 1, ['pre-vote', 'check-quorum', 'lease', 'parallel-append', 'election', 'election-max', 'heartbeat', 'seed']);
-    if (this.nodes.size > 0) throw new UsageError('add-nodes: the cluster already exists (membership is static)');
+    this.expectArgs(c, 1, [
+      'pre-vote', 'check-quorum', 'lease', 'parallel-append', 'election', 'election-max', 'heartbeat', 'seed', 'snapshot-every', 'trailing',
+    ]);
+    if (this.nodes.size > 0) throw new UsageError('add-nodes: the cluster already exists (add-learner adds a node)');
     const count = this.intArg(c.positional[0], 'N');
     const election = this.intNamed(c, 'election', 10);
     this.seed = this.intNamed(c, 'seed', 1);
     const leaseText = c.named.get('lease');
+    const everyText = c.named.get('snapshot-every');
+    const trailingText = c.named.get('trailing');
+    this.settings = {
+      preVote: this.boolNamed(c, 'pre-vote'),
+      checkQuorum: this.boolNamed(c, 'check-quorum'),
+      leaseTicks: leaseText === undefined ? null : this.intArg(leaseText, 'lease'),
+      parallelLeaderAppend: this.boolNamed(c, 'parallel-append'),
+      // No jitter unless asked for: a transcript says when each node times out.
+      electionTimeoutTicksMin: election,
+      electionTimeoutTicksMax: this.intNamed(c, 'election-max', election),
+      heartbeatIntervalTicks: this.intNamed(c, 'heartbeat', 2),
+      // Without snapshot-every the core never asks for a snapshot (the `snapshot` command still takes one).
+      snapshotEveryEntries: everyText === undefined ? null : this.intArg(everyText, 'snapshot-every'),
+      ...(trailingText === undefined ? {} : { snapshotTrailingEntries: this.intArg(trailingText, 'trailing') }),
+    };
     this.nodeIds = ids(count);
-    for (const [i, id] of this.nodeIds.entries()) {
-      const config = makeConfig(id, this.nodeIds, {
-        preVote: this.boolNamed(c, 'pre-vote'),
-        checkQuorum: this.boolNamed(c, 'check-quorum'),
-        leaseTicks: leaseText === undefined ? null : this.intArg(leaseText, 'lease'),
-        parallelLeaderAppend: this.boolNamed(c, 'parallel-append'),
-        // No jitter unless asked for: a transcript says when each node times out.
-        electionTimeoutTicksMin: election,
-        electionTimeoutTicksMax: this.intNamed(c, 'election-max', election),
-        heartbeatIntervalTicks: this.intNamed(c, 'heartbeat', 2),
-      });
-      const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
-      const raft = this.startCore(config, disk, i, 0);
-      this.nodes.set(id, { id, config, raft, disk, writeInFlight: null, lastApplied: 0, readsToServe: [], incarnation: 0 });
-    }
+    for (const id of this.nodeIds) this.createNode(id, this.nodeIds, false);
     const first = this.node(this.nodeIds[0]).config;
+    const snapshots = everyText === undefined && trailingText === undefined
+      ? ''
+      : ` snapshot-every=${first.snapshotEveryEntries ?? 'off'} trailing=${first.snapshotTrailingEntries ?? 'default'}`;
     this.print(
       `${this.nodeIds.join(' ')}: election=${first.electionTimeoutTicksMin}..${first.electionTimeoutTicksMax} ` +
         `heartbeat=${first.heartbeatIntervalTicks} ` +
         `pre-vote=${first.preVote} check-quorum=${first.checkQuorum} lease=${first.leaseTicks ?? 'off'} ` +
-        `parallel-append=${first.parallelLeaderAppend === true}`,
+        `parallel-append=${first.parallelLeaderAppend === true}${snapshots}`,
     );
+  }
+
+  private createNode(id: NodeId, peers: readonly NodeId[], joining: boolean): DriverNode {
+    const config = makeConfig(id, peers, { ...this.settings, ...(joining ? { joining: true } : {}) });
+    const disk = emptyDisk();
+    const raft = this.startCore(config, disk, this.nodeIds.indexOf(id), 0);
+    const node: DriverNode = { id, config, raft, disk, writeInFlight: null, applied: [], staged: null, readsToServe: [], incarnation: 0 };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  /** `add-learner FROM ID` (creating ID as a joiner if needed), `promote FROM ID`, `remove FROM ID`. */
+  private confChange(c: Command, type: ConfChange['type']): void {
+    this.expectArgs(c, 2, []);
+    const from = this.node(c.positional[0]);
+    const target = c.positional[1] ?? '';
+    if (type === 'add_learner' && !this.nodes.has(target)) {
+      if (!/^n\d+$/.test(target)) throw new UsageError(`add-learner: node ids are nN, got '${target}'`);
+      this.nodeIds = [...this.nodeIds, target];
+      this.createNode(target, this.nodeIds, true);
+      this.print(`> ${target} started, joining (no configuration until the leader's log gives it one)`);
+    }
+    this.proposeConfChange(from, { type, node: target });
+  }
+
+  private proposeConfChange(node: DriverNode, change: ConfChange): void {
+    this.input(node, (n) => this.print(`${n.id} propose ${change.type} ${change.node}: ${describeProposeResult(n.raft.proposeConfChange(change))}`));
+  }
+
+  /** The driver snapshots its state machine at its applied index on its own initiative (snapshotTaken). */
+  private snapshot(node: DriverNode): void {
+    const meta = node.raft.snapshotMetaAt(node.applied.length);
+    if (meta === null) {
+      this.print(`${node.id}: nothing new to snapshot (applied ${node.applied.length})`);
+      return;
+    }
+    saveSnapshot(node.disk, meta, node.applied);
+    this.print(`${node.id} took snapshot ${describeSnapshotMeta(meta)}`);
+    this.input(node, (n) => n.raft.snapshotTaken(meta));
   }
 
   private tick(c: Command): void {
@@ -264,8 +347,21 @@ export class InteractionEnv {
   private drop(c: Command): void {
     this.expectArgs(c, 0, ['from', 'to', 'type']);
     const filter = this.filterArg(c);
-    for (const message of this.network.filter((m) => matches(m, filter))) this.print(`dropped: ${describeMessage(message)}`);
+    const dropped = this.network.filter((m) => matches(m, filter));
     this.network = this.network.filter((m) => !matches(m, filter));
+    for (const message of dropped) this.dropped(message);
+  }
+
+  /** A message lost; a lost snapshot stream is one its driver gives up on and reports (Ready step 2). */
+  private dropped(message: InFlight): void {
+    this.print(`dropped: ${describeMessage(message)}`);
+    if (message.type === 'install_snapshot') this.report(message, 'failed');
+  }
+
+  private report(message: InstallSnapshot, outcome: 'finished' | 'failed'): void {
+    const sender = this.node(message.from);
+    this.print(`> ${sender.id} reportSnapshot ${message.to} ${outcome}`);
+    this.input(sender, (n) => n.raft.reportSnapshot(message.to, outcome));
   }
 
   /**
@@ -275,7 +371,7 @@ export class InteractionEnv {
    * trace printed in it, such as a model checker's counterexample, replays
    * here one delivery at a time.
    */
-  private takeMessage(c: Command): RaftMessage {
+  private takeMessage(c: Command): InFlight {
     const at = this.network.findIndex((m) => describeMessage(m) === c.rest);
     const message = this.network[at];
     if (message === undefined) throw new UsageError(`${c.name}: no message in flight is \`${c.rest}\``);
@@ -332,16 +428,21 @@ export class InteractionEnv {
     node.writeInFlight = null;
     node.incarnation++;
     node.raft = this.startCore(node.config, node.disk, this.nodeIds.indexOf(node.id), node.incarnation);
-    node.lastApplied = 0;
+    // The state machine comes back from the snapshot (§7) and reapplies what follows.
+    node.applied = [...node.disk.snapshotData];
+    node.staged = null;
     node.readsToServe = [];
     const lostNote = lost === null ? '' : ` (lost the unpersisted write of ${describeIndexRange(lost.entriesToAppend)})`;
-    const disk = `HardState ${describeHardState(node.disk.hardState)} entries ${describeEntries(node.disk.entries)}`;
-    this.print(`> ${node.id} restarted from disk: ${disk}${lostNote}`);
+    this.print(`> ${node.id} restarted from disk: ${describeDisk(node.disk)}${lostNote}`);
     this.print(`  ${describeStatus(node.raft.status())}`);
   }
 
   private status(node: DriverNode): void {
     this.print(describeStatus(node.raft.status()));
+    // The membership, once it is not the one the node started with (dissertation ch. 4).
+    const configuration = node.raft.configuration();
+    const bootstrap = node.config.joining === true ? null : { voters: [...node.config.peers].sort(), learners: [] };
+    if (bootstrap === null || !sameConfiguration(configuration, bootstrap)) this.print(`  config ${describeConfiguration(configuration)}`);
     for (const peer of this.nodeIds) {
       const progress = node.raft.progressOf(peer);
       if (progress !== null) this.print(`  ${peer}: ${describeProgress(progress)}`);
@@ -350,15 +451,14 @@ export class InteractionEnv {
 
   private log(node: DriverNode): void {
     this.print(`log ${describeEntries(node.raft.log())}`);
-    this.print(`disk HardState ${describeHardState(node.disk.hardState)} entries ${describeEntries(node.disk.entries)}`);
-    this.print(`applied ${node.lastApplied}`);
+    this.print(`disk ${describeDisk(node.disk)}`);
+    this.print(`applied ${node.applied.length}`);
   }
 
   // ---------------------------------------------------------------- the driver
 
   private startCore(config: RaftConfig, disk: Disk, index: number, incarnation: number): RaftNode {
-    const stored = { hardState: disk.hardState, entries: [...disk.entries] };
-    return new RaftNode(config, stored, createPrng(this.seed * 1000 + index * 100 + incarnation));
+    return new RaftNode(config, storedState(disk), createPrng(this.seed * 1000 + index * 100 + incarnation));
   }
 
   /** One input into a node's core, then its Readies. */
@@ -367,8 +467,13 @@ export class InteractionEnv {
     this.handleReadies(node);
   }
 
-  /** Delivers messages grouped by receiver (in id order), each group followed by the receiver's Readies. */
-  private deliver(messages: readonly RaftMessage[]): void {
+  /**
+   * Delivers messages grouped by receiver (in id order), each group followed
+   * by the receiver's Readies; then reports each snapshot stream to its
+   * sender (finished when delivered, failed when lost to isolation).
+   */
+  private deliver(messages: readonly InFlight[]): void {
+    const reports: [InstallSnapshot, 'finished' | 'failed'][] = [];
     for (const id of this.nodeIds) {
       const mine = messages.filter((m) => m.to === id);
       if (mine.length === 0) continue;
@@ -377,13 +482,21 @@ export class InteractionEnv {
       for (const message of mine) {
         if (this.isolated.has(message.from) || this.isolated.has(message.to)) {
           this.print(`  ${describeMessage(message)} DROPPED (isolated)`);
+          if (message.type === 'install_snapshot') reports.push([message, 'failed']);
           continue;
         }
         this.print(`  ${describeMessage(message)}`);
+        if (message.type === 'install_snapshot') {
+          // The whole stream arrived and its checksum matched: stage it, then let the core decide.
+          node.staged = this.streams.get(message) ?? null;
+          reports.push([message, 'finished']);
+        }
         node.raft.step(message);
       }
       this.handleReadies(node);
+      node.staged = null;
     }
+    for (const [message, outcome] of reports) this.report(message, outcome);
   }
 
   /** Takes and handles Readies until the core has none (the host's drain loop); returns whether it took any. */
@@ -404,14 +517,14 @@ export class InteractionEnv {
       // entries are durable; the core counts its own copy only after persisted().
       const leaderOnly = ready.hardState === null && ready.softState.role === 'leader';
       if (node.config.parallelLeaderAppend === true && leaderOnly && ready.entriesToAppend.length > 0) {
-        this.send(ready.messages);
+        this.send(node, ready);
         node.writeInFlight = ready;
         this.print(`  sent before persisting; the write of ${describeIndexRange(ready.entriesToAppend)} is in flight`);
         return took;
       }
       // The Ready contract: durable first, then send, then apply.
-      persist(node.disk, ready);
-      this.send(ready.messages);
+      persistReady(node.disk, ready, node.staged);
+      this.send(node, ready);
       this.complete(node, ready);
     }
     return took;
@@ -421,29 +534,39 @@ export class InteractionEnv {
     const ready = node.writeInFlight;
     if (ready === null) return;
     node.writeInFlight = null;
-    persist(node.disk, ready);
+    persistReady(node.disk, ready, null);
     this.print(`> ${node.id} persisted ${describeIndexRange(ready.entriesToAppend)}`);
     this.complete(node, ready);
   }
 
-  /** The rest of a Ready once its writes are durable: report them, apply, serve reads. */
+  /** The rest of a Ready once its writes are durable: report them, restore and apply, serve reads, snapshot, trim. */
   private complete(node: DriverNode, ready: Ready): void {
-    node.raft.persisted(node.disk.entries.length);
-    for (const entry of ready.committedEntries) {
-      if (entry.index !== node.lastApplied + 1) throw new Error(`${node.id} applies index ${entry.index} after ${node.lastApplied}`);
-      node.lastApplied = entry.index;
-    }
+    node.raft.persisted(lastDiskIndex(node.disk));
+    applyReady(node.applied, ready, node.staged, node.id);
+    const lastApplied = node.applied.length;
     node.readsToServe.push(...ready.readStates);
     const waiting: ReadState[] = [];
     for (const read of node.readsToServe) {
-      if (read.readIndex > node.lastApplied) waiting.push(read);
-      else this.print(`  serves read ${read.requestId} (readIndex=${read.readIndex} applied=${node.lastApplied})`);
+      if (read.readIndex > lastApplied) waiting.push(read);
+      else this.print(`  serves read ${read.requestId} (readIndex=${read.readIndex} applied=${lastApplied})`);
     }
     node.readsToServe = waiting;
+    if (ready.snapshotRequest !== null) {
+      // Ready step 5, at once: the applied entries are the snapshot's contents.
+      saveSnapshot(node.disk, ready.snapshotRequest, node.applied);
+      node.raft.snapshotTaken(ready.snapshotRequest);
+      this.print(`  took snapshot ${describeSnapshotMeta(ready.snapshotRequest)}`);
+    }
+    if (ready.discardEntriesBefore !== null) discardEntries(node.disk, ready.discardEntriesBefore);
   }
 
-  private send(messages: readonly RaftMessage[]): void {
-    this.network.push(...messages);
+  private send(node: DriverNode, ready: Ready): void {
+    this.network.push(...ready.messages);
+    for (const message of ready.snapshotsToSend) {
+      if (node.disk.snapshot?.index !== message.snapshot.index) throw new Error(`${node.id} streams snapshot ${message.snapshot.index} but holds ${node.disk.snapshot?.index ?? 'none'}`);
+      this.streams.set(message, [...node.disk.snapshotData]);
+      this.network.push(message);
+    }
   }
 
   // ---------------------------------------------------------------- arguments
@@ -504,7 +627,7 @@ export class InteractionEnv {
   }
 }
 
-function matches(message: RaftMessage, filter: MessageFilter): boolean {
+function matches(message: InFlight, filter: MessageFilter): boolean {
   return (
     (filter.from === null || message.from === filter.from) &&
     (filter.to === null || message.to === filter.to) &&
@@ -512,16 +635,15 @@ function matches(message: RaftMessage, filter: MessageFilter): boolean {
   );
 }
 
-/** The Ready contract's step 1 on the in-memory disk: truncate a conflicting suffix, append, keep the hard state. */
-function persist(disk: Disk, ready: Ready): void {
-  if (ready.hardState !== null) disk.hardState = ready.hardState;
-  const first = ready.entriesToAppend[0];
-  if (first === undefined) return;
-  if (first.index > disk.entries.length + 1) {
-    throw new Error(`entriesToAppend starts at ${first.index}, after a disk log ending at ${disk.entries.length}`);
-  }
-  disk.entries.length = first.index - 1;
-  disk.entries.push(...ready.entriesToAppend);
+/** The index of the last entry on the disk (the snapshot's when its log is empty). */
+function lastDiskIndex(disk: Disk): number {
+  return disk.entries[disk.entries.length - 1]?.index ?? disk.snapshot?.index ?? 0;
+}
+
+/** `HardState term=1 vote=n1 entries [...]`, and ` snapshot 5@1 voters=[...] learners=[...]` once there is one. */
+function describeDisk(disk: Disk): string {
+  const snapshot = disk.snapshot === null ? '' : ` snapshot ${describeSnapshotMeta(disk.snapshot)}`;
+  return `HardState ${describeHardState(disk.hardState)}${snapshot} entries ${describeEntries(disk.entries)}`;
 }
 
 function describeIndexRange(entries: readonly Entry[]): string {

@@ -1,0 +1,266 @@
+/**
+ * The gate's cells: the correct node under every fault (each must be
+ * valid), and each deliberately unsafe node flag under the fault that
+ * exposes it (each must be caught). A bug cell carries what the study
+ * measured (npm run gate -- --study, on seeds nobody chose) and how many of
+ * how many fresh-seed runs must catch it in the gate (odds.ts says what
+ * that plan is worth).
+ */
+import { isNemesisKind, nemesisKinds } from '../nemesis/registry.js';
+import type { Expectation } from './run-cell.js';
+
+export interface Measured {
+  readonly detected: number;
+  readonly runs: number;
+  /** When, where and how (the study's command line and its first seed). */
+  readonly note: string;
+}
+
+export interface GateCell {
+  readonly name: string;
+  readonly expect: Expectation;
+  /** Why this fault exposes this bug, or why the correct node must pass it (printed in the table). */
+  readonly why: string;
+  readonly args: readonly string[];
+  /** Bug cells: catch it in at least k of n fresh-seed runs (stopping as soon as that is decided). */
+  readonly plan?: { readonly n: number; readonly k: number };
+  /** Bug cells: the study's detection count. */
+  readonly measured?: Measured;
+  /** A nemesis kind the cell needs that this harness may not have yet (the cell is listed, not run, without it). */
+  readonly needsKind?: string;
+  /** The correct cell with the same fault (its false positives are this flag's). */
+  readonly control?: string;
+  /**
+   * Run by the study only, not by the gate: a cell whose detection rate the
+   * study measures but which is too slow or too rarely caught for a CI gate
+   * (the reason is printed).
+   */
+  readonly studyOnly?: string;
+}
+
+/** Options shared by every cell: short runs, enough load to see anomalies. */
+export const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate', '150', '--concurrency', '10', '--keys', '3', '--ops-per-key', '150'];
+
+const leaseDrift = ['--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'drift', '--partition', 'leader', '--read-mode', 'lease'];
+/**
+ * A paused leader that wakes cut off (--pause-wake-alone): what a stale lease after a pause needs to show. Twice the
+ * clients and rate: the stale window is the lease's 120 ms after waking, and only the clients whose home is that node ask it;
+ * 30 s for about seven pauses (a study at 10 s caught it in 6 of 10 runs).
+ */
+const leasePause = ['--time-limit', '30', '--concurrency', '20', '--rate', '300', '--nemesis', 'pause', '--targets', 'leader', '--pause-wake-alone', '300-1500', '--read-mode', 'lease'];
+/**
+ * AppendEntries held back and delivered across terms while the leader is cut off again and again (60 s: a node must lead,
+ * lose the lead, and lead again while its old AppendEntries are still on the slow path, then be cut off early in that term).
+ */
+const heldAcross = ['--time-limit', '60', '--nemesis', 'replay,partition', '--replay-modes', 'hold', '--partition', 'leader,leader-minority'];
+/**
+ * Lease mode, nodes crashed and restarted while the network is split with a bridge: the bridge acks the leader's lease and, if
+ * it has just restarted, votes at once for a candidate on the other side (which it also reaches).
+ */
+const restartLease = ['--time-limit', '60', '--nemesis', 'kill,partition', '--targets', 'one,minority', '--partition', 'bridge,leader-minority', '--read-mode', 'lease'];
+/**
+ * The disk nemesis (harness/nemesis/kinds/disk.ts), as a trap on voters: a node is crashed right after it grants a vote, the
+ * last frame of its log (that vote) damaged, and it is restarted: a correct node refuses the damaged frame (exit 3, then its log
+ * is restored), one that drops it as torn forgets the vote (the wire monitor's lost vote).
+ */
+const diskVoterFlip = ['--nemesis', 'disk', '--targets', 'voter', '--disk-faults', 'flip-last-frame'];
+/**
+ * A follower whose log loses its last, fsynced frame (truncate-synced: outside Raft's fault model, the disk nemesis only does
+ * it when asked): the leader must bring it back (the catch-up check after the final reads).
+ */
+const diskLostTail = ['--nemesis', 'disk', '--targets', 'one', '--disk-faults', 'truncate-synced'];
+
+export const correctCells: readonly GateCell[] = [
+  ...['none', ...nemesisKinds].map((nemesis): GateCell => ({
+    name: `correct/${nemesis}`,
+    expect: 'valid',
+    why: 'the correct node stays linearizable, and keeps serving, under every fault',
+    args: [...common, '--nemesis', nemesis],
+  })),
+  {
+    name: 'correct/lease-drift',
+    expect: 'valid',
+    why: 'lease reads stay linearizable while the leader\'s clock drifts within the bound the lease assumes (0.85-1.15x against clockDriftBound 1.2)',
+    args: [...common, ...leaseDrift],
+  },
+  {
+    name: 'correct/kill-voter',
+    expect: 'valid',
+    why: 'the fault that exposes a forgotten vote (voters crashed as they vote, under heavy loss) finds nothing wrong with the correct node',
+    args: [...common, '--nemesis', 'loss,kill', '--targets', 'voter', '--loss-rates', '0.5-0.7'],
+  },
+  {
+    name: 'correct/lease-pause',
+    expect: 'valid',
+    why: 'a leader paused in lease mode and woken cut off counts the time it slept: no stale lease read',
+    args: [...common, ...leasePause],
+  },
+  {
+    name: 'correct/disk-voter-flip',
+    expect: 'valid',
+    why: 'a flipped last frame is refused (never dropped as torn), so no acknowledged vote is lost',
+    args: [...common, ...diskVoterFlip],
+  },
+  {
+    name: 'correct/disk-lost-tail',
+    expect: 'valid',
+    why: 'a follower whose log lost its tail is caught up by the leader',
+    args: [...common, ...diskLostTail],
+  },
+  {
+    name: 'correct/held-across-terms',
+    expect: 'valid',
+    why: 'AppendEntries delivered seconds late, across terms, confirm nothing in a later term',
+    args: [...common, ...heldAcross],
+    studyOnly: 'the control of study-only cells (60 s); the gate runs correct/replay',
+  },
+  {
+    name: 'correct/restart-lease',
+    expect: 'valid',
+    why: 'a restarted follower keeps its promise not to vote while it may hold up a leader\'s lease',
+    args: [...common, ...restartLease],
+    studyOnly: 'the control of a study-only cell (60 s)',
+  },
+];
+
+export const bugCells: readonly GateCell[] = [
+  {
+    name: 'local-reads/partition',
+    expect: 'invalid',
+    why: 'reads served from local state: a node cut off from the leader serves stale values',
+    args: [...common, '--nemesis', 'partition', '--partition', 'one,leader,halves', '--node-flag=--unsafe-local-reads'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/partition',
+  },
+  {
+    name: 'local-reads/pause',
+    expect: 'invalid',
+    why: 'reads served from local state: a paused node wakes up and answers from its stale state',
+    args: [...common, '--nemesis', 'pause', '--node-flag=--unsafe-local-reads'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/pause',
+  },
+  {
+    name: 'memory-log/kill',
+    expect: 'invalid',
+    why: 'log kept in memory only: killed nodes restart empty and a majority of them forgets acknowledged writes',
+    args: [...common, '--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-memory-log'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/kill',
+  },
+  {
+    name: 'ack-before-fsync/kill',
+    expect: 'invalid',
+    why: 'writes acknowledged before fsync: a killed majority loses its unsynced tail and elects a leader without it',
+    args: [...common, '--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-ack-before-fsync'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/kill',
+  },
+  {
+    name: 'no-persist-vote/kill',
+    expect: 'invalid',
+    why: 'votedFor not persisted: each node is crashed and restarted the moment it grants a vote (kill, target voter; the leader ' +
+      'is killed to force elections); back in the same term it has forgotten the vote (the monitor\'s lost vote, Figure 2) and, ' +
+      'when an election splits under the packet loss, grants it again to the other candidate (double vote, §5.2)',
+    // 7 nodes: more voters per election. Loss starts first (kinds start in the order listed), so
+    // the elections the voter fault forces run under 50-70% loss and sometimes split.
+    args: ['--time-limit', '10', '--nodes', '7', '--nemesis-interval', '0.5', '--rate', '50', '--concurrency', '5', '--keys', '3', '--ops-per-key', '150',
+      '--nemesis', 'loss,kill', '--targets', 'voter', '--loss-rates', '0.5-0.7', '--node-flag=--unsafe-no-persist-vote'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/kill-voter',
+  },
+  {
+    name: 'long-lease/clock',
+    expect: 'invalid',
+    why: 'lease reads with a lease longer than safe: the leader\'s clock is slowed (0.1-0.5x) and then the leader is cut off; ' +
+      'its lease and check-quorum run on its slow ticks, so it serves reads while the majority elects a new leader and takes writes',
+    // Kinds start in the order listed: clock first (on the leader), then the partition isolates that same leader.
+    args: [...common, '--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'slow', '--partition', 'leader',
+      '--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=3000'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/lease-drift',
+  },
+  {
+    name: 'lease-drift/clock',
+    expect: 'invalid',
+    why: 'the safe lease (electionTimeoutMin / clockDriftBound) when the drift bound does not hold: the leader\'s clock runs at ' +
+      '0.1-0.5x, so its lease outlasts the followers\' election timeout and a cut-off leader serves stale reads (§6.4.1 assumes bounded drift)',
+    args: [...common, '--time-limit', '30', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'slow', '--partition', 'leader',
+      '--read-mode', 'lease'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/lease-drift',
+  },
+  {
+    name: 'lease-after-pause/pause',
+    expect: 'invalid',
+    why: 'issue 15 defect 2: a leader paused in lease mode forgets, on waking, the time it slept; woken cut off from the others ' +
+      '(which elected a new leader and took writes meanwhile), it serves lease reads of its stale state',
+    args: [...common, ...leasePause, '--node-flag=--unsafe-lease-after-pause'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/lease-pause',
+  },
+  {
+    name: 'stale-read-acks/hold',
+    expect: 'invalid',
+    why: 'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relay holds AppendEntries back and delivers them ' +
+      'once their sender leads again in a later term, so they confirm that term\'s read rounds; cut off again, it serves stale reads',
+    args: [...common, ...heldAcross, '--node-flag=--unsafe-stale-read-acks'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/held-across-terms',
+    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a stale ack confirms reads only while its leader, re-elected, ' +
+      'has not yet sent as many AppendEntries as in its old term, and only until check-quorum deposes it once it is cut off (one ' +
+      'election timeout), while the new majority must have elected and committed within that window; the simulator searches it',
+  },
+  {
+    name: 'stale-read-acks/replay',
+    expect: 'invalid',
+    why: 'issue 15 defect 1 through an attacker\'s replay: byte-identical copies of a node\'s last AppendEntries of earlier terms, sent ' +
+      'again the moment it leads a later term; a node with an anti-replay window drops them all (this cell then measures that)',
+    args: [...common, ...heldAcross.map((a) => (a === 'hold' ? 'replay' : a)), '--node-flag=--unsafe-stale-read-acks'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/held-across-terms',
+    studyOnly: 'it shows what a replay achieves against this node; the hold cell is the one that must keep working once replays are refused',
+  },
+  {
+    name: 'forget-lease-on-restart/kill',
+    expect: 'invalid',
+    why: 'issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader\'s lease; with the leader cut off ' +
+      'and nodes restarting, a new leader commits while the old one still serves lease reads',
+    args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/restart-lease',
+    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a real node restarts in 0.3-1 s, longer than the default lease ' +
+      '(125 ms), and the early vote only matters when two freshly restarted voters and a candidate whose timer already ran out meet ' +
+      'inside the old leader\'s lease; the simulator searches it',
+  },
+  {
+    name: 'ignore-lost-follower-log/disk',
+    expect: 'invalid',
+    why: 'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
+      'after the final reads: it stays behind the leader\'s commit index)',
+    args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
+    plan: { n: 3, k: 2 },
+    needsKind: 'disk',
+    control: 'correct/disk-lost-tail',
+  },
+  {
+    name: 'torn-tail-dropped/disk',
+    expect: 'invalid',
+    why: 'issue 15 defect 3: a damaged last frame dropped as if torn loses an acknowledged vote: the disk nemesis crashes each ' +
+      'node right after it grants a vote and flips a bit in that frame; back in the same term it has forgotten the vote',
+    args: [...common, ...diskVoterFlip, '--node-flag=--unsafe-torn-tail-dropped'],
+    plan: { n: 3, k: 2 },
+    needsKind: 'disk',
+    control: 'correct/disk-voter-flip',
+  },
+];
+
+/** Whether the gate (not only its study) runs the cell. */
+export function inGate(cell: GateCell): boolean {
+  return cell.studyOnly === undefined;
+}
+
+/** Whether this harness has what the cell needs (the disk nemesis may not have landed yet). */
+export function runnable(cell: GateCell): boolean {
+  return cell.needsKind === undefined || isNemesisKind(cell.needsKind);
+}

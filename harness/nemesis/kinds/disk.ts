@@ -1,0 +1,363 @@
+/**
+ * Disk faults on a node that is down (Jepsen's file-corruption nemesis,
+ * `jepsen.nemesis.combined/file-corruption-nemesis`): SIGKILL the target's
+ * nodes, damage the log file each leaves behind, and restart them at once.
+ *
+ * The faults (`--disk-faults`):
+ * - `flip-last-frame`: flip one bit in the last frame of the log, data that
+ *   was fsynced and may hold an acknowledged vote or entry. Bit rot is not a
+ *   torn write: a correct node must refuse to start (exit 3, issue 15 defect
+ *   3). With `--unsafe-torn-tail-dropped` it drops the frame instead, and
+ *   with it whatever the frame held;
+ * - `flip-frame`: the same in a random frame (damage followed by valid
+ *   frames: every node must refuse);
+ * - `torn-tail`: append a prefix of a frame after the last one: the remains
+ *   of an append that the power failure interrupted before its fsync (never
+ *   acknowledged). A node must drop it and come back;
+ * - `truncate-synced` (never a default, say it explicitly): cut the last
+ *   frame off, though it was fsynced and may be acknowledged. That is
+ *   OUTSIDE Raft's fault model (a correct node can then lose a vote or a
+ *   committed entry); it is here to show what the checks make of it.
+ *
+ * A node that refuses to start on corruption is the expected outcome of a
+ * flip, not a failure of the run: the op's value says `refused` with the
+ * node's reason, the harness log says so, and the node stays down while the
+ * fault lasts. When the fault stops (and in the final heal), each refused
+ * node gets its own log back (the copy taken just before the damage: a
+ * backup taken after its last write, the safe way back its refusal names)
+ * and restarts. So that the cluster keeps a working majority, the nemesis
+ * never leaves more than a minority of nodes down: a larger target is cut
+ * to what that allows.
+ *
+ * Flips never make a sector's share of a frame all zeros: that pattern is
+ * the evidence of a torn write (node/storage/replay.ts), and a flip that
+ * produced it would be taken for one by design (a documented limit of the
+ * rule), which would blame the node for the test's own bytes.
+ *
+ * The `voter` target is a trap (as kill's): while the fault lasts, every node
+ * the wire monitor sees grant a vote is killed at once, its log damaged and
+ * restarted (the leader first, so that there are elections). Right after a
+ * grant the vote is usually the node's last frame: a node that drops a
+ * flipped last frame forgets it. A node that refuses gets its log back at
+ * once, so the trap can go on.
+ *
+ * After every restart the node's vote is checked against the last vote the
+ * wire monitor saw it grant (RaftWireMonitor.checkRestartedVoter): a node
+ * that came back in the same term with another votedFor, or in an earlier
+ * term, lost a vote it had acknowledged, which the monitor reports (the run
+ * is then invalid).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { NODE_EXIT } from '../../../node/exit-codes.js';
+import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
+import { SECTOR_BYTES, scanLog } from '../../../node/storage/replay.js';
+import { StorageCorruptionError } from '../../../node/storage/storage.js';
+import { assertNever } from '../../../node/util/assert.js';
+import type { GrantedVote } from '../../net/monitor.js';
+import { NodeExitedBeforeReady } from '../../node-process.js';
+import type { Rng } from '../../rng.js';
+import type { NemesisContext } from '../context.js';
+import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
+import { nodeTargets, resolveTarget, targetArb, targetField, type NodeSetTarget, type NodeTarget } from '../targets.js';
+import { field } from '../wire.js';
+
+export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced';
+export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced'];
+/** Inside Raft's fault model: a correct node survives each (refusing to start is surviving). */
+export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail'];
+
+export type DiskOp =
+  | { readonly kind: 'disk'; readonly f: 'start-disk'; readonly value: { readonly target: NodeTarget; readonly fault: DiskFault } }
+  | { readonly kind: 'disk'; readonly f: 'stop-disk'; readonly value: { readonly target: 'all' } };
+
+const restore: DiskOp = { kind: 'disk', f: 'stop-disk', value: { target: 'all' } };
+
+export const diskFaultsOption: NemesisOption = {
+  flag: 'disk-faults',
+  arg: 'LIST',
+  help: 'what disk faults do to a killed node\'s log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), ' +
+    'flip-frame (a bit in a random frame), torn-tail (append an interrupted write: the node must come back), ' +
+    'truncate-synced (cut the fsynced last frame: OUTSIDE Raft\'s fault model, never a default)',
+  defaultText: defaultDiskFaults.join(','),
+};
+
+export const disk: NemesisKindSpec<'disk', DiskOp> = {
+  kind: 'disk',
+  label: 'disk',
+  summary: 'damage killed nodes\' logs, then restart',
+  fs: { 'start-disk': 'start', 'stop-disk': 'stop' },
+  targets: nodeTargets,
+  options: [diskFaultsOption],
+  finalHeal: { f: restore.f },
+  validate(opts) {
+    for (const d of opts.diskFaults ?? []) if (!diskFaults.includes(d)) throw new Error(`unknown disk fault "${d}" (known: ${diskFaults.join(', ')})`);
+  },
+  cycle(opts) {
+    const faults = opts.diskFaults !== undefined && opts.diskFaults.length > 0 ? opts.diskFaults : defaultDiskFaults;
+    return fc
+      .record({ target: targetArb(opts, nodeTargets), fault: fc.constantFrom(...faults) })
+      .map(({ target, fault }): readonly [DiskOp, DiskOp] => [{ kind: 'disk', f: 'start-disk', value: { target, fault } }, restore]);
+  },
+  decode(f, value) {
+    switch (f) {
+      case 'start-disk': {
+        const fault = field(value, 'fault');
+        if (typeof fault !== 'string' || !(diskFaults as readonly string[]).includes(fault)) {
+          throw new Error(`bad disk fault ${JSON.stringify(fault)} (expected one of ${diskFaults.join(', ')})`);
+        }
+        return { kind: 'disk', f, value: { target: targetField(value, nodeTargets), fault: fault as DiskFault } };
+      }
+      case 'stop-disk':
+        return restore;
+      default:
+        return assertNever(f, 'disk op');
+    }
+  },
+  create: (ctx) => new DiskNemesis(ctx),
+};
+
+/** What was done to one node's log. */
+type Damage =
+  | { readonly done: 'flipped'; readonly frame: number; readonly frames: number; readonly offset: number; readonly mask: number; readonly backup: Buffer }
+  | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
+  | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
+  | { readonly done: 'nothing'; readonly why: string };
+
+class DiskNemesis implements FaultNemesis<DiskOp> {
+  /** Nodes that refused to start, with the log they get back. */
+  private readonly refused = new Map<string, Buffer>();
+  /** Nodes whose restart failed otherwise (retried when the fault stops). */
+  private readonly down = new Set<string>();
+  private readonly lastVote = new Map<string, GrantedVote>();
+  private unsubscribe: (() => void) | null = null;
+  /** The `voter` trap while it lasts. */
+  private trap: { readonly unsubscribe: () => void; readonly inFlight: Map<string, Promise<void>>; readonly bounces: unknown[] } | null = null;
+
+  constructor(private readonly ctx: NemesisContext) {}
+
+  async invoke(op: DiskOp): Promise<unknown> {
+    switch (op.f) {
+      case 'start-disk':
+        return op.value.target === 'voter' ? this.armTrap(op.value.fault) : this.damage(op.value.target, op.value.fault);
+      case 'stop-disk':
+        return this.restoreAll();
+      default:
+        return assertNever(op, 'disk op');
+    }
+  }
+
+  async heal(): Promise<unknown> {
+    const result = await this.restoreAll();
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    return result;
+  }
+
+  active(): readonly string[] {
+    return [...(this.trap === null ? [] : ['disk voter trap']), ...[...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`)];
+  }
+
+  /** Nodes that may go down now with a majority still running (a trap's bounce in flight counts as down). */
+  private room(): number {
+    const { cluster } = this.ctx;
+    const downNow = cluster.nodeIds.filter((id) => !cluster.isAlive(id) || this.trap?.inFlight.has(id) === true).length;
+    return Math.max(0, Math.floor((cluster.nodeIds.length - 1) / 2) - downNow);
+  }
+
+  /** The `voter` target: see the file comment. */
+  private async armTrap(fault: DiskFault): Promise<unknown> {
+    const { net, cluster } = this.ctx;
+    if (net.onVoteGranted === undefined) throw new Error('the voter target needs the relay (its monitor sees the votes)');
+    if (this.trap !== null) return { already: true };
+    this.watchVotes(); // first, so that lastVote holds the vote when the trap fires
+    const inFlight = new Map<string, Promise<void>>();
+    const bounces: unknown[] = [];
+    const unsubscribe = net.onVoteGranted(({ voter, term }) => {
+      if (this.ctx.isStopped() || inFlight.has(voter) || this.refused.has(voter) || !cluster.isAlive(voter) || this.room() === 0) return;
+      const bounce = (async () => {
+        try {
+          const result = await this.hit(voter, fault);
+          if (result['outcome'] === 'refused') result['restored'] = await this.restoreOne(voter);
+          bounces.push({ node: voter, term, ...result });
+        } catch (err) {
+          bounces.push({ node: voter, term, error: (err as Error).message });
+        } finally {
+          inFlight.delete(voter);
+        }
+      })();
+      inFlight.set(voter, bounce);
+    });
+    this.trap = { unsubscribe, inFlight, bounces };
+    const leader = await cluster.leader();
+    const first = leader !== null && this.room() > 0 ? { [leader]: await this.hit(leader, fault) } : {};
+    return { target: 'voter', fault, armed: true, leader, results: first };
+  }
+
+  private async disarmTrap(): Promise<unknown[] | null> {
+    const trap = this.trap;
+    if (trap === null) return null;
+    this.trap = null;
+    trap.unsubscribe();
+    await Promise.all(trap.inFlight.values());
+    return trap.bounces;
+  }
+
+  /** Follows the votes the wire monitor sees, for the checks after restarts (nothing to follow without a monitor). */
+  private watchVotes(): void {
+    if (this.unsubscribe !== null || this.ctx.net.onVoteGranted === undefined) return;
+    try {
+      this.unsubscribe = this.ctx.net.onVoteGranted((vote) => this.lastVote.set(vote.voter, vote));
+    } catch {
+      // The network layer sees no votes (a relay without a monitor): restarts are not checked.
+    }
+  }
+
+  private async damage(target: NodeSetTarget, fault: DiskFault): Promise<unknown> {
+    this.watchVotes();
+    const { nodes, leader } = await resolveTarget(this.ctx, target);
+    // Keep a majority running: never more than a minority down at once, whatever the cause.
+    const chosen = nodes.slice(0, this.room());
+    const results: Record<string, unknown> = {};
+    for (const id of chosen) results[id] = await this.hit(id, fault);
+    const skipped = nodes.filter((id) => !chosen.includes(id));
+    return {
+      fault, nodes: chosen, results, wasLeader: leader !== null && chosen.includes(leader), leader,
+      ...(skipped.length > 0 ? { skipped, why: 'a majority stays up' } : {}),
+    };
+  }
+
+  /** Kill, damage, restart: what was done and how the node took it. */
+  private async hit(id: string, fault: DiskFault): Promise<Record<string, unknown>> {
+    await this.ctx.cluster.kill(id);
+    this.ctx.crashed(id);
+    let damage: Damage;
+    try {
+      damage = await this.damageLog(id, fault);
+    } catch (err) {
+      damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
+    }
+    const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
+    return { ...shown, ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)) };
+  }
+
+  /** Restarts a damaged node; a refusal on corruption (exit 3) is an outcome, not an error. */
+  private async restart(id: string, backup: Buffer | null): Promise<Record<string, unknown>> {
+    const { cluster } = this.ctx;
+    try {
+      await cluster.restart(id);
+    } catch (err) {
+      if (err instanceof NodeExitedBeforeReady && err.exitCode === NODE_EXIT.corruptStorage) {
+        // The node's own line, or what of it the log tail kept.
+        const reason = /rift-node: refusing to start: ([^\n]*)/.exec(err.message)?.[1] ?? /(storage corruption in [^\n]*)/.exec(err.message)?.[1] ?? 'storage corruption';
+        if (backup !== null) this.refused.set(id, backup);
+        else this.down.add(id);
+        this.ctx.log(`disk: ${id} refused to start on its damaged log (exit ${err.exitCode}), as it must; it stays down until the fault stops: ${reason}`);
+        return { outcome: 'refused', exit: err.exitCode, reason: reason.slice(0, 300) };
+      }
+      this.down.add(id);
+      return { outcome: 'failed', error: (err as Error).message.split('\n')[0] };
+    }
+    const check = await this.checkVote(id);
+    return { outcome: 'started', ...check };
+  }
+
+  /** Hands the monitor what the restarted node says against the last vote it was seen to grant. */
+  private async checkVote(id: string): Promise<Record<string, unknown>> {
+    const vote = this.lastVote.get(id);
+    if (vote === undefined || this.ctx.net.checkRestartedVoter === undefined) return {};
+    const status = await this.ctx.cluster.status(id);
+    if (status === null) return {};
+    this.ctx.net.checkRestartedVoter(vote, status);
+    const kept = status.currentTerm > vote.term || (status.currentTerm === vote.term && status.votedFor === vote.candidate);
+    return { vote: { term: vote.term, grantedTo: vote.candidate, after: { currentTerm: status.currentTerm, votedFor: status.votedFor }, kept } };
+  }
+
+  private async damageLog(id: string, fault: DiskFault): Promise<Damage> {
+    const file = join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME);
+    let buf: Buffer;
+    try {
+      buf = await readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { done: 'nothing', why: 'no log file' };
+      throw err;
+    }
+    let frames;
+    try {
+      frames = scanLog(buf, file).frames;
+    } catch (err) {
+      if (err instanceof StorageCorruptionError) return { done: 'nothing', why: 'the log is already corrupt' };
+      throw err;
+    }
+    const last = frames.at(-1);
+    if (last === undefined) return { done: 'nothing', why: 'the log has no frame yet' };
+    const { rng } = this.ctx;
+    switch (fault) {
+      case 'flip-last-frame':
+      case 'flip-frame': {
+        const index = fault === 'flip-last-frame' ? frames.length - 1 : rng.int(0, frames.length - 1);
+        const frame = frames[index]!;
+        const backup = Buffer.from(buf);
+        const flip = pickFlip(buf, frame.offset, frame.bytes, rng);
+        buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
+        await writeFile(file, buf);
+        return { done: 'flipped', frame: index, frames: frames.length, offset: flip.offset, mask: flip.mask, backup };
+      }
+      case 'torn-tail': {
+        // A prefix of a frame, as an append cut short by the power failure leaves it.
+        const bytes = rng.int(1, last.bytes - 1);
+        const end = last.offset + last.bytes;
+        await writeFile(file, Buffer.concat([buf.subarray(0, end), buf.subarray(last.offset, last.offset + bytes)]));
+        return { done: 'appended-torn-write', offset: end, bytes };
+      }
+      case 'truncate-synced':
+        await writeFile(file, buf.subarray(0, last.offset));
+        return { done: 'truncated-synced-frame', offset: last.offset, bytes: last.bytes };
+      default:
+        return assertNever(fault, 'disk fault');
+    }
+  }
+
+  /** Gives a refused node its own log back and restarts it. */
+  private async restoreOne(id: string): Promise<Record<string, unknown>> {
+    const backup = this.refused.get(id);
+    this.refused.delete(id);
+    if (backup === undefined || this.ctx.cluster.isAlive(id)) return { outcome: 'running' };
+    await writeFile(join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME), backup);
+    return this.restart(id, null);
+  }
+
+  private async restoreAll(): Promise<unknown> {
+    const bounces = await this.disarmTrap();
+    const restored: Record<string, unknown> = {};
+    for (const id of [...this.refused.keys()].sort()) restored[id] = await this.restoreOne(id);
+    for (const id of [...this.down].sort()) {
+      this.down.delete(id);
+      if (!this.ctx.cluster.isAlive(id)) restored[id] = await this.restart(id, null);
+    }
+    return { nodes: Object.keys(restored), results: restored, ...(bounces === null ? {} : { voterBounces: bounces }) };
+  }
+}
+
+/**
+ * A byte and bit in [offset, offset + bytes) whose flip does not leave the
+ * frame's share of that byte's sector all zeros (see the file comment).
+ */
+function pickFlip(buf: Buffer, offset: number, bytes: number, rng: Rng): { offset: number; mask: number } {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const at = rng.int(offset, offset + bytes - 1);
+    const mask = 1 << rng.int(0, 7);
+    const lo = Math.max(offset, Math.floor(at / SECTOR_BYTES) * SECTOR_BYTES);
+    const hi = Math.min(offset + bytes, (Math.floor(at / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    let zero = true;
+    for (let i = lo; i < hi && zero; i++) if ((i === at ? buf[i]! ^ mask : buf[i]) !== 0) zero = false;
+    if (!zero) return { offset: at, mask };
+  }
+  // A frame of (almost) only zero bytes: setting a bit that is clear never zeroes anything.
+  for (let at = offset; at < offset + bytes; at++) {
+    const clear = ~buf[at]! & 0xff;
+    if (clear !== 0) return { offset: at, mask: clear & -clear };
+  }
+  throw new Error('a frame of only 0xff bytes cannot be flipped without zeroing (impossible: its length field)');
+}

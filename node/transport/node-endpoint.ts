@@ -1,0 +1,301 @@
+/**
+ * A node's end of the wire: everything between the socket and the host.
+ *
+ * Outgoing, it stamps and seals: peer messages under this node's peer key
+ * with its incarnation, the receiver's incarnation as last heard and a
+ * per-peer counter; client replies under the client key, echoing the client
+ * instance they answer.
+ *
+ * Incoming, each datagram passes, in order: the codec (sizes, magic,
+ * version, the key its header names, the MAC, the body, the key domain and
+ * sender agreeing with the body), the destination (this node), then
+ * - peer domain: the peer replay guard (incarnations and window,
+ *   `peer-replay.ts`); a peer that has not heard of this incarnation is sent
+ *   a `hello`; hellos stop here, Raft messages go to the host;
+ * - client domain: the client replay guard (timestamp freshness and window,
+ *   `client-replay.ts`); then a request is served only if it names this
+ *   node's current incarnation and comes from an address that has proved it
+ *   receives (`address-validation.ts`). Otherwise it gets a small `retry`
+ *   carrying a token and, in its header, this incarnation, which the client
+ *   echoes. So a client request captured before this node restarted is never
+ *   served after it (the node's client windows did not survive the restart,
+ *   but the incarnation it names is stale), and a spoofed source address
+ *   gets at most a few times the bytes the spoofer sent.
+ * Every datagram dropped on the way is counted by reason (node status).
+ *
+ * The same code runs in the real binary (node/main.ts over UDP) and in the
+ * simulator (over its simulated network, with the simulated clock), so the
+ * simulator exercises the real wire defences.
+ */
+import type { ClientMessage, ClientOutcome, ClientRequest } from '../protocol.js';
+import type { NodeId, RaftMessage } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import { worthLogging } from '../util/worth-logging.js';
+import { AddressValidator } from './address-validation.js';
+import { ClientReplayGuard, type ClientDropReason } from './client-replay.js';
+import { decodeEnvelope, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope, type Stamp } from './codec.js';
+import type { KeyRing } from './keys.js';
+import { PeerReplayGuard, type PeerDropReason } from './peer-replay.js';
+
+/** Where a client reply goes: opaque to the host, interpreted here. */
+export interface ReplyAddress {
+  readonly host: string;
+  readonly port: number;
+  /** The requester's sender id (its envelope `from`): the reply's `to`. */
+  readonly sender: string;
+  /** The requester's client instance (its stamp): the reply echoes it, so no other instance takes it for its own. */
+  readonly instance: number;
+}
+
+export type EndpointDropReason =
+  | DropReason
+  | PeerDropReason
+  | ClientDropReason
+  | 'wrong_destination'
+  /** A client request from an address not yet validated: answered with a `retry`, not served. */
+  | 'unvalidated_address'
+  /** Not even a `retry` fits within the amplification limit of the request's bytes. */
+  | 'amplification_limit'
+  /** A reply to an address that is no longer validated (its table entry expired or was evicted): not sent. */
+  | 'unvalidated_reply';
+
+/**
+ * A second hello to the same incarnation of a peer waits at least this long:
+ * one per unheard datagram would answer a flood with a flood. (A peer that
+ * restarted is told at once.)
+ */
+export const HELLO_INTERVAL_MS = 50;
+
+export interface NodeEndpointOptions {
+  readonly id: NodeId;
+  readonly cluster: string;
+  /** Every node of the cluster, this one included. */
+  readonly nodeIds: readonly NodeId[];
+  /** KeyRing.forNode: every node's peer key and the client key. */
+  readonly keys: KeyRing;
+  /** This node's incarnation: persisted and grown on every start (node/incarnation.ts). */
+  readonly incarnation: number;
+  /** W of the client freshness window (ClusterConfig.clientFreshnessMs). */
+  readonly clientFreshnessMs: number;
+  /** This node's key for address-validation tokens. */
+  readonly tokenKey: Buffer;
+  /** The system clock (ms since the Unix epoch), not the node's adjustable clock: stamps and freshness use it. */
+  readonly wallClockMs: () => number;
+  /** Sends a datagram to a peer (by its configured route). */
+  readonly toPeer: (to: NodeId, datagram: Buffer) => void;
+  /** Sends a datagram to an address (a client's source address). */
+  readonly toAddress: (host: string, port: number, datagram: Buffer) => void;
+  readonly onPeerMessage: (message: RaftMessage) => void;
+  readonly onClientMessage: (message: ClientMessage, replyTo: ReplyAddress) => void;
+  /**
+   * The answer the host gives `request` without doing anything, if it has
+   * one (a node that is not the leader redirects it), else null. A request
+   * that is not served for want of validation gets this answer instead of a
+   * `retry` when it has one and it is within the amplification limit: it
+   * changes nothing and is small, and it spares a client that is looking
+   * for the leader a round trip at every follower it asks.
+   */
+  readonly redirect?: (request: ClientRequest) => ClientOutcome | null;
+  readonly log: (line: string) => void;
+  /** Bounds (tests shrink them). */
+  readonly maxClients?: number;
+  readonly maxAddresses?: number;
+}
+
+export interface EndpointStats {
+  received: number;
+  delivered: number;
+  hellosSent: number;
+  retriesSent: number;
+  /** Requests not served for want of validation, answered with the host's redirect instead of a retry. */
+  redirectsSent: number;
+}
+
+export class NodeEndpoint {
+  private readonly peers: PeerReplayGuard;
+  private readonly clients: ClientReplayGuard;
+  private readonly addresses: AddressValidator;
+  private readonly ownKey: Buffer;
+  private readonly clientKey: Buffer;
+  private readonly dropped = new Map<EndpointDropReason, number>();
+  /** When this node last sent each peer a hello, and which incarnation of the peer it knew then. */
+  private readonly lastHello = new Map<NodeId, { readonly atMs: number; readonly peerIncarnation: number }>();
+  private readonly counters: EndpointStats = { received: 0, delivered: 0, hellosSent: 0, retriesSent: 0, redirectsSent: 0 };
+  private replyCounter = 0;
+
+  constructor(private readonly opts: NodeEndpointOptions) {
+    const own = opts.keys.keyFor('peer', opts.id);
+    const client = opts.keys.keyFor('client', opts.id);
+    assert(own !== null && client !== null, `the key ring of ${opts.id} holds its own peer key and the client key`);
+    this.ownKey = own;
+    this.clientKey = client;
+    this.peers = new PeerReplayGuard(opts.incarnation);
+    this.clients = new ClientReplayGuard({ freshnessMs: opts.clientFreshnessMs, ...(opts.maxClients !== undefined ? { maxClients: opts.maxClients } : {}) });
+    this.addresses = new AddressValidator({ tokenKey: opts.tokenKey, ...(opts.maxAddresses !== undefined ? { maxAddresses: opts.maxAddresses } : {}) });
+  }
+
+  get incarnation(): number {
+    return this.opts.incarnation;
+  }
+
+  /** The system clock in whole ms (stamps carry integers; the simulator's clock has fractions). */
+  private nowMs(): number {
+    return Math.floor(this.opts.wallClockMs());
+  }
+
+  /** Tells every peer this incarnation, so their datagrams to it are accepted from the start. */
+  start(): void {
+    for (const peer of this.opts.nodeIds) if (peer !== this.opts.id) this.sendHello(peer);
+  }
+
+  /** Seals and sends a Raft message; returns the encoding's failure, if any (a bug at the caller). */
+  sendPeer(to: NodeId, message: RaftMessage): EncodeResult {
+    const stamp = this.peers.stampFor(to, this.nowMs());
+    const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to, body: message }, this.ownKey, stamp);
+    if (encoded.ok) this.opts.toPeer(to, encoded.datagram);
+    return encoded;
+  }
+
+  /** Seals and sends a reply to a client; a reply to an address no longer validated is dropped and counted. */
+  sendClient(to: ReplyAddress, message: ClientMessage): EncodeResult | null {
+    const address = addressKey(to.host, to.port);
+    const nowMs = this.nowMs();
+    if (!this.addresses.isValidated(address, nowMs)) {
+      this.countDrop('unvalidated_reply', `reply ${message.type} to ${address}, which is not validated (any more)`);
+      return null;
+    }
+    const encoded = this.sealClient(to, message, nowMs);
+    if (encoded.ok) this.opts.toAddress(to.host, to.port, encoded.datagram);
+    return encoded;
+  }
+
+  /** Handles one datagram from `host:port`. Never throws, except what the host's handlers throw (assertions). */
+  receive(datagram: Buffer, host: string, port: number): void {
+    this.counters.received++;
+    const decoded = decodeEnvelope(datagram, this.opts.keys, this.opts.cluster);
+    if (!decoded.ok) {
+      this.countDrop(decoded.reason, `from ${addressKey(host, port)}: ${decoded.detail}`);
+      return;
+    }
+    const { envelope, auth } = decoded;
+    if (envelope.to !== this.opts.id) {
+      this.countDrop('wrong_destination', `addressed to ${JSON.stringify(envelope.to)}, this is ${JSON.stringify(this.opts.id)}`);
+      return;
+    }
+    const body = envelope.body;
+    if (auth.domain === 'peer') {
+      const isHello = body.type === 'hello';
+      const verdict = this.peers.judge(auth.sender, auth, isHello);
+      if (verdict.helloDue) this.maybeHello(auth.sender);
+      if (verdict.kind === 'drop') {
+        this.countDrop(verdict.reason, verdict.detail);
+        return;
+      }
+      if (isRaftMessage(body)) {
+        this.counters.delivered++;
+        this.opts.onPeerMessage(body);
+      }
+      return;
+    }
+    // The codec admits only client messages in the client domain.
+    if (isRaftMessage(body) || body.type === 'hello') return;
+    const nowMs = this.nowMs();
+    const verdict = this.clients.judge(auth.sender, auth.senderIncarnation, auth.counter, auth.sentAtMs, nowMs);
+    if (verdict.kind === 'drop') {
+      this.countDrop(verdict.reason, `from ${addressKey(host, port)}: ${verdict.detail}`);
+      return;
+    }
+    const replyTo: ReplyAddress = { host, port, sender: auth.sender, instance: auth.senderIncarnation };
+    const address = addressKey(host, port);
+    if (auth.receiverIncarnation !== this.opts.incarnation) {
+      const detail = `a request from ${address} naming incarnation ${auth.receiverIncarnation} of this node (this is ${this.opts.incarnation})`;
+      this.refuse(body, datagram.length, replyTo, address, nowMs, 'stale_receiver', detail);
+      return;
+    }
+    if (!this.addresses.admit(address, envelope.token, nowMs)) {
+      this.refuse(body, datagram.length, replyTo, address, nowMs, 'unvalidated_address', `a request from ${address}, which is not validated`);
+      return;
+    }
+    this.counters.delivered++;
+    this.opts.onClientMessage(body, replyTo);
+  }
+
+  droppedCounts(): Record<string, number> {
+    return Object.fromEntries(this.dropped);
+  }
+
+  stats(): Readonly<EndpointStats> {
+    return { ...this.counters };
+  }
+
+  /** The incarnation of `peer` as last heard (for tests and status). */
+  knownIncarnation(peer: NodeId): number {
+    return this.peers.knownIncarnation(peer);
+  }
+
+  private sealClient(to: ReplyAddress, message: ClientMessage, nowMs: number): EncodeResult {
+    const stamp: Stamp = { senderIncarnation: this.opts.incarnation, receiverIncarnation: to.instance, counter: ++this.replyCounter, sentAtMs: nowMs };
+    const envelope: Envelope = { cluster: this.opts.cluster, from: this.opts.id, to: to.sender, body: message };
+    return encodeEnvelope(envelope, this.clientKey, stamp);
+  }
+
+  /**
+   * A request that is not served (it names another incarnation of this
+   * node, or comes from an address not yet validated) is counted and
+   * answered, within RFC 9000 §8.1's limit of AMPLIFICATION_FACTOR times its
+   * bytes: with the host's side-effect-free redirect when it has one, else
+   * with a `retry` (a token, and this incarnation in the header).
+   */
+  private refuse(
+    body: ClientMessage, requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number,
+    reason: 'stale_receiver' | 'unvalidated_address', detail: string,
+  ): void {
+    const redirect = body.type === 'client_request' && this.opts.redirect !== undefined ? this.opts.redirect(body) : null;
+    if (redirect !== null && body.type === 'client_request') {
+      const answer = this.sealClient(replyTo, { type: 'client_response', clientId: body.clientId, seq: body.seq, outcome: redirect }, nowMs);
+      if (answer.ok && AddressValidator.withinLimit(requestBytes, answer.datagram.length)) {
+        this.countDrop(reason, `${detail}: answered with a redirect`);
+        this.counters.redirectsSent++;
+        this.opts.toAddress(replyTo.host, replyTo.port, answer.datagram);
+        return;
+      }
+    }
+    const retry = this.sealClient(replyTo, { type: 'retry', token: this.addresses.tokenFor(address, nowMs) }, nowMs);
+    if (!retry.ok || !AddressValidator.withinLimit(requestBytes, retry.datagram.length)) {
+      this.countDrop('amplification_limit', `${detail}: even a retry would exceed the amplification limit for a ${requestBytes}-byte request`);
+      return;
+    }
+    this.countDrop(reason, `${detail}: answered with a retry`);
+    this.counters.retriesSent++;
+    this.opts.toAddress(replyTo.host, replyTo.port, retry.datagram);
+  }
+
+  /** A hello to `peer`, unless one went to the same incarnation of it less than HELLO_INTERVAL_MS ago. */
+  private maybeHello(peer: NodeId): void {
+    const last = this.lastHello.get(peer);
+    const nowMs = this.nowMs();
+    const recent = last !== undefined && nowMs - last.atMs < HELLO_INTERVAL_MS && nowMs >= last.atMs;
+    if (recent && last.peerIncarnation === this.peers.knownIncarnation(peer)) return;
+    this.sendHello(peer);
+  }
+
+  private sendHello(peer: NodeId): void {
+    const nowMs = this.nowMs();
+    this.lastHello.set(peer, { atMs: nowMs, peerIncarnation: this.peers.knownIncarnation(peer) });
+    const stamp = this.peers.stampFor(peer, nowMs);
+    const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to: peer, body: { type: 'hello' } }, this.ownKey, stamp);
+    if (!encoded.ok) return; // cannot happen: a hello has no fields
+    this.counters.hellosSent++;
+    this.opts.toPeer(peer, encoded.datagram);
+  }
+
+  private countDrop(reason: EndpointDropReason, detail: string): void {
+    const n = (this.dropped.get(reason) ?? 0) + 1;
+    this.dropped.set(reason, n);
+    if (worthLogging(n)) this.opts.log(`wire: dropped a datagram (${reason} #${n}): ${detail}`);
+  }
+}
+
+export function addressKey(host: string, port: number): string {
+  return `${host}:${port}`;
+}
