@@ -66,9 +66,11 @@ const restartLease = ['--time-limit', '60', '--nemesis', 'kill,partition', '--ta
 const diskVoterFlip = ['--nemesis', 'disk', '--targets', 'voter', '--disk-faults', 'flip-last-frame'];
 /**
  * A follower whose log loses its last, fsynced frame (truncate-synced: outside Raft's fault model, the disk nemesis only does
- * it when asked): the leader must bring it back (the catch-up check after the final reads).
+ * it when asked): the leader must bring it back (the catch-up check after the final reads). A follower, not 'one': the
+ * study (8 of 10 with 'one') missed exactly the runs where the damaged node was the leader, or a leader change followed
+ * (a new leader probes every follower from scratch, so the defect cannot show).
  */
-const diskLostTail = ['--nemesis', 'disk', '--targets', 'one', '--disk-faults', 'truncate-synced'];
+const diskLostTail = ['--nemesis', 'disk', '--targets', 'follower', '--disk-faults', 'truncate-synced'];
 
 export const correctCells: readonly GateCell[] = [
   ...['none', ...nemesisKinds].map((nemesis): GateCell => ({

@@ -7,7 +7,9 @@
  * Targets are resolved when the event fires, not when the schedule is drawn:
  * 'leader' asks the cluster for the current leader; 'one', 'minority' and
  * 'majority' draw from the seeded PRNG among the nodes that are running and
- * not paused, and never more nodes than the target names.
+ * not paused, and never more nodes than the target names; 'follower' draws
+ * one of them that is not the leader (a fault that must leave the
+ * leadership alone, e.g. to see whether the leader repairs a follower).
  */
 import fc from 'fast-check';
 import { assertNever } from '../../node/util/assert.js';
@@ -22,13 +24,13 @@ import { field } from './wire.js';
  * once ("kill voters during elections"; disk damages its log in between),
  * and the leader is hit when the fault starts so that there are elections.
  */
-export type NodeTarget = 'one' | 'leader' | 'minority' | 'majority' | 'all' | 'voter';
+export type NodeTarget = 'one' | 'leader' | 'minority' | 'majority' | 'all' | 'follower' | 'voter';
 /** The targets that name a set of nodes when the event fires (all but `voter`, a standing trap). */
 export type NodeSetTarget = Exclude<NodeTarget, 'voter'>;
 
 /** Every target, in the order --targets lists them (and schedules draw from). */
-export const nodeTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all', 'voter'];
-export const nodeSetTargets: readonly NodeSetTarget[] = ['one', 'leader', 'minority', 'majority', 'all'];
+export const nodeTargets: readonly NodeTarget[] = ['one', 'leader', 'minority', 'majority', 'all', 'follower', 'voter'];
+export const nodeSetTargets: readonly NodeSetTarget[] = ['one', 'leader', 'minority', 'majority', 'all', 'follower'];
 /** Drawn from when --targets is not given. */
 export const defaultTargets: readonly NodeSetTarget[] = ['one', 'leader', 'minority', 'majority'];
 
@@ -40,6 +42,7 @@ export const targetNeeds: Readonly<Partial<Record<NodeTarget, { readonly net: 'r
 /** What a target means beyond its name, for the --targets help. */
 export const targetDescriptions: Readonly<Partial<Record<NodeTarget, string>>> = {
   voter: 'while the fault lasts, each node is crashed and restarted the moment it grants a vote',
+  follower: 'one node that is not the leader as the fault fires',
 };
 
 /**
@@ -114,6 +117,11 @@ export async function resolveTarget(ctx: NemesisContext, target: NodeSetTarget):
     case 'one':
       nodes = candidates.length > 0 ? [rng.pick(candidates)] : [];
       break;
+    case 'follower': {
+      const followers = candidates.filter((id) => id !== leader);
+      nodes = followers.length > 0 ? [rng.pick(followers)] : [];
+      break;
+    }
     case 'majority':
       nodes = rng.shuffle(candidates).slice(0, majority(n));
       break;

@@ -106,7 +106,7 @@ describe('parseOptions: each flag', () => {
     expect(usage(['--nemesis', 'delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay \(netns mode has no delay/);
     expect(usage(['--nemesis', 'partition,delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay/);
     expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual(['partition', 'loss', 'duplicate']);
-    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(/--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all\)/);
+    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(/--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all, follower\)/);
     expect(usage(['--nemesis', 'kill,clock', '--targets', 'voter'])).toMatch(/--nemesis clock has no target/);
     expect(opts(['--nemesis', 'kill,pause', '--targets', 'voter,leader']).targets).toEqual(['leader', 'voter']);
   });

@@ -160,6 +160,6 @@ describe('options derive from the table', () => {
     }
     expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill or disk target: add kill or disk to --nemesis');
     expect(HELP).toContain('--targets LIST');
-    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, voter \(kill\s+or\s+disk\s+only:/);
+    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/);
   });
 });
