@@ -323,6 +323,7 @@ export class RaftNode {
       role: this.role,
       leaderId: this.leaderId,
       configHistory: this.configs.points.slice(),
+      knownPeers: this.knownPeers,
       snapshot: this.snapshot,
       snapshotRequested: this.snapshotRequested,
       bytesSinceSnapshot: this.bytesSinceSnapshot,
@@ -400,6 +401,8 @@ export class RaftNode {
     this.role = 'follower';
     this.progress.clear();
     this.refreshMembership();
+    // Not derived from the history alone: a snapshot that collapsed it (snapshotTaken) did not refresh them.
+    this.knownPeers = state.knownPeers.slice();
     this.commitIndex = state.commitIndex;
     this.role = state.role;
     this.leaderId = state.leaderId;
