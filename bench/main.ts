@@ -23,13 +23,18 @@ async function run(): Promise<void> {
       await m.runCodecBench(args);
       return;
     }
+    case 'mc': {
+      const m = (await import('./mc.js')) as { runMcBench: (args: string[]) => Promise<void> };
+      await m.runMcBench(args);
+      return;
+    }
     case 'sim': {
       const m = (await import('./sim.js')) as { runSimBench: (args: string[]) => Promise<void> };
       await m.runSimBench(args);
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|sim [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|mc|sim [args]\n`);
       process.exitCode = 254;
   }
 }

@@ -628,7 +628,7 @@ export class NodeHost {
 }
 
 /** The definite error the session table's refusal becomes (protocol.ts SessionRejection says which are definite). */
-function sessionRejection(clientId: string, seq: number, check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>): ClientOutcome {
+export function sessionRejection(clientId: string, seq: number, check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>): ClientOutcome {
   if (check.kind === 'stale') {
     return {
       status: 'rejected', code: 'stale_seq',

@@ -4,6 +4,7 @@
  *   npm run sim -- --runs 200                  a campaign of 200 random scenarios
  *   npm run sim -- --runs 50 --unsafe local-reads
  *   npm run sim -- --seed S --path P [--unsafe F]   replay a (shrunk) counterexample
+ *   npm run sim -- --replay FILE               replay a model-checker trace (sim/stepped/)
  *
  * A failure is shrunk, printed with its seed and path and a replay command,
  * and its history, trace and scenario are written under histories/sim/.
@@ -19,11 +20,13 @@ import { writeArtifacts } from './artifacts.js';
 import { defaultShape } from './arbitraries.js';
 import { parallelCampaign } from './parallel.js';
 import { campaign, describeViolations, type CampaignResult } from './property.js';
+import { runReplay } from './stepped/replay-cli.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { unsafePreset, unsafePresets } from './unsafe.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N]
                     [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
+       npm run sim -- --replay FILE [--quiet]
 
   --runs N         scenarios to run (default 100; a replay with --path runs 1)
   --workers N      worker threads sharing the runs (default: one per core, at most 8;
@@ -34,7 +37,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --nodes N        cluster size (default 5; unsafe presets may set their own)
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
-  --quiet          no per-run progress`;
+  --quiet          no per-run progress
+  --replay FILE    replay a stepped trace (a model checker's counterexample, npm run mc)
+                   event by event and judge it; exit 1 if it still violates a property`;
 
 function fail(message: string): never {
   process.stderr.write(`rift-sim: ${message}\n${USAGE}\n`);
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
         'max-shrinks': { type: 'string' },
         out: { type: 'string' },
         quiet: { type: 'boolean' },
+        replay: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -71,6 +77,10 @@ async function main(): Promise<void> {
   }
   if (values.help === true) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.replay !== undefined) {
+    runReplay(values.replay, values.quiet === true);
     return;
   }
   const preset = values.unsafe === undefined ? null : unsafePreset(values.unsafe);

@@ -8,6 +8,7 @@
  *   checker/  the linearizability checker: nothing outside itself
  *   report/   the HTML drawing of a history and a verdict: checker/ only
  *   sim/      the deterministic simulator: node/ and checker/
+ *   mc/       the model checker: node/, checker/, sim/ (its stepped cluster)
  *   harness/  the real-cluster runner: node/, checker/, report/ (never sim/)
  *   bench/    benchmarks: anything
  *
@@ -29,8 +30,9 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[]>> = {
   checker: ['checker'],
   report: ['report', 'checker'],
   sim: ['sim', 'node', 'checker'],
+  mc: ['mc', 'node', 'checker', 'sim'],
   harness: ['harness', 'node', 'checker', 'report'],
-  bench: ['bench', 'node', 'checker', 'report', 'sim', 'harness'],
+  bench: ['bench', 'node', 'checker', 'report', 'sim', 'mc', 'harness'],
 };
 
 export interface LayerViolation {

@@ -112,6 +112,24 @@ export class SessionTable {
     }
   }
 
+  /**
+   * A table holding exactly `sessions`, least recently used first (the
+   * order `list()` gives): the inverse of `list()`, for restoring a
+   * state machine from its snapshot.
+   */
+  static fromList(sessions: readonly Session[], maxSessions: number = DEFAULT_MAX_SESSIONS): SessionTable {
+    const table = new SessionTable(maxSessions);
+    assert(sessions.length <= maxSessions, `${sessions.length} sessions exceed the bound ${maxSessions}`);
+    let lastUsed = 0;
+    for (const session of sessions) {
+      assert(session.lastUsedIndex > lastUsed, 'sessions must be listed least recently used first');
+      assert(!table.sessions.has(session.clientId), `session ${session.clientId} listed twice`);
+      lastUsed = session.lastUsedIndex;
+      table.sessions.set(session.clientId, session);
+    }
+    return table;
+  }
+
   /** Sessions from least to most recently used: the eviction order, identical on every replica. */
   list(): Session[] {
     return [...this.sessions.values()];

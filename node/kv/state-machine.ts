@@ -50,7 +50,7 @@ export interface KvStateMachineOptions {
 
 export class KvStateMachine {
   private readonly data = new Map<string, string>();
-  private readonly sessions: SessionTable;
+  private sessions: SessionTable;
   private readonly log: (line: string) => void;
   private lastAppliedIndex = 0;
   private undecodable = 0;
@@ -182,6 +182,20 @@ export class KvStateMachine {
     const data: Record<string, string> = {};
     for (const k of keys) data[k] = this.data.get(k) as string;
     return { lastApplied: this.lastAppliedIndex, data, sessions: this.sessions.list(), undecodable: this.undecodable };
+  }
+
+  /**
+   * A state machine in exactly the state `snapshot` describes (the inverse
+   * of {@link snapshotState}): the model checker restores replicas this way,
+   * and it is the shape a log-compaction snapshot will take (§7).
+   */
+  static fromSnapshot(snapshot: KvSnapshot, opts: KvStateMachineOptions = {}): KvStateMachine {
+    const machine = new KvStateMachine(opts);
+    for (const key of Object.keys(snapshot.data)) machine.data.set(key, snapshot.data[key] as string);
+    machine.sessions = SessionTable.fromList(snapshot.sessions, opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
+    machine.lastAppliedIndex = snapshot.lastApplied;
+    machine.undecodable = snapshot.undecodable;
+    return machine;
   }
 
   private applyCommand(entry: Entry): ApplyResult | null {

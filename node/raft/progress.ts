@@ -23,6 +23,7 @@
  * here is monotonic or explicitly checked for staleness.
  */
 import { assertNever, assertionFailed } from '../util/assert.js';
+import type { ProgressSnapshot } from './state.js';
 
 /** A tick so far in the past that any lease measured from it has expired. */
 export const NEVER_TICK = Number.MIN_SAFE_INTEGER;
@@ -60,6 +61,56 @@ export class Progress {
   constructor(nextIndex: number) {
     if (nextIndex < 1) assertionFailed(`nextIndex must be >= 1, got ${nextIndex}`);
     this.nextIndex = nextIndex;
+  }
+
+  /**
+   * This progress as plain data (RaftNode.snapshotState): `ackedSendTick`
+   * as ticks before `nowTick`, null when never or at least `leaseTicks` ago
+   * (it can then never make a lease valid again); `roundStartTick` likewise,
+   * null when more than `roundTicksMax` ago (observeRound and expireRound
+   * only ask whether it is more than that, and the answer can only stay yes).
+   */
+  toSnapshot(nowTick: number, leaseTicks: number | null, roundTicksMax: number): ProgressSnapshot {
+    const ago = nowTick - this.ackedSendTick;
+    const expired = this.ackedSendTick === NEVER_TICK || leaseTicks === null || ago >= leaseTicks;
+    const roundAgo = nowTick - this.roundStartTick;
+    return {
+      matchIndex: this.matchIndex,
+      nextIndex: this.nextIndex,
+      state: this.state,
+      probeSent: this.probeSent,
+      inflights: this.inflights.slice(),
+      recentActive: this.recentActive,
+      ackedSeq: this.ackedSeq,
+      ackedSendTicksAgo: expired ? null : ago,
+      commitSent: this.commitSent,
+      matchAtLastHeartbeat: this.matchAtLastHeartbeat,
+      matchKnownAtSeq: this.matchKnownAtSeq,
+      pendingSnapshot: this.pendingSnapshot,
+      roundEndIndex: this.roundEndIndex,
+      roundStartTicksAgo: roundAgo > roundTicksMax ? null : roundAgo,
+      caughtUp: this.caughtUp,
+    };
+  }
+
+  /** The inverse of {@link toSnapshot}, for a core whose tick count is `nowTick`. */
+  static fromSnapshot(snapshot: ProgressSnapshot, nowTick: number): Progress {
+    const progress = new Progress(snapshot.nextIndex);
+    progress.matchIndex = snapshot.matchIndex;
+    progress.state = snapshot.state;
+    progress.probeSent = snapshot.probeSent;
+    progress.inflights.push(...snapshot.inflights);
+    progress.recentActive = snapshot.recentActive;
+    progress.ackedSeq = snapshot.ackedSeq;
+    progress.ackedSendTick = snapshot.ackedSendTicksAgo === null ? NEVER_TICK : nowTick - snapshot.ackedSendTicksAgo;
+    progress.commitSent = snapshot.commitSent;
+    progress.matchAtLastHeartbeat = snapshot.matchAtLastHeartbeat;
+    progress.matchKnownAtSeq = snapshot.matchKnownAtSeq;
+    progress.pendingSnapshot = snapshot.pendingSnapshot;
+    progress.roundEndIndex = snapshot.roundEndIndex;
+    progress.roundStartTick = snapshot.roundStartTicksAgo === null ? NEVER_TICK : nowTick - snapshot.roundStartTicksAgo;
+    progress.caughtUp = snapshot.caughtUp;
+    return progress;
   }
 
   isPaused(maxInflightAppends: number): boolean {

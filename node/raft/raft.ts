@@ -55,6 +55,7 @@ import { RaftLog, entrySizeBytes, isAtLeastAsUpToDate } from './log.js';
 import { Progress, type ProgressState } from './progress.js';
 import { quorumSize, quorumValue } from './quorum.js';
 import { PendingReads } from './read-only.js';
+import type { ProgressSnapshot, RaftNodeState, SeqTickSnapshot } from './state.js';
 import type {
   AppendEntries,
   AppendEntriesResponse,
@@ -114,12 +115,16 @@ const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
 const NO_READ_REJECTIONS: readonly ReadRejection[] = Object.freeze([]);
 const NO_NOTICES: readonly string[] = Object.freeze([]);
 const NO_SNAPSHOT_SENDS: readonly InstallSnapshot[] = Object.freeze([]);
+/** Stands in for the caller's PRNG while {@link RaftNode.fromState} constructs (the constructor draws a timeout the restore then overwrites). */
+const constantPrng: Prng = { nextInt: (min) => min };
 
 export class RaftNode {
   private readonly config: RaftConfig;
-  private readonly prng: Prng;
+  /** Not readonly only so that {@link RaftNode.fromState} can install the caller's PRNG after construction. */
+  private prng: Prng;
   private readonly compaction: CompactionPolicy;
-  private readonly raftLog: RaftLog;
+  /** Not readonly only so that {@link RaftNode.fromState} can install the log with its compacted start. */
+  private raftLog: RaftLog;
   /** RaftConfig.peers, copied: the caller's array must not change who we accept messages from. */
   private readonly bootstrapPeers: readonly NodeId[];
 
@@ -287,6 +292,151 @@ export class RaftNode {
     }
     if (first.index === snapshot.index + 1) return new RaftLog(entries, snapshot.index, snapshot.term);
     return new RaftLog(entries.slice(1), first.index, first.term);
+  }
+
+  // ---------------------------------------------------------------- state as data
+
+  /**
+   * Everything this core holds, as plain immutable data (see
+   * {@link RaftNodeState} for what is normalised and why). Read-only: the
+   * core is unchanged. `RaftNode.fromState(config, core.snapshotState(),
+   * prng)` is a core that behaves exactly as this one from here on.
+   */
+  snapshotState(): RaftNodeState {
+    const now = this.ticks;
+    const leaseTicks = this.config.leaseTicks;
+    // Sorted by id: the maps' insertion order is not state (the core visits peers in the member lists' order).
+    const progress: (readonly [NodeId, ProgressSnapshot])[] = [...this.progress.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([peer, p]) => [peer, p.toSnapshot(now, leaseTicks, this.config.electionTimeoutTicksMin)] as const);
+    const votes: (readonly [NodeId, boolean])[] = [...this.votes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const logPrevIndex = this.raftLog.compactedIndex();
+    const logPrevTerm = this.raftLog.term(logPrevIndex);
+    assert(logPrevTerm !== null, 'the term at the log\'s compacted start is always known');
+    return {
+      log: this.raftLog.all().slice(),
+      logPrevIndex,
+      logPrevTerm,
+      currentTerm: this.currentTerm,
+      votedFor: this.votedFor,
+      commitIndex: this.commitIndex,
+      role: this.role,
+      leaderId: this.leaderId,
+      configHistory: this.configs.points.slice(),
+      knownPeers: this.knownPeers,
+      snapshot: this.snapshot,
+      snapshotRequested: this.snapshotRequested,
+      bytesSinceSnapshot: this.bytesSinceSnapshot,
+      electionElapsed: this.electionElapsed,
+      heartbeatElapsed: this.heartbeatElapsed,
+      randomizedElectionTimeout: this.randomizedElectionTimeout,
+      votes,
+      campaignIsTransfer: this.campaignIsTransfer,
+      campaignNumber: this.campaignNumber,
+      mayHaveLeaseholder: this.mayHaveLeaseholder,
+      progress,
+      seq: this.seq,
+      seqTicks: this.seqTickSnapshot(now, leaseTicks),
+      uncommittedBytes: this.uncommittedBytes,
+      leadTransferee: this.leadTransferee,
+      transferElapsed: this.transferElapsed,
+      readsAwaitingCommit: this.reads.awaitingList(),
+      readsConfirming: this.reads.confirmingList(),
+      readRoundSeq: this.readRoundSeq,
+      appendsPending: this.appendsPending,
+      lastHardState: this.lastHardState,
+      lastSoftState: this.lastSoftState,
+      unstableFrom: this.unstableFrom,
+      persistedIndex: this.persistedIndex,
+      handedOutIndex: this.handedOutIndex,
+      outbox: this.outbox.slice(),
+      readStates: this.readStates.slice(),
+      readRejections: this.readRejections.slice(),
+      snapshotToInstall: this.snapshotToInstall,
+      snapshotSends: this.snapshotSends.slice(),
+      discardBefore: this.discardBefore,
+    };
+  }
+
+  /**
+   * A core in exactly the state `state` describes (the inverse of
+   * {@link snapshotState}), with `config` (the same the snapshot was taken
+   * with) and `prng` for its future election timeouts. Its tick count
+   * starts at 0; tick-valued fields are placed relative to it.
+   */
+  static fromState(config: RaftConfig, state: RaftNodeState, prng: Prng): RaftNode {
+    // Constructed empty (with the snapshot, so that its checks run): restore installs the log with its compacted start.
+    const node = new RaftNode(config, { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: [], snapshot: state.snapshot }, constantPrng);
+    node.prng = prng;
+    node.restore(state);
+    return node;
+  }
+
+  /**
+   * The seq-to-send-tick points that can still make a lease valid. A point
+   * at least leaseTicks ago maps its seqs to an expired send time, exactly as
+   * having no point for them does (sendTickOf then says "never"), so such
+   * points are left out: cores that pruned them at different moments
+   * (nextSeq) give the same snapshot.
+   */
+  private seqTickSnapshot(now: number, leaseTicks: number | null): SeqTickSnapshot[] {
+    const points: SeqTickSnapshot[] = [];
+    for (const point of this.seqTicks) {
+      const ticksAgo = now - point.tick;
+      if (leaseTicks === null || ticksAgo < leaseTicks) points.push({ seq: point.seq, ticksAgo });
+    }
+    return points;
+  }
+
+  private restore(state: RaftNodeState): void {
+    assert(state.role === 'leader' || state.progress.length === 0, 'only a leader has progress');
+    this.raftLog = new RaftLog(state.log, state.logPrevIndex, state.logPrevTerm);
+    assert(state.commitIndex <= this.raftLog.lastIndex(), 'restored commitIndex within the log');
+    this.snapshot = state.snapshot;
+    this.snapshotRequested = state.snapshotRequested;
+    this.bytesSinceSnapshot = state.bytesSinceSnapshot;
+    assert(state.configHistory.length > 0, 'a restored configuration history has a base');
+    this.configs.points = state.configHistory.slice();
+    // Still a follower here: refreshMembership only derives the member lists and leaves progress alone.
+    this.role = 'follower';
+    this.progress.clear();
+    this.refreshMembership();
+    // Not derived from the history alone: a snapshot that collapsed it (snapshotTaken) did not refresh them.
+    this.knownPeers = state.knownPeers.slice();
+    this.commitIndex = state.commitIndex;
+    this.role = state.role;
+    this.leaderId = state.leaderId;
+    this.electionElapsed = state.electionElapsed;
+    this.heartbeatElapsed = state.heartbeatElapsed;
+    this.randomizedElectionTimeout = state.randomizedElectionTimeout;
+    this.ticks = 0;
+    this.votes.clear();
+    for (const [voter, vote] of state.votes) this.votes.set(voter, vote);
+    this.campaignIsTransfer = state.campaignIsTransfer;
+    this.campaignNumber = state.campaignNumber;
+    this.mayHaveLeaseholder = state.mayHaveLeaseholder;
+    this.progress.clear();
+    for (const [peer, snapshot] of state.progress) this.progress.set(peer, Progress.fromSnapshot(snapshot, 0));
+    this.seq = state.seq;
+    this.seqTicks = state.seqTicks.map((point) => ({ seq: point.seq, tick: -point.ticksAgo }));
+    this.uncommittedBytes = state.uncommittedBytes;
+    this.leadTransferee = state.leadTransferee;
+    this.transferElapsed = state.transferElapsed;
+    this.reads.restore(state.readsAwaitingCommit, state.readsConfirming);
+    this.readRoundSeq = state.readRoundSeq;
+    this.appendsPending = state.appendsPending;
+    this.lastHardState = state.lastHardState;
+    this.lastSoftState = state.lastSoftState;
+    this.unstableFrom = state.unstableFrom;
+    this.persistedIndex = state.persistedIndex;
+    this.handedOutIndex = state.handedOutIndex;
+    this.outbox = state.outbox.slice();
+    this.readStates = state.readStates.slice();
+    this.readRejections = state.readRejections.slice();
+    this.snapshotToInstall = state.snapshotToInstall;
+    this.snapshotSends = state.snapshotSends.slice();
+    this.discardBefore = state.discardBefore;
+    this.notices = [];
   }
 
   // ---------------------------------------------------------------- inputs

@@ -54,6 +54,23 @@ export class PendingReads {
     return this.confirming.splice(0, count);
   }
 
+  /** Reads waiting for a current-term commit, oldest first (a copy; RaftNode.snapshotState). */
+  awaitingList(): string[] {
+    return this.awaiting.slice();
+  }
+
+  /** Reads waiting for their round's quorum, oldest first (a copy; RaftNode.snapshotState). */
+  confirmingList(): ConfirmingRead[] {
+    return this.confirming.slice();
+  }
+
+  /** Replace everything pending (RaftNode.fromState); `confirming` must be in round order. */
+  restore(awaiting: readonly string[], confirming: readonly ConfirmingRead[]): void {
+    this.awaiting = awaiting.slice();
+    this.confirming = [];
+    for (const read of confirming) this.addConfirming(read);
+  }
+
   /** Everything pending, oldest first (used to reject all reads when leadership is lost). */
   takeAll(): string[] {
     const ids = [...this.awaiting, ...this.confirming.map((read) => read.requestId)];

@@ -291,3 +291,65 @@ describe('state machine vs reference model (property)', () => {
     );
   });
 });
+
+describe('KvStateMachine.fromSnapshot', () => {
+  it('a machine restored from a snapshot applies the rest exactly as the original (property)', () => {
+    fc.assert(
+      fc.property(fc.array(arbStep, { maxLength: 80 }), fc.nat(80), fc.integer({ min: 1, max: 4 }), (steps, splitAt, maxSessions) => {
+        const original = new KvStateMachine({ ...quiet, maxSessions });
+        let restored: KvStateMachine | null = null;
+        // What each client last sent (as in the reference-model property above): retries, stale seqs, mismatched ops, imposters.
+        const sent = new Map<number, { seq: number; op: KvOp }>();
+        steps.forEach((step, i) => {
+          if (i === Math.min(splitAt, steps.length - 1)) restored = KvStateMachine.fromSnapshot(original.snapshotState(), { ...quiet, maxSessions });
+          const index = i + 1;
+          let entry: Entry;
+          if (step.kind === 'noop') entry = { term: 1, index, type: 'noop', data: '' };
+          else {
+            const last = sent.get(step.client);
+            let seq: number;
+            let op: KvOp;
+            let instance = 1;
+            if (step.kind === 'imposter') {
+              instance = 2;
+              seq = Math.max(0, (last?.seq ?? 1) + step.shift);
+              op = step.op;
+            } else if (step.kind === 'new' || last === undefined) {
+              seq = (last?.seq ?? 0) + 1;
+              op = step.kind === 'new' ? step.op : { type: 'put', key: 'a', value: `v${index}` };
+              sent.set(step.client, { seq, op });
+            } else if (step.kind === 'retry') {
+              ({ seq, op } = last);
+            } else if (step.kind === 'mismatch') {
+              seq = last.seq;
+              op = step.op;
+            } else {
+              seq = Math.max(0, last.seq - step.back);
+              op = { type: 'put', key: 'a', value: `v${index}` };
+            }
+            entry = { term: 1, index, type: 'command', data: encodeCommand({ clientId: `client-${step.client}`, instance, seq, op }) };
+          }
+          const want = original.apply(entry);
+          if (restored !== null) expect((restored as KvStateMachine).apply(entry)).toEqual(want);
+        });
+        if (restored !== null) expect((restored as KvStateMachine).snapshotState()).toEqual(original.snapshotState());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a session list out of eviction order', () => {
+    const result = { status: 'ok', value: null } as const;
+    expect(() =>
+      KvStateMachine.fromSnapshot({
+        lastApplied: 5,
+        data: {},
+        sessions: [
+          { clientId: 'a', instance: 1, lastSeq: 1, digest: 'd', result, lastUsedIndex: 4 },
+          { clientId: 'b', instance: 1, lastSeq: 1, digest: 'd', result, lastUsedIndex: 2 },
+        ],
+        undecodable: 0,
+      }),
+    ).toThrow(/least recently used first/);
+  });
+});

@@ -1,0 +1,317 @@
+/**
+ * Interning: every distinct node state, message, log and entry payload the
+ * search meets is stored once and named by a small integer, so a global
+ * state is a handful of integers (mc/world.ts) and a node's reaction to an
+ * input, being a function of its own state and that input only, is computed
+ * once and looked up afterwards (the transition memo, mc/model.ts). This is
+ * what makes exploring millions of global states affordable: the number of
+ * distinct node states is far smaller than the number of their
+ * combinations.
+ *
+ * Each node state also carries its fingerprint under every relabelling of
+ * the node ids (mc/symmetry.ts), computed on first use from its canonical
+ * text: the state serialised with node ids mapped, maps keyed by node id
+ * (votes, progress) and lists of node ids (a configuration's voters and
+ * learners, which the core keeps sorted) re-sorted, and operator notices
+ * left out.
+ */
+import { describeMessage } from '../node/raft/describe.js';
+import type { Entry, NodeId, RaftMessage, Role } from '../node/raft/types.js';
+import type { SteppedNodeState } from '../sim/stepped/node.js';
+import { hashString, lanes } from './hash.js';
+import { indexOfId, type Permutations } from './symmetry.js';
+
+/** What the model reads of a node state without decoding it. */
+export interface NodeSummary {
+  readonly up: boolean;
+  readonly role: Role;
+  /** Volatile currentTerm when up; the durable one when down. */
+  readonly term: number;
+  readonly durableTerm: number;
+  readonly commitIndex: number;
+  /** The node's log: the core's when up, the disk's when down. */
+  readonly logId: number;
+  readonly logLength: number;
+  readonly unsynced: boolean;
+  readonly leaderId: NodeId | null;
+  /** The host holds client requests (pending writes or reads): its steps can answer clients. */
+  readonly clientPending: boolean;
+}
+
+export interface NodeRecord {
+  readonly id: number;
+  readonly state: SteppedNodeState;
+  readonly summary: NodeSummary;
+  /** Fingerprint lanes per permutation: [hi, lo] at 2p, 2p+1; valid where `known` has bit p. */
+  readonly hashes: Int32Array;
+  known: Uint8Array;
+  /** Id-blind signature (own id and other ids anonymised): orders nodes for symmetry. */
+  signature: number;
+}
+
+function isPairsById(value: unknown[]): boolean {
+  for (const item of value) {
+    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string' || indexOfId(item[0]) < 0) return false;
+  }
+  return value.length > 0;
+}
+
+/** A list of node ids (a configuration's members: a set, which the core keeps sorted). */
+function isIdList(value: unknown[]): boolean {
+  return value.length > 0 && value.every((item) => typeof item === 'string' && indexOfId(item) >= 0);
+}
+
+/** The canonical text of a node state under an id mapping (null: as is). */
+export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId, NodeId> | null): string {
+  return JSON.stringify(state, function (key: string, value: unknown): unknown {
+    if (key === 'notices') return undefined;
+    if (typeof value === 'string') return map !== null && indexOfId(value) >= 0 ? (map.get(value) ?? value) : value;
+    if (Array.isArray(value) && map !== null && isIdList(value)) {
+      // Sorted by the mapped ids (the elements themselves are mapped as strings above): the list the relabelled core would hold.
+      return value.slice().sort((a, b) => {
+        const x = map.get(a as string) ?? '';
+        const y = map.get(b as string) ?? '';
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
+    if (Array.isArray(value) && map !== null && isPairsById(value)) {
+      return value.slice().sort((a, b) => {
+        const x = map.get((a as [string])[0]) ?? '';
+        const y = map.get((b as [string])[0]) ?? '';
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
+    return value;
+  });
+}
+
+/** The id-blind text: `self` for the node's own id, `peer` for every other; id-keyed maps sorted by content. */
+function encodeSignature(state: SteppedNodeState, self: NodeId): string {
+  const anonymise = (key: string, value: unknown): unknown => {
+    if (key === 'notices') return undefined;
+    if (typeof value === 'string') return indexOfId(value) >= 0 ? (value === self ? '@self' : '@peer') : value;
+    if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
+    if (Array.isArray(value) && isPairsById(value)) {
+      const texts = value.map((item) => JSON.stringify(item, anonymise));
+      return value.map((item, i) => [texts[i]!, item] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, item]) => item);
+    }
+    return value;
+  };
+  return JSON.stringify(state, anonymise);
+}
+
+export class NodeTable {
+  private readonly byKey = new Map<string, NodeRecord>();
+  private readonly records: NodeRecord[] = [];
+
+  constructor(
+    private readonly perms: Permutations,
+    private readonly logs: LogTable,
+  ) {}
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  get(id: number): NodeRecord {
+    const record = this.records[id];
+    if (record === undefined) throw new Error(`mc: no interned node state ${id}`);
+    return record;
+  }
+
+  /** The record of node `slot`'s state (its own id matters: the same state of n1 and of n2 are different records). */
+  intern(slot: number, state: SteppedNodeState): NodeRecord {
+    // Plain JSON as the identity: the stepped node builds its state objects field by field in a fixed order.
+    const key = `${slot}|${JSON.stringify(state)}`;
+    const found = this.byKey.get(key);
+    if (found !== undefined) return found;
+    const record: NodeRecord = {
+      id: this.records.length,
+      state,
+      summary: summarise(state, this.logs),
+      hashes: new Int32Array(this.perms.perms.length * 2),
+      known: new Uint8Array(this.perms.perms.length),
+      signature: 0,
+    };
+    hashString(encodeSignature(state, `n${slot + 1}`));
+    record.signature = lanes[0]!;
+    this.byKey.set(key, record);
+    this.records.push(record);
+    return record;
+  }
+
+  /** Writes the fingerprint of node state `record` relabelled by permutation `p` into `lanes`. */
+  hashUnder(record: NodeRecord, p: number): void {
+    if (record.known[p] === 0) {
+      hashString(encodeNodeState(record.state, p === 0 ? null : this.perms.idMaps[p]!));
+      record.hashes[2 * p] = lanes[0]!;
+      record.hashes[2 * p + 1] = lanes[1]!;
+      record.known[p] = 1;
+    }
+    lanes[0] = record.hashes[2 * p]!;
+    lanes[1] = record.hashes[2 * p + 1]!;
+  }
+}
+
+function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
+  const running = state.running;
+  if (running === null) {
+    const log = logs.intern(state.durable.entries);
+    return {
+      up: false,
+      role: 'follower',
+      term: state.durable.hardState.currentTerm,
+      durableTerm: state.durable.hardState.currentTerm,
+      commitIndex: 0,
+      logId: log,
+      logLength: state.durable.entries.length,
+      unsynced: state.unsynced.length > 0,
+      leaderId: null,
+      clientPending: false,
+    };
+  }
+  const core = running.core;
+  return {
+    up: true,
+    role: core.role,
+    term: core.currentTerm,
+    durableTerm: state.durable.hardState.currentTerm,
+    commitIndex: core.commitIndex,
+    logId: logs.intern(core.log),
+    logLength: core.log.length,
+    unsynced: state.unsynced.length > 0,
+    leaderId: core.leaderId,
+    clientPending: running.writes.length > 0 || running.reads.length > 0,
+  };
+}
+
+export interface MessageRecord {
+  readonly id: number;
+  readonly message: RaftMessage;
+  readonly text: string;
+  readonly from: number;
+  readonly to: number;
+  readonly hashes: Int32Array;
+  known: Uint8Array;
+}
+
+export class MessageTable {
+  private readonly byText = new Map<string, MessageRecord>();
+  private readonly records: MessageRecord[] = [];
+
+  constructor(private readonly perms: Permutations) {}
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  get(id: number): MessageRecord {
+    const record = this.records[id];
+    if (record === undefined) throw new Error(`mc: no interned message ${id}`);
+    return record;
+  }
+
+  intern(message: RaftMessage): MessageRecord {
+    const text = describeMessage(message);
+    const found = this.byText.get(text);
+    if (found !== undefined) return found;
+    const record: MessageRecord = {
+      id: this.records.length,
+      message,
+      text,
+      from: indexOfId(message.from),
+      to: indexOfId(message.to),
+      hashes: new Int32Array(this.perms.perms.length * 2),
+      known: new Uint8Array(this.perms.perms.length),
+    };
+    this.byText.set(text, record);
+    this.records.push(record);
+    return record;
+  }
+
+  /** Writes the fingerprint of message `record` relabelled by permutation `p` into `lanes`. */
+  hashUnder(record: MessageRecord, p: number): void {
+    if (record.known[p] === 0) {
+      const map = this.perms.idMaps[p]!;
+      // describeMessage names nodes only in its `from->to` head.
+      const head = `${map.get(record.message.from) ?? record.message.from}->${map.get(record.message.to) ?? record.message.to}`;
+      hashString(head + record.text.slice(record.text.indexOf(' ')));
+      record.hashes[2 * p] = lanes[0]!;
+      record.hashes[2 * p + 1] = lanes[1]!;
+      record.known[p] = 1;
+    }
+    lanes[0] = record.hashes[2 * p]!;
+    lanes[1] = record.hashes[2 * p + 1]!;
+  }
+}
+
+/** Logs by content, with Log Matching (Figure 3) decided once per pair. */
+export class LogTable {
+  private readonly byKey = new Map<string, number>();
+  private readonly logs: (readonly Entry[])[] = [];
+  private readonly data = new Map<string, number>();
+  private readonly matching = new Map<number, string | null>();
+
+  get size(): number {
+    return this.logs.length;
+  }
+
+  entries(id: number): readonly Entry[] {
+    const log = this.logs[id];
+    if (log === undefined) throw new Error(`mc: no interned log ${id}`);
+    return log;
+  }
+
+  /** Stable small integer for an entry's payload. */
+  dataId(entry: Entry): number {
+    const key = entry.type === 'noop' ? `noop|${entry.data}` : entry.data;
+    let id = this.data.get(key);
+    if (id === undefined) {
+      id = this.data.size;
+      this.data.set(key, id);
+    }
+    return id;
+  }
+
+  intern(entries: readonly Entry[]): number {
+    let key = '';
+    for (const entry of entries) key += `${entry.term}:${this.dataId(entry)},`;
+    let id = this.byKey.get(key);
+    if (id === undefined) {
+      id = this.logs.length;
+      this.byKey.set(key, id);
+      this.logs.push(entries);
+    }
+    return id;
+  }
+
+  /**
+   * Log Matching (§5.3, Figure 3): if two logs hold an entry with the same
+   * index and term, they are identical up to it. Null when it holds;
+   * otherwise the first index where it fails.
+   */
+  logMatchingViolation(a: number, b: number): string | null {
+    if (a === b) return null;
+    const key = a < b ? a * 0x100000 + b : b * 0x100000 + a;
+    const known = this.matching.get(key);
+    if (known !== undefined) return known;
+    const x = this.entries(a);
+    const y = this.entries(b);
+    let verdict: string | null = null;
+    // The highest index with the same term in both logs: everything up to it must be identical.
+    for (let i = Math.min(x.length, y.length) - 1; i >= 0 && verdict === null; i--) {
+      if (x[i]!.term !== y[i]!.term) continue;
+      for (let j = 0; j <= i; j++) {
+        const ex = x[j]!;
+        const ey = y[j]!;
+        if (ex.term !== ey.term || ex.type !== ey.type || ex.data !== ey.data) {
+          verdict = `both logs hold an entry of term ${x[i]!.term} at index ${i + 1}, but differ at index ${j + 1} (${ex.index}@${ex.term} vs ${ey.index}@${ey.term})`;
+          break;
+        }
+      }
+      break;
+    }
+    this.matching.set(key, verdict);
+    return verdict;
+  }
+}

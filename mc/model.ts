@@ -1,0 +1,1115 @@
+/**
+ * The model: a cluster of stepped nodes (sim/stepped/: the real core, KV
+ * state machine, sessions and the host's effect loop), the messages in
+ * flight, the clients' operations and the history variables the properties
+ * need, as one global state (a `World`, a flat Int32Array of interned ids
+ * and counters); the events that can happen in a state (`actions`); what an
+ * event does (`step`), with every property checked on the transition; and a
+ * state's fingerprint up to relabelling of the nodes (`fingerprint`).
+ *
+ * A node's reaction to an input depends only on its own state and the
+ * input, so it is computed once per (node state, input) and memoised; the
+ * world-level part of a step (network, clients, properties) is cheap
+ * integer work.
+ *
+ * Adding state or events (snapshots, membership: issue 18): a new input is
+ * a `SteppedNode` method, a `SteppedEvent` kind (its trace form), an
+ * `Action` kind here with its enabling rule in `actions` and its effect in
+ * `step` (a node input goes through `nodeStep` with a new input code); new
+ * per-node state lives in `SteppedNodeState` and is interned and hashed
+ * with no change here; new global state is a new field of the `Layout`.
+ */
+import { checkHistory } from '../checker/check.js';
+import type { HistoryOp } from '../checker/types.js';
+import type { Entry, NodeId, RaftConfig, RaftMessage } from '../node/raft/types.js';
+import { assertNever } from '../node/util/assert.js';
+import { completeOp, invokeOp, judgeReply, requestOf } from '../sim/stepped/clients.js';
+import { isDeadMessage } from '../sim/stepped/network.js';
+import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
+import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
+import { latestWriteIndex } from '../sim/stepped/read-safety.js';
+import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
+import { Hasher, hashString, lanes } from './hash.js';
+import { LogTable, MessageTable, NodeTable, type NodeRecord } from './intern.js';
+import type { McOptions, PropertyName } from './options.js';
+import { allPermutations, candidatePermutations, nodeIdOf, type Permutations } from './symmetry.js';
+
+/** A global state: see `Layout` for what is where. Never mutated once built. */
+export type World = Int32Array;
+
+export type Action =
+  | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly msg: number }
+  | { readonly kind: 'tick' | 'timeout' | 'fsync' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail'; readonly node: number }
+  | { readonly kind: 'request'; readonly op: number; readonly node: number }
+  | { readonly kind: 'transfer'; readonly node: number; readonly to: number };
+
+export interface Violation {
+  readonly property: PropertyName;
+  readonly message: string;
+}
+
+export interface StepResult {
+  readonly world: World;
+  readonly violation: Violation | null;
+  /** False when the new state is beyond a bound: it is checked but not expanded. */
+  readonly inBounds: boolean;
+}
+
+/** Client operation status in a World. */
+const OP_IDLE = 0;
+const OP_WAITING = 1;
+const OP_RETRY = 2;
+const OP_DONE = 3;
+/** History event kinds in a World. */
+const H_INVOKE = 0;
+const H_OK = 1;
+const H_FAIL = 2;
+/**
+ * Fault budgets, counted per node (crashes of it, messages to it lost or
+ * duplicated, its pauses, its disk faults, its timer firings): a budget
+ * shared by all nodes would make one node's fault disable another's, and
+ * the partial-order reduction needs them independent. Transfers (a leader's
+ * action, never reordered) are one count for the cluster.
+ */
+const B_CRASHES = 0;
+const B_DROPS = 1;
+const B_DUPS = 2;
+const B_PAUSES = 3;
+const B_DISK = 4;
+const B_TIMEOUTS = 5;
+const PER_NODE_BUDGETS = 6;
+/** Messages a World holds when the in-flight count is not bounded (more: the state is not expanded, and the summary says so). */
+const UNBOUNDED_NET = 96;
+
+/** Offsets of the fields of a World. */
+export class Layout {
+  readonly nodes = 0;
+  readonly clocks: number;
+  readonly paused: number;
+  /** Per operation: status, node it waits at (-1), attempts made, read floor (-1 unset). */
+  readonly ops: number;
+  /** Leader of each term 0..maxTerm+1 (-1: none yet): Election Safety's history variable. */
+  readonly leaders: number;
+  /** Id of the committed history (CommitTable). */
+  readonly committed: number;
+  /** Per-node fault budgets used: budget + kind * n + node (B_*). */
+  readonly budget: number;
+  readonly transfers: number;
+  readonly histLen: number;
+  /** History events as triples (kind, op, value; value -1 = null). */
+  readonly hist: number;
+  readonly netLen: number;
+  /** Message ids in flight, ascending (a multiset). */
+  readonly net: number;
+  readonly netCapacity: number;
+  readonly size: number;
+
+  constructor(
+    readonly n: number,
+    readonly opCount: number,
+    readonly maxTerm: number,
+    /** The bound on messages in flight; 0: none (the network then holds up to UNBOUNDED_NET). */
+    readonly maxInFlight: number,
+  ) {
+    this.clocks = n;
+    this.paused = 2 * n;
+    this.ops = 2 * n + 1;
+    this.leaders = this.ops + 4 * opCount;
+    this.committed = this.leaders + maxTerm + 2;
+    this.budget = this.committed + 1;
+    this.transfers = this.budget + PER_NODE_BUDGETS * n;
+    this.histLen = this.transfers + 1;
+    this.hist = this.histLen + 1;
+    this.netLen = this.hist + 6 * opCount;
+    this.net = this.netLen + 1;
+    // Room beyond the bound for what one step can add (a state over the bound is checked, then not expanded).
+    this.netCapacity = maxInFlight > 0 ? maxInFlight + 4 * n + 8 : UNBOUNDED_NET;
+    this.size = this.net + this.netCapacity;
+  }
+}
+
+interface NodeStepResult {
+  readonly next: number;
+  readonly out: readonly number[];
+  readonly replies: readonly ClientReply[];
+  readonly served: readonly ServedRead[];
+  readonly applied: readonly Entry[];
+  readonly threw: string | null;
+}
+
+interface CommitRecord {
+  readonly id: number;
+  readonly entries: readonly Entry[];
+  /** The term in which each entry was first known committed (by the committing node's currentTerm). */
+  readonly terms: readonly number[];
+  readonly hi: number;
+  readonly lo: number;
+}
+
+/** Committed histories by content. */
+class CommitTable {
+  private readonly byKey = new Map<string, CommitRecord>();
+  private readonly records: CommitRecord[] = [];
+
+  constructor(private readonly logs: LogTable) {}
+
+  get(id: number): CommitRecord {
+    return this.records[id]!;
+  }
+
+  intern(entries: readonly Entry[], terms: readonly number[]): CommitRecord {
+    let key = '';
+    for (let i = 0; i < entries.length; i++) key += `${entries[i]!.term}:${this.logs.dataId(entries[i]!)}:${terms[i]},`;
+    let record = this.byKey.get(key);
+    if (record === undefined) {
+      // The fingerprint from content, never from this thread's ids: worker threads must agree on it.
+      let content = '';
+      for (let i = 0; i < entries.length; i++) content += `${entries[i]!.term}|${entries[i]!.type}|${entries[i]!.data}|${terms[i]}\n`;
+      hashString(content);
+      record = { id: this.records.length, entries, terms, hi: lanes[0]!, lo: lanes[1]! };
+      this.byKey.set(key, record);
+      this.records.push(record);
+    }
+    return record;
+  }
+}
+
+/** Worlds in transit between threads (Model.exportWorlds / importWorlds): structured-clone friendly. */
+export interface WorldBatch {
+  readonly nodeStates: SteppedNodeState[];
+  readonly nodeSlots: number[];
+  readonly messages: RaftMessage[];
+  readonly commits: { entries: readonly Entry[]; terms: readonly number[] }[];
+  readonly worlds: Int32Array;
+  readonly fps: Int32Array;
+}
+
+export interface ModelStats {
+  /** States not expanded because the network held more than a World can (only without --max-inflight). */
+  netOverflows: number;
+  memoHits: number;
+  memoMisses: number;
+  linearizabilityChecks: number;
+  livenessChecks: number;
+}
+
+const MEMO_LIMIT = 4_000_000;
+const NO_ENTRIES: readonly Entry[] = [];
+
+/** The client operations the bounds ask for: puts, then cas, then reads; each its own client. */
+export function clientOps(options: McOptions): ClientOpSpec[] {
+  const { writes, cas, reads, keys } = options.bounds;
+  const ops: ClientOpSpec[] = [];
+  const key = (i: number): string => `k${i % keys}`;
+  for (let i = 0; i < writes; i++) ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'put', key: key(i), value: String(i + 1) } });
+  for (let i = 0; i < cas; i++) {
+    ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'cas', key: key(i), expected: writes > 0 ? '1' : null, value: String(writes + i + 1) } });
+  }
+  for (let i = 0; i < reads; i++) ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'get', key: key(i) } });
+  return ops;
+}
+
+export function steppedParams(options: McOptions): SteppedParams {
+  return {
+    nodeCount: options.bounds.nodes,
+    electionTicks: options.electionTicks,
+    heartbeatTicks: options.heartbeatTicks,
+    readMode: options.readMode,
+    clockDriftBound: options.clockDriftBound,
+    unsafe: options.unsafe,
+    skipReadQuorum: options.skipReadQuorum,
+  };
+}
+
+export class Model {
+  readonly layout: Layout;
+  readonly params: SteppedParams;
+  readonly ops: readonly ClientOpSpec[];
+  readonly perms: Permutations;
+  readonly logs = new LogTable();
+  readonly nodes: NodeTable;
+  readonly msgs: MessageTable;
+  readonly stats: ModelStats = { netOverflows: 0, memoHits: 0, memoMisses: 0, linearizabilityChecks: 0, livenessChecks: 0 };
+  private readonly commits: CommitTable;
+  private readonly configs: readonly RaftConfig[];
+  private readonly ids: readonly NodeId[];
+  private readonly memo = new Map<number, NodeStepResult>();
+  private readonly linearizable = new Map<string, boolean>();
+  private readonly floors = new Map<string, number>();
+  private readonly hasher = new Hasher();
+  private readonly candidates: number[] = [];
+  private readonly signatures: Int32Array;
+
+  constructor(readonly options: McOptions) {
+    const b = options.bounds;
+    this.params = steppedParams(options);
+    this.ops = clientOps(options);
+    this.layout = new Layout(b.nodes, this.ops.length, b.maxTerm, b.maxInFlight);
+    this.perms = allPermutations(b.nodes);
+    this.nodes = new NodeTable(this.perms, this.logs);
+    this.msgs = new MessageTable(this.perms);
+    this.commits = new CommitTable(this.logs);
+    this.ids = Array.from({ length: b.nodes }, (_, i) => nodeIdOf(i));
+    this.configs = this.ids.map((id) => coreConfigFor(this.params, id));
+    this.signatures = new Int32Array(b.nodes);
+  }
+
+  private enabled(property: PropertyName): boolean {
+    return this.options.properties.has(property);
+  }
+
+  // ---------------------------------------------------------------- states
+
+  private preludeCache: { world: World; events: SteppedEvent[] } | null = null;
+
+  /**
+   * The state the search starts from. `--start empty`: every node started
+   * on an empty disk, nothing in flight, no operation invoked. `--start
+   * leader`: after a fixed prelude from there (n1's timer goes off, then
+   * every message is delivered, smallest text first, and every disk
+   * fsyncs, until nothing is left): n1 leads term 1 with its noop committed
+   * everywhere; budgets start unused. The prelude's events open every
+   * counterexample (`preludeEvents`), so a trace still replays from empty
+   * disks.
+   */
+  initial(): World {
+    if (this.options.start === 'empty') return this.emptyWorld();
+    return this.prelude().world;
+  }
+
+  preludeEvents(): readonly SteppedEvent[] {
+    return this.options.start === 'empty' ? [] : this.prelude().events;
+  }
+
+  private prelude(): { world: World; events: SteppedEvent[] } {
+    if (this.preludeCache !== null) return this.preludeCache;
+    const L = this.layout;
+    let w = this.emptyWorld();
+    const events: SteppedEvent[] = [];
+    const take = (action: Action): void => {
+      events.push(this.toEvent(w, action));
+      const result = this.step(w, action);
+      if (result.violation !== null) throw new Error(`mc: the prelude violates ${result.violation.property}: ${result.violation.message}`);
+      w = result.world;
+    };
+    take({ kind: 'timeout', node: 0 });
+    for (let guard = 0; guard < 10_000; guard++) {
+      const unsynced = Array.from({ length: L.n }, (_, i) => i).find((i) => this.node(w, i).summary.unsynced);
+      if (unsynced !== undefined) {
+        take({ kind: 'fsync', node: unsynced });
+        continue;
+      }
+      const len = w[L.netLen]!;
+      if (len === 0) break;
+      let first = w[L.net]!;
+      for (let j = 1; j < len; j++) if (this.msgs.get(w[L.net + j]!).text < this.msgs.get(first).text) first = w[L.net + j]!;
+      take({ kind: 'deliver', msg: first });
+    }
+    const leader = this.node(w, 0).summary;
+    // Under --unsafe commit-old-terms a new leader appends no noop (the flag's point), so nothing is committed yet.
+    const noopExpected = !this.params.unsafe.commitOldTerms;
+    if (w[L.netLen] !== 0 || leader.role !== 'leader' || (noopExpected && leader.commitIndex < 1)) throw new Error('mc: the prelude did not end with n1 leading and its noop committed');
+    w = w.slice();
+    w.fill(0, L.budget, L.transfers + 1);
+    this.preludeCache = { world: w, events };
+    return this.preludeCache;
+  }
+
+  private emptyWorld(): World {
+    const L = this.layout;
+    const w = new Int32Array(L.size);
+    for (let i = 0; i < L.n; i++) {
+      const node = SteppedNode.fresh(this.ids[i]!, this.configs[i]!, this.params.unsafe);
+      node.restart();
+      w[L.nodes + i] = this.nodes.intern(i, node.state()).id;
+    }
+    for (let k = 0; k < L.opCount; k++) {
+      w[L.ops + 4 * k] = OP_IDLE;
+      w[L.ops + 4 * k + 1] = -1;
+      w[L.ops + 4 * k + 3] = -1;
+    }
+    for (let t = 0; t < L.maxTerm + 2; t++) w[L.leaders + t] = -1;
+    w[L.committed] = this.commits.intern(NO_ENTRIES, []).id;
+    return w;
+  }
+
+  node(w: World, slot: number): NodeRecord {
+    return this.nodes.get(w[this.layout.nodes + slot]!);
+  }
+
+  private runningMinClock(w: World, except: number): number {
+    const L = this.layout;
+    let min = Infinity;
+    for (let i = 0; i < L.n; i++) {
+      if (i === except || !this.node(w, i).summary.up || (w[L.paused]! & (1 << i)) !== 0) continue;
+      min = Math.min(min, w[L.clocks + i]!);
+    }
+    return min;
+  }
+
+  /** Ticks a paused node slept through when it resumes now. */
+  backlogOf(w: World, slot: number): number {
+    const min = this.runningMinClock(w, slot);
+    return min === Infinity ? 0 : Math.max(0, min - w[this.layout.clocks + slot]!);
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  /**
+   * A node whose steps commute with every other event: not a leader, no
+   * client request pending at it (in its host or as the node an operation
+   * waits at). Its steps touch only its own state and the messages
+   * addressed to it or sent by it; a non-leader never extends what is
+   * committed (a follower's commitIndex comes from a leader's, which was
+   * recorded when the leader advanced it) and never answers a client.
+   * `step` checks both at run time under the reduction.
+   */
+  private isQuiet(w: World, slot: number): boolean {
+    const L = this.layout;
+    const s = this.node(w, slot).summary;
+    if ((s.up && s.role === 'leader') || s.clientPending) return false;
+    for (let k = 0; k < L.opCount; k++) if (w[L.ops + 4 * k] === OP_WAITING && w[L.ops + 4 * k + 1] === slot) return false;
+    return true;
+  }
+
+  /**
+   * The events to explore from `w`. Without the partial-order reduction:
+   * every enabled event. With it (--time timeouts, no in-flight bound): the
+   * enabled events of one quiet node (see isQuiet), when some quiet node has
+   * any: its deliveries, the losses and duplications of messages to it, its
+   * timer, fsync, crash, restart, pause and wake-up. That set is persistent
+   * (Godefroid's persistent sets): no event of another node or client can
+   * disable one of them or fails to commute with them, so every path from
+   * `w` can be reordered to start with one of them, reaching the same
+   * states; every end of path (where liveness is checked) stays reachable.
+   * Fault budgets are per node, so one node's faults never disable
+   * another's; the in-flight bound is not a per-node count (reordering
+   * changes how many messages wait at once), hence the reduction runs
+   * without it. The state graph has no cycles (every event
+   * uses up a message or a budget), so no cycle proviso is needed. The
+   * first counterexample found is the shortest in the reduced graph.
+   */
+  actions(w: World, out: Action[]): void {
+    this.allActions(w, out);
+    if (!this.options.por || out.length <= 1) return;
+    const L = this.layout;
+    let best = -1;
+    let bestCount = Infinity;
+    for (let i = 0; i < L.n; i++) {
+      if (!this.isQuiet(w, i)) continue;
+      let count = 0;
+      for (const action of out) if (this.ownerOf(action) === i) count++;
+      if (count > 0 && count < bestCount) {
+        best = i;
+        bestCount = count;
+      }
+    }
+    if (best === -1 || bestCount === out.length) return;
+    let kept = 0;
+    for (const action of out) if (this.ownerOf(action) === best) out[kept++] = action;
+    out.length = kept;
+  }
+
+  /**
+   * Whether delivering `msg` now would change nothing at its receiver: same
+   * state, nothing sent, applied or answered (a vote answer after the
+   * election ended, a duplicate AppendEntries already acknowledged...).
+   * Such a delivery only takes the message out of the network, and every
+   * state reachable without it is reachable with it still in flight (a
+   * message in flight forces nothing), so it is not explored: the message
+   * stays until it matters or the path ends. (Safety properties only lose
+   * nothing this way; the liveness heal delivers what is left.)
+   */
+  private isNoOpDelivery(w: World, msg: number, to: number): boolean {
+    const record = this.node(w, to);
+    const message = this.msgs.get(msg).message;
+    const result = this.nodeStep(to, record, 4096 + msg, (node) => node.deliver(message));
+    return result.next === record.id && result.out.length === 0 && result.replies.length === 0 && result.served.length === 0 && result.applied.length === 0 && result.threw === null;
+  }
+
+  /** The node whose state an event touches; -1 for a client request (it touches the client and a leader). */
+  private ownerOf(action: Action): number {
+    switch (action.kind) {
+      case 'deliver':
+      case 'drop':
+      case 'duplicate':
+        return this.msgs.get(action.msg).to;
+      case 'request':
+        return -1;
+      default:
+        return action.node;
+    }
+  }
+
+  /** Every event that can happen in `w`, within the bounds on faults. */
+  private allActions(w: World, out: Action[]): void {
+    out.length = 0;
+    const L = this.layout;
+    const b = this.options.bounds;
+    const used = (kind: number, node: number): number => w[L.budget + kind * L.n + node]!;
+    const paused = w[L.paused]!;
+    const netLen = w[L.netLen]!;
+    let previous = -1;
+    for (let j = 0; j < netLen; j++) {
+      const msg = w[L.net + j]!;
+      if (msg === previous) continue; // copies of one message: one action each kind
+      previous = msg;
+      const to = this.msgs.get(msg).to;
+      if (this.node(w, to).summary.up && (paused & (1 << to)) === 0 && !(this.options.noopDeliveries === false && this.isNoOpDelivery(w, msg, to))) {
+        out.push({ kind: 'deliver', msg });
+      }
+      if (used(B_DROPS, to) < b.drops) out.push({ kind: 'drop', msg });
+      if (used(B_DUPS, to) < b.dups && (b.maxInFlight === 0 || netLen < b.maxInFlight)) out.push({ kind: 'duplicate', msg });
+    }
+    const minClock = this.runningMinClock(w, -1);
+    for (let i = 0; i < L.n; i++) {
+      const s = this.node(w, i).summary;
+      const isPaused = (paused & (1 << i)) !== 0;
+      if (!s.up) {
+        out.push({ kind: 'restart', node: i });
+        if (used(B_DISK, i) < b.diskFaults && s.logLength > 0) out.push({ kind: 'lose_tail', node: i });
+        continue;
+      }
+      if (isPaused) {
+        out.push({ kind: 'resume', node: i });
+      } else {
+        if (this.options.time === 'ticks') {
+          const clock = w[L.clocks + i]!;
+          if (clock < b.maxTime && clock + 1 - minClock <= b.skew) out.push({ kind: 'tick', node: i });
+        } else if (used(B_TIMEOUTS, i) < b.timeouts) {
+          out.push({ kind: 'timeout', node: i });
+        }
+        if (s.unsynced) out.push({ kind: 'fsync', node: i });
+        if (used(B_PAUSES, i) < b.pauses) out.push({ kind: 'pause', node: i });
+        if (s.role === 'leader' && w[L.transfers]! < b.transfers) {
+          for (let j = 0; j < L.n; j++) if (j !== i) out.push({ kind: 'transfer', node: i, to: j });
+        }
+      }
+      if (used(B_CRASHES, i) < b.crashes) out.push({ kind: 'crash', node: i });
+    }
+    for (let k = 0; k < L.opCount; k++) {
+      const status = w[L.ops + 4 * k]!;
+      const attempts = w[L.ops + 4 * k + 2]!;
+      if (status === OP_DONE || attempts > b.retries) continue;
+      const isRead = this.ops[k]!.op.type === 'get';
+      const waitingAt = status === OP_WAITING ? w[L.ops + 4 * k + 1]! : -1;
+      for (let i = 0; i < L.n; i++) {
+        const s = this.node(w, i).summary;
+        // A client that gave up waiting (a timeout) asks another node; one waiting at i keeps waiting there.
+        if (!s.up || (paused & (1 << i)) !== 0 || i === waitingAt) continue;
+        // A node that is not the leader answers not_leader and changes nothing; the client
+        // then retries, so sending there first adds no behaviour (only weaker histories).
+        if (s.role === 'leader' || (isRead && this.params.unsafe.localReads)) out.push({ kind: 'request', op: k, node: i });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- node transitions
+
+  /** A node's reaction to one input, memoised by (node state, input). */
+  private nodeStep(slot: number, record: NodeRecord, code: number, input: (node: SteppedNode) => void): NodeStepResult {
+    const key = record.id * 0x1000000 + code;
+    if (this.options.memo) {
+      const known = this.memo.get(key);
+      if (known !== undefined) {
+        this.stats.memoHits++;
+        return known;
+      }
+    }
+    this.stats.memoMisses++;
+    const node = SteppedNode.fromState(this.ids[slot]!, this.configs[slot]!, this.params.unsafe, record.state);
+    let threw: string | null = null;
+    try {
+      input(node);
+    } catch (error) {
+      threw = error instanceof Error ? error.message : String(error);
+    }
+    const effects = node.takeEffects();
+    const next = threw === null ? this.nodes.intern(slot, node.state()).id : record.id;
+    const result: NodeStepResult = {
+      next,
+      out: effects.messages.map((m) => this.msgs.intern(m).id),
+      replies: effects.replies,
+      served: effects.served,
+      applied: effects.applied.map((a) => a.entry),
+      threw,
+    };
+    if (this.options.memo) {
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(key, result);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  /** What `action` does to `w`, with every enabled property checked on the way. */
+  step(w: World, action: Action): StepResult {
+    const L = this.layout;
+    const next = w.slice();
+    let violation: Violation | null = null;
+    const violate = (property: PropertyName, message: string): void => {
+      if (violation === null && this.enabled(property)) violation = { property, message };
+    };
+    let slot = -1;
+    let result: NodeStepResult | null = null;
+    switch (action.kind) {
+      case 'deliver': {
+        this.removeMessage(next, action.msg);
+        slot = this.msgs.get(action.msg).to;
+        const message = this.msgs.get(action.msg).message;
+        result = this.nodeStep(slot, this.node(w, slot), 4096 + action.msg, (node) => node.deliver(message));
+        break;
+      }
+      case 'drop':
+        this.removeMessage(next, action.msg);
+        next[L.budget + B_DROPS * L.n + this.msgs.get(action.msg).to]!++;
+        break;
+      case 'duplicate':
+        this.addMessages(next, [action.msg]);
+        next[L.budget + B_DUPS * L.n + this.msgs.get(action.msg).to]!++;
+        break;
+      case 'tick':
+        slot = action.node;
+        next[L.clocks + slot]!++;
+        result = this.nodeStep(slot, this.node(w, slot), 1, (node) => node.tick());
+        break;
+      case 'timeout':
+        slot = action.node;
+        next[L.budget + B_TIMEOUTS * L.n + slot]!++;
+        result = this.nodeStep(slot, this.node(w, slot), 5, (node) => node.timeout());
+        break;
+      case 'fsync':
+        slot = action.node;
+        result = this.nodeStep(slot, this.node(w, slot), 2, (node) => node.fsync());
+        break;
+      case 'crash':
+        slot = action.node;
+        next[L.budget + B_CRASHES * L.n + slot]!++;
+        next[L.paused] = next[L.paused]! & ~(1 << slot);
+        for (let k = 0; k < L.opCount; k++) {
+          // The client times out on a request to a crashed node.
+          if (next[L.ops + 4 * k] === OP_WAITING && next[L.ops + 4 * k + 1] === slot) {
+            next[L.ops + 4 * k] = OP_RETRY;
+            next[L.ops + 4 * k + 1] = -1;
+          }
+        }
+        result = this.nodeStep(slot, this.node(w, slot), 3, (node) => node.crash());
+        break;
+      case 'restart': {
+        slot = action.node;
+        const min = this.runningMinClock(w, slot);
+        if (min !== Infinity) next[L.clocks + slot] = Math.max(w[L.clocks + slot]!, min); // time passed while it was down
+        result = this.nodeStep(slot, this.node(w, slot), 4, (node) => node.restart());
+        break;
+      }
+      case 'pause':
+        next[L.paused] = next[L.paused]! | (1 << action.node);
+        next[L.budget + B_PAUSES * L.n + action.node]!++;
+        break;
+      case 'resume': {
+        slot = action.node;
+        const backlog = this.backlogOf(w, slot);
+        next[L.paused] = next[L.paused]! & ~(1 << slot);
+        next[L.clocks + slot]! += backlog;
+        result = this.nodeStep(slot, this.node(w, slot), 16 + backlog, (node) => node.resume(backlog));
+        break;
+      }
+      case 'lose_tail':
+        slot = action.node;
+        next[L.budget + B_DISK * L.n + slot]!++;
+        result = this.nodeStep(slot, this.node(w, slot), 1040 + 1, (node) => node.loseLogTail(1));
+        break;
+      case 'transfer': {
+        slot = action.node;
+        next[L.transfers]!++;
+        const to = this.ids[action.to]!;
+        result = this.nodeStep(slot, this.node(w, slot), 1024 + action.to, (node) => node.transferLeadership(to));
+        break;
+      }
+      case 'request': {
+        slot = action.node;
+        const k = action.op;
+        const spec = this.ops[k]!;
+        const attempt = next[L.ops + 4 * k + 2]!;
+        if (attempt === 0) {
+          this.pushHistory(next, H_INVOKE, k, -1);
+          if (spec.op.type === 'get') next[L.ops + 4 * k + 3] = this.readFloor(w[L.committed]!, spec.op.key);
+        }
+        next[L.ops + 4 * k] = OP_WAITING;
+        next[L.ops + 4 * k + 1] = slot;
+        next[L.ops + 4 * k + 2] = attempt + 1;
+        const request = requestOf(spec);
+        result = this.nodeStep(slot, this.node(w, slot), 2048 + k * 64 + attempt, (node) => node.clientRequest({ op: k, attempt }, request));
+        break;
+      }
+      default:
+        assertNever(action, 'action');
+    }
+
+    if (result !== null) {
+      const before = this.node(w, slot);
+      const after = this.nodes.get(result.next);
+      next[L.nodes + slot] = result.next;
+      if (result.threw !== null) violate('no-crash', `${this.ids[slot]} threw: ${result.threw}`);
+      this.addMessages(next, result.out);
+      this.checkNodeChange(next, slot, before, after, violate);
+      this.checkApplied(next, slot, result.applied, violate);
+      this.handleClients(next, result, violate);
+      if (this.options.por && action.kind !== 'request' && this.isQuiet(w, slot) && (next[L.committed] !== w[L.committed] || result.replies.length > 0)) {
+        throw new Error(`mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run with --no-por`);
+      }
+    }
+    if (this.options.deadMessages) this.dropDeadMessages(next);
+    this.clearFinishedHistory(next);
+    return { world: next, violation, inBounds: this.inBounds(next) };
+  }
+
+  private inBounds(w: World): boolean {
+    const b = this.options.bounds;
+    const netLen = w[this.layout.netLen]!;
+    if (netLen > this.layout.netCapacity || (b.maxInFlight > 0 && netLen > b.maxInFlight)) {
+      if (netLen > this.layout.netCapacity) this.stats.netOverflows++;
+      return false;
+    }
+    for (let i = 0; i < this.layout.n; i++) {
+      const s = this.node(w, i).summary;
+      if (s.term > b.maxTerm || s.logLength > b.maxLog) return false;
+    }
+    return true;
+  }
+
+  private removeMessage(w: World, msg: number): void {
+    const L = this.layout;
+    const len = w[L.netLen]!;
+    for (let j = 0; j < len; j++) {
+      if (w[L.net + j] === msg) {
+        w.copyWithin(L.net + j, L.net + j + 1, L.net + len);
+        w[L.net + len - 1] = 0;
+        w[L.netLen] = len - 1;
+        return;
+      }
+    }
+    throw new Error(`mc: message ${msg} not in flight`);
+  }
+
+  /**
+   * Adds sent messages, keeping the multiset sorted. The bound on messages in
+   * flight is a constraint on states (a state over it is not expanded), not
+   * a lossy buffer: so adding messages commutes, and losses are only the
+   * ones the drop budget allows.
+   */
+  private addMessages(w: World, msgs: readonly number[]): void {
+    const L = this.layout;
+    for (const msg of msgs) {
+      let len = w[L.netLen]!;
+      if (len >= L.netCapacity) {
+        w[L.netLen] = L.netCapacity + 1; // over the bound: marks the state out of bounds
+        return;
+      }
+      let j = len;
+      while (j > 0 && w[L.net + j - 1]! > msg) {
+        w[L.net + j] = w[L.net + j - 1]!;
+        j--;
+      }
+      w[L.net + j] = msg;
+      w[L.netLen] = ++len;
+    }
+  }
+
+  /** sim/stepped/network.ts: answers of a term older than the term on their receiver's disk are gone. */
+  private dropDeadMessages(w: World): void {
+    const L = this.layout;
+    const len = w[L.netLen]!;
+    if (len > L.netCapacity) return; // over the bound: not expanded anyway
+    let kept = 0;
+    for (let j = 0; j < len; j++) {
+      const msg = w[L.net + j]!;
+      const record = this.msgs.get(msg);
+      if (isDeadMessage(record.message, this.node(w, record.to).summary.durableTerm)) continue;
+      w[L.net + kept++] = msg;
+    }
+    for (let j = kept; j < len; j++) w[L.net + j] = 0;
+    w[L.netLen] = kept;
+  }
+
+  /**
+   * Appends a history event. Only the real-time order between a completion
+   * and a later invocation matters to linearizability (Herlihy & Wing), so
+   * within a run of invocations, or of completions, events are kept sorted
+   * by operation: histories that differ only there are one state.
+   */
+  private pushHistory(w: World, kind: number, op: number, value: number): void {
+    const L = this.layout;
+    let at = w[L.histLen]!;
+    w[L.histLen] = at + 1;
+    const sameRun = (k: number): boolean => (k === H_INVOKE) === (kind === H_INVOKE);
+    while (at > 0 && sameRun(w[L.hist + 3 * (at - 1)]!) && w[L.hist + 3 * (at - 1) + 1]! > op) {
+      w.copyWithin(L.hist + 3 * at, L.hist + 3 * (at - 1), L.hist + 3 * at);
+      at--;
+    }
+    w[L.hist + 3 * at] = kind;
+    w[L.hist + 3 * at + 1] = op;
+    w[L.hist + 3 * at + 2] = value;
+  }
+
+  /** Once every operation has completed, the history can change no verdict: forget it (states merge). */
+  private clearFinishedHistory(w: World): void {
+    const L = this.layout;
+    if (w[L.histLen] === 0) return;
+    for (let k = 0; k < L.opCount; k++) if (w[L.ops + 4 * k] !== OP_DONE) return;
+    w.fill(0, L.histLen, L.netLen);
+    for (let k = 0; k < L.opCount; k++) w[L.ops + 4 * k + 3] = -1;
+  }
+
+  private readFloor(committedId: number, key: string): number {
+    const memoKey = `${committedId}|${key}`;
+    let floor = this.floors.get(memoKey);
+    if (floor === undefined) {
+      floor = latestWriteIndex(this.commits.get(committedId).entries, key);
+      this.floors.set(memoKey, floor);
+    }
+    return floor;
+  }
+
+  // ---------------------------------------------------------------- properties
+
+  private checkNodeChange(w: World, slot: number, before: NodeRecord, after: NodeRecord, violate: (p: PropertyName, m: string) => void): void {
+    const L = this.layout;
+    const id = this.ids[slot]!;
+    const a = after.summary;
+    const p = before.summary;
+    const stillLeading = p.up && a.up && p.role === 'leader' && a.role === 'leader' && p.term === a.term;
+    if (a.up && a.role === 'leader' && a.term < L.maxTerm + 2) {
+      const claimed = w[L.leaders + a.term]!;
+      if (claimed === -1) w[L.leaders + a.term] = slot;
+      else if (claimed !== slot) violate('election-safety', `two leaders in term ${a.term}: ${this.ids[claimed]} and ${id} (§5.2)`);
+    }
+    if (stillLeading && p.logId !== a.logId && !this.isPrefix(p.logId, a.logId)) {
+      violate('leader-append-only', `leader ${id} of term ${a.term} removed or replaced entries of its own log (§5.3)`);
+    }
+    if (stillLeading && a.commitIndex > p.commitIndex) {
+      const top = this.logs.entries(a.logId)[a.commitIndex - 1];
+      if (top !== undefined && top.term !== a.term) {
+        violate('commit-rule', `leader ${id} of term ${a.term} advanced commitIndex from ${p.commitIndex} to ${a.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`);
+      }
+    }
+    // Committed history: a committed entry never changes (State Machine Safety, §5.4.3).
+    let committed = this.commits.get(w[L.committed]!);
+    if (a.up && a.commitIndex > 0) {
+      const log = this.logs.entries(a.logId);
+      const upTo = Math.min(a.commitIndex, committed.entries.length);
+      for (let j = 0; j < upTo; j++) {
+        if (!sameEntry(log[j]!, committed.entries[j]!)) {
+          violate('state-machine-safety', `${id} committed ${describe(log[j]!)} at index ${j + 1}, where ${describe(committed.entries[j]!)} was committed before (§5.4.3)`);
+          break;
+        }
+      }
+      if (a.commitIndex > committed.entries.length) {
+        const grownFrom = committed.entries.length;
+        const terms = [...committed.terms];
+        for (let j = grownFrom; j < a.commitIndex; j++) terms.push(a.term);
+        committed = this.commits.intern(log.slice(0, a.commitIndex), terms);
+        w[L.committed] = committed.id;
+        // Leader Completeness for what just committed: every leader of a later term holds it.
+        for (let i = 0; i < L.n; i++) {
+          const s = this.node(w, i).summary;
+          if (!s.up || s.role !== 'leader' || s.term <= a.term) continue;
+          const missing = this.missingCommitted(s.logId, s.term, committed, grownFrom);
+          if (missing !== null) violate('leader-completeness', `${this.ids[i]} leads term ${s.term} without ${missing} (§5.4)`);
+        }
+      }
+    }
+    if (a.up && a.role === 'leader' && !stillLeading) {
+      const missing = this.missingCommitted(a.logId, a.term, committed, 0);
+      if (missing !== null) violate('leader-completeness', `${id} became leader of term ${a.term} without ${missing} (§5.4)`);
+    }
+    if (p.logId !== a.logId && this.enabled('log-matching')) {
+      for (let i = 0; i < L.n; i++) {
+        if (i === slot) continue;
+        const problem = this.logs.logMatchingViolation(a.logId, this.node(w, i).summary.logId);
+        if (problem !== null) {
+          violate('log-matching', `${id} and ${this.ids[i]}: ${problem} (§5.3)`);
+          break;
+        }
+      }
+    }
+  }
+
+  /** The first entry committed in a term before `term`, from index `from` on, that log `logId` lacks; null if none. */
+  private missingCommitted(logId: number, term: number, committed: CommitRecord, from: number): string | null {
+    const log = this.logs.entries(logId);
+    for (let j = from; j < committed.entries.length; j++) {
+      if (committed.terms[j]! >= term) continue;
+      const entry = log[j];
+      if (entry === undefined || !sameEntry(entry, committed.entries[j]!)) return `committed entry ${describe(committed.entries[j]!)} (committed in term ${committed.terms[j]})`;
+    }
+    return null;
+  }
+
+  private isPrefix(shorter: number, longer: number): boolean {
+    const a = this.logs.entries(shorter);
+    const b = this.logs.entries(longer);
+    if (a.length > b.length) return false;
+    for (let j = 0; j < a.length; j++) if (!sameEntry(a[j]!, b[j]!)) return false;
+    return true;
+  }
+
+  /** State Machine Safety at the moment of application: what a node applies at an index is what was committed there. */
+  private checkApplied(w: World, slot: number, applied: readonly Entry[], violate: (p: PropertyName, m: string) => void): void {
+    if (applied.length === 0) return;
+    const committed = this.commits.get(w[this.layout.committed]!);
+    for (const entry of applied) {
+      const known = committed.entries[entry.index - 1];
+      if (known === undefined) violate('state-machine-safety', `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, which no node had committed`);
+      else if (!sameEntry(known, entry)) violate('state-machine-safety', `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, where ${describe(known)} was committed (§5.4.3)`);
+    }
+  }
+
+  private handleClients(w: World, result: NodeStepResult, violate: (p: PropertyName, m: string) => void): void {
+    const L = this.layout;
+    for (const served of result.served) {
+      const floor = w[L.ops + 4 * served.ref.op + 3]!;
+      if (served.lastApplied < floor) {
+        violate(
+          'read-safety',
+          `op${served.ref.op} read ${served.key}=${served.value ?? 'null'} from a state machine at lastApplied ${served.lastApplied}, but the write at index ${floor} was committed before the read started (thesis §6.4)`,
+        );
+      }
+    }
+    let completed = false;
+    for (const reply of result.replies) {
+      const k = reply.ref.op;
+      const at = L.ops + 4 * k;
+      if (k < 0 || w[at] === OP_DONE) continue;
+      const verdict = judgeReply(reply.outcome);
+      if (verdict.kind === 'retry') {
+        if (w[at] === OP_WAITING && w[at + 2] === reply.ref.attempt + 1) {
+          w[at] = OP_RETRY;
+          w[at + 1] = -1;
+        }
+        continue;
+      }
+      w[at] = OP_DONE;
+      w[at + 1] = -1;
+      // stale_seq: done, but it may have taken effect: no completion, so it stays open in the history (as a timeout).
+      if (verdict.kind === 'indeterminate') continue;
+      const value = verdict.kind === 'ok' && this.ops[k]!.op.type === 'get' ? (verdict.value === null ? -1 : Number(verdict.value)) : -1;
+      this.pushHistory(w, verdict.kind === 'ok' ? H_OK : H_FAIL, k, value);
+      completed = true;
+    }
+    if (completed && this.enabled('linearizability') && !this.isLinearizable(w)) {
+      violate('linearizability', `the client history is not linearizable: ${this.describeHistory(w)}`);
+    }
+  }
+
+  private historyOps(w: World): HistoryOp[] {
+    const L = this.layout;
+    const ops: HistoryOp[] = [];
+    for (let e = 0; e < w[L.histLen]!; e++) {
+      const kind = w[L.hist + 3 * e]!;
+      const k = w[L.hist + 3 * e + 1]!;
+      const value = w[L.hist + 3 * e + 2]!;
+      const spec = this.ops[k]!;
+      const line =
+        kind === H_INVOKE
+          ? invokeOp(spec, k)
+          : completeOp(spec, k, kind === H_FAIL ? { kind: 'fail' } : { kind: 'ok', value: value === -1 ? null : String(value) });
+      ops.push({ index: ops.length, ...line });
+    }
+    return ops;
+  }
+
+  describeHistory(w: World): string {
+    return this.historyOps(w)
+      .map((op) => `op${String(op.process)} ${op.type} ${op.f} ${op.key ?? ''} ${JSON.stringify(op.value)}`)
+      .join('; ');
+  }
+
+  private isLinearizable(w: World): boolean {
+    const L = this.layout;
+    const key = Array.from(w.subarray(L.hist, L.hist + 3 * w[L.histLen]!)).join(',');
+    let verdict = this.linearizable.get(key);
+    if (verdict === undefined) {
+      this.stats.linearizabilityChecks++;
+      verdict = checkHistory(this.historyOps(w), { model: 'cas-register', timeLimitMs: 60_000 }).valid !== false;
+      this.linearizable.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  // ---------------------------------------------------------------- fingerprints
+
+  /**
+   * The state's fingerprint, the same for every relabelling of its node ids
+   * (mc/symmetry.ts), into `lanes`. Without symmetry: the identity's.
+   */
+  fingerprint(w: World): void {
+    const L = this.layout;
+    const cands = this.candidates;
+    if (this.options.symmetry && L.n > 1) {
+      for (let i = 0; i < L.n; i++) {
+        const h = this.hasher.reset(7).word(this.node(w, i).signature).word(w[L.clocks + i]!).word((w[L.paused]! >> i) & 1);
+        for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
+        for (let k = 0; k < L.opCount; k++) h.word(w[L.ops + 4 * k + 1] === i ? k + 1 : 0);
+        h.finish();
+        this.signatures[i] = lanes[0]!;
+      }
+      candidatePermutations(this.perms, this.signatures, cands);
+    } else {
+      cands.length = 0;
+      cands.push(0);
+    }
+    let bestHi = 0;
+    let bestLo = 0;
+    for (let c = 0; c < cands.length; c++) {
+      this.hashUnder(w, cands[c]!);
+      const hi = lanes[0]!;
+      const lo = lanes[1]!;
+      if (c === 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
+        bestHi = hi;
+        bestLo = lo;
+      }
+    }
+    lanes[0] = bestHi;
+    lanes[1] = bestLo;
+  }
+
+  /** The fingerprint of `w` relabelled by permutation `p`. */
+  private hashUnder(w: World, p: number): void {
+    const L = this.layout;
+    const perm = this.perms.perms[p]!;
+    const inverse = this.perms.inverse[p]!;
+    const h = this.hasher.reset(L.n);
+    for (let pos = 0; pos < L.n; pos++) {
+      const slot = inverse[pos]!;
+      this.nodes.hashUnder(this.node(w, slot), p);
+      h.pair(lanes[0]!, lanes[1]!).word(w[L.clocks + slot]!).word((w[L.paused]! >> slot) & 1);
+      for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + slot]!);
+    }
+    // The network is a multiset: a commutative sum of its messages' fingerprints.
+    let sumHi = 0;
+    let sumLo = 0;
+    const netLen = w[L.netLen]!;
+    for (let j = 0; j < netLen; j++) {
+      this.msgs.hashUnder(this.msgs.get(w[L.net + j]!), p);
+      sumHi = (sumHi + lanes[0]!) | 0;
+      sumLo = (sumLo + lanes[1]!) | 0;
+    }
+    h.word(netLen).pair(sumHi, sumLo);
+    for (let k = 0; k < L.opCount; k++) {
+      const at = L.ops + 4 * k;
+      const node = w[at + 1]!;
+      h.word(w[at]!).word(node === -1 ? -1 : perm[node]!).word(w[at + 2]!).word(w[at + 3]!);
+    }
+    for (let t = 0; t < L.maxTerm + 2; t++) {
+      const leader = w[L.leaders + t]!;
+      h.word(leader === -1 ? -1 : perm[leader]!);
+    }
+    const committed = this.commits.get(w[L.committed]!);
+    h.pair(committed.hi, committed.lo);
+    for (let i = L.transfers; i < L.netLen; i++) h.word(w[i]!); // transfers and history
+    h.finish();
+  }
+
+  // ---------------------------------------------------------------- traces
+
+  /** The stepped-trace form of `action` taken in `w` (sim/stepped/trace.ts). */
+  toEvent(w: World, action: Action): SteppedEvent {
+    switch (action.kind) {
+      case 'deliver':
+      case 'drop':
+      case 'duplicate':
+        return { kind: action.kind, message: this.msgs.get(action.msg).text };
+      case 'tick':
+      case 'timeout':
+      case 'fsync':
+      case 'crash':
+      case 'restart':
+      case 'pause':
+        return { kind: action.kind, node: this.ids[action.node]! };
+      case 'resume':
+        return { kind: 'resume', node: this.ids[action.node]!, backlogTicks: this.backlogOf(w, action.node) };
+      case 'lose_tail':
+        return { kind: 'lose_tail', node: this.ids[action.node]!, entries: 1 };
+      case 'request':
+        return { kind: 'request', op: action.op, node: this.ids[action.node]! };
+      case 'transfer':
+        return { kind: 'transfer', node: this.ids[action.node]!, to: this.ids[action.to]! };
+      default:
+        return assertNever(action, 'action');
+    }
+  }
+
+  // ---------------------------------------------------------------- moving states between threads
+
+  /**
+   * States as plain data another thread's model can import: interned ids
+   * (node states, messages, committed histories) are this thread's, so the
+   * batch carries each referenced value once and the worlds refer to it by
+   * its position in the batch.
+   */
+  exportWorlds(worlds: readonly World[], fps: Int32Array): WorldBatch {
+    const L = this.layout;
+    const nodeIndex = new Map<number, number>();
+    const msgIndex = new Map<number, number>();
+    const commitIndex = new Map<number, number>();
+    const batch: WorldBatch = { nodeStates: [], nodeSlots: [], messages: [], commits: [], worlds: new Int32Array(worlds.length * L.size), fps };
+    const index = (map: Map<number, number>, id: number, add: () => void): number => {
+      let at = map.get(id);
+      if (at === undefined) {
+        at = map.size;
+        map.set(id, at);
+        add();
+      }
+      return at;
+    };
+    worlds.forEach((w, k) => {
+      const out = batch.worlds.subarray(k * L.size, (k + 1) * L.size);
+      out.set(w);
+      for (let i = 0; i < L.n; i++) {
+        out[L.nodes + i] = index(nodeIndex, w[L.nodes + i]!, () => {
+          batch.nodeStates.push(this.nodes.get(w[L.nodes + i]!).state);
+          batch.nodeSlots.push(i);
+        });
+      }
+      out[L.committed] = index(commitIndex, w[L.committed]!, () => {
+        const c = this.commits.get(w[L.committed]!);
+        batch.commits.push({ entries: c.entries, terms: c.terms });
+      });
+      for (let j = 0; j < w[L.netLen]!; j++) out[L.net + j] = index(msgIndex, w[L.net + j]!, () => batch.messages.push(this.msgs.get(w[L.net + j]!).message));
+    });
+    return batch;
+  }
+
+  /** The inverse of exportWorlds, in this thread's ids; calls `take` for each world and its fingerprint. */
+  importWorlds(batch: WorldBatch, take: (w: World, hi: number, lo: number) => void): void {
+    const L = this.layout;
+    const nodeIds = batch.nodeStates.map((state, k) => this.nodes.intern(batch.nodeSlots[k]!, state).id);
+    const msgIds = batch.messages.map((m) => this.msgs.intern(m).id);
+    const commitIds = batch.commits.map((c) => this.commits.intern(c.entries, c.terms).id);
+    const count = batch.worlds.length / L.size;
+    for (let k = 0; k < count; k++) {
+      const w = batch.worlds.slice(k * L.size, (k + 1) * L.size);
+      for (let i = 0; i < L.n; i++) w[L.nodes + i] = nodeIds[w[L.nodes + i]!]!;
+      w[L.committed] = commitIds[w[L.committed]!]!;
+      const len = w[L.netLen]!;
+      for (let j = 0; j < len; j++) w[L.net + j] = msgIds[w[L.net + j]!]!;
+      w.subarray(L.net, L.net + len).sort();
+      take(w, batch.fps[2 * k]!, batch.fps[2 * k + 1]!);
+    }
+  }
+
+  /** How many interned things and memo entries the model holds (memory accounting). */
+  sizes(): { nodeStates: number; messages: number; logs: number; memo: number } {
+    return { nodeStates: this.nodes.size, messages: this.msgs.size, logs: this.logs.size, memo: this.memo.size };
+  }
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  return a === b || (a.index === b.index && a.term === b.term && a.type === b.type && a.data === b.data);
+}
+
+function describe(entry: Entry): string {
+  return entry.type === 'noop' ? `${entry.index}@${entry.term} noop` : `${entry.index}@${entry.term} ${entry.data}`;
+}

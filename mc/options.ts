@@ -1,0 +1,328 @@
+/**
+ * Every option of `npm run mc`, in one table: its flag, default, range and
+ * the line `--help` prints. The bounds make the explored space finite (the
+ * model checker's CONSTRAINTs); the model options set the cluster it runs;
+ * the reductions can be switched off to measure them; the search options
+ * choose how the space is walked.
+ */
+import { parseArgs } from 'node:util';
+import type { ReadMode } from '../node/config-types.js';
+import { configDefaults } from '../node/config-types.js';
+import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlags } from '../node/unsafe-flags.js';
+
+export type PropertyName =
+  | 'election-safety'
+  | 'leader-append-only'
+  | 'log-matching'
+  | 'leader-completeness'
+  | 'state-machine-safety'
+  | 'commit-rule'
+  | 'read-safety'
+  | 'linearizability'
+  | 'liveness'
+  | 'no-crash';
+
+/** What each property says (README and --help). */
+export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
+  'election-safety': 'at most one leader per term (Figure 3, §5.2)',
+  'leader-append-only': 'a leader never overwrites or deletes entries in its log (Figure 3, §5.3)',
+  'log-matching': 'two logs with an entry of the same index and term are identical up to it (Figure 3, §5.3)',
+  'leader-completeness': 'an entry committed in a term is in the log of every leader of a later term (Figure 3, §5.4)',
+  'state-machine-safety': 'no two nodes apply different entries at one index; a committed entry never changes (Figure 3, §5.4.3)',
+  'commit-rule': 'a leader advances commitIndex only to an entry of its own term (Figure 2, §5.4.2, Figure 8)',
+  'read-safety': 'a served read reflects every write committed before it started (thesis §6.4)',
+  'linearizability': 'the client operations completed so far are linearizable (checker/)',
+  'liveness': 'after the last fault, with the network healed, a new write is applied on every node',
+  'no-crash': 'no core or host assertion fails',
+};
+
+export const PROPERTY_NAMES = Object.keys(PROPERTIES) as PropertyName[];
+
+export interface Bounds {
+  readonly nodes: number;
+  readonly maxTerm: number;
+  readonly maxLog: number;
+  readonly maxInFlight: number;
+  readonly timeouts: number;
+  readonly maxTime: number;
+  readonly skew: number;
+  readonly crashes: number;
+  readonly drops: number;
+  readonly dups: number;
+  readonly pauses: number;
+  readonly diskFaults: number;
+  readonly transfers: number;
+  readonly writes: number;
+  readonly cas: number;
+  readonly reads: number;
+  readonly keys: number;
+  readonly retries: number;
+  readonly maxDepth: number;
+}
+
+export interface McOptions {
+  readonly bounds: Bounds;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly readMode: ReadMode;
+  /**
+   * `timeouts`: no clocks; a node's next timer may go off at any moment
+   * (Raft's safety does not depend on timing). `ticks`: every node clock
+   * ticks one at a time, within a bounded skew of the others (lease reads
+   * depend on it).
+   */
+  readonly time: 'timeouts' | 'ticks';
+  /** `empty`: start from empty disks; `leader`: from n1 leading term 1 with its noop committed (mc/model.ts initial). */
+  readonly start: 'empty' | 'leader';
+  readonly clockDriftBound: number;
+  readonly unsafe: UnsafeFlags;
+  readonly skipReadQuorum: boolean;
+  readonly symmetry: boolean;
+  /** Partial-order reduction (mc/model.ts `actions`); only with `time: timeouts`. */
+  readonly por: boolean;
+  readonly deadMessages: boolean;
+  /** Explore deliveries that change nothing at the receiver (off by default: see mc/model.ts isNoOpDelivery). */
+  readonly noopDeliveries: boolean;
+  readonly memo: boolean;
+  readonly properties: ReadonlySet<PropertyName>;
+  readonly mode: 'bfs' | 'random';
+  readonly walks: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly maxStates: number;
+  readonly out: string;
+  readonly progressMs: number;
+  readonly quiet: boolean;
+  readonly json: string | null;
+}
+
+interface IntOption {
+  readonly kind: 'int';
+  readonly flag: string;
+  readonly value: string;
+  readonly def: number;
+  readonly min: number;
+  readonly max: number;
+  readonly help: string;
+}
+
+/** The bounds, in the order --help lists them. */
+const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
+  { kind: 'int', key: 'nodes', flag: 'nodes', value: 'N', def: 3, min: 1, max: 5, help: 'nodes in the cluster' },
+  { kind: 'int', key: 'maxTerm', flag: 'max-term', value: 'T', def: 2, min: 1, max: 20, help: 'highest term a node may enter (a state beyond it is checked, not expanded)' },
+  { kind: 'int', key: 'maxLog', flag: 'max-log', value: 'L', def: 4, min: 1, max: 50, help: 'longest log a node may hold (likewise)' },
+  { kind: 'int', key: 'maxInFlight', flag: 'max-inflight', value: 'M', def: 0, min: 0, max: 64, help: 'messages in flight (a state with more is not expanded); 0: no bound (required by the partial-order reduction)' },
+  { kind: 'int', key: 'timeouts', flag: 'timeouts', value: 'N', def: 2, min: 0, max: 1000, help: '--time timeouts: timer firings per node' },
+  { kind: 'int', key: 'maxTime', flag: 'max-time', value: 'TICKS', def: 8, min: 0, max: 1000, help: '--time ticks: ticks each node clock may run' },
+  { kind: 'int', key: 'skew', flag: 'skew', value: 'TICKS', def: 1, min: 1, max: 100, help: '--time ticks: how far a clock may run ahead of the slowest running clock' },
+  { kind: 'int', key: 'crashes', flag: 'crashes', value: 'C', def: 1, min: 0, max: 20, help: 'crashes per node (volatile state and unsynced writes lost); each may be followed by a restart' },
+  { kind: 'int', key: 'drops', flag: 'drops', value: 'D', def: 1, min: 0, max: 50, help: 'messages to each node the network may lose' },
+  { kind: 'int', key: 'dups', flag: 'dups', value: 'U', def: 1, min: 0, max: 50, help: 'messages to each node the network may duplicate' },
+  { kind: 'int', key: 'pauses', flag: 'pauses', value: 'P', def: 0, min: 0, max: 10, help: 'pauses per node (the clock stops; the wake-up runs the backlog as the host does)' },
+  { kind: 'int', key: 'diskFaults', flag: 'disk-faults', value: 'F', def: 0, min: 0, max: 10, help: 'per node: while down, its log loses its last entry (a damaged disk; breaks Raft\'s model: use with --properties liveness)' },
+  { kind: 'int', key: 'transfers', flag: 'transfers', value: 'X', def: 0, min: 0, max: 10, help: 'leadership transfers leaders may start, in all (thesis §3.10)' },
+  { kind: 'int', key: 'writes', flag: 'writes', value: 'W', def: 2, min: 0, max: 8, help: 'client puts (each its own client; unique values)' },
+  { kind: 'int', key: 'cas', flag: 'cas', value: 'C', def: 0, min: 0, max: 8, help: 'client compare-and-sets (expecting the first put\'s value)' },
+  { kind: 'int', key: 'reads', flag: 'reads', value: 'R', def: 1, min: 0, max: 8, help: 'client linearizable reads' },
+  { kind: 'int', key: 'keys', flag: 'keys', value: 'K', def: 1, min: 1, max: 8, help: 'keys the operations spread over' },
+  { kind: 'int', key: 'retries', flag: 'retries', value: 'N', def: 1, min: 0, max: 8, help: 'retries per client operation (same session id; after a redirect, a crash or a timeout)' },
+  { kind: 'int', key: 'maxDepth', flag: 'max-depth', value: 'D', def: 0, min: 0, max: 100_000, help: 'events per path (0: no bound; random walks default to 400)' },
+];
+
+const modelOptions: readonly IntOption[] = [
+  { kind: 'int', flag: 'election-ticks', value: 'E', def: 3, min: 2, max: 100, help: 'election timeout in ticks (no jitter: the schedule decides who times out first)' },
+  { kind: 'int', flag: 'heartbeat-ticks', value: 'H', def: 1, min: 1, max: 99, help: 'heartbeat interval in ticks (< election timeout)' },
+];
+
+const searchOptions: readonly IntOption[] = [
+  { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random)' },
+  { kind: 'int', flag: 'seed', value: 'S', def: -1, min: -1, max: 0xffffffff, help: 'seed of the random walks (default: random, printed)' },
+  { kind: 'int', flag: 'workers', value: 'N', def: 1, min: 1, max: 64, help: 'worker threads sharing one visited set (BFS)' },
+  { kind: 'int', flag: 'max-states', value: 'N', def: 12_000_000, min: 1000, max: 1_000_000_000, help: 'capacity of the visited set (16 bytes a state, allocated up front); the search stops when full' },
+  { kind: 'int', flag: 'progress-ms', value: 'MS', def: 2000, min: 100, max: 3_600_000, help: 'interval of the progress line' },
+];
+
+export const USAGE = (): string => {
+  const line = (flag: string, help: string): string => `  ${flag.padEnd(26)}${help}`;
+  const int = (o: IntOption): string => line(`--${o.flag} ${o.value}`, `${o.help} (default ${o.def === -1 ? 'random' : o.def}${o.kind === 'int' ? `; ${o.min}..${o.max}` : ''})`);
+  const unsafeNames = [...unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length) + (s.kind === 'integer' ? '=N' : '')), 'skip-read-quorum'];
+  return [
+    'usage: npm run mc -- [options]',
+    '',
+    'Exhaustive, bounded model checking of the real Raft core (node/raft/), KV state machine and',
+    'client sessions (node/kv/) and the host\'s effect loop (sim/stepped/): every interleaving of',
+    'message delivery, loss, duplication and reordering, timeouts, clock skew, crashes that lose',
+    'unsynced writes, restarts and client operations, within the bounds below. A violation is',
+    'printed as a shortest trace and written as a file that `npm run sim -- --replay FILE` replays.',
+    '',
+    'Bounds (the explored space):',
+    ...boundOptions.map(int),
+    '',
+    'The cluster:',
+    ...modelOptions.map(int),
+    line('--read-mode MODE', `readindex or lease (default ${configDefaults.readMode})`),
+    line('--time MODE', 'timeouts (no clocks: any timer may go off at any moment; Raft\'s safety is timing-free) or ticks'),
+    line('', '(clocks that tick one at a time within --skew: what lease reads need); default: ticks with lease, else timeouts'),
+    line('--start FROM', 'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty'),
+    line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
+    line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
+    '',
+    'Properties (checked on every transition; --properties a,b,... to choose; default all):',
+    ...PROPERTY_NAMES.map((name) => line(`  ${name}`, PROPERTIES[name])),
+    '',
+    'Reductions (on by default; turn off to measure them):',
+    line('--no-symmetry', 'explore relabellings of the node ids separately'),
+    line('--no-por', 'no partial-order reduction (it runs with --time timeouts and no --max-inflight)'),
+    line('--no-dead-messages', 'keep answers of older terms than their receiver\'s disk in flight'),
+    line('--noop-deliveries', 'also deliver messages whose delivery changes nothing at the receiver'),
+    line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
+    '',
+    'Search:',
+    line('--mode MODE', 'bfs (exhaustive, shortest counterexample; default) or random (random walks)'),
+    ...searchOptions.map(int),
+    line('--out DIR', 'where counterexample files go (default histories/mc)'),
+    line('--json FILE', 'write the final summary as JSON'),
+    line('--quiet', 'no progress lines'),
+    '',
+    'Exit codes (checker/exit-codes.ts): 0 no violation (BFS: every state within the bounds, --max-depth included, was',
+    'checked; random: the walks ran out), 1 violation found, 2 unknown (the visited set filled up or a state held more',
+    'messages than it can store before the space was covered), 254 bad arguments, 255 internal error.',
+  ].join('\n');
+};
+
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
+}
+
+function intValue(raw: string | undefined, o: IntOption): number {
+  if (raw === undefined) return o.def;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < o.min || n > o.max) throw new OptionError(`--${o.flag} must be an integer in [${o.min}, ${o.max}], got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Unsafe flag names as `--unsafe` takes them: the node's (`local-reads`, `lease-ms=N`) and the core's `skip-read-quorum`. */
+export function parseUnsafe(names: readonly string[]): { unsafe: UnsafeFlags; skipReadQuorum: boolean } {
+  const unsafe: Record<string, boolean | number | null> = { ...noUnsafeFlags };
+  let skipReadQuorum = false;
+  for (const raw of names) {
+    const [name = '', value] = raw.replace(/^--unsafe-/, '').split('=');
+    if (name === 'skip-read-quorum') {
+      skipReadQuorum = true;
+      continue;
+    }
+    const spec = unsafeFlagSpecs.find((s) => s.flag === `--unsafe-${name}`);
+    if (spec === undefined) throw new OptionError(`unknown unsafe flag ${JSON.stringify(raw)}`);
+    if (spec.kind === 'boolean') unsafe[spec.key] = true;
+    else {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max) throw new OptionError(`--unsafe ${name}=N needs an integer N in [${spec.min}, ${spec.max}]`);
+      unsafe[spec.key] = n;
+    }
+  }
+  return { unsafe: unsafe as UnsafeFlags, skipReadQuorum };
+}
+
+export function parseOptions(argv: readonly string[]): McOptions | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' },
+    'read-mode': { type: 'string' },
+    time: { type: 'string' },
+    start: { type: 'string' },
+    'drift-bound': { type: 'string' },
+    unsafe: { type: 'string', multiple: true },
+    properties: { type: 'string' },
+    'no-symmetry': { type: 'boolean' },
+    'no-por': { type: 'boolean' },
+    'no-dead-messages': { type: 'boolean' },
+    'no-memo': { type: 'boolean' },
+    'noop-deliveries': { type: 'boolean' },
+    mode: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'string' },
+    quiet: { type: 'boolean' },
+  };
+  for (const o of [...boundOptions, ...modelOptions, ...searchOptions]) options[o.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new OptionError((error as Error).message);
+  }
+  if (values['help'] === true) return 'help';
+  const str = (name: string): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
+  const [electionTicks, heartbeatTicks] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number];
+  if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
+  const [walks, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [number, number, number, number, number];
+  const readMode = str('read-mode') ?? configDefaults.readMode;
+  if (readMode !== 'readindex' && readMode !== 'lease') throw new OptionError('--read-mode must be readindex or lease');
+  const time = str('time') ?? (readMode === 'lease' ? 'ticks' : 'timeouts');
+  if (time !== 'timeouts' && time !== 'ticks') throw new OptionError('--time must be timeouts or ticks');
+  const start = str('start') ?? 'empty';
+  if (start !== 'empty' && start !== 'leader') throw new OptionError('--start must be empty or leader');
+  const clockDriftBound = Number(str('drift-bound') ?? configDefaults.clockDriftBound);
+  if (!(clockDriftBound >= 1 && clockDriftBound <= 100)) throw new OptionError('--drift-bound must be a number in [1, 100]');
+  const unsafeRaw = values['unsafe'];
+  const { unsafe, skipReadQuorum } = parseUnsafe(Array.isArray(unsafeRaw) ? unsafeRaw.map(String) : []);
+  for (const spec of unsafeFlagSpecs) {
+    const set = spec.kind === 'boolean' ? unsafe[spec.key] === true : unsafe[spec.key] !== null;
+    if (set && spec.requiresReadMode !== undefined && spec.requiresReadMode !== readMode) throw new OptionError(`--unsafe ${spec.flag.slice('--unsafe-'.length)} needs --read-mode ${spec.requiresReadMode}`);
+  }
+  const propertiesRaw = str('properties');
+  const properties = new Set<PropertyName>(propertiesRaw === undefined ? PROPERTY_NAMES : []);
+  for (const name of propertiesRaw?.split(',') ?? []) {
+    if (!(PROPERTY_NAMES as string[]).includes(name)) throw new OptionError(`unknown property ${JSON.stringify(name)} (known: ${PROPERTY_NAMES.join(', ')})`);
+    properties.add(name as PropertyName);
+  }
+  const mode = str('mode') ?? 'bfs';
+  if (mode !== 'bfs' && mode !== 'random') throw new OptionError('--mode must be bfs or random');
+  if (mode === 'random' && workers > 1) throw new OptionError('random walks run in one thread: drop --workers');
+  return {
+    bounds,
+    electionTicks,
+    heartbeatTicks,
+    readMode,
+    time,
+    start,
+    clockDriftBound,
+    unsafe,
+    skipReadQuorum,
+    symmetry: values['no-symmetry'] !== true,
+    por: values['no-por'] !== true && time === 'timeouts' && bounds.maxInFlight === 0,
+    deadMessages: values['no-dead-messages'] !== true,
+    noopDeliveries: values['noop-deliveries'] === true,
+    memo: values['no-memo'] !== true,
+    properties,
+    mode,
+    walks,
+    seed: seed === -1 ? (Date.now() ^ (process.pid << 8)) >>> 0 : seed,
+    workers,
+    maxStates,
+    out: str('out') ?? 'histories/mc',
+    progressMs,
+    quiet: values['quiet'] === true,
+    json: str('json') ?? null,
+  };
+}
+
+/** The options with every default (tests and benchmarks override what they need). */
+export function defaultOptions(overrides: Partial<Omit<McOptions, 'bounds'>> & { bounds?: Partial<Bounds> } = {}): McOptions {
+  const parsed = parseOptions([]);
+  if (parsed === 'help') throw new Error('unreachable');
+  return { ...parsed, seed: 1, ...overrides, bounds: { ...parsed.bounds, ...overrides.bounds } };
+}
+
+/** The options as structured-clone data (worker threads). */
+export type SerializedOptions = Omit<McOptions, 'properties'> & { readonly properties: readonly PropertyName[] };
+
+export function serializeOptions(o: McOptions): SerializedOptions {
+  return { ...o, properties: [...o.properties] };
+}
+
+export function deserializeOptions(o: SerializedOptions): McOptions {
+  return { ...o, properties: new Set(o.properties) };
+}

@@ -1,0 +1,142 @@
+/**
+ * One model-checking run, as `npm run mc` performs it (mc/cli.ts), callable
+ * from tests and the benchmark.
+ *
+ * Prints the setting, a progress line every --progress-ms (states, states/s,
+ * depth, queue, memory), and a final summary (distinct states, transitions,
+ * maximum depth, time, whether the bounded space was exhausted). A violation
+ * is printed as its numbered events with what each made the nodes send (the
+ * core's transcript text), written as a stepped trace under --out, and
+ * replayed at once by the simulator's replay to confirm it.
+ */
+import { replayTrace } from '../sim/stepped/replay.js';
+import { describeEvent } from '../sim/stepped/trace.js';
+import { Model } from './model.js';
+import type { McOptions } from './options.js';
+import { parallelBfs } from './parallel.js';
+import { bfs, randomWalks, type SearchResult, type SearchStats } from './search.js';
+import { counterexample, writeTrace } from './trace.js';
+import { VisitedSet } from './visited.js';
+
+export interface RunReport {
+  readonly options: McOptions;
+  readonly result: SearchResult;
+  readonly traceFile: string | null;
+  readonly replayConfirmed: boolean | null;
+  readonly counterexampleEvents: number | null;
+  /** False when states within the bounds were left unexplored (the visited set filled up, or a network outgrew a state): no verdict. */
+  readonly complete: boolean;
+}
+
+function describeBounds(o: McOptions): string {
+  const b = o.bounds;
+  return (
+    `${b.nodes} nodes, terms<=${b.maxTerm}, log<=${b.maxLog}, in-flight<=${b.maxInFlight === 0 ? 'any' : b.maxInFlight}, ` +
+    `${o.time === 'ticks' ? `time<=${b.maxTime} ticks (skew ${b.skew})` : `${b.timeouts} timer firings per node`}, ` +
+    `per node: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}; transfers ${b.transfers}, ` +
+    `ops: ${b.writes} put / ${b.cas} cas / ${b.reads} read on ${b.keys} key(s), ${b.retries} retr${b.retries === 1 ? 'y' : 'ies'}` +
+    `${b.maxDepth > 0 ? `, depth<=${b.maxDepth}` : ''}`
+  );
+}
+
+function describeModel(o: McOptions): string {
+  const unsafe = Object.entries(o.unsafe).filter(([, v]) => v !== false && v !== null).map(([k, v]) => (v === true ? k : `${k}=${String(v)}`));
+  if (o.skipReadQuorum) unsafe.push('skipReadQuorum');
+  return (
+    `start ${o.start === 'empty' ? 'from empty disks' : 'with n1 leading term 1'}, time ${o.time}, ` +
+    `election ${o.electionTicks} ticks, heartbeat ${o.heartbeatTicks}, read mode ${o.readMode}` +
+    `${o.readMode === 'lease' ? ` (drift bound ${o.clockDriftBound})` : ''}, unsafe: ${unsafe.length > 0 ? unsafe.join(', ') : 'none'}; ` +
+    `reductions: symmetry ${o.symmetry ? 'on' : 'off'}, partial-order ${o.por ? 'on' : 'off'}, dead messages ${o.deadMessages ? 'on' : 'off'}, no-op deliveries ${o.noopDeliveries ? 'explored' : 'skipped'}, memo ${o.memo ? 'on' : 'off'}`
+  );
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MB`;
+}
+
+export async function runModelChecker(o: McOptions, out: (line: string) => void): Promise<RunReport> {
+  out(`rift-mc: ${o.mode === 'bfs' ? `BFS${o.workers > 1 ? ` on ${o.workers} worker threads` : ''}` : `random walks (seed ${o.seed})`}`);
+  out(`bounds: ${describeBounds(o)}`);
+  out(`model: ${describeModel(o)}`);
+  const started = performance.now();
+  let lastDistinct = 0;
+  let lastAt = started;
+  const progress = (stats: SearchStats, depth: number): void => {
+    if (o.quiet) return;
+    const now = performance.now();
+    const rate = ((stats.distinct - lastDistinct) * 1000) / Math.max(1, now - lastAt);
+    lastDistinct = stats.distinct;
+    lastAt = now;
+    out(
+      `  ${((now - started) / 1000).toFixed(1)}s depth ${depth}: ${stats.distinct.toLocaleString('en-US')} states (${Math.round(rate).toLocaleString('en-US')}/s), ` +
+        `${stats.transitions.toLocaleString('en-US')} transitions, queue ${stats.queue.toLocaleString('en-US')}, heap ${mb(process.memoryUsage().heapUsed)}, rss ${mb(process.memoryUsage().rss)}`,
+    );
+  };
+  const visited = new VisitedSet(o.maxStates, o.workers > 1);
+  out(`visited set: ${mb(visited.bytes)} for ${visited.capacity.toLocaleString('en-US')} states`);
+  const model = new Model(o);
+  const liveness = o.properties.has('liveness');
+  let result: SearchResult;
+  let workerOverflows = 0;
+  if (o.mode === 'random') {
+    result = randomWalks(model, visited, { walks: o.walks, maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400, seed: o.seed, liveness, progressMs: o.progressMs, onProgress: progress });
+  } else if (o.workers > 1) {
+    const parallel = await parallelBfs(o, visited, progress);
+    workerOverflows = parallel.netOverflows;
+    result = parallel;
+  } else {
+    result = bfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
+  }
+  const s = result.stats;
+  const seconds = result.wallMs / 1000;
+  const exhausted = result.stopped === 'exhausted';
+  out('');
+  out(
+    `summary: ${exhausted ? 'EXHAUSTED the bounded space' : `stopped: ${result.stopped}`}; ${s.distinct.toLocaleString('en-US')} distinct states, ` +
+      `${s.transitions.toLocaleString('en-US')} transitions, max depth ${s.maxDepth}, ${seconds.toFixed(1)} s ` +
+      `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
+      `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
+      `${o.mode === 'random' ? `, ${s.walks} walks` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+  );
+  const sizes = model.sizes();
+  // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
+  if (o.workers === 1 || o.mode === 'random') {
+    out(
+      `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
+        `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
+        `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks`,
+    );
+  }
+  const overflows = model.stats.netOverflows + workerOverflows;
+  if (overflows > 0) out(`  WARNING: ${overflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
+  let traceFile: string | null = null;
+  let replayConfirmed: boolean | null = null;
+  let counterexampleEvents: number | null = null;
+  if (result.finding !== null) {
+    const f = result.finding;
+    out('');
+    out(`VIOLATION of ${f.violation.property}: ${f.violation.message}`);
+    const found = counterexample(model, o.mode === 'bfs' ? visited : null, f);
+    const trace = found.trace;
+    counterexampleEvents = trace.events.length;
+    out(`counterexample: ${trace.events.length} events${o.mode === 'bfs' ? ' (a shortest one: BFS)' : ' (a random walk: not minimal)'}${found.complete ? '' : ' (the last step could not be found again)'}`);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    traceFile = writeTrace(o.out, trace, stamp);
+    const replay = replayTrace(trace);
+    out(replay.lines.join('\n'));
+    replayConfirmed = replay.violations.length > 0;
+    out('');
+    out(`written: ${traceFile}`);
+    out(`replay:  npm run sim -- --replay ${traceFile}`);
+    out(
+      replayConfirmed
+        ? `the simulator's replay confirms it: ${replay.violations.map((v) => `[${v.kind}] ${v.message}`).join('; ')}`
+        : `the simulator's replay of these events finds no violation (its checks differ from this property's: ${f.violation.property})`,
+    );
+    if (trace.events.length <= 12) out(`events: ${trace.events.map((e) => describeEvent(e, trace.ops)).join(' | ')}`);
+  }
+  const complete = result.stopped !== 'visited-full' && overflows === 0;
+  if (!complete && result.finding === null) out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
+  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete };
+}
+

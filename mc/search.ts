@@ -1,0 +1,339 @@
+/**
+ * The searches: breadth-first over the whole bounded space (every state at
+ * depth d before any at d+1, so the first violation found has a shortest
+ * trace), and random walks for depths BFS cannot reach. Both check every
+ * property on every transition and the liveness property at the end of
+ * every path (a state where nothing can happen any more within the bounds).
+ *
+ * The BFS here runs in one thread; mc/parallel.ts runs the same level loop
+ * over worker threads with the visited set shared.
+ */
+import { SplitMix32 } from '../node/raft/prng.js';
+import { lanes } from './hash.js';
+import { LivenessChecker } from './liveness.js';
+import type { Action, Model, Violation, World } from './model.js';
+import type { VisitedSet } from './visited.js';
+
+export type StopReason = 'exhausted' | 'violation' | 'visited-full' | 'max-depth' | 'walks-done';
+
+/** Where a violation was found: after `path` (fingerprints from the initial state, BFS) or `actions` (random walk), by `action` (null: at the end of the path, liveness). */
+export interface Finding {
+  readonly violation: Violation;
+  readonly depth: number;
+  /** BFS: the fingerprint of the state the violating step starts from. */
+  readonly from: readonly [number, number] | null;
+  /** Random walk: the events of the walk, in order, up to and including the violating one. */
+  readonly walk: readonly Action[] | null;
+  readonly action: Action | null;
+}
+
+export interface SearchStats {
+  distinct: number;
+  transitions: number;
+  /** Successors beyond a bound (checked, not expanded). */
+  outOfBounds: number;
+  terminal: number;
+  maxDepth: number;
+  queue: number;
+  walks: number;
+}
+
+export interface SearchResult {
+  readonly stopped: StopReason;
+  readonly finding: Finding | null;
+  readonly stats: SearchStats;
+  readonly wallMs: number;
+}
+
+export type Progress = (stats: SearchStats, depth: number) => void;
+
+export function newStats(): SearchStats {
+  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, maxDepth: 0, queue: 0, walks: 0 };
+}
+
+/** Expands one state: returns a finding or null; new successors go to `push`. */
+export function expand(
+  model: Model,
+  liveness: LivenessChecker | null,
+  visited: VisitedSet,
+  world: World,
+  hi: number,
+  lo: number,
+  depth: number,
+  actions: Action[],
+  stats: SearchStats,
+  push: (world: World, hi: number, lo: number) => void,
+): Finding | null {
+  model.actions(world, actions);
+  if (actions.length === 0) {
+    stats.terminal++;
+    if (liveness !== null) {
+      const heal = liveness.check(world);
+      if (!heal.ok) return { violation: { property: 'liveness', message: heal.detail }, depth, from: [hi, lo], walk: null, action: null };
+    }
+    return null;
+  }
+  for (const action of actions) {
+    stats.transitions++;
+    const result = model.step(world, action);
+    if (result.violation !== null) return { violation: result.violation, depth: depth + 1, from: [hi, lo], walk: null, action };
+    if (!result.inBounds) {
+      stats.outOfBounds++;
+      continue;
+    }
+    model.fingerprint(result.world);
+    const h = lanes[0]!;
+    const l = lanes[1]!;
+    if (visited.add(h, l, hi, lo)) push(result.world, h, l);
+  }
+  return null;
+}
+
+/**
+ * One BFS level: states packed back to back in large Int32Array chunks
+ * (fingerprint, length, then the world up to its last non-zero word: the
+ * network region is sized for the most messages a state may hold, most
+ * states hold few, and the zeros are restored on reading), so a level of
+ * millions of states costs a few hundred bytes each and no object per
+ * state. States are read in order (`read(i)` for rising i) or popped from
+ * the end (another thread's share).
+ */
+export class WorldQueue {
+  private readonly chunks: Int32Array[] = [];
+  private readonly chunkWords: number;
+  /** Where state i starts: chunk * chunkWords + offset (8 bytes a state). */
+  private starts = new Float64Array(1024);
+  /** The next free word: chunk and offset. */
+  private writeChunk = -1;
+  private writeAt = 0;
+  length = 0;
+
+  constructor(readonly worldSize: number) {
+    this.chunkWords = Math.max(1 << 20, 4 * (worldSize + 3));
+  }
+
+  push(world: World, hi: number, lo: number): void {
+    let used = world.length;
+    while (used > 0 && world[used - 1] === 0) used--;
+    const need = used + 3;
+    if (this.writeChunk < 0 || this.writeAt + need > this.chunkWords) {
+      this.writeChunk++;
+      if (this.chunks[this.writeChunk] === undefined || this.chunks[this.writeChunk] === EMPTY) this.chunks[this.writeChunk] = new Int32Array(this.chunkWords);
+      this.writeAt = 0;
+    }
+    if (this.length === this.starts.length) {
+      const grown = new Float64Array(this.starts.length * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.starts[this.length] = this.writeChunk * this.chunkWords + this.writeAt;
+    const chunk = this.chunks[this.writeChunk]!;
+    const at = this.writeAt;
+    chunk[at] = hi;
+    chunk[at + 1] = lo;
+    chunk[at + 2] = used;
+    chunk.set(used === world.length ? world : world.subarray(0, used), at + 3);
+    this.writeAt += need;
+    this.length++;
+  }
+
+  /** Copies state `i` into `into` (a World of worldSize) and returns its fingerprint lanes in `fp`. */
+  read(i: number, into: World, fp: Int32Array): void {
+    const start = this.starts[i]!;
+    const c = Math.floor(start / this.chunkWords);
+    const at = start - c * this.chunkWords;
+    const chunk = this.chunks[c]!;
+    fp[0] = chunk[at]!;
+    fp[1] = chunk[at + 1]!;
+    const used = chunk[at + 2]!;
+    for (let j = 0; j < used; j++) into[j] = chunk[at + 3 + j]!;
+    into.fill(0, used);
+  }
+
+  /** Removes the last `count` states (for another thread): the worlds, and their fingerprints as pairs. */
+  popWorlds(count: number): { worlds: World[]; fps: Int32Array } {
+    const take = Math.min(count, this.length);
+    const worlds: World[] = [];
+    const fps = new Int32Array(2 * take);
+    const fp = new Int32Array(2);
+    for (let k = 0; k < take; k++) {
+      const w: World = new Int32Array(this.worldSize);
+      this.read(this.length - take + k, w, fp);
+      worlds.push(w);
+      fps[2 * k] = fp[0]!;
+      fps[2 * k + 1] = fp[1]!;
+    }
+    this.length -= take;
+    // The next push goes where the first popped state was.
+    if (this.length === 0) {
+      this.writeChunk = -1;
+      this.writeAt = 0;
+    } else if (take > 0) {
+      const start = this.starts[this.length]!;
+      this.writeChunk = Math.floor(start / this.chunkWords);
+      this.writeAt = start - this.writeChunk * this.chunkWords;
+    }
+    return { worlds, fps };
+  }
+
+  /** Frees the chunks already read (states before `i`). */
+  release(i: number): void {
+    if (i >= this.length) return;
+    const done = Math.floor(this.starts[i]! / this.chunkWords);
+    for (let c = 0; c < done; c++) this.chunks[c] = EMPTY;
+  }
+
+  get bytes(): number {
+    return this.chunks.reduce((sum, c) => sum + c.byteLength, 0) + this.starts.byteLength;
+  }
+}
+
+/** Expands every state of one BFS level into the next (shared by the one-thread BFS and the workers). */
+export class LevelExpander {
+  private readonly actions: Action[] = [];
+  private readonly world: World;
+  private readonly fp = new Int32Array(2);
+
+  constructor(
+    private readonly model: Model,
+    private readonly liveness: LivenessChecker | null,
+    private readonly visited: VisitedSet,
+    private readonly stats: SearchStats,
+  ) {
+    this.world = new Int32Array(model.layout.size);
+  }
+
+  /** A finding, 'full' (the visited set filled up), or null when the level is done; `tick(done)` every 256 states. */
+  run(current: WorldQueue, next: WorldQueue, depth: number, tick: (done: number) => void): Finding | 'full' | null {
+    const push = (w: World, h: number, l: number): void => next.push(w, h, l);
+    for (let i = 0; i < current.length; i++) {
+      current.read(i, this.world, this.fp);
+      if ((i & 4095) === 0) current.release(i);
+      const finding = expand(this.model, this.liveness, this.visited, this.world, this.fp[0]!, this.fp[1]!, depth, this.actions, this.stats, push);
+      if (finding !== null) return finding;
+      if (this.visited.full) return 'full';
+      if ((i & 255) === 0) tick(i);
+    }
+    return null;
+  }
+}
+
+export interface BfsOptions {
+  readonly maxDepth: number;
+  readonly liveness: boolean;
+  readonly progressMs: number;
+  readonly onProgress: Progress | null;
+}
+
+export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): SearchResult {
+  const started = performance.now();
+  const stats = newStats();
+  const liveness = options.liveness ? new LivenessChecker(model) : null;
+  const initial = model.initial();
+  model.fingerprint(initial);
+  const initHi = lanes[0]!;
+  const initLo = lanes[1]!;
+  visited.add(initHi, initLo, 0, 0);
+  stats.distinct = 1;
+  let frontier = new WorldQueue(model.layout.size);
+  frontier.push(initial, initHi, initLo);
+  const level = new LevelExpander(model, liveness, visited, stats);
+  let lastProgress = started;
+  let depth = 0;
+  for (;;) {
+    if (frontier.length === 0) return finish('exhausted', null);
+    if (options.maxDepth > 0 && depth >= options.maxDepth) return finish('max-depth', null);
+    const next = new WorldQueue(model.layout.size);
+    const outcome = level.run(frontier, next, depth, (done) => {
+      if (options.onProgress === null) return;
+      const now = performance.now();
+      if (now - lastProgress < options.progressMs) return;
+      lastProgress = now;
+      stats.distinct = visited.size;
+      stats.queue = frontier.length - done + next.length;
+      options.onProgress(stats, depth);
+    });
+    if (outcome === 'full') return finish('visited-full', null);
+    if (outcome !== null) return finish('violation', outcome);
+    frontier = next;
+    depth++;
+    if (next.length > 0) stats.maxDepth = depth;
+  }
+
+  function finish(stopped: StopReason, finding: Finding | null): SearchResult {
+    stats.distinct = visited.size;
+    stats.queue = 0;
+    return { stopped, finding, stats, wallMs: performance.now() - started };
+  }
+}
+
+const EMPTY: World = new Int32Array(0);
+
+export interface WalkOptions {
+  readonly walks: number;
+  readonly maxDepth: number;
+  readonly seed: number;
+  readonly liveness: boolean;
+  readonly progressMs: number;
+  readonly onProgress: Progress | null;
+}
+
+/**
+ * Random walks from the initial state: each step picks one enabled event
+ * uniformly; a walk ends at a violation, at the end of the path (liveness
+ * is checked there), beyond a bound, or at the depth bound. The visited set
+ * only counts distinct states seen (coverage); walks do not avoid them.
+ */
+export function randomWalks(model: Model, visited: VisitedSet, options: WalkOptions): SearchResult {
+  const started = performance.now();
+  const stats = newStats();
+  const random = new SplitMix32(options.seed);
+  const liveness = options.liveness ? new LivenessChecker(model) : null;
+  const actions: Action[] = [];
+  const initial = model.initial();
+  let lastProgress = started;
+  for (let walk = 0; walk < options.walks; walk++) {
+    stats.walks++;
+    let world = initial;
+    const path: Action[] = [];
+    for (let depth = 0; depth < options.maxDepth; depth++) {
+      model.fingerprint(world);
+      visited.add(lanes[0]!, lanes[1]!, 0, 0);
+      model.actions(world, actions);
+      if (actions.length === 0) {
+        stats.terminal++;
+        if (liveness !== null) {
+          const heal = liveness.check(world);
+          if (!heal.ok) return finish('violation', { violation: { property: 'liveness', message: heal.detail }, depth, from: null, walk: path, action: null });
+        }
+        break;
+      }
+      const action = actions[random.nextInt(0, actions.length - 1)]!;
+      path.push(action);
+      stats.transitions++;
+      const result = model.step(world, action);
+      if (result.violation !== null) return finish('violation', { violation: result.violation, depth: depth + 1, from: null, walk: path, action });
+      if (depth + 1 > stats.maxDepth) stats.maxDepth = depth + 1;
+      if (!result.inBounds) {
+        stats.outOfBounds++;
+        break;
+      }
+      world = result.world;
+    }
+    if (options.onProgress !== null && (walk & 63) === 0) {
+      const now = performance.now();
+      if (now - lastProgress >= options.progressMs) {
+        lastProgress = now;
+        stats.distinct = visited.size;
+        options.onProgress(stats, stats.maxDepth);
+      }
+    }
+    if (visited.full) return finish('visited-full', null);
+  }
+  return finish('walks-done', null);
+
+  function finish(stopped: StopReason, finding: Finding | null): SearchResult {
+    stats.distinct = visited.size;
+    return { stopped, finding, stats, wallMs: performance.now() - started };
+  }
+}

@@ -1,0 +1,538 @@
+/**
+ * One node of a stepped cluster: the real pure core (node/raft/) and the
+ * real KV state machine with its client sessions (node/kv/), driven one
+ * input at a time by whoever holds it (the model checker, which tries every
+ * order; the replay of a counterexample), with a disk that separates what
+ * was written from what was fsynced.
+ *
+ * The host part models `node/host.ts` step for step, without its clock,
+ * timers and promises:
+ * - every input is followed by the host's drain loop: take a Ready; a
+ *   leader's Ready without a hard state sends first (thesis §10.2.1,
+ *   `parallelLeaderAppend`); a Ready with something durable is written and
+ *   the host waits for the fsync (the `fsync` input) before it reports
+ *   `persisted`, sends the rest, applies and serves reads; a Ready with
+ *   nothing durable is finished at once;
+ * - client writes: the session check (dissertation §6.3: a duplicate gets
+ *   the cached result, a stale or conflicting one the session's refusal),
+ *   propose, reply when the
+ *   entry applies (or `entry_replaced` when another leader's entry took its
+ *   index); reads: ReadIndex (thesis §6.4), served once applied; a leader
+ *   that steps down answers everything pending (`leadership_lost`,
+ *   `not_leader`);
+ * - a late wake-up (`resume`): the ticks it slept through run until the
+ *   first that acts, the rest is dropped and the core is told how much time
+ *   passed (`elapse`), as `catchUpTicks` does;
+ * - the host-level unsafe flags: `localReads` (reads from local state),
+ *   `noPersistVote` (the written hard state loses votedFor), `memoryLog`
+ *   (nothing reaches the disk), `ackBeforeFsync` (the host goes on before
+ *   the fsync; the write stays unsynced until the next `fsync`),
+ *   `leaseAfterPause` (no `elapse` after a late wake-up).
+ *
+ * A crash keeps only the fsynced writes; a restart rebuilds the core from
+ * them, with an empty state machine that the committed entries replay
+ * into, as the real node does.
+ *
+ * The whole node is plain data (`SteppedNodeState`, built on
+ * `RaftNode.snapshotState` and `KvStateMachine.snapshotState`), so a caller
+ * can store a node, restore it and feed it another input from the same
+ * point: that is how the model checker branches.
+ */
+import { sessionRejection } from '../../node/host.js';
+import { encodeCommand, opDigest } from '../../node/kv/command.js';
+import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv/state-machine.js';
+import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
+import { RaftNode } from '../../node/raft/raft.js';
+import type { RaftNodeState } from '../../node/raft/state.js';
+import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from '../../node/raft/types.js';
+import type { UnsafeFlags } from '../../node/unsafe-flags.js';
+import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
+import { fixedTimeouts } from './params.js';
+
+/** Which client operation, and which attempt of it, a request or reply belongs to. */
+export interface ClientOpRef {
+  readonly op: number;
+  readonly attempt: number;
+}
+
+export interface PendingWriteState {
+  readonly ref: ClientOpRef;
+  readonly clientId: string;
+  readonly instance: number;
+  readonly seq: number;
+  /** Log index the proposal got. */
+  readonly index: number;
+}
+
+export interface PendingReadState {
+  readonly ref: ClientOpRef;
+  /** The core's ReadIndex request id. */
+  readonly requestId: string;
+  readonly key: string;
+  /** Set once the core confirmed the read (thesis §6.4 step 3); served when lastApplied reaches it. */
+  readonly readIndex: number | null;
+}
+
+/** What one persist call hands the disk. */
+export interface DiskWrite {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+}
+
+/** What survives a crash. */
+export interface DurableState {
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+}
+
+export interface RunningState {
+  readonly core: RaftNodeState;
+  readonly kv: KvSnapshot;
+  /** The Ready whose write the host waits on (its send/apply/read steps run after the fsync); null when not waiting. */
+  readonly awaiting: { readonly ready: Ready; readonly sentFirst: boolean } | null;
+  /** Last log index the host has written (node/host.ts `lastLogIndex`; `RaftNode.persisted`). */
+  readonly lastLogIndex: number;
+  /** Proposed client writes waiting to apply, by index ascending. */
+  readonly writes: readonly PendingWriteState[];
+  /** Client reads waiting for confirmation or application, oldest first. */
+  readonly reads: readonly PendingReadState[];
+  /** Role at the last Ready the host finished (a leader that steps down answers its pending requests). */
+  readonly lastRole: Role;
+}
+
+export interface SteppedNodeState {
+  readonly durable: DurableState;
+  /** Written and not yet fsynced, oldest first: lost by a crash, made durable by `fsync`. */
+  readonly unsynced: readonly DiskWrite[];
+  /** Null while the node is down. */
+  readonly running: RunningState | null;
+}
+
+export interface ClientReply {
+  readonly ref: ClientOpRef;
+  readonly outcome: ClientOutcome;
+}
+
+export interface ServedRead {
+  readonly ref: ClientOpRef;
+  readonly key: string;
+  readonly value: string | null;
+  /** The state machine's lastApplied when it answered (read safety compares it to what was committed). */
+  readonly lastApplied: number;
+}
+
+export interface AppliedEntry {
+  readonly entry: Entry;
+  readonly result: ApplyResult | null;
+}
+
+/** Everything observable that one input made the node do, in order within each kind. */
+export class StepEffects {
+  readonly messages: RaftMessage[] = [];
+  readonly replies: ClientReply[] = [];
+  readonly served: ServedRead[] = [];
+  readonly applied: AppliedEntry[] = [];
+  /** Readies the host took from the core. */
+  readies = 0;
+  /** What the node restarted from, when the input was a restart. */
+  started: StoredState | null = null;
+  crashed = false;
+}
+
+export const EMPTY_DURABLE: DurableState = Object.freeze({ hardState: Object.freeze({ currentTerm: 0, votedFor: null }), entries: Object.freeze([]) });
+
+const quietKv = { log: (): void => {} };
+
+interface MutableRunning {
+  core: RaftNode;
+  kv: KvStateMachine;
+  awaiting: { readonly ready: Ready; readonly sentFirst: boolean } | null;
+  lastLogIndex: number;
+  writes: PendingWriteState[];
+  reads: PendingReadState[];
+  lastRole: Role;
+}
+
+export class SteppedNode {
+  private durable: DurableState;
+  private unsynced: DiskWrite[];
+  private running: MutableRunning | null;
+  private effects = new StepEffects();
+
+  private constructor(
+    readonly id: NodeId,
+    private readonly config: RaftConfig,
+    private readonly unsafe: UnsafeFlags,
+    state: SteppedNodeState,
+  ) {
+    this.durable = state.durable;
+    this.unsynced = state.unsynced.slice();
+    const running = state.running;
+    this.running =
+      running === null
+        ? null
+        : {
+            core: RaftNode.fromState(config, running.core, fixedTimeouts),
+            kv: KvStateMachine.fromSnapshot(running.kv, quietKv),
+            awaiting: running.awaiting,
+            lastLogIndex: running.lastLogIndex,
+            writes: running.writes.slice(),
+            reads: running.reads.slice(),
+            lastRole: running.lastRole,
+          };
+  }
+
+  /** A node that has never run: empty disk, down until `restart`. */
+  static fresh(id: NodeId, config: RaftConfig, unsafe: UnsafeFlags): SteppedNode {
+    return new SteppedNode(id, config, unsafe, { durable: EMPTY_DURABLE, unsynced: [], running: null });
+  }
+
+  static fromState(id: NodeId, config: RaftConfig, unsafe: UnsafeFlags, state: SteppedNodeState): SteppedNode {
+    return new SteppedNode(id, config, unsafe, state);
+  }
+
+  state(): SteppedNodeState {
+    const running = this.running;
+    return {
+      durable: this.durable,
+      unsynced: this.unsynced.slice(),
+      running:
+        running === null
+          ? null
+          : {
+              core: running.core.snapshotState(),
+              kv: running.kv.snapshotState(),
+              awaiting: running.awaiting,
+              lastLogIndex: running.lastLogIndex,
+              writes: running.writes.slice(),
+              reads: running.reads.slice(),
+              lastRole: running.lastRole,
+            },
+    };
+  }
+
+  get up(): boolean {
+    return this.running !== null;
+  }
+
+  /** The live core (for outside invariant checks); null while down. */
+  core(): RaftNode | null {
+    return this.running?.core ?? null;
+  }
+
+  stateMachine(): KvStateMachine | null {
+    return this.running?.kv ?? null;
+  }
+
+  durableState(): DurableState {
+    return this.durable;
+  }
+
+  hasUnsynced(): boolean {
+    return this.unsynced.length > 0;
+  }
+
+  /** Hands over (and forgets) what the inputs since the last call did. */
+  takeEffects(): StepEffects {
+    const effects = this.effects;
+    this.effects = new StepEffects();
+    return effects;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    const running = this.mustRun('tick');
+    running.core.tick();
+    this.drain(running);
+  }
+
+  /**
+   * The node's next timer goes off: the ticks until the first one that acts
+   * (RaftNode.ticksUntilDue: an election timeout, a heartbeat, a
+   * check-quorum round, a vote retry) run at once, as a host that sleeps
+   * until then runs them. The model checker's timing-free mode uses this
+   * instead of single ticks (Raft's safety does not depend on timing; only
+   * lease reads do).
+   */
+  timeout(): void {
+    const running = this.mustRun('timeout');
+    const due = running.core.ticksUntilDue();
+    for (let i = 0; i < due; i++) running.core.tick();
+    this.drain(running);
+  }
+
+  deliver(message: RaftMessage): void {
+    const running = this.mustRun('deliver');
+    running.core.step(message);
+    this.drain(running);
+  }
+
+  /**
+   * The host wakes after sleeping through `backlogTicks` ticks (a paused
+   * process, issue 15 defect 2): node/host.ts `catchUpTicks` runs them until
+   * the first one that acts, drops the rest and tells the core how many it
+   * dropped (unless `leaseAfterPause`).
+   */
+  resume(backlogTicks: number): void {
+    const running = this.mustRun('resume');
+    for (let done = 1; done <= backlogTicks; done++) {
+      running.core.tick();
+      if (done < backlogTicks && running.core.hasReady()) {
+        if (!this.unsafe.leaseAfterPause) running.core.elapse(backlogTicks - done);
+        break;
+      }
+    }
+    this.drain(running);
+  }
+
+  /** Thesis §3.10 (the host never starts one; the model checker may). */
+  transferLeadership(to: NodeId): void {
+    const running = this.mustRun('transferLeadership');
+    running.core.transferLeadership(to);
+    this.drain(running);
+  }
+
+  /** Everything written so far reaches the disk; a host waiting on it goes on. */
+  fsync(): void {
+    for (const write of this.unsynced) this.durable = applyWrite(this.durable, write);
+    this.unsynced = [];
+    const running = this.running;
+    if (running === null || running.awaiting === null) return;
+    const { ready, sentFirst } = running.awaiting;
+    running.awaiting = null;
+    const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
+    if (last !== undefined) running.lastLogIndex = last.index;
+    this.finishReady(running, ready, sentFirst);
+    this.drain(running);
+  }
+
+  /** Power failure: volatile state and unsynced writes are gone. */
+  crash(): void {
+    if (this.running === null) return;
+    this.running = null;
+    this.unsynced = [];
+    this.effects.crashed = true;
+  }
+
+  /** Start from the disk: the core from the durable hard state and log, an empty state machine. */
+  restart(): void {
+    assert(this.running === null, `restart of ${this.id}, which is running`);
+    const stored: StoredState = { hardState: this.durable.hardState, entries: this.durable.entries };
+    const core = new RaftNode(this.config, stored, fixedTimeouts);
+    this.running = { core, kv: new KvStateMachine(quietKv), awaiting: null, lastLogIndex: stored.entries.length, writes: [], reads: [], lastRole: 'follower' };
+    this.effects.started = stored;
+  }
+
+  /**
+   * Disk damage on a node that is down (issue 15 defect 4: a follower whose
+   * log lost its tail): the last `count` durable entries vanish.
+   */
+  loseLogTail(count: number): void {
+    assert(this.running === null, `disk damage on ${this.id} while it runs`);
+    const keep = Math.max(0, this.durable.entries.length - count);
+    this.durable = { hardState: this.durable.hardState, entries: this.durable.entries.slice(0, keep) };
+  }
+
+  /** A client request arrives (node/host.ts `onClientRequest`); answers go to `ref`. */
+  clientRequest(ref: ClientOpRef, request: ClientRequest): void {
+    const running = this.mustRun('clientRequest');
+    const op = request.op;
+    if (op.type === 'get') {
+      this.read(running, ref, op.key);
+      return;
+    }
+    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, opDigest(op));
+    switch (session.kind) {
+      case 'new':
+        break;
+      case 'duplicate':
+        this.reply(ref, session.result);
+        return;
+      case 'stale':
+      case 'conflict':
+        this.reply(ref, sessionRejection(request.clientId, request.seq, session));
+        return;
+      default:
+        assertNever(session, 'session check');
+    }
+    const role = running.core.status().role;
+    const pendingAt = running.writes.findIndex((w) => w.clientId === request.clientId);
+    const pending = running.writes[pendingAt];
+    if (pending !== undefined && pending.instance === request.instance && pending.seq === request.seq && role === 'leader') {
+      running.writes[pendingAt] = { ...pending, ref }; // already proposed here: answer this attempt when it applies
+      return;
+    }
+    const result = running.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
+    if (!result.ok) {
+      this.reply(ref, result.reason === 'not_leader' ? { status: 'not_leader', leaderHint: result.leaderHint } : { status: 'unavailable', reason: result.reason });
+      return;
+    }
+    if (pending !== undefined) running.writes.splice(pendingAt, 1);
+    running.writes.push({ ref, clientId: request.clientId, instance: request.instance, seq: request.seq, index: result.index });
+    running.writes.sort((a, b) => a.index - b.index);
+    this.drain(running);
+  }
+
+  // ---------------------------------------------------------------- the host's effect loop
+
+  private mustRun(what: string): MutableRunning {
+    const running = this.running;
+    assert(running !== null, `${what} on ${this.id}, which is down`);
+    return running;
+  }
+
+  private read(running: MutableRunning, ref: ClientOpRef, key: string): void {
+    if (this.unsafe.localReads) {
+      const value = running.kv.read(key);
+      this.effects.served.push({ ref, key, value, lastApplied: running.kv.lastApplied });
+      this.reply(ref, { status: 'ok', value });
+      return;
+    }
+    const soft = running.core.status();
+    if (soft.role !== 'leader') {
+      this.reply(ref, { status: 'not_leader', leaderHint: soft.leaderId });
+      return;
+    }
+    const requestId = `o${ref.op}.${ref.attempt}`;
+    running.reads.push({ ref, requestId, key, readIndex: null });
+    running.core.readIndex(requestId);
+    this.drain(running);
+  }
+
+  private drain(running: MutableRunning): void {
+    while (running.awaiting === null && running.core.hasReady() && this.running === running) {
+      const ready = running.core.ready();
+      this.effects.readies++;
+      const sentFirst = ready.hardState === null && ready.softState.role === 'leader';
+      if (sentFirst) this.send(ready.messages);
+      if (ready.hardState !== null || ready.entriesToAppend.length > 0) {
+        this.write({ hardState: this.unsafe.noPersistVote && ready.hardState !== null ? { currentTerm: ready.hardState.currentTerm, votedFor: null } : ready.hardState, entries: ready.entriesToAppend });
+        if (!this.unsafe.memoryLog && !this.unsafe.ackBeforeFsync) {
+          running.awaiting = { ready, sentFirst };
+          return; // the host waits for the fsync
+        }
+        const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
+        if (last !== undefined) running.lastLogIndex = last.index;
+      }
+      this.finishReady(running, ready, sentFirst);
+    }
+  }
+
+  private write(write: DiskWrite): void {
+    if (this.unsafe.memoryLog) return; // --unsafe-memory-log: nothing reaches the disk
+    this.unsynced.push(write);
+  }
+
+  private finishReady(running: MutableRunning, ready: Ready, sentFirst: boolean): void {
+    // As node/host.ts: the host runs the core with snapshotEveryEntries null
+    // (issue 18 phase 1), so it never compacts, never streams a snapshot and
+    // is never stepped an InstallSnapshot; any snapshot work here is a bug.
+    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null || ready.discardEntriesBefore !== null) {
+      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
+    }
+    running.core.persisted(running.lastLogIndex);
+    if (!sentFirst) this.send(ready.messages);
+    this.apply(running, ready.committedEntries);
+    for (const state of ready.readStates) {
+      const at = running.reads.findIndex((read) => read.requestId === state.requestId);
+      const read = running.reads[at];
+      if (read !== undefined) running.reads[at] = { ...read, readIndex: state.readIndex };
+    }
+    for (const rejection of ready.readRejections) {
+      const at = running.reads.findIndex((read) => read.requestId === rejection.requestId);
+      const read = running.reads[at];
+      if (read === undefined) continue;
+      running.reads.splice(at, 1);
+      this.reply(read.ref, rejection.reason === 'not_leader' ? { status: 'not_leader', leaderHint: rejection.leaderHint } : { status: 'unavailable', reason: rejection.reason });
+    }
+    this.serveReads(running);
+    const role = ready.softState.role;
+    if (running.lastRole === 'leader' && role !== 'leader') this.failPendingOnStepDown(running, ready.softState.leaderId);
+    running.lastRole = role;
+  }
+
+  private apply(running: MutableRunning, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const applied = running.kv.apply(entry);
+      this.effects.applied.push({ entry, result: applied });
+      const pendingAt = running.writes.findIndex((w) => w.index === entry.index);
+      const pending = running.writes[pendingAt];
+      if (pending !== undefined) running.writes.splice(pendingAt, 1);
+      const answer = applied === null ? null : answerOf(applied);
+      if (applied !== null && answer !== null) {
+        // Whoever waits for this (clientId, seq), whichever index it landed at.
+        const waitingAt = running.writes.findIndex((w) => waitsFor(w, applied));
+        const target = pending !== undefined && waitsFor(pending, applied) ? pending : running.writes[waitingAt];
+        if (target !== undefined) {
+          if (target !== pending) running.writes.splice(waitingAt, 1);
+          this.reply(target.ref, answer);
+        }
+      }
+      if (pending !== undefined && (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)) {
+        // Another leader's entry took this index (§5.3): the client retries.
+        this.reply(pending.ref, { status: 'unavailable', reason: 'entry_replaced' });
+      }
+    }
+    this.serveReads(running);
+  }
+
+  /** Thesis §6.4 step 4: a confirmed read is served once lastApplied reaches its readIndex. */
+  private serveReads(running: MutableRunning): void {
+    for (let i = 0; i < running.reads.length; ) {
+      const read = running.reads[i]!;
+      if (read.readIndex === null || running.kv.lastApplied < read.readIndex) {
+        i++;
+        continue;
+      }
+      running.reads.splice(i, 1);
+      const value = running.kv.read(read.key);
+      this.effects.served.push({ ref: read.ref, key: read.key, value, lastApplied: running.kv.lastApplied });
+      this.reply(read.ref, { status: 'ok', value });
+    }
+  }
+
+  private failPendingOnStepDown(running: MutableRunning, leaderHint: NodeId | null): void {
+    for (const read of running.reads) this.reply(read.ref, { status: 'not_leader', leaderHint });
+    running.reads = [];
+    for (const write of running.writes) this.reply(write.ref, { status: 'unavailable', reason: 'leadership_lost' });
+    running.writes = [];
+  }
+
+  private send(messages: readonly RaftMessage[]): void {
+    for (const message of messages) this.effects.messages.push(message);
+  }
+
+  private reply(ref: ClientOpRef, outcome: ClientOutcome): void {
+    this.effects.replies.push({ ref, outcome });
+  }
+}
+
+/** node/host.ts `answerOf`: what the client that sent an applied entry hears; null for a stale retry nobody waits on. */
+function answerOf(applied: ApplyResult): ClientOutcome | null {
+  switch (applied.kind) {
+    case 'applied':
+    case 'duplicate':
+      return applied.result;
+    case 'conflict':
+      return sessionRejection(applied.clientId, applied.seq, applied);
+    case 'stale':
+      return null;
+    default:
+      return assertNever(applied, 'apply result');
+  }
+}
+
+/** node/host.ts `waitsFor`: same client and seq and, for a refusal, the same instance. */
+function waitsFor(pending: PendingWriteState, applied: ApplyResult): boolean {
+  if (pending.clientId !== applied.clientId || pending.seq !== applied.seq) return false;
+  return applied.kind !== 'conflict' || pending.instance === applied.instance;
+}
+
+/** The disk after one persist (node/raft/types.ts Ready step 1: truncate a conflicting suffix, then append). */
+export function applyWrite(durable: DurableState, write: DiskWrite): DurableState {
+  let entries = durable.entries;
+  const first = write.entries[0];
+  if (first !== undefined) entries = [...entries.slice(0, first.index - 1), ...write.entries];
+  return { hardState: write.hardState ?? durable.hardState, entries };
+}

@@ -1,0 +1,67 @@
+/**
+ * The fixed setting of a stepped cluster (sim/stepped/): how many nodes, the
+ * core's timing in ticks, the read mode and the unsafe flags. The model
+ * checker (mc/) explores from it and writes it into every counterexample
+ * file; the replay (`npm run sim -- --replay FILE`) rebuilds the cluster
+ * from it. One function, `coreConfigFor`, turns it into each node's
+ * `RaftConfig`, through the host's own mapping (node/host.ts
+ * `raftConfigFor`), so the cores run with the production settings
+ * (pre-vote, check-quorum, parallel leader appends, the lease formula).
+ */
+import type { ClusterConfig, ReadMode } from '../../node/config-types.js';
+import { configDefaults } from '../../node/config-types.js';
+import { raftConfigFor } from '../../node/host.js';
+import type { NodeId, Prng, RaftConfig } from '../../node/raft/types.js';
+import type { UnsafeFlags } from '../../node/unsafe-flags.js';
+
+export interface SteppedParams {
+  readonly nodeCount: number;
+  /** Election timeout in ticks; the same for every node and every draw (the schedule, not a PRNG, decides who times out first). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly readMode: ReadMode;
+  /** The lease is electionTicks / clockDriftBound ticks (thesis §6.4.1), as the host computes it. */
+  readonly clockDriftBound: number;
+  /** The node's unsafe flags (node/unsafe-flags.ts); `leaseMs` counts ticks here (one tick is one ms). */
+  readonly unsafe: UnsafeFlags;
+  /** The core's own unsafe flag that no host flag reaches (RaftConfig.unsafe.skipReadQuorum). */
+  readonly skipReadQuorum: boolean;
+}
+
+export function nodeIds(params: SteppedParams): NodeId[] {
+  return Array.from({ length: params.nodeCount }, (_, i) => `n${i + 1}`);
+}
+
+/** The cluster config the host would read, with one tick per ms. */
+function clusterConfig(params: SteppedParams): ClusterConfig {
+  const ids = nodeIds(params);
+  return {
+    cluster: 'stepped',
+    peerSecret: 'stepped-cluster-peer-secret',
+    clientSecret: 'stepped-cluster-client-secret',
+    clientFreshnessMs: configDefaults.clientFreshnessMs,
+    dataDir: '/nonexistent/stepped',
+    electionTimeoutMsMin: params.electionTicks,
+    electionTimeoutMsMax: params.electionTicks,
+    heartbeatIntervalMs: params.heartbeatTicks,
+    tickMs: 1,
+    nodes: ids.map((id, i) => ({ id, host: 'stepped', port: 7001 + i })),
+    routes: {},
+    readMode: params.readMode,
+    clockDriftBound: params.clockDriftBound,
+    maxKeyBytes: configDefaults.maxKeyBytes,
+    maxValueBytes: configDefaults.maxValueBytes,
+  };
+}
+
+export function coreConfigFor(params: SteppedParams, id: NodeId): RaftConfig {
+  const config = raftConfigFor(id, clusterConfig(params), params.unsafe);
+  return { ...config, unsafe: { ...config.unsafe, skipReadQuorum: params.skipReadQuorum } };
+}
+
+/**
+ * Election timeouts without jitter: every draw is the minimum. The stepped
+ * cluster's nondeterminism is the order of events, which the model checker
+ * enumerates; a random timeout would only hide part of it behind a seed.
+ */
+export const fixedTimeouts: Prng = { nextInt: (min) => min };

@@ -1,0 +1,140 @@
+/**
+ * Replays a stepped trace (trace.ts) on a fresh stepped cluster and judges
+ * it with the simulator's own checks, independent of whatever wrote it:
+ *
+ * - the Raft invariants of sim/invariants.ts (Figure 3: election safety,
+ *   leader append-only, log matching, leader completeness, state machine
+ *   safety; the leader commit rule; durability across restarts), fed the
+ *   same observations the random simulator feeds them;
+ * - read safety at every served read (read-safety.ts);
+ * - the linearizability of the client history (checker/);
+ * - a core or host that throws (a broken assertion);
+ * - with `checkLiveness`, the end-of-path liveness check (heal.ts).
+ *
+ * `npm run sim -- --replay FILE` prints the numbered steps in the core's
+ * transcript text (describeMessage) and the violations, and exits 1 when
+ * there is one: a model-checker counterexample becomes a regression test
+ * with one command.
+ */
+import { checkHistory } from '../../checker/check.js';
+import type { HistoryOp } from '../../checker/types.js';
+import { describeMessage, describeStatus } from '../../node/raft/describe.js';
+import type { Entry } from '../../node/raft/types.js';
+import { InvariantChecker } from '../invariants.js';
+import { completeOp, invokeOp, judgeReply } from './clients.js';
+import { EventNotPossible, SteppedCluster } from './cluster.js';
+import { checkLiveness } from './heal.js';
+import { latestWriteIndex, readSafetyViolation } from './read-safety.js';
+import { describeEvent, type SteppedTrace } from './trace.js';
+
+export type ReplayViolationKind = 'invariant' | 'read_safety' | 'linearizability' | 'node_error' | 'liveness' | 'diverged';
+
+export interface ReplayViolation {
+  readonly kind: ReplayViolationKind;
+  /** 1-based event number (0: before the first, events.length + 1: at the end). */
+  readonly step: number;
+  readonly message: string;
+}
+
+export interface ReplayReport {
+  readonly steps: number;
+  readonly violations: readonly ReplayViolation[];
+  /** The numbered listing: each event, then what it made the node send, apply and answer. */
+  readonly lines: readonly string[];
+  readonly history: readonly HistoryOp[];
+}
+
+export function replayTrace(trace: SteppedTrace): ReplayReport {
+  const rules = trace.network;
+
+  const violations: ReplayViolation[] = [];
+  const lines: string[] = [];
+  const history: HistoryOp[] = [];
+  let step = 0;
+  const violate = (kind: ReplayViolationKind, message: string): void => {
+    if (violations.length < 50) violations.push({ kind, step, message });
+  };
+  const { params, ops } = trace;
+  const durability = !(params.unsafe.memoryLog || params.unsafe.ackBeforeFsync);
+  const invariants = new InvariantChecker((message) => violate('invariant', message), durability);
+  const cluster = SteppedCluster.start(params, ops, rules);
+  for (const id of cluster.ids) invariants.onStart(id, { hardState: { currentTerm: 0, votedFor: null }, entries: [] });
+  let committed: readonly Entry[] = [];
+  const floors = new Map<number, number>();
+  const completed = new Set<number>();
+  const record = (op: Omit<HistoryOp, 'index'>): void => {
+    history.push({ index: history.length, ...op });
+  };
+
+  for (const event of trace.events) {
+    step++;
+    lines.push(`${String(step).padStart(3)}. ${describeEvent(event, ops)}`);
+    if (event.kind === 'request' && cluster.attemptsOf(event.op) === 0) {
+      const spec = ops[event.op];
+      if (spec !== undefined) {
+        record(invokeOp(spec, event.op));
+        if (spec.op.type === 'get') floors.set(event.op, latestWriteIndex(committed, spec.op.key));
+      }
+    }
+    let outcome;
+    try {
+      outcome = cluster.run(event);
+    } catch (error) {
+      if (error instanceof EventNotPossible) {
+        violate('diverged', `event ${step} cannot run: ${error.message}`);
+        break;
+      }
+      violate('node_error', `${'node' in event ? event.node : 'a node'} threw: ${error instanceof Error ? error.message : String(error)}`);
+      break;
+    }
+    const id = outcome.node;
+    const effects = outcome.effects;
+    if (id === null || effects === null) continue;
+    if (effects.crashed) invariants.onStop(id);
+    if (effects.started !== null) invariants.onStart(id, effects.started);
+    for (const message of effects.messages) {
+      invariants.onSend(id, message);
+      lines.push(`       ${describeMessage(message)}`);
+    }
+    for (const { entry } of effects.applied) {
+      invariants.onApply(id, entry);
+    }
+    if (effects.applied.length > 0) lines.push(`       ${id} applies ${effects.applied.map(({ entry }) => `${entry.index}@${entry.term}`).join(', ')}`);
+    const core = cluster.node(id).core();
+    if (core !== null) {
+      invariants.checkNode(id, core);
+      const status = core.status();
+      if (status.commitIndex > committed.length) committed = core.log().slice(0, status.commitIndex);
+      lines.push(`       ${id}: ${describeStatus(status)}`);
+    }
+    for (const served of effects.served) {
+      const floor = floors.get(served.ref.op) ?? 0;
+      const problem = readSafetyViolation(served.ref.op, served.key, served.value, served.lastApplied, floor);
+      if (problem !== null) violate('read_safety', problem);
+    }
+    for (const reply of effects.replies) {
+      const verdict = judgeReply(reply.outcome);
+      const spec = ops[reply.ref.op];
+      lines.push(`       reply to op${reply.ref.op}: ${JSON.stringify(reply.outcome)}`);
+      if (spec === undefined || verdict.kind === 'retry' || completed.has(reply.ref.op)) continue;
+      completed.add(reply.ref.op);
+      record(completeOp(spec, reply.ref.op, verdict));
+    }
+  }
+
+  if (history.length > 0) {
+    const result = checkHistory(history, { model: 'cas-register', timeLimitMs: 10_000 });
+    if (result.valid === false) violate('linearizability', `the client history is not linearizable (keys ${result.failures.join(', ')})`);
+  }
+  if (trace.checkLiveness && !violations.some((v) => v.kind === 'diverged' || v.kind === 'node_error')) {
+    step = trace.events.length + 1;
+    try {
+      const heal = checkLiveness(cluster);
+      lines.push(`  liveness: ${heal.detail}`);
+      if (!heal.ok) violate('liveness', `liveness: ${heal.detail}`);
+    } catch (error) {
+      violate('node_error', `the liveness check threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { steps: trace.events.length, violations, lines, history };
+}
