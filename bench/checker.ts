@@ -16,12 +16,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkPrepared, checkPreparedAsync, prepareHistory, readHistoryFile, type CheckResult, type HistoryOp, type PreparedHistory } from '../checker/index.js';
+import {
+  checkPrepared,
+  checkPreparedAsync,
+  prepareHistory,
+  readHistoryFile,
+  type CheckResult,
+  type HistoryOp,
+  type PreparedHistory,
+} from '../checker/index.js';
 import { generateFamily, hardFamilies, historyShape, rng } from './hard-histories.js';
 
 // The reference corpus: $RIFT_CORPUS, else shared/corpus beside the repository, else /work/shared/corpus.
-const CORPUS = [process.env['RIFT_CORPUS'], join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'), '/work/shared/corpus']
-  .find((dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'porcupine', 'MANIFEST.tsv'))) ?? '/work/shared/corpus';
+const CORPUS =
+  [process.env['RIFT_CORPUS'], join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'), '/work/shared/corpus'].find(
+    (dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'porcupine', 'MANIFEST.tsv')),
+  ) ?? '/work/shared/corpus';
 
 /** The command under test: the compiled `rift-check` entry. */
 const CLI = join(import.meta.dirname, '..', 'report', 'check-cli.js');
@@ -37,14 +47,14 @@ const GNU_TIME = '/usr/bin/time';
  */
 const PORCUPINE_STORED_MS: Record<string, number> = {
   'c50-ok': 511.9,
-  'etcd_002': 468.2,
-  'etcd_007': 281.8,
-  'etcd_099': 240.6,
-  'etcd_057': 141.5,
+  etcd_002: 468.2,
+  etcd_007: 281.8,
+  etcd_099: 240.6,
+  etcd_057: 141.5,
   'c50-bad': 63.4,
-  'etcd_075': 44.5,
-  'etcd_040': 17.1,
-  'etcd_080': 9.8,
+  etcd_075: 44.5,
+  etcd_040: 17.1,
+  etcd_080: 9.8,
   'c10-ok': 1.2,
   'c10-bad': 1.0,
   'c01-ok': 0.5,
@@ -53,9 +63,11 @@ const PORCUPINE_STORED_MS: Record<string, number> = {
 const PORCUPINE_STORED_TOTAL_MS = 1900;
 const PORCUPINE_SOURCE = 'stored: Porcupine v1.3.0, search only, porcupine-references.md §6, this machine, load 4-12, undated';
 /** STORED: issue 17's whole-process wall times of Porcupine v1.3.0 on its own easy files (not the files generated here), measured with our checker at commit 2ec063a. */
-const PORCUPINE_STORED_WALL = 'stored (issue 17, measured at commit 2ec063a on that issue\'s own files): Porcupine v1.3.0 whole process 10k ops 0.08 s, 100k ops 0.84 s';
+const PORCUPINE_STORED_WALL =
+  "stored (issue 17, measured at commit 2ec063a on that issue's own files): Porcupine v1.3.0 whole process 10k ops 0.08 s, 100k ops 0.84 s";
 /** STORED: issue 17's Knossos figures on Porcupine's etcd histories. */
-const KNOSSOS_STORED = 'stored (issue 17): Knossos competition checker, 30 s budget, leaves etcd_057 and etcd_099 undecided and takes 20.8 s on etcd_040';
+const KNOSSOS_STORED =
+  'stored (issue 17): Knossos competition checker, 30 s budget, leaves etcd_057 and etcd_099 undecided and takes 20.8 s on etcd_040';
 
 interface Row {
   name: string;
@@ -97,7 +109,15 @@ function timeRuns(h: PreparedHistory, runs: number, timeLimitMs?: number): { tim
 function row(name: string, h: PreparedHistory, runs: number, timeLimitMs?: number): Row {
   const { times, last, rss } = timeRuns(h, runs, timeLimitMs);
   const sorted = [...times].sort((a, b) => a - b);
-  const r: Row = { name, ops: h.clientOpCount, verdict: verdictText(last), median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]!, rssMiB: rss / MiB };
+  const r: Row = {
+    name,
+    ops: h.clientOpCount,
+    verdict: verdictText(last),
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    rssMiB: rss / MiB,
+  };
   const ref = PORCUPINE_STORED_MS[name];
   if (ref !== undefined) r.ref = ref;
   return r;
@@ -112,7 +132,8 @@ function table(title: string, header: string[], lines: string[][], textCols: rea
   process.stdout.write(`\n${title}\n`);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const text = new Set(textCols);
-  const out = (cells: string[]): string => '| ' + cells.map((c, i) => (text.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |\n';
+  const out = (cells: string[]): string =>
+    '| ' + cells.map((c, i) => (text.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |\n';
   process.stdout.write(out(header));
   process.stdout.write('|' + widths.map((w, i) => (text.has(i) ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|\n');
   for (const l of lines) process.stdout.write(out(l));
@@ -137,7 +158,14 @@ const CODE_VERDICT: Record<number, string> = { 0: 'valid', 1: 'INVALID', 2: 'unk
  * effect at a random moment between its invoke and its completion, so the
  * history is linearizable; `infoRate` of the ops crash (info, process retired).
  */
-export function generateHistory(opts: { ops: number; keys: number; processes: number; infoRate: number; seed: number; values?: number }): HistoryOp[] {
+export function generateHistory(opts: {
+  ops: number;
+  keys: number;
+  processes: number;
+  infoRate: number;
+  seed: number;
+  values?: number;
+}): HistoryOp[] {
   // values: size of the value domain; 0 = every write/cas writes a fresh value.
   const domain = opts.values ?? 5;
   let fresh = 1000;
@@ -219,11 +247,16 @@ export async function runCheckerBench(args: string[]): Promise<void> {
   const comparePlain = values['compare-plain'];
   const seed = values.seed === undefined ? 42 : Number(values.seed) || 42;
   const tmp = mkdtempSync(join(tmpdir(), 'rift-bench-checker-'));
-  process.stdout.write(`checker benchmark, node ${process.version}; load average at start ${load()} (1, 5, 15 min; the machine's other work makes timings noisy)\n`);
+  process.stdout.write(
+    `checker benchmark, node ${process.version}; load average at start ${load()} (1, 5, 15 min; the machine's other work makes timings noisy)\n`,
+  );
 
   // 1. The corpus.
   for (const dir of ['porcupine', 'knossos']) {
-    const manifest = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim().length > 0);
+    const manifest = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim().length > 0);
     const rows: Row[] = [];
     let wrong = 0;
     for (const line of manifest) {
@@ -245,12 +278,23 @@ export async function runCheckerBench(args: string[]): Promise<void> {
     table(
       `corpus/${dir}: ${rows.length} files (${rows.length - shown.length} more, each under 1 ms of search, not shown)`,
       ['history', 'client ops', 'verdict', 'search median ms', 'min–max ms', 'wall ms (whole command)', 'Porcupine ms (stored)', 'rss MiB'],
-      shown.map((r) => [r.name, String(r.ops), r.verdict, fmt(r.median), `${fmt(r.min)}–${fmt(r.max)}`, r.wallMs !== undefined ? fmt(r.wallMs) : '', r.ref !== undefined ? fmt(r.ref) : '', r.rssMiB.toFixed(0)]),
+      shown.map((r) => [
+        r.name,
+        String(r.ops),
+        r.verdict,
+        fmt(r.median),
+        `${fmt(r.min)}–${fmt(r.max)}`,
+        r.wallMs !== undefined ? fmt(r.wallMs) : '',
+        r.ref !== undefined ? fmt(r.ref) : '',
+        r.rssMiB.toFixed(0),
+      ]),
       [0, 2],
     );
     process.stdout.write(
       `total search (sum of medians) ${fmt(total)} ms` +
-        (wall ? `; total wall of ${rows.length} commands ${fmt(totalWall)} ms (median ${fmt([...rows].map((r) => r.wallMs!).sort((a, b) => a - b)[rows.length >> 1]!)} ms each)` : '') +
+        (wall
+          ? `; total wall of ${rows.length} commands ${fmt(totalWall)} ms (median ${fmt([...rows].map((r) => r.wallMs!).sort((a, b) => a - b)[rows.length >> 1]!)} ms each)`
+          : '') +
         (dir === 'porcupine' ? `; Porcupine ≈ ${PORCUPINE_STORED_TOTAL_MS} ms search (${PORCUPINE_SOURCE})` : '') +
         `; verdicts differing from the manifest: ${wrong}\n`,
     );
@@ -266,7 +310,12 @@ export async function runCheckerBench(args: string[]): Promise<void> {
     const lines: string[][] = [];
     for (const e of quick ? easy.slice(0, 1) : easy) {
       const path = join(tmp, `${e.name}.jsonl`);
-      writeFileSync(path, generateHistory({ ...e, seed }).map((o) => JSON.stringify(o)).join('\n') + '\n');
+      writeFileSync(
+        path,
+        generateHistory({ ...e, seed })
+          .map((o) => JSON.stringify(o))
+          .join('\n') + '\n',
+      );
       const times: number[] = [];
       let last = runCli([path]);
       for (let i = 0; i < 3; i++) {
@@ -274,9 +323,22 @@ export async function runCheckerBench(args: string[]): Promise<void> {
         times.push(last.wallMs);
       }
       times.sort((a, b) => a - b);
-      lines.push([e.name, String(e.ops), String(e.keys), CODE_VERDICT[last.code] ?? `exit ${last.code}`, fmt(times[1]!), `${fmt(times[0]!)}–${fmt(times[2]!)}`, last.rssMiB !== null ? last.rssMiB.toFixed(0) : 'n/a']);
+      lines.push([
+        e.name,
+        String(e.ops),
+        String(e.keys),
+        CODE_VERDICT[last.code] ?? `exit ${last.code}`,
+        fmt(times[1]!),
+        `${fmt(times[0]!)}–${fmt(times[2]!)}`,
+        last.rssMiB !== null ? last.rssMiB.toFixed(0) : 'n/a',
+      ]);
     }
-    table(`easy large files (seed ${seed}): whole command \`rift-check FILE\`, median of 3 after a warm-up run`, ['history', 'client ops', 'keys', 'verdict', 'wall ms', 'min–max ms', 'peak RSS MiB'], lines, [0, 3]);
+    table(
+      `easy large files (seed ${seed}): whole command \`rift-check FILE\`, median of 3 after a warm-up run`,
+      ['history', 'client ops', 'keys', 'verdict', 'wall ms', 'min–max ms', 'peak RSS MiB'],
+      lines,
+      [0, 3],
+    );
     process.stdout.write(`${PORCUPINE_STORED_WALL}\n`);
   }
 
@@ -297,7 +359,15 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       const t0 = performance.now();
       const r = await checkPreparedAsync(h, { workerMinOps: 1, timeLimitMs: GENERATED_TIME_LIMIT_MS, minimizeMs: 0 });
       const t = performance.now() - t0;
-      rows.push({ name: `${g.name} (${r.workers} workers, wall)`, ops: h.clientOpCount, verdict: verdictText(r), median: t, min: r.searchMs, max: r.searchMs, rssMiB: process.memoryUsage.rss() / MiB });
+      rows.push({
+        name: `${g.name} (${r.workers} workers, wall)`,
+        ops: h.clientOpCount,
+        verdict: verdictText(r),
+        median: t,
+        min: r.searchMs,
+        max: r.searchMs,
+        rssMiB: process.memoryUsage.rss() / MiB,
+      });
     }
   }
   table(
@@ -321,7 +391,17 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       const verdict = CODE_VERDICT[r.code] ?? `exit ${r.code}`;
       if (r.code === 2 || r.code > 2) undecided++;
       else if ((r.code === 0) !== (c.expected === 'valid')) wrong++;
-      const line = [c.family, c.name, String(shape.clientOps), String(shape.inFlight), `${(shape.infoShare * 100).toFixed(0)}%`, c.expected, verdict, fmt(r.wallMs / 1000), r.rssMiB !== null ? r.rssMiB.toFixed(0) : 'n/a'];
+      const line = [
+        c.family,
+        c.name,
+        String(shape.clientOps),
+        String(shape.inFlight),
+        `${(shape.infoShare * 100).toFixed(0)}%`,
+        c.expected,
+        verdict,
+        fmt(r.wallMs / 1000),
+        r.rssMiB !== null ? r.rssMiB.toFixed(0) : 'n/a',
+      ];
       if (comparePlain) {
         const p = runCli([path, '--no-fast-paths', '--time-limit', String(PLAIN_COMPARE_LIMIT_S)]);
         line.push(CODE_VERDICT[p.code] ?? `exit ${p.code}`, fmt(p.wallMs / 1000), p.rssMiB !== null ? p.rssMiB.toFixed(0) : 'n/a');
@@ -331,12 +411,25 @@ export async function runCheckerBench(args: string[]): Promise<void> {
     table(
       `hard families of issue 17 (seed ${seed}${quick ? ', scale 0.2' : ''}): whole command \`rift-check FILE\` (defaults: no time limit, 512 MiB cap; invalid files include shrinking to a minimal sub-history)` +
         (comparePlain ? `; plain: the same command with --no-fast-paths --time-limit ${PLAIN_COMPARE_LIMIT_S}, run right after` : ''),
-      ['family', 'file', 'client ops', 'in flight (peak)', 'info share', 'expected', 'verdict', 'wall s', 'peak RSS MiB', ...(comparePlain ? ['plain verdict', 'plain wall s', 'plain RSS MiB'] : [])],
+      [
+        'family',
+        'file',
+        'client ops',
+        'in flight (peak)',
+        'info share',
+        'expected',
+        'verdict',
+        'wall s',
+        'peak RSS MiB',
+        ...(comparePlain ? ['plain verdict', 'plain wall s', 'plain RSS MiB'] : []),
+      ],
       lines,
       comparePlain ? [0, 1, 5, 6, 9] : [0, 1, 5, 6],
     );
     process.stdout.write(`undecided: ${undecided}; wrong: ${wrong}\n`);
   }
   rmSync(tmp, { recursive: true, force: true });
-  process.stdout.write(`\nload average at end ${load()}; peak RSS of the benchmark process itself: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
+  process.stdout.write(
+    `\nload average at end ${load()}; peak RSS of the benchmark process itself: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`,
+  );
 }

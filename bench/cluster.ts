@@ -70,24 +70,33 @@ async function runLoad(system: System, workload: Workload, clients: number, dura
   const pool = await system.clients(clients, tag);
   const started = performance.now();
   const until = started + durationMs;
-  await Promise.all(pool.map(async (client, c) => {
-    let i = 0;
-    while (performance.now() < until) {
-      // The same keys and values for every system: 16 keys per client, values "v<i>".
-      const key = `k${c}-${i % 16}`;
-      const t0 = performance.now();
-      const ok = workload === 'mixed' && i % 2 === 1 ? await client.get(key) : await client.put(key, `v${i}`);
-      if (ok) latencies.push(performance.now() - t0);
-      else errors += 1;
-      i += 1;
-    }
-    client.close();
-  }));
+  await Promise.all(
+    pool.map(async (client, c) => {
+      let i = 0;
+      while (performance.now() < until) {
+        // The same keys and values for every system: 16 keys per client, values "v<i>".
+        const key = `k${c}-${i % 16}`;
+        const t0 = performance.now();
+        const ok = workload === 'mixed' && i % 2 === 1 ? await client.get(key) : await client.put(key, `v${i}`);
+        if (ok) latencies.push(performance.now() - t0);
+        else errors += 1;
+        i += 1;
+      }
+      client.close();
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
-    system: system.name, workload, clients, ops: latencies.length, errors, seconds,
-    opsPerSecond: latencies.length / seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
+    system: system.name,
+    workload,
+    clients,
+    ops: latencies.length,
+    errors,
+    seconds,
+    opsPerSecond: latencies.length / seconds,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
   };
 }
 
@@ -98,7 +107,10 @@ function riftSystem(cluster: Cluster): System {
       const leader = await cluster.waitForLeader(15_000);
       return Array.from({ length: count }, (_, c): BenchClient => {
         const client = new RiftClient({
-          config: cluster.config, clientId: `bench-${tag}-${c}`, timeoutMs: 5000, seed: c + 1,
+          config: cluster.config,
+          clientId: `bench-${tag}-${c}`,
+          timeoutMs: 5000,
+          seed: c + 1,
           ...(leader !== null ? { initialNode: leader } : {}),
         });
         return {
@@ -127,7 +139,15 @@ function etcdSystem(etcd: EtcdCluster): System {
 
 async function riftFailover(cluster: Cluster, kills: number): Promise<number[]> {
   const windows: number[] = [];
-  const writer = new RiftClient({ config: cluster.config, clientId: `bench-failover-${process.pid}`, timeoutMs: 10_000, seed: 7, attemptTimeoutMs: 50, backoffMsMin: 2, backoffMsMax: 20 });
+  const writer = new RiftClient({
+    config: cluster.config,
+    clientId: `bench-failover-${process.pid}`,
+    timeoutMs: 10_000,
+    seed: 7,
+    attemptTimeoutMs: 50,
+    backoffMsMin: 2,
+    backoffMsMax: 20,
+  });
   let seq = 0;
   for (let k = 0; k < kills; k++) {
     const leader = await cluster.waitForLeader(15_000);
@@ -176,13 +196,17 @@ async function etcdFailover(etcd: EtcdCluster, kills: number): Promise<number[]>
 
 function failoverLine(system: string, windows: readonly number[]): string {
   const sorted = [...windows].sort((a, b) => a - b);
-  return `${system.padEnd(5)} failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantile(sorted, 0.5).toFixed(0)} ms  ` +
-    `p90 ${quantile(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms`;
+  return (
+    `${system.padEnd(5)} failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantile(sorted, 0.5).toFixed(0)} ms  ` +
+    `p90 ${quantile(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms`
+  );
 }
 
 function resultLine(r: LoadResult): string {
-  return `${r.system.padEnd(5)} ${r.workload.padEnd(6)} clients=${String(r.clients).padStart(3)}  ${r.opsPerSecond.toFixed(0).padStart(6)} ops/s  ` +
-    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.ops} ok, ${r.errors} not ok, ${r.seconds.toFixed(1)} s)`;
+  return (
+    `${r.system.padEnd(5)} ${r.workload.padEnd(6)} clients=${String(r.clients).padStart(3)}  ${r.opsPerSecond.toFixed(0).padStart(6)} ops/s  ` +
+    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.ops} ok, ${r.errors} not ok, ${r.seconds.toFixed(1)} s)`
+  );
 }
 
 export async function runClusterBench(argv: readonly string[]): Promise<void> {
@@ -202,9 +226,18 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
   const kills = Number(values.kills);
   const clientCounts = values.clients.split(',').map(Number);
   const repeats = values.repeats === undefined ? (values.vs === undefined ? 1 : 2) : Number(values.repeats);
-  if (!(durationMs > 0) || !Number.isInteger(kills) || kills < 0 || clientCounts.some((c) => !Number.isInteger(c) || c < 1) ||
-    !Number.isInteger(repeats) || repeats < 1 || (values.vs !== undefined && values.vs !== 'etcd')) {
-    process.stderr.write('usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n');
+  if (
+    !(durationMs > 0) ||
+    !Number.isInteger(kills) ||
+    kills < 0 ||
+    clientCounts.some((c) => !Number.isInteger(c) || c < 1) ||
+    !Number.isInteger(repeats) ||
+    repeats < 1 ||
+    (values.vs !== undefined && values.vs !== 'etcd')
+  ) {
+    process.stderr.write(
+      'usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n',
+    );
     process.exit(254);
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rift-bench-'));
@@ -220,8 +253,10 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
         // The same timers as rift's: heartbeat 50 ms, election timeout rift's maximum (etcd randomizes from it to twice it).
         const timings = { heartbeatMs: defaultTimings.heartbeatIntervalMs, electionTimeoutMs: defaultTimings.electionTimeoutMsMax };
         etcd = await EtcdCluster.start(found.bin, join(runDir, 'etcd'), 5, timings);
-        process.stdout.write(`etcd ${found.version}: 5 members on loopback (heartbeat ${timings.heartbeatMs} ms, election timeout ${timings.electionTimeoutMs} ms, ` +
-          `v3 JSON gateway over HTTP keep-alive, linearizable reads); each configuration alternates rift and etcd, ${repeats} times\n`);
+        process.stdout.write(
+          `etcd ${found.version}: 5 members on loopback (heartbeat ${timings.heartbeatMs} ms, election timeout ${timings.electionTimeoutMs} ms, ` +
+            `v3 JSON gateway over HTTP keep-alive, linearizable reads); each configuration alternates rift and etcd, ${repeats} times\n`,
+        );
         systems.push(etcdSystem(etcd));
       }
     }
@@ -249,19 +284,26 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     }
     if (etcd !== null) {
       process.stdout.write(`\nmedians over ${repeats} interleaved repeats, measured in this window:\n`);
-      process.stdout.write('| workload | clients | rift ops/s | etcd ops/s | rift / etcd | rift p50 ms | etcd p50 ms | etcd p50 / rift p50 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n');
+      process.stdout.write(
+        '| workload | clients | rift ops/s | etcd ops/s | rift / etcd | rift p50 ms | etcd p50 ms | etcd p50 / rift p50 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n',
+      );
       for (const workload of ['write', 'mixed'] as const) {
         for (const clients of clientCounts) {
-          const of = (system: string): LoadResult[] => results.filter((x) => x.system === system && x.workload === workload && x.clients === clients);
+          const of = (system: string): LoadResult[] =>
+            results.filter((x) => x.system === system && x.workload === workload && x.clients === clients);
           const [rift, ref] = [of('rift'), of('etcd')];
           const [riftOps, refOps] = [median(rift.map((x) => x.opsPerSecond)), median(ref.map((x) => x.opsPerSecond))];
           const [riftP50, refP50] = [median(rift.map((x) => x.p50Ms)), median(ref.map((x) => x.p50Ms))];
-          process.stdout.write(`| ${workload} | ${clients} | ${riftOps.toFixed(0)} | ${refOps.toFixed(0)} | ${(riftOps / refOps).toFixed(2)} | ` +
-            `${riftP50.toFixed(2)} | ${refP50.toFixed(2)} | ${(refP50 / riftP50).toFixed(2)} |\n`);
+          process.stdout.write(
+            `| ${workload} | ${clients} | ${riftOps.toFixed(0)} | ${refOps.toFixed(0)} | ${(riftOps / refOps).toFixed(2)} | ` +
+              `${riftP50.toFixed(2)} | ${refP50.toFixed(2)} | ${(refP50 / riftP50).toFixed(2)} |\n`,
+          );
         }
       }
       if (failover['rift'] !== undefined && failover['etcd'] !== undefined) {
-        process.stdout.write(`failover median: rift ${median(failover['rift']).toFixed(0)} ms, etcd ${median(failover['etcd']).toFixed(0)} ms\n`);
+        process.stdout.write(
+          `failover median: rift ${median(failover['rift']).toFixed(0)} ms, etcd ${median(failover['etcd']).toFixed(0)} ms\n`,
+        );
       }
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ results, failoverMs: failover })}\n`);

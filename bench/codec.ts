@@ -14,15 +14,49 @@ import { KeyRing } from '../node/transport/keys.js';
 
 const cluster = 'bench';
 const keys = KeyRing.forNode('codec-bench-peer-secret-0123456789', 'codec-bench-client-secret-0123456789', ['n1', 'n2', 'n3']);
-const stamp: Stamp = { senderIncarnation: 1_700_000_000_000, receiverIncarnation: 1_700_000_000_001, counter: 12_345, sentAtMs: 1_700_000_123_456 };
+const stamp: Stamp = {
+  senderIncarnation: 1_700_000_000_000,
+  receiverIncarnation: 1_700_000_000_001,
+  counter: 12_345,
+  sentAtMs: 1_700_000_123_456,
+};
 
 const messages: Record<string, RaftMessage> = {
-  heartbeat: { type: 'append_entries', term: 7, from: 'n1', to: 'n2', prevLogIndex: 12_345, prevLogTerm: 7, entries: [], leaderCommit: 12_340, seq: 4567 },
-  'heartbeat answer': { type: 'append_entries_response', term: 7, from: 'n2', to: 'n1', success: true, matchIndex: 12_345, conflictTerm: null, conflictIndex: 0, seq: 4567 },
+  heartbeat: {
+    type: 'append_entries',
+    term: 7,
+    from: 'n1',
+    to: 'n2',
+    prevLogIndex: 12_345,
+    prevLogTerm: 7,
+    entries: [],
+    leaderCommit: 12_340,
+    seq: 4567,
+  },
+  'heartbeat answer': {
+    type: 'append_entries_response',
+    term: 7,
+    from: 'n2',
+    to: 'n1',
+    success: true,
+    matchIndex: 12_345,
+    conflictTerm: null,
+    conflictIndex: 0,
+    seq: 4567,
+  },
   'append, 8 entries': {
-    type: 'append_entries', term: 7, from: 'n1', to: 'n2', prevLogIndex: 12_345, prevLogTerm: 7, leaderCommit: 12_340, seq: 4568,
+    type: 'append_entries',
+    term: 7,
+    from: 'n1',
+    to: 'n2',
+    prevLogIndex: 12_345,
+    prevLogTerm: 7,
+    leaderCommit: 12_340,
+    seq: 4568,
     entries: Array.from({ length: 8 }, (_, i) => ({
-      term: 7, index: 12_346 + i, type: 'command' as const,
+      term: 7,
+      index: 12_346 + i,
+      type: 'command' as const,
       data: JSON.stringify({ clientId: `c${i}`, seq: 100 + i, op: { type: 'put', key: `k${i % 3}`, value: String(1000 + i) } }),
     })),
   },
@@ -35,7 +69,12 @@ function ok(r: EncodeResult): Buffer {
 }
 
 /** Microseconds per encode+decode round, best of `trials` timed batches. */
-function measure(env: Envelope, encode: (e: Envelope, k: Buffer, s: Stamp) => EncodeResult, rounds: number, trials: number): { us: number; bytes: number } {
+function measure(
+  env: Envelope,
+  encode: (e: Envelope, k: Buffer, s: Stamp) => EncodeResult,
+  rounds: number,
+  trials: number,
+): { us: number; bytes: number } {
   const key = keys.keyFor('peer', env.from);
   if (key === null) throw new Error(`no peer key for ${env.from}`);
   const bytes = ok(encode(env, key, stamp)).length;
@@ -64,7 +103,9 @@ export async function runCodecBench(args: string[]): Promise<void> {
     measure(env, encodeJson, rounds / 10, 1);
     const binary = measure(env, encodeEnvelope, rounds, 5);
     const json = measure(env, encodeJson, rounds, 5);
-    process.stdout.write(`| ${name} | ${binary.us.toFixed(2)} | ${json.us.toFixed(2)} | ${(json.us / binary.us).toFixed(2)}x | ${binary.bytes} | ${json.bytes} |\n`);
+    process.stdout.write(
+      `| ${name} | ${binary.us.toFixed(2)} | ${json.us.toFixed(2)} | ${(json.us / binary.us).toFixed(2)}x | ${binary.bytes} | ${json.bytes} |\n`,
+    );
   }
   await Promise.resolve();
 }

@@ -56,12 +56,23 @@ export interface EtcdTimings {
 export class EtcdCluster {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-  private constructor(private readonly bin: string, private readonly dataDir: string, readonly members: Member[], private readonly timings: EtcdTimings, private readonly token: string) {}
+  private constructor(
+    private readonly bin: string,
+    private readonly dataDir: string,
+    readonly members: Member[],
+    private readonly timings: EtcdTimings,
+    private readonly token: string,
+  ) {}
 
   static async start(bin: string, dataDir: string, size: number, timings: EtcdTimings): Promise<EtcdCluster> {
     const members: Member[] = [];
     for (let i = 1; i <= size; i++) {
-      members.push({ name: `e${i}`, clientUrl: `http://127.0.0.1:${await freeTcpPort()}`, peerUrl: `http://127.0.0.1:${await freeTcpPort()}`, proc: null });
+      members.push({
+        name: `e${i}`,
+        clientUrl: `http://127.0.0.1:${await freeTcpPort()}`,
+        peerUrl: `http://127.0.0.1:${await freeTcpPort()}`,
+        proc: null,
+      });
     }
     const cluster = new EtcdCluster(bin, dataDir, members, timings, `rift-bench-${process.pid}`);
     for (const m of members) cluster.spawn(m, 'new');
@@ -73,16 +84,37 @@ export class EtcdCluster {
     const dir = join(this.dataDir, m.name);
     mkdirSync(dir, { recursive: true });
     const args = [
-      '--name', m.name, '--data-dir', dir,
-      '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
-      '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', this.members.map((x) => `${x.name}=${x.peerUrl}`).join(','),
-      '--initial-cluster-state', state, '--initial-cluster-token', this.token,
-      '--heartbeat-interval', String(this.timings.heartbeatMs), '--election-timeout', String(this.timings.electionTimeoutMs),
-      '--log-level', 'error', '--logger', 'zap',
+      '--name',
+      m.name,
+      '--data-dir',
+      dir,
+      '--listen-client-urls',
+      m.clientUrl,
+      '--advertise-client-urls',
+      m.clientUrl,
+      '--listen-peer-urls',
+      m.peerUrl,
+      '--initial-advertise-peer-urls',
+      m.peerUrl,
+      '--initial-cluster',
+      this.members.map((x) => `${x.name}=${x.peerUrl}`).join(','),
+      '--initial-cluster-state',
+      state,
+      '--initial-cluster-token',
+      this.token,
+      '--heartbeat-interval',
+      String(this.timings.heartbeatMs),
+      '--election-timeout',
+      String(this.timings.electionTimeoutMs),
+      '--log-level',
+      'error',
+      '--logger',
+      'zap',
     ];
     m.proc = spawn(this.bin, args, { stdio: 'ignore' });
-    m.proc.on('exit', () => { m.proc = null; });
+    m.proc.on('exit', () => {
+      m.proc = null;
+    });
   }
 
   /** POST a v3 JSON gateway call to one member. */
@@ -90,17 +122,29 @@ export class EtcdCluster {
     const data = Buffer.from(JSON.stringify(body));
     const url = new URL(path, m.clientUrl);
     return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': data.length }, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> });
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': data.length },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolve({
+                status: res.statusCode ?? 0,
+                json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+              });
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
       req.end(data);
@@ -119,7 +163,7 @@ export class EtcdCluster {
         // Find the leader's member by asking each for its own id.
         for (const x of this.members) {
           if (x.proc === null) continue;
-          if (x === m ? header?.member_id === leaderId : await this.memberId(x) === leaderId) return x;
+          if (x === m ? header?.member_id === leaderId : (await this.memberId(x)) === leaderId) return x;
         }
       } catch {
         // not up yet, or down

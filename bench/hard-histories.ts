@@ -170,8 +170,12 @@ function injectFault(p: FamilyParams, ops: SimOp[], rand: () => number): void {
       if (before.length < 3) continue;
       const w1 = before[Math.floor(rand() * (before.length - 2))]!;
       const v = w1.f === 'cas' ? (w1.input as unknown[])[1] : w1.input;
-      const rewritten = ops.some((o) => o !== w1 && (o.f === 'write' ? o.input === v : o.f === 'cas' && (o.input as unknown[])[1] === v) && o.invokeAt > w1.returnAt);
-      const overwritten = writes.some((w2) => w2.invokeAt > w1.returnAt && w2.returnAt < r.invokeAt && (w2.f === 'cas' ? (w2.input as unknown[])[1] : w2.input) !== v);
+      const rewritten = ops.some(
+        (o) => o !== w1 && (o.f === 'write' ? o.input === v : o.f === 'cas' && (o.input as unknown[])[1] === v) && o.invokeAt > w1.returnAt,
+      );
+      const overwritten = writes.some(
+        (w2) => w2.invokeAt > w1.returnAt && w2.returnAt < r.invokeAt && (w2.f === 'cas' ? (w2.input as unknown[])[1] : w2.input) !== v,
+      );
       if (rewritten || !overwritten || r.output === v) continue;
       r.output = v;
       return;
@@ -217,21 +221,85 @@ export function hardFamilies(seed: number, scale = 1): FamilyCase[] {
     cases.push({ name, family, params: { ...params, seed: seed + cases.length }, expected });
   };
   for (const processes of [8, 20, 50]) {
-    add(`register-late-${processes}p`, 'register: writes late, reads early, 2% info', { ...base, ops: n(processes === 50 ? 5000 : 2000), processes, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02 }, 'valid');
+    add(
+      `register-late-${processes}p`,
+      'register: writes late, reads early, 2% info',
+      { ...base, ops: n(processes === 50 ? 5000 : 2000), processes, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02 },
+      'valid',
+    );
   }
   // Jepsen's lin-kv draws values from 0-4: the same, with 5 values.
-  add('register-late-50p-5-values', 'register: writes late, reads early, 2% info, 5 values', { ...base, ops: n(5000), processes: 50, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02, values: 5 }, 'valid');
-  add('info-storm-unique', 'info storm: 30% of writes/cas lost, unique values', { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3 }, 'valid');
-  add('info-storm-5-values', 'info storm: 30% of writes/cas lost, 5 values', { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3, values: 5 }, 'valid');
-  add('cas-3-values-50p', 'cas-heavy on 3 values, 50 processes', { ...base, ops: n(2000), processes: 50, mix: { read: 20, write: 10, cas: 70 }, values: 3 }, 'valid');
-  add('kv-append-48-in-flight', 'kv appends, ~48 in flight between rare gets', { ...base, model: 'kv', ops: n(3000), processes: 50, mix: { read: 4, write: 0, cas: 96 } }, 'valid');
-  add('kv-append-2-tokens-info', 'kv appends of 2 tokens, 10% info', { ...base, model: 'kv', ops: n(1000), processes: 20, mix: { read: 10, write: 0, cas: 90 }, values: 2, infoRate: 0.1 }, 'valid');
-  add('read-heavy-long-5000', 'read-heavy, very long intervals', { ...base, ops: n(5000), processes: 50, mix: { read: 90, write: 10, cas: 0 }, durationMin: 1, durationMax: 20, think: 0.1 }, 'valid');
-  add('stale-read-50p', 'one stale read, 50 processes', { ...base, ops: n(2000), processes: 50, mix: { read: 50, write: 40, cas: 10 }, fault: 'stale-read' }, 'invalid');
-  add('lost-append-50p', 'one lost append, 50 processes', { ...base, model: 'kv', ops: n(2000), processes: 50, mix: { read: 10, write: 0, cas: 90 }, fault: 'lost-append' }, 'invalid');
-  for (const [processes, ops] of [[2, 95], [4, 85], [7, 76]] as const) {
-    add(`kv-short-info-${processes}p`, 'short kv appends, 30% info (unique tokens)', { ...base, model: 'kv', ops, processes, mix: { read: 30, write: 0, cas: 70 }, readInfoRate: 0.3, infoRate: 0.3 }, 'valid');
-    add(`kv-short-info-abc-${processes}p`, 'short kv appends, 30% info (tokens a, b, c)', { ...base, model: 'kv', ops, processes, mix: { read: 30, write: 0, cas: 70 }, readInfoRate: 0.3, infoRate: 0.3, values: 3 }, 'valid');
+  add(
+    'register-late-50p-5-values',
+    'register: writes late, reads early, 2% info, 5 values',
+    { ...base, ops: n(5000), processes: 50, mix: { read: 50, write: 40, cas: 10 }, infoRate: 0.02, values: 5 },
+    'valid',
+  );
+  add(
+    'info-storm-unique',
+    'info storm: 30% of writes/cas lost, unique values',
+    { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3 },
+    'valid',
+  );
+  add(
+    'info-storm-5-values',
+    'info storm: 30% of writes/cas lost, 5 values',
+    { ...base, ops: n(2000), processes: 20, mix: { read: 40, write: 40, cas: 20 }, infoRate: 0.3, values: 5 },
+    'valid',
+  );
+  add(
+    'cas-3-values-50p',
+    'cas-heavy on 3 values, 50 processes',
+    { ...base, ops: n(2000), processes: 50, mix: { read: 20, write: 10, cas: 70 }, values: 3 },
+    'valid',
+  );
+  add(
+    'kv-append-48-in-flight',
+    'kv appends, ~48 in flight between rare gets',
+    { ...base, model: 'kv', ops: n(3000), processes: 50, mix: { read: 4, write: 0, cas: 96 } },
+    'valid',
+  );
+  add(
+    'kv-append-2-tokens-info',
+    'kv appends of 2 tokens, 10% info',
+    { ...base, model: 'kv', ops: n(1000), processes: 20, mix: { read: 10, write: 0, cas: 90 }, values: 2, infoRate: 0.1 },
+    'valid',
+  );
+  add(
+    'read-heavy-long-5000',
+    'read-heavy, very long intervals',
+    { ...base, ops: n(5000), processes: 50, mix: { read: 90, write: 10, cas: 0 }, durationMin: 1, durationMax: 20, think: 0.1 },
+    'valid',
+  );
+  add(
+    'stale-read-50p',
+    'one stale read, 50 processes',
+    { ...base, ops: n(2000), processes: 50, mix: { read: 50, write: 40, cas: 10 }, fault: 'stale-read' },
+    'invalid',
+  );
+  add(
+    'lost-append-50p',
+    'one lost append, 50 processes',
+    { ...base, model: 'kv', ops: n(2000), processes: 50, mix: { read: 10, write: 0, cas: 90 }, fault: 'lost-append' },
+    'invalid',
+  );
+  for (const [processes, ops] of [
+    [2, 95],
+    [4, 85],
+    [7, 76],
+  ] as const) {
+    add(
+      `kv-short-info-${processes}p`,
+      'short kv appends, 30% info (unique tokens)',
+      { ...base, model: 'kv', ops, processes, mix: { read: 30, write: 0, cas: 70 }, readInfoRate: 0.3, infoRate: 0.3 },
+      'valid',
+    );
+    add(
+      `kv-short-info-abc-${processes}p`,
+      'short kv appends, 30% info (tokens a, b, c)',
+      { ...base, model: 'kv', ops, processes, mix: { read: 30, write: 0, cas: 70 }, readInfoRate: 0.3, infoRate: 0.3, values: 3 },
+      'valid',
+    );
   }
   return cases;
 }

@@ -12,7 +12,10 @@ async function run(): Promise<void> {
     }
     case 'cluster': {
       // Written separately; the computed path keeps this file compiling without it.
-      const m = (await import('./' + 'cluster.js')) as { runClusterBench?: (args: string[]) => Promise<void>; default?: (args: string[]) => Promise<void> };
+      const m = (await import('./' + 'cluster.js')) as {
+        runClusterBench?: (args: string[]) => Promise<void>;
+        default?: (args: string[]) => Promise<void>;
+      };
       const f = m.runClusterBench ?? m.default;
       if (f === undefined) throw new Error('bench/cluster.js exports no runClusterBench');
       await f(args);

@@ -15,7 +15,24 @@
 import { parseOptions } from '../mc/options.js';
 import { runModelChecker } from '../mc/run.js';
 
-const DEFAULT_BOUNDS = ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '0', '--max-states', '1000000'];
+const DEFAULT_BOUNDS = [
+  '--start',
+  'leader',
+  '--writes',
+  '1',
+  '--reads',
+  '1',
+  '--crashes',
+  '1',
+  '--drops',
+  '0',
+  '--dups',
+  '0',
+  '--timeouts',
+  '0',
+  '--max-states',
+  '1000000',
+];
 
 const ROWS: readonly (readonly [string, readonly string[]])[] = [
   ['all reductions', []],
@@ -29,7 +46,9 @@ const ROWS: readonly (readonly [string, readonly string[]])[] = [
 export async function runMcBench(args: string[]): Promise<void> {
   const base = [...DEFAULT_BOUNDS, ...args.filter((a) => a !== '--')];
   process.stdout.write(`bench mc: ${base.join(' ')}\n`);
-  process.stdout.write(`${'configuration'.padEnd(30)}${'stopped'.padEnd(14)}${'distinct'.padStart(12)}${'transitions'.padStart(14)}${'wall s'.padStart(9)}${'states/s'.padStart(11)}  verdict\n`);
+  process.stdout.write(
+    `${'configuration'.padEnd(30)}${'stopped'.padEnd(14)}${'distinct'.padStart(12)}${'transitions'.padStart(14)}${'wall s'.padStart(9)}${'states/s'.padStart(11)}  verdict\n`,
+  );
   for (const [label, extra] of ROWS) {
     const options = parseOptions([...base, ...extra, '--quiet', '--out', '/tmp/rift-mc-bench']);
     if (options === 'help') return;
@@ -37,10 +56,13 @@ export async function runMcBench(args: string[]): Promise<void> {
     const r = await runModelChecker(options, (line) => lines.push(line));
     const s = r.result.stats;
     const wallS = r.result.wallMs / 1000;
-    const verdict = r.result.finding === null ? 'no violation' : `${r.result.finding.violation.property} (${r.counterexampleEvents} events)`;
+    const verdict =
+      r.result.finding === null ? 'no violation' : `${r.result.finding.violation.property} (${r.counterexampleEvents} events)`;
     process.stdout.write(
       `${label.padEnd(30)}${r.result.stopped.padEnd(14)}${s.distinct.toLocaleString('en-US').padStart(12)}${s.transitions.toLocaleString('en-US').padStart(14)}` +
-        `${wallS.toFixed(1).padStart(9)}${Math.round(s.distinct / Math.max(wallS, 1e-3)).toLocaleString('en-US').padStart(11)}  ${verdict}\n`,
+        `${wallS.toFixed(1).padStart(9)}${Math.round(s.distinct / Math.max(wallS, 1e-3))
+          .toLocaleString('en-US')
+          .padStart(11)}  ${verdict}\n`,
     );
   }
 }

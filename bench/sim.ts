@@ -30,7 +30,10 @@ interface Figures {
 
 function parse(out: string): Figures | null {
   const campaign = /campaign: \d+ runs .*?, ([\d.]+) simulated s; (\d+) events/.exec(out);
-  const speed = /speed: (\d+)x real time per thread \(simulation only: [\d.]+ sim-s in ([\d.]+) thread-s\); (\d+)x for the whole campaign \(([\d.]+) wall s/.exec(out);
+  const speed =
+    /speed: (\d+)x real time per thread \(simulation only: [\d.]+ sim-s in ([\d.]+) thread-s\); (\d+)x for the whole campaign \(([\d.]+) wall s/.exec(
+      out,
+    );
   if (campaign === null || speed === null) return null;
   return {
     simS: Number(campaign[1]),
@@ -59,23 +62,32 @@ export async function runSimBench(args: string[]): Promise<void> {
   const workerCounts = values.workers.split(',').map(Number);
   if (!Number.isInteger(runs) || runs < 10) throw new Error(`--runs must be an integer >= 10, got ${runs}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${seed}`);
-  if (workerCounts.some((w) => !Number.isInteger(w) || w < 1 || w > 64)) throw new Error('--workers must be a comma-separated list of integers in 1..64');
+  if (workerCounts.some((w) => !Number.isInteger(w) || w < 1 || w > 64))
+    throw new Error('--workers must be a comma-separated list of integers in 1..64');
 
   process.stdout.write(`sim: default campaign, ${runs} runs, seed ${seed}, 5 nodes; ${availableParallelism()} cores\n\n`);
-  process.stdout.write('| V8 flags | workers | simulated s | events | x per thread | thread s | x whole campaign | wall s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n');
+  process.stdout.write(
+    '| V8 flags | workers | simulated s | events | x per thread | thread s | x whole campaign | wall s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n',
+  );
   const configs = [
     { name: SIM_V8_FLAGS.join(' '), flags: SIM_V8_FLAGS },
     { name: '(none)', flags: [] as readonly string[] },
   ];
   for (const workers of workerCounts) {
     for (const config of configs) {
-      const child = spawnSync(process.execPath, [...config.flags, cli, '--runs', String(runs), '--seed', String(seed), '--workers', String(workers), '--quiet'], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const child = spawnSync(
+        process.execPath,
+        [...config.flags, cli, '--runs', String(runs), '--seed', String(seed), '--workers', String(workers), '--quiet'],
+        {
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
       const figures = parse(child.stdout ?? '');
       if (child.status !== 0 || figures === null) {
-        throw new Error(`rift-sim (${config.name}, ${workers} workers) exited ${String(child.status)}: ${(child.stderr ?? '').slice(0, 2000)}${(child.stdout ?? '').slice(-2000)}`);
+        throw new Error(
+          `rift-sim (${config.name}, ${workers} workers) exited ${String(child.status)}: ${(child.stderr ?? '').slice(0, 2000)}${(child.stdout ?? '').slice(-2000)}`,
+        );
       }
       process.stdout.write(
         `| ${config.name} | ${workers} | ${figures.simS.toFixed(1)} | ${figures.events} | ${figures.perThread} | ${figures.threadS.toFixed(1)} | ${figures.whole} | ${figures.wallS.toFixed(1)} |\n`,

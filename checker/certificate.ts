@@ -40,7 +40,12 @@ export function certificateOf(historyPath: string, r: CheckResult): Certificate 
         subHistory: kr.minimal.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? 'dropped' : 'kept' })),
         oneMinimal: kr.minimal.oneMinimal,
       });
-    } else keys.push({ key, valid: kr.valid === true ? 'unknown' : kr.valid, note: kr.valid === 'unknown' ? 'no verdict' : 'no certificate recorded' });
+    } else
+      keys.push({
+        key,
+        valid: kr.valid === true ? 'unknown' : kr.valid,
+        note: kr.valid === 'unknown' ? 'no verdict' : 'no certificate recorded',
+      });
   }
   return { format: CERTIFICATE_FORMAT, history: historyPath, model: r.model as ModelName, keys };
 }
@@ -74,9 +79,14 @@ export async function verifyCertificate(cert: Certificate, historyPath: string):
     const sub = weakenedSubHistory(cert.model, ops, k.subHistory);
     if (typeof sub === 'string') return { key: k.key, verified: false, message: `sub-history rejected: ${sub}` };
     const lin = hasLinearization(cert.model, sub, MAX_VERIFY_NODES);
-    if (lin === null) return { key: k.key, verified: false, message: `sub-history of ${sub.length} ops too large to re-check exhaustively` };
+    if (lin === null)
+      return { key: k.key, verified: false, message: `sub-history of ${sub.length} ops too large to re-check exhaustively` };
     return lin
       ? { key: k.key, verified: false, message: `sub-history rejected: it is linearizable` }
-      : { key: k.key, verified: true, message: `invalid: the sub-history of ${sub.length} ops weakens the key and has no linearization (exhaustive)` };
+      : {
+          key: k.key,
+          verified: true,
+          message: `invalid: the sub-history of ${sub.length} ops weakens the key and has no linearization (exhaustive)`,
+        };
   });
 }

@@ -274,7 +274,9 @@ export class KeySearch {
     if (this.plainPhase || !options.fastPaths) {
       this.plan = planKey(model, kh, false, false);
       this.plainPlan = this.plan;
-      this.members = [{ gen: this.start(this.plan, false, true, this.plainPhase ? PLAIN_FIRST_ITERATIONS : sliceIterations), plan: this.plan }];
+      this.members = [
+        { gen: this.start(this.plan, false, true, this.plainPhase ? PLAIN_FIRST_ITERATIONS : sliceIterations), plan: this.plan },
+      ];
     } else {
       this.plan = planKey(model, kh, true, options.refute !== false);
       this.members = this.fastMembers(this.plan);
@@ -306,7 +308,16 @@ export class KeySearch {
         earliestReturnFirst,
       };
     }
-    return wglSearchSteps(input, { deadlineMs: this.limits.deadlineMs, maxCacheEntries: this.limits.maxCacheEntries, memory: this.limits.memory, auxBytes: space.bytes }, slice);
+    return wglSearchSteps(
+      input,
+      {
+        deadlineMs: this.limits.deadlineMs,
+        maxCacheEntries: this.limits.maxCacheEntries,
+        memory: this.limits.memory,
+        auxBytes: space.bytes,
+      },
+      slice,
+    );
   }
 
   /**
@@ -427,7 +438,11 @@ export class KeySearch {
         return r;
       }
       case 'unknown':
-        return { valid: 'unknown', unknownReason: outcome.reason === 'memory_limit' ? 'memory_limit' : 'time_limit', ...this.base(outcome.cacheEntries) };
+        return {
+          valid: 'unknown',
+          unknownReason: outcome.reason === 'memory_limit' ? 'memory_limit' : 'time_limit',
+          ...this.base(outcome.cacheEntries),
+        };
       case 'illegal': {
         const r: KeyResult = { valid: false, ...this.base(outcome.cacheEntries) };
         this.explain(r, outcome.bestOps);
@@ -453,9 +468,20 @@ export class KeySearch {
       if (bestOps !== null) {
         const done = new Set(bestOps);
         const firstPendingReturn = this.plan.events.findIndex((ev) => (ev & 1) === 1 && !done.has(ev >> 1));
-        if (firstPendingReturn >= 0) seeds.push(Array.from(this.plan.events.subarray(0, firstPendingReturn + 1)).filter((ev) => (ev & 1) === 0).map((ev) => this.plan.ops[ev >> 1]!));
+        if (firstPendingReturn >= 0)
+          seeds.push(
+            Array.from(this.plan.events.subarray(0, firstPendingReturn + 1))
+              .filter((ev) => (ev & 1) === 0)
+              .map((ev) => this.plan.ops[ev >> 1]!),
+          );
       }
-      const m = minimizeKey(this.model, this.kh, { ...this.limits, deadlineMs: Math.min(this.limits.deadlineMs, t0 + this.options.minimizeMs) }, this.options.fastPaths, seeds);
+      const m = minimizeKey(
+        this.model,
+        this.kh,
+        { ...this.limits, deadlineMs: Math.min(this.limits.deadlineMs, t0 + this.options.minimizeMs) },
+        this.options.fastPaths,
+        seeds,
+      );
       r.minimal = m.result;
       minimal = m.subHistory;
     }
@@ -533,7 +559,7 @@ export function checkKeys(
     }
     if (active.length === 0) return;
     let paused = 0;
-    for (let i = 0; i < active.length; ) {
+    for (let i = 0; i < active.length;) {
       const s = active[i]!;
       const r = s.advance();
       if (r === null) {
@@ -566,7 +592,13 @@ export function checkKeys(
  * the model itself. The first remaining return is the op that could not be
  * linearized; the calls before it were the candidates.
  */
-function counterexample(model: Model<unknown>, key: string, ops: readonly PreparedOp[], events: Int32Array, bestOps: Int32Array): Counterexample {
+function counterexample(
+  model: Model<unknown>,
+  key: string,
+  ops: readonly PreparedOp[],
+  events: Int32Array,
+  bestOps: Int32Array,
+): Counterexample {
   const linearized: Counterexample['linearized'] = [];
   const done = new Uint8Array(ops.length);
   let s = model.init();

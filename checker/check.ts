@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { checkKeys, DEFAULT_KEY_OPTIONS, DEFAULT_MAX_CACHE_BYTES, DEFAULT_MAX_CACHE_ENTRIES, type KeyLimits, type KeyOptions } from './check-key.js';
+import {
+  checkKeys,
+  DEFAULT_KEY_OPTIONS,
+  DEFAULT_MAX_CACHE_BYTES,
+  DEFAULT_MAX_CACHE_ENTRIES,
+  type KeyLimits,
+  type KeyOptions,
+} from './check-key.js';
 import { MemoryBudget } from './search/memory.js';
 import { prepareHistory, type KeyHistory, type PreparedHistory } from './history.js';
 import { MODELS } from './models/registry.js';

@@ -151,7 +151,8 @@ const valued: { readonly [K in ValuedOption]: (p: Parsed, raw: string | undefine
   },
   'minimize-ms': (p, v) => {
     const n = Number(v);
-    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--minimize-ms must be a number >= 0, got ${JSON.stringify(v ?? '')}`);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0)
+      throw new UsageError(`--minimize-ms must be a number >= 0, got ${JSON.stringify(v ?? '')}`);
     p.opts.minimizeMs = n;
   },
 };

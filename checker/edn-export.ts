@@ -50,7 +50,13 @@ export function ednValue(v: unknown, absent = 'nil'): string {
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return ednString(v);
   if (Array.isArray(v)) return '[' + v.map((x) => ednValue(x, absent)).join(' ') + ']';
-  return '{' + Object.entries(v as Record<string, unknown>).map(([k, x]) => `${ednString(k)} ${ednValue(x, absent)}`).join(', ') + '}';
+  return (
+    '{' +
+    Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${ednString(k)} ${ednValue(x, absent)}`)
+      .join(', ') +
+    '}'
+  );
 }
 
 export interface EdnExportOptions {
@@ -81,7 +87,8 @@ function opLine(o: HistoryOp, independent: boolean, model: EdnExportOptions['mod
     value = `[${typeof k === 'number' ? String(k) : ednString(k)} ${value}]`;
   }
   fields.push(`:value ${value}`);
-  if (o.error !== undefined && o.error !== null) fields.push(`:error ${typeof o.error === 'string' ? ednString(o.error) : ednValue(o.error)}`);
+  if (o.error !== undefined && o.error !== null)
+    fields.push(`:error ${typeof o.error === 'string' ? ednString(o.error) : ednValue(o.error)}`);
   return '{' + fields.join(', ') + '}';
 }
 

@@ -10,7 +10,8 @@ const PREFIX_TAIL = 12;
 function where(op: CheckedOp): string {
   const inv = op.invoke;
   const ret = op.completion;
-  const lines = ret !== undefined ? `lines ${inv.line ?? inv.index}-${ret.line ?? ret.index}` : `line ${inv.line ?? inv.index}-(never completed)`;
+  const lines =
+    ret !== undefined ? `lines ${inv.line ?? inv.index}-${ret.line ?? ret.index}` : `line ${inv.line ?? inv.index}-(never completed)`;
   return `${lines}, process ${String(inv.process)}`;
 }
 
@@ -53,7 +54,7 @@ export function formatResult(r: CheckResult, file?: string): string {
   const out: string[] = [];
   out.push(`${file !== undefined ? file + ': ' : ''}${verdict}`);
   out.push(
-    `model ${r.model}; ${r.opCount} ops, ${r.clientOpCount} client ops, ${r.keyCount} key${r.keyCount === 1 ? '' : 's'}; search ${r.searchMs.toFixed(1)} ms${r.workers > 0 ? ` on ${r.workers} worker threads` : ""}`,
+    `model ${r.model}; ${r.opCount} ops, ${r.clientOpCount} client ops, ${r.keyCount} key${r.keyCount === 1 ? '' : 's'}; search ${r.searchMs.toFixed(1)} ms${r.workers > 0 ? ` on ${r.workers} worker threads` : ''}`,
   );
   for (const k of r.failures) {
     const kr = r.keys[k];
@@ -63,7 +64,10 @@ export function formatResult(r: CheckResult, file?: string): string {
     if (kr?.counterexample !== undefined) out.push(...counterexampleText(kr.counterexample));
   }
   if (r.unknownKeys.length > 0) {
-    const shown = r.unknownKeys.slice(0, 20).map((k) => JSON.stringify(k)).join(', ');
+    const shown = r.unknownKeys
+      .slice(0, 20)
+      .map((k) => JSON.stringify(k))
+      .join(', ');
     out.push(`unknown keys (${r.unknownKeys.length}): ${shown}${r.unknownKeys.length > 20 ? ', ...' : ''}`);
   }
   return out.join('\n');

@@ -81,7 +81,10 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
     if (o.type === 'invoke') {
       const busy = outstanding.get(o.process);
       if (busy !== undefined) {
-        throw new HistoryFormatError(lineOf(o), `process ${o.process} invokes ${o.f} while its ${busy.p.invoke.f} from line ${lineOf(busy.p.invoke)} is still outstanding`);
+        throw new HistoryFormatError(
+          lineOf(o),
+          `process ${o.process} invokes ${o.f} while its ${busy.p.invoke.f} from line ${lineOf(busy.p.invoke)} is still outstanding`,
+        );
       }
       const p: PreparedOp = { invoke: o, outcome: 'info', modelOp: { f: o.f, input: o.value, output: undefined } };
       const k = keyOf(o);
@@ -98,10 +101,16 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
     if (open === undefined) throw new HistoryFormatError(lineOf(o), `${o.type} ${o.f} by process ${o.process} without an invoke`);
     const p = open.p;
     if (p.invoke.f !== o.f) {
-      throw new HistoryFormatError(lineOf(o), `completion f ${JSON.stringify(o.f)} does not match the invoke's ${JSON.stringify(p.invoke.f)} (line ${lineOf(p.invoke)})`);
+      throw new HistoryFormatError(
+        lineOf(o),
+        `completion f ${JSON.stringify(o.f)} does not match the invoke's ${JSON.stringify(p.invoke.f)} (line ${lineOf(p.invoke)})`,
+      );
     }
     if (o.key !== undefined && o.key !== null && keyOf(o) !== keyOf(p.invoke)) {
-      throw new HistoryFormatError(lineOf(o), `completion key ${JSON.stringify(o.key)} does not match the invoke's ${JSON.stringify(p.invoke.key)} (line ${lineOf(p.invoke)})`);
+      throw new HistoryFormatError(
+        lineOf(o),
+        `completion key ${JSON.stringify(o.key)} does not match the invoke's ${JSON.stringify(p.invoke.key)} (line ${lineOf(p.invoke)})`,
+      );
     }
     outstanding.delete(o.process);
     p.completion = o;

@@ -94,7 +94,13 @@ export interface Minimized {
  * are guesses of small failing sets of ops (e.g. the ops a static refutation
  * names): the first that fails is where delta debugging starts.
  */
-export function minimizeKey(model: Model<unknown>, kh: KeyHistory, limits: KeyLimits, fastPaths: boolean, seeds: readonly (readonly PreparedOp[])[] = []): Minimized {
+export function minimizeKey(
+  model: Model<unknown>,
+  kh: KeyHistory,
+  limits: KeyLimits,
+  fastPaths: boolean,
+  seeds: readonly (readonly PreparedOp[])[] = [],
+): Minimized {
   const n = kh.ops.length;
   const fate = new Uint8Array(n).fill(OpFate.kept);
   let checks = 0;

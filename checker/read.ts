@@ -79,7 +79,8 @@ const isPair = (v: unknown): v is [unknown, unknown] => Array.isArray(v) && v.le
  * - else (writes, puts, appends only): every value a pair.
  */
 function looksIndependent(client: readonly HistoryOp[]): boolean {
-  if (client.length === 0 || !client.every((o) => isPair(o.value) || (o.type !== 'invoke' && o.type !== 'ok' && o.value === null))) return false;
+  if (client.length === 0 || !client.every((o) => isPair(o.value) || (o.type !== 'invoke' && o.type !== 'ok' && o.value === null)))
+    return false;
   const readInvokes = client.filter((o) => o.type === 'invoke' && (o.f === 'read' || o.f === 'get'));
   if (readInvokes.length > 0) return readInvokes.every((o) => isPair(o.value) && (o.value[1] === null || o.value[1] === undefined));
   const cas = client.filter((o) => o.f === 'cas' && (o.type === 'invoke' || o.type === 'ok'));

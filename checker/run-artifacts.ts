@@ -18,7 +18,13 @@ export const CERTIFICATE_FILE = 'certificate.json';
  * result) into `runDir`. Returns the paths written; never throws (a run's
  * verdict must not be lost to a failing extra file): errors go to `log`.
  */
-export async function writeCheckArtifacts(runDir: string, historyJsonl: string, result: CheckResult | null, model: ModelName, log: (s: string) => void): Promise<string[]> {
+export async function writeCheckArtifacts(
+  runDir: string,
+  historyJsonl: string,
+  result: CheckResult | null,
+  model: ModelName,
+  log: (s: string) => void,
+): Promise<string[]> {
   const written: string[] = [];
   try {
     const edn = join(runDir, HISTORY_EDN_FILE);

@@ -110,7 +110,10 @@ export function verifyLinearization(model: VerifyModel, ops: readonly Op[], orde
 function observed(model: VerifyModel, w: Op, ops: readonly Op[]): boolean {
   if (model === 'cas-register') {
     const v = w.f === 'write' ? w.input : (w.input as unknown[])[1];
-    return ops.some((o) => o !== w && ((o.f === 'read' && o.outcome === 'ok' && same(o.output, v)) || (o.f === 'cas' && same((o.input as unknown[])[0], v))));
+    return ops.some(
+      (o) =>
+        o !== w && ((o.f === 'read' && o.outcome === 'ok' && same(o.output, v)) || (o.f === 'cas' && same((o.input as unknown[])[0], v))),
+    );
   }
   const t = w.input as string;
   const gets = ops.filter((o) => o.f === 'get' && o.outcome === 'ok').map((o) => (o.output as string | null) ?? '');
@@ -118,7 +121,11 @@ function observed(model: VerifyModel, w: Op, ops: readonly Op[]): boolean {
 }
 
 /** Checks that `sub` weakens `ops` (see the file comment); returns the sub-history's ops, or a reason. */
-export function weakenedSubHistory(model: VerifyModel, ops: readonly Op[], sub: readonly { index: number; completion: 'kept' | 'dropped' }[]): Op[] | string {
+export function weakenedSubHistory(
+  model: VerifyModel,
+  ops: readonly Op[],
+  sub: readonly { index: number; completion: 'kept' | 'dropped' }[],
+): Op[] | string {
   const byIndex = new Map(ops.map((o) => [o.index, o]));
   const kept: Op[] = [];
   const listed = new Set<number>();
@@ -130,8 +137,10 @@ export function weakenedSubHistory(model: VerifyModel, ops: readonly Op[], sub: 
     kept.push(s.completion === 'dropped' ? { ...op, outcome: 'unknown', output: undefined, ret: Infinity } : op);
   }
   // Removed writers, as unknown ops, must go one by one, each unobserved by what is left.
-  let writers = ops.filter((o) => !listed.has(o.index) && !isRead(o) && o.outcome !== 'fail').map((o): Op => ({ ...o, outcome: 'unknown', output: undefined, ret: Infinity }));
-  for (let progress = true; progress && writers.length > 0; ) {
+  let writers = ops
+    .filter((o) => !listed.has(o.index) && !isRead(o) && o.outcome !== 'fail')
+    .map((o): Op => ({ ...o, outcome: 'unknown', output: undefined, ret: Infinity }));
+  for (let progress = true; progress && writers.length > 0;) {
     progress = false;
     for (const w of writers) {
       if (observed(model, w, [...kept, ...writers])) continue;

@@ -19,10 +19,7 @@ export interface WorkerRequest {
   keyOptions: KeyOptions;
 }
 
-export type WorkerResponse =
-  | { kind: 'key'; key: string; result: KeyResult }
-  | { kind: 'done' }
-  | { kind: 'error'; message: string };
+export type WorkerResponse = { kind: 'key'; key: string; result: KeyResult } | { kind: 'done' } | { kind: 'error'; message: string };
 
 function run(req: WorkerRequest, post: (m: WorkerResponse) => void): void {
   const model = MODELS[req.model];

@@ -53,7 +53,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (let i = 0; i < options.testCount; i++) {
       const seed = options.seed + i;
       if (!options.quiet && options.testCount > 1) process.stderr.write(`\n=== run ${i + 1}/${options.testCount} (seed ${seed}) ===\n`);
-      const outcome = await runTest(options, seed, { stderr: process.stderr, stdout: process.stdout, signal: interrupt.signal, repoRoot, argv, runIndex: i });
+      const outcome = await runTest(options, seed, {
+        stderr: process.stderr,
+        stdout: process.stdout,
+        signal: interrupt.signal,
+        repoRoot,
+        argv,
+        runIndex: i,
+      });
       outcomes.push(outcome);
       // Stop at the first invalid or crashed run (as Jepsen's --test-count): keep that state in `latest`.
       if (outcome.verdict === false || outcome.verdict === 'crashed' || outcome.verdict === 'interrupted') break;

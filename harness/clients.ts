@@ -79,14 +79,17 @@ export class ClientPool {
   private closed = false;
 
   constructor(private readonly opts: ClientPoolOptions) {
-    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${opts.concurrency}`);
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+      throw new Error(`concurrency must be a positive integer, got ${opts.concurrency}`);
     // As in Jepsen, each client process is bound to one node (process mod
     // nodes): every op starts there and follows redirects to the leader, so
     // the workload reaches every node, followers and minorities included.
-    this.makeClient = opts.makeClient ?? ((clientId, seed, timeoutMs, process) => {
-      const homeNode = opts.config.nodes[process % opts.config.nodes.length]?.id;
-      return new RiftClient({ config: opts.config, clientId, timeoutMs, seed, ...(homeNode !== undefined ? { homeNode } : {}) });
-    });
+    this.makeClient =
+      opts.makeClient ??
+      ((clientId, seed, timeoutMs, process) => {
+        const homeNode = opts.config.nodes[process % opts.config.nodes.length]?.id;
+        return new RiftClient({ config: opts.config, clientId, timeoutMs, seed, ...(homeNode !== undefined ? { homeNode } : {}) });
+      });
     this.workers = Array.from({ length: opts.concurrency }, (_, thread) => ({ thread, process: thread, client: this.clientFor(thread) }));
   }
 
@@ -107,13 +110,15 @@ export class ClientPool {
    * every worker has finished its op in flight (bounded by the op timeout).
    */
   async runWorkload(generator: OpGenerator, stagger: Stagger, stop: AbortSignal): Promise<void> {
-    await Promise.all(this.workers.map(async (w) => {
-      while (!stop.aborted && !this.closed) {
-        await sleep(stagger.reserve(performance.now()), stop);
-        if (stop.aborted || this.closed) break;
-        await this.execute(w, generator.next());
-      }
-    }));
+    await Promise.all(
+      this.workers.map(async (w) => {
+        while (!stop.aborted && !this.closed) {
+          await sleep(stagger.reserve(performance.now()), stop);
+          if (stop.aborted || this.closed) break;
+          await this.execute(w, generator.next());
+        }
+      }),
+    );
   }
 
   /**
@@ -125,26 +130,28 @@ export class ClientPool {
     let next = 0;
     let ok = 0;
     const missing: string[] = [];
-    await Promise.all(this.workers.map(async (w) => {
-      for (;;) {
-        const key = keys[next++];
-        if (key === undefined) return;
-        let backoffMs = 50;
+    await Promise.all(
+      this.workers.map(async (w) => {
         for (;;) {
-          if (stop.aborted || this.closed || performance.now() >= deadlineMs) {
-            missing.push(key);
-            break;
+          const key = keys[next++];
+          if (key === undefined) return;
+          let backoffMs = 50;
+          for (;;) {
+            if (stop.aborted || this.closed || performance.now() >= deadlineMs) {
+              missing.push(key);
+              break;
+            }
+            if ((await this.execute(w, { f: 'read', key, value: null })) === 'ok') {
+              ok++;
+              break;
+            }
+            // Capped exponential backoff with jitter between attempts.
+            await sleep(backoffMs / 2 + Math.random() * (backoffMs / 2), stop);
+            backoffMs = Math.min(backoffMs * 2, 1000);
           }
-          if ((await this.execute(w, { f: 'read', key, value: null })) === 'ok') {
-            ok++;
-            break;
-          }
-          // Capped exponential backoff with jitter between attempts.
-          await sleep(backoffMs / 2 + Math.random() * (backoffMs / 2), stop);
-          backoffMs = Math.min(backoffMs * 2, 1000);
         }
-      }
-    }));
+      }),
+    );
     return { ok, missing };
   }
 

@@ -36,9 +36,9 @@ const parentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = basename(parentDir) === 'dist' ? resolve(parentDir, '..') : parentDir;
 
 export interface ClusterOptions {
-  nodeCount: number;             // 1..9
-  runDir: string;                // node logs go to <runDir>/nodes/<id>.log, data to <runDir>/data/<id>/, config to <runDir>/cluster.json
-  nodeFlags: readonly string[];  // extra CLI flags passed to every node (e.g. --unsafe-local-reads)
+  nodeCount: number; // 1..9
+  runDir: string; // node logs go to <runDir>/nodes/<id>.log, data to <runDir>/data/<id>/, config to <runDir>/cluster.json
+  nodeFlags: readonly string[]; // extra CLI flags passed to every node (e.g. --unsafe-local-reads)
   /**
    * Start every node with `--page-cache-crash-model` (node/storage/page-cache-fs.ts):
    * its writes stay in its memory until its fsync, so a SIGKILL loses unsynced
@@ -47,13 +47,13 @@ export interface ClusterOptions {
   pageCacheCrashModel?: boolean;
   /** 'relay' (default mode of the harness), 'netns' (root only), or 'direct' (no fault layer: benchmarks). */
   net: 'relay' | 'netns' | 'direct';
-  basePort?: number;             // default: pick free ports
+  basePort?: number; // default: pick free ports
   electionTimeoutMsMin?: number;
   electionTimeoutMsMax?: number;
   heartbeatIntervalMs?: number;
   readMode?: 'readindex' | 'lease';
-  seed: number;                  // relay randomness (loss/dup/delay) is seeded from this
-  log?: (line: string) => void;  // harness-level log lines
+  seed: number; // relay randomness (loss/dup/delay) is seeded from this
+  log?: (line: string) => void; // harness-level log lines
   /** The node program (default <repo>/dist/node/main.js); tests substitute a fake node. */
   nodeEntry?: string;
   /** Deadline for each node's IPC 'ready' (default 15 s: startup is slow on a loaded 2-core machine). */
@@ -143,7 +143,15 @@ export class Cluster {
     const guard = orphanGuard();
     if (guard.kind === 'none') cluster.log(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
     for (const id of ids) {
-      const args = [entry, '--config', configPath, '--id', id, ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []), ...opts.nodeFlags];
+      const args = [
+        entry,
+        '--config',
+        configPath,
+        '--id',
+        id,
+        ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []),
+        ...opts.nodeFlags,
+      ];
       const spawn = guardedSpawn(netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args }, guard);
       cluster.procs.set(id, new NodeProcess(id, { ...spawn, logPath: join(runDir, 'nodes', `${id}.log`), cwd: repoRoot }));
     }
@@ -256,15 +264,17 @@ export class Cluster {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const errors: string[] = [];
-      await Promise.all([...this.procs.values()].map(async (p) => {
-        try {
-          p.resume(); // SIGCONT first: a stopped process would sit on anything but SIGKILL
-          await p.kill();
-        } catch (err) {
-          p.killSync();
-          errors.push((err as Error).message);
-        }
-      }));
+      await Promise.all(
+        [...this.procs.values()].map(async (p) => {
+          try {
+            p.resume(); // SIGCONT first: a stopped process would sit on anything but SIGKILL
+            await p.kill();
+          } catch (err) {
+            p.killSync();
+            errors.push((err as Error).message);
+          }
+        }),
+      );
       this.relay?.close();
       if (this.netns !== null) await this.netns.teardown();
       this.removeHandlers();

@@ -63,7 +63,8 @@ function testName(cell: GateCell): string {
 async function gateCorrect(cell: GateCell, index: number, base: number, store: string): Promise<CellOutcome> {
   const runs: CellRun[] = [await runCell(cell.args, cellSeed(base, index, 0), store, testName(cell))];
   // Unknown because the machine starved the run says nothing about the node: one more fresh seed.
-  if (runs[0]!.verdict === 'unknown' && runs[0]!.starved) runs.push(await runCell(cell.args, cellSeed(base, index, 1), store, testName(cell)));
+  if (runs[0]!.verdict === 'unknown' && runs[0]!.starved)
+    runs.push(await runCell(cell.args, cellSeed(base, index, 1), store, testName(cell)));
   const last = runs[runs.length - 1]!;
   return { cell: cell.name, expect: 'valid', passed: last.verdict === 'valid', status: last.verdict, runs };
 }
@@ -83,13 +84,21 @@ async function gateBug(cell: GateCell, index: number, base: number, store: strin
 async function runGate(store: string, base: number, only: string | undefined, jsonOut: string | undefined): Promise<number> {
   const table = [...correctCells, ...bugCells];
   const cells = table.filter((c) => matches(c, only));
-  process.stdout.write(`rift consistency gate: ${cells.length} cells, base seed ${base} (repeat: npm run gate -- --seed ${base}); runs under ${store}/\n`);
+  process.stdout.write(
+    `rift consistency gate: ${cells.length} cells, base seed ${base} (repeat: npm run gate -- --seed ${base}); runs under ${store}/\n`,
+  );
   const outcomes: CellOutcome[] = [];
   for (const cell of cells) {
     // Seeds follow the cell's place in the whole table: --only does not change them.
     const index = table.indexOf(cell);
     if (!runnable(cell)) {
-      outcomes.push({ cell: cell.name, expect: cell.expect, passed: true, status: `not run: needs the ${cell.needsKind} nemesis, which this harness does not have yet`, runs: [] });
+      outcomes.push({
+        cell: cell.name,
+        expect: cell.expect,
+        passed: true,
+        status: `not run: needs the ${cell.needsKind} nemesis, which this harness does not have yet`,
+        runs: [],
+      });
       process.stdout.write(`  ----  ${pad(cell.name, 32)} not run (needs the ${cell.needsKind} nemesis)\n`);
       continue;
     }
@@ -101,31 +110,46 @@ async function runGate(store: string, base: number, only: string | undefined, js
     const outcome = cell.expect === 'valid' ? await gateCorrect(cell, index, base, store) : await gateBug(cell, index, base, store);
     outcomes.push(outcome);
     const seconds = outcome.runs.reduce((s, r) => s + r.seconds, 0);
-    process.stdout.write(`  ${outcome.passed ? 'PASS' : 'FAIL'}  ${pad(cell.name, 32)} expect ${pad(cell.expect, 8)} ${pad(outcome.status, 30)} ` +
-      `${seconds.toFixed(1).padStart(6)} s  seeds ${outcome.runs.map((r) => `${r.seed}:${r.verdict}`).join(' ')}\n`);
+    process.stdout.write(
+      `  ${outcome.passed ? 'PASS' : 'FAIL'}  ${pad(cell.name, 32)} expect ${pad(cell.expect, 8)} ${pad(outcome.status, 30)} ` +
+        `${seconds.toFixed(1).padStart(6)} s  seeds ${outcome.runs.map((r) => `${r.seed}:${r.verdict}`).join(' ')}\n`,
+    );
     if (!outcome.passed) for (const r of outcome.runs) process.stdout.write(`        reproduce: ${reproduceCommand(cell.args, r.seed)}\n`);
   }
   const failed = outcomes.filter((o) => !o.passed);
   process.stdout.write('\n| cell | expected | outcome | runs (seed: verdict) | seconds |\n|---|---|---|---|---:|\n');
   for (const o of outcomes) {
-    process.stdout.write(`| ${o.cell} | ${o.expect} | ${o.passed ? '' : '**'}${o.status}${o.passed ? '' : '**'} | ` +
-      `${o.runs.map((r) => `${r.seed}: ${r.verdict}`).join(', ') || '-'} | ${o.runs.reduce((s, r) => s + r.seconds, 0).toFixed(1)} |\n`);
+    process.stdout.write(
+      `| ${o.cell} | ${o.expect} | ${o.passed ? '' : '**'}${o.status}${o.passed ? '' : '**'} | ` +
+        `${o.runs.map((r) => `${r.seed}: ${r.verdict}`).join(', ') || '-'} | ${o.runs.reduce((s, r) => s + r.seconds, 0).toFixed(1)} |\n`,
+    );
   }
   // What the bug cells' plans are worth, at the rates the study measured.
-  const planned = cells.filter((c) => c.expect === 'invalid' && c.plan !== undefined && c.measured !== undefined && inGate(c) && runnable(c));
+  const planned = cells.filter(
+    (c) => c.expect === 'invalid' && c.plan !== undefined && c.measured !== undefined && inGate(c) && runnable(c),
+  );
   if (planned.length > 0) {
     process.stdout.write('\n| bug cell | measured | plan | P(false red) | P(pass after detection halves) |\n|---|---:|---|---:|---:|\n');
     let allGreen = 1;
     for (const c of planned) {
       const odds = cellOdds(c.plan!.n, c.plan!.k, c.measured!.detected, c.measured!.runs);
       allGreen *= 1 - odds.falseRed;
-      process.stdout.write(`| ${c.name} | ${c.measured!.detected}/${c.measured!.runs} | ${c.plan!.k} of ${c.plan!.n} | ${pct(odds.falseRed)} | ${pct(odds.missedRegression)} |\n`);
+      process.stdout.write(
+        `| ${c.name} | ${c.measured!.detected}/${c.measured!.runs} | ${c.plan!.k} of ${c.plan!.n} | ${pct(odds.falseRed)} | ${pct(odds.missedRegression)} |\n`,
+      );
     }
-    process.stdout.write(`\nchance that a correct build fails some bug cell by bad luck: ${pct(1 - allGreen)} (Laplace-estimated rates; a regression is a rate halved)\n`);
+    process.stdout.write(
+      `\nchance that a correct build fails some bug cell by bad luck: ${pct(1 - allGreen)} (Laplace-estimated rates; a regression is a rate halved)\n`,
+    );
   }
-  process.stdout.write(`\ngate: ${outcomes.length - failed.length} of ${outcomes.length} cells as expected${failed.length > 0 ? `; FAILED: ${failed.map((f) => f.cell).join(', ')}` : ''}\n`);
+  process.stdout.write(
+    `\ngate: ${outcomes.length - failed.length} of ${outcomes.length} cells as expected${failed.length > 0 ? `; FAILED: ${failed.map((f) => f.cell).join(', ')}` : ''}\n`,
+  );
   if (jsonOut !== undefined) {
-    writeFileSync(jsonOut, `${JSON.stringify({ base, passed: outcomes.length - failed.length, failed: failed.length, outcomes }, null, 2)}\n`);
+    writeFileSync(
+      jsonOut,
+      `${JSON.stringify({ base, passed: outcomes.length - failed.length, failed: failed.length, outcomes }, null, 2)}\n`,
+    );
   }
   return failed.length === 0 ? EXIT.valid : EXIT.invalid;
 }
@@ -137,7 +161,15 @@ function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function runStudy(store: string, base: number, bugRuns: number, correctRuns: number, only: string | undefined, timeLimit: string | undefined, jsonOut: string | undefined): Promise<number> {
+async function runStudy(
+  store: string,
+  base: number,
+  bugRuns: number,
+  correctRuns: number,
+  only: string | undefined,
+  timeLimit: string | undefined,
+  jsonOut: string | undefined,
+): Promise<number> {
   const extra = timeLimit !== undefined ? ['--time-limit', timeLimit] : [];
   const selected = (c: GateCell): boolean => runnable(c) && matches(c, only);
   process.stdout.write(`rift gate study: base seed ${base} (fresh: npm run gate -- --study --seed ${base} repeats it)\n`);
@@ -148,8 +180,10 @@ async function runStudy(store: string, base: number, bugRuns: number, correctRun
     for (let i = 0; i < bugRuns; i++) {
       const run = await runCell([...cell.args, ...extra], cellSeed(base, all.indexOf(cell), i), store, testName(cell));
       runs.push(run);
-      process.stdout.write(`  ${pad(cell.name, 32)} seed ${run.seed}: ${run.verdict}${run.caughtBy.length > 0 ? ` by ${run.caughtBy.join('+')}` : ''}` +
-        `${run.detectedAtS !== null ? ` at ${run.detectedAtS.toFixed(1)} s` : ''} (${run.seconds.toFixed(1)} s)\n`);
+      process.stdout.write(
+        `  ${pad(cell.name, 32)} seed ${run.seed}: ${run.verdict}${run.caughtBy.length > 0 ? ` by ${run.caughtBy.join('+')}` : ''}` +
+          `${run.detectedAtS !== null ? ` at ${run.detectedAtS.toFixed(1)} s` : ''} (${run.seconds.toFixed(1)} s)\n`,
+      );
     }
     bugs.push({ cell, runs });
   }
@@ -159,7 +193,9 @@ async function runStudy(store: string, base: number, bugRuns: number, correctRun
     for (let i = 0; i < correctRuns; i++) {
       const run = await runCell([...cell.args, ...extra], cellSeed(base, all.indexOf(cell), i), store, testName(cell));
       runs.push(run);
-      process.stdout.write(`  ${pad(cell.name, 32)} seed ${run.seed}: ${run.verdict}${run.starved ? ' (machine starved)' : ''} (${run.seconds.toFixed(1)} s)\n`);
+      process.stdout.write(
+        `  ${pad(cell.name, 32)} seed ${run.seed}: ${run.verdict}${run.starved ? ' (machine starved)' : ''} (${run.seconds.toFixed(1)} s)\n`,
+      );
     }
     controls.push({ cell, runs });
   }
@@ -168,25 +204,36 @@ async function runStudy(store: string, base: number, bugRuns: number, correctRun
     if (c === undefined) return '-';
     return `${c.runs.filter((r) => r.verdict === 'invalid').length}/${c.runs.length} (${name})`;
   };
-  process.stdout.write('\n| flag | nemesis | detected | median s to first detection | median run s | caught by | false positives (control) |\n|---|---|---:|---:|---:|---|---|\n');
+  process.stdout.write(
+    '\n| flag | nemesis | detected | median s to first detection | median run s | caught by | false positives (control) |\n|---|---|---:|---:|---:|---|---|\n',
+  );
   for (const { cell, runs } of bugs) {
     const [flag, nemesis] = cell.name.split('/') as [string, string];
     const caught = runs.filter((r) => r.verdict === 'invalid');
     const at = median(caught.map((r) => r.detectedAtS).filter((x): x is number => x !== null));
     const by = [...new Set(caught.flatMap((r) => r.caughtBy))].join(', ');
-    process.stdout.write(`| --unsafe-${flag} | ${nemesis} | ${caught.length}/${runs.length} | ${at === null ? '-' : at.toFixed(1)} | ` +
-      `${median(runs.map((r) => r.seconds))?.toFixed(1) ?? '-'} | ${by || '-'} | ${falsePositives(cell.control)} |\n`);
+    process.stdout.write(
+      `| --unsafe-${flag} | ${nemesis} | ${caught.length}/${runs.length} | ${at === null ? '-' : at.toFixed(1)} | ` +
+        `${median(runs.map((r) => r.seconds))?.toFixed(1) ?? '-'} | ${by || '-'} | ${falsePositives(cell.control)} |\n`,
+    );
   }
-  process.stdout.write('\n| correct cell | valid | invalid | unknown (machine starved) | crashed | median run s |\n|---|---:|---:|---:|---:|---:|\n');
+  process.stdout.write(
+    '\n| correct cell | valid | invalid | unknown (machine starved) | crashed | median run s |\n|---|---:|---:|---:|---:|---:|\n',
+  );
   let invalid = 0;
   for (const { cell, runs } of controls) {
     const count = (v: string): number => runs.filter((r) => r.verdict === v).length;
     invalid += count('invalid') + count('crashed') + count('bad-arguments');
-    process.stdout.write(`| ${cell.name} | ${count('valid')}/${runs.length} | ${count('invalid')} | ${count('unknown')} (${runs.filter((r) => r.starved).length}) | ` +
-      `${count('crashed') + count('bad-arguments')} | ${median(runs.map((r) => r.seconds))?.toFixed(1) ?? '-'} |\n`);
+    process.stdout.write(
+      `| ${cell.name} | ${count('valid')}/${runs.length} | ${count('invalid')} | ${count('unknown')} (${runs.filter((r) => r.starved).length}) | ` +
+        `${count('crashed') + count('bad-arguments')} | ${median(runs.map((r) => r.seconds))?.toFixed(1) ?? '-'} |\n`,
+    );
   }
   if (jsonOut !== undefined) {
-    writeFileSync(jsonOut, `${JSON.stringify({ base, bugs: bugs.map((b) => ({ cell: b.cell.name, runs: b.runs })), correct: controls.map((c) => ({ cell: c.cell.name, runs: c.runs })) }, null, 2)}\n`);
+    writeFileSync(
+      jsonOut,
+      `${JSON.stringify({ base, bugs: bugs.map((b) => ({ cell: b.cell.name, runs: b.runs })), correct: controls.map((c) => ({ cell: c.cell.name, runs: c.runs })) }, null, 2)}\n`,
+    );
   }
   return invalid > 0 ? EXIT.invalid : EXIT.valid;
 }

@@ -101,9 +101,13 @@ export class OpGenerator {
   private readonly draws: () => OpDraw;
 
   /** `draws` defaults to the seeded stream; tests pass their own. */
-  constructor(private readonly opts: GeneratorOptions, draws?: () => OpDraw) {
+  constructor(
+    private readonly opts: GeneratorOptions,
+    draws?: () => OpDraw,
+  ) {
     if (!Number.isInteger(opts.keys) || opts.keys < 1) throw new Error(`keys must be a positive integer, got ${opts.keys}`);
-    if (!Number.isInteger(opts.opsPerKey) || opts.opsPerKey < 1) throw new Error(`opsPerKey must be a positive integer, got ${opts.opsPerKey}`);
+    if (!Number.isInteger(opts.opsPerKey) || opts.opsPerKey < 1)
+      throw new Error(`opsPerKey must be a positive integer, got ${opts.opsPerKey}`);
     this.draws = draws ?? seededDraws(opts.seed, opts.keys);
     this.mix = opts.mix ?? defaultMix;
     if (this.mix.read + this.mix.write + this.mix.cas !== 100 || [this.mix.read, this.mix.write, this.mix.cas].some((p) => p < 0)) {

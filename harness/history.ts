@@ -70,7 +70,11 @@ export class HistoryWriter {
    * Creates (truncates) history.jsonl and history.txt in `dir`. `originNs` is
    * the test's time zero on the process.hrtime.bigint() clock.
    */
-  constructor(dir: string, private readonly originNs: bigint, private readonly clockNs: () => bigint = () => process.hrtime.bigint()) {
+  constructor(
+    dir: string,
+    private readonly originNs: bigint,
+    private readonly clockNs: () => bigint = () => process.hrtime.bigint(),
+  ) {
     this.jsonlPath = join(dir, HISTORY_JSONL);
     this.txtPath = join(dir, HISTORY_TXT);
     this.jsonlFd = openSync(this.jsonlPath, 'w');

@@ -156,9 +156,12 @@ export class NodeProcess {
     this.exitPromise = subprocess.then((result) => {
       this.alive = false;
       this.stopped = false;
-      const how = result.signal !== undefined ? `signal ${result.signal}`
-        : result.exitCode !== undefined ? `code ${result.exitCode}`
-        : (result.shortMessage ?? 'unknown exit');
+      const how =
+        result.signal !== undefined
+          ? `signal ${result.signal}`
+          : result.exitCode !== undefined
+            ? `code ${result.exitCode}`
+            : (result.shortMessage ?? 'unknown exit');
       this.lastExit = how;
       this.lastExitCode = result.signal === undefined && typeof result.exitCode === 'number' ? result.exitCode : null;
       this.flushWaiters();
@@ -169,7 +172,11 @@ export class NodeProcess {
       const timer = setTimeout(() => {
         this.onReady = null;
         this.onEarlyExit = null;
-        reject(new Error(`${this.id} did not report ready within ${readyTimeoutMs} ms; log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`));
+        reject(
+          new Error(
+            `${this.id} did not report ready within ${readyTimeoutMs} ms; log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`,
+          ),
+        );
       }, readyTimeoutMs);
       this.onReady = () => {
         clearTimeout(timer);
@@ -181,7 +188,12 @@ export class NodeProcess {
         clearTimeout(timer);
         this.onReady = null;
         this.onEarlyExit = null;
-        reject(new NodeExitedBeforeReady(`${this.id} exited before it was ready (${why}); log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`, this.lastExitCode));
+        reject(
+          new NodeExitedBeforeReady(
+            `${this.id} exited before it was ready (${why}); log tail (${this.spec.logPath}):\n${logTail(this.spec.logPath)}`,
+            this.lastExitCode,
+          ),
+        );
       };
     });
   }
@@ -201,7 +213,10 @@ export class NodeProcess {
       await Promise.race([
         this.exitPromise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${this.id} (pid ${this.child?.pid}) did not exit within ${deadlineMs} ms`)), deadlineMs);
+          timer = setTimeout(
+            () => reject(new Error(`${this.id} (pid ${this.child?.pid}) did not exit within ${deadlineMs} ms`)),
+            deadlineMs,
+          );
         }),
       ]);
     } finally {

@@ -15,12 +15,24 @@ import { defaultReplayModes } from './nemesis/kinds/replay.js';
 import { replayModes, type ReplayMode } from './net/replay-stage.js';
 import { defaultPartitionShapes, partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
-  kindsTakingTarget, kindsTakingTargets, nemesisKinds, nemesisOptions, nemesisTable, orList, targetsHelp, type NemesisKind,
+  kindsTakingTarget,
+  kindsTakingTargets,
+  nemesisKinds,
+  nemesisOptions,
+  nemesisTable,
+  orList,
+  targetsHelp,
+  type NemesisKind,
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import { defaultTimings } from '../node/config-types.js';
 import {
-  noUnsafeFlags, unsafeConflict, unsafeFlagSpec, unsafeFlagSpecs, unsafeReadModeMismatch, type UnsafeFlags,
+  noUnsafeFlags,
+  unsafeConflict,
+  unsafeFlagSpec,
+  unsafeFlagSpecs,
+  unsafeReadModeMismatch,
+  type UnsafeFlags,
 } from '../node/unsafe-flags.js';
 
 export type NetMode = 'relay' | 'netns';
@@ -144,9 +156,17 @@ function helpEntry(usage: string, text: string, defaultText?: string): string[] 
  */
 function faultsHelp(): string {
   const out = [
-    ...helpEntry('--nemesis LIST', `comma list of: none, ${nemesisKinds.join(', ')}, all; kinds start in the order listed, staggered by interval / kinds (clock,partition: clock first)`, defaults.nemesis),
+    ...helpEntry(
+      '--nemesis LIST',
+      `comma list of: none, ${nemesisKinds.join(', ')}, all; kinds start in the order listed, staggered by interval / kinds (clock,partition: clock first)`,
+      defaults.nemesis,
+    ),
     ...nemesisKinds.map((k) => `${' '.repeat(26)}${k.padEnd(10)} ${nemesisTable[k].summary}`),
-    ...helpEntry('--nemesis-interval S', 'seconds between fault starts/stops, 0.1..3600', `min(${defaults.nemesisIntervalS}, time-limit / ${cyclesDivisor}): 3 fault cycles`),
+    ...helpEntry(
+      '--nemesis-interval S',
+      'seconds between fault starts/stops, 0.1..3600',
+      `min(${defaults.nemesisIntervalS}, time-limit / ${cyclesDivisor}): 3 fault cycles`,
+    ),
   ];
   let targetsShown = false;
   const options = nemesisOptions();
@@ -251,13 +271,15 @@ function integerIn(flag: string, raw: string, min: number, max: number): number 
   const trimmed = raw.trim();
   if (!/^[+-]?\d+$/.test(trimmed)) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
   const n = Number(trimmed);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${raw}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${raw}`);
   return n;
 }
 
 function numberIn(flag: string, raw: string, min: number, max: number): number {
   const trimmed = raw.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed))
+    throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${raw}"`);
   const n = Number(trimmed);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got ${raw}`);
   return n;
@@ -279,7 +301,8 @@ export function parseConcurrency(raw: string, nodes: number): number {
   const m = /^\s*(\d+)\s*(n?)\s*$/.exec(raw);
   if (m === null) throw new UsageError(`--concurrency must be an integer or a multiple of the node count like "2n", got "${raw}"`);
   const n = Number(m[1]) * (m[2] === 'n' ? nodes : 1);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1000) throw new UsageError(`--concurrency must come to 1..1000 workers, got ${raw}${m[2] === 'n' ? ` = ${n}` : ''}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1000)
+    throw new UsageError(`--concurrency must come to 1..1000 workers, got ${raw}${m[2] === 'n' ? ` = ${n}` : ''}`);
   return n;
 }
 
@@ -331,7 +354,8 @@ export function parseClockFaults(raw: string | undefined): ClockFault[] {
   if (raw === undefined) return [...defaultClockFaults];
   const items = commaList('clock-faults', raw);
   for (const item of items) {
-    if (!(clockFaults as readonly string[]).includes(item)) throw new UsageError(`--clock-faults: unknown clock fault "${item}" (known: ${clockFaults.join(', ')})`);
+    if (!(clockFaults as readonly string[]).includes(item))
+      throw new UsageError(`--clock-faults: unknown clock fault "${item}" (known: ${clockFaults.join(', ')})`);
   }
   return clockFaults.filter((c) => items.includes(c));
 }
@@ -342,7 +366,8 @@ export function parseMsRange(flag: string, raw: string | undefined): { min: numb
   const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(raw);
   const lo = m === null ? NaN : Number(m[1]);
   const hi = m === null ? NaN : Number(m[2] ?? m[1]);
-  if (!(lo >= 0 && lo <= hi && hi <= 60_000)) throw new UsageError(`--${flag} must be LO-HI or MS in milliseconds with 0 <= LO <= HI <= 60000, got "${raw}"`);
+  if (!(lo >= 0 && lo <= hi && hi <= 60_000))
+    throw new UsageError(`--${flag} must be LO-HI or MS in milliseconds with 0 <= LO <= HI <= 60000, got "${raw}"`);
   return { min: lo, max: hi };
 }
 
@@ -350,7 +375,8 @@ export function parseReplayModes(raw: string | undefined): ReplayMode[] {
   if (raw === undefined) return [...defaultReplayModes];
   const items = commaList('replay-modes', raw);
   for (const item of items) {
-    if (!(replayModes as readonly string[]).includes(item)) throw new UsageError(`--replay-modes: unknown replay mode "${item}" (known: ${replayModes.join(', ')})`);
+    if (!(replayModes as readonly string[]).includes(item))
+      throw new UsageError(`--replay-modes: unknown replay mode "${item}" (known: ${replayModes.join(', ')})`);
   }
   return replayModes.filter((m) => items.includes(m));
 }
@@ -359,7 +385,8 @@ export function parseDiskFaults(raw: string | undefined): DiskFault[] {
   if (raw === undefined) return [...defaultDiskFaults];
   const items = commaList('disk-faults', raw);
   for (const item of items) {
-    if (!(diskFaults as readonly string[]).includes(item)) throw new UsageError(`--disk-faults: unknown disk fault "${item}" (known: ${diskFaults.join(', ')})`);
+    if (!(diskFaults as readonly string[]).includes(item))
+      throw new UsageError(`--disk-faults: unknown disk fault "${item}" (known: ${diskFaults.join(', ')})`);
   }
   return diskFaults.filter((d) => items.includes(d));
 }
@@ -379,10 +406,14 @@ export function parseLossRates(raw: string | undefined): { min: number; max: num
 
 export function parseTargets(raw: string | undefined): NodeTarget[] {
   if (raw === undefined) return [...defaultTargets];
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new UsageError('--targets needs at least one of: ' + nodeTargets.join(', '));
   for (const item of items) {
-    if (!(nodeTargets as readonly string[]).includes(item)) throw new UsageError(`--targets: unknown target "${item}" (known: ${nodeTargets.join(', ')})`);
+    if (!(nodeTargets as readonly string[]).includes(item))
+      throw new UsageError(`--targets: unknown target "${item}" (known: ${nodeTargets.join(', ')})`);
   }
   return nodeTargets.filter((t) => items.includes(t));
 }
@@ -435,7 +466,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     // parseArgs' messages are clear but multi-line; keep the first line.
     const first = ((err as Error).message.split('\n')[0] ?? 'bad arguments').trim();
     const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first);
-    if (ambiguous !== null) throw new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
+    if (ambiguous !== null)
+      throw new UsageError(`${ambiguous[1]}: a value starting with "-" must be attached with "=", e.g. ${ambiguous[1]}=-x`);
     throw new UsageError(first);
   }
   const v = parsed.values;
@@ -454,11 +486,14 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   // Default: 4 s, but short runs get a shorter interval so they still see
   // three fault cycles (the first fault starts one interval in; cycle c
   // stops at (2c + 2) intervals + a quarter: three need 6.25 intervals).
-  const nemesisIntervalS = v['nemesis-interval'] === undefined
-    ? Math.min(defaults.nemesisIntervalS, Math.floor((timeLimitS / cyclesDivisor) * 10) / 10)
-    : numberIn('nemesis-interval', v['nemesis-interval'], 0.1, 3600);
+  const nemesisIntervalS =
+    v['nemesis-interval'] === undefined
+      ? Math.min(defaults.nemesisIntervalS, Math.floor((timeLimitS / cyclesDivisor) * 10) / 10)
+      : numberIn('nemesis-interval', v['nemesis-interval'], 0.1, 3600);
   if (nemesis.length > 0 && 2.25 * nemesisIntervalS >= timeLimitS) {
-    throw new UsageError(`--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`);
+    throw new UsageError(
+      `--nemesis-interval ${nemesisIntervalS} leaves no time for a fault in --time-limit ${timeLimitS} (the first fault starts one interval in; use an interval below ${(timeLimitS / 2.25).toFixed(1)} s)`,
+    );
   }
   const shapes = parsePartitionShapes(v.partition ?? defaults.partition);
   const targets = parseTargets(v.targets);
@@ -472,11 +507,13 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const diskFaultModes = parseDiskFaults(v['disk-faults']);
   // Each kind's own options, in the order the table lists them, need a kind that takes them.
-  for (const { option, kinds } of nemesisOptions()) if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
+  for (const { option, kinds } of nemesisOptions())
+    if (v[option.flag as keyof typeof v] !== undefined) needsKind(option.flag, nemesis, kinds);
   const seedGiven = v.seed !== undefined;
   const seed = v.seed === undefined ? (env.randomSeed ?? (() => randomInt(0, 2 ** 31)))() : integerIn('seed', v.seed, 0, 0xffff_ffff);
   const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
-  if (seed + testCount - 1 > 0xffff_ffff) throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
+  if (seed + testCount - 1 > 0xffff_ffff)
+    throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
   const net = v.net === undefined ? defaults.net : oneOf<NetMode>('net', v.net, ['relay', 'netns']);
   if (net === 'netns') {
     const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
@@ -484,7 +521,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   for (const t of targets) {
     const owners = kindsTakingTarget(t);
-    if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k))) throw new UsageError(`--targets ${t} is a ${orList(owners)} target: add ${orList(owners)} to --nemesis`);
+    if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k)))
+      throw new UsageError(`--targets ${t} is a ${orList(owners)} target: add ${orList(owners)} to --nemesis`);
     const need = targetNeeds[t];
     if (need !== undefined && net !== need.net) throw new UsageError(`--targets ${t} needs --net ${need.net} (${need.why})`);
   }
@@ -497,7 +535,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       throw new UsageError(`--nemesis ${k} has no target in --targets ${targets.join(',')} (${k} takes ${accepted.join(', ')})`);
     }
   }
-  const readMode = v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
+  const readMode =
+    v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
@@ -507,8 +546,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const store = v.store ?? defaults.store;
   if (store.trim() === '') throw new UsageError('--store must be a directory path, got an empty string');
   const leaveRunning = v['leave-running'] === true;
-  if (leaveRunning && testCount > 1) throw new UsageError('--leave-running keeps one cluster up; it cannot be combined with --test-count > 1');
-  const testName = v['test-name'] ?? `rift-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
+  if (leaveRunning && testCount > 1)
+    throw new UsageError('--leave-running keeps one cluster up; it cannot be combined with --test-count > 1');
+  const testName =
+    v['test-name'] ?? `rift-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
   if (!testNamePattern.test(testName) || testName === '.' || testName === '..' || testName === 'latest') {
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
@@ -523,20 +564,52 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     }
     electionTimeoutMs = [lo, hi];
   }
-  const heartbeatIntervalMs = v.heartbeat === undefined
-    ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
-    : integerIn('heartbeat', v.heartbeat, 10, 30_000);
+  const heartbeatIntervalMs =
+    v.heartbeat === undefined
+      ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
+      : integerIn('heartbeat', v.heartbeat, 10, 30_000);
   if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
-    throw new UsageError(`--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`);
+    throw new UsageError(
+      `--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`,
+    );
   }
-  const checkTimeLimitS = v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
+  const checkTimeLimitS =
+    v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
 
   return {
     kind: 'run',
     options: {
-      nodes, timeLimitS, concurrency, rate, keys, opsPerKey, nemesis, nemesisOrder, clockFaults: clockFaultModes, lossPct, replayModes: replayModeList, pauseWakeAloneMs, diskFaults: diskFaultModes, nemesisIntervalS, partitionShapes: shapes, targets,
-      seed, seedGiven, testCount, net, readMode, nodeFlags, store, leaveRunning, testName,
-      quiet: v.quiet === true, json: v.json === true, opTimeoutMs, checkTimeLimitS, electionTimeoutMs, heartbeatIntervalMs,
+      nodes,
+      timeLimitS,
+      concurrency,
+      rate,
+      keys,
+      opsPerKey,
+      nemesis,
+      nemesisOrder,
+      clockFaults: clockFaultModes,
+      lossPct,
+      replayModes: replayModeList,
+      pauseWakeAloneMs,
+      diskFaults: diskFaultModes,
+      nemesisIntervalS,
+      partitionShapes: shapes,
+      targets,
+      seed,
+      seedGiven,
+      testCount,
+      net,
+      readMode,
+      nodeFlags,
+      store,
+      leaveRunning,
+      testName,
+      quiet: v.quiet === true,
+      json: v.json === true,
+      opTimeoutMs,
+      checkTimeLimitS,
+      electionTimeoutMs,
+      heartbeatIntervalMs,
     },
   };
 }

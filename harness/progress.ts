@@ -61,7 +61,11 @@ function phaseCounts(c: PhaseTally): PhaseCounts {
   const ops = c.invoke;
   const info = ops - c.ok - c.fail; // info completions + never completed
   return {
-    ops, ok: c.ok, fail: c.fail, info, answered: c.answered,
+    ops,
+    ok: c.ok,
+    fail: c.fail,
+    info,
+    answered: c.answered,
     availability: ops === 0 ? null : c.answered / ops,
     okFraction: ops === 0 ? null : c.ok / ops,
   };
@@ -145,7 +149,10 @@ export class Progress {
   private shown = false;
   private readonly tty: boolean;
 
-  constructor(private readonly stream: StatusStream, private readonly enabled: boolean) {
+  constructor(
+    private readonly stream: StatusStream,
+    private readonly enabled: boolean,
+  ) {
     this.tty = stream.isTTY === true;
   }
 
@@ -206,7 +213,18 @@ export function formatElapsed(ms: number): string {
 }
 
 /** The status line's text. */
-export function statusLine(s: { elapsedMs: number; timeLimitMs: number; phase: string; ok: number; fail: number; info: number; faults: readonly string[]; leader: string | null }): string {
-  return `[${formatElapsed(s.elapsedMs)}/${formatElapsed(s.timeLimitMs)} ${s.phase}] ok ${s.ok} fail ${s.fail} info ${s.info}` +
-    ` | faults: ${s.faults.length === 0 ? 'none' : s.faults.join(', ')} | leader: ${s.leader ?? 'none'}`;
+export function statusLine(s: {
+  elapsedMs: number;
+  timeLimitMs: number;
+  phase: string;
+  ok: number;
+  fail: number;
+  info: number;
+  faults: readonly string[];
+  leader: string | null;
+}): string {
+  return (
+    `[${formatElapsed(s.elapsedMs)}/${formatElapsed(s.timeLimitMs)} ${s.phase}] ok ${s.ok} fail ${s.fail} info ${s.info}` +
+    ` | faults: ${s.faults.length === 0 ? 'none' : s.faults.join(', ')} | leader: ${s.leader ?? 'none'}`
+  );
 }

@@ -63,7 +63,14 @@ function page(title: string, body: string): string {
 
 /** `/files/a/b` → URL for a store-relative path, each segment encoded. */
 function filesUrl(rel: string): string {
-  return '/files/' + rel.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/');
+  return (
+    '/files/' +
+    rel
+      .split('/')
+      .filter((s) => s !== '')
+      .map(encodeURIComponent)
+      .join('/')
+  );
 }
 
 function verdictLabel(v: RunSummary['verdict']): string {
@@ -111,7 +118,10 @@ async function dirPage(dir: string, rel: string): Promise<string> {
     const href = encodeURIComponent(e.name) + (isDir ? '/' : '');
     rows.push(`<tr><td><a href="${href}">${escapeHtml(e.name)}${isDir ? '/' : ''}</a></td><td class="num">${size}</td></tr>`);
   }
-  return page(rel || 'store', `<p><a href="/">← all runs</a></p><h1>${escapeHtml(rel === '' ? '/' : rel)}</h1><table><tr><th>name</th><th>bytes</th></tr>${rows.join('')}</table>`);
+  return page(
+    rel || 'store',
+    `<p><a href="/">← all runs</a></p><h1>${escapeHtml(rel === '' ? '/' : rel)}</h1><table><tr><th>name</th><th>bytes</th></tr>${rows.join('')}</table>`,
+  );
 }
 
 /**

@@ -70,7 +70,9 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 export function gitCommit(cwd: string): string | null {
   if (!existsSync(cwd)) return null;
   try {
-    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+      .toString()
+      .trim();
     return /^[0-9a-f]{40,64}$/.test(out) ? out : null;
   } catch {
     return null;
@@ -80,7 +82,11 @@ export function gitCommit(cwd: string): string | null {
 /** True when the working tree has uncommitted changes (null: unknown). A run from a dirty tree is not reproducible from the commit alone. */
 export function gitDirty(cwd: string): boolean | null {
   try {
-    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString();
+    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    }).toString();
     return out.trim().length > 0;
   } catch {
     return null;

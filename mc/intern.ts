@@ -93,7 +93,10 @@ function encodeSignature(state: SteppedNodeState, self: NodeId): string {
     if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
     if (Array.isArray(value) && isPairsById(value)) {
       const texts = value.map((item) => JSON.stringify(item, anonymise));
-      return value.map((item, i) => [texts[i]!, item] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, item]) => item);
+      return value
+        .map((item, i) => [texts[i]!, item] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .map(([, item]) => item);
     }
     return value;
   };

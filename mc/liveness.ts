@@ -20,7 +20,10 @@ export class LivenessChecker {
   check(w: World): HealResult {
     const m = this.model;
     const L = m.layout;
-    const key = Array.from(w.subarray(L.nodes, L.nodes + L.n)).join(',') + `|${w[L.paused]}|` + Array.from(w.subarray(L.net, L.net + w[L.netLen]!)).join(',');
+    const key =
+      Array.from(w.subarray(L.nodes, L.nodes + L.n)).join(',') +
+      `|${w[L.paused]}|` +
+      Array.from(w.subarray(L.net, L.net + w[L.netLen]!)).join(',');
     const known = this.memo.get(key);
     if (known !== undefined) return known;
     m.stats.livenessChecks++;
@@ -42,11 +45,16 @@ export class LivenessChecker {
     const L = m.layout;
     const paused: string[] = [];
     for (let i = 0; i < L.n; i++) if ((w[L.paused]! & (1 << i)) !== 0) paused.push(nodeIdOf(i));
-    return new SteppedCluster(m.params, m.ops, { maxInFlight: m.options.bounds.maxInFlight, dropDeadMessages: m.options.deadMessages }, {
-      nodes: Array.from({ length: L.n }, (_, i) => m.node(w, i).state),
-      network: Array.from(w.subarray(L.net, L.net + w[L.netLen]!), (id) => m.msgs.get(id).message),
-      paused,
-      attempts: m.ops.map((_, k) => w[L.ops + 4 * k + 2]!),
-    });
+    return new SteppedCluster(
+      m.params,
+      m.ops,
+      { maxInFlight: m.options.bounds.maxInFlight, dropDeadMessages: m.options.deadMessages },
+      {
+        nodes: Array.from({ length: L.n }, (_, i) => m.node(w, i).state),
+        network: Array.from(w.subarray(L.net, L.net + w[L.netLen]!), (id) => m.msgs.get(id).message),
+        paused,
+        attempts: m.ops.map((_, k) => w[L.ops + 4 * k + 2]!),
+      },
+    );
   }
 }

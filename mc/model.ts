@@ -203,7 +203,11 @@ export function clientOps(options: McOptions): ClientOpSpec[] {
   const key = (i: number): string => `k${i % keys}`;
   for (let i = 0; i < writes; i++) ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'put', key: key(i), value: String(i + 1) } });
   for (let i = 0; i < cas; i++) {
-    ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'cas', key: key(i), expected: writes > 0 ? '1' : null, value: String(writes + i + 1) } });
+    ops.push({
+      clientId: `c${ops.length}`,
+      seq: 1,
+      op: { type: 'cas', key: key(i), expected: writes > 0 ? '1' : null, value: String(writes + i + 1) },
+    });
   }
   for (let i = 0; i < reads; i++) ops.push({ clientId: `c${ops.length}`, seq: 1, op: { type: 'get', key: key(i) } });
   return ops;
@@ -308,7 +312,8 @@ export class Model {
     const leader = this.node(w, 0).summary;
     // Under --unsafe commit-old-terms a new leader appends no noop (the flag's point), so nothing is committed yet.
     const noopExpected = !this.params.unsafe.commitOldTerms;
-    if (w[L.netLen] !== 0 || leader.role !== 'leader' || (noopExpected && leader.commitIndex < 1)) throw new Error('mc: the prelude did not end with n1 leading and its noop committed');
+    if (w[L.netLen] !== 0 || leader.role !== 'leader' || (noopExpected && leader.commitIndex < 1))
+      throw new Error('mc: the prelude did not end with n1 leading and its noop committed');
     w = w.slice();
     w.fill(0, L.budget, L.transfers + 1);
     this.preludeCache = { world: w, events };
@@ -424,7 +429,14 @@ export class Model {
     const record = this.node(w, to);
     const message = this.msgs.get(msg).message;
     const result = this.nodeStep(to, record, 4096 + msg, (node) => node.deliver(message));
-    return result.next === record.id && result.out.length === 0 && result.replies.length === 0 && result.served.length === 0 && result.applied.length === 0 && result.threw === null;
+    return (
+      result.next === record.id &&
+      result.out.length === 0 &&
+      result.replies.length === 0 &&
+      result.served.length === 0 &&
+      result.applied.length === 0 &&
+      result.threw === null
+    );
   }
 
   /** The node whose state an event touches; -1 for a client request (it touches the client and a leader). */
@@ -455,7 +467,11 @@ export class Model {
       if (msg === previous) continue; // copies of one message: one action each kind
       previous = msg;
       const to = this.msgs.get(msg).to;
-      if (this.node(w, to).summary.up && (paused & (1 << to)) === 0 && !(this.options.noopDeliveries === false && this.isNoOpDelivery(w, msg, to))) {
+      if (
+        this.node(w, to).summary.up &&
+        (paused & (1 << to)) === 0 &&
+        !(this.options.noopDeliveries === false && this.isNoOpDelivery(w, msg, to))
+      ) {
         out.push({ kind: 'deliver', msg });
       }
       if (used(B_DROPS, to) < b.drops) out.push({ kind: 'drop', msg });
@@ -640,7 +656,9 @@ export class Model {
         next[L.ops + 4 * k + 1] = slot;
         next[L.ops + 4 * k + 2] = attempt + 1;
         const request = requestOf(spec);
-        result = this.nodeStep(slot, this.node(w, slot), 2048 + k * 64 + attempt, (node) => node.clientRequest({ op: k, attempt }, request));
+        result = this.nodeStep(slot, this.node(w, slot), 2048 + k * 64 + attempt, (node) =>
+          node.clientRequest({ op: k, attempt }, request),
+        );
         break;
       }
       default:
@@ -656,8 +674,15 @@ export class Model {
       this.checkNodeChange(next, slot, before, after, violate);
       this.checkApplied(next, slot, result.applied, violate);
       this.handleClients(next, result, violate);
-      if (this.options.por && action.kind !== 'request' && this.isQuiet(w, slot) && (next[L.committed] !== w[L.committed] || result.replies.length > 0)) {
-        throw new Error(`mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run with --no-por`);
+      if (
+        this.options.por &&
+        action.kind !== 'request' &&
+        this.isQuiet(w, slot) &&
+        (next[L.committed] !== w[L.committed] || result.replies.length > 0)
+      ) {
+        throw new Error(
+          `mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run with --no-por`,
+        );
       }
     }
     if (this.options.deadMessages) this.dropDeadMessages(next);
@@ -774,7 +799,13 @@ export class Model {
 
   // ---------------------------------------------------------------- properties
 
-  private checkNodeChange(w: World, slot: number, before: NodeRecord, after: NodeRecord, violate: (p: PropertyName, m: string) => void): void {
+  private checkNodeChange(
+    w: World,
+    slot: number,
+    before: NodeRecord,
+    after: NodeRecord,
+    violate: (p: PropertyName, m: string) => void,
+  ): void {
     const L = this.layout;
     const id = this.ids[slot]!;
     const a = after.summary;
@@ -791,7 +822,10 @@ export class Model {
     if (stillLeading && a.commitIndex > p.commitIndex) {
       const top = this.logs.entries(a.logId)[a.commitIndex - 1];
       if (top !== undefined && top.term !== a.term) {
-        violate('commit-rule', `leader ${id} of term ${a.term} advanced commitIndex from ${p.commitIndex} to ${a.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`);
+        violate(
+          'commit-rule',
+          `leader ${id} of term ${a.term} advanced commitIndex from ${p.commitIndex} to ${a.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`,
+        );
       }
     }
     // Committed history: a committed entry never changes (State Machine Safety, §5.4.3).
@@ -801,7 +835,10 @@ export class Model {
       const upTo = Math.min(a.commitIndex, committed.entries.length);
       for (let j = 0; j < upTo; j++) {
         if (!sameEntry(log[j]!, committed.entries[j]!)) {
-          violate('state-machine-safety', `${id} committed ${describe(log[j]!)} at index ${j + 1}, where ${describe(committed.entries[j]!)} was committed before (§5.4.3)`);
+          violate(
+            'state-machine-safety',
+            `${id} committed ${describe(log[j]!)} at index ${j + 1}, where ${describe(committed.entries[j]!)} was committed before (§5.4.3)`,
+          );
           break;
         }
       }
@@ -842,7 +879,8 @@ export class Model {
     for (let j = from; j < committed.entries.length; j++) {
       if (committed.terms[j]! >= term) continue;
       const entry = log[j];
-      if (entry === undefined || !sameEntry(entry, committed.entries[j]!)) return `committed entry ${describe(committed.entries[j]!)} (committed in term ${committed.terms[j]})`;
+      if (entry === undefined || !sameEntry(entry, committed.entries[j]!))
+        return `committed entry ${describe(committed.entries[j]!)} (committed in term ${committed.terms[j]})`;
     }
     return null;
   }
@@ -861,8 +899,16 @@ export class Model {
     const committed = this.commits.get(w[this.layout.committed]!);
     for (const entry of applied) {
       const known = committed.entries[entry.index - 1];
-      if (known === undefined) violate('state-machine-safety', `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, which no node had committed`);
-      else if (!sameEntry(known, entry)) violate('state-machine-safety', `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, where ${describe(known)} was committed (§5.4.3)`);
+      if (known === undefined)
+        violate(
+          'state-machine-safety',
+          `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, which no node had committed`,
+        );
+      else if (!sameEntry(known, entry))
+        violate(
+          'state-machine-safety',
+          `${this.ids[slot]} applied ${describe(entry)} at index ${entry.index}, where ${describe(known)} was committed (§5.4.3)`,
+        );
     }
   }
 
@@ -949,7 +995,11 @@ export class Model {
     const cands = this.candidates;
     if (this.options.symmetry && L.n > 1) {
       for (let i = 0; i < L.n; i++) {
-        const h = this.hasher.reset(7).word(this.node(w, i).signature).word(w[L.clocks + i]!).word((w[L.paused]! >> i) & 1);
+        const h = this.hasher
+          .reset(7)
+          .word(this.node(w, i).signature)
+          .word(w[L.clocks + i]!)
+          .word((w[L.paused]! >> i) & 1);
         for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
         for (let k = 0; k < L.opCount; k++) h.word(w[L.ops + 4 * k + 1] === i ? k + 1 : 0);
         h.finish();
@@ -984,7 +1034,9 @@ export class Model {
     for (let pos = 0; pos < L.n; pos++) {
       const slot = inverse[pos]!;
       this.nodes.hashUnder(this.node(w, slot), p);
-      h.pair(lanes[0]!, lanes[1]!).word(w[L.clocks + slot]!).word((w[L.paused]! >> slot) & 1);
+      h.pair(lanes[0]!, lanes[1]!)
+        .word(w[L.clocks + slot]!)
+        .word((w[L.paused]! >> slot) & 1);
       for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + slot]!);
     }
     // The network is a multiset: a commutative sum of its messages' fingerprints.
@@ -1000,7 +1052,10 @@ export class Model {
     for (let k = 0; k < L.opCount; k++) {
       const at = L.ops + 4 * k;
       const node = w[at + 1]!;
-      h.word(w[at]!).word(node === -1 ? -1 : perm[node]!).word(w[at + 2]!).word(w[at + 3]!);
+      h.word(w[at]!)
+        .word(node === -1 ? -1 : perm[node]!)
+        .word(w[at + 2]!)
+        .word(w[at + 3]!);
     }
     for (let t = 0; t < L.maxTerm + 2; t++) {
       const leader = w[L.leaders + t]!;
@@ -1054,7 +1109,14 @@ export class Model {
     const nodeIndex = new Map<number, number>();
     const msgIndex = new Map<number, number>();
     const commitIndex = new Map<number, number>();
-    const batch: WorldBatch = { nodeStates: [], nodeSlots: [], messages: [], commits: [], worlds: new Int32Array(worlds.length * L.size), fps };
+    const batch: WorldBatch = {
+      nodeStates: [],
+      nodeSlots: [],
+      messages: [],
+      commits: [],
+      worlds: new Int32Array(worlds.length * L.size),
+      fps,
+    };
     const index = (map: Map<number, number>, id: number, add: () => void): number => {
       let at = map.get(id);
       if (at === undefined) {
@@ -1077,7 +1139,8 @@ export class Model {
         const c = this.commits.get(w[L.committed]!);
         batch.commits.push({ entries: c.entries, terms: c.terms });
       });
-      for (let j = 0; j < w[L.netLen]!; j++) out[L.net + j] = index(msgIndex, w[L.net + j]!, () => batch.messages.push(this.msgs.get(w[L.net + j]!).message));
+      for (let j = 0; j < w[L.netLen]!; j++)
+        out[L.net + j] = index(msgIndex, w[L.net + j]!, () => batch.messages.push(this.msgs.get(w[L.net + j]!).message));
     });
     return batch;
   }

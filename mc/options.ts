@@ -31,8 +31,8 @@ export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   'state-machine-safety': 'no two nodes apply different entries at one index; a committed entry never changes (Figure 3, §5.4.3)',
   'commit-rule': 'a leader advances commitIndex only to an entry of its own term (Figure 2, §5.4.2, Figure 8)',
   'read-safety': 'a served read reflects every write committed before it started (thesis §6.4)',
-  'linearizability': 'the client operations completed so far are linearizable (checker/)',
-  'liveness': 'after the last fault, with the network healed, a new write is applied on every node',
+  linearizability: 'the client operations completed so far are linearizable (checker/)',
+  liveness: 'after the last fault, with the network healed, a new write is applied on every node',
   'no-crash': 'no core or host assertion fails',
 };
 
@@ -109,28 +109,153 @@ interface IntOption {
 /** The bounds, in the order --help lists them. */
 const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
   { kind: 'int', key: 'nodes', flag: 'nodes', value: 'N', def: 3, min: 1, max: 5, help: 'nodes in the cluster' },
-  { kind: 'int', key: 'maxTerm', flag: 'max-term', value: 'T', def: 2, min: 1, max: 20, help: 'highest term a node may enter (a state beyond it is checked, not expanded)' },
+  {
+    kind: 'int',
+    key: 'maxTerm',
+    flag: 'max-term',
+    value: 'T',
+    def: 2,
+    min: 1,
+    max: 20,
+    help: 'highest term a node may enter (a state beyond it is checked, not expanded)',
+  },
   { kind: 'int', key: 'maxLog', flag: 'max-log', value: 'L', def: 4, min: 1, max: 50, help: 'longest log a node may hold (likewise)' },
-  { kind: 'int', key: 'maxInFlight', flag: 'max-inflight', value: 'M', def: 0, min: 0, max: 64, help: 'messages in flight (a state with more is not expanded); 0: no bound (required by the partial-order reduction)' },
-  { kind: 'int', key: 'timeouts', flag: 'timeouts', value: 'N', def: 2, min: 0, max: 1000, help: '--time timeouts: timer firings per node' },
-  { kind: 'int', key: 'maxTime', flag: 'max-time', value: 'TICKS', def: 8, min: 0, max: 1000, help: '--time ticks: ticks each node clock may run' },
-  { kind: 'int', key: 'skew', flag: 'skew', value: 'TICKS', def: 1, min: 1, max: 100, help: '--time ticks: how far a clock may run ahead of the slowest running clock' },
-  { kind: 'int', key: 'crashes', flag: 'crashes', value: 'C', def: 1, min: 0, max: 20, help: 'crashes per node (volatile state and unsynced writes lost); each may be followed by a restart' },
+  {
+    kind: 'int',
+    key: 'maxInFlight',
+    flag: 'max-inflight',
+    value: 'M',
+    def: 0,
+    min: 0,
+    max: 64,
+    help: 'messages in flight (a state with more is not expanded); 0: no bound (required by the partial-order reduction)',
+  },
+  {
+    kind: 'int',
+    key: 'timeouts',
+    flag: 'timeouts',
+    value: 'N',
+    def: 2,
+    min: 0,
+    max: 1000,
+    help: '--time timeouts: timer firings per node',
+  },
+  {
+    kind: 'int',
+    key: 'maxTime',
+    flag: 'max-time',
+    value: 'TICKS',
+    def: 8,
+    min: 0,
+    max: 1000,
+    help: '--time ticks: ticks each node clock may run',
+  },
+  {
+    kind: 'int',
+    key: 'skew',
+    flag: 'skew',
+    value: 'TICKS',
+    def: 1,
+    min: 1,
+    max: 100,
+    help: '--time ticks: how far a clock may run ahead of the slowest running clock',
+  },
+  {
+    kind: 'int',
+    key: 'crashes',
+    flag: 'crashes',
+    value: 'C',
+    def: 1,
+    min: 0,
+    max: 20,
+    help: 'crashes per node (volatile state and unsynced writes lost); each may be followed by a restart',
+  },
   { kind: 'int', key: 'drops', flag: 'drops', value: 'D', def: 1, min: 0, max: 50, help: 'messages to each node the network may lose' },
   { kind: 'int', key: 'dups', flag: 'dups', value: 'U', def: 1, min: 0, max: 50, help: 'messages to each node the network may duplicate' },
-  { kind: 'int', key: 'pauses', flag: 'pauses', value: 'P', def: 0, min: 0, max: 10, help: 'pauses per node (the clock stops; the wake-up runs the backlog as the host does)' },
-  { kind: 'int', key: 'diskFaults', flag: 'disk-faults', value: 'F', def: 0, min: 0, max: 10, help: 'per node: while down, its log loses its last entry (a damaged disk; breaks Raft\'s model: use with --properties liveness)' },
-  { kind: 'int', key: 'transfers', flag: 'transfers', value: 'X', def: 0, min: 0, max: 10, help: 'leadership transfers leaders may start, in all (thesis §3.10)' },
-  { kind: 'int', key: 'writes', flag: 'writes', value: 'W', def: 2, min: 0, max: 8, help: 'client puts (each its own client; unique values)' },
-  { kind: 'int', key: 'cas', flag: 'cas', value: 'C', def: 0, min: 0, max: 8, help: 'client compare-and-sets (expecting the first put\'s value)' },
+  {
+    kind: 'int',
+    key: 'pauses',
+    flag: 'pauses',
+    value: 'P',
+    def: 0,
+    min: 0,
+    max: 10,
+    help: 'pauses per node (the clock stops; the wake-up runs the backlog as the host does)',
+  },
+  {
+    kind: 'int',
+    key: 'diskFaults',
+    flag: 'disk-faults',
+    value: 'F',
+    def: 0,
+    min: 0,
+    max: 10,
+    help: "per node: while down, its log loses its last entry (a damaged disk; breaks Raft's model: use with --properties liveness)",
+  },
+  {
+    kind: 'int',
+    key: 'transfers',
+    flag: 'transfers',
+    value: 'X',
+    def: 0,
+    min: 0,
+    max: 10,
+    help: 'leadership transfers leaders may start, in all (thesis §3.10)',
+  },
+  {
+    kind: 'int',
+    key: 'writes',
+    flag: 'writes',
+    value: 'W',
+    def: 2,
+    min: 0,
+    max: 8,
+    help: 'client puts (each its own client; unique values)',
+  },
+  {
+    kind: 'int',
+    key: 'cas',
+    flag: 'cas',
+    value: 'C',
+    def: 0,
+    min: 0,
+    max: 8,
+    help: "client compare-and-sets (expecting the first put's value)",
+  },
   { kind: 'int', key: 'reads', flag: 'reads', value: 'R', def: 1, min: 0, max: 8, help: 'client linearizable reads' },
   { kind: 'int', key: 'keys', flag: 'keys', value: 'K', def: 1, min: 1, max: 8, help: 'keys the operations spread over' },
-  { kind: 'int', key: 'retries', flag: 'retries', value: 'N', def: 1, min: 0, max: 8, help: 'retries per client operation (same session id; after a redirect, a crash or a timeout)' },
-  { kind: 'int', key: 'maxDepth', flag: 'max-depth', value: 'D', def: 0, min: 0, max: 100_000, help: 'events per path (0: no bound; random walks default to 400)' },
+  {
+    kind: 'int',
+    key: 'retries',
+    flag: 'retries',
+    value: 'N',
+    def: 1,
+    min: 0,
+    max: 8,
+    help: 'retries per client operation (same session id; after a redirect, a crash or a timeout)',
+  },
+  {
+    kind: 'int',
+    key: 'maxDepth',
+    flag: 'max-depth',
+    value: 'D',
+    def: 0,
+    min: 0,
+    max: 100_000,
+    help: 'events per path (0: no bound; random walks default to 400)',
+  },
 ];
 
 const modelOptions: readonly IntOption[] = [
-  { kind: 'int', flag: 'election-ticks', value: 'E', def: 3, min: 2, max: 100, help: 'election timeout in ticks (no jitter: the schedule decides who times out first)' },
+  {
+    kind: 'int',
+    flag: 'election-ticks',
+    value: 'E',
+    def: 3,
+    min: 2,
+    max: 100,
+    help: 'election timeout in ticks (no jitter: the schedule decides who times out first)',
+  },
   { kind: 'int', flag: 'heartbeat-ticks', value: 'H', def: 1, min: 1, max: 99, help: 'heartbeat interval in ticks (< election timeout)' },
 ];
 
@@ -138,19 +263,34 @@ const searchOptions: readonly IntOption[] = [
   { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random)' },
   { kind: 'int', flag: 'seed', value: 'S', def: -1, min: -1, max: 0xffffffff, help: 'seed of the random walks (default: random, printed)' },
   { kind: 'int', flag: 'workers', value: 'N', def: 1, min: 1, max: 64, help: 'worker threads sharing one visited set (BFS)' },
-  { kind: 'int', flag: 'max-states', value: 'N', def: 12_000_000, min: 1000, max: 1_000_000_000, help: 'capacity of the visited set (16 bytes a state, allocated up front); the search stops when full' },
+  {
+    kind: 'int',
+    flag: 'max-states',
+    value: 'N',
+    def: 12_000_000,
+    min: 1000,
+    max: 1_000_000_000,
+    help: 'capacity of the visited set (16 bytes a state, allocated up front); the search stops when full',
+  },
   { kind: 'int', flag: 'progress-ms', value: 'MS', def: 2000, min: 100, max: 3_600_000, help: 'interval of the progress line' },
 ];
 
 export const USAGE = (): string => {
   const line = (flag: string, help: string): string => `  ${flag.padEnd(26)}${help}`;
-  const int = (o: IntOption): string => line(`--${o.flag} ${o.value}`, `${o.help} (default ${o.def === -1 ? 'random' : o.def}${o.kind === 'int' ? `; ${o.min}..${o.max}` : ''})`);
-  const unsafeNames = [...unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length) + (s.kind === 'integer' ? '=N' : '')), 'skip-read-quorum'];
+  const int = (o: IntOption): string =>
+    line(
+      `--${o.flag} ${o.value}`,
+      `${o.help} (default ${o.def === -1 ? 'random' : o.def}${o.kind === 'int' ? `; ${o.min}..${o.max}` : ''})`,
+    );
+  const unsafeNames = [
+    ...unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length) + (s.kind === 'integer' ? '=N' : '')),
+    'skip-read-quorum',
+  ];
   return [
     'usage: npm run mc -- [options]',
     '',
     'Exhaustive, bounded model checking of the real Raft core (node/raft/), KV state machine and',
-    'client sessions (node/kv/) and the host\'s effect loop (sim/stepped/): every interleaving of',
+    "client sessions (node/kv/) and the host's effect loop (sim/stepped/): every interleaving of",
     'message delivery, loss, duplication and reordering, timeouts, clock skew, crashes that lose',
     'unsynced writes, restarts and client operations, within the bounds below. A violation is',
     'printed as a shortest trace and written as a file that `npm run sim -- --replay FILE` replays.',
@@ -161,9 +301,12 @@ export const USAGE = (): string => {
     'The cluster:',
     ...modelOptions.map(int),
     line('--read-mode MODE', `readindex or lease (default ${configDefaults.readMode})`),
-    line('--time MODE', 'timeouts (no clocks: any timer may go off at any moment; Raft\'s safety is timing-free) or ticks'),
+    line('--time MODE', "timeouts (no clocks: any timer may go off at any moment; Raft's safety is timing-free) or ticks"),
     line('', '(clocks that tick one at a time within --skew: what lease reads need); default: ticks with lease, else timeouts'),
-    line('--start FROM', 'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty'),
+    line(
+      '--start FROM',
+      'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty',
+    ),
     line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
@@ -173,7 +316,7 @@ export const USAGE = (): string => {
     'Reductions (on by default; turn off to measure them):',
     line('--no-symmetry', 'explore relabellings of the node ids separately'),
     line('--no-por', 'no partial-order reduction (it runs with --time timeouts and no --max-inflight)'),
-    line('--no-dead-messages', 'keep answers of older terms than their receiver\'s disk in flight'),
+    line('--no-dead-messages', "keep answers of older terms than their receiver's disk in flight"),
     line('--noop-deliveries', 'also deliver messages whose delivery changes nothing at the receiver'),
     line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
     '',
@@ -197,7 +340,8 @@ export class OptionError extends Error {
 function intValue(raw: string | undefined, o: IntOption): number {
   if (raw === undefined) return o.def;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < o.min || n > o.max) throw new OptionError(`--${o.flag} must be an integer in [${o.min}, ${o.max}], got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n) || n < o.min || n > o.max)
+    throw new OptionError(`--${o.flag} must be an integer in [${o.min}, ${o.max}], got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -216,7 +360,8 @@ export function parseUnsafe(names: readonly string[]): { unsafe: UnsafeFlags; sk
     if (spec.kind === 'boolean') unsafe[spec.key] = true;
     else {
       const n = Number(value);
-      if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max) throw new OptionError(`--unsafe ${name}=N needs an integer N in [${spec.min}, ${spec.max}]`);
+      if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max)
+        throw new OptionError(`--unsafe ${name}=N needs an integer N in [${spec.min}, ${spec.max}]`);
       unsafe[spec.key] = n;
     }
   }
@@ -257,7 +402,13 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
   const [electionTicks, heartbeatTicks] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
-  const [walks, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [number, number, number, number, number];
+  const [walks, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const readMode = str('read-mode') ?? configDefaults.readMode;
   if (readMode !== 'readindex' && readMode !== 'lease') throw new OptionError('--read-mode must be readindex or lease');
   const time = str('time') ?? (readMode === 'lease' ? 'ticks' : 'timeouts');
@@ -270,12 +421,14 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   const { unsafe, skipReadQuorum } = parseUnsafe(Array.isArray(unsafeRaw) ? unsafeRaw.map(String) : []);
   for (const spec of unsafeFlagSpecs) {
     const set = spec.kind === 'boolean' ? unsafe[spec.key] === true : unsafe[spec.key] !== null;
-    if (set && spec.requiresReadMode !== undefined && spec.requiresReadMode !== readMode) throw new OptionError(`--unsafe ${spec.flag.slice('--unsafe-'.length)} needs --read-mode ${spec.requiresReadMode}`);
+    if (set && spec.requiresReadMode !== undefined && spec.requiresReadMode !== readMode)
+      throw new OptionError(`--unsafe ${spec.flag.slice('--unsafe-'.length)} needs --read-mode ${spec.requiresReadMode}`);
   }
   const propertiesRaw = str('properties');
   const properties = new Set<PropertyName>(propertiesRaw === undefined ? PROPERTY_NAMES : []);
   for (const name of propertiesRaw?.split(',') ?? []) {
-    if (!(PROPERTY_NAMES as string[]).includes(name)) throw new OptionError(`unknown property ${JSON.stringify(name)} (known: ${PROPERTY_NAMES.join(', ')})`);
+    if (!(PROPERTY_NAMES as string[]).includes(name))
+      throw new OptionError(`unknown property ${JSON.stringify(name)} (known: ${PROPERTY_NAMES.join(', ')})`);
     properties.add(name as PropertyName);
   }
   const mode = str('mode') ?? 'bfs';

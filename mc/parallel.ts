@@ -148,4 +148,3 @@ export async function parallelBfs(o: McOptions, visited: VisitedSet, progress: P
     return { stopped, finding, stats, wallMs: performance.now() - started, netOverflows: overflows };
   }
 }
-

@@ -40,7 +40,9 @@ function describeBounds(o: McOptions): string {
 }
 
 function describeModel(o: McOptions): string {
-  const unsafe = Object.entries(o.unsafe).filter(([, v]) => v !== false && v !== null).map(([k, v]) => (v === true ? k : `${k}=${String(v)}`));
+  const unsafe = Object.entries(o.unsafe)
+    .filter(([, v]) => v !== false && v !== null)
+    .map(([k, v]) => (v === true ? k : `${k}=${String(v)}`));
   if (o.skipReadQuorum) unsafe.push('skipReadQuorum');
   return (
     `start ${o.start === 'empty' ? 'from empty disks' : 'with n1 leading term 1'}, time ${o.time}, ` +
@@ -79,7 +81,14 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   let result: SearchResult;
   let workerOverflows = 0;
   if (o.mode === 'random') {
-    result = randomWalks(model, visited, { walks: o.walks, maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400, seed: o.seed, liveness, progressMs: o.progressMs, onProgress: progress });
+    result = randomWalks(model, visited, {
+      walks: o.walks,
+      maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400,
+      seed: o.seed,
+      liveness,
+      progressMs: o.progressMs,
+      onProgress: progress,
+    });
   } else if (o.workers > 1) {
     const parallel = await parallelBfs(o, visited, progress);
     workerOverflows = parallel.netOverflows;
@@ -108,7 +117,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     );
   }
   const overflows = model.stats.netOverflows + workerOverflows;
-  if (overflows > 0) out(`  WARNING: ${overflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
+  if (overflows > 0)
+    out(`  WARNING: ${overflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);
   let traceFile: string | null = null;
   let replayConfirmed: boolean | null = null;
   let counterexampleEvents: number | null = null;
@@ -119,7 +129,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     const found = counterexample(model, o.mode === 'bfs' ? visited : null, f);
     const trace = found.trace;
     counterexampleEvents = trace.events.length;
-    out(`counterexample: ${trace.events.length} events${o.mode === 'bfs' ? ' (a shortest one: BFS)' : ' (a random walk: not minimal)'}${found.complete ? '' : ' (the last step could not be found again)'}`);
+    out(
+      `counterexample: ${trace.events.length} events${o.mode === 'bfs' ? ' (a shortest one: BFS)' : ' (a random walk: not minimal)'}${found.complete ? '' : ' (the last step could not be found again)'}`,
+    );
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     traceFile = writeTrace(o.out, trace, stamp);
     const replay = replayTrace(trace);
@@ -136,7 +148,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     if (trace.events.length <= 12) out(`events: ${trace.events.map((e) => describeEvent(e, trace.ops)).join(' | ')}`);
   }
   const complete = result.stopped !== 'visited-full' && overflows === 0;
-  if (!complete && result.finding === null) out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
+  if (!complete && result.finding === null)
+    out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
   return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete };
 }
-

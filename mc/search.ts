@@ -118,7 +118,8 @@ export class WorldQueue {
     const need = used + 3;
     if (this.writeChunk < 0 || this.writeAt + need > this.chunkWords) {
       this.writeChunk++;
-      if (this.chunks[this.writeChunk] === undefined || this.chunks[this.writeChunk] === EMPTY) this.chunks[this.writeChunk] = new Int32Array(this.chunkWords);
+      if (this.chunks[this.writeChunk] === undefined || this.chunks[this.writeChunk] === EMPTY)
+        this.chunks[this.writeChunk] = new Int32Array(this.chunkWords);
       this.writeAt = 0;
     }
     if (this.length === this.starts.length) {
@@ -209,7 +210,18 @@ export class LevelExpander {
     for (let i = 0; i < current.length; i++) {
       current.read(i, this.world, this.fp);
       if ((i & 4095) === 0) current.release(i);
-      const finding = expand(this.model, this.liveness, this.visited, this.world, this.fp[0]!, this.fp[1]!, depth, this.actions, this.stats, push);
+      const finding = expand(
+        this.model,
+        this.liveness,
+        this.visited,
+        this.world,
+        this.fp[0]!,
+        this.fp[1]!,
+        depth,
+        this.actions,
+        this.stats,
+        push,
+      );
       if (finding !== null) return finding;
       if (this.visited.full) return 'full';
       if ((i & 255) === 0) tick(i);
@@ -304,7 +316,14 @@ export function randomWalks(model: Model, visited: VisitedSet, options: WalkOpti
         stats.terminal++;
         if (liveness !== null) {
           const heal = liveness.check(world);
-          if (!heal.ok) return finish('violation', { violation: { property: 'liveness', message: heal.detail }, depth, from: null, walk: path, action: null });
+          if (!heal.ok)
+            return finish('violation', {
+              violation: { property: 'liveness', message: heal.detail },
+              depth,
+              from: null,
+              walk: path,
+              action: null,
+            });
         }
         break;
       }
@@ -312,7 +331,8 @@ export function randomWalks(model: Model, visited: VisitedSet, options: WalkOpti
       path.push(action);
       stats.transitions++;
       const result = model.step(world, action);
-      if (result.violation !== null) return finish('violation', { violation: result.violation, depth: depth + 1, from: null, walk: path, action });
+      if (result.violation !== null)
+        return finish('violation', { violation: result.violation, depth: depth + 1, from: null, walk: path, action });
       if (depth + 1 > stats.maxDepth) stats.maxDepth = depth + 1;
       if (!result.inBounds) {
         stats.outOfBounds++;

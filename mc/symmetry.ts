@@ -51,7 +51,10 @@ export function allPermutations(nodeCount: number): Permutations {
     }
     rest.forEach((x, i) => build([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]));
   };
-  build([], Array.from({ length: nodeCount }, (_, i) => i));
+  build(
+    [],
+    Array.from({ length: nodeCount }, (_, i) => i),
+  );
   const inverse = perms.map((p) => {
     const inv = new Int8Array(nodeCount);
     p.forEach((image, i) => {

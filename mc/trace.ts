@@ -106,4 +106,3 @@ export function writeTrace(dir: string, trace: SteppedTrace, stamp: string): str
   writeFileSync(path, `${JSON.stringify(trace, null, 1)}\n`);
   return path;
 }
-

@@ -48,7 +48,8 @@ export class VisitedSet {
 
   /** The shared memory, to hand to worker threads. */
   buffers(): { table: SharedArrayBuffer; counter: SharedArrayBuffer } {
-    if (!(this.table.buffer instanceof SharedArrayBuffer) || !(this.counter.buffer instanceof SharedArrayBuffer)) throw new Error('mc: visited set is not shared');
+    if (!(this.table.buffer instanceof SharedArrayBuffer) || !(this.counter.buffer instanceof SharedArrayBuffer))
+      throw new Error('mc: visited set is not shared');
     return { table: this.table.buffer, counter: this.counter.buffer };
   }
 

@@ -28,13 +28,24 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'ready' }
-  | { readonly type: 'level'; readonly next: number; readonly stats: SearchStats; readonly finding: Finding | null; readonly full: boolean; readonly netOverflows: number }
+  | {
+      readonly type: 'level';
+      readonly next: number;
+      readonly stats: SearchStats;
+      readonly finding: Finding | null;
+      readonly full: boolean;
+      readonly netOverflows: number;
+    }
   | { readonly type: 'progress'; readonly stats: SearchStats; readonly remaining: number }
   | { readonly type: 'exported'; readonly batch: WorldBatch }
   | { readonly type: 'imported' }
   | { readonly type: 'error'; readonly message: string };
 
-function run(setup: WorkerSetup, post: (m: FromWorker, transfer?: ArrayBuffer[]) => void, on: (handler: (m: ToWorker) => void) => void): void {
+function run(
+  setup: WorkerSetup,
+  post: (m: FromWorker, transfer?: ArrayBuffer[]) => void,
+  on: (handler: (m: ToWorker) => void) => void,
+): void {
   const options = deserializeOptions(setup.options);
   const model = new Model(options);
   const visited = VisitedSet.fromShared(options.maxStates, setup.buffers);
@@ -97,11 +108,17 @@ if (!isMainThread && parentPort !== null) {
           try {
             handler(m);
           } catch (error) {
-            port.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies FromWorker);
+            port.postMessage({
+              type: 'error',
+              message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            } satisfies FromWorker);
           }
         }),
     );
   } catch (error) {
-    port.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies FromWorker);
+    port.postMessage({
+      type: 'error',
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    } satisfies FromWorker);
   }
 }

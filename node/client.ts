@@ -103,7 +103,8 @@ export class RiftClient {
     this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
     this.random = (min, max) => this.prng.nextInt(min, max);
     this.nodeIds = options.config.nodes.map((n) => n.id);
-    const first = options.initialNode ?? options.homeNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
+    const first =
+      options.initialNode ?? options.homeNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
     this.target = first ?? options.config.nodes[0]!.id;
     this.socket = dgram.createSocket('udp4');
     // Never let a socket error crash the caller (e.g. EMSGSIZE, ICMP errors).
@@ -151,7 +152,13 @@ export class RiftClient {
     this.busy = true;
     try {
       await this.bound;
-      const request: ClientRequest = { type: 'client_request', clientId: this.options.clientId, instance: this.instance, seq: ++this.seq, op };
+      const request: ClientRequest = {
+        type: 'client_request',
+        clientId: this.options.clientId,
+        instance: this.instance,
+        seq: ++this.seq,
+        op,
+      };
       if (this.options.homeNode !== undefined && this.knows(this.options.homeNode)) this.target = this.options.homeNode;
       return await this.attemptUntilDeadline(request);
     } finally {
@@ -172,7 +179,11 @@ export class RiftClient {
     while (!this.closed) {
       const waitMs = attemptWaitMs(policy, deadline - performance.now());
       if (waitMs === null) break;
-      const verdict = judgeAttempt(await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now())), this.target, this.nodeIds);
+      const verdict = judgeAttempt(
+        await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now())),
+        this.target,
+        this.nodeIds,
+      );
       if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
       if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
       if (verdict.kind === 'indeterminate') return { type: 'timeout', error: `indeterminate: ${verdict.error}` };

@@ -45,8 +45,21 @@ export function parseHostPort(text: string): { host: string; port: number } | nu
 export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   if (!isObject(raw)) throw new ConfigError('the config must be a JSON object');
   const known = new Set([
-    'cluster', 'peerSecret', 'clientSecret', 'clientFreshnessMs', 'dataDir', 'electionTimeoutMsMin', 'electionTimeoutMsMax', 'heartbeatIntervalMs',
-    'tickMs', 'nodes', 'routes', 'readMode', 'clockDriftBound', 'maxKeyBytes', 'maxValueBytes',
+    'cluster',
+    'peerSecret',
+    'clientSecret',
+    'clientFreshnessMs',
+    'dataDir',
+    'electionTimeoutMsMin',
+    'electionTimeoutMsMax',
+    'heartbeatIntervalMs',
+    'tickMs',
+    'nodes',
+    'routes',
+    'readMode',
+    'clockDriftBound',
+    'maxKeyBytes',
+    'maxValueBytes',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -64,14 +77,20 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   }
   const peerSecret = raw['peerSecret'];
   if (typeof peerSecret !== 'string' || peerSecret.length < 16) {
-    throw new ConfigError('"peerSecret" must be a string of at least 16 characters (the nodes authenticate each other with keys derived from it)');
+    throw new ConfigError(
+      '"peerSecret" must be a string of at least 16 characters (the nodes authenticate each other with keys derived from it)',
+    );
   }
   const clientSecret = raw['clientSecret'];
   if (typeof clientSecret !== 'string' || clientSecret.length < 16) {
-    throw new ConfigError('"clientSecret" must be a string of at least 16 characters (clients and nodes authenticate client traffic with a key derived from it)');
+    throw new ConfigError(
+      '"clientSecret" must be a string of at least 16 characters (clients and nodes authenticate client traffic with a key derived from it)',
+    );
   }
   if (clientSecret === peerSecret) {
-    throw new ConfigError('"clientSecret" must differ from "peerSecret": every client holds the client secret, and must not be able to speak as a node');
+    throw new ConfigError(
+      '"clientSecret" must differ from "peerSecret": every client holds the client secret, and must not be able to speak as a node',
+    );
   }
   const clientFreshnessMs = positiveInteger(raw, 'clientFreshnessMs', configDefaults.clientFreshnessMs, 3_600_000);
   const dataDirRaw = raw['dataDir'];
@@ -88,7 +107,9 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   // §5.6: broadcastTime << electionTimeout. A heartbeat interval that is not
   // well below the election timeout makes followers campaign against a live leader.
   if (heartbeatIntervalMs * 2 > electionTimeoutMsMin) {
-    throw new ConfigError(`"heartbeatIntervalMs" (${heartbeatIntervalMs}) must be at most half of "electionTimeoutMsMin" (${electionTimeoutMsMin})`);
+    throw new ConfigError(
+      `"heartbeatIntervalMs" (${heartbeatIntervalMs}) must be at most half of "electionTimeoutMsMin" (${electionTimeoutMsMin})`,
+    );
   }
   if (tickMs > heartbeatIntervalMs) {
     throw new ConfigError(`"tickMs" (${tickMs}) must not exceed "heartbeatIntervalMs" (${heartbeatIntervalMs})`);
@@ -149,8 +170,21 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   const maxValueBytes = positiveInteger(raw, 'maxValueBytes', configDefaults.maxValueBytes, 32_768);
 
   return {
-    cluster, peerSecret, clientSecret, clientFreshnessMs, dataDir, electionTimeoutMsMin, electionTimeoutMsMax, heartbeatIntervalMs, tickMs,
-    nodes, routes, readMode, clockDriftBound, maxKeyBytes, maxValueBytes,
+    cluster,
+    peerSecret,
+    clientSecret,
+    clientFreshnessMs,
+    dataDir,
+    electionTimeoutMsMin,
+    electionTimeoutMsMax,
+    heartbeatIntervalMs,
+    tickMs,
+    nodes,
+    routes,
+    readMode,
+    clockDriftBound,
+    maxKeyBytes,
+    maxValueBytes,
   };
 }
 

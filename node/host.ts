@@ -99,9 +99,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
   const ticks = (ms: number): number => Math.max(1, Math.round(ms / config.tickMs));
   // Thesis §6.4.1: a lease is safe for electionTimeoutMin / clockDriftBound of
   // the leader's own clock; `--unsafe-lease-ms` overrides it (the gate's bug).
-  const leaseMs = config.readMode === 'lease'
-    ? (unsafe.leaseMs ?? Math.floor(config.electionTimeoutMsMin / config.clockDriftBound))
-    : null;
+  const leaseMs = config.readMode === 'lease' ? (unsafe.leaseMs ?? Math.floor(config.electionTimeoutMsMin / config.clockDriftBound)) : null;
   return {
     id,
     peers: config.nodes.map((n) => n.id),
@@ -304,9 +302,10 @@ export class NodeHost {
   status(): NodeStatus {
     const soft = this.core.status();
     const clock = this.io.clock;
-    const clockState = 'state' in clock && typeof (clock as { state?: unknown }).state === 'function'
-      ? (clock as unknown as { state(): { nowMs: number; offsetMs: number; rate: number } }).state()
-      : { nowMs: clock.nowMs(), offsetMs: 0, rate: 1 };
+    const clockState =
+      'state' in clock && typeof (clock as { state?: unknown }).state === 'function'
+        ? (clock as unknown as { state(): { nowMs: number; offsetMs: number; rate: number } }).state()
+        : { nowMs: clock.nowMs(), offsetMs: 0, rate: 1 };
     return {
       id: this.id,
       role: soft.role,
@@ -364,7 +363,12 @@ export class NodeHost {
         assertNever(session, 'session check');
     }
     const pending = this.pendingWrites.get(request.clientId);
-    if (pending !== undefined && pending.instance === request.instance && pending.seq === request.seq && this.core.status().role === 'leader') {
+    if (
+      pending !== undefined &&
+      pending.instance === request.instance &&
+      pending.seq === request.seq &&
+      this.core.status().role === 'leader'
+    ) {
       pending.replyTo = replyTo; // already proposed here; answer when it applies
       return;
     }
@@ -522,20 +526,28 @@ export class NodeHost {
       if (applied !== null && answer !== null) {
         // Reply to whoever waits for this (clientId, seq), whichever index it landed at.
         const waiting = this.pendingWrites.get(applied.clientId);
-        const target = pending !== undefined && this.waitsFor(pending, applied)
-          ? pending
-          : waiting !== undefined && this.waitsFor(waiting, applied) ? waiting : undefined;
+        const target =
+          pending !== undefined && this.waitsFor(pending, applied)
+            ? pending
+            : waiting !== undefined && this.waitsFor(waiting, applied)
+              ? waiting
+              : undefined;
         if (target !== undefined) {
           this.io.sendClient(target.replyTo, { type: 'client_response', clientId: applied.clientId, seq: applied.seq, outcome: answer });
           if (this.pendingWrites.get(target.clientId) === target) this.pendingWrites.delete(target.clientId);
           this.pendingWriteByIndex.delete(target.index);
         }
       }
-      if (pending !== undefined && (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)) {
+      if (
+        pending !== undefined &&
+        (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)
+      ) {
         // Another leader's entry replaced ours at this index (§5.3): ours did
         // not happen here. The client retries with the same (clientId, seq).
         this.io.sendClient(pending.replyTo, {
-          type: 'client_response', clientId: pending.clientId, seq: pending.seq,
+          type: 'client_response',
+          clientId: pending.clientId,
+          seq: pending.seq,
           outcome: { status: 'unavailable', reason: 'entry_replaced' },
         });
       }
@@ -573,9 +585,10 @@ export class NodeHost {
       const read = this.pendingReads.get(rejection.requestId);
       if (read === undefined) continue;
       this.pendingReads.delete(rejection.requestId);
-      const outcome: ClientOutcome = rejection.reason === 'not_leader'
-        ? { status: 'not_leader', leaderHint: rejection.leaderHint }
-        : { status: 'unavailable', reason: rejection.reason };
+      const outcome: ClientOutcome =
+        rejection.reason === 'not_leader'
+          ? { status: 'not_leader', leaderHint: rejection.leaderHint }
+          : { status: 'unavailable', reason: rejection.reason };
       this.reply(read.replyTo, read.request, outcome);
     }
     this.serveReadyReads();
@@ -618,7 +631,9 @@ export class NodeHost {
     }
     for (const pending of this.pendingWriteByIndex.values()) {
       this.io.sendClient(pending.replyTo, {
-        type: 'client_response', clientId: pending.clientId, seq: pending.seq,
+        type: 'client_response',
+        clientId: pending.clientId,
+        seq: pending.seq,
         outcome: { status: 'unavailable', reason: 'leadership_lost' },
       });
     }
@@ -628,22 +643,29 @@ export class NodeHost {
 }
 
 /** The definite error the session table's refusal becomes (protocol.ts SessionRejection says which are definite). */
-export function sessionRejection(clientId: string, seq: number, check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>): ClientOutcome {
+export function sessionRejection(
+  clientId: string,
+  seq: number,
+  check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>,
+): ClientOutcome {
   if (check.kind === 'stale') {
     return {
-      status: 'rejected', code: 'stale_seq',
+      status: 'rejected',
+      code: 'stale_seq',
       message: `seq ${seq} is below the last seq ${check.lastSeq} applied for client ${JSON.stringify(clientId)}: not applied now, possibly applied before`,
     };
   }
   switch (check.code) {
     case 'session_conflict':
       return {
-        status: 'rejected', code: 'session_conflict',
+        status: 'rejected',
+        code: 'session_conflict',
         message: `client id ${JSON.stringify(clientId)} belongs to another client instance: not applied (give every client its own id)`,
       };
     case 'op_mismatch':
       return {
-        status: 'rejected', code: 'op_mismatch',
+        status: 'rejected',
+        code: 'op_mismatch',
         message: `seq ${seq} of client ${JSON.stringify(clientId)} was applied with a different op: this op was not applied`,
       };
     default:

@@ -14,7 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, peerAddress } from './config.js';
 import type { ClusterConfig, ReadMode } from './config-types.js';
 import {
-  unsafeConflict, unsafeFlagsFromArgs, unsafeParseArgsOptions, unsafeReadModeMismatch, unsafeUsageLines, type UnsafeFlags,
+  unsafeConflict,
+  unsafeFlagsFromArgs,
+  unsafeParseArgsOptions,
+  unsafeReadModeMismatch,
+  unsafeUsageLines,
+  type UnsafeFlags,
 } from './unsafe-flags.js';
 import { NodeHost } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
@@ -91,19 +96,27 @@ function parseCommandLine(argv: string[]): Args {
   if (!unsafe.ok) fail(NODE_EXIT.usage, unsafe.error);
   let readMode: ReadMode | null = null;
   if (v['read-mode'] !== undefined) {
-    if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease') fail(NODE_EXIT.usage, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
+    if (v['read-mode'] !== 'readindex' && v['read-mode'] !== 'lease')
+      fail(NODE_EXIT.usage, `--read-mode must be readindex or lease (got ${v['read-mode']})`);
     readMode = v['read-mode'];
   }
   let seed = randomBytes(4).readUInt32LE(0);
   if (v.seed !== undefined) {
     seed = Number(v.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
   }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
-  return { configPath: v.config, id: v.id, readMode, seed, unsafe: unsafe.flags, pageCacheCrashModel: v['page-cache-crash-model'] === true };
+  return {
+    configPath: v.config,
+    id: v.id,
+    readMode,
+    seed,
+    unsafe: unsafe.flags,
+    pageCacheCrashModel: v['page-cache-crash-model'] === true,
+  };
 }
-
 
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));
@@ -116,7 +129,8 @@ async function main(): Promise<void> {
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
   const self = config.nodes.find((n) => n.id === args.id);
-  if (self === undefined) fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
+  if (self === undefined)
+    fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
   const mismatch = unsafeReadModeMismatch(args.unsafe, config.readMode);
   if (mismatch !== null) fail(NODE_EXIT.usage, mismatch);
 
@@ -179,7 +193,11 @@ async function main(): Promise<void> {
     id: args.id,
     cluster: config.cluster,
     nodeIds: config.nodes.map((n) => n.id),
-    keys: KeyRing.forNode(config.peerSecret, config.clientSecret, config.nodes.map((n) => n.id)),
+    keys: KeyRing.forNode(
+      config.peerSecret,
+      config.clientSecret,
+      config.nodes.map((n) => n.id),
+    ),
     incarnation,
     clientFreshnessMs: config.clientFreshnessMs,
     tokenKey: randomBytes(32),
@@ -228,8 +246,10 @@ async function main(): Promise<void> {
   };
   liveHost.start();
   liveEndpoint.start();
-  log(`listening on ${self.host}:${self.port} (incarnation ${incarnation}; startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'}` +
-    `${args.pageCacheCrashModel ? '; page-cache crash model: unsynced writes die with the process' : ''})`);
+  log(
+    `listening on ${self.host}:${self.port} (incarnation ${incarnation}; startup ${Date.now() - started} ms; unsafe: ${liveHost.status().unsafe.join(' ') || 'none'}` +
+      `${args.pageCacheCrashModel ? '; page-cache crash model: unsynced writes die with the process' : ''})`,
+  );
 
   let shuttingDown = false;
   const shutdown = (signal: string): void => {

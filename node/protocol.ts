@@ -145,8 +145,7 @@ export interface Hello {
  * Parent → node: `clock`, `status`. Node → parent: `ready`, `clock_ok`, `status`.
  */
 export type ControlRequest =
-  | { readonly type: 'clock'; readonly offsetMs?: number; readonly rate?: number; readonly bumpMs?: number }
-  | { readonly type: 'status' };
+  { readonly type: 'clock'; readonly offsetMs?: number; readonly rate?: number; readonly bumpMs?: number } | { readonly type: 'status' };
 
 export type ControlReply =
   | { readonly type: 'ready'; readonly id: NodeId; readonly host: string; readonly port: number }

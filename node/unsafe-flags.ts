@@ -46,85 +46,130 @@ export type UnsafeFlagSpec = BooleanUnsafeFlagRow | IntegerUnsafeFlagRow;
 
 export const unsafeFlagTable = [
   {
-    key: 'localReads', flag: '--unsafe-local-reads', kind: 'boolean', conflicts: [],
+    key: 'localReads',
+    flag: '--unsafe-local-reads',
+    kind: 'boolean',
+    conflicts: [],
     // Every node answers reads from its own applied state, without ReadIndex or redirect (thesis §6.4 skipped).
     description: 'answer reads from local state, without ReadIndex',
   },
   {
-    key: 'noPersistVote', flag: '--unsafe-no-persist-vote', kind: 'boolean', conflicts: [],
+    key: 'noPersistVote',
+    flag: '--unsafe-no-persist-vote',
+    kind: 'boolean',
+    conflicts: [],
     // votedFor is lost on restart, so a node can vote twice in one term (§5.2 requires it on stable storage).
     description: 'keep votedFor in memory only',
   },
   {
-    key: 'memoryLog', flag: '--unsafe-memory-log', kind: 'boolean', conflicts: ['ackBeforeFsync', 'tornTailDropped'],
+    key: 'memoryLog',
+    flag: '--unsafe-memory-log',
+    kind: 'boolean',
+    conflicts: ['ackBeforeFsync', 'tornTailDropped'],
     // The log and hard state live only in memory; a restart starts empty.
     description: 'keep the log and hard state in memory only',
   },
   {
-    key: 'ackBeforeFsync', flag: '--unsafe-ack-before-fsync', kind: 'boolean', conflicts: ['memoryLog'],
+    key: 'ackBeforeFsync',
+    flag: '--unsafe-ack-before-fsync',
+    kind: 'boolean',
+    conflicts: ['memoryLog'],
     // Messages and acknowledgements leave before the write reaches the disk; storage writes lazily, so a kill loses the tail.
     description: 'send acknowledgements before the log is on disk',
   },
   {
-    key: 'commitOldTerms', flag: '--unsafe-commit-old-terms', kind: 'boolean', conflicts: [],
+    key: 'commitOldTerms',
+    flag: '--unsafe-commit-old-terms',
+    kind: 'boolean',
+    conflicts: [],
     // No noop at the start of a term; entries of earlier terms commit by counting replicas (the Figure 8 bug, §5.4.2).
     description: 'commit earlier-term entries by counting replicas (Figure 8)',
   },
   {
-    key: 'leaseMs', flag: '--unsafe-lease-ms', kind: 'integer', min: 1, max: 600_000, valueName: 'N', conflicts: [],
+    key: 'leaseMs',
+    flag: '--unsafe-lease-ms',
+    kind: 'integer',
+    min: 1,
+    max: 600_000,
+    valueName: 'N',
+    conflicts: [],
     requiresReadMode: 'lease',
     // With readMode "lease", a lease of N ms instead of the safe electionTimeoutMsMin / clockDriftBound (thesis §6.4.1).
     description: 'lease reads with an N ms lease',
   },
   {
-    key: 'staleReadAcks', flag: '--unsafe-stale-read-acks', kind: 'boolean', conflicts: [],
+    key: 'staleReadAcks',
+    flag: '--unsafe-stale-read-acks',
+    kind: 'boolean',
+    conflicts: [],
     // Echo an old-term AppendEntries' seq in the stale-term answer: a delayed or replayed
     // old-term request confirms a later term's ReadIndex round or renews its lease (issue 15 defect 1).
     description: 'let answers to old-term AppendEntries confirm reads of a later term',
   },
   {
-    key: 'leaseAfterPause', flag: '--unsafe-lease-after-pause', kind: 'boolean', conflicts: [],
+    key: 'leaseAfterPause',
+    flag: '--unsafe-lease-after-pause',
+    kind: 'boolean',
+    conflicts: [],
     requiresReadMode: 'lease',
     // Drop the tick backlog after a late wake-up without telling the core: a paused leader
     // keeps serving lease reads on a lease that ran out while it slept (issue 15 defect 2).
     description: 'forget, after a process pause, the time the lease lost',
   },
   {
-    key: 'tornTailDropped', flag: '--unsafe-torn-tail-dropped', kind: 'boolean', conflicts: ['memoryLog'],
+    key: 'tornTailDropped',
+    flag: '--unsafe-torn-tail-dropped',
+    kind: 'boolean',
+    conflicts: ['memoryLog'],
     // Drop any damaged last frame of the log as torn, even a complete fsynced one with a
     // flipped bit: an acknowledged vote or entry vanishes on restart (issue 15 defect 3).
     description: 'drop a corrupt last log frame as if it were a torn write',
   },
   {
-    key: 'ignoreLostFollowerLog', flag: '--unsafe-ignore-lost-follower-log', kind: 'boolean', conflicts: [],
+    key: 'ignoreLostFollowerLog',
+    flag: '--unsafe-ignore-lost-follower-log',
+    kind: 'boolean',
+    conflicts: [],
     // The leader treats a rejection below matchIndex as stale even when it proves the follower
     // lost entries: that follower is never caught up by this leader (issue 15 defect 4).
     description: 'never catch up a follower that lost acknowledged entries',
   },
   {
-    key: 'forgetLeaseOnRestart', flag: '--unsafe-forget-lease-on-restart', kind: 'boolean', conflicts: [],
+    key: 'forgetLeaseOnRestart',
+    flag: '--unsafe-forget-lease-on-restart',
+    kind: 'boolean',
+    conflicts: [],
     requiresReadMode: 'lease',
     // A restarted follower grants votes at once, forgetting it may hold up a leader's lease
     // (thesis §6.4.1): a new leader commits while the old one serves lease reads (issue 15 defect 7).
-    description: 'vote at once after a restart, breaking a leader\'s lease',
+    description: "vote at once after a restart, breaking a leader's lease",
   },
   // Issue 18's classic mistakes, in the core (node/raft/). The host takes
   // no snapshots and proposes no configuration change until phase 2 wires
   // them, so until then these rows only bite in core tests.
   {
-    key: 'confChangeBeforeTermCommit', flag: '--unsafe-conf-change-before-term-commit', kind: 'boolean', conflicts: [],
+    key: 'confChangeBeforeTermCommit',
+    flag: '--unsafe-conf-change-before-term-commit',
+    kind: 'boolean',
+    conflicts: [],
     // A new leader starts a configuration change before it has committed an entry of its own term
     // (Ongaro's 2015 correction to single-server changes): two changes can commit with disjoint majorities.
-    description: 'change the configuration before committing an entry of the leader\'s term',
+    description: "change the configuration before committing an entry of the leader's term",
   },
   {
-    key: 'snapshotPastCommit', flag: '--unsafe-snapshot-past-commit', kind: 'boolean', conflicts: [],
+    key: 'snapshotPastCommit',
+    flag: '--unsafe-snapshot-past-commit',
+    kind: 'boolean',
+    conflicts: [],
     // Snapshots are taken at the last log index as if it were committed: uncommitted entries are applied,
     // answered and then overwritten by a later leader.
     description: 'take snapshots past the commit index',
   },
   {
-    key: 'keepLogOnInstall', flag: '--unsafe-keep-log-on-install', kind: 'boolean', conflicts: [],
+    key: 'keepLogOnInstall',
+    flag: '--unsafe-keep-log-on-install',
+    kind: 'boolean',
+    conflicts: [],
     // A follower installing a snapshot keeps its log after the snapshot's index unchecked and reports it
     // as matching (§7 says: discard the entire log): the leader counts entries the follower lacks.
     description: 'keep the conflicting log when installing a snapshot',

@@ -79,7 +79,8 @@ export function explainCounterexample(cx: Counterexample, model: string): { head
     const self = c.op.invoke.index === cx.op.invoke.index ? ' — the op that returned' : '';
     return `${c.op.description} (${opRef(c.op)}${self}) could not come next: ${c.reason}`;
   });
-  if (reasons.length === 0) reasons.push(`${cx.op.description} could not take effect from ${show(cx.stateBefore)}, and no other op was concurrent with it.`);
+  if (reasons.length === 0)
+    reasons.push(`${cx.op.description} could not take effect from ${show(cx.stateBefore)}, and no other op was concurrent with it.`);
   return { headline, detail, reasons };
 }
 
@@ -179,8 +180,12 @@ export function counterexampleSvg(cx: Counterexample, paired: PairedHistory): st
   const x = (t: number): number => left + ((t - lo) / (hi - lo)) * (W - left - right);
   const laneY = (p: number | string): number => top + procs.indexOf(String(p)) * laneH + 18;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="cx-svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="counterexample for key ${escapeHtml(cx.key)}">`);
-  parts.push(`<defs><marker id="cx-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3e9b6a"/></marker></defs>`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="cx-svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="counterexample for key ${escapeHtml(cx.key)}">`,
+  );
+  parts.push(
+    `<defs><marker id="cx-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3e9b6a"/></marker></defs>`,
+  );
   procs.forEach((p, i) => {
     const y = top + i * laneH;
     parts.push(`<rect x="0" y="${y}" width="${W}" height="${laneH}" fill="${i % 2 === 0 ? '#f7f8fa' : '#ffffff'}"/>`);
@@ -207,7 +212,8 @@ export function counterexampleSvg(cx: Counterexample, paired: PairedHistory): st
     ]
       .filter((s) => s !== '')
       .join('\n');
-    const stroke = b.role === 'candidate' ? ' stroke="#b26b00" stroke-width="2"' : b.role === 'failing' ? ' stroke="#9b1c1f" stroke-width="2"' : '';
+    const stroke =
+      b.role === 'candidate' ? ' stroke="#b26b00" stroke-width="2"' : b.role === 'failing' ? ' stroke="#9b1c1f" stroke-width="2"' : '';
     const dash = b.end === null ? ' stroke-dasharray="4 3" fill-opacity="0.55"' : '';
     parts.push(
       `<g class="cx-op cx-${b.role}" data-index="${b.index}"><title>${escapeHtml(title)}</title>` +
@@ -229,7 +235,9 @@ export function counterexampleSvg(cx: Counterexample, paired: PairedHistory): st
     pts.push({ x: px, y: laneY(b.process) + barH / 2, b });
   }
   if (pts.length > 1) {
-    parts.push(`<polyline points="${pts.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')}" fill="none" stroke="#1f6f46" stroke-width="1.5" stroke-dasharray="3 2"/>`);
+    parts.push(
+      `<polyline points="${pts.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')}" fill="none" stroke="#1f6f46" stroke-width="1.5" stroke-dasharray="3 2"/>`,
+    );
   }
   for (const p of pts) {
     parts.push(

@@ -120,8 +120,10 @@ export function evidenceCaveats(e: FaultEvidence): string[] {
   if (e.expectedNoEffect !== null) out.push(`expected no change (${e.expectedNoEffect}): these came from elsewhere`);
   if (e.overlaps.length > 0) out.push(`with ${e.overlaps.join(', ')}`);
   if (e.machine !== null) {
-    out.push(`machine overloaded meanwhile (harness stalled ${seconds(e.machine.harnessStalledMs)}` +
-      `${e.machine.nodeWaitShare === null ? '' : `, nodes waited for a CPU ${(e.machine.nodeWaitShare * 100).toFixed(0)}% of it`})`);
+    out.push(
+      `machine overloaded meanwhile (harness stalled ${seconds(e.machine.harnessStalledMs)}` +
+        `${e.machine.nodeWaitShare === null ? '' : `, nodes waited for a CPU ${(e.machine.nodeWaitShare * 100).toFixed(0)}% of it`})`,
+    );
   }
   return out;
 }
@@ -149,35 +151,52 @@ function linkEffectText(l: LinkEffect): string {
 /** The report's "What each fault did" table. */
 export function evidenceTable(evidence: readonly FaultEvidence[]): string {
   if (evidence.length === 0) return '<p class="muted">No faults injected.</p>';
-  const head = '<tr><th>from – to</th><th>fault</th><th>leader before → after</th><th>elections (leaderless)</th><th>unreachable</th>' +
+  const head =
+    '<tr><th>from – to</th><th>fault</th><th>leader before → after</th><th>elections (leaderless)</th><th>unreachable</th>' +
     '<th>datagrams</th><th>processes</th><th>longest without ok</th><th>info ops</th><th>effect</th></tr>';
-  const rows = evidence.map((e) => {
-    const elections = e.elections.length === 0 ? '0' : e.elections.map((x) => `t${x.term} ${escapeHtml(x.leader)} (${seconds(x.leaderlessMs)})`).join('<br>');
-    const links = e.datagrams === null
-      ? '<span class="muted">not counted</span>'
-      : `${escapeHtml(linkEffectText(e.datagrams))}${Object.keys(e.datagrams.byLink).length > 0
-        ? `<details><summary>by link</summary>${Object.entries(e.datagrams.byLink).map(([k, l]) => `${escapeHtml(k.replace('>', '→'))}: ${escapeHtml(linkEffectText(l))}`).join('<br>')}</details>`
-        : ''}`;
-    const procs = [
-      ...e.processes.killed.map((p) => `killed ${p.node} (pid ${p.pid ?? '?'})`),
-      ...e.processes.stopped.map((p) => `stopped ${p.node} (pid ${p.pid ?? '?'}, state ${p.state ?? '?'})`),
-      ...e.processes.restarted.map((p) => `restarted ${p.node} (pid ${p.pid ?? '?'})`),
-    ];
-    const caveats = evidenceCaveats(e).filter((c) => !c.startsWith('with '));
-    const effect = e.noEffect !== null ? `<strong>${escapeHtml(e.noEffect)}</strong>`
-      : `${escapeHtml(e.effects.join('; '))}${caveats.length > 0 ? `<br><span class="muted">${escapeHtml(caveats.join('; '))}</span>` : ''}`;
-    return `<tr class="${e.noEffect !== null ? 'no-effect' : ''}"><td>${seconds(e.fromMs)} – ${seconds(e.toMs)}</td>` +
-      `<td><span class="fault-sw fault-${escapeHtml(e.kind)}" data-kind="${escapeHtml(e.kind)}"></span>${escapeHtml(e.label)}: ${escapeHtml(e.what)}` +
-      `${e.overlaps.length > 0 ? `<br><span class="muted">with ${escapeHtml(e.overlaps.join(', '))}</span>` : ''}</td>` +
-      `<td>${escapeHtml(leaderText(e.leaderBefore))} → ${escapeHtml(leaderText(e.leaderAfter))}${e.hitLeader === true ? ' <span class="hit">hit</span>' : ''}</td>` +
-      `<td>${elections}</td><td>${escapeHtml([...new Set([...e.unreachable, ...e.cutOff])].join(', ') || '—')}</td><td>${links}</td>` +
-      `<td>${escapeHtml(procs.join(', ') || '—')}</td><td>${seconds(e.longestNoOkMs)}</td><td>${e.infoCaused}</td><td>${effect}</td></tr>`;
-  }).join('');
+  const rows = evidence
+    .map((e) => {
+      const elections =
+        e.elections.length === 0
+          ? '0'
+          : e.elections.map((x) => `t${x.term} ${escapeHtml(x.leader)} (${seconds(x.leaderlessMs)})`).join('<br>');
+      const links =
+        e.datagrams === null
+          ? '<span class="muted">not counted</span>'
+          : `${escapeHtml(linkEffectText(e.datagrams))}${
+              Object.keys(e.datagrams.byLink).length > 0
+                ? `<details><summary>by link</summary>${Object.entries(e.datagrams.byLink)
+                    .map(([k, l]) => `${escapeHtml(k.replace('>', '→'))}: ${escapeHtml(linkEffectText(l))}`)
+                    .join('<br>')}</details>`
+                : ''
+            }`;
+      const procs = [
+        ...e.processes.killed.map((p) => `killed ${p.node} (pid ${p.pid ?? '?'})`),
+        ...e.processes.stopped.map((p) => `stopped ${p.node} (pid ${p.pid ?? '?'}, state ${p.state ?? '?'})`),
+        ...e.processes.restarted.map((p) => `restarted ${p.node} (pid ${p.pid ?? '?'})`),
+      ];
+      const caveats = evidenceCaveats(e).filter((c) => !c.startsWith('with '));
+      const effect =
+        e.noEffect !== null
+          ? `<strong>${escapeHtml(e.noEffect)}</strong>`
+          : `${escapeHtml(e.effects.join('; '))}${caveats.length > 0 ? `<br><span class="muted">${escapeHtml(caveats.join('; '))}</span>` : ''}`;
+      return (
+        `<tr class="${e.noEffect !== null ? 'no-effect' : ''}"><td>${seconds(e.fromMs)} – ${seconds(e.toMs)}</td>` +
+        `<td><span class="fault-sw fault-${escapeHtml(e.kind)}" data-kind="${escapeHtml(e.kind)}"></span>${escapeHtml(e.label)}: ${escapeHtml(e.what)}` +
+        `${e.overlaps.length > 0 ? `<br><span class="muted">with ${escapeHtml(e.overlaps.join(', '))}</span>` : ''}</td>` +
+        `<td>${escapeHtml(leaderText(e.leaderBefore))} → ${escapeHtml(leaderText(e.leaderAfter))}${e.hitLeader === true ? ' <span class="hit">hit</span>' : ''}</td>` +
+        `<td>${elections}</td><td>${escapeHtml([...new Set([...e.unreachable, ...e.cutOff])].join(', ') || '—')}</td><td>${links}</td>` +
+        `<td>${escapeHtml(procs.join(', ') || '—')}</td><td>${seconds(e.longestNoOkMs)}</td><td>${e.infoCaused}</td><td>${effect}</td></tr>`
+      );
+    })
+    .join('');
   return `<table class="grid evidence">${head}${rows}</table>`;
 }
 
 /** The progress line of the report and the summary. */
 export function progressText(p: ProgressAvailability): string {
-  return `progress ${(p.shareWithProgress * 100).toFixed(1)}% of the time (a stall: no ok op for over ${seconds(p.stallMs)}), ` +
-    `longest gap ${seconds(p.longestGapMs)} at ${seconds(p.longestGapAtMs)}`;
+  return (
+    `progress ${(p.shareWithProgress * 100).toFixed(1)}% of the time (a stall: no ok op for over ${seconds(p.stallMs)}), ` +
+    `longest gap ${seconds(p.longestGapMs)} at ${seconds(p.longestGapAtMs)}`
+  );
 }

@@ -17,7 +17,12 @@ export function renderMinimal(key: string, m: MinimalCounterexample, refutation:
   const drawn = m.ops.slice(0, MAX_DRAWN);
   const bars = drawn.map(({ op, completionDropped }) => {
     const start = unit === 'ns' && typeof op.invoke.time !== 'number' ? op.invoke.index : timeOf(op.invoke, unit);
-    const end = completionDropped || op.completion === undefined || op.outcome !== 'ok' ? null : unit === 'ns' && typeof op.completion.time !== 'number' ? op.completion.index : timeOf(op.completion, unit);
+    const end =
+      completionDropped || op.completion === undefined || op.outcome !== 'ok'
+        ? null
+        : unit === 'ns' && typeof op.completion.time !== 'number'
+          ? op.completion.index
+          : timeOf(op.completion, unit);
     return { op, completionDropped, start, end };
   });
   let lo = Infinity;
@@ -39,10 +44,14 @@ export function renderMinimal(key: string, m: MinimalCounterexample, refutation:
   const barH = 16;
   const H = top + procs.length * laneH + 30;
   const x = (t: number): number => left + ((t - lo) / (hi - lo)) * (W - left - right);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="cx-svg mx-svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="minimal failing sub-history for key ${escapeHtml(key)}">`];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="cx-svg mx-svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="minimal failing sub-history for key ${escapeHtml(key)}">`,
+  ];
   procs.forEach((p, i) => {
     const y = top + i * laneH;
-    parts.push(`<rect x="0" y="${y}" width="${W}" height="${laneH}" fill="${i % 2 === 0 ? '#f7f8fa' : '#ffffff'}"/><text x="8" y="${y + 25}" class="cx-lane">process ${escapeHtml(p)}</text>`);
+    parts.push(
+      `<rect x="0" y="${y}" width="${W}" height="${laneH}" fill="${i % 2 === 0 ? '#f7f8fa' : '#ffffff'}"/><text x="8" y="${y + 25}" class="cx-lane">process ${escapeHtml(p)}</text>`,
+    );
   });
   for (let i = 0; i <= 5; i++) {
     const t = lo + ((hi - lo) * i) / 5;
@@ -69,7 +78,9 @@ export function renderMinimal(key: string, m: MinimalCounterexample, refutation:
         `<li><code>${escapeHtml(op.description)}</code> <span class="muted">(op #${op.invoke.index}, process ${escapeHtml(String(op.invoke.process))}${completionDropped ? '; completion dropped: outcome taken as unknown' : ''})</span></li>`,
     )
     .join('');
-  const how = m.oneMinimal ? 'removing any one of them, or dropping any one more completion, makes the rest linearizable' : 'shrinking stopped at its time budget, so it may not be the smallest';
+  const how = m.oneMinimal
+    ? 'removing any one of them, or dropping any one more completion, makes the rest linearizable'
+    : 'shrinking stopped at its time budget, so it may not be the smallest';
   return (
     `<div class="mx" data-key="${escapeHtml(key)}">` +
     `<h3 class="mx-headline">Minimal failing sub-history: ${n} op${n === 1 ? '' : 's'}</h3>` +
@@ -78,4 +89,3 @@ export function renderMinimal(key: string, m: MinimalCounterexample, refutation:
     `<div class="cx-figure">${parts.join('')}</div><ol class="cx-steps">${items}</ol></div>`
   );
 }
-

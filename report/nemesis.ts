@@ -66,7 +66,15 @@ export function readNemesisCatalogue(value: unknown): NemesisCatalogue | null {
   for (const e of value as unknown[]) {
     if (typeof e !== 'object' || e === null) return null;
     const { kind, label, startFs, stopF } = e as Record<string, unknown>;
-    if (!isString(kind) || !isString(label) || !isString(stopF) || !Array.isArray(startFs) || startFs.length === 0 || !startFs.every(isString)) return null;
+    if (
+      !isString(kind) ||
+      !isString(label) ||
+      !isString(stopF) ||
+      !Array.isArray(startFs) ||
+      startFs.length === 0 ||
+      !startFs.every(isString)
+    )
+      return null;
     out.push({ kind, label, startFs: [...startFs], stopF });
   }
   return out;
@@ -123,7 +131,12 @@ function catalogueRole(f: string, catalogue: NemesisCatalogue | null | undefined
  * the client ops use; `tEnd` closes intervals left open; `catalogue` is the
  * run's own account of its fault kinds, when it has one.
  */
-export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' | 'index', tEnd: number, catalogue?: NemesisCatalogue | null): NemesisTimeline {
+export function nemesisIntervals(
+  history: readonly HistoryOp[],
+  timeUnit: 'ns' | 'index',
+  tEnd: number,
+  catalogue?: NemesisCatalogue | null,
+): NemesisTimeline {
   const intervals: FaultInterval[] = [];
   const markers: NemesisMarker[] = [];
   const openByKind = new Map<string, FaultInterval>();
@@ -146,7 +159,15 @@ export function nemesisIntervals(history: readonly HistoryOp[], timeUnit: 'ns' |
     const value = last.value ?? first.value;
     const prevClosed = justClosed;
     justClosed = null;
-    if (role !== null && role.role === 'stop' && prevClosed !== null && !catalogued.has(f) && prevClosed.kind === role.kind && prevClosed.stopF === f && !openByKind.has(role.kind)) {
+    if (
+      role !== null &&
+      role.role === 'stop' &&
+      prevClosed !== null &&
+      !catalogued.has(f) &&
+      prevClosed.kind === role.kind &&
+      prevClosed.stopF === f &&
+      !openByKind.has(role.kind)
+    ) {
       prevClosed.end = Math.max(prevClosed.end, timeOf(last, timeUnit));
       prevClosed.endIndex = last.index;
       justClosed = prevClosed;

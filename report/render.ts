@@ -34,7 +34,12 @@ export interface ReportInput {
 
 export interface RunConclusion {
   readonly verdict: Verdict;
-  readonly analyses: readonly { readonly name: string; readonly valid: Verdict; readonly conclusion: string; readonly findings: readonly string[] }[];
+  readonly analyses: readonly {
+    readonly name: string;
+    readonly valid: Verdict;
+    readonly conclusion: string;
+    readonly findings: readonly string[];
+  }[];
   readonly faults: readonly FaultEvidence[];
   readonly progress: ProgressAvailability | null;
   readonly monitorNotRun: string | null;
@@ -98,14 +103,21 @@ function runVerdictText(run: RunConclusion): string {
 
 function runSection(run: RunConclusion): string {
   const findings = run.analyses.flatMap((a) => a.findings.map((f) => `<li class="v-${verdictClass(a.valid)}">${escapeHtml(f)}</li>`));
-  const analyses = run.analyses.map((a) => `<tr class="v-${verdictClass(a.valid)}"><td>${escapeHtml(a.name)}</td><td>${escapeHtml(verdictClass(a.valid))}</td><td>${escapeHtml(a.conclusion)}</td></tr>`).join('');
-  return `<section id="analyses"><h2>Analyses</h2><table class="grid analyses"><tr><th>analysis</th><th>verdict</th><th>conclusion</th></tr>${analyses}</table>` +
+  const analyses = run.analyses
+    .map(
+      (a) =>
+        `<tr class="v-${verdictClass(a.valid)}"><td>${escapeHtml(a.name)}</td><td>${escapeHtml(verdictClass(a.valid))}</td><td>${escapeHtml(a.conclusion)}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<section id="analyses"><h2>Analyses</h2><table class="grid analyses"><tr><th>analysis</th><th>verdict</th><th>conclusion</th></tr>${analyses}</table>` +
     `${findings.length > 0 ? `<ul class="findings">${findings.join('')}</ul>` : ''}` +
     `${run.monitorNotRun !== null ? `<p class="muted">Wire monitor ${escapeHtml(run.monitorNotRun)}.</p>` : ''}` +
     `${run.progress !== null ? `<p id="progress">Availability over time: ${escapeHtml(progressText(run.progress))}.</p>` : ''}</section>` +
     `<section id="evidence"><h2>What each fault did</h2>` +
     `<p class="muted">Leader and term as sampled every 100 ms; datagrams as the relay counted them on each link between the fault's start and its stop; ` +
-    `stopped processes as the kernel reported them (/proc/PID/stat).</p>${evidenceTable(run.faults)}</section>`;
+    `stopped processes as the kernel reported them (/proc/PID/stat).</p>${evidenceTable(run.faults)}</section>`
+  );
 }
 
 /** Flattens the test object to dotted paths (two levels), values as short JSON. */
@@ -142,7 +154,10 @@ function phaseTable(rows: readonly PhaseRow[], unit: 'ns' | 'index'): string {
 function countsTable(rows: readonly FCountRow[]): string {
   const head = '<tr><th>f</th><th>ok</th><th>fail</th><th>info</th><th>never completed</th><th>total</th></tr>';
   const body = rows
-    .map((r) => `<tr${r.f === 'all' ? ' class="total"' : ''}><td>${escapeHtml(r.f)}</td><td>${r.ok}</td><td>${r.fail}</td><td>${r.info}</td><td>${r.pending}</td><td>${r.total}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr${r.f === 'all' ? ' class="total"' : ''}><td>${escapeHtml(r.f)}</td><td>${r.ok}</td><td>${r.fail}</td><td>${r.info}</td><td>${r.pending}</td><td>${r.total}</td></tr>`,
+    )
     .join('');
   return `<table class="grid counts">${head}${body}</table>`;
 }
@@ -158,7 +173,8 @@ function keyTable(check: CheckResult): string {
         `<td>${r.opCount}</td><td>${typeof r.searchMs === 'number' ? r.searchMs.toFixed(1) : '?'}</td><td>${r.cacheEntries ?? '?'}</td></tr>`,
     )
     .join('');
-  const more = entries.length > shown.length ? `<p class="muted">${entries.length - shown.length} more keys not shown (all valid).</p>` : '';
+  const more =
+    entries.length > shown.length ? `<p class="muted">${entries.length - shown.length} more keys not shown (all valid).</p>` : '';
   return `<table class="grid keys"><tr><th>key</th><th>verdict</th><th>ops searched</th><th>search ms</th><th>cache entries</th></tr>${body}</table>${more}`;
 }
 
@@ -179,12 +195,27 @@ export function renderReport(input: ReportInput): string {
   const vc = verdictClass(run !== undefined ? run.verdict : check?.valid);
   const headline = run !== undefined ? runVerdictText(run) : verdictText(check?.valid);
   const summary: string[] = [];
-  summary.push(`${history.length} history lines`, `${paired.ops.length} client ops`, `${new Set(paired.ops.map((o) => o.process)).size} processes`);
+  summary.push(
+    `${history.length} history lines`,
+    `${paired.ops.length} client ops`,
+    `${new Set(paired.ops.map((o) => o.process)).size} processes`,
+  );
   if (data.laneMode === 'thread') summary.push(`${data.lanes.length} client threads`);
   if (check !== null) {
-    summary.push(`model ${check.model}`, `${check.keyCount} key${check.keyCount === 1 ? '' : 's'}`, `search ${check.searchMs.toFixed(0)} ms`);
-    if (check.failures.length > 0) summary.push(`non-linearizable keys: ${check.failures.slice(0, 10).map((k) => JSON.stringify(k)).join(', ')}${check.failures.length > 10 ? '…' : ''}`);
-    if (check.unknownKeys.length > 0) summary.push(`unknown keys: ${check.unknownKeys.length}${check.unknownReason !== undefined ? ` (${check.unknownReason})` : ''}`);
+    summary.push(
+      `model ${check.model}`,
+      `${check.keyCount} key${check.keyCount === 1 ? '' : 's'}`,
+      `search ${check.searchMs.toFixed(0)} ms`,
+    );
+    if (check.failures.length > 0)
+      summary.push(
+        `non-linearizable keys: ${check.failures
+          .slice(0, 10)
+          .map((k) => JSON.stringify(k))
+          .join(', ')}${check.failures.length > 10 ? '…' : ''}`,
+      );
+    if (check.unknownKeys.length > 0)
+      summary.push(`unknown keys: ${check.unknownKeys.length}${check.unknownReason !== undefined ? ` (${check.unknownReason})` : ''}`);
   }
   if (paired.timeUnit === 'ns') summary.push(`${fmtSec(paired.tEnd - paired.t0)} s`);
   else summary.push('no op times: the x axis is the op index');
@@ -232,7 +263,13 @@ export function renderReport(input: ReportInput): string {
         return none(`the counterexample could not be drawn: ${(e as Error).message}`);
       }
     });
-    const rest = check.failures.length > drawn.length ? `<p>Also not linearizable: ${check.failures.slice(drawn.length).map((k) => `<code>${escapeHtml(JSON.stringify(k))}</code>`).join(', ')}</p>` : '';
+    const rest =
+      check.failures.length > drawn.length
+        ? `<p>Also not linearizable: ${check.failures
+            .slice(drawn.length)
+            .map((k) => `<code>${escapeHtml(JSON.stringify(k))}</code>`)
+            .join(', ')}</p>`
+        : '';
     cxHtml = `<section id="counterexample"><h2>Counterexample</h2>${parts.join('')}${rest}</section>`;
   }
 

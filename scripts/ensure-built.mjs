@@ -16,15 +16,13 @@ function newestMtimeMs(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtimeMs(path));
-    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.html') || entry.name.endsWith('.js')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.html') || entry.name.endsWith('.js'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
 
-const sourcesMs = Math.max(
-  ...sourceDirs.map((d) => newestMtimeMs(join(root, d))),
-  statSync(join(root, 'tsconfig.json')).mtimeMs,
-);
+const sourcesMs = Math.max(...sourceDirs.map((d) => newestMtimeMs(join(root, d))), statSync(join(root, 'tsconfig.json')).mtimeMs);
 const builtMs = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (sourcesMs > builtMs) {
   process.stderr.write('rift: compiling TypeScript (tsc)...\n');

@@ -130,7 +130,13 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return node.map((n) => ({ kind, node: n }));
     case 'hold':
       return fc
-        .record({ node, direction, rate: fc.constantFrom(...holdRates), holdMs: fc.integer(holdMsRange), forMs: fc.integer(holdForMsRange) })
+        .record({
+          node,
+          direction,
+          rate: fc.constantFrom(...holdRates),
+          holdMs: fc.integer(holdMsRange),
+          forMs: fc.integer(holdForMsRange),
+        })
         .map((r) => ({ kind, node: r.node, direction: r.direction, rate: r.rate, holdMs: r.holdMs, forMs: r.forMs }));
     case 'hold_leader':
       return fc
@@ -192,6 +198,8 @@ export function scenarioArb(options: SimOptions, shape: ScenarioShape = defaultS
         minLength: shape.minClients,
         maxLength: shape.clients,
       })
-      .map((clients) => clients.map((ops, slot) => (slot < shape.readOnlyClients ? ops.map((op) => ({ ...op, f: 'read' as const })) : ops))),
+      .map((clients) =>
+        clients.map((ops, slot) => (slot < shape.readOnlyClients ? ops.map((op) => ({ ...op, f: 'read' as const })) : ops)),
+      ),
   });
 }

@@ -86,7 +86,8 @@ async function main(): Promise<void> {
   const preset = values.unsafe === undefined ? null : unsafePreset(values.unsafe);
   if (values.unsafe !== undefined && preset === null) fail(`unknown unsafe flag ${JSON.stringify(values.unsafe)}`);
   const seed = intArg(values.seed, '--seed', -0x80000000, 0xffffffff);
-  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path)) fail(`--path must look like 12:0:3, got ${JSON.stringify(values.path)}`);
+  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path))
+    fail(`--path must look like 12:0:3, got ${JSON.stringify(values.path)}`);
   if (values.path !== undefined && seed === undefined) fail('--path needs the --seed it was printed with');
   const runs = intArg(values.runs, '--runs', 1, 1_000_000) ?? (values.path !== undefined ? 1 : 100);
   const nodes = intArg(values.nodes, '--nodes', 1, 9);
@@ -105,7 +106,20 @@ async function main(): Promise<void> {
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
       `${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}\n`,
   );
-  const progress = (r: { seed: number; simMs: number; events: number; opsOk: number; opsFail: number; opsInfo: number; leaderTerms: number; crashes: number }, run: number, violation: string | null): void => {
+  const progress = (
+    r: {
+      seed: number;
+      simMs: number;
+      events: number;
+      opsOk: number;
+      opsFail: number;
+      opsInfo: number;
+      leaderTerms: number;
+      crashes: number;
+    },
+    run: number,
+    violation: string | null,
+  ): void => {
     if (quiet) return;
     process.stdout.write(
       `run ${String(run).padStart(4)}: seed ${r.seed} ${(r.simMs / 1000).toFixed(1)} sim-s, ${r.events} events, ` +
@@ -157,7 +171,9 @@ async function main(): Promise<void> {
       unsafeName: preset?.name ?? null,
       extraArgs: nodes === undefined ? [] : ['--nodes', String(nodes)],
     });
-    process.stdout.write(`minimal scenario: ${result.counterexample.faults.length} fault(s), ${result.counterexample.clients.reduce((a, c) => a + c.length, 0)} op(s)\n`);
+    process.stdout.write(
+      `minimal scenario: ${result.counterexample.faults.length} fault(s), ${result.counterexample.clients.reduce((a, c) => a + c.length, 0)} op(s)\n`,
+    );
     process.stdout.write(`violations:\n${describeViolations(info.judged.violations)}\n`);
     process.stdout.write(`artefacts: ${info.dir}/ (history.jsonl, trace.log, scenario.json, summary.txt)\n`);
     process.stdout.write(`replay: ${info.replay}\n`);

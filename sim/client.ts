@@ -19,7 +19,13 @@
  * attempt again at once, as node/client.ts does.
  */
 import {
-  attemptWaitMs, backoffMs, judgeAttempt, timedOutOpType, type AttemptVerdict, type RandomInt, type RetryPolicy,
+  attemptWaitMs,
+  backoffMs,
+  judgeAttempt,
+  timedOutOpType,
+  type AttemptVerdict,
+  type RandomInt,
+  type RetryPolicy,
 } from '../node/client-retry.js';
 import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
 import { assertNever } from '../node/util/assert.js';
@@ -190,10 +196,27 @@ export class SimClient {
     }
     const now = this.ctx.queue.now;
     const timeoutMs = now >= this.ctx.livenessFromMs ? this.ctx.livenessOpTimeoutMs : this.ctx.opTimeoutMs;
-    const request: ClientRequest = { type: 'client_request', clientId: this.clientId, instance: this.generation + 1, seq: ++this.seq, op: kvOp };
+    const request: ClientRequest = {
+      type: 'client_request',
+      clientId: this.clientId,
+      instance: this.generation + 1,
+      seq: ++this.seq,
+      op: kvOp,
+    };
     this.current = {
-      op, request, f: op.f, key, value, invokedMs: now, timeoutMs, deadlineMs: now + timeoutMs,
-      failures: 0, lastError: 'no reply', timer: null, awaiting: false, resends: 0,
+      op,
+      request,
+      f: op.f,
+      key,
+      value,
+      invokedMs: now,
+      timeoutMs,
+      deadlineMs: now + timeoutMs,
+      failures: 0,
+      lastError: 'no reply',
+      timer: null,
+      awaiting: false,
+      resends: 0,
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
     this.attempt();

@@ -67,7 +67,13 @@ export interface DiskOptions {
   readonly compactMinGarbageBytes: number;
 }
 
-export const defaultDiskOptions: DiskOptions = { mode: 'fsync', syncMsMin: 1, syncMsMax: 6, lazyFlushMs: 1000, compactMinGarbageBytes: 4096 };
+export const defaultDiskOptions: DiskOptions = {
+  mode: 'fsync',
+  syncMsMin: 1,
+  syncMsMax: 6,
+  lazyFlushMs: 1000,
+  compactMinGarbageBytes: 4096,
+};
 
 export type OpenResult =
   | { readonly ok: true; readonly storage: RaftStorage; readonly stored: StoredState; readonly recovery: RecoveryReport | null }
@@ -107,7 +113,13 @@ export class SimDisk {
       syncMsMin: options.syncMsMin,
       syncMsMax: options.syncMsMax,
       // Lazy mode: a flush queued behind this fsync starts when it completes, with no host waiting to drive it.
-      ...(options.mode === 'ack_before_fsync' ? { onSyncComplete: () => { this.kicked = true; } } : {}),
+      ...(options.mode === 'ack_before_fsync'
+        ? {
+            onSyncComplete: () => {
+              this.kicked = true;
+            },
+          }
+        : {}),
     });
     this.dataDir = `/var/lib/rift/${nodeId}`;
     this.logFile = path.posix.join(this.dataDir, LOG_FILE_NAME);

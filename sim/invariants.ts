@@ -88,14 +88,23 @@ export class InvariantChecker {
       const sent = this.termSent.get(id) ?? 0;
       const { currentTerm, votedFor } = stored.hardState;
       if (currentTerm < sent) {
-        this.violation(`durability: ${id} restarted with currentTerm ${currentTerm}, but it had already sent messages in term ${sent} (Figure 2: currentTerm on stable storage before responding)`);
+        this.violation(
+          `durability: ${id} restarted with currentTerm ${currentTerm}, but it had already sent messages in term ${sent} (Figure 2: currentTerm on stable storage before responding)`,
+        );
       }
       const vote = this.votes.votedFor(id, currentTerm);
       if (vote !== undefined && votedFor !== vote) {
-        this.violation(`durability: ${id} granted its vote in term ${currentTerm} to ${vote} but restarted with votedFor=${votedFor ?? 'null'} (§5.2: one vote per term, persisted)`);
+        this.violation(
+          `durability: ${id} granted its vote in term ${currentTerm} to ${vote} but restarted with votedFor=${votedFor ?? 'null'} (§5.2: one vote per term, persisted)`,
+        );
       }
     }
-    this.incarnations.set(id, { lastTerm: stored.hardState.currentTerm, lastCommit: 0, wasLeaderInTerm: null, log: stored.entries.slice() });
+    this.incarnations.set(id, {
+      lastTerm: stored.hardState.currentTerm,
+      lastCommit: 0,
+      wasLeaderInTerm: null,
+      log: stored.entries.slice(),
+    });
     this.checkNewEntries(id, stored.entries, 0);
   }
 
@@ -150,10 +159,14 @@ export class InvariantChecker {
       if (same < prev.length) {
         const changedIndex = same + 1;
         if (changedIndex <= inc.lastCommit) {
-          this.violation(`committed entry overwritten: ${id} changed its log at index ${changedIndex}, at or below its commitIndex ${inc.lastCommit}`);
+          this.violation(
+            `committed entry overwritten: ${id} changed its log at index ${changedIndex}, at or below its commitIndex ${inc.lastCommit}`,
+          );
         }
         if (st.role === 'leader' && inc.wasLeaderInTerm === st.currentTerm) {
-          this.violation(`leader append-only: leader ${id} of term ${st.currentTerm} removed or replaced its entries from index ${changedIndex} (§5.3)`);
+          this.violation(
+            `leader append-only: leader ${id} of term ${st.currentTerm} removed or replaced its entries from index ${changedIndex} (§5.3)`,
+          );
         }
       }
       this.checkNewEntries(id, log, same);
@@ -169,7 +182,9 @@ export class InvariantChecker {
           const c = this.committed.get(i);
           const e = log[i - 1];
           if (c !== undefined && c.commitTerm < st.currentTerm && (e === undefined || e.term !== c.term || e.data !== c.data)) {
-            this.violation(`leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`);
+            this.violation(
+              `leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`,
+            );
             break;
           }
         }
@@ -205,7 +220,9 @@ export class InvariantChecker {
         if (i > this.committedMax) this.committedMax = i;
         this.onCommitted(e);
       } else if (c.term !== e.term || c.data !== e.data) {
-        this.violation(`committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`);
+        this.violation(
+          `committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`,
+        );
       }
     }
     inc.lastTerm = st.currentTerm;

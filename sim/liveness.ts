@@ -83,12 +83,24 @@ export function currentLeader(nodes: readonly NodeSnapshot[]): NodeSnapshot | nu
 
 export function describeNodes(nodes: readonly NodeSnapshot[]): string {
   return nodes
-    .map((n) => (n.refused ? `${n.id} refused to start` : !n.running ? `${n.id} down` : `${n.id} ${n.role} term ${n.currentTerm} commit ${n.commitIndex} last ${n.lastLogIndex}`))
+    .map((n) =>
+      n.refused
+        ? `${n.id} refused to start`
+        : !n.running
+          ? `${n.id} down`
+          : `${n.id} ${n.role} term ${n.currentTerm} commit ${n.commitIndex} last ${n.lastLogIndex}`,
+    )
     .join('; ');
 }
 
 /** Check 3: the running nodes whose commitIndex is still below `target`, as a violation message, or null. */
-export function judgeCatchUp(nodes: readonly NodeSnapshot[], leader: NodeId, target: number, plan: LivenessPlan, catchUpElectionTimeouts: number): string | null {
+export function judgeCatchUp(
+  nodes: readonly NodeSnapshot[],
+  leader: NodeId,
+  target: number,
+  plan: LivenessPlan,
+  catchUpElectionTimeouts: number,
+): string | null {
   const behind = nodes.filter((n) => n.running && n.commitIndex < target);
   if (behind.length === 0) return null;
   return (

@@ -39,10 +39,34 @@ export const networkProfiles = {
   /** labrpc's "unreliable": short delays, 10% loss. */
   lossy: { name: 'lossy', delayMsMin: 0, delayMsMax: 27, lossRate: 0.1, duplicateRate: 0.02, longDelayRate: 0, longDelayMsMax: 0 },
   /** labrpc's long reordering: some datagrams arrive hundreds of ms late. */
-  reorder: { name: 'reorder', delayMsMin: 1, delayMsMax: 20, lossRate: 0.02, duplicateRate: 0.02, longDelayRate: 0.15, longDelayMsMax: 600 },
-  duplicate: { name: 'duplicate', delayMsMin: 1, delayMsMax: 10, lossRate: 0, duplicateRate: 0.3, longDelayRate: 0.05, longDelayMsMax: 200 },
+  reorder: {
+    name: 'reorder',
+    delayMsMin: 1,
+    delayMsMax: 20,
+    lossRate: 0.02,
+    duplicateRate: 0.02,
+    longDelayRate: 0.15,
+    longDelayMsMax: 600,
+  },
+  duplicate: {
+    name: 'duplicate',
+    delayMsMin: 1,
+    delayMsMax: 10,
+    lossRate: 0,
+    duplicateRate: 0.3,
+    longDelayRate: 0.05,
+    longDelayMsMax: 200,
+  },
   /** Stragglers: a few datagrams arrive seconds late (up to many election timeouts), across terms. */
-  stragglers: { name: 'stragglers', delayMsMin: 1, delayMsMax: 10, lossRate: 0, duplicateRate: 0.02, longDelayRate: 0.05, longDelayMsMax: 5000 },
+  stragglers: {
+    name: 'stragglers',
+    delayMsMin: 1,
+    delayMsMax: 10,
+    lossRate: 0,
+    duplicateRate: 0.02,
+    longDelayRate: 0.05,
+    longDelayMsMax: 5000,
+  },
 } as const satisfies Record<string, NetworkProfile>;
 
 export type NetworkProfileName = keyof typeof networkProfiles;

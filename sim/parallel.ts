@@ -131,7 +131,7 @@ export async function parallelCampaign(options: SimOptions, opts: ParallelOption
 
   let shrinks = 0;
   for (const r of results) shrinks += r?.shrinks ?? 0;
-  const failed = failingWorker !== null ? results[failingWorker] ?? null : null;
+  const failed = failingWorker !== null ? (results[failingWorker] ?? null) : null;
   const elapsedMs = performance.now() - started;
   if (failed !== null && failed.failed) {
     return { ...failed, runs: totalRuns, shrinks, runsToFailure: runsBeforeFailure, totals, workers: shares.length, elapsedMs };

@@ -89,7 +89,10 @@ export interface CampaignTotals {
 }
 
 /** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
-export type RunFigures = Pick<SimStats, 'simMs' | 'wallMs' | 'events' | 'opsOk' | 'opsInfo' | 'opsFail' | 'crashes' | 'leaderTerms' | 'committed'>;
+export type RunFigures = Pick<
+  SimStats,
+  'simMs' | 'wallMs' | 'events' | 'opsOk' | 'opsInfo' | 'opsFail' | 'crashes' | 'leaderTerms' | 'committed'
+>;
 
 export function emptyTotals(): CampaignTotals {
   return { simMs: 0, wallMs: 0, events: 0, opsOk: 0, opsInfo: 0, opsFail: 0, crashes: 0, leaderTerms: 0, committed: 0, checkerUnknown: 0 };
@@ -154,6 +157,6 @@ export async function campaign(options: SimOptions, opts: CampaignOptions): Prom
     shrinks,
     counterexample,
     totals,
-    report: failed ? fc.defaultReportMessage(details) ?? '' : '',
+    report: failed ? (fc.defaultReportMessage(details) ?? '') : '',
   };
 }

@@ -51,9 +51,22 @@ export type Fault =
    * and delivered `holdMs` later, once, with its original bytes (a delay,
    * not a forgery: a transport's replay window may rightly refuse it).
    */
-  | { readonly kind: 'hold'; readonly node: number; readonly direction: LinkDirection; readonly rate: number; readonly holdMs: number; readonly forMs: number }
+  | {
+      readonly kind: 'hold';
+      readonly node: number;
+      readonly direction: LinkDirection;
+      readonly rate: number;
+      readonly holdMs: number;
+      readonly forMs: number;
+    }
   /** The same, on whichever node is leader at that moment. */
-  | { readonly kind: 'hold_leader'; readonly direction: LinkDirection; readonly rate: number; readonly holdMs: number; readonly forMs: number }
+  | {
+      readonly kind: 'hold_leader';
+      readonly direction: LinkDirection;
+      readonly rate: number;
+      readonly holdMs: number;
+      readonly forMs: number;
+    }
   /**
    * An adversary below the transport re-delivers `count` peer datagrams it
    * recorded at least `minAgeMs` earlier, byte for byte (it holds no key):

@@ -51,7 +51,15 @@ import { SimDisk, defaultDiskOptions, type DiskMode, type OpenResult } from './d
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
 import { InvariantChecker } from './invariants.js';
-import { currentLeader, judgeCatchUp, livenessPlan, majorityCanRun, describeNodes, type LivenessPlan, type NodeSnapshot } from './liveness.js';
+import {
+  currentLeader,
+  judgeCatchUp,
+  livenessPlan,
+  majorityCanRun,
+  describeNodes,
+  type LivenessPlan,
+  type NodeSnapshot,
+} from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
 import { PausedProcess } from './pause.js';
 import { ReadSafety } from './read-safety.js';
@@ -151,7 +159,6 @@ function simKeys(nodeIds: readonly string[]): { readonly node: KeyRing; readonly
   return rings;
 }
 
-
 export function simClusterConfig(options: SimOptions): ClusterConfig {
   const nodes = Array.from({ length: options.nodeCount }, (_, i) => ({ id: `n${i + 1}`, host: 'sim', port: 7001 + i }));
   return validateConfig(
@@ -226,9 +233,30 @@ export class Simulation {
   private convergenceRequired = false;
   private convergenceDeadlineMs: number | null = null;
   private readonly stats: SimStats = {
-    simMs: 0, wallMs: 0, events: 0, invariantChecks: 0, datagrams: 0, delivered: 0, crashes: 0, restarts: 0,
-    storageRefusals: 0, tornTailBytes: 0, leaderTerms: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0, maxTerm: 0,
-    held: 0, replayed: 0, pauses: 0, socketDrops: 0, readsChecked: 0, leaderAfterHealMs: -1, catchUpAfterHealMs: -1, livenessOpMaxMs: -1,
+    simMs: 0,
+    wallMs: 0,
+    events: 0,
+    invariantChecks: 0,
+    datagrams: 0,
+    delivered: 0,
+    crashes: 0,
+    restarts: 0,
+    storageRefusals: 0,
+    tornTailBytes: 0,
+    leaderTerms: 0,
+    committed: 0,
+    opsOk: 0,
+    opsFail: 0,
+    opsInfo: 0,
+    maxTerm: 0,
+    held: 0,
+    replayed: 0,
+    pauses: 0,
+    socketDrops: 0,
+    readsChecked: 0,
+    leaderAfterHealMs: -1,
+    catchUpAfterHealMs: -1,
+    livenessOpMaxMs: -1,
   };
 
   constructor(
@@ -238,7 +266,9 @@ export class Simulation {
     this.config = simClusterConfig(options);
     this.plan = livenessPlan(options);
     if (this.plan.catchUpByMs > options.faultWindowMs + options.settleMs || this.plan.livenessFromMs > this.plan.catchUpByMs) {
-      throw new Error(`sim options: the liveness checks (${this.plan.livenessFromMs} ms, ${this.plan.catchUpByMs} ms) must fall in order before the end of the run (${options.faultWindowMs + options.settleMs} ms)`);
+      throw new Error(
+        `sim options: the liveness checks (${this.plan.livenessFromMs} ms, ${this.plan.catchUpByMs} ms) must fall in order before the end of the run (${options.faultWindowMs + options.settleMs} ms)`,
+      );
     }
     this.keys = simKeys(this.config.nodes.map((n) => n.id));
     const seed = scenario.seed;
@@ -254,8 +284,12 @@ export class Simulation {
       durability,
       (entry) => this.readSafety.onCommitted(entry, this.queue.now),
     );
-    this.recorder = scenario.faults.some((f) => f.fault.kind === 'replay' || f.fault.kind === 'replay_leader') ? new MessageRecorder() : null;
-    const copies = this.recorder !== null || scenario.faults.some((f) => f.fault.kind === 'network' && networkProfiles[f.fault.profile].duplicateRate > 0);
+    this.recorder = scenario.faults.some((f) => f.fault.kind === 'replay' || f.fault.kind === 'replay_leader')
+      ? new MessageRecorder()
+      : null;
+    const copies =
+      this.recorder !== null ||
+      scenario.faults.some((f) => f.fault.kind === 'network' && networkProfiles[f.fault.profile].duplicateRate > 0);
     this.acceptedMacs = copies ? new Map() : null;
     this.network = new SimNetwork(this.queue, seed, (to, from, datagram) => this.deliver(to, from, datagram));
     const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options), tornTailAlwaysDropped: options.unsafe.tornTailDropped };
@@ -319,7 +353,8 @@ export class Simulation {
     }
     if ((this.violations.length === 0 || !opts.stopOnViolation) && !this.livenessExempt) {
       for (const client of this.clients) {
-        if (!client.done) this.violate('liveness', `liveness: client slot ${client.slot} still had work at the end of the run (${endMs} ms)`);
+        if (!client.done)
+          this.violate('liveness', `liveness: client slot ${client.slot} still had work at the end of the run (${endMs} ms)`);
       }
     }
     return this.finish(started);
@@ -336,18 +371,20 @@ export class Simulation {
     if (node.host !== null || node.refused !== null || node.opening) return;
     node.opening = true;
     const incarnation = node.incarnation;
-    node.disk.open((line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false)).then(
-      (opened) => {
-        if (node.incarnation !== incarnation) return; // crashed while opening
-        node.opening = false;
-        this.launch(node, opened);
-      },
-      (error: unknown) => {
-        if (node.incarnation !== incarnation) return;
-        node.opening = false;
-        this.violate('node_error', `${node.id} could not open its storage: ${errorText(error)}`);
-      },
-    );
+    node.disk
+      .open((line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false))
+      .then(
+        (opened) => {
+          if (node.incarnation !== incarnation) return; // crashed while opening
+          node.opening = false;
+          this.launch(node, opened);
+        },
+        (error: unknown) => {
+          if (node.incarnation !== incarnation) return;
+          node.opening = false;
+          this.violate('node_error', `${node.id} could not open its storage: ${errorText(error)}`);
+        },
+      );
   }
 
   private launch(node: SimNode, opened: OpenResult): void {
@@ -420,7 +457,12 @@ export class Simulation {
     node.host = host;
     node.endpoint = endpoint;
     node.clock = clock;
-    this.note(TraceKind.start, node.index, () => `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`);
+    this.note(
+      TraceKind.start,
+      node.index,
+      () =>
+        `${node.id} starts (incarnation ${incarnation}, term ${stored.hardState.currentTerm}, ${stored.entries.length} entries, clock rate ${node.clockRate})`,
+    );
     host.start();
     endpoint.start();
     this.touched.add(node);
@@ -451,11 +493,13 @@ export class Simulation {
       },
       onPeerMessage: (message) => {
         if (this.acceptedMacs !== null && this.delivering !== null) this.acceptOnce(node, message, this.delivering);
-        if (this.options.traceLines) this.note(TraceKind.log, node.index, () => `deliver ${describeMessage(message, simDescribeOptions)}`, false);
+        if (this.options.traceLines)
+          this.note(TraceKind.log, node.index, () => `deliver ${describeMessage(message, simDescribeOptions)}`, false);
         node.host?.onPeerMessage(message);
       },
       onClientMessage: (message, replyTo) => {
-        if (this.options.traceLines) this.note(TraceKind.log, node.index, () => `deliver ${describeClientMessage(replyTo.sender, node.id, message)}`, false);
+        if (this.options.traceLines)
+          this.note(TraceKind.log, node.index, () => `deliver ${describeClientMessage(replyTo.sender, node.id, message)}`, false);
         node.host?.onClientMessage(message, replyTo);
       },
       redirect: (request) => node.host?.redirectOf(request) ?? null,
@@ -575,7 +619,12 @@ export class Simulation {
     if (pause === null) return;
     node.pause = null;
     this.stats.socketDrops += pause.dropped;
-    this.note(TraceKind.resume, node.index, () => `${node.id} resumes: ${pause.buffered.length} datagrams buffered, ${pause.dropped} dropped (socket buffer full), ${pause.dueTimers.length} timers overdue`);
+    this.note(
+      TraceKind.resume,
+      node.index,
+      () =>
+        `${node.id} resumes: ${pause.buffered.length} datagrams buffered, ${pause.dropped} dropped (socket buffer full), ${pause.dueTimers.length} timers overdue`,
+    );
     const incarnation = node.incarnation;
     this.touched.add(node);
     for (const done of pause.storageDone) done();
@@ -674,7 +723,10 @@ export class Simulation {
     }
     const mac = datagram.toString('latin1', datagram.length - MAC_BYTES);
     if (seen.has(mac)) {
-      this.violate('invariant', `transport: ${node.id} accepted the same peer datagram twice (a replay let through): ${describeMessage(message, simDescribeOptions)}`);
+      this.violate(
+        'invariant',
+        `transport: ${node.id} accepted the same peer datagram twice (a replay let through): ${describeMessage(message, simDescribeOptions)}`,
+      );
     }
     seen.add(mac);
   }
@@ -684,10 +736,16 @@ export class Simulation {
   private startClients(): void {
     const livenessFromMs = this.plan.livenessFromMs;
     this.scenario.clients.forEach((ops, slot) => {
-      this.clientEndpoints.push(new ClientEndpoint({
-        cluster: CLUSTER, sender: `c${slot}`, instance: slot + 1, keys: this.keys.client,
-        freshnessMs: this.config.clientFreshnessMs, wallClockMs: () => this.queue.now,
-      }));
+      this.clientEndpoints.push(
+        new ClientEndpoint({
+          cluster: CLUSTER,
+          sender: `c${slot}`,
+          instance: slot + 1,
+          keys: this.keys.client,
+          freshnessMs: this.config.clientFreshnessMs,
+          wallClockMs: () => this.queue.now,
+        }),
+      );
       const client = new SimClient(slot, ops, {
         queue: this.queue,
         history: this.history,
@@ -832,7 +890,11 @@ export class Simulation {
         const node = nodeAt(fault.node);
         this.crashNode(node);
         const at = node.disk.corruptLastFrame();
-        this.note(TraceKind.corrupt, node.index, () => `${node.id} power failure; a bit of its last durable frame flipped (byte ${at ?? '-'}); it restarts`);
+        this.note(
+          TraceKind.corrupt,
+          node.index,
+          () => `${node.id} power failure; a bit of its last durable frame flipped (byte ${at ?? '-'}); it restarts`,
+        );
         this.startNode(node);
         return;
       }
@@ -842,7 +904,11 @@ export class Simulation {
         this.crashNode(node);
         const lost = node.disk.loseTail(this.tailHeldElsewhere(node, fault.entries));
         if (lost > 0) this.convergenceRequired = true;
-        this.note(TraceKind.corrupt, node.index, () => `${node.id} power failure; its disk lost the last ${lost} entries of its log (term and vote kept); it restarts`);
+        this.note(
+          TraceKind.corrupt,
+          node.index,
+          () => `${node.id} power failure; its disk lost the last ${lost} entries of its log (term and vote kept); it restarts`,
+        );
         this.startNode(node);
         return;
       }
@@ -885,11 +951,14 @@ export class Simulation {
     const picked = this.recorder.pick(count, this.queue.now - minAgeMs, new Stream(this.scenario.seed, `replay:${i}`), from);
     picked.forEach((recorded, k) => {
       this.stats.replayed++;
-      this.note(TraceKind.replay, i, () => `adversary replays (sent at ${recorded.atMs.toFixed(3)}) ${describeMessage(recorded.message, simDescribeOptions)}`);
+      this.note(
+        TraceKind.replay,
+        i,
+        () => `adversary replays (sent at ${recorded.atMs.toFixed(3)}) ${describeMessage(recorded.message, simDescribeOptions)}`,
+      );
       this.network.inject(recorded.from, recorded.to, recorded.datagram, 1 + k);
     });
   }
-
 
   private setClock(node: SimNode, rate: number, offsetMs: number): void {
     node.clockRate = rate;
@@ -952,8 +1021,10 @@ export class Simulation {
       const st = node.host?.raft().status();
       if (st === undefined || node === leader) continue;
       if (st.commitIndex < target.commitIndex || st.lastLogIndex < target.commitIndex) {
-        return `${node.id} never caught up with leader ${leader.id} (term ${target.currentTerm}, commitIndex ${target.commitIndex}): ` +
-          `its lastLogIndex is ${st.lastLogIndex} and commitIndex ${st.commitIndex}`;
+        return (
+          `${node.id} never caught up with leader ${leader.id} (term ${target.currentTerm}, commitIndex ${target.commitIndex}): ` +
+          `its lastLogIndex is ${st.lastLogIndex} and commitIndex ${st.commitIndex}`
+        );
       }
     }
     return null;
@@ -978,7 +1049,11 @@ export class Simulation {
     this.healed = true;
     this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
-    this.note(TraceKind.fault, 0xffff, () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart');
+    this.note(
+      TraceKind.fault,
+      0xffff,
+      () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart',
+    );
     this.network.healPartitions();
     this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
@@ -1037,7 +1112,10 @@ export class Simulation {
     }
     const leader = currentLeader(nodes);
     if (leader === null) {
-      this.violate('liveness', `liveness: no leader ${k} election timeouts (${this.plan.livenessFromMs - this.plan.healMs} ms) after the heal; nodes: ${describeNodes(nodes)}`);
+      this.violate(
+        'liveness',
+        `liveness: no leader ${k} election timeouts (${this.plan.livenessFromMs - this.plan.healMs} ms) after the heal; nodes: ${describeNodes(nodes)}`,
+      );
       return;
     }
     this.catchUpTarget = { leader: leader.id, commitIndex: leader.commitIndex };
@@ -1050,7 +1128,11 @@ export class Simulation {
     const target = this.catchUpTarget;
     if (target === null) return;
     const nodes = this.snapshots();
-    this.note(TraceKind.liveness, 3, () => `catch-up check (target commit ${target.commitIndex} of ${target.leader}): ${describeNodes(nodes)}`);
+    this.note(
+      TraceKind.liveness,
+      3,
+      () => `catch-up check (target commit ${target.commitIndex} of ${target.leader}): ${describeNodes(nodes)}`,
+    );
     const problem = judgeCatchUp(nodes, target.leader, target.commitIndex, this.plan, this.options.catchUpElectionTimeouts);
     if (problem !== null) this.violate('liveness', problem);
   }
@@ -1058,7 +1140,6 @@ export class Simulation {
   // ------------------------------------------------------------ trace text
 
   /** A delivered message, as the core's transcripts print it (node/raft/describe.ts). */
-
 
   /** A Ready a node took from its core, one field per line, indented under the node. */
   private traceReady(node: SimNode, ready: Ready): void {
@@ -1084,7 +1165,8 @@ export class Simulation {
   /** A trace line (built only when lines are kept); `hashed` lines also enter the trace hash. */
   private note(kind: TraceKind, target: number, line: () => string, hashed = true): void {
     if (hashed) this.mixEvent(kind, target, 0);
-    if (this.options.traceLines && this.trace.length < maxTraceLines) this.trace.push(`${this.queue.now.toFixed(3).padStart(10)} ${line()}`);
+    if (this.options.traceLines && this.trace.length < maxTraceLines)
+      this.trace.push(`${this.queue.now.toFixed(3).padStart(10)} ${line()}`);
   }
 
   private finish(started: number): SimResult {

@@ -43,7 +43,10 @@ export function streamSeed(seed: number, name: string): number {
 export class Stream {
   private readonly inner: SplitMix32;
 
-  constructor(seed: number, readonly name: string) {
+  constructor(
+    seed: number,
+    readonly name: string,
+  ) {
     this.inner = new SplitMix32(streamSeed(seed, name));
   }
 

@@ -42,11 +42,16 @@ export function describeClientMessage(from: string, to: string, message: ClientM
       return `${from}->${to} request ${message.clientId}#${message.seq} ${describeKvOp(message.op)}`;
     case 'client_response': {
       const o = message.outcome;
-      const detail = o.status === 'ok' ? `ok ${o.value ?? 'null'}`
-        : o.status === 'cas_mismatch' ? `cas_mismatch actual=${o.actual ?? 'null'}`
-        : o.status === 'not_leader' ? `not_leader leader=${o.leaderHint ?? 'none'}`
-        : o.status === 'unavailable' ? `unavailable ${o.reason}`
-        : `invalid ${o.code}`;
+      const detail =
+        o.status === 'ok'
+          ? `ok ${o.value ?? 'null'}`
+          : o.status === 'cas_mismatch'
+            ? `cas_mismatch actual=${o.actual ?? 'null'}`
+            : o.status === 'not_leader'
+              ? `not_leader leader=${o.leaderHint ?? 'none'}`
+              : o.status === 'unavailable'
+                ? `unavailable ${o.reason}`
+                : `invalid ${o.code}`;
       return `${from}->${to} response ${message.clientId}#${message.seq} ${detail}`;
     }
     case 'status_request':

@@ -91,7 +91,11 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     options: { nodeCount: 3 },
     // A second vote in the same term needs a candidate that missed the first
     // election (isolated) or a RequestVote delivered late (reordering) after the voter restarted.
-    shape: { ...crashHeavy, maxFaults: 20, faultWeights: { isolate: 3, partition: 2, crash: 3, restart: 3, restart_all: 1, heal: 2, network: 2 } },
+    shape: {
+      ...crashHeavy,
+      maxFaults: 20,
+      faultWeights: { isolate: 3, partition: 2, crash: 3, restart: 3, restart_all: 1, heal: 2, network: 2 },
+    },
   },
   memoryLog: {
     description: 'log and hard state live in memory only: a restart forgets acknowledged entries',
@@ -105,7 +109,11 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   commitOldTerms: {
     description: 'no noop at the start of a term, and entries of earlier terms are committed by counting replicas (Figure 8)',
-    shape: { ...crashHeavy, maxFaults: 20, faultWeights: { crash_leader: 5, restart: 3, restart_all: 2, isolate_leader: 3, heal: 2, network: 1 } },
+    shape: {
+      ...crashHeavy,
+      maxFaults: 20,
+      faultWeights: { crash_leader: 5, restart: 3, restart_all: 2, isolate_leader: 3, heal: 2, network: 1 },
+    },
   },
   leaseMs: {
     description: 'lease reads with a lease far longer than the election timeout allows, under clock drift',
@@ -129,7 +137,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // the adversary that reaches them best (late replays across terms, process
   // pauses, disk damage) is described with each.
   staleReadAcks: {
-    description: 'answers to old-term AppendEntries confirm a later term\'s reads: a leader that leads again serves stale reads',
+    description: "answers to old-term AppendEntries confirm a later term's reads: a leader that leads again serves stale reads",
     // The leader is cut off with a minority again and again (random halves
     // aimed at the leader), so leadership moves and sometimes comes back to
     // a node that led before, in the same process; its peer datagrams are

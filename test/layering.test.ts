@@ -75,7 +75,9 @@ export function layerViolations(file: string, source: string): LayerViolation[] 
     for (const match of text.matchAll(IMPORT)) {
       const specifier = match[2] ?? '';
       if (!specifier.startsWith('.')) continue; // packages and node: builtins (purity is another test's job)
-      const target = relative(root, resolve(root, dirname(file), specifier)).split(sep).join('/');
+      const target = relative(root, resolve(root, dirname(file), specifier))
+        .split(sep)
+        .join('/');
       if (!allowed.some((a) => target === a || target.startsWith(a + '/'))) {
         violations.push({ file, line: i + 1, specifier, rule: `${rule}/ may import only ${allowed.map((a) => a + '/').join(', ')}` });
       }
@@ -103,7 +105,10 @@ describe('layering', () => {
       "import { checkFile } from '../checker/index.js';", // node -> checker
       "const m = await import('../harness/results/run-report.js');", // dynamic
     ].join('\n');
-    expect(layerViolations('node/host.ts', bad).map((v) => v.specifier)).toEqual(['../checker/index.js', '../harness/results/run-report.js']);
+    expect(layerViolations('node/host.ts', bad).map((v) => v.specifier)).toEqual([
+      '../checker/index.js',
+      '../harness/results/run-report.js',
+    ]);
     expect(layerViolations('checker/cli-main.ts', "import { x } from '../report/write.js';")).toHaveLength(1);
     expect(layerViolations('report/render.ts', "import type { X } from '../harness/run.js';")).toHaveLength(1);
     expect(layerViolations('node/raft/raft.ts', "import { x } from '../host.js';")).toHaveLength(1);

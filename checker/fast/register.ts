@@ -107,7 +107,10 @@ function needed(ops: readonly PreparedOp[]): boolean[] {
  * cache merges configurations that differ only in such a value.
  */
 function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[]; init: unknown } {
-  const obs = observerCounts(ops, ops.map(() => true));
+  const obs = observerCounts(
+    ops,
+    ops.map(() => true),
+  );
   const observed = (v: unknown): boolean => (obs.get(valueKey(v)) ?? 0) > 0;
   let junk = 'rift:unobserved';
   const used = new Set<Key>();
@@ -246,11 +249,17 @@ class VisitPruner implements Pruner {
     if (d >= 0) this.departures[d]! += delta;
     if (a >= 0) {
       this.arrivals[a]! += delta;
-      this.firstArriver[a] = isDone ? this.advance(this.arrivers[a]!, this.firstArriver[a]!) : this.rewind(this.arrivers[a]!, this.firstArriver[a]!, op, this.callAt);
+      this.firstArriver[a] = isDone
+        ? this.advance(this.arrivers[a]!, this.firstArriver[a]!)
+        : this.rewind(this.arrivers[a]!, this.firstArriver[a]!, op, this.callAt);
     }
     if (o >= 0) {
-      this.firstNeeder[o] = isDone ? this.advance(this.needers[o]!, this.firstNeeder[o]!) : this.rewind(this.needers[o]!, this.firstNeeder[o]!, op, this.returnAt);
-      this.firstNeeded = isDone ? this.advance(this.neededBy, this.firstNeeded) : this.rewind(this.neededBy, this.firstNeeded, op, this.returnAt);
+      this.firstNeeder[o] = isDone
+        ? this.advance(this.needers[o]!, this.firstNeeder[o]!)
+        : this.rewind(this.needers[o]!, this.firstNeeder[o]!, op, this.returnAt);
+      this.firstNeeded = isDone
+        ? this.advance(this.neededBy, this.firstNeeded)
+        : this.rewind(this.neededBy, this.firstNeeded, op, this.returnAt);
     }
     if (d >= 0 && this.badAway(d)) this.bad++;
     if (o2 >= 0 && this.badAway(o2)) this.bad++;
@@ -434,7 +443,8 @@ function refute(ops: readonly PreparedOp[], events: Int32Array): Refutation | nu
     let latest = obs[0]!;
     for (const r of obs) if (inv[r]! > inv[latest]!) latest = r;
     for (const r of obs) {
-      if (prods.every((p) => inv[p]! > ret[r]!)) return { reason: `${describe(r)} observes a value no op could have written before it returned`, ops: [r] };
+      if (prods.every((p) => inv[p]! > ret[r]!))
+        return { reason: `${describe(r)} observes a value no op could have written before it returned`, ops: [r] };
     }
     if (prods.length !== 1) continue;
     const p = prods[0]!;

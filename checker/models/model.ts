@@ -22,10 +22,7 @@ export interface ModelOp {
  * - `general`: call `step`.
  */
 export type OpShape<S> =
-  | { kind: 'guard'; require: S }
-  | { kind: 'set'; to: S }
-  | { kind: 'guard-set'; require: S; to: S }
-  | { kind: 'general' };
+  { kind: 'guard'; require: S } | { kind: 'set'; to: S } | { kind: 'guard-set'; require: S; to: S } | { kind: 'general' };
 
 export interface Model<S> {
   readonly name: string;

@@ -125,11 +125,21 @@ export class ConfigCache {
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const h = new Int32Array(cap); h.set(this.entHash); this.entHash = h;
-    const s = new Int32Array(cap); s.set(this.entState); this.entState = s;
-    const l = new Int32Array(cap); l.set(this.entLo); this.entLo = l;
-    const n = new Int32Array(cap); n.set(this.entLen); this.entLen = n;
-    const o = new Float64Array(cap); o.set(this.entOff); this.entOff = o;
+    const h = new Int32Array(cap);
+    h.set(this.entHash);
+    this.entHash = h;
+    const s = new Int32Array(cap);
+    s.set(this.entState);
+    this.entState = s;
+    const l = new Int32Array(cap);
+    l.set(this.entLo);
+    this.entLo = l;
+    const n = new Int32Array(cap);
+    n.set(this.entLen);
+    this.entLen = n;
+    const o = new Float64Array(cap);
+    o.set(this.entOff);
+    this.entOff = o;
     this.capacity = cap;
   }
 

@@ -41,7 +41,11 @@ export class EventList {
   private readonly retPrev: Int32Array;
   private readonly late: Uint8Array | undefined;
 
-  constructor(nOps: number, readonly events: Int32Array, late?: Uint8Array) {
+  constructor(
+    nOps: number,
+    readonly events: Int32Array,
+    late?: Uint8Array,
+  ) {
     const n = events.length;
     this.head = n;
     this.late = late;

@@ -309,7 +309,12 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   let nextPause = sliceIterations;
 
   const bytesUsed = (): number => cache.bytes() + (dominance?.bytes() ?? 0) + (limits.auxBytes ? limits.auxBytes() : 0) + events.length * 8;
-  const illegal = (): SearchOutcome => ({ kind: 'illegal', cacheEntries: entries(), bestOps: stack.bestOps.slice(0, stack.bestDepth), bestState: stack.bestState });
+  const illegal = (): SearchOutcome => ({
+    kind: 'illegal',
+    cacheEntries: entries(),
+    bestOps: stack.bestOps.slice(0, stack.bestDepth),
+    bestState: stack.bestState,
+  });
 
   // With reduction 4 this returns right after the last ok op: unknown ops not on the stack never took effect.
   const ok = (): SearchOutcome => ({ kind: 'ok', cacheEntries: entries(), linearization: stack.ops.slice(0, stack.depth) });
@@ -363,7 +368,8 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
     if ((++iterations & DEADLINE_CHECK_MASK) === 0) {
       if (hasDeadline && performance.now() > deadline) return { kind: 'unknown', reason: 'time_limit', cacheEntries: entries() };
       if (iterations > iterationBudget) return { kind: 'unknown', reason: 'budget', cacheEntries: entries() };
-      if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok()) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
+      if ((iterations & MEMORY_CHECK_MASK) === 0 && !memory.ok())
+        return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
       if (iterations >= nextPause) {
         nextPause = iterations + sliceIterations;
         yield bytesUsed();
@@ -398,10 +404,7 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
       // A call: try this op as the next linearization point.
       const op = edfOp >= 0 ? edfOp : opOf(events[entry]!);
       const nextEntry = edfOp >= 0 ? entry : inLate ? lateNext[entry]! : next[entry]!;
-      if (
-        (obliged && !observes!(op, state)) ||
-        (prevInClass !== null && prevInClass[op]! >= 0 && twinComesFirst(op))
-      ) {
+      if ((obliged && !observes!(op, state)) || (prevInClass !== null && prevInClass[op]! >= 0 && twinComesFirst(op))) {
         entry = nextEntry;
         continue;
       }
@@ -420,7 +423,8 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
         const keyState = isLazy ? after | OBLIGED : after;
         // The exact cache always (O(1) per lookup); with dominance, also the failed configurations that dominate this one.
         let added = cache.add(linearized, keyState);
-        if (added === CacheAdd.added && dominance !== null && dominance.dominated(exactSet!, observerSet!, unknownSet!, keyState)) added = CacheAdd.present;
+        if (added === CacheAdd.added && dominance !== null && dominance.dominated(exactSet!, observerSet!, unknownSet!, keyState))
+          added = CacheAdd.present;
         if (added === CacheAdd.added) {
           if (entries() > maxEntries) return { kind: 'unknown', reason: 'memory_limit', cacheEntries: entries() };
           stack.push(op, state, forced, obliged);

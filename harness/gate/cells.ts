@@ -39,25 +39,86 @@ export interface GateCell {
 }
 
 /** Options shared by every cell: short runs, enough load to see anomalies. */
-export const common = ['--time-limit', '10', '--nemesis-interval', '2', '--rate', '150', '--concurrency', '10', '--keys', '3', '--ops-per-key', '150'];
+export const common = [
+  '--time-limit',
+  '10',
+  '--nemesis-interval',
+  '2',
+  '--rate',
+  '150',
+  '--concurrency',
+  '10',
+  '--keys',
+  '3',
+  '--ops-per-key',
+  '150',
+];
 
-const leaseDrift = ['--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'drift', '--partition', 'leader', '--read-mode', 'lease'];
+const leaseDrift = [
+  '--time-limit',
+  '20',
+  '--nemesis',
+  'clock,partition',
+  '--targets',
+  'leader',
+  '--clock-faults',
+  'drift',
+  '--partition',
+  'leader',
+  '--read-mode',
+  'lease',
+];
 /**
  * A paused leader that wakes cut off (--pause-wake-alone): what a stale lease after a pause needs to show. Twice the
  * clients and rate: the stale window is the lease's 120 ms after waking, and only the clients whose home is that node ask it;
  * 30 s for about seven pauses (a study at 10 s caught it in 6 of 10 runs).
  */
-const leasePause = ['--time-limit', '30', '--concurrency', '20', '--rate', '300', '--nemesis', 'pause', '--targets', 'leader', '--pause-wake-alone', '300-1500', '--read-mode', 'lease'];
+const leasePause = [
+  '--time-limit',
+  '30',
+  '--concurrency',
+  '20',
+  '--rate',
+  '300',
+  '--nemesis',
+  'pause',
+  '--targets',
+  'leader',
+  '--pause-wake-alone',
+  '300-1500',
+  '--read-mode',
+  'lease',
+];
 /**
  * AppendEntries held back and delivered across terms while the leader is cut off again and again (60 s: a node must lead,
  * lose the lead, and lead again while its old AppendEntries are still on the slow path, then be cut off early in that term).
  */
-const heldAcross = ['--time-limit', '60', '--nemesis', 'replay,partition', '--replay-modes', 'hold', '--partition', 'leader,leader-minority'];
+const heldAcross = [
+  '--time-limit',
+  '60',
+  '--nemesis',
+  'replay,partition',
+  '--replay-modes',
+  'hold',
+  '--partition',
+  'leader,leader-minority',
+];
 /**
  * Lease mode, nodes crashed and restarted while the network is split with a bridge: the bridge acks the leader's lease and, if
  * it has just restarted, votes at once for a candidate on the other side (which it also reaches).
  */
-const restartLease = ['--time-limit', '60', '--nemesis', 'kill,partition', '--targets', 'one,minority', '--partition', 'bridge,leader-minority', '--read-mode', 'lease'];
+const restartLease = [
+  '--time-limit',
+  '60',
+  '--nemesis',
+  'kill,partition',
+  '--targets',
+  'one,minority',
+  '--partition',
+  'bridge,leader-minority',
+  '--read-mode',
+  'lease',
+];
 /**
  * The disk nemesis (harness/nemesis/kinds/disk.ts), as a trap on voters: a node is crashed right after it grants a vote, the
  * last frame of its log (that vote) damaged, and it is restarted: a correct node refuses the damaged frame (exit 3, then its log
@@ -83,7 +144,7 @@ export const correctCells: readonly GateCell[] = [
   {
     name: 'correct/lease-drift',
     expect: 'valid',
-    why: 'lease reads stay linearizable while the leader\'s clock drifts within the bound the lease assumes (0.85-1.15x against clockDriftBound 1.2)',
+    why: "lease reads stay linearizable while the leader's clock drifts within the bound the lease assumes (0.85-1.15x against clockDriftBound 1.2)",
     args: [...common, ...leaseDrift],
   },
   {
@@ -120,7 +181,7 @@ export const correctCells: readonly GateCell[] = [
   {
     name: 'correct/restart-lease',
     expect: 'valid',
-    why: 'a restarted follower keeps its promise not to vote while it may hold up a leader\'s lease',
+    why: "a restarted follower keeps its promise not to vote while it may hold up a leader's lease",
     args: [...common, ...restartLease],
     studyOnly: 'the control of a study-only cell (60 s)',
   },
@@ -162,101 +223,173 @@ export const bugCells: readonly GateCell[] = [
   {
     name: 'no-persist-vote/kill',
     expect: 'invalid',
-    why: 'votedFor not persisted: each node is crashed and restarted the moment it grants a vote (kill, target voter; the leader ' +
-      'is killed to force elections); back in the same term it has forgotten the vote (the monitor\'s lost vote, Figure 2) and, ' +
+    why:
+      'votedFor not persisted: each node is crashed and restarted the moment it grants a vote (kill, target voter; the leader ' +
+      "is killed to force elections); back in the same term it has forgotten the vote (the monitor's lost vote, Figure 2) and, " +
       'when an election splits under the packet loss, grants it again to the other candidate (double vote, §5.2)',
     // 7 nodes: more voters per election. Loss starts first (kinds start in the order listed), so
     // the elections the voter fault forces run under 50-70% loss and sometimes split.
-    args: ['--time-limit', '10', '--nodes', '7', '--nemesis-interval', '0.5', '--rate', '50', '--concurrency', '5', '--keys', '3', '--ops-per-key', '150',
-      '--nemesis', 'loss,kill', '--targets', 'voter', '--loss-rates', '0.5-0.7', '--node-flag=--unsafe-no-persist-vote'],
+    args: [
+      '--time-limit',
+      '10',
+      '--nodes',
+      '7',
+      '--nemesis-interval',
+      '0.5',
+      '--rate',
+      '50',
+      '--concurrency',
+      '5',
+      '--keys',
+      '3',
+      '--ops-per-key',
+      '150',
+      '--nemesis',
+      'loss,kill',
+      '--targets',
+      'voter',
+      '--loss-rates',
+      '0.5-0.7',
+      '--node-flag=--unsafe-no-persist-vote',
+    ],
     plan: { n: 3, k: 2 },
     control: 'correct/kill-voter',
   },
   {
     name: 'long-lease/clock',
     expect: 'invalid',
-    why: 'lease reads with a lease longer than safe: the leader\'s clock is slowed (0.1-0.5x) and then the leader is cut off; ' +
+    why:
+      "lease reads with a lease longer than safe: the leader's clock is slowed (0.1-0.5x) and then the leader is cut off; " +
       'its lease and check-quorum run on its slow ticks, so it serves reads while the majority elects a new leader and takes writes',
     // Kinds start in the order listed: clock first (on the leader), then the partition isolates that same leader.
-    args: [...common, '--time-limit', '20', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'slow', '--partition', 'leader',
-      '--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=3000'],
+    args: [
+      ...common,
+      '--time-limit',
+      '20',
+      '--nemesis',
+      'clock,partition',
+      '--targets',
+      'leader',
+      '--clock-faults',
+      'slow',
+      '--partition',
+      'leader',
+      '--read-mode',
+      'lease',
+      '--node-flag=--unsafe-lease-ms=3000',
+    ],
     plan: { n: 3, k: 2 },
     control: 'correct/lease-drift',
   },
   {
     name: 'lease-drift/clock',
     expect: 'invalid',
-    why: 'the safe lease (electionTimeoutMin / clockDriftBound) when the drift bound does not hold: the leader\'s clock runs at ' +
-      '0.1-0.5x, so its lease outlasts the followers\' election timeout and a cut-off leader serves stale reads (§6.4.1 assumes bounded drift)',
-    args: [...common, '--time-limit', '30', '--nemesis', 'clock,partition', '--targets', 'leader', '--clock-faults', 'slow', '--partition', 'leader',
-      '--read-mode', 'lease'],
+    why:
+      "the safe lease (electionTimeoutMin / clockDriftBound) when the drift bound does not hold: the leader's clock runs at " +
+      "0.1-0.5x, so its lease outlasts the followers' election timeout and a cut-off leader serves stale reads (§6.4.1 assumes bounded drift)",
+    args: [
+      ...common,
+      '--time-limit',
+      '30',
+      '--nemesis',
+      'clock,partition',
+      '--targets',
+      'leader',
+      '--clock-faults',
+      'slow',
+      '--partition',
+      'leader',
+      '--read-mode',
+      'lease',
+    ],
     plan: { n: 3, k: 2 },
     control: 'correct/lease-drift',
   },
   {
     name: 'lease-after-pause/pause',
     expect: 'invalid',
-    why: 'issue 15 defect 2: a leader paused in lease mode forgets, on waking, the time it slept; woken cut off from the others ' +
+    why:
+      'issue 15 defect 2: a leader paused in lease mode forgets, on waking, the time it slept; woken cut off from the others ' +
       '(which elected a new leader and took writes meanwhile), it serves lease reads of its stale state',
     args: [...common, ...leasePause, '--node-flag=--unsafe-lease-after-pause'],
     plan: { n: 3, k: 2 },
-    measured: { detected: 10, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'lease-after-pause/pause$\' --seed 1796429965 (load 9-12)' },
+    measured: {
+      detected: 10,
+      runs: 10,
+      note: "2026-12-05, npm run gate -- --study --only 'lease-after-pause/pause$' --seed 1796429965 (load 9-12)",
+    },
     control: 'correct/lease-pause',
   },
   {
     name: 'stale-read-acks/hold',
     expect: 'invalid',
-    why: 'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relay holds AppendEntries back and delivers them ' +
-      'once their sender leads again in a later term, so they confirm that term\'s read rounds; cut off again, it serves stale reads',
+    why:
+      'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relay holds AppendEntries back and delivers them ' +
+      "once their sender leads again in a later term, so they confirm that term's read rounds; cut off again, it serves stale reads",
     args: [...common, ...heldAcross, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     control: 'correct/held-across-terms',
-    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a stale ack confirms reads only while its leader, re-elected, ' +
+    studyOnly:
+      'not reached by these faults in 60 s (the study: 0 of 10): a stale ack confirms reads only while its leader, re-elected, ' +
       'has not yet sent as many AppendEntries as in its old term, and only until check-quorum deposes it once it is cut off (one ' +
       'election timeout), while the new majority must have elected and committed within that window; the simulator searches it',
   },
   {
     name: 'stale-read-acks/replay',
     expect: 'invalid',
-    why: 'issue 15 defect 1 through an attacker\'s replay: byte-identical copies of a node\'s last AppendEntries of earlier terms, sent ' +
+    why:
+      "issue 15 defect 1 through an attacker's replay: byte-identical copies of a node's last AppendEntries of earlier terms, sent " +
       'again the moment it leads a later term; a node with an anti-replay window drops them all (this cell then measures that)',
     args: [...common, ...heldAcross.map((a) => (a === 'hold' ? 'replay' : a)), '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     control: 'correct/held-across-terms',
-    studyOnly: 'it shows what a replay achieves against this node; the hold cell is the one that must keep working once replays are refused',
+    studyOnly:
+      'it shows what a replay achieves against this node; the hold cell is the one that must keep working once replays are refused',
   },
   {
     name: 'forget-lease-on-restart/kill',
     expect: 'invalid',
-    why: 'issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader\'s lease; with the leader cut off ' +
+    why:
+      "issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader's lease; with the leader cut off " +
       'and nodes restarting, a new leader commits while the old one still serves lease reads',
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
     control: 'correct/restart-lease',
-    studyOnly: 'not reached by these faults in 60 s (the study: 0 of 10): a real node restarts in 0.3-1 s, longer than the default lease ' +
+    studyOnly:
+      'not reached by these faults in 60 s (the study: 0 of 10): a real node restarts in 0.3-1 s, longer than the default lease ' +
       '(125 ms), and the early vote only matters when two freshly restarted voters and a candidate whose timer already ran out meet ' +
-      'inside the old leader\'s lease; the simulator searches it',
+      "inside the old leader's lease; the simulator searches it",
   },
   {
     name: 'ignore-lost-follower-log/disk',
     expect: 'invalid',
-    why: 'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
-      'after the final reads: it stays behind the leader\'s commit index)',
+    why:
+      'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
+      "after the final reads: it stays behind the leader's commit index)",
     args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
     // 7 of 10: 2 of 3 would fail a correct build's gate one time in five; 2 of 5 (stopping once decided) about one in 30.
     plan: { n: 5, k: 2 },
-    measured: { detected: 7, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'ignore-lost-follower-log/disk$\' --seed 1796432614 (load 9-12)' },
+    measured: {
+      detected: 7,
+      runs: 10,
+      note: "2026-12-05, npm run gate -- --study --only 'ignore-lost-follower-log/disk$' --seed 1796432614 (load 9-12)",
+    },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
   },
   {
     name: 'torn-tail-dropped/disk',
     expect: 'invalid',
-    why: 'issue 15 defect 3: a damaged last frame dropped as if torn loses an acknowledged vote: the disk nemesis crashes each ' +
+    why:
+      'issue 15 defect 3: a damaged last frame dropped as if torn loses an acknowledged vote: the disk nemesis crashes each ' +
       'node right after it grants a vote and flips a bit in that frame; back in the same term it has forgotten the vote',
     args: [...common, ...diskVoterFlip, '--node-flag=--unsafe-torn-tail-dropped'],
     plan: { n: 3, k: 2 },
-    measured: { detected: 10, runs: 10, note: '2026-12-05, npm run gate -- --study --only \'torn-tail-dropped/disk$\' --seed 1796429965 (load 9-12)' },
+    measured: {
+      detected: 10,
+      runs: 10,
+      note: "2026-12-05, npm run gate -- --study --only 'torn-tail-dropped/disk$' --seed 1796429965 (load 9-12)",
+    },
     needsKind: 'disk',
     control: 'correct/disk-voter-flip',
   },

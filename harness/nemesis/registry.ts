@@ -113,11 +113,15 @@ export function kindOf(f: string): NemesisKind | null {
 
 /** The `f`s that start a kind's faults, and the one that stops them. */
 export function startFs(kind: NemesisKind): string[] {
-  return Object.entries(nemesisTable[kind].fs).filter(([, role]) => role === 'start').map(([f]) => f);
+  return Object.entries(nemesisTable[kind].fs)
+    .filter(([, role]) => role === 'start')
+    .map(([f]) => f);
 }
 
 export function stopF(kind: NemesisKind): string {
-  const stops = Object.entries(nemesisTable[kind].fs).filter(([, role]) => role === 'stop').map(([f]) => f);
+  const stops = Object.entries(nemesisTable[kind].fs)
+    .filter(([, role]) => role === 'stop')
+    .map(([f]) => f);
   if (stops.length !== 1) throw new Error(`nemesis kind ${kind} must have exactly one stop op, has ${stops.length}`);
   return stops[0]!;
 }

@@ -15,7 +15,15 @@ import { assertNever } from '../../node/util/assert.js';
 import { Rng } from '../rng.js';
 import type { NemesisCluster, NemesisContext } from './context.js';
 import { finalHealValue } from './kind.js';
-import { createNemeses, decodeNemesisOp, finalHealOrder, kindsHealedBy, nemesisKinds, type NemesisInstances, type NemesisOp } from './registry.js';
+import {
+  createNemeses,
+  decodeNemesisOp,
+  finalHealOrder,
+  kindsHealedBy,
+  nemesisKinds,
+  type NemesisInstances,
+  type NemesisOp,
+} from './registry.js';
 import type { NemesisEvent } from './wire.js';
 
 export interface NemesisOpRecord {
@@ -110,16 +118,26 @@ export class NemesisRunner {
   /** The one dispatch: each kind's ops to that kind's nemesis. */
   private invoke(op: NemesisOp): Promise<unknown> {
     switch (op.kind) {
-      case 'partition': return this.nemeses.partition.invoke(op);
-      case 'kill': return this.nemeses.kill.invoke(op);
-      case 'pause': return this.nemeses.pause.invoke(op);
-      case 'clock': return this.nemeses.clock.invoke(op);
-      case 'loss': return this.nemeses.loss.invoke(op);
-      case 'delay': return this.nemeses.delay.invoke(op);
-      case 'duplicate': return this.nemeses.duplicate.invoke(op);
-      case 'replay': return this.nemeses.replay.invoke(op);
-      case 'disk': return this.nemeses.disk.invoke(op);
-      default: return assertNever(op, 'nemesis op');
+      case 'partition':
+        return this.nemeses.partition.invoke(op);
+      case 'kill':
+        return this.nemeses.kill.invoke(op);
+      case 'pause':
+        return this.nemeses.pause.invoke(op);
+      case 'clock':
+        return this.nemeses.clock.invoke(op);
+      case 'loss':
+        return this.nemeses.loss.invoke(op);
+      case 'delay':
+        return this.nemeses.delay.invoke(op);
+      case 'duplicate':
+        return this.nemeses.duplicate.invoke(op);
+      case 'replay':
+        return this.nemeses.replay.invoke(op);
+      case 'disk':
+        return this.nemeses.disk.invoke(op);
+      default:
+        return assertNever(op, 'nemesis op');
     }
   }
 

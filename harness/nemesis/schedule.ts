@@ -64,10 +64,14 @@ interface Cycle {
 }
 
 function validate(opts: ScheduleOptions): void {
-  if (!Number.isInteger(opts.timeLimitMs) || opts.timeLimitMs <= 0) throw new Error(`timeLimitMs must be a positive integer, got ${opts.timeLimitMs}`);
-  if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 4) throw new Error(`intervalMs must be an integer >= 4, got ${opts.intervalMs}`);
-  if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1 || opts.nodeCount > 9) throw new Error(`nodeCount must be 1..9, got ${opts.nodeCount}`);
-  for (const k of opts.kinds) if (!nemesisKinds.includes(k)) throw new Error(`unknown nemesis kind "${k}" (known: ${nemesisKinds.join(', ')})`);
+  if (!Number.isInteger(opts.timeLimitMs) || opts.timeLimitMs <= 0)
+    throw new Error(`timeLimitMs must be a positive integer, got ${opts.timeLimitMs}`);
+  if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 4)
+    throw new Error(`intervalMs must be an integer >= 4, got ${opts.intervalMs}`);
+  if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1 || opts.nodeCount > 9)
+    throw new Error(`nodeCount must be 1..9, got ${opts.nodeCount}`);
+  for (const k of opts.kinds)
+    if (!nemesisKinds.includes(k)) throw new Error(`unknown nemesis kind "${k}" (known: ${nemesisKinds.join(', ')})`);
   for (const spec of kindSpecs) spec.validate?.(opts);
 }
 
@@ -77,7 +81,10 @@ function cycleOf<K extends NemesisKind>(kind: K, opts: ScheduleOptions): fc.Arbi
 }
 
 /** The kind's biting cycle, or null (see NemesisKindSpec.bitingCycle). */
-function bitingCycleOf<K extends NemesisKind>(kind: K, opts: ScheduleOptions): fc.Arbitrary<readonly [NemesisOps[K], NemesisOps[K]]> | null {
+function bitingCycleOf<K extends NemesisKind>(
+  kind: K,
+  opts: ScheduleOptions,
+): fc.Arbitrary<readonly [NemesisOps[K], NemesisOps[K]]> | null {
   return nemesisTable[kind].bitingCycle?.(opts) ?? null;
 }
 
@@ -109,21 +116,22 @@ export function typedScheduleArbitrary(opts: ScheduleOptions): fc.Arbitrary<Type
     // Fixed length; each cycle is almost always present when generated, but
     // shrinks to null first: shrinking removes whole fault cycles. The biting
     // cycle replaces the ops of the drawn slot (when that slot is present).
-    return fc.record({
-      slots: fc.tuple(...Array.from({ length: cycles }, () => fc.option(cycle, { nil: null, freq: 1_000_000 }))),
-      bite: biting === null || cycles === 0
-        ? fc.constant(null)
-        : fc.record({ slot: fc.integer({ min: 0, max: cycles - 1 }), ops: biting }),
-    }).map(({ slots, bite }) => {
-      const events: TypedNemesisEvent[] = [];
-      slots.forEach((slot, c) => {
-        if (slot === null) return;
-        const ops = bite !== null && bite.slot === c ? bite.ops : slot.ops;
-        events.push({ atMs: offset + 2 * c * interval + slot.startJitterMs, op: ops[0] });
-        events.push({ atMs: offset + (2 * c + 1) * interval + slot.stopJitterMs, op: ops[1] });
+    return fc
+      .record({
+        slots: fc.tuple(...Array.from({ length: cycles }, () => fc.option(cycle, { nil: null, freq: 1_000_000 }))),
+        bite:
+          biting === null || cycles === 0 ? fc.constant(null) : fc.record({ slot: fc.integer({ min: 0, max: cycles - 1 }), ops: biting }),
+      })
+      .map(({ slots, bite }) => {
+        const events: TypedNemesisEvent[] = [];
+        slots.forEach((slot, c) => {
+          if (slot === null) return;
+          const ops = bite !== null && bite.slot === c ? bite.ops : slot.ops;
+          events.push({ atMs: offset + 2 * c * interval + slot.startJitterMs, op: ops[0] });
+          events.push({ atMs: offset + (2 * c + 1) * interval + slot.stopJitterMs, op: ops[1] });
+        });
+        return events;
       });
-      return events;
-    });
   });
   return fc.tuple(...perKind).map((lists) => lists.flat().sort((a, b) => a.atMs - b.atMs));
 }

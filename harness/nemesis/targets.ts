@@ -67,7 +67,9 @@ export const leaderHittingTargets: readonly NodeSetTarget[] = ['leader', 'all'];
  */
 export function bitingTargetArb<T extends NodeTarget>(opts: ScheduleOptions, accepted: readonly T[]): fc.Arbitrary<T> | null {
   const chosen: readonly NodeTarget[] = opts.targets !== undefined && opts.targets.length > 0 ? opts.targets : defaultTargets;
-  const hits = chosen.filter((t): t is T => (accepted as readonly NodeTarget[]).includes(t) && (leaderHittingTargets as readonly NodeTarget[]).includes(t));
+  const hits = chosen.filter(
+    (t): t is T => (accepted as readonly NodeTarget[]).includes(t) && (leaderHittingTargets as readonly NodeTarget[]).includes(t),
+  );
   return hits.length === 0 ? null : fc.constantFrom<T>(...hits);
 }
 

@@ -20,7 +20,8 @@ export function field(value: unknown, name: string): unknown {
 /** A finite number field in [min, max], or an error naming it. */
 export function numberField(value: unknown, name: string, min: number, max: number): number {
   const v = field(value, name);
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new Error(`bad ${name} ${JSON.stringify(v)} (expected a number in [${min}, ${max}])`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new Error(`bad ${name} ${JSON.stringify(v)} (expected a number in [${min}, ${max}])`);
   return v;
 }
 

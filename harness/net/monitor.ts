@@ -42,9 +42,30 @@ import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
 export type { GrantedVote };
 
 export type MonitorViolation =
-  | { readonly kind: 'election-safety'; readonly term: number; readonly leaders: readonly [string, string]; readonly atMs: number; readonly message: string }
-  | { readonly kind: 'double-vote'; readonly term: number; readonly voter: string; readonly candidates: readonly [string, string]; readonly atMs: number; readonly message: string }
-  | { readonly kind: 'lost-vote'; readonly term: number; readonly voter: string; readonly candidate: string; readonly votedFor: string | null; readonly atMs: number; readonly message: string };
+  | {
+      readonly kind: 'election-safety';
+      readonly term: number;
+      readonly leaders: readonly [string, string];
+      readonly atMs: number;
+      readonly message: string;
+    }
+  | {
+      readonly kind: 'double-vote';
+      readonly term: number;
+      readonly voter: string;
+      readonly candidates: readonly [string, string];
+      readonly atMs: number;
+      readonly message: string;
+    }
+  | {
+      readonly kind: 'lost-vote';
+      readonly term: number;
+      readonly voter: string;
+      readonly candidate: string;
+      readonly votedFor: string | null;
+      readonly atMs: number;
+      readonly message: string;
+    };
 
 export interface MonitorCounts {
   /** Datagrams looked at. */
@@ -103,10 +124,18 @@ export class RaftWireMonitor {
   /** Lost votes already reported (`${voter} ${term}`). */
   private readonly reportedLost = new Set<string>();
   private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
-  private readonly counters: MonitorCounts = { datagrams: 0, appendEntries: 0, votesGranted: 0, decoded: 0, undecodable: 0, violationsDropped: 0 };
+  private readonly counters: MonitorCounts = {
+    datagrams: 0,
+    appendEntries: 0,
+    votesGranted: 0,
+    decoded: 0,
+    undecodable: 0,
+    violationsDropped: 0,
+  };
 
   constructor(private readonly opts: MonitorOptions) {
-    if (typeof opts.peerSecret !== 'string' || opts.peerSecret.length === 0) throw new Error('monitor: peerSecret must be a non-empty string');
+    if (typeof opts.peerSecret !== 'string' || opts.peerSecret.length === 0)
+      throw new Error('monitor: peerSecret must be a non-empty string');
     this.keys = KeyRing.forPeerObserver(opts.peerSecret, opts.nodeIds);
     this.maxViolations = opts.maxViolations ?? 100;
     this.leaders = new LeaderLedger(opts.maxTerms ?? defaultMaxTerms);
@@ -167,8 +196,14 @@ export class RaftWireMonitor {
     if (this.reportedLost.has(dedupe)) return;
     this.reportedLost.add(dedupe);
     this.violate({
-      kind: 'lost-vote', term: vote.term, voter: vote.voter, candidate: vote.candidate, votedFor: status.votedFor, atMs: this.nowMs(),
-      message: `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
+      kind: 'lost-vote',
+      term: vote.term,
+      voter: vote.voter,
+      candidate: vote.candidate,
+      votedFor: status.votedFor,
+      atMs: this.nowMs(),
+      message:
+        `vote durability violated: ${vote.voter} granted its term-${vote.term} vote to ${vote.candidate}, crashed, and came back in term ` +
         `${status.currentTerm} with votedFor ${status.votedFor ?? 'null'} (currentTerm and votedFor must be on stable storage before the vote is answered, Figure 2)`,
     });
   }
@@ -205,7 +240,10 @@ export class RaftWireMonitor {
     if (first !== null) {
       const pair = [first, leader].sort() as [string, string];
       this.violate({
-        kind: 'election-safety', term, leaders: pair, atMs: this.nowMs(),
+        kind: 'election-safety',
+        term,
+        leaders: pair,
+        atMs: this.nowMs(),
         message: `election safety violated: ${pair[0]} and ${pair[1]} both led term ${term}`,
       });
     }
@@ -224,7 +262,11 @@ export class RaftWireMonitor {
     if (earlier === null) return;
     const { voter, candidate, term } = vote;
     this.violate({
-      kind: 'double-vote', term, voter, candidates: [earlier, candidate], atMs: this.nowMs(),
+      kind: 'double-vote',
+      term,
+      voter,
+      candidates: [earlier, candidate],
+      atMs: this.nowMs(),
       message: `vote safety violated: ${voter} granted its term-${term} vote to both ${earlier} and ${candidate}`,
     });
   }

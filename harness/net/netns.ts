@@ -19,8 +19,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
-  grudgeToBlockedLinks, linkKey, validatePacketFaults,
-  type Grudge, type NetStats, type NetworkControl, type PacketFaults,
+  grudgeToBlockedLinks,
+  linkKey,
+  validatePacketFaults,
+  type Grudge,
+  type NetStats,
+  type NetworkControl,
+  type PacketFaults,
 } from './types.js';
 
 const run = promisify(execFile);
@@ -186,7 +191,12 @@ export class NetnsNetwork implements NetworkControl {
     if (dupByPort.size > 0) {
       lines.push('table netdev riftdups {');
       for (const [port, rules] of dupByPort) {
-        lines.push(`  chain in${port} {`, `    type filter hook ingress device "v${port}" priority 0;`, ...rules.map((r) => `    ${r}`), '  }');
+        lines.push(
+          `  chain in${port} {`,
+          `    type filter hook ingress device "v${port}" priority 0;`,
+          ...rules.map((r) => `    ${r}`),
+          '  }',
+        );
       }
       lines.push('}');
     }

@@ -31,8 +31,16 @@ import type { GrantedVote, RaftWireMonitor } from './monitor.js';
 import { peekAppendEntries } from './peek.js';
 import { ReplayStage, type ReleasedDatagram, type ReplaySettings } from './replay-stage.js';
 import {
-  grudgeToBlockedLinks, linkKey, validatePacketFaults, zeroLinkCounters,
-  type Grudge, type LinkCounters, type NetStats, type NetworkControl, type PacketFaults, type WireMonitorReport,
+  grudgeToBlockedLinks,
+  linkKey,
+  validatePacketFaults,
+  zeroLinkCounters,
+  type Grudge,
+  type LinkCounters,
+  type NetStats,
+  type NetworkControl,
+  type PacketFaults,
+  type WireMonitorReport,
 } from './types.js';
 
 export interface RelayNode {
@@ -103,14 +111,27 @@ export class UdpRelay implements NetworkControl {
   /** Datagrams the monitor never saw (arrived while the pre-monitor buffer was full). */
   private unmonitored = 0;
   private readonly counters: RelayStats = {
-    forwarded: 0, dropped: 0, duplicated: 0, delayed: 0,
-    received: 0, blocked: 0, lost: 0, overflow: 0, foreign: 0, sendErrors: 0,
+    forwarded: 0,
+    dropped: 0,
+    duplicated: 0,
+    delayed: 0,
+    received: 0,
+    blocked: 0,
+    lost: 0,
+    overflow: 0,
+    foreign: 0,
+    sendErrors: 0,
   };
   /** Created by the first replay fault (until then no datagram is peeked at or kept). */
   private replay: ReplayStage | null = null;
   private replayTimer: NodeJS.Timeout | null = null;
 
-  private constructor(readonly nodes: readonly RelayNode[], seed: number, maxDelayed: number, maxBeforeMonitor: number) {
+  private constructor(
+    readonly nodes: readonly RelayNode[],
+    seed: number,
+    maxDelayed: number,
+    maxBeforeMonitor: number,
+  ) {
     this.rng = new Rng(seed);
     this.queue = new DelayQueue(maxDelayed);
     this.maxBeforeMonitor = maxBeforeMonitor;
@@ -128,7 +149,9 @@ export class UdpRelay implements NetworkControl {
           const socket = await bindSocket(host);
           const link: Link = { from, to, socket, lossRate: 0, delayMs: 0, jitterMs: 0, duplicateRate: 0, counters: zeroLinkCounters() };
           // A UDP socket error (e.g. ICMP-induced on some platforms) must never crash the harness.
-          socket.on('error', () => { relay.counters.sendErrors++; });
+          socket.on('error', () => {
+            relay.counters.sendErrors++;
+          });
           socket.on('message', (msg, rinfo) => relay.onDatagram(link, msg, rinfo));
           relay.links.set(linkKey(from.id, to.id), link);
         }
@@ -159,7 +182,10 @@ export class UdpRelay implements NetworkControl {
   }
 
   async partition(grudge: Grudge): Promise<void> {
-    this.blocked = grudgeToBlockedLinks(grudge, this.nodes.map((n) => n.id));
+    this.blocked = grudgeToBlockedLinks(
+      grudge,
+      this.nodes.map((n) => n.id),
+    );
   }
 
   async heal(): Promise<void> {
@@ -173,11 +199,14 @@ export class UdpRelay implements NetworkControl {
 
   async setFaults(faults: PacketFaults, links?: readonly (readonly [string, string])[]): Promise<void> {
     validatePacketFaults(faults);
-    const targets = links === undefined ? [...this.links.values()] : links.map(([f, t]) => {
-      const link = this.links.get(linkKey(f, t));
-      if (link === undefined) throw new Error(`setFaults: no link ${f}→${t}`);
-      return link;
-    });
+    const targets =
+      links === undefined
+        ? [...this.links.values()]
+        : links.map(([f, t]) => {
+            const link = this.links.get(linkKey(f, t));
+            if (link === undefined) throw new Error(`setFaults: no link ${f}→${t}`);
+            return link;
+          });
     for (const link of targets) {
       if (faults.lossRate !== undefined) link.lossRate = faults.lossRate;
       if (faults.delayMs !== undefined) link.delayMs = faults.delayMs;
@@ -354,7 +383,7 @@ export class UdpRelay implements NetworkControl {
     }
   }
 
-  private count(link: Link, what: keyof LinkCounters & keyof RelayStats | 'held' | 'replayed' | 'heldAcrossTerms'): void {
+  private count(link: Link, what: (keyof LinkCounters & keyof RelayStats) | 'held' | 'replayed' | 'heldAcrossTerms'): void {
     link.counters[what]++;
     if (what !== 'held' && what !== 'replayed' && what !== 'heldAcrossTerms') this.counters[what]++;
   }

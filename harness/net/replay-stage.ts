@@ -107,7 +107,13 @@ export class ReplayStage {
    * or held datagrams of earlier terms on this link, when `term` is later
    * than any seen there). `draw` is the relay's seeded coin, in [0, 1).
    */
-  onAppendEntries(link: string, term: number, msg: Buffer, nowMs: number, draw: () => number): { hold: boolean; release: ReleasedDatagram[] } {
+  onAppendEntries(
+    link: string,
+    term: number,
+    msg: Buffer,
+    nowMs: number,
+    draw: () => number,
+  ): { hold: boolean; release: ReleasedDatagram[] } {
     const previous = this.linkTerm.get(link) ?? 0;
     const later = term > previous;
     if (later) this.linkTerm.set(link, term);

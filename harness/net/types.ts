@@ -56,7 +56,19 @@ export interface LinkCounters {
 }
 
 export function zeroLinkCounters(): LinkCounters {
-  return { received: 0, forwarded: 0, blocked: 0, lost: 0, overflow: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0, sendErrors: 0 };
+  return {
+    received: 0,
+    forwarded: 0,
+    blocked: 0,
+    lost: 0,
+    overflow: 0,
+    delayed: 0,
+    duplicated: 0,
+    held: 0,
+    replayed: 0,
+    heldAcrossTerms: 0,
+    sendErrors: 0,
+  };
 }
 
 export interface NetworkControl {
@@ -114,7 +126,8 @@ export function validatePacketFaults(faults: PacketFaults): void {
     if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) throw new Error(`${name} must be a number in [0, 1], got ${v}`);
   };
   const ms = (name: string, v: number | undefined): void => {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new Error(`${name} must be a number of ms in [0, 60000], got ${v}`);
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 60_000))
+      throw new Error(`${name} must be a number of ms in [0, 60000], got ${v}`);
   };
   rate('lossRate', faults.lossRate);
   rate('duplicateRate', faults.duplicateRate);

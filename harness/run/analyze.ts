@@ -46,24 +46,33 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   const stallMs = stallThresholdMs(electionTimeoutMaxMs, options.rate);
   const watch = run.facts.watch;
   const evidence = buildEvidence({
-    history, ops: paired.ops, samples: watch?.samples() ?? [], netAt: (i) => watch?.netAt(i) ?? null, countsLinks: watch?.countsLinks ?? false,
-    nodeIds: Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`), pollMs: watch?.pollMs ?? 100, electionTimeoutMaxMs, stallMs,
+    history,
+    ops: paired.ops,
+    samples: watch?.samples() ?? [],
+    netAt: (i) => watch?.netAt(i) ?? null,
+    countsLinks: watch?.countsLinks ?? false,
+    nodeIds: Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`),
+    pollMs: watch?.pollMs ?? 100,
+    electionTimeoutMaxMs,
+    stallMs,
     overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
   });
-  const workloadEndMs = run.facts.workloadEndMs ?? (paired.tEnd / 1e6);
+  const workloadEndMs = run.facts.workloadEndMs ?? paired.tEnd / 1e6;
   const availability = progressAvailability(oks, workloadEndMs, stallMs);
   const heal = run.facts.heal;
-  const firstFinalOk = heal === null ? null : oks.find((t) => t >= heal.endedAtMs) ?? null;
-  analyses.push(progressAnalysis({
-    bound: recoveryBound(electionTimeoutMaxMs, options.opTimeoutMs, options.rate),
-    oks,
-    healedStretches: healedStretches(evidence, workloadEndMs),
-    heal,
-    finalReads: run.facts.finalReads,
-    firstFinalOkMs: firstFinalOk,
-    finalReadsBudgetMs: FINAL_READS_MS,
-    catchUp: run.facts.catchUp === null ? null : { ...run.facts.catchUp, waitedMs: CATCH_UP_MS },
-    overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
-  }));
+  const firstFinalOk = heal === null ? null : (oks.find((t) => t >= heal.endedAtMs) ?? null);
+  analyses.push(
+    progressAnalysis({
+      bound: recoveryBound(electionTimeoutMaxMs, options.opTimeoutMs, options.rate),
+      oks,
+      healedStretches: healedStretches(evidence, workloadEndMs),
+      heal,
+      finalReads: run.facts.finalReads,
+      firstFinalOkMs: firstFinalOk,
+      finalReadsBudgetMs: FINAL_READS_MS,
+      catchUp: run.facts.catchUp === null ? null : { ...run.facts.catchUp, waitedMs: CATCH_UP_MS },
+      overloaded: (fromMs, toMs) => run.facts.starvation?.overloaded(fromMs, toMs) ?? null,
+    }),
+  );
   return { kind: 'analysed', analyses, checker, monitor, evidence, availability };
 }

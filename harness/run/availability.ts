@@ -33,8 +33,10 @@ export function progressAvailability(oks: readonly number[], workloadMs: number,
   const longest = gaps.reduce((a, b) => (b.ms > a.ms ? b : a), { atMs: 0, ms: 0 });
   const stalled = stalls.reduce((sum, g) => sum + g.ms, 0);
   return {
-    workloadMs, stallMs,
-    longestGapMs: longest.ms, longestGapAtMs: longest.atMs,
+    workloadMs,
+    stallMs,
+    longestGapMs: longest.ms,
+    longestGapAtMs: longest.atMs,
     shareWithProgress: workloadMs <= 0 ? 1 : Math.max(0, 1 - stalled / workloadMs),
     stalls: stalls.slice(0, MAX_STALLS),
   };

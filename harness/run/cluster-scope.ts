@@ -69,10 +69,15 @@ export async function withCluster<T>(
     cluster,
     async (c) => {
       // The relay kept the datagrams since it started: the monitor sees the first election too.
-      run.facts.wire = watchWire(c.net, c.config, (v) => {
-        run.log.line(`MONITOR: ${v.message}`);
-        run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
-      }, () => run.history.nowMs()); // violations stamped on the history's clock (0 before the workload starts)
+      run.facts.wire = watchWire(
+        c.net,
+        c.config,
+        (v) => {
+          run.log.line(`MONITOR: ${v.message}`);
+          run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
+        },
+        () => run.history.nowMs(),
+      ); // violations stamped on the history's clock (0 before the workload starts)
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
       if (leader === null) {
@@ -83,7 +88,9 @@ export async function withCluster<T>(
       // still settling its first elections would otherwise show as a stall
       // with no fault in force (the progress analysis).
       if (!(await serving(c, run.io.signal))) {
-        throw new Error(`the cluster did not serve a probe write and read within ${LEADER_WAIT_MS / 1000} s of electing ${leader} (see ${join(runDir, 'nodes')})`);
+        throw new Error(
+          `the cluster did not serve a probe write and read within ${LEADER_WAIT_MS / 1000} s of electing ${leader} (see ${join(runDir, 'nodes')})`,
+        );
       }
       run.facts.timings.clusterStartMs = run.msSince(startMs);
       run.log.line(`cluster serving after ${run.facts.timings.clusterStartMs} ms`);

@@ -71,7 +71,8 @@ export interface ClusterWatchOptions {
 export function clusterLeader(nodes: Readonly<Record<string, NodeObs>>): LeaderObs | null {
   let maxTerm = -1;
   for (const o of Object.values(nodes)) if (o.kind === 'up' && o.term > maxTerm) maxTerm = o.term;
-  for (const [id, o] of Object.entries(nodes)) if (o.kind === 'up' && o.role === 'leader' && o.term === maxTerm) return { id, term: o.term };
+  for (const [id, o] of Object.entries(nodes))
+    if (o.kind === 'up' && o.role === 'leader' && o.term === maxTerm) return { id, term: o.term };
   return null;
 }
 
@@ -91,7 +92,10 @@ export class ClusterWatch {
   private polling: Promise<void> | null = null;
   private last: Record<string, NodeObs> = {};
 
-  constructor(private readonly cluster: WatchedCluster, private readonly opts: ClusterWatchOptions) {
+  constructor(
+    private readonly cluster: WatchedCluster,
+    private readonly opts: ClusterWatchOptions,
+  ) {
     this.pollMs = opts.pollMs ?? 100;
     this.maxSamples = opts.maxSamples ?? 20_000;
   }
@@ -155,14 +159,17 @@ export class ClusterWatch {
   private async sample(): Promise<void> {
     const { cluster } = this;
     const timeoutMs = Math.max(50, Math.min(300, 3 * this.pollMs));
-    const entries = await Promise.all(cluster.nodeIds.map(async (id): Promise<[string, NodeObs]> => {
-      if (!cluster.isAlive(id)) return [id, { kind: 'down' }];
-      if (cluster.isPaused(id)) return [id, { kind: 'paused' }];
-      const s = await cluster.status(id, timeoutMs).catch(() => null);
-      // Asked while running, answered null: it died, was paused meanwhile, or is too slow to answer.
-      if (s === null) return [id, !cluster.isAlive(id) ? { kind: 'down' } : cluster.isPaused(id) ? { kind: 'paused' } : { kind: 'silent' }];
-      return [id, { kind: 'up', role: s.role, term: s.currentTerm, leaderId: s.leaderId }];
-    }));
+    const entries = await Promise.all(
+      cluster.nodeIds.map(async (id): Promise<[string, NodeObs]> => {
+        if (!cluster.isAlive(id)) return [id, { kind: 'down' }];
+        if (cluster.isPaused(id)) return [id, { kind: 'paused' }];
+        const s = await cluster.status(id, timeoutMs).catch(() => null);
+        // Asked while running, answered null: it died, was paused meanwhile, or is too slow to answer.
+        if (s === null)
+          return [id, !cluster.isAlive(id) ? { kind: 'down' } : cluster.isPaused(id) ? { kind: 'paused' } : { kind: 'silent' }];
+        return [id, { kind: 'up', role: s.role, term: s.currentTerm, leaderId: s.leaderId }];
+      }),
+    );
     const atMs = this.opts.nowMs();
     const nodes = Object.fromEntries(entries);
     const changed = this.kept.length === 0 || entries.some(([id, o]) => !sameObs(this.last[id], o));

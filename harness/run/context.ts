@@ -105,15 +105,33 @@ export class RunContext {
   readonly history: HistoryRecorder;
   readonly facts: RunFacts;
 
-  constructor(readonly options: JepsenOptions, readonly seed: number, readonly io: RunIO) {
+  constructor(
+    readonly options: JepsenOptions,
+    readonly seed: number,
+    readonly io: RunIO,
+  ) {
     this.progress = new Progress(io.stderr, !options.quiet);
     this.log = new RunLog(this.progress, this.originMs);
     this.history = new HistoryRecorder(this.stats);
     this.facts = {
-      runDir: null, schedule: [], nemesisActions: 0, finalReads: null, wire: null, watch: null, starvation: null, workloadEndMs: null, heal: null, catchUp: null,
+      runDir: null,
+      schedule: [],
+      nemesisActions: 0,
+      finalReads: null,
+      wire: null,
+      watch: null,
+      starvation: null,
+      workloadEndMs: null,
+      heal: null,
+      catchUp: null,
       timings: {
         startTime: this.startedAt.toISOString(),
-        clusterStartMs: null, workloadMs: null, healMs: null, finalReadsMs: null, checkMs: null, totalMs: 0,
+        clusterStartMs: null,
+        workloadMs: null,
+        healMs: null,
+        finalReadsMs: null,
+        checkMs: null,
+        totalMs: 0,
       },
     };
   }

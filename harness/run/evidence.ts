@@ -15,7 +15,13 @@
 import type { HistoryOp } from '../../checker/types.js';
 import { assertNever } from '../../node/util/assert.js';
 import type {
-  DatagramEffect, ElectionSeen, FaultEvidence, LeaderTerm, LinkEffect, ProcessEffect, ProcessRef,
+  DatagramEffect,
+  ElectionSeen,
+  FaultEvidence,
+  LeaderTerm,
+  LinkEffect,
+  ProcessEffect,
+  ProcessRef,
 } from '../../report/evidence.js';
 import { seconds } from '../../report/evidence.js';
 import { nemesisIntervals, type FaultInterval } from '../../report/nemesis.js';
@@ -40,7 +46,10 @@ export interface EvidenceInput {
   /** A gap without ok ops longer than this is reported as an effect (availability.ts). */
   readonly stallMs: number;
   /** Whether the machine starved the run during a window (starvation.ts), or null. */
-  readonly overloaded?: (fromMs: number, toMs: number) => { readonly harnessStalledMs: number; readonly nodeWaitShare: number | null } | null;
+  readonly overloaded?: (
+    fromMs: number,
+    toMs: number,
+  ) => { readonly harnessStalledMs: number; readonly nodeWaitShare: number | null } | null;
 }
 
 const NS_PER_MS = 1e6;
@@ -92,7 +101,12 @@ export function electionsBetween(samples: readonly WatchSample[], fromMs: number
       continue;
     }
     if (now.term > lastTerm) {
-      out.push({ term: now.term, leader: now.id, atMs: s.atMs - fromMs, leaderlessMs: leaderlessSince === null ? 0 : s.atMs - leaderlessSince });
+      out.push({
+        term: now.term,
+        leader: now.id,
+        atMs: s.atMs - fromMs,
+        leaderlessMs: leaderlessSince === null ? 0 : s.atMs - leaderlessSince,
+      });
       lastTerm = now.term;
     }
     leader = now;
@@ -157,7 +171,8 @@ function describeStart(kind: NemesisKind, v: unknown): string {
   const nodes = stringsField(v, 'nodes');
   const onNodes = nodes.length === 0 ? 'no node' : nodes.join(', ');
   const leader = field(v, 'leader');
-  const leaderMark = (list: readonly string[]): string => (typeof leader === 'string' && list.includes(leader) ? ` (leader ${leader})` : '');
+  const leaderMark = (list: readonly string[]): string =>
+    typeof leader === 'string' && list.includes(leader) ? ` (leader ${leader})` : '';
   switch (kind) {
     case 'partition': {
       const shape = String(field(v, 'shape') ?? '?');
@@ -165,14 +180,16 @@ function describeStart(kind: NemesisKind, v: unknown): string {
       return `${shape}${typeof leader === 'string' ? ` of leader ${leader}` : ''}${fallback}: ${String(field(v, 'description') ?? '')}`;
     }
     case 'kill':
-      if (field(v, 'target') === 'voter') return `voter trap${typeof field(v, 'killedLeader') === 'string' ? `, killed leader ${String(field(v, 'killedLeader'))}` : ''}`;
+      if (field(v, 'target') === 'voter')
+        return `voter trap${typeof field(v, 'killedLeader') === 'string' ? `, killed leader ${String(field(v, 'killedLeader'))}` : ''}`;
       return `killed ${onNodes}${leaderMark(nodes)}`;
     case 'pause':
       return `stopped ${onNodes}${leaderMark(nodes)}`;
     case 'clock': {
       const delta = field(v, 'deltaMs');
       const rate = field(v, 'rate');
-      const what = typeof delta === 'number' ? `bump ${delta > 0 ? '+' : ''}${delta} ms` : typeof rate === 'number' ? `rate ${rate}x` : 'change';
+      const what =
+        typeof delta === 'number' ? `bump ${delta > 0 ? '+' : ''}${delta} ms` : typeof rate === 'number' ? `rate ${rate}x` : 'change';
       return `${what} on ${onNodes}${leaderMark(nodes)}`;
     }
     case 'loss':
@@ -204,7 +221,14 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'clock':
       // node/host.ts: ticks, timers and leases run on the clock's monotonic timeline; wall time only feeds the status report.
       return typeof field(v, 'deltaMs') === 'number' ? 'monotonic time: the node reads the wall clock only for its status report' : null;
-    case 'partition': case 'kill': case 'pause': case 'loss': case 'delay': case 'duplicate': case 'replay': case 'disk':
+    case 'partition':
+    case 'kill':
+    case 'pause':
+    case 'loss':
+    case 'delay':
+    case 'duplicate':
+    case 'replay':
+    case 'disk':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -214,14 +238,25 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
 function linkDiff(before: LinkCounters | undefined, after: LinkCounters): LinkEffect {
   const d = (k: keyof LinkCounters): number => after[k] - (before?.[k] ?? 0);
   return {
-    dropped: d('blocked') + d('lost') + d('overflow'), delayed: d('delayed'), duplicated: d('duplicated'), held: d('held'), replayed: d('replayed'),
+    dropped: d('blocked') + d('lost') + d('overflow'),
+    delayed: d('delayed'),
+    duplicated: d('duplicated'),
+    held: d('held'),
+    replayed: d('replayed'),
     heldAcrossTerms: d('heldAcrossTerms'),
   };
 }
 
 function datagramsBetween(start: NetSnapshot | null, end: NetSnapshot | null): DatagramEffect | null {
   if (start === null || end === null) return null;
-  const total: { -readonly [K in keyof LinkEffect]: number } = { dropped: 0, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0 };
+  const total: { -readonly [K in keyof LinkEffect]: number } = {
+    dropped: 0,
+    delayed: 0,
+    duplicated: 0,
+    held: 0,
+    replayed: 0,
+    heldAcrossTerms: 0,
+  };
   const byLink: Record<string, LinkEffect> = {};
   for (const [link, after] of Object.entries(end.links)) {
     const e = linkDiff(start.links[link], after);
@@ -249,7 +284,13 @@ export function buildEvidence(input: EvidenceInput): FaultEvidence[] {
   return intervals.map((iv) => evidenceOf(iv, intervals, input, oks, settleMs));
 }
 
-function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: EvidenceInput, oks: readonly number[], settleMs: number): FaultEvidence {
+function evidenceOf(
+  iv: FaultInterval,
+  all: readonly FaultInterval[],
+  input: EvidenceInput,
+  oks: readonly number[],
+  settleMs: number,
+): FaultEvidence {
   const { history, samples, nodeIds } = input;
   const fromMs = iv.start / NS_PER_MS;
   const toMs = iv.end / NS_PER_MS;
@@ -274,7 +315,11 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
     killed: kind === 'kill' || kind === 'disk' ? pidsOf(startValue, startNodes) : [],
     restarted: kind === 'kill' ? pidsOf(stopValue, stringsField(stopValue, 'nodes')) : [],
     stopped: Array.isArray(stoppedRaw)
-      ? stoppedRaw.map((x) => ({ node: String(field(x, 'node')), pid: typeof field(x, 'pid') === 'number' ? field(x, 'pid') as number : null, state: typeof field(x, 'state') === 'string' ? field(x, 'state') as string : null }))
+      ? stoppedRaw.map((x) => ({
+          node: String(field(x, 'node')),
+          pid: typeof field(x, 'pid') === 'number' ? (field(x, 'pid') as number) : null,
+          state: typeof field(x, 'state') === 'string' ? (field(x, 'state') as string) : null,
+        }))
       : [],
   };
 
@@ -282,10 +327,14 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
   const leaderId = leaderBefore?.id ?? (typeof field(startValue, 'leader') === 'string' ? String(field(startValue, 'leader')) : null);
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
   else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
-    hitLeader = field(startValue, 'wasLeader') === true || (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
+    hitLeader =
+      field(startValue, 'wasLeader') === true ||
+      (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
   }
 
-  const datagrams = input.countsLinks ? datagramsBetween(input.netAt(iv.startIndex), iv.endIndex === null ? null : input.netAt(iv.endIndex)) : null;
+  const datagrams = input.countsLinks
+    ? datagramsBetween(input.netAt(iv.startIndex), iv.endIndex === null ? null : input.netAt(iv.endIndex))
+    : null;
   const gap = longestGapMs(oks, fromMs, toMs);
   let infoCaused = 0;
   for (const op of input.ops) {
@@ -295,33 +344,61 @@ function evidenceOf(iv: FaultInterval, all: readonly FaultInterval[], input: Evi
 
   const effects: string[] = [];
   if (hitLeader === true && leaderId !== null) {
-    effects.push(`leader ${leaderId} ${kind === 'partition' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`);
+    effects.push(
+      `leader ${leaderId} ${kind === 'partition' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
+    );
   }
   if (cutOff.length > 0) effects.push(`no quorum in view: ${cutOff.join(', ')}`);
   if (elections.length > 0) {
-    effects.push(`${elections.length} election${elections.length === 1 ? '' : 's'}: ${elections.map((e) => `${e.leader}/t${e.term} after ${seconds(e.leaderlessMs)} leaderless`).join(', ')}`);
+    effects.push(
+      `${elections.length} election${elections.length === 1 ? '' : 's'}: ${elections.map((e) => `${e.leader}/t${e.term} after ${seconds(e.leaderlessMs)} leaderless`).join(', ')}`,
+    );
   }
   const silent = [...unreachable].filter((id) => !cutOff.includes(id)).sort();
   if (silent.length > 0) effects.push(`unreachable: ${silent.join(', ')}`);
   if (datagrams !== null) {
-    const parts = (['dropped', 'delayed', 'duplicated', 'held', 'replayed'] as const).filter((k) => datagrams[k] > 0).map((k) => `${datagrams[k]} ${k}`);
+    const parts = (['dropped', 'delayed', 'duplicated', 'held', 'replayed'] as const)
+      .filter((k) => datagrams[k] > 0)
+      .map((k) => `${datagrams[k]} ${k}`);
     if (datagrams.heldAcrossTerms > 0) parts.push(`${datagrams.heldAcrossTerms} held ones delivered in their sender's later term`);
     if (parts.length > 0) effects.push(`datagrams ${parts.join(', ')} on ${Object.keys(datagrams.byLink).length} links`);
   }
   if (processes.killed.length > 0) effects.push(`killed ${processes.killed.map((p) => `${p.node} (pid ${p.pid ?? '?'})`).join(', ')}`);
-  if (processes.stopped.length > 0) effects.push(`stopped ${processes.stopped.map((p) => `${p.node} (pid ${p.pid ?? '?'}, state ${p.state ?? 'unknown'})`).join(', ')}`);
-  if (processes.restarted.length > 0) effects.push(`restarted ${processes.restarted.map((p) => `${p.node} (pid ${p.pid ?? '?'})`).join(', ')}`);
+  if (processes.stopped.length > 0)
+    effects.push(`stopped ${processes.stopped.map((p) => `${p.node} (pid ${p.pid ?? '?'}, state ${p.state ?? 'unknown'})`).join(', ')}`);
+  if (processes.restarted.length > 0)
+    effects.push(`restarted ${processes.restarted.map((p) => `${p.node} (pid ${p.pid ?? '?'})`).join(', ')}`);
   if (gap.ms > input.stallMs) effects.push(`no ok op for ${seconds(gap.ms)}`);
   if (infoCaused > 0) effects.push(`${infoCaused} info op${infoCaused === 1 ? '' : 's'}`);
-  const leaderChanged = leaderBefore !== null && leaderAfter !== null && (leaderBefore.id !== leaderAfter.id || leaderBefore.term !== leaderAfter.term);
-  if (leaderChanged && elections.length === 0) effects.push(`leader ${leaderBefore.id}/t${leaderBefore.term} → ${leaderAfter.id}/t${leaderAfter.term}`);
+  const leaderChanged =
+    leaderBefore !== null && leaderAfter !== null && (leaderBefore.id !== leaderAfter.id || leaderBefore.term !== leaderAfter.term);
+  if (leaderChanged && elections.length === 0)
+    effects.push(`leader ${leaderBefore.id}/t${leaderBefore.term} → ${leaderAfter.id}/t${leaderAfter.term}`);
 
   const expectedNoEffect = kind === null ? null : whyNoEffect(kind, startValue);
   const noEffect = effects.length === 0 ? `no change in behaviour${expectedNoEffect === null ? '' : ` (${expectedNoEffect})`}` : null;
   return {
-    kind: iv.kind, label: iv.label, startF: iv.startF, stopF: iv.stopF, fromMs, toMs, what, overlaps,
-    leaderBefore, leaderAfter, hitLeader, elections, unreachable: [...unreachable].sort(), cutOff, datagrams, processes,
-    longestNoOkMs: gap.ms, infoCaused, effects, noEffect, expectedNoEffect,
+    kind: iv.kind,
+    label: iv.label,
+    startF: iv.startF,
+    stopF: iv.stopF,
+    fromMs,
+    toMs,
+    what,
+    overlaps,
+    leaderBefore,
+    leaderAfter,
+    hitLeader,
+    elections,
+    unreachable: [...unreachable].sort(),
+    cutOff,
+    datagrams,
+    processes,
+    longestNoOkMs: gap.ms,
+    infoCaused,
+    effects,
+    noEffect,
+    expectedNoEffect,
     machine: input.overloaded?.(fromMs, toMs) ?? null,
   };
 }

@@ -23,9 +23,9 @@ export async function healAndFinalReads(run: RunContext, cluster: Cluster, w: Wo
   // No leader this long after every fault healed is a finding of the progress analysis, not a crash.
   run.facts.heal = { endedAtMs: healEndedAtMs, leader: w.leader, leaderWaitMs: LEADER_WAIT_MS };
   timings.healMs = run.msSince(healStart);
-  run.log.line(w.leader === null
-    ? `no leader ${LEADER_WAIT_MS / 1000} s after the heal; final reads will likely fail`
-    : `healed; leader ${w.leader}`);
+  run.log.line(
+    w.leader === null ? `no leader ${LEADER_WAIT_MS / 1000} s after the heal; final reads will likely fail` : `healed; leader ${w.leader}`,
+  );
   run.throwIfInterrupted();
 
   w.phaseName = 'final reads';
@@ -44,9 +44,11 @@ export async function healAndFinalReads(run: RunContext, cluster: Cluster, w: Wo
   const catchUpStart = performance.now();
   run.facts.catchUp = await waitForCatchUp(cluster, CATCH_UP_MS, run.io.signal);
   const c = run.facts.catchUp;
-  run.log.line(c.laggards.length === 0
-    ? `every node caught up with commit index ${c.target} in ${run.msSince(catchUpStart)} ms`
-    : `not caught up ${CATCH_UP_MS / 1000} s after the final reads: ${c.laggards.map((l) => `${l.node} at ${l.commitIndex ?? 'no answer'}`).join(', ')} (leader at ${c.target})`);
+  run.log.line(
+    c.laggards.length === 0
+      ? `every node caught up with commit index ${c.target} in ${run.msSince(catchUpStart)} ms`
+      : `not caught up ${CATCH_UP_MS / 1000} s after the final reads: ${c.laggards.map((l) => `${l.node} at ${l.commitIndex ?? 'no answer'}`).join(', ')} (leader at ${c.target})`,
+  );
   w.phaseName = 'stopping';
 }
 
@@ -59,12 +61,14 @@ export const CATCH_UP_MS = 15_000;
  */
 export async function waitForCatchUp(cluster: Cluster, deadlineMs: number, signal: AbortSignal): Promise<CatchUp> {
   const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
-  const target = leader === null ? null : (await cluster.status(leader))?.commitIndex ?? null;
+  const target = leader === null ? null : ((await cluster.status(leader))?.commitIndex ?? null);
   if (target === null) return { target: null, laggards: [] }; // no leader: already a finding of its own
   const deadline = performance.now() + deadlineMs;
   for (;;) {
     const statuses = await Promise.all(cluster.nodeIds.map(async (id) => [id, await cluster.status(id)] as const));
-    const laggards = statuses.filter(([, s]) => s === null || s.commitIndex < target).map(([node, s]) => ({ node, commitIndex: s?.commitIndex ?? null }));
+    const laggards = statuses
+      .filter(([, s]) => s === null || s.commitIndex < target)
+      .map(([node, s]) => ({ node, commitIndex: s?.commitIndex ?? null }));
     if (laggards.length === 0 || performance.now() >= deadline || signal.aborted) return { target, laggards };
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -23,7 +23,13 @@ export function linearizabilityAnalysis(result: CheckResult): Analysis {
   if (result.failures.length > 0) findings.push(`not linearizable: ${keys(result.failures)}`);
   if (result.unknownKeys.length > 0) findings.push(`unknown (${result.unknownReason ?? 'limit'}): ${keys(result.unknownKeys)}`);
   const at = firstCounterexampleMs(result);
-  return { name: 'linearizability', valid: result.valid, ...words(result.valid), findings, ...(at !== null ? { firstFindingAtMs: at } : {}) };
+  return {
+    name: 'linearizability',
+    valid: result.valid,
+    ...words(result.valid),
+    findings,
+    ...(at !== null ? { firstFindingAtMs: at } : {}),
+  };
 }
 
 /** The earliest moment a failing key's counterexample op completed (or was invoked, if it never completed), ms. */
@@ -39,9 +45,13 @@ function firstCounterexampleMs(result: CheckResult): number | null {
 
 function words(valid: CheckResult['valid']): { conclusion: string; brief: string } {
   switch (valid) {
-    case true: return { conclusion: 'the history is linearizable', brief: 'checker: linearizable' };
-    case false: return { conclusion: 'the history is not linearizable', brief: 'checker: not linearizable' };
-    case 'unknown': return { conclusion: 'the checker ran out of time or memory', brief: 'checker: unknown' };
-    default: return assertNever(valid, 'verdict');
+    case true:
+      return { conclusion: 'the history is linearizable', brief: 'checker: linearizable' };
+    case false:
+      return { conclusion: 'the history is not linearizable', brief: 'checker: not linearizable' };
+    case 'unknown':
+      return { conclusion: 'the checker ran out of time or memory', brief: 'checker: unknown' };
+    default:
+      return assertNever(valid, 'verdict');
   }
 }

@@ -48,9 +48,10 @@ export interface ProgressBound {
 export function recoveryBound(electionTimeoutMaxMs: number, opTimeoutMs: number, ratePerS: number): ProgressBound {
   const byElections = RECOVERY_ELECTION_TIMEOUTS * electionTimeoutMaxMs;
   const ms = Math.max(byElections, 2 * opTimeoutMs, 10_000 / ratePerS);
-  const why = ms === byElections
-    ? `${RECOVERY_ELECTION_TIMEOUTS} election timeouts of ${electionTimeoutMaxMs} ms`
-    : `${(ms / electionTimeoutMaxMs).toFixed(1)} election timeouts, set by ${ms === 2 * opTimeoutMs ? 'two client op timeouts' : 'the op rate'}`;
+  const why =
+    ms === byElections
+      ? `${RECOVERY_ELECTION_TIMEOUTS} election timeouts of ${electionTimeoutMaxMs} ms`
+      : `${(ms / electionTimeoutMaxMs).toFixed(1)} election timeouts, set by ${ms === 2 * opTimeoutMs ? 'two client op timeouts' : 'the op rate'}`;
   return { ms, text: `${seconds(ms)} (${why})`, electionTimeoutMaxMs };
 }
 
@@ -67,7 +68,11 @@ export interface ProgressInput {
   readonly firstFinalOkMs: number | null;
   readonly finalReadsBudgetMs: number;
   /** Every node's catch-up after the final reads (null: not checked), and when the check ended (ms since the history began). */
-  readonly catchUp?: { readonly target: number | null; readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[]; readonly waitedMs: number } | null;
+  readonly catchUp?: {
+    readonly target: number | null;
+    readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[];
+    readonly waitedMs: number;
+  } | null;
   /** Whether the machine starved the run during a window (null: it did not, or it was not measured). */
   readonly overloaded: (fromMs: number, toMs: number) => Overload | null;
 }
@@ -100,14 +105,16 @@ export function progressAnalysis(input: ProgressInput): Analysis {
   if (heal !== null && heal.leader === null) {
     found.push({
       text: `progress: no leader within ${seconds(heal.leaderWaitMs)} (${et(heal.leaderWaitMs)}) of the final heal`,
-      fromMs: heal.endedAtMs, toMs: heal.endedAtMs + heal.leaderWaitMs,
+      fromMs: heal.endedAtMs,
+      toMs: heal.endedAtMs + heal.leaderWaitMs,
     });
   }
   const missing = input.finalReads?.missing ?? [];
   if (missing.length > 0 && heal !== null) {
     found.push({
       text: `progress: ${missing.length} key(s) never read ok in the ${seconds(input.finalReadsBudgetMs)} after the heal: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ' ...' : ''}`,
-      fromMs: heal.endedAtMs, toMs: heal.endedAtMs + heal.leaderWaitMs + input.finalReadsBudgetMs,
+      fromMs: heal.endedAtMs,
+      toMs: heal.endedAtMs + heal.leaderWaitMs + input.finalReadsBudgetMs,
     });
   }
   if (heal !== null && heal.leader !== null && input.finalReads !== null && input.finalReads.keys > 0 && input.firstFinalOkMs !== null) {
@@ -115,16 +122,19 @@ export function progressAnalysis(input: ProgressInput): Analysis {
     if (wait > bound.ms) {
       found.push({
         text: `progress: the first final read completed ${seconds(wait)} (${et(wait)}) after the heal, over the bound of ${bound.text}`,
-        fromMs: heal.endedAtMs, toMs: input.firstFinalOkMs,
+        fromMs: heal.endedAtMs,
+        toMs: input.firstFinalOkMs,
       });
     }
   }
   const catchUp = input.catchUp;
   if (catchUp !== undefined && catchUp !== null && catchUp.target !== null && catchUp.laggards.length > 0 && heal !== null) {
     found.push({
-      text: `progress: ${catchUp.laggards.map((l) => `${l.node} (commit index ${l.commitIndex ?? 'no answer'})`).join(', ')} never caught up with the ` +
+      text:
+        `progress: ${catchUp.laggards.map((l) => `${l.node} (commit index ${l.commitIndex ?? 'no answer'})`).join(', ')} never caught up with the ` +
         `leader's commit index ${catchUp.target} in the ${seconds(catchUp.waitedMs)} after the final reads`,
-      fromMs: heal.endedAtMs, toMs: heal.endedAtMs + catchUp.waitedMs,
+      fromMs: heal.endedAtMs,
+      toMs: heal.endedAtMs + catchUp.waitedMs,
     });
   }
   for (const [fromMs, toMs] of input.healedStretches) {
@@ -132,9 +142,11 @@ export function progressAnalysis(input: ProgressInput): Analysis {
     const gap = longestGapMs(input.oks, fromMs, toMs);
     if (gap.ms > bound.ms) {
       found.push({
-        text: `progress: no ok op for ${seconds(gap.ms)} (${et(gap.ms)}) from ${seconds(gap.atMs)} while no fault was in force ` +
+        text:
+          `progress: no ok op for ${seconds(gap.ms)} (${et(gap.ms)}) from ${seconds(gap.atMs)} while no fault was in force ` +
           `(${seconds(fromMs)}-${seconds(toMs)}), over the bound of ${bound.text}`,
-        fromMs: gap.atMs, toMs: gap.atMs + gap.ms,
+        fromMs: gap.atMs,
+        toMs: gap.atMs + gap.ms,
       });
     }
   }
@@ -146,27 +158,34 @@ export function progressAnalysis(input: ProgressInput): Analysis {
     if (o === null) {
       blamed.push(f.text);
       firstBlamedMs = firstBlamedMs === null ? f.fromMs : Math.min(firstBlamedMs, f.fromMs);
-    }
-    else starved.push(`${f.text}; but the machine starved the run then (the harness, which carries every datagram, stalled ` +
-      `${seconds(o.harnessStalledMs)} of it${o.nodeWaitShare === null ? '' : `, the nodes waited for a CPU ${(o.nodeWaitShare * 100).toFixed(0)}% of it`})`);
+    } else
+      starved.push(
+        `${f.text}; but the machine starved the run then (the harness, which carries every datagram, stalled ` +
+          `${seconds(o.harnessStalledMs)} of it${o.nodeWaitShare === null ? '' : `, the nodes waited for a CPU ${(o.nodeWaitShare * 100).toFixed(0)}% of it`})`,
+      );
   }
   if (blamed.length === 0 && starved.length === 0) {
     return {
-      name: 'progress', valid: true,
+      name: 'progress',
+      valid: true,
       conclusion: 'the cluster made progress whenever no fault was in force',
-      brief: 'progress: ok', findings: [],
+      brief: 'progress: ok',
+      findings: [],
     };
   }
   const findings = boundFindings([...blamed, ...starved], (left) => `progress: ... ${left} more (results.json)`);
   if (blamed.length === 0) {
     return {
-      name: 'progress', valid: 'unknown',
+      name: 'progress',
+      valid: 'unknown',
       conclusion: 'the cluster stalled with no fault in force while the machine starved the run',
-      brief: `progress: unknown (machine overloaded)`, findings,
+      brief: `progress: unknown (machine overloaded)`,
+      findings,
     };
   }
   return {
-    name: 'progress', valid: false,
+    name: 'progress',
+    valid: false,
     conclusion: 'the cluster stopped making progress with no fault in force',
     brief: `progress: ${blamed.length} finding${blamed.length === 1 ? '' : 's'}`,
     findings,

@@ -89,10 +89,10 @@ export function resultsOf(run: RunContext, runDir: string, end: RunEnd, snapshot
     analyses: end.kind === 'analysed' ? end.analyses : null,
     checker,
     // A run that crashed or was interrupted still reports what the monitor saw.
-    monitor: end.kind === 'analysed' ? end.monitor : run.facts.wire?.() ?? null,
+    monitor: end.kind === 'analysed' ? end.monitor : (run.facts.wire?.() ?? null),
     monitorNotRun: monitorNotRun(run),
     detectedAtMs: end.kind === 'analysed' ? detectedAt(end.analyses) : null,
-    counterexample: firstFailure !== undefined ? checker?.keys[firstFailure]?.counterexample ?? null : null,
+    counterexample: firstFailure !== undefined ? (checker?.keys[firstFailure]?.counterexample ?? null) : null,
     counts: { byType: snapshot.byType, byF: snapshot.byF },
     availability: { overall: snapshot.overall, progress: end.kind === 'analysed' ? end.availability : null, ...snapshot.phases },
     faults: end.kind === 'analysed' ? end.evidence : [],

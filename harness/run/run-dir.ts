@@ -36,12 +36,13 @@ export function openRunDir(run: RunContext): string {
     // What the nemesis ops' f names mean, for report.html (report/ cannot import the harness's table).
     nemesisCatalogue: nemesisCatalogue(),
   });
-  const nemesis = options.nemesis.length === 0
-    ? 'none'
-    : `${options.nemesis.join(',')} every ${options.nemesisIntervalS} s (${schedule.length} events)`;
-  run.log.line(`test ${options.testName}, seed ${seed}: ${options.nodes} nodes (${options.net}, ${options.readMode}), ${options.timeLimitS} s, ` +
-    `concurrency ${options.concurrency}, rate ${options.rate}/s, keys ${options.keys} x ${options.opsPerKey} ops, nemesis ${nemesis}` +
-    `${options.nodeFlags.length > 0 ? `, node flags ${options.nodeFlags.join(' ')}` : ''}`);
+  const nemesis =
+    options.nemesis.length === 0 ? 'none' : `${options.nemesis.join(',')} every ${options.nemesisIntervalS} s (${schedule.length} events)`;
+  run.log.line(
+    `test ${options.testName}, seed ${seed}: ${options.nodes} nodes (${options.net}, ${options.readMode}), ${options.timeLimitS} s, ` +
+      `concurrency ${options.concurrency}, rate ${options.rate}/s, keys ${options.keys} x ${options.opsPerKey} ops, nemesis ${nemesis}` +
+      `${options.nodeFlags.length > 0 ? `, node flags ${options.nodeFlags.join(' ')}` : ''}`,
+  );
   run.log.line(`run directory ${runDir}`);
   return runDir;
 }

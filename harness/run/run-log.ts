@@ -9,7 +9,10 @@ import type { Progress } from '../progress.js';
 export class RunLog {
   private fd: number | null = null;
 
-  constructor(private readonly progress: Progress, private readonly originMs: number) {}
+  constructor(
+    private readonly progress: Progress,
+    private readonly originMs: number,
+  ) {}
 
   /** Appends every line from now on to `path` (harness.log) too. */
   openFile(path: string): void {

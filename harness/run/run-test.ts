@@ -46,7 +46,8 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
         Workload.with(run, runDir, cluster, leader, async (w) => {
           await w.runForTimeLimit();
           await healAndFinalReads(run, cluster, w);
-        }));
+        }),
+      );
       return analyze(run, runDir);
     });
     // A run without a verdict keeps no cluster up, --leave-running or not.
@@ -63,7 +64,7 @@ async function settle(run: RunContext, body: () => Promise<RunEnd>): Promise<Run
     return await body();
   } catch (err) {
     if (err instanceof Interrupted || run.interrupted) return { kind: 'interrupted', error: 'interrupted (Ctrl-C)' };
-    run.log.line(`CRASH: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    run.log.line(`CRASH: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return { kind: 'crashed', error: err instanceof Error ? err.message : String(err) };
   }
 }
@@ -80,21 +81,25 @@ async function conclude(run: RunContext, end: RunEnd): Promise<RunOutcome> {
     results = resultsOf(run, runDir, end, snapshot);
     await writeResults(run, runDir, results);
   }
-  const summary = (colour: boolean): string => formatSummary({
-    end,
-    seed: run.seed,
-    testName: options.testName,
-    runDir: runDir ?? '(none)',
-    historyPath: historyPaths(runDir ?? '.').jsonl,
-    stats: snapshot,
-    checkMs: facts.timings.checkMs,
-    finalReadsMissing: facts.finalReads?.missing ?? [],
-    wallMs: facts.timings.totalMs,
-    evidence: end.kind === 'analysed' ? end.evidence : [],
-    progress: end.kind === 'analysed' ? end.availability : null,
-    monitorNotRun: monitorNotRun(run),
-    machine: results?.machine ?? null,
-  }, colour);
+  const summary = (colour: boolean): string =>
+    formatSummary(
+      {
+        end,
+        seed: run.seed,
+        testName: options.testName,
+        runDir: runDir ?? '(none)',
+        historyPath: historyPaths(runDir ?? '.').jsonl,
+        stats: snapshot,
+        checkMs: facts.timings.checkMs,
+        finalReadsMissing: facts.finalReads?.missing ?? [],
+        wallMs: facts.timings.totalMs,
+        evidence: end.kind === 'analysed' ? end.evidence : [],
+        progress: end.kind === 'analysed' ? end.availability : null,
+        monitorNotRun: monitorNotRun(run),
+        machine: results?.machine ?? null,
+      },
+      colour,
+    );
   run.log.appendToFile(summary(false));
   if (options.json) {
     // One run: results.json as is. Several (--test-count): one compact line per run (JSON Lines).
@@ -105,4 +110,3 @@ async function conclude(run: RunContext, end: RunEnd): Promise<RunOutcome> {
   }
   return { verdict, exitCode: exitCodeFor(verdict), runDir, results };
 }
-

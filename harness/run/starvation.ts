@@ -134,7 +134,11 @@ export class StarvationMonitor {
   /** The whole run: total and longest harness stall, the nodes' wait share. */
   summary(toMs: number): { harnessStalledMs: number; longestHarnessStallMs: number; nodeWaitShare: number | null } {
     const o = this.overloadIn(0, toMs);
-    return { harnessStalledMs: o.harnessStalledMs, longestHarnessStallMs: this.stalls.reduce((m, s) => Math.max(m, s.ms), 0), nodeWaitShare: o.nodeWaitShare };
+    return {
+      harnessStalledMs: o.harnessStalledMs,
+      longestHarnessStallMs: this.stalls.reduce((m, s) => Math.max(m, s.ms), 0),
+      nodeWaitShare: o.nodeWaitShare,
+    };
   }
 
   private push<T>(list: T[], item: T): void {

@@ -11,9 +11,7 @@ import { mergeAnalyses, type Analysis } from './analysis.js';
 import type { RunEnd } from './verdict.js';
 
 /** How the run ended, as far as the summary needs it (RunEnd without the raw checker data). */
-export type SummaryEnd =
-  | Pick<Extract<RunEnd, { kind: 'analysed' }>, 'kind' | 'analyses'>
-  | Exclude<RunEnd, { kind: 'analysed' }>;
+export type SummaryEnd = Pick<Extract<RunEnd, { kind: 'analysed' }>, 'kind' | 'analyses'> | Exclude<RunEnd, { kind: 'analysed' }>;
 
 export interface SummaryInput {
   end: SummaryEnd;
@@ -57,9 +55,12 @@ export function headline(end: SummaryEnd): { text: string; colour: 'green' | 're
       if (decisive === undefined) return { text: `${word}: nothing was analysed`, colour };
       return { text: `${word}: ${decisive.conclusion}${first !== undefined && first !== decisive ? ` (${first.brief})` : ''}`, colour };
     }
-    case 'crashed': return { text: 'CRASHED: the run did not complete', colour: 'yellow' };
-    case 'interrupted': return { text: 'INTERRUPTED: stopped before a verdict', colour: 'yellow' };
-    default: return assertNever(end, 'run end');
+    case 'crashed':
+      return { text: 'CRASHED: the run did not complete', colour: 'yellow' };
+    case 'interrupted':
+      return { text: 'INTERRUPTED: stopped before a verdict', colour: 'yellow' };
+    default:
+      return assertNever(end, 'run end');
   }
 }
 
@@ -70,23 +71,33 @@ export function formatSummary(s: SummaryInput, colour: boolean): string {
   const lines = [`${paint('bold', paint(head.colour, head.text))}  (test ${s.testName}, seed ${s.seed}, ${formatElapsed(s.wallMs)})`];
   if (s.end.kind !== 'analysed') lines.push(`  error: ${s.end.error}`);
   else for (const a of s.end.analyses) for (const f of a.findings) lines.push(`  ${f}`);
-  lines.push(`  ops: ${st.byType.invoke} invoked, ${st.byType.ok} ok, ${st.byType.fail} fail, ${st.byType.info} info` +
-    ` (${Object.entries(st.byF).map(([f, c]) => `${f} ${c.ok}/${c.invoke}`).join(', ')} ok)`);
+  lines.push(
+    `  ops: ${st.byType.invoke} invoked, ${st.byType.ok} ok, ${st.byType.fail} fail, ${st.byType.info} info` +
+      ` (${Object.entries(st.byF)
+        .map(([f, c]) => `${f} ${c.ok}/${c.invoke}`)
+        .join(', ')} ok)`,
+  );
   const { faults, healed } = st.phases;
-  lines.push(`  availability: ${percent(st.overall.availability)} of ops answered overall, ${percent(faults.availability)} during faults (${faults.ops} ops),` +
-    ` ${percent(healed.availability)} healed (${healed.ops} ops)`);
+  lines.push(
+    `  availability: ${percent(st.overall.availability)} of ops answered overall, ${percent(faults.availability)} during faults (${faults.ops} ops),` +
+      ` ${percent(healed.availability)} healed (${healed.ops} ops)`,
+  );
   if (s.progress !== null) lines.push(`  availability over time: ${progressText(s.progress)}`);
   if (s.evidence.length > 0) {
     const none = s.evidence.filter((e) => e.noEffect !== null).length;
-    lines.push(`  faults: ${s.evidence.length}, ${s.evidence.filter((e) => e.hitLeader === true).length} hit the leader, ` +
-      `${s.evidence.reduce((n, e) => n + e.elections.length, 0)} elections${none > 0 ? `, ${none} with no observable effect` : ''}`);
+    lines.push(
+      `  faults: ${s.evidence.length}, ${s.evidence.filter((e) => e.hitLeader === true).length} hit the leader, ` +
+        `${s.evidence.reduce((n, e) => n + e.elections.length, 0)} elections${none > 0 ? `, ${none} with no observable effect` : ''}`,
+    );
     for (const e of s.evidence.slice(0, MAX_FAULT_LINES)) lines.push(`    ${evidenceLine(e)}`);
     if (s.evidence.length > MAX_FAULT_LINES) lines.push(`    ... ${s.evidence.length - MAX_FAULT_LINES} more (results.json)`);
   }
   if (s.monitorNotRun !== null && s.end.kind === 'analysed') lines.push(`  wire monitor: ${s.monitorNotRun}`);
   if (s.machine !== null && (s.machine.longestHarnessStallMs > 100 || (s.machine.nodeWaitShare ?? 0) > 0.1)) {
-    lines.push(`  machine: the harness (relay and clients) stalled ${formatElapsed(s.machine.harnessStalledMs)} in all (longest ${formatElapsed(s.machine.longestHarnessStallMs)})` +
-      `${s.machine.nodeWaitShare === null ? '' : `; the nodes waited for a CPU ${percent(s.machine.nodeWaitShare)} of the time`}`);
+    lines.push(
+      `  machine: the harness (relay and clients) stalled ${formatElapsed(s.machine.harnessStalledMs)} in all (longest ${formatElapsed(s.machine.longestHarnessStallMs)})` +
+        `${s.machine.nodeWaitShare === null ? '' : `; the nodes waited for a CPU ${percent(s.machine.nodeWaitShare)} of the time`}`,
+    );
   }
   const missing = s.finalReadsMissing;
   if (missing.length > 0) lines.push(`  final reads: no ok read of ${missing.length} key(s): ${missing.slice(0, 10).join(', ')}`);

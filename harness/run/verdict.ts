@@ -14,27 +14,31 @@ export type RunVerdict = true | false | 'unknown' | 'crashed' | 'interrupted';
 
 export type RunEnd =
   | {
-    readonly kind: 'analysed';
-    /** The linearizability checker first, then the wire monitor where there is one, then progress. */
-    readonly analyses: readonly Analysis[];
-    /** The checker's full result (per-key results, counterexamples, timings). */
-    readonly checker: CheckResult;
-    /** The wire monitor's report (null without one: --net netns or direct). */
-    readonly monitor: WireMonitorReport | null;
-    /** What each fault did (evidence.ts). */
-    readonly evidence: readonly FaultEvidence[];
-    /** Availability over time (availability.ts). */
-    readonly availability: ProgressAvailability;
-  }
+      readonly kind: 'analysed';
+      /** The linearizability checker first, then the wire monitor where there is one, then progress. */
+      readonly analyses: readonly Analysis[];
+      /** The checker's full result (per-key results, counterexamples, timings). */
+      readonly checker: CheckResult;
+      /** The wire monitor's report (null without one: --net netns or direct). */
+      readonly monitor: WireMonitorReport | null;
+      /** What each fault did (evidence.ts). */
+      readonly evidence: readonly FaultEvidence[];
+      /** Availability over time (availability.ts). */
+      readonly availability: ProgressAvailability;
+    }
   | { readonly kind: 'crashed'; readonly error: string }
   | { readonly kind: 'interrupted'; readonly error: string };
 
 export function verdictOf(end: RunEnd): RunVerdict {
   switch (end.kind) {
-    case 'analysed': return mergeAnalyses(end.analyses).valid;
-    case 'crashed': return 'crashed';
-    case 'interrupted': return 'interrupted';
-    default: return assertNever(end, 'run end');
+    case 'analysed':
+      return mergeAnalyses(end.analyses).valid;
+    case 'crashed':
+      return 'crashed';
+    case 'interrupted':
+      return 'interrupted';
+    default:
+      return assertNever(end, 'run end');
   }
 }
 

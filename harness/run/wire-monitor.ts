@@ -28,13 +28,15 @@ export function watchWire(
   nowMs?: () => number,
 ): WireProbe | null {
   if (net.attachMonitor === undefined || net.monitorReport === undefined) return null;
-  net.attachMonitor(new RaftWireMonitor({
-    peerSecret: config.peerSecret,
-    nodeIds: config.nodes.map((n) => n.id),
-    cluster: config.cluster,
-    onViolation,
-    ...(nowMs !== undefined ? { nowMs } : {}),
-  }));
+  net.attachMonitor(
+    new RaftWireMonitor({
+      peerSecret: config.peerSecret,
+      nodeIds: config.nodes.map((n) => n.id),
+      cluster: config.cluster,
+      onViolation,
+      ...(nowMs !== undefined ? { nowMs } : {}),
+    }),
+  );
   return () => net.monitorReport?.() ?? null;
 }
 
@@ -47,7 +49,11 @@ export function wireMonitorAnalysis(report: WireMonitorReport): Analysis {
   const violations = report.violations;
   if (violations.length === 0 && report.counts.violationsDropped === 0) {
     return {
-      name: 'wire-monitor', valid: true, conclusion: 'no Raft invariant violated on the wire', brief: 'monitor: no violation', findings: [],
+      name: 'wire-monitor',
+      valid: true,
+      conclusion: 'no Raft invariant violated on the wire',
+      brief: 'monitor: no violation',
+      findings: [],
     };
   }
   const count = violations.length + report.counts.violationsDropped;
@@ -58,6 +64,9 @@ export function wireMonitorAnalysis(report: WireMonitorReport): Analysis {
     ...(first !== null ? { firstFindingAtMs: first } : {}),
     conclusion: 'Raft invariant violated on the wire',
     brief: `monitor: ${count} violation${count === 1 ? '' : 's'}`,
-    findings: boundFindings(violations.map((v) => `monitor: ${v.message}`), (left) => `monitor: ... ${left} more (results.json)`),
+    findings: boundFindings(
+      violations.map((v) => `monitor: ${v.message}`),
+      (left) => `monitor: ... ${left} more (results.json)`,
+    ),
   };
 }

@@ -38,31 +38,51 @@ export class Workload {
   private readonly startMs = performance.now();
   private running: Promise<void> | null = null;
 
-  private constructor(private readonly run: RunContext, cluster: Cluster, leader: string, runDir: string) {
+  private constructor(
+    private readonly run: RunContext,
+    cluster: Cluster,
+    leader: string,
+    runDir: string,
+  ) {
     const { options, seed } = run;
     this.leader = leader;
     run.history.open(runDir, () => this.phaseNow());
     this.starvation = new StarvationMonitor(() => run.history.nowMs());
     run.facts.starvation = this.starvation;
-    this.watch = new ClusterWatch(cluster, { nowMs: () => run.history.nowMs(), afterPoll: () => this.starvation.sampleNodes(cluster.pids()) });
+    this.watch = new ClusterWatch(cluster, {
+      nowMs: () => run.history.nowMs(),
+      afterPoll: () => this.starvation.sampleNodes(cluster.pids()),
+    });
     run.facts.watch = this.watch;
     try {
       this.generator = new OpGenerator({ seed, keys: options.keys, opsPerKey: options.opsPerKey });
       this.stagger = new Stagger(options.rate, seed ^ 0x5eed);
-      this.nemesis = run.facts.schedule.length === 0 ? null : new NemesisRunner(cluster, run.facts.schedule, {
-        seed,
-        // A fault aimed at the leader waits up to 4 election timeouts for one mid-election.
-        leaderWaitMs: 4 * options.electionTimeoutMs[1],
-        record: (op) => {
-          run.facts.nemesisActions += op.phase === 'complete' ? 1 : 0;
-          const line = run.history.record({ process: 'nemesis', type: op.phase === 'invoke' ? 'invoke' : 'info', f: op.f, value: op.value });
-          // The relay's counters as this op happens: a fault's effect on each link is its stop's minus its start's.
-          if (line !== null) this.watch.snapshotNet(line.index);
-        },
-        log: (l) => run.log.line(l),
-      });
+      this.nemesis =
+        run.facts.schedule.length === 0
+          ? null
+          : new NemesisRunner(cluster, run.facts.schedule, {
+              seed,
+              // A fault aimed at the leader waits up to 4 election timeouts for one mid-election.
+              leaderWaitMs: 4 * options.electionTimeoutMs[1],
+              record: (op) => {
+                run.facts.nemesisActions += op.phase === 'complete' ? 1 : 0;
+                const line = run.history.record({
+                  process: 'nemesis',
+                  type: op.phase === 'invoke' ? 'invoke' : 'info',
+                  f: op.f,
+                  value: op.value,
+                });
+                // The relay's counters as this op happens: a fault's effect on each link is its stop's minus its start's.
+                if (line !== null) this.watch.snapshotNet(line.index);
+              },
+              log: (l) => run.log.line(l),
+            });
       this.pool = new ClientPool({
-        config: cluster.config, concurrency: options.concurrency, seed, opTimeoutMs: options.opTimeoutMs, record: (e) => run.history.record(e),
+        config: cluster.config,
+        concurrency: options.concurrency,
+        seed,
+        opTimeoutMs: options.opTimeoutMs,
+        record: (e) => run.history.record(e),
       });
     } catch (err) {
       run.history.close(); // the only thing acquired so far
@@ -72,16 +92,18 @@ export class Workload {
     if (run.io.signal.aborted) this.stop.abort();
     else run.io.signal.addEventListener('abort', this.onInterrupt, { once: true });
     const timeLimitMs = options.timeLimitS * 1000;
-    run.progress.start(() => statusLine({
-      elapsedMs: performance.now() - this.startMs,
-      timeLimitMs,
-      phase: this.phaseName,
-      ok: run.stats.ok,
-      fail: run.stats.fail,
-      info: run.stats.info,
-      faults: this.nemesis?.activeFaults() ?? [],
-      leader: this.watch.currentLeader() ?? this.leader,
-    }));
+    run.progress.start(() =>
+      statusLine({
+        elapsedMs: performance.now() - this.startMs,
+        timeLimitMs,
+        phase: this.phaseName,
+        ok: run.stats.ok,
+        fail: run.stats.fail,
+        info: run.stats.info,
+        faults: this.nemesis?.activeFaults() ?? [],
+        leader: this.watch.currentLeader() ?? this.leader,
+      }),
+    );
     this.starvation.start();
     this.watch.start();
   }

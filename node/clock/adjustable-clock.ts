@@ -178,7 +178,10 @@ export class AdjustableClock implements Clock {
 }
 
 function validateAdjustment(adj: ClockAdjustment): string | null {
-  if (adj.rate !== undefined && !(typeof adj.rate === 'number' && Number.isFinite(adj.rate) && adj.rate > 0 && adj.rate <= MAX_CLOCK_RATE)) {
+  if (
+    adj.rate !== undefined &&
+    !(typeof adj.rate === 'number' && Number.isFinite(adj.rate) && adj.rate > 0 && adj.rate <= MAX_CLOCK_RATE)
+  ) {
     return `rate must be a number in (0, ${MAX_CLOCK_RATE}], got ${String(adj.rate)}`;
   }
   if (adj.offsetMs !== undefined && !(typeof adj.offsetMs === 'number' && Number.isFinite(adj.offsetMs))) {

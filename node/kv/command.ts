@@ -64,8 +64,10 @@ export function decodeCommand(data: string): DecodeCommandResult {
   }
   const { clientId, instance, seq, op } = v;
   if (typeof clientId !== 'string' || clientId.length === 0) return { ok: false, error: 'command.clientId: expected a non-empty string' };
-  if (typeof instance !== 'number' || !Number.isSafeInteger(instance) || instance < 0) return { ok: false, error: 'command.instance: expected a non-negative safe integer' };
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return { ok: false, error: 'command.seq: expected a non-negative safe integer' };
+  if (typeof instance !== 'number' || !Number.isSafeInteger(instance) || instance < 0)
+    return { ok: false, error: 'command.instance: expected a non-negative safe integer' };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    return { ok: false, error: 'command.seq: expected a non-negative safe integer' };
   const opProblem = checkKvOp(op, 'command.op');
   if (opProblem !== null) return { ok: false, error: opProblem };
   return { ok: true, cmd: { clientId, instance, seq, op: op as KvOp } };

@@ -42,5 +42,7 @@ export function validateOp(op: KvOp, limits: KvLimits): KvResult | null {
 
 function checkValue(what: string, value: string, limits: KvLimits): KvResult | null {
   const bytes = Buffer.byteLength(value, 'utf8');
-  return bytes > limits.maxValueBytes ? invalid('value_too_large', `${what} is ${bytes} bytes; the limit is ${limits.maxValueBytes}`) : null;
+  return bytes > limits.maxValueBytes
+    ? invalid('value_too_large', `${what} is ${bytes} bytes; the limit is ${limits.maxValueBytes}`)
+    : null;
 }

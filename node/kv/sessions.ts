@@ -81,7 +81,8 @@ export class SessionTable {
     if (s === undefined) return { kind: 'new' };
     if (s.instance !== instance) return { kind: 'conflict', code: 'session_conflict', lastSeq: s.lastSeq };
     if (seq > s.lastSeq) return { kind: 'new' };
-    if (seq === s.lastSeq) return s.digest === digest ? { kind: 'duplicate', result: s.result } : { kind: 'conflict', code: 'op_mismatch', lastSeq: s.lastSeq };
+    if (seq === s.lastSeq)
+      return s.digest === digest ? { kind: 'duplicate', result: s.result } : { kind: 'conflict', code: 'op_mismatch', lastSeq: s.lastSeq };
     return { kind: 'stale', lastSeq: s.lastSeq };
   }
 
@@ -93,12 +94,21 @@ export class SessionTable {
    */
   touch(clientId: string, index: number, update: SessionUpdate | null): void {
     const prev = this.sessions.get(clientId);
-    if (prev !== undefined && index <= prev.lastUsedIndex) assertionFailed(`session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
+    if (prev !== undefined && index <= prev.lastUsedIndex)
+      assertionFailed(`session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
     let next: Session;
     if (update !== null) {
       if (prev !== undefined && update.seq <= prev.lastSeq) assertionFailed(`session ${clientId}: seq ${update.seq} does not advance`);
-      if (prev !== undefined && update.instance !== prev.instance) assertionFailed(`session ${clientId}: instance ${update.instance} updates the session of instance ${prev.instance}`);
-      next = { clientId, instance: update.instance, lastSeq: update.seq, digest: update.digest, result: update.result, lastUsedIndex: index };
+      if (prev !== undefined && update.instance !== prev.instance)
+        assertionFailed(`session ${clientId}: instance ${update.instance} updates the session of instance ${prev.instance}`);
+      next = {
+        clientId,
+        instance: update.instance,
+        lastSeq: update.seq,
+        digest: update.digest,
+        result: update.result,
+        lastUsedIndex: index,
+      };
     } else {
       if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
@@ -149,7 +159,8 @@ export class SessionTable {
     for (const session of sessions) {
       if (seen.has(session.clientId)) return `session ${JSON.stringify(session.clientId)} appears twice`;
       seen.add(session.clientId);
-      if (session.lastUsedIndex <= previousIndex) return `sessions are not in eviction order (index ${session.lastUsedIndex} after ${previousIndex})`;
+      if (session.lastUsedIndex <= previousIndex)
+        return `sessions are not in eviction order (index ${session.lastUsedIndex} after ${previousIndex})`;
       previousIndex = session.lastUsedIndex;
     }
     this.sessions.clear();
@@ -185,7 +196,9 @@ export function sessionToSnapshot(session: Session): Record<string, unknown> {
 }
 
 /** A session read back from its snapshot form; total: any value gives a typed result. */
-export function sessionFromSnapshot(value: unknown): { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly error: string } {
+export function sessionFromSnapshot(
+  value: unknown,
+): { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly error: string } {
   if (!isRecord(value)) return { ok: false, error: 'session: expected an object' };
   const keys = Object.keys(value);
   if (keys.length !== sessionFields.length || !sessionFields.every((field) => Object.hasOwn(value, field))) {

@@ -29,9 +29,14 @@ export type ApplyResult =
   | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number }
   /** Another instance's session, or the client's last seq with another op: not applied, and never will be (sessions.ts). */
   | {
-    readonly kind: 'conflict'; readonly index: number; readonly clientId: string; readonly instance: number; readonly seq: number;
-    readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number;
-  };
+      readonly kind: 'conflict';
+      readonly index: number;
+      readonly clientId: string;
+      readonly instance: number;
+      readonly seq: number;
+      readonly code: 'session_conflict' | 'op_mismatch';
+      readonly lastSeq: number;
+    };
 
 export interface KvSnapshot {
   readonly lastApplied: number;
@@ -145,7 +150,8 @@ export class KvStateMachine {
     }
     const lastApplied = value['lastApplied'];
     const undecodable = value['undecodable'];
-    if (!isCount(lastApplied) || !isCount(undecodable)) return { ok: false, error: 'kv snapshot: lastApplied and undecodable must be non-negative integers' };
+    if (!isCount(lastApplied) || !isCount(undecodable))
+      return { ok: false, error: 'kv snapshot: lastApplied and undecodable must be non-negative integers' };
     const pairs = value['data'];
     if (!Array.isArray(pairs)) return { ok: false, error: 'kv snapshot: data must be a list of [key, value]' };
     const data = new Map<string, string>();
@@ -165,7 +171,8 @@ export class KvStateMachine {
     for (const raw of rawSessions) {
       const read = sessionFromSnapshot(raw);
       if (!read.ok) return { ok: false, error: `kv snapshot: ${read.error}` };
-      if (read.session.lastUsedIndex > lastApplied) return { ok: false, error: `kv snapshot: a session used at ${read.session.lastUsedIndex}, after lastApplied ${lastApplied}` };
+      if (read.session.lastUsedIndex > lastApplied)
+        return { ok: false, error: `kv snapshot: a session used at ${read.session.lastUsedIndex}, after lastApplied ${lastApplied}` };
       sessions.push(read.session);
     }
     const replaced = this.sessions.replaceAll(sessions);

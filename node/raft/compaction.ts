@@ -39,8 +39,14 @@ export function compactionPolicyOf(config: RaftConfig): CompactionPolicy {
     snapshotTrailingEntries: config.snapshotTrailingEntries ?? defaultCompaction.snapshotTrailingEntries,
   };
   const every = policy.snapshotEveryEntries;
-  assert(every === null || (Number.isSafeInteger(every) && every >= 1), `RaftConfig.snapshotEveryEntries must be a positive integer or null, got ${every}`);
-  assert(Number.isSafeInteger(policy.snapshotEveryBytes) && policy.snapshotEveryBytes >= 1, `RaftConfig.snapshotEveryBytes must be a positive integer, got ${policy.snapshotEveryBytes}`);
+  assert(
+    every === null || (Number.isSafeInteger(every) && every >= 1),
+    `RaftConfig.snapshotEveryEntries must be a positive integer or null, got ${every}`,
+  );
+  assert(
+    Number.isSafeInteger(policy.snapshotEveryBytes) && policy.snapshotEveryBytes >= 1,
+    `RaftConfig.snapshotEveryBytes must be a positive integer, got ${policy.snapshotEveryBytes}`,
+  );
   assert(
     Number.isSafeInteger(policy.snapshotTrailingEntries) && policy.snapshotTrailingEntries >= 0,
     `RaftConfig.snapshotTrailingEntries must be a non-negative integer, got ${policy.snapshotTrailingEntries}`,

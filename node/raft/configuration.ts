@@ -83,21 +83,25 @@ export function configurationProblem(configuration: Configuration): string | nul
   return null;
 }
 
-export type ConfChangeResult = { readonly ok: true; readonly configuration: Configuration } | { readonly ok: false; readonly detail: string };
+export type ConfChangeResult =
+  { readonly ok: true; readonly configuration: Configuration } | { readonly ok: false; readonly detail: string };
 
 /** The configuration `change` leads to from `current`, or why it is not a valid single-server change. */
 export function applyConfChange(current: Configuration, change: ConfChange): ConfChangeResult {
   const { node } = change;
-  if (typeof node !== 'string' || node.length === 0 || node.length > MAX_NODE_ID_CHARS) return { ok: false, detail: `bad node id ${JSON.stringify(node)}` };
+  if (typeof node !== 'string' || node.length === 0 || node.length > MAX_NODE_ID_CHARS)
+    return { ok: false, detail: `bad node id ${JSON.stringify(node)}` };
   let next: Configuration;
   switch (change.type) {
     case 'add_learner':
       if (isMember(current, node)) return { ok: false, detail: `${node} is already a ${isVoter(current, node) ? 'voter' : 'learner'}` };
-      if (current.voters.length + current.learners.length >= MAX_MEMBERS) return { ok: false, detail: `the cluster has ${MAX_MEMBERS} members, the most it may have` };
+      if (current.voters.length + current.learners.length >= MAX_MEMBERS)
+        return { ok: false, detail: `the cluster has ${MAX_MEMBERS} members, the most it may have` };
       next = { voters: current.voters, learners: [...current.learners, node].sort() };
       break;
     case 'promote':
-      if (!isLearner(current, node)) return { ok: false, detail: `${node} is not a learner (only a learner that caught up is promoted, §4.2.1)` };
+      if (!isLearner(current, node))
+        return { ok: false, detail: `${node} is not a learner (only a learner that caught up is promoted, §4.2.1)` };
       next = { voters: [...current.voters, node].sort(), learners: current.learners.filter((id) => id !== node) };
       break;
     case 'remove':
@@ -138,7 +142,8 @@ export function encodeConfigEntry(data: ConfigEntryData): string {
   });
 }
 
-export type DecodeConfigEntryResult = { readonly ok: true; readonly data: ConfigEntryData } | { readonly ok: false; readonly error: string };
+export type DecodeConfigEntryResult =
+  { readonly ok: true; readonly data: ConfigEntryData } | { readonly ok: false; readonly error: string };
 
 /** Total: any string gives a typed result. Checks the configuration is well formed and agrees with the change. */
 export function decodeConfigEntry(text: string): DecodeConfigEntryResult {
@@ -148,20 +153,28 @@ export function decodeConfigEntry(text: string): DecodeConfigEntryResult {
   } catch {
     return { ok: false, error: 'config entry is not JSON' };
   }
-  if (!isObject(value) || !hasExactly(value, ['change', 'voters', 'learners'])) return { ok: false, error: 'config entry: expected {change, voters, learners}' };
+  if (!isObject(value) || !hasExactly(value, ['change', 'voters', 'learners']))
+    return { ok: false, error: 'config entry: expected {change, voters, learners}' };
   const change = value['change'];
   if (!isObject(change) || !hasExactly(change, ['type', 'node'])) return { ok: false, error: 'config entry: change must be {type, node}' };
   const type = change['type'];
   const node = change['node'];
-  if (type !== 'add_learner' && type !== 'promote' && type !== 'remove') return { ok: false, error: `config entry: unknown change ${JSON.stringify(type)}` };
+  if (type !== 'add_learner' && type !== 'promote' && type !== 'remove')
+    return { ok: false, error: `config entry: unknown change ${JSON.stringify(type)}` };
   if (typeof node !== 'string') return { ok: false, error: 'config entry: change.node must be a string' };
   const voters = value['voters'];
   const learners = value['learners'];
-  if (!isStringList(voters) || !isStringList(learners)) return { ok: false, error: 'config entry: voters and learners must be lists of ids' };
+  if (!isStringList(voters) || !isStringList(learners))
+    return { ok: false, error: 'config entry: voters and learners must be lists of ids' };
   const configuration: Configuration = { voters, learners };
   const problem = configurationProblem(configuration);
   if (problem !== null) return { ok: false, error: `config entry: ${problem}` };
-  const agrees = type === 'add_learner' ? isLearner(configuration, node) : type === 'promote' ? isVoter(configuration, node) : !isMember(configuration, node);
+  const agrees =
+    type === 'add_learner'
+      ? isLearner(configuration, node)
+      : type === 'promote'
+        ? isVoter(configuration, node)
+        : !isMember(configuration, node);
   if (!agrees) return { ok: false, error: `config entry: the configuration does not reflect ${type} ${node}` };
   return { ok: true, data: { change: { type, node }, configuration } };
 }

@@ -29,7 +29,16 @@ import type { ProgressView, RaftStatus } from './raft.js';
 import type { CoreMessage, Entry, HardState, ProposeResult, ReadRejection, ReadState, Ready, SnapshotMeta, SoftState } from './types.js';
 
 /** Every message kind, in the order of a round trip: the names `describeMessage` prints and transcripts filter on. */
-export const MESSAGE_KINDS = ['MsgPreVote', 'MsgPreVoteResp', 'MsgVote', 'MsgVoteResp', 'MsgApp', 'MsgAppResp', 'MsgSnap', 'MsgTimeoutNow'] as const;
+export const MESSAGE_KINDS = [
+  'MsgPreVote',
+  'MsgPreVoteResp',
+  'MsgVote',
+  'MsgVoteResp',
+  'MsgApp',
+  'MsgAppResp',
+  'MsgSnap',
+  'MsgTimeoutNow',
+] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 export interface DescribeOptions {
@@ -200,9 +209,10 @@ export function describeReady(ready: Ready, options: DescribeOptions = {}): stri
  * is a snapshot or a compacted log ` snapshot=10@2 first=6` (§7).
  */
 export function describeStatus(status: RaftStatus): string {
-  const compaction = status.snapshot === null && status.firstIndex === 1
-    ? ''
-    : ` snapshot=${status.snapshot === null ? 'none' : describePosition(status.snapshot.index, status.snapshot.term)} first=${status.firstIndex}`;
+  const compaction =
+    status.snapshot === null && status.firstIndex === 1
+      ? ''
+      : ` snapshot=${status.snapshot === null ? 'none' : describePosition(status.snapshot.index, status.snapshot.term)} first=${status.firstIndex}`;
   return (
     `role=${status.role} term=${status.currentTerm} vote=${status.votedFor ?? 'none'} leader=${status.leaderId ?? 'none'} ` +
     `commit=${status.commitIndex} last=${describePosition(status.lastLogIndex, status.lastLogTerm)}${compaction}`

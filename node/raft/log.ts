@@ -58,7 +58,8 @@ export class RaftLog {
   private prevTerm: number;
 
   constructor(initial: readonly Entry[], prevIndex = 0, prevTerm = 0) {
-    if (!(Number.isSafeInteger(prevIndex) && prevIndex >= 0)) assertionFailed(`log prevIndex must be a non-negative integer, got ${prevIndex}`);
+    if (!(Number.isSafeInteger(prevIndex) && prevIndex >= 0))
+      assertionFailed(`log prevIndex must be a non-negative integer, got ${prevIndex}`);
     if (!(Number.isSafeInteger(prevTerm) && prevTerm >= 0)) assertionFailed(`log prevTerm must be a non-negative integer, got ${prevTerm}`);
     if ((prevIndex === 0) !== (prevTerm === 0)) assertionFailed(`log prev position ${prevIndex}@${prevTerm}: only index 0 has term 0`);
     this.prevIndex = prevIndex;
@@ -108,7 +109,8 @@ export class RaftLog {
 
   /** Entries with indices in [from, to], both inclusive (a fresh array). */
   slice(from: number, to: number): Entry[] {
-    if (!(from >= this.firstIndex() && to <= this.lastIndex())) assertionFailed(`slice [${from}, ${to}] outside log ${this.firstIndex()}..${this.lastIndex()}`);
+    if (!(from >= this.firstIndex() && to <= this.lastIndex()))
+      assertionFailed(`slice [${from}, ${to}] outside log ${this.firstIndex()}..${this.lastIndex()}`);
     if (from > to) return [];
     return this.entries.slice(from - this.prevIndex - 1, to - this.prevIndex);
   }
@@ -189,8 +191,10 @@ export class RaftLog {
   /** Append entries that continue the log exactly (index lastIndex+1, lastIndex+2, ...). */
   append(incoming: readonly Entry[]): void {
     for (const entry of incoming) {
-      if (entry.index !== this.lastIndex() + 1) assertionFailed(`log append not contiguous: entry ${entry.index} after ${this.lastIndex()}`);
-      if (entry.term < this.lastTerm()) assertionFailed(`log terms must not decrease: term ${entry.term} after ${this.lastTerm()} at index ${entry.index}`);
+      if (entry.index !== this.lastIndex() + 1)
+        assertionFailed(`log append not contiguous: entry ${entry.index} after ${this.lastIndex()}`);
+      if (entry.term < this.lastTerm())
+        assertionFailed(`log terms must not decrease: term ${entry.term} after ${this.lastTerm()} at index ${entry.index}`);
       if (entry.term < 1) assertionFailed(`entry term must be >= 1, got ${entry.term}`);
       this.entries.push(entry);
     }

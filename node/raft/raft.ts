@@ -227,7 +227,10 @@ export class RaftNode {
     this.bootstrapPeers = [...config.peers];
     const snapshot = stored.snapshot ?? null;
     if (snapshot !== null) {
-      assert(Number.isSafeInteger(snapshot.index) && snapshot.index >= 1 && Number.isSafeInteger(snapshot.term) && snapshot.term >= 1, `stored snapshot at ${snapshot.index}@${snapshot.term}: index and term must be >= 1`);
+      assert(
+        Number.isSafeInteger(snapshot.index) && snapshot.index >= 1 && Number.isSafeInteger(snapshot.term) && snapshot.term >= 1,
+        `stored snapshot at ${snapshot.index}@${snapshot.term}: index and term must be >= 1`,
+      );
       const problem = configurationProblem(snapshot.configuration);
       assert(problem === null, `stored snapshot's configuration: ${problem}`);
     }
@@ -235,9 +238,10 @@ export class RaftNode {
     this.raftLog = this.logFromStorage(stored.entries, snapshot);
     // Dissertation ch. 4: the newest configuration in the log rules; before
     // any, the snapshot's; before that, the bootstrap one (none for a joiner).
-    const base = snapshot !== null
-      ? { index: snapshot.index, configuration: snapshot.configuration }
-      : { index: 0, configuration: config.joining === true ? EMPTY_CONFIGURATION : makeConfiguration(this.bootstrapPeers) };
+    const base =
+      snapshot !== null
+        ? { index: snapshot.index, configuration: snapshot.configuration }
+        : { index: 0, configuration: config.joining === true ? EMPTY_CONFIGURATION : makeConfiguration(this.bootstrapPeers) };
     this.configs = new ConfigHistory(base);
     for (const entry of this.raftLog.all()) {
       if (entry.type === 'config' && entry.index > base.index) this.configs.push(entry.index, configurationOfEntry(entry.data));
@@ -283,7 +287,8 @@ export class RaftNode {
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (first === undefined || last === undefined) return new RaftLog([], snapshot.index, snapshot.term);
-    if (first.index > snapshot.index + 1) assertionFailed(`stored log starts at ${first.index}, after a gap past the snapshot at ${snapshot.index}`);
+    if (first.index > snapshot.index + 1)
+      assertionFailed(`stored log starts at ${first.index}, after a gap past the snapshot at ${snapshot.index}`);
     if (last.index < snapshot.index) return new RaftLog([], snapshot.index, snapshot.term);
     const atSnapshot = snapshot.index >= first.index ? entries[snapshot.index - first.index] : undefined;
     if (atSnapshot !== undefined && (atSnapshot.index !== snapshot.index || atSnapshot.term !== snapshot.term)) {
@@ -312,7 +317,7 @@ export class RaftNode {
     const votes: (readonly [NodeId, boolean])[] = [...this.votes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const logPrevIndex = this.raftLog.compactedIndex();
     const logPrevTerm = this.raftLog.term(logPrevIndex);
-    assert(logPrevTerm !== null, 'the term at the log\'s compacted start is always known');
+    assert(logPrevTerm !== null, "the term at the log's compacted start is always known");
     return {
       log: this.raftLog.all().slice(),
       logPrevIndex,
@@ -366,7 +371,11 @@ export class RaftNode {
    */
   static fromState(config: RaftConfig, state: RaftNodeState, prng: Prng): RaftNode {
     // Constructed empty (with the snapshot, so that its checks run): restore installs the log with its compacted start.
-    const node = new RaftNode(config, { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: [], snapshot: state.snapshot }, constantPrng);
+    const node = new RaftNode(
+      config,
+      { hardState: { currentTerm: state.currentTerm, votedFor: state.votedFor }, entries: [], snapshot: state.snapshot },
+      constantPrng,
+    );
     node.prng = prng;
     node.restore(state);
     return node;
@@ -619,7 +628,8 @@ export class RaftNode {
   snapshotTaken(meta: SnapshotMeta): void {
     if (this.snapshot !== null && meta.index <= this.snapshot.index) return; // older than what we have
     if (!(Number.isSafeInteger(meta.index) && meta.index >= 1)) assertionFailed(`snapshot index must be >= 1, got ${meta.index}`);
-    if (meta.index > this.handedOutIndex) assertionFailed(`snapshot at ${meta.index} beyond the entries handed out for application (${this.handedOutIndex})`);
+    if (meta.index > this.handedOutIndex)
+      assertionFailed(`snapshot at ${meta.index} beyond the entries handed out for application (${this.handedOutIndex})`);
     const term = this.raftLog.term(meta.index);
     if (term !== meta.term) assertionFailed(`snapshot at ${meta.index} says term ${meta.term}; the log says ${term}`);
     if (!sameConfiguration(this.configs.at(meta.index), meta.configuration) || configurationProblem(meta.configuration) !== null) {
@@ -699,7 +709,8 @@ export class RaftNode {
     }
     const hardState = this.hardStateChanged() ? { currentTerm: this.currentTerm, votedFor: this.votedFor } : null;
     const entriesToAppend = this.unstableFrom <= lastIndex ? this.raftLog.slice(this.unstableFrom, lastIndex) : NO_ENTRIES;
-    const committedEntries = this.commitIndex > this.handedOutIndex ? this.raftLog.slice(this.handedOutIndex + 1, this.commitIndex) : NO_ENTRIES;
+    const committedEntries =
+      this.commitIndex > this.handedOutIndex ? this.raftLog.slice(this.handedOutIndex + 1, this.commitIndex) : NO_ENTRIES;
     for (const entry of committedEntries) this.bytesSinceSnapshot += entrySizeBytes(entry);
     this.handedOutIndex = Math.max(this.handedOutIndex, this.commitIndex);
     // Ready step 5: once this Ready's entries are applied the state machine
@@ -885,7 +896,10 @@ export class RaftNode {
   ticksUntilDue(): number {
     let due: number;
     if (this.role === 'leader') {
-      due = Math.min(this.config.heartbeatIntervalTicks - this.heartbeatElapsed, this.config.electionTimeoutTicksMin - this.electionElapsed);
+      due = Math.min(
+        this.config.heartbeatIntervalTicks - this.heartbeatElapsed,
+        this.config.electionTimeoutTicksMin - this.electionElapsed,
+      );
       if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
     } else if (!this.mayCampaign()) {
       // Ticks of a node that may not campaign never act (tickElection); any wake-up period will do.
@@ -919,7 +933,11 @@ export class RaftNode {
 
   /** Leader stickiness (thesis §4.2.3) and the lease promise behind it (§6.4.1): ignore RequestVote. */
   private inLeaderLease(): boolean {
-    return this.config.checkQuorum && (this.leaderId !== null || this.mayHaveLeaseholder) && this.electionElapsed < this.config.electionTimeoutTicksMin;
+    return (
+      this.config.checkQuorum &&
+      (this.leaderId !== null || this.mayHaveLeaseholder) &&
+      this.electionElapsed < this.config.electionTimeoutTicksMin
+    );
   }
 
   // ---------------------------------------------------------------- roles
@@ -1301,7 +1319,13 @@ export class RaftNode {
     this.respondAppend(message, true, lastNewIndex, null, 0);
   }
 
-  private respondAppend(message: AppendEntries, success: boolean, matchIndex: number, conflictTerm: number | null, conflictIndex: number): void {
+  private respondAppend(
+    message: AppendEntries,
+    success: boolean,
+    matchIndex: number,
+    conflictTerm: number | null,
+    conflictIndex: number,
+  ): void {
     this.outbox.push({
       type: 'append_entries_response',
       term: this.currentTerm,
@@ -1364,10 +1388,16 @@ export class RaftNode {
         // what it has rather than wait forever on a match that is gone.
         const had = progress.matchIndex;
         progress.resetAfterLoss(hintNextIndex);
-        this.notices.push(`follower ${message.from} lost acknowledged entries (matchIndex ${had}, it rejected prevLogIndex ${message.matchIndex}); probing from ${progress.nextIndex}`);
+        this.notices.push(
+          `follower ${message.from} lost acknowledged entries (matchIndex ${had}, it rejected prevLogIndex ${message.matchIndex}); probing from ${progress.nextIndex}`,
+        );
         this.sendAppends(message.from);
       } else if (progress.maybeDecreaseTo(message.matchIndex, hintNextIndex)) this.sendAppends(message.from);
-      else if (progress.state === 'probe' && message.matchIndex === this.raftLog.compactedIndex() && message.matchIndex > progress.matchIndex) {
+      else if (
+        progress.state === 'probe' &&
+        message.matchIndex === this.raftLog.compactedIndex() &&
+        message.matchIndex > progress.matchIndex
+      ) {
         // It rejected a heartbeat at our compaction point (heartbeats go
         // there when its matchIndex is compacted; probes go at nextIndex - 1):
         // a heartbeat's answer ends a paused probe (as etcd's heartbeat
@@ -1534,7 +1564,14 @@ export class RaftNode {
     const snapshot = this.snapshot;
     if (snapshot === null) assertionFailed(`entry ${progress.nextIndex - 1} is compacted, yet no snapshot covers it`);
     progress.becomeSnapshot(snapshot.index);
-    this.snapshotSends.push({ type: 'install_snapshot', term: this.currentTerm, from: this.config.id, to: peer, seq: this.nextSeq(), snapshot });
+    this.snapshotSends.push({
+      type: 'install_snapshot',
+      term: this.currentTerm,
+      from: this.config.id,
+      to: peer,
+      seq: this.nextSeq(),
+      snapshot,
+    });
   }
 
   private broadcastHeartbeat(): void {
@@ -1576,7 +1613,8 @@ export class RaftNode {
    */
   private maybeCommit(): boolean {
     // §10.2.1: with parallel leader appends the leader's own copy counts only once durable.
-    const selfMatch = this.config.parallelLeaderAppend === true ? Math.min(this.persistedIndex, this.raftLog.lastIndex()) : this.raftLog.lastIndex();
+    const selfMatch =
+      this.config.parallelLeaderAppend === true ? Math.min(this.persistedIndex, this.raftLog.lastIndex()) : this.raftLog.lastIndex();
     // A majority of the current voters (§4.1); a leader that is removing itself does not count (§4.2.2).
     const matches = this.selfVoter ? [selfMatch] : [];
     for (const peer of this.otherVoters) matches.push(this.progressFor(peer).matchIndex);
@@ -1767,7 +1805,12 @@ export class RaftNode {
   /** Whether softState() differs from the last one handed out, without allocating (hasReady runs on every tick). */
   private softStateChanged(): boolean {
     const last = this.lastSoftState;
-    return last.role !== this.role || last.leaderId !== this.leaderId || last.currentTerm !== this.currentTerm || last.commitIndex !== this.commitIndex;
+    return (
+      last.role !== this.role ||
+      last.leaderId !== this.leaderId ||
+      last.currentTerm !== this.currentTerm ||
+      last.commitIndex !== this.commitIndex
+    );
   }
 
   private hardStateChanged(): boolean {
@@ -1798,7 +1841,8 @@ function isWellFormed(message: CoreMessage): boolean {
     case 'timeout_now':
       return true;
     case 'append_entries': {
-      if (!isIndex(message.prevLogIndex) || !isIndex(message.prevLogTerm) || !isIndex(message.leaderCommit) || !isIndex(message.seq)) return false;
+      if (!isIndex(message.prevLogIndex) || !isIndex(message.prevLogTerm) || !isIndex(message.leaderCommit) || !isIndex(message.seq))
+        return false;
       let previousTerm = message.prevLogTerm;
       for (let i = 0; i < message.entries.length; i++) {
         const entry = message.entries[i];

@@ -39,7 +39,8 @@ export class PendingReads {
 
   addConfirming(read: ConfirmingRead): void {
     const last = this.confirming[this.confirming.length - 1];
-    if (last !== undefined && last.roundSeq > read.roundSeq) assertionFailed(`read rounds out of order: ${read.roundSeq} after ${last?.roundSeq}`);
+    if (last !== undefined && last.roundSeq > read.roundSeq)
+      assertionFailed(`read rounds out of order: ${read.roundSeq} after ${last?.roundSeq}`);
     this.confirming.push(read);
   }
 

@@ -37,7 +37,18 @@
 import type { ConfirmingRead } from './read-only.js';
 import type { ProgressState } from './progress.js';
 import type { ConfigPoint } from './configuration.js';
-import type { Entry, HardState, InstallSnapshot, NodeId, RaftMessage, ReadRejection, ReadState, Role, SnapshotMeta, SoftState } from './types.js';
+import type {
+  Entry,
+  HardState,
+  InstallSnapshot,
+  NodeId,
+  RaftMessage,
+  ReadRejection,
+  ReadState,
+  Role,
+  SnapshotMeta,
+  SoftState,
+} from './types.js';
 
 /** One follower's progress as the leader tracks it (Figure 2 nextIndex/matchIndex plus flow control). */
 export interface ProgressSnapshot {

@@ -156,7 +156,10 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
     storage,
     stored: replay.stored,
     recovery: {
-      file, created, frames: replay.frames.length, fileBytes: buf.length,
+      file,
+      created,
+      frames: replay.frames.length,
+      fileBytes: buf.length,
       tornTail: replay.tornTail && { offset: replay.tornTail.offset, bytesDropped: replay.tornTail.bytesDropped },
       compactedThrough,
       compacted,
@@ -278,9 +281,11 @@ class FileRaftStorage implements RaftStorage {
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid compact: ${problem}`));
     this.compacting = true;
     const appended = this.lazy ? this.append([record]).then(() => this.flush()) : this.append([record]);
-    return appended.then(() => this.rewriteIfMostlyGarbage()).finally(() => {
-      this.compacting = false;
-    });
+    return appended
+      .then(() => this.rewriteIfMostlyGarbage())
+      .finally(() => {
+        this.compacting = false;
+      });
   }
 
   /** After a compaction: rewrite the file with only its live records when garbage dominates it (see the file comment). */
@@ -293,14 +298,22 @@ class FileRaftStorage implements RaftStorage {
       // Read back what the file holds (through the same fs: a page cache shows its unsynced bytes too; here everything is synced).
       const replay = replayLog(await this.fs.readFile(this.file), this.file, { tornTailAlwaysDropped: this.tornTailAlwaysDropped });
       assert(replay.tornTail === null && replay.validEnd === this.logicalEnd, 'the log file reads back as written');
-      const rewritten = await rewriteLive(this.fs, this.file, replay.stored, replay.index.hardStateRecordBytes > 0, replay.compactedThrough);
+      const rewritten = await rewriteLive(
+        this.fs,
+        this.file,
+        replay.stored,
+        replay.index.hardStateRecordBytes > 0,
+        replay.compactedThrough,
+      );
       const before = this.logicalEnd;
       await this.fh.close();
       this.fh = await this.fs.open(this.file, 'existing');
       this.index = rewritten.index;
       this.queuedEnd = rewritten.fileBytes;
       this.logicalEnd = rewritten.fileBytes;
-      this.log(`storage: rewrote ${this.file} after compaction to index ${this.index.firstIndex - 1}: ${before} -> ${rewritten.fileBytes} bytes`);
+      this.log(
+        `storage: rewrote ${this.file} after compaction to index ${this.index.firstIndex - 1}: ${before} -> ${rewritten.fileBytes} bytes`,
+      );
     } catch (e) {
       // Either file is a complete log (the rename is atomic), but which one this handle points at is unknown: stop.
       this.failure = new Error(`storage rewrite of ${this.file} failed: ${(e as Error).message}; the node must stop`, { cause: e });
@@ -374,7 +387,9 @@ class FileRaftStorage implements RaftStorage {
       if (syncing !== null) await syncing;
     } catch (e) {
       // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.
-      this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, { cause: e });
+      this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, {
+        cause: e,
+      });
       this.log(`storage: ${this.failure.message}`);
       throw this.failure;
     }

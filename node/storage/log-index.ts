@@ -67,10 +67,13 @@ export class LogIndex {
       case 'compact':
         // Snapshots only move forward (a follower ignores an InstallSnapshot older than its own, §7).
         if (record.firstIndex < 2) return `compact to index ${record.firstIndex}: a snapshot covers at least entry 1`;
-        return record.firstIndex < this.firstIndex ? `compact to index ${record.firstIndex} below the log's first index ${this.firstIndex}` : null;
+        return record.firstIndex < this.firstIndex
+          ? `compact to index ${record.firstIndex} below the log's first index ${this.firstIndex}`
+          : null;
       case 'entry': {
         const { index, term } = record.entry;
-        if (index !== this.lastIndex + 1) return `entry index ${index} does not follow last index ${this.lastIndex} (log must be contiguous from ${this.firstIndex})`;
+        if (index !== this.lastIndex + 1)
+          return `entry index ${index} does not follow last index ${this.lastIndex} (log must be contiguous from ${this.firstIndex})`;
         const prevTerm = this.termAt(this.lastIndex);
         // Terms along a Raft log never decrease (a leader appends in its own term, which is >= every term it holds; §5.3 Log Matching).
         return term < prevTerm ? `entry ${index} has term ${term}, lower than the previous entry's term ${prevTerm}` : null;
@@ -131,7 +134,8 @@ export class LogIndex {
     }
     const first = entries[0];
     if (first === undefined) return null;
-    if (first.index < this.firstIndex || first.index > this.lastIndex + 1) return `first entry index ${first.index} outside [${this.firstIndex}, ${this.lastIndex + 1}]`;
+    if (first.index < this.firstIndex || first.index > this.lastIndex + 1)
+      return `first entry index ${first.index} outside [${this.firstIndex}, ${this.lastIndex + 1}]`;
     let prev = { index: first.index - 1, term: this.termAt(first.index - 1) };
     for (const e of entries) {
       if (e.index !== prev.index + 1) return `entries not contiguous: ${e.index} after ${prev.index}`;

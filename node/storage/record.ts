@@ -91,10 +91,12 @@ export function encodeRecord(record: LogRecord): Buffer {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      if (!(isStorableNumber(entry.term) && isStorableNumber(entry.index))) assertionFailed(`entry term/index must be non-negative safe integers (term ${entry.term}, index ${entry.index})`);
+      if (!(isStorableNumber(entry.term) && isStorableNumber(entry.index)))
+        assertionFailed(`entry term/index must be non-negative safe integers (term ${entry.term}, index ${entry.index})`);
       const utf8 = !LONE_SURROGATE.test(entry.data);
       const bodyBytes = 18 + (utf8 ? Buffer.byteLength(entry.data, 'utf8') : entry.data.length * 2);
-      if (RECORD_HEADER_BYTES + bodyBytes > MAX_PAYLOAD_BYTES) assertionFailed(`entry ${entry.index} is ${bodyBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte frame limit`);
+      if (RECORD_HEADER_BYTES + bodyBytes > MAX_PAYLOAD_BYTES)
+        assertionFailed(`entry ${entry.index} is ${bodyBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte frame limit`);
       const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
       let o = RECORD_HEADER_BYTES;
       o = buf.writeDoubleLE(entry.term, o);
@@ -120,7 +122,8 @@ export function encodeRecord(record: LogRecord): Buffer {
       return withRecordHeader(buf, TYPE_HARD_STATE);
     }
     case 'truncate': {
-      if (!isStorableNumber(record.fromIndex)) assertionFailed(`truncate index must be a non-negative safe integer (got ${record.fromIndex})`);
+      if (!isStorableNumber(record.fromIndex))
+        assertionFailed(`truncate index must be a non-negative safe integer (got ${record.fromIndex})`);
       const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 8);
       buf.writeDoubleLE(record.fromIndex, RECORD_HEADER_BYTES);
       return withRecordHeader(buf, TYPE_TRUNCATE);
@@ -211,15 +214,21 @@ export type FrameResult =
 
 export function readFrame(buf: Uint8Array, offset: number): FrameResult {
   const available = buf.length - offset;
-  if (available < FRAME_HEADER_BYTES) return { kind: 'damaged', reason: `incomplete frame header (${available} of ${FRAME_HEADER_BYTES} bytes)` };
+  if (available < FRAME_HEADER_BYTES)
+    return { kind: 'damaged', reason: `incomplete frame header (${available} of ${FRAME_HEADER_BYTES} bytes)` };
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const length = view.getUint32(offset, true);
   if (length > MAX_PAYLOAD_BYTES) return { kind: 'damaged', reason: `frame length ${length} exceeds the ${MAX_PAYLOAD_BYTES}-byte limit` };
   const end = offset + FRAME_HEADER_BYTES + length;
-  if (end > buf.length) return { kind: 'damaged', reason: `frame of ${length} payload bytes runs past the end of the file (${available - FRAME_HEADER_BYTES} present)` };
+  if (end > buf.length)
+    return {
+      kind: 'damaged',
+      reason: `frame of ${length} payload bytes runs past the end of the file (${available - FRAME_HEADER_BYTES} present)`,
+    };
   const storedCrc = view.getUint32(offset + 4, true);
   const actualCrc = frameCrc(buf, offset, end);
-  if (storedCrc !== actualCrc) return { kind: 'damaged', reason: `checksum mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${actualCrc.toString(16)})` };
+  if (storedCrc !== actualCrc)
+    return { kind: 'damaged', reason: `checksum mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${actualCrc.toString(16)})` };
   const frameType = buf[offset + 8]!;
   if (frameType !== FRAME_TYPE_BATCH) return { kind: 'invalid', reason: `unknown frame type ${frameType}` };
   if (length === 0) return { kind: 'invalid', reason: 'empty frame' };
@@ -298,7 +307,8 @@ function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: nu
       if (length !== 16) return `compact body must be 16 bytes (got ${length})`;
       const firstIndex = view.getFloat64(start, true);
       const prevTerm = view.getFloat64(start + 8, true);
-      if (!isStorableNumber(firstIndex) || firstIndex < 1 || !isStorableNumber(prevTerm)) return `compact point not an index >= 1 and a term (${firstIndex}, ${prevTerm})`;
+      if (!isStorableNumber(firstIndex) || firstIndex < 1 || !isStorableNumber(prevTerm))
+        return `compact point not an index >= 1 and a term (${firstIndex}, ${prevTerm})`;
       return { type: 'compact', firstIndex, prevTerm };
     }
     default:

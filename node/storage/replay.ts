@@ -89,7 +89,7 @@ export function tornWriteEvidence(buf: Uint8Array, offset: number): string | nul
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const declared = view.getUint32(offset, true);
   const end = Math.min(buf.length, offset + FRAME_HEADER_BYTES + declared);
-  for (let chunkStart = offset; chunkStart < end; ) {
+  for (let chunkStart = offset; chunkStart < end;) {
     const chunkEnd = Math.min(end, (Math.floor(chunkStart / SECTOR_BYTES) + 1) * SECTOR_BYTES);
     let zero = true;
     for (let i = chunkStart; i < chunkEnd && zero; i++) if (buf[i] !== 0) zero = false;
@@ -121,7 +121,11 @@ function checksumMatchesWithLength(buf: Uint8Array, offset: number, length: numb
 /** Split a log file's bytes into frames. Throws StorageCorruptionError (`file` names the file in the message). */
 export function scanLog(buf: Uint8Array, file: string, options: ScanOptions = {}): ScanResult {
   if (buf.length < FILE_MAGIC.length || !FILE_MAGIC.equals(buf.subarray(0, FILE_MAGIC.length))) {
-    throw new StorageCorruptionError(file, 0, `not a rift log file (bad or missing ${FILE_MAGIC.length}-byte header "RIFTLOG\\x01"; file has ${buf.length} bytes)`);
+    throw new StorageCorruptionError(
+      file,
+      0,
+      `not a rift log file (bad or missing ${FILE_MAGIC.length}-byte header "RIFTLOG\\x01"; file has ${buf.length} bytes)`,
+    );
   }
   const frames: LocatedFrame[] = [];
   let offset = FILE_MAGIC.length;
@@ -136,7 +140,8 @@ export function scanLog(buf: Uint8Array, file: string, options: ScanOptions = {}
         throw new StorageCorruptionError(file, offset, `frame has a valid checksum but ${r.reason}`);
       case 'damaged': {
         const next = findFrameAfter(buf, offset + 1);
-        if (next !== null) throw new StorageCorruptionError(file, offset, `damaged frame (${r.reason}) followed by a valid frame at offset ${next}`);
+        if (next !== null)
+          throw new StorageCorruptionError(file, offset, `damaged frame (${r.reason}) followed by a valid frame at offset ${next}`);
         const evidence = options.tornTailAlwaysDropped === true ? 'dropped unchecked (unsafe)' : tornWriteEvidence(buf, offset);
         if (evidence === null) {
           throw new StorageCorruptionError(

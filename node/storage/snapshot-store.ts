@@ -53,11 +53,10 @@ export interface StoredSnapshot {
 }
 
 /** Why a snapshot file could not be used. */
-export type SnapshotDamage =
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'damaged'; readonly reason: string };
+export type SnapshotDamage = { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly reason: string };
 
-export type DecodeSnapshotResult = { readonly ok: true; readonly snapshot: StoredSnapshot } | { readonly ok: false; readonly reason: string };
+export type DecodeSnapshotResult =
+  { readonly ok: true; readonly snapshot: StoredSnapshot } | { readonly ok: false; readonly reason: string };
 
 /** What `SnapshotStore.load` found: the snapshot to restore (or none), and what it skipped. */
 export interface SnapshotLoad {
@@ -69,12 +68,15 @@ export interface SnapshotLoad {
 }
 
 export function encodeSnapshot(snapshot: StoredSnapshot): Buffer {
-  const meta = Buffer.from(JSON.stringify({
-    index: snapshot.meta.index,
-    term: snapshot.meta.term,
-    voters: snapshot.meta.configuration.voters,
-    learners: snapshot.meta.configuration.learners,
-  }), 'utf8');
+  const meta = Buffer.from(
+    JSON.stringify({
+      index: snapshot.meta.index,
+      term: snapshot.meta.term,
+      voters: snapshot.meta.configuration.voters,
+      learners: snapshot.meta.configuration.learners,
+    }),
+    'utf8',
+  );
   assert(meta.length <= MAX_META_BYTES, `snapshot metadata of ${meta.length} bytes exceeds ${MAX_META_BYTES}`);
   const bodyBytes = 4 + meta.length + snapshot.data.length;
   assert(HEADER_BYTES + bodyBytes <= MAX_SNAPSHOT_BYTES, `snapshot of ${HEADER_BYTES + bodyBytes} bytes exceeds ${MAX_SNAPSHOT_BYTES}`);
@@ -91,16 +93,19 @@ export function encodeSnapshot(snapshot: StoredSnapshot): Buffer {
 /** Decodes a snapshot file; never throws: damage of any kind is a typed failure. */
 export function decodeSnapshot(bytes: Buffer): DecodeSnapshotResult {
   if (bytes.length < HEADER_BYTES + 4) return { ok: false, reason: `${bytes.length} bytes: shorter than a snapshot header` };
-  if (!bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) return { ok: false, reason: 'bad magic (not a rift snapshot, or another version)' };
+  if (!bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC))
+    return { ok: false, reason: 'bad magic (not a rift snapshot, or another version)' };
   const bodyBytes = bytes.readUInt32LE(SNAPSHOT_MAGIC.length);
   if (HEADER_BYTES + bodyBytes !== bytes.length) {
     return { ok: false, reason: `the header says ${HEADER_BYTES + bodyBytes} bytes, the file has ${bytes.length} (torn or truncated)` };
   }
   const storedCrc = bytes.readUInt32LE(SNAPSHOT_MAGIC.length + 4);
   const actualCrc = crc32(bytes.subarray(HEADER_BYTES));
-  if (storedCrc !== actualCrc) return { ok: false, reason: `checksum mismatch (stored ${storedCrc.toString(16)}, computed ${actualCrc.toString(16)})` };
+  if (storedCrc !== actualCrc)
+    return { ok: false, reason: `checksum mismatch (stored ${storedCrc.toString(16)}, computed ${actualCrc.toString(16)})` };
   const metaBytes = bytes.readUInt32LE(HEADER_BYTES);
-  if (metaBytes > MAX_META_BYTES || HEADER_BYTES + 4 + metaBytes > bytes.length) return { ok: false, reason: `metadata length ${metaBytes} out of range` };
+  if (metaBytes > MAX_META_BYTES || HEADER_BYTES + 4 + metaBytes > bytes.length)
+    return { ok: false, reason: `metadata length ${metaBytes} out of range` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.subarray(HEADER_BYTES + 4, HEADER_BYTES + 4 + metaBytes).toString('utf8'));
@@ -117,7 +122,8 @@ function metaOf(value: unknown): SnapshotMeta | string {
   const v = value as Record<string, unknown>;
   const index = v['index'];
   const term = v['term'];
-  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1) return `metadata index ${String(index)} is not a positive integer`;
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1)
+    return `metadata index ${String(index)} is not a positive integer`;
   if (typeof term !== 'number' || !Number.isSafeInteger(term) || term < 1) return `metadata term ${String(term)} is not a positive integer`;
   const ids = (x: unknown): string[] | null => (Array.isArray(x) && x.every((s) => typeof s === 'string') ? (x as string[]) : null);
   const voters = ids(v['voters']);
@@ -165,24 +171,33 @@ export class SnapshotStore {
     const notes: string[] = [];
     if ('meta' in newest) {
       if (logFirstIndex > newest.meta.index + 1) {
-        throw new SnapshotUnusableError(this.dir, `the log starts at ${logFirstIndex}, after the newest snapshot's index ${newest.meta.index}: ` +
-          `entries ${newest.meta.index + 1}-${logFirstIndex - 1} are missing`);
+        throw new SnapshotUnusableError(
+          this.dir,
+          `the log starts at ${logFirstIndex}, after the newest snapshot's index ${newest.meta.index}: ` +
+            `entries ${newest.meta.index + 1}-${logFirstIndex - 1} are missing`,
+        );
       }
       return { snapshot: newest, previous: 'meta' in previous ? previous : null, notes };
     }
-    if (newest.kind === 'damaged') notes.push(`${join(this.dir, SNAPSHOT_FILE)} is damaged (${newest.reason}); trying the previous snapshot`);
+    if (newest.kind === 'damaged')
+      notes.push(`${join(this.dir, SNAPSHOT_FILE)} is damaged (${newest.reason}); trying the previous snapshot`);
     if ('meta' in previous) {
       if (logFirstIndex > previous.meta.index + 1) {
-        throw new SnapshotUnusableError(this.dir,
+        throw new SnapshotUnusableError(
+          this.dir,
           `the newest snapshot is ${newest.kind === 'damaged' ? `damaged (${newest.reason})` : 'missing'}, and the log starts at ` +
-          `${logFirstIndex}, after the previous snapshot's index ${previous.meta.index}: entries ${previous.meta.index + 1}-${logFirstIndex - 1} would be lost`);
+            `${logFirstIndex}, after the previous snapshot's index ${previous.meta.index}: entries ${previous.meta.index + 1}-${logFirstIndex - 1} would be lost`,
+        );
       }
       return { snapshot: previous, previous: null, notes };
     }
     if (previous.kind === 'damaged') notes.push(`${join(this.dir, PREVIOUS_SNAPSHOT_FILE)} is damaged (${previous.reason})`);
     if (logFirstIndex > 1) {
-      throw new SnapshotUnusableError(this.dir, `the log starts at ${logFirstIndex} but no usable snapshot covers entries before it` +
-        (notes.length > 0 ? ` (${notes.join('; ')})` : ''));
+      throw new SnapshotUnusableError(
+        this.dir,
+        `the log starts at ${logFirstIndex} but no usable snapshot covers entries before it` +
+          (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
+      );
     }
     return { snapshot: null, previous: null, notes };
   }
@@ -229,9 +244,14 @@ export function compactableIndex(newest: SnapshotMeta, previous: SnapshotMeta | 
 export class SnapshotUnusableError extends Error {
   override readonly name = 'SnapshotUnusableError';
 
-  constructor(readonly dir: string, readonly reason: string) {
-    super(`snapshots in ${dir}: ${reason}; refusing to start rather than lose committed state. Keep the files for inspection; ` +
-      'restore this node\'s data from a backup, or replace it with a new member (see the README, "Replacing a node")');
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+  ) {
+    super(
+      `snapshots in ${dir}: ${reason}; refusing to start rather than lose committed state. Keep the files for inspection; ` +
+        'restore this node\'s data from a backup, or replace it with a new member (see the README, "Replacing a node")',
+    );
   }
 }
 

@@ -94,7 +94,7 @@ export class StorageCorruptionError extends Error {
       `storage corruption in ${file} at byte offset ${offset}: ${reason}; ` +
         'refusing to start: committed entries or a vote may be at stake. The cluster keeps working without this node ' +
         'while a majority is up. Keep this file for inspection. Do NOT delete the data directory and restart under the same ' +
-        'node id: a voter that forgets its vote can vote twice in one term. Safe ways back: restore this node\'s own data ' +
+        "node id: a voter that forgets its vote can vote twice in one term. Safe ways back: restore this node's own data " +
         'from a backup taken after its last write, or replace it with a new member (see the README, "Replacing a node")',
     );
     this.file = file;

@@ -37,7 +37,11 @@ export interface ClientEndpointOptions {
 
 export type ClientOpenResult =
   | { readonly ok: true; readonly from: NodeId; readonly message: ClientMessage }
-  | { readonly ok: false; readonly reason: DropReason | 'wrong_destination' | 'stale_receiver' | 'stale_timestamp'; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: DropReason | 'wrong_destination' | 'stale_receiver' | 'stale_timestamp';
+      readonly detail: string;
+    };
 
 export class ClientEndpoint {
   private readonly key: Buffer;
@@ -64,11 +68,15 @@ export class ClientEndpoint {
   /** Seals `body` for node `to` (with its token and incarnation, if it gave them). Each call is a new datagram with a new counter. */
   seal(to: NodeId, body: ClientMessage): EncodeResult {
     const known = this.tokens.get(to);
-    const envelope: Envelope = known === undefined
-      ? { cluster: this.opts.cluster, from: this.opts.sender, to, body }
-      : { cluster: this.opts.cluster, from: this.opts.sender, to, body, token: known.token };
+    const envelope: Envelope =
+      known === undefined
+        ? { cluster: this.opts.cluster, from: this.opts.sender, to, body }
+        : { cluster: this.opts.cluster, from: this.opts.sender, to, body, token: known.token };
     return encodeEnvelope(envelope, this.key, {
-      senderIncarnation: this.opts.instance, receiverIncarnation: known?.incarnation ?? 0, counter: ++this.counter, sentAtMs: this.nowMs(),
+      senderIncarnation: this.opts.instance,
+      receiverIncarnation: known?.incarnation ?? 0,
+      counter: ++this.counter,
+      sentAtMs: this.nowMs(),
     });
   }
 
@@ -79,13 +87,22 @@ export class ClientEndpoint {
     const { envelope, auth } = decoded;
     const body = envelope.body;
     if (isRaftMessage(body) || body.type === 'hello') return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
-    if (envelope.to !== this.opts.sender) return { ok: false, reason: 'wrong_destination', detail: `addressed to ${JSON.stringify(envelope.to)}` };
+    if (envelope.to !== this.opts.sender)
+      return { ok: false, reason: 'wrong_destination', detail: `addressed to ${JSON.stringify(envelope.to)}` };
     if (auth.receiverIncarnation !== this.opts.instance) {
-      return { ok: false, reason: 'stale_receiver', detail: `answers client instance ${auth.receiverIncarnation}; this is ${this.opts.instance}` };
+      return {
+        ok: false,
+        reason: 'stale_receiver',
+        detail: `answers client instance ${auth.receiverIncarnation}; this is ${this.opts.instance}`,
+      };
     }
     const skewMs = auth.sentAtMs - this.nowMs();
     if (skewMs > this.opts.freshnessMs || skewMs < -this.opts.freshnessMs) {
-      return { ok: false, reason: 'stale_timestamp', detail: `sent ${Math.round(skewMs)} ms from this client's clock; the limit is ±${this.opts.freshnessMs} ms` };
+      return {
+        ok: false,
+        reason: 'stale_timestamp',
+        detail: `sent ${Math.round(skewMs)} ms from this client's clock; the limit is ±${this.opts.freshnessMs} ms`,
+      };
     }
     if (body.type === 'retry') this.tokens.set(envelope.from, { token: body.token, incarnation: auth.senderIncarnation });
     return { ok: true, from: envelope.from, message: body };

@@ -33,8 +33,7 @@ export const DEFAULT_MAX_CLIENTS = 65_536;
 export type ClientDropReason = 'stale_timestamp' | 'replayed' | 'replay_too_old' | 'client_table_full';
 
 export type ClientVerdict =
-  | { readonly kind: 'accept' }
-  | { readonly kind: 'drop'; readonly reason: ClientDropReason; readonly detail: string };
+  { readonly kind: 'accept' } | { readonly kind: 'drop'; readonly reason: ClientDropReason; readonly detail: string };
 
 interface ClientEntry {
   readonly window: ReplayWindow;
@@ -69,7 +68,8 @@ export class ClientReplayGuard {
     const skewMs = sentAtMs - nowMs;
     if (skewMs > this.freshnessMs || skewMs < -this.freshnessMs) {
       return {
-        kind: 'drop', reason: 'stale_timestamp',
+        kind: 'drop',
+        reason: 'stale_timestamp',
         detail: `sent at ${sentAtMs}, ${Math.round(skewMs)} ms from this node's clock; the limit is ±${this.freshnessMs} ms (clocks must agree within it)`,
       };
     }
@@ -77,13 +77,23 @@ export class ClientReplayGuard {
     let entry = this.entries.get(key);
     if (entry === undefined) {
       if (this.entries.size >= this.maxClients && !this.evictOldest(nowMs)) {
-        return { kind: 'drop', reason: 'client_table_full', detail: `${this.maxClients} client instances spoke within ${2 * this.freshnessMs} ms` };
+        return {
+          kind: 'drop',
+          reason: 'client_table_full',
+          detail: `${this.maxClients} client instances spoke within ${2 * this.freshnessMs} ms`,
+        };
       }
       entry = { window: new ReplayWindow(CLIENT_WINDOW_SIZE), lastAcceptedAtMs: nowMs };
     }
     const verdict = entry.window.accept(counter);
-    if (verdict === 'duplicate') return { kind: 'drop', reason: 'replayed', detail: `${sender} instance ${instance} counter ${counter} was already accepted` };
-    if (verdict === 'too_old') return { kind: 'drop', reason: 'replay_too_old', detail: `${sender} instance ${instance} counter ${counter} is below the window (highest ${entry.window.highest})` };
+    if (verdict === 'duplicate')
+      return { kind: 'drop', reason: 'replayed', detail: `${sender} instance ${instance} counter ${counter} was already accepted` };
+    if (verdict === 'too_old')
+      return {
+        kind: 'drop',
+        reason: 'replay_too_old',
+        detail: `${sender} instance ${instance} counter ${counter} is below the window (highest ${entry.window.highest})`,
+      };
     entry.lastAcceptedAtMs = nowMs;
     this.entries.delete(key);
     this.entries.set(key, entry);

@@ -240,8 +240,10 @@ function macMatches(buf: Uint8Array, at: number, expected: string): boolean {
 
 /** Checks a stamp as the receiver will (a sender that stamps nonsense has a bug). */
 function stampProblem(stamp: Stamp): string | null {
-  if (!isNat(stamp.senderIncarnation)) return `senderIncarnation: expected a non-negative safe integer, got ${String(stamp.senderIncarnation)}`;
-  if (!isNat(stamp.receiverIncarnation)) return `receiverIncarnation: expected a non-negative safe integer, got ${String(stamp.receiverIncarnation)}`;
+  if (!isNat(stamp.senderIncarnation))
+    return `senderIncarnation: expected a non-negative safe integer, got ${String(stamp.senderIncarnation)}`;
+  if (!isNat(stamp.receiverIncarnation))
+    return `receiverIncarnation: expected a non-negative safe integer, got ${String(stamp.receiverIncarnation)}`;
   if (!(isNat(stamp.counter) && stamp.counter >= 1)) return `counter: expected a safe integer >= 1, got ${String(stamp.counter)}`;
   if (!isNat(stamp.sentAtMs)) return `sentAtMs: expected a non-negative safe integer, got ${String(stamp.sentAtMs)}`;
   return null;
@@ -278,7 +280,8 @@ export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): Encode
   if (typeof body === 'object' && body !== null && isRaftMessage(body)) {
     const header = writeHeader(env.from, 'peer', stamp);
     if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
-    if (env.token !== undefined) return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
+    if (env.token !== undefined)
+      return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
     const written = encodeRaftBinary(
       { cluster: env.cluster, from: env.from, to: env.to, body },
       scratchBuffer(),
@@ -297,13 +300,15 @@ export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): Encode
 
 /** The JSON form: what clients send and receive, and what `encodeEnvelope` uses for every non-Raft body. */
 export function encodeJson(env: Envelope, key: Buffer, stamp: Stamp): EncodeResult {
-  const plain = env.token === undefined
-    ? { cluster: env.cluster, from: env.from, to: env.to, body: env.body }
-    : { cluster: env.cluster, from: env.from, to: env.to, body: env.body, token: env.token };
+  const plain =
+    env.token === undefined
+      ? { cluster: env.cluster, from: env.from, to: env.to, body: env.body }
+      : { cluster: env.cluster, from: env.from, to: env.to, body: env.body, token: env.token };
   const problem = checkEnvelopeShape(plain) ?? checkEnvelopeBody(plain);
   if (problem !== null) return { ok: false, reason: 'invalid_message', detail: problem };
   const domain = domainOf(env.body);
-  if (env.token !== undefined && domain !== 'client') return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
+  if (env.token !== undefined && domain !== 'client')
+    return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
   const header = writeHeader(env.from, domain, stamp);
   if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
   const text = JSON.stringify(plain);
@@ -428,7 +433,8 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     const version = buf[MAGIC.length];
     if (version !== WIRE_VERSION) return drop('bad_version', `wire version ${String(version)}; this node speaks ${WIRE_VERSION}`);
     const domainByte = buf[DOMAIN_OFFSET];
-    if (domainByte !== 1 && domainByte !== 2) return drop('bad_header', `key domain ${String(domainByte)}; expected 1 (peer) or 2 (client)`);
+    if (domainByte !== 1 && domainByte !== 2)
+      return drop('bad_header', `key domain ${String(domainByte)}; expected 1 (peer) or 2 (client)`);
     const domain: KeyDomain = domainByte === 1 ? 'peer' : 'client';
     const senderLength = buf[SENDER_LENGTH_OFFSET]!;
     if (senderLength === 0) return drop('bad_header', 'empty sender id');
@@ -442,7 +448,8 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     const scratchBuf = scratchBuffer();
     Buffer.prototype.copy.call(buf, scratchBuf, HMAC_BLOCK_BYTES, 0, payloadEnd); // a native copy, no view allocated
     const expected = macOfScratch(macPads(key), payloadEnd);
-    if (!macMatches(buf, payloadEnd, expected)) return drop('bad_mac', 'HMAC does not match (wrong key, or a corrupted or forged datagram)');
+    if (!macMatches(buf, payloadEnd, expected))
+      return drop('bad_mac', 'HMAC does not match (wrong key, or a corrupted or forged datagram)');
 
     const whole = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
     const auth: AuthHeader = {
@@ -461,9 +468,16 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
       const read = decodeRaftBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
       if (read.envelope.cluster !== expectedCluster) {
-        return drop('wrong_cluster', `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`);
+        return drop(
+          'wrong_cluster',
+          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
+        );
       }
-      if (read.envelope.from !== sender) return drop('sender_mismatch', `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
+      if (read.envelope.from !== sender)
+        return drop(
+          'sender_mismatch',
+          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
+        );
       return { ok: true, envelope: read.envelope, auth };
     }
     let parsed: unknown;
@@ -484,7 +498,8 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     const bodyDomain = domainOf(envelope.body);
     if (bodyDomain !== domain) return drop('wrong_domain', `a ${envelope.body.type} in the ${domain} key domain`);
     if (envelope.token !== undefined && domain !== 'client') return drop('wrong_domain', 'a token in the peer key domain');
-    if (envelope.from !== sender) return drop('sender_mismatch', `envelope.from ${JSON.stringify(envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
+    if (envelope.from !== sender)
+      return drop('sender_mismatch', `envelope.from ${JSON.stringify(envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
     return { ok: true, envelope, auth };
   } catch (e) {
     // Unreachable by construction (every step above is total); kept so a
@@ -504,7 +519,17 @@ export function entryWireBytes(entry: Entry): number {
  * `entryWireBytes` sum to at most MAX_DATAGRAM_BYTES minus this always fits.
  */
 export function appendEntriesOverheadBytes(cluster: string, from: string, to: string): number {
-  const body: AppendEntries = { type: 'append_entries', term: 0, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0 };
+  const body: AppendEntries = {
+    type: 'append_entries',
+    term: 0,
+    from,
+    to,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [],
+    leaderCommit: 0,
+    seq: 0,
+  };
   return FIXED_HEADER_BYTES + senderBytes(from) + binaryPayloadBytes({ cluster, from, to, body }) + MAC_BYTES;
 }
 

@@ -130,8 +130,14 @@ export class NodeEndpoint {
     this.ownKey = own;
     this.clientKey = client;
     this.peers = new PeerReplayGuard(opts.incarnation);
-    this.clients = new ClientReplayGuard({ freshnessMs: opts.clientFreshnessMs, ...(opts.maxClients !== undefined ? { maxClients: opts.maxClients } : {}) });
-    this.addresses = new AddressValidator({ tokenKey: opts.tokenKey, ...(opts.maxAddresses !== undefined ? { maxAddresses: opts.maxAddresses } : {}) });
+    this.clients = new ClientReplayGuard({
+      freshnessMs: opts.clientFreshnessMs,
+      ...(opts.maxClients !== undefined ? { maxClients: opts.maxClients } : {}),
+    });
+    this.addresses = new AddressValidator({
+      tokenKey: opts.tokenKey,
+      ...(opts.maxAddresses !== undefined ? { maxAddresses: opts.maxAddresses } : {}),
+    });
   }
 
   get incarnation(): number {
@@ -213,7 +219,15 @@ export class NodeEndpoint {
       return;
     }
     if (!this.addresses.admit(address, envelope.token, nowMs)) {
-      this.refuse(body, datagram.length, replyTo, address, nowMs, 'unvalidated_address', `a request from ${address}, which is not validated`);
+      this.refuse(
+        body,
+        datagram.length,
+        replyTo,
+        address,
+        nowMs,
+        'unvalidated_address',
+        `a request from ${address}, which is not validated`,
+      );
       return;
     }
     this.counters.delivered++;
@@ -234,7 +248,12 @@ export class NodeEndpoint {
   }
 
   private sealClient(to: ReplyAddress, message: ClientMessage, nowMs: number): EncodeResult {
-    const stamp: Stamp = { senderIncarnation: this.opts.incarnation, receiverIncarnation: to.instance, counter: ++this.replyCounter, sentAtMs: nowMs };
+    const stamp: Stamp = {
+      senderIncarnation: this.opts.incarnation,
+      receiverIncarnation: to.instance,
+      counter: ++this.replyCounter,
+      sentAtMs: nowMs,
+    };
     const envelope: Envelope = { cluster: this.opts.cluster, from: this.opts.id, to: to.sender, body: message };
     return encodeEnvelope(envelope, this.clientKey, stamp);
   }
@@ -247,12 +266,21 @@ export class NodeEndpoint {
    * with a `retry` (a token, and this incarnation in the header).
    */
   private refuse(
-    body: ClientMessage, requestBytes: number, replyTo: ReplyAddress, address: string, nowMs: number,
-    reason: 'stale_receiver' | 'unvalidated_address', detail: string,
+    body: ClientMessage,
+    requestBytes: number,
+    replyTo: ReplyAddress,
+    address: string,
+    nowMs: number,
+    reason: 'stale_receiver' | 'unvalidated_address',
+    detail: string,
   ): void {
     const redirect = body.type === 'client_request' && this.opts.redirect !== undefined ? this.opts.redirect(body) : null;
     if (redirect !== null && body.type === 'client_request') {
-      const answer = this.sealClient(replyTo, { type: 'client_response', clientId: body.clientId, seq: body.seq, outcome: redirect }, nowMs);
+      const answer = this.sealClient(
+        replyTo,
+        { type: 'client_response', clientId: body.clientId, seq: body.seq, outcome: redirect },
+        nowMs,
+      );
       if (answer.ok && AddressValidator.withinLimit(requestBytes, answer.datagram.length)) {
         this.countDrop(reason, `${detail}: answered with a redirect`);
         this.counters.redirectsSent++;
@@ -262,7 +290,10 @@ export class NodeEndpoint {
     }
     const retry = this.sealClient(replyTo, { type: 'retry', token: this.addresses.tokenFor(address, nowMs) }, nowMs);
     if (!retry.ok || !AddressValidator.withinLimit(requestBytes, retry.datagram.length)) {
-      this.countDrop('amplification_limit', `${detail}: even a retry would exceed the amplification limit for a ${requestBytes}-byte request`);
+      this.countDrop(
+        'amplification_limit',
+        `${detail}: even a retry would exceed the amplification limit for a ${requestBytes}-byte request`,
+      );
       return;
     }
     this.countDrop(reason, `${detail}: answered with a retry`);
@@ -283,7 +314,11 @@ export class NodeEndpoint {
     const nowMs = this.nowMs();
     this.lastHello.set(peer, { atMs: nowMs, peerIncarnation: this.peers.knownIncarnation(peer) });
     const stamp = this.peers.stampFor(peer, nowMs);
-    const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to: peer, body: { type: 'hello' } }, this.ownKey, stamp);
+    const encoded = encodeEnvelope(
+      { cluster: this.opts.cluster, from: this.opts.id, to: peer, body: { type: 'hello' } },
+      this.ownKey,
+      stamp,
+    );
     if (!encoded.ok) return; // cannot happen: a hello has no fields
     this.counters.hellosSent++;
     this.opts.toPeer(peer, encoded.datagram);

@@ -71,7 +71,12 @@ export class PeerReplayGuard {
   judge(peer: NodeId, stamp: Stamp, isHello: boolean): PeerVerdict {
     const state = this.state(peer);
     if (stamp.senderIncarnation < state.incarnation) {
-      return { kind: 'drop', reason: 'stale_incarnation', detail: `${peer} incarnation ${stamp.senderIncarnation}; it has restarted since (now ${state.incarnation})`, helloDue: false };
+      return {
+        kind: 'drop',
+        reason: 'stale_incarnation',
+        detail: `${peer} incarnation ${stamp.senderIncarnation}; it has restarted since (now ${state.incarnation})`,
+        helloDue: false,
+      };
     }
     if (stamp.senderIncarnation > state.incarnation) {
       // The peer restarted (or is heard for the first time): its counters start again.
@@ -81,7 +86,9 @@ export class PeerReplayGuard {
     const helloDue = stamp.receiverIncarnation !== this.incarnation;
     if (helloDue && !isHello) {
       return {
-        kind: 'drop', reason: 'stale_receiver', helloDue,
+        kind: 'drop',
+        reason: 'stale_receiver',
+        helloDue,
         detail: `${peer} addressed incarnation ${stamp.receiverIncarnation} of this node; this is incarnation ${this.incarnation}`,
       };
     }
@@ -92,7 +99,12 @@ export class PeerReplayGuard {
       case 'duplicate':
         return { kind: 'drop', reason: 'replayed', detail: `${peer} counter ${stamp.counter} was already accepted`, helloDue: false };
       case 'too_old':
-        return { kind: 'drop', reason: 'replay_too_old', detail: `${peer} counter ${stamp.counter} is below the window (highest ${state.window.highest})`, helloDue: false };
+        return {
+          kind: 'drop',
+          reason: 'replay_too_old',
+          detail: `${peer} counter ${stamp.counter} is below the window (highest ${state.window.highest})`,
+          helloDue: false,
+        };
     }
   }
 

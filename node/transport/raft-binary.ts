@@ -116,10 +116,14 @@ function bodyProblem(env: BinaryEnvelope): string | null {
     case 'timeout_now':
       return null;
     case 'append_entries': {
-      const p = natProblem(m.prevLogIndex, 'prevLogIndex') ?? natProblem(m.prevLogTerm, 'prevLogTerm') ??
-        natProblem(m.leaderCommit, 'leaderCommit') ?? natProblem(m.seq, 'seq');
+      const p =
+        natProblem(m.prevLogIndex, 'prevLogIndex') ??
+        natProblem(m.prevLogTerm, 'prevLogTerm') ??
+        natProblem(m.leaderCommit, 'leaderCommit') ??
+        natProblem(m.seq, 'seq');
       if (p !== null) return p;
-      if (m.entries.length > MAX_ENTRIES_PER_MESSAGE) return `body.entries: ${m.entries.length} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`;
+      if (m.entries.length > MAX_ENTRIES_PER_MESSAGE)
+        return `body.entries: ${m.entries.length} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`;
       for (let i = 0; i < m.entries.length; i++) {
         const e = entryProblem(m.entries[i]!, i);
         if (e !== null) return e;
@@ -127,8 +131,12 @@ function bodyProblem(env: BinaryEnvelope): string | null {
       return null;
     }
     case 'append_entries_response':
-      return natProblem(m.matchIndex, 'matchIndex') ?? natProblem(m.conflictIndex, 'conflictIndex') ?? natProblem(m.seq, 'seq') ??
-        (m.conflictTerm === null ? null : natProblem(m.conflictTerm, 'conflictTerm'));
+      return (
+        natProblem(m.matchIndex, 'matchIndex') ??
+        natProblem(m.conflictIndex, 'conflictIndex') ??
+        natProblem(m.seq, 'seq') ??
+        (m.conflictTerm === null ? null : natProblem(m.conflictTerm, 'conflictTerm'))
+      );
   }
 }
 
@@ -191,7 +199,10 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
     case 'request_vote':
       o = out.writeDoubleLE(m.lastLogIndex, o);
       o = out.writeDoubleLE(m.lastLogTerm, o);
-      out[o++] = (m.preVote ? 1 : 0) | (m.leadershipTransfer === undefined ? 0 : 2 | (m.leadershipTransfer ? 4 : 0)) | (m.campaign === undefined ? 0 : 8);
+      out[o++] =
+        (m.preVote ? 1 : 0) |
+        (m.leadershipTransfer === undefined ? 0 : 2 | (m.leadershipTransfer ? 4 : 0)) |
+        (m.campaign === undefined ? 0 : 8);
       if (m.campaign !== undefined) o = out.writeDoubleLE(m.campaign, o);
       break;
     case 'request_vote_response':
@@ -241,9 +252,7 @@ function writeStr(out: Buffer, o: number, s: string): number {
 
 // ------------------------------------------------------------------ decode
 
-export type BinaryDecodeResult =
-  | { readonly ok: true; readonly envelope: BinaryEnvelope }
-  | { readonly ok: false; readonly detail: string };
+export type BinaryDecodeResult = { readonly ok: true; readonly envelope: BinaryEnvelope } | { readonly ok: false; readonly detail: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -410,7 +419,13 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
       if ((f & 4) !== 0 && (f & 2) === 0) r.fail('body.flags: leadershipTransfer value without the field');
       const campaign = (f & 8) !== 0 ? r.int('body.campaign') : undefined;
       const rv: RequestVote = {
-        type, term, from, to, lastLogIndex, lastLogTerm, preVote: (f & 1) !== 0,
+        type,
+        term,
+        from,
+        to,
+        lastLogIndex,
+        lastLogTerm,
+        preVote: (f & 1) !== 0,
         ...((f & 2) !== 0 ? { leadershipTransfer: (f & 4) !== 0 } : {}),
         ...(campaign !== undefined ? { campaign } : {}),
       };
@@ -454,7 +469,15 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
       const conflictTerm = r.int('body.conflictTerm');
       if ((f & 2) === 0 && conflictTerm !== 0) r.fail('body.conflictTerm: set although marked absent');
       const aer: AppendEntriesResponse = {
-        type, term, from, to, success: (f & 1) !== 0, matchIndex, conflictTerm: (f & 2) === 0 ? null : conflictTerm, conflictIndex, seq,
+        type,
+        term,
+        from,
+        to,
+        success: (f & 1) !== 0,
+        matchIndex,
+        conflictTerm: (f & 2) === 0 ? null : conflictTerm,
+        conflictIndex,
+        seq,
       };
       body = aer;
       break;
@@ -474,7 +497,10 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
  * for an authenticated message (the wire monitor). Null if it is not a
  * well-formed binary header.
  */
-export function peekBinaryHeader(buf: Buffer, start: number): { readonly kind: RaftMessage['type']; readonly term: number; readonly from: string } | null {
+export function peekBinaryHeader(
+  buf: Buffer,
+  start: number,
+): { readonly kind: RaftMessage['type']; readonly term: number; readonly from: string } | null {
   const r = new Reader(buf, start, buf.length);
   const type = RAFT_KINDS[r.u8('kind') - 1];
   r.id('cluster');

@@ -67,11 +67,15 @@ function shape(v: unknown, keys: readonly string[], path: string, optionalKeys: 
 }
 
 function nat(v: unknown, path: string, field = ''): Check {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : `${path}${field}: expected a non-negative safe integer, got ${describe(v)}`;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+    ? null
+    : `${path}${field}: expected a non-negative safe integer, got ${describe(v)}`;
 }
 
 function positive(v: unknown, path: string, field = ''): Check {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? null : `${path}${field}: expected a safe integer >= 1, got ${describe(v)}`;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1
+    ? null
+    : `${path}${field}: expected a safe integer >= 1, got ${describe(v)}`;
 }
 
 function finite(v: unknown, path: string, field = ''): Check {
@@ -126,11 +130,11 @@ export function checkEntry(v: unknown, path: string): Check {
   if (s !== null) return s;
   const e = v as Obj;
   return (
-      positive(e['term'], path, '.term') ??
-      positive(e['index'], path, '.index') ??
-      oneOf(e['type'], ['command', 'noop'], path, '.type') ??
-      str(e['data'], MAX_PAYLOAD_CHARS, path, '.data')
-    );
+    positive(e['term'], path, '.term') ??
+    positive(e['index'], path, '.index') ??
+    oneOf(e['type'], ['command', 'noop'], path, '.type') ??
+    str(e['data'], MAX_PAYLOAD_CHARS, path, '.data')
+  );
 }
 
 function checkEntries(v: unknown, path: string): Check {
@@ -145,58 +149,45 @@ function checkEntries(v: unknown, path: string): Check {
 
 const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string) => Check } = {
   request_vote: (o, p) =>
-    (
-      shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer', 'campaign']) ??
-      nat(o['term'], p, '.term') ??
-      id(o['from'], p, '.from') ??
-      id(o['to'], p, '.to') ??
-      nat(o['lastLogIndex'], p, '.lastLogIndex') ??
-      nat(o['lastLogTerm'], p, '.lastLogTerm') ??
-      bool(o['preVote'], p, '.preVote') ??
-      (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], p, '.leadershipTransfer')) ??
-      (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign'))
-    ),
+    shape(o, ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'], p, ['leadershipTransfer', 'campaign']) ??
+    nat(o['term'], p, '.term') ??
+    id(o['from'], p, '.from') ??
+    id(o['to'], p, '.to') ??
+    nat(o['lastLogIndex'], p, '.lastLogIndex') ??
+    nat(o['lastLogTerm'], p, '.lastLogTerm') ??
+    bool(o['preVote'], p, '.preVote') ??
+    (o['leadershipTransfer'] === undefined ? null : bool(o['leadershipTransfer'], p, '.leadershipTransfer')) ??
+    (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign')),
   request_vote_response: (o, p) =>
-    (
-      shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p, ['campaign']) ??
-      nat(o['term'], p, '.term') ??
-      id(o['from'], p, '.from') ??
-      id(o['to'], p, '.to') ??
-      bool(o['voteGranted'], p, '.voteGranted') ??
-      bool(o['preVote'], p, '.preVote') ??
-      (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign'))
-    ),
+    shape(o, ['type', 'term', 'from', 'to', 'voteGranted', 'preVote'], p, ['campaign']) ??
+    nat(o['term'], p, '.term') ??
+    id(o['from'], p, '.from') ??
+    id(o['to'], p, '.to') ??
+    bool(o['voteGranted'], p, '.voteGranted') ??
+    bool(o['preVote'], p, '.preVote') ??
+    (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign')),
   append_entries: (o, p) =>
-    (
-      shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p) ??
-      nat(o['term'], p, '.term') ??
-      id(o['from'], p, '.from') ??
-      id(o['to'], p, '.to') ??
-      nat(o['prevLogIndex'], p, '.prevLogIndex') ??
-      nat(o['prevLogTerm'], p, '.prevLogTerm') ??
-      checkEntries(o['entries'], `${p}.entries`) ??
-      nat(o['leaderCommit'], p, '.leaderCommit') ??
-      nat(o['seq'], p, '.seq')
-    ),
+    shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p) ??
+    nat(o['term'], p, '.term') ??
+    id(o['from'], p, '.from') ??
+    id(o['to'], p, '.to') ??
+    nat(o['prevLogIndex'], p, '.prevLogIndex') ??
+    nat(o['prevLogTerm'], p, '.prevLogTerm') ??
+    checkEntries(o['entries'], `${p}.entries`) ??
+    nat(o['leaderCommit'], p, '.leaderCommit') ??
+    nat(o['seq'], p, '.seq'),
   append_entries_response: (o, p) =>
-    (
-      shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p) ??
-      nat(o['term'], p, '.term') ??
-      id(o['from'], p, '.from') ??
-      id(o['to'], p, '.to') ??
-      bool(o['success'], p, '.success') ??
-      nat(o['matchIndex'], p, '.matchIndex') ??
-      (o['conflictTerm'] === null ? null : nat(o['conflictTerm'], p, '.conflictTerm')) ??
-      nat(o['conflictIndex'], p, '.conflictIndex') ??
-      nat(o['seq'], p, '.seq')
-    ),
+    shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p) ??
+    nat(o['term'], p, '.term') ??
+    id(o['from'], p, '.from') ??
+    id(o['to'], p, '.to') ??
+    bool(o['success'], p, '.success') ??
+    nat(o['matchIndex'], p, '.matchIndex') ??
+    (o['conflictTerm'] === null ? null : nat(o['conflictTerm'], p, '.conflictTerm')) ??
+    nat(o['conflictIndex'], p, '.conflictIndex') ??
+    nat(o['seq'], p, '.seq'),
   timeout_now: (o, p) =>
-    (
-      shape(o, ['type', 'term', 'from', 'to'], p) ??
-      nat(o['term'], p, '.term') ??
-      id(o['from'], p, '.from') ??
-      id(o['to'], p, '.to')
-    ),
+    shape(o, ['type', 'term', 'from', 'to'], p) ?? nat(o['term'], p, '.term') ?? id(o['from'], p, '.from') ?? id(o['to'], p, '.to'),
 };
 
 export function isRaftMessageType(t: unknown): t is RaftMessage['type'] {
@@ -206,27 +197,15 @@ export function isRaftMessageType(t: unknown): t is RaftMessage['type'] {
 // ---------------------------------------------------------------- KV
 
 const kvOpValidators: { readonly [K in KvOp['type']]: (o: Obj, p: string) => Check } = {
-  get: (o, p) => (
-      shape(o, ['type', 'key'], p) ??
-      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key')
-    ),
+  get: (o, p) => shape(o, ['type', 'key'], p) ?? str(o['key'], MAX_PAYLOAD_CHARS, p, '.key'),
   put: (o, p) =>
-    (
-      shape(o, ['type', 'key', 'value'], p) ??
-      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ??
-      str(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
-    ),
-  delete: (o, p) => (
-      shape(o, ['type', 'key'], p) ??
-      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key')
-    ),
+    shape(o, ['type', 'key', 'value'], p) ?? str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ?? str(o['value'], MAX_PAYLOAD_CHARS, p, '.value'),
+  delete: (o, p) => shape(o, ['type', 'key'], p) ?? str(o['key'], MAX_PAYLOAD_CHARS, p, '.key'),
   cas: (o, p) =>
-    (
-      shape(o, ['type', 'key', 'expected', 'value'], p) ??
-      str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ??
-      nullableStr(o['expected'], MAX_PAYLOAD_CHARS, p, '.expected') ??
-      str(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
-    ),
+    shape(o, ['type', 'key', 'expected', 'value'], p) ??
+    str(o['key'], MAX_PAYLOAD_CHARS, p, '.key') ??
+    nullableStr(o['expected'], MAX_PAYLOAD_CHARS, p, '.expected') ??
+    str(o['value'], MAX_PAYLOAD_CHARS, p, '.value'),
 };
 
 export function checkKvOp(v: unknown, path: string): Check {
@@ -237,35 +216,18 @@ export function checkKvOp(v: unknown, path: string): Check {
 }
 
 const outcomeValidators: { readonly [K in ClientOutcome['status']]: (o: Obj, p: string) => Check } = {
-  ok: (o, p) => (
-      shape(o, ['status', 'value'], p) ??
-      nullableStr(o['value'], MAX_PAYLOAD_CHARS, p, '.value')
-    ),
-  cas_mismatch: (o, p) =>
-    (
-      shape(o, ['status', 'actual'], p) ??
-      nullableStr(o['actual'], MAX_PAYLOAD_CHARS, p, '.actual')
-    ),
+  ok: (o, p) => shape(o, ['status', 'value'], p) ?? nullableStr(o['value'], MAX_PAYLOAD_CHARS, p, '.value'),
+  cas_mismatch: (o, p) => shape(o, ['status', 'actual'], p) ?? nullableStr(o['actual'], MAX_PAYLOAD_CHARS, p, '.actual'),
   invalid: (o, p) =>
-    (
-      shape(o, ['status', 'code', 'message'], p) ??
-      oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], p, '.code') ??
-      str(o['message'], MAX_TEXT_CHARS, p, '.message')
-    ),
-  not_leader: (o, p) => (
-      shape(o, ['status', 'leaderHint'], p) ??
-      nullableId(o['leaderHint'], p, '.leaderHint')
-    ),
-  unavailable: (o, p) => (
-      shape(o, ['status', 'reason'], p) ??
-      str(o['reason'], MAX_TEXT_CHARS, p, '.reason')
-    ),
+    shape(o, ['status', 'code', 'message'], p) ??
+    oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], p, '.code') ??
+    str(o['message'], MAX_TEXT_CHARS, p, '.message'),
+  not_leader: (o, p) => shape(o, ['status', 'leaderHint'], p) ?? nullableId(o['leaderHint'], p, '.leaderHint'),
+  unavailable: (o, p) => shape(o, ['status', 'reason'], p) ?? str(o['reason'], MAX_TEXT_CHARS, p, '.reason'),
   rejected: (o, p) =>
-    (
-      shape(o, ['status', 'code', 'message'], p) ??
-      oneOf(o['code'], SESSION_REJECTIONS, p, '.code') ??
-      str(o['message'], MAX_TEXT_CHARS, p, '.message')
-    ),
+    shape(o, ['status', 'code', 'message'], p) ??
+    oneOf(o['code'], SESSION_REJECTIONS, p, '.code') ??
+    str(o['message'], MAX_TEXT_CHARS, p, '.message'),
 };
 
 const kvResultStatuses: readonly KvResult['status'][] = ['ok', 'cas_mismatch', 'invalid'];
@@ -289,7 +251,11 @@ export function checkKvResult(v: unknown, path: string): Check {
 const roles: readonly Role[] = ['follower', 'pre_candidate', 'candidate', 'leader'];
 
 function checkNodeStatus(v: unknown, p: string): Check {
-  const s = shape(v, ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'], p);
+  const s = shape(
+    v,
+    ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
+    p,
+  );
   if (s !== null) return s;
   const o = v as Obj;
   return first(
@@ -308,7 +274,10 @@ function checkNodeStatus(v: unknown, p: string): Check {
       return first(
         () => finite(k['nowMs'], `${p}.clock.nowMs`),
         () => finite(k['offsetMs'], `${p}.clock.offsetMs`),
-        () => (typeof k['rate'] === 'number' && Number.isFinite(k['rate']) && k['rate'] > 0 ? null : `${p}.clock.rate: expected a positive number`),
+        () =>
+          typeof k['rate'] === 'number' && Number.isFinite(k['rate']) && k['rate'] > 0
+            ? null
+            : `${p}.clock.rate: expected a positive number`,
       );
     },
     () => {
@@ -337,34 +306,20 @@ function checkNodeStatus(v: unknown, p: string): Check {
 
 const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
   client_request: (o, p) =>
-    (
-      shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p) ??
-      id(o['clientId'], p, '.clientId') ??
-      nat(o['instance'], p, '.instance') ??
-      nat(o['seq'], p, '.seq') ??
-      checkKvOp(o['op'], `${p}.op`)
-    ),
+    shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p) ??
+    id(o['clientId'], p, '.clientId') ??
+    nat(o['instance'], p, '.instance') ??
+    nat(o['seq'], p, '.seq') ??
+    checkKvOp(o['op'], `${p}.op`),
   client_response: (o, p) =>
-    (
-      shape(o, ['type', 'clientId', 'seq', 'outcome'], p) ??
-      id(o['clientId'], p, '.clientId') ??
-      nat(o['seq'], p, '.seq') ??
-      checkClientOutcome(o['outcome'], `${p}.outcome`)
-    ),
-  status_request: (o, p) => (
-      shape(o, ['type', 'requestId'], p) ??
-      id(o['requestId'], p, '.requestId')
-    ),
+    shape(o, ['type', 'clientId', 'seq', 'outcome'], p) ??
+    id(o['clientId'], p, '.clientId') ??
+    nat(o['seq'], p, '.seq') ??
+    checkClientOutcome(o['outcome'], `${p}.outcome`),
+  status_request: (o, p) => shape(o, ['type', 'requestId'], p) ?? id(o['requestId'], p, '.requestId'),
   status_response: (o, p) =>
-    (
-      shape(o, ['type', 'requestId', 'status'], p) ??
-      id(o['requestId'], p, '.requestId') ??
-      checkNodeStatus(o['status'], `${p}.status`)
-    ),
-  retry: (o, p) => (
-      shape(o, ['type', 'token'], p) ??
-      token(o['token'], `${p}.token`)
-    ),
+    shape(o, ['type', 'requestId', 'status'], p) ?? id(o['requestId'], p, '.requestId') ?? checkNodeStatus(o['status'], `${p}.status`),
+  retry: (o, p) => shape(o, ['type', 'token'], p) ?? token(o['token'], `${p}.token`),
 };
 
 /** Transport control between nodes (`protocol.ts` Hello): no fields besides its type. */
@@ -399,11 +354,11 @@ export function checkEnvelopeShape(v: unknown): Check {
   if (s !== null) return s;
   const o = v as Obj;
   return (
-      id(o['cluster'], 'envelope.cluster') ??
-      id(o['from'], 'envelope.from') ??
-      id(o['to'], 'envelope.to') ??
-      (o['token'] === undefined ? null : token(o['token'], 'envelope.token'))
-    );
+    id(o['cluster'], 'envelope.cluster') ??
+    id(o['from'], 'envelope.from') ??
+    id(o['to'], 'envelope.to') ??
+    (o['token'] === undefined ? null : token(o['token'], 'envelope.token'))
+  );
 }
 
 export function checkEnvelopeBody(env: Obj): Check {

@@ -52,7 +52,12 @@ export class SteppedCluster {
     this.ids.forEach((id, i) => {
       const config = coreConfigFor(params, id);
       const nodeState = state?.nodes[i];
-      this.nodes.set(id, nodeState === undefined ? SteppedNode.fresh(id, config, params.unsafe) : SteppedNode.fromState(id, config, params.unsafe, nodeState));
+      this.nodes.set(
+        id,
+        nodeState === undefined
+          ? SteppedNode.fresh(id, config, params.unsafe)
+          : SteppedNode.fromState(id, config, params.unsafe, nodeState),
+      );
     });
     if (state !== null) {
       this.network = state.network.slice();
@@ -70,7 +75,12 @@ export class SteppedCluster {
   }
 
   state(): SteppedClusterState {
-    return { nodes: this.ids.map((id) => this.node(id).state()), network: this.network.slice(), paused: [...this.paused].sort(), attempts: this.attempts.slice() };
+    return {
+      nodes: this.ids.map((id) => this.node(id).state()),
+      network: this.network.slice(),
+      paused: [...this.paused].sort(),
+      attempts: this.attempts.slice(),
+    };
   }
 
   node(id: NodeId): SteppedNode {

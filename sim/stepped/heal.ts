@@ -20,7 +20,13 @@ import { judgeReply, STEPPED_CLIENT_INSTANCE } from './clients.js';
 import { SteppedCluster, type SteppedClusterState } from './cluster.js';
 
 export const PROBE_KEY = 'liveness-probe';
-const probeRequest: ClientRequest = { type: 'client_request', clientId: 'liveness-probe', instance: STEPPED_CLIENT_INSTANCE, seq: 1, op: { type: 'put', key: PROBE_KEY, value: '1' } };
+const probeRequest: ClientRequest = {
+  type: 'client_request',
+  clientId: 'liveness-probe',
+  instance: STEPPED_CLIENT_INSTANCE,
+  seq: 1,
+  op: { type: 'put', key: PROBE_KEY, value: '1' },
+};
 /** Bound on deliveries while settling one round (a cluster that never goes quiet is itself a finding). */
 const maxDeliveriesPerRound = 20_000;
 
@@ -45,7 +51,11 @@ export function checkLiveness(from: SteppedCluster): HealResult {
     if (result.ok) return result;
     attempts.push(`fast clock ${fast}: ${result.detail}`);
   }
-  return { ok: false, detail: `after the heal no leader got a new entry applied on every node within ${rounds} rounds (${attempts.join('; ')})`, rounds };
+  return {
+    ok: false,
+    detail: `after the heal no leader got a new entry applied on every node within ${rounds} rounds (${attempts.join('; ')})`,
+    rounds,
+  };
 }
 
 function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId, rounds: number): HealResult {
@@ -71,7 +81,8 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
         if (!settle(cluster)) return { ok: false, detail: `the network did not go quiet in round ${round}`, rounds: round };
       }
     }
-    if (cluster.ids.every((id) => cluster.node(id).stateMachine()?.read(PROBE_KEY) === '1')) return { ok: true, detail: `probe applied everywhere after ${round} rounds`, rounds: round };
+    if (cluster.ids.every((id) => cluster.node(id).stateMachine()?.read(PROBE_KEY) === '1'))
+      return { ok: true, detail: `probe applied everywhere after ${round} rounds`, rounds: round };
     // A leader that lost its leadership answered `unavailable`: ask the next one.
     if (probeOutstanding && !cluster.ids.some((id) => cluster.node(id).core()?.status().role === 'leader')) probeOutstanding = false;
   }

@@ -139,7 +139,10 @@ export class StepEffects {
   crashed = false;
 }
 
-export const EMPTY_DURABLE: DurableState = Object.freeze({ hardState: Object.freeze({ currentTerm: 0, votedFor: null }), entries: Object.freeze([]) });
+export const EMPTY_DURABLE: DurableState = Object.freeze({
+  hardState: Object.freeze({ currentTerm: 0, votedFor: null }),
+  entries: Object.freeze([]),
+});
 
 const quietKv = { log: (): void => {} };
 
@@ -320,7 +323,15 @@ export class SteppedNode {
     assert(this.running === null, `restart of ${this.id}, which is running`);
     const stored: StoredState = { hardState: this.durable.hardState, entries: this.durable.entries };
     const core = new RaftNode(this.config, stored, fixedTimeouts);
-    this.running = { core, kv: new KvStateMachine(quietKv), awaiting: null, lastLogIndex: stored.entries.length, writes: [], reads: [], lastRole: 'follower' };
+    this.running = {
+      core,
+      kv: new KvStateMachine(quietKv),
+      awaiting: null,
+      lastLogIndex: stored.entries.length,
+      writes: [],
+      reads: [],
+      lastRole: 'follower',
+    };
     this.effects.started = stored;
   }
 
@@ -365,7 +376,12 @@ export class SteppedNode {
     }
     const result = running.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
     if (!result.ok) {
-      this.reply(ref, result.reason === 'not_leader' ? { status: 'not_leader', leaderHint: result.leaderHint } : { status: 'unavailable', reason: result.reason });
+      this.reply(
+        ref,
+        result.reason === 'not_leader'
+          ? { status: 'not_leader', leaderHint: result.leaderHint }
+          : { status: 'unavailable', reason: result.reason },
+      );
       return;
     }
     if (pending !== undefined) running.writes.splice(pendingAt, 1);
@@ -407,7 +423,13 @@ export class SteppedNode {
       const sentFirst = ready.hardState === null && ready.softState.role === 'leader';
       if (sentFirst) this.send(ready.messages);
       if (ready.hardState !== null || ready.entriesToAppend.length > 0) {
-        this.write({ hardState: this.unsafe.noPersistVote && ready.hardState !== null ? { currentTerm: ready.hardState.currentTerm, votedFor: null } : ready.hardState, entries: ready.entriesToAppend });
+        this.write({
+          hardState:
+            this.unsafe.noPersistVote && ready.hardState !== null
+              ? { currentTerm: ready.hardState.currentTerm, votedFor: null }
+              : ready.hardState,
+          entries: ready.entriesToAppend,
+        });
         if (!this.unsafe.memoryLog && !this.unsafe.ackBeforeFsync) {
           running.awaiting = { ready, sentFirst };
           return; // the host waits for the fsync
@@ -428,7 +450,12 @@ export class SteppedNode {
     // As node/host.ts: the host runs the core with snapshotEveryEntries null
     // (issue 18 phase 1), so it never compacts, never streams a snapshot and
     // is never stepped an InstallSnapshot; any snapshot work here is a bug.
-    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null || ready.discardEntriesBefore !== null) {
+    if (
+      ready.snapshotToInstall !== null ||
+      ready.snapshotsToSend.length > 0 ||
+      ready.snapshotRequest !== null ||
+      ready.discardEntriesBefore !== null
+    ) {
       assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
     }
     running.core.persisted(running.lastLogIndex);
@@ -444,7 +471,12 @@ export class SteppedNode {
       const read = running.reads[at];
       if (read === undefined) continue;
       running.reads.splice(at, 1);
-      this.reply(read.ref, rejection.reason === 'not_leader' ? { status: 'not_leader', leaderHint: rejection.leaderHint } : { status: 'unavailable', reason: rejection.reason });
+      this.reply(
+        read.ref,
+        rejection.reason === 'not_leader'
+          ? { status: 'not_leader', leaderHint: rejection.leaderHint }
+          : { status: 'unavailable', reason: rejection.reason },
+      );
     }
     this.serveReads(running);
     const role = ready.softState.role;
@@ -469,7 +501,10 @@ export class SteppedNode {
           this.reply(target.ref, answer);
         }
       }
-      if (pending !== undefined && (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)) {
+      if (
+        pending !== undefined &&
+        (applied === null || applied.clientId !== pending.clientId || applied.seq !== pending.seq || answer === null)
+      ) {
         // Another leader's entry took this index (§5.3): the client retries.
         this.reply(pending.ref, { status: 'unavailable', reason: 'entry_replaced' });
       }
@@ -479,7 +514,7 @@ export class SteppedNode {
 
   /** Thesis §6.4 step 4: a confirmed read is served once lastApplied reaches its readIndex. */
   private serveReads(running: MutableRunning): void {
-    for (let i = 0; i < running.reads.length; ) {
+    for (let i = 0; i < running.reads.length;) {
       const read = running.reads[i]!;
       if (read.readIndex === null || running.kv.lastApplied < read.readIndex) {
         i++;

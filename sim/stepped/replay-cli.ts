@@ -14,13 +14,18 @@ export function runReplay(file: string, quiet: boolean): void {
   try {
     trace = parseTrace(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    const why = error instanceof TraceFormatError || error instanceof SyntaxError || (error as NodeJS.ErrnoException).code !== undefined ? (error as Error).message : String(error);
+    const why =
+      error instanceof TraceFormatError || error instanceof SyntaxError || (error as NodeJS.ErrnoException).code !== undefined
+        ? (error as Error).message
+        : String(error);
     process.stderr.write(`rift-sim: cannot replay ${file}: ${why}\n`);
     process.exitCode = EXIT.usage;
     return;
   }
   const report = replayTrace(trace);
-  process.stdout.write(`rift-sim: replaying ${file}: ${trace.params.nodeCount} nodes, ${report.steps} events, ${trace.ops.length} client operation(s)\n`);
+  process.stdout.write(
+    `rift-sim: replaying ${file}: ${trace.params.nodeCount} nodes, ${report.steps} events, ${trace.ops.length} client operation(s)\n`,
+  );
   if (trace.finding !== undefined) process.stdout.write(`written for: ${trace.finding.property}: ${trace.finding.message}\n`);
   if (!quiet) process.stdout.write(`${report.lines.join('\n')}\n`);
   if (report.violations.length === 0) {

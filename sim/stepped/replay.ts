@@ -99,7 +99,8 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     for (const { entry } of effects.applied) {
       invariants.onApply(id, entry);
     }
-    if (effects.applied.length > 0) lines.push(`       ${id} applies ${effects.applied.map(({ entry }) => `${entry.index}@${entry.term}`).join(', ')}`);
+    if (effects.applied.length > 0)
+      lines.push(`       ${id} applies ${effects.applied.map(({ entry }) => `${entry.index}@${entry.term}`).join(', ')}`);
     const core = cluster.node(id).core();
     if (core !== null) {
       invariants.checkNode(id, core);

@@ -151,7 +151,8 @@ export function parseTrace(raw: unknown): SteppedTrace {
   const readMode = p['readMode'];
   if (readMode !== 'readindex' && readMode !== 'lease') throw new TraceFormatError('params.readMode: expected "readindex" or "lease"');
   const clockDriftBound = p['clockDriftBound'];
-  if (typeof clockDriftBound !== 'number' || !(clockDriftBound >= 1)) throw new TraceFormatError('params.clockDriftBound: expected a number >= 1');
+  if (typeof clockDriftBound !== 'number' || !(clockDriftBound >= 1))
+    throw new TraceFormatError('params.clockDriftBound: expected a number >= 1');
   const params: SteppedParams = {
     nodeCount,
     electionTicks: int(p['electionTicks'], 'params.electionTicks', 2, 1000),
@@ -163,7 +164,10 @@ export function parseTrace(raw: unknown): SteppedTrace {
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
-  const network: NetworkRules = { maxInFlight: int(n['maxInFlight'], 'network.maxInFlight', 0, 1_000_000), dropDeadMessages: n['dropDeadMessages'] === true };
+  const network: NetworkRules = {
+    maxInFlight: int(n['maxInFlight'], 'network.maxInFlight', 0, 1_000_000),
+    dropDeadMessages: n['dropDeadMessages'] === true,
+  };
   const ids = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
   const node = (value: unknown, what: string): NodeId => {
     const id = str(value, what);
@@ -174,7 +178,11 @@ export function parseTrace(raw: unknown): SteppedTrace {
   if (!Array.isArray(opsRaw)) throw new TraceFormatError('ops: expected an array');
   const ops: ClientOpSpec[] = opsRaw.map((o: unknown, i) => {
     if (!isRecord(o) || !isRecord(o['op'])) throw new TraceFormatError(`ops[${i}]: expected {clientId, seq, op}`);
-    return { clientId: str(o['clientId'], `ops[${i}].clientId`), seq: int(o['seq'], `ops[${i}].seq`, 1, 1_000_000), op: o['op'] as unknown as KvOp };
+    return {
+      clientId: str(o['clientId'], `ops[${i}].clientId`),
+      seq: int(o['seq'], `ops[${i}].seq`, 1, 1_000_000),
+      op: o['op'] as unknown as KvOp,
+    };
   });
   const eventsRaw = raw['events'];
   if (!Array.isArray(eventsRaw)) throw new TraceFormatError('events: expected an array');

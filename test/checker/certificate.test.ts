@@ -56,7 +56,11 @@ describe('certificates', () => {
     expect(m.oneMinimal).toBe(true);
     // The stale read needs both writes and the read; the first read and the info write are irrelevant.
     expect(m.ops.map((o) => o.op.description)).toEqual(['write 10', 'write 11', 'read -> 10']);
-    const sub = weakenedSubHistory('cas-register', byKey.get('b')!, m.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? 'dropped' : 'kept' })));
+    const sub = weakenedSubHistory(
+      'cas-register',
+      byKey.get('b')!,
+      m.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? 'dropped' : 'kept' })),
+    );
     expect(typeof sub).not.toBe('string');
     expect(hasLinearization('cas-register', sub as Exclude<typeof sub, string>)).toBe(false);
   });
@@ -79,7 +83,12 @@ describe('certificates', () => {
   test('sub-histories that are not weakenings, or are linearizable, are rejected', () => {
     const ops = byKey.get('b')!;
     // Removing write 10, which the read still observes, is not a weakening.
-    expect(weakenedSubHistory('cas-register', ops, [{ index: 10, completion: 'kept' }, { index: 14, completion: 'kept' }])).toMatch(/not a weakening/);
+    expect(
+      weakenedSubHistory('cas-register', ops, [
+        { index: 10, completion: 'kept' },
+        { index: 14, completion: 'kept' },
+      ]),
+    ).toMatch(/not a weakening/);
     // Dropping write 11's completion makes it linearizable (it may take effect after the read).
     const sub = weakenedSubHistory('cas-register', ops, [
       { index: 6, completion: 'kept' },
@@ -99,8 +108,17 @@ describe('certificates', () => {
       [2, 'ok', 'get', 'x'],
     ]);
     const ops = opsByKey(kv).get('')!;
-    expect(weakenedSubHistory('kv', ops, [{ index: 2, completion: 'kept' }, { index: 4, completion: 'kept' }])).toMatch(/not a weakening/);
-    const sub = weakenedSubHistory('kv', ops, [{ index: 0, completion: 'kept' }, { index: 2, completion: 'kept' }, { index: 4, completion: 'kept' }]);
+    expect(
+      weakenedSubHistory('kv', ops, [
+        { index: 2, completion: 'kept' },
+        { index: 4, completion: 'kept' },
+      ]),
+    ).toMatch(/not a weakening/);
+    const sub = weakenedSubHistory('kv', ops, [
+      { index: 0, completion: 'kept' },
+      { index: 2, completion: 'kept' },
+      { index: 4, completion: 'kept' },
+    ]);
     expect(hasLinearization('kv', sub as Exclude<typeof sub, string>)).toBe(false);
   });
 

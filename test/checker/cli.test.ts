@@ -20,12 +20,37 @@ const HARD = join(dir, 'hard.jsonl');
 const MALFORMED = join(dir, 'malformed.jsonl');
 
 beforeAll(() => {
-  writeFileSync(VALID, jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 1]]));
-  writeFileSync(INVALID, jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 2]]));
+  writeFileSync(
+    VALID,
+    jsonl([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'read', null],
+      [1, 'ok', 'read', 1],
+    ]),
+  );
+  writeFileSync(
+    INVALID,
+    jsonl([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'read', null],
+      [1, 'ok', 'read', 2],
+    ]),
+  );
   writeFileSync(HARD, jsonl(hardCasRows()));
-  writeFileSync(MALFORMED, jsonl([[0, 'invoke', 'write', 1], [0, 'invoke', 'write', 2]]));
+  writeFileSync(
+    MALFORMED,
+    jsonl([
+      [0, 'invoke', 'write', 1],
+      [0, 'invoke', 'write', 2],
+    ]),
+  );
   // Spawned tests need dist/ (the global setup builds it too; this keeps the file runnable alone).
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { cwd: ROOT, env: { ...process.env, RIFT_BUILD_LENIENT: '1' } });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, RIFT_BUILD_LENIENT: '1' },
+  });
 });
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {

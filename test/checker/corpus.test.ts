@@ -18,7 +18,9 @@ interface Row {
 }
 
 function manifest(dir: string): Row[] {
-  const lines = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8').split('\n').filter((l) => l.trim().length > 0);
+  const lines = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0);
   return lines.slice(1).map((l) => {
     const [file, model, expected, ops] = l.split('\t');
     if (expected !== 'linearizable' && expected !== 'not-linearizable') throw new Error(`bad manifest row ${l}`);

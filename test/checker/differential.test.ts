@@ -34,36 +34,43 @@ describe('fast paths agree with the plain search (and certify their verdicts)', 
     test(`${name}: ${runs * SCALE} histories`, () => {
       const tally = { valid: 0, invalid: 0, refuted: 0, unobservedDropped: 0, minimalOps: 0 };
       fc.assert(
-        fc.property(fc.integer({ min: 2, max: 5 }), fc.array(actionArb, { minLength: 10, maxLength: SCALE > 1 ? 90 : 60 }), (processes, actions) => {
-          const { history } = simulate(shape, actions, processes, SCALE > 1 ? 16 : 12);
-          const plain = checkHistory(history, { model: shape.model, allKeys: true, fastPaths: false, minimizeMs: 0 });
-          const fast = checkHistory(history, { model: shape.model, allKeys: true, witness: true, minimizeMs: 1000, plainFirst: false });
-          expect(plain.valid).not.toBe('unknown');
-          expect(fast.valid).toBe(plain.valid);
-          const byKey = opsByKey(history);
-          for (const [k, pr] of Object.entries(plain.keys)) {
-            const fr = fast.keys[k]!;
-            expect(fr.valid, `key ${k}`).toBe(pr.valid);
-            if (fr.unobservedInfoOps !== undefined) tally.unobservedDropped++;
-            if (fr.valid === true) {
-              tally.valid++;
-              expect(verifyLinearization(shape.model, byKey.get(k)!, fr.linearization!)).toBeNull();
-            } else {
-              tally.invalid++;
-              if (fr.refutation !== undefined) tally.refuted++;
-              expect(fr.minimal?.oneMinimal).toBe(true);
-              const sub = weakenedSubHistory(
-                shape.model,
-                byKey.get(k)!,
-                fr.minimal!.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? ('dropped' as const) : ('kept' as const) })),
-              );
-              expect(typeof sub).not.toBe('string');
-              expect(hasLinearization(shape.model, sub as Exclude<typeof sub, string>)).toBe(false);
-              tally.minimalOps += fr.minimal!.ops.length;
-              expect(fr.counterexample).toBeDefined();
+        fc.property(
+          fc.integer({ min: 2, max: 5 }),
+          fc.array(actionArb, { minLength: 10, maxLength: SCALE > 1 ? 90 : 60 }),
+          (processes, actions) => {
+            const { history } = simulate(shape, actions, processes, SCALE > 1 ? 16 : 12);
+            const plain = checkHistory(history, { model: shape.model, allKeys: true, fastPaths: false, minimizeMs: 0 });
+            const fast = checkHistory(history, { model: shape.model, allKeys: true, witness: true, minimizeMs: 1000, plainFirst: false });
+            expect(plain.valid).not.toBe('unknown');
+            expect(fast.valid).toBe(plain.valid);
+            const byKey = opsByKey(history);
+            for (const [k, pr] of Object.entries(plain.keys)) {
+              const fr = fast.keys[k]!;
+              expect(fr.valid, `key ${k}`).toBe(pr.valid);
+              if (fr.unobservedInfoOps !== undefined) tally.unobservedDropped++;
+              if (fr.valid === true) {
+                tally.valid++;
+                expect(verifyLinearization(shape.model, byKey.get(k)!, fr.linearization!)).toBeNull();
+              } else {
+                tally.invalid++;
+                if (fr.refutation !== undefined) tally.refuted++;
+                expect(fr.minimal?.oneMinimal).toBe(true);
+                const sub = weakenedSubHistory(
+                  shape.model,
+                  byKey.get(k)!,
+                  fr.minimal!.ops.map((o) => ({
+                    index: o.op.invoke.index,
+                    completion: o.completionDropped ? ('dropped' as const) : ('kept' as const),
+                  })),
+                );
+                expect(typeof sub).not.toBe('string');
+                expect(hasLinearization(shape.model, sub as Exclude<typeof sub, string>)).toBe(false);
+                tally.minimalOps += fr.minimal!.ops.length;
+                expect(fr.counterexample).toBeDefined();
+              }
             }
-          }
-        }),
+          },
+        ),
         { numRuns: runs * SCALE, seed: SEED },
       );
       console.log(`${name}: ${JSON.stringify(tally)}`);

@@ -49,7 +49,13 @@ describe('EDN export', () => {
   });
 
   test('kv: a get of absent is written as "" (the kv model starts at "")', () => {
-    const edn = historyToEdn(hist([[0, 'invoke', 'get', null], [0, 'ok', 'get', null]]), { model: 'kv' });
+    const edn = historyToEdn(
+      hist([
+        [0, 'invoke', 'get', null],
+        [0, 'ok', 'get', null],
+      ]),
+      { model: 'kv' },
+    );
     expect(edn).toBe('{:index 0, :type :invoke, :process 0, :f :get, :value nil}\n{:index 1, :type :ok, :process 0, :f :get, :value ""}\n');
   });
 
@@ -57,13 +63,19 @@ describe('EDN export', () => {
     const corpus = corpusDir();
     let files = 0;
     for (const sub of ['porcupine', 'knossos']) {
-      const rows = readFileSync(join(corpus, sub, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '');
+      const rows = readFileSync(join(corpus, sub, 'MANIFEST.tsv'), 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter((l) => l.trim() !== '');
       for (const row of rows) {
         const [file, model] = row.split('\t') as [string, 'cas-register' | 'kv'];
         const path = join(corpus, sub, file);
         const direct = await checkFile(path, { model, minimizeMs: 0 });
         const ednPath = join(dir, file.replace(/\.jsonl$/, '.edn'));
-        const code = await cliMain([path, '--export', 'edn', '--out', ednPath, '--model', model], { out: () => undefined, err: () => undefined });
+        const code = await cliMain([path, '--export', 'edn', '--out', ednPath, '--model', model], {
+          out: () => undefined,
+          err: () => undefined,
+        });
         expect(code).toBe(0);
         const back = await checkFile(ednPath, { model, minimizeMs: 0 });
         expect(back.valid, file).toBe(direct.valid);
@@ -78,7 +90,12 @@ describe('EDN export', () => {
 
 describe('EDN independent-tuple detection (issue 15 item 8)', () => {
   test('a plain cas-only history is not mistaken for [key value] tuples', () => {
-    const edn = ['{:process 0, :type :invoke, :f :cas, :value [nil 1]}', '{:process 0, :type :ok, :f :cas, :value [nil 1]}', '{:process 1, :type :invoke, :f :cas, :value [1 2]}', '{:process 1, :type :ok, :f :cas, :value [1 2]}'].join('\n');
+    const edn = [
+      '{:process 0, :type :invoke, :f :cas, :value [nil 1]}',
+      '{:process 0, :type :ok, :f :cas, :value [nil 1]}',
+      '{:process 1, :type :invoke, :f :cas, :value [1 2]}',
+      '{:process 1, :type :ok, :f :cas, :value [1 2]}',
+    ].join('\n');
     const ops = parseHistoryText(edn, 'edn');
     expect(ops.every((o) => o.key === undefined)).toBe(true);
     expect(ops[2]!.value).toEqual([1, 2]);
@@ -86,10 +103,22 @@ describe('EDN independent-tuple detection (issue 15 item 8)', () => {
   });
 
   test('independent cas ops ([k [a b]]) and reads ([k nil]) are still tuples', () => {
-    const cas = parseHistoryText('{:process 0, :type :invoke, :f :cas, :value [5 [nil 1]]}\n{:process 0, :type :ok, :f :cas, :value [5 [nil 1]]}', 'edn');
-    expect(cas.map((o) => [o.key, o.value])).toEqual([[5, [null, 1]], [5, [null, 1]]]);
-    const reads = parseHistoryText('{:process 0, :type :invoke, :f :read, :value [5 nil]}\n{:process 0, :type :ok, :f :read, :value [5 3]}', 'edn');
-    expect(reads.map((o) => [o.key, o.value])).toEqual([[5, null], [5, 3]]);
+    const cas = parseHistoryText(
+      '{:process 0, :type :invoke, :f :cas, :value [5 [nil 1]]}\n{:process 0, :type :ok, :f :cas, :value [5 [nil 1]]}',
+      'edn',
+    );
+    expect(cas.map((o) => [o.key, o.value])).toEqual([
+      [5, [null, 1]],
+      [5, [null, 1]],
+    ]);
+    const reads = parseHistoryText(
+      '{:process 0, :type :invoke, :f :read, :value [5 nil]}\n{:process 0, :type :ok, :f :read, :value [5 3]}',
+      'edn',
+    );
+    expect(reads.map((o) => [o.key, o.value])).toEqual([
+      [5, null],
+      [5, 3],
+    ]);
   });
 
   test('an exported file with nemesis ops and info completions reads back', async () => {

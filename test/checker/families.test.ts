@@ -29,7 +29,10 @@ describe('hard families are decided', () => {
         const sub = weakenedSubHistory(
           c.params.model,
           ops,
-          kr.minimal!.ops.map((o) => ({ index: o.op.invoke.index, completion: o.completionDropped ? ('dropped' as const) : ('kept' as const) })),
+          kr.minimal!.ops.map((o) => ({
+            index: o.op.invoke.index,
+            completion: o.completionDropped ? ('dropped' as const) : ('kept' as const),
+          })),
         );
         expect(typeof sub).not.toBe('string');
         expect(hasLinearization(c.params.model, sub as Exclude<typeof sub, string>)).toBe(false);

@@ -30,7 +30,10 @@ export function jsonl(rows: Row[]): string {
  * must end, this needs a harder shape.)
  */
 export function hardCasRows(n = 120): Row[] {
-  const rows: Row[] = [[0, 'invoke', 'write', 0], [0, 'ok', 'write', 0]];
+  const rows: Row[] = [
+    [0, 'invoke', 'write', 0],
+    [0, 'ok', 'write', 0],
+  ];
   const cas: [number, number][] = [];
   let x = 12345;
   const rand = (k: number): number => {

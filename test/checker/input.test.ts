@@ -28,14 +28,30 @@ async function formatError(p: Promise<unknown>): Promise<HistoryFormatError> {
 
 describe('well-formedness', () => {
   test('a process invoking twice without completing', async () => {
-    const p = file(jsonl([[0, 'invoke', 'write', 1], [1, 'invoke', 'read', null], [0, 'invoke', 'write', 2]]));
+    const p = file(
+      jsonl([
+        [0, 'invoke', 'write', 1],
+        [1, 'invoke', 'read', null],
+        [0, 'invoke', 'write', 2],
+      ]),
+    );
     const e = await formatError(checkFile(p));
     expect(e.line).toBe(3);
     expect(e.message).toMatch(/^line 3: process 0 invokes write while its write from line 1 is still outstanding/);
   });
 
   test('a completion without an invoke', async () => {
-    const e = await formatError(checkFile(file(jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [0, 'ok', 'write', 1]]))));
+    const e = await formatError(
+      checkFile(
+        file(
+          jsonl([
+            [0, 'invoke', 'write', 1],
+            [0, 'ok', 'write', 1],
+            [0, 'ok', 'write', 1],
+          ]),
+        ),
+      ),
+    );
     expect(e.line).toBe(3);
     expect(e.message).toContain('without an invoke');
   });
@@ -48,7 +64,17 @@ describe('well-formedness', () => {
   });
 
   test('a bad value shape', async () => {
-    const e = await formatError(checkFile(file(jsonl([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'cas', 5]]))));
+    const e = await formatError(
+      checkFile(
+        file(
+          jsonl([
+            [0, 'invoke', 'write', 1],
+            [0, 'ok', 'write', 1],
+            [1, 'invoke', 'cas', 5],
+          ]),
+        ),
+      ),
+    );
     expect(e.line).toBe(3);
     expect(e.message).toContain('cas value must be [expected, new]');
     const e2 = await formatError(checkFile(file(jsonl([[0, 'invoke', 'append', 5, 'k']]))));
@@ -60,14 +86,27 @@ describe('well-formedness', () => {
     const e = await formatError(checkFile(file('{"process":0,"type":"invoke","f":"read","value":null}\n\n{"process":0,"type":\n')));
     expect(e.line).toBe(3);
     expect(e.message).toContain('bad JSON');
-    expect(() => checkHistory(hist([[0, 'invoke', 'write', 1], [0, 'ok', 'read', 1]]))).toThrow(/line 2: completion f "read" does not match/);
+    expect(() =>
+      checkHistory(
+        hist([
+          [0, 'invoke', 'write', 1],
+          [0, 'ok', 'read', 1],
+        ]),
+      ),
+    ).toThrow(/line 2: completion f "read" does not match/);
     expect(() => checkHistory(hist([[0, 'invoke', 'get', null]]), { model: 'cas-register' })).toThrow(/line 1: unknown f "get"/);
   });
 
   test('a model that cannot be inferred', () => {
-    expect(() => checkHistory(hist([[0, 'invoke', 'read', null], [0, 'ok', 'read', null], [1, 'invoke', 'get', null]]))).toThrow(
-      /cannot infer the model/,
-    );
+    expect(() =>
+      checkHistory(
+        hist([
+          [0, 'invoke', 'read', null],
+          [0, 'ok', 'read', null],
+          [1, 'invoke', 'get', null],
+        ]),
+      ),
+    ).toThrow(/cannot infer the model/);
   });
 
   test('an unreadable file is an fs error, not a format error', async () => {
@@ -77,9 +116,29 @@ describe('well-formedness', () => {
 
 describe('EDN', () => {
   test('the reader handles Jepsen op maps and EDN syntax', () => {
-    expect(parseEdn('{:type :ok, :f :cas, :value [1 2], :process 3, :time 12N}')).toEqual({ type: 'ok', f: 'cas', value: [1, 2], process: 3, time: 12 });
-    expect(parseEdn('(1 -2.5 "a\\"b\\n" nil true false #{:x} \\c :ns/kw sym) ; comment')).toEqual([1, -2.5, 'a"b\n', null, true, false, ['x'], 'c', 'ns/kw', 'sym']);
-    expect(parseEdn('#jepsen.history.Op{:process :nemesis, :error [:temporarily-unavailable nil]}')).toEqual({ process: 'nemesis', error: ['temporarily-unavailable', null] });
+    expect(parseEdn('{:type :ok, :f :cas, :value [1 2], :process 3, :time 12N}')).toEqual({
+      type: 'ok',
+      f: 'cas',
+      value: [1, 2],
+      process: 3,
+      time: 12,
+    });
+    expect(parseEdn('(1 -2.5 "a\\"b\\n" nil true false #{:x} \\c :ns/kw sym) ; comment')).toEqual([
+      1,
+      -2.5,
+      'a"b\n',
+      null,
+      true,
+      false,
+      ['x'],
+      'c',
+      'ns/kw',
+      'sym',
+    ]);
+    expect(parseEdn('#jepsen.history.Op{:process :nemesis, :error [:temporarily-unavailable nil]}')).toEqual({
+      process: 'nemesis',
+      error: ['temporarily-unavailable', null],
+    });
     expect(parseEdn('[1 #_ 2 3]')).toEqual([1, 3]);
     expect(() => parseEdn('{:a 1')).toThrow(/unterminated/);
     expect(() => parseEdn('[1 2)')).toThrow(/unexpected/);
@@ -102,7 +161,8 @@ describe('EDN', () => {
   });
 
   test('a vector of ops spread over lines keeps line numbers', async () => {
-    const text = '[{:process 0 :type :invoke :f :write :value 1}\n {:process 0 :type :ok\n  :f :write :value 1}\n {:process 0 :type :invoke :f :write :value 2}\n {:process 0 :type :invoke :f :write :value 3}]\n';
+    const text =
+      '[{:process 0 :type :invoke :f :write :value 1}\n {:process 0 :type :ok\n  :f :write :value 1}\n {:process 0 :type :invoke :f :write :value 2}\n {:process 0 :type :invoke :f :write :value 3}]\n';
     const ops = await readHistoryFile(file(text, 'edn'));
     expect(ops.map((o) => o.line)).toEqual([1, 2, 4, 5]);
     const e = await formatError(checkFile(file(text, 'edn')));
@@ -131,7 +191,9 @@ describe('EDN', () => {
   });
 
   test('malformed EDN reports its line', async () => {
-    const e = await formatError(checkFile(file('{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type :ok :f :read :value "x}\n', 'edn')));
+    const e = await formatError(
+      checkFile(file('{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type :ok :f :read :value "x}\n', 'edn')),
+    );
     expect(e.line).toBe(2);
   });
 });

@@ -45,7 +45,13 @@ describe('limits', () => {
   });
 
   test('a limit does not disturb an easy history', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1]]), { timeLimitMs: 10_000, maxCacheEntries: 10 });
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 1],
+        [0, 'ok', 'write', 1],
+      ]),
+      { timeLimitMs: 10_000, maxCacheEntries: 10 },
+    );
     expect(r.valid).toBe(true);
   });
 });

@@ -16,7 +16,10 @@ describe('memory bound', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rift-mem-'));
     const file = join(dir, 'hard.jsonl');
     writeFileSync(file, jsonl(hardCasRows()));
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { cwd: ROOT, env: { ...process.env, RIFT_BUILD_LENIENT: '1' } });
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], {
+      cwd: ROOT,
+      env: { ...process.env, RIFT_BUILD_LENIENT: '1' },
+    });
     const capMiB = 120;
     // The child runs the compiled checker and reports its verdict and its own peak RSS.
     const child = `
@@ -24,7 +27,11 @@ describe('memory bound', () => {
       const r = await checkFile(${JSON.stringify(file)}, { maxCacheBytes: ${capMiB} * 1024 * 1024, maxCacheEntries: 1e9, timeLimitMs: 120000, minimizeMs: 0 });
       process.stdout.write(JSON.stringify({ valid: r.valid, reason: r.unknownReason, peakKiB: process.resourceUsage().maxRSS }));
     `;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' })) as { valid: unknown; reason: unknown; peakKiB: number };
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' })) as {
+      valid: unknown;
+      reason: unknown;
+      peakKiB: number;
+    };
     expect(out.valid).toBe('unknown');
     expect(out.reason).toBe('memory_limit');
     expect(out.peakKiB / 1024).toBeLessThanOrEqual(capMiB * 1.2);

@@ -152,7 +152,8 @@ function simulate(model: ModelKind, actions: Action[], maxOps: number): { histor
       invoked++;
       const f = fsOf[a.f]!;
       const key = `k${a.key}`;
-      const value = f === 'read' || f === 'get' ? null : f === 'cas' ? [a.v === 0 ? null : a.v - 1, a.v + 1] : model === 'kv' ? 'abc'[a.v]! : a.v;
+      const value =
+        f === 'read' || f === 'get' ? null : f === 'cas' ? [a.v === 0 ? null : a.v - 1, a.v + 1] : model === 'kv' ? 'abc'[a.v]! : a.v;
       const fate = a.choice === 0 ? 'fail' : a.choice === 1 ? 'info-applied' : a.choice === 2 ? 'info-skipped' : 'ok';
       pending.set(p, { op: emit({ process: p, type: 'invoke', f, key, value }), fate, applied: false });
       continue;

@@ -11,8 +11,11 @@ import { LeaderLedger, VoteLedger, grantedVote } from '../../checker/raft-invari
 
 describe('grantedVote', () => {
   it('is a granted, non-pre-vote RequestVote response, and nothing else', () => {
-    expect(grantedVote({ type: 'request_vote_response', term: 3, from: 'n2', to: 'n1', voteGranted: true, preVote: false }))
-      .toEqual({ voter: 'n2', candidate: 'n1', term: 3 });
+    expect(grantedVote({ type: 'request_vote_response', term: 3, from: 'n2', to: 'n1', voteGranted: true, preVote: false })).toEqual({
+      voter: 'n2',
+      candidate: 'n1',
+      term: 3,
+    });
     expect(grantedVote({ type: 'request_vote_response', term: 3, from: 'n2', to: 'n1', voteGranted: false, preVote: false })).toBeNull();
     expect(grantedVote({ type: 'request_vote_response', term: 3, from: 'n2', to: 'n1', voteGranted: true, preVote: true })).toBeNull();
     expect(grantedVote({ type: 'request_vote', term: 3, from: 'n1', to: 'n2', preVote: false })).toBeNull();

@@ -7,7 +7,14 @@ import { hist } from './helpers.js';
 
 describe('cas-register', () => {
   test('sequential write then read is valid', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 1]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 1],
+        [0, 'ok', 'write', 1],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', 1],
+      ]),
+    );
     expect(r.valid).toBe(true);
     expect(r.model).toBe('cas-register');
     expect(r.keyCount).toBe(1);
@@ -39,43 +46,115 @@ describe('cas-register', () => {
 
   test('read concurrent with a write may see either value', () => {
     for (const seen of [null, 1]) {
-      const r = checkHistory(hist([[0, 'invoke', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', seen], [0, 'ok', 'write', 1]]));
+      const r = checkHistory(
+        hist([
+          [0, 'invoke', 'write', 1],
+          [1, 'invoke', 'read', null],
+          [1, 'ok', 'read', seen],
+          [0, 'ok', 'write', 1],
+        ]),
+      );
       expect(r.valid).toBe(true);
     }
   });
 
   test('read of a never-written value is invalid', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 1], [1, 'invoke', 'read', null], [1, 'ok', 'read', 7], [0, 'ok', 'write', 1]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 1],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', 7],
+        [0, 'ok', 'write', 1],
+      ]),
+    );
     expect(r.valid).toBe(false);
   });
 
   test('initial value is null', () => {
-    expect(checkHistory(hist([[0, 'invoke', 'read', null], [0, 'ok', 'read', null]])).valid).toBe(true);
-    expect(checkHistory(hist([[0, 'invoke', 'read', null], [0, 'ok', 'read', 0]])).valid).toBe(false);
+    expect(
+      checkHistory(
+        hist([
+          [0, 'invoke', 'read', null],
+          [0, 'ok', 'read', null],
+        ]),
+      ).valid,
+    ).toBe(true);
+    expect(
+      checkHistory(
+        hist([
+          [0, 'invoke', 'read', null],
+          [0, 'ok', 'read', 0],
+        ]),
+      ).valid,
+    ).toBe(false);
   });
 
   test('an info write may be seen later, even after its process crashed', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 5], [0, 'info', 'write', 5], [1, 'invoke', 'read', null], [1, 'ok', 'read', 5]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 5],
+        [0, 'info', 'write', 5],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', 5],
+      ]),
+    );
     expect(r.valid).toBe(true);
   });
 
   test('an info write may also never happen', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 5], [0, 'info', 'write', 5], [1, 'invoke', 'read', null], [1, 'ok', 'read', null]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 5],
+        [0, 'info', 'write', 5],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', null],
+      ]),
+    );
     expect(r.valid).toBe(true);
   });
 
   test('an info write cannot take effect before its invoke', () => {
-    const r = checkHistory(hist([[1, 'invoke', 'read', null], [1, 'ok', 'read', 5], [0, 'invoke', 'write', 5], [0, 'info', 'write', 5]]));
+    const r = checkHistory(
+      hist([
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', 5],
+        [0, 'invoke', 'write', 5],
+        [0, 'info', 'write', 5],
+      ]),
+    );
     expect(r.valid).toBe(false);
   });
 
   test('an invoke with no completion behaves as info', () => {
-    expect(checkHistory(hist([[0, 'invoke', 'write', 3], [1, 'invoke', 'read', null], [1, 'ok', 'read', 3]])).valid).toBe(true);
-    expect(checkHistory(hist([[0, 'invoke', 'write', 3], [1, 'invoke', 'read', null], [1, 'ok', 'read', 4]])).valid).toBe(false);
+    expect(
+      checkHistory(
+        hist([
+          [0, 'invoke', 'write', 3],
+          [1, 'invoke', 'read', null],
+          [1, 'ok', 'read', 3],
+        ]),
+      ).valid,
+    ).toBe(true);
+    expect(
+      checkHistory(
+        hist([
+          [0, 'invoke', 'write', 3],
+          [1, 'invoke', 'read', null],
+          [1, 'ok', 'read', 4],
+        ]),
+      ).valid,
+    ).toBe(false);
   });
 
   test('a failed op is never visible', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 9], [0, 'fail', 'write', 9], [1, 'invoke', 'read', null], [1, 'ok', 'read', 9]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 9],
+        [0, 'fail', 'write', 9],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', 9],
+      ]),
+    );
     expect(r.valid).toBe(false);
     expect(r.keys['']!.opCount).toBe(1); // the failed write never reaches the search
   });
@@ -118,27 +197,71 @@ describe('cas-register', () => {
   });
 
   test('an info cas takes effect only if it matched', () => {
-    const matched = hist([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'cas', [1, 4]], [1, 'info', 'cas', [1, 4]], [2, 'invoke', 'read', null], [2, 'ok', 'read', 4]]);
+    const matched = hist([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'cas', [1, 4]],
+      [1, 'info', 'cas', [1, 4]],
+      [2, 'invoke', 'read', null],
+      [2, 'ok', 'read', 4],
+    ]);
     expect(checkHistory(matched).valid).toBe(true);
-    const unmatched = hist([[0, 'invoke', 'write', 1], [0, 'ok', 'write', 1], [1, 'invoke', 'cas', [2, 4]], [1, 'info', 'cas', [2, 4]], [2, 'invoke', 'read', null], [2, 'ok', 'read', 4]]);
+    const unmatched = hist([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'cas', [2, 4]],
+      [1, 'info', 'cas', [2, 4]],
+      [2, 'invoke', 'read', null],
+      [2, 'ok', 'read', 4],
+    ]);
     expect(checkHistory(unmatched).valid).toBe(false);
   });
 
   test('info reads are dropped, fail reads too', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'read', null], [0, 'info', 'read', null], [1, 'invoke', 'read', null], [1, 'fail', 'read', null]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'read', null],
+        [0, 'info', 'read', null],
+        [1, 'invoke', 'read', null],
+        [1, 'fail', 'read', null],
+      ]),
+    );
     expect(r.valid).toBe(true);
     expect(r.keys['']!.opCount).toBe(0);
     expect(r.clientOpCount).toBe(2);
   });
 
   test('values compare structurally', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', { a: [1, 2] }], [0, 'ok', 'write', { a: [1, 2] }], [1, 'invoke', 'read', null], [1, 'ok', 'read', { a: [1, 2] }]]));
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', { a: [1, 2] }],
+        [0, 'ok', 'write', { a: [1, 2] }],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', { a: [1, 2] }],
+      ]),
+    );
     expect(r.valid).toBe(true);
-    expect(checkHistory(hist([[0, 'invoke', 'write', '1'], [0, 'ok', 'write', '1'], [1, 'invoke', 'read', null], [1, 'ok', 'read', 1]])).valid).toBe(false);
+    expect(
+      checkHistory(
+        hist([
+          [0, 'invoke', 'write', '1'],
+          [0, 'ok', 'write', '1'],
+          [1, 'invoke', 'read', null],
+          [1, 'ok', 'read', 1],
+        ]),
+      ).valid,
+    ).toBe(false);
   });
 
   test('non-client processes are ignored', () => {
-    const r = checkHistory(hist([['nemesis', 'info', 'start', null], [0, 'invoke', 'write', 1], ['nemesis', 'info', 'start', 'partitioned'], [0, 'ok', 'write', 1]]));
+    const r = checkHistory(
+      hist([
+        ['nemesis', 'info', 'start', null],
+        [0, 'invoke', 'write', 1],
+        ['nemesis', 'info', 'start', 'partitioned'],
+        [0, 'ok', 'write', 1],
+      ]),
+    );
     expect(r.valid).toBe(true);
     expect(r.opCount).toBe(4);
     expect(r.clientOpCount).toBe(1);
@@ -225,9 +348,17 @@ describe('kv and keys', () => {
   });
 
   test('the model can be forced, and numeric keys are keys', () => {
-    const r = checkHistory(hist([[0, 'invoke', 'write', 1, 3], [0, 'ok', 'write', 1, 3], [0, 'invoke', 'read', null, 4], [0, 'ok', 'read', null, 4]]), {
-      model: 'cas-register',
-    });
+    const r = checkHistory(
+      hist([
+        [0, 'invoke', 'write', 1, 3],
+        [0, 'ok', 'write', 1, 3],
+        [0, 'invoke', 'read', null, 4],
+        [0, 'ok', 'read', null, 4],
+      ]),
+      {
+        model: 'cas-register',
+      },
+    );
     expect(r.valid).toBe(true);
     expect(Object.keys(r.keys).sort()).toEqual(['3', '4']);
   });

@@ -53,7 +53,12 @@ interface Pending {
 }
 
 /** Builds a history from actions; `processes` ≤ 5. `faulty` says whether a fault was drawn. */
-export function simulate(shape: Shape, actions: readonly Action[], processes: number, maxOps: number): { history: HistoryOp[]; faulty: boolean } {
+export function simulate(
+  shape: Shape,
+  actions: readonly Action[],
+  processes: number,
+  maxOps: number,
+): { history: HistoryOp[]; faulty: boolean } {
   const history: HistoryOp[] = [];
   const state = new Map<string, unknown>();
   const written = new Map<string, unknown[]>();
@@ -95,7 +100,18 @@ export function simulate(shape: Shape, actions: readonly Action[], processes: nu
         f = isRead ? 'get' : isCasOrPut ? 'put' : 'append';
         v = isRead ? null : value(a);
       }
-      const fate = a.fate === 0 ? 'fail' : a.fate === 1 ? 'info-applied' : a.fate === 2 ? 'info-skipped' : a.fate === 3 ? (a.gap ? 'none-applied' : 'none-skipped') : 'ok';
+      const fate =
+        a.fate === 0
+          ? 'fail'
+          : a.fate === 1
+            ? 'info-applied'
+            : a.fate === 2
+              ? 'info-skipped'
+              : a.fate === 3
+                ? a.gap
+                  ? 'none-applied'
+                  : 'none-skipped'
+                : 'ok';
       pending.set(p, { op: emit({ process: p, type: 'invoke', f, key, value: v }), fate, applied: false, lost: false, wrongRead: false });
       continue;
     }
@@ -135,7 +151,8 @@ export function simulate(shape: Shape, actions: readonly Action[], processes: nu
         // A wrong read: a value written earlier (often stale), or one nobody wrote.
         const w = written.get(k) ?? [];
         out = a.pick % 3 === 0 || w.length === 0 ? (shape.model === 'kv' ? 'zz' : 99) : w[a.pick % w.length];
-        if (shape.model === 'kv' && a.pick % 3 === 1) out = (cur.result as string).slice(0, Math.max(0, (cur.result as string).length - 1 - (a.pick % 2)));
+        if (shape.model === 'kv' && a.pick % 3 === 1)
+          out = (cur.result as string).slice(0, Math.max(0, (cur.result as string).length - 1 - (a.pick % 2)));
         faulty = true;
       }
       emit({ ...base, type: 'ok', value: out });

@@ -21,7 +21,6 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.stop();
 });
 
-
 describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
   test('5 nodes elect a leader; kill it → gone, a new leader; restart → back; pause → stopped (kernel state T) → resume', async () => {
     const runDir = tempDir('rift-real-cluster-');
@@ -35,7 +34,14 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
     await cluster.kill(leader!);
     expect(processGone(pid)).toBe(true);
     expect(await cluster.status(leader!)).toBeNull();
-    await waitFor(async () => { const l = await cluster.leader(); return l !== null && l !== leader; }, 15_000, 'a new leader');
+    await waitFor(
+      async () => {
+        const l = await cluster.leader();
+        return l !== null && l !== leader;
+      },
+      15_000,
+      'a new leader',
+    );
 
     await cluster.restart(leader!);
     await waitFor(async () => (await cluster.status(leader!))?.role === 'follower', 15_000, 'old leader rejoins as follower');
@@ -52,7 +58,9 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
 
   /** Datagrams `id` sent to peers other than `leader` so far: a follower sends those only when it campaigns (RequestVote, pre-vote included). */
   function campaignDatagrams(relay: UdpRelay, id: string, leader: string): number {
-    return Object.entries(relay.linkStats()).filter(([k]) => k.startsWith(`${id}>`) && k !== `${id}>${leader}`).reduce((n, [, c]) => n + c.received, 0);
+    return Object.entries(relay.linkStats())
+      .filter(([k]) => k.startsWith(`${id}>`) && k !== `${id}>${leader}`)
+      .reduce((n, [, c]) => n + c.received, 0);
   }
 
   test('clock rate: a follower whose clock runs 5x times out between heartbeats and campaigns within 1 s', async () => {
@@ -78,10 +86,14 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
     const term = (await cluster.status(leader))!.currentTerm;
     await cluster.clock(leader, { rate: 0.1 });
     // 50 ms heartbeats of its clock are 500 ms of real time: the followers' 150-300 ms election timeouts run out.
-    await waitFor(async () => {
-      const others = await Promise.all(cluster.nodeIds.filter((id) => id !== leader).map((id) => cluster.status(id)));
-      return others.some((s) => s !== null && s.role === 'leader' && s.currentTerm > term);
-    }, 10_000, 'a new leader in a later term among the others');
+    await waitFor(
+      async () => {
+        const others = await Promise.all(cluster.nodeIds.filter((id) => id !== leader).map((id) => cluster.status(id)));
+        return others.some((s) => s !== null && s.role === 'leader' && s.currentTerm > term);
+      },
+      10_000,
+      'a new leader in a later term among the others',
+    );
   });
 
   test('clock bump: a jump of the wall clock changes nothing the nodes do (they keep time on a monotonic clock)', async () => {
@@ -113,19 +125,30 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
     const leader = await cluster.waitForLeader(15_000);
     expect(leader).not.toBeNull();
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(cluster, [{ atMs: 0, f: 'start-partition', value: { shape: 'leader' } }], { seed: 1, record: (op) => records.push(op) });
+    const runner = new NemesisRunner(cluster, [{ atMs: 0, f: 'start-partition', value: { shape: 'leader' } }], {
+      seed: 1,
+      record: (op) => records.push(op),
+    });
     runner.start(Date.now());
     await waitFor(() => records.length === 2, 5000, 'partition applied');
     expect((records[1]!.value as { leader: string }).leader).toBe(leader);
-    await waitFor(async () => {
-      const l = await cluster.leader();
-      return l !== null && l !== leader;
-    }, 15_000, 'majority side elects another leader (higher term)');
+    await waitFor(
+      async () => {
+        const l = await cluster.leader();
+        return l !== null && l !== leader;
+      },
+      15_000,
+      'majority side elects another leader (higher term)',
+    );
     await runner.healAll();
-    await waitFor(async () => {
-      const statuses = await Promise.all(cluster.nodeIds.map((id) => cluster.status(id)));
-      const leaders = statuses.filter((s) => s?.role === 'leader');
-      return leaders.length === 1 && statuses.every((s) => s !== null && s.currentTerm === leaders[0]!.currentTerm);
-    }, 15_000, 'one leader, everyone on its term');
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(cluster.nodeIds.map((id) => cluster.status(id)));
+        const leaders = statuses.filter((s) => s?.role === 'leader');
+        return leaders.length === 1 && statuses.every((s) => s !== null && s.currentTerm === leaders[0]!.currentTerm);
+      },
+      15_000,
+      'one leader, everyone on its term',
+    );
   });
 });

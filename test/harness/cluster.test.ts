@@ -14,7 +14,6 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.stop();
 });
 
-
 function procState(pid: number): string {
   // /proc/<pid>/stat: "pid (comm) S ..." — the state letter follows the comm's closing paren.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -23,7 +22,15 @@ function procState(pid: number): string {
 
 async function startFake(nodeCount: number, extra: { nodeFlags?: string[] } = {}): Promise<Cluster> {
   const runDir = tempDir('rift-cluster-test-');
-  const cluster = await Cluster.start({ nodeCount, runDir, nodeFlags: extra.nodeFlags ?? [], net: 'relay', seed: 7, nodeEntry: fakeNode, readyTimeoutMs: 20_000 });
+  const cluster = await Cluster.start({
+    nodeCount,
+    runDir,
+    nodeFlags: extra.nodeFlags ?? [],
+    net: 'relay',
+    seed: 7,
+    nodeEntry: fakeNode,
+    readyTimeoutMs: 20_000,
+  });
   clusters.push(cluster);
   return cluster;
 }
@@ -47,7 +54,7 @@ describe('Cluster with the fake node (relay mode)', () => {
     expect(await cluster.waitForLeader(5000)).not.toBeNull();
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     // Heartbeats really flow through the relay.
-    await waitFor(async () => (receivedOf(await cluster.status('n2')))['n3'] !== undefined, 5000, 'n2 hears n3');
+    await waitFor(async () => receivedOf(await cluster.status('n2'))['n3'] !== undefined, 5000, 'n2 hears n3');
     expect(relay.stats().forwarded).toBeGreaterThan(0);
   });
 
@@ -98,7 +105,7 @@ describe('Cluster with the fake node (relay mode)', () => {
 
   test('partition through cluster.net really stops datagrams; heal restores them', async () => {
     const cluster = await startFake(3);
-    await waitFor(async () => (receivedOf(await cluster.status('n1')))['n2'] !== undefined, 5000, 'n1 hears n2');
+    await waitFor(async () => receivedOf(await cluster.status('n1'))['n2'] !== undefined, 5000, 'n1 hears n2');
     // The fake's terms only order leaders once n1 has taken office (before that n1 and n2 could both take term 1).
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     await cluster.net.partition({ n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] });
@@ -109,15 +116,20 @@ describe('Cluster with the fake node (relay mode)', () => {
     expect(after['n2']).toBe(before['n2']);
     expect(after['n3']).toBe(before['n3']);
     await cluster.net.heal();
-    await waitFor(async () => (receivedOf(await cluster.status('n1')))['n2']! > before['n2']!, 5000, 'n1 hears n2 again');
+    await waitFor(async () => receivedOf(await cluster.status('n1'))['n2']! > before['n2']!, 5000, 'n1 hears n2 again');
   });
 
   test('a node that exits before ready → clear error with its log tail, and nothing left running', async () => {
     const runDir = tempDir('rift-cluster-test-');
-    await expect(Cluster.start({ nodeCount: 2, runDir, nodeFlags: ['--crash-on-start'], net: 'relay', seed: 1, nodeEntry: fakeNode }))
-      .rejects.toThrow(/exited before it was ready \(code 3\)(.|\n)*boom/);
-    await expect(Cluster.start({ nodeCount: 0, runDir, nodeFlags: [], net: 'relay', seed: 1, nodeEntry: fakeNode })).rejects.toThrow(/nodeCount/);
-    await expect(Cluster.start({ nodeCount: 1, runDir, nodeFlags: [], net: 'relay', seed: 1, nodeEntry: join(runDir, 'missing.js') })).rejects.toThrow(/does not exist/);
+    await expect(
+      Cluster.start({ nodeCount: 2, runDir, nodeFlags: ['--crash-on-start'], net: 'relay', seed: 1, nodeEntry: fakeNode }),
+    ).rejects.toThrow(/exited before it was ready \(code 3\)(.|\n)*boom/);
+    await expect(Cluster.start({ nodeCount: 0, runDir, nodeFlags: [], net: 'relay', seed: 1, nodeEntry: fakeNode })).rejects.toThrow(
+      /nodeCount/,
+    );
+    await expect(
+      Cluster.start({ nodeCount: 1, runDir, nodeFlags: [], net: 'relay', seed: 1, nodeEntry: join(runDir, 'missing.js') }),
+    ).rejects.toThrow(/does not exist/);
   });
 
   test("net 'direct': nodes talk to each other's own addresses; faults are refused, heal is a no-op", async () => {
@@ -125,7 +137,7 @@ describe('Cluster with the fake node (relay mode)', () => {
     const cluster = await Cluster.start({ nodeCount: 2, runDir, nodeFlags: [], net: 'direct', seed: 1, nodeEntry: fakeNode });
     clusters.push(cluster);
     expect(cluster.config.routes).toEqual({});
-    await waitFor(async () => (receivedOf(await cluster.status('n2')))['n1'] !== undefined, 5000, 'n2 hears n1 directly');
+    await waitFor(async () => receivedOf(await cluster.status('n2'))['n1'] !== undefined, 5000, 'n2 hears n1 directly');
     await expect(cluster.net.partition({ n1: ['n2'] })).rejects.toThrow(/direct/);
     await expect(cluster.net.setFaults({ lossRate: 0.5 })).rejects.toThrow(/direct/);
     await cluster.net.heal();

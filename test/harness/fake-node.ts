@@ -78,5 +78,5 @@ export function writeFakeNode(): string {
 
 /** The fake node's extra status field: datagrams received per peer. */
 export function receivedOf(status: unknown): Record<string, number> {
-  return ((status as { received?: Record<string, number> } | null)?.received) ?? {};
+  return (status as { received?: Record<string, number> } | null)?.received ?? {};
 }

@@ -13,8 +13,11 @@ function fromDraws(draws: readonly OpDraw[], keys: number, opsPerKey: number): {
   return { g, ops: take(g, draws.length) };
 }
 
-const configArb = fc.record({ keys: fc.integer({ min: 1, max: 6 }), opsPerKey: fc.integer({ min: 1, max: 30 }) })
-  .chain(({ keys, opsPerKey }) => fc.record({ keys: fc.constant(keys), opsPerKey: fc.constant(opsPerKey), draws: fc.array(opDrawArbitrary(keys), { maxLength: 400 }) }));
+const configArb = fc
+  .record({ keys: fc.integer({ min: 1, max: 6 }), opsPerKey: fc.integer({ min: 1, max: 30 }) })
+  .chain(({ keys, opsPerKey }) =>
+    fc.record({ keys: fc.constant(keys), opsPerKey: fc.constant(opsPerKey), draws: fc.array(opDrawArbitrary(keys), { maxLength: 400 }) }),
+  );
 
 function writtenValue(op: PlannedOp): number | null {
   if (op.f === 'write') return op.value;
@@ -24,11 +27,19 @@ function writtenValue(op: PlannedOp): number | null {
 
 describe('OpGenerator', () => {
   it('same seed, same op sequence (property over seeds and settings)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 200 }), (seed, keys, opsPerKey) => {
-      const a = take(new OpGenerator({ seed, keys, opsPerKey }), 700); // more than one block of draws
-      const b = take(new OpGenerator({ seed, keys, opsPerKey }), 700);
-      expect(b).toEqual(a);
-    }), { numRuns: 30 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 200 }),
+        (seed, keys, opsPerKey) => {
+          const a = take(new OpGenerator({ seed, keys, opsPerKey }), 700); // more than one block of draws
+          const b = take(new OpGenerator({ seed, keys, opsPerKey }), 700);
+          expect(b).toEqual(a);
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 
   it('different seeds give different sequences (seeds 1 and 2)', () => {
@@ -44,54 +55,60 @@ describe('OpGenerator', () => {
   });
 
   it('written values are unique per key', () => {
-    fc.assert(fc.property(configArb, ({ keys, opsPerKey, draws }) => {
-      const { ops } = fromDraws(draws, keys, opsPerKey);
-      const seen = new Map<string, Set<number>>();
-      for (const op of ops) {
-        const v = writtenValue(op);
-        if (v === null) continue;
-        const set = seen.get(op.key) ?? new Set<number>();
-        expect(set.has(v), `value ${v} written twice to ${op.key}`).toBe(false);
-        set.add(v);
-        seen.set(op.key, set);
-      }
-    }));
+    fc.assert(
+      fc.property(configArb, ({ keys, opsPerKey, draws }) => {
+        const { ops } = fromDraws(draws, keys, opsPerKey);
+        const seen = new Map<string, Set<number>>();
+        for (const op of ops) {
+          const v = writtenValue(op);
+          if (v === null) continue;
+          const set = seen.get(op.key) ?? new Set<number>();
+          expect(set.has(v), `value ${v} written twice to ${op.key}`).toBe(false);
+          set.add(v);
+          seen.set(op.key, set);
+        }
+      }),
+    );
   });
 
   it('keys rotate after ops-per-key ops; always `keys` keys live', () => {
-    fc.assert(fc.property(configArb, ({ keys, opsPerKey, draws }) => {
-      const { g, ops } = fromDraws(draws, keys, opsPerKey);
-      const perKey = new Map<string, number>();
-      for (const op of ops) perKey.set(op.key, (perKey.get(op.key) ?? 0) + 1);
-      for (const [key, n] of perKey) expect(n, `${key} got ${n} ops`).toBeLessThanOrEqual(opsPerKey);
-      const retired = [...perKey.values()].filter((n) => n === opsPerKey).length;
-      // Every retirement brings exactly one fresh key: keys handed out = initial + retired.
-      expect(g.keysUsed().length).toBe(keys + retired);
-      expect(new Set(g.keysUsed()).size).toBe(g.keysUsed().length);
-      for (const key of perKey.keys()) expect(g.keysUsed()).toContain(key);
-      // Once a key has had its ops it never appears again.
-      const countSoFar = new Map<string, number>();
-      for (const op of ops) {
-        expect(countSoFar.get(op.key) ?? 0).toBeLessThan(opsPerKey);
-        countSoFar.set(op.key, (countSoFar.get(op.key) ?? 0) + 1);
-      }
-    }));
+    fc.assert(
+      fc.property(configArb, ({ keys, opsPerKey, draws }) => {
+        const { g, ops } = fromDraws(draws, keys, opsPerKey);
+        const perKey = new Map<string, number>();
+        for (const op of ops) perKey.set(op.key, (perKey.get(op.key) ?? 0) + 1);
+        for (const [key, n] of perKey) expect(n, `${key} got ${n} ops`).toBeLessThanOrEqual(opsPerKey);
+        const retired = [...perKey.values()].filter((n) => n === opsPerKey).length;
+        // Every retirement brings exactly one fresh key: keys handed out = initial + retired.
+        expect(g.keysUsed().length).toBe(keys + retired);
+        expect(new Set(g.keysUsed()).size).toBe(g.keysUsed().length);
+        for (const key of perKey.keys()) expect(g.keysUsed()).toContain(key);
+        // Once a key has had its ops it never appears again.
+        const countSoFar = new Map<string, number>();
+        for (const op of ops) {
+          expect(countSoFar.get(op.key) ?? 0).toBeLessThan(opsPerKey);
+          countSoFar.set(op.key, (countSoFar.get(op.key) ?? 0) + 1);
+        }
+      }),
+    );
   });
 
-  it('cas expects null on a fresh key, else one of the key\'s latest issued values', () => {
-    fc.assert(fc.property(configArb, ({ keys, opsPerKey, draws }) => {
-      const { ops } = fromDraws(draws, keys, opsPerKey);
-      const issued = new Map<string, number[]>();
-      for (const op of ops) {
-        if (op.f === 'cas') {
-          const before = issued.get(op.key) ?? [];
-          if (before.length === 0) expect(op.value[0]).toBeNull();
-          else expect(before.slice(-3)).toContain(op.value[0]);
+  it("cas expects null on a fresh key, else one of the key's latest issued values", () => {
+    fc.assert(
+      fc.property(configArb, ({ keys, opsPerKey, draws }) => {
+        const { ops } = fromDraws(draws, keys, opsPerKey);
+        const issued = new Map<string, number[]>();
+        for (const op of ops) {
+          if (op.f === 'cas') {
+            const before = issued.get(op.key) ?? [];
+            if (before.length === 0) expect(op.value[0]).toBeNull();
+            else expect(before.slice(-3)).toContain(op.value[0]);
+          }
+          const v = writtenValue(op);
+          if (v !== null) issued.set(op.key, [...(issued.get(op.key) ?? []), v]);
         }
-        const v = writtenValue(op);
-        if (v !== null) issued.set(op.key, [...(issued.get(op.key) ?? []), v]);
-      }
-    }));
+      }),
+    );
   });
 
   it('keys are named k0, k1, ... and reads carry null', () => {

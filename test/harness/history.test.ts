@@ -59,33 +59,44 @@ describe('HistoryWriter', () => {
     expect(ops[7]!.error).toBe('cas_mismatch');
   });
 
-  it('any sequence of entries round-trips through the checker\'s reader', () => {
+  it("any sequence of entries round-trips through the checker's reader", () => {
     const entryArb: fc.Arbitrary<HistoryEntry> = fc.oneof(
+      fc.record(
+        {
+          process: fc.nat({ max: 50 }),
+          type: fc.constantFrom('invoke' as const, 'ok' as const, 'fail' as const, 'info' as const),
+          f: fc.constantFrom('read', 'write', 'cas'),
+          key: fc.stringMatching(/^k\d{1,3}$/),
+          value: fc.oneof(fc.constant(null), fc.integer(), fc.tuple(fc.option(fc.integer(), { nil: null }), fc.integer())),
+        },
+        { requiredKeys: ['process', 'type', 'f', 'key', 'value'] },
+      ),
       fc.record({
-        process: fc.nat({ max: 50 }),
-        type: fc.constantFrom('invoke' as const, 'ok' as const, 'fail' as const, 'info' as const),
-        f: fc.constantFrom('read', 'write', 'cas'),
-        key: fc.stringMatching(/^k\d{1,3}$/),
-        value: fc.oneof(fc.constant(null), fc.integer(), fc.tuple(fc.option(fc.integer(), { nil: null }), fc.integer())),
-      }, { requiredKeys: ['process', 'type', 'f', 'key', 'value'] }),
-      fc.record({ process: fc.constant('nemesis'), type: fc.constantFrom('invoke' as const, 'info' as const), f: fc.constantFrom('kill', 'start'), value: fc.jsonValue() }),
+        process: fc.constant('nemesis'),
+        type: fc.constantFrom('invoke' as const, 'info' as const),
+        f: fc.constantFrom('kill', 'start'),
+        value: fc.jsonValue(),
+      }),
     );
-    fc.assert(fc.property(fc.array(entryArb, { maxLength: 30 }), (entries) => {
-      const dir = tempDir();
-      const w = new HistoryWriter(dir, 0n, ticking());
-      for (const e of entries) w.append(e);
-      w.close();
-      const text = readFileSync(join(dir, 'history.jsonl'), 'utf8');
-      const ops = text === '' ? [] : parseHistoryText(text, 'jsonl');
-      expect(ops.map((o) => o.index)).toEqual(entries.map((_, i) => i));
-      expect(ops.map((o) => o.f)).toEqual(entries.map((e) => e.f));
-      // JSON-normalised values (e.g. -0 becomes 0) survive the trip.
-      expect(ops.map((o) => o.value)).toEqual(entries.map((e) => JSON.parse(JSON.stringify(e.value ?? null)) as unknown));
-      rmSync(dir, { recursive: true, force: true });
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 30 }), (entries) => {
+        const dir = tempDir();
+        const w = new HistoryWriter(dir, 0n, ticking());
+        for (const e of entries) w.append(e);
+        w.close();
+        const text = readFileSync(join(dir, 'history.jsonl'), 'utf8');
+        const ops = text === '' ? [] : parseHistoryText(text, 'jsonl');
+        expect(ops.map((o) => o.index)).toEqual(entries.map((_, i) => i));
+        expect(ops.map((o) => o.f)).toEqual(entries.map((e) => e.f));
+        // JSON-normalised values (e.g. -0 becomes 0) survive the trip.
+        expect(ops.map((o) => o.value)).toEqual(entries.map((e) => JSON.parse(JSON.stringify(e.value ?? null)) as unknown));
+        rmSync(dir, { recursive: true, force: true });
+      }),
+      { numRuns: 50 },
+    );
   });
 
-  it('writes Jepsen\'s tab-separated history.txt', () => {
+  it("writes Jepsen's tab-separated history.txt", () => {
     const dir = tempDir();
     const w = new HistoryWriter(dir, 0n, ticking());
     for (const e of sample) w.append(e);
@@ -100,7 +111,9 @@ describe('HistoryWriter', () => {
   });
 
   it('keeps tabs and newlines out of txt fields', () => {
-    expect(formatTxtLine({ process: 1, type: 'fail', f: 'read', key: 'k', value: null, error: 'a\tb\nc' })).toBe('1\tfail\tread\tk\tnull\ta b c');
+    expect(formatTxtLine({ process: 1, type: 'fail', f: 'read', key: 'k', value: null, error: 'a\tb\nc' })).toBe(
+      '1\tfail\tread\tk\tnull\ta b c',
+    );
   });
 
   it('refuses appends after close, and close is idempotent', () => {

@@ -26,9 +26,27 @@ describe('parseOptions: defaults', () => {
   it('gives every option a default', () => {
     const o = opts([]);
     expect(o).toMatchObject({
-      nodes: 5, timeLimitS: 30, concurrency: 10, rate: 100, keys: 5, opsPerKey: 100, nemesis: [], nemesisIntervalS: 4,
-      seed: 1234, seedGiven: false, testCount: 1, net: 'relay', readMode: 'readindex', nodeFlags: [], store: 'histories',
-      leaveRunning: false, testName: 'rift-none', quiet: false, json: false, opTimeoutMs: 1500, checkTimeLimitS: 60,
+      nodes: 5,
+      timeLimitS: 30,
+      concurrency: 10,
+      rate: 100,
+      keys: 5,
+      opsPerKey: 100,
+      nemesis: [],
+      nemesisIntervalS: 4,
+      seed: 1234,
+      seedGiven: false,
+      testCount: 1,
+      net: 'relay',
+      readMode: 'readindex',
+      nodeFlags: [],
+      store: 'histories',
+      leaveRunning: false,
+      testName: 'rift-none',
+      quiet: false,
+      json: false,
+      opTimeoutMs: 1500,
+      checkTimeLimitS: 60,
     });
     expect(o.partitionShapes).toEqual(['one', 'leader', 'leader-minority', 'halves', 'majorities-ring', 'bridge']);
   });
@@ -46,9 +64,30 @@ describe('parseOptions: defaults', () => {
   });
 
   it('the help documents every option', () => {
-    for (const flag of ['--nodes', '--time-limit', '--concurrency', '--rate', '--keys', '--ops-per-key', '--nemesis', '--nemesis-interval',
-      '--partition', '--seed', '--test-count', '--net', '--read-mode', '--node-flag', '--store', '--leave-running', '--test-name',
-      '--quiet', '--json', '--help', '--op-timeout', '--check-time-limit']) {
+    for (const flag of [
+      '--nodes',
+      '--time-limit',
+      '--concurrency',
+      '--rate',
+      '--keys',
+      '--ops-per-key',
+      '--nemesis',
+      '--nemesis-interval',
+      '--partition',
+      '--seed',
+      '--test-count',
+      '--net',
+      '--read-mode',
+      '--node-flag',
+      '--store',
+      '--leave-running',
+      '--test-name',
+      '--quiet',
+      '--json',
+      '--help',
+      '--op-timeout',
+      '--check-time-limit',
+    ]) {
       expect(HELP).toContain(flag);
     }
     expect(HELP).toContain(`(default ${defaults.rate})`);
@@ -57,9 +96,38 @@ describe('parseOptions: defaults', () => {
 
 describe('parseOptions: each flag', () => {
   it('numbers', () => {
-    const o = opts(['--nodes', '3', '--time-limit', '2.5', '--rate', '50', '--keys', '2', '--ops-per-key', '7', '--seed', '99',
-      '--test-count', '3', '--op-timeout', '800', '--check-time-limit', '5']);
-    expect(o).toMatchObject({ nodes: 3, timeLimitS: 2.5, rate: 50, keys: 2, opsPerKey: 7, seed: 99, seedGiven: true, testCount: 3, opTimeoutMs: 800, checkTimeLimitS: 5 });
+    const o = opts([
+      '--nodes',
+      '3',
+      '--time-limit',
+      '2.5',
+      '--rate',
+      '50',
+      '--keys',
+      '2',
+      '--ops-per-key',
+      '7',
+      '--seed',
+      '99',
+      '--test-count',
+      '3',
+      '--op-timeout',
+      '800',
+      '--check-time-limit',
+      '5',
+    ]);
+    expect(o).toMatchObject({
+      nodes: 3,
+      timeLimitS: 2.5,
+      rate: 50,
+      keys: 2,
+      opsPerKey: 7,
+      seed: 99,
+      seedGiven: true,
+      testCount: 3,
+      opTimeoutMs: 800,
+      checkTimeLimitS: 5,
+    });
     expect(o.concurrency).toBe(6); // 2n of 3 nodes
     expect(opts(['--node-count', '7']).nodes).toBe(7);
     expect(opts(['--seed=4294967295']).seed).toBe(4294967295);
@@ -76,7 +144,17 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
     expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
     expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
-    expect(opts(['--nemesis', 'all']).nemesis).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
+    expect(opts(['--nemesis', 'all']).nemesis).toEqual([
+      'partition',
+      'kill',
+      'pause',
+      'clock',
+      'loss',
+      'delay',
+      'duplicate',
+      'replay',
+      'disk',
+    ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
   });
@@ -103,10 +181,18 @@ describe('parseOptions: each flag', () => {
   });
 
   it('refuses what it cannot honour: a fault the network mode cannot apply, a kind left without a target', () => {
-    expect(usage(['--nemesis', 'delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay \(netns mode has no delay/);
+    expect(usage(['--nemesis', 'delay', '--net', 'netns'], { isRoot: true })).toMatch(
+      /--nemesis delay needs --net relay \(netns mode has no delay/,
+    );
     expect(usage(['--nemesis', 'partition,delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay/);
-    expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual(['partition', 'loss', 'duplicate']);
-    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(/--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all, follower\)/);
+    expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual([
+      'partition',
+      'loss',
+      'duplicate',
+    ]);
+    expect(usage(['--nemesis', 'kill,pause', '--targets', 'voter'])).toMatch(
+      /--nemesis pause has no target in --targets voter \(pause takes one, leader, minority, majority, all, follower\)/,
+    );
     expect(usage(['--nemesis', 'kill,clock', '--targets', 'voter'])).toMatch(/--nemesis clock has no target/);
     expect(opts(['--nemesis', 'kill,pause', '--targets', 'voter,leader']).targets).toEqual(['leader', 'voter']);
   });
@@ -114,8 +200,10 @@ describe('parseOptions: each flag', () => {
   it('--net, --read-mode, --node-flag', () => {
     expect(opts(['--net', 'netns'], { isRoot: true }).net).toBe('netns');
     expect(opts(['--read-mode', 'lease']).readMode).toBe('lease');
-    expect(opts(['--node-flag=--unsafe-local-reads', '--node-flag=--unsafe-no-persist-vote']).nodeFlags)
-      .toEqual(['--unsafe-local-reads', '--unsafe-no-persist-vote']);
+    expect(opts(['--node-flag=--unsafe-local-reads', '--node-flag=--unsafe-no-persist-vote']).nodeFlags).toEqual([
+      '--unsafe-local-reads',
+      '--unsafe-no-persist-vote',
+    ]);
     expect(opts(['--read-mode', 'lease', '--node-flag=--unsafe-lease-ms=50']).nodeFlags).toEqual(['--unsafe-lease-ms=50']);
   });
 
@@ -123,7 +211,17 @@ describe('parseOptions: each flag', () => {
     const o = opts(['--nemesis', 'clock,partition']);
     expect(o.nemesis).toEqual(['partition', 'clock']);
     expect(o.nemesisOrder).toEqual(['clock', 'partition']);
-    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual(['kill', 'partition', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk']);
+    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual([
+      'kill',
+      'partition',
+      'pause',
+      'clock',
+      'loss',
+      'delay',
+      'duplicate',
+      'replay',
+      'disk',
+    ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });
 
@@ -208,7 +306,11 @@ describe('parseOptions: bad arguments are UsageErrors with one clear line', () =
 describe('the compiled CLI', () => {
   it('exits 254 with one clear line on an unknown flag', () => {
     const cli = join(repoRoot, 'dist', 'harness', 'cli.js');
-    if (!existsSync(cli)) execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, env: { ...process.env, RIFT_BUILD_LENIENT: '1' } });
+    if (!existsSync(cli))
+      execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], {
+        cwd: repoRoot,
+        env: { ...process.env, RIFT_BUILD_LENIENT: '1' },
+      });
     const r = spawnSync(process.execPath, [cli, '--bogus'], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(254);
     expect(r.stderr.trim()).toBe("rift jepsen: Unknown option '--bogus'; see --help");
@@ -223,7 +325,10 @@ describe('parseOptions: node timers', () => {
 
   it('takes an election timeout range and derives a heartbeat at most half its minimum', () => {
     expect(opts(['--election-timeout', '60-120'])).toMatchObject({ electionTimeoutMs: [60, 120], heartbeatIntervalMs: 30 });
-    expect(opts(['--election-timeout', '200-400', '--heartbeat', '20'])).toMatchObject({ electionTimeoutMs: [200, 400], heartbeatIntervalMs: 20 });
+    expect(opts(['--election-timeout', '200-400', '--heartbeat', '20'])).toMatchObject({
+      electionTimeoutMs: [200, 400],
+      heartbeatIntervalMs: 20,
+    });
   });
 
   it('rejects malformed or unsafe timer settings', () => {

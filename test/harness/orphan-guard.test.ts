@@ -43,7 +43,8 @@ describe('orphan guard', () => {
   test('guardedSpawn prefixes setpriv --pdeathsig KILL, and nothing without a guard', () => {
     const inner = { command: '/bin/node', args: ['main.js', '--id', 'n1'] };
     expect(guardedSpawn(inner, { kind: 'pdeathsig', setpriv: '/usr/bin/setpriv' })).toEqual({
-      command: '/usr/bin/setpriv', args: ['--pdeathsig', 'KILL', '--', '/bin/node', 'main.js', '--id', 'n1'],
+      command: '/usr/bin/setpriv',
+      args: ['--pdeathsig', 'KILL', '--', '/bin/node', 'main.js', '--id', 'n1'],
     });
     expect(guardedSpawn(inner, { kind: 'none', why: 'test' })).toBe(inner);
   });
@@ -53,13 +54,16 @@ describe('orphan guard', () => {
     const dir = tempDir('rift-orphan-');
     const program = join(dir, 'harness.mjs');
     const clusterJs = pathToFileURL(join(repoRoot, 'dist', 'harness', 'cluster.js')).href;
-    writeFileSync(program, `
+    writeFileSync(
+      program,
+      `
       import { Cluster } from ${JSON.stringify(clusterJs)};
       const cluster = await Cluster.start({ nodeCount: 3, runDir: ${JSON.stringify(join(dir, 'run'))}, nodeFlags: [], net: 'relay', seed: 1 });
       await cluster.pause('n2');
       process.stdout.write(JSON.stringify({ pids: cluster.pids(), paused: cluster.pid('n2') }) + '\\n');
       setInterval(() => {}, 1000); // hold everything until killed
-    `);
+    `,
+    );
     const harness = spawn(process.execPath, [program], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -75,7 +79,11 @@ describe('orphan guard', () => {
     expect(procState(paused)).toBe('T');
     harness.kill('SIGKILL');
     await exited;
-    await waitFor(() => pids.every(ended), 10_000, `every node of the killed harness ends (states: ${pids.map((p) => `${p}=${procState(p)}`).join(' ')})`);
+    await waitFor(
+      () => pids.every(ended),
+      10_000,
+      `every node of the killed harness ends (states: ${pids.map((p) => `${p}=${procState(p)}`).join(' ')})`,
+    );
     for (const pid of pids) expect(procState(pid), `node ${pid}`).not.toBe('T');
   });
 });

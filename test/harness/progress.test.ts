@@ -71,7 +71,8 @@ describe('Progress', () => {
   });
 
   it('status line names elapsed time, counts, faults and the leader', () => {
-    expect(statusLine({ elapsedMs: 1500, timeLimitMs: 30_000, phase: 'workload', ok: 3, fail: 1, info: 0, faults: ['n2 killed'], leader: 'n1' }))
-      .toBe('[1.5s/30.0s workload] ok 3 fail 1 info 0 | faults: n2 killed | leader: n1');
+    expect(
+      statusLine({ elapsedMs: 1500, timeLimitMs: 30_000, phase: 'workload', ok: 3, fail: 1, info: 0, faults: ['n2 killed'], leader: 'n1' }),
+    ).toBe('[1.5s/30.0s workload] ok 3 fail 1 info 0 | faults: n2 killed | leader: n1');
   });
 });

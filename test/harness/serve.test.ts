@@ -72,7 +72,11 @@ describe('serve', () => {
     const r = await get('/');
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/text\/html/);
-    const rows = [...r.body.matchAll(/<tr class="(\w+)"><td><a href="([^"]+)">([^<]*)<\/a><\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td class="v">([^<]*)<\/td><td class="num">([^<]*)<\/td>/g)].map((m) => m.slice(1));
+    const rows = [
+      ...r.body.matchAll(
+        /<tr class="(\w+)"><td><a href="([^"]+)">([^<]*)<\/a><\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td class="v">([^<]*)<\/td><td class="num">([^<]*)<\/td>/g,
+      ),
+    ].map((m) => m.slice(1));
     expect(rows).toEqual([
       ['unknown', '/files/reg/20250301T000000/', 'reg-new', '2025-03-01T00:00:00Z', 'kill,pause', 'unknown', '?'],
       ['valid', '/files/reg/20250101T000000/', 'reg-old', '2025-01-01T00:00:00Z', 'partition', 'valid', '2'],

@@ -16,7 +16,9 @@ import { waitFor, processGone } from './wait.js';
 const clusterJs = join(import.meta.dirname, '..', '..', 'dist', 'harness', 'cluster.js');
 const fakeNode = writeFakeNode();
 const script = join(tempDir('rift-teardown-'), 'harness.mjs');
-writeFileSync(script, `
+writeFileSync(
+  script,
+  `
 import { Cluster } from ${JSON.stringify(pathToFileURL(clusterJs).href)};
 const [mode, runDir, nodeEntry] = process.argv.slice(2);
 const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'relay', seed: 1, nodeEntry });
@@ -25,14 +27,19 @@ process.stdout.write(JSON.stringify({ pids: cluster.pids() }) + '\\n');
 if (mode === 'crash') setTimeout(() => { throw new Error('harness crashed on purpose'); }, 50);
 else if (mode === 'exit') setTimeout(() => process.exit(0), 50);
 else setInterval(() => {}, 1000);
-`);
-
+`,
+);
 
 describe('teardown: no orphan node processes', () => {
   for (const mode of ['sigint', 'sigterm', 'crash', 'exit'] as const) {
     test(`harness ${mode}`, async () => {
       const runDir = tempDir('rift-teardown-run-');
-      const child = execa(process.execPath, [script, mode, runDir, fakeNode], { reject: false, buffer: { stdout: false, stderr: true }, stdout: 'pipe', timeout: 20_000 });
+      const child = execa(process.execPath, [script, mode, runDir, fakeNode], {
+        reject: false,
+        buffer: { stdout: false, stderr: true },
+        stdout: 'pipe',
+        timeout: 20_000,
+      });
       // The first stdout line (not child.iterable(): leaving it early waits for the child to end).
       const firstLine = await new Promise<string>((resolve, reject) => {
         let text = '';

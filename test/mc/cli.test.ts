@@ -16,17 +16,58 @@ import { tempDir } from '../harness/temp-dirs.js';
 const root = join(import.meta.dirname, '..', '..');
 
 function mc(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'mc', 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000, cwd: tempDir('rift-mc-cwd-') });
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'mc', 'cli.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    cwd: tempDir('rift-mc-cwd-'),
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const BOUND_FLAGS = [
-  'nodes', 'max-term', 'max-log', 'max-inflight', 'timeouts', 'max-time', 'skew', 'crashes', 'drops', 'dups', 'pauses',
-  'disk-faults', 'transfers', 'writes', 'cas', 'reads', 'keys', 'retries', 'max-depth',
+  'nodes',
+  'max-term',
+  'max-log',
+  'max-inflight',
+  'timeouts',
+  'max-time',
+  'skew',
+  'crashes',
+  'drops',
+  'dups',
+  'pauses',
+  'disk-faults',
+  'transfers',
+  'writes',
+  'cas',
+  'reads',
+  'keys',
+  'retries',
+  'max-depth',
 ];
 const OTHER_FLAGS = [
-  'election-ticks', 'heartbeat-ticks', 'read-mode', 'time', 'start', 'drift-bound', 'unsafe', 'properties', 'no-symmetry', 'no-por',
-  'no-dead-messages', 'noop-deliveries', 'no-memo', 'mode', 'walks', 'seed', 'workers', 'max-states', 'progress-ms', 'out', 'json', 'quiet',
+  'election-ticks',
+  'heartbeat-ticks',
+  'read-mode',
+  'time',
+  'start',
+  'drift-bound',
+  'unsafe',
+  'properties',
+  'no-symmetry',
+  'no-por',
+  'no-dead-messages',
+  'noop-deliveries',
+  'no-memo',
+  'mode',
+  'walks',
+  'seed',
+  'workers',
+  'max-states',
+  'progress-ms',
+  'out',
+  'json',
+  'quiet',
 ];
 
 describe('npm run mc', () => {
@@ -34,14 +75,28 @@ describe('npm run mc', () => {
     const r = mc(['--help']);
     expect(r.status).toBe(EXIT.valid);
     for (const flag of [...BOUND_FLAGS, ...OTHER_FLAGS]) expect(r.stdout).toContain(`--${flag}`);
-    for (const property of ['election-safety', 'leader-append-only', 'log-matching', 'leader-completeness', 'state-machine-safety', 'read-safety', 'linearizability', 'liveness']) {
+    for (const property of [
+      'election-safety',
+      'leader-append-only',
+      'log-matching',
+      'leader-completeness',
+      'state-machine-safety',
+      'read-safety',
+      'linearizability',
+      'liveness',
+    ]) {
       expect(r.stdout).toContain(property);
     }
     expect(r.stdout).toMatch(/Exit codes.*0 no violation.*1 violation.*2 unknown.*254 bad arguments/s);
   });
 
   it('bad arguments exit 254 with the usage', () => {
-    for (const args of [['--nodes', '9'], ['--no-such-flag'], ['--unsafe', 'not-a-flag'], ['--read-mode', 'lease', '--unsafe', 'forget-lease-on-restart', '--read-mode', 'readindex']]) {
+    for (const args of [
+      ['--nodes', '9'],
+      ['--no-such-flag'],
+      ['--unsafe', 'not-a-flag'],
+      ['--read-mode', 'lease', '--unsafe', 'forget-lease-on-restart', '--read-mode', 'readindex'],
+    ]) {
       const r = mc(args);
       expect(r.status, args.join(' ')).toBe(EXIT.usage);
       expect(r.stderr).toContain('usage: npm run mc');
@@ -50,7 +105,25 @@ describe('npm run mc', () => {
 
   it('exit 0 when the bounded space is exhausted with no violation; the JSON summary says so', () => {
     const json = join(tempDir('rift-mc-json-'), 'summary.json');
-    const r = mc(['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '0', '--quiet', '--json', json]);
+    const r = mc([
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '0',
+      '--crashes',
+      '1',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '0',
+      '--quiet',
+      '--json',
+      json,
+    ]);
     expect(r.stdout).toContain('summary: EXHAUSTED the bounded space');
     expect(r.status).toBe(EXIT.valid);
     const summary = JSON.parse(readFileSync(json, 'utf8')) as { stopped: string; complete: boolean; distinct: number; violation: unknown };
@@ -61,7 +134,29 @@ describe('npm run mc', () => {
   it('exit 1 on a violation, with the trace written where --out says', () => {
     const out = tempDir('rift-mc-out-');
     const json = join(out, 'summary.json');
-    const r = mc(['--unsafe', 'memory-log', '--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1', '--quiet', '--out', out, '--json', json]);
+    const r = mc([
+      '--unsafe',
+      'memory-log',
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '0',
+      '--crashes',
+      '1',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '1',
+      '--quiet',
+      '--out',
+      out,
+      '--json',
+      json,
+    ]);
     expect(r.status).toBe(EXIT.invalid);
     expect(r.stdout).toContain('VIOLATION of election-safety');
     const summary = JSON.parse(readFileSync(json, 'utf8')) as { traceFile: string; replayConfirmed: boolean };
@@ -71,7 +166,25 @@ describe('npm run mc', () => {
   });
 
   it('exit 2 when the visited set fills before the space is covered', () => {
-    const r = mc(['--writes', '0', '--reads', '0', '--crashes', '0', '--drops', '0', '--dups', '0', '--max-term', '1', '--timeouts', '1', '--max-states', '1000', '--quiet']);
+    const r = mc([
+      '--writes',
+      '0',
+      '--reads',
+      '0',
+      '--crashes',
+      '0',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--max-term',
+      '1',
+      '--timeouts',
+      '1',
+      '--max-states',
+      '1000',
+      '--quiet',
+    ]);
     expect(r.stdout).toContain('stopped: visited-full');
     expect(r.status).toBe(EXIT.unknown);
   });

@@ -12,7 +12,22 @@ const combos: readonly (readonly string[])[] = [[], ['--no-symmetry'], ['--no-po
 
 describe('reductions keep the verdict', () => {
   it('the correct core: exhausted with no violation under every combination; each reduction explores fewer states', async () => {
-    const bounds = ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'];
+    const bounds = [
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '1',
+      '--crashes',
+      '0',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '0',
+    ];
     const distinct: number[] = [];
     for (const combo of combos) {
       const r = await check([...bounds, ...combo]);
@@ -28,7 +43,24 @@ describe('reductions keep the verdict', () => {
   });
 
   it('--unsafe memory-log: the same violated property under every combination, the shortest trace no longer without them', async () => {
-    const bounds = ['--unsafe', 'memory-log', '--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'];
+    const bounds = [
+      '--unsafe',
+      'memory-log',
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '0',
+      '--crashes',
+      '1',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '1',
+    ];
     const lengths: number[] = [];
     for (const combo of combos) {
       const r = await check([...bounds, ...combo]);

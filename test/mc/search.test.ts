@@ -37,14 +37,34 @@ describe('the correct core: bounded spaces exhausted with no violation', () => {
 /** [unsafe flag, property it breaks first, flags, whether the simulator's replay sees it too]. */
 const unsafe: readonly (readonly [string, string, readonly string[], boolean])[] = [
   // A restarted node forgets its vote and votes twice in one term (§5.2).
-  ['no-persist-vote', 'election-safety', ['--writes', '0', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1', '--max-term', '1'], true],
+  [
+    'no-persist-vote',
+    'election-safety',
+    ['--writes', '0', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1', '--max-term', '1'],
+    true,
+  ],
   // A restarted node comes back with an empty log and hard state.
-  ['memory-log', 'election-safety', ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'], true],
+  [
+    'memory-log',
+    'election-safety',
+    ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
+    true,
+  ],
   // A follower that has not yet heard of a committed write serves a read.
-  ['local-reads', 'read-safety', ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'], true],
+  [
+    'local-reads',
+    'read-safety',
+    ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'],
+    true,
+  ],
   // A follower acknowledges an entry it then loses in a crash; the entry was counted committed.
   // (The simulator's replay disables its durability checks under this flag and sees no violation yet.)
-  ['ack-before-fsync', 'leader-completeness', ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'], false],
+  [
+    'ack-before-fsync',
+    'leader-completeness',
+    ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
+    false,
+  ],
 ];
 
 describe('unsafe flags: a shortest counterexample, confirmed by the simulator', () => {

@@ -34,9 +34,15 @@ function walk(model: Model, path: readonly ((a: Action, w: World) => boolean)[])
   return w;
 }
 
-const timeout = (node: number) => (a: Action): boolean => a.kind === 'timeout' && a.node === node;
+const timeout =
+  (node: number) =>
+  (a: Action): boolean =>
+    a.kind === 'timeout' && a.node === node;
 /** Delivery of the one message in flight addressed to `to`. */
-const deliverTo = (model: Model, to: number) => (a: Action): boolean => a.kind === 'deliver' && model.msgs.get(a.msg).to === to;
+const deliverTo =
+  (model: Model, to: number) =>
+  (a: Action): boolean =>
+    a.kind === 'deliver' && model.msgs.get(a.msg).to === to;
 
 describe('canonical fingerprints under relabelling of node ids', () => {
   it('n2 timing out and n3 timing out are one state with symmetry, two without', () => {
@@ -50,7 +56,7 @@ describe('canonical fingerprints under relabelling of node ids', () => {
     }
   });
 
-  it('n1 campaigns and wins n2\'s vote vs wins n3\'s vote: equal under the swap of n2 and n3', () => {
+  it("n1 campaigns and wins n2's vote vs wins n3's vote: equal under the swap of n2 and n3", () => {
     for (const symmetry of [true, false]) {
       const model = modelWith(symmetry);
       const viaN2 = walk(model, [timeout(0), deliverTo(model, 1)]);

@@ -23,7 +23,24 @@ function replay(file: string): { status: number | null; stdout: string } {
 
 describe('a model-checker counterexample replays in the simulator', () => {
   it('--unsafe local-reads: the written trace replays to the read-safety violation; without its last event, to none', async () => {
-    const r = await check(['--unsafe', 'local-reads', '--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0']);
+    const r = await check([
+      '--unsafe',
+      'local-reads',
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '1',
+      '--crashes',
+      '0',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '0',
+    ]);
     expect(r.result.finding?.violation.property).toBe('read-safety');
     const file = r.traceFile!;
     const trace = parseTrace(JSON.parse(readFileSync(file, 'utf8')));
@@ -47,7 +64,24 @@ describe('a model-checker counterexample replays in the simulator', () => {
   });
 
   it('--unsafe no-persist-vote: the trace replays to two leaders in one term', async () => {
-    const r = await check(['--unsafe', 'no-persist-vote', '--writes', '0', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1', '--max-term', '1']);
+    const r = await check([
+      '--unsafe',
+      'no-persist-vote',
+      '--writes',
+      '0',
+      '--reads',
+      '0',
+      '--crashes',
+      '1',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '1',
+      '--max-term',
+      '1',
+    ]);
     const found = replay(r.traceFile!);
     expect(found.status).toBe(EXIT.invalid);
     expect(found.stdout).toMatch(/election safety: two leaders in term 1/);

@@ -8,7 +8,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  attemptWaitMs, backoffMs, defaultRetryPolicy, judgeAttempt, nextNode, timedOutOpType, type RandomInt, type RetryPolicy,
+  attemptWaitMs,
+  backoffMs,
+  defaultRetryPolicy,
+  judgeAttempt,
+  nextNode,
+  timedOutOpType,
+  type RandomInt,
+  type RetryPolicy,
 } from '../../node/client-retry.js';
 import { createPrng } from '../../node/raft/prng.js';
 
@@ -26,27 +33,49 @@ describe('judgeAttempt', () => {
     expect(judgeAttempt({ status: 'ok', value: '7' }, 'n1', nodes)).toEqual({ kind: 'ok', value: '7' });
     expect(judgeAttempt({ status: 'ok', value: null }, 'n1', nodes)).toEqual({ kind: 'ok', value: null });
     expect(judgeAttempt({ status: 'cas_mismatch', actual: '3' }, 'n1', nodes)).toEqual({ kind: 'fail', error: 'cas_mismatch' });
-    expect(judgeAttempt({ status: 'invalid', code: 'key_too_large', message: 'key of 300 bytes' }, 'n1', nodes))
-      .toEqual({ kind: 'fail', error: 'key_too_large: key of 300 bytes' });
+    expect(judgeAttempt({ status: 'invalid', code: 'key_too_large', message: 'key of 300 bytes' }, 'n1', nodes)).toEqual({
+      kind: 'fail',
+      error: 'key_too_large: key of 300 bytes',
+    });
   });
 
   it('follows a fresh leader hint at once, without a backoff', () => {
-    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n3' }, 'n1', nodes))
-      .toEqual({ kind: 'retry', target: 'n3', backoff: false, lastError: 'not_leader (hint n3)' });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n3' }, 'n1', nodes)).toEqual({
+      kind: 'retry',
+      target: 'n3',
+      backoff: false,
+      lastError: 'not_leader (hint n3)',
+    });
   });
 
   it('moves to the next node after a backoff when the hint is missing, stale or unknown', () => {
-    expect(judgeAttempt({ status: 'not_leader', leaderHint: null }, 'n1', nodes))
-      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'not_leader (hint none)' });
-    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n1' }, 'n1', nodes))
-      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'not_leader (hint n1)' });
-    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n9' }, 'n3', nodes))
-      .toEqual({ kind: 'retry', target: 'n1', backoff: true, lastError: 'not_leader (hint n9)' });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: null }, 'n1', nodes)).toEqual({
+      kind: 'retry',
+      target: 'n2',
+      backoff: true,
+      lastError: 'not_leader (hint none)',
+    });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n1' }, 'n1', nodes)).toEqual({
+      kind: 'retry',
+      target: 'n2',
+      backoff: true,
+      lastError: 'not_leader (hint n1)',
+    });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n9' }, 'n3', nodes)).toEqual({
+      kind: 'retry',
+      target: 'n1',
+      backoff: true,
+      lastError: 'not_leader (hint n9)',
+    });
   });
 
   it('retries the same node after a backoff when it is unavailable, the next one when it does not answer', () => {
-    expect(judgeAttempt({ status: 'unavailable', reason: 'no_quorum' }, 'n2', nodes))
-      .toEqual({ kind: 'retry', target: 'n2', backoff: true, lastError: 'unavailable: no_quorum' });
+    expect(judgeAttempt({ status: 'unavailable', reason: 'no_quorum' }, 'n2', nodes)).toEqual({
+      kind: 'retry',
+      target: 'n2',
+      backoff: true,
+      lastError: 'unavailable: no_quorum',
+    });
     expect(judgeAttempt(null, 'n2', nodes)).toEqual({ kind: 'retry', target: 'n3', backoff: true, lastError: 'no reply from n2' });
   });
 });
@@ -79,8 +108,11 @@ describe('backoff', () => {
   it(`jitter: every sleep is a draw in [0, cap] within the deadline (fast-check seed ${seed})`, () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 40 }),
-        fc.integer({ min: -100, max: 5000 }), fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 0, max: 5000 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: -100, max: 5000 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
         (backoffMsMin, extra, failures, remainingMs, prngSeed) => {
           const p: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin, backoffMsMax: backoffMsMin + extra };
           const prng = createPrng(prngSeed);

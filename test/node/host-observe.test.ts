@@ -72,9 +72,16 @@ async function until(run: Run, done: () => boolean, what: string, maxMs = 5000):
 
 /** Elects the node, then writes k=v1..v3 one after another; returns the replies' outcomes. */
 async function drive(run: Run): Promise<unknown[]> {
-  await until(run, () => run.host.raft().status().role === 'leader' && run.host.stateMachine().lastApplied >= 1, 'leader with its noop applied');
+  await until(
+    run,
+    () => run.host.raft().status().role === 'leader' && run.host.stateMachine().lastApplied >= 1,
+    'leader with its noop applied',
+  );
   for (let seq = 1; seq <= 3; seq++) {
-    run.host.onClientMessage({ type: 'client_request', clientId: 'c1', instance: 1, seq, op: { type: 'put', key: 'k', value: `v${seq}` } }, { host: 'client', port: 1, sender: 'c1', instance: 1 });
+    run.host.onClientMessage(
+      { type: 'client_request', clientId: 'c1', instance: 1, seq, op: { type: 'put', key: 'k', value: `v${seq}` } },
+      { host: 'client', port: 1, sender: 'c1', instance: 1 },
+    );
     await until(run, () => run.replies.length === seq, `reply to write ${seq}`);
   }
   return run.replies.map((r) => (r.type === 'client_response' ? r.outcome : r.type));
@@ -118,8 +125,9 @@ describe('HostIo observer hooks', () => {
     expect(applied.map((a) => a.entry)).toEqual(committed);
     for (const a of applied) expect(a.lastAppliedBefore).toBe(a.entry.index);
     expect(applied[0]!.result).toBeNull(); // the noop changes nothing
-    expect(applied.slice(1).map((a) => a.result)).toEqual([1, 2, 3].map((seq) =>
-      ({ kind: 'applied', index: seq + 1, clientId: 'c1', seq, result: { status: 'ok', value: `v${seq}` } })));
+    expect(applied.slice(1).map((a) => a.result)).toEqual(
+      [1, 2, 3].map((seq) => ({ kind: 'applied', index: seq + 1, clientId: 'c1', seq, result: { status: 'ok', value: `v${seq}` } })),
+    );
   });
 
   it('a host without hooks does the same', async () => {

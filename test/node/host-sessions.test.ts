@@ -48,8 +48,14 @@ function start(maxSessions?: number): Run {
   const replies: { to: ReplyAddress; message: ClientMessage }[] = [];
   let host: NodeHost | null = null;
   const endpoint = new NodeEndpoint({
-    id: 'n1', cluster: config.cluster, nodeIds: ['n1'], keys: RING, incarnation: 1, clientFreshnessMs: config.clientFreshnessMs,
-    tokenKey: Buffer.alloc(32, 3), wallClockMs: () => T0 + real.nowMs,
+    id: 'n1',
+    cluster: config.cluster,
+    nodeIds: ['n1'],
+    keys: RING,
+    incarnation: 1,
+    clientFreshnessMs: config.clientFreshnessMs,
+    tokenKey: Buffer.alloc(32, 3),
+    wallClockMs: () => T0 + real.nowMs,
     toPeer: () => undefined,
     toAddress: (h, p, datagram) => {
       const key = `${h}:${p}`;
@@ -60,10 +66,15 @@ function start(maxSessions?: number): Run {
     log: () => undefined,
   });
   host = new NodeHost({
-    id: 'n1', config, unsafe: noUnsafeFlags, stored, seed: 5,
+    id: 'n1',
+    config,
+    unsafe: noUnsafeFlags,
+    stored,
+    seed: 5,
     ...(maxSessions !== undefined ? { maxSessions } : {}),
     io: {
-      storage, clock,
+      storage,
+      clock,
       sendPeer: () => undefined,
       sendClient: (to, message) => {
         replies.push({ to, message });
@@ -91,7 +102,11 @@ async function until(run: Run, done: () => boolean, what: string, maxMs = 5000):
 }
 
 async function leader(run: Run): Promise<void> {
-  await until(run, () => run.host.raft().status().role === 'leader' && run.host.stateMachine().lastApplied >= 1, 'n1 leads with its noop applied');
+  await until(
+    run,
+    () => run.host.raft().status().role === 'leader' && run.host.stateMachine().lastApplied >= 1,
+    'n1 leads with its noop applied',
+  );
 }
 
 /** Sends `request` straight to the host (no wire) from `address`; returns the outcome of the reply it gets. */
@@ -105,11 +120,17 @@ async function direct(run: Run, request: ClientRequest, port: number): Promise<C
   return reply.outcome;
 }
 
-const req = (clientId: string, instance: number, seq: number, op: KvOp): ClientRequest => ({ type: 'client_request', clientId, instance, seq, op });
+const req = (clientId: string, instance: number, seq: number, op: KvOp): ClientRequest => ({
+  type: 'client_request',
+  clientId,
+  instance,
+  seq,
+  op,
+});
 const put = (key: string, value: string): KvOp => ({ type: 'put', key, value });
 
 describe('session table through the host (defect 6)', () => {
-  it('a reused clientId gets a definite session_conflict for every seq, never the other client\'s cached result, and nothing of it is applied', async () => {
+  it("a reused clientId gets a definite session_conflict for every seq, never the other client's cached result, and nothing of it is applied", async () => {
     const run = start();
     await leader(run);
     // The first client, instance 1.
@@ -146,7 +167,14 @@ describe('a byte-for-byte replay of a captured put after its session was evicted
     const endpointOf = (sender: string, instance: number): ClientEndpoint => {
       let c = clients.get(sender);
       if (c === undefined) {
-        c = new ClientEndpoint({ cluster: config.cluster, sender, instance, keys: KeyRing.forClient(config.clientSecret), freshnessMs: config.clientFreshnessMs, wallClockMs: nowMs });
+        c = new ClientEndpoint({
+          cluster: config.cluster,
+          sender,
+          instance,
+          keys: KeyRing.forClient(config.clientSecret),
+          freshnessMs: config.clientFreshnessMs,
+          wallClockMs: nowMs,
+        });
         clients.set(sender, c);
       }
       return c;
@@ -161,7 +189,11 @@ describe('a byte-for-byte replay of a captured put after its session was evicted
         const repliesBefore = run.replies.length;
         const datagramsBefore = run.datagrams.get(address)?.length ?? 0;
         run.endpoint.receive(sealed.datagram, '10.0.0.9', port);
-        await until(run, () => run.replies.length > repliesBefore || (run.datagrams.get(address)?.length ?? 0) > datagramsBefore, 'an answer');
+        await until(
+          run,
+          () => run.replies.length > repliesBefore || (run.datagrams.get(address)?.length ?? 0) > datagramsBefore,
+          'an answer',
+        );
         const answer = run.datagrams.get(address)!.at(-1)!;
         const opened = c.open(answer);
         if (!opened.ok) throw new Error(opened.detail);
@@ -178,7 +210,12 @@ describe('a byte-for-byte replay of a captured put after its session was evicted
     // Two other clients write: the session table (bound 2) evicts A's session.
     await send('B', 12, 1, put('other', 'b'), 2);
     await send('C', 13, 1, put('other', 'c'), 3);
-    expect(run.host.stateMachine().snapshotState().sessions.map((s) => s.clientId)).toEqual(['B', 'C']);
+    expect(
+      run.host
+        .stateMachine()
+        .snapshotState()
+        .sessions.map((s) => s.clientId),
+    ).toEqual(['B', 'C']);
 
     // The attacker replays A's first put byte for byte.
     const applied = run.host.stateMachine().lastApplied;

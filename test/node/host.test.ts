@@ -144,7 +144,17 @@ async function ackEverything(host: NodeHost, sent: RaftMessage[]): Promise<void>
   for (const m of sent.splice(0)) {
     if (m.type !== 'append_entries' || m.to !== 'n2') continue;
     const matchIndex = m.prevLogIndex + m.entries.length;
-    host.onPeerMessage({ type: 'append_entries_response', term: m.term, from: 'n2', to: 'n1', success: true, matchIndex, conflictTerm: null, conflictIndex: 0, seq: m.seq });
+    host.onPeerMessage({
+      type: 'append_entries_response',
+      term: m.term,
+      from: 'n2',
+      to: 'n1',
+      success: true,
+      matchIndex,
+      conflictTerm: null,
+      conflictIndex: 0,
+      seq: m.seq,
+    });
   }
   await settle();
 }

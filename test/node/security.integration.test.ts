@@ -66,19 +66,32 @@ describe('the security model on a live 3-node cluster', () => {
     const before = await status(follower);
     const { socket } = await rawSocket();
     const body: AppendEntries = {
-      type: 'append_entries', term: before.currentTerm + 100, from: leader, to: follower,
-      prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: before.currentTerm + 100, index: 1, type: 'command', data: 'forged' }], leaderCommit: 1, seq: 1,
+      type: 'append_entries',
+      term: before.currentTerm + 100,
+      from: leader,
+      to: follower,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [{ term: before.currentTerm + 100, index: 1, type: 'command', data: 'forged' }],
+      leaderCommit: 1,
+      seq: 1,
     };
     const clientKey = deriveClientKey(cluster.config.clientSecret);
     const forged = encodeEnvelope({ cluster: cluster.config.cluster, from: leader, to: follower, body }, clientKey, {
-      senderIncarnation: Date.now() + 1_000_000, receiverIncarnation: 0, counter: 1, sentAtMs: Date.now(),
+      senderIncarnation: Date.now() + 1_000_000,
+      receiverIncarnation: 0,
+      counter: 1,
+      sentAtMs: Date.now(),
     });
     if (!forged.ok) throw new Error(forged.detail);
     // As sent (peer domain, so verified under the leader's peer key), and relabelled into the client domain.
     const relabelled = Buffer.from(forged.datagram);
     relabelled[5] = 2;
     const { createHmac } = await import('node:crypto');
-    createHmac('sha256', clientKey).update(relabelled.subarray(0, relabelled.length - 32)).digest().copy(relabelled, relabelled.length - 32);
+    createHmac('sha256', clientKey)
+      .update(relabelled.subarray(0, relabelled.length - 32))
+      .digest()
+      .copy(relabelled, relabelled.length - 32);
     const to = addressOf(follower);
     socket.send(forged.datagram, to.port, to.host);
     socket.send(relabelled, to.port, to.host);
@@ -95,8 +108,12 @@ describe('the security model on a live 3-node cluster', () => {
     const leader = await waitFor('a leader', 15_000, () => cluster.waitForLeader(1000));
     const { socket, inbox } = await rawSocket();
     const endpoint = new ClientEndpoint({
-      cluster: cluster.config.cluster, sender: `replay-${process.pid}`, instance: 4242, keys: KeyRing.forClient(cluster.config.clientSecret),
-      freshnessMs: cluster.config.clientFreshnessMs, wallClockMs: () => Date.now(),
+      cluster: cluster.config.cluster,
+      sender: `replay-${process.pid}`,
+      instance: 4242,
+      keys: KeyRing.forClient(cluster.config.clientSecret),
+      freshnessMs: cluster.config.clientFreshnessMs,
+      wallClockMs: () => Date.now(),
     });
     const to = addressOf(leader);
     const send = (body: ClientMessage): Buffer => {
@@ -105,8 +122,18 @@ describe('the security model on a live 3-node cluster', () => {
       socket.send(sealed.datagram, to.port, to.host);
       return sealed.datagram;
     };
-    const opened = (): ClientMessage[] => inbox.map((d) => endpoint.open(d)).filter((o) => o.ok).map((o) => (o as { message: ClientMessage }).message);
-    const putOld: ClientMessage = { type: 'client_request', clientId: `replay-${process.pid}`, instance: 4242, seq: 1, op: { type: 'put', key: 'replayed', value: 'OLD' } };
+    const opened = (): ClientMessage[] =>
+      inbox
+        .map((d) => endpoint.open(d))
+        .filter((o) => o.ok)
+        .map((o) => (o as { message: ClientMessage }).message);
+    const putOld: ClientMessage = {
+      type: 'client_request',
+      clientId: `replay-${process.pid}`,
+      instance: 4242,
+      seq: 1,
+      op: { type: 'put', key: 'replayed', value: 'OLD' },
+    };
     send(putOld);
     await waitFor('a retry answer', 10_000, () => opened().some((m) => m.type === 'retry'));
     const captured = send(putOld);
@@ -117,7 +144,11 @@ describe('the security model on a live 3-node cluster', () => {
     socket.send(captured, to.port, to.host);
     send({ type: 'status_request', requestId: 'after-replay' });
     await waitFor('the status answer', 10_000, () => opened().some((m) => m.type === 'status_response'));
-    expect(opened().slice(answered).map((m) => m.type)).toEqual(['status_response']);
+    expect(
+      opened()
+        .slice(answered)
+        .map((m) => m.type),
+    ).toEqual(['status_response']);
     expect((await status(leader)).dropped['replayed']).toBe(droppedBefore + 1);
 
     // The node restarts: its replay windows are gone, but its incarnation is new.
@@ -135,10 +166,13 @@ describe('the security model on a live 3-node cluster', () => {
     // A retry (token and incarnation) or, if it is no longer the leader, a redirect: never the put served.
     const answers = opened().slice(beforeRestartReplay);
     expect(answers).toHaveLength(1);
-    expect(answers[0]!.type === 'retry' || (answers[0]!.type === 'client_response' && answers[0]!.outcome.status === 'not_leader'), JSON.stringify(answers)).toBe(true);
+    expect(
+      answers[0]!.type === 'retry' || (answers[0]!.type === 'client_response' && answers[0]!.outcome.status === 'not_leader'),
+      JSON.stringify(answers),
+    ).toBe(true);
   });
 
-  test('a second client reusing a clientId gets a definite fail (session_conflict), never the first one\'s result', async () => {
+  test("a second client reusing a clientId gets a definite fail (session_conflict), never the first one's result", async () => {
     await waitFor('a leader', 15_000, () => cluster.waitForLeader(1000));
     const id = `reused-${process.pid}`;
     const first = new RiftClient({ config: cluster.config, clientId: id, timeoutMs: 5000, seed: 1 });
@@ -171,7 +205,10 @@ describe('rift-node refuses an address it cannot listen on with exit 2 and one l
   function runNode(config: Record<string, unknown>, name: string): { status: number | null; stderr: string } {
     const path = join(dir, `${name}.json`);
     writeFileSync(path, JSON.stringify(config));
-    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'node', 'main.js'), '--config', path, '--id', 'n1'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'node', 'main.js'), '--config', path, '--id', 'n1'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     return { status: r.status, stderr: r.stderr };
   }
 
@@ -195,18 +232,27 @@ describe('rift-node refuses an address it cannot listen on with exit 2 and one l
     const holder = createSocket('udp4');
     await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
     try {
-      expectUsageLine(runNode(base('127.0.0.1', holder.address().port), 'busy'), /^rift-node: cannot listen on UDP 127\.0\.0\.1:\d+: the port is in use/);
+      expectUsageLine(
+        runNode(base('127.0.0.1', holder.address().port), 'busy'),
+        /^rift-node: cannot listen on UDP 127\.0\.0\.1:\d+: the port is in use/,
+      );
     } finally {
       holder.close();
     }
   });
 
-  test('an address that is not this machine\'s', () => {
-    expectUsageLine(runNode(base('192.0.2.1', 7001), 'nonlocal'), /^rift-node: cannot listen on UDP 192\.0\.2\.1:7001: 192\.0\.2\.1 is not an address of this machine/);
+  test("an address that is not this machine's", () => {
+    expectUsageLine(
+      runNode(base('192.0.2.1', 7001), 'nonlocal'),
+      /^rift-node: cannot listen on UDP 192\.0\.2\.1:7001: 192\.0\.2\.1 is not an address of this machine/,
+    );
   });
 
   test('a host name that does not resolve', () => {
-    expectUsageLine(runNode(base('no-such-host.invalid', 7001), 'unresolvable'), /^rift-node: cannot listen on UDP no-such-host\.invalid:7001: the host name "no-such-host\.invalid" does not resolve/);
+    expectUsageLine(
+      runNode(base('no-such-host.invalid', 7001), 'unresolvable'),
+      /^rift-node: cannot listen on UDP no-such-host\.invalid:7001: the host name "no-such-host\.invalid" does not resolve/,
+    );
   });
 
   test('the old single "secret" is refused with what to do instead', () => {

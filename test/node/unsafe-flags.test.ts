@@ -9,8 +9,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  noUnsafeFlags, unsafeConflict, unsafeFlagSpecs, unsafeFlagsFromArgs, unsafeNames, unsafeParseArgsOptions, unsafeReadModeMismatch,
-  type UnsafeFlagRowSpec, type UnsafeFlagSpec, type UnsafeFlags,
+  noUnsafeFlags,
+  unsafeConflict,
+  unsafeFlagSpecs,
+  unsafeFlagsFromArgs,
+  unsafeNames,
+  unsafeParseArgsOptions,
+  unsafeReadModeMismatch,
+  type UnsafeFlagRowSpec,
+  type UnsafeFlagSpec,
+  type UnsafeFlags,
 } from '../../node/unsafe-flags.js';
 import { HELP, parseOptions, unsafeFlagsOfNodeFlags } from '../../harness/options.js';
 import { unsafePreset, unsafePresets } from '../../sim/unsafe.js';
@@ -78,7 +86,10 @@ describe('rift-node (node/main.ts)', () => {
       expect(parsed).toEqual({ ok: true, flags: only(spec) });
       if (spec.kind === 'integer') {
         const out = parseArgs({ args: [`${spec.flag}=${spec.max + 1}`], options, strict: true, allowPositionals: false });
-        expect(unsafeFlagsFromArgs(out.values)).toEqual({ ok: false, error: `${spec.flag} must be an integer in ${spec.min}..${spec.max} (got ${spec.max + 1})` });
+        expect(unsafeFlagsFromArgs(out.values)).toEqual({
+          ok: false,
+          error: `${spec.flag} must be an integer in ${spec.min}..${spec.max} (got ${spec.max + 1})`,
+        });
       }
     }
   });
@@ -99,7 +110,10 @@ describe('npm run jepsen --node-flag (harness/options.ts)', () => {
   it('accepts every row, lists it in --help, and hands the nodes exactly that flag', () => {
     for (const spec of unsafeFlagSpecs) {
       expect(HELP).toContain(spec.kind === 'boolean' ? spec.flag : `${spec.flag}=${spec.valueName}`);
-      const argv = [`--node-flag=${words(spec)[0]!}`, ...(spec.requiresReadMode === undefined ? [] : ['--read-mode', spec.requiresReadMode])];
+      const argv = [
+        `--node-flag=${words(spec)[0]!}`,
+        ...(spec.requiresReadMode === undefined ? [] : ['--read-mode', spec.requiresReadMode]),
+      ];
       const r = parseOptions(argv, { randomSeed: () => 1 });
       if (r.kind !== 'run') throw new Error('expected a run');
       expect(r.options.nodeFlags).toEqual(words(spec));
@@ -124,7 +138,10 @@ describe('npm run sim --unsafe (sim/unsafe.ts)', () => {
     expect(Object.keys(unsafePresets)).toEqual([...unsafeFlagSpecs.map((s) => s.flag.slice('--unsafe-'.length)), ...coreOnly]);
     for (const name of coreOnly) {
       const preset = unsafePresets[name]!;
-      expect(unsafeFlagSpecs.filter((s) => preset.options.unsafe[s.key] !== noUnsafeFlags[s.key]), name).toEqual([]);
+      expect(
+        unsafeFlagSpecs.filter((s) => preset.options.unsafe[s.key] !== noUnsafeFlags[s.key]),
+        name,
+      ).toEqual([]);
       expect(preset.options.skipReadQuorum, name).toBe(true);
     }
     for (const spec of unsafeFlagSpecs) {

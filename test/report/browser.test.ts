@@ -17,7 +17,6 @@ import { synthHistory } from './synth.js';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.log(`skipping browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
-
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const tmp = mkdtempSync(join(tmpdir(), 'rift-report-browser-'));
 let browser: Browser | undefined;
@@ -53,7 +52,9 @@ async function load(name: string, html: string): Promise<Loaded> {
     if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) problems.push(`request: ${r.url()}`);
   });
   await page.goto(pathToFileURL(file).href);
-  await page.waitForFunction(() => (globalThis as unknown as { riftReport?: { ready: boolean } }).riftReport?.ready === true, null, { timeout: 30_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { riftReport?: { ready: boolean } }).riftReport?.ready === true, null, {
+    timeout: 30_000,
+  });
   const report = await page.evaluate(() => (globalThis as unknown as { riftReport: Loaded['report'] }).riftReport);
   return { page, problems, report };
 }
@@ -68,7 +69,12 @@ describe.skipIf(!haveChromium)('report page in Chromium', () => {
     const s = synthHistory({ seed, ops: 4000, processes: 8, keys: 4, faults: true, gapMs: 12 });
     const check = checkHistory(s.history);
     expect(check.valid, `seed ${seed}`).toBe(true);
-    const html = renderReport({ title: `browser valid (seed ${seed})`, history: s.history, check, test: { name: 'browser-valid', seed, options: { nemesis: 'partition,kill' } } });
+    const html = renderReport({
+      title: `browser valid (seed ${seed})`,
+      history: s.history,
+      check,
+      test: { name: 'browser-valid', seed, options: { nemesis: 'partition,kill' } },
+    });
     const { page, problems, report } = await load('valid', html);
     expect(problems).toEqual([]);
     expect(report.errors).toEqual([]);
@@ -83,11 +89,21 @@ describe.skipIf(!haveChromium)('report page in Chromium', () => {
     const box = (await page.locator('#tl-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -1500);
-    await page.waitForFunction((n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount < n, clientOps(s.history));
+    await page.waitForFunction(
+      (n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount < n,
+      clientOps(s.history),
+    );
     await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForFunction((n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount === n, clientOps(s.history));
+    await page.waitForFunction(
+      (n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount === n,
+      clientOps(s.history),
+    );
     // Hovering a bar shows the op.
-    const target = await page.evaluate(() => (globalThis as unknown as { riftReport: { barCenter(i: number): { x: number; y: number; invokeIndex: number } | null } }).riftReport.barCenter(5));
+    const target = await page.evaluate(() =>
+      (
+        globalThis as unknown as { riftReport: { barCenter(i: number): { x: number; y: number; invokeIndex: number } | null } }
+      ).riftReport.barCenter(5),
+    );
     expect(target).not.toBeNull();
     await page.mouse.move(target!.x, target!.y);
     await page.waitForSelector('#tl-tip:not([hidden])');
@@ -107,7 +123,12 @@ describe.skipIf(!haveChromium)('report page in Chromium', () => {
     expect(check.valid, `seed ${seed}`).toBe(false);
     expect(check.failures).toEqual([s.corruptedKey]);
     const key = check.failures[0]!;
-    const html = renderReport({ title: `browser invalid (seed ${seed})`, history: s.history, check, test: { name: 'browser-invalid', seed } });
+    const html = renderReport({
+      title: `browser invalid (seed ${seed})`,
+      history: s.history,
+      check,
+      test: { name: 'browser-invalid', seed },
+    });
     const { page, problems, report } = await load('invalid', html);
     expect(problems).toEqual([]);
     expect(report.errors).toEqual([]);

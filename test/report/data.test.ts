@@ -41,7 +41,16 @@ describe('inferThreads', () => {
     ]);
     expect(inferThreads(pairClientOps(early).ops)).toBeNull();
     // No info at all.
-    expect(inferThreads(pairClientOps(seq([[0, 'invoke', 0], [0, 'ok', 1]])).ops)).toBeNull();
+    expect(
+      inferThreads(
+        pairClientOps(
+          seq([
+            [0, 'invoke', 0],
+            [0, 'ok', 1],
+          ]),
+        ).ops,
+      ),
+    ).toBeNull();
     // A replacement whose predecessor did not end in info.
     const noInfo = seq([
       [0, 'invoke', 0],

@@ -20,7 +20,16 @@ describe('nemesisIntervals', () => {
     const { intervals, markers } = nemesisIntervals(h, 'ns', 40);
     expect(markers).toEqual([]);
     expect(intervals).toHaveLength(1);
-    expect(intervals[0]).toMatchObject({ kind: 'partition', startF: 'start-partition', stopF: 'stop-partition', start: 10, end: 33, open: false, startIndex: 1, endIndex: 5 });
+    expect(intervals[0]).toMatchObject({
+      kind: 'partition',
+      startF: 'start-partition',
+      stopF: 'stop-partition',
+      start: 10,
+      end: 33,
+      open: false,
+      startIndex: 1,
+      endIndex: 5,
+    });
     expect(intervals[0]!.values).toEqual([{ isolated: ['n2'] }]);
   });
 
@@ -153,7 +162,15 @@ describe('nemesis catalogue', () => {
 
   it('reads a catalogue from JSON, refusing malformed ones', () => {
     expect(readNemesisCatalogue(catalogue)).toEqual(catalogue);
-    for (const bad of [undefined, null, [], 'kill', [{ kind: 'kill' }], [{ kind: 'k', label: 'l', startFs: [], stopF: 's' }], [{ kind: 'k', label: 'l', startFs: [1], stopF: 's' }]]) {
+    for (const bad of [
+      undefined,
+      null,
+      [],
+      'kill',
+      [{ kind: 'kill' }],
+      [{ kind: 'k', label: 'l', startFs: [], stopF: 's' }],
+      [{ kind: 'k', label: 'l', startFs: [1], stopF: 's' }],
+    ]) {
       expect(readNemesisCatalogue(bad), JSON.stringify(bad)).toBeNull();
     }
   });

@@ -35,7 +35,9 @@ it.skipIf(!enabled)(`report of a ${OPS}-op history: render and load times`, { ti
     page.on('pageerror', (e) => errors.push(e.message));
     const tl = performance.now();
     await page.goto(pathToFileURL(file).href);
-    await page.waitForFunction(() => (globalThis as unknown as { riftReport?: { ready: boolean } }).riftReport?.ready === true, null, { timeout: 120_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { riftReport?: { ready: boolean } }).riftReport?.ready === true, null, {
+      timeout: 120_000,
+    });
     const loadMs = performance.now() - tl;
     // Everything painted: two frames after ready (uPlot commits its first draw asynchronously).
     const paintedSinceNavMs = await page.evaluate(
@@ -46,12 +48,22 @@ it.skipIf(!enabled)(`report of a ${OPS}-op history: render and load times`, { ti
         }),
     );
     const paintedMs = performance.now() - tl;
-    const r = await page.evaluate(() => (globalThis as unknown as { riftReport: { barCount: number; rectCount: number; lanes: number; lanesDrawn: number; drawMs: number; setupMs: number } }).riftReport);
+    const r = await page.evaluate(
+      () =>
+        (
+          globalThis as unknown as {
+            riftReport: { barCount: number; rectCount: number; lanes: number; lanesDrawn: number; drawMs: number; setupMs: number };
+          }
+        ).riftReport,
+    );
     // A zoom redraw.
     const box = (await page.locator('#tl-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -600);
-    await page.waitForFunction((n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount !== n, r.barCount);
+    await page.waitForFunction(
+      (n) => (globalThis as unknown as { riftReport: { barCount: number } }).riftReport.barCount !== n,
+      r.barCount,
+    );
     const zoomDrawMs = await page.evaluate(() => (globalThis as unknown as { riftReport: { drawMs: number } }).riftReport.drawMs);
     const art = resolve(import.meta.dirname, '../../test-artifacts');
     mkdirSync(art, { recursive: true });
@@ -80,7 +92,7 @@ it.skipIf(!enabled)(`report of a ${OPS}-op history: render and load times`, { ti
     expect(r.barCount).toBeGreaterThan(0);
   } finally {
     await browser.close();
-    if (process.env["RIFT_REPORT_PERF_KEEP"] === undefined) rmSync(dir, { recursive: true, force: true });
-    else console.log("kept", file);
+    if (process.env['RIFT_REPORT_PERF_KEEP'] === undefined) rmSync(dir, { recursive: true, force: true });
+    else console.log('kept', file);
   }
 });

@@ -5,7 +5,14 @@ import { opValueText, pairClientOps } from '../../report/ops.js';
 import { countsByF, phaseStats, throughput } from '../../report/phases.js';
 
 const S = 1e9;
-function op(process: number | string, type: HistoryOp['type'], f: string, value: unknown, timeS: number, extra: Partial<HistoryOp> = {}): Omit<HistoryOp, 'index'> {
+function op(
+  process: number | string,
+  type: HistoryOp['type'],
+  f: string,
+  value: unknown,
+  timeS: number,
+  extra: Partial<HistoryOp> = {},
+): Omit<HistoryOp, 'index'> {
   return { process, type, f, value, time: timeS * S, ...extra };
 }
 function hist(rows: Omit<HistoryOp, 'index'>[]): HistoryOp[] {

@@ -38,7 +38,12 @@ describe('renderReport', () => {
   it('renders a valid run: verdict, options, embedded columnar data, fault intervals, inlined assets only', () => {
     const check = checkHistory(VALID);
     expect(check.valid).toBe(true);
-    const html = renderReport({ title: 'valid run', history: VALID, check, test: { name: 'rift-test', seed: 42, options: { nemesis: 'kill', rate: 50 } } });
+    const html = renderReport({
+      title: 'valid run',
+      history: VALID,
+      check,
+      test: { name: 'rift-test', seed: 42, options: { nemesis: 'kill', rate: 50 } },
+    });
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('class="verdict valid"');
     expect(html).toContain('Valid — linearizable');
@@ -65,8 +70,12 @@ describe('renderReport', () => {
     expect(d.faults).toEqual([expect.objectContaining({ kind: 'kill', s: 0.0025, e: 0.006, open: false })]);
     expect(d.failing).toEqual([]);
     // Phase table: 4 ops, one invoked during the kill (cas at 4 ms, failed).
-    expect(html).toMatch(/<tr data-phase="faults active"><td>faults active<\/td><td>[^<]*<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>0<\/td><td class="avail">0\.0%<\/td>/);
-    expect(html).toMatch(/<tr data-phase="whole test"><td>whole test<\/td><td>[^<]*<\/td><td>4<\/td><td>2<\/td><td>1<\/td><td>1<\/td><td class="avail">50\.0%<\/td>/);
+    expect(html).toMatch(
+      /<tr data-phase="faults active"><td>faults active<\/td><td>[^<]*<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>0<\/td><td class="avail">0\.0%<\/td>/,
+    );
+    expect(html).toMatch(
+      /<tr data-phase="whole test"><td>whole test<\/td><td>[^<]*<\/td><td>4<\/td><td>2<\/td><td>1<\/td><td>1<\/td><td class="avail">50\.0%<\/td>/,
+    );
   });
 
   it('renders an invalid run with the counterexample of the failing key (real checker)', () => {
@@ -113,8 +122,13 @@ describe('renderReport', () => {
     expect(rift.markers.map((m) => m.f)).toEqual(['start']);
     // Without a catalogue the second start reads as Jepsen's partitioner starting a fault.
     const generic = embeddedData(renderReport({ title: 't', history, check: null }));
-    expect(generic.faults.map((f) => [f.kind, f.label])).toEqual([['kill', 'kill'], ['fault', 'fault']]);
-    expect(renderReport({ title: 't', history, check: null, test: { nemesisCatalogue } })).toContain('data-kind="kill"></span>crash (SIGKILL)</td>');
+    expect(generic.faults.map((f) => [f.kind, f.label])).toEqual([
+      ['kill', 'kill'],
+      ['fault', 'fault'],
+    ]);
+    expect(renderReport({ title: 't', history, check: null, test: { nemesisCatalogue } })).toContain(
+      'data-kind="kill"></span>crash (SIGKILL)</td>',
+    );
   });
 
   it('escapes everything that came from the history or the test', () => {
@@ -125,7 +139,12 @@ describe('renderReport', () => {
       { process: 0, type: 'invoke', f: 'read', key: '<b>k</b>', value: null, time: 2e6 },
       { process: 0, type: 'fail', f: 'read', key: '<b>k</b>', value: null, time: 3e6, error: evil },
     ]);
-    const html = renderReport({ title: `title ${evil}`, history: h, check: checkHistory(h), test: { name: evil, options: { [evil]: evil } } });
+    const html = renderReport({
+      title: `title ${evil}`,
+      history: h,
+      check: checkHistory(h),
+      test: { name: evil, options: { [evil]: evil } },
+    });
     expect(html).not.toContain('<script>alert(1)');
     expect(html).not.toContain('<b>k</b>');
     expect(html).not.toContain('<!--');
@@ -182,7 +201,6 @@ describe('explainCounterexample', () => {
     expect(e.reasons).toEqual(['read -> 7 could not take effect from null, and no other op was concurrent with it.']);
   });
 });
-
 
 describe('renderReport with a foreign results.json', () => {
   it('still renders when a counterexample has an unexpected shape', () => {

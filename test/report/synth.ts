@@ -71,7 +71,17 @@ export function synthHistory(o: SynthOptions): Synth {
       const f: Rec['f'] = r < 0.5 ? 'read' : r < 0.8 ? 'write' : 'cas';
       const key = Math.floor(rnd() * o.keys);
       const x = rnd();
-      const outcome: Rec['outcome'] = faulty ? (x < 0.25 ? 'fail' : x < 0.33 ? 'info' : 'ok') : x < 0.01 ? 'fail' : x < 0.012 ? 'info' : 'ok';
+      const outcome: Rec['outcome'] = faulty
+        ? x < 0.25
+          ? 'fail'
+          : x < 0.33
+            ? 'info'
+            : 'ok'
+        : x < 0.01
+          ? 'fail'
+          : x < 0.012
+            ? 'info'
+            : 'ok';
       const input = f === 'read' ? null : f === 'write' ? Math.floor(rnd() * 5) : [Math.floor(rnd() * 5), Math.floor(rnd() * 5)];
       const rec: Rec = {
         process: p,
@@ -123,7 +133,13 @@ export function synthHistory(o: SynthOptions): Synth {
   const evs: Ev[] = [];
   let seq = 0;
   for (const r of recs) {
-    evs.push({ t: r.invokeNs, seq: seq++, op: { time: 0, process: r.process, type: 'invoke', f: r.f, key: r.key, value: r.input }, rec: r, invoke: true });
+    evs.push({
+      t: r.invokeNs,
+      seq: seq++,
+      op: { time: 0, process: r.process, type: 'invoke', f: r.f, key: r.key, value: r.input },
+      rec: r,
+      invoke: true,
+    });
     const done: Omit<HistoryOp, 'index'> = {
       time: 0,
       process: r.process,
@@ -139,7 +155,11 @@ export function synthHistory(o: SynthOptions): Synth {
     const nodes = { nodes: [`n${(i % 5) + 1}`] };
     if (i % 2 === 0) {
       evs.push({ t: a, seq: seq++, op: { time: 0, process: 'nemesis', type: 'invoke', f: 'start-partition', value: null } });
-      evs.push({ t: a + 1e5, seq: seq++, op: { time: 0, process: 'nemesis', type: 'info', f: 'start-partition', value: { isolated: nodes.nodes } } });
+      evs.push({
+        t: a + 1e5,
+        seq: seq++,
+        op: { time: 0, process: 'nemesis', type: 'info', f: 'start-partition', value: { isolated: nodes.nodes } },
+      });
       evs.push({ t: b, seq: seq++, op: { time: 0, process: 'nemesis', type: 'invoke', f: 'stop-partition', value: null } });
       evs.push({ t: b + 1e5, seq: seq++, op: { time: 0, process: 'nemesis', type: 'info', f: 'stop-partition', value: null } });
     } else {

@@ -67,7 +67,8 @@ describe('SimNetwork holds and injections', () => {
 describe('MessageRecorder (what a replay re-sends)', () => {
   it('keeps the last `capacity` messages and picks only old enough ones, by sender, in send order', () => {
     const rec = new MessageRecorder(4);
-    for (let i = 1; i <= 6; i++) rec.record(i * 100, i % 2 === 0 ? 'n1' : 'n2', 'n3', heartbeat(i % 2 === 0 ? 'n1' : 'n2', 'n3', 1, i), Buffer.from([i]));
+    for (let i = 1; i <= 6; i++)
+      rec.record(i * 100, i % 2 === 0 ? 'n1' : 'n2', 'n3', heartbeat(i % 2 === 0 ? 'n1' : 'n2', 'n3', 1, i), Buffer.from([i]));
     const all = rec.pick(10, 10_000, new Stream(1, 'test'));
     expect(all.map((r) => r.atMs)).toEqual([300, 400, 500, 600]);
     expect(rec.pick(10, 450, new Stream(1, 'test')).map((r) => r.atMs)).toEqual([300, 400]);

@@ -14,7 +14,15 @@ const fromEnv = process.env['RIFT_SIM_SEED'];
 const seed = fromEnv === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : Number(fromEnv) >>> 0;
 
 const rareKinds: readonly FaultKind[] = [
-  'pause', 'pause_leader', 'hold', 'hold_leader', 'clock_leader', 'corrupt', 'corrupt_last_frame', 'lose_tail', 'replay',
+  'pause',
+  'pause_leader',
+  'hold',
+  'hold_leader',
+  'clock_leader',
+  'corrupt',
+  'corrupt_last_frame',
+  'lose_tail',
+  'replay',
 ];
 
 describe(`the default mix (seed ${seed})`, () => {

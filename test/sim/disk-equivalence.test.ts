@@ -44,11 +44,17 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
 
 /** A valid persist call (as the core makes them) from a step and the state so far. */
 function concretize(model: { hardState: HardState; entries: Entry[] }, step: Step): { hardState: HardState | null; entries: Entry[] } {
-  const hardState = step.termBump > 0 || step.vote !== null ? { currentTerm: model.hardState.currentTerm + step.termBump, votedFor: step.vote } : null;
+  const hardState =
+    step.termBump > 0 || step.vote !== null ? { currentTerm: model.hardState.currentTerm + step.termBump, votedFor: step.vote } : null;
   const currentTerm = hardState?.currentTerm ?? model.hardState.currentTerm;
   const start = Math.max(1, model.entries.length + 1 - step.back);
   const term = Math.max(start === 1 ? 0 : model.entries[start - 2]!.term, currentTerm);
-  const entries = Array.from({ length: step.count }, (_, i): Entry => ({ index: start + i, term, type: 'command', data: `${step.data}#${start + i}` }));
+  const entries = Array.from({ length: step.count }, (_, i): Entry => ({
+    index: start + i,
+    term,
+    type: 'command',
+    data: `${step.data}#${start + i}`,
+  }));
   return { hardState, entries };
 }
 
@@ -77,7 +83,12 @@ describe('FileRaftStorage on the simulated file system vs on the real one', () =
         const simFs = new SimFs(queue, new Stream(fsSeed, 'fs'), { syncMsMin: 1, syncMsMax: 6 });
         const sides: Side[] = [
           { fs: undefined, dir: realDir, run: (p) => p, bytes: () => readFile(path.join(realDir, LOG_FILE_NAME)) },
-          { fs: simFs.process(), dir: '/var/lib/rift/n1', run: (p) => drive(queue, p), bytes: () => simFs.process().readFile(`/var/lib/rift/n1/${LOG_FILE_NAME}`) },
+          {
+            fs: simFs.process(),
+            dir: '/var/lib/rift/n1',
+            run: (p) => drive(queue, p),
+            bytes: () => simFs.process().readFile(`/var/lib/rift/n1/${LOG_FILE_NAME}`),
+          },
         ];
         const open = (side: Side): Promise<OpenedFileStorage> =>
           side.run(openFileStorage(side.dir, side.fs === undefined ? options : { ...options, fs: side.fs }));

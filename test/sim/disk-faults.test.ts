@@ -17,7 +17,9 @@ const override = process.env['RIFT_SIM_SEED'] === undefined ? null : Number(proc
 
 function workload(clients: number, ops: number, thinkMs: number): WorkloadOp[][] {
   const fs = ['write', 'read', 'cas'] as const;
-  return Array.from({ length: clients }, (_, c) => Array.from({ length: ops }, (_, i) => ({ f: fs[(i + c) % 3]!, key: (i + c) % 3, thinkMs })));
+  return Array.from({ length: clients }, (_, c) =>
+    Array.from({ length: ops }, (_, i) => ({ f: fs[(i + c) % 3]!, key: (i + c) % 3, thinkMs })),
+  );
 }
 
 describe('disk faults in the simulator', () => {
@@ -42,18 +44,33 @@ describe('disk faults in the simulator', () => {
 
   // torn-tail-dropped re-measured when the default shape grew (16 faults, the
   // adversary's kinds): seeds 1-10 found after 6/>10/>10/3/1/>10/3/>10/>10/9 runs.
-  for (const [flag, measuredSeed, maxRuns] of [['torn-tail-dropped', 4, 10], ['ignore-lost-follower-log', 1, 10]] as const) {
+  for (const [flag, measuredSeed, maxRuns] of [
+    ['torn-tail-dropped', 4, 10],
+    ['ignore-lost-follower-log', 1, 10],
+  ] as const) {
     const seed = override ?? measuredSeed;
     it(`--unsafe-${flag} is found within ${maxRuns} runs (seed ${seed}), and the same faults on the correct node show nothing in 20 runs`, async () => {
       const preset = unsafePresets[flag]!;
       const found = await campaign(preset.options, { numRuns: maxRuns, seed, maxShrinks: 8, shape: preset.shape });
       expect(found.failed, `no violation within ${maxRuns} runs (seed ${seed})`).toBe(true);
-      const replay = await campaign(preset.options, { numRuns: 1, seed: found.seed, path: found.path!, maxShrinks: 0, shape: preset.shape });
+      const replay = await campaign(preset.options, {
+        numRuns: 1,
+        seed: found.seed,
+        path: found.path!,
+        maxShrinks: 0,
+        shape: preset.shape,
+      });
       expect(replay.failed, `replay of seed ${found.seed} path ${found.path} passed`).toBe(true);
-      process.stdout.write(`${flag}: found after ${found.runsToFailure} run(s); shrunk to ${found.counterexample?.faults.length} fault(s)\n`);
+      process.stdout.write(
+        `${flag}: found after ${found.runsToFailure} run(s); shrunk to ${found.counterexample?.faults.length} fault(s)\n`,
+      );
 
-      const correct = await campaign({ ...preset.options, unsafe: noUnsafeFlags }, { numRuns: 20, seed, maxShrinks: 5, shape: preset.shape });
-      if (correct.failed) throw new Error(`false positive on the correct node: seed ${correct.seed} path ${correct.path}\n${correct.report}`);
+      const correct = await campaign(
+        { ...preset.options, unsafe: noUnsafeFlags },
+        { numRuns: 20, seed, maxShrinks: 5, shape: preset.shape },
+      );
+      if (correct.failed)
+        throw new Error(`false positive on the correct node: seed ${correct.seed} path ${correct.path}\n${correct.report}`);
       expect(correct.runs).toBe(20);
     });
   }

@@ -15,7 +15,11 @@ function setup(mode: DiskMode = 'fsync', seed = 1, extra: Partial<typeof default
   const disk = new SimDisk('n1', queue, new Stream(seed, 'disk:n1'), { ...defaultDiskOptions, ...extra, mode });
   const lines: string[] = [];
   /** What a (re)starting node does: the real openFileStorage on the simulated disk. */
-  const recover = (): Promise<OpenResult> => drive(queue, disk.open((line) => lines.push(line)));
+  const recover = (): Promise<OpenResult> =>
+    drive(
+      queue,
+      disk.open((line) => lines.push(line)),
+    );
   const open = async (): Promise<RaftStorage> => {
     const r = await recover();
     if (!r.ok) throw r.error;
@@ -159,7 +163,10 @@ describe('SimDisk (the real file storage on the simulated disk)', () => {
         if (!r.ok) expect(r.error.message).toMatch(/storage corruption .* the last frame is damaged/);
         expect(disk.repair()).toBe(true);
         const again = await recover();
-        expect(again.ok && again.stored, `seed ${seed}`).toEqual({ hardState: { currentTerm: 2, votedFor: 'n3' }, entries: [entry(1, 1), entry(2, 2)] });
+        expect(again.ok && again.stored, `seed ${seed}`).toEqual({
+          hardState: { currentTerm: 2, votedFor: 'n3' },
+          entries: [entry(1, 1), entry(2, 2)],
+        });
         expect(disk.repair(), 'nothing left to repair once it started').toBe(false);
       }
     }
@@ -180,9 +187,11 @@ describe('SimDisk (the real file storage on the simulated disk)', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const { queue, disk, recover } = setup('fsync', seed);
       let settled = false;
-      void disk.open(() => {}).then(() => {
-        settled = true;
-      });
+      void disk
+        .open(() => {})
+        .then(() => {
+          settled = true;
+        });
       // Let the open run into its first fsync (creating the directories), then cut the power.
       await turn();
       expect(disk.ioWaiting).toBe(true);

@@ -6,7 +6,15 @@ import type { Entry, Role } from '../../node/raft/types.js';
 /** A stand-in exposing only what the checker reads from a core. */
 function core(role: Role, currentTerm: number, commitIndex: number, log: Entry[]): RaftNode {
   return {
-    status: () => ({ role, currentTerm, commitIndex, leaderId: null, lastLogIndex: log.length, lastLogTerm: log[log.length - 1]?.term ?? 0, votedFor: null }),
+    status: () => ({
+      role,
+      currentTerm,
+      commitIndex,
+      leaderId: null,
+      lastLogIndex: log.length,
+      lastLogTerm: log[log.length - 1]?.term ?? 0,
+      votedFor: null,
+    }),
     log: () => log,
   } as unknown as RaftNode;
 }

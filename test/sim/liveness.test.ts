@@ -13,7 +13,14 @@ function node(id: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
 
 describe('liveness after the heal', () => {
   it('states its bounds in election timeouts (electionTimeoutMsMax)', () => {
-    const plan = livenessPlan({ ...defaultSimOptions, faultWindowMs: 4000, electionTimeoutMsMax: 300, livenessLeaderElectionTimeouts: 3, livenessOpElectionTimeouts: 3, catchUpElectionTimeouts: 8 });
+    const plan = livenessPlan({
+      ...defaultSimOptions,
+      faultWindowMs: 4000,
+      electionTimeoutMsMax: 300,
+      livenessLeaderElectionTimeouts: 3,
+      livenessOpElectionTimeouts: 3,
+      catchUpElectionTimeouts: 8,
+    });
     expect(plan).toEqual({ healMs: 4000, livenessFromMs: 4900, opTimeoutMs: 900, catchUpByMs: 6400 });
   });
 
@@ -31,9 +38,15 @@ describe('liveness after the heal', () => {
 
   it('catch-up: names every running node still below the target, and ignores nodes that are down', () => {
     const plan = livenessPlan(defaultSimOptions);
-    const nodes = [node('n1', { role: 'leader', commitIndex: 40 }), node('n2', { commitIndex: 0, lastLogIndex: 30 }), node('n3', { running: false, commitIndex: 0 })];
+    const nodes = [
+      node('n1', { role: 'leader', commitIndex: 40 }),
+      node('n2', { commitIndex: 0, lastLogIndex: 30 }),
+      node('n3', { running: false, commitIndex: 0 }),
+    ];
     const message = judgeCatchUp(nodes, 'n1', 40, plan, 8);
-    expect(message).toMatch(/^catch-up: 8 election timeouts after the heal .* n2 \(commit 0, last 30\) still below commit 40, what leader n1 had committed/);
+    expect(message).toMatch(
+      /^catch-up: 8 election timeouts after the heal .* n2 \(commit 0, last 30\) still below commit 40, what leader n1 had committed/,
+    );
     expect(message).not.toMatch(/n3 \(commit/);
     expect(judgeCatchUp([node('n1', { commitIndex: 40 }), node('n2', { commitIndex: 41 })], 'n1', 40, plan, 8)).toBeNull();
   });

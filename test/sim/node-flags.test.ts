@@ -8,7 +8,10 @@ describe('SIM_V8_FLAGS', () => {
     const script = pkg.scripts['sim'] ?? '';
     const cli = script.indexOf('dist/sim/cli.js');
     expect(cli).toBeGreaterThan(0);
-    const nodeArgs = script.slice(script.lastIndexOf('node ', cli) + 'node '.length, cli).trim().split(/\s+/);
+    const nodeArgs = script
+      .slice(script.lastIndexOf('node ', cli) + 'node '.length, cli)
+      .trim()
+      .split(/\s+/);
     expect(nodeArgs).toEqual([...SIM_V8_FLAGS]);
   });
 });

@@ -34,7 +34,13 @@ describe('parallel campaign plan', () => {
   });
 
   it('splits runs evenly and loses none', () => {
-    for (const [runs, workers] of [[10, 3], [1, 4], [0, 2], [100, 8], [7, 7]] as const) {
+    for (const [runs, workers] of [
+      [10, 3],
+      [1, 4],
+      [0, 2],
+      [100, 8],
+      [7, 7],
+    ] as const) {
       const split = splitRuns(runs, workers);
       expect(split).toHaveLength(workers);
       expect(split.reduce((a, b) => a + b, 0)).toBe(runs);
@@ -54,7 +60,19 @@ describe('npm run sim --workers', () => {
   });
 
   it(`a failure found in a worker is shrunk and replays in one thread (local-reads, seed ${seed})`, async () => {
-    const r = await sim(['--runs', '40', '--workers', '2', '--seed', String(seed), '--unsafe', 'local-reads', '--max-shrinks', '10', '--quiet']);
+    const r = await sim([
+      '--runs',
+      '40',
+      '--workers',
+      '2',
+      '--seed',
+      String(seed),
+      '--unsafe',
+      'local-reads',
+      '--max-shrinks',
+      '10',
+      '--quiet',
+    ]);
     expect(r.exitCode, r.stdout).toBe(1);
     const found = /seed (\d+) path (\d+(?::\d+)*)/.exec(r.stdout);
     expect(found, r.stdout).not.toBeNull();

@@ -45,7 +45,9 @@ describe('ReadSafety (thesis §6.4: a read reflects every write committed before
     rs.onCommitted(put(2, 'k', '6'), 2);
     read(rs, 3, 'k', 5);
     expect(violations).toHaveLength(1);
-    expect(violations[0]).toMatch(/^process 3 stale read: read k = 5 .* but write k = 6 \(index 2, term 1, committed at 2\.0 ms\) had replaced it before the read began \(the value read was written at index 1/);
+    expect(violations[0]).toMatch(
+      /^process 3 stale read: read k = 5 .* but write k = 6 \(index 2, term 1, committed at 2\.0 ms\) had replaced it before the read began \(the value read was written at index 1/,
+    );
   });
 
   it('a value committed while the read ran is fine, but not one replaced before it began', () => {
@@ -73,7 +75,9 @@ describe('ReadSafety (thesis §6.4: a read reflects every write committed before
     rs.onHistoryOp({ process: 0, type: 'ok', f: 'read', key: 'k', value: 5 }, 20);
     expect(rs.served).toBeNull(); // consumed
     expect(violations).toHaveLength(1);
-    expect(violations[0]).toMatch(/stale read: read k = 5 .* was served by n1 from its state at index 1, but index 2 \(term 1, committed at 2\.0 ms\) was committed before the read began/);
+    expect(violations[0]).toMatch(
+      /stale read: read k = 5 .* was served by n1 from its state at index 1, but index 2 \(term 1, committed at 2\.0 ms\) was committed before the read began/,
+    );
     rs.onHistoryOp({ process: 1, type: 'invoke', f: 'read', key: 'k', value: null }, 30);
     rs.served = { node: 'n2', appliedIndex: 2 };
     rs.onHistoryOp({ process: 1, type: 'ok', f: 'read', key: 'k', value: 5 }, 40);

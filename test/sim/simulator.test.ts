@@ -16,7 +16,9 @@ const seed = Number(process.env['RIFT_SIM_SEED'] ?? 20240611);
 
 function workload(clients: number, ops: number, thinkMs: number): WorkloadOp[][] {
   const fs = ['write', 'read', 'cas'] as const;
-  return Array.from({ length: clients }, (_, c) => Array.from({ length: ops }, (_, i) => ({ f: fs[(i + c) % 3]!, key: (i + c) % 3, thinkMs })));
+  return Array.from({ length: clients }, (_, c) =>
+    Array.from({ length: ops }, (_, i) => ({ f: fs[(i + c) % 3]!, key: (i + c) % 3, thinkMs })),
+  );
 }
 
 const faulty: Scenario = {
@@ -129,7 +131,9 @@ describe('the network adversary and process pauses', () => {
     const lines = traced.trace;
     expect(lines.some((l) => / deliver n\d->n\d MsgApp term=\d+ prev=\d+@\d+ commit=\d+ seq=\d+/.test(l))).toBe(true);
     expect(lines.some((l) => / deliver n\d->n\d MsgAppResp term=\d+ match=\d+ seq=\d+/.test(l))).toBe(true);
-    expect(lines.some((l) => / n\d Ready SoftState role=(leader|follower|candidate|pre_candidate) term=\d+ leader=\S+ commit=\d+$/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => / n\d Ready SoftState role=(leader|follower|candidate|pre_candidate) term=\d+ leader=\S+ commit=\d+$/.test(l)),
+    ).toBe(true);
     expect(lines.some((l) => /^\s+[\d.]+\s+Entries \[\d+@\d+ "c\d#\d+ (put|cas) k\d/.test(l))).toBe(true);
     expect(lines.some((l) => / deliver c\d->n\d request c\d#\d+ (get|put|cas) k\d/.test(l))).toBe(true);
   });
@@ -142,7 +146,11 @@ describe('the network adversary and process pauses', () => {
     const catchUps = async (ignoreLostFollowerLog: boolean): Promise<string[]> => {
       const found: string[] = [];
       for (let s = 1; s <= 6; s++) {
-        const scenario: Scenario = { seed: s, faults: [{ atMs: 1500, fault: { kind: 'reboot', node: 1, downMs: 50 } }], clients: [writes, writes] };
+        const scenario: Scenario = {
+          seed: s,
+          faults: [{ atMs: 1500, fault: { kind: 'reboot', node: 1, downMs: 50 } }],
+          clients: [writes, writes],
+        };
         const judged = await judge(scenario, { ...base, unsafe: { ...base.unsafe, ackBeforeFsync: true, ignoreLostFollowerLog } });
         found.push(...judged.violations.filter((v) => v.message.startsWith('catch-up:')).map((v) => `seed ${s}: ${v.message}`));
       }
@@ -150,7 +158,9 @@ describe('the network adversary and process pauses', () => {
     };
     const withFlag = await catchUps(true);
     expect(withFlag.length).toBeGreaterThan(0);
-    expect(withFlag[0]).toMatch(/catch-up: 5 election timeouts after the heal \(at 5500 ms\), n\d \(commit \d+, last \d+\) still below commit \d+/);
+    expect(withFlag[0]).toMatch(
+      /catch-up: 5 election timeouts after the heal \(at 5500 ms\), n\d \(commit \d+, last \d+\) still below commit \d+/,
+    );
     expect(await catchUps(false)).toEqual([]);
   });
 

@@ -10,8 +10,20 @@ describe('TraceKind', () => {
     const values = Object.values(TraceKind);
     expect(new Set(values).size).toBe(values.length);
     expect(TraceKind).toEqual({
-      peerDelivery: 1, timer: 2, clientDelivery: 4, fault: 5, refusedStart: 6, log: 7, start: 8, crash: 9, corrupt: 10, violation: 11,
-      pause: 12, resume: 13, replay: 14, liveness: 15,
+      peerDelivery: 1,
+      timer: 2,
+      clientDelivery: 4,
+      fault: 5,
+      refusedStart: 6,
+      log: 7,
+      start: 8,
+      crash: 9,
+      corrupt: 10,
+      violation: 11,
+      pause: 12,
+      resume: 13,
+      replay: 14,
+      liveness: 15,
     });
   });
 });

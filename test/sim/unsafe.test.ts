@@ -101,10 +101,18 @@ describe('the simulator finds every unsafe flag by random search, on fresh seeds
       expect(result.runsToFailure).not.toBeNull();
       expect(result.path).toMatch(/^\d+(:\d+)*$/);
       // The shrunk counterexample still fails when replayed from its seed and path.
-      const replay = await campaign(preset.options, { numRuns: 1, seed: result.seed, path: result.path!, maxShrinks: 0, shape: preset.shape });
+      const replay = await campaign(preset.options, {
+        numRuns: 1,
+        seed: result.seed,
+        path: result.path!,
+        maxShrinks: 0,
+        shape: preset.shape,
+      });
       expect(replay.failed, `replay passed: ${where}`).toBe(true);
       expect(replay.counterexample).toEqual(result.counterexample);
-      process.stdout.write(`${flag}: found after ${result.runsToFailure} run(s) (budget ${maxRuns}); shrunk to ${result.counterexample?.faults.length} fault(s); ${where}\n`);
+      process.stdout.write(
+        `${flag}: found after ${result.runsToFailure} run(s) (budget ${maxRuns}); shrunk to ${result.counterexample?.faults.length} fault(s); ${where}\n`,
+      );
     });
   }
 
@@ -117,10 +125,18 @@ describe('the simulator finds every unsafe flag by random search, on fresh seeds
       const where = `seed ${seed}; replay: npm run sim -- --seed ${result.seed} --path ${result.path ?? '?'} --unsafe ${flag}`;
       expect(result.failed, `no violation within ${maxRuns} runs: ${where}`).toBe(true);
       expect(result.path).toMatch(/^\d+(:\d+)*$/);
-      const replay = await campaign(preset.options, { numRuns: 1, seed: result.seed, path: result.path!, maxShrinks: 0, shape: preset.shape });
+      const replay = await campaign(preset.options, {
+        numRuns: 1,
+        seed: result.seed,
+        path: result.path!,
+        maxShrinks: 0,
+        shape: preset.shape,
+      });
       expect(replay.failed, `replay passed: ${where}`).toBe(true);
       expect(replay.counterexample).toEqual(result.counterexample);
-      process.stdout.write(`${flag}: found after ${result.runsToFailure} run(s) (bound ${maxRuns}); shrunk to ${result.counterexample?.faults.length} fault(s); ${where}\n`);
+      process.stdout.write(
+        `${flag}: found after ${result.runsToFailure} run(s) (bound ${maxRuns}); shrunk to ${result.counterexample?.faults.length} fault(s); ${where}\n`,
+      );
     });
   }
 
@@ -133,7 +149,10 @@ describe('the simulator finds every unsafe flag by random search, on fresh seeds
     const judged = await judge(result.counterexample!, preset.options);
     const text = describeViolations(judged.violations);
     expect(text, `seed ${result.seed} path ${result.path}`).toMatch(/leader commit rule: leader n\d of term \d+ advanced commitIndex/);
-    expect(judged.violations.every((v) => v.kind === 'invariant'), text).toBe(true);
+    expect(
+      judged.violations.every((v) => v.kind === 'invariant'),
+      text,
+    ).toBe(true);
   });
 
   it('the safe lease (electionTimeoutMsMin / clockDriftBound) under drift within the bound shows no stale read', async () => {

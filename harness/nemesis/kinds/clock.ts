@@ -47,27 +47,44 @@ export const clock: NemesisKindSpec<'clock', ClockOp> = {
   options: [clockFaultsOption],
   finalHeal: { f: reset.f },
   validate(opts) {
-    for (const c of opts.clockFaults ?? []) if (!clockFaults.includes(c)) throw new Error(`unknown clock fault "${c}" (known: ${clockFaults.join(', ')})`);
+    for (const c of opts.clockFaults ?? [])
+      if (!clockFaults.includes(c)) throw new Error(`unknown clock fault "${c}" (known: ${clockFaults.join(', ')})`);
   },
   cycle(opts) {
     const target = targetArb(opts, nodeSetTargets);
     // Bumps like Jepsen's: ±2^e ms, e in [3, 17] (8 ms … 131 s); exponent shrinks toward small bumps.
-    const bump = fc.record({ target, exp: fc.integer({ min: 3, max: 17 }), negative: fc.boolean() })
-      .map(({ target, exp, negative }): ClockOp => ({ kind: 'clock', f: 'clock-bump', value: { target, deltaMs: (negative ? -1 : 1) * 2 ** exp } }));
+    const bump = fc
+      .record({ target, exp: fc.integer({ min: 3, max: 17 }), negative: fc.boolean() })
+      .map(({ target, exp, negative }): ClockOp => ({
+        kind: 'clock',
+        f: 'clock-bump',
+        value: { target, deltaMs: (negative ? -1 : 1) * 2 ** exp },
+      }));
     // Rates in percent, each shrinking toward its mildest value.
     const rateArb = (min: number, max: number, shrinkTo: number): fc.Arbitrary<ClockOp> =>
-      fc.record({ target, pct: fc.integer({ min: min - shrinkTo, max: max - shrinkTo }) })
+      fc
+        .record({ target, pct: fc.integer({ min: min - shrinkTo, max: max - shrinkTo }) })
         // (shrinkTo + pct) / 100 is the closest double to the percentage; 'rate' keeps its original 1 + pct / 100 so old seeds replay.
-        .map(({ target, pct }): ClockOp => ({ kind: 'clock', f: 'clock-rate', value: { target, rate: shrinkTo === 100 ? 1 + pct / 100 : (shrinkTo + pct) / 100 } }));
+        .map(({ target, pct }): ClockOp => ({
+          kind: 'clock',
+          f: 'clock-rate',
+          value: { target, rate: shrinkTo === 100 ? 1 + pct / 100 : (shrinkTo + pct) / 100 },
+        }));
     const modes = opts.clockFaults !== undefined && opts.clockFaults.length > 0 ? opts.clockFaults : defaultClockFaults;
     const arbs = modes.map((mode): fc.Arbitrary<ClockOp> => {
       switch (mode) {
-        case 'bump': return bump;
-        case 'rate': return rateArb(50, 300, 100); // 0.5–3, shrinking toward 1 (a normal clock)
-        case 'slow': return rateArb(10, 50, 50); // 0.1–0.5, shrinking toward 0.5
-        case 'fast': return rateArb(300, 1000, 300); // 3–10, shrinking toward 3
-        case 'drift': return rateArb(85, 115, 100); // 0.85–1.15, shrinking toward 1
-        default: return assertNever(mode, 'clock fault');
+        case 'bump':
+          return bump;
+        case 'rate':
+          return rateArb(50, 300, 100); // 0.5–3, shrinking toward 1 (a normal clock)
+        case 'slow':
+          return rateArb(10, 50, 50); // 0.1–0.5, shrinking toward 0.5
+        case 'fast':
+          return rateArb(300, 1000, 300); // 3–10, shrinking toward 3
+        case 'drift':
+          return rateArb(85, 115, 100); // 0.85–1.15, shrinking toward 1
+        default:
+          return assertNever(mode, 'clock fault');
       }
     });
     return fc.oneof(...arbs).map((op): readonly [ClockOp, ClockOp] => [op, reset]);

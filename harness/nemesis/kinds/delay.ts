@@ -26,7 +26,8 @@ export const delay: NemesisKindSpec<'delay', DelayOp> = {
   options: [],
   finalHeal: clearPacketFaults,
   cycle() {
-    return fc.record({ delayMs: fc.integer({ min: 5, max: 100 }), jitterMs: fc.integer({ min: 0, max: 50 }) })
+    return fc
+      .record({ delayMs: fc.integer({ min: 5, max: 100 }), jitterMs: fc.integer({ min: 0, max: 50 }) })
       .map((value): readonly [DelayOp, DelayOp] => [{ kind: 'delay', f: 'start-delay', value }, stop]);
   },
   decode(f, value) {

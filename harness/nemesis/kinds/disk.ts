@@ -77,22 +77,24 @@ const restore: DiskOp = { kind: 'disk', f: 'stop-disk', value: { target: 'all' }
 export const diskFaultsOption: NemesisOption = {
   flag: 'disk-faults',
   arg: 'LIST',
-  help: 'what disk faults do to a killed node\'s log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), ' +
+  help:
+    "what disk faults do to a killed node's log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), " +
     'flip-frame (a bit in a random frame), torn-tail (append an interrupted write: the node must come back), ' +
-    'truncate-synced (cut the fsynced last frame: OUTSIDE Raft\'s fault model, never a default)',
+    "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default)",
   defaultText: defaultDiskFaults.join(','),
 };
 
 export const disk: NemesisKindSpec<'disk', DiskOp> = {
   kind: 'disk',
   label: 'disk',
-  summary: 'damage killed nodes\' logs, then restart',
+  summary: "damage killed nodes' logs, then restart",
   fs: { 'start-disk': 'start', 'stop-disk': 'stop' },
   targets: nodeTargets,
   options: [diskFaultsOption],
   finalHeal: { f: restore.f },
   validate(opts) {
-    for (const d of opts.diskFaults ?? []) if (!diskFaults.includes(d)) throw new Error(`unknown disk fault "${d}" (known: ${diskFaults.join(', ')})`);
+    for (const d of opts.diskFaults ?? [])
+      if (!diskFaults.includes(d)) throw new Error(`unknown disk fault "${d}" (known: ${diskFaults.join(', ')})`);
   },
   cycle(opts) {
     const faults = opts.diskFaults !== undefined && opts.diskFaults.length > 0 ? opts.diskFaults : defaultDiskFaults;
@@ -120,7 +122,14 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
 
 /** What was done to one node's log. */
 type Damage =
-  | { readonly done: 'flipped'; readonly frame: number; readonly frames: number; readonly offset: number; readonly mask: number; readonly backup: Buffer }
+  | {
+      readonly done: 'flipped';
+      readonly frame: number;
+      readonly frames: number;
+      readonly offset: number;
+      readonly mask: number;
+      readonly backup: Buffer;
+    }
   | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'nothing'; readonly why: string };
@@ -133,7 +142,8 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   private readonly lastVote = new Map<string, GrantedVote>();
   private unsubscribe: (() => void) | null = null;
   /** The `voter` trap while it lasts. */
-  private trap: { readonly unsubscribe: () => void; readonly inFlight: Map<string, Promise<void>>; readonly bounces: unknown[] } | null = null;
+  private trap: { readonly unsubscribe: () => void; readonly inFlight: Map<string, Promise<void>>; readonly bounces: unknown[] } | null =
+    null;
 
   constructor(private readonly ctx: NemesisContext) {}
 
@@ -156,7 +166,10 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   }
 
   active(): readonly string[] {
-    return [...(this.trap === null ? [] : ['disk voter trap']), ...[...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`)];
+    return [
+      ...(this.trap === null ? [] : ['disk voter trap']),
+      ...[...this.refused.keys()].sort().map((id) => `${id} refused (corrupt log)`),
+    ];
   }
 
   /** Nodes that may go down now with a majority still running (a trap's bounce in flight counts as down). */
@@ -223,7 +236,11 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     for (const id of chosen) results[id] = await this.hit(id, fault);
     const skipped = nodes.filter((id) => !chosen.includes(id));
     return {
-      fault, nodes: chosen, results, wasLeader: leader !== null && chosen.includes(leader), leader,
+      fault,
+      nodes: chosen,
+      results,
+      wasLeader: leader !== null && chosen.includes(leader),
+      leader,
       ...(skipped.length > 0 ? { skipped, why: 'a majority stays up' } : {}),
     };
   }
@@ -250,10 +267,15 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     } catch (err) {
       if (err instanceof NodeExitedBeforeReady && err.exitCode === NODE_EXIT.corruptStorage) {
         // The node's own line, or what of it the log tail kept.
-        const reason = /rift-node: refusing to start: ([^\n]*)/.exec(err.message)?.[1] ?? /(storage corruption in [^\n]*)/.exec(err.message)?.[1] ?? 'storage corruption';
+        const reason =
+          /rift-node: refusing to start: ([^\n]*)/.exec(err.message)?.[1] ??
+          /(storage corruption in [^\n]*)/.exec(err.message)?.[1] ??
+          'storage corruption';
         if (backup !== null) this.refused.set(id, backup);
         else this.down.add(id);
-        this.ctx.log(`disk: ${id} refused to start on its damaged log (exit ${err.exitCode}), as it must; it stays down until the fault stops: ${reason}`);
+        this.ctx.log(
+          `disk: ${id} refused to start on its damaged log (exit ${err.exitCode}), as it must; it stays down until the fault stops: ${reason}`,
+        );
         return { outcome: 'refused', exit: err.exitCode, reason: reason.slice(0, 300) };
       }
       this.down.add(id);
@@ -271,7 +293,9 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     if (status === null) return {};
     this.ctx.net.checkRestartedVoter(vote, status);
     const kept = status.currentTerm > vote.term || (status.currentTerm === vote.term && status.votedFor === vote.candidate);
-    return { vote: { term: vote.term, grantedTo: vote.candidate, after: { currentTerm: status.currentTerm, votedFor: status.votedFor }, kept } };
+    return {
+      vote: { term: vote.term, grantedTo: vote.candidate, after: { currentTerm: status.currentTerm, votedFor: status.votedFor }, kept },
+    };
   }
 
   private async damageLog(id: string, fault: DiskFault): Promise<Damage> {

@@ -21,7 +21,9 @@ export const duplicate: NemesisKindSpec<'duplicate', DuplicateOp> = {
   options: [],
   finalHeal: clearPacketFaults,
   cycle() {
-    return fc.integer({ min: 5, max: 50 }).map((pct): readonly [DuplicateOp, DuplicateOp] => [{ kind: 'duplicate', f: 'start-duplicate', value: { rate: pct / 100 } }, stop]);
+    return fc
+      .integer({ min: 5, max: 50 })
+      .map((pct): readonly [DuplicateOp, DuplicateOp] => [{ kind: 'duplicate', f: 'start-duplicate', value: { rate: pct / 100 } }, stop]);
   },
   decode(f, value) {
     switch (f) {

@@ -32,12 +32,17 @@ export const loss: NemesisKindSpec<'loss', LossOp> = {
   finalHeal: clearPacketFaults,
   validate(opts) {
     const loss = opts.lossPct;
-    if (loss !== undefined && !(Number.isInteger(loss.min) && Number.isInteger(loss.max) && loss.min >= 0 && loss.min <= loss.max && loss.max <= 100)) {
+    if (
+      loss !== undefined &&
+      !(Number.isInteger(loss.min) && Number.isInteger(loss.max) && loss.min >= 0 && loss.min <= loss.max && loss.max <= 100)
+    ) {
       throw new Error(`lossPct must be integers 0 <= min <= max <= 100, got ${JSON.stringify(loss)}`);
     }
   },
   cycle(opts) {
-    return fc.integer(opts.lossPct ?? defaultLossPct).map((pct): readonly [LossOp, LossOp] => [{ kind: 'loss', f: 'start-loss', value: { rate: pct / 100 } }, stop]);
+    return fc
+      .integer(opts.lossPct ?? defaultLossPct)
+      .map((pct): readonly [LossOp, LossOp] => [{ kind: 'loss', f: 'start-loss', value: { rate: pct / 100 } }, stop]);
   },
   decode(f, value) {
     switch (f) {

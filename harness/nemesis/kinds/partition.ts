@@ -8,7 +8,15 @@ import { assertNever } from '../../../node/util/assert.js';
 import type { Grudge } from '../../net/types.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
-import { bridgeGrudge, describeGrudge, halvesGrudge, isolate, leaderMinorityGrudge, majoritiesRingGrudge, oneGrudge } from '../partitions.js';
+import {
+  bridgeGrudge,
+  describeGrudge,
+  halvesGrudge,
+  isolate,
+  leaderMinorityGrudge,
+  majoritiesRingGrudge,
+  oneGrudge,
+} from '../partitions.js';
 import type { ScheduleOptions } from '../schedule.js';
 import { awaitLeader } from '../targets.js';
 import { oneOfField } from '../wire.js';
@@ -48,7 +56,8 @@ export const partition: NemesisKindSpec<'partition', PartitionOp> = {
   options: [partitionOption],
   finalHeal: { f: stop.f },
   validate(opts: ScheduleOptions): void {
-    for (const s of opts.partitionShapes) if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
+    for (const s of opts.partitionShapes)
+      if (!partitionShapes.includes(s)) throw new Error(`unknown partition shape "${s}" (known: ${partitionShapes.join(', ')})`);
   },
   cycle(opts) {
     return shapeCycle(chosenShapes(opts));
@@ -75,7 +84,9 @@ function chosenShapes(opts: ScheduleOptions): readonly PartitionShape[] {
 }
 
 function shapeCycle(shapes: readonly PartitionShape[]): fc.Arbitrary<readonly [PartitionOp, PartitionOp]> {
-  return fc.constantFrom(...shapes).map((shape): readonly [PartitionOp, PartitionOp] => [{ kind: 'partition', f: 'start-partition', value: { shape } }, stop]);
+  return fc
+    .constantFrom(...shapes)
+    .map((shape): readonly [PartitionOp, PartitionOp] => [{ kind: 'partition', f: 'start-partition', value: { shape } }, stop]);
 }
 
 class PartitionNemesis implements FaultNemesis<PartitionOp> {

@@ -34,7 +34,8 @@ export type PauseOp =
 export const pauseWakeAloneOption: NemesisOption = {
   flag: 'pause-wake-alone',
   arg: 'LO-HI',
-  help: 'a pause also cuts the paused nodes off the network (a frozen VM\'s NIC freezes too), and they stay cut off LO-HI ms after they wake; ' +
+  help:
+    "a pause also cuts the paused nodes off the network (a frozen VM's NIC freezes too), and they stay cut off LO-HI ms after they wake; " +
     'not with --nemesis partition (one cut at a time)',
   defaultText: 'off',
 };
@@ -82,8 +83,10 @@ export const pause: NemesisKindSpec<'pause', PauseOp> = {
 /** A pause cycle; with --pause-wake-alone its drawn time alone after waking (shrinking toward the shortest). */
 function pauseCycle(opts: ScheduleOptions, target: fc.Arbitrary<NodeSetTarget>): fc.Arbitrary<readonly [PauseOp, PauseOp]> {
   const alone = opts.pauseWakeAloneMs;
-  if (alone === undefined) return target.map((t): readonly [PauseOp, PauseOp] => [{ kind: 'pause', f: 'pause', value: { target: t } }, resume]);
-  return fc.record({ t: target, wakeAloneMs: fc.integer(alone) })
+  if (alone === undefined)
+    return target.map((t): readonly [PauseOp, PauseOp] => [{ kind: 'pause', f: 'pause', value: { target: t } }, resume]);
+  return fc
+    .record({ t: target, wakeAloneMs: fc.integer(alone) })
     .map(({ t, wakeAloneMs }): readonly [PauseOp, PauseOp] => [{ kind: 'pause', f: 'pause', value: { target: t, wakeAloneMs } }, resume]);
 }
 
@@ -113,7 +116,13 @@ class PauseNemesis implements FaultNemesis<PauseOp> {
           const pid = this.ctx.cluster.pid(id);
           stopped.push({ node: id, pid, state: pid === null ? null : procState(pid) });
         }
-        return { nodes, stopped, wasLeader: leader !== null && nodes.includes(leader), leader, ...(alone !== undefined && nodes.length > 0 ? { cutOff: true, wakeAloneMs: alone } : {}) };
+        return {
+          nodes,
+          stopped,
+          wasLeader: leader !== null && nodes.includes(leader),
+          leader,
+          ...(alone !== undefined && nodes.length > 0 ? { cutOff: true, wakeAloneMs: alone } : {}),
+        };
       }
       case 'resume':
         return this.heal();

@@ -27,7 +27,8 @@ export const defaultReplayModes: readonly ReplayMode[] = replayModes;
 export const replayModesOption: NemesisOption = {
   flag: 'replay-modes',
   arg: 'LIST',
-  help: 'what replay faults do: replay (old AppendEntries sent again, byte for byte, when their sender leads a later term), ' +
+  help:
+    'what replay faults do: replay (old AppendEntries sent again, byte for byte, when their sender leads a later term), ' +
     'hold (a fraction of AppendEntries delivered once, seconds late or when their sender leads a later term)',
   defaultText: defaultReplayModes.join(','),
 };
@@ -42,20 +43,30 @@ export const replay: NemesisKindSpec<'replay', ReplayOp> = {
   options: [replayModesOption],
   finalHeal: { f: stop.f },
   validate(opts) {
-    for (const m of opts.replayModes ?? []) if (!replayModes.includes(m)) throw new Error(`unknown replay mode "${m}" (known: ${replayModes.join(', ')})`);
+    for (const m of opts.replayModes ?? [])
+      if (!replayModes.includes(m)) throw new Error(`unknown replay mode "${m}" (known: ${replayModes.join(', ')})`);
   },
   cycle(opts) {
     const modes = opts.replayModes !== undefined && opts.replayModes.length > 0 ? opts.replayModes : defaultReplayModes;
     // Fractions 5-30% (shrinking toward 5%), ages 2-20 s (shrinking toward 2 s: still several election timeouts).
-    return fc.record({ mode: fc.constantFrom(...modes), pct: fc.integer({ min: 5, max: 30 }), maxAgeMs: fc.integer({ min: 2_000, max: 20_000 }) })
-      .map(({ mode, pct, maxAgeMs }): readonly [ReplayOp, ReplayOp] => [{ kind: 'replay', f: 'start-replay', value: { mode, fraction: pct / 100, maxAgeMs } }, stop]);
+    return fc
+      .record({ mode: fc.constantFrom(...modes), pct: fc.integer({ min: 5, max: 30 }), maxAgeMs: fc.integer({ min: 2_000, max: 20_000 }) })
+      .map(({ mode, pct, maxAgeMs }): readonly [ReplayOp, ReplayOp] => [
+        { kind: 'replay', f: 'start-replay', value: { mode, fraction: pct / 100, maxAgeMs } },
+        stop,
+      ]);
   },
   decode(f, value) {
     switch (f) {
       case 'start-replay':
         return {
-          kind: 'replay', f,
-          value: { mode: oneOfField(value, 'mode', replayModes, 'replay mode'), fraction: numberField(value, 'fraction', 0, 1), maxAgeMs: numberField(value, 'maxAgeMs', 0, 600_000) },
+          kind: 'replay',
+          f,
+          value: {
+            mode: oneOfField(value, 'mode', replayModes, 'replay mode'),
+            fraction: numberField(value, 'fraction', 0, 1),
+            maxAgeMs: numberField(value, 'maxAgeMs', 0, 600_000),
+          },
         };
       case 'stop-replay':
         return stop;

@@ -55,7 +55,11 @@ describe('the cell table', () => {
       expect(cell.expect).toBe('invalid');
       expect(cell.plan, cell.name).toBeDefined();
       // Each breaks the node with a flag, except the one that breaks the lease's assumption instead (a clock beyond the drift bound).
-      if (cell.name !== 'lease-drift/clock') expect(cell.args.some((a) => a.startsWith('--node-flag=--unsafe-')), cell.name).toBe(true);
+      if (cell.name !== 'lease-drift/clock')
+        expect(
+          cell.args.some((a) => a.startsWith('--node-flag=--unsafe-')),
+          cell.name,
+        ).toBe(true);
       if (cell.control !== undefined) expect(correctCells.map((c) => c.name)).toContain(cell.control);
     }
   });

@@ -34,22 +34,48 @@ describe('the nemesis catalogue in the report', () => {
     }
   });
 
-  it('each kind\'s start and stop make one interval, the same with or without the catalogue, labelled from it', () => {
+  it("each kind's start and stop make one interval, the same with or without the catalogue, labelled from it", () => {
     for (const spec of kindSpecs) {
       for (const f of startFs(spec.kind)) {
-        const h = ops([['invoke', f, 1], ['info', f, 2], ['invoke', stopF(spec.kind), 5], ['info', stopF(spec.kind), 6]]);
+        const h = ops([
+          ['invoke', f, 1],
+          ['info', f, 2],
+          ['invoke', stopF(spec.kind), 5],
+          ['info', stopF(spec.kind), 6],
+        ]);
         const withCatalogue = nemesisIntervals(h, 'ns', 10, catalogue);
         const generic = nemesisIntervals(h, 'ns', 10);
         expect(withCatalogue.markers).toEqual([]);
-        expect(withCatalogue.intervals).toEqual([expect.objectContaining({ kind: spec.kind, label: spec.label, startF: f, stopF: stopF(spec.kind), start: 1, end: 6, open: false })]);
-        expect(generic.intervals.map(({ label: _label, ...rest }) => rest)).toEqual(withCatalogue.intervals.map(({ label: _label, ...rest }) => rest));
+        expect(withCatalogue.intervals).toEqual([
+          expect.objectContaining({
+            kind: spec.kind,
+            label: spec.label,
+            startF: f,
+            stopF: stopF(spec.kind),
+            start: 1,
+            end: 6,
+            open: false,
+          }),
+        ]);
+        expect(generic.intervals.map(({ label: _label, ...rest }) => rest)).toEqual(
+          withCatalogue.intervals.map(({ label: _label, ...rest }) => rest),
+        );
       }
     }
   });
 
   it('the final heal after the faults stopped is a row of markers with the catalogue (the generic rules misread it)', () => {
-    const finals = finalHealOrder.flatMap((s, i): [HistoryOp['type'], string, number][] => [['invoke', s.f, 20 + 2 * i], ['info', s.f, 21 + 2 * i]]);
-    const h = ops([['invoke', 'start-partition', 1], ['info', 'start-partition', 2], ['invoke', 'stop-partition', 5], ['info', 'stop-partition', 6], ...finals]);
+    const finals = finalHealOrder.flatMap((s, i): [HistoryOp['type'], string, number][] => [
+      ['invoke', s.f, 20 + 2 * i],
+      ['info', s.f, 21 + 2 * i],
+    ]);
+    const h = ops([
+      ['invoke', 'start-partition', 1],
+      ['info', 'start-partition', 2],
+      ['invoke', 'stop-partition', 5],
+      ['info', 'stop-partition', 6],
+      ...finals,
+    ]);
     const rift = nemesisIntervals(h, 'ns', 40, catalogue);
     expect(rift.intervals).toEqual([expect.objectContaining({ kind: 'partition', start: 1, end: 6, open: false })]);
     expect(rift.markers.map((m) => m.f)).toEqual(finalHealOrder.map((s) => s.f));
@@ -57,6 +83,9 @@ describe('the nemesis catalogue in the report', () => {
     // partition to the heal, and the final `start` (no kill open) opens a Jepsen-style `fault` to the end.
     const generic = nemesisIntervals(h, 'ns', 40);
     const startAt = 20 + 2 * finalHealOrder.findIndex((s) => s.f === 'start');
-    expect(generic.intervals.map((i) => [i.kind, i.start, i.end])).toEqual([['partition', 1, 21], ['fault', startAt, 40]]);
+    expect(generic.intervals.map((i) => [i.kind, i.start, i.end])).toEqual([
+      ['partition', 1, 21],
+      ['fault', startAt, 40],
+    ]);
   });
 });

@@ -38,7 +38,11 @@ class StorageCluster extends FakeCluster {
       await opened.storage.close();
       this.recovered.set(id, { stored: opened.stored, recovery: opened.recovery });
     } catch (err) {
-      if (err instanceof StorageCorruptionError) throw new NodeExitedBeforeReady(`${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: ${err.message}`, 3);
+      if (err instanceof StorageCorruptionError)
+        throw new NodeExitedBeforeReady(
+          `${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: ${err.message}`,
+          3,
+        );
       throw err;
     }
     this.alive.add(id);
@@ -60,7 +64,11 @@ async function cluster(nodeCount: number, opts: { unsafe?: boolean; net?: FakeNe
   return c;
 }
 
-async function run(c: FakeCluster, schedule: readonly NemesisEvent[], seed = 3): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[]; logs: string[] }> {
+async function run(
+  c: FakeCluster,
+  schedule: readonly NemesisEvent[],
+  seed = 3,
+): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[]; logs: string[] }> {
   const records: NemesisOpRecord[] = [];
   const logs: string[] = [];
   const runner = new NemesisRunner(c, schedule, { seed, record: (op) => records.push(op), log: (l) => logs.push(l) });
@@ -79,7 +87,11 @@ describe('the disk nemesis', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const c = await cluster(3);
       const before = await logOf(c, 'n1');
-      const { runner, records, logs } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } }], seed);
+      const { runner, records, logs } = await run(
+        c,
+        [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } }],
+        seed,
+      );
       const value = completion(records, 'start-disk');
       expect(value, `seed ${seed}`).toMatchObject({ fault: 'flip-last-frame', nodes: ['n1'], wasLeader: true });
       const result = (value['results'] as Record<string, Record<string, unknown>>)['n1']!;
@@ -89,7 +101,10 @@ describe('the disk nemesis', () => {
       expect(logs.some((l) => /disk: n1 refused to start on its damaged log \(exit 3\), as it must/.test(l))).toBe(true);
       // Exactly one bit differs, inside the last frame.
       const after = await logOf(c, 'n1');
-      const diff = [...after].map((b, i) => b ^ before[i]!).map((x, i) => [i, x] as const).filter(([, x]) => x !== 0);
+      const diff = [...after]
+        .map((b, i) => b ^ before[i]!)
+        .map((x, i) => [i, x] as const)
+        .filter(([, x]) => x !== 0);
       expect(diff).toHaveLength(1);
       expect(diff[0]![0]).toBe(result['offset']);
       expect([1, 2, 4, 8, 16, 32, 64, 128]).toContain(diff[0]![1]);
@@ -130,22 +145,27 @@ describe('the disk nemesis', () => {
 
   it('with --unsafe-torn-tail-dropped a flipped last frame is dropped: the acknowledged vote and entry vanish', async () => {
     const c = await cluster(3, { unsafe: true });
-    const { records } = await run(c, [
-      { atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } },
-    ]);
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } }]);
     const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
     expect(result).toMatchObject({ done: 'flipped', outcome: 'started' });
-    expect(c.recovered.get('n1')?.stored).toEqual({ hardState: { currentTerm: 1, votedFor: 'n1' }, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] });
+    expect(c.recovered.get('n1')?.stored).toEqual({
+      hardState: { currentTerm: 1, votedFor: 'n1' },
+      entries: [entry(1, 1), entry(2, 1), entry(3, 1)],
+    });
   });
 
   it('hands every restarted node to the monitor with the last vote the wire saw it grant', async () => {
     const net = new FakeMonitoredNet();
     const c = await cluster(3, { net });
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(c, [
-      { atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'torn-tail' } },
-      { atMs: 400, f: 'start-disk', value: { target: 'leader', fault: 'torn-tail' } },
-    ], { seed: 1, record: (op) => records.push(op) });
+    const runner = new NemesisRunner(
+      c,
+      [
+        { atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'torn-tail' } },
+        { atMs: 400, f: 'start-disk', value: { target: 'leader', fault: 'torn-tail' } },
+      ],
+      { seed: 1, record: (op) => records.push(op) },
+    );
     runner.start(Date.now());
     await waitFor(() => records.some((r) => r.phase === 'complete'), 10_000, 'the first disk fault');
     expect(net.voteListenerCount).toBe(1);
@@ -155,7 +175,8 @@ describe('the disk nemesis', () => {
     expect(net.restartedVoters).toEqual(['n1']);
     // The fake reports term 1 and no vote: what a node that lost its vote would say.
     expect((completion(records, 'start-disk', 1)['results'] as Record<string, unknown>)['n1']).toMatchObject({
-      outcome: 'started', vote: { term: 1, grantedTo: 'n3', after: { currentTerm: 1, votedFor: null }, kept: false },
+      outcome: 'started',
+      vote: { term: 1, grantedTo: 'n3', after: { currentTerm: 1, votedFor: null }, kept: false },
     });
     await runner.healAll();
     expect(net.voteListenerCount).toBe(0);
@@ -166,11 +187,17 @@ describe('the disk nemesis', () => {
       const net = new FakeMonitoredNet();
       const c = await cluster(5, { net, unsafe });
       const records: NemesisOpRecord[] = [];
-      const runner = new NemesisRunner(c, [{ atMs: 0, f: 'start-disk', value: { target: 'voter', fault: 'flip-last-frame' } }], { seed: 2, record: (op) => records.push(op) });
+      const runner = new NemesisRunner(c, [{ atMs: 0, f: 'start-disk', value: { target: 'voter', fault: 'flip-last-frame' } }], {
+        seed: 2,
+        record: (op) => records.push(op),
+      });
       runner.start(Date.now());
       await waitFor(() => records.some((r) => r.phase === 'complete'), 10_000, 'the trap armed');
       expect(completion(records, 'start-disk')).toMatchObject({
-        target: 'voter', armed: true, leader: 'n1', results: { n1: { done: 'flipped', outcome: unsafe ? 'started' : 'refused' } },
+        target: 'voter',
+        armed: true,
+        leader: 'n1',
+        results: { n1: { done: 'flipped', outcome: unsafe ? 'started' : 'refused' } },
       });
       expect(runner.activeFaults()).toEqual(unsafe ? ['disk voter trap'] : ['disk voter trap', 'n1 refused (corrupt log)']);
       net.grant({ voter: 'n2', term: 2, candidate: 'n3' });
@@ -182,10 +209,23 @@ describe('the disk nemesis', () => {
       expect(bounces).toHaveLength(1);
       if (unsafe) {
         // The flipped frame held the term-2 vote: dropped, and the monitor is told (the fake says term 1, no vote).
-        expect(bounces[0]).toMatchObject({ node: 'n2', term: 2, done: 'flipped', outcome: 'started', vote: { term: 2, grantedTo: 'n3', kept: false } });
+        expect(bounces[0]).toMatchObject({
+          node: 'n2',
+          term: 2,
+          done: 'flipped',
+          outcome: 'started',
+          vote: { term: 2, grantedTo: 'n3', kept: false },
+        });
         expect(net.restartedVoters).toEqual(['n2']);
       } else {
-        expect(bounces[0]).toMatchObject({ node: 'n2', term: 2, done: 'flipped', outcome: 'refused', exit: 3, restored: { outcome: 'started' } });
+        expect(bounces[0]).toMatchObject({
+          node: 'n2',
+          term: 2,
+          done: 'flipped',
+          outcome: 'refused',
+          exit: 3,
+          restored: { outcome: 'started' },
+        });
         expect(stop['results']).toMatchObject({ n1: { outcome: 'started' } });
       }
       expect(net.voteListenerCount).toBe(0);
@@ -212,13 +252,23 @@ describe('the disk nemesis', () => {
   it('truncate-synced (outside the fault model, never a default) cuts the last frame off: the node starts without it', async () => {
     const c = await cluster(3);
     const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-synced' } }]);
-    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({ done: 'truncated-synced-frame', outcome: 'started' });
-    expect(c.recovered.get('n1')?.stored).toEqual({ hardState: { currentTerm: 1, votedFor: 'n1' }, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] });
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'truncated-synced-frame',
+      outcome: 'started',
+    });
+    expect(c.recovered.get('n1')?.stored).toEqual({
+      hardState: { currentTerm: 1, votedFor: 'n1' },
+      entries: [entry(1, 1), entry(2, 1), entry(3, 1)],
+    });
   });
 
   it('a node without a log yet is killed and restarted, nothing damaged', async () => {
     const c = new StorageCluster(3, new FakeMonitoredNet(), tempDir('rift-disk-nemesis-'));
     const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } }]);
-    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({ done: 'nothing', why: 'no log file', outcome: 'started' });
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'nothing',
+      why: 'no log file',
+      outcome: 'started',
+    });
   });
 });

@@ -110,8 +110,17 @@ export class FakeCluster implements NemesisCluster {
     if (!this.alive.has(id) || this.paused.has(id)) return null;
     const clock = this.clocks.get(id) ?? { offsetMs: 0, rate: 1 };
     return {
-      id, role: id === this.leaderId ? 'leader' : 'follower', currentTerm: 1, votedFor: null, leaderId: this.leaderId,
-      commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 0, ...clock }, dropped: {}, unsafe: [],
+      id,
+      role: id === this.leaderId ? 'leader' : 'follower',
+      currentTerm: 1,
+      votedFor: null,
+      leaderId: this.leaderId,
+      commitIndex: 0,
+      lastApplied: 0,
+      lastLogIndex: 0,
+      clock: { nowMs: 0, ...clock },
+      dropped: {},
+      unsafe: [],
     };
   }
 
@@ -124,7 +133,10 @@ export class FakeCluster implements NemesisCluster {
   async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
     if (this.refuseStart.has(id)) {
-      throw new NodeExitedBeforeReady(`${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: storage corruption in ${this.dataDir(id)}/raft.log at byte offset 8: fake`, 3);
+      throw new NodeExitedBeforeReady(
+        `${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: storage corruption in ${this.dataDir(id)}/raft.log at byte offset 8: fake`,
+        3,
+      );
     }
     this.alive.add(id);
   }

@@ -1,7 +1,15 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
-  bridgeGrudge, completeGrudge, halvesGrudge, isolate, leaderMinorityGrudge, majoritiesRingGrudge, majority, oneGrudge, sees,
+  bridgeGrudge,
+  completeGrudge,
+  halvesGrudge,
+  isolate,
+  leaderMinorityGrudge,
+  majoritiesRingGrudge,
+  majority,
+  oneGrudge,
+  sees,
 } from '../../../harness/nemesis/partitions.js';
 import { Rng } from '../../../harness/rng.js';
 import type { Grudge } from '../../../harness/net/types.js';
@@ -34,23 +42,28 @@ describe('grudge functions (fast-check, 3–9 nodes)', () => {
     const g = halvesGrudge(nodes, new Rng(seed));
     wellFormed(g, nodes);
     expect(symmetric(g, nodes)).toBe(true);
-    const sizes = [...new Set(nodes.map((a) => [...sees(g, nodes, a)].sort().join(',')))].map((c) => c.split(',').length).sort((a, b) => a - b);
+    const sizes = [...new Set(nodes.map((a) => [...sees(g, nodes, a)].sort().join(',')))]
+      .map((c) => c.split(',').length)
+      .sort((a, b) => a - b);
     expect(sizes).toEqual([Math.floor(nodes.length / 2), Math.ceil(nodes.length / 2)]);
     expect(sizes[0]!).toBeLessThan(majority(nodes.length));
   });
 
-  test.prop([nodesArb, seedArb, fc.nat()])('leader-minority: the leader and others, the largest minority whose complement is a majority, cut from the rest', (nodes, seed, pick) => {
-    const leader = nodes[pick % nodes.length]!;
-    const g = leaderMinorityGrudge(nodes, leader, new Rng(seed));
-    wellFormed(g, nodes);
-    expect(symmetric(g, nodes)).toBe(true);
-    const side = sees(g, nodes, leader);
-    expect(side.size).toBe(nodes.length - majority(nodes.length));
-    expect(side.size).toBeLessThan(majority(nodes.length)); // the leader lost its quorum
-    const rest = nodes.filter((a) => !side.has(a));
-    for (const a of rest) expect(sees(g, nodes, a).size).toBe(rest.length);
-    expect(rest.length).toBeGreaterThanOrEqual(majority(nodes.length)); // the others can elect
-  });
+  test.prop([nodesArb, seedArb, fc.nat()])(
+    'leader-minority: the leader and others, the largest minority whose complement is a majority, cut from the rest',
+    (nodes, seed, pick) => {
+      const leader = nodes[pick % nodes.length]!;
+      const g = leaderMinorityGrudge(nodes, leader, new Rng(seed));
+      wellFormed(g, nodes);
+      expect(symmetric(g, nodes)).toBe(true);
+      const side = sees(g, nodes, leader);
+      expect(side.size).toBe(nodes.length - majority(nodes.length));
+      expect(side.size).toBeLessThan(majority(nodes.length)); // the leader lost its quorum
+      const rest = nodes.filter((a) => !side.has(a));
+      for (const a of rest) expect(sees(g, nodes, a).size).toBe(rest.length);
+      expect(rest.length).toBeGreaterThanOrEqual(majority(nodes.length)); // the others can elect
+    },
+  );
 
   test.prop([nodesArb, seedArb])('majorities-ring: every node sees a majority; distinct views for ≤5 nodes', (nodes, seed) => {
     const g = majoritiesRingGrudge(nodes, new Rng(seed));
@@ -84,10 +97,11 @@ describe('grudge functions (fast-check, 3–9 nodes)', () => {
     const groups = [...sides.values()].sort((x, y) => x.length - y.length);
     expect(groups.map((x) => x.length)).toEqual([Math.ceil(nodes.length / 2) - 1, Math.floor(nodes.length / 2)].sort((x, y) => x - y));
     const [left, right] = groups as [string[], string[]];
-    for (const a of left) for (const b of right) {
-      expect(g[a]).toContain(b);
-      expect(g[b]).toContain(a);
-    }
+    for (const a of left)
+      for (const b of right) {
+        expect(g[a]).toContain(b);
+        expect(g[b]).toContain(a);
+      }
     for (const a of others) expect(sees(g, nodes, a).size).toBeLessThan(nodes.length);
   });
 

@@ -8,8 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { HELP, UsageError, parseOptions } from '../../../harness/options.js';
 import { clockFaults } from '../../../harness/nemesis/kinds/clock.js';
 import {
-  decodeNemesisOp, finalHealOrder, kindOf, kindSpecs, kindsHealedBy, kindsTakingTargets, nemesisCatalogue, nemesisKinds,
-  nemesisOptions, nemesisTable, startFs, stopF, type NemesisKind, type NemesisOp,
+  decodeNemesisOp,
+  finalHealOrder,
+  kindOf,
+  kindSpecs,
+  kindsHealedBy,
+  kindsTakingTargets,
+  nemesisCatalogue,
+  nemesisKinds,
+  nemesisOptions,
+  nemesisTable,
+  startFs,
+  stopF,
+  type NemesisKind,
+  type NemesisOp,
 } from '../../../harness/nemesis/registry.js';
 import type { ScheduleOptions } from '../../../harness/nemesis/schedule.js';
 import { FakeCluster } from './fake-cluster.js';
@@ -20,8 +32,13 @@ console.log(`nemesis registry tests: seed ${SEED}`);
 
 /** Every clock mode and every target, so a kind's arbitrary can produce each of its start fs. */
 const wide: ScheduleOptions = {
-  kinds: nemesisKinds, timeLimitMs: 60_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [],
-  targets: ['one', 'leader', 'minority', 'majority', 'all', 'voter'], clockFaults,
+  kinds: nemesisKinds,
+  timeLimitMs: 60_000,
+  intervalMs: 1_000,
+  nodeCount: 5,
+  partitionShapes: [],
+  targets: ['one', 'leader', 'minority', 'majority', 'all', 'voter'],
+  clockFaults,
 };
 
 /** 200 drawn cycles of each kind (seeded). */
@@ -51,8 +68,14 @@ describe('the nemesis table', () => {
       expect(typeof spec.cycle).toBe('function');
       expect(typeof spec.decode).toBe('function');
       const nemesis = spec.create({
-        cluster: new FakeCluster(3), net: new FakeCluster(3).net, rng: new Rng(1), restartRng: new Rng(2),
-        log: () => undefined, isStopped: () => false, crashed: () => undefined, leaderWaitMs: 0,
+        cluster: new FakeCluster(3),
+        net: new FakeCluster(3).net,
+        rng: new Rng(1),
+        restartRng: new Rng(2),
+        log: () => undefined,
+        isStopped: () => false,
+        crashed: () => undefined,
+        leaderWaitMs: 0,
       });
       expect(typeof nemesis.invoke).toBe('function');
       expect(typeof nemesis.heal).toBe('function');
@@ -101,7 +124,15 @@ describe('the nemesis table', () => {
     expect(new Set(finalHealOrder)).toEqual(steps);
     expect(finalHealOrder).toHaveLength(steps.size);
     expect(finalHealOrder.flatMap(kindsHealedBy).sort()).toEqual([...nemesisKinds].sort());
-    expect(finalHealOrder.map((s) => s.f)).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
+    expect(finalHealOrder.map((s) => s.f)).toEqual([
+      'stop-partition',
+      'clear-packet-faults',
+      'stop-replay',
+      'resume',
+      'start',
+      'stop-disk',
+      'reset-clock',
+    ]);
   });
 
   it('the catalogue for the report is the table as data', () => {
@@ -112,7 +143,12 @@ describe('the nemesis table', () => {
       expect(e.label).toBe(spec.label);
       expect([...e.startFs, e.stopF].sort()).toEqual(Object.keys(spec.fs).sort());
     }
-    expect(catalogue.find((e) => e.kind === 'clock')).toEqual({ kind: 'clock', label: 'clock', startFs: ['clock-bump', 'clock-rate'], stopF: 'reset-clock' });
+    expect(catalogue.find((e) => e.kind === 'clock')).toEqual({
+      kind: 'clock',
+      label: 'clock',
+      startFs: ['clock-bump', 'clock-rate'],
+      stopF: 'reset-clock',
+    });
   });
 });
 
@@ -126,7 +162,14 @@ describe('options derive from the table', () => {
     }
     throw new Error(`expected a UsageError for ${argv.join(' ')}`);
   }
-  const sampleValue: Record<string, string> = { partition: 'halves', 'clock-faults': 'slow', 'loss-rates': '0.2', 'replay-modes': 'hold', 'pause-wake-alone': '300-1500', 'disk-faults': 'torn-tail' };
+  const sampleValue: Record<string, string> = {
+    partition: 'halves',
+    'clock-faults': 'slow',
+    'loss-rates': '0.2',
+    'replay-modes': 'hold',
+    'pause-wake-alone': '300-1500',
+    'disk-faults': 'torn-tail',
+  };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
     const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
@@ -139,7 +182,14 @@ describe('options derive from the table', () => {
 
   it('each kind option is in the help with its default, and needs a kind that takes it', () => {
     const options = nemesisOptions();
-    expect(options.map((o) => o.option.flag)).toEqual(['partition', 'pause-wake-alone', 'clock-faults', 'loss-rates', 'replay-modes', 'disk-faults']);
+    expect(options.map((o) => o.option.flag)).toEqual([
+      'partition',
+      'pause-wake-alone',
+      'clock-faults',
+      'loss-rates',
+      'replay-modes',
+      'disk-faults',
+    ]);
     for (const { option, kinds } of options) {
       expect(HELP).toContain(`--${option.flag} ${option.arg}`);
       expect(HELP).toContain(`(default ${option.defaultText})`);
@@ -153,13 +203,19 @@ describe('options derive from the table', () => {
 
   it('--targets goes with the kinds that accept targets; a target only some kinds take needs one of them', () => {
     expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk']);
-    expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe('--targets needs --nemesis kill, pause, clock or disk (or all)');
+    expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe(
+      '--targets needs --nemesis kill, pause, clock or disk (or all)',
+    );
     for (const k of kindsTakingTargets()) {
       const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
       expect(r.kind === 'run' && r.options.targets).toEqual(['leader']);
     }
-    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe('--targets voter is a kill or disk target: add kill or disk to --nemesis');
+    expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe(
+      '--targets voter is a kill or disk target: add kill or disk to --nemesis',
+    );
     expect(HELP).toContain('--targets LIST');
-    expect(HELP).toMatch(/nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/);
+    expect(HELP).toMatch(
+      /nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
+    );
   });
 });

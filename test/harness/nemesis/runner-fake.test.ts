@@ -11,11 +11,19 @@ import { FakeCluster, FakeMonitoredNet } from './fake-cluster.js';
 import { waitFor } from '../wait.js';
 
 /** Runs `schedule` (times relative to now) to its last completion. */
-async function run(cluster: FakeCluster, schedule: readonly NemesisEvent[], seed = 7): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
+async function run(
+  cluster: FakeCluster,
+  schedule: readonly NemesisEvent[],
+  seed = 7,
+): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
   const records: NemesisOpRecord[] = [];
   const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op) });
   runner.start(Date.now());
-  await waitFor(() => records.filter((r) => r.phase === 'complete').length >= schedule.length, 5000, `${schedule.length} nemesis ops complete`);
+  await waitFor(
+    () => records.filter((r) => r.phase === 'complete').length >= schedule.length,
+    5000,
+    `${schedule.length} nemesis ops complete`,
+  );
   return { runner, records };
 }
 
@@ -44,13 +52,25 @@ describe('NemesisRunner with a fake cluster', () => {
       const seed = 4242 + nemesisKinds.indexOf(kind);
       const cluster = new FakeCluster(5);
       // Leader-only targets, so every fault hits a node that is up (the fake's leader, n1).
-      const schedule = drawNemesisSchedule({ kinds: [kind], timeLimitMs: 400, intervalMs: 40, nodeCount: 5, partitionShapes: [], targets: ['leader'], seed });
+      const schedule = drawNemesisSchedule({
+        kinds: [kind],
+        timeLimitMs: 400,
+        intervalMs: 40,
+        nodeCount: 5,
+        partitionShapes: [],
+        targets: ['leader'],
+        seed,
+      });
       expect(schedule.length, `seed ${seed}`).toBeGreaterThanOrEqual(4);
       const { runner, records } = await run(cluster, schedule, seed);
       expect(errorsIn(records), `seed ${seed}`).toEqual([]);
       expect(records.every((r) => kindOf(r.f) === kind)).toBe(true);
       const calls = [...cluster.calls, ...cluster.net.calls];
-      for (const effect of effects[kind]) expect(calls.some((c) => effect.test(c)), `${kind}: ${effect} in ${calls.join('; ')} (seed ${seed})`).toBe(true);
+      for (const effect of effects[kind])
+        expect(
+          calls.some((c) => effect.test(c)),
+          `${kind}: ${effect} in ${calls.join('; ')} (seed ${seed})`,
+        ).toBe(true);
       expect(runner.activeFaults()).toEqual([]);
     });
   }
@@ -58,12 +78,25 @@ describe('NemesisRunner with a fake cluster', () => {
   it('every f of every kind is dispatched to its kind (no op falls through the typed switch)', async () => {
     const cluster = new FakeCluster(5);
     const values: Record<string, unknown> = {
-      'start-partition': { shape: 'halves' }, 'stop-partition': null, kill: { target: 'one' }, start: { target: 'all' },
-      pause: { target: 'one' }, resume: { target: 'all' }, 'clock-bump': { target: 'one', deltaMs: 64 }, 'clock-rate': { target: 'one', rate: 2 },
-      'reset-clock': { target: 'all' }, 'start-loss': { rate: 0.1 }, 'stop-loss': null, 'start-delay': { delayMs: 5, jitterMs: 1 },
-      'stop-delay': null, 'start-duplicate': { rate: 0.2 }, 'stop-duplicate': null,
-      'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 }, 'stop-replay': null,
-      'start-disk': { target: 'one', fault: 'torn-tail' }, 'stop-disk': { target: 'all' },
+      'start-partition': { shape: 'halves' },
+      'stop-partition': null,
+      kill: { target: 'one' },
+      start: { target: 'all' },
+      pause: { target: 'one' },
+      resume: { target: 'all' },
+      'clock-bump': { target: 'one', deltaMs: 64 },
+      'clock-rate': { target: 'one', rate: 2 },
+      'reset-clock': { target: 'all' },
+      'start-loss': { rate: 0.1 },
+      'stop-loss': null,
+      'start-delay': { delayMs: 5, jitterMs: 1 },
+      'stop-delay': null,
+      'start-duplicate': { rate: 0.2 },
+      'stop-duplicate': null,
+      'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 },
+      'stop-replay': null,
+      'start-disk': { target: 'one', fault: 'torn-tail' },
+      'stop-disk': { target: 'all' },
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here
@@ -73,7 +106,7 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(completions(records).length).toBe(fs.length);
   });
 
-  it('the final heal runs the table\'s steps in order, heals every kind, and leaves nothing in force', async () => {
+  it("the final heal runs the table's steps in order, heals every kind, and leaves nothing in force", async () => {
     const cluster = new FakeCluster(5);
     const { runner, records } = await run(cluster, [
       { atMs: 0, f: 'start-partition', value: { shape: 'one' } },
@@ -87,12 +120,20 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(errorsIn(records)).toEqual([]);
     expect(runner.activeFaults()).toHaveLength(7);
     expect(runner.activeFaults().map((a) => a.replace(/n\d/, 'N'))).toEqual([
-      'partition one', 'N killed', 'N paused', 'N clock offset 0ms rate 3', 'loss 50%', 'delay 9±2ms', 'duplicate 25%',
+      'partition one',
+      'N killed',
+      'N paused',
+      'N clock offset 0ms rate 3',
+      'loss 50%',
+      'delay 9±2ms',
+      'duplicate 25%',
     ]);
     const before = records.length;
     await runner.healAll();
     const finals = records.slice(before);
-    expect(finals.filter((r) => r.phase === 'invoke').map((r) => [r.f, r.value])).toEqual(finalHealOrder.map((s) => [s.f, { target: 'all', final: true }]));
+    expect(finals.filter((r) => r.phase === 'invoke').map((r) => [r.f, r.value])).toEqual(
+      finalHealOrder.map((s) => [s.f, { target: 'all', final: true }]),
+    );
     expect(finals.find((r) => r.f === 'clear-packet-faults' && r.phase === 'complete')?.value).toEqual({ cleared: true });
     expect(errorsIn(finals)).toEqual([]);
     expect(runner.activeFaults()).toEqual([]);
@@ -103,13 +144,15 @@ describe('NemesisRunner with a fake cluster', () => {
     for (const c of cluster.clocks.values()) expect(c).toEqual({ offsetMs: 0, rate: 1 });
   });
 
-  it('a crash forgets the node\'s clock fault: the restarted node is not reset, nor listed as skewed', async () => {
+  it("a crash forgets the node's clock fault: the restarted node is not reset, nor listed as skewed", async () => {
     const cluster = new FakeCluster(3);
     const { runner, records } = await run(cluster, [
       { atMs: 0, f: 'clock-bump', value: { target: 'leader', deltaMs: 4096 } },
       { atMs: 1, f: 'kill', value: { target: 'leader' } },
     ]);
-    expect(completions(records, 'clock-bump')).toEqual([{ nodes: ['n1'], deltaMs: 4096, offsets: { n1: 4096 }, wasLeader: true, leader: 'n1' }]);
+    expect(completions(records, 'clock-bump')).toEqual([
+      { nodes: ['n1'], deltaMs: 4096, offsets: { n1: 4096 }, wasLeader: true, leader: 'n1' },
+    ]);
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     const more = records.length;
     await runner.healAll();
@@ -149,7 +192,13 @@ describe('NemesisRunner with a fake cluster', () => {
       { nodes: ['n1'], stopped: [{ node: 'n1', pid: 900_000, state: null }], wasLeader: true, leader: 'n1' },
     ]);
     // The invoke records keep the event's value as scheduled.
-    expect(records.filter((r) => r.phase === 'invoke').map((r) => r.value)).toEqual([{}, { target: 'voter' }, { target: 'voter' }, { rate: -1 }, { target: 'leader' }]);
+    expect(records.filter((r) => r.phase === 'invoke').map((r) => r.value)).toEqual([
+      {},
+      { target: 'voter' },
+      { target: 'voter' },
+      { rate: -1 },
+      { target: 'leader' },
+    ]);
   });
 
   it('kill voter: kills the leader, bounces each node seen granting a vote (once at a time), and start disarms the trap', async () => {
@@ -166,7 +215,9 @@ describe('NemesisRunner with a fake cluster', () => {
     expect(runner.activeFaults()).toEqual(['n1 killed']);
     const more = records.length;
     await runner.healAll();
-    expect(completions(records.slice(more), 'start')).toEqual([{ nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n3@2->n2'] }]);
+    expect(completions(records.slice(more), 'start')).toEqual([
+      { nodes: ['n1'], pids: { n1: cluster.pid('n1') }, voterBounces: ['n3@2->n2'] },
+    ]);
     expect(net.voteListenerCount).toBe(0);
   });
 
@@ -174,10 +225,20 @@ describe('NemesisRunner with a fake cluster', () => {
     const cluster = new FakeCluster(5);
     const at: Record<string, number> = {};
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(cluster, [
-      { atMs: 0, f: 'pause', value: { target: 'leader', wakeAloneMs: 200 } },
-      { atMs: 30, f: 'resume', value: { target: 'all' } },
-    ], { seed: 1, record: (op) => { records.push(op); at[`${op.f} ${op.phase}`] = performance.now(); } });
+    const runner = new NemesisRunner(
+      cluster,
+      [
+        { atMs: 0, f: 'pause', value: { target: 'leader', wakeAloneMs: 200 } },
+        { atMs: 30, f: 'resume', value: { target: 'all' } },
+      ],
+      {
+        seed: 1,
+        record: (op) => {
+          records.push(op);
+          at[`${op.f} ${op.phase}`] = performance.now();
+        },
+      },
+    );
     runner.start(Date.now());
     await waitFor(() => records.length === 2, 5000, 'paused');
     expect(completions(records, 'pause')).toEqual([expect.objectContaining({ nodes: ['n1'], cutOff: true, wakeAloneMs: 200 })]);

@@ -30,7 +30,15 @@ function processGone(pid: number): boolean {
 
 async function startFake(nodeCount: number): Promise<Cluster> {
   const runDir = tempDir('rift-nemesis-test-');
-  const cluster = await Cluster.start({ nodeCount, runDir, nodeFlags: [], net: 'relay', seed: 11, nodeEntry: fakeNode, readyTimeoutMs: 20_000 });
+  const cluster = await Cluster.start({
+    nodeCount,
+    runDir,
+    nodeFlags: [],
+    net: 'relay',
+    seed: 11,
+    nodeEntry: fakeNode,
+    readyTimeoutMs: 20_000,
+  });
   clusters.push(cluster);
   return cluster;
 }
@@ -40,7 +48,11 @@ async function run(cluster: Cluster, schedule: NemesisEvent[], seed = 5): Promis
   const records: NemesisOpRecord[] = [];
   const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op) });
   runner.start(Date.now());
-  await waitFor(() => records.filter((r) => r.phase === 'complete').length >= schedule.length, 15_000, `${schedule.length} nemesis ops complete`);
+  await waitFor(
+    () => records.filter((r) => r.phase === 'complete').length >= schedule.length,
+    15_000,
+    `${schedule.length} nemesis ops complete`,
+  );
   return { runner, records };
 }
 
@@ -55,22 +67,36 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const relay = cluster.net as UdpRelay;
-    const monitor = new RaftWireMonitor({ peerSecret: cluster.config.peerSecret, nodeIds: cluster.nodeIds, cluster: cluster.config.cluster });
+    const monitor = new RaftWireMonitor({
+      peerSecret: cluster.config.peerSecret,
+      nodeIds: cluster.nodeIds,
+      cluster: cluster.config.cluster,
+    });
     let counter = 0;
     relay.attachMonitor(monitor);
     const grant = (voter: string, candidate: string, term: number): void => {
-      const r = encodeEnvelope({
-        cluster: cluster.config.cluster, from: voter, to: candidate,
-        body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
-      }, derivePeerKey(cluster.config.peerSecret, voter), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: Date.now() });
+      const r = encodeEnvelope(
+        {
+          cluster: cluster.config.cluster,
+          from: voter,
+          to: candidate,
+          body: { type: 'request_vote_response', term, from: voter, to: candidate, voteGranted: true, preVote: false },
+        },
+        derivePeerKey(cluster.config.peerSecret, voter),
+        { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: Date.now() },
+      );
       if (!r.ok) throw new Error(r.detail);
       monitor.observe(r.datagram);
     };
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(cluster, [
-      { atMs: 0, f: 'kill', value: { target: 'voter' } },
-      { atMs: 3000, f: 'start', value: { target: 'all' } },
-    ], { seed: 1, record: (op) => records.push(op) });
+    const runner = new NemesisRunner(
+      cluster,
+      [
+        { atMs: 0, f: 'kill', value: { target: 'voter' } },
+        { atMs: 3000, f: 'start', value: { target: 'all' } },
+      ],
+      { seed: 1, record: (op) => records.push(op) },
+    );
     runner.start(Date.now());
     await waitFor(() => records.length >= 2, 5000, 'voter trap armed');
     expect(completion(records, 'kill')).toEqual({ target: 'voter', armed: true, killedLeader: 'n1' });
@@ -107,13 +133,20 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
     const pid = cluster.pid('n1')!;
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(cluster, [
-      { atMs: 0, f: 'kill', value: { target: 'leader' } },
-      { atMs: 400, f: 'start', value: { target: 'all' } },
-    ], { seed: 1, record: (op) => records.push(op) });
+    const runner = new NemesisRunner(
+      cluster,
+      [
+        { atMs: 0, f: 'kill', value: { target: 'leader' } },
+        { atMs: 400, f: 'start', value: { target: 'all' } },
+      ],
+      { seed: 1, record: (op) => records.push(op) },
+    );
     runner.start(Date.now());
     await waitFor(() => records.length >= 2, 5000, 'kill done');
-    expect(records.slice(0, 2).map((r) => [r.f, r.phase])).toEqual([['kill', 'invoke'], ['kill', 'complete']]);
+    expect(records.slice(0, 2).map((r) => [r.f, r.phase])).toEqual([
+      ['kill', 'invoke'],
+      ['kill', 'complete'],
+    ]);
     expect(records[0]!.value).toEqual({ target: 'leader' });
     expect(completion(records, 'kill')).toMatchObject({ nodes: ['n1'], pids: { n1: pid }, wasLeader: true, leader: 'n1' });
     expect(processGone(pid)).toBe(true);
@@ -147,10 +180,14 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     const orders: string[][] = [];
     for (const seed of [3, 3, 4, 5, 6]) {
-      const { records } = await run(cluster, [
-        { atMs: 0, f: 'kill', value: { target: 'all' } },
-        { atMs: 10, f: 'start', value: { target: 'all' } },
-      ], seed);
+      const { records } = await run(
+        cluster,
+        [
+          { atMs: 0, f: 'kill', value: { target: 'all' } },
+          { atMs: 10, f: 'start', value: { target: 'all' } },
+        ],
+        seed,
+      );
       const order = completion(records, 'start')['nodes'] as string[];
       expect([...order].sort(), `seed ${seed}`).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
       for (const id of cluster.nodeIds) expect(cluster.isAlive(id)).toBe(true);
@@ -161,7 +198,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(new Set(orders.map((o) => o.join(' '))).size).toBeGreaterThan(1);
   });
 
-  test('pause stops the process (the kernel says T, its datagrams stop); resume starts it; a clock bump and a rate change act on the node\'s clock', async () => {
+  test("pause stops the process (the kernel says T, its datagrams stop); resume starts it; a clock bump and a rate change act on the node's clock", async () => {
     const cluster = await startFake(3);
     const relay = cluster.net as UdpRelay;
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
@@ -177,7 +214,10 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(completion(records, 'pause')['stopped']).toEqual([{ node: paused, pid, state: 'T' }]);
     expect(runner.activeFaults()).toContain(`${paused} paused`);
     // A stopped node sends nothing: its links' counters stand still while another node's grow.
-    const sent = (id: string): number => Object.entries(relay.linkStats()).filter(([k]) => k.startsWith(`${id}>`)).reduce((n, [, c]) => n + c.received, 0);
+    const sent = (id: string): number =>
+      Object.entries(relay.linkStats())
+        .filter(([k]) => k.startsWith(`${id}>`))
+        .reduce((n, [, c]) => n + c.received, 0);
     const other = cluster.nodeIds.find((id) => id !== paused)!;
     const [pausedBefore, otherBefore] = [sent(paused), sent(other)];
     await waitFor(() => sent(other) >= otherBefore + 20, 5000, `${other} keeps sending`);
@@ -202,10 +242,14 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const realStart = performance.now();
     const fakeStart = (await cluster.status(rated))!.clock.nowMs;
     let fakeNow = fakeStart;
-    await waitFor(async () => {
-      fakeNow = (await cluster.status(rated))!.clock.nowMs;
-      return fakeNow - fakeStart >= 1000;
-    }, 5000, `${rated}'s clock advances 1 s`);
+    await waitFor(
+      async () => {
+        fakeNow = (await cluster.status(rated))!.clock.nowMs;
+        return fakeNow - fakeStart >= 1000;
+      },
+      5000,
+      `${rated}'s clock advances 1 s`,
+    );
     const ratio = (fakeNow - fakeStart) / (performance.now() - realStart);
     expect(ratio).toBeGreaterThan(1.8);
     expect(ratio).toBeLessThan(2.8);
@@ -224,11 +268,19 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(relay.blockedLinks().length).toBeGreaterThan(0);
     expect(relay.faults('n2', 'n4')).toEqual({ lossRate: 0.3, delayMs: 20, jitterMs: 10, duplicateRate: 0.2 });
     expect(runner.activeFaults()).toEqual(['partition majorities-ring', 'loss 30%', 'delay 20±10ms', 'duplicate 20%']);
-    await waitFor(() => relay.stats().blocked > 10 && relay.stats().duplicated > 3 && relay.stats().lost > 3, 5000, 'faults act on traffic');
-    const second = new NemesisRunner(cluster, [
-      { atMs: 0, f: 'stop-delay', value: null },
-      { atMs: 5, f: 'stop-partition', value: null },
-    ], { seed: 2, record: () => undefined });
+    await waitFor(
+      () => relay.stats().blocked > 10 && relay.stats().duplicated > 3 && relay.stats().lost > 3,
+      5000,
+      'faults act on traffic',
+    );
+    const second = new NemesisRunner(
+      cluster,
+      [
+        { atMs: 0, f: 'stop-delay', value: null },
+        { atMs: 5, f: 'stop-partition', value: null },
+      ],
+      { seed: 2, record: () => undefined },
+    );
     second.start(Date.now());
     await waitFor(() => relay.blockedLinks().length === 0 && relay.faults('n1', 'n2').delayMs === 0, 5000, 'partial stop');
     expect(relay.faults('n1', 'n2').lossRate).toBe(0.3);
@@ -258,13 +310,23 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const cluster = await startFake(5);
     const relay = cluster.net as UdpRelay;
     const seed = 20261123;
-    const schedule = drawNemesisSchedule({ kinds: nemesisKinds, timeLimitMs: 2500, intervalMs: 250, nodeCount: 5, partitionShapes: [], seed });
+    const schedule = drawNemesisSchedule({
+      kinds: nemesisKinds,
+      timeLimitMs: 2500,
+      intervalMs: 250,
+      nodeCount: 5,
+      partitionShapes: [],
+      seed,
+    });
     expect(schedule.length).toBeGreaterThan(20);
     const { runner, records } = await run(cluster, schedule, seed);
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
-    const finals = records.slice(-14).filter((r) => r.phase === 'complete').map((r) => r.f);
+    const finals = records
+      .slice(-14)
+      .filter((r) => r.phase === 'complete')
+      .map((r) => r.f);
     expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);

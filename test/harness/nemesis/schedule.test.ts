@@ -3,7 +3,10 @@ import { describe, expect } from 'vitest';
 import { leaderCuttingShapes, partitionShapes, type PartitionShape } from '../../../harness/nemesis/kinds/partition.js';
 import { kindOf, nemesisKinds, type NemesisKind } from '../../../harness/nemesis/registry.js';
 import {
-  drawNemesisSchedule, nemesisScheduleArbitrary, type NemesisEvent, type ScheduleOptions,
+  drawNemesisSchedule,
+  nemesisScheduleArbitrary,
+  type NemesisEvent,
+  type ScheduleOptions,
 } from '../../../harness/nemesis/schedule.js';
 import { parseOptions, type JepsenOptions } from '../../../harness/options.js';
 import { nemesisSchedule } from '../../../harness/run/run-dir.js';
@@ -16,36 +19,50 @@ const optsArb: fc.Arbitrary<ScheduleOptions> = fc.record({
   partitionShapes: fc.uniqueArray(fc.constantFrom(...partitionShapes), { maxLength: 6 }),
 });
 
-const startFs = new Set(['start-partition', 'kill', 'pause', 'clock-bump', 'clock-rate', 'start-loss', 'start-delay', 'start-duplicate', 'start-replay', 'start-disk']);
+const startFs = new Set([
+  'start-partition',
+  'kill',
+  'pause',
+  'clock-bump',
+  'clock-rate',
+  'start-loss',
+  'start-delay',
+  'start-duplicate',
+  'start-replay',
+  'start-disk',
+]);
 
 describe('nemesis schedules', () => {
-  test.prop([optsArb, fc.integer()], { numRuns: 50 })('well-formed: in [0, timeLimit), sorted, per kind start/stop alternating', (opts, seed) => {
-    const events = drawNemesisSchedule({ ...opts, seed });
-    for (let i = 1; i < events.length; i++) expect(events[i]!.atMs).toBeGreaterThanOrEqual(events[i - 1]!.atMs);
-    for (const e of events) {
-      expect(e.atMs).toBeGreaterThanOrEqual(0);
-      expect(e.atMs).toBeLessThan(opts.timeLimitMs);
-      const kind = kindOf(e.f);
-      expect(kind).not.toBeNull();
-      expect(opts.kinds).toContain(kind);
-    }
-    for (const kind of opts.kinds) {
-      const own = events.filter((e) => kindOf(e.f) === kind);
-      expect(own.length % 2).toBe(0);
-      own.forEach((e, i) => expect(startFs.has(e.f)).toBe(i % 2 === 0));
-    }
-    for (const e of events) {
-      if (e.f === 'start-partition' && opts.partitionShapes.length > 0) {
-        expect(opts.partitionShapes).toContain((e.value as { shape: string }).shape);
+  test.prop([optsArb, fc.integer()], { numRuns: 50 })(
+    'well-formed: in [0, timeLimit), sorted, per kind start/stop alternating',
+    (opts, seed) => {
+      const events = drawNemesisSchedule({ ...opts, seed });
+      for (let i = 1; i < events.length; i++) expect(events[i]!.atMs).toBeGreaterThanOrEqual(events[i - 1]!.atMs);
+      for (const e of events) {
+        expect(e.atMs).toBeGreaterThanOrEqual(0);
+        expect(e.atMs).toBeLessThan(opts.timeLimitMs);
+        const kind = kindOf(e.f);
+        expect(kind).not.toBeNull();
+        expect(opts.kinds).toContain(kind);
       }
-      if (e.f === 'start-loss') expect((e.value as { rate: number }).rate).toBeGreaterThanOrEqual(0.1);
-      if (e.f === 'clock-rate') {
-        const rate = (e.value as { rate: number }).rate;
-        expect(rate).toBeGreaterThanOrEqual(0.5);
-        expect(rate).toBeLessThanOrEqual(3);
+      for (const kind of opts.kinds) {
+        const own = events.filter((e) => kindOf(e.f) === kind);
+        expect(own.length % 2).toBe(0);
+        own.forEach((e, i) => expect(startFs.has(e.f)).toBe(i % 2 === 0));
       }
-    }
-  });
+      for (const e of events) {
+        if (e.f === 'start-partition' && opts.partitionShapes.length > 0) {
+          expect(opts.partitionShapes).toContain((e.value as { shape: string }).shape);
+        }
+        if (e.f === 'start-loss') expect((e.value as { rate: number }).rate).toBeGreaterThanOrEqual(0.1);
+        if (e.f === 'clock-rate') {
+          const rate = (e.value as { rate: number }).rate;
+          expect(rate).toBeGreaterThanOrEqual(0.5);
+          expect(rate).toBeLessThanOrEqual(3);
+        }
+      }
+    },
+  );
 
   test.prop([optsArb, fc.integer()])('same seed, same schedule', (opts, seed) => {
     expect(drawNemesisSchedule({ ...opts, seed })).toEqual(drawNemesisSchedule({ ...opts, seed }));
@@ -67,8 +84,17 @@ describe('nemesis schedules', () => {
   });
 
   test('shrinks to one fault cycle with mild parameters', () => {
-    const opts = { kinds: ['partition', 'kill', 'clock'] as NemesisKind[], timeLimitMs: 30_000, intervalMs: 2_000, nodeCount: 5, partitionShapes: [] };
-    const out = fc.check(fc.property(nemesisScheduleArbitrary(opts), (events) => !events.some((e) => e.f === 'kill')), { seed: 42 });
+    const opts = {
+      kinds: ['partition', 'kill', 'clock'] as NemesisKind[],
+      timeLimitMs: 30_000,
+      intervalMs: 2_000,
+      nodeCount: 5,
+      partitionShapes: [],
+    };
+    const out = fc.check(
+      fc.property(nemesisScheduleArbitrary(opts), (events) => !events.some((e) => e.f === 'kill')),
+      { seed: 42 },
+    );
     expect(out.failed).toBe(true);
     const counterexample = out.counterexample![0];
     expect(counterexample.map((e) => e.f)).toEqual(['kill', 'start']);
@@ -88,60 +114,136 @@ describe('nemesis schedules', () => {
       // Slots 2000 and 3000 ms, each moved by at most ±500 ms: the clock never comes after.
       expect(firstClock.atMs, `seed ${seed}`).toBeLessThanOrEqual(firstPartition.atMs);
       const partitionFirst = drawNemesisSchedule({ ...base, kinds: ['partition', 'clock'], seed });
-      expect(partitionFirst.find((e) => kindOf(e.f) === 'partition')!.atMs).toBeLessThanOrEqual(partitionFirst.find((e) => kindOf(e.f) === 'clock')!.atMs);
+      expect(partitionFirst.find((e) => kindOf(e.f) === 'partition')!.atMs).toBeLessThanOrEqual(
+        partitionFirst.find((e) => kindOf(e.f) === 'clock')!.atMs,
+      );
     }
   });
 
-  test.prop([fc.integer(), fc.subarray(['bump', 'rate', 'slow', 'fast', 'drift'] as const, { minLength: 1 })], { numRuns: 50 })('clock fault modes: only the chosen ones, rates in their ranges', (seed, modes) => {
-    const events = drawNemesisSchedule({ kinds: ['clock'], timeLimitMs: 60_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [], clockFaults: modes, seed });
-    const ranges = { rate: [0.5, 3], slow: [0.1, 0.5], fast: [3, 10], drift: [0.85, 1.15] } as const;
-    for (const e of events) {
-      if (e.f === 'clock-bump') expect(modes).toContain('bump');
-      if (e.f !== 'clock-rate') continue;
-      const rate = (e.value as { rate: number }).rate;
-      const fits = modes.filter((m): m is 'rate' | 'slow' | 'fast' | 'drift' => m !== 'bump').some((m) => rate >= ranges[m][0] && rate <= ranges[m][1]);
-      expect(fits, `rate ${rate} not in any of ${modes.join(',')}`).toBe(true);
-    }
-    if (modes.length === 1 && modes[0] === 'slow') {
-      expect(events.filter((e) => e.f === 'clock-rate').length).toBeGreaterThan(0);
-      expect(events.some((e) => e.f === 'clock-bump')).toBe(false);
-    }
-  });
+  test.prop([fc.integer(), fc.subarray(['bump', 'rate', 'slow', 'fast', 'drift'] as const, { minLength: 1 })], { numRuns: 50 })(
+    'clock fault modes: only the chosen ones, rates in their ranges',
+    (seed, modes) => {
+      const events = drawNemesisSchedule({
+        kinds: ['clock'],
+        timeLimitMs: 60_000,
+        intervalMs: 1_000,
+        nodeCount: 5,
+        partitionShapes: [],
+        clockFaults: modes,
+        seed,
+      });
+      const ranges = { rate: [0.5, 3], slow: [0.1, 0.5], fast: [3, 10], drift: [0.85, 1.15] } as const;
+      for (const e of events) {
+        if (e.f === 'clock-bump') expect(modes).toContain('bump');
+        if (e.f !== 'clock-rate') continue;
+        const rate = (e.value as { rate: number }).rate;
+        const fits = modes
+          .filter((m): m is 'rate' | 'slow' | 'fast' | 'drift' => m !== 'bump')
+          .some((m) => rate >= ranges[m][0] && rate <= ranges[m][1]);
+        expect(fits, `rate ${rate} not in any of ${modes.join(',')}`).toBe(true);
+      }
+      if (modes.length === 1 && modes[0] === 'slow') {
+        expect(events.filter((e) => e.f === 'clock-rate').length).toBeGreaterThan(0);
+        expect(events.some((e) => e.f === 'clock-bump')).toBe(false);
+      }
+    },
+  );
 
   test('the default clock faults draw exactly as before (bump or 0.5-3x), so old seeds replay', () => {
     const opts = { kinds: ['clock'] as NemesisKind[], timeLimitMs: 30_000, intervalMs: 1_000, nodeCount: 5, partitionShapes: [] };
     expect(drawNemesisSchedule({ ...opts, clockFaults: ['bump', 'rate'], seed: 9 })).toEqual(drawNemesisSchedule({ ...opts, seed: 9 }));
   });
 
-  test.prop([fc.integer(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })], { numRuns: 30 })('loss rates come from lossPct', (seed, a, b) => {
-    const lossPct = { min: Math.min(a, b), max: Math.max(a, b) };
-    const events = drawNemesisSchedule({ kinds: ['loss'], timeLimitMs: 20_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], lossPct, seed });
-    const rates = events.filter((e) => e.f === 'start-loss').map((e) => (e.value as { rate: number }).rate);
-    expect(rates.length).toBeGreaterThan(0);
-    for (const r of rates) {
-      expect(r).toBeGreaterThanOrEqual(lossPct.min / 100);
-      expect(r).toBeLessThanOrEqual(lossPct.max / 100);
-    }
-  });
+  test.prop([fc.integer(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })], { numRuns: 30 })(
+    'loss rates come from lossPct',
+    (seed, a, b) => {
+      const lossPct = { min: Math.min(a, b), max: Math.max(a, b) };
+      const events = drawNemesisSchedule({
+        kinds: ['loss'],
+        timeLimitMs: 20_000,
+        intervalMs: 500,
+        nodeCount: 5,
+        partitionShapes: [],
+        lossPct,
+        seed,
+      });
+      const rates = events.filter((e) => e.f === 'start-loss').map((e) => (e.value as { rate: number }).rate);
+      expect(rates.length).toBeGreaterThan(0);
+      for (const r of rates) {
+        expect(r).toBeGreaterThanOrEqual(lossPct.min / 100);
+        expect(r).toBeLessThanOrEqual(lossPct.max / 100);
+      }
+    },
+  );
 
-  test.prop([fc.integer()], { numRuns: 30 })('the voter target is drawn for kill only; pause and clock draw from the other targets', (seed) => {
-    const events = drawNemesisSchedule({ kinds: ['kill', 'pause', 'clock'], timeLimitMs: 30_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], targets: ['voter', 'one'], seed });
-    const targetOf = (e: NemesisEvent): unknown => (e.value as { target?: unknown } | null)?.target;
-    const kills = events.filter((e) => e.f === 'kill').map(targetOf);
-    const others = events.filter((e) => e.f === 'pause' || e.f === 'clock-bump' || e.f === 'clock-rate').map(targetOf);
-    expect(kills.length).toBeGreaterThan(0);
-    expect(others.length).toBeGreaterThan(0);
-    for (const t of kills) expect(['voter', 'one']).toContain(t);
-    for (const t of others) expect(t).toBe('one');
-    const only = drawNemesisSchedule({ kinds: ['pause'], timeLimitMs: 10_000, intervalMs: 500, nodeCount: 5, partitionShapes: [], targets: ['voter'], seed });
-    for (const e of only.filter((x) => x.f === 'pause')) expect(['one', 'leader', 'minority', 'majority']).toContain(targetOf(e));
-  });
+  test.prop([fc.integer()], { numRuns: 30 })(
+    'the voter target is drawn for kill only; pause and clock draw from the other targets',
+    (seed) => {
+      const events = drawNemesisSchedule({
+        kinds: ['kill', 'pause', 'clock'],
+        timeLimitMs: 30_000,
+        intervalMs: 500,
+        nodeCount: 5,
+        partitionShapes: [],
+        targets: ['voter', 'one'],
+        seed,
+      });
+      const targetOf = (e: NemesisEvent): unknown => (e.value as { target?: unknown } | null)?.target;
+      const kills = events.filter((e) => e.f === 'kill').map(targetOf);
+      const others = events.filter((e) => e.f === 'pause' || e.f === 'clock-bump' || e.f === 'clock-rate').map(targetOf);
+      expect(kills.length).toBeGreaterThan(0);
+      expect(others.length).toBeGreaterThan(0);
+      for (const t of kills) expect(['voter', 'one']).toContain(t);
+      for (const t of others) expect(t).toBe('one');
+      const only = drawNemesisSchedule({
+        kinds: ['pause'],
+        timeLimitMs: 10_000,
+        intervalMs: 500,
+        nodeCount: 5,
+        partitionShapes: [],
+        targets: ['voter'],
+        seed,
+      });
+      for (const e of only.filter((x) => x.f === 'pause')) expect(['one', 'leader', 'minority', 'majority']).toContain(targetOf(e));
+    },
+  );
 
   test('rejects bad options with a clear error', () => {
-    expect(() => drawNemesisSchedule({ kinds: ['kill', 'bogus' as NemesisKind], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], seed: 1 })).toThrow(/unknown nemesis kind "bogus"/);
-    expect(() => drawNemesisSchedule({ kinds: ['kill'], timeLimitMs: 0, intervalMs: 100, nodeCount: 3, partitionShapes: [], seed: 1 })).toThrow(/timeLimitMs/);
-    expect(() => drawNemesisSchedule({ kinds: ['clock'], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], clockFaults: ['warp' as 'slow'], seed: 1 })).toThrow(/unknown clock fault "warp"/);
-    expect(() => drawNemesisSchedule({ kinds: ['loss'], timeLimitMs: 1000, intervalMs: 100, nodeCount: 3, partitionShapes: [], lossPct: { min: 60, max: 40 }, seed: 1 })).toThrow(/lossPct/);
+    expect(() =>
+      drawNemesisSchedule({
+        kinds: ['kill', 'bogus' as NemesisKind],
+        timeLimitMs: 1000,
+        intervalMs: 100,
+        nodeCount: 3,
+        partitionShapes: [],
+        seed: 1,
+      }),
+    ).toThrow(/unknown nemesis kind "bogus"/);
+    expect(() =>
+      drawNemesisSchedule({ kinds: ['kill'], timeLimitMs: 0, intervalMs: 100, nodeCount: 3, partitionShapes: [], seed: 1 }),
+    ).toThrow(/timeLimitMs/);
+    expect(() =>
+      drawNemesisSchedule({
+        kinds: ['clock'],
+        timeLimitMs: 1000,
+        intervalMs: 100,
+        nodeCount: 3,
+        partitionShapes: [],
+        clockFaults: ['warp' as 'slow'],
+        seed: 1,
+      }),
+    ).toThrow(/unknown clock fault "warp"/);
+    expect(() =>
+      drawNemesisSchedule({
+        kinds: ['loss'],
+        timeLimitMs: 1000,
+        intervalMs: 100,
+        nodeCount: 3,
+        partitionShapes: [],
+        lossPct: { min: 60, max: 40 },
+        seed: 1,
+      }),
+    ).toThrow(/lossPct/);
   });
 });
 
@@ -175,13 +277,24 @@ describe('default schedules bite (100 seeds each)', () => {
       const { options } = parsed(['--nemesis', kind, '--seed', String(seed)]);
       const starts = nemesisSchedule(options, seed).filter((e) => e.f === kind);
       expect(starts.length, `seed ${seed}`).toBeGreaterThanOrEqual(3);
-      expect(starts.some((e) => targetOf(e) === 'leader'), `seed ${seed}: ${starts.map(targetOf).join(',')}`).toBe(true);
+      expect(
+        starts.some((e) => targetOf(e) === 'leader'),
+        `seed ${seed}: ${starts.map(targetOf).join(',')}`,
+      ).toBe(true);
     }
   });
 
   test('without a leader-cutting shape or target to draw from, nothing is forced', () => {
     for (const seed of seeds.slice(0, 20)) {
-      const one = drawNemesisSchedule({ kinds: ['partition', 'kill'], timeLimitMs: 30_000, intervalMs: 4_000, nodeCount: 5, partitionShapes: ['one'], targets: ['one'], seed });
+      const one = drawNemesisSchedule({
+        kinds: ['partition', 'kill'],
+        timeLimitMs: 30_000,
+        intervalMs: 4_000,
+        nodeCount: 5,
+        partitionShapes: ['one'],
+        targets: ['one'],
+        seed,
+      });
       for (const e of one) {
         if (e.f === 'start-partition') expect(e.value).toEqual({ shape: 'one' });
         if (e.f === 'kill') expect(targetOf(e)).toBe('one');
@@ -191,7 +304,14 @@ describe('default schedules bite (100 seeds each)', () => {
 
   test('the biting cycle shrinks like any other: to one cycle on its slot, the first biting shape, no jitter', () => {
     const opts = { kinds: ['partition'] as NemesisKind[], timeLimitMs: 30_000, intervalMs: 4_000, nodeCount: 5, partitionShapes: [] };
-    const out = fc.check(fc.property(nemesisScheduleArbitrary(opts), (events) => !events.some((e) => e.f === 'start-partition' && leaderCuttingShapes.includes((e.value as { shape: PartitionShape }).shape))), { seed: 7 });
+    const out = fc.check(
+      fc.property(
+        nemesisScheduleArbitrary(opts),
+        (events) =>
+          !events.some((e) => e.f === 'start-partition' && leaderCuttingShapes.includes((e.value as { shape: PartitionShape }).shape)),
+      ),
+      { seed: 7 },
+    );
     expect(out.failed).toBe(true);
     const counterexample = out.counterexample![0];
     expect(counterexample.map((e) => e.f)).toEqual(['start-partition', 'stop-partition']);

@@ -12,8 +12,14 @@ import { FakeCluster } from './fake-cluster.js';
 
 function contextOf(cluster: FakeCluster, seed: number): NemesisContext {
   return {
-    cluster, net: cluster.net, rng: new Rng(seed), restartRng: new Rng(seed + 1), log: () => {}, leaderWaitMs: 0,
-    isStopped: () => false, crashed: () => {},
+    cluster,
+    net: cluster.net,
+    rng: new Rng(seed),
+    restartRng: new Rng(seed + 1),
+    log: () => {},
+    leaderWaitMs: 0,
+    isStopped: () => false,
+    crashed: () => {},
   };
 }
 

@@ -85,8 +85,19 @@ describe('RaftWireMonitor', () => {
     const { m, seen } = monitor();
     m.observe(ae('n1', 'n2', 3));
     m.observe(ae('n2', 'n1', 3, []).fill(0x41, 50, 60)); // corrupt: bad MAC
-    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n3', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, keyOf('n3', 'another-secret-0123456789')));
-    m.observe(datagram({ type: 'append_entries', term: 3, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }, keyOf('n4'), 'other-cluster'));
+    m.observe(
+      datagram(
+        { type: 'append_entries', term: 3, from: 'n3', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 },
+        keyOf('n3', 'another-secret-0123456789'),
+      ),
+    );
+    m.observe(
+      datagram(
+        { type: 'append_entries', term: 3, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 },
+        keyOf('n4'),
+        'other-cluster',
+      ),
+    );
     m.observe(Buffer.from('RIFT'));
     m.observe(Buffer.alloc(0));
     expect(seen).toEqual([]);
@@ -95,7 +106,19 @@ describe('RaftWireMonitor', () => {
 
   test('other message types are counted but not decoded', () => {
     const { m } = monitor();
-    m.observe(datagram({ type: 'append_entries_response', term: 2, from: 'n2', to: 'n1', success: true, matchIndex: 1, conflictTerm: null, conflictIndex: 0, seq: 1 }));
+    m.observe(
+      datagram({
+        type: 'append_entries_response',
+        term: 2,
+        from: 'n2',
+        to: 'n1',
+        success: true,
+        matchIndex: 1,
+        conflictTerm: null,
+        conflictIndex: 0,
+        seq: 1,
+      }),
+    );
     m.observe(datagram({ type: 'request_vote', term: 2, from: 'n2', to: 'n1', lastLogIndex: 0, lastLogTerm: 0, preVote: false }));
     const r = m.report();
     expect(r.counts.datagrams).toBe(2);
@@ -105,26 +128,36 @@ describe('RaftWireMonitor', () => {
   test('property: a violation is reported iff two leaders share a term or a voter grants two candidates in one term', () => {
     const event = fc.oneof(
       fc.record({ t: fc.constant('ae' as const), from: fc.constantFrom('n1', 'n2', 'n3'), term: fc.integer({ min: 1, max: 4 }) }),
-      fc.record({ t: fc.constant('vote' as const), from: fc.constantFrom('n1', 'n2', 'n3'), to: fc.constantFrom('n1', 'n2', 'n3'), term: fc.integer({ min: 1, max: 4 }), granted: fc.boolean(), pre: fc.boolean() }),
+      fc.record({
+        t: fc.constant('vote' as const),
+        from: fc.constantFrom('n1', 'n2', 'n3'),
+        to: fc.constantFrom('n1', 'n2', 'n3'),
+        term: fc.integer({ min: 1, max: 4 }),
+        granted: fc.boolean(),
+        pre: fc.boolean(),
+      }),
     );
-    fc.assert(fc.property(fc.array(event, { maxLength: 30 }), (events) => {
-      const { m, seen } = monitor();
-      const leaders = new Map<number, Set<string>>();
-      const votes = new Map<string, Set<string>>();
-      for (const e of events) {
-        if (e.t === 'ae') {
-          m.observe(ae(e.from, e.from === 'n1' ? 'n2' : 'n1', e.term));
-          leaders.set(e.term, (leaders.get(e.term) ?? new Set()).add(e.from));
-        } else {
-          m.observe(vote(e.from, e.to, e.term, e.granted, e.pre));
-          if (e.granted && !e.pre) votes.set(`${e.from} ${e.term}`, (votes.get(`${e.from} ${e.term}`) ?? new Set()).add(e.to));
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+        const { m, seen } = monitor();
+        const leaders = new Map<number, Set<string>>();
+        const votes = new Map<string, Set<string>>();
+        for (const e of events) {
+          if (e.t === 'ae') {
+            m.observe(ae(e.from, e.from === 'n1' ? 'n2' : 'n1', e.term));
+            leaders.set(e.term, (leaders.get(e.term) ?? new Set()).add(e.from));
+          } else {
+            m.observe(vote(e.from, e.to, e.term, e.granted, e.pre));
+            if (e.granted && !e.pre) votes.set(`${e.from} ${e.term}`, (votes.get(`${e.from} ${e.term}`) ?? new Set()).add(e.to));
+          }
         }
-      }
-      const expectedElection = [...leaders.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
-      const expectedVotes = [...votes.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
-      expect(seen.filter((v) => v.kind === 'election-safety')).toHaveLength(expectedElection);
-      expect(seen.filter((v) => v.kind === 'double-vote')).toHaveLength(expectedVotes);
-    }), { numRuns: 200 });
+        const expectedElection = [...leaders.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
+        const expectedVotes = [...votes.values()].reduce((n, s) => n + Math.max(0, s.size - 1), 0);
+        expect(seen.filter((v) => v.kind === 'election-safety')).toHaveLength(expectedElection);
+        expect(seen.filter((v) => v.kind === 'double-vote')).toHaveLength(expectedVotes);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   test('keeps at most maxViolations, counts the rest', () => {
@@ -186,8 +219,32 @@ describe('RaftWireMonitor', () => {
     };
     m.observe(json({ type: 'request_vote_response', term: 7, from: 'n3', to: 'n1', voteGranted: true, preVote: false }));
     m.observe(json({ type: 'request_vote_response', term: 7, from: 'n3', to: 'n2', voteGranted: true, preVote: false }));
-    m.observe(json({ type: 'append_entries', term: 7, from: 'n1', to: 'n3', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }));
-    m.observe(json({ type: 'append_entries', term: 7, from: 'n2', to: 'n3', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 }));
+    m.observe(
+      json({
+        type: 'append_entries',
+        term: 7,
+        from: 'n1',
+        to: 'n3',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [],
+        leaderCommit: 0,
+        seq: 1,
+      }),
+    );
+    m.observe(
+      json({
+        type: 'append_entries',
+        term: 7,
+        from: 'n2',
+        to: 'n3',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [],
+        leaderCommit: 0,
+        seq: 1,
+      }),
+    );
     expect(seen.map((v) => v.kind).sort()).toEqual(['double-vote', 'election-safety']);
   });
 });
@@ -203,7 +260,9 @@ describe('UdpRelay + monitor', () => {
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     open.push(socket);
     const ep = { socket, port: socket.address().port, got: 0 };
-    socket.on('message', () => { ep.got++; });
+    socket.on('message', () => {
+      ep.got++;
+    });
     return ep;
   }
 

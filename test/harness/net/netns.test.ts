@@ -32,7 +32,10 @@ function processGone(pid: number): boolean {
 }
 
 function namespacesNow(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 async function received(cluster: Cluster, id: string): Promise<Record<string, number>> {
@@ -42,7 +45,15 @@ async function received(cluster: Cluster, id: string): Promise<Record<string, nu
 describe.skipIf(reason !== null)('netns mode (namespaces + nftables)', () => {
   test('partition, loss and duplication act on traffic between namespaces; delay is refused; teardown removes everything', async () => {
     const runDir = tempDir('rift-netns-test-');
-    const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'netns', seed: 1, nodeEntry: fakeNode, readyTimeoutMs: 20_000 });
+    const cluster = await Cluster.start({
+      nodeCount: 3,
+      runDir,
+      nodeFlags: [],
+      net: 'netns',
+      seed: 1,
+      nodeEntry: fakeNode,
+      readyTimeoutMs: 20_000,
+    });
     clusters.push(cluster);
     const net = cluster.net as NetnsNetwork;
     expect(cluster.config.nodes[0]!.host).toBe(`10.99.${net.subnet}.1`);
@@ -50,7 +61,11 @@ describe.skipIf(reason !== null)('netns mode (namespaces + nftables)', () => {
     const names = net.namespaces();
     for (const ns of names) expect(namespacesNow()).toContain(ns);
 
-    await waitFor(async () => (await received(cluster, 'n1'))['n2'] !== undefined && (await received(cluster, 'n3'))['n1'] !== undefined, 10_000, 'heartbeats flow');
+    await waitFor(
+      async () => (await received(cluster, 'n1'))['n2'] !== undefined && (await received(cluster, 'n3'))['n1'] !== undefined,
+      10_000,
+      'heartbeats flow',
+    );
     await waitFor(async () => (await cluster.leader()) === 'n1', 5000, 'n1 leads');
 
     // Partition: n1 isolated. Its counters from n2/n3 freeze; the majority elects n2.
@@ -93,22 +108,32 @@ describe.skipIf(reason !== null)('netns mode (namespaces + nftables)', () => {
     expect(execFileSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' })).not.toContain(`10.99.${net.subnet}.254`);
   });
 
-  test.skipIf(!existsSync(mainJs))('the real node in namespaces: a client in the root namespace writes and reads; kill/restart the leader', async () => {
-    const runDir = tempDir('rift-netns-test-');
-    const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'netns', seed: 2, readyTimeoutMs: 20_000 });
-    clusters.push(cluster);
-    const leader = await cluster.waitForLeader(15_000);
-    expect(leader).not.toBeNull();
-    const client = new RiftClient({ config: cluster.config, clientId: 'c1', timeoutMs: 5000, seed: 1 });
-    try {
-      expect(await client.put('k', 'v1')).toEqual({ type: 'ok', value: 'v1' });
-      await cluster.kill(leader!);
-      await waitFor(async () => { const l = await cluster.leader(); return l !== null && l !== leader; }, 15_000, 'new leader');
-      expect(await client.get('k')).toEqual({ type: 'ok', value: 'v1' });
-      await cluster.restart(leader!);
-      await waitFor(async () => (await cluster.status(leader!))?.role === 'follower', 15_000, 'old leader rejoins');
-    } finally {
-      client.close();
-    }
-  });
+  test.skipIf(!existsSync(mainJs))(
+    'the real node in namespaces: a client in the root namespace writes and reads; kill/restart the leader',
+    async () => {
+      const runDir = tempDir('rift-netns-test-');
+      const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'netns', seed: 2, readyTimeoutMs: 20_000 });
+      clusters.push(cluster);
+      const leader = await cluster.waitForLeader(15_000);
+      expect(leader).not.toBeNull();
+      const client = new RiftClient({ config: cluster.config, clientId: 'c1', timeoutMs: 5000, seed: 1 });
+      try {
+        expect(await client.put('k', 'v1')).toEqual({ type: 'ok', value: 'v1' });
+        await cluster.kill(leader!);
+        await waitFor(
+          async () => {
+            const l = await cluster.leader();
+            return l !== null && l !== leader;
+          },
+          15_000,
+          'new leader',
+        );
+        expect(await client.get('k')).toEqual({ type: 'ok', value: 'v1' });
+        await cluster.restart(leader!);
+        await waitFor(async () => (await cluster.status(leader!))?.role === 'follower', 15_000, 'old leader rejoins');
+      } finally {
+        client.close();
+      }
+    },
+  );
 });

@@ -17,10 +17,16 @@ let counter = 0;
 
 /** A real AppendEntries datagram (binary form) from `from` to `to` in `term` with `seq`. */
 function ae(from: string, to: string, term: number, seq: number): Buffer {
-  const r = encodeEnvelope({
-    cluster: 'rift-test', from, to,
-    body: { type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq },
-  }, derivePeerKey(secret, from), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 });
+  const r = encodeEnvelope(
+    {
+      cluster: 'rift-test',
+      from,
+      to,
+      body: { type: 'append_entries', term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq },
+    },
+    derivePeerKey(secret, from),
+    { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 },
+  );
   if (!r.ok) throw new Error(r.detail);
   return Buffer.from(r.datagram);
 }
@@ -108,7 +114,13 @@ describe('UdpRelay replay fault (real sockets)', () => {
 
   test('hold delivers each held AppendEntries once, after the later term; replay sends copies again; counted per link', async () => {
     const [n1, n2] = [await endpoint(), await endpoint()];
-    const relay = await UdpRelay.start({ nodes: [{ id: 'n1', host: '127.0.0.1', port: n1.port }, { id: 'n2', host: '127.0.0.1', port: n2.port }], seed: 1 });
+    const relay = await UdpRelay.start({
+      nodes: [
+        { id: 'n1', host: '127.0.0.1', port: n1.port },
+        { id: 'n2', host: '127.0.0.1', port: n2.port },
+      ],
+      seed: 1,
+    });
     open.push(relay);
     const to = relay.linkAddress('n1', 'n2');
     const send = (m: Buffer): void => void n1.socket.send(m, to.port, to.host);
@@ -130,7 +142,12 @@ describe('UdpRelay replay fault (real sockets)', () => {
     send(ae('n1', 'n2', 3, 1));
     // Term 3 replays the copies of terms 1 and 2 the relay kept.
     await waitFor(() => n2.got.length === 7, 2000, 'term 3 plus 3 copies');
-    expect(n2.got.slice(4).map((m) => m.toString('hex')).sort()).toEqual([...old, next].map((m) => m.toString('hex')).sort());
+    expect(
+      n2.got
+        .slice(4)
+        .map((m) => m.toString('hex'))
+        .sort(),
+    ).toEqual([...old, next].map((m) => m.toString('hex')).sort());
     expect(relay.linkStats()['n1>n2']).toMatchObject({ received: 4, replayed: 3, forwarded: 7 });
     expect(relay.linkStats()['n2>n1']).toMatchObject({ received: 0, forwarded: 0 });
     await relay.setReplay(null);

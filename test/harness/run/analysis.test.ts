@@ -8,7 +8,13 @@ import { boundFindings, MAX_FINDINGS, mergeAnalyses, type Analysis } from '../..
 import { linearizabilityAnalysis } from '../../../harness/run/linearizability.js';
 import { wireMonitorAnalysis } from '../../../harness/run/wire-monitor.js';
 
-const analysis = (name: string, valid: Verdict, findings: string[] = []): Analysis => ({ name, valid, conclusion: `${name} says ${String(valid)}`, brief: name, findings });
+const analysis = (name: string, valid: Verdict, findings: string[] = []): Analysis => ({
+  name,
+  valid,
+  conclusion: `${name} says ${String(valid)}`,
+  brief: name,
+  findings,
+});
 
 describe('mergeAnalyses (Jepsen merge-valid: false beats unknown beats true)', () => {
   it('all valid: valid, decided by all of them', () => {
@@ -65,26 +71,36 @@ function hist(rows: Omit<HistoryOp, 'index'>[]): HistoryOp[] {
 
 describe('linearizabilityAnalysis (the checker as an analysis)', () => {
   it('a linearizable history: valid, no findings', () => {
-    const result = checkHistory(hist([
-      { process: 0, type: 'invoke', f: 'write', key: 'k1', value: 1, time: 0 },
-      { process: 0, type: 'ok', f: 'write', key: 'k1', value: 1, time: 1e6 },
-      { process: 1, type: 'invoke', f: 'read', key: 'k1', value: null, time: 2e6 },
-      { process: 1, type: 'ok', f: 'read', key: 'k1', value: 1, time: 3e6 },
-    ]), { model: 'cas-register' });
+    const result = checkHistory(
+      hist([
+        { process: 0, type: 'invoke', f: 'write', key: 'k1', value: 1, time: 0 },
+        { process: 0, type: 'ok', f: 'write', key: 'k1', value: 1, time: 1e6 },
+        { process: 1, type: 'invoke', f: 'read', key: 'k1', value: null, time: 2e6 },
+        { process: 1, type: 'ok', f: 'read', key: 'k1', value: 1, time: 3e6 },
+      ]),
+      { model: 'cas-register' },
+    );
     expect(linearizabilityAnalysis(result)).toEqual({
-      name: 'linearizability', valid: true, conclusion: 'the history is linearizable', brief: 'checker: linearizable', findings: [],
+      name: 'linearizability',
+      valid: true,
+      conclusion: 'the history is linearizable',
+      brief: 'checker: linearizable',
+      findings: [],
     });
   });
 
   it('a stale read: invalid, the failing key named', () => {
-    const result = checkHistory(hist([
-      { process: 0, type: 'invoke', f: 'write', key: 'k3', value: 1, time: 0 },
-      { process: 0, type: 'ok', f: 'write', key: 'k3', value: 1, time: 1e6 },
-      { process: 0, type: 'invoke', f: 'write', key: 'k3', value: 2, time: 2e6 },
-      { process: 0, type: 'ok', f: 'write', key: 'k3', value: 2, time: 3e6 },
-      { process: 1, type: 'invoke', f: 'read', key: 'k3', value: null, time: 4e6 },
-      { process: 1, type: 'ok', f: 'read', key: 'k3', value: 1, time: 5e6 },
-    ]), { model: 'cas-register' });
+    const result = checkHistory(
+      hist([
+        { process: 0, type: 'invoke', f: 'write', key: 'k3', value: 1, time: 0 },
+        { process: 0, type: 'ok', f: 'write', key: 'k3', value: 1, time: 1e6 },
+        { process: 0, type: 'invoke', f: 'write', key: 'k3', value: 2, time: 2e6 },
+        { process: 0, type: 'ok', f: 'write', key: 'k3', value: 2, time: 3e6 },
+        { process: 1, type: 'invoke', f: 'read', key: 'k3', value: null, time: 4e6 },
+        { process: 1, type: 'ok', f: 'read', key: 'k3', value: 1, time: 5e6 },
+      ]),
+      { model: 'cas-register' },
+    );
     const a = linearizabilityAnalysis(result);
     expect(a.valid).toBe(false);
     expect(a.conclusion).toBe('the history is not linearizable');
@@ -104,7 +120,11 @@ describe('linearizabilityAnalysis (the checker as an analysis)', () => {
 });
 
 const violation = (term: number): MonitorViolation => ({
-  kind: 'election-safety', term, leaders: ['n2', 'n4'], atMs: 1, message: `election safety violated: n2 and n4 both led term ${term}`,
+  kind: 'election-safety',
+  term,
+  leaders: ['n2', 'n4'],
+  atMs: 1,
+  message: `election safety violated: n2 and n4 both led term ${term}`,
 });
 const report = (violations: MonitorViolation[], violationsDropped = 0): WireMonitorReport => ({
   violations,
@@ -117,7 +137,11 @@ const report = (violations: MonitorViolation[], violationsDropped = 0): WireMoni
 describe('wireMonitorAnalysis (the wire monitor as a second checker)', () => {
   it('no violation: valid, no findings', () => {
     expect(wireMonitorAnalysis(report([]))).toEqual({
-      name: 'wire-monitor', valid: true, conclusion: 'no Raft invariant violated on the wire', brief: 'monitor: no violation', findings: [],
+      name: 'wire-monitor',
+      valid: true,
+      conclusion: 'no Raft invariant violated on the wire',
+      brief: 'monitor: no violation',
+      findings: [],
     });
   });
 
@@ -129,7 +153,12 @@ describe('wireMonitorAnalysis (the wire monitor as a second checker)', () => {
   });
 
   it('at most 10 findings, then how many more; dropped violations still count', () => {
-    const a = wireMonitorAnalysis(report(Array.from({ length: 12 }, (_, i) => violation(i + 1)), 5));
+    const a = wireMonitorAnalysis(
+      report(
+        Array.from({ length: 12 }, (_, i) => violation(i + 1)),
+        5,
+      ),
+    );
     expect(a.findings).toHaveLength(11);
     expect(a.findings[10]).toBe('monitor: ... 2 more (results.json)');
     expect(a.brief).toBe('monitor: 17 violations');

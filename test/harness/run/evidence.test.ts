@@ -13,7 +13,12 @@ import { buildEvidence, electionsBetween, longestGapMs, unreachableBetween } fro
 import { evidenceLine } from '../../../report/evidence.js';
 import { pairClientOps } from '../../../report/ops.js';
 
-const up = (role: 'leader' | 'follower' | 'candidate', term: number, leaderId: string | null = null): NodeObs => ({ kind: 'up', role, term, leaderId });
+const up = (role: 'leader' | 'follower' | 'candidate', term: number, leaderId: string | null = null): NodeObs => ({
+  kind: 'up',
+  role,
+  term,
+  leaderId,
+});
 const sample = (atMs: number, nodes: Record<string, NodeObs>): WatchSample => ({ atMs, nodes });
 
 describe('clusterLeader', () => {
@@ -34,7 +39,7 @@ describe('gaps and elections', () => {
     expect(longestGapMs([110, 390], 100, 400)).toEqual({ ms: 280, atMs: 110 });
   });
 
-  it('electionsBetween: each new term\'s leader once, with the leaderless time before it', () => {
+  it("electionsBetween: each new term's leader once, with the leaderless time before it", () => {
     const samples = [
       sample(0, { n1: up('leader', 1), n2: up('follower', 1, 'n1') }),
       sample(1000, { n1: { kind: 'paused' }, n2: up('follower', 1, 'n1') }),
@@ -97,27 +102,40 @@ describe('buildEvidence', () => {
     index = 0;
     const grudge = { n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] };
     const history: HistoryOp[] = [
-      op(0, 0, 'invoke', 'write', 1, 'k'), op(5, 0, 'ok', 'write', 1, 'k'),
+      op(0, 0, 'invoke', 'write', 1, 'k'),
+      op(5, 0, 'ok', 'write', 1, 'k'),
       op(100, 'nemesis', 'invoke', 'start-partition', { shape: 'leader' }),
       op(101, 'nemesis', 'info', 'start-partition', { shape: 'leader', grudge, description: 'n1✕{n2,n3}', leader: 'n1' }),
-      op(150, 1, 'invoke', 'read', null, 'k'), op(1650, 1, 'info', 'read', null, 'k'),
-      op(800, 0, 'invoke', 'write', 2, 'k'), op(900, 0, 'ok', 'write', 2, 'k'),
+      op(150, 1, 'invoke', 'read', null, 'k'),
+      op(1650, 1, 'info', 'read', null, 'k'),
+      op(800, 0, 'invoke', 'write', 2, 'k'),
+      op(900, 0, 'ok', 'write', 2, 'k'),
       op(1000, 'nemesis', 'invoke', 'stop-partition', null),
       op(1001, 'nemesis', 'info', 'stop-partition', { healed: true, was: 'leader' }),
       op(2000, 'nemesis', 'invoke', 'clock-bump', { target: 'one', deltaMs: 4096 }),
       op(2001, 'nemesis', 'info', 'clock-bump', { nodes: ['n3'], deltaMs: 4096, offsets: { n3: 4096 }, wasLeader: false, leader: 'n2' }),
-      op(2100, 0, 'invoke', 'write', 3, 'k'), op(2110, 0, 'ok', 'write', 3, 'k'),
-      op(2200, 0, 'invoke', 'write', 4, 'k'), op(2210, 0, 'ok', 'write', 4, 'k'),
+      op(2100, 0, 'invoke', 'write', 3, 'k'),
+      op(2110, 0, 'ok', 'write', 3, 'k'),
+      op(2200, 0, 'invoke', 'write', 4, 'k'),
+      op(2210, 0, 'ok', 'write', 4, 'k'),
       op(2300, 'nemesis', 'invoke', 'reset-clock', { target: 'all' }),
       op(2301, 'nemesis', 'info', 'reset-clock', { nodes: ['n3'] }),
-    ].sort((a, b) => (a.time ?? 0) - (b.time ?? 0)).map((o, i) => ({ ...o, index: i }));
+    ]
+      .sort((a, b) => (a.time ?? 0) - (b.time ?? 0))
+      .map((o, i) => ({ ...o, index: i }));
     const at = (f: string, type: string): number => history.find((o) => o.f === f && o.type === type)!.index;
     const nets = new Map([
       [at('start-partition', 'info'), { atMs: 101, links: { 'n1>n2': counters({ blocked: 0 }), 'n2>n1': counters({}) } }],
       [at('start-partition', 'invoke'), { atMs: 100, links: { 'n1>n2': counters({}), 'n2>n1': counters({}) } }],
-      [at('stop-partition', 'info'), { atMs: 1001, links: { 'n1>n2': counters({ blocked: 40 }), 'n2>n1': counters({ blocked: 38, delayed: 0 }) } }],
+      [
+        at('stop-partition', 'info'),
+        { atMs: 1001, links: { 'n1>n2': counters({ blocked: 40 }), 'n2>n1': counters({ blocked: 38, delayed: 0 }) } },
+      ],
       [at('clock-bump', 'invoke'), { atMs: 2000, links: { 'n1>n2': counters({ blocked: 40 }), 'n2>n1': counters({ blocked: 38 }) } }],
-      [at('reset-clock', 'info'), { atMs: 2301, links: { 'n1>n2': counters({ blocked: 40, forwarded: 99 }), 'n2>n1': counters({ blocked: 38 }) } }],
+      [
+        at('reset-clock', 'info'),
+        { atMs: 2301, links: { 'n1>n2': counters({ blocked: 40, forwarded: 99 }), 'n2>n1': counters({ blocked: 38 }) } },
+      ],
     ]);
     const samples = [
       sample(0, { n1: up('leader', 1), n2: up('follower', 1, 'n1'), n3: up('follower', 1, 'n1') }),
@@ -126,23 +144,48 @@ describe('buildEvidence', () => {
       sample(1100, { n1: up('follower', 2, 'n2'), n2: up('leader', 2), n3: up('follower', 2, 'n2') }),
     ];
     const evidence = buildEvidence({
-      history, ops: pairClientOps(history).ops, samples, netAt: (i) => nets.get(i) ?? null, countsLinks: true,
-      nodeIds: ['n1', 'n2', 'n3'], pollMs: 100, electionTimeoutMaxMs: 300, stallMs: 300,
+      history,
+      ops: pairClientOps(history).ops,
+      samples,
+      netAt: (i) => nets.get(i) ?? null,
+      countsLinks: true,
+      nodeIds: ['n1', 'n2', 'n3'],
+      pollMs: 100,
+      electionTimeoutMaxMs: 300,
+      stallMs: 300,
     });
     expect(evidence).toHaveLength(2);
-    const [partition, clock] = evidence as [typeof evidence[0], typeof evidence[0]];
+    const [partition, clock] = evidence as [(typeof evidence)[0], (typeof evidence)[0]];
     expect(partition).toMatchObject({
-      kind: 'partition', fromMs: 100, toMs: 1001, hitLeader: true,
-      leaderBefore: { id: 'n1', term: 1 }, leaderAfter: { id: 'n2', term: 2 },
+      kind: 'partition',
+      fromMs: 100,
+      toMs: 1001,
+      hitLeader: true,
+      leaderBefore: { id: 'n1', term: 1 },
+      leaderAfter: { id: 'n2', term: 2 },
       elections: [{ term: 2, leader: 'n2', atMs: 500, leaderlessMs: 200 }],
-      cutOff: ['n1'], infoCaused: 1, noEffect: null,
-      datagrams: { dropped: 78, delayed: 0, duplicated: 0, held: 0, replayed: 0, heldAcrossTerms: 0, byLink: { 'n1>n2': { dropped: 40 }, 'n2>n1': { dropped: 38 } } },
+      cutOff: ['n1'],
+      infoCaused: 1,
+      noEffect: null,
+      datagrams: {
+        dropped: 78,
+        delayed: 0,
+        duplicated: 0,
+        held: 0,
+        replayed: 0,
+        heldAcrossTerms: 0,
+        byLink: { 'n1>n2': { dropped: 40 }, 'n2>n1': { dropped: 38 } },
+      },
     });
     expect(partition.longestNoOkMs).toBeCloseTo(800, 5); // from the start (100) to the ok at 900
-    expect(evidenceLine(partition)).toMatch(/leader n1 cut off a quorum; no quorum in view: n1; 1 election: n2\/t2 after 0\.20 s leaderless; datagrams 78 dropped on 2 links/);
+    expect(evidenceLine(partition)).toMatch(
+      /leader n1 cut off a quorum; no quorum in view: n1; 1 election: n2\/t2 after 0\.20 s leaderless; datagrams 78 dropped on 2 links/,
+    );
     expect(clock).toMatchObject({ kind: 'clock', hitLeader: false, elections: [], effects: [], datagrams: { dropped: 0, byLink: {} } });
     expect(clock.noEffect).toBe('no change in behaviour (monotonic time: the node reads the wall clock only for its status report)');
-    expect(evidenceLine(clock)).toBe('2.00 s-2.30 s clock: bump +4096 ms on n3: no change in behaviour (monotonic time: the node reads the wall clock only for its status report)');
+    expect(evidenceLine(clock)).toBe(
+      '2.00 s-2.30 s clock: bump +4096 ms on n3: no change in behaviour (monotonic time: the node reads the wall clock only for its status report)',
+    );
   });
 
   it('a clock bump beside which something happened says the bump was expected to change nothing; a starved machine is named', () => {
@@ -150,7 +193,8 @@ describe('buildEvidence', () => {
     const history = [
       op(0, 'nemesis', 'invoke', 'clock-bump', { target: 'one', deltaMs: 512 }),
       op(1, 'nemesis', 'info', 'clock-bump', { nodes: ['n2'], deltaMs: 512, offsets: { n2: 512 }, wasLeader: false, leader: 'n1' }),
-      op(900, 'nemesis', 'invoke', 'reset-clock', { target: 'all' }), op(901, 'nemesis', 'info', 'reset-clock', { nodes: ['n2'] }),
+      op(900, 'nemesis', 'invoke', 'reset-clock', { target: 'all' }),
+      op(901, 'nemesis', 'info', 'reset-clock', { nodes: ['n2'] }),
     ];
     const samples = [
       sample(0, { n1: up('leader', 1), n2: up('follower', 1, 'n1'), n3: up('follower', 1, 'n1') }),
@@ -158,22 +202,42 @@ describe('buildEvidence', () => {
       sample(500, { n1: up('follower', 2, 'n3'), n2: up('follower', 2, 'n3'), n3: up('leader', 2) }),
     ];
     const [e] = buildEvidence({
-      history, ops: [], samples, netAt: () => null, countsLinks: false, nodeIds: ['n1', 'n2', 'n3'], pollMs: 100, electionTimeoutMaxMs: 300, stallMs: 300,
+      history,
+      ops: [],
+      samples,
+      netAt: () => null,
+      countsLinks: false,
+      nodeIds: ['n1', 'n2', 'n3'],
+      pollMs: 100,
+      electionTimeoutMaxMs: 300,
+      stallMs: 300,
       overloaded: () => ({ harnessStalledMs: 400, nodeWaitShare: 0.5 }),
     });
     expect(e!.noEffect).toBeNull();
     expect(e!.expectedNoEffect).toMatch(/^monotonic time/);
-    expect(evidenceLine(e!)).toMatch(/1 election: n3\/t2 after 0\.20 s leaderless.* \[expected no change \(monotonic time: .*\): these came from elsewhere; machine overloaded meanwhile \(harness stalled 0\.40 s, nodes waited for a CPU 50% of it\)\]$/);
+    expect(evidenceLine(e!)).toMatch(
+      /1 election: n3\/t2 after 0\.20 s leaderless.* \[expected no change \(monotonic time: .*\): these came from elsewhere; machine overloaded meanwhile \(harness stalled 0\.40 s, nodes waited for a CPU 50% of it\)\]$/,
+    );
   });
 
   it('where the network layer counts nothing (netns), datagrams are null, not zero', () => {
     index = 0;
     const history = [
-      op(0, 'nemesis', 'invoke', 'start-loss', { rate: 0.3 }), op(1, 'nemesis', 'info', 'start-loss', { rate: 0.3 }),
-      op(500, 'nemesis', 'invoke', 'stop-loss', null), op(501, 'nemesis', 'info', 'stop-loss', { stopped: 'loss' }),
+      op(0, 'nemesis', 'invoke', 'start-loss', { rate: 0.3 }),
+      op(1, 'nemesis', 'info', 'start-loss', { rate: 0.3 }),
+      op(500, 'nemesis', 'invoke', 'stop-loss', null),
+      op(501, 'nemesis', 'info', 'stop-loss', { stopped: 'loss' }),
     ];
     const [e] = buildEvidence({
-      history, ops: [], samples: [], netAt: () => null, countsLinks: false, nodeIds: ['n1', 'n2', 'n3'], pollMs: 100, electionTimeoutMaxMs: 300, stallMs: 300,
+      history,
+      ops: [],
+      samples: [],
+      netAt: () => null,
+      countsLinks: false,
+      nodeIds: ['n1', 'n2', 'n3'],
+      pollMs: 100,
+      electionTimeoutMaxMs: 300,
+      stallMs: 300,
     });
     expect(e!.datagrams).toBeNull();
     expect(e!.what).toBe('drop 30% on every link');

@@ -11,11 +11,16 @@ import { waitFor } from '../wait.js';
 
 const bound = recoveryBound(300, 1500, 100);
 /** ok ops every 10 ms over [fromMs, toMs). */
-const steady = (fromMs: number, toMs: number): number[] => Array.from({ length: Math.floor((toMs - fromMs) / 10) }, (_, i) => fromMs + i * 10);
+const steady = (fromMs: number, toMs: number): number[] =>
+  Array.from({ length: Math.floor((toMs - fromMs) / 10) }, (_, i) => fromMs + i * 10);
 const base = (over: Partial<ProgressInput> = {}): ProgressInput => ({
   bound,
   oks: [...steady(0, 30_000), ...steady(31_000, 31_100)],
-  healedStretches: [[0, 4000], [8000, 12_000], [16_000, 30_000]],
+  healedStretches: [
+    [0, 4000],
+    [8000, 12_000],
+    [16_000, 30_000],
+  ],
   heal: { endedAtMs: 30_500, leader: 'n2', leaderWaitMs: 15_000 },
   finalReads: { keys: 3, ok: 3, missing: [] },
   firstFinalOkMs: 31_000,
@@ -27,14 +32,29 @@ const base = (over: Partial<ProgressInput> = {}): ProgressInput => ({
 describe('recoveryBound', () => {
   it('ten election timeouts, at least two op timeouts and ten inter-op intervals', () => {
     expect(bound).toMatchObject({ ms: 3000, text: '3.00 s (10 election timeouts of 300 ms)' });
-    expect(recoveryBound(100, 1500, 100)).toMatchObject({ ms: 3000, text: '3.00 s (30.0 election timeouts, set by two client op timeouts)' });
+    expect(recoveryBound(100, 1500, 100)).toMatchObject({
+      ms: 3000,
+      text: '3.00 s (30.0 election timeouts, set by two client op timeouts)',
+    });
     expect(recoveryBound(300, 1500, 1).ms).toBe(10_000);
   });
 });
 
 describe('healedStretches', () => {
   it('the workload minus the (overlapping) faults', () => {
-    expect(healedStretches([{ fromMs: 4000, toMs: 8000 }, { fromMs: 6000, toMs: 9000 }, { fromMs: 20_000, toMs: 40_000 }], 30_000)).toEqual([[0, 4000], [9000, 20_000]]);
+    expect(
+      healedStretches(
+        [
+          { fromMs: 4000, toMs: 8000 },
+          { fromMs: 6000, toMs: 9000 },
+          { fromMs: 20_000, toMs: 40_000 },
+        ],
+        30_000,
+      ),
+    ).toEqual([
+      [0, 4000],
+      [9000, 20_000],
+    ]);
     expect(healedStretches([], 5000)).toEqual([[0, 5000]]);
   });
 });
@@ -47,7 +67,9 @@ describe('progressAnalysis', () => {
   it('a cluster that stopped serving after its first fault: invalid, with the stretch and the bound in election timeouts', () => {
     const a = progressAnalysis(base({ oks: steady(0, 4000) }));
     expect(a.valid).toBe(false);
-    expect(a.findings[0]).toBe('progress: no ok op for 4.00 s (13.3 election timeouts) from 8.00 s while no fault was in force (8.00 s-12.0 s), over the bound of 3.00 s (10 election timeouts of 300 ms)');
+    expect(a.findings[0]).toBe(
+      'progress: no ok op for 4.00 s (13.3 election timeouts) from 8.00 s while no fault was in force (8.00 s-12.0 s), over the bound of 3.00 s (10 election timeouts of 300 ms)',
+    );
     expect(a.findings).toHaveLength(2);
   });
 
@@ -58,27 +80,36 @@ describe('progressAnalysis', () => {
   });
 
   it('no leader after the heal, a key never read, a late first read: each invalid', () => {
-    expect(progressAnalysis(base({ heal: { endedAtMs: 30_500, leader: null, leaderWaitMs: 15_000 } })).findings)
-      .toEqual(['progress: no leader within 15.0 s (50.0 election timeouts) of the final heal']);
-    expect(progressAnalysis(base({ finalReads: { keys: 3, ok: 2, missing: ['k7'] } })).findings)
-      .toEqual(['progress: 1 key(s) never read ok in the 20.0 s after the heal: k7']);
-    expect(progressAnalysis(base({ firstFinalOkMs: 34_000 })).findings)
-      .toEqual(['progress: the first final read completed 3.50 s (11.7 election timeouts) after the heal, over the bound of 3.00 s (10 election timeouts of 300 ms)']);
+    expect(progressAnalysis(base({ heal: { endedAtMs: 30_500, leader: null, leaderWaitMs: 15_000 } })).findings).toEqual([
+      'progress: no leader within 15.0 s (50.0 election timeouts) of the final heal',
+    ]);
+    expect(progressAnalysis(base({ finalReads: { keys: 3, ok: 2, missing: ['k7'] } })).findings).toEqual([
+      'progress: 1 key(s) never read ok in the 20.0 s after the heal: k7',
+    ]);
+    expect(progressAnalysis(base({ firstFinalOkMs: 34_000 })).findings).toEqual([
+      'progress: the first final read completed 3.50 s (11.7 election timeouts) after the heal, over the bound of 3.00 s (10 election timeouts of 300 ms)',
+    ]);
   });
 
   it('a node that never caught up with the leader after the heal (a follower that lost its log tail, never repaired): invalid', () => {
     expect(progressAnalysis(base({ catchUp: { target: 321, laggards: [], waitedMs: 15_000 } })).valid).toBe(true);
     const a = progressAnalysis(base({ catchUp: { target: 321, laggards: [{ node: 'n4', commitIndex: 0 }], waitedMs: 15_000 } }));
     expect(a.valid).toBe(false);
-    expect(a.findings).toEqual(["progress: n4 (commit index 0) never caught up with the leader's commit index 321 in the 15.0 s after the final reads"]);
+    expect(a.findings).toEqual([
+      "progress: n4 (commit index 0) never caught up with the leader's commit index 321 in the 15.0 s after the final reads",
+    ]);
   });
 
   it('a stall while the machine starved the run: unknown, with the measurement; one the machine did not cause still makes it invalid', () => {
     const oks = [...steady(0, 9000), ...steady(13_000, 30_000)];
     const starved = progressAnalysis(base({ oks, overloaded: () => ({ harnessStalledMs: 2500, nodeWaitShare: 0.4 }) }));
     expect(starved.valid).toBe('unknown');
-    expect(starved.findings[0]).toMatch(/no ok op for 3\.01 s .*; but the machine starved the run then \(the harness, which carries every datagram, stalled 2\.50 s of it, the nodes waited for a CPU 40% of it\)/);
-    const both = progressAnalysis(base({ oks, firstFinalOkMs: 34_000, overloaded: (from) => (from < 20_000 ? { harnessStalledMs: 2500, nodeWaitShare: null } : null) }));
+    expect(starved.findings[0]).toMatch(
+      /no ok op for 3\.01 s .*; but the machine starved the run then \(the harness, which carries every datagram, stalled 2\.50 s of it, the nodes waited for a CPU 40% of it\)/,
+    );
+    const both = progressAnalysis(
+      base({ oks, firstFinalOkMs: 34_000, overloaded: (from) => (from < 20_000 ? { harnessStalledMs: 2500, nodeWaitShare: null } : null) }),
+    );
     expect(both.valid).toBe(false);
   });
 });
@@ -92,7 +123,9 @@ describe('StarvationMonitor (this process, real /proc)', () => {
     try {
       await waitFor(() => now() > 30, 1000, 'the monitor ticks');
       const blockedFrom = now();
-      while (now() - blockedFrom < 300) { /* the subject: a loop that cannot tick */ }
+      while (now() - blockedFrom < 300) {
+        /* the subject: a loop that cannot tick */
+      }
       // The first tick after the loop records the stall (a loaded machine may add stalls of its own elsewhere).
       await waitFor(() => m.overloadIn(blockedFrom - 20, now()).harnessStalledMs > 200, 2000, 'the 300 ms stall to be recorded');
       expect(m.overloaded(blockedFrom - 20, blockedFrom + 300)).not.toBeNull();

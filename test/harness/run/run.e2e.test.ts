@@ -20,7 +20,10 @@ interface Spawned {
 }
 
 function cli(args: string[]): Spawned {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'harness', 'cli.js'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'harness', 'cli.js'), ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -45,7 +48,10 @@ interface HistoryLine {
 }
 
 function readHistory(runDir: string): HistoryLine[] {
-  return readFileSync(join(runDir, 'history.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as HistoryLine);
+  return readFileSync(join(runDir, 'history.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as HistoryLine);
 }
 
 /** Node processes still running with this run's config (there must be none after the CLI exits). */
@@ -57,7 +63,8 @@ function liveNodesOf(runDir: string): string[] {
 let store: string;
 beforeAll(() => {
   ensureBuilt();
-  if (!existsSync(join(repoRoot, 'dist', 'harness', 'cli.js'))) throw new Error('dist/harness/cli.js is missing: run `node scripts/build.mjs`');
+  if (!existsSync(join(repoRoot, 'dist', 'harness', 'cli.js')))
+    throw new Error('dist/harness/cli.js is missing: run `node scripts/build.mjs`');
   store = mkdtempSync(join(tmpdir(), 'rift-e2e-'));
 });
 afterAll(() => {
@@ -79,11 +86,25 @@ describe('npm run jepsen (end to end, real nodes)', () => {
     expect(results.monitor.maxLeaderTerm).toBeGreaterThan(0);
     const runDir = results.runDir as string;
     expect(runDir.startsWith(join(store, 'e2e-clean'))).toBe(true);
-    for (const f of ['history.jsonl', 'history.txt', 'history.edn', 'certificate.json', 'results.json', 'test.json', 'cluster.json', 'harness.log', ...[1, 2, 3, 4, 5].map((i) => `nodes/n${i}.log`)]) {
+    for (const f of [
+      'history.jsonl',
+      'history.txt',
+      'history.edn',
+      'certificate.json',
+      'results.json',
+      'test.json',
+      'cluster.json',
+      'harness.log',
+      ...[1, 2, 3, 4, 5].map((i) => `nodes/n${i}.log`),
+    ]) {
       expect(existsSync(join(runDir, f)), f).toBe(true);
     }
     // The certificate beside the run is confirmed by the independent verifier (checker/verify.ts).
-    const verify = spawnSync(process.execPath, [join(repoRoot, 'dist', 'report', 'check-cli.js'), '--verify', join(runDir, 'certificate.json')], { encoding: 'utf8' });
+    const verify = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'dist', 'report', 'check-cli.js'), '--verify', join(runDir, 'certificate.json')],
+      { encoding: 'utf8' },
+    );
     expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
     expect(lstatSync(join(store, 'latest')).isSymbolicLink()).toBe(true);
     expect(realpathSync(join(store, 'latest'))).toBe(realpathSync(runDir));
@@ -122,15 +143,36 @@ describe('npm run jepsen (end to end, real nodes)', () => {
   });
 
   it('--nemesis kill (6 s, seed 6): the correct node is VALID (exit 0); nodes are killed and restarted, and the evidence shows it', async () => {
-    const run = cli(['--nemesis', 'kill', '--time-limit', '6', '--seed', '6', '--store', store, '--test-name', 'e2e-kill', '--json', '--quiet']);
+    const run = cli([
+      '--nemesis',
+      'kill',
+      '--time-limit',
+      '6',
+      '--seed',
+      '6',
+      '--store',
+      store,
+      '--test-name',
+      'e2e-kill',
+      '--json',
+      '--quiet',
+    ]);
     const code = await run.code;
     expect(code, run.stderr()).toBe(0);
     const results = JSON.parse(run.stdout()) as Record<string, any>;
     expect(results.verdict).toBe(true);
     expect(results.valid).toBe(true);
-    expect(results.analyses.map((a: { name: string; valid: unknown }) => [a.name, a.valid])).toEqual([['linearizability', true], ['wire-monitor', true], ['progress', true]]);
+    expect(results.analyses.map((a: { name: string; valid: unknown }) => [a.name, a.valid])).toEqual([
+      ['linearizability', true],
+      ['wire-monitor', true],
+      ['progress', true],
+    ]);
     // What each kill did: the processes killed and restarted by pid, and the leader hit at least once (the biting cycle).
-    const faults = results.faults as { kind: string; hitLeader: boolean; processes: { killed: { node: string; pid: number }[]; restarted: { node: string; pid: number }[] } }[];
+    const faults = results.faults as {
+      kind: string;
+      hitLeader: boolean;
+      processes: { killed: { node: string; pid: number }[]; restarted: { node: string; pid: number }[] };
+    }[];
     expect(faults.length).toBeGreaterThanOrEqual(2);
     expect(faults.some((f) => f.hitLeader)).toBe(true);
     for (const f of faults) {
@@ -163,8 +205,23 @@ describe('npm run jepsen (end to end, real nodes)', () => {
   });
 
   it('an unsafe node is caught: --unsafe-memory-log under kill of all nodes (5 s, seed 3) is INVALID (exit 1)', async () => {
-    const run = cli(['--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-memory-log', '--time-limit', '5', '--seed', '3',
-      '--store', store, '--test-name', 'e2e-unsafe', '--json', '--quiet']);
+    const run = cli([
+      '--nemesis',
+      'kill',
+      '--targets',
+      'all',
+      '--node-flag=--unsafe-memory-log',
+      '--time-limit',
+      '5',
+      '--seed',
+      '3',
+      '--store',
+      store,
+      '--test-name',
+      'e2e-unsafe',
+      '--json',
+      '--quiet',
+    ]);
     const code = await run.code;
     expect(code, run.stderr()).toBe(1);
     const results = JSON.parse(run.stdout()) as Record<string, any>;
@@ -179,10 +236,16 @@ describe('npm run jepsen (end to end, real nodes)', () => {
   it('Ctrl-C stops the run: exit 255, history kept, results say interrupted, no node left running', async () => {
     const run = cli(['--time-limit', '120', '--seed', '3', '--store', store, '--test-name', 'e2e-sigint']);
     const runDirOf = (): string | null => /run directory (\S+)/.exec(run.stderr())?.[1] ?? null;
-    await waitFor(() => {
-      const dir = runDirOf();
-      return dir !== null && existsSync(join(dir, 'history.jsonl')) && readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').length > 20;
-    }, 45_000, 'the workload to be under way');
+    await waitFor(
+      () => {
+        const dir = runDirOf();
+        return (
+          dir !== null && existsSync(join(dir, 'history.jsonl')) && readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').length > 20
+        );
+      },
+      45_000,
+      'the workload to be under way',
+    );
     run.kill('SIGINT');
     const code = await run.code;
     expect(code, run.stderr()).toBe(255);
@@ -204,8 +267,13 @@ describe('runTest (in-process)', () => {
     if (parsed.kind !== 'run') throw new Error('expected a run');
     let out = '';
     const outcome = await runTest(parsed.options, 9, {
-      stderr: { write: () => true }, stdout: { write: (s: string) => (out += s) }, signal: new AbortController().signal,
-      repoRoot, argv: [], runIndex: 0, nodeEntry: join(store, 'no-such-node.js'),
+      stderr: { write: () => true },
+      stdout: { write: (s: string) => (out += s) },
+      signal: new AbortController().signal,
+      repoRoot,
+      argv: [],
+      runIndex: 0,
+      nodeEntry: join(store, 'no-such-node.js'),
     });
     expect(outcome.verdict).toBe('crashed');
     expect(outcome.exitCode).toBe(255);

@@ -10,24 +10,48 @@ import { wireMonitorAnalysis } from '../../../harness/run/wire-monitor.js';
 
 const stats = new OpStats().snapshot();
 const input = (end: SummaryEnd, over: Partial<SummaryInput> = {}): SummaryInput => ({
-  end, seed: 1, testName: 't', runDir: '/r', historyPath: '/r/history.jsonl', stats, checkMs: 12, finalReadsMissing: [], wallMs: 1000,
-  evidence: [], progress: null, monitorNotRun: null, machine: null, ...over,
+  end,
+  seed: 1,
+  testName: 't',
+  runDir: '/r',
+  historyPath: '/r/history.jsonl',
+  stats,
+  checkMs: 12,
+  finalReadsMissing: [],
+  wallMs: 1000,
+  evidence: [],
+  progress: null,
+  monitorNotRun: null,
+  machine: null,
+  ...over,
 });
 const analysed = (...analyses: Analysis[]): SummaryEnd => ({ kind: 'analysed', analyses });
 
 /** The checker's analysis of a result with these failing and unknown keys. */
 function checker(valid: Verdict, keys: { failures?: string[]; unknownKeys?: string[] } = {}): Analysis {
   return linearizabilityAnalysis({
-    ...checkHistory([], { model: 'cas-register' }), valid, failures: keys.failures ?? [], unknownKeys: keys.unknownKeys ?? [],
+    ...checkHistory([], { model: 'cas-register' }),
+    valid,
+    failures: keys.failures ?? [],
+    unknownKeys: keys.unknownKeys ?? [],
     ...(keys.unknownKeys !== undefined ? { unknownReason: 'time_limit' as const } : {}),
   });
 }
 const v = (term: number): MonitorViolation => ({
-  kind: 'election-safety', term, leaders: ['n2', 'n4'], atMs: 1, message: `election safety violated: n2 and n4 both led term ${term}`,
+  kind: 'election-safety',
+  term,
+  leaders: ['n2', 'n4'],
+  atMs: 1,
+  message: `election safety violated: n2 and n4 both led term ${term}`,
 });
-const monitor = (violations: MonitorViolation[]): Analysis => wireMonitorAnalysis({
-  violations, counts: { datagrams: 1, appendEntries: 1, votesGranted: 0, decoded: 1, undecodable: 0, violationsDropped: 0 }, maxLeaderTerm: 1, leadersByTerm: {}, unmonitored: 0,
-});
+const monitor = (violations: MonitorViolation[]): Analysis =>
+  wireMonitorAnalysis({
+    violations,
+    counts: { datagrams: 1, appendEntries: 1, votesGranted: 0, decoded: 1, undecodable: 0, violationsDropped: 0 },
+    maxLeaderTerm: 1,
+    leadersByTerm: {},
+    unmonitored: 0,
+  });
 
 describe('formatSummary (built from the run end and its analyses)', () => {
   it('shows the verdict, counts, availability and the re-check command', () => {
@@ -60,14 +84,17 @@ describe('formatSummary (built from the run end and its analyses)', () => {
   });
 
   it('both invalid: the checker headline stays; at most 10 monitor lines, then how many more', () => {
-    const out = formatSummary(input(analysed(checker(false, { failures: ['k3'] }), monitor(Array.from({ length: 12 }, (_, i) => v(i + 1))))), false).split('\n');
+    const out = formatSummary(
+      input(analysed(checker(false, { failures: ['k3'] }), monitor(Array.from({ length: 12 }, (_, i) => v(i + 1))))),
+      false,
+    ).split('\n');
     expect(out[0]).toBe('INVALID: the history is not linearizable  (test t, seed 1, 1.0s)');
     expect(out).toContain('  not linearizable: k3');
     expect(out.filter((l) => l.startsWith('  monitor: election'))).toHaveLength(10);
     expect(out).toContain('  monitor: ... 2 more (results.json)');
   });
 
-  it('unknown checker + monitor violation: invalid, in the monitor\'s words, naming the checker\'s verdict', () => {
+  it("unknown checker + monitor violation: invalid, in the monitor's words, naming the checker's verdict", () => {
     const text = formatSummary(input(analysed(checker('unknown', { unknownKeys: ['k1'] }), monitor([v(3)]))), true);
     const out = text.split('\n');
     expect(out[0]).toContain('INVALID: Raft invariant violated on the wire (checker: unknown)');
@@ -77,7 +104,9 @@ describe('formatSummary (built from the run end and its analyses)', () => {
   });
 
   it('unknown checker, clean monitor: unknown', () => {
-    expect(formatSummary(input(analysed(checker('unknown'), monitor([]))), false)).toMatch(/^UNKNOWN: the checker ran out of time or memory  \(/);
+    expect(formatSummary(input(analysed(checker('unknown'), monitor([]))), false)).toMatch(
+      /^UNKNOWN: the checker ran out of time or memory  \(/,
+    );
   });
 
   it('a crashed or interrupted run: its headline and the error, no analyses', () => {
@@ -91,6 +120,8 @@ describe('formatSummary (built from the run end and its analyses)', () => {
   });
 
   it('names the keys never read ok after the heal', () => {
-    expect(formatSummary(input(analysed(checker(true)), { finalReadsMissing: ['k1', 'k2'] }), false)).toContain('  final reads: no ok read of 2 key(s): k1, k2');
+    expect(formatSummary(input(analysed(checker(true)), { finalReadsMissing: ['k1', 'k2'] }), false)).toContain(
+      '  final reads: no ok read of 2 key(s): k1, k2',
+    );
   });
 });

@@ -22,8 +22,14 @@ describe('exit codes', () => {
 
 describe('verdictOf (how the run ended → its verdict)', () => {
   it('an analysed run: the merged verdict of its analyses', () => {
-    const end = (valids: Analysis['valid'][]) => ({ kind: 'analysed' as const, analyses: valids.map((v, i) => analysis(`a${i}`, v)), checker, monitor: null,
-      evidence: [], availability: { workloadMs: 0, stallMs: 300, longestGapMs: 0, longestGapAtMs: 0, shareWithProgress: 1, stalls: [] } });
+    const end = (valids: Analysis['valid'][]) => ({
+      kind: 'analysed' as const,
+      analyses: valids.map((v, i) => analysis(`a${i}`, v)),
+      checker,
+      monitor: null,
+      evidence: [],
+      availability: { workloadMs: 0, stallMs: 300, longestGapMs: 0, longestGapAtMs: 0, shareWithProgress: 1, stalls: [] },
+    });
     expect(verdictOf(end([true, true]))).toBe(true);
     expect(verdictOf(end([true, false]))).toBe(false);
     expect(verdictOf(end(['unknown', true]))).toBe('unknown');

@@ -22,7 +22,12 @@ let counter = 0;
 
 function appendEntries(from: string, to: string, term: number): Buffer {
   const body = { type: 'append_entries' as const, term, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 };
-  const encoded = encodeEnvelope({ cluster: config.cluster, from, to, body }, derivePeerKey(config.peerSecret, from), { senderIncarnation: 1, receiverIncarnation: 1, counter: ++counter, sentAtMs: 1 });
+  const encoded = encodeEnvelope({ cluster: config.cluster, from, to, body }, derivePeerKey(config.peerSecret, from), {
+    senderIncarnation: 1,
+    receiverIncarnation: 1,
+    counter: ++counter,
+    sentAtMs: 1,
+  });
   if (!encoded.ok) throw new Error(`test datagram does not encode: ${encoded.detail}`);
   return encoded.datagram;
 }
@@ -47,7 +52,10 @@ describe('watchWire (monitoring as a capability of the fault layer)', () => {
       sockets.push(s);
     }
     const ids = ['n1', 'n2', 'n3'];
-    const relay = await UdpRelay.start({ nodes: sockets.map((s, i) => ({ id: ids[i]!, host: '127.0.0.1', port: s.address().port })), seed: 1 });
+    const relay = await UdpRelay.start({
+      nodes: sockets.map((s, i) => ({ id: ids[i]!, host: '127.0.0.1', port: s.address().port })),
+      seed: 1,
+    });
     open.push(relay);
     const net: NetworkControl = relay;
     const seen: MonitorViolation[] = [];

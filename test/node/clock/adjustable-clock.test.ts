@@ -60,7 +60,15 @@ describe('AdjustableClock time', () => {
   it('rejects bad adjustments with a typed error and changes nothing', () => {
     const { clock } = setup();
     const before = clock.state();
-    for (const adj of [{ rate: 0 }, { rate: -1 }, { rate: 101 }, { rate: Number.NaN }, { offsetMs: Number.POSITIVE_INFINITY }, { bumpMs: Number.NaN }, { rate: 2, bumpMs: Number.NaN }]) {
+    for (const adj of [
+      { rate: 0 },
+      { rate: -1 },
+      { rate: 101 },
+      { rate: Number.NaN },
+      { offsetMs: Number.POSITIVE_INFINITY },
+      { bumpMs: Number.NaN },
+      { rate: 2, bumpMs: Number.NaN },
+    ]) {
       const r = clock.adjust(adj);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/rate|offsetMs|bumpMs/);
@@ -72,7 +80,9 @@ describe('AdjustableClock time', () => {
   it('nowMs is continuous across any sequence of rate changes (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ realMs: fc.integer({ min: 0, max: 1000 }), rate: fc.double({ min: 0.01, max: 100, noNaN: true }) }), { maxLength: 30 }),
+        fc.array(fc.record({ realMs: fc.integer({ min: 0, max: 1000 }), rate: fc.double({ min: 0.01, max: 100, noNaN: true }) }), {
+          maxLength: 30,
+        }),
         (steps) => {
           const { real, clock } = setup();
           let expected = clock.nowMs();
@@ -162,7 +172,9 @@ describe('AdjustableClock timers', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 10 }),
-        fc.array(fc.record({ realMs: fc.integer({ min: 1, max: 100 }), rate: fc.double({ min: 0.1, max: 10, noNaN: true }) }), { maxLength: 10 }),
+        fc.array(fc.record({ realMs: fc.integer({ min: 1, max: 100 }), rate: fc.double({ min: 0.1, max: 10, noNaN: true }) }), {
+          maxLength: 10,
+        }),
         (delays, changes) => {
           const { real, clock } = setup();
           const start = clock.nowMs(); // offset stays 0, so nowMs is the timer timeline

@@ -7,10 +7,16 @@ import { arbKvOp } from '../transport/arbitraries.js';
 describe('command encoding', () => {
   it('round-trips any command (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }), fc.maxSafeNat(), fc.maxSafeNat(), arbKvOp, (clientId, instance, seq, op) => {
-        const r = decodeCommand(encodeCommand({ clientId, instance, seq, op }));
-        expect(r).toEqual({ ok: true, cmd: { clientId, instance, seq, op } });
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }),
+        fc.maxSafeNat(),
+        fc.maxSafeNat(),
+        arbKvOp,
+        (clientId, instance, seq, op) => {
+          const r = decodeCommand(encodeCommand({ clientId, instance, seq, op }));
+          expect(r).toEqual({ ok: true, cmd: { clientId, instance, seq, op } });
+        },
+      ),
     );
   });
 
@@ -47,7 +53,9 @@ describe('command encoding', () => {
     );
     // Field order and extra fields of the caller's object do not matter; every field that is part of the op does.
     expect(opDigest({ value: 'v', key: 'k', type: 'put' } as unknown as KvOp)).toBe(opDigest({ type: 'put', key: 'k', value: 'v' }));
-    expect(opDigest({ type: 'cas', key: 'k', expected: null, value: 'v' })).not.toBe(opDigest({ type: 'cas', key: 'k', expected: 'null', value: 'v' }));
+    expect(opDigest({ type: 'cas', key: 'k', expected: null, value: 'v' })).not.toBe(
+      opDigest({ type: 'cas', key: 'k', expected: 'null', value: 'v' }),
+    );
   });
 
   it('never throws on arbitrary strings', () => {

@@ -14,7 +14,11 @@ describe('validateOp', () => {
 
   it('measures UTF-8 bytes, not characters', () => {
     // 'é' is 2 bytes: 5 of them are 10 bytes > 8.
-    expect(validateOp({ type: 'get', key: 'ééééé' }, limits)).toEqual({ status: 'invalid', code: 'key_too_large', message: 'key is 10 bytes; the limit is 8' });
+    expect(validateOp({ type: 'get', key: 'ééééé' }, limits)).toEqual({
+      status: 'invalid',
+      code: 'key_too_large',
+      message: 'key is 10 bytes; the limit is 8',
+    });
     expect(validateOp({ type: 'get', key: 'éééé' }, limits)).toBeNull();
   });
 

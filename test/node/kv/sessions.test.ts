@@ -7,7 +7,8 @@ const ok = (value: string | null): KvResult => ({ status: 'ok', value });
 /** Instance 1's update to seq `seq` (digest d<seq>). */
 const upd = (seq: number, result: KvResult, instance = 1, digest = `d${seq}`): SessionUpdate => ({ instance, seq, digest, result });
 /** What instance 1 asking for `seq` with op digest d<seq> gets. */
-const check = (t: SessionTable, clientId: string, seq: number, instance = 1, digest = `d${seq}`): SessionCheck => t.check(clientId, instance, seq, digest);
+const check = (t: SessionTable, clientId: string, seq: number, instance = 1, digest = `d${seq}`): SessionCheck =>
+  t.check(clientId, instance, seq, digest);
 
 describe('SessionTable', () => {
   it('classifies new, duplicate and stale requests', () => {
@@ -25,7 +26,8 @@ describe('SessionTable', () => {
     t.touch('c', 1, upd(5, ok('a')));
     expect(t.check('c', 1, 5, 'another op')).toEqual({ kind: 'conflict', code: 'op_mismatch', lastSeq: 5 });
     // Another instance with the same clientId: refused at any seq, above, at or below the session's.
-    for (const seq of [1, 4, 5, 6, 100]) expect(t.check('c', 2, seq, `d${seq}`)).toEqual({ kind: 'conflict', code: 'session_conflict', lastSeq: 5 });
+    for (const seq of [1, 4, 5, 6, 100])
+      expect(t.check('c', 2, seq, `d${seq}`)).toEqual({ kind: 'conflict', code: 'session_conflict', lastSeq: 5 });
     expect(() => t.touch('c', 2, upd(6, ok('b'), 2))).toThrow(/instance 2 updates the session of instance 1/);
     // Refusals leave the session as it was.
     expect(check(t, 'c', 5)).toEqual({ kind: 'duplicate', result: ok('a') });

@@ -34,7 +34,15 @@ const opArb: fc.Arbitrary<KvOp> = fc.oneof(
 );
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   // seqDelta: 1 is the next command, 0 a retry of the last one, negative a stale one.
-  { weight: 10, arbitrary: fc.record({ kind: fc.constant('command' as const), client: fc.nat({ max: 5 }), seqDelta: fc.integer({ min: -2, max: 1 }), op: opArb }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      kind: fc.constant('command' as const),
+      client: fc.nat({ max: 5 }),
+      seqDelta: fc.integer({ min: -2, max: 1 }),
+      op: opArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'noop' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'config' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'garbage' as const }) },
@@ -74,34 +82,45 @@ describe('KvStateMachine snapshots', () => {
   it(`snapshot at any point, restore, apply the rest: identical answers and state (fast-check seed ${seed})`, () => {
     let checkedAfterSnapshot = 0;
     fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120 }), fc.nat(), fc.integer({ min: 1, max: 4 }), (steps, cut, maxSessions) => {
-        const log = logOf(steps);
-        const at = cut % (log.length + 1);
-        const straight = new KvStateMachine({ ...quiet, maxSessions });
-        const before = new KvStateMachine({ ...quiet, maxSessions });
-        for (const entry of log.slice(0, at)) {
-          expect(before.apply(entry)).toEqual(straight.apply(entry));
-        }
-        const text = before.encodeSnapshot();
-        const restored = new KvStateMachine({ ...quiet, maxSessions });
-        expect(restored.restoreSnapshot(text)).toEqual({ ok: true });
-        expect(restored.lastApplied).toBe(at);
-        // Restoring reproduces the snapshot exactly (same bytes: comparable checksums across replicas).
-        expect(restored.encodeSnapshot()).toBe(text);
-        for (const entry of log.slice(at)) {
-          const expected = straight.apply(entry);
-          expect(restored.apply(entry), `entry ${entry.index} after a snapshot at ${at}`).toEqual(expected);
-          checkedAfterSnapshot++;
-        }
-        expect(everything(restored)).toEqual(everything(straight));
-        for (let client = 0; client <= 5; client++) {
-          for (let seq = 0; seq <= 4; seq++) {
-            for (const [instance, digest] of [[1, GET_DIGEST], [2, GET_DIGEST], [1, PUT_DIGEST]] as const) {
-              expect(restored.sessionCheck(`c${client}`, instance, seq, digest)).toEqual(straight.sessionCheck(`c${client}`, instance, seq, digest));
+      fc.property(
+        fc.array(stepArb, { minLength: 1, maxLength: 120 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 4 }),
+        (steps, cut, maxSessions) => {
+          const log = logOf(steps);
+          const at = cut % (log.length + 1);
+          const straight = new KvStateMachine({ ...quiet, maxSessions });
+          const before = new KvStateMachine({ ...quiet, maxSessions });
+          for (const entry of log.slice(0, at)) {
+            expect(before.apply(entry)).toEqual(straight.apply(entry));
+          }
+          const text = before.encodeSnapshot();
+          const restored = new KvStateMachine({ ...quiet, maxSessions });
+          expect(restored.restoreSnapshot(text)).toEqual({ ok: true });
+          expect(restored.lastApplied).toBe(at);
+          // Restoring reproduces the snapshot exactly (same bytes: comparable checksums across replicas).
+          expect(restored.encodeSnapshot()).toBe(text);
+          for (const entry of log.slice(at)) {
+            const expected = straight.apply(entry);
+            expect(restored.apply(entry), `entry ${entry.index} after a snapshot at ${at}`).toEqual(expected);
+            checkedAfterSnapshot++;
+          }
+          expect(everything(restored)).toEqual(everything(straight));
+          for (let client = 0; client <= 5; client++) {
+            for (let seq = 0; seq <= 4; seq++) {
+              for (const [instance, digest] of [
+                [1, GET_DIGEST],
+                [2, GET_DIGEST],
+                [1, PUT_DIGEST],
+              ] as const) {
+                expect(restored.sessionCheck(`c${client}`, instance, seq, digest)).toEqual(
+                  straight.sessionCheck(`c${client}`, instance, seq, digest),
+                );
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { seed, numRuns: 300 },
     );
     // Not vacuous: entries were applied after restores.
@@ -111,25 +130,53 @@ describe('KvStateMachine snapshots', () => {
   it('carries the session table: a retry after the restore gets the cached answer, not a second apply', () => {
     const first = new KvStateMachine(quiet);
     const put = (index: number, seq: number, v: string): Entry => ({
-      term: 1, index, type: 'command', data: encodeCommand({ clientId: 'c', instance: 1, seq, op: { type: 'put', key: 'k', value: v } }),
+      term: 1,
+      index,
+      type: 'command',
+      data: encodeCommand({ clientId: 'c', instance: 1, seq, op: { type: 'put', key: 'k', value: v } }),
     });
     first.apply(put(1, 1, 'x'));
     const restored = new KvStateMachine(quiet);
     expect(restored.restoreSnapshot(first.encodeSnapshot())).toEqual({ ok: true });
     // The retry of seq 1 at index 2 (the client did not hear the answer) is a duplicate.
-    expect(restored.apply(put(2, 1, 'x'))).toEqual({ kind: 'duplicate', index: 2, clientId: 'c', seq: 1, result: { status: 'ok', value: 'x' } });
-    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toEqual({ kind: 'duplicate', result: { status: 'ok', value: 'x' } });
+    expect(restored.apply(put(2, 1, 'x'))).toEqual({
+      kind: 'duplicate',
+      index: 2,
+      clientId: 'c',
+      seq: 1,
+      result: { status: 'ok', value: 'x' },
+    });
+    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toEqual({
+      kind: 'duplicate',
+      result: { status: 'ok', value: 'x' },
+    });
     // The session's owner and op digest came through the snapshot too.
-    expect(restored.sessionCheck('c', 2, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toMatchObject({ kind: 'conflict', code: 'session_conflict' });
-    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'y' }))).toMatchObject({ kind: 'conflict', code: 'op_mismatch' });
+    expect(restored.sessionCheck('c', 2, 1, opDigest({ type: 'put', key: 'k', value: 'x' }))).toMatchObject({
+      kind: 'conflict',
+      code: 'session_conflict',
+    });
+    expect(restored.sessionCheck('c', 1, 1, opDigest({ type: 'put', key: 'k', value: 'y' }))).toMatchObject({
+      kind: 'conflict',
+      code: 'op_mismatch',
+    });
   });
 
   it('refuses a damaged snapshot and keeps its state (all or nothing)', () => {
     const source = new KvStateMachine(quiet);
-    source.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'c', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'v' } }) });
+    source.apply({
+      term: 1,
+      index: 1,
+      type: 'command',
+      data: encodeCommand({ clientId: 'c', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'v' } }),
+    });
     const good = source.encodeSnapshot();
     const target = new KvStateMachine(quiet);
-    target.apply({ term: 1, index: 1, type: 'command', data: encodeCommand({ clientId: 'd', instance: 1, seq: 1, op: { type: 'put', key: 'j', value: 'w' } }) });
+    target.apply({
+      term: 1,
+      index: 1,
+      type: 'command',
+      data: encodeCommand({ clientId: 'd', instance: 1, seq: 1, op: { type: 'put', key: 'j', value: 'w' } }),
+    });
     const kept = everything(target);
     const parsed = JSON.parse(good) as Record<string, unknown>;
     const damaged = [
@@ -137,13 +184,36 @@ describe('KvStateMachine snapshots', () => {
       JSON.stringify({ ...parsed, version: 2 }),
       JSON.stringify({ ...parsed, extra: 1 }),
       JSON.stringify({ ...parsed, lastApplied: -1 }),
-      JSON.stringify({ ...parsed, data: [['k', 'v'], ['a', 'b']] }), // not sorted
+      JSON.stringify({
+        ...parsed,
+        data: [
+          ['k', 'v'],
+          ['a', 'b'],
+        ],
+      }), // not sorted
       JSON.stringify({ ...parsed, data: [['k', 1]] }),
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' } }] }), // a field missing
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'weird' }, lastUsedIndex: 1 }] }),
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 5 }] }), // after lastApplied
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: 'not-a-digest', result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 }] }),
-      JSON.stringify({ ...parsed, sessions: [{ clientId: 'c', instance: -1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 }] }),
+      JSON.stringify({
+        ...parsed,
+        sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' } }],
+      }), // a field missing
+      JSON.stringify({
+        ...parsed,
+        sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'weird' }, lastUsedIndex: 1 }],
+      }),
+      JSON.stringify({
+        ...parsed,
+        sessions: [{ clientId: 'c', instance: 1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 5 }],
+      }), // after lastApplied
+      JSON.stringify({
+        ...parsed,
+        sessions: [
+          { clientId: 'c', instance: 1, lastSeq: 1, digest: 'not-a-digest', result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 },
+        ],
+      }),
+      JSON.stringify({
+        ...parsed,
+        sessions: [{ clientId: 'c', instance: -1, lastSeq: 1, digest: PUT_DIGEST, result: { status: 'ok', value: 'v' }, lastUsedIndex: 1 }],
+      }),
     ];
     for (const text of damaged) {
       const result = target.restoreSnapshot(text);
@@ -156,7 +226,14 @@ describe('KvStateMachine snapshots', () => {
   });
 
   it('writes every session field and reads back exactly those', () => {
-    const session = { clientId: 'c', instance: 9, lastSeq: 3, digest: PUT_DIGEST, result: { status: 'cas_mismatch' as const, actual: null }, lastUsedIndex: 7 };
+    const session = {
+      clientId: 'c',
+      instance: 9,
+      lastSeq: 3,
+      digest: PUT_DIGEST,
+      result: { status: 'cas_mismatch' as const, actual: null },
+      lastUsedIndex: 7,
+    };
     const record = sessionToSnapshot(session);
     expect(Object.keys(record)).toEqual(['clientId', 'instance', 'lastSeq', 'digest', 'result', 'lastUsedIndex']);
     expect(sessionFromSnapshot(JSON.parse(JSON.stringify(record)))).toEqual({ ok: true, session });

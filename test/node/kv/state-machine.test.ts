@@ -30,7 +30,13 @@ describe('KvStateMachine operations', () => {
   it('put, get, delete', () => {
     const f = new Feeder(new KvStateMachine(quiet));
     expect(f.cmd('c', 1, { type: 'get', key: 'k' })).toMatchObject({ kind: 'applied', result: { status: 'ok', value: null } });
-    expect(f.cmd('c', 2, { type: 'put', key: 'k', value: 'v1' })).toMatchObject({ kind: 'applied', clientId: 'c', seq: 2, index: 2, result: { status: 'ok', value: 'v1' } });
+    expect(f.cmd('c', 2, { type: 'put', key: 'k', value: 'v1' })).toMatchObject({
+      kind: 'applied',
+      clientId: 'c',
+      seq: 2,
+      index: 2,
+      result: { status: 'ok', value: 'v1' },
+    });
     expect(f.sm.read('k')).toBe('v1');
     expect(f.cmd('c', 3, { type: 'get', key: 'k' })).toMatchObject({ result: { status: 'ok', value: 'v1' } });
     expect(f.cmd('c', 4, { type: 'delete', key: 'k' })).toMatchObject({ result: { status: 'ok', value: null } });
@@ -41,15 +47,21 @@ describe('KvStateMachine operations', () => {
 
   it('cas: expected null means absent; mismatch reports the actual value and changes nothing', () => {
     const f = new Feeder(new KvStateMachine(quiet));
-    expect(f.cmd('c', 1, { type: 'cas', key: 'k', expected: 'x', value: 'a' })).toMatchObject({ result: { status: 'cas_mismatch', actual: null } });
+    expect(f.cmd('c', 1, { type: 'cas', key: 'k', expected: 'x', value: 'a' })).toMatchObject({
+      result: { status: 'cas_mismatch', actual: null },
+    });
     expect(f.sm.read('k')).toBeNull();
     expect(f.cmd('c', 2, { type: 'cas', key: 'k', expected: null, value: 'a' })).toMatchObject({ result: { status: 'ok', value: 'a' } });
-    expect(f.cmd('c', 3, { type: 'cas', key: 'k', expected: null, value: 'b' })).toMatchObject({ result: { status: 'cas_mismatch', actual: 'a' } });
+    expect(f.cmd('c', 3, { type: 'cas', key: 'k', expected: null, value: 'b' })).toMatchObject({
+      result: { status: 'cas_mismatch', actual: 'a' },
+    });
     expect(f.cmd('c', 4, { type: 'cas', key: 'k', expected: 'a', value: 'b' })).toMatchObject({ result: { status: 'ok', value: 'b' } });
     expect(f.sm.read('k')).toBe('b');
     // The empty string is a value, not absence.
     f.cmd('c', 5, { type: 'put', key: 'e', value: '' });
-    expect(f.cmd('c', 6, { type: 'cas', key: 'e', expected: null, value: 'z' })).toMatchObject({ result: { status: 'cas_mismatch', actual: '' } });
+    expect(f.cmd('c', 6, { type: 'cas', key: 'e', expected: null, value: 'z' })).toMatchObject({
+      result: { status: 'cas_mismatch', actual: '' },
+    });
   });
 
   it('no-op entries advance lastApplied and return null', () => {
@@ -108,7 +120,15 @@ describe('exactly-once sessions', () => {
     const f = new Feeder(new KvStateMachine(quiet));
     f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' });
     f.cmd('d', 1, { type: 'put', key: 'k2', value: 'x' });
-    expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'other' })).toEqual({ kind: 'conflict', index: 3, clientId: 'c', instance: 1, seq: 1, code: 'op_mismatch', lastSeq: 1 });
+    expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'other' })).toEqual({
+      kind: 'conflict',
+      index: 3,
+      clientId: 'c',
+      instance: 1,
+      seq: 1,
+      code: 'op_mismatch',
+      lastSeq: 1,
+    });
     expect(f.sm.read('k')).toBe('a');
     expect(f.cmd('c', 1, { type: 'put', key: 'k', value: 'a' })).toMatchObject({ kind: 'duplicate', result: { status: 'ok', value: 'a' } });
   });
@@ -120,12 +140,25 @@ describe('exactly-once sessions', () => {
     f.cmd('shared', 2, { type: 'put', key: 'dk', value: 'second' }, 1);
     f.cmd('shared', 3, { type: 'put', key: 'dk2', value: 'a2' }, 1);
     // A second client with the same id: its seq 1 and 2 (below the session's) and its seq 3 (equal) are all refused.
-    expect(f.cmd('shared', 1, { type: 'put', key: 'dk', value: 'x1' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', instance: 2, seq: 1 });
-    expect(f.cmd('shared', 2, { type: 'put', key: 'dk', value: 'x2' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 2 });
+    expect(f.cmd('shared', 1, { type: 'put', key: 'dk', value: 'x1' }, 2)).toMatchObject({
+      kind: 'conflict',
+      code: 'session_conflict',
+      instance: 2,
+      seq: 1,
+    });
+    expect(f.cmd('shared', 2, { type: 'put', key: 'dk', value: 'x2' }, 2)).toMatchObject({
+      kind: 'conflict',
+      code: 'session_conflict',
+      seq: 2,
+    });
     const third = f.cmd('shared', 3, { type: 'put', key: 'dk', value: 'fourth' }, 2);
     expect(third).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 3 });
     expect(third).not.toHaveProperty('result');
-    expect(f.cmd('shared', 4, { type: 'put', key: 'dk', value: 'fifth' }, 2)).toMatchObject({ kind: 'conflict', code: 'session_conflict', seq: 4 });
+    expect(f.cmd('shared', 4, { type: 'put', key: 'dk', value: 'fifth' }, 2)).toMatchObject({
+      kind: 'conflict',
+      code: 'session_conflict',
+      seq: 4,
+    });
     expect(f.sm.read('dk')).toBe('second');
     expect(f.sm.read('dk2')).toBe('a2');
     // The owner goes on undisturbed.
@@ -173,7 +206,10 @@ const arbStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('retry' as const), client: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stale' as const), client: fc.nat(5), back: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('mismatch' as const), client: fc.nat(5), op: arbOp }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('imposter' as const), client: fc.nat(5), shift: fc.integer({ min: -2, max: 2 }), op: arbOp }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('imposter' as const), client: fc.nat(5), shift: fc.integer({ min: -2, max: 2 }), op: arbOp }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'noop' as const }) },
 );
 
@@ -279,11 +315,14 @@ describe('state machine vs reference model (property)', () => {
           expect(got?.kind).toBe(want.kind);
           if (got !== null && (got.kind === 'applied' || got.kind === 'duplicate')) expect(got.result).toEqual(want.result);
           if (got?.kind === 'conflict') expect(got.code).toBe(want.code);
-          if (got?.kind === 'conflict' && got.code === 'op_mismatch' && step.kind === 'mismatch') expect(opDigest(op)).not.toBe(opDigest(sent.get(step.client)!.op));
+          if (got?.kind === 'conflict' && got.code === 'op_mismatch' && step.kind === 'mismatch')
+            expect(opDigest(op)).not.toBe(opDigest(sent.get(step.client)!.op));
         }
         const snap = sm.snapshotState();
         expect(snap.data).toEqual(Object.fromEntries(model.data));
-        expect(new Map(snap.sessions.map((s) => [s.clientId, s.lastSeq]))).toEqual(new Map([...model.sessions].map(([id, s]) => [id, s.seq])));
+        expect(new Map(snap.sessions.map((s) => [s.clientId, s.lastSeq]))).toEqual(
+          new Map([...model.sessions].map(([id, s]) => [id, s.seq])),
+        );
         expect(twin.snapshotState()).toEqual(snap); // determinism across replicas
         expect(snap.lastApplied).toBe(steps.length);
       }),
@@ -301,7 +340,8 @@ describe('KvStateMachine.fromSnapshot', () => {
         // What each client last sent (as in the reference-model property above): retries, stale seqs, mismatched ops, imposters.
         const sent = new Map<number, { seq: number; op: KvOp }>();
         steps.forEach((step, i) => {
-          if (i === Math.min(splitAt, steps.length - 1)) restored = KvStateMachine.fromSnapshot(original.snapshotState(), { ...quiet, maxSessions });
+          if (i === Math.min(splitAt, steps.length - 1))
+            restored = KvStateMachine.fromSnapshot(original.snapshotState(), { ...quiet, maxSessions });
           const index = i + 1;
           let entry: Entry;
           if (step.kind === 'noop') entry = { term: 1, index, type: 'noop', data: '' };

@@ -28,7 +28,10 @@ describe('single-server changes (§4.1)', () => {
     expect(added).toEqual({ ok: true, configuration: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } });
     const promoted = added.ok ? applyConfChange(added.configuration, { type: 'promote', node: 'n4' }) : added;
     expect(promoted).toEqual({ ok: true, configuration: { voters: ['n1', 'n2', 'n3', 'n4'], learners: [] } });
-    expect(applyConfChange(base, { type: 'remove', node: 'n2' })).toEqual({ ok: true, configuration: { voters: ['n1', 'n3'], learners: [] } });
+    expect(applyConfChange(base, { type: 'remove', node: 'n2' })).toEqual({
+      ok: true,
+      configuration: { voters: ['n1', 'n3'], learners: [] },
+    });
   });
 
   it('refuses what is not a change of one member', () => {
@@ -47,7 +50,10 @@ describe('single-server changes (§4.1)', () => {
   });
 
   it('every change leads to a well-formed configuration whose majorities overlap the old ones (property)', () => {
-    const change = fc.record({ type: fc.constantFrom('add_learner' as const, 'promote' as const, 'remove' as const), node: fc.constantFrom('n1', 'n2', 'n3', 'n4', 'n5', 'n6') });
+    const change = fc.record({
+      type: fc.constantFrom('add_learner' as const, 'promote' as const, 'remove' as const),
+      node: fc.constantFrom('n1', 'n2', 'n3', 'n4', 'n5', 'n6'),
+    });
     fc.assert(
       fc.property(fc.array(change, { maxLength: 30 }), (changes) => {
         let current = base;
@@ -60,7 +66,10 @@ describe('single-server changes (§4.1)', () => {
           const removed = current.voters.filter((v) => !next.configuration.voters.includes(v)).length;
           expect(added + removed).toBeLessThanOrEqual(1);
           // The entry's text form reads back as the same change and configuration.
-          expect(decodeConfigEntry(encodeConfigEntry({ change: c, configuration: next.configuration }))).toEqual({ ok: true, data: { change: c, configuration: next.configuration } });
+          expect(decodeConfigEntry(encodeConfigEntry({ change: c, configuration: next.configuration }))).toEqual({
+            ok: true,
+            data: { change: c, configuration: next.configuration },
+          });
           current = next.configuration;
         }
       }),
@@ -84,9 +93,12 @@ describe('the config entry (decodeConfigEntry is total)', () => {
       '{"change":{"type":"add_learner","node":"n1"},"voters":["n1"],"learners":["n1"]}', // both
     ];
     for (const text of bad) expect(decodeConfigEntry(text).ok, text).toBe(false);
-    fc.assert(fc.property(fc.string(), (text) => {
-      expect(typeof decodeConfigEntry(text).ok).toBe('boolean');
-    }), { seed: 18 });
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        expect(typeof decodeConfigEntry(text).ok).toBe('boolean');
+      }),
+      { seed: 18 },
+    );
   });
 });
 
@@ -115,8 +127,12 @@ describe('ConfigHistory', () => {
 });
 
 describe('compaction policy (§7)', () => {
-  it('defaults in etcd\'s spirit, and checks its numbers', () => {
-    expect(defaultCompaction).toEqual({ snapshotEveryEntries: 10_000, snapshotEveryBytes: 16 * 1024 * 1024, snapshotTrailingEntries: 5_000 });
+  it("defaults in etcd's spirit, and checks its numbers", () => {
+    expect(defaultCompaction).toEqual({
+      snapshotEveryEntries: 10_000,
+      snapshotEveryBytes: 16 * 1024 * 1024,
+      snapshotTrailingEntries: 5_000,
+    });
     expect(compactionPolicyOf(makeConfig('n1', ids(3)))).toEqual(defaultCompaction);
     expect(compactionPolicyOf(makeConfig('n1', ids(3), { snapshotEveryEntries: null })).snapshotEveryEntries).toBeNull();
     expect(() => compactionPolicyOf(makeConfig('n1', ids(3), { snapshotEveryEntries: 0 }))).toThrow(AssertionError);
@@ -125,7 +141,9 @@ describe('compaction policy (§7)', () => {
 
   it('is due on entries or bytes, and compacts up to the trailing tail before the snapshot, never backwards', () => {
     const policy = { snapshotEveryEntries: 100, snapshotEveryBytes: 1000, snapshotTrailingEntries: 10 };
-    expect([snapshotDue(policy, 99, 999), snapshotDue(policy, 100, 0), snapshotDue(policy, 1, 1000), snapshotDue(policy, 0, 5000)]).toEqual([false, true, true, false]);
+    expect([snapshotDue(policy, 99, 999), snapshotDue(policy, 100, 0), snapshotDue(policy, 1, 1000), snapshotDue(policy, 0, 5000)]).toEqual(
+      [false, true, true, false],
+    );
     expect(snapshotDue({ ...policy, snapshotEveryEntries: null }, 1e6, 1e9)).toBe(false);
     expect([compactionPoint(policy, 100, 0), compactionPoint(policy, 5, 0), compactionPoint(policy, 100, 95)]).toEqual([90, 0, 95]);
   });

@@ -36,8 +36,14 @@ describe('describeMessage', () => {
     [
       'n1->n2 MsgApp term=2 prev=1@1 commit=1 seq=3 entries=[2@2 noop, 3@2 "put k=v"]',
       appendEntries({
-        from: 'n1', to: 'n2', term: 2, prevLogIndex: 1, prevLogTerm: 1,
-        entries: [noop, entry({ term: 2, index: 3, data: 'put k=v' })], leaderCommit: 1, seq: 3,
+        from: 'n1',
+        to: 'n2',
+        term: 2,
+        prevLogIndex: 1,
+        prevLogTerm: 1,
+        entries: [noop, entry({ term: 2, index: 3, data: 'put k=v' })],
+        leaderCommit: 1,
+        seq: 3,
       }),
     ],
     [
@@ -64,7 +70,16 @@ describe('describeMessage', () => {
   });
 
   it('names every kind it prints', () => {
-    expect(MESSAGE_KINDS).toEqual(['MsgPreVote', 'MsgPreVoteResp', 'MsgVote', 'MsgVoteResp', 'MsgApp', 'MsgAppResp', 'MsgSnap', 'MsgTimeoutNow']);
+    expect(MESSAGE_KINDS).toEqual([
+      'MsgPreVote',
+      'MsgPreVoteResp',
+      'MsgVote',
+      'MsgVoteResp',
+      'MsgApp',
+      'MsgAppResp',
+      'MsgSnap',
+      'MsgTimeoutNow',
+    ]);
     expect(isMessageKind('MsgHeartbeat')).toBe(false);
   });
 
@@ -76,7 +91,10 @@ describe('describeMessage', () => {
   });
 
   it('shows a configuration entry as its change and the configuration it leads to', () => {
-    const data = encodeConfigEntry({ change: { type: 'add_learner', node: 'n4' }, configuration: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } });
+    const data = encodeConfigEntry({
+      change: { type: 'add_learner', node: 'n4' },
+      configuration: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] },
+    });
     expect(describeEntry({ term: 2, index: 5, type: 'config', data })).toBe('5@2 conf add_learner n4 voters=[n1,n2,n3] learners=[n4]');
     // A malformed one is shown as it is.
     expect(describeEntry({ term: 2, index: 5, type: 'config', data: 'junk' })).toBe('5@2 conf "junk"');
@@ -118,8 +136,17 @@ describe('describeReady', () => {
       'Notice follower n3 lost acknowledged entries',
     ]);
     const nothing = {
-      hardState: null, entriesToAppend: [], messages: [], committedEntries: [], readStates: [], readRejections: [], notices: [],
-      snapshotToInstall: null, snapshotsToSend: [], snapshotRequest: null, discardEntriesBefore: null,
+      hardState: null,
+      entriesToAppend: [],
+      messages: [],
+      committedEntries: [],
+      readStates: [],
+      readRejections: [],
+      notices: [],
+      snapshotToInstall: null,
+      snapshotsToSend: [],
+      snapshotRequest: null,
+      discardEntriesBefore: null,
     };
     const quiet: Ready = { ...ready, ...nothing };
     expect(describeReady(quiet)).toBe('SoftState role=leader term=2 leader=n1 commit=1');
@@ -129,14 +156,30 @@ describe('describeReady', () => {
 describe('status, progress and proposals', () => {
   it('are one line each', () => {
     const status: RaftStatus = {
-      role: 'follower', leaderId: null, currentTerm: 3, commitIndex: 2, lastLogIndex: 4, lastLogTerm: 3, votedFor: 'n2',
-      firstIndex: 1, snapshot: null, configuration: { voters: ['n1', 'n2', 'n3'], learners: [] },
+      role: 'follower',
+      leaderId: null,
+      currentTerm: 3,
+      commitIndex: 2,
+      lastLogIndex: 4,
+      lastLogTerm: 3,
+      votedFor: 'n2',
+      firstIndex: 1,
+      snapshot: null,
+      configuration: { voters: ['n1', 'n2', 'n3'], learners: [] },
     };
     expect(describeStatus(status)).toBe('role=follower term=3 vote=n2 leader=none commit=2 last=4@3');
     expect(describeStatus({ ...status, commitIndex: 12, lastLogIndex: 14, firstIndex: 6, snapshot: snapshotMeta })).toBe(
       'role=follower term=3 vote=n2 leader=none commit=12 last=14@3 snapshot=10@2 first=6',
     );
-    const progress = { matchIndex: 3, nextIndex: 4, state: 'replicate', inflight: 1, pendingSnapshot: 0, learner: false, caughtUp: false } as const;
+    const progress = {
+      matchIndex: 3,
+      nextIndex: 4,
+      state: 'replicate',
+      inflight: 1,
+      pendingSnapshot: 0,
+      learner: false,
+      caughtUp: false,
+    } as const;
     expect(describeProgress(progress)).toBe('match=3 next=4 replicate inflight=1');
     expect(describeProgress({ ...progress, state: 'snapshot', pendingSnapshot: 10, learner: true })).toBe(
       'match=3 next=4 snapshot snapshot=10 inflight=1 learner caught-up=false',

@@ -48,14 +48,16 @@ export function persistReady(disk: Disk, ready: Ready, staged: readonly Entry[] 
   const diskFirst = disk.entries[0]?.index ?? (disk.snapshot?.index ?? 0) + 1;
   const diskLast = diskFirst + disk.entries.length - 1;
   if (first.index > diskLast + 1) throw new Error(`entriesToAppend starts at ${first.index}, after a disk log ending at ${diskLast}`);
-  if (first.index < diskFirst && disk.entries.length > 0) throw new Error(`entriesToAppend starts at ${first.index}, before the disk log's ${diskFirst}`);
+  if (first.index < diskFirst && disk.entries.length > 0)
+    throw new Error(`entriesToAppend starts at ${first.index}, before the disk log's ${diskFirst}`);
   disk.entries = disk.entries.filter((entry) => entry.index < first.index);
   disk.entries.push(...ready.entriesToAppend);
 }
 
 /** Ready step 6: storage may drop entries the core discarded (a durable snapshot covers them). */
 export function discardEntries(disk: Disk, before: number): void {
-  if (disk.snapshot === null || disk.snapshot.index < before - 1) throw new Error(`discard before ${before} without a snapshot covering it`);
+  if (disk.snapshot === null || disk.snapshot.index < before - 1)
+    throw new Error(`discard before ${before} without a snapshot covering it`);
   disk.entries = disk.entries.filter((entry) => entry.index >= before);
 }
 

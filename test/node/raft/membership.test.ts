@@ -57,11 +57,15 @@ describe('learners (§4.2.1; etcd TestLearner*)', () => {
     expect(ofType(learner.ready().messages, 'request_vote')).toEqual([]);
   });
 
-  it('a learner\'s vote does not count, and a candidate does not ask it', () => {
-    const node = new RaftNode(makeConfig('n1', ids(3), plain), {
-      hardState: { currentTerm: 1, votedFor: null },
-      entries: [configEntry(1, 1, { type: 'add_learner', node: 'n4' }, { voters: ['n1', 'n2', 'n3'], learners: ['n4'] })],
-    }, createPrng(1));
+  it("a learner's vote does not count, and a candidate does not ask it", () => {
+    const node = new RaftNode(
+      makeConfig('n1', ids(3), plain),
+      {
+        hardState: { currentTerm: 1, votedFor: null },
+        entries: [configEntry(1, 1, { type: 'add_learner', node: 'n4' }, { voters: ['n1', 'n2', 'n3'], learners: ['n4'] })],
+      },
+      createPrng(1),
+    );
     node.campaign();
     expect(ofType(node.ready().messages, 'request_vote').map((m) => m.to)).toEqual(['n2', 'n3']);
     node.step(voteResponse({ from: 'n4', to: 'n1', term: 2, voteGranted: true }));
@@ -70,11 +74,13 @@ describe('learners (§4.2.1; etcd TestLearner*)', () => {
     expect(node.status().role).toBe('leader');
   });
 
-  it('a learner answers a RequestVote (it may already be a voter in the candidate\'s log)', () => {
+  it("a learner answers a RequestVote (it may already be a voter in the candidate's log)", () => {
     const net = clusterWithLearner();
     const last = net.node('n4').status();
     net.node('n4').step(requestVote({ from: 'n2', to: 'n4', term: 5, lastLogIndex: last.lastLogIndex, lastLogTerm: last.lastLogTerm }));
-    expect(ofType(net.node('n4').ready().messages, 'request_vote_response')).toEqual([voteResponse({ from: 'n4', to: 'n2', term: 5, voteGranted: true })]);
+    expect(ofType(net.node('n4').ready().messages, 'request_vote_response')).toEqual([
+      voteResponse({ from: 'n4', to: 'n2', term: 5, voteGranted: true }),
+    ]);
   });
 
   it('is promoted only once caught up (§4.2.1), and then counts', () => {
@@ -117,7 +123,11 @@ describe('learners (§4.2.1; etcd TestLearner*)', () => {
 
 describe('the rules of a change (§4.1 and Ongaro 2015)', () => {
   it('a new leader waits for an entry of its own term to commit before it changes the configuration', () => {
-    const node = new RaftNode(makeConfig('n1', ids(3), plain), { hardState: { currentTerm: 1, votedFor: null }, entries: [] }, createPrng(1));
+    const node = new RaftNode(
+      makeConfig('n1', ids(3), plain),
+      { hardState: { currentTerm: 1, votedFor: null }, entries: [] },
+      createPrng(1),
+    );
     makeLeader(node);
     const early = node.proposeConfChange({ type: 'add_learner', node: 'n4' });
     expect(early).toMatchObject({ ok: false, reason: 'proposal_dropped' });
@@ -141,7 +151,11 @@ describe('the rules of a change (§4.1 and Ongaro 2015)', () => {
     expect(dropped({ type: 'add_learner', node: 'n2' })).toBe('n2 is already a voter');
     expect(dropped({ type: 'promote', node: 'n2' })).toMatch(/n2 is not a learner/);
     expect(dropped({ type: 'remove', node: 'n9' })).toBe('n9 is not a member');
-    expect(net.node('n2').proposeConfChange({ type: 'remove', node: 'n3' })).toMatchObject({ ok: false, reason: 'not_leader', leaderHint: 'n1' });
+    expect(net.node('n2').proposeConfChange({ type: 'remove', node: 'n3' })).toMatchObject({
+      ok: false,
+      reason: 'not_leader',
+      leaderHint: 'n1',
+    });
   });
 
   it('the last voter cannot be removed', () => {
@@ -153,16 +167,37 @@ describe('the rules of a change (§4.1 and Ongaro 2015)', () => {
 
 describe('configurations take effect when appended and roll back when truncated (§4.1)', () => {
   it('a follower uses a configuration as soon as the entry is in its log, and drops it with the entry', () => {
-    const node = new RaftNode(makeConfig('n2', ids(3), plain), { hardState: { currentTerm: 1, votedFor: null }, entries: [] }, createPrng(1));
+    const node = new RaftNode(
+      makeConfig('n2', ids(3), plain),
+      { hardState: { currentTerm: 1, votedFor: null }, entries: [] },
+      createPrng(1),
+    );
     const withLearner = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
-    node.step(appendEntries({
-      from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0,
-      entries: [{ term: 1, index: 1, type: 'noop', data: '' }, configEntry(2, 1, { type: 'add_learner', node: 'n4' }, withLearner)], leaderCommit: 1,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n1',
+        to: 'n2',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [{ term: 1, index: 1, type: 'noop', data: '' }, configEntry(2, 1, { type: 'add_learner', node: 'n4' }, withLearner)],
+        leaderCommit: 1,
+      }),
+    );
     expect(node.configuration()).toEqual(withLearner); // not committed, already in effect
     node.ready();
     // A new leader of term 2 never had index 2: it is overwritten, and the configuration with it.
-    node.step(appendEntries({ from: 'n3', to: 'n2', term: 2, prevLogIndex: 1, prevLogTerm: 1, entries: [{ term: 2, index: 2, type: 'noop', data: '' }], leaderCommit: 1 }));
+    node.step(
+      appendEntries({
+        from: 'n3',
+        to: 'n2',
+        term: 2,
+        prevLogIndex: 1,
+        prevLogTerm: 1,
+        entries: [{ term: 2, index: 2, type: 'noop', data: '' }],
+        leaderCommit: 1,
+      }),
+    );
     expect(node.configuration()).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
     // n4 is a stranger again: its messages are ignored.
     node.step(appendEntries({ from: 'n4', to: 'n2', term: 9, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
@@ -170,8 +205,22 @@ describe('configurations take effect when appended and roll back when truncated 
   });
 
   it('a follower drops an AppendEntries whose configuration entry is malformed', () => {
-    const node = new RaftNode(makeConfig('n2', ids(3), plain), { hardState: { currentTerm: 1, votedFor: null }, entries: [] }, createPrng(1));
-    node.step(appendEntries({ from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, index: 1, type: 'config', data: '{"voters":[]}' }], leaderCommit: 0 }));
+    const node = new RaftNode(
+      makeConfig('n2', ids(3), plain),
+      { hardState: { currentTerm: 1, votedFor: null }, entries: [] },
+      createPrng(1),
+    );
+    node.step(
+      appendEntries({
+        from: 'n1',
+        to: 'n2',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [{ term: 1, index: 1, type: 'config', data: '{"voters":[]}' }],
+        leaderCommit: 0,
+      }),
+    );
     expect(node.status().lastLogIndex).toBe(0);
     expect(node.hasReady()).toBe(false);
   });
@@ -232,7 +281,7 @@ describe('removing servers (§4.2.2, §4.2.3; etcd TestCommitAfterRemoveNode, Te
 });
 
 describe('a server outside its latest configuration still campaigns while that configuration is uncommitted (§4.2.2)', () => {
-  it('a removed leader holding the only copy of its removal wins with the new configuration\'s votes, commits it, and steps down', () => {
+  it("a removed leader holding the only copy of its removal wins with the new configuration's votes, commits it, and steps down", () => {
     const net = new Network(3, plain);
     net.campaign('n1');
     net.node('n1').proposeConfChange({ type: 'remove', node: 'n2' });
@@ -258,7 +307,7 @@ describe('a server outside its latest configuration still campaigns while that c
   });
 });
 
-describe('every majority counts the current configuration\'s voters', () => {
+describe("every majority counts the current configuration's voters", () => {
   it('ReadIndex confirmation and check-quorum use the new configuration', () => {
     const net = new Network(3, { preVote: true, checkQuorum: true });
     net.campaign('n1');
@@ -285,7 +334,7 @@ describe('every majority counts the current configuration\'s voters', () => {
   });
 });
 
-describe('Ongaro\'s single-server change bug (raft-dev 2015), reproduced under the unsafe flag', () => {
+describe("Ongaro's single-server change bug (raft-dev 2015), reproduced under the unsafe flag", () => {
   /**
    * {n1..n4} with learner n5. n1 (term 1) promotes n5, reaching only n5.
    * n2 wins term 2 with n3 and n4, but its noop reaches only n3. If n2 may

@@ -118,7 +118,11 @@ export class Network {
       const disk = stored(id);
       const snapshot = disk.snapshot ?? null;
       // Without given contents, a stored snapshot stands for noops (what the test does not care about).
-      const snapshotData = disk.snapshotData ?? (snapshot === null ? [] : Array.from({ length: snapshot.index }, (_, k): Entry => ({ term: 1, index: k + 1, type: 'noop', data: '' })));
+      const snapshotData =
+        disk.snapshotData ??
+        (snapshot === null
+          ? []
+          : Array.from({ length: snapshot.index }, (_, k): Entry => ({ term: 1, index: k + 1, type: 'noop', data: '' })));
       this.disks.set(id, { hardState: disk.hardState, entries: [...disk.entries], snapshot, snapshotData });
       this.start(id, seed * 1000 + i);
     }

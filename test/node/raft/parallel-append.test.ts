@@ -17,9 +17,16 @@ describe('parallel leader append (thesis §10.2.1)', () => {
     // The noop of the new term: every follower acks it, and the leader persists it.
     const noopIndex = leader.status().lastLogIndex;
     leader.persisted(noopIndex);
-    for (const peer of peers.slice(1)) leader.step(appendResponse({
-      from: peer, to: 'n1', term: leader.status().currentTerm, success: true, matchIndex: noopIndex,
-    }));
+    for (const peer of peers.slice(1))
+      leader.step(
+        appendResponse({
+          from: peer,
+          to: 'n1',
+          term: leader.status().currentTerm,
+          success: true,
+          matchIndex: noopIndex,
+        }),
+      );
     leader.ready();
     expect(leader.status().commitIndex).toBe(noopIndex);
     const proposed = leader.propose('x');

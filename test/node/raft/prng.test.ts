@@ -5,7 +5,14 @@ import { SplitMix32, createPrng } from '../../../node/raft/prng.js';
 
 describe('prng (splitmix32)', () => {
   it('is deterministic for a seed and differs across seeds', () => {
-    const draw = (seed: number) => Array.from({ length: 20 }, ((prng) => () => prng.nextInt(0, 1_000_000))(createPrng(seed)));
+    const draw = (seed: number) =>
+      Array.from(
+        { length: 20 },
+        (
+          (prng) => () =>
+            prng.nextInt(0, 1_000_000)
+        )(createPrng(seed)),
+      );
     expect(draw(1)).toEqual(draw(1));
     expect(draw(1)).not.toEqual(draw(2));
   });

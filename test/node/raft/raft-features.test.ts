@@ -9,17 +9,7 @@ import { AssertionError } from '../../../node/util/assert.js';
 import { createPrng } from '../../../node/raft/prng.js';
 import { RaftNode } from '../../../node/raft/raft.js';
 import type { RaftMessage } from '../../../node/raft/types.js';
-import {
-  appendEntries,
-  appendResponse,
-  entry,
-  makeLeader,
-  newNode,
-  ofType,
-  requestVote,
-  takeMessages,
-  voteResponse,
-} from './helpers.js';
+import { appendEntries, appendResponse, entry, makeLeader, newNode, ofType, requestVote, takeMessages, voteResponse } from './helpers.js';
 import { Network, entriesOfTerms, ids, makeConfig, termsOf, type ConfigOverrides } from './network.js';
 
 const sticky: ConfigOverrides = { preVote: true, checkQuorum: true };
@@ -53,7 +43,14 @@ describe('fast log backtracking (§5.3 optimization; etcd TestFastLogRejection)'
       nextProbe: 3,
       maxRejections: 1,
     },
-    { name: 'follower log too short', leader: [1, 1, 1, 1], follower: [1], hint: { conflictTerm: null, conflictIndex: 2 }, nextProbe: 1, maxRejections: 1 },
+    {
+      name: 'follower log too short',
+      leader: [1, 1, 1, 1],
+      follower: [1],
+      hint: { conflictTerm: null, conflictIndex: 2 },
+      nextProbe: 1,
+      maxRejections: 1,
+    },
     {
       name: 'leader has the conflicting term: jump past its last entry of it',
       leader: [1, 1, 2, 2, 2, 3],
@@ -70,7 +67,14 @@ describe('fast log backtracking (§5.3 optimization; etcd TestFastLogRejection)'
       nextProbe: 5,
       maxRejections: 4,
     },
-    { name: 'empty follower', leader: [1, 1, 1], follower: [], hint: { conflictTerm: null, conflictIndex: 1 }, nextProbe: 0, maxRejections: 1 },
+    {
+      name: 'empty follower',
+      leader: [1, 1, 1],
+      follower: [],
+      hint: { conflictTerm: null, conflictIndex: 1 },
+      nextProbe: 0,
+      maxRejections: 1,
+    },
     { name: 'identical logs', leader: [1, 2, 3], follower: [1, 2, 3], hint: null, nextProbe: null, maxRejections: 0 },
   ])('$name', ({ leader: leaderTerms, follower: followerTerms, hint, nextProbe, maxRejections }) => {
     const term = Math.max(...leaderTerms, ...followerTerms, 0);
@@ -92,9 +96,18 @@ describe('fast log backtracking (§5.3 optimization; etcd TestFastLogRejection)'
     leader.step(appendResponse({ from: 'n2', to: 'n1', term: 2, success: true, matchIndex: 4, seq: 1 }));
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate', matchIndex: 4, nextIndex: 5 });
     // late rejection of prev 2
-    leader.step(appendResponse({
-      from: 'n2', to: 'n1', term: 2, success: false, matchIndex: 2, seq: 0, conflictTerm: 1, conflictIndex: 1,
-    }));
+    leader.step(
+      appendResponse({
+        from: 'n2',
+        to: 'n1',
+        term: 2,
+        success: false,
+        matchIndex: 2,
+        seq: 0,
+        conflictTerm: 1,
+        conflictIndex: 1,
+      }),
+    );
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate', matchIndex: 4, nextIndex: 5 });
   });
 });
@@ -283,7 +296,8 @@ describe('ReadIndex (thesis §6.4)', () => {
     net.isolate('n1');
     net.node('n1').readIndex('stale');
     net.waitForLeader(); // n1 still says leader: make the majority elect another
-    for (let i = 0; i < 100 && net.node('n2').status().role !== 'leader' && net.node('n3').status().role !== 'leader'; i++) net.tick(1, ['n2', 'n3']);
+    for (let i = 0; i < 100 && net.node('n2').status().role !== 'leader' && net.node('n3').status().role !== 'leader'; i++)
+      net.tick(1, ['n2', 'n3']);
     const newLeader = net.node('n2').status().role === 'leader' ? 'n2' : 'n3';
     net.propose(newLeader, 'b');
     net.tick(50, ['n1']);
@@ -354,7 +368,11 @@ describe('flow control and bounds', () => {
     const toN2: number[][] = [];
     for (let i = 0; i < 5; i++) {
       leader.propose(`v${i}`); // one Ready per proposal: one AppendEntries each, while the window allows
-      toN2.push(...ofType(takeMessages(leader), 'append_entries').filter((m) => m.to === 'n2').map((m) => m.entries.map((e) => e.index)));
+      toN2.push(
+        ...ofType(takeMessages(leader), 'append_entries')
+          .filter((m) => m.to === 'n2')
+          .map((m) => m.entries.map((e) => e.index)),
+      );
     }
     expect(toN2).toEqual([[2], [3]]);
     leader.step(appendResponse({ from: 'n2', to: 'n1', term: 1, success: true, matchIndex: 2 }));
@@ -440,10 +458,17 @@ describe('Ready contract (etcd-io/raft)', () => {
 
   it('hands out entries to persist and committed entries exactly once each', () => {
     const node = newNode({ term: 1 });
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
-      leaderCommit: 1,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+        leaderCommit: 1,
+      }),
+    );
     const first = node.ready();
     expect(first.entriesToAppend.map((e) => e.index)).toEqual([1, 2]);
     expect(first.committedEntries.map((e) => e.index)).toEqual([1]);
@@ -473,14 +498,29 @@ describe('robustness against bad input', () => {
     node.step(appendEntries({ from: 'n2', to: 'n9', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     node.step(appendEntries({ from: 'x', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     // gap
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 3 })],
-      leaderCommit: 0,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 5,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 3 })],
+        leaderCommit: 0,
+      }),
+    );
     // entry term above message term
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 6, index: 1 })], leaderCommit: 0,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 5,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 6, index: 1 })],
+        leaderCommit: 0,
+      }),
+    );
     node.step({ ...appendEntries({ from: 'n2', to: 'n1', term: 5, prevLogIndex: -1, prevLogTerm: 0, entries: [], leaderCommit: 0 }) });
     expect(node.status()).toMatchObject({ currentTerm: 1, lastLogIndex: 0 });
     expect(node.hasReady()).toBe(false);
@@ -488,23 +528,46 @@ describe('robustness against bad input', () => {
 
   it('drops an AppendEntries that contradicts committed entries instead of overwriting them (§5.4.3)', () => {
     const node = newNode({ term: 1 });
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
-      leaderCommit: 2,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+        leaderCommit: 2,
+      }),
+    );
     node.ready();
-    node.step(appendEntries({
-      from: 'n3', to: 'n1', term: 2, prevLogIndex: 0, prevLogTerm: 0,
-      entries: [entry({ term: 2, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })], leaderCommit: 3,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n3',
+        to: 'n1',
+        term: 2,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 2, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })],
+        leaderCommit: 3,
+      }),
+    );
     expect(termsOf(node.log())).toEqual([1, 1]);
     expect(node.ready().messages).toEqual([]);
   });
 
   it('rejects broken configuration and stored state loudly', () => {
-    expect(() => new RaftNode(makeConfig('n1', ['n2', 'n3']), { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, createPrng(1))).toThrow(AssertionError);
+    expect(
+      () => new RaftNode(makeConfig('n1', ['n2', 'n3']), { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, createPrng(1)),
+    ).toThrow(AssertionError);
     expect(() => newNode({ term: 1, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 3 })] })).toThrow(AssertionError);
     expect(() => newNode({ term: 1, entries: entriesOfTerms([1, 2]) })).toThrow(AssertionError);
-    expect(() => new RaftNode(makeConfig('n1', ids(3), { heartbeatIntervalTicks: 10 }), { hardState: { currentTerm: 0, votedFor: null }, entries: [] }, createPrng(1))).toThrow(AssertionError);
+    expect(
+      () =>
+        new RaftNode(
+          makeConfig('n1', ids(3), { heartbeatIntervalTicks: 10 }),
+          { hardState: { currentTerm: 0, votedFor: null }, entries: [] },
+          createPrng(1),
+        ),
+    ).toThrow(AssertionError);
   });
 });

@@ -8,17 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../../node/raft/prng.js';
 import { RaftNode } from '../../../node/raft/raft.js';
 import type { Entry, NodeId, RaftMessage } from '../../../node/raft/types.js';
-import {
-  appendEntries,
-  appendResponse,
-  entry,
-  makeLeader,
-  newNode,
-  ofType,
-  requestVote,
-  takeMessages,
-  voteResponse,
-} from './helpers.js';
+import { appendEntries, appendResponse, entry, makeLeader, newNode, ofType, requestVote, takeMessages, voteResponse } from './helpers.js';
 import { Network, entriesOfTerms, ids, makeConfig, termsOf } from './network.js';
 
 /** A 3-node leader at term 1 whose noop (index 1) every follower acknowledged. */
@@ -58,9 +48,17 @@ describe('§5.1 terms', () => {
   // (with its own term, so the sender steps down).
   it('ignores a stale AppendEntries but answers with its term', () => {
     const node = newNode({ term: 2 });
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 })], leaderCommit: 1,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 })],
+        leaderCommit: 1,
+      }),
+    );
     expect(node.status()).toMatchObject({ role: 'follower', currentTerm: 2, leaderId: null, lastLogIndex: 0, commitIndex: 0 });
     const [response] = takeMessages(node);
     expect(response).toMatchObject({ type: 'append_entries_response', term: 2, success: false, to: 'n2' });
@@ -123,8 +121,22 @@ describe('§5.2 leader election', () => {
     const campaign = requests[0]?.campaign;
     expect(Number.isSafeInteger(campaign) && (campaign ?? 0) >= 1).toBe(true);
     const expected = [
-      requestVote({ from: 'n1', to: 'n2', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1, ...(campaign !== undefined ? { campaign } : {}) }),
-      requestVote({ from: 'n1', to: 'n3', term: node.status().currentTerm, lastLogIndex: 1, lastLogTerm: 1, ...(campaign !== undefined ? { campaign } : {}) }),
+      requestVote({
+        from: 'n1',
+        to: 'n2',
+        term: node.status().currentTerm,
+        lastLogIndex: 1,
+        lastLogTerm: 1,
+        ...(campaign !== undefined ? { campaign } : {}),
+      }),
+      requestVote({
+        from: 'n1',
+        to: 'n3',
+        term: node.status().currentTerm,
+        lastLogIndex: 1,
+        lastLogTerm: 1,
+        ...(campaign !== undefined ? { campaign } : {}),
+      }),
     ];
     expect(requests.slice(0, 2)).toEqual(expected);
     // Anything after the first round is a retry of the same request (§5.1).
@@ -141,7 +153,11 @@ describe('§5.2 leader election', () => {
     node.step({ type: 'request_vote_response', term, from: 'n3', to: 'n1', voteGranted: false, preVote: false });
     node.ready();
     const retried: string[][] = [];
-    for (let t = 0; t < 3 * 2 /* heartbeatIntervalTicks */ && node.status().role === 'candidate' && node.status().currentTerm === term; t++) {
+    for (
+      let t = 0;
+      t < 3 * 2 /* heartbeatIntervalTicks */ && node.status().role === 'candidate' && node.status().currentTerm === term;
+      t++
+    ) {
       node.tick();
       const to = ofType(takeMessages(node), 'request_vote').map((m) => m.to);
       if (to.length > 0) retried.push(to);
@@ -201,9 +217,17 @@ describe('§5.2 leader election', () => {
     const seen = new Set<number>();
     for (let round = 1; round <= 1000; round++) {
       // a new term resets the timer
-      node.step(appendEntries({
-        from: 'n2', to: 'n1', term: node.status().currentTerm + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0,
-      }));
+      node.step(
+        appendEntries({
+          from: 'n2',
+          to: 'n1',
+          term: node.status().currentTerm + 1,
+          prevLogIndex: 0,
+          prevLogTerm: 0,
+          entries: [],
+          leaderCommit: 0,
+        }),
+      );
       let ticks = 0;
       while (node.status().role === 'follower') {
         node.tick();
@@ -226,7 +250,13 @@ describe('§5.2 leader election', () => {
         const other = node.id === 'n1' ? 'n2' : 'n1';
         node.step({
           ...appendEntries({
-            from: other, to: node.id, term: node.status().currentTerm + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0,
+            from: other,
+            to: node.id,
+            term: node.status().currentTerm + 1,
+            prevLogIndex: 0,
+            prevLogTerm: 0,
+            entries: [],
+            leaderCommit: 0,
           }),
         });
         let ticks = 0;
@@ -252,7 +282,9 @@ describe('§5.3 log replication', () => {
     expect(result).toEqual({ ok: true, index: 2, term: 1 });
     const ready = leader.ready();
     expect(ready.entriesToAppend).toEqual([{ term: 1, index: 2, type: 'command', data: 'x' }]);
-    expect(ofType(ready.messages, 'append_entries').map((m) => [m.to, m.prevLogIndex, m.prevLogTerm, m.entries.length, m.leaderCommit])).toEqual([
+    expect(
+      ofType(ready.messages, 'append_entries').map((m) => [m.to, m.prevLogIndex, m.prevLogTerm, m.entries.length, m.leaderCommit]),
+    ).toEqual([
       ['n2', 1, 1, 1, 1],
       ['n3', 1, 1, 1, 1],
     ]);
@@ -289,9 +321,16 @@ describe('§5.3 log replication', () => {
     makeLeader(leader);
     leader.propose('x'); // index 2 (after the noop)
     leader.ready();
-    for (const peer of peers.slice(1, 1 + acks)) leader.step(appendResponse({
-      from: peer, to: 'n1', term: 1, success: true, matchIndex: 2,
-    }));
+    for (const peer of peers.slice(1, 1 + acks))
+      leader.step(
+        appendResponse({
+          from: peer,
+          to: 'n1',
+          term: 1,
+          success: true,
+          matchIndex: 2,
+        }),
+      );
     expect(leader.status().commitIndex).toBe(committed ? 2 : 0);
   });
 
@@ -315,16 +354,27 @@ describe('§5.3 log replication', () => {
     { log: [1, 1, 1, 1], prev: 0, ents: [1], leaderCommit: 3, commit: 1 },
     { log: [1, 1, 1, 1], prev: 2, ents: [], leaderCommit: 4, commit: 2 },
     { log: [1, 1], prev: 2, ents: [1, 1], leaderCommit: 3, commit: 3 },
-  ])('follower commit = min(leaderCommit, last new): log $log, prev $prev + $ents, leaderCommit $leaderCommit -> $commit', ({ log, prev, ents, leaderCommit, commit }) => {
-    const node = newNode({ term: 1, entries: entriesOfTerms(log) });
-    const incoming = ents.map((term, i) => entry({ term, index: prev + 1 + i }));
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 1, prevLogIndex: prev, prevLogTerm: prev === 0 ? 0 : 1, entries: incoming, leaderCommit,
-    }));
-    const ready = node.ready();
-    expect(ready.softState.commitIndex).toBe(commit);
-    expect(ready.committedEntries.map((e) => e.index)).toEqual(Array.from({ length: commit }, (_, i) => i + 1));
-  });
+  ])(
+    'follower commit = min(leaderCommit, last new): log $log, prev $prev + $ents, leaderCommit $leaderCommit -> $commit',
+    ({ log, prev, ents, leaderCommit, commit }) => {
+      const node = newNode({ term: 1, entries: entriesOfTerms(log) });
+      const incoming = ents.map((term, i) => entry({ term, index: prev + 1 + i }));
+      node.step(
+        appendEntries({
+          from: 'n2',
+          to: 'n1',
+          term: 1,
+          prevLogIndex: prev,
+          prevLogTerm: prev === 0 ? 0 : 1,
+          entries: incoming,
+          leaderCommit,
+        }),
+      );
+      const ready = node.ready();
+      expect(ready.softState.commitIndex).toBe(commit);
+      expect(ready.committedEntries.map((e) => e.index)).toEqual(Array.from({ length: commit }, (_, i) => i + 1));
+    },
+  );
 
   // §5.3: "If the follower does not find an entry in its log with the same index and term, then it refuses the new entries."
   // The rejection carries the fast-backtracking hint (conflictTerm, first index of that term / log length + 1).
@@ -338,12 +388,27 @@ describe('§5.3 log replication', () => {
     { prev: 6, prevTerm: 3, success: false, matchIndex: 6, conflictTerm: null, conflictIndex: 5 },
   ])('consistency check on log [1,2,2,3]: prev ($prev, $prevTerm) -> success $success', (c) => {
     const node = newNode({ term: 3, entries: entriesOfTerms([1, 2, 2, 3]) });
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 3, prevLogIndex: c.prev, prevLogTerm: c.prevTerm, entries: [], leaderCommit: 0, seq: 9,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 3,
+        prevLogIndex: c.prev,
+        prevLogTerm: c.prevTerm,
+        entries: [],
+        leaderCommit: 0,
+        seq: 9,
+      }),
+    );
     expect(takeMessages(node)).toEqual([
       appendResponse({
-        from: 'n1', to: 'n2', term: 3, success: c.success, matchIndex: c.matchIndex, seq: 9, conflictTerm: c.conflictTerm,
+        from: 'n1',
+        to: 'n2',
+        term: 3,
+        success: c.success,
+        matchIndex: c.matchIndex,
+        seq: 9,
+        conflictTerm: c.conflictTerm,
         conflictIndex: c.conflictIndex,
       }),
     ]);
@@ -355,17 +420,45 @@ describe('§5.3 log replication', () => {
   // TestLogReplicationWithReorderedMessage): a duplicated or reordered older AppendEntries changes nothing.
   it.each([
     { name: 'append after the last', prev: 2, prevTerm: 2, ents: [[3, 3]], log: [1, 2, 3], persistFrom: 3 },
-    { name: 'truncate a conflicting suffix', prev: 1, prevTerm: 1, ents: [[3, 2], [4, 3]], log: [1, 3, 4], persistFrom: 2 },
+    {
+      name: 'truncate a conflicting suffix',
+      prev: 1,
+      prevTerm: 1,
+      ents: [
+        [3, 2],
+        [4, 3],
+      ],
+      log: [1, 3, 4],
+      persistFrom: 2,
+    },
     { name: 'matching prefix only: no truncation', prev: 0, prevTerm: 0, ents: [[1, 1]], log: [1, 2], persistFrom: null },
     { name: 'duplicate of the last entry', prev: 1, prevTerm: 1, ents: [[2, 2]], log: [1, 2], persistFrom: null },
-    { name: 'matching then new', prev: 0, prevTerm: 0, ents: [[1, 1], [2, 2], [4, 3]], log: [1, 2, 4], persistFrom: 3 },
+    {
+      name: 'matching then new',
+      prev: 0,
+      prevTerm: 0,
+      ents: [
+        [1, 1],
+        [2, 2],
+        [4, 3],
+      ],
+      log: [1, 2, 4],
+      persistFrom: 3,
+    },
     { name: 'conflict at the first entry', prev: 0, prevTerm: 0, ents: [[3, 1]], log: [3], persistFrom: 1 },
   ])('follower append/truncate on log [1,2]: $name', ({ prev, prevTerm, ents, log, persistFrom }) => {
     const node = newNode({ term: 4, entries: entriesOfTerms([1, 2]) });
-    node.step(appendEntries({
-      from: 'n2', to: 'n1', term: 4, prevLogIndex: prev, prevLogTerm: prevTerm,
-      entries: ents.map(([term, index]) => entry({ term: term ?? 0, index: index ?? 0 })), leaderCommit: 0,
-    }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 4,
+        prevLogIndex: prev,
+        prevLogTerm: prevTerm,
+        entries: ents.map(([term, index]) => entry({ term: term ?? 0, index: index ?? 0 })),
+        leaderCommit: 0,
+      }),
+    );
     expect(termsOf(node.log())).toEqual(log);
     const ready = node.ready();
     expect(ready.entriesToAppend[0]?.index ?? null).toBe(persistFrom);
@@ -375,11 +468,24 @@ describe('§5.3 log replication', () => {
   it('a reordered older AppendEntries never truncates, and the leader never lowers matchIndex', () => {
     const follower = newNode({ id: 'n2', term: 1 });
     const newer = appendEntries({
-      from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0,
-      entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 }), entry({ term: 1, index: 3 })], leaderCommit: 0, seq: 2,
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 }), entry({ term: 1, index: 3 })],
+      leaderCommit: 0,
+      seq: 2,
     });
     const older = appendEntries({
-      from: 'n1', to: 'n2', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 })], leaderCommit: 0, seq: 1,
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [entry({ term: 1, index: 1 })],
+      leaderCommit: 0,
+      seq: 1,
     });
     follower.step(newer);
     follower.step(older);
@@ -440,11 +546,14 @@ describe('§5.4.1 election restriction', () => {
     { voter: [2], lastLogIndex: 2, lastLogTerm: 1, granted: false },
     { voter: [1, 2], lastLogIndex: 3, lastLogTerm: 1, granted: false },
     { voter: [], lastLogIndex: 0, lastLogTerm: 0, granted: true },
-  ])('voter log $voter, candidate last ($lastLogIndex, $lastLogTerm) -> granted $granted', ({ voter, lastLogIndex, lastLogTerm, granted }) => {
-    const node = newNode({ term: 2, entries: entriesOfTerms(voter) });
-    node.step(requestVote({ from: 'n2', to: 'n1', term: 3, lastLogIndex, lastLogTerm }));
-    expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 3, voteGranted: granted })]);
-  });
+  ])(
+    'voter log $voter, candidate last ($lastLogIndex, $lastLogTerm) -> granted $granted',
+    ({ voter, lastLogIndex, lastLogTerm, granted }) => {
+      const node = newNode({ term: 2, entries: entriesOfTerms(voter) });
+      node.step(requestVote({ from: 'n2', to: 'n1', term: 3, lastLogIndex, lastLogTerm }));
+      expect(takeMessages(node)).toEqual([voteResponse({ from: 'n1', to: 'n2', term: 3, voteGranted: granted })]);
+    },
+  );
 });
 
 describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
@@ -462,7 +571,11 @@ describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
   });
 
   it('with unsafe.commitOldTerms the same leader commits an old-term entry by counting (the bug)', () => {
-    const leader = newNode({ term: 2, entries: entriesOfTerms([1, 2]), overrides: { unsafe: { commitOldTerms: true, skipReadQuorum: false } } });
+    const leader = newNode({
+      term: 2,
+      entries: entriesOfTerms([1, 2]),
+      overrides: { unsafe: { commitOldTerms: true, skipReadQuorum: false } },
+    });
     makeLeader(leader);
     leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: true, matchIndex: 2 }));
     expect(leader.status().commitIndex).toBe(2);
@@ -566,7 +679,11 @@ describe('§5.4.2 committing entries from previous terms (Figure 8)', () => {
 // Keep the import of RaftMessage/makeConfig/createPrng used for a direct-construction sanity check.
 describe('construction', () => {
   it('restores term, vote and log from stored state and starts with nothing to do', () => {
-    const node = new RaftNode(makeConfig('n1', ids(3)), { hardState: { currentTerm: 4, votedFor: 'n2' }, entries: entriesOfTerms([1, 4]) }, createPrng(3));
+    const node = new RaftNode(
+      makeConfig('n1', ids(3)),
+      { hardState: { currentTerm: 4, votedFor: 'n2' }, entries: entriesOfTerms([1, 4]) },
+      createPrng(3),
+    );
     expect(node.status()).toMatchObject({ currentTerm: 4, votedFor: 'n2', lastLogIndex: 2, lastLogTerm: 4, commitIndex: 0 });
     expect(node.hasReady()).toBe(false);
     const none: RaftMessage[] = [];

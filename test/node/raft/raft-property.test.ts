@@ -16,9 +16,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyConfChange, decodeConfigEntry, describeConfiguration, makeConfiguration, sameConfiguration } from '../../../node/raft/configuration.js';
+import {
+  applyConfChange,
+  decodeConfigEntry,
+  describeConfiguration,
+  makeConfiguration,
+  sameConfiguration,
+} from '../../../node/raft/configuration.js';
 import { describeProgress, describeStatus } from '../../../node/raft/describe.js';
-import { safeCoreFlags, type ConfChange, type Configuration, type Entry, type NodeId, type UnsafeCoreFlags } from '../../../node/raft/types.js';
+import {
+  safeCoreFlags,
+  type ConfChange,
+  type Configuration,
+  type Entry,
+  type NodeId,
+  type UnsafeCoreFlags,
+} from '../../../node/raft/types.js';
 import { Network, type ConfigOverrides } from './network.js';
 
 type Action =
@@ -56,7 +69,11 @@ const MAX_QUEUE = 300;
 const coverage = { runs: 0, maxTerm: 0, leaderChanges: 0, applied: 0, restarts: 0, readsServed: 0 };
 
 function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: number, actions: readonly Action[]): void {
-  const net = new Network(size, { electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 8, heartbeatIntervalTicks: 1, preVote, checkQuorum, maxInflightAppends: 4 }, prngSeed);
+  const net = new Network(
+    size,
+    { electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 8, heartbeatIntervalTicks: 1, preVote, checkQuorum, maxInflightAppends: 4 },
+    prngSeed,
+  );
   const leaders = new Map<number, NodeId>();
   const committed = new Map<number, string>();
   const checked = new Map<NodeId, number>();
@@ -73,7 +90,8 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
       const status = net.node(id).status();
       if (status.role === 'leader') {
         const other = leaders.get(status.currentTerm);
-        if (other !== undefined && other !== id) throw new Error(`step ${step}: two leaders in term ${status.currentTerm}: ${other} and ${id}`);
+        if (other !== undefined && other !== id)
+          throw new Error(`step ${step}: two leaders in term ${status.currentTerm}: ${other} and ${id}`);
         leaders.set(status.currentTerm, id);
       }
       const applied = net.applied.get(id) ?? [];
@@ -84,7 +102,8 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         if (entry === undefined) continue;
         const key = `${entry.term}:${entry.type}:${entry.data}`;
         const seen = committed.get(entry.index);
-        if (seen !== undefined && seen !== key) throw new Error(`step ${step}: ${id} applied ${key} at index ${entry.index}, another node applied ${seen}`);
+        if (seen !== undefined && seen !== key)
+          throw new Error(`step ${step}: ${id} applied ${key} at index ${entry.index}, another node applied ${seen}`);
         committed.set(entry.index, key);
       }
       checked.set(id, applied.length);
@@ -98,10 +117,15 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         if (asked.node !== id) throw new Error(`step ${step}: read ${read.requestId} asked of ${asked.node} was served by ${id}`);
         pendingReads.delete(read.requestId);
         if (read.readIndex < asked.minIndex) {
-          throw new Error(`step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, below index ${asked.minIndex} committed before it was asked (stale read)`);
+          throw new Error(
+            `step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, below index ${asked.minIndex} committed before it was asked (stale read)`,
+          );
         }
         const now = committedAnywhere();
-        if (read.readIndex > now) throw new Error(`step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, above anything committed (${now})`);
+        if (read.readIndex > now)
+          throw new Error(
+            `step ${step}: ${id} served read ${read.requestId} at index ${read.readIndex}, above anything committed (${now})`,
+          );
         coverage.readsServed++;
       }
       readsSeen.set(id, served.length);
@@ -175,7 +199,10 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
   net.tick(10);
   checkInvariants(actions.length);
   for (const id of net.ids) {
-    expect(net.applied.get(id)?.some((e) => e.data === 'final'), `${id} applied the final entry`).toBe(true);
+    expect(
+      net.applied.get(id)?.some((e) => e.data === 'final'),
+      `${id} applied the final entry`,
+    ).toBe(true);
   }
   // And a read asked of the leader now is served, at an index that includes the final entry.
   const finalLeader = net.waitForLeader(300);
@@ -279,7 +306,9 @@ function checkLogMatching(step: number, logs: ReadonlyMap<NodeId, readonly Entry
         if (e.index > anchor) break;
         const other = byIndex.get(e.index);
         if (other !== undefined && (other.term !== e.term || other.type !== e.type || other.data !== e.data)) {
-          throw new Error(`step ${step}: Log Matching: ${idA} and ${idB} agree at ${anchor} but differ at ${e.index} (${e.term}/${other.term})`);
+          throw new Error(
+            `step ${step}: Log Matching: ${idA} and ${idB} agree at ${anchor} but differ at ${e.index} (${e.term}/${other.term})`,
+          );
         }
       }
     }
@@ -314,8 +343,15 @@ function runWithMembership(
   unsafe: UnsafeCoreFlags = safeCoreFlags,
 ): void {
   const overrides: ConfigOverrides = {
-    electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 8, heartbeatIntervalTicks: 1, preVote, checkQuorum, maxInflightAppends: 4,
-    snapshotEveryEntries, snapshotTrailingEntries, unsafe,
+    electionTimeoutTicksMin: 4,
+    electionTimeoutTicksMax: 8,
+    heartbeatIntervalTicks: 1,
+    preVote,
+    checkQuorum,
+    maxInflightAppends: 4,
+    snapshotEveryEntries,
+    snapshotTrailingEntries,
+    unsafe,
   };
   const net = new Network(size, overrides, prngSeed);
   const bootstrap = makeConfiguration(net.ids);
@@ -332,14 +368,16 @@ function runWithMembership(
       const status = node.status();
       if (status.role === 'leader') {
         const other = leaders.get(status.currentTerm);
-        if (other !== undefined && other !== id) throw new Error(`step ${step}: two leaders in term ${status.currentTerm}: ${other} and ${id}`);
+        if (other !== undefined && other !== id)
+          throw new Error(`step ${step}: two leaders in term ${status.currentTerm}: ${other} and ${id}`);
         leaders.set(status.currentTerm, id);
       }
       const applied = net.applied.get(id) ?? [];
       for (const entry of applied) {
         const key = `${entry.term}:${entry.type}:${entry.data}`;
         const seen = committed.get(entry.index);
-        if (seen !== undefined && seen !== key) throw new Error(`step ${step}: ${id} applied ${key} at index ${entry.index}, another node applied ${seen}`);
+        if (seen !== undefined && seen !== key)
+          throw new Error(`step ${step}: ${id} applied ${key} at index ${entry.index}, another node applied ${seen}`);
         committed.set(entry.index, key);
       }
       // A snapshot holds the applied prefix up to its index, and says the term of its last entry.
@@ -354,16 +392,25 @@ function runWithMembership(
         const expected = lastConfig === undefined ? bootstrap : decodeConfigEntry(lastConfig.data);
         const expectedConfiguration = 'ok' in expected ? (expected.ok ? expected.data.configuration : null) : expected;
         if (expectedConfiguration === null || !sameConfiguration(expectedConfiguration, disk.snapshot.configuration)) {
-          throw new Error(`step ${step}: ${id}'s snapshot at ${disk.snapshot.index} says ${JSON.stringify(disk.snapshot.configuration)}; its contents say ${JSON.stringify(expectedConfiguration)}`);
+          throw new Error(
+            `step ${step}: ${id}'s snapshot at ${disk.snapshot.index} says ${JSON.stringify(disk.snapshot.configuration)}; its contents say ${JSON.stringify(expectedConfiguration)}`,
+          );
         }
       }
       logs.set(id, node.log());
       const start = status.snapshot?.configuration ?? (net.ids.indexOf(id) < size ? bootstrap : null);
       if (start !== null && status.firstIndex <= (status.snapshot?.index ?? 0) + 1) {
         try {
-          checkSingleServerSteps(step, id, start, node.log().filter((e) => e.index > (status.snapshot?.index ?? 0)));
+          checkSingleServerSteps(
+            step,
+            id,
+            start,
+            node.log().filter((e) => e.index > (status.snapshot?.index ?? 0)),
+          );
         } catch (error) {
-          throw new Error(`${String(error)}; status ${JSON.stringify(status)} disk snapshot ${JSON.stringify(net.disks.get(id)?.snapshot)}`);
+          throw new Error(
+            `${String(error)}; status ${JSON.stringify(status)} disk snapshot ${JSON.stringify(net.disks.get(id)?.snapshot)}`,
+          );
         }
       }
     }
@@ -382,7 +429,12 @@ function runWithMembership(
     const status = net.node(id).status();
     if (status.snapshot !== null && index === status.snapshot.index) return status.snapshot.term;
     if (index < status.firstIndex) return 'compacted';
-    return net.node(id).log().find((e) => e.index === index)?.term ?? null;
+    return (
+      net
+        .node(id)
+        .log()
+        .find((e) => e.index === index)?.term ?? null
+    );
   };
   const checkLeaderViews = (step: number): void => {
     for (const leaderId of net.ids) {
@@ -395,7 +447,9 @@ function runWithMembership(
         const theirs = termAt(peer, progress.matchIndex);
         if (mine === 'compacted' || theirs === 'compacted' || mine === null) continue;
         if (mine !== theirs) {
-          throw new Error(`step ${step}: leader ${leaderId} counts ${peer} as holding ${progress.matchIndex}@${mine}; it holds ${theirs === null ? 'nothing' : `term ${theirs}`} there`);
+          throw new Error(
+            `step ${step}: leader ${leaderId} counts ${peer} as holding ${progress.matchIndex}@${mine}; it holds ${theirs === null ? 'nothing' : `term ${theirs}`} there`,
+          );
         }
       }
     }
@@ -512,8 +566,17 @@ function runWithMembership(
 
   // Liveness: heal, elect, shut down whoever the newest configuration no longer has, commit a final entry everywhere.
   const explain = (): string =>
-    net.ids.map((n) => `${n}${net.isDown(n) ? '(down)' : ''}: ${describeStatus(net.node(n).status())} ${describeConfiguration(net.node(n).configuration())} ` +
-      `log ${net.node(n).log().map((e) => `${e.index}@${e.term}${e.type[0]}`).join(' ')}`).join('\n');
+    net.ids
+      .map(
+        (n) =>
+          `${n}${net.isDown(n) ? '(down)' : ''}: ${describeStatus(net.node(n).status())} ${describeConfiguration(net.node(n).configuration())} ` +
+          `log ${net
+            .node(n)
+            .log()
+            .map((e) => `${e.index}@${e.term}${e.type[0]}`)
+            .join(' ')}`,
+      )
+      .join('\n');
   const waitForLeader = (): NodeId => {
     try {
       return net.waitForLeader(300);
@@ -531,7 +594,12 @@ function runWithMembership(
     return [...configuration.voters, ...configuration.learners];
   };
   // Only once the leader's configuration is committed are the servers it leaves out really gone.
-  const lastConfig = net.node(leader).log().filter((e) => e.type === 'config').at(-1)?.index ?? 0;
+  const lastConfig =
+    net
+      .node(leader)
+      .log()
+      .filter((e) => e.type === 'config')
+      .at(-1)?.index ?? 0;
   if (lastConfig <= net.node(leader).status().commitIndex) {
     for (const id of net.ids) if (!members().includes(id) && !net.isDown(id)) net.crash(id);
   }
@@ -547,13 +615,22 @@ function runWithMembership(
   for (const id of members()) {
     if (net.isDown(id)) continue;
     const state = (): string =>
-      net.ids.map((n) => `${n}${net.isDown(n) ? '(down)' : ''}: ${describeStatus(net.node(n).status())} ${describeConfiguration(net.node(n).configuration())}` +
-        ` ${net.node(leader).progressOf(n) === null ? '' : describeProgress(net.node(leader).progressOf(n)!)}`).join('\n');
-    expect(net.applied.get(id)?.some((e) => e.data === 'final'), `${id} applied the final entry (leader ${leader})\n${state()}`).toBe(true);
+      net.ids
+        .map(
+          (n) =>
+            `${n}${net.isDown(n) ? '(down)' : ''}: ${describeStatus(net.node(n).status())} ${describeConfiguration(net.node(n).configuration())}` +
+            ` ${net.node(leader).progressOf(n) === null ? '' : describeProgress(net.node(leader).progressOf(n)!)}`,
+        )
+        .join('\n');
+    expect(
+      net.applied.get(id)?.some((e) => e.data === 'final'),
+      `${id} applied the final entry (leader ${leader})\n${state()}`,
+    ).toBe(true);
   }
 }
 
-const debugUnsafe: UnsafeCoreFlags = process.env['RAFT_PROPERTY_UNSAFE'] === undefined ? safeCoreFlags : { ...safeCoreFlags, [process.env['RAFT_PROPERTY_UNSAFE']]: true };
+const debugUnsafe: UnsafeCoreFlags =
+  process.env['RAFT_PROPERTY_UNSAFE'] === undefined ? safeCoreFlags : { ...safeCoreFlags, [process.env['RAFT_PROPERTY_UNSAFE']]: true };
 const membershipSeed = Number(process.env['RAFT_PROPERTY_SEED'] ?? Math.floor(Math.random() * 0x7fffffff));
 
 describe('Raft safety with snapshots and membership changes (property)', () => {

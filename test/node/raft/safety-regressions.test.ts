@@ -199,7 +199,10 @@ describe('defect 7: a restarted follower keeps the lease promise it may have mad
   });
 
   it('stored term > 0 without a stored log still keeps the promise', () => {
-    const net = new Network(3, { preVote: true, checkQuorum: true }, 1, () => ({ hardState: { currentTerm: 4, votedFor: null }, entries: entriesOfTerms([]) }));
+    const net = new Network(3, { preVote: true, checkQuorum: true }, 1, () => ({
+      hardState: { currentTerm: 4, votedFor: null },
+      entries: entriesOfTerms([]),
+    }));
     net.campaign('n2');
     expect(net.leader()).toBeNull();
     net.tick(10);

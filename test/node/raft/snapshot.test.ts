@@ -7,7 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../../node/raft/prng.js';
 import { RaftNode } from '../../../node/raft/raft.js';
-import { safeCoreFlags, type Configuration, type CoreMessage, type Entry, type InstallSnapshot, type SnapshotMeta, type StoredState } from '../../../node/raft/types.js';
+import {
+  safeCoreFlags,
+  type Configuration,
+  type CoreMessage,
+  type Entry,
+  type InstallSnapshot,
+  type SnapshotMeta,
+  type StoredState,
+} from '../../../node/raft/types.js';
 import { AssertionError } from '../../../node/util/assert.js';
 import { appendEntries, appendResponse, entry, makeLeader, ofType } from './helpers.js';
 import { Network, ids, makeConfig, type ConfigOverrides } from './network.js';
@@ -66,10 +74,22 @@ describe('restoring from storage (§7; etcd TestRestore)', () => {
   });
 
   it('ignores entries that end before the snapshot, and refuses a gap after it', () => {
-    const short = coreFrom({ hardState: { currentTerm: 2, votedFor: null }, entries: [entry({ term: 1, index: 1 })], snapshot: meta(5, 2) });
+    const short = coreFrom({
+      hardState: { currentTerm: 2, votedFor: null },
+      entries: [entry({ term: 1, index: 1 })],
+      snapshot: meta(5, 2),
+    });
     expect(short.status()).toMatchObject({ firstIndex: 6, lastLogIndex: 5 });
-    expect(() => coreFrom({ hardState: { currentTerm: 2, votedFor: null }, entries: [entry({ term: 2, index: 8 })], snapshot: meta(5, 2) })).toThrow(AssertionError);
-    expect(() => coreFrom({ hardState: { currentTerm: 2, votedFor: null }, entries: [], snapshot: { index: 5, term: 2, configuration: { voters: [], learners: [] } } })).toThrow(AssertionError);
+    expect(() =>
+      coreFrom({ hardState: { currentTerm: 2, votedFor: null }, entries: [entry({ term: 2, index: 8 })], snapshot: meta(5, 2) }),
+    ).toThrow(AssertionError);
+    expect(() =>
+      coreFrom({
+        hardState: { currentTerm: 2, votedFor: null },
+        entries: [],
+        snapshot: { index: 5, term: 2, configuration: { voters: [], learners: [] } },
+      }),
+    ).toThrow(AssertionError);
   });
 
   it('takes the configuration from the snapshot, then from config entries after it (dissertation ch. 4)', () => {
@@ -78,10 +98,14 @@ describe('restoring from storage (§7; etcd TestRestore)', () => {
     expect(node.configuration()).toEqual(withLearner);
     const promoted = coreFrom({
       hardState: { currentTerm: 2, votedFor: null },
-      entries: [{
-        term: 2, index: 6, type: 'config',
-        data: JSON.stringify({ change: { type: 'promote', node: 'n4' }, voters: ['n1', 'n2', 'n3', 'n4'], learners: [] }),
-      }],
+      entries: [
+        {
+          term: 2,
+          index: 6,
+          type: 'config',
+          data: JSON.stringify({ change: { type: 'promote', node: 'n4' }, voters: ['n1', 'n2', 'n3', 'n4'], learners: [] }),
+        },
+      ],
       snapshot: meta(5, 2, withLearner),
     });
     expect(promoted.configuration()).toEqual({ voters: ['n1', 'n2', 'n3', 'n4'], learners: [] });
@@ -107,11 +131,34 @@ describe('when the core asks for a snapshot, and compaction (§7; etcd SnapshotC
   });
 
   it('asks at most once until the driver reports it, and never with snapshotEveryEntries null', () => {
-    const node = coreFrom({ hardState: { currentTerm: 0, votedFor: null }, entries: [] }, { snapshotEveryEntries: 2, snapshotTrailingEntries: 0 });
-    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })], leaderCommit: 2 }));
+    const node = coreFrom(
+      { hardState: { currentTerm: 0, votedFor: null }, entries: [] },
+      { snapshotEveryEntries: 2, snapshotTrailingEntries: 0 },
+    );
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+        leaderCommit: 2,
+      }),
+    );
     const first = node.ready();
     expect(first.snapshotRequest).toEqual(meta(2, 1));
-    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 2, prevLogTerm: 1, entries: [entry({ term: 1, index: 3 }), entry({ term: 1, index: 4 })], leaderCommit: 4 }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 2,
+        prevLogTerm: 1,
+        entries: [entry({ term: 1, index: 3 }), entry({ term: 1, index: 4 })],
+        leaderCommit: 4,
+      }),
+    );
     expect(node.ready().snapshotRequest).toBeNull(); // the first is still outstanding
     node.snapshotTaken(meta(2, 1));
     // Due again (2 entries since 2): asked at once, and the compaction is reported.
@@ -119,12 +166,25 @@ describe('when the core asks for a snapshot, and compaction (§7; etcd SnapshotC
     expect(after.snapshotRequest).toEqual(meta(4, 1));
     expect(after.discardEntriesBefore).toBe(3);
     const never = coreFrom({ hardState: { currentTerm: 0, votedFor: null }, entries: [] }, { snapshotEveryEntries: null });
-    never.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })], leaderCommit: 2 }));
+    never.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+        leaderCommit: 2,
+      }),
+    );
     expect(never.ready().snapshotRequest).toBeNull();
   });
 
   it('asks early when the applied entries reach snapshotEveryBytes', () => {
-    const node = coreFrom({ hardState: { currentTerm: 0, votedFor: null }, entries: [] }, { snapshotEveryEntries: 1000, snapshotEveryBytes: 300 });
+    const node = coreFrom(
+      { hardState: { currentTerm: 0, votedFor: null }, entries: [] },
+      { snapshotEveryEntries: 1000, snapshotEveryBytes: 300 },
+    );
     const big = (index: number): Entry => entry({ term: 1, index, data: 'x'.repeat(200) });
     node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [big(1)], leaderCommit: 1 }));
     expect(node.ready().snapshotRequest).toBeNull();
@@ -134,7 +194,17 @@ describe('when the core asks for a snapshot, and compaction (§7; etcd SnapshotC
 
   it('refuses a snapshot past what was handed out for application, or one that misstates the term (a driver bug)', () => {
     const node = coreFrom({ hardState: { currentTerm: 0, votedFor: null }, entries: [] }, { snapshotEveryEntries: null });
-    node.step(appendEntries({ from: 'n2', to: 'n1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })], leaderCommit: 1 }));
+    node.step(
+      appendEntries({
+        from: 'n2',
+        to: 'n1',
+        term: 1,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 1, index: 2 })],
+        leaderCommit: 1,
+      }),
+    );
     node.ready();
     expect(() => node.snapshotTaken(meta(2, 1))).toThrow(AssertionError); // index 2 is not committed
     expect(() => node.snapshotTaken(meta(1, 3))).toThrow(AssertionError);
@@ -156,7 +226,9 @@ describe('the leader sends a snapshot to a follower that needs compacted entries
     leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: false, matchIndex: 12, conflictIndex: 4, seq }));
     const ready = leader.ready();
     expect(ready.messages.filter((m) => m.to === 'n2')).toEqual([]);
-    expect(ready.snapshotsToSend).toEqual([expect.objectContaining({ type: 'install_snapshot', to: 'n2', term: 3, snapshot: meta(10, 1) })]);
+    expect(ready.snapshotsToSend).toEqual([
+      expect.objectContaining({ type: 'install_snapshot', to: 'n2', term: 3, snapshot: meta(10, 1) }),
+    ]);
     expect(leader.progressOf('n2')).toMatchObject({ state: 'snapshot', pendingSnapshot: 10 });
     // n3 is up to date; a proposal goes to n3 but not to n2 (paused), and heartbeats still go to n2, at the compaction point.
     leader.step(appendResponse({ from: 'n3', to: 'n1', term: 3, success: true, matchIndex: 13, seq: 2 }));
@@ -178,7 +250,10 @@ describe('the leader sends a snapshot to a follower that needs compacted entries
     leader.step(appendResponse({ from: 'n2', to: 'n1', term: 3, success: true, matchIndex: 10, seq: stream?.seq ?? 0 }));
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate', matchIndex: 10 });
     // The missing entries follow at once.
-    expect(ofType(leader.ready().messages, 'append_entries').find((m) => m.to === 'n2')).toMatchObject({ prevLogIndex: 10, prevLogTerm: 1 });
+    expect(ofType(leader.ready().messages, 'append_entries').find((m) => m.to === 'n2')).toMatchObject({
+      prevLogIndex: 10,
+      prevLogTerm: 1,
+    });
     // The stream's late report changes nothing.
     leader.reportSnapshot('n2', 'finished');
     expect(leader.progressOf('n2')).toMatchObject({ state: 'replicate' });
@@ -205,7 +280,17 @@ describe('the follower handles InstallSnapshot (§7 Figure 13)', () => {
     const node = coreFrom({ hardState: { currentTerm: 2, votedFor: null }, entries }, {}, 'n2');
     if (commit > 0) {
       const last = entries[commit - 1];
-      node.step(appendEntries({ from: 'n1', to: 'n2', term: 2, prevLogIndex: commit, prevLogTerm: last?.term ?? 0, entries: [], leaderCommit: commit }));
+      node.step(
+        appendEntries({
+          from: 'n1',
+          to: 'n2',
+          term: 2,
+          prevLogIndex: commit,
+          prevLogTerm: last?.term ?? 0,
+          entries: [],
+          leaderCommit: commit,
+        }),
+      );
     }
     node.ready();
     return node;
@@ -224,11 +309,21 @@ describe('the follower handles InstallSnapshot (§7 Figure 13)', () => {
     expect(node.status()).toMatchObject({ commitIndex: 5, lastLogIndex: 5, lastLogTerm: 3, firstIndex: 6, leaderId: 'n1' });
     expect(node.configuration()).toEqual(withLearner);
     // Entries continue right after it.
-    node.step(appendEntries({ from: 'n1', to: 'n2', term: 3, prevLogIndex: 5, prevLogTerm: 3, entries: [entry({ term: 3, index: 6 })], leaderCommit: 6 }));
+    node.step(
+      appendEntries({
+        from: 'n1',
+        to: 'n2',
+        term: 3,
+        prevLogIndex: 5,
+        prevLogTerm: 3,
+        entries: [entry({ term: 3, index: 6 })],
+        leaderCommit: 6,
+      }),
+    );
     expect(node.ready().committedEntries.map((e) => e.index)).toEqual([6]);
   });
 
-  it('keeps its log when it already holds the snapshot\'s last entry, and only learns the commit (etcd TestRestoreIgnoreSnapshot)', () => {
+  it("keeps its log when it already holds the snapshot's last entry, and only learns the commit (etcd TestRestoreIgnoreSnapshot)", () => {
     const entries = [1, 2, 3, 4].map((index) => entry({ term: 1, index }));
     const node = follower(entries, 1);
     node.step(installSnapshot({ from: 'n1', to: 'n2', term: 2, snapshot: meta(3, 1) }));
@@ -240,7 +335,10 @@ describe('the follower handles InstallSnapshot (§7 Figure 13)', () => {
   });
 
   it('answers a snapshot no newer than its commit index with its commit index, and installs nothing', () => {
-    const node = follower([1, 2, 3].map((index) => entry({ term: 1, index })), 3);
+    const node = follower(
+      [1, 2, 3].map((index) => entry({ term: 1, index })),
+      3,
+    );
     node.step(installSnapshot({ from: 'n1', to: 'n2', term: 2, snapshot: meta(2, 1) }));
     const ready = node.ready();
     expect(ready.snapshotToInstall).toBeNull();
@@ -319,7 +417,10 @@ describe('unsafe: the classic snapshot mistakes break State Machine Safety (§5.
       expect(leader.status()).toMatchObject({ currentTerm: 4, lastLogIndex: 3, lastLogTerm: 4 });
       // n2 holds a term-2 leader's uncommitted entries at 2 and 3.
       const follower = coreFrom(
-        { hardState: { currentTerm: 3, votedFor: null }, entries: [entry({ term: 1, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })] },
+        {
+          hardState: { currentTerm: 3, votedFor: null },
+          entries: [entry({ term: 1, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })],
+        },
         { unsafe: { ...safeCoreFlags, keepLogOnInstall } },
         'n2',
       );

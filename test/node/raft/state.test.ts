@@ -34,7 +34,11 @@ describe('RaftNode.snapshotState / fromState', () => {
     leader.propose('x');
     leader.readIndex('r1');
     const state = leader.snapshotState();
-    const restored = RaftNode.fromState(makeConfig('n1', ids(3), { preVote: true, checkQuorum: true, leaseTicks: 4 }), state, createPrng(1));
+    const restored = RaftNode.fromState(
+      makeConfig('n1', ids(3), { preVote: true, checkQuorum: true, leaseTicks: 4 }),
+      state,
+      createPrng(1),
+    );
     expect(restored.snapshotState()).toEqual(state);
     // Pending output survives: the restored core hands out the same Ready.
     expect(describeReady(restored.ready())).toBe(describeReady(leader.ready()));
@@ -51,11 +55,30 @@ describe('RaftNode.snapshotState / fromState', () => {
   });
 
   it('records a lease round older than the lease as expired', () => {
-    const node = newNode({ overrides: { preVote: false, checkQuorum: true, leaseTicks: 3, heartbeatIntervalTicks: 100, electionTimeoutTicksMin: 200, electionTimeoutTicksMax: 200 } });
+    const node = newNode({
+      overrides: {
+        preVote: false,
+        checkQuorum: true,
+        leaseTicks: 3,
+        heartbeatIntervalTicks: 100,
+        electionTimeoutTicksMin: 200,
+        electionTimeoutTicksMax: 200,
+      },
+    });
     const noop = makeLeader(node).find((m) => m.type === 'append_entries' && m.to === 'n2');
     expect(noop?.type).toBe('append_entries');
     if (noop?.type !== 'append_entries') return;
-    node.step({ type: 'append_entries_response', term: noop.term, from: 'n2', to: 'n1', success: true, matchIndex: noop.prevLogIndex + noop.entries.length, conflictTerm: null, conflictIndex: 0, seq: noop.seq });
+    node.step({
+      type: 'append_entries_response',
+      term: noop.term,
+      from: 'n2',
+      to: 'n1',
+      success: true,
+      matchIndex: noop.prevLogIndex + noop.entries.length,
+      conflictTerm: null,
+      conflictIndex: 0,
+      seq: noop.seq,
+    });
     const acked = (): number | null | undefined => node.snapshotState().progress.find(([peer]) => peer === 'n2')?.[1].ackedSendTicksAgo;
     expect(acked()).toBe(0);
     node.tick();
@@ -67,7 +90,15 @@ describe('RaftNode.snapshotState / fromState', () => {
 
   it(`behaves exactly like the core it was taken from (seed ${seed})`, () => {
     const nodeIds: readonly NodeId[] = ids(3);
-    const overrides = { preVote: true, checkQuorum: true, leaseTicks: 3, electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 7, heartbeatIntervalTicks: 1, maxInflightAppends: 2 };
+    const overrides = {
+      preVote: true,
+      checkQuorum: true,
+      leaseTicks: 3,
+      electionTimeoutTicksMin: 4,
+      electionTimeoutTicksMax: 7,
+      heartbeatIntervalTicks: 1,
+      maxInflightAppends: 2,
+    };
     const seen = differential(seed, nodeIds, (id) => makeConfig(id, nodeIds, overrides), false);
     // The run must have exercised leadership (otherwise most of the state was never compared).
     expect(seen.leaders).toBeGreaterThan(0);
@@ -78,11 +109,23 @@ describe('RaftNode.snapshotState / fromState', () => {
     const founders = ids(3);
     const nodeIds: readonly NodeId[] = ids(4);
     const overrides = {
-      preVote: true, checkQuorum: true, leaseTicks: 3, electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 7, heartbeatIntervalTicks: 1, maxInflightAppends: 2,
+      preVote: true,
+      checkQuorum: true,
+      leaseTicks: 3,
+      electionTimeoutTicksMin: 4,
+      electionTimeoutTicksMax: 7,
+      heartbeatIntervalTicks: 1,
+      maxInflightAppends: 2,
       // Snapshot every few applied entries and keep a short tail (§7): compaction and InstallSnapshot happen within the run.
-      snapshotEveryEntries: 4, snapshotTrailingEntries: 1,
+      snapshotEveryEntries: 4,
+      snapshotTrailingEntries: 1,
     };
-    const seen = differential(seed, nodeIds, (id) => (founders.includes(id) ? makeConfig(id, founders, overrides) : makeConfig(id, nodeIds, { ...overrides, joining: true })), true);
+    const seen = differential(
+      seed,
+      nodeIds,
+      (id) => (founders.includes(id) ? makeConfig(id, founders, overrides) : makeConfig(id, nodeIds, { ...overrides, joining: true })),
+      true,
+    );
     expect(seen.leaders).toBeGreaterThan(0);
     expect(seen.compactions).toBeGreaterThan(0);
     expect(seen.configEntriesApplied).toBeGreaterThan(0);

@@ -54,7 +54,9 @@ describe('RaftNode.ticksUntilDue', () => {
 
   it('a leader with check-quorum and no heartbeat due first: the end of the check-quorum window', () => {
     // Heartbeat interval 9 > the 5-tick window left: the window ends first and, with no follower heard, the leader steps down.
-    const node = newNode({ overrides: { heartbeatIntervalTicks: 9, electionTimeoutTicksMin: 10, electionTimeoutTicksMax: 19, checkQuorum: true } });
+    const node = newNode({
+      overrides: { heartbeatIntervalTicks: 9, electionTimeoutTicksMin: 10, electionTimeoutTicksMax: 19, checkQuorum: true },
+    });
     makeLeader(node);
     for (let i = 0; i < 5; i++) node.tick();
     node.ready();
@@ -99,7 +101,11 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 const coverage = { idleTicks: 0, dueTicks: 0, dueTicksThatActed: 0 };
 
 function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: number, actions: readonly Action[]): void {
-  const net = new Network(size, { electionTimeoutTicksMin: 8, electionTimeoutTicksMax: 16, heartbeatIntervalTicks: 3, preVote, checkQuorum }, prngSeed);
+  const net = new Network(
+    size,
+    { electionTimeoutTicksMin: 8, electionTimeoutTicksMax: 16, heartbeatIntervalTicks: 3, preVote, checkQuorum },
+    prngSeed,
+  );
   const pick = (n: number): string => net.ids[n % net.ids.length] ?? 'n1';
   for (const [step, action] of actions.entries()) {
     switch (action.kind) {
@@ -113,7 +119,8 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
           node.tick();
           if (due > 1) {
             coverage.idleTicks++;
-            if (!readyBefore && node.hasReady()) throw new Error(`step ${step}: ${id} (${node.status().role}) acted on a tick ticksUntilDue() = ${due} called idle`);
+            if (!readyBefore && node.hasReady())
+              throw new Error(`step ${step}: ${id} (${node.status().role}) acted on a tick ticksUntilDue() = ${due} called idle`);
           } else {
             coverage.dueTicks++;
             if (!readyBefore && node.hasReady()) coverage.dueTicksThatActed++;

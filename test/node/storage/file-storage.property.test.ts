@@ -42,7 +42,14 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   termRises: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
   data: fc.string({ maxLength: 40 }),
   reopenAfter: fc.nat({ max: 3 }).map((n) => n === 0), // reopen after about a quarter of the steps
-  compact: fc.option(fc.record({ fraction: fc.double({ min: 0, max: 1, noNaN: true }), past: fc.oneof(fc.constant(0), fc.nat({ max: 5 })), termAgrees: fc.boolean() }), { nil: null, freq: 3 }),
+  compact: fc.option(
+    fc.record({
+      fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      past: fc.oneof(fc.constant(0), fc.nat({ max: 5 })),
+      termAgrees: fc.boolean(),
+    }),
+    { nil: null, freq: 3 },
+  ),
 });
 
 /** What the storage must give back on reopen: the hard state, and the log from firstIndex (after a compaction, what the snapshot does not cover). */
@@ -63,7 +70,8 @@ function termAt(model: Model, index: number): number | null {
 }
 
 function concretize(model: Model, step: Step): { hardState: HardState | null; entries: Entry[] } {
-  const hardState = step.termBump > 0 || step.vote !== null ? { currentTerm: model.hardState.currentTerm + step.termBump, votedFor: step.vote } : null;
+  const hardState =
+    step.termBump > 0 || step.vote !== null ? { currentTerm: model.hardState.currentTerm + step.termBump, votedFor: step.vote } : null;
   const currentTerm = hardState?.currentTerm ?? model.hardState.currentTerm;
   const first = firstIndexOf(model);
   const start = Math.max(first, first + model.entries.length - step.back);
@@ -85,7 +93,12 @@ describe('file storage vs an in-memory model', () => {
         const dir = await tempDir();
         const model: Model = { hardState: { currentTerm: 0, votedFor: null }, entries: [], compactedThrough: null };
         // A tiny threshold makes compaction rewrite the file often (the online rewrite path).
-        const opts = { ...(smallRewrites ? { compactMinGarbageBytes: 64 } : {}), log: (line: string) => { if (line.includes('rewrote')) rewrites++; } };
+        const opts = {
+          ...(smallRewrites ? { compactMinGarbageBytes: 64 } : {}),
+          log: (line: string) => {
+            if (line.includes('rewrote')) rewrites++;
+          },
+        };
         const expectReopened = (opened: Awaited<ReturnType<typeof openFileStorage>>): void => {
           expect(opened.stored).toEqual({ hardState: model.hardState, entries: model.entries });
           expect(opened.recovery.compactedThrough).toEqual(model.compactedThrough);
@@ -102,7 +115,10 @@ describe('file storage vs an in-memory model', () => {
             if (step.compact !== null && firstIndexOf(model) + model.entries.length + step.compact.past > 1) {
               const lastIndex = firstIndexOf(model) - 1 + model.entries.length;
               const base = firstIndexOf(model) - 1;
-              const through = Math.max(1, step.compact.past > 0 ? lastIndex + step.compact.past : base + Math.round(step.compact.fraction * (lastIndex - base)));
+              const through = Math.max(
+                1,
+                step.compact.past > 0 ? lastIndex + step.compact.past : base + Math.round(step.compact.fraction * (lastIndex - base)),
+              );
               const agreed = termAt(model, through);
               const term = step.compact.termAgrees && agreed !== null ? agreed : Math.max(agreed ?? 0, model.hardState.currentTerm) + 1;
               await storage.compact(through + 1, term);
@@ -145,9 +161,17 @@ function expectValidState(stored: StoredState): void {
 const recordArb: fc.Arbitrary<LogRecord> = fc.oneof(
   fc.record({
     type: fc.constant('entry' as const),
-    entry: fc.record({ term: fc.nat({ max: 4 }), index: fc.nat({ max: 6 }), type: fc.constantFrom('command' as const, 'noop' as const), data: fc.string({ maxLength: 12 }) }),
+    entry: fc.record({
+      term: fc.nat({ max: 4 }),
+      index: fc.nat({ max: 6 }),
+      type: fc.constantFrom('command' as const, 'noop' as const),
+      data: fc.string({ maxLength: 12 }),
+    }),
   }),
-  fc.record({ type: fc.constant('hard_state' as const), hardState: fc.record({ currentTerm: fc.nat({ max: 4 }), votedFor: fc.option(fc.string({ maxLength: 4 }), { nil: null }) }) }),
+  fc.record({
+    type: fc.constant('hard_state' as const),
+    hardState: fc.record({ currentTerm: fc.nat({ max: 4 }), votedFor: fc.option(fc.string({ maxLength: 4 }), { nil: null }) }),
+  }),
   fc.record({ type: fc.constant('truncate' as const), fromIndex: fc.nat({ max: 6 }) }),
   fc.record({ type: fc.constant('compact' as const), firstIndex: fc.integer({ min: 1, max: 7 }), prevTerm: fc.nat({ max: 4 }) }),
 );
@@ -188,7 +212,9 @@ const framesArb: fc.Arbitrary<Buffer[]> = fc.array(
 const garbageArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
   fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.concat([FILE_MAGIC, b])),
-  fc.tuple(framesArb, fc.array(mutationArb, { maxLength: 3 })).map(([frames, mutations]) => mutations.reduce(mutate, Buffer.concat([FILE_MAGIC, ...frames]))),
+  fc
+    .tuple(framesArb, fc.array(mutationArb, { maxLength: 3 }))
+    .map(([frames, mutations]) => mutations.reduce(mutate, Buffer.concat([FILE_MAGIC, ...frames]))),
 );
 
 describe('recovery from arbitrary bytes', () => {

@@ -290,10 +290,24 @@ describe('corruption', () => {
     const cases: Array<{ bytes: Buffer; offset: number; match: RegExp }> = [
       { bytes: Buffer.alloc(0), offset: 0, match: /not a rift log file/ },
       { bytes: Buffer.from('RIFTLOG\x02'), offset: 0, match: /not a rift log file/ },
-      { bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'entry', entry: entry(2, 1) })]), offset: 8, match: /record 0 of the frame: .*contiguous/ },
-      { bytes: Buffer.concat([FILE_MAGIC, e1t2, frame({ type: 'entry', entry: entry(2, 1) })]), offset: 8 + e1t2.length, match: /lower than/ },
       {
-        bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'hard_state', hardState: { currentTerm: 3, votedFor: null } }, { type: 'hard_state', hardState: { currentTerm: 2, votedFor: null } })]),
+        bytes: Buffer.concat([FILE_MAGIC, frame({ type: 'entry', entry: entry(2, 1) })]),
+        offset: 8,
+        match: /record 0 of the frame: .*contiguous/,
+      },
+      {
+        bytes: Buffer.concat([FILE_MAGIC, e1t2, frame({ type: 'entry', entry: entry(2, 1) })]),
+        offset: 8 + e1t2.length,
+        match: /lower than/,
+      },
+      {
+        bytes: Buffer.concat([
+          FILE_MAGIC,
+          frame(
+            { type: 'hard_state', hardState: { currentTerm: 3, votedFor: null } },
+            { type: 'hard_state', hardState: { currentTerm: 2, votedFor: null } },
+          ),
+        ]),
         offset: 8,
         match: /record 1 of the frame: currentTerm went down/,
       },
@@ -362,7 +376,10 @@ describe('compaction on open', () => {
     await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 200, 1, 'y'.repeat(100)));
     await storage.persist({ currentTerm: 2, votedFor: 'n2' }, [entry(3, 2)]); // drops 198 entries
     await storage.close();
-    const expected: StoredState = { hardState: { currentTerm: 2, votedFor: 'n2' }, entries: [...entries(1, 2, 1, 'y'.repeat(100)), entry(3, 2)] };
+    const expected: StoredState = {
+      hardState: { currentTerm: 2, votedFor: 'n2' },
+      entries: [...entries(1, 2, 1, 'y'.repeat(100)), entry(3, 2)],
+    };
     const sizeBefore = (await stat(path.join(dir, LOG_FILE_NAME))).size;
 
     const lines: string[] = [];
@@ -374,7 +391,10 @@ describe('compaction on open', () => {
     // Appending and truncating after compaction uses the new offsets.
     await opened.storage.persist(null, [entry(3, 3), entry(4, 3)]);
     await opened.storage.close();
-    expect(await reopen(dir)).toEqual({ hardState: expected.hardState, entries: [...expected.entries.slice(0, 2), entry(3, 3), entry(4, 3)] });
+    expect(await reopen(dir)).toEqual({
+      hardState: expected.hardState,
+      entries: [...expected.entries.slice(0, 2), entry(3, 3), entry(4, 3)],
+    });
   });
 
   it('does not compact below the threshold', async () => {

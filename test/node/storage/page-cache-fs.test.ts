@@ -99,7 +99,15 @@ describe('a real node with --page-cache-crash-model', () => {
   it('keeps every acknowledged write across SIGKILL (it fsyncs before it answers)', async () => {
     ensureBuilt();
     const runDir = await tempDir();
-    const cluster = await Cluster.start({ nodeCount: 1, runDir, nodeFlags: [], net: 'direct', seed: 5, pageCacheCrashModel: true, handleSignals: false });
+    const cluster = await Cluster.start({
+      nodeCount: 1,
+      runDir,
+      nodeFlags: [],
+      net: 'direct',
+      seed: 5,
+      pageCacheCrashModel: true,
+      handleSignals: false,
+    });
     try {
       expect(await cluster.waitForLeader(15_000)).toBe('n1');
       const client = new RiftClient({ config: cluster.config, clientId: `pc-${process.pid}`, timeoutMs: 5000, seed: 1 });

@@ -17,12 +17,14 @@ async function run(label: string, batch: number, calls: number, lazyFsync: boole
     const t0 = process.hrtime.bigint();
     for (let c = 0; c < calls; c++) {
       const es: Entry[] = [];
-      for (let i = 0; i < batch; i++) es.push({ index: next, term: 1, type: 'command', data }), next++;
+      for (let i = 0; i < batch; i++) (es.push({ index: next, term: 1, type: 'command', data }), next++);
       await storage.persist(c === 0 ? { currentTerm: 1, votedFor: 'n1' } : null, es);
     }
     await storage.close();
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`${label}: ${calls} calls x ${batch} entries in ${s.toFixed(2)} s = ${(calls / s).toFixed(0)} persist/s, ${((calls * batch) / s).toFixed(0)} entries/s, ${((s / calls) * 1000).toFixed(3)} ms/call`);
+    console.log(
+      `${label}: ${calls} calls x ${batch} entries in ${s.toFixed(2)} s = ${(calls / s).toFixed(0)} persist/s, ${((calls * batch) / s).toFixed(0)} entries/s, ${((s / calls) * 1000).toFixed(3)} ms/call`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -62,7 +62,10 @@ describe('record encoding', () => {
   });
 
   it('reports every single flipped bit as damaged (checksum covers length, type and payload)', () => {
-    const buf = frameOf([{ type: 'hard_state', hardState: { currentTerm: 3, votedFor: 'n1' } }, { type: 'entry', entry: { term: 3, index: 7, type: 'command', data: 'hello' } }]);
+    const buf = frameOf([
+      { type: 'hard_state', hardState: { currentTerm: 3, votedFor: 'n1' } },
+      { type: 'entry', entry: { term: 3, index: 7, type: 'command', data: 'hello' } },
+    ]);
     for (let bit = 0; bit < buf.length * 8; bit++) {
       const copy = Buffer.from(buf);
       copy[bit >> 3]! ^= 1 << (bit & 7);
@@ -89,7 +92,9 @@ describe('record encoding', () => {
   });
 
   it('refuses to encode a record over the size limit or with a non-integer term', () => {
-    expect(() => encodeRecord({ type: 'entry', entry: { term: 1, index: 1, type: 'command', data: 'x'.repeat(MAX_PAYLOAD_BYTES) } })).toThrow(AssertionError);
+    expect(() =>
+      encodeRecord({ type: 'entry', entry: { term: 1, index: 1, type: 'command', data: 'x'.repeat(MAX_PAYLOAD_BYTES) } }),
+    ).toThrow(AssertionError);
     expect(() => encodeRecord({ type: 'hard_state', hardState: { currentTerm: 1.5, votedFor: null } })).toThrow(AssertionError);
     expect(() => encodeRecord({ type: 'truncate', fromIndex: -1 })).toThrow(AssertionError);
   });

@@ -29,7 +29,10 @@ import { cleanupTempDirs, tempDir } from './helpers.js';
 afterAll(cleanupTempDirs);
 
 const meta = (index: number, term: number): SnapshotMeta => ({ index, term, configuration: makeConfiguration(['n1', 'n2', 'n3'], ['n4']) });
-const snap = (index: number, term: number, data = `state-at-${index}`): StoredSnapshot => ({ meta: meta(index, term), data: Buffer.from(data, 'utf8') });
+const snap = (index: number, term: number, data = `state-at-${index}`): StoredSnapshot => ({
+  meta: meta(index, term),
+  data: Buffer.from(data, 'utf8'),
+});
 
 /** A file system that fails (as a crash would stop the process) once `budget` operations have run. */
 class CrashAfter extends Error {}
@@ -72,23 +75,46 @@ function durabilityWatch(inner: StorageFs): { fs: StorageFs; dirty: Set<string>;
   const fs: StorageFs = {
     mkdirp: (dir) => inner.mkdirp(dir),
     readFile: (file) => inner.readFile(file),
-    removeFile: async (file) => { dirty.delete(file); dirChanged = true; return inner.removeFile(file); },
+    removeFile: async (file) => {
+      dirty.delete(file);
+      dirChanged = true;
+      return inner.removeFile(file);
+    },
     rename: async (from, to) => {
       if (dirty.delete(from)) dirty.add(to);
       dirChanged = true;
       return inner.rename(from, to);
     },
-    fsyncDir: async (dir) => { dirChanged = false; return inner.fsyncDir(dir); },
+    fsyncDir: async (dir) => {
+      dirChanged = false;
+      return inner.fsyncDir(dir);
+    },
     async open(file, mode) {
       const f = await inner.open(file, mode);
       if (mode === 'create') dirChanged = true;
       let path = file;
       return {
-        writeSync: (b, o, l, p) => { dirty.add(path); return f.writeSync(b, o, l, p); },
-        write: async (b, o, l, p) => { dirty.add(path); return f.write(b, o, l, p); },
-        datasync: () => { dirty.delete(path); return f.datasync(); },
-        sync: async () => { dirty.delete(path); path = file; return f.sync(); },
-        truncate: async (n) => { dirty.add(path); return f.truncate(n); },
+        writeSync: (b, o, l, p) => {
+          dirty.add(path);
+          return f.writeSync(b, o, l, p);
+        },
+        write: async (b, o, l, p) => {
+          dirty.add(path);
+          return f.write(b, o, l, p);
+        },
+        datasync: () => {
+          dirty.delete(path);
+          return f.datasync();
+        },
+        sync: async () => {
+          dirty.delete(path);
+          path = file;
+          return f.sync();
+        },
+        truncate: async (n) => {
+          dirty.add(path);
+          return f.truncate(n);
+        },
         close: () => f.close(),
       };
     },

@@ -18,16 +18,19 @@ export const arbEntry: fc.Arbitrary<Entry> = fc.record({
 });
 
 export const arbRaftMessage: fc.Arbitrary<RaftMessage> = fc.oneof(
-  fc.record({
-    type: fc.constant('request_vote' as const),
-    term: arbNat,
-    from: arbId,
-    to: arbId,
-    lastLogIndex: arbNat,
-    lastLogTerm: arbNat,
-    preVote: fc.boolean(),
-    leadershipTransfer: fc.boolean(),
-  }, { requiredKeys: ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'] }),
+  fc.record(
+    {
+      type: fc.constant('request_vote' as const),
+      term: arbNat,
+      from: arbId,
+      to: arbId,
+      lastLogIndex: arbNat,
+      lastLogTerm: arbNat,
+      preVote: fc.boolean(),
+      leadershipTransfer: fc.boolean(),
+    },
+    { requiredKeys: ['type', 'term', 'from', 'to', 'lastLogIndex', 'lastLogTerm', 'preVote'] },
+  ),
   fc.record({
     type: fc.constant('request_vote_response' as const),
     term: arbNat,
@@ -102,7 +105,11 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
   lastLogIndex: arbNat,
   clock: fc.record({ nowMs: arbFinite, offsetMs: arbFinite, rate: fc.double({ min: 0.01, max: 100, noNaN: true }) }),
   // No "__proto__" key: an object literal would not round-trip it as an own property.
-  dropped: fc.dictionary(arbId.filter((k) => k !== '__proto__'), arbNat, { maxKeys: 8, noNullPrototype: true }),
+  dropped: fc.dictionary(
+    arbId.filter((k) => k !== '__proto__'),
+    arbNat,
+    { maxKeys: 8, noNullPrototype: true },
+  ),
   unsafe: fc.array(arbId, { maxLength: 6 }),
 });
 

@@ -39,13 +39,16 @@ describe('ClientReplayGuard', () => {
   it('property: with any arrivals, clocks and a small bound, no (sender, instance, counter) is ever accepted twice', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({
-          sender: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
-          instance: fc.integer({ min: 1, max: 2 }),
-          counter: fc.integer({ min: 1, max: 40 }),
-          skewMs: fc.integer({ min: -2 * W, max: 2 * W }),
-          advanceMs: fc.integer({ min: 0, max: W }),
-        }), { maxLength: 300 }),
+        fc.array(
+          fc.record({
+            sender: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+            instance: fc.integer({ min: 1, max: 2 }),
+            counter: fc.integer({ min: 1, max: 40 }),
+            skewMs: fc.integer({ min: -2 * W, max: 2 * W }),
+            advanceMs: fc.integer({ min: 0, max: W }),
+          }),
+          { maxLength: 300 },
+        ),
         fc.integer({ min: 1, max: 6 }),
         (arrivals, maxClients) => {
           const g = new ClientReplayGuard({ freshnessMs: W, maxClients });

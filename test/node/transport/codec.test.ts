@@ -81,8 +81,13 @@ function seal(json: string | Buffer, opts: { domain?: KeyDomain; sender?: string
   try {
     const parsed = JSON.parse(payload.toString('utf8')) as { from?: unknown; body?: { type?: unknown } };
     const type = parsed?.body?.type;
-    const peer = typeof type === 'string' && ['request_vote', 'request_vote_response', 'append_entries', 'append_entries_response', 'timeout_now', 'hello'].includes(type);
-    guess = { domain: peer ? 'peer' : 'client', sender: typeof parsed?.from === 'string' && parsed.from.length > 0 && Buffer.byteLength(parsed.from) <= 255 ? parsed.from : 'c1' };
+    const peer =
+      typeof type === 'string' &&
+      ['request_vote', 'request_vote_response', 'append_entries', 'append_entries_response', 'timeout_now', 'hello'].includes(type);
+    guess = {
+      domain: peer ? 'peer' : 'client',
+      sender: typeof parsed?.from === 'string' && parsed.from.length > 0 && Buffer.byteLength(parsed.from) <= 255 ? parsed.from : 'c1',
+    };
   } catch {
     // not JSON: client domain, sender c1
   }
@@ -121,7 +126,12 @@ describe('codec round trip', () => {
   });
 
   it('lays out magic, version, header, a JSON client message and a trailing MAC over everything before it, as specified', () => {
-    const request: Envelope = { cluster: CLUSTER, from: 'c1', to: 'n1', body: { type: 'client_request', clientId: 'c1', instance: 9, seq: 1, op: { type: 'get', key: 'k' } } };
+    const request: Envelope = {
+      cluster: CLUSTER,
+      from: 'c1',
+      to: 'n1',
+      body: { type: 'client_request', clientId: 'c1', instance: 9, seq: 1, op: { type: 'get', key: 'k' } },
+    };
     const buf = encodeOk(request);
     expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
     expect(buf[4]).toBe(3);
@@ -133,7 +143,7 @@ describe('codec round trip', () => {
     expect(JSON.parse(json.toString('utf8'))).toEqual(request);
   });
 
-  it('sends Raft messages in the binary form, in the peer domain, under the sender\'s peer key', () => {
+  it("sends Raft messages in the binary form, in the peer domain, under the sender's peer key", () => {
     const buf = encodeOk(vote);
     expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
     expect(buf[4]).toBe(3);
@@ -172,7 +182,17 @@ describe('codec key domains (issue 15 defect 5: a client key must never speak as
     cluster: CLUSTER,
     from: 'n2',
     to: 'n1',
-    body: { type: 'append_entries', term: 9, from: 'n2', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 9, index: 1, type: 'command', data: 'x' }], leaderCommit: 1, seq: 1 },
+    body: {
+      type: 'append_entries',
+      term: 9,
+      from: 'n2',
+      to: 'n1',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [{ term: 9, index: 1, type: 'command', data: 'x' }],
+      leaderCommit: 1,
+      seq: 1,
+    },
   };
 
   it('an AppendEntries "from n2" MACed with the client key is refused, in either domain and either form', () => {
@@ -183,23 +203,32 @@ describe('codec key domains (issue 15 defect 5: a client key must never speak as
     const binary = Buffer.from(encodeOk(forged, CLIENT_KEY));
     binary[5] = 2;
     const signed = binary.subarray(0, binary.length - MAC_BYTES);
-    createHmac('sha256', CLIENT_KEY).update(signed).digest().copy(binary, binary.length - MAC_BYTES);
+    createHmac('sha256', CLIENT_KEY)
+      .update(signed)
+      .digest()
+      .copy(binary, binary.length - MAC_BYTES);
     expect(reasonOf(binary)).toBe('wrong_domain');
     expect(reasonOf(seal(JSON.stringify(forged), { domain: 'client', sender: 'n2', key: CLIENT_KEY }))).toBe('wrong_domain');
-    expect(reasonOf(seal(JSON.stringify({ ...forged, from: 'c1', body: { type: 'hello' } }), { domain: 'client', sender: 'c1', key: CLIENT_KEY }))).toBe('wrong_domain');
+    expect(
+      reasonOf(
+        seal(JSON.stringify({ ...forged, from: 'c1', body: { type: 'hello' } }), { domain: 'client', sender: 'c1', key: CLIENT_KEY }),
+      ),
+    ).toBe('wrong_domain');
   });
 
-  it('a MAC made with one node\'s peer key does not verify as another node\'s message', () => {
+  it("a MAC made with one node's peer key does not verify as another node's message", () => {
     expect(reasonOf(encodeOk(forged, derivePeerKey(PEER_SECRET, 'n3')))).toBe('bad_mac');
     expect(reasonOf(encodeOk(forged, derivePeerKey(PEER_SECRET, 'n2')))).toBe('ok');
   });
 
-  it('the header\'s sender must be the envelope\'s from, and a sender the ring does not know is unknown_sender', () => {
+  it("the header's sender must be the envelope's from, and a sender the ring does not know is unknown_sender", () => {
     const n3key = derivePeerKey(PEER_SECRET, 'n3');
     expect(reasonOf(seal(JSON.stringify(forged), { domain: 'peer', sender: 'n3', key: n3key }))).toBe('sender_mismatch');
     const request = { cluster: CLUSTER, from: 'c1', to: 'n1', body: { type: 'status_request', requestId: 'r' } };
     expect(reasonOf(seal(JSON.stringify(request), { domain: 'client', sender: 'c2' }))).toBe('sender_mismatch');
-    const onlyN1: KeyLookup = { keyFor: (domain, sender) => (domain === 'peer' ? (sender === 'n1' ? derivePeerKey(PEER_SECRET, 'n1') : null) : CLIENT_KEY) };
+    const onlyN1: KeyLookup = {
+      keyFor: (domain, sender) => (domain === 'peer' ? (sender === 'n1' ? derivePeerKey(PEER_SECRET, 'n1') : null) : CLIENT_KEY),
+    };
     expect(reasonOf(encodeOk(forged), CLUSTER, onlyN1)).toBe('unknown_sender');
     const noClients: KeyLookup = { keyFor: (domain, sender) => (domain === 'peer' ? derivePeerKey(PEER_SECRET, sender) : null) };
     expect(reasonOf(encodeOk(request as Envelope), CLUSTER, noClients)).toBe('unknown_sender');
@@ -207,7 +236,9 @@ describe('codec key domains (issue 15 defect 5: a client key must never speak as
 
   it('the encoder picks the domain from the body and refuses a token outside the client domain', () => {
     expect(encodeEnvelope({ ...forged, token: 'abc' }, keyOf(forged), STAMP)).toMatchObject({ ok: false, reason: 'invalid_message' });
-    expect(encodeEnvelope({ cluster: CLUSTER, from: 'n1', to: 'n2', body: { type: 'hello' }, token: 'abc' }, keyOf(vote), STAMP)).toMatchObject({ ok: false, reason: 'invalid_message' });
+    expect(
+      encodeEnvelope({ cluster: CLUSTER, from: 'n1', to: 'n2', body: { type: 'hello' }, token: 'abc' }, keyOf(vote), STAMP),
+    ).toMatchObject({ ok: false, reason: 'invalid_message' });
     expect(encodeEnvelope(vote, keyOf(vote), { ...STAMP, counter: 0 })).toMatchObject({ ok: false, reason: 'invalid_message' });
     expect(encodeEnvelope(vote, keyOf(vote), { ...STAMP, sentAtMs: 1.5 })).toMatchObject({ ok: false, reason: 'invalid_message' });
   });
@@ -219,7 +250,13 @@ describe('codec size limit', () => {
       cluster: CLUSTER,
       from: 'c1',
       to: 'n1',
-      body: { type: 'client_request', clientId: 'c1', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'x'.repeat(MAX_DATAGRAM_BYTES) } },
+      body: {
+        type: 'client_request',
+        clientId: 'c1',
+        instance: 1,
+        seq: 1,
+        op: { type: 'put', key: 'k', value: 'x'.repeat(MAX_DATAGRAM_BYTES) },
+      },
     };
     const r = encodeEnvelope(env, CLIENT_KEY, STAMP);
     expect(r.ok).toBe(false);
@@ -230,9 +267,17 @@ describe('codec size limit', () => {
   });
 
   it('accepts exactly MAX_DATAGRAM_BYTES and rejects one byte more', () => {
-    const base: Envelope = { cluster: CLUSTER, from: 'c1', to: 'n1', body: { type: 'client_request', clientId: 'c1', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: '' } } };
+    const base: Envelope = {
+      cluster: CLUSTER,
+      from: 'c1',
+      to: 'n1',
+      body: { type: 'client_request', clientId: 'c1', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: '' } },
+    };
     const baseLen = encodeOk(base).length;
-    const fill = (n: number): Envelope => ({ ...base, body: { type: 'client_request', clientId: 'c1', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'v'.repeat(n) } } });
+    const fill = (n: number): Envelope => ({
+      ...base,
+      body: { type: 'client_request', clientId: 'c1', instance: 1, seq: 1, op: { type: 'put', key: 'k', value: 'v'.repeat(n) } },
+    });
     const exact = encodeOk(fill(MAX_DATAGRAM_BYTES - baseLen));
     expect(exact.length).toBe(MAX_DATAGRAM_BYTES);
     expect(reasonOf(exact)).toBe('ok');
@@ -242,26 +287,40 @@ describe('codec size limit', () => {
 
   it('an AppendEntries whose entries fit the budget from appendEntriesOverheadBytes always encodes', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 4000, unit: 'binary' }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 100, max: Number.MAX_SAFE_INTEGER }), (datas, big) => {
-        const budget = MAX_DATAGRAM_BYTES - appendEntriesOverheadBytes(CLUSTER, 'node-1', 'node-2');
-        const entries: Entry[] = [];
-        let used = 0;
-        for (const [i, data] of datas.entries()) {
-          const e: Entry = { term: big, index: big - datas.length + i + 1, type: 'command', data };
-          if (used + entryWireBytes(e) > budget) break;
-          used += entryWireBytes(e);
-          entries.push(e);
-        }
-        const env: Envelope = {
-          cluster: CLUSTER,
-          from: 'node-1',
-          to: 'node-2',
-          body: { type: 'append_entries', term: big, from: 'node-1', to: 'node-2', prevLogIndex: big, prevLogTerm: big, entries, leaderCommit: big, seq: big },
-        };
-        const r = encodeEnvelope(env, keyOf(env), { senderIncarnation: big, receiverIncarnation: big, counter: big, sentAtMs: big });
-        expect(r.ok).toBe(true);
-        if (r.ok && entries.length === 0) expect(r.datagram.length).toBe(appendEntriesOverheadBytes(CLUSTER, 'node-1', 'node-2'));
-      }),
+      fc.property(
+        fc.array(fc.string({ maxLength: 4000, unit: 'binary' }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 100, max: Number.MAX_SAFE_INTEGER }),
+        (datas, big) => {
+          const budget = MAX_DATAGRAM_BYTES - appendEntriesOverheadBytes(CLUSTER, 'node-1', 'node-2');
+          const entries: Entry[] = [];
+          let used = 0;
+          for (const [i, data] of datas.entries()) {
+            const e: Entry = { term: big, index: big - datas.length + i + 1, type: 'command', data };
+            if (used + entryWireBytes(e) > budget) break;
+            used += entryWireBytes(e);
+            entries.push(e);
+          }
+          const env: Envelope = {
+            cluster: CLUSTER,
+            from: 'node-1',
+            to: 'node-2',
+            body: {
+              type: 'append_entries',
+              term: big,
+              from: 'node-1',
+              to: 'node-2',
+              prevLogIndex: big,
+              prevLogTerm: big,
+              entries,
+              leaderCommit: big,
+              seq: big,
+            },
+          };
+          const r = encodeEnvelope(env, keyOf(env), { senderIncarnation: big, receiverIncarnation: big, counter: big, sentAtMs: big });
+          expect(r.ok).toBe(true);
+          if (r.ok && entries.length === 0) expect(r.datagram.length).toBe(appendEntriesOverheadBytes(CLUSTER, 'node-1', 'node-2'));
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -279,10 +338,14 @@ describe('codec rejects bad input without throwing', () => {
 
   it('random bytes behind a valid header fail the MAC', () => {
     fc.assert(
-      fc.property(fc.constantFrom<KeyDomain>('peer', 'client'), fc.uint8Array({ minLength: MAC_BYTES + 1, maxLength: 2000 }), (domain, bytes) => {
-        const buf = Buffer.concat([header(domain, 'n1'), bytes]);
-        expect(reasonOf(buf)).toBe('bad_mac');
-      }),
+      fc.property(
+        fc.constantFrom<KeyDomain>('peer', 'client'),
+        fc.uint8Array({ minLength: MAC_BYTES + 1, maxLength: 2000 }),
+        (domain, bytes) => {
+          const buf = Buffer.concat([header(domain, 'n1'), bytes]);
+          expect(reasonOf(buf)).toBe('bad_mac');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -299,7 +362,8 @@ describe('codec rejects bad input without throwing', () => {
         else if (pos === 4) expect(reason).toBe('bad_version');
         // The bytes that choose the key: the domain, the sender's length and the sender.
         else if (pos === 5) expect(['bad_header', 'bad_mac', 'unknown_sender']).toContain(reason);
-        else if (pos >= FIXED_HEADER_BYTES - 1 && pos < senderEnd) expect(['bad_header', 'bad_mac', 'too_short', 'unknown_sender']).toContain(reason);
+        else if (pos >= FIXED_HEADER_BYTES - 1 && pos < senderEnd)
+          expect(['bad_header', 'bad_mac', 'too_short', 'unknown_sender']).toContain(reason);
         else expect(reason).toBe('bad_mac');
       }),
       { numRuns: 300 },
@@ -328,16 +392,27 @@ describe('codec rejects bad input without throwing', () => {
     for (const version of [0, 1, 2, 4, 255]) {
       const buf = Buffer.from(encodeOk(vote));
       buf[4] = version;
-      createHmac('sha256', keyOf(vote)).update(buf.subarray(0, buf.length - MAC_BYTES)).digest().copy(buf, buf.length - MAC_BYTES);
+      createHmac('sha256', keyOf(vote))
+        .update(buf.subarray(0, buf.length - MAC_BYTES))
+        .digest()
+        .copy(buf, buf.length - MAC_BYTES);
       expect(reasonOf(buf)).toBe('bad_version');
     }
   });
 
   it('a valid MAC over a header with an ill-formed stamp is bad_header', () => {
-    for (const [offset, value] of [[6, -1], [14, 1.5], [22, 0], [30, 2 ** 53]] as const) {
+    for (const [offset, value] of [
+      [6, -1],
+      [14, 1.5],
+      [22, 0],
+      [30, 2 ** 53],
+    ] as const) {
       const buf = Buffer.from(encodeOk(vote));
       buf.writeDoubleLE(value, offset);
-      createHmac('sha256', keyOf(vote)).update(buf.subarray(0, buf.length - MAC_BYTES)).digest().copy(buf, buf.length - MAC_BYTES);
+      createHmac('sha256', keyOf(vote))
+        .update(buf.subarray(0, buf.length - MAC_BYTES))
+        .digest()
+        .copy(buf, buf.length - MAC_BYTES);
       expect(reasonOf(buf)).toBe('bad_header');
     }
   });
@@ -472,7 +547,11 @@ describe('codec validates every field (valid MAC, bad fields)', () => {
         }
         const buf = seal(JSON.stringify(json));
         const expected = mutation === 'long_string' ? ['invalid_message', 'oversized'] : ['invalid_message'];
-        if (leaf.length === 1 && leaf[0] === 'cluster' && (mutation === 'long_string' || mutation === 'wrong_type' || mutation === 'object')) {
+        if (
+          leaf.length === 1 &&
+          leaf[0] === 'cluster' &&
+          (mutation === 'long_string' || mutation === 'wrong_type' || mutation === 'object')
+        ) {
           expected.push('wrong_cluster');
         }
         expect(expected).toContain(reasonOf(buf));
@@ -484,11 +563,66 @@ describe('codec validates every field (valid MAC, bad fields)', () => {
   const cases: Array<[string, unknown]> = [
     ['unknown type', { type: 'install_snapshot', term: 1, from: 'n1', to: 'n2' }],
     ['prototype key as type', { type: 'constructor' }],
-    ['entry term 0', { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 0, index: 1, type: 'noop', data: '' }], leaderCommit: 0, seq: 0 }],
-    ['entry index 0', { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, index: 0, type: 'noop', data: '' }], leaderCommit: 0, seq: 0 }],
-    ['entry bad type', { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, index: 1, type: 'config', data: '' }], leaderCommit: 0, seq: 0 }],
-    ['entries not an array', { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: {}, leaderCommit: 0, seq: 0 }],
-    ['too many entries', { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: Array.from({ length: 8193 }, () => 0), leaderCommit: 0, seq: 0 }],
+    [
+      'entry term 0',
+      {
+        type: 'append_entries',
+        term: 1,
+        from: 'n1',
+        to: 'n2',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [{ term: 0, index: 1, type: 'noop', data: '' }],
+        leaderCommit: 0,
+        seq: 0,
+      },
+    ],
+    [
+      'entry index 0',
+      {
+        type: 'append_entries',
+        term: 1,
+        from: 'n1',
+        to: 'n2',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [{ term: 1, index: 0, type: 'noop', data: '' }],
+        leaderCommit: 0,
+        seq: 0,
+      },
+    ],
+    [
+      'entry bad type',
+      {
+        type: 'append_entries',
+        term: 1,
+        from: 'n1',
+        to: 'n2',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [{ term: 1, index: 1, type: 'config', data: '' }],
+        leaderCommit: 0,
+        seq: 0,
+      },
+    ],
+    [
+      'entries not an array',
+      { type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: {}, leaderCommit: 0, seq: 0 },
+    ],
+    [
+      'too many entries',
+      {
+        type: 'append_entries',
+        term: 1,
+        from: 'n1',
+        to: 'n2',
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: Array.from({ length: 8193 }, () => 0),
+        leaderCommit: 0,
+        seq: 0,
+      },
+    ],
     ['unknown kv op', { type: 'client_request', clientId: 'c', instance: 1, seq: 1, op: { type: 'append', key: 'k', value: 'v' } }],
     ['unknown outcome', { type: 'client_response', clientId: 'c', seq: 1, outcome: { status: 'maybe' } }],
     ['bad invalid code', { type: 'client_response', clientId: 'c', seq: 1, outcome: { status: 'invalid', code: 'too_big', message: '' } }],
@@ -498,8 +632,46 @@ describe('codec validates every field (valid MAC, bad fields)', () => {
     ['retry token with bad characters', { type: 'retry', token: 'a b' }],
     ['hello with a field', { type: 'hello', term: 1 }],
     ['id too long', { type: 'status_request', requestId: 'r'.repeat(129) }],
-    ['zero clock rate', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'leader', currentTerm: 1, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 0 }, dropped: {}, unsafe: [] } }],
-    ['bad role', { type: 'status_response', requestId: 'r', status: { id: 'n1', role: 'king', currentTerm: 1, votedFor: null, leaderId: null, commitIndex: 0, lastApplied: 0, lastLogIndex: 0, clock: { nowMs: 1, offsetMs: 0, rate: 1 }, dropped: {}, unsafe: [] } }],
+    [
+      'zero clock rate',
+      {
+        type: 'status_response',
+        requestId: 'r',
+        status: {
+          id: 'n1',
+          role: 'leader',
+          currentTerm: 1,
+          votedFor: null,
+          leaderId: null,
+          commitIndex: 0,
+          lastApplied: 0,
+          lastLogIndex: 0,
+          clock: { nowMs: 1, offsetMs: 0, rate: 0 },
+          dropped: {},
+          unsafe: [],
+        },
+      },
+    ],
+    [
+      'bad role',
+      {
+        type: 'status_response',
+        requestId: 'r',
+        status: {
+          id: 'n1',
+          role: 'king',
+          currentTerm: 1,
+          votedFor: null,
+          leaderId: null,
+          commitIndex: 0,
+          lastApplied: 0,
+          lastLogIndex: 0,
+          clock: { nowMs: 1, offsetMs: 0, rate: 1 },
+          dropped: {},
+          unsafe: [],
+        },
+      },
+    ],
     ['array body', []],
   ];
   it.each(cases)('%s is invalid_message', (_name, body) => {

@@ -45,7 +45,10 @@ interface TestNode {
 }
 
 function node(
-  id: string, incarnation: number, clock: Clock, onClient?: (n: TestNode, m: ClientMessage, replyTo: ReplyAddress) => void,
+  id: string,
+  incarnation: number,
+  clock: Clock,
+  onClient?: (n: TestNode, m: ClientMessage, replyTo: ReplyAddress) => void,
   redirect?: (request: ClientRequest) => ClientOutcome | null,
 ): TestNode {
   const outbox: Sent[] = [];
@@ -53,8 +56,14 @@ function node(
   const clientMessages: { message: ClientMessage; replyTo: ReplyAddress }[] = [];
   let self: TestNode | null = null;
   const endpoint = new NodeEndpoint({
-    id, cluster: CLUSTER, nodeIds: NODES, keys: RING, incarnation, clientFreshnessMs: W,
-    tokenKey: Buffer.alloc(32, incarnation % 251), wallClockMs: () => clock.nowMs,
+    id,
+    cluster: CLUSTER,
+    nodeIds: NODES,
+    keys: RING,
+    incarnation,
+    clientFreshnessMs: W,
+    tokenKey: Buffer.alloc(32, incarnation % 251),
+    wallClockMs: () => clock.nowMs,
     toPeer: (to, datagram) => outbox.push({ to, datagram }),
     toAddress: (host, port, datagram) => outbox.push({ to: `${host}:${port}`, datagram }),
     onPeerMessage: (m) => peerMessages.push(m),
@@ -119,7 +128,12 @@ describe('peer credentials: a client key never speaks as a peer (defect 5)', () 
   it('an AppendEntries "from n2" MACed with the client key is rejected in either key domain; nothing reaches the host', () => {
     const clock = new Clock();
     const { n1 } = pair(clock);
-    const forged: Envelope = { cluster: CLUSTER, from: 'n2', to: 'n1', body: { ...heartbeat('n2', 'n1', 1), entries: [{ term: 2, index: 1, type: 'command', data: 'x' }], leaderCommit: 1 } };
+    const forged: Envelope = {
+      cluster: CLUSTER,
+      from: 'n2',
+      to: 'n1',
+      body: { ...heartbeat('n2', 'n1', 1), entries: [{ term: 2, index: 1, type: 'command', data: 'x' }], leaderCommit: 1 },
+    };
     const stamp: Stamp = { senderIncarnation: 200, receiverIncarnation: 100, counter: 10, sentAtMs: clock.nowMs };
     const clientKey = deriveClientKey(CLIENT_SECRET);
     // Peer domain, MACed with the client key: verified under n2's peer key, it fails.
@@ -127,7 +141,10 @@ describe('peer credentials: a client key never speaks as a peer (defect 5)', () 
     // Client domain, where the client key does verify: a Raft body is refused there.
     const clientDomain = encoded(forged, clientKey, stamp);
     clientDomain[5] = 2;
-    createHmac('sha256', clientKey).update(clientDomain.subarray(0, clientDomain.length - MAC_BYTES)).digest().copy(clientDomain, clientDomain.length - MAC_BYTES);
+    createHmac('sha256', clientKey)
+      .update(clientDomain.subarray(0, clientDomain.length - MAC_BYTES))
+      .digest()
+      .copy(clientDomain, clientDomain.length - MAC_BYTES);
     n1.endpoint.receive(clientDomain, '127.0.0.1', 9);
     // With the peer key of another node (n3 speaking as n2).
     n1.endpoint.receive(encoded(forged, derivePeerKey(PEER_SECRET, 'n3'), stamp), '127.0.0.1', 9);
@@ -213,8 +230,19 @@ describe('peer replay window (defect 5)', () => {
 });
 
 /** A client and what it got. */
-function client(sender: string, instance: number, clock: Clock): { endpoint: ClientEndpoint; inbox: { from: string; message: ClientMessage }[]; receive(d: Buffer): void } {
-  const endpoint = new ClientEndpoint({ cluster: CLUSTER, sender, instance, keys: KeyRing.forClient(CLIENT_SECRET), freshnessMs: W, wallClockMs: () => clock.nowMs });
+function client(
+  sender: string,
+  instance: number,
+  clock: Clock,
+): { endpoint: ClientEndpoint; inbox: { from: string; message: ClientMessage }[]; receive(d: Buffer): void } {
+  const endpoint = new ClientEndpoint({
+    cluster: CLUSTER,
+    sender,
+    instance,
+    keys: KeyRing.forClient(CLIENT_SECRET),
+    freshnessMs: W,
+    wallClockMs: () => clock.nowMs,
+  });
   const inbox: { from: string; message: ClientMessage }[] = [];
   return {
     endpoint,
@@ -237,7 +265,13 @@ function sentTo(n: TestNode, address: string): Buffer[] {
   return n.outbox.filter((s) => s.to === address).map((s) => s.datagram);
 }
 
-const put = (seq: number, value: string): ClientMessage => ({ type: 'client_request', clientId: 'c1', instance: 5, seq, op: { type: 'put', key: 'k', value } });
+const put = (seq: number, value: string): ClientMessage => ({
+  type: 'client_request',
+  clientId: 'c1',
+  instance: 5,
+  seq,
+  op: { type: 'put', key: 'k', value },
+});
 
 describe('client replay protection (defect 5)', () => {
   /** A node and a client that has its token: its next request is served. */
@@ -304,7 +338,12 @@ describe('anti-amplification (RFC 9000 §8.1)', () => {
   function amplifier(clock: Clock): TestNode {
     return node('n1', 100, clock, (n, message, replyTo) => {
       if (message.type !== 'client_request') return;
-      n.endpoint.sendClient(replyTo, { type: 'client_response', clientId: message.clientId, seq: message.seq, outcome: { status: 'ok', value: bigValue } });
+      n.endpoint.sendClient(replyTo, {
+        type: 'client_response',
+        clientId: message.clientId,
+        seq: message.seq,
+        outcome: { status: 'ok', value: bigValue },
+      });
     });
   }
   const get = (seq: number): ClientMessage => ({ type: 'client_request', clientId: 'c1', instance: 5, seq, op: { type: 'get', key: 'k' } });
@@ -364,7 +403,9 @@ describe('anti-amplification (RFC 9000 §8.1)', () => {
     expect(answers).toHaveLength(1);
     expect(answers[0]!.length).toBeLessThanOrEqual(AMPLIFICATION_FACTOR * request.length);
     c.receive(answers[0]!);
-    expect(c.inbox.map((m) => m.message)).toEqual([{ type: 'client_response', clientId: 'c1', seq: 1, outcome: { status: 'not_leader', leaderHint: 'n2' } }]);
+    expect(c.inbox.map((m) => m.message)).toEqual([
+      { type: 'client_response', clientId: 'c1', seq: 1, outcome: { status: 'not_leader', leaderHint: 'n2' } },
+    ]);
     expect(n1.clientMessages).toEqual([]);
     expect(n1.endpoint.droppedCounts()).toEqual({ stale_receiver: 1 });
     // Once it leads, the same kind of request gets a retry, never service.
@@ -378,7 +419,10 @@ describe('anti-amplification (RFC 9000 §8.1)', () => {
   it('a reply to an address that is not validated is not sent at all', () => {
     const clock = new Clock();
     const n1 = amplifier(clock);
-    const sent = n1.endpoint.sendClient({ host: '10.0.0.9', port: 1, sender: 'c9', instance: 1 }, { type: 'client_response', clientId: 'c9', seq: 1, outcome: { status: 'ok', value: bigValue } });
+    const sent = n1.endpoint.sendClient(
+      { host: '10.0.0.9', port: 1, sender: 'c9', instance: 1 },
+      { type: 'client_response', clientId: 'c9', seq: 1, outcome: { status: 'ok', value: bigValue } },
+    );
     expect(sent).toBeNull();
     expect(n1.outbox).toEqual([]);
     expect(n1.endpoint.droppedCounts()).toEqual({ unvalidated_reply: 1 });
@@ -389,13 +433,16 @@ describe('anything at all on the wire (property)', () => {
   it('garbage, truncations, bit flips and re-deliveries never throw, and never reach the host unless they are a valid, fresh, first delivery', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(
-          fc.record({ kind: fc.constant('garbage' as const), bytes: fc.uint8Array({ maxLength: 600 }) }),
-          fc.record({ kind: fc.constant('flip' as const), which: fc.nat(), pos: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
-          fc.record({ kind: fc.constant('cut' as const), which: fc.nat(), at: fc.nat() }),
-          fc.record({ kind: fc.constant('again' as const), which: fc.nat() }),
-          fc.record({ kind: fc.constant('fresh' as const), seq: fc.nat(1000) }),
-        ), { maxLength: 60 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant('garbage' as const), bytes: fc.uint8Array({ maxLength: 600 }) }),
+            fc.record({ kind: fc.constant('flip' as const), which: fc.nat(), pos: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+            fc.record({ kind: fc.constant('cut' as const), which: fc.nat(), at: fc.nat() }),
+            fc.record({ kind: fc.constant('again' as const), which: fc.nat() }),
+            fc.record({ kind: fc.constant('fresh' as const), seq: fc.nat(1000) }),
+          ),
+          { maxLength: 60 },
+        ),
         (steps) => {
           const clock = new Clock();
           const { n1, n2 } = pair(clock);

@@ -27,7 +27,12 @@ const STAMP: Stamp = { senderIncarnation: 3, receiverIncarnation: 5, counter: 7,
 /** The peer key of `from`: what a node seals its Raft messages with. */
 const keyOf = (from: string): Buffer => derivePeerKey(PEER_SECRET, from);
 
-const arbBinaryEnvelope: fc.Arbitrary<BinaryEnvelope> = arbRaftMessage.map((body) => ({ cluster: CLUSTER, from: body.from, to: body.to, body }));
+const arbBinaryEnvelope: fc.Arbitrary<BinaryEnvelope> = arbRaftMessage.map((body) => ({
+  cluster: CLUSTER,
+  from: body.from,
+  to: body.to,
+  body,
+}));
 
 function payloadOf(env: BinaryEnvelope): Buffer {
   const out = Buffer.alloc(200_000);
@@ -57,7 +62,17 @@ function reasonOf(buf: Buffer): DropReason | 'ok' {
   return r.ok ? 'ok' : r.reason;
 }
 
-const heartbeat: AppendEntries = { type: 'append_entries', term: 3, from: 'n1', to: 'n2', prevLogIndex: 9, prevLogTerm: 2, entries: [], leaderCommit: 8, seq: 41 };
+const heartbeat: AppendEntries = {
+  type: 'append_entries',
+  term: 3,
+  from: 'n1',
+  to: 'n2',
+  prevLogIndex: 9,
+  prevLogTerm: 2,
+  entries: [],
+  leaderCommit: 8,
+  seq: 41,
+};
 const withEntry = (entry: object): BinaryEnvelope =>
   ({ cluster: CLUSTER, from: 'n1', to: 'n2', body: { ...heartbeat, entries: [entry] } }) as unknown as BinaryEnvelope;
 
@@ -77,13 +92,17 @@ describe('binary Raft messages', () => {
 
   it('the datagram size is exactly the overhead plus entryWireBytes of each entry', () => {
     fc.assert(
-      fc.property(arbRaftMessage.filter((m): m is AppendEntries => m.type === 'append_entries'), (body) => {
-        const env: Envelope = { cluster: CLUSTER, from: body.from, to: body.to, body };
-        const r = encodeEnvelope(env, keyOf(env.from), STAMP);
-        if (!r.ok) throw new Error(r.detail);
-        const expected = appendEntriesOverheadBytes(CLUSTER, body.from, body.to) + body.entries.reduce((n, e) => n + entryWireBytes(e), 0);
-        expect(r.datagram.length).toBe(expected);
-      }),
+      fc.property(
+        arbRaftMessage.filter((m): m is AppendEntries => m.type === 'append_entries'),
+        (body) => {
+          const env: Envelope = { cluster: CLUSTER, from: body.from, to: body.to, body };
+          const r = encodeEnvelope(env, keyOf(env.from), STAMP);
+          if (!r.ok) throw new Error(r.detail);
+          const expected =
+            appendEntriesOverheadBytes(CLUSTER, body.from, body.to) + body.entries.reduce((n, e) => n + entryWireBytes(e), 0);
+          expect(r.datagram.length).toBe(expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -125,7 +144,9 @@ describe('binary Raft messages', () => {
   it('random bytes after a binary kind byte never decode and never throw', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 300 }), (kind, rest) => {
-        expect(['invalid_message', 'wrong_cluster', 'sender_mismatch']).toContain(reasonOf(seal(Buffer.concat([Buffer.from([kind]), rest]))));
+        expect(['invalid_message', 'wrong_cluster', 'sender_mismatch']).toContain(
+          reasonOf(seal(Buffer.concat([Buffer.from([kind]), rest]))),
+        );
       }),
       { numRuns: 1000 },
     );
@@ -146,12 +167,29 @@ describe('binary Raft messages', () => {
   bad.push(['entry index 0', (p) => p.writeDoubleLE(0, entryAt + 8), oneEntry]);
   bad.push(['entry type 2', (p) => (p[entryAt + 16] = 2), oneEntry]);
   bad.push(['entry data invalid UTF-8', (p) => (p[entryAt + 21] = 0xff), oneEntry]);
-  const rvEnv: BinaryEnvelope = { cluster: CLUSTER, from: 'n1', to: 'n2', body: { type: 'request_vote', term: 3, from: 'n1', to: 'n2', lastLogIndex: 1, lastLogTerm: 1, preVote: false } };
+  const rvEnv: BinaryEnvelope = {
+    cluster: CLUSTER,
+    from: 'n1',
+    to: 'n2',
+    body: { type: 'request_vote', term: 3, from: 'n1', to: 'n2', lastLogIndex: 1, lastLogTerm: 1, preVote: false },
+  };
   bad.push(['unknown flag bit', (p) => (p[p.length - 1] = 0x80), rvEnv]);
   bad.push(['leadershipTransfer value without the field', (p) => (p[p.length - 1] = 4), rvEnv]);
   const aerEnv: BinaryEnvelope = {
-    cluster: CLUSTER, from: 'n1', to: 'n2',
-    body: { type: 'append_entries_response', term: 3, from: 'n1', to: 'n2', success: true, matchIndex: 4, conflictTerm: null, conflictIndex: 0, seq: 2 },
+    cluster: CLUSTER,
+    from: 'n1',
+    to: 'n2',
+    body: {
+      type: 'append_entries_response',
+      term: 3,
+      from: 'n1',
+      to: 'n2',
+      success: true,
+      matchIndex: 4,
+      conflictTerm: null,
+      conflictIndex: 0,
+      seq: 2,
+    },
   };
   bad.push(['conflictTerm set although absent', (p) => p.writeDoubleLE(7, p.length - 8), aerEnv]);
 

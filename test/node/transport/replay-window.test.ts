@@ -79,7 +79,9 @@ describe('ReplayWindow', () => {
         (size, n, seed) => {
           // Each counter is delayed by less than half the window (in positions): no arrival trails the highest by `size`.
           const prng = createPrng(seed);
-          const order = Array.from({ length: n }, (_, i) => ({ c: i + 1, key: i + 1 + prng.nextInt(0, size / 2 - 1) })).sort((a, b) => a.key - b.key || a.c - b.c);
+          const order = Array.from({ length: n }, (_, i) => ({ c: i + 1, key: i + 1 + prng.nextInt(0, size / 2 - 1) })).sort(
+            (a, b) => a.key - b.key || a.c - b.c,
+          );
           const w = new ReplayWindow(size);
           // (One comparison per phase: an expect per counter would dominate the run time.)
           expect(order.filter(({ c }) => w.accept(c) !== 'accept')).toEqual([]);

@@ -45,15 +45,26 @@ async function node(id: string, incarnation: number, ports: Map<string, number>)
   const logs: string[] = [];
   let transport: UdpTransport | null = null;
   const endpoint = new NodeEndpoint({
-    id, cluster: CLUSTER, nodeIds: NODES, keys: RING, incarnation, clientFreshnessMs: 30_000,
-    tokenKey: Buffer.alloc(32, id.charCodeAt(1)), wallClockMs: () => Date.now(),
+    id,
+    cluster: CLUSTER,
+    nodeIds: NODES,
+    keys: RING,
+    incarnation,
+    clientFreshnessMs: 30_000,
+    tokenKey: Buffer.alloc(32, id.charCodeAt(1)),
+    wallClockMs: () => Date.now(),
     toPeer: (to, datagram) => transport?.send('127.0.0.1', ports.get(to) ?? 9, datagram),
     toAddress: (host, port, datagram) => transport?.send(host, port, datagram),
     onPeerMessage: (m) => peerMessages.push(m),
     onClientMessage: (message, replyTo) => clientMessages.push({ message, replyTo }),
     log: (line) => logs.push(line),
   });
-  transport = await UdpTransport.open({ host: '127.0.0.1', port: 0, onDatagram: (d, host, port) => endpoint.receive(d, host, port), log: (line) => logs.push(line) });
+  transport = await UdpTransport.open({
+    host: '127.0.0.1',
+    port: 0,
+    onDatagram: (d, host, port) => endpoint.receive(d, host, port),
+    log: (line) => logs.push(line),
+  });
   ports.set(id, transport.address().port);
   open.push(transport);
   return { transport, endpoint, peerMessages, clientMessages, logs };
@@ -78,7 +89,14 @@ interface TestClient {
 
 async function client(sender: string, instance: number): Promise<TestClient> {
   const received: { from: string; message: ClientMessage }[] = [];
-  const endpoint = new ClientEndpoint({ cluster: CLUSTER, sender, instance, keys: KeyRing.forClient(CLIENT_SECRET), freshnessMs: 30_000, wallClockMs: () => Date.now() });
+  const endpoint = new ClientEndpoint({
+    cluster: CLUSTER,
+    sender,
+    instance,
+    keys: KeyRing.forClient(CLIENT_SECRET),
+    freshnessMs: 30_000,
+    wallClockMs: () => Date.now(),
+  });
   const transport = await UdpTransport.open({
     host: '127.0.0.1',
     port: 0,
@@ -131,9 +149,14 @@ describe('UdpTransport and the endpoints on real sockets', () => {
     expect(new Set(a.clientMessages.map((m) => JSON.stringify(m.message)))).toEqual(new Set(bodies.map((m) => JSON.stringify(m))));
     const replyTo = a.clientMessages[0]!.replyTo;
     expect(replyTo).toMatchObject({ host: '127.0.0.1', port: c.transport.address().port, sender: 'c1', instance: 77 });
-    expect(a.endpoint.sendClient(replyTo, { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } })?.ok).toBe(true);
+    expect(
+      a.endpoint.sendClient(replyTo, { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } })?.ok,
+    ).toBe(true);
     await waitFor(() => c.received.length === 2, 'the reply at the client');
-    expect(c.received[1]).toEqual({ from: 'n1', message: { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } } });
+    expect(c.received[1]).toEqual({
+      from: 'n1',
+      message: { type: 'client_response', clientId: 'c1', seq: 3, outcome: { status: 'ok', value: 'v' } },
+    });
     // The first request named no incarnation of n1 yet: answered with a retry (token and incarnation), not served.
     expect(a.endpoint.droppedCounts()).toEqual({ stale_receiver: 1 });
     // Every datagram n1 sent: the peer messages, its hellos, one retry and one reply.
@@ -206,7 +229,14 @@ describe('UdpTransport and the endpoints on real sockets', () => {
     const msg: RaftMessage = { type: 'timeout_now', term: 1, from: 'n1', to: 'n2' };
     for (let i = 0; i < 20; i++) expect(n1.endpoint.sendPeer('n2', msg).ok).toBe(true);
     const big: RaftMessage = {
-      type: 'append_entries', term: 1, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, seq: 1,
+      type: 'append_entries',
+      term: 1,
+      from: 'n1',
+      to: 'n2',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      leaderCommit: 0,
+      seq: 1,
       entries: [{ term: 1, index: 1, type: 'command', data: 'x'.repeat(65_500) }],
     };
     expect(n1.endpoint.sendPeer('n2', big)).toMatchObject({ ok: false, reason: 'oversized' });
@@ -219,6 +249,8 @@ describe('UdpTransport and the endpoints on real sockets', () => {
   it('binding a port in use is a rejected promise, not a crash', async () => {
     const first = await UdpTransport.open({ host: '127.0.0.1', port: 0, onDatagram: () => {}, log: () => {} });
     open.push(first);
-    await expect(UdpTransport.open({ host: '127.0.0.1', port: first.address().port, onDatagram: () => {}, log: () => {} })).rejects.toThrow(/cannot bind/);
+    await expect(UdpTransport.open({ host: '127.0.0.1', port: first.address().port, onDatagram: () => {}, log: () => {} })).rejects.toThrow(
+      /cannot bind/,
+    );
   });
 });

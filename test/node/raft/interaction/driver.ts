@@ -212,7 +212,8 @@ export class InteractionEnv {
       case 'propose-conf-change': {
         this.expectArgs(c, 3, []);
         const type = c.positional[1];
-        if (type !== 'add_learner' && type !== 'promote' && type !== 'remove') throw new UsageError(`propose-conf-change: unknown change '${type ?? ''}' (add_learner, promote, remove)`);
+        if (type !== 'add_learner' && type !== 'promote' && type !== 'remove')
+          throw new UsageError(`propose-conf-change: unknown change '${type ?? ''}' (add_learner, promote, remove)`);
         return this.proposeConfChange(this.node(c.positional[0]), { type, node: c.positional[2] ?? '' });
       }
       case 'snapshot':
@@ -232,7 +233,16 @@ export class InteractionEnv {
 
   private addNodes(c: Command): void {
     this.expectArgs(c, 1, [
-      'pre-vote', 'check-quorum', 'lease', 'parallel-append', 'election', 'election-max', 'heartbeat', 'seed', 'snapshot-every', 'trailing',
+      'pre-vote',
+      'check-quorum',
+      'lease',
+      'parallel-append',
+      'election',
+      'election-max',
+      'heartbeat',
+      'seed',
+      'snapshot-every',
+      'trailing',
     ]);
     if (this.nodes.size > 0) throw new UsageError('add-nodes: the cluster already exists (add-learner adds a node)');
     const count = this.intArg(c.positional[0], 'N');
@@ -257,9 +267,10 @@ export class InteractionEnv {
     this.nodeIds = ids(count);
     for (const id of this.nodeIds) this.createNode(id, this.nodeIds, false);
     const first = this.node(this.nodeIds[0]).config;
-    const snapshots = everyText === undefined && trailingText === undefined
-      ? ''
-      : ` snapshot-every=${first.snapshotEveryEntries ?? 'off'} trailing=${first.snapshotTrailingEntries ?? 'default'}`;
+    const snapshots =
+      everyText === undefined && trailingText === undefined
+        ? ''
+        : ` snapshot-every=${first.snapshotEveryEntries ?? 'off'} trailing=${first.snapshotTrailingEntries ?? 'default'}`;
     this.print(
       `${this.nodeIds.join(' ')}: election=${first.electionTimeoutTicksMin}..${first.electionTimeoutTicksMax} ` +
         `heartbeat=${first.heartbeatIntervalTicks} ` +
@@ -292,7 +303,9 @@ export class InteractionEnv {
   }
 
   private proposeConfChange(node: DriverNode, change: ConfChange): void {
-    this.input(node, (n) => this.print(`${n.id} propose ${change.type} ${change.node}: ${describeProposeResult(n.raft.proposeConfChange(change))}`));
+    this.input(node, (n) =>
+      this.print(`${n.id} propose ${change.type} ${change.node}: ${describeProposeResult(n.raft.proposeConfChange(change))}`),
+    );
   }
 
   /** The driver snapshots its state machine at its applied index on its own initiative (snapshotTaken). */
@@ -563,7 +576,8 @@ export class InteractionEnv {
   private send(node: DriverNode, ready: Ready): void {
     this.network.push(...ready.messages);
     for (const message of ready.snapshotsToSend) {
-      if (node.disk.snapshot?.index !== message.snapshot.index) throw new Error(`${node.id} streams snapshot ${message.snapshot.index} but holds ${node.disk.snapshot?.index ?? 'none'}`);
+      if (node.disk.snapshot?.index !== message.snapshot.index)
+        throw new Error(`${node.id} streams snapshot ${message.snapshot.index} but holds ${node.disk.snapshot?.index ?? 'none'}`);
       this.streams.set(message, [...node.disk.snapshotData]);
       this.network.push(message);
     }

@@ -73,7 +73,9 @@ describe('the transcript runner (self-tests)', () => {
     expect(() => runTranscript(typo, 'memory.txt')).toThrow(/memory\.txt:5: `campain n1` failed: UsageError/);
     expect(() => runTranscript([...ok, 'drop type=MsgFoo', '----', 'ok', ''].join('\n'), 'memory.txt')).toThrow(UsageError.name);
     const absent = [...ok, 'deliver-msg n2->n1 MsgVoteResp term=1 granted', '----', 'ok', ''].join('\n');
-    expect(() => runTranscript(absent, 'memory.txt')).toThrow(/memory\.txt:5: .*no message in flight is `n2->n1 MsgVoteResp term=1 granted`/);
+    expect(() => runTranscript(absent, 'memory.txt')).toThrow(
+      /memory\.txt:5: .*no message in flight is `n2->n1 MsgVoteResp term=1 granted`/,
+    );
   });
 
   it('a command without its separator is a syntax error', () => {
