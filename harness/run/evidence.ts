@@ -216,6 +216,25 @@ function describeStart(kind: NemesisKind, v: unknown): string {
 }
 
 /** Why a fault of this kind may change nothing a correct node does (null: it should have an effect). */
+/** Whether the fault works on datagrams (so its effect shows in the network layer's counters). */
+function actsOnDatagrams(kind: NemesisKind): boolean {
+  switch (kind) {
+    case 'partition':
+    case 'loss':
+    case 'delay':
+    case 'duplicate':
+    case 'replay':
+      return true;
+    case 'kill':
+    case 'pause':
+    case 'clock':
+    case 'disk':
+      return false;
+    default:
+      return assertNever(kind, 'nemesis kind');
+  }
+}
+
 function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
   switch (kind) {
     case 'clock':
@@ -376,7 +395,14 @@ function evidenceOf(
     effects.push(`leader ${leaderBefore.id}/t${leaderBefore.term} → ${leaderAfter.id}/t${leaderAfter.term}`);
 
   const expectedNoEffect = kind === null ? null : whyNoEffect(kind, startValue);
-  const noEffect = effects.length === 0 ? `no change in behaviour${expectedNoEffect === null ? '' : ` (${expectedNoEffect})`}` : null;
+  // Where the network layer counts nothing (netns: the kernel carries the datagrams), a datagram fault's
+  // own effect cannot be seen: "no change" would overstate what was observed.
+  const unobserved =
+    datagrams === null && kind !== null && actsOnDatagrams(kind) ? 'its datagrams are not counted in this network mode' : null;
+  const noEffect =
+    effects.length === 0
+      ? `no change in behaviour${[expectedNoEffect, unobserved].some((x) => x !== null) ? ` (${[expectedNoEffect, unobserved].filter((x) => x !== null).join('; ')})` : ''}`
+      : null;
   return {
     kind: iv.kind,
     label: iv.label,

@@ -242,4 +242,35 @@ describe('buildEvidence', () => {
     expect(e!.datagrams).toBeNull();
     expect(e!.what).toBe('drop 30% on every link');
   });
+
+  it('a datagram fault the network mode cannot count: "no change in behaviour" says its effect was not observable', () => {
+    index = 0;
+    const history: HistoryOp[] = [
+      op(0, 'nemesis', 'invoke', 'start-duplicate', { rate: 0.2 }),
+      op(1, 'nemesis', 'info', 'start-duplicate', { rate: 0.2 }),
+    ];
+    // Clients keep succeeding throughout (no gap, no info op): nothing else to report.
+    for (let t = 10; t < 500; t += 50) history.push(op(t, 0, 'invoke', 'read', null, 'k0'), op(t + 5, 0, 'ok', 'read', null, 'k0'));
+    history.push(
+      op(500, 'nemesis', 'invoke', 'stop-duplicate', null),
+      op(501, 'nemesis', 'info', 'stop-duplicate', { stopped: 'duplicate' }),
+    );
+    const input = {
+      history,
+      ops: pairClientOps(history).ops,
+      samples: [],
+      netAt: () => null,
+      nodeIds: ['n1', 'n2', 'n3'],
+      pollMs: 100,
+      electionTimeoutMaxMs: 300,
+      stallMs: 300,
+    };
+    const [unseen] = buildEvidence({ ...input, countsLinks: false });
+    expect(unseen!.effects).toEqual([]);
+    expect(unseen!.noEffect).toBe('no change in behaviour (its datagrams are not counted in this network mode)');
+    // Where the relay counts (and counted nothing), it is a plain "no change".
+    const quiet = { atMs: 0, links: { 'n1>n2': zeroLinkCounters() } };
+    const [counted] = buildEvidence({ ...input, countsLinks: true, netAt: () => quiet });
+    expect(counted!.noEffect).toBe('no change in behaviour');
+  });
 });
