@@ -73,6 +73,50 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('isolate' as const), node: nat, steps: fc.integer({ min: 5, max: 80 }) }) },
 );
 
+/**
+ * The `isolate` action's partition: while it lasts, every message to or from
+ * the isolated node is lost (queued ones at each step, new ones as they are
+ * sent), and a `flush` delivers only what the partition lets through.
+ */
+class Partition {
+  private isolation: { readonly id: NodeId; readonly untilStep: number } | null = null;
+
+  constructor(private readonly net: { readonly queue: RaftMessage[]; deliver(message: RaftMessage): void; stabilize(): void }) {}
+
+  isolate(id: NodeId, untilStep: number): void {
+    this.isolation = { id, untilStep };
+  }
+
+  heal(): void {
+    this.isolation = null;
+  }
+
+  /** Before each step: end an isolation that ran its course, and lose what it still cuts off. */
+  atStep(step: number): void {
+    if (this.isolation !== null && step >= this.isolation.untilStep) this.isolation = null;
+    this.dropCutOff();
+  }
+
+  dropCutOff(): void {
+    const cut = this.isolation;
+    if (cut === null) return;
+    const queue = this.net.queue;
+    for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.from === cut.id || queue[i]!.to === cut.id) queue.splice(i, 1);
+  }
+
+  /** Deliver everything the partition lets through, one message at a time (bounded: a live cluster keeps talking). */
+  flush(): void {
+    if (this.isolation === null) {
+      this.net.stabilize();
+      return;
+    }
+    for (let i = 0; i < 1000 && this.net.queue.length > 0; i++) {
+      this.net.deliver(this.net.queue.shift()!);
+      this.dropCutOff();
+    }
+  }
+}
+
 const MAX_QUEUE = 300;
 
 /** Coverage counters, so the property cannot pass vacuously (no elections, nothing committed). */
@@ -142,17 +186,10 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
     }
   };
 
-  /** The node cut off by an `isolate` action, until that step. */
-  let isolation: { readonly id: NodeId; readonly untilStep: number } | null = null;
-  const cutOff = (m: RaftMessage): boolean => isolation !== null && (m.from === isolation.id || m.to === isolation.id);
-  const dropCutOff = (): void => {
-    if (isolation === null) return;
-    for (let i = net.queue.length - 1; i >= 0; i--) if (cutOff(net.queue[i]!)) net.queue.splice(i, 1);
-  };
+  const partition = new Partition(net);
 
   for (const [step, action] of actions.entries()) {
-    if (isolation !== null && step >= isolation.untilStep) isolation = null;
-    dropCutOff();
+    partition.atStep(step);
     switch (action.kind) {
       case 'tick':
         net.node(pickNode(action.node)).tick();
@@ -172,18 +209,10 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         break;
       }
       case 'flush':
-        if (isolation === null) {
-          net.stabilize();
-          break;
-        }
-        // Deliver everything the partition lets through, one message at a time (bounded: a live cluster keeps talking).
-        for (let i = 0; i < 1000 && net.queue.length > 0; i++) {
-          net.deliver(net.queue.shift()!);
-          dropCutOff();
-        }
+        partition.flush();
         break;
       case 'isolate':
-        isolation = { id: pickNode(action.node), untilStep: step + action.steps };
+        partition.isolate(pickNode(action.node), step + action.steps);
         coverage.isolations++;
         break;
       case 'duplicate': {
@@ -214,7 +243,7 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
         net.restart(pickNode(action.node));
         break;
     }
-    dropCutOff();
+    partition.dropCutOff();
     if (net.queue.length > MAX_QUEUE) net.queue.splice(0, net.queue.length - MAX_QUEUE); // a bounded, lossy network
     checkInvariants(step);
   }
@@ -225,7 +254,7 @@ function run(size: number, preVote: boolean, checkQuorum: boolean, prngSeed: num
   for (const id of net.ids) coverage.maxTerm = Math.max(coverage.maxTerm, net.node(id).status().currentTerm);
 
   // Liveness after the faults: heal, let a leader emerge, and commit one more entry everywhere.
-  isolation = null;
+  partition.heal();
   net.heal();
   net.stabilize();
   // A client retries: a node healed after a long cut-off may depose the leader once (without pre-vote it
@@ -525,17 +554,10 @@ function runWithMembership(
     net.processReady(leaderId);
   };
 
-  /** The node cut off by an `isolate` action, until that step. */
-  let isolation: { readonly id: NodeId; readonly untilStep: number } | null = null;
-  const cutOff = (m: RaftMessage): boolean => isolation !== null && (m.from === isolation.id || m.to === isolation.id);
-  const dropCutOff = (): void => {
-    if (isolation === null) return;
-    for (let i = net.queue.length - 1; i >= 0; i--) if (cutOff(net.queue[i]!)) net.queue.splice(i, 1);
-  };
+  const partition = new Partition(net);
 
   for (const [step, action] of actions.entries()) {
-    if (isolation !== null && step >= isolation.untilStep) isolation = null;
-    dropCutOff();
+    partition.atStep(step);
     switch (action.kind) {
       case 'tick':
         net.node(pickNode(action.node)).tick();
@@ -555,18 +577,10 @@ function runWithMembership(
         break;
       }
       case 'flush':
-        if (isolation === null) {
-          net.stabilize();
-          break;
-        }
-        // Deliver everything the partition lets through, one message at a time (bounded: a live cluster keeps talking).
-        for (let i = 0; i < 1000 && net.queue.length > 0; i++) {
-          net.deliver(net.queue.shift()!);
-          dropCutOff();
-        }
+        partition.flush();
         break;
       case 'isolate':
-        isolation = { id: pickNode(action.node), untilStep: step + action.steps };
+        partition.isolate(pickNode(action.node), step + action.steps);
         coverage.isolations++;
         break;
       case 'duplicate': {
