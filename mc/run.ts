@@ -26,6 +26,10 @@ export interface RunReport {
   readonly counterexampleEvents: number | null;
   /** False when states within the bounds were left unexplored (the visited set filled up, or a network outgrew a state): no verdict. */
   readonly complete: boolean;
+  /** CPU time of the whole process during the search (user + system, all threads), ms: on a shared machine, the fair measure of speed. */
+  readonly cpuMs: number;
+  /** Peak resident set size of the process at the end, bytes. */
+  readonly peakRssBytes: number;
 }
 
 function describeBounds(o: McOptions): string {
@@ -61,6 +65,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   out(`bounds: ${describeBounds(o)}`);
   out(`model: ${describeModel(o)}`);
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let lastDistinct = 0;
   let lastAt = started;
   const progress = (stats: SearchStats, depth: number): void => {
@@ -75,7 +80,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     );
   };
   const visited = new VisitedSet(o.maxStates, o.workers > 1);
-  out(`visited set: ${mb(visited.bytes)} for ${visited.capacity.toLocaleString('en-US')} states`);
+  out(
+    `visited set: ${mb(visited.maxBytes)} for ${visited.capacity.toLocaleString('en-US')} states${o.workers > 1 ? '' : ' (grows to it as needed)'}`,
+  );
   const model = new Model(o);
   const liveness = o.properties.has('liveness');
   let result: SearchResult;
@@ -96,6 +103,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   } else {
     result = bfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
   }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   const s = result.stats;
   const seconds = result.wallMs / 1000;
   const exhausted = result.stopped === 'exhausted';
@@ -106,6 +116,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
       `${o.mode === 'random' ? `, ${s.walks} walks` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+  );
+  out(
+    `  cpu ${(cpuMs / 1000).toFixed(1)} s (${Math.round((s.distinct * 1000) / Math.max(cpuMs, 1)).toLocaleString('en-US')} states per cpu-second), peak rss ${mb(peakRssBytes)}`,
   );
   const sizes = model.sizes();
   // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
@@ -150,5 +163,5 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   const complete = result.stopped !== 'visited-full' && overflows === 0;
   if (!complete && result.finding === null)
     out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
-  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete };
+  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete, cpuMs, peakRssBytes };
 }
