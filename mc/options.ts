@@ -85,7 +85,10 @@ export interface McOptions {
   readonly noopDeliveries: boolean;
   readonly memo: boolean;
   readonly properties: ReadonlySet<PropertyName>;
-  readonly mode: 'bfs' | 'random';
+  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks. */
+  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random';
+  /** --mode iddfs: how much the depth limit grows a round. */
+  readonly depthStep: number;
   readonly walks: number;
   readonly seed: number;
   readonly workers: number;
@@ -261,6 +264,15 @@ const modelOptions: readonly IntOption[] = [
 
 const searchOptions: readonly IntOption[] = [
   { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random)' },
+  {
+    kind: 'int',
+    flag: 'depth-step',
+    value: 'N',
+    def: 1,
+    min: 1,
+    max: 1000,
+    help: '--mode iddfs: the depth limit grows by N a round (1: a shortest counterexample)',
+  },
   { kind: 'int', flag: 'seed', value: 'S', def: -1, min: -1, max: 0xffffffff, help: 'seed of the random walks (default: random, printed)' },
   { kind: 'int', flag: 'workers', value: 'N', def: 1, min: 1, max: 64, help: 'worker threads sharing one visited set (BFS)' },
   {
@@ -321,7 +333,10 @@ export const USAGE = (): string => {
     line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
     '',
     'Search:',
-    line('--mode MODE', 'bfs (exhaustive, shortest counterexample; default) or random (random walks)'),
+    line('--mode MODE', 'bfs: breadth first (exhaustive, a shortest counterexample; default); dfs: depth first to --max-depth'),
+    line('', '(0: the whole space; memory: the visited set and one path, no BFS level); iddfs: iterative deepening,'),
+    line('', 'depth-first rounds with the depth limit raised by --depth-step until --max-depth or until no state is'),
+    line('', 'cut off (exhausted; the first violation found is a shortest one, to within the step); random: random walks'),
     ...searchOptions.map(int),
     line('--out DIR', 'where counterexample files go (default histories/mc)'),
     line('--json FILE', 'write the final summary as JSON'),
@@ -402,7 +417,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
   const [electionTicks, heartbeatTicks] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
-  const [walks, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
+  const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
+    number,
     number,
     number,
     number,
@@ -432,8 +448,9 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     properties.add(name as PropertyName);
   }
   const mode = str('mode') ?? 'bfs';
-  if (mode !== 'bfs' && mode !== 'random') throw new OptionError('--mode must be bfs or random');
-  if (mode === 'random' && workers > 1) throw new OptionError('random walks run in one thread: drop --workers');
+  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random')
+    throw new OptionError('--mode must be bfs, dfs, iddfs or random');
+  if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
   return {
     bounds,
     electionTicks,
@@ -451,6 +468,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     memo: values['no-memo'] !== true,
     properties,
     mode,
+    depthStep,
     walks,
     seed: seed === -1 ? (Date.now() ^ (process.pid << 8)) >>> 0 : seed,
     workers,

@@ -11,6 +11,8 @@
  */
 import { replayTrace } from '../sim/stepped/replay.js';
 import { describeEvent } from '../sim/stepped/trace.js';
+import { assertNever } from '../node/util/assert.js';
+import { dfs, iterativeDeepening } from './dfs.js';
 import { Model } from './model.js';
 import type { McOptions } from './options.js';
 import { parallelBfs } from './parallel.js';
@@ -56,12 +58,42 @@ function describeModel(o: McOptions): string {
   );
 }
 
+function describeMode(o: McOptions): string {
+  switch (o.mode) {
+    case 'bfs':
+      return `BFS${o.workers > 1 ? ` on ${o.workers} worker threads` : ''}`;
+    case 'dfs':
+      return `DFS${o.bounds.maxDepth > 0 ? ` to depth ${o.bounds.maxDepth}` : ''}`;
+    case 'iddfs':
+      return `iterative deepening (depth limit +${o.depthStep} a round${o.bounds.maxDepth > 0 ? `, up to ${o.bounds.maxDepth}` : ''})`;
+    case 'random':
+      return `random walks (seed ${o.seed})`;
+    default:
+      return assertNever(o.mode, 'mode');
+  }
+}
+
+function counterexampleKind(o: McOptions): string {
+  switch (o.mode) {
+    case 'bfs':
+      return ' (a shortest one: BFS)';
+    case 'iddfs':
+      return o.depthStep === 1 ? ' (a shortest one: iterative deepening)' : ` (a shortest one to within ${o.depthStep} events)`;
+    case 'dfs':
+      return ' (a depth-first path: not minimal)';
+    case 'random':
+      return ' (a random walk: not minimal)';
+    default:
+      return assertNever(o.mode, 'mode');
+  }
+}
+
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MB`;
 }
 
 export async function runModelChecker(o: McOptions, out: (line: string) => void): Promise<RunReport> {
-  out(`rift-mc: ${o.mode === 'bfs' ? `BFS${o.workers > 1 ? ` on ${o.workers} worker threads` : ''}` : `random walks (seed ${o.seed})`}`);
+  out(`rift-mc: ${describeMode(o)}`);
   out(`bounds: ${describeBounds(o)}`);
   out(`model: ${describeModel(o)}`);
   const started = performance.now();
@@ -96,6 +128,16 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       progressMs: o.progressMs,
       onProgress: progress,
     });
+  } else if (o.mode === 'dfs') {
+    result = dfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
+  } else if (o.mode === 'iddfs') {
+    result = iterativeDeepening(model, visited, {
+      maxDepth: o.bounds.maxDepth,
+      step: o.depthStep,
+      liveness,
+      progressMs: o.progressMs,
+      onProgress: progress,
+    });
   } else if (o.workers > 1) {
     const parallel = await parallelBfs(o, visited, progress);
     workerOverflows = parallel.netOverflows;
@@ -115,7 +157,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `${s.transitions.toLocaleString('en-US')} transitions, max depth ${s.maxDepth}, ${seconds.toFixed(1)} s ` +
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
-      `${o.mode === 'random' ? `, ${s.walks} walks` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+      `${o.mode === 'random' ? `, ${s.walks} walks` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
   );
   out(
     `  cpu ${(cpuMs / 1000).toFixed(1)} s (${Math.round((s.distinct * 1000) / Math.max(cpuMs, 1)).toLocaleString('en-US')} states per cpu-second), peak rss ${mb(peakRssBytes)}`,
@@ -143,7 +185,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     const trace = found.trace;
     counterexampleEvents = trace.events.length;
     out(
-      `counterexample: ${trace.events.length} events${o.mode === 'bfs' ? ' (a shortest one: BFS)' : ' (a random walk: not minimal)'}${found.complete ? '' : ' (the last step could not be found again)'}`,
+      `counterexample: ${trace.events.length} events${counterexampleKind(o)}${found.complete ? '' : ' (the last step could not be found again)'}`,
     );
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     traceFile = writeTrace(o.out, trace, stamp);

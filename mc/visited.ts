@@ -162,6 +162,49 @@ export class VisitedSet {
     }
   }
 
+  /**
+   * Depth-first search (mc/dfs.ts): the parent words hold the smallest
+   * depth the state was expanded at. True when (hi, lo) is new, or was
+   * expanded deeper than `depth` before (it must be expanded again: under a
+   * depth limit its successors may now fit); false otherwise, and for new
+   * fingerprints when the table is full (check `full`). One thread only.
+   */
+  addAtDepth(hi: number, lo: number, depth: number): boolean {
+    if (this.shared) throw new Error('mc: a depth-first search runs in one thread');
+    if (hi === 0) hi = 0x5bd1e995;
+    if (lo === 0) lo = 0x1b873593;
+    if (this.localSize >= (this.mask + 1) * MAX_LOAD && this.mask + 1 < this.maxSlots) this.grow();
+    const t = this.table;
+    let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & this.mask;
+    for (;;) {
+      const at = slot * WORDS;
+      const seen = t[at]!;
+      if (seen === 0) {
+        if (this.localSize >= this.capacity) return false;
+        t[at] = hi;
+        t[at + 1] = lo;
+        t[at + 2] = depth;
+        t[at + 3] = 0;
+        this.localSize++;
+        return true;
+      }
+      if (seen === hi && t[at + 1] === lo) {
+        if (t[at + 2]! <= depth) return false;
+        t[at + 2] = depth;
+        return true;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** Empties the table (one thread; it shrinks back to its first size). */
+  clear(): void {
+    if (this.shared) throw new Error('mc: a shared visited set is not cleared');
+    this.table = new Int32Array(Math.min(this.maxSlots, INITIAL_SLOTS) * WORDS);
+    this.mask = this.table.length / WORDS - 1;
+    this.localSize = 0;
+  }
+
   /** The parent recorded for (hi, lo), or null when absent; into `out` as [hi, lo]. */
   parentOf(hi: number, lo: number, out: Int32Array): boolean {
     if (hi === 0) hi = 0x5bd1e995;
