@@ -735,7 +735,7 @@ export class Model {
         (next[L.committed] !== w[L.committed] || result.replies.length > 0)
       ) {
         throw new Error(
-          `mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run with --no-por`,
+          `mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run without --por`,
         );
       }
     }

@@ -67,6 +67,31 @@ const unsafe: readonly (readonly [string, string, readonly string[], boolean])[]
     ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
     true,
   ],
+  // The Figure 8 bug: a new leader (no noop under this flag) commits an entry of term 1 by counting replicas.
+  // (Missed with --por: the reduction fired the followers' timers before the old leader's entry reached them.)
+  [
+    'commit-old-terms',
+    'commit-rule',
+    [
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '0',
+      '--crashes',
+      '0',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '1',
+      '--retries',
+      '0',
+    ],
+    true,
+  ],
 ];
 
 describe('unsafe flags: a shortest counterexample, confirmed by the simulator', () => {
