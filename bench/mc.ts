@@ -35,9 +35,9 @@ const DEFAULT_BOUNDS = [
 ];
 
 const ROWS: readonly (readonly [string, readonly string[]])[] = [
-  ['all reductions', []],
+  ['all reductions (POR: unsound)', ['--por']],
+  ['default (no POR)', []],
   ['no symmetry', ['--no-symmetry']],
-  ['no partial-order', ['--no-por']],
   ['no dead-message removal', ['--no-dead-messages']],
   ['no memo', ['--no-memo']],
   ['none (no symmetry, no POR)', ['--no-symmetry', '--no-por', '--no-dead-messages']],

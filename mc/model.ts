@@ -194,6 +194,22 @@ export interface ModelStats {
 }
 
 const MEMO_LIMIT = 4_000_000;
+/**
+ * Node inputs as small integers (the memo's keys): one code per input
+ * kind, with room for its argument (a resume's backlog, a transfer's
+ * target, a request's operation and attempt, a delivery's message id).
+ */
+const INPUT_TICK = 1;
+const INPUT_FSYNC = 2;
+const INPUT_CRASH = 3;
+const INPUT_RESTART = 4;
+const INPUT_TIMEOUT = 5;
+const INPUT_RESUME = 16;
+const INPUT_TRANSFER = 1024;
+const INPUT_LOSE_TAIL = 1040;
+/** + op * 64 + attempt (ops < 32, attempts < 64: options.ts bounds them far lower). */
+const INPUT_REQUEST = 2048;
+const INPUT_DELIVER = 4096;
 const NO_ENTRIES: readonly Entry[] = [];
 
 /** The client operations the bounds ask for: puts, then cas, then reads; each its own client. */
@@ -237,12 +253,16 @@ export class Model {
   private readonly commits: CommitTable;
   private readonly configs: readonly RaftConfig[];
   private readonly ids: readonly NodeId[];
-  private readonly memo = new Map<number, NodeStepResult>();
+  /** The node-transition memo: per interned node state, its reactions by input code. */
+  private readonly memo: (Map<number, NodeStepResult> | undefined)[] = [];
+  private memoSize = 0;
   private readonly linearizable = new Map<string, boolean>();
   private readonly floors = new Map<string, number>();
   private readonly hasher = new Hasher();
   private readonly candidates: number[] = [];
   private readonly signatures: Int32Array;
+  /** Per slot, the fingerprint of what travels with a node under relabelling (clock, pause, budgets): [hi, lo]. */
+  private readonly slotExtras: Int32Array;
 
   constructor(readonly options: McOptions) {
     const b = options.bounds;
@@ -256,6 +276,7 @@ export class Model {
     this.ids = Array.from({ length: b.nodes }, (_, i) => nodeIdOf(i));
     this.configs = this.ids.map((id) => coreConfigFor(this.params, id));
     this.signatures = new Int32Array(b.nodes);
+    this.slotExtras = new Int32Array(2 * b.nodes);
   }
 
   private enabled(property: PropertyName): boolean {
@@ -427,8 +448,7 @@ export class Model {
    */
   private isNoOpDelivery(w: World, msg: number, to: number): boolean {
     const record = this.node(w, to);
-    const message = this.msgs.get(msg).message;
-    const result = this.nodeStep(to, record, 4096 + msg, (node) => node.deliver(message));
+    const result = this.nodeStep(to, record, INPUT_DELIVER + msg);
     return (
       result.next === record.id &&
       result.out.length === 0 &&
@@ -522,11 +542,14 @@ export class Model {
 
   // ---------------------------------------------------------------- node transitions
 
-  /** A node's reaction to one input, memoised by (node state, input). */
-  private nodeStep(slot: number, record: NodeRecord, code: number, input: (node: SteppedNode) => void): NodeStepResult {
-    const key = record.id * 0x1000000 + code;
-    if (this.options.memo) {
-      const known = this.memo.get(key);
+  /**
+   * A node's reaction to one input, memoised by (node state, input). The
+   * input is a small integer (INPUT_*), so a memo hit allocates nothing.
+   */
+  private nodeStep(slot: number, record: NodeRecord, code: number): NodeStepResult {
+    let memo = this.options.memo ? this.memo[record.id] : undefined;
+    if (memo !== undefined) {
+      const known = memo.get(code);
       if (known !== undefined) {
         this.stats.memoHits++;
         return known;
@@ -536,7 +559,7 @@ export class Model {
     const node = SteppedNode.fromState(this.ids[slot]!, this.configs[slot]!, this.params.unsafe, record.state);
     let threw: string | null = null;
     try {
-      input(node);
+      this.applyInput(node, code);
     } catch (error) {
       threw = error instanceof Error ? error.message : String(error);
     }
@@ -551,18 +574,54 @@ export class Model {
       threw,
     };
     if (this.options.memo) {
-      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-      this.memo.set(key, result);
+      if (this.memoSize >= MEMO_LIMIT) {
+        this.memo.length = 0;
+        this.memoSize = 0;
+      }
+      memo = this.memo[record.id];
+      if (memo === undefined) {
+        memo = new Map();
+        this.memo[record.id] = memo;
+      }
+      memo.set(code, result);
+      this.memoSize++;
     }
     return result;
   }
 
+  /** Gives `node` the input `code` names (see INPUT_*). */
+  private applyInput(node: SteppedNode, code: number): void {
+    if (code >= INPUT_DELIVER) node.deliver(this.msgs.get(code - INPUT_DELIVER).message);
+    else if (code >= INPUT_REQUEST) {
+      const k = (code - INPUT_REQUEST) >> 6;
+      node.clientRequest({ op: k, attempt: (code - INPUT_REQUEST) & 63 }, requestOf(this.ops[k]!));
+    } else if (code >= INPUT_LOSE_TAIL) node.loseLogTail(code - INPUT_LOSE_TAIL);
+    else if (code >= INPUT_TRANSFER) node.transferLeadership(this.ids[code - INPUT_TRANSFER]!);
+    else if (code >= INPUT_RESUME) node.resume(code - INPUT_RESUME);
+    else if (code === INPUT_TICK) node.tick();
+    else if (code === INPUT_FSYNC) node.fsync();
+    else if (code === INPUT_CRASH) node.crash();
+    else if (code === INPUT_RESTART) node.restart();
+    else if (code === INPUT_TIMEOUT) node.timeout();
+    else throw new Error(`mc: no node input ${code}`);
+  }
+
   // ---------------------------------------------------------------- steps
 
-  /** What `action` does to `w`, with every enabled property checked on the way. */
-  step(w: World, action: Action): StepResult {
+  /**
+   * What `action` does to `w`, with every enabled property checked on the
+   * way. The new state is written into `into` when given (a scratch World
+   * the caller reuses: the search copies only the states it keeps), else
+   * into a new World.
+   */
+  step(w: World, action: Action, into?: World): StepResult {
     const L = this.layout;
-    const next = w.slice();
+    let next: World;
+    if (into === undefined) next = w.slice();
+    else {
+      into.set(w);
+      next = into;
+    }
     let violation: Violation | null = null;
     const violate = (property: PropertyName, message: string): void => {
       if (violation === null && this.enabled(property)) violation = { property, message };
@@ -573,8 +632,7 @@ export class Model {
       case 'deliver': {
         this.removeMessage(next, action.msg);
         slot = this.msgs.get(action.msg).to;
-        const message = this.msgs.get(action.msg).message;
-        result = this.nodeStep(slot, this.node(w, slot), 4096 + action.msg, (node) => node.deliver(message));
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_DELIVER + action.msg);
         break;
       }
       case 'drop':
@@ -588,16 +646,16 @@ export class Model {
       case 'tick':
         slot = action.node;
         next[L.clocks + slot]!++;
-        result = this.nodeStep(slot, this.node(w, slot), 1, (node) => node.tick());
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_TICK);
         break;
       case 'timeout':
         slot = action.node;
         next[L.budget + B_TIMEOUTS * L.n + slot]!++;
-        result = this.nodeStep(slot, this.node(w, slot), 5, (node) => node.timeout());
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_TIMEOUT);
         break;
       case 'fsync':
         slot = action.node;
-        result = this.nodeStep(slot, this.node(w, slot), 2, (node) => node.fsync());
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_FSYNC);
         break;
       case 'crash':
         slot = action.node;
@@ -610,13 +668,13 @@ export class Model {
             next[L.ops + 4 * k + 1] = -1;
           }
         }
-        result = this.nodeStep(slot, this.node(w, slot), 3, (node) => node.crash());
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_CRASH);
         break;
       case 'restart': {
         slot = action.node;
         const min = this.runningMinClock(w, slot);
         if (min !== Infinity) next[L.clocks + slot] = Math.max(w[L.clocks + slot]!, min); // time passed while it was down
-        result = this.nodeStep(slot, this.node(w, slot), 4, (node) => node.restart());
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_RESTART);
         break;
       }
       case 'pause':
@@ -628,19 +686,18 @@ export class Model {
         const backlog = this.backlogOf(w, slot);
         next[L.paused] = next[L.paused]! & ~(1 << slot);
         next[L.clocks + slot]! += backlog;
-        result = this.nodeStep(slot, this.node(w, slot), 16 + backlog, (node) => node.resume(backlog));
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_RESUME + backlog);
         break;
       }
       case 'lose_tail':
         slot = action.node;
         next[L.budget + B_DISK * L.n + slot]!++;
-        result = this.nodeStep(slot, this.node(w, slot), 1040 + 1, (node) => node.loseLogTail(1));
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_LOSE_TAIL + 1);
         break;
       case 'transfer': {
         slot = action.node;
         next[L.transfers]!++;
-        const to = this.ids[action.to]!;
-        result = this.nodeStep(slot, this.node(w, slot), 1024 + action.to, (node) => node.transferLeadership(to));
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_TRANSFER + action.to);
         break;
       }
       case 'request': {
@@ -655,10 +712,7 @@ export class Model {
         next[L.ops + 4 * k] = OP_WAITING;
         next[L.ops + 4 * k + 1] = slot;
         next[L.ops + 4 * k + 2] = attempt + 1;
-        const request = requestOf(spec);
-        result = this.nodeStep(slot, this.node(w, slot), 2048 + k * 64 + attempt, (node) =>
-          node.clientRequest({ op: k, attempt }, request),
-        );
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_REQUEST + k * 64 + attempt);
         break;
       }
       default:
@@ -681,7 +735,7 @@ export class Model {
         (next[L.committed] !== w[L.committed] || result.replies.length > 0)
       ) {
         throw new Error(
-          `mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run with --no-por`,
+          `mc: the partial-order reduction assumes a quiet node neither commits nor answers clients, but ${this.ids[slot]} did (${action.kind}); run without --por`,
         );
       }
     }
@@ -993,14 +1047,31 @@ export class Model {
   fingerprint(w: World): void {
     const L = this.layout;
     const cands = this.candidates;
+    const extras = this.slotExtras;
+    // What does not move under relabelling is hashed once: each slot's clock, pause flag and budgets
+    // (they travel with the node), and the global words that name no node.
+    for (let i = 0; i < L.n; i++) {
+      const h = this.hasher
+        .reset(7)
+        .word(w[L.clocks + i]!)
+        .word((w[L.paused]! >> i) & 1);
+      for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
+      h.finish();
+      extras[2 * i] = lanes[0]!;
+      extras[2 * i + 1] = lanes[1]!;
+    }
+    const committed = this.commits.get(w[L.committed]!);
+    const g = this.hasher.reset(11).pair(committed.hi, committed.lo);
+    for (let i = L.transfers; i < L.netLen; i++) g.word(w[i]!); // transfers and history
+    g.finish();
+    const fixedHi = lanes[0]!;
+    const fixedLo = lanes[1]!;
     if (this.options.symmetry && L.n > 1) {
       for (let i = 0; i < L.n; i++) {
         const h = this.hasher
           .reset(7)
           .word(this.node(w, i).signature)
-          .word(w[L.clocks + i]!)
-          .word((w[L.paused]! >> i) & 1);
-        for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
+          .pair(extras[2 * i]!, extras[2 * i + 1]!);
         for (let k = 0; k < L.opCount; k++) h.word(w[L.ops + 4 * k + 1] === i ? k + 1 : 0);
         h.finish();
         this.signatures[i] = lanes[0]!;
@@ -1013,7 +1084,7 @@ export class Model {
     let bestHi = 0;
     let bestLo = 0;
     for (let c = 0; c < cands.length; c++) {
-      this.hashUnder(w, cands[c]!);
+      this.hashUnder(w, cands[c]!, fixedHi, fixedLo);
       const hi = lanes[0]!;
       const lo = lanes[1]!;
       if (c === 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
@@ -1025,20 +1096,12 @@ export class Model {
     lanes[1] = bestLo;
   }
 
-  /** The fingerprint of `w` relabelled by permutation `p`. */
-  private hashUnder(w: World, p: number): void {
+  /** The fingerprint of `w` relabelled by permutation `p`; (fixedHi, fixedLo): the part no relabelling changes. */
+  private hashUnder(w: World, p: number, fixedHi: number, fixedLo: number): void {
     const L = this.layout;
     const perm = this.perms.perms[p]!;
     const inverse = this.perms.inverse[p]!;
-    const h = this.hasher.reset(L.n);
-    for (let pos = 0; pos < L.n; pos++) {
-      const slot = inverse[pos]!;
-      this.nodes.hashUnder(this.node(w, slot), p);
-      h.pair(lanes[0]!, lanes[1]!)
-        .word(w[L.clocks + slot]!)
-        .word((w[L.paused]! >> slot) & 1);
-      for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + slot]!);
-    }
+    const extras = this.slotExtras;
     // The network is a multiset: a commutative sum of its messages' fingerprints.
     let sumHi = 0;
     let sumLo = 0;
@@ -1047,6 +1110,12 @@ export class Model {
       this.msgs.hashUnder(this.msgs.get(w[L.net + j]!), p);
       sumHi = (sumHi + lanes[0]!) | 0;
       sumLo = (sumLo + lanes[1]!) | 0;
+    }
+    const h = this.hasher.reset(L.n);
+    for (let pos = 0; pos < L.n; pos++) {
+      const slot = inverse[pos]!;
+      this.nodes.hashUnder(this.node(w, slot), p);
+      h.pair(lanes[0]!, lanes[1]!).pair(extras[2 * slot]!, extras[2 * slot + 1]!);
     }
     h.word(netLen).pair(sumHi, sumLo);
     for (let k = 0; k < L.opCount; k++) {
@@ -1061,9 +1130,7 @@ export class Model {
       const leader = w[L.leaders + t]!;
       h.word(leader === -1 ? -1 : perm[leader]!);
     }
-    const committed = this.commits.get(w[L.committed]!);
-    h.pair(committed.hi, committed.lo);
-    for (let i = L.transfers; i < L.netLen; i++) h.word(w[i]!); // transfers and history
+    h.pair(fixedHi, fixedLo);
     h.finish();
   }
 
@@ -1165,7 +1232,7 @@ export class Model {
 
   /** How many interned things and memo entries the model holds (memory accounting). */
   sizes(): { nodeStates: number; messages: number; logs: number; memo: number } {
-    return { nodeStates: this.nodes.size, messages: this.msgs.size, logs: this.logs.size, memo: this.memo.size };
+    return { nodeStates: this.nodes.size, messages: this.msgs.size, logs: this.logs.size, memo: this.memoSize };
   }
 }
 

@@ -78,14 +78,21 @@ export interface McOptions {
   readonly unsafe: UnsafeFlags;
   readonly skipReadQuorum: boolean;
   readonly symmetry: boolean;
-  /** Partial-order reduction (mc/model.ts `actions`); only with `time: timeouts`. */
+  /**
+   * Partial-order reduction over quiet nodes (mc/model.ts `actions`); only with `time: timeouts`.
+   * Off by default: it is not sound (mc/README.md: it forces a quiet node's spontaneous events, such
+   * as its timer, before messages other nodes have yet to send it, and so missed commit-old-terms).
+   */
   readonly por: boolean;
   readonly deadMessages: boolean;
   /** Explore deliveries that change nothing at the receiver (off by default: see mc/model.ts isNoOpDelivery). */
   readonly noopDeliveries: boolean;
   readonly memo: boolean;
   readonly properties: ReadonlySet<PropertyName>;
-  readonly mode: 'bfs' | 'random';
+  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks. */
+  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random';
+  /** --mode iddfs: how much the depth limit grows a round. */
+  readonly depthStep: number;
   readonly walks: number;
   readonly seed: number;
   readonly workers: number;
@@ -261,6 +268,15 @@ const modelOptions: readonly IntOption[] = [
 
 const searchOptions: readonly IntOption[] = [
   { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random)' },
+  {
+    kind: 'int',
+    flag: 'depth-step',
+    value: 'N',
+    def: 1,
+    min: 1,
+    max: 1000,
+    help: '--mode iddfs: the depth limit grows by N a round (1: a shortest counterexample)',
+  },
   { kind: 'int', flag: 'seed', value: 'S', def: -1, min: -1, max: 0xffffffff, help: 'seed of the random walks (default: random, printed)' },
   { kind: 'int', flag: 'workers', value: 'N', def: 1, min: 1, max: 64, help: 'worker threads sharing one visited set (BFS)' },
   {
@@ -315,13 +331,17 @@ export const USAGE = (): string => {
     '',
     'Reductions (on by default; turn off to measure them):',
     line('--no-symmetry', 'explore relabellings of the node ids separately'),
-    line('--no-por', 'no partial-order reduction (it runs with --time timeouts and no --max-inflight)'),
+    line('--por', 'the partial-order reduction over quiet nodes (off by default: NOT sound, it can miss violations:'),
+    line('', "it fires a quiet node's timer before messages not yet sent to it; mc/README.md). --no-por: the default"),
     line('--no-dead-messages', "keep answers of older terms than their receiver's disk in flight"),
     line('--noop-deliveries', 'also deliver messages whose delivery changes nothing at the receiver'),
     line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
     '',
     'Search:',
-    line('--mode MODE', 'bfs (exhaustive, shortest counterexample; default) or random (random walks)'),
+    line('--mode MODE', 'bfs: breadth first (exhaustive, a shortest counterexample; default); dfs: depth first to --max-depth'),
+    line('', '(0: the whole space; memory: the visited set and one path, no BFS level); iddfs: iterative deepening,'),
+    line('', 'depth-first rounds with the depth limit raised by --depth-step until --max-depth or until no state is'),
+    line('', 'cut off (exhausted; the first violation found is a shortest one, to within the step); random: random walks'),
     ...searchOptions.map(int),
     line('--out DIR', 'where counterexample files go (default histories/mc)'),
     line('--json FILE', 'write the final summary as JSON'),
@@ -379,6 +399,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     properties: { type: 'string' },
     'no-symmetry': { type: 'boolean' },
     'no-por': { type: 'boolean' },
+    por: { type: 'boolean' },
     'no-dead-messages': { type: 'boolean' },
     'no-memo': { type: 'boolean' },
     'noop-deliveries': { type: 'boolean' },
@@ -402,7 +423,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
   const [electionTicks, heartbeatTicks] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
-  const [walks, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
+  const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
+    number,
     number,
     number,
     number,
@@ -432,8 +454,9 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     properties.add(name as PropertyName);
   }
   const mode = str('mode') ?? 'bfs';
-  if (mode !== 'bfs' && mode !== 'random') throw new OptionError('--mode must be bfs or random');
-  if (mode === 'random' && workers > 1) throw new OptionError('random walks run in one thread: drop --workers');
+  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random')
+    throw new OptionError('--mode must be bfs, dfs, iddfs or random');
+  if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
   return {
     bounds,
     electionTicks,
@@ -445,12 +468,13 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     unsafe,
     skipReadQuorum,
     symmetry: values['no-symmetry'] !== true,
-    por: values['no-por'] !== true && time === 'timeouts' && bounds.maxInFlight === 0,
+    por: values['por'] === true && values['no-por'] !== true && time === 'timeouts' && bounds.maxInFlight === 0,
     deadMessages: values['no-dead-messages'] !== true,
     noopDeliveries: values['noop-deliveries'] === true,
     memo: values['no-memo'] !== true,
     properties,
     mode,
+    depthStep,
     walks,
     seed: seed === -1 ? (Date.now() ^ (process.pid << 8)) >>> 0 : seed,
     workers,

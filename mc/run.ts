@@ -11,6 +11,8 @@
  */
 import { replayTrace } from '../sim/stepped/replay.js';
 import { describeEvent } from '../sim/stepped/trace.js';
+import { assertNever } from '../node/util/assert.js';
+import { dfs, iterativeDeepening } from './dfs.js';
 import { Model } from './model.js';
 import type { McOptions } from './options.js';
 import { parallelBfs } from './parallel.js';
@@ -26,6 +28,10 @@ export interface RunReport {
   readonly counterexampleEvents: number | null;
   /** False when states within the bounds were left unexplored (the visited set filled up, or a network outgrew a state): no verdict. */
   readonly complete: boolean;
+  /** CPU time of the whole process during the search (user + system, all threads), ms: on a shared machine, the fair measure of speed. */
+  readonly cpuMs: number;
+  /** Peak resident set size of the process at the end, bytes. */
+  readonly peakRssBytes: number;
 }
 
 function describeBounds(o: McOptions): string {
@@ -52,15 +58,46 @@ function describeModel(o: McOptions): string {
   );
 }
 
+function describeMode(o: McOptions): string {
+  switch (o.mode) {
+    case 'bfs':
+      return `BFS${o.workers > 1 ? ` on ${o.workers} worker threads` : ''}`;
+    case 'dfs':
+      return `DFS${o.bounds.maxDepth > 0 ? ` to depth ${o.bounds.maxDepth}` : ''}`;
+    case 'iddfs':
+      return `iterative deepening (depth limit +${o.depthStep} a round${o.bounds.maxDepth > 0 ? `, up to ${o.bounds.maxDepth}` : ''})`;
+    case 'random':
+      return `random walks (seed ${o.seed})`;
+    default:
+      return assertNever(o.mode, 'mode');
+  }
+}
+
+function counterexampleKind(o: McOptions): string {
+  switch (o.mode) {
+    case 'bfs':
+      return ' (a shortest one: BFS)';
+    case 'iddfs':
+      return o.depthStep === 1 ? ' (a shortest one: iterative deepening)' : ` (a shortest one to within ${o.depthStep} events)`;
+    case 'dfs':
+      return ' (a depth-first path: not minimal)';
+    case 'random':
+      return ' (a random walk: not minimal)';
+    default:
+      return assertNever(o.mode, 'mode');
+  }
+}
+
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MB`;
 }
 
 export async function runModelChecker(o: McOptions, out: (line: string) => void): Promise<RunReport> {
-  out(`rift-mc: ${o.mode === 'bfs' ? `BFS${o.workers > 1 ? ` on ${o.workers} worker threads` : ''}` : `random walks (seed ${o.seed})`}`);
+  out(`rift-mc: ${describeMode(o)}`);
   out(`bounds: ${describeBounds(o)}`);
   out(`model: ${describeModel(o)}`);
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let lastDistinct = 0;
   let lastAt = started;
   const progress = (stats: SearchStats, depth: number): void => {
@@ -75,7 +112,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     );
   };
   const visited = new VisitedSet(o.maxStates, o.workers > 1);
-  out(`visited set: ${mb(visited.bytes)} for ${visited.capacity.toLocaleString('en-US')} states`);
+  out(
+    `visited set: ${mb(visited.maxBytes)} for ${visited.capacity.toLocaleString('en-US')} states${o.workers > 1 ? '' : ' (grows to it as needed)'}`,
+  );
   const model = new Model(o);
   const liveness = o.properties.has('liveness');
   let result: SearchResult;
@@ -89,6 +128,16 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       progressMs: o.progressMs,
       onProgress: progress,
     });
+  } else if (o.mode === 'dfs') {
+    result = dfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
+  } else if (o.mode === 'iddfs') {
+    result = iterativeDeepening(model, visited, {
+      maxDepth: o.bounds.maxDepth,
+      step: o.depthStep,
+      liveness,
+      progressMs: o.progressMs,
+      onProgress: progress,
+    });
   } else if (o.workers > 1) {
     const parallel = await parallelBfs(o, visited, progress);
     workerOverflows = parallel.netOverflows;
@@ -96,6 +145,9 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   } else {
     result = bfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
   }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   const s = result.stats;
   const seconds = result.wallMs / 1000;
   const exhausted = result.stopped === 'exhausted';
@@ -105,7 +157,10 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `${s.transitions.toLocaleString('en-US')} transitions, max depth ${s.maxDepth}, ${seconds.toFixed(1)} s ` +
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
-      `${o.mode === 'random' ? `, ${s.walks} walks` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+      `${o.mode === 'random' ? `, ${s.walks} walks` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+  );
+  out(
+    `  cpu ${(cpuMs / 1000).toFixed(1)} s (${Math.round((s.distinct * 1000) / Math.max(cpuMs, 1)).toLocaleString('en-US')} states per cpu-second), peak rss ${mb(peakRssBytes)}`,
   );
   const sizes = model.sizes();
   // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
@@ -130,7 +185,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     const trace = found.trace;
     counterexampleEvents = trace.events.length;
     out(
-      `counterexample: ${trace.events.length} events${o.mode === 'bfs' ? ' (a shortest one: BFS)' : ' (a random walk: not minimal)'}${found.complete ? '' : ' (the last step could not be found again)'}`,
+      `counterexample: ${trace.events.length} events${counterexampleKind(o)}${found.complete ? '' : ' (the last step could not be found again)'}`,
     );
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     traceFile = writeTrace(o.out, trace, stamp);
@@ -150,5 +205,5 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   const complete = result.stopped !== 'visited-full' && overflows === 0;
   if (!complete && result.finding === null)
     out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
-  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete };
+  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete, cpuMs, peakRssBytes };
 }

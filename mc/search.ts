@@ -12,6 +12,7 @@ import { SplitMix32 } from '../node/raft/prng.js';
 import { lanes } from './hash.js';
 import { LivenessChecker } from './liveness.js';
 import type { Action, Model, Violation, World } from './model.js';
+import { WorldQueue } from './queue.js';
 import type { VisitedSet } from './visited.js';
 
 export type StopReason = 'exhausted' | 'violation' | 'visited-full' | 'max-depth' | 'walks-done';
@@ -62,7 +63,9 @@ export function expand(
   depth: number,
   actions: Action[],
   stats: SearchStats,
+  /** Receives each new successor in a scratch World that is reused right after: copy it to keep it. */
   push: (world: World, hi: number, lo: number) => void,
+  scratch: World,
 ): Finding | null {
   model.actions(world, actions);
   if (actions.length === 0) {
@@ -75,7 +78,7 @@ export function expand(
   }
   for (const action of actions) {
     stats.transitions++;
-    const result = model.step(world, action);
+    const result = model.step(world, action, scratch);
     if (result.violation !== null) return { violation: result.violation, depth: depth + 1, from: [hi, lo], walk: null, action };
     if (!result.inBounds) {
       stats.outOfBounds++;
@@ -87,106 +90,6 @@ export function expand(
     if (visited.add(h, l, hi, lo)) push(result.world, h, l);
   }
   return null;
-}
-
-/**
- * One BFS level: states packed back to back in large Int32Array chunks
- * (fingerprint, length, then the world up to its last non-zero word: the
- * network region is sized for the most messages a state may hold, most
- * states hold few, and the zeros are restored on reading), so a level of
- * millions of states costs a few hundred bytes each and no object per
- * state. States are read in order (`read(i)` for rising i) or popped from
- * the end (another thread's share).
- */
-export class WorldQueue {
-  private readonly chunks: Int32Array[] = [];
-  private readonly chunkWords: number;
-  /** Where state i starts: chunk * chunkWords + offset (8 bytes a state). */
-  private starts = new Float64Array(1024);
-  /** The next free word: chunk and offset. */
-  private writeChunk = -1;
-  private writeAt = 0;
-  length = 0;
-
-  constructor(readonly worldSize: number) {
-    this.chunkWords = Math.max(1 << 20, 4 * (worldSize + 3));
-  }
-
-  push(world: World, hi: number, lo: number): void {
-    let used = world.length;
-    while (used > 0 && world[used - 1] === 0) used--;
-    const need = used + 3;
-    if (this.writeChunk < 0 || this.writeAt + need > this.chunkWords) {
-      this.writeChunk++;
-      if (this.chunks[this.writeChunk] === undefined || this.chunks[this.writeChunk] === EMPTY)
-        this.chunks[this.writeChunk] = new Int32Array(this.chunkWords);
-      this.writeAt = 0;
-    }
-    if (this.length === this.starts.length) {
-      const grown = new Float64Array(this.starts.length * 2);
-      grown.set(this.starts);
-      this.starts = grown;
-    }
-    this.starts[this.length] = this.writeChunk * this.chunkWords + this.writeAt;
-    const chunk = this.chunks[this.writeChunk]!;
-    const at = this.writeAt;
-    chunk[at] = hi;
-    chunk[at + 1] = lo;
-    chunk[at + 2] = used;
-    chunk.set(used === world.length ? world : world.subarray(0, used), at + 3);
-    this.writeAt += need;
-    this.length++;
-  }
-
-  /** Copies state `i` into `into` (a World of worldSize) and returns its fingerprint lanes in `fp`. */
-  read(i: number, into: World, fp: Int32Array): void {
-    const start = this.starts[i]!;
-    const c = Math.floor(start / this.chunkWords);
-    const at = start - c * this.chunkWords;
-    const chunk = this.chunks[c]!;
-    fp[0] = chunk[at]!;
-    fp[1] = chunk[at + 1]!;
-    const used = chunk[at + 2]!;
-    for (let j = 0; j < used; j++) into[j] = chunk[at + 3 + j]!;
-    into.fill(0, used);
-  }
-
-  /** Removes the last `count` states (for another thread): the worlds, and their fingerprints as pairs. */
-  popWorlds(count: number): { worlds: World[]; fps: Int32Array } {
-    const take = Math.min(count, this.length);
-    const worlds: World[] = [];
-    const fps = new Int32Array(2 * take);
-    const fp = new Int32Array(2);
-    for (let k = 0; k < take; k++) {
-      const w: World = new Int32Array(this.worldSize);
-      this.read(this.length - take + k, w, fp);
-      worlds.push(w);
-      fps[2 * k] = fp[0]!;
-      fps[2 * k + 1] = fp[1]!;
-    }
-    this.length -= take;
-    // The next push goes where the first popped state was.
-    if (this.length === 0) {
-      this.writeChunk = -1;
-      this.writeAt = 0;
-    } else if (take > 0) {
-      const start = this.starts[this.length]!;
-      this.writeChunk = Math.floor(start / this.chunkWords);
-      this.writeAt = start - this.writeChunk * this.chunkWords;
-    }
-    return { worlds, fps };
-  }
-
-  /** Frees the chunks already read (states before `i`). */
-  release(i: number): void {
-    if (i >= this.length) return;
-    const done = Math.floor(this.starts[i]! / this.chunkWords);
-    for (let c = 0; c < done; c++) this.chunks[c] = EMPTY;
-  }
-
-  get bytes(): number {
-    return this.chunks.reduce((sum, c) => sum + c.byteLength, 0) + this.starts.byteLength;
-  }
 }
 
 /** Expands every state of one BFS level into the next (shared by the one-thread BFS and the workers). */
@@ -202,7 +105,10 @@ export class LevelExpander {
     private readonly stats: SearchStats,
   ) {
     this.world = new Int32Array(model.layout.size);
+    this.scratch = new Int32Array(model.layout.size);
   }
+
+  private readonly scratch: World;
 
   /** A finding, 'full' (the visited set filled up), or null when the level is done; `tick(done)` every 256 states. */
   run(current: WorldQueue, next: WorldQueue, depth: number, tick: (done: number) => void): Finding | 'full' | null {
@@ -221,6 +127,7 @@ export class LevelExpander {
         this.actions,
         this.stats,
         push,
+        this.scratch,
       );
       if (finding !== null) return finding;
       if (this.visited.full) return 'full';
@@ -237,6 +144,11 @@ export interface BfsOptions {
   readonly onProgress: Progress | null;
 }
 
+/** An empty BFS level for `model`'s worlds: the fixed part delta-coded, the network as a list. */
+export function newLevel(model: Model): WorldQueue {
+  return new WorldQueue(model.layout.size, model.layout.net);
+}
+
 export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): SearchResult {
   const started = performance.now();
   const stats = newStats();
@@ -247,7 +159,7 @@ export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): Sea
   const initLo = lanes[1]!;
   visited.add(initHi, initLo, 0, 0);
   stats.distinct = 1;
-  let frontier = new WorldQueue(model.layout.size);
+  let frontier = newLevel(model);
   frontier.push(initial, initHi, initLo);
   const level = new LevelExpander(model, liveness, visited, stats);
   let lastProgress = started;
@@ -255,7 +167,7 @@ export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): Sea
   for (;;) {
     if (frontier.length === 0) return finish('exhausted', null);
     if (options.maxDepth > 0 && depth >= options.maxDepth) return finish('max-depth', null);
-    const next = new WorldQueue(model.layout.size);
+    const next = newLevel(model);
     const outcome = level.run(frontier, next, depth, (done) => {
       if (options.onProgress === null) return;
       const now = performance.now();
@@ -278,8 +190,6 @@ export function bfs(model: Model, visited: VisitedSet, options: BfsOptions): Sea
     return { stopped, finding, stats, wallMs: performance.now() - started };
   }
 }
-
-const EMPTY: World = new Int32Array(0);
 
 export interface WalkOptions {
   readonly walks: number;

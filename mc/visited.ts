@@ -5,8 +5,14 @@
  * Stateright's `generated` map keep them. A shortest counterexample is
  * rebuilt by walking the parents back to the initial state and replaying
  * forward (mc/trace.ts), so no state itself is ever stored here: 16 bytes
- * a slot, allocated once (`--max-states` sets the capacity; the memory
- * bound of the search).
+ * a slot (`--max-states` sets the capacity; the memory bound of the
+ * search).
+ *
+ * In one thread the table starts small and doubles (rehashing) as it
+ * fills, up to the capacity: the first write to each page of a fresh
+ * buffer costs a page fault, and a 256 MB table allocated up front cost
+ * more (kernel) time than a run of a few hundred thousand states spent on
+ * everything else (mc/README.md, "Measured").
  *
  * The table lives in a SharedArrayBuffer so worker threads (mc/parallel.ts)
  * share it. Insertion is lock-free: a slot is claimed by a compare-exchange
@@ -20,9 +26,12 @@ const WORDS = 4; // hi, lo, parentHi, parentLo
 /** Fill factor at which the table counts as full (linear probing degrades beyond it). */
 const MAX_LOAD = 0.75;
 
+/** Slots a growing (one-thread) table starts with: 1 MB. */
+const INITIAL_SLOTS = 1 << 16;
+
 export class VisitedSet {
-  readonly table: Int32Array;
-  private readonly mask: number;
+  private table: Int32Array;
+  private mask: number;
   private readonly counter: Int32Array;
   readonly capacity: number;
   private readonly shared: boolean;
@@ -32,18 +41,41 @@ export class VisitedSet {
   constructor(maxStates: number, shared = false, buffers: { table: SharedArrayBuffer; counter: SharedArrayBuffer } | null = null) {
     let slots = 1024;
     while (slots * MAX_LOAD < maxStates) slots *= 2;
+    this.maxSlots = slots;
     if (buffers !== null) {
       this.table = new Int32Array(buffers.table);
       this.counter = new Int32Array(buffers.counter);
+    } else if (shared) {
+      this.table = new Int32Array(new SharedArrayBuffer(slots * WORDS * 4));
+      this.counter = new Int32Array(new SharedArrayBuffer(4));
     } else {
-      const Buffer = shared ? SharedArrayBuffer : ArrayBuffer;
-      this.table = new Int32Array(new Buffer(slots * WORDS * 4));
-      this.counter = new Int32Array(new Buffer(4));
+      this.table = new Int32Array(Math.min(slots, INITIAL_SLOTS) * WORDS);
+      this.counter = new Int32Array(1);
     }
-    slots = this.table.length / WORDS;
-    this.mask = slots - 1;
+    this.mask = this.table.length / WORDS - 1;
     this.capacity = Math.floor(slots * MAX_LOAD);
     this.shared = this.table.buffer instanceof SharedArrayBuffer;
+  }
+
+  /** Slots of the table at its full size. */
+  private readonly maxSlots: number;
+
+  /** One thread: doubles the table (up to maxSlots), re-inserting every entry. */
+  private grow(): void {
+    const old = this.table;
+    const slots = (2 * old.length) / WORDS;
+    const t = new Int32Array(slots * WORDS);
+    const mask = slots - 1;
+    for (let at = 0; at < old.length; at += WORDS) {
+      const hi = old[at]!;
+      if (hi === 0) continue;
+      const lo = old[at + 1]!;
+      let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & mask;
+      while (t[slot * WORDS] !== 0) slot = (slot + 1) & mask;
+      t.set(old.subarray(at, at + WORDS), slot * WORDS);
+    }
+    this.table = t;
+    this.mask = mask;
   }
 
   /** The shared memory, to hand to worker threads. */
@@ -65,7 +97,12 @@ export class VisitedSet {
     return this.size >= this.capacity;
   }
 
-  /** Bytes the table occupies. */
+  /** Bytes the table occupies at its full size. */
+  get maxBytes(): number {
+    return this.maxSlots * WORDS * 4;
+  }
+
+  /** Bytes the table occupies now (one thread: it grows up to maxStates' size). */
   get bytes(): number {
     return this.table.byteLength;
   }
@@ -105,6 +142,7 @@ export class VisitedSet {
 
   /** `add` for a table no other thread sees: plain loads and stores. */
   private addLocal(hi: number, lo: number, parentHi: number, parentLo: number): boolean {
+    if (this.localSize >= (this.mask + 1) * MAX_LOAD && this.mask + 1 < this.maxSlots) this.grow();
     const t = this.table;
     let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & this.mask;
     for (;;) {
@@ -122,6 +160,49 @@ export class VisitedSet {
       if (seen === hi && t[at + 1] === lo) return false;
       slot = (slot + 1) & this.mask;
     }
+  }
+
+  /**
+   * Depth-first search (mc/dfs.ts): the parent words hold the smallest
+   * depth the state was expanded at. True when (hi, lo) is new, or was
+   * expanded deeper than `depth` before (it must be expanded again: under a
+   * depth limit its successors may now fit); false otherwise, and for new
+   * fingerprints when the table is full (check `full`). One thread only.
+   */
+  addAtDepth(hi: number, lo: number, depth: number): boolean {
+    if (this.shared) throw new Error('mc: a depth-first search runs in one thread');
+    if (hi === 0) hi = 0x5bd1e995;
+    if (lo === 0) lo = 0x1b873593;
+    if (this.localSize >= (this.mask + 1) * MAX_LOAD && this.mask + 1 < this.maxSlots) this.grow();
+    const t = this.table;
+    let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & this.mask;
+    for (;;) {
+      const at = slot * WORDS;
+      const seen = t[at]!;
+      if (seen === 0) {
+        if (this.localSize >= this.capacity) return false;
+        t[at] = hi;
+        t[at + 1] = lo;
+        t[at + 2] = depth;
+        t[at + 3] = 0;
+        this.localSize++;
+        return true;
+      }
+      if (seen === hi && t[at + 1] === lo) {
+        if (t[at + 2]! <= depth) return false;
+        t[at + 2] = depth;
+        return true;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** Empties the table (one thread; it shrinks back to its first size). */
+  clear(): void {
+    if (this.shared) throw new Error('mc: a shared visited set is not cleared');
+    this.table = new Int32Array(Math.min(this.maxSlots, INITIAL_SLOTS) * WORDS);
+    this.mask = this.table.length / WORDS - 1;
+    this.localSize = 0;
   }
 
   /** The parent recorded for (hi, lo), or null when absent; into `out` as [hi, lo]. */

@@ -10,7 +10,7 @@ import { lanes } from './hash.js';
 import { LivenessChecker } from './liveness.js';
 import { Model, type WorldBatch } from './model.js';
 import { deserializeOptions, type SerializedOptions } from './options.js';
-import { LevelExpander, WorldQueue, newStats, type Finding, type SearchStats } from './search.js';
+import { LevelExpander, newLevel, newStats, type Finding, type SearchStats } from './search.js';
 import { VisitedSet } from './visited.js';
 
 export interface WorkerSetup {
@@ -51,7 +51,7 @@ function run(
   const visited = VisitedSet.fromShared(options.maxStates, setup.buffers);
   const stats = newStats();
   const level = new LevelExpander(model, options.properties.has('liveness') ? new LivenessChecker(model) : null, visited, stats);
-  let current = new WorldQueue(model.layout.size);
+  let current = newLevel(model);
   on((m) => {
     switch (m.type) {
       case 'seed': {
@@ -62,7 +62,7 @@ function run(
         return;
       }
       case 'expand': {
-        const next = new WorldQueue(model.layout.size);
+        const next = newLevel(model);
         let last = performance.now();
         const outcome = level.run(current, next, m.depth, (done) => {
           const now = performance.now();

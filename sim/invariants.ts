@@ -8,9 +8,10 @@
  *   Checked entry by entry: if every (index, term) carries the same data and
  *   the same previous term on every node, the prefixes are equal by induction;
  * - Leader Completeness: a new leader holds every entry committed in an
- *   earlier term (§5.4). A leader of an old term (a candidate that was
- *   paused or cut off while its votes came in, elected after later terms
- *   committed) owes nothing to later terms: it can commit nothing either;
+ *   earlier term (§5.4), and an entry that commits is held by every leader
+ *   of a later term already elected. A leader of an old term (a candidate
+ *   that was paused or cut off while its votes came in, elected after later
+ *   terms committed) owes nothing to later terms: it can commit nothing either;
  * - State Machine Safety: no two nodes apply different entries at one index
  *   (§5.4.3), observed at the moment of application;
  * - the leader commit rule (Figure 2, §5.4.2): a leader's commitIndex only
@@ -219,6 +220,19 @@ export class InvariantChecker {
         this.committed.set(i, { term: e.term, data: e.data, type: e.type, commitTerm: st.currentTerm });
         if (i > this.committedMax) this.committedMax = i;
         this.onCommitted(e);
+        // Leader Completeness (§5.4) also binds leaders elected before the entry committed: a leader of a
+        // later term must hold it too (a follower that forgot its term, e.g. acking before fsync, lets an
+        // old leader commit behind a newer leader's back; checking only at election time misses that).
+        for (const [other, o] of this.incarnations) {
+          if (o.wasLeaderInTerm === null || o.wasLeaderInTerm <= st.currentTerm) continue;
+          const held = o.log[i - 1];
+          if (held === undefined || held.term !== e.term || held.data !== e.data) {
+            this.violation(
+              `leader completeness: ${other} leads term ${o.wasLeaderInTerm} without entry ${i} (term ${e.term}), committed in term ${st.currentTerm} (§5.4)`,
+            );
+            break;
+          }
+        }
       } else if (c.term !== e.term || c.data !== e.data) {
         this.violation(
           `committed entry changed: ${id} committed ${describe(e)} at index ${i}, but ${describe({ ...c, index: i })} was committed there before`,

@@ -116,6 +116,30 @@ describe('InvariantChecker (Figure 3)', () => {
     expect(violations.join()).toMatch(/leader completeness: n3 became leader of term 4 without committed entry 1 \(term 3\)/);
   });
 
+  it('Leader Completeness also binds a leader elected before the entry committed (an old leader committing behind its back), durability checks off', () => {
+    const { c, violations } = checker(false);
+    c.onStart('n1', empty);
+    c.onStart('n2', empty);
+    c.onStart('n3', empty);
+    c.checkNode('n1', core('leader', 1, 1, [e(1, 1, 'noop')]));
+    // n2 leads term 2 with the noop (elected by n3, which then forgot its term in a crash).
+    c.checkNode('n2', core('leader', 2, 1, [e(1, 1, 'noop'), e(2, 2, 'noop2')]));
+    expect(violations).toEqual([]);
+    // n1, still leading term 1, commits entry 2 of term 1 with n3's ack: n2 (term 2) does not hold it.
+    c.checkNode('n1', core('leader', 1, 2, [e(1, 1, 'noop'), e(2, 1, 'put')]));
+    expect(violations.join()).toMatch(/leader completeness: n2 leads term 2 without entry 2 \(term 1\), committed in term 1/);
+  });
+
+  it('an entry that commits while a later-term leader holds it is no violation', () => {
+    const { c, violations } = checker();
+    c.onStart('n1', empty);
+    c.onStart('n2', empty);
+    c.checkNode('n2', core('leader', 2, 0, [e(1, 1, 'a'), e(2, 2, 'noop')]));
+    // A node still in term 1 learns that entry 1 (term 1) committed: n2, leading term 2, holds it.
+    c.checkNode('n1', core('follower', 1, 1, [e(1, 1, 'a')]));
+    expect(violations).toEqual([]);
+  });
+
   it('catches forgotten terms and votes across a restart, and double votes on the wire', () => {
     const { c, violations } = checker();
     c.onStart('n1', empty);
