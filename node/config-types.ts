@@ -72,6 +72,12 @@ export interface ClusterConfig {
   readonly snapshotEveryEntries?: number | null;
   /** ... or once the entries applied since then add up to this many bytes. Absent = the default. */
   readonly snapshotEveryBytes?: number;
+  /**
+   * Entries kept before a snapshot, so a follower only a little behind is
+   * caught up with entries rather than a whole snapshot (etcd's
+   * SnapshotCatchUpEntries). Absent = the default.
+   */
+  readonly snapshotTrailingEntries?: number;
 }
 
 /**
@@ -83,6 +89,7 @@ export interface ClusterConfig {
 export const defaultSnapshotting = {
   snapshotEveryEntries: defaultCompaction.snapshotEveryEntries,
   snapshotEveryBytes: defaultCompaction.snapshotEveryBytes,
+  snapshotTrailingEntries: defaultCompaction.snapshotTrailingEntries,
 } as const;
 
 /**

@@ -62,6 +62,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'maxValueBytes',
     'snapshotEveryEntries',
     'snapshotEveryBytes',
+    'snapshotTrailingEntries',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -176,6 +177,11 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
       ? null
       : positiveInteger(raw, 'snapshotEveryEntries', defaultSnapshotting.snapshotEveryEntries ?? undefined, 1_000_000_000);
   const snapshotEveryBytes = positiveInteger(raw, 'snapshotEveryBytes', defaultSnapshotting.snapshotEveryBytes, 1024 * 1024 * 1024);
+  const trailingRaw = raw['snapshotTrailingEntries'];
+  if (trailingRaw !== undefined && !(typeof trailingRaw === 'number' && Number.isSafeInteger(trailingRaw) && trailingRaw >= 0)) {
+    throw new ConfigError(`"snapshotTrailingEntries" must be a non-negative integer, got ${JSON.stringify(trailingRaw)}`);
+  }
+  const snapshotTrailingEntries = trailingRaw ?? defaultSnapshotting.snapshotTrailingEntries;
 
   return {
     cluster,
@@ -195,6 +201,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     maxValueBytes,
     snapshotEveryEntries,
     snapshotEveryBytes,
+    snapshotTrailingEntries,
   };
 }
 

@@ -171,6 +171,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
     // Issue 18: absent = the core's defaults (node/raft/compaction.ts), the one source of them.
     ...(config.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: config.snapshotEveryEntries } : {}),
     ...(config.snapshotEveryBytes !== undefined ? { snapshotEveryBytes: config.snapshotEveryBytes } : {}),
+    ...(config.snapshotTrailingEntries !== undefined ? { snapshotTrailingEntries: config.snapshotTrailingEntries } : {}),
   };
 }
 

@@ -43,6 +43,8 @@ const usage = `usage: rift-node --config FILE --id ID [options]
   --snapshot-every-entries N snapshot the state machine and compact the log every N applied
                              entries (overrides the config's snapshotEveryEntries; default
                              ${defaultSnapshotting.snapshotEveryEntries}, or every ${defaultSnapshotting.snapshotEveryBytes / (1024 * 1024)} MiB of entries)
+  --snapshot-trailing-entries N  entries kept before a snapshot for slow followers (overrides
+                             snapshotTrailingEntries; default ${defaultSnapshotting.snapshotTrailingEntries})
   --help                     show this help
 
 Testing (safe: the node stays correct):
@@ -71,6 +73,8 @@ interface Args {
   pageCacheCrashModel: boolean;
   /** --snapshot-every-entries: overrides the config's snapshotEveryEntries. */
   snapshotEveryEntries: number | null;
+  /** --snapshot-trailing-entries: overrides the config's snapshotTrailingEntries. */
+  snapshotTrailingEntries: number | null;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -86,6 +90,7 @@ function parseCommandLine(argv: string[]): Args {
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
+        'snapshot-trailing-entries': { type: 'string' },
         'page-cache-crash-model': { type: 'boolean' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
@@ -121,6 +126,12 @@ function parseCommandLine(argv: string[]): Args {
     if (!Number.isSafeInteger(snapshotEveryEntries) || snapshotEveryEntries < 1)
       fail(NODE_EXIT.usage, `--snapshot-every-entries must be a positive integer (got ${v['snapshot-every-entries']})`);
   }
+  let snapshotTrailingEntries: number | null = null;
+  if (v['snapshot-trailing-entries'] !== undefined) {
+    snapshotTrailingEntries = Number(v['snapshot-trailing-entries']);
+    if (!Number.isSafeInteger(snapshotTrailingEntries) || snapshotTrailingEntries < 0)
+      fail(NODE_EXIT.usage, `--snapshot-trailing-entries must be a non-negative integer (got ${v['snapshot-trailing-entries']})`);
+  }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
   return {
@@ -131,6 +142,7 @@ function parseCommandLine(argv: string[]): Args {
     unsafe: unsafe.flags,
     pageCacheCrashModel: v['page-cache-crash-model'] === true,
     snapshotEveryEntries,
+    snapshotTrailingEntries,
   };
 }
 
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
   if (args.snapshotEveryEntries !== null) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
+  if (args.snapshotTrailingEntries !== null) config = { ...config, snapshotTrailingEntries: args.snapshotTrailingEntries };
   const self = config.nodes.find((n) => n.id === args.id);
   if (self === undefined)
     fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
