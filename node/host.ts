@@ -78,6 +78,10 @@ export interface HostObserver {
   ready?(ready: Ready): void;
   /** Every committed entry, once, right after the state machine applied it, with what the state machine returned. */
   applied?(entry: Entry, result: ApplyResult | null): void;
+  /** The state machine was serialised into a snapshot at `meta.index` (Ready step 5), before it is saved. */
+  snapshotTaken?(meta: SnapshotMeta): void;
+  /** A snapshot from the leader replaced the state machine (Ready step 3). */
+  snapshotInstalled?(meta: SnapshotMeta): void;
 }
 
 export interface HostOptions {
@@ -682,6 +686,7 @@ export class NodeHost {
     this.stagedInstalls.delete(key);
     this.kv = staged.kv;
     this.io.log(`installed snapshot ${key}: lastApplied ${this.kv.lastApplied}`);
+    this.observer?.snapshotInstalled?.(meta);
   }
 
   /**
@@ -696,6 +701,7 @@ export class NodeHost {
       `${this.id}: snapshot requested at ${request.index}, the state machine stands at ${this.kv.lastApplied}`,
     );
     const snapshot = snapshotBytes(request, Buffer.from(this.kv.encodeSnapshot(), 'utf8'));
+    this.observer?.snapshotTaken?.(request);
     this.snapshots.save(snapshot).then(
       (saved) => {
         if (this.stopped || !saved) return; // not saved: a newer snapshot (an install) got there first

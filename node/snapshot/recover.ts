@@ -25,7 +25,7 @@ import type { SnapshotStart } from './local-snapshots.js';
 
 export interface RecoveredNode {
   readonly storage: RaftStorage;
-  /** The core's starting state, its `snapshot` set to the restored snapshot's metadata. */
+  /** The core's starting state, its `snapshot` set to the restored snapshot's metadata (absent without one). */
   readonly stored: StoredState;
   readonly recovery: RecoveryReport;
   readonly snapshots: SnapshotStart;
@@ -66,7 +66,8 @@ export async function recoverNodeState(dir: string, opts: FileStorageOptions = {
     const fromNewest = load.fromSlot === 'newest';
     return {
       storage: opened.storage,
-      stored: { ...opened.stored, entries, snapshot: snapshot?.meta ?? null },
+      // `snapshot` only when there is one: without it, exactly what the log storage recovered.
+      stored: snapshot === null ? { ...opened.stored, entries } : { ...opened.stored, entries, snapshot: snapshot.meta },
       recovery: opened.recovery,
       snapshots: {
         persistence: store,

@@ -87,7 +87,8 @@ export class ClientEndpoint {
     if (!decoded.ok) return decoded;
     const { envelope, auth } = decoded;
     const body = envelope.body;
-    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body)) return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
+    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body))
+      return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
     if (envelope.to !== this.opts.sender)
       return { ok: false, reason: 'wrong_destination', detail: `addressed to ${JSON.stringify(envelope.to)}` };
     if (auth.receiverIncarnation !== this.opts.instance) {
