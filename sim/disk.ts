@@ -272,6 +272,11 @@ export class SimDisk {
    * Undoes the bit flips injected since the node last started (it refused
    * to start and wrote nothing since). Returns false when there was none.
    */
+  /** True while bits flipped on purpose are on the disk (not yet written over by a start, nor repaired). */
+  get damaged(): boolean {
+    return this.damage.length > 0;
+  }
+
   repair(): boolean {
     if (this.damage.length === 0) return false;
     for (const d of this.damage.reverse()) this.fs.flipDurable(this.logFile, d.offset, d.mask);

@@ -36,7 +36,7 @@ import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
 import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
 import type { NodeId, RaftMessage, Ready, SnapshotMeta, StoredState } from '../node/raft/types.js';
-import type { RaftStorage } from '../node/storage/storage.js';
+import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
 import { hash } from 'node:crypto';
 import { MAC_BYTES } from '../node/transport/codec.js';
 import { ClientEndpoint } from '../node/transport/client-endpoint.js';
@@ -475,6 +475,17 @@ export class Simulation {
     });
     host.onFatal = (error) => {
       if (node.host !== host) return;
+      if (isStorageCorruption(error) && node.disk.damaged) {
+        // The node found the bit rot injected into its disk while running (its
+        // log's online rewrite after a compaction reads the file back): it
+        // stops, as it refuses to start on it. Not a node bug; the heal
+        // repairs the disk as for a refused start.
+        this.crashNode(node);
+        node.refused = errorText(error);
+        this.stats.storageRefusals++;
+        this.note(TraceKind.refusedStart, node.index, () => `${node.id} stops on the damage injected into its disk: ${errorText(error)}`);
+        return;
+      }
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
       this.crashNode(node);
     };
@@ -1289,4 +1300,12 @@ function traceWord(datagram: Buffer): number {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Whether `error`, or an error it wraps, is storage corruption (the log file holds damage). */
+function isStorageCorruption(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof StorageCorruptionError) return true;
+  }
+  return false;
 }
