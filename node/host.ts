@@ -33,7 +33,7 @@ import type { SessionCheck } from './kv/sessions.js';
 import type { ReplyAddress } from './transport/node-endpoint.js';
 import { validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
-import { LocalSnapshots, emptySnapshotStart, type Compaction, type SnapshotStart } from './snapshot/local-snapshots.js';
+import { LocalSnapshots, emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
 import { SnapshotStreamer, defaultStreamerOptions, type StreamerOptions } from './snapshot/streamer.js';
 import { SnapshotAssembler, defaultAssemblerOptions, type AssembledSnapshot, type AssemblerOptions } from './snapshot/assembler.js';
 import { snapshotBytes, type SnapshotBytes } from './snapshot/snapshot-bytes.js';
@@ -194,8 +194,12 @@ export class NodeHost {
   private readonly assembler: SnapshotAssembler;
   /** Assembled snapshots stepped into the core, by `index@term`, until a Ready's snapshotToInstall names one. */
   private readonly stagedInstalls = new Map<string, StagedInstall>();
-  /** A storage compaction allowed by a saved snapshot, done between Readies (never beside a persist). */
-  private pendingCompaction: Compaction | null = null;
+  /**
+   * An own snapshot was saved: the log on disk may be compacted, between
+   * Readies (never beside a persist). How far is decided when it runs: an
+   * installed snapshot saved meanwhile may have compacted further already.
+   */
+  private compactionDue = false;
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
@@ -582,7 +586,7 @@ export class NodeHost {
    * awaits, and this runs for nearly every datagram a node receives.
    */
   private drain(): void {
-    if (this.draining || this.stopped || (!this.core.hasReady() && this.pendingCompaction === null)) return;
+    if (this.draining || this.stopped || (!this.core.hasReady() && !this.compactionDue)) return;
     this.draining = true;
     if (this.io.defer !== undefined) this.io.defer(this.drainReadies);
     else this.drainReadies();
@@ -592,10 +596,10 @@ export class NodeHost {
   private readonly drainReadies = (): void => {
     try {
       while (!this.stopped) {
-        const compaction = this.pendingCompaction;
+        const compaction = this.compactionDue ? this.snapshots.ownCompaction() : null;
+        this.compactionDue = false;
         if (compaction !== null) {
           // Between Readies, so no persist is in flight (RaftStorage.compact's contract).
-          this.pendingCompaction = null;
           this.io.storage.compact(compaction.firstIndex, compaction.prevTerm).then(
             () => {
               if (this.stopped) {
@@ -707,8 +711,7 @@ export class NodeHost {
         if (this.stopped || !saved) return; // not saved: a newer snapshot (an install) got there first
         this.io.log(`snapshot ${snapshotKey(request)} saved (${snapshot.data.length} bytes)`);
         this.core.snapshotTaken(request);
-        const compaction = this.snapshots.ownCompaction();
-        if (compaction !== null) this.pendingCompaction = compaction;
+        this.compactionDue = true;
         this.drain();
         this.armWake();
       },

@@ -12,8 +12,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { noUnsafeFlags } from '../../node/unsafe-flags.js';
-import { campaign } from '../../sim/property.js';
-import { defaultSimOptions } from '../../sim/scenario.js';
+import { campaign, describeViolations, judge } from '../../sim/property.js';
+import { defaultSimOptions, type Scenario, type WorkloadF, type WorkloadOp } from '../../sim/scenario.js';
 import { unsafePresets } from '../../sim/unsafe.js';
 
 const seed = Number(process.env['RIFT_SIM_SEED'] ?? 20261205);
@@ -52,4 +52,63 @@ describe('the simulator with snapshots every few entries', () => {
       expect(result.totals.snapshotsTaken).toBeGreaterThan(20);
     },
   );
+
+  it('regression: an own snapshot saved while an InstallSnapshot is queued behind it does not compact the log below the installed one', async () => {
+    // Found by a campaign (seed 515151, --snapshot-every-entries 3), shrunk to one paused leader: a
+    // follower's own snapshot at 12 finished saving, the install of 15 (saved next) compacted the log
+    // to 16, and the compaction the own snapshot had computed earlier (to 10) then failed its
+    // precondition. The compaction is now decided when it runs.
+    const w = (f: WorkloadF, key: number, thinkMs: number): WorkloadOp => ({ f, key, thinkMs });
+    const scenario: Scenario = {
+      seed: 14,
+      faults: [{ atMs: 985, fault: { kind: 'pause_leader', forMs: 625 } }],
+      clients: [
+        [
+          w('write', 0, 192),
+          w('cas', 2, 50),
+          w('write', 0, 13),
+          w('write', 0, 180),
+          w('read', 0, 34),
+          w('read', 2, 51),
+          w('read', 1, 53),
+          w('write', 1, 107),
+          w('cas', 1, 276),
+          w('cas', 1, 135),
+          w('write', 0, 188),
+          w('write', 2, 286),
+          w('write', 2, 149),
+          w('read', 2, 4),
+          w('write', 2, 245),
+          w('read', 1, 264),
+          w('write', 0, 247),
+          w('cas', 0, 275),
+          w('cas', 0, 227),
+        ],
+        [
+          w('write', 2, 264),
+          w('cas', 2, 29),
+          w('write', 1, 235),
+          w('read', 2, 132),
+          w('write', 2, 41),
+          w('cas', 0, 204),
+          w('write', 1, 118),
+          w('read', 1, 97),
+          w('read', 1, 192),
+          w('cas', 2, 262),
+          w('read', 0, 167),
+          w('cas', 2, 238),
+          w('read', 0, 183),
+          w('read', 1, 264),
+          w('cas', 1, 75),
+          w('cas', 0, 138),
+          w('read', 0, 216),
+          w('write', 2, 90),
+          w('cas', 1, 27),
+        ],
+      ],
+    };
+    const judged = await judge(scenario, { ...defaultSimOptions, nodeCount: 5, snapshotEveryEntries: 3, snapshotTrailingEntries: 3 });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    expect(judged.sim.stats.snapshotsInstalled).toBeGreaterThan(0);
+  });
 });
