@@ -13,6 +13,8 @@
  *   offset 39+L ...      payload, one of:
  *                        - a Raft peer message in binary (first byte 1-5; `raft-binary.ts`),
  *                          what nodes send each other;
+ *                        - a snapshot chunk or its ack in binary (first byte 6-7;
+ *                          `snapshot-binary.ts`), peer domain only;
  *                        - the UTF-8 JSON envelope {cluster, from, to, body[, token]}
  *                          (first byte `{`): client traffic, a node's `hello`, and
  *                          any Raft message in its JSON form.
