@@ -5,8 +5,8 @@
  *
  * - restart: a 1-node cluster takes N writes, is killed (SIGKILL) and
  *   restarted; the time until it answers a linearizable read, with snapshots
- *   (the default policy) and without (snapshotEveryEntries 1e9: the whole log
- *   is replayed);
+ *   (the default policy) and without (`--snapshot-every-entries 0`: the whole
+ *   log is replayed);
  * - catch-up: a 3-node cluster, one follower killed, N writes, the follower
  *   restarted; the time until it has applied everything the leader had
  *   committed, by InstallSnapshot (its log is compacted far past the
@@ -82,7 +82,8 @@ function nodeLog(runDir: string, id: string): string {
 
 async function restartFigure(opts: Options, snapshotEvery: number | null): Promise<Record<string, unknown>> {
   const runDir = mkdtempSync(join(tmpdir(), 'rift-snapbench-'));
-  const flags = snapshotEvery === null ? ['--snapshot-every-entries', '1000000000'] : [];
+  // 0: never (neither the entry count nor the 16 MiB bytes bound): the whole log is replayed.
+  const flags = snapshotEvery === null ? ['--snapshot-every-entries', '0'] : [];
   const cluster = await Cluster.start({ nodeCount: 1, runDir, nodeFlags: flags, net: 'direct', seed: 1, readyTimeoutMs: 600_000 });
   try {
     const id = cluster.nodeIds[0]!;

@@ -43,7 +43,8 @@ const usage = `usage: rift-node --config FILE --id ID [options]
   --seed N                   seed for election jitter (default: random)
   --snapshot-every-entries N snapshot the state machine and compact the log every N applied
                              entries (overrides the config's snapshotEveryEntries; default
-                             ${defaultSnapshotting.snapshotEveryEntries}, or every ${defaultSnapshotting.snapshotEveryBytes / (1024 * 1024)} MiB of entries)
+                             ${defaultSnapshotting.snapshotEveryEntries}, or every ${defaultSnapshotting.snapshotEveryBytes / (1024 * 1024)} MiB of entries;
+                             0 = never: the log grows without bound)
   --snapshot-trailing-entries N  entries kept before a snapshot for slow followers (overrides
                              snapshotTrailingEntries; default ${defaultSnapshotting.snapshotTrailingEntries})
   --help                     show this help
@@ -75,8 +76,8 @@ interface Args {
   seed: number;
   /** --page-cache-crash-model (node/storage/page-cache-fs.ts). */
   pageCacheCrashModel: boolean;
-  /** --snapshot-every-entries: overrides the config's snapshotEveryEntries. */
-  snapshotEveryEntries: number | null;
+  /** --snapshot-every-entries: overrides the config's snapshotEveryEntries (null: never snapshot); undefined when absent. */
+  snapshotEveryEntries: number | null | undefined;
   /** --snapshot-trailing-entries: overrides the config's snapshotTrailingEntries. */
   snapshotTrailingEntries: number | null;
   /** --latency-trace DIR (node/latency-probe.ts): the file the marks go to; null when off. */
@@ -127,11 +128,12 @@ function parseCommandLine(argv: string[]): Args {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
   }
-  let snapshotEveryEntries: number | null = null;
+  let snapshotEveryEntries: number | null | undefined;
   if (v['snapshot-every-entries'] !== undefined) {
-    snapshotEveryEntries = Number(v['snapshot-every-entries']);
-    if (!Number.isSafeInteger(snapshotEveryEntries) || snapshotEveryEntries < 1)
-      fail(NODE_EXIT.usage, `--snapshot-every-entries must be a positive integer (got ${v['snapshot-every-entries']})`);
+    const every = Number(v['snapshot-every-entries']);
+    if (!Number.isSafeInteger(every) || every < 0)
+      fail(NODE_EXIT.usage, `--snapshot-every-entries must be a non-negative integer (got ${v['snapshot-every-entries']})`);
+    snapshotEveryEntries = every === 0 ? null : every;
   }
   let snapshotTrailingEntries: number | null = null;
   if (v['snapshot-trailing-entries'] !== undefined) {
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     throw error;
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
-  if (args.snapshotEveryEntries !== null) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
+  if (args.snapshotEveryEntries !== undefined) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
   if (args.snapshotTrailingEntries !== null) config = { ...config, snapshotTrailingEntries: args.snapshotTrailingEntries };
   const self = config.nodes.find((n) => n.id === args.id);
   if (self === undefined)
