@@ -159,6 +159,11 @@ async function catchUpFigure(opts: Options): Promise<Record<string, unknown>> {
       chunksSent: done === undefined ? null : Number(done[3]),
       readyMs: Math.round(readyMs),
       caughtUpMs: Math.round(caughtUpMs),
+      // What the leader said about each stream to the follower (started, complete, rejected, given up).
+      streamLog: leaderLog
+        .split('\n')
+        .filter((line) => line.includes(`to ${follower}`) && line.includes('snapshot'))
+        .slice(0, 20),
     };
   } finally {
     await cluster.stop();
