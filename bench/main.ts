@@ -36,13 +36,18 @@ async function run(): Promise<void> {
       await m.runMcBench(args);
       return;
     }
+    case 'snapshots': {
+      const m = (await import('./snapshots.js')) as { runSnapshotsBench: (args: string[]) => Promise<void> };
+      await m.runSnapshotsBench(args);
+      return;
+    }
     case 'sim': {
       const m = (await import('./sim.js')) as { runSimBench: (args: string[]) => Promise<void> };
       await m.runSimBench(args);
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|sim [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|sim|snapshots [args]\n`);
       process.exitCode = 254;
   }
 }

@@ -14,6 +14,7 @@
  * }
  */
 import type { NodeId } from './raft/types.js';
+import { defaultCompaction } from './raft/compaction.js';
 
 export interface NodeAddress {
   readonly id: NodeId;
@@ -63,7 +64,33 @@ export interface ClusterConfig {
   readonly clockDriftBound: number;
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
+  /**
+   * Log compaction (§7, issue 18): snapshot the state machine once this many
+   * entries were applied since the last snapshot; null = never (the log
+   * grows without bound). Absent = `defaultSnapshotting.snapshotEveryEntries`.
+   */
+  readonly snapshotEveryEntries?: number | null;
+  /** ... or once the entries applied since then add up to this many bytes. Absent = the default. */
+  readonly snapshotEveryBytes?: number;
+  /**
+   * Entries kept before a snapshot, so a follower only a little behind is
+   * caught up with entries rather than a whole snapshot (etcd's
+   * SnapshotCatchUpEntries). Absent = the default.
+   */
+  readonly snapshotTrailingEntries?: number;
 }
+
+/**
+ * When a node snapshots, by default: the core's policy (node/raft/compaction.ts
+ * `defaultCompaction`, the one place the numbers live): every 10,000 entries
+ * (etcd's default snapshot count) or 16 MiB of applied entries, whichever
+ * comes first. Spelled here so the config, the README and `--help` read them.
+ */
+export const defaultSnapshotting = {
+  snapshotEveryEntries: defaultCompaction.snapshotEveryEntries,
+  snapshotEveryBytes: defaultCompaction.snapshotEveryBytes,
+  snapshotTrailingEntries: defaultCompaction.snapshotTrailingEntries,
+} as const;
 
 /**
  * The default timings, the one place they are spelled: the node's config

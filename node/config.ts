@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { configDefaults, type ClusterConfig, type NodeAddress, type ReadMode } from './config-types.js';
+import { configDefaults, defaultSnapshotting, type ClusterConfig, type NodeAddress, type ReadMode } from './config-types.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -60,6 +60,9 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'clockDriftBound',
     'maxKeyBytes',
     'maxValueBytes',
+    'snapshotEveryEntries',
+    'snapshotEveryBytes',
+    'snapshotTrailingEntries',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -168,6 +171,17 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   }
   const maxKeyBytes = positiveInteger(raw, 'maxKeyBytes', configDefaults.maxKeyBytes, 4096);
   const maxValueBytes = positiveInteger(raw, 'maxValueBytes', configDefaults.maxValueBytes, 32_768);
+  // null: never snapshot (the log grows without bound); absent: the defaults (config-types.ts defaultSnapshotting).
+  const snapshotEveryEntries =
+    raw['snapshotEveryEntries'] === null
+      ? null
+      : positiveInteger(raw, 'snapshotEveryEntries', defaultSnapshotting.snapshotEveryEntries ?? undefined, 1_000_000_000);
+  const snapshotEveryBytes = positiveInteger(raw, 'snapshotEveryBytes', defaultSnapshotting.snapshotEveryBytes, 1024 * 1024 * 1024);
+  const trailingRaw = raw['snapshotTrailingEntries'];
+  if (trailingRaw !== undefined && !(typeof trailingRaw === 'number' && Number.isSafeInteger(trailingRaw) && trailingRaw >= 0)) {
+    throw new ConfigError(`"snapshotTrailingEntries" must be a non-negative integer, got ${JSON.stringify(trailingRaw)}`);
+  }
+  const snapshotTrailingEntries = trailingRaw ?? defaultSnapshotting.snapshotTrailingEntries;
 
   return {
     cluster,
@@ -185,6 +199,9 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     clockDriftBound,
     maxKeyBytes,
     maxValueBytes,
+    snapshotEveryEntries,
+    snapshotEveryBytes,
+    snapshotTrailingEntries,
   };
 }
 

@@ -10,18 +10,33 @@
  */
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
-import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from './raft/types.js';
-import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus } from './protocol.js';
+import type {
+  Entry,
+  HardState,
+  InstallSnapshot,
+  NodeId,
+  RaftConfig,
+  RaftMessage,
+  Ready,
+  Role,
+  SnapshotMeta,
+  StoredState,
+} from './raft/types.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus, SnapshotTransferMessage } from './protocol.js';
 import type { ClusterConfig } from './config-types.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
-import { KvStateMachine, type ApplyResult } from './kv/state-machine.js';
+import { KvStateMachine, type ApplyResult, type KvStateMachineOptions } from './kv/state-machine.js';
 import { encodeCommand, opDigest } from './kv/command.js';
 import type { SessionCheck } from './kv/sessions.js';
 import type { ReplyAddress } from './transport/node-endpoint.js';
 import { validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
+import { LocalSnapshots, emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
+import { SnapshotStreamer, defaultStreamerOptions, type StreamerOptions } from './snapshot/streamer.js';
+import { SnapshotAssembler, defaultAssemblerOptions, type AssembledSnapshot, type AssemblerOptions } from './snapshot/assembler.js';
+import { snapshotBytes, type SnapshotBytes } from './snapshot/snapshot-bytes.js';
 import { STAGE, type LatencyProbe } from './latency-probe.js';
 
 export type { ReplyAddress };
@@ -31,6 +46,12 @@ export interface HostIo {
   readonly clock: Clock;
   sendPeer(to: NodeId, message: RaftMessage): void;
   sendClient(to: ReplyAddress, message: ClientMessage): void;
+  /**
+   * Sends a snapshot chunk or ack to a peer (InstallSnapshot streams,
+   * node/snapshot/). Absent: the host cannot stream, so every stream it is
+   * asked for fails at once (the follower stays behind until it can).
+   */
+  sendSnapshotMessage?(to: NodeId, message: SnapshotTransferMessage): void;
   log(line: string): void;
   /** Transport drop counters, for status. */
   droppedCounts(): Readonly<Record<string, number>>;
@@ -60,6 +81,10 @@ export interface HostObserver {
   ready?(ready: Ready): void;
   /** Every committed entry, once, right after the state machine applied it, with what the state machine returned. */
   applied?(entry: Entry, result: ApplyResult | null): void;
+  /** The state machine was serialised into a snapshot at `meta.index` (Ready step 5), before it is saved. */
+  snapshotTaken?(meta: SnapshotMeta): void;
+  /** A snapshot from the leader replaced the state machine (Ready step 3). */
+  snapshotInstalled?(meta: SnapshotMeta): void;
 }
 
 export interface HostOptions {
@@ -76,7 +101,30 @@ export interface HostOptions {
   readonly coreUnsafe?: { readonly skipReadQuorum?: boolean };
   /** The session table's bound (default DEFAULT_MAX_SESSIONS; tests shrink it to reach eviction). */
   readonly maxSessions?: number;
+  /**
+   * The snapshot the node restores from, where snapshots are saved, and the
+   * slots' state (node/snapshot/recover.ts reads them from disk). Absent:
+   * no snapshot, and snapshots are not saved anywhere (tests).
+   * `stored.snapshot` is ignored: this is the one source.
+   */
+  readonly snapshots?: SnapshotStart;
+  /** InstallSnapshot transfer tuning (tests shrink the timeouts); absent = the defaults. */
+  readonly snapshotTransfer?: { readonly streamer?: StreamerOptions; readonly assembler?: AssemblerOptions };
 }
+
+/** The host's state machine could not be restored from the snapshot it was given: the node must refuse to start. */
+export class SnapshotRestoreError extends Error {
+  override readonly name = 'SnapshotRestoreError';
+}
+
+/** A snapshot from the leader, assembled and decoded, waiting for the core's `snapshotToInstall` (Ready steps 1a, 3). */
+interface StagedInstall {
+  readonly snapshot: SnapshotBytes;
+  readonly kv: KvStateMachine;
+}
+
+/** Bound on assembled snapshots stepped into the core and not yet named by a Ready (normally one). */
+const maxStagedInstalls = 4;
 
 /** Bounds on what a host keeps for clients (TigerStyle: put a limit on everything). */
 const maxPendingWrites = 4096;
@@ -129,10 +177,10 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       keepLogOnInstall: unsafe.keepLogOnInstall,
     },
     parallelLeaderAppend: true,
-    // Issue 18 phase 1: the host has no snapshot store or snapshot streamer
-    // yet, so the core never asks it for a snapshot and never compacts (the
-    // whole log stays, as before). Phase 2 sets the thresholds here.
-    snapshotEveryEntries: null,
+    // Issue 18: absent = the core's defaults (node/raft/compaction.ts), the one source of them.
+    ...(config.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: config.snapshotEveryEntries } : {}),
+    ...(config.snapshotEveryBytes !== undefined ? { snapshotEveryBytes: config.snapshotEveryBytes } : {}),
+    ...(config.snapshotTrailingEntries !== undefined ? { snapshotTrailingEntries: config.snapshotTrailingEntries } : {}),
   };
 }
 
@@ -144,7 +192,20 @@ export class NodeHost {
   private readonly observer: HostObserver | undefined;
   private readonly probe: LatencyProbe | undefined;
   private readonly core: RaftNode;
-  private readonly kv: KvStateMachine;
+  /** Replaced whole when a snapshot from the leader is installed (Ready step 3). */
+  private kv: KvStateMachine;
+  private readonly kvOptions: KvStateMachineOptions;
+  private readonly snapshots: LocalSnapshots;
+  private readonly streamer: SnapshotStreamer;
+  private readonly assembler: SnapshotAssembler;
+  /** Assembled snapshots stepped into the core, by `index@term`, until a Ready's snapshotToInstall names one. */
+  private readonly stagedInstalls = new Map<string, StagedInstall>();
+  /**
+   * An own snapshot was saved: the log on disk may be compacted, between
+   * Readies (never beside a persist). How far is decided when it runs: an
+   * installed snapshot saved meanwhile may have compacted further already.
+   */
+  private compactionDue = false;
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
@@ -172,17 +233,61 @@ export class NodeHost {
     this.io = options.io;
     this.observer = options.io.observe;
     this.probe = options.io.probe;
-    this.kv = new KvStateMachine(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {});
+    this.kvOptions = options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {};
+    this.kv = new KvStateMachine(this.kvOptions);
+    const start = options.snapshots ?? emptySnapshotStart();
+    const restored = start.restored;
+    if (restored !== null) {
+      // §7: a restart loads the snapshot into the state machine and replays the log after it.
+      const r = this.kv.restoreSnapshot(restored.data.toString('utf8'));
+      if (!r.ok)
+        throw new SnapshotRestoreError(
+          `snapshot ${restored.meta.index}@${restored.meta.term} does not restore the state machine: ${r.error}`,
+        );
+      if (this.kv.lastApplied !== restored.meta.index) {
+        throw new SnapshotRestoreError(
+          `snapshot ${restored.meta.index}@${restored.meta.term} holds a state machine at index ${this.kv.lastApplied}`,
+        );
+      }
+    }
+    this.snapshots = new LocalSnapshots(start);
     const raftConfig = raftConfigFor(options.id, options.config, options.unsafe);
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
     this.core = new RaftNode(
       skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
-      options.stored,
+      { ...options.stored, snapshot: restored?.meta ?? null },
       createPrng(options.seed),
     );
     this.lastTerm = options.stored.hardState.currentTerm;
     const last = options.stored.entries[options.stored.entries.length - 1];
-    this.lastLogIndex = last?.index ?? 0;
+    this.lastLogIndex = Math.max(last?.index ?? 0, restored?.meta.index ?? 0);
+    const io = options.io;
+    this.streamer = new SnapshotStreamer(
+      {
+        clock: io.clock,
+        // Its own stream of the seed (the core's draws stay what they were): retransmission jitter only.
+        prng: createPrng((options.seed ^ 0x5a17c4) >>> 0),
+        sendChunk: (to, chunk) => io.sendSnapshotMessage?.(to, chunk),
+        report: (peer, outcome) => {
+          if (this.stopped) return;
+          this.core.reportSnapshot(peer, outcome);
+          this.drain();
+          this.armWake();
+        },
+        log: (line) => io.log(line),
+      },
+      options.snapshotTransfer?.streamer ?? defaultStreamerOptions,
+    );
+    this.assembler = new SnapshotAssembler(
+      options.id,
+      {
+        currentTerm: () => this.core.status().currentTerm,
+        sendAck: (to, ack) => io.sendSnapshotMessage?.(to, ack),
+        onAssembled: (snapshot) => this.onAssembled(snapshot),
+        log: (line) => io.log(line),
+      },
+      options.snapshotTransfer?.assembler ?? defaultAssemblerOptions,
+    );
   }
 
   start(): void {
@@ -197,6 +302,7 @@ export class NodeHost {
     this.stopped = true;
     if (this.wakeTimer !== null) this.io.clock.clearTimer(this.wakeTimer);
     this.wakeTimer = null;
+    this.streamer.stop();
   }
 
   // Logical time (§5.2: election timeouts, heartbeats; thesis §6.2: check-quorum).
@@ -269,6 +375,59 @@ export class NodeHost {
     this.core.step(message);
     this.drain();
     this.armWake();
+  }
+
+  /** A snapshot chunk (this node follows) or an ack of one (this node streams), from the endpoint. */
+  onSnapshotMessage(message: SnapshotTransferMessage): void {
+    if (this.stopped) return;
+    this.catchUpTicks();
+    switch (message.type) {
+      case 'snapshot_chunk':
+        this.assembler.onChunk(message);
+        break;
+      case 'snapshot_ack':
+        this.streamer.onAck(message);
+        break;
+      default:
+        assertNever(message, 'snapshot transfer message');
+    }
+    this.drain();
+    this.armWake();
+  }
+
+  /**
+   * A whole snapshot from the leader, checksum verified (assembler.ts). It is
+   * decoded into a fresh state machine now, so a snapshot that does not
+   * decode is refused before anything durable happens; then the
+   * InstallSnapshot goes into the core, which decides whether to install it
+   * (Ready.snapshotToInstall) or only learns the commit.
+   */
+  private onAssembled(assembled: AssembledSnapshot): string | null {
+    const { meta } = assembled;
+    if (meta.index > this.core.status().commitIndex) {
+      const kv = new KvStateMachine(this.kvOptions);
+      const restored = kv.restoreSnapshot(assembled.data.toString('utf8'));
+      if (!restored.ok) return `it does not decode as this state machine's snapshot: ${restored.error}`;
+      if (kv.lastApplied !== meta.index)
+        return `it holds a state machine at index ${kv.lastApplied}, not at the snapshot's index ${meta.index}`;
+      const key = snapshotKey(meta);
+      this.stagedInstalls.delete(key);
+      if (this.stagedInstalls.size >= maxStagedInstalls) {
+        const oldest = this.stagedInstalls.keys().next().value;
+        if (oldest !== undefined) this.stagedInstalls.delete(oldest);
+      }
+      this.stagedInstalls.set(key, { snapshot: snapshotBytes(meta, assembled.data), kv });
+    }
+    const message: InstallSnapshot = {
+      type: 'install_snapshot',
+      term: assembled.term,
+      from: assembled.from,
+      to: this.id,
+      seq: assembled.seq,
+      snapshot: meta,
+    };
+    this.core.step(message);
+    return null;
   }
 
   onClientMessage(message: ClientMessage, replyTo: ReplyAddress): void {
@@ -441,7 +600,7 @@ export class NodeHost {
    * awaits, and this runs for nearly every datagram a node receives.
    */
   private drain(): void {
-    if (this.draining || this.stopped || !this.core.hasReady()) return;
+    if (this.draining || this.stopped || (!this.core.hasReady() && !this.compactionDue)) return;
     this.draining = true;
     if (this.io.defer !== undefined) this.io.defer(this.drainReadies);
     else this.drainReadies();
@@ -450,7 +609,25 @@ export class NodeHost {
   /** The drain loop; `draining` is true on entry and stays true while a persist is awaited. */
   private readonly drainReadies = (): void => {
     try {
-      while (this.core.hasReady() && !this.stopped) {
+      while (!this.stopped) {
+        const compaction = this.compactionDue ? this.snapshots.ownCompaction() : null;
+        this.compactionDue = false;
+        if (compaction !== null) {
+          // Between Readies, so no persist is in flight (RaftStorage.compact's contract).
+          this.io.storage.compact(compaction.firstIndex, compaction.prevTerm).then(
+            () => {
+              if (this.stopped) {
+                this.draining = false;
+                return;
+              }
+              this.snapshots.compacted(compaction);
+              this.drainReadies();
+            },
+            (error: unknown) => this.fail(error),
+          );
+          return;
+        }
+        if (!this.core.hasReady()) break;
         const ready = this.core.ready();
         if (this.observer?.ready !== undefined) this.observer.ready(ready);
         if (this.probe !== undefined) for (const entry of ready.committedEntries) this.probe.mark(STAGE.commit, entry.index);
@@ -489,17 +666,72 @@ export class NodeHost {
 
   /** The rest of a Ready once what it made durable is on disk: send (unless sent first), apply, serve reads. */
   private finishReady(ready: Ready, sentFirst: boolean): void {
-    // Issue 18 phase 1: with snapshotEveryEntries null the core never
-    // compacts, so it never streams a snapshot, and the host never steps an
-    // InstallSnapshot into it; a snapshot here is a bug, not something to skip.
-    if (ready.snapshotToInstall !== null || ready.snapshotsToSend.length > 0 || ready.snapshotRequest !== null) {
-      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
-    }
     this.core.persisted(this.lastLogIndex);
     if (!sentFirst) for (const message of ready.messages) this.sendPeer(message);
+    for (const message of ready.snapshotsToSend) this.startStream(message);
+    if (ready.snapshotToInstall !== null) this.restoreInstalled(ready.snapshotToInstall);
     this.apply(ready.committedEntries);
     this.handleReads(ready);
+    if (ready.snapshotRequest !== null) this.takeSnapshot(ready.snapshotRequest);
+    // Ready step 6 (discardEntriesBefore) needs nothing here: the log on disk
+    // is compacted after each own snapshot, only up to the older one (local-snapshots.ts).
     this.observe(ready);
+  }
+
+  /** Ready step 2: stream the newest durable snapshot (the one the core names) to a follower. */
+  private startStream(message: InstallSnapshot): void {
+    const latest = this.snapshots.latest();
+    if (
+      latest === null ||
+      latest.meta.index !== message.snapshot.index ||
+      latest.meta.term !== message.snapshot.term ||
+      this.io.sendSnapshotMessage === undefined
+    ) {
+      this.io.log(
+        `snapshot ${message.snapshot.index}@${message.snapshot.term} to ${message.to}: cannot stream it ` +
+          (latest === null ? '(no durable snapshot)' : `(the newest durable snapshot is ${latest.meta.index}@${latest.meta.term})`),
+      );
+      this.core.reportSnapshot(message.to, 'failed');
+      return;
+    }
+    this.streamer.start(message, latest);
+  }
+
+  /** Ready step 3 for a snapshot from the leader: its state machine (decoded when it arrived) replaces ours. */
+  private restoreInstalled(meta: SnapshotMeta): void {
+    const key = snapshotKey(meta);
+    const staged = this.stagedInstalls.get(key);
+    if (staged === undefined) assertionFailed(`${this.id}: the core installs snapshot ${key}, which this host never staged`);
+    this.stagedInstalls.delete(key);
+    this.kv = staged.kv;
+    this.io.log(`installed snapshot ${key}: lastApplied ${this.kv.lastApplied}`);
+    this.observer?.snapshotInstalled?.(meta);
+  }
+
+  /**
+   * Ready step 5: the state machine stands exactly at `request.index` now.
+   * Serialise it (client sessions included), save it durably, and only then
+   * tell the core (RaftNode.snapshotTaken) and compact the log on disk.
+   * The save runs beside the effect loop; nothing is discarded before it is durable.
+   */
+  private takeSnapshot(request: SnapshotMeta): void {
+    assert(
+      this.kv.lastApplied === request.index,
+      `${this.id}: snapshot requested at ${request.index}, the state machine stands at ${this.kv.lastApplied}`,
+    );
+    const snapshot = snapshotBytes(request, Buffer.from(this.kv.encodeSnapshot(), 'utf8'));
+    this.observer?.snapshotTaken?.(request);
+    this.snapshots.save(snapshot).then(
+      (saved) => {
+        if (this.stopped || !saved) return; // not saved: a newer snapshot (an install) got there first
+        this.io.log(`snapshot ${snapshotKey(request)} saved (${snapshot.data.length} bytes)`);
+        this.core.snapshotTaken(request);
+        this.compactionDue = true;
+        this.drain();
+        this.armWake();
+      },
+      (error: unknown) => this.fail(error),
+    );
   }
 
   /** A failed persist or a broken invariant in the loop: the node stops, never continues unpersisted. */
@@ -509,8 +741,32 @@ export class NodeHost {
     this.onFatal(error);
   }
 
-  /** Starts persisting what `ready` makes durable; null when it holds nothing to persist. */
+  /**
+   * Starts persisting what `ready` makes durable; null when it holds nothing
+   * to persist. A snapshot from the leader first (Ready step 1a): saved
+   * durably, then the log compacted to it (the whole conflicting log goes),
+   * then the hard state and entries.
+   */
   private persist(ready: Ready): Promise<void> | null {
+    const install = ready.snapshotToInstall;
+    if (install === null) return this.persistLog(ready);
+    const staged = this.stagedInstalls.get(snapshotKey(install));
+    if (staged === undefined)
+      return Promise.reject(new Error(`${this.id}: the core installs snapshot ${snapshotKey(install)}, which this host never staged`));
+    return this.snapshots
+      .save(staged.snapshot)
+      .then((saved) => {
+        assert(saved, `${this.id}: installed snapshot ${snapshotKey(install)} is not newer than one already saved`);
+        const compaction = this.snapshots.installCompaction(install);
+        return this.io.storage.compact(compaction.firstIndex, compaction.prevTerm).then(() => this.snapshots.compacted(compaction));
+      })
+      .then(() => {
+        this.lastLogIndex = install.index;
+        return this.persistLog(ready) ?? undefined;
+      });
+  }
+
+  private persistLog(ready: Ready): Promise<void> | null {
     let hardState: HardState | null = ready.hardState;
     if (hardState !== null && this.unsafe.noPersistVote) {
       // --unsafe-no-persist-vote: the vote lives only in memory, so a restarted
@@ -655,9 +911,13 @@ export class NodeHost {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
       this.lastTerm = soft.currentTerm;
     }
+    this.assembler.onTerm(soft.currentTerm);
     if (soft.role !== this.lastRole || soft.leaderId !== this.lastLeader) {
       this.io.log(`role ${soft.role} term=${soft.currentTerm} leader=${soft.leaderId ?? '-'} commitIndex=${soft.commitIndex}`);
-      if (this.lastRole === 'leader' && soft.role !== 'leader') this.failPendingOnStepDown(soft.leaderId);
+      if (this.lastRole === 'leader' && soft.role !== 'leader') {
+        this.failPendingOnStepDown(soft.leaderId);
+        this.streamer.abortAll(`no longer leader (term ${soft.currentTerm})`);
+      }
       this.lastRole = soft.role;
       this.lastLeader = soft.leaderId;
     }
@@ -715,4 +975,8 @@ export function sessionRejection(
     default:
       return assertNever(check.code, 'session conflict');
   }
+}
+
+function snapshotKey(meta: SnapshotMeta): string {
+  return `${meta.index}@${meta.term}`;
 }

@@ -21,13 +21,16 @@ import {
   unsafeUsageLines,
   type UnsafeFlags,
 } from './unsafe-flags.js';
-import { NodeHost } from './host.js';
+import { NodeHost, SnapshotRestoreError } from './host.js';
 import { AdjustableClock } from './clock/adjustable-clock.js';
 import { UdpTransport } from './transport/udp.js';
 import { KeyRing } from './transport/keys.js';
 import { NodeEndpoint } from './transport/node-endpoint.js';
 import { IncarnationError, nextIncarnation } from './incarnation.js';
-import { nodeFs, openFileStorage, openMemoryStorage, pageCacheFs, StorageCorruptionError } from './storage/index.js';
+import { nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
+import { recoverNodeState } from './snapshot/recover.js';
+import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
+import { defaultSnapshotting } from './config-types.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
 import { RecordingProbe } from './latency-recorder.js';
@@ -38,6 +41,12 @@ const usage = `usage: rift-node --config FILE --id ID [options]
   --id ID                    this node's id (one of the config's nodes)
   --read-mode MODE           readindex (default, from the config) or lease
   --seed N                   seed for election jitter (default: random)
+  --snapshot-every-entries N snapshot the state machine and compact the log every N applied
+                             entries (overrides the config's snapshotEveryEntries; default
+                             ${defaultSnapshotting.snapshotEveryEntries}, or every ${defaultSnapshotting.snapshotEveryBytes / (1024 * 1024)} MiB of entries;
+                             0 = never: the log grows without bound)
+  --snapshot-trailing-entries N  entries kept before a snapshot for slow followers (overrides
+                             snapshotTrailingEntries; default ${defaultSnapshotting.snapshotTrailingEntries})
   --help                     show this help
 
 Testing (safe: the node stays correct):
@@ -67,6 +76,10 @@ interface Args {
   seed: number;
   /** --page-cache-crash-model (node/storage/page-cache-fs.ts). */
   pageCacheCrashModel: boolean;
+  /** --snapshot-every-entries: overrides the config's snapshotEveryEntries (null: never snapshot); undefined when absent. */
+  snapshotEveryEntries: number | null | undefined;
+  /** --snapshot-trailing-entries: overrides the config's snapshotTrailingEntries. */
+  snapshotTrailingEntries: number | null;
   /** --latency-trace DIR (node/latency-probe.ts): the file the marks go to; null when off. */
   latencyTrace: string | null;
 }
@@ -83,6 +96,8 @@ function parseCommandLine(argv: string[]): Args {
         id: { type: 'string' },
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
+        'snapshot-every-entries': { type: 'string' },
+        'snapshot-trailing-entries': { type: 'string' },
         'page-cache-crash-model': { type: 'boolean' },
         'latency-trace': { type: 'string' },
         help: { type: 'boolean' },
@@ -113,6 +128,19 @@ function parseCommandLine(argv: string[]): Args {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       fail(NODE_EXIT.usage, `--seed must be an integer in 0..4294967295 (got ${v.seed})`);
   }
+  let snapshotEveryEntries: number | null | undefined;
+  if (v['snapshot-every-entries'] !== undefined) {
+    const every = Number(v['snapshot-every-entries']);
+    if (!Number.isSafeInteger(every) || every < 0)
+      fail(NODE_EXIT.usage, `--snapshot-every-entries must be a non-negative integer (got ${v['snapshot-every-entries']})`);
+    snapshotEveryEntries = every === 0 ? null : every;
+  }
+  let snapshotTrailingEntries: number | null = null;
+  if (v['snapshot-trailing-entries'] !== undefined) {
+    snapshotTrailingEntries = Number(v['snapshot-trailing-entries']);
+    if (!Number.isSafeInteger(snapshotTrailingEntries) || snapshotTrailingEntries < 0)
+      fail(NODE_EXIT.usage, `--snapshot-trailing-entries must be a non-negative integer (got ${v['snapshot-trailing-entries']})`);
+  }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
   return {
@@ -122,6 +150,8 @@ function parseCommandLine(argv: string[]): Args {
     seed,
     unsafe: unsafe.flags,
     pageCacheCrashModel: v['page-cache-crash-model'] === true,
+    snapshotEveryEntries,
+    snapshotTrailingEntries,
     latencyTrace: v['latency-trace'] === undefined ? null : join(v['latency-trace'], `${v.id}.trace`),
   };
 }
@@ -136,6 +166,8 @@ async function main(): Promise<void> {
     throw error;
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
+  if (args.snapshotEveryEntries !== undefined) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
+  if (args.snapshotTrailingEntries !== null) config = { ...config, snapshotTrailingEntries: args.snapshotTrailingEntries };
   const self = config.nodes.find((n) => n.id === args.id);
   if (self === undefined)
     fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
@@ -173,24 +205,34 @@ async function main(): Promise<void> {
   const liveTransport = transport;
 
   let opened;
+  let snapshots: SnapshotStart;
   try {
     if (args.unsafe.memoryLog) {
       opened = openMemoryStorage();
+      snapshots = emptySnapshotStart();
     } else {
       mkdirSync(dataDir, { recursive: true });
-      opened = await openFileStorage(dataDir, {
+      // The log and the newest usable snapshot, made to agree (node/snapshot/recover.ts).
+      opened = await recoverNodeState(dataDir, {
         log,
         lazyFsync: args.unsafe.ackBeforeFsync,
         tornTailAlwaysDropped: args.unsafe.tornTailDropped,
         fs: args.pageCacheCrashModel ? pageCacheFs(nodeFs) : nodeFs,
       });
+      snapshots = opened.snapshots;
+      for (const note of opened.notes) log(`snapshots: ${note}`);
     }
   } catch (error) {
-    if (error instanceof StorageCorruptionError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    if (error instanceof StorageCorruptionError || error instanceof SnapshotUnusableError)
+      fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
     fail(NODE_EXIT.usage, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
   }
   const { storage, stored } = opened;
   if ('recovery' in opened) log(`recovered ${JSON.stringify(opened.recovery)}`);
+  if (snapshots.restored !== null)
+    log(
+      `restoring snapshot ${snapshots.restored.meta.index}@${snapshots.restored.meta.term} (${snapshots.restored.data.length} bytes), then ${stored.entries.length} log entries`,
+    );
 
   // Before anything is sent: peers refuse datagrams from an earlier incarnation (node/incarnation.ts).
   // --unsafe-memory-log keeps nothing on disk, so there the clock alone orders incarnations.
@@ -227,34 +269,46 @@ async function main(): Promise<void> {
     },
     onPeerMessage: (message) => host?.onPeerMessage(message),
     onClientMessage: (message, replyTo) => host?.onClientMessage(message, replyTo),
+    onSnapshotMessage: (message) => host?.onSnapshotMessage(message),
     redirect: (request) => host?.redirectOf(request) ?? null,
     log,
   });
   endpoint = liveEndpoint;
-  host = new NodeHost({
-    id: args.id,
-    config,
-    unsafe: args.unsafe,
-    stored,
-    seed: args.seed,
-    io: {
-      storage,
-      clock,
-      log,
-      droppedCounts: () => liveEndpoint.droppedCounts(),
-      defer: (fn) => setImmediate(fn),
-      ...(probe === null ? {} : { probe }),
-      sendPeer: (to, message) => {
-        const sent = liveEndpoint.sendPeer(to, message);
-        // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
-        if (!sent.ok) log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
+  try {
+    host = new NodeHost({
+      id: args.id,
+      config,
+      unsafe: args.unsafe,
+      stored,
+      seed: args.seed,
+      snapshots,
+      io: {
+        storage,
+        clock,
+        log,
+        droppedCounts: () => liveEndpoint.droppedCounts(),
+        defer: (fn) => setImmediate(fn),
+        ...(probe === null ? {} : { probe }),
+        sendPeer: (to, message) => {
+          const sent = liveEndpoint.sendPeer(to, message);
+          // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
+          if (!sent.ok) log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
+        },
+        sendClient: (to, message) => {
+          const sent = liveEndpoint.sendClient(to, message);
+          if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+        },
+        sendSnapshotMessage: (to, message) => {
+          const sent = liveEndpoint.sendSnapshotMessage(to, message);
+          // The streamer sizes chunks to fit a datagram, so an unsendable one is a bug.
+          if (!sent.ok) log(`snapshot ${message.type} to ${to} failed: ${sent.reason}: ${sent.detail}`);
+        },
       },
-      sendClient: (to, message) => {
-        const sent = liveEndpoint.sendClient(to, message);
-        if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
-      },
-    },
-  });
+    });
+  } catch (error) {
+    if (error instanceof SnapshotRestoreError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    throw error;
+  }
   const liveHost = host;
   liveHost.onFatal = (error) => {
     log(`FATAL: ${(error as Error).stack ?? String(error)}`);

@@ -9,7 +9,7 @@
  * certainly did not happen: `cas_mismatch`, `invalid`), or indeterminate
  * (`timeout`: it may or may not have happened).
  */
-import type { NodeId, Role } from './raft/types.js';
+import type { NodeId, Role, SnapshotMeta } from './raft/types.js';
 
 export type KvOp =
   | { readonly type: 'get'; readonly key: string }
@@ -138,6 +138,59 @@ export type ClientMessage = ClientRequest | ClientResponse | StatusRequest | Sta
 export interface Hello {
   readonly type: 'hello';
 }
+
+/**
+ * One chunk of an InstallSnapshot stream (node/raft/types.ts InstallSnapshot,
+ * §7 Figure 13's offset/data/done): the leader's driver cuts the snapshot's
+ * bytes into datagram-sized pieces (`node/snapshot/streamer.ts`); the
+ * follower's driver stages them (`node/snapshot/assembler.ts`) and steps the
+ * InstallSnapshot into its core only once every byte is there and `checksum`
+ * matches. Every chunk repeats the stream's identity (term, from, seq) and
+ * its shape (snapshot, totalBytes, chunkBytes, checksum), so any chunk can
+ * start the staging and a chunk that disagrees with its stream is refused.
+ * Travels in the peer key domain only, in binary (transport/snapshot-binary.ts).
+ */
+export interface SnapshotChunk {
+  readonly type: 'snapshot_chunk';
+  /** The leader's term when it started the stream. */
+  readonly term: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The InstallSnapshot's seq (the leader's AppendEntries counter): names the stream within the term. */
+  readonly seq: number;
+  readonly snapshot: SnapshotMeta;
+  /** Bytes of the whole snapshot (the state machine's serialised form). */
+  readonly totalBytes: number;
+  /** Every chunk but the last holds exactly this many bytes; chunk k starts at k * chunkBytes. */
+  readonly chunkBytes: number;
+  /** SHA-256 of the whole snapshot, hex (64 chars). */
+  readonly checksum: string;
+  readonly offset: number;
+  readonly data: Buffer;
+}
+
+/**
+ * The follower's answer to one chunk: `ok` (held; `offset` names the chunk),
+ * `complete` (every byte is there and the checksum matched: the stream is
+ * done), or `rejected` (the stream cannot succeed: checksum mismatch, a
+ * snapshot over the receiver's bound, a chunk inconsistent with its stream;
+ * `reason` says which). Echoes the chunk's term, seq and offset.
+ */
+export interface SnapshotAck {
+  readonly type: 'snapshot_ack';
+  readonly term: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly seq: number;
+  readonly offset: number;
+  readonly status: SnapshotAckStatus;
+  readonly reason: string;
+}
+
+export type SnapshotAckStatus = 'ok' | 'complete' | 'rejected';
+
+/** The two messages of the snapshot transfer between drivers (never seen by the core). */
+export type SnapshotTransferMessage = SnapshotChunk | SnapshotAck;
 
 /**
  * Control messages over the IPC channel of a spawned node (never a network

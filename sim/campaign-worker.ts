@@ -31,6 +31,8 @@ campaign(task.options, {
       opsInfo: s.opsInfo,
       leaderTerms: s.leaderTerms,
       crashes: s.crashes,
+      snapshotsTaken: s.snapshotsTaken,
+      snapshotsInstalled: s.snapshotsInstalled,
       violation: judged.violations[0]?.message ?? null,
     };
     post({ type: 'run', run });

@@ -25,7 +25,7 @@ import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { unsafePreset, unsafePresets } from './unsafe.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N]
-                    [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
+                    [--snapshot-every-entries N] [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
   --runs N         scenarios to run (default 100; a replay with --path runs 1)
@@ -35,6 +35,10 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --path P         counterexample path printed by a failing campaign (replay)
   --unsafe FLAG    run with an unsafe node flag: ${Object.keys(unsafePresets).join(', ')}
   --nodes N        cluster size (default 5; unsafe presets may set their own)
+  --snapshot-every-entries N
+                   the nodes snapshot and compact every N entries (default: the node's,
+                   10,000, which no run reaches; small values exercise snapshots,
+                   compaction and InstallSnapshot; presets may set their own)
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
         path: { type: 'string' },
         unsafe: { type: 'string' },
         nodes: { type: 'string' },
+        'snapshot-every-entries': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
         out: { type: 'string' },
@@ -98,6 +103,9 @@ async function main(): Promise<void> {
   const outDir = values.out ?? join('histories', 'sim');
   let options: SimOptions = preset?.options ?? defaultSimOptions;
   if (nodes !== undefined) options = { ...options, nodeCount: nodes };
+  const snapshotEvery = intArg(values['snapshot-every-entries'], '--snapshot-every-entries', 1, 1_000_000_000);
+  if (snapshotEvery !== undefined)
+    options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
   const shape = preset?.shape ?? defaultShape;
   const quiet = values.quiet === true;
 
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
   const overall = elapsedMs > 0 ? t.simMs / elapsedMs : 0;
   process.stdout.write(
     `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs) on ${workers} thread(s), ${(t.simMs / 1000).toFixed(1)} simulated s; ` +
-      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}\n` +
+      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled}\n` +
       `speed: ${perThread.toFixed(0)}x real time per thread (simulation only: ${(t.simMs / 1000).toFixed(1)} sim-s in ${(t.wallMs / 1000).toFixed(1)} thread-s); ` +
       `${overall.toFixed(0)}x for the whole campaign (${(elapsedMs / 1000).toFixed(1)} wall s, checker, generation${result.failed ? ', shrinking' : ''} included)\n`,
   );

@@ -37,7 +37,10 @@
  */
 import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../node/raft/types.js';
-import { LOG_FILE_NAME, openFileStorage } from '../node/storage/file-storage.js';
+import { LOG_FILE_NAME } from '../node/storage/file-storage.js';
+import { SnapshotUnusableError } from '../node/storage/snapshot-store.js';
+import { recoverNodeState } from '../node/snapshot/recover.js';
+import { emptySnapshotStart, type SnapshotPersistence, type SnapshotStart } from '../node/snapshot/local-snapshots.js';
 import { openMemoryStorage } from '../node/storage/memory-storage.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../node/storage/record.js';
 import { replayLog, scanLog } from '../node/storage/replay.js';
@@ -76,8 +79,16 @@ export const defaultDiskOptions: DiskOptions = {
 };
 
 export type OpenResult =
-  | { readonly ok: true; readonly storage: RaftStorage; readonly stored: StoredState; readonly recovery: RecoveryReport | null }
-  | { readonly ok: false; readonly error: StorageCorruptionError };
+  | {
+      readonly ok: true;
+      readonly storage: RaftStorage;
+      readonly stored: StoredState;
+      readonly recovery: RecoveryReport | null;
+      /** The snapshot the node restores from and where it saves new ones (node/snapshot/recover.ts). */
+      readonly snapshots: SnapshotStart;
+    }
+  /** The node refuses to start: a corrupt log, or no usable snapshot covers what the log lacks. */
+  | { readonly ok: false; readonly error: StorageCorruptionError | SnapshotUnusableError };
 
 /** A bit flipped on purpose, so that `repair` can undo it. */
 interface Damage {
@@ -152,10 +163,17 @@ export class SimDisk {
     const boot = this.boot;
     if (this.options.mode === 'memory') {
       const opened = openMemoryStorage();
-      return { ok: true, storage: this.counted(opened.storage, boot), stored: opened.stored, recovery: null };
+      return {
+        ok: true,
+        storage: this.counted(opened.storage, boot),
+        stored: opened.stored,
+        recovery: null,
+        snapshots: emptySnapshotStart(),
+      };
     }
     try {
-      const opened = await openFileStorage(this.dataDir, {
+      // The binary's recovery: the log and the newest usable snapshot, made to agree.
+      const opened = await recoverNodeState(this.dataDir, {
         fs: this.fs.process(),
         log,
         lazyFsync: this.options.mode === 'ack_before_fsync',
@@ -166,9 +184,16 @@ export class SimDisk {
       });
       // It started: nothing injected before can be undone any more (the node may write over it).
       this.damage = [];
-      return { ok: true, storage: this.counted(opened.storage, boot), stored: opened.stored, recovery: opened.recovery };
+      for (const note of opened.notes) log(`snapshots: ${note}`);
+      return {
+        ok: true,
+        storage: this.counted(opened.storage, boot),
+        stored: opened.stored,
+        recovery: opened.recovery,
+        snapshots: { ...opened.snapshots, persistence: this.countedSnapshots(opened.snapshots.persistence, boot) },
+      };
     } catch (error) {
-      if (error instanceof StorageCorruptionError) return { ok: false, error };
+      if (error instanceof StorageCorruptionError || error instanceof SnapshotUnusableError) return { ok: false, error };
       throw error;
     }
   }
@@ -220,11 +245,22 @@ export class SimDisk {
    * has none or is corrupt).
    */
   loseTail(count: number): number {
-    const stored = this.durableState();
-    if (stored === null) return 0;
+    const image = this.fs.readDurable(this.logFile);
+    if (image === null) return 0;
+    let replayed;
+    try {
+      replayed = replayLog(image, this.logFile);
+    } catch (error) {
+      if (error instanceof StorageCorruptionError) return 0;
+      throw error;
+    }
+    const stored = replayed.stored;
     const lost = Math.min(count, stored.entries.length);
     if (lost === 0) return 0;
     const records: LogRecord[] = [{ type: 'hard_state', hardState: stored.hardState }];
+    // Where a compacted log starts (a snapshot covers what is before it).
+    const through = replayed.compactedThrough;
+    if (through !== null) records.push({ type: 'compact', firstIndex: through.index + 1, prevTerm: through.term });
     for (const entry of stored.entries.slice(0, stored.entries.length - lost)) records.push({ type: 'entry', entry });
     const { frames } = encodeFrames(records.map(encodeRecord));
     this.fs.replaceDurable(this.logFile, Buffer.concat([FILE_MAGIC, ...frames]));
@@ -236,6 +272,11 @@ export class SimDisk {
    * Undoes the bit flips injected since the node last started (it refused
    * to start and wrote nothing since). Returns false when there was none.
    */
+  /** True while bits flipped on purpose are on the disk (not yet written over by a start, nor repaired). */
+  get damaged(): boolean {
+    return this.damage.length > 0;
+  }
+
   repair(): boolean {
     if (this.damage.length === 0) return false;
     for (const d of this.damage.reverse()) this.fs.flipDurable(this.logFile, d.offset, d.mask);
@@ -284,6 +325,22 @@ export class SimDisk {
         return compacted;
       },
       close: () => inner.close(),
+    };
+  }
+
+  /** Snapshot saves count as outstanding writes too: the host waits on their fsyncs like on a persist's. */
+  private countedSnapshots(inner: SnapshotPersistence, boot: number): SnapshotPersistence {
+    return {
+      save: (snapshot) => {
+        if (boot !== this.boot) return new Promise<void>(() => undefined);
+        this.outstanding++;
+        const done = (): void => {
+          if (boot === this.boot) this.outstanding--;
+        };
+        const saved = inner.save(snapshot);
+        saved.then(done, done);
+        return saved;
+      },
     };
   }
 

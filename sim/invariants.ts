@@ -45,6 +45,9 @@ interface Incarnation {
   wasLeaderInTerm: number | null;
   /** Copy of the log (same Entry objects) as of the last check. */
   log: readonly Entry[];
+  /** Index of log[0], and the log's last index (a compacted log starts after 1; an empty one after its snapshot). */
+  logFirst: number;
+  logLast: number;
 }
 
 interface EntryId {
@@ -59,7 +62,7 @@ export class InvariantChecker {
   /** Who led each term (Election Safety). */
   private readonly leaders = new LeaderLedger();
   /** (index:term) -> what every log holding it must agree on. */
-  private readonly entries = new Map<string, { readonly data: string; readonly prevTerm: number }>();
+  private readonly entries = new Map<string, { readonly data: string; prevTerm: number | null }>();
   /**
    * index -> the committed entry (from any node's commitIndex), with the term
    * of the node that first reported it committed: the committing leader's
@@ -100,11 +103,14 @@ export class InvariantChecker {
         );
       }
     }
+    const first = stored.entries[0]?.index ?? 1;
     this.incarnations.set(id, {
       lastTerm: stored.hardState.currentTerm,
       lastCommit: 0,
       wasLeaderInTerm: null,
       log: stored.entries.slice(),
+      logFirst: first,
+      logLast: first + stored.entries.length - 1,
     });
     this.checkNewEntries(id, stored.entries, 0);
   }
@@ -150,15 +156,25 @@ export class InvariantChecker {
     if (st.currentTerm < inc.lastTerm) this.violation(`term: ${id} currentTerm went down from ${inc.lastTerm} to ${st.currentTerm}`);
     if (st.commitIndex < inc.lastCommit) this.violation(`commit: ${id} commitIndex went down from ${inc.lastCommit} to ${st.commitIndex}`);
 
+    // Logs are compared by index: a compacted log (§7) starts after index 1, and
+    // dropping a prefix that a snapshot covers is not a change.
     const log = core.log();
     const prev = inc.log;
+    const first = log[0]?.index ?? st.lastLogIndex + 1;
+    const lastIndex = st.lastLogIndex;
+    const entryAt = (i: number): Entry | undefined => (i >= first ? log[i - first] : undefined);
     const last = log[log.length - 1];
-    if (log.length !== prev.length || last !== prev[prev.length - 1]) {
-      // First index (0-based) where the log differs from the last check.
-      let same = Math.min(log.length, prev.length);
-      while (same > 0 && log[same - 1] !== prev[same - 1]) same--;
-      if (same < prev.length) {
-        const changedIndex = same + 1;
+    if (first !== inc.logFirst || lastIndex !== inc.logLast || last !== prev[prev.length - 1]) {
+      // The first index, among those both copies hold, where the log differs; or where it got shorter.
+      // Raft changes a log only at its end (§5.3), so walk back from the end of what both hold.
+      let changedIndex: number | null = null;
+      const from = Math.max(first, inc.logFirst);
+      const to = Math.min(lastIndex, inc.logLast);
+      let same = to;
+      while (same >= from && entryAt(same) !== prev[same - inc.logFirst]) same--;
+      if (same < to) changedIndex = same + 1;
+      else if (lastIndex < inc.logLast) changedIndex = lastIndex + 1;
+      if (changedIndex !== null) {
         if (changedIndex <= inc.lastCommit) {
           this.violation(
             `committed entry overwritten: ${id} changed its log at index ${changedIndex}, at or below its commitIndex ${inc.lastCommit}`,
@@ -170,8 +186,12 @@ export class InvariantChecker {
           );
         }
       }
-      this.checkNewEntries(id, log, same);
+      // New entries: from the first changed index, or past the last one checked.
+      const newFrom = changedIndex ?? inc.logLast + 1;
+      this.checkNewEntries(id, log, Math.max(0, newFrom - first));
       inc.log = log.slice();
+      inc.logFirst = first;
+      inc.logLast = lastIndex;
     }
 
     if (st.role === 'leader') {
@@ -179,9 +199,10 @@ export class InvariantChecker {
       if (other !== null) this.violation(`election safety: two leaders in term ${st.currentTerm}: ${other} and ${id} (§5.2)`);
       if (inc.wasLeaderInTerm !== st.currentTerm) {
         // Leader Completeness (§5.4): every entry committed in an earlier term is in the new leader's log.
-        for (let i = 1; i <= this.committedMax; i++) {
+        // Below the leader's log start its snapshot holds the entries (taken of committed state, checked when taken).
+        for (let i = Math.max(1, first); i <= this.committedMax; i++) {
           const c = this.committed.get(i);
-          const e = log[i - 1];
+          const e = entryAt(i);
           if (c !== undefined && c.commitTerm < st.currentTerm && (e === undefined || e.term !== c.term || e.data !== c.data)) {
             this.violation(
               `leader completeness: ${id} became leader of term ${st.currentTerm} without committed entry ${i} (term ${c.term})`,
@@ -197,7 +218,7 @@ export class InvariantChecker {
         // bug: another candidate with a later-term entry at that index may
         // still win and overwrite it (the overwrite itself needs a long,
         // precisely timed fault chain; the rule shows the bug when it happens).
-        const top = log[st.commitIndex - 1];
+        const top = entryAt(st.commitIndex);
         if (top !== undefined && top.term !== st.currentTerm) {
           this.violation(
             `leader commit rule: leader ${id} of term ${st.currentTerm} advanced commitIndex from ${inc.lastCommit} to ${st.commitIndex}, an entry of term ${top.term}, by counting replicas (§5.4.2, Figure 8)`,
@@ -209,8 +230,9 @@ export class InvariantChecker {
       inc.wasLeaderInTerm = null;
     }
 
-    for (let i = inc.lastCommit + 1; i <= st.commitIndex; i++) {
-      const e = log[i - 1];
+    // Indices below the log's start were committed under a snapshot (an install, or a restart from one).
+    for (let i = Math.max(inc.lastCommit + 1, first); i <= st.commitIndex; i++) {
+      const e = entryAt(i);
       if (e === undefined) {
         this.violation(`commit: ${id} has commitIndex ${st.commitIndex} beyond its log (${log.length} entries)`);
         break;
@@ -252,19 +274,22 @@ export class InvariantChecker {
     return this.leaders.size;
   }
 
-  /** Log Matching for entries [from, log.length) (0-based). */
+  /** Log Matching for entries [from, log.length) (0-based positions; log[0] may be past index 1 in a compacted log). */
   private checkNewEntries(id: NodeId, log: readonly Entry[], from: number): void {
+    const first = log[0]?.index ?? 1;
     for (let i = from; i < log.length; i++) {
       const e = log[i]!;
-      const prevTerm = i === 0 ? 0 : log[i - 1]!.term;
-      if (e.index !== i + 1) {
-        this.violation(`log: ${id} holds index ${e.index} at position ${i + 1}`);
+      // The term before a compacted log's first entry is under the snapshot: unknown here.
+      const prevTerm = i === 0 ? (first === 1 ? 0 : null) : log[i - 1]!.term;
+      if (e.index !== first + i) {
+        this.violation(`log: ${id} holds index ${e.index} at position ${i + 1} of a log starting at ${first}`);
         return;
       }
       const key = `${e.index}:${e.term}`;
       const known = this.entries.get(key);
       if (known === undefined) this.entries.set(key, { data: e.data, prevTerm });
-      else if (known.data !== e.data || known.prevTerm !== prevTerm) {
+      else if (known.prevTerm === null && prevTerm !== null && known.data === e.data) known.prevTerm = prevTerm;
+      else if (known.data !== e.data || (known.prevTerm !== null && prevTerm !== null && known.prevTerm !== prevTerm)) {
         this.violation(`log matching: ${id} has a different entry or prefix at index ${e.index} term ${e.term} than another node (§5.3)`);
         return;
       }

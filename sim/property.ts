@@ -86,16 +86,42 @@ export interface CampaignTotals {
   leaderTerms: number;
   committed: number;
   checkerUnknown: number;
+  /** Snapshots taken by the nodes, and installed from a leader (issue 18). */
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
 }
 
 /** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
 export type RunFigures = Pick<
   SimStats,
-  'simMs' | 'wallMs' | 'events' | 'opsOk' | 'opsInfo' | 'opsFail' | 'crashes' | 'leaderTerms' | 'committed'
+  | 'simMs'
+  | 'wallMs'
+  | 'events'
+  | 'opsOk'
+  | 'opsInfo'
+  | 'opsFail'
+  | 'crashes'
+  | 'leaderTerms'
+  | 'committed'
+  | 'snapshotsTaken'
+  | 'snapshotsInstalled'
 >;
 
 export function emptyTotals(): CampaignTotals {
-  return { simMs: 0, wallMs: 0, events: 0, opsOk: 0, opsInfo: 0, opsFail: 0, crashes: 0, leaderTerms: 0, committed: 0, checkerUnknown: 0 };
+  return {
+    simMs: 0,
+    wallMs: 0,
+    events: 0,
+    opsOk: 0,
+    opsInfo: 0,
+    opsFail: 0,
+    crashes: 0,
+    leaderTerms: 0,
+    committed: 0,
+    checkerUnknown: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+  };
 }
 
 export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: boolean): void {
@@ -108,6 +134,8 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.crashes += s.crashes;
   t.leaderTerms += s.leaderTerms;
   t.committed += s.committed;
+  t.snapshotsTaken += s.snapshotsTaken;
+  t.snapshotsInstalled += s.snapshotsInstalled;
   if (checkerUnknown) t.checkerUnknown++;
 }
 

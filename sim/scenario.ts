@@ -181,6 +181,15 @@ export interface SimOptions {
   readonly stopOnViolation: boolean;
   /** Budget for the linearizability checker per run. */
   readonly checkerTimeLimitMs: number;
+  /**
+   * The nodes' `snapshotEveryEntries` (issue 18): small values make
+   * snapshots, log compaction and InstallSnapshot streams happen within a
+   * run, so every check runs over them. Absent = the node's default (10,000:
+   * no snapshot in a run of a few seconds).
+   */
+  readonly snapshotEveryEntries?: number;
+  /** The nodes' `snapshotTrailingEntries`; absent = the node's default. */
+  readonly snapshotTrailingEntries?: number;
 }
 
 export const defaultSimOptions: SimOptions = {

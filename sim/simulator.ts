@@ -35,8 +35,8 @@ import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
 import type { ClientMessage } from '../node/protocol.js';
 import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
-import type { NodeId, RaftMessage, Ready, StoredState } from '../node/raft/types.js';
-import type { RaftStorage } from '../node/storage/storage.js';
+import type { NodeId, RaftMessage, Ready, SnapshotMeta, StoredState } from '../node/raft/types.js';
+import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
 import { hash } from 'node:crypto';
 import { MAC_BYTES } from '../node/transport/codec.js';
 import { ClientEndpoint } from '../node/transport/client-endpoint.js';
@@ -111,6 +111,9 @@ export interface SimStats {
   catchUpAfterHealMs: number;
   /** The longest an op invoked in the liveness phase took to complete (ms), or -1 if none completed. */
   livenessOpMaxMs: number;
+  /** Snapshots of a state machine taken (Ready.snapshotRequest), and installed from a leader (InstallSnapshot). */
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
 }
 
 export interface SimResult {
@@ -179,6 +182,8 @@ export function simClusterConfig(options: SimOptions): ClusterConfig {
       nodes,
       readMode: options.readMode,
       clockDriftBound: options.clockDriftBound,
+      ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
+      ...(options.snapshotTrailingEntries !== undefined ? { snapshotTrailingEntries: options.snapshotTrailingEntries } : {}),
     },
     '/',
   );
@@ -264,6 +269,8 @@ export class Simulation {
     leaderAfterHealMs: -1,
     catchUpAfterHealMs: -1,
     livenessOpMaxMs: -1,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
   };
 
   constructor(
@@ -436,6 +443,10 @@ export class Simulation {
       clock,
       sendPeer: (to, message) => this.sendPeer(node, endpoint, to, message),
       sendClient: (to, message) => this.sendToClient(node, endpoint, to, message),
+      sendSnapshotMessage: (to, message) => {
+        const encoded = endpoint.sendSnapshotMessage(to, message);
+        if (!encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
+      },
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
       droppedCounts: () => endpoint.droppedCounts(),
       observe: {
@@ -460,6 +471,14 @@ export class Simulation {
         },
         // State Machine Safety (§5.4.3), at the moment of application.
         applied: (entry) => this.checker.onApply(node.id, entry),
+        // §7: a snapshot holds only committed state; checked against every node's log at the moment it is taken.
+        snapshotTaken: (meta) => {
+          this.stats.snapshotsTaken++;
+          this.checkSnapshotCommitted(node, meta);
+        },
+        snapshotInstalled: () => {
+          this.stats.snapshotsInstalled++;
+        },
       },
     };
     const host = new NodeHost({
@@ -467,12 +486,28 @@ export class Simulation {
       config: this.config,
       unsafe: this.options.unsafe,
       stored,
+      // A stopped process does not see its snapshot's fsync complete until it resumes, either.
+      snapshots: {
+        ...opened.snapshots,
+        persistence: { save: (snapshot) => opened.snapshots.persistence.save(snapshot).then(() => this.resumed(node)) },
+      },
       seed: node.seeds.uint32(),
       io,
       ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
     });
     host.onFatal = (error) => {
       if (node.host !== host) return;
+      if (isStorageCorruption(error) && node.disk.damaged) {
+        // The node found the bit rot injected into its disk while running (its
+        // log's online rewrite after a compaction reads the file back): it
+        // stops, as it refuses to start on it. Not a node bug; the heal
+        // repairs the disk as for a refused start.
+        this.crashNode(node);
+        node.refused = errorText(error);
+        this.stats.storageRefusals++;
+        this.note(TraceKind.refusedStart, node.index, () => `${node.id} stops on the damage injected into its disk: ${errorText(error)}`);
+        return;
+      }
       this.violate('node_error', `${node.id} stopped on a fatal error: ${errorText(error)}`);
       this.crashNode(node);
     };
@@ -519,6 +554,7 @@ export class Simulation {
           this.note(TraceKind.log, node.index, () => `deliver ${describeMessage(message, simDescribeOptions)}`, false);
         node.host?.onPeerMessage(message);
       },
+      onSnapshotMessage: (message) => node.host?.onSnapshotMessage(message),
       onClientMessage: (message, replyTo) => {
         if (this.options.traceLines)
           this.note(TraceKind.log, node.index, () => `deliver ${describeClientMessage(replyTo.sender, node.id, message)}`, false);
@@ -527,6 +563,45 @@ export class Simulation {
       redirect: (request) => node.host?.redirectOf(request) ?? null,
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
     });
+  }
+
+  /**
+   * "A snapshot never contains uncommitted state" (§7; issue 18): when `node`
+   * serialises its state machine at `meta.index`, the entry there (with
+   * `meta.term`) must be held by a majority of the voters, the least any
+   * committed entry has. A running node holds it in its log or under its
+   * snapshot; a down one in its durable log (or compacted below its start).
+   */
+  private checkSnapshotCommitted(node: SimNode, meta: SnapshotMeta): void {
+    const voters = meta.configuration.voters;
+    let holders = 0;
+    for (const id of voters) {
+      const other = this.byId.get(id);
+      if (other !== undefined && this.holdsEntry(other, meta.index, meta.term)) holders++;
+    }
+    if (holders * 2 <= voters.length) {
+      this.violate(
+        'invariant',
+        `snapshot: ${node.id} snapshotted its state machine at index ${meta.index} (term ${meta.term}), an entry only ${holders} of ${voters.length} voters hold: uncommitted state in a snapshot (§7)`,
+      );
+    }
+  }
+
+  private holdsEntry(node: SimNode, index: number, term: number): boolean {
+    if (node.host !== null) {
+      const core = node.host.raft();
+      const st = core.status();
+      if (st.snapshot !== null && st.snapshot.index >= index) return st.snapshot.index > index || st.snapshot.term === term;
+      const log = core.log();
+      const first = log[0]?.index ?? st.lastLogIndex + 1;
+      return index >= first && log[index - first]?.term === term;
+    }
+    const durable = node.disk.durableState();
+    if (durable === null) return false;
+    const first = durable.entries[0]?.index;
+    if (first === undefined) return false;
+    if (index < first) return first > 1; // compacted below the log's start: a snapshot holds it
+    return durable.entries[index - first]?.term === term;
   }
 
   private crashNode(node: SimNode): void {
@@ -1260,4 +1335,12 @@ function traceWord(datagram: Buffer): number {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Whether `error`, or an error it wraps, is storage corruption (the log file holds damage). */
+function isStorageCorruption(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof StorageCorruptionError) return true;
+  }
+  return false;
 }

@@ -197,23 +197,25 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // the default mix; the run then requires every node to catch up after the heal.
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
   },
-  // Issue 18 (provisional, phase 1): the host neither snapshots nor changes
-  // membership yet, so these presets cannot show their bug until phase 2
-  // gives the simulator snapshots and a membership fault; the core tests
-  // (test/node/raft/) show each of them.
+  // Issue 18: the host does not change membership yet, so this preset
+  // cannot show its bug until the simulator has a membership fault; the core
+  // tests (test/node/raft/) show it.
   confChangeBeforeTermCommit: {
     description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
     options: { nodeCount: 5 },
     shape: crashHeavy,
   },
+  // Snapshots every few entries, so they land in every run: the invariant
+  // "a snapshot never contains uncommitted state" (simulator.ts) and the
+  // InstallSnapshot streams run in each.
   snapshotPastCommit: {
     description: 'snapshots at the last log index apply uncommitted entries that a later leader overwrites',
-    options: { nodeCount: 3 },
+    options: { nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 1 },
     shape: partitionHeavy,
   },
   keepLogOnInstall: {
     description: 'a follower keeps its conflicting log when it installs a snapshot and claims it matches',
-    options: { nodeCount: 3 },
+    options: { nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 1 },
     shape: crashHeavy,
   },
   forgetLeaseOnRestart: {

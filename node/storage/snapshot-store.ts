@@ -63,6 +63,8 @@ export interface SnapshotLoad {
   readonly snapshot: StoredSnapshot | null;
   /** The older snapshot, when the newest was usable too (it bounds log compaction). */
   readonly previous: StoredSnapshot | null;
+  /** Which file `snapshot` came from: the newest slot, or the previous one (the newest was missing or damaged). */
+  readonly fromSlot: 'newest' | 'previous' | null;
   /** Human-readable lines for the node's log: a damaged file skipped, a leftover temp file removed. */
   readonly notes: readonly string[];
 }
@@ -177,7 +179,7 @@ export class SnapshotStore {
             `entries ${newest.meta.index + 1}-${logFirstIndex - 1} are missing`,
         );
       }
-      return { snapshot: newest, previous: 'meta' in previous ? previous : null, notes };
+      return { snapshot: newest, previous: 'meta' in previous ? previous : null, fromSlot: 'newest', notes };
     }
     if (newest.kind === 'damaged')
       notes.push(`${join(this.dir, SNAPSHOT_FILE)} is damaged (${newest.reason}); trying the previous snapshot`);
@@ -189,7 +191,7 @@ export class SnapshotStore {
             `${logFirstIndex}, after the previous snapshot's index ${previous.meta.index}: entries ${previous.meta.index + 1}-${logFirstIndex - 1} would be lost`,
         );
       }
-      return { snapshot: previous, previous: null, notes };
+      return { snapshot: previous, previous: null, fromSlot: 'previous', notes };
     }
     if (previous.kind === 'damaged') notes.push(`${join(this.dir, PREVIOUS_SNAPSHOT_FILE)} is damaged (${previous.reason})`);
     if (logFirstIndex > 1) {
@@ -199,7 +201,7 @@ export class SnapshotStore {
           (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
       );
     }
-    return { snapshot: null, previous: null, notes };
+    return { snapshot: null, previous: null, fromSlot: null, notes };
   }
 
   /**

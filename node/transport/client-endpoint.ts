@@ -19,6 +19,7 @@
 import type { ClientMessage } from '../protocol.js';
 import type { NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
+import { isSnapshotTransferMessage } from './snapshot-binary.js';
 import { decodeEnvelope, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope } from './codec.js';
 import type { KeyRing } from './keys.js';
 
@@ -86,7 +87,8 @@ export class ClientEndpoint {
     if (!decoded.ok) return decoded;
     const { envelope, auth } = decoded;
     const body = envelope.body;
-    if (isRaftMessage(body) || body.type === 'hello') return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
+    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body))
+      return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
     if (envelope.to !== this.opts.sender)
       return { ok: false, reason: 'wrong_destination', detail: `addressed to ${JSON.stringify(envelope.to)}` };
     if (auth.receiverIncarnation !== this.opts.instance) {

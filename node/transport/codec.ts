@@ -13,6 +13,8 @@
  *   offset 39+L ...      payload, one of:
  *                        - a Raft peer message in binary (first byte 1-5; `raft-binary.ts`),
  *                          what nodes send each other;
+ *                        - a snapshot chunk or its ack in binary (first byte 6-7;
+ *                          `snapshot-binary.ts`), peer domain only;
  *                        - the UTF-8 JSON envelope {cluster, from, to, body[, token]}
  *                          (first byte `{`): client traffic, a node's `hello`, and
  *                          any Raft message in its JSON form.
@@ -44,10 +46,11 @@
  * protection.
  */
 import { hash } from 'node:crypto';
-import type { ClientMessage, Hello } from '../protocol.js';
+import type { ClientMessage, Hello, SnapshotTransferMessage } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
 import type { KeyDomain, KeyLookup } from './keys.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
+import { decodeSnapshotBinary, encodeSnapshotBinary, isSnapshotKind, isSnapshotTransferMessage } from './snapshot-binary.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
 
 /** Largest UDP payload over IPv4 (65,535 - 8 UDP header - 20 IP header). 65,508 gives EMSGSIZE. */
@@ -69,7 +72,8 @@ const COUNTER_OFFSET = RECEIVER_INCARNATION_OFFSET + 8;
 const SENT_AT_OFFSET = COUNTER_OFFSET + 8;
 const SENDER_LENGTH_OFFSET = SENT_AT_OFFSET + 8;
 
-export type Body = RaftMessage | ClientMessage | Hello;
+/** Snapshot transfer messages (chunks and their acks) travel between nodes, in binary only (`snapshot-binary.ts`). */
+export type Body = RaftMessage | ClientMessage | Hello | SnapshotTransferMessage;
 
 export interface Envelope {
   readonly cluster: string;
@@ -139,7 +143,7 @@ export type EncodeResult =
 
 /** The key domain a body must travel in: Raft messages and hellos between nodes, everything else with clients. */
 export function domainOf(body: Body): KeyDomain {
-  return isRaftMessage(body) || body.type === 'hello' ? 'peer' : 'client';
+  return isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body) ? 'peer' : 'client';
 }
 
 /**
@@ -283,6 +287,24 @@ export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): Encode
     if (env.token !== undefined)
       return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
     const written = encodeRaftBinary(
+      { cluster: env.cluster, from: env.from, to: env.to, body },
+      scratchBuffer(),
+      HMAC_BLOCK_BYTES + header,
+      MAX_DATAGRAM_BYTES - header - MAC_BYTES,
+    );
+    if (!written.ok) {
+      if (written.reason === 'invalid_message') return written;
+      const bytes = header + written.bytes + MAC_BYTES;
+      return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
+    }
+    return seal(macPads(key), header + written.bytes);
+  }
+  if (typeof body === 'object' && body !== null && isSnapshotTransferMessage(body)) {
+    const header = writeHeader(env.from, 'peer', stamp);
+    if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
+    if (env.token !== undefined)
+      return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
+    const written = encodeSnapshotBinary(
       { cluster: env.cluster, from: env.from, to: env.to, body },
       scratchBuffer(),
       HMAC_BLOCK_BYTES + header,
@@ -466,6 +488,23 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     if (isBinaryKind(whole[payloadStart])) {
       if (domain !== 'peer') return drop('wrong_domain', 'a Raft message in the client key domain');
       const read = decodeRaftBinary(whole, payloadStart, payloadEnd);
+      if (!read.ok) return drop('invalid_message', read.detail);
+      if (read.envelope.cluster !== expectedCluster) {
+        return drop(
+          'wrong_cluster',
+          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
+        );
+      }
+      if (read.envelope.from !== sender)
+        return drop(
+          'sender_mismatch',
+          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
+        );
+      return { ok: true, envelope: read.envelope, auth };
+    }
+    if (isSnapshotKind(whole[payloadStart])) {
+      if (domain !== 'peer') return drop('wrong_domain', 'a snapshot transfer message in the client key domain');
+      const read = decodeSnapshotBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
       if (read.envelope.cluster !== expectedCluster) {
         return drop(

@@ -27,7 +27,7 @@
  * simulator (over its simulated network, with the simulated clock), so the
  * simulator exercises the real wire defences.
  */
-import type { ClientMessage, ClientOutcome, ClientRequest } from '../protocol.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, SnapshotTransferMessage } from '../protocol.js';
 import type { NodeId, RaftMessage } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { worthLogging } from '../util/worth-logging.js';
@@ -36,6 +36,7 @@ import { ClientReplayGuard, type ClientDropReason } from './client-replay.js';
 import { decodeEnvelope, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope, type Stamp } from './codec.js';
 import type { KeyRing } from './keys.js';
 import { PeerReplayGuard, type PeerDropReason } from './peer-replay.js';
+import { isSnapshotTransferMessage } from './snapshot-binary.js';
 
 /** Where a client reply goes: opaque to the host, interpreted here. */
 export interface ReplyAddress {
@@ -52,6 +53,8 @@ export type EndpointDropReason =
   | PeerDropReason
   | ClientDropReason
   | 'wrong_destination'
+  /** A snapshot transfer message at an endpoint that has no handler for them. */
+  | 'no_handler'
   /** A client request from an address not yet validated: answered with a `retry`, not served. */
   | 'unvalidated_address'
   /** Not even a `retry` fits within the amplification limit of the request's bytes. */
@@ -87,6 +90,12 @@ export interface NodeEndpointOptions {
   readonly toAddress: (host: string, port: number, datagram: Buffer) => void;
   readonly onPeerMessage: (message: RaftMessage) => void;
   readonly onClientMessage: (message: ClientMessage, replyTo: ReplyAddress) => void;
+  /**
+   * Snapshot transfer messages (chunks and acks, `node/snapshot/`), after the
+   * same peer replay defences as Raft messages. Absent: counted and dropped
+   * (`no_handler`).
+   */
+  readonly onSnapshotMessage?: (message: SnapshotTransferMessage) => void;
   /**
    * The answer the host gives `request` without doing anything, if it has
    * one (a node that is not the leader redirects it), else null. A request
@@ -162,6 +171,14 @@ export class NodeEndpoint {
     return encoded;
   }
 
+  /** Seals and sends a snapshot chunk or ack to a peer; returns the encoding's failure, if any. */
+  sendSnapshotMessage(to: NodeId, message: SnapshotTransferMessage): EncodeResult {
+    const stamp = this.peers.stampFor(to, this.nowMs());
+    const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to, body: message }, this.ownKey, stamp);
+    if (encoded.ok) this.opts.toPeer(to, encoded.datagram);
+    return encoded;
+  }
+
   /** Seals and sends a reply to a client; a reply to an address no longer validated is dropped and counted. */
   sendClient(to: ReplyAddress, message: ClientMessage): EncodeResult | null {
     const address = addressKey(to.host, to.port);
@@ -200,11 +217,18 @@ export class NodeEndpoint {
       if (isRaftMessage(body)) {
         this.counters.delivered++;
         this.opts.onPeerMessage(body);
+      } else if (isSnapshotTransferMessage(body)) {
+        if (this.opts.onSnapshotMessage === undefined) {
+          this.countDrop('no_handler', `a ${body.type} from ${auth.sender}, and this endpoint takes no snapshot transfers`);
+          return;
+        }
+        this.counters.delivered++;
+        this.opts.onSnapshotMessage(body);
       }
       return;
     }
     // The codec admits only client messages in the client domain.
-    if (isRaftMessage(body) || body.type === 'hello') return;
+    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body)) return;
     const nowMs = this.nowMs();
     const verdict = this.clients.judge(auth.sender, auth.senderIncarnation, auth.counter, auth.sentAtMs, nowMs);
     if (verdict.kind === 'drop') {

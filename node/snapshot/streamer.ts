@@ -1,0 +1,271 @@
+/**
+ * The leader's side of InstallSnapshot over UDP (node/raft/types.ts
+ * InstallSnapshot; §7 Figure 13's offset/data/done, sent as datagrams
+ * instead of one RPC): for every `Ready.snapshotsToSend` the host starts a
+ * stream here, which cuts the snapshot into `chunkBytes` pieces (each one
+ * datagram of at most 65,507 bytes with its envelope) and sends them with
+ *
+ * - flow control: at most `maxInflightChunks` chunks sent and not yet
+ *   acknowledged (a sliding window with selective acknowledgements, so a
+ *   lost chunk does not stall the ones behind it, and the receiver's socket
+ *   buffer is never asked to hold more than the window);
+ * - retransmission: when no chunk is acknowledged for a retransmission
+ *   timeout, every chunk still in flight is sent again and the timeout
+ *   doubles, capped at `retransmitMsMax`, with ±25% jitter so that streams
+ *   to several followers do not retransmit in lockstep; any progress resets
+ *   it (TCP's RTO backoff, RFC 6298 §5.5, without the RTT estimate: the
+ *   base is the election timescale, which is what the cluster tunes);
+ * - an end: `finished` when the follower says `complete` (it holds every
+ *   byte and the checksum matched), `failed` when it says `rejected`, or
+ *   after `maxTimeoutsWithoutProgress` timeouts in a row (the follower is
+ *   gone or cut off). Every stream started is reported once to the core
+ *   (`RaftNode.reportSnapshot`), which then probes the follower again.
+ *
+ * One stream per follower: a new InstallSnapshot for a follower replaces a
+ * stream still running to it (the core asked again, e.g. after a newer
+ * snapshot). Plain state and the injected clock; no IO of its own.
+ */
+import type { SnapshotAck, SnapshotChunk } from '../protocol.js';
+import type { Clock, TimerId } from '../clock/clock.js';
+import type { InstallSnapshot, NodeId, Prng, SnapshotOutcome } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import type { SnapshotBytes } from './snapshot-bytes.js';
+
+export interface StreamerOptions {
+  /** Snapshot bytes per chunk: with the envelope and the chunk's header, one datagram of at most 65,507 bytes. */
+  readonly chunkBytes: number;
+  /** Chunks sent and not yet acknowledged, per stream. */
+  readonly maxInflightChunks: number;
+  /** The first retransmission timeout, and the one after any progress. */
+  readonly retransmitMsMin: number;
+  /** The cap of the doubling timeout. */
+  readonly retransmitMsMax: number;
+  /** Timeouts in a row without an acknowledgement before the stream is given up. */
+  readonly maxTimeoutsWithoutProgress: number;
+}
+
+/**
+ * 60 KiB of data per chunk leaves ~4 KiB for the envelope (at most 39 + 255
+ * + 32 bytes) and the chunk header (ids, a configuration of up to 32
+ * members, the checksum): well under 65,507. 16 in flight is ~1 MiB, a
+ * quarter of the receive buffer the node asks for (transport/udp.ts).
+ */
+export const defaultStreamerOptions: StreamerOptions = Object.freeze({
+  chunkBytes: 60 * 1024,
+  maxInflightChunks: 16,
+  retransmitMsMin: 100,
+  retransmitMsMax: 2_000,
+  maxTimeoutsWithoutProgress: 10,
+});
+
+export interface StreamerIo {
+  readonly clock: Clock;
+  /** Jitter for the retransmission timeout (the host's seeded PRNG: deterministic in the simulator). */
+  readonly prng: Prng;
+  sendChunk(to: NodeId, chunk: SnapshotChunk): void;
+  /** The stream to `peer` ended (RaftNode.reportSnapshot). */
+  report(peer: NodeId, outcome: SnapshotOutcome): void;
+  log(line: string): void;
+}
+
+interface Stream {
+  readonly message: InstallSnapshot;
+  readonly snapshot: SnapshotBytes;
+  readonly chunks: number;
+  readonly acked: Uint8Array;
+  ackedCount: number;
+  /** The next chunk never sent yet. */
+  nextChunk: number;
+  /** Chunks sent and not acknowledged. */
+  readonly inflight: Set<number>;
+  retransmitMs: number;
+  timeoutsWithoutProgress: number;
+  timer: TimerId | null;
+  readonly startedAtMs: number;
+  sentChunks: number;
+}
+
+export interface StreamerStats {
+  started: number;
+  finished: number;
+  failed: number;
+  chunksSent: number;
+  chunksRetransmitted: number;
+}
+
+export class SnapshotStreamer {
+  private readonly streams = new Map<NodeId, Stream>();
+  readonly stats: StreamerStats = { started: 0, finished: 0, failed: 0, chunksSent: 0, chunksRetransmitted: 0 };
+
+  constructor(
+    private readonly io: StreamerIo,
+    private readonly options: StreamerOptions = defaultStreamerOptions,
+  ) {
+    assert(
+      Number.isSafeInteger(options.chunkBytes) && options.chunkBytes >= 1 && options.maxInflightChunks >= 1,
+      'streamer: chunkBytes and maxInflightChunks must be positive integers',
+    );
+    assert(
+      options.retransmitMsMin > 0 && options.retransmitMsMax >= options.retransmitMsMin,
+      'streamer: 0 < retransmitMsMin <= retransmitMsMax',
+    );
+  }
+
+  /** Streams `snapshot` to `message.to`, which must be what `message` names. Replaces a stream still running to that peer. */
+  start(message: InstallSnapshot, snapshot: SnapshotBytes): void {
+    assert(
+      snapshot.meta.index === message.snapshot.index && snapshot.meta.term === message.snapshot.term,
+      `streamer: InstallSnapshot names ${message.snapshot.index}@${message.snapshot.term}, the bytes are of ${snapshot.meta.index}@${snapshot.meta.term}`,
+    );
+    assert(snapshot.data.length >= 1, 'streamer: an empty snapshot');
+    const old = this.streams.get(message.to);
+    if (old !== undefined) this.clearTimer(old);
+    const chunks = Math.ceil(snapshot.data.length / this.options.chunkBytes);
+    const stream: Stream = {
+      message,
+      snapshot,
+      chunks,
+      acked: new Uint8Array(chunks),
+      ackedCount: 0,
+      nextChunk: 0,
+      inflight: new Set(),
+      retransmitMs: this.options.retransmitMsMin,
+      timeoutsWithoutProgress: 0,
+      timer: null,
+      startedAtMs: this.io.clock.monotonicMs(),
+      sentChunks: 0,
+    };
+    this.streams.set(message.to, stream);
+    this.stats.started++;
+    this.io.log(
+      `snapshot ${snapshot.meta.index}@${snapshot.meta.term} to ${message.to}: streaming ${snapshot.data.length} bytes in ${chunks} chunks (term ${message.term}, seq ${message.seq})`,
+    );
+    this.pump(stream);
+    this.arm(stream);
+  }
+
+  /** A follower's answer to one chunk. Acks of other streams (older terms or seqs, other peers) are ignored. */
+  onAck(ack: SnapshotAck): void {
+    const stream = this.streams.get(ack.from);
+    if (stream === undefined || ack.term !== stream.message.term || ack.seq !== stream.message.seq) return;
+    switch (ack.status) {
+      case 'rejected':
+        this.io.log(`snapshot to ${ack.from} rejected by the follower: ${ack.reason}`);
+        this.end(stream, 'failed');
+        return;
+      case 'complete':
+        this.io.log(
+          `snapshot ${stream.snapshot.meta.index}@${stream.snapshot.meta.term} to ${ack.from}: complete in ${Math.round(this.io.clock.monotonicMs() - stream.startedAtMs)} ms (${stream.sentChunks} chunks sent for ${stream.chunks})`,
+        );
+        this.end(stream, 'finished');
+        return;
+      case 'ok': {
+        if (ack.offset % this.options.chunkBytes !== 0) return;
+        const k = ack.offset / this.options.chunkBytes;
+        if (k >= stream.chunks || stream.acked[k] === 1) return; // a duplicate ack, or nonsense
+        stream.acked[k] = 1;
+        stream.ackedCount++;
+        stream.inflight.delete(k);
+        // Progress: the path works, so the timeout goes back to its base.
+        stream.retransmitMs = this.options.retransmitMsMin;
+        stream.timeoutsWithoutProgress = 0;
+        this.pump(stream);
+        this.arm(stream);
+        return;
+      }
+    }
+  }
+
+  /** Leadership lost (or the host stops): every stream ends as failed. */
+  abortAll(why: string): void {
+    for (const stream of [...this.streams.values()]) {
+      this.io.log(`snapshot to ${stream.message.to} abandoned: ${why}`);
+      this.end(stream, 'failed');
+    }
+  }
+
+  /** Stops every timer without reporting (the host is stopping). */
+  stop(): void {
+    for (const stream of this.streams.values()) this.clearTimer(stream);
+    this.streams.clear();
+  }
+
+  /** Streams running now (status, tests). */
+  active(): number {
+    return this.streams.size;
+  }
+
+  private pump(stream: Stream): void {
+    while (stream.inflight.size < this.options.maxInflightChunks && stream.nextChunk < stream.chunks) {
+      const k = stream.nextChunk++;
+      if (stream.acked[k] === 1) continue;
+      stream.inflight.add(k);
+      this.send(stream, k);
+    }
+  }
+
+  private send(stream: Stream, k: number): void {
+    const { message, snapshot } = stream;
+    const offset = k * this.options.chunkBytes;
+    stream.sentChunks++;
+    this.stats.chunksSent++;
+    this.io.sendChunk(message.to, {
+      type: 'snapshot_chunk',
+      term: message.term,
+      from: message.from,
+      to: message.to,
+      seq: message.seq,
+      snapshot: snapshot.meta,
+      totalBytes: snapshot.data.length,
+      chunkBytes: this.options.chunkBytes,
+      checksum: snapshot.checksum,
+      offset,
+      data: snapshot.data.subarray(offset, Math.min(snapshot.data.length, offset + this.options.chunkBytes)),
+    });
+  }
+
+  /** (Re)arms the stream's retransmission timer: retransmitMs with ±25% jitter. */
+  private arm(stream: Stream): void {
+    this.clearTimer(stream);
+    const jitter = 0.75 + this.io.prng.nextInt(0, 1000) / 2000;
+    stream.timer = this.io.clock.setTimer(() => this.onTimeout(stream), stream.retransmitMs * jitter);
+  }
+
+  private onTimeout(stream: Stream): void {
+    stream.timer = null;
+    if (this.streams.get(stream.message.to) !== stream) return;
+    stream.timeoutsWithoutProgress++;
+    if (stream.timeoutsWithoutProgress > this.options.maxTimeoutsWithoutProgress) {
+      this.io.log(
+        `snapshot to ${stream.message.to}: no acknowledgement in ${this.options.maxTimeoutsWithoutProgress} retransmissions (${stream.ackedCount}/${stream.chunks} chunks acknowledged); giving up`,
+      );
+      this.end(stream, 'failed');
+      return;
+    }
+    // Everything in flight has gone unacknowledged for a whole timeout: send it again.
+    for (const k of stream.inflight) {
+      this.stats.chunksRetransmitted++;
+      this.send(stream, k);
+    }
+    // All acknowledged but no `complete` (it was lost): resend the last chunk, which draws it again.
+    if (stream.inflight.size === 0 && stream.ackedCount === stream.chunks) {
+      this.stats.chunksRetransmitted++;
+      this.send(stream, stream.chunks - 1);
+    }
+    stream.retransmitMs = Math.min(this.options.retransmitMsMax, stream.retransmitMs * 2);
+    this.arm(stream);
+  }
+
+  private end(stream: Stream, outcome: SnapshotOutcome): void {
+    this.clearTimer(stream);
+    if (this.streams.get(stream.message.to) === stream) this.streams.delete(stream.message.to);
+    if (outcome === 'finished') this.stats.finished++;
+    else this.stats.failed++;
+    this.io.report(stream.message.to, outcome);
+  }
+
+  private clearTimer(stream: Stream): void {
+    if (stream.timer !== null) this.io.clock.clearTimer(stream.timer);
+    stream.timer = null;
+  }
+}

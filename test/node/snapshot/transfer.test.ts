@@ -1,0 +1,428 @@
+/**
+ * The InstallSnapshot transfer (node/snapshot/streamer.ts and assembler.ts)
+ * as a unit: a streamer and an assembler joined by a simulated network that
+ * loses, duplicates and reorders chunks and acks, on a manual clock. Plus
+ * the adversary's cases one by one: chunks of an old term, a bad checksum,
+ * an oversize snapshot, a chunk that disagrees with its stream, a forged
+ * geometry, late duplicates, a superseded stream, a second leader in a term.
+ *
+ * The random test prints its seed; replay one with SNAPSHOT_TRANSFER_SEED=<seed>.
+ */
+import { describe, expect, test } from 'vitest';
+import type { Clock, TimerId } from '../../../node/clock/clock.js';
+import type { SnapshotAck, SnapshotChunk } from '../../../node/protocol.js';
+import { createPrng } from '../../../node/raft/prng.js';
+import type { InstallSnapshot, NodeId, Prng, SnapshotMeta, SnapshotOutcome } from '../../../node/raft/types.js';
+import { SnapshotAssembler, type AssembledSnapshot, type AssemblerOptions } from '../../../node/snapshot/assembler.js';
+import { snapshotBytes, type SnapshotBytes } from '../../../node/snapshot/snapshot-bytes.js';
+import { SnapshotStreamer, defaultStreamerOptions, type StreamerOptions } from '../../../node/snapshot/streamer.js';
+
+/** Timers fire only when the test advances time. */
+class ManualClock implements Clock {
+  now = 0;
+  private nextId = 1;
+  private readonly timers = new Map<TimerId, { atMs: number; fn: () => void }>();
+  /** Every delay a timer was set with (the backoff's witness). */
+  readonly delays: number[] = [];
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  monotonicMs(): number {
+    return this.now;
+  }
+
+  setTimer(fn: () => void, delayMs: number): TimerId {
+    const id = this.nextId++;
+    this.delays.push(delayMs);
+    this.timers.set(id, { atMs: this.now + delayMs, fn });
+    return id;
+  }
+
+  clearTimer(id: TimerId): void {
+    this.timers.delete(id);
+  }
+
+  /** The earliest timer's due time, or null. */
+  nextDue(): number | null {
+    let best: number | null = null;
+    for (const t of this.timers.values()) if (best === null || t.atMs < best) best = t.atMs;
+    return best;
+  }
+
+  /** Runs every timer due at or before `atMs`, in order. */
+  advanceTo(atMs: number): void {
+    for (;;) {
+      let due: [TimerId, { atMs: number; fn: () => void }] | null = null;
+      for (const entry of this.timers) if (entry[1].atMs <= atMs && (due === null || entry[1].atMs < due[1].atMs)) due = entry;
+      if (due === null) break;
+      this.timers.delete(due[0]);
+      this.now = Math.max(this.now, due[1].atMs);
+      due[1].fn();
+    }
+    this.now = Math.max(this.now, atMs);
+  }
+
+  pending(): number {
+    return this.timers.size;
+  }
+}
+
+const META: SnapshotMeta = { index: 120, term: 3, configuration: { voters: ['n1', 'n2', 'n3'], learners: [] } };
+
+function install(term: number, seq: number, meta: SnapshotMeta = META, from: NodeId = 'n1'): InstallSnapshot {
+  return { type: 'install_snapshot', term, from, to: 'n2', seq, snapshot: meta };
+}
+
+function bytesOf(length: number, seed: number): Buffer {
+  const prng = createPrng(seed);
+  const data = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) data[i] = prng.nextInt(0, 255);
+  return data;
+}
+
+interface Receiver {
+  assembler: SnapshotAssembler;
+  assembled: AssembledSnapshot[];
+  acks: SnapshotAck[];
+  logs: string[];
+  term: { current: number };
+}
+
+function receiver(options?: AssemblerOptions, refuse: (s: AssembledSnapshot) => string | null = () => null): Receiver {
+  const assembled: AssembledSnapshot[] = [];
+  const acks: SnapshotAck[] = [];
+  const logs: string[] = [];
+  const term = { current: 3 };
+  const assembler = new SnapshotAssembler(
+    'n2',
+    {
+      currentTerm: () => term.current,
+      sendAck: (_to, ack) => acks.push(ack),
+      onAssembled: (s) => {
+        const refusal = refuse(s);
+        if (refusal === null) assembled.push(s);
+        return refusal;
+      },
+      log: (line) => logs.push(line),
+    },
+    options,
+  );
+  return { assembler, assembled, acks, logs, term };
+}
+
+/** Every chunk of `snapshot`, as a streamer with `chunkBytes` would send them. */
+function chunksOf(snapshot: SnapshotBytes, message: InstallSnapshot, chunkBytes: number): SnapshotChunk[] {
+  const out: SnapshotChunk[] = [];
+  for (let offset = 0; offset < snapshot.data.length; offset += chunkBytes) {
+    out.push({
+      type: 'snapshot_chunk',
+      term: message.term,
+      from: message.from,
+      to: message.to,
+      seq: message.seq,
+      snapshot: message.snapshot,
+      totalBytes: snapshot.data.length,
+      chunkBytes,
+      checksum: snapshot.checksum,
+      offset,
+      data: snapshot.data.subarray(offset, Math.min(snapshot.data.length, offset + chunkBytes)),
+    });
+  }
+  return out;
+}
+
+/**
+ * A streamer and an assembler over a network that loses `lossRate` of
+ * datagrams each way, duplicates `dupRate` and delays each by 1-`maxDelayMs`
+ * ms (so they reorder). Runs until the streamer reports or `untilMs`.
+ */
+function runTransfer(opts: {
+  seed: number;
+  data: Buffer;
+  lossRate: number;
+  dupRate: number;
+  maxDelayMs: number;
+  streamer: StreamerOptions;
+  untilMs: number;
+  corruptChecksum?: boolean;
+}): {
+  outcome: SnapshotOutcome | null;
+  rx: Receiver;
+  maxInflight: number;
+  clock: ManualClock;
+  stats: SnapshotStreamer['stats'];
+  chunksLost: number;
+} {
+  const clock = new ManualClock();
+  const net: Prng = createPrng(opts.seed);
+  const rx = receiver();
+  let outcome: SnapshotOutcome | null = null;
+  let reports = 0;
+  // Flow control's witness: chunks delivered or in the network, not yet acknowledged to the streamer.
+  const unacked = new Set<number>();
+  let maxInflight = 0;
+  const chance = (rate: number): boolean => net.nextInt(0, 999_999) < rate * 1_000_000;
+  let chunksLost = 0;
+  const deliverLater = (fn: () => void, isChunk = false): void => {
+    if (chance(opts.lossRate)) {
+      if (isChunk) chunksLost++;
+      return;
+    }
+    const copies = chance(opts.dupRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) clock.setTimer(fn, net.nextInt(1, opts.maxDelayMs));
+  };
+  const streamer = new SnapshotStreamer(
+    {
+      clock,
+      prng: createPrng(opts.seed ^ 0x9e3779b9),
+      sendChunk: (_to, chunk) => {
+        unacked.add(chunk.offset);
+        maxInflight = Math.max(maxInflight, unacked.size);
+        deliverLater(() => rx.assembler.onChunk(chunk), true);
+      },
+      report: (_peer, o) => {
+        reports++;
+        outcome = o;
+      },
+      log: () => undefined,
+    },
+    opts.streamer,
+  );
+  rx.assembler = new SnapshotAssembler('n2', {
+    currentTerm: () => rx.term.current,
+    sendAck: (_to, ack) => {
+      rx.acks.push(ack);
+      deliverLater(() => {
+        if (ack.status === 'ok' || ack.status === 'complete') unacked.delete(ack.offset);
+        streamer.onAck(ack);
+      });
+    },
+    onAssembled: (s) => {
+      rx.assembled.push(s);
+      return null;
+    },
+    log: (line) => rx.logs.push(line),
+  });
+  const snapshot = snapshotBytes(META, opts.data);
+  streamer.start(install(3, 7), opts.corruptChecksum === true ? { ...snapshot, checksum: 'f'.repeat(64) } : snapshot);
+  while (outcome === null) {
+    const due = clock.nextDue();
+    if (due === null || due > opts.untilMs) break;
+    clock.advanceTo(due);
+  }
+  expect(reports).toBeLessThanOrEqual(1);
+  return { outcome, rx, maxInflight, clock, stats: streamer.stats, chunksLost };
+}
+
+const smallChunks: StreamerOptions = { ...defaultStreamerOptions, chunkBytes: 1000, maxInflightChunks: 8 };
+
+describe('InstallSnapshot transfer: streamer and assembler', () => {
+  test('over a network that loses, duplicates and reorders, the whole snapshot arrives exactly, once', () => {
+    const fixed = process.env['SNAPSHOT_TRANSFER_SEED'];
+    const seeds = fixed !== undefined ? [Number(fixed)] : Array.from({ length: 20 }, () => Math.floor(Math.random() * 2 ** 31));
+    for (const seed of seeds) {
+      console.log(`snapshot transfer seed ${seed} (replay: SNAPSHOT_TRANSFER_SEED=${seed})`);
+      const prng = createPrng(seed);
+      const data = bytesOf(prng.nextInt(1, 40_000), seed);
+      const lossRate = prng.nextInt(0, 30) / 100;
+      const run = runTransfer({
+        seed,
+        data,
+        lossRate,
+        dupRate: prng.nextInt(0, 30) / 100,
+        maxDelayMs: prng.nextInt(1, 80),
+        streamer: { ...smallChunks, maxTimeoutsWithoutProgress: 50 },
+        untilMs: 600_000,
+      });
+      expect(run.outcome, `seed ${seed}`).toBe('finished');
+      expect(run.rx.assembled.length, `seed ${seed}: handed over once`).toBe(1);
+      expect(run.rx.assembled[0]!.data.equals(data), `seed ${seed}: the bytes`).toBe(true);
+      expect(run.rx.assembled[0]!.meta).toEqual(META);
+      expect(run.maxInflight, `seed ${seed}: flow control`).toBeLessThanOrEqual(smallChunks.maxInflightChunks);
+      expect(run.rx.assembler.stagedBytes(), `seed ${seed}: staging released`).toBe(0);
+      // A lost chunk can only arrive by being sent again.
+      if (run.chunksLost > 0) expect(run.stats.chunksRetransmitted, `seed ${seed}: lost chunks were sent again`).toBeGreaterThan(0);
+    }
+  });
+
+  test('a lossless stream sends each chunk once and never more than the window ahead of the acks', () => {
+    const data = bytesOf(25_500, 1);
+    const run = runTransfer({ seed: 1, data, lossRate: 0, dupRate: 0, maxDelayMs: 5, streamer: smallChunks, untilMs: 60_000 });
+    expect(run.outcome).toBe('finished');
+    expect(run.stats.chunksSent).toBe(26);
+    expect(run.stats.chunksRetransmitted).toBe(0);
+    expect(run.maxInflight).toBe(8);
+  });
+
+  test('a follower that never answers: retransmissions back off (doubling, capped, jittered) and the stream fails', () => {
+    const run = runTransfer({
+      seed: 5,
+      data: bytesOf(5000, 5),
+      lossRate: 1,
+      dupRate: 0,
+      maxDelayMs: 1,
+      streamer: { ...smallChunks, retransmitMsMin: 100, retransmitMsMax: 800, maxTimeoutsWithoutProgress: 6 },
+      untilMs: 600_000,
+    });
+    expect(run.outcome).toBe('failed');
+    expect(run.rx.assembled).toEqual([]);
+    // The retransmission timers: 100, 200, 400, 800, 800, 800, 800 ms, each within ±25%.
+    const timers = run.clock.delays;
+    const expected = [100, 200, 400, 800, 800, 800, 800];
+    expect(timers.length).toBe(expected.length);
+    timers.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(expected[i]! * 0.75);
+      expect(d).toBeLessThanOrEqual(expected[i]! * 1.25);
+    });
+    expect(run.clock.pending()).toBe(0);
+  });
+
+  test('a bad checksum over the whole snapshot is never handed over; the stream is rejected and fails', () => {
+    const run = runTransfer({
+      seed: 9,
+      data: bytesOf(7000, 9),
+      lossRate: 0,
+      dupRate: 0,
+      maxDelayMs: 3,
+      streamer: smallChunks,
+      untilMs: 60_000,
+      corruptChecksum: true,
+    });
+    expect(run.outcome).toBe('failed');
+    expect(run.rx.assembled).toEqual([]);
+    expect(run.rx.assembler.dropCounts()['bad_checksum']).toBe(1);
+    expect(run.rx.acks.some((a) => a.status === 'rejected' && /checksum/.test(a.reason))).toBe(true);
+    expect(run.rx.logs.some((l) => /bad_checksum/.test(l))).toBe(true);
+  });
+
+  test('chunks of an older term than the node is in are dropped without an answer', () => {
+    const rx = receiver();
+    rx.term.current = 5;
+    const snapshot = snapshotBytes(META, bytesOf(3000, 2));
+    for (const chunk of chunksOf(snapshot, install(4, 1), 1000)) rx.assembler.onChunk(chunk);
+    expect(rx.assembled).toEqual([]);
+    expect(rx.acks).toEqual([]);
+    expect(rx.assembler.dropCounts()).toEqual({ old_term: 3 });
+    expect(rx.assembler.stagedBytes()).toBe(0);
+  });
+
+  test('a stream staged in a term the node has left is discarded (a replay of its last chunk installs nothing)', () => {
+    const rx = receiver();
+    const snapshot = snapshotBytes(META, bytesOf(3000, 3));
+    const chunks = chunksOf(snapshot, install(3, 1), 1000);
+    rx.assembler.onChunk(chunks[0]!);
+    rx.assembler.onChunk(chunks[1]!);
+    expect(rx.assembler.stagedBytes()).toBe(3000);
+    rx.term.current = 4;
+    rx.assembler.onTerm(4);
+    expect(rx.assembler.stagedBytes()).toBe(0);
+    rx.assembler.onChunk(chunks[2]!);
+    expect(rx.assembled).toEqual([]);
+    expect(rx.assembler.dropCounts()['old_term']).toBe(1);
+  });
+
+  test('duplicated and reordered chunks assemble once; late copies after the end get the same answer and change nothing', () => {
+    const rx = receiver();
+    const snapshot = snapshotBytes(META, bytesOf(4500, 4));
+    const chunks = chunksOf(snapshot, install(3, 2), 1000);
+    const order = [4, 2, 2, 0, 3, 0, 1, 4];
+    for (const k of order) rx.assembler.onChunk(chunks[k]!);
+    expect(rx.assembled.length).toBe(1);
+    expect(rx.assembled[0]!.data.equals(snapshot.data)).toBe(true);
+    expect(rx.acks[rx.acks.length - 1]!.status).toBe('complete');
+    for (const chunk of chunks) rx.assembler.onChunk(chunk);
+    expect(rx.assembled.length).toBe(1);
+    expect(rx.acks.slice(-5).map((a) => a.status)).toEqual(['complete', 'complete', 'complete', 'complete', 'complete']);
+  });
+
+  test('a snapshot over the bound is refused before anything is allocated', () => {
+    const rx = receiver({ maxSnapshotBytes: 2000 });
+    const snapshot = snapshotBytes(META, bytesOf(3000, 6));
+    const [first] = chunksOf(snapshot, install(3, 1), 1000);
+    rx.assembler.onChunk(first!);
+    expect(rx.assembler.stagedBytes()).toBe(0);
+    expect(rx.acks.map((a) => a.status)).toEqual(['rejected']);
+    expect(rx.acks[0]!.reason).toMatch(/exceeds the receiver's bound of 2000/);
+    expect(rx.assembler.dropCounts()).toEqual({ oversize: 1 });
+  });
+
+  test('a chunk that disagrees with its stream (another total, checksum or snapshot) discards the staging and rejects the stream', () => {
+    for (const change of [
+      (c: SnapshotChunk): SnapshotChunk => ({ ...c, checksum: '0'.repeat(64) }),
+      (c: SnapshotChunk): SnapshotChunk => ({ ...c, snapshot: { ...c.snapshot, index: c.snapshot.index + 1 } }),
+      (c: SnapshotChunk): SnapshotChunk => ({ ...c, snapshot: { ...c.snapshot, configuration: { voters: ['n1', 'n2'], learners: [] } } }),
+      (c: SnapshotChunk): SnapshotChunk => ({ ...c, totalBytes: c.totalBytes + 1000 }),
+    ]) {
+      const rx = receiver();
+      const snapshot = snapshotBytes(META, bytesOf(3000, 7));
+      const chunks = chunksOf(snapshot, install(3, 1), 1000);
+      rx.assembler.onChunk(chunks[0]!);
+      rx.assembler.onChunk(change(chunks[1]!));
+      expect(rx.assembler.stagedBytes()).toBe(0);
+      expect(rx.acks.map((a) => a.status)).toEqual(['ok', 'rejected']);
+      rx.assembler.onChunk(chunks[2]!);
+      expect(rx.assembled).toEqual([]);
+      expect(rx.assembler.dropCounts()['inconsistent']).toBe(1);
+    }
+  });
+
+  test('chunks outside their own geometry are dropped as invalid (no ack, nothing staged)', () => {
+    const rx = receiver();
+    const snapshot = snapshotBytes(META, bytesOf(3000, 8));
+    const [c0, c1] = chunksOf(snapshot, install(3, 1), 1000);
+    const forged: SnapshotChunk[] = [
+      { ...c1!, offset: 999 },
+      { ...c1!, offset: 3000 },
+      { ...c0!, data: c0!.data.subarray(0, 10) },
+      { ...c0!, totalBytes: 0 },
+      { ...c0!, chunkBytes: 0 },
+      { ...c0!, checksum: 'xyz' },
+      { ...c0!, snapshot: { ...c0!.snapshot, term: 9 } },
+      { ...c0!, snapshot: { ...c0!.snapshot, configuration: { voters: [], learners: [] } } },
+    ];
+    for (const chunk of forged) rx.assembler.onChunk(chunk);
+    expect(rx.assembler.dropCounts()).toEqual({ invalid: forged.length });
+    expect(rx.acks).toEqual([]);
+    expect(rx.assembler.stagedBytes()).toBe(0);
+  });
+
+  test("an older stream (lower term, or the same leader's earlier seq) never displaces a newer one; a newer one replaces it", () => {
+    const rx = receiver();
+    const snapshot = snapshotBytes(META, bytesOf(3000, 10));
+    const newer = chunksOf(snapshot, install(3, 9), 1000);
+    const older = chunksOf(snapshot, install(3, 4), 1000);
+    rx.assembler.onChunk(newer[0]!);
+    rx.assembler.onChunk(older[1]!);
+    expect(rx.assembler.dropCounts()).toEqual({ superseded: 1 });
+    const newest = chunksOf(snapshot, install(4, 1), 1000);
+    rx.term.current = 3;
+    rx.assembler.onChunk(newest[0]!);
+    rx.assembler.onChunk(newer[1]!); // its term (3) is still the node's, but a term-4 stream is staged
+    expect(rx.assembler.dropCounts()).toEqual({ superseded: 2 });
+    rx.assembler.onChunk(newest[1]!);
+    rx.assembler.onChunk(newest[2]!);
+    expect(rx.assembled.map((s) => [s.term, s.seq])).toEqual([[4, 1]]);
+  });
+
+  test("a second leader in the staged stream's term is refused (at most one leader per term, §5.2)", () => {
+    const rx = receiver();
+    const snapshot = snapshotBytes(META, bytesOf(2000, 11));
+    rx.assembler.onChunk(chunksOf(snapshot, install(3, 1, META, 'n1'), 1000)[0]!);
+    rx.assembler.onChunk(chunksOf(snapshot, install(3, 50, META, 'n3'), 1000)[1]!);
+    expect(rx.assembler.dropCounts()).toEqual({ conflicting_leader: 1 });
+    expect(rx.assembled).toEqual([]);
+  });
+
+  test('a snapshot the host refuses (it does not decode) is rejected to the leader and not handed over again', () => {
+    const rx = receiver(undefined, () => 'it does not decode');
+    const snapshot = snapshotBytes(META, bytesOf(1500, 12));
+    const chunks = chunksOf(snapshot, install(3, 1), 1000);
+    for (const chunk of chunks) rx.assembler.onChunk(chunk);
+    expect(rx.acks.map((a) => a.status)).toEqual(['ok', 'rejected']);
+    rx.assembler.onChunk(chunks[1]!);
+    expect(rx.acks.map((a) => a.status)).toEqual(['ok', 'rejected', 'rejected']);
+    expect(rx.assembler.dropCounts()).toEqual({ refused: 1 });
+  });
+});
