@@ -26,6 +26,7 @@ import {
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import { defaultTimings } from '../node/config-types.js';
+import { dbNames, systems, type DbName } from './db/systems.js';
 import {
   noUnsafeFlags,
   unsafeConflict,
@@ -35,10 +36,15 @@ import {
   type UnsafeFlags,
 } from '../node/unsafe-flags.js';
 
-export type NetMode = 'relay' | 'netns';
+/** relay: rift's UDP relay; netns: namespaces + nftables (root); loopback: no fault layer (a TCP system without root). */
+export type NetMode = 'relay' | 'netns' | 'loopback';
 export type ReadModeOption = 'readindex' | 'lease';
 
 export interface JepsenOptions {
+  /** The system under test (db/systems.ts). */
+  readonly db: DbName;
+  /** etcd only: reads are serializable (served locally, may be stale): the known weakness the harness must catch. */
+  readonly etcdSerializableReads: boolean;
   /** Cluster size (Maelstrom's --node-count). */
   readonly nodes: number;
   /** Seconds of workload (setup, final reads and the check come on top). */
@@ -105,6 +111,7 @@ export class UsageError extends Error {
 const cyclesDivisor = 6.5;
 
 export const defaults = {
+  db: 'rift' as DbName,
   nodes: 5,
   timeLimitS: 30,
   concurrency: '2n',
@@ -234,6 +241,8 @@ results.json, test.json, harness.log, cluster.json, nodes/<id>.log};
 `;
 
 const optionSpec = {
+  db: { type: 'string' },
+  'etcd-serializable-reads': { type: 'boolean' },
   nodes: { type: 'string' },
   'node-count': { type: 'string' },
   'time-limit': { type: 'string' },
@@ -472,6 +481,11 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'help' };
+  const db = v.db === undefined ? defaults.db : oneOf<DbName>('db', v.db, dbNames);
+  const system = systems[db];
+  const unavailable = system.unavailable();
+  if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
+  if (v['etcd-serializable-reads'] === true && db !== 'etcd') throw new UsageError('--etcd-serializable-reads needs --db etcd');
 
   if (v.nodes !== undefined && v['node-count'] !== undefined) throw new UsageError('give --nodes or --node-count, not both');
   const nodesRaw = v.nodes ?? v['node-count'];
@@ -482,6 +496,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const keys = v.keys === undefined ? defaults.keys : integerIn('keys', v.keys, 1, 1000);
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
   const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
+  for (const k of nemesis)
+    if (!system.kinds.includes(k)) throw new UsageError(`--nemesis ${k}: --db ${db} cannot carry it (it takes ${system.kinds.join(', ')})`);
   const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);
   // Default: 4 s, but short runs get a shorter interval so they still see
   // three fault cycles (the first fault starts one interval in; cycle c
@@ -514,11 +530,14 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
   if (seed + testCount - 1 > 0xffff_ffff)
     throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
-  const net = v.net === undefined ? defaults.net : oneOf<NetMode>('net', v.net, ['relay', 'netns']);
+  const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
+  const net = v.net === undefined ? system.defaultNet(isRoot) : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
+  if (!system.nets.includes(net)) throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets)}`);
   if (net === 'netns') {
-    const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
-    if (!isRoot) throw new UsageError('--net netns needs root on Linux (network namespaces and nftables); use --net relay');
+    if (!isRoot) throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
   }
+  if (net === 'loopback' && nemesis.includes('partition'))
+    throw new UsageError(`--nemesis partition needs a network fault layer: --db ${db} on --net loopback has none (use --net netns, as root)`);
   for (const t of targets) {
     const owners = kindsTakingTarget(t);
     if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k)))
@@ -537,6 +556,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const readMode =
     v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
+  if (!system.nodeFlags && (v['node-flag'] !== undefined || v['read-mode'] !== undefined))
+    throw new UsageError(`--node-flag and --read-mode are rift's node options: --db ${db} takes neither`);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
@@ -549,12 +570,16 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (leaveRunning && testCount > 1)
     throw new UsageError('--leave-running keeps one cluster up; it cannot be combined with --test-count > 1');
   const testName =
-    v['test-name'] ?? `rift-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
+    v['test-name'] ?? `${db}-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
   if (!testNamePattern.test(testName) || testName === '.' || testName === '..' || testName === 'latest') {
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
   const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
-  let electionTimeoutMs: [number, number] = [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax];
+  const timings = system.timings ?? {
+    electionTimeoutMs: [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax] as const,
+    heartbeatIntervalMs: defaultTimings.heartbeatIntervalMs,
+  };
+  let electionTimeoutMs: [number, number] = [timings.electionTimeoutMs[0], timings.electionTimeoutMs[1]];
   if (v['election-timeout'] !== undefined) {
     const m = /^(\d+)-(\d+)$/.exec(v['election-timeout']);
     const lo = Number(m?.[1]);
@@ -566,7 +591,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const heartbeatIntervalMs =
     v.heartbeat === undefined
-      ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
+      ? Math.min(timings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
       : integerIn('heartbeat', v.heartbeat, 10, 30_000);
   if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
     throw new UsageError(
@@ -579,6 +604,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
+      db,
+      etcdSerializableReads: v['etcd-serializable-reads'] === true,
       nodes,
       timeLimitS,
       concurrency,

@@ -1,0 +1,52 @@
+/**
+ * rift as a system under test: its cluster (harness/cluster.ts: the rift Db
+ * on the relay or netns), its client (rift-client.ts), and the wire monitor
+ * where the relay carries its peer datagrams.
+ */
+import type { ClientConfig } from '../../../node/client.js';
+import { Cluster } from '../../cluster.js';
+import { nemesisKinds, powerLossKinds } from '../../nemesis/registry.js';
+import { watchWire } from '../../run/wire-monitor.js';
+import type { RunningSystem, SystemStart, SystemUnderTest } from '../system.js';
+import { RiftDbClient } from './rift-client.js';
+
+export const riftSystem: SystemUnderTest = {
+  name: 'rift',
+  kinds: nemesisKinds,
+  nets: ['relay', 'netns'],
+  defaultNet: () => 'relay',
+  nodeFlags: true,
+  unavailable: () => null,
+  async start({ options, seed, runDir, log, nodeEntry }: SystemStart): Promise<RunningSystem> {
+    const cluster = await Cluster.start({
+      nodeCount: options.nodes,
+      runDir,
+      nodeFlags: options.nodeFlags,
+      // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
+      pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
+      net: options.net === 'loopback' ? 'direct' : options.net,
+      readMode: options.readMode,
+      electionTimeoutMsMin: options.electionTimeoutMs[0],
+      electionTimeoutMsMax: options.electionTimeoutMs[1],
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      seed,
+      log,
+      handleSignals: false, // the CLI owns Ctrl-C: it stops the run, which stops the cluster
+      ...(nodeEntry !== undefined ? { nodeEntry } : {}),
+    });
+    // Clients hold the client secret, never the peer secret.
+    const { config } = cluster;
+    const clientConfig: ClientConfig = {
+      cluster: config.cluster,
+      clientSecret: config.clientSecret,
+      nodes: config.nodes,
+      ...(config.clientFreshnessMs !== undefined ? { clientFreshnessMs: config.clientFreshnessMs } : {}),
+    };
+    return {
+      cluster,
+      openClient: (spec) => new RiftDbClient(clientConfig, spec),
+      watchWire: (onViolation, nowMs) => watchWire(cluster.net, cluster.config, onViolation, nowMs),
+      description: `config ${cluster.configPath}`,
+    };
+  },
+};

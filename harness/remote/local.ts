@@ -1,0 +1,98 @@
+/**
+ * This machine as a node's host: child processes (execa), the local file
+ * system, process.kill. A started process runs under the kernel's
+ * parent-death signal (orphan-guard.ts), so it cannot outlive the harness.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+import { procState } from '../node-process.js';
+import { guardedSpawn } from '../orphan-guard.js';
+import type { CommandResult, HostProcess, HostSignal, ProcessExit, Remote, StartSpec } from './remote.js';
+
+export class LocalRemote implements Remote {
+  readonly host = 'local';
+  /** Marks the host as this machine: a Db may then use what only a child process offers (an IPC channel). */
+  readonly isLocal = true;
+
+  async run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number } = {}): Promise<CommandResult> {
+    const r = await execa(command, [...args], { reject: false, stdin: 'ignore', ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}) });
+    if (r.failed && r.exitCode === undefined) throw new Error(`${command}: ${r.shortMessage ?? 'could not run'}`);
+    return { exitCode: r.exitCode ?? 255, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    mkdirSync(dirname(remotePath), { recursive: true });
+    if (localPath !== remotePath) await copyFile(localPath, remotePath);
+  }
+
+  async download(remotePath: string, localPath: string): Promise<void> {
+    mkdirSync(dirname(localPath), { recursive: true });
+    if (localPath !== remotePath) await copyFile(remotePath, localPath);
+  }
+
+  start(spec: StartSpec): HostProcess {
+    mkdirSync(dirname(spec.logPath), { recursive: true });
+    const guarded = guardedSpawn({ command: spec.command, args: spec.args });
+    const fd = openSync(spec.logPath, 'a');
+    let subprocess;
+    try {
+      subprocess = execa(guarded.command, [...guarded.args], {
+        stdin: 'ignore',
+        stdout: fd as never, // execa accepts a file descriptor at run time; its types list only 1/2 (node-process.ts)
+        stderr: fd as never,
+        reject: false,
+        cleanup: true,
+        buffer: false,
+        ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+        ...(spec.env !== undefined ? { env: spec.env } : {}),
+      });
+    } finally {
+      closeSync(fd);
+    }
+    const pid = subprocess.pid;
+    if (pid === undefined) throw new Error(`could not start ${spec.command} (see ${spec.logPath})`);
+    const exited = subprocess.then(
+      (r): ProcessExit =>
+        r.signal !== undefined ? { kind: 'signal', signal: r.signal } : { kind: 'code', code: typeof r.exitCode === 'number' ? r.exitCode : 255 },
+    );
+    return { pid, exited };
+  }
+
+  async signal(pid: number, signal: HostSignal): Promise<boolean> {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async procState(pid: number): Promise<string | null> {
+    return procState(pid);
+  }
+
+  killSync(pid: number): void {
+    for (const s of ['SIGCONT', 'SIGKILL'] as const) {
+      try {
+        process.kill(pid, s);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Whether a command is on this machine's PATH. */
+export function localCommandExists(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
