@@ -191,19 +191,31 @@ function faultsHelp(): string {
 
 export const HELP = `Usage: npm run jepsen -- [options]
 
-Starts a rift cluster on loopback in a fresh run directory, runs a
-read/write/cas workload against it while a nemesis injects faults, stops
-everything, checks the history for linearizability and prints the verdict.
+Starts a cluster (rift, or another system: --db) in a fresh run directory,
+on loopback or on your hosts (--hosts), runs a read/write/cas workload
+against it while a nemesis injects faults, stops everything, checks the
+history for linearizability and prints the verdict.
 
 Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crash
 (with --test-count: the worst run; invalid ranks above unknown).
 
 Cluster
+  --db NAME               the system under test: ${dbNames.join(' | ')}           (default ${defaults.db})
+                          rift: this repository's node; every fault kind.
+                          etcd: Debian's etcd-server (etcd 3.4), a register
+                          over its v3 JSON gateway; partition, kill, pause
+  --etcd-serializable-reads
+                          etcd: serializable reads (served locally, may be
+                          stale: the weakness the harness must catch)
   --nodes N               number of nodes, 1..9                        (default ${defaults.nodes})
-  --net relay|netns       relay: in-process UDP relay, no root needed;
-                          netns: network namespaces + nftables (root)   (default ${defaults.net})
-  --read-mode MODE        readindex | lease                             (default ${defaults.readMode})
-  --node-flag=FLAG        extra node flag, repeatable; one of (see rift-node --help)
+  --net relay|netns|loopback
+                          relay: in-process UDP relay, no root (rift);
+                          netns: network namespaces + nftables (root; TCP
+                          systems such as etcd need it for partitions);
+                          loopback: no fault layer (etcd without root)
+                                                  (default rift: ${defaults.net}; etcd: netns as root, else loopback)
+  --read-mode MODE        rift: readindex | lease                       (default ${defaults.readMode})
+  --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
 Workload

@@ -28,9 +28,9 @@ export interface RunningSystem {
   /**
    * Attaches the wire monitor where the network shows the peer datagrams
    * and the system speaks Raft on them in a form the monitor reads (rift on
-   * the relay); null elsewhere (the summary says the monitor did not run).
+   * the relay); elsewhere why it does not run (the summary says so).
    */
-  watchWire(onViolation: (v: MonitorViolation) => void, nowMs: () => number): WireProbe | null;
+  watchWire(onViolation: (v: MonitorViolation) => void, nowMs: () => number): { readonly probe: WireProbe } | { readonly notRun: string };
   /** Where a kept cluster (--leave-running) can be reached, for the terminal. */
   readonly description: string;
 }

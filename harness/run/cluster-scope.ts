@@ -68,13 +68,15 @@ export async function withCluster<T>(
     async (sys) => {
       const c: DbCluster = sys.cluster;
       // The relay kept the datagrams since it started: the monitor sees the first election too.
-      run.facts.wire = sys.watchWire(
+      const wire = sys.watchWire(
         (v) => {
           run.log.line(`MONITOR: ${v.message}`);
           run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
         },
         () => run.history.nowMs(),
       ); // violations stamped on the history's clock (0 before the workload starts)
+      if ('probe' in wire) run.facts.wire = wire.probe;
+      else run.facts.wireNotRun = wire.notRun;
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
       if (leader === null) {

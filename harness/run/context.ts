@@ -61,6 +61,8 @@ export interface RunFacts {
   finalReads: FinalReads | null;
   /** How to read the wire monitor's report, where the fault layer has one (cluster scope). */
   wire: WireProbe | null;
+  /** Why the system offers no wire monitor (cluster scope); null while unknown or when one runs. */
+  wireNotRun: string | null;
   /** Who led when, who answered, the relay's counters per nemesis op (workload scope). */
   watch: ClusterWatch | null;
   /** Whether the machine starved the run: the harness's loop stalls, the nodes' run-queue waits (workload scope). */
@@ -119,6 +121,7 @@ export class RunContext {
       nemesisActions: 0,
       finalReads: null,
       wire: null,
+      wireNotRun: null,
       watch: null,
       starvation: null,
       workloadEndMs: null,
