@@ -38,6 +38,11 @@ export type { Grudge, NetStats, NetworkControl, PacketFaults } from './net/types
 const parentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = basename(parentDir) === 'dist' ? resolve(parentDir, '..') : parentDir;
 
+/** The node program the harness starts (a test may substitute its own). */
+export function riftNodeEntry(nodeEntry?: string): string {
+  return resolve(nodeEntry ?? join(repoRoot, 'dist', 'node', 'main.js'));
+}
+
 export interface ClusterOptions {
   nodeCount: number; // 1..9
   runDir: string; // node logs go to <runDir>/nodes/<id>.log, data to <runDir>/data/<id>/, config to <runDir>/cluster.json
@@ -109,7 +114,7 @@ export class Cluster extends DbCluster<RiftDb> {
     if (opts.net !== 'relay' && opts.net !== 'netns' && opts.net !== 'direct') {
       throw new Error(`net must be 'relay', 'netns' or 'direct', got ${String(opts.net)}`);
     }
-    const entry = resolve(opts.nodeEntry ?? join(repoRoot, 'dist', 'node', 'main.js'));
+    const entry = riftNodeEntry(opts.nodeEntry);
     if (!existsSync(entry)) throw new Error(`node program ${entry} does not exist (build first: node scripts/build.mjs)`);
     const runDir = resolve(opts.runDir);
     mkdirSync(join(runDir, 'nodes'), { recursive: true });

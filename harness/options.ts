@@ -7,6 +7,7 @@
  * and exits 254 (Jepsen's exit status for invalid arguments).
  */
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
@@ -27,6 +28,7 @@ import {
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import { defaultTimings } from '../node/config-types.js';
 import { dbNames, systems, type DbName } from './db/systems.js';
+import { parseHostList, readHostsFile, type HostsSpec } from './remote/hosts.js';
 import {
   noUnsafeFlags,
   unsafeConflict,
@@ -36,13 +38,19 @@ import {
   type UnsafeFlags,
 } from '../node/unsafe-flags.js';
 
-/** relay: rift's UDP relay; netns: namespaces + nftables (root); loopback: no fault layer (a TCP system without root). */
-export type NetMode = 'relay' | 'netns' | 'loopback';
+/**
+ * relay: rift's UDP relay; netns: namespaces + nftables (root); loopback: no
+ * fault layer (a TCP system without root); hosts: nftables on each host of
+ * --hosts (implied by it).
+ */
+export type NetMode = 'relay' | 'netns' | 'loopback' | 'hosts';
 export type ReadModeOption = 'readindex' | 'lease';
 
 export interface JepsenOptions {
   /** The system under test (db/systems.ts). */
   readonly db: DbName;
+  /** --hosts: run one node per host over SSH; null: on this machine. */
+  readonly hosts: HostsSpec | null;
   /** etcd only: reads are serializable (served locally, may be stale): the known weakness the harness must catch. */
   readonly etcdSerializableReads: boolean;
   /** Cluster size (Maelstrom's --node-count). */
@@ -112,6 +120,9 @@ const cyclesDivisor = 6.5;
 
 export const defaults = {
   db: 'rift' as DbName,
+  sshUser: 'root',
+  sshPort: 22,
+  remoteDir: '/tmp/rift-jepsen',
   nodes: 5,
   timeLimitS: 30,
   concurrency: '2n',
@@ -254,6 +265,13 @@ results.json, test.json, harness.log, cluster.json, nodes/<id>.log};
 
 const optionSpec = {
   db: { type: 'string' },
+  hosts: { type: 'string' },
+  'hosts-file': { type: 'string' },
+  'ssh-user': { type: 'string' },
+  'ssh-key': { type: 'string' },
+  'ssh-port': { type: 'string' },
+  'ssh-known-hosts': { type: 'string' },
+  'remote-dir': { type: 'string' },
   'etcd-serializable-reads': { type: 'boolean' },
   nodes: { type: 'string' },
   'node-count': { type: 'string' },
@@ -473,6 +491,36 @@ export function unsafeFlagsOfNodeFlags(flags: readonly string[]): UnsafeFlags {
   return unsafe as UnsafeFlags;
 }
 
+/** --hosts / --hosts-file and the --ssh-* options; null without hosts (then no --ssh-* option may be given). */
+function parseHosts(v: Record<string, string | boolean | string[] | undefined>): HostsSpec | null {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const sshFlags = ['ssh-user', 'ssh-key', 'ssh-port', 'ssh-known-hosts', 'remote-dir'].filter((k) => str(k) !== undefined);
+  const list = str('hosts');
+  const file = str('hosts-file');
+  if (list === undefined && file === undefined) {
+    if (sshFlags.length > 0) throw new UsageError(`--${sshFlags[0]!} needs --hosts or --hosts-file`);
+    return null;
+  }
+  if (list !== undefined && file !== undefined) throw new UsageError('give --hosts or --hosts-file, not both');
+  let hosts: string[];
+  try {
+    hosts = list !== undefined ? parseHostList(list.split(','), '--hosts') : readHostsFile(file!);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const user = str('ssh-user') ?? defaults.sshUser;
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/i.test(user)) throw new UsageError(`--ssh-user must be a user name, got "${user}"`);
+  const keyPath = str('ssh-key') ?? null;
+  if (keyPath !== null && !existsSync(keyPath)) throw new UsageError(`--ssh-key ${keyPath}: no such file`);
+  const knownHosts = str('ssh-known-hosts') ?? null;
+  if (knownHosts !== null && !existsSync(knownHosts)) throw new UsageError(`--ssh-known-hosts ${knownHosts}: no such file`);
+  const port = str('ssh-port') === undefined ? defaults.sshPort : integerIn('ssh-port', str('ssh-port')!, 1, 65_535);
+  const remoteDir = str('remote-dir') ?? defaults.remoteDir;
+  if (!remoteDir.startsWith('/') || /[\s'"$`\\]/.test(remoteDir) || remoteDir === '/')
+    throw new UsageError(`--remote-dir must be an absolute path without spaces, quotes or shell characters, got "${remoteDir}"`);
+  return { hosts, user, keyPath, port, knownHosts, remoteDir };
+}
+
 const testNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
 
 /**
@@ -500,8 +548,12 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (v['etcd-serializable-reads'] === true && db !== 'etcd') throw new UsageError('--etcd-serializable-reads needs --db etcd');
 
   if (v.nodes !== undefined && v['node-count'] !== undefined) throw new UsageError('give --nodes or --node-count, not both');
+  const hosts = parseHosts(v);
   const nodesRaw = v.nodes ?? v['node-count'];
-  const nodes = nodesRaw === undefined ? defaults.nodes : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+  const nodes =
+    nodesRaw === undefined ? (hosts?.hosts.length ?? defaults.nodes) : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+  if (hosts !== null && nodes !== hosts.hosts.length)
+    throw new UsageError(`--nodes ${nodes} with ${hosts.hosts.length} hosts: one node per host (leave --nodes out)`);
   const timeLimitS = v['time-limit'] === undefined ? defaults.timeLimitS : numberIn('time-limit', v['time-limit'], 1, 86_400);
   const concurrency = parseConcurrency(v.concurrency ?? defaults.concurrency, nodes);
   const rate = v.rate === undefined ? defaults.rate : numberIn('rate', v.rate, 0.1, 100_000);
@@ -543,7 +595,13 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (seed + testCount - 1 > 0xffff_ffff)
     throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
   const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
-  const net = v.net === undefined ? system.defaultNet(isRoot) : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
+  if (hosts !== null && v.net !== undefined) throw new UsageError('--net does not apply with --hosts: partitions are nftables rules on each host');
+  const net: NetMode =
+    hosts !== null ? 'hosts' : v.net === undefined ? system.defaultNet(isRoot) : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
+  if (hosts !== null)
+    for (const k of nemesis)
+      if (!system.hostKinds.includes(k))
+        throw new UsageError(`--nemesis ${k}: not on --hosts (there ${db} takes ${system.hostKinds.join(', ')})`);
   if (!system.nets.includes(net)) throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets)}`);
   if (net === 'netns') {
     if (!isRoot) throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
@@ -617,6 +675,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     kind: 'run',
     options: {
       db,
+      hosts,
       etcdSerializableReads: v['etcd-serializable-reads'] === true,
       nodes,
       timeLimitS,

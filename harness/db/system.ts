@@ -9,6 +9,7 @@ import type { MonitorViolation } from '../net/monitor.js';
 import type { NemesisKind } from '../nemesis/registry.js';
 import type { JepsenOptions, NetMode } from '../options.js';
 import type { WireProbe } from '../run/wire-monitor.js';
+import type { HostTarget } from '../remote/hosts.js';
 import type { Client, ClientSpec } from './client.js';
 import type { DbCluster } from './cluster.js';
 
@@ -17,6 +18,8 @@ export interface SystemStart {
   readonly seed: number;
   readonly runDir: string;
   readonly log: (line: string) => void;
+  /** The hosts of --hosts, connected and probed (remote/hosts.ts); null: this machine. */
+  readonly hosts: { readonly targets: readonly HostTarget[]; readonly remoteDir: string } | null;
   /** Test hook: rift's node program (default dist/node/main.js). */
   readonly nodeEntry?: string;
 }
@@ -44,6 +47,8 @@ export interface SystemUnderTest {
   readonly defaultNet: (isRoot: boolean) => NetMode;
   /** Its default election timeout range and heartbeat (--election-timeout, --heartbeat); absent: rift's (node/config-types.ts). */
   readonly timings?: { readonly electionTimeoutMs: readonly [number, number]; readonly heartbeatIntervalMs: number };
+  /** The fault kinds it can carry on --hosts (no relay there, no IPC clock, no local disk). */
+  readonly hostKinds: readonly NemesisKind[];
   /** Whether it takes rift's node options (--node-flag, --read-mode). */
   readonly nodeFlags: boolean;
   /** Why it cannot run on this machine (not installed...), or null. */

@@ -10,15 +10,20 @@ import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { procState } from '../node-process.js';
 import { guardedSpawn } from '../orphan-guard.js';
-import type { CommandResult, HostProcess, HostSignal, ProcessExit, Remote, StartSpec } from './remote.js';
+import { leaseScript } from './host-scripts.js';
+import type { CommandResult, HostProcess, HostSignal, Lease, ProcessExit, Remote, StartSpec } from './remote.js';
 
 export class LocalRemote implements Remote {
   readonly host = 'local';
   /** Marks the host as this machine: a Db may then use what only a child process offers (an IPC channel). */
   readonly isLocal = true;
 
-  async run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number } = {}): Promise<CommandResult> {
-    const r = await execa(command, [...args], { reject: false, stdin: 'ignore', ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}) });
+  async run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number; readonly input?: string } = {}): Promise<CommandResult> {
+    const r = await execa(command, [...args], {
+      reject: false,
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    });
     if (r.failed && r.exitCode === undefined) throw new Error(`${command}: ${r.shortMessage ?? 'could not run'}`);
     return { exitCode: r.exitCode ?? 255, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
@@ -33,7 +38,7 @@ export class LocalRemote implements Remote {
     if (localPath !== remotePath) await copyFile(remotePath, localPath);
   }
 
-  start(spec: StartSpec): HostProcess {
+  async start(spec: StartSpec): Promise<HostProcess> {
     mkdirSync(dirname(spec.logPath), { recursive: true });
     const guarded = guardedSpawn({ command: spec.command, args: spec.args });
     const fd = openSync(spec.logPath, 'a');
@@ -82,6 +87,24 @@ export class LocalRemote implements Remote {
         // already gone
       }
     }
+  }
+
+  /** `sh -c 'cat; cleanup'` in its own process group (a Ctrl-C to the harness's group must not end it before its input does). */
+  async lease(cleanup: string): Promise<Lease> {
+    const child = execa('sh', ['-c', leaseScript(cleanup)], { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore', reject: false, cleanup: false, detached: true });
+    let released: Promise<void> | null = null;
+    return {
+      release: () => {
+        released ??= (async () => {
+          child.stdin?.end();
+          await child;
+        })();
+        return released;
+      },
+      releaseSync: () => {
+        child.stdin?.destroy();
+      },
+    };
   }
 
   async close(): Promise<void> {}

@@ -44,7 +44,7 @@ export interface Remote {
   /** The host's name for messages and the run's records ("local", "root@10.0.0.5"). */
   readonly host: string;
   /** Runs a command to completion on the host; never rejects on a non-zero exit (the result says), rejects when the host cannot be reached. */
-  run(command: string, args: readonly string[], opts?: { readonly timeoutMs?: number }): Promise<CommandResult>;
+  run(command: string, args: readonly string[], opts?: { readonly timeoutMs?: number; readonly input?: string }): Promise<CommandResult>;
   /** Copies a local file to `remotePath` on the host (creating its directory). */
   upload(localPath: string, remotePath: string): Promise<void>;
   /** Copies `remotePath` on the host to a local file. */
@@ -54,13 +54,33 @@ export interface Remote {
    * the harness dies (crash, SIGKILL), the process is killed too, paused or
    * not (local: the kernel's parent-death signal; ssh: the session's end).
    */
-  start(spec: StartSpec): HostProcess;
+  start(spec: StartSpec): Promise<HostProcess>;
   /** Sends a signal to a pid on the host; resolves false when no such process exists. */
   signal(pid: number, signal: HostSignal): Promise<boolean>;
   /** The scheduler state letter of a process on the host (R, S, T...), or null if it is gone or unknown. */
   procState(pid: number): Promise<string | null>;
   /** Synchronous last resort for the process 'exit' hook: SIGCONT then SIGKILL, no waiting (best effort). */
   killSync(pid: number): void;
+  /**
+   * Runs `cleanup` (a shell command) on the host when the lease is released,
+   * or when the harness goes away without releasing it (crash, SIGKILL,
+   * lost connection): what the harness changed on a host (firewall rules)
+   * does not outlive it.
+   */
+  lease(cleanup: string): Promise<Lease>;
   /** Releases connections to the host. */
   close(): Promise<void>;
+}
+
+/** A host's promise to run a cleanup when the harness goes (Remote.lease). */
+export interface Lease {
+  /** Runs the cleanup now and waits for it. Idempotent. */
+  release(): Promise<void>;
+  /** Synchronous last resort (process 'exit' hook): ends the lease; the host runs the cleanup on its own. */
+  releaseSync(): void;
+}
+
+/** A word for a POSIX shell, single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { DbCluster } from '../db/cluster.js';
 import type { RunningSystem } from '../db/system.js';
 import { systems } from '../db/systems.js';
+import type { HostTarget } from '../remote/hosts.js';
 import type { RunContext } from './context.js';
 import type { KeptCluster } from './leave-running.js';
 import { messageOf, withResource } from './scope.js';
@@ -47,6 +48,12 @@ async function serving(system: RunningSystem, signal: AbortSignal): Promise<bool
   }
 }
 
+/** The connected hosts the CLI handed over (it probes them before any run). */
+function hostsOf(hosts: readonly HostTarget[] | undefined, expected: number): readonly HostTarget[] {
+  if (hosts === undefined || hosts.length !== expected) throw new Error(`--hosts: ${expected} hosts expected, ${hosts?.length ?? 0} connected`);
+  return hosts;
+}
+
 export async function withCluster<T>(
   run: RunContext,
   runDir: string,
@@ -61,6 +68,7 @@ export async function withCluster<T>(
     seed,
     runDir,
     log: (l) => run.log.line(`cluster: ${l}`),
+    hosts: options.hosts === null ? null : { targets: hostsOf(io.hosts, options.hosts.hosts.length), remoteDir: options.hosts.remoteDir },
     ...(io.nodeEntry !== undefined ? { nodeEntry: io.nodeEntry } : {}),
   });
   return withResource(

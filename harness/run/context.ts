@@ -8,6 +8,7 @@
  */
 import type { NemesisEvent } from '../nemesis/schedule.js';
 import type { JepsenOptions } from '../options.js';
+import type { HostTarget } from '../remote/hosts.js';
 import { OpStats, Progress } from '../progress.js';
 import { HistoryRecorder } from './recorder.js';
 import { RunLog } from './run-log.js';
@@ -30,6 +31,8 @@ export interface RunIO {
   readonly runIndex: number;
   /** Test hook: the node program (default dist/node/main.js). */
   readonly nodeEntry?: string;
+  /** The hosts of --hosts, connected and probed by the CLI before any run (remote/hosts.ts). */
+  readonly hosts?: readonly HostTarget[];
 }
 
 export interface Timings {

@@ -132,7 +132,7 @@ export class EtcdDb implements Db {
     const n = this.node(id);
     if (this.isAlive(id)) throw new Error(`${id} is already running`);
     const cmd = n.wrap({ command: this.opts.bin, args: this.args(n) });
-    const proc = n.remote.start({ command: cmd.command, args: cmd.args, logPath: n.logPath });
+    const proc = await n.remote.start({ command: cmd.command, args: cmd.args, logPath: n.logPath });
     const entry: Running = { proc, exit: null, paused: false };
     this.running.set(id, entry);
     void proc.exited.then((exit) => {

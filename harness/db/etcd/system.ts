@@ -23,7 +23,8 @@ export const etcdTimings = { electionTimeoutMs: [1000, 2000] as const, heartbeat
 export const etcdSystem: SystemUnderTest = {
   name: 'etcd',
   kinds: ['partition', 'kill', 'pause'],
-  nets: ['netns', 'loopback'],
+  nets: ['netns', 'loopback', 'hosts'],
+  hostKinds: ['partition', 'kill', 'pause'],
   defaultNet: (isRoot) => (isRoot ? 'netns' : 'loopback'),
   timings: etcdTimings,
   nodeFlags: false,

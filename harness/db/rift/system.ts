@@ -8,23 +8,27 @@ import { Cluster } from '../../cluster.js';
 import { nemesisKinds, powerLossKinds } from '../../nemesis/registry.js';
 import { watchWire } from '../../run/wire-monitor.js';
 import type { RunningSystem, SystemStart, SystemUnderTest } from '../system.js';
+import { startRiftOnHosts } from './on-hosts.js';
 import { RiftDbClient } from './rift-client.js';
 
 export const riftSystem: SystemUnderTest = {
   name: 'rift',
   kinds: nemesisKinds,
-  nets: ['relay', 'netns'],
+  nets: ['relay', 'netns', 'hosts'],
+  hostKinds: ['partition', 'kill', 'pause'],
   defaultNet: () => 'relay',
   nodeFlags: true,
   unavailable: () => null,
-  async start({ options, seed, runDir, log, nodeEntry }: SystemStart): Promise<RunningSystem> {
+  async start(spec: SystemStart): Promise<RunningSystem> {
+    if (spec.hosts !== null) return startRiftOnHosts(spec, spec.hosts.targets, spec.hosts.remoteDir);
+    const { options, seed, runDir, log, nodeEntry } = spec;
     const cluster = await Cluster.start({
       nodeCount: options.nodes,
       runDir,
       nodeFlags: options.nodeFlags,
       // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
       pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
-      net: options.net === 'loopback' ? 'direct' : options.net,
+      net: options.net === 'netns' ? 'netns' : options.net === 'relay' ? 'relay' : 'direct',
       readMode: options.readMode,
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],

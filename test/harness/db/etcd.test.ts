@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== null)('etcd in network namespaces (root, etcd-ser
   it('a member cut off by nftables serves stale serializable reads and no linearizable ones; teardown leaves nothing', async () => {
     const runDir = tempDir('rift-etcd-');
     const o = options(['--db', 'etcd', '--nodes', '3', '--net', 'netns', '--nemesis', 'partition']);
-    const system = await etcdSystem.start({ options: o, seed: 1, runDir, log: () => undefined });
+    const system = await etcdSystem.start({ options: o, seed: 1, runDir, log: () => undefined, hosts: null });
     const { cluster } = system;
     const db = cluster.db as EtcdDb;
     const pids = cluster.pids();
