@@ -543,12 +543,13 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (v.help === true) return { kind: 'help' };
   const db = v.db === undefined ? defaults.db : oneOf<DbName>('db', v.db, dbNames);
   const system = systems[db];
-  const unavailable = system.unavailable();
-  if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
   if (v['etcd-serializable-reads'] === true && db !== 'etcd') throw new UsageError('--etcd-serializable-reads needs --db etcd');
 
   if (v.nodes !== undefined && v['node-count'] !== undefined) throw new UsageError('give --nodes or --node-count, not both');
   const hosts = parseHosts(v);
+  // On --hosts the system must be on the hosts (its setup checks each), not necessarily here.
+  const unavailable = hosts === null ? system.unavailable() : null;
+  if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
   const nodesRaw = v.nodes ?? v['node-count'];
   const nodes =
     nodesRaw === undefined ? (hosts?.hosts.length ?? defaults.nodes) : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);

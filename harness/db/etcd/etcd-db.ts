@@ -41,6 +41,8 @@ export interface EtcdDbOptions {
   readonly electionTimeoutMs: number;
   readonly clusterToken: string;
   readonly readyTimeoutMs: number;
+  /** After a node's teardown: bring its files back from its host (on --hosts), and leave nothing there. */
+  readonly collect?: (node: EtcdNode) => Promise<void>;
 }
 
 interface Running {
@@ -123,6 +125,8 @@ export class EtcdDb implements Db {
 
   async setup(id: string): Promise<void> {
     const n = this.node(id);
+    const found = await n.remote.run('sh', ['-c', `command -v ${this.opts.bin}`]);
+    if (found.exitCode !== 0) throw new Error(`${n.remote.host}: etcd is not installed (Debian: apt-get install etcd-server)`);
     const r = await n.remote.run('mkdir', ['-p', n.dataDir]);
     if (r.exitCode !== 0) throw new Error(`etcd setup on ${n.remote.host}: mkdir ${n.dataDir}: ${r.stderr.trim()}`);
     await n.remote.run('chmod', ['700', n.dataDir]); // etcd refuses a data directory others can read (3.4 warns)
@@ -196,6 +200,11 @@ export class EtcdDb implements Db {
   }
 
   async teardown(id: string): Promise<void> {
+    await this.stopProcess(id);
+    await this.opts.collect?.(this.node(id));
+  }
+
+  private async stopProcess(id: string): Promise<void> {
     const entry = this.running.get(id);
     if (entry === undefined || entry.exit !== null) return;
     const remote = this.node(id).remote;

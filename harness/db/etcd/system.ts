@@ -7,7 +7,10 @@
  * monitor: it reads rift's datagrams only.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { HostsNetwork } from '../../net/hosts.js';
+import type { HostTarget } from '../../remote/hosts.js';
 import { DirectNetwork } from '../../net/direct.js';
 import { NetnsNetwork } from '../../net/netns.js';
 import { LocalRemote } from '../../remote/local.js';
@@ -28,8 +31,11 @@ export const etcdSystem: SystemUnderTest = {
   defaultNet: (isRoot) => (isRoot ? 'netns' : 'loopback'),
   timings: etcdTimings,
   nodeFlags: false,
-  unavailable: () => (etcdVersion() === null ? 'etcd is not installed (Debian: apt-get install etcd-server)' : null),
-  async start({ options, runDir, log }: SystemStart): Promise<RunningSystem> {
+  // On --hosts etcd must be installed on the hosts (setup checks each), not here.
+  unavailable: () => (etcdVersion() === null ? 'etcd is not installed here (Debian: apt-get install etcd-server)' : null),
+  async start(spec: SystemStart): Promise<RunningSystem> {
+    if (spec.hosts !== null) return startEtcdOnHosts(spec, spec.hosts.targets, spec.hosts.remoteDir);
+    const { options, runDir, log } = spec;
     const found = etcdVersion();
     if (found === null) throw new Error('etcd is not installed (Debian: apt-get install etcd-server)');
     const ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
@@ -78,3 +84,43 @@ export const etcdSystem: SystemUnderTest = {
     }
   },
 };
+
+/** etcd on the hosts of --hosts: the hosts' own `etcd` (the package), ports 2379/2380, nftables on each host. */
+async function startEtcdOnHosts(spec: SystemStart, hosts: readonly HostTarget[], remoteDir: string): Promise<RunningSystem> {
+  const { options, runDir, log } = spec;
+  const token = `rift-jepsen-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const hostDir = `${remoteDir}/${token}`;
+  const nodes: EtcdNode[] = hosts.map((h, i) => ({
+    id: `n${i + 1}`,
+    address: h.address,
+    clientPort: 2379,
+    peerPort: 2380,
+    remote: h.remote,
+    dataDir: `${hostDir}/data/n${i + 1}`,
+    logPath: `${hostDir}/n${i + 1}.log`,
+    wrap: (command) => command,
+  }));
+  const net = await HostsNetwork.create(nodes.map((n) => ({ id: n.id, address: n.address, remote: n.remote })));
+  const db = new EtcdDb({
+    bin: 'etcd',
+    nodes,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    electionTimeoutMs: options.electionTimeoutMs[0],
+    clusterToken: token,
+    readyTimeoutMs: 30_000,
+    collect: async (n) => {
+      mkdirSync(join(runDir, 'nodes'), { recursive: true });
+      await n.remote.download(n.logPath, join(runDir, 'nodes', `${n.id}.log`)).catch((e: Error) => log(`${n.id}: ${e.message}`));
+      await n.remote.run('rm', ['-rf', hostDir]);
+    },
+  });
+  const cluster = new DbCluster(db, net, { stop: () => net.teardown(), stopSync: () => net.teardownSync() }, { log, handleSignals: false });
+  await cluster.startAll();
+  log(`etcd: ${nodes.length} members on ${nodes.map((n) => `${n.id}=${n.remote.host}`).join(' ')}`);
+  return {
+    cluster,
+    openClient: (s) => new EtcdClient({ url: clientUrl(db.node(s.node)), timeoutMs: s.timeoutMs, serializableReads: options.etcdSerializableReads }),
+    watchWire: () => ({ notRun: "not run: it reads rift's peer datagrams, and etcd speaks its own protocol over TCP" }),
+    description: `etcd members ${nodes.map((n) => clientUrl(n)).join(', ')}`,
+  };
+}

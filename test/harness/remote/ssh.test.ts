@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { etcdSystem } from '../../../harness/db/etcd/system.js';
 import { SshRemote } from '../../../harness/remote/ssh.js';
 import { ensureBuilt, repoRoot } from '../../support/build.js';
 import { SshHosts, sshHostsUnavailable } from '../../support/ssh-hosts.js';
@@ -157,6 +158,20 @@ setInterval(() => {}, 1000);
     expect(existsSync(join(store, 'on-hosts')) ? execFileSync('ls', [join(store, 'on-hosts')], { encoding: 'utf8' }).trim() : '').toBe('');
     assertHostsClean(join(store, 'on-hosts'));
   }, 200_000);
+
+  it.skipIf(etcdSystem.unavailable() !== null)('etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing', () => {
+    const remoteDir = join(store, 'on-hosts-etcd');
+    const r = cli([
+      ...['--db', 'etcd', '--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+      ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
+    expect(results.verdict).toBe(true);
+    expect(results.nemesis.actions).toBeGreaterThan(0);
+    for (const id of ['n1', 'n2', 'n3']) expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'), id).toContain('etcd');
+    assertHostsClean(remoteDir);
+  }, 240_000);
 
   it('Ctrl-C during a --hosts run: exit 255, every node gone, every rule gone', async () => {
     const remoteDir = join(store, 'on-hosts-int');
