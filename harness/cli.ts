@@ -44,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       hosts = await connectHosts(options.hosts, knownHosts);
     } catch (err) {
       if (err instanceof HostsUnusable) {
+        await Promise.all(err.remotes.map((r) => r.close()));
         process.stderr.write(`rift jepsen: --hosts: ${err.message}\n(known hosts: ${knownHosts})\n`);
         return EXIT.usage;
       }
@@ -87,6 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await Promise.all((hosts ?? []).map((h) => h.remote.close()));
   }
   if (options.testCount > 1) {
     const line = outcomes.map((o, i) => `seed ${options.seed + i}: ${String(o.verdict)}`).join(', ');

@@ -48,7 +48,8 @@ export class DbCluster<D extends Db = Db> {
   async startAll(): Promise<void> {
     this.installHandlers();
     try {
-      for (const id of this.nodeIds) await this.db.setup(id);
+      // In parallel: on --hosts each setup is a few ssh round trips to its own host.
+      await Promise.all(this.nodeIds.map((id) => this.db.setup(id)));
       await Promise.all(this.nodeIds.map((id) => this.db.start(id)));
     } catch (err) {
       await this.stop();

@@ -87,7 +87,7 @@ export async function connectHosts(spec: HostsSpec, knownHostsPath: string): Pro
       }),
   );
   const failures = await probeHosts(remotes);
-  if (failures.length > 0) throw new HostsUnusable(failures);
+  if (failures.length > 0) throw new HostsUnusable(failures, remotes);
   // nftables matches addresses: a host given by name is resolved here, as the control node sees it.
   return Promise.all(
     spec.hosts.map(async (host, i) => ({
@@ -99,7 +99,11 @@ export async function connectHosts(spec: HostsSpec, knownHostsPath: string): Pro
 }
 
 export class HostsUnusable extends Error {
-  constructor(readonly failures: readonly string[]) {
+  constructor(
+    readonly failures: readonly string[],
+    /** To close (their control sessions). */
+    readonly remotes: readonly Remote[],
+  ) {
     super(`cannot use ${failures.length === 1 ? 'a host' : `${failures.length} hosts`}:\n  ${failures.join('\n  ')}`);
     this.name = 'HostsUnusable';
   }

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { procState } from '../node-process.js';
@@ -30,12 +30,12 @@ export class LocalRemote implements Remote {
 
   async upload(localPath: string, remotePath: string): Promise<void> {
     mkdirSync(dirname(remotePath), { recursive: true });
-    if (localPath !== remotePath) await copyFile(localPath, remotePath);
+    if (localPath !== remotePath) await cp(localPath, remotePath, { recursive: true });
   }
 
   async download(remotePath: string, localPath: string): Promise<void> {
     mkdirSync(dirname(localPath), { recursive: true });
-    if (localPath !== remotePath) await copyFile(remotePath, localPath);
+    if (localPath !== remotePath) await cp(remotePath, localPath, { recursive: true });
   }
 
   async start(spec: StartSpec): Promise<HostProcess> {
@@ -73,6 +73,11 @@ export class LocalRemote implements Remote {
     } catch {
       return false;
     }
+  }
+
+  async killHard(pid: number): Promise<boolean> {
+    await this.signal(pid, 'SIGCONT');
+    return this.signal(pid, 'SIGKILL');
   }
 
   async procState(pid: number): Promise<string | null> {

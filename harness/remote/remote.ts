@@ -57,6 +57,8 @@ export interface Remote {
   start(spec: StartSpec): Promise<HostProcess>;
   /** Sends a signal to a pid on the host; resolves false when no such process exists. */
   signal(pid: number, signal: HostSignal): Promise<boolean>;
+  /** SIGCONT then SIGKILL in one step (a stopped process would sit on anything but SIGKILL); false when it is gone. */
+  killHard(pid: number): Promise<boolean>;
   /** The scheduler state letter of a process on the host (R, S, T...), or null if it is gone or unknown. */
   procState(pid: number): Promise<string | null>;
   /** Synchronous last resort for the process 'exit' hook: SIGCONT then SIGKILL, no waiting (best effort). */

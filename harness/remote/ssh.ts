@@ -19,6 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import { describeExit, type CommandResult, type HostProcess, type HostSignal, type Lease, type ProcessExit, type Remote, type StartSpec } from './remote.js';
+import { ControlShell } from './control-shell.js';
 import { leasedProcessCommand, leaseScript, parseLeaseLine } from './host-scripts.js';
 import { shellQuote } from './remote.js';
 
@@ -34,9 +35,6 @@ export interface SshTarget {
   readonly hostKeyPolicy: 'accept-new' | 'yes';
   readonly connectTimeoutS: number;
 }
-
-/** ssh's exit status when it could not connect or authenticate (the remote command's own status otherwise). */
-const SSH_FAILED = 255;
 
 /** Options common to ssh and scp. */
 export function sshOptions(t: SshTarget): string[] {
@@ -66,8 +64,11 @@ export function sshOptions(t: SshTarget): string[] {
 export class SshRemote implements Remote {
   readonly host: string;
 
+  private readonly control: ControlShell;
+
   constructor(private readonly target: SshTarget) {
     this.host = `${target.user}@${target.host}`;
+    this.control = new ControlShell((command) => this.sshArgs(command), this.host);
   }
 
   private sshArgs(remoteCommand: string): string[] {
@@ -79,20 +80,10 @@ export class SshRemote implements Remote {
     return `${this.target.user}@${host}:${shellQuote(path)}`;
   }
 
-  private unreachable(stderr: string): Error {
-    return new Error(`ssh ${this.host} (port ${this.target.port}): ${stderr.trim().split('\n').slice(-2).join(' ') || 'connection failed'}`);
-  }
-
-  async run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number; readonly input?: string } = {}): Promise<CommandResult> {
+  /** Short commands go through the host's control shell (control-shell.ts): one session, not one per command. */
+  run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number; readonly input?: string } = {}): Promise<CommandResult> {
     const line = [command, ...args].map(shellQuote).join(' ');
-    const r = await execa('ssh', this.sshArgs(line), {
-      reject: false,
-      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
-      timeout: opts.timeoutMs ?? (this.target.connectTimeoutS + 30) * 1000,
-    });
-    if (r.timedOut) throw new Error(`ssh ${this.host}: ${command} did not finish in time`);
-    if (r.exitCode === SSH_FAILED || r.exitCode === undefined) throw this.unreachable(String(r.stderr ?? ''));
-    return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+    return this.control.run(line, opts.input, opts.timeoutMs ?? (this.target.connectTimeoutS + 60) * 1000);
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -164,6 +155,11 @@ export class SshRemote implements Remote {
     return r.exitCode === 0;
   }
 
+  async killHard(pid: number): Promise<boolean> {
+    const r = await this.run('sh', ['-c', `kill -CONT ${pid} 2>/dev/null; kill -KILL ${pid}`]);
+    return r.exitCode === 0;
+  }
+
   async procState(pid: number): Promise<string | null> {
     const r = await this.run('ps', ['-o', 'stat=', '-p', String(pid)]);
     const state = r.stdout.trim();
@@ -201,7 +197,9 @@ export class SshRemote implements Remote {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.control.close();
+  }
 }
 
 function signalName(n: number): string {

@@ -15,7 +15,7 @@
 import { connect } from 'node:net';
 import { logTail, NodeExitedBeforeReady } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
-import { describeExit, type HostProcess, type ProcessExit, type Remote } from '../../remote/remote.js';
+import { describeExit, shellQuote, type HostProcess, type ProcessExit, type Remote } from '../../remote/remote.js';
 import type { Db, NodeView } from '../db.js';
 import { gatewayCall } from './gateway.js';
 
@@ -125,11 +125,11 @@ export class EtcdDb implements Db {
 
   async setup(id: string): Promise<void> {
     const n = this.node(id);
-    const found = await n.remote.run('sh', ['-c', `command -v ${this.opts.bin}`]);
-    if (found.exitCode !== 0) throw new Error(`${n.remote.host}: etcd is not installed (Debian: apt-get install etcd-server)`);
-    const r = await n.remote.run('mkdir', ['-p', n.dataDir]);
+    // One round trip: etcd is there, and its data directory (mode 700: etcd 3.4 warns about a readable one).
+    const q = shellQuote(n.dataDir);
+    const r = await n.remote.run('sh', ['-c', `command -v ${shellQuote(this.opts.bin)} >/dev/null || exit 90; mkdir -p ${q} && chmod 700 ${q}`]);
+    if (r.exitCode === 90) throw new Error(`${n.remote.host}: etcd is not installed (Debian: apt-get install etcd-server)`);
     if (r.exitCode !== 0) throw new Error(`etcd setup on ${n.remote.host}: mkdir ${n.dataDir}: ${r.stderr.trim()}`);
-    await n.remote.run('chmod', ['700', n.dataDir]); // etcd refuses a data directory others can read (3.4 warns)
   }
 
   async start(id: string): Promise<void> {
@@ -208,8 +208,7 @@ export class EtcdDb implements Db {
     const entry = this.running.get(id);
     if (entry === undefined || entry.exit !== null) return;
     const remote = this.node(id).remote;
-    await remote.signal(entry.proc.pid, 'SIGCONT');
-    await remote.signal(entry.proc.pid, 'SIGKILL');
+    await remote.killHard(entry.proc.pid);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

@@ -96,8 +96,9 @@ async function startEtcdOnHosts(spec: SystemStart, hosts: readonly HostTarget[],
     clientPort: 2379,
     peerPort: 2380,
     remote: h.remote,
-    dataDir: `${hostDir}/data/n${i + 1}`,
-    logPath: `${hostDir}/n${i + 1}.log`,
+    // One directory per node: hosts that share a file system (the tests' namespaces) never share a path.
+    dataDir: `${hostDir}/n${i + 1}/data`,
+    logPath: `${hostDir}/n${i + 1}/n${i + 1}.log`,
     wrap: (command) => command,
   }));
   const net = await HostsNetwork.create(nodes.map((n) => ({ id: n.id, address: n.address, remote: n.remote })));
@@ -111,7 +112,7 @@ async function startEtcdOnHosts(spec: SystemStart, hosts: readonly HostTarget[],
     collect: async (n) => {
       mkdirSync(join(runDir, 'nodes'), { recursive: true });
       await n.remote.download(n.logPath, join(runDir, 'nodes', `${n.id}.log`)).catch((e: Error) => log(`${n.id}: ${e.message}`));
-      await n.remote.run('rm', ['-rf', hostDir]);
+      await n.remote.run('sh', ['-c', `rm -rf ${hostDir}/${n.id}; rmdir ${hostDir} 2>/dev/null; true`]);
     },
   });
   const cluster = new DbCluster(db, net, { stop: () => net.teardown(), stopSync: () => net.teardownSync() }, { log, handleSignals: false });

@@ -8,7 +8,7 @@
  * machines, hence no clock capability here. At teardown its log and data
  * directory come back into the run directory and the host keeps nothing.
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RiftClient, type ClientConfig } from '../../../node/client.js';
 import type { NodeStatus } from '../../../node/protocol.js';
@@ -54,28 +54,46 @@ export class RemoteRiftDb implements Db {
     return h;
   }
 
+  /**
+   * Everything of one node lives under its own directory on its host
+   * (hostDir/<id>: the program, the config, the log) and its data under
+   * hostDir/data/<id> (the config's dataDir + its id): two nodes never
+   * share a path, even on hosts that share a file system.
+   */
+  private nodeDir(id: string): string {
+    return `${this.opts.hostDir}/${id}`;
+  }
+
   private logPath(id: string): string {
-    return `${this.opts.hostDir}/${id}.log`;
+    return `${this.nodeDir(id)}/${id}.log`;
   }
 
   dataDir(id: string): string {
     return `${this.opts.hostDir}/data/${id}`;
   }
 
+  /** One copy per host of what the node needs, staged once here: rift/node (dist/node), rift/package.json (ES modules), cluster.json. */
   async setup(id: string): Promise<void> {
-    const { remote } = this.host(id);
-    const dir = this.opts.hostDir;
-    await remote.upload(this.opts.programDir, `${dir}/rift/node`);
-    // dist/node is ES modules: the directory above it says so.
-    const pkg = await remote.run('sh', ['-c', `printf '{"type":"module"}\\n' > ${dir}/rift/package.json`]);
-    if (pkg.exitCode !== 0) throw new Error(`${remote.host}: cannot write ${dir}/rift/package.json: ${pkg.stderr.trim()}`);
-    await remote.upload(this.opts.configPath, `${dir}/cluster.json`);
+    await this.host(id).remote.upload(this.stage(), this.nodeDir(id));
+  }
+
+  private staged: string | null = null;
+
+  private stage(): string {
+    if (this.staged !== null) return this.staged;
+    const dir = join(this.opts.runDir, 'host-stage');
+    mkdirSync(join(dir, 'rift'), { recursive: true });
+    cpSync(this.opts.programDir, join(dir, 'rift', 'node'), { recursive: true });
+    writeFileSync(join(dir, 'rift', 'package.json'), '{"type":"module"}\n');
+    copyFileSync(this.opts.configPath, join(dir, 'cluster.json'));
+    this.staged = dir;
+    return dir;
   }
 
   async start(id: string): Promise<void> {
     if (this.isAlive(id)) throw new Error(`${id} is already running`);
     const { remote } = this.host(id);
-    const dir = this.opts.hostDir;
+    const dir = this.nodeDir(id);
     const proc = await remote.start({
       command: 'node',
       args: [`${dir}/rift/node/main.js`, '--config', `${dir}/cluster.json`, '--id', id, ...this.opts.nodeFlags],
@@ -136,18 +154,22 @@ export class RemoteRiftDb implements Db {
     const { remote } = this.host(id);
     const entry = this.running.get(id);
     if (entry !== undefined && entry.exit === null) {
-      await remote.signal(entry.proc.pid, 'SIGCONT');
-      await remote.signal(entry.proc.pid, 'SIGKILL');
+      await remote.killHard(entry.proc.pid);
       await entry.proc.exited;
     }
     if (this.collected.has(id)) return;
     this.collected.add(id);
+    rmSync(join(this.opts.runDir, 'host-stage'), { recursive: true, force: true }); // every host has its copy by now
     mkdirSync(join(this.opts.runDir, 'nodes'), { recursive: true });
     mkdirSync(join(this.opts.runDir, 'data'), { recursive: true });
     const errors: string[] = [];
-    await remote.download(this.logPath(id), join(this.opts.runDir, 'nodes', `${id}.log`)).catch((e: Error) => errors.push(e.message));
-    await remote.download(this.dataDir(id), join(this.opts.runDir, 'data', id)).catch((e: Error) => errors.push(e.message));
-    await remote.run('rm', ['-rf', this.opts.hostDir]);
+    await Promise.all([
+      remote.download(this.logPath(id), join(this.opts.runDir, 'nodes', `${id}.log`)).catch((e: Error) => errors.push(e.message)),
+      remote.download(this.dataDir(id), join(this.opts.runDir, 'data', id)).catch((e: Error) => errors.push(e.message)),
+    ]);
+    // Its own files, then the run's directories if no other node (on a shared file system) still has any.
+    const h = this.opts.hostDir;
+    await remote.run('sh', ['-c', `rm -rf ${h}/${id} ${h}/data/${id}; rmdir ${h}/data ${h} 2>/dev/null; true`]);
     if (errors.length > 0) throw new Error(`collecting ${id}'s files from ${remote.host}: ${errors.join('; ')}`);
   }
 

@@ -84,6 +84,7 @@ describe.skipIf(skipReason !== null)('SSH hosts (network namespaces running sshd
     expect(await r.signal(proc.pid, 'SIGKILL')).toBe(true);
     expect(await proc.exited).toEqual({ kind: 'signal', signal: 'SIGKILL' });
     expect(await r.signal(proc.pid, 'SIGKILL')).toBe(false);
+    await r.close();
   }, 60_000);
 
   it('a harness SIGKILLed while it holds a leased, paused process and a lease leaves neither behind', async () => {
@@ -98,6 +99,7 @@ const r = new SshRemote({ host: ${JSON.stringify(hosts.addresses[1])}, user: 'ro
 const p = await r.start({ command: 'sleep', args: ['1001'], logPath: ${JSON.stringify(join(dir, 'sleep.log'))} });
 await r.signal(p.pid, 'SIGSTOP');
 await r.lease('touch ${join(dir, 'cleaned')}');
+await r.close(); // its control session: only the leases are left to hold
 console.log('pid ' + p.pid);
 setInterval(() => {}, 1000);
 `,
