@@ -229,6 +229,22 @@ Cluster
   --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
+Hosts (one node per host, over SSH; without them, this machine)
+  --hosts H1,H2,...       host names or addresses, 1..9; implies the
+                          hosts' own nftables for partitions; partition,
+                          kill and pause only
+  --hosts-file FILE       the hosts, one per line (# comments)
+  --ssh-user USER         login on every host                           (default ${defaults.sshUser})
+  --ssh-key FILE          private key (ssh -i)                   (default: ssh's own and the agent)
+  --ssh-port N            port of every host's sshd                      (default ${defaults.sshPort})
+  --ssh-known-hosts FILE  accept only the host keys in FILE; without it,
+                          <store>/known_hosts learns each key on first
+                          sight and refuses any other later (accept-new)
+  --remote-dir DIR        the harness's files on each host (removed after
+                          the run)                                       (default ${defaults.remoteDir})
+  Every host is probed first: a bad list, an unreachable host or a
+  refused login is exit 254 and nothing starts anywhere.
+
 Workload
   --time-limit S          seconds of workload, 1..86400                 (default ${defaults.timeLimitS})
   --concurrency N|Nn      client workers; "2n" = 2 x nodes, 1..1000     (default ${defaults.concurrency})
