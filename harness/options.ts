@@ -568,7 +568,9 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
   const nodesRaw = v.nodes ?? v['node-count'];
   const nodes =
-    nodesRaw === undefined ? (hosts?.hosts.length ?? defaults.nodes) : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+    nodesRaw === undefined
+      ? (hosts?.hosts.length ?? defaults.nodes)
+      : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
   if (hosts !== null && nodes !== hosts.hosts.length)
     throw new UsageError(`--nodes ${nodes} with ${hosts.hosts.length} hosts: one node per host (leave --nodes out)`);
   const timeLimitS = v['time-limit'] === undefined ? defaults.timeLimitS : numberIn('time-limit', v['time-limit'], 1, 86_400);
@@ -612,19 +614,27 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (seed + testCount - 1 > 0xffff_ffff)
     throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
   const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
-  if (hosts !== null && v.net !== undefined) throw new UsageError('--net does not apply with --hosts: partitions are nftables rules on each host');
+  if (hosts !== null && v.net !== undefined)
+    throw new UsageError('--net does not apply with --hosts: partitions are nftables rules on each host');
   const net: NetMode =
-    hosts !== null ? 'hosts' : v.net === undefined ? system.defaultNet(isRoot) : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
+    hosts !== null
+      ? 'hosts'
+      : v.net === undefined
+        ? system.defaultNet(isRoot)
+        : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
   if (hosts !== null)
     for (const k of nemesis)
       if (!system.hostKinds.includes(k))
         throw new UsageError(`--nemesis ${k}: not on --hosts (there ${db} takes ${system.hostKinds.join(', ')})`);
   if (!system.nets.includes(net)) throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets)}`);
   if (net === 'netns') {
-    if (!isRoot) throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
+    if (!isRoot)
+      throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
   }
   if (net === 'loopback' && nemesis.includes('partition'))
-    throw new UsageError(`--nemesis partition needs a network fault layer: --db ${db} on --net loopback has none (use --net netns, as root)`);
+    throw new UsageError(
+      `--nemesis partition needs a network fault layer: --db ${db} on --net loopback has none (use --net netns, as root)`,
+    );
   for (const t of targets) {
     const owners = kindsTakingTarget(t);
     if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k)))

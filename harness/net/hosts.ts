@@ -14,7 +14,15 @@
  * is replaced at setup.
  */
 import type { Lease, Remote } from '../remote/remote.js';
-import { grudgeToBlockedLinks, linkKey, validatePacketFaults, type Grudge, type NetStats, type NetworkControl, type PacketFaults } from './types.js';
+import {
+  grudgeToBlockedLinks,
+  linkKey,
+  validatePacketFaults,
+  type Grudge,
+  type NetStats,
+  type NetworkControl,
+  type PacketFaults,
+} from './types.js';
 
 const TABLE = 'rift_jepsen';
 
@@ -50,7 +58,8 @@ export class HostsNetwork implements NetworkControl {
       await Promise.all(
         nodes.map(async (n) => {
           const r = await n.remote.run('sh', ['-c', 'command -v nft']);
-          if (r.exitCode !== 0) throw new Error(`${n.remote.host}: nftables (nft) is not installed; partitions need it (apt-get install nftables)`);
+          if (r.exitCode !== 0)
+            throw new Error(`${n.remote.host}: nftables (nft) is not installed; partitions need it (apt-get install nftables)`);
           net.leases.push(await n.remote.lease(`nft delete table inet ${TABLE} 2>/dev/null`));
         }),
       );

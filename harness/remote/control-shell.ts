@@ -113,7 +113,11 @@ export class ControlShell {
       if (end !== null && Number(end[1]) === p.seq) {
         this.pending = null;
         const [out = '', err = ''] = p.lines;
-        p.resolve({ exitCode: Number(end[2]), stdout: Buffer.from(out, 'base64').toString(), stderr: Buffer.from(err, 'base64').toString() });
+        p.resolve({
+          exitCode: Number(end[2]),
+          stdout: Buffer.from(out, 'base64').toString(),
+          stderr: Buffer.from(err, 'base64').toString(),
+        });
         continue;
       }
       p.lines.push(line);

@@ -18,7 +18,11 @@ export class LocalRemote implements Remote {
   /** Marks the host as this machine: a Db may then use what only a child process offers (an IPC channel). */
   readonly isLocal = true;
 
-  async run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number; readonly input?: string } = {}): Promise<CommandResult> {
+  async run(
+    command: string,
+    args: readonly string[],
+    opts: { readonly timeoutMs?: number; readonly input?: string } = {},
+  ): Promise<CommandResult> {
     const r = await execa(command, [...args], {
       reject: false,
       ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
@@ -59,9 +63,10 @@ export class LocalRemote implements Remote {
     }
     const pid = subprocess.pid;
     if (pid === undefined) throw new Error(`could not start ${spec.command} (see ${spec.logPath})`);
-    const exited = subprocess.then(
-      (r): ProcessExit =>
-        r.signal !== undefined ? { kind: 'signal', signal: r.signal } : { kind: 'code', code: typeof r.exitCode === 'number' ? r.exitCode : 255 },
+    const exited = subprocess.then((r): ProcessExit =>
+      r.signal !== undefined
+        ? { kind: 'signal', signal: r.signal }
+        : { kind: 'code', code: typeof r.exitCode === 'number' ? r.exitCode : 255 },
     );
     return { pid, exited };
   }
@@ -96,7 +101,14 @@ export class LocalRemote implements Remote {
 
   /** `sh -c 'cat; cleanup'` in its own process group (a Ctrl-C to the harness's group must not end it before its input does). */
   async lease(cleanup: string): Promise<Lease> {
-    const child = execa('sh', ['-c', leaseScript(cleanup)], { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore', reject: false, cleanup: false, detached: true });
+    const child = execa('sh', ['-c', leaseScript(cleanup)], {
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      reject: false,
+      cleanup: false,
+      detached: true,
+    });
     let released: Promise<void> | null = null;
     return {
       release: () => {

@@ -18,7 +18,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
-import { describeExit, type CommandResult, type HostProcess, type HostSignal, type Lease, type ProcessExit, type Remote, type StartSpec } from './remote.js';
+import {
+  describeExit,
+  type CommandResult,
+  type HostProcess,
+  type HostSignal,
+  type Lease,
+  type ProcessExit,
+  type Remote,
+  type StartSpec,
+} from './remote.js';
 import { ControlShell } from './control-shell.js';
 import { leasedProcessCommand, leaseScript, parseLeaseLine } from './host-scripts.js';
 import { shellQuote } from './remote.js';
@@ -81,7 +90,11 @@ export class SshRemote implements Remote {
   }
 
   /** Short commands go through the host's control shell (control-shell.ts): one session, not one per command. */
-  run(command: string, args: readonly string[], opts: { readonly timeoutMs?: number; readonly input?: string } = {}): Promise<CommandResult> {
+  run(
+    command: string,
+    args: readonly string[],
+    opts: { readonly timeoutMs?: number; readonly input?: string } = {},
+  ): Promise<CommandResult> {
     const line = [command, ...args].map(shellQuote).join(' ');
     return this.control.run(line, opts.input, opts.timeoutMs ?? (this.target.connectTimeoutS + 60) * 1000);
   }
@@ -138,14 +151,17 @@ export class SshRemote implements Remote {
       }
     });
     const exited: Promise<ProcessExit> = child.then(() => {
-      if (status === null) return { kind: 'signal', signal: `ssh session to ${this.host} ended (${stderr.trim().split('\n').pop() ?? 'no message'})` };
+      if (status === null)
+        return { kind: 'signal', signal: `ssh session to ${this.host} ended (${stderr.trim().split('\n').pop() ?? 'no message'})` };
       return status > 128 ? { kind: 'signal', signal: signalName(status - 128) } : { kind: 'code', code: status };
     });
     // The session ends once the process has: nothing more to hold.
     void exited.then(() => child.stdin?.end());
     const first = await Promise.race([pid, exited]);
     if (typeof first !== 'number') {
-      throw new Error(`could not start ${spec.command} on ${this.host}: ${describeExit(first)}${stderr.trim() !== '' ? `: ${stderr.trim()}` : ''}`);
+      throw new Error(
+        `could not start ${spec.command} on ${this.host}: ${describeExit(first)}${stderr.trim() !== '' ? `: ${stderr.trim()}` : ''}`,
+      );
     }
     return { pid: first, exited };
   }

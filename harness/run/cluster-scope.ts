@@ -18,7 +18,7 @@ import { violationValue } from './wire-monitor.js';
 export const LEADER_WAIT_MS = 15_000;
 
 /** A key the workload never uses (its keys are k0, k1...): the probe's ops are not part of the history. */
-const PROBE_KEY = 'rift-harness-probe';
+const PROBE_KEY = 'jepsen-harness-probe';
 
 /**
  * Whether the cluster serves: a write and then a read of the probe key both
@@ -33,7 +33,7 @@ async function serving(system: RunningSystem, signal: AbortSignal): Promise<bool
     node: cluster.nodeIds[0]!,
     seed: process.pid,
     timeoutMs: 1000,
-    clientId: `rift-harness-probe-${process.pid}`,
+    clientId: `jepsen-harness-probe-${process.pid}`,
   });
   try {
     while (performance.now() < deadline && !signal.aborted) {
@@ -50,7 +50,8 @@ async function serving(system: RunningSystem, signal: AbortSignal): Promise<bool
 
 /** The connected hosts the CLI handed over (it probes them before any run). */
 function hostsOf(hosts: readonly HostTarget[] | undefined, expected: number): readonly HostTarget[] {
-  if (hosts === undefined || hosts.length !== expected) throw new Error(`--hosts: ${expected} hosts expected, ${hosts?.length ?? 0} connected`);
+  if (hosts === undefined || hosts.length !== expected)
+    throw new Error(`--hosts: ${expected} hosts expected, ${hosts?.length ?? 0} connected`);
   return hosts;
 }
 

@@ -16,7 +16,6 @@
  * Sampled, not exact: an election shorter than the poll interval can be
  * seen as a direct handover. The evidence states the interval.
  */
-import type { NodeStatus } from '../../node/protocol.js';
 import type { NodeView } from '../db/db.js';
 import type { LinkCounters, NetworkControl } from '../net/types.js';
 
@@ -24,7 +23,7 @@ export type NodeObs =
   | { readonly kind: 'down' }
   | { readonly kind: 'paused' }
   | { readonly kind: 'silent' }
-  | { readonly kind: 'up'; readonly role: NodeStatus['role']; readonly term: number; readonly leaderId: string | null };
+  | { readonly kind: 'up'; readonly role: NodeView['role']; readonly term: number; readonly leaderId: string | null };
 
 export interface WatchSample {
   /** Milliseconds since the history's time zero. */

@@ -111,7 +111,13 @@ export class Workload {
   }
 
   /** Opens the workload on a cluster with a leader, runs `body`, and releases it (see the file comment). */
-  static async with<T>(run: RunContext, runDir: string, system: RunningSystem, leader: string, body: (w: Workload) => Promise<T>): Promise<T> {
+  static async with<T>(
+    run: RunContext,
+    runDir: string,
+    system: RunningSystem,
+    leader: string,
+    body: (w: Workload) => Promise<T>,
+  ): Promise<T> {
     return withResource(
       new Workload(run, system, leader, runDir),
       body,

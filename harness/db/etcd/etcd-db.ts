@@ -127,7 +127,10 @@ export class EtcdDb implements Db {
     const n = this.node(id);
     // One round trip: etcd is there, and its data directory (mode 700: etcd 3.4 warns about a readable one).
     const q = shellQuote(n.dataDir);
-    const r = await n.remote.run('sh', ['-c', `command -v ${shellQuote(this.opts.bin)} >/dev/null || exit 90; mkdir -p ${q} && chmod 700 ${q}`]);
+    const r = await n.remote.run('sh', [
+      '-c',
+      `command -v ${shellQuote(this.opts.bin)} >/dev/null || exit 90; mkdir -p ${q} && chmod 700 ${q}`,
+    ]);
     if (r.exitCode === 90) throw new Error(`${n.remote.host}: etcd is not installed (Debian: apt-get install etcd-server)`);
     if (r.exitCode !== 0) throw new Error(`etcd setup on ${n.remote.host}: mkdir ${n.dataDir}: ${r.stderr.trim()}`);
   }
@@ -154,7 +157,9 @@ export class EtcdDb implements Db {
       }
       if (await accepts(n.address, n.clientPort, 500)) return;
       if (performance.now() >= deadline) {
-        throw new Error(`${id} did not open its client port ${n.address}:${n.clientPort} within ${this.opts.readyTimeoutMs} ms (log ${n.logPath})`);
+        throw new Error(
+          `${id} did not open its client port ${n.address}:${n.clientPort} within ${this.opts.readyTimeoutMs} ms (log ${n.logPath})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

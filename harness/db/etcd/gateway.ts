@@ -57,7 +57,8 @@ export async function gatewayCall(baseUrl: string, path: string, body: unknown, 
     text = await response.text();
   } catch (err) {
     const name = (err as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout', error: `timeout after ${timeoutMs} ms (reading the answer)` };
+    if (name === 'TimeoutError' || name === 'AbortError')
+      return { kind: 'timeout', error: `timeout after ${timeoutMs} ms (reading the answer)` };
     return { kind: 'broken', error: errorCode(err) ?? (err as Error).message };
   }
   let parsed: unknown;
@@ -66,7 +67,11 @@ export async function gatewayCall(baseUrl: string, path: string, body: unknown, 
   } catch {
     parsed = { error: text.slice(0, 200) };
   }
-  return { kind: 'answer', status: response.status, body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {} };
+  return {
+    kind: 'answer',
+    status: response.status,
+    body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {},
+  };
 }
 
 /** The error message of a non-200 answer (grpc-gateway: {error, message, code}). */

@@ -74,7 +74,11 @@ export const etcdSystem: SystemUnderTest = {
       return {
         cluster,
         openClient: (spec) =>
-          new EtcdClient({ url: clientUrl(db.node(spec.node)), timeoutMs: spec.timeoutMs, serializableReads: options.etcdSerializableReads }),
+          new EtcdClient({
+            url: clientUrl(db.node(spec.node)),
+            timeoutMs: spec.timeoutMs,
+            serializableReads: options.etcdSerializableReads,
+          }),
         watchWire: () => ({ notRun: "not run: it reads rift's peer datagrams, and etcd speaks its own protocol over TCP" }),
         description: `etcd members ${nodes.map((n) => clientUrl(n)).join(', ')}`,
       };
@@ -120,7 +124,8 @@ async function startEtcdOnHosts(spec: SystemStart, hosts: readonly HostTarget[],
   log(`etcd: ${nodes.length} members on ${nodes.map((n) => `${n.id}=${n.remote.host}`).join(' ')}`);
   return {
     cluster,
-    openClient: (s) => new EtcdClient({ url: clientUrl(db.node(s.node)), timeoutMs: s.timeoutMs, serializableReads: options.etcdSerializableReads }),
+    openClient: (s) =>
+      new EtcdClient({ url: clientUrl(db.node(s.node)), timeoutMs: s.timeoutMs, serializableReads: options.etcdSerializableReads }),
     watchWire: () => ({ notRun: "not run: it reads rift's peer datagrams, and etcd speaks its own protocol over TCP" }),
     description: `etcd members ${nodes.map((n) => clientUrl(n)).join(', ')}`,
   };

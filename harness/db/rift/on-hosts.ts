@@ -47,7 +47,12 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
   };
   const configPath = join(runDir, 'cluster.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
-  const clientConfig: ClientConfig = { cluster: config.cluster, clientSecret: config.clientSecret, nodes: config.nodes, clientFreshnessMs: configDefaults.clientFreshnessMs };
+  const clientConfig: ClientConfig = {
+    cluster: config.cluster,
+    clientSecret: config.clientSecret,
+    nodes: config.nodes,
+    clientFreshnessMs: configDefaults.clientFreshnessMs,
+  };
   const targets = new Map(hosts.map((h, i) => [ids[i]!, h] as const));
   const net = await HostsNetwork.create(hosts.map((h, i) => ({ id: ids[i]!, address: h.address, remote: h.remote })));
   const db = new RemoteRiftDb({
@@ -67,7 +72,7 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
   return {
     cluster,
     openClient: (s) => new RiftDbClient(clientConfig, s),
-    watchWire: () => ({ notRun: 'not run: on --hosts the hosts\' kernels carry the peer datagrams, and the harness does not see them' }),
+    watchWire: () => ({ notRun: "not run: on --hosts the hosts' kernels carry the peer datagrams, and the harness does not see them" }),
     description: `config ${configPath}, nodes on ${hosts.map((h) => h.remote.host).join(', ')}`,
   };
 }

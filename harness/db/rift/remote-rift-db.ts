@@ -115,7 +115,8 @@ export class RemoteRiftDb implements Db {
         );
       }
       if ((await RiftClient.status(this.opts.clientConfig, id, 300)) !== null) return;
-      if (performance.now() >= deadline) throw new Error(`${id} on ${remote.host} did not answer a status request within ${this.opts.readyTimeoutMs} ms`);
+      if (performance.now() >= deadline)
+        throw new Error(`${id} on ${remote.host} did not answer a status request within ${this.opts.readyTimeoutMs} ms`);
     }
   }
 

@@ -51,7 +51,9 @@ export const riftSystem: SystemUnderTest = {
       openClient: (spec) => new RiftDbClient(clientConfig, spec),
       watchWire: (onViolation, nowMs) => {
         const probe = watchWire(cluster.net, cluster.config, onViolation, nowMs);
-        return probe !== null ? { probe } : { notRun: 'not run: with --net netns the kernel carries the peer datagrams, and the harness does not see them' };
+        return probe !== null
+          ? { probe }
+          : { notRun: 'not run: with --net netns the kernel carries the peer datagrams, and the harness does not see them' };
       },
       description: `config ${cluster.configPath}`,
     };

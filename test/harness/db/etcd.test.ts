@@ -33,17 +33,20 @@ describe('etcd options', () => {
     expect(() => parseOptions(['--etcd-serializable-reads'])).toThrow('--etcd-serializable-reads needs --db etcd');
   });
 
-  it.skipIf(etcdSystem.unavailable() !== null)('refuses what etcd cannot carry: rift node flags, clock and datagram faults, partitions on loopback', () => {
-    expect(() => parseOptions(['--db', 'etcd', '--node-flag=--unsafe-local-reads'])).toThrow("rift's node options");
-    expect(() => parseOptions(['--db', 'etcd', '--nemesis', 'clock'])).toThrow('--db etcd cannot carry it');
-    expect(() => parseOptions(['--db', 'etcd', '--nemesis', 'loss'])).toThrow('--db etcd cannot carry it');
-    expect(() => parseOptions(['--db', 'etcd', '--net', 'relay'])).toThrow('--db etcd runs on netns or loopback');
-    expect(() => parseOptions(['--db', 'etcd', '--net', 'loopback', '--nemesis', 'partition'])).toThrow('network fault layer');
-    const o = options(['--db', 'etcd', '--net', 'loopback', '--nemesis', 'kill,pause']);
-    expect(o.testName).toBe('etcd-kill-pause');
-    expect(o.electionTimeoutMs).toEqual([1000, 2000]);
-    expect(o.heartbeatIntervalMs).toBe(100);
-  });
+  it.skipIf(etcdSystem.unavailable() !== null)(
+    'refuses what etcd cannot carry: rift node flags, clock and datagram faults, partitions on loopback',
+    () => {
+      expect(() => parseOptions(['--db', 'etcd', '--node-flag=--unsafe-local-reads'])).toThrow("rift's node options");
+      expect(() => parseOptions(['--db', 'etcd', '--nemesis', 'clock'])).toThrow('--db etcd cannot carry it');
+      expect(() => parseOptions(['--db', 'etcd', '--nemesis', 'loss'])).toThrow('--db etcd cannot carry it');
+      expect(() => parseOptions(['--db', 'etcd', '--net', 'relay'])).toThrow('--db etcd runs on netns or loopback');
+      expect(() => parseOptions(['--db', 'etcd', '--net', 'loopback', '--nemesis', 'partition'])).toThrow('network fault layer');
+      const o = options(['--db', 'etcd', '--net', 'loopback', '--nemesis', 'kill,pause']);
+      expect(o.testName).toBe('etcd-kill-pause');
+      expect(o.electionTimeoutMs).toEqual([1000, 2000]);
+      expect(o.heartbeatIntervalMs).toBe(100);
+    },
+  );
 
   it.skipIf(etcdSystem.unavailable() !== null)('every etcd gate cell parses as a jepsen command line', () => {
     for (const cell of etcdCells) expect(parseOptions([...cell.args, '--seed', '1'], { isRoot: true }).kind, cell.name).toBe('run');
@@ -72,12 +75,19 @@ describe.skipIf(skipReason !== null)('etcd in network namespaces (root, etcd-ser
       expect(await onLeader.invoke({ f: 'cas', key: 'x', value: [1, 3] })).toEqual({ type: 'fail', error: 'cas_mismatch' });
       expect(await onLeader.invoke({ f: 'cas', key: 'absent', value: [null, 5] })).toEqual({ type: 'ok' });
       const local = client(follower, true);
-      await waitFor(async () => (await local.invoke({ f: 'read', key: 'x', value: null })).type === 'ok', 10_000, 'the follower applied x=2');
+      await waitFor(
+        async () => (await local.invoke({ f: 'read', key: 'x', value: null })).type === 'ok',
+        10_000,
+        'the follower applied x=2',
+      );
       expect(await local.invoke({ f: 'read', key: 'x', value: null })).toEqual({ type: 'ok', value: 2 });
 
       await cluster.net.partition(isolate(cluster.nodeIds, follower));
       // The majority moves on: a write through a node that is not cut off, retried until a leader takes it.
-      const majority = client(cluster.nodeIds.find((id) => id !== follower)!, false);
+      const majority = client(
+        cluster.nodeIds.find((id) => id !== follower)!,
+        false,
+      );
       await waitFor(async () => (await majority.invoke({ f: 'write', key: 'x', value: 7 })).type === 'ok', 20_000, 'a majority write');
       // The cut-off member still answers serializable reads from its own state: the stale value.
       expect(await local.invoke({ f: 'read', key: 'x', value: null })).toEqual({ type: 'ok', value: 2 });
@@ -114,7 +124,12 @@ describe.skipIf(skipReason !== null)('etcd in network namespaces (root, etcd-ser
       { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
     );
     expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number }; counts: { byType: Record<string, number> } };
+    const results = JSON.parse(r.stdout) as {
+      verdict: unknown;
+      runDir: string;
+      nemesis: { actions: number };
+      counts: { byType: Record<string, number> };
+    };
     expect(results.verdict).toBe(true);
     expect(results.nemesis.actions).toBeGreaterThan(0);
     expect(results.counts.byType['ok'] ?? 0).toBeGreaterThan(0);

@@ -19,7 +19,12 @@ describe('host lists', () => {
     expect(() => parseHostList(['a;rm -rf /'], '--hosts')).toThrow('is not a host name');
     expect(() => parseHostList(['a', 'a'], '--hosts')).toThrow('a is listed twice');
     expect(() => parseHostList(['', ' '], '--hosts')).toThrow('no hosts');
-    expect(() => parseHostList(Array.from({ length: 10 }, (_, i) => `h${i}`), '--hosts')).toThrow('at most 9');
+    expect(() =>
+      parseHostList(
+        Array.from({ length: 10 }, (_, i) => `h${i}`),
+        '--hosts',
+      ),
+    ).toThrow('at most 9');
   });
 
   it('the options: --hosts sets the node count and the net; --ssh-* need --hosts; a bad --remote-dir is refused', () => {
@@ -37,7 +42,17 @@ describe('host lists', () => {
   });
 
   it('the help documents --db, --hosts and the --ssh-* options', () => {
-    for (const flag of ['--db', '--etcd-serializable-reads', '--hosts', '--hosts-file', '--ssh-user', '--ssh-key', '--ssh-port', '--ssh-known-hosts', '--remote-dir'])
+    for (const flag of [
+      '--db',
+      '--etcd-serializable-reads',
+      '--hosts',
+      '--hosts-file',
+      '--ssh-user',
+      '--ssh-key',
+      '--ssh-port',
+      '--ssh-known-hosts',
+      '--remote-dir',
+    ])
       expect(HELP).toContain(flag);
   });
 });
@@ -51,9 +66,18 @@ describe('host scripts', () => {
 
   it('a leased process reports its pid and exit, and is killed (even paused) when the lease input ends', async () => {
     const run = (args: string[]) => {
-      const child = spawn('sh', ['-c', leasedProcessCommand(args[0]!, args.slice(1), '/dev/null', undefined)], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const child = spawn('sh', ['-c', leasedProcessCommand(args[0]!, args.slice(1), '/dev/null', undefined)], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
       const lines: string[] = [];
-      child.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter((l) => l !== '')));
+      child.stdout.on('data', (d: Buffer) =>
+        lines.push(
+          ...d
+            .toString()
+            .split('\n')
+            .filter((l) => l !== ''),
+        ),
+      );
       return { child, lines };
     };
     const done = run(['sh', '-c', 'exit 7']);

@@ -161,19 +161,23 @@ setInterval(() => {}, 1000);
     assertHostsClean(join(store, 'on-hosts'));
   }, 200_000);
 
-  it.skipIf(etcdSystem.unavailable() !== null)('etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing', () => {
-    const remoteDir = join(store, 'on-hosts-etcd');
-    const r = cli([
-      ...['--db', 'etcd', '--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
-      ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
-    ]);
-    expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
-    expect(results.verdict).toBe(true);
-    expect(results.nemesis.actions).toBeGreaterThan(0);
-    for (const id of ['n1', 'n2', 'n3']) expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'), id).toContain('etcd');
-    assertHostsClean(remoteDir);
-  }, 240_000);
+  it.skipIf(etcdSystem.unavailable() !== null)(
+    'etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing',
+    () => {
+      const remoteDir = join(store, 'on-hosts-etcd');
+      const r = cli([
+        ...['--db', 'etcd', '--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+        ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
+      expect(results.verdict).toBe(true);
+      expect(results.nemesis.actions).toBeGreaterThan(0);
+      for (const id of ['n1', 'n2', 'n3']) expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'), id).toContain('etcd');
+      assertHostsClean(remoteDir);
+    },
+    240_000,
+  );
 
   it('Ctrl-C during a --hosts run: exit 255, every node gone, every rule gone', async () => {
     const remoteDir = join(store, 'on-hosts-int');
