@@ -626,7 +626,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     for (const k of nemesis)
       if (!system.hostKinds.includes(k))
         throw new UsageError(`--nemesis ${k}: not on --hosts (there ${db} takes ${system.hostKinds.join(', ')})`);
-  if (!system.nets.includes(net)) throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets)}`);
+  if (!system.nets.includes(net))
+    throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets.filter((n) => n !== 'hosts'))} (or on --hosts)`);
   if (net === 'netns') {
     if (!isRoot)
       throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
