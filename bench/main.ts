@@ -26,6 +26,11 @@ async function run(): Promise<void> {
       await m.runCodecBench(args);
       return;
     }
+    case 'latency': {
+      const m = (await import('./latency.js')) as { runLatencyBench: (args: string[]) => Promise<void> };
+      await m.runLatencyBench(args);
+      return;
+    }
     case 'mc': {
       const m = (await import('./mc.js')) as { runMcBench: (args: string[]) => Promise<void> };
       await m.runMcBench(args);
@@ -37,7 +42,7 @@ async function run(): Promise<void> {
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|mc|sim [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|sim [args]\n`);
       process.exitCode = 254;
   }
 }

@@ -22,6 +22,7 @@ import type { SessionCheck } from './kv/sessions.js';
 import type { ReplyAddress } from './transport/node-endpoint.js';
 import { validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
+import { STAGE, type LatencyProbe } from './latency-probe.js';
 
 export type { ReplyAddress };
 
@@ -43,6 +44,8 @@ export interface HostIo {
   defer?(fn: () => void): void;
   /** Optional: watches what the host does, without changing it (the simulator's invariant checks). */
   readonly observe?: HostObserver;
+  /** Optional: stage marks for the latency breakdown (node/latency-probe.ts); absent unless `--latency-trace`. */
+  readonly probe?: LatencyProbe;
 }
 
 /**
@@ -93,6 +96,8 @@ interface PendingRead {
   readonly request: ClientRequest & { op: { type: 'get' } };
   readonly replyTo: ReplyAddress;
   readIndex: number | null;
+  /** This node's read number (the latency probe's key). */
+  readonly seq: number;
 }
 
 export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeFlags): RaftConfig {
@@ -137,6 +142,7 @@ export class NodeHost {
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
+  private readonly probe: LatencyProbe | undefined;
   private readonly core: RaftNode;
   private readonly kv: KvStateMachine;
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
@@ -165,6 +171,7 @@ export class NodeHost {
     this.unsafe = options.unsafe;
     this.io = options.io;
     this.observer = options.io.observe;
+    this.probe = options.io.probe;
     this.kv = new KvStateMachine(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {});
     const raftConfig = raftConfigFor(options.id, options.config, options.unsafe);
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
@@ -257,6 +264,7 @@ export class NodeHost {
 
   onPeerMessage(message: RaftMessage): void {
     if (this.stopped) return;
+    if (this.probe !== undefined) this.markPeerArrival(this.probe, message);
     this.catchUpTicks();
     this.core.step(message);
     this.drain();
@@ -383,6 +391,10 @@ export class NodeHost {
       return;
     }
     if (pending !== undefined) this.pendingWriteByIndex.delete(pending.index);
+    if (this.probe !== undefined) {
+      this.probe.mark(STAGE.client_request, result.index, this.probe.arrivedAtMs);
+      this.probe.mark(STAGE.propose, result.index);
+    }
     const entry: PendingWrite = { clientId: request.clientId, instance: request.instance, seq: request.seq, index: result.index, replyTo };
     this.pendingWrites.set(request.clientId, entry);
     this.pendingWriteByIndex.set(result.index, entry);
@@ -404,8 +416,10 @@ export class NodeHost {
       this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
       return;
     }
-    const requestId = `${this.id}:${++this.readSeq}`;
-    this.pendingReads.set(requestId, { request, replyTo, readIndex: null });
+    const seq = ++this.readSeq;
+    const requestId = `${this.id}:${seq}`;
+    if (this.probe !== undefined) this.probe.mark(STAGE.read_request, seq, this.probe.arrivedAtMs);
+    this.pendingReads.set(requestId, { request, replyTo, readIndex: null, seq });
     this.core.readIndex(requestId);
     this.drain();
   }
@@ -439,11 +453,12 @@ export class NodeHost {
       while (this.core.hasReady() && !this.stopped) {
         const ready = this.core.ready();
         if (this.observer?.ready !== undefined) this.observer.ready(ready);
+        if (this.probe !== undefined) for (const entry of ready.committedEntries) this.probe.mark(STAGE.commit, entry.index);
         // Thesis §10.2.1: a leader's messages only carry its own entries, so
         // they may leave while those entries are still being written; the core
         // counts the leader's copy only after persisted() (see Ready).
         const sendFirst = ready.hardState === null && ready.softState.role === 'leader';
-        if (sendFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
+        if (sendFirst) for (const message of ready.messages) this.sendPeer(message);
         const persisting = this.persist(ready);
         if (persisting !== null) {
           persisting.then(
@@ -481,7 +496,7 @@ export class NodeHost {
       assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
     }
     this.core.persisted(this.lastLogIndex);
-    if (!sentFirst) for (const message of ready.messages) this.io.sendPeer(message.to, message);
+    if (!sentFirst) for (const message of ready.messages) this.sendPeer(message);
     this.apply(ready.committedEntries);
     this.handleReads(ready);
     this.observe(ready);
@@ -508,8 +523,11 @@ export class NodeHost {
       this.io.log(`truncate log from index ${first.index} (had ${this.lastLogIndex}; conflicting suffix, §5.3)`);
     }
     const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
+    const probe = this.probe;
+    if (probe !== undefined) for (const entry of ready.entriesToAppend) probe.mark(STAGE.persist_start, entry.index);
     return this.io.storage.persist(hardState, ready.entriesToAppend).then(() => {
       if (last !== undefined) this.lastLogIndex = last.index;
+      if (probe !== undefined) for (const entry of ready.entriesToAppend) probe.mark(STAGE.persist_end, entry.index);
     });
   }
 
@@ -517,6 +535,7 @@ export class NodeHost {
     for (const entry of entries) {
       const applied = this.kv.apply(entry);
       if (this.observer?.applied !== undefined) this.observer.applied(entry, applied);
+      if (this.probe !== undefined) this.probe.mark(STAGE.apply, entry.index);
       const pending = this.pendingWriteByIndex.get(entry.index);
       if (pending !== undefined) {
         this.pendingWriteByIndex.delete(entry.index);
@@ -534,6 +553,7 @@ export class NodeHost {
               : undefined;
         if (target !== undefined) {
           this.io.sendClient(target.replyTo, { type: 'client_response', clientId: applied.clientId, seq: applied.seq, outcome: answer });
+          if (this.probe !== undefined) this.probe.mark(STAGE.reply_send, target.index);
           if (this.pendingWrites.get(target.clientId) === target) this.pendingWrites.delete(target.clientId);
           this.pendingWriteByIndex.delete(target.index);
         }
@@ -579,7 +599,9 @@ export class NodeHost {
   private handleReads(ready: Ready): void {
     for (const state of ready.readStates) {
       const read = this.pendingReads.get(state.requestId);
-      if (read !== undefined) read.readIndex = state.readIndex;
+      if (read === undefined) continue;
+      read.readIndex = state.readIndex;
+      if (this.probe !== undefined) this.probe.mark(STAGE.read_confirmed, read.seq);
     }
     for (const rejection of ready.readRejections) {
       const read = this.pendingReads.get(rejection.requestId);
@@ -601,6 +623,28 @@ export class NodeHost {
       this.pendingReads.delete(requestId);
       const result: KvResult = { status: 'ok', value: this.kv.read(read.request.op.key) };
       this.reply(read.replyTo, read.request, result);
+      if (this.probe !== undefined) this.probe.mark(STAGE.read_reply, read.seq);
+    }
+  }
+
+  private sendPeer(message: RaftMessage): void {
+    this.io.sendPeer(message.to, message);
+    if (this.probe === undefined) return;
+    if (message.type === 'append_entries') {
+      const last = message.entries[message.entries.length - 1];
+      if (last !== undefined) this.probe.mark(STAGE.peer_send, last.index);
+    } else if (message.type === 'append_entries_response' && message.success) {
+      this.probe.mark(STAGE.ack_send, message.matchIndex);
+    }
+  }
+
+  /** Latency probe: when a follower got entries, or the leader an acknowledgement (the datagram's arrival). */
+  private markPeerArrival(probe: LatencyProbe, message: RaftMessage): void {
+    if (message.type === 'append_entries') {
+      const last = message.entries[message.entries.length - 1];
+      if (last !== undefined) probe.mark(STAGE.peer_receive, last.index, probe.arrivedAtMs);
+    } else if (message.type === 'append_entries_response' && message.success) {
+      probe.mark(STAGE.ack_receive, message.matchIndex, probe.arrivedAtMs);
     }
   }
 

@@ -30,6 +30,7 @@ import { IncarnationError, nextIncarnation } from './incarnation.js';
 import { nodeFs, openFileStorage, openMemoryStorage, pageCacheFs, StorageCorruptionError } from './storage/index.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
+import { RecordingProbe } from './latency-recorder.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
 
@@ -43,6 +44,9 @@ Testing (safe: the node stays correct):
   --page-cache-crash-model   keep written data in this process until its fsync, so that
                              SIGKILL loses unsynced writes as a power failure does
                              (the test harness's kill and disk nemeses use it)
+  --latency-trace DIR        record when each write and read passes each stage (monotonic,
+                             this process's clock) and write the marks to DIR/<id>.trace at
+                             shutdown (npm run bench -- latency; off by default)
 
 Deliberately unsafe flags (for testing the harness; never in production):
 ${unsafeUsageLines(27).join('\n')}
@@ -63,6 +67,8 @@ interface Args {
   seed: number;
   /** --page-cache-crash-model (node/storage/page-cache-fs.ts). */
   pageCacheCrashModel: boolean;
+  /** --latency-trace DIR (node/latency-probe.ts): the file the marks go to; null when off. */
+  latencyTrace: string | null;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -78,6 +84,7 @@ function parseCommandLine(argv: string[]): Args {
         'read-mode': { type: 'string' },
         seed: { type: 'string' },
         'page-cache-crash-model': { type: 'boolean' },
+        'latency-trace': { type: 'string' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
       },
@@ -115,6 +122,7 @@ function parseCommandLine(argv: string[]): Args {
     seed,
     unsafe: unsafe.flags,
     pageCacheCrashModel: v['page-cache-crash-model'] === true,
+    latencyTrace: v['latency-trace'] === undefined ? null : join(v['latency-trace'], `${v.id}.trace`),
   };
 }
 
@@ -135,6 +143,7 @@ async function main(): Promise<void> {
   if (mismatch !== null) fail(NODE_EXIT.usage, mismatch);
 
   const started = Date.now();
+  const probe = args.latencyTrace === null ? null : new RecordingProbe();
   const log = (line: string): void => {
     process.stderr.write(`${new Date().toISOString()} ${args.id} ${line}\n`);
   };
@@ -150,7 +159,13 @@ async function main(): Promise<void> {
       host: self.host,
       port: self.port,
       log,
-      onDatagram: (datagram, fromHost, fromPort) => endpoint?.receive(datagram, fromHost, fromPort),
+      onDatagram:
+        probe === null
+          ? (datagram, fromHost, fromPort) => endpoint?.receive(datagram, fromHost, fromPort)
+          : (datagram, fromHost, fromPort) => {
+              probe.arrivedAtMs = probe.now();
+              endpoint?.receive(datagram, fromHost, fromPort);
+            },
     });
   } catch (error) {
     fail(NODE_EXIT.usage, `${bindProblem(error, self.host, self.port)}; check the host and port of node ${args.id} in ${args.configPath}`);
@@ -228,6 +243,7 @@ async function main(): Promise<void> {
       log,
       droppedCounts: () => liveEndpoint.droppedCounts(),
       defer: (fn) => setImmediate(fn),
+      ...(probe === null ? {} : { probe }),
       sendPeer: (to, message) => {
         const sent = liveEndpoint.sendPeer(to, message);
         // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
@@ -257,6 +273,13 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log(`${signal}: shutting down`);
     liveHost.stop();
+    if (probe !== null && args.latencyTrace !== null) {
+      try {
+        probe.dump(args.latencyTrace);
+      } catch (error) {
+        log(`cannot write the latency trace to ${args.latencyTrace}: ${(error as Error).message}`);
+      }
+    }
     Promise.all([liveTransport.close(), storage.close()]).then(
       () => process.exit(NODE_EXIT.clean),
       (error: unknown) => {

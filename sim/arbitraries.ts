@@ -61,6 +61,7 @@ export const defaultFaultWeights: Partial<Record<FaultKind, number>> = {
   corrupt: 1,
   hold: 1,
   hold_leader: 2,
+  hold_across: 1,
   replay: 2,
   pause: 1,
   pause_leader: 2,
@@ -142,6 +143,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc
         .record({ direction, rate: fc.constantFrom(...holdRates), holdMs: fc.integer(holdMsRange), forMs: fc.integer(holdForMsRange) })
         .map((r) => ({ kind, direction: r.direction, rate: r.rate, holdMs: r.holdMs, forMs: r.forMs }));
+    case 'hold_across':
+      return fc
+        .record({ rate: fc.constantFrom(...holdRates), forMs: fc.integer(holdForMsRange) })
+        .map((r) => ({ kind, rate: r.rate, forMs: r.forMs }));
     case 'replay':
       return fc
         .record({ count: fc.integer({ min: 1, max: shape.replayCountMax ?? replayCountMax }), minAgeMs: fc.integer(replayMinAgeMsRange) })

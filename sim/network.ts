@@ -82,6 +82,9 @@ export interface NetworkStats {
   held: number;
   /** Recorded datagrams an adversary put back on the wire, byte for byte (adversary.ts). */
   injected: number;
+  /** Datagrams held until their sender led again in a later term (holdAcross), and of those, released so. */
+  heldAcross: number;
+  releasedAcross: number;
 }
 
 export type Deliver = (to: string, from: string, datagram: Buffer) => void;
@@ -94,7 +97,22 @@ interface Link {
   holdUntilMs: number;
   holdRate: number;
   holdMs: number;
+  /** A datagram sent before this time is held across terms with probability acrossRate (holdAcross). */
+  acrossUntilMs: number;
+  acrossRate: number;
 }
+
+/** A datagram held until its sender leads again in a later term than `term`, the one it had when it sent it. */
+interface HeldAcross {
+  readonly link: Link;
+  readonly from: string;
+  readonly to: string;
+  readonly datagram: Buffer;
+  readonly term: number;
+}
+
+/** Bound on datagrams held across terms; past it, new ones go through untouched. */
+export const maxHeldAcross = 4096;
 
 export class SimNetwork {
   private profile: NetworkProfile = networkProfiles.reliable;
@@ -103,9 +121,24 @@ export class SimNetwork {
   /** Blocked directed links "from>to" (node ids only), for reports. */
   private readonly blocked = new Set<string>();
   private inFlight = 0;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, partitioned: 0, overflow: 0, held: 0, injected: 0 };
+  readonly stats: NetworkStats = {
+    sent: 0,
+    delivered: 0,
+    lost: 0,
+    duplicated: 0,
+    partitioned: 0,
+    overflow: 0,
+    held: 0,
+    injected: 0,
+    heldAcross: 0,
+    releasedAcross: 0,
+  };
   /** The adversary's own path to a receiver (adversary.ts): no partition cuts it. */
-  private readonly adversaryLink: Link = { stream: new Stream(0, 'net:adversary'), blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0 };
+  private readonly adversaryLink: Link = newLink(new Stream(0, 'net:adversary'));
+  /** Held across terms, in send order. */
+  private heldAcross: HeldAcross[] = [];
+  /** A sender's current term (the simulator sets it): what the adversary reads from a datagram's body. */
+  termOf: (node: string) => number = () => 0;
 
   constructor(
     private readonly queue: EventQueue,
@@ -147,9 +180,52 @@ export class SimNetwork {
     link.holdMs = holdMs;
   }
 
-  /** No link holds new datagrams any more (those already held still arrive, late). */
+  /** From now until now + forMs, every link out of `from` holds each datagram with probability `rate` until `from` leads a later term. */
+  holdAcross(from: string, others: readonly string[], rate: number, forMs: number): void {
+    assert(rate >= 0 && rate <= 1 && forMs >= 0, `holdAcross: bad parameters rate=${rate} forMs=${forMs}`);
+    for (const to of others) {
+      if (to === from) continue;
+      const link = this.link(from, to);
+      link.acrossUntilMs = this.queue.now + forMs;
+      link.acrossRate = rate;
+    }
+  }
+
+  /** `leader` now leads `term`: what it sent in earlier terms and the adversary held goes back on the wire. Returns how many. */
+  releaseAcross(leader: string, term: number): number {
+    if (this.heldAcross.length === 0) return 0;
+    const keep: HeldAcross[] = [];
+    let released = 0;
+    for (const held of this.heldAcross) {
+      if (held.from === leader && held.term < term) {
+        this.release(held);
+        released++;
+      } else keep.push(held);
+    }
+    this.heldAcross = keep;
+    this.stats.releasedAcross += released;
+    return released;
+  }
+
+  /** No link holds new datagrams any more; those held across terms are let go (late: the end of the fault window). */
   endHolds(): void {
-    for (const byTo of this.links.values()) for (const link of byTo.values()) link.holdUntilMs = 0;
+    for (const byTo of this.links.values()) {
+      for (const link of byTo.values()) {
+        link.holdUntilMs = 0;
+        link.acrossUntilMs = 0;
+      }
+    }
+    for (const held of this.heldAcross) this.release(held);
+    this.heldAcross = [];
+  }
+
+  private release(held: HeldAcross): void {
+    const p = this.profile;
+    this.inFlight++;
+    this.queue.enqueue(
+      new Arrival(this, held.link, held.from, held.to, held.datagram),
+      p.delayMsMin + held.link.stream.float() * (p.delayMsMax - p.delayMsMin),
+    );
   }
 
   /** An adversary's datagram, arriving at `to` after `delayMs` whatever the partitions (it sits on the receiver's link). */
@@ -183,6 +259,12 @@ export class SimNetwork {
     const copies = stream.chance(p.duplicateRate) ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let c = 0; c < copies; c++) {
+      // Draws only while a hold across terms is on, so a run without one draws exactly as before.
+      if (link.acrossUntilMs > this.queue.now && stream.chance(link.acrossRate) && this.heldAcross.length < maxHeldAcross) {
+        this.stats.heldAcross++;
+        this.heldAcross.push({ link, from, to, datagram, term: this.termOf(from) });
+        continue;
+      }
       if (this.inFlight >= this.maxInFlight) {
         this.stats.overflow++;
         return;
@@ -219,11 +301,15 @@ export class SimNetwork {
     }
     let link = byTo.get(to);
     if (link === undefined) {
-      link = { stream: new Stream(this.seed, `net:${from}>${to}`), blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0 };
+      link = newLink(new Stream(this.seed, `net:${from}>${to}`));
       byTo.set(to, link);
     }
     return link;
   }
+}
+
+function newLink(stream: Stream): Link {
+  return { stream, blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0, acrossUntilMs: 0, acrossRate: 0 };
 }
 
 /** One datagram in flight: the most frequent event, so a single object rather than a closure and an event. */

@@ -68,6 +68,17 @@ export type Fault =
       readonly forMs: number;
     }
   /**
+   * An adversary that holds datagrams across terms: for `forMs`, each peer
+   * datagram the current leader sends is taken off the wire with probability
+   * `rate` and released the moment its sender leads again in a later term
+   * (or at the end of the fault window). Bodies are authenticated, not
+   * encrypted, so an on-path adversary can read the terms. A transport's
+   * replay window rightly takes these (it never saw them): the core must not
+   * act on an old message or an old answer as if it were new (issue 15
+   * defect 1).
+   */
+  | { readonly kind: 'hold_across'; readonly rate: number; readonly forMs: number }
+  /**
    * An adversary below the transport re-delivers `count` peer datagrams it
    * recorded at least `minAgeMs` earlier, byte for byte (it holds no key):
    * the receivers' replay windows must refuse the copies of what they accepted.

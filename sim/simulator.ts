@@ -95,6 +95,9 @@ export interface SimStats {
   maxTerm: number;
   /** Datagrams the network held back and delivered late (hold faults). */
   held: number;
+  /** Datagrams held until their sender led a later term (hold_across), and of those, released when it did (the rest at the heal). */
+  heldAcross: number;
+  releasedAcross: number;
   /** Recorded messages the adversary re-sent (replay faults). */
   replayed: number;
   pauses: number;
@@ -140,6 +143,8 @@ interface SimNode {
   pause: PausedProcess | null;
   /** True while its storage opens (recovery on the simulated disk takes simulated time). */
   opening: boolean;
+  /** The newest term in which it became leader (hold_across releases what it sent before). */
+  ledTerm: number;
 }
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
@@ -250,6 +255,8 @@ export class Simulation {
     opsInfo: 0,
     maxTerm: 0,
     held: 0,
+    heldAcross: 0,
+    releasedAcross: 0,
     replayed: 0,
     pauses: 0,
     socketDrops: 0,
@@ -307,8 +314,11 @@ export class Simulation {
       refused: null,
       pause: null,
       opening: false,
+      ledTerm: 0,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
+    // The adversary's view of a datagram's term (hold_across): the sender's current term.
+    this.network.termOf = (id) => this.byId.get(id)?.host?.raft().status().currentTerm ?? 0;
   }
 
   async run(): Promise<SimResult> {
@@ -435,6 +445,18 @@ export class Simulation {
         ready: (ready) => {
           this.touched.add(node);
           if (this.options.traceLines) this.traceReady(node, ready);
+          const soft = ready.softState;
+          if (soft.role === 'leader' && soft.currentTerm > node.ledTerm) {
+            node.ledTerm = soft.currentTerm;
+            const released = this.network.releaseAcross(node.id, soft.currentTerm);
+            if (released > 0) {
+              this.note(
+                TraceKind.replay,
+                node.index,
+                () => `adversary releases ${released} datagram(s) ${node.id} sent in earlier terms (it now leads term ${soft.currentTerm})`,
+              );
+            }
+          }
         },
         // State Machine Safety (§5.4.3), at the moment of application.
         applied: (entry) => this.checker.onApply(node.id, entry),
@@ -870,6 +892,17 @@ export class Simulation {
         if (leader !== null) this.holdLinks(leader, fault.direction, fault.rate, fault.holdMs, fault.forMs);
         return;
       }
+      case 'hold_across': {
+        const leader = this.currentLeader();
+        if (leader !== null)
+          this.network.holdAcross(
+            leader.id,
+            this.nodes.map((n) => n.id),
+            fault.rate,
+            fault.forMs,
+          );
+        return;
+      }
       case 'replay':
         this.replay(fault.count, fault.minAgeMs, i, null);
         return;
@@ -1197,6 +1230,8 @@ export class Simulation {
     }
     for (const node of this.nodes) node.host?.stop();
     this.stats.held = this.network.stats.held;
+    this.stats.heldAcross = this.network.stats.heldAcross;
+    this.stats.releasedAcross = this.network.stats.releasedAcross;
     this.stats.readsChecked = this.readSafety.checked;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;

@@ -140,8 +140,6 @@ export class RaftNode {
   private selfVoter = false;
   /** A majority of the current voters. */
   private quorum = 1;
-  /** The nodes whose messages we accept: the bootstrap peers and every member of a configuration we know. */
-  private knownPeers: readonly NodeId[] = [];
 
   // Snapshots (§7). Plain data.
   /** The newest snapshot known durable: taken by the driver (snapshotTaken) or installed from a leader. */
@@ -328,7 +326,6 @@ export class RaftNode {
       role: this.role,
       leaderId: this.leaderId,
       configHistory: this.configs.points.slice(),
-      knownPeers: this.knownPeers,
       snapshot: this.snapshot,
       snapshotRequested: this.snapshotRequested,
       bytesSinceSnapshot: this.bytesSinceSnapshot,
@@ -411,7 +408,6 @@ export class RaftNode {
     this.progress.clear();
     this.refreshMembership();
     // Not derived from the history alone: a snapshot that collapsed it (snapshotTaken) did not refresh them.
-    this.knownPeers = state.knownPeers.slice();
     this.commitIndex = state.commitIndex;
     this.role = state.role;
     this.leaderId = state.leaderId;
@@ -458,7 +454,18 @@ export class RaftNode {
   }
 
   step(message: CoreMessage): void {
-    if (message.to !== this.config.id || message.from === this.config.id || !this.knownPeers.includes(message.from)) return;
+    // Messages from servers outside every configuration we know are taken too:
+    // dissertation §4.1 has a server accept AppendEntries from a leader that is
+    // not in its latest configuration, and grant votes to such candidates. A
+    // member that missed the change which added today's leader (it was cut off,
+    // or it is behind) learns of that configuration only from this leader;
+    // dropping its messages left such a member deaf for good (found by the
+    // membership property with the isolate action). Who may send at all is the
+    // transport's business (authenticated peers); in the core, a vote counts
+    // only from a voter of our configuration and an answer only from a peer we
+    // replicate to, and a removed server is kept from disrupting by leader
+    // stickiness (§4.2.3).
+    if (message.to !== this.config.id || message.from === this.config.id) return;
     if (!isWellFormed(message)) return;
 
     // §5.1: term handling, in one place.
@@ -1688,9 +1695,6 @@ export class RaftNode {
     this.otherVoters = configuration.voters.filter((id) => id !== self);
     this.selfVoter = isVoter(configuration, self);
     this.quorum = configuration.voters.length > 0 ? quorumSize(configuration.voters.length) : 1;
-    const known = new Set<NodeId>(this.bootstrapPeers);
-    for (const id of this.configs.members()) known.add(id);
-    this.knownPeers = [...known].sort();
     if (this.role !== 'leader') return;
     for (const peer of this.others) {
       if (!this.progress.has(peer)) this.progress.set(peer, this.newProgress(Math.max(1, this.raftLog.lastIndex())));

@@ -21,10 +21,7 @@
  *   (`roundTicksMax`) can only count as slow: stored as `null`.
  * - The member lists the core derives from its newest configuration
  *   (others, other voters, selfVoter, quorum) are not stored: `fromState`
- *   recomputes them from `configHistory`. The known peers are stored: they
- *   are refreshed only when the configuration changes, not when a snapshot
- *   collapses the history (snapshotTaken), so they may still name a node
- *   that only a collapsed configuration had.
+ *   recomputes them from `configHistory`.
  * - Maps are stored as arrays sorted by node id, so insertion order (which
  *   the core never depends on) does not show.
  * - `notices` are dropped: they are text for an operator's log and nothing
@@ -94,8 +91,6 @@ export interface RaftNodeState {
 
   // Membership (dissertation ch. 4): the configurations along the log, base first.
   readonly configHistory: readonly ConfigPoint[];
-  /** The nodes whose messages the core accepts, sorted (see above for why this is not derived). */
-  readonly knownPeers: readonly NodeId[];
 
   // Snapshots (§7).
   readonly snapshot: SnapshotMeta | null;

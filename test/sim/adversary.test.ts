@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RaftMessage } from '../../node/raft/types.js';
 import { MessageRecorder } from '../../sim/adversary.js';
 import { EventQueue } from '../../sim/event-queue.js';
-import { SimNetwork } from '../../sim/network.js';
+import { maxHeldAcross, SimNetwork } from '../../sim/network.js';
 import { Stream } from '../../sim/streams.js';
 
 function heartbeat(from: string, to: string, term: number, seq: number): RaftMessage {
@@ -48,6 +48,49 @@ describe('SimNetwork holds and injections', () => {
     expect(arrivals).toEqual([2]);
     expect(net.stats.partitioned).toBe(1);
     expect(net.stats.injected).toBe(1);
+  });
+
+  it('a hold across terms keeps a datagram until its sender leads a later term than the one it sent it in', () => {
+    const queue = new EventQueue();
+    const arrivals: { byte: number; atMs: number }[] = [];
+    const net = new SimNetwork(queue, 1, (_to, _from, datagram) => arrivals.push({ byte: datagram[0]!, atMs: queue.now }));
+    let term = 3;
+    net.termOf = (node) => (node === 'n1' ? term : 0);
+    net.holdAcross('n1', ['n1', 'n2', 'n3'], 1, 100);
+    net.send('n1', 'n2', Buffer.from([1]));
+    net.send('n1', 'n3', Buffer.from([2]));
+    net.send('n2', 'n1', Buffer.from([3])); // not from the holder: goes through
+    queue.schedule(150, () => net.send('n1', 'n2', Buffer.from([4]))); // after the window: goes through
+    runAll(queue);
+    expect(arrivals.map((a) => a.byte).sort()).toEqual([3, 4]);
+    expect(net.stats.heldAcross).toBe(2);
+    // Leading term 3 again releases nothing; another node leading releases nothing; n1 leading term 5 releases both.
+    expect(net.releaseAcross('n1', 3)).toBe(0);
+    expect(net.releaseAcross('n2', 9)).toBe(0);
+    term = 5;
+    expect(net.releaseAcross('n1', 5)).toBe(2);
+    const releasedAt = queue.now;
+    runAll(queue);
+    expect(arrivals.map((a) => a.byte).sort()).toEqual([1, 2, 3, 4]);
+    for (const a of arrivals.filter((x) => x.byte <= 2)) expect(a.atMs).toBeGreaterThanOrEqual(releasedAt);
+    expect(net.stats.releasedAcross).toBe(2);
+  });
+
+  it('endHolds lets every datagram held across terms go; the holds are bounded', () => {
+    const queue = new EventQueue();
+    const arrivals: number[] = [];
+    const net = new SimNetwork(queue, 1, (_to, _from, datagram) => arrivals.push(datagram[0]!));
+    net.holdAcross('n1', ['n2'], 1, 10_000);
+    for (let i = 0; i < maxHeldAcross + 10; i++) net.send('n1', 'n2', Buffer.from([i % 256]));
+    expect(net.stats.heldAcross).toBe(maxHeldAcross);
+    runAll(queue);
+    expect(arrivals.length).toBe(10); // past the bound, datagrams go through untouched
+    net.endHolds();
+    runAll(queue);
+    expect(arrivals.length).toBe(maxHeldAcross + 10);
+    net.send('n1', 'n2', Buffer.from([7])); // no hold any more
+    runAll(queue);
+    expect(net.stats.heldAcross).toBe(maxHeldAcross);
   });
 
   it('endHolds stops new holds; datagrams already held still arrive', () => {

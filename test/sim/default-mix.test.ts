@@ -18,6 +18,7 @@ const rareKinds: readonly FaultKind[] = [
   'pause_leader',
   'hold',
   'hold_leader',
+  'hold_across',
   'clock_leader',
   'corrupt',
   'corrupt_last_frame',

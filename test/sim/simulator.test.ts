@@ -82,6 +82,7 @@ describe('deterministic simulation of the rift node', () => {
 const adversarial: Scenario = {
   seed: 11,
   faults: [
+    { atMs: 400, fault: { kind: 'hold_across', rate: 1, forMs: 300 } },
     { atMs: 600, fault: { kind: 'hold_leader', direction: 'out', rate: 0.5, holdMs: 2500, forMs: 400 } },
     { atMs: 900, fault: { kind: 'pause_leader', forMs: 700 } },
     { atMs: 1000, fault: { kind: 'split_leader', companion: 1 } },
@@ -104,6 +105,7 @@ describe('the network adversary and process pauses', () => {
     expect(judged.check?.valid).toBe(true);
     const s = judged.sim.stats;
     expect(s.held).toBeGreaterThan(0);
+    expect(s.heldAcross).toBeGreaterThan(0);
     expect(s.replayed).toBeGreaterThan(0);
     expect(s.pauses).toBe(2);
     expect(s.crashes).toBeGreaterThanOrEqual(1);

@@ -199,9 +199,11 @@ describe('configurations take effect when appended and roll back when truncated 
       }),
     );
     expect(node.configuration()).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
-    // n4 is a stranger again: its messages are ignored.
+    // n4 is outside our configuration again, but a leader's AppendEntries is taken from anyone (§4.1: a
+    // leader may have joined in entries we have not yet received). This used to be ignored, which left a
+    // member that missed the leader's own addition deaf to it for good (see the next describe).
     node.step(appendEntries({ from: 'n4', to: 'n2', term: 9, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
-    expect(node.status().currentTerm).toBe(2);
+    expect(node.status()).toMatchObject({ currentTerm: 9, leaderId: 'n4' });
   });
 
   it('a follower drops an AppendEntries whose configuration entry is malformed', () => {
@@ -223,6 +225,37 @@ describe('configurations take effect when appended and roll back when truncated 
     );
     expect(node.status().lastLogIndex).toBe(0);
     expect(node.hasReady()).toBe(false);
+  });
+});
+
+describe('a server takes messages from a leader outside every configuration it knows (§4.1)', () => {
+  it('a member cut off while the leader joined catches up from that leader (membership property, seed 1248809100)', () => {
+    // Sticky followers (check-quorum, pre-vote) keep the cut-off member from
+    // forcing an election that a leader it knows might win: only the new
+    // leader's own messages can bring it back.
+    const sticky: ConfigOverrides = { preVote: true, checkQuorum: true };
+    const net = new Network(3, sticky);
+    net.campaign('n1');
+    net.addNode('n4', sticky);
+    net.isolate('n3');
+    expect(net.node('n1').proposeConfChange({ type: 'add_learner', node: 'n4' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.tick(2, ['n1', 'n2', 'n4']);
+    expect(net.node('n1').proposeConfChange({ type: 'promote', node: 'n4' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.node('n1').transferLeadership('n4');
+    net.stabilize();
+    expect(net.node('n4').status().role).toBe('leader');
+    net.propose('n4', 'after');
+    // n3 still has only the bootstrap configuration: n4 is a stranger to it.
+    expect(net.node('n3').configuration()).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
+    net.heal();
+    net.tick(10);
+    net.stabilize();
+    expect(net.leader()).toBe('n4');
+    expect(net.node('n3').configuration()).toEqual({ voters: ['n1', 'n2', 'n3', 'n4'], learners: [] });
+    expect(net.applied.get('n3')?.map((e) => e.data)).toContain('after');
+    expect(net.node('n3').status().commitIndex).toBe(net.node('n4').status().commitIndex);
   });
 });
 

@@ -493,10 +493,10 @@ describe('Ready contract (etcd-io/raft)', () => {
 });
 
 describe('robustness against bad input', () => {
-  it('ignores messages for another node, from non-peers, and malformed AppendEntries', () => {
+  it('ignores messages for another node, from itself, and malformed AppendEntries', () => {
     const node = newNode({ term: 1 });
     node.step(appendEntries({ from: 'n2', to: 'n9', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
-    node.step(appendEntries({ from: 'x', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
+    node.step(appendEntries({ from: 'n1', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
     // gap
     node.step(
       appendEntries({
@@ -524,6 +524,13 @@ describe('robustness against bad input', () => {
     node.step({ ...appendEntries({ from: 'n2', to: 'n1', term: 5, prevLogIndex: -1, prevLogTerm: 0, entries: [], leaderCommit: 0 }) });
     expect(node.status()).toMatchObject({ currentTerm: 1, lastLogIndex: 0 });
     expect(node.hasReady()).toBe(false);
+  });
+
+  it('takes a leader from outside its configuration (§4.1: it may have joined in entries not received yet); senders are authenticated by the transport', () => {
+    const node = newNode({ term: 1 });
+    node.step(appendEntries({ from: 'x', to: 'n1', term: 5, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 }));
+    expect(node.status()).toMatchObject({ currentTerm: 5, leaderId: 'x', lastLogIndex: 0 });
+    expect(ofType(node.ready().messages, 'append_entries_response')).toMatchObject([{ to: 'x', success: true }]);
   });
 
   it('drops an AppendEntries that contradicts committed entries instead of overwriting them (§5.4.3)', () => {

@@ -580,9 +580,7 @@ function runWithMembership(
         partition.flush();
         break;
       case 'isolate':
-        // Not in this property yet: with it, seed 1248809100 ends with n1 never applying the final entry
-        // (leader n6), a liveness failure not yet understood (closing note of stop 23). Safety is still
-        // judged by the first property with partitions.
+        partition.isolate(pickNode(action.node), step + action.steps);
         break;
       case 'duplicate': {
         const message = net.queue[action.pick % Math.max(1, net.queue.length)];
