@@ -10,35 +10,13 @@
  * etcd's default linearizable reads (ReadIndex, as rift's default), writes
  * are fsynced (etcd's WAL default, as rift's log).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freeTcpPort } from '../harness/db/etcd/etcd-binary.js';
 
-/** The etcd binary and its version line, or null when it is not installed. */
-export function etcdVersion(): { readonly bin: string; readonly version: string } | null {
-  try {
-    const bin = execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const version = /etcd Version: (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? '?';
-    return { bin, version };
-  } catch {
-    return null;
-  }
-}
-
-async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { etcdVersion } from '../harness/db/etcd/etcd-binary.js';
 
 interface Member {
   readonly name: string;

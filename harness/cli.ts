@@ -7,13 +7,14 @@
  * Ctrl-C once: stop the run (teardown, history kept). Twice: exit now (the
  * cluster's exit hook still kills the nodes synchronously).
  */
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELP, UsageError, parseOptions, type JepsenOptions } from './options.js';
 import { EXIT } from '../checker/exit-codes.js';
 import { runTest, type RunOutcome } from './run/run-test.js';
 import { worstExitCode } from './run/verdict.js';
+import { connectHosts, HostsUnusable, type HostTarget } from './remote/hosts.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 
@@ -32,6 +33,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.usage;
     }
     throw err;
+  }
+
+  // --hosts: every host must answer before anything starts anywhere (exit 254 otherwise, nothing left running).
+  let hosts: HostTarget[] | undefined;
+  if (options.hosts !== null) {
+    const knownHosts = options.hosts.knownHosts ?? join(options.store, 'known_hosts');
+    mkdirSync(options.store, { recursive: true });
+    try {
+      hosts = await connectHosts(options.hosts, knownHosts);
+    } catch (err) {
+      if (err instanceof HostsUnusable) {
+        await Promise.all(err.remotes.map((r) => r.close()));
+        process.stderr.write(`rift jepsen: --hosts: ${err.message}\n(known hosts: ${knownHosts})\n`);
+        return EXIT.usage;
+      }
+      throw err;
+    }
+    if (!options.quiet) process.stderr.write(`rift jepsen: ${hosts.length} hosts answer over ssh (known hosts: ${knownHosts})\n`);
   }
 
   const interrupt = new AbortController();
@@ -60,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         repoRoot,
         argv,
         runIndex: i,
+        ...(hosts !== undefined ? { hosts } : {}),
       });
       outcomes.push(outcome);
       // Stop at the first invalid or crashed run (as Jepsen's --test-count): keep that state in `latest`.
@@ -68,6 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await Promise.all((hosts ?? []).map((h) => h.remote.close()));
   }
   if (options.testCount > 1) {
     const line = outcomes.map((o, i) => `seed ${options.seed + i}: ${String(o.verdict)}`).join(', ');

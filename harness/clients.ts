@@ -1,62 +1,48 @@
 /**
  * Client workers (Jepsen's worker threads). --concurrency workers, each
- * running one logical process at a time with its own RiftClient (clientId
- * `p<process>-<seed>`, so every process has its own session in the node's
- * session table). Each op is recorded as an invoke line before it is sent and
- * a completion line when it returns.
+ * running one logical process at a time with its own Client (db/client.ts,
+ * opened for that process: clientId `p<process>-<seed>`, so every process
+ * has its own session where the database keeps sessions). Each op is
+ * recorded as an invoke line before it is sent and a completion line when
+ * it returns.
  *
- * Outcomes (Jepsen/Knossos semantics):
+ * Outcomes (Jepsen/Knossos semantics; the Client says which, db/client.ts):
  * - ok   → ok (a read's value: integer, or null when the key is absent).
- * - a definite failure (cas_mismatch, invalid, and the session refusals that
- *   prove the op was not applied: session_conflict, op_mismatch) → fail with
- *   the error. A stale_seq refusal does not prove it (the op may have been
- *   applied before): the client reports it as indeterminate, like a timeout.
- * - a timeout on write or cas → info (it may or may not have happened, now
- *   or later). The process is retired: it never invokes again, and the worker
- *   continues as process + concurrency (Jepsen's rule; Knossos relies on a
- *   process having at most one open op).
- * - a timed-out read → fail: a read has no effect, and a fail keeps the
- *   checker's search small (Jepsen tutorial 06).
+ * - fail → fail with the error: it did not happen.
+ * - info → info: it may or may not have happened, now or later. The process
+ *   is retired: it never invokes again, and the worker continues as
+ *   process + concurrency (Jepsen's rule; Knossos relies on a process having
+ *   at most one open op).
+ * - a client that throws: indeterminate, as a timeout (a read: fail, it has
+ *   no effect; anything else: info).
  */
-import type { ClusterConfig } from '../node/config-types.js';
-import { RiftClient, type ClientResult } from '../node/client.js';
 import { timedOutOpType } from '../node/client-retry.js';
+import { assertNever } from '../node/util/assert.js';
+import type { Client, ClientSpec, Outcome } from './db/client.js';
 import type { OpGenerator, PlannedOp, Stagger } from './generator.js';
 import type { HistoryEntry } from './history.js';
 
-/** What a worker needs from a client (RiftClient; tests may substitute). */
-export interface KvClient {
-  get(key: string): Promise<ClientResult>;
-  put(key: string, value: string): Promise<ClientResult>;
-  cas(key: string, expected: string | null, value: string): Promise<ClientResult>;
-  close(): void;
-}
+export { historyValueOf } from './db/client.js';
 
 export interface ClientPoolOptions {
-  readonly config: ClusterConfig;
+  readonly nodeIds: readonly string[];
   readonly concurrency: number;
   readonly seed: number;
   readonly opTimeoutMs: number;
   /** Called synchronously for every invoke and completion, in the order they happen. */
   readonly record: (entry: HistoryEntry) => void;
-  readonly makeClient?: (clientId: string, seed: number, timeoutMs: number, process: number) => KvClient;
+  /** Opens a client for one process (Jepsen's client/open!). */
+  readonly openClient: (spec: ClientSpec) => Client;
 }
 
 interface Worker {
   readonly thread: number;
   process: number;
-  client: KvClient;
+  client: Client;
 }
 
 export function clientIdFor(process: number, seed: number): string {
   return `p${process}-${seed}`;
-}
-
-/** The node stores strings; the history holds integers. Anything else is kept as-is (the checker will flag a value nobody wrote). */
-export function historyValueOf(stored: string | null): number | string | null {
-  if (stored === null) return null;
-  if (/^-?\d{1,15}$/.test(stored)) return Number(stored);
-  return stored;
 }
 
 /** Sleeps `ms`, waking early (without error) when `signal` aborts. */
@@ -75,28 +61,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class ClientPool {
   private readonly workers: Worker[];
-  private readonly makeClient: (clientId: string, seed: number, timeoutMs: number, process: number) => KvClient;
   private closed = false;
 
   constructor(private readonly opts: ClientPoolOptions) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
       throw new Error(`concurrency must be a positive integer, got ${opts.concurrency}`);
-    // As in Jepsen, each client process is bound to one node (process mod
-    // nodes): every op starts there and follows redirects to the leader, so
-    // the workload reaches every node, followers and minorities included.
-    this.makeClient =
-      opts.makeClient ??
-      ((clientId, seed, timeoutMs, process) => {
-        const homeNode = opts.config.nodes[process % opts.config.nodes.length]?.id;
-        return new RiftClient({ config: opts.config, clientId, timeoutMs, seed, ...(homeNode !== undefined ? { homeNode } : {}) });
-      });
+    if (opts.nodeIds.length === 0) throw new Error('a client pool needs at least one node');
     this.workers = Array.from({ length: opts.concurrency }, (_, thread) => ({ thread, process: thread, client: this.clientFor(thread) }));
   }
 
-  private clientFor(process: number): KvClient {
+  private clientFor(process: number): Client {
     // Per-process seed for the client's jitter and first node: reproducible, different per process.
     const seed = (this.opts.seed + Math.imul(process + 1, 0x9e37_79b1)) >>> 0;
-    return this.makeClient(clientIdFor(process, this.opts.seed), seed, this.opts.opTimeoutMs, process);
+    // As in Jepsen, each client process is bound to one node (process mod
+    // nodes): every op starts there (rift follows redirects to the leader),
+    // so the workload reaches every node, followers and minorities included.
+    const node = this.opts.nodeIds[process % this.opts.nodeIds.length]!;
+    return this.opts.openClient({ process, node, seed, timeoutMs: this.opts.opTimeoutMs, clientId: clientIdFor(process, this.opts.seed) });
   }
 
   /** Current process of every worker (for tests and the summary). */
@@ -163,40 +144,27 @@ export class ClientPool {
   private async execute(w: Worker, op: PlannedOp): Promise<'ok' | 'fail' | 'info'> {
     const process = w.process;
     this.record({ process, type: 'invoke', f: op.f, key: op.key, value: op.value });
-    let result: ClientResult;
+    let outcome: Outcome;
     try {
-      switch (op.f) {
-        case 'read':
-          result = await w.client.get(op.key);
-          break;
-        case 'write':
-          result = await w.client.put(op.key, String(op.value));
-          break;
-        case 'cas':
-          result = await w.client.cas(op.key, op.value[0] === null ? null : String(op.value[0]), String(op.value[1]));
-          break;
-      }
+      outcome = await w.client.invoke(op);
     } catch (err) {
       // The client threw (e.g. closed under us): we cannot know whether it took effect.
-      result = { type: 'timeout', error: `indeterminate: ${(err as Error).message}` };
+      const error = `indeterminate: ${(err as Error).message}`;
+      outcome = timedOutOpType(op.f) === 'fail' ? { type: 'fail', error } : { type: 'info', error };
     }
-    switch (result.type) {
+    switch (outcome.type) {
       case 'ok':
-        this.record({ process, type: 'ok', f: op.f, key: op.key, value: op.f === 'read' ? historyValueOf(result.value) : op.value });
+        this.record({ process, type: 'ok', f: op.f, key: op.key, value: op.f === 'read' ? (outcome.value ?? null) : op.value });
         return 'ok';
       case 'fail':
-        this.record({ process, type: 'fail', f: op.f, key: op.key, value: op.value, error: result.error });
+        this.record({ process, type: 'fail', f: op.f, key: op.key, value: op.value, error: outcome.error });
         return 'fail';
-      case 'timeout': {
-        const error = /^(timeout|indeterminate)/.test(result.error) ? result.error : `timeout: ${result.error}`;
-        if (timedOutOpType(op.f) === 'fail') {
-          this.record({ process, type: 'fail', f: op.f, key: op.key, value: null, error });
-          return 'fail';
-        }
-        this.record({ process, type: 'info', f: op.f, key: op.key, value: op.value, error });
+      case 'info':
+        this.record({ process, type: 'info', f: op.f, key: op.key, value: op.value, error: outcome.error });
         this.retire(w);
         return 'info';
-      }
+      default:
+        return assertNever(outcome, 'client outcome');
     }
   }
 

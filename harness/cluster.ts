@@ -1,6 +1,8 @@
 /**
- * The cluster manager: writes the ClusterConfig, spawns the nodes, and kills,
- * restarts, pauses, resumes and re-clocks them on the nemesis's orders.
+ * rift's cluster on this machine: writes the ClusterConfig, builds the rift
+ * Db (db/rift/rift-db.ts) and its network, and starts the nodes; the
+ * generic DbCluster (db/cluster.ts) kills, restarts, pauses, resumes and
+ * re-clocks them on the nemesis's orders.
  *
  * Network: 'relay' (default, no root) routes every directed peer link through
  * the in-process UDP relay (harness/net/relay.ts); 'netns' puts every node in
@@ -25,7 +27,8 @@ import { DirectNetwork } from './net/direct.js';
 import { NetnsNetwork } from './net/netns.js';
 import { UdpRelay } from './net/relay.js';
 import type { NetworkControl } from './net/types.js';
-import { NodeProcess, type ClockState } from './node-process.js';
+import { DbCluster } from './db/cluster.js';
+import { RiftDb } from './db/rift/rift-db.js';
 import { guardedSpawn, orphanGuard } from './orphan-guard.js';
 import { pickFreeUdpPorts } from './ports.js';
 
@@ -34,6 +37,11 @@ export type { Grudge, NetStats, NetworkControl, PacketFaults } from './net/types
 // harness/cluster.ts runs from the sources (vitest) or from dist/harness/ (npm run jepsen).
 const parentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = basename(parentDir) === 'dist' ? resolve(parentDir, '..') : parentDir;
+
+/** The node program the harness starts (a test may substitute its own). */
+export function riftNodeEntry(nodeEntry?: string): string {
+  return resolve(nodeEntry ?? join(repoRoot, 'dist', 'node', 'main.js'));
+}
 
 export interface ClusterOptions {
   nodeCount: number; // 1..9
@@ -67,22 +75,35 @@ export interface ClusterOptions {
   onSignal?: (signal: NodeJS.Signals) => void;
 }
 
-export class Cluster {
-  readonly nodeIds: readonly string[];
-  private readonly procs = new Map<string, NodeProcess>();
-  private stopping: Promise<void> | null = null;
-  private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
-  private readonly exitHandler = (): void => this.stopSync();
-
+export class Cluster extends DbCluster<RiftDb> {
   private constructor(
     readonly config: ClusterConfig,
     readonly configPath: string,
-    readonly net: NetworkControl,
-    private readonly relay: UdpRelay | null,
-    private readonly netns: NetnsNetwork | null,
-    private readonly opts: ClusterOptions,
+    db: RiftDb,
+    net: NetworkControl,
+    relay: UdpRelay | null,
+    netns: NetnsNetwork | null,
+    opts: ClusterOptions,
   ) {
-    this.nodeIds = config.nodes.map((n) => n.id);
+    super(
+      db,
+      net,
+      {
+        stop: async () => {
+          relay?.close();
+          if (netns !== null) await netns.teardown();
+        },
+        stopSync: () => {
+          relay?.close();
+          netns?.teardownSync();
+        },
+      },
+      {
+        ...(opts.log !== undefined ? { log: opts.log } : {}),
+        ...(opts.handleSignals !== undefined ? { handleSignals: opts.handleSignals } : {}),
+        ...(opts.onSignal !== undefined ? { onSignal: opts.onSignal } : {}),
+      },
+    );
   }
 
   /** Writes the config, spawns all nodes and waits for each one's 'ready'. */
@@ -93,7 +114,7 @@ export class Cluster {
     if (opts.net !== 'relay' && opts.net !== 'netns' && opts.net !== 'direct') {
       throw new Error(`net must be 'relay', 'netns' or 'direct', got ${String(opts.net)}`);
     }
-    const entry = resolve(opts.nodeEntry ?? join(repoRoot, 'dist', 'node', 'main.js'));
+    const entry = riftNodeEntry(opts.nodeEntry);
     if (!existsSync(entry)) throw new Error(`node program ${entry} does not exist (build first: node scripts/build.mjs)`);
     const runDir = resolve(opts.runDir);
     mkdirSync(join(runDir, 'nodes'), { recursive: true });
@@ -138,178 +159,28 @@ export class Cluster {
     writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
 
     const net: NetworkControl = relay ?? netns ?? new DirectNetwork();
-    const cluster = new Cluster(config, configPath, net, relay, netns, opts);
     // No node outlives the harness, paused or not (orphan-guard.ts).
     const guard = orphanGuard();
-    if (guard.kind === 'none') cluster.log(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
-    for (const id of ids) {
-      const args = [
-        entry,
-        '--config',
-        configPath,
-        '--id',
-        id,
-        ...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []),
-        ...opts.nodeFlags,
-      ];
-      const spawn = guardedSpawn(netns !== null ? netns.wrap(id, process.execPath, args) : { command: process.execPath, args }, guard);
-      cluster.procs.set(id, new NodeProcess(id, { ...spawn, logPath: join(runDir, 'nodes', `${id}.log`), cwd: repoRoot }));
-    }
-    cluster.installHandlers();
-    try {
-      await Promise.all([...cluster.procs.values()].map((p) => p.start(opts.readyTimeoutMs ?? 15_000)));
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
+    if (guard.kind === 'none') opts.log?.(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
+    const db = new RiftDb({
+      config,
+      configPath,
+      entry,
+      nodeFlags: [...(opts.pageCacheCrashModel === true ? ['--page-cache-crash-model'] : []), ...opts.nodeFlags],
+      logDir: join(runDir, 'nodes'),
+      cwd: repoRoot,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
+      wrap: (id, command) => guardedSpawn(netns !== null ? netns.wrap(id, command.command, command.args) : command, guard),
+    });
+    const cluster = new Cluster(config, configPath, db, net, relay, netns, opts);
+    await cluster.startAll();
     cluster.log(`cluster up: ${ids.length} nodes (${opts.net}), config ${configPath}`);
     return cluster;
   }
 
-  private log(line: string): void {
-    this.opts.log?.(line);
-  }
-
-  private proc(id: string): NodeProcess {
-    const p = this.procs.get(id);
-    if (p === undefined) throw new Error(`unknown node "${id}" (nodes: ${this.nodeIds.join(', ')})`);
-    return p;
-  }
-
-  isAlive(id: string): boolean {
-    return this.proc(id).isAlive();
-  }
-
-  isPaused(id: string): boolean {
-    return this.proc(id).isPaused();
-  }
-
-  /** The node's data directory (its log file is `raft.log` in it). */
-  dataDir(id: string): string {
-    this.proc(id);
-    return join(this.config.dataDir, id);
-  }
-
-  /** The node's OS process id while it runs, else null. */
-  pid(id: string): number | null {
-    return this.proc(id).pid;
-  }
-
-  /** Every node process id ever seen running now (for orphan checks). */
-  pids(): number[] {
-    return this.nodeIds.map((id) => this.proc(id).pid).filter((p): p is number => p !== null);
-  }
-
-  /** Status over IPC; null when the node is dead, paused or does not answer in time. */
-  status(id: string, timeoutMs = 1000): Promise<NodeStatus | null> {
-    return this.proc(id).status(timeoutMs);
-  }
-
-  /**
-   * The current leader: among the live, unpaused nodes that answer and claim
-   * role 'leader', the one with the highest term (a deposed leader that has
-   * not heard of the new term yet still claims a lower one, §5.1). Null if none.
-   */
-  async leader(timeoutMs = 500): Promise<string | null> {
-    const statuses = await Promise.all(this.nodeIds.map((id) => this.proc(id).status(timeoutMs)));
-    let best: { id: string; term: number } | null = null;
-    for (const [i, s] of statuses.entries()) {
-      if (s === null || s.role !== 'leader') continue;
-      if (best === null || s.currentTerm > best.term) best = { id: this.nodeIds[i]!, term: s.currentTerm };
-    }
-    return best?.id ?? null;
-  }
-
-  async waitForLeader(timeoutMs: number): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const leader = await this.leader();
-      if (leader !== null || Date.now() >= deadline) return leader;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async kill(id: string): Promise<void> {
-    await this.proc(id).kill();
-    this.log(`${id} killed`);
-  }
-
-  /** Respawns a dead node with the same config and data; waits for 'ready'. */
-  async restart(id: string): Promise<void> {
-    const p = this.proc(id);
-    if (p.isAlive()) throw new Error(`cannot restart ${id}: it is still running (kill it first)`);
-    if (this.stopping !== null) throw new Error(`cannot restart ${id}: the cluster is stopping`);
-    await p.start(this.opts.readyTimeoutMs ?? 15_000);
-    this.log(`${id} restarted (pid ${p.pid})`);
-  }
-
-  async pause(id: string): Promise<void> {
-    await this.proc(id).pause();
-    this.log(`${id} paused`);
-  }
-
-  async resume(id: string): Promise<void> {
-    this.proc(id).resume();
-    this.log(`${id} resumed`);
-  }
-
-  /** Changes the node's injected clock (offset, rate, or a one-off bump) and waits for the acknowledgement. */
-  async clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState> {
-    const state = await this.proc(id).clock(change);
-    this.log(`${id} clock offsetMs=${state.offsetMs} rate=${state.rate}`);
-    return state;
-  }
-
-  /** Kills every node, closes the relay, removes namespaces and rules. Idempotent. */
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      const errors: string[] = [];
-      await Promise.all(
-        [...this.procs.values()].map(async (p) => {
-          try {
-            p.resume(); // SIGCONT first: a stopped process would sit on anything but SIGKILL
-            await p.kill();
-          } catch (err) {
-            p.killSync();
-            errors.push((err as Error).message);
-          }
-        }),
-      );
-      this.relay?.close();
-      if (this.netns !== null) await this.netns.teardown();
-      this.removeHandlers();
-      if (errors.length > 0) this.log(`cluster stop: ${errors.join('; ')}`);
-      this.log('cluster stopped');
-    })();
-    return this.stopping;
-  }
-
-  private stopSync(): void {
-    for (const p of this.procs.values()) p.killSync();
-    this.relay?.close();
-    this.netns?.teardownSync();
-  }
-
-  private installHandlers(): void {
-    process.on('exit', this.exitHandler);
-    if (this.opts.handleSignals === false) return;
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const handler = (): void => {
-        this.log(`${signal}: stopping the cluster`);
-        void this.stop().finally(() => {
-          if (this.opts.onSignal !== undefined) this.opts.onSignal(signal);
-          // Not a re-raise: execa's cleanup (signal-exit) keeps its own listeners,
-          // so the default "terminate on signal" would never happen.
-          else process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-        });
-      };
-      process.on(signal, handler);
-      this.signalHandlers.push([signal, handler]);
-    }
-  }
-
-  private removeHandlers(): void {
-    process.off('exit', this.exitHandler);
-    for (const [signal, handler] of this.signalHandlers.splice(0)) process.off(signal, handler);
+  /** Status over IPC (rift's whole NodeStatus); null when the node is dead, paused or does not answer in time. */
+  override async status(id: string, timeoutMs = 1000): Promise<NodeStatus | null> {
+    if (!this.isAlive(id) || this.isPaused(id)) return null;
+    return this.db.nodeStatus(id, timeoutMs);
   }
 }

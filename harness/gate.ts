@@ -29,7 +29,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT } from '../checker/exit-codes.js';
-import { bugCells, correctCells, inGate, runnable, type GateCell } from './gate/cells.js';
+import { bugCells, correctCells, etcdCells, inGate, runnable, type GateCell } from './gate/cells.js';
 import { cellOdds, needsAnotherRun } from './gate/odds.js';
 import { cellSeed, repoRoot, reproduceCommand, runCell, type CellRun } from './gate/run-cell.js';
 
@@ -82,7 +82,7 @@ async function gateBug(cell: GateCell, index: number, base: number, store: strin
 }
 
 async function runGate(store: string, base: number, only: string | undefined, jsonOut: string | undefined): Promise<number> {
-  const table = [...correctCells, ...bugCells];
+  const table = [...correctCells, ...bugCells, ...etcdCells];
   const cells = table.filter((c) => matches(c, only));
   process.stdout.write(
     `rift consistency gate: ${cells.length} cells, base seed ${base} (repeat: npm run gate -- --seed ${base}); runs under ${store}/\n`,
@@ -91,6 +91,12 @@ async function runGate(store: string, base: number, only: string | undefined, js
   for (const cell of cells) {
     // Seeds follow the cell's place in the whole table: --only does not change them.
     const index = table.indexOf(cell);
+    const unavailable = cell.unavailable?.() ?? null;
+    if (unavailable !== null) {
+      outcomes.push({ cell: cell.name, expect: cell.expect, passed: true, status: `not run: ${unavailable}`, runs: [] });
+      process.stdout.write(`  ----  ${pad(cell.name, 32)} not run (${unavailable})\n`);
+      continue;
+    }
     if (!runnable(cell)) {
       outcomes.push({
         cell: cell.name,

@@ -7,6 +7,7 @@
  * and exits 254 (Jepsen's exit status for invalid arguments).
  */
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
@@ -26,6 +27,8 @@ import {
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import { defaultTimings } from '../node/config-types.js';
+import { dbNames, systems, type DbName } from './db/systems.js';
+import { parseHostList, readHostsFile, type HostsSpec } from './remote/hosts.js';
 import {
   noUnsafeFlags,
   unsafeConflict,
@@ -35,10 +38,21 @@ import {
   type UnsafeFlags,
 } from '../node/unsafe-flags.js';
 
-export type NetMode = 'relay' | 'netns';
+/**
+ * relay: rift's UDP relay; netns: namespaces + nftables (root); loopback: no
+ * fault layer (a TCP system without root); hosts: nftables on each host of
+ * --hosts (implied by it).
+ */
+export type NetMode = 'relay' | 'netns' | 'loopback' | 'hosts';
 export type ReadModeOption = 'readindex' | 'lease';
 
 export interface JepsenOptions {
+  /** The system under test (db/systems.ts). */
+  readonly db: DbName;
+  /** --hosts: run one node per host over SSH; null: on this machine. */
+  readonly hosts: HostsSpec | null;
+  /** etcd only: reads are serializable (served locally, may be stale): the known weakness the harness must catch. */
+  readonly etcdSerializableReads: boolean;
   /** Cluster size (Maelstrom's --node-count). */
   readonly nodes: number;
   /** Seconds of workload (setup, final reads and the check come on top). */
@@ -105,6 +119,10 @@ export class UsageError extends Error {
 const cyclesDivisor = 6.5;
 
 export const defaults = {
+  db: 'rift' as DbName,
+  sshUser: 'root',
+  sshPort: 22,
+  remoteDir: '/tmp/rift-jepsen',
   nodes: 5,
   timeLimitS: 30,
   concurrency: '2n',
@@ -184,20 +202,48 @@ function faultsHelp(): string {
 
 export const HELP = `Usage: npm run jepsen -- [options]
 
-Starts a rift cluster on loopback in a fresh run directory, runs a
-read/write/cas workload against it while a nemesis injects faults, stops
-everything, checks the history for linearizability and prints the verdict.
+Starts a cluster (rift, or another system: --db) in a fresh run directory,
+on loopback or on your hosts (--hosts), runs a read/write/cas workload
+against it while a nemesis injects faults, stops everything, checks the
+history for linearizability and prints the verdict.
 
 Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crash
 (with --test-count: the worst run; invalid ranks above unknown).
 
 Cluster
+  --db NAME               the system under test: ${dbNames.join(' | ')}           (default ${defaults.db})
+                          rift: this repository's node; every fault kind.
+                          etcd: Debian's etcd-server (etcd 3.4), a register
+                          over its v3 JSON gateway; partition, kill, pause
+  --etcd-serializable-reads
+                          etcd: serializable reads (served locally, may be
+                          stale: the weakness the harness must catch)
   --nodes N               number of nodes, 1..9                        (default ${defaults.nodes})
-  --net relay|netns       relay: in-process UDP relay, no root needed;
-                          netns: network namespaces + nftables (root)   (default ${defaults.net})
-  --read-mode MODE        readindex | lease                             (default ${defaults.readMode})
-  --node-flag=FLAG        extra node flag, repeatable; one of (see rift-node --help)
+  --net relay|netns|loopback
+                          relay: in-process UDP relay, no root (rift);
+                          netns: network namespaces + nftables (root; TCP
+                          systems such as etcd need it for partitions);
+                          loopback: no fault layer (etcd without root)
+                                                  (default rift: ${defaults.net}; etcd: netns as root, else loopback)
+  --read-mode MODE        rift: readindex | lease                       (default ${defaults.readMode})
+  --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
+
+Hosts (one node per host, over SSH; without them, this machine)
+  --hosts H1,H2,...       host names or addresses, 1..9; implies the
+                          hosts' own nftables for partitions; partition,
+                          kill and pause only
+  --hosts-file FILE       the hosts, one per line (# comments)
+  --ssh-user USER         login on every host                           (default ${defaults.sshUser})
+  --ssh-key FILE          private key (ssh -i)                   (default: ssh's own and the agent)
+  --ssh-port N            port of every host's sshd                      (default ${defaults.sshPort})
+  --ssh-known-hosts FILE  accept only the host keys in FILE; without it,
+                          <store>/known_hosts learns each key on first
+                          sight and refuses any other later (accept-new)
+  --remote-dir DIR        the harness's files on each host (removed after
+                          the run)                                       (default ${defaults.remoteDir})
+  Every host is probed first: a bad list, an unreachable host or a
+  refused login is exit 254 and nothing starts anywhere.
 
 Workload
   --time-limit S          seconds of workload, 1..86400                 (default ${defaults.timeLimitS})
@@ -234,6 +280,15 @@ results.json, test.json, harness.log, cluster.json, nodes/<id>.log};
 `;
 
 const optionSpec = {
+  db: { type: 'string' },
+  hosts: { type: 'string' },
+  'hosts-file': { type: 'string' },
+  'ssh-user': { type: 'string' },
+  'ssh-key': { type: 'string' },
+  'ssh-port': { type: 'string' },
+  'ssh-known-hosts': { type: 'string' },
+  'remote-dir': { type: 'string' },
+  'etcd-serializable-reads': { type: 'boolean' },
   nodes: { type: 'string' },
   'node-count': { type: 'string' },
   'time-limit': { type: 'string' },
@@ -452,6 +507,36 @@ export function unsafeFlagsOfNodeFlags(flags: readonly string[]): UnsafeFlags {
   return unsafe as UnsafeFlags;
 }
 
+/** --hosts / --hosts-file and the --ssh-* options; null without hosts (then no --ssh-* option may be given). */
+function parseHosts(v: Record<string, string | boolean | string[] | undefined>): HostsSpec | null {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const sshFlags = ['ssh-user', 'ssh-key', 'ssh-port', 'ssh-known-hosts', 'remote-dir'].filter((k) => str(k) !== undefined);
+  const list = str('hosts');
+  const file = str('hosts-file');
+  if (list === undefined && file === undefined) {
+    if (sshFlags.length > 0) throw new UsageError(`--${sshFlags[0]!} needs --hosts or --hosts-file`);
+    return null;
+  }
+  if (list !== undefined && file !== undefined) throw new UsageError('give --hosts or --hosts-file, not both');
+  let hosts: string[];
+  try {
+    hosts = list !== undefined ? parseHostList(list.split(','), '--hosts') : readHostsFile(file!);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const user = str('ssh-user') ?? defaults.sshUser;
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/i.test(user)) throw new UsageError(`--ssh-user must be a user name, got "${user}"`);
+  const keyPath = str('ssh-key') ?? null;
+  if (keyPath !== null && !existsSync(keyPath)) throw new UsageError(`--ssh-key ${keyPath}: no such file`);
+  const knownHosts = str('ssh-known-hosts') ?? null;
+  if (knownHosts !== null && !existsSync(knownHosts)) throw new UsageError(`--ssh-known-hosts ${knownHosts}: no such file`);
+  const port = str('ssh-port') === undefined ? defaults.sshPort : integerIn('ssh-port', str('ssh-port')!, 1, 65_535);
+  const remoteDir = str('remote-dir') ?? defaults.remoteDir;
+  if (!remoteDir.startsWith('/') || /[\s'"$`\\]/.test(remoteDir) || remoteDir === '/')
+    throw new UsageError(`--remote-dir must be an absolute path without spaces, quotes or shell characters, got "${remoteDir}"`);
+  return { hosts, user, keyPath, port, knownHosts, remoteDir };
+}
+
 const testNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
 
 /**
@@ -472,16 +557,30 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'help' };
+  const db = v.db === undefined ? defaults.db : oneOf<DbName>('db', v.db, dbNames);
+  const system = systems[db];
+  if (v['etcd-serializable-reads'] === true && db !== 'etcd') throw new UsageError('--etcd-serializable-reads needs --db etcd');
 
   if (v.nodes !== undefined && v['node-count'] !== undefined) throw new UsageError('give --nodes or --node-count, not both');
+  const hosts = parseHosts(v);
+  // On --hosts the system must be on the hosts (its setup checks each), not necessarily here.
+  const unavailable = hosts === null ? system.unavailable() : null;
+  if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
   const nodesRaw = v.nodes ?? v['node-count'];
-  const nodes = nodesRaw === undefined ? defaults.nodes : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+  const nodes =
+    nodesRaw === undefined
+      ? (hosts?.hosts.length ?? defaults.nodes)
+      : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
+  if (hosts !== null && nodes !== hosts.hosts.length)
+    throw new UsageError(`--nodes ${nodes} with ${hosts.hosts.length} hosts: one node per host (leave --nodes out)`);
   const timeLimitS = v['time-limit'] === undefined ? defaults.timeLimitS : numberIn('time-limit', v['time-limit'], 1, 86_400);
   const concurrency = parseConcurrency(v.concurrency ?? defaults.concurrency, nodes);
   const rate = v.rate === undefined ? defaults.rate : numberIn('rate', v.rate, 0.1, 100_000);
   const keys = v.keys === undefined ? defaults.keys : integerIn('keys', v.keys, 1, 1000);
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
   const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
+  for (const k of nemesis)
+    if (!system.kinds.includes(k)) throw new UsageError(`--nemesis ${k}: --db ${db} cannot carry it (it takes ${system.kinds.join(', ')})`);
   const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);
   // Default: 4 s, but short runs get a shorter interval so they still see
   // three fault cycles (the first fault starts one interval in; cycle c
@@ -514,11 +613,29 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const testCount = v['test-count'] === undefined ? defaults.testCount : integerIn('test-count', v['test-count'], 1, 10_000);
   if (seed + testCount - 1 > 0xffff_ffff)
     throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
-  const net = v.net === undefined ? defaults.net : oneOf<NetMode>('net', v.net, ['relay', 'netns']);
+  const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
+  if (hosts !== null && v.net !== undefined)
+    throw new UsageError('--net does not apply with --hosts: partitions are nftables rules on each host');
+  const net: NetMode =
+    hosts !== null
+      ? 'hosts'
+      : v.net === undefined
+        ? system.defaultNet(isRoot)
+        : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
+  if (hosts !== null)
+    for (const k of nemesis)
+      if (!system.hostKinds.includes(k))
+        throw new UsageError(`--nemesis ${k}: not on --hosts (there ${db} takes ${system.hostKinds.join(', ')})`);
+  if (!system.nets.includes(net))
+    throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets.filter((n) => n !== 'hosts'))} (or on --hosts)`);
   if (net === 'netns') {
-    const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
-    if (!isRoot) throw new UsageError('--net netns needs root on Linux (network namespaces and nftables); use --net relay');
+    if (!isRoot)
+      throw new UsageError(`--net netns needs root on Linux (network namespaces and nftables); use --net ${system.defaultNet(false)}`);
   }
+  if (net === 'loopback' && nemesis.includes('partition'))
+    throw new UsageError(
+      `--nemesis partition needs a network fault layer: --db ${db} on --net loopback has none (use --net netns, as root)`,
+    );
   for (const t of targets) {
     const owners = kindsTakingTarget(t);
     if (v.targets !== undefined && !nemesis.some((k) => owners.includes(k)))
@@ -537,6 +654,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const readMode =
     v['read-mode'] === undefined ? defaults.readMode : oneOf<ReadModeOption>('read-mode', v['read-mode'], ['readindex', 'lease']);
+  if (!system.nodeFlags && (v['node-flag'] !== undefined || v['read-mode'] !== undefined))
+    throw new UsageError(`--node-flag and --read-mode are rift's node options: --db ${db} takes neither`);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
@@ -549,12 +668,16 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (leaveRunning && testCount > 1)
     throw new UsageError('--leave-running keeps one cluster up; it cannot be combined with --test-count > 1');
   const testName =
-    v['test-name'] ?? `rift-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
+    v['test-name'] ?? `${db}-${nemesis.length === 0 ? 'none' : nemesis.length === nemesisKinds.length ? 'all' : nemesis.join('-')}`;
   if (!testNamePattern.test(testName) || testName === '.' || testName === '..' || testName === 'latest') {
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
   const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
-  let electionTimeoutMs: [number, number] = [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax];
+  const timings = system.timings ?? {
+    electionTimeoutMs: [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax] as const,
+    heartbeatIntervalMs: defaultTimings.heartbeatIntervalMs,
+  };
+  let electionTimeoutMs: [number, number] = [timings.electionTimeoutMs[0], timings.electionTimeoutMs[1]];
   if (v['election-timeout'] !== undefined) {
     const m = /^(\d+)-(\d+)$/.exec(v['election-timeout']);
     const lo = Number(m?.[1]);
@@ -566,7 +689,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const heartbeatIntervalMs =
     v.heartbeat === undefined
-      ? Math.min(defaultTimings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
+      ? Math.min(timings.heartbeatIntervalMs, Math.floor(electionTimeoutMs[0] / 2))
       : integerIn('heartbeat', v.heartbeat, 10, 30_000);
   if (heartbeatIntervalMs * 2 > electionTimeoutMs[0]) {
     throw new UsageError(
@@ -579,6 +702,9 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   return {
     kind: 'run',
     options: {
+      db,
+      hosts,
+      etcdSerializableReads: v['etcd-serializable-reads'] === true,
       nodes,
       timeLimitS,
       concurrency,

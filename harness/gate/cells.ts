@@ -7,6 +7,8 @@
  * that plan is worth).
  */
 import { isNemesisKind, nemesisKinds } from '../nemesis/registry.js';
+import { systems } from '../db/systems.js';
+import { netnsUnavailableReason } from '../net/netns.js';
 import type { Expectation } from './run-cell.js';
 
 export interface Measured {
@@ -36,6 +38,8 @@ export interface GateCell {
    * (the reason is printed).
    */
   readonly studyOnly?: string;
+  /** Why the cell cannot run on this machine (its system not installed, no root for its network), or null: checked before it runs. */
+  readonly unavailable?: () => string | null;
 }
 
 /** Options shared by every cell: short runs, enough load to see anomalies. */
@@ -404,3 +408,53 @@ export function inGate(cell: GateCell): boolean {
 export function runnable(cell: GateCell): boolean {
   return cell.needsKind === undefined || isNemesisKind(cell.needsKind);
 }
+
+/**
+ * etcd (--db etcd, db/etcd/): the harness tests someone else's database.
+ * Partitions cut etcd's TCP peer links in the kernel, so these cells need
+ * etcd installed and root (netns + nftables); elsewhere they are listed,
+ * not run, with the reason. 20 s runs with a 3 s interval: etcd's election
+ * timeout is 1-2 s, so each fault outlasts an election.
+ */
+const etcdCommon = [
+  '--db',
+  'etcd',
+  '--time-limit',
+  '20',
+  '--nemesis-interval',
+  '3',
+  '--rate',
+  '150',
+  '--concurrency',
+  '10',
+  '--keys',
+  '3',
+  '--ops-per-key',
+  '150',
+];
+
+function etcdUnavailable(): string | null {
+  const missing = systems.etcd.unavailable();
+  if (missing !== null) return missing;
+  const netns = netnsUnavailableReason();
+  return netns === null ? null : `etcd's partitions need --net netns: ${netns}`;
+}
+
+export const etcdCells: readonly GateCell[] = [
+  {
+    name: 'etcd-correct/partition-kill-pause',
+    expect: 'valid',
+    why: 'etcd 3.4 with linearizable reads stays linearizable under partitions (TCP links cut in the kernel), kills and pauses',
+    args: [...etcdCommon, '--nemesis', 'partition,kill,pause'],
+    unavailable: etcdUnavailable,
+  },
+  {
+    name: 'etcd-serializable-reads/partition',
+    expect: 'invalid',
+    why: "serializable reads are served from the member's local state: a member cut off from the leader serves stale values (Jepsen, etcd 3.4.3, 2020)",
+    args: [...etcdCommon, '--nemesis', 'partition', '--etcd-serializable-reads'],
+    plan: { n: 3, k: 2 },
+    control: 'etcd-correct/partition-kill-pause',
+    unavailable: etcdUnavailable,
+  },
+];

@@ -1,16 +1,17 @@
 /**
  * What a fault kind acts through when it applies or heals (its only view of
  * the world): the cluster's node processes, the network's fault layer, the
- * runner's seeded PRNGs and log. Kinds never see the Cluster class itself, so
- * a fake cluster drives them in unit tests, and a Db/Remote seam (a cluster
- * on other hosts, another database) can stand behind this interface later.
+ * runner's seeded PRNGs and log. Kinds never see a cluster class itself, so
+ * a fake cluster drives them in unit tests, and any Db on any hosts
+ * (db/cluster.ts: kills and pauses are signals to the node's pid on its
+ * host, through its Remote) stands behind this interface.
  */
-import type { NodeStatus } from '../../node/protocol.js';
+import type { NodeView } from '../db/db.js';
 import type { ClockState } from '../node-process.js';
 import type { NetworkControl } from '../net/types.js';
 import type { Rng } from '../rng.js';
 
-/** The node operations the nemesis uses (the Cluster class provides them all). */
+/** The node operations the nemesis uses (db/cluster.ts DbCluster provides them all). */
 export interface NemesisCluster {
   readonly nodeIds: readonly string[];
   readonly net: NetworkControl;
@@ -21,7 +22,9 @@ export interface NemesisCluster {
   /** The current leader as the nodes report it, or null (none, or no answer in time). */
   leader(): Promise<string | null>;
   /** What a node says about itself, or null when it does not answer. */
-  status(id: string): Promise<NodeStatus | null>;
+  status(id: string): Promise<NodeView | null>;
+  /** The kernel's view of the node's process on its host (state letter: T when stopped); absent: read /proc here. */
+  procState?(id: string): Promise<string | null>;
   /** SIGKILL: the process and everything it had not written to disk are gone. */
   kill(id: string): Promise<void>;
   /**
@@ -35,7 +38,7 @@ export interface NemesisCluster {
   /** SIGSTOP / SIGCONT. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
-  /** Changes the node's injectable clock (offset, rate, or a jump). */
+  /** Changes the node's injectable clock (offset, rate, or a jump); rejects where the Db has none. */
   clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState>;
 }
 

@@ -5,33 +5,41 @@
  * it to KeptCluster).
  */
 import { join } from 'node:path';
-import { RiftClient } from '../../node/client.js';
-import { Cluster } from '../cluster.js';
-import { powerLossKinds } from '../nemesis/registry.js';
+import type { DbCluster } from '../db/cluster.js';
+import type { RunningSystem } from '../db/system.js';
+import { systems } from '../db/systems.js';
+import type { HostTarget } from '../remote/hosts.js';
 import type { RunContext } from './context.js';
 import type { KeptCluster } from './leave-running.js';
 import { messageOf, withResource } from './scope.js';
-import { violationValue, watchWire } from './wire-monitor.js';
+import { violationValue } from './wire-monitor.js';
 
 /** How long to wait for a leader before the workload and after the heal. */
 export const LEADER_WAIT_MS = 15_000;
 
 /** A key the workload never uses (its keys are k0, k1...): the probe's ops are not part of the history. */
-const PROBE_KEY = 'rift-harness-probe';
+const PROBE_KEY = 'jepsen-harness-probe';
 
 /**
  * Whether the cluster serves: a write and then a read of the probe key both
  * succeed (a leader that holds a quorum, commits, and confirms a read),
  * retried until LEADER_WAIT_MS has passed.
  */
-async function serving(cluster: Cluster, signal: AbortSignal): Promise<boolean> {
+async function serving(system: RunningSystem, signal: AbortSignal): Promise<boolean> {
+  const { cluster } = system;
   const deadline = performance.now() + LEADER_WAIT_MS;
-  const client = new RiftClient({ config: cluster.config, clientId: `rift-harness-probe-${process.pid}`, timeoutMs: 1000 });
+  const client = system.openClient({
+    process: -1,
+    node: cluster.nodeIds[0]!,
+    seed: process.pid,
+    timeoutMs: 1000,
+    clientId: `jepsen-harness-probe-${process.pid}`,
+  });
   try {
     while (performance.now() < deadline && !signal.aborted) {
       const leader = await cluster.leader();
-      const put = await client.put(PROBE_KEY, String(Date.now()));
-      if (put.type === 'ok' && (await client.get(PROBE_KEY)).type === 'ok') return true;
+      const put = await client.invoke({ f: 'write', key: PROBE_KEY, value: Date.now() });
+      if (put.type === 'ok' && (await client.invoke({ f: 'read', key: PROBE_KEY, value: null })).type === 'ok') return true;
       if (leader === null) await new Promise((r) => setTimeout(r, 50));
     }
     return false;
@@ -40,44 +48,44 @@ async function serving(cluster: Cluster, signal: AbortSignal): Promise<boolean> 
   }
 }
 
+/** The connected hosts the CLI handed over (it probes them before any run). */
+function hostsOf(hosts: readonly HostTarget[] | undefined, expected: number): readonly HostTarget[] {
+  if (hosts === undefined || hosts.length !== expected)
+    throw new Error(`--hosts: ${expected} hosts expected, ${hosts?.length ?? 0} connected`);
+  return hosts;
+}
+
 export async function withCluster<T>(
   run: RunContext,
   runDir: string,
   kept: KeptCluster,
-  body: (cluster: Cluster, leader: string) => Promise<T>,
+  body: (system: RunningSystem, leader: string) => Promise<T>,
 ): Promise<T> {
   const { options, seed, io } = run;
   const startMs = performance.now();
-  // A node that fails to start makes Cluster.start stop the others and throw: nothing to release then.
-  const cluster = await Cluster.start({
-    nodeCount: options.nodes,
-    runDir,
-    nodeFlags: options.nodeFlags,
-    // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
-    pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
-    net: options.net,
-    readMode: options.readMode,
-    electionTimeoutMsMin: options.electionTimeoutMs[0],
-    electionTimeoutMsMax: options.electionTimeoutMs[1],
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
+  // A node that fails to start makes the system stop the others and throw: nothing to release then.
+  const system = await systems[options.db].start({
+    options,
     seed,
+    runDir,
     log: (l) => run.log.line(`cluster: ${l}`),
-    handleSignals: false, // the CLI owns Ctrl-C: it stops the run, which stops the cluster
+    hosts: options.hosts === null ? null : { targets: hostsOf(io.hosts, options.hosts.hosts.length), remoteDir: options.hosts.remoteDir },
     ...(io.nodeEntry !== undefined ? { nodeEntry: io.nodeEntry } : {}),
   });
   return withResource(
-    cluster,
-    async (c) => {
+    system,
+    async (sys) => {
+      const c: DbCluster = sys.cluster;
       // The relay kept the datagrams since it started: the monitor sees the first election too.
-      run.facts.wire = watchWire(
-        c.net,
-        c.config,
+      const wire = sys.watchWire(
         (v) => {
           run.log.line(`MONITOR: ${v.message}`);
           run.history.record({ process: 'monitor', type: 'info', f: 'monitor-violation', value: violationValue(v) });
         },
         () => run.history.nowMs(),
       ); // violations stamped on the history's clock (0 before the workload starts)
+      if ('probe' in wire) run.facts.wire = wire.probe;
+      else run.facts.wireNotRun = wire.notRun;
       run.throwIfInterrupted();
       const leader = await c.waitForLeader(LEADER_WAIT_MS);
       if (leader === null) {
@@ -87,7 +95,7 @@ export async function withCluster<T>(
       // The workload's clock starts only once the cluster serves: a cluster
       // still settling its first elections would otherwise show as a stall
       // with no fault in force (the progress analysis).
-      if (!(await serving(c, run.io.signal))) {
+      if (!(await serving(sys, run.io.signal))) {
         throw new Error(
           `the cluster did not serve a probe write and read within ${LEADER_WAIT_MS / 1000} s of electing ${leader} (see ${join(runDir, 'nodes')})`,
         );
@@ -95,11 +103,11 @@ export async function withCluster<T>(
       run.facts.timings.clusterStartMs = run.msSince(startMs);
       run.log.line(`cluster serving after ${run.facts.timings.clusterStartMs} ms`);
       run.throwIfInterrupted();
-      return body(c, leader);
+      return body(sys, leader);
     },
-    async (c, end) => {
-      if (end === 'completed' && options.leaveRunning) kept.hold(c);
-      else await c.stop();
+    async (sys, end) => {
+      if (end === 'completed' && options.leaveRunning) kept.hold(sys);
+      else await sys.cluster.stop();
     },
     (e) => run.log.line(`cluster stop failed: ${messageOf(e)}`),
   );

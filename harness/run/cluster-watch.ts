@@ -16,14 +16,14 @@
  * Sampled, not exact: an election shorter than the poll interval can be
  * seen as a direct handover. The evidence states the interval.
  */
-import type { NodeStatus } from '../../node/protocol.js';
+import type { NodeView } from '../db/db.js';
 import type { LinkCounters, NetworkControl } from '../net/types.js';
 
 export type NodeObs =
   | { readonly kind: 'down' }
   | { readonly kind: 'paused' }
   | { readonly kind: 'silent' }
-  | { readonly kind: 'up'; readonly role: NodeStatus['role']; readonly term: number; readonly leaderId: string | null };
+  | { readonly kind: 'up'; readonly role: NodeView['role']; readonly term: number; readonly leaderId: string | null };
 
 export interface WatchSample {
   /** Milliseconds since the history's time zero. */
@@ -42,13 +42,13 @@ export interface NetSnapshot {
   readonly links: Readonly<Record<string, LinkCounters>>;
 }
 
-/** What the watch needs of a cluster (the Cluster class provides it). */
+/** What the watch needs of a cluster (db/cluster.ts DbCluster provides it). */
 export interface WatchedCluster {
   readonly nodeIds: readonly string[];
   readonly net: NetworkControl;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
-  status(id: string, timeoutMs?: number): Promise<NodeStatus | null>;
+  status(id: string, timeoutMs?: number): Promise<NodeView | null>;
 }
 
 export interface ClusterWatchOptions {

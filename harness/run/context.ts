@@ -8,6 +8,7 @@
  */
 import type { NemesisEvent } from '../nemesis/schedule.js';
 import type { JepsenOptions } from '../options.js';
+import type { HostTarget } from '../remote/hosts.js';
 import { OpStats, Progress } from '../progress.js';
 import { HistoryRecorder } from './recorder.js';
 import { RunLog } from './run-log.js';
@@ -30,6 +31,8 @@ export interface RunIO {
   readonly runIndex: number;
   /** Test hook: the node program (default dist/node/main.js). */
   readonly nodeEntry?: string;
+  /** The hosts of --hosts, connected and probed by the CLI before any run (remote/hosts.ts). */
+  readonly hosts?: readonly HostTarget[];
 }
 
 export interface Timings {
@@ -61,6 +64,8 @@ export interface RunFacts {
   finalReads: FinalReads | null;
   /** How to read the wire monitor's report, where the fault layer has one (cluster scope). */
   wire: WireProbe | null;
+  /** Why the system offers no wire monitor (cluster scope); null while unknown or when one runs. */
+  wireNotRun: string | null;
   /** Who led when, who answered, the relay's counters per nemesis op (workload scope). */
   watch: ClusterWatch | null;
   /** Whether the machine starved the run: the harness's loop stalls, the nodes' run-queue waits (workload scope). */
@@ -119,6 +124,7 @@ export class RunContext {
       nemesisActions: 0,
       finalReads: null,
       wire: null,
+      wireNotRun: null,
       watch: null,
       starvation: null,
       workloadEndMs: null,

@@ -4,7 +4,7 @@
  * ok once or the budget runs out. A key never read ok is a finding for the
  * analyses (its last write may be lost), not a crash.
  */
-import type { Cluster } from '../cluster.js';
+import type { DbCluster } from '../db/cluster.js';
 import { LEADER_WAIT_MS } from './cluster-scope.js';
 import type { CatchUp, RunContext } from './context.js';
 import type { Workload } from './workload.js';
@@ -12,7 +12,7 @@ import type { Workload } from './workload.js';
 /** Budget for the final reads (every key read ok once). */
 export const FINAL_READS_MS = 20_000;
 
-export async function healAndFinalReads(run: RunContext, cluster: Cluster, w: Workload): Promise<void> {
+export async function healAndFinalReads(run: RunContext, cluster: DbCluster, w: Workload): Promise<void> {
   const { timings } = run.facts;
   w.phaseName = 'heal';
   const healStart = performance.now();
@@ -59,7 +59,7 @@ export const CATCH_UP_MS = 15_000;
  * Waits until every node reports a commit index at least the leader's as
  * it was when the wait began; returns the nodes still behind at the deadline.
  */
-export async function waitForCatchUp(cluster: Cluster, deadlineMs: number, signal: AbortSignal): Promise<CatchUp> {
+export async function waitForCatchUp(cluster: DbCluster, deadlineMs: number, signal: AbortSignal): Promise<CatchUp> {
   const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
   const target = leader === null ? null : ((await cluster.status(leader))?.commitIndex ?? null);
   if (target === null) return { target: null, laggards: [] }; // no leader: already a finding of its own

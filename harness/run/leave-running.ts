@@ -6,15 +6,15 @@
  * keeps nothing: its cluster is stopped before the summary, as without the
  * option.
  */
-import type { Cluster } from '../cluster.js';
+import type { RunningSystem } from '../db/system.js';
 import type { RunIO } from './context.js';
 import type { RunLog } from './run-log.js';
 import { messageOf } from './scope.js';
 
 export class KeptCluster {
-  private cluster: Cluster | null = null;
+  private cluster: RunningSystem | null = null;
 
-  hold(cluster: Cluster): void {
+  hold(cluster: RunningSystem): void {
     this.cluster = cluster;
   }
 
@@ -22,7 +22,7 @@ export class KeptCluster {
   async stop(log: RunLog): Promise<void> {
     const c = this.cluster;
     this.cluster = null;
-    await c?.stop().catch((e: unknown) => log.line(`cluster stop failed: ${messageOf(e)}`));
+    await c?.cluster.stop().catch((e: unknown) => log.line(`cluster stop failed: ${messageOf(e)}`));
   }
 
   /** After the summary: says where the cluster is, waits for Ctrl-C, stops it. No-op when nothing is kept. */
@@ -30,12 +30,12 @@ export class KeptCluster {
     const c = this.cluster;
     if (c === null) return;
     this.cluster = null;
-    io.stderr.write(`cluster left running (config ${c.configPath}); press Ctrl-C to stop it\n`);
+    io.stderr.write(`cluster left running (${c.description}); press Ctrl-C to stop it\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
       else io.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await c.stop();
+    await c.cluster.stop();
     io.stderr.write('cluster stopped\n');
   }
 }

@@ -114,9 +114,7 @@ function detectedAt(analyses: readonly Analysis[]): number | null {
 /** Why the wire monitor did not run (the summary says so too), or null when it did. */
 export function monitorNotRun(run: RunContext): string | null {
   if (run.facts.wire !== null) return null;
-  return run.options.net === 'netns'
-    ? 'not run: with --net netns the kernel carries the peer datagrams, and the harness does not see them'
-    : 'not run: the run ended before the cluster was up';
+  return run.facts.wireNotRun ?? 'not run: the run ended before the cluster was up';
 }
 
 /** The cluster watch's samples as the changes of the cluster's leader. */

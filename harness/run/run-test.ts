@@ -42,10 +42,10 @@ export async function runTest(options: JepsenOptions, seed: number, io: RunIO): 
   const outcome = await withRun(options, seed, io, async (run) => {
     const end = await settle(run, async () => {
       const runDir = openRunDir(run);
-      await withCluster(run, runDir, kept, (cluster, leader) =>
-        Workload.with(run, runDir, cluster, leader, async (w) => {
+      await withCluster(run, runDir, kept, (system, leader) =>
+        Workload.with(run, runDir, system, leader, async (w) => {
           await w.runForTimeLimit();
-          await healAndFinalReads(run, cluster, w);
+          await healAndFinalReads(run, system.cluster, w);
         }),
       );
       return analyze(run, runDir);

@@ -9,7 +9,7 @@
  * line, then close the history (fsync).
  */
 import { ClientPool } from '../clients.js';
-import type { Cluster } from '../cluster.js';
+import type { RunningSystem } from '../db/system.js';
 import { OpGenerator, Stagger } from '../generator.js';
 import { NemesisRunner } from '../nemesis/runner.js';
 import { statusLine, type Phase } from '../progress.js';
@@ -40,18 +40,19 @@ export class Workload {
 
   private constructor(
     private readonly run: RunContext,
-    cluster: Cluster,
+    system: RunningSystem,
     leader: string,
     runDir: string,
   ) {
     const { options, seed } = run;
+    const { cluster } = system;
     this.leader = leader;
     run.history.open(runDir, () => this.phaseNow());
     this.starvation = new StarvationMonitor(() => run.history.nowMs());
     run.facts.starvation = this.starvation;
     this.watch = new ClusterWatch(cluster, {
       nowMs: () => run.history.nowMs(),
-      afterPoll: () => this.starvation.sampleNodes(cluster.pids()),
+      afterPoll: () => this.starvation.sampleNodes(cluster.localPids()),
     });
     run.facts.watch = this.watch;
     try {
@@ -78,7 +79,8 @@ export class Workload {
               log: (l) => run.log.line(l),
             });
       this.pool = new ClientPool({
-        config: cluster.config,
+        nodeIds: cluster.nodeIds,
+        openClient: (spec) => system.openClient(spec),
         concurrency: options.concurrency,
         seed,
         opTimeoutMs: options.opTimeoutMs,
@@ -109,9 +111,15 @@ export class Workload {
   }
 
   /** Opens the workload on a cluster with a leader, runs `body`, and releases it (see the file comment). */
-  static async with<T>(run: RunContext, runDir: string, cluster: Cluster, leader: string, body: (w: Workload) => Promise<T>): Promise<T> {
+  static async with<T>(
+    run: RunContext,
+    runDir: string,
+    system: RunningSystem,
+    leader: string,
+    body: (w: Workload) => Promise<T>,
+  ): Promise<T> {
     return withResource(
-      new Workload(run, cluster, leader, runDir),
+      new Workload(run, system, leader, runDir),
       body,
       (w) => w.close(),
       (e) => run.log.line(`closing the history failed: ${messageOf(e)}`),

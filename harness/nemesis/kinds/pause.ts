@@ -114,7 +114,9 @@ class PauseNemesis implements FaultNemesis<PauseOp> {
           this.paused.add(id);
           // Stopped as the kernel says (state T), not as the harness believes: the evidence of the fault.
           const pid = this.ctx.cluster.pid(id);
-          stopped.push({ node: id, pid, state: pid === null ? null : procState(pid) });
+          const state =
+            this.ctx.cluster.procState !== undefined ? await this.ctx.cluster.procState(id) : pid === null ? null : procState(pid);
+          stopped.push({ node: id, pid, state });
         }
         return {
           nodes,

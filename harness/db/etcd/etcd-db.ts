@@ -1,0 +1,278 @@
+/**
+ * etcd as a Db (db.ts): one `etcd` process per node, started on its host
+ * through its Remote with its own name, data directory and ports (the peer
+ * URL on 2380-style ports, the client URL the gateway answers on). Kills
+ * and pauses are signals to its pid on that host. etcd has no injectable
+ * clock and speaks TCP between peers, so it offers neither the clock
+ * capability nor relay routes: partitions cut its links in the kernel
+ * (netns + nftables).
+ *
+ * A node counts as started once its client port accepts connections: etcd
+ * opens its listeners after replaying its WAL but answers requests only
+ * once it has joined a quorum, and a killed majority restarts one node at a
+ * time (nemesis/kinds/kill.ts), so waiting for answers would wait forever.
+ */
+import { connect } from 'node:net';
+import { logTail, NodeExitedBeforeReady } from '../../node-process.js';
+import type { SpawnCommand } from '../../orphan-guard.js';
+import { describeExit, shellQuote, type HostProcess, type ProcessExit, type Remote } from '../../remote/remote.js';
+import type { Db, NodeView } from '../db.js';
+import { gatewayCall } from './gateway.js';
+
+export interface EtcdNode {
+  readonly id: string;
+  /** The address peers and clients reach it on. */
+  readonly address: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly remote: Remote;
+  /** Its data directory and log file on its host. */
+  readonly dataDir: string;
+  readonly logPath: string;
+  /** How its command line runs on its host (a network namespace on this machine; as is over ssh). */
+  readonly wrap: (command: SpawnCommand) => SpawnCommand;
+}
+
+export interface EtcdDbOptions {
+  readonly bin: string;
+  readonly nodes: readonly EtcdNode[];
+  /** etcd's --heartbeat-interval and --election-timeout (it randomizes elections between this and twice it). */
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly clusterToken: string;
+  readonly readyTimeoutMs: number;
+  /** After a node's teardown: bring its files back from its host (on --hosts), and leave nothing there. */
+  readonly collect?: (node: EtcdNode) => Promise<void>;
+}
+
+interface Running {
+  readonly proc: HostProcess;
+  exit: ProcessExit | null;
+  paused: boolean;
+}
+
+export function clientUrl(node: EtcdNode): string {
+  return `http://${node.address}:${node.clientPort}`;
+}
+
+function peerUrl(node: EtcdNode): string {
+  return `http://${node.address}:${node.peerPort}`;
+}
+
+/** Whether a TCP connection to host:port is accepted within timeoutMs. */
+function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export class EtcdDb implements Db {
+  readonly name = 'etcd';
+  readonly nodeIds: readonly string[];
+  readonly relayRoutes = false;
+  private readonly running = new Map<string, Running>();
+  /** etcd's member ids (hex) as each node reported its own, to name a leader by node id. */
+  private readonly memberIds = new Map<string, string>();
+
+  constructor(private readonly opts: EtcdDbOptions) {
+    this.nodeIds = opts.nodes.map((n) => n.id);
+  }
+
+  node(id: string): EtcdNode {
+    const n = this.opts.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`etcd: unknown node ${id}`);
+    return n;
+  }
+
+  private args(n: EtcdNode): string[] {
+    return [
+      '--name',
+      n.id,
+      '--data-dir',
+      n.dataDir,
+      '--listen-client-urls',
+      clientUrl(n),
+      '--advertise-client-urls',
+      clientUrl(n),
+      '--listen-peer-urls',
+      peerUrl(n),
+      '--initial-advertise-peer-urls',
+      peerUrl(n),
+      '--initial-cluster',
+      this.opts.nodes.map((x) => `${x.id}=${peerUrl(x)}`).join(','),
+      // Ignored once the data directory holds a member: a restart rejoins as itself.
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      this.opts.clusterToken,
+      '--heartbeat-interval',
+      String(this.opts.heartbeatIntervalMs),
+      '--election-timeout',
+      String(this.opts.electionTimeoutMs),
+      '--logger',
+      'zap',
+      '--log-outputs',
+      'stderr',
+    ];
+  }
+
+  async setup(id: string): Promise<void> {
+    const n = this.node(id);
+    // One round trip: etcd is there, and its data directory (mode 700: etcd 3.4 warns about a readable one).
+    const q = shellQuote(n.dataDir);
+    const r = await n.remote.run('sh', [
+      '-c',
+      `command -v ${shellQuote(this.opts.bin)} >/dev/null || exit 90; mkdir -p ${q} && chmod 700 ${q}`,
+    ]);
+    if (r.exitCode === 90) throw new Error(`${n.remote.host}: etcd is not installed (Debian: apt-get install etcd-server)`);
+    if (r.exitCode !== 0) throw new Error(`etcd setup on ${n.remote.host}: mkdir ${n.dataDir}: ${r.stderr.trim()}`);
+  }
+
+  async start(id: string): Promise<void> {
+    const n = this.node(id);
+    if (this.isAlive(id)) throw new Error(`${id} is already running`);
+    const cmd = n.wrap({ command: this.opts.bin, args: this.args(n) });
+    const proc = await n.remote.start({ command: cmd.command, args: cmd.args, logPath: n.logPath });
+    const entry: Running = { proc, exit: null, paused: false };
+    this.running.set(id, entry);
+    void proc.exited.then((exit) => {
+      entry.exit = exit;
+      entry.paused = false;
+    });
+    const deadline = performance.now() + this.opts.readyTimeoutMs;
+    for (;;) {
+      if (entry.exit !== null) {
+        const tail = n.remote.host === 'local' ? logTail(n.logPath) : '(log on the host)';
+        throw new NodeExitedBeforeReady(
+          `${id} exited before it was ready (${describeExit(entry.exit)}); log tail (${n.logPath}):\n${tail}`,
+          entry.exit.kind === 'code' ? entry.exit.code : null,
+        );
+      }
+      if (await accepts(n.address, n.clientPort, 500)) return;
+      if (performance.now() >= deadline) {
+        throw new Error(
+          `${id} did not open its client port ${n.address}:${n.clientPort} within ${this.opts.readyTimeoutMs} ms (log ${n.logPath})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async kill(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return;
+    await this.node(id).remote.signal(entry.proc.pid, 'SIGKILL');
+    await entry.proc.exited;
+  }
+
+  async pause(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) throw new Error(`cannot pause ${id}: not running`);
+    const remote = this.node(id).remote;
+    await remote.signal(entry.proc.pid, 'SIGSTOP');
+    entry.paused = true;
+    // Signal delivery is asynchronous: wait (briefly) until the kernel shows it stopped.
+    const deadline = performance.now() + 1000;
+    while (performance.now() < deadline && entry.exit === null) {
+      const state = await remote.procState(entry.proc.pid);
+      if (state === null || state === 'T' || state === 't') return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return;
+    await this.node(id).remote.signal(entry.proc.pid, 'SIGCONT');
+    entry.paused = false;
+  }
+
+  async wipe(id: string): Promise<void> {
+    if (this.isAlive(id)) throw new Error(`cannot wipe ${id}: it is running`);
+    const n = this.node(id);
+    await n.remote.run('rm', ['-rf', n.dataDir]);
+  }
+
+  logFiles(id: string): readonly string[] {
+    return [this.node(id).logPath];
+  }
+
+  async teardown(id: string): Promise<void> {
+    await this.stopProcess(id);
+    await this.opts.collect?.(this.node(id));
+  }
+
+  private async stopProcess(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return;
+    const remote = this.node(id).remote;
+    await remote.killHard(entry.proc.pid);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        entry.proc.exited,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${id} (pid ${entry.proc.pid}) did not exit within 10 s of SIGKILL`)), 10_000);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  isAlive(id: string): boolean {
+    const e = this.running.get(id);
+    return e !== undefined && e.exit === null;
+  }
+
+  isPaused(id: string): boolean {
+    const e = this.running.get(id);
+    return e !== undefined && e.exit === null && e.paused;
+  }
+
+  pid(id: string): number | null {
+    return this.isAlive(id) ? this.running.get(id)!.proc.pid : null;
+  }
+
+  localPid(id: string): number | null {
+    return this.node(id).remote.host === 'local' ? this.pid(id) : null;
+  }
+
+  async procState(id: string): Promise<string | null> {
+    const pid = this.pid(id);
+    return pid === null ? null : this.node(id).remote.procState(pid);
+  }
+
+  /** Maintenance.Status: the member's term, its leader, its commit index (raftIndex). */
+  async status(id: string, timeoutMs: number): Promise<NodeView | null> {
+    const r = await gatewayCall(clientUrl(this.node(id)), '/v3/maintenance/status', {}, timeoutMs);
+    if (r.kind !== 'answer' || r.status !== 200) return null;
+    const header = r.body['header'] as { member_id?: unknown } | undefined;
+    const self = typeof header?.member_id === 'string' ? header.member_id : null;
+    if (self !== null) this.memberIds.set(self, id);
+    const leader = typeof r.body['leader'] === 'string' && r.body['leader'] !== '0' ? r.body['leader'] : null;
+    return {
+      role: leader !== null && leader === self ? 'leader' : 'follower',
+      currentTerm: Number(r.body['raftTerm'] ?? 0),
+      votedFor: null, // etcd does not report its vote
+      leaderId: leader === null ? null : (this.memberIds.get(leader) ?? null),
+      commitIndex: Number(r.body['raftIndex'] ?? 0),
+    };
+  }
+
+  dataDir(id: string): string {
+    return this.node(id).dataDir;
+  }
+
+  killSync(id: string): void {
+    const entry = this.running.get(id);
+    if (entry !== undefined && entry.exit === null) this.node(id).remote.killSync(entry.proc.pid);
+  }
+}

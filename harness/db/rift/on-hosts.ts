@@ -1,0 +1,78 @@
+/**
+ * rift on the hosts of `--hosts`: the config names each host's address
+ * (port 7000) and a data directory under the run's directory on the host;
+ * the nodes run there (remote-rift-db.ts) and partitions are nftables
+ * rules on each host (net/hosts.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ClientConfig } from '../../../node/client.js';
+import { configDefaults, type ClusterConfig } from '../../../node/config-types.js';
+import { riftNodeEntry } from '../../cluster.js';
+import { HostsNetwork } from '../../net/hosts.js';
+import { powerLossKinds } from '../../nemesis/registry.js';
+import type { HostTarget } from '../../remote/hosts.js';
+import { DbCluster } from '../cluster.js';
+import type { RunningSystem, SystemStart } from '../system.js';
+import { RemoteRiftDb } from './remote-rift-db.js';
+import { RiftDbClient } from './rift-client.js';
+
+/** The UDP port every node listens on, on its own host. */
+export const RIFT_HOST_PORT = 7000;
+
+export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTarget[], remoteDir: string): Promise<RunningSystem> {
+  const { options, runDir, log } = spec;
+  const entry = riftNodeEntry(spec.nodeEntry);
+  if (!existsSync(entry)) throw new Error(`node program ${entry} does not exist (build first: node scripts/build.mjs)`);
+  const ids = hosts.map((_, i) => `n${i + 1}`);
+  const name = `rift-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const hostDir = `${remoteDir}/${name}`;
+  const config: ClusterConfig = {
+    cluster: name,
+    peerSecret: randomBytes(24).toString('hex'),
+    clientSecret: randomBytes(24).toString('hex'),
+    clientFreshnessMs: configDefaults.clientFreshnessMs,
+    dataDir: `${hostDir}/data`,
+    electionTimeoutMsMin: options.electionTimeoutMs[0],
+    electionTimeoutMsMax: options.electionTimeoutMs[1],
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    tickMs: Math.min(configDefaults.tickMs, options.heartbeatIntervalMs),
+    nodes: hosts.map((h, i) => ({ id: ids[i]!, host: h.address, port: RIFT_HOST_PORT })),
+    routes: {},
+    readMode: options.readMode,
+    clockDriftBound: configDefaults.clockDriftBound,
+    maxKeyBytes: configDefaults.maxKeyBytes,
+    maxValueBytes: configDefaults.maxValueBytes,
+  };
+  const configPath = join(runDir, 'cluster.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
+  const clientConfig: ClientConfig = {
+    cluster: config.cluster,
+    clientSecret: config.clientSecret,
+    nodes: config.nodes,
+    clientFreshnessMs: configDefaults.clientFreshnessMs,
+  };
+  const targets = new Map(hosts.map((h, i) => [ids[i]!, h] as const));
+  const net = await HostsNetwork.create(hosts.map((h, i) => ({ id: ids[i]!, address: h.address, remote: h.remote })));
+  const db = new RemoteRiftDb({
+    hosts: targets,
+    programDir: dirname(entry),
+    configPath,
+    hostDir,
+    // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
+    nodeFlags: [...(options.nemesis.some((k) => powerLossKinds.includes(k)) ? ['--page-cache-crash-model'] : []), ...options.nodeFlags],
+    clientConfig,
+    runDir,
+    readyTimeoutMs: 20_000,
+  });
+  const cluster = new DbCluster(db, net, { stop: () => net.teardown(), stopSync: () => net.teardownSync() }, { log, handleSignals: false });
+  await cluster.startAll();
+  log(`cluster up: ${ids.length} nodes on ${hosts.map((h, i) => `${ids[i]}=${h.remote.host}`).join(' ')}, config ${configPath}`);
+  return {
+    cluster,
+    openClient: (s) => new RiftDbClient(clientConfig, s),
+    watchWire: () => ({ notRun: "not run: on --hosts the hosts' kernels carry the peer datagrams, and the harness does not see them" }),
+    description: `config ${configPath}, nodes on ${hosts.map((h) => h.remote.host).join(', ')}`,
+  };
+}

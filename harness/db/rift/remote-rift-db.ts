@@ -1,0 +1,213 @@
+/**
+ * rift as a Db on hosts reached through a Remote (`--hosts`): the node
+ * program (dist/node: node/ imports nothing outside itself) and the
+ * cluster config are copied to each host, the node runs there under the
+ * host's `node` on a lease (remote/host-scripts.ts), and the harness
+ * learns that it is up, and what it says about itself, over rift's own UDP
+ * status request (node/client.ts RiftClient.status): no IPC channel across
+ * machines, hence no clock capability here. At teardown its log and data
+ * directory come back into the run directory and the host keeps nothing.
+ */
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RiftClient, type ClientConfig } from '../../../node/client.js';
+import type { NodeStatus } from '../../../node/protocol.js';
+import { NodeExitedBeforeReady } from '../../node-process.js';
+import type { HostTarget } from '../../remote/hosts.js';
+import { describeExit, type HostProcess, type ProcessExit } from '../../remote/remote.js';
+import type { Db, NodeView } from '../db.js';
+
+export interface RemoteRiftDbOptions {
+  readonly hosts: ReadonlyMap<string, HostTarget>;
+  /** Local files to copy: the node program's directory (dist/node), the config (cluster.json). */
+  readonly programDir: string;
+  readonly configPath: string;
+  /** This run's directory on every host (remoteDir/<cluster name>). */
+  readonly hostDir: string;
+  readonly nodeFlags: readonly string[];
+  readonly clientConfig: ClientConfig;
+  /** The local run directory: logs come back to nodes/<id>.log, data to data/<id>/. */
+  readonly runDir: string;
+  readonly readyTimeoutMs: number;
+}
+
+interface Running {
+  readonly proc: HostProcess;
+  exit: ProcessExit | null;
+  paused: boolean;
+}
+
+export class RemoteRiftDb implements Db {
+  readonly name = 'rift';
+  readonly nodeIds: readonly string[];
+  readonly relayRoutes = false;
+  private readonly running = new Map<string, Running>();
+  private readonly collected = new Set<string>();
+
+  constructor(private readonly opts: RemoteRiftDbOptions) {
+    this.nodeIds = [...opts.hosts.keys()];
+  }
+
+  private host(id: string): HostTarget {
+    const h = this.opts.hosts.get(id);
+    if (h === undefined) throw new Error(`rift: no host for node ${id}`);
+    return h;
+  }
+
+  /**
+   * Everything of one node lives under its own directory on its host
+   * (hostDir/<id>: the program, the config, the log) and its data under
+   * hostDir/data/<id> (the config's dataDir + its id): two nodes never
+   * share a path, even on hosts that share a file system.
+   */
+  private nodeDir(id: string): string {
+    return `${this.opts.hostDir}/${id}`;
+  }
+
+  private logPath(id: string): string {
+    return `${this.nodeDir(id)}/${id}.log`;
+  }
+
+  dataDir(id: string): string {
+    return `${this.opts.hostDir}/data/${id}`;
+  }
+
+  /** One copy per host of what the node needs, staged once here: rift/node (dist/node), rift/package.json (ES modules), cluster.json. */
+  async setup(id: string): Promise<void> {
+    await this.host(id).remote.upload(this.stage(), this.nodeDir(id));
+  }
+
+  private staged: string | null = null;
+
+  private stage(): string {
+    if (this.staged !== null) return this.staged;
+    const dir = join(this.opts.runDir, 'host-stage');
+    mkdirSync(join(dir, 'rift'), { recursive: true });
+    cpSync(this.opts.programDir, join(dir, 'rift', 'node'), { recursive: true });
+    writeFileSync(join(dir, 'rift', 'package.json'), '{"type":"module"}\n');
+    copyFileSync(this.opts.configPath, join(dir, 'cluster.json'));
+    this.staged = dir;
+    return dir;
+  }
+
+  async start(id: string): Promise<void> {
+    if (this.isAlive(id)) throw new Error(`${id} is already running`);
+    const { remote } = this.host(id);
+    const dir = this.nodeDir(id);
+    const proc = await remote.start({
+      command: 'node',
+      args: [`${dir}/rift/node/main.js`, '--config', `${dir}/cluster.json`, '--id', id, ...this.opts.nodeFlags],
+      logPath: this.logPath(id),
+      cwd: dir,
+    });
+    const entry: Running = { proc, exit: null, paused: false };
+    this.running.set(id, entry);
+    void proc.exited.then((exit) => {
+      entry.exit = exit;
+      entry.paused = false;
+    });
+    const deadline = performance.now() + this.opts.readyTimeoutMs;
+    for (;;) {
+      if (entry.exit !== null) {
+        throw new NodeExitedBeforeReady(
+          `${id} on ${remote.host} exited before it was ready (${describeExit(entry.exit)}); see ${this.logPath(id)} there`,
+          entry.exit.kind === 'code' ? entry.exit.code : null,
+        );
+      }
+      if ((await RiftClient.status(this.opts.clientConfig, id, 300)) !== null) return;
+      if (performance.now() >= deadline)
+        throw new Error(`${id} on ${remote.host} did not answer a status request within ${this.opts.readyTimeoutMs} ms`);
+    }
+  }
+
+  async kill(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return;
+    await this.host(id).remote.signal(entry.proc.pid, 'SIGKILL');
+    await entry.proc.exited;
+  }
+
+  async pause(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) throw new Error(`cannot pause ${id}: not running`);
+    await this.host(id).remote.signal(entry.proc.pid, 'SIGSTOP');
+    entry.paused = true;
+  }
+
+  async resume(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return;
+    await this.host(id).remote.signal(entry.proc.pid, 'SIGCONT');
+    entry.paused = false;
+  }
+
+  async wipe(id: string): Promise<void> {
+    if (this.isAlive(id)) throw new Error(`cannot wipe ${id}: it is running`);
+    await this.host(id).remote.run('rm', ['-rf', this.dataDir(id)]);
+  }
+
+  logFiles(id: string): readonly string[] {
+    return [this.logPath(id)];
+  }
+
+  /** Kills the node, brings its log and data back into the run directory, and removes the run's files from its host. */
+  async teardown(id: string): Promise<void> {
+    const { remote } = this.host(id);
+    const entry = this.running.get(id);
+    if (entry !== undefined && entry.exit === null) {
+      await remote.killHard(entry.proc.pid);
+      await entry.proc.exited;
+    }
+    if (this.collected.has(id)) return;
+    this.collected.add(id);
+    rmSync(join(this.opts.runDir, 'host-stage'), { recursive: true, force: true }); // every host has its copy by now
+    mkdirSync(join(this.opts.runDir, 'nodes'), { recursive: true });
+    mkdirSync(join(this.opts.runDir, 'data'), { recursive: true });
+    const errors: string[] = [];
+    await Promise.all([
+      remote.download(this.logPath(id), join(this.opts.runDir, 'nodes', `${id}.log`)).catch((e: Error) => errors.push(e.message)),
+      remote.download(this.dataDir(id), join(this.opts.runDir, 'data', id)).catch((e: Error) => errors.push(e.message)),
+    ]);
+    // Its own files, then the run's directories if no other node (on a shared file system) still has any.
+    const h = this.opts.hostDir;
+    await remote.run('sh', ['-c', `rm -rf ${h}/${id} ${h}/data/${id}; rmdir ${h}/data ${h} 2>/dev/null; true`]);
+    if (errors.length > 0) throw new Error(`collecting ${id}'s files from ${remote.host}: ${errors.join('; ')}`);
+  }
+
+  isAlive(id: string): boolean {
+    const e = this.running.get(id);
+    return e !== undefined && e.exit === null;
+  }
+
+  isPaused(id: string): boolean {
+    const e = this.running.get(id);
+    return e !== undefined && e.exit === null && e.paused;
+  }
+
+  pid(id: string): number | null {
+    return this.isAlive(id) ? this.running.get(id)!.proc.pid : null;
+  }
+
+  /** Its pid is on another host: the starvation monitor cannot read its /proc. */
+  localPid(_id: string): number | null {
+    return null;
+  }
+
+  async procState(id: string): Promise<string | null> {
+    const pid = this.pid(id);
+    return pid === null ? null : this.host(id).remote.procState(pid);
+  }
+
+  status(id: string, timeoutMs: number): Promise<NodeView | null> {
+    return this.nodeStatus(id, timeoutMs);
+  }
+
+  nodeStatus(id: string, timeoutMs: number): Promise<NodeStatus | null> {
+    return RiftClient.status(this.opts.clientConfig, id, timeoutMs);
+  }
+
+  killSync(id: string): void {
+    const entry = this.running.get(id);
+    if (entry !== undefined && entry.exit === null) this.host(id).remote.killSync(entry.proc.pid);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * rift as a system under test: its cluster (harness/cluster.ts: the rift Db
+ * on the relay or netns), its client (rift-client.ts), and the wire monitor
+ * where the relay carries its peer datagrams.
+ */
+import type { ClientConfig } from '../../../node/client.js';
+import { Cluster } from '../../cluster.js';
+import { nemesisKinds, powerLossKinds } from '../../nemesis/registry.js';
+import { watchWire } from '../../run/wire-monitor.js';
+import type { RunningSystem, SystemStart, SystemUnderTest } from '../system.js';
+import { startRiftOnHosts } from './on-hosts.js';
+import { RiftDbClient } from './rift-client.js';
+
+export const riftSystem: SystemUnderTest = {
+  name: 'rift',
+  kinds: nemesisKinds,
+  nets: ['relay', 'netns', 'hosts'],
+  hostKinds: ['partition', 'kill', 'pause'],
+  defaultNet: () => 'relay',
+  nodeFlags: true,
+  unavailable: () => null,
+  async start(spec: SystemStart): Promise<RunningSystem> {
+    if (spec.hosts !== null) return startRiftOnHosts(spec, spec.hosts.targets, spec.hosts.remoteDir);
+    const { options, seed, runDir, log, nodeEntry } = spec;
+    const cluster = await Cluster.start({
+      nodeCount: options.nodes,
+      runDir,
+      nodeFlags: options.nodeFlags,
+      // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
+      pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
+      net: options.net === 'netns' ? 'netns' : options.net === 'relay' ? 'relay' : 'direct',
+      readMode: options.readMode,
+      electionTimeoutMsMin: options.electionTimeoutMs[0],
+      electionTimeoutMsMax: options.electionTimeoutMs[1],
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      seed,
+      log,
+      handleSignals: false, // the CLI owns Ctrl-C: it stops the run, which stops the cluster
+      ...(nodeEntry !== undefined ? { nodeEntry } : {}),
+    });
+    // Clients hold the client secret, never the peer secret.
+    const { config } = cluster;
+    const clientConfig: ClientConfig = {
+      cluster: config.cluster,
+      clientSecret: config.clientSecret,
+      nodes: config.nodes,
+      ...(config.clientFreshnessMs !== undefined ? { clientFreshnessMs: config.clientFreshnessMs } : {}),
+    };
+    return {
+      cluster,
+      openClient: (spec) => new RiftDbClient(clientConfig, spec),
+      watchWire: (onViolation, nowMs) => {
+        const probe = watchWire(cluster.net, cluster.config, onViolation, nowMs);
+        return probe !== null
+          ? { probe }
+          : { notRun: 'not run: with --net netns the kernel carries the peer datagrams, and the harness does not see them' };
+      },
+      description: `config ${cluster.configPath}`,
+    };
+  },
+};

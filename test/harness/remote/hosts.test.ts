@@ -1,0 +1,152 @@
+/**
+ * The pieces of --hosts that need no SSH server: the host list, shell
+ * quoting, the lease script run by this machine's own sh, the per-host
+ * nftables rulesets (through a recording Remote), and the help.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { HostsNetwork } from '../../../harness/net/hosts.js';
+import { HELP, parseOptions, UsageError } from '../../../harness/options.js';
+import { leasedProcessCommand, parseLeaseLine } from '../../../harness/remote/host-scripts.js';
+import { parseHostList } from '../../../harness/remote/hosts.js';
+import { shellQuote, type CommandResult, type Lease, type Remote } from '../../../harness/remote/remote.js';
+import { processGone, waitFor } from '../wait.js';
+
+describe('host lists', () => {
+  it('accepts names and addresses; refuses junk, duplicates, empty lists and more than 9', () => {
+    expect(parseHostList(['db1.example.com', ' 10.0.0.2 ', 'fe80::1'], '--hosts')).toEqual(['db1.example.com', '10.0.0.2', 'fe80::1']);
+    expect(() => parseHostList(['a', 'b c'], '--hosts')).toThrow('"b c" is not a host name or an IP address');
+    expect(() => parseHostList(['a;rm -rf /'], '--hosts')).toThrow('is not a host name');
+    expect(() => parseHostList(['a', 'a'], '--hosts')).toThrow('a is listed twice');
+    expect(() => parseHostList(['', ' '], '--hosts')).toThrow('no hosts');
+    expect(() =>
+      parseHostList(
+        Array.from({ length: 10 }, (_, i) => `h${i}`),
+        '--hosts',
+      ),
+    ).toThrow('at most 9');
+  });
+
+  it('the options: --hosts sets the node count and the net; --ssh-* need --hosts; a bad --remote-dir is refused', () => {
+    const parsed = parseOptions(['--hosts', 'h1,h2,h3', '--ssh-user', 'admin', '--ssh-port', '2222']);
+    expect(parsed.kind).toBe('run');
+    if (parsed.kind !== 'run') return;
+    expect(parsed.options.nodes).toBe(3);
+    expect(parsed.options.net).toBe('hosts');
+    expect(parsed.options.hosts).toMatchObject({ hosts: ['h1', 'h2', 'h3'], user: 'admin', port: 2222, keyPath: null, knownHosts: null });
+    expect(() => parseOptions(['--ssh-key', '/nonexistent'])).toThrow('--ssh-key needs --hosts or --hosts-file');
+    expect(() => parseOptions(['--hosts', 'h1', '--ssh-key', '/nonexistent/key'])).toThrow('no such file');
+    expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay'])).toThrow('--net does not apply with --hosts');
+    expect(() => parseOptions(['--hosts', 'h1', '--remote-dir', 'relative'])).toThrow(UsageError);
+    expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'loss'])).toThrow('not on --hosts');
+  });
+
+  it('the help documents --db, --hosts and the --ssh-* options', () => {
+    for (const flag of [
+      '--db',
+      '--etcd-serializable-reads',
+      '--hosts',
+      '--hosts-file',
+      '--ssh-user',
+      '--ssh-key',
+      '--ssh-port',
+      '--ssh-known-hosts',
+      '--remote-dir',
+    ])
+      expect(HELP).toContain(flag);
+  });
+});
+
+describe('host scripts', () => {
+  it('shellQuote survives sh for awkward words', () => {
+    const words = ["it's", 'a b', '$HOME', '`x`', '"q"', 'plain-1.2/x', ''];
+    const out = execFileSync('sh', ['-c', `printf '%s\\n' ${words.map(shellQuote).join(' ')}`], { encoding: 'utf8' });
+    expect(out).toBe(words.map((w) => `${w}\n`).join(''));
+  });
+
+  it('a leased process reports its pid and exit, and is killed (even paused) when the lease input ends', async () => {
+    const run = (args: string[]) => {
+      const child = spawn('sh', ['-c', leasedProcessCommand(args[0]!, args.slice(1), '/dev/null', undefined)], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      const lines: string[] = [];
+      child.stdout.on('data', (d: Buffer) =>
+        lines.push(
+          ...d
+            .toString()
+            .split('\n')
+            .filter((l) => l !== ''),
+        ),
+      );
+      return { child, lines };
+    };
+    const done = run(['sh', '-c', 'exit 7']);
+    await waitFor(() => done.lines.some((l) => l.startsWith('exit')), 10_000, 'the exit line');
+    expect(parseLeaseLine(done.lines[0]!)).toMatchObject({ pid: expect.any(Number) });
+    expect(parseLeaseLine(done.lines.at(-1)!)).toEqual({ status: 7 });
+    done.child.stdin.end();
+
+    const held = run(['sleep', '1000']);
+    await waitFor(() => held.lines.length > 0, 10_000, 'the pid line');
+    const pid = (parseLeaseLine(held.lines[0]!) as { pid: number }).pid;
+    process.kill(pid, 'SIGSTOP');
+    held.child.stdin.end(); // the harness is gone
+    await waitFor(() => processGone(pid), 10_000, 'the paused process is killed');
+    await waitFor(() => held.lines.some((l) => l.startsWith('exit')), 10_000, 'its exit line');
+    expect(parseLeaseLine(held.lines.at(-1)!)).toEqual({ status: 128 + 9 });
+  });
+});
+
+/** A Remote that records what it is asked to run (unit test of net/hosts.ts alone). */
+class RecordingRemote implements Remote {
+  readonly runs: { command: string; args: readonly string[]; input: string | undefined }[] = [];
+  released = 0;
+  constructor(readonly host: string) {}
+  async run(command: string, args: readonly string[], opts: { readonly input?: string } = {}): Promise<CommandResult> {
+    this.runs.push({ command, args, input: opts.input });
+    return { exitCode: 0, stdout: '', stderr: '' };
+  }
+  async upload(): Promise<void> {}
+  async download(): Promise<void> {}
+  async start(): Promise<never> {
+    throw new Error('not here');
+  }
+  async signal(): Promise<boolean> {
+    return true;
+  }
+  async killHard(): Promise<boolean> {
+    return true;
+  }
+  async procState(): Promise<string | null> {
+    return null;
+  }
+  killSync(): void {}
+  async lease(): Promise<Lease> {
+    return { release: async () => void this.released++, releaseSync: () => void this.released++ };
+  }
+  async close(): Promise<void> {}
+}
+
+describe('nftables on hosts', () => {
+  it('each host drops exactly the peers its grudge names, by address; heal empties the chains; teardown releases the leases', async () => {
+    const remotes = ['a', 'b', 'c'].map((h) => new RecordingRemote(h));
+    const addresses = ['10.0.0.1', '10.0.0.2', 'fd00::3'];
+    const net = await HostsNetwork.create(remotes.map((remote, i) => ({ id: `n${i + 1}`, address: addresses[i]!, remote })));
+    const lastRuleset = (i: number): string => remotes[i]!.runs.filter((r) => r.command === 'nft').at(-1)!.input!;
+    await net.partition({ n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] });
+    expect(lastRuleset(0)).toContain('ip saddr 10.0.0.2 drop');
+    expect(lastRuleset(0)).toContain('ip6 saddr fd00::3 drop');
+    expect(lastRuleset(1)).toContain('ip saddr 10.0.0.1 drop');
+    expect(lastRuleset(1)).not.toContain('fd00::3');
+    expect(lastRuleset(2)).toContain('ip saddr 10.0.0.1 drop');
+    expect(lastRuleset(2)).not.toContain('10.0.0.2');
+    await net.setFaults({ lossRate: 0.25 }, [['n2', 'n3']]);
+    expect(lastRuleset(2)).toContain('ip saddr 10.0.0.2 numgen random mod 1000 < 250 drop');
+    await expect(net.setFaults({ delayMs: 10 })).rejects.toThrow('not available on --hosts');
+    await net.heal();
+    await net.clearFaults();
+    for (let i = 0; i < 3; i++) expect(lastRuleset(i)).not.toContain('drop');
+    await net.teardown();
+    expect(remotes.map((r) => r.released)).toEqual([1, 1, 1]);
+  });
+});

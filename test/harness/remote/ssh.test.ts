@@ -1,0 +1,202 @@
+/**
+ * The SSH Remote and `--hosts` for real, on one machine: hosts are network
+ * namespaces on a bridge, each running Debian's openssh-server with a
+ * throw-away key (test/support/ssh-hosts.ts). Needs root, openssh-server,
+ * nftables; skipped with the reason elsewhere.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { etcdSystem } from '../../../harness/db/etcd/system.js';
+import { SshRemote } from '../../../harness/remote/ssh.js';
+import { ensureBuilt, repoRoot } from '../../support/build.js';
+import { SshHosts, sshHostsUnavailable } from '../../support/ssh-hosts.js';
+import { tempDir } from '../temp-dirs.js';
+import { processGone, waitFor } from '../wait.js';
+
+const skipReason = sshHostsUnavailable();
+if (skipReason !== null) console.log(`ssh tests skipped: ${skipReason}`);
+
+let hosts: SshHosts;
+let store: string;
+
+beforeAll(async () => {
+  if (skipReason !== null) return;
+  ensureBuilt();
+  hosts = await SshHosts.start(3);
+  store = tempDir('rift-ssh-store-');
+}, 60_000);
+
+afterAll(() => {
+  hosts?.stop();
+});
+
+function remote(i: number, knownHostsPath: string, keyPath = hosts.clientKey): SshRemote {
+  return new SshRemote({
+    host: hosts.addresses[i]!,
+    user: 'root',
+    port: 22,
+    keyPath,
+    knownHostsPath,
+    hostKeyPolicy: 'accept-new',
+    connectTimeoutS: 5,
+  });
+}
+
+function cli(args: string[], timeoutMs = 180_000) {
+  return spawnSync(process.execPath, [join(repoRoot, 'dist', 'harness', 'cli.js'), ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+}
+
+/** Nothing of the harness's left on any host: no rift_jepsen table, no node of this store. */
+function assertHostsClean(marker: string): void {
+  for (const ns of hosts.namespaces) {
+    const tables = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' });
+    expect(tables, ns).not.toContain('rift_jepsen');
+  }
+  const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  expect(ps.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'))).toEqual([]);
+}
+
+describe.skipIf(skipReason !== null)('SSH hosts (network namespaces running sshd)', () => {
+  it('SshRemote: run, upload and download, a leased process signalled by pid, host keys learned into the given file', async () => {
+    const dir = tempDir('rift-ssh-remote-');
+    const knownHosts = join(dir, 'known_hosts');
+    const r = remote(0, knownHosts);
+    const ran = await r.run('sh', ['-c', 'ip -4 -o addr show dev eth0; echo "$1"', 'sh', "it's quoted"]);
+    expect(ran.exitCode).toBe(0);
+    expect(ran.stdout).toContain(hosts.addresses[0]!);
+    expect(ran.stdout).toContain("it's quoted");
+    expect(readFileSync(knownHosts, 'utf8')).toContain(hosts.addresses[0]!);
+    writeFileSync(join(dir, 'up.txt'), 'payload\n');
+    await r.upload(join(dir, 'up.txt'), `${dir}/on-host/up.txt`);
+    await r.download(`${dir}/on-host/up.txt`, join(dir, 'down.txt'));
+    expect(readFileSync(join(dir, 'down.txt'), 'utf8')).toBe('payload\n');
+
+    const proc = await r.start({ command: 'sleep', args: ['1000'], logPath: join(dir, 'sleep.log') });
+    expect(processGone(proc.pid)).toBe(false);
+    expect(await r.signal(proc.pid, 'SIGSTOP')).toBe(true);
+    await waitFor(async () => (await r.procState(proc.pid)) === 'T', 5000, 'the process stopped');
+    expect(await r.signal(proc.pid, 'SIGKILL')).toBe(true);
+    expect(await proc.exited).toEqual({ kind: 'signal', signal: 'SIGKILL' });
+    expect(await r.signal(proc.pid, 'SIGKILL')).toBe(false);
+    await r.close();
+  }, 60_000);
+
+  it('a harness SIGKILLed while it holds a leased, paused process and a lease leaves neither behind', async () => {
+    const dir = tempDir('rift-ssh-lease-');
+    const script = join(dir, 'holder.mjs');
+    const remoteModule = join(repoRoot, 'dist', 'harness', 'remote', 'ssh.js');
+    writeFileSync(
+      script,
+      `import { SshRemote } from ${JSON.stringify(remoteModule)};
+const r = new SshRemote({ host: ${JSON.stringify(hosts.addresses[1])}, user: 'root', port: 22, keyPath: ${JSON.stringify(hosts.clientKey)},
+  knownHostsPath: ${JSON.stringify(join(dir, 'known_hosts'))}, hostKeyPolicy: 'accept-new', connectTimeoutS: 5 });
+const p = await r.start({ command: 'sleep', args: ['1001'], logPath: ${JSON.stringify(join(dir, 'sleep.log'))} });
+await r.signal(p.pid, 'SIGSTOP');
+await r.lease('touch ${join(dir, 'cleaned')}');
+await r.close(); // its control session: only the leases are left to hold
+console.log('pid ' + p.pid);
+setInterval(() => {}, 1000);
+`,
+    );
+    const holder = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /pid \d+/.test(out), 20_000, 'the holder started its process');
+    const pid = Number(/pid (\d+)/.exec(out)![1]);
+    expect(processGone(pid)).toBe(false);
+    holder.kill('SIGKILL');
+    await waitFor(() => processGone(pid), 20_000, `the paused leased process ${pid} is killed`);
+    await waitFor(() => existsSync(join(dir, 'cleaned')), 20_000, 'the lease ran its cleanup');
+  }, 60_000);
+
+  it('bad host lists, unreachable hosts and refused keys: exit 254 with a clear message, nothing started', () => {
+    const h = hosts.addresses.join(',');
+    const bad = cli(['--hosts', `${hosts.addresses[0]},not_a host`, '--ssh-key', hosts.clientKey, '--store', store]);
+    expect(bad.status).toBe(254);
+    expect(bad.stderr).toContain('is not a host name or an IP address');
+    const twice = cli(['--hosts', `${hosts.addresses[0]},${hosts.addresses[0]}`, '--store', store]);
+    expect(twice.status).toBe(254);
+    expect(twice.stderr).toContain('listed twice');
+    const nodes = cli(['--hosts', h, '--nodes', '5', '--store', store]);
+    expect(nodes.status).toBe(254);
+    expect(nodes.stderr).toContain('one node per host');
+    const clock = cli(['--hosts', h, '--nemesis', 'clock', '--store', store]);
+    expect(clock.status).toBe(254);
+    expect(clock.stderr).toContain('not on --hosts');
+    const sshOnly = cli(['--ssh-user', 'root']);
+    expect(sshOnly.status).toBe(254);
+    expect(sshOnly.stderr).toContain('needs --hosts');
+
+    const dead = cli(['--hosts', `${h},${hosts.deadAddress}`, '--ssh-key', hosts.clientKey, '--store', store, '--time-limit', '5']);
+    expect(dead.status).toBe(254);
+    expect(dead.stderr).toContain(hosts.deadAddress);
+    expect(dead.stderr).toContain('cannot use a host');
+    const refused = cli(['--hosts', h, '--ssh-key', hosts.strangerKey, '--store', store, '--time-limit', '5']);
+    expect(refused.status).toBe(254);
+    expect(refused.stderr).toMatch(/Permission denied/);
+    assertHostsClean(store);
+  }, 120_000);
+
+  it('rift through --hosts: a partition, kill and pause run is valid; logs and data come back; hosts keep nothing', () => {
+    const r = cli([
+      ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', join(store, 'on-hosts')],
+      ...['--nemesis', 'partition,kill,pause', '--time-limit', '10', '--seed', '7', '--store', store, '--json', '--quiet'],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number }; faults: { kind?: string }[] };
+    expect(results.verdict).toBe(true);
+    expect(results.nemesis.actions).toBeGreaterThan(0);
+    for (const id of ['n1', 'n2', 'n3']) {
+      expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8').length, id).toBeGreaterThan(0);
+      expect(existsSync(join(results.runDir, 'data', id)), id).toBe(true);
+    }
+    expect(readFileSync(join(store, 'known_hosts'), 'utf8')).toContain(hosts.addresses[2]!);
+    expect(existsSync(join(store, 'on-hosts')) ? execFileSync('ls', [join(store, 'on-hosts')], { encoding: 'utf8' }).trim() : '').toBe('');
+    assertHostsClean(join(store, 'on-hosts'));
+  }, 200_000);
+
+  it.skipIf(etcdSystem.unavailable() !== null)(
+    'etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing',
+    () => {
+      const remoteDir = join(store, 'on-hosts-etcd');
+      const r = cli([
+        ...['--db', 'etcd', '--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+        ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
+      expect(results.verdict).toBe(true);
+      expect(results.nemesis.actions).toBeGreaterThan(0);
+      for (const id of ['n1', 'n2', 'n3']) expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'), id).toContain('etcd');
+      assertHostsClean(remoteDir);
+    },
+    240_000,
+  );
+
+  it('Ctrl-C during a --hosts run: exit 255, every node gone, every rule gone', async () => {
+    const remoteDir = join(store, 'on-hosts-int');
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'dist', 'harness', 'cli.js'),
+        ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+        ...['--nemesis', 'partition,pause', '--time-limit', '60', '--store', store],
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', () => undefined);
+    const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await waitFor(() => err.includes('start-partition') || err.includes(' paused'), 90_000, 'a fault in force');
+    child.kill('SIGINT');
+    expect(await code).toBe(255);
+    assertHostsClean(remoteDir);
+  }, 150_000);
+});
