@@ -40,3 +40,20 @@ describe('hard families are decided', () => {
     }, 30_000);
   }
 });
+
+// A heavy-tail instance found by this file's random seed in a CI run (stop 24): the cas register family
+// "writes late, reads early, 2% info, 5 values" at seed 72392 (1,000 ops, 50 processes) ends `unknown`
+// (time limit at 10 s, 3.1M cache entries; with 40 s, the memory cap after 4.7 s), while 16 other seeds
+// of the same family take 22-103 ms. A known gap of issue 17, kept visible: `test.fails` passes while the
+// checker cannot decide it and turns red once it can (then make it a plain test).
+describe('known gaps', () => {
+  test.fails(
+    'register-late-50p-5-values at seed 72392 is decided within 10 s (issue 17: not yet)',
+    () => {
+      const c = hardFamilies(72392, 0.2).find((x) => x.name === 'register-late-50p-5-values')!;
+      const r = checkHistory(generateFamily(c.params), { timeLimitMs: 10_000 });
+      expect(r.valid).toBe(true);
+    },
+    30_000,
+  );
+});
