@@ -281,43 +281,45 @@ function senderBytes(sender: string): number {
  */
 export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): EncodeResult {
   const body = env.body;
-  if (typeof body === 'object' && body !== null && isRaftMessage(body)) {
-    const header = writeHeader(env.from, 'peer', stamp);
-    if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
-    if (env.token !== undefined)
-      return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
-    const written = encodeRaftBinary(
-      { cluster: env.cluster, from: env.from, to: env.to, body },
-      scratchBuffer(),
-      HMAC_BLOCK_BYTES + header,
-      MAX_DATAGRAM_BYTES - header - MAC_BYTES,
-    );
-    if (!written.ok) {
-      if (written.reason === 'invalid_message') return written;
-      const bytes = header + written.bytes + MAC_BYTES;
-      return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
-    }
-    return seal(macPads(key), header + written.bytes);
-  }
+  if (typeof body === 'object' && body !== null && isRaftMessage(body)) return encodePeerBinary(env, body, key, stamp, encodeRaftBinary);
   if (typeof body === 'object' && body !== null && isSnapshotTransferMessage(body)) {
-    const header = writeHeader(env.from, 'peer', stamp);
-    if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
-    if (env.token !== undefined)
-      return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
-    const written = encodeSnapshotBinary(
-      { cluster: env.cluster, from: env.from, to: env.to, body },
-      scratchBuffer(),
-      HMAC_BLOCK_BYTES + header,
-      MAX_DATAGRAM_BYTES - header - MAC_BYTES,
-    );
-    if (!written.ok) {
-      if (written.reason === 'invalid_message') return written;
-      const bytes = header + written.bytes + MAC_BYTES;
-      return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
-    }
-    return seal(macPads(key), header + written.bytes);
+    return encodePeerBinary(env, body, key, stamp, encodeSnapshotBinary);
   }
   return encodeJson(env, key, stamp);
+}
+
+/** A peer body in its binary form (Raft messages, snapshot transfer): header, body written in place, then the MAC. */
+function encodePeerBinary<B>(
+  env: Envelope,
+  body: B,
+  key: Buffer,
+  stamp: Stamp,
+  encode: (
+    message: { cluster: string; from: string; to: string; body: B },
+    into: Buffer,
+    offset: number,
+    maxBytes: number,
+  ) =>
+    | { ok: true; bytes: number }
+    | { ok: false; reason: 'oversized'; bytes: number }
+    | { ok: false; reason: 'invalid_message'; detail: string },
+): EncodeResult {
+  const header = writeHeader(env.from, 'peer', stamp);
+  if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
+  if (env.token !== undefined)
+    return { ok: false, reason: 'invalid_message', detail: 'envelope.token: only client datagrams carry a token' };
+  const written = encode(
+    { cluster: env.cluster, from: env.from, to: env.to, body },
+    scratchBuffer(),
+    HMAC_BLOCK_BYTES + header,
+    MAX_DATAGRAM_BYTES - header - MAC_BYTES,
+  );
+  if (!written.ok) {
+    if (written.reason === 'invalid_message') return written;
+    const bytes = header + written.bytes + MAC_BYTES;
+    return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
+  }
+  return seal(macPads(key), header + written.bytes);
 }
 
 /** The JSON form: what clients send and receive, and what `encodeEnvelope` uses for every non-Raft body. */
