@@ -27,6 +27,7 @@ import {
   type NetworkControl,
   type PacketFaults,
 } from './types.js';
+import { NetnsReaper } from './netns-reaper.js';
 
 const run = promisify(execFile);
 
@@ -66,6 +67,8 @@ export class NetnsNetwork implements NetworkControl {
   private readonly faults = new Map<string, LinkFaults>();
   private torn = false;
   private created: string[] = []; // namespaces created so far (for teardown after a failed setup)
+  /** Deletes everything this run creates once the harness is gone, even SIGKILLed (netns-reaper.ts). */
+  private reaper: NetnsReaper | null = null;
 
   private constructor(
     readonly nodeIds: readonly string[],
@@ -90,6 +93,8 @@ export class NetnsNetwork implements NetworkControl {
     const subnet = free[randomBytes(1)[0]! % free.length]!;
     const tag = randomBytes(3).toString('hex');
     const net = new NetnsNetwork(nodeIds, `rift${process.pid % 100000}${tag}`, subnet, `rift${tag}h`);
+    // Before anything exists, so nothing can outlive the harness unreaped.
+    net.reaper = NetnsReaper.start([...net.namespaces()].reverse(), net.rootIf);
     try {
       await net.setup();
     } catch (err) {
@@ -221,6 +226,7 @@ export class NetnsNetwork implements NetworkControl {
       // already gone (expected)
     }
     this.created = [];
+    this.reaper?.release();
   }
 
   /** For the process 'exit' handler. */
@@ -240,6 +246,12 @@ export class NetnsNetwork implements NetworkControl {
       // already gone
     }
     this.created = [];
+    this.reaper?.release();
+  }
+
+  /** The reaper's process id while it holds this run's namespaces (tests). */
+  get reaperPid(): number | null {
+    return this.reaper?.pid ?? null;
   }
 
   /** Namespaces this run created (for tests: none may remain after teardown). */

@@ -2,12 +2,15 @@
  * Namespace mode (root + nftables only; skipped with a printed reason otherwise).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tempDir } from '../temp-dirs.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../harness/cluster.js';
 import { NetnsNetwork, netnsUnavailableReason } from '../../../harness/net/netns.js';
+import { reaperScript } from '../../../harness/net/netns-reaper.js';
 import { RiftClient } from '../../../node/client.js';
 import { receivedOf, writeFakeNode } from '../fake-node.js';
 import { waitFor } from '../wait.js';
@@ -136,4 +139,72 @@ describe.skipIf(reason !== null)('netns mode (namespaces + nftables)', () => {
       }
     },
   );
+
+  test('a SIGKILLed harness leaves no namespace and no veth behind (the reaper deletes them)', async () => {
+    const dir = tempDir('rift-netns-reaper-');
+    const program = join(dir, 'harness.mjs');
+    const netnsJs = pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'dist', 'harness', 'net', 'netns.js')).href;
+    writeFileSync(
+      program,
+      `
+      import { NetnsNetwork } from ${JSON.stringify(netnsJs)};
+      const net = await NetnsNetwork.create(['n1', 'n2', 'n3']);
+      process.stdout.write(JSON.stringify({ namespaces: net.namespaces(), address: net.harnessAddress, reaper: net.reaperPid }) + '\\n');
+      setInterval(() => {}, 1000); // hold everything until killed
+    `,
+    );
+    const harness = spawn(process.execPath, [program], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    harness.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    harness.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<void>((resolve) => harness.on('exit', () => resolve()));
+    await waitFor(() => out.includes('\n') || harness.exitCode !== null, 30_000, 'the harness program to create its namespaces');
+    expect(out, err).toContain('\n');
+    const { namespaces, address, reaper } = JSON.parse(out) as { namespaces: string[]; address: string; reaper: number };
+    const addressesNow = (): string => execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+    try {
+      expect(namespacesNow()).toEqual(expect.arrayContaining(namespaces));
+      expect(addressesNow()).toContain(`inet ${address}/`);
+      expect(processGone(reaper)).toBe(false);
+      harness.kill('SIGKILL');
+      await exited;
+      await waitFor(
+        () => namespaces.every((ns) => !namespacesNow().includes(ns)) && !addressesNow().includes(`inet ${address}/`),
+        15_000,
+        `the killed harness's namespaces ${namespaces.join(', ')} and its veth (${address}) to be deleted`,
+      );
+      await waitFor(() => processGone(reaper), 5_000, 'the reaper to exit');
+    } finally {
+      for (const ns of namespaces) {
+        try {
+          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+        } catch {
+          // gone, as it should be
+        }
+      }
+    }
+  });
+
+  test('a normal teardown releases the reaper, which exits', async () => {
+    const net = await NetnsNetwork.create(['n1', 'n2']);
+    const reaper = net.reaperPid;
+    expect(reaper).not.toBeNull();
+    expect(processGone(reaper!)).toBe(false);
+    await net.teardown();
+    expect(net.reaperPid).toBeNull();
+    await waitFor(() => processGone(reaper!), 5_000, 'the released reaper to exit');
+    for (const ns of net.namespaces()) expect(namespacesNow()).not.toContain(ns);
+  });
+});
+
+describe('netns reaper script', () => {
+  test('waits for end-of-file, then deletes each namespace and the veth, quoting every name', () => {
+    const script = reaperScript(['a-n1', "it's"], 'riftabch');
+    const lines = script.split('\n');
+    expect(lines[0]).toBe('cat >/dev/null');
+    expect(lines).toContain("ip netns del 'a-n1' 2>/dev/null");
+    expect(lines).toContain("ip netns del 'it'\\''s' 2>/dev/null");
+    expect(lines.at(-2)).toBe("ip link del 'riftabch' 2>/dev/null");
+  });
 });
