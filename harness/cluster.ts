@@ -29,6 +29,7 @@ import { UdpRelay } from './net/relay.js';
 import type { NetworkControl } from './net/types.js';
 import { DbCluster } from './db/cluster.js';
 import { RiftDb } from './db/rift/rift-db.js';
+import { FaketimeClock, faketimeUnavailableReason, libfaketimePath } from './db/faketime-clock.js';
 import { guardedSpawn, orphanGuard } from './orphan-guard.js';
 import { pickFreeUdpPorts } from './ports.js';
 
@@ -73,6 +74,8 @@ export interface ClusterOptions {
    */
   handleSignals?: boolean;
   onSignal?: (signal: NodeJS.Signals) => void;
+  /** Clock faults through each node's own clock ('node', default) or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
+  clockVia?: 'node' | 'faketime';
 }
 
 export class Cluster extends DbCluster<RiftDb> {
@@ -162,6 +165,12 @@ export class Cluster extends DbCluster<RiftDb> {
     // No node outlives the harness, paused or not (orphan-guard.ts).
     const guard = orphanGuard();
     if (guard.kind === 'none') opts.log?.(`no orphan guard (${guard.why}): a SIGKILLed harness can leave paused nodes behind`);
+    let faketime: FaketimeClock | undefined;
+    if (opts.clockVia === 'faketime') {
+      const library = libfaketimePath();
+      if (library === null) throw new Error(faketimeUnavailableReason() ?? 'libfaketime not found');
+      faketime = new FaketimeClock(runDir, library);
+    }
     const db = new RiftDb({
       config,
       configPath,
@@ -171,6 +180,7 @@ export class Cluster extends DbCluster<RiftDb> {
       cwd: repoRoot,
       readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
       wrap: (id, command) => guardedSpawn(netns !== null ? netns.wrap(id, command.command, command.args) : command, guard),
+      ...(faketime !== undefined ? { faketime } : {}),
     });
     const cluster = new Cluster(config, configPath, db, net, relay, netns, opts);
     await cluster.startAll();

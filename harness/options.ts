@@ -10,6 +10,8 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
+import { faketimeUnavailableReason } from './db/faketime-clock.js';
+import type { ClockVia } from './db/system.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
 import { defaultReplayModes } from './nemesis/kinds/replay.js';
@@ -71,6 +73,8 @@ export interface JepsenOptions {
   readonly nemesisOrder: readonly NemesisKind[];
   /** What clock faults do (bump, rate, slow, fast). */
   readonly clockFaults: readonly ClockFault[];
+  /** Where clock faults go: the node's own clock, or libfaketime's wall-clock offsets (--clock-via). */
+  readonly clockVia: ClockVia;
   /** Loss faults draw their rate from this range, in percent. */
   readonly lossPct: { readonly min: number; readonly max: number };
   /** What replay faults do (replay, hold). */
@@ -226,6 +230,12 @@ Cluster
                           loopback: no fault layer (etcd without root)
                                                   (default rift: ${defaults.net}; etcd: netns as root, else loopback)
   --read-mode MODE        rift: readindex | lease                       (default ${defaults.readMode})
+  --clock-via node|faketime
+                          where clock faults go: node, the node's own clock
+                          (rift: jumps and rates); faketime, libfaketime's
+                          wall-clock offsets (jumps only; for systems with no
+                          clock of their own that ask the C library for the
+                          time; not Go binaries)       (default node)
   --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
@@ -301,6 +311,7 @@ const optionSpec = {
   partition: { type: 'string' },
   targets: { type: 'string' },
   'clock-faults': { type: 'string' },
+  'clock-via': { type: 'string' },
   'loss-rates': { type: 'string' },
   'replay-modes': { type: 'string' },
   'pause-wake-alone': { type: 'string' },
@@ -597,7 +608,27 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   const shapes = parsePartitionShapes(v.partition ?? defaults.partition);
   const targets = parseTargets(v.targets);
   if (v.targets !== undefined) needsKind('targets', nemesis, kindsTakingTargets());
-  const clockFaultModes = parseClockFaults(v['clock-faults']);
+  let clockFaultModes = parseClockFaults(v['clock-faults']);
+  const clockVia =
+    v['clock-via'] === undefined ? (system.clockVia[0] ?? 'node') : oneOf<ClockVia>('clock-via', v['clock-via'], ['node', 'faketime']);
+  if (v['clock-via'] !== undefined) {
+    needsKind('clock-via', nemesis, ['clock']);
+    if (!system.clockVia.includes(clockVia))
+      throw new UsageError(
+        `--clock-via ${clockVia}: --db ${db} carries clock faults ${system.clockVia.length === 0 ? 'in no way' : `via ${orList(system.clockVia)}`}`,
+      );
+  }
+  if (clockVia === 'faketime') {
+    if (hosts !== null) throw new UsageError('--clock-via faketime runs on this machine only, not on --hosts');
+    const unavailable = faketimeUnavailableReason();
+    if (unavailable !== null) throw new UsageError(`--clock-via faketime: ${unavailable}`);
+    // libfaketime offsets the wall clock; a rate needs the node's own clock.
+    if (v['clock-faults'] === undefined) clockFaultModes = ['bump'];
+    else if (clockFaultModes.some((c) => c !== 'bump'))
+      throw new UsageError(
+        `--clock-via faketime moves the wall clock only: --clock-faults bump (${clockFaultModes.filter((c) => c !== 'bump').join(', ')} need the node's own clock)`,
+      );
+  }
   const lossPct = parseLossRates(v['loss-rates']);
   const replayModeList = parseReplayModes(v['replay-modes']);
   const pauseWakeAloneMs = parseMsRange('pause-wake-alone', v['pause-wake-alone']);
@@ -714,6 +745,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       nemesis,
       nemesisOrder,
       clockFaults: clockFaultModes,
+      clockVia,
       lossPct,
       replayModes: replayModeList,
       pauseWakeAloneMs,

@@ -168,6 +168,11 @@ export class DbCluster<D extends Db = Db> {
     return state;
   }
 
+  /** Whether clock faults move the wall clock only (faketime), not the node's own timers. */
+  get wallClockOnly(): boolean {
+    return this.db.clock?.rates === false;
+  }
+
   /** Tears every node down, then the network. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

@@ -23,9 +23,11 @@ export interface ClockChange {
   readonly bumpMs?: number;
 }
 
-/** A node clock the harness can move (rift's node/clock/: offset, rate, jump). */
+/** A node clock the harness can move (rift's node/clock/: offset, rate, jump; faketime-clock.ts: wall-clock offsets only). */
 export interface ClockCapability {
   clock(node: string, change: ClockChange): Promise<ClockState>;
+  /** false: offsets and jumps only, a rate other than 1 is refused (faketime); absent: rates too. */
+  readonly rates?: boolean;
 }
 
 export interface Db {

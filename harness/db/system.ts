@@ -38,8 +38,13 @@ export interface RunningSystem {
   readonly description: string;
 }
 
+/** Where a system's clock faults go: the node's own injectable clock, or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
+export type ClockVia = 'node' | 'faketime';
+
 export interface SystemUnderTest {
   readonly name: string;
+  /** The ways its clock faults can be carried, the default first; empty when it takes no clock faults. */
+  readonly clockVia: readonly ClockVia[];
   /** The fault kinds this system can carry; the options refuse others (exit 254). */
   readonly kinds: readonly NemesisKind[];
   /** The network modes it can run on (--net); the first fault layer that can cut its links is netns for TCP systems. */

@@ -40,6 +40,8 @@ export interface NemesisCluster {
   resume(id: string): Promise<void>;
   /** Changes the node's injectable clock (offset, rate, or a jump); rejects where the Db has none. */
   clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState>;
+  /** Whether clock faults move the wall clock only (--clock-via faketime), not the node's own timers. */
+  readonly wallClockOnly?: boolean;
 }
 
 export interface NemesisContext {

@@ -239,7 +239,11 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
   switch (kind) {
     case 'clock':
       // node/host.ts: ticks, timers and leases run on the clock's monotonic timeline; wall time only feeds the status report.
-      return typeof field(v, 'deltaMs') === 'number' ? 'monotonic time: the node reads the wall clock only for its status report' : null;
+      // With --clock-via faketime only the wall clock moves: rift reads it for datagram stamps and the client freshness window.
+      if (typeof field(v, 'deltaMs') !== 'number') return null;
+      return field(v, 'clock') === 'wall'
+        ? "a wall-clock jump (faketime): rift times with the monotonic clock; a jump past the client freshness window (±30 s by default) drops that node's client requests"
+        : 'monotonic time: the node reads the wall clock only for its status report';
     case 'partition':
     case 'kill':
     case 'pause':

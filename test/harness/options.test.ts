@@ -1,3 +1,4 @@
+import { faketimeUnavailableReason } from '../../harness/db/faketime-clock.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -232,6 +233,26 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'clock', '--clock-faults', 'fast,bump']).clockFaults).toEqual(['bump', 'fast']);
     expect(opts(['--nemesis', 'loss', '--loss-rates', '0.3-0.45']).lossPct).toEqual({ min: 30, max: 45 });
     expect(opts(['--nemesis', 'loss', '--loss-rates', '1']).lossPct).toEqual({ min: 100, max: 100 });
+  });
+
+  it('--clock-via: node by default; faketime moves the wall clock only (bump), for systems that allow it', () => {
+    expect(opts([]).clockVia).toBe('node');
+    expect(opts(['--nemesis', 'clock']).clockFaults).toEqual(['bump', 'rate']);
+    if (faketimeUnavailableReason() === null) {
+      const o = opts(['--nemesis', 'clock', '--clock-via', 'faketime']);
+      expect(o.clockVia).toBe('faketime');
+      expect(o.clockFaults).toEqual(['bump']);
+      expect(usage(['--nemesis', 'clock', '--clock-via', 'faketime', '--clock-faults', 'bump,slow'])).toMatch(
+        /--clock-via faketime moves the wall clock only: --clock-faults bump \(slow need the node's own clock\)/,
+      );
+    } else {
+      expect(usage(['--nemesis', 'clock', '--clock-via', 'faketime'])).toMatch(/--clock-via faketime: .*libfaketime/);
+    }
+    expect(usage(['--clock-via', 'faketime'])).toMatch(/--clock-via needs --nemesis clock/);
+    expect(usage(['--nemesis', 'clock', '--clock-via', 'sundial'])).toMatch(/--clock-via/);
+    expect(usage(['--db', 'etcd', '--net', 'loopback', '--nemesis', 'kill', '--clock-via', 'faketime'])).toMatch(
+      /--clock-via needs --nemesis clock/,
+    );
   });
 
   it('booleans and strings', () => {

@@ -26,6 +26,8 @@ export const etcdTimings = { electionTimeoutMs: [1000, 2000] as const, heartbeat
 export const etcdSystem: SystemUnderTest = {
   name: 'etcd',
   kinds: ['partition', 'kill', 'pause'],
+  // A Go binary: it reads the clock through the vDSO, out of libfaketime's reach, and has no injectable clock.
+  clockVia: [],
   nets: ['netns', 'loopback', 'hosts'],
   hostKinds: ['partition', 'kill', 'pause'],
   defaultNet: (isRoot) => (isRoot ? 'netns' : 'loopback'),

@@ -12,6 +12,7 @@ import type { NodeStatus } from '../../../node/protocol.js';
 import { NodeProcess, procState, type SpawnSpec } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
 import type { ClockCapability, ClockChange, Db, NodeView } from '../db.js';
+import type { FaketimeClock } from '../faketime-clock.js';
 
 export interface RiftDbOptions {
   readonly config: ClusterConfig;
@@ -26,6 +27,8 @@ export interface RiftDbOptions {
   readonly readyTimeoutMs: number;
   /** How a node's command line is spawned on this machine (the orphan guard, a network namespace). */
   readonly wrap: (id: string, command: SpawnCommand) => SpawnCommand;
+  /** Clock faults through libfaketime (wall clock only) instead of the node's own clock (`--clock-via faketime`). */
+  readonly faketime?: FaketimeClock;
 }
 
 export class RiftDb implements Db {
@@ -37,10 +40,11 @@ export class RiftDb implements Db {
   constructor(private readonly opts: RiftDbOptions) {
     this.nodeIds = opts.config.nodes.map((n) => n.id);
     this.relayRoutes = Object.keys(opts.config.routes ?? {}).length > 0;
+    this.clock = opts.faketime ?? { clock: (id: string, change: ClockChange) => this.proc(id).clock(change) };
   }
 
-  /** rift's injectable clock (node/clock/), moved over the IPC channel. */
-  readonly clock: ClockCapability = { clock: (id: string, change: ClockChange) => this.proc(id).clock(change) };
+  /** rift's injectable clock (node/clock/), moved over the IPC channel; or libfaketime's wall-clock offsets. */
+  readonly clock: ClockCapability;
 
   private proc(id: string): NodeProcess {
     const p = this.procs.get(id);
@@ -54,12 +58,14 @@ export class RiftDb implements Db {
 
   async setup(id: string): Promise<void> {
     const args = [this.opts.entry, '--config', this.opts.configPath, '--id', id, ...this.opts.nodeFlags];
-    const spawn = this.opts.wrap(id, { command: process.execPath, args });
+    const node = { command: process.execPath, args };
+    const spawn = this.opts.wrap(id, this.opts.faketime !== undefined ? this.opts.faketime.wrap(id, node) : node);
     const spec: SpawnSpec = { ...spawn, logPath: this.logPath(id), cwd: this.opts.cwd };
     this.procs.set(id, new NodeProcess(id, spec));
   }
 
   start(id: string): Promise<void> {
+    this.opts.faketime?.reset(id);
     return this.proc(id).start(this.opts.readyTimeoutMs);
   }
 

@@ -14,6 +14,7 @@ import { RiftDbClient } from './rift-client.js';
 export const riftSystem: SystemUnderTest = {
   name: 'rift',
   kinds: nemesisKinds,
+  clockVia: ['node', 'faketime'],
   nets: ['relay', 'netns', 'hosts'],
   hostKinds: ['partition', 'kill', 'pause'],
   defaultNet: () => 'relay',
@@ -30,6 +31,7 @@ export const riftSystem: SystemUnderTest = {
       pageCacheCrashModel: options.nemesis.some((k) => powerLossKinds.includes(k)),
       net: options.net === 'netns' ? 'netns' : options.net === 'relay' ? 'relay' : 'direct',
       readMode: options.readMode,
+      clockVia: options.clockVia,
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,

@@ -126,7 +126,14 @@ class ClockNemesis implements FaultNemesis<ClockOp> {
           offsets[id] = state.offsetMs;
           this.clocked.set(id, `offset ${state.offsetMs}ms rate ${state.rate}`);
         }
-        return { nodes, deltaMs, offsets, wasLeader: leader !== null && nodes.includes(leader), leader };
+        return {
+          nodes,
+          deltaMs,
+          offsets,
+          wasLeader: leader !== null && nodes.includes(leader),
+          leader,
+          ...(cluster.wallClockOnly === true ? { clock: 'wall' } : {}),
+        };
       }
       case 'clock-rate': {
         const { target, rate } = op.value;
