@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig, NodeAddress } from '../node/config-types.js';
-import { configDefaults } from '../node/config-types.js';
+import { configDefaults, defaultSnapshotting } from '../node/config-types.js';
 import type { NodeStatus } from '../node/protocol.js';
 import { DirectNetwork } from './net/direct.js';
 import { NetnsNetwork } from './net/netns.js';
@@ -74,6 +74,8 @@ export interface ClusterOptions {
    */
   handleSignals?: boolean;
   onSignal?: (signal: NodeJS.Signals) => void;
+  /** Snapshot every N applied entries (ClusterConfig.snapshotEveryEntries; trailing entries min(N, the default)); absent: the default. */
+  snapshotEveryEntries?: number;
   /** Clock faults through each node's own clock ('node', default) or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
   clockVia?: 'node' | 'faketime';
 }
@@ -155,6 +157,12 @@ export class Cluster extends DbCluster<RiftDb> {
       routes,
       readMode: opts.readMode ?? configDefaults.readMode,
       clockDriftBound: configDefaults.clockDriftBound,
+      ...(opts.snapshotEveryEntries !== undefined
+        ? {
+            snapshotEveryEntries: opts.snapshotEveryEntries,
+            snapshotTrailingEntries: Math.min(opts.snapshotEveryEntries, defaultSnapshotting.snapshotTrailingEntries),
+          }
+        : {}),
       maxKeyBytes: configDefaults.maxKeyBytes,
       maxValueBytes: configDefaults.maxValueBytes,
     };

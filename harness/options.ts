@@ -93,6 +93,11 @@ export interface JepsenOptions {
   readonly testCount: number;
   readonly net: NetMode;
   readonly readMode: ReadModeOption;
+  /**
+   * rift: snapshot every N applied entries (and keep min(N, the default) trailing entries), so kills and partitions land during
+   * snapshots and InstallSnapshot streams; null: the node's default.
+   */
+  readonly snapshotEveryEntries: number | null;
   /** Extra flags for every node (only the node's --unsafe-* flags are accepted). */
   readonly nodeFlags: readonly string[];
   /** Store directory (runs go to <store>/<test-name>/<timestamp>/). */
@@ -236,6 +241,10 @@ Cluster
                           wall-clock offsets (jumps only; for systems with no
                           clock of their own that ask the C library for the
                           time; not Go binaries)       (default node)
+  --snapshot-every-entries N
+                          rift: snapshot every N applied entries (small N:
+                          faults land during snapshots and InstallSnapshot)
+                                                  (default: the node's, 10000)
   --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
@@ -320,6 +329,7 @@ const optionSpec = {
   'test-count': { type: 'string' },
   net: { type: 'string' },
   'read-mode': { type: 'string' },
+  'snapshot-every-entries': { type: 'string' },
   'node-flag': { type: 'string', multiple: true },
   store: { type: 'string' },
   'leave-running': { type: 'boolean' },
@@ -688,6 +698,10 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (!system.nodeFlags && (v['node-flag'] !== undefined || v['read-mode'] !== undefined))
     throw new UsageError(`--node-flag and --read-mode are rift's node options: --db ${db} takes neither`);
   const nodeFlags = (v['node-flag'] ?? []).map(validateNodeFlag);
+  if (!system.nodeFlags && v['snapshot-every-entries'] !== undefined)
+    throw new UsageError(`--snapshot-every-entries is a rift node option: --db ${db} does not take it`);
+  const snapshotEveryEntries =
+    v['snapshot-every-entries'] === undefined ? null : integerIn('snapshot-every-entries', v['snapshot-every-entries'], 1, 1_000_000_000);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
   if (conflict !== null) throw new UsageError(`--node-flag: ${conflict}`);
@@ -758,6 +772,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       testCount,
       net,
       readMode,
+      snapshotEveryEntries,
       nodeFlags,
       store,
       leaveRunning,

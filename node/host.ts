@@ -22,7 +22,7 @@ import type {
   SnapshotMeta,
   StoredState,
 } from './raft/types.js';
-import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus, SnapshotTransferMessage } from './protocol.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus, SnapshotStatus, SnapshotTransferMessage } from './protocol.js';
 import type { ClusterConfig } from './config-types.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
@@ -200,6 +200,9 @@ export class NodeHost {
   private readonly assembler: SnapshotAssembler;
   /** Assembled snapshots stepped into the core, by `index@term`, until a Ready's snapshotToInstall names one. */
   private readonly stagedInstalls = new Map<string, StagedInstall>();
+  /** Since this process started (node status). */
+  private snapshotsTaken = 0;
+  private snapshotsInstalled = 0;
   /**
    * An own snapshot was saved: the log on disk may be compacted, between
    * Readies (never beside a persist). How far is decided when it runs: an
@@ -485,6 +488,17 @@ export class NodeHost {
       clock: clockState,
       dropped: this.io.droppedCounts(),
       unsafe: unsafeNames(this.unsafe),
+      snapshots: this.snapshotStatus(soft.firstIndex),
+    };
+  }
+
+  private snapshotStatus(firstIndex: number): SnapshotStatus {
+    const latest = this.snapshots.latest();
+    return {
+      firstIndex,
+      latest: latest === null ? null : { index: latest.meta.index, term: latest.meta.term, bytes: latest.data.length },
+      taken: this.snapshotsTaken,
+      installed: this.snapshotsInstalled,
     };
   }
 
@@ -705,6 +719,7 @@ export class NodeHost {
     this.stagedInstalls.delete(key);
     this.kv = staged.kv;
     this.io.log(`installed snapshot ${key}: lastApplied ${this.kv.lastApplied}`);
+    this.snapshotsInstalled++;
     this.observer?.snapshotInstalled?.(meta);
   }
 
@@ -725,6 +740,7 @@ export class NodeHost {
       (saved) => {
         if (this.stopped || !saved) return; // not saved: a newer snapshot (an install) got there first
         this.io.log(`snapshot ${snapshotKey(request)} saved (${snapshot.data.length} bytes)`);
+        this.snapshotsTaken++;
         this.core.snapshotTaken(request);
         this.compactionDue = true;
         this.drain();

@@ -108,6 +108,18 @@ export interface NodeStatus {
   /** Datagrams dropped on receipt, by reason (malformed, bad_mac, oversized, wrong_cluster, ...). */
   readonly dropped: Readonly<Record<string, number>>;
   readonly unsafe: readonly string[];
+  /** Snapshots and compaction (issue 18): where the log starts, the newest durable snapshot, how many were taken and installed since start. */
+  readonly snapshots?: SnapshotStatus;
+}
+
+export interface SnapshotStatus {
+  /** The first index still in the log (1 until the first compaction). */
+  readonly firstIndex: number;
+  /** The newest durable snapshot, or null. */
+  readonly latest: { readonly index: number; readonly term: number; readonly bytes: number } | null;
+  /** Own snapshots saved, and snapshots installed from a leader, since this process started. */
+  readonly taken: number;
+  readonly installed: number;
 }
 
 export interface StatusResponse {

@@ -250,11 +250,34 @@ export function checkKvResult(v: unknown, path: string): Check {
 
 const roles: readonly Role[] = ['follower', 'pre_candidate', 'candidate', 'leader'];
 
+function checkSnapshotStatus(v: unknown, p: string): Check {
+  const s = shape(v, ['firstIndex', 'latest', 'taken', 'installed'], p);
+  if (s !== null) return s;
+  const o = v as Obj;
+  return first(
+    () => nat(o['firstIndex'], p, '.firstIndex'),
+    () => nat(o['taken'], p, '.taken'),
+    () => nat(o['installed'], p, '.installed'),
+    () => {
+      if (o['latest'] === null) return null;
+      const l = shape(o['latest'], ['index', 'term', 'bytes'], `${p}.latest`);
+      if (l !== null) return l;
+      const m = o['latest'] as Obj;
+      return first(
+        () => nat(m['index'], p, '.latest.index'),
+        () => nat(m['term'], p, '.latest.term'),
+        () => nat(m['bytes'], p, '.latest.bytes'),
+      );
+    },
+  );
+}
+
 function checkNodeStatus(v: unknown, p: string): Check {
   const s = shape(
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
+    ['snapshots'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -291,6 +314,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
       }
       return null;
     },
+    () => (o['snapshots'] === undefined ? null : checkSnapshotStatus(o['snapshots'], `${p}.snapshots`)),
     () => {
       const u = o['unsafe'];
       if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;

@@ -255,6 +255,15 @@ describe('parseOptions: each flag', () => {
     );
   });
 
+  it('--snapshot-every-entries: rift only, a positive integer', () => {
+    expect(opts([]).snapshotEveryEntries).toBeNull();
+    expect(opts(['--snapshot-every-entries', '20']).snapshotEveryEntries).toBe(20);
+    expect(usage(['--snapshot-every-entries', '0'])).toMatch(/--snapshot-every-entries must be an integer from 1/);
+    expect(usage(['--db', 'etcd', '--net', 'loopback', '--snapshot-every-entries', '20'])).toMatch(
+      /--snapshot-every-entries is a rift node option: --db etcd does not take it/,
+    );
+  });
+
   it('booleans and strings', () => {
     const o = opts(['--leave-running', '--quiet', '--json', '--store', '/tmp/x', '--test-name', 'my.test-1']);
     expect(o).toMatchObject({ leaveRunning: true, quiet: true, json: true, store: '/tmp/x', testName: 'my.test-1' });

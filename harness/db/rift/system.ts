@@ -32,6 +32,7 @@ export const riftSystem: SystemUnderTest = {
       net: options.net === 'netns' ? 'netns' : options.net === 'relay' ? 'relay' : 'direct',
       readMode: options.readMode,
       clockVia: options.clockVia,
+      ...(options.snapshotEveryEntries !== null ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,

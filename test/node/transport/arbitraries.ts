@@ -111,6 +111,12 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
     { maxKeys: 8, noNullPrototype: true },
   ),
   unsafe: fc.array(arbId, { maxLength: 6 }),
+  snapshots: fc.record({
+    firstIndex: arbNat,
+    latest: fc.option(fc.record({ index: arbNat, term: arbNat, bytes: arbNat }), { nil: null }),
+    taken: arbNat,
+    installed: arbNat,
+  }),
 });
 
 export const arbClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(

@@ -672,6 +672,27 @@ describe('codec validates every field (valid MAC, bad fields)', () => {
         },
       },
     ],
+    [
+      'negative snapshot index',
+      {
+        type: 'status_response',
+        requestId: 'r',
+        status: {
+          id: 'n1',
+          role: 'leader',
+          currentTerm: 1,
+          votedFor: null,
+          leaderId: null,
+          commitIndex: 0,
+          lastApplied: 0,
+          lastLogIndex: 0,
+          clock: { nowMs: 1, offsetMs: 0, rate: 1 },
+          dropped: {},
+          unsafe: [],
+          snapshots: { firstIndex: 1, latest: { index: -1, term: 1, bytes: 10 }, taken: 0, installed: 0 },
+        },
+      },
+    ],
     ['array body', []],
   ];
   it.each(cases)('%s is invalid_message', (_name, body) => {
