@@ -22,7 +22,15 @@ import type {
   SnapshotMeta,
   StoredState,
 } from './raft/types.js';
-import type { ClientMessage, ClientOutcome, ClientRequest, KvResult, NodeStatus, SnapshotStatus, SnapshotTransferMessage } from './protocol.js';
+import type {
+  ClientMessage,
+  ClientOutcome,
+  ClientRequest,
+  KvResult,
+  NodeStatus,
+  SnapshotStatus,
+  SnapshotTransferMessage,
+} from './protocol.js';
 import type { ClusterConfig } from './config-types.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
