@@ -46,6 +46,7 @@ import { SnapshotStreamer, defaultStreamerOptions, type StreamerOptions } from '
 import { SnapshotAssembler, defaultAssemblerOptions, type AssembledSnapshot, type AssemblerOptions } from './snapshot/assembler.js';
 import { snapshotBytes, type SnapshotBytes } from './snapshot/snapshot-bytes.js';
 import { STAGE, type LatencyProbe } from './latency-probe.js';
+import { coalesceAcks } from './ack-coalescing.js';
 
 export type { ReplyAddress };
 
@@ -657,7 +658,7 @@ export class NodeHost {
         // they may leave while those entries are still being written; the core
         // counts the leader's copy only after persisted() (see Ready).
         const sendFirst = ready.hardState === null && ready.softState.role === 'leader';
-        if (sendFirst) for (const message of ready.messages) this.sendPeer(message);
+        if (sendFirst) this.sendPeers(ready.messages);
         const persisting = this.persist(ready);
         if (persisting !== null) {
           persisting.then(
@@ -689,7 +690,7 @@ export class NodeHost {
   /** The rest of a Ready once what it made durable is on disk: send (unless sent first), apply, serve reads. */
   private finishReady(ready: Ready, sentFirst: boolean): void {
     this.core.persisted(this.lastLogIndex);
-    if (!sentFirst) for (const message of ready.messages) this.sendPeer(message);
+    if (!sentFirst) this.sendPeers(ready.messages);
     for (const message of ready.snapshotsToSend) this.startStream(message);
     if (ready.snapshotToInstall !== null) this.restoreInstalled(ready.snapshotToInstall);
     this.apply(ready.committedEntries);
@@ -905,6 +906,11 @@ export class NodeHost {
       this.reply(read.replyTo, read.request, result);
       if (this.probe !== undefined) this.probe.mark(STAGE.read_reply, read.seq);
     }
+  }
+
+  /** A Ready's messages, without the acknowledgements a later one in them supersedes (ack-coalescing.ts). */
+  private sendPeers(messages: readonly RaftMessage[]): void {
+    for (const message of coalesceAcks(messages)) this.sendPeer(message);
   }
 
   private sendPeer(message: RaftMessage): void {

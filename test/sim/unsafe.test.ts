@@ -75,9 +75,10 @@ interface MeasuredCase {
 }
 
 const measuredCases: readonly MeasuredCase[] = [
-  // Issue 15 defect 1. Table seeds 1796600001-03: found after 12/18/41 runs
-  // (a run of this preset is heavy: clients work through the whole window).
-  { flag: 'stale-read-acks', seed: 1796600001, maxRuns: 15 },
+  // Issue 15 defect 1. Table seeds 1796600001-03: found after 20/18/26 runs
+  // (12/18/41 before the host coalesced acknowledgements, which changed every
+  // run's course; a run of this preset is heavy: clients work through the whole window).
+  { flag: 'stale-read-acks', seed: 1796600001, maxRuns: 22 },
   // Issue 15 defect 7. Table seeds 1796600001-03: found after 66/7/1 runs.
   { flag: 'forget-lease-on-restart', seed: 1796600002, maxRuns: 10 },
 ];
