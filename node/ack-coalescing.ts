@@ -33,7 +33,8 @@ export function coalesceAcks(messages: readonly RaftMessage[]): readonly RaftMes
   const kept: RaftMessage[] = [];
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    if (!(m.type === 'append_entries_response' && m.success && dominatedLater(messages, i, m.to, m.term, m.matchIndex, m.seq))) kept.push(m);
+    if (!(m.type === 'append_entries_response' && m.success && dominatedLater(messages, i, m.to, m.term, m.matchIndex, m.seq)))
+      kept.push(m);
   }
   return kept;
 }
