@@ -69,7 +69,9 @@ const H_FAIL = 2;
  * duplicated, its pauses, its disk faults, its timer firings): a budget
  * shared by all nodes would make one node's fault disable another's, and
  * the partial-order reduction needs them independent. Transfers (a leader's
- * action, never reordered) are one count for the cluster.
+ * action, never reordered) are one count for the cluster. `--fault-budgets
+ * cluster` sums each budget over the nodes when deciding what is enabled
+ * (the counts stay per node in the World, so the layout is the same).
  */
 const B_CRASHES = 0;
 const B_DROPS = 1;
@@ -478,7 +480,14 @@ export class Model {
     out.length = 0;
     const L = this.layout;
     const b = this.options.bounds;
-    const used = (kind: number, node: number): number => w[L.budget + kind * L.n + node]!;
+    // --fault-budgets cluster: a fault budget is spent by any node (timer firings stay per node).
+    const cluster = this.options.faultBudgets === 'cluster';
+    const used = (kind: number, node: number): number => {
+      if (!cluster || kind === B_TIMEOUTS) return w[L.budget + kind * L.n + node]!;
+      let sum = 0;
+      for (let i = 0; i < L.n; i++) sum += w[L.budget + kind * L.n + i]!;
+      return sum;
+    };
     const paused = w[L.paused]!;
     const netLen = w[L.netLen]!;
     let previous = -1;

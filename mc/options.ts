@@ -74,6 +74,12 @@ export interface McOptions {
   readonly time: 'timeouts' | 'ticks';
   /** `empty`: start from empty disks; `leader`: from n1 leading term 1 with its noop committed (mc/model.ts initial). */
   readonly start: 'empty' | 'leader';
+  /**
+   * `node`: --crashes, --drops, --dups, --pauses and --disk-faults are budgets of each node;
+   * `cluster`: of the whole cluster (one crash in all, not one per node), which makes spaces with
+   * the same kinds of fault far smaller. Timer firings stay per node either way.
+   */
+  readonly faultBudgets: 'node' | 'cluster';
   readonly clockDriftBound: number;
   readonly unsafe: UnsafeFlags;
   readonly skipReadQuorum: boolean;
@@ -323,6 +329,10 @@ export const USAGE = (): string => {
       '--start FROM',
       'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty',
     ),
+    line(
+      '--fault-budgets SCOPE',
+      'node (default): --crashes, --drops, --dups, --pauses, --disk-faults count per node; cluster: for the whole cluster',
+    ),
     line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
@@ -394,6 +404,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     'read-mode': { type: 'string' },
     time: { type: 'string' },
     start: { type: 'string' },
+    'fault-budgets': { type: 'string' },
     'drift-bound': { type: 'string' },
     unsafe: { type: 'string', multiple: true },
     properties: { type: 'string' },
@@ -437,6 +448,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (time !== 'timeouts' && time !== 'ticks') throw new OptionError('--time must be timeouts or ticks');
   const start = str('start') ?? 'empty';
   if (start !== 'empty' && start !== 'leader') throw new OptionError('--start must be empty or leader');
+  const faultBudgets = str('fault-budgets') ?? 'node';
+  if (faultBudgets !== 'node' && faultBudgets !== 'cluster') throw new OptionError('--fault-budgets must be node or cluster');
   const clockDriftBound = Number(str('drift-bound') ?? configDefaults.clockDriftBound);
   if (!(clockDriftBound >= 1 && clockDriftBound <= 100)) throw new OptionError('--drift-bound must be a number in [1, 100]');
   const unsafeRaw = values['unsafe'];
@@ -464,6 +477,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     readMode,
     time,
     start,
+    faultBudgets,
     clockDriftBound,
     unsafe,
     skipReadQuorum,
