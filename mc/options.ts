@@ -90,6 +90,13 @@ export interface McOptions {
    * as its timer, before messages other nodes have yet to send it, and so missed commit-old-terms).
    */
   readonly por: boolean;
+  /**
+   * One-step sleep sets (mc/model.ts `sleeps`): a successor reached by two commuting local events of
+   * different nodes is inserted from one order only. Sound: the same states (up to relabelling), the
+   * same verdicts, every transition still stepped and checked; saves fingerprints and visited-set
+   * inserts. BFS in one thread only.
+   */
+  readonly sleep: boolean;
   readonly deadMessages: boolean;
   /** Explore deliveries that change nothing at the receiver (off by default: see mc/model.ts isNoOpDelivery). */
   readonly noopDeliveries: boolean;
@@ -343,6 +350,8 @@ export const USAGE = (): string => {
     line('--no-symmetry', 'explore relabellings of the node ids separately'),
     line('--por', 'the partial-order reduction over quiet nodes (off by default: NOT sound, it can miss violations:'),
     line('', "it fires a quiet node's timer before messages not yet sent to it; mc/README.md). --no-por: the default"),
+    line('--sleep', 'one-step sleep sets (sound): a successor two commuting events of different nodes reach is inserted'),
+    line('', 'from one order only; same states and verdicts, fewer fingerprints and inserts (BFS, one thread)'),
     line('--no-dead-messages', "keep answers of older terms than their receiver's disk in flight"),
     line('--noop-deliveries', 'also deliver messages whose delivery changes nothing at the receiver'),
     line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
@@ -411,6 +420,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     'no-symmetry': { type: 'boolean' },
     'no-por': { type: 'boolean' },
     por: { type: 'boolean' },
+    sleep: { type: 'boolean' },
     'no-dead-messages': { type: 'boolean' },
     'no-memo': { type: 'boolean' },
     'noop-deliveries': { type: 'boolean' },
@@ -470,6 +480,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random')
     throw new OptionError('--mode must be bfs, dfs, iddfs or random');
   if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
+  const sleep = values['sleep'] === true;
+  if (sleep && (mode !== 'bfs' || workers > 1)) throw new OptionError('--sleep runs with --mode bfs in one thread');
   return {
     bounds,
     electionTicks,
@@ -483,6 +495,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     skipReadQuorum,
     symmetry: values['no-symmetry'] !== true,
     por: values['por'] === true && values['no-por'] !== true && time === 'timeouts' && bounds.maxInFlight === 0,
+    sleep,
     deadMessages: values['no-dead-messages'] !== true,
     noopDeliveries: values['noop-deliveries'] === true,
     memo: values['no-memo'] !== true,
