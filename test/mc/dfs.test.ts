@@ -85,7 +85,9 @@ describe('--mode dfs / iddfs', () => {
     expect(iddfs.replayConfirmed).toBe(true);
     expect(iddfs.counterexampleEvents).toBe(bfs.counterexampleEvents);
     console.log(`  no-persist-vote: bfs ${bfs.counterexampleEvents} events, iddfs ${iddfs.counterexampleEvents}`);
-  });
+    // About 10 cpu-seconds (19 rounds of iterative deepening); under a full parallel run on 2 shared cores the
+    // wall time has reached 72 s, so the budget is wider than the default 60 s.
+  }, 180_000);
 
   it('--unsafe local-reads: dfs finds a counterexample (not necessarily a shortest), which the simulator confirms', async () => {
     const args = [
