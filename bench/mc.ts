@@ -3,7 +3,10 @@
  * (distinct states per second) and the size of each reduction's effect,
  * measured side by side in one run: the same bounds with every reduction,
  * and with symmetry, the partial-order reduction, dead-message removal and
- * the node-transition memo each switched off in turn, then none. Each row
+ * the node-transition memo each switched off in turn, then none; and with
+ * the one-step sleep sets (--sleep: the same states, fewer fingerprints).
+ * CPU seconds are printed next to wall seconds: on a shared machine they
+ * are the fair measure. Each row
  * is an in-process `runModelChecker` (mc/run.ts) with a visited set sized
  * by --max-states; a row whose search did not finish within the states it
  * was given says so (its rate is still the rate).
@@ -37,6 +40,7 @@ const DEFAULT_BOUNDS = [
 const ROWS: readonly (readonly [string, readonly string[]])[] = [
   ['all reductions (POR: unsound)', ['--por']],
   ['default (no POR)', []],
+  ['sleep sets (sound)', ['--sleep']],
   ['no symmetry', ['--no-symmetry']],
   ['no dead-message removal', ['--no-dead-messages']],
   ['no memo', ['--no-memo']],
@@ -47,7 +51,7 @@ export async function runMcBench(args: string[]): Promise<void> {
   const base = [...DEFAULT_BOUNDS, ...args.filter((a) => a !== '--')];
   process.stdout.write(`bench mc: ${base.join(' ')}\n`);
   process.stdout.write(
-    `${'configuration'.padEnd(30)}${'stopped'.padEnd(14)}${'distinct'.padStart(12)}${'transitions'.padStart(14)}${'wall s'.padStart(9)}${'states/s'.padStart(11)}  verdict\n`,
+    `${'configuration'.padEnd(30)}${'stopped'.padEnd(14)}${'distinct'.padStart(12)}${'transitions'.padStart(14)}${'wall s'.padStart(9)}${'cpu s'.padStart(8)}${'states/s'.padStart(11)}${'asleep'.padStart(12)}  verdict\n`,
   );
   for (const [label, extra] of ROWS) {
     const options = parseOptions([...base, ...extra, '--quiet', '--out', '/tmp/rift-mc-bench']);
@@ -60,9 +64,9 @@ export async function runMcBench(args: string[]): Promise<void> {
       r.result.finding === null ? 'no violation' : `${r.result.finding.violation.property} (${r.counterexampleEvents} events)`;
     process.stdout.write(
       `${label.padEnd(30)}${r.result.stopped.padEnd(14)}${s.distinct.toLocaleString('en-US').padStart(12)}${s.transitions.toLocaleString('en-US').padStart(14)}` +
-        `${wallS.toFixed(1).padStart(9)}${Math.round(s.distinct / Math.max(wallS, 1e-3))
+        `${wallS.toFixed(1).padStart(9)}${(r.cpuMs / 1000).toFixed(1).padStart(8)}${Math.round(s.distinct / Math.max(wallS, 1e-3))
           .toLocaleString('en-US')
-          .padStart(11)}  ${verdict}\n`,
+          .padStart(11)}${s.slept.toLocaleString('en-US').padStart(12)}  ${verdict}\n`,
     );
   }
 }

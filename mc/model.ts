@@ -69,7 +69,9 @@ const H_FAIL = 2;
  * duplicated, its pauses, its disk faults, its timer firings): a budget
  * shared by all nodes would make one node's fault disable another's, and
  * the partial-order reduction needs them independent. Transfers (a leader's
- * action, never reordered) are one count for the cluster.
+ * action, never reordered) are one count for the cluster. `--fault-budgets
+ * cluster` sums each budget over the nodes when deciding what is enabled
+ * (the counts stay per node in the World, so the layout is the same).
  */
 const B_CRASHES = 0;
 const B_DROPS = 1;
@@ -78,6 +80,37 @@ const B_PAUSES = 3;
 const B_DISK = 4;
 const B_TIMEOUTS = 5;
 const PER_NODE_BUDGETS = 6;
+/**
+ * Words of a World that say how the search reached it (the one-step sleep sets, `--sleep`: see
+ * `Model.sleeps`); no fingerprint reads them, so two states that differ only there are one state.
+ * VIA_LOCAL: 1 when the event that made the state was local (it changed only its owner node's words
+ * and the network); VIA_RANK: the event's rank (relabelling-invariant); VIA_OWNER: its owner node;
+ * VIA_MADE: a bit mask (id mod 32) of the messages it sent; VIA_NET_BEFORE: messages in flight before
+ * it; VIA_SENT: how many messages it sent.
+ */
+const VIA_LOCAL = 0;
+const VIA_RANK = 1;
+const VIA_OWNER = 2;
+const VIA_MADE = 3;
+const VIA_NET_BEFORE = 4;
+const VIA_SENT = 5;
+const VIA_WORDS = 6;
+/** The kind part of an event's rank (one-step sleep sets). */
+const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
+  deliver: 1,
+  drop: 2,
+  duplicate: 3,
+  timeout: 4,
+  fsync: 5,
+  crash: 6,
+  restart: 7,
+  lose_tail: 8,
+  tick: 9,
+  pause: 10,
+  resume: 11,
+  transfer: 12,
+  request: 13,
+};
 /** Messages a World holds when the in-flight count is not bounded (more: the state is not expanded, and the summary says so). */
 const UNBOUNDED_NET = 96;
 
@@ -86,6 +119,8 @@ export class Layout {
   readonly nodes = 0;
   readonly clocks: number;
   readonly paused: number;
+  /** How the state was reached (VIA_*): not part of the state, never hashed. */
+  readonly via: number;
   /** Per operation: status, node it waits at (-1), attempts made, read floor (-1 unset). */
   readonly ops: number;
   /** Leader of each term 0..maxTerm+1 (-1: none yet): Election Safety's history variable. */
@@ -113,7 +148,8 @@ export class Layout {
   ) {
     this.clocks = n;
     this.paused = 2 * n;
-    this.ops = 2 * n + 1;
+    this.via = 2 * n + 1;
+    this.ops = this.via + VIA_WORDS;
     this.leaders = this.ops + 4 * opCount;
     this.committed = this.leaders + maxTerm + 2;
     this.budget = this.committed + 1;
@@ -255,6 +291,8 @@ export class Model {
   private readonly ids: readonly NodeId[];
   /** The node-transition memo: per interned node state, its reactions by input code. */
   private readonly memo: (Map<number, NodeStepResult> | undefined)[] = [];
+  /** Per message id: its fingerprint minimised over relabellings (rankOf). */
+  private readonly msgKeys = new Map<number, number>();
   private memoSize = 0;
   private readonly linearizable = new Map<string, boolean>();
   private readonly floors = new Map<string, number>();
@@ -478,7 +516,14 @@ export class Model {
     out.length = 0;
     const L = this.layout;
     const b = this.options.bounds;
-    const used = (kind: number, node: number): number => w[L.budget + kind * L.n + node]!;
+    // --fault-budgets cluster: a fault budget is spent by any node (timer firings stay per node).
+    const cluster = this.options.faultBudgets === 'cluster';
+    const used = (kind: number, node: number): number => {
+      if (!cluster || kind === B_TIMEOUTS) return w[L.budget + kind * L.n + node]!;
+      let sum = 0;
+      for (let i = 0; i < L.n; i++) sum += w[L.budget + kind * L.n + i]!;
+      return sum;
+    };
     const paused = w[L.paused]!;
     const netLen = w[L.netLen]!;
     let previous = -1;
@@ -741,7 +786,138 @@ export class Model {
     }
     if (this.options.deadMessages) this.dropDeadMessages(next);
     this.clearFinishedHistory(next);
+    if (this.options.sleep) this.recordVia(w, next, action, slot, result);
     return { world: next, violation, inBounds: this.inBounds(next) };
+  }
+
+  // ---------------------------------------------------------------- one-step sleep sets (--sleep)
+
+  /**
+   * Writes into `next`'s VIA words how it was reached from `w` by `action`:
+   * whether the event was local, its rank, owner, what it sent, and the
+   * network's size before it (Model.sleeps reads them when `next` is
+   * expanded).
+   *
+   * Local: the event changed no word of the World but its owner node's
+   * state, the owner's own fault budgets (per-node budgets; with
+   * --fault-budgets cluster only its timer count) and the network. Ticks
+   * (a clock), pauses, wake-ups, transfers, client requests, a node that
+   * answers a client, commits, or becomes the first leader of a term all
+   * change other words and are never local. A duplication is not local
+   * under an in-flight bound (whether one is enabled depends on the
+   * network's size, which every event changes).
+   */
+  private recordVia(w: World, next: World, action: Action, slot: number, result: NodeStepResult | null): void {
+    const L = this.layout;
+    const V = L.via;
+    const owner = this.ownerOf(action);
+    let local =
+      owner >= 0 &&
+      action.kind !== 'tick' &&
+      action.kind !== 'pause' &&
+      action.kind !== 'resume' &&
+      action.kind !== 'transfer' &&
+      !(action.kind === 'duplicate' && this.options.bounds.maxInFlight > 0);
+    if (local) {
+      const perNode = this.options.faultBudgets === 'node';
+      for (let i = 0; i < L.netLen && local; i++) {
+        if (next[i] === w[i]) continue;
+        if (i >= V && i < V + VIA_WORDS) continue;
+        if (i === L.nodes + owner) continue;
+        if (i >= L.budget && i < L.budget + PER_NODE_BUDGETS * L.n) {
+          const kind = Math.floor((i - L.budget) / L.n);
+          if ((i - L.budget) % L.n === owner && (perNode || kind === B_TIMEOUTS)) continue;
+        }
+        local = false;
+      }
+    }
+    const sent = action.kind === 'duplicate' ? [action.msg] : (result?.out ?? []);
+    let made = 0;
+    for (const m of sent) made |= 1 << (m & 31);
+    next[V + VIA_LOCAL] = local ? 1 : 0;
+    next[V + VIA_RANK] = local ? this.rankOf(w, action, slot === -1 ? owner : slot) : 0;
+    next[V + VIA_OWNER] = owner;
+    next[V + VIA_MADE] = made;
+    next[V + VIA_NET_BEFORE] = w[L.netLen]!;
+    next[V + VIA_SENT] = sent.length;
+  }
+
+  /**
+   * An event's rank, the same for the event in every state where its owner
+   * is in the same state (and under every relabelling of the node ids):
+   * its kind, its message's fingerprint minimised over relabellings (a
+   * message event), and the id-blind signature of its owner's state. Equal
+   * ranks never prune (see `sleeps`).
+   */
+  private rankOf(w: World, action: Action, owner: number): number {
+    let key = 0;
+    if (action.kind === 'deliver' || action.kind === 'drop' || action.kind === 'duplicate') {
+      const known = this.msgKeys.get(action.msg);
+      if (known !== undefined) key = known;
+      else {
+        const record = this.msgs.get(action.msg);
+        key = 0x7fffffff;
+        for (let p = 0; p < this.perms.perms.length; p++) {
+          this.msgs.hashUnder(record, p);
+          key = Math.min(key, lanes[0]!);
+        }
+        this.msgKeys.set(action.msg, key);
+      }
+    }
+    this.hasher.reset(13).word(SLEEP_KIND_RANK[action.kind]).word(this.node(w, owner).signature).word(key).finish();
+    return lanes[0]!;
+  }
+
+  /**
+   * One-step sleep sets (Godefroid 1996, ch. 5, with the sleep set of a
+   * state cut to the event that reached it): whether the successor \`t\` of
+   * \`s\` by event \`e\` need not be inserted in the visited set, because an
+   * orbit-mate of it is (or will be) inserted by the other order of a
+   * commuting diamond. The transition is still stepped and checked (every
+   * property, every transition); only its fingerprint and insertion are
+   * saved. So the states explored are those of the full search (up to
+   * relabelling), and so are the verdicts and counterexample lengths.
+   *
+   * Let \`s\` be inserted as a(p) by its stored parent p. \`e\` sleeps at \`s\` when
+   * (1) a and e are local (recordVia) and of different owners, so each
+   * changes only its owner's words and the network, and reads nothing the
+   * other writes (dead-message removal is a function of the receivers'
+   * disk terms, applied after every step, so it commutes too);
+   * (2) e does not consume or copy a message a sent (VIA_MADE; conservative
+   * on id collisions mod 32), so e was enabled at p, and a is enabled at
+   * e(p) (its owner's state, budget and message are untouched by e);
+   * hence a(e(p)) = e(a(p)) = t, up to the VIA words;
+   * (3) e(p) is within the bounds: its nodes are t's (for e's owner) or
+   * p's (the rest), both within the bounds, and its network holds at most
+   * |net(p)| - consumed + sent messages, checked against the in-flight
+   * bound and the World's capacity;
+   * (4) rank(e) < rank(a) strictly.
+   * Claim: for every inserted x below the depth bound and event e enabled
+   * at x with e(x) in bounds, an orbit-mate of e(x) is inserted at depth
+   * <= depth(x)+1. Induction on (rank(e) descending, insertion order of x):
+   * if e did not sleep at x it is inserted directly; else x = a(p): by the
+   * claim for (p, e) (same rank, p inserted earlier) an orbit-mate y =
+   * π(e(p)) is inserted at depth <= depth(x), and by the claim for
+   * (y, π(a)) (rank(π(a)) = rank(a) > rank(e): ranks are relabelling-
+   * invariant and depend only on the owner's state, which e does not
+   * change) an orbit-mate of π(a)(y) = π(t) is inserted at depth <=
+   * depth(x)+1. Ranks take finitely many values, so the induction is
+   * well-founded. So every reachable state has an orbit-mate inserted at
+   * its BFS depth, and every transition from it is stepped and checked.
+   */
+  sleeps(s: World, e: Action, t: World): boolean {
+    if (!this.options.sleep) return false;
+    const L = this.layout;
+    const V = L.via;
+    if (s[V + VIA_LOCAL] !== 1 || t[V + VIA_LOCAL] !== 1) return false;
+    if (s[V + VIA_OWNER] === t[V + VIA_OWNER]) return false;
+    if (t[V + VIA_RANK]! >= s[V + VIA_RANK]!) return false;
+    const consumes = e.kind === 'deliver' || e.kind === 'drop';
+    if ((consumes || e.kind === 'duplicate') && (s[V + VIA_MADE]! & (1 << (e.msg & 31))) !== 0) return false;
+    const netOfEp = s[V + VIA_NET_BEFORE]! - (consumes ? 1 : 0) + t[V + VIA_SENT]!;
+    const b = this.options.bounds;
+    if ((b.maxInFlight > 0 && netOfEp > b.maxInFlight) || netOfEp > L.netCapacity) return false;
+    return true;
   }
 
   private inBounds(w: World): boolean {

@@ -74,6 +74,12 @@ export interface McOptions {
   readonly time: 'timeouts' | 'ticks';
   /** `empty`: start from empty disks; `leader`: from n1 leading term 1 with its noop committed (mc/model.ts initial). */
   readonly start: 'empty' | 'leader';
+  /**
+   * `node`: --crashes, --drops, --dups, --pauses and --disk-faults are budgets of each node;
+   * `cluster`: of the whole cluster (one crash in all, not one per node), which makes spaces with
+   * the same kinds of fault far smaller. Timer firings stay per node either way.
+   */
+  readonly faultBudgets: 'node' | 'cluster';
   readonly clockDriftBound: number;
   readonly unsafe: UnsafeFlags;
   readonly skipReadQuorum: boolean;
@@ -84,6 +90,13 @@ export interface McOptions {
    * as its timer, before messages other nodes have yet to send it, and so missed commit-old-terms).
    */
   readonly por: boolean;
+  /**
+   * One-step sleep sets (mc/model.ts `sleeps`): a successor reached by two commuting local events of
+   * different nodes is inserted from one order only. Sound: the same states (up to relabelling), the
+   * same verdicts, every transition still stepped and checked; saves fingerprints and visited-set
+   * inserts. BFS in one thread only.
+   */
+  readonly sleep: boolean;
   readonly deadMessages: boolean;
   /** Explore deliveries that change nothing at the receiver (off by default: see mc/model.ts isNoOpDelivery). */
   readonly noopDeliveries: boolean;
@@ -323,6 +336,10 @@ export const USAGE = (): string => {
       '--start FROM',
       'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty',
     ),
+    line(
+      '--fault-budgets SCOPE',
+      'node (default): --crashes, --drops, --dups, --pauses, --disk-faults count per node; cluster: for the whole cluster',
+    ),
     line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
@@ -333,6 +350,8 @@ export const USAGE = (): string => {
     line('--no-symmetry', 'explore relabellings of the node ids separately'),
     line('--por', 'the partial-order reduction over quiet nodes (off by default: NOT sound, it can miss violations:'),
     line('', "it fires a quiet node's timer before messages not yet sent to it; mc/README.md). --no-por: the default"),
+    line('--sleep', 'one-step sleep sets (sound): a successor two commuting events of different nodes reach is inserted'),
+    line('', 'from one order only; same states and verdicts, fewer fingerprints and inserts (BFS, one thread)'),
     line('--no-dead-messages', "keep answers of older terms than their receiver's disk in flight"),
     line('--noop-deliveries', 'also deliver messages whose delivery changes nothing at the receiver'),
     line('--no-memo', 'recompute every node transition (the memo is an optimisation, not a reduction)'),
@@ -394,12 +413,14 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     'read-mode': { type: 'string' },
     time: { type: 'string' },
     start: { type: 'string' },
+    'fault-budgets': { type: 'string' },
     'drift-bound': { type: 'string' },
     unsafe: { type: 'string', multiple: true },
     properties: { type: 'string' },
     'no-symmetry': { type: 'boolean' },
     'no-por': { type: 'boolean' },
     por: { type: 'boolean' },
+    sleep: { type: 'boolean' },
     'no-dead-messages': { type: 'boolean' },
     'no-memo': { type: 'boolean' },
     'noop-deliveries': { type: 'boolean' },
@@ -437,6 +458,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (time !== 'timeouts' && time !== 'ticks') throw new OptionError('--time must be timeouts or ticks');
   const start = str('start') ?? 'empty';
   if (start !== 'empty' && start !== 'leader') throw new OptionError('--start must be empty or leader');
+  const faultBudgets = str('fault-budgets') ?? 'node';
+  if (faultBudgets !== 'node' && faultBudgets !== 'cluster') throw new OptionError('--fault-budgets must be node or cluster');
   const clockDriftBound = Number(str('drift-bound') ?? configDefaults.clockDriftBound);
   if (!(clockDriftBound >= 1 && clockDriftBound <= 100)) throw new OptionError('--drift-bound must be a number in [1, 100]');
   const unsafeRaw = values['unsafe'];
@@ -457,6 +480,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random')
     throw new OptionError('--mode must be bfs, dfs, iddfs or random');
   if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
+  const sleep = values['sleep'] === true;
+  if (sleep && (mode !== 'bfs' || workers > 1)) throw new OptionError('--sleep runs with --mode bfs in one thread');
   return {
     bounds,
     electionTicks,
@@ -464,11 +489,13 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     readMode,
     time,
     start,
+    faultBudgets,
     clockDriftBound,
     unsafe,
     skipReadQuorum,
     symmetry: values['no-symmetry'] !== true,
     por: values['por'] === true && values['no-por'] !== true && time === 'timeouts' && bounds.maxInFlight === 0,
+    sleep,
     deadMessages: values['no-dead-messages'] !== true,
     noopDeliveries: values['noop-deliveries'] === true,
     memo: values['no-memo'] !== true,

@@ -39,7 +39,7 @@ function describeBounds(o: McOptions): string {
   return (
     `${b.nodes} nodes, terms<=${b.maxTerm}, log<=${b.maxLog}, in-flight<=${b.maxInFlight === 0 ? 'any' : b.maxInFlight}, ` +
     `${o.time === 'ticks' ? `time<=${b.maxTime} ticks (skew ${b.skew})` : `${b.timeouts} timer firings per node`}, ` +
-    `per node: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}; transfers ${b.transfers}, ` +
+    `per ${o.faultBudgets === 'cluster' ? 'cluster' : 'node'}: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}; transfers ${b.transfers}, ` +
     `ops: ${b.writes} put / ${b.cas} cas / ${b.reads} read on ${b.keys} key(s), ${b.retries} retr${b.retries === 1 ? 'y' : 'ies'}` +
     `${b.maxDepth > 0 ? `, depth<=${b.maxDepth}` : ''}`
   );
@@ -54,7 +54,7 @@ function describeModel(o: McOptions): string {
     `start ${o.start === 'empty' ? 'from empty disks' : 'with n1 leading term 1'}, time ${o.time}, ` +
     `election ${o.electionTicks} ticks, heartbeat ${o.heartbeatTicks}, read mode ${o.readMode}` +
     `${o.readMode === 'lease' ? ` (drift bound ${o.clockDriftBound})` : ''}, unsafe: ${unsafe.length > 0 ? unsafe.join(', ') : 'none'}; ` +
-    `reductions: symmetry ${o.symmetry ? 'on' : 'off'}, partial-order ${o.por ? 'on' : 'off'}, dead messages ${o.deadMessages ? 'on' : 'off'}, no-op deliveries ${o.noopDeliveries ? 'explored' : 'skipped'}, memo ${o.memo ? 'on' : 'off'}`
+    `reductions: symmetry ${o.symmetry ? 'on' : 'off'}, partial-order ${o.por ? 'on' : 'off'}, sleep sets ${o.sleep ? 'on' : 'off'}, dead messages ${o.deadMessages ? 'on' : 'off'}, no-op deliveries ${o.noopDeliveries ? 'explored' : 'skipped'}, memo ${o.memo ? 'on' : 'off'}`
   );
 }
 
@@ -157,6 +157,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `${s.transitions.toLocaleString('en-US')} transitions, max depth ${s.maxDepth}, ${seconds.toFixed(1)} s ` +
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
+      `${o.sleep ? `, ${s.slept.toLocaleString('en-US')} successors asleep (not fingerprinted)` : ''}` +
       `${o.mode === 'random' ? `, ${s.walks} walks` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
   );
   out(

@@ -34,6 +34,8 @@ export interface SearchStats {
   /** Successors beyond a bound (checked, not expanded). */
   outOfBounds: number;
   terminal: number;
+  /** Successors not inserted because a commuting order inserts them (--sleep; mc/model.ts sleeps). */
+  slept: number;
   maxDepth: number;
   queue: number;
   walks: number;
@@ -49,7 +51,7 @@ export interface SearchResult {
 export type Progress = (stats: SearchStats, depth: number) => void;
 
 export function newStats(): SearchStats {
-  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, maxDepth: 0, queue: 0, walks: 0 };
+  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, slept: 0, maxDepth: 0, queue: 0, walks: 0 };
 }
 
 /** Expands one state: returns a finding or null; new successors go to `push`. */
@@ -82,6 +84,10 @@ export function expand(
     if (result.violation !== null) return { violation: result.violation, depth: depth + 1, from: [hi, lo], walk: null, action };
     if (!result.inBounds) {
       stats.outOfBounds++;
+      continue;
+    }
+    if (model.sleeps(world, action, result.world)) {
+      stats.slept++;
       continue;
     }
     model.fingerprint(result.world);

@@ -74,3 +74,125 @@ describe('reductions keep the verdict', () => {
     expect(lengths[3]).toBeLessThanOrEqual(lengths[0]!);
   });
 });
+
+/**
+ * One-step sleep sets (--sleep, mc/model.ts `sleeps`): sound, so every state of the full search is still
+ * explored (exactly the same set without symmetry, where a fingerprint names one state) and every flag the
+ * full search finds is found by a counterexample of the same length, confirmed by the simulator.
+ */
+describe('--sleep: the same states and verdicts as the full search', () => {
+  it('the correct core, without symmetry: exactly the same distinct states, path ends and transitions; some successors asleep', async () => {
+    const bounds = [
+      '--no-symmetry',
+      '--start',
+      'leader',
+      '--writes',
+      '1',
+      '--reads',
+      '0',
+      '--crashes',
+      '1',
+      '--drops',
+      '0',
+      '--dups',
+      '0',
+      '--timeouts',
+      '0',
+    ];
+    const full = await check(bounds);
+    const asleep = await check(['--sleep', ...bounds]);
+    for (const r of [full, asleep]) {
+      expect(r.result.stopped).toBe('exhausted');
+      expect(r.result.finding).toBeNull();
+    }
+    expect(asleep.result.stats.distinct).toBe(full.result.stats.distinct);
+    expect(asleep.result.stats.terminal).toBe(full.result.stats.terminal);
+    expect(asleep.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
+    // Every transition is still stepped and checked; only the asleep successors skip fingerprint and insert.
+    expect(asleep.result.stats.transitions).toBe(full.result.stats.transitions);
+    expect(full.result.stats.slept).toBe(0);
+    expect(asleep.result.stats.slept).toBeGreaterThan(0);
+  });
+
+  /** [flag, property, bounds]: the bounds of test/mc/search.test.ts. */
+  const flags: readonly (readonly [string, string, readonly string[]])[] = [
+    [
+      'no-persist-vote',
+      'election-safety',
+      [
+        '--writes',
+        '0',
+        '--reads',
+        '0',
+        '--crashes',
+        '1',
+        '--fault-budgets',
+        'cluster',
+        '--drops',
+        '0',
+        '--dups',
+        '0',
+        '--timeouts',
+        '1',
+        '--max-term',
+        '1',
+        '--max-inflight',
+        '4',
+      ],
+    ],
+    [
+      'memory-log',
+      'election-safety',
+      ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
+    ],
+    [
+      'local-reads',
+      'read-safety',
+      ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'],
+    ],
+    [
+      'ack-before-fsync',
+      'leader-completeness',
+      ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
+    ],
+    [
+      'commit-old-terms',
+      'commit-rule',
+      [
+        '--start',
+        'leader',
+        '--writes',
+        '1',
+        '--reads',
+        '0',
+        '--crashes',
+        '0',
+        '--drops',
+        '0',
+        '--dups',
+        '0',
+        '--timeouts',
+        '1',
+        '--retries',
+        '0',
+      ],
+    ],
+  ];
+  for (const [flag, property, bounds] of flags) {
+    it(`--unsafe ${flag}: found with and without --sleep, the same property, a counterexample as short, replayed`, async () => {
+      const args = ['--unsafe', flag, ...bounds];
+      const full = await check(args);
+      const asleep = await check(['--sleep', ...args]);
+      for (const r of [full, asleep]) {
+        expect(r.result.stopped).toBe('violation');
+        expect(r.result.finding?.violation.property).toBe(property);
+        expect(r.replayConfirmed).toBe(true);
+      }
+      expect(asleep.counterexampleEvents).toBe(full.counterexampleEvents);
+      console.log(
+        `  ${flag}: ${full.counterexampleEvents} events; ${full.result.stats.distinct} states without --sleep, ` +
+          `${asleep.result.stats.distinct} with (${asleep.result.stats.slept} successors asleep)`,
+      );
+    });
+  }
+});
