@@ -285,7 +285,13 @@ export class KeySearch {
   }
 
   /** A search on `plan`, with the fast paths or plain, pausing every `slice` iterations. */
-  private start(plan: KeyPlan, fastPaths: boolean, earliestReturnFirst: boolean, slice: number): Generator<number, SearchOutcome, void> {
+  private start(
+    plan: KeyPlan,
+    fastPaths: boolean,
+    earliestReturnFirst: boolean,
+    slice: number,
+    goalDirected = false,
+  ): Generator<number, SearchOutcome, void> {
     const fast = fastPaths ? FAST_PATHS[this.model.name as ModelName] : undefined;
     // One state space per plan: searches on one plan share its interned states and transition memo.
     if (this.space === null || this.spacePlan !== plan) {
@@ -306,6 +312,7 @@ export class KeySearch {
         lazyUnknowns,
         late: Uint8Array.from(plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
         earliestReturnFirst,
+        goals: goalDirected ? fast.goals?.(plan.searchOps, space) : undefined,
       };
     }
     return wglSearchSteps(
@@ -326,15 +333,21 @@ export class KeySearch {
    * return, and in order of call. Each is complete, so the first to end
    * gives the verdict; which finds a linearization sooner depends on the
    * history (return order on cas-heavy ones, call order on some with few
-   * written values). None when a static refutation decided.
+   * written values). For models with goals (the register), a third: return
+   * order heading for the value the most urgent pending read needs (Goals
+   * in search/wgl.ts; writes late and reads early over few values). None
+   * when a static refutation decided.
    */
   private fastMembers(plan: KeyPlan): { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }[] {
     if (plan.refutation !== null) return [];
     const slice = Math.min(this.sliceIterations, PORTFOLIO_SLICE);
-    return [
+    const members = [
       { gen: this.start(plan, true, true, slice), plan },
       { gen: this.start(plan, true, false, slice), plan },
     ];
+    if (FAST_PATHS[this.model.name as ModelName]?.goals !== undefined)
+      members.push({ gen: this.start(plan, true, true, slice, true), plan });
+    return members;
   }
 
   /**

@@ -9,7 +9,7 @@
 import { valueKey } from '../models/cas-register.js';
 import type { ModelOp } from '../models/model.js';
 import type { PreparedOp } from '../history.js';
-import type { LazyUnknowns, Pruner } from '../search/wgl.js';
+import type { Goals, LazyUnknowns, Pruner } from '../search/wgl.js';
 import { intervals, type ModelFastPaths, type Refutation, type StateIds } from './fast-paths.js';
 
 type Key = string | number | boolean | null;
@@ -322,18 +322,16 @@ class VisitPruner implements Pruner {
 /** How many of the earliest-returning pending needs VisitPruner.dead checks for an arrival that can fire. */
 const URGENT_NEEDS = 8;
 
-function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
+/** Per op: the state id it departs from, that it needs, that it can arrive at, and (for a cas) the one it arrives from; -1 for none. */
+function roles(
+  ops: readonly ModelOp[],
+  states: StateIds,
+): { departOf: Int32Array; needOf: Int32Array; arriveOf: Int32Array; arriveFrom: Int32Array; maxId: number } {
   const n = ops.length;
   const departOf = new Int32Array(n).fill(-1);
   const needOf = new Int32Array(n).fill(-1);
   const arriveOf = new Int32Array(n).fill(-1);
   const arriveFrom = new Int32Array(n).fill(-1);
-  const callAt = new Int32Array(n);
-  const returnAt = new Int32Array(n);
-  events.forEach((ev, pos) => {
-    if ((ev & 1) === 0) callAt[ev >> 1] = pos;
-    else returnAt[ev >> 1] = pos;
-  });
   let maxId = 0;
   ops.forEach((op, i) => {
     const ok = op.output !== undefined;
@@ -353,7 +351,25 @@ function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): 
     }
     maxId = Math.max(maxId, departOf[i]!, needOf[i]!, arriveOf[i]!);
   });
+  return { departOf, needOf, arriveOf, arriveFrom, maxId };
+}
+
+function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
+  const n = ops.length;
+  const { departOf, needOf, arriveOf, arriveFrom, maxId } = roles(ops, states);
+  const callAt = new Int32Array(n);
+  const returnAt = new Int32Array(n);
+  events.forEach((ev, pos) => {
+    if ((ev & 1) === 0) callAt[ev >> 1] = pos;
+    else returnAt[ev >> 1] = pos;
+  });
   return new VisitPruner(departOf, needOf, arriveOf, arriveFrom, callAt, returnAt, maxId + 1);
+}
+
+/** The search's goal-directed order (Goals in search/wgl.ts): an ok read or ok cas needs its value; a write or cas can set its new value. */
+function goals(ops: readonly ModelOp[], states: StateIds): Goals {
+  const { needOf, arriveOf, arriveFrom } = roles(ops, states);
+  return { needOf, arriveOf, arriveFrom };
 }
 
 /**
@@ -461,4 +477,4 @@ function refute(ops: readonly PreparedOp[], events: Int32Array): Refutation | nu
   return null;
 }
 
-export const registerFastPaths: ModelFastPaths = { needed, searchOps, pruner, lazyUnknowns, refute };
+export const registerFastPaths: ModelFastPaths = { needed, searchOps, pruner, goals, lazyUnknowns, refute };
