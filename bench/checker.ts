@@ -1,5 +1,7 @@
 // `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`
-// (`--vs porcupine`: only the side-by-side run against Porcupine, bench/porcupine.ts):
+// (`--vs porcupine`: only the side-by-side run against Porcupine, bench/porcupine.ts;
+// `--family NAME --seeds N [--scale F]`: only NAME of bench/hard-histories.ts over
+// seeds S..S+N-1, in process, 10 s limit each: the distribution of times, to find heavy tails):
 // 1. the reference corpus: search time alone (histories read and prepared
 //    first; median of N runs, default 5) and the wall time of the whole
 //    command (`rift-check FILE`: process start, reading, parsing, search,
@@ -262,6 +264,42 @@ function vsPorcupineFiles(tmp: string, seed: number): VsFile[] {
   return files;
 }
 
+/**
+ * One hard family over many seeds (in process: the check alone, history
+ * generation excluded): every verdict must be the expected one; prints the
+ * seeds that took longest and the distribution.
+ */
+function familySurvey(name: string, from: number, seeds: number, scale: number): void {
+  const times: { seed: number; ms: number; verdict: string }[] = [];
+  let wrong = 0;
+  for (let s = from; s < from + seeds; s++) {
+    const c = hardFamilies(s, scale).find((x) => x.name === name);
+    if (c === undefined)
+      throw new Error(
+        `--family ${name}: no such family (${hardFamilies(0)
+          .map((x) => x.name)
+          .join(', ')})`,
+      );
+    const history = generateFamily(c.params);
+    const t0 = performance.now();
+    const r = checkPrepared(prepareHistory(history), { timeLimitMs: 10_000 });
+    const ms = performance.now() - t0;
+    if (r.valid !== (c.expected === 'valid')) wrong++;
+    times.push({ seed: s, ms, verdict: verdictText(r) });
+  }
+  const sorted = [...times].sort((a, b) => a.ms - b.ms);
+  const q = (p: number): string => fmt(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.ms);
+  process.stdout.write(
+    `${name} at scale ${scale}, seeds ${from}..${from + seeds - 1} (10 s limit; load ${load()}): ${seeds - wrong} of ${seeds} as expected; ` +
+      `median ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${fmt(sorted[sorted.length - 1]!.ms)} ms\n` +
+      `slowest: ${sorted
+        .slice(-5)
+        .reverse()
+        .map((t) => `seed ${t.seed} ${fmt(t.ms)} ms (${t.verdict})`)
+        .join(', ')}\n`,
+  );
+}
+
 function load(): string {
   return loadavg()
     .map((l) => l.toFixed(1))
@@ -282,6 +320,9 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       vs: { type: 'string' },
       'porcupine-src': { type: 'string' },
       repeats: { type: 'string' },
+      family: { type: 'string' },
+      seeds: { type: 'string' },
+      scale: { type: 'string' },
     },
   });
   const runs = values.runs === undefined ? 5 : Math.max(1, Number(values.runs) || 5);
@@ -290,6 +331,11 @@ export async function runCheckerBench(args: string[]): Promise<void> {
   const comparePlain = values['compare-plain'];
   const seed = values.seed === undefined ? 42 : Number(values.seed) || 42;
   const tmp = mkdtempSync(join(tmpdir(), 'rift-bench-checker-'));
+  if (values.family !== undefined) {
+    rmSync(tmp, { recursive: true, force: true });
+    familySurvey(values.family, seed, Math.max(1, Number(values.seeds ?? 200) || 200), Number(values.scale ?? 0.2) || 0.2);
+    return;
+  }
   if (values.vs !== undefined) {
     if (values.vs !== 'porcupine') throw new Error(`--vs ${values.vs}: only porcupine is known`);
     try {
