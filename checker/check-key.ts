@@ -234,6 +234,8 @@ function symmetryClasses(model: Model<unknown>, ops: readonly ModelOp[], splitUn
 export const SLICE_ITERATIONS = 20_000;
 /** Iterations per turn of the fast searches' portfolio. */
 const PORTFOLIO_SLICE = 4096;
+/** Turns of the portfolio before the goal-directed member joins it (about 100,000 iterations). */
+const GOAL_JOIN_TURNS = 24;
 
 /**
  * Iterations of the plain search tried before the fast paths are set up.
@@ -260,6 +262,9 @@ export class KeySearch {
   private spacePlan: KeyPlan | null = null;
   /** The plain search's plan (null when the fast paths started at once). */
   private plainPlan: KeyPlan | null = null;
+  /** The goal-directed member, until it joins (after GOAL_JOIN_TURNS turns), and the turns taken. */
+  private lateMember: (() => { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }) | null = null;
+  private turns = 0;
 
   constructor(
     private readonly model: Model<unknown>,
@@ -333,10 +338,12 @@ export class KeySearch {
    * return, and in order of call. Each is complete, so the first to end
    * gives the verdict; which finds a linearization sooner depends on the
    * history (return order on cas-heavy ones, call order on some with few
-   * written values). For models with goals (the register), a third: return
-   * order heading for the value the most urgent pending read needs (Goals
-   * in search/wgl.ts; writes late and reads early over few values). None
-   * when a static refutation decided.
+   * written values). For models with goals (the register), a third joins
+   * after GOAL_JOIN_TURNS turns: return order heading for the value the
+   * most urgent pending read needs (Goals in search/wgl.ts; writes late and
+   * reads early over few values); it joins late because the others decide
+   * most keys before, and a turn of it costs more (it scans the pending
+   * needs at every configuration). None when a static refutation decided.
    */
   private fastMembers(plan: KeyPlan): { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }[] {
     if (plan.refutation !== null) return [];
@@ -346,7 +353,7 @@ export class KeySearch {
       { gen: this.start(plan, true, false, slice), plan },
     ];
     if (FAST_PATHS[this.model.name as ModelName]?.goals !== undefined)
-      members.push({ gen: this.start(plan, true, true, slice, true), plan });
+      this.lateMember = () => ({ gen: this.start(plan, true, true, slice, true), plan });
     return members;
   }
 
@@ -376,6 +383,10 @@ export class KeySearch {
         }
         // Paused: the next search's turn.
         this.members.push(this.members.shift()!);
+        if (this.lateMember !== null && ++this.turns >= GOAL_JOIN_TURNS) {
+          this.members.push(this.lateMember());
+          this.lateMember = null;
+        }
         return r;
       }
       if (r.value.kind === 'unknown' && r.value.reason === 'memory_limit' && this.members.length > 1) {
@@ -385,6 +396,7 @@ export class KeySearch {
       }
       this.plan = m.plan;
       for (const o of this.members.slice(1)) o.gen.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
+      this.lateMember = null;
       this.members = [m];
       return r;
     }
@@ -409,6 +421,7 @@ export class KeySearch {
   stop(reason: UnknownReason): KeyResult {
     for (const m of this.members) m.gen.return({ kind: 'unknown', reason, cacheEntries: 0 });
     this.members = [];
+    this.lateMember = null;
     return { valid: 'unknown', unknownReason: reason, opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: 0 };
   }
 

@@ -168,7 +168,7 @@ export interface Goals {
 }
 
 /** Pending events scanned for the most urgent needs (a window: ops further right are needed later). */
-const GOAL_SCAN_EVENTS = 256;
+const GOAL_SCAN_EVENTS = 64;
 
 /** Cache key bit for "the next op must observe the state" (reduction 5); state ids stay below it. */
 const OBLIGED = 1 << 30;
