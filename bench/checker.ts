@@ -1,4 +1,7 @@
-// `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`:
+// `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`
+// (`--vs porcupine`: only the side-by-side run against Porcupine, bench/porcupine.ts;
+// `--family NAME --seeds N [--scale F]`: only NAME of bench/hard-histories.ts over
+// seeds S..S+N-1, in process, 10 s limit each: the distribution of times, to find heavy tails):
 // 1. the reference corpus: search time alone (histories read and prepared
 //    first; median of N runs, default 5) and the wall time of the whole
 //    command (`rift-check FILE`: process start, reading, parsing, search,
@@ -26,6 +29,7 @@ import {
   type PreparedHistory,
 } from '../checker/index.js';
 import { generateFamily, hardFamilies, historyShape, rng } from './hard-histories.js';
+import { runVsPorcupine, type VsFile } from './porcupine.js';
 
 // The reference corpus: $RIFT_CORPUS, else shared/corpus beside the repository, else /work/shared/corpus.
 const CORPUS =
@@ -222,6 +226,80 @@ export function generateHistory(opts: {
   return out;
 }
 
+/**
+ * The files of `--vs porcupine`: the corpus's largest easy files (decided
+ * by both in well under a second; c50-ok and c50-bad are left out: Porcupine
+ * v1.3.0 takes about 19 s on c50-ok here) and generated easy files of 2,000,
+ * 10,000 and 100,000 client ops over many keys (written to `tmp`).
+ */
+function vsPorcupineFiles(tmp: string, seed: number): VsFile[] {
+  const corpus = [
+    ['knossos', 'data_cas-register_good_mongodb-v0-ack-rollback-8.jsonl'],
+    ['knossos', 'data_cas-register_bad_mongodb-v0-ack-rollback-6.jsonl'],
+    ['porcupine', 'etcd_029.jsonl'],
+    ['porcupine', 'c10-ok.jsonl'],
+    ['porcupine', 'c10-bad.jsonl'],
+  ];
+  const files: VsFile[] = corpus.map(([dir, file]) => {
+    const path = join(CORPUS, dir!, file!);
+    const clientOps = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"invoke"')).length;
+    return { name: `${dir}/${file}`, path, clientOps };
+  });
+  for (const e of [
+    { name: 'easy-2k-50keys-10p', ops: 2_000, keys: 50, processes: 10, infoRate: 0.01 },
+    { name: 'easy-10k-200keys-20p', ops: 10_000, keys: 200, processes: 20, infoRate: 0.01 },
+    { name: 'easy-100k-2000keys-50p', ops: 100_000, keys: 2000, processes: 50, infoRate: 0.01 },
+  ]) {
+    const path = join(tmp, `${e.name}.jsonl`);
+    writeFileSync(
+      path,
+      generateHistory({ ...e, seed })
+        .map((o) => JSON.stringify(o))
+        .join('\n') + '\n',
+    );
+    files.push({ name: `${e.name} (generated, seed ${seed})`, path, clientOps: e.ops });
+  }
+  return files;
+}
+
+/**
+ * One hard family over many seeds (in process: the check alone, history
+ * generation excluded): every verdict must be the expected one; prints the
+ * seeds that took longest and the distribution.
+ */
+function familySurvey(name: string, from: number, seeds: number, scale: number): void {
+  const times: { seed: number; ms: number; verdict: string }[] = [];
+  let wrong = 0;
+  for (let s = from; s < from + seeds; s++) {
+    const c = hardFamilies(s, scale).find((x) => x.name === name);
+    if (c === undefined)
+      throw new Error(
+        `--family ${name}: no such family (${hardFamilies(0)
+          .map((x) => x.name)
+          .join(', ')})`,
+      );
+    const history = generateFamily(c.params);
+    const t0 = performance.now();
+    const r = checkPrepared(prepareHistory(history), { timeLimitMs: 10_000 });
+    const ms = performance.now() - t0;
+    if (r.valid !== (c.expected === 'valid')) wrong++;
+    times.push({ seed: s, ms, verdict: verdictText(r) });
+  }
+  const sorted = [...times].sort((a, b) => a.ms - b.ms);
+  const q = (p: number): string => fmt(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.ms);
+  process.stdout.write(
+    `${name} at scale ${scale}, seeds ${from}..${from + seeds - 1} (10 s limit; load ${load()}): ${seeds - wrong} of ${seeds} as expected; ` +
+      `median ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${fmt(sorted[sorted.length - 1]!.ms)} ms\n` +
+      `slowest: ${sorted
+        .slice(-5)
+        .reverse()
+        .map((t) => `seed ${t.seed} ${fmt(t.ms)} ms (${t.verdict})`)
+        .join(', ')}\n`,
+  );
+}
+
 function load(): string {
   return loadavg()
     .map((l) => l.toFixed(1))
@@ -239,6 +317,12 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       'no-wall': { type: 'boolean', default: false },
       'compare-plain': { type: 'boolean', default: false },
       seed: { type: 'string' },
+      vs: { type: 'string' },
+      'porcupine-src': { type: 'string' },
+      repeats: { type: 'string' },
+      family: { type: 'string' },
+      seeds: { type: 'string' },
+      scale: { type: 'string' },
     },
   });
   const runs = values.runs === undefined ? 5 : Math.max(1, Number(values.runs) || 5);
@@ -247,6 +331,26 @@ export async function runCheckerBench(args: string[]): Promise<void> {
   const comparePlain = values['compare-plain'];
   const seed = values.seed === undefined ? 42 : Number(values.seed) || 42;
   const tmp = mkdtempSync(join(tmpdir(), 'rift-bench-checker-'));
+  if (values.family !== undefined) {
+    rmSync(tmp, { recursive: true, force: true });
+    familySurvey(values.family, seed, Math.max(1, Number(values.seeds ?? 200) || 200), Number(values.scale ?? 0.2) || 0.2);
+    return;
+  }
+  if (values.vs !== undefined) {
+    if (values.vs !== 'porcupine') throw new Error(`--vs ${values.vs}: only porcupine is known`);
+    try {
+      runVsPorcupine({
+        cli: CLI,
+        src: values['porcupine-src'] ?? process.env['PORCUPINE_SRC'],
+        files: vsPorcupineFiles(tmp, seed),
+        repeats: values.repeats === undefined ? 3 : Math.max(1, Number(values.repeats) || 3),
+        tmp,
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return;
+  }
   process.stdout.write(
     `checker benchmark, node ${process.version}; load average at start ${load()} (1, 5, 15 min; the machine's other work makes timings noisy)\n`,
   );

@@ -234,6 +234,8 @@ function symmetryClasses(model: Model<unknown>, ops: readonly ModelOp[], splitUn
 export const SLICE_ITERATIONS = 20_000;
 /** Iterations per turn of the fast searches' portfolio. */
 const PORTFOLIO_SLICE = 4096;
+/** Turns of the portfolio before the goal-directed member joins it (about 100,000 iterations). */
+const GOAL_JOIN_TURNS = 24;
 
 /**
  * Iterations of the plain search tried before the fast paths are set up.
@@ -260,6 +262,9 @@ export class KeySearch {
   private spacePlan: KeyPlan | null = null;
   /** The plain search's plan (null when the fast paths started at once). */
   private plainPlan: KeyPlan | null = null;
+  /** The goal-directed member, until it joins (after GOAL_JOIN_TURNS turns), and the turns taken. */
+  private lateMember: (() => { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }) | null = null;
+  private turns = 0;
 
   constructor(
     private readonly model: Model<unknown>,
@@ -285,7 +290,13 @@ export class KeySearch {
   }
 
   /** A search on `plan`, with the fast paths or plain, pausing every `slice` iterations. */
-  private start(plan: KeyPlan, fastPaths: boolean, earliestReturnFirst: boolean, slice: number): Generator<number, SearchOutcome, void> {
+  private start(
+    plan: KeyPlan,
+    fastPaths: boolean,
+    earliestReturnFirst: boolean,
+    slice: number,
+    goalDirected = false,
+  ): Generator<number, SearchOutcome, void> {
     const fast = fastPaths ? FAST_PATHS[this.model.name as ModelName] : undefined;
     // One state space per plan: searches on one plan share its interned states and transition memo.
     if (this.space === null || this.spacePlan !== plan) {
@@ -306,6 +317,7 @@ export class KeySearch {
         lazyUnknowns,
         late: Uint8Array.from(plan.ops, (p) => (p.outcome === 'ok' ? 0 : 1)),
         earliestReturnFirst,
+        goals: goalDirected ? fast.goals?.(plan.searchOps, space) : undefined,
       };
     }
     return wglSearchSteps(
@@ -326,15 +338,23 @@ export class KeySearch {
    * return, and in order of call. Each is complete, so the first to end
    * gives the verdict; which finds a linearization sooner depends on the
    * history (return order on cas-heavy ones, call order on some with few
-   * written values). None when a static refutation decided.
+   * written values). For models with goals (the register), a third joins
+   * after GOAL_JOIN_TURNS turns: return order heading for the value the
+   * most urgent pending read needs (Goals in search/wgl.ts; writes late and
+   * reads early over few values); it joins late because the others decide
+   * most keys before, and a turn of it costs more (it scans the pending
+   * needs at every configuration). None when a static refutation decided.
    */
   private fastMembers(plan: KeyPlan): { gen: Generator<number, SearchOutcome, void>; plan: KeyPlan }[] {
     if (plan.refutation !== null) return [];
     const slice = Math.min(this.sliceIterations, PORTFOLIO_SLICE);
-    return [
+    const members = [
       { gen: this.start(plan, true, true, slice), plan },
       { gen: this.start(plan, true, false, slice), plan },
     ];
+    if (FAST_PATHS[this.model.name as ModelName]?.goals !== undefined)
+      this.lateMember = () => ({ gen: this.start(plan, true, true, slice, true), plan });
+    return members;
   }
 
   /**
@@ -363,6 +383,10 @@ export class KeySearch {
         }
         // Paused: the next search's turn.
         this.members.push(this.members.shift()!);
+        if (this.lateMember !== null && ++this.turns >= GOAL_JOIN_TURNS) {
+          this.members.push(this.lateMember());
+          this.lateMember = null;
+        }
         return r;
       }
       if (r.value.kind === 'unknown' && r.value.reason === 'memory_limit' && this.members.length > 1) {
@@ -372,6 +396,7 @@ export class KeySearch {
       }
       this.plan = m.plan;
       for (const o of this.members.slice(1)) o.gen.return({ kind: 'unknown', reason: 'time_limit', cacheEntries: 0 });
+      this.lateMember = null;
       this.members = [m];
       return r;
     }
@@ -396,6 +421,7 @@ export class KeySearch {
   stop(reason: UnknownReason): KeyResult {
     for (const m of this.members) m.gen.return({ kind: 'unknown', reason, cacheEntries: 0 });
     this.members = [];
+    this.lateMember = null;
     return { valid: 'unknown', unknownReason: reason, opCount: this.kh.ops.length, searchMs: this.searchMs, cacheEntries: 0 };
   }
 

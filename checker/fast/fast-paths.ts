@@ -6,7 +6,7 @@
 // the plain search on thousands of generated histories.
 import type { ModelOp } from '../models/model.js';
 import type { PreparedOp } from '../history.js';
-import type { LazyUnknowns, Pruner } from '../search/wgl.js';
+import type { Goals, LazyUnknowns, Pruner } from '../search/wgl.js';
 
 /** A static refutation: the reason, and the ops (indices into the ops given) it names. */
 export interface Refutation {
@@ -34,6 +34,8 @@ export interface ModelFastPaths {
   searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[]; init: unknown };
   /** A pruner over the search ops (see Pruner), or undefined. */
   pruner?(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner | undefined;
+  /** What each op needs and can set, for the goal-directed search order (Goals in search/wgl.ts), or undefined. */
+  goals?(ops: readonly ModelOp[], states: StateIds): Goals;
   /**
    * Reduction 5 of the search (checker/search/wgl.ts), for models where an
    * unknown op's effect matters only to an op that observes it right after.

@@ -9,7 +9,7 @@
 import { valueKey } from '../models/cas-register.js';
 import type { ModelOp } from '../models/model.js';
 import type { PreparedOp } from '../history.js';
-import type { LazyUnknowns, Pruner } from '../search/wgl.js';
+import type { Goals, LazyUnknowns, Pruner } from '../search/wgl.js';
 import { intervals, type ModelFastPaths, type Refutation, type StateIds } from './fast-paths.js';
 
 type Key = string | number | boolean | null;
@@ -150,6 +150,20 @@ function searchOps(ops: readonly PreparedOp[], init: unknown): { ops: ModelOp[];
  * fire: the state is a, or some op left can set a (one level of the chain
  * a write of a, then the cas, then the read; with unique values, once the
  * state has left a for good the cas is useless).
+ * And, for a value x with several ok cas [x, y] still to run (departures),
+ * sorted by return d1, d2, ...: each departure needs a visit of its own
+ * (after a departure the state is y != x, so the next one needs a new
+ * arrival), and an arrival A can be the visit of departure D only if A was
+ * invoked before D returned (else real time puts D before A). The sets of
+ * usable arrivals are nested (a later return admits more), so by Hall's
+ * theorem distinct visits exist iff for every k
+ *   [x is C's state] + #(arrivals at x left, invoked before dk returned) >= k;
+ * C is dead when this fails for some k (checked for the first
+ * HALL_DEPARTURES departures). With writes taking effect late over few
+ * values this cuts, at once, a branch that left x while two cas ops still
+ * needed it and only one arrival comes in time; the degree count sees
+ * enough arrivals, just too late, and the search finds out only when the
+ * second cas's return is reached, dozens of ops deeper.
  * The first is Euler's degree condition on the cas ops as edges, with
  * writes as jumps: with few values it cuts the branches that strand a cas.
  * The second cuts, as soon as it happens, every branch that used up or
@@ -175,6 +189,9 @@ class VisitPruner implements Pruner {
   /** All needing ops by return, and the first still pending. */
   private readonly neededBy: number[] = [];
   private firstNeeded = 0;
+  /** Per id: its departures (ok cas leaving it) by return; the ids with two or more (the Hall check's). */
+  private readonly departers: number[][];
+  private readonly multiDeparture: number[] = [];
 
   constructor(
     /** Per op: the id it departs from (-1: none), that it needs (-1), that it can arrive at (-1). */
@@ -206,7 +223,11 @@ class VisitPruner implements Pruner {
       }
     }
     this.neededBy.sort((a, b) => returnAt[a]! - returnAt[b]!);
+    this.departers = Array.from({ length: nStates }, () => []);
+    for (let i = 0; i < departOf.length; i++) if (departOf[i]! >= 0) this.departers[departOf[i]!]!.push(i);
     for (let x = 0; x < nStates; x++) {
+      this.departers[x]!.sort((a, b) => returnAt[a]! - returnAt[b]!);
+      if (this.departers[x]!.length >= 2) this.multiDeparture.push(x);
       this.needers[x]!.sort((a, b) => returnAt[a]! - returnAt[b]!);
       this.arrivers[x]!.sort((a, b) => callAt[a]! - callAt[b]!);
       if (this.badAway(x)) this.bad++;
@@ -293,6 +314,7 @@ class VisitPruner implements Pruner {
   dead(state: number): boolean {
     if (state >= this.departures.length) return this.bad > 0;
     if (this.bad - (this.badAway(state) ? 1 : 0) + (this.badAt(state) ? 1 : 0) > 0) return true;
+    for (const x of this.multiDeparture) if (this.departures[x]! >= 2 && !this.hallHolds(x, state)) return true;
     // The most urgent needs: is there an arrival in time that can still fire?
     let looked = 0;
     for (let i = this.firstNeeded; i < this.neededBy.length && looked < URGENT_NEEDS; i++) {
@@ -303,6 +325,28 @@ class VisitPruner implements Pruner {
       if (x !== state && !this.canArrive(x, this.returnAt[r]!, state)) return true;
     }
     return false;
+  }
+
+  /** Hall's condition for x's first HALL_DEPARTURES pending departures (see the class comment). */
+  private hallHolds(x: number, state: number): boolean {
+    const departers = this.departers[x]!;
+    const arrivers = this.arrivers[x]!;
+    let visits = x === state ? 1 : 0;
+    let a = this.firstArriver[x]!;
+    let k = 0;
+    for (let j = 0; j < departers.length && k < HALL_DEPARTURES; j++) {
+      const d = departers[j]!;
+      if (this.done[d] === 1) continue;
+      k++;
+      const deadline = this.returnAt[d]!;
+      while (visits < k) {
+        while (a < arrivers.length && this.done[arrivers[a]!] === 1) a++;
+        if (a >= arrivers.length || this.callAt[arrivers[a]!]! > deadline) return false;
+        visits++;
+        a++;
+      }
+    }
+    return true;
   }
 
   /** Whether a pending arrival at x invoked before `deadline` can still fire from `state`. */
@@ -321,19 +365,19 @@ class VisitPruner implements Pruner {
 
 /** How many of the earliest-returning pending needs VisitPruner.dead checks for an arrival that can fire. */
 const URGENT_NEEDS = 8;
+/** How many of a value's earliest-returning pending departures VisitPruner's Hall check covers. */
+const HALL_DEPARTURES = 8;
 
-function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
+/** Per op: the state id it departs from, that it needs, that it can arrive at, and (for a cas) the one it arrives from; -1 for none. */
+function roles(
+  ops: readonly ModelOp[],
+  states: StateIds,
+): { departOf: Int32Array; needOf: Int32Array; arriveOf: Int32Array; arriveFrom: Int32Array; maxId: number } {
   const n = ops.length;
   const departOf = new Int32Array(n).fill(-1);
   const needOf = new Int32Array(n).fill(-1);
   const arriveOf = new Int32Array(n).fill(-1);
   const arriveFrom = new Int32Array(n).fill(-1);
-  const callAt = new Int32Array(n);
-  const returnAt = new Int32Array(n);
-  events.forEach((ev, pos) => {
-    if ((ev & 1) === 0) callAt[ev >> 1] = pos;
-    else returnAt[ev >> 1] = pos;
-  });
   let maxId = 0;
   ops.forEach((op, i) => {
     const ok = op.output !== undefined;
@@ -353,7 +397,25 @@ function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): 
     }
     maxId = Math.max(maxId, departOf[i]!, needOf[i]!, arriveOf[i]!);
   });
+  return { departOf, needOf, arriveOf, arriveFrom, maxId };
+}
+
+function pruner(ops: readonly ModelOp[], events: Int32Array, states: StateIds): Pruner {
+  const n = ops.length;
+  const { departOf, needOf, arriveOf, arriveFrom, maxId } = roles(ops, states);
+  const callAt = new Int32Array(n);
+  const returnAt = new Int32Array(n);
+  events.forEach((ev, pos) => {
+    if ((ev & 1) === 0) callAt[ev >> 1] = pos;
+    else returnAt[ev >> 1] = pos;
+  });
   return new VisitPruner(departOf, needOf, arriveOf, arriveFrom, callAt, returnAt, maxId + 1);
+}
+
+/** The search's goal-directed order (Goals in search/wgl.ts): an ok read or ok cas needs its value; a write or cas can set its new value. */
+function goals(ops: readonly ModelOp[], states: StateIds): Goals {
+  const { needOf, arriveOf, arriveFrom } = roles(ops, states);
+  return { needOf, arriveOf, arriveFrom };
 }
 
 /**
@@ -461,4 +523,4 @@ function refute(ops: readonly PreparedOp[], events: Int32Array): Refutation | nu
   return null;
 }
 
-export const registerFastPaths: ModelFastPaths = { needed, searchOps, pruner, lazyUnknowns, refute };
+export const registerFastPaths: ModelFastPaths = { needed, searchOps, pruner, goals, lazyUnknowns, refute };

@@ -142,7 +142,33 @@ export interface SearchInput {
   late?: Uint8Array | undefined;
   /** Try the (not late) candidates in the order of their returns, not of their calls. */
   earliestReturnFirst?: boolean | undefined;
+  /** With earliestReturnFirst: rank candidates by the urgency of the value they set (see Goals). */
+  goals?: Goals | undefined;
 }
+
+/**
+ * Goal-directed order (an order only: it changes how soon a completion is
+ * found, never whether one is). Per op, the state id it needs to be legal
+ * (an ok read of x, an ok cas expecting x; -1: none) and the one it can
+ * set (-1: none), with the state it must set it from (-1: any). At each
+ * configuration, the most urgent need of a value x (the earliest return
+ * among pending ops needing x != the state) ranks every candidate that can
+ * set x from the current state as if it returned then, when that is sooner
+ * than its own return. Earliest-return order alone tries the writes in the
+ * order they return, however late the values they set are needed; with
+ * many overlapping writes of few values (writes taking effect late, reads
+ * early) that sends it down a wrong subtree that takes millions of
+ * configurations to refute, where heading for the value the most urgent
+ * read waits for is what the execution did.
+ */
+export interface Goals {
+  needOf: Int32Array;
+  arriveOf: Int32Array;
+  arriveFrom: Int32Array;
+}
+
+/** Pending events scanned for the most urgent needs (a window: ops further right are needed later). */
+const GOAL_SCAN_EVENTS = 64;
 
 /** Cache key bit for "the next op must observe the state" (reduction 5); state ids stay below it. */
 const OBLIGED = 1 << 30;
@@ -330,10 +356,42 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
   const candCount = new Int32Array(edf ? nOps + 1 : 0);
   const candPos = new Int32Array(edf ? nOps + 1 : 0);
   const returnAt = list.returnAt;
+  // Goal-directed order: per state id, the earliest return needing it at this configuration (valid when stamped).
+  const goals = edf ? input.goals : undefined;
+  let goalIds = 0;
+  if (goals !== undefined) for (let i = 0; i < nOps; i++) goalIds = Math.max(goalIds, goals.needOf[i]! + 1, goals.arriveOf[i]! + 1);
+  const urgentAt = new Int32Array(goalIds);
+  const urgentStamp = new Int32Array(goalIds);
+  let stamp = 0;
+  let keyBuf = new Int32Array(candBuf.length);
+  /** The rank of candidate `op` (its return, or sooner: see Goals). */
+  const rankOf = (op: number): number => {
+    const r = returnAt[op]!;
+    if (goals === undefined) return r;
+    const x = goals.arriveOf[op]!;
+    if (x < 0 || urgentStamp[x] !== stamp) return r;
+    const from = goals.arriveFrom[op]!;
+    return (from < 0 || from === state) && urgentAt[x]! < r ? urgentAt[x]! : r;
+  };
   /** Collects the candidates of the configuration at the current depth. */
   const buildCandidates = (): void => {
     const d = stack.depth;
     const start = d === 0 ? 0 : candStart[d - 1]! + candCount[d - 1]!;
+    if (goals !== undefined) {
+      stamp++;
+      let scanned = 0;
+      for (let e = list.first(); e !== NIL && scanned < GOAL_SCAN_EVENTS; e = next[e]!, scanned++) {
+        const ev = events[e]!;
+        if (!isCall(ev)) continue;
+        const op = opOf(ev);
+        const x = goals.needOf[op]!;
+        if (x < 0 || x === state) continue;
+        if (urgentStamp[x] !== stamp || returnAt[op]! < urgentAt[x]!) {
+          urgentStamp[x] = stamp;
+          urgentAt[x] = returnAt[op]!;
+        }
+      }
+    }
     let n = 0;
     for (let e = list.first(); e !== NIL; e = next[e]!) {
       const ev = events[e]!;
@@ -342,16 +400,21 @@ export function* wglSearchSteps(input: SearchInput, limits: SearchLimits, sliceI
         const b = new Int32Array(candBuf.length * 2);
         b.set(candBuf);
         candBuf = b;
+        const k = new Int32Array(candBuf.length);
+        k.set(keyBuf);
+        keyBuf = k;
       }
-      // Insertion by return position (windows are small).
+      // Insertion by rank (windows are small).
       const op = opOf(ev);
-      const r = returnAt[op]!;
+      const r = rankOf(op);
       let i = start + n;
-      while (i > start && returnAt[candBuf[i - 1]!]! > r) {
+      while (i > start && keyBuf[i - 1]! > r) {
         candBuf[i] = candBuf[i - 1]!;
+        keyBuf[i] = keyBuf[i - 1]!;
         i--;
       }
       candBuf[i] = op;
+      keyBuf[i] = r;
       n++;
     }
     candStart[d] = start;
