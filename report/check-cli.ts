@@ -6,8 +6,18 @@
 import { main } from '../checker/cli-main.js';
 import { EXIT } from '../checker/exit-codes.js';
 
+// A reader that stops early (`rift-check FILE | head -1`) closes the pipe: the verdict is
+// already decided, so finish quietly with it instead of crashing on the write (EPIPE).
+let readerGone = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  readerGone = true;
+});
+
 main(process.argv.slice(2), {
-  out: (s) => process.stdout.write(s),
+  out: (s) => {
+    if (!readerGone) process.stdout.write(s);
+  },
   err: (s) => process.stderr.write(s),
   // The report's modules load only for --html: start-up time counts on every small check.
   writeHtml: async (historyPath, result, outPath) => (await import('./write.js')).writeReportForHistory(historyPath, result, outPath),

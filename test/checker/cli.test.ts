@@ -1,7 +1,7 @@
 // The CLI: exit codes as Jepsen's (0 valid, 1 invalid, 2 unknown, 254 bad
 // arguments/input, 255 internal), text and JSON output. Mostly in-process
 // through `main`; a few spawn the compiled dist/report/check-cli.js.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,21 @@ describe('cli (in-process)', () => {
 });
 
 describe('cli (spawned)', () => {
+  test('a reader that closes the pipe early (| head -1) gets no crash: the exit code is still the verdict', async () => {
+    for (const [file, verdict] of [
+      [INVALID, 1],
+      [VALID, 0],
+    ] as const) {
+      const child = spawn(process.execPath, [CLI, file, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // closed before the checker writes a byte: its writes fail with EPIPE
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(stderr, file).not.toMatch(/EPIPE|Error/);
+      expect(code, `${file}: ${stderr}`).toBe(verdict);
+    }
+  });
+
   test('exit codes of the compiled CLI', async () => {
     const v = await execa(process.execPath, [CLI, VALID], { reject: false });
     expect(v.exitCode).toBe(0);
