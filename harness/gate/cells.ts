@@ -108,18 +108,23 @@ const heldAcross = [
   'leader,leader-minority',
 ];
 /**
- * Lease mode, nodes crashed and restarted while the network is split with a bridge: the bridge acks the leader's lease and, if
- * it has just restarted, votes at once for a candidate on the other side (which it also reaches).
+ * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 5 s: the leader cut off, two
+ * followers crashed and restarted together, a third follower's clock run fast so that its election timer has run out by the
+ * time they are back. Election timeouts of 4-4.5 s make the lease (4000 / 1.2 = 3.3 s) outlast a restart (0.3-1.5 s here); a
+ * 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate) sparse enough for the relay. Five cycles in
+ * 60 s. A correct voter keeps its promise for 4 s after it restarts, so the candidate wins only after the lease ran out.
  */
 const restartLease = [
   '--time-limit',
   '60',
+  '--nemesis-interval',
+  '5',
   '--nemesis',
-  'kill,partition',
-  '--targets',
-  'one,minority',
-  '--partition',
-  'bridge,leader-minority',
+  'lease-restart',
+  '--election-timeout',
+  '4000-4500',
+  '--heartbeat',
+  '100',
   '--read-mode',
   'lease',
 ];
