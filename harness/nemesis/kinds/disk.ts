@@ -17,7 +17,12 @@
  * - `truncate-synced` (never a default, say it explicitly): cut the last
  *   frame off, though it was fsynced and may be acknowledged. That is
  *   OUTSIDE Raft's fault model (a correct node can then lose a vote or a
- *   committed entry); it is here to show what the checks make of it.
+ *   committed entry); it is here to show what the checks make of it: a
+ *   follower whose log lost acknowledged entries (issue 15 defect 4). So it
+ *   cuts only a frame that holds entries (a frame with nothing but a vote
+ *   or a term is left alone: that would be a lost vote), and the node is
+ *   frozen (SIGSTOP) for SETTLE_MS before its kill, so that the leader has
+ *   seen the cut frame acknowledged.
  *
  * A node that refuses to start on corruption is the expected outcome of a
  * flip, not a failure of the run: the op's value says `refused` with the
@@ -62,6 +67,13 @@ import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
 import { nodeTargets, resolveTarget, targetArb, targetField, type NodeSetTarget, type NodeTarget } from '../targets.js';
 import { field } from '../wire.js';
+
+/**
+ * truncate-synced: how long a node is frozen before its kill, so that every acknowledgement it sent reaches the leader
+ * (one relay hop and one event-loop turn of the leader, tens of ms on a loaded machine; 200 ms leaves a wide margin and
+ * stays far below an election timeout of the target's peers, who do not notice a frozen follower anyway).
+ */
+export const SETTLE_MS = 200;
 
 export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced';
 export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced'];
@@ -247,6 +259,12 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
 
   /** Kill, damage, restart: what was done and how the node took it. */
   private async hit(id: string, fault: DiskFault): Promise<Record<string, unknown>> {
+    // truncate-synced must lose entries the node ACKNOWLEDGED (what the fault is about: issue 15 defect 4 is a leader that
+    // never repairs a follower whose log is shorter than what it acknowledged). A kill at an arbitrary moment often lands
+    // between a frame's fsync and its acknowledgement reaching the leader (a few ms through the relay, against a frame every
+    // ~10 ms under load), and then the cut frame was never acknowledged: nothing for the leader to repair. So the node is
+    // frozen first (SIGSTOP: it writes and sends nothing more) and killed once what it already sent has been delivered.
+    const settled = fault === 'truncate-synced' ? await this.freezeAndSettle(id) : null;
     await this.ctx.cluster.kill(id);
     this.ctx.crashed(id);
     let damage: Damage;
@@ -256,7 +274,19 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
     }
     const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
-    return { ...shown, ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)) };
+    return {
+      ...shown,
+      ...(settled !== null ? { frozenMs: settled } : {}),
+      ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)),
+    };
+  }
+
+  /** SIGSTOP the node and wait SETTLE_MS for its last datagrams to be delivered and answered; resolves to the ms it was frozen. */
+  private async freezeAndSettle(id: string): Promise<number> {
+    const started = performance.now();
+    await this.ctx.cluster.pause(id);
+    if (!this.ctx.isStopped()) await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return Math.round(performance.now() - started);
   }
 
   /** Restarts a damaged node; a refusal on corruption (exit 3) is an outcome, not an error. */
@@ -336,6 +366,13 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
         return { done: 'appended-torn-write', offset: end, bytes };
       }
       case 'truncate-synced':
+        // A frame without entries is a vote or a term change (a node that just granted a vote): cutting it loses a vote
+        // (the wire monitor's finding, on any node), not the log tail this fault is for.
+        if (!last.records.some((r) => r.type === 'entry'))
+          return {
+            done: 'nothing',
+            why: 'the last frame holds no entry (a vote or a term only): cutting it would lose a vote, not a log tail',
+          };
         await writeFile(file, buf.subarray(0, last.offset));
         return { done: 'truncated-synced-frame', offset: last.offset, bytes: last.bytes };
       default:
