@@ -108,21 +108,24 @@ const heldAcross = [
   'leader,leader-minority',
 ];
 /**
- * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 5 s: the leader cut off, two
+ * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 8 s: the leader cut off, two
  * followers crashed and restarted together, a third follower's clock run fast so that its election timer has run out by the
- * time they are back. Election timeouts of 4-4.5 s make the lease (4000 / 1.2 = 3.3 s) outlast a restart (0.3-1.5 s here); a
- * 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate) sparse enough for the relay. Five cycles in
- * 60 s. A correct voter keeps its promise for 4 s after it restarts, so the candidate wins only after the lease ran out.
+ * time they are back. The defect needs the restarted voters back inside the old leader's lease: election timeouts of
+ * 8-8.5 s make the lease 8000 / 1.2 = 6.7 s, longer than a restart on a loaded 2-core machine (1.2-4.4 s measured with one
+ * run at a time, 4.3-7.9 s with three; 4-4.5 s timeouts caught it in 7 of 10 runs, every miss a run whose restarts all
+ * outlasted the 3.3 s lease). A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate) sparse
+ * enough for the relay. Three cycles in 60 s. A correct voter keeps its promise for 8 s after it restarts, so the
+ * candidate wins only after the lease ran out.
  */
 const restartLease = [
   '--time-limit',
   '60',
   '--nemesis-interval',
-  '5',
+  '8',
   '--nemesis',
   'lease-restart',
   '--election-timeout',
-  '4000-4500',
+  '8000-8500',
   '--heartbeat',
   '100',
   '--read-mode',
@@ -135,13 +138,15 @@ const restartLease = [
  */
 const diskVoterFlip = ['--nemesis', 'disk', '--targets', 'voter', '--disk-faults', 'flip-last-frame'];
 /**
- * A follower whose log loses its last, fsynced frame (truncate-synced: outside Raft's fault model, the disk nemesis only does
- * it when asked): the leader must bring it back (the catch-up check after the final reads). A follower, not 'one': the
- * defect is the leader's, so damaging the leader itself tests nothing. Measured (2026-12-05, load 9-12): 'one' 8 of 10,
- * 'follower' 7 of 10; the misses are runs where a leader change followed the damage (a new leader probes every follower
- * from scratch) or the lost tail was still in flight from the leader and arrived again.
+ * A follower whose log loses its last two frames of entries (truncate-acked: outside Raft's fault model, the disk nemesis
+ * only does it when asked): the leader must bring it back (the catch-up check after the final reads). A follower, not 'one':
+ * the defect is the leader's, so damaging the leader itself tests nothing. With truncate-synced (the last frame only) this
+ * caught it in 7 of 10 runs (2026-12-05, load 9-12): the node writes a frame before its acknowledgement leaves, so the cut
+ * frame was often one the leader had not seen acknowledged, and there was nothing to repair; the older of two frames was
+ * always acknowledged (disk.ts). The other misses are runs where a leader change followed the damage (a new leader probes
+ * every follower from scratch).
  */
-const diskLostTail = ['--nemesis', 'disk', '--targets', 'follower', '--disk-faults', 'truncate-synced'];
+const diskLostTail = ['--nemesis', 'disk', '--targets', 'follower', '--disk-faults', 'truncate-acked'];
 
 export const correctCells: readonly GateCell[] = [
   ...['none', ...nemesisKinds].map((nemesis): GateCell => ({

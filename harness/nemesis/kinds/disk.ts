@@ -22,7 +22,13 @@
  *   cuts only a frame that holds entries (a frame with nothing but a vote
  *   or a term is left alone: that would be a lost vote), and the node is
  *   frozen (SIGSTOP) for SETTLE_MS before its kill, so that the leader has
- *   seen the cut frame acknowledged.
+ *   seen the cut frame acknowledged;
+ * - `truncate-acked` (never a default either): the same for the last two
+ *   frames, when both hold entries and no vote. A node writes a frame only
+ *   after the previous one's acknowledgements left, so the older of the two
+ *   was acknowledged whatever moment the kill hit: a follower certain to
+ *   have lost entries it acknowledged (what defect 4 needs the leader to
+ *   repair; with one frame the cut one was often still unacknowledged).
  *
  * A node that refuses to start on corruption is the expected outcome of a
  * flip, not a failure of the run: the op's value says `refused` with the
@@ -57,7 +63,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
-import { SECTOR_BYTES, scanLog } from '../../../node/storage/replay.js';
+import { SECTOR_BYTES, scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
 import { StorageCorruptionError } from '../../../node/storage/storage.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { GrantedVote } from '../../net/monitor.js';
@@ -74,9 +80,10 @@ import { field } from '../wire.js';
  * stays far below an election timeout of the target's peers, who do not notice a frozen follower anyway).
  */
 export const SETTLE_MS = 200;
+const SETTLE_STEPS = 4;
 
-export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced';
-export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced'];
+export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced' | 'truncate-acked';
+export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced', 'truncate-acked'];
 /** Inside Raft's fault model: a correct node survives each (refusing to start is surviving). */
 export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail'];
 
@@ -92,7 +99,8 @@ export const diskFaultsOption: NemesisOption = {
   help:
     "what disk faults do to a killed node's log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), " +
     'flip-frame (a bit in a random frame), torn-tail (append an interrupted write: the node must come back), ' +
-    "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default)",
+    "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default), " +
+    'truncate-acked (cut the last two frames of entries, the older surely acknowledged: outside it too, never a default)',
   defaultText: defaultDiskFaults.join(','),
 };
 
@@ -144,6 +152,7 @@ type Damage =
     }
   | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
+  | { readonly done: 'truncated-acked-frames'; readonly offset: number; readonly bytes: number; readonly frames: number }
   | { readonly done: 'nothing'; readonly why: string };
 
 class DiskNemesis implements FaultNemesis<DiskOp> {
@@ -264,7 +273,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     // between a frame's fsync and its acknowledgement reaching the leader (a few ms through the relay, against a frame every
     // ~10 ms under load), and then the cut frame was never acknowledged: nothing for the leader to repair. So the node is
     // frozen first (SIGSTOP: it writes and sends nothing more) and killed once what it already sent has been delivered.
-    const settled = fault === 'truncate-synced' ? await this.freezeAndSettle(id) : null;
+    const settled = fault === 'truncate-synced' || fault === 'truncate-acked' ? await this.freezeAndSettle(id) : null;
     await this.ctx.cluster.kill(id);
     this.ctx.crashed(id);
     let damage: Damage;
@@ -285,7 +294,9 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   private async freezeAndSettle(id: string): Promise<number> {
     const started = performance.now();
     await this.ctx.cluster.pause(id);
-    if (!this.ctx.isStopped()) await new Promise((r) => setTimeout(r, SETTLE_MS));
+    // In SETTLE_STEPS timers, not one: the relay that carries the node's last datagrams runs on this event loop, and after
+    // a stall of the harness a due timer runs before the pending datagrams are read; each step lets them through.
+    for (let i = 0; i < SETTLE_STEPS && !this.ctx.isStopped(); i++) await new Promise((r) => setTimeout(r, SETTLE_MS / SETTLE_STEPS));
     return Math.round(performance.now() - started);
   }
 
@@ -375,6 +386,18 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
           };
         await writeFile(file, buf.subarray(0, last.offset));
         return { done: 'truncated-synced-frame', offset: last.offset, bytes: last.bytes };
+      case 'truncate-acked': {
+        // The node writes a frame only after the previous Ready's messages left (node/host.ts drainReadies: persist, then
+        // send, then the next Ready), so when the last frame is on disk, the acknowledgement of the one before it was sent.
+        // Cutting both loses entries the leader saw acknowledged, whatever moment the kill hit. Frames of entries only, no
+        // vote among them (cutting a vote is a lost vote, not a lost log tail).
+        const cut = frames.slice(-2);
+        const bad = cut.length < 2 ? 'the log has fewer than two frames' : cut.map(whyNotAnEntryFrame).find((w) => w !== null);
+        if (bad !== undefined && bad !== null) return { done: 'nothing', why: bad };
+        const from = cut[0]!.offset;
+        await writeFile(file, buf.subarray(0, from));
+        return { done: 'truncated-acked-frames', offset: from, bytes: buf.length - from, frames: cut.length };
+      }
       default:
         return assertNever(fault, 'disk fault');
     }
@@ -421,4 +444,12 @@ function pickFlip(buf: Buffer, offset: number, bytes: number, rng: Rng): { offse
     if (clear !== 0) return { offset: at, mask: clear & -clear };
   }
   throw new Error('a frame of only 0xff bytes cannot be flipped without zeroing (impossible: its length field)');
+}
+
+/** Why a frame is not one truncate-acked may cut (null: it holds entries and no vote). */
+function whyNotAnEntryFrame(frame: LocatedFrame): string | null {
+  if (!frame.records.some((r) => r.type === 'entry')) return `the frame at ${frame.offset} holds no entry`;
+  if (frame.records.some((r) => r.type === 'hard_state' && r.hardState.votedFor !== null))
+    return `the frame at ${frame.offset} holds a vote`;
+  return null;
 }

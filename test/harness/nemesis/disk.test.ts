@@ -283,6 +283,36 @@ describe('the disk nemesis', () => {
     expect(c.recovered.get('n1')?.stored.entries).toHaveLength(4);
   });
 
+  it('truncate-acked cuts the last two frames of entries (the older one surely acknowledged): the node starts without both', async () => {
+    const c = await cluster(3);
+    {
+      const { storage } = await openFileStorage(c.dataDir('n1'));
+      await storage.persist(null, [entry(5, 2)]);
+      await storage.persist(null, [entry(6, 2), entry(7, 2)]);
+      await storage.close();
+    }
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-acked' } }]);
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'truncated-acked-frames',
+      frames: 2,
+      outcome: 'started',
+    });
+    expect(c.recovered.get('n1')?.stored).toEqual({
+      hardState: { currentTerm: 2, votedFor: 'n2' },
+      entries: [entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 2)],
+    });
+    expect(c.calls.slice(0, 3)).toEqual(['pause n1', 'kill n1', 'restart n1']);
+  });
+
+  it('truncate-acked leaves the log alone when one of the last two frames holds a vote', async () => {
+    const c = await cluster(3);
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-acked' } }]);
+    const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
+    expect(result).toMatchObject({ done: 'nothing', outcome: 'started' });
+    expect(String(result['why'])).toMatch(/holds a vote/);
+    expect(c.recovered.get('n1')?.stored.entries).toHaveLength(4);
+  });
+
   it('a node without a log yet is killed and restarted, nothing damaged', async () => {
     const c = new StorageCluster(3, new FakeMonitoredNet(), tempDir('rift-disk-nemesis-'));
     const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-last-frame' } }]);
