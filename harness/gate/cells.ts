@@ -108,20 +108,20 @@ const heldAcross = [
   'leader,leader-minority',
 ];
 /**
- * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 8 s: the leader cut off, two
+ * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 7 s: the leader cut off, two
  * followers crashed and restarted together, a third follower's clock run fast so that its election timer has run out by the
  * time they are back. The defect needs the restarted voters back inside the old leader's lease: election timeouts of
  * 8-8.5 s make the lease 8000 / 1.2 = 6.7 s, longer than a restart on a loaded 2-core machine (1.2-4.4 s measured with one
  * run at a time, 4.3-7.9 s with three; 4-4.5 s timeouts caught it in 7 of 10 runs, every miss a run whose restarts all
  * outlasted the 3.3 s lease). A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate) sparse
- * enough for the relay. Three cycles in 60 s. A correct voter keeps its promise for 8 s after it restarts, so the
+ * enough for the relay. Four cycles in 60 s. A correct voter keeps its promise for 8 s after it restarts, so the
  * candidate wins only after the lease ran out.
  */
 const restartLease = [
   '--time-limit',
   '60',
   '--nemesis-interval',
-  '8',
+  '7',
   '--nemesis',
   'lease-restart',
   '--election-timeout',
