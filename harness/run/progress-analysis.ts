@@ -33,7 +33,7 @@ import { boundFindings } from './analysis.js';
 import type { FinalReads } from './context.js';
 import { longestGapMs } from './evidence.js';
 import { seconds } from '../../report/evidence.js';
-import type { Overload } from './starvation.js';
+import { STARVED_SHARE, type Overload } from './starvation.js';
 
 /** Election timeouts a healed cluster may take to complete an op again. */
 export const RECOVERY_ELECTION_TIMEOUTS = 10;
@@ -70,7 +70,7 @@ export interface ProgressInput {
   /** Every node's catch-up after the final reads (null: not checked), and when the check ended (ms since the history began). */
   readonly catchUp?: {
     readonly target: number | null;
-    readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[];
+    readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null; readonly startCommitIndex?: number | null }[];
     readonly waitedMs: number;
   } | null;
   /** Whether the machine starved the run during a window (null: it did not, or it was not measured). */
@@ -81,6 +81,11 @@ interface Finding {
   readonly text: string;
   readonly fromMs: number;
   readonly toMs: number;
+  /**
+   * Only a stalled harness excuses it, not nodes waiting for a CPU: a node that answered status polls for the whole window
+   * but whose commit index never moved is stuck, not slow (the relay, in the harness, carries every datagram it needs).
+   */
+  readonly onlyHarnessStallExcuses?: boolean;
 }
 
 /** The complement of the (possibly overlapping) fault intervals within [0, endMs]. */
@@ -129,13 +134,22 @@ export function progressAnalysis(input: ProgressInput): Analysis {
   }
   const catchUp = input.catchUp;
   if (catchUp !== undefined && catchUp !== null && catchUp.target !== null && catchUp.laggards.length > 0 && heal !== null) {
-    found.push({
-      text:
-        `progress: ${catchUp.laggards.map((l) => `${l.node} (commit index ${l.commitIndex ?? 'no answer'})`).join(', ')} never caught up with the ` +
-        `leader's commit index ${catchUp.target} in the ${seconds(catchUp.waitedMs)} after the final reads`,
-      fromMs: heal.endedAtMs,
-      toMs: heal.endedAtMs + catchUp.waitedMs,
-    });
+    // A laggard that answered at both ends of the wait with the same commit index never moved: stuck (issue 15 defect 4).
+    const stuck = (l: (typeof catchUp.laggards)[number]): boolean =>
+      l.commitIndex !== null && l.startCommitIndex !== undefined && l.startCommitIndex === l.commitIndex;
+    for (const group of [catchUp.laggards.filter((l) => !stuck(l)), catchUp.laggards.filter(stuck)]) {
+      if (group.length === 0) continue;
+      const isStuck = stuck(group[0]!);
+      found.push({
+        text:
+          `progress: ${group.map((l) => `${l.node} (commit index ${l.commitIndex ?? 'no answer'})`).join(', ')} never caught up with the ` +
+          `leader's commit index ${catchUp.target} in the ${seconds(catchUp.waitedMs)} after the final reads` +
+          (isStuck ? ` (${group.length === 1 ? 'its commit index' : 'their commit indexes'} did not move)` : ''),
+        fromMs: heal.endedAtMs,
+        toMs: heal.endedAtMs + catchUp.waitedMs,
+        ...(isStuck ? { onlyHarnessStallExcuses: true } : {}),
+      });
+    }
   }
   for (const [fromMs, toMs] of input.healedStretches) {
     if (toMs - fromMs <= bound.ms) continue;
@@ -154,7 +168,11 @@ export function progressAnalysis(input: ProgressInput): Analysis {
   const starved: string[] = [];
   let firstBlamedMs: number | null = null;
   for (const f of found) {
-    const o = input.overloaded(f.fromMs, f.toMs);
+    const over = input.overloaded(f.fromMs, f.toMs);
+    const o =
+      over !== null && f.onlyHarnessStallExcuses === true && over.harnessStalledMs < STARVED_SHARE * Math.max(1, f.toMs - f.fromMs)
+        ? null
+        : over;
     if (o === null) {
       blamed.push(f.text);
       firstBlamedMs = firstBlamedMs === null ? f.fromMs : Math.min(firstBlamedMs, f.fromMs);

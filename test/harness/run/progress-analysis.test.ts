@@ -100,6 +100,23 @@ describe('progressAnalysis', () => {
     ]);
   });
 
+  it('a laggard whose commit index never moved is stuck: nodes waiting for a CPU do not excuse it, a stalled harness (the relay) does', () => {
+    const stuck = { target: 187, laggards: [{ node: 'n4', commitIndex: 0, startCommitIndex: 0 }], waitedMs: 15_000 };
+    const nodesWaited = progressAnalysis(base({ catchUp: stuck, overloaded: () => ({ harnessStalledMs: 1360, nodeWaitShare: 0.26 }) }));
+    expect(nodesWaited.valid).toBe(false);
+    expect(nodesWaited.findings).toEqual([
+      "progress: n4 (commit index 0) never caught up with the leader's commit index 187 in the 15.0 s after the final reads (its commit index did not move)",
+    ]);
+    const relayStalled = progressAnalysis(base({ catchUp: stuck, overloaded: () => ({ harnessStalledMs: 4000, nodeWaitShare: 0.1 }) }));
+    expect(relayStalled.valid).toBe('unknown');
+    // One that moved but not far enough is slow: a starved machine excuses it.
+    const slow = { target: 187, laggards: [{ node: 'n4', commitIndex: 150, startCommitIndex: 20 }], waitedMs: 15_000 };
+    expect(progressAnalysis(base({ catchUp: slow, overloaded: () => ({ harnessStalledMs: 1360, nodeWaitShare: 0.26 }) })).valid).toBe(
+      'unknown',
+    );
+    expect(progressAnalysis(base({ catchUp: slow })).valid).toBe(false);
+  });
+
   it('a stall while the machine starved the run: unknown, with the measurement; one the machine did not cause still makes it invalid', () => {
     const oks = [...steady(0, 9000), ...steady(13_000, 30_000)];
     const starved = progressAnalysis(base({ oks, overloaded: () => ({ harnessStalledMs: 2500, nodeWaitShare: 0.4 }) }));
