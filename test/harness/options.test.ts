@@ -154,6 +154,7 @@ describe('parseOptions: each flag', () => {
       'duplicate',
       'replay',
       'disk',
+      'lease-restart',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -221,6 +222,7 @@ describe('parseOptions: each flag', () => {
       'duplicate',
       'replay',
       'disk',
+      'lease-restart',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });
