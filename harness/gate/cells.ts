@@ -378,15 +378,25 @@ export const bugCells: readonly GateCell[] = [
     name: 'forget-lease-on-restart/kill',
     expect: 'invalid',
     why:
-      "issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader's lease; with the leader cut off " +
-      'and nodes restarting, a new leader commits while the old one still serves lease reads',
+      "issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader's lease; the lease-restart " +
+      'choreography cuts the leader off, restarts two followers inside its lease and rushes a third into an election: it wins ' +
+      'with their votes and commits while the old leader still serves lease reads',
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
+    measured: {
+      detected: 7,
+      runs: 10,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1796452453 (load 7-24, " +
+        'rising; every miss a run whose restarts took longer than the 3.3 s lease); with 8-8.5 s timeouts: 4 of 10 every 8 s ' +
+        '(seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30, 2 runs crashed before the first election)',
+    },
     control: 'correct/restart-lease',
     studyOnly:
-      'not reached by these faults in 60 s (the study: 0 of 10): a real node restarts in 0.3-1 s, longer than the default lease ' +
-      '(125 ms), and the early vote only matters when two freshly restarted voters and a candidate whose timer already ran out meet ' +
-      "inside the old leader's lease; the simulator searches it",
+      'below 9 of 10 (the study: 7 of 10 at load 7-24): the choreography reaches the defect (caught by the checker within the ' +
+      "first cycles), but only while the two restarted voters are back inside the old leader's lease, and a restart on this " +
+      'shared machine took 1.2-7.9 s (load 9-30) against a 3.3 s lease; a longer lease leaves fewer cycles in 60 s and a first ' +
+      "election that may miss the run's 15 s wait",
   },
   {
     name: 'ignore-lost-follower-log/disk',
@@ -395,12 +405,13 @@ export const bugCells: readonly GateCell[] = [
       'issue 15 defect 4: a follower whose log lost its tail is never caught up by the current leader (the catch-up check ' +
       "after the final reads: it stays behind the leader's commit index)",
     args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
-    // 7 of 10: 2 of 3 would fail a correct build's gate one time in five; 2 of 5 (stopping once decided) about one in 30.
-    plan: { n: 5, k: 2 },
+    plan: { n: 3, k: 2 },
     measured: {
-      detected: 7,
+      detected: 10,
       runs: 10,
-      note: "2026-12-05, npm run gate -- --study --only 'ignore-lost-follower-log/disk$' --seed 1796432614 (load 9-12)",
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'ignore-lost-follower-log/disk$' --seed 1796455777 (load 24-28; " +
+        'truncate-acked, 2-3 s election timeouts, 20 s; before: 7 of 10 with truncate-synced at load 9-12, seed 1796432614)',
     },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
