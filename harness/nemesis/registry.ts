@@ -16,6 +16,7 @@ import { delay, type DelayOp } from './kinds/delay.js';
 import { disk, type DiskOp } from './kinds/disk.js';
 import { duplicate, type DuplicateOp } from './kinds/duplicate.js';
 import { kill, type KillOp } from './kinds/kill.js';
+import { leaseRestart, type LeaseRestartOp } from './kinds/lease-restart.js';
 import { loss, type LossOp } from './kinds/loss.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
@@ -34,6 +35,7 @@ export interface NemesisOps {
   duplicate: DuplicateOp;
   replay: ReplayOp;
   disk: DiskOp;
+  'lease-restart': LeaseRestartOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -54,6 +56,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   duplicate,
   replay,
   disk,
+  'lease-restart': leaseRestart,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -70,7 +73,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * first, so nodes that resume or restart find it whole; packet faults; the
  * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
- * node to be ready, which needs its peers awake); clocks last, when every
+ * node to be ready, which needs its peers awake), the lease-restart
+ * choreography's leftovers among them; clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
 export const finalHealOrder: readonly FinalHealStep[] = [
@@ -80,6 +84,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   pause.finalHeal,
   kill.finalHeal,
   disk.finalHeal,
+  leaseRestart.finalHeal,
   clock.finalHeal,
 ];
 
@@ -93,7 +98,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
  * unsynced data is caught by any kill; a kill that keeps the page cache
  * tests nothing this one does not.
  */
-export const powerLossKinds: readonly NemesisKind[] = ['kill', 'disk'];
+export const powerLossKinds: readonly NemesisKind[] = ['kill', 'disk', 'lease-restart'];
 
 /** The kinds a final-heal step heals, in table order. */
 export function kindsHealedBy(step: FinalHealStep): NemesisKind[] {

@@ -136,6 +136,8 @@ export class NemesisRunner {
         return this.nemeses.replay.invoke(op);
       case 'disk':
         return this.nemeses.disk.invoke(op);
+      case 'lease-restart':
+        return this.nemeses['lease-restart'].invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

@@ -82,7 +82,8 @@ export interface RunFacts {
 /** After the final reads: the leader's commit index then, and the nodes that had not reached it by the deadline. */
 export interface CatchUp {
   readonly target: number | null;
-  readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null }[];
+  /** startCommitIndex: what the node said when the wait began (absent: not known); equal to commitIndex, it never moved. */
+  readonly laggards: readonly { readonly node: string; readonly commitIndex: number | null; readonly startCommitIndex?: number | null }[];
 }
 
 export interface HealFacts {

@@ -204,6 +204,14 @@ function describeStart(kind: NemesisKind, v: unknown): string {
       if (field(v, 'target') === 'voter') return `${String(field(v, 'fault') ?? '?')} trap on voters`;
       return `${String(field(v, 'fault') ?? '?')} on ${onNodes}${leaderMark(nodes)}${outcomes.length > 0 ? ` (${outcomes.join(', ')})` : ''}`;
     }
+    case 'lease-restart': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const voters = stringsField(v, 'voters');
+      return (
+        `leader ${String(leader)} cut off, ${voters.length > 0 ? voters.join(', ') : 'no node'} restarted, ` +
+        `candidate ${String(field(v, 'candidate'))} at ${String(field(v, 'candidateRate'))}x`
+      );
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -224,6 +232,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'delay':
     case 'duplicate':
     case 'replay':
+    case 'lease-restart':
       return true;
     case 'kill':
     case 'pause':
@@ -252,6 +261,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'duplicate':
     case 'replay':
     case 'disk':
+    case 'lease-restart':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -335,7 +345,7 @@ function evidenceOf(
   const startNodes = stringsField(startValue, 'nodes');
   const stoppedRaw = field(startValue, 'stopped');
   const processes: ProcessEffect = {
-    killed: kind === 'kill' || kind === 'disk' ? pidsOf(startValue, startNodes) : [],
+    killed: kind === 'kill' || kind === 'disk' || kind === 'lease-restart' ? pidsOf(startValue, startNodes) : [],
     restarted: kind === 'kill' ? pidsOf(stopValue, stringsField(stopValue, 'nodes')) : [],
     stopped: Array.isArray(stoppedRaw)
       ? stoppedRaw.map((x) => ({
@@ -349,6 +359,8 @@ function evidenceOf(
   let hitLeader: boolean | null = null;
   const leaderId = leaderBefore?.id ?? (typeof field(startValue, 'leader') === 'string' ? String(field(startValue, 'leader')) : null);
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
+  else if (kind === 'lease-restart')
+    hitLeader = typeof field(startValue, 'leader') === 'string'; // it cut that leader off
   else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
     hitLeader =
       field(startValue, 'wasLeader') === true ||
@@ -368,7 +380,7 @@ function evidenceOf(
   const effects: string[] = [];
   if (hitLeader === true && leaderId !== null) {
     effects.push(
-      `leader ${leaderId} ${kind === 'partition' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
+      `leader ${leaderId} ${kind === 'partition' || kind === 'lease-restart' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
     );
   }
   if (cutOff.length > 0) effects.push(`no quorum in view: ${cutOff.join(', ')}`);

@@ -64,11 +64,14 @@ export async function waitForCatchUp(cluster: DbCluster, deadlineMs: number, sig
   const target = leader === null ? null : ((await cluster.status(leader))?.commitIndex ?? null);
   if (target === null) return { target: null, laggards: [] }; // no leader: already a finding of its own
   const deadline = performance.now() + deadlineMs;
+  // Each node's commit index at its first answer: a laggard still there at the deadline never moved (stuck, not slow).
+  const start = new Map<string, number | null>();
   for (;;) {
     const statuses = await Promise.all(cluster.nodeIds.map(async (id) => [id, await cluster.status(id)] as const));
+    for (const [id, s] of statuses) if (!start.has(id) || start.get(id) === null) start.set(id, s?.commitIndex ?? null);
     const laggards = statuses
       .filter(([, s]) => s === null || s.commitIndex < target)
-      .map(([node, s]) => ({ node, commitIndex: s?.commitIndex ?? null }));
+      .map(([node, s]) => ({ node, commitIndex: s?.commitIndex ?? null, startCommitIndex: start.get(node) ?? null }));
     if (laggards.length === 0 || performance.now() >= deadline || signal.aborted) return { target, laggards };
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -53,6 +53,9 @@ export interface Overload {
   readonly nodeWaitShare: number | null;
 }
 
+/** A window is starved when the harness stalled, or the nodes waited for a CPU, this share of it. */
+export const STARVED_SHARE = 0.25;
+
 export class StarvationMonitor {
   private readonly stalls: LoopStall[] = [];
   private readonly waits: WaitSample[] = [];
@@ -128,7 +131,7 @@ export class StarvationMonitor {
   overloaded(fromMs: number, toMs: number): Overload | null {
     const o = this.overloadIn(fromMs, toMs);
     const span = Math.max(1, toMs - fromMs);
-    return o.harnessStalledMs >= 0.25 * span || (o.nodeWaitShare ?? 0) >= 0.25 ? o : null;
+    return o.harnessStalledMs >= STARVED_SHARE * span || (o.nodeWaitShare ?? 0) >= STARVED_SHARE ? o : null;
   }
 
   /** The whole run: total and longest harness stall, the nodes' wait share. */

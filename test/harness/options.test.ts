@@ -155,6 +155,7 @@ describe('parseOptions: each flag', () => {
       'duplicate',
       'replay',
       'disk',
+      'lease-restart',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -222,6 +223,7 @@ describe('parseOptions: each flag', () => {
       'duplicate',
       'replay',
       'disk',
+      'lease-restart',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

@@ -17,7 +17,18 @@
  * - `truncate-synced` (never a default, say it explicitly): cut the last
  *   frame off, though it was fsynced and may be acknowledged. That is
  *   OUTSIDE Raft's fault model (a correct node can then lose a vote or a
- *   committed entry); it is here to show what the checks make of it.
+ *   committed entry); it is here to show what the checks make of it: a
+ *   follower whose log lost acknowledged entries (issue 15 defect 4). So it
+ *   cuts only a frame that holds entries (a frame with nothing but a vote
+ *   or a term is left alone: that would be a lost vote), and the node is
+ *   frozen (SIGSTOP) for SETTLE_MS before its kill, so that the leader has
+ *   seen the cut frame acknowledged;
+ * - `truncate-acked` (never a default either): the same for the last two
+ *   frames, when both hold entries and no vote. A node writes a frame only
+ *   after the previous one's acknowledgements left, so the older of the two
+ *   was acknowledged whatever moment the kill hit: a follower certain to
+ *   have lost entries it acknowledged (what defect 4 needs the leader to
+ *   repair; with one frame the cut one was often still unacknowledged).
  *
  * A node that refuses to start on corruption is the expected outcome of a
  * flip, not a failure of the run: the op's value says `refused` with the
@@ -52,7 +63,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
-import { SECTOR_BYTES, scanLog } from '../../../node/storage/replay.js';
+import { SECTOR_BYTES, scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
 import { StorageCorruptionError } from '../../../node/storage/storage.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { GrantedVote } from '../../net/monitor.js';
@@ -63,8 +74,16 @@ import type { FaultNemesis, NemesisKindSpec, NemesisOption } from '../kind.js';
 import { nodeTargets, resolveTarget, targetArb, targetField, type NodeSetTarget, type NodeTarget } from '../targets.js';
 import { field } from '../wire.js';
 
-export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced';
-export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced'];
+/**
+ * truncate-synced: how long a node is frozen before its kill, so that every acknowledgement it sent reaches the leader
+ * (one relay hop and one event-loop turn of the leader, tens of ms on a loaded machine; 200 ms leaves a wide margin and
+ * stays far below an election timeout of the target's peers, who do not notice a frozen follower anyway).
+ */
+export const SETTLE_MS = 200;
+const SETTLE_STEPS = 4;
+
+export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced' | 'truncate-acked';
+export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced', 'truncate-acked'];
 /** Inside Raft's fault model: a correct node survives each (refusing to start is surviving). */
 export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail'];
 
@@ -80,7 +99,8 @@ export const diskFaultsOption: NemesisOption = {
   help:
     "what disk faults do to a killed node's log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), " +
     'flip-frame (a bit in a random frame), torn-tail (append an interrupted write: the node must come back), ' +
-    "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default)",
+    "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default), " +
+    'truncate-acked (cut the last two frames of entries, the older surely acknowledged: outside it too, never a default)',
   defaultText: defaultDiskFaults.join(','),
 };
 
@@ -132,6 +152,7 @@ type Damage =
     }
   | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
+  | { readonly done: 'truncated-acked-frames'; readonly offset: number; readonly bytes: number; readonly frames: number }
   | { readonly done: 'nothing'; readonly why: string };
 
 class DiskNemesis implements FaultNemesis<DiskOp> {
@@ -247,6 +268,12 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
 
   /** Kill, damage, restart: what was done and how the node took it. */
   private async hit(id: string, fault: DiskFault): Promise<Record<string, unknown>> {
+    // truncate-synced must lose entries the node ACKNOWLEDGED (what the fault is about: issue 15 defect 4 is a leader that
+    // never repairs a follower whose log is shorter than what it acknowledged). A kill at an arbitrary moment often lands
+    // between a frame's fsync and its acknowledgement reaching the leader (a few ms through the relay, against a frame every
+    // ~10 ms under load), and then the cut frame was never acknowledged: nothing for the leader to repair. So the node is
+    // frozen first (SIGSTOP: it writes and sends nothing more) and killed once what it already sent has been delivered.
+    const settled = fault === 'truncate-synced' || fault === 'truncate-acked' ? await this.freezeAndSettle(id) : null;
     await this.ctx.cluster.kill(id);
     this.ctx.crashed(id);
     let damage: Damage;
@@ -256,7 +283,21 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
     }
     const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
-    return { ...shown, ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)) };
+    return {
+      ...shown,
+      ...(settled !== null ? { frozenMs: settled } : {}),
+      ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)),
+    };
+  }
+
+  /** SIGSTOP the node and wait SETTLE_MS for its last datagrams to be delivered and answered; resolves to the ms it was frozen. */
+  private async freezeAndSettle(id: string): Promise<number> {
+    const started = performance.now();
+    await this.ctx.cluster.pause(id);
+    // In SETTLE_STEPS timers, not one: the relay that carries the node's last datagrams runs on this event loop, and after
+    // a stall of the harness a due timer runs before the pending datagrams are read; each step lets them through.
+    for (let i = 0; i < SETTLE_STEPS && !this.ctx.isStopped(); i++) await new Promise((r) => setTimeout(r, SETTLE_MS / SETTLE_STEPS));
+    return Math.round(performance.now() - started);
   }
 
   /** Restarts a damaged node; a refusal on corruption (exit 3) is an outcome, not an error. */
@@ -336,8 +377,27 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
         return { done: 'appended-torn-write', offset: end, bytes };
       }
       case 'truncate-synced':
+        // A frame without entries is a vote or a term change (a node that just granted a vote): cutting it loses a vote
+        // (the wire monitor's finding, on any node), not the log tail this fault is for.
+        if (!last.records.some((r) => r.type === 'entry'))
+          return {
+            done: 'nothing',
+            why: 'the last frame holds no entry (a vote or a term only): cutting it would lose a vote, not a log tail',
+          };
         await writeFile(file, buf.subarray(0, last.offset));
         return { done: 'truncated-synced-frame', offset: last.offset, bytes: last.bytes };
+      case 'truncate-acked': {
+        // The node writes a frame only after the previous Ready's messages left (node/host.ts drainReadies: persist, then
+        // send, then the next Ready), so when the last frame is on disk, the acknowledgement of the one before it was sent.
+        // Cutting both loses entries the leader saw acknowledged, whatever moment the kill hit. Frames of entries only, no
+        // vote among them (cutting a vote is a lost vote, not a lost log tail).
+        const cut = frames.slice(-2);
+        const bad = cut.length < 2 ? 'the log has fewer than two frames' : cut.map(whyNotAnEntryFrame).find((w) => w !== null);
+        if (bad !== undefined && bad !== null) return { done: 'nothing', why: bad };
+        const from = cut[0]!.offset;
+        await writeFile(file, buf.subarray(0, from));
+        return { done: 'truncated-acked-frames', offset: from, bytes: buf.length - from, frames: cut.length };
+      }
       default:
         return assertNever(fault, 'disk fault');
     }
@@ -384,4 +444,12 @@ function pickFlip(buf: Buffer, offset: number, bytes: number, rng: Rng): { offse
     if (clear !== 0) return { offset: at, mask: clear & -clear };
   }
   throw new Error('a frame of only 0xff bytes cannot be flipped without zeroing (impossible: its length field)');
+}
+
+/** Why a frame is not one truncate-acked may cut (null: it holds entries and no vote). */
+function whyNotAnEntryFrame(frame: LocatedFrame): string | null {
+  if (!frame.records.some((r) => r.type === 'entry')) return `the frame at ${frame.offset} holds no entry`;
+  if (frame.records.some((r) => r.type === 'hard_state' && r.hardState.votedFor !== null))
+    return `the frame at ${frame.offset} holds a vote`;
+  return null;
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NodeExitedBeforeReady } from '../../../harness/node-process.js';
+import { SETTLE_MS } from '../../../harness/nemesis/kinds/disk.js';
 import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/runner.js';
 import type { NemesisEvent } from '../../../harness/nemesis/wire.js';
 import type { Entry } from '../../../node/raft/types.js';
@@ -260,6 +261,56 @@ describe('the disk nemesis', () => {
       hardState: { currentTerm: 1, votedFor: 'n1' },
       entries: [entry(1, 1), entry(2, 1), entry(3, 1)],
     });
+    // Frozen first, killed once what it sent was delivered: the frame it loses is one it acknowledged.
+    expect(c.calls.slice(0, 3)).toEqual(['pause n1', 'kill n1', 'restart n1']);
+    const frozenMs = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!['frozenMs'];
+    expect(frozenMs).toBeGreaterThanOrEqual(SETTLE_MS - 1);
+  });
+
+  it('truncate-synced leaves a last frame without entries (a vote) alone: that would be a lost vote, not a lost tail', async () => {
+    const c = await cluster(3);
+    {
+      const { storage } = await openFileStorage(c.dataDir('n1'));
+      await storage.persist({ currentTerm: 3, votedFor: 'n3' }, []);
+      await storage.close();
+    }
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-synced' } }]);
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'nothing',
+      outcome: 'started',
+    });
+    expect(c.recovered.get('n1')?.stored.hardState).toEqual({ currentTerm: 3, votedFor: 'n3' });
+    expect(c.recovered.get('n1')?.stored.entries).toHaveLength(4);
+  });
+
+  it('truncate-acked cuts the last two frames of entries (the older one surely acknowledged): the node starts without both', async () => {
+    const c = await cluster(3);
+    {
+      const { storage } = await openFileStorage(c.dataDir('n1'));
+      await storage.persist(null, [entry(5, 2)]);
+      await storage.persist(null, [entry(6, 2), entry(7, 2)]);
+      await storage.close();
+    }
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-acked' } }]);
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'truncated-acked-frames',
+      frames: 2,
+      outcome: 'started',
+    });
+    expect(c.recovered.get('n1')?.stored).toEqual({
+      hardState: { currentTerm: 2, votedFor: 'n2' },
+      entries: [entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 2)],
+    });
+    expect(c.calls.slice(0, 3)).toEqual(['pause n1', 'kill n1', 'restart n1']);
+  });
+
+  it('truncate-acked leaves the log alone when one of the last two frames holds a vote', async () => {
+    const c = await cluster(3);
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'truncate-acked' } }]);
+    const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
+    expect(result).toMatchObject({ done: 'nothing', outcome: 'started' });
+    expect(String(result['why'])).toMatch(/holds a vote/);
+    expect(c.recovered.get('n1')?.stored.entries).toHaveLength(4);
   });
 
   it('a node without a log yet is killed and restarted, nothing damaged', async () => {

@@ -127,6 +127,7 @@ export class FakeCluster implements NemesisCluster {
   async kill(id: string): Promise<void> {
     this.calls.push(`kill ${id}`);
     this.alive.delete(id);
+    this.paused.delete(id); // a stopped process dies too (SIGKILL), and comes back running
     this.clocks.delete(id); // the process and its clock are gone
   }
 

@@ -44,6 +44,14 @@ const effects: Record<NemesisKind, RegExp[]> = {
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
   replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null( flush)?$/],
   disk: [/^kill n\d$/, /^restart n\d$/],
+  'lease-restart': [
+    /^partition$/,
+    /^kill n\d$/,
+    /^clock n\d \{"rate":\d+\}$/,
+    /^restart n\d$/,
+    /^clock n\d \{"offsetMs":0,"rate":1\}$/,
+    /^heal$/,
+  ],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -97,6 +105,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-replay': null,
       'start-disk': { target: 'one', fault: 'torn-tail' },
       'stop-disk': { target: 'all' },
+      'start-lease-restart': { candidateRate: 10 },
+      'stop-lease-restart': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

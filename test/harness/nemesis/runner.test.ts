@@ -44,13 +44,18 @@ async function startFake(nodeCount: number): Promise<Cluster> {
 }
 
 /** Runs `schedule` (times relative to now) and resolves when every event has completed. */
-async function run(cluster: Cluster, schedule: NemesisEvent[], seed = 5): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
+async function run(
+  cluster: Cluster,
+  schedule: NemesisEvent[],
+  seed = 5,
+  deadlineMs = 15_000,
+): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
   const records: NemesisOpRecord[] = [];
   const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op) });
   runner.start(Date.now());
   await waitFor(
     () => records.filter((r) => r.phase === 'complete').length >= schedule.length,
-    15_000,
+    deadlineMs,
     `${schedule.length} nemesis ops complete`,
   );
   return { runner, records };
@@ -319,15 +324,25 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       seed,
     });
     expect(schedule.length).toBeGreaterThan(20);
-    const { runner, records } = await run(cluster, schedule, seed);
+    // Every kind: each lease-restart cycle restarts two nodes and waits for them (a few seconds on a loaded machine).
+    const { runner, records } = await run(cluster, schedule, seed, 60_000);
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-14)
+      .slice(-16)
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
-    expect(finals).toEqual(['stop-partition', 'clear-packet-faults', 'stop-replay', 'resume', 'start', 'stop-disk', 'reset-clock']);
+    expect(finals).toEqual([
+      'stop-partition',
+      'clear-packet-faults',
+      'stop-replay',
+      'resume',
+      'start',
+      'stop-disk',
+      'stop-lease-restart',
+      'reset-clock',
+    ]);
     for (const id of cluster.nodeIds) {
       expect(cluster.isAlive(id)).toBe(true);
       expect(cluster.isPaused(id)).toBe(false);
@@ -339,5 +354,5 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const pids = cluster.pids();
     await cluster.stop();
     for (const pid of pids) expect(processGone(pid)).toBe(true);
-  });
+  }, 120_000);
 });

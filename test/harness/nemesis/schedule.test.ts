@@ -30,6 +30,7 @@ const startFs = new Set([
   'start-duplicate',
   'start-replay',
   'start-disk',
+  'start-lease-restart',
 ]);
 
 describe('nemesis schedules', () => {

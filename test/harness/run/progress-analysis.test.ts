@@ -5,7 +5,13 @@
  * of a real stall of this process's event loop.
  */
 import { describe, expect, it } from 'vitest';
-import { healedStretches, progressAnalysis, recoveryBound, type ProgressInput } from '../../../harness/run/progress-analysis.js';
+import {
+  healedStretches,
+  progressAnalysis,
+  recoveryBound,
+  STUCK_EXCUSE_RUNNING_MS,
+  type ProgressInput,
+} from '../../../harness/run/progress-analysis.js';
 import { runQueueWaitMs, StarvationMonitor } from '../../../harness/run/starvation.js';
 import { waitFor } from '../wait.js';
 
@@ -98,6 +104,29 @@ describe('progressAnalysis', () => {
     expect(a.findings).toEqual([
       "progress: n4 (commit index 0) never caught up with the leader's commit index 321 in the 15.0 s after the final reads",
     ]);
+  });
+
+  it('a laggard whose commit index never moved is stuck: a starved machine excuses it only if the harness (the relay) hardly ran', () => {
+    const stuck = { target: 187, laggards: [{ node: 'n4', commitIndex: 0, startCommitIndex: 0 }], waitedMs: 15_000 };
+    const nodesWaited = progressAnalysis(base({ catchUp: stuck, overloaded: () => ({ harnessStalledMs: 1360, nodeWaitShare: 0.26 }) }));
+    expect(nodesWaited.valid).toBe(false);
+    expect(nodesWaited.findings).toEqual([
+      "progress: n4 (commit index 0) never caught up with the leader's commit index 187 in the 15.0 s after the final reads (its commit index did not move)",
+    ]);
+    // The relay ran 2.4 s of the 15 s: enough to repair a follower many times over.
+    const mostlyStalled = progressAnalysis(base({ catchUp: stuck, overloaded: () => ({ harnessStalledMs: 12_600, nodeWaitShare: 0.47 }) }));
+    expect(mostlyStalled.valid).toBe(false);
+    // It ran 1 s: too little to tell stuck from starved.
+    const relayStalled = progressAnalysis(
+      base({ catchUp: stuck, overloaded: () => ({ harnessStalledMs: 15_000 - STUCK_EXCUSE_RUNNING_MS + 1000, nodeWaitShare: 0.1 }) }),
+    );
+    expect(relayStalled.valid).toBe('unknown');
+    // One that moved but not far enough is slow: a starved machine excuses it.
+    const slow = { target: 187, laggards: [{ node: 'n4', commitIndex: 150, startCommitIndex: 20 }], waitedMs: 15_000 };
+    expect(progressAnalysis(base({ catchUp: slow, overloaded: () => ({ harnessStalledMs: 1360, nodeWaitShare: 0.26 }) })).valid).toBe(
+      'unknown',
+    );
+    expect(progressAnalysis(base({ catchUp: slow })).valid).toBe(false);
   });
 
   it('a stall while the machine starved the run: unknown, with the measurement; one the machine did not cause still makes it invalid', () => {

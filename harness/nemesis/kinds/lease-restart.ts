@@ -1,0 +1,228 @@
+/**
+ * Restarts inside a leader's lease (issue 15 defect 7), choreographed: the
+ * one fault a lease leans on that no random mix of kills and partitions
+ * reaches in a minute. A leader's lease (thesis §6.4.1) rests on its
+ * followers' promise not to vote for a minimum election timeout after they
+ * last heard from it; that promise lives in memory, so a follower that
+ * restarts inside the lease must keep it anyway (node/raft/raft.ts,
+ * `mayHaveLeaseholder`). Breaking it takes three things at once, each
+ * unlikely by chance: the leader cut off with its lease still valid;
+ * followers that restart (0.3-1 s for a real process) and are back before
+ * the lease runs out, which needs a lease longer than a restart (a cell
+ * with long election timeouts); and a candidate whose election timer has
+ * already run out, with a log as current as theirs, to ask for their votes.
+ *
+ * One start op does all of it, in this order, the nodes drawn as it fires:
+ * 1. the leader L is cut off from every peer (clients still reach it, so
+ *    it keeps serving lease reads while its lease lasts);
+ * 2. majority(n) - 1 followers (the voters) are crashed at once;
+ * 3. one more follower, the candidate d, gets a clock `candidateRate`
+ *    times fast: it heard from L until the cut, so its log is as current as
+ *    anyone's, and its election timer now runs out within a few hundred ms
+ *    instead of a whole timeout;
+ * 4. the voters are restarted at once, together.
+ * d then (pre-)campaigns. The other followers heard from L before the cut
+ * and refuse it (leader stickiness, §4.2.3). A restarted voter that
+ * forgets its promise grants d its pre-vote and vote at once, so d wins
+ * with itself and the voters, commits writes, and L serves lease reads of a
+ * stale state until its lease runs out: the checker sees a stale read. A
+ * correct voter keeps the promise for a minimum election timeout after its
+ * restart, by which time L's lease (electionTimeoutMin / clockDriftBound of
+ * L's clock, from its last round acknowledged before the cut) has run out.
+ * A fast clock only shortens d's own timers and lease: the safe direction.
+ *
+ * The stop op undoes it: the candidate's clock back to rate 1, the
+ * network healed, any voter that failed to come back restarted. Kills are
+ * power failures (registry.ts powerLossKinds).
+ */
+import fc from 'fast-check';
+import { assertNever } from '../../../node/util/assert.js';
+import { MAX_CLOCK_RATE } from '../../../node/clock/adjustable-clock.js';
+import type { NemesisContext } from '../context.js';
+import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
+import { isolate, majority } from '../partitions.js';
+import type { ScheduleOptions } from '../schedule.js';
+import { awaitLeader } from '../targets.js';
+import { numberField } from '../wire.js';
+
+/**
+ * How fast the candidate's clock runs, drawn per cycle (shrinking toward the
+ * slowest). 10x brings a 4-4.5 s election timeout down to 400-450 ms, inside
+ * a restart; beyond 30x its heartbeats as a leader (every interval / rate)
+ * would flood the relay.
+ */
+export const candidateRates = { min: 10, max: 30 } as const;
+
+export interface LeaseRestartValue {
+  /** The candidate's clock rate while the fault lasts (logical ms per real ms). */
+  readonly candidateRate: number;
+}
+
+export type LeaseRestartOp =
+  | { readonly kind: 'lease-restart'; readonly f: 'start-lease-restart'; readonly value: LeaseRestartValue }
+  | { readonly kind: 'lease-restart'; readonly f: 'stop-lease-restart'; readonly value: null };
+
+const stop: LeaseRestartOp = { kind: 'lease-restart', f: 'stop-lease-restart', value: null };
+
+export const leaseRestart: NemesisKindSpec<'lease-restart', LeaseRestartOp> = {
+  kind: 'lease-restart',
+  label: 'restart in lease',
+  summary: 'cut leader off, restart voters, rush one',
+  fs: { 'start-lease-restart': 'start', 'stop-lease-restart': 'stop' },
+  targets: [],
+  options: [],
+  finalHeal: { f: stop.f },
+  cycle: leaseRestartCycle,
+  // Every cycle cuts the leader off a quorum.
+  bitingCycle: leaseRestartCycle,
+  decode(f, value) {
+    switch (f) {
+      case 'start-lease-restart':
+        return { kind: 'lease-restart', f, value: { candidateRate: numberField(value, 'candidateRate', 1, MAX_CLOCK_RATE) } };
+      case 'stop-lease-restart':
+        return stop;
+      default:
+        return assertNever(f, 'lease-restart op');
+    }
+  },
+  create: (ctx) => new LeaseRestartNemesis(ctx),
+};
+
+function leaseRestartCycle(_opts: ScheduleOptions): fc.Arbitrary<readonly [LeaseRestartOp, LeaseRestartOp]> {
+  return fc
+    .integer(candidateRates)
+    .map((candidateRate): readonly [LeaseRestartOp, LeaseRestartOp] => [
+      { kind: 'lease-restart', f: 'start-lease-restart', value: { candidateRate } },
+      stop,
+    ]);
+}
+
+/** Who plays which part in one cycle, drawn when it fires. */
+export interface LeaseRestartRoles {
+  readonly leader: string;
+  readonly candidate: string;
+  /** Crashed and restarted together: with the candidate, a majority. */
+  readonly voters: readonly string[];
+  /** Followers left alone: they heard from the leader and refuse the candidate while its lease may last. */
+  readonly bystanders: readonly string[];
+}
+
+/**
+ * The roles among the running, unpaused nodes, or null when there are too
+ * few followers for a candidate and its voters (a majority besides the
+ * leader). Pure: the same rng state picks the same nodes.
+ */
+export function drawRoles(
+  nodeIds: readonly string[],
+  leader: string,
+  usable: (id: string) => boolean,
+  rng: { shuffle<T>(items: readonly T[]): T[] },
+): LeaseRestartRoles | null {
+  const followers = rng.shuffle(nodeIds.filter((id) => id !== leader && usable(id)));
+  const need = majority(nodeIds.length);
+  if (followers.length < need) return null;
+  const [candidate, ...rest] = followers;
+  return {
+    leader,
+    candidate: candidate!,
+    voters: rest.slice(0, need - 1).sort(),
+    bystanders: rest.slice(need - 1).sort(),
+  };
+}
+
+class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
+  /** The cycle in force: its candidate (whose clock is fast) and its voters not yet back. */
+  private current: { candidate: string | null; readonly down: Set<string> } | null = null;
+
+  constructor(private readonly ctx: NemesisContext) {}
+
+  invoke(op: LeaseRestartOp): Promise<unknown> {
+    switch (op.f) {
+      case 'start-lease-restart':
+        return this.start(op.value);
+      case 'stop-lease-restart':
+        return this.heal();
+      default:
+        return assertNever(op, 'lease-restart op');
+    }
+  }
+
+  active(): readonly string[] {
+    return this.current === null ? [] : [`lease restart (candidate ${this.current.candidate ?? 'crashed'})`];
+  }
+
+  crashed(node: string): void {
+    // Another kind crashed the candidate: its fast clock died with the process.
+    if (this.current !== null && this.current.candidate === node) this.current.candidate = null;
+  }
+
+  private async start(value: LeaseRestartValue): Promise<unknown> {
+    if (this.current !== null) return { already: true };
+    const { cluster, net, rng } = this.ctx;
+    const leader = await awaitLeader(this.ctx);
+    if (leader === null) return { skipped: 'no leader' };
+    const roles = drawRoles(cluster.nodeIds, leader, (id) => cluster.isAlive(id) && !cluster.isPaused(id), rng);
+    if (roles === null) return { skipped: 'too few running followers', leader };
+    const started = performance.now();
+    const at = (): number => Math.round(performance.now() - started);
+    // 1. The leader's lease now rests on acknowledgements it already has.
+    await net.partition(isolate(cluster.nodeIds, leader));
+    // 2. The voters crash together (power failures: what they had not fsynced is gone).
+    const pids: Record<string, number | null> = {};
+    for (const id of roles.voters) pids[id] = cluster.pid(id);
+    await Promise.all(roles.voters.map((id) => cluster.kill(id)));
+    for (const id of roles.voters) this.ctx.crashed(id);
+    const killedAtMs = at();
+    this.current = { candidate: roles.candidate, down: new Set(roles.voters) };
+    // 3. The candidate's election timer runs out within a restart.
+    const errors: Record<string, string> = {};
+    try {
+      await cluster.clock(roles.candidate, { rate: value.candidateRate });
+    } catch (err) {
+      errors[roles.candidate] = (err as Error).message;
+    }
+    // 4. The voters come back together.
+    await Promise.all(
+      roles.voters.map(async (id) => {
+        try {
+          await cluster.restart(id);
+          this.current?.down.delete(id);
+        } catch (err) {
+          errors[id] = (err as Error).message;
+        }
+      }),
+    );
+    return {
+      ...roles,
+      nodes: roles.voters,
+      pids,
+      candidateRate: value.candidateRate,
+      killedAtMs,
+      restartedAtMs: at(),
+      ...(Object.keys(errors).length > 0 ? { errors } : {}),
+    };
+  }
+
+  async heal(): Promise<unknown> {
+    const cur = this.current;
+    this.current = null;
+    const { cluster } = this.ctx;
+    let clockReset: string | null = null;
+    if (cur !== null && cur.candidate !== null && cluster.isAlive(cur.candidate)) {
+      await cluster.clock(cur.candidate, { offsetMs: 0, rate: 1 });
+      clockReset = cur.candidate;
+    }
+    await this.ctx.net.heal();
+    const restarted: string[] = [];
+    const errors: Record<string, string> = {};
+    for (const id of [...(cur?.down ?? [])].sort()) {
+      try {
+        if (!cluster.isAlive(id)) await cluster.restart(id);
+        restarted.push(id);
+      } catch (err) {
+        errors[id] = (err as Error).message;
+      }
+    }
+    return { healed: true, clockReset, restarted, ...(Object.keys(errors).length > 0 ? { errors } : {}) };
+  }
+}
