@@ -63,7 +63,11 @@ describe('the security model on a live 3-node cluster', () => {
   test('an AppendEntries "from" a peer made with the client key is dropped by a live follower, whose log and term do not move', async () => {
     const leader = await waitFor('a leader', 15_000, () => cluster.waitForLeader(1000));
     const follower = cluster.nodeIds.find((id) => id !== leader)!;
-    const before = await status(follower);
+    // A follower that has not yet heard from the new leader is still at an older term (CI saw 0 -> 1): wait until it follows.
+    const before = await waitFor(`${follower} to follow ${leader}`, 10_000, async () => {
+      const s = await cluster.status(follower);
+      return s !== null && s.leaderId === leader ? s : null;
+    });
     const { socket } = await rawSocket();
     const body: AppendEntries = {
       type: 'append_entries',
