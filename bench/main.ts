@@ -58,6 +58,13 @@ async function run(): Promise<void> {
 }
 
 run().catch((e: unknown) => {
+  // A bad option (or --help where a benchmark has none) is the user's mistake, not a crash: one line, no stack.
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+    process.stderr.write(`bench ${name ?? ''}: ${(e as Error).message} (the options are in bench/README.md)\n`);
+    process.exitCode = 254;
+    return;
+  }
   process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 255;
 });
