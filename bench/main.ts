@@ -1,6 +1,8 @@
 // `npm run bench -- <name> [args]`: dispatches to one benchmark. Each is
 // loaded with a dynamic import so one benchmark's file can be missing or
 // broken without stopping the others from compiling and running.
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
+
 const [name, ...args] = process.argv.slice(2);
 
 async function run(): Promise<void> {
@@ -57,6 +59,7 @@ async function run(): Promise<void> {
   }
 }
 
+keepRunningWhenReaderCloses();
 run().catch((e: unknown) => {
   // A bad option (or --help where a benchmark has none) is the user's mistake, not a crash: one line, no stack.
   const code = (e as { code?: unknown } | null)?.code;
