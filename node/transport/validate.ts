@@ -23,6 +23,7 @@ import {
   type KvResult,
 } from '../protocol.js';
 import type { RaftMessage, Role } from '../raft/types.js';
+import { decodeConfigEntry } from '../raft/configuration.js';
 
 /** Node ids, client ids, request ids and cluster names. */
 export const MAX_ID_CHARS = 128;
@@ -141,9 +142,20 @@ export function checkEntry(v: unknown, path: string): Check {
   return (
     positive(e['term'], path, '.term') ??
     positive(e['index'], path, '.index') ??
-    oneOf(e['type'], ['command', 'noop'], path, '.type') ??
-    str(e['data'], MAX_PAYLOAD_CHARS, path, '.data')
+    oneOf(e['type'], ['command', 'noop', 'config'], path, '.type') ??
+    str(e['data'], MAX_PAYLOAD_CHARS, path, '.data') ??
+    (e['type'] === 'config' ? configEntryProblem(e['data'] as string, path) : null)
   );
+}
+
+/**
+ * A `config` entry must carry a well-formed configuration change (the core
+ * asserts on a malformed one in its log, node/raft/configuration.ts), so one
+ * is refused here, with the datagram, like any other malformed field.
+ */
+export function configEntryProblem(data: string, path: string): Check {
+  const decoded = decodeConfigEntry(data);
+  return decoded.ok ? null : `${path}.data: ${decoded.error}`;
 }
 
 function checkEntries(v: unknown, path: string): Check {
