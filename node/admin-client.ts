@@ -19,10 +19,11 @@
  * its entry is) and `refused` (the leader did not propose it: not a member,
  * a learner not caught up, a change still in flight...). A refusal that
  * follows an attempt whose fate is unknown (no answer from a node that may
- * have been the leader, or leadership lost before the entry committed) is
- * reported as `indeterminate`: the change may have been made by the earlier
- * attempt (e.g. `add n4` refused with "n4 is already a learner"); ask
- * `status`.
+ * have been the leader, or leadership lost before the entry committed) may
+ * be the earlier attempt's own doing (`add n4` refused with "n4 is already a
+ * learner"), so the leader's status decides: the change in effect and
+ * committed is `ok`; not in effect, with no change in flight, is `refused`;
+ * anything else is `indeterminate`.
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -164,11 +165,7 @@ export class RiftAdmin {
           case 'ok':
             return { type: 'ok', membership: outcome.membership };
           case 'refused':
-            if (uncertain !== null)
-              return {
-                type: 'indeterminate',
-                error: `refused (${outcome.message}) after ${uncertain}: the change may have been made; check \`status\``,
-              };
+            if (uncertain !== null && command.type !== 'status') return this.settleUncertain(command, outcome.message, uncertain, requestId, deadline);
             return { type: 'refused', error: outcome.message };
           case 'not_leader': {
             const hint = outcome.leaderHint;
@@ -200,6 +197,37 @@ export class RiftAdmin {
     }
     const why = this.closed ? 'closed' : `no answer within ${this.options.timeoutMs} ms (${lastError})`;
     return { type: 'indeterminate', error: uncertain !== null ? `${why}; ${uncertain}: check \`status\`` : why };
+  }
+
+  /**
+   * A change refused after an attempt whose fate is unknown: the leader's
+   * status says whether the configuration in effect is the one the change
+   * aims at (then an earlier attempt made it).
+   */
+  private async settleUncertain(
+    command: Exclude<AdminCommand, { type: 'status' }>,
+    refusal: string,
+    uncertain: string,
+    requestId: string,
+    deadline: number,
+  ): Promise<AdminResult> {
+    const unknown: AdminResult = {
+      type: 'indeterminate',
+      error: `refused (${refusal}) after ${uncertain}: the change may have been made; check \`status\``,
+    };
+    const waitMs = attemptWaitMs(this.policy, deadline - performance.now());
+    if (waitMs === null) return unknown;
+    const status = await this.attempt({ type: 'status' }, `${requestId}-status`, waitMs);
+    if (status === null || status.status !== 'ok') return unknown;
+    const m = status.membership;
+    const reached =
+      command.type === 'add'
+        ? m.learners.includes(command.node) || m.voters.includes(command.node)
+        : command.type === 'promote'
+          ? m.voters.includes(command.node)
+          : !m.voters.includes(command.node) && !m.learners.includes(command.node);
+    if (!m.configurationCommitted) return unknown;
+    return reached ? { type: 'ok', membership: m } : { type: 'refused', error: refusal };
   }
 
   /** One attempt at the current target: its answer, or null when none came within `waitMs`. */
