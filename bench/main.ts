@@ -36,6 +36,11 @@ async function run(): Promise<void> {
       await m.runMcBench(args);
       return;
     }
+    case 'membership': {
+      const m = (await import('./membership.js')) as { runMembershipBench: (args: string[]) => Promise<void> };
+      await m.runMembershipBench(args);
+      return;
+    }
     case 'snapshots': {
       const m = (await import('./snapshots.js')) as { runSnapshotsBench: (args: string[]) => Promise<void> };
       await m.runSnapshotsBench(args);
@@ -47,7 +52,7 @@ async function run(): Promise<void> {
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|sim|snapshots [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|membership|sim|snapshots [args]\n`);
       process.exitCode = 254;
   }
 }
