@@ -165,7 +165,8 @@ export class RiftAdmin {
           case 'ok':
             return { type: 'ok', membership: outcome.membership };
           case 'refused':
-            if (uncertain !== null && command.type !== 'status') return this.settleUncertain(command, outcome.message, uncertain, requestId, deadline);
+            if (uncertain !== null && command.type !== 'status')
+              return this.settleUncertain(command, outcome.message, uncertain, requestId, deadline);
             return { type: 'refused', error: outcome.message };
           case 'not_leader': {
             const hint = outcome.leaderHint;

@@ -128,25 +128,28 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   }
   const ids = new Set<string>();
   const endpoints = new Set<string>();
-  const address = (field: string) => (node: Json, i: number): NodeAddress => {
-    if (!isObject(node)) throw new ConfigError(`${field}[${i}] must be an object with id, host, port`);
-    const id = node['id'];
-    const host = node['host'];
-    const port = node['port'];
-    if (typeof id !== 'string' || !nodeIdPattern.test(id)) {
-      throw new ConfigError(`${field}[${i}].id must match ${nodeIdPattern} (got ${JSON.stringify(id)})`);
-    }
-    if (ids.has(id)) throw new ConfigError(`${field}[${i}].id "${id}" is used twice (an identity is either a bootstrap node or a spare, once)`);
-    ids.add(id);
-    if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`${field}[${i}].host must be a non-empty string`);
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new ConfigError(`${field}[${i}].port must be an integer in 1..65535 (got ${JSON.stringify(port)})`);
-    }
-    const endpoint = `${host}:${port}`;
-    if (endpoints.has(endpoint)) throw new ConfigError(`${field}[${i}] address ${endpoint} is used twice`);
-    endpoints.add(endpoint);
-    return { id, host, port };
-  };
+  const address =
+    (field: string) =>
+    (node: Json, i: number): NodeAddress => {
+      if (!isObject(node)) throw new ConfigError(`${field}[${i}] must be an object with id, host, port`);
+      const id = node['id'];
+      const host = node['host'];
+      const port = node['port'];
+      if (typeof id !== 'string' || !nodeIdPattern.test(id)) {
+        throw new ConfigError(`${field}[${i}].id must match ${nodeIdPattern} (got ${JSON.stringify(id)})`);
+      }
+      if (ids.has(id))
+        throw new ConfigError(`${field}[${i}].id "${id}" is used twice (an identity is either a bootstrap node or a spare, once)`);
+      ids.add(id);
+      if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`${field}[${i}].host must be a non-empty string`);
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new ConfigError(`${field}[${i}].port must be an integer in 1..65535 (got ${JSON.stringify(port)})`);
+      }
+      const endpoint = `${host}:${port}`;
+      if (endpoints.has(endpoint)) throw new ConfigError(`${field}[${i}] address ${endpoint} is used twice`);
+      endpoints.add(endpoint);
+      return { id, host, port };
+    };
   const nodes: NodeAddress[] = nodesRaw.map(address('nodes'));
   const sparesRaw = raw['spareNodes'] ?? [];
   if (!Array.isArray(sparesRaw) || sparesRaw.length > MAX_SPARE_NODES) {

@@ -361,7 +361,8 @@ export class NodeHost {
     const peers = this.core.acceptedPeers();
     const key = peers === null ? '*' : peers.join(',');
     if (key === this.lastPeersKey) return;
-    if (this.lastPeersKey !== undefined) this.io.log(`peers heard: ${peers === null ? 'any node of the address book' : peers.join(', ') || 'none'}`);
+    if (this.lastPeersKey !== undefined)
+      this.io.log(`peers heard: ${peers === null ? 'any node of the address book' : peers.join(', ') || 'none'}`);
     this.lastPeersKey = key;
     this.io.setPeers(peers);
   }
@@ -532,9 +533,12 @@ export class NodeHost {
     this.catchUpTicks();
     const command = request.command;
     const soft = this.core.status();
-    const answer = (outcome: AdminOutcome): void => this.io.sendAdmin?.(replyTo, { type: 'admin_response', requestId: request.requestId, outcome });
+    const answer = (outcome: AdminOutcome): void =>
+      this.io.sendAdmin?.(replyTo, { type: 'admin_response', requestId: request.requestId, outcome });
     if (command.type === 'status') {
-      answer(soft.role === 'leader' ? { status: 'ok', membership: this.membership() } : { status: 'not_leader', leaderHint: soft.leaderId });
+      answer(
+        soft.role === 'leader' ? { status: 'ok', membership: this.membership() } : { status: 'not_leader', leaderHint: soft.leaderId },
+      );
       this.drain();
       this.armWake();
       return;
@@ -611,9 +615,7 @@ export class NodeHost {
       if (pending.index !== entry.index) continue;
       this.pendingAdmin.delete(pending.requestId);
       const outcome: AdminOutcome =
-        entry.term === pending.term
-          ? { status: 'ok', membership: this.membership() }
-          : { status: 'unavailable', reason: 'entry_replaced' };
+        entry.term === pending.term ? { status: 'ok', membership: this.membership() } : { status: 'unavailable', reason: 'entry_replaced' };
       this.io.log(`admin: ${pending.what} at index ${pending.index}: ${outcome.status === 'ok' ? 'committed' : 'replaced'}`);
       this.rememberAdmin(pending.requestId, outcome);
       this.io.sendAdmin?.(pending.replyTo, { type: 'admin_response', requestId: pending.requestId, outcome });

@@ -76,7 +76,7 @@ Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 cor
  * node that lost its disk").
  */
 const replaceAdvice =
-  'if this node\'s data cannot be repaired, do not wipe it and restart as the same id: replace the node ' +
+  "if this node's data cannot be repaired, do not wipe it and restart as the same id: replace the node " +
   '(README "Replacing a node that lost its disk": `rift-node admin remove ID`, then start a NEW id from ' +
   'spareNodes with --join and empty storage, `rift-node admin add NEW`, wait until it caught up, `rift-node admin promote NEW`)';
 
@@ -210,7 +210,10 @@ async function main(): Promise<void> {
         `identity listed in spareNodes (to replace a node, see README "Replacing a node that lost its disk")`,
     );
   if (!args.join && isSpare)
-    fail(NODE_EXIT.usage, `"${args.id}" is a spare identity (the config's spareNodes): start it with --join, then add it with \`rift-node admin add ${args.id}\``);
+    fail(
+      NODE_EXIT.usage,
+      `"${args.id}" is a spare identity (the config's spareNodes): start it with --join, then add it with \`rift-node admin add ${args.id}\``,
+    );
   const mismatch = unsafeReadModeMismatch(args.unsafe, config.readMode);
   if (mismatch !== null) fail(NODE_EXIT.usage, mismatch);
 

@@ -269,7 +269,10 @@ export class NodeEndpoint {
     const body = envelope.body;
     if (auth.domain === 'peer') {
       if (this.admitted !== null && !this.admitted.has(auth.sender)) {
-        this.countDrop('not_a_member', `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`);
+        this.countDrop(
+          'not_a_member',
+          `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`,
+        );
         return;
       }
       const isHello = body.type === 'hello';

@@ -339,8 +339,11 @@ function checkNodeStatus(v: unknown, p: string): Check {
     () => {
       const c = o['configuration'];
       if (c === undefined) return null;
-      return shape(c, ['voters', 'learners'], `${p}.configuration`) ?? memberList((c as Obj)['voters'], `${p}.configuration.voters`) ??
-        memberList((c as Obj)['learners'], `${p}.configuration.learners`);
+      return (
+        shape(c, ['voters', 'learners'], `${p}.configuration`) ??
+        memberList((c as Obj)['voters'], `${p}.configuration.voters`) ??
+        memberList((c as Obj)['learners'], `${p}.configuration.learners`)
+      );
     },
     () => {
       const u = o['unsafe'];
@@ -395,11 +398,7 @@ const adminCommandValidators: { readonly [K in AdminCommand['type']]: (o: Obj, p
 };
 
 function checkMembership(v: unknown, p: string): Check {
-  const s = shape(
-    v,
-    ['leaderId', 'term', 'commitIndex', 'lastLogIndex', 'voters', 'learners', 'configurationCommitted', 'members'],
-    p,
-  );
+  const s = shape(v, ['leaderId', 'term', 'commitIndex', 'lastLogIndex', 'voters', 'learners', 'configurationCommitted', 'members'], p);
   if (s !== null) return s;
   const o = v as Obj;
   return first(

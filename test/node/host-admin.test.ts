@@ -89,7 +89,12 @@ describe('NodeHost admin requests (issue 18)', () => {
     const first = outcomes(answers, 'r1');
     expect(first).toHaveLength(1);
     expect(first[0]).toMatchObject({ status: 'ok', membership: { voters: ['n1'], learners: ['n4'], configurationCommitted: true } });
-    expect(host.raft().log().filter((e) => e.type === 'config')).toHaveLength(1);
+    expect(
+      host
+        .raft()
+        .log()
+        .filter((e) => e.type === 'config'),
+    ).toHaveLength(1);
     // The learner is heard as soon as its entry is appended.
     expect(peers[peers.length - 1]).toEqual(['n4']);
     ask(host, 'r1', { type: 'add', node: 'n4' });
@@ -97,7 +102,12 @@ describe('NodeHost admin requests (issue 18)', () => {
     expect(outcomes(answers, 'r1')[1]).toEqual(first[0]);
     ask(host, 'r2', { type: 'add', node: 'n4' });
     expect(outcomes(answers, 'r2')).toEqual([{ status: 'refused', message: 'n4 is already a learner' }]);
-    expect(host.raft().log().filter((e) => e.type === 'config')).toHaveLength(1);
+    expect(
+      host
+        .raft()
+        .log()
+        .filter((e) => e.type === 'config'),
+    ).toHaveLength(1);
   });
 
   it('promote is refused until the learner caught up; status shows its match index; remove takes it out of the peers heard', async () => {
@@ -126,7 +136,17 @@ describe('NodeHost admin requests (issue 18)', () => {
     expect(outcomes(answers, 'x')).toEqual([{ status: 'refused', message: expect.stringMatching(/n9 has no address/) }]);
     ask(host, 'y', { type: 'remove', node: 'n1' });
     expect(outcomes(answers, 'y')).toEqual([{ status: 'refused', message: 'n1 is the last voter' }]);
-    host.onPeerMessage({ type: 'append_entries', term: 9, from: 'n4', to: 'n1', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
+    host.onPeerMessage({
+      type: 'append_entries',
+      term: 9,
+      from: 'n4',
+      to: 'n1',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [],
+      leaderCommit: 0,
+      seq: 1,
+    });
     ask(host, 'z', { type: 'status' });
     expect(outcomes(answers, 'z')).toEqual([{ status: 'not_leader', leaderHint: 'n4' }]);
   });

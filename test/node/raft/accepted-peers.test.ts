@@ -63,7 +63,11 @@ describe('RaftNode.acceptedPeers (issue 18)', () => {
     net.stabilize();
     const log = net.node('n2').log();
     // On restart the commit index is not yet known (0): every configuration in the log is still possible.
-    const restarted = new RaftNode(makeConfig('n2', ['n1', 'n2', 'n3'], plain), { hardState: net.node('n2').hardState(), entries: log }, createPrng(1));
+    const restarted = new RaftNode(
+      makeConfig('n2', ['n1', 'n2', 'n3'], plain),
+      { hardState: net.node('n2').hardState(), entries: log },
+      createPrng(1),
+    );
     expect(restarted.acceptedPeers()).toEqual(['n1', 'n3']);
   });
 });

@@ -111,13 +111,24 @@ describe('peers heard follow the configuration (issue 18)', () => {
 
   it('a config entry that does not decode is refused on the wire, in binary and JSON alike', () => {
     const n1 = node('n1', 100, ['n2']);
-    const good = encodeConfigEntry({ change: { type: 'add_learner', node: 'n4' }, configuration: { voters: ['n1', 'n2'], learners: ['n4'] } });
-    const withEntry = (data: string): AppendEntries => ({ ...heartbeat('n2', 'n1', 1), entries: [{ term: 2, index: 1, type: 'config', data }] });
+    const good = encodeConfigEntry({
+      change: { type: 'add_learner', node: 'n4' },
+      configuration: { voters: ['n1', 'n2'], learners: ['n4'] },
+    });
+    const withEntry = (data: string): AppendEntries => ({
+      ...heartbeat('n2', 'n1', 1),
+      entries: [{ term: 2, index: 1, type: 'config', data }],
+    });
     n1.endpoint.receive(peerDatagram('n2', 1, withEntry(good)), '127.0.0.1', 9);
     expect(n1.peerMessages).toHaveLength(1);
     // The sender's encoder refuses a malformed one outright...
     const bad = encodeEnvelope(
-      { cluster: CLUSTER, from: 'n2', to: 'n1', body: withEntry('{"change":{"type":"add_learner","node":"n4"},"voters":[],"learners":["n4"]}') },
+      {
+        cluster: CLUSTER,
+        from: 'n2',
+        to: 'n1',
+        body: withEntry('{"change":{"type":"add_learner","node":"n4"},"voters":[],"learners":["n4"]}'),
+      },
       derivePeerKey(PEER_SECRET, 'n2'),
       { senderIncarnation: 400, receiverIncarnation: 100, counter: 2, sentAtMs: NOW },
     );
@@ -148,7 +159,11 @@ describe('the admin key domain (issue 18)', () => {
     const answer = n1.outbox.pop();
     expect(answer?.to).toBe('10.0.0.9:5000');
     const opened = end.open(answer!.datagram);
-    expect(opened).toMatchObject({ ok: true, from: 'n1', message: { type: 'admin_response', outcome: { status: 'unavailable', reason: 'stale_receiver' } } });
+    expect(opened).toMatchObject({
+      ok: true,
+      from: 'n1',
+      message: { type: 'admin_response', outcome: { status: 'unavailable', reason: 'stale_receiver' } },
+    });
     const second = end.seal('n1', adminRequest('r1'));
     if (!second.ok) throw new Error(second.detail);
     n1.endpoint.receive(second.datagram, '10.0.0.9', 5000);
@@ -189,7 +204,9 @@ describe('the admin key domain (issue 18)', () => {
     expect(n1.peerMessages).toEqual([]);
     expect(n1.endpoint.droppedCounts()['bad_mac']).toBe(4);
     // And an admin body cannot be put in the client domain under the client key: the decoder refuses the pairing.
-    expect(decodeEnvelope(encodeEnvelopeOrThrow(request, deriveAdminKey(PEER_SECRET), stamp), KeyRing.forClient(CLIENT_SECRET), CLUSTER)).toMatchObject({
+    expect(
+      decodeEnvelope(encodeEnvelopeOrThrow(request, deriveAdminKey(PEER_SECRET), stamp), KeyRing.forClient(CLIENT_SECRET), CLUSTER),
+    ).toMatchObject({
       ok: false,
       reason: 'unknown_sender',
     });
