@@ -89,7 +89,7 @@ async function once(opts: Options, repeat: number): Promise<Figure> {
   let writing = true;
   let done = 0;
   try {
-    await Promise.all(config.nodes.map((n) => spawn(n.id, false).start(30_000)));
+    await Promise.all(config.nodes.map((n) => spawn(n.id, false).start(120_000)));
     ok(await admin.status(), 'status');
     const value = 'v'.repeat(opts.valueBytes);
     const writers = Array.from({ length: opts.clients }, async (_, c) => {
@@ -119,7 +119,7 @@ async function once(opts: Options, repeat: number): Promise<Figure> {
 
     const joiner = config.spareNodes![0]!.id;
     const t0 = performance.now();
-    await spawn(joiner, true).start(30_000);
+    await spawn(joiner, true).start(120_000);
     const t1 = performance.now();
     ok(await admin.add(joiner), `add ${joiner}`);
     const t2 = performance.now();
