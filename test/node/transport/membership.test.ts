@@ -6,12 +6,13 @@
  * admin key never makes a peer message. Real codec, keys and replay guards;
  * an in-memory network and a fake system clock.
  */
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AdminMessage, AdminRequest } from '../../../node/protocol.js';
 import type { AppendEntries, RaftMessage } from '../../../node/raft/types.js';
 import { encodeConfigEntry } from '../../../node/raft/configuration.js';
 import { ClientEndpoint } from '../../../node/transport/client-endpoint.js';
-import { decodeEnvelope, encodeEnvelope, type Envelope, type Stamp } from '../../../node/transport/codec.js';
+import { MAC_BYTES, decodeEnvelope, encodeEnvelope, type Envelope, type Stamp } from '../../../node/transport/codec.js';
 import { KeyRing, deriveAdminKey, deriveClientKey, derivePeerKey } from '../../../node/transport/keys.js';
 import { NodeEndpoint, type ReplyAddress } from '../../../node/transport/node-endpoint.js';
 
@@ -134,6 +135,25 @@ describe('peers heard follow the configuration (issue 18)', () => {
     );
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.detail).toMatch(/config entry: no voters/);
+  });
+
+  it('a binary AppendEntries whose config entry does not decode is dropped on receipt, though its MAC verifies', () => {
+    const n1 = node('n1', 100, ['n2']);
+    const good = encodeConfigEntry({ change: { type: 'add_learner', node: 'n4' }, configuration: { voters: ['n1'], learners: ['n4'] } });
+    const bad = good.replace('"voters":["n1"]', '"voters":["n4"]'); // n4 both voter and learner; same length
+    expect(bad).not.toBe(good);
+    expect(bad.length).toBe(good.length);
+    const body: AppendEntries = { ...heartbeat('n2', 'n1', 1), entries: [{ term: 2, index: 1, type: 'config', data: good }] };
+    const datagram = Buffer.from(peerDatagram('n2', 1, body));
+    const at = datagram.indexOf(good, 0, 'utf8');
+    expect(at).toBeGreaterThan(0);
+    datagram.write(bad, at, 'utf8');
+    // Re-seal: the forger holds n2's key (a buggy or compromised peer), so only the validators stand between it and the core.
+    const macAt = datagram.length - MAC_BYTES;
+    createHmac('sha256', derivePeerKey(PEER_SECRET, 'n2')).update(datagram.subarray(0, macAt)).digest().copy(datagram, macAt);
+    n1.endpoint.receive(datagram, '127.0.0.1', 9);
+    expect(n1.peerMessages).toEqual([]);
+    expect(n1.endpoint.droppedCounts()['invalid_message']).toBe(1);
   });
 });
 
