@@ -43,6 +43,11 @@ async function run(): Promise<void> {
       await m.runPipelineBench(args);
       return;
     }
+    case 'membership': {
+      const m = (await import('./membership.js')) as { runMembershipBench: (args: string[]) => Promise<void> };
+      await m.runMembershipBench(args);
+      return;
+    }
     case 'snapshots': {
       const m = (await import('./snapshots.js')) as { runSnapshotsBench: (args: string[]) => Promise<void> };
       await m.runSnapshotsBench(args);
@@ -54,7 +59,7 @@ async function run(): Promise<void> {
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|pipeline|sim|snapshots [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|membership|mc|pipeline|sim|snapshots [args]\n`);
       process.exitCode = 254;
   }
 }

@@ -20,7 +20,7 @@
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { configDefaults, type ClusterConfig } from './config-types.js';
+import { addressBook, configDefaults, type ClusterConfig, type NodeAddress } from './config-types.js';
 import type { ClientMessage, ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.js';
 import { ClientEndpoint, randomInstance } from './transport/client-endpoint.js';
 import { KeyRing } from './transport/keys.js';
@@ -33,8 +33,13 @@ export type ClientResult =
   | { readonly type: 'fail'; readonly error: string }
   | { readonly type: 'timeout'; readonly error: string };
 
-/** What a client needs of the cluster config: never the peer secret. */
-export type ClientConfig = Pick<ClusterConfig, 'cluster' | 'clientSecret' | 'nodes'> & Partial<Pick<ClusterConfig, 'clientFreshnessMs'>>;
+/**
+ * What a client needs of the cluster config: never the peer secret. The
+ * spare identities (issue 18) are nodes too once a membership change made
+ * them members: a client follows a redirect to one (and tries them in turn).
+ */
+export type ClientConfig = Pick<ClusterConfig, 'cluster' | 'clientSecret' | 'nodes'> &
+  Partial<Pick<ClusterConfig, 'clientFreshnessMs' | 'spareNodes'>>;
 
 /** A `retry` answer is followed by at most this many resends within one attempt (a node hands out one token). */
 const maxResendsPerAttempt = 2;
@@ -75,8 +80,9 @@ export class RiftClient {
   private readonly prng: Prng;
   /** The jitter's random source (the retry policy takes it injected). */
   private readonly random: RandomInt;
-  /** The nodes in config order: the order attempts go round. */
+  /** The nodes in config order, then the spares: the order attempts go round. */
   private readonly nodeIds: readonly string[];
+  private readonly book: readonly NodeAddress[];
   private readonly bound: Promise<void>;
   private target: string;
   private seq = 0;
@@ -102,7 +108,8 @@ export class RiftClient {
     });
     this.prng = createPrng(options.seed ?? randomBytes(4).readUInt32LE(0));
     this.random = (min, max) => this.prng.nextInt(min, max);
-    this.nodeIds = options.config.nodes.map((n) => n.id);
+    this.book = addressBook(options.config);
+    this.nodeIds = this.book.map((n) => n.id);
     const first =
       options.initialNode ?? options.homeNode ?? options.config.nodes[this.prng.nextInt(0, options.config.nodes.length - 1)]?.id;
     this.target = first ?? options.config.nodes[0]!.id;
@@ -207,7 +214,7 @@ export class RiftClient {
    */
   private attempt(request: ClientRequest, waitMs: number, nextWaitMs: () => number | null): Promise<ClientOutcome | null> {
     return new Promise((resolve) => {
-      const node = this.options.config.nodes.find((n) => n.id === this.target) ?? this.options.config.nodes[0]!;
+      const node = this.book.find((n) => n.id === this.target) ?? this.book[0]!;
       const expire = (): void => {
         this.waiter = null;
         resolve(null);
@@ -266,7 +273,7 @@ export class RiftClient {
 
   /** Asks one node for its status over UDP; null if it does not answer in time. */
   static async status(config: ClientConfig, nodeId: string, timeoutMs: number): Promise<NodeStatus | null> {
-    const node = config.nodes.find((n) => n.id === nodeId);
+    const node = addressBook(config).find((n) => n.id === nodeId);
     if (node === undefined) throw new Error(`no node "${nodeId}" in the config`);
     const requestId = randomBytes(8).toString('hex');
     const endpoint = new ClientEndpoint({

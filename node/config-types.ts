@@ -51,7 +51,25 @@ export interface ClusterConfig {
   readonly heartbeatIntervalMs: number;
   /** Granularity of the core's logical clock (default: defaultTimings.tickMs). */
   readonly tickMs: number;
+  /**
+   * The bootstrap configuration: its voters, and their addresses. Read as
+   * the configuration only by a node whose log and snapshot hold none yet
+   * (dissertation ch. 4: from then on the newest configuration in the log
+   * rules, and membership changes go through `rift-node admin`), so it must
+   * never be edited once the cluster has started: a node that lost its
+   * configuration entries would take the edited list for its voters.
+   */
   readonly nodes: readonly NodeAddress[];
+  /**
+   * Identities that are not in the bootstrap configuration but may join it
+   * later (README "Membership"): their addresses, where the nodes send to
+   * once a membership change makes them members. A spare starts with
+   * `rift-node --join`; `rift-node admin add` makes it a learner. Adding
+   * identities here never changes the bootstrap configuration. Absent: none.
+   * Addresses come only from this file, never from the network, and peer
+   * keys are derived per identity from the peer secret (transport/keys.ts).
+   */
+  readonly spareNodes?: readonly NodeAddress[];
   /**
    * Optional overrides of where node `from` sends datagrams for peer `to`
    * ("host:port"). The harness points these at its UDP relay, one socket per
@@ -78,6 +96,11 @@ export interface ClusterConfig {
    * SnapshotCatchUpEntries). Absent = the default.
    */
   readonly snapshotTrailingEntries?: number;
+}
+
+/** Every identity the config gives an address: the bootstrap nodes, then the spares. */
+export function addressBook(config: Pick<ClusterConfig, 'nodes' | 'spareNodes'>): readonly NodeAddress[] {
+  return config.spareNodes === undefined || config.spareNodes.length === 0 ? config.nodes : [...config.nodes, ...config.spareNodes];
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { configDefaults, defaultSnapshotting, type ClusterConfig, type NodeAddress, type ReadMode } from './config-types.js';
+import { addressBook, configDefaults, defaultSnapshotting, type ClusterConfig, type NodeAddress, type ReadMode } from './config-types.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -31,6 +31,9 @@ function positiveInteger(obj: Record<string, Json>, field: string, fallback: num
   return value;
 }
 
+/** Bound on `spareNodes` (with the 15 bootstrap nodes, within the core's MAX_MEMBERS of 32). */
+export const MAX_SPARE_NODES = 17;
+
 /** Parses "host:port" as used in `routes`. */
 export function parseHostPort(text: string): { host: string; port: number } | null {
   const colon = text.lastIndexOf(':');
@@ -55,6 +58,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'heartbeatIntervalMs',
     'tickMs',
     'nodes',
+    'spareNodes',
     'routes',
     'readMode',
     'clockDriftBound',
@@ -124,25 +128,34 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   }
   const ids = new Set<string>();
   const endpoints = new Set<string>();
-  const nodes: NodeAddress[] = nodesRaw.map((node: Json, i: number) => {
-    if (!isObject(node)) throw new ConfigError(`nodes[${i}] must be an object with id, host, port`);
-    const id = node['id'];
-    const host = node['host'];
-    const port = node['port'];
-    if (typeof id !== 'string' || !nodeIdPattern.test(id)) {
-      throw new ConfigError(`nodes[${i}].id must match ${nodeIdPattern} (got ${JSON.stringify(id)})`);
-    }
-    if (ids.has(id)) throw new ConfigError(`nodes[${i}].id "${id}" is used twice`);
-    ids.add(id);
-    if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`nodes[${i}].host must be a non-empty string`);
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new ConfigError(`nodes[${i}].port must be an integer in 1..65535 (got ${JSON.stringify(port)})`);
-    }
-    const endpoint = `${host}:${port}`;
-    if (endpoints.has(endpoint)) throw new ConfigError(`nodes[${i}] address ${endpoint} is used twice`);
-    endpoints.add(endpoint);
-    return { id, host, port };
-  });
+  const address =
+    (field: string) =>
+    (node: Json, i: number): NodeAddress => {
+      if (!isObject(node)) throw new ConfigError(`${field}[${i}] must be an object with id, host, port`);
+      const id = node['id'];
+      const host = node['host'];
+      const port = node['port'];
+      if (typeof id !== 'string' || !nodeIdPattern.test(id)) {
+        throw new ConfigError(`${field}[${i}].id must match ${nodeIdPattern} (got ${JSON.stringify(id)})`);
+      }
+      if (ids.has(id))
+        throw new ConfigError(`${field}[${i}].id "${id}" is used twice (an identity is either a bootstrap node or a spare, once)`);
+      ids.add(id);
+      if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`${field}[${i}].host must be a non-empty string`);
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new ConfigError(`${field}[${i}].port must be an integer in 1..65535 (got ${JSON.stringify(port)})`);
+      }
+      const endpoint = `${host}:${port}`;
+      if (endpoints.has(endpoint)) throw new ConfigError(`${field}[${i}] address ${endpoint} is used twice`);
+      endpoints.add(endpoint);
+      return { id, host, port };
+    };
+  const nodes: NodeAddress[] = nodesRaw.map(address('nodes'));
+  const sparesRaw = raw['spareNodes'] ?? [];
+  if (!Array.isArray(sparesRaw) || sparesRaw.length > MAX_SPARE_NODES) {
+    throw new ConfigError(`"spareNodes" must be an array of at most ${MAX_SPARE_NODES} nodes`);
+  }
+  const spareNodes: NodeAddress[] = sparesRaw.map(address('spareNodes'));
 
   const routesRaw = raw['routes'] ?? {};
   if (!isObject(routesRaw)) throw new ConfigError('"routes" must be an object {from: {to: "host:port"}}');
@@ -194,6 +207,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     heartbeatIntervalMs,
     tickMs,
     nodes,
+    ...(spareNodes.length > 0 ? { spareNodes } : {}),
     routes,
     readMode,
     clockDriftBound,
@@ -234,7 +248,7 @@ export function peerAddress(config: ClusterConfig, from: string, to: string): { 
     const parsed = parseHostPort(route);
     if (parsed !== null) return parsed;
   }
-  const node = config.nodes.find((n) => n.id === to);
-  if (node === undefined) throw new ConfigError(`no node "${to}" in the config`);
+  const node = addressBook(config).find((n) => n.id === to);
+  if (node === undefined) throw new ConfigError(`no node "${to}" in the config (nodes or spareNodes)`);
   return { host: node.host, port: node.port };
 }

@@ -15,3 +15,22 @@ export const NODE_EXIT = {
 } as const;
 
 export type NodeExitCode = (typeof NODE_EXIT)[keyof typeof NODE_EXIT];
+
+/**
+ * Exit statuses of `rift-node admin` (node/admin-cli.ts). 3 is left out on
+ * purpose: it means damaged storage for the node itself.
+ */
+export const ADMIN_EXIT = {
+  /** Done: the change is committed (or the status was printed). */
+  ok: 0,
+  /** Internal error (a bug). */
+  internal: 1,
+  /** Bad arguments or configuration: nothing was sent. */
+  usage: 2,
+  /** The leader refused the change: it was definitely not made (the message says why). */
+  refused: 4,
+  /** No leader answered in time, or the change's fate is unknown: it may or may not have been made; run `status`. */
+  unavailable: 5,
+} as const;
+
+export type AdminExitCode = (typeof ADMIN_EXIT)[keyof typeof ADMIN_EXIT];

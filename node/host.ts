@@ -23,15 +23,20 @@ import type {
   StoredState,
 } from './raft/types.js';
 import type {
+  AdminMessage,
+  AdminOutcome,
+  AdminRequest,
   ClientMessage,
   ClientOutcome,
+  MembershipStatus,
   ClientRequest,
   KvResult,
   NodeStatus,
   SnapshotStatus,
   SnapshotTransferMessage,
 } from './protocol.js';
-import type { ClusterConfig } from './config-types.js';
+import { addressBook, type ClusterConfig } from './config-types.js';
+import { describeConfChange, isVoter } from './raft/configuration.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
@@ -62,6 +67,19 @@ export interface HostIo {
    * asked for fails at once (the follower stays behind until it can).
    */
   sendSnapshotMessage?(to: NodeId, message: SnapshotTransferMessage): void;
+  /**
+   * Answers an admin request (membership, node/admin-client.ts). Absent:
+   * admin requests are not answered.
+   */
+  sendAdmin?(to: ReplyAddress, message: AdminMessage): void;
+  /**
+   * Whose peer datagrams the transport should hear (RaftNode.acceptedPeers):
+   * called at start and whenever the set changes (a configuration appended,
+   * or one that removes a node committed). Null: everyone in the address book
+   * (a joiner that knows no configuration yet). Absent: the transport hears
+   * a fixed set (the simulator's fixed clusters).
+   */
+  setPeers?(peers: readonly NodeId[] | null): void;
   log(line: string): void;
   /** Transport drop counters, for status. */
   droppedCounts(): Readonly<Record<string, number>>;
@@ -120,6 +138,12 @@ export interface HostOptions {
   readonly snapshots?: SnapshotStart;
   /** InstallSnapshot transfer tuning (tests shrink the timeouts); absent = the defaults. */
   readonly snapshotTransfer?: { readonly streamer?: StreamerOptions; readonly assembler?: AssemblerOptions };
+  /**
+   * This node joins a running cluster (`rift-node --join`, a spare identity):
+   * it starts with no configuration of its own and never campaigns until the
+   * leader's log or snapshot makes it a voter (RaftConfig.joining, §4.2.1).
+   */
+  readonly joining?: boolean;
 }
 
 /** The host's state machine could not be restored from the snapshot it was given: the node must refuse to start. */
@@ -150,6 +174,19 @@ interface PendingWrite {
   replyTo: ReplyAddress;
 }
 
+/** A membership change proposed for an admin request, answered when its entry commits (or is replaced). */
+interface PendingAdmin {
+  readonly requestId: string;
+  readonly index: number;
+  readonly term: number;
+  readonly what: string;
+  replyTo: ReplyAddress;
+}
+
+/** Bound on admin changes awaited (one change at a time is in flight, §4.1; retries share it) and on answers remembered. */
+const maxPendingAdmin = 16;
+const maxAdminAnswers = 64;
+
 interface PendingRead {
   readonly request: ClientRequest & { op: { type: 'get' } };
   readonly replyTo: ReplyAddress;
@@ -158,14 +195,16 @@ interface PendingRead {
   readonly seq: number;
 }
 
-export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeFlags): RaftConfig {
+export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeFlags, joining = false): RaftConfig {
   const ticks = (ms: number): number => Math.max(1, Math.round(ms / config.tickMs));
   // Thesis §6.4.1: a lease is safe for electionTimeoutMin / clockDriftBound of
   // the leader's own clock; `--unsafe-lease-ms` overrides it (the gate's bug).
   const leaseMs = config.readMode === 'lease' ? (unsafe.leaseMs ?? Math.floor(config.electionTimeoutMsMin / config.clockDriftBound)) : null;
   return {
     id,
-    peers: config.nodes.map((n) => n.id),
+    // A joiner is in no bootstrap configuration; its `peers` only satisfy the core's check (RaftConfig.joining).
+    peers: joining ? [id] : config.nodes.map((n) => n.id),
+    ...(joining ? { joining: true } : {}),
     electionTimeoutTicksMin: ticks(config.electionTimeoutMsMin),
     electionTimeoutTicksMax: Math.max(ticks(config.electionTimeoutMsMin), ticks(config.electionTimeoutMsMax)),
     heartbeatIntervalTicks: ticks(config.heartbeatIntervalMs),
@@ -222,6 +261,11 @@ export class NodeHost {
   private readonly pendingWrites = new Map<string, PendingWrite>(); // by clientId
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
+  private readonly pendingAdmin = new Map<string, PendingAdmin>(); // by requestId
+  /** Answers to admin changes already decided, by requestId, so a retry is answered rather than proposed again (bounded, oldest out). */
+  private readonly adminAnswers = new Map<string, AdminOutcome>();
+  /** The peers the transport was last told to hear (RaftNode.acceptedPeers), as a comparable key. */
+  private lastPeersKey: string | undefined = undefined;
   private started = false;
   /** When the next tick is due, on the clock's monotonic timeline. */
   private nextTickAtMs = 0;
@@ -264,7 +308,7 @@ export class NodeHost {
       }
     }
     this.snapshots = new LocalSnapshots(start);
-    const raftConfig = raftConfigFor(options.id, options.config, options.unsafe);
+    const raftConfig = raftConfigFor(options.id, options.config, options.unsafe, options.joining === true);
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
     this.core = new RaftNode(
       skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
@@ -308,7 +352,20 @@ export class NodeHost {
     this.started = true;
     this.nextTickAtMs = this.io.clock.monotonicMs() + this.config.tickMs;
     this.armWake();
+    this.updatePeers();
     this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
+  }
+
+  /** Tells the transport whom to hear, when that changed (dissertation §4.1, §4.2.3). */
+  private updatePeers(): void {
+    if (this.io.setPeers === undefined) return;
+    const peers = this.core.acceptedPeers();
+    const key = peers === null ? '*' : peers.join(',');
+    if (key === this.lastPeersKey) return;
+    if (this.lastPeersKey !== undefined)
+      this.io.log(`peers heard: ${peers === null ? 'any node of the address book' : peers.join(', ') || 'none'}`);
+    this.lastPeersKey = key;
+    this.io.setPeers(peers);
   }
 
   stop(): void {
@@ -466,6 +523,127 @@ export class NodeHost {
   }
 
   /**
+   * A membership admin request (node/admin-client.ts). Only the leader
+   * changes the configuration (dissertation §4.1), one server at a time; a
+   * change is answered when its entry is committed. A retry of a change
+   * (same requestId) is answered from the change in flight or its remembered
+   * answer, never proposed twice.
+   */
+  onAdminMessage(request: AdminRequest, replyTo: ReplyAddress): void {
+    if (this.stopped) return;
+    this.catchUpTicks();
+    const command = request.command;
+    const soft = this.core.status();
+    const answer = (outcome: AdminOutcome): void =>
+      this.io.sendAdmin?.(replyTo, { type: 'admin_response', requestId: request.requestId, outcome });
+    if (command.type === 'status') {
+      answer(
+        soft.role === 'leader' ? { status: 'ok', membership: this.membership() } : { status: 'not_leader', leaderHint: soft.leaderId },
+      );
+      this.drain();
+      this.armWake();
+      return;
+    }
+    const remembered = this.adminAnswers.get(request.requestId);
+    const pending = this.pendingAdmin.get(request.requestId);
+    if (remembered !== undefined) {
+      answer(remembered);
+    } else if (pending !== undefined && soft.role === 'leader') {
+      pending.replyTo = replyTo; // answered when its entry commits
+    } else if (soft.role !== 'leader') {
+      answer({ status: 'not_leader', leaderHint: soft.leaderId });
+    } else if (command.type === 'add' && !addressBook(this.config).some((n) => n.id === command.node)) {
+      answer({
+        status: 'refused',
+        message:
+          `${command.node} has no address: list it (id, host, port) in "spareNodes" of the config file of every node ` +
+          `(restarting each with the new file, one at a time), then start it with --join`,
+      });
+    } else if (this.pendingAdmin.size >= maxPendingAdmin) {
+      answer({ status: 'unavailable', reason: 'overloaded' });
+    } else {
+      const change =
+        command.type === 'add'
+          ? ({ type: 'add_learner', node: command.node } as const)
+          : command.type === 'promote'
+            ? ({ type: 'promote', node: command.node } as const)
+            : ({ type: 'remove', node: command.node } as const);
+      const result = this.core.proposeConfChange(change);
+      if (!result.ok) {
+        answer(
+          result.reason === 'not_leader'
+            ? { status: 'not_leader', leaderHint: result.leaderHint }
+            : { status: 'refused', message: result.detail },
+        );
+      } else {
+        const what = describeConfChange(change);
+        this.io.log(`admin: proposed ${what} at index ${result.index} (term ${result.term})`);
+        this.pendingAdmin.set(request.requestId, { requestId: request.requestId, index: result.index, term: result.term, what, replyTo });
+      }
+    }
+    this.drain();
+    this.armWake();
+  }
+
+  /** The configuration in effect and each member's progress, as this node (the leader) sees it. */
+  private membership(): MembershipStatus {
+    const soft = this.core.status();
+    const { voters, learners } = soft.configuration;
+    const members = [...voters, ...learners].map((id) => {
+      const progress = id === this.id ? null : this.core.progressOf(id);
+      return {
+        id,
+        role: isVoter(soft.configuration, id) ? ('voter' as const) : ('learner' as const),
+        matchIndex: id === this.id ? soft.lastLogIndex : (progress?.matchIndex ?? 0),
+        caughtUp: id === this.id ? true : (progress?.caughtUp ?? false),
+      };
+    });
+    return {
+      leaderId: soft.leaderId ?? this.id,
+      term: soft.currentTerm,
+      commitIndex: soft.commitIndex,
+      lastLogIndex: soft.lastLogIndex,
+      voters: [...voters],
+      learners: [...learners],
+      configurationCommitted: this.core.configurationCommitted(),
+      members,
+    };
+  }
+
+  /** A config entry commits: the admin request that proposed it (same index and term) is done; another at its index replaced it. */
+  private answerAdminAt(entry: Entry): void {
+    for (const pending of this.pendingAdmin.values()) {
+      if (pending.index !== entry.index) continue;
+      this.pendingAdmin.delete(pending.requestId);
+      const outcome: AdminOutcome =
+        entry.term === pending.term ? { status: 'ok', membership: this.membership() } : { status: 'unavailable', reason: 'entry_replaced' };
+      this.io.log(`admin: ${pending.what} at index ${pending.index}: ${outcome.status === 'ok' ? 'committed' : 'replaced'}`);
+      this.rememberAdmin(pending.requestId, outcome);
+      this.io.sendAdmin?.(pending.replyTo, { type: 'admin_response', requestId: pending.requestId, outcome });
+    }
+  }
+
+  private rememberAdmin(requestId: string, outcome: AdminOutcome): void {
+    if (this.adminAnswers.size >= maxAdminAnswers) {
+      const oldest = this.adminAnswers.keys().next().value;
+      if (oldest !== undefined) this.adminAnswers.delete(oldest);
+    }
+    this.adminAnswers.set(requestId, outcome);
+  }
+
+  /** A deposed leader cannot tell whether its change will commit: not definite, the admin asks `status`. */
+  private failAdminOnStepDown(): void {
+    for (const pending of this.pendingAdmin.values()) {
+      this.io.sendAdmin?.(pending.replyTo, {
+        type: 'admin_response',
+        requestId: pending.requestId,
+        outcome: { status: 'unavailable', reason: 'leadership_lost' },
+      });
+    }
+    this.pendingAdmin.clear();
+  }
+
+  /**
    * What this node answers `request` without doing anything, if it has such
    * an answer: a node that is not the leader redirects a client to the
    * leader it knows (§8). Null when it would act on the request (as leader,
@@ -499,6 +677,7 @@ export class NodeHost {
       dropped: this.io.droppedCounts(),
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
+      configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
     };
   }
 
@@ -815,6 +994,7 @@ export class NodeHost {
 
   private apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
+      if (entry.type === 'config' && this.pendingAdmin.size > 0) this.answerAdminAt(entry);
       const applied = this.kv.apply(entry);
       if (this.observer?.applied !== undefined) this.observer.applied(entry, applied);
       if (this.probe !== undefined) this.probe.mark(STAGE.apply, entry.index);
@@ -937,6 +1117,7 @@ export class NodeHost {
 
   private observe(ready: Ready): void {
     for (const notice of ready.notices) this.io.log(notice);
+    this.updatePeers();
     const soft = ready.softState;
     if (soft.currentTerm !== this.lastTerm) {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
@@ -947,6 +1128,7 @@ export class NodeHost {
       this.io.log(`role ${soft.role} term=${soft.currentTerm} leader=${soft.leaderId ?? '-'} commitIndex=${soft.commitIndex}`);
       if (this.lastRole === 'leader' && soft.role !== 'leader') {
         this.failPendingOnStepDown(soft.leaderId);
+        this.failAdminOnStepDown();
         this.streamer.abortAll(`no longer leader (term ${soft.currentTerm})`);
       }
       this.lastRole = soft.role;

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, peerAddress } from './config.js';
-import type { ClusterConfig, ReadMode } from './config-types.js';
+import { addressBook, type ClusterConfig, type ReadMode } from './config-types.js';
 import {
   unsafeConflict,
   unsafeFlagsFromArgs,
@@ -34,11 +34,17 @@ import { defaultSnapshotting } from './config-types.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
 import { RecordingProbe } from './latency-recorder.js';
+import { worthLogging } from './util/worth-logging.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
+       rift-node admin add|promote|remove ID | status --config FILE   (rift-node admin --help)
 
   --config FILE              cluster configuration (JSON): nodes, dataDir, timeouts, peerSecret, clientSecret
-  --id ID                    this node's id (one of the config's nodes)
+  --id ID                    this node's id (one of the config's nodes, or of its spareNodes with --join)
+  --join                     join a running cluster as a new member with empty state: the id is a spare
+                             identity (the config's spareNodes); the node waits, without campaigning,
+                             until \`rift-node admin add ID\` makes it a learner and the leader catches
+                             it up (README "Membership"). Keep the flag on restarts.
   --read-mode MODE           readindex (default, from the config) or lease
   --seed N                   seed for election jitter (default: random)
   --snapshot-every-entries N snapshot the state machine and compact the log every N applied
@@ -63,6 +69,17 @@ ${unsafeUsageLines(27).join('\n')}
 Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage.
 `;
 
+/**
+ * What exit 3 (damaged storage) tells the operator to do: never wipe the data
+ * and restart under the same identity (an empty voter may vote twice in a
+ * term it already voted in, §5.2), but replace the node (README "Replacing a
+ * node that lost its disk").
+ */
+const replaceAdvice =
+  "if this node's data cannot be repaired, do not wipe it and restart as the same id: replace the node " +
+  '(README "Replacing a node that lost its disk": `rift-node admin remove ID`, then start a NEW id from ' +
+  'spareNodes with --join and empty storage, `rift-node admin add NEW`, wait until it caught up, `rift-node admin promote NEW`)';
+
 function fail(code: number, message: string): never {
   process.stderr.write(`rift-node: ${message}\n`);
   process.exit(code);
@@ -82,6 +99,8 @@ interface Args {
   snapshotTrailingEntries: number | null;
   /** --latency-trace DIR (node/latency-probe.ts): the file the marks go to; null when off. */
   latencyTrace: string | null;
+  /** --join: a spare identity joining a running cluster (HostOptions.joining). */
+  join: boolean;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -100,6 +119,7 @@ function parseCommandLine(argv: string[]): Args {
         'snapshot-trailing-entries': { type: 'string' },
         'page-cache-crash-model': { type: 'boolean' },
         'latency-trace': { type: 'string' },
+        join: { type: 'boolean' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
       },
@@ -153,10 +173,16 @@ function parseCommandLine(argv: string[]): Args {
     snapshotEveryEntries,
     snapshotTrailingEntries,
     latencyTrace: v['latency-trace'] === undefined ? null : join(v['latency-trace'], `${v.id}.trace`),
+    join: v.join === true,
   };
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'admin') {
+    // `rift-node admin ...`: the membership command (node/admin-cli.ts), not a node.
+    const { runAdminCli } = await import('./admin-cli.js');
+    process.exit(await runAdminCli(process.argv.slice(3), process.stdout, process.stderr));
+  }
   const args = parseCommandLine(process.argv.slice(2));
   let config: ClusterConfig;
   try {
@@ -168,9 +194,26 @@ async function main(): Promise<void> {
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
   if (args.snapshotEveryEntries !== undefined) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
   if (args.snapshotTrailingEntries !== null) config = { ...config, snapshotTrailingEntries: args.snapshotTrailingEntries };
-  const self = config.nodes.find((n) => n.id === args.id);
+  const self = addressBook(config).find((n) => n.id === args.id);
   if (self === undefined)
-    fail(NODE_EXIT.usage, `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
+    fail(
+      NODE_EXIT.usage,
+      `--id "${args.id}" is not in the config (nodes: ${config.nodes.map((n) => n.id).join(', ')}; spareNodes: ${(config.spareNodes ?? []).map((n) => n.id).join(', ') || 'none'})`,
+    );
+  const isSpare = !config.nodes.some((n) => n.id === args.id);
+  // A bootstrap node never joins (it is a voter of the bootstrap configuration), and a spare
+  // never starts as one: it has no configuration until the cluster's leader gives it one.
+  if (args.join && !isSpare)
+    fail(
+      NODE_EXIT.usage,
+      `--join: "${args.id}" is a bootstrap node (the config's nodes), not a spare identity; a node that joins is a new ` +
+        `identity listed in spareNodes (to replace a node, see README "Replacing a node that lost its disk")`,
+    );
+  if (!args.join && isSpare)
+    fail(
+      NODE_EXIT.usage,
+      `"${args.id}" is a spare identity (the config's spareNodes): start it with --join, then add it with \`rift-node admin add ${args.id}\``,
+    );
   const mismatch = unsafeReadModeMismatch(args.unsafe, config.readMode);
   if (mismatch !== null) fail(NODE_EXIT.usage, mismatch);
 
@@ -224,7 +267,7 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     if (error instanceof StorageCorruptionError || error instanceof SnapshotUnusableError)
-      fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+      fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
     fail(NODE_EXIT.usage, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
   }
   const { storage, stored } = opened;
@@ -240,20 +283,37 @@ async function main(): Promise<void> {
   try {
     incarnation = args.unsafe.memoryLog ? Date.now() : nextIncarnation(dataDir, Date.now());
   } catch (error) {
-    if (error instanceof IncarnationError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    if (error instanceof IncarnationError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
     throw error;
   }
+
+  // A member whose identity this node's config file does not list (the file was not updated on
+  // every node before the member was added) cannot be reached: say so, sparingly, and carry on
+  // (the rest of the cluster still forms its majorities).
+  let unaddressed = 0;
+  const addressOf = (to: string): { host: string; port: number } | null => {
+    try {
+      return peerAddress(config, args.id, to);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      if (worthLogging(++unaddressed))
+        log(`cannot send to ${to} (#${unaddressed}): it is a member, but ${args.configPath} gives it no address (add it to spareNodes)`);
+      return null;
+    }
+  };
 
   const clock = new AdjustableClock();
   let host: NodeHost | null = null;
   const liveEndpoint = new NodeEndpoint({
     id: args.id,
     cluster: config.cluster,
-    nodeIds: config.nodes.map((n) => n.id),
+    // The address book: every identity this node may ever hear from or send to; whom it hears
+    // right now follows the configuration (NodeHost calls setPeers).
+    nodeIds: addressBook(config).map((n) => n.id),
     keys: KeyRing.forNode(
       config.peerSecret,
       config.clientSecret,
-      config.nodes.map((n) => n.id),
+      addressBook(config).map((n) => n.id),
     ),
     incarnation,
     clientFreshnessMs: config.clientFreshnessMs,
@@ -261,8 +321,8 @@ async function main(): Promise<void> {
     // The system clock, not the adjustable one the harness skews: freshness is judged against real time.
     wallClockMs: () => Date.now(),
     toPeer: (to, datagram) => {
-      const address = peerAddress(config, args.id, to);
-      liveTransport.send(address.host, address.port, datagram);
+      const address = addressOf(to);
+      if (address !== null) liveTransport.send(address.host, address.port, datagram);
     },
     toAddress: (toHost, toPort, datagram) => {
       liveTransport.send(toHost, toPort, datagram);
@@ -270,6 +330,7 @@ async function main(): Promise<void> {
     onPeerMessage: (message) => host?.onPeerMessage(message),
     onClientMessage: (message, replyTo) => host?.onClientMessage(message, replyTo),
     onSnapshotMessage: (message) => host?.onSnapshotMessage(message),
+    onAdminMessage: (message, replyTo) => host?.onAdminMessage(message, replyTo),
     redirect: (request) => host?.redirectOf(request) ?? null,
     log,
   });
@@ -282,6 +343,7 @@ async function main(): Promise<void> {
       stored,
       seed: args.seed,
       snapshots,
+      joining: args.join,
       io: {
         storage,
         clock,
@@ -298,6 +360,11 @@ async function main(): Promise<void> {
           const sent = liveEndpoint.sendClient(to, message);
           if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
         },
+        sendAdmin: (to, message) => {
+          const sent = liveEndpoint.sendAdmin(to, message);
+          if (sent !== null && !sent.ok) log(`admin reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+        },
+        setPeers: (peers) => liveEndpoint.setPeers(peers),
         sendSnapshotMessage: (to, message) => {
           const sent = liveEndpoint.sendSnapshotMessage(to, message);
           // The streamer sizes chunks to fit a datagram, so an unsendable one is a bug.
@@ -306,7 +373,7 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    if (error instanceof SnapshotRestoreError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}`);
+    if (error instanceof SnapshotRestoreError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
     throw error;
   }
   const liveHost = host;

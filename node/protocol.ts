@@ -110,6 +110,8 @@ export interface NodeStatus {
   readonly unsafe: readonly string[];
   /** Snapshots and compaction (issue 18): where the log starts, the newest durable snapshot, how many were taken and installed since start. */
   readonly snapshots?: SnapshotStatus;
+  /** The configuration in effect at this node (the newest in its log, dissertation §4.1); empty lists for a joiner that knows none yet. */
+  readonly configuration?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
 }
 
 export interface SnapshotStatus {
@@ -141,6 +143,71 @@ export interface Retry {
 }
 
 export type ClientMessage = ClientRequest | ClientResponse | StatusRequest | StatusResponse | Retry;
+
+/**
+ * Membership administration (issue 18; dissertation ch. 4), sent by
+ * `rift-node admin` or the admin client (node/admin-client.ts) to any node,
+ * in the admin key domain (node/transport/keys.ts: a key derived from the
+ * peer secret, never from the client secret). A node that is not the leader
+ * answers `not_leader` with a hint. `add` makes a node a learner (§4.2.1),
+ * `promote` makes a caught-up learner a voter, `remove` takes out a voter or
+ * a learner (§4.1, one server at a time); each is answered once its
+ * configuration entry is committed. `status` reads the leader's view.
+ */
+export type AdminCommand =
+  | { readonly type: 'add'; readonly node: NodeId }
+  | { readonly type: 'promote'; readonly node: NodeId }
+  | { readonly type: 'remove'; readonly node: NodeId }
+  | { readonly type: 'status' };
+
+export type AdminCommandType = AdminCommand['type'];
+
+export interface AdminRequest {
+  readonly type: 'admin_request';
+  /** Names the request across retries: a retry of a change is answered, never proposed twice. */
+  readonly requestId: string;
+  readonly command: AdminCommand;
+}
+
+/** One member as the leader sees it. */
+export interface MemberProgress {
+  readonly id: NodeId;
+  readonly role: 'voter' | 'learner';
+  /** The highest index known replicated on it (the leader's own: its last log index). */
+  readonly matchIndex: number;
+  /** Whether its last catch-up round took less than an election timeout (§4.2.1: a learner may be promoted). */
+  readonly caughtUp: boolean;
+}
+
+/** The configuration in effect at the leader and each member's progress. */
+export interface MembershipStatus {
+  readonly leaderId: NodeId;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly lastLogIndex: number;
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Whether the newest configuration entry is committed (a change is in flight when not). */
+  readonly configurationCommitted: boolean;
+  readonly members: readonly MemberProgress[];
+}
+
+export type AdminOutcome =
+  /** Done (the change is committed) or, for `status`, the leader's view. */
+  | { readonly status: 'ok'; readonly membership: MembershipStatus }
+  | { readonly status: 'not_leader'; readonly leaderHint: NodeId | null }
+  /** Definite: the change was not made (a learner not caught up, not a member, a change in flight...). */
+  | { readonly status: 'refused'; readonly message: string }
+  /** Not definite: the change may still commit (leadership lost, its entry replaced); ask `status`. */
+  | { readonly status: 'unavailable'; readonly reason: string };
+
+export interface AdminResponse {
+  readonly type: 'admin_response';
+  readonly requestId: string;
+  readonly outcome: AdminOutcome;
+}
+
+export type AdminMessage = AdminRequest | AdminResponse;
 
 /**
  * Transport control between nodes, never passed to the host: a node

@@ -259,6 +259,27 @@ export class ConfigHistory {
     this.points = [base, ...this.points.filter((point) => point.index > base.index)];
   }
 
+  /**
+   * The members a server should still hear from as peers, knowing that the
+   * log is committed up to `commitIndex`: those of the configuration in
+   * effect at the commit index and of every newer one (committed or not).
+   * A server removed by a configuration known committed drops out; one added
+   * by an entry that is only appended is already in (§4.1: it takes effect
+   * on append). Null while no configuration is known at all (a joiner that
+   * has not yet heard from its cluster: it cannot tell its leader yet).
+   */
+  membersSince(commitIndex: number): Set<NodeId> | null {
+    const out = new Set<NodeId>();
+    const base = this.points[0];
+    const from = Math.max(commitIndex, base?.index ?? 0);
+    for (const id of [...this.at(from).voters, ...this.at(from).learners]) out.add(id);
+    for (const point of this.points) {
+      if (point.index <= from) continue;
+      for (const id of [...point.configuration.voters, ...point.configuration.learners]) out.add(id);
+    }
+    return out.size === 0 && this.points.every((point) => point.configuration.voters.length === 0) ? null : out;
+  }
+
   /** Every node any known configuration names (messages from them are accepted). */
   members(): Set<NodeId> {
     const out = new Set<NodeId>();

@@ -804,6 +804,25 @@ export class RaftNode {
     return { index, term, configuration };
   }
 
+  /**
+   * Whom the driver should accept peer datagrams from (dissertation §4.1,
+   * §4.2.3): the members of the configuration in effect at the commit index
+   * and of every newer one. A server whose removal this node knows committed
+   * is no longer heard; a joiner that knows no configuration yet gets null
+   * (it must hear from whoever leads). Sorted, for a stable comparison.
+   */
+  acceptedPeers(): NodeId[] | null {
+    const members = this.configs.membersSince(this.commitIndex);
+    if (members === null) return null;
+    members.delete(this.config.id);
+    return [...members].sort();
+  }
+
+  /** Whether the newest configuration entry (or the snapshot's/bootstrap configuration) is committed. */
+  configurationCommitted(): boolean {
+    return this.configs.lastIndex() <= this.commitIndex;
+  }
+
   hardState(): HardState {
     return { currentTerm: this.currentTerm, votedFor: this.votedFor };
   }

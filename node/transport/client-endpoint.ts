@@ -16,11 +16,11 @@
  * `retry` answer's token and incarnation are kept per node, to be echoed
  * from then on.
  */
-import type { ClientMessage } from '../protocol.js';
+import type { AdminMessage, ClientMessage } from '../protocol.js';
 import type { NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { isSnapshotTransferMessage } from './snapshot-binary.js';
-import { decodeEnvelope, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope } from './codec.js';
+import { decodeEnvelope, domainOf, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope } from './codec.js';
 import type { KeyRing } from './keys.js';
 
 export interface ClientEndpointOptions {
@@ -29,31 +29,40 @@ export interface ClientEndpointOptions {
   readonly sender: string;
   /** Random per client object (a safe integer >= 1): keys the node's replay window for this client, echoed in replies. */
   readonly instance: number;
-  /** KeyRing.forClient. */
+  /** KeyRing.forClient (or KeyRing.forAdmin with `domain: 'admin'`). */
   readonly keys: KeyRing;
+  /**
+   * The key domain this end speaks in: 'client' (the default: KV requests,
+   * status) or 'admin' (membership commands, node/admin-client.ts). A
+   * datagram of the other domain is refused both ways.
+   */
+  readonly domain?: 'client' | 'admin';
   readonly freshnessMs: number;
   /** The system clock, ms since the Unix epoch. */
   readonly wallClockMs: () => number;
 }
 
-export type ClientOpenResult =
-  | { readonly ok: true; readonly from: NodeId; readonly message: ClientMessage }
+export type ClientOpenResult<M extends ClientMessage | AdminMessage = ClientMessage> =
+  | { readonly ok: true; readonly from: NodeId; readonly message: M }
   | {
       readonly ok: false;
       readonly reason: DropReason | 'wrong_destination' | 'stale_receiver' | 'stale_timestamp';
       readonly detail: string;
     };
 
-export class ClientEndpoint {
+/** `M`: the messages of this end's key domain (ClientMessage for 'client', AdminMessage for 'admin'). */
+export class ClientEndpoint<M extends ClientMessage | AdminMessage = ClientMessage> {
   private readonly key: Buffer;
+  private readonly domain: 'client' | 'admin';
   private counter = 0;
   /** The address-validation token each node gave this client, and the node's incarnation it came from. */
   private readonly tokens = new Map<NodeId, { readonly token: string; readonly incarnation: number }>();
 
   constructor(private readonly opts: ClientEndpointOptions) {
     assert(Number.isSafeInteger(opts.instance) && opts.instance >= 1, `client instance must be a safe integer >= 1, got ${opts.instance}`);
-    const key = opts.keys.keyFor('client', opts.sender);
-    assert(key !== null, 'a client key ring holds the client key');
+    this.domain = opts.domain ?? 'client';
+    const key = opts.keys.keyFor(this.domain, opts.sender);
+    assert(key !== null, `a ${this.domain} key ring holds the ${this.domain} key`);
     this.key = key;
   }
 
@@ -67,10 +76,12 @@ export class ClientEndpoint {
   }
 
   /** Seals `body` for node `to` (with its token and incarnation, if it gave them). Each call is a new datagram with a new counter. */
-  seal(to: NodeId, body: ClientMessage): EncodeResult {
+  seal(to: NodeId, body: M): EncodeResult {
+    if (domainOf(body) !== this.domain)
+      return { ok: false, reason: 'invalid_message', detail: `a ${body.type} does not travel in the ${this.domain} key domain` };
     const known = this.tokens.get(to);
     const envelope: Envelope =
-      known === undefined
+      known === undefined || known.token === ''
         ? { cluster: this.opts.cluster, from: this.opts.sender, to, body }
         : { cluster: this.opts.cluster, from: this.opts.sender, to, body, token: known.token };
     return encodeEnvelope(envelope, this.key, {
@@ -82,13 +93,15 @@ export class ClientEndpoint {
   }
 
   /** Opens a datagram from a node. A `retry` records its token before it is returned. */
-  open(datagram: Uint8Array): ClientOpenResult {
+  open(datagram: Uint8Array): ClientOpenResult<M> {
     const decoded = decodeEnvelope(datagram, this.opts.keys, this.opts.cluster);
     if (!decoded.ok) return decoded;
     const { envelope, auth } = decoded;
     const body = envelope.body;
     if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body))
       return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} at a client` };
+    if (auth.domain !== this.domain)
+      return { ok: false, reason: 'wrong_domain', detail: `a ${body.type} in the ${auth.domain} key domain at an ${this.domain} end` };
     if (envelope.to !== this.opts.sender)
       return { ok: false, reason: 'wrong_destination', detail: `addressed to ${JSON.stringify(envelope.to)}` };
     if (auth.receiverIncarnation !== this.opts.instance) {
@@ -107,7 +120,11 @@ export class ClientEndpoint {
       };
     }
     if (body.type === 'retry') this.tokens.set(envelope.from, { token: body.token, incarnation: auth.senderIncarnation });
-    return { ok: true, from: envelope.from, message: body };
+    // Admin requests carry no token (they are authenticated by a secret key) but must name the
+    // node's incarnation, which every admin answer states in its header.
+    if (this.domain === 'admin') this.tokens.set(envelope.from, { token: '', incarnation: auth.senderIncarnation });
+    // The codec admits a body only in its own domain, and the domain is this end's: the body is an M.
+    return { ok: true, from: envelope.from, message: body as M };
   }
 
   /** Whether `node` has given this client a token (tests). */

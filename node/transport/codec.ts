@@ -4,7 +4,7 @@
  *
  *   offset 0    4 bytes  magic "RIFT"
  *   offset 4    1 byte   version (3)
- *   offset 5    1 byte   key domain: 1 peer, 2 client (`keys.ts`)
+ *   offset 5    1 byte   key domain: 1 peer, 2 client, 3 admin (`keys.ts`)
  *   offset 6    8 bytes  senderIncarnation    f64, little-endian (all four)
  *   offset 14   8 bytes  receiverIncarnation
  *   offset 22   8 bytes  counter              >= 1
@@ -46,7 +46,7 @@
  * protection.
  */
 import { hash } from 'node:crypto';
-import type { ClientMessage, Hello, SnapshotTransferMessage } from '../protocol.js';
+import type { AdminMessage, ClientMessage, Hello, SnapshotTransferMessage } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
 import type { KeyDomain, KeyLookup } from './keys.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
@@ -73,7 +73,7 @@ const SENT_AT_OFFSET = COUNTER_OFFSET + 8;
 const SENDER_LENGTH_OFFSET = SENT_AT_OFFSET + 8;
 
 /** Snapshot transfer messages (chunks and their acks) travel between nodes, in binary only (`snapshot-binary.ts`). */
-export type Body = RaftMessage | ClientMessage | Hello | SnapshotTransferMessage;
+export type Body = RaftMessage | ClientMessage | AdminMessage | Hello | SnapshotTransferMessage;
 
 export interface Envelope {
   readonly cluster: string;
@@ -141,9 +141,15 @@ export type EncodeResult =
   | { readonly ok: false; readonly reason: 'oversized'; readonly bytes: number; readonly detail: string }
   | { readonly ok: false; readonly reason: 'invalid_message'; readonly detail: string };
 
-/** The key domain a body must travel in: Raft messages and hellos between nodes, everything else with clients. */
+/** The key domain a body must travel in: Raft messages and hellos between nodes, admin messages in their own, everything else with clients. */
 export function domainOf(body: Body): KeyDomain {
-  return isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body) ? 'peer' : 'client';
+  if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body)) return 'peer';
+  return isAdminMessage(body) ? 'admin' : 'client';
+}
+
+/** Whether a body is a membership admin message (travels in the admin key domain only). */
+export function isAdminMessage(body: Body): body is AdminMessage {
+  return body.type === 'admin_request' || body.type === 'admin_response';
 }
 
 /**
@@ -364,7 +370,7 @@ function writeHeader(sender: string, domain: KeyDomain, stamp: Stamp): number | 
   const at = HMAC_BLOCK_BYTES;
   for (let i = 0; i < MAGIC.length; i++) buf[at + i] = MAGIC[i]!;
   buf[at + MAGIC.length] = WIRE_VERSION;
-  buf[at + DOMAIN_OFFSET] = domain === 'peer' ? 1 : 2;
+  buf[at + DOMAIN_OFFSET] = domain === 'peer' ? 1 : domain === 'client' ? 2 : 3;
   buf.writeDoubleLE(stamp.senderIncarnation, at + SENDER_INCARNATION_OFFSET);
   buf.writeDoubleLE(stamp.receiverIncarnation, at + RECEIVER_INCARNATION_OFFSET);
   buf.writeDoubleLE(stamp.counter, at + COUNTER_OFFSET);
@@ -457,9 +463,9 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     const version = buf[MAGIC.length];
     if (version !== WIRE_VERSION) return drop('bad_version', `wire version ${String(version)}; this node speaks ${WIRE_VERSION}`);
     const domainByte = buf[DOMAIN_OFFSET];
-    if (domainByte !== 1 && domainByte !== 2)
-      return drop('bad_header', `key domain ${String(domainByte)}; expected 1 (peer) or 2 (client)`);
-    const domain: KeyDomain = domainByte === 1 ? 'peer' : 'client';
+    if (domainByte !== 1 && domainByte !== 2 && domainByte !== 3)
+      return drop('bad_header', `key domain ${String(domainByte)}; expected 1 (peer), 2 (client) or 3 (admin)`);
+    const domain: KeyDomain = domainByte === 1 ? 'peer' : domainByte === 2 ? 'client' : 'admin';
     const senderLength = buf[SENDER_LENGTH_OFFSET]!;
     if (senderLength === 0) return drop('bad_header', 'empty sender id');
     const payloadStart = FIXED_HEADER_BYTES + senderLength;

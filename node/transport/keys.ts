@@ -11,6 +11,14 @@
  *   Client requests and the nodes' replies are MACed with the one client key
  *   HKDF(clientSecret, "rift client v3").
  *
+ * - The admin key HKDF(peerSecret, "rift admin v3"): membership changes and
+ *   their status (`rift-node admin`, node/admin-client.ts). Derived from the
+ *   peer secret, so only those who could already speak as a node (the
+ *   nodes, an operator on a node's machine) can change who the nodes are;
+ *   a client secret gives nothing towards it. It is a key of its own, not a
+ *   node's peer key, so an admin datagram is never taken for a peer's and a
+ *   Raft message is never taken for an admin request.
+ *
  * The two come from different secrets through a one-way function, so holding
  * the client secret (or any key derived from it) gives nothing towards a peer
  * key. The codec enforces the split: a Raft message is accepted only in the
@@ -24,11 +32,12 @@
  * acknowledge entries it never stored).
  */
 import { hkdfSync } from 'node:crypto';
+import { assertNever } from '../util/assert.js';
 
 export const MAC_KEY_BYTES = 32;
 
 /** The two authentication domains of a datagram (a byte in its header). */
-export type KeyDomain = 'peer' | 'client';
+export type KeyDomain = 'peer' | 'client' | 'admin';
 
 /** Fixed, versioned HKDF salt: the secrets are never used directly as keys. */
 const SALT = 'rift-envelope v3';
@@ -47,6 +56,11 @@ export function deriveClientKey(clientSecret: string): Buffer {
   return hkdf(clientSecret, 'rift client v3');
 }
 
+/** The admin key: membership commands and their answers (only holders of the peer secret have it). */
+export function deriveAdminKey(peerSecret: string): Buffer {
+  return hkdf(peerSecret, 'rift admin v3');
+}
+
 /** Which key verifies a datagram of `domain` from `sender` (null: nobody trusted). */
 export interface KeyLookup {
   keyFor(domain: KeyDomain, sender: string): Buffer | null;
@@ -61,11 +75,26 @@ export class KeyRing implements KeyLookup {
   private constructor(
     private readonly peerKeys: ReadonlyMap<string, Buffer>,
     private readonly clientKey: Buffer | null,
+    private readonly adminKey: Buffer | null = null,
   ) {}
 
-  /** A node's ring: every node's peer key (its own included) and the client key. */
+  /**
+   * A node's ring: the peer key of every identity in its address book (the
+   * config's nodes and spare nodes, its own included), the client key and
+   * the admin key. Holding a peer key is not being heard: the node endpoint
+   * admits peer datagrams only from current members (NodeEndpoint.setPeers).
+   */
   static forNode(peerSecret: string, clientSecret: string, nodeIds: readonly string[]): KeyRing {
-    return new KeyRing(new Map(nodeIds.map((id) => [id, derivePeerKey(peerSecret, id)])), deriveClientKey(clientSecret));
+    return new KeyRing(
+      new Map(nodeIds.map((id) => [id, derivePeerKey(peerSecret, id)])),
+      deriveClientKey(clientSecret),
+      deriveAdminKey(peerSecret),
+    );
+  }
+
+  /** An administrator's ring (`rift-node admin`): the admin key alone. */
+  static forAdmin(peerSecret: string): KeyRing {
+    return new KeyRing(new Map(), null, deriveAdminKey(peerSecret));
   }
 
   /** A client's ring: the client key alone. */
@@ -85,7 +114,16 @@ export class KeyRing implements KeyLookup {
 
   /** The key a datagram of `domain` claiming to come from `sender` must verify under; null: nobody this ring trusts. */
   keyFor(domain: KeyDomain, sender: string): Buffer | null {
-    return domain === 'peer' ? (this.peerKeys.get(sender) ?? null) : this.clientKey;
+    switch (domain) {
+      case 'peer':
+        return this.peerKeys.get(sender) ?? null;
+      case 'client':
+        return this.clientKey;
+      case 'admin':
+        return this.adminKey;
+      default:
+        return assertNever(domain, 'key domain');
+    }
   }
 
   /** Whether `sender` is a node this ring holds a peer key for. */

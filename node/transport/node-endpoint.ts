@@ -27,13 +27,22 @@
  * simulator (over its simulated network, with the simulated clock), so the
  * simulator exercises the real wire defences.
  */
-import type { ClientMessage, ClientOutcome, ClientRequest, SnapshotTransferMessage } from '../protocol.js';
+import type { AdminMessage, AdminRequest, ClientMessage, ClientOutcome, ClientRequest, SnapshotTransferMessage } from '../protocol.js';
 import type { NodeId, RaftMessage } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { worthLogging } from '../util/worth-logging.js';
 import { AddressValidator } from './address-validation.js';
 import { ClientReplayGuard, type ClientDropReason } from './client-replay.js';
-import { decodeEnvelope, encodeEnvelope, isRaftMessage, type DropReason, type EncodeResult, type Envelope, type Stamp } from './codec.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  isAdminMessage,
+  isRaftMessage,
+  type DropReason,
+  type EncodeResult,
+  type Envelope,
+  type Stamp,
+} from './codec.js';
 import type { KeyRing } from './keys.js';
 import { PeerReplayGuard, type PeerDropReason } from './peer-replay.js';
 import { isSnapshotTransferMessage } from './snapshot-binary.js';
@@ -60,7 +69,15 @@ export type EndpointDropReason =
   /** Not even a `retry` fits within the amplification limit of the request's bytes. */
   | 'amplification_limit'
   /** A reply to an address that is no longer validated (its table entry expired or was evicted): not sent. */
-  | 'unvalidated_reply';
+  | 'unvalidated_reply'
+  /**
+   * A peer datagram, authenticated, from a node that is not a member of any
+   * configuration this node still hears from (removed, or not yet added:
+   * dissertation §4.2.3). Its replay state is not touched.
+   */
+  | 'not_a_member'
+  /** An admin request naming an earlier incarnation of this node: answered with this one, not served. */
+  | 'admin_stale_receiver';
 
 /**
  * A second hello to the same incarnation of a peer waits at least this long:
@@ -72,9 +89,16 @@ export const HELLO_INTERVAL_MS = 50;
 export interface NodeEndpointOptions {
   readonly id: NodeId;
   readonly cluster: string;
-  /** Every node of the cluster, this one included. */
+  /** Every identity of the address book (the config's nodes and spare nodes), this one included. */
   readonly nodeIds: readonly NodeId[];
-  /** KeyRing.forNode: every node's peer key and the client key. */
+  /**
+   * The peers heard at start (RaftNode.acceptedPeers; NodeEndpoint.setPeers
+   * changes them as the configuration does); null: every identity of the
+   * address book (a joiner that knows no configuration yet). Absent: every
+   * other node of `nodeIds`.
+   */
+  readonly peers?: readonly NodeId[] | null;
+  /** KeyRing.forNode: every node's peer key, the client key and the admin key. */
   readonly keys: KeyRing;
   /** This node's incarnation: persisted and grown on every start (node/incarnation.ts). */
   readonly incarnation: number;
@@ -90,6 +114,8 @@ export interface NodeEndpointOptions {
   readonly toAddress: (host: string, port: number, datagram: Buffer) => void;
   readonly onPeerMessage: (message: RaftMessage) => void;
   readonly onClientMessage: (message: ClientMessage, replyTo: ReplyAddress) => void;
+  /** Membership admin requests (admin key domain), after their replay defences. Absent: counted and dropped (`no_handler`). */
+  readonly onAdminMessage?: (message: AdminRequest, replyTo: ReplyAddress) => void;
   /**
    * Snapshot transfer messages (chunks and acks, `node/snapshot/`), after the
    * same peer replay defences as Raft messages. Absent: counted and dropped
@@ -123,6 +149,11 @@ export interface EndpointStats {
 export class NodeEndpoint {
   private readonly peers: PeerReplayGuard;
   private readonly clients: ClientReplayGuard;
+  /** Admin senders have a replay table of their own: a flood of client ids never evicts them. */
+  private readonly admins: ClientReplayGuard;
+  private readonly adminKey: Buffer | null;
+  /** Whose peer datagrams are heard (null: every identity with a key, see NodeEndpointOptions.peers). */
+  private admitted: ReadonlySet<NodeId> | null;
   private readonly addresses: AddressValidator;
   private readonly ownKey: Buffer;
   private readonly clientKey: Buffer;
@@ -143,6 +174,10 @@ export class NodeEndpoint {
       freshnessMs: opts.clientFreshnessMs,
       ...(opts.maxClients !== undefined ? { maxClients: opts.maxClients } : {}),
     });
+    this.admins = new ClientReplayGuard({ freshnessMs: opts.clientFreshnessMs, maxClients: MAX_ADMIN_SENDERS });
+    this.adminKey = opts.keys.keyFor('admin', opts.id);
+    const peers = opts.peers === undefined ? opts.nodeIds.filter((id) => id !== opts.id) : opts.peers;
+    this.admitted = peers === null ? null : new Set(peers);
     this.addresses = new AddressValidator({
       tokenKey: opts.tokenKey,
       ...(opts.maxAddresses !== undefined ? { maxAddresses: opts.maxAddresses } : {}),
@@ -158,9 +193,35 @@ export class NodeEndpoint {
     return Math.floor(this.opts.wallClockMs());
   }
 
-  /** Tells every peer this incarnation, so their datagrams to it are accepted from the start. */
+  /**
+   * Tells every peer heard this incarnation, so their datagrams to it are
+   * accepted from the start. A joiner (peers null) tells nobody: the nodes
+   * it could tell do not hear it until it is added, and then the leader's
+   * first datagram draws its hello.
+   */
   start(): void {
-    for (const peer of this.opts.nodeIds) if (peer !== this.opts.id) this.sendHello(peer);
+    if (this.admitted === null) return;
+    for (const peer of this.admitted) if (peer !== this.opts.id) this.sendHello(peer);
+  }
+
+  /**
+   * Whose peer datagrams are heard from now on (RaftNode.acceptedPeers after
+   * each Ready): a node removed by a committed configuration is no longer a
+   * peer; one added is heard as soon as its entry is in the log. Newly heard
+   * peers are told this incarnation. Replay state is kept for every identity
+   * ever heard (bounded by the address book), so re-admitting a node never
+   * reopens a window its captured datagrams could be replayed into.
+   */
+  setPeers(peers: readonly NodeId[] | null): void {
+    const before = this.admitted;
+    this.admitted = peers === null ? null : new Set(peers);
+    if (peers === null) return;
+    for (const peer of peers) if (peer !== this.opts.id && before !== null && !before.has(peer)) this.sendHello(peer);
+  }
+
+  /** Whether peer datagrams from `peer` are heard now (tests, status). */
+  hears(peer: NodeId): boolean {
+    return this.admitted === null ? this.opts.keys.isPeer(peer) : this.admitted.has(peer);
   }
 
   /** Seals and sends a Raft message; returns the encoding's failure, if any (a bug at the caller). */
@@ -207,6 +268,13 @@ export class NodeEndpoint {
     }
     const body = envelope.body;
     if (auth.domain === 'peer') {
+      if (this.admitted !== null && !this.admitted.has(auth.sender)) {
+        this.countDrop(
+          'not_a_member',
+          `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`,
+        );
+        return;
+      }
       const isHello = body.type === 'hello';
       const verdict = this.peers.judge(auth.sender, auth, isHello);
       if (verdict.helloDue) this.maybeHello(auth.sender);
@@ -227,8 +295,12 @@ export class NodeEndpoint {
       }
       return;
     }
+    if (auth.domain === 'admin') {
+      if (body.type === 'admin_request') this.receiveAdmin(body, auth, host, port);
+      return;
+    }
     // The codec admits only client messages in the client domain.
-    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body)) return;
+    if (isRaftMessage(body) || body.type === 'hello' || isSnapshotTransferMessage(body) || isAdminMessage(body)) return;
     const nowMs = this.nowMs();
     const verdict = this.clients.judge(auth.sender, auth.senderIncarnation, auth.counter, auth.sentAtMs, nowMs);
     if (verdict.kind === 'drop') {
@@ -256,6 +328,56 @@ export class NodeEndpoint {
     }
     this.counters.delivered++;
     this.opts.onClientMessage(body, replyTo);
+  }
+
+  /** Seals and sends an admin answer (admin key domain) to the address its request came from. */
+  sendAdmin(to: ReplyAddress, message: AdminMessage): EncodeResult | null {
+    if (this.adminKey === null) return null;
+    const stamp: Stamp = {
+      senderIncarnation: this.opts.incarnation,
+      receiverIncarnation: to.instance,
+      counter: ++this.replyCounter,
+      sentAtMs: this.nowMs(),
+    };
+    const encoded = encodeEnvelope({ cluster: this.opts.cluster, from: this.opts.id, to: to.sender, body: message }, this.adminKey, stamp);
+    if (encoded.ok) this.opts.toAddress(to.host, to.port, encoded.datagram);
+    return encoded;
+  }
+
+  /**
+   * An admin request: authenticated by the admin key (only holders of the
+   * peer secret have it), so no address validation; the replay defences of
+   * client requests (freshness within W, a window per sender), and it must
+   * name this incarnation, so a request captured before a restart is never
+   * served after it (it is answered with this incarnation instead, which the
+   * admin client then names).
+   */
+  private receiveAdmin(body: AdminRequest, auth: { readonly sender: string } & Stamp, host: string, port: number): void {
+    const nowMs = this.nowMs();
+    const verdict = this.admins.judge(auth.sender, auth.senderIncarnation, auth.counter, auth.sentAtMs, nowMs);
+    if (verdict.kind === 'drop') {
+      this.countDrop(verdict.reason, `admin request from ${addressKey(host, port)}: ${verdict.detail}`);
+      return;
+    }
+    const replyTo: ReplyAddress = { host, port, sender: auth.sender, instance: auth.senderIncarnation };
+    if (auth.receiverIncarnation !== this.opts.incarnation) {
+      this.countDrop(
+        'admin_stale_receiver',
+        `an admin request from ${addressKey(host, port)} naming incarnation ${auth.receiverIncarnation} (this is ${this.opts.incarnation})`,
+      );
+      this.sendAdmin(replyTo, {
+        type: 'admin_response',
+        requestId: body.requestId,
+        outcome: { status: 'unavailable', reason: 'stale_receiver' },
+      });
+      return;
+    }
+    if (this.opts.onAdminMessage === undefined) {
+      this.countDrop('no_handler', `an admin request from ${addressKey(host, port)}, and this endpoint takes none`);
+      return;
+    }
+    this.counters.delivered++;
+    this.opts.onAdminMessage(body, replyTo);
   }
 
   droppedCounts(): Record<string, number> {
@@ -354,6 +476,9 @@ export class NodeEndpoint {
     if (worthLogging(n)) this.opts.log(`wire: dropped a datagram (${reason} #${n}): ${detail}`);
   }
 }
+
+/** Bound on admin senders remembered by the admin replay guard (each `rift-node admin` run is one). */
+const MAX_ADMIN_SENDERS = 256;
 
 export function addressKey(host: string, port: number): string {
   return `${host}:${port}`;

@@ -20,7 +20,7 @@
  *   request_vote_response    u8 flags (1 voteGranted, 2 preVote, 4 campaign present), [f64 campaign]
  *   append_entries           f64 prevLogIndex, f64 prevLogTerm, f64 leaderCommit, f64 seq,
  *                            u32 count, then per entry:
- *                            f64 term, f64 index, u8 type (0 command, 1 noop), u32 length, data
+ *                            f64 term, f64 index, u8 type (0 command, 1 noop, 2 config), u32 length, data
  *   append_entries_response  f64 matchIndex, f64 conflictIndex, f64 seq,
  *                            u8 flags (1 success, 2 conflictTerm present), f64 conflictTerm (0 when absent)
  *   timeout_now              (nothing more)
@@ -30,7 +30,7 @@
  * long or ill-typed payload yields a description of its first problem.
  */
 import type { AppendEntries, AppendEntriesResponse, Entry, RaftMessage, RequestVote } from '../raft/types.js';
-import { MAX_ENTRIES_PER_MESSAGE, MAX_ID_CHARS, MAX_PAYLOAD_CHARS } from './validate.js';
+import { configEntryProblem, MAX_ENTRIES_PER_MESSAGE, MAX_ID_CHARS, MAX_PAYLOAD_CHARS } from './validate.js';
 
 export const RAFT_KINDS = ['request_vote', 'request_vote_response', 'append_entries', 'append_entries_response', 'timeout_now'] as const;
 
@@ -92,10 +92,11 @@ function entryProblem(e: Entry, i: number): string | null {
   const p = (): string => `body.entries[${i}]`;
   if (!(Number.isSafeInteger(e.term) && e.term >= 1)) return `${p()}.term: expected a safe integer >= 1, got ${String(e.term)}`;
   if (!(Number.isSafeInteger(e.index) && e.index >= 1)) return `${p()}.index: expected a safe integer >= 1, got ${String(e.index)}`;
-  if (e.type !== 'command' && e.type !== 'noop') return `${p()}.type: expected one of command|noop`;
+  if (e.type !== 'command' && e.type !== 'noop' && e.type !== 'config') return `${p()}.type: expected one of command|noop|config`;
   if (typeof e.data !== 'string') return `${p()}.data: expected a string`;
   if (e.data.length > MAX_PAYLOAD_CHARS) return `${p()}.data: string of ${e.data.length} chars exceeds the limit of ${MAX_PAYLOAD_CHARS}`;
-  return isWellFormed(e.data) ? null : `${p()}.data: not well-formed UTF-16 (a lone surrogate)`;
+  if (!isWellFormed(e.data)) return `${p()}.data: not well-formed UTF-16 (a lone surrogate)`;
+  return e.type === 'config' ? configEntryProblem(e.data, p()) : null;
 }
 
 /** The first field the receiver would reject, or null. Same rules as the decoder's. */
@@ -218,7 +219,7 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
       for (const e of m.entries) {
         o = out.writeDoubleLE(e.term, o);
         o = out.writeDoubleLE(e.index, o);
-        out[o++] = e.type === 'command' ? 0 : 1;
+        out[o++] = e.type === 'command' ? 0 : e.type === 'noop' ? 1 : 2;
         const n = e.data.length === 0 ? 0 : out.write(e.data, o + 4, 'utf8');
         o = out.writeUInt32LE(n, o) + n;
       }
@@ -451,11 +452,16 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
         const eTerm = r.int('.term', 1);
         const index = r.int('.index', 1);
         const t = r.u8('.type');
-        if (t > 1) r.fail(`.type: expected 0 (command) or 1 (noop), got ${t}`);
+        if (t > 2) r.fail(`.type: expected 0 (command), 1 (noop) or 2 (config), got ${t}`);
         const n = r.u32('.data');
         const data = n === 0 ? '' : r.text('.data', n, MAX_PAYLOAD_CHARS);
+        const entryType = t === 0 ? 'command' : t === 1 ? 'noop' : 'config';
+        if (r.problem === null && entryType === 'config') {
+          const problem = configEntryProblem(data, '');
+          if (problem !== null) r.fail(problem);
+        }
         if (r.problem !== null) r.problem = `body.entries[${i}]${r.problem}`;
-        entries.push({ term: eTerm, index, type: t === 0 ? 'command' : 'noop', data });
+        entries.push({ term: eTerm, index, type: entryType, data });
       }
       const ae: AppendEntries = { type, term, from, to, prevLogIndex, prevLogTerm, entries, leaderCommit, seq };
       body = ae;

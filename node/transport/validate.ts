@@ -12,8 +12,18 @@
  * the first problem (with a path such as `body.entries[3].term`). They never
  * throw on any input.
  */
-import { SESSION_REJECTIONS, type ClientMessage, type ClientOutcome, type KvOp, type KvResult } from '../protocol.js';
+import {
+  SESSION_REJECTIONS,
+  type AdminCommand,
+  type AdminMessage,
+  type AdminOutcome,
+  type ClientMessage,
+  type ClientOutcome,
+  type KvOp,
+  type KvResult,
+} from '../protocol.js';
 import type { RaftMessage, Role } from '../raft/types.js';
+import { decodeConfigEntry } from '../raft/configuration.js';
 
 /** Node ids, client ids, request ids and cluster names. */
 export const MAX_ID_CHARS = 128;
@@ -33,7 +43,7 @@ type Obj = Record<string, unknown>;
 /** An address-validation token (`address-validation.ts`): base64url, bounded. */
 export const MAX_TOKEN_CHARS = 64;
 
-export type BodyType = RaftMessage['type'] | ClientMessage['type'] | 'hello';
+export type BodyType = RaftMessage['type'] | ClientMessage['type'] | AdminMessage['type'] | 'hello';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -132,9 +142,20 @@ export function checkEntry(v: unknown, path: string): Check {
   return (
     positive(e['term'], path, '.term') ??
     positive(e['index'], path, '.index') ??
-    oneOf(e['type'], ['command', 'noop'], path, '.type') ??
-    str(e['data'], MAX_PAYLOAD_CHARS, path, '.data')
+    oneOf(e['type'], ['command', 'noop', 'config'], path, '.type') ??
+    str(e['data'], MAX_PAYLOAD_CHARS, path, '.data') ??
+    (e['type'] === 'config' ? configEntryProblem(e['data'] as string, path) : null)
   );
+}
+
+/**
+ * A `config` entry must carry a well-formed configuration change (the core
+ * asserts on a malformed one in its log, node/raft/configuration.ts), so one
+ * is refused here, with the datagram, like any other malformed field.
+ */
+export function configEntryProblem(data: string, path: string): Check {
+  const decoded = decodeConfigEntry(data);
+  return decoded.ok ? null : `${path}.data: ${decoded.error}`;
 }
 
 function checkEntries(v: unknown, path: string): Check {
@@ -277,7 +298,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
-    ['snapshots'],
+    ['snapshots', 'configuration'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -316,6 +337,15 @@ function checkNodeStatus(v: unknown, p: string): Check {
     },
     () => (o['snapshots'] === undefined ? null : checkSnapshotStatus(o['snapshots'], `${p}.snapshots`)),
     () => {
+      const c = o['configuration'];
+      if (c === undefined) return null;
+      return (
+        shape(c, ['voters', 'learners'], `${p}.configuration`) ??
+        memberList((c as Obj)['voters'], `${p}.configuration.voters`) ??
+        memberList((c as Obj)['learners'], `${p}.configuration.learners`)
+      );
+    },
+    () => {
       const u = o['unsafe'];
       if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;
       if (u.length > MAX_UNSAFE_FLAGS) return `${p}.unsafe: ${u.length} flags exceed the limit of ${MAX_UNSAFE_FLAGS}`;
@@ -346,6 +376,89 @@ const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: str
   retry: (o, p) => shape(o, ['type', 'token'], p) ?? token(o['token'], `${p}.token`),
 };
 
+/** A list of member ids, bounded by the core's MAX_MEMBERS. */
+function memberList(v: unknown, p: string): Check {
+  if (!Array.isArray(v)) return `${p}: expected an array, got ${describe(v)}`;
+  if (v.length > MAX_MEMBER_IDS) return `${p}: ${v.length} members exceed the limit of ${MAX_MEMBER_IDS}`;
+  for (let i = 0; i < v.length; i++) {
+    const c = id(v[i], `${p}[${i}]`);
+    if (c !== null) return c;
+  }
+  return null;
+}
+
+/** Bound on the member lists of a status (the core's MAX_MEMBERS, node/raft/configuration.ts). */
+export const MAX_MEMBER_IDS = 32;
+
+const adminCommandValidators: { readonly [K in AdminCommand['type']]: (o: Obj, p: string) => Check } = {
+  add: (o, p) => shape(o, ['type', 'node'], p) ?? id(o['node'], p, '.node'),
+  promote: (o, p) => shape(o, ['type', 'node'], p) ?? id(o['node'], p, '.node'),
+  remove: (o, p) => shape(o, ['type', 'node'], p) ?? id(o['node'], p, '.node'),
+  status: (o, p) => shape(o, ['type'], p),
+};
+
+function checkMembership(v: unknown, p: string): Check {
+  const s = shape(v, ['leaderId', 'term', 'commitIndex', 'lastLogIndex', 'voters', 'learners', 'configurationCommitted', 'members'], p);
+  if (s !== null) return s;
+  const o = v as Obj;
+  return first(
+    () => id(o['leaderId'], p, '.leaderId'),
+    () => nat(o['term'], p, '.term'),
+    () => nat(o['commitIndex'], p, '.commitIndex'),
+    () => nat(o['lastLogIndex'], p, '.lastLogIndex'),
+    () => memberList(o['voters'], `${p}.voters`),
+    () => memberList(o['learners'], `${p}.learners`),
+    () => bool(o['configurationCommitted'], p, '.configurationCommitted'),
+    () => {
+      const m = o['members'];
+      if (!Array.isArray(m)) return `${p}.members: expected an array, got ${describe(m)}`;
+      if (m.length > MAX_MEMBER_IDS) return `${p}.members: ${m.length} members exceed the limit of ${MAX_MEMBER_IDS}`;
+      for (let i = 0; i < m.length; i++) {
+        const q = `${p}.members[${i}]`;
+        const c =
+          shape(m[i], ['id', 'role', 'matchIndex', 'caughtUp'], q) ??
+          id((m[i] as Obj)['id'], q, '.id') ??
+          oneOf((m[i] as Obj)['role'], ['voter', 'learner'], q, '.role') ??
+          nat((m[i] as Obj)['matchIndex'], q, '.matchIndex') ??
+          bool((m[i] as Obj)['caughtUp'], q, '.caughtUp');
+        if (c !== null) return c;
+      }
+      return null;
+    },
+  );
+}
+
+const adminOutcomeValidators: { readonly [K in AdminOutcome['status']]: (o: Obj, p: string) => Check } = {
+  ok: (o, p) => shape(o, ['status', 'membership'], p) ?? checkMembership(o['membership'], `${p}.membership`),
+  not_leader: (o, p) => shape(o, ['status', 'leaderHint'], p) ?? nullableId(o['leaderHint'], p, '.leaderHint'),
+  refused: (o, p) => shape(o, ['status', 'message'], p) ?? str(o['message'], MAX_TEXT_CHARS, p, '.message'),
+  unavailable: (o, p) => shape(o, ['status', 'reason'], p) ?? str(o['reason'], MAX_TEXT_CHARS, p, '.reason'),
+};
+
+const adminValidators: { readonly [K in AdminMessage['type']]: (o: Obj, p: string) => Check } = {
+  admin_request: (o, p) => {
+    const s = shape(o, ['type', 'requestId', 'command'], p) ?? id(o['requestId'], p, '.requestId');
+    if (s !== null) return s;
+    const command = o['command'];
+    if (!isRecord(command)) return `${p}.command: expected an object, got ${describe(command)}`;
+    const f = lookup(adminCommandValidators, command['type']);
+    return f === undefined ? `${p}.command.type: unknown command ${describe(command['type'])}` : f(command, `${p}.command`);
+  },
+  admin_response: (o, p) => {
+    const s = shape(o, ['type', 'requestId', 'outcome'], p) ?? id(o['requestId'], p, '.requestId');
+    if (s !== null) return s;
+    const outcome = o['outcome'];
+    if (!isRecord(outcome)) return `${p}.outcome: expected an object, got ${describe(outcome)}`;
+    const f = lookup(adminOutcomeValidators, outcome['status']);
+    return f === undefined ? `${p}.outcome.status: unknown status ${describe(outcome['status'])}` : f(outcome, `${p}.outcome`);
+  },
+};
+
+/** Whether a body type is an admin message (the admin key domain's only bodies). */
+export function isAdminMessageType(t: unknown): t is AdminMessage['type'] {
+  return t === 'admin_request' || t === 'admin_response';
+}
+
 /** Transport control between nodes (`protocol.ts` Hello): no fields besides its type. */
 const helloValidators: { readonly hello: (o: Obj, p: string) => Check } = {
   hello: (o, p) => shape(o, ['type'], p),
@@ -363,7 +476,11 @@ function token(v: unknown, path: string): Check {
 export function checkBody(v: unknown, path: string): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
   const t = v['type'];
-  const f = lookup<(o: Obj, p: string) => Check>(raftValidators, t) ?? lookup(clientValidators, t) ?? lookup(helloValidators, t);
+  const f =
+    lookup<(o: Obj, p: string) => Check>(raftValidators, t) ??
+    lookup(clientValidators, t) ??
+    lookup(adminValidators, t) ??
+    lookup(helloValidators, t);
   if (f === undefined) return `${path}.type: unknown message type ${describe(t)}`;
   return f(v, path);
 }
