@@ -31,7 +31,22 @@ function prng(seed: number): () => number {
   };
 }
 
-const LEASE = ['--read-mode', 'lease', '--start', 'leader', '--writes', '1', '--reads', '1', '--drops', '0', '--dups', '0', '--retries', '0'];
+const LEASE = [
+  '--read-mode',
+  'lease',
+  '--start',
+  'leader',
+  '--writes',
+  '1',
+  '--reads',
+  '1',
+  '--drops',
+  '0',
+  '--dups',
+  '0',
+  '--retries',
+  '0',
+];
 
 describe('clock periods', () => {
   it('the longest period is the largest whole number of steps strictly below drift * Q', () => {
@@ -100,7 +115,8 @@ describe('clock periods', () => {
           } else if (action.kind === 'tick') {
             ticks++;
             const s = since[action.node];
-            if (s !== null && s !== undefined) expect(s, `seed ${seed}: n${action.node + 1} ticked after ${s} steps`).toBeGreaterThanOrEqual(q);
+            if (s !== null && s !== undefined)
+              expect(s, `seed ${seed}: n${action.node + 1} ticked after ${s} steps`).toBeGreaterThanOrEqual(q);
             since[action.node] = 0;
           } else if (action.kind === 'crash' || action.kind === 'pause') since[action.node] = null;
           else if (action.kind === 'restart') since[action.node] = 0;
@@ -117,7 +133,17 @@ describe('clock periods', () => {
 
   it('a paused clock keeps running: the wake-up reports the ticks it slept through', () => {
     const model = new Model(optionsOf([...LEASE, '--pauses', '1', '--crashes', '0', '--max-time', '4']));
-    const walked = walkEvents(model, ['pause n1', 'advance', 'tick n2', 'tick n3', 'advance', 'tick n2', 'tick n3', 'advance', 'resume n1']);
+    const walked = walkEvents(model, [
+      'pause n1',
+      'advance',
+      'tick n2',
+      'tick n3',
+      'advance',
+      'tick n2',
+      'tick n3',
+      'advance',
+      'resume n1',
+    ]);
     expect(walked.violation).toBeNull();
     expect(walked.events.at(-1)).toEqual({ kind: 'resume', node: 'n1', backlogTicks: 3 });
   });
@@ -126,7 +152,18 @@ describe('clock periods', () => {
 describe('canonical form with clocks', () => {
   for (const symmetry of [true, false]) {
     it(`from empty disks, n1, n2 or n3 ticking first are ${symmetry ? 'one state with' : 'three states without'} symmetry`, () => {
-      const args = [...LEASE, '--start', 'empty', '--crashes', '0', '--tick-steps', '2', '--drift-bound', '2', ...(symmetry ? [] : ['--no-symmetry'])];
+      const args = [
+        ...LEASE,
+        '--start',
+        'empty',
+        '--crashes',
+        '0',
+        '--tick-steps',
+        '2',
+        '--drift-bound',
+        '2',
+        ...(symmetry ? [] : ['--no-symmetry']),
+      ];
       const model = new Model(optionsOf(args));
       const first = [0, 1, 2].map((i) => fp(model, walkEvents(model, ['advance', 'advance', `tick n${i + 1}`]).world));
       expect(new Set(first).size).toBe(symmetry ? 1 : 3);
@@ -206,10 +243,135 @@ describe('the lease against rate-bounded clocks (E = 3 ticks)', () => {
 
   it('the correct core in lease mode exhausts a tiny space with no violation', async () => {
     // One step of real time with a put, a lease read and every delivery order (38,562 states, ~1.5 cpu-s).
-    const r = await check([...LEASE, '--crashes', '0', '--election-ticks', '3', '--heartbeat-ticks', '2', '--drift-bound', '2', '--max-time', '1']);
+    const r = await check([
+      ...LEASE,
+      '--crashes',
+      '0',
+      '--election-ticks',
+      '3',
+      '--heartbeat-ticks',
+      '2',
+      '--drift-bound',
+      '2',
+      '--max-time',
+      '1',
+    ]);
     expect(r.result.finding).toBeNull();
     expect(r.result.stopped).toBe('exhausted');
     expect(r.result.stats.distinct).toBeGreaterThan(1000);
     expect(r.result.stats.terminal).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * --unsafe forget-lease-on-restart at E = 3, drift 2 (the host's lease, 1 tick, is safe there): n3 never hears
+ * n1's heartbeats and campaigns at its third tick; n2 acknowledges n1's heartbeat of step 3 (n1's lease), then
+ * crashes and restarts. With the flag the restarted n2 votes at once: n3 wins term 2 and commits a put while n1,
+ * in the same step, serves a read on its lease. Without it n2 ignores n3's PreVote for an election timeout.
+ */
+const RESTARTED_VOTER = [
+  'advance',
+  'tick n1',
+  'deliver n1->n2',
+  'deliver n2->n1',
+  'tick n2',
+  'tick n3',
+  'advance',
+  'tick n1',
+  'tick n2',
+  'tick n3',
+  'advance',
+  'tick n3',
+  'tick n1',
+  'deliver n1->n2 MsgApp term=1 prev=1@1 commit=1 seq=8',
+  'deliver n2->n1 MsgAppResp',
+  'crash n2',
+  'restart n2',
+  'deliver n3->n2 MsgPreVote',
+  'deliver n2->n3 MsgPreVoteResp',
+  'fsync n3',
+  'deliver n3->n2 MsgVote',
+  'fsync n2',
+  'deliver n2->n3 MsgVoteResp',
+  'request n3 op0',
+  'fsync n3',
+  'deliver n3->n2 MsgApp',
+  'fsync n2',
+  'deliver n2->n3 MsgAppResp',
+  'fsync n3',
+  'deliver n3->n2 MsgApp',
+  'fsync n2',
+  'deliver n2->n3 MsgAppResp',
+  'request n1 op1',
+];
+
+/**
+ * --unsafe lease-after-pause at E = 4, drift 1.5 (the host's lease, 2 ticks, is safe there: 2 * 1.5 <= E - 1):
+ * n1's heartbeat of step 1 is acknowledged and n1 pauses; its clock runs on for three steps while n2 wins term 2
+ * and commits a put. n1 wakes 3 ticks late; its first tick is due to act, and with the flag the other two are
+ * dropped without telling the core (no elapse), so its lease still looks valid and it serves the read.
+ */
+const PAUSED_LEADER = [
+  'advance',
+  'tick n1',
+  'deliver n1->n2',
+  'deliver n1->n3',
+  'deliver n2->n1',
+  'deliver n3->n1',
+  'pause n1',
+  'tick n2',
+  'tick n3',
+  'advance',
+  'tick n2',
+  'tick n3',
+  'advance',
+  'tick n2',
+  'tick n3',
+  'advance',
+  'tick n2',
+  'tick n3',
+  ...STALE_LEASE_READ.slice(STALE_LEASE_READ.indexOf('deliver n2->n3 MsgPreVote'), -1),
+  'resume n1',
+  'request n1 op1',
+];
+
+describe('lease flags on paths the rate-bounded model allows', () => {
+  const restarts = [...LEASE, '--crashes', '1', '--fault-budgets', 'cluster', '--election-ticks', '3', '--drift-bound', '2'];
+  const pauses = [
+    ...LEASE,
+    '--crashes',
+    '0',
+    '--pauses',
+    '1',
+    '--fault-budgets',
+    'cluster',
+    '--election-ticks',
+    '4',
+    '--drift-bound',
+    '1.5',
+  ];
+  const bounded = ['--max-term', '2', '--max-log', '3', '--max-time', '4'];
+
+  it('--unsafe forget-lease-on-restart: a stale lease read (the replay agrees); without it the restarted voter ignores the PreVote', () => {
+    const model = new Model(optionsOf([...restarts, ...bounded, '--unsafe', 'forget-lease-on-restart']));
+    const walked = walkEvents(model, RESTARTED_VOTER);
+    expect(walked.violation?.property).toBe('read-safety');
+    expect(replayTrace(traceOf(model, walked.events)).violations.map((v) => v.kind)).toContain('read_safety');
+    // The correct core: delivering n3's PreVote to the restarted n2 changes nothing (not explored: a no-op delivery).
+    expect(() => walkEvents(new Model(optionsOf([...restarts, ...bounded])), RESTARTED_VOTER)).toThrow(
+      /step 18 \("deliver n3->n2 MsgPreVote"\) matches 0 enabled events/,
+    );
+  });
+
+  it('--unsafe lease-after-pause: a stale lease read after the wake-up (the replay agrees); the correct core serves none', () => {
+    const model = new Model(optionsOf([...pauses, ...bounded, '--unsafe', 'lease-after-pause']));
+    const walked = walkEvents(model, PAUSED_LEADER);
+    expect(walked.violation?.property).toBe('read-safety');
+    expect(walked.events.some((e) => e.kind === 'resume' && e.backlogTicks === 3)).toBe(true);
+    expect(replayTrace(traceOf(model, walked.events)).violations.map((v) => v.kind)).toContain('read_safety');
+    const correct = new Model(optionsOf([...pauses, ...bounded]));
+    const safe = walkEvents(correct, PAUSED_LEADER);
+    expect(safe.violation).toBeNull();
+    expect(replayTrace(traceOf(correct, safe.events)).violations).toEqual([]);
   });
 });

@@ -1,4 +1,10 @@
-/** Runs the model checker in-process on command-line flags (the same parser as `npm run mc`), quietly, writing traces to a temp dir. */
+/**
+ * What the model-checker tests share: the checker run in-process on command-line flags (the same parser as
+ * `npm run mc`), quietly, writing traces to a temp dir; the built commands run as processes; the bounded spaces
+ * several tests explore, spelled once; scripted walks through the model and their replayable traces.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { tempDir } from '../harness/temp-dirs.js';
 import { parseOptions, type McOptions } from '../../mc/options.js';
 import { runModelChecker, type RunReport } from '../../mc/run.js';
@@ -8,6 +14,50 @@ import { describeEvent, TRACE_FORMAT, TRACE_VERSION, type SteppedEvent, type Ste
 export interface Checked extends RunReport {
   readonly lines: readonly string[];
 }
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Runs a built command (dist/mc/cli.js or dist/sim/cli.js) as a process, in a temp working directory. */
+export function runDist(
+  command: 'mc' | 'sim',
+  args: readonly string[],
+  timeoutMs: number,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist', command, 'cli.js'), ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    cwd: tempDir(`rift-${command}-cwd-`),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Flags from an object, in its key order: { start: 'leader', writes: 1 } is ['--start', 'leader', '--writes', '1']. */
+export function flags(spec: Readonly<Record<string, string | number>>): string[] {
+  return Object.entries(spec).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+}
+
+/** Elections only: no client operation and no fault, one timer firing per node, terms <= 1. */
+export const ELECTIONS = { writes: 0, reads: 0, crashes: 0, drops: 0, dups: 0, 'max-term': 1, timeouts: 1 } as const;
+/** n1 leads term 1 (the prelude); a put and a linearizable read, no fault, no timer firing. */
+export const LEADER_PUT_READ = { start: 'leader', writes: 1, reads: 1, crashes: 0, drops: 0, dups: 0, timeouts: 0 } as const;
+/** n1 leads term 1; a put and one crash (and restart) per node, no timer firing. */
+export const LEADER_PUT_CRASH = { start: 'leader', writes: 1, reads: 0, crashes: 1, drops: 0, dups: 0, timeouts: 0 } as const;
+/** The same with one timer firing per node (a new election): memory-log, ack-before-fsync. */
+export const LEADER_PUT_CRASH_TIMER = { ...LEADER_PUT_CRASH, timeouts: 1 } as const;
+/** Elections with one crash in the whole cluster and at most 4 messages in flight: no-persist-vote (270,318 states). */
+export const ELECTIONS_ONE_CRASH = {
+  writes: 0,
+  reads: 0,
+  crashes: 1,
+  'fault-budgets': 'cluster',
+  drops: 0,
+  dups: 0,
+  timeouts: 1,
+  'max-term': 1,
+  'max-inflight': 4,
+} as const;
+/** n1 leads term 1; a put, no fault, one timer firing per node, no retry: the Figure 8 bug (commit-old-terms). */
+export const LEADER_PUT_TIMER = { start: 'leader', writes: 1, reads: 0, crashes: 0, drops: 0, dups: 0, timeouts: 1, retries: 0 } as const;
 
 export function optionsOf(args: readonly string[]): McOptions {
   const parsed = parseOptions([...args, '--quiet', '--max-states', '2000000', '--out', tempDir('rift-mc-')]);
