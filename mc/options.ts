@@ -196,7 +196,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 0,
     min: 0,
     max: 10,
-    help: 'pauses per node (the clock stops; the wake-up runs the backlog as the host does)',
+    help: 'pauses per node (the process stops, its clock runs on; the wake-up runs the backlog as the host does)',
   },
   {
     kind: 'int',
