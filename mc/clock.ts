@@ -24,7 +24,8 @@
  * rates differ by a factor of at most (R + delta) / (Q - delta), below the
  * drift bound because R < clockDriftBound * Q strictly. Messages may take
  * any time (the network delivers any message in flight at any later
- * moment). A paused process's clock keeps running (its ticks become the
+ * moment). A paused process's clock keeps running, every Q steps, a tick
+ * already due when it stopped counted at once (its ticks become the
  * backlog its wake-up reports, `resume`); a down node has no clock, and a
  * restarted one starts a fresh tick period. So a violation found here
  * happens in a cluster whose clocks obey the assumption, and is the core's

@@ -445,7 +445,8 @@ export class Model {
       if (!this.node(next, i).summary.up) continue;
       const phase = next[L.phases + i]! + 1;
       if ((next[L.paused]! & (1 << i)) !== 0 && phase >= this.fastTickSteps) {
-        // A stopped process's clock still runs (at the fastest rate: any rate within the bound is a clock).
+        // A stopped process's clock still runs (at the fastest rate: any rate within the bound is a clock; a
+        // tick due when it paused was counted then, so the phase here was below Q and the period is Q).
         next[L.backlog + i]!++;
         next[L.phases + i] = 0;
       } else next[L.phases + i] = phase;
@@ -760,6 +761,11 @@ export class Model {
       case 'pause':
         next[L.paused] = next[L.paused]! | (1 << action.node);
         next[L.budget + B_PAUSES * L.n + action.node]!++;
+        if (this.options.time === 'ticks' && next[L.phases + action.node]! >= this.fastTickSteps) {
+          // A tick that was due when the process stopped: its clock ticks now (the period stays within [Q, R]).
+          next[L.backlog + action.node]!++;
+          next[L.phases + action.node] = 0;
+        }
         break;
       case 'resume': {
         slot = action.node;

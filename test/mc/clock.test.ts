@@ -149,6 +149,26 @@ describe('clock periods', () => {
   });
 });
 
+describe('a paused clock', () => {
+  it('a tick due when the process paused is counted then, so no period of its clock exceeds R', () => {
+    // Q = 2, R = 3: n1 has not ticked for 3 steps when it pauses (its tick was due); two steps later it wakes.
+    const model = new Model(optionsOf([...LEASE, '--pauses', '1', '--crashes', '0', '--tick-steps', '2', '--drift-bound', '2']));
+    const walked = walkEvents(model, [
+      'advance',
+      'advance',
+      'tick n2',
+      'tick n3',
+      'advance',
+      'pause n1',
+      'advance',
+      'advance',
+      'resume n1',
+    ]);
+    // The due tick at the pause, one more after Q = 2 steps (counting it only at the next step would be a period of 4 > R).
+    expect(walked.events.at(-1)).toEqual({ kind: 'resume', node: 'n1', backlogTicks: 2 });
+  });
+});
+
 describe('canonical form with clocks', () => {
   for (const symmetry of [true, false]) {
     it(`from empty disks, n1, n2 or n3 ticking first are ${symmetry ? 'one state with' : 'three states without'} symmetry`, () => {
