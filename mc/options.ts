@@ -346,7 +346,10 @@ export const USAGE = (): string => {
       '--fault-budgets SCOPE',
       'node (default): --crashes, --drops, --dups, --pauses, --disk-faults count per node; cluster: for the whole cluster',
     ),
-    line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
+    line(
+      '--drift-bound X',
+      `lease = election-ticks / X ticks, as the host computes it; --time ticks: clock rates stay strictly within X of each other (default ${configDefaults.clockDriftBound})`,
+    ),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
     'Properties (checked on every transition; --properties a,b,... to choose; default all):',
