@@ -219,6 +219,7 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
       vs: { type: 'string' },
       repeats: { type: 'string' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -233,12 +234,13 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     clientCounts.some((c) => !Number.isInteger(c) || c < 1) ||
     !Number.isInteger(repeats) ||
     repeats < 1 ||
-    (values.vs !== undefined && values.vs !== 'etcd')
+    (values.vs !== undefined && values.vs !== 'etcd') ||
+    values.help
   ) {
     process.stderr.write(
       'usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n',
     );
-    process.exit(254);
+    process.exit(values.help ? 0 : 254);
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rift-bench-'));
   const cluster = await Cluster.start({ nodeCount: 5, runDir, nodeFlags: [], net: 'direct', seed: 1 });

@@ -1,6 +1,8 @@
 // `npm run bench -- <name> [args]`: dispatches to one benchmark. Each is
 // loaded with a dynamic import so one benchmark's file can be missing or
 // broken without stopping the others from compiling and running.
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
+
 const [name, ...args] = process.argv.slice(2);
 
 async function run(): Promise<void> {
@@ -36,6 +38,11 @@ async function run(): Promise<void> {
       await m.runMcBench(args);
       return;
     }
+    case 'pipeline': {
+      const m = (await import('./pipeline.js')) as { runPipelineBench: (args: string[]) => Promise<void> };
+      await m.runPipelineBench(args);
+      return;
+    }
     case 'snapshots': {
       const m = (await import('./snapshots.js')) as { runSnapshotsBench: (args: string[]) => Promise<void> };
       await m.runSnapshotsBench(args);
@@ -47,12 +54,20 @@ async function run(): Promise<void> {
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|sim|snapshots [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|mc|pipeline|sim|snapshots [args]\n`);
       process.exitCode = 254;
   }
 }
 
+keepRunningWhenReaderCloses();
 run().catch((e: unknown) => {
+  // A bad option (or --help where a benchmark has none) is the user's mistake, not a crash: one line, no stack.
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+    process.stderr.write(`bench ${name ?? ''}: ${(e as Error).message} (the options are in bench/README.md)\n`);
+    process.exitCode = 254;
+    return;
+  }
   process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 255;
 });

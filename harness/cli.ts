@@ -15,6 +15,7 @@ import { EXIT } from '../checker/exit-codes.js';
 import { runTest, type RunOutcome } from './run/run-test.js';
 import { worstExitCode } from './run/verdict.js';
 import { connectHosts, HostsUnusable, type HostTarget } from './remote/hosts.js';
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 
@@ -110,6 +111,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  keepRunningWhenReaderCloses();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

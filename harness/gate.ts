@@ -32,6 +32,7 @@ import { EXIT } from '../checker/exit-codes.js';
 import { bugCells, correctCells, etcdCells, inGate, runnable, type GateCell } from './gate/cells.js';
 import { cellOdds, needsAnotherRun } from './gate/odds.js';
 import { cellSeed, repoRoot, reproduceCommand, runCell, type CellRun } from './gate/run-cell.js';
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
 interface CellOutcome {
   readonly cell: string;
@@ -299,6 +300,7 @@ async function main(): Promise<number> {
   return runGate(store, base, values.only, values['json-out']);
 }
 
+keepRunningWhenReaderCloses();
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {

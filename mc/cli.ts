@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { EXIT } from '../checker/exit-codes.js';
 import { OptionError, USAGE, parseOptions, type McOptions } from './options.js';
 import { runModelChecker } from './run.js';
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
 async function main(): Promise<void> {
   let options: McOptions | 'help';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   process.exitCode = report.result.finding !== null ? EXIT.invalid : report.complete ? EXIT.valid : EXIT.unknown;
 }
 
+keepRunningWhenReaderCloses();
 main().catch((error: unknown) => {
   process.stderr.write(`rift-mc: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(EXIT.crash);

@@ -36,7 +36,8 @@ import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
 import { KvStateMachine, type ApplyResult, type KvStateMachineOptions } from './kv/state-machine.js';
-import { encodeCommand, opDigest } from './kv/command.js';
+import { encodeCommand } from './kv/command.js';
+import { LazyDigest } from './kv/sessions.js';
 import type { SessionCheck } from './kv/sessions.js';
 import type { ReplyAddress } from './transport/node-endpoint.js';
 import { validateOp } from './kv/limits.js';
@@ -538,7 +539,7 @@ export class NodeHost {
     // Exactly-once (dissertation §6.3): a retry of a write that was already
     // applied gets the remembered result, without proposing it again; a
     // request the session refuses gets its definite error at once.
-    const session = this.kv.sessionCheck(request.clientId, request.instance, request.seq, opDigest(op));
+    const session = this.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op));
     switch (session.kind) {
       case 'new':
         break;

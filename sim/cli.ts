@@ -23,6 +23,7 @@ import { campaign, describeViolations, type CampaignResult } from './property.js
 import { runReplay } from './stepped/replay-cli.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { unsafePreset, unsafePresets } from './unsafe.js';
+import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N]
                     [--snapshot-every-entries N] [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
   process.exitCode = EXIT.invalid;
 }
 
+keepRunningWhenReaderCloses();
 main().catch((error: unknown) => {
   process.stderr.write(`rift-sim: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(EXIT.crash);

@@ -30,9 +30,10 @@
  * this needs more than 10,000 other clients to write in between; a replayed
  * datagram cannot do it (the transport refuses replays, node/transport/).
  */
-import type { KvResult } from '../protocol.js';
+import type { KvOp, KvResult } from '../protocol.js';
 import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
+import { opDigest } from './command.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
@@ -57,15 +58,64 @@ export type SessionCheck =
   /** Another instance's session, or the last seq with another op: not applied, and never will be. */
   | { readonly kind: 'conflict'; readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number };
 
+/**
+ * An op's digest, computed only if it is ever needed. The table compares
+ * digests only when a command repeats the last applied seq (a retry) and
+ * writes them only into snapshots, while almost every session is
+ * overwritten by its client's next command first; hashing every applied op
+ * on every replica cost more than the rest of applying it. The value, once
+ * computed, is `opDigest(op)`, so replicas and snapshots are unchanged.
+ */
+export class LazyDigest {
+  private op: KvOp | null;
+  private digest: string | null = null;
+
+  constructor(op: KvOp) {
+    this.op = op;
+  }
+
+  /** Ops longer than this are digested when recorded, so a session never holds a large value only for its digest. */
+  static readonly MAX_HELD_CHARS = 256;
+
+  get value(): string {
+    if (this.digest === null) {
+      this.digest = opDigest(this.op!);
+      this.op = null;
+    }
+    return this.digest;
+  }
+
+  /** Whether the op is short enough to keep undigested (see MAX_HELD_CHARS). */
+  get small(): boolean {
+    const op = this.op;
+    if (op === null) return true;
+    const chars =
+      op.key.length + (op.type === 'put' || op.type === 'cas' ? op.value.length : 0) + (op.type === 'cas' ? (op.expected?.length ?? 0) : 0);
+    return chars <= LazyDigest.MAX_HELD_CHARS;
+  }
+}
+
+/** A digest as callers give it: computed (snapshots, tests) or lazy (the apply path). */
+export type DigestOf = string | LazyDigest;
+
+function digestValue(digest: DigestOf): string {
+  return typeof digest === 'string' ? digest : digest.value;
+}
+
 export interface SessionUpdate {
   readonly instance: number;
   readonly seq: number;
-  readonly digest: string;
+  readonly digest: DigestOf;
   readonly result: KvResult;
 }
 
+/** A session as the table keeps it: the digest may not be computed yet. */
+interface SessionRecord extends Omit<Session, 'digest'> {
+  readonly digest: DigestOf;
+}
+
 export class SessionTable {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new Map<string, SessionRecord>();
 
   constructor(readonly maxSessions: number = DEFAULT_MAX_SESSIONS) {
     assert(Number.isSafeInteger(maxSessions) && maxSessions >= 1, `maxSessions must be a positive integer, got ${maxSessions}`);
@@ -75,14 +125,16 @@ export class SessionTable {
     return this.sessions.size;
   }
 
-  /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest`. */
-  check(clientId: string, instance: number, seq: number, digest: string): SessionCheck {
+  /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of the last seq). */
+  check(clientId: string, instance: number, seq: number, digest: DigestOf): SessionCheck {
     const s = this.sessions.get(clientId);
     if (s === undefined) return { kind: 'new' };
     if (s.instance !== instance) return { kind: 'conflict', code: 'session_conflict', lastSeq: s.lastSeq };
     if (seq > s.lastSeq) return { kind: 'new' };
     if (seq === s.lastSeq)
-      return s.digest === digest ? { kind: 'duplicate', result: s.result } : { kind: 'conflict', code: 'op_mismatch', lastSeq: s.lastSeq };
+      return digestValue(s.digest) === digestValue(digest)
+        ? { kind: 'duplicate', result: s.result }
+        : { kind: 'conflict', code: 'op_mismatch', lastSeq: s.lastSeq };
     return { kind: 'stale', lastSeq: s.lastSeq };
   }
 
@@ -96,7 +148,7 @@ export class SessionTable {
     const prev = this.sessions.get(clientId);
     if (prev !== undefined && index <= prev.lastUsedIndex)
       assertionFailed(`session ${clientId} touched at index ${index} <= ${prev?.lastUsedIndex}`);
-    let next: Session;
+    let next: SessionRecord;
     if (update !== null) {
       if (prev !== undefined && update.seq <= prev.lastSeq) assertionFailed(`session ${clientId}: seq ${update.seq} does not advance`);
       if (prev !== undefined && update.instance !== prev.instance)
@@ -105,7 +157,8 @@ export class SessionTable {
         clientId,
         instance: update.instance,
         lastSeq: update.seq,
-        digest: update.digest,
+        // A large op is digested now rather than held (the table's memory stays bounded by small ops).
+        digest: typeof update.digest === 'string' || update.digest.small ? update.digest : update.digest.value,
         result: update.result,
         lastUsedIndex: index,
       };
@@ -142,7 +195,7 @@ export class SessionTable {
 
   /** Sessions from least to most recently used: the eviction order, identical on every replica. */
   list(): Session[] {
-    return [...this.sessions.values()];
+    return [...this.sessions.values()].map((s) => (typeof s.digest === 'string' ? (s as Session) : { ...s, digest: s.digest.value }));
   }
 
   /**

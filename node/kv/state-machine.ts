@@ -10,9 +10,9 @@ import type { KvOp, KvResult } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
-import { decodeCommand, opDigest } from './command.js';
-import { DEFAULT_MAX_SESSIONS, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
-import type { Session, SessionCheck } from './sessions.js';
+import { decodeCommand } from './command.js';
+import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
+import type { DigestOf, Session, SessionCheck } from './sessions.js';
 
 /** The snapshot form's name and version (its first two fields), so a reader can tell what it holds. */
 export const KV_SNAPSHOT_FORMAT = 'rift-kv-snapshot';
@@ -103,7 +103,7 @@ export class KvStateMachine {
    * can answer a retry of an already-applied write from the cache instead of
    * proposing it again (dissertation §6.3). Read-only.
    */
-  sessionCheck(clientId: string, instance: number, seq: number, digest: string): SessionCheck {
+  sessionCheck(clientId: string, instance: number, seq: number, digest: DigestOf): SessionCheck {
     return this.sessions.check(clientId, instance, seq, digest);
   }
 
@@ -216,7 +216,7 @@ export class KvStateMachine {
     }
     const { clientId, instance, seq, op } = decoded.cmd;
     const index = entry.index;
-    const digest = opDigest(op);
+    const digest = new LazyDigest(op);
     const check = this.sessions.check(clientId, instance, seq, digest);
     switch (check.kind) {
       case 'duplicate':

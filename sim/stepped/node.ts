@@ -39,7 +39,8 @@
  * point: that is how the model checker branches.
  */
 import { sessionRejection } from '../../node/host.js';
-import { encodeCommand, opDigest } from '../../node/kv/command.js';
+import { encodeCommand } from '../../node/kv/command.js';
+import { LazyDigest } from '../../node/kv/sessions.js';
 import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv/state-machine.js';
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
@@ -353,7 +354,7 @@ export class SteppedNode {
       this.read(running, ref, op.key);
       return;
     }
-    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, opDigest(op));
+    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op));
     switch (session.kind) {
       case 'new':
         break;

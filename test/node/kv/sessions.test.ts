@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionTable, type SessionCheck, type SessionUpdate } from '../../../node/kv/sessions.js';
-import type { KvResult } from '../../../node/protocol.js';
+import { LazyDigest, SessionTable, type SessionCheck, type SessionUpdate } from '../../../node/kv/sessions.js';
+import { opDigest } from '../../../node/kv/command.js';
+import type { KvOp, KvResult } from '../../../node/protocol.js';
 
 const ok = (value: string | null): KvResult => ({ status: 'ok', value });
 /** Instance 1's update to seq `seq` (digest d<seq>). */
@@ -73,5 +74,47 @@ describe('SessionTable', () => {
         expect(tables[0]?.list().map((s) => s.clientId)).toEqual(recent.reverse());
       }),
     );
+  });
+
+  describe('lazy op digests (computed only for a retry of the last seq, or for a snapshot)', () => {
+    const put = (key: string, value: string): KvOp => ({ type: 'put', key, value });
+
+    it('judges with lazy digests exactly as with computed ones', () => {
+      const lazy = new SessionTable(10);
+      const eager = new SessionTable(10);
+      const applied = put('k', 'v1');
+      lazy.touch('c', 1, { instance: 1, seq: 5, digest: new LazyDigest(applied), result: ok('v1') });
+      eager.touch('c', 1, { instance: 1, seq: 5, digest: opDigest(applied), result: ok('v1') });
+      for (const [seq, op] of [
+        [5, put('k', 'v1')],
+        [5, put('k', 'v2')],
+        [5, { type: 'get', key: 'k' }],
+        [4, put('k', 'v1')],
+        [6, put('k', 'v1')],
+      ] as const) {
+        const want = eager.check('c', 1, seq, opDigest(op));
+        expect(lazy.check('c', 1, seq, new LazyDigest(op))).toEqual(want);
+        expect(lazy.check('c', 1, seq, opDigest(op))).toEqual(want);
+        expect(eager.check('c', 1, seq, new LazyDigest(op))).toEqual(want);
+      }
+      expect(lazy.check('c', 1, 5, new LazyDigest(put('k', 'v2')))).toEqual({ kind: 'conflict', code: 'op_mismatch', lastSeq: 5 });
+      // The snapshot form carries the computed digest: identical tables.
+      expect(lazy.list()).toEqual(eager.list());
+    });
+
+    it('digests a large op when it is recorded, so a session never holds a large value for its digest', () => {
+      const t = new SessionTable(10);
+      const big = new LazyDigest(put('k', 'x'.repeat(LazyDigest.MAX_HELD_CHARS + 1)));
+      const small = new LazyDigest(put('k', 'x'));
+      expect(big.small).toBe(false);
+      t.touch('big', 1, { instance: 1, seq: 1, digest: big, result: ok('x') });
+      t.touch('small', 2, { instance: 1, seq: 1, digest: small, result: ok('x') });
+      // The big one was digested at touch (its op released); the small one is still lazy: computing it now gives opDigest.
+      expect(big.small).toBe(true);
+      expect(t.list().map((s) => s.digest)).toEqual([
+        opDigest(put('k', 'x'.repeat(LazyDigest.MAX_HELD_CHARS + 1))),
+        opDigest(put('k', 'x')),
+      ]);
+    });
   });
 });
