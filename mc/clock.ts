@@ -16,14 +16,15 @@
  * What this model guarantees: every path is a run of clocks within that
  * bound. Place the k-th event of a path at real time s + k * eps, where s
  * is the number of real steps (`advance` events) before it and eps is
- * below 1 / (path length). A node's consecutive ticks lie d steps apart
- * with Q <= d <= R (a node must tick before its phase passes R and may not
- * tick before it reaches Q), so their real distance is d plus less than
- * (path length) * eps in either direction, as small as we like: every
- * tick period lies in (Q - delta, R + delta) for any delta > 0, so any two
- * rates differ by a factor of at most (R + delta) / (Q - delta), below the
- * drift bound because R < clockDriftBound * Q strictly. Messages may take
- * any time (the network delivers any message in flight at any later
+ * below delta / (path length), for a delta > 0 of our choice. A node's
+ * consecutive ticks lie d steps apart with Q <= d <= R (a node must tick
+ * before its phase passes R and may not tick before it reaches Q), so
+ * their real distance is d plus less than (path length) * eps < delta in
+ * either direction: every tick period lies in (Q - delta, R + delta), and
+ * any two rates differ by a factor of at most (R + delta) / (Q - delta),
+ * below the drift bound for delta small enough because R <
+ * clockDriftBound * Q strictly. Messages may take any time (the network
+ * delivers any message in flight at any later
  * moment). A paused process's clock keeps running, every Q steps, a tick
  * already due when it stopped counted at once (its ticks become the
  * backlog its wake-up reports, `resume`); a down node has no clock, and a
