@@ -19,6 +19,11 @@ function fp(model: Model, w: World): string {
   return `${lanes[0]}:${lanes[1]}`;
 }
 
+/** `count` steps of real time, in each of which the nodes `ids` tick, in that order. */
+function stepsOf(count: number, ...ids: string[]): string[] {
+  return Array.from({ length: count }, () => ['advance', ...ids.map((id) => `tick ${id}`)]).flat();
+}
+
 /** mulberry32: a seeded PRNG for the random walks (the seed is printed, and replays the walks). */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -133,17 +138,7 @@ describe('clock periods', () => {
 
   it('a paused clock keeps running: the wake-up reports the ticks it slept through', () => {
     const model = new Model(optionsOf([...LEASE, '--pauses', '1', '--crashes', '0', '--max-time', '4']));
-    const walked = walkEvents(model, [
-      'pause n1',
-      'advance',
-      'tick n2',
-      'tick n3',
-      'advance',
-      'tick n2',
-      'tick n3',
-      'advance',
-      'resume n1',
-    ]);
+    const walked = walkEvents(model, ['pause n1', ...stepsOf(3, 'n2', 'n3'), 'resume n1']);
     expect(walked.violation).toBeNull();
     expect(walked.events.at(-1)).toEqual({ kind: 'resume', node: 'n1', backlogTicks: 3 });
   });
@@ -201,6 +196,34 @@ describe('canonical form with clocks', () => {
 });
 
 /**
+ * `candidate`, whose election timer has run out, wins the next term with `voter`'s pre-vote and vote and commits a
+ * put (op0) with it: the second half of every stale-read path below.
+ */
+function electAndCommit(candidate: string, voter: string): string[] {
+  const [c, v] = [candidate, voter];
+  return [
+    `deliver ${c}->${v} MsgPreVote`,
+    `deliver ${v}->${c} MsgPreVoteResp`,
+    `fsync ${c}`,
+    `deliver ${c}->${v} MsgVote`,
+    `fsync ${v}`,
+    `deliver ${v}->${c} MsgVoteResp`,
+    `request ${c} op0`,
+    `fsync ${c}`,
+    `deliver ${c}->${v} MsgApp`,
+    `fsync ${v}`,
+    `deliver ${v}->${c} MsgAppResp`,
+    `fsync ${c}`,
+    `deliver ${c}->${v} MsgApp`,
+    `fsync ${v}`,
+    `deliver ${v}->${c} MsgAppResp`,
+  ];
+}
+
+/** Step 1 of real time: n1 ticks, and the heartbeat round that tick sends is acknowledged by n2 and n3. */
+const ACKED_ROUND = ['advance', 'tick n1', 'deliver n1->n2', 'deliver n1->n3', 'deliver n2->n1', 'deliver n3->n1'];
+
+/**
  * n1 leads term 1; its heartbeat at its tick of step 1 is acknowledged. n2 and n3 hear it before their own
  * tick of step 1, so their election timers (E = 3 ticks) run out at their tick of step 3, while n1 has ticked
  * only once since the heartbeat (it ticks last in step 2 and has not ticked yet in step 3: rates equal up to
@@ -209,12 +232,7 @@ describe('canonical form with clocks', () => {
  * heartbeat (its first tick may come right after it), while the lease runs from n1's last tick before the send.
  */
 const STALE_LEASE_READ = [
-  'advance',
-  'tick n1',
-  'deliver n1->n2',
-  'deliver n1->n3',
-  'deliver n2->n1',
-  'deliver n3->n1',
+  ...ACKED_ROUND,
   'tick n2',
   'tick n3',
   'advance',
@@ -224,21 +242,7 @@ const STALE_LEASE_READ = [
   'advance',
   'tick n2',
   'tick n3',
-  'deliver n2->n3 MsgPreVote',
-  'deliver n3->n2 MsgPreVoteResp',
-  'fsync n2',
-  'deliver n2->n3 MsgVote',
-  'fsync n3',
-  'deliver n3->n2 MsgVoteResp',
-  'request n2 op0',
-  'fsync n2',
-  'deliver n2->n3 MsgApp',
-  'fsync n3',
-  'deliver n3->n2 MsgAppResp',
-  'fsync n2',
-  'deliver n2->n3 MsgApp',
-  'fsync n3',
-  'deliver n3->n2 MsgAppResp',
+  ...electAndCommit('n2', 'n3'),
   'request n1 op1',
 ];
 const E3 = [...LEASE, '--crashes', '0', '--election-ticks', '3', '--max-term', '2', '--max-log', '3', '--max-time', '3'];
@@ -316,21 +320,7 @@ const RESTARTED_VOTER = [
   'deliver n2->n1 MsgAppResp',
   'crash n2',
   'restart n2',
-  'deliver n3->n2 MsgPreVote',
-  'deliver n2->n3 MsgPreVoteResp',
-  'fsync n3',
-  'deliver n3->n2 MsgVote',
-  'fsync n2',
-  'deliver n2->n3 MsgVoteResp',
-  'request n3 op0',
-  'fsync n3',
-  'deliver n3->n2 MsgApp',
-  'fsync n2',
-  'deliver n2->n3 MsgAppResp',
-  'fsync n3',
-  'deliver n3->n2 MsgApp',
-  'fsync n2',
-  'deliver n2->n3 MsgAppResp',
+  ...electAndCommit('n3', 'n2'),
   'request n1 op1',
 ];
 
@@ -341,25 +331,12 @@ const RESTARTED_VOTER = [
  * dropped without telling the core (no elapse), so its lease still looks valid and it serves the read.
  */
 const PAUSED_LEADER = [
-  'advance',
-  'tick n1',
-  'deliver n1->n2',
-  'deliver n1->n3',
-  'deliver n2->n1',
-  'deliver n3->n1',
+  ...ACKED_ROUND,
   'pause n1',
   'tick n2',
   'tick n3',
-  'advance',
-  'tick n2',
-  'tick n3',
-  'advance',
-  'tick n2',
-  'tick n3',
-  'advance',
-  'tick n2',
-  'tick n3',
-  ...STALE_LEASE_READ.slice(STALE_LEASE_READ.indexOf('deliver n2->n3 MsgPreVote'), -1),
+  ...stepsOf(3, 'n2', 'n3'),
+  ...electAndCommit('n2', 'n3'),
   'resume n1',
   'request n1 op1',
 ];
@@ -493,7 +470,7 @@ function productionPath(): string[] {
       if (now === 65 && id === 'n1') steps.push('deliver n1->n2', 'deliver n1->n3', 'deliver n2->n1', 'deliver n3->n1');
     }
   }
-  return [...steps, ...STALE_LEASE_READ.slice(STALE_LEASE_READ.indexOf('deliver n2->n3 MsgPreVote'))];
+  return [...steps, ...electAndCommit('n2', 'n3'), 'request n1 op1'];
 }
 
 describe('the production lease against clocks 13/11 apart', () => {
