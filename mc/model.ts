@@ -30,6 +30,7 @@ import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
 import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
 import { Hasher, hashString, lanes } from './hash.js';
+import { slowestTickSteps } from './clock.js';
 import { LogTable, MessageTable, NodeTable, type NodeRecord } from './intern.js';
 import type { McOptions, PropertyName } from './options.js';
 import { allPermutations, candidatePermutations, nodeIdOf, type Permutations } from './symmetry.js';
@@ -41,7 +42,9 @@ export type Action =
   | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly msg: number }
   | { readonly kind: 'tick' | 'timeout' | 'fsync' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail'; readonly node: number }
   | { readonly kind: 'request'; readonly op: number; readonly node: number }
-  | { readonly kind: 'transfer'; readonly node: number; readonly to: number };
+  | { readonly kind: 'transfer'; readonly node: number; readonly to: number }
+  /** `--time ticks`: one step of real time passes (mc/clock.ts). */
+  | { readonly kind: 'advance' };
 
 export interface Violation {
   readonly property: PropertyName;
@@ -110,6 +113,7 @@ const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
   resume: 11,
   transfer: 12,
   request: 13,
+  advance: 14,
 };
 /** Messages a World holds when the in-flight count is not bounded (more: the state is not expanded, and the summary says so). */
 const UNBOUNDED_NET = 96;
@@ -117,8 +121,13 @@ const UNBOUNDED_NET = 96;
 /** Offsets of the fields of a World. */
 export class Layout {
   readonly nodes = 0;
-  readonly clocks: number;
+  /** `--time ticks`, per node: real steps since its clock last ticked (mc/clock.ts); 0 while down. */
+  readonly phases: number;
   readonly paused: number;
+  /** `--time ticks`: real steps so far (bounded by --max-time). */
+  readonly now: number;
+  /** `--time ticks`, per node: ticks its clock made while the process was paused (reported at the wake-up). */
+  readonly backlog: number;
   /** How the state was reached (VIA_*): not part of the state, never hashed. */
   readonly via: number;
   /** Per operation: status, node it waits at (-1), attempts made, read floor (-1 unset). */
@@ -146,9 +155,11 @@ export class Layout {
     /** The bound on messages in flight; 0: none (the network then holds up to UNBOUNDED_NET). */
     readonly maxInFlight: number,
   ) {
-    this.clocks = n;
+    this.phases = n;
     this.paused = 2 * n;
-    this.via = 2 * n + 1;
+    this.now = 2 * n + 1;
+    this.backlog = 2 * n + 2;
+    this.via = 3 * n + 2;
     this.ops = this.via + VIA_WORDS;
     this.leaders = this.ops + 4 * opCount;
     this.committed = this.leaders + maxTerm + 2;
@@ -301,6 +312,9 @@ export class Model {
   private readonly signatures: Int32Array;
   /** Per slot, the fingerprint of what travels with a node under relabelling (clock, pause, budgets): [hi, lo]. */
   private readonly slotExtras: Int32Array;
+  /** `--time ticks`: the shortest and longest tick period in real steps (mc/clock.ts). */
+  private readonly fastTickSteps: number;
+  private readonly slowTickSteps: number;
 
   constructor(readonly options: McOptions) {
     const b = options.bounds;
@@ -315,6 +329,8 @@ export class Model {
     this.configs = this.ids.map((id) => coreConfigFor(this.params, id));
     this.signatures = new Int32Array(b.nodes);
     this.slotExtras = new Int32Array(2 * b.nodes);
+    this.fastTickSteps = options.tickSteps;
+    this.slowTickSteps = options.time === 'ticks' ? slowestTickSteps(options.tickSteps, options.clockDriftBound) : options.tickSteps;
   }
 
   private enabled(property: PropertyName): boolean {
@@ -401,20 +417,40 @@ export class Model {
     return this.nodes.get(w[this.layout.nodes + slot]!);
   }
 
-  private runningMinClock(w: World, except: number): number {
-    const L = this.layout;
-    let min = Infinity;
-    for (let i = 0; i < L.n; i++) {
-      if (i === except || !this.node(w, i).summary.up || (w[L.paused]! & (1 << i)) !== 0) continue;
-      min = Math.min(min, w[L.clocks + i]!);
-    }
-    return min;
+  /** Ticks a paused node slept through when it resumes now (always 0 with --time timeouts: no clocks). */
+  backlogOf(w: World, slot: number): number {
+    return w[this.layout.backlog + slot]!;
   }
 
-  /** Ticks a paused node slept through when it resumes now. */
-  backlogOf(w: World, slot: number): number {
-    const min = this.runningMinClock(w, slot);
-    return min === Infinity ? 0 : Math.max(0, min - w[this.layout.clocks + slot]!);
+  /**
+   * Whether real time may advance a step: within --max-time, and no running
+   * node's clock is due (a node whose phase reached the longest period must
+   * tick first: mc/clock.ts).
+   */
+  private mayAdvance(w: World): boolean {
+    const L = this.layout;
+    if (w[L.now]! >= this.options.bounds.maxTime * this.fastTickSteps) return false;
+    for (let i = 0; i < L.n; i++) {
+      if (!this.node(w, i).summary.up || (w[L.paused]! & (1 << i)) !== 0) continue;
+      if (w[L.phases + i]! >= this.slowTickSteps) return false;
+    }
+    return true;
+  }
+
+  /** One step of real time: every up node's clock moves on; a paused one's ticks go to its backlog. */
+  private advance(next: World): void {
+    const L = this.layout;
+    next[L.now]!++;
+    for (let i = 0; i < L.n; i++) {
+      if (!this.node(next, i).summary.up) continue;
+      const phase = next[L.phases + i]! + 1;
+      if ((next[L.paused]! & (1 << i)) !== 0 && phase >= this.fastTickSteps) {
+        // A stopped process's clock still runs (at the fastest rate: any rate within the bound is a clock; a
+        // tick due when it paused was counted then, so the phase here was below Q and the period is Q).
+        next[L.backlog + i]!++;
+        next[L.phases + i] = 0;
+      } else next[L.phases + i] = phase;
+    }
   }
 
   // ---------------------------------------------------------------- actions
@@ -505,6 +541,7 @@ export class Model {
       case 'duplicate':
         return this.msgs.get(action.msg).to;
       case 'request':
+      case 'advance':
         return -1;
       default:
         return action.node;
@@ -542,7 +579,7 @@ export class Model {
       if (used(B_DROPS, to) < b.drops) out.push({ kind: 'drop', msg });
       if (used(B_DUPS, to) < b.dups && (b.maxInFlight === 0 || netLen < b.maxInFlight)) out.push({ kind: 'duplicate', msg });
     }
-    const minClock = this.runningMinClock(w, -1);
+    if (this.options.time === 'ticks' && this.mayAdvance(w)) out.push({ kind: 'advance' });
     for (let i = 0; i < L.n; i++) {
       const s = this.node(w, i).summary;
       const isPaused = (paused & (1 << i)) !== 0;
@@ -555,8 +592,7 @@ export class Model {
         out.push({ kind: 'resume', node: i });
       } else {
         if (this.options.time === 'ticks') {
-          const clock = w[L.clocks + i]!;
-          if (clock < b.maxTime && clock + 1 - minClock <= b.skew) out.push({ kind: 'tick', node: i });
+          if (w[L.phases + i]! >= this.fastTickSteps) out.push({ kind: 'tick', node: i });
         } else if (used(B_TIMEOUTS, i) < b.timeouts) {
           out.push({ kind: 'timeout', node: i });
         }
@@ -690,7 +726,7 @@ export class Model {
         break;
       case 'tick':
         slot = action.node;
-        next[L.clocks + slot]!++;
+        next[L.phases + slot] = 0;
         result = this.nodeStep(slot, this.node(w, slot), INPUT_TICK);
         break;
       case 'timeout':
@@ -706,6 +742,9 @@ export class Model {
         slot = action.node;
         next[L.budget + B_CRASHES * L.n + slot]!++;
         next[L.paused] = next[L.paused]! & ~(1 << slot);
+        // A down node has no clock; a restart starts a fresh tick period.
+        next[L.phases + slot] = 0;
+        next[L.backlog + slot] = 0;
         for (let k = 0; k < L.opCount; k++) {
           // The client times out on a request to a crashed node.
           if (next[L.ops + 4 * k] === OP_WAITING && next[L.ops + 4 * k + 1] === slot) {
@@ -715,22 +754,24 @@ export class Model {
         }
         result = this.nodeStep(slot, this.node(w, slot), INPUT_CRASH);
         break;
-      case 'restart': {
+      case 'restart':
         slot = action.node;
-        const min = this.runningMinClock(w, slot);
-        if (min !== Infinity) next[L.clocks + slot] = Math.max(w[L.clocks + slot]!, min); // time passed while it was down
         result = this.nodeStep(slot, this.node(w, slot), INPUT_RESTART);
         break;
-      }
       case 'pause':
         next[L.paused] = next[L.paused]! | (1 << action.node);
         next[L.budget + B_PAUSES * L.n + action.node]!++;
+        if (this.options.time === 'ticks' && next[L.phases + action.node]! >= this.fastTickSteps) {
+          // A tick that was due when the process stopped: its clock ticks now (the period stays within [Q, R]).
+          next[L.backlog + action.node]!++;
+          next[L.phases + action.node] = 0;
+        }
         break;
       case 'resume': {
         slot = action.node;
         const backlog = this.backlogOf(w, slot);
         next[L.paused] = next[L.paused]! & ~(1 << slot);
-        next[L.clocks + slot]! += backlog;
+        next[L.backlog + slot] = 0;
         result = this.nodeStep(slot, this.node(w, slot), INPUT_RESUME + backlog);
         break;
       }
@@ -745,6 +786,9 @@ export class Model {
         result = this.nodeStep(slot, this.node(w, slot), INPUT_TRANSFER + action.to);
         break;
       }
+      case 'advance':
+        this.advance(next);
+        break;
       case 'request': {
         slot = action.node;
         const k = action.op;
@@ -1224,12 +1268,13 @@ export class Model {
     const L = this.layout;
     const cands = this.candidates;
     const extras = this.slotExtras;
-    // What does not move under relabelling is hashed once: each slot's clock, pause flag and budgets
-    // (they travel with the node), and the global words that name no node.
+    // What does not move under relabelling is hashed once: each slot's clock phase and backlog, pause
+    // flag and budgets (they travel with the node), and the global words that name no node.
     for (let i = 0; i < L.n; i++) {
       const h = this.hasher
         .reset(7)
-        .word(w[L.clocks + i]!)
+        .word(w[L.phases + i]!)
+        .word(w[L.backlog + i]!)
         .word((w[L.paused]! >> i) & 1);
       for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
       h.finish();
@@ -1237,7 +1282,7 @@ export class Model {
       extras[2 * i + 1] = lanes[1]!;
     }
     const committed = this.commits.get(w[L.committed]!);
-    const g = this.hasher.reset(11).pair(committed.hi, committed.lo);
+    const g = this.hasher.reset(11).pair(committed.hi, committed.lo).word(w[L.now]!);
     for (let i = L.transfers; i < L.netLen; i++) g.word(w[i]!); // transfers and history
     g.finish();
     const fixedHi = lanes[0]!;
@@ -1334,6 +1379,8 @@ export class Model {
         return { kind: 'request', op: action.op, node: this.ids[action.node]! };
       case 'transfer':
         return { kind: 'transfer', node: this.ids[action.node]!, to: this.ids[action.to]! };
+      case 'advance':
+        return { kind: 'advance' };
       default:
         return assertNever(action, 'action');
     }

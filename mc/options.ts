@@ -45,7 +45,6 @@ export interface Bounds {
   readonly maxInFlight: number;
   readonly timeouts: number;
   readonly maxTime: number;
-  readonly skew: number;
   readonly crashes: number;
   readonly drops: number;
   readonly dups: number;
@@ -64,12 +63,19 @@ export interface McOptions {
   readonly bounds: Bounds;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /**
+   * `--time ticks`: real-time steps per tick of the fastest clock (Q). Every
+   * node's consecutive ticks are between Q and R steps apart, R the largest
+   * integer below clockDriftBound * Q (mc/clock.ts): relative clock rates stay
+   * strictly within the drift bound the lease assumes (thesis §6.4.1).
+   */
+  readonly tickSteps: number;
   readonly readMode: ReadMode;
   /**
    * `timeouts`: no clocks; a node's next timer may go off at any moment
-   * (Raft's safety does not depend on timing). `ticks`: every node clock
-   * ticks one at a time, within a bounded skew of the others (lease reads
-   * depend on it).
+   * (Raft's safety does not depend on timing). `ticks`: real time advances
+   * in steps and every node clock ticks at a rate within the drift bound of
+   * the others (lease reads depend on it: mc/clock.ts).
    */
   readonly time: 'timeouts' | 'ticks';
   /** `empty`: start from empty disks; `leader`: from n1 leading term 1 with its noop committed (mc/model.ts initial). */
@@ -168,17 +174,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 8,
     min: 0,
     max: 1000,
-    help: '--time ticks: ticks each node clock may run',
-  },
-  {
-    kind: 'int',
-    key: 'skew',
-    flag: 'skew',
-    value: 'TICKS',
-    def: 1,
-    min: 1,
-    max: 100,
-    help: '--time ticks: how far a clock may run ahead of the slowest running clock',
+    help: '--time ticks: real time the search may run, in ticks of the fastest clock (--tick-steps steps each)',
   },
   {
     kind: 'int',
@@ -200,7 +196,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 0,
     min: 0,
     max: 10,
-    help: 'pauses per node (the clock stops; the wake-up runs the backlog as the host does)',
+    help: 'pauses per node (the process stops, its clock runs on; the wake-up runs the backlog as the host does)',
   },
   {
     kind: 'int',
@@ -277,6 +273,15 @@ const modelOptions: readonly IntOption[] = [
     help: 'election timeout in ticks (no jitter: the schedule decides who times out first)',
   },
   { kind: 'int', flag: 'heartbeat-ticks', value: 'H', def: 1, min: 1, max: 99, help: 'heartbeat interval in ticks (< election timeout)' },
+  {
+    kind: 'int',
+    flag: 'tick-steps',
+    value: 'Q',
+    def: 1,
+    min: 1,
+    max: 20,
+    help: '--time ticks: real-time steps per tick of the fastest clock; a clock ticks every Q..R steps, R < drift-bound * Q (1: every clock ticks once a step, rates equal up to phase)',
+  },
 ];
 
 const searchOptions: readonly IntOption[] = [
@@ -320,7 +325,7 @@ export const USAGE = (): string => {
     '',
     'Exhaustive, bounded model checking of the real Raft core (node/raft/), KV state machine and',
     "client sessions (node/kv/) and the host's effect loop (sim/stepped/): every interleaving of",
-    'message delivery, loss, duplication and reordering, timeouts, clock skew, crashes that lose',
+    'message delivery, loss, duplication and reordering, timeouts, clock drift, crashes that lose',
     'unsynced writes, restarts and client operations, within the bounds below. A violation is',
     'printed as a shortest trace and written as a file that `npm run sim -- --replay FILE` replays.',
     '',
@@ -331,7 +336,8 @@ export const USAGE = (): string => {
     ...modelOptions.map(int),
     line('--read-mode MODE', `readindex or lease (default ${configDefaults.readMode})`),
     line('--time MODE', "timeouts (no clocks: any timer may go off at any moment; Raft's safety is timing-free) or ticks"),
-    line('', '(clocks that tick one at a time within --skew: what lease reads need); default: ticks with lease, else timeouts'),
+    line('', '(real time in steps, every clock ticking at a rate within --drift-bound of the others: what lease reads'),
+    line('', 'need; mc/README.md); default: ticks with lease, else timeouts'),
     line(
       '--start FROM',
       'empty (every node on an empty disk) or leader (after a fixed prelude: n1 leads term 1, noop committed); default empty',
@@ -340,7 +346,10 @@ export const USAGE = (): string => {
       '--fault-budgets SCOPE',
       'node (default): --crashes, --drops, --dups, --pauses, --disk-faults count per node; cluster: for the whole cluster',
     ),
-    line('--drift-bound X', `lease = election-ticks / X ticks, as the host computes it (default ${configDefaults.clockDriftBound})`),
+    line(
+      '--drift-bound X',
+      `lease = election-ticks / X ticks, as the host computes it; --time ticks: clock rates stay strictly within X of each other (default ${configDefaults.clockDriftBound})`,
+    ),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
     'Properties (checked on every transition; --properties a,b,... to choose; default all):',
@@ -442,7 +451,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
-  const [electionTicks, heartbeatTicks] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number];
+  const [electionTicks, heartbeatTicks, tickSteps] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number, number];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
   const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
     number,
@@ -462,6 +471,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (faultBudgets !== 'node' && faultBudgets !== 'cluster') throw new OptionError('--fault-budgets must be node or cluster');
   const clockDriftBound = Number(str('drift-bound') ?? configDefaults.clockDriftBound);
   if (!(clockDriftBound >= 1 && clockDriftBound <= 100)) throw new OptionError('--drift-bound must be a number in [1, 100]');
+  // mc/clock.ts: the model's clocks run at rates strictly within the bound; with a bound of 1 no such rates exist.
+  if (time === 'ticks' && !(clockDriftBound > 1)) throw new OptionError('--time ticks needs --drift-bound above 1 (mc/README.md)');
   const unsafeRaw = values['unsafe'];
   const { unsafe, skipReadQuorum } = parseUnsafe(Array.isArray(unsafeRaw) ? unsafeRaw.map(String) : []);
   for (const spec of unsafeFlagSpecs) {
@@ -486,6 +497,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     bounds,
     electionTicks,
     heartbeatTicks,
+    tickSteps,
     readMode,
     time,
     start,

@@ -12,6 +12,7 @@
 import { replayTrace } from '../sim/stepped/replay.js';
 import { describeEvent } from '../sim/stepped/trace.js';
 import { assertNever } from '../node/util/assert.js';
+import { slowestTickSteps } from './clock.js';
 import { dfs, iterativeDeepening } from './dfs.js';
 import { Model } from './model.js';
 import type { McOptions } from './options.js';
@@ -38,7 +39,7 @@ function describeBounds(o: McOptions): string {
   const b = o.bounds;
   return (
     `${b.nodes} nodes, terms<=${b.maxTerm}, log<=${b.maxLog}, in-flight<=${b.maxInFlight === 0 ? 'any' : b.maxInFlight}, ` +
-    `${o.time === 'ticks' ? `time<=${b.maxTime} ticks (skew ${b.skew})` : `${b.timeouts} timer firings per node`}, ` +
+    `${o.time === 'ticks' ? `time<=${b.maxTime} ticks (tick every ${o.tickSteps}..${slowestTickSteps(o.tickSteps, o.clockDriftBound)} steps)` : `${b.timeouts} timer firings per node`}, ` +
     `per ${o.faultBudgets === 'cluster' ? 'cluster' : 'node'}: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}; transfers ${b.transfers}, ` +
     `ops: ${b.writes} put / ${b.cas} cas / ${b.reads} read on ${b.keys} key(s), ${b.retries} retr${b.retries === 1 ? 'y' : 'ies'}` +
     `${b.maxDepth > 0 ? `, depth<=${b.maxDepth}` : ''}`

@@ -173,6 +173,9 @@ export class SteppedCluster {
         node.loseLogTail(event.entries);
         return this.after(node);
       }
+      case 'advance':
+        // Real time only: the nodes' ticks are events of their own.
+        return { node: null, effects: null };
       default:
         return assertNever(event, 'stepped event');
     }

@@ -49,7 +49,9 @@ export type SteppedEvent =
   | { readonly kind: 'request'; readonly op: number; readonly node: NodeId }
   | { readonly kind: 'transfer'; readonly node: NodeId; readonly to: NodeId }
   /** Disk damage on a node that is down: its log loses its last `entries` entries. */
-  | { readonly kind: 'lose_tail'; readonly node: NodeId; readonly entries: number };
+  | { readonly kind: 'lose_tail'; readonly node: NodeId; readonly entries: number }
+  /** One step of real time passes (the model checker's rate-bounded clocks, mc/clock.ts); no node acts on it. */
+  | { readonly kind: 'advance' };
 
 export type SteppedEventKind = SteppedEvent['kind'];
 
@@ -92,6 +94,8 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
       return `transfer-leadership ${event.node} -> ${event.to}`;
     case 'lose_tail':
       return `lose-tail ${event.node} ${event.entries}`;
+    case 'advance':
+      return 'real time advances a step';
     default:
       return assertNever(event, 'stepped event');
   }
@@ -210,6 +214,8 @@ export function parseTrace(raw: unknown): SteppedTrace {
         return { kind, node: node(e['node'], `${at}.node`), to: node(e['to'], `${at}.to`) };
       case 'lose_tail':
         return { kind, node: node(e['node'], `${at}.node`), entries: int(e['entries'], `${at}.entries`, 1, 1_000_000) };
+      case 'advance':
+        return { kind };
       default:
         throw new TraceFormatError(`${at}.kind: unknown event kind ${JSON.stringify(kind)}`);
     }

@@ -6,22 +6,15 @@
  * saying so), 2 when the search stopped before covering the space, 254 on
  * bad arguments.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../checker/exit-codes.js';
 import { tempDir } from '../harness/temp-dirs.js';
-
-const root = join(import.meta.dirname, '..', '..');
+import { flags, ELECTIONS, LEADER_PUT_CRASH, LEADER_PUT_CRASH_TIMER, runDist } from './helpers.js';
 
 function mc(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'mc', 'cli.js'), ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    cwd: tempDir('rift-mc-cwd-'),
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runDist('mc', args, 120_000);
 }
 
 const BOUND_FLAGS = [
@@ -31,7 +24,6 @@ const BOUND_FLAGS = [
   'max-inflight',
   'timeouts',
   'max-time',
-  'skew',
   'crashes',
   'drops',
   'dups',
@@ -48,6 +40,7 @@ const BOUND_FLAGS = [
 const OTHER_FLAGS = [
   'election-ticks',
   'heartbeat-ticks',
+  'tick-steps',
   'read-mode',
   'time',
   'start',
@@ -98,6 +91,9 @@ describe('npm run mc', () => {
       ['--no-such-flag'],
       ['--unsafe', 'not-a-flag'],
       ['--read-mode', 'lease', '--unsafe', 'forget-lease-on-restart', '--read-mode', 'readindex'],
+      // The offset bound of the old tick model is gone (mc/clock.ts bounds rates); no clock rates lie strictly within 1.
+      ['--skew', '1'],
+      ['--read-mode', 'lease', '--drift-bound', '1'],
     ]) {
       const r = mc(args);
       expect(r.status, args.join(' ')).toBe(EXIT.usage);
@@ -107,25 +103,7 @@ describe('npm run mc', () => {
 
   it('exit 0 when the bounded space is exhausted with no violation; the JSON summary says so', () => {
     const json = join(tempDir('rift-mc-json-'), 'summary.json');
-    const r = mc([
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-      '--quiet',
-      '--json',
-      json,
-    ]);
+    const r = mc([...flags(LEADER_PUT_CRASH), '--quiet', '--json', json]);
     expect(r.stdout).toContain('summary: EXHAUSTED the bounded space');
     expect(r.status).toBe(EXIT.valid);
     const summary = JSON.parse(readFileSync(json, 'utf8')) as { stopped: string; complete: boolean; distinct: number; violation: unknown };
@@ -136,29 +114,7 @@ describe('npm run mc', () => {
   it('exit 1 on a violation, with the trace written where --out says', () => {
     const out = tempDir('rift-mc-out-');
     const json = join(out, 'summary.json');
-    const r = mc([
-      '--unsafe',
-      'memory-log',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-      '--quiet',
-      '--out',
-      out,
-      '--json',
-      json,
-    ]);
+    const r = mc(['--unsafe', 'memory-log', ...flags(LEADER_PUT_CRASH_TIMER), '--quiet', '--out', out, '--json', json]);
     expect(r.status).toBe(EXIT.invalid);
     expect(r.stdout).toContain('VIOLATION of election-safety');
     const summary = JSON.parse(readFileSync(json, 'utf8')) as { traceFile: string; replayConfirmed: boolean };
@@ -168,25 +124,7 @@ describe('npm run mc', () => {
   });
 
   it('exit 2 when the visited set fills before the space is covered', () => {
-    const r = mc([
-      '--writes',
-      '0',
-      '--reads',
-      '0',
-      '--crashes',
-      '0',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--max-term',
-      '1',
-      '--timeouts',
-      '1',
-      '--max-states',
-      '1000',
-      '--quiet',
-    ]);
+    const r = mc([...flags(ELECTIONS), '--max-states', '1000', '--quiet']);
     expect(r.stdout).toContain('stopped: visited-full');
     expect(r.status).toBe(EXIT.unknown);
   });

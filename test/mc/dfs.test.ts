@@ -4,51 +4,13 @@
  * counterexample as short as BFS's.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from './helpers.js';
+import { check, flags, ELECTIONS, ELECTIONS_ONE_CRASH, LEADER_PUT_READ } from './helpers.js';
 
 // Elections only: every interleaving of pre-votes and votes among three nodes, one timer firing each, at most
 // 4 messages in flight (CI-sized without the unsound --por; mc/README.md).
-const elections = [
-  '--max-inflight',
-  '4',
-  '--writes',
-  '0',
-  '--reads',
-  '0',
-  '--crashes',
-  '0',
-  '--drops',
-  '0',
-  '--dups',
-  '0',
-  '--max-term',
-  '1',
-  '--timeouts',
-  '1',
-];
+const elections = flags({ 'max-inflight': 4, ...ELECTIONS });
 // A restarted node forgets its vote (§5.2): two leaders in one term.
-const noPersistVote = [
-  '--fault-budgets',
-  'cluster',
-  '--max-inflight',
-  '4',
-  '--unsafe',
-  'no-persist-vote',
-  '--writes',
-  '0',
-  '--reads',
-  '0',
-  '--crashes',
-  '1',
-  '--drops',
-  '0',
-  '--dups',
-  '0',
-  '--timeouts',
-  '1',
-  '--max-term',
-  '1',
-];
+const noPersistVote = ['--unsafe', 'no-persist-vote', ...flags(ELECTIONS_ONE_CRASH)];
 
 describe('--mode dfs / iddfs', () => {
   it('the correct core: both exhaust the space BFS exhausts, with the same distinct states and path ends', async () => {
@@ -90,24 +52,7 @@ describe('--mode dfs / iddfs', () => {
   }, 180_000);
 
   it('--unsafe local-reads: dfs finds a counterexample (not necessarily a shortest), which the simulator confirms', async () => {
-    const args = [
-      '--unsafe',
-      'local-reads',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '1',
-      '--crashes',
-      '0',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ];
+    const args = ['--unsafe', 'local-reads', ...flags(LEADER_PUT_READ)];
     const bfs = await check(args);
     const dfs = await check(['--mode', 'dfs', ...args]);
     expect(dfs.result.stopped).toBe('violation');

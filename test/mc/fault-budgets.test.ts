@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Model, type Action } from '../../mc/model.js';
 import { defaultOptions } from '../../mc/options.js';
-import { check } from './helpers.js';
+import { check, flags, LEADER_PUT_CRASH } from './helpers.js';
 
 function crashable(scope: 'node' | 'cluster'): number[] {
   const model = new Model(
@@ -34,22 +34,7 @@ describe('--fault-budgets', () => {
   });
 
   it('cluster: a smaller space, exhausted with no violation like the per-node one', async () => {
-    const bounds = [
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ];
+    const bounds = flags(LEADER_PUT_CRASH);
     const perNode = await check(bounds);
     const cluster = await check(['--fault-budgets', 'cluster', ...bounds]);
     for (const r of [perNode, cluster]) {

@@ -8,27 +8,11 @@
  * load dist/mc/worker.js; the test setup builds it).
  */
 import { describe, expect, it } from 'vitest';
-import { check } from './helpers.js';
+import { check, flags, LEADER_PUT_CRASH_TIMER, LEADER_PUT_READ } from './helpers.js';
 
 describe('parallel BFS over worker threads', () => {
   it('exhausts the same space as one thread', async () => {
-    const bounds = [
-      '--no-symmetry',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '1',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ];
+    const bounds = ['--no-symmetry', ...flags({ ...LEADER_PUT_READ, crashes: 1 })];
     const one = await check(bounds);
     const two = await check([...bounds, '--workers', '2']);
     expect(one.result.stopped).toBe('exhausted');
@@ -41,24 +25,7 @@ describe('parallel BFS over worker threads', () => {
   });
 
   it('finds the same shortest counterexample length as one thread', async () => {
-    const bounds = [
-      '--unsafe',
-      'memory-log',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-    ];
+    const bounds = ['--unsafe', 'memory-log', ...flags(LEADER_PUT_CRASH_TIMER)];
     const one = await check(bounds);
     const two = await check([...bounds, '--workers', '2']);
     expect(two.result.finding?.violation.property).toBe(one.result.finding?.violation.property);

@@ -6,29 +6,22 @@
  * the same property, and each reduction explores fewer states than none.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from './helpers.js';
+import {
+  check,
+  flags,
+  ELECTIONS_ONE_CRASH,
+  LEADER_PUT_CRASH,
+  LEADER_PUT_CRASH_TIMER,
+  LEADER_PUT_READ,
+  LEADER_PUT_TIMER,
+} from './helpers.js';
 
 // Both reductions, symmetry off, POR off, neither (the partial-order reduction is opt-in: --por).
 const combos: readonly (readonly string[])[] = [['--por'], ['--no-symmetry', '--por'], [], ['--no-symmetry']];
 
 describe('reductions keep the verdict', () => {
   it('the correct core: exhausted with no violation under every combination; each reduction explores fewer states', async () => {
-    const bounds = [
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '1',
-      '--crashes',
-      '0',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ];
+    const bounds = flags(LEADER_PUT_READ);
     const distinct: number[] = [];
     for (const combo of combos) {
       const r = await check([...bounds, ...combo]);
@@ -44,24 +37,7 @@ describe('reductions keep the verdict', () => {
   });
 
   it('--unsafe memory-log: the same violated property under every combination, the shortest trace no longer without them', async () => {
-    const bounds = [
-      '--unsafe',
-      'memory-log',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-    ];
+    const bounds = ['--unsafe', 'memory-log', ...flags(LEADER_PUT_CRASH_TIMER)];
     const lengths: number[] = [];
     for (const combo of combos) {
       const r = await check([...bounds, ...combo]);
@@ -82,23 +58,7 @@ describe('reductions keep the verdict', () => {
  */
 describe('--sleep: the same states and verdicts as the full search', () => {
   it('the correct core, without symmetry: exactly the same distinct states, path ends and transitions; some successors asleep', async () => {
-    const bounds = [
-      '--no-symmetry',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ];
+    const bounds = ['--no-symmetry', ...flags(LEADER_PUT_CRASH)];
     const full = await check(bounds);
     const asleep = await check(['--sleep', ...bounds]);
     for (const r of [full, asleep]) {
@@ -115,70 +75,14 @@ describe('--sleep: the same states and verdicts as the full search', () => {
   });
 
   /** [flag, property, bounds]: the bounds of test/mc/search.test.ts. */
-  const flags: readonly (readonly [string, string, readonly string[]])[] = [
-    [
-      'no-persist-vote',
-      'election-safety',
-      [
-        '--writes',
-        '0',
-        '--reads',
-        '0',
-        '--crashes',
-        '1',
-        '--fault-budgets',
-        'cluster',
-        '--drops',
-        '0',
-        '--dups',
-        '0',
-        '--timeouts',
-        '1',
-        '--max-term',
-        '1',
-        '--max-inflight',
-        '4',
-      ],
-    ],
-    [
-      'memory-log',
-      'election-safety',
-      ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
-    ],
-    [
-      'local-reads',
-      'read-safety',
-      ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'],
-    ],
-    [
-      'ack-before-fsync',
-      'leader-completeness',
-      ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
-    ],
-    [
-      'commit-old-terms',
-      'commit-rule',
-      [
-        '--start',
-        'leader',
-        '--writes',
-        '1',
-        '--reads',
-        '0',
-        '--crashes',
-        '0',
-        '--drops',
-        '0',
-        '--dups',
-        '0',
-        '--timeouts',
-        '1',
-        '--retries',
-        '0',
-      ],
-    ],
+  const unsafeFlags: readonly (readonly [string, string, readonly string[]])[] = [
+    ['no-persist-vote', 'election-safety', flags(ELECTIONS_ONE_CRASH)],
+    ['memory-log', 'election-safety', flags(LEADER_PUT_CRASH_TIMER)],
+    ['local-reads', 'read-safety', flags(LEADER_PUT_READ)],
+    ['ack-before-fsync', 'leader-completeness', flags(LEADER_PUT_CRASH_TIMER)],
+    ['commit-old-terms', 'commit-rule', flags(LEADER_PUT_TIMER)],
   ];
-  for (const [flag, property, bounds] of flags) {
+  for (const [flag, property, bounds] of unsafeFlags) {
     it(`--unsafe ${flag}: found with and without --sleep, the same property, a counterexample as short, replayed`, async () => {
       const args = ['--unsafe', flag, ...bounds];
       const full = await check(args);

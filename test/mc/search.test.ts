@@ -8,35 +8,27 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WorldQueue } from '../../mc/queue.js';
-import { check } from './helpers.js';
+import {
+  check,
+  flags,
+  ELECTIONS,
+  ELECTIONS_ONE_CRASH,
+  LEADER_PUT_CRASH,
+  LEADER_PUT_CRASH_TIMER,
+  LEADER_PUT_READ,
+  LEADER_PUT_TIMER,
+} from './helpers.js';
 
 /** Small spaces of the correct core, each exhausted. */
 const correct: readonly (readonly string[])[] = [
   // Elections only: pre-votes and votes among three nodes, one timer firing each, at most 5 messages in flight
   // (a state with more is checked, not expanded). Without that bound the space is over 3 million states; the
   // partial-order reduction that used to keep it small (--por) is not sound (mc/README.md).
-  [
-    '--writes',
-    '0',
-    '--reads',
-    '0',
-    '--crashes',
-    '0',
-    '--drops',
-    '0',
-    '--dups',
-    '0',
-    '--max-term',
-    '1',
-    '--timeouts',
-    '1',
-    '--max-inflight',
-    '5',
-  ],
+  flags({ ...ELECTIONS, 'max-inflight': 5 }),
   // A put and a linearizable read against a leader, every order of delivery.
-  ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'],
+  flags(LEADER_PUT_READ),
   // A put with one crash (and restart) of any node: unsynced writes are lost.
-  ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '0'],
+  flags(LEADER_PUT_CRASH),
 ];
 
 describe('the correct core: bounded spaces exhausted with no violation', () => {
@@ -61,77 +53,21 @@ const unsafe: readonly (readonly [string, string, readonly string[], boolean])[]
     'election-safety',
     // One crash in the cluster (--fault-budgets cluster) and at most 4 messages in flight keep it CI-sized without
     // the unsound --por: 270,318 states, 19 events (with --por and a crash per node: 20 events, 31,940 states).
-    [
-      '--writes',
-      '0',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--fault-budgets',
-      'cluster',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-      '--max-term',
-      '1',
-      '--max-inflight',
-      '4',
-    ],
+    flags(ELECTIONS_ONE_CRASH),
     true,
   ],
   // A restarted node comes back with an empty log and hard state.
-  [
-    'memory-log',
-    'election-safety',
-    ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
-    true,
-  ],
+  ['memory-log', 'election-safety', flags(LEADER_PUT_CRASH_TIMER), true],
   // A follower that has not yet heard of a committed write serves a read.
-  [
-    'local-reads',
-    'read-safety',
-    ['--start', 'leader', '--writes', '1', '--reads', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--timeouts', '0'],
-    true,
-  ],
+  ['local-reads', 'read-safety', flags(LEADER_PUT_READ), true],
   // A follower forgets, in a crash, the term it had acknowledged (its vote for a new leader was not on disk yet),
   // accepts the old leader's entry, and the old leader commits it behind the new leader's back. The simulator's
   // replay (durability checks off under this flag) sees it by its consequence: a leader of a later term without
   // an entry that committed after it was elected (sim/invariants.ts, Leader Completeness).
-  [
-    'ack-before-fsync',
-    'leader-completeness',
-    ['--start', 'leader', '--writes', '1', '--reads', '0', '--crashes', '1', '--drops', '0', '--dups', '0', '--timeouts', '1'],
-    true,
-  ],
+  ['ack-before-fsync', 'leader-completeness', flags(LEADER_PUT_CRASH_TIMER), true],
   // The Figure 8 bug: a new leader (no noop under this flag) commits an entry of term 1 by counting replicas.
   // (Missed with --por: the reduction fired the followers' timers before the old leader's entry reached them.)
-  [
-    'commit-old-terms',
-    'commit-rule',
-    [
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '0',
-      '--crashes',
-      '0',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-      '--retries',
-      '0',
-    ],
-    true,
-  ],
+  ['commit-old-terms', 'commit-rule', flags(LEADER_PUT_TIMER), true],
 ];
 
 describe('unsafe flags: a shortest counterexample, confirmed by the simulator', () => {

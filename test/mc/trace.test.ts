@@ -5,42 +5,22 @@
  * trace without its last (violating) event replays clean, so the replay
  * judges the events rather than echoing the file's finding.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../checker/exit-codes.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
 import { tempDir } from '../harness/temp-dirs.js';
-import { check } from './helpers.js';
-
-const root = join(import.meta.dirname, '..', '..');
+import { check, flags, ELECTIONS_ONE_CRASH, LEADER_PUT_READ, runDist } from './helpers.js';
 
 function replay(file: string): { status: number | null; stdout: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'sim', 'cli.js'), '--replay', file], { encoding: 'utf8', timeout: 60_000 });
+  const r = runDist('sim', ['--replay', file], 60_000);
   return { status: r.status, stdout: r.stdout + r.stderr };
 }
 
 describe('a model-checker counterexample replays in the simulator', () => {
   it('--unsafe local-reads: the written trace replays to the read-safety violation; without its last event, to none', async () => {
-    const r = await check([
-      '--unsafe',
-      'local-reads',
-      '--start',
-      'leader',
-      '--writes',
-      '1',
-      '--reads',
-      '1',
-      '--crashes',
-      '0',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '0',
-    ]);
+    const r = await check(['--unsafe', 'local-reads', ...flags(LEADER_PUT_READ)]);
     expect(r.result.finding?.violation.property).toBe('read-safety');
     const file = r.traceFile!;
     const trace = parseTrace(JSON.parse(readFileSync(file, 'utf8')));
@@ -64,29 +44,8 @@ describe('a model-checker counterexample replays in the simulator', () => {
   });
 
   it('--unsafe no-persist-vote: the trace replays to two leaders in one term', async () => {
-    const r = await check([
-      '--unsafe',
-      'no-persist-vote',
-      // CI-sized without the unsound --por: one crash in the cluster, at most 4 messages in flight (270,318 states).
-      '--fault-budgets',
-      'cluster',
-      '--max-inflight',
-      '4',
-      '--writes',
-      '0',
-      '--reads',
-      '0',
-      '--crashes',
-      '1',
-      '--drops',
-      '0',
-      '--dups',
-      '0',
-      '--timeouts',
-      '1',
-      '--max-term',
-      '1',
-    ]);
+    // CI-sized without the unsound --por: one crash in the cluster, at most 4 messages in flight (270,318 states).
+    const r = await check(['--unsafe', 'no-persist-vote', ...flags(ELECTIONS_ONE_CRASH)]);
     const found = replay(r.traceFile!);
     expect(found.status).toBe(EXIT.invalid);
     expect(found.stdout).toMatch(/election safety: two leaders in term 1/);
