@@ -7,7 +7,8 @@
  * node/host.ts raftConfigFor): a leader serves reads for leaseTicks of its
  * own clock after a heartbeat round that a quorum acknowledged, and a
  * follower that heard that round grants no vote for electionTimeoutTicksMin
- * ticks of its clock; leaseTicks = electionTimeoutMin / clockDriftBound is
+ * ticks of its clock; leaseTicks = floor((E - 1) / clockDriftBound) (node/config-types.ts
+ * safeLeaseTicks; E / clockDriftBound, the thesis's figure, was found one tick too long here) is
  * safe as long as no clock runs more than clockDriftBound times faster than
  * another over any interval. That is a bound on relative clock RATES, not
  * on how far clocks are apart (an offset): two clocks one tick apart can

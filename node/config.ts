@@ -5,7 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { addressBook, configDefaults, defaultSnapshotting, type ClusterConfig, type NodeAddress, type ReadMode } from './config-types.js';
+import {
+  addressBook,
+  configDefaults,
+  defaultSnapshotting,
+  leaseProblem,
+  type ClusterConfig,
+  type NodeAddress,
+  type ReadMode,
+} from './config-types.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -181,6 +189,10 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   const clockDriftBound = raw['clockDriftBound'] ?? configDefaults.clockDriftBound;
   if (typeof clockDriftBound !== 'number' || !(clockDriftBound >= 1) || clockDriftBound > 10) {
     throw new ConfigError(`"clockDriftBound" must be a number in [1, 10] (got ${JSON.stringify(clockDriftBound)})`);
+  }
+  if (readMode === 'lease') {
+    const problem = leaseProblem({ electionTimeoutMsMin, tickMs, clockDriftBound });
+    if (problem !== null) throw new ConfigError(problem);
   }
   const maxKeyBytes = positiveInteger(raw, 'maxKeyBytes', configDefaults.maxKeyBytes, 4096);
   const maxValueBytes = positiveInteger(raw, 'maxValueBytes', configDefaults.maxValueBytes, 32_768);

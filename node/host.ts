@@ -35,7 +35,7 @@ import type {
   SnapshotStatus,
   SnapshotTransferMessage,
 } from './protocol.js';
-import { addressBook, type ClusterConfig } from './config-types.js';
+import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
@@ -197,9 +197,18 @@ interface PendingRead {
 
 export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeFlags, joining = false): RaftConfig {
   const ticks = (ms: number): number => Math.max(1, Math.round(ms / config.tickMs));
-  // Thesis §6.4.1: a lease is safe for electionTimeoutMin / clockDriftBound of
-  // the leader's own clock; `--unsafe-lease-ms` overrides it (the gate's bug).
-  const leaseMs = config.readMode === 'lease' ? (unsafe.leaseMs ?? Math.floor(config.electionTimeoutMsMin / config.clockDriftBound)) : null;
+  // `--unsafe-lease-ms` overrides the safe lease (the gate's bug).
+  let leaseTicks: number | null = null;
+  if (config.readMode === 'lease') {
+    leaseTicks =
+      unsafe.leaseMs !== null
+        ? Math.max(1, Math.floor(unsafe.leaseMs / config.tickMs))
+        : safeLeaseTicks(electionTicksMinOf(config), config.clockDriftBound);
+    assert(
+      leaseTicks >= 1,
+      `lease mode needs a lease of at least one tick (electionTimeoutMsMin ${config.electionTimeoutMsMin}, tickMs ${config.tickMs}, clockDriftBound ${config.clockDriftBound}): the config check refuses this`,
+    );
+  }
   return {
     id,
     // A joiner is in no bootstrap configuration; its `peers` only satisfy the core's check (RaftConfig.joining).
@@ -214,7 +223,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
     maxInflightAppends: 64,
     maxUncommittedBytes: 8 * 1024 * 1024,
     maxPendingReads,
-    leaseTicks: leaseMs === null ? null : Math.max(1, Math.floor(leaseMs / config.tickMs)),
+    leaseTicks,
     unsafe: {
       commitOldTerms: unsafe.commitOldTerms,
       skipReadQuorum: false,

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, peerAddress } from './config.js';
-import { addressBook, type ClusterConfig, type ReadMode } from './config-types.js';
+import { addressBook, leaseProblem, type ClusterConfig, type ReadMode } from './config-types.js';
 import {
   unsafeConflict,
   unsafeFlagsFromArgs,
@@ -192,6 +192,10 @@ async function main(): Promise<void> {
     throw error;
   }
   if (args.readMode !== null) config = { ...config, readMode: args.readMode };
+  if (config.readMode === 'lease' && args.unsafe.leaseMs === null) {
+    const problem = leaseProblem(config);
+    if (problem !== null) fail(NODE_EXIT.usage, problem);
+  }
   if (args.snapshotEveryEntries !== undefined) config = { ...config, snapshotEveryEntries: args.snapshotEveryEntries };
   if (args.snapshotTrailingEntries !== null) config = { ...config, snapshotTrailingEntries: args.snapshotTrailingEntries };
   const self = addressBook(config).find((n) => n.id === args.id);

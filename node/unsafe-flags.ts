@@ -94,7 +94,7 @@ export const unsafeFlagTable = [
     valueName: 'N',
     conflicts: [],
     requiresReadMode: 'lease',
-    // With readMode "lease", a lease of N ms instead of the safe electionTimeoutMsMin / clockDriftBound (thesis §6.4.1).
+    // With readMode "lease", a lease of N ms instead of the safe lease (thesis §6.4.1; safeLeaseTicks in config-types.ts).
     description: 'lease reads with an N ms lease',
   },
   {

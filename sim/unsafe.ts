@@ -225,7 +225,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // and votes for it at once; the old leader answers reads until it hears of
     // the new term. Seen by the read-safety check's index form (the new
     // leader's noop), since nobody writes. The window is the old leader's
-    // lease (electionTimeoutMsMin / clockDriftBound) after the follower's
+    // lease (safeLeaseTicks: (E - 1) / clockDriftBound ticks) after the follower's
     // last answer, and ends when the leader's next heartbeat reaches the
     // restarted follower (it learns the new incarnation from the follower's
     // hello at start): only a quick restart, as a supervisor makes, fits it.

@@ -20,7 +20,7 @@ export interface SteppedParams {
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly readMode: ReadMode;
-  /** The lease is electionTicks / clockDriftBound ticks (thesis §6.4.1), as the host computes it. */
+  /** The lease is floor((electionTicks - 1) / clockDriftBound) ticks (thesis §6.4.1; safeLeaseTicks), as the host computes it. */
   readonly clockDriftBound: number;
   /** The node's unsafe flags (node/unsafe-flags.ts); `leaseMs` counts ticks here (one tick is one ms). */
   readonly unsafe: UnsafeFlags;

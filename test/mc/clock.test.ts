@@ -265,13 +265,16 @@ describe('the lease against rate-bounded clocks (E = 3 ticks)', () => {
     expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
   });
 
-  // A known defect of node/host.ts raftConfigFor, reported (mc/README.md, "Clocks and the lease"): its lease,
-  // floor(E / drift) = 2 ticks at drift 1.2, is one tick longer than (E - 1) / drift allows. When the formula is
-  // fixed (floor((E - 1) / drift) = 1 tick), this path serves no stale read: expect null here then.
-  it("known defect: the host's own lease at drift 1.2 (2 ticks) is broken on the same path", () => {
+  // Found by this model (mc/README.md, "Clocks and the lease"): the host's lease was floor(E / drift) = 2 ticks at
+  // drift 1.2, one tick longer than (E - 1) / drift allows, and this path served a stale read. Fixed in the host
+  // (safeLeaseTicks, node/config-types.ts: 1 tick here); the same path now serves none.
+  it("the host's own lease at drift 1.2 (1 tick, was 2) survives the path that broke the old one", () => {
     const model = new Model(optionsOf([...E3, '--drift-bound', '1.2']));
     expect(model.params.unsafe.leaseMs).toBeNull();
-    expect(walkEvents(model, STALE_LEASE_READ).violation?.property).toBe('read-safety');
+    expect(walkEvents(model, STALE_LEASE_READ).violation).toBeNull();
+    // The old lease (2 ticks) on the same path: the stale read the model found.
+    const old = new Model(optionsOf([...E3, '--drift-bound', '1.2', '--unsafe', 'lease-ms=2']));
+    expect(walkEvents(old, STALE_LEASE_READ).violation?.property).toBe('read-safety');
   });
 
   it('the correct core in lease mode exhausts a tiny space with no violation', async () => {
@@ -492,14 +495,18 @@ describe('the production lease against clocks 13/11 apart', () => {
     '3',
   ];
 
-  // The same known defect of node/host.ts as above, at the defaults: its lease, floor(150 / 1.2) ms = 12 ticks,
-  // outlasts what (E - 1) / drift = 11.67 ticks allows. Expect null here once the formula is fixed.
-  it("known defect: the host's lease at the default timings (12 ticks) is broken", () => {
+  // The same defect at the defaults (found by this model, fixed in the host): the old lease, floor(150 / 1.2) ms =
+  // 12 ticks, outlasts what (E - 1) / drift = 11.67 ticks allows; the host's lease is now 11 ticks.
+  it("the old lease at the default timings (12 ticks) is broken on this path; the host's (11) is not", () => {
     const model = new Model(optionsOf(production));
     expect(model.params.unsafe.leaseMs).toBeNull();
     const walked = walkEvents(model, productionPath());
-    expect(walked.violation?.property).toBe('read-safety');
-    expect(replayTrace(traceOf(model, walked.events)).violations.map((v) => v.kind)).toContain('read_safety');
+    expect(walked.violation).toBeNull();
+    expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
+    const old = new Model(optionsOf([...production, '--unsafe', 'lease-ms=12']));
+    const broken = walkEvents(old, productionPath());
+    expect(broken.violation?.property).toBe('read-safety');
+    expect(replayTrace(traceOf(old, broken.events)).violations.map((v) => v.kind)).toContain('read_safety');
   });
 
   it('a lease of floor((E - 1) / drift) = 11 ticks survives the same path', () => {

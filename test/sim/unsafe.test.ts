@@ -161,7 +161,7 @@ describe('the simulator finds every unsafe flag by random search, on fresh seeds
     ).toBe(true);
   });
 
-  it('the safe lease (electionTimeoutMsMin / clockDriftBound) under drift within the bound shows no stale read', async () => {
+  it('the safe lease (safeLeaseTicks) under drift within the bound shows no stale read', async () => {
     const preset = unsafePresets['lease-ms']!;
     const options = { ...preset.options, unsafe: { ...preset.options.unsafe, leaseMs: null } };
     // 1.1 / 0.92 < clockDriftBound (1.2): the lease's assumption holds.
