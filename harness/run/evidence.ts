@@ -207,8 +207,11 @@ function describeStart(kind: NemesisKind, v: unknown): string {
     case 'lease-restart': {
       if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
       const voters = stringsField(v, 'voters');
+      const restarted = voters.length > 0 ? voters.join(', ') : 'no node';
       return (
-        `leader ${String(leader)} cut off, ${voters.length > 0 ? voters.join(', ') : 'no node'} restarted, ` +
+        (field(v, 'cut') === 'after-restart'
+          ? `${restarted} restarted away from leader ${String(leader)}, then it cut off, `
+          : `leader ${String(leader)} cut off, ${restarted} restarted, `) +
         `candidate ${String(field(v, 'candidate'))} at ${String(field(v, 'candidateRate'))}x`
       );
     }
