@@ -352,8 +352,19 @@ export const bugCells: readonly GateCell[] = [
     name: 'stale-read-acks/hold',
     expect: 'invalid',
     why:
-      'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relay holds AppendEntries back and delivers them ' +
-      "once their sender leads again in a later term, so they confirm that term's read rounds; cut off again, it serves stale reads",
+      'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relead choreography holds a leader\'s ' +
+      'AppendEntries until it leads again in a later term, where the late answers confirm read rounds that term has not sent yet; ' +
+      'cut off with one follower, it serves stale reads while the majority elects and commits',
+    args: [...common, '--nemesis', 'relead', '--node-flag=--unsafe-stale-read-acks'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/relead',
+  },
+  {
+    name: 'stale-read-acks/held-random',
+    expect: 'invalid',
+    why:
+      'issue 15 defect 1 by random search: the relay holds a fraction of AppendEntries back and delivers them once their sender ' +
+      "leads again in a later term, so they confirm that term's read rounds; cut off again, it serves stale reads",
     args: [...common, ...heldAcross, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     control: 'correct/held-across-terms',

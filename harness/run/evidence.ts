@@ -215,6 +215,17 @@ function describeStart(kind: NemesisKind, v: unknown): string {
         `candidate ${String(field(v, 'candidate'))} at ${String(field(v, 'candidateRate'))}x`
       );
     }
+    case 'relead': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const gaveUp = field(v, 'gaveUp');
+      const successor = typeof field(v, 'successor') === 'string' ? `, ${String(field(v, 'successor'))} led meanwhile` : '';
+      return (
+        `leader ${String(leader)}'s AppendEntries held${successor}` +
+        (typeof gaveUp === 'string'
+          ? `; gave up: ${gaveUp}`
+          : `; it led again (term ${String(field(v, 'newTerm'))}), then was cut off at ${String(field(v, 'slowRate'))}x clock`)
+      );
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -236,6 +247,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'duplicate':
     case 'replay':
     case 'lease-restart':
+    case 'relead':
       return true;
     case 'kill':
     case 'pause':
@@ -265,6 +277,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'replay':
     case 'disk':
     case 'lease-restart':
+    case 'relead':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -362,7 +375,7 @@ function evidenceOf(
   let hitLeader: boolean | null = null;
   const leaderId = leaderBefore?.id ?? (typeof field(startValue, 'leader') === 'string' ? String(field(startValue, 'leader')) : null);
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
-  else if (kind === 'lease-restart')
+  else if (kind === 'lease-restart' || kind === 'relead')
     hitLeader = typeof field(startValue, 'leader') === 'string'; // it cut that leader off
   else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
     hitLeader =
@@ -383,7 +396,7 @@ function evidenceOf(
   const effects: string[] = [];
   if (hitLeader === true && leaderId !== null) {
     effects.push(
-      `leader ${leaderId} ${kind === 'partition' || kind === 'lease-restart' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
+      `leader ${leaderId} ${kind === 'partition' || kind === 'lease-restart' || kind === 'relead' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
     );
   }
   if (cutOff.length > 0) effects.push(`no quorum in view: ${cutOff.join(', ')}`);
