@@ -31,7 +31,9 @@
  *    is confirmed when an answer arrives, never by itself): a node that
  *    counted the late answers' seq finds a majority there (itself, P and
  *    the followers whose late answers carried a seq ahead of the round)
- *    and serves reads of its stale state in that window.
+ *    and serves reads of its stale state in that window;
+ * 5. the op ends when L no longer leads (or after a step's deadline), so
+ *    however late the schedule's stop op comes, the window is whole.
  *
  * The slow clock only stretches L's timers (check-quorum) in real time:
  * ReadIndex does not read the clock, so a correct node stays linearizable.
@@ -230,7 +232,20 @@ class ReleadNemesis implements FaultNemesis<ReleadOp> {
       .slice(0, cluster.nodeIds.length - majority(cluster.nodeIds.length) - 1);
     await net.partition(completeGrudge([[leader, ...partners], others.filter((id) => !partners.includes(id))]));
     steps['cutOff'] = at();
-    return { ...out, successor: successor.id, newTerm: again.currentTerm, partners: partners.sort(), nodes: [leader] };
+    // 5. The window lasts until L's check-quorum deposes it: the op ends then, so a stop op never cuts it short.
+    const deposed = await waitFor(this.ctx, stepDeadlineMs, async () => {
+      const l = await cluster.status(leader);
+      return l === null || l.role !== 'leader' || l.currentTerm !== again.currentTerm ? true : null;
+    });
+    steps['deposedAgain'] = at();
+    return {
+      ...out,
+      successor: successor.id,
+      newTerm: again.currentTerm,
+      partners: partners.sort(),
+      nodes: [leader],
+      ...(deposed === null ? { stillLeading: true } : {}),
+    };
   }
 
   async heal(): Promise<unknown> {

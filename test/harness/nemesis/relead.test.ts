@@ -64,6 +64,8 @@ function electingCluster(): { cluster: FakeCluster; log: string[] } {
       pending = { leader: 'n1', polls: 3 };
     // Only n3 can gather a majority.
     if (JSON.stringify(d) === JSON.stringify(drops(starAround(cluster.nodeIds, 'n3', 'n1')))) pending = { leader: 'n3', polls: 2 };
+    // n3 and a partner cut off from the other three: they elect one of theirs, and n3 no longer leads.
+    if (d['n3']?.length === 3 && cluster.leaderId === 'n3') pending = { leader: 'n1', polls: 2 };
   };
   const clock = cluster.clock.bind(cluster);
   cluster.clock = async (id, change) => {
@@ -138,9 +140,13 @@ describe('relead choreography (fake cluster)', () => {
       newTerm: number;
       slowRate: number;
       partners: string[];
+      steps: Record<string, number>;
+      stillLeading?: boolean;
       gaveUp?: string;
     };
     expect(value.gaveUp).toBeUndefined();
+    expect(value.stillLeading).toBeUndefined(); // the op ended once n3 no longer led
+    expect(value.steps['deposedAgain']).toBeGreaterThanOrEqual(value.steps['cutOff']!);
     expect(value.partners).toHaveLength(1);
     const p = value.partners[0]!;
     expect(['n2', 'n4', 'n5']).toContain(p);
@@ -159,6 +165,7 @@ describe('relead choreography (fake cluster)', () => {
       'clock n3 {"rate":0.15}',
       // n3 and one partner (never the successor) cut off from the other three.
       `partition ${JSON.stringify(drops(completeGrudge([['n3', p], rest])))}`,
+      'elected n1 in term 7',
     ]);
     expect(nemesis.active()).toEqual(['relead (n3)']);
 
