@@ -54,6 +54,9 @@
  * as in the first order.) The cycle draws the order, 'after-restart' three
  * times in four.
  *
+ * Either way the start op ends only when the old leader no longer leads
+ * (or after a leader wait): a stop op never heals the window early.
+ *
  * The stop op undoes it: the candidate's clock back to rate 1, the
  * network healed, any voter that failed to come back restarted. Kills are
  * power failures (registry.ts powerLossKinds).
@@ -175,6 +178,25 @@ export function drawRoles(
   };
 }
 
+/**
+ * Until `leader` no longer leads (its check-quorum deposed it, cut off: by
+ * then its lease, shorter than an election timeout, has run out too), or
+ * `deadlineMs` passed: whether it was deposed. The start op ends then, so a
+ * stop op that the schedule sends while the window is open (a slow restart
+ * ate the interval) never heals it early.
+ */
+async function untilDeposed(ctx: NemesisContext, leader: string, deadlineMs: number): Promise<boolean> {
+  const first = await ctx.cluster.status(leader);
+  const term = first?.currentTerm ?? null;
+  const until = performance.now() + deadlineMs;
+  for (;;) {
+    const s = await ctx.cluster.status(leader);
+    if (s === null || s.role !== 'leader' || s.currentTerm !== term) return true;
+    if (performance.now() >= until || ctx.isStopped()) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
   /** The cycle in force: its candidate (whose clock is fast) and its voters not yet back. */
   private current: { candidate: string | null; readonly down: Set<string> } | null = null;
@@ -238,6 +260,8 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
         }
       }),
     );
+    const restartedAtMs = at();
+    const deposed = await untilDeposed(this.ctx, roles.leader, this.ctx.leaderWaitMs);
     return {
       ...roles,
       nodes: roles.voters,
@@ -245,7 +269,8 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       candidateRate: value.candidateRate,
       cut: value.cut,
       killedAtMs,
-      restartedAtMs: at(),
+      restartedAtMs,
+      leaderDeposedAtMs: deposed ? at() : null,
       ...(Object.keys(errors).length > 0 ? { errors } : {}),
     };
   }
@@ -287,6 +312,7 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
     } catch (err) {
       errors[roles.candidate] = (err as Error).message;
     }
+    const deposed = await untilDeposed(this.ctx, roles.leader, this.ctx.leaderWaitMs);
     return {
       ...roles,
       nodes: roles.voters,
@@ -296,6 +322,7 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       killedAtMs,
       restartedAtMs,
       cutAtMs,
+      leaderDeposedAtMs: deposed ? at() : null,
       ...(Object.keys(errors).length > 0 ? { errors } : {}),
     };
   }

@@ -56,7 +56,6 @@ import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { completeGrudge, majority } from '../partitions.js';
 import type { ScheduleOptions } from '../schedule.js';
-import { awaitLeader } from '../targets.js';
 import { numberField } from '../wire.js';
 
 /**
@@ -174,11 +173,16 @@ class ReleadNemesis implements FaultNemesis<ReleadOp> {
     if (this.current !== null) return { already: true };
     const { cluster, net } = this.ctx;
     if (net.holdAllFrom === undefined) throw new Error('relead faults need the relay (--net relay)');
-    const leader = await awaitLeader(this.ctx);
-    if (leader === null) return { skipped: 'no leader' };
-    const first = await cluster.status(leader);
-    if (first === null || first.role !== 'leader') return { skipped: 'the leader did not answer', leader };
-    const oldTerm = first.currentTerm;
+    const stepDeadlineMs = stepDeadlineLeaderWaits * this.ctx.leaderWaitMs;
+    // A leader that says so itself (on a starved machine elections come and go: wait a step for one).
+    const found = await waitFor(this.ctx, stepDeadlineMs, async () => {
+      const id = await cluster.leader();
+      const view = id === null ? null : await cluster.status(id);
+      return id !== null && view !== null && view.role === 'leader' ? { id, view } : null;
+    });
+    if (found === null) return { skipped: 'no leader' };
+    const leader = found.id;
+    const oldTerm = found.view.currentTerm;
     const others = cluster.nodeIds.filter((id) => id !== leader);
     const started = performance.now();
     const at = (): number => Math.round(performance.now() - started);
@@ -186,7 +190,6 @@ class ReleadNemesis implements FaultNemesis<ReleadOp> {
     const steps: Record<string, number> = {};
     const out = { leader, oldTerm, slowRate: value.slowRate, steps };
     const giveUp = (why: string, extra: Record<string, unknown> = {}): unknown => ({ ...out, ...extra, gaveUp: why });
-    const stepDeadlineMs = stepDeadlineLeaderWaits * this.ctx.leaderWaitMs;
 
     // 1. L's AppendEntries on the slow path; L hears no one (it drops every peer's datagrams).
     await net.holdAllFrom(leader, holdMaxAgeMs);

@@ -154,6 +154,12 @@ describe('lease-restart choreography (fake cluster)', () => {
       grudgeAt[`restart ${id}`] = structuredClone(cluster.net.grudge);
       return restart(id);
     };
+    // The rushed candidate wins (as the defect lets it): the old leader no longer leads, and the op ends.
+    const clock = cluster.clock.bind(cluster);
+    cluster.clock = async (id, change) => {
+      if (change.rate === 15) cluster.leaderId = id;
+      return clock(id, change);
+    };
     const value = (await nemesis.invoke(leaseRestart.decode('start-lease-restart', { candidateRate: 15, cut: 'after-restart' }))) as {
       leader: string;
       candidate: string;
@@ -162,10 +168,12 @@ describe('lease-restart choreography (fake cluster)', () => {
       cut: string;
       cutAtMs: number;
       restartedAtMs: number;
+      leaderDeposedAtMs: number | null;
     };
     expect(value.leader).toBe('n2');
     expect(value.cut).toBe('after-restart');
     expect(value.cutAtMs).toBeGreaterThanOrEqual(value.restartedAtMs);
+    expect(value.leaderDeposedAtMs).toBeGreaterThanOrEqual(value.cutAtMs);
     for (const v of value.voters) {
       for (const step of [`kill ${v}`, `restart ${v}`]) {
         const g = grudgeAt[step] as Record<string, string[]> | null;
