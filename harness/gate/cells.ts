@@ -114,7 +114,7 @@ const heldAcross = [
  * leader's lease: election timeouts of 4-4.5 s make the lease 4000 / 1.2 = 3.3 s, longer than a restart on a lightly loaded
  * machine (0.3-1.5 s; 1.2-7.9 s at load 9-30: the study's misses at 60 s, 7 of 10); cut after the restart (three in four),
  * the restart's length does not matter. A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate)
- * sparse enough for the relay. Three cycles in 30 s. A correct voter keeps its promise for 4 s after it restarts, so the
+ * sparse enough for the relay. Two cycles in 30 s (a start op lasts until the old leader is deposed: 6-11 s). A correct voter keeps its promise for 4 s after it restarts, so the
  * candidate wins only after the lease ran out. Tried and dropped: 8-8.5 s timeouts (a 6.7 s lease) every 7-8 s: fewer
  * cycles, and at load 25-30 the 15 s the run gives the first election was not always enough (2 of 10 runs crashed so).
  */
@@ -405,24 +405,21 @@ export const bugCells: readonly GateCell[] = [
     expect: 'invalid',
     why:
       "issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader's lease; the lease-restart " +
-      'choreography cuts the leader off, restarts two followers inside its lease and rushes a third into an election: it wins ' +
-      'with their votes and commits while the old leader still serves lease reads',
+      'choreography restarts two followers (cut off from the leader) and cuts the leader off once they are back (or before, ' +
+      'one cycle in four), then rushes a third into an election: it wins with their votes and commits while the old leader ' +
+      'still serves lease reads',
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 7,
+      detected: 10,
       runs: 10,
       note:
-        "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1796452453 (load 7-24, " +
-        'rising; every miss a run whose restarts took longer than the 3.3 s lease); with 8-8.5 s timeouts: 4 of 10 every 8 s ' +
-        '(seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30, 2 runs crashed before the first election)',
+        "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1396136457 (load 9-20; " +
+        '30 s runs, every run caught in its first cycle, 5.4-10.0 s in; restarts took 0.8-4.1 s). Before the after-restart ' +
+        'cut: 7 of 10 at 60 s (seed 1796452453, load 7-24, every miss a run whose restarts outlasted the 3.3 s lease); with ' +
+        '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30)',
     },
     control: 'correct/restart-lease',
-    studyOnly:
-      'below 9 of 10 (the study: 7 of 10 at load 7-24): the choreography reaches the defect (caught by the checker within the ' +
-      "first cycles), but only while the two restarted voters are back inside the old leader's lease, and a restart on this " +
-      'shared machine took 1.2-7.9 s (load 9-30) against a 3.3 s lease; a longer lease leaves fewer cycles in 60 s and a first ' +
-      "election that may miss the run's 15 s wait",
   },
   {
     name: 'ignore-lost-follower-log/disk',
