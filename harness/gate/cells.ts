@@ -372,6 +372,14 @@ export const bugCells: readonly GateCell[] = [
       'cut off with one follower, it serves stale reads while the majority elects and commits',
     args: [...common, ...releadHold, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
+    measured: {
+      detected: 9,
+      runs: 10,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'stale-read-acks/hold$' --seed 993723075 (load 12-15; 20 s runs, " +
+        'caught 3.1-16.6 s in; the miss: a starved run, nodes waiting for a CPU 77% of the time, with no leader for any cycle). ' +
+        'At 10 s, before a cycle waited for its window: 7 of 10 (seed 1749454104, load 10-16) and 4 of 10 (seed 177072244, load 20-23)',
+    },
     control: 'correct/relead-hold',
   },
   {
