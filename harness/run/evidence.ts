@@ -223,7 +223,8 @@ function describeStart(kind: NemesisKind, v: unknown): string {
         `leader ${String(leader)}'s AppendEntries held${successor}` +
         (typeof gaveUp === 'string'
           ? `; gave up: ${gaveUp}`
-          : `; it led again (term ${String(field(v, 'newTerm'))}), then was cut off at ${String(field(v, 'slowRate'))}x clock`)
+          : `; it led again (term ${String(field(v, 'newTerm'))}), then was cut off at ${String(field(v, 'slowRate'))}x clock` +
+            (field(v, 'stillLeading') === true ? ' (still leading at the deadline)' : ''))
       );
     }
     case 'replay': {
