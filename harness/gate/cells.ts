@@ -180,6 +180,13 @@ const oneKindMeasured: Readonly<Record<string, Measured>> = {
       "2026-12-05, node dist/harness/gate.js --study --only 'correct/lease-restart$' --seed 1522309317 (load 11-14): 30 valid, " +
       '62 cycles (46 cut after the restart, 16 before)',
   },
+  'correct/relead': {
+    detected: 0,
+    runs: 30,
+    note:
+      "2026-12-05, node dist/harness/gate.js --study --only 'correct/relead$' --seed 1540331171 (load 6-8): 30 valid, each run " +
+      'with 2 cycles through to the re-elected leader cut off',
+  },
 };
 
 export const correctCells: readonly GateCell[] = [
