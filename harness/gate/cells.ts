@@ -26,7 +26,7 @@ export interface GateCell {
   readonly args: readonly string[];
   /** Bug cells: catch it in at least k of n fresh-seed runs (stopping as soon as that is decided). */
   readonly plan?: { readonly n: number; readonly k: number };
-  /** Bug cells: the study's detection count. */
+  /** Bug cells: the study's detection count; correct cells: its count of invalid runs (false positives). */
   readonly measured?: Measured;
   /** A nemesis kind the cell needs that this harness may not have yet (the cell is listed, not run, without it). */
   readonly needsKind?: string;
@@ -110,16 +110,17 @@ const heldAcross = [
 /**
  * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 5 s: the leader cut off, two
  * followers crashed and restarted together, a third follower's clock run fast so that its election timer has run out by the
- * time they are back. The defect needs the restarted voters back inside the old leader's lease: election timeouts of 4-4.5 s
- * make the lease 4000 / 1.2 = 3.3 s, longer than a restart on a lightly loaded machine (0.3-1.5 s; 1.2-4.4 s at load 9-12).
- * A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate) sparse enough for the relay. Five cycles
- * in 60 s. A correct voter keeps its promise for 4 s after it restarts, so the candidate wins only after the lease ran out.
- * Tried and dropped: 8-8.5 s timeouts (a 6.7 s lease) every 7-8 s: fewer cycles, and at load 25-30 the 15 s the run gives
- * the first election was not always enough (2 of 10 runs crashed so).
+ * time they are back. Cut before the crash (one cycle in four), the defect needs the restarted voters back inside the old
+ * leader's lease: election timeouts of 4-4.5 s make the lease 4000 / 1.2 = 3.3 s, longer than a restart on a lightly loaded
+ * machine (0.3-1.5 s; 1.2-7.9 s at load 9-30: the study's misses at 60 s, 7 of 10); cut after the restart (three in four),
+ * the restart's length does not matter. A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate)
+ * sparse enough for the relay. Two cycles in 30 s (a start op lasts until the old leader is deposed: 6-11 s). A correct voter keeps its promise for 4 s after it restarts, so the
+ * candidate wins only after the lease ran out. Tried and dropped: 8-8.5 s timeouts (a 6.7 s lease) every 7-8 s: fewer
+ * cycles, and at load 25-30 the 15 s the run gives the first election was not always enough (2 of 10 runs crashed so).
  */
 const restartLease = [
   '--time-limit',
-  '60',
+  '30',
   '--nemesis-interval',
   '5',
   '--nemesis',
@@ -131,6 +132,14 @@ const restartLease = [
   '--read-mode',
   'lease',
 ];
+/**
+ * The relead choreography (harness/nemesis/kinds/relead.ts): a leader's AppendEntries held until it leads again in a later
+ * term, then it is cut off with one follower under a slowed clock (ReadIndex mode: the clock only stretches its
+ * check-quorum). Each cycle takes 2-4 s and ends when the re-elected leader is deposed; 20 s for three to five cycles: a
+ * study at 10 s caught it in 7 of 10 runs at load 10-16 and 4 of 10 at load 20-23 (the misses: runs with no cycle through,
+ * the cluster re-electing at every stall of a starved machine).
+ */
+const releadHold = ['--time-limit', '20', '--nemesis', 'relead'];
 /**
  * The disk nemesis (harness/nemesis/kinds/disk.ts), as a trap on voters: a node is crashed right after it grants a vote, the
  * last frame of its log (that vote) damaged, and it is restarted: a correct node refuses the damaged frame (exit 3, then its log
@@ -162,13 +171,35 @@ const diskLostTail = [
   'truncate-acked',
 ];
 
+/** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
+const oneKindMeasured: Readonly<Record<string, Measured>> = {
+  'correct/lease-restart': {
+    detected: 0,
+    runs: 30,
+    note:
+      "2026-12-05, node dist/harness/gate.js --study --only 'correct/lease-restart$' --seed 1522309317 (load 11-14): 30 valid, " +
+      '62 cycles (46 cut after the restart, 16 before)',
+  },
+  'correct/relead': {
+    detected: 0,
+    runs: 30,
+    note:
+      "2026-12-05, node dist/harness/gate.js --study --only 'correct/relead$' --seed 1540331171 (load 6-8): 30 valid, each run " +
+      'with 2 cycles through to the re-elected leader cut off',
+  },
+};
+
 export const correctCells: readonly GateCell[] = [
-  ...['none', ...nemesisKinds].map((nemesis): GateCell => ({
-    name: `correct/${nemesis}`,
-    expect: 'valid',
-    why: 'the correct node stays linearizable, and keeps serving, under every fault',
-    args: [...common, '--nemesis', nemesis],
-  })),
+  ...['none', ...nemesisKinds].map((nemesis): GateCell => {
+    const measured = oneKindMeasured[`correct/${nemesis}`];
+    return {
+      name: `correct/${nemesis}`,
+      expect: 'valid',
+      why: 'the correct node stays linearizable, and keeps serving, under every fault',
+      args: [...common, '--nemesis', nemesis],
+      ...(measured !== undefined ? { measured } : {}),
+    };
+  }),
   {
     name: 'correct/lease-drift',
     expect: 'valid',
@@ -207,11 +238,30 @@ export const correctCells: readonly GateCell[] = [
     studyOnly: 'the control of study-only cells (60 s); the gate runs correct/replay',
   },
   {
+    name: 'correct/relead-hold',
+    expect: 'valid',
+    why: "answers to a leader's old-term AppendEntries, delivered once it leads again, confirm none of its new term's reads",
+    args: [...common, ...releadHold],
+    measured: {
+      detected: 0,
+      runs: 30,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'correct/relead-hold$' --seed 583856329 (load 12-14): 30 valid, " +
+        'every run with 1-4 cycles through to the re-elected leader cut off (99 in all)',
+    },
+  },
+  {
     name: 'correct/restart-lease',
     expect: 'valid',
     why: "a restarted follower keeps its promise not to vote while it may hold up a leader's lease",
     args: [...common, ...restartLease],
-    studyOnly: 'the control of a study-only cell (60 s)',
+    measured: {
+      detected: 0,
+      runs: 30,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'correct/restart-lease$' --seed 2022607783 (load 7-14): 30 valid, " +
+        '62 cycles (47 cut after the restart, 15 before; restarts 0.3-8.0 s)',
+    },
   },
 ];
 
@@ -352,8 +402,27 @@ export const bugCells: readonly GateCell[] = [
     name: 'stale-read-acks/hold',
     expect: 'invalid',
     why:
-      'issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relay holds AppendEntries back and delivers them ' +
-      "once their sender leads again in a later term, so they confirm that term's read rounds; cut off again, it serves stale reads",
+      "issue 15 defect 1: answers to old-term AppendEntries carry the old seq; the relead choreography holds a leader's " +
+      'AppendEntries until it leads again in a later term, where the late answers confirm read rounds that term has not sent yet; ' +
+      'cut off with one follower, it serves stale reads while the majority elects and commits',
+    args: [...common, ...releadHold, '--node-flag=--unsafe-stale-read-acks'],
+    plan: { n: 3, k: 2 },
+    measured: {
+      detected: 9,
+      runs: 10,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'stale-read-acks/hold$' --seed 993723075 (load 12-15; 20 s runs, " +
+        'caught 3.1-16.6 s in; the miss: a starved run, nodes waiting for a CPU 77% of the time, with no leader for any cycle). ' +
+        'At 10 s, before a cycle waited for its window: 7 of 10 (seed 1749454104, load 10-16) and 4 of 10 (seed 177072244, load 20-23)',
+    },
+    control: 'correct/relead-hold',
+  },
+  {
+    name: 'stale-read-acks/held-random',
+    expect: 'invalid',
+    why:
+      'issue 15 defect 1 by random search: the relay holds a fraction of AppendEntries back and delivers them once their sender ' +
+      "leads again in a later term, so they confirm that term's read rounds; cut off again, it serves stale reads",
     args: [...common, ...heldAcross, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     control: 'correct/held-across-terms',
@@ -379,24 +448,21 @@ export const bugCells: readonly GateCell[] = [
     expect: 'invalid',
     why:
       "issue 15 defect 7: a restarted follower votes at once, forgetting it may hold up the leader's lease; the lease-restart " +
-      'choreography cuts the leader off, restarts two followers inside its lease and rushes a third into an election: it wins ' +
-      'with their votes and commits while the old leader still serves lease reads',
+      'choreography restarts two followers (cut off from the leader) and cuts the leader off once they are back (or before, ' +
+      'one cycle in four), then rushes a third into an election: it wins with their votes and commits while the old leader ' +
+      'still serves lease reads',
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 7,
+      detected: 10,
       runs: 10,
       note:
-        "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1796452453 (load 7-24, " +
-        'rising; every miss a run whose restarts took longer than the 3.3 s lease); with 8-8.5 s timeouts: 4 of 10 every 8 s ' +
-        '(seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30, 2 runs crashed before the first election)',
+        "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1396136457 (load 9-20; " +
+        '30 s runs, every run caught in its first cycle, 5.4-10.0 s in; restarts took 0.8-4.1 s). Before the after-restart ' +
+        'cut: 7 of 10 at 60 s (seed 1796452453, load 7-24, every miss a run whose restarts outlasted the 3.3 s lease); with ' +
+        '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30)',
     },
     control: 'correct/restart-lease',
-    studyOnly:
-      'below 9 of 10 (the study: 7 of 10 at load 7-24): the choreography reaches the defect (caught by the checker within the ' +
-      "first cycles), but only while the two restarted voters are back inside the old leader's lease, and a restart on this " +
-      'shared machine took 1.2-7.9 s (load 9-30) against a 3.3 s lease; a longer lease leaves fewer cycles in 60 s and a first ' +
-      "election that may miss the run's 15 s wait",
   },
   {
     name: 'ignore-lost-follower-log/disk',

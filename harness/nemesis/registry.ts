@@ -21,6 +21,7 @@ import { loss, type LossOp } from './kinds/loss.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
+import { relead, type ReleadOp } from './kinds/relead.js';
 import { replay, type ReplayOp } from './kinds/replay.js';
 import { nodeTargets, targetDescriptions, targetNeeds, TargetNotAccepted, type NodeTarget } from './targets.js';
 
@@ -36,6 +37,7 @@ export interface NemesisOps {
   replay: ReplayOp;
   disk: DiskOp;
   'lease-restart': LeaseRestartOp;
+  relead: ReleadOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -57,6 +59,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   replay,
   disk,
   'lease-restart': leaseRestart,
+  relead,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -74,7 +77,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake), the lease-restart
- * choreography's leftovers among them; clocks last, when every
+ * choreography's leftovers among them; the relead choreography's network
+ * and clock; clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
 export const finalHealOrder: readonly FinalHealStep[] = [
@@ -85,6 +89,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   kill.finalHeal,
   disk.finalHeal,
   leaseRestart.finalHeal,
+  relead.finalHeal,
   clock.finalHeal,
 ];
 

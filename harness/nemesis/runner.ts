@@ -138,6 +138,8 @@ export class NemesisRunner {
         return this.nemeses.disk.invoke(op);
       case 'lease-restart':
         return this.nemeses['lease-restart'].invoke(op);
+      case 'relead':
+        return this.nemeses.relead.invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

@@ -281,6 +281,18 @@ export class UdpRelay implements NetworkControl {
     this.armReplayTimer();
   }
 
+  /**
+   * Holds every AppendEntries `node` sends from now on (null: no longer),
+   * each delivered once, late: when `node` leads a later term on that link,
+   * or maxAgeMs after it was held (ReplayStage.holdAllFrom).
+   */
+  async holdAllFrom(node: string | null, maxAgeMs?: number): Promise<void> {
+    if (node === null && this.replay === null) return;
+    if (node !== null && !this.nodes.some((n) => n.id === node)) throw new Error(`relay: unknown node ${node}`);
+    this.replay ??= new ReplayStage();
+    this.replay.holdAllFrom(node, maxAgeMs);
+  }
+
   /** While anything is held: deliver each held datagram when its time is up. */
   private armReplayTimer(): void {
     if (this.replayTimer !== null || this.replay === null || this.replay.holding === 0 || this.closed) return;

@@ -23,6 +23,11 @@
  *   answers to old-term requests confirm a later term's reads
  *   (`--unsafe-stale-read-acks`).
  *
+ * A third use, by the `relead` fault (nemesis/kinds/relead.ts): every
+ * AppendEntries of one sender held (`holdAllFrom`), the same slow path as
+ * `hold` for all of that sender's AppendEntries while it is on, so the last
+ * ones a leader sends in a term are among them.
+ *
  * Released datagrams leave `releaseGapMs` after the trigger (the later-term
  * AppendEntries itself goes first, so the follower has adopted the new term
  * when the old one arrives: exactly the case that answer is about). Bounded:
@@ -79,6 +84,8 @@ export class ReplayStage {
   /** link → datagrams held back (hold mode), oldest first. */
   private readonly held = new Map<string, Kept[]>();
   private heldCount = 0;
+  /** holdAllFrom: the sender whose every AppendEntries is held, and for how long at most. */
+  private holdSender: { readonly id: string; readonly maxAgeMs: number } | null = null;
 
   constructor(opts: ReplayStageOptions = {}) {
     this.releaseGapMs = opts.releaseGapMs ?? 30;
@@ -99,6 +106,15 @@ export class ReplayStage {
   /** Starts (settings) or stops (null) the fault; what is held stays held until its sender leads a later term or its time is up. */
   set(settings: ReplaySettings | null): void {
     this.settings = settings;
+  }
+
+  /**
+   * Holds every AppendEntries `sender` sends from now on (on every link from
+   * it, each at most maxAgeMs, released like `hold`'s), until called with
+   * null; what is held stays held. Independent of `set`.
+   */
+  holdAllFrom(sender: string | null, maxAgeMs = 30_000): void {
+    this.holdSender = sender === null ? null : { id: sender, maxAgeMs };
   }
 
   /**
@@ -130,15 +146,17 @@ export class ReplayStage {
     }
     // Held datagrams travel on, fault or no fault: a later term of their sender on their link releases them.
     if (later && previous > 0) release.push(...this.takeHeld(link, (k) => k.term < term, true));
-    let hold = false;
-    if (s !== null && s.mode === 'hold' && this.heldCount < this.maxHeld && draw() < s.fraction) {
-      let list = this.held.get(link);
-      if (list === undefined) this.held.set(link, (list = []));
-      list.push({ msg, term, atMs: nowMs, dueMs: nowMs + s.maxAgeMs });
-      this.heldCount++;
-      hold = true;
-    }
-    return { hold, release };
+    if (this.heldCount >= this.maxHeld) return { hold: false, release };
+    let holdForMs: number | null = null;
+    const sender = this.holdSender;
+    if (sender !== null && link.startsWith(`${sender.id}>`)) holdForMs = sender.maxAgeMs;
+    else if (s !== null && s.mode === 'hold' && draw() < s.fraction) holdForMs = s.maxAgeMs;
+    if (holdForMs === null) return { hold: false, release };
+    let list = this.held.get(link);
+    if (list === undefined) this.held.set(link, (list = []));
+    list.push({ msg, term, atMs: nowMs, dueMs: nowMs + holdForMs });
+    this.heldCount++;
+    return { hold: true, release };
   }
 
   /** Held datagrams whose time is up (maxAgeMs after each was held), due now. */

@@ -97,6 +97,13 @@ export interface NetworkControl {
    * each at its own time, unless `flush` delivers them now).
    */
   setReplay?(settings: ReplaySettings | null, flush?: boolean): Promise<void>;
+  /**
+   * Holds every AppendEntries `node` sends from now on, on every link, each
+   * delivered once, late (when `node` leads a later term on that link, or
+   * maxAgeMs after it was held); null stops holding (what is held stays).
+   * Where the fault layer carries the datagrams (the relay).
+   */
+  holdAllFrom?(node: string | null, maxAgeMs?: number): Promise<void>;
   /*
    * The wire invariant monitor (monitor.ts) is a capability of the fault
    * layer: one that sees the peer datagrams (the relay) implements the four

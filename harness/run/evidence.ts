@@ -207,9 +207,24 @@ function describeStart(kind: NemesisKind, v: unknown): string {
     case 'lease-restart': {
       if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
       const voters = stringsField(v, 'voters');
+      const restarted = voters.length > 0 ? voters.join(', ') : 'no node';
       return (
-        `leader ${String(leader)} cut off, ${voters.length > 0 ? voters.join(', ') : 'no node'} restarted, ` +
+        (field(v, 'cut') === 'after-restart'
+          ? `${restarted} restarted away from leader ${String(leader)}, then it cut off, `
+          : `leader ${String(leader)} cut off, ${restarted} restarted, `) +
         `candidate ${String(field(v, 'candidate'))} at ${String(field(v, 'candidateRate'))}x`
+      );
+    }
+    case 'relead': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const gaveUp = field(v, 'gaveUp');
+      const successor = typeof field(v, 'successor') === 'string' ? `, ${String(field(v, 'successor'))} led meanwhile` : '';
+      return (
+        `leader ${String(leader)}'s AppendEntries held${successor}` +
+        (typeof gaveUp === 'string'
+          ? `; gave up: ${gaveUp}`
+          : `; it led again (term ${String(field(v, 'newTerm'))}), then was cut off at ${String(field(v, 'slowRate'))}x clock` +
+            (field(v, 'stillLeading') === true ? ' (still leading at the deadline)' : ''))
       );
     }
     case 'replay': {
@@ -233,6 +248,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'duplicate':
     case 'replay':
     case 'lease-restart':
+    case 'relead':
       return true;
     case 'kill':
     case 'pause':
@@ -262,6 +278,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'replay':
     case 'disk':
     case 'lease-restart':
+    case 'relead':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -359,7 +376,7 @@ function evidenceOf(
   let hitLeader: boolean | null = null;
   const leaderId = leaderBefore?.id ?? (typeof field(startValue, 'leader') === 'string' ? String(field(startValue, 'leader')) : null);
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
-  else if (kind === 'lease-restart')
+  else if (kind === 'lease-restart' || kind === 'relead')
     hitLeader = typeof field(startValue, 'leader') === 'string'; // it cut that leader off
   else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
     hitLeader =
@@ -380,7 +397,7 @@ function evidenceOf(
   const effects: string[] = [];
   if (hitLeader === true && leaderId !== null) {
     effects.push(
-      `leader ${leaderId} ${kind === 'partition' || kind === 'lease-restart' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
+      `leader ${leaderId} ${kind === 'partition' || kind === 'lease-restart' || kind === 'relead' ? 'cut off a quorum' : kind === 'kill' ? 'killed' : kind === 'pause' ? 'stopped' : 'hit'}`,
     );
   }
   if (cutOff.length > 0) effects.push(`no quorum in view: ${cutOff.join(', ')}`);

@@ -156,6 +156,7 @@ describe('parseOptions: each flag', () => {
       'replay',
       'disk',
       'lease-restart',
+      'relead',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -224,6 +225,7 @@ describe('parseOptions: each flag', () => {
       'replay',
       'disk',
       'lease-restart',
+      'relead',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

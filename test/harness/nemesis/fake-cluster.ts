@@ -42,6 +42,10 @@ export class FakeNet implements NetworkControl {
   async setReplay(settings: ReplaySettings | null, flush?: boolean): Promise<void> {
     this.calls.push(`setReplay ${JSON.stringify(settings)}${flush === true ? ' flush' : ''}`);
   }
+
+  async holdAllFrom(node: string | null): Promise<void> {
+    this.calls.push(`holdAllFrom ${node ?? 'null'}`);
+  }
 }
 
 /** A network layer that sees the votes (the relay with a monitor attached). */
@@ -75,6 +79,8 @@ export class FakeCluster implements NemesisCluster {
   readonly paused = new Set<string>();
   readonly clocks = new Map<string, { offsetMs: number; rate: number }>();
   leaderId: string | null = 'n1';
+  /** The term every node reports. */
+  term = 1;
   /** Nodes whose next restarts fail as a node refusing corrupt storage does (exit code 3). */
   readonly refuseStart = new Set<string>();
 
@@ -112,7 +118,7 @@ export class FakeCluster implements NemesisCluster {
     return {
       id,
       role: id === this.leaderId ? 'leader' : 'follower',
-      currentTerm: 1,
+      currentTerm: this.term,
       votedFor: null,
       leaderId: this.leaderId,
       commitIndex: 0,

@@ -138,6 +138,68 @@ describe('lease-restart choreography (fake cluster)', () => {
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id), id).toBe(true);
   });
 
+  it(`after-restart: the voters cut off from the leader alone, crashed and restarted, then the leader cut off, then the candidate's clock (seed ${SEED})`, async () => {
+    const cluster = new FakeCluster(5);
+    cluster.leaderId = 'n2';
+    const nemesis = leaseRestart.create(contextOf(cluster, SEED));
+    // The grudge in force at each kill and restart: the restarted voters must never hear the leader.
+    const grudgeAt: Record<string, unknown> = {};
+    const kill = cluster.kill.bind(cluster);
+    const restart = cluster.restart.bind(cluster);
+    cluster.kill = async (id) => {
+      grudgeAt[`kill ${id}`] = structuredClone(cluster.net.grudge);
+      return kill(id);
+    };
+    cluster.restart = async (id) => {
+      grudgeAt[`restart ${id}`] = structuredClone(cluster.net.grudge);
+      return restart(id);
+    };
+    // The rushed candidate wins (as the defect lets it): the old leader no longer leads, and the op ends.
+    const clock = cluster.clock.bind(cluster);
+    cluster.clock = async (id, change) => {
+      if (change.rate === 15) cluster.leaderId = id;
+      return clock(id, change);
+    };
+    const value = (await nemesis.invoke(leaseRestart.decode('start-lease-restart', { candidateRate: 15, cut: 'after-restart' }))) as {
+      leader: string;
+      candidate: string;
+      voters: string[];
+      bystanders: string[];
+      cut: string;
+      cutAtMs: number;
+      restartedAtMs: number;
+      leaderDeposedAtMs: number | null;
+    };
+    expect(value.leader).toBe('n2');
+    expect(value.cut).toBe('after-restart');
+    expect(value.cutAtMs).toBeGreaterThanOrEqual(value.restartedAtMs);
+    expect(value.leaderDeposedAtMs).toBeGreaterThanOrEqual(value.cutAtMs);
+    for (const v of value.voters) {
+      for (const step of [`kill ${v}`, `restart ${v}`]) {
+        const g = grudgeAt[step] as Record<string, string[]> | null;
+        expect(g?.[v], step).toEqual(['n2']); // the voter drops the leader
+        expect(g?.['n2'], step).toEqual(value.voters); // and the leader the voters
+        for (const other of [value.candidate, ...value.bystanders]) expect(g?.[other], `${step}: ${other}`).toEqual([]);
+      }
+    }
+    // Then the leader alone on its side, and only after every restart the candidate's clock.
+    expect([...(cluster.net.grudge?.['n2'] ?? [])].sort()).toEqual(['n1', 'n3', 'n4', 'n5']);
+    expect(cluster.net.calls).toEqual(['partition', 'partition']);
+    const calls = cluster.calls;
+    const clockAt = calls.indexOf(`clock ${value.candidate} {"rate":15}`);
+    expect(clockAt, calls.join('; ')).toBeGreaterThanOrEqual(0);
+    for (const v of value.voters) expect(calls.indexOf(`restart ${v}`), calls.join('; ')).toBeLessThan(clockAt);
+    const healed = (await nemesis.invoke(stopOp())) as { clockReset: string | null };
+    expect(healed.clockReset).toBe(value.candidate);
+    expect(cluster.net.grudge).toBeNull();
+    for (const id of cluster.nodeIds) expect(cluster.isAlive(id), id).toBe(true);
+  });
+
+  it('an op recorded before the cut order existed decodes as at-kill; an unknown order is refused', () => {
+    expect(startOp(12).value).toEqual({ candidateRate: 12, cut: 'at-kill' });
+    expect(() => leaseRestart.decode('start-lease-restart', { candidateRate: 12, cut: 'sometime' })).toThrow(/cut/);
+  });
+
   it('a voter that fails to come back is named, and the stop op restarts it', async () => {
     const cluster = new FakeCluster(5);
     for (const id of cluster.nodeIds) cluster.refuseStart.add(id); // whichever voters are drawn

@@ -54,7 +54,19 @@ function drawnOps(): Map<NemesisKind, NemesisOp[]> {
 
 describe('the nemesis table', () => {
   it('lists each kind under its own name, in the canonical order', () => {
-    expect(nemesisKinds).toEqual(['partition', 'kill', 'pause', 'clock', 'loss', 'delay', 'duplicate', 'replay', 'disk', 'lease-restart']);
+    expect(nemesisKinds).toEqual([
+      'partition',
+      'kill',
+      'pause',
+      'clock',
+      'loss',
+      'delay',
+      'duplicate',
+      'replay',
+      'disk',
+      'lease-restart',
+      'relead',
+    ]);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
 
@@ -132,6 +144,7 @@ describe('the nemesis table', () => {
       'start',
       'stop-disk',
       'stop-lease-restart',
+      'stop-relead',
       'reset-clock',
     ]);
   });

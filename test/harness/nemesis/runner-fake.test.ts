@@ -17,7 +17,8 @@ async function run(
   seed = 7,
 ): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
   const records: NemesisOpRecord[] = [];
-  const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op) });
+  // A short leader wait: the fake's leader is always there, and relead's steps wait for what a fake never does (an election).
+  const runner = new NemesisRunner(cluster, schedule, { seed, record: (op) => records.push(op), leaderWaitMs: 20 });
   runner.start(Date.now());
   await waitFor(
     () => records.filter((r) => r.phase === 'complete').length >= schedule.length,
@@ -52,6 +53,8 @@ const effects: Record<NemesisKind, RegExp[]> = {
     /^clock n\d \{"offsetMs":0,"rate":1\}$/,
     /^heal$/,
   ],
+  // The fake elects no one: each cycle gives up after its first step (relead.test.ts plays the whole choreography).
+  relead: [/^holdAllFrom n\d$/, /^partition$/, /^holdAllFrom null$/, /^heal$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -107,6 +110,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-disk': { target: 'all' },
       'start-lease-restart': { candidateRate: 10 },
       'stop-lease-restart': null,
+      'start-relead': { slowRate: 0.1 },
+      'stop-relead': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

@@ -330,7 +330,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-16)
+      .slice(-18)
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -341,6 +341,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'start',
       'stop-disk',
       'stop-lease-restart',
+      'stop-relead',
       'reset-clock',
     ]);
     for (const id of cluster.nodeIds) {

@@ -31,6 +31,7 @@ const startFs = new Set([
   'start-replay',
   'start-disk',
   'start-lease-restart',
+  'start-relead',
 ]);
 
 describe('nemesis schedules', () => {

@@ -51,6 +51,42 @@ describe('ReplayStage', () => {
     expect(stage.releaseAllHeld()).toEqual([]);
   });
 
+  test('holdAllFrom: every AppendEntries of that sender is held (no draw), others pass; after null nothing new is held and the held ones still travel', () => {
+    const stage = new ReplayStage();
+    stage.holdAllFrom('n1', 5000);
+    const drew: string[] = [];
+    const draw = (): number => {
+      drew.push('draw');
+      return 0.999;
+    };
+    const a = ae('n1', 'n2', 4, 900);
+    const b = ae('n1', 'n2', 4, 901);
+    expect(stage.onAppendEntries('n1>n2', 4, a, 0, draw).hold).toBe(true);
+    expect(stage.onAppendEntries('n1>n2', 4, b, 5, draw).hold).toBe(true);
+    // n10's links are not n1's.
+    expect(stage.onAppendEntries('n10>n2', 4, ae('n10', 'n2', 4, 1), 6, draw).hold).toBe(false);
+    expect(stage.onAppendEntries('n2>n1', 4, ae('n2', 'n1', 4, 1), 7, draw).hold).toBe(false);
+    expect(drew).toEqual([]); // no fraction fault on: nothing drawn
+    expect(stage.holding).toBe(2);
+    stage.holdAllFrom(null);
+    expect(stage.onAppendEntries('n1>n3', 4, ae('n1', 'n3', 4, 902), 8, draw).hold).toBe(false);
+    // n1 leads a later term on n1>n2: both held ones leave, oldest first, across terms.
+    const later = stage.onAppendEntries('n1>n2', 6, ae('n1', 'n2', 6, 1), 100, draw);
+    expect(later).toEqual({
+      hold: false,
+      release: [
+        { link: 'n1>n2', msg: a, how: 'held', acrossTerms: true },
+        { link: 'n1>n2', msg: b, how: 'held', acrossTerms: true },
+      ],
+    });
+    // What no later term released leaves at its own maxAgeMs.
+    stage.holdAllFrom('n3', 1000);
+    const c = ae('n3', 'n4', 6, 3);
+    stage.onAppendEntries('n3>n4', 6, c, 200, draw);
+    expect(stage.expire(1199)).toEqual([]);
+    expect(stage.expire(1200)).toEqual([{ link: 'n3>n4', msg: c, how: 'held', acrossTerms: false }]);
+  });
+
   test('hold: what no later term released leaves at maxAgeMs; a stopped fault holds nothing new but its held ones still travel; the final heal flushes', () => {
     const stage = new ReplayStage();
     stage.set({ mode: 'hold', fraction: 1, maxAgeMs: 1000 });
@@ -151,5 +187,35 @@ describe('UdpRelay replay fault (real sockets)', () => {
     expect(relay.linkStats()['n1>n2']).toMatchObject({ received: 4, replayed: 3, forwarded: 7 });
     expect(relay.linkStats()['n2>n1']).toMatchObject({ received: 0, forwarded: 0 });
     await relay.setReplay(null);
+  });
+
+  test('holdAllFrom holds every AppendEntries of one sender until it leads a later term; the other direction passes; unknown nodes refused', async () => {
+    const [n1, n2] = [await endpoint(), await endpoint()];
+    const relay = await UdpRelay.start({
+      nodes: [
+        { id: 'n1', host: '127.0.0.1', port: n1.port },
+        { id: 'n2', host: '127.0.0.1', port: n2.port },
+      ],
+      seed: 2,
+    });
+    open.push(relay);
+    const to2 = relay.linkAddress('n1', 'n2');
+    const to1 = relay.linkAddress('n2', 'n1');
+    await expect(relay.holdAllFrom('n9')).rejects.toThrow(/unknown node/);
+    await relay.holdAllFrom('n1', 60_000);
+    const old = [ae('n1', 'n2', 1, 300), ae('n1', 'n2', 1, 301), ae('n1', 'n2', 1, 302)];
+    for (const m of old) n1.socket.send(m, to2.port, to2.host);
+    const back = ae('n2', 'n1', 2, 1);
+    n2.socket.send(back, to1.port, to1.host);
+    await waitFor(() => relay.holding === 3 && n1.got.length === 1, 2000, 'three held, the other direction delivered');
+    expect(n1.got[0]).toEqual(back);
+    expect(n2.got).toHaveLength(0);
+    await relay.holdAllFrom(null);
+    const next = ae('n1', 'n2', 3, 1);
+    n1.socket.send(next, to2.port, to2.host);
+    await waitFor(() => n2.got.length === 4, 2000, 'the later-term one, then the three held');
+    expect(n2.got[0]).toEqual(next);
+    expect(n2.got.slice(1)).toEqual(old);
+    expect(relay.linkStats()['n1>n2']).toMatchObject({ received: 4, held: 3, heldAcrossTerms: 3, forwarded: 4 });
   });
 });
