@@ -363,7 +363,7 @@ export const bugCells: readonly GateCell[] = [
     name: 'lease-drift/clock',
     expect: 'invalid',
     why:
-      "the safe lease (electionTimeoutMin / clockDriftBound) when the drift bound does not hold: the leader's clock runs at " +
+      "the safe lease ((E - 1) / clockDriftBound ticks) when the drift bound does not hold: the leader's clock runs at " +
       "0.1-0.5x, so its lease outlasts the followers' election timeout and a cut-off leader serves stale reads (§6.4.1 assumes bounded drift)",
     args: [
       ...common,

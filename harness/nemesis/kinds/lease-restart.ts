@@ -27,7 +27,7 @@
  * with itself and the voters, commits writes, and L serves lease reads of a
  * stale state until its lease runs out: the checker sees a stale read. A
  * correct voter keeps the promise for a minimum election timeout after its
- * restart, by which time L's lease (electionTimeoutMin / clockDriftBound of
+ * restart, by which time L's lease (safeLeaseTicks, (E - 1) / clockDriftBound ticks of
  * L's clock, from its last round acknowledged before the cut) has run out.
  * A fast clock only shortens d's own timers and lease: the safe direction.
  *
@@ -47,12 +47,12 @@
  * keeps its promise for a minimum election timeout from its restart, which
  * ended just before the cut, and the candidate needs every voter (with
  * itself, a bare majority), so the last one back holds it off until the
- * lease has run out: a lease lasts electionTimeoutMin / clockDriftBound
- * (3.3 s of a 4 s minimum), so the cut may come up to the difference (0.67
+ * lease has run out: a lease lasts (E - 1) / clockDriftBound ticks
+ * (3.32 s of a 4 s minimum), so the cut may come up to the difference (0.68
  * s) after that voter's restart. (The candidate's fast clock breaks its own
  * promise, so a correct node rests on the restarted voters' promise here,
  * as in the first order.) That margin is electionTimeoutMin minus the lease:
- * 0.67 s with the gate's 4-4.5 s timeouts, but 25 ms with the default
+ * 0.68 s with the gate's 4-4.5 s timeouts, but 25 ms with the default
  * 150 ms, less than a loaded machine may take between a node's start and the
  * cut: with lease reads, run this kind with long election timeouts (with
  * ReadIndex nothing rests on the margin). The cycle draws the order,
