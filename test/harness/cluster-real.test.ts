@@ -101,7 +101,18 @@ describe.skipIf(!haveNode)('Cluster with the real node (relay mode)', () => {
 
   test('clock bump: a jump of the wall clock changes nothing the nodes do (they keep time on a monotonic clock)', async () => {
     const runDir = tempDir('rift-real-clock-');
-    const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'relay', seed: 7, readMode: 'lease' });
+    // Election timeouts of 1-2 s: on a loaded machine a follower starved for a default 150 ms would campaign rightly,
+    // which is not what this test is about (CI saw it at load ~15); the jumps (±131 s) dwarf either.
+    const cluster = await Cluster.start({
+      nodeCount: 3,
+      runDir,
+      nodeFlags: [],
+      net: 'relay',
+      seed: 7,
+      readMode: 'lease',
+      electionTimeoutMsMin: 1000,
+      electionTimeoutMsMax: 2000,
+    });
     clusters.push(cluster);
     const relay = cluster.net as UdpRelay;
     const leader = (await cluster.waitForLeader(15_000))!;
