@@ -52,7 +52,7 @@
  * s) after that voter's restart. (The candidate's fast clock breaks its own
  * promise, so a correct node rests on the restarted voters' promise here,
  * as in the first order.) That margin is electionTimeoutMin minus the lease:
- * 0.68 s with the gate's 4-4.5 s timeouts, but 25 ms with the default
+ * 0.68 s with the gate's 4-4.5 s timeouts, but 40 ms with the default
  * 150 ms, less than a loaded machine may take between a node's start and the
  * cut: with lease reads, run this kind with long election timeouts (with
  * ReadIndex nothing rests on the margin). The cycle draws the order,
