@@ -28,7 +28,7 @@ import {
   type NemesisKind,
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
-import { defaultTimings } from '../node/config-types.js';
+import { configDefaults, defaultTimings, electionTicksMinOf, safeLeaseTicks } from '../node/config-types.js';
 import { dbNames, systems, type DbName } from './db/systems.js';
 import { parseHostList, readHostsFile, type HostsSpec } from './remote/hosts.js';
 import {
@@ -741,6 +741,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       `--heartbeat (${heartbeatIntervalMs} ms) must be at most half the minimum election timeout (${electionTimeoutMs[0]} ms)`,
     );
   }
+  const leaseRefusal = leaseNemesisProblem(readMode, unsafe.leaseMs, nemesis, electionTimeoutMs[0], heartbeatIntervalMs);
+  if (leaseRefusal !== null) throw new UsageError(leaseRefusal);
   const checkTimeLimitS =
     v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
 
@@ -785,4 +787,38 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       heartbeatIntervalMs,
     },
   };
+}
+
+/**
+ * Two fault kinds step outside what a lease assumes, so with lease reads they could report a correct node invalid:
+ * `relead` slows the re-elected leader's clock to 0.1-0.25x (far beyond clockDriftBound), and `lease-restart` speeds
+ * the candidate's clock, leaving the restarted voters' promise (a minimum election timeout from their start) to
+ * outlast the leader's lease, which it does only if the leader is cut off within electionTimeoutMin minus the lease
+ * of their start (harness/nemesis/kinds/lease-restart.ts). That margin must leave room for a loaded machine:
+ * LEASE_RESTART_MARGIN_MS at least (the gate's 4-4.5 s timeouts leave 680 ms; the 150 ms default, 40 ms). With an
+ * unsafe lease (`--unsafe-lease-ms`) the run is about the flag and nothing is refused.
+ */
+export const LEASE_RESTART_MARGIN_MS = 500;
+
+export function leaseNemesisProblem(
+  readMode: ReadModeOption,
+  unsafeLeaseMs: number | null,
+  nemesis: readonly NemesisKind[],
+  electionTimeoutMsMin: number,
+  heartbeatIntervalMs: number,
+): string | null {
+  if (readMode !== 'lease' || unsafeLeaseMs !== null) return null;
+  if (nemesis.includes('relead'))
+    return "--nemesis relead slows the leader's clock to 0.1-0.25x, outside the drift bound lease reads assume: use it with --read-mode readindex";
+  if (!nemesis.includes('lease-restart')) return null;
+  // The tick the cluster is given (harness/cluster.ts): the default, or the heartbeat if shorter.
+  const tickMs = Math.min(configDefaults.tickMs, heartbeatIntervalMs);
+  const leaseMs = safeLeaseTicks(electionTicksMinOf({ electionTimeoutMsMin, tickMs }), configDefaults.clockDriftBound) * tickMs;
+  const marginMs = electionTimeoutMsMin - leaseMs;
+  if (marginMs >= LEASE_RESTART_MARGIN_MS) return null;
+  return (
+    `--nemesis lease-restart with --read-mode lease needs the minimum election timeout to exceed the lease by ` +
+    `${LEASE_RESTART_MARGIN_MS} ms or more (a correct node rests on that margin): ${electionTimeoutMsMin} ms against a ` +
+    `${leaseMs} ms lease leaves ${marginMs} ms; e.g. --election-timeout 4000-4500 --heartbeat 100`
+  );
 }

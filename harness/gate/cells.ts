@@ -74,7 +74,7 @@ const leaseDrift = [
 ];
 /**
  * A paused leader that wakes cut off (--pause-wake-alone): what a stale lease after a pause needs to show. Twice the
- * clients and rate: the stale window is the lease's 120 ms after waking, and only the clients whose home is that node ask it;
+ * clients and rate: the stale window is the lease's 110 ms after waking, and only the clients whose home is that node ask it;
  * 30 s for about seven pauses (a study at 10 s caught it in 6 of 10 runs).
  */
 const leasePause = [
@@ -111,7 +111,7 @@ const heldAcross = [
  * Lease mode, the lease-restart choreography (harness/nemesis/kinds/lease-restart.ts) every 5 s: the leader cut off, two
  * followers crashed and restarted together, a third follower's clock run fast so that its election timer has run out by the
  * time they are back. Cut before the crash (one cycle in four), the defect needs the restarted voters back inside the old
- * leader's lease: election timeouts of 4-4.5 s make the lease 4000 / 1.2 = 3.3 s, longer than a restart on a lightly loaded
+ * leader's lease: election timeouts of 4-4.5 s make the lease 399 / 1.2 ticks = 3.32 s, longer than a restart on a lightly loaded
  * machine (0.3-1.5 s; 1.2-7.9 s at load 9-30: the study's misses at 60 s, 7 of 10); cut after the restart (three in four),
  * the restart's length does not matter. A 100 ms heartbeat keeps the rushed candidate's heartbeats (every 100 ms / rate)
  * sparse enough for the relay. Two cycles in 30 s (a start op lasts until the old leader is deposed: 6-11 s). A correct voter keeps its promise for 4 s after it restarts, so the
