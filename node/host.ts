@@ -11,6 +11,7 @@
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type {
+  Configuration,
   Entry,
   HardState,
   InstallSnapshot,
@@ -570,6 +571,9 @@ export class NodeHost {
       });
     } else if (this.pendingAdmin.size >= maxPendingAdmin) {
       answer({ status: 'unavailable', reason: 'overloaded' });
+    } else if (command.type === 'remove' && command.node === this.id && this.handOverBeforeRemoval(soft.configuration)) {
+      // Not definite and nothing proposed: the admin retries, and the new leader proposes the removal.
+      answer({ status: 'unavailable', reason: 'leadership_transfer' });
     } else {
       const change =
         command.type === 'add'
@@ -592,6 +596,27 @@ export class NodeHost {
     }
     this.drain();
     this.armWake();
+  }
+
+  /**
+   * The leader asked to remove itself hands leadership over first (thesis
+   * §3.10, as §4.2.2 suggests): were it to commit its own removal, the others
+   * stop hearing it at once (they only hear members), its hand-over with them,
+   * and the cluster waits out an election timeout with no leader. Instead the
+   * most caught-up other voter is made leader and proposes the removal when
+   * the admin retries. False when there is no other voter to hand to.
+   */
+  private handOverBeforeRemoval(configuration: Configuration): boolean {
+    let best: { id: NodeId; matchIndex: number } | null = null;
+    for (const id of configuration.voters) {
+      if (id === this.id) continue;
+      const matchIndex = this.core.progressOf(id)?.matchIndex ?? 0;
+      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
+    }
+    if (best === null) return false;
+    this.io.log(`admin: remove ${this.id} asked of the leader itself: handing leadership to ${best.id} first (§3.10)`);
+    this.core.transferLeadership(best.id);
+    return true;
   }
 
   /** The configuration in effect and each member's progress, as this node (the leader) sees it. */
