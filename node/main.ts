@@ -27,6 +27,7 @@ import { UdpTransport } from './transport/udp.js';
 import { KeyRing } from './transport/keys.js';
 import { NodeEndpoint } from './transport/node-endpoint.js';
 import { IncarnationError, nextIncarnation } from './incarnation.js';
+import { bootstrapChangedMessage, checkBootstrapRecord, type BootstrapCheck } from './bootstrap-record.js';
 import { nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
 import { recoverNodeState } from './snapshot/recover.js';
 import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
@@ -280,6 +281,23 @@ async function main(): Promise<void> {
     log(
       `restoring snapshot ${snapshots.restored.meta.index}@${snapshots.restored.meta.term} (${snapshots.restored.data.length} bytes), then ${stored.entries.length} log entries`,
     );
+
+  // `nodes` is the bootstrap configuration: an edited list would change the membership behind the log's back
+  // (node/bootstrap-record.ts). Checked before anything is sent.
+  if (!args.unsafe.memoryLog) {
+    let check: BootstrapCheck;
+    try {
+      check = checkBootstrapRecord(
+        dataDir,
+        config.nodes.map((n) => n.id),
+      );
+    } catch (error) {
+      fail(NODE_EXIT.usage, `cannot read or write the bootstrap record in ${dataDir}: ${(error as Error).message}`);
+    }
+    if (check.kind === 'changed') fail(NODE_EXIT.usage, `refusing to start: ${bootstrapChangedMessage(check)}`);
+    if (check.kind === 'recorded')
+      log(`recorded the bootstrap configuration (${config.nodes.map((n) => n.id).join(',')}) in ${check.file}`);
+  }
 
   // Before anything is sent: peers refuse datagrams from an earlier incarnation (node/incarnation.ts).
   // --unsafe-memory-log keeps nothing on disk, so there the clock alone orders incarnations.
