@@ -8,6 +8,7 @@
  * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
  * and the deterministic simulator (sim/) run exactly this code.
  */
+import { createHash } from 'node:crypto';
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type {
@@ -35,6 +36,7 @@ import type {
   NodeStatus,
   SnapshotStatus,
   SnapshotTransferMessage,
+  StateDigest,
 } from './protocol.js';
 import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
@@ -713,6 +715,11 @@ export class NodeHost {
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
     };
+  }
+
+  /** The digest of the replicated state as applied so far (protocol.ts StateDigest). */
+  stateDigest(): StateDigest {
+    return { appliedIndex: this.kv.lastApplied, sha256: createHash('sha256').update(this.kv.encodeSnapshot()).digest('hex') };
   }
 
   private snapshotStatus(firstIndex: number): SnapshotStatus {

@@ -455,6 +455,8 @@ async function main(): Promise<void> {
         send({ type: 'clock_ok', ...state });
       } else if (request.type === 'status') {
         send({ type: 'status', status: liveHost.status() });
+      } else if (request.type === 'state_digest') {
+        send({ type: 'state_digest', digest: liveHost.stateDigest() });
       }
     });
     // The harness died: do not linger as an orphan.
