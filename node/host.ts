@@ -248,6 +248,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
+  /** The lease one acknowledged round gives this node as leader, in core ticks (null: not lease mode). */
+  private readonly leaseTicks: number | null;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
@@ -321,6 +323,7 @@ export class NodeHost {
     }
     this.snapshots = new LocalSnapshots(start);
     const raftConfig = raftConfigFor(options.id, options.config, options.unsafe, options.joining === true);
+    this.leaseTicks = raftConfig.leaseTicks;
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
     this.core = new RaftNode(
       skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
@@ -714,6 +717,11 @@ export class NodeHost {
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
+      // In ms of this node's clock; the tick phase is unknown to the reader: the lease is rounded up a tick, the promise down.
+      lease: {
+        leaseMs: this.leaseTicks === null ? null : (this.leaseTicks + 1) * this.config.tickMs,
+        votePromiseMs: Math.max(0, this.core.votePromiseTicks() - 1) * this.config.tickMs,
+      },
     };
   }
 

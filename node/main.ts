@@ -313,9 +313,15 @@ async function main(): Promise<void> {
   // every node before the member was added) cannot be reached: say so, sparingly, and carry on
   // (the rest of the cluster still forms its majorities).
   let unaddressed = 0;
+  // Looked up once per peer: the config does not change while the node runs, and this is on every datagram's path.
+  const addresses = new Map<string, { host: string; port: number }>();
   const addressOf = (to: string): { host: string; port: number } | null => {
+    const known = addresses.get(to);
+    if (known !== undefined) return known;
     try {
-      return peerAddress(config, args.id, to);
+      const address = peerAddress(config, args.id, to);
+      addresses.set(to, address);
+      return address;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       if (worthLogging(++unaddressed))

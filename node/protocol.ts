@@ -112,6 +112,13 @@ export interface NodeStatus {
   readonly snapshots?: SnapshotStatus;
   /** The configuration in effect at this node (the newest in its log, dissertation §4.1); empty lists for a joiner that knows none yet. */
   readonly configuration?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
+  /**
+   * Lease bounds, in ms of this node's own clock. leaseMs: at most how long
+   * one acknowledged round lets it serve lease reads as leader (null: not in
+   * lease mode); votePromiseMs: at least how long it will still refuse to
+   * vote for the lease's sake (0: it would vote now).
+   */
+  readonly lease?: { readonly leaseMs: number | null; readonly votePromiseMs: number };
 }
 
 export interface SnapshotStatus {
