@@ -248,8 +248,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
-  /** The lease one acknowledged round gives this node as leader, in core ticks (null: not lease mode). */
-  private readonly leaseTicks: number | null;
+  /** io.clock.monotonicMs() when start() ran: the status's uptimeMs. */
+  private startedAtMs = 0;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
@@ -323,7 +323,6 @@ export class NodeHost {
     }
     this.snapshots = new LocalSnapshots(start);
     const raftConfig = raftConfigFor(options.id, options.config, options.unsafe, options.joining === true);
-    this.leaseTicks = raftConfig.leaseTicks;
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
     this.core = new RaftNode(
       skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
@@ -365,7 +364,8 @@ export class NodeHost {
   start(): void {
     assert(!this.started, 'host started twice');
     this.started = true;
-    this.nextTickAtMs = this.io.clock.monotonicMs() + this.config.tickMs;
+    this.startedAtMs = this.io.clock.monotonicMs();
+    this.nextTickAtMs = this.startedAtMs + this.config.tickMs;
     this.armWake();
     this.updatePeers();
     this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
@@ -717,11 +717,7 @@ export class NodeHost {
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
-      // In ms of this node's clock; the tick phase is unknown to the reader: the lease is rounded up a tick, the promise down.
-      lease: {
-        leaseMs: this.leaseTicks === null ? null : (this.leaseTicks + 1) * this.config.tickMs,
-        votePromiseMs: Math.max(0, this.core.votePromiseTicks() - 1) * this.config.tickMs,
-      },
+      uptimeMs: Math.max(0, Math.floor(this.io.clock.monotonicMs() - this.startedAtMs)),
     };
   }
 

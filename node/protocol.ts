@@ -113,12 +113,12 @@ export interface NodeStatus {
   /** The configuration in effect at this node (the newest in its log, dissertation §4.1); empty lists for a joiner that knows none yet. */
   readonly configuration?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
   /**
-   * Lease bounds, in ms of this node's own clock. leaseMs: at most how long
-   * one acknowledged round lets it serve lease reads as leader (null: not in
-   * lease mode); votePromiseMs: at least how long it will still refuse to
-   * vote for the lease's sake (0: it would vote now).
+   * ms since this node's host started (its own monotonic clock): when its
+   * core began counting its first election timeout, the promise a restarted
+   * node keeps for a lease it may be holding up (thesis §6.4.1). The harness
+   * times lease-restart cycles with it (harness/nemesis/kinds/lease-restart.ts).
    */
-  readonly lease?: { readonly leaseMs: number | null; readonly votePromiseMs: number };
+  readonly uptimeMs?: number;
 }
 
 export interface SnapshotStatus {

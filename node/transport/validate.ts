@@ -298,7 +298,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
-    ['snapshots', 'configuration', 'lease'],
+    ['snapshots', 'configuration', 'uptimeMs'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -345,17 +345,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
         memberList((c as Obj)['learners'], `${p}.configuration.learners`)
       );
     },
-    () => {
-      const l = o['lease'];
-      if (l === undefined) return null;
-      const s = shape(l, ['leaseMs', 'votePromiseMs'], `${p}.lease`);
-      if (s !== null) return s;
-      const lo = l as Obj;
-      return (
-        (lo['leaseMs'] === null ? null : nat(lo['leaseMs'], `${p}.lease`, '.leaseMs')) ??
-        nat(lo['votePromiseMs'], `${p}.lease`, '.votePromiseMs')
-      );
-    },
+    () => (o['uptimeMs'] === undefined ? null : nat(o['uptimeMs'], p, '.uptimeMs')),
     () => {
       const u = o['unsafe'];
       if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;

@@ -127,12 +127,12 @@ export class FakeCluster implements NemesisCluster {
       clock: { nowMs: 0, ...clock },
       dropped: {},
       unsafe: [],
-      ...(this.leases.has(id) ? { lease: this.leases.get(id)! } : {}),
+      ...(this.uptimes.has(id) ? { uptimeMs: this.uptimes.get(id)! } : {}),
     };
   }
 
-  /** What status says of a node's lease and vote promise (absent: nothing, as a node that does not say). */
-  readonly leases = new Map<string, { leaseMs: number | null; votePromiseMs: number }>();
+  /** What status says of a node's uptime (absent: nothing, as a node that does not say). */
+  readonly uptimes = new Map<string, number>();
 
   async kill(id: string): Promise<void> {
     this.calls.push(`kill ${id}`);
