@@ -176,7 +176,7 @@ const diskLostTail = [
  * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
  * them.
  */
-const snapshotLeaderCut = ['--time-limit', '20', '--nemesis', 'partition', '--partition', 'leader', '--snapshot-every-entries', '5'];
+const snapshotLeaderCut = ['--nemesis', 'partition', '--partition', 'leader', '--snapshot-every-entries', '5'];
 
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
