@@ -18,12 +18,13 @@
  */
 import { checkHistory } from '../../checker/check.js';
 import type { HistoryOp } from '../../checker/types.js';
-import { describeMessage, describeStatus } from '../../node/raft/describe.js';
+import { describeStatus } from '../../node/raft/describe.js';
 import type { Entry } from '../../node/raft/types.js';
 import { InvariantChecker } from '../invariants.js';
 import { completeOp, invokeOp, judgeReply } from './clients.js';
 import { EventNotPossible, SteppedCluster } from './cluster.js';
 import { checkLiveness } from './heal.js';
+import { describeSteppedMessage } from './network.js';
 import { latestWriteIndex, readSafetyViolation } from './read-safety.js';
 import { describeEvent, type SteppedTrace } from './trace.js';
 
@@ -93,9 +94,10 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (effects.crashed) invariants.onStop(id);
     if (effects.started !== null) invariants.onStart(id, effects.started);
     for (const message of effects.messages) {
-      invariants.onSend(id, message);
-      lines.push(`       ${describeMessage(message)}`);
+      if (message.type !== 'install_snapshot') invariants.onSend(id, message);
+      lines.push(`       ${describeSteppedMessage(message)}`);
     }
+    if (effects.snapshotSaved !== null) lines.push(`       ${id} saves snapshot ${effects.snapshotSaved.index}@${effects.snapshotSaved.term}`);
     for (const { entry } of effects.applied) {
       invariants.onApply(id, entry);
     }
@@ -105,7 +107,12 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (core !== null) {
       invariants.checkNode(id, core);
       const status = core.status();
-      if (status.commitIndex > committed.length) committed = core.log().slice(0, status.commitIndex);
+      if (status.commitIndex > committed.length) {
+        // The committed prefix grows from this node's log (a compacted log holds only what follows its snapshot).
+        const grown = committed.slice();
+        for (const entry of core.log()) if (entry.index === grown.length + 1 && entry.index <= status.commitIndex) grown.push(entry);
+        committed = grown;
+      }
       lines.push(`       ${id}: ${describeStatus(status)}`);
     }
     for (const served of effects.served) {
