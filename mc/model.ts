@@ -188,6 +188,8 @@ interface NodeStepResult {
   readonly replies: readonly ClientReply[];
   readonly served: readonly ServedRead[];
   readonly applied: readonly Entry[];
+  /** A snapshot became durable (a save or an install). */
+  readonly snapshotSaved: boolean;
   readonly threw: string | null;
 }
 
@@ -245,6 +247,9 @@ export interface ModelStats {
   memoMisses: number;
   linearizabilityChecks: number;
   livenessChecks: number;
+  /** Transitions that made a snapshot durable: a node's own save (the `snapshot` event) or an install from a leader (coverage). */
+  snapshotSaves: number;
+  snapshotInstalls: number;
 }
 
 const MEMO_LIMIT = 4_000_000;
@@ -306,7 +311,15 @@ export class Model {
   readonly logs = new LogTable();
   readonly nodes: NodeTable;
   readonly msgs: MessageTable;
-  readonly stats: ModelStats = { netOverflows: 0, memoHits: 0, memoMisses: 0, linearizabilityChecks: 0, livenessChecks: 0 };
+  readonly stats: ModelStats = {
+    netOverflows: 0,
+    memoHits: 0,
+    memoMisses: 0,
+    linearizabilityChecks: 0,
+    livenessChecks: 0,
+    snapshotSaves: 0,
+    snapshotInstalls: 0,
+  };
   private readonly commits: CommitTable;
   private readonly configs: readonly RaftConfig[];
   private readonly ids: readonly NodeId[];
@@ -663,6 +676,7 @@ export class Model {
       replies: effects.replies,
       served: effects.served,
       applied: effects.applied.map((a) => a.entry),
+      snapshotSaved: effects.snapshotSaved !== null,
       threw,
     };
     if (this.options.memo) {
@@ -830,6 +844,10 @@ export class Model {
       const after = this.nodes.get(result.next);
       next[L.nodes + slot] = result.next;
       if (result.threw !== null) violate('no-crash', `${this.ids[slot]} threw: ${result.threw}`);
+      if (result.snapshotSaved) {
+        if (action.kind === 'snapshot') this.stats.snapshotSaves++;
+        else this.stats.snapshotInstalls++;
+      }
       this.addMessages(next, result.out);
       this.checkNodeChange(next, slot, before, after, violate);
       this.checkApplied(next, slot, result.applied, violate);

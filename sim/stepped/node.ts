@@ -165,6 +165,8 @@ export class StepEffects {
   crashed = false;
   /** A snapshot this input made durable: taken here (the `snapshot` input) or installed from a leader. */
   snapshotSaved: SnapshotMeta | null = null;
+  /** The state machine was serialised for a snapshot at this point (Ready step 5; saved later). */
+  snapshotSerialised: SnapshotMeta | null = null;
 }
 
 export const EMPTY_DURABLE: DurableState = Object.freeze({
@@ -600,6 +602,7 @@ export class SteppedNode {
         `${this.id}: snapshot requested at ${request.index}, the state machine stands at ${running.kv.lastApplied}`,
       );
       running.snapshotSave = { meta: request, data: running.kv.encodeSnapshot() };
+      this.effects.snapshotSerialised = request;
     }
     if (ready.discardEntriesBefore !== null) {
       // Step 6: a durable snapshot covers what the core dropped; the stored log drops it too.
