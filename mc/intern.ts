@@ -90,10 +90,24 @@ export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId
   });
 }
 
+/**
+ * The host's snapshot fields while there is none (a disk's or a write's null
+ * `snapshot`, no save in progress, nothing staged): left out of the
+ * signature, so that without --snapshots signatures, and with them the
+ * symmetry candidates and the sleep sets' ranks, are exactly as before
+ * snapshots were modelled (the fingerprint still covers every field).
+ */
+function isAbsentSnapshotField(holder: object, key: string, value: unknown): boolean {
+  if (key === 'snapshot') return value === null && 'hardState' in holder; // DurableState, DiskWrite (not the core's)
+  if (key === 'snapshotSave') return value === null;
+  if (key === 'staged') return Array.isArray(value) && value.length === 0;
+  return false;
+}
+
 /** The id-blind text: `self` for the node's own id, `peer` for every other; id-keyed maps sorted by content. */
 function encodeSignature(state: SteppedNodeState, self: NodeId): string {
-  const anonymise = (key: string, value: unknown): unknown => {
-    if (key === 'notices') return undefined;
+  const anonymise = function (this: object, key: string, value: unknown): unknown {
+    if (key === 'notices' || isAbsentSnapshotField(this, key, value)) return undefined;
     if (typeof value === 'string') return indexOfId(value) >= 0 ? (value === self ? '@self' : '@peer') : value;
     if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
     if (Array.isArray(value) && isPairsById(value)) {
