@@ -13,7 +13,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lanes } from '../../mc/hash.js';
+import { LogTable } from '../../mc/intern.js';
 import { Model, type World } from '../../mc/model.js';
+import type { Entry } from '../../node/raft/types.js';
 import { PROPERTY_NAMES } from '../../mc/options.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
@@ -31,6 +33,32 @@ function fp(model: Model, w: World): string {
   model.fingerprint(w);
   return `${lanes[0]}:${lanes[1]}`;
 }
+
+describe('logs with a compacted prefix (LogTable)', () => {
+  const e = (index: number, term: number, data = ''): Entry => ({ index, term, type: data === '' ? 'noop' : 'command', data });
+
+  it('Log Matching reads a compaction point as the entry it stands for', () => {
+    const logs = new LogTable();
+    const full = logs.intern([e(1, 1), e(2, 1, 'a'), e(3, 1, 'b'), e(4, 3)]);
+    // Compacted through 3@1, then a minority term's 4@2: agrees with `full` wherever both show a term.
+    const compacted = logs.intern([e(4, 2, 'x')], 3, 1);
+    expect(logs.termAt(compacted, 3)).toBe(1);
+    expect(logs.termAt(compacted, 2)).toBeNull();
+    expect(logs.entryAt(compacted, 4)?.term).toBe(2);
+    expect(logs.lastIndex(compacted)).toBe(4);
+    expect(logs.logMatchingViolation(full, compacted)).toBeNull();
+    // The same entries at another compaction point are another log.
+    expect(logs.intern([e(4, 2, 'x')], 2, 1)).not.toBe(compacted);
+    // Both hold 4@2, but the other log has 3@2 where the snapshot ends with 3@1: Log Matching fails at 3.
+    const other = logs.intern([e(1, 1), e(2, 1, 'a'), e(3, 2, 'y'), e(4, 2, 'x')]);
+    expect(logs.logMatchingViolation(compacted, other)).toMatch(/index 4, but differ at index 3/);
+    // Past both compaction points whole entries are compared.
+    const sameTermOtherData = logs.intern([e(4, 2, 'z')], 3, 1);
+    const longer = logs.intern([e(1, 1), e(2, 1, 'a'), e(3, 1, 'b'), e(4, 2, 'x'), e(5, 2, 'w')]);
+    expect(logs.logMatchingViolation(compacted, longer)).toBeNull();
+    expect(logs.logMatchingViolation(sameTermOtherData, longer)).toMatch(/differ at index 4/);
+  });
+});
 
 describe('the correct core with snapshots', () => {
   it('exhausts a put, a read and one lost message with snapshots saved and installed, and no violation', async () => {
