@@ -339,6 +339,10 @@ export class SteppedNode {
     running.staged = staged.slice(-MAX_STAGED);
     running.core.step(install);
     this.drain(running);
+    // Kept only while a Ready may still name it (the core's pending install, or the Ready waiting on its
+    // fsync): a snapshot the core only learned the commit from, or a duplicate, leaves nothing behind.
+    const pending = [running.core.snapshotState().snapshotToInstall, running.awaiting?.ready.snapshotToInstall ?? null];
+    running.staged = running.staged.filter((s) => pending.some((m) => m !== null && m.index === s.meta.index && m.term === s.meta.term));
   }
 
   /**
