@@ -93,9 +93,11 @@ export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId
 /**
  * The host's snapshot fields while there is none (a disk's or a write's null
  * `snapshot`, no save in progress, nothing staged): left out of the
- * signature, so that without --snapshots signatures, and with them the
- * symmetry candidates and the sleep sets' ranks, are exactly as before
- * snapshots were modelled (the fingerprint still covers every field).
+ * signature, so that without --snapshots the signatures, and with them the
+ * symmetry candidates (symmetry is not exact: they decide which
+ * representatives a state gets) and the sleep sets' ranks, are exactly as
+ * before snapshots were modelled, and so are the figures. The fingerprint
+ * still covers every field.
  */
 function isAbsentSnapshotField(holder: object, key: string, value: unknown): boolean {
   if (key === 'snapshot') return value === null && 'hardState' in holder; // DurableState, DiskWrite (not the core's)

@@ -414,6 +414,9 @@ export class Model {
       throw new Error('mc: the prelude did not end with n1 leading and its noop committed');
     w = w.slice();
     w.fill(0, L.budget, L.snapshots + 1);
+    // The start state was reached by no event: its VIA words must not claim the prelude's last one (the
+    // one-step sleep sets would read that event as its parent's and prune successors nothing else reaches).
+    w.fill(0, L.via, L.via + VIA_WORDS);
     this.preludeCache = { world: w, events };
     return this.preludeCache;
   }
