@@ -299,7 +299,9 @@ export function steppedParams(options: McOptions): SteppedParams {
     unsafe: options.unsafe,
     skipReadQuorum: options.skipReadQuorum,
     // Without snapshots the node's default (never reached): the configuration, and so every state, as before.
-    ...(options.bounds.snapshots > 0 ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing } : {}),
+    ...(options.bounds.snapshots > 0
+      ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing }
+      : {}),
   };
 }
 

@@ -486,9 +486,13 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
-  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing] = modelOptions.map((o) =>
-    intValue(str(o.flag), o),
-  ) as [number, number, number, number, number];
+  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing] = modelOptions.map((o) => intValue(str(o.flag), o)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
   const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
     number,

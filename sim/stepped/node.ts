@@ -45,7 +45,17 @@ import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
-import type { Entry, HardState, InstallSnapshot, NodeId, RaftConfig, Ready, Role, SnapshotMeta, StoredState } from '../../node/raft/types.js';
+import type {
+  Entry,
+  HardState,
+  InstallSnapshot,
+  NodeId,
+  RaftConfig,
+  Ready,
+  Role,
+  SnapshotMeta,
+  StoredState,
+} from '../../node/raft/types.js';
 import type { UnsafeFlags } from '../../node/unsafe-flags.js';
 import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
 import type { SnapshotMessage, SteppedMessage } from './network.js';
@@ -555,7 +565,8 @@ export class SteppedNode {
 
   private stagedFor(running: MutableRunning, meta: SnapshotMeta): SnapshotData {
     const staged = running.staged.find((s) => s.meta.index === meta.index && s.meta.term === meta.term);
-    if (staged === undefined) assertionFailed(`${this.id}: the core installs snapshot ${meta.index}@${meta.term}, which this host never staged`);
+    if (staged === undefined)
+      assertionFailed(`${this.id}: the core installs snapshot ${meta.index}@${meta.term}, which this host never staged`);
     return staged;
   }
 

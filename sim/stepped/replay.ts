@@ -102,7 +102,8 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
       const problem = uncommittedSnapshot(cluster, id, effects.snapshotSerialised.index, effects.snapshotSerialised.term);
       if (problem !== null) violate('invariant', problem);
     }
-    if (effects.snapshotSaved !== null) lines.push(`       ${id} saves snapshot ${effects.snapshotSaved.index}@${effects.snapshotSaved.term}`);
+    if (effects.snapshotSaved !== null)
+      lines.push(`       ${id} saves snapshot ${effects.snapshotSaved.index}@${effects.snapshotSaved.term}`);
     for (const { entry } of effects.applied) {
       invariants.onApply(id, entry);
     }

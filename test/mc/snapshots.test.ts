@@ -74,7 +74,9 @@ describe('the correct core with snapshots', () => {
   });
 
   it('a restart keeps the durable snapshot: the core starts from it, the state machine from its bytes; it is part of the state', () => {
-    const model = new Model(optionsOf(flags({ start: 'leader', writes: 0, reads: 0, crashes: 1, drops: 0, dups: 0, timeouts: 0, snapshots: 1 })));
+    const model = new Model(
+      optionsOf(flags({ start: 'leader', writes: 0, reads: 0, crashes: 1, drops: 0, dups: 0, timeouts: 0, snapshots: 1 })),
+    );
     // After the prelude n1 has applied its noop and is saving the snapshot its core asked for at index 1.
     const saved = walkEvents(model, ['snapshot n1', 'crash n1', 'restart n1']);
     expect(saved.violation).toBeNull();
