@@ -8,9 +8,11 @@
  * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
  * and the deterministic simulator (sim/) run exactly this code.
  */
+import { createHash } from 'node:crypto';
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type {
+  Configuration,
   Entry,
   HardState,
   InstallSnapshot,
@@ -34,6 +36,7 @@ import type {
   NodeStatus,
   SnapshotStatus,
   SnapshotTransferMessage,
+  StateDigest,
 } from './protocol.js';
 import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
@@ -245,6 +248,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
+  /** io.clock.monotonicMs() when start() ran: the status's uptimeMs. */
+  private startedAtMs = 0;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
@@ -359,7 +364,8 @@ export class NodeHost {
   start(): void {
     assert(!this.started, 'host started twice');
     this.started = true;
-    this.nextTickAtMs = this.io.clock.monotonicMs() + this.config.tickMs;
+    this.startedAtMs = this.io.clock.monotonicMs();
+    this.nextTickAtMs = this.startedAtMs + this.config.tickMs;
     this.armWake();
     this.updatePeers();
     this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
@@ -570,6 +576,9 @@ export class NodeHost {
       });
     } else if (this.pendingAdmin.size >= maxPendingAdmin) {
       answer({ status: 'unavailable', reason: 'overloaded' });
+    } else if (command.type === 'remove' && command.node === this.id && this.handOverBeforeRemoval(soft.configuration)) {
+      // Not definite and nothing proposed: the admin retries, and the new leader proposes the removal.
+      answer({ status: 'unavailable', reason: 'leadership_transfer' });
     } else {
       const change =
         command.type === 'add'
@@ -592,6 +601,27 @@ export class NodeHost {
     }
     this.drain();
     this.armWake();
+  }
+
+  /**
+   * The leader asked to remove itself hands leadership over first (thesis
+   * §3.10, as §4.2.2 suggests): were it to commit its own removal, the others
+   * stop hearing it at once (they only hear members), its hand-over with them,
+   * and the cluster waits out an election timeout with no leader. Instead the
+   * most caught-up other voter is made leader and proposes the removal when
+   * the admin retries. False when there is no other voter to hand to.
+   */
+  private handOverBeforeRemoval(configuration: Configuration): boolean {
+    let best: { id: NodeId; matchIndex: number } | null = null;
+    for (const id of configuration.voters) {
+      if (id === this.id) continue;
+      const matchIndex = this.core.progressOf(id)?.matchIndex ?? 0;
+      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
+    }
+    if (best === null) return false;
+    this.io.log(`admin: remove ${this.id} asked of the leader itself: handing leadership to ${best.id} first (§3.10)`);
+    this.core.transferLeadership(best.id);
+    return true;
   }
 
   /** The configuration in effect and each member's progress, as this node (the leader) sees it. */
@@ -687,7 +717,13 @@ export class NodeHost {
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
+      uptimeMs: Math.max(0, Math.floor(this.io.clock.monotonicMs() - this.startedAtMs)),
     };
+  }
+
+  /** The digest of the replicated state as applied so far (protocol.ts StateDigest). */
+  stateDigest(): StateDigest {
+    return { appliedIndex: this.kv.lastApplied, sha256: createHash('sha256').update(this.kv.encodeSnapshot()).digest('hex') };
   }
 
   private snapshotStatus(firstIndex: number): SnapshotStatus {
