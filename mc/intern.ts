@@ -15,9 +15,9 @@
  * learners, which the core keeps sorted) re-sorted, and operator notices
  * left out.
  */
-import { describeMessage } from '../node/raft/describe.js';
-import type { Entry, NodeId, RaftMessage, Role } from '../node/raft/types.js';
-import type { SteppedNodeState } from '../sim/stepped/node.js';
+import type { Entry, NodeId, Role } from '../node/raft/types.js';
+import { describeSteppedMessage, type SteppedMessage } from '../sim/stepped/network.js';
+import { durableLog, type SteppedNodeState } from '../sim/stepped/node.js';
 import { hashString, lanes } from './hash.js';
 import { indexOfId, type Permutations } from './symmetry.js';
 
@@ -29,9 +29,14 @@ export interface NodeSummary {
   readonly term: number;
   readonly durableTerm: number;
   readonly commitIndex: number;
-  /** The node's log: the core's when up, the disk's when down. */
+  /** The node's log: the core's when up, the disk's when down (as a restart rebuilds it); with its compacted start (LogTable). */
   readonly logId: number;
+  /** The log's last index (a compacted log holds fewer entries). */
   readonly logLength: number;
+  /** Down: the disk holds log entries (a lost tail is possible). */
+  readonly storedEntries: boolean;
+  /** The host is saving a snapshot its core asked for (the `snapshot` event is enabled). */
+  readonly snapshotSave: boolean;
   readonly unsynced: boolean;
   readonly leaderId: NodeId | null;
   /** The host holds client requests (pending writes or reads): its steps can answer clients. */
@@ -85,10 +90,26 @@ export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId
   });
 }
 
+/**
+ * The host's snapshot fields while there is none (a disk's or a write's null
+ * `snapshot`, no save in progress, nothing staged): left out of the
+ * signature, so that without --snapshots the signatures, and with them the
+ * symmetry candidates (symmetry is not exact: they decide which
+ * representatives a state gets) and the sleep sets' ranks, are exactly as
+ * before snapshots were modelled, and so are the figures. The fingerprint
+ * still covers every field.
+ */
+function isAbsentSnapshotField(holder: object, key: string, value: unknown): boolean {
+  if (key === 'snapshot') return value === null && 'hardState' in holder; // DurableState, DiskWrite (not the core's)
+  if (key === 'snapshotSave') return value === null;
+  if (key === 'staged') return Array.isArray(value) && value.length === 0;
+  return false;
+}
+
 /** The id-blind text: `self` for the node's own id, `peer` for every other; id-keyed maps sorted by content. */
 function encodeSignature(state: SteppedNodeState, self: NodeId): string {
-  const anonymise = (key: string, value: unknown): unknown => {
-    if (key === 'notices') return undefined;
+  const anonymise = function (this: object, key: string, value: unknown): unknown {
+    if (key === 'notices' || isAbsentSnapshotField(this, key, value)) return undefined;
     if (typeof value === 'string') return indexOfId(value) >= 0 ? (value === self ? '@self' : '@peer') : value;
     if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
     if (Array.isArray(value) && isPairsById(value)) {
@@ -159,15 +180,17 @@ export class NodeTable {
 function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
   const running = state.running;
   if (running === null) {
-    const log = logs.intern(state.durable.entries);
+    const stored = durableLog(state.durable);
     return {
       up: false,
       role: 'follower',
       term: state.durable.hardState.currentTerm,
       durableTerm: state.durable.hardState.currentTerm,
       commitIndex: 0,
-      logId: log,
-      logLength: state.durable.entries.length,
+      logId: logs.intern(stored.entries, stored.prevIndex, stored.prevTerm),
+      logLength: stored.prevIndex + stored.entries.length,
+      storedEntries: state.durable.entries.length > 0,
+      snapshotSave: false,
       unsynced: state.unsynced.length > 0,
       leaderId: null,
       clientPending: false,
@@ -180,8 +203,10 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
     term: core.currentTerm,
     durableTerm: state.durable.hardState.currentTerm,
     commitIndex: core.commitIndex,
-    logId: logs.intern(core.log),
-    logLength: core.log.length,
+    logId: logs.intern(core.log, core.logPrevIndex, core.logPrevTerm),
+    logLength: core.logPrevIndex + core.log.length,
+    storedEntries: state.durable.entries.length > 0,
+    snapshotSave: running.snapshotSave !== null,
     unsynced: state.unsynced.length > 0,
     leaderId: core.leaderId,
     clientPending: running.writes.length > 0 || running.reads.length > 0,
@@ -190,7 +215,7 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
 
 export interface MessageRecord {
   readonly id: number;
-  readonly message: RaftMessage;
+  readonly message: SteppedMessage;
   readonly text: string;
   readonly from: number;
   readonly to: number;
@@ -214,8 +239,8 @@ export class MessageTable {
     return record;
   }
 
-  intern(message: RaftMessage): MessageRecord {
-    const text = describeMessage(message);
+  intern(message: SteppedMessage): MessageRecord {
+    const text = describeSteppedMessage(message);
     const found = this.byText.get(text);
     if (found !== undefined) return found;
     const record: MessageRecord = {
@@ -236,7 +261,8 @@ export class MessageTable {
   hashUnder(record: MessageRecord, p: number): void {
     if (record.known[p] === 0) {
       const map = this.perms.idMaps[p]!;
-      // describeMessage names nodes only in its `from->to` head.
+      // describeMessage names nodes only in its `from->to` head (and a snapshot's configuration, which
+      // lists every node: the same set under any relabelling while membership is fixed).
       const head = `${map.get(record.message.from) ?? record.message.from}->${map.get(record.message.to) ?? record.message.to}`;
       hashString(head + record.text.slice(record.text.indexOf(' ')));
       record.hashes[2 * p] = lanes[0]!;
@@ -248,10 +274,16 @@ export class MessageTable {
   }
 }
 
-/** Logs by content, with Log Matching (Figure 3) decided once per pair. */
+/**
+ * Logs by content, with their compacted start (§7: entries from prevIndex +
+ * 1 on, (prevIndex, prevTerm) the entry a snapshot ends with; 0 and 0 when
+ * nothing is compacted), and Log Matching (Figure 3) decided once per pair.
+ */
 export class LogTable {
   private readonly byKey = new Map<string, number>();
   private readonly logs: (readonly Entry[])[] = [];
+  private readonly prevIndices: number[] = [];
+  private readonly prevTerms: number[] = [];
   private readonly data = new Map<string, number>();
   private readonly matching = new Map<number, string | null>();
 
@@ -259,10 +291,38 @@ export class LogTable {
     return this.logs.length;
   }
 
+  /** The entries held, from prevIndex(id) + 1 on. */
   entries(id: number): readonly Entry[] {
     const log = this.logs[id];
     if (log === undefined) throw new Error(`mc: no interned log ${id}`);
     return log;
+  }
+
+  /** The index of the last compacted entry (0: none). */
+  prevIndex(id: number): number {
+    return this.prevIndices[id]!;
+  }
+
+  prevTerm(id: number): number {
+    return this.prevTerms[id]!;
+  }
+
+  /** The entry at `index`, undefined when compacted away or past the end. */
+  entryAt(id: number, index: number): Entry | undefined {
+    return index > this.prevIndices[id]! ? this.entries(id)[index - this.prevIndices[id]! - 1] : undefined;
+  }
+
+  /** The term at `index`: an entry's, the compaction point's (the snapshot stands for the prefix); null when unknown. */
+  termAt(id: number, index: number): number | null {
+    const prev = this.prevIndices[id]!;
+    if (index === prev) return this.prevTerms[id]!;
+    if (index < prev) return null;
+    return this.entries(id)[index - prev - 1]?.term ?? null;
+  }
+
+  /** The last index (prevIndex + entries held). */
+  lastIndex(id: number): number {
+    return this.prevIndices[id]! + this.entries(id).length;
   }
 
   /** Stable small integer for an entry's payload. */
@@ -276,14 +336,16 @@ export class LogTable {
     return id;
   }
 
-  intern(entries: readonly Entry[]): number {
-    let key = '';
+  intern(entries: readonly Entry[], prevIndex = 0, prevTerm = 0): number {
+    let key = prevIndex === 0 ? '' : `${prevIndex}@${prevTerm}|`;
     for (const entry of entries) key += `${entry.term}:${this.dataId(entry)},`;
     let id = this.byKey.get(key);
     if (id === undefined) {
       id = this.logs.length;
       this.byKey.set(key, id);
       this.logs.push(entries);
+      this.prevIndices.push(prevIndex);
+      this.prevTerms.push(prevTerm);
     }
     return id;
   }
@@ -291,24 +353,30 @@ export class LogTable {
   /**
    * Log Matching (§5.3, Figure 3): if two logs hold an entry with the same
    * index and term, they are identical up to it. Null when it holds;
-   * otherwise the first index where it fails.
+   * otherwise the first index where it fails. Over a compacted prefix the
+   * snapshot's last entry (prevIndex, prevTerm) stands for it: only what
+   * both logs still show is compared, terms at a compaction point, whole
+   * entries past it.
    */
   logMatchingViolation(a: number, b: number): string | null {
     if (a === b) return null;
     const key = a < b ? a * 0x100000 + b : b * 0x100000 + a;
     const known = this.matching.get(key);
     if (known !== undefined) return known;
-    const x = this.entries(a);
-    const y = this.entries(b);
+    const from = Math.max(1, this.prevIndex(a), this.prevIndex(b));
     let verdict: string | null = null;
-    // The highest index with the same term in both logs: everything up to it must be identical.
-    for (let i = Math.min(x.length, y.length) - 1; i >= 0 && verdict === null; i--) {
-      if (x[i]!.term !== y[i]!.term) continue;
-      for (let j = 0; j <= i; j++) {
-        const ex = x[j]!;
-        const ey = y[j]!;
-        if (ex.term !== ey.term || ex.type !== ey.type || ex.data !== ey.data) {
-          verdict = `both logs hold an entry of term ${x[i]!.term} at index ${i + 1}, but differ at index ${j + 1} (${ex.index}@${ex.term} vs ${ey.index}@${ey.term})`;
+    // The highest index with the same term in both logs: everything both show up to it must be identical.
+    for (let i = Math.min(this.lastIndex(a), this.lastIndex(b)); i >= from && verdict === null; i--) {
+      const term = this.termAt(a, i);
+      if (term === null || term !== this.termAt(b, i)) continue;
+      for (let j = from; j <= i; j++) {
+        const ta = this.termAt(a, j);
+        const tb = this.termAt(b, j);
+        const ex = this.entryAt(a, j);
+        const ey = this.entryAt(b, j);
+        const differ = ta !== tb || (ex !== undefined && ey !== undefined && (ex.type !== ey.type || ex.data !== ey.data));
+        if (differ) {
+          verdict = `both logs hold an entry of term ${term} at index ${i}, but differ at index ${j} (${j}@${ta ?? '?'} vs ${j}@${tb ?? '?'})`;
           break;
         }
       }

@@ -21,10 +21,10 @@
  */
 import { checkHistory } from '../checker/check.js';
 import type { HistoryOp } from '../checker/types.js';
-import type { Entry, NodeId, RaftConfig, RaftMessage } from '../node/raft/types.js';
+import type { Entry, NodeId, RaftConfig } from '../node/raft/types.js';
 import { assertNever } from '../node/util/assert.js';
 import { completeOp, invokeOp, judgeReply, requestOf } from '../sim/stepped/clients.js';
-import { isDeadMessage } from '../sim/stepped/network.js';
+import { isDeadMessage, type SteppedMessage } from '../sim/stepped/network.js';
 import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
 import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
@@ -40,7 +40,10 @@ export type World = Int32Array;
 
 export type Action =
   | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly msg: number }
-  | { readonly kind: 'tick' | 'timeout' | 'fsync' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail'; readonly node: number }
+  | {
+      readonly kind: 'tick' | 'timeout' | 'fsync' | 'snapshot' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail';
+      readonly node: number;
+    }
   | { readonly kind: 'request'; readonly op: number; readonly node: number }
   | { readonly kind: 'transfer'; readonly node: number; readonly to: number }
   /** `--time ticks`: one step of real time passes (mc/clock.ts). */
@@ -114,6 +117,7 @@ const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
   transfer: 12,
   request: 13,
   advance: 14,
+  snapshot: 15,
 };
 /** Messages a World holds when the in-flight count is not bounded (more: the state is not expanded, and the summary says so). */
 const UNBOUNDED_NET = 96;
@@ -139,6 +143,8 @@ export class Layout {
   /** Per-node fault budgets used: budget + kind * n + node (B_*). */
   readonly budget: number;
   readonly transfers: number;
+  /** Snapshot saves so far (bounded by --snapshots). */
+  readonly snapshots: number;
   readonly histLen: number;
   /** History events as triples (kind, op, value; value -1 = null). */
   readonly hist: number;
@@ -165,7 +171,8 @@ export class Layout {
     this.committed = this.leaders + maxTerm + 2;
     this.budget = this.committed + 1;
     this.transfers = this.budget + PER_NODE_BUDGETS * n;
-    this.histLen = this.transfers + 1;
+    this.snapshots = this.transfers + 1;
+    this.histLen = this.snapshots + 1;
     this.hist = this.histLen + 1;
     this.netLen = this.hist + 6 * opCount;
     this.net = this.netLen + 1;
@@ -181,6 +188,8 @@ interface NodeStepResult {
   readonly replies: readonly ClientReply[];
   readonly served: readonly ServedRead[];
   readonly applied: readonly Entry[];
+  /** A snapshot became durable (a save or an install). */
+  readonly snapshotSaved: boolean;
   readonly threw: string | null;
 }
 
@@ -225,7 +234,7 @@ class CommitTable {
 export interface WorldBatch {
   readonly nodeStates: SteppedNodeState[];
   readonly nodeSlots: number[];
-  readonly messages: RaftMessage[];
+  readonly messages: SteppedMessage[];
   readonly commits: { entries: readonly Entry[]; terms: readonly number[] }[];
   readonly worlds: Int32Array;
   readonly fps: Int32Array;
@@ -238,6 +247,9 @@ export interface ModelStats {
   memoMisses: number;
   linearizabilityChecks: number;
   livenessChecks: number;
+  /** Transitions that made a snapshot durable: a node's own save (the `snapshot` event) or an install from a leader (coverage). */
+  snapshotSaves: number;
+  snapshotInstalls: number;
 }
 
 const MEMO_LIMIT = 4_000_000;
@@ -251,6 +263,7 @@ const INPUT_FSYNC = 2;
 const INPUT_CRASH = 3;
 const INPUT_RESTART = 4;
 const INPUT_TIMEOUT = 5;
+const INPUT_SNAPSHOT = 6;
 const INPUT_RESUME = 16;
 const INPUT_TRANSFER = 1024;
 const INPUT_LOSE_TAIL = 1040;
@@ -285,6 +298,10 @@ export function steppedParams(options: McOptions): SteppedParams {
     clockDriftBound: options.clockDriftBound,
     unsafe: options.unsafe,
     skipReadQuorum: options.skipReadQuorum,
+    // Without snapshots the node's default (never reached): the configuration, and so every state, as before.
+    ...(options.bounds.snapshots > 0
+      ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing }
+      : {}),
   };
 }
 
@@ -296,7 +313,15 @@ export class Model {
   readonly logs = new LogTable();
   readonly nodes: NodeTable;
   readonly msgs: MessageTable;
-  readonly stats: ModelStats = { netOverflows: 0, memoHits: 0, memoMisses: 0, linearizabilityChecks: 0, livenessChecks: 0 };
+  readonly stats: ModelStats = {
+    netOverflows: 0,
+    memoHits: 0,
+    memoMisses: 0,
+    linearizabilityChecks: 0,
+    livenessChecks: 0,
+    snapshotSaves: 0,
+    snapshotInstalls: 0,
+  };
   private readonly commits: CommitTable;
   private readonly configs: readonly RaftConfig[];
   private readonly ids: readonly NodeId[];
@@ -390,7 +415,10 @@ export class Model {
     if (w[L.netLen] !== 0 || leader.role !== 'leader' || (noopExpected && leader.commitIndex < 1))
       throw new Error('mc: the prelude did not end with n1 leading and its noop committed');
     w = w.slice();
-    w.fill(0, L.budget, L.transfers + 1);
+    w.fill(0, L.budget, L.snapshots + 1);
+    // The start state was reached by no event: its VIA words must not claim the prelude's last one (the
+    // one-step sleep sets would read that event as its parent's and prune successors nothing else reaches).
+    w.fill(0, L.via, L.via + VIA_WORDS);
     this.preludeCache = { world: w, events };
     return this.preludeCache;
   }
@@ -585,7 +613,7 @@ export class Model {
       const isPaused = (paused & (1 << i)) !== 0;
       if (!s.up) {
         out.push({ kind: 'restart', node: i });
-        if (used(B_DISK, i) < b.diskFaults && s.logLength > 0) out.push({ kind: 'lose_tail', node: i });
+        if (used(B_DISK, i) < b.diskFaults && s.storedEntries) out.push({ kind: 'lose_tail', node: i });
         continue;
       }
       if (isPaused) {
@@ -597,6 +625,7 @@ export class Model {
           out.push({ kind: 'timeout', node: i });
         }
         if (s.unsynced) out.push({ kind: 'fsync', node: i });
+        if (s.snapshotSave && w[L.snapshots]! < b.snapshots) out.push({ kind: 'snapshot', node: i });
         if (used(B_PAUSES, i) < b.pauses) out.push({ kind: 'pause', node: i });
         if (s.role === 'leader' && w[L.transfers]! < b.transfers) {
           for (let j = 0; j < L.n; j++) if (j !== i) out.push({ kind: 'transfer', node: i, to: j });
@@ -652,6 +681,7 @@ export class Model {
       replies: effects.replies,
       served: effects.served,
       applied: effects.applied.map((a) => a.entry),
+      snapshotSaved: effects.snapshotSaved !== null,
       threw,
     };
     if (this.options.memo) {
@@ -684,6 +714,7 @@ export class Model {
     else if (code === INPUT_CRASH) node.crash();
     else if (code === INPUT_RESTART) node.restart();
     else if (code === INPUT_TIMEOUT) node.timeout();
+    else if (code === INPUT_SNAPSHOT) node.snapshot();
     else throw new Error(`mc: no node input ${code}`);
   }
 
@@ -737,6 +768,11 @@ export class Model {
       case 'fsync':
         slot = action.node;
         result = this.nodeStep(slot, this.node(w, slot), INPUT_FSYNC);
+        break;
+      case 'snapshot':
+        slot = action.node;
+        next[L.snapshots]!++;
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_SNAPSHOT);
         break;
       case 'crash':
         slot = action.node;
@@ -813,6 +849,10 @@ export class Model {
       const after = this.nodes.get(result.next);
       next[L.nodes + slot] = result.next;
       if (result.threw !== null) violate('no-crash', `${this.ids[slot]} threw: ${result.threw}`);
+      if (result.snapshotSaved) {
+        if (action.kind === 'snapshot') this.stats.snapshotSaves++;
+        else this.stats.snapshotInstalls++;
+      }
       this.addMessages(next, result.out);
       this.checkNodeChange(next, slot, before, after, violate);
       this.checkApplied(next, slot, result.applied, violate);
@@ -1085,6 +1125,11 @@ export class Model {
     const a = after.summary;
     const p = before.summary;
     const stillLeading = p.up && a.up && p.role === 'leader' && a.role === 'leader' && p.term === a.term;
+    const save = after.state.running?.snapshotSave ?? null;
+    const saving = before.state.running?.snapshotSave ?? null;
+    if (save !== null && (saving === null || saving.meta.index !== save.meta.index || saving.meta.term !== save.meta.term)) {
+      this.checkSnapshotCommitted(w, slot, save.meta.index, save.meta.term, violate);
+    }
     if (a.up && a.role === 'leader' && a.term < L.maxTerm + 2) {
       const claimed = w[L.leaders + a.term]!;
       if (claimed === -1) w[L.leaders + a.term] = slot;
@@ -1094,7 +1139,7 @@ export class Model {
       violate('leader-append-only', `leader ${id} of term ${a.term} removed or replaced entries of its own log (§5.3)`);
     }
     if (stillLeading && a.commitIndex > p.commitIndex) {
-      const top = this.logs.entries(a.logId)[a.commitIndex - 1];
+      const top = this.logs.entryAt(a.logId, a.commitIndex);
       if (top !== undefined && top.term !== a.term) {
         violate(
           'commit-rule',
@@ -1105,22 +1150,38 @@ export class Model {
     // Committed history: a committed entry never changes (State Machine Safety, §5.4.3).
     let committed = this.commits.get(w[L.committed]!);
     if (a.up && a.commitIndex > 0) {
-      const log = this.logs.entries(a.logId);
+      const logId = a.logId;
+      const prevIndex = this.logs.prevIndex(logId);
       const upTo = Math.min(a.commitIndex, committed.entries.length);
-      for (let j = 0; j < upTo; j++) {
-        if (!sameEntry(log[j]!, committed.entries[j]!)) {
+      // A compacted prefix: the snapshot's last entry (prevIndex, prevTerm) stands for it (§7).
+      if (prevIndex > 0 && prevIndex <= upTo && committed.entries[prevIndex - 1]!.term !== this.logs.prevTerm(logId)) {
+        violate(
+          'state-machine-safety',
+          `${id} holds a snapshot ending at ${prevIndex}@${this.logs.prevTerm(logId)}, where ${describe(committed.entries[prevIndex - 1]!)} was committed (§5.4.3, §7)`,
+        );
+      }
+      for (let j = Math.max(0, prevIndex); j < upTo; j++) {
+        const entry = this.logs.entryAt(logId, j + 1)!;
+        if (!sameEntry(entry, committed.entries[j]!)) {
           violate(
             'state-machine-safety',
-            `${id} committed ${describe(log[j]!)} at index ${j + 1}, where ${describe(committed.entries[j]!)} was committed before (§5.4.3)`,
+            `${id} committed ${describe(entry)} at index ${j + 1}, where ${describe(committed.entries[j]!)} was committed before (§5.4.3)`,
           );
           break;
         }
       }
-      if (a.commitIndex > committed.entries.length) {
-        const grownFrom = committed.entries.length;
+      // The committed history grows from this node's log, as far as it holds the entries (a snapshot's
+      // prefix was committed, and recorded, before the snapshot was taken).
+      const grownFrom = committed.entries.length;
+      const growTo = grownFrom >= prevIndex ? a.commitIndex : grownFrom;
+      if (growTo > grownFrom) {
         const terms = [...committed.terms];
-        for (let j = grownFrom; j < a.commitIndex; j++) terms.push(a.term);
-        committed = this.commits.intern(log.slice(0, a.commitIndex), terms);
+        const entries = [...committed.entries];
+        for (let j = grownFrom; j < growTo; j++) {
+          terms.push(a.term);
+          entries.push(this.logs.entryAt(logId, j + 1)!);
+        }
+        committed = this.commits.intern(entries, terms);
         w[L.committed] = committed.id;
         // Leader Completeness for what just committed: every leader of a later term holds it.
         for (let i = 0; i < L.n; i++) {
@@ -1147,24 +1208,56 @@ export class Model {
     }
   }
 
-  /** The first entry committed in a term before `term`, from index `from` on, that log `logId` lacks; null if none. */
+  /**
+   * The first entry committed in a term before `term`, from index `from` on, that log `logId` lacks;
+   * null if none. A compacted prefix holds an entry when the snapshot's last entry matches the
+   * committed one there (Log Matching: it stands for the prefix).
+   */
   private missingCommitted(logId: number, term: number, committed: CommitRecord, from: number): string | null {
-    const log = this.logs.entries(logId);
+    const prevIndex = this.logs.prevIndex(logId);
+    const prefixHeld = prevIndex === 0 || committed.entries[prevIndex - 1]?.term === this.logs.prevTerm(logId);
     for (let j = from; j < committed.entries.length; j++) {
       if (committed.terms[j]! >= term) continue;
-      const entry = log[j];
-      if (entry === undefined || !sameEntry(entry, committed.entries[j]!))
-        return `committed entry ${describe(committed.entries[j]!)} (committed in term ${committed.terms[j]})`;
+      const held = j < prevIndex ? prefixHeld : isSameEntry(this.logs.entryAt(logId, j + 1), committed.entries[j]!);
+      if (!held) return `committed entry ${describe(committed.entries[j]!)} (committed in term ${committed.terms[j]})`;
     }
     return null;
   }
 
+  /** Whether log `shorter` is a prefix of log `longer`, over what `longer` has not compacted (its compaction point's term included). */
   private isPrefix(shorter: number, longer: number): boolean {
     const a = this.logs.entries(shorter);
-    const b = this.logs.entries(longer);
-    if (a.length > b.length) return false;
-    for (let j = 0; j < a.length; j++) if (!sameEntry(a[j]!, b[j]!)) return false;
+    if (this.logs.lastIndex(shorter) > this.logs.lastIndex(longer)) return false;
+    const from = this.logs.prevIndex(longer);
+    if (from > this.logs.prevIndex(shorter) && this.logs.termAt(shorter, from) !== this.logs.prevTerm(longer)) return false;
+    for (const entry of a) {
+      if (entry.index <= from) continue;
+      const other = this.logs.entryAt(longer, entry.index);
+      if (other === undefined || !sameEntry(entry, other)) return false;
+    }
     return true;
+  }
+
+  /**
+   * "A snapshot never contains uncommitted state" (§7), as the simulator
+   * checks it (sim/simulator.ts checkSnapshotCommitted): when a node
+   * serialises its state machine at `index` (term `term`), a majority holds
+   * that entry: in its log, under its compaction point, or at it.
+   */
+  private checkSnapshotCommitted(w: World, slot: number, index: number, term: number, violate: (p: PropertyName, m: string) => void): void {
+    const L = this.layout;
+    let holders = 0;
+    for (let i = 0; i < L.n; i++) {
+      const logId = this.node(w, i).summary.logId;
+      const prevIndex = this.logs.prevIndex(logId);
+      if (index < prevIndex || this.logs.termAt(logId, index) === term) holders++;
+    }
+    if (holders * 2 <= L.n) {
+      violate(
+        'snapshot-committed',
+        `${this.ids[slot]} serialised its state machine at ${index}@${term}, an entry only ${holders} of ${L.n} nodes hold: uncommitted state in a snapshot (§7)`,
+      );
+    }
   }
 
   /** State Machine Safety at the moment of application: what a node applies at an index is what was committed there. */
@@ -1367,6 +1460,7 @@ export class Model {
       case 'tick':
       case 'timeout':
       case 'fsync':
+      case 'snapshot':
       case 'crash':
       case 'restart':
       case 'pause':
@@ -1457,6 +1551,11 @@ export class Model {
   sizes(): { nodeStates: number; messages: number; logs: number; memo: number } {
     return { nodeStates: this.nodes.size, messages: this.msgs.size, logs: this.logs.size, memo: this.memoSize };
   }
+}
+
+/** Whether `a` is there and is `b`. */
+function isSameEntry(a: Entry | undefined, b: Entry): boolean {
+  return a !== undefined && sameEntry(a, b);
 }
 
 function sameEntry(a: Entry, b: Entry): boolean {

@@ -19,6 +19,7 @@ export type PropertyName =
   | 'commit-rule'
   | 'read-safety'
   | 'linearizability'
+  | 'snapshot-committed'
   | 'liveness'
   | 'no-crash';
 
@@ -32,6 +33,8 @@ export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   'commit-rule': 'a leader advances commitIndex only to an entry of its own term (Figure 2, §5.4.2, Figure 8)',
   'read-safety': 'a served read reflects every write committed before it started (thesis §6.4)',
   linearizability: 'the client operations completed so far are linearizable (checker/)',
+  'snapshot-committed':
+    'a snapshot holds only committed state: the entry a node serialises its state machine at is held by a majority (§7)',
   liveness: 'after the last fault, with the network healed, a new write is applied on every node',
   'no-crash': 'no core or host assertion fails',
 };
@@ -51,6 +54,7 @@ export interface Bounds {
   readonly pauses: number;
   readonly diskFaults: number;
   readonly transfers: number;
+  readonly snapshots: number;
   readonly writes: number;
   readonly cas: number;
   readonly reads: number;
@@ -70,6 +74,9 @@ export interface McOptions {
    * strictly within the drift bound the lease assumes (thesis §6.4.1).
    */
   readonly tickSteps: number;
+  /** With bounds.snapshots > 0: the core's snapshotEveryEntries and snapshotTrailingEntries (node/raft/compaction.ts). */
+  readonly snapshotEvery: number;
+  readonly snapshotTrailing: number;
   readonly readMode: ReadMode;
   /**
    * `timeouts`: no clocks; a node's next timer may go off at any moment
@@ -220,6 +227,16 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
   },
   {
     kind: 'int',
+    key: 'snapshots',
+    flag: 'snapshots',
+    value: 'S',
+    def: 0,
+    min: 0,
+    max: 20,
+    help: 'snapshot saves in all (§7: a node saves the snapshot its core asked for, then compacts; leaders send InstallSnapshot); 0: the core never asks',
+  },
+  {
+    kind: 'int',
     key: 'writes',
     flag: 'writes',
     value: 'W',
@@ -281,6 +298,24 @@ const modelOptions: readonly IntOption[] = [
     min: 1,
     max: 20,
     help: '--time ticks: real-time steps per tick of the fastest clock; a clock ticks every Q..R steps, R < drift-bound * Q (1: every clock ticks once a step, rates equal up to phase)',
+  },
+  {
+    kind: 'int',
+    flag: 'snapshot-every',
+    value: 'N',
+    def: 1,
+    min: 1,
+    max: 1000,
+    help: 'with --snapshots: the core asks for a snapshot after N applied entries (snapshotEveryEntries)',
+  },
+  {
+    kind: 'int',
+    flag: 'snapshot-trailing',
+    value: 'N',
+    def: 0,
+    min: 0,
+    max: 1000,
+    help: 'with --snapshots: entries kept before a snapshot when the log is compacted (snapshotTrailingEntries)',
   },
 ];
 
@@ -451,7 +486,13 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
-  const [electionTicks, heartbeatTicks, tickSteps] = modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number, number];
+  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing] = modelOptions.map((o) => intValue(str(o.flag), o)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
   const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
     number,
@@ -498,6 +539,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     electionTicks,
     heartbeatTicks,
     tickSteps,
+    snapshotEvery,
+    snapshotTrailing,
     readMode,
     time,
     start,

@@ -170,7 +170,10 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     out(
       `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
         `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
-        `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks`,
+        `${model.stats.linearizabilityChecks} linearizability checks, ${model.stats.livenessChecks} liveness checks` +
+        (o.bounds.snapshots > 0
+          ? `; snapshot transitions: ${model.stats.snapshotSaves.toLocaleString('en-US')} saves, ${model.stats.snapshotInstalls.toLocaleString('en-US')} installs`
+          : ''),
     );
   }
   const overflows = model.stats.netOverflows + workerOverflows;

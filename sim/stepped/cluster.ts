@@ -6,11 +6,10 @@
  * interned data instead (mc/) and uses the same `SteppedNode` and network
  * rules, so both run the same node code on the same events.
  */
-import { describeMessage } from '../../node/raft/describe.js';
-import type { NodeId, RaftMessage } from '../../node/raft/types.js';
+import type { NodeId } from '../../node/raft/types.js';
 import { assertNever } from '../../node/util/assert.js';
 import { requestOf } from './clients.js';
-import { isDeadMessage, type NetworkRules } from './network.js';
+import { describeSteppedMessage, isDeadMessage, type NetworkRules, type SteppedMessage } from './network.js';
 import { SteppedNode, type StepEffects, type SteppedNodeState } from './node.js';
 import { coreConfigFor, nodeIds, type SteppedParams } from './params.js';
 import type { ClientOpSpec, SteppedEvent } from './trace.js';
@@ -22,7 +21,7 @@ export class EventNotPossible extends Error {
 
 export interface SteppedClusterState {
   readonly nodes: readonly SteppedNodeState[];
-  readonly network: readonly RaftMessage[];
+  readonly network: readonly SteppedMessage[];
   readonly paused: readonly NodeId[];
   /** Attempts each client operation has made. */
   readonly attempts: readonly number[];
@@ -37,7 +36,7 @@ export interface EventOutcome {
 export class SteppedCluster {
   readonly ids: readonly NodeId[];
   private readonly nodes = new Map<NodeId, SteppedNode>();
-  private network: RaftMessage[] = [];
+  private network: SteppedMessage[] = [];
   private readonly paused = new Set<NodeId>();
   private attempts: number[];
 
@@ -89,7 +88,7 @@ export class SteppedCluster {
     return node;
   }
 
-  inFlight(): readonly RaftMessage[] {
+  inFlight(): readonly SteppedMessage[] {
     return this.network;
   }
 
@@ -162,6 +161,12 @@ export class SteppedCluster {
         node.clientRequest({ op: event.op, attempt }, requestOf(spec));
         return this.after(node);
       }
+      case 'snapshot': {
+        const node = this.live(event.node, 'snapshot at');
+        if (!node.hasSnapshotSave()) throw new EventNotPossible(`snapshot ${event.node}: it is saving no snapshot`);
+        node.snapshot();
+        return this.after(node);
+      }
       case 'transfer': {
         const node = this.live(event.node, 'transfer at');
         node.transferLeadership(event.to);
@@ -195,14 +200,14 @@ export class SteppedCluster {
     return node;
   }
 
-  private find(text: string): RaftMessage {
-    const message = this.network.find((m) => describeMessage(m) === text);
+  private find(text: string): SteppedMessage {
+    const message = this.network.find((m) => describeSteppedMessage(m) === text);
     if (message === undefined) throw new EventNotPossible(`no message in flight reads "${text}"`);
     return message;
   }
 
-  private take(text: string): RaftMessage {
-    const at = this.network.findIndex((m) => describeMessage(m) === text);
+  private take(text: string): SteppedMessage {
+    const at = this.network.findIndex((m) => describeSteppedMessage(m) === text);
     const message = this.network[at];
     if (message === undefined) throw new EventNotPossible(`no message in flight reads "${text}"`);
     this.network.splice(at, 1);
@@ -216,7 +221,7 @@ export class SteppedCluster {
   }
 
   /** Adds sent messages, then removes dead ones (network.ts). */
-  private enqueue(messages: readonly RaftMessage[]): void {
+  private enqueue(messages: readonly SteppedMessage[]): void {
     for (const message of messages) this.network.push(message);
     if (this.rules.dropDeadMessages) {
       this.network = this.network.filter((m) => !isDeadMessage(m, this.node(m.to).durableState().hardState.currentTerm));

@@ -14,10 +14,10 @@
  * and must fail this check.
  */
 import type { ClientRequest } from '../../node/protocol.js';
-import { describeMessage } from '../../node/raft/describe.js';
 import type { NodeId } from '../../node/raft/types.js';
 import { judgeReply, STEPPED_CLIENT_INSTANCE } from './clients.js';
 import { SteppedCluster, type SteppedClusterState } from './cluster.js';
+import { describeSteppedMessage } from './network.js';
 
 export const PROBE_KEY = 'liveness-probe';
 const probeRequest: ClientRequest = {
@@ -102,12 +102,12 @@ function settle(cluster: SteppedCluster): boolean {
     for (const id of cluster.ids) if (cluster.node(id).hasUnsynced()) cluster.run({ kind: 'fsync', node: id });
     const inFlight = cluster.inFlight();
     if (inFlight.length === 0) return true;
-    let text = describeMessage(inFlight[0]!);
+    let text = describeSteppedMessage(inFlight[0]!);
     for (let i = 1; i < inFlight.length; i++) {
-      const other = describeMessage(inFlight[i]!);
+      const other = describeSteppedMessage(inFlight[i]!);
       if (other < text) text = other;
     }
-    const to = inFlight.find((m) => describeMessage(m) === text)!.to;
+    const to = inFlight.find((m) => describeSteppedMessage(m) === text)!.to;
     if (cluster.node(to).up) cluster.run({ kind: 'deliver', message: text });
     else cluster.run({ kind: 'drop', message: text });
   }

@@ -19,8 +19,35 @@
  *   them). Requests of an old term are not dead: they are answered with the
  *   newer term.
  */
-import type { RaftMessage } from '../../node/raft/types.js';
+import { describeMessage } from '../../node/raft/describe.js';
+import type { InstallSnapshot, RaftMessage } from '../../node/raft/types.js';
 import { assertNever } from '../../node/util/assert.js';
+
+/**
+ * An InstallSnapshot with the snapshot's bytes (SnapshotData.data): the
+ * host streams it in chunks (node/snapshot/streamer.ts, assembler.ts); the
+ * stepped cluster carries it as one message, delivered, lost, duplicated or
+ * delayed like any other. Its receiver's host decodes it and steps the
+ * InstallSnapshot into its core.
+ */
+export type SnapshotMessage = InstallSnapshot & { readonly data: string };
+
+/** What travels between stepped nodes: the datagrams and whole snapshots. */
+export type SteppedMessage = RaftMessage | SnapshotMessage;
+
+/**
+ * The one-line text that names a message in flight (traces, listings): the
+ * core's transcript text, and for a snapshot a checksum of its bytes
+ * (FNV-1a), so two snapshots with the same metadata and other contents (an
+ * unsafe flag's) are different messages.
+ */
+export function describeSteppedMessage(message: SteppedMessage): string {
+  const text = describeMessage(message);
+  if (message.type !== 'install_snapshot') return text;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < message.data.length; i++) h = Math.imul(h ^ message.data.charCodeAt(i), 0x01000193);
+  return `${text} data=#${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
 
 export interface NetworkRules {
   /** The model checker's bound on messages in flight, 0 for none (for the record; a replay does not enforce it). */
@@ -28,7 +55,7 @@ export interface NetworkRules {
   readonly dropDeadMessages: boolean;
 }
 
-export function isDeadMessage(message: RaftMessage, receiverDurableTerm: number): boolean {
+export function isDeadMessage(message: SteppedMessage, receiverDurableTerm: number): boolean {
   switch (message.type) {
     case 'request_vote_response':
     case 'append_entries_response':
@@ -36,6 +63,7 @@ export function isDeadMessage(message: RaftMessage, receiverDurableTerm: number)
       return message.term < receiverDurableTerm;
     case 'request_vote':
     case 'append_entries':
+    case 'install_snapshot':
       return false;
     default:
       return assertNever(message, 'raft message');

@@ -45,9 +45,20 @@ import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
-import type { Entry, HardState, NodeId, RaftConfig, RaftMessage, Ready, Role, StoredState } from '../../node/raft/types.js';
+import type {
+  Entry,
+  HardState,
+  InstallSnapshot,
+  NodeId,
+  RaftConfig,
+  Ready,
+  Role,
+  SnapshotMeta,
+  StoredState,
+} from '../../node/raft/types.js';
 import type { UnsafeFlags } from '../../node/unsafe-flags.js';
 import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
+import type { SnapshotMessage, SteppedMessage } from './network.js';
 import { fixedTimeouts } from './params.js';
 
 /** Which client operation, and which attempt of it, a request or reply belongs to. */
@@ -74,8 +85,21 @@ export interface PendingReadState {
   readonly readIndex: number | null;
 }
 
+/**
+ * A snapshot of the state machine (§7): its Raft metadata and the state
+ * machine's own serialisation (KvStateMachine.encodeSnapshot, client
+ * sessions included), the bytes the host writes to a snapshot file and
+ * streams to a follower.
+ */
+export interface SnapshotData {
+  readonly meta: SnapshotMeta;
+  readonly data: string;
+}
+
 /** What one persist call hands the disk. */
 export interface DiskWrite {
+  /** Ready step 1a: a snapshot from the leader becomes the node's snapshot and the stored log is emptied first; null otherwise. */
+  readonly snapshot: SnapshotData | null;
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
 }
@@ -83,7 +107,10 @@ export interface DiskWrite {
 /** What survives a crash. */
 export interface DurableState {
   readonly hardState: HardState;
+  /** The stored log, contiguous; with a snapshot it may start after index 1 (compacted, Ready step 6). */
   readonly entries: readonly Entry[];
+  /** The newest durable snapshot (taken here or installed from a leader), or null. */
+  readonly snapshot: SnapshotData | null;
 }
 
 export interface RunningState {
@@ -99,6 +126,14 @@ export interface RunningState {
   readonly reads: readonly PendingReadState[];
   /** Role at the last Ready the host finished (a leader that steps down answers its pending requests). */
   readonly lastRole: Role;
+  /**
+   * Ready step 5: the state machine serialised at a snapshotRequest, being
+   * saved (the host's save runs beside the effect loop); the `snapshot`
+   * input finishes the save. Lost in a crash. Null when none.
+   */
+  readonly snapshotSave: SnapshotData | null;
+  /** Snapshots from the leader, decoded and stepped into the core, waiting for a Ready's snapshotToInstall (node/host.ts stagedInstalls). */
+  readonly staged: readonly SnapshotData[];
 }
 
 export interface SteppedNodeState {
@@ -129,7 +164,7 @@ export interface AppliedEntry {
 
 /** Everything observable that one input made the node do, in order within each kind. */
 export class StepEffects {
-  readonly messages: RaftMessage[] = [];
+  readonly messages: SteppedMessage[] = [];
   readonly replies: ClientReply[] = [];
   readonly served: ServedRead[] = [];
   readonly applied: AppliedEntry[] = [];
@@ -138,12 +173,20 @@ export class StepEffects {
   /** What the node restarted from, when the input was a restart. */
   started: StoredState | null = null;
   crashed = false;
+  /** A snapshot this input made durable: taken here (the `snapshot` input) or installed from a leader. */
+  snapshotSaved: SnapshotMeta | null = null;
+  /** The state machine was serialised for a snapshot at this point (Ready step 5; saved later). */
+  snapshotSerialised: SnapshotMeta | null = null;
 }
 
 export const EMPTY_DURABLE: DurableState = Object.freeze({
   hardState: Object.freeze({ currentTerm: 0, votedFor: null }),
   entries: Object.freeze([]),
+  snapshot: null,
 });
+
+/** Bound on staged snapshots (node/host.ts keeps as few: normally one). */
+const MAX_STAGED = 4;
 
 const quietKv = { log: (): void => {} };
 
@@ -155,6 +198,8 @@ interface MutableRunning {
   writes: PendingWriteState[];
   reads: PendingReadState[];
   lastRole: Role;
+  snapshotSave: SnapshotData | null;
+  staged: SnapshotData[];
 }
 
 export class SteppedNode {
@@ -183,6 +228,8 @@ export class SteppedNode {
             writes: running.writes.slice(),
             reads: running.reads.slice(),
             lastRole: running.lastRole,
+            snapshotSave: running.snapshotSave,
+            staged: running.staged.slice(),
           };
   }
 
@@ -211,6 +258,8 @@ export class SteppedNode {
               writes: running.writes.slice(),
               reads: running.reads.slice(),
               lastRole: running.lastRole,
+              snapshotSave: running.snapshotSave,
+              staged: running.staged.slice(),
             },
     };
   }
@@ -234,6 +283,11 @@ export class SteppedNode {
 
   hasUnsynced(): boolean {
     return this.unsynced.length > 0;
+  }
+
+  /** A snapshot is being saved (the `snapshot` input would finish it). */
+  hasSnapshotSave(): boolean {
+    return this.running?.snapshotSave != null;
   }
 
   /** Hands over (and forgets) what the inputs since the last call did. */
@@ -266,9 +320,58 @@ export class SteppedNode {
     this.drain(running);
   }
 
-  deliver(message: RaftMessage): void {
+  deliver(message: SteppedMessage): void {
     const running = this.mustRun('deliver');
+    if (message.type === 'install_snapshot') {
+      this.onAssembled(running, message);
+      return;
+    }
     running.core.step(message);
+    this.drain(running);
+  }
+
+  /**
+   * A whole snapshot from the leader arrived (node/host.ts `onAssembled`:
+   * the chunk stream is the host's concern, so here it is one message): it
+   * is decoded into a fresh state machine, staged, and the InstallSnapshot
+   * goes into the core, which installs it (Ready.snapshotToInstall) or only
+   * learns the commit.
+   */
+  private onAssembled(running: MutableRunning, message: SnapshotMessage): void {
+    const { data, ...install } = message;
+    const kv = new KvStateMachine(quietKv);
+    const restored = kv.restoreSnapshot(data);
+    if (!restored.ok || kv.lastApplied !== install.snapshot.index) {
+      assertionFailed(`${this.id}: snapshot ${install.snapshot.index}@${install.snapshot.term} does not decode at its index`);
+    }
+    const staged = running.staged.filter((s) => s.meta.index !== install.snapshot.index || s.meta.term !== install.snapshot.term);
+    staged.push({ meta: install.snapshot, data });
+    running.staged = staged.slice(-MAX_STAGED);
+    running.core.step(install);
+    this.drain(running);
+    // Kept only while a Ready may still name it (the core's pending install, or the Ready waiting on its
+    // fsync): a snapshot the core only learned the commit from, or a duplicate, leaves nothing behind.
+    const pending = [running.core.snapshotState().snapshotToInstall, running.awaiting?.ready.snapshotToInstall ?? null];
+    running.staged = running.staged.filter((s) => pending.some((m) => m !== null && m.index === s.meta.index && m.term === s.meta.term));
+  }
+
+  /**
+   * The save of the snapshot requested at Ready step 5 completes: it is
+   * durable now (the host writes, fsyncs and renames it), the core is told
+   * (`snapshotTaken`) and may compact. A snapshot no newer than the durable
+   * one (an install got there first) is dropped, as the host does.
+   */
+  snapshot(): void {
+    const running = this.mustRun('snapshot');
+    const save = running.snapshotSave;
+    assert(save !== null, `snapshot on ${this.id}, which is saving none`);
+    running.snapshotSave = null;
+    const durable = this.durable.snapshot;
+    if (durable === null || durable.meta.index < save.meta.index) {
+      this.durable = { ...this.durable, snapshot: save };
+      this.effects.snapshotSaved = save.meta;
+      running.core.snapshotTaken(save.meta);
+    }
     this.drain(running);
   }
 
@@ -305,8 +408,7 @@ export class SteppedNode {
     if (running === null || running.awaiting === null) return;
     const { ready, sentFirst } = running.awaiting;
     running.awaiting = null;
-    const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
-    if (last !== undefined) running.lastLogIndex = last.index;
+    this.wrote(running, ready);
     this.finishReady(running, ready, sentFirst);
     this.drain(running);
   }
@@ -319,19 +421,31 @@ export class SteppedNode {
     this.effects.crashed = true;
   }
 
-  /** Start from the disk: the core from the durable hard state and log, an empty state machine. */
+  /**
+   * Start from the disk: the core from the durable hard state, snapshot and
+   * log; the state machine from the snapshot (§7), or empty; the committed
+   * entries after it replay into it.
+   */
   restart(): void {
     assert(this.running === null, `restart of ${this.id}, which is running`);
-    const stored: StoredState = { hardState: this.durable.hardState, entries: this.durable.entries };
+    const snapshot = this.durable.snapshot;
+    const stored: StoredState = { hardState: this.durable.hardState, entries: this.durable.entries, snapshot: snapshot?.meta ?? null };
     const core = new RaftNode(this.config, stored, fixedTimeouts);
+    const kv = new KvStateMachine(quietKv);
+    if (snapshot !== null) {
+      const restored = kv.restoreSnapshot(snapshot.data);
+      assert(restored.ok && kv.lastApplied === snapshot.meta.index, `${this.id}: its durable snapshot does not restore`);
+    }
     this.running = {
       core,
-      kv: new KvStateMachine(quietKv),
+      kv,
       awaiting: null,
-      lastLogIndex: stored.entries.length,
+      lastLogIndex: core.status().lastLogIndex,
       writes: [],
       reads: [],
       lastRole: 'follower',
+      snapshotSave: null,
+      staged: [],
     };
     this.effects.started = stored;
   }
@@ -343,7 +457,7 @@ export class SteppedNode {
   loseLogTail(count: number): void {
     assert(this.running === null, `disk damage on ${this.id} while it runs`);
     const keep = Math.max(0, this.durable.entries.length - count);
-    this.durable = { hardState: this.durable.hardState, entries: this.durable.entries.slice(0, keep) };
+    this.durable = { ...this.durable, entries: this.durable.entries.slice(0, keep) };
   }
 
   /** A client request arrives (node/host.ts `onClientRequest`); answers go to `ref`. */
@@ -423,8 +537,9 @@ export class SteppedNode {
       this.effects.readies++;
       const sentFirst = ready.hardState === null && ready.softState.role === 'leader';
       if (sentFirst) this.send(ready.messages);
-      if (ready.hardState !== null || ready.entriesToAppend.length > 0) {
+      if (ready.hardState !== null || ready.entriesToAppend.length > 0 || ready.snapshotToInstall !== null) {
         this.write({
+          snapshot: ready.snapshotToInstall === null ? null : this.stagedFor(running, ready.snapshotToInstall),
           hardState:
             this.unsafe.noPersistVote && ready.hardState !== null
               ? { currentTerm: ready.hardState.currentTerm, votedFor: null }
@@ -435,11 +550,24 @@ export class SteppedNode {
           running.awaiting = { ready, sentFirst };
           return; // the host waits for the fsync
         }
-        const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
-        if (last !== undefined) running.lastLogIndex = last.index;
+        this.wrote(running, ready);
       }
       this.finishReady(running, ready, sentFirst);
     }
+  }
+
+  /** What the host's `lastLogIndex` becomes once `ready`'s write is done (node/host.ts persist). */
+  private wrote(running: MutableRunning, ready: Ready): void {
+    if (ready.snapshotToInstall !== null) running.lastLogIndex = ready.snapshotToInstall.index;
+    const last = ready.entriesToAppend[ready.entriesToAppend.length - 1];
+    if (last !== undefined) running.lastLogIndex = last.index;
+  }
+
+  private stagedFor(running: MutableRunning, meta: SnapshotMeta): SnapshotData {
+    const staged = running.staged.find((s) => s.meta.index === meta.index && s.meta.term === meta.term);
+    if (staged === undefined)
+      assertionFailed(`${this.id}: the core installs snapshot ${meta.index}@${meta.term}, which this host never staged`);
+    return staged;
   }
 
   private write(write: DiskWrite): void {
@@ -447,20 +575,21 @@ export class SteppedNode {
     this.unsynced.push(write);
   }
 
+  /** node/host.ts `finishReady`, step by step (the Ready contract, node/raft/types.ts). */
   private finishReady(running: MutableRunning, ready: Ready, sentFirst: boolean): void {
-    // As node/host.ts: the host runs the core with snapshotEveryEntries null
-    // (issue 18 phase 1), so it never compacts, never streams a snapshot and
-    // is never stepped an InstallSnapshot; any snapshot work here is a bug.
-    if (
-      ready.snapshotToInstall !== null ||
-      ready.snapshotsToSend.length > 0 ||
-      ready.snapshotRequest !== null ||
-      ready.discardEntriesBefore !== null
-    ) {
-      assertionFailed(`${this.id}: the core asked for snapshot work the host does not do yet`);
-    }
     running.core.persisted(running.lastLogIndex);
     if (!sentFirst) this.send(ready.messages);
+    for (const install of ready.snapshotsToSend) this.startStream(running, install);
+    if (ready.snapshotToInstall !== null) {
+      // Step 3: the staged state machine replaces ours (host.ts restoreInstalled).
+      const staged = this.stagedFor(running, ready.snapshotToInstall);
+      running.staged = running.staged.filter((s) => s !== staged);
+      const kv = new KvStateMachine(quietKv);
+      const restored = kv.restoreSnapshot(staged.data);
+      assert(restored.ok, `${this.id}: a staged snapshot stopped decoding`);
+      running.kv = kv;
+      this.effects.snapshotSaved = staged.meta;
+    }
     this.apply(running, ready.committedEntries);
     for (const state of ready.readStates) {
       const at = running.reads.findIndex((read) => read.requestId === state.requestId);
@@ -480,9 +609,43 @@ export class SteppedNode {
       );
     }
     this.serveReads(running);
+    if (ready.snapshotRequest !== null) {
+      // Step 5 (host.ts takeSnapshot): serialised now, saved by the `snapshot` input.
+      const request = ready.snapshotRequest;
+      assert(
+        running.kv.lastApplied === request.index,
+        `${this.id}: snapshot requested at ${request.index}, the state machine stands at ${running.kv.lastApplied}`,
+      );
+      running.snapshotSave = { meta: request, data: running.kv.encodeSnapshot() };
+      this.effects.snapshotSerialised = request;
+    }
+    if (ready.discardEntriesBefore !== null) {
+      // Step 6: a durable snapshot covers what the core dropped; the stored log drops it too.
+      const before = ready.discardEntriesBefore;
+      this.durable = { ...this.durable, entries: this.durable.entries.filter((e) => e.index >= before) };
+    }
     const role = ready.softState.role;
     if (running.lastRole === 'leader' && role !== 'leader') this.failPendingOnStepDown(running, ready.softState.leaderId);
     running.lastRole = role;
+  }
+
+  /**
+   * Step 2 for an InstallSnapshot (host.ts startStream): the newest durable
+   * snapshot goes to the follower, as one message (chunks, acks and
+   * retransmission are the streamer's, node/snapshot/); the stream is
+   * reported finished at once, so the core probes again after the
+   * follower's next answer (a lost snapshot is resent after a heartbeat
+   * round, as after a failed stream). A core that names a snapshot other
+   * than the durable one gets `failed`, as from the host.
+   */
+  private startStream(running: MutableRunning, install: InstallSnapshot): void {
+    const latest = this.durable.snapshot;
+    if (latest === null || latest.meta.index !== install.snapshot.index || latest.meta.term !== install.snapshot.term) {
+      running.core.reportSnapshot(install.to, 'failed');
+      return;
+    }
+    this.effects.messages.push({ ...install, data: latest.data });
+    running.core.reportSnapshot(install.to, 'finished');
   }
 
   private apply(running: MutableRunning, entries: readonly Entry[]): void {
@@ -535,7 +698,7 @@ export class SteppedNode {
     running.writes = [];
   }
 
-  private send(messages: readonly RaftMessage[]): void {
+  private send(messages: readonly SteppedMessage[]): void {
     for (const message of messages) this.effects.messages.push(message);
   }
 
@@ -565,10 +728,41 @@ function waitsFor(pending: PendingWriteState, applied: ApplyResult): boolean {
   return applied.kind !== 'conflict' || pending.instance === applied.instance;
 }
 
-/** The disk after one persist (node/raft/types.ts Ready step 1: truncate a conflicting suffix, then append). */
+/**
+ * The disk after one persist (node/raft/types.ts Ready step 1: an installed
+ * snapshot replaces the stored one and empties the log; then truncate a
+ * conflicting suffix and append).
+ */
 export function applyWrite(durable: DurableState, write: DiskWrite): DurableState {
   let entries = durable.entries;
+  let snapshot = durable.snapshot;
+  if (write.snapshot !== null) {
+    snapshot = write.snapshot;
+    entries = [];
+  }
   const first = write.entries[0];
-  if (first !== undefined) entries = [...entries.slice(0, first.index - 1), ...write.entries];
-  return { hardState: write.hardState ?? durable.hardState, entries };
+  if (first !== undefined) entries = [...entries.filter((e) => e.index < first.index), ...write.entries];
+  return { hardState: write.hardState ?? durable.hardState, entries, snapshot };
+}
+
+/** A log with its compacted start: entries from prevIndex + 1 on; (prevIndex, prevTerm) the entry just before (0, 0: none compacted). */
+export interface CompactedLog {
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+}
+
+/** The log a restart would rebuild from `durable` (RaftNode's logFromStorage, §7), without building a core. */
+export function durableLog(durable: DurableState): CompactedLog {
+  const entries = durable.entries;
+  const snapshot = durable.snapshot?.meta ?? null;
+  if (snapshot === null) return { prevIndex: 0, prevTerm: 0, entries };
+  const first = entries[0];
+  const last = entries[entries.length - 1];
+  const bare = { prevIndex: snapshot.index, prevTerm: snapshot.term, entries: [] };
+  if (first === undefined || last === undefined || last.index < snapshot.index) return bare;
+  const atSnapshot = snapshot.index >= first.index ? entries[snapshot.index - first.index] : undefined;
+  if (atSnapshot !== undefined && atSnapshot.term !== snapshot.term) return bare;
+  if (first.index === snapshot.index + 1) return { prevIndex: snapshot.index, prevTerm: snapshot.term, entries };
+  return { prevIndex: first.index, prevTerm: first.term, entries: entries.slice(1) };
 }

@@ -26,6 +26,14 @@ export interface SteppedParams {
   readonly unsafe: UnsafeFlags;
   /** The core's own unsafe flag that no host flag reaches (RaftConfig.unsafe.skipReadQuorum). */
   readonly skipReadQuorum: boolean;
+  /**
+   * Snapshots (§7, issue 18): the core asks for one after this many applied
+   * entries (the host's `snapshotEveryEntries`); absent = the node's default
+   * (10,000, which no stepped run reaches: no snapshots).
+   */
+  readonly snapshotEveryEntries?: number;
+  /** Entries kept before a snapshot when the log is compacted (the host's `snapshotTrailingEntries`); with snapshotEveryEntries. */
+  readonly snapshotTrailingEntries?: number;
 }
 
 export function nodeIds(params: SteppedParams): NodeId[] {
@@ -51,6 +59,9 @@ function clusterConfig(params: SteppedParams): ClusterConfig {
     clockDriftBound: params.clockDriftBound,
     maxKeyBytes: configDefaults.maxKeyBytes,
     maxValueBytes: configDefaults.maxValueBytes,
+    ...(params.snapshotEveryEntries === undefined
+      ? {}
+      : { snapshotEveryEntries: params.snapshotEveryEntries, snapshotTrailingEntries: params.snapshotTrailingEntries ?? 0 }),
   };
 }
 

@@ -18,12 +18,14 @@
  */
 import { checkHistory } from '../../checker/check.js';
 import type { HistoryOp } from '../../checker/types.js';
-import { describeMessage, describeStatus } from '../../node/raft/describe.js';
+import { describeStatus } from '../../node/raft/describe.js';
 import type { Entry } from '../../node/raft/types.js';
 import { InvariantChecker } from '../invariants.js';
 import { completeOp, invokeOp, judgeReply } from './clients.js';
 import { EventNotPossible, SteppedCluster } from './cluster.js';
 import { checkLiveness } from './heal.js';
+import { describeSteppedMessage } from './network.js';
+import { durableLog } from './node.js';
 import { latestWriteIndex, readSafetyViolation } from './read-safety.js';
 import { describeEvent, type SteppedTrace } from './trace.js';
 
@@ -93,9 +95,15 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (effects.crashed) invariants.onStop(id);
     if (effects.started !== null) invariants.onStart(id, effects.started);
     for (const message of effects.messages) {
-      invariants.onSend(id, message);
-      lines.push(`       ${describeMessage(message)}`);
+      if (message.type !== 'install_snapshot') invariants.onSend(id, message);
+      lines.push(`       ${describeSteppedMessage(message)}`);
     }
+    if (effects.snapshotSerialised !== null) {
+      const problem = uncommittedSnapshot(cluster, id, effects.snapshotSerialised.index, effects.snapshotSerialised.term);
+      if (problem !== null) violate('invariant', problem);
+    }
+    if (effects.snapshotSaved !== null)
+      lines.push(`       ${id} saves snapshot ${effects.snapshotSaved.index}@${effects.snapshotSaved.term}`);
     for (const { entry } of effects.applied) {
       invariants.onApply(id, entry);
     }
@@ -105,7 +113,12 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (core !== null) {
       invariants.checkNode(id, core);
       const status = core.status();
-      if (status.commitIndex > committed.length) committed = core.log().slice(0, status.commitIndex);
+      if (status.commitIndex > committed.length) {
+        // The committed prefix grows from this node's log (a compacted log holds only what follows its snapshot).
+        const grown = committed.slice();
+        for (const entry of core.log()) if (entry.index === grown.length + 1 && entry.index <= status.commitIndex) grown.push(entry);
+        committed = grown;
+      }
       lines.push(`       ${id}: ${describeStatus(status)}`);
     }
     for (const served of effects.served) {
@@ -138,4 +151,32 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     }
   }
   return { steps: trace.events.length, violations, lines, history };
+}
+
+/**
+ * "A snapshot never contains uncommitted state" (§7; sim/simulator.ts
+ * checkSnapshotCommitted): the entry a node serialised its state machine at
+ * must be held by a majority, in a running node's log or under its
+ * snapshot, in a down node's stored log or snapshot.
+ */
+function uncommittedSnapshot(cluster: SteppedCluster, id: string, index: number, term: number): string | null {
+  let holders = 0;
+  for (const other of cluster.ids) {
+    const node = cluster.node(other);
+    const core = node.core();
+    let prevIndex: number;
+    let termAt: number | null;
+    if (core !== null) {
+      const first = core.status().firstIndex;
+      prevIndex = first - 1;
+      termAt = index === prevIndex ? core.snapshotState().logPrevTerm : (core.log()[index - first]?.term ?? null);
+    } else {
+      const log = durableLog(node.durableState());
+      prevIndex = log.prevIndex;
+      termAt = index === prevIndex ? log.prevTerm : (log.entries[index - prevIndex - 1]?.term ?? null);
+    }
+    if (index < prevIndex || termAt === term) holders++;
+  }
+  if (holders * 2 > cluster.ids.length) return null;
+  return `snapshot: ${id} snapshotted its state machine at index ${index} (term ${term}), an entry only ${holders} of ${cluster.ids.length} nodes hold: uncommitted state in a snapshot (§7)`;
 }

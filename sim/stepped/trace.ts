@@ -39,6 +39,8 @@ export type SteppedEvent =
   | { readonly kind: 'timeout'; readonly node: NodeId }
   /** The node's disk finishes every write in progress. */
   | { readonly kind: 'fsync'; readonly node: NodeId }
+  /** The node's host finishes saving the snapshot its core asked for (Ready step 5): durable, the core told, the log compacted. */
+  | { readonly kind: 'snapshot'; readonly node: NodeId }
   | { readonly kind: 'crash'; readonly node: NodeId }
   | { readonly kind: 'restart'; readonly node: NodeId }
   /** The node's process stops (it receives nothing and its clock does not run) ... */
@@ -80,6 +82,7 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
     case 'tick':
     case 'timeout':
     case 'fsync':
+    case 'snapshot':
     case 'crash':
     case 'restart':
     case 'pause':
@@ -165,6 +168,12 @@ export function parseTrace(raw: unknown): SteppedTrace {
     clockDriftBound,
     unsafe: unsafe as UnsafeFlags,
     skipReadQuorum: p['skipReadQuorum'] === true,
+    ...(p['snapshotEveryEntries'] === undefined
+      ? {}
+      : {
+          snapshotEveryEntries: int(p['snapshotEveryEntries'], 'params.snapshotEveryEntries', 1, 1_000_000_000),
+          snapshotTrailingEntries: int(p['snapshotTrailingEntries'] ?? 0, 'params.snapshotTrailingEntries', 0, 1_000_000_000),
+        }),
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
@@ -202,6 +211,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
       case 'tick':
       case 'timeout':
       case 'fsync':
+      case 'snapshot':
       case 'crash':
       case 'restart':
       case 'pause':
