@@ -96,6 +96,10 @@ export interface Sample {
   readonly diskBytes: Readonly<Record<string, number | null>>;
   readonly writes: number;
   readonly loadAvg1: number | null;
+  /** Entries in the node's in-memory log (lastLogIndex - firstIndex + 1, from its status): bounded by the snapshot thresholds. */
+  readonly logEntries: Readonly<Record<string, number | null>>;
+  /** Snapshots the node has taken since it started. */
+  readonly snapshotsTaken: Readonly<Record<string, number | null>>;
 }
 
 /** One node's series, as the verdict reads it. */
@@ -315,7 +319,7 @@ async function startLoad(cluster: Cluster, opts: Pick<SoakOptions, 'clients' | '
   return load;
 }
 
-function sampleCluster(cluster: Cluster, tMs: number, writes: number): Sample {
+async function sampleCluster(cluster: Cluster, tMs: number, writes: number): Promise<Sample> {
   const rssBytes: Record<string, number | null> = {};
   const diskBytes: Record<string, number | null> = {};
   for (const id of cluster.nodeIds) {
@@ -323,7 +327,15 @@ function sampleCluster(cluster: Cluster, tMs: number, writes: number): Sample {
     rssBytes[id] = pid === null ? null : rssBytesOf(pid);
     diskBytes[id] = dirBytes(join(cluster.config.dataDir, id));
   }
-  return { tMs, rssBytes, diskBytes, writes, loadAvg1: loadAvg1() };
+  const statuses = await Promise.all(cluster.nodeIds.map((id) => cluster.status(id, 2000)));
+  const logEntries: Record<string, number | null> = {};
+  const snapshotsTaken: Record<string, number | null> = {};
+  cluster.nodeIds.forEach((id, i) => {
+    const s = statuses[i] ?? null;
+    logEntries[id] = s === null ? null : s.lastLogIndex - (s.snapshots?.firstIndex ?? 1) + 1;
+    snapshotsTaken[id] = s?.snapshots?.taken ?? null;
+  });
+  return { tMs, rssBytes, diskBytes, writes, loadAvg1: loadAvg1(), logEntries, snapshotsTaken };
 }
 
 export interface SoakResult {
@@ -377,17 +389,20 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   try {
     const load = await startLoad(cluster, opts, 'compacted');
     const started = performance.now();
-    samples.push(sampleCluster(cluster, 0, 0));
+    samples.push(await sampleCluster(cluster, 0, 0));
     // Sample on a schedule of absolute times, so a slow sample does not shift the rest.
     for (let k = 1; ; k++) {
       const dueMs = Math.min(k * sampleMs, durationMs);
       const waitMs = started + dueMs - performance.now();
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-      const s = sampleCluster(cluster, performance.now() - started, load.writes);
+      const s = await sampleCluster(cluster, performance.now() - started, load.writes);
       samples.push(s);
       const rss = cluster.nodeIds.map((id) => mib(s.rssBytes[id] ?? null)).join(' ');
       const disk = cluster.nodeIds.map((id) => mib(s.diskBytes[id] ?? null)).join(' ');
-      log(`  ${(s.tMs / 1000).toFixed(0)} s: ${s.writes} writes, load ${s.loadAvg1 ?? '-'}; RSS ${rss}; disk ${disk}`);
+      const entries = cluster.nodeIds.map((id) => s.logEntries[id] ?? '-').join(' ');
+      log(
+        `  ${(s.tMs / 1000).toFixed(0)} s: ${s.writes} writes, load ${s.loadAvg1 ?? '-'}; RSS ${rss}; disk ${disk}; log entries ${entries}`,
+      );
       if (dueMs >= durationMs) break;
     }
     await load.stop();
@@ -438,14 +453,18 @@ export function soakReport(r: SoakResult): string {
       `${r.options.clients} clients, ${r.options.keys} keys, ${r.options.valueBytes}-byte values, ${r.options.minutes} min`,
   );
   lines.push(
-    `| node | ${r.marks.map((m) => `RSS @${m.label}`).join(' | ')} | RSS max after warm-up | ${r.marks.map((m) => `disk @${m.label}`).join(' | ')} | disk max after warm-up |`,
+    `| node | ${r.marks.map((m) => `RSS @${m.label}`).join(' | ')} | RSS max after warm-up | ${r.marks.map((m) => `disk @${m.label}`).join(' | ')} | ` +
+      `disk max after warm-up | log entries in memory, max | snapshots taken |`,
   );
-  lines.push(`|---|${r.marks.map(() => '---:').join('|')}|---:|${r.marks.map(() => '---:').join('|')}|---:|`);
+  lines.push(`|---|${r.marks.map(() => '---:').join('|')}|---:|${r.marks.map(() => '---:').join('|')}|---:|---:|---:|`);
+  const last = r.samples[r.samples.length - 1];
   for (const id of ids) {
     const v = r.verdicts[id]!;
+    const entries = r.samples.map((s) => s.logEntries[id] ?? null).filter((e): e is number => e !== null);
     lines.push(
       `| ${id} | ${r.marks.map((m) => mib(m.sample.rssBytes[id] ?? null)).join(' | ')} | ${mib(v.rssMaxAfterWarmupBytes)} | ` +
-        `${r.marks.map((m) => mib(m.sample.diskBytes[id] ?? null)).join(' | ')} | ${mib(v.diskMaxAfterWarmupBytes)} |`,
+        `${r.marks.map((m) => mib(m.sample.diskBytes[id] ?? null)).join(' | ')} | ${mib(v.diskMaxAfterWarmupBytes)} | ` +
+        `${entries.length === 0 ? '-' : Math.max(...entries)} | ${last?.snapshotsTaken[id] ?? '-'} |`,
     );
   }
   lines.push(`load average (1 min) at the marks: ${r.marks.map((m) => `${m.label} ${m.sample.loadAvg1 ?? '-'}`).join(', ')}`);
