@@ -38,6 +38,7 @@
  *   compaction once garbage exceeds both 8 MiB and the live bytes
  *   (node/storage/file-storage.ts), and until the next compaction it grows by
  *   `snapshotEveryEntries` entries: at most max(8 MiB, live) + live + every;
+ *   while it is rewritten, `raft.log.tmp` holds another copy of the live log;
  * - the snapshot files: `snapshot`, `snapshot.prev`, a `snapshot.tmp` being
  *   written, and one being received by InstallSnapshot: 4 times the size of
  *   this workload's full state (a KvStateMachine fed K keys from C clients,
@@ -228,7 +229,8 @@ export function diskBound(opts: { readonly clients: number; readonly keys: numbe
   // The bytes threshold can only make snapshots come sooner, never later.
   const sinceSnapshotBytes = Math.min(entryCountBytes, defaultSnapshotting.snapshotEveryBytes + entryBytes);
   const liveLogBytes = sinceSnapshotBytes + trailing * entryBytes;
-  const logFileBytes = Math.max(LOG_REWRITE_MIN_GARBAGE_BYTES, liveLogBytes) + liveLogBytes + sinceSnapshotBytes;
+  // raft.log before a rewrite, plus the rewrite's temp file (the live records) beside it.
+  const logFileBytes = Math.max(LOG_REWRITE_MIN_GARBAGE_BYTES, liveLogBytes) + liveLogBytes + sinceSnapshotBytes + liveLogBytes;
   // The full state: every key written, a session per client (their ids as the soak names them).
   const sm = new KvStateMachine({ log: () => undefined });
   for (let i = 0; i < Math.max(opts.keys, opts.clients); i++) {
@@ -491,7 +493,7 @@ export function soakReport(r: SoakResult): string {
   lines.push(
     `flat after warm-up (the first ${WARMUP_FRACTION * 100}%) means: RSS's mean and peak over the second half of the rest at most ` +
       `${(r.options.rssTolerance * 100).toFixed(0)}% above the first half's (V8's old generation makes RSS a sawtooth, single samples say little), ` +
-      `and disk use after warm-up at most ${mib(b.bytes)} (raft.log <= ${mib(b.logFileBytes)}: live log <= ${mib(b.liveLogBytes)} at <= ${b.entryBytes} B an entry, ` +
+      `and disk use after warm-up at most ${mib(b.bytes)} (raft.log and its rewrite's temp file <= ${mib(b.logFileBytes)}: live log <= ${mib(b.liveLogBytes)} at <= ${b.entryBytes} B an entry, ` +
       `plus garbage below the 8 MiB rewrite threshold and one snapshot interval; ${SNAPSHOT_FILES_AT_MOST} snapshot files of a ${mib(b.stateBytes)} state)`,
   );
   for (const id of ids) {
