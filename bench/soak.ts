@@ -57,7 +57,7 @@
  * 1 when not (so the bench can fail), 254 for a bad option.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultSnapshotting } from '../node/config-types.js';
@@ -248,6 +248,14 @@ export function diskBound(opts: { readonly clients: number; readonly keys: numbe
   return { bytes: logFileBytes + snapshotFilesBytes, entryBytes, liveLogBytes, logFileBytes, stateBytes, snapshotFilesBytes };
 }
 
+/** On SIGINT/SIGTERM, after the cluster's own stop: remove the run directories too, then exit as the signal would (128 + its number). */
+function removingOnSignal(dirs: readonly string[]): (signal: NodeJS.Signals) => void {
+  return (signal) => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    process.exit(128 + constants.signals[signal]);
+  };
+}
+
 function soakClientId(tag: string, c: number): string {
   return `soak-${tag}-${c}`;
 }
@@ -401,7 +409,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const sampleMs = opts.sampleSeconds * 1000;
   const bound = diskBound(opts);
   const runDir = mkdtempSync(join(tmpdir(), 'rift-soak-'));
-  const cluster = await Cluster.start({ nodeCount: NODE_COUNT, runDir, nodeFlags: [], net: 'direct', seed: 1, readyTimeoutMs: 120_000 });
+  const cluster = await Cluster.start({
+    nodeCount: NODE_COUNT,
+    runDir,
+    nodeFlags: [],
+    net: 'direct',
+    seed: 1,
+    readyTimeoutMs: 120_000,
+    onSignal: removingOnSignal([runDir]),
+  });
   const samples: Sample[] = [];
   try {
     const load = await startLoad(cluster, opts, 'compacted');
@@ -565,6 +581,7 @@ export async function runCompare(opts: CompareResult['options'] & { readonly log
       net: 'direct',
       seed: 1,
       readyTimeoutMs: 120_000,
+      onSignal: removingOnSignal([dirs.compacted, dirs.uncompacted]),
     });
     clusters.uncompacted = await Cluster.start({
       nodeCount: NODE_COUNT,
@@ -574,6 +591,7 @@ export async function runCompare(opts: CompareResult['options'] & { readonly log
       net: 'direct',
       seed: 2,
       readyTimeoutMs: 120_000,
+      onSignal: removingOnSignal([dirs.compacted, dirs.uncompacted]),
     });
     const both = { compacted: clusters.compacted, uncompacted: clusters.uncompacted };
     if (opts.warmupSeconds > 0) {
