@@ -376,7 +376,9 @@ export interface SoakResult {
     readonly writesPerSecond: number;
     readonly loadAvg1: number | null;
   }[];
+  /** Puts acknowledged ok by the last sample (the end of the measured period). */
   readonly writes: number;
+  /** Puts that did not answer ok (timeouts, failures), until the load stopped. */
   readonly errors: number;
   readonly verdicts: Readonly<Record<string, FlatnessVerdict>>;
   readonly flat: boolean;
@@ -464,7 +466,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       diskBound: bound,
       marks,
       throughput,
-      writes: load.writes,
+      // The measured period ends at the last sample (the puts still in flight then finish after it, uncounted).
+      writes: samples[samples.length - 1]!.writes,
       errors: load.errors,
       verdicts,
       flat: Object.values(verdicts).every((v) => v.flat),

@@ -151,9 +151,11 @@ describe('runSoak on a real 5-node cluster', () => {
       for (const id of ids) {
         expect(s.rssBytes[id]).toBeGreaterThan(10 * MiB); // a Node.js process
         expect(s.diskBytes[id]).toBeGreaterThan(0);
+        expect(s.logEntries[id]).toBeGreaterThan(0); // from the node's status over IPC
       }
     }
     expect(r.writes).toBeGreaterThan(0);
+    // The measured period ends at the last sample.
     expect(r.samples[r.samples.length - 1]!.writes).toBe(r.writes);
     expect(r.throughput.length).toBeGreaterThanOrEqual(9);
     expect(r.throughput.every((t) => t.writesPerSecond >= 0 && t.toS > t.fromS)).toBe(true);
