@@ -28,6 +28,7 @@ import {
   type NemesisKind,
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
+import type { LeaseTimings } from './nemesis/context.js';
 import { configDefaults, defaultTimings, electionTicksMinOf, safeLeaseTicks } from '../node/config-types.js';
 import { dbNames, systems, type DbName } from './db/systems.js';
 import { parseHostList, readHostsFile, type HostsSpec } from './remote/hosts.js';
@@ -800,6 +801,24 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
  */
 export const LEASE_RESTART_MARGIN_MS = 500;
 
+/**
+ * What a correct node of a lease-mode run holds and keeps (null: no lease
+ * reads, or --unsafe-lease-ms set the lease): the lease-restart nemesis's
+ * runtime guard rests on it.
+ */
+export function leaseTimingsOf(
+  readMode: ReadModeOption,
+  unsafeLeaseMs: number | null,
+  electionTimeoutMsMin: number,
+  heartbeatIntervalMs: number,
+): LeaseTimings | null {
+  if (readMode !== 'lease' || unsafeLeaseMs !== null) return null;
+  // The tick the cluster is given (harness/cluster.ts): the default, or the heartbeat if shorter.
+  const tickMs = Math.min(configDefaults.tickMs, heartbeatIntervalMs);
+  const leaseTicks = safeLeaseTicks(electionTicksMinOf({ electionTimeoutMsMin, tickMs }), configDefaults.clockDriftBound);
+  return { electionTimeoutMinMs: electionTimeoutMsMin, leaseMs: (leaseTicks + 1) * tickMs, tickMs };
+}
+
 export function leaseNemesisProblem(
   readMode: ReadModeOption,
   unsafeLeaseMs: number | null,
@@ -811,9 +830,8 @@ export function leaseNemesisProblem(
   if (nemesis.includes('relead'))
     return "--nemesis relead slows the leader's clock to 0.1-0.25x, outside the drift bound lease reads assume: use it with --read-mode readindex";
   if (!nemesis.includes('lease-restart')) return null;
-  // The tick the cluster is given (harness/cluster.ts): the default, or the heartbeat if shorter.
-  const tickMs = Math.min(configDefaults.tickMs, heartbeatIntervalMs);
-  const leaseMs = safeLeaseTicks(electionTicksMinOf({ electionTimeoutMsMin, tickMs }), configDefaults.clockDriftBound) * tickMs;
+  const { leaseMs: leaseBoundMs, tickMs } = leaseTimingsOf(readMode, unsafeLeaseMs, electionTimeoutMsMin, heartbeatIntervalMs)!;
+  const leaseMs = leaseBoundMs - tickMs;
   const marginMs = electionTimeoutMsMin - leaseMs;
   if (marginMs >= LEASE_RESTART_MARGIN_MS) return null;
   return (

@@ -8,6 +8,7 @@
  * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
  * and the deterministic simulator (sim/) run exactly this code.
  */
+import { createHash } from 'node:crypto';
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type {
@@ -35,6 +36,7 @@ import type {
   NodeStatus,
   SnapshotStatus,
   SnapshotTransferMessage,
+  StateDigest,
 } from './protocol.js';
 import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
@@ -246,6 +248,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
+  /** io.clock.monotonicMs() when start() ran: the status's uptimeMs. */
+  private startedAtMs = 0;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
@@ -360,7 +364,8 @@ export class NodeHost {
   start(): void {
     assert(!this.started, 'host started twice');
     this.started = true;
-    this.nextTickAtMs = this.io.clock.monotonicMs() + this.config.tickMs;
+    this.startedAtMs = this.io.clock.monotonicMs();
+    this.nextTickAtMs = this.startedAtMs + this.config.tickMs;
     this.armWake();
     this.updatePeers();
     this.io.log(`started term=${this.lastTerm} lastLogIndex=${this.lastLogIndex}`);
@@ -712,7 +717,13 @@ export class NodeHost {
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
+      uptimeMs: Math.max(0, Math.floor(this.io.clock.monotonicMs() - this.startedAtMs)),
     };
+  }
+
+  /** The digest of the replicated state as applied so far (protocol.ts StateDigest). */
+  stateDigest(): StateDigest {
+    return { appliedIndex: this.kv.lastApplied, sha256: createHash('sha256').update(this.kv.encodeSnapshot()).digest('hex') };
   }
 
   private snapshotStatus(firstIndex: number): SnapshotStatus {

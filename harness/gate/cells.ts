@@ -171,6 +171,13 @@ const diskLostTail = [
   'truncate-acked',
 ];
 
+/**
+ * Snapshots every 5 applied entries while the leader is cut off from everyone (issue 18): the leader keeps taking writes it
+ * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
+ * them.
+ */
+const snapshotLeaderCut = ['--nemesis', 'partition', '--partition', 'leader', '--snapshot-every-entries', '5'];
+
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
   'correct/lease-restart': {
@@ -229,6 +236,17 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'a follower whose log lost its tail is caught up by the leader',
     args: [...common, ...diskLostTail],
+  },
+  {
+    name: 'correct/snapshot-leader-cut',
+    expect: 'valid',
+    why: 'snapshots taken every few entries while the leader is cut off hold committed state only',
+    args: [...common, ...snapshotLeaderCut],
+    measured: {
+      detected: 0,
+      runs: 30,
+      note: "2026-12-05, node dist/harness/gate.js --study --only 'correct/snapshot-leader-cut$' --seed 1796500302 (load 15-20): 30 valid",
+    },
   },
   {
     name: 'correct/held-across-terms',
@@ -481,6 +499,25 @@ export const bugCells: readonly GateCell[] = [
     },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
+  },
+  {
+    name: 'snapshot-past-commit/partition',
+    expect: 'invalid',
+    why:
+      'issue 18: a snapshot taken at the last log index applies and answers entries that were never committed; a leader cut ' +
+      'off while it takes writes does that, and the next leader overwrites them (acknowledged writes lost)',
+    args: [...common, ...snapshotLeaderCut, '--node-flag=--unsafe-snapshot-past-commit'],
+    // Caught in about 3 runs of 4 (each detection in a cycle whose snapshot landed just before the cut): 2 of 5 keeps a
+    // false red near 2%.
+    plan: { n: 5, k: 2 },
+    measured: {
+      detected: 22,
+      runs: 30,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'snapshot-past-commit/partition$' --runs 10, seeds 1796500101 " +
+        '(9 of 10), 1796500301 (6 of 10; load 18-22) at 10 s, 1796500201 at 20 s (7 of 10: every detection in the first cycle)',
+    },
+    control: 'correct/snapshot-leader-cut',
   },
   {
     name: 'torn-tail-dropped/disk',

@@ -62,6 +62,12 @@ export interface NemesisContext {
    * to a random node.
    */
   readonly leaderWaitMs: number;
+  /**
+   * The run's lease and the promise behind it, from its options (null: no
+   * lease reads, or a lease set by --unsafe-lease-ms): what a correct node
+   * holds and keeps, never what the node under test says it does.
+   */
+  readonly leaseTimings?: LeaseTimings | null;
   /** True once the runner was stopped: no new actions (a kind's own listeners check it). */
   isStopped(): boolean;
   /**
@@ -69,4 +75,13 @@ export interface NemesisContext {
    * that process (a clock offset or rate) is gone, and a restart starts clean.
    */
   crashed(node: string): void;
+}
+
+/** A lease-mode run's timings, in ms (harness/options.ts leaseTimingsOf). */
+export interface LeaseTimings {
+  /** The minimum election timeout: how long a restarted node refuses to vote from its start (less one tick). */
+  readonly electionTimeoutMinMs: number;
+  /** At most how long one acknowledged round lets a leader serve lease reads (safeLeaseTicks plus one tick). */
+  readonly leaseMs: number;
+  readonly tickMs: number;
 }

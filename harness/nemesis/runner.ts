@@ -13,7 +13,7 @@
  */
 import { assertNever } from '../../node/util/assert.js';
 import { Rng } from '../rng.js';
-import type { NemesisCluster, NemesisContext } from './context.js';
+import type { LeaseTimings, NemesisCluster, NemesisContext } from './context.js';
 import { finalHealValue } from './kind.js';
 import {
   createNemeses,
@@ -38,6 +38,8 @@ export interface NemesisRunnerOptions {
   seed: number;
   /** NemesisContext.leaderWaitMs (default 1000: a few default election timeouts). */
   leaderWaitMs?: number;
+  /** NemesisContext.leaseTimings (absent: no lease reads). */
+  leaseTimings?: LeaseTimings | null;
   record: (op: NemesisOpRecord) => void;
   log?: (l: string) => void;
 }
@@ -60,6 +62,7 @@ export class NemesisRunner {
       restartRng: new Rng((opts.seed ^ 0x5e57a27) >>> 0),
       log: (line) => opts.log?.(line),
       leaderWaitMs: opts.leaderWaitMs ?? 1000,
+      leaseTimings: opts.leaseTimings ?? null,
       isStopped: () => this.stopped,
       crashed: (node) => {
         for (const k of nemesisKinds) this.nemeses[k].crashed?.(node);

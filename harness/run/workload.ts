@@ -12,6 +12,7 @@ import { ClientPool } from '../clients.js';
 import type { RunningSystem } from '../db/system.js';
 import { OpGenerator, Stagger } from '../generator.js';
 import { NemesisRunner } from '../nemesis/runner.js';
+import { leaseTimingsOf, unsafeFlagsOfNodeFlags } from '../options.js';
 import { statusLine, type Phase } from '../progress.js';
 import { ClusterWatch } from './cluster-watch.js';
 import { StarvationMonitor } from './starvation.js';
@@ -65,6 +66,12 @@ export class Workload {
               seed,
               // A fault aimed at the leader waits up to 4 election timeouts for one mid-election.
               leaderWaitMs: 4 * options.electionTimeoutMs[1],
+              leaseTimings: leaseTimingsOf(
+                options.readMode,
+                unsafeFlagsOfNodeFlags(options.nodeFlags).leaseMs,
+                options.electionTimeoutMs[0],
+                options.heartbeatIntervalMs,
+              ),
               record: (op) => {
                 run.facts.nemesisActions += op.phase === 'complete' ? 1 : 0;
                 const line = run.history.record({

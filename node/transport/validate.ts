@@ -298,7 +298,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
-    ['snapshots', 'configuration'],
+    ['snapshots', 'configuration', 'uptimeMs'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -345,6 +345,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
         memberList((c as Obj)['learners'], `${p}.configuration.learners`)
       );
     },
+    () => (o['uptimeMs'] === undefined ? null : nat(o['uptimeMs'], p, '.uptimeMs')),
     () => {
       const u = o['unsafe'];
       if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;

@@ -68,7 +68,7 @@
 import fc from 'fast-check';
 import { assertNever } from '../../../node/util/assert.js';
 import { MAX_CLOCK_RATE } from '../../../node/clock/adjustable-clock.js';
-import type { NemesisContext } from '../context.js';
+import type { LeaseTimings, NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { isolate, majority } from '../partitions.js';
 import type { ScheduleOptions } from '../schedule.js';
@@ -147,6 +147,49 @@ function leaseRestartCycle(_opts: ScheduleOptions): fc.Arbitrary<readonly [Lease
       { kind: 'lease-restart', f: 'start-lease-restart', value: { candidateRate, cut } },
       stop,
     ]);
+}
+
+/**
+ * The runtime guard of the 'after-restart' order (the module comment: a
+ * correct node rests on the restarted voters' promise outlasting the
+ * leader's lease). Just before the cut the nemesis asks each voter how long
+ * it has been up (`uptimesMs`; the promise began when its host started and
+ * lasts a minimum election timeout, less a tick); `elapsedMs` is the time
+ * from that question to the cut's end. The candidate needs every voter, so
+ * the latest promise is the one that holds it off; it must end after the
+ * lease does (at most `leaseMs` from the cut), whatever the cut's delay. If
+ * it may not, the fast clock would take the cluster outside what a correct
+ * lease-mode node survives, and the cycle is void (the candidate keeps its
+ * clock). Both come from the run's options and the nodes' uptimes, never
+ * from what the node under test says it promises (a node with
+ * --unsafe-forget-lease-on-restart promises nothing, and must still be
+ * caught). Nothing to guard without lease reads (`timings` null) or when a
+ * voter did not say its uptime. Pure.
+ */
+export type LeaseRestartGuard =
+  | { readonly kind: 'unguarded'; readonly why: string }
+  | { readonly kind: 'held'; readonly marginMs: number }
+  | { readonly kind: 'void'; readonly marginMs: number; readonly why: string };
+
+export function leaseRestartGuard(
+  timings: LeaseTimings | null,
+  uptimesMs: readonly (number | null)[],
+  elapsedMs: number,
+): LeaseRestartGuard {
+  if (timings === null) return { kind: 'unguarded', why: 'no lease reads' };
+  const known = uptimesMs.filter((u): u is number => u !== null);
+  if (known.length === 0 || known.length < uptimesMs.length) return { kind: 'unguarded', why: 'a voter did not say its uptime' };
+  // The youngest voter's promise lasts longest.
+  const promiseMs = timings.electionTimeoutMinMs - timings.tickMs - Math.min(...known);
+  const marginMs = Math.round(promiseMs - elapsedMs - timings.leaseMs);
+  if (marginMs >= 0) return { kind: 'held', marginMs };
+  return {
+    kind: 'void',
+    marginMs,
+    why:
+      `the latest voter's promise (${Math.round(promiseMs)} ms left when asked) ends ${-marginMs} ms before the leader's lease ` +
+      `(${timings.leaseMs} ms from a cut ${Math.round(elapsedMs)} ms after asking): a correct node could serve a stale lease read`,
+  };
 }
 
 /** Who plays which part in one cycle, drawn when it fires. */
@@ -307,14 +350,27 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       }),
     );
     const restartedAtMs = at();
+    // How long the voters have been up just before the cut (the runtime guard below).
+    const askedAt = performance.now();
+    const voterViews = await Promise.all(roles.voters.map((id) => cluster.status(id)));
     // 3'. At once (the last voter's promise began as it started): the leader's lease now runs from here.
     await net.partition(isolate(cluster.nodeIds, roles.leader));
     const cutAtMs = at();
-    // 4'. The candidate's election timer runs out within a few hundred ms.
-    try {
-      await cluster.clock(roles.candidate, { rate: value.candidateRate });
-    } catch (err) {
-      errors[roles.candidate] = (err as Error).message;
+    const guard = leaseRestartGuard(
+      this.ctx.leaseTimings ?? null,
+      voterViews.map((v) => v?.uptimeMs ?? null),
+      performance.now() - askedAt,
+    );
+    // 4'. The candidate's election timer runs out within a few hundred ms, unless the cut came too late for a
+    // correct node to hold the candidate off (the guard): then the cycle is void and the candidate keeps its clock.
+    if (guard.kind !== 'void') {
+      try {
+        await cluster.clock(roles.candidate, { rate: value.candidateRate });
+      } catch (err) {
+        errors[roles.candidate] = (err as Error).message;
+      }
+    } else {
+      this.ctx.log(`lease-restart: cycle void: ${guard.why}`);
     }
     const deposed = await untilDeposed(this.ctx, roles.leader, this.ctx.leaderWaitMs);
     return {
@@ -326,6 +382,7 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       killedAtMs,
       restartedAtMs,
       cutAtMs,
+      guard,
       leaderDeposedAtMs: deposed ? at() : null,
       ...(Object.keys(errors).length > 0 ? { errors } : {}),
     };

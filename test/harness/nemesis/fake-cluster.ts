@@ -127,8 +127,12 @@ export class FakeCluster implements NemesisCluster {
       clock: { nowMs: 0, ...clock },
       dropped: {},
       unsafe: [],
+      ...(this.uptimes.has(id) ? { uptimeMs: this.uptimes.get(id)! } : {}),
     };
   }
+
+  /** What status says of a node's uptime (absent: nothing, as a node that does not say). */
+  readonly uptimes = new Map<string, number>();
 
   async kill(id: string): Promise<void> {
     this.calls.push(`kill ${id}`);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NemesisContext } from '../../../harness/nemesis/context.js';
-import { candidateRates, drawRoles, leaseRestart } from '../../../harness/nemesis/kinds/lease-restart.js';
+import { candidateRates, drawRoles, leaseRestart, leaseRestartGuard } from '../../../harness/nemesis/kinds/lease-restart.js';
 import { cyclesThatFit, drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
 import { Rng } from '../../../harness/rng.js';
 import { FakeCluster } from './fake-cluster.js';
@@ -193,6 +193,40 @@ describe('lease-restart choreography (fake cluster)', () => {
     expect(healed.clockReset).toBe(value.candidate);
     expect(cluster.net.grudge).toBeNull();
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id), id).toBe(true);
+  });
+
+  it('after-restart guard: voters up too long for their promise to outlast the lease void the cycle (no fast clock); fresh ones, it goes on', async () => {
+    const timings = { electionTimeoutMinMs: 4_000, leaseMs: 3_330, tickMs: 10 };
+    for (const [uptimeMs, expected] of [
+      [2_000, 'void'],
+      [100, 'held'],
+    ] as const) {
+      const cluster = new FakeCluster(5);
+      cluster.leaderId = 'n2';
+      for (const id of cluster.nodeIds) cluster.uptimes.set(id, uptimeMs);
+      const logs: string[] = [];
+      const nemesis = leaseRestart.create({ ...contextOf(cluster, SEED), leaseTimings: timings, log: (l: string) => logs.push(l) });
+      const value = (await nemesis.invoke(leaseRestart.decode('start-lease-restart', { candidateRate: 15, cut: 'after-restart' }))) as {
+        candidate: string;
+        guard: { kind: string; marginMs: number };
+      };
+      expect(value.guard.kind, `uptime ${uptimeMs}`).toBe(expected);
+      const sped = cluster.calls.includes(`clock ${value.candidate} {"rate":15}`);
+      expect(sped, `uptime ${uptimeMs}`).toBe(expected === 'held');
+      expect(logs.some((l) => /lease-restart: cycle void/.test(l))).toBe(expected === 'void');
+      await nemesis.invoke(stopOp());
+    }
+  });
+
+  it("leaseRestartGuard: from the run's timings and the youngest voter's uptime; unguarded without lease reads or an uptime", () => {
+    const timings = { electionTimeoutMinMs: 4_000, leaseMs: 3_330, tickMs: 10 };
+    // Promise left: 4000 - 10 - 200 = 3790 ms; minus 20 ms to the cut and the 3330 ms lease: 440 ms to spare.
+    expect(leaseRestartGuard(timings, [200, 900], 20)).toEqual({ kind: 'held', marginMs: 440 });
+    const v = leaseRestartGuard(timings, [1_000, 1_200], 100);
+    expect(v).toMatchObject({ kind: 'void', marginMs: -440 });
+    expect(v.kind === 'void' ? v.why : '').toMatch(/ends 440 ms before the leader's lease/);
+    expect(leaseRestartGuard(null, [0, 0], 10).kind).toBe('unguarded');
+    expect(leaseRestartGuard(timings, [100, null], 10).kind).toBe('unguarded');
   });
 
   it('an op recorded before the cut order existed decodes as at-kill; an unknown order is refused', () => {
