@@ -53,13 +53,18 @@ async function run(): Promise<void> {
       await m.runSnapshotsBench(args);
       return;
     }
+    case 'soak': {
+      const m = (await import('./soak.js')) as { runSoakBench: (args: string[]) => Promise<void> };
+      await m.runSoakBench(args);
+      return;
+    }
     case 'sim': {
       const m = (await import('./sim.js')) as { runSimBench: (args: string[]) => Promise<void> };
       await m.runSimBench(args);
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|membership|mc|pipeline|sim|snapshots [args]\n`);
+      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|membership|mc|pipeline|sim|snapshots|soak [args]\n`);
       process.exitCode = 254;
   }
 }
