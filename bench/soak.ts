@@ -56,6 +56,7 @@
  * Exit code: 0 when every node is flat (or the median ratio is at least 0.9),
  * 1 when not (so the bench can fail), 254 for a bad option.
  */
+import { DEFAULT_COMPACT_MIN_GARBAGE_BYTES } from '../node/storage/file-storage.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,8 +73,6 @@ const USAGE =
   '[--rss-tolerance F] [--out DIR] | --compare-uncompacted [--windows N] [--window-seconds S] [--warmup-seconds S]\n';
 
 const NODE_COUNT = 5;
-/** raft.log is rewritten once its garbage exceeds this and the live bytes (node/storage/file-storage.ts compactMinGarbageBytes's default). */
-const LOG_REWRITE_MIN_GARBAGE_BYTES = 8 * 1024 * 1024;
 /** snapshot, snapshot.prev, snapshot.tmp being written, one being received by InstallSnapshot. */
 const SNAPSHOT_FILES_AT_MOST = 4;
 const SNAPSHOT_HEADROOM_BYTES = 64 * 1024;
@@ -230,7 +229,7 @@ export function diskBound(opts: { readonly clients: number; readonly keys: numbe
   const sinceSnapshotBytes = Math.min(entryCountBytes, defaultSnapshotting.snapshotEveryBytes + entryBytes);
   const liveLogBytes = sinceSnapshotBytes + trailing * entryBytes;
   // raft.log before a rewrite, plus the rewrite's temp file (the live records) beside it.
-  const logFileBytes = Math.max(LOG_REWRITE_MIN_GARBAGE_BYTES, liveLogBytes) + liveLogBytes + sinceSnapshotBytes + liveLogBytes;
+  const logFileBytes = Math.max(DEFAULT_COMPACT_MIN_GARBAGE_BYTES, liveLogBytes) + liveLogBytes + sinceSnapshotBytes + liveLogBytes;
   // The full state: every key written, a session per client (their ids as the soak names them).
   const sm = new KvStateMachine({ log: () => undefined });
   for (let i = 0; i < Math.max(opts.keys, opts.clients); i++) {

@@ -97,6 +97,9 @@ export interface OpenedFileStorage {
  * what the core must start from. Throws StorageCorruptionError when the file
  * holds damage a crash cannot explain: the node must refuse to start.
  */
+/** A log file is rewritten with only its live records once its garbage exceeds this (and its live bytes): FileStorageOptions.compactMinGarbageBytes's default. */
+export const DEFAULT_COMPACT_MIN_GARBAGE_BYTES = 8 * 1024 * 1024;
+
 export async function openFileStorage(dir: string, opts: FileStorageOptions = {}): Promise<OpenedFileStorage> {
   const log = opts.log ?? (() => {});
   const fs = opts.fs ?? nodeFs;
@@ -142,7 +145,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
 
   let compacted: RecoveryReport['compacted'] = null;
   const garbage = fileBytes - index.liveBytes;
-  if (garbage > (opts.compactMinGarbageBytes ?? 8 * 1024 * 1024) && garbage > index.liveBytes) {
+  if (garbage > (opts.compactMinGarbageBytes ?? DEFAULT_COMPACT_MIN_GARBAGE_BYTES) && garbage > index.liveBytes) {
     const rewritten = await rewriteLive(fs, file, replay.stored, index.hardStateRecordBytes > 0, compactedThrough);
     compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
     log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
@@ -247,7 +250,7 @@ class FileRaftStorage implements RaftStorage {
     private readonly log: (line: string) => void,
   ) {
     this.fs = opts.fs ?? nodeFs;
-    this.compactMinGarbageBytes = opts.compactMinGarbageBytes ?? 8 * 1024 * 1024;
+    this.compactMinGarbageBytes = opts.compactMinGarbageBytes ?? DEFAULT_COMPACT_MIN_GARBAGE_BYTES;
     this.tornTailAlwaysDropped = opts.tornTailAlwaysDropped === true;
     this.queuedEnd = fileBytes;
     this.logicalEnd = fileBytes;
