@@ -120,10 +120,14 @@ export function chooseRemoval(
 ): RemovalChoice {
   const floor = majority(originalSize);
   if (status.voters.length - 1 < floor)
-    return { skipped: `${status.voters.length} voters: a removal would leave fewer than ${floor} (a majority of the original ${originalSize})` };
+    return {
+      skipped: `${status.voters.length} voters: a removal would leave fewer than ${floor} (a majority of the original ${originalSize})`,
+    };
   switch (target) {
     case 'leader':
-      return status.voters.includes(status.leaderId) ? { node: status.leaderId } : { skipped: `the leader ${status.leaderId} is not a voter` };
+      return status.voters.includes(status.leaderId)
+        ? { node: status.leaderId }
+        : { skipped: `the leader ${status.leaderId} is not a voter` };
     case 'follower': {
       const followers = status.voters.filter((id) => id !== status.leaderId && usable(id));
       return followers.length > 0 ? { node: rng.pick(followers) } : { skipped: 'no running follower to remove' };
@@ -225,7 +229,13 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     if (!settled.ok || settled.status === null)
       return { target, skipped: settled.status === null ? 'no leader answered' : 'a change was still in flight', atMs: at() };
     const before = settled.status;
-    const choice = chooseRemoval(before, cluster.nodeIds.length, target, (id) => cluster.isAlive(id) && !cluster.isPaused(id), this.ctx.rng);
+    const choice = chooseRemoval(
+      before,
+      cluster.nodeIds.length,
+      target,
+      (id) => cluster.isAlive(id) && !cluster.isPaused(id),
+      this.ctx.rng,
+    );
     if ('skipped' in choice) return { target, skipped: choice.skipped, before: shown(before) };
     const node = choice.node;
     const wasLeader = node === before.leaderId;
@@ -323,7 +333,10 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
       if (r.type === 'indeterminate' || performance.now() + pollMs >= deadline || this.ctx.isStopped()) break;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
-    const promoted = await this.waitStatus(Math.max(deadline, performance.now() + 1000), (m) => m.configurationCommitted && m.voters.includes(node));
+    const promoted = await this.waitStatus(
+      Math.max(deadline, performance.now() + 1000),
+      (m) => m.configurationCommitted && m.voters.includes(node),
+    );
     if (!promoted.ok) return 'the promotion was not seen committed before the deadline';
     mark('promoted');
     return null;
