@@ -83,6 +83,10 @@ export interface CommitQuorumViolation {
   readonly acked: Readonly<Record<string, number>>;
   /** The configurations that could have been in effect on the leader (none has a majority behind the commit). */
   readonly configurations: readonly WireConfiguration[];
+  /** The seq of the leader's last exact advertisement of a lower commit index before this one (null: none this term). */
+  readonly sinceSeq: number | null;
+  /** The configuration entries the leader sent this term: [seq first seen, index]. */
+  readonly sent: readonly (readonly [number, number])[];
   readonly message: string;
 }
 
@@ -165,8 +169,13 @@ export class CommitQuorumLedger {
   private readonly byLeaderTerm = new Map<string, LeaderTerm>();
   /** Config entries seen on the wire: index -> entry term -> configuration. */
   private readonly configs = new Map<number, Map<number, WireConfiguration>>();
-  /** The newest config entry known committed (sent by a leader that then advertised a commit at or past it in its term). */
-  private committedConfig: { readonly index: number; readonly configuration: WireConfiguration };
+  /**
+   * Config entries known committed: sent by a leader that then advertised a
+   * commit at or past them in its term. A leader of a later term holds each
+   * (Leader Completeness, §5.4), so its configuration is at least that new.
+   * The bootstrap configuration is the one at index 0.
+   */
+  private readonly committedConfigs: { readonly index: number; readonly term: number; readonly configuration: WireConfiguration }[] = [];
   /** term -> the highest leaderCommit advertised in it. */
   private readonly commitByTerm = new Map<number, number>();
   /** The highest term any leader was seen in. */
@@ -177,7 +186,11 @@ export class CommitQuorumLedger {
   constructor(bootstrap: WireConfiguration, opts: CommitQuorumOptions = {}) {
     this.graceSeqs = opts.graceSeqs ?? 64;
     this.maxLeaderTerms = opts.maxLeaderTerms ?? 1000;
-    this.committedConfig = { index: 0, configuration: { voters: [...bootstrap.voters].sort(), learners: [...bootstrap.learners].sort() } };
+    this.committedConfigs.push({
+      index: 0,
+      term: 0,
+      configuration: { voters: [...bootstrap.voters].sort(), learners: [...bootstrap.learners].sort() },
+    });
   }
 
   /** An acknowledgement seen on the wire. */
@@ -213,12 +226,11 @@ export class CommitQuorumLedger {
     }
     // What it sent and then advertised committed in its term is committed (and in every later leader's log, §5.4).
     for (const s of lt.sent) {
-      if (s.index <= lt.maxCommit && s.index > this.committedConfig.index) {
-        this.committedConfig = { index: s.index, configuration: s.configuration };
-        // No leader's configuration can be older than a committed one: forget those entries.
-        for (const index of [...this.configs.keys()]) if (index < s.index) this.configs.delete(index);
-      }
+      if (s.index > lt.maxCommit || this.committedConfigs.some((c) => c.index === s.index && c.term === lt.term)) continue;
+      this.committedConfigs.push({ index: s.index, term: lt.term, configuration: s.configuration });
+      if (this.committedConfigs.length > maxRecords) this.committedConfigs.splice(1, 1); // the bootstrap stays
     }
+    if (this.configs.size > maxRecords) this.configs.delete(Math.min(...this.configs.keys()));
     if (this.commitByTerm.size > maxRecords) this.foldOldestTerm();
     this.settle(lt, lt.maxSeq - 2 * this.graceSeqs, found);
     return found;
@@ -267,7 +279,7 @@ export class CommitQuorumLedger {
   private judge(lt: LeaderTerm, p: PendingCheck): CommitQuorumViolation | null {
     // Learnt before this term: some earlier leader advertised it (its own check was that leader's).
     if (p.commit <= this.ceilingBefore(lt.term)) return null;
-    const candidates = this.candidates(lt, p);
+    const { since, candidates } = this.candidates(lt, p);
     if (candidates.some((c) => majorityHolds(c, lt.leader, p.acked, p.commit))) return null;
     const acked: Record<string, number> = {};
     for (const [node, index] of [...p.acked].sort(([a], [b]) => a.localeCompare(b))) acked[node] = index;
@@ -280,6 +292,8 @@ export class CommitQuorumLedger {
       seq: p.seq,
       acked,
       configurations: candidates,
+      sinceSeq: Number.isFinite(since) ? since : null,
+      sent: lt.sent.map((x) => [x.seq, x.index] as const),
       message:
         `commit quorum violated: ${lt.leader} advertised commit index ${p.commit} in term ${lt.term} held by no majority of its ` +
         `configuration (${candidates.map((c) => `${describeWireConfiguration(c)}: held by ${holders(c)}`).join('; ')}; ` +
@@ -302,7 +316,7 @@ export class CommitQuorumLedger {
   }
 
   /** The configurations that may have been in effect on the leader when it raised its commit index to p.commit. */
-  private candidates(lt: LeaderTerm, p: PendingCheck): WireConfiguration[] {
+  private candidates(lt: LeaderTerm, p: PendingCheck): { since: number; candidates: WireConfiguration[] } {
     // Its last exact advertisement of a lower commit index before p: it raised the index after that.
     let since = Number.NEGATIVE_INFINITY;
     for (const e of lt.exact) if (e.seq < p.seq && e.commit < p.commit && e.seq > since) since = e.seq;
@@ -313,16 +327,18 @@ export class CommitQuorumLedger {
     // In effect at `since`: the newest it had sent by then...
     let newest: SentConfig | null = null;
     for (const s of lt.sent) if (s.seq <= since && (newest === null || s.index > newest.index)) newest = s;
+    // ...or, before it sent any, the newest committed in an earlier term (it holds that one, §5.4)...
+    let inherited = this.committedConfigs[0]!;
+    for (const c of this.committedConfigs) if (c.term < lt.term && c.index > inherited.index) inherited = c;
     // ...or a newer one of an earlier term it inherited and had not yet sent (entries of its own term it sends when it appends them).
-    const floor = newest?.index ?? this.committedConfig.index;
-    if (newest !== null) add(newest.configuration);
-    else if (this.committedConfig.index === floor) add(this.committedConfig.configuration);
+    const floor = newest?.index ?? inherited.index;
+    add(newest?.configuration ?? inherited.configuration);
     for (const [index, byTerm] of this.configs) {
       if (index <= floor) continue;
       for (const [entryTerm, c] of byTerm) if (entryTerm < lt.term) add(c);
     }
     // Appended in the window (or just before p and sent just after it).
     for (const s of lt.sent) if (s.seq > since && s.seq <= p.seq + this.graceSeqs) add(s.configuration);
-    return out;
+    return { since, candidates: out };
   }
 }

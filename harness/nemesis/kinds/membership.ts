@@ -26,7 +26,6 @@
  * the admin path answers (refused, indeterminate, no leader) is the op's
  * recorded value, never an exception that ends the run.
  */
-import fc from 'fast-check';
 import type { AdminResult } from '../../../node/admin-client.js';
 import type { MembershipStatus } from '../../../node/protocol.js';
 import { assertNever } from '../../../node/util/assert.js';
@@ -35,11 +34,14 @@ import type { Rng } from '../../rng.js';
 import type { NemesisContext } from '../context.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { majority } from '../partitions.js';
-import type { ScheduleOptions } from '../schedule.js';
-import { targetField, type NodeTarget } from '../targets.js';
+import { bitingTargetArb, targetArb, targetField, type NodeTarget } from '../targets.js';
 
-/** The targets a removal takes: the leader (§4.2.2: it steps down once its removal commits) or a follower. */
-export const membershipTargets = ['leader', 'follower'] as const satisfies readonly NodeTarget[];
+/**
+ * The targets a removal takes: the leader (§4.2.2: it steps down once its
+ * removal commits), a follower, or one voter drawn among all (the default
+ * --targets give `one` and `leader`: sometimes the leader, sometimes not).
+ */
+export const membershipTargets = ['one', 'leader', 'follower'] as const satisfies readonly NodeTarget[];
 export type MembershipTarget = (typeof membershipTargets)[number];
 
 /** How long each step (a change committed, a learner caught up) may take, in leader waits (NemesisContext.leaderWaitMs). */
@@ -64,11 +66,11 @@ export const membership: NemesisKindSpec<'membership', MembershipOp> = {
   options: [],
   finalHeal: { f: restore.f },
   cycle(opts) {
-    return membershipTargetArb(opts).map(membershipCycle);
+    return targetArb(opts, membershipTargets).map(membershipCycle);
   },
   // Removing the leader: it must keep leading without counting itself until the removal commits, then step down (§4.2.2).
   bitingCycle(opts) {
-    return membershipTargetArb(opts, true)?.map(membershipCycle) ?? null;
+    return bitingTargetArb(opts, membershipTargets)?.map(membershipCycle) ?? null;
   },
   decode(f, value) {
     switch (f) {
@@ -87,20 +89,6 @@ function membershipCycle(target: MembershipTarget): readonly [MembershipOp, Memb
   return [{ kind: 'membership', f: 'remove-member', value: { target } }, restore];
 }
 
-/**
- * The removal targets drawn from: those of --targets this kind takes, else
- * both. `biting`: the leader only, null when --targets leaves it out.
- */
-export function membershipTargetArb(opts: ScheduleOptions, biting: true): fc.Arbitrary<MembershipTarget> | null;
-export function membershipTargetArb(opts: ScheduleOptions, biting?: false): fc.Arbitrary<MembershipTarget>;
-export function membershipTargetArb(opts: ScheduleOptions, biting = false): fc.Arbitrary<MembershipTarget> | null {
-  const takes = (t: NodeTarget): t is MembershipTarget => (membershipTargets as readonly NodeTarget[]).includes(t);
-  const chosen = (opts.targets ?? []).filter(takes);
-  const from: readonly MembershipTarget[] = chosen.length > 0 ? chosen : membershipTargets;
-  if (!biting) return fc.constantFrom(...from);
-  return from.includes('leader') ? fc.constant('leader') : null;
-}
-
 // ------------------------------------------------------------------ pure decisions
 
 export type RemovalChoice = { readonly node: string } | { readonly skipped: string };
@@ -108,8 +96,9 @@ export type RemovalChoice = { readonly node: string } | { readonly skipped: stri
 /**
  * Which member a removal takes out (pure: the leader's status in, a node or
  * the reason for none out). Never below a majority of the original size;
- * a follower is drawn among the voters that are `usable` (running, not
- * paused: one that cannot come back cannot catch up to be promoted).
+ * a follower (or `one` voter) is drawn among the voters that are `usable`
+ * (running, not paused: one that cannot come back cannot catch up to be
+ * promoted).
  */
 export function chooseRemoval(
   status: Pick<MembershipStatus, 'leaderId' | 'voters'>,
@@ -128,9 +117,10 @@ export function chooseRemoval(
       return status.voters.includes(status.leaderId)
         ? { node: status.leaderId }
         : { skipped: `the leader ${status.leaderId} is not a voter` };
-    case 'follower': {
-      const followers = status.voters.filter((id) => id !== status.leaderId && usable(id));
-      return followers.length > 0 ? { node: rng.pick(followers) } : { skipped: 'no running follower to remove' };
+    case 'follower':
+    case 'one': {
+      const from = status.voters.filter((id) => (target === 'one' || id !== status.leaderId) && usable(id));
+      return from.length > 0 ? { node: rng.pick(from) } : { skipped: `no running ${target === 'one' ? 'voter' : 'follower'} to remove` };
     }
     default:
       return assertNever(target, 'membership target');
@@ -166,6 +156,8 @@ function resultText(r: AdminResult): string {
 class MembershipNemesis implements FaultNemesis<MembershipOp> {
   /** Members this kind took out and has not yet seen back as voters. */
   private readonly removed = new Set<string>();
+  /** In the final heal (see heal()). */
+  private healing = false;
 
   constructor(private readonly ctx: NemesisContext) {}
 
@@ -180,8 +172,19 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     }
   }
 
-  heal(): Promise<unknown> {
-    return this.restore(Math.max(finalRestoreMs, this.stepDeadlineMs()));
+  async heal(): Promise<unknown> {
+    // The final heal runs after the runner stopped (isStopped): its waits must not end at once for that.
+    this.healing = true;
+    try {
+      return await this.restore(Math.max(finalRestoreMs, this.stepDeadlineMs()));
+    } finally {
+      this.healing = false;
+    }
+  }
+
+  /** Whether a wait should give up because the run is stopping (never during the final heal). */
+  private stopping(): boolean {
+    return !this.healing && this.ctx.isStopped();
   }
 
   active(): readonly string[] {
@@ -209,7 +212,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     let last: MembershipStatus | null = null;
     for (;;) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0 || this.ctx.isStopped()) return { ok: false, status: last };
+      if (remaining <= 0 || this.stopping()) return { ok: false, status: last };
       const r = await this.admin().status(Math.max(100, Math.min(remaining, 2000)));
       if (r.type === 'ok') {
         last = r.membership;
@@ -330,7 +333,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
       const r = await admin.change('promote', node, Math.max(1, deadline - performance.now()));
       if (r.type === 'ok') break;
       // Refused while it fell behind again or another change was in flight: try again until the deadline.
-      if (r.type === 'indeterminate' || performance.now() + pollMs >= deadline || this.ctx.isStopped()) break;
+      if (r.type === 'indeterminate' || performance.now() + pollMs >= deadline || this.stopping()) break;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     const promoted = await this.waitStatus(
