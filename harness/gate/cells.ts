@@ -171,6 +171,15 @@ const diskLostTail = [
   'truncate-acked',
 ];
 
+/**
+ * Membership changes while the network is cut in halves (issue 18): the partition starts first and the removal half an
+ * interval later, so most removals run while the leader (on the three-node side, the only one that can elect) reaches two
+ * followers. The configuration without it has four voters, whose majority needs a node across the cut: a correct leader
+ * cannot commit its removal until the cut heals (the nemesis records that it gave up waiting), while one that still counts
+ * the old configuration commits it with its own side (3 of 5). 20 s: four removals under a cut.
+ */
+const membershipCut = ['--time-limit', '20', '--nemesis', 'partition,membership', '--partition', 'halves', '--targets', 'leader'];
+
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
   'correct/lease-restart': {
@@ -229,6 +238,12 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'a follower whose log lost its tail is caught up by the leader',
     args: [...common, ...diskLostTail],
+  },
+  {
+    name: 'correct/membership-cut',
+    expect: 'valid',
+    why: 'members removed and put back while the network is cut in halves: a removal commits only with a majority of the new configuration',
+    args: [...common, ...membershipCut],
   },
   {
     name: 'correct/held-across-terms',
@@ -463,6 +478,18 @@ export const bugCells: readonly GateCell[] = [
         '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30)',
     },
     control: 'correct/restart-lease',
+  },
+  {
+    name: 'config-on-commit/membership',
+    expect: 'invalid',
+    why:
+      'issue 18: a configuration used only once committed, not once appended (§4.1): the membership nemesis removes a member ' +
+      '(the leader or another), and until the removal commits the leader still counts the old configuration, the removed ' +
+      "member's acknowledgement (or its own) included, so the removal and what follows it commit without a majority of the " +
+      "new configuration: the wire monitor's commit quorum, which follows the configurations on the wire, sees it",
+    args: [...common, ...membershipCut, '--node-flag=--unsafe-config-on-commit'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/membership-cut',
   },
   {
     name: 'ignore-lost-follower-log/disk',
