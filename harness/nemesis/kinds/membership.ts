@@ -4,10 +4,10 @@
  * out through the cluster's admin path and puts it back, one single-server
  * change at a time (dissertation §4.1):
  *
- * - start (`remove-member`): wait for a committed configuration (no change
+ * - start (`start-membership`): wait for a committed configuration (no change
  *   in flight), pick X (the leader, or a follower: the op's target), remove
  *   it, wait until the removal is committed (the leader's admin status);
- * - stop (`restore-members`): for every original member that is not a voter,
+ * - stop (`stop-membership`): for every original member that is not a voter,
  *   add it as a learner (§4.2.1) unless it already is one, wait until the
  *   leader reports it caught up, promote it, wait until that is committed.
  *
@@ -52,16 +52,16 @@ export const finalRestoreMs = 30_000;
 export const pollMs = 50;
 
 export type MembershipOp =
-  | { readonly kind: 'membership'; readonly f: 'remove-member'; readonly value: { readonly target: MembershipTarget } }
-  | { readonly kind: 'membership'; readonly f: 'restore-members'; readonly value: null };
+  | { readonly kind: 'membership'; readonly f: 'start-membership'; readonly value: { readonly target: MembershipTarget } }
+  | { readonly kind: 'membership'; readonly f: 'stop-membership'; readonly value: null };
 
-const restore: MembershipOp = { kind: 'membership', f: 'restore-members', value: null };
+const restore: MembershipOp = { kind: 'membership', f: 'stop-membership', value: null };
 
 export const membership: NemesisKindSpec<'membership', MembershipOp> = {
   kind: 'membership',
   label: 'membership change',
   summary: 'remove a member, re-add as learner, promote',
-  fs: { 'remove-member': 'start', 'restore-members': 'stop' },
+  fs: { 'start-membership': 'start', 'stop-membership': 'stop' },
   targets: membershipTargets,
   options: [],
   finalHeal: { f: restore.f },
@@ -74,9 +74,9 @@ export const membership: NemesisKindSpec<'membership', MembershipOp> = {
   },
   decode(f, value) {
     switch (f) {
-      case 'remove-member':
+      case 'start-membership':
         return { kind: 'membership', f, value: { target: targetField(value, membershipTargets) } };
-      case 'restore-members':
+      case 'stop-membership':
         return restore;
       default:
         return assertNever(f, 'membership op');
@@ -86,7 +86,7 @@ export const membership: NemesisKindSpec<'membership', MembershipOp> = {
 };
 
 function membershipCycle(target: MembershipTarget): readonly [MembershipOp, MembershipOp] {
-  return [{ kind: 'membership', f: 'remove-member', value: { target } }, restore];
+  return [{ kind: 'membership', f: 'start-membership', value: { target } }, restore];
 }
 
 // ------------------------------------------------------------------ pure decisions
@@ -163,9 +163,9 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
 
   invoke(op: MembershipOp): Promise<unknown> {
     switch (op.f) {
-      case 'remove-member':
+      case 'start-membership':
         return this.remove(op.value.target);
-      case 'restore-members':
+      case 'stop-membership':
         return this.restore(this.stepDeadlineMs());
       default:
         return assertNever(op, 'membership op');

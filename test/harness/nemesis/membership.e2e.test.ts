@@ -82,14 +82,14 @@ describe('npm run jepsen -- --nemesis membership (real nodes)', () => {
         history.filter((h) => h.process === 'nemesis' && h.f === f && h.type === 'info').map((h) => h.value as Record<string, unknown>);
       const nodesOf = (v: Record<string, unknown>): string[] => (Array.isArray(v['nodes']) ? (v['nodes'] as string[]) : []);
       // Each op is in the history twice (invoke, completion); the completions carry `nodes`.
-      const removed = done('remove-member').flatMap(nodesOf);
+      const removed = done('start-membership').flatMap(nodesOf);
       expect(removed.length, `${replay}: no removal committed`).toBeGreaterThanOrEqual(1);
       // The configuration right after a removal lacked the member; every removed member came back as a voter.
-      const afterRemoval = done('remove-member').find((v) => nodesOf(v).length > 0)!;
+      const afterRemoval = done('start-membership').find((v) => nodesOf(v).length > 0)!;
       expect((afterRemoval['after'] as { voters: string[] }).voters, replay).not.toContain(nodesOf(afterRemoval)[0]);
-      const restored = done('restore-members').flatMap(nodesOf);
+      const restored = done('stop-membership').flatMap(nodesOf);
       for (const id of removed) expect(restored, `${replay}: ${id} put back`).toContain(id);
-      const final = done('restore-members').at(-1)!;
+      const final = done('stop-membership').at(-1)!;
       expect((final['after'] as { voters: string[]; learners: string[] }).voters, replay).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
       expect((final['after'] as { voters: string[]; learners: string[] }).learners, replay).toEqual([]);
     },

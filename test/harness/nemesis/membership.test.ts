@@ -77,9 +77,9 @@ describe('membership schedule', () => {
     const targets = new Set<string>();
     fc.assert(
       fc.property(membership.cycle({ ...base, targets: ['one', 'leader', 'minority', 'majority'] }), ([start, stop]) => {
-        expect(start.f).toBe('remove-member');
-        expect(stop).toEqual({ kind: 'membership', f: 'restore-members', value: null });
-        if (start.f === 'remove-member') targets.add(start.value.target);
+        expect(start.f).toBe('start-membership');
+        expect(stop).toEqual({ kind: 'membership', f: 'stop-membership', value: null });
+        if (start.f === 'start-membership') targets.add(start.value.target);
       }),
       { seed, numRuns: 200 },
     );
@@ -100,9 +100,9 @@ describe('membership schedule', () => {
     const seed = Number(process.env['MEMBERSHIP_SEED'] ?? (Date.now() % 100_000) + 1);
     const schedule = drawNemesisSchedule({ ...base, seed });
     expect(schedule.length, `seed ${seed}`).toBeGreaterThanOrEqual(6);
-    schedule.forEach((e, i) => expect(e.f, `seed ${seed}, event ${i}`).toBe(i % 2 === 0 ? 'remove-member' : 'restore-members'));
-    for (const e of schedule) expect(membership.decode(e.f as 'remove-member' | 'restore-members', e.value).value).toEqual(e.value);
-    expect(() => membership.decode('remove-member', { target: 'majority' })).toThrow(/target/);
+    schedule.forEach((e, i) => expect(e.f, `seed ${seed}, event ${i}`).toBe(i % 2 === 0 ? 'start-membership' : 'stop-membership'));
+    for (const e of schedule) expect(membership.decode(e.f as 'start-membership' | 'stop-membership', e.value).value).toEqual(e.value);
+    expect(() => membership.decode('start-membership', { target: 'majority' })).toThrow(/target/);
     expect(membershipTargets).toEqual(['one', 'leader', 'follower']);
   });
 });
@@ -120,20 +120,20 @@ describe('membership nemesis against the fake admin path', () => {
 
   it('removes the leader, which hands over; the restore adds it as a learner, waits until caught up, promotes it', async () => {
     const cluster = new FakeCluster(3);
-    const { runner, records } = await run(cluster, [{ atMs: 0, f: 'remove-member', value: { target: 'leader' } }]);
-    expect(completions(records, 'remove-member')[0]).toMatchObject({ node: 'n1', wasLeader: true, nodes: ['n1'], admin: 'ok' });
+    const { runner, records } = await run(cluster, [{ atMs: 0, f: 'start-membership', value: { target: 'leader' } }]);
+    expect(completions(records, 'start-membership')[0]).toMatchObject({ node: 'n1', wasLeader: true, nodes: ['n1'], admin: 'ok' });
     expect(cluster.configuration).toEqual({ voters: ['n2', 'n3'], learners: [] });
     expect(runner.activeFaults()).toEqual(['n1 removed']);
     // A second removal would leave 1 of 3: skipped, nothing sent.
     const more = records.length;
     runner.start(Date.now()); // the same schedule again
     await waitFor(() => records.length >= more + 2, 5000, 'second removal done');
-    expect(completions(records.slice(more), 'remove-member')[0]).toMatchObject({ skipped: expect.stringContaining('fewer than 2') });
+    expect(completions(records.slice(more), 'start-membership')[0]).toMatchObject({ skipped: expect.stringContaining('fewer than 2') });
     expect(cluster.calls.filter((c) => c.startsWith('admin remove'))).toEqual(['admin remove n1']);
     await runner.healAll();
     expect(cluster.configuration).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
     expect(cluster.calls.filter((c) => c.startsWith('admin'))).toEqual(['admin remove n1', 'admin add n1', 'admin promote n1']);
-    const healed = completions(records, 'restore-members').at(-1)!;
+    const healed = completions(records, 'stop-membership').at(-1)!;
     expect(healed).toMatchObject({ nodes: ['n1'] });
     expect(Object.keys(healed['steps'] as object)).toEqual(['n1 added', 'n1 caughtUp', 'n1 promoted']);
     expect(runner.activeFaults()).toEqual([]);
@@ -143,11 +143,11 @@ describe('membership nemesis against the fake admin path', () => {
     const cluster = new FakeCluster(3);
     cluster.adminDown = true;
     const { runner, records } = await run(cluster, [
-      { atMs: 0, f: 'remove-member', value: { target: 'follower' } },
-      { atMs: 1, f: 'restore-members', value: null },
+      { atMs: 0, f: 'start-membership', value: { target: 'follower' } },
+      { atMs: 1, f: 'stop-membership', value: null },
     ]);
-    expect(completions(records, 'remove-member')[0]).toMatchObject({ skipped: 'no leader answered' });
-    expect(completions(records, 'restore-members')[0]).toMatchObject({ skipped: 'no leader answered' });
+    expect(completions(records, 'start-membership')[0]).toMatchObject({ skipped: 'no leader answered' });
+    expect(completions(records, 'stop-membership')[0]).toMatchObject({ skipped: 'no leader answered' });
     expect(records.some((r) => typeof r.value === 'object' && r.value !== null && 'error' in r.value)).toBe(false);
     cluster.adminDown = false;
     await runner.healAll();
@@ -157,7 +157,7 @@ describe('membership nemesis against the fake admin path', () => {
   it('a Db without membership changes: each op records an error, never throws out of the runner', async () => {
     const cluster = new FakeCluster(3);
     Object.defineProperty(cluster, 'membership', { value: undefined });
-    const { records } = await run(cluster, [{ atMs: 0, f: 'remove-member', value: { target: 'leader' } }]);
-    expect(completions(records, 'remove-member')[0]).toEqual({ error: 'this database offers no membership changes to drive' });
+    const { records } = await run(cluster, [{ atMs: 0, f: 'start-membership', value: { target: 'leader' } }]);
+    expect(completions(records, 'start-membership')[0]).toEqual({ error: 'this database offers no membership changes to drive' });
   });
 });

@@ -113,8 +113,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-lease-restart': null,
       'start-relead': { slowRate: 0.1 },
       'stop-relead': null,
-      'remove-member': { target: 'follower' },
-      'restore-members': null,
+      'start-membership': { target: 'follower' },
+      'stop-membership': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here
