@@ -37,6 +37,15 @@
  * reported. Judgement waits until L's seq has passed s + 2 * graceSeqs (or
  * its term ended, or the run did), so reordering between links is settled.
  *
+ * The same for elections (§4.1, §4.2.2): a leader of term T won the
+ * granted (non-pre) votes of a majority of the voters of its latest
+ * configuration, its own counting only if it is one of them. When L is first
+ * seen leading T, the votes seen granted to it in T (every vote sent, so a
+ * superset of those it counted) must make a majority of one configuration
+ * it may have held: the newest known committed in an earlier term (a
+ * legitimate leader holds it, §5.4) or one of an earlier term at a higher
+ * index (uncommitted entries it may hold).
+ *
  * Pure: no clock, no IO; bounded (leader-terms and records per leader-term).
  */
 
@@ -72,6 +81,22 @@ export interface WireAppendResponse {
   readonly to: string;
   readonly success: boolean;
   readonly matchIndex: number;
+}
+
+/** A granted non-pre vote (raft-invariants.ts GrantedVote fits). */
+export interface WireVote {
+  readonly voter: string;
+  readonly candidate: string;
+  readonly term: number;
+}
+
+export interface ElectionQuorumViolation {
+  readonly leader: string;
+  readonly term: number;
+  /** The voters seen granting it their term-T vote. */
+  readonly votes: readonly string[];
+  readonly configurations: readonly WireConfiguration[];
+  readonly message: string;
 }
 
 export interface CommitQuorumViolation {
@@ -182,6 +207,10 @@ export class CommitQuorumLedger {
   private maxTerm = 0;
   /** The commits of terms folded out of commitByTerm (foldOldestTerm). */
   private foldedCeiling = 0;
+  /** `${candidate} ${term}` -> the voters seen granting it their vote (bounded like the leader-terms). */
+  private readonly votes = new Map<string, Set<string>>();
+  /** Election violations found when a leader-term was first seen, for the caller to collect (electionViolations()). */
+  private readonly elections: ElectionQuorumViolation[] = [];
 
   constructor(bootstrap: WireConfiguration, opts: CommitQuorumOptions = {}) {
     this.graceSeqs = opts.graceSeqs ?? 64;
@@ -191,6 +220,22 @@ export class CommitQuorumLedger {
       term: 0,
       configuration: { voters: [...bootstrap.voters].sort(), learners: [...bootstrap.learners].sort() },
     });
+  }
+
+  /** A granted (non-pre) vote seen on the wire. */
+  vote(v: WireVote): void {
+    const key = `${v.candidate} ${v.term}`;
+    let voters = this.votes.get(key);
+    if (voters === undefined) {
+      this.votes.set(key, (voters = new Set()));
+      if (this.votes.size > this.maxLeaderTerms * 4) this.votes.delete(this.votes.keys().next().value!);
+    }
+    voters.add(v.voter);
+  }
+
+  /** The election violations judged since the last call (each leader-term is judged once, when first seen leading). */
+  electionViolations(): ElectionQuorumViolation[] {
+    return this.elections.splice(0);
   }
 
   /** An acknowledgement seen on the wire. */
@@ -249,6 +294,8 @@ export class CommitQuorumLedger {
     if (lt !== undefined) return lt;
     lt = { leader, term, acked: new Map(), sent: [], exact: [], pending: [], maxCommit: 0, maxSeq: 0 };
     this.byLeaderTerm.set(key, lt);
+    const election = this.judgeElection(leader, term);
+    if (election !== null) this.elections.push(election);
     if (term > this.maxTerm) {
       // A newer term: the older leaders' terms are over; judge what they left pending.
       this.maxTerm = term;
@@ -306,6 +353,37 @@ export class CommitQuorumLedger {
     const oldest = Math.min(...this.commitByTerm.keys());
     this.foldedCeiling = Math.max(this.foldedCeiling, this.commitByTerm.get(oldest) ?? 0);
     this.commitByTerm.delete(oldest);
+  }
+
+  /** The configurations a candidate of `term` may have held: see the header. */
+  private electionCandidates(term: number): WireConfiguration[] {
+    let inherited = this.committedConfigs[0]!;
+    for (const c of this.committedConfigs) if (c.term < term && c.index > inherited.index) inherited = c;
+    const out: WireConfiguration[] = [inherited.configuration];
+    for (const [index, byTerm] of this.configs) {
+      if (index <= inherited.index) continue;
+      for (const [entryTerm, c] of byTerm) if (entryTerm < term && !out.some((o) => sameConfiguration(o, c))) out.push(c);
+    }
+    return out;
+  }
+
+  private judgeElection(leader: string, term: number): ElectionQuorumViolation | null {
+    const voters = this.votes.get(`${leader} ${term}`) ?? new Set<string>();
+    const granted = new Map([...voters].map((v): [string, number] => [v, 1]));
+    const candidates = this.electionCandidates(term);
+    // majorityHolds counts the leader itself when it is a voter: its own vote (never on the wire).
+    if (candidates.some((c) => majorityHolds(c, leader, granted, 1))) return null;
+    const votes = [...voters].sort();
+    return {
+      leader,
+      term,
+      votes,
+      configurations: candidates,
+      message:
+        `election quorum violated: ${leader} led term ${term} with the votes of ${[leader, ...votes].join(', ')}, no majority of ` +
+        `any configuration it may have held (${candidates.map(describeWireConfiguration).join('; ')}; §4.1: votes are counted ` +
+        `in the latest configuration in the candidate's log)`,
+    };
   }
 
   /** The highest commit index advertised in any term before `term`. */

@@ -29,7 +29,9 @@
  *   its log, committed or not) acknowledged it. The configurations come
  *   from the config entries the AppendEntries carry, not from a fixed
  *   member set (checker/commit-quorum.ts says how the window of possible
- *   configurations is drawn so that a correct leader is never reported).
+ *   configurations is drawn so that a correct leader is never reported);
+ *   likewise a leader's election: the votes it was seen granted make a
+ *   majority of a configuration it may have held.
  *
  * Observed on arrival at the relay, before partitions or loss drop anything:
  * a message that was sent shows what its sender believed, delivered or not.
@@ -47,7 +49,12 @@ import { decodeEnvelope, payloadBounds } from '../../node/transport/codec.js';
 import { KeyRing } from '../../node/transport/keys.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 import { LeaderLedger, VoteLedger, defaultMaxTerms, grantedVote, type GrantedVote } from '../../checker/raft-invariants.js';
-import { CommitQuorumLedger, type CommitQuorumViolation, type WireConfiguration } from '../../checker/commit-quorum.js';
+import {
+  CommitQuorumLedger,
+  type CommitQuorumViolation,
+  type ElectionQuorumViolation,
+  type WireConfiguration,
+} from '../../checker/commit-quorum.js';
 import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
 
 export type { GrantedVote };
@@ -69,6 +76,7 @@ export type MonitorViolation =
       readonly message: string;
     }
   | ({ readonly kind: 'commit-quorum'; readonly atMs: number } & CommitQuorumViolation)
+  | ({ readonly kind: 'election-quorum'; readonly atMs: number } & ElectionQuorumViolation)
   | {
       readonly kind: 'lost-vote';
       readonly term: number;
@@ -264,7 +272,10 @@ export class RaftWireMonitor {
     const body = decoded.envelope.body;
     if (body.type === 'append_entries') {
       this.recordLeader(body.term, body.from);
-      if (this.quorums !== null) for (const v of this.quorums.append(body)) this.commitQuorumViolated(v);
+      if (this.quorums !== null) {
+        for (const v of this.quorums.append(body)) this.commitQuorumViolated(v);
+        for (const v of this.quorums.electionViolations()) this.violate({ kind: 'election-quorum', atMs: this.nowMs(), ...v });
+      }
     } else if (body.type === 'append_entries_response') {
       this.quorums?.appendResponse(body);
     } else if (body.type === 'request_vote_response') {
@@ -293,6 +304,7 @@ export class RaftWireMonitor {
 
   private recordVote(vote: GrantedVote): void {
     this.counters.votesGranted++;
+    this.quorums?.vote(vote);
     for (const listener of this.voteListeners) {
       try {
         listener(vote);

@@ -201,3 +201,59 @@ describe('CommitQuorumLedger', () => {
     expect(ledger.finish()).toEqual([]);
   });
 });
+
+describe('CommitQuorumLedger elections', () => {
+  /** Term 1: n1 grows {n1, n2, n3} by n4 (learner, then voter), each change committed with n2 and n3. */
+  function grownToFour(ledger: CommitQuorumLedger): void {
+    ledger.vote({ voter: 'n2', candidate: 'n1', term: 1 });
+    const changes = [
+      configEntry(1, 1, 'add_learner', 'n4', ['n1', 'n2', 'n3'], ['n4']),
+      configEntry(2, 1, 'promote', 'n4', ['n1', 'n2', 'n3', 'n4']),
+    ];
+    let seq = 0;
+    for (const e of changes) {
+      ledger.append(ae('n1', 'n2', 1, ++seq, e.index - 1, [e], e.index - 1));
+      for (const f of ['n2', 'n3', 'n4']) ledger.appendResponse(ack(f, 'n1', 1, e.index));
+      ledger.append(ae('n1', 'n2', 1, ++seq, e.index, [], e.index));
+    }
+  }
+
+  it('a leader elected by a majority of the grown configuration, not of the bootstrap one, is not reported', () => {
+    const ledger = new CommitQuorumLedger(three);
+    grownToFour(ledger);
+    expect(ledger.electionViolations()).toEqual([]);
+    // n4 wins term 2 with n3 and n1: 3 of 4 (of the bootstrap's n1-n3 only n1 and n3, but n4 counts now).
+    ledger.vote({ voter: 'n3', candidate: 'n4', term: 2 });
+    ledger.vote({ voter: 'n1', candidate: 'n4', term: 2 });
+    ledger.append(ae('n4', 'n1', 2, 1, 2, [], 2));
+    expect(ledger.electionViolations()).toEqual([]);
+  });
+
+  it('a leader that counted its votes in the old configuration (2 of 4) is reported', () => {
+    const ledger = new CommitQuorumLedger(three);
+    grownToFour(ledger);
+    // n2 wins term 2 with n3 alone: a majority of {n1, n2, n3}, not of {n1, n2, n3, n4}.
+    ledger.vote({ voter: 'n3', candidate: 'n2', term: 2 });
+    ledger.append(ae('n2', 'n3', 2, 1, 2, [], 2));
+    const found = ledger.electionViolations();
+    expect(found.map((v) => [v.leader, v.term, v.votes])).toEqual([['n2', 2, ['n3']]]);
+    expect(found[0]!.message).toContain('voters=[n1,n2,n3,n4]');
+    expect(ledger.electionViolations()).toEqual([]); // reported once
+  });
+
+  it('an uncommitted configuration the candidate may hold counts too (its log may end with it)', () => {
+    const ledger = new CommitQuorumLedger(three);
+    ledger.vote({ voter: 'n2', candidate: 'n1', term: 1 });
+    ledger.append(ae('n1', 'n2', 1, 1, 0, [cmd(1, 1)], 0));
+    for (const f of ['n2', 'n3']) ledger.appendResponse(ack(f, 'n1', 1, 1));
+    // n1 appends the removal of n3 and reaches only n2 before it crashes: uncommitted, {n1, n2}.
+    ledger.append(ae('n1', 'n2', 1, 2, 1, [configEntry(2, 1, 'remove', 'n3', ['n1', 'n2'])], 1));
+    // n2 (holding it) wins term 2 with n1's vote: 2 of {n1, n2}.
+    ledger.vote({ voter: 'n1', candidate: 'n2', term: 2 });
+    ledger.append(ae('n2', 'n1', 2, 1, 2, [], 1));
+    expect(ledger.electionViolations()).toEqual([]);
+    // n3 (not holding it) winning term 3 with nobody's vote is no majority of anything.
+    ledger.append(ae('n3', 'n1', 3, 1, 1, [], 1));
+    expect(ledger.electionViolations().map((v) => v.leader)).toEqual(['n3']);
+  });
+});

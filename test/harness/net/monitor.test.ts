@@ -285,6 +285,7 @@ describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
         conflictIndex: 0,
         seq: 1,
       });
+    m.observe(vote('n2', 'n1', 1, true)); // n1 was elected (n1 and n2 of three)
     m.observe(append('n2', 1, 0, [{ term: 1, index: 1, type: 'command', data: 'x' }], 0));
     m.observe(answer('n2', 1));
     m.observe(answer('n3', 1));
