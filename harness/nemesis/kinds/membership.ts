@@ -245,6 +245,11 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     this.removed.add(node); // from here on its fate may be unknown: restore looks at the configuration anyway
     const result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
     const committedMs = at();
+    if (result.type === 'refused') {
+      // Definitely not done (another change in flight, say): nothing to wait for or to undo.
+      this.removed.delete(node);
+      return { target, node, wasLeader, before: shown(before), admin: resultText(result), atMs: at() };
+    }
     // However the command ended, the leader's status says where the configuration is (an indeterminate removal may have committed).
     const after = await this.waitStatus(
       Math.max(deadline, performance.now() + 1000),
