@@ -44,7 +44,8 @@
  * superset of those it counted) must make a majority of one configuration
  * it may have held: the newest known committed in an earlier term (a
  * legitimate leader holds it, §5.4) or one of an earlier term at a higher
- * index (uncommitted entries it may hold).
+ * index (uncommitted entries it may hold). A term in which no vote at all
+ * was seen is not judged (the monitor did not see that election).
  *
  * Pure: no clock, no IO; bounded (leader-terms and records per leader-term).
  */
@@ -209,6 +210,8 @@ export class CommitQuorumLedger {
   private foldedCeiling = 0;
   /** `${candidate} ${term}` -> the voters seen granting it their vote (bounded like the leader-terms). */
   private readonly votes = new Map<string, Set<string>>();
+  /** Terms in which some granted vote was seen (an election the monitor saw). */
+  private readonly voteTerms = new Set<number>();
   /** Election violations found when a leader-term was first seen, for the caller to collect (electionViolations()). */
   private readonly elections: ElectionQuorumViolation[] = [];
 
@@ -224,6 +227,8 @@ export class CommitQuorumLedger {
 
   /** A granted (non-pre) vote seen on the wire. */
   vote(v: WireVote): void {
+    this.voteTerms.add(v.term);
+    if (this.voteTerms.size > this.maxLeaderTerms * 4) this.voteTerms.delete(this.voteTerms.values().next().value!);
     const key = `${v.candidate} ${v.term}`;
     let voters = this.votes.get(key);
     if (voters === undefined) {
@@ -368,6 +373,9 @@ export class CommitQuorumLedger {
   }
 
   private judgeElection(leader: string, term: number): ElectionQuorumViolation | null {
+    // No vote of this term seen at all: the monitor did not see this election (attached late, or a hand-made
+    // stream), so it cannot judge it. A real election among several voters always shows granted votes.
+    if (!this.voteTerms.has(term)) return null;
     const voters = this.votes.get(`${leader} ${term}`) ?? new Set<string>();
     const granted = new Map([...voters].map((v): [string, number] => [v, 1]));
     const candidates = this.electionCandidates(term);

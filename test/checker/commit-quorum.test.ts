@@ -252,8 +252,12 @@ describe('CommitQuorumLedger elections', () => {
     ledger.vote({ voter: 'n1', candidate: 'n2', term: 2 });
     ledger.append(ae('n2', 'n1', 2, 1, 2, [], 1));
     expect(ledger.electionViolations()).toEqual([]);
-    // n3 (not holding it) winning term 3 with nobody's vote is no majority of anything.
+    // n3 (not holding it) winning term 3 with nobody's vote (n1 voted for n2 in term 3) is no majority of anything.
+    ledger.vote({ voter: 'n1', candidate: 'n2', term: 3 });
     ledger.append(ae('n3', 'n1', 3, 1, 1, [], 1));
     expect(ledger.electionViolations().map((v) => v.leader)).toEqual(['n3']);
+    // A term with no vote seen at all is an election the monitor did not see: not judged.
+    ledger.append(ae('n3', 'n1', 4, 1, 1, [], 1));
+    expect(ledger.electionViolations()).toEqual([]);
   });
 });
