@@ -189,6 +189,13 @@ const oneKindMeasured: Readonly<Record<string, Measured>> = {
       "2026-12-05, node dist/harness/gate.js --study --only 'correct/lease-restart$' --seed 1522309317 (load 11-14): 30 valid, " +
       '62 cycles (46 cut after the restart, 16 before)',
   },
+  'correct/membership': {
+    detected: 0,
+    runs: 30,
+    note:
+      "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 29 valid, 1 unknown " +
+      '(machine starved: the progress check), 0 invalid; 57 removals committed (40 of the leader) and put back',
+  },
   'correct/relead': {
     detected: 0,
     runs: 30,
@@ -244,6 +251,13 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'members removed and put back while the network is cut in halves: a removal commits only with a majority of the new configuration',
     args: [...common, ...membershipCut],
+    measured: {
+      detected: 0,
+      runs: 30,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 30 valid; 94 removals, " +
+        '74 of them under the cut (not committed until it healed, as they must not be), 20 committed',
+    },
   },
   {
     name: 'correct/held-across-terms',
@@ -489,6 +503,15 @@ export const bugCells: readonly GateCell[] = [
       "new configuration: the wire monitor's commit quorum, which follows the configurations on the wire, sees it",
     args: [...common, ...membershipCut, '--node-flag=--unsafe-config-on-commit'],
     plan: { n: 3, k: 2 },
+    measured: {
+      detected: 10,
+      runs: 10,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24; 20 s runs, 24-32 s " +
+        'wall, every run caught at its first removal under the cut, judged 8.9-10.9 s in when the next term began). Under the ' +
+        'membership nemesis alone (10 s, no cut), 5 of 10 (seed 1983979740): the removal commits with the old majority only ' +
+        'when the removed node acknowledges before a third voter does',
+    },
     control: 'correct/membership-cut',
   },
   {
