@@ -243,12 +243,20 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     const node = choice.node;
     const wasLeader = node === before.leaderId;
     this.removed.add(node); // from here on its fate may be unknown: restore looks at the configuration anyway
-    const result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
+    let result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
+    let refusals = 0;
+    // A leader new in its term refuses until it has committed an entry of that term (Ongaro's 2015 rule): try again.
+    while (result.type === 'refused' && performance.now() + pollMs < deadline && !this.stopping()) {
+      refusals++;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
+    }
     const committedMs = at();
+    const tries = refusals > 0 ? { refusedBefore: refusals } : {};
     if (result.type === 'refused') {
-      // Definitely not done (another change in flight, say): nothing to wait for or to undo.
+      // Definitely not done: nothing to wait for or to undo.
       this.removed.delete(node);
-      return { target, node, wasLeader, before: shown(before), admin: resultText(result), atMs: at() };
+      return { target, node, wasLeader, before: shown(before), admin: resultText(result), ...tries, atMs: at() };
     }
     // However the command ended, the leader's status says where the configuration is (an indeterminate removal may have committed).
     const after = await this.waitStatus(
@@ -261,6 +269,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
       wasLeader,
       before: shown(before),
       admin: resultText(result),
+      ...tries,
       committedMs,
       ...(after.status !== null ? { after: shown(after.status) } : {}),
       atMs: at(),

@@ -173,12 +173,18 @@ export class FakeCluster implements NemesisCluster {
    */
   readonly configuration = { voters: [] as string[], learners: [] as string[] };
   adminDown = false;
+  /** The next this-many changes are refused, as by a leader that has not yet committed an entry of its term. */
+  refuseChanges = 0;
   private readonly learnerLooks = new Map<string, number>();
 
   readonly membership: MembershipCapability = {
     change: async (command, node): Promise<AdminResult> => {
       this.calls.push(`admin ${command} ${node}`);
       if (this.adminDown) return { type: 'indeterminate', error: 'no answer (fake admin down)' };
+      if (this.refuseChanges > 0) {
+        this.refuseChanges--;
+        return { type: 'refused', error: 'no entry of term 1 is committed yet; a configuration change waits for one' };
+      }
       const c = this.configuration;
       const member = c.voters.includes(node) || c.learners.includes(node);
       switch (command) {

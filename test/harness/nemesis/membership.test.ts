@@ -108,9 +108,13 @@ describe('membership schedule', () => {
 });
 
 describe('membership nemesis against the fake admin path', () => {
-  async function run(cluster: FakeCluster, schedule: NemesisEvent[]): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
+  async function run(
+    cluster: FakeCluster,
+    schedule: NemesisEvent[],
+    leaderWaitMs = 20,
+  ): Promise<{ runner: NemesisRunner; records: NemesisOpRecord[] }> {
     const records: NemesisOpRecord[] = [];
-    const runner = new NemesisRunner(cluster, schedule, { seed: 3, record: (op) => records.push(op), leaderWaitMs: 20 });
+    const runner = new NemesisRunner(cluster, schedule, { seed: 3, record: (op) => records.push(op), leaderWaitMs });
     runner.start(Date.now());
     await waitFor(() => records.filter((r) => r.phase === 'complete').length >= schedule.length, 5000, 'nemesis ops complete');
     return { runner, records };
@@ -152,6 +156,16 @@ describe('membership nemesis against the fake admin path', () => {
     cluster.adminDown = false;
     await runner.healAll();
     expect(cluster.configuration.voters).toEqual(['n1', 'n2', 'n3']);
+  });
+
+  it('a removal refused by a leader new in its term (no entry of its term committed) is tried again until the deadline', async () => {
+    const cluster = new FakeCluster(3);
+    cluster.refuseChanges = 2;
+    // A step deadline of 5 x 200 ms: room for the retries every 50 ms.
+    const { records } = await run(cluster, [{ atMs: 0, f: 'start-membership', value: { target: 'follower' } }], 200);
+    expect(completions(records, 'start-membership')[0]).toMatchObject({ refusedBefore: 2, admin: 'ok' });
+    expect(cluster.calls.filter((c) => c.startsWith('admin remove'))).toHaveLength(3);
+    expect(cluster.configuration.voters).toHaveLength(2);
   });
 
   it('a Db without membership changes: each op records an error, never throws out of the runner', async () => {
