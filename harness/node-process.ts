@@ -13,7 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { execa } from 'execa';
-import type { ControlReply, ControlRequest, NodeStatus } from '../node/protocol.js';
+import type { ControlReply, ControlRequest, NodeStatus, StateDigest } from '../node/protocol.js';
 
 export interface SpawnSpec {
   /** Executable and arguments (e.g. process.execPath + [main.js, --config, ...], or `ip netns exec NS node ...`). */
@@ -97,6 +97,7 @@ export class NodeProcess {
   private starts = 0;
   private lastExit: string | null = null;
   private readonly statusWaiters: Waiter<NodeStatus>[] = [];
+  private readonly digestWaiters: Waiter<StateDigest>[] = [];
   private readonly clockWaiters: Waiter<ClockState>[] = [];
   private onReady: ((reply: Extract<ControlReply, { type: 'ready' }>) => void) | null = null;
   private onEarlyExit: ((why: string) => void) | null = null;
@@ -266,6 +267,12 @@ export class NodeProcess {
     return this.request({ type: 'status' }, this.statusWaiters, timeoutMs);
   }
 
+  /** The digest of the node's replicated state over IPC (protocol.ts StateDigest); null if dead, paused or no answer in time. */
+  stateDigest(timeoutMs = 5000): Promise<StateDigest | null> {
+    if (!this.alive || this.stopped) return Promise.resolve(null);
+    return this.request({ type: 'state_digest' }, this.digestWaiters, timeoutMs);
+  }
+
   /** Adjusts the node's injected clock; resolves with the new clock state. */
   async clock(change: { offsetMs?: number; rate?: number; bumpMs?: number }, timeoutMs = 2000): Promise<ClockState> {
     if (!this.alive) throw new Error(`cannot change the clock of ${this.id}: not running`);
@@ -324,6 +331,11 @@ export class NodeProcess {
         if (w !== undefined) this.settle(this.statusWaiters, w, reply.status);
         return;
       }
+      case 'state_digest': {
+        const w = this.digestWaiters[0];
+        if (w !== undefined) this.settle(this.digestWaiters, w, reply.digest);
+        return;
+      }
       case 'clock_ok': {
         const w = this.clockWaiters[0];
         if (w !== undefined) this.settle(this.clockWaiters, w, { nowMs: reply.nowMs, offsetMs: reply.offsetMs, rate: reply.rate });
@@ -335,6 +347,10 @@ export class NodeProcess {
   }
 
   private flushWaiters(): void {
+    for (const w of this.digestWaiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve(null);
+    }
     for (const w of this.statusWaiters.splice(0)) {
       clearTimeout(w.timer);
       w.resolve(null);

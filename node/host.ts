@@ -8,9 +8,11 @@
  * so the real binary (node/main.ts: UDP, files, the adjustable wall clock)
  * and the deterministic simulator (sim/) run exactly this code.
  */
+import { createHash } from 'node:crypto';
 import { RaftNode } from './raft/raft.js';
 import { createPrng } from './raft/prng.js';
 import type {
+  Configuration,
   Entry,
   HardState,
   InstallSnapshot,
@@ -34,6 +36,7 @@ import type {
   NodeStatus,
   SnapshotStatus,
   SnapshotTransferMessage,
+  StateDigest,
 } from './protocol.js';
 import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
@@ -246,6 +249,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
+  /** The lease one acknowledged round gives this node as leader, in core ticks (null: not lease mode). */
+  private readonly leaseTicks: number | null;
   private readonly unsafe: UnsafeFlags;
   private readonly io: HostIo;
   private readonly observer: HostObserver | undefined;
@@ -319,6 +324,7 @@ export class NodeHost {
     }
     this.snapshots = new LocalSnapshots(start);
     const raftConfig = raftConfigFor(options.id, options.config, options.unsafe, options.joining === true);
+    this.leaseTicks = raftConfig.leaseTicks;
     const skipReadQuorum = options.coreUnsafe?.skipReadQuorum === true;
     this.core = new RaftNode(
       skipReadQuorum ? { ...raftConfig, unsafe: { ...raftConfig.unsafe, skipReadQuorum } } : raftConfig,
@@ -571,6 +577,9 @@ export class NodeHost {
       });
     } else if (this.pendingAdmin.size >= maxPendingAdmin) {
       answer({ status: 'unavailable', reason: 'overloaded' });
+    } else if (command.type === 'remove' && command.node === this.id && this.handOverBeforeRemoval(soft.configuration)) {
+      // Not definite and nothing proposed: the admin retries, and the new leader proposes the removal.
+      answer({ status: 'unavailable', reason: 'leadership_transfer' });
     } else {
       const change =
         command.type === 'add'
@@ -593,6 +602,27 @@ export class NodeHost {
     }
     this.drain();
     this.armWake();
+  }
+
+  /**
+   * The leader asked to remove itself hands leadership over first (thesis
+   * §3.10, as §4.2.2 suggests): were it to commit its own removal, the others
+   * stop hearing it at once (they only hear members), its hand-over with them,
+   * and the cluster waits out an election timeout with no leader. Instead the
+   * most caught-up other voter is made leader and proposes the removal when
+   * the admin retries. False when there is no other voter to hand to.
+   */
+  private handOverBeforeRemoval(configuration: Configuration): boolean {
+    let best: { id: NodeId; matchIndex: number } | null = null;
+    for (const id of configuration.voters) {
+      if (id === this.id) continue;
+      const matchIndex = this.core.progressOf(id)?.matchIndex ?? 0;
+      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
+    }
+    if (best === null) return false;
+    this.io.log(`admin: remove ${this.id} asked of the leader itself: handing leadership to ${best.id} first (§3.10)`);
+    this.core.transferLeadership(best.id);
+    return true;
   }
 
   /** The configuration in effect and each member's progress, as this node (the leader) sees it. */
@@ -688,7 +718,17 @@ export class NodeHost {
       unsafe: unsafeNames(this.unsafe),
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
+      // In ms of this node's clock; the tick phase is unknown to the reader: the lease is rounded up a tick, the promise down.
+      lease: {
+        leaseMs: this.leaseTicks === null ? null : (this.leaseTicks + 1) * this.config.tickMs,
+        votePromiseMs: Math.max(0, this.core.votePromiseTicks() - 1) * this.config.tickMs,
+      },
     };
+  }
+
+  /** The digest of the replicated state as applied so far (protocol.ts StateDigest). */
+  stateDigest(): StateDigest {
+    return { appliedIndex: this.kv.lastApplied, sha256: createHash('sha256').update(this.kv.encodeSnapshot()).digest('hex') };
   }
 
   private snapshotStatus(firstIndex: number): SnapshotStatus {

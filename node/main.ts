@@ -27,6 +27,7 @@ import { UdpTransport } from './transport/udp.js';
 import { KeyRing } from './transport/keys.js';
 import { NodeEndpoint } from './transport/node-endpoint.js';
 import { IncarnationError, nextIncarnation } from './incarnation.js';
+import { bootstrapChangedMessage, checkBootstrapRecord, type BootstrapCheck } from './bootstrap-record.js';
 import { nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
 import { recoverNodeState } from './snapshot/recover.js';
 import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
@@ -281,6 +282,23 @@ async function main(): Promise<void> {
       `restoring snapshot ${snapshots.restored.meta.index}@${snapshots.restored.meta.term} (${snapshots.restored.data.length} bytes), then ${stored.entries.length} log entries`,
     );
 
+  // `nodes` is the bootstrap configuration: an edited list would change the membership behind the log's back
+  // (node/bootstrap-record.ts). Checked before anything is sent.
+  if (!args.unsafe.memoryLog) {
+    let check: BootstrapCheck;
+    try {
+      check = checkBootstrapRecord(
+        dataDir,
+        config.nodes.map((n) => n.id),
+      );
+    } catch (error) {
+      fail(NODE_EXIT.usage, `cannot read or write the bootstrap record in ${dataDir}: ${(error as Error).message}`);
+    }
+    if (check.kind === 'changed') fail(NODE_EXIT.usage, `refusing to start: ${bootstrapChangedMessage(check)}`);
+    if (check.kind === 'recorded')
+      log(`recorded the bootstrap configuration (${config.nodes.map((n) => n.id).join(',')}) in ${check.file}`);
+  }
+
   // Before anything is sent: peers refuse datagrams from an earlier incarnation (node/incarnation.ts).
   // --unsafe-memory-log keeps nothing on disk, so there the clock alone orders incarnations.
   let incarnation: number;
@@ -295,9 +313,15 @@ async function main(): Promise<void> {
   // every node before the member was added) cannot be reached: say so, sparingly, and carry on
   // (the rest of the cluster still forms its majorities).
   let unaddressed = 0;
+  // Looked up once per peer: the config does not change while the node runs, and this is on every datagram's path.
+  const addresses = new Map<string, { host: string; port: number }>();
   const addressOf = (to: string): { host: string; port: number } | null => {
+    const known = addresses.get(to);
+    if (known !== undefined) return known;
     try {
-      return peerAddress(config, args.id, to);
+      const address = peerAddress(config, args.id, to);
+      addresses.set(to, address);
+      return address;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       if (worthLogging(++unaddressed))
@@ -437,6 +461,8 @@ async function main(): Promise<void> {
         send({ type: 'clock_ok', ...state });
       } else if (request.type === 'status') {
         send({ type: 'status', status: liveHost.status() });
+      } else if (request.type === 'state_digest') {
+        send({ type: 'state_digest', digest: liveHost.stateDigest() });
       }
     });
     // The harness died: do not linger as an orphan.

@@ -112,6 +112,13 @@ export interface NodeStatus {
   readonly snapshots?: SnapshotStatus;
   /** The configuration in effect at this node (the newest in its log, dissertation §4.1); empty lists for a joiner that knows none yet. */
   readonly configuration?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
+  /**
+   * Lease bounds, in ms of this node's own clock. leaseMs: at most how long
+   * one acknowledged round lets it serve lease reads as leader (null: not in
+   * lease mode); votePromiseMs: at least how long it will still refuse to
+   * vote for the lease's sake (0: it would vote now).
+   */
+  readonly lease?: { readonly leaseMs: number | null; readonly votePromiseMs: number };
 }
 
 export interface SnapshotStatus {
@@ -277,9 +284,26 @@ export type SnapshotTransferMessage = SnapshotChunk | SnapshotAck;
  * Parent → node: `clock`, `status`. Node → parent: `ready`, `clock_ok`, `status`.
  */
 export type ControlRequest =
-  { readonly type: 'clock'; readonly offsetMs?: number; readonly rate?: number; readonly bumpMs?: number } | { readonly type: 'status' };
+  | { readonly type: 'clock'; readonly offsetMs?: number; readonly rate?: number; readonly bumpMs?: number }
+  | { readonly type: 'status' }
+  | { readonly type: 'state_digest' };
 
 export type ControlReply =
   | { readonly type: 'ready'; readonly id: NodeId; readonly host: string; readonly port: number }
   | { readonly type: 'clock_ok'; readonly nowMs: number; readonly offsetMs: number; readonly rate: number }
-  | { readonly type: 'status'; readonly status: NodeStatus };
+  | { readonly type: 'status'; readonly status: NodeStatus }
+  | { readonly type: 'state_digest'; readonly digest: StateDigest };
+
+/**
+ * A digest of a node's whole replicated state (the KV store and the client
+ * session table, as its snapshot encodes them) after applying entries
+ * 1..appliedIndex. Replicas that applied the same entries must agree on it
+ * (State Machine Safety, Figure 3); the harness compares them at the end of
+ * a run (harness/run/replicas.ts). Over the control channel only: it costs
+ * an encoding of the whole state.
+ */
+export interface StateDigest {
+  readonly appliedIndex: number;
+  /** SHA-256 of the snapshot encoding of the state, hex. */
+  readonly sha256: string;
+}

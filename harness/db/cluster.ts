@@ -10,6 +10,7 @@
 import type { NetworkControl } from '../net/types.js';
 import type { ClockState } from '../node-process.js';
 import type { ClockChange, Db, MembershipCapability, NodeView } from './db.js';
+import type { StateDigest } from '../../node/protocol.js';
 
 export interface DbClusterOptions {
   /** Harness-level log lines. */
@@ -111,6 +112,18 @@ export class DbCluster<D extends Db = Db> {
     this.check(id);
     if (!this.db.isAlive(id) || this.db.isPaused(id)) return Promise.resolve(null);
     return this.db.status(id, timeoutMs).catch(() => null);
+  }
+
+  /** Whether the system can digest a node's replicated state (Db.stateDigest). */
+  get digestsState(): boolean {
+    return this.db.stateDigest !== undefined;
+  }
+
+  /** The node's state digest; null when the system has none, or the node is dead, paused or silent. */
+  stateDigest(id: string, timeoutMs = 5000): Promise<StateDigest | null> {
+    this.check(id);
+    if (this.db.stateDigest === undefined || !this.db.isAlive(id) || this.db.isPaused(id)) return Promise.resolve(null);
+    return this.db.stateDigest(id, timeoutMs).catch(() => null);
   }
 
   /**

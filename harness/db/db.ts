@@ -12,11 +12,11 @@
  * carry, rather than run one that does nothing.
  */
 import type { AdminResult } from '../../node/admin-client.js';
-import type { NodeStatus } from '../../node/protocol.js';
+import type { NodeStatus, StateDigest } from '../../node/protocol.js';
 import type { ClockState } from '../node-process.js';
 
 /** What the harness needs to know of a node's Raft state (rift's NodeStatus has all of it; etcd maps its own). */
-export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex'>;
+export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex' | 'lease'>;
 
 export interface ClockChange {
   readonly offsetMs?: number;
@@ -78,6 +78,13 @@ export interface Db {
   readonly clock?: ClockCapability;
   /** Membership changes (the `membership` nemesis); absent where the Db has no admin path the harness drives. */
   readonly membership?: MembershipCapability;
+  /**
+   * A digest of the node's replicated state and the log index it covers
+   * (rift: protocol.ts StateDigest), where the system offers one: the run
+   * compares replicas at its end (harness/run/replicas.ts). Null when the
+   * node is down, paused or silent.
+   */
+  stateDigest?(node: string, timeoutMs: number): Promise<StateDigest | null>;
   /** The node sends to its peers through the harness's relay (rift's `routes`): datagram faults and the wire monitor work. */
   readonly relayRoutes: boolean;
 }

@@ -180,6 +180,13 @@ const diskLostTail = [
  */
 const membershipCut = ['--time-limit', '20', '--nemesis', 'partition,membership', '--partition', 'halves', '--targets', 'leader'];
 
+/**
+ * Snapshots every 5 applied entries while the leader is cut off from everyone (issue 18): the leader keeps taking writes it
+ * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
+ * them.
+ */
+const snapshotLeaderCut = ['--time-limit', '20', '--nemesis', 'partition', '--partition', 'leader', '--snapshot-every-entries', '5'];
+
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
   'correct/lease-restart': {
@@ -258,6 +265,12 @@ export const correctCells: readonly GateCell[] = [
         "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 30 valid; 94 removals, " +
         '74 of them under the cut (not committed until it healed, as they must not be), 20 committed',
     },
+  },
+  {
+    name: 'correct/snapshot-leader-cut',
+    expect: 'valid',
+    why: 'snapshots taken every few entries while the leader is cut off hold committed state only',
+    args: [...common, ...snapshotLeaderCut],
   },
   {
     name: 'correct/held-across-terms',
@@ -531,6 +544,16 @@ export const bugCells: readonly GateCell[] = [
     },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
+  },
+  {
+    name: 'snapshot-past-commit/partition',
+    expect: 'invalid',
+    why:
+      'issue 18: a snapshot taken at the last log index applies and answers entries that were never committed; a leader cut ' +
+      'off while it takes writes does that, and the next leader overwrites them (acknowledged writes lost)',
+    args: [...common, ...snapshotLeaderCut, '--node-flag=--unsafe-snapshot-past-commit'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/snapshot-leader-cut',
   },
   {
     name: 'torn-tail-dropped/disk',

@@ -20,6 +20,7 @@ import { healedStretches, progressAnalysis, recoveryBound } from './progress-ana
 import { historyPaths } from './recorder.js';
 import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
+import { replicaAnalysis } from './replicas.js';
 
 export async function analyze(run: RunContext, runDir: string): Promise<Extract<RunEnd, { kind: 'analysed' }>> {
   const { options } = run;
@@ -37,6 +38,8 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
       run.log.line(`monitor: ${monitor.violations.length} violation(s): ${monitor.violations.map((v) => v.message).join('; ')}`);
     }
   }
+
+  if (run.facts.replicas !== null) analyses.push(replicaAnalysis(run.facts.replicas));
 
   // Progress, availability over time and the per-fault evidence, all from the history as written.
   const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);

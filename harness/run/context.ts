@@ -6,6 +6,7 @@
  * crashed half way. `withRun` is the outermost scope: it owns harness.log,
  * closed after the summary (whose last line it is).
  */
+import type { ReplicaComparison } from './replicas.js';
 import type { NemesisEvent } from '../nemesis/schedule.js';
 import type { JepsenOptions } from '../options.js';
 import type { HostTarget } from '../remote/hosts.js';
@@ -76,6 +77,8 @@ export interface RunFacts {
   heal: HealFacts | null;
   /** Whether every node caught up with the leader after the final reads (heal scope). */
   catchUp: CatchUp | null;
+  /** The replicas' state digests compared after the catch-up (heal scope); null when the system has none. */
+  replicas: ReplicaComparison | null;
   timings: Timings;
 }
 
@@ -131,6 +134,7 @@ export class RunContext {
       workloadEndMs: null,
       heal: null,
       catchUp: null,
+      replicas: null,
       timings: {
         startTime: this.startedAt.toISOString(),
         clusterStartMs: null,

@@ -8,6 +8,7 @@ import type { DbCluster } from '../db/cluster.js';
 import { LEADER_WAIT_MS } from './cluster-scope.js';
 import type { CatchUp, RunContext } from './context.js';
 import type { Workload } from './workload.js';
+import { compareReplicas, replicaAnalysis, REPLICAS_WAIT_MS } from './replicas.js';
 
 /** Budget for the final reads (every key read ok once). */
 export const FINAL_READS_MS = 20_000;
@@ -49,6 +50,12 @@ export async function healAndFinalReads(run: RunContext, cluster: DbCluster, w: 
       ? `every node caught up with commit index ${c.target} in ${run.msSince(catchUpStart)} ms`
       : `not caught up ${CATCH_UP_MS / 1000} s after the final reads: ${c.laggards.map((l) => `${l.node} at ${l.commitIndex ?? 'no answer'}`).join(', ')} (leader at ${c.target})`,
   );
+
+  // Replicas that applied the same entries hold the same state (Figure 3): compared now that clients stopped.
+  w.phaseName = 'replicas';
+  const replicas = await compareReplicas(cluster, REPLICAS_WAIT_MS, run.io.signal);
+  run.facts.replicas = replicas;
+  if (replicas !== null) run.log.line(`replicas: ${replicaAnalysis(replicas).conclusion} (${replicas.waitedMs} ms)`);
   w.phaseName = 'stopping';
 }
 

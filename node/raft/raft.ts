@@ -778,6 +778,18 @@ export class RaftNode {
     };
   }
 
+  /**
+   * How many more ticks this node keeps refusing votes for the lease's sake
+   * (`inLeaderLease`: it heard from a leader, or restarted, less than a
+   * minimum election timeout ago); 0 when it would vote now. A leader: 0 (it
+   * does not vote). For the harness, which must not push a lease past what
+   * the followers promise (harness/nemesis/kinds/lease-restart.ts).
+   */
+  votePromiseTicks(): number {
+    if (this.role === 'leader' || !this.inLeaderLease()) return 0;
+    return this.config.electionTimeoutTicksMin - this.electionElapsed;
+  }
+
   /** The in-memory log, firstIndex..lastIndex (read-only; for tests and simulator invariants). */
   log(): readonly Entry[] {
     return this.raftLog.all();

@@ -298,7 +298,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
-    ['snapshots', 'configuration'],
+    ['snapshots', 'configuration', 'lease'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -343,6 +343,17 @@ function checkNodeStatus(v: unknown, p: string): Check {
         shape(c, ['voters', 'learners'], `${p}.configuration`) ??
         memberList((c as Obj)['voters'], `${p}.configuration.voters`) ??
         memberList((c as Obj)['learners'], `${p}.configuration.learners`)
+      );
+    },
+    () => {
+      const l = o['lease'];
+      if (l === undefined) return null;
+      const s = shape(l, ['leaseMs', 'votePromiseMs'], `${p}.lease`);
+      if (s !== null) return s;
+      const lo = l as Obj;
+      return (
+        (lo['leaseMs'] === null ? null : nat(lo['leaseMs'], `${p}.lease`, '.leaseMs')) ??
+        nat(lo['votePromiseMs'], `${p}.lease`, '.votePromiseMs')
       );
     },
     () => {

@@ -12,7 +12,7 @@
  * Every wait is for a condition with a deadline, never a fixed sleep.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -232,6 +232,45 @@ describe('membership changes on a real cluster (issue 18)', () => {
       reader.close();
     }
   }, 180_000);
+
+  test('the leader asked to remove itself hands leadership over first (§3.10), so no election timeout passes leaderless', async () => {
+    const before = await leaderStatus();
+    const old = before.leaderId;
+    expect(before.voters.length).toBeGreaterThanOrEqual(3);
+    const startedMs = performance.now();
+    const removed = ok(await admin.remove(old), `remove ${old}`);
+    const committedMs = performance.now() - startedMs;
+    // The remaining voters commit again: how long the cluster went without a leader able to commit.
+    // (Asked of a remaining voter first, so the figure is the cluster's, not a client's wait on a node that left.)
+    const client = new RiftClient({
+      config,
+      clientId: `mem-${process.pid}-${++clientCount}`,
+      timeoutMs: 20_000,
+      seed: clientCount,
+      initialNode: removed.voters[0]!,
+    });
+    let put;
+    try {
+      put = await client.put('after-leader-removal', 'yes');
+    } finally {
+      client.close();
+    }
+    const writableMs = performance.now() - startedMs;
+    console.log(
+      `remove of the leader ${old} (${before.voters.length} voters): committed in ${committedMs.toFixed(0)} ms, ` +
+        `a write acknowledged ${writableMs.toFixed(0)} ms after the request`,
+    );
+    expect(put.type).toBe('ok');
+    expect(removed.voters).not.toContain(old);
+    // The hand-over, not an election timeout: the old leader handed leadership over and never proposed its own
+    // removal; the leader it chose proposed it (and answered, as the leader, with itself as leader).
+    expect(removed.leaderId).not.toBe(old);
+    const oldLog = readFileSync(join(dir, `${old}.log`), 'utf8');
+    expect(oldLog).toMatch(new RegExp(`remove ${old} asked of the leader itself: handing leadership to ${removed.leaderId}`));
+    expect(oldLog).not.toMatch(new RegExp(`admin: proposed remove ${old}`));
+    expect(readFileSync(join(dir, `${removed.leaderId}.log`), 'utf8')).toMatch(new RegExp(`admin: proposed remove ${old}`));
+    await nodes.get(old)!.kill();
+  }, 60_000);
 
   test('exit 3 (damaged storage) points to the replacement procedure', async () => {
     const final = await leaderStatus();

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RiftAdmin, type AdminResult } from '../../../node/admin-client.js';
 import type { ClusterConfig } from '../../../node/config-types.js';
-import type { NodeStatus } from '../../../node/protocol.js';
+import type { NodeStatus, StateDigest } from '../../../node/protocol.js';
 import { NodeProcess, procState, type SpawnSpec } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
 import type { ClockCapability, ClockChange, Db, MembershipCapability, NodeView } from '../db.js';
@@ -142,6 +142,10 @@ export class RiftDb implements Db {
 
   status(id: string, timeoutMs: number): Promise<NodeView | null> {
     return this.nodeStatus(id, timeoutMs);
+  }
+
+  stateDigest(id: string, timeoutMs: number): Promise<StateDigest | null> {
+    return this.proc(id).stateDigest(timeoutMs);
   }
 
   /** rift's whole status (its clock, its drop counters...), not only the NodeView. */

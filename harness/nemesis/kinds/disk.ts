@@ -11,6 +11,12 @@
  *   with it whatever the frame held;
  * - `flip-frame`: the same in a random frame (damage followed by valid
  *   frames: every node must refuse);
+ * - `flip-snapshot`: flip one bit in the node's newest snapshot file (issue
+ *   18: snapshots are checksummed). A correct node notices and restarts
+ *   from the previous snapshot and the log, which it keeps reaching back to
+ *   it for this reason (node/storage/snapshot-store.ts), or refuses (exit 3)
+ *   if the log no longer does; it never starts from the damaged one. A node
+ *   without a snapshot yet is restarted untouched;
  * - `torn-tail`: append a prefix of a frame after the last one: the remains
  *   of an append that the power failure interrupted before its fsync (never
  *   acknowledged). A node must drop it and come back;
@@ -64,6 +70,7 @@ import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
 import { SECTOR_BYTES, scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
+import { SNAPSHOT_FILE } from '../../../node/storage/snapshot-store.js';
 import { StorageCorruptionError } from '../../../node/storage/storage.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { GrantedVote } from '../../net/monitor.js';
@@ -82,10 +89,17 @@ import { field } from '../wire.js';
 export const SETTLE_MS = 200;
 const SETTLE_STEPS = 4;
 
-export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'torn-tail' | 'truncate-synced' | 'truncate-acked';
-export const diskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail', 'truncate-synced', 'truncate-acked'];
+export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'flip-snapshot' | 'torn-tail' | 'truncate-synced' | 'truncate-acked';
+export const diskFaults: readonly DiskFault[] = [
+  'flip-last-frame',
+  'flip-frame',
+  'flip-snapshot',
+  'torn-tail',
+  'truncate-synced',
+  'truncate-acked',
+];
 /** Inside Raft's fault model: a correct node survives each (refusing to start is surviving). */
-export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'torn-tail'];
+export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'flip-snapshot', 'torn-tail'];
 
 export type DiskOp =
   | { readonly kind: 'disk'; readonly f: 'start-disk'; readonly value: { readonly target: NodeTarget; readonly fault: DiskFault } }
@@ -98,7 +112,8 @@ export const diskFaultsOption: NemesisOption = {
   arg: 'LIST',
   help:
     "what disk faults do to a killed node's log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), " +
-    'flip-frame (a bit in a random frame), torn-tail (append an interrupted write: the node must come back), ' +
+    'flip-frame (a bit in a random frame), flip-snapshot (a bit in the newest snapshot file: the node must fall back to the previous ' +
+    'one and the log, or refuse), torn-tail (append an interrupted write: the node must come back), ' +
     "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default), " +
     'truncate-acked (cut the last two frames of entries, the older surely acknowledged: outside it too, never a default)',
   defaultText: defaultDiskFaults.join(','),
@@ -140,7 +155,13 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
   create: (ctx) => new DiskNemesis(ctx),
 };
 
-/** What was done to one node's log. */
+/** A damaged file's bytes from just before the damage: what a refused node gets back. */
+interface Backup {
+  readonly file: string;
+  readonly bytes: Buffer;
+}
+
+/** What was done to one node's log or snapshot. */
 type Damage =
   | {
       readonly done: 'flipped';
@@ -148,7 +169,14 @@ type Damage =
       readonly frames: number;
       readonly offset: number;
       readonly mask: number;
-      readonly backup: Buffer;
+      readonly backup: Backup;
+    }
+  | {
+      readonly done: 'flipped-snapshot';
+      readonly snapshotBytes: number;
+      readonly offset: number;
+      readonly mask: number;
+      readonly backup: Backup;
     }
   | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
@@ -156,8 +184,8 @@ type Damage =
   | { readonly done: 'nothing'; readonly why: string };
 
 class DiskNemesis implements FaultNemesis<DiskOp> {
-  /** Nodes that refused to start, with the log they get back. */
-  private readonly refused = new Map<string, Buffer>();
+  /** Nodes that refused to start, with the file they get back. */
+  private readonly refused = new Map<string, Backup>();
   /** Nodes whose restart failed otherwise (retried when the fault stops). */
   private readonly down = new Set<string>();
   private readonly lastVote = new Map<string, GrantedVote>();
@@ -282,11 +310,12 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     } catch (err) {
       damage = { done: 'nothing', why: `could not damage the log: ${(err as Error).message}` };
     }
-    const { backup: _backup, ...shown } = damage.done === 'flipped' ? damage : { ...damage, backup: undefined };
+    const backup = 'backup' in damage ? damage.backup : null;
+    const { backup: _backup, ...shown } = 'backup' in damage ? damage : { ...damage, backup: undefined };
     return {
       ...shown,
       ...(settled !== null ? { frozenMs: settled } : {}),
-      ...(await this.restart(id, damage.done === 'flipped' ? damage.backup : null)),
+      ...(await this.restart(id, backup)),
     };
   }
 
@@ -301,7 +330,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   }
 
   /** Restarts a damaged node; a refusal on corruption (exit 3) is an outcome, not an error. */
-  private async restart(id: string, backup: Buffer | null): Promise<Record<string, unknown>> {
+  private async restart(id: string, backup: Backup | null): Promise<Record<string, unknown>> {
     const { cluster } = this.ctx;
     try {
       await cluster.restart(id);
@@ -340,6 +369,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   }
 
   private async damageLog(id: string, fault: DiskFault): Promise<Damage> {
+    if (fault === 'flip-snapshot') return this.damageSnapshot(id);
     const file = join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME);
     let buf: Buffer;
     try {
@@ -363,7 +393,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       case 'flip-frame': {
         const index = fault === 'flip-last-frame' ? frames.length - 1 : rng.int(0, frames.length - 1);
         const frame = frames[index]!;
-        const backup = Buffer.from(buf);
+        const backup = { file, bytes: Buffer.from(buf) };
         const flip = pickFlip(buf, frame.offset, frame.bytes, rng);
         buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
         await writeFile(file, buf);
@@ -403,12 +433,37 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     }
   }
 
-  /** Gives a refused node its own log back and restarts it. */
+  /**
+   * One bit anywhere in the newest snapshot file: every byte of it is covered
+   * by its length field or its CRC-32 (snapshot-store.ts), so a correct node
+   * sees any flip. (No sector rule here: a snapshot is written whole to a
+   * temporary file and renamed, never torn in place.)
+   */
+  private async damageSnapshot(id: string): Promise<Damage> {
+    const file = join(this.ctx.cluster.dataDir(id), SNAPSHOT_FILE);
+    let buf: Buffer;
+    try {
+      buf = await readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { done: 'nothing', why: 'no snapshot yet' };
+      throw err;
+    }
+    if (buf.length === 0) return { done: 'nothing', why: 'an empty snapshot file' };
+    const { rng } = this.ctx;
+    const backup = { file, bytes: Buffer.from(buf) };
+    const offset = rng.int(0, buf.length - 1);
+    const mask = 1 << rng.int(0, 7);
+    buf[offset] = buf[offset]! ^ mask;
+    await writeFile(file, buf);
+    return { done: 'flipped-snapshot', snapshotBytes: buf.length, offset, mask, backup };
+  }
+
+  /** Gives a refused node its own file back and restarts it. */
   private async restoreOne(id: string): Promise<Record<string, unknown>> {
     const backup = this.refused.get(id);
     this.refused.delete(id);
     if (backup === undefined || this.ctx.cluster.isAlive(id)) return { outcome: 'running' };
-    await writeFile(join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME), backup);
+    await writeFile(backup.file, backup.bytes);
     return this.restart(id, null);
   }
 

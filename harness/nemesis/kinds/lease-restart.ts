@@ -149,6 +149,44 @@ function leaseRestartCycle(_opts: ScheduleOptions): fc.Arbitrary<readonly [Lease
     ]);
 }
 
+/**
+ * The runtime guard of the 'after-restart' order (the module comment: a
+ * correct node rests on the restarted voters' promise outlasting the
+ * leader's lease). Just before the cut the nemesis asks the leader for its
+ * lease (an upper bound, ms) and each voter for its remaining promise (a
+ * lower bound, ms); `elapsedMs` is the time from that question to the cut's
+ * end. The candidate needs every voter, so the latest promise is the one
+ * that holds it off: it must end after the lease does, whatever the cut's
+ * delay. If it does not, the fast clock would take the cluster outside what
+ * a correct lease-mode node can survive, and the cycle is void (the
+ * candidate keeps its clock). Nothing to guard without lease reads
+ * (`leaseMs` null) or when a node did not say (an older node, another
+ * system). Pure.
+ */
+export type LeaseRestartGuard =
+  | { readonly kind: 'unguarded'; readonly why: string }
+  | { readonly kind: 'held'; readonly marginMs: number }
+  | { readonly kind: 'void'; readonly marginMs: number; readonly why: string };
+
+export function leaseRestartGuard(
+  leaseMs: number | null,
+  votePromisesMs: readonly (number | null)[],
+  elapsedMs: number,
+): LeaseRestartGuard {
+  if (leaseMs === null) return { kind: 'unguarded', why: 'no lease reads (or the leader did not say)' };
+  const known = votePromisesMs.filter((p): p is number => p !== null);
+  if (known.length === 0 || known.length < votePromisesMs.length) return { kind: 'unguarded', why: 'a voter did not say its promise' };
+  const marginMs = Math.round(Math.max(...known) - elapsedMs - leaseMs);
+  if (marginMs >= 0) return { kind: 'held', marginMs };
+  return {
+    kind: 'void',
+    marginMs,
+    why:
+      `the latest voter's promise (${Math.max(...known)} ms when asked) ends ${-marginMs} ms before the leader's lease ` +
+      `(${leaseMs} ms from a cut ${Math.round(elapsedMs)} ms after asking): a correct node could serve a stale lease read`,
+  };
+}
+
 /** Who plays which part in one cycle, drawn when it fires. */
 export interface LeaseRestartRoles {
   readonly leader: string;
@@ -307,14 +345,27 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       }),
     );
     const restartedAtMs = at();
+    // What the leader's lease and the voters' promises are just before the cut (the runtime guard below).
+    const askedAt = performance.now();
+    const [leaderView, ...voterViews] = await Promise.all([roles.leader, ...roles.voters].map((id) => cluster.status(id)));
     // 3'. At once (the last voter's promise began as it started): the leader's lease now runs from here.
     await net.partition(isolate(cluster.nodeIds, roles.leader));
     const cutAtMs = at();
-    // 4'. The candidate's election timer runs out within a few hundred ms.
-    try {
-      await cluster.clock(roles.candidate, { rate: value.candidateRate });
-    } catch (err) {
-      errors[roles.candidate] = (err as Error).message;
+    const guard = leaseRestartGuard(
+      leaderView?.lease?.leaseMs ?? null,
+      voterViews.map((v) => v?.lease?.votePromiseMs ?? null),
+      performance.now() - askedAt,
+    );
+    // 4'. The candidate's election timer runs out within a few hundred ms, unless the cut came too late for a
+    // correct node to hold the candidate off (the guard): then the cycle is void and the candidate keeps its clock.
+    if (guard.kind !== 'void') {
+      try {
+        await cluster.clock(roles.candidate, { rate: value.candidateRate });
+      } catch (err) {
+        errors[roles.candidate] = (err as Error).message;
+      }
+    } else {
+      this.ctx.log(`lease-restart: cycle void: ${guard.why}`);
     }
     const deposed = await untilDeposed(this.ctx, roles.leader, this.ctx.leaderWaitMs);
     return {
@@ -326,6 +377,7 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       killedAtMs,
       restartedAtMs,
       cutAtMs,
+      guard,
       leaderDeposedAtMs: deposed ? at() : null,
       ...(Object.keys(errors).length > 0 ? { errors } : {}),
     };

@@ -14,14 +14,17 @@ import type { NemesisEvent } from '../../../harness/nemesis/wire.js';
 import type { Entry } from '../../../node/raft/types.js';
 import { LOG_FILE_NAME, openFileStorage } from '../../../node/storage/file-storage.js';
 import { StorageCorruptionError, type RecoveryReport } from '../../../node/storage/storage.js';
+import { PREVIOUS_SNAPSHOT_FILE, SNAPSHOT_FILE, SnapshotStore, SnapshotUnusableError } from '../../../node/storage/snapshot-store.js';
+import { nodeFs } from '../../../node/storage/node-fs.js';
+import { recoverNodeState } from '../../../node/snapshot/recover.js';
 import type { StoredState } from '../../../node/raft/types.js';
 import { FakeCluster, FakeMonitoredNet, type FakeNet } from './fake-cluster.js';
 import { tempDir } from '../temp-dirs.js';
 import { waitFor } from '../wait.js';
 
-/** Restarting a node = recovering its storage for real; corrupt storage = exit 3. */
+/** Restarting a node = recovering its storage (log and snapshots) for real; corrupt storage = exit 3. */
 class StorageCluster extends FakeCluster {
-  readonly recovered = new Map<string, { stored: StoredState; recovery: RecoveryReport }>();
+  readonly recovered = new Map<string, { stored: StoredState; recovery: RecoveryReport; notes: readonly string[] }>();
 
   constructor(
     nodeCount: number,
@@ -35,11 +38,11 @@ class StorageCluster extends FakeCluster {
   override async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
     try {
-      const opened = await openFileStorage(this.dataDir(id), { tornTailAlwaysDropped: this.tornTailAlwaysDropped });
+      const opened = await recoverNodeState(this.dataDir(id), { tornTailAlwaysDropped: this.tornTailAlwaysDropped });
       await opened.storage.close();
-      this.recovered.set(id, { stored: opened.stored, recovery: opened.recovery });
+      this.recovered.set(id, { stored: opened.stored, recovery: opened.recovery, notes: opened.notes });
     } catch (err) {
-      if (err instanceof StorageCorruptionError)
+      if (err instanceof StorageCorruptionError || err instanceof SnapshotUnusableError)
         throw new NodeExitedBeforeReady(
           `${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: ${err.message}`,
           3,
@@ -311,6 +314,69 @@ describe('the disk nemesis', () => {
     expect(result).toMatchObject({ done: 'nothing', outcome: 'started' });
     expect(String(result['why'])).toMatch(/holds a vote/);
     expect(c.recovered.get('n1')?.stored.entries).toHaveLength(4);
+  });
+
+  /**
+   * Every node also holds two snapshots (index 2, then 4: `snapshot.prev` and `snapshot`) and a log compacted to
+   * `logFrom`: from 3 the log still reaches back to the previous snapshot (what compactableIndex keeps), from 5 it does not.
+   */
+  async function withSnapshots(c: StorageCluster, logFrom: number): Promise<void> {
+    for (const id of c.nodeIds) {
+      const { store } = await SnapshotStore.open(nodeFs, c.dataDir(id));
+      const configuration = { voters: [...c.nodeIds], learners: [] };
+      await store.save({ meta: { index: 2, term: 1, configuration }, data: Buffer.from('{"state":"at 2"}') });
+      await store.save({ meta: { index: 4, term: 2, configuration }, data: Buffer.from('{"state":"at 4"}') });
+      const { storage } = await openFileStorage(c.dataDir(id));
+      await storage.compact(logFrom, logFrom === 3 ? 1 : 2);
+      await storage.close();
+    }
+  }
+
+  it('flip-snapshot: a correct node skips the damaged newest snapshot for the previous one and the log', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const c = await cluster(3);
+      await withSnapshots(c, 3);
+      const before = await readFile(join(c.dataDir('n1'), SNAPSHOT_FILE));
+      const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-snapshot' } }], seed);
+      const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
+      expect(result, `seed ${seed}`).toMatchObject({ done: 'flipped-snapshot', snapshotBytes: before.length, outcome: 'started' });
+      expect(result).not.toHaveProperty('backup');
+      // Exactly one bit of the newest snapshot differs; the node started from the previous one, the log reaching back to it.
+      const after = await readFile(join(c.dataDir('n1'), SNAPSHOT_FILE));
+      const diff = [...after].map((b, i) => b ^ before[i]!).filter((x) => x !== 0);
+      expect(diff, `seed ${seed}`).toHaveLength(1);
+      const recovered = c.recovered.get('n1')!;
+      expect(recovered.stored.snapshot?.index, `seed ${seed}`).toBe(2);
+      expect(recovered.stored.entries.map((e) => e.index)).toEqual([3, 4]);
+      expect(recovered.notes.join('\n')).toMatch(/snapshot is damaged .*trying the previous snapshot/);
+    }
+  });
+
+  it('flip-snapshot: when the log no longer reaches back to the previous snapshot the node refuses (exit 3); stop-disk gives the file back', async () => {
+    const c = await cluster(3);
+    await withSnapshots(c, 5);
+    const before = await readFile(join(c.dataDir('n1'), SNAPSHOT_FILE));
+    const { runner, records, logs } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-snapshot' } }]);
+    const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
+    expect(result).toMatchObject({ done: 'flipped-snapshot', outcome: 'refused', exit: 3 });
+    expect(String(result['reason'])).toMatch(/the newest snapshot is damaged .* would be lost/);
+    expect(logs.some((l) => /disk: n1 refused to start/.test(l))).toBe(true);
+    expect(c.isAlive('n1')).toBe(false);
+    await runner.healAll();
+    expect(await readFile(join(c.dataDir('n1'), SNAPSHOT_FILE))).toEqual(before);
+    expect(c.isAlive('n1')).toBe(true);
+    expect(c.recovered.get('n1')?.stored.snapshot?.index).toBe(4);
+    expect(await readFile(join(c.dataDir('n1'), PREVIOUS_SNAPSHOT_FILE))).toBeDefined();
+  });
+
+  it('flip-snapshot on a node without a snapshot yet: killed and restarted, nothing damaged', async () => {
+    const c = await cluster(3);
+    const { records } = await run(c, [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-snapshot' } }]);
+    expect((completion(records, 'start-disk')['results'] as Record<string, unknown>)['n1']).toMatchObject({
+      done: 'nothing',
+      why: 'no snapshot yet',
+      outcome: 'started',
+    });
   });
 
   it('a node without a log yet is killed and restarted, nothing damaged', async () => {

@@ -130,8 +130,12 @@ export class FakeCluster implements NemesisCluster {
       clock: { nowMs: 0, ...clock },
       dropped: {},
       unsafe: [],
+      ...(this.leases.has(id) ? { lease: this.leases.get(id)! } : {}),
     };
   }
+
+  /** What status says of a node's lease and vote promise (absent: nothing, as a node that does not say). */
+  readonly leases = new Map<string, { leaseMs: number | null; votePromiseMs: number }>();
 
   async kill(id: string): Promise<void> {
     this.calls.push(`kill ${id}`);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NemesisContext } from '../../../harness/nemesis/context.js';
-import { candidateRates, drawRoles, leaseRestart } from '../../../harness/nemesis/kinds/lease-restart.js';
+import { candidateRates, drawRoles, leaseRestart, leaseRestartGuard } from '../../../harness/nemesis/kinds/lease-restart.js';
 import { cyclesThatFit, drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
 import { Rng } from '../../../harness/rng.js';
 import { FakeCluster } from './fake-cluster.js';
@@ -193,6 +193,37 @@ describe('lease-restart choreography (fake cluster)', () => {
     expect(healed.clockReset).toBe(value.candidate);
     expect(cluster.net.grudge).toBeNull();
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id), id).toBe(true);
+  });
+
+  it("after-restart guard: a cut too late for the voters' promise to outlast the lease voids the cycle (no fast clock); in time, it goes on", async () => {
+    for (const [promiseMs, expected] of [
+      [1_000, 'void'],
+      [5_000, 'held'],
+    ] as const) {
+      const cluster = new FakeCluster(5);
+      cluster.leaderId = 'n2';
+      for (const id of cluster.nodeIds) cluster.leases.set(id, { leaseMs: 3_330, votePromiseMs: id === 'n2' ? 0 : promiseMs });
+      const logs: string[] = [];
+      const nemesis = leaseRestart.create({ ...contextOf(cluster, SEED), log: (l: string) => logs.push(l) });
+      const value = (await nemesis.invoke(leaseRestart.decode('start-lease-restart', { candidateRate: 15, cut: 'after-restart' }))) as {
+        candidate: string;
+        guard: { kind: string; marginMs: number };
+      };
+      expect(value.guard.kind, `promise ${promiseMs}`).toBe(expected);
+      const sped = cluster.calls.includes(`clock ${value.candidate} {"rate":15}`);
+      expect(sped, `promise ${promiseMs}`).toBe(expected === 'held');
+      expect(logs.some((l) => /lease-restart: cycle void/.test(l))).toBe(expected === 'void');
+      await nemesis.invoke(stopOp());
+    }
+  });
+
+  it('leaseRestartGuard: held, void, and unguarded without lease reads or when a voter does not say', () => {
+    expect(leaseRestartGuard(3_330, [3_790, 3_500], 20)).toEqual({ kind: 'held', marginMs: 440 });
+    const v = leaseRestartGuard(3_330, [3_000, 2_000], 100);
+    expect(v).toMatchObject({ kind: 'void', marginMs: -430 });
+    expect(v.kind === 'void' ? v.why : '').toMatch(/ends 430 ms before the leader's lease/);
+    expect(leaseRestartGuard(null, [0, 0], 10).kind).toBe('unguarded');
+    expect(leaseRestartGuard(3_330, [5_000, null], 10).kind).toBe('unguarded');
   });
 
   it('an op recorded before the cut order existed decodes as at-kill; an unknown order is refused', () => {

@@ -165,6 +165,7 @@ describe('npm run jepsen (end to end, real nodes)', () => {
     expect(results.analyses.map((a: { name: string; valid: unknown }) => [a.name, a.valid])).toEqual([
       ['linearizability', true],
       ['wire-monitor', true],
+      ['replicas', true],
       ['progress', true],
     ]);
     // What each kill did: the processes killed and restarted by pid, and the leader hit at least once (the biting cycle).

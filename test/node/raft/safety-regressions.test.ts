@@ -192,6 +192,23 @@ describe('defect 7: a restarted follower keeps the lease promise it may have mad
     });
   }
 
+  it('votePromiseTicks says how long the promise still holds: from the restart, counting down to 0; a leader promises nothing', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true });
+    net.campaign('n1');
+    net.propose('n1', 'x');
+    net.tick(2);
+    expect(net.node('n1').votePromiseTicks()).toBe(0);
+    net.crash('n2');
+    net.restart('n2');
+    net.isolate('n1');
+    const min = 10; // network.ts makeConfig: electionTimeoutTicksMin
+    expect(net.node('n2').votePromiseTicks()).toBe(min);
+    net.tick(3, ['n2']);
+    expect(net.node('n2').votePromiseTicks()).toBe(min - 3);
+    net.tick(min - 3, ['n2']);
+    expect(net.node('n2').votePromiseTicks()).toBe(0);
+  });
+
   it('a node that never left term 0 has promised nothing: a fresh cluster elects at once', () => {
     const net = new Network(ids(3), { preVote: true, checkQuorum: true });
     net.campaign('n2');

@@ -117,6 +117,7 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
     taken: arbNat,
     installed: arbNat,
   }),
+  lease: fc.record({ leaseMs: fc.option(arbNat, { nil: null }), votePromiseMs: arbNat }),
 });
 
 export const arbClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
