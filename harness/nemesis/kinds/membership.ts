@@ -46,6 +46,8 @@ export type MembershipTarget = (typeof membershipTargets)[number];
 
 /** How long each step (a change committed, a learner caught up) may take, in leader waits (NemesisContext.leaderWaitMs). */
 export const stepDeadlineLeaderWaits = 5;
+/** How long a removal waits for a leader that answers with a committed configuration before it skips its turn, in leader waits. */
+export const settleLeaderWaits = 2;
 /** The final heal's budget for putting every member back (it must, or the catch-up check sees a removed node behind). */
 export const finalRestoreMs = 30_000;
 /** Between two looks at the leader's admin status while a step waits. */
@@ -226,9 +228,8 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
   private async remove(target: MembershipTarget): Promise<unknown> {
     const { cluster } = this.ctx;
     const started = performance.now();
-    const deadline = started + this.stepDeadlineMs();
     const at = (): number => Math.round(performance.now() - started);
-    const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
+    const settled = await this.waitStatus(started + settleLeaderWaits * this.ctx.leaderWaitMs, (m) => m.configurationCommitted);
     if (!settled.ok || settled.status === null)
       return { target, skipped: settled.status === null ? 'no leader answered' : 'a change was still in flight', atMs: at() };
     const before = settled.status;
@@ -242,6 +243,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     if ('skipped' in choice) return { target, skipped: choice.skipped, before: shown(before) };
     const node = choice.node;
     const wasLeader = node === before.leaderId;
+    const deadline = performance.now() + this.stepDeadlineMs();
     this.removed.add(node); // from here on its fate may be unknown: restore looks at the configuration anyway
     let result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
     let refusals = 0;
@@ -283,6 +285,8 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
 
   /** Every original member back as a voter, one change at a time: add (if needed), caught up, promote. */
   private async restore(budgetMs: number): Promise<unknown> {
+    // Only what this kind took out (or may have: an indeterminate removal stays listed) is put back.
+    if (this.removed.size === 0) return { nodes: [] };
     const started = performance.now();
     const at = (): number => Math.round(performance.now() - started);
     const end = started + budgetMs;
