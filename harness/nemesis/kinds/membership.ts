@@ -160,6 +160,8 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
   private readonly removed = new Set<string>();
   /** In the final heal (see heal()). */
   private healing = false;
+  /** Whether this kind ever proposed a removal in this run. */
+  private proposedAny = false;
 
   constructor(private readonly ctx: NemesisContext) {}
 
@@ -245,6 +247,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     const wasLeader = node === before.leaderId;
     const deadline = performance.now() + this.stepDeadlineMs();
     this.removed.add(node); // from here on its fate may be unknown: restore looks at the configuration anyway
+    this.proposedAny = true;
     let result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
     let refusals = 0;
     // A leader new in its term refuses until it has committed an entry of that term (Ongaro's 2015 rule): try again.
@@ -277,7 +280,8 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
       atMs: at(),
     };
     if (!after.ok) {
-      if (after.status !== null && (after.status.voters.includes(node) || after.status.learners.includes(node))) this.removed.delete(node);
+      const s = after.status;
+      if (s !== null && s.configurationCommitted && (s.voters.includes(node) || s.learners.includes(node))) this.removed.delete(node);
       return { ...out, gaveUp: 'the removal was not seen committed before the deadline' };
     }
     return { ...out, nodes: [node] };
@@ -285,8 +289,9 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
 
   /** Every original member back as a voter, one change at a time: add (if needed), caught up, promote. */
   private async restore(budgetMs: number): Promise<unknown> {
-    // Only what this kind took out (or may have: an indeterminate removal stays listed) is put back.
-    if (this.removed.size === 0) return { nodes: [] };
+    // Nothing to undo while this kind never proposed a removal (a removal that ended unknown may still commit
+    // later, so once one was proposed, the configuration itself is looked at, not only the list).
+    if (this.removed.size === 0 && !this.proposedAny) return { nodes: [] };
     const started = performance.now();
     const at = (): number => Math.round(performance.now() - started);
     const end = started + budgetMs;
