@@ -523,7 +523,8 @@ export const bugCells: readonly GateCell[] = [
         "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24; 20 s runs, 24-32 s " +
         'wall, every run caught at its first removal under the cut, judged 8.9-10.9 s in when the next term began). Under the ' +
         'membership nemesis alone (10 s, no cut), 5 of 10 (seed 1983979740): the removal commits with the old majority only ' +
-        'when the removed node acknowledges before a third voter does',
+        'when the removed node acknowledges before a third voter does. Again on the final build: 10 of 10 (seed 174421500, ' +
+        '25-36 s wall; control 8 of 8 valid)',
     },
     control: 'correct/membership-cut',
   },
