@@ -234,6 +234,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       ignoreLostFollowerLog: unsafe.ignoreLostFollowerLog,
       forgetLeaseOnRestart: unsafe.forgetLeaseOnRestart,
       confChangeBeforeTermCommit: unsafe.confChangeBeforeTermCommit,
+      configOnCommit: unsafe.configOnCommit,
       snapshotPastCommit: unsafe.snapshotPastCommit,
       keepLogOnInstall: unsafe.keepLogOnInstall,
     },

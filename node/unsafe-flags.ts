@@ -157,6 +157,16 @@ export const unsafeFlagTable = [
     description: "change the configuration before committing an entry of the leader's term",
   },
   {
+    key: 'configOnCommit',
+    flag: '--unsafe-config-on-commit',
+    kind: 'boolean',
+    conflicts: [],
+    // A configuration takes effect when its entry commits, not when it is appended (dissertation §4.1 says on
+    // append): a leader removing a member counts the old configuration, the removed member included, until the
+    // removal commits, so the removal (and what follows it) commits without a majority of the new configuration.
+    description: 'use a new configuration only once committed, not once appended',
+  },
+  {
     key: 'snapshotPastCommit',
     flag: '--unsafe-snapshot-past-commit',
     kind: 'boolean',

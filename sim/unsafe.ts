@@ -205,6 +205,15 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     options: { nodeCount: 5 },
     shape: crashHeavy,
   },
+  // Issue 18: like the preset above, this needs membership changes, which
+  // the simulator's fault mix does not make yet; the harness's membership
+  // nemesis with the wire monitor's commit-quorum check catches it (gate cell
+  // config-on-commit/membership).
+  configOnCommit: {
+    description: 'a configuration takes effect only once committed: a removal commits with the old majority',
+    options: { nodeCount: 3 },
+    shape: crashHeavy,
+  },
   // Snapshots every few entries, so they land in every run: the invariant
   // "a snapshot never contains uncommitted state" (simulator.ts) and the
   // InstallSnapshot streams run in each.

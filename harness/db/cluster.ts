@@ -9,7 +9,7 @@
  */
 import type { NetworkControl } from '../net/types.js';
 import type { ClockState } from '../node-process.js';
-import type { ClockChange, Db, NodeView } from './db.js';
+import type { ClockChange, Db, MembershipCapability, NodeView } from './db.js';
 import type { StateDigest } from '../../node/protocol.js';
 
 export interface DbClusterOptions {
@@ -43,6 +43,11 @@ export class DbCluster<D extends Db = Db> {
     private readonly clusterOpts: DbClusterOptions,
   ) {
     this.nodeIds = db.nodeIds;
+  }
+
+  /** The Db's membership changes, where it has them (the `membership` nemesis). */
+  get membership(): MembershipCapability | undefined {
+    return this.db.membership;
   }
 
   /** Sets up and starts every node (in parallel); on a failure stops what started and rethrows. */

@@ -11,6 +11,7 @@
  * asks for the capability and the options refuse a fault the Db cannot
  * carry, rather than run one that does nothing.
  */
+import type { AdminResult } from '../../node/admin-client.js';
 import type { NodeStatus, StateDigest } from '../../node/protocol.js';
 import type { ClockState } from '../node-process.js';
 
@@ -28,6 +29,17 @@ export interface ClockCapability {
   clock(node: string, change: ClockChange): Promise<ClockState>;
   /** false: offsets and jumps only, a rate other than 1 is refused (faketime); absent: rates too. */
   readonly rates?: boolean;
+}
+
+/**
+ * Membership changes through the system's own admin path (rift's `RiftAdmin`,
+ * node/admin-client.ts: the library behind `rift-node admin`). Each call is
+ * one command with its own deadline; `ok` means committed (a status: the
+ * leader's view), `refused` definitely not done, `indeterminate` unknown.
+ */
+export interface MembershipCapability {
+  change(command: 'add' | 'promote' | 'remove', node: string, timeoutMs: number): Promise<AdminResult>;
+  status(timeoutMs: number): Promise<AdminResult>;
 }
 
 export interface Db {
@@ -64,6 +76,8 @@ export interface Db {
   /** Last resort from the process 'exit' hook: kill every node at once, synchronously. */
   killSync(node: string): void;
   readonly clock?: ClockCapability;
+  /** Membership changes (the `membership` nemesis); absent where the Db has no admin path the harness drives. */
+  readonly membership?: MembershipCapability;
   /**
    * A digest of the node's replicated state and the log index it covers
    * (rift: protocol.ts StateDigest), where the system offers one: the run

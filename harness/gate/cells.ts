@@ -172,6 +172,15 @@ const diskLostTail = [
 ];
 
 /**
+ * Membership changes while the network is cut in halves (issue 18): the partition starts first and the removal half an
+ * interval later, so most removals run while the leader (on the three-node side, the only one that can elect) reaches two
+ * followers. The configuration without it has four voters, whose majority needs a node across the cut: a correct leader
+ * cannot commit its removal until the cut heals (the nemesis records that it gave up waiting), while one that still counts
+ * the old configuration commits it with its own side (3 of 5). 20 s: four removals under a cut.
+ */
+const membershipCut = ['--time-limit', '20', '--nemesis', 'partition,membership', '--partition', 'halves', '--targets', 'leader'];
+
+/**
  * Snapshots every 5 applied entries while the leader is cut off from everyone (issue 18): the leader keeps taking writes it
  * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
  * them.
@@ -186,6 +195,13 @@ const oneKindMeasured: Readonly<Record<string, Measured>> = {
     note:
       "2026-12-05, node dist/harness/gate.js --study --only 'correct/lease-restart$' --seed 1522309317 (load 11-14): 30 valid, " +
       '62 cycles (46 cut after the restart, 16 before)',
+  },
+  'correct/membership': {
+    detected: 0,
+    runs: 30,
+    note:
+      "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 29 valid, 1 unknown " +
+      '(machine starved: the progress check), 0 invalid; 53 removals committed (38 of the leader) and put back, 5 not seen committed within the step deadline, 2 skipped (no leader answered in time)',
   },
   'correct/relead': {
     detected: 0,
@@ -236,6 +252,19 @@ export const correctCells: readonly GateCell[] = [
     expect: 'valid',
     why: 'a follower whose log lost its tail is caught up by the leader',
     args: [...common, ...diskLostTail],
+  },
+  {
+    name: 'correct/membership-cut',
+    expect: 'valid',
+    why: 'members removed and put back while the network is cut in halves: a removal commits only with a majority of the new configuration',
+    args: [...common, ...membershipCut],
+    measured: {
+      detected: 0,
+      runs: 30,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 30 valid; 94 removals, " +
+        '74 of them under the cut (not committed until it healed, as they must not be), 20 committed',
+    },
   },
   {
     name: 'correct/snapshot-leader-cut',
@@ -481,6 +510,28 @@ export const bugCells: readonly GateCell[] = [
         '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30)',
     },
     control: 'correct/restart-lease',
+  },
+  {
+    name: 'config-on-commit/membership',
+    expect: 'invalid',
+    why:
+      'issue 18: a configuration used only once committed, not once appended (§4.1): the membership nemesis removes a member ' +
+      '(the leader or another), and until the removal commits the leader still counts the old configuration, the removed ' +
+      "member's acknowledgement (or its own) included, so the removal and what follows it commit without a majority of the " +
+      "new configuration: the wire monitor's commit quorum, which follows the configurations on the wire, sees it",
+    args: [...common, ...membershipCut, '--node-flag=--unsafe-config-on-commit'],
+    plan: { n: 3, k: 2 },
+    measured: {
+      detected: 10,
+      runs: 10,
+      note:
+        "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24; 20 s runs, 24-32 s " +
+        'wall, every run caught at its first removal under the cut, judged 8.9-10.9 s in when the next term began). Under the ' +
+        'membership nemesis alone (10 s, no cut), 5 of 10 (seed 1983979740): the removal commits with the old majority only ' +
+        'when the removed node acknowledges before a third voter does. Again on the final build: 10 of 10 (seed 174421500, ' +
+        '25-36 s wall; control 8 of 8 valid)',
+    },
+    control: 'correct/membership-cut',
   },
   {
     name: 'ignore-lost-follower-log/disk',

@@ -6,7 +6,7 @@
  * (db/cluster.ts: kills and pauses are signals to the node's pid on its
  * host, through its Remote) stands behind this interface.
  */
-import type { NodeView } from '../db/db.js';
+import type { MembershipCapability, NodeView } from '../db/db.js';
 import type { ClockState } from '../node-process.js';
 import type { NetworkControl } from '../net/types.js';
 import type { Rng } from '../rng.js';
@@ -42,6 +42,8 @@ export interface NemesisCluster {
   clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState>;
   /** Whether clock faults move the wall clock only (--clock-via faketime), not the node's own timers. */
   readonly wallClockOnly?: boolean;
+  /** Membership changes through the Db's admin path; absent where it has none (the membership kind then records an error). */
+  readonly membership?: MembershipCapability | undefined;
 }
 
 export interface NemesisContext {

@@ -18,6 +18,7 @@ import { duplicate, type DuplicateOp } from './kinds/duplicate.js';
 import { kill, type KillOp } from './kinds/kill.js';
 import { leaseRestart, type LeaseRestartOp } from './kinds/lease-restart.js';
 import { loss, type LossOp } from './kinds/loss.js';
+import { membership, type MembershipOp } from './kinds/membership.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
@@ -38,6 +39,7 @@ export interface NemesisOps {
   disk: DiskOp;
   'lease-restart': LeaseRestartOp;
   relead: ReleadOp;
+  membership: MembershipOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -60,6 +62,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   disk,
   'lease-restart': leaseRestart,
   relead,
+  membership,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -78,7 +81,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake), the lease-restart
  * choreography's leftovers among them; the relead choreography's network
- * and clock; clocks last, when every
+ * and clock; membership once every node runs again (a member put back must
+ * catch up before its promotion); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
 export const finalHealOrder: readonly FinalHealStep[] = [
@@ -90,6 +94,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   disk.finalHeal,
   leaseRestart.finalHeal,
   relead.finalHeal,
+  membership.finalHeal,
   clock.finalHeal,
 ];
 

@@ -143,6 +143,8 @@ export class NemesisRunner {
         return this.nemeses['lease-restart'].invoke(op);
       case 'relead':
         return this.nemeses.relead.invoke(op);
+      case 'membership':
+        return this.nemeses.membership.invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

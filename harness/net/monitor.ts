@@ -23,20 +23,38 @@
  *   one RequestVote away from the double vote above; this catches the cause
  *   even when no second candidate of that term happens to ask.
  *
+ * - Commit quorums follow the configuration (dissertation §4.1, issue 18):
+ *   a leader advertises a commit index only once a majority of the voters
+ *   of the configuration in effect on it (the latest configuration entry in
+ *   its log, committed or not) acknowledged it. The configurations come
+ *   from the config entries the AppendEntries carry, not from a fixed
+ *   member set (checker/commit-quorum.ts says how the window of possible
+ *   configurations is drawn so that a correct leader is never reported);
+ *   likewise a leader's election: the votes it was seen granted make a
+ *   majority of a configuration it may have held.
+ *
  * Observed on arrival at the relay, before partitions or loss drop anything:
  * a message that was sent shows what its sender believed, delivered or not.
  *
  * Cheap: only the payload's first byte (binary kind) or first bytes (JSON) are
- * looked at for the body type; only `request_vote_response` and
- * `append_entries` go further. An AppendEntries whose (term, sender) pair was
- * already verified is counted from its unauthenticated header without
- * decoding; anything that can add a fact is fully decoded and its HMAC
- * verified first, so forged or corrupt bytes can never create a violation.
+ * looked at for the body type; only `request_vote_response`,
+ * `append_entries` and `append_entries_response` go further. With the commit
+ * quorum check off (the default), an AppendEntries whose (term,
+ * sender) pair was already verified is counted from its unauthenticated
+ * header without decoding; anything that can add a fact is fully decoded
+ * and its HMAC verified first, so forged or corrupt bytes can never create
+ * a violation.
  */
 import { decodeEnvelope, payloadBounds } from '../../node/transport/codec.js';
 import { KeyRing } from '../../node/transport/keys.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 import { LeaderLedger, VoteLedger, defaultMaxTerms, grantedVote, type GrantedVote } from '../../checker/raft-invariants.js';
+import {
+  CommitQuorumLedger,
+  type CommitQuorumViolation,
+  type ElectionQuorumViolation,
+  type WireConfiguration,
+} from '../../checker/commit-quorum.js';
 import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
 
 export type { GrantedVote };
@@ -57,6 +75,8 @@ export type MonitorViolation =
       readonly atMs: number;
       readonly message: string;
     }
+  | ({ readonly kind: 'commit-quorum'; readonly atMs: number } & CommitQuorumViolation)
+  | ({ readonly kind: 'election-quorum'; readonly atMs: number } & ElectionQuorumViolation)
   | {
       readonly kind: 'lost-vote';
       readonly term: number;
@@ -94,8 +114,19 @@ export interface MonitorReport {
 export interface MonitorOptions {
   /** The peer secret (ClusterConfig.peerSecret): the monitor verifies each peer's MAC like a node does. */
   readonly peerSecret: string;
-  /** The cluster's node ids: whose peer keys the monitor derives. */
+  /** The cluster's node ids: whose peer keys the monitor derives (the bootstrap nodes and any spare identities). */
   readonly nodeIds: readonly string[];
+  /**
+   * The bootstrap configuration (the config file's `nodes`, all voters), the
+   * commit quorum check's starting point; default: every id of `nodeIds`.
+   */
+  readonly bootstrapVoters?: readonly string[];
+  /**
+   * Judge commit quorums against the configurations on the wire (the
+   * harness's runs turn it on: run/wire-monitor.ts). It decodes every
+   * AppendEntries and response, so off by default for the cheap fast path.
+   */
+  readonly commitQuorum?: boolean;
   /** The cluster name (ClusterConfig.cluster). */
   readonly cluster: string;
   /** Violations kept (default 100); later ones are only counted. */
@@ -109,6 +140,7 @@ export interface MonitorOptions {
 }
 
 const TYPE_RVR = Buffer.from('"type":"request_vote_response"', 'utf8');
+const TYPE_AER = Buffer.from('"type":"append_entries_response"', 'utf8');
 /** Any body type at all; absent from the prefix means an unexpected field order: decode fully. */
 const TYPE_ANY = Buffer.from('"body":{"type":"', 'utf8');
 
@@ -121,6 +153,8 @@ export class RaftWireMonitor {
   private readonly leaders: LeaderLedger;
   /** Granted votes by voter and term. */
   private readonly votes: VoteLedger;
+  /** Commit quorums over the configurations seen (null: off). */
+  private readonly quorums: CommitQuorumLedger | null;
   /** Lost votes already reported (`${voter} ${term}`). */
   private readonly reportedLost = new Set<string>();
   private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
@@ -141,6 +175,8 @@ export class RaftWireMonitor {
     this.leaders = new LeaderLedger(opts.maxTerms ?? defaultMaxTerms);
     this.votes = new VoteLedger(opts.maxTerms ?? defaultMaxTerms);
     this.nowMs = opts.nowMs ?? (() => performance.now());
+    const bootstrap: WireConfiguration = { voters: [...(opts.bootstrapVoters ?? opts.nodeIds)], learners: [] };
+    this.quorums = opts.commitQuorum === true ? new CommitQuorumLedger(bootstrap) : null;
   }
 
   /** Looks at one peer datagram. Never throws. */
@@ -153,9 +189,13 @@ export class RaftWireMonitor {
       const head = peekBinaryHeader(buf, bounds.start);
       if (head?.kind === 'append_entries') {
         this.counters.appendEntries++;
-        if (this.leaders.has(head.term, head.from)) return;
+        if (this.quorums === null && this.leaders.has(head.term, head.from)) return;
         this.decodeAndRecord(buf);
-      } else if (head === null || head.kind === 'request_vote_response') {
+      } else if (
+        head === null ||
+        head.kind === 'request_vote_response' ||
+        (this.quorums !== null && head.kind === 'append_entries_response')
+      ) {
         this.decodeAndRecord(buf);
       }
       return;
@@ -165,12 +205,13 @@ export class RaftWireMonitor {
     if (prefix.indexOf(TYPE_AE) >= 0) {
       this.counters.appendEntries++;
       // Fast path: a (term, sender) already verified adds nothing new.
-      const head = AE_HEAD.exec(prefix.toString('latin1'));
+      const head = this.quorums === null ? AE_HEAD.exec(prefix.toString('latin1')) : null;
       if (head !== null && this.leaders.has(Number(head[1]), head[2]!)) return;
       this.decodeAndRecord(buf);
       return;
     }
-    if (prefix.indexOf(TYPE_RVR) >= 0 || prefix.indexOf(TYPE_ANY) < 0) this.decodeAndRecord(buf);
+    if (prefix.indexOf(TYPE_RVR) >= 0 || prefix.indexOf(TYPE_ANY) < 0 || (this.quorums !== null && prefix.indexOf(TYPE_AER) >= 0))
+      this.decodeAndRecord(buf);
   }
 
   /**
@@ -213,6 +254,8 @@ export class RaftWireMonitor {
   }
 
   report(): MonitorReport {
+    // The run is over: what was waiting for later datagrams is judged now (once; later calls find nothing pending).
+    if (this.quorums !== null) for (const v of this.quorums.finish()) this.commitQuorumViolated(v);
     const terms = this.leaders.terms().sort((a, b) => b - a);
     const leadersByTerm: Record<string, string[]> = {};
     for (const t of terms.slice(0, 50)) leadersByTerm[String(t)] = [...this.leaders.leadersOf(t)];
@@ -229,6 +272,12 @@ export class RaftWireMonitor {
     const body = decoded.envelope.body;
     if (body.type === 'append_entries') {
       this.recordLeader(body.term, body.from);
+      if (this.quorums !== null) {
+        for (const v of this.quorums.append(body)) this.commitQuorumViolated(v);
+        for (const v of this.quorums.electionViolations()) this.violate({ kind: 'election-quorum', atMs: this.nowMs(), ...v });
+      }
+    } else if (body.type === 'append_entries_response') {
+      this.quorums?.appendResponse(body);
     } else if (body.type === 'request_vote_response') {
       const vote = grantedVote(body);
       if (vote !== null) this.recordVote(vote);
@@ -249,8 +298,13 @@ export class RaftWireMonitor {
     }
   }
 
+  private commitQuorumViolated(v: CommitQuorumViolation): void {
+    this.violate({ kind: 'commit-quorum', atMs: this.nowMs(), ...v });
+  }
+
   private recordVote(vote: GrantedVote): void {
     this.counters.votesGranted++;
+    this.quorums?.vote(vote);
     for (const listener of this.voteListeners) {
       try {
         listener(vote);

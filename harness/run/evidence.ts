@@ -227,6 +227,15 @@ function describeStart(kind: NemesisKind, v: unknown): string {
             (field(v, 'stillLeading') === true ? ' (still leading at the deadline)' : ''))
       );
     }
+    case 'membership': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const node = String(field(v, 'node') ?? '?');
+      const gaveUp = field(v, 'gaveUp');
+      return (
+        `removed ${node}${field(v, 'wasLeader') === true ? ' (the leader)' : ''} (admin: ${String(field(v, 'admin') ?? '?')})` +
+        (typeof gaveUp === 'string' ? `; gave up: ${gaveUp}` : '')
+      );
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -254,6 +263,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'pause':
     case 'clock':
     case 'disk':
+    case 'membership':
       return false;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -279,6 +289,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'disk':
     case 'lease-restart':
     case 'relead':
+    case 'membership':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');

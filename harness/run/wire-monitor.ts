@@ -7,7 +7,7 @@
  * Analysis beside the checker's, and any violation makes the run invalid
  * whatever the history shows.
  */
-import type { ClusterConfig } from '../../node/config-types.js';
+import { addressBook, type ClusterConfig } from '../../node/config-types.js';
 import { RaftWireMonitor, type MonitorViolation } from '../net/monitor.js';
 import type { NetworkControl, WireMonitorReport } from '../net/types.js';
 import { boundFindings, type Analysis } from './analysis.js';
@@ -23,7 +23,7 @@ export type WireProbe = () => WireMonitorReport | null;
  */
 export function watchWire(
   net: NetworkControl,
-  config: Pick<ClusterConfig, 'peerSecret' | 'cluster' | 'nodes'>,
+  config: Pick<ClusterConfig, 'peerSecret' | 'cluster' | 'nodes'> & Partial<Pick<ClusterConfig, 'spareNodes'>>,
   onViolation: (v: MonitorViolation) => void,
   nowMs?: () => number,
 ): WireProbe | null {
@@ -31,7 +31,10 @@ export function watchWire(
   net.attachMonitor(
     new RaftWireMonitor({
       peerSecret: config.peerSecret,
-      nodeIds: config.nodes.map((n) => n.id),
+      // Spare identities may become members (issue 18): the monitor verifies their datagrams too.
+      nodeIds: addressBook(config).map((n) => n.id),
+      bootstrapVoters: config.nodes.map((n) => n.id),
+      commitQuorum: true,
       cluster: config.cluster,
       onViolation,
       ...(nowMs !== undefined ? { nowMs } : {}),

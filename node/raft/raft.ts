@@ -1656,6 +1656,7 @@ export class RaftNode {
     if (index > this.raftLog.lastIndex()) assertionFailed(`commitIndex ${index} beyond lastIndex ${this.raftLog.lastIndex()}`);
     const previous = this.commitIndex;
     this.commitIndex = index;
+    if (this.config.unsafe.configOnCommit === true) this.refreshMembership();
     if (this.role !== 'leader') return;
     for (let i = previous + 1; i <= index; i++) {
       const entry = this.raftLog.at(i);
@@ -1708,7 +1709,8 @@ export class RaftNode {
    * stands) and forgets removed ones (dissertation §4.1).
    */
   private refreshMembership(): void {
-    const configuration = this.configs.current();
+    // unsafe.configOnCommit: the configuration at the commit index instead (the §4.1 mistake).
+    const configuration = this.config.unsafe.configOnCommit === true ? this.configs.at(this.commitIndex) : this.configs.current();
     const self = this.config.id;
     this.others = othersOf(configuration, self);
     this.otherVoters = configuration.voters.filter((id) => id !== self);

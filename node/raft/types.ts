@@ -452,6 +452,14 @@ export interface UnsafeCoreFlags {
    */
   readonly confChangeBeforeTermCommit?: boolean;
   /**
+   * Use the configuration in effect at the commit index, not the latest in
+   * the log (§4.1: a configuration takes effect when appended): a leader
+   * removing a member keeps replicating to it and counting it until the
+   * removal commits, so the removal commits with the old majority, which
+   * need not be a majority of the new configuration. Absent = false.
+   */
+  readonly configOnCommit?: boolean;
+  /**
    * Take snapshots at the last log index, treating everything in the log as
    * committed (a snapshot past the commit index): uncommitted entries are
    * applied and acknowledged, then overwritten by a later leader. Absent = false.

@@ -157,6 +157,7 @@ describe('parseOptions: each flag', () => {
       'disk',
       'lease-restart',
       'relead',
+      'membership',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -233,6 +234,7 @@ describe('parseOptions: each flag', () => {
       'disk',
       'lease-restart',
       'relead',
+      'membership',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

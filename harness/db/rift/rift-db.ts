@@ -7,11 +7,12 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RiftAdmin, type AdminResult } from '../../../node/admin-client.js';
 import type { ClusterConfig } from '../../../node/config-types.js';
 import type { NodeStatus, StateDigest } from '../../../node/protocol.js';
 import { NodeProcess, procState, type SpawnSpec } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
-import type { ClockCapability, ClockChange, Db, NodeView } from '../db.js';
+import type { ClockCapability, ClockChange, Db, MembershipCapability, NodeView } from '../db.js';
 import type { FaketimeClock } from '../faketime-clock.js';
 
 export interface RiftDbOptions {
@@ -45,6 +46,26 @@ export class RiftDb implements Db {
 
   /** rift's injectable clock (node/clock/), moved over the IPC channel; or libfaketime's wall-clock offsets. */
   readonly clock: ClockCapability;
+
+  /**
+   * Membership changes with the admin key (derived from the config's peer
+   * secret, as `rift-node admin` does): one RiftAdmin (one UDP socket) per
+   * command, closed when it is answered, so nothing outlives a run.
+   */
+  readonly membership: MembershipCapability = {
+    change: (command, node, timeoutMs) =>
+      this.admin(timeoutMs, (a) => (command === 'add' ? a.add(node) : command === 'promote' ? a.promote(node) : a.remove(node))),
+    status: (timeoutMs) => this.admin(timeoutMs, (a) => a.status()),
+  };
+
+  private async admin(timeoutMs: number, run: (admin: RiftAdmin) => Promise<AdminResult>): Promise<AdminResult> {
+    const admin = new RiftAdmin({ config: this.opts.config, timeoutMs });
+    try {
+      return await run(admin);
+    } finally {
+      admin.close();
+    }
+  }
 
   private proc(id: string): NodeProcess {
     const p = this.procs.get(id);

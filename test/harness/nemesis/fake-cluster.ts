@@ -8,7 +8,9 @@ import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster } from '../../../harness/nemesis/context.js';
 import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
-import type { NodeStatus } from '../../../node/protocol.js';
+import type { AdminResult } from '../../../node/admin-client.js';
+import type { MembershipCapability } from '../../../harness/db/db.js';
+import type { MembershipStatus, NodeStatus } from '../../../node/protocol.js';
 
 export class FakeNet implements NetworkControl {
   readonly calls: string[] = [];
@@ -92,6 +94,7 @@ export class FakeCluster implements NemesisCluster {
   ) {
     this.nodeIds = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
     this.alive = new Set(this.nodeIds);
+    this.configuration.voters = [...this.nodeIds];
   }
 
   isAlive(id: string): boolean {
@@ -164,6 +167,73 @@ export class FakeCluster implements NemesisCluster {
   async resume(id: string): Promise<void> {
     this.calls.push(`resume ${id}`);
     this.paused.delete(id);
+  }
+
+  /**
+   * An admin path that commits every change at once (a removed leader hands
+   * over to the first other voter). `adminDown`: every command goes
+   * unanswered, as with no leader. A learner reports caught up from its
+   * second status look on (the nemesis must wait for it).
+   */
+  readonly configuration = { voters: [] as string[], learners: [] as string[] };
+  adminDown = false;
+  /** The next this-many changes are refused, as by a leader that has not yet committed an entry of its term. */
+  refuseChanges = 0;
+  private readonly learnerLooks = new Map<string, number>();
+
+  readonly membership: MembershipCapability = {
+    change: async (command, node): Promise<AdminResult> => {
+      this.calls.push(`admin ${command} ${node}`);
+      if (this.adminDown) return { type: 'indeterminate', error: 'no answer (fake admin down)' };
+      if (this.refuseChanges > 0) {
+        this.refuseChanges--;
+        return { type: 'refused', error: 'no entry of term 1 is committed yet; a configuration change waits for one' };
+      }
+      const c = this.configuration;
+      const member = c.voters.includes(node) || c.learners.includes(node);
+      switch (command) {
+        case 'remove':
+          if (!member) return { type: 'refused', error: `${node} is not a member` };
+          c.voters = c.voters.filter((id) => id !== node);
+          c.learners = c.learners.filter((id) => id !== node);
+          if (this.leaderId === node) this.leaderId = c.voters[0] ?? null;
+          break;
+        case 'add':
+          if (member) return { type: 'refused', error: `${node} is already a member` };
+          c.learners = [...c.learners, node].sort();
+          this.learnerLooks.set(node, 0);
+          break;
+        case 'promote':
+          if (!c.learners.includes(node) || (this.learnerLooks.get(node) ?? 0) < 2)
+            return { type: 'refused', error: `${node} is not a caught-up learner` };
+          c.learners = c.learners.filter((id) => id !== node);
+          c.voters = [...c.voters, node].sort();
+          break;
+      }
+      return { type: 'ok', membership: this.membershipStatus() };
+    },
+    status: async (): Promise<AdminResult> => {
+      if (this.adminDown) return { type: 'indeterminate', error: 'no answer (fake admin down)' };
+      for (const id of this.configuration.learners) this.learnerLooks.set(id, (this.learnerLooks.get(id) ?? 0) + 1);
+      return { type: 'ok', membership: this.membershipStatus() };
+    },
+  };
+
+  private membershipStatus(): MembershipStatus {
+    const { voters, learners } = this.configuration;
+    return {
+      leaderId: this.leaderId ?? 'none',
+      term: this.term,
+      commitIndex: 0,
+      lastLogIndex: 0,
+      voters: [...voters],
+      learners: [...learners],
+      configurationCommitted: true,
+      members: [
+        ...voters.map((id) => ({ id, role: 'voter' as const, matchIndex: 0, caughtUp: true })),
+        ...learners.map((id) => ({ id, role: 'learner' as const, matchIndex: 0, caughtUp: (this.learnerLooks.get(id) ?? 0) >= 2 })),
+      ],
+    };
   }
 
   async clock(id: string, change: { offsetMs?: number; rate?: number; bumpMs?: number }): Promise<ClockState> {

@@ -66,6 +66,7 @@ describe('the nemesis table', () => {
       'disk',
       'lease-restart',
       'relead',
+      'membership',
     ]);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
@@ -145,6 +146,7 @@ describe('the nemesis table', () => {
       'stop-disk',
       'stop-lease-restart',
       'stop-relead',
+      'stop-membership',
       'reset-clock',
     ]);
   });
@@ -216,9 +218,9 @@ describe('options derive from the table', () => {
   });
 
   it('--targets goes with the kinds that accept targets; a target only some kinds take needs one of them', () => {
-    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk']);
+    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk', 'membership']);
     expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe(
-      '--targets needs --nemesis kill, pause, clock or disk (or all)',
+      '--targets needs --nemesis kill, pause, clock, disk or membership (or all)',
     );
     for (const k of kindsTakingTargets()) {
       const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
@@ -229,7 +231,7 @@ describe('options derive from the table', () => {
     );
     expect(HELP).toContain('--targets LIST');
     expect(HELP).toMatch(
-      /nodes hit by kill, pause, clock and disk faults:\s+one,\s+leader, minority, majority, all, follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
+      /nodes hit by kill, pause, clock, disk\s+and\s+membership\s+faults:\s+one,\s+leader, minority, majority, all,\s+follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
     );
   });
 });

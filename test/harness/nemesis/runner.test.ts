@@ -330,7 +330,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-18)
+      .slice(-20)
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -342,6 +342,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'stop-disk',
       'stop-lease-restart',
       'stop-relead',
+      'stop-membership',
       'reset-clock',
     ]);
     for (const id of cluster.nodeIds) {

@@ -32,6 +32,7 @@ const startFs = new Set([
   'start-disk',
   'start-lease-restart',
   'start-relead',
+  'start-membership',
 ]);
 
 describe('nemesis schedules', () => {

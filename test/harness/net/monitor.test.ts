@@ -249,6 +249,69 @@ describe('RaftWireMonitor', () => {
   });
 });
 
+describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
+  /** n1 leads term 1 of n1-n3, commits 1 with everyone, then appends the removal of n3 at 2 and only n3 acknowledges it. */
+  function removalRun(alsoN2: boolean): MonitorViolation[] {
+    const seen: MonitorViolation[] = [];
+    const m = new RaftWireMonitor({
+      peerSecret: secret,
+      nodeIds: ['n1', 'n2', 'n3'],
+      cluster,
+      commitQuorum: true,
+      onViolation: (v) => seen.push(v),
+      nowMs: () => 7,
+    });
+    const append = (to: string, seq: number, prevLogIndex: number, entries: Entry[], leaderCommit: number): Buffer =>
+      datagram({
+        type: 'append_entries',
+        term: 1,
+        from: 'n1',
+        to,
+        prevLogIndex,
+        prevLogTerm: prevLogIndex > 0 ? 1 : 0,
+        entries,
+        leaderCommit,
+        seq,
+      });
+    const answer = (from: string, matchIndex: number): Buffer =>
+      datagram({
+        type: 'append_entries_response',
+        term: 1,
+        from,
+        to: 'n1',
+        success: true,
+        matchIndex,
+        conflictTerm: null,
+        conflictIndex: 0,
+        seq: 1,
+      });
+    m.observe(vote('n2', 'n1', 1, true)); // n1 was elected (n1 and n2 of three)
+    m.observe(append('n2', 1, 0, [{ term: 1, index: 1, type: 'command', data: 'x' }], 0));
+    m.observe(answer('n2', 1));
+    m.observe(answer('n3', 1));
+    const removal: Entry = {
+      term: 1,
+      index: 2,
+      type: 'config',
+      data: JSON.stringify({ change: { type: 'remove', node: 'n3' }, voters: ['n1', 'n2'], learners: [] }),
+    };
+    m.observe(append('n2', 2, 1, [removal], 1));
+    m.observe(append('n3', 3, 1, [removal], 1));
+    m.observe(answer('n3', 2));
+    if (alsoN2) m.observe(answer('n2', 2));
+    m.observe(append('n2', 4, 2, [], 2));
+    m.report(); // the end of the run judges what was still within its grace window
+    return seen;
+  }
+
+  test('a commit held by the removed node but not by the new majority is a violation; held by it, none', () => {
+    const bad = removalRun(false);
+    expect(bad.map((v) => v.kind)).toEqual(['commit-quorum']);
+    expect(bad[0]!.message).toMatch(/n1 advertised commit index 2 in term 1 held by no majority.*voters=\[n1,n2\]: held by n1/);
+    expect(removalRun(true)).toEqual([]);
+  });
+});
+
 describe('UdpRelay + monitor', () => {
   const open: { close(): void }[] = [];
   afterEach(() => {

@@ -427,3 +427,41 @@ describe("Ongaro's single-server change bug (raft-dev 2015), reproduced under th
     expect(at3('n1')).toMatchObject({ index: 3, term: 1, type: 'config' });
   });
 });
+
+describe('a configuration takes effect when appended, not when committed (§4.1), and the unsafe flag that waits for the commit', () => {
+  /**
+   * {n1, n2, n3} led by n1; n2 is cut off. n1 removes n3: the new
+   * configuration {n1, n2} needs n2, so a correct n1 cannot commit the
+   * removal (nor anything after it) while n2 is away. A node that uses a
+   * configuration only once committed still counts {n1, n2, n3} and commits
+   * the removal with n3's acknowledgement: a commit no majority of the
+   * configuration in effect holds (what the wire monitor's commit-quorum
+   * check reports, test/checker/commit-quorum.test.ts).
+   */
+  function scenario(configOnCommit: boolean) {
+    const overrides: ConfigOverrides = { ...plain, unsafe: { ...safeCoreFlags, configOnCommit } };
+    const net = new Network(3, overrides);
+    net.campaign('n1');
+    net.stabilize();
+    net.isolate('n2');
+    const before = net.node('n1').status().commitIndex;
+    const removal = net.node('n1').proposeConfChange({ type: 'remove', node: 'n3' });
+    expect(removal).toMatchObject({ ok: true });
+    net.stabilize();
+    return { before, removalIndex: removal.ok ? removal.index : -1, n1: net.node('n1'), n3: net.node('n3') };
+  }
+
+  it('the removal waits for n2: no majority of {n1, n2} holds it', () => {
+    const { before, removalIndex, n1, n3 } = scenario(false);
+    // n1 stopped replicating to n3 when it appended the entry (n3 is not in the new configuration), and without n2 nothing commits.
+    expect(n3.status().lastLogIndex).toBeLessThan(removalIndex);
+    expect(n1.status().commitIndex).toBe(before);
+    expect(n1.configuration()).toEqual({ voters: ['n1', 'n2'], learners: [] });
+  });
+
+  it('--unsafe-config-on-commit: n1 commits its removal of n3 with n3 (the old majority)', () => {
+    const { removalIndex, n1, n3 } = scenario(true);
+    expect(n3.status().lastLogIndex).toBe(removalIndex);
+    expect(n1.status().commitIndex).toBe(removalIndex);
+  });
+});
