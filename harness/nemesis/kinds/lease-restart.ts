@@ -283,12 +283,8 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
     // 1. The leader's lease now rests on acknowledgements it already has.
     await net.partition(isolate(cluster.nodeIds, leader));
     // 2. The voters crash together (power failures: what they had not fsynced is gone).
-    const pids: Record<string, number | null> = {};
-    for (const id of roles.voters) pids[id] = cluster.pid(id);
-    await Promise.all(roles.voters.map((id) => cluster.kill(id)));
-    for (const id of roles.voters) this.ctx.crashed(id);
+    const pids = await this.crashVoters(roles);
     const killedAtMs = at();
-    this.current = { candidate: roles.candidate, down: new Set(roles.voters) };
     // 3. The candidate's election timer runs out within a restart.
     const errors: Record<string, string> = {};
     try {
@@ -297,16 +293,7 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
       errors[roles.candidate] = (err as Error).message;
     }
     // 4. The voters come back together.
-    await Promise.all(
-      roles.voters.map(async (id) => {
-        try {
-          await cluster.restart(id);
-          this.current?.down.delete(id);
-        } catch (err) {
-          errors[id] = (err as Error).message;
-        }
-      }),
-    );
+    await this.restartVoters(roles, errors);
     const restartedAtMs = at();
     const deposed = await untilDeposed(this.ctx, roles.leader, this.ctx.leaderWaitMs);
     return {
@@ -322,6 +309,31 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
     };
   }
 
+  /** Kills the voters at once (power failures) and makes this the cycle in force; resolves to their pids before the kill. */
+  private async crashVoters(roles: LeaseRestartRoles): Promise<Record<string, number | null>> {
+    const { cluster } = this.ctx;
+    const pids: Record<string, number | null> = {};
+    for (const id of roles.voters) pids[id] = cluster.pid(id);
+    await Promise.all(roles.voters.map((id) => cluster.kill(id)));
+    for (const id of roles.voters) this.ctx.crashed(id);
+    this.current = { candidate: roles.candidate, down: new Set(roles.voters) };
+    return pids;
+  }
+
+  /** Restarts the voters together; a voter that fails to come back stays down (the stop op retries it), its error in `errors`. */
+  private async restartVoters(roles: LeaseRestartRoles, errors: Record<string, string>): Promise<void> {
+    await Promise.all(
+      roles.voters.map(async (id) => {
+        try {
+          await this.ctx.cluster.restart(id);
+          this.current?.down.delete(id);
+        } catch (err) {
+          errors[id] = (err as Error).message;
+        }
+      }),
+    );
+  }
+
   /** Steps 1'-4' (the module comment): the voters out of the lease first, the leader cut off once they are back. */
   private async startAfterRestart(roles: LeaseRestartRoles, value: LeaseRestartValue, at: () => number): Promise<unknown> {
     const { cluster, net } = this.ctx;
@@ -332,23 +344,10 @@ class LeaseRestartNemesis implements FaultNemesis<LeaseRestartOp> {
     for (const v of roles.voters) grudge[v] = [roles.leader];
     await net.partition(grudge);
     // 2'. The voters crash together and come back together, however long that takes.
-    const pids: Record<string, number | null> = {};
-    for (const id of roles.voters) pids[id] = cluster.pid(id);
-    await Promise.all(roles.voters.map((id) => cluster.kill(id)));
-    for (const id of roles.voters) this.ctx.crashed(id);
+    const pids = await this.crashVoters(roles);
     const killedAtMs = at();
-    this.current = { candidate: roles.candidate, down: new Set(roles.voters) };
     const errors: Record<string, string> = {};
-    await Promise.all(
-      roles.voters.map(async (id) => {
-        try {
-          await cluster.restart(id);
-          this.current?.down.delete(id);
-        } catch (err) {
-          errors[id] = (err as Error).message;
-        }
-      }),
-    );
+    await this.restartVoters(roles, errors);
     const restartedAtMs = at();
     // How long the voters have been up just before the cut (the runtime guard below).
     const askedAt = performance.now();

@@ -6,7 +6,8 @@
 import type { GrantedVote } from '../../../harness/net/monitor.js';
 import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
-import type { NemesisCluster } from '../../../harness/nemesis/context.js';
+import type { NemesisCluster, NemesisContext } from '../../../harness/nemesis/context.js';
+import { Rng } from '../../../harness/rng.js';
 import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
 import type { AdminResult } from '../../../node/admin-client.js';
 import type { MembershipCapability } from '../../../harness/db/db.js';
@@ -246,4 +247,18 @@ export class FakeCluster implements NemesisCluster {
     this.clocks.set(id, next);
     return { nowMs: 0, ...next };
   }
+}
+
+/** A nemesis context over a fake cluster: seeded rngs, no log, never stopped; `leaderWaitMs` as the kind under test needs. */
+export function fakeContext(cluster: FakeCluster, seed: number, leaderWaitMs = 0): NemesisContext {
+  return {
+    cluster,
+    net: cluster.net,
+    rng: new Rng(seed),
+    restartRng: new Rng(seed + 1),
+    log: () => {},
+    leaderWaitMs,
+    isStopped: () => false,
+    crashed: () => {},
+  };
 }

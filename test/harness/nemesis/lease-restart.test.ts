@@ -10,23 +10,12 @@ import type { NemesisContext } from '../../../harness/nemesis/context.js';
 import { candidateRates, drawRoles, leaseRestart, leaseRestartGuard } from '../../../harness/nemesis/kinds/lease-restart.js';
 import { cyclesThatFit, drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
 import { Rng } from '../../../harness/rng.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster, fakeContext } from './fake-cluster.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 1_000_000);
 console.log(`lease-restart tests: seed ${SEED} (replay: SEED=${SEED} npx vitest run test/harness/nemesis/lease-restart.test.ts)`);
 
-function contextOf(cluster: FakeCluster, seed: number): NemesisContext {
-  return {
-    cluster,
-    net: cluster.net,
-    rng: new Rng(seed),
-    restartRng: new Rng(seed + 1),
-    log: () => {},
-    leaderWaitMs: 0,
-    isStopped: () => false,
-    crashed: () => {},
-  };
-}
+const contextOf = (cluster: FakeCluster, seed: number): NemesisContext => fakeContext(cluster, seed);
 
 const startOp = (candidateRate: number) => leaseRestart.decode('start-lease-restart', { candidateRate });
 const stopOp = () => leaseRestart.decode('stop-lease-restart', null);

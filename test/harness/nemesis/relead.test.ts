@@ -14,24 +14,12 @@ import { relead, slowPcts, starAround } from '../../../harness/nemesis/kinds/rel
 import { cyclesThatFit, drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
 import type { Grudge } from '../../../harness/net/types.js';
 import { completeGrudge } from '../../../harness/nemesis/partitions.js';
-import { Rng } from '../../../harness/rng.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster, fakeContext } from './fake-cluster.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 1_000_000);
 console.log(`relead tests: seed ${SEED} (replay: SEED=${SEED} npx vitest run test/harness/nemesis/relead.test.ts)`);
 
-function contextOf(cluster: FakeCluster, seed: number): NemesisContext {
-  return {
-    cluster,
-    net: cluster.net,
-    rng: new Rng(seed),
-    restartRng: new Rng(seed + 1),
-    log: () => {},
-    leaderWaitMs: 25,
-    isStopped: () => false,
-    crashed: () => {},
-  };
-}
+const contextOf = (cluster: FakeCluster, seed: number): NemesisContext => fakeContext(cluster, seed, 25);
 
 const startOp = (slowRate: number) => relead.decode('start-relead', { slowRate });
 const stopOp = () => relead.decode('stop-relead', null);

@@ -7,21 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import type { NemesisContext } from '../../../harness/nemesis/context.js';
 import { resolveTarget } from '../../../harness/nemesis/targets.js';
-import { Rng } from '../../../harness/rng.js';
-import { FakeCluster } from './fake-cluster.js';
+import { FakeCluster, fakeContext } from './fake-cluster.js';
 
-function contextOf(cluster: FakeCluster, seed: number): NemesisContext {
-  return {
-    cluster,
-    net: cluster.net,
-    rng: new Rng(seed),
-    restartRng: new Rng(seed + 1),
-    log: () => {},
-    leaderWaitMs: 0,
-    isStopped: () => false,
-    crashed: () => {},
-  };
-}
+const contextOf = (cluster: FakeCluster, seed: number): NemesisContext => fakeContext(cluster, seed);
 
 describe('resolveTarget', () => {
   const seed = Date.now() % 1_000_000;
