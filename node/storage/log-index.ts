@@ -124,6 +124,19 @@ export class LogIndex {
   }
 
   /**
+   * After a rewrite moved the file's records (file-storage.ts): frame
+   * offsets before `cut` (the records the rewrite copied) become
+   * `moved(index)`, later ones (appended verbatim after the copy) shift by
+   * `delta`.
+   */
+  relocate(cut: number, moved: (index: number) => number, delta: number): void {
+    for (let i = 0; i < this.offsets.length; i++) {
+      const offset = this.offsets[i]!;
+      this.offsets[i] = offset < cut ? moved(this.firstIndex + i) : offset + delta;
+    }
+  }
+
+  /**
    * Why a persist call cannot be applied, or null. Checked before anything
    * is encoded or written, so a rejected call leaves file and index untouched.
    */

@@ -315,3 +315,57 @@ function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: nu
       return `unknown record type ${typeCode}`;
   }
 }
+
+export type RawEntryRecords = { readonly ok: true; readonly records: readonly Buffer[] } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The encoded records (record header included, bytes as on disk) of the
+ * entries `firstIndex`, `firstIndex + 1`, ... whose frames start at
+ * `frameOffsets[i]` in `buf`: what a log rewrite copies, without decoding
+ * any entry's data. Every frame it copies from has its checksum checked
+ * first, so a record damaged on disk is never given a fresh checksum in the
+ * rewritten file. A frame whose checksum fails, or that does not hold the
+ * entry the index places in it, is a failure (the caller keeps the old file).
+ */
+export function rawEntryRecords(buf: Uint8Array, firstIndex: number, frameOffsets: readonly number[]): RawEntryRecords {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const records: Buffer[] = [];
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let frameStart = -1;
+  let frameEnd = 0;
+  let cursor = 0;
+  for (let i = 0; i < frameOffsets.length; i++) {
+    const index = firstIndex + i;
+    const offset = frameOffsets[i]!;
+    if (offset !== frameStart) {
+      // Entries of one frame are contiguous and in order (one persist call), so each frame is checked once.
+      if (offset + FRAME_HEADER_BYTES > buf.length) return { ok: false, reason: `entry ${index}: frame at ${offset} is past the end` };
+      const length = view.getUint32(offset, true);
+      const end = offset + FRAME_HEADER_BYTES + length;
+      if (length > MAX_PAYLOAD_BYTES || end > buf.length)
+        return { ok: false, reason: `entry ${index}: frame at ${offset} has a bad length ${length}` };
+      if (view.getUint32(offset + 4, true) !== frameCrc(buf, offset, end))
+        return { ok: false, reason: `entry ${index}: frame at ${offset} fails its checksum` };
+      frameStart = offset;
+      frameEnd = end;
+      cursor = offset + FRAME_HEADER_BYTES;
+    }
+    let found = false;
+    while (cursor + RECORD_HEADER_BYTES <= frameEnd) {
+      const typeCode = buf[cursor]!;
+      const recordEnd = cursor + RECORD_HEADER_BYTES + view.getUint32(cursor + 1, true);
+      if (recordEnd > frameEnd) break;
+      const start = cursor;
+      cursor = recordEnd;
+      if (typeCode === TYPE_ENTRY && recordEnd - start >= RECORD_HEADER_BYTES + 18) {
+        if (view.getFloat64(start + RECORD_HEADER_BYTES + 8, true) === index) {
+          records.push(bytes.subarray(start, recordEnd));
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) return { ok: false, reason: `entry ${index}: not in its frame at ${offset}` };
+  }
+  return { ok: true, records };
+}
