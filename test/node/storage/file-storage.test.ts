@@ -462,7 +462,7 @@ describe('compaction while running', () => {
     const file = path.join(dir, LOG_FILE_NAME);
     const bytes = await readFile(file);
     // Flip a byte in the last frame (entries 101-110, which stay live): bit rot after the write.
-    bytes[bytes.length - 20] ^= 0x40;
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0x40;
     await writeFile(file, bytes);
     await storage.compact(101, 1);
     await storage.close();
