@@ -53,7 +53,12 @@
  * compacted / uncompacted are printed; the figure is the median ratio
  * (target: at least 0.9).
  *
- * Exit code: 0 when every node is flat (or the median ratio is at least 0.9),
+ * Leadership (leadershipVerdict): nothing attacks the cluster, so the
+ * highest term any node reports must not change after the first sample; an
+ * election means a node stalled past an election timeout by itself (the
+ * log rewrite after a compaction did, at every rewrite, until 2026-12-05).
+ *
+ * Exit code: 0 when every node is flat and the leadership steady (or the median ratio is at least 0.9),
  * 1 when not (so the bench can fail), 254 for a bad option.
  */
 import { DEFAULT_COMPACT_MIN_GARBAGE_BYTES } from '../node/storage/file-storage.js';
@@ -104,6 +109,40 @@ export interface Sample {
   readonly logEntries: Readonly<Record<string, number | null>>;
   /** Snapshots the node has taken since it started. */
   readonly snapshotsTaken: Readonly<Record<string, number | null>>;
+  /** The node's currentTerm (from its status). */
+  readonly terms: Readonly<Record<string, number | null>>;
+}
+
+/**
+ * Whether the cluster kept one leader: nothing attacks it, so every term
+ * change after the first sample (the load starts with a leader elected) is
+ * an election the node caused itself (a stalled event loop, as the log
+ * rewrite's was, 2026-12-05). Judged on the highest term any node reports.
+ */
+export interface LeadershipVerdict {
+  readonly steady: boolean;
+  readonly firstTerm: number | null;
+  readonly lastTerm: number | null;
+  /** Samples at which the highest term had risen since the previous one. */
+  readonly termChanges: readonly { readonly tMs: number; readonly term: number }[];
+}
+
+export function leadershipVerdict(samples: readonly Pick<Sample, 'tMs' | 'terms'>[]): LeadershipVerdict {
+  const highest = (s: Pick<Sample, 'terms'>): number | null => {
+    const terms = Object.values(s.terms).filter((t): t is number => t !== null);
+    return terms.length === 0 ? null : Math.max(...terms);
+  };
+  const termChanges: { tMs: number; term: number }[] = [];
+  let firstTerm: number | null = null;
+  let previous: number | null = null;
+  for (const s of samples) {
+    const term = highest(s);
+    if (term === null) continue;
+    if (firstTerm === null) firstTerm = term;
+    else if (previous !== null && term > previous) termChanges.push({ tMs: s.tMs, term });
+    previous = term;
+  }
+  return { steady: firstTerm !== null && termChanges.length === 0, firstTerm, lastTerm: previous, termChanges };
 }
 
 /** One node's series, as the verdict reads it. */
@@ -354,12 +393,14 @@ async function sampleCluster(cluster: Cluster, tMs: number, writes: number): Pro
   const statuses = await Promise.all(cluster.nodeIds.map((id) => cluster.status(id, 2000)));
   const logEntries: Record<string, number | null> = {};
   const snapshotsTaken: Record<string, number | null> = {};
+  const terms: Record<string, number | null> = {};
   cluster.nodeIds.forEach((id, i) => {
     const s = statuses[i] ?? null;
+    terms[id] = s?.currentTerm ?? null;
     logEntries[id] = s === null ? null : s.lastLogIndex - (s.snapshots?.firstIndex ?? 1) + 1;
     snapshotsTaken[id] = s?.snapshots?.taken ?? null;
   });
-  return { tMs, rssBytes, diskBytes, writes, loadAvg1: loadAvg1(), logEntries, snapshotsTaken };
+  return { tMs, rssBytes, diskBytes, writes, loadAvg1: loadAvg1(), logEntries, snapshotsTaken, terms };
 }
 
 export interface SoakResult {
@@ -381,6 +422,7 @@ export interface SoakResult {
   readonly errors: number;
   readonly verdicts: Readonly<Record<string, FlatnessVerdict>>;
   readonly flat: boolean;
+  readonly leadership: LeadershipVerdict;
   readonly samples: readonly Sample[];
 }
 
@@ -470,6 +512,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       errors: load.errors,
       verdicts,
       flat: Object.values(verdicts).every((v) => v.flat),
+      leadership: leadershipVerdict(samples),
       samples,
     };
   } finally {
@@ -525,7 +568,19 @@ export function soakReport(r: SoakResult): string {
       `${id}: ${v.flat ? 'FLAT' : 'NOT FLAT'}: ${rss}, disk max ${mib(v.diskMaxAfterWarmupBytes)}${v.flat ? '' : `: ${v.reasons.join('; ')}`}`,
     );
   }
-  lines.push(r.flat ? 'verdict: every node flat after warm-up' : 'verdict: NOT FLAT (see the lines above)');
+  const l = r.leadership;
+  lines.push(
+    l.steady
+      ? `leadership: steady (term ${l.firstTerm} throughout: no election in a run nothing attacks)`
+      : l.firstTerm === null
+        ? 'leadership: NOT STEADY (no node reported its term)'
+        : `leadership: NOT STEADY: term ${l.firstTerm} -> ${l.lastTerm}, elections seen at ${l.termChanges.map((c) => `${(c.tMs / 1000).toFixed(0)} s`).join(', ')} (nothing attacks this cluster: a node stalled)`,
+  );
+  lines.push(
+    r.flat && l.steady
+      ? 'verdict: every node flat after warm-up, one leader throughout'
+      : `verdict: ${[r.flat ? null : 'NOT FLAT', l.steady ? null : 'NOT STEADY'].filter((x) => x !== null).join(', ')} (see the lines above)`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -743,5 +798,5 @@ export async function runSoakBench(argv: readonly string[]): Promise<void> {
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'soak.json'), JSON.stringify(result, null, 2) + '\n');
   }
-  if (!result.flat) process.exitCode = 1;
+  if (!result.flat || !result.leadership.steady) process.exitCode = 1;
 }

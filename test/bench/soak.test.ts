@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diskBound, flatnessVerdict, runSoak, soakReport, type NodeSeries } from '../../bench/soak.js';
+import { diskBound, flatnessVerdict, leadershipVerdict, runSoak, soakReport, type NodeSeries } from '../../bench/soak.js';
 import { defaultSnapshotting } from '../../node/config-types.js';
 import { repoRoot } from '../support/build.js';
 
@@ -98,6 +98,29 @@ describe('flatnessVerdict', () => {
   });
 });
 
+describe('leadershipVerdict', () => {
+  const at = (tMs: number, ...terms: (number | null)[]) => ({ tMs, terms: Object.fromEntries(terms.map((t, i) => [`n${i + 1}`, t])) });
+
+  it('is steady when the highest term never moves (a lagging node catching up is no election)', () => {
+    const v = leadershipVerdict([at(0, 2, 2, 1), at(1000, 2, 2, 2), at(2000, 2, null, 2)]);
+    expect(v).toEqual({ steady: true, firstTerm: 2, lastTerm: 2, termChanges: [] });
+  });
+
+  it('reports each sample at which the highest term rose', () => {
+    const v = leadershipVerdict([at(0, 1, 1), at(1000, 1, 1), at(2000, 1, 3), at(3000, 4, 4)]);
+    expect(v.steady).toBe(false);
+    expect(v.termChanges).toEqual([
+      { tMs: 2000, term: 3 },
+      { tMs: 3000, term: 4 },
+    ]);
+    expect([v.firstTerm, v.lastTerm]).toEqual([1, 4]);
+  });
+
+  it('is not steady when no node ever answered', () => {
+    expect(leadershipVerdict([at(0, null, null)]).steady).toBe(false);
+  });
+});
+
 describe('diskBound', () => {
   it('holds the live log of one snapshot interval plus the trailing entries, and grows with the state', () => {
     const every = defaultSnapshotting.snapshotEveryEntries!;
@@ -162,6 +185,8 @@ describe('runSoak on a real 5-node cluster', () => {
     const report = soakReport(r);
     for (const id of ids) expect(report).toMatch(new RegExp(`^${id}: (FLAT|NOT FLAT): RSS `, 'm'));
     expect(report).toMatch(/^verdict: /m);
+    expect(report).toMatch(/^leadership: (steady|NOT STEADY)/m);
+    for (const s of r.samples.slice(1)) for (const id of ids) expect(s.terms[id]).toBeGreaterThan(0);
     expect(report).toMatch(/load average \(1 min\) at the marks: 1 s [\d.]+, 6 s/);
   });
 });
