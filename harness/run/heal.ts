@@ -8,7 +8,7 @@ import type { DbCluster } from '../db/cluster.js';
 import { LEADER_WAIT_MS } from './cluster-scope.js';
 import type { CatchUp, RunContext } from './context.js';
 import type { Workload } from './workload.js';
-import { compareReplicas, replicaAnalysis, REPLICAS_WAIT_MS } from './replicas.js';
+import { compareReplicas, replicaAnalysis, REPLICAS_WAIT_AFTER_LAGGARDS_MS, REPLICAS_WAIT_MS } from './replicas.js';
 
 /** Budget for the final reads (every key read ok once). */
 export const FINAL_READS_MS = 20_000;
@@ -53,7 +53,11 @@ export async function healAndFinalReads(run: RunContext, cluster: DbCluster, w: 
 
   // Replicas that applied the same entries hold the same state (Figure 3): compared now that clients stopped.
   w.phaseName = 'replicas';
-  const replicas = await compareReplicas(cluster, REPLICAS_WAIT_MS, run.io.signal);
+  const replicas = await compareReplicas(
+    cluster,
+    c.laggards.length === 0 ? REPLICAS_WAIT_MS : REPLICAS_WAIT_AFTER_LAGGARDS_MS,
+    run.io.signal,
+  );
   run.facts.replicas = replicas;
   if (replicas !== null) run.log.line(`replicas: ${replicaAnalysis(replicas).conclusion} (${replicas.waitedMs} ms)`);
   w.phaseName = 'stopping';

@@ -38,6 +38,13 @@ export interface ReplicaComparison {
 
 /** How long the nodes get to reach one applied index before they are compared as they are. */
 export const REPLICAS_WAIT_MS = 10_000;
+/**
+ * The same when the catch-up already found laggards: they did not reach the
+ * leader's commit index in CATCH_UP_MS, so waiting for them again only
+ * stretched every such run by 10 s (the nodes that share an index are
+ * compared all the same).
+ */
+export const REPLICAS_WAIT_AFTER_LAGGARDS_MS = 1_000;
 
 /** Groups digests by applied index; an index where nodes disagree is a divergence. Pure. */
 export function divergencesOf(digests: readonly ReplicaDigest[]): ReplicaComparison['divergences'] {
