@@ -110,7 +110,8 @@ export function candidatePermutations(set: Permutations, signatures: ArrayLike<n
     // p is a candidate when it maps nodes to positions in signature order.
     const inv = set.inverse[p]!;
     let ok = true;
-    for (let k = 1; k < n && ok; k++) if (set.blockOf[k] === set.blockOf[k - 1] && signatures[inv[k]!]! < signatures[inv[k - 1]!]!) ok = false;
+    for (let k = 1; k < n && ok; k++)
+      if (set.blockOf[k] === set.blockOf[k - 1] && signatures[inv[k]!]! < signatures[inv[k - 1]!]!) ok = false;
     if (ok) out.push(p);
   }
 }

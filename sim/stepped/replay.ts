@@ -123,7 +123,12 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
       const status = core.status();
       const before = commits.get(id);
       commits.set(id, { term: status.currentTerm, commitIndex: status.commitIndex });
-      if (judgeCommitQuorums && status.role === 'leader' && before?.term === status.currentTerm && status.commitIndex > before.commitIndex) {
+      if (
+        judgeCommitQuorums &&
+        status.role === 'leader' &&
+        before?.term === status.currentTerm &&
+        status.commitIndex > before.commitIndex
+      ) {
         const index = status.commitIndex;
         const term = core.log().find((entry) => entry.index === index)?.term ?? core.snapshotState().logPrevTerm;
         const problem = commitQuorumProblem(id, status.configuration, index, term, (voter) => holdsEntry(cluster, voter, index, term));
