@@ -174,6 +174,20 @@ describe('configurations under relabelling of node ids', () => {
   });
 });
 
+describe('symmetry with spares: the same verdict, fewer states', () => {
+  it('adding either of two spares as a learner: one state with symmetry; both runs exhausted, no violation', async () => {
+    const args = flags({ ...QUIET_LEADER, nodes: 4, spares: 2, 'config-changes': 2, changes: 'add' });
+    const reduced = await check(args);
+    const full = await check([...args, '--no-symmetry']);
+    for (const r of [reduced, full]) {
+      expect(r.result.finding).toBeNull();
+      expect(r.result.stopped).toBe('exhausted');
+    }
+    expect(reduced.result.stats.distinct).toBeLessThan(full.result.stats.distinct);
+    expect(reduced.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
+  });
+});
+
 describe('the correct core with membership changes: bounded spaces exhausted with no violation', () => {
   for (const spec of [THREE_VOTERS_ONE_CHANGE, TWO_VOTERS_AND_A_LEARNER]) {
     const args = flags(spec);
