@@ -13,9 +13,14 @@
  * text: the state serialised with node ids mapped, maps keyed by node id
  * (votes, progress) and lists of node ids (a configuration's voters and
  * learners, which the core keeps sorted) re-sorted, and operator notices
- * left out.
+ * left out. A `config` entry's data (issue 18: the change and the
+ * configuration it leads to, as JSON text) names nodes inside a string, so
+ * it is decoded, relabelled, re-sorted and encoded again
+ * (`relabelConfigData`): the entry the relabelled core would have written.
+ * Without config entries every text is as before.
  */
-import type { Entry, NodeId, Role } from '../node/raft/types.js';
+import { decodeConfigEntry, encodeConfigEntry } from '../node/raft/configuration.js';
+import type { Configuration, Entry, NodeId, Role } from '../node/raft/types.js';
 import { describeSteppedMessage, type SteppedMessage } from '../sim/stepped/network.js';
 import { durableLog, type SteppedNodeState } from '../sim/stepped/node.js';
 import { hashString, lanes } from './hash.js';
@@ -41,6 +46,8 @@ export interface NodeSummary {
   readonly leaderId: NodeId | null;
   /** The host holds client requests (pending writes or reads): its steps can answer clients. */
   readonly clientPending: boolean;
+  /** Up: the configuration in effect by §4.1 (the newest in its log, committed or not); null while down. */
+  readonly configuration: Configuration | null;
 }
 
 export interface NodeRecord {
@@ -66,10 +73,46 @@ function isIdList(value: unknown[]): boolean {
   return value.length > 0 && value.every((item) => typeof item === 'string' && indexOfId(item) >= 0);
 }
 
-/** The canonical text of a node state under an id mapping (null: as is). */
-export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId, NodeId> | null): string {
-  return JSON.stringify(state, function (key: string, value: unknown): unknown {
+/** Whether `holder[key]` is the data of a `config` log entry (an Entry object's `data`). */
+function isConfigData(holder: unknown, key: string, value: unknown): value is string {
+  return key === 'data' && typeof value === 'string' && (holder as { type?: unknown }).type === 'config';
+}
+
+/**
+ * A config entry's data relabelled by `map`: the change's node and the
+ * configuration's members mapped, the member lists sorted again (the core
+ * keeps them sorted, node/raft/configuration.ts), the same field order
+ * (`encodeConfigEntry`): the data the relabelled core would have written.
+ */
+export function relabelConfigData(text: string, map: ReadonlyMap<NodeId, NodeId>): string {
+  const decoded = decodeConfigEntry(text);
+  if (!decoded.ok) return text;
+  const to = (id: NodeId): NodeId => map.get(id) ?? id;
+  const { change, configuration } = decoded.data;
+  return encodeConfigEntry({
+    change: { type: change.type, node: to(change.node) },
+    configuration: { voters: configuration.voters.map(to).sort(), learners: configuration.learners.map(to).sort() },
+  });
+}
+
+/** A config entry's data id-blind (`@self`, `@peer`), for the signature. */
+function anonymiseConfigData(text: string, self: NodeId): string {
+  const decoded = decodeConfigEntry(text);
+  if (!decoded.ok) return text;
+  const anon = (id: NodeId): string => (id === self ? '@self' : '@peer');
+  const { change, configuration } = decoded.data;
+  return `${change.type} ${anon(change.node)} [${configuration.voters.map(anon).sort().join()}] [${configuration.learners.map(anon).sort().join()}]`;
+}
+
+/** Any value (a message) with every node id relabelled by `map`, as encodeNodeState relabels a node state. */
+export function relabelValue<T>(value: T, map: ReadonlyMap<NodeId, NodeId>): T {
+  return JSON.parse(JSON.stringify(value, relabeller(map))) as T;
+}
+
+function relabeller(map: ReadonlyMap<NodeId, NodeId> | null): (this: unknown, key: string, value: unknown) => unknown {
+  return function (this: unknown, key: string, value: unknown): unknown {
     if (key === 'notices') return undefined;
+    if (map !== null && isConfigData(this, key, value)) return relabelConfigData(value, map);
     if (typeof value === 'string') return map !== null && indexOfId(value) >= 0 ? (map.get(value) ?? value) : value;
     if (Array.isArray(value) && map !== null && isIdList(value)) {
       // Sorted by the mapped ids (the elements themselves are mapped as strings above): the list the relabelled core would hold.
@@ -87,7 +130,12 @@ export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId
       });
     }
     return value;
-  });
+  };
+}
+
+/** The canonical text of a node state under an id mapping (null: as is). */
+export function encodeNodeState(state: SteppedNodeState, map: ReadonlyMap<NodeId, NodeId> | null): string {
+  return JSON.stringify(state, relabeller(map));
 }
 
 /**
@@ -110,6 +158,7 @@ function isAbsentSnapshotField(holder: object, key: string, value: unknown): boo
 function encodeSignature(state: SteppedNodeState, self: NodeId): string {
   const anonymise = function (this: object, key: string, value: unknown): unknown {
     if (key === 'notices' || isAbsentSnapshotField(this, key, value)) return undefined;
+    if (isConfigData(this, key, value)) return anonymiseConfigData(value, self);
     if (typeof value === 'string') return indexOfId(value) >= 0 ? (value === self ? '@self' : '@peer') : value;
     if (Array.isArray(value) && isIdList(value)) return value.map((id) => (id === self ? '@self' : '@peer')).sort();
     if (Array.isArray(value) && isPairsById(value)) {
@@ -194,6 +243,7 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
       unsynced: state.unsynced.length > 0,
       leaderId: null,
       clientPending: false,
+      configuration: null,
     };
   }
   const core = running.core;
@@ -210,6 +260,7 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
     unsynced: state.unsynced.length > 0,
     leaderId: core.leaderId,
     clientPending: running.writes.length > 0 || running.reads.length > 0,
+    configuration: core.configHistory[core.configHistory.length - 1]?.configuration ?? null,
   };
 }
 
@@ -219,6 +270,8 @@ export interface MessageRecord {
   readonly text: string;
   readonly from: number;
   readonly to: number;
+  /** It carries a `config` entry, which names nodes inside its data (relabelled by decoding it: relabelConfigData). */
+  readonly namesConfig: boolean;
   readonly hashes: Int32Array;
   known: Uint8Array;
 }
@@ -249,6 +302,7 @@ export class MessageTable {
       text,
       from: indexOfId(message.from),
       to: indexOfId(message.to),
+      namesConfig: 'entries' in message && message.entries.some((entry) => entry.type === 'config'),
       hashes: new Int32Array(this.perms.perms.length * 2),
       known: new Uint8Array(this.perms.perms.length),
     };
@@ -261,10 +315,16 @@ export class MessageTable {
   hashUnder(record: MessageRecord, p: number): void {
     if (record.known[p] === 0) {
       const map = this.perms.idMaps[p]!;
-      // describeMessage names nodes only in its `from->to` head (and a snapshot's configuration, which
-      // lists every node: the same set under any relabelling while membership is fixed).
-      const head = `${map.get(record.message.from) ?? record.message.from}->${map.get(record.message.to) ?? record.message.to}`;
-      hashString(head + record.text.slice(record.text.indexOf(' ')));
+      if (record.namesConfig) {
+        // A config entry names nodes in its data: the relabelled message, described.
+        hashString(p === 0 ? record.text : describeSteppedMessage(relabelValue(record.message, map)));
+      } else {
+        // describeMessage names nodes only in its `from->to` head (and a snapshot's configuration, which
+        // lists every bootstrap voter: the same set under any relabelling that keeps the blocks, mc/symmetry.ts;
+        // --snapshots is not combined with membership changes).
+        const head = `${map.get(record.message.from) ?? record.message.from}->${map.get(record.message.to) ?? record.message.to}`;
+        hashString(head + record.text.slice(record.text.indexOf(' ')));
+      }
       record.hashes[2 * p] = lanes[0]!;
       record.hashes[2 * p + 1] = lanes[1]!;
       record.known[p] = 1;

@@ -21,19 +21,21 @@
  */
 import { checkHistory } from '../checker/check.js';
 import type { HistoryOp } from '../checker/types.js';
-import type { Entry, NodeId, RaftConfig } from '../node/raft/types.js';
+import { applyConfChange } from '../node/raft/configuration.js';
+import type { ConfChange, Entry, NodeId, RaftConfig } from '../node/raft/types.js';
 import { assertNever } from '../node/util/assert.js';
 import { completeOp, invokeOp, judgeReply, requestOf } from '../sim/stepped/clients.js';
 import { isDeadMessage, type SteppedMessage } from '../sim/stepped/network.js';
 import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
 import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
+import { commitQuorumProblem } from '../sim/stepped/commit-quorum.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
 import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
 import { Hasher, hashString, lanes } from './hash.js';
 import { slowestTickSteps } from './clock.js';
-import { LogTable, MessageTable, NodeTable, type NodeRecord } from './intern.js';
-import type { McOptions, PropertyName } from './options.js';
-import { allPermutations, candidatePermutations, nodeIdOf, type Permutations } from './symmetry.js';
+import { LogTable, MessageTable, NodeTable, relabelConfigData, type NodeRecord } from './intern.js';
+import { modelsMembership, type McOptions, type PropertyName } from './options.js';
+import { allPermutations, candidatePermutations, indexOfId, nodeIdOf, type Permutations } from './symmetry.js';
 
 /** A global state: see `Layout` for what is where. Never mutated once built. */
 export type World = Int32Array;
@@ -46,6 +48,8 @@ export type Action =
     }
   | { readonly kind: 'request'; readonly op: number; readonly node: number }
   | { readonly kind: 'transfer'; readonly node: number; readonly to: number }
+  /** `--config-changes`: an admin request at leader `node` for a single-server change of node `target` (§4.1). */
+  | { readonly kind: 'admin'; readonly node: number; readonly change: ConfChange['type']; readonly target: number }
   /** `--time ticks`: one step of real time passes (mc/clock.ts). */
   | { readonly kind: 'advance' };
 
@@ -118,7 +122,10 @@ const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
   request: 13,
   advance: 14,
   snapshot: 15,
+  admin: 16,
 };
+/** Admin change types in INPUT_ADMIN codes. */
+const CHANGE_TYPES: readonly ConfChange['type'][] = ['add_learner', 'promote', 'remove'];
 /** Messages a World holds when the in-flight count is not bounded (more: the state is not expanded, and the summary says so). */
 const UNBOUNDED_NET = 96;
 
@@ -142,6 +149,8 @@ export class Layout {
   readonly committed: number;
   /** Per-node fault budgets used: budget + kind * n + node (B_*). */
   readonly budget: number;
+  /** Admin configuration changes so far (bounded by --config-changes). */
+  readonly configChanges: number;
   readonly transfers: number;
   /** Snapshot saves so far (bounded by --snapshots). */
   readonly snapshots: number;
@@ -170,7 +179,8 @@ export class Layout {
     this.leaders = this.ops + 4 * opCount;
     this.committed = this.leaders + maxTerm + 2;
     this.budget = this.committed + 1;
-    this.transfers = this.budget + PER_NODE_BUDGETS * n;
+    this.configChanges = this.budget + PER_NODE_BUDGETS * n;
+    this.transfers = this.configChanges + 1;
     this.snapshots = this.transfers + 1;
     this.histLen = this.snapshots + 1;
     this.hist = this.histLen + 1;
@@ -195,6 +205,10 @@ interface NodeStepResult {
 
 interface CommitRecord {
   readonly id: number;
+  /** It holds a `config` entry, which names nodes: its fingerprint then depends on the relabelling (hashUnder). */
+  readonly hasConfig: boolean;
+  /** With hasConfig: fingerprint lanes per permutation, [hi, lo] at 2p, 2p+1, 0 and 0 until computed. */
+  readonly hashes: Int32Array | null;
   readonly entries: readonly Entry[];
   /** The term in which each entry was first known committed (by the committing node's currentTerm). */
   readonly terms: readonly number[];
@@ -207,10 +221,32 @@ class CommitTable {
   private readonly byKey = new Map<string, CommitRecord>();
   private readonly records: CommitRecord[] = [];
 
-  constructor(private readonly logs: LogTable) {}
+  constructor(
+    private readonly logs: LogTable,
+    private readonly permCount: number,
+  ) {}
 
   get(id: number): CommitRecord {
     return this.records[id]!;
+  }
+
+  /** The fingerprint of a committed history with config entries under relabelling `map` (permutation p), into `lanes`. */
+  hashUnder(record: CommitRecord, p: number, map: ReadonlyMap<NodeId, NodeId>): void {
+    const hashes = record.hashes!;
+    if (hashes[2 * p] === 0 && hashes[2 * p + 1] === 0) {
+      let content = '';
+      for (let i = 0; i < record.entries.length; i++) {
+        const entry = record.entries[i]!;
+        const data = entry.type === 'config' && p !== 0 ? relabelConfigData(entry.data, map) : entry.data;
+        content += `${entry.term}|${entry.type}|${data}|${record.terms[i]}\n`;
+      }
+      hashString(content);
+      // (0, 0) marks "not computed": a fingerprint that happens to be it is nudged.
+      hashes[2 * p] = lanes[0]! === 0 && lanes[1]! === 0 ? 1 : lanes[0]!;
+      hashes[2 * p + 1] = lanes[1]!;
+    }
+    lanes[0] = hashes[2 * p]!;
+    lanes[1] = hashes[2 * p + 1]!;
   }
 
   intern(entries: readonly Entry[], terms: readonly number[]): CommitRecord {
@@ -222,7 +258,16 @@ class CommitTable {
       let content = '';
       for (let i = 0; i < entries.length; i++) content += `${entries[i]!.term}|${entries[i]!.type}|${entries[i]!.data}|${terms[i]}\n`;
       hashString(content);
-      record = { id: this.records.length, entries, terms, hi: lanes[0]!, lo: lanes[1]! };
+      const hasConfig = entries.some((entry) => entry.type === 'config');
+      record = {
+        id: this.records.length,
+        hasConfig,
+        hashes: hasConfig ? new Int32Array(2 * this.permCount) : null,
+        entries,
+        terms,
+        hi: lanes[0]!,
+        lo: lanes[1]!,
+      };
       this.byKey.set(key, record);
       this.records.push(record);
     }
@@ -267,6 +312,8 @@ const INPUT_SNAPSHOT = 6;
 const INPUT_RESUME = 16;
 const INPUT_TRANSFER = 1024;
 const INPUT_LOSE_TAIL = 1040;
+/** + change type (CHANGE_TYPES) * 16 + target node. */
+const INPUT_ADMIN = 1536;
 /** + op * 64 + attempt (ops < 32, attempts < 64: options.ts bounds them far lower). */
 const INPUT_REQUEST = 2048;
 const INPUT_DELIVER = 4096;
@@ -302,6 +349,7 @@ export function steppedParams(options: McOptions): SteppedParams {
     ...(options.bounds.snapshots > 0
       ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing }
       : {}),
+    ...(options.spares > 0 ? { spareCount: options.spares } : {}),
   };
 }
 
@@ -323,6 +371,8 @@ export class Model {
     snapshotInstalls: 0,
   };
   private readonly commits: CommitTable;
+  /** Membership is modelled (--spares, --config-changes): the admin word is hashed, commit-quorum may be checked. */
+  private readonly membership: boolean;
   private readonly configs: readonly RaftConfig[];
   private readonly ids: readonly NodeId[];
   /** The node-transition memo: per interned node state, its reactions by input code. */
@@ -346,10 +396,12 @@ export class Model {
     this.params = steppedParams(options);
     this.ops = clientOps(options);
     this.layout = new Layout(b.nodes, this.ops.length, b.maxTerm, b.maxInFlight);
-    this.perms = allPermutations(b.nodes);
+    // Spares are not interchangeable with bootstrap voters (mc/symmetry.ts): relabellings keep the two blocks.
+    this.perms = allPermutations(b.nodes, b.nodes - options.spares);
+    this.membership = modelsMembership(options);
     this.nodes = new NodeTable(this.perms, this.logs);
     this.msgs = new MessageTable(this.perms);
-    this.commits = new CommitTable(this.logs);
+    this.commits = new CommitTable(this.logs, this.perms.perms.length);
     this.ids = Array.from({ length: b.nodes }, (_, i) => nodeIdOf(i));
     this.configs = this.ids.map((id) => coreConfigFor(this.params, id));
     this.signatures = new Int32Array(b.nodes);
@@ -396,18 +448,30 @@ export class Model {
       if (result.violation !== null) throw new Error(`mc: the prelude violates ${result.violation.property}: ${result.violation.message}`);
       w = result.world;
     };
-    take({ kind: 'timeout', node: 0 });
-    for (let guard = 0; guard < 10_000; guard++) {
-      const unsynced = Array.from({ length: L.n }, (_, i) => i).find((i) => this.node(w, i).summary.unsynced);
-      if (unsynced !== undefined) {
-        take({ kind: 'fsync', node: unsynced });
-        continue;
+    const settle = (): void => {
+      for (let guard = 0; guard < 10_000; guard++) {
+        const unsynced = Array.from({ length: L.n }, (_, i) => i).find((i) => this.node(w, i).summary.unsynced);
+        if (unsynced !== undefined) {
+          take({ kind: 'fsync', node: unsynced });
+          continue;
+        }
+        const len = w[L.netLen]!;
+        if (len === 0) return;
+        let first = w[L.net]!;
+        for (let j = 1; j < len; j++) if (this.msgs.get(w[L.net + j]!).text < this.msgs.get(first).text) first = w[L.net + j]!;
+        take({ kind: 'deliver', msg: first });
       }
-      const len = w[L.netLen]!;
-      if (len === 0) break;
-      let first = w[L.net]!;
-      for (let j = 1; j < len; j++) if (this.msgs.get(w[L.net + j]!).text < this.msgs.get(first).text) first = w[L.net + j]!;
-      take({ kind: 'deliver', msg: first });
+    };
+    take({ kind: 'timeout', node: 0 });
+    settle();
+    // --learners: n1 adds the first spares as learners, one change at a time (§4.1), each caught up before the next.
+    for (let k = 0; k < this.options.learners; k++) {
+      const target = L.n - this.options.spares + k;
+      take({ kind: 'admin', node: 0, change: 'add_learner', target });
+      settle();
+      const configuration = this.node(w, 0).summary.configuration;
+      if (configuration === null || !configuration.learners.includes(this.ids[target]!))
+        throw new Error(`mc: the prelude did not add ${this.ids[target]} as a learner`);
     }
     const leader = this.node(w, 0).summary;
     // Under --unsafe commit-old-terms a new leader appends no noop (the flag's point), so nothing is committed yet.
@@ -630,6 +694,7 @@ export class Model {
         if (s.role === 'leader' && w[L.transfers]! < b.transfers) {
           for (let j = 0; j < L.n; j++) if (j !== i) out.push({ kind: 'transfer', node: i, to: j });
         }
+        if (s.role === 'leader' && w[L.configChanges]! < b.configChanges) this.adminActions(w, i, out);
       }
       if (used(B_CRASHES, i) < b.crashes) out.push({ kind: 'crash', node: i });
     }
@@ -646,6 +711,31 @@ export class Model {
         // A node that is not the leader answers not_leader and changes nothing; the client
         // then retries, so sending there first adds no behaviour (only weaker histories).
         if (s.role === 'leader' || (isRead && this.params.unsafe.localReads)) out.push({ kind: 'request', op: k, node: i });
+      }
+    }
+  }
+
+  /**
+   * The admin requests leader `slot` may get (--changes): each single-server
+   * change that is valid against its configuration in effect
+   * (applyConfChange: add a non-member as learner, promote a learner, remove a
+   * member) and that the core acts on: a request the core refuses (before an
+   * entry of its term is committed, while a change is uncommitted, a learner
+   * not caught up) changes nothing but the request count, so it is not
+   * explored, as a no-op delivery is not.
+   */
+  private adminActions(w: World, slot: number, out: Action[]): void {
+    const record = this.node(w, slot);
+    const configuration = record.summary.configuration;
+    if (configuration === null) return;
+    for (let t = 0; t < CHANGE_TYPES.length; t++) {
+      const change = CHANGE_TYPES[t]!;
+      if (!this.options.changes.includes(change === 'add_learner' ? 'add' : change)) continue;
+      for (let target = 0; target < this.layout.n; target++) {
+        if (!applyConfChange(configuration, { type: change, node: this.ids[target]! }).ok) continue;
+        const result = this.nodeStep(slot, record, INPUT_ADMIN + t * 16 + target);
+        if (result.next === record.id && result.out.length === 0 && result.threw === null) continue;
+        out.push({ kind: 'admin', node: slot, change, target });
       }
     }
   }
@@ -706,6 +796,9 @@ export class Model {
     else if (code >= INPUT_REQUEST) {
       const k = (code - INPUT_REQUEST) >> 6;
       node.clientRequest({ op: k, attempt: (code - INPUT_REQUEST) & 63 }, requestOf(this.ops[k]!));
+    } else if (code >= INPUT_ADMIN) {
+      const type = CHANGE_TYPES[(code - INPUT_ADMIN) >> 4]!;
+      node.admin({ type, node: this.ids[(code - INPUT_ADMIN) & 15]! });
     } else if (code >= INPUT_LOSE_TAIL) node.loseLogTail(code - INPUT_LOSE_TAIL);
     else if (code >= INPUT_TRANSFER) node.transferLeadership(this.ids[code - INPUT_TRANSFER]!);
     else if (code >= INPUT_RESUME) node.resume(code - INPUT_RESUME);
@@ -822,6 +915,11 @@ export class Model {
         result = this.nodeStep(slot, this.node(w, slot), INPUT_TRANSFER + action.to);
         break;
       }
+      case 'admin':
+        slot = action.node;
+        next[L.configChanges]!++;
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_ADMIN + CHANGE_TYPES.indexOf(action.change) * 16 + action.target);
+        break;
       case 'advance':
         this.advance(next);
         break;
@@ -901,6 +999,7 @@ export class Model {
       action.kind !== 'pause' &&
       action.kind !== 'resume' &&
       action.kind !== 'transfer' &&
+      action.kind !== 'admin' &&
       !(action.kind === 'duplicate' && this.options.bounds.maxInFlight > 0);
     if (local) {
       const perNode = this.options.faultBudgets === 'node';
@@ -1137,6 +1236,15 @@ export class Model {
     }
     if (stillLeading && p.logId !== a.logId && !this.isPrefix(p.logId, a.logId)) {
       violate('leader-append-only', `leader ${id} of term ${a.term} removed or replaced entries of its own log (§5.3)`);
+    }
+    if (stillLeading && a.commitIndex > p.commitIndex && a.configuration !== null && this.enabled('commit-quorum')) {
+      const index = a.commitIndex;
+      const term = this.logs.termAt(a.logId, index) ?? -1;
+      const problem = commitQuorumProblem(id, a.configuration, index, term, (voter) => {
+        const logId = this.node(w, indexOfId(voter)).summary.logId;
+        return index < this.logs.prevIndex(logId) || this.logs.termAt(logId, index) === term;
+      });
+      if (problem !== null) violate('commit-quorum', problem);
     }
     if (stillLeading && a.commitIndex > p.commitIndex) {
       const top = this.logs.entryAt(a.logId, a.commitIndex);
@@ -1375,8 +1483,13 @@ export class Model {
       extras[2 * i + 1] = lanes[1]!;
     }
     const committed = this.commits.get(w[L.committed]!);
-    const g = this.hasher.reset(11).pair(committed.hi, committed.lo).word(w[L.now]!);
+    // A committed history with config entries names nodes: hashed per relabelling (hashUnder) instead.
+    const g = this.hasher
+      .reset(11)
+      .pair(committed.hasConfig ? 0 : committed.hi, committed.hasConfig ? 0 : committed.lo)
+      .word(w[L.now]!);
     for (let i = L.transfers; i < L.netLen; i++) g.word(w[i]!); // transfers and history
+    if (this.membership) g.word(w[L.configChanges]!);
     g.finish();
     const fixedHi = lanes[0]!;
     const fixedLo = lanes[1]!;
@@ -1444,6 +1557,11 @@ export class Model {
       const leader = w[L.leaders + t]!;
       h.word(leader === -1 ? -1 : perm[leader]!);
     }
+    const committed = this.commits.get(w[L.committed]!);
+    if (committed.hasConfig) {
+      this.commits.hashUnder(committed, p, this.perms.idMaps[p]!);
+      h.pair(lanes[0]!, lanes[1]!);
+    }
     h.pair(fixedHi, fixedLo);
     h.finish();
   }
@@ -1473,6 +1591,8 @@ export class Model {
         return { kind: 'request', op: action.op, node: this.ids[action.node]! };
       case 'transfer':
         return { kind: 'transfer', node: this.ids[action.node]!, to: this.ids[action.to]! };
+      case 'admin':
+        return { kind: 'admin', node: this.ids[action.node]!, change: { type: action.change, node: this.ids[action.target]! } };
       case 'advance':
         return { kind: 'advance' };
       default:

@@ -20,6 +20,7 @@ export type PropertyName =
   | 'read-safety'
   | 'linearizability'
   | 'snapshot-committed'
+  | 'commit-quorum'
   | 'liveness'
   | 'no-crash';
 
@@ -35,11 +36,22 @@ export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   linearizability: 'the client operations completed so far are linearizable (checker/)',
   'snapshot-committed':
     'a snapshot holds only committed state: the entry a node serialises its state machine at is held by a majority (§7)',
-  liveness: 'after the last fault, with the network healed, a new write is applied on every node',
+  'commit-quorum':
+    'a leader commits an entry only once a majority of the voters of its newest configuration hold it (§4.1; with membership only)',
+  liveness: 'after the last fault, with the network healed, a new write is applied on every member',
   'no-crash': 'no core or host assertion fails',
 };
 
 export const PROPERTY_NAMES = Object.keys(PROPERTIES) as PropertyName[];
+
+/** The admin changes, as `rift-node admin` names them (node/host.ts maps `add` to add_learner). */
+export type ChangeKind = 'add' | 'promote' | 'remove';
+export const CHANGE_KINDS: readonly ChangeKind[] = ['add', 'promote', 'remove'];
+
+/** Whether `options` model membership changes (spare identities or admin events): then commit-quorum is checked. */
+export function modelsMembership(options: Pick<McOptions, 'spares' | 'bounds'>): boolean {
+  return options.spares > 0 || options.bounds.configChanges > 0;
+}
 
 export interface Bounds {
   readonly nodes: number;
@@ -55,6 +67,7 @@ export interface Bounds {
   readonly diskFaults: number;
   readonly transfers: number;
   readonly snapshots: number;
+  readonly configChanges: number;
   readonly writes: number;
   readonly cas: number;
   readonly reads: number;
@@ -77,6 +90,14 @@ export interface McOptions {
   /** With bounds.snapshots > 0: the core's snapshotEveryEntries and snapshotTrailingEntries (node/raft/compaction.ts). */
   readonly snapshotEvery: number;
   readonly snapshotTrailing: number;
+  /**
+   * Membership (issue 18): of the `bounds.nodes` ids, the last `spares` start in no configuration (RaftConfig.joining:
+   * a node started with --join); with `--start leader` the prelude adds the first `learners` of them as learners.
+   */
+  readonly spares: number;
+  readonly learners: number;
+  /** Which single-server changes the admin events propose (§4.1): `add` (a learner), `promote`, `remove`. */
+  readonly changes: readonly ChangeKind[];
   readonly readMode: ReadMode;
   /**
    * `timeouts`: no clocks; a node's next timer may go off at any moment
@@ -237,6 +258,16 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
   },
   {
     kind: 'int',
+    key: 'configChanges',
+    flag: 'config-changes',
+    value: 'N',
+    def: 0,
+    min: 0,
+    max: 10,
+    help: 'admin membership changes in all: an admin request at a leader proposes a single-server change (§4.1), --changes which',
+  },
+  {
+    kind: 'int',
     key: 'writes',
     flag: 'writes',
     value: 'W',
@@ -317,6 +348,24 @@ const modelOptions: readonly IntOption[] = [
     max: 1000,
     help: 'with --snapshots: entries kept before a snapshot when the log is compacted (snapshotTrailingEntries)',
   },
+  {
+    kind: 'int',
+    flag: 'spares',
+    value: 'S',
+    def: 0,
+    min: 0,
+    max: 4,
+    help: 'of the --nodes ids, the last S are spares: in no configuration until added (as a node started with --join)',
+  },
+  {
+    kind: 'int',
+    flag: 'learners',
+    value: 'L',
+    def: 0,
+    min: 0,
+    max: 4,
+    help: '--start leader: the prelude also adds the first L spares as learners, caught up (admin add, then quiet)',
+  },
 ];
 
 const searchOptions: readonly IntOption[] = [
@@ -385,9 +434,13 @@ export const USAGE = (): string => {
       '--drift-bound X',
       `lease = election-ticks / X ticks, as the host computes it; --time ticks: clock rates stay strictly within X of each other (default ${configDefaults.clockDriftBound})`,
     ),
+    line('--changes K,...', `with --config-changes: which changes the admin proposes: ${CHANGE_KINDS.join(', ')} (default all)`),
+    line('', '(add: a non-member as learner; promote: a learner to voter; remove: a member; a leader asked to remove'),
+    line('', 'itself hands over first, as node/host.ts does)'),
     line('--unsafe FLAG', `run with an unsafe flag (repeatable): ${unsafeNames.join(', ')}`),
     '',
-    'Properties (checked on every transition; --properties a,b,... to choose; default all):',
+    'Properties (checked on every transition; --properties a,b,... to choose; default all, commit-quorum only with --spares',
+    'or --config-changes):',
     ...PROPERTY_NAMES.map((name) => line(`  ${name}`, PROPERTIES[name])),
     '',
     'Reductions (on by default; turn off to measure them):',
@@ -458,6 +511,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     time: { type: 'string' },
     start: { type: 'string' },
     'fault-budgets': { type: 'string' },
+    changes: { type: 'string' },
     'drift-bound': { type: 'string' },
     unsafe: { type: 'string', multiple: true },
     properties: { type: 'string' },
@@ -486,13 +540,20 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
-  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing] = modelOptions.map((o) => intValue(str(o.flag), o)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing, spares, learners] = modelOptions.map((o) =>
+    intValue(str(o.flag), o),
+  ) as [number, number, number, number, number, number, number];
+  if (spares >= bounds.nodes) throw new OptionError('--spares must leave at least one bootstrap voter (below --nodes)');
+  if (learners > spares) throw new OptionError('--learners names spares: at most --spares');
+  if (learners > 0 && str('start') !== 'leader') throw new OptionError('--learners needs --start leader (the prelude adds them)');
+  if (bounds.snapshots > 0 && (spares > 0 || bounds.configChanges > 0))
+    throw new OptionError('--snapshots is not modelled together with membership (--spares, --config-changes)');
+  const changes: ChangeKind[] = [];
+  for (const name of (str('changes') ?? CHANGE_KINDS.join(',')).split(',')) {
+    if (!(CHANGE_KINDS as readonly string[]).includes(name))
+      throw new OptionError(`unknown change ${JSON.stringify(name)} (known: ${CHANGE_KINDS.join(', ')})`);
+    if (!changes.includes(name as ChangeKind)) changes.push(name as ChangeKind);
+  }
   if (heartbeatTicks >= electionTicks) throw new OptionError('--heartbeat-ticks must be below --election-ticks');
   const [walks, depthStep, seed, workers, maxStates, progressMs] = searchOptions.map((o) => intValue(str(o.flag), o)) as [
     number,
@@ -522,7 +583,12 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
       throw new OptionError(`--unsafe ${spec.flag.slice('--unsafe-'.length)} needs --read-mode ${spec.requiresReadMode}`);
   }
   const propertiesRaw = str('properties');
-  const properties = new Set<PropertyName>(propertiesRaw === undefined ? PROPERTY_NAMES : []);
+  // commit-quorum by default only with membership: with a fixed one Figure 3 implies it, and the storage flags
+  // (memory-log, ack-before-fsync) would show it first, before the violation each is known by.
+  const membership = spares > 0 || bounds.configChanges > 0;
+  const properties = new Set<PropertyName>(
+    propertiesRaw === undefined ? PROPERTY_NAMES.filter((name) => membership || name !== 'commit-quorum') : [],
+  );
   for (const name of propertiesRaw?.split(',') ?? []) {
     if (!(PROPERTY_NAMES as string[]).includes(name))
       throw new OptionError(`unknown property ${JSON.stringify(name)} (known: ${PROPERTY_NAMES.join(', ')})`);
@@ -541,6 +607,9 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     tickSteps,
     snapshotEvery,
     snapshotTrailing,
+    spares,
+    learners,
+    changes,
     readMode,
     time,
     start,
@@ -572,7 +641,10 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
 export function defaultOptions(overrides: Partial<Omit<McOptions, 'bounds'>> & { bounds?: Partial<Bounds> } = {}): McOptions {
   const parsed = parseOptions([]);
   if (parsed === 'help') throw new Error('unreachable');
-  return { ...parsed, seed: 1, ...overrides, bounds: { ...parsed.bounds, ...overrides.bounds } };
+  const options = { ...parsed, seed: 1, ...overrides, bounds: { ...parsed.bounds, ...overrides.bounds } };
+  // As parseOptions does: the default property set gains commit-quorum when membership is modelled.
+  if (overrides.properties === undefined && modelsMembership(options)) return { ...options, properties: new Set(PROPERTY_NAMES) };
+  return options;
 }
 
 /** The options as structured-clone data (worker threads). */

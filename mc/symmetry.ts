@@ -18,6 +18,16 @@
  * not real (every explored state is reached by real steps, and every
  * counterexample replays in the simulator); `--no-symmetry` turns it off,
  * and test/mc/ checks that both give the same verdicts on small bounds.
+ *
+ * Membership (issue 18): a spare identity starts outside every
+ * configuration (RaftConfig.joining) while a bootstrap voter starts in it,
+ * and a node restarted on an empty disk builds its core from that per-id
+ * setting, which is not part of the state. So the ids fall into blocks, the
+ * bootstrap voters and the spares, and only relabellings that keep each
+ * block (a product of symmetric groups) are used; within a block the nodes
+ * are interchangeable once everything in the state that names a node is
+ * relabelled with it (mc/intern.ts: configurations, config entries in logs
+ * and messages).
  */
 import type { NodeId } from '../node/raft/types.js';
 
@@ -29,6 +39,8 @@ export interface Permutations {
   readonly idMaps: readonly ReadonlyMap<NodeId, NodeId>[];
   /** inverse[p][j]: the node that becomes j. */
   readonly inverse: readonly Int8Array[];
+  /** blockOf[i]: the block of node i (0: bootstrap voters, 1: spares); every permutation maps each block onto itself. */
+  readonly blockOf: Int8Array;
 }
 
 export function nodeIdOf(index: number): NodeId {
@@ -42,14 +54,18 @@ export function indexOfId(id: string): number {
   return digit >= 0 && digit <= 8 ? digit : -1;
 }
 
-export function allPermutations(nodeCount: number): Permutations {
+/** The relabellings of `nodeCount` ids that keep the first `voterCount` (the bootstrap voters) among themselves (default: all). */
+export function allPermutations(nodeCount: number, voterCount = nodeCount): Permutations {
+  const blockOf = Int8Array.from({ length: nodeCount }, (_, i) => (i < voterCount ? 0 : 1));
   const perms: Int8Array[] = [];
   const build = (prefix: number[], rest: number[]): void => {
     if (rest.length === 0) {
       perms.push(Int8Array.from(prefix));
       return;
     }
-    rest.forEach((x, i) => build([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]));
+    rest.forEach((x, i) => {
+      if (blockOf[x] === blockOf[prefix.length]) build([...prefix, x], [...rest.slice(0, i), ...rest.slice(i + 1)]);
+    });
   };
   build(
     [],
@@ -63,13 +79,14 @@ export function allPermutations(nodeCount: number): Permutations {
     return inv;
   });
   const idMaps = perms.map((p) => new Map(Array.from(p, (image, i) => [nodeIdOf(i), nodeIdOf(image)] as const)));
-  return { nodeCount, perms, idMaps, inverse };
+  return { nodeCount, perms, idMaps, inverse, blockOf };
 }
 
 /**
  * The permutations that sort nodes by `signature` (id-blind, so it moves
- * with the node under relabelling): node i goes to position rank(i); nodes
- * with equal signatures are tried in every order among their positions.
+ * with the node under relabelling) within each block: node i goes to
+ * position rank(i) among its block's positions; nodes with equal signatures
+ * are tried in every order among their positions.
  */
 export function candidatePermutations(set: Permutations, signatures: ArrayLike<number>, out: number[]): void {
   out.length = 0;
@@ -81,7 +98,8 @@ export function candidatePermutations(set: Permutations, signatures: ArrayLike<n
     for (let p = 0; p < set.perms.length; p++) {
       const inv = set.inverse[p]!;
       let sorted = true;
-      for (let k = 1; k < n && sorted; k++) if (signatures[inv[k]!]! < signatures[inv[k - 1]!]!) sorted = false;
+      for (let k = 1; k < n && sorted; k++)
+        if (set.blockOf[k] === set.blockOf[k - 1] && signatures[inv[k]!]! < signatures[inv[k - 1]!]!) sorted = false;
       if (sorted) {
         out.push(p);
         return;
@@ -92,7 +110,8 @@ export function candidatePermutations(set: Permutations, signatures: ArrayLike<n
     // p is a candidate when it maps nodes to positions in signature order.
     const inv = set.inverse[p]!;
     let ok = true;
-    for (let k = 1; k < n && ok; k++) if (signatures[inv[k]!]! < signatures[inv[k - 1]!]!) ok = false;
+    for (let k = 1; k < n && ok; k++)
+      if (set.blockOf[k] === set.blockOf[k - 1] && signatures[inv[k]!]! < signatures[inv[k - 1]!]!) ok = false;
     if (ok) out.push(p);
   }
 }

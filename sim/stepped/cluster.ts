@@ -172,6 +172,11 @@ export class SteppedCluster {
         node.transferLeadership(event.to);
         return this.after(node);
       }
+      case 'admin': {
+        const node = this.live(event.node, 'admin at');
+        node.admin(event.change);
+        return this.after(node);
+      }
       case 'lose_tail': {
         const node = this.node(event.node);
         if (node.up) throw new EventNotPossible(`lose-tail ${event.node}: it is running`);

@@ -11,7 +11,9 @@
  *
  * "Every node applied it" rather than "it committed": a leader that never
  * catches up one follower (issue 15 defect 4) still commits on a majority,
- * and must fail this check.
+ * and must fail this check. With membership changes (issue 18) "every
+ * node" is every member of the leader's configuration: a spare never added,
+ * or a removed node, applies nothing (§4.2.2).
  */
 import type { ClientRequest } from '../../node/protocol.js';
 import type { NodeId } from '../../node/raft/types.js';
@@ -81,7 +83,7 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
         if (!settle(cluster)) return { ok: false, detail: `the network did not go quiet in round ${round}`, rounds: round };
       }
     }
-    if (cluster.ids.every((id) => cluster.node(id).stateMachine()?.read(PROBE_KEY) === '1'))
+    if (members(cluster).every((id) => cluster.node(id).stateMachine()?.read(PROBE_KEY) === '1'))
       return { ok: true, detail: `probe applied everywhere after ${round} rounds`, rounds: round };
     // A leader that lost its leadership answered `unavailable`: ask the next one.
     if (probeOutstanding && !cluster.ids.some((id) => cluster.node(id).core()?.status().role === 'leader')) probeOutstanding = false;
@@ -89,6 +91,14 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
   const applied = cluster.ids.filter((id) => cluster.node(id).stateMachine()?.read(PROBE_KEY) === '1');
   const leaders = cluster.ids.filter((id) => cluster.node(id).core()?.status().role === 'leader');
   return { ok: false, detail: `leaders [${leaders.join(',')}], probe applied on [${applied.join(',')}]`, rounds };
+}
+
+/** Who must apply the probe: the members of the (first) leader's configuration in effect; every node while none leads. */
+function members(cluster: SteppedCluster): readonly NodeId[] {
+  const leader = cluster.ids.map((id) => cluster.node(id).core()).find((core) => core?.status().role === 'leader');
+  if (leader === undefined || leader === null) return cluster.ids;
+  const { voters, learners } = leader.configuration();
+  return [...voters, ...learners];
 }
 
 /**

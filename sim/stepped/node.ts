@@ -46,6 +46,8 @@ import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
 import type {
+  ConfChange,
+  Configuration,
   Entry,
   HardState,
   InstallSnapshot,
@@ -398,6 +400,39 @@ export class SteppedNode {
     const running = this.mustRun('transferLeadership');
     running.core.transferLeadership(to);
     this.drain(running);
+  }
+
+  /**
+   * An admin membership request (node/host.ts `onAdminMessage`, the core
+   * calls it makes, without the request bookkeeping and answers): a leader
+   * asked to remove itself hands leadership to its most caught-up other
+   * voter first (thesis §3.10, `handOverBeforeRemoval`); otherwise the
+   * single-server change is proposed (§4.1; the core refuses what it must,
+   * e.g. before an entry of its term is committed). A node that is not the
+   * leader only answers not_leader.
+   */
+  admin(change: ConfChange): void {
+    const running = this.mustRun('admin');
+    const soft = running.core.status();
+    if (soft.role === 'leader') {
+      if (!(change.type === 'remove' && change.node === this.id && this.handOverBeforeRemoval(running, soft.configuration))) {
+        running.core.proposeConfChange(change);
+      }
+    }
+    this.drain(running);
+  }
+
+  /** node/host.ts `handOverBeforeRemoval`, line for line: false when there is no other voter. */
+  private handOverBeforeRemoval(running: MutableRunning, configuration: Configuration): boolean {
+    let best: { id: NodeId; matchIndex: number } | null = null;
+    for (const id of configuration.voters) {
+      if (id === this.id) continue;
+      const matchIndex = running.core.progressOf(id)?.matchIndex ?? 0;
+      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
+    }
+    if (best === null) return false;
+    running.core.transferLeadership(best.id);
+    return true;
   }
 
   /** Everything written so far reaches the disk; a host waiting on it goes on. */

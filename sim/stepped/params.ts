@@ -34,15 +34,29 @@ export interface SteppedParams {
   readonly snapshotEveryEntries?: number;
   /** Entries kept before a snapshot when the log is compacted (the host's `snapshotTrailingEntries`); with snapshotEveryEntries. */
   readonly snapshotTrailingEntries?: number;
+  /**
+   * Membership (issue 18): the last `spareCount` of the `nodeCount` ids are
+   * spare identities, in no bootstrap configuration (the host's
+   * `spareNodes`, started with `--join`: RaftConfig.joining) until an admin
+   * change adds them; the others are the bootstrap voters. Absent = 0.
+   */
+  readonly spareCount?: number;
 }
 
 export function nodeIds(params: SteppedParams): NodeId[] {
   return Array.from({ length: params.nodeCount }, (_, i) => `n${i + 1}`);
 }
 
+/** The bootstrap voters: every id but the spares (dissertation §4.1: the initial configuration). */
+export function bootstrapVoterCount(params: SteppedParams): number {
+  return params.nodeCount - (params.spareCount ?? 0);
+}
+
 /** The cluster config the host would read, with one tick per ms. */
 function clusterConfig(params: SteppedParams): ClusterConfig {
   const ids = nodeIds(params);
+  const voters = bootstrapVoterCount(params);
+  const address = (id: NodeId, i: number): { id: NodeId; host: string; port: number } => ({ id, host: 'stepped', port: 7001 + i });
   return {
     cluster: 'stepped',
     peerSecret: 'stepped-cluster-peer-secret',
@@ -53,7 +67,8 @@ function clusterConfig(params: SteppedParams): ClusterConfig {
     electionTimeoutMsMax: params.electionTicks,
     heartbeatIntervalMs: params.heartbeatTicks,
     tickMs: 1,
-    nodes: ids.map((id, i) => ({ id, host: 'stepped', port: 7001 + i })),
+    nodes: ids.slice(0, voters).map(address),
+    ...(voters < ids.length ? { spareNodes: ids.slice(voters).map((id, i) => address(id, voters + i)) } : {}),
     routes: {},
     readMode: params.readMode,
     clockDriftBound: params.clockDriftBound,
@@ -66,7 +81,9 @@ function clusterConfig(params: SteppedParams): ClusterConfig {
 }
 
 export function coreConfigFor(params: SteppedParams, id: NodeId): RaftConfig {
-  const config = raftConfigFor(id, clusterConfig(params), params.unsafe);
+  // A spare starts as the host starts a node with --join: in no configuration until a leader's log names it.
+  const joining = nodeIds(params).indexOf(id) >= bootstrapVoterCount(params);
+  const config = raftConfigFor(id, clusterConfig(params), params.unsafe, joining);
   return { ...config, unsafe: { ...config.unsafe, skipReadQuorum: params.skipReadQuorum } };
 }
 

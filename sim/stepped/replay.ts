@@ -6,6 +6,8 @@
  *   leader append-only, log matching, leader completeness, state machine
  *   safety; the leader commit rule; durability across restarts), fed the
  *   same observations the random simulator feeds them;
+ * - commit quorums across configurations (commit-quorum.ts): a leader's
+ *   commit is held by a majority of its newest configuration's voters;
  * - read safety at every served read (read-safety.ts);
  * - the linearizability of the client history (checker/);
  * - a core or host that throws (a broken assertion);
@@ -23,6 +25,7 @@ import type { Entry } from '../../node/raft/types.js';
 import { InvariantChecker } from '../invariants.js';
 import { completeOp, invokeOp, judgeReply } from './clients.js';
 import { EventNotPossible, SteppedCluster } from './cluster.js';
+import { commitQuorumProblem } from './commit-quorum.js';
 import { checkLiveness } from './heal.js';
 import { describeSteppedMessage } from './network.js';
 import { durableLog } from './node.js';
@@ -63,6 +66,11 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
   for (const id of cluster.ids) invariants.onStart(id, { hardState: { currentTerm: 0, votedFor: null }, entries: [] });
   let committed: readonly Entry[] = [];
   const floors = new Map<number, number>();
+  // With membership changes only (admin events or spare ids): with a fixed membership Figure 3 covers it, and the
+  // storage flags (memory-log, ack-before-fsync) would be reported here first, before the violation they are known by.
+  const judgeCommitQuorums = (params.spareCount ?? 0) > 0 || trace.events.some((event) => event.kind === 'admin');
+  /** Per node: its term and commit index after its last event (a leader's commit that advances is judged). */
+  const commits = new Map<string, { term: number; commitIndex: number }>();
   const completed = new Set<number>();
   const record = (op: Omit<HistoryOp, 'index'>): void => {
     history.push({ index: history.length, ...op });
@@ -113,6 +121,19 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (core !== null) {
       invariants.checkNode(id, core);
       const status = core.status();
+      const before = commits.get(id);
+      commits.set(id, { term: status.currentTerm, commitIndex: status.commitIndex });
+      if (
+        judgeCommitQuorums &&
+        status.role === 'leader' &&
+        before?.term === status.currentTerm &&
+        status.commitIndex > before.commitIndex
+      ) {
+        const index = status.commitIndex;
+        const term = core.log().find((entry) => entry.index === index)?.term ?? core.snapshotState().logPrevTerm;
+        const problem = commitQuorumProblem(id, status.configuration, index, term, (voter) => holdsEntry(cluster, voter, index, term));
+        if (problem !== null) violate('invariant', problem);
+      }
       if (status.commitIndex > committed.length) {
         // The committed prefix grows from this node's log (a compacted log holds only what follows its snapshot).
         const grown = committed.slice();
@@ -151,6 +172,26 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     }
   }
   return { steps: trace.events.length, violations, lines, history };
+}
+
+/**
+ * Whether node `id` holds entry `index`@`term`: in its core's log, or its
+ * disk's while down; under its compaction point (a snapshot covers only
+ * committed entries) or at it (its last included entry).
+ */
+function holdsEntry(cluster: SteppedCluster, id: string, index: number, term: number): boolean {
+  const node = cluster.node(id);
+  const core = node.core();
+  if (core !== null) {
+    const first = core.status().firstIndex;
+    if (index < first - 1) return true;
+    if (index === first - 1) return core.snapshotState().logPrevTerm === term;
+    return core.log()[index - first]?.term === term;
+  }
+  const log = durableLog(node.durableState());
+  if (index < log.prevIndex) return true;
+  if (index === log.prevIndex) return log.prevTerm === term;
+  return log.entries[index - log.prevIndex - 1]?.term === term;
 }
 
 /**

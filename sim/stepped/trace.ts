@@ -12,7 +12,8 @@
  * every field, so two messages with the same text are the same message.
  */
 import type { KvOp } from '../../node/protocol.js';
-import type { NodeId } from '../../node/raft/types.js';
+import { describeConfChange } from '../../node/raft/configuration.js';
+import type { ConfChange, NodeId } from '../../node/raft/types.js';
 import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlags } from '../../node/unsafe-flags.js';
 import { assertNever } from '../../node/util/assert.js';
 import type { NetworkRules } from './network.js';
@@ -50,6 +51,8 @@ export type SteppedEvent =
   /** Client operation `op` sends its request (first attempt or a retry) to `node`. */
   | { readonly kind: 'request'; readonly op: number; readonly node: NodeId }
   | { readonly kind: 'transfer'; readonly node: NodeId; readonly to: NodeId }
+  /** An admin membership request reaches `node` (node/host.ts onAdminMessage: a single-server change, §4.1). */
+  | { readonly kind: 'admin'; readonly node: NodeId; readonly change: ConfChange }
   /** Disk damage on a node that is down: its log loses its last `entries` entries. */
   | { readonly kind: 'lose_tail'; readonly node: NodeId; readonly entries: number }
   /** One step of real time passes (the model checker's rate-bounded clocks, mc/clock.ts); no node acts on it. */
@@ -97,6 +100,8 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
       return `transfer-leadership ${event.node} -> ${event.to}`;
     case 'lose_tail':
       return `lose-tail ${event.node} ${event.entries}`;
+    case 'admin':
+      return `admin ${event.node} ${describeConfChange(event.change)}`;
     case 'advance':
       return 'real time advances a step';
     default:
@@ -174,6 +179,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
           snapshotEveryEntries: int(p['snapshotEveryEntries'], 'params.snapshotEveryEntries', 1, 1_000_000_000),
           snapshotTrailingEntries: int(p['snapshotTrailingEntries'] ?? 0, 'params.snapshotTrailingEntries', 0, 1_000_000_000),
         }),
+    ...(p['spareCount'] === undefined ? {} : { spareCount: int(p['spareCount'], 'params.spareCount', 0, nodeCount - 1) }),
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
@@ -224,6 +230,14 @@ export function parseTrace(raw: unknown): SteppedTrace {
         return { kind, node: node(e['node'], `${at}.node`), to: node(e['to'], `${at}.to`) };
       case 'lose_tail':
         return { kind, node: node(e['node'], `${at}.node`), entries: int(e['entries'], `${at}.entries`, 1, 1_000_000) };
+      case 'admin': {
+        const change = e['change'];
+        if (!isRecord(change)) throw new TraceFormatError(`${at}.change: expected {type, node}`);
+        const type = change['type'];
+        if (type !== 'add_learner' && type !== 'promote' && type !== 'remove')
+          throw new TraceFormatError(`${at}.change.type: expected add_learner, promote or remove`);
+        return { kind, node: node(e['node'], `${at}.node`), change: { type, node: node(change['node'], `${at}.change.node`) } };
+      }
       case 'advance':
         return { kind };
       default:
