@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RaftNode } from './raft/raft.js';
+import { handOverTarget } from './raft/hand-over.js';
 import { createPrng } from './raft/prng.js';
 import type {
   Configuration,
@@ -613,15 +614,10 @@ export class NodeHost {
    * the admin retries. False when there is no other voter to hand to.
    */
   private handOverBeforeRemoval(configuration: Configuration): boolean {
-    let best: { id: NodeId; matchIndex: number } | null = null;
-    for (const id of configuration.voters) {
-      if (id === this.id) continue;
-      const matchIndex = this.core.progressOf(id)?.matchIndex ?? 0;
-      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
-    }
-    if (best === null) return false;
-    this.io.log(`admin: remove ${this.id} asked of the leader itself: handing leadership to ${best.id} first (§3.10)`);
-    this.core.transferLeadership(best.id);
+    const target = handOverTarget(this.id, configuration, (id) => this.core.progressOf(id)?.matchIndex ?? 0);
+    if (target === null) return false;
+    this.io.log(`admin: remove ${this.id} asked of the leader itself: handing leadership to ${target} first (§3.10)`);
+    this.core.transferLeadership(target);
     return true;
   }
 

@@ -44,6 +44,7 @@ import { LazyDigest } from '../../node/kv/sessions.js';
 import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv/state-machine.js';
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
 import { RaftNode } from '../../node/raft/raft.js';
+import { handOverTarget } from '../../node/raft/hand-over.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
 import type {
   ConfChange,
@@ -422,16 +423,11 @@ export class SteppedNode {
     this.drain(running);
   }
 
-  /** node/host.ts `handOverBeforeRemoval`, line for line: false when there is no other voter. */
+  /** node/host.ts `handOverBeforeRemoval`: false when there is no other voter. */
   private handOverBeforeRemoval(running: MutableRunning, configuration: Configuration): boolean {
-    let best: { id: NodeId; matchIndex: number } | null = null;
-    for (const id of configuration.voters) {
-      if (id === this.id) continue;
-      const matchIndex = running.core.progressOf(id)?.matchIndex ?? 0;
-      if (best === null || matchIndex > best.matchIndex) best = { id, matchIndex };
-    }
-    if (best === null) return false;
-    running.core.transferLeadership(best.id);
+    const target = handOverTarget(this.id, configuration, (id) => running.core.progressOf(id)?.matchIndex ?? 0);
+    if (target === null) return false;
+    running.core.transferLeadership(target);
     return true;
   }
 
