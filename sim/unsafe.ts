@@ -197,9 +197,10 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // the default mix; the run then requires every node to catch up after the heal.
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
   },
-  // Issue 18: the host does not change membership yet, so this preset
-  // cannot show its bug until the simulator has a membership fault; the core
-  // tests (test/node/raft/) show it.
+  // Issue 18: the simulator's fault mix makes no membership changes yet, so
+  // this preset cannot show its bug; the core tests (test/node/raft/) show
+  // it, and the model checker replays it on a scripted 27-event path
+  // (test/mc/membership.test.ts; its BFS does not reach that depth).
   confChangeBeforeTermCommit: {
     description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
     options: { nodeCount: 5 },
@@ -208,7 +209,8 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // Issue 18: like the preset above, this needs membership changes, which
   // the simulator's fault mix does not make yet; the harness's membership
   // nemesis with the wire monitor's commit-quorum check catches it (gate cell
-  // config-on-commit/membership).
+  // config-on-commit/membership), and so does the model checker's BFS
+  // (`npm run mc -- --config-changes 1 --unsafe config-on-commit`, mc/README.md).
   configOnCommit: {
     description: 'a configuration takes effect only once committed: a removal commits with the old majority',
     options: { nodeCount: 3 },
