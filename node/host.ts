@@ -20,6 +20,7 @@ import type {
   RaftConfig,
   RaftMessage,
   Ready,
+  Removal,
   Role,
   SnapshotMeta,
   StoredState,
@@ -293,6 +294,16 @@ export class NodeHost {
   private lastLeader: NodeId | null = null;
   private lastLogIndex = 0;
   private readSeq = 0;
+  /** The removal this host already reported through onRemoved (at most once). */
+  private removalReported: Removal | null = null;
+  /**
+   * This node learnt that a committed configuration removed it (RaftNode.removal,
+   * dissertation §4.2.2): the real binary exits with NODE_EXIT.removed
+   * (node/main.ts). Called once, after the Ready that carried the news was
+   * persisted and sent. The default only logs: the simulator's hosts stay up
+   * (the core no longer campaigns).
+   */
+  onRemoved: (removal: Removal) => void = () => undefined;
   /** A fatal error in the effect loop (e.g. fsync failed): the node must stop, never continue unpersisted. */
   onFatal: (error: unknown) => void = (error) => {
     throw error;
@@ -1164,6 +1175,15 @@ export class NodeHost {
   private observe(ready: Ready): void {
     for (const notice of ready.notices) this.io.log(notice);
     this.updatePeers();
+    const removal = this.core.removal();
+    if (removal !== null && this.removalReported === null) {
+      this.removalReported = removal;
+      this.io.log(
+        `removed from the cluster: the configuration committed at index ${removal.index} does not include ${this.id} ` +
+          `(${removal.leaderId === this.id ? 'this node led and committed it' : `told by the leader ${removal.leaderId}`}, term ${removal.term}); shutting down`,
+      );
+      this.onRemoved(removal);
+    }
     const soft = ready.softState;
     if (soft.currentTerm !== this.lastTerm) {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
