@@ -202,9 +202,12 @@ export class RaftNode {
   /**
    * Leader: ticks left during which every heartbeat also carries a farewell
    * to the servers the newest (committed) configuration removed (§4.2.2,
-   * AppendEntries.removedAt). Set when that configuration commits, for one
-   * minimum election timeout: long enough to outlast a few lost datagrams,
-   * short enough to be over before a removed server could be restarted.
+   * AppendEntries.removedAt). Set when that configuration commits, for two
+   * heartbeat intervals (three farewells in all): enough to outlast a lost
+   * datagram or two, and over long before a removed server that exited can
+   * be restarted (a process start takes hundreds of milliseconds), so a
+   * restart to re-add it is not told again. A configuration that adds it
+   * back ends them at once (sendFarewells looks at the newest one).
    */
   private farewellTicksLeft = 0;
   /** This server learnt that it was removed from the cluster by a committed configuration (see {@link removal}). */
@@ -922,11 +925,12 @@ export class RaftNode {
     // §4.2.1: a catch-up round still open after an election timeout means that follower is not keeping up.
     const lastIndex = this.raftLog.lastIndex();
     for (const peer of this.others) this.progressFor(peer).expireRound(this.ticks, lastIndex, this.config.electionTimeoutTicksMin);
-    if (this.farewellTicksLeft > 0) this.farewellTicksLeft--;
+    const farewell = this.farewellTicksLeft > 0;
+    if (farewell) this.farewellTicksLeft--;
     if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
-      if (this.farewellTicksLeft > 0) this.sendFarewells();
+      if (farewell) this.sendFarewells();
     }
   }
 
@@ -1698,7 +1702,7 @@ export class RaftNode {
     const configIndex = this.configs.lastIndex();
     if (previous < configIndex && configIndex <= index && this.configs.removedByLast().length > 0) {
       // §4.2.2: the servers this configuration removed get nothing more from us; tell them (AppendEntries.removedAt).
-      this.farewellTicksLeft = this.config.electionTimeoutTicksMin;
+      this.farewellTicksLeft = 2 * this.config.heartbeatIntervalTicks;
       this.sendFarewells();
     }
     for (let i = previous + 1; i <= index; i++) {
