@@ -236,6 +236,13 @@ function describeStart(kind: NemesisKind, v: unknown): string {
         (typeof gaveUp === 'string' ? `; gave up: ${gaveUp}` : '')
       );
     }
+    case 'resize': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const grown = field(field(v, 'grow') ?? v, 'nodes');
+      const removed = field(v, 'nodes');
+      const list = (x: unknown): string => (Array.isArray(x) && x.length > 0 ? x.join(', ') : 'none');
+      return `grew by ${list(grown)}` + (field(v, 'shrink') !== undefined ? `; removed ${list(removed)}` : '');
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -264,6 +271,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'clock':
     case 'disk':
     case 'membership':
+    case 'resize':
       return false;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -290,6 +298,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'lease-restart':
     case 'relead':
     case 'membership':
+    case 'resize':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
