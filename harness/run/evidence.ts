@@ -402,6 +402,11 @@ function evidenceOf(
     hitLeader =
       field(startValue, 'wasLeader') === true ||
       (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
+  } else if (kind === 'membership') hitLeader = field(startValue, 'wasLeader') === true;
+  else if (kind === 'resize') {
+    // The shrink removed the leader (it handed over first, §3.10, and stepped down, §4.2.2).
+    const shrink = field(startValue, 'shrink');
+    hitLeader = Array.isArray(shrink) && shrink.some((r) => field(r, 'wasLeader') === true);
   }
 
   const datagrams = input.countsLinks

@@ -323,6 +323,21 @@ export abstract class MembershipSteps {
     const restored: string[] = [];
     const errors: Record<string, string> = {};
     const steps: Record<string, number> = {};
+    // Removed nodes that exited (told of their removal, NODE_EXIT.removed) restart together first: a process start
+    // takes long on a loaded machine, and the changes themselves must stay one at a time.
+    const { cluster } = this.ctx;
+    await Promise.all(
+      plan
+        .filter(({ node, add }) => add && !cluster.isAlive(node))
+        .map(async ({ node }) => {
+          try {
+            await cluster.restart(node);
+            steps[`${node} restarted`] = at();
+          } catch {
+            // restoreOne tries again and records why it could not.
+          }
+        }),
+    );
     for (const { node, add } of plan) {
       try {
         const why = await this.restoreOne(node, add, step, (name) => (steps[`${node} ${name}`] = at()));
