@@ -471,6 +471,7 @@ export class NodeHost {
     this.catchUpTicks();
     this.core.step(message);
     this.drain();
+    if (!this.draining) this.reportRemoval();
     this.armWake();
   }
 
@@ -1175,15 +1176,7 @@ export class NodeHost {
   private observe(ready: Ready): void {
     for (const notice of ready.notices) this.io.log(notice);
     this.updatePeers();
-    const removal = this.core.removal();
-    if (removal !== null && this.removalReported === null) {
-      this.removalReported = removal;
-      this.io.log(
-        `removed from the cluster: the configuration committed at index ${removal.index} does not include ${this.id} ` +
-          `(${removal.leaderId === this.id ? 'this node led and committed it' : `told by the leader ${removal.leaderId}`}, term ${removal.term}); shutting down`,
-      );
-      this.onRemoved(removal);
-    }
+    this.reportRemoval();
     const soft = ready.softState;
     if (soft.currentTerm !== this.lastTerm) {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
@@ -1200,6 +1193,24 @@ export class NodeHost {
       this.lastRole = soft.role;
       this.lastLeader = soft.leaderId;
     }
+  }
+
+  /**
+   * Dissertation §4.2.2: once the core knows a committed configuration
+   * removed this node, log one line and hand over to onRemoved, once. Called
+   * after each Ready (a leader that committed its own removal) and after a
+   * peer message when no Ready is in flight (a farewell changes nothing
+   * durable, so it may come with no Ready at all).
+   */
+  private reportRemoval(): void {
+    const removal = this.core.removal();
+    if (removal === null || this.removalReported !== null || this.stopped) return;
+    this.removalReported = removal;
+    this.io.log(
+      `removed from the cluster: the configuration committed at index ${removal.index} does not include ${this.id} ` +
+        `(${removal.leaderId === this.id ? 'this node led and committed it' : `told by the leader ${removal.leaderId}`}, term ${removal.term}); shutting down`,
+    );
+    this.onRemoved(removal);
   }
 
   /**

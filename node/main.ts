@@ -441,7 +441,7 @@ async function main(): Promise<void> {
     );
   };
   // Dissertation §4.2.2: a removed server shuts down (the host logged why); its storage is closed cleanly first.
-  liveHost.onRemoved = () => shutdown(`removed from the cluster (exit ${NODE_EXIT.removed})`, NODE_EXIT.removed);
+  liveHost.onRemoved = () => shutdown(`NODE_EXIT.removed (${NODE_EXIT.removed})`, NODE_EXIT.removed);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 

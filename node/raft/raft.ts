@@ -1780,12 +1780,8 @@ export class RaftNode {
       this.notices.push(`farewell from ${message.from} (removed at ${message.removedAt}) ignored: a newer configuration includes ${self}`);
       return;
     }
-    if (this.removedBy !== null) return;
-    this.removedBy = { index: message.removedAt, leaderId: message.from, term: message.term };
-    this.notices.push(
-      `${message.from} (leader, term ${message.term}) says the configuration at index ${message.removedAt}, ` +
-        `which does not include ${self}, is committed: removed from the cluster (§4.2.2)`,
-    );
+    // No notice: the driver logs the one line an operator needs when it sees removal() (node/host.ts).
+    if (this.removedBy === null) this.removedBy = { index: message.removedAt, leaderId: message.from, term: message.term };
   }
 
   /** A leader's view of a follower that joins its replication (a new member, or every member when it becomes leader). */
