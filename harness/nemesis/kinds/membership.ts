@@ -30,6 +30,7 @@
  */
 import type { AdminResult } from '../../../node/admin-client.js';
 import type { MembershipStatus } from '../../../node/protocol.js';
+import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { MembershipCapability } from '../../db/db.js';
 import type { Rng } from '../../rng.js';
@@ -288,6 +289,12 @@ export abstract class MembershipSteps {
     return { ...out, ...(await this.removedExit(node, started)), nodes: [node] };
   }
 
+  /** Whether `node`'s process ended by itself with NODE_EXIT.removed (a kill by another kind is not this kind's to undo). */
+  private exitedRemoved(node: string): boolean {
+    const { cluster } = this.ctx;
+    return !cluster.isAlive(node) && cluster.exitCode?.(node) === NODE_EXIT.removed;
+  }
+
   /**
    * The removed node's exit (§4.2.2: told by the leader's farewell, it shuts
    * down with NODE_EXIT.removed): waited for a bounded time and recorded, not
@@ -391,11 +398,21 @@ export abstract class MembershipSteps {
     }
     // §4.2.1: only a learner whose last catch-up round took under an election timeout is promoted.
     const deadline = step();
-    const caughtUp = await this.waitStatus(
-      deadline,
-      (m) => m.voters.includes(node) || m.members.some((p) => p.id === node && p.role === 'learner' && p.caughtUp),
-    );
-    if (!caughtUp.ok) return 'not caught up before the deadline';
+    const isCaughtUp = (m: MembershipStatus): boolean =>
+      m.voters.includes(node) || m.members.some((p) => p.id === node && p.role === 'learner' && p.caughtUp);
+    let caughtUp = await this.waitStatus(deadline, (m) => isCaughtUp(m) || this.exitedRemoved(node));
+    // A farewell from its removal that reached it after it was added back (it did not yet hold the entry that
+    // re-adds it) made it exit (NODE_EXIT.removed): it restarts on its data and catches up as the learner it is.
+    for (let restarts = 0; caughtUp.ok && !isCaughtUp(caughtUp.status!) && restarts < 2; restarts++) {
+      try {
+        await cluster.restart(node);
+      } catch (err) {
+        return `restart after a late farewell failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+      mark(restarts === 0 ? 'restartedAgain' : `restartedAgain${restarts + 1}`);
+      caughtUp = await this.waitStatus(deadline, (m) => isCaughtUp(m) || this.exitedRemoved(node));
+    }
+    if (!caughtUp.ok || !isCaughtUp(caughtUp.status!)) return 'not caught up before the deadline';
     mark('caughtUp');
     if (caughtUp.status!.voters.includes(node)) return null;
     for (;;) {

@@ -188,6 +188,8 @@ export class FakeCluster implements NemesisCluster {
   adminDown = false;
   /** A removed node exits at once, as a real one told by its leader's farewell does (exit code 6); default: it stays up. */
   removedExit = false;
+  /** Nodes that exit (code 6) right after they are added back: a farewell from their removal arrived late. Each once. */
+  readonly exitOnReAdd = new Set<string>();
   /** The next this-many changes are refused, as by a leader that has not yet committed an entry of its term. */
   refuseChanges = 0;
   private readonly learnerLooks = new Map<string, number>();
@@ -217,6 +219,10 @@ export class FakeCluster implements NemesisCluster {
           if (member) return { type: 'refused', error: `${node} is already a member` };
           c.learners = [...c.learners, node].sort();
           this.learnerLooks.set(node, 0);
+          if (this.exitOnReAdd.delete(node)) {
+            this.alive.delete(node);
+            this.exitCodes.set(node, 6);
+          }
           break;
         case 'promote':
           if (!c.learners.includes(node) || (this.learnerLooks.get(node) ?? 0) < 2)
@@ -246,7 +252,13 @@ export class FakeCluster implements NemesisCluster {
       configurationCommitted: true,
       members: [
         ...voters.map((id) => ({ id, role: 'voter' as const, matchIndex: 0, caughtUp: true })),
-        ...learners.map((id) => ({ id, role: 'learner' as const, matchIndex: 0, caughtUp: (this.learnerLooks.get(id) ?? 0) >= 2 })),
+        // A learner whose process is down does not catch up.
+        ...learners.map((id) => ({
+          id,
+          role: 'learner' as const,
+          matchIndex: 0,
+          caughtUp: (this.learnerLooks.get(id) ?? 0) >= 2 && this.alive.has(id),
+        })),
       ],
     };
   }

@@ -152,4 +152,26 @@ describe('resize nemesis against the fake admin path', () => {
     expect(cluster.isAlive(node)).toBe(true);
     expect(cluster.configuration.voters).toEqual(['n1', 'n2', 'n3']);
   });
+
+  it('a node added back that then exits on a late farewell (code 6) is restarted and still caught up and promoted', async () => {
+    const cluster = new FakeCluster(3);
+    cluster.removedExit = true;
+    cluster.exitOnReAdd.add('n1');
+    const { records } = await run(cluster, [
+      { atMs: 0, f: 'start-membership', value: { target: 'leader' } },
+      { atMs: 1, f: 'stop-membership', value: null },
+    ]);
+    expect(completions(records, 'start-membership')[0]).toMatchObject({ node: 'n1', exited: 'code 6' });
+    const restore = completions(records, 'stop-membership')[0]!;
+    expect(Object.keys(restore['steps'] as object)).toEqual([
+      'n1 restarted',
+      'n1 added',
+      'n1 restartedAgain',
+      'n1 caughtUp',
+      'n1 promoted',
+    ]);
+    expect(cluster.calls.filter((c) => c === 'restart n1')).toHaveLength(2);
+    expect(cluster.isAlive('n1')).toBe(true);
+    expect(cluster.configuration.voters).toEqual(['n1', 'n2', 'n3']);
+  });
 });
