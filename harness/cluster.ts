@@ -78,6 +78,12 @@ export interface ClusterOptions {
   snapshotEveryEntries?: number;
   /** Clock faults through each node's own clock ('node', default) or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
   clockVia?: 'node' | 'faketime';
+  /**
+   * Spare identities beyond the bootstrap nodes (config spareNodes, ids after
+   * theirs): started too, with --join, so the resize nemesis can add them
+   * (issue 18). Default 0.
+   */
+  spareCount?: number;
 }
 
 export class Cluster extends DbCluster<RiftDb> {
@@ -124,23 +130,29 @@ export class Cluster extends DbCluster<RiftDb> {
     const runDir = resolve(opts.runDir);
     mkdirSync(join(runDir, 'nodes'), { recursive: true });
     mkdirSync(join(runDir, 'data'), { recursive: true });
-    const ids = Array.from({ length: opts.nodeCount }, (_, i) => `n${i + 1}`);
+    const spareCount = opts.spareCount ?? 0;
+    if (!Number.isInteger(spareCount) || spareCount < 0 || opts.nodeCount + spareCount > 9)
+      throw new Error(`spareCount must be an integer >= 0 with at most 9 nodes in all, got ${spareCount}`);
+    // Every identity that runs: the bootstrap nodes, then the spares.
+    const ids = Array.from({ length: opts.nodeCount + spareCount }, (_, i) => `n${i + 1}`);
 
     let relay: UdpRelay | null = null;
     let netns: NetnsNetwork | null = null;
-    let nodes: NodeAddress[];
+    let addresses: NodeAddress[];
     let routes: Record<string, Record<string, string>> = {};
     if (opts.net === 'relay' || opts.net === 'direct') {
       const ports = opts.basePort !== undefined ? ids.map((_, i) => opts.basePort! + i) : await pickFreeUdpPorts(ids.length);
-      nodes = ids.map((id, i) => ({ id, host: '127.0.0.1', port: ports[i]! }));
+      addresses = ids.map((id, i) => ({ id, host: '127.0.0.1', port: ports[i]! }));
       if (opts.net === 'relay') {
-        relay = await UdpRelay.start({ nodes, seed: opts.seed });
+        relay = await UdpRelay.start({ nodes: addresses, seed: opts.seed });
         routes = relay.routes();
       }
     } else {
       netns = await NetnsNetwork.create(ids);
-      nodes = ids.map((id) => ({ id, host: netns!.address(id), port: opts.basePort ?? 7000 }));
+      addresses = ids.map((id) => ({ id, host: netns!.address(id), port: opts.basePort ?? 7000 }));
     }
+    const nodes = addresses.slice(0, opts.nodeCount);
+    const spareNodes = addresses.slice(opts.nodeCount);
 
     const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? configDefaults.heartbeatIntervalMs;
     const config: ClusterConfig = {
@@ -154,6 +166,7 @@ export class Cluster extends DbCluster<RiftDb> {
       heartbeatIntervalMs,
       tickMs: Math.min(configDefaults.tickMs, heartbeatIntervalMs),
       nodes,
+      ...(spareNodes.length > 0 ? { spareNodes } : {}),
       routes,
       readMode: opts.readMode ?? configDefaults.readMode,
       clockDriftBound: configDefaults.clockDriftBound,
@@ -192,7 +205,9 @@ export class Cluster extends DbCluster<RiftDb> {
     });
     const cluster = new Cluster(config, configPath, db, net, relay, netns, opts);
     await cluster.startAll();
-    cluster.log(`cluster up: ${ids.length} nodes (${opts.net}), config ${configPath}`);
+    cluster.log(
+      `cluster up: ${opts.nodeCount} nodes${spareCount > 0 ? ` and ${spareCount} spare identities (${spareNodes.map((n) => n.id).join(', ')}, --join)` : ''} (${opts.net}), config ${configPath}`,
+    );
     return cluster;
   }
 

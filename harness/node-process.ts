@@ -121,6 +121,10 @@ export class NodeProcess {
   get exitDescription(): string | null {
     return this.lastExit;
   }
+  /** The exit code of the last incarnation when it exited on its own (node/exit-codes.ts NODE_EXIT), else null (running, or a signal). */
+  get exitCode(): number | null {
+    return this.alive ? null : this.lastExitCode;
+  }
 
   /** Spawns the node and waits for its IPC 'ready'. Rejects (with the log tail) if it exits or the deadline passes first. */
   async start(readyTimeoutMs: number): Promise<void> {

@@ -12,6 +12,14 @@ export const NODE_EXIT = {
   usage: 2,
   /** The stored log or hard state is damaged: refusing to start rather than silently drop committed state. */
   corruptStorage: 3,
+  /**
+   * Removed from the cluster (dissertation §4.2.2): a configuration that no
+   * longer includes this node is committed, and a leader told it so (or it
+   * led and committed its own removal). Not a failure: its data directory is
+   * intact, so restarting it and `rift-node admin add` brings the same
+   * identity back. Distinct from every ADMIN_EXIT code.
+   */
+  removed: 6,
 } as const;
 
 export type NodeExitCode = (typeof NODE_EXIT)[keyof typeof NODE_EXIT];

@@ -21,6 +21,7 @@ import type {
   RaftConfig,
   RaftMessage,
   Ready,
+  Removal,
   Role,
   SnapshotMeta,
   StoredState,
@@ -294,6 +295,16 @@ export class NodeHost {
   private lastLeader: NodeId | null = null;
   private lastLogIndex = 0;
   private readSeq = 0;
+  /** The removal this host already reported through onRemoved (at most once). */
+  private removalReported: Removal | null = null;
+  /**
+   * This node learnt that a committed configuration removed it (RaftNode.removal,
+   * dissertation §4.2.2): the real binary exits with NODE_EXIT.removed
+   * (node/main.ts). Called once, after the Ready that carried the news was
+   * persisted and sent. The default only logs: the simulator's hosts stay up
+   * (the core no longer campaigns).
+   */
+  onRemoved: (removal: Removal) => void = () => undefined;
   /** A fatal error in the effect loop (e.g. fsync failed): the node must stop, never continue unpersisted. */
   onFatal: (error: unknown) => void = (error) => {
     throw error;
@@ -461,6 +472,7 @@ export class NodeHost {
     this.catchUpTicks();
     this.core.step(message);
     this.drain();
+    if (!this.draining) this.reportRemoval();
     this.armWake();
   }
 
@@ -1160,6 +1172,7 @@ export class NodeHost {
   private observe(ready: Ready): void {
     for (const notice of ready.notices) this.io.log(notice);
     this.updatePeers();
+    this.reportRemoval();
     const soft = ready.softState;
     if (soft.currentTerm !== this.lastTerm) {
       this.io.log(`term ${this.lastTerm} -> ${soft.currentTerm}`);
@@ -1176,6 +1189,24 @@ export class NodeHost {
       this.lastRole = soft.role;
       this.lastLeader = soft.leaderId;
     }
+  }
+
+  /**
+   * Dissertation §4.2.2: once the core knows a committed configuration
+   * removed this node, log one line and hand over to onRemoved, once. Called
+   * after each Ready (a leader that committed its own removal) and after a
+   * peer message when no Ready is in flight (a farewell changes nothing
+   * durable, so it may come with no Ready at all).
+   */
+  private reportRemoval(): void {
+    const removal = this.core.removal();
+    if (removal === null || this.removalReported !== null || this.stopped) return;
+    this.removalReported = removal;
+    this.io.log(
+      `removed from the cluster: the configuration committed at index ${removal.index} does not include ${this.id} ` +
+        `(${removal.leaderId === this.id ? 'this node led and committed it' : `told by the leader ${removal.leaderId}`}, term ${removal.term}); shutting down`,
+    );
+    this.onRemoved(removal);
   }
 
   /**

@@ -5,7 +5,8 @@
  * Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 internal error (an
  * assertion: the node refuses to continue with broken invariants), 2 bad
  * arguments or config, 3 the stored log is corrupt (refuses to start rather
- * than silently drop committed entries).
+ * than silently drop committed entries), 6 removed from the cluster (a
+ * committed configuration no longer includes this node: node/exit-codes.ts).
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
@@ -67,7 +68,9 @@ Testing (safe: the node stays correct):
 Deliberately unsafe flags (for testing the harness; never in production):
 ${unsafeUsageLines(27).join('\n')}
 
-Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage.
+Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage,
+6 removed from the cluster (a committed configuration no longer includes this node; its data
+directory is intact: restart it and \`rift-node admin add\` it to bring it back as the same id).
 `;
 
 /**
@@ -417,7 +420,7 @@ async function main(): Promise<void> {
   );
 
   let shuttingDown = false;
-  const shutdown = (signal: string): void => {
+  const shutdown = (signal: string, exitCode: number = NODE_EXIT.clean): void => {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`${signal}: shutting down`);
@@ -430,13 +433,15 @@ async function main(): Promise<void> {
       }
     }
     Promise.all([liveTransport.close(), storage.close()]).then(
-      () => process.exit(NODE_EXIT.clean),
+      () => process.exit(exitCode),
       (error: unknown) => {
         log(`error closing storage: ${(error as Error).message}`);
         process.exit(NODE_EXIT.internal);
       },
     );
   };
+  // Dissertation §4.2.2: a removed server shuts down (the host logged why); its storage is closed cleanly first.
+  liveHost.onRemoved = () => shutdown(`NODE_EXIT.removed (${NODE_EXIT.removed})`, NODE_EXIT.removed);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 

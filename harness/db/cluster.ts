@@ -92,6 +92,12 @@ export class DbCluster<D extends Db = Db> {
     return this.db.pid(id);
   }
 
+  /** How the node's process last exited on its own (rift: NODE_EXIT, 6 when removed from the cluster), else null. */
+  exitCode(id: string): number | null {
+    this.check(id);
+    return this.db.exitCode?.(id) ?? null;
+  }
+
   /** Every node process id running now (for orphan checks). */
   pids(): number[] {
     return this.nodeIds.map((id) => this.db.pid(id)).filter((p): p is number => p !== null);

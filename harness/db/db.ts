@@ -65,6 +65,8 @@ export interface Db {
   isPaused(node: string): boolean;
   /** The node's pid on its host while it runs, else null. */
   pid(node: string): number | null;
+  /** How the node's process last exited on its own (its exit code), else null; absent where the Db cannot tell. */
+  exitCode?(node: string): number | null;
   /** Its pid when its host is this machine (the starvation monitor reads /proc), else null. */
   localPid(node: string): number | null;
   /** The kernel's view of the node's process (state letter), on its host. */

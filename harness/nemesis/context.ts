@@ -17,6 +17,8 @@ export interface NemesisCluster {
   readonly net: NetworkControl;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
+  /** How the node's process last exited on its own (node/exit-codes.ts; 6: removed from the cluster), else null; absent: not known. */
+  exitCode?(id: string): number | null;
   /** The node's OS process id while it runs, else null (the per-fault evidence names processes by pid). */
   pid(id: string): number | null;
   /** The current leader as the nodes report it, or null (none, or no answer in time). */

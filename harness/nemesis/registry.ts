@@ -24,6 +24,7 @@ import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
 import { relead, type ReleadOp } from './kinds/relead.js';
 import { replay, type ReplayOp } from './kinds/replay.js';
+import { resize, type ResizeOp } from './kinds/resize.js';
 import { nodeTargets, targetDescriptions, targetNeeds, TargetNotAccepted, type NodeTarget } from './targets.js';
 
 /** Each kind's typed ops. */
@@ -40,6 +41,7 @@ export interface NemesisOps {
   'lease-restart': LeaseRestartOp;
   relead: ReleadOp;
   membership: MembershipOp;
+  resize: ResizeOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -63,6 +65,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   'lease-restart': leaseRestart,
   relead,
   membership,
+  resize,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -81,8 +84,8 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake), the lease-restart
  * choreography's leftovers among them; the relead choreography's network
- * and clock; membership once every node runs again (a member put back must
- * catch up before its promotion); clocks last, when every
+ * and clock; membership, then resize, once every node runs again (a member
+ * put back must catch up before its promotion); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
 export const finalHealOrder: readonly FinalHealStep[] = [
@@ -95,6 +98,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   leaseRestart.finalHeal,
   relead.finalHeal,
   membership.finalHeal,
+  resize.finalHeal,
   clock.finalHeal,
 ];
 

@@ -145,6 +145,8 @@ export class NemesisRunner {
         return this.nemeses.relead.invoke(op);
       case 'membership':
         return this.nemeses.membership.invoke(op);
+      case 'resize':
+        return this.nemeses.resize.invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

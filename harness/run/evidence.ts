@@ -236,6 +236,13 @@ function describeStart(kind: NemesisKind, v: unknown): string {
         (typeof gaveUp === 'string' ? `; gave up: ${gaveUp}` : '')
       );
     }
+    case 'resize': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const grown = field(field(v, 'grow') ?? v, 'nodes');
+      const removed = field(v, 'nodes');
+      const list = (x: unknown): string => (Array.isArray(x) && x.length > 0 ? x.join(', ') : 'none');
+      return `grew by ${list(grown)}` + (field(v, 'shrink') !== undefined ? `; removed ${list(removed)}` : '');
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -264,6 +271,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'clock':
     case 'disk':
     case 'membership':
+    case 'resize':
       return false;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -290,6 +298,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'lease-restart':
     case 'relead':
     case 'membership':
+    case 'resize':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -393,6 +402,11 @@ function evidenceOf(
     hitLeader =
       field(startValue, 'wasLeader') === true ||
       (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
+  } else if (kind === 'membership') hitLeader = field(startValue, 'wasLeader') === true;
+  else if (kind === 'resize') {
+    // The shrink removed the leader (it handed over first, §3.10, and stepped down, §4.2.2).
+    const shrink = field(startValue, 'shrink');
+    hitLeader = Array.isArray(shrink) && shrink.some((r) => field(r, 'wasLeader') === true);
   }
 
   const datagrams = input.countsLinks

@@ -280,6 +280,18 @@ export class ConfigHistory {
     return out.size === 0 && this.points.every((point) => point.configuration.voters.length === 0) ? null : out;
   }
 
+  /**
+   * The members of the configuration before the newest config entry that the
+   * newest one leaves out (at most one: changes are single-server, §4.1).
+   * Empty when the newest configuration is the base.
+   */
+  removedByLast(): NodeId[] {
+    const last = this.points[this.points.length - 1];
+    const before = this.points[this.points.length - 2];
+    if (last === undefined || before === undefined) return [];
+    return [...before.configuration.voters, ...before.configuration.learners].filter((id) => !isMember(last.configuration, id)).sort();
+  }
+
   /** Every node any known configuration names (messages from them are accepted). */
   members(): Set<NodeId> {
     const out = new Set<NodeId>();

@@ -126,7 +126,8 @@ export function describeMessage(message: CoreMessage, options: DescribeOptions =
     case 'append_entries': {
       const prev = describePosition(message.prevLogIndex, message.prevLogTerm);
       const entries = message.entries.length > 0 ? ` entries=${describeEntries(message.entries, options)}` : '';
-      return `${head} prev=${prev} commit=${message.leaderCommit} seq=${message.seq}${entries}`;
+      const removed = message.removedAt !== undefined ? ` removedAt=${message.removedAt}` : '';
+      return `${head} prev=${prev} commit=${message.leaderCommit} seq=${message.seq}${entries}${removed}`;
     }
     case 'append_entries_response': {
       if (message.success) {

@@ -46,6 +46,7 @@ import {
   EMPTY_CONFIGURATION,
   encodeConfigEntry,
   isLearner,
+  isMember,
   isVoter,
   makeConfiguration,
   othersOf,
@@ -75,6 +76,7 @@ import type {
   Ready,
   RequestVote,
   RequestVoteResponse,
+  Removal,
   Role,
   SnapshotMeta,
   SnapshotOutcome,
@@ -197,6 +199,19 @@ export class RaftNode {
   private readRoundSeq: number | null = null;
   /** New entries were appended since the last ready(): send them to followers before draining. */
   private appendsPending = false;
+  /**
+   * Leader: ticks left during which every heartbeat also carries a farewell
+   * to the servers the newest (committed) configuration removed (§4.2.2,
+   * AppendEntries.removedAt). Set when that configuration commits, for two
+   * heartbeat intervals (three farewells in all): enough to outlast a lost
+   * datagram or two, and over long before a removed server that exited can
+   * be restarted (a process start takes hundreds of milliseconds), so a
+   * restart to re-add it is not told again. A configuration that adds it
+   * back ends them at once (sendFarewells looks at the newest one).
+   */
+  private farewellTicksLeft = 0;
+  /** This server learnt that it was removed from the cluster by a committed configuration (see {@link removal}). */
+  private removedBy: Removal | null = null;
 
   // Ready bookkeeping: what the driver has not been handed yet.
   private lastHardState: HardState;
@@ -346,6 +361,8 @@ export class RaftNode {
       readsConfirming: this.reads.confirmingList(),
       readRoundSeq: this.readRoundSeq,
       appendsPending: this.appendsPending,
+      farewellTicksLeft: this.farewellTicksLeft,
+      removal: this.removedBy,
       lastHardState: this.lastHardState,
       lastSoftState: this.lastSoftState,
       unstableFrom: this.unstableFrom,
@@ -430,6 +447,8 @@ export class RaftNode {
     this.reads.restore(state.readsAwaitingCommit, state.readsConfirming);
     this.readRoundSeq = state.readRoundSeq;
     this.appendsPending = state.appendsPending;
+    this.farewellTicksLeft = state.farewellTicksLeft;
+    this.removedBy = state.removal;
     this.lastHardState = state.lastHardState;
     this.lastSoftState = state.lastSoftState;
     this.unstableFrom = state.unstableFrom;
@@ -823,6 +842,19 @@ export class RaftNode {
     return this.configs.lastIndex() <= this.commitIndex;
   }
 
+  /**
+   * Non-null once this server knows it was removed (dissertation §4.2.2): a
+   * leader told it so (AppendEntries.removedAt), or it led and committed its
+   * own removal. Never set from this server's own log alone: a removed server
+   * re-added under the same identity is caught up from before its removal,
+   * and while the entries that re-add it are still on their way its log
+   * shows the removal committed and nothing after it. The driver shuts the
+   * server down (node/host.ts); the core only stops campaigning.
+   */
+  removal(): Removal | null {
+    return this.removedBy;
+  }
+
   hardState(): HardState {
     return { currentTerm: this.currentTerm, votedFor: this.votedFor };
   }
@@ -893,9 +925,12 @@ export class RaftNode {
     // §4.2.1: a catch-up round still open after an election timeout means that follower is not keeping up.
     const lastIndex = this.raftLog.lastIndex();
     for (const peer of this.others) this.progressFor(peer).expireRound(this.ticks, lastIndex, this.config.electionTimeoutTicksMin);
+    const farewell = this.farewellTicksLeft > 0;
+    if (farewell) this.farewellTicksLeft--;
     if (this.heartbeatElapsed >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
+      if (farewell) this.sendFarewells();
     }
   }
 
@@ -1109,6 +1144,7 @@ export class RaftNode {
     this.readRoundSeq = null;
     this.appendsPending = false;
     this.seqTicks = [];
+    this.farewellTicksLeft = 0;
   }
 
   /**
@@ -1142,6 +1178,7 @@ export class RaftNode {
    * campaign.
    */
   private mayCampaign(): boolean {
+    if (this.removedBy !== null) return false;
     if (this.selfVoter) return true;
     const latest = this.configs.lastIndex();
     if (latest <= this.commitIndex) return false;
@@ -1268,6 +1305,10 @@ export class RaftNode {
     this.leaderId = message.from;
     this.mayHaveLeaseholder = false;
     this.electionElapsed = 0;
+    if (message.removedAt !== undefined) {
+      this.acceptFarewell({ ...message, removedAt: message.removedAt });
+      return;
+    }
 
     let prevLogIndex = message.prevLogIndex;
     let prevLogTerm = message.prevLogTerm;
@@ -1658,6 +1699,12 @@ export class RaftNode {
     this.commitIndex = index;
     if (this.config.unsafe.configOnCommit === true) this.refreshMembership();
     if (this.role !== 'leader') return;
+    const configIndex = this.configs.lastIndex();
+    if (previous < configIndex && configIndex <= index && this.configs.removedByLast().length > 0) {
+      // §4.2.2: the servers this configuration removed get nothing more from us; tell them (AppendEntries.removedAt).
+      this.farewellTicksLeft = 2 * this.config.heartbeatIntervalTicks;
+      this.sendFarewells();
+    }
     for (let i = previous + 1; i <= index; i++) {
       const entry = this.raftLog.at(i);
       if (entry.term === this.currentTerm && entry.type === 'command') this.uncommittedBytes -= entrySizeBytes(entry);
@@ -1691,6 +1738,50 @@ export class RaftNode {
         (successor === null ? '' : `, handing over to ${successor}`),
     );
     this.becomeFollower(this.currentTerm, null);
+    this.removedBy = { index: this.configs.lastIndex(), leaderId: this.config.id, term: this.currentTerm };
+  }
+
+  /** One farewell to each server the newest configuration removed, while it is committed (AppendEntries.removedAt). */
+  private sendFarewells(): void {
+    const configIndex = this.configs.lastIndex();
+    if (configIndex > this.commitIndex) return;
+    const configTerm = this.raftLog.term(configIndex) ?? 0;
+    for (const peer of this.configs.removedByLast()) {
+      if (peer === this.config.id) continue;
+      this.outbox.push({
+        type: 'append_entries',
+        term: this.currentTerm,
+        from: this.config.id,
+        to: peer,
+        prevLogIndex: configIndex,
+        prevLogTerm: configTerm,
+        entries: [],
+        // Capped at prevLogIndex, as on every heartbeat (the wire monitor reads leaderCommit so, checker/commit-quorum.ts).
+        leaderCommit: configIndex,
+        seq: this.nextSeq(),
+        removedAt: configIndex,
+      });
+    }
+  }
+
+  /**
+   * A leader says we were removed (AppendEntries.removedAt). Believed unless
+   * our own log holds a newer configuration that includes us (we were added
+   * back and a farewell from before arrived late): the leader of our term
+   * holds every committed entry (§5.4), and it says its newest configuration
+   * leaves us out and the one that removed us is committed, which no later
+   * leader can undo. The rest of the message is not used: it carries nothing
+   * for our log.
+   */
+  private acceptFarewell(message: AppendEntries & { readonly removedAt: number }): void {
+    const self = this.config.id;
+    const readded = this.configs.points.some((point) => point.index > message.removedAt && isMember(point.configuration, self));
+    if (readded) {
+      this.notices.push(`farewell from ${message.from} (removed at ${message.removedAt}) ignored: a newer configuration includes ${self}`);
+      return;
+    }
+    // No notice: the driver logs the one line an operator needs when it sees removal() (node/host.ts).
+    if (this.removedBy === null) this.removedBy = { index: message.removedAt, leaderId: message.from, term: message.term };
   }
 
   /** A leader's view of a follower that joins its replication (a new member, or every member when it becomes leader). */

@@ -40,6 +40,7 @@ import type {
   InstallSnapshot,
   NodeId,
   RaftMessage,
+  Removal,
   ReadRejection,
   ReadState,
   Role,
@@ -121,6 +122,10 @@ export interface RaftNodeState {
   readonly readsConfirming: readonly ConfirmingRead[];
   readonly readRoundSeq: number | null;
   readonly appendsPending: boolean;
+  readonly farewellTicksLeft: number;
+
+  // Membership: this server learnt it was removed (RaftNode.removal).
+  readonly removal: Removal | null;
 
   // What the driver has not been handed yet (the Ready bookkeeping).
   readonly lastHardState: HardState;

@@ -137,6 +137,16 @@ export interface AppendEntries {
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
   readonly seq: number;
+  /**
+   * A farewell (dissertation §4.2.2, §4.2.3): the leader tells a server that
+   * the configuration entry at this index, which does not include it, is
+   * committed, and that no newer configuration in the leader's log includes
+   * it either: the receiver has been removed and should shut down. Sent with
+   * no entries, for an election timeout after the commit (the removed server
+   * no longer gets anything else: the leader stopped replicating to it when
+   * it appended the entry). Absent on every other AppendEntries.
+   */
+  readonly removedAt?: number;
 }
 
 /**
@@ -305,6 +315,15 @@ export interface Ready {
    * that lost entries it had acknowledged). Text only: nothing depends on it.
    */
   readonly notices: readonly string[];
+}
+
+/** How a server learnt it was removed from the cluster (RaftNode.removal, dissertation §4.2.2). */
+export interface Removal {
+  /** The index of the committed configuration entry that left it out. */
+  readonly index: number;
+  /** Who said so: the leader that sent the farewell, or the server itself when it led and committed its own removal. */
+  readonly leaderId: NodeId;
+  readonly term: number;
 }
 
 export interface SoftState {

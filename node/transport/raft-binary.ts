@@ -19,7 +19,7 @@
  *                            8 campaign present), [f64 campaign]
  *   request_vote_response    u8 flags (1 voteGranted, 2 preVote, 4 campaign present), [f64 campaign]
  *   append_entries           f64 prevLogIndex, f64 prevLogTerm, f64 leaderCommit, f64 seq,
- *                            u32 count, then per entry:
+ *                            u32 count (bit 31 set: removedAt follows), [f64 removedAt], then per entry:
  *                            f64 term, f64 index, u8 type (0 command, 1 noop, 2 config), u32 length, data
  *   append_entries_response  f64 matchIndex, f64 conflictIndex, f64 seq,
  *                            u8 flags (1 success, 2 conflictTerm present), f64 conflictTerm (0 when absent)
@@ -57,6 +57,8 @@ function kindOf(type: RaftMessage['type']): number {
 /** Bytes of one entry in an append_entries payload besides its data. */
 export const BINARY_ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
 const F64 = 8;
+/** In an append_entries' entry count: a farewell's removedAt follows the count (AppendEntries.removedAt). */
+const REMOVED_AT_BIT = 0x80000000;
 
 export interface BinaryEnvelope {
   readonly cluster: string;
@@ -121,7 +123,8 @@ function bodyProblem(env: BinaryEnvelope): string | null {
         natProblem(m.prevLogIndex, 'prevLogIndex') ??
         natProblem(m.prevLogTerm, 'prevLogTerm') ??
         natProblem(m.leaderCommit, 'leaderCommit') ??
-        natProblem(m.seq, 'seq');
+        natProblem(m.seq, 'seq') ??
+        (m.removedAt === undefined ? null : natProblem(m.removedAt, 'removedAt'));
       if (p !== null) return p;
       if (m.entries.length > MAX_ENTRIES_PER_MESSAGE)
         return `body.entries: ${m.entries.length} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`;
@@ -166,7 +169,7 @@ export function binaryPayloadBytes(env: BinaryEnvelope): number {
     case 'append_entries':
       n += 4 * F64 + 4;
       for (const e of m.entries) n += BINARY_ENTRY_OVERHEAD_BYTES + Buffer.byteLength(e.data, 'utf8');
-      return n;
+      return n + (m.removedAt === undefined ? 0 : F64);
     case 'append_entries_response':
       return n + 3 * F64 + 1 + F64;
     case 'timeout_now':
@@ -215,7 +218,8 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
       o = out.writeDoubleLE(m.prevLogTerm, o);
       o = out.writeDoubleLE(m.leaderCommit, o);
       o = out.writeDoubleLE(m.seq, o);
-      o = out.writeUInt32LE(m.entries.length, o);
+      o = out.writeUInt32LE(m.removedAt === undefined ? m.entries.length : (m.entries.length | REMOVED_AT_BIT) >>> 0, o);
+      if (m.removedAt !== undefined) o = out.writeDoubleLE(m.removedAt, o);
       for (const e of m.entries) {
         o = out.writeDoubleLE(e.term, o);
         o = out.writeDoubleLE(e.index, o);
@@ -444,7 +448,9 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
       const prevLogTerm = r.int('body.prevLogTerm');
       const leaderCommit = r.int('body.leaderCommit');
       const seq = r.int('body.seq');
-      const count = r.u32('body.entries');
+      const counted = r.u32('body.entries');
+      const removedAt = (counted & REMOVED_AT_BIT) !== 0 ? r.int('body.removedAt') : undefined;
+      const count = counted & ~REMOVED_AT_BIT;
       if (count > MAX_ENTRIES_PER_MESSAGE) r.fail(`body.entries: ${count} entries exceed the limit of ${MAX_ENTRIES_PER_MESSAGE}`);
       const entries: Entry[] = [];
       for (let i = 0; i < count && r.problem === null; i++) {
@@ -463,7 +469,18 @@ export function decodeRaftBinary(buf: Buffer, start: number, end: number): Binar
         if (r.problem !== null) r.problem = `body.entries[${i}]${r.problem}`;
         entries.push({ term: eTerm, index, type: entryType, data });
       }
-      const ae: AppendEntries = { type, term, from, to, prevLogIndex, prevLogTerm, entries, leaderCommit, seq };
+      const ae: AppendEntries = {
+        type,
+        term,
+        from,
+        to,
+        prevLogIndex,
+        prevLogTerm,
+        entries,
+        leaderCommit,
+        seq,
+        ...(removedAt !== undefined ? { removedAt } : {}),
+      };
       body = ae;
       break;
     }

@@ -188,7 +188,7 @@ const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string)
     bool(o['preVote'], p, '.preVote') ??
     (o['campaign'] === undefined ? null : nat(o['campaign'], p, '.campaign')),
   append_entries: (o, p) =>
-    shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p) ??
+    shape(o, ['type', 'term', 'from', 'to', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit', 'seq'], p, ['removedAt']) ??
     nat(o['term'], p, '.term') ??
     id(o['from'], p, '.from') ??
     id(o['to'], p, '.to') ??
@@ -196,7 +196,8 @@ const raftValidators: { readonly [K in RaftMessage['type']]: (o: Obj, p: string)
     nat(o['prevLogTerm'], p, '.prevLogTerm') ??
     checkEntries(o['entries'], `${p}.entries`) ??
     nat(o['leaderCommit'], p, '.leaderCommit') ??
-    nat(o['seq'], p, '.seq'),
+    nat(o['seq'], p, '.seq') ??
+    (o['removedAt'] === undefined ? null : nat(o['removedAt'], p, '.removedAt')),
   append_entries_response: (o, p) =>
     shape(o, ['type', 'term', 'from', 'to', 'success', 'matchIndex', 'conflictTerm', 'conflictIndex', 'seq'], p) ??
     nat(o['term'], p, '.term') ??

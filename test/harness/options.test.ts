@@ -158,6 +158,7 @@ describe('parseOptions: each flag', () => {
       'lease-restart',
       'relead',
       'membership',
+      'resize',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -235,6 +236,7 @@ describe('parseOptions: each flag', () => {
       'lease-restart',
       'relead',
       'membership',
+      'resize',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

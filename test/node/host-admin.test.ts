@@ -151,3 +151,64 @@ describe('NodeHost admin requests (issue 18)', () => {
     expect(outcomes(answers, 'z')).toEqual([{ status: 'not_leader', leaderHint: 'n4' }]);
   });
 });
+
+describe('NodeHost: a removed node is told and reports it once (issue 18, §4.2.2)', () => {
+  it("a leader's farewell (AppendEntries.removedAt) makes the host log one line and call onRemoved once, after the Ready", async () => {
+    const config = validateConfig(
+      {
+        cluster: 'host-removed-test',
+        peerSecret: 'host-removed-peer-secret-0123456789',
+        clientSecret: 'host-removed-client-secret-0123456789',
+        dataDir: '/nonexistent',
+        nodes: [
+          { id: 'n1', host: '127.0.0.1', port: 7001 },
+          { id: 'n2', host: '127.0.0.1', port: 7002 },
+          { id: 'n3', host: '127.0.0.1', port: 7003 },
+        ],
+      },
+      '/',
+    );
+    const real = new FakeReal();
+    const clock = new AdjustableClock({ realNowMs: () => real.nowMs, scheduler: real });
+    const lines: string[] = [];
+    const { storage, stored } = openMemoryStorage();
+    const host = new NodeHost({
+      id: 'n3',
+      config,
+      unsafe: noUnsafeFlags,
+      stored,
+      seed: 5,
+      io: { storage, clock, sendPeer: () => undefined, sendClient: () => undefined, log: (l) => lines.push(l), droppedCounts: () => ({}) },
+    });
+    const removals: unknown[] = [];
+    host.onRemoved = (removal) => removals.push(removal);
+    host.start();
+    const farewell = {
+      type: 'append_entries' as const,
+      term: 2,
+      from: 'n1',
+      to: 'n3',
+      prevLogIndex: 7,
+      prevLogTerm: 2,
+      entries: [],
+      leaderCommit: 7,
+      seq: 9,
+      removedAt: 7,
+    };
+    // An ordinary heartbeat first: nothing to report.
+    const { removedAt: _, ...heartbeat } = farewell;
+    host.onPeerMessage({ ...heartbeat, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0 });
+    await settle(real);
+    expect(removals).toEqual([]);
+    host.onPeerMessage(farewell);
+    await settle(real);
+    expect(removals).toEqual([{ index: 7, leaderId: 'n1', term: 2 }]);
+    expect(lines.filter((l) => l.startsWith('removed from the cluster'))).toEqual([
+      'removed from the cluster: the configuration committed at index 7 does not include n3 (told by the leader n1, term 2); shutting down',
+    ]);
+    // A second farewell (the leader sends up to three): reported once only.
+    host.onPeerMessage({ ...farewell, seq: 10 });
+    await settle(real);
+    expect(removals).toHaveLength(1);
+  });
+});

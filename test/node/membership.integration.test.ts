@@ -161,6 +161,9 @@ describe('membership changes on a real cluster (issue 18)', () => {
         return s !== null && s.configuration !== undefined && !s.configuration.voters.includes(victim) ? true : null;
       });
     }
+    // Told it was removed (the leader's farewell, §4.2.2), the victim exits on its own with the removal's code.
+    await waitFor(`${victim} exits`, 20_000, async () => (nodes.get(victim)!.isAlive() ? null : true));
+    expect(nodes.get(victim)!.exitCode).toBe(NODE_EXIT.removed);
     // The removed node is no longer a peer: restarted, it greets the members it knew (its log holds
     // every configuration up to its removal), and they drop its datagrams as not a member.
     await nodes.get(victim)!.kill();

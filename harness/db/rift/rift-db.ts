@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RiftAdmin, type AdminResult } from '../../../node/admin-client.js';
-import type { ClusterConfig } from '../../../node/config-types.js';
+import { addressBook, type ClusterConfig } from '../../../node/config-types.js';
 import type { NodeStatus, StateDigest } from '../../../node/protocol.js';
 import { NodeProcess, procState, type SpawnSpec } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
@@ -37,9 +37,12 @@ export class RiftDb implements Db {
   readonly nodeIds: readonly string[];
   readonly relayRoutes: boolean;
   private readonly procs = new Map<string, NodeProcess>();
+  private readonly spares: ReadonlySet<string>;
 
   constructor(private readonly opts: RiftDbOptions) {
-    this.nodeIds = opts.config.nodes.map((n) => n.id);
+    // The spare identities (config spareNodes) run too, started with --join: the resize nemesis adds them (issue 18).
+    this.nodeIds = addressBook(opts.config).map((n) => n.id);
+    this.spares = new Set((opts.config.spareNodes ?? []).map((n) => n.id));
     this.relayRoutes = Object.keys(opts.config.routes ?? {}).length > 0;
     this.clock = opts.faketime ?? { clock: (id: string, change: ClockChange) => this.proc(id).clock(change) };
   }
@@ -78,7 +81,15 @@ export class RiftDb implements Db {
   }
 
   async setup(id: string): Promise<void> {
-    const args = [this.opts.entry, '--config', this.opts.configPath, '--id', id, ...this.opts.nodeFlags];
+    const args = [
+      this.opts.entry,
+      '--config',
+      this.opts.configPath,
+      '--id',
+      id,
+      ...(this.spares.has(id) ? ['--join'] : []),
+      ...this.opts.nodeFlags,
+    ];
     const node = { command: process.execPath, args };
     const spawn = this.opts.wrap(id, this.opts.faketime !== undefined ? this.opts.faketime.wrap(id, node) : node);
     const spec: SpawnSpec = { ...spawn, logPath: this.logPath(id), cwd: this.opts.cwd };
@@ -129,6 +140,10 @@ export class RiftDb implements Db {
 
   pid(id: string): number | null {
     return this.procs.get(id)?.pid ?? null;
+  }
+
+  exitCode(id: string): number | null {
+    return this.procs.get(id)?.exitCode ?? null;
   }
 
   localPid(id: string): number | null {

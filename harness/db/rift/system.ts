@@ -5,6 +5,7 @@
  */
 import type { ClientConfig } from '../../../node/client.js';
 import { Cluster } from '../../cluster.js';
+import { resizeSpares } from '../../nemesis/kinds/resize.js';
 import { nemesisKinds, powerLossKinds } from '../../nemesis/registry.js';
 import { watchWire } from '../../run/wire-monitor.js';
 import type { RunningSystem, SystemStart, SystemUnderTest } from '../system.js';
@@ -25,6 +26,8 @@ export const riftSystem: SystemUnderTest = {
     const { options, seed, runDir, log, nodeEntry } = spec;
     const cluster = await Cluster.start({
       nodeCount: options.nodes,
+      // The resize nemesis grows the cluster by spare identities (config spareNodes, started with --join).
+      ...(options.nemesis.includes('resize') ? { spareCount: resizeSpares } : {}),
       runDir,
       nodeFlags: options.nodeFlags,
       // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
@@ -47,6 +50,8 @@ export const riftSystem: SystemUnderTest = {
       cluster: config.cluster,
       clientSecret: config.clientSecret,
       nodes: config.nodes,
+      // A spare may come to lead: clients follow its redirect (node/client.ts looks addresses up in nodes and spareNodes).
+      ...(config.spareNodes !== undefined ? { spareNodes: config.spareNodes } : {}),
       ...(config.clientFreshnessMs !== undefined ? { clientFreshnessMs: config.clientFreshnessMs } : {}),
     };
     return {

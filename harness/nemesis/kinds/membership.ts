@@ -11,10 +11,12 @@
  *   add it as a learner (§4.2.1) unless it already is one, wait until the
  *   leader reports it caught up, promote it, wait until that is committed.
  *
- * The same identity comes back, not a spare: a removed rift node keeps its
- * data directory and its process (node/raft/raft.ts only stops it from
- * campaigning), so it returns with its currentTerm, votedFor and log, exactly
- * the durable state §5.2 needs. Re-adding an id is unsafe only with EMPTY
+ * The same identity comes back, not a spare: a removed rift node is told so
+ * by the leader once its removal is committed and exits (NODE_EXIT.removed,
+ * §4.2.2; the removal's op value records the exit), keeping its data
+ * directory; the restore restarts its process on that directory, then adds
+ * and promotes it, so it returns with its currentTerm, votedFor and log,
+ * exactly the durable state §5.2 needs. Re-adding an id is unsafe only with EMPTY
  * state (a forgotten vote: README "Replacing a node that lost its disk"),
  * which this kind never does; the leader accepts any identity of the address
  * book (node/host.ts), and `applyConfChange` any non-member as a learner.
@@ -28,6 +30,7 @@
  */
 import type { AdminResult } from '../../../node/admin-client.js';
 import type { MembershipStatus } from '../../../node/protocol.js';
+import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { MembershipCapability } from '../../db/db.js';
 import type { Rng } from '../../rng.js';
@@ -52,6 +55,8 @@ export const settleLeaderWaits = 2;
 export const finalRestoreMs = 30_000;
 /** Between two looks at the leader's admin status while a step waits. */
 export const pollMs = 50;
+/** How long a removal waits to see the removed node exit (it is told by the leader's farewell, §4.2.2), in leader waits. */
+export const exitWaitLeaderWaits = 1;
 
 export type MembershipOp =
   | { readonly kind: 'membership'; readonly f: 'start-membership'; readonly value: { readonly target: MembershipTarget } }
@@ -155,39 +160,36 @@ function resultText(r: AdminResult): string {
 
 // ------------------------------------------------------------------ the nemesis
 
-class MembershipNemesis implements FaultNemesis<MembershipOp> {
+/**
+ * The steps membership kinds are made of (this one and kinds/resize.ts):
+ * remove a member, put every identity of the cluster back as a voter, each
+ * with deadlines, through the Db's admin path; and the final heal.
+ */
+export abstract class MembershipSteps {
   /** Members this kind took out and has not yet seen back as voters. */
-  private readonly removed = new Set<string>();
+  protected readonly removed = new Set<string>();
   /** In the final heal (see heal()). */
-  private healing = false;
+  protected healing = false;
   /** Whether this kind ever proposed a removal in this run. */
-  private proposedAny = false;
+  protected proposedAny = false;
 
-  constructor(private readonly ctx: NemesisContext) {}
+  constructor(protected readonly ctx: NemesisContext) {}
 
-  invoke(op: MembershipOp): Promise<unknown> {
-    switch (op.f) {
-      case 'start-membership':
-        return this.remove(op.value.target);
-      case 'stop-membership':
-        return this.restore(this.stepDeadlineMs());
-      default:
-        return assertNever(op, 'membership op');
-    }
-  }
+  /** Whether the final heal must look at the configuration even when this kind proposed nothing (resize: the spares join). */
+  protected readonly healAlways: boolean = false;
 
   async heal(): Promise<unknown> {
     // The final heal runs after the runner stopped (isStopped): its waits must not end at once for that.
     this.healing = true;
     try {
-      return await this.restore(Math.max(finalRestoreMs, this.stepDeadlineMs()));
+      return await this.restore(Math.max(finalRestoreMs, this.stepDeadlineMs()), this.healAlways);
     } finally {
       this.healing = false;
     }
   }
 
   /** Whether a wait should give up because the run is stopping (never during the final heal). */
-  private stopping(): boolean {
+  protected stopping(): boolean {
     return !this.healing && this.ctx.isStopped();
   }
 
@@ -195,11 +197,11 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     return [...this.removed].sort().map((id) => `${id} removed`);
   }
 
-  private stepDeadlineMs(): number {
+  protected stepDeadlineMs(): number {
     return stepDeadlineLeaderWaits * this.ctx.leaderWaitMs;
   }
 
-  private admin(): MembershipCapability {
+  protected admin(): MembershipCapability {
     const m = this.ctx.cluster.membership;
     if (m === undefined) throw new Error('this database offers no membership changes to drive');
     return m;
@@ -209,7 +211,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
    * Polls the leader's status until `done` holds (or the deadline passes:
    * then the last status, or null when no leader answered).
    */
-  private async waitStatus(
+  protected async waitStatus(
     deadline: number,
     done: (m: MembershipStatus) => boolean,
   ): Promise<{ readonly ok: boolean; readonly status: MembershipStatus | null }> {
@@ -227,7 +229,7 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     }
   }
 
-  private async remove(target: MembershipTarget): Promise<unknown> {
+  protected async remove(target: MembershipTarget): Promise<unknown> {
     const { cluster } = this.ctx;
     const started = performance.now();
     const at = (): number => Math.round(performance.now() - started);
@@ -284,14 +286,39 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
       if (s !== null && s.configurationCommitted && (s.voters.includes(node) || s.learners.includes(node))) this.removed.delete(node);
       return { ...out, gaveUp: 'the removal was not seen committed before the deadline' };
     }
-    return { ...out, nodes: [node] };
+    return { ...out, ...(await this.removedExit(node, started)), nodes: [node] };
   }
 
-  /** Every original member back as a voter, one change at a time: add (if needed), caught up, promote. */
-  private async restore(budgetMs: number): Promise<unknown> {
+  /** Whether `node`'s process ended by itself with NODE_EXIT.removed (a kill by another kind is not this kind's to undo). */
+  private exitedRemoved(node: string): boolean {
+    const { cluster } = this.ctx;
+    return !cluster.isAlive(node) && cluster.exitCode?.(node) === NODE_EXIT.removed;
+  }
+
+  /**
+   * The removed node's exit (§4.2.2: told by the leader's farewell, it shuts
+   * down with NODE_EXIT.removed): waited for a bounded time and recorded, not
+   * required (the farewell may be lost; the node then stays up, unheard).
+   */
+  protected async removedExit(node: string, startedMs: number): Promise<{ exited: string | null; exitedMs?: number }> {
+    const { cluster } = this.ctx;
+    const deadline = performance.now() + exitWaitLeaderWaits * this.ctx.leaderWaitMs;
+    while (cluster.isAlive(node) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if (cluster.isAlive(node)) return { exited: null };
+    const code = cluster.exitCode?.(node) ?? null;
+    return { exited: code === null ? 'exited' : `code ${code}`, exitedMs: Math.round(performance.now() - startedMs) };
+  }
+
+  /**
+   * Every identity of the cluster (cluster.nodeIds: the bootstrap nodes and
+   * any spares) back as a voter, one change at a time: add (if needed),
+   * caught up, promote. `always`: look at the configuration even when this
+   * kind took nothing out (a grow).
+   */
+  protected async restore(budgetMs: number, always = false): Promise<unknown> {
     // Nothing to undo while this kind never proposed a removal (a removal that ended unknown may still commit
     // later, so once one was proposed, the configuration itself is looked at, not only the list).
-    if (this.removed.size === 0 && !this.proposedAny) return { nodes: [] };
+    if (!always && this.removed.size === 0 && !this.proposedAny) return { nodes: [] };
     const started = performance.now();
     const at = (): number => Math.round(performance.now() - started);
     const end = started + budgetMs;
@@ -303,6 +330,21 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     const restored: string[] = [];
     const errors: Record<string, string> = {};
     const steps: Record<string, number> = {};
+    // Removed nodes that exited (told of their removal, NODE_EXIT.removed) restart together first: a process start
+    // takes long on a loaded machine, and the changes themselves must stay one at a time.
+    const { cluster } = this.ctx;
+    await Promise.all(
+      plan
+        .filter(({ node, add }) => add && !cluster.isAlive(node))
+        .map(async ({ node }) => {
+          try {
+            await cluster.restart(node);
+            steps[`${node} restarted`] = at();
+          } catch {
+            // restoreOne tries again and records why it could not.
+          }
+        }),
+    );
     for (const { node, add } of plan) {
       try {
         const why = await this.restoreOne(node, add, step, (name) => (steps[`${node} ${name}`] = at()));
@@ -329,6 +371,16 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
   /** One member back as a voter; null when done, else why not. */
   private async restoreOne(node: string, add: boolean, step: () => number, mark: (name: string) => void): Promise<string | null> {
     const admin = this.admin();
+    const { cluster } = this.ctx;
+    if (add && !cluster.isAlive(node)) {
+      // Told of its removal, it exited (NODE_EXIT.removed) with its data directory intact: the same identity restarts on it.
+      try {
+        await cluster.restart(node);
+      } catch (err) {
+        return `restart failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+      mark('restarted');
+    }
     if (add) {
       const deadline = step();
       const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
@@ -346,11 +398,21 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     }
     // §4.2.1: only a learner whose last catch-up round took under an election timeout is promoted.
     const deadline = step();
-    const caughtUp = await this.waitStatus(
-      deadline,
-      (m) => m.voters.includes(node) || m.members.some((p) => p.id === node && p.role === 'learner' && p.caughtUp),
-    );
-    if (!caughtUp.ok) return 'not caught up before the deadline';
+    const isCaughtUp = (m: MembershipStatus): boolean =>
+      m.voters.includes(node) || m.members.some((p) => p.id === node && p.role === 'learner' && p.caughtUp);
+    let caughtUp = await this.waitStatus(deadline, (m) => isCaughtUp(m) || this.exitedRemoved(node));
+    // A farewell from its removal that reached it after it was added back (it did not yet hold the entry that
+    // re-adds it) made it exit (NODE_EXIT.removed): it restarts on its data and catches up as the learner it is.
+    for (let restarts = 0; caughtUp.ok && !isCaughtUp(caughtUp.status!) && restarts < 2; restarts++) {
+      try {
+        await cluster.restart(node);
+      } catch (err) {
+        return `restart after a late farewell failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+      mark(restarts === 0 ? 'restartedAgain' : `restartedAgain${restarts + 1}`);
+      caughtUp = await this.waitStatus(deadline, (m) => isCaughtUp(m) || this.exitedRemoved(node));
+    }
+    if (!caughtUp.ok || !isCaughtUp(caughtUp.status!)) return 'not caught up before the deadline';
     mark('caughtUp');
     if (caughtUp.status!.voters.includes(node)) return null;
     for (;;) {
@@ -367,5 +429,18 @@ class MembershipNemesis implements FaultNemesis<MembershipOp> {
     if (!promoted.ok) return 'the promotion was not seen committed before the deadline';
     mark('promoted');
     return null;
+  }
+}
+
+class MembershipNemesis extends MembershipSteps implements FaultNemesis<MembershipOp> {
+  invoke(op: MembershipOp): Promise<unknown> {
+    switch (op.f) {
+      case 'start-membership':
+        return this.remove(op.value.target);
+      case 'stop-membership':
+        return this.restore(this.stepDeadlineMs());
+      default:
+        return assertNever(op, 'membership op');
+    }
   }
 }

@@ -145,8 +145,16 @@ export class FakeCluster implements NemesisCluster {
     this.clocks.delete(id); // the process and its clock are gone
   }
 
+  /** How each node's process last exited on its own (a removed node told so by its leader: 6, NODE_EXIT.removed). */
+  readonly exitCodes = new Map<string, number>();
+
+  exitCode(id: string): number | null {
+    return this.alive.has(id) ? null : (this.exitCodes.get(id) ?? null);
+  }
+
   async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
+    this.exitCodes.delete(id);
     if (this.refuseStart.has(id)) {
       throw new NodeExitedBeforeReady(
         `${id} exited before it was ready (code 3); log tail:\nrift-node: refusing to start: storage corruption in ${this.dataDir(id)}/raft.log at byte offset 8: fake`,
@@ -178,6 +186,10 @@ export class FakeCluster implements NemesisCluster {
    */
   readonly configuration = { voters: [] as string[], learners: [] as string[] };
   adminDown = false;
+  /** A removed node exits at once, as a real one told by its leader's farewell does (exit code 6); default: it stays up. */
+  removedExit = false;
+  /** Nodes that exit (code 6) right after they are added back: a farewell from their removal arrived late. Each once. */
+  readonly exitOnReAdd = new Set<string>();
   /** The next this-many changes are refused, as by a leader that has not yet committed an entry of its term. */
   refuseChanges = 0;
   private readonly learnerLooks = new Map<string, number>();
@@ -198,11 +210,19 @@ export class FakeCluster implements NemesisCluster {
           c.voters = c.voters.filter((id) => id !== node);
           c.learners = c.learners.filter((id) => id !== node);
           if (this.leaderId === node) this.leaderId = c.voters[0] ?? null;
+          if (this.removedExit) {
+            this.alive.delete(node);
+            this.exitCodes.set(node, 6);
+          }
           break;
         case 'add':
           if (member) return { type: 'refused', error: `${node} is already a member` };
           c.learners = [...c.learners, node].sort();
           this.learnerLooks.set(node, 0);
+          if (this.exitOnReAdd.delete(node)) {
+            this.alive.delete(node);
+            this.exitCodes.set(node, 6);
+          }
           break;
         case 'promote':
           if (!c.learners.includes(node) || (this.learnerLooks.get(node) ?? 0) < 2)
@@ -232,7 +252,13 @@ export class FakeCluster implements NemesisCluster {
       configurationCommitted: true,
       members: [
         ...voters.map((id) => ({ id, role: 'voter' as const, matchIndex: 0, caughtUp: true })),
-        ...learners.map((id) => ({ id, role: 'learner' as const, matchIndex: 0, caughtUp: (this.learnerLooks.get(id) ?? 0) >= 2 })),
+        // A learner whose process is down does not catch up.
+        ...learners.map((id) => ({
+          id,
+          role: 'learner' as const,
+          matchIndex: 0,
+          caughtUp: (this.learnerLooks.get(id) ?? 0) >= 2 && this.alive.has(id),
+        })),
       ],
     };
   }

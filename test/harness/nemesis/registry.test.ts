@@ -67,6 +67,7 @@ describe('the nemesis table', () => {
       'lease-restart',
       'relead',
       'membership',
+      'resize',
     ]);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
@@ -147,6 +148,7 @@ describe('the nemesis table', () => {
       'stop-lease-restart',
       'stop-relead',
       'stop-membership',
+      'stop-resize',
       'reset-clock',
     ]);
   });
@@ -218,9 +220,9 @@ describe('options derive from the table', () => {
   });
 
   it('--targets goes with the kinds that accept targets; a target only some kinds take needs one of them', () => {
-    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk', 'membership']);
+    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk', 'membership', 'resize']);
     expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe(
-      '--targets needs --nemesis kill, pause, clock, disk or membership (or all)',
+      '--targets needs --nemesis kill, pause, clock, disk, membership or resize (or all)',
     );
     for (const k of kindsTakingTargets()) {
       const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
@@ -231,7 +233,7 @@ describe('options derive from the table', () => {
     );
     expect(HELP).toContain('--targets LIST');
     expect(HELP).toMatch(
-      /nodes hit by kill, pause, clock, disk\s+and\s+membership\s+faults:\s+one,\s+leader, minority, majority, all,\s+follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
+      /nodes hit by kill, pause, clock, disk,\s+membership\s+and\s+resize\s+faults:\s+one,\s+leader,\s+minority,\s+majority,\s+all,\s+follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
     );
   });
 });

@@ -56,6 +56,7 @@ const effects: Record<NemesisKind, RegExp[]> = {
   // The fake elects no one: each cycle gives up after its first step (relead.test.ts plays the whole choreography).
   relead: [/^holdAllFrom n\d$/, /^partition$/, /^holdAllFrom null$/, /^heal$/],
   membership: [/^admin remove n\d$/, /^admin add n\d$/, /^admin promote n\d$/],
+  resize: [/^admin remove n\d$/, /^admin add n\d$/, /^admin promote n\d$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -115,6 +116,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-relead': null,
       'start-membership': { target: 'follower' },
       'stop-membership': null,
+      'start-resize': { target: 'follower' },
+      'stop-resize': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

@@ -330,7 +330,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-20)
+      .slice(-22) // the final heal's 11 steps, invoke and complete
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -343,6 +343,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'stop-lease-restart',
       'stop-relead',
       'stop-membership',
+      'stop-resize',
       'reset-clock',
     ]);
     for (const id of cluster.nodeIds) {

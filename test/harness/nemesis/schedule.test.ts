@@ -33,6 +33,7 @@ const startFs = new Set([
   'start-lease-restart',
   'start-relead',
   'start-membership',
+  'start-resize',
 ]);
 
 describe('nemesis schedules', () => {

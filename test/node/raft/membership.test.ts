@@ -313,6 +313,67 @@ describe('removing servers (§4.2.2, §4.2.3; etcd TestCommitAfterRemoveNode, Te
   });
 });
 
+describe('a removed server is told, once its removal is committed (§4.2.2: it should shut down)', () => {
+  it('no farewell while the removal is only appended; one once it commits; then the server never campaigns', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true });
+    net.campaign('n1');
+    // {n1, n2} must hold the removal of n3 to commit it: without n2 it stays appended only (and could be rolled back).
+    net.isolate('n2');
+    expect(net.node('n1').proposeConfChange({ type: 'remove', node: 'n3' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.tick(4, ['n1', 'n3']);
+    expect(net.node('n1').configurationCommitted()).toBe(false);
+    expect(net.node('n3').removal()).toBeNull();
+    net.heal();
+    net.tick(2, ['n1', 'n2']); // a heartbeat brings n2 the entry: {n1, n2} commits it
+    const index = net.node('n1').status().lastLogIndex;
+    expect(net.node('n1').configurationCommitted()).toBe(true);
+    expect(net.node('n3').removal()).toEqual({ index, leaderId: 'n1', term: 1 });
+    // n3 was never sent the removal entry itself: its log still says it is a voter, yet it never campaigns.
+    expect(net.node('n3').configuration().voters).toContain('n3');
+    net.tick(100, ['n3']);
+    expect(net.node('n3').status()).toMatchObject({ role: 'follower', currentTerm: 1 });
+    expect(ofType(net.node('n3').ready().messages, 'request_vote')).toEqual([]);
+  });
+
+  it('the leader that committed its own removal knows it was removed', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true });
+    net.campaign('n1');
+    net.node('n1').proposeConfChange({ type: 'remove', node: 'n1' });
+    net.stabilize();
+    expect(net.node('n1').removal()).toMatchObject({ leaderId: 'n1', term: 1 });
+    expect(net.node('n2').removal()).toBeNull();
+  });
+
+  it('a late farewell is ignored by a server whose log holds a newer configuration that includes it (re-added)', () => {
+    const net = new Network(3, { preVote: true, checkQuorum: true });
+    net.campaign('n1');
+    net.isolate('n3'); // it misses the farewells
+    net.node('n1').proposeConfChange({ type: 'remove', node: 'n3' });
+    net.stabilize();
+    net.tick(20, ['n1', 'n2']); // the farewell rounds are over
+    const removedAt = net.node('n1').status().lastLogIndex;
+    net.heal();
+    expect(net.node('n1').proposeConfChange({ type: 'add_learner', node: 'n3' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.tick(4);
+    expect(net.node('n3').configuration().learners).toEqual(['n3']);
+    // A farewell from before the re-add, delivered now.
+    const late = appendEntries({
+      from: 'n1',
+      to: 'n3',
+      term: 1,
+      prevLogIndex: removedAt,
+      prevLogTerm: 1,
+      entries: [],
+      leaderCommit: removedAt,
+    });
+    net.node('n3').step({ ...late, removedAt });
+    expect(net.node('n3').removal()).toBeNull();
+    expect(net.node('n3').ready().notices.join('\n')).toContain('ignored: a newer configuration includes n3');
+  });
+});
+
 describe('a server outside its latest configuration still campaigns while that configuration is uncommitted (§4.2.2)', () => {
   it("a removed leader holding the only copy of its removal wins with the new configuration's votes, commits it, and steps down", () => {
     const net = new Network(3, plain);

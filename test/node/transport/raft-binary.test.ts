@@ -107,6 +107,24 @@ describe('binary Raft messages', () => {
     );
   });
 
+  it("a farewell's removedAt (dissertation §4.2.2) round-trips, and every truncation of it is invalid_message", () => {
+    fc.assert(
+      fc.property(arbRaftMessage, fc.nat(), fc.nat(), (m, removedAt, cutSeed) => {
+        if (m.type !== 'append_entries') return;
+        const env: BinaryEnvelope = { cluster: CLUSTER, from: m.from, to: m.to, body: { ...m, removedAt } };
+        const payload = payloadOf(env);
+        expect(payload.length).toBe(payloadOf({ ...env, body: m }).length + 8);
+        const r = decodeRaftBinary(payload, 0, payload.length);
+        if (!r.ok) throw new Error(r.detail);
+        expect(r.envelope).toEqual(env);
+        expect(payloadOf(r.envelope)).toEqual(payload);
+        const cut = 1 + (cutSeed % (payload.length - 1));
+        expect(reasonOf(seal(payload.subarray(0, cut)))).toBe('invalid_message');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('every truncation of a valid payload is invalid_message, never a throw', () => {
     fc.assert(
       fc.property(arbBinaryEnvelope, fc.nat(), (env, cutSeed) => {

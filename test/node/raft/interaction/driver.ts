@@ -456,6 +456,9 @@ export class InteractionEnv {
     const configuration = node.raft.configuration();
     const bootstrap = node.config.joining === true ? null : { voters: [...node.config.peers].sort(), learners: [] };
     if (bootstrap === null || !sameConfiguration(configuration, bootstrap)) this.print(`  config ${describeConfiguration(configuration)}`);
+    // Dissertation §4.2.2: this server knows a committed configuration removed it (the driver of a real node shuts it down).
+    const removal = node.raft.removal();
+    if (removal !== null) this.print(`  removed at=${removal.index} by=${removal.leaderId} term=${removal.term}`);
     for (const peer of this.nodeIds) {
       const progress = node.raft.progressOf(peer);
       if (progress !== null) this.print(`  ${peer}: ${describeProgress(progress)}`);
