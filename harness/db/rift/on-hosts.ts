@@ -63,6 +63,7 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
     // A kill is a power failure for the node's disk (registry.ts, powerLossKinds).
     nodeFlags: [...(options.nemesis.some((k) => powerLossKinds.includes(k)) ? ['--page-cache-crash-model'] : []), ...options.nodeFlags],
     clientConfig,
+    adminConfig: config,
     runDir,
     readyTimeoutMs: 20_000,
   });

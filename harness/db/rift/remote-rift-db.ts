@@ -10,12 +10,14 @@
  */
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AdminConfig } from '../../../node/admin-client.js';
 import { RiftClient, type ClientConfig } from '../../../node/client.js';
 import type { NodeStatus } from '../../../node/protocol.js';
 import { NodeExitedBeforeReady } from '../../node-process.js';
 import type { HostTarget } from '../../remote/hosts.js';
 import { describeExit, type HostProcess, type ProcessExit } from '../../remote/remote.js';
-import type { Db, NodeView } from '../db.js';
+import type { Db, MembershipCapability, NodeView } from '../db.js';
+import { riftMembership } from './membership.js';
 
 export interface RemoteRiftDbOptions {
   readonly hosts: ReadonlyMap<string, HostTarget>;
@@ -26,6 +28,8 @@ export interface RemoteRiftDbOptions {
   readonly hostDir: string;
   readonly nodeFlags: readonly string[];
   readonly clientConfig: ClientConfig;
+  /** The peer secret and address book, for membership changes with the admin key (membership.ts). */
+  readonly adminConfig: AdminConfig;
   /** The local run directory: logs come back to nodes/<id>.log, data to data/<id>/. */
   readonly runDir: string;
   readonly readyTimeoutMs: number;
@@ -44,8 +48,12 @@ export class RemoteRiftDb implements Db {
   private readonly running = new Map<string, Running>();
   private readonly collected = new Set<string>();
 
+  /** Membership changes: admin datagrams reach the nodes on their hosts as on loopback (membership.ts). */
+  readonly membership: MembershipCapability;
+
   constructor(private readonly opts: RemoteRiftDbOptions) {
     this.nodeIds = [...opts.hosts.keys()];
+    this.membership = riftMembership(opts.adminConfig);
   }
 
   private host(id: string): HostTarget {
@@ -172,6 +180,12 @@ export class RemoteRiftDb implements Db {
     const h = this.opts.hostDir;
     await remote.run('sh', ['-c', `rm -rf ${h}/${id} ${h}/data/${id}; rmdir ${h}/data ${h} 2>/dev/null; true`]);
     if (errors.length > 0) throw new Error(`collecting ${id}'s files from ${remote.host}: ${errors.join('; ')}`);
+  }
+
+  /** How the node's last process exited (a removed node exits with NODE_EXIT.removed), or null while it runs or never ran. */
+  exitCode(id: string): number | null {
+    const exit = this.running.get(id)?.exit ?? null;
+    return exit !== null && exit.kind === 'code' ? exit.code : null;
   }
 
   isAlive(id: string): boolean {

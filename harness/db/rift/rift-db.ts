@@ -7,13 +7,13 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RiftAdmin, type AdminResult } from '../../../node/admin-client.js';
 import { addressBook, type ClusterConfig } from '../../../node/config-types.js';
 import type { NodeStatus, StateDigest } from '../../../node/protocol.js';
 import { NodeProcess, procState, type SpawnSpec } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
 import type { ClockCapability, ClockChange, Db, MembershipCapability, NodeView } from '../db.js';
 import type { FaketimeClock } from '../faketime-clock.js';
+import { riftMembership } from './membership.js';
 
 export interface RiftDbOptions {
   readonly config: ClusterConfig;
@@ -45,30 +45,14 @@ export class RiftDb implements Db {
     this.spares = new Set((opts.config.spareNodes ?? []).map((n) => n.id));
     this.relayRoutes = Object.keys(opts.config.routes ?? {}).length > 0;
     this.clock = opts.faketime ?? { clock: (id: string, change: ClockChange) => this.proc(id).clock(change) };
+    this.membership = riftMembership(opts.config);
   }
 
   /** rift's injectable clock (node/clock/), moved over the IPC channel; or libfaketime's wall-clock offsets. */
   readonly clock: ClockCapability;
 
-  /**
-   * Membership changes with the admin key (derived from the config's peer
-   * secret, as `rift-node admin` does): one RiftAdmin (one UDP socket) per
-   * command, closed when it is answered, so nothing outlives a run.
-   */
-  readonly membership: MembershipCapability = {
-    change: (command, node, timeoutMs) =>
-      this.admin(timeoutMs, (a) => (command === 'add' ? a.add(node) : command === 'promote' ? a.promote(node) : a.remove(node))),
-    status: (timeoutMs) => this.admin(timeoutMs, (a) => a.status()),
-  };
-
-  private async admin(timeoutMs: number, run: (admin: RiftAdmin) => Promise<AdminResult>): Promise<AdminResult> {
-    const admin = new RiftAdmin({ config: this.opts.config, timeoutMs });
-    try {
-      return await run(admin);
-    } finally {
-      admin.close();
-    }
-  }
+  /** Membership changes with the admin key (membership.ts). */
+  readonly membership: MembershipCapability;
 
   private proc(id: string): NodeProcess {
     const p = this.procs.get(id);

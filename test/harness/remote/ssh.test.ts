@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdSystem } from '../../../harness/db/etcd/system.js';
 import { SshRemote } from '../../../harness/remote/ssh.js';
+import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { ensureBuilt, repoRoot } from '../../support/build.js';
 import { SshHosts, sshHostsUnavailable } from '../../support/ssh-hosts.js';
 import { tempDir } from '../temp-dirs.js';
@@ -159,6 +160,21 @@ setInterval(() => {}, 1000);
     expect(readFileSync(join(store, 'known_hosts'), 'utf8')).toContain(hosts.addresses[2]!);
     expect(existsSync(join(store, 'on-hosts')) ? execFileSync('ls', [join(store, 'on-hosts')], { encoding: 'utf8' }).trim() : '').toBe('');
     assertHostsClean(join(store, 'on-hosts'));
+  }, 200_000);
+
+  it('rift through --hosts: membership changes (remove, restart, re-add, promote) are valid; a removed node exits 6 on its host', () => {
+    const remoteDir = join(store, 'on-hosts-membership');
+    const r = cli([
+      ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+      ...['--nemesis', 'membership', '--time-limit', '10', '--seed', '5', '--store', store, '--json', '--quiet'],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
+    expect(results.verdict).toBe(true);
+    expect(results.nemesis.actions).toBeGreaterThan(0);
+    // The admin datagrams reached the hosts: a node was removed, told so, and exited with NODE_EXIT.removed there.
+    expect(readFileSync(join(results.runDir, 'history.jsonl'), 'utf8')).toContain(`"exited":"code ${NODE_EXIT.removed}"`);
+    assertHostsClean(remoteDir);
   }, 200_000);
 
   it.skipIf(etcdSystem.unavailable() !== null)(
