@@ -44,8 +44,9 @@ export interface RaftStorage {
    * holds the entry at `firstIndex - 1` with term `prevTerm`, the entries from
    * `firstIndex` on stay; otherwise (a snapshot installed past or against
    * the log, §7) the whole log goes and the next entry appended is
-   * `firstIndex`. Resolves once that is durable; the file may be rewritten
-   * to reclaim the space. The caller issues no `persist` until it resolves.
+   * `firstIndex`. Resolves once that is durable; the file may then be
+   * rewritten to reclaim the space, in the background (it never holds up the
+   * caller's persists). The caller issues no `persist` until it resolves.
    * Precondition: `firstIndex` is not below an earlier compaction's.
    */
   compact(firstIndex: number, prevTerm: number): Promise<void>;
