@@ -359,6 +359,17 @@ export abstract class MembershipSteps {
       }
     }
     const final = await this.admin().status(Math.max(100, Math.min(2000, end - performance.now())));
+    if (final.type === 'ok') {
+      // A node this kind removed that is a voter again without this op's doing it: an earlier restore cut short by
+      // the end of the run (its waits end at once then) whose promotion still committed. Recorded here, so the
+      // history says when every removed member was back.
+      for (const node of [...this.removed].sort()) {
+        if (!final.membership.voters.includes(node) || restored.includes(node)) continue;
+        restored.push(node);
+        this.removed.delete(node);
+        steps[`${node} found a voter`] = at();
+      }
+    }
     return {
       nodes: restored,
       steps,

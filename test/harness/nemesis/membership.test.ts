@@ -143,6 +143,21 @@ describe('membership nemesis against the fake admin path', () => {
     expect(runner.activeFaults()).toEqual([]);
   });
 
+  it('a removed member that is a voter again without the heal doing it (a restore cut short by the end of the run) is recorded back', async () => {
+    // Seen in CI: the last scheduled restore's waits ended with the run after its promotion was sent; the promotion
+    // committed, so the final heal had nothing to do and no op ever said the node was back.
+    const cluster = new FakeCluster(3);
+    const { runner, records } = await run(cluster, [{ atMs: 0, f: 'start-membership', value: { target: 'leader' } }]);
+    expect(runner.activeFaults()).toEqual(['n1 removed']);
+    cluster.configuration.voters.push('n1'); // back as a voter behind the nemesis's back
+    await runner.healAll();
+    const healed = completions(records, 'stop-membership').at(-1)!;
+    expect(healed).toMatchObject({ nodes: ['n1'] });
+    expect(Object.keys(healed['steps'] as object)).toEqual(['n1 found a voter']);
+    expect(cluster.calls.filter((c) => c.startsWith('admin'))).toEqual(['admin remove n1']);
+    expect(runner.activeFaults()).toEqual([]);
+  });
+
   it('an admin path that never answers is recorded as the op value, and the run goes on', async () => {
     const cluster = new FakeCluster(3);
     cluster.adminDown = true;
