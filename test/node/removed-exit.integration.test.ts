@@ -18,28 +18,13 @@ import { join } from 'node:path';
 import { NodeProcess } from '../../harness/node-process.js';
 import { pickFreeUdpPorts } from '../../harness/ports.js';
 import { RiftClient } from '../../node/client.js';
-import { RiftAdmin, type AdminResult } from '../../node/admin-client.js';
+import { RiftAdmin } from '../../node/admin-client.js';
 import type { ClusterConfig } from '../../node/config-types.js';
 import { NODE_EXIT } from '../../node/exit-codes.js';
-import type { MembershipStatus } from '../../node/protocol.js';
 import { ensureBuilt, repoRoot } from '../support/build.js';
+import { ok, waitFor } from './membership-support.js';
 
 const mainJs = join(repoRoot, 'dist', 'node', 'main.js');
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | null | undefined>): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-}
-
-function ok(result: AdminResult, what: string): MembershipStatus {
-  if (result.type !== 'ok') throw new Error(`${what}: expected ok, got ${JSON.stringify(result)}`);
-  return result.membership;
-}
 
 describe('a removed node exits with NODE_EXIT.removed, and comes back as the same identity (issue 18)', () => {
   let dir: string;
