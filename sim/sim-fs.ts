@@ -451,6 +451,7 @@ export class SimFs {
       writeSync,
       write: (buffer, offset, length, position) => (alive() ? Promise.resolve(writeSync(buffer, offset, length, position)) : never()),
       datasync: sync,
+      datasyncInBackground: sync,
       sync,
       truncate: (length) => {
         if (!alive()) return never();

@@ -50,7 +50,7 @@ import { nodeFs } from './node-fs.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords, rawEntryRecords, type LogRecord } from './record.js';
 import { replayLog } from './replay.js';
 import type { StorageFile, StorageFs } from './storage-fs.js';
-import type { RaftStorage, RecoveryReport } from './storage.js';
+import type { PersistOptions, RaftStorage, RecoveryReport } from './storage.js';
 
 export const LOG_FILE_NAME = 'raft.log';
 const TEMP_SUFFIX = '.tmp';
@@ -274,14 +274,14 @@ class FileRaftStorage implements RaftStorage {
     }
   }
 
-  persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+  persist(hardState: HardState | null, entries: readonly Entry[], options?: PersistOptions): Promise<void> {
     if (this.closing !== null) return Promise.reject(new Error(`storage ${this.file} is closed`));
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.compacting) return Promise.reject(new AssertionError('assertion failed: persist called while compact is in progress'));
     // Validate, encode and index synchronously: the index must reflect calls in call order.
     const problem = this.index.checkPersist(hardState, entries);
     if (problem !== null) return Promise.reject(new AssertionError(`assertion failed: invalid persist: ${problem}`));
-    return this.append(persistRecords(hardState, entries, this.index.lastIndex));
+    return this.append(persistRecords(hardState, entries, this.index.lastIndex), options?.inBackground === true);
   }
 
   compact(firstIndex: number, prevTerm: number): Promise<void> {
@@ -424,7 +424,7 @@ class FileRaftStorage implements RaftStorage {
   }
 
   /** Encode, index and write `records` as one frame (one persist call): durable when the promise resolves (lazy mode: buffered). */
-  private append(records: readonly LogRecord[]): Promise<void> {
+  private append(records: readonly LogRecord[], inBackground = false): Promise<void> {
     let encoded: Buffer[];
     try {
       encoded = records.map(encodeRecord);
@@ -454,11 +454,11 @@ class FileRaftStorage implements RaftStorage {
       // Bounded memory: past the limit the caller waits for a real flush.
       return this.pendingBytes > this.maxLazyBufferBytes ? this.flush() : Promise.resolve();
     }
-    return this.enqueue(buf);
+    return this.enqueue(buf, inBackground);
   }
 
   /** Write `buf` at the end of what is queued and fsync; resolves when durable. An empty buffer just waits for the queue. */
-  private enqueue(buf: Buffer): Promise<void> {
+  private enqueue(buf: Buffer, inBackground = false): Promise<void> {
     const done = this.queue.then(() => {
       if (buf.length === 0) return this.failIfFailed();
       const position = this.fileEnd;
@@ -470,7 +470,7 @@ class FileRaftStorage implements RaftStorage {
         if (this.writtenSinceCutBytes > FileRaftStorage.MAX_WRITTEN_DURING_REWRITE_BYTES) this.writtenSinceCut = null;
         else since.push(buf);
       }
-      return this.writeAt(buf, position);
+      return this.writeAt(buf, position, inBackground);
     });
     this.queue = done.catch(() => {});
     return done;
@@ -480,7 +480,7 @@ class FileRaftStorage implements RaftStorage {
     if (this.failure !== null) throw this.failure;
   }
 
-  private async writeAt(buf: Buffer, position: number): Promise<void> {
+  private async writeAt(buf: Buffer, position: number, inBackground: boolean): Promise<void> {
     this.failIfFailed();
     try {
       // Synchronous on purpose: the write + fdatasync is on the critical path
@@ -493,8 +493,9 @@ class FileRaftStorage implements RaftStorage {
         assert(written > 0, 'write made progress');
         done += written;
       }
-      // fdatasync: synchronous on the real disk (null); a simulated disk's takes simulated time.
-      const syncing = this.fh.datasync();
+      // fdatasync: synchronous on the real disk (null) unless the caller works on
+      // meanwhile (PersistOptions.inBackground); a simulated disk's takes simulated time.
+      const syncing = inBackground ? this.fh.datasyncInBackground() : this.fh.datasync();
       if (syncing !== null) await syncing;
     } catch (e) {
       // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.

@@ -4,7 +4,7 @@
  * a node's behaviour (and its cost: one method call more per write and per
  * fdatasync) is unchanged.
  */
-import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
+import { constants as fsConstants, fdatasync, fdatasyncSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import type { OpenMode, StorageFile, StorageFs } from './storage-fs.js';
 
@@ -26,6 +26,10 @@ class NodeFile implements StorageFile {
   datasync(): null {
     fdatasyncSync(this.fd);
     return null;
+  }
+
+  datasyncInBackground(): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(this.fd, (error) => (error === null ? resolve() : reject(error))));
   }
 
   sync(): Promise<void> {

@@ -72,6 +72,11 @@ class CachedFile implements StorageFile {
     return this.inner.datasync();
   }
 
+  datasyncInBackground(): Promise<void> {
+    this.writeBack();
+    return this.inner.datasyncInBackground();
+  }
+
   sync(): Promise<void> {
     this.writeBack();
     return this.inner.sync();

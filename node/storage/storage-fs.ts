@@ -35,6 +35,13 @@ export interface StorageFile {
    * failure throws (or rejects): what reached the disk is then unknown.
    */
   datasync(): Promise<void> | null;
+  /**
+   * fdatasync without holding the calling thread: the real file system runs
+   * it in the thread pool, so the event loop goes on while the disk flushes
+   * (the leader's own log writes, which nothing waits for but its own count
+   * towards a commit quorum: thesis §10.2.1). The same durability as `datasync`.
+   */
+  datasyncInBackground(): Promise<void>;
   /** fsync: data and metadata durable. */
   sync(): Promise<void>;
   /** Sets the file's length (a volatile change until the next sync). */

@@ -37,7 +37,7 @@ export interface RaftStorage {
    * what reached the disk is unknown, so the driver must stop the process;
    * reopening recovers a consistent prefix. Every later call rejects too.
    */
-  persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void>;
+  persist(hardState: HardState | null, entries: readonly Entry[], options?: PersistOptions): Promise<void>;
   /**
    * A snapshot that covers every entry before `firstIndex` is durable (the
    * snapshot store, `snapshot-store.ts`): the log may drop them. If the log
@@ -52,6 +52,18 @@ export interface RaftStorage {
   compact(firstIndex: number, prevTerm: number): Promise<void>;
   /** Finish queued work (and, in lazy mode, flush and fsync the buffer), then release the file. Idempotent. */
   close(): Promise<void>;
+}
+
+/** How a persist runs; the durability is the same either way. */
+export interface PersistOptions {
+  /**
+   * The caller goes on working while the write is made durable (the
+   * leader's own log writes, thesis §10.2.1: node/host.ts's pipeline), so
+   * the fsync must not hold the calling thread. Without it the real disk's
+   * fdatasync runs on the calling thread: cheaper when the caller has
+   * nothing to do but wait (a follower's acknowledgement waits for it).
+   */
+  readonly inBackground?: boolean;
 }
 
 /** What `openFileStorage` found and repaired on disk. */

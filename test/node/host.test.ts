@@ -12,10 +12,11 @@ import { validateConfig } from '../../node/config.js';
 import { noUnsafeFlags, type UnsafeFlags } from '../../node/unsafe-flags.js';
 import type { ClientMessage } from '../../node/protocol.js';
 import { NodeHost } from '../../node/host.js';
-import type { RaftMessage } from '../../node/raft/types.js';
+import type { Entry, HardState, RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
+import type { PersistOptions, RaftStorage } from '../../node/storage/storage.js';
 
-function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags } = {}): {
+function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags; storage?: RaftStorage } = {}): {
   host: NodeHost;
   real: FakeReal;
   sent: RaftMessage[];
@@ -40,7 +41,8 @@ function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags
   const clock = new AdjustableClock({ realNowMs: () => real.nowMs, scheduler: real });
   const sent: RaftMessage[] = [];
   const replies: ClientMessage[] = [];
-  const { storage, stored } = openMemoryStorage();
+  const { storage: memory, stored } = openMemoryStorage();
+  const storage = options.storage ?? memory;
   const host = new NodeHost({
     id: 'n1',
     config,
@@ -139,15 +141,15 @@ async function leadWithCommittedNoop(host: NodeHost, sent: RaftMessage[]): Promi
   expect(host.raft().status().commitIndex).toBe(1);
 }
 
-/** n2 answers every AppendEntries n1 sent so far, successfully. */
-async function ackEverything(host: NodeHost, sent: RaftMessage[]): Promise<void> {
+/** `peers` (n2 unless told) answer every AppendEntries n1 sent them so far, successfully. */
+async function ackEverything(host: NodeHost, sent: RaftMessage[], peers: readonly string[] = ['n2']): Promise<void> {
   for (const m of sent.splice(0)) {
-    if (m.type !== 'append_entries' || m.to !== 'n2') continue;
+    if (m.type !== 'append_entries' || !peers.includes(m.to)) continue;
     const matchIndex = m.prevLogIndex + m.entries.length;
     host.onPeerMessage({
       type: 'append_entries_response',
       term: m.term,
-      from: 'n2',
+      from: m.to,
       to: 'n1',
       success: true,
       matchIndex,
@@ -197,4 +199,137 @@ describe('NodeHost lease reads and process pauses (thesis §6.4.1; issue 15 defe
       }
     });
   }
+});
+
+/** A storage whose persists complete only when the test says so; it records each call in order. */
+class GatedStorage implements RaftStorage {
+  readonly calls: { hardState: HardState | null; indexes: number[]; inBackground: boolean; done: () => void; fail: (e: Error) => void }[] =
+    [];
+  gated = false;
+
+  persist(hardState: HardState | null, entries: readonly Entry[], options?: PersistOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({
+        hardState,
+        indexes: entries.map((e) => e.index),
+        inBackground: options?.inBackground === true,
+        done: resolve,
+        fail: reject,
+      });
+      if (!this.gated) resolve();
+    });
+  }
+  compact(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const put = (seq: number, value: string, clientId = 'c1'): ClientMessage => ({
+  type: 'client_request',
+  clientId,
+  instance: 1,
+  seq,
+  op: { type: 'put', key: 'k', value },
+});
+
+const answeredSeqs = (replies: readonly ClientMessage[]): number[] =>
+  replies.flatMap((r) => (r.type === 'client_response' && r.outcome.status === 'ok' ? [r.seq] : []));
+
+describe("NodeHost pipelines the leader's own log writes (thesis §10.2.1)", () => {
+  it("sends, commits on the followers' acks and answers while its own write is in flight; later entries go in one write after it", async () => {
+    const storage = new GatedStorage();
+    const { host, real, sent, replies } = setup({ storage });
+    await leadWithCommittedNoop(host, sent);
+    real.advance(50); // a heartbeat round brings n3 up to date too
+    await ackEverything(host, sent, ['n2', 'n3']);
+    storage.gated = true;
+    const before = storage.calls.length;
+    host.onClientMessage(put(1, 'a'), client);
+    await settle();
+    // The AppendEntries left before the leader's write completed, and that write runs in the background.
+    const first = storage.calls.slice(before);
+    expect(first.map((c) => [c.indexes, c.inBackground])).toEqual([[[2], true]]);
+    expect(sent.some((m) => m.type === 'append_entries' && m.entries.some((e) => e.index === 2))).toBe(true);
+    // Two more puts while it is in flight: sent at once, written together afterwards.
+    host.onClientMessage(put(2, 'b', 'c2'), { ...client, sender: 'c2' });
+    host.onClientMessage(put(3, 'c', 'c3'), { ...client, sender: 'c3' });
+    await settle();
+    expect(storage.calls.length).toBe(before + 1);
+    const toN3 = sent.filter((m) => m.type === 'append_entries' && m.to === 'n3');
+    // n2's acks alone are no quorum: the leader's own copy is not durable yet.
+    await ackEverything(host, sent);
+    expect(host.raft().status().commitIndex).toBe(1);
+    expect(answeredSeqs(replies)).toEqual([]);
+    // n3 acks too: two followers are a quorum of three, the leader's own copy still in flight.
+    sent.push(...toN3);
+    await ackEverything(host, sent, ['n3']);
+    expect(host.raft().status().commitIndex).toBe(4);
+    expect(answeredSeqs(replies).sort()).toEqual([1, 2, 3]);
+    expect(storage.calls.length).toBe(before + 1);
+    // The first write completes: the queued entries go in one background write.
+    storage.calls[before]!.done();
+    await settle();
+    expect(storage.calls.slice(before + 1).map((c) => [c.indexes, c.inBackground])).toEqual([[[3, 4], true]]);
+    storage.calls[before + 1]!.done();
+    await settle();
+    expect(host.raft().status().commitIndex).toBe(4);
+  });
+
+  it('a Ready that must persist first (a higher term) waits until the pipeline is empty, so storage sees Ready order', async () => {
+    const storage = new GatedStorage();
+    const { host, sent } = setup({ storage });
+    await leadWithCommittedNoop(host, sent);
+    storage.gated = true;
+    const before = storage.calls.length;
+    host.onClientMessage(put(1, 'a'), client);
+    await settle();
+    host.onClientMessage(put(2, 'b', 'c2'), { ...client, sender: 'c2' });
+    await settle();
+    // n3 leads term 5 now: n1 steps down, a Ready with a hard state.
+    sent.length = 0;
+    host.onPeerMessage({
+      type: 'append_entries',
+      term: 5,
+      from: 'n3',
+      to: 'n1',
+      prevLogIndex: 1,
+      prevLogTerm: 1,
+      entries: [],
+      leaderCommit: 1,
+      seq: 1,
+    });
+    await settle();
+    expect(storage.calls.slice(before).map((c) => c.indexes)).toEqual([[2]]);
+    expect(sent.filter((m) => m.type === 'append_entries_response')).toEqual([]); // its answer waits for its own persist
+    storage.calls[before]!.done();
+    await settle();
+    // The queued entry first (still the pipeline), then, once it is empty, the hard state of term 5.
+    expect(storage.calls.slice(before + 1).map((c) => [c.indexes, c.hardState?.currentTerm ?? null, c.inBackground])).toEqual([
+      [[3], null, true],
+    ]);
+    storage.calls[before + 1]!.done();
+    await settle();
+    expect(storage.calls.slice(before + 2).map((c) => [c.hardState?.currentTerm ?? null, c.inBackground])).toEqual([[5, false]]);
+    expect(sent.filter((m) => m.type === 'append_entries_response')).toEqual([]);
+    storage.calls[before + 2]!.done();
+    await settle();
+    expect(sent.filter((m) => m.type === 'append_entries_response' && m.to === 'n3')).toHaveLength(1);
+  });
+
+  it('a failed background write stops the node', async () => {
+    const storage = new GatedStorage();
+    const { host, sent } = setup({ storage });
+    await leadWithCommittedNoop(host, sent);
+    const fatal: unknown[] = [];
+    host.onFatal = (error) => fatal.push(error);
+    storage.gated = true;
+    host.onClientMessage(put(1, 'a'), client);
+    await settle();
+    storage.calls[storage.calls.length - 1]!.fail(new Error('EIO'));
+    await settle();
+    expect(fatal.map((e) => (e as Error).message)).toEqual(['EIO']);
+  });
 });

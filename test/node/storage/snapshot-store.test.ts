@@ -54,6 +54,7 @@ function crashingFs(inner: StorageFs, budget: number): StorageFs {
         writeSync: (b, o, l, p) => (step(), f.writeSync(b, o, l, p)),
         write: async (b, o, l, p) => (step(), f.write(b, o, l, p)),
         datasync: () => (step(), f.datasync()),
+        datasyncInBackground: async () => (step(), f.datasyncInBackground()),
         sync: async () => (step(), f.sync()),
         truncate: async (n) => (step(), f.truncate(n)),
         // A crash does not close files cleanly: the page cache's unsynced data must not reach the kernel.
@@ -105,6 +106,10 @@ function durabilityWatch(inner: StorageFs): { fs: StorageFs; dirty: Set<string>;
         datasync: () => {
           dirty.delete(path);
           return f.datasync();
+        },
+        datasyncInBackground: async () => {
+          dirty.delete(path);
+          return f.datasyncInBackground();
         },
         sync: async () => {
           dirty.delete(path);
