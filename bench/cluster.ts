@@ -4,6 +4,9 @@
  * - Throughput and p50/p99 latency, write-only and 50/50 read/write, at 1, 16
  *   and 64 concurrent clients (each client one op at a time, closed loop, on
  *   the leader).
+ * - CPU per successful op of the leader, a follower (mean) and the clients,
+ *   from /proc (bench/proc-cpu.ts): steadier than ops/s on a shared machine,
+ *   so a slowdown shows where it comes from.
  * - Failover: SIGKILL the leader N times under a steady writer; the
  *   unavailability window is kill → first successful write after it.
  *
@@ -23,6 +26,7 @@ import { defaultTimings } from '../node/config-types.js';
 import { Cluster } from '../harness/cluster.js';
 import { RiftClient } from '../node/client.js';
 import { EtcdCluster, etcdVersion } from './etcd.js';
+import { ownCpuSeconds, processCpuSeconds } from './proc-cpu.js';
 
 type Workload = 'write' | 'mixed';
 
@@ -36,6 +40,26 @@ interface LoadResult {
   readonly opsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU microseconds per successful op, by role; null where the system cannot say (etcd, no /proc). */
+  readonly cpuUsPerOp: CpuPerOp | null;
+}
+
+/** Where the CPU went during one load, per successful op. */
+interface CpuPerOp {
+  readonly leader: number;
+  /** The mean over the followers. */
+  readonly follower: number;
+  /** The bench process: the clients (and the bench's own bookkeeping). */
+  readonly client: number;
+  /** Every node and the clients together. */
+  readonly total: number;
+}
+
+/** CPU seconds so far of the leader, each follower and the bench process; null if any node's cannot be read. */
+interface CpuSample {
+  readonly leader: number;
+  readonly followers: readonly number[];
+  readonly client: number;
 }
 
 /** One closed-loop client of a system under test: an op at a time. */
@@ -50,6 +74,8 @@ interface System {
   readonly name: string;
   /** Clients for one load, on the leader as it is now. */
   clients(count: number, tag: string): Promise<BenchClient[]>;
+  /** CPU used so far by the leader the clients were placed on, the other nodes and this process; null when unknown. */
+  cpu(): CpuSample | null;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -68,6 +94,7 @@ async function runLoad(system: System, workload: Workload, clients: number, dura
   const latencies: number[] = [];
   let errors = 0;
   const pool = await system.clients(clients, tag);
+  const cpuBefore = system.cpu();
   const started = performance.now();
   const until = started + durationMs;
   await Promise.all(
@@ -86,6 +113,7 @@ async function runLoad(system: System, workload: Workload, clients: number, dura
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = system.cpu();
   latencies.sort((a, b) => a - b);
   return {
     system: system.name,
@@ -97,14 +125,39 @@ async function runLoad(system: System, workload: Workload, clients: number, dura
     opsPerSecond: latencies.length / seconds,
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
+    cpuUsPerOp: cpuPerOp(cpuBefore, cpuAfter, latencies.length),
   };
 }
 
+function cpuPerOp(before: CpuSample | null, after: CpuSample | null, ops: number): CpuPerOp | null {
+  if (before === null || after === null || ops === 0 || before.followers.length !== after.followers.length) return null;
+  const us = (seconds: number): number => (seconds * 1e6) / ops;
+  const leader = us(after.leader - before.leader);
+  const followers = after.followers.map((f, i) => us(f - before.followers[i]!));
+  const follower = followers.reduce((a, b) => a + b, 0) / Math.max(1, followers.length);
+  const client = us(after.client - before.client);
+  return { leader, follower, client, total: leader + followers.reduce((a, b) => a + b, 0) + client };
+}
+
 function riftSystem(cluster: Cluster): System {
+  let leaderNow: string | null = null;
   return {
     name: 'rift',
+    cpu() {
+      if (leaderNow === null) return null;
+      const leader = leaderNow;
+      const cpuOf = (id: string): number | null => {
+        const pid = cluster.pid(id);
+        return pid === null ? null : processCpuSeconds(pid);
+      };
+      const leaderCpu = cpuOf(leader);
+      const followers = cluster.nodeIds.filter((id) => id !== leader).map(cpuOf);
+      if (leaderCpu === null || followers.some((f) => f === null)) return null;
+      return { leader: leaderCpu, followers: followers as number[], client: ownCpuSeconds() };
+    },
     async clients(count, tag) {
       const leader = await cluster.waitForLeader(15_000);
+      leaderNow = leader;
       return Array.from({ length: count }, (_, c): BenchClient => {
         const client = new RiftClient({
           config: cluster.config,
@@ -126,6 +179,7 @@ function riftSystem(cluster: Cluster): System {
 function etcdSystem(etcd: EtcdCluster): System {
   return {
     name: 'etcd',
+    cpu: () => null,
     async clients(count) {
       const leader = await etcd.waitForLeader(15_000);
       return Array.from({ length: count }, (): BenchClient => ({
@@ -205,7 +259,11 @@ function failoverLine(system: string, windows: readonly number[]): string {
 function resultLine(r: LoadResult): string {
   return (
     `${r.system.padEnd(5)} ${r.workload.padEnd(6)} clients=${String(r.clients).padStart(3)}  ${r.opsPerSecond.toFixed(0).padStart(6)} ops/s  ` +
-    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.ops} ok, ${r.errors} not ok, ${r.seconds.toFixed(1)} s)`
+    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.ops} ok, ${r.errors} not ok, ${r.seconds.toFixed(1)} s)` +
+    (r.cpuUsPerOp === null
+      ? ''
+      : `  cpu µs/op: leader ${r.cpuUsPerOp.leader.toFixed(0)}, follower ${r.cpuUsPerOp.follower.toFixed(0)}, ` +
+        `client ${r.cpuUsPerOp.client.toFixed(0)}, total ${r.cpuUsPerOp.total.toFixed(0)}`)
   );
 }
 
