@@ -23,6 +23,11 @@ async function run(): Promise<void> {
       await f(args);
       return;
     }
+    case 'compare': {
+      const m = (await import('./compare.js')) as { runCompareBench: (args: string[]) => Promise<void> };
+      await m.runCompareBench(args);
+      return;
+    }
     case 'codec': {
       const m = (await import('./codec.js')) as { runCodecBench: (args: string[]) => Promise<void> };
       await m.runCodecBench(args);
@@ -64,7 +69,9 @@ async function run(): Promise<void> {
       return;
     }
     default:
-      process.stderr.write(`usage: npm run bench -- checker|cluster|codec|latency|membership|mc|pipeline|sim|snapshots|soak [args]\n`);
+      process.stderr.write(
+        `usage: npm run bench -- checker|cluster|codec|compare|latency|membership|mc|pipeline|sim|snapshots|soak [args]\n`,
+      );
       process.exitCode = 254;
   }
 }
