@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredState } from '../../../node/raft/types.js';
 import { AssertionError } from '../../../node/util/assert.js';
-import { LOG_FILE_NAME, StorageCorruptionError, openFileStorage, readLogFile } from '../../../node/storage/index.js';
+import { LOG_FILE_NAME, StorageCorruptionError, nodeFs, openFileStorage, pageCacheFs, readLogFile } from '../../../node/storage/index.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../../node/storage/record.js';
 import { defaultTimings } from '../../../node/config-types.js';
 import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
@@ -78,6 +78,24 @@ describe('openFileStorage', () => {
     await Promise.all(calls);
     await storage.close();
     expect(await reopen(dir)).toEqual({ hardState: { currentTerm: 2, votedFor: 'b' }, entries: [...entries(1, 2, 1), entry(3, 2)] });
+  });
+
+  it('a background persist (the leader pipeline, fsync off the event loop) is durable when it resolves, and in call order with a plain one', async () => {
+    // Under the page-cache crash model nothing reaches the kernel before its fsync, so what a copy of the
+    // kernel's file holds right after the promise resolves is what a crash would keep.
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, { fs: pageCacheFs(nodeFs) });
+    await storage.persist({ currentTerm: 1, votedFor: 'a' }, entries(1, 2, 1));
+    await storage.persist(null, entries(3, 3, 1), { inBackground: true });
+    const copy = await tempDir();
+    await copyFile(path.join(dir, LOG_FILE_NAME), path.join(copy, LOG_FILE_NAME));
+    expect((await reopen(copy)).entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    // Queued behind a background one, a plain persist lands after it.
+    const background = storage.persist(null, [entry(6, 1)], { inBackground: true });
+    const after = storage.persist(null, [entry(7, 1)]);
+    await Promise.all([background, after]);
+    await storage.close();
+    expect((await reopen(dir)).entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('rejects an invalid persist with an AssertionError, writes nothing, and stays usable', async () => {
