@@ -8,6 +8,17 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
+/** Polls `probe` every 50 ms until it gives a value (not null or undefined) and returns it, or throws after `deadlineMs`. */
+export async function waitForValue<T>(what: string, deadlineMs: number, probe: () => Promise<T | null | undefined>): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const value = await probe();
+    if (value !== null && value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+}
+
 /** True once no process with this pid exists (signal 0 probes without signalling). */
 export function processGone(pid: number): boolean {
   try {

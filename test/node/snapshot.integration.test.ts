@@ -18,16 +18,7 @@ import { Cluster } from '../../harness/cluster.js';
 import { RiftClient, type ClientResult } from '../../node/client.js';
 import { decodeSnapshot } from '../../node/storage/snapshot-store.js';
 import { ensureBuilt } from '../support/build.js';
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | null | undefined>): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-}
+import { waitForValue as waitFor } from '../harness/wait.js';
 
 function expectOk(result: ClientResult, what: string): string | null {
   if (result.type !== 'ok') throw new Error(`${what}: expected ok, got ${JSON.stringify(result)}`);
