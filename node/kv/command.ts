@@ -7,7 +7,7 @@
  */
 import { hash } from 'node:crypto';
 import type { KvOp } from '../protocol.js';
-import { checkKvOp, isRecord } from '../transport/validate.js';
+import { checkKvOp, isRecord, MAX_PAYLOAD_CHARS } from '../transport/validate.js';
 import { assertNever } from '../util/assert.js';
 
 export interface Command {
@@ -44,9 +44,78 @@ export function opDigest(op: KvOp): string {
 
 export type DecodeCommandResult = { readonly ok: true; readonly cmd: Command } | { readonly ok: false; readonly error: string };
 
+/**
+ * The stored form: a JSON array `[clientId, instance, seq, opType, key,
+ * ...fields]` with the op's fields in its declared order (put: value; cas:
+ * expected, value). Every replica parses each command once when it applies
+ * it; an array costs JSON.parse about half what an object does (no keys to
+ * intern, no object shapes to build). Built field by field, so the stored
+ * form does not depend on the caller's object (extra fields, key order).
+ */
 export function encodeCommand(cmd: Command): string {
-  // Field by field, so the stored form does not depend on the caller's object (extra fields, key order).
-  return JSON.stringify({ clientId: cmd.clientId, instance: cmd.instance, seq: cmd.seq, op: cmd.op });
+  const op = cmd.op;
+  switch (op.type) {
+    case 'get':
+    case 'delete':
+      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key]);
+    case 'put':
+      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key, op.value]);
+    case 'cas':
+      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key, op.expected, op.value]);
+    default:
+      return assertNever(op, 'op');
+  }
+}
+
+/** Array length of each op type's stored form. */
+const STORED_LENGTH: Readonly<Record<KvOp['type'], number>> = { get: 5, delete: 5, put: 6, cas: 7 };
+
+function isNat(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function payloadProblem(v: unknown, field: string): string | null {
+  if (typeof v !== 'string') return `command.op.${field}: expected a string`;
+  return v.length <= MAX_PAYLOAD_CHARS
+    ? null
+    : `command.op.${field}: string of ${v.length} chars exceeds the limit of ${MAX_PAYLOAD_CHARS}`;
+}
+
+function decodeStored(v: readonly unknown[]): DecodeCommandResult {
+  const [clientId, instance, seq, type, key] = v;
+  if (typeof type !== 'string' || !Object.hasOwn(STORED_LENGTH, type))
+    return { ok: false, error: `command.op.type: unknown op type ${JSON.stringify(String(type).slice(0, 40))}` };
+  const opType = type as KvOp['type'];
+  if (v.length !== STORED_LENGTH[opType])
+    return { ok: false, error: `command: ${v.length} fields; a ${opType} has ${STORED_LENGTH[opType]}` };
+  if (typeof clientId !== 'string' || clientId.length === 0) return { ok: false, error: 'command.clientId: expected a non-empty string' };
+  if (!isNat(instance)) return { ok: false, error: 'command.instance: expected a non-negative safe integer' };
+  if (!isNat(seq)) return { ok: false, error: 'command.seq: expected a non-negative safe integer' };
+  const keyProblem = payloadProblem(key, 'key');
+  if (keyProblem !== null) return { ok: false, error: keyProblem };
+  const k = key as string;
+  let op: KvOp;
+  switch (opType) {
+    case 'get':
+    case 'delete':
+      op = { type: opType, key: k };
+      break;
+    case 'put': {
+      const problem = payloadProblem(v[5], 'value');
+      if (problem !== null) return { ok: false, error: problem };
+      op = { type: opType, key: k, value: v[5] as string };
+      break;
+    }
+    case 'cas': {
+      const problem = (v[5] === null ? null : payloadProblem(v[5], 'expected')) ?? payloadProblem(v[6], 'value');
+      if (problem !== null) return { ok: false, error: problem };
+      op = { type: opType, key: k, expected: v[5] as string | null, value: v[6] as string };
+      break;
+    }
+    default:
+      return assertNever(opType, 'op type');
+  }
+  return { ok: true, cmd: { clientId, instance, seq, op } };
 }
 
 /** Total: any string yields a typed result, never an exception. */
@@ -57,7 +126,9 @@ export function decodeCommand(data: string): DecodeCommandResult {
   } catch (e) {
     return { ok: false, error: `command is not JSON: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}` };
   }
-  if (!isRecord(v)) return { ok: false, error: 'command is not a JSON object' };
+  if (Array.isArray(v)) return decodeStored(v);
+  // The object form {clientId, instance, seq, op}: what logs written before the array form hold.
+  if (!isRecord(v)) return { ok: false, error: 'command is not a JSON array or object' };
   const keys = Object.keys(v);
   if (keys.length !== 4 || !keys.every((k) => k === 'clientId' || k === 'instance' || k === 'seq' || k === 'op')) {
     return { ok: false, error: `command has fields ${JSON.stringify(keys.slice(0, 8))}; expected clientId, instance, seq, op` };

@@ -1,9 +1,9 @@
 /**
  * The wire format of every rift datagram (peer and client traffic alike),
- * version 3:
+ * version 4:
  *
  *   offset 0    4 bytes  magic "RIFT"
- *   offset 4    1 byte   version (3)
+ *   offset 4    1 byte   version (4)
  *   offset 5    1 byte   key domain: 1 peer, 2 client, 3 admin (`keys.ts`)
  *   offset 6    8 bytes  senderIncarnation    f64, little-endian (all four)
  *   offset 14   8 bytes  receiverIncarnation
@@ -15,9 +15,13 @@
  *                          what nodes send each other;
  *                        - a snapshot chunk or its ack in binary (first byte 6-7;
  *                          `snapshot-binary.ts`), peer domain only;
+ *                        - a client request or response in binary (first byte 8-9;
+ *                          `client-binary.ts`), client domain only: what every
+ *                          operation sends;
  *                        - the UTF-8 JSON envelope {cluster, from, to, body[, token]}
- *                          (first byte `{`): client traffic, a node's `hello`, and
- *                          any Raft message in its JSON form.
+ *                          (first byte `{`): the other client messages (status,
+ *                          retry), admin messages, a node's `hello`, and any Raft
+ *                          or client message in its JSON form.
  *   last 32 bytes        HMAC-SHA256(key, every byte before it)
  *
  * The key is chosen by the domain and the sender named in the header: a peer
@@ -43,12 +47,17 @@
  * Version 2 added the binary form (peer traffic is mostly heartbeats, and as
  * JSON their stringify/parse/validate cost more than the MACs). Version 3
  * added the key domains, the per-sender key, and the header fields for replay
- * protection.
+ * protection. Version 4 added the binary client request and response, and
+ * with it the stored form of a command changed (`node/kv/command.ts`): a
+ * version-3 node would apply the new commands as no-ops, so the two versions
+ * must never form one cluster, and a different version byte keeps them apart
+ * (each drops the other's datagrams as `bad_version`).
  */
 import { hash } from 'node:crypto';
-import type { AdminMessage, ClientMessage, Hello, SnapshotTransferMessage } from '../protocol.js';
+import type { AdminMessage, ClientMessage, ClientRequest, ClientResponse, Hello, SnapshotTransferMessage } from '../protocol.js';
 import type { AppendEntries, Entry, RaftMessage } from '../raft/types.js';
 import type { KeyDomain, KeyLookup } from './keys.js';
+import { decodeClientBinary, encodeClientBinary, hasClientBinaryForm, isClientBinaryKind } from './client-binary.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
 import { decodeSnapshotBinary, encodeSnapshotBinary, isSnapshotKind, isSnapshotTransferMessage } from './snapshot-binary.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
@@ -56,7 +65,7 @@ import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
 /** Largest UDP payload over IPv4 (65,535 - 8 UDP header - 20 IP header). 65,508 gives EMSGSIZE. */
 export const MAX_DATAGRAM_BYTES = 65_507;
 export const MAGIC = Buffer.from('RIFT', 'ascii');
-export const WIRE_VERSION = 3;
+export const WIRE_VERSION = 4;
 export const MAC_BYTES = 32;
 /** Magic, version, domain, the four f64 fields and the sender length byte. */
 export const FIXED_HEADER_BYTES = MAGIC.length + 1 + 1 + 4 * 8 + 1;
@@ -291,7 +300,31 @@ export function encodeEnvelope(env: Envelope, key: Buffer, stamp: Stamp): Encode
   if (typeof body === 'object' && body !== null && isSnapshotTransferMessage(body)) {
     return encodePeerBinary(env, body, key, stamp, encodeSnapshotBinary);
   }
+  if (typeof body === 'object' && body !== null && hasClientBinaryForm(body)) return encodeClient(env, body, key, stamp);
   return encodeJson(env, key, stamp);
+}
+
+/**
+ * A client request or response in its binary form (`client-binary.ts`),
+ * validated first with the JSON form's rules; one whose text UTF-8 cannot
+ * carry goes as JSON.
+ */
+function encodeClient(env: Envelope, body: ClientRequest | ClientResponse, key: Buffer, stamp: Stamp): EncodeResult {
+  const plain =
+    env.token === undefined
+      ? { cluster: env.cluster, from: env.from, to: env.to, body }
+      : { cluster: env.cluster, from: env.from, to: env.to, body, token: env.token };
+  const problem = checkEnvelopeShape(plain) ?? checkEnvelopeBody(plain);
+  if (problem !== null) return { ok: false, reason: 'invalid_message', detail: problem };
+  const header = writeHeader(env.from, 'client', stamp);
+  if (typeof header === 'string') return { ok: false, reason: 'invalid_message', detail: header };
+  const written = encodeClientBinary(plain, scratchBuffer(), HMAC_BLOCK_BYTES + header, MAX_DATAGRAM_BYTES - header - MAC_BYTES);
+  if (!written.ok) {
+    if (written.reason === 'not_representable') return encodeJson(env, key, stamp);
+    const bytes = header + written.bytes + MAC_BYTES;
+    return { ok: false, reason: 'oversized', bytes, detail: `envelope is ${bytes} bytes; the datagram limit is ${MAX_DATAGRAM_BYTES}` };
+  }
+  return seal(macPads(key), header + written.bytes);
 }
 
 /** A peer body in its binary form (Raft messages, snapshot transfer): header, body written in place, then the MAC. */
@@ -513,6 +546,23 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
     if (isSnapshotKind(whole[payloadStart])) {
       if (domain !== 'peer') return drop('wrong_domain', 'a snapshot transfer message in the client key domain');
       const read = decodeSnapshotBinary(whole, payloadStart, payloadEnd);
+      if (!read.ok) return drop('invalid_message', read.detail);
+      if (read.envelope.cluster !== expectedCluster) {
+        return drop(
+          'wrong_cluster',
+          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
+        );
+      }
+      if (read.envelope.from !== sender)
+        return drop(
+          'sender_mismatch',
+          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
+        );
+      return { ok: true, envelope: read.envelope, auth };
+    }
+    if (isClientBinaryKind(whole[payloadStart])) {
+      if (domain !== 'client') return drop('wrong_domain', `a client message in the ${domain} key domain`);
+      const read = decodeClientBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
       if (read.envelope.cluster !== expectedCluster) {
         return drop(

@@ -78,7 +78,7 @@ function natProblem(v: number, field: string): string | null {
  * string), so such text is refused at the sender. The KV layer never makes
  * one: its commands are JSON, which escapes them.
  */
-function isWellFormed(s: string): boolean {
+export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
@@ -153,7 +153,8 @@ function isShortAscii(s: string): boolean {
   return true;
 }
 
-function strBytes(s: string): number {
+/** Bytes of a `str` field (u16 length and the UTF-8 bytes). */
+export function strBytes(s: string): number {
   return 2 + (isShortAscii(s) ? s.length : Buffer.byteLength(s, 'utf8'));
 }
 
@@ -243,7 +244,8 @@ export function encodeRaftBinary(env: BinaryEnvelope, out: Buffer, at: number, m
   return { ok: true, bytes: size };
 }
 
-function writeStr(out: Buffer, o: number, s: string): number {
+/** Writes a `str` field (u16 UTF-8 byte length, then the bytes); returns the offset after it. */
+export function writeStr(out: Buffer, o: number, s: string): number {
   let n: number;
   if (isShortAscii(s)) {
     for (let i = 0; i < s.length; i++) out[o + 2 + i] = s.charCodeAt(i);
@@ -291,7 +293,7 @@ function internAscii(buf: Buffer, start: number, length: number, hash: number): 
 }
 
 /** A bounds-checked cursor. The first problem sticks; later reads return zeros. */
-class Reader {
+export class Reader {
   o: number;
   problem: string | null = null;
 
@@ -319,6 +321,13 @@ class Reader {
   u8(what: string): number {
     if (!this.need(1, what)) return 0;
     return this.buf[this.o++]!;
+  }
+
+  u16(what: string): number {
+    if (!this.need(2, what)) return 0;
+    const v = this.buf.readUInt16LE(this.o);
+    this.o += 2;
+    return v;
   }
 
   u32(what: string): number {

@@ -20,9 +20,21 @@ describe('command encoding', () => {
     );
   });
 
-  it('does not copy extra fields of the caller object into the log', () => {
+  it('stores [clientId, instance, seq, opType, key, ...fields], without extra fields of the caller object', () => {
     const cmd = { clientId: 'c', instance: 7, seq: 1, op: { type: 'get', key: 'k' } as const, extra: 'x' };
-    expect(JSON.parse(encodeCommand(cmd))).toEqual({ clientId: 'c', instance: 7, seq: 1, op: { type: 'get', key: 'k' } });
+    expect(JSON.parse(encodeCommand(cmd))).toEqual(['c', 7, 1, 'get', 'k']);
+    const cas = { type: 'cas', value: 'v', key: 'k', expected: null, extra: 1 } as unknown as KvOp;
+    expect(encodeCommand({ clientId: 'c', instance: 7, seq: 2, op: cas })).toBe('["c",7,2,"cas","k",null,"v"]');
+  });
+
+  it('still reads the object form {clientId, instance, seq, op} that older logs hold (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.maxSafeNat(), fc.maxSafeNat(), arbKvOp, (clientId, instance, seq, op) => {
+        const r = decodeCommand(JSON.stringify({ clientId, instance, seq, op }));
+        expect(r).toEqual({ ok: true, cmd: { clientId, instance, seq, op } });
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it.each([
@@ -36,6 +48,16 @@ describe('command encoding', () => {
     ['put without value', '{"clientId":"c","instance":1,"seq":1,"op":{"type":"put","key":"k"}}'],
     ['missing instance', '{"clientId":"c","seq":1,"op":{"type":"get","key":"k"}}'],
     ['negative instance', '{"clientId":"c","instance":-1,"seq":1,"op":{"type":"get","key":"k"}}'],
+    ['stored: put without value', '["c",1,1,"put","k"]'],
+    ['stored: get with a value', '["c",1,1,"get","k","v"]'],
+    ['stored: unknown op', '["c",1,1,"incr","k"]'],
+    ['stored: prototype key as op', '["c",1,1,"constructor","k"]'],
+    ['stored: empty client', '["",1,1,"get","k"]'],
+    ['stored: fractional seq', '["c",1,1.5,"get","k"]'],
+    ['stored: negative instance', '["c",-1,1,"get","k"]'],
+    ['stored: number key', '["c",1,1,"get",7]'],
+    ['stored: cas expected a number', '["c",1,1,"cas","k",3,"v"]'],
+    ['stored: cas value null', '["c",1,1,"cas","k","a",null]'],
   ])('rejects %s with a typed error', (_name, data) => {
     const r = decodeCommand(data);
     expect(r.ok).toBe(false);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCommand, opDigest } from '../../../node/kv/command.js';
+import { decodeCommand, encodeCommand, opDigest } from '../../../node/kv/command.js';
 import { KvStateMachine } from '../../../node/kv/state-machine.js';
 import type { ApplyResult } from '../../../node/kv/state-machine.js';
 import type { KvOp, KvResult } from '../../../node/protocol.js';
@@ -293,7 +293,9 @@ describe('state machine vs reference model (property)', () => {
             // Canonical key order, so the model's comparison by JSON sees the op the state machine digests.
             instance = 2;
             seq = Math.max(0, (last?.seq ?? 1) + step.shift);
-            op = JSON.parse(encodeCommand({ clientId: 'x', instance, seq, op: step.op })).op as KvOp;
+            const decoded = decodeCommand(encodeCommand({ clientId: 'x', instance, seq, op: step.op }));
+            if (!decoded.ok) throw new Error(decoded.error);
+            op = decoded.cmd.op;
           } else if (step.kind === 'new' || last === undefined) {
             seq = (last?.seq ?? 0) + 1;
             op = step.kind === 'new' ? step.op : { type: 'get', key: 'a' };

@@ -126,15 +126,10 @@ describe('codec round trip', () => {
   });
 
   it('lays out magic, version, header, a JSON client message and a trailing MAC over everything before it, as specified', () => {
-    const request: Envelope = {
-      cluster: CLUSTER,
-      from: 'c1',
-      to: 'n1',
-      body: { type: 'client_request', clientId: 'c1', instance: 9, seq: 1, op: { type: 'get', key: 'k' } },
-    };
+    const request: Envelope = { cluster: CLUSTER, from: 'c1', to: 'n1', body: { type: 'status_request', requestId: 'r1' } };
     const buf = encodeOk(request);
     expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
-    expect(buf[4]).toBe(3);
+    expect(buf[4]).toBe(4);
     expect(buf.subarray(0, FIXED_HEADER_BYTES + 2)).toEqual(header('client', 'c1'));
     const signed = buf.subarray(0, buf.length - MAC_BYTES);
     expect(buf.subarray(buf.length - MAC_BYTES)).toEqual(createHmac('sha256', CLIENT_KEY).update(signed).digest());
@@ -146,7 +141,7 @@ describe('codec round trip', () => {
   it("sends Raft messages in the binary form, in the peer domain, under the sender's peer key", () => {
     const buf = encodeOk(vote);
     expect(buf.subarray(0, 4).toString('ascii')).toBe('RIFT');
-    expect(buf[4]).toBe(3);
+    expect(buf[4]).toBe(4);
     expect(buf.subarray(0, FIXED_HEADER_BYTES + 2)).toEqual(header('peer', 'n1'));
     const signed = buf.subarray(0, buf.length - MAC_BYTES);
     expect(buf.subarray(buf.length - MAC_BYTES)).toEqual(createHmac('sha256', derivePeerKey(PEER_SECRET, 'n1')).update(signed).digest());
@@ -389,7 +384,7 @@ describe('codec rejects bad input without throwing', () => {
   });
 
   it('wrong version byte is bad_version even with a valid MAC', () => {
-    for (const version of [0, 1, 2, 4, 255]) {
+    for (const version of [0, 1, 2, 3, 255]) {
       const buf = Buffer.from(encodeOk(vote));
       buf[4] = version;
       createHmac('sha256', keyOf(vote))

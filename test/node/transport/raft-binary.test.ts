@@ -145,8 +145,9 @@ describe('binary Raft messages', () => {
         payload[pos] = payload[pos]! ^ xor;
         const r = decodeEnvelope(seal(payload, env.from), RING, CLUSTER);
         if (!r.ok) {
-          // sender_mismatch: the corrupted byte was in `from`, which no longer names the key's owner.
-          expect(['invalid_message', 'wrong_cluster', 'malformed_json', 'sender_mismatch']).toContain(r.reason);
+          // sender_mismatch: the corrupted byte was in `from`, which no longer names the key's owner;
+          // wrong_domain: the kind byte now names a client message, which a peer datagram never carries.
+          expect(['invalid_message', 'wrong_cluster', 'malformed_json', 'sender_mismatch', 'wrong_domain']).toContain(r.reason);
           return;
         }
         // It was still well formed: then it must be exactly what these bytes say.
