@@ -281,6 +281,8 @@ export class NodeHost {
   private readonly pendingAdmin = new Map<string, PendingAdmin>(); // by requestId
   /** Answers to admin changes already decided, by requestId, so a retry is answered rather than proposed again (bounded, oldest out). */
   private readonly adminAnswers = new Map<string, AdminOutcome>();
+  /** RaftNode.acceptedPeers' last answer (undefined: not asked yet). */
+  private lastPeers: readonly NodeId[] | null | undefined = undefined;
   /** The peers the transport was last told to hear (RaftNode.acceptedPeers), as a comparable key. */
   private lastPeersKey: string | undefined = undefined;
   private started = false;
@@ -394,6 +396,8 @@ export class NodeHost {
   private updatePeers(): void {
     if (this.io.setPeers === undefined) return;
     const peers = this.core.acceptedPeers();
+    if (peers === this.lastPeers) return; // the core returns the same array until its answer changes
+    this.lastPeers = peers;
     const key = peers === null ? '*' : peers.join(',');
     if (key === this.lastPeersKey) return;
     if (this.lastPeersKey !== undefined)

@@ -219,10 +219,27 @@ export interface ConfigPoint {
  * leader appends a change only once the previous one committed.
  */
 export class ConfigHistory {
-  points: ConfigPoint[];
+  private pointsNow: ConfigPoint[];
+  /** Grows with every change of `points`, so a cache of something derived from them can tell it is stale. */
+  private changeCount = 0;
 
   constructor(base: ConfigPoint) {
-    this.points = [base];
+    this.pointsNow = [base];
+  }
+
+  get points(): readonly ConfigPoint[] {
+    return this.pointsNow;
+  }
+
+  /** How many times the points changed (a cache key, not state). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Every point at once (restoring a copied node state). */
+  replace(points: readonly ConfigPoint[]): void {
+    this.pointsNow = points.slice();
+    this.changeCount++;
   }
 
   current(): Configuration {
@@ -246,17 +263,22 @@ export class ConfigHistory {
   /** A config entry appended at `index` (after every point). */
   push(index: number, configuration: Configuration): void {
     assert(index > this.lastIndex(), `config entry at ${index} must follow the one at ${this.lastIndex()}`);
-    this.points.push({ index, configuration });
+    this.pointsNow.push({ index, configuration });
+    this.changeCount++;
   }
 
   /** The log lost every entry from `index` on: so did their configurations (never the base). */
   truncateFrom(index: number): void {
-    while (this.points.length > 1 && this.last().index >= index) this.points.pop();
+    while (this.pointsNow.length > 1 && this.last().index >= index) {
+      this.pointsNow.pop();
+      this.changeCount++;
+    }
   }
 
   /** A snapshot at `base.index` became the start of what is known: the points it covers collapse into it. */
   rebase(base: ConfigPoint): void {
-    this.points = [base, ...this.points.filter((point) => point.index > base.index)];
+    this.pointsNow = [base, ...this.pointsNow.filter((point) => point.index > base.index)];
+    this.changeCount++;
   }
 
   /**

@@ -134,6 +134,8 @@ export class RaftNode {
   // lists below are derived from its newest configuration (refreshMembership)
   // and are the only orders in which peers are ever visited (determinism).
   private readonly configs: ConfigHistory;
+  /** acceptedPeers' last answer and what it was computed from (a cache: not state, never persisted or compared). */
+  private acceptedPeersMemo: { readonly changes: number; readonly passed: number; readonly peers: readonly NodeId[] | null } | null = null;
   /** Every member but us (voters and learners), sorted: whom a leader replicates to. */
   private others: readonly NodeId[] = [];
   /** Every voter but us, sorted: whom a candidate asks, whose answers count in majorities. */
@@ -419,7 +421,7 @@ export class RaftNode {
     this.snapshotRequested = state.snapshotRequested;
     this.bytesSinceSnapshot = state.bytesSinceSnapshot;
     assert(state.configHistory.length > 0, 'a restored configuration history has a base');
-    this.configs.points = state.configHistory.slice();
+    this.configs.replace(state.configHistory);
     // Still a follower here: refreshMembership only derives the member lists and leaves progress alone.
     this.role = 'follower';
     this.progress.clear();
@@ -830,11 +832,25 @@ export class RaftNode {
    * is no longer heard; a joiner that knows no configuration yet gets null
    * (it must hear from whoever leads). Sorted, for a stable comparison.
    */
-  acceptedPeers(): NodeId[] | null {
+  acceptedPeers(): readonly NodeId[] | null {
+    // The host asks after every Ready, and the answer changes only with the
+    // configuration history or with how many of its points the commit index
+    // has passed: the same array comes back until then (the host compares by
+    // identity).
+    const points = this.configs.points;
+    const from = Math.max(this.commitIndex, points[0]?.index ?? 0);
+    let passed = 0;
+    while (passed < points.length && points[passed]!.index <= from) passed++;
+    const memo = this.acceptedPeersMemo;
+    if (memo !== null && memo.changes === this.configs.changes && memo.passed === passed) return memo.peers;
     const members = this.configs.membersSince(this.commitIndex);
-    if (members === null) return null;
-    members.delete(this.config.id);
-    return [...members].sort();
+    let peers: readonly NodeId[] | null = null;
+    if (members !== null) {
+      members.delete(this.config.id);
+      peers = [...members].sort();
+    }
+    this.acceptedPeersMemo = { changes: this.configs.changes, passed, peers };
+    return peers;
   }
 
   /** Whether the newest configuration entry (or the snapshot's/bootstrap configuration) is committed. */

@@ -398,7 +398,9 @@ function writeHeader(sender: string, domain: KeyDomain, stamp: Stamp): number | 
   if (typeof sender !== 'string' || sender.length === 0) return 'envelope.from: must not be empty';
   const n = senderBytes(sender);
   if (n > MAX_SENDER_BYTES) return `envelope.from: ${n} UTF-8 bytes; the header holds at most ${MAX_SENDER_BYTES}`;
-  if (!(sender as unknown as { isWellFormed(): boolean }).isWellFormed()) return 'envelope.from: not well-formed UTF-16 (a lone surrogate)';
+  // n equals the length only for ASCII, which is always well formed.
+  if (n !== sender.length && !(sender as unknown as { isWellFormed(): boolean }).isWellFormed())
+    return 'envelope.from: not well-formed UTF-16 (a lone surrogate)';
   const buf = scratchBuffer();
   const at = HMAC_BLOCK_BYTES;
   for (let i = 0; i < MAGIC.length; i++) buf[at + i] = MAGIC[i]!;

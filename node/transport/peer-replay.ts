@@ -46,6 +46,10 @@ interface PeerState {
   nextCounter: number;
 }
 
+/** The two accepting verdicts, made once: one per datagram received would be garbage per datagram. */
+const ACCEPT: PeerVerdict = { kind: 'accept', helloDue: false };
+const ACCEPT_HELLO_DUE: PeerVerdict = { kind: 'accept', helloDue: true };
+
 export class PeerReplayGuard {
   private readonly peers = new Map<NodeId, PeerState>();
 
@@ -95,7 +99,7 @@ export class PeerReplayGuard {
     const verdict = state.window.accept(stamp.counter);
     switch (verdict) {
       case 'accept':
-        return { kind: 'accept', helloDue };
+        return helloDue ? ACCEPT_HELLO_DUE : ACCEPT;
       case 'duplicate':
         return { kind: 'drop', reason: 'replayed', detail: `${peer} counter ${stamp.counter} was already accepted`, helloDue: false };
       case 'too_old':

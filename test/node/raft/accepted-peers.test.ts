@@ -70,4 +70,29 @@ describe('RaftNode.acceptedPeers (issue 18)', () => {
     );
     expect(restarted.acceptedPeers()).toEqual(['n1', 'n3']);
   });
+
+  it('returns the same array until its answer changes, and sees an uncommitted config entry replaced by another leader', () => {
+    const net = new Network(3, plain);
+    net.campaign('n1');
+    net.addNode('n4', plain);
+    net.addNode('n5', plain);
+    net.isolate('n2');
+    net.isolate('n3');
+    expect(net.node('n1').proposeConfChange({ type: 'add_learner', node: 'n4' })).toMatchObject({ ok: true });
+    net.processAll();
+    const first = net.node('n1').acceptedPeers();
+    expect(first).toEqual(['n2', 'n3', 'n4']);
+    expect(net.node('n1').acceptedPeers()).toBe(first); // the host compares by identity
+    // n2 leads term 2 without n1 and adds n5 instead: n1's entry for n4 is truncated and replaced.
+    net.heal();
+    net.isolate('n1');
+    net.campaign('n2');
+    expect(net.node('n2').proposeConfChange({ type: 'add_learner', node: 'n5' })).toMatchObject({ ok: true });
+    net.stabilize();
+    net.heal();
+    net.tick(3, ['n2']); // a heartbeat round: n2's term reaches n1, which then takes n2's log
+    net.stabilize();
+    expect(net.node('n1').configuration().learners).toEqual(['n5']);
+    expect(net.node('n1').acceptedPeers()).toEqual(['n2', 'n3', 'n5']);
+  });
 });
