@@ -345,6 +345,7 @@ export function steppedParams(options: McOptions): SteppedParams {
     clockDriftBound: options.clockDriftBound,
     unsafe: options.unsafe,
     skipReadQuorum: options.skipReadQuorum,
+    ...(options.commitNotice === 'immediate' ? { commitNotice: 'immediate' as const } : {}),
     // Without snapshots the node's default (never reached): the configuration, and so every state, as before.
     ...(options.bounds.snapshots > 0
       ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing }

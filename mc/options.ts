@@ -100,6 +100,13 @@ export interface McOptions {
   readonly changes: readonly ChangeKind[];
   readonly readMode: ReadMode;
   /**
+   * When a leader tells followers of a commit no new entries carried:
+   * `tick`, at its next tick, as the node does (RaftConfig.commitNoticeAtTick),
+   * or `immediate`, at once (the counterexample paths written before the node
+   * deferred them name those heartbeats).
+   */
+  readonly commitNotice: 'tick' | 'immediate';
+  /**
    * `timeouts`: no clocks; a node's next timer may go off at any moment
    * (Raft's safety does not depend on timing). `ticks`: real time advances
    * in steps and every node clock ticks at a rate within the drift bound of
@@ -419,6 +426,7 @@ export const USAGE = (): string => {
     'The cluster:',
     ...modelOptions.map(int),
     line('--read-mode MODE', `readindex or lease (default ${configDefaults.readMode})`),
+    line('--commit-notice WHEN', 'tick (as the node: a commit no entries carried is told at the next tick) or immediate (default tick)'),
     line('--time MODE', "timeouts (no clocks: any timer may go off at any moment; Raft's safety is timing-free) or ticks"),
     line('', '(real time in steps, every clock ticking at a rate within --drift-bound of the others: what lease reads'),
     line('', 'need; mc/README.md); default: ticks with lease, else timeouts'),
@@ -508,6 +516,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },
     'read-mode': { type: 'string' },
+    'commit-notice': { type: 'string' },
     time: { type: 'string' },
     start: { type: 'string' },
     'fault-budgets': { type: 'string' },
@@ -563,6 +572,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     number,
     number,
   ];
+  const commitNotice = str('commit-notice') ?? 'tick';
+  if (commitNotice !== 'tick' && commitNotice !== 'immediate') throw new OptionError('--commit-notice must be tick or immediate');
   const readMode = str('read-mode') ?? configDefaults.readMode;
   if (readMode !== 'readindex' && readMode !== 'lease') throw new OptionError('--read-mode must be readindex or lease');
   const time = str('time') ?? (readMode === 'lease' ? 'ticks' : 'timeouts');
@@ -611,6 +622,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     learners,
     changes,
     readMode,
+    commitNotice,
     time,
     start,
     faultBudgets,

@@ -241,6 +241,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       keepLogOnInstall: unsafe.keepLogOnInstall,
     },
     parallelLeaderAppend: true,
+    commitNoticeAtTick: true,
     // Issue 18: absent = the core's defaults (node/raft/compaction.ts), the one source of them.
     ...(config.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: config.snapshotEveryEntries } : {}),
     ...(config.snapshotEveryBytes !== undefined ? { snapshotEveryBytes: config.snapshotEveryBytes } : {}),

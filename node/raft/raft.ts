@@ -947,6 +947,8 @@ export class RaftNode {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
       if (farewell) this.sendFarewells();
+    } else if (this.config.commitNoticeAtTick === true) {
+      this.sendCommitNotices();
     }
   }
 
@@ -978,6 +980,7 @@ export class RaftNode {
         this.config.electionTimeoutTicksMin - this.electionElapsed,
       );
       if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
+      if (this.config.commitNoticeAtTick === true && this.others.some((peer) => this.commitNoticeDue(peer))) due = 1;
     } else if (!this.mayCampaign()) {
       // Ticks of a node that may not campaign never act (tickElection); any wake-up period will do.
       due = this.config.electionTimeoutTicksMax;
@@ -1680,9 +1683,20 @@ export class RaftNode {
   private broadcastCommit(): void {
     for (const peer of this.others) {
       this.sendAppends(peer);
-      const progress = this.progressFor(peer);
-      if (Math.min(this.commitIndex, progress.matchIndex) > progress.commitSent) this.sendHeartbeat(peer);
+      // With commitNoticeAtTick a commit no new entries carried waits for the next tick (sendCommitNotices).
+      if (this.config.commitNoticeAtTick !== true && this.commitNoticeDue(peer)) this.sendHeartbeat(peer);
     }
+  }
+
+  /** Whether `peer` holds entries this leader knows committed but was not told so (§5.3: followers learn commit from AppendEntries). */
+  private commitNoticeDue(peer: NodeId): boolean {
+    const progress = this.progressFor(peer);
+    return Math.min(this.commitIndex, progress.matchIndex) > progress.commitSent;
+  }
+
+  /** RaftConfig.commitNoticeAtTick: at a tick, a heartbeat to each follower with a commit it was not told of. */
+  private sendCommitNotices(): void {
+    for (const peer of this.others) if (this.commitNoticeDue(peer)) this.sendHeartbeat(peer);
   }
 
   private sendTimeoutNow(peer: NodeId): void {

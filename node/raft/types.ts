@@ -420,6 +420,17 @@ export interface RaftConfig {
    */
   readonly parallelLeaderAppend?: boolean;
   /**
+   * When a commit advances and no new entries go to a follower to carry it,
+   * tell that follower at the next tick (one heartbeat to each follower
+   * behind) rather than at once. Followers apply up to a tick later; the
+   * leader answers clients on commit either way. It spares, per write of a
+   * lightly loaded cluster, a heartbeat and its answer per follower, which
+   * otherwise compete with the next request for the CPU (one client: about
+   * 20% more writes per second on this 2-core machine, 2026-12-05). Default
+   * false: at once, as etcd's bcastAppend does.
+   */
+  readonly commitNoticeAtTick?: boolean;
+  /**
    * Ask the driver for a snapshot (`Ready.snapshotRequest`) once this many
    * entries were applied since the last snapshot; null = never ask. Absent =
    * `defaultCompaction.snapshotEveryEntries` (etcd's 10,000).

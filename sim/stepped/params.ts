@@ -41,6 +41,8 @@ export interface SteppedParams {
    * change adds them; the others are the bootstrap voters. Absent = 0.
    */
   readonly spareCount?: number;
+  /** `immediate`: a leader tells followers of a commit at once, not at its next tick (RaftConfig.commitNoticeAtTick). Absent = the node's setting (the next tick). */
+  readonly commitNotice?: 'immediate';
 }
 
 export function nodeIds(params: SteppedParams): NodeId[] {
@@ -84,7 +86,11 @@ export function coreConfigFor(params: SteppedParams, id: NodeId): RaftConfig {
   // A spare starts as the host starts a node with --join: in no configuration until a leader's log names it.
   const joining = nodeIds(params).indexOf(id) >= bootstrapVoterCount(params);
   const config = raftConfigFor(id, clusterConfig(params), params.unsafe, joining);
-  return { ...config, unsafe: { ...config.unsafe, skipReadQuorum: params.skipReadQuorum } };
+  return {
+    ...config,
+    unsafe: { ...config.unsafe, skipReadQuorum: params.skipReadQuorum },
+    ...(params.commitNotice === 'immediate' ? { commitNoticeAtTick: false } : {}),
+  };
 }
 
 /**

@@ -180,6 +180,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
           snapshotTrailingEntries: int(p['snapshotTrailingEntries'] ?? 0, 'params.snapshotTrailingEntries', 0, 1_000_000_000),
         }),
     ...(p['spareCount'] === undefined ? {} : { spareCount: int(p['spareCount'], 'params.spareCount', 0, nodeCount - 1) }),
+    ...(p['commitNotice'] === undefined ? {} : { commitNotice: commitNoticeOf(p['commitNotice']) }),
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
@@ -256,4 +257,9 @@ export function parseTrace(raw: unknown): SteppedTrace {
     checkLiveness: raw['checkLiveness'] === true,
     ...(finding === undefined ? {} : { finding }),
   };
+}
+
+function commitNoticeOf(v: unknown): 'immediate' {
+  if (v !== 'immediate') throw new TraceFormatError(`params.commitNotice: expected "immediate" or absent, got ${JSON.stringify(v)}`);
+  return v;
 }

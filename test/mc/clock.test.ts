@@ -359,7 +359,8 @@ describe('lease flags on paths the rate-bounded model allows', () => {
     '--drift-bound',
     '1.5',
   ];
-  const bounded = ['--max-term', '2', '--max-log', '3', '--max-time', '4'];
+  // These paths name the commit heartbeats a leader sent at once before it deferred them to its next tick.
+  const bounded = ['--max-term', '2', '--max-log', '3', '--max-time', '4', '--commit-notice', 'immediate'];
 
   it('--unsafe forget-lease-on-restart: a stale lease read (the replay agrees); without it the restarted voter ignores the PreVote', () => {
     const model = new Model(optionsOf([...restarts, ...bounded, '--unsafe', 'forget-lease-on-restart']));
@@ -443,7 +444,15 @@ const STALE_ACK = [
 ];
 
 describe('--unsafe stale-read-acks on a path the model allows', () => {
-  const bounds = [...flags({ ...LEADER_PUT_READ, timeouts: 2, retries: 0 }), '--max-term', '4', '--max-log', '5'];
+  const bounds = [
+    ...flags({ ...LEADER_PUT_READ, timeouts: 2, retries: 0 }),
+    '--max-term',
+    '4',
+    '--max-log',
+    '5',
+    '--commit-notice',
+    'immediate',
+  ];
 
   it("an old-term answer confirms a later term's ReadIndex round: a stale read (the replay agrees); the correct core answers seq 0", () => {
     const model = new Model(optionsOf([...bounds, '--unsafe', 'stale-read-acks']));
@@ -493,6 +502,8 @@ describe('the production lease against clocks 13/11 apart', () => {
     '2',
     '--max-log',
     '3',
+    '--commit-notice',
+    'immediate',
   ];
 
   // The same defect at the defaults (found by this model, fixed in the host): the old lease, floor(150 / 1.2) ms =
