@@ -488,6 +488,15 @@ export function payloadBounds(buf: Uint8Array): { readonly start: number; readon
   return n === 0 || start >= end ? null : { start, end };
 }
 
+/** A binary payload that decoded: it must name this cluster and, as its `from`, the header's sender. */
+function accepted(envelope: Envelope, expectedCluster: string, sender: string, auth: AuthHeader): DecodeResult {
+  if (envelope.cluster !== expectedCluster)
+    return drop('wrong_cluster', `cluster ${JSON.stringify(envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`);
+  if (envelope.from !== sender)
+    return drop('sender_mismatch', `envelope.from ${JSON.stringify(envelope.from)} is not the header's sender ${JSON.stringify(sender)}`);
+  return { ok: true, envelope, auth };
+}
+
 export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster: string): DecodeResult {
   try {
     if (buf.length < MIN_DATAGRAM_BYTES) return drop('too_short', `${buf.length} bytes; the shortest datagram is ${MIN_DATAGRAM_BYTES}`);
@@ -532,52 +541,19 @@ export function decodeEnvelope(buf: Uint8Array, keys: KeyLookup, expectedCluster
       if (domain !== 'peer') return drop('wrong_domain', 'a Raft message in the client key domain');
       const read = decodeRaftBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
-      if (read.envelope.cluster !== expectedCluster) {
-        return drop(
-          'wrong_cluster',
-          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
-        );
-      }
-      if (read.envelope.from !== sender)
-        return drop(
-          'sender_mismatch',
-          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
-        );
-      return { ok: true, envelope: read.envelope, auth };
+      return accepted(read.envelope, expectedCluster, sender, auth);
     }
     if (isSnapshotKind(whole[payloadStart])) {
       if (domain !== 'peer') return drop('wrong_domain', 'a snapshot transfer message in the client key domain');
       const read = decodeSnapshotBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
-      if (read.envelope.cluster !== expectedCluster) {
-        return drop(
-          'wrong_cluster',
-          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
-        );
-      }
-      if (read.envelope.from !== sender)
-        return drop(
-          'sender_mismatch',
-          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
-        );
-      return { ok: true, envelope: read.envelope, auth };
+      return accepted(read.envelope, expectedCluster, sender, auth);
     }
     if (isClientBinaryKind(whole[payloadStart])) {
       if (domain !== 'client') return drop('wrong_domain', `a client message in the ${domain} key domain`);
       const read = decodeClientBinary(whole, payloadStart, payloadEnd);
       if (!read.ok) return drop('invalid_message', read.detail);
-      if (read.envelope.cluster !== expectedCluster) {
-        return drop(
-          'wrong_cluster',
-          `cluster ${JSON.stringify(read.envelope.cluster)}; this node is in ${JSON.stringify(expectedCluster)}`,
-        );
-      }
-      if (read.envelope.from !== sender)
-        return drop(
-          'sender_mismatch',
-          `envelope.from ${JSON.stringify(read.envelope.from)} is not the header's sender ${JSON.stringify(sender)}`,
-        );
-      return { ok: true, envelope: read.envelope, auth };
+      return accepted(read.envelope, expectedCluster, sender, auth);
     }
     let parsed: unknown;
     try {
