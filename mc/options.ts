@@ -143,8 +143,8 @@ export interface McOptions {
   readonly noopDeliveries: boolean;
   readonly memo: boolean;
   readonly properties: ReadonlySet<PropertyName>;
-  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks. */
-  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random';
+  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks; swarm: random walks, each with its own weights (mc/swarm.ts). */
+  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random' | 'swarm';
   /** --mode iddfs: how much the depth limit grows a round. */
   readonly depthStep: number;
   readonly walks: number;
@@ -313,7 +313,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 0,
     min: 0,
     max: 100_000,
-    help: 'events per path (0: no bound; random walks default to 400)',
+    help: 'events per path (0: no bound; random and swarm walks default to 400)',
   },
 ];
 
@@ -376,7 +376,7 @@ const modelOptions: readonly IntOption[] = [
 ];
 
 const searchOptions: readonly IntOption[] = [
-  { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random)' },
+  { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random, swarm)' },
   {
     kind: 'int',
     flag: 'depth-step',
@@ -466,6 +466,8 @@ export const USAGE = (): string => {
     line('', '(0: the whole space; memory: the visited set and one path, no BFS level); iddfs: iterative deepening,'),
     line('', 'depth-first rounds with the depth limit raised by --depth-step until --max-depth or until no state is'),
     line('', 'cut off (exhausted; the first violation found is a shortest one, to within the step); random: random walks'),
+    line('', '(each event chosen uniformly); swarm: random walks where each walk draws its own weights per kind of event,'),
+    line('', 'node and link and holds some messages back (swarm testing: finds the deep paths uniform walks miss)'),
     ...searchOptions.map(int),
     line('--out DIR', 'where counterexample files go (default histories/mc)'),
     line('--json FILE', 'write the final summary as JSON'),
@@ -606,8 +608,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     properties.add(name as PropertyName);
   }
   const mode = str('mode') ?? 'bfs';
-  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random')
-    throw new OptionError('--mode must be bfs, dfs, iddfs or random');
+  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random' && mode !== 'swarm')
+    throw new OptionError('--mode must be bfs, dfs, iddfs, random or swarm');
   if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
   const sleep = values['sleep'] === true;
   if (sleep && (mode !== 'bfs' || workers > 1)) throw new OptionError('--sleep runs with --mode bfs in one thread');

@@ -69,6 +69,8 @@ function describeMode(o: McOptions): string {
       return `iterative deepening (depth limit +${o.depthStep} a round${o.bounds.maxDepth > 0 ? `, up to ${o.bounds.maxDepth}` : ''})`;
     case 'random':
       return `random walks (seed ${o.seed})`;
+    case 'swarm':
+      return `swarm random walks (seed ${o.seed})`;
     default:
       return assertNever(o.mode, 'mode');
   }
@@ -83,6 +85,7 @@ function counterexampleKind(o: McOptions): string {
     case 'dfs':
       return ' (a depth-first path: not minimal)';
     case 'random':
+    case 'swarm':
       return ' (a random walk: not minimal)';
     default:
       return assertNever(o.mode, 'mode');
@@ -116,12 +119,16 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   out(
     `visited set: ${mb(visited.maxBytes)} for ${visited.capacity.toLocaleString('en-US')} states${o.workers > 1 ? '' : ' (grows to it as needed)'}`,
   );
-  const model = new Model(o);
+  // Random and swarm walks may rebuild the model to bound memory; the one that found a violation rebuilds its trace.
+  let model = new Model(o);
   const liveness = o.properties.has('liveness');
   let result: SearchResult;
   let workerOverflows = 0;
-  if (o.mode === 'random') {
-    result = randomWalks(model, visited, {
+  let swarmProfile: string | null = null;
+  if (o.mode === 'random' || o.mode === 'swarm') {
+    const walked = randomWalks(() => new Model(o), visited, {
+      swarm: o.mode === 'swarm',
+      onFindingProfile: (profile) => (swarmProfile = profile.describe()),
       walks: o.walks,
       maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400,
       seed: o.seed,
@@ -129,6 +136,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       progressMs: o.progressMs,
       onProgress: progress,
     });
+    result = walked;
+    model = walked.model;
   } else if (o.mode === 'dfs') {
     result = dfs(model, visited, { maxDepth: o.bounds.maxDepth, liveness, progressMs: o.progressMs, onProgress: progress });
   } else if (o.mode === 'iddfs') {
@@ -159,14 +168,14 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
       `${o.sleep ? `, ${s.slept.toLocaleString('en-US')} successors asleep (not fingerprinted)` : ''}` +
-      `${o.mode === 'random' ? `, ${s.walks} walks` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+      `${o.mode === 'random' || o.mode === 'swarm' ? `, ${s.walks} walks${s.renewals > 0 ? ` (model rebuilt ${s.renewals} times to bound memory)` : ''}` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
   );
   out(
     `  cpu ${(cpuMs / 1000).toFixed(1)} s (${Math.round((s.distinct * 1000) / Math.max(cpuMs, 1)).toLocaleString('en-US')} states per cpu-second), peak rss ${mb(peakRssBytes)}`,
   );
   const sizes = model.sizes();
   // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
-  if (o.workers === 1 || o.mode === 'random') {
+  if (o.workers === 1 || o.mode === 'random' || o.mode === 'swarm') {
     out(
       `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
         `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
@@ -186,6 +195,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
     const f = result.finding;
     out('');
     out(`VIOLATION of ${f.violation.property}: ${f.violation.message}`);
+    if (swarmProfile !== null) out(`found by walk ${s.walks} of seed ${o.seed}, its swarm profile: ${swarmProfile}`);
     const found = counterexample(model, o.mode === 'bfs' ? visited : null, f);
     const trace = found.trace;
     counterexampleEvents = trace.events.length;

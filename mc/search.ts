@@ -12,6 +12,7 @@ import { SplitMix32 } from '../node/raft/prng.js';
 import { lanes } from './hash.js';
 import { LivenessChecker } from './liveness.js';
 import type { Action, Model, Violation, World } from './model.js';
+import { SwarmProfile } from './swarm.js';
 import { WorldQueue } from './queue.js';
 import type { VisitedSet } from './visited.js';
 
@@ -39,6 +40,8 @@ export interface SearchStats {
   maxDepth: number;
   queue: number;
   walks: number;
+  /** Random and swarm walks: how often the model was built afresh to bound memory (WALK_HEAP_BYTES). */
+  renewals: number;
 }
 
 export interface SearchResult {
@@ -48,10 +51,13 @@ export interface SearchResult {
   readonly wallMs: number;
 }
 
+/** Random and swarm walks rebuild the model (interned states, memos) between walks once the heap is this large. */
+export const WALK_HEAP_BYTES = 1024 * 1024 * 1024;
+
 export type Progress = (stats: SearchStats, depth: number) => void;
 
 export function newStats(): SearchStats {
-  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, slept: 0, maxDepth: 0, queue: 0, walks: 0 };
+  return { distinct: 0, transitions: 0, outOfBounds: 0, terminal: 0, slept: 0, maxDepth: 0, queue: 0, walks: 0, renewals: 0 };
 }
 
 /** Expands one state: returns a finding or null; new successors go to `push`. */
@@ -204,26 +210,47 @@ export interface WalkOptions {
   readonly liveness: boolean;
   readonly progressMs: number;
   readonly onProgress: Progress | null;
+  /** Each walk draws a swarm profile (mc/swarm.ts) and picks events by its weights; false: uniformly. */
+  readonly swarm: boolean;
+  /** Rebuild the model between walks once the heap is larger than this (default WALK_HEAP_BYTES). */
+  readonly renewHeapBytes?: number;
+  /** Called with the profile of the walk that found a violation (--mode swarm). */
+  readonly onFindingProfile?: (profile: SwarmProfile) => void;
+}
+
+/** A walk search's result and the model its finding's actions refer to (see WALK_HEAP_BYTES). */
+export interface WalkResult extends SearchResult {
+  readonly model: Model;
 }
 
 /**
  * Random walks from the initial state: each step picks one enabled event
- * uniformly; a walk ends at a violation, at the end of the path (liveness
+ * uniformly (or, with `swarm`, by the walk's own swarm profile); a walk ends at a violation, at the end of the path (liveness
  * is checked there), beyond a bound, or at the depth bound. The visited set
  * only counts distinct states seen (coverage); walks do not avoid them.
  */
-export function randomWalks(model: Model, visited: VisitedSet, options: WalkOptions): SearchResult {
+export function randomWalks(newModel: () => Model, visited: VisitedSet, options: WalkOptions): WalkResult {
   const started = performance.now();
   const stats = newStats();
   const random = new SplitMix32(options.seed);
-  const liveness = options.liveness ? new LivenessChecker(model) : null;
+  let model = newModel();
+  let liveness = options.liveness ? new LivenessChecker(model) : null;
   const actions: Action[] = [];
-  const initial = model.initial();
+  let initial = model.initial();
   let lastProgress = started;
   for (let walk = 0; walk < options.walks; walk++) {
     stats.walks++;
+    // A walk keeps no world of an earlier one, so the interned states and memos (which only grow) can start
+    // afresh; fingerprints hash contents, not interned ids, so the visited set stays valid.
+    if ((walk & 15) === 0 && process.memoryUsage().heapUsed > (options.renewHeapBytes ?? WALK_HEAP_BYTES)) {
+      model = newModel();
+      liveness = options.liveness ? new LivenessChecker(model) : null;
+      initial = model.initial();
+      stats.renewals++;
+    }
     let world = initial;
     const path: Action[] = [];
+    const profile = options.swarm ? SwarmProfile.draw(random, model.layout.n, model.layout.opCount) : null;
     for (let depth = 0; depth < options.maxDepth; depth++) {
       model.fingerprint(world);
       visited.add(lanes[0]!, lanes[1]!, 0, 0);
@@ -232,6 +259,7 @@ export function randomWalks(model: Model, visited: VisitedSet, options: WalkOpti
         stats.terminal++;
         if (liveness !== null) {
           const heal = liveness.check(world);
+          if (!heal.ok && profile !== null) options.onFindingProfile?.(profile);
           if (!heal.ok)
             return finish('violation', {
               violation: { property: 'liveness', message: heal.detail },
@@ -243,12 +271,14 @@ export function randomWalks(model: Model, visited: VisitedSet, options: WalkOpti
         }
         break;
       }
-      const action = actions[random.nextInt(0, actions.length - 1)]!;
+      const action = actions[profile === null ? random.nextInt(0, actions.length - 1) : profile.pick(model, actions, random)]!;
       path.push(action);
       stats.transitions++;
       const result = model.step(world, action);
-      if (result.violation !== null)
+      if (result.violation !== null) {
+        if (profile !== null) options.onFindingProfile?.(profile);
         return finish('violation', { violation: result.violation, depth: depth + 1, from: null, walk: path, action });
+      }
       if (depth + 1 > stats.maxDepth) stats.maxDepth = depth + 1;
       if (!result.inBounds) {
         stats.outOfBounds++;
@@ -268,8 +298,8 @@ export function randomWalks(model: Model, visited: VisitedSet, options: WalkOpti
   }
   return finish('walks-done', null);
 
-  function finish(stopped: StopReason, finding: Finding | null): SearchResult {
+  function finish(stopped: StopReason, finding: Finding | null): WalkResult {
     stats.distinct = visited.size;
-    return { stopped, finding, stats, wallMs: performance.now() - started };
+    return { stopped, finding, stats, wallMs: performance.now() - started, model };
   }
 }

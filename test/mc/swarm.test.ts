@@ -1,0 +1,88 @@
+/**
+ * Swarm random walks (mc/swarm.ts, `--mode swarm`): profiles are reproducible from the seed, a profile never
+ * disables an enabled event (so every path a uniform walk can take stays possible), a swarm walk's finding becomes
+ * a trace the simulator confirms, and walks that rebuild the model to bound memory still rebuild the finding's trace
+ * with the model that found it.
+ */
+import { describe, expect, it } from 'vitest';
+import { SplitMix32 } from '../../node/raft/prng.js';
+import { Model, type Action } from '../../mc/model.js';
+import { randomWalks } from '../../mc/search.js';
+import { SwarmProfile } from '../../mc/swarm.js';
+import { counterexample } from '../../mc/trace.js';
+import { VisitedSet } from '../../mc/visited.js';
+import { replayTrace } from '../../sim/stepped/replay.js';
+import { check, flags, optionsOf } from './helpers.js';
+
+/** n1 leads term 1; a put and a read, one timer firing per node, no retry. */
+const PUT_READ_TIMER = flags({ start: 'leader', writes: 1, reads: 1, crashes: 0, drops: 0, dups: 0, timeouts: 1, retries: 0 });
+const SEED = Number(process.env.SWARM_TEST_SEED ?? 20261206);
+
+describe('swarm profiles', () => {
+  it('are drawn from the seed alone', () => {
+    const a = SwarmProfile.draw(new SplitMix32(11), 3, 2).describe();
+    expect(SwarmProfile.draw(new SplitMix32(11), 3, 2).describe()).toBe(a);
+    expect(SwarmProfile.draw(new SplitMix32(12), 3, 2).describe()).not.toBe(a);
+  });
+
+  it('give every enabled event a weight above zero, on random walks with crashes, drops and duplicates', () => {
+    console.log(`swarm weights: seed ${SEED} (SWARM_TEST_SEED=${SEED} replays)`);
+    const model = new Model(
+      optionsOf(flags({ start: 'leader', writes: 1, reads: 1, crashes: 1, drops: 1, dups: 1, timeouts: 1, retries: 1 })),
+    );
+    const random = new SplitMix32(SEED);
+    const actions: Action[] = [];
+    let checked = 0;
+    for (let walk = 0; walk < 40; walk++) {
+      const profile = SwarmProfile.draw(random, model.layout.n, model.layout.opCount);
+      let world = model.initial();
+      for (let depth = 0; depth < 60; depth++) {
+        model.actions(world, actions);
+        if (actions.length === 0) break;
+        for (const action of actions) {
+          const weight = profile.weightOf(model, action);
+          expect(weight, `${action.kind} in walk ${walk}`).toBeGreaterThan(0);
+          checked++;
+        }
+        const result = model.step(world, actions[profile.pick(model, actions, random)]!);
+        if (!result.inBounds || result.violation !== null) break;
+        world = result.world;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
+
+describe('--mode swarm', () => {
+  it('finds --unsafe local-reads; the trace replays to the stale read; the correct core passes the same walks', async () => {
+    const found = await check([...PUT_READ_TIMER, '--unsafe', 'local-reads', '--mode', 'swarm', '--seed', '7', '--walks', '2000']);
+    expect(found.result.finding?.violation.property).toBe('read-safety');
+    expect(found.replayConfirmed).toBe(true);
+    expect(found.lines.some((l) => /^found by walk \d+ of seed 7, its swarm profile: kinds: deliver/.test(l))).toBe(true);
+    const correct = await check([...PUT_READ_TIMER, '--mode', 'swarm', '--seed', '7', '--walks', '2000']);
+    expect(correct.result.finding).toBeNull();
+    expect(correct.result.stopped).toBe('walks-done');
+    expect(correct.result.stats.walks).toBe(2000);
+  });
+
+  it('rebuilds the model between walks to bound memory, and the finding is rebuilt with the model that found it', () => {
+    const options = optionsOf([...PUT_READ_TIMER, '--unsafe', 'commit-old-terms']);
+    let built = 0;
+    const walked = randomWalks(
+      () => {
+        built++;
+        return new Model(options);
+      },
+      new VisitedSet(1_000_000, false),
+      { walks: 5000, maxDepth: 400, seed: 3, liveness: false, progressMs: 60_000, onProgress: null, swarm: true, renewHeapBytes: 0 },
+    );
+    expect(walked.finding?.violation.property).toBeDefined();
+    // Rebuilt at walk 0 and every 16 walks after: the finding came after at least one rebuild past the first.
+    expect(walked.stats.walks).toBeGreaterThan(16);
+    expect(walked.stats.renewals).toBe(Math.floor((walked.stats.walks - 1) / 16) + 1);
+    expect(built).toBe(walked.stats.renewals + 1);
+    const trace = counterexample(walked.model, null, walked.finding!);
+    expect(trace.complete).toBe(true);
+    expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
+  });
+});
