@@ -183,7 +183,9 @@ export class RaftNode {
    * answered a leader, so after a restart we assume "just now" and keep the
    * promise for one more minimum election timeout. (The promise is about
    * time, not term: it holds whatever the stored term, except term 0: a
-   * node that never left it never answered a leader.)
+   * node that never left it never answered a leader.) Also set when a
+   * message that is not from a leader moves us to a higher term while we
+   * keep that promise (see `step`): the term changes, the promise does not.
    */
   private mayHaveLeaseholder: boolean;
 
@@ -503,7 +505,20 @@ export class RaftNode {
       // A pre-vote request carries the term its sender *would* use, and a
       // granted pre-vote answer echoes it: neither changes our term (§9.6).
       // A rejected pre-vote answer with a higher term does.
-      if (!keepsTerm) this.becomeFollower(message.term, message.type === 'append_entries' ? message.from : null);
+      if (!keepsTerm) {
+        // A leader's lease (thesis §6.4.1) counts on us not to vote for a
+        // minimum election timeout after we answered it, in any term. A
+        // higher term that reaches us by anything but a RequestVote (a
+        // late rejected answer to a pre-vote of ours, a rejected vote) clears
+        // the leader we know; without keeping the promise, the next
+        // RequestVote of that term would find no leader and get our vote
+        // while the old leader still serves reads on its lease (found by the
+        // model checker's swarm walks: a stale lease read by the correct core).
+        const promised = this.inLeaderLease();
+        const leader = message.type === 'append_entries' ? message.from : null;
+        this.becomeFollower(message.term, leader);
+        if (promised && leader === null) this.mayHaveLeaseholder = true;
+      }
     } else if (message.term < this.currentTerm) {
       this.answerStaleTerm(message);
       return;
@@ -1271,7 +1286,9 @@ export class RaftNode {
     // a leader always counts as having heard from itself).
     const canVote =
       this.votedFor === message.from ||
-      (this.votedFor === null && this.leaderId === null) ||
+      // Not while a leader may hold a lease on our promise (`inLeaderLease`: a
+      // term we reached without hearing its leader keeps the old promise).
+      (this.votedFor === null && this.leaderId === null && (message.leadershipTransfer || !this.inLeaderLease())) ||
       (message.preVote && message.term > this.currentTerm && !this.heardFromLeaderRecently());
     // §5.4.1: only for a candidate whose log is at least as up to date as ours.
     const upToDate = isAtLeastAsUpToDate(message.lastLogIndex, message.lastLogTerm, this.raftLog.lastIndex(), this.raftLog.lastTerm());

@@ -527,3 +527,97 @@ describe('the production lease against clocks 13/11 apart', () => {
     expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
   });
 });
+
+/**
+ * Found from scratch by `--mode swarm` (issue 16; the correct core, replayed with the flag it was hunting,
+ * lease-after-pause, switched off): n2 and n3 both time out and pre-vote for term 2; n3 then hears n1's heartbeat
+ * (seq 8) and answers it, so n1's lease counts on n3. n2, already a candidate in term 2, rejects n3's old pre-vote;
+ * that rejection carried term 2 to n3, which cleared the leader it knew, and n2's RequestVote of the same term found
+ * no leader and no vote: n3 granted it, n2 won and committed a put while n1 served a read on its lease. The core now
+ * keeps the promise across a term it reaches without a leader (node/raft/raft.ts `step`, `handleRequestVote`).
+ */
+const LEASE_PROMISE_ACROSS_TERMS = [
+  'real time advances a step',
+  'tick n2',
+  'tick n3',
+  'tick n1',
+  'real time advances a step',
+  'tick n1',
+  'tick n2',
+  'tick n3',
+  'real time advances a step',
+  'tick n1',
+  'tick n2',
+  'tick n3',
+  'real time advances a step',
+  'tick n1',
+  'tick n2',
+  'tick n3',
+  'deliver n2->n3 MsgPreVote term=2 last=1@1 campaign=1',
+  'deliver n1->n3 MsgApp term=1 prev=1@1 commit=1 seq=8',
+  'deliver n1->n3 MsgApp term=1 prev=1@1 commit=1 seq=6',
+  'deliver n3->n1 MsgAppResp term=1 match=1 seq=8',
+  'deliver n3->n2 MsgPreVoteResp term=2 granted campaign=1',
+  'deliver n3->n2 MsgPreVote term=2 last=1@1 campaign=1',
+  'fsync n2',
+  'deliver n1->n2 MsgApp term=1 prev=1@1 commit=1 seq=5',
+  'deliver n2->n3 MsgPreVoteResp term=2 rejected campaign=1',
+  'deliver n2->n3 MsgVote term=2 last=1@1 campaign=2',
+  'deliver n1->n2 MsgApp term=1 prev=1@1 commit=1 seq=3',
+  'deliver n1->n2 MsgApp term=1 prev=1@1 commit=1 seq=7',
+  'fsync n3',
+  'fsync n3',
+  'deliver n3->n2 MsgVoteResp term=2 granted campaign=2',
+  'deliver n2->n3 MsgApp term=2 prev=1@1 commit=0 seq=2 entries=[2@2 noop]',
+  'fsync n2',
+  'fsync n3',
+  'deliver n3->n2 MsgAppResp term=2 match=2 seq=2',
+  'request n2 op0 c0#1 put k0=1',
+  'fsync n2',
+  'deliver n2->n3 MsgApp term=2 prev=2@2 commit=2 seq=3 entries=[3@2 "[\"c0\",1,1,\"put\",\"k0\",\"1\"]"]',
+  'fsync n3',
+  'deliver n3->n2 MsgAppResp term=2 match=3 seq=3',
+  'pause n2',
+  'resume n2 after 0 ticks',
+  'request n1 op1 c1#1 get k0',
+];
+
+describe("a lease promise survives a higher term that is not a leader's", () => {
+  const bounds = [
+    ...LEASE,
+    '--crashes',
+    '0',
+    '--pauses',
+    '1',
+    '--fault-budgets',
+    'cluster',
+    '--election-ticks',
+    '4',
+    '--drift-bound',
+    '1.5',
+    '--max-term',
+    '2',
+    '--max-log',
+    '3',
+    '--max-time',
+    '4',
+  ];
+
+  it('the correct core refuses n2 the vote after the rejected pre-vote answer: it answers no, and the path ends', () => {
+    const model = new Model(optionsOf(bounds));
+    // Up to n3's first fsync after the vote request every step is one the model allows, so the path really
+    // reaches the point of the defect; the old core then had a vote to persist (a second fsync) and sent it.
+    const vote = LEASE_PROMISE_ACROSS_TERMS.indexOf('deliver n2->n3 MsgVote term=2 last=1@1 campaign=2');
+    const secondFsync = LEASE_PROMISE_ACROSS_TERMS.indexOf('fsync n3', LEASE_PROMISE_ACROSS_TERMS.indexOf('fsync n3', vote) + 1);
+    expect(vote).toBeGreaterThan(0);
+    expect(secondFsync).toBeGreaterThan(vote);
+    const upTo = walkEvents(model, LEASE_PROMISE_ACROSS_TERMS.slice(0, secondFsync));
+    expect(upTo.violation).toBeNull();
+    const L = model.layout;
+    const inFlight = Array.from(upTo.world.subarray(L.net, L.net + upTo.world[L.netLen]!), (id) => model.msgs.get(id).text);
+    expect(inFlight.filter((t) => t.startsWith('n3->n2 MsgVoteResp term=2'))).toEqual(['n3->n2 MsgVoteResp term=2 rejected campaign=2']);
+    expect(() => walkEvents(model, LEASE_PROMISE_ACROSS_TERMS)).toThrow(
+      new RegExp(`step ${secondFsync + 1} \\("fsync n3"\\) matches 0 enabled events`),
+    );
+  });
+});
