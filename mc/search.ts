@@ -8,6 +8,7 @@
  * The BFS here runs in one thread; mc/parallel.ts runs the same level loop
  * over worker threads with the visited set shared.
  */
+import { getHeapStatistics } from 'node:v8';
 import { SplitMix32 } from '../node/raft/prng.js';
 import { lanes } from './hash.js';
 import { LivenessChecker } from './liveness.js';
@@ -242,7 +243,7 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
     stats.walks++;
     // A walk keeps no world of an earlier one, so the interned states and memos (which only grow) can start
     // afresh; fingerprints hash contents, not interned ids, so the visited set stays valid.
-    if ((walk & 15) === 0 && process.memoryUsage().heapUsed > (options.renewHeapBytes ?? WALK_HEAP_BYTES)) {
+    if (getHeapStatistics().used_heap_size > (options.renewHeapBytes ?? WALK_HEAP_BYTES)) {
       model = newModel();
       liveness = options.liveness ? new LivenessChecker(model) : null;
       initial = model.initial();

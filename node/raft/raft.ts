@@ -183,9 +183,7 @@ export class RaftNode {
    * answered a leader, so after a restart we assume "just now" and keep the
    * promise for one more minimum election timeout. (The promise is about
    * time, not term: it holds whatever the stored term, except term 0: a
-   * node that never left it never answered a leader.) Also set when a
-   * message that is not from a leader moves us to a higher term while we
-   * keep that promise (see `step`): the term changes, the promise does not.
+   * node that never left it never answered a leader.)
    */
   private mayHaveLeaseholder: boolean;
 
@@ -499,26 +497,31 @@ export class RaftNode {
         // needed; ignoring it keeps a rejoining node from deposing the leader.
         return;
       }
+      if (
+        this.role === 'follower' &&
+        message.type !== 'append_entries' &&
+        message.type !== 'install_snapshot' &&
+        message.type !== 'request_vote' &&
+        this.inLeaderLease()
+      ) {
+        // The lease promise (thesis §6.4.1) holds in any term: a leader serves
+        // reads on its lease because we answered it and will not vote for a
+        // minimum election timeout. A higher term that reaches us by anything
+        // but a leader's message (a late rejected answer to a pre-vote of
+        // ours, a vote answer of an old campaign) would clear the leader we
+        // know, and the next RequestVote of that term would then find no
+        // leader and no vote and win ours (found by the model checker's swarm
+        // walks: a stale lease read by the correct core). Ignored like the
+        // RequestVote above; the term reaches us again once the lease is over.
+        return;
+      }
       const keepsTerm =
         (message.type === 'request_vote' && message.preVote) ||
         (message.type === 'request_vote_response' && message.preVote && message.voteGranted);
       // A pre-vote request carries the term its sender *would* use, and a
       // granted pre-vote answer echoes it: neither changes our term (§9.6).
       // A rejected pre-vote answer with a higher term does.
-      if (!keepsTerm) {
-        // A leader's lease (thesis §6.4.1) counts on us not to vote for a
-        // minimum election timeout after we answered it, in any term. A
-        // higher term that reaches us by anything but a RequestVote (a
-        // late rejected answer to a pre-vote of ours, a rejected vote) clears
-        // the leader we know; without keeping the promise, the next
-        // RequestVote of that term would find no leader and get our vote
-        // while the old leader still serves reads on its lease (found by the
-        // model checker's swarm walks: a stale lease read by the correct core).
-        const promised = this.inLeaderLease();
-        const leader = message.type === 'append_entries' ? message.from : null;
-        this.becomeFollower(message.term, leader);
-        if (promised && leader === null) this.mayHaveLeaseholder = true;
-      }
+      if (!keepsTerm) this.becomeFollower(message.term, message.type === 'append_entries' ? message.from : null);
     } else if (message.term < this.currentTerm) {
       this.answerStaleTerm(message);
       return;
@@ -1286,9 +1289,7 @@ export class RaftNode {
     // a leader always counts as having heard from itself).
     const canVote =
       this.votedFor === message.from ||
-      // Not while a leader may hold a lease on our promise (`inLeaderLease`: a
-      // term we reached without hearing its leader keeps the old promise).
-      (this.votedFor === null && this.leaderId === null && (message.leadershipTransfer || !this.inLeaderLease())) ||
+      (this.votedFor === null && this.leaderId === null) ||
       (message.preVote && message.term > this.currentTerm && !this.heardFromLeaderRecently());
     // §5.4.1: only for a candidate whose log is at least as up to date as ours.
     const upToDate = isAtLeastAsUpToDate(message.lastLogIndex, message.lastLogTerm, this.raftLog.lastIndex(), this.raftLog.lastTerm());
