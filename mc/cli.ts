@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const r = report.result;
     writeFileSync(
       options.json,
-      `${JSON.stringify({ stopped: r.stopped, complete: report.complete, ...r.stats, wallMs: Math.round(r.wallMs), cpuMs: Math.round(report.cpuMs), peakRssBytes: report.peakRssBytes, violation: r.finding?.violation ?? null, counterexampleEvents: report.counterexampleEvents, traceFile: report.traceFile, replayConfirmed: report.replayConfirmed }, null, 1)}\n`,
+      `${JSON.stringify({ stopped: r.stopped, complete: report.complete, ...r.stats, wallMs: Math.round(r.wallMs), cpuMs: Math.round(report.cpuMs), peakRssBytes: report.peakRssBytes, violation: r.finding?.violation ?? null, counterexampleEvents: report.counterexampleEvents, traceFile: report.traceFile, replayConfirmed: report.replayConfirmed, flagsNeeded: report.flagsNeeded }, null, 1)}\n`,
     );
   }
   process.exitCode = report.result.finding !== null ? EXIT.invalid : report.complete ? EXIT.valid : EXIT.unknown;

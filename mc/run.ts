@@ -12,6 +12,7 @@
 import { replayTrace } from '../sim/stepped/replay.js';
 import { describeEvent } from '../sim/stepped/trace.js';
 import { assertNever } from '../node/util/assert.js';
+import { noUnsafeFlags } from '../node/unsafe-flags.js';
 import { slowestTickSteps } from './clock.js';
 import { dfs, iterativeDeepening } from './dfs.js';
 import { Model } from './model.js';
@@ -26,6 +27,8 @@ export interface RunReport {
   readonly result: SearchResult;
   readonly traceFile: string | null;
   readonly replayConfirmed: boolean | null;
+  /** With unsafe flags, a confirmed counterexample replayed without them: true when it then violates nothing (the flag's defect), false when the correct core violates too; null without flags or a confirmed replay. */
+  readonly flagsNeeded: boolean | null;
   readonly counterexampleEvents: number | null;
   /** False when states within the bounds were left unexplored (the visited set filled up, or a network outgrew a state): no verdict. */
   readonly complete: boolean;
@@ -90,6 +93,10 @@ function counterexampleKind(o: McOptions): string {
     default:
       return assertNever(o.mode, 'mode');
   }
+}
+
+function usesUnsafeFlags(o: McOptions): boolean {
+  return o.skipReadQuorum || Object.values(o.unsafe).some((v) => v !== false && v !== null);
 }
 
 function mb(bytes: number): string {
@@ -191,6 +198,7 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   let traceFile: string | null = null;
   let replayConfirmed: boolean | null = null;
   let counterexampleEvents: number | null = null;
+  let flagsNeeded: boolean | null = null;
   if (result.finding !== null) {
     const f = result.finding;
     out('');
@@ -215,10 +223,23 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
         ? `the simulator's replay confirms it: ${replay.violations.map((v) => `[${v.kind}] ${v.message}`).join('; ')}`
         : `the simulator's replay of these events finds no violation (its checks differ from this property's: ${f.violation.property})`,
     );
+    if (replayConfirmed && usesUnsafeFlags(o)) {
+      // A counterexample is credited to an unsafe flag only if the core without any flag cannot take the same
+      // path to a violation (a swarm walk hunting lease-after-pause found a stale lease read that the correct core
+      // committed too: issue 16). The replay without the flags diverges (the path needed them) or finds nothing.
+      const correct = replayTrace({ ...trace, params: { ...trace.params, unsafe: noUnsafeFlags, skipReadQuorum: false } });
+      const safety = correct.violations.filter((v) => v.kind !== 'diverged');
+      out(
+        safety.length > 0
+          ? `WITHOUT the unsafe flags the same events violate too (the correct core's defect, not the flag's): ${safety.map((v) => `[${v.kind}] ${v.message}`).join('; ')}`
+          : `without the unsafe flags the same events ${correct.violations.length > 0 ? `cannot all run (${correct.violations[0]!.message})` : 'violate nothing'}: the flag's defect`,
+      );
+      flagsNeeded = safety.length === 0;
+    }
     if (trace.events.length <= 12) out(`events: ${trace.events.map((e) => describeEvent(e, trace.ops)).join(' | ')}`);
   }
   const complete = result.stopped !== 'visited-full' && overflows === 0;
   if (!complete && result.finding === null)
     out('no violation found, but the bounded space was not fully explored (raise --max-states or set --max-inflight): verdict unknown');
-  return { options: o, result, traceFile, replayConfirmed, counterexampleEvents, complete, cpuMs, peakRssBytes };
+  return { options: o, result, traceFile, replayConfirmed, flagsNeeded, counterexampleEvents, complete, cpuMs, peakRssBytes };
 }

@@ -58,9 +58,12 @@ describe('--mode swarm', () => {
     const found = await check([...PUT_READ_TIMER, '--unsafe', 'local-reads', '--mode', 'swarm', '--seed', '7', '--walks', '2000']);
     expect(found.result.finding?.violation.property).toBe('read-safety');
     expect(found.replayConfirmed).toBe(true);
-    expect(found.lines.some((l) => /^found by walk \d+ of seed 7, its swarm profile: kinds: deliver/.test(l))).toBe(true);
+    // Replayed without the flag, the same events violate nothing (the follower answers not_leader): the flag's.
+    expect(found.flagsNeeded).toBe(true);
+    expect(found.lines).toContain("without the unsafe flags the same events violate nothing: the flag's defect");
     const correct = await check([...PUT_READ_TIMER, '--mode', 'swarm', '--seed', '7', '--walks', '2000']);
     expect(correct.result.finding).toBeNull();
+    expect(correct.flagsNeeded).toBeNull();
     expect(correct.result.stopped).toBe('walks-done');
     expect(correct.result.stats.walks).toBe(2000);
   });
