@@ -25,7 +25,7 @@ import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { unsafePreset, unsafePresets } from './unsafe.js';
 import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
-const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N]
+const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -36,6 +36,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --path P         counterexample path printed by a failing campaign (replay)
   --unsafe FLAG    run with an unsafe node flag: ${Object.keys(unsafePresets).join(', ')}
   --nodes N        cluster size (default 5; unsafe presets may set their own)
+  --read-mode M    readindex (default) or lease: how the nodes serve linearizable reads
+                   (lease: on the leader's lease, thesis §6.4.1, with the clocks drifting
+                   within the configured bound; presets of the lease flags set lease)
   --snapshot-every-entries N
                    the nodes snapshot and compact every N entries (default: the node's,
                    10,000, which no run reaches; small values exercise snapshots,
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
         path: { type: 'string' },
         unsafe: { type: 'string' },
         nodes: { type: 'string' },
+        'read-mode': { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -104,6 +108,10 @@ async function main(): Promise<void> {
   const outDir = values.out ?? join('histories', 'sim');
   let options: SimOptions = preset?.options ?? defaultSimOptions;
   if (nodes !== undefined) options = { ...options, nodeCount: nodes };
+  const readMode = values['read-mode'];
+  if (readMode !== undefined && readMode !== 'readindex' && readMode !== 'lease')
+    fail(`--read-mode must be readindex or lease, got ${JSON.stringify(readMode)}`);
+  if (readMode !== undefined) options = { ...options, readMode };
   const snapshotEvery = intArg(values['snapshot-every-entries'], '--snapshot-every-entries', 1, 1_000_000_000);
   if (snapshotEvery !== undefined)
     options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
@@ -113,7 +121,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}\n`,
+      `, read mode ${options.readMode}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}\n`,
   );
   const progress = (
     r: {
@@ -178,7 +186,7 @@ async function main(): Promise<void> {
       seed: result.seed,
       path: result.path,
       unsafeName: preset?.name ?? null,
-      extraArgs: nodes === undefined ? [] : ['--nodes', String(nodes)],
+      extraArgs: [...(nodes === undefined ? [] : ['--nodes', String(nodes)]), ...(readMode === undefined ? [] : ['--read-mode', readMode])],
     });
     process.stdout.write(
       `minimal scenario: ${result.counterexample.faults.length} fault(s), ${result.counterexample.clients.reduce((a, c) => a + c.length, 0)} op(s)\n`,

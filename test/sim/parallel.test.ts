@@ -88,3 +88,17 @@ describe('npm run sim --workers', () => {
     expect((await sim(['--workers', '0'])).exitCode).toBe(EXIT.usage);
   });
 });
+
+describe('npm run sim --read-mode', () => {
+  it(`runs the correct core with lease reads (seed ${seed}), and refuses a mode it does not know`, async () => {
+    const r = await sim(['--runs', '4', '--workers', '2', '--seed', String(seed), '--read-mode', 'lease']);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^rift-sim: campaign of 4 runs, 5 nodes, 2 worker threads, read mode lease\n/);
+    expect(r.stdout).toContain(`no violation found (seed ${seed})`);
+    const plain = await sim(['--runs', '1', '--workers', '1', '--seed', String(seed)]);
+    expect(plain.stdout).toMatch(/read mode readindex/);
+    const bad = await execa(process.execPath, [cli, '--read-mode', 'quorum'], { reject: false, timeout: 60_000 });
+    expect(bad.exitCode).toBe(EXIT.usage);
+    expect(String(bad.stderr)).toContain('--read-mode must be readindex or lease, got "quorum"');
+  });
+});
