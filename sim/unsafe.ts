@@ -77,7 +77,7 @@ const partitionHeavy: ScenarioShape = {
  * clockDriftBound (1.2): clock faults there stay within it (1.1 / 0.92 < 1.2),
  * so a stale read is the flag's doing, not the clocks'.
  */
-const leaseSafeClockRates: readonly number[] = [0.92, 1, 1.1];
+export const leaseSafeClockRates: readonly number[] = [0.92, 1, 1.1];
 
 /** One entry per row of node/unsafe-flags.ts: a new row does not compile until it says how the simulator reaches its bug. */
 const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
