@@ -192,6 +192,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
           : ''),
     );
   }
+  if ((o.mode === 'random' || o.mode === 'swarm') && visited.full)
+    out(`  the visited set is full: the coverage count stopped at ${visited.size.toLocaleString('en-US')} states, the walks went on`);
   const overflows = model.stats.netOverflows + workerOverflows;
   if (overflows > 0)
     out(`  WARNING: ${overflows} states held more messages than a state can store and were not expanded: the space was not fully explored`);

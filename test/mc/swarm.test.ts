@@ -77,7 +77,17 @@ describe('--mode swarm', () => {
         return new Model(options);
       },
       new VisitedSet(1_000_000, false),
-      { walks: 5000, maxDepth: 400, seed: 3, liveness: false, progressMs: 60_000, onProgress: null, swarm: true, renewHeapBytes: 0 },
+      {
+        walks: 5000,
+        maxDepth: 400,
+        seed: 3,
+        liveness: false,
+        progressMs: 60_000,
+        onProgress: null,
+        swarm: true,
+        renewHeapBytes: 0,
+        renewCooldownWalks: 1,
+      },
     );
     expect(walked.finding?.violation.property).toBeDefined();
     // Rebuilt before every walk (the heap is always above 0 bytes): the finding came after at least one rebuild.
@@ -87,5 +97,21 @@ describe('--mode swarm', () => {
     const trace = counterexample(walked.model, null, walked.finding!);
     expect(trace.complete).toBe(true);
     expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
+  });
+
+  it('go on walking when the visited set is full (it only counts coverage)', () => {
+    const visited = new VisitedSet(1000, false);
+    const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), visited, {
+      walks: 400,
+      maxDepth: 400,
+      seed: 5,
+      liveness: false,
+      progressMs: 60_000,
+      onProgress: null,
+      swarm: true,
+    });
+    expect(visited.full).toBe(true);
+    expect(walked.stopped).toBe('walks-done');
+    expect(walked.stats.walks).toBe(400);
   });
 });
