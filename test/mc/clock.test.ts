@@ -344,21 +344,24 @@ const PAUSED_LEADER = [
   'request n1 op1',
 ];
 
+/** Lease mode at E = 4 ticks, drift 1.5 (the host's lease, 2 ticks, is safe: 2 * 1.5 <= 3), one pause in the cluster. */
+const LEASE_PAUSE_E4 = [
+  ...LEASE,
+  '--crashes',
+  '0',
+  '--pauses',
+  '1',
+  '--fault-budgets',
+  'cluster',
+  '--election-ticks',
+  '4',
+  '--drift-bound',
+  '1.5',
+];
+
 describe('lease flags on paths the rate-bounded model allows', () => {
   const restarts = [...LEASE, '--crashes', '1', '--fault-budgets', 'cluster', '--election-ticks', '3', '--drift-bound', '2'];
-  const pauses = [
-    ...LEASE,
-    '--crashes',
-    '0',
-    '--pauses',
-    '1',
-    '--fault-budgets',
-    'cluster',
-    '--election-ticks',
-    '4',
-    '--drift-bound',
-    '1.5',
-  ];
+  const pauses = LEASE_PAUSE_E4;
   // These paths name the commit heartbeats a leader sent at once before it deferred them to its next tick.
   const bounded = ['--max-term', '2', '--max-log', '3', '--max-time', '4', '--commit-notice', 'immediate'];
 
@@ -583,25 +586,7 @@ const LEASE_PROMISE_ACROSS_TERMS = [
 ];
 
 describe("a lease promise survives a higher term that is not a leader's", () => {
-  const bounds = [
-    ...LEASE,
-    '--crashes',
-    '0',
-    '--pauses',
-    '1',
-    '--fault-budgets',
-    'cluster',
-    '--election-ticks',
-    '4',
-    '--drift-bound',
-    '1.5',
-    '--max-term',
-    '2',
-    '--max-log',
-    '3',
-    '--max-time',
-    '4',
-  ];
+  const bounds = [...LEASE_PAUSE_E4, '--max-term', '2', '--max-log', '3', '--max-time', '4'];
 
   it('the correct core ignores the rejected pre-vote answer of term 2 while n1 may hold a lease on it: the path ends there', () => {
     const model = new Model(optionsOf(bounds));

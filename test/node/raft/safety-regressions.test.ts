@@ -237,27 +237,22 @@ describe('TimeoutNow is obeyed only from the leader we follow (thesis §3.10; is
  * takes a higher term only from a leader (or a transfer's RequestVote), as it already ignored RequestVote.
  */
 describe("a higher term that is not a leader's does not end a follower's lease promise (thesis §6.4.1)", () => {
+  /** n2's RequestVote for term 2 (campaign `campaign`), as up to date as n3's log (all of term 1). */
+  function askN3ForTerm2(net: Network, campaign: number): void {
+    const lastLogIndex = net.node('n3').status().lastLogIndex;
+    net.deliver({ type: 'request_vote', term: 2, from: 'n2', to: 'n3', lastLogIndex, lastLogTerm: 1, preVote: false, campaign });
+  }
+
   function leaseFollowerAskedForTerm2(): { net: Network; voted: () => RaftMessage[] } {
     const net = new Network(3, { preVote: true, checkQuorum: true });
     net.campaign('n1');
     net.tick(3); // heartbeats: n3 has just answered its leader
     expect(net.node('n3').status()).toMatchObject({ role: 'follower', leaderId: 'n1', currentTerm: 1 });
-    const lastIndex = net.node('n3').status().lastLogIndex;
-    const lastTerm = 1;
     const before = net.sent.length;
     // n2, cut off from n1 (it never heard the heartbeats), is a candidate in term 2; its rejection of n3's older
     // pre-vote (campaign 1) and its RequestVote reach n3 now.
     net.deliver({ type: 'request_vote_response', term: 2, from: 'n2', to: 'n3', voteGranted: false, preVote: true, campaign: 1 });
-    net.deliver({
-      type: 'request_vote',
-      term: 2,
-      from: 'n2',
-      to: 'n3',
-      lastLogIndex: lastIndex,
-      lastLogTerm: lastTerm,
-      preVote: false,
-      campaign: 2,
-    });
+    askN3ForTerm2(net, 2);
     const voted = (): RaftMessage[] =>
       net.sent.slice(before).filter((m) => m.type === 'request_vote_response' && m.from === 'n3' && m.voteGranted);
     return { net, voted };
@@ -273,17 +268,7 @@ describe("a higher term that is not a leader's does not end a follower's lease p
     const { net, voted } = leaseFollowerAskedForTerm2();
     net.isolate('n1');
     net.tick(10, ['n3']); // electionTimeoutTicksMin of the test network
-    const lastIndex = net.node('n3').status().lastLogIndex;
-    net.deliver({
-      type: 'request_vote',
-      term: 2,
-      from: 'n2',
-      to: 'n3',
-      lastLogIndex: lastIndex,
-      lastLogTerm: 1,
-      preVote: false,
-      campaign: 3,
-    });
+    askN3ForTerm2(net, 3);
     expect(voted().length).toBeGreaterThan(0);
   });
 });
