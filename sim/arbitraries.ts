@@ -70,6 +70,7 @@ export const defaultFaultWeights: Partial<Record<FaultKind, number>> = {
   reboot: 1,
   corrupt_last_frame: 1,
   lose_tail: 1,
+  membership: 2,
 };
 
 /** A hold keeps a datagram this long: from one election timeout to many (defaultTimings: 150-300 ms), across terms. */
@@ -82,6 +83,8 @@ export const replayMinAgeMsRange = { min: 300, max: 3000 } as const;
 export const replayCountMax = 8;
 /** How long a rebooted node stays down: from a supervisor's immediate restart to a slow one. */
 export const rebootDownMsRange = { min: 1, max: 1000 } as const;
+/** How long a membership cycle keeps its node out before adding it back: from at once to most of the fault window. */
+export const membershipOutMsRange = { min: 0, max: 2000 } as const;
 /** A process pause: from a long GC pause to a SIGSTOP of seconds. */
 export const pauseMsRange = { min: 100, max: 3000 } as const;
 
@@ -171,6 +174,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return node.map((n) => ({ kind, node: n }));
     case 'lose_tail':
       return fc.record({ node, entries: fc.integer({ min: 1, max: 20 }) }).map((r) => ({ kind, node: r.node, entries: r.entries }));
+    case 'membership':
+      return fc
+        .record({ node: fc.option(node, { nil: null }), outMs: fc.integer(membershipOutMsRange) })
+        .map((r) => ({ kind, node: r.node, outMs: r.outMs }));
     default:
       return assertNever(kind, 'fault kind');
   }

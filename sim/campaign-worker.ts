@@ -33,6 +33,7 @@ campaign(task.options, {
       crashes: s.crashes,
       snapshotsTaken: s.snapshotsTaken,
       snapshotsInstalled: s.snapshotsInstalled,
+      membershipCycles: s.membershipCycles,
       violation: judged.violations[0]?.message ?? null,
     };
     post({ type: 'run', run });

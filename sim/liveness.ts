@@ -28,6 +28,8 @@ export interface NodeSnapshot {
   readonly running: boolean;
   /** Refused to start (its storage is damaged): it stays down, so it does not count towards a majority. */
   readonly refused: boolean;
+  /** Running: the voters of the configuration in effect on it (the newest in its log, §4.1); null while down. */
+  readonly voters: readonly NodeId[] | null;
   readonly role: Role | null;
   readonly currentTerm: number;
   readonly commitIndex: number;
@@ -58,10 +60,23 @@ export function livenessPlan(options: SimOptions): LivenessPlan {
   };
 }
 
-/** Nodes that could run after the heal: all but those whose storage refused to start. */
+/**
+ * Whether a leader can be asked for: a majority of the nodes could run after
+ * the heal (all but those whose storage refused to start), and so could a
+ * majority of the voters of every configuration a running node is in
+ * (membership changes, issue 18: after a removal of n2 from {n1,n2,n3}, the
+ * voters n1 and n3 are both needed; with n1's storage refused nothing can be
+ * elected, whatever the original size).
+ */
 export function majorityCanRun(nodes: readonly NodeSnapshot[]): boolean {
-  const usable = nodes.filter((n) => !n.refused).length;
-  return usable >= Math.floor(nodes.length / 2) + 1;
+  const usable = new Set(nodes.filter((n) => !n.refused).map((n) => n.id));
+  if (usable.size < Math.floor(nodes.length / 2) + 1) return false;
+  for (const node of nodes) {
+    if (node.voters === null) continue;
+    const usableVoters = node.voters.filter((id) => usable.has(id)).length;
+    if (usableVoters < Math.floor(node.voters.length / 2) + 1) return false;
+  }
+  return true;
 }
 
 /**

@@ -89,6 +89,8 @@ export interface CampaignTotals {
   /** Snapshots taken by the nodes, and installed from a leader (issue 18). */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
+  membershipCycles: number;
 }
 
 /** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
@@ -105,6 +107,7 @@ export type RunFigures = Pick<
   | 'committed'
   | 'snapshotsTaken'
   | 'snapshotsInstalled'
+  | 'membershipCycles'
 >;
 
 export function emptyTotals(): CampaignTotals {
@@ -121,6 +124,7 @@ export function emptyTotals(): CampaignTotals {
     checkerUnknown: 0,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    membershipCycles: 0,
   };
 }
 
@@ -136,6 +140,7 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.committed += s.committed;
   t.snapshotsTaken += s.snapshotsTaken;
   t.snapshotsInstalled += s.snapshotsInstalled;
+  t.membershipCycles += s.membershipCycles;
   if (checkerUnknown) t.checkerUnknown++;
 }
 

@@ -105,7 +105,19 @@ export type Fault =
    * safe; term and vote kept), and it restarts: the leader must catch it up
    * (issue 15 defect 4, `--unsafe-ignore-lost-follower-log`).
    */
-  | { readonly kind: 'lose_tail'; readonly node: number; readonly entries: number };
+  | { readonly kind: 'lose_tail'; readonly node: number; readonly entries: number }
+  /**
+   * Membership changes while clients run (issue 18; the harness's membership
+   * nemesis, Jepsen's etcd suite): one cycle of single-server changes
+   * through the leader's admin path (node/host.ts onAdminMessage, §4.1):
+   * remove the `node`-th member (null: whoever leads when it fires, which
+   * hands over first, §3.10), keep it out `outMs`, then restart it on its own
+   * data if its removal stopped it (§4.2.2), add it back as a learner and,
+   * once the leader reports it caught up (§4.2.1), promote it
+   * (sim/membership.ts). At most one cycle runs at a time; the heal
+   * finishes it, so every original member votes again.
+   */
+  | { readonly kind: 'membership'; readonly node: number | null; readonly outMs: number };
 
 export type FaultKind = Fault['kind'];
 

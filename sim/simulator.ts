@@ -61,7 +61,9 @@ import {
   type NodeSnapshot,
 } from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
+import { MembershipDriver } from './membership.js';
 import { PausedProcess } from './pause.js';
+import { commitQuorumProblem } from './stepped/commit-quorum.js';
 import { ReadSafety } from './read-safety.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
@@ -114,6 +116,9 @@ export interface SimStats {
   /** Snapshots of a state machine taken (Ready.snapshotRequest), and installed from a leader (InstallSnapshot). */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** Membership cycles completed (a member removed and voting again: sim/membership.ts) and admin requests made for them. */
+  membershipCycles: number;
+  adminRequests: number;
 }
 
 export interface SimResult {
@@ -125,6 +130,8 @@ export interface SimResult {
   /** One line per event when options.traceLines, else empty. */
   readonly trace: readonly string[];
   readonly stats: SimStats;
+  /** The voters and learners of the configuration in effect at the end, as the leader then sees it (null: no leader). */
+  readonly finalConfiguration: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] } | null;
 }
 
 interface SimNode {
@@ -148,6 +155,8 @@ interface SimNode {
   opening: boolean;
   /** The newest term in which it became leader (hold_across releases what it sent before). */
   ledTerm: number;
+  /** Its process stopped because its removal was committed (§4.2.2); only the membership driver starts it again. */
+  exited: boolean;
 }
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
@@ -210,6 +219,14 @@ export class Simulation {
   /** Records peer messages for `replay` faults; null in runs without one (no cost). */
   private readonly recorder: MessageRecorder | null;
   private readonly plan: LivenessPlan;
+  private readonly membership: MembershipDriver;
+  /**
+   * Commit quorums are judged (stepped/commit-quorum.ts) in runs that change the membership: with a fixed one Figure 3
+   * covers them; with changes a leader that counts an older configuration (`--unsafe-config-on-commit`) breaks them first.
+   */
+  private readonly judgeCommitQuorums: boolean;
+  /** Each node's term and commitIndex when last checked: a leader's commit is judged when it advances within its term. */
+  private readonly commits = new Map<NodeId, { readonly term: number; readonly commitIndex: number }>();
   /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
   private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
   private catchUpJudged = false;
@@ -271,6 +288,8 @@ export class Simulation {
     livenessOpMaxMs: -1,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    membershipCycles: 0,
+    adminRequests: 0,
   };
 
   constructor(
@@ -322,8 +341,30 @@ export class Simulation {
       pause: null,
       opening: false,
       ledTerm: 0,
+      exited: false,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
+    this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership');
+    this.membership = new MembershipDriver(
+      {
+        now: () => this.queue.now,
+        schedule: (delayMs, fn) => void this.queue.schedule(delayMs, fn),
+        leader: () => {
+          const leader = this.currentLeader();
+          return leader === null ? null : { id: leader.id, host: leader.host! };
+        },
+        exited: (id) => this.byId.get(id)?.exited === true,
+        restart: (id) => {
+          const node = this.byId.get(id);
+          if (node === undefined) return;
+          node.exited = false;
+          this.touched.add(node);
+          this.startNode(node);
+        },
+        note: (line) => this.note(TraceKind.fault, 0xfffe, () => line),
+      },
+      this.nodes.map((n) => n.id),
+    );
     // The adversary's view of a datagram's term (hold_across): the sender's current term.
     this.network.termOf = (id) => this.byId.get(id)?.host?.raft().status().currentTerm ?? 0;
   }
@@ -354,7 +395,9 @@ export class Simulation {
       await this.settleDisks();
       if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
-        if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
+        if (node.host === null) continue;
+        this.checker.checkNode(node.id, node.host.raft());
+        if (this.judgeCommitQuorums) this.checkCommitQuorum(node);
       }
       if (this.healed && this.touched.size > 0) {
         if (this.stats.leaderAfterHealMs < 0) this.noteLeaderAfterHeal();
@@ -385,7 +428,7 @@ export class Simulation {
    * starts. A crash before the open completes abandons it.
    */
   private startNode(node: SimNode): void {
-    if (node.host !== null || node.refused !== null || node.opening) return;
+    if (node.host !== null || node.refused !== null || node.opening || node.exited) return;
     node.opening = true;
     const incarnation = node.incarnation;
     node.disk
@@ -495,6 +538,15 @@ export class Simulation {
       io,
       ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
     });
+    // The real binary exits once told of its removal (node/main.ts: NODE_EXIT.removed), keeping its data.
+    host.onRemoved = (removal) => {
+      this.queue.schedule(0, () => {
+        if (node.host !== host) return;
+        this.note(TraceKind.crash, node.index, () => `${node.id} exits: removed at index ${removal.index} (told by ${removal.leaderId})`);
+        this.crashNode(node);
+        node.exited = true;
+      });
+    };
     host.onFatal = (error) => {
       if (node.host !== host) return;
       if (isStorageCorruption(error) && node.disk.damaged) {
@@ -585,6 +637,22 @@ export class Simulation {
         `snapshot: ${node.id} snapshotted its state machine at index ${meta.index} (term ${meta.term}), an entry only ${holders} of ${voters.length} voters hold: uncommitted state in a snapshot (§7)`,
       );
     }
+  }
+
+  /** A leader's commit within its term: a majority of the voters of its newest configuration hold the entry (§4.1). */
+  private checkCommitQuorum(node: SimNode): void {
+    const core = node.host!.raft();
+    const status = core.status();
+    const before = this.commits.get(node.id);
+    this.commits.set(node.id, { term: status.currentTerm, commitIndex: status.commitIndex });
+    if (status.role !== 'leader' || before?.term !== status.currentTerm || status.commitIndex <= before.commitIndex) return;
+    const index = status.commitIndex;
+    const term = core.log().find((entry) => entry.index === index)?.term ?? status.snapshot?.term ?? 0;
+    const problem = commitQuorumProblem(node.id, status.configuration, index, term, (voter) => {
+      const other = this.byId.get(voter);
+      return other !== undefined && this.holdsEntry(other, index, term);
+    });
+    if (problem !== null) this.violate('invariant', problem);
   }
 
   private holdsEntry(node: SimNode, index: number, term: number): boolean {
@@ -1006,6 +1074,9 @@ export class Simulation {
         this.startNode(node);
         return;
       }
+      case 'membership':
+        this.membership.start(fault.node === null ? null : nodeAt(fault.node).id, fault.outMs);
+        return;
       case 'lose_tail': {
         const node = this.follower(fault.node);
         if (node === null) return;
@@ -1177,6 +1248,7 @@ export class Simulation {
       this.startNode(node);
       this.touched.add(node);
     }
+    if (this.judgeCommitQuorums) this.membership.restore();
   }
 
   // ------------------------------------------------------------ liveness after the heal
@@ -1188,6 +1260,7 @@ export class Simulation {
         id: node.id,
         running: node.host !== null,
         refused: node.refused !== null,
+        voters: st === undefined ? null : [...st.configuration.voters],
         role: st?.role ?? null,
         currentTerm: st?.currentTerm ?? 0,
         commitIndex: st?.commitIndex ?? 0,
@@ -1287,6 +1360,8 @@ export class Simulation {
       h = mix(h, node.host?.stateMachine().lastApplied ?? -1);
     }
     h = mix(h, this.history.ops.length);
+    const finalLeader = this.currentLeader();
+    const finalConfiguration = finalLeader === null ? null : finalLeader.host!.raft().status().configuration;
     const invokedNs = new Map<number, number>();
     const livenessFromNs = this.plan.livenessFromMs * 1e6;
     for (const op of this.history.ops) {
@@ -1308,6 +1383,8 @@ export class Simulation {
     this.stats.heldAcross = this.network.stats.heldAcross;
     this.stats.releasedAcross = this.network.stats.releasedAcross;
     this.stats.readsChecked = this.readSafety.checked;
+    this.stats.membershipCycles = this.membership.stats.cycles;
+    this.stats.adminRequests = this.membership.stats.requests;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;
@@ -1320,6 +1397,8 @@ export class Simulation {
       traceHash: (h >>> 0).toString(16).padStart(8, '0'),
       trace: this.trace,
       stats: this.stats,
+      finalConfiguration:
+        finalConfiguration === null ? null : { voters: [...finalConfiguration.voters], learners: [...finalConfiguration.learners] },
     };
   }
 }

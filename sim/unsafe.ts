@@ -42,6 +42,18 @@ const crashHeavy: ScenarioShape = {
 };
 
 /**
+ * Membership cycles (sim/membership.ts) with leaders crashed, restarted and
+ * cut off: changes asked of leaders just elected, and changes left
+ * uncommitted by deposed ones.
+ */
+const membershipHeavy: ScenarioShape = {
+  ...defaultShape,
+  minFaults: 8,
+  maxFaults: 20,
+  faultWeights: { membership: 6, crash_leader: 3, restart: 2, restart_all: 2, isolate_leader: 2, partition: 3, heal: 2, network: 2 },
+};
+
+/**
  * Many readers that stay with whichever node answers them, and a few writers,
  * all on few keys: a read served by a node that should not serve it is seen
  * as soon as a write it missed has committed (or, for the read-safety check's
@@ -197,24 +209,29 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // the default mix; the run then requires every node to catch up after the heal.
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, lose_tail: 4 } },
   },
-  // Issue 18: the simulator's fault mix makes no membership changes yet, so
-  // this preset cannot show its bug; the core tests (test/node/raft/) show
-  // it, and the model checker replays it on a scripted 27-event path
-  // (test/mc/membership.test.ts; its BFS does not reach that depth).
+  // Issue 18: membership cycles (sim/membership.ts: two admins at most, each
+  // removing a member and putting it back) while leaders crash and are cut
+  // off, so that a new leader is asked for a change before its term's noop
+  // commits, while the deposed leader's different change sits uncommitted on
+  // some disks (Ongaro, raft-dev 2015: disjoint majorities), which Figure 3
+  // (leader completeness, state machine safety) would see. Not found yet
+  // (sim/README.md, "Detection": 1,200 runs): the model checker shows it on a
+  // scripted path (test/mc/membership.test.ts ONGARO_PATH).
   confChangeBeforeTermCommit: {
     description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
     options: { nodeCount: 5 },
-    shape: crashHeavy,
+    shape: membershipHeavy,
   },
-  // Issue 18: like the preset above, this needs membership changes, which
-  // the simulator's fault mix does not make yet; the harness's membership
-  // nemesis with the wire monitor's commit-quorum check catches it (gate cell
-  // config-on-commit/membership), and so does the model checker's BFS
-  // (`npm run mc -- --config-changes 1 --unsafe config-on-commit`, mc/README.md).
+  // Issue 18: a removal commits with the old majority (the removed member's
+  // own acknowledgement counted): the simulator's commit-quorum check, which
+  // judges each leader commit against its newest configuration (as the
+  // harness's wire monitor does, gate cell config-on-commit/membership, and
+  // the model checker: `npm run mc -- --config-changes 1 --unsafe
+  // config-on-commit`, mc/README.md).
   configOnCommit: {
     description: 'a configuration takes effect only once committed: a removal commits with the old majority',
     options: { nodeCount: 3 },
-    shape: crashHeavy,
+    shape: membershipHeavy,
   },
   // Snapshots every few entries, so they land in every run: the invariant
   // "a snapshot never contains uncommitted state" (simulator.ts) and the

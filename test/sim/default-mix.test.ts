@@ -1,7 +1,8 @@
 /**
  * The default simulator mix contains the rare faults issue 15's defects
  * needed (pauses, holds of seconds, slowed leader clocks, disk corruption, a
- * follower's lost tail, replays): a campaign run without a preset draws them.
+ * follower's lost tail, replays) and membership changes (issue 18): a
+ * campaign run without a preset draws them.
  * The scenarios are sampled from the real arbitrary on a fresh seed (printed;
  * RIFT_SIM_SEED replays it).
  */
@@ -24,6 +25,8 @@ const rareKinds: readonly FaultKind[] = [
   'corrupt_last_frame',
   'lose_tail',
   'replay',
+  // Issue 18: membership cycles (sim/membership.ts), the leader's removal among them.
+  'membership',
 ];
 
 describe(`the default mix (seed ${seed})`, () => {
@@ -43,5 +46,7 @@ describe(`the default mix (seed ${seed})`, () => {
     expect(longPauses.length, `pauses of 1 s or more (seed ${seed})`).toBeGreaterThan(0);
     const slowedLeaders = faults.filter((f) => f.kind === 'clock_leader' && f.rate < 1);
     expect(slowedLeaders.length, `slowed leader clocks (seed ${seed})`).toBeGreaterThan(0);
+    const leaderRemovals = faults.filter((f) => f.kind === 'membership' && f.node === null);
+    expect(leaderRemovals.length, `membership cycles that remove the leader (seed ${seed})`).toBeGreaterThan(0);
   });
 });

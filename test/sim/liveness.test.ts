@@ -8,7 +8,17 @@ import { currentLeader, judgeCatchUp, livenessPlan, majorityCanRun, type NodeSna
 import { defaultSimOptions } from '../../sim/scenario.js';
 
 function node(id: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
-  return { id, running: true, refused: false, role: 'follower', currentTerm: 2, commitIndex: 10, lastLogIndex: 10, ...over };
+  return {
+    id,
+    running: true,
+    refused: false,
+    voters: null,
+    role: 'follower',
+    currentTerm: 2,
+    commitIndex: 10,
+    lastLogIndex: 10,
+    ...over,
+  };
 }
 
 describe('liveness after the heal', () => {
@@ -34,6 +44,19 @@ describe('liveness after the heal', () => {
   it('asks for a leader only when a majority can run (storage refusals stay down)', () => {
     expect(majorityCanRun([node('n1', { refused: true }), node('n2'), node('n3')])).toBe(true);
     expect(majorityCanRun([node('n1', { refused: true }), node('n2', { refused: true }), node('n3')])).toBe(false);
+  });
+
+  it('with membership changes, a majority of every running configuration must be able to run', () => {
+    // n2 was removed ({n1,n3}) and n1 refused to start: n3 alone cannot be elected, though 2 of the 3 nodes run.
+    const shrunk = ['n1', 'n3'];
+    expect(majorityCanRun([node('n1', { refused: true, running: false }), node('n2'), node('n3', { voters: shrunk })])).toBe(false);
+    expect(
+      majorityCanRun([node('n1', { voters: shrunk }), node('n2', { refused: true, running: false }), node('n3', { voters: shrunk })]),
+    ).toBe(true);
+    // A removed node still running with the old configuration changes nothing when that one has a usable majority too.
+    expect(
+      majorityCanRun([node('n1', { voters: shrunk }), node('n2', { voters: ['n1', 'n2', 'n3'] }), node('n3', { voters: shrunk })]),
+    ).toBe(true);
   });
 
   it('catch-up: names every running node still below the target, and ignores nodes that are down', () => {

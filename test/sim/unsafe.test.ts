@@ -58,6 +58,9 @@ const cases: readonly DetectionCase[] = [
   // Issue 18: found in the first run on each of seeds 1796429859-61, 11, 12
   // ("a snapshot never contains uncommitted state", sim/simulator.ts).
   { flag: 'snapshot-past-commit', p: 0.3 },
+  // Issue 18, membership cycles in the simulator (sim/membership.ts): the commit-quorum check. Runs to detection on
+  // seeds 101-106 (2026-12-06): 1, 1, 3, 2, 5, 4.
+  { flag: 'config-on-commit', p: 0.15 },
 ];
 
 /**

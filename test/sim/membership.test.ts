@@ -1,0 +1,122 @@
+/**
+ * Membership cycles in the simulator (sim/membership.ts, issue 18): a member
+ * removed through the leader's admin path exits once told (§4.2.2), comes
+ * back on its own disk as a learner, is promoted once caught up (§4.2.1);
+ * the leader removing itself hands over first (§3.10); the driver never
+ * removes below a majority of the original voters; the heal puts every
+ * member back. Scenarios are fixed data (no random draw besides the
+ * simulation's seed, printed in each scenario).
+ */
+import { describe, expect, it } from 'vitest';
+import { describeViolations, judge } from '../../sim/property.js';
+import { defaultSimOptions, type Scenario, type SimOptions, type WorkloadOp } from '../../sim/scenario.js';
+import { runSimulation } from '../../sim/simulator.js';
+
+const traced: SimOptions = { ...defaultSimOptions, traceLines: true };
+
+function workload(clients: number, ops: number, thinkMs: number): WorkloadOp[][] {
+  const fs = ['write', 'read', 'cas'] as const;
+  return Array.from({ length: clients }, (_, c) =>
+    Array.from({ length: ops }, (_, i) => ({ f: fs[(i + c) % 3]!, key: (i + c) % 3, thinkMs })),
+  );
+}
+
+function scenario(faults: Scenario['faults'], seed = 3): Scenario {
+  return { seed, faults, clients: workload(3, 30, 60) };
+}
+
+const ALL5 = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+/** The trace lines that contain `text`. */
+function linesWith(trace: readonly string[], text: string): string[] {
+  return trace.filter((line) => line.includes(text));
+}
+
+describe('membership cycles in the simulator', () => {
+  it('removes a follower, which exits once told; adds it back on its own disk and promotes it; every check passes', async () => {
+    const judged = await judge(scenario([{ atMs: 600, fault: { kind: 'membership', node: 2, outMs: 400 } }]), traced);
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    expect(judged.check?.valid).toBe(true);
+    const { trace, stats, finalConfiguration } = judged.sim;
+    expect(stats.membershipCycles).toBe(1);
+    expect(linesWith(trace, 'n3 exits: removed at index')).toHaveLength(1);
+    expect(linesWith(trace, 'membership: n3 starts again on its own disk')).toHaveLength(1);
+    expect(linesWith(trace, 'membership: n3 votes again; cycle done')).toHaveLength(1);
+    expect(finalConfiguration).toEqual({ voters: ALL5, learners: [] });
+    // The exit comes after the removal commits and the restart after the time out (400 ms).
+    const at = (text: string): number => Number(linesWith(trace, text)[0]!.trim().split(' ')[0]);
+    expect(at('membership: n3 starts again')).toBeGreaterThanOrEqual(at('n3 exits: removed') + 400 - 1);
+  });
+
+  it('asked to remove the leader, the leader hands over first and the new leader removes it (§3.10, §4.2.2)', async () => {
+    const judged = await judge(scenario([{ atMs: 600, fault: { kind: 'membership', node: null, outMs: 200 } }]), traced);
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const { trace, stats, finalConfiguration } = judged.sim;
+    const started = linesWith(trace, 'membership: cycle starts: remove ');
+    expect(started).toHaveLength(1);
+    const removed = /remove (n\d)/.exec(started[0]!)![1]!;
+    expect(linesWith(trace, `admin: remove ${removed} asked of the leader itself: handing leadership`).length).toBeGreaterThanOrEqual(1);
+    expect(linesWith(trace, `${removed} exits: removed at index`)).toHaveLength(1);
+    expect(stats.membershipCycles).toBe(1);
+    expect(finalConfiguration).toEqual({ voters: ALL5, learners: [] });
+  });
+
+  it('never removes below a majority of the original voters: with 3 nodes a second removal at once is not made', async () => {
+    const three: SimOptions = { ...traced, nodeCount: 3 };
+    const judged = await judge(
+      scenario([
+        { atMs: 600, fault: { kind: 'membership', node: 1, outMs: 800 } },
+        { atMs: 620, fault: { kind: 'membership', node: 2, outMs: 800 } },
+      ]),
+      three,
+    );
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const { trace, stats, finalConfiguration } = judged.sim;
+    expect(linesWith(trace, 'membership: removing n3 would leave fewer than a majority of the original voters')).toHaveLength(1);
+    expect(linesWith(trace, 'n3 exits')).toHaveLength(0);
+    expect(stats.membershipCycles).toBe(1);
+    expect(finalConfiguration).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
+  });
+
+  it('a member removed while it is down is not told; it restarts outside the configuration and is added back', async () => {
+    const judged = await judge(
+      scenario([
+        { atMs: 500, fault: { kind: 'crash', node: 3 } },
+        { atMs: 600, fault: { kind: 'membership', node: 3, outMs: 300 } },
+        { atMs: 1500, fault: { kind: 'restart', node: 3 } },
+      ]),
+      traced,
+    );
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const { trace, stats, finalConfiguration } = judged.sim;
+    expect(linesWith(trace, 'n4 exits')).toHaveLength(0);
+    expect(stats.membershipCycles).toBe(1);
+    expect(finalConfiguration).toEqual({ voters: ALL5, learners: [] });
+  });
+
+  it('the heal puts back a member still out (its time out runs past the fault window)', async () => {
+    const judged = await judge(scenario([{ atMs: 600, fault: { kind: 'membership', node: 4, outMs: 60_000 } }]), traced);
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const { trace, stats, finalConfiguration } = judged.sim;
+    const back = linesWith(trace, 'membership: n5 votes again');
+    expect(back).toHaveLength(1);
+    expect(Number(back[0]!.trim().split(' ')[0])).toBeGreaterThanOrEqual(defaultSimOptions.faultWindowMs);
+    expect(stats.membershipCycles).toBe(1);
+    expect(finalConfiguration).toEqual({ voters: ALL5, learners: [] });
+  });
+
+  it('is deterministic with membership cycles: the same scenario gives the same trace hash', async () => {
+    const s = scenario([
+      { atMs: 400, fault: { kind: 'membership', node: null, outMs: 100 } },
+      { atMs: 900, fault: { kind: 'crash_leader' } },
+      { atMs: 1000, fault: { kind: 'membership', node: 1, outMs: 0 } },
+      { atMs: 1800, fault: { kind: 'restart_all' } },
+    ]);
+    const a = await runSimulation(s, defaultSimOptions);
+    const b = await runSimulation(s, defaultSimOptions);
+    expect(a.violations).toEqual([]);
+    expect(a.stats.adminRequests).toBeGreaterThan(0);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.stats.events).toBe(a.stats.events);
+  });
+});
