@@ -8,6 +8,8 @@
  * than silently drop committed entries), 6 removed from the cluster (a
  * committed configuration no longer includes this node: node/exit-codes.ts).
  */
+import { createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +66,11 @@ Testing (safe: the node stays correct):
   --latency-trace DIR        record when each write and read passes each stage (monotonic,
                              this process's clock) and write the marks to DIR/<id>.trace at
                              shutdown (npm run bench -- latency; off by default)
+  --control-fd N             the test harness's control channel on a host it reaches over ssh:
+                             requests (JSON lines: clock, status) on standard input, answers
+                             as JSON lines on file descriptor N; standard input ending is the
+                             harness gone (the node shuts down). Without it, only a parent
+                             process's IPC channel controls it; never a network port
 
 Deliberately unsafe flags (for testing the harness; never in production):
 ${unsafeUsageLines(27).join('\n')}
@@ -105,6 +112,8 @@ interface Args {
   latencyTrace: string | null;
   /** --join: a spare identity joining a running cluster (HostOptions.joining). */
   join: boolean;
+  /** --control-fd N: control requests on stdin, answers on fd N (the harness on --hosts); null: IPC only. */
+  controlFd: number | null;
 }
 
 function parseCommandLine(argv: string[]): Args {
@@ -124,6 +133,7 @@ function parseCommandLine(argv: string[]): Args {
         'page-cache-crash-model': { type: 'boolean' },
         'latency-trace': { type: 'string' },
         join: { type: 'boolean' },
+        'control-fd': { type: 'string' },
         help: { type: 'boolean' },
         ...unsafeParseArgsOptions(),
       },
@@ -165,6 +175,13 @@ function parseCommandLine(argv: string[]): Args {
     if (!Number.isSafeInteger(snapshotTrailingEntries) || snapshotTrailingEntries < 0)
       fail(NODE_EXIT.usage, `--snapshot-trailing-entries must be a non-negative integer (got ${v['snapshot-trailing-entries']})`);
   }
+  let controlFd: number | null = null;
+  if (v['control-fd'] !== undefined) {
+    controlFd = Number(v['control-fd']);
+    // 0-2 are the node's own standard streams (stdin carries the requests); a descriptor past 1023 is no pipe the harness made.
+    if (!Number.isInteger(controlFd) || controlFd < 3 || controlFd > 1023)
+      fail(NODE_EXIT.usage, `--control-fd must be an integer in 3..1023 (got ${v['control-fd']})`);
+  }
   const conflict = unsafeConflict(unsafe.flags);
   if (conflict !== null) fail(NODE_EXIT.usage, conflict);
   return {
@@ -178,6 +195,7 @@ function parseCommandLine(argv: string[]): Args {
     snapshotTrailingEntries,
     latencyTrace: v['latency-trace'] === undefined ? null : join(v['latency-trace'], `${v.id}.trace`),
     join: v.join === true,
+    controlFd,
   };
 }
 
@@ -446,32 +464,56 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   // Control channel: only the spawning process can adjust the clock or ask
-  // for status (never a network port, so nothing on the network can).
+  // for status (never a network port, so nothing on the network can): its
+  // IPC channel, or on a host the harness reaches over ssh, the pipes its
+  // lease script made (--control-fd: requests on stdin, answers on fd N).
+  const control = (request: ControlRequest, send: (reply: ControlReply) => void): void => {
+    if (typeof request !== 'object' || request === null) return;
+    if (request.type === 'clock') {
+      const adjusted = clock.adjust({
+        ...(request.offsetMs !== undefined ? { offsetMs: request.offsetMs } : {}),
+        ...(request.rate !== undefined ? { rate: request.rate } : {}),
+        ...(request.bumpMs !== undefined ? { bumpMs: request.bumpMs } : {}),
+      });
+      if (!adjusted.ok) log(`clock control rejected: ${adjusted.error}`);
+      const state = clock.state();
+      log(`clock offsetMs=${state.offsetMs} rate=${state.rate}`);
+      send({ type: 'clock_ok', ...state });
+    } else if (request.type === 'status') {
+      send({ type: 'status', status: liveHost.status() });
+    } else if (request.type === 'state_digest') {
+      send({ type: 'state_digest', digest: liveHost.stateDigest() });
+    }
+  };
   if (typeof process.send === 'function') {
     const send = (reply: ControlReply): void => {
       process.send?.(reply);
     };
-    process.on('message', (raw: unknown) => {
-      const request = raw as ControlRequest;
-      if (typeof request !== 'object' || request === null) return;
-      if (request.type === 'clock') {
-        const adjusted = clock.adjust({
-          ...(request.offsetMs !== undefined ? { offsetMs: request.offsetMs } : {}),
-          ...(request.rate !== undefined ? { rate: request.rate } : {}),
-          ...(request.bumpMs !== undefined ? { bumpMs: request.bumpMs } : {}),
-        });
-        if (!adjusted.ok) log(`clock control rejected: ${adjusted.error}`);
-        const state = clock.state();
-        log(`clock offsetMs=${state.offsetMs} rate=${state.rate}`);
-        send({ type: 'clock_ok', ...state });
-      } else if (request.type === 'status') {
-        send({ type: 'status', status: liveHost.status() });
-      } else if (request.type === 'state_digest') {
-        send({ type: 'state_digest', digest: liveHost.stateDigest() });
-      }
-    });
+    process.on('message', (raw: unknown) => control(raw as ControlRequest, send));
     // The harness died: do not linger as an orphan.
     process.on('disconnect', () => shutdown('parent disconnected'));
+    send({ type: 'ready', id: args.id, host: self.host, port: liveTransport.address().port });
+  }
+  if (args.controlFd !== null) {
+    const answers = createWriteStream('', { fd: args.controlFd });
+    // The harness's end closed: it is gone (the lease kills the node too), nothing to answer.
+    answers.on('error', () => undefined);
+    const send = (reply: ControlReply): void => {
+      answers.write(`${JSON.stringify(reply)}\n`);
+    };
+    const requests = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    requests.on('line', (line) => {
+      let request: unknown;
+      try {
+        request = JSON.parse(line);
+      } catch {
+        log(`control: ignored a request that is not JSON (${line.length} bytes)`);
+        return;
+      }
+      control(request as ControlRequest, send);
+    });
+    // The harness died (its session's input ended): do not linger as an orphan.
+    requests.on('close', () => shutdown('control input ended'));
     send({ type: 'ready', id: args.id, host: self.host, port: liveTransport.address().port });
   }
 }

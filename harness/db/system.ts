@@ -52,7 +52,7 @@ export interface SystemUnderTest {
   readonly defaultNet: (isRoot: boolean) => NetMode;
   /** Its default election timeout range and heartbeat (--election-timeout, --heartbeat); absent: rift's (node/config-types.ts). */
   readonly timings?: { readonly electionTimeoutMs: readonly [number, number]; readonly heartbeatIntervalMs: number };
-  /** The fault kinds it can carry on --hosts (no relay there, no IPC clock, no local disk). */
+  /** The fault kinds it can carry on --hosts (no relay there, no local disk; a clock only where the node takes requests over its session). */
   readonly hostKinds: readonly NemesisKind[];
   /** Whether it takes rift's node options (--node-flag, --read-mode). */
   readonly nodeFlags: boolean;

@@ -11,7 +11,19 @@ import { execa } from 'execa';
 import { procState } from '../node-process.js';
 import { guardedSpawn } from '../orphan-guard.js';
 import { leaseScript } from './host-scripts.js';
-import type { CommandResult, HostProcess, HostSignal, Lease, ProcessExit, Remote, StartSpec } from './remote.js';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import {
+  CONTROL_FD,
+  ControlLines,
+  type CommandResult,
+  type HostProcess,
+  type HostSignal,
+  type Lease,
+  type ProcessExit,
+  type Remote,
+  type StartSpec,
+} from './remote.js';
 
 export class LocalRemote implements Remote {
   readonly host = 'local';
@@ -49,9 +61,9 @@ export class LocalRemote implements Remote {
     let subprocess;
     try {
       subprocess = execa(guarded.command, [...guarded.args], {
-        stdin: 'ignore',
-        stdout: fd as never, // execa accepts a file descriptor at run time; its types list only 1/2 (node-process.ts)
-        stderr: fd as never,
+        // execa accepts a file descriptor at run time; its types list only 1/2 (node-process.ts). With a control
+        // channel: requests on stdin, answers on CONTROL_FD (a pipe; 3 is unused).
+        stdio: (spec.control === true ? ['pipe', fd, fd, 'ignore', 'pipe'] : ['ignore', fd, fd]) as never,
         reject: false,
         cleanup: true,
         buffer: false,
@@ -68,7 +80,19 @@ export class LocalRemote implements Remote {
         ? { kind: 'signal', signal: r.signal }
         : { kind: 'code', code: typeof r.exitCode === 'number' ? r.exitCode : 255 },
     );
-    return { pid, exited };
+    if (spec.control !== true) return { pid, exited };
+    const stdin = subprocess.stdin as Writable | null;
+    const answers = (subprocess.stdio as unknown as (Readable | null)[])[CONTROL_FD] ?? null;
+    if (stdin === null || answers === null) throw new Error(`could not open a control channel to ${spec.command}`);
+    let ended = false;
+    stdin.on('error', () => undefined); // it ended first: nothing to deliver to
+    void exited.then(() => {
+      ended = true;
+      stdin.end();
+    });
+    const control = new ControlLines((line) => ended || stdin.write(`${line}\n`));
+    createInterface({ input: answers, crlfDelay: Infinity }).on('line', (line) => control.deliver(line));
+    return { pid, exited, control: control.channel };
   }
 
   async signal(pid: number, signal: HostSignal): Promise<boolean> {

@@ -23,12 +23,28 @@ export function describeExit(exit: ProcessExit): string {
   return exit.kind === 'code' ? `code ${exit.code}` : `signal ${exit.signal}`;
 }
 
+/**
+ * The descriptor a process started with `control` writes its answers to
+ * (its standard input carries the requests): rift's `--control-fd`.
+ */
+export const CONTROL_FD = 4;
+
+/** A line channel to a process the harness started (rift's control requests where no IPC channel reaches). */
+export interface ControlChannel {
+  /** Writes one line to the process's standard input (dropped once it has ended). */
+  send(line: string): void;
+  /** Calls `listener` with each line the process writes on CONTROL_FD; returns the unsubscribe. */
+  onLine(listener: (line: string) => void): () => void;
+}
+
 /** A long-lived process on a host (a database node). */
 export interface HostProcess {
   /** Its pid on its host. */
   readonly pid: number;
   /** Resolves once it has ended, however that happened. */
   readonly exited: Promise<ProcessExit>;
+  /** With StartSpec.control: its control channel. */
+  readonly control?: ControlChannel;
 }
 
 export interface StartSpec {
@@ -38,6 +54,27 @@ export interface StartSpec {
   readonly logPath: string;
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Give it a control channel: requests on its standard input, its answers from CONTROL_FD (HostProcess.control). */
+  readonly control?: boolean;
+}
+
+/** Fans a process's control lines out to the listeners (both Remotes). */
+export class ControlLines {
+  private readonly listeners = new Set<(line: string) => void>();
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  readonly channel: ControlChannel = {
+    send: (line) => this.write(line),
+    onLine: (listener) => {
+      this.listeners.add(listener);
+      return () => this.listeners.delete(listener);
+    },
+  };
+
+  deliver(line: string): void {
+    for (const listener of [...this.listeners]) listener(line);
+  }
 }
 
 export interface Remote {

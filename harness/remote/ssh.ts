@@ -27,6 +27,7 @@ import {
   type ProcessExit,
   type Remote,
   type StartSpec,
+  ControlLines,
 } from './remote.js';
 import { ControlShell } from './control-shell.js';
 import { leasedProcessCommand, leaseScript, parseLeaseLine } from './host-scripts.js';
@@ -123,7 +124,7 @@ export class SshRemote implements Remote {
     const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const command = env.length > 0 ? 'env' : spec.command;
     const args = env.length > 0 ? [...env, spec.command, ...spec.args] : spec.args;
-    const child = execa('ssh', this.sshArgs(leasedProcessCommand(command, args, spec.logPath, spec.cwd)), {
+    const child = execa('ssh', this.sshArgs(leasedProcessCommand(command, args, spec.logPath, spec.cwd, spec.control === true)), {
       stdin: 'pipe', // held open: the lease (host-scripts.ts)
       stdout: 'pipe',
       stderr: 'pipe',
@@ -139,6 +140,10 @@ export class SshRemote implements Remote {
     let status: number | null = null;
     const pid = new Promise<number>((resolve) => (pidResolve = resolve));
     let buffered = '';
+    let ended = false;
+    // The session's input is the lease; with a control channel it also carries the requests (host-scripts.ts).
+    const control = spec.control === true ? new ControlLines((line) => ended || child.stdin?.write(`${line}\n`)) : null;
+    child.stdin?.on('error', () => undefined); // the session ended first: nothing to deliver to
     child.stdout?.on('data', (d: Buffer) => {
       buffered += d.toString();
       let nl: number;
@@ -147,6 +152,7 @@ export class SshRemote implements Remote {
         buffered = buffered.slice(nl + 1);
         if (parsed === null) continue;
         if ('pid' in parsed) pidResolve(parsed.pid);
+        else if ('control' in parsed) control?.deliver(parsed.control);
         else status = parsed.status;
       }
     });
@@ -156,14 +162,17 @@ export class SshRemote implements Remote {
       return status > 128 ? { kind: 'signal', signal: signalName(status - 128) } : { kind: 'code', code: status };
     });
     // The session ends once the process has: nothing more to hold.
-    void exited.then(() => child.stdin?.end());
+    void exited.then(() => {
+      ended = true;
+      child.stdin?.end();
+    });
     const first = await Promise.race([pid, exited]);
     if (typeof first !== 'number') {
       throw new Error(
         `could not start ${spec.command} on ${this.host}: ${describeExit(first)}${stderr.trim() !== '' ? `: ${stderr.trim()}` : ''}`,
       );
     }
-    return { pid: first, exited };
+    return { pid: first, exited, ...(control !== null ? { control: control.channel } : {}) };
   }
 
   async signal(pid: number, signal: HostSignal): Promise<boolean> {

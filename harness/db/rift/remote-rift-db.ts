@@ -4,19 +4,23 @@
  * cluster config are copied to each host, the node runs there under the
  * host's `node` on a lease (remote/host-scripts.ts), and the harness
  * learns that it is up, and what it says about itself, over rift's own UDP
- * status request (node/client.ts RiftClient.status): no IPC channel across
- * machines, hence no clock capability here. At teardown its log and data
- * directory come back into the run directory and the host keeps nothing.
+ * status request (node/client.ts RiftClient.status). No IPC channel reaches
+ * across machines: the node's control requests (its injectable clock, the
+ * digest of its replicated state) go over its ssh session instead
+ * (`--control-fd`: requests on its standard input, answers on CONTROL_FD,
+ * remote/host-scripts.ts), the same requests as over IPC. At teardown its
+ * log and data directory come back into the run directory and the host
+ * keeps nothing.
  */
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminConfig } from '../../../node/admin-client.js';
 import { RiftClient, type ClientConfig } from '../../../node/client.js';
-import type { NodeStatus } from '../../../node/protocol.js';
-import { NodeExitedBeforeReady } from '../../node-process.js';
+import type { ControlReply, ControlRequest, NodeStatus, StateDigest } from '../../../node/protocol.js';
+import { NodeExitedBeforeReady, type ClockState } from '../../node-process.js';
 import type { HostTarget } from '../../remote/hosts.js';
-import { describeExit, type HostProcess, type ProcessExit } from '../../remote/remote.js';
-import type { Db, MembershipCapability, NodeView } from '../db.js';
+import { CONTROL_FD, describeExit, type HostProcess, type ProcessExit } from '../../remote/remote.js';
+import type { ClockCapability, ClockChange, Db, MembershipCapability, NodeView } from '../db.js';
 import { riftMembership } from './membership.js';
 
 export interface RemoteRiftDbOptions {
@@ -39,7 +43,12 @@ interface Running {
   readonly proc: HostProcess;
   exit: ProcessExit | null;
   paused: boolean;
+  /** Control requests go one at a time (answers carry no request id): each waits for the one before it. */
+  controlQueue: Promise<unknown>;
 }
+
+/** How long a control request waits for its answer over the ssh session (a round trip, the node's event loop). */
+export const CONTROL_ANSWER_MS = 5000;
 
 export class RemoteRiftDb implements Db {
   readonly name = 'rift';
@@ -50,6 +59,15 @@ export class RemoteRiftDb implements Db {
 
   /** Membership changes: admin datagrams reach the nodes on their hosts as on loopback (membership.ts). */
   readonly membership: MembershipCapability;
+
+  /** The node's own injectable clock (offsets, rates, jumps), over its control channel. */
+  readonly clock: ClockCapability = {
+    clock: async (id: string, change: ClockChange): Promise<ClockState> => {
+      const reply = await this.control(id, { type: 'clock', ...change }, 'clock_ok');
+      if (reply.type !== 'clock_ok') throw new Error(`${id}: unexpected answer ${reply.type}`);
+      return { nowMs: reply.nowMs, offsetMs: reply.offsetMs, rate: reply.rate };
+    },
+  };
 
   constructor(private readonly opts: RemoteRiftDbOptions) {
     this.nodeIds = [...opts.hosts.keys()];
@@ -104,11 +122,21 @@ export class RemoteRiftDb implements Db {
     const dir = this.nodeDir(id);
     const proc = await remote.start({
       command: 'node',
-      args: [`${dir}/rift/node/main.js`, '--config', `${dir}/cluster.json`, '--id', id, ...this.opts.nodeFlags],
+      args: [
+        `${dir}/rift/node/main.js`,
+        '--config',
+        `${dir}/cluster.json`,
+        '--id',
+        id,
+        '--control-fd',
+        String(CONTROL_FD),
+        ...this.opts.nodeFlags,
+      ],
       logPath: this.logPath(id),
       cwd: dir,
+      control: true,
     });
-    const entry: Running = { proc, exit: null, paused: false };
+    const entry: Running = { proc, exit: null, paused: false, controlQueue: Promise.resolve() };
     this.running.set(id, entry);
     void proc.exited.then((exit) => {
       entry.exit = exit;
@@ -218,6 +246,56 @@ export class RemoteRiftDb implements Db {
 
   nodeStatus(id: string, timeoutMs: number): Promise<NodeStatus | null> {
     return RiftClient.status(this.opts.clientConfig, id, timeoutMs);
+  }
+
+  /** The digest of the node's replicated state (run/replicas.ts compares them at the end of a run); null when it is down, paused or silent. */
+  async stateDigest(id: string, timeoutMs: number): Promise<StateDigest | null> {
+    if (!this.isAlive(id) || this.isPaused(id)) return null;
+    try {
+      const reply = await this.control(id, { type: 'state_digest' }, 'state_digest', timeoutMs);
+      return reply.type === 'state_digest' ? reply.digest : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * One control request and its answer (the first line of type `answer` after it was sent), after the requests
+   * before it: rejects when the node is not running, is paused (a stopped process answers nothing), ends, or
+   * does not answer within `timeoutMs`.
+   */
+  private control(id: string, request: ControlRequest, answer: ControlReply['type'], timeoutMs = CONTROL_ANSWER_MS): Promise<ControlReply> {
+    const entry = this.running.get(id);
+    if (entry === undefined || entry.exit !== null) return Promise.reject(new Error(`${id} is not running`));
+    if (entry.paused) return Promise.reject(new Error(`${id} is paused`));
+    const channel = entry.proc.control;
+    if (channel === undefined) return Promise.reject(new Error(`${id} has no control channel`));
+    const ask = (): Promise<ControlReply> =>
+      new Promise<ControlReply>((resolve, reject) => {
+        const done = (fn: () => void): void => {
+          clearTimeout(timer);
+          off();
+          fn();
+        };
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`${id} did not answer ${request.type} within ${timeoutMs} ms`))),
+          timeoutMs,
+        );
+        const off = channel.onLine((line) => {
+          let reply: ControlReply;
+          try {
+            reply = JSON.parse(line) as ControlReply;
+          } catch {
+            return;
+          }
+          if (typeof reply === 'object' && reply !== null && reply.type === answer) done(() => resolve(reply));
+        });
+        void entry.proc.exited.then(() => done(() => reject(new Error(`${id} ended before it answered ${request.type}`))));
+        channel.send(JSON.stringify(request));
+      });
+    const result = entry.controlQueue.then(ask, ask);
+    entry.controlQueue = result.catch(() => undefined);
+    return result;
   }
 
   killSync(id: string): void {

@@ -17,8 +17,9 @@ export const riftSystem: SystemUnderTest = {
   kinds: nemesisKinds,
   clockVia: ['node', 'faketime'],
   nets: ['relay', 'netns', 'hosts'],
-  // membership: admin datagrams reach the hosts (db/rift/membership.ts); resize needs spare hosts, not provided there yet.
-  hostKinds: ['partition', 'kill', 'pause', 'membership'],
+  // membership: admin datagrams reach the hosts (db/rift/membership.ts); clock: the node's own clock over its ssh session
+  // (remote-rift-db.ts, --control-fd); resize needs spare hosts, not provided there yet.
+  hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock'],
   defaultNet: () => 'relay',
   nodeFlags: true,
   unavailable: () => null,

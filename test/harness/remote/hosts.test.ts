@@ -9,7 +9,8 @@ import { HostsNetwork } from '../../../harness/net/hosts.js';
 import { HELP, parseOptions, UsageError } from '../../../harness/options.js';
 import { leasedProcessCommand, parseLeaseLine } from '../../../harness/remote/host-scripts.js';
 import { parseHostList } from '../../../harness/remote/hosts.js';
-import { shellQuote, type CommandResult, type Lease, type Remote } from '../../../harness/remote/remote.js';
+import { LocalRemote } from '../../../harness/remote/local.js';
+import { CONTROL_FD, shellQuote, type CommandResult, type Lease, type Remote } from '../../../harness/remote/remote.js';
 import { processGone, waitFor } from '../wait.js';
 
 describe('host lists', () => {
@@ -39,6 +40,9 @@ describe('host lists', () => {
     expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay'])).toThrow('--net does not apply with --hosts');
     expect(() => parseOptions(['--hosts', 'h1', '--remote-dir', 'relative'])).toThrow(UsageError);
     expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'loss'])).toThrow('not on --hosts');
+    // rift's own clock over the node's ssh session (--control-fd); libfaketime only on this machine.
+    expect(parseOptions(['--hosts', 'h1', '--nemesis', 'clock'])).toMatchObject({ options: { nemesis: ['clock'] } });
+    expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'clock', '--clock-via', 'faketime'])).toThrow('not on --hosts');
   });
 
   it('the help documents --db, --hosts and the --ssh-* options', () => {
@@ -94,6 +98,52 @@ describe('host scripts', () => {
     await waitFor(() => processGone(pid), 10_000, 'the paused process is killed');
     await waitFor(() => held.lines.some((l) => l.startsWith('exit')), 10_000, 'its exit line');
     expect(parseLeaseLine(held.lines.at(-1)!)).toEqual({ status: 128 + 9 });
+  });
+
+  // An echo server on the control channel: each request line comes back on CONTROL_FD as {"echo": line}.
+  const echo =
+    `const fs=require('fs');const rl=require('readline').createInterface({input:process.stdin});` +
+    `rl.on('line',(l)=>fs.writeSync(${CONTROL_FD},JSON.stringify({echo:l})+'\\n'));rl.on('close',()=>process.exit(5));`;
+
+  it('with a control channel, requests reach the process and its answers come back between the pid and exit lines', async () => {
+    const child = spawn('sh', ['-c', leasedProcessCommand('node', ['-e', echo], '/dev/null', undefined, true)], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const parsed: ReturnType<typeof parseLeaseLine>[] = [];
+    let buffered = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        parsed.push(parseLeaseLine(buffered.slice(0, nl)));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    await waitFor(() => parsed.length > 0, 10_000, 'the pid line');
+    const pid = (parsed[0] as { pid: number }).pid;
+    child.stdin.write('{"type":"clock","rate":2}\n');
+    child.stdin.write('second\n');
+    await waitFor(() => parsed.length >= 3, 10_000, 'two answers');
+    expect(parsed.slice(1, 3)).toEqual([
+      { control: JSON.stringify({ echo: '{"type":"clock","rate":2}' }) },
+      { control: JSON.stringify({ echo: 'second' }) },
+    ]);
+    // The session's input ends (the harness is gone): the process sees its input end, or is killed.
+    child.stdin.end();
+    await waitFor(() => processGone(pid), 10_000, 'the process ends with the session');
+    await waitFor(() => parsed.some((p) => p !== null && 'status' in p), 10_000, 'its exit line');
+  });
+
+  it('LocalRemote.start with a control channel: the same requests and answers as over ssh', async () => {
+    const proc = await new LocalRemote().start({ command: 'node', args: ['-e', echo], logPath: '/dev/null', control: true });
+    const answers: string[] = [];
+    proc.control!.onLine((line) => answers.push(line));
+    proc.control!.send('ping');
+    await waitFor(() => answers.length === 1, 10_000, 'the answer');
+    expect(JSON.parse(answers[0]!)).toEqual({ echo: 'ping' });
+    await new LocalRemote().killHard(proc.pid);
+    expect(await proc.exited).toEqual({ kind: 'signal', signal: 'SIGKILL' });
+    proc.control!.send('after the end'); // dropped, never thrown
   });
 });
 
