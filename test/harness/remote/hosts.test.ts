@@ -39,7 +39,7 @@ describe('host lists', () => {
     expect(() => parseOptions(['--hosts', 'h1', '--ssh-key', '/nonexistent/key'])).toThrow('no such file');
     expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay'])).toThrow('--net does not apply with --hosts');
     expect(() => parseOptions(['--hosts', 'h1', '--remote-dir', 'relative'])).toThrow(UsageError);
-    expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'loss'])).toThrow('not on --hosts');
+    expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'delay'])).toThrow('not on --hosts');
     // rift's own clock over the node's ssh session (--control-fd); libfaketime only on this machine.
     expect(parseOptions(['--hosts', 'h1', '--nemesis', 'clock'])).toMatchObject({ options: { nemesis: ['clock'] } });
     expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'clock', '--clock-via', 'faketime'])).toThrow('not on --hosts');

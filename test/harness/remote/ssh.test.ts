@@ -144,15 +144,17 @@ setInterval(() => {}, 1000);
     assertHostsClean(store);
   }, 120_000);
 
-  it('rift through --hosts: a partition, kill, pause and clock run is valid; logs and data come back; hosts keep nothing', () => {
+  it('rift through --hosts: a partition, kill, pause, clock and loss run is valid; logs and data come back; hosts keep nothing', () => {
     const r = cli([
       ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', join(store, 'on-hosts')],
-      ...['--nemesis', 'partition,kill,pause,clock', '--time-limit', '10', '--seed', '7', '--store', store, '--json', '--quiet'],
+      ...['--nemesis', 'partition,kill,pause,clock,loss', '--time-limit', '10', '--seed', '7', '--store', store, '--json', '--quiet'],
     ]);
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number }; faults: { kind?: string }[] };
     expect(results.verdict).toBe(true);
     expect(results.nemesis.actions).toBeGreaterThan(0);
+    const kinds = new Set(results.faults.map((f) => f.kind));
+    expect([...kinds].sort(), JSON.stringify(results.faults)).toEqual(expect.arrayContaining(['clock', 'loss']));
     const logs = ['n1', 'n2', 'n3'].map((id) => readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'));
     for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
       expect(logs[i]!.length, id).toBeGreaterThan(0);
