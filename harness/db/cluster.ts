@@ -9,6 +9,7 @@
  */
 import type { NetworkControl } from '../net/types.js';
 import type { ClockState } from '../node-process.js';
+import { readLocalDataFile, writeLocalDataFile } from './data-files.js';
 import type { ClockChange, Db, MembershipCapability, NodeView } from './db.js';
 import type { StateDigest } from '../../node/protocol.js';
 
@@ -84,6 +85,18 @@ export class DbCluster<D extends Db = Db> {
   dataDir(id: string): string {
     this.check(id);
     return this.db.dataDir(id);
+  }
+
+  readDataFile(id: string, name: string): Promise<Buffer | null> {
+    this.check(id);
+    return this.db.readDataFile !== undefined ? this.db.readDataFile(id, name) : readLocalDataFile(this.db.dataDir(id), name);
+  }
+
+  writeDataFile(id: string, name: string, bytes: Buffer): Promise<void> {
+    this.check(id);
+    return this.db.writeDataFile !== undefined
+      ? this.db.writeDataFile(id, name, bytes)
+      : writeLocalDataFile(this.db.dataDir(id), name, bytes);
   }
 
   /** The node's OS process id while it runs, else null. */

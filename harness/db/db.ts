@@ -75,6 +75,13 @@ export interface Db {
   status(node: string, timeoutMs: number): Promise<NodeView | null>;
   /** The node's data directory on its host. */
   dataDir(node: string): string;
+  /**
+   * A file of the node's data directory, read or replaced on its host (the
+   * disk nemesis damages the log while the node is down); absent: the data
+   * directory is on this machine and the harness uses the file system.
+   */
+  readDataFile?(node: string, name: string): Promise<Buffer | null>;
+  writeDataFile?(node: string, name: string, bytes: Buffer): Promise<void>;
   /** Last resort from the process 'exit' hook: kill every node at once, synchronously. */
   killSync(node: string): void;
   readonly clock?: ClockCapability;

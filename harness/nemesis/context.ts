@@ -37,6 +37,10 @@ export interface NemesisCluster {
   restart(id: string): Promise<void>;
   /** The node's data directory (the disk nemesis damages the log file in it while the node is down). */
   dataDir(id: string): string;
+  /** A file of the node's data directory, read on its host; null when it does not exist. */
+  readDataFile(id: string, name: string): Promise<Buffer | null>;
+  /** Replaces a file of the node's data directory on its host. */
+  writeDataFile(id: string, name: string, bytes: Buffer): Promise<void>;
   /** SIGSTOP / SIGCONT. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

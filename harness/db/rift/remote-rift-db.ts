@@ -12,7 +12,7 @@
  * log and data directory come back into the run directory and the host
  * keeps nothing.
  */
-import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminConfig } from '../../../node/admin-client.js';
 import { RiftClient, type ClientConfig } from '../../../node/client.js';
@@ -246,6 +246,43 @@ export class RemoteRiftDb implements Db {
 
   nodeStatus(id: string, timeoutMs: number): Promise<NodeStatus | null> {
     return RiftClient.status(this.opts.clientConfig, id, timeoutMs);
+  }
+
+  /**
+   * A file of the node's data directory on its host (the disk nemesis damages the log while the node is down): copied
+   * here through the Remote, read, and the scratch copy removed; null when the host has no such file.
+   */
+  async readDataFile(id: string, name: string): Promise<Buffer | null> {
+    const { remote } = this.host(id);
+    const path = `${this.dataDir(id)}/${name}`;
+    if ((await remote.run('test', ['-f', path])).exitCode !== 0) return null;
+    const local = this.scratchFile(id, name);
+    try {
+      await remote.download(path, local);
+      return readFileSync(local);
+    } finally {
+      rmSync(local, { force: true });
+    }
+  }
+
+  /** Replaces a file of the node's data directory on its host (written here, copied there). */
+  async writeDataFile(id: string, name: string, bytes: Buffer): Promise<void> {
+    const local = this.scratchFile(id, name);
+    writeFileSync(local, bytes);
+    try {
+      await this.host(id).remote.upload(local, `${this.dataDir(id)}/${name}`);
+    } finally {
+      rmSync(local, { force: true });
+    }
+  }
+
+  private scratchCount = 0;
+
+  /** A fresh local path for one copy of a node's data file (under the run directory, removed after use). */
+  private scratchFile(id: string, name: string): string {
+    const dir = join(this.opts.runDir, 'data-file-copies');
+    mkdirSync(dir, { recursive: true });
+    return join(dir, `${id}-${++this.scratchCount}-${name}`);
   }
 
   /** The digest of the node's replicated state (run/replicas.ts compares them at the end of a run); null when it is down, paused or silent. */

@@ -64,7 +64,6 @@
  * term, lost a vote it had acknowledged, which the monitor reports (the run
  * is then invalid).
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
@@ -157,7 +156,8 @@ export const disk: NemesisKindSpec<'disk', DiskOp> = {
 
 /** A damaged file's bytes from just before the damage: what a refused node gets back. */
 interface Backup {
-  readonly file: string;
+  /** The file's name in the node's data directory. */
+  readonly name: string;
   readonly bytes: Buffer;
 }
 
@@ -370,14 +370,12 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
 
   private async damageLog(id: string, fault: DiskFault): Promise<Damage> {
     if (fault === 'flip-snapshot') return this.damageSnapshot(id);
-    const file = join(this.ctx.cluster.dataDir(id), LOG_FILE_NAME);
-    let buf: Buffer;
-    try {
-      buf = await readFile(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { done: 'nothing', why: 'no log file' };
-      throw err;
-    }
+    const { cluster } = this.ctx;
+    const file = join(cluster.dataDir(id), LOG_FILE_NAME);
+    const read = await cluster.readDataFile(id, LOG_FILE_NAME);
+    if (read === null) return { done: 'nothing', why: 'no log file' };
+    const buf = read;
+    const write = (bytes: Buffer): Promise<void> => cluster.writeDataFile(id, LOG_FILE_NAME, bytes);
     let frames;
     try {
       frames = scanLog(buf, file).frames;
@@ -393,17 +391,17 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       case 'flip-frame': {
         const index = fault === 'flip-last-frame' ? frames.length - 1 : rng.int(0, frames.length - 1);
         const frame = frames[index]!;
-        const backup = { file, bytes: Buffer.from(buf) };
+        const backup = { name: LOG_FILE_NAME, bytes: Buffer.from(buf) };
         const flip = pickFlip(buf, frame.offset, frame.bytes, rng);
         buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
-        await writeFile(file, buf);
+        await write(buf);
         return { done: 'flipped', frame: index, frames: frames.length, offset: flip.offset, mask: flip.mask, backup };
       }
       case 'torn-tail': {
         // A prefix of a frame, as an append cut short by the power failure leaves it.
         const bytes = rng.int(1, last.bytes - 1);
         const end = last.offset + last.bytes;
-        await writeFile(file, Buffer.concat([buf.subarray(0, end), buf.subarray(last.offset, last.offset + bytes)]));
+        await write(Buffer.concat([buf.subarray(0, end), buf.subarray(last.offset, last.offset + bytes)]));
         return { done: 'appended-torn-write', offset: end, bytes };
       }
       case 'truncate-synced':
@@ -414,7 +412,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
             done: 'nothing',
             why: 'the last frame holds no entry (a vote or a term only): cutting it would lose a vote, not a log tail',
           };
-        await writeFile(file, buf.subarray(0, last.offset));
+        await write(buf.subarray(0, last.offset));
         return { done: 'truncated-synced-frame', offset: last.offset, bytes: last.bytes };
       case 'truncate-acked': {
         // The node writes a frame only after the previous Ready's messages left (node/host.ts drainReadies: persist, then
@@ -425,7 +423,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
         const bad = cut.length < 2 ? 'the log has fewer than two frames' : cut.map(whyNotAnEntryFrame).find((w) => w !== null);
         if (bad !== undefined && bad !== null) return { done: 'nothing', why: bad };
         const from = cut[0]!.offset;
-        await writeFile(file, buf.subarray(0, from));
+        await write(buf.subarray(0, from));
         return { done: 'truncated-acked-frames', offset: from, bytes: buf.length - from, frames: cut.length };
       }
       default:
@@ -440,21 +438,15 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
    * temporary file and renamed, never torn in place.)
    */
   private async damageSnapshot(id: string): Promise<Damage> {
-    const file = join(this.ctx.cluster.dataDir(id), SNAPSHOT_FILE);
-    let buf: Buffer;
-    try {
-      buf = await readFile(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { done: 'nothing', why: 'no snapshot yet' };
-      throw err;
-    }
+    const buf = await this.ctx.cluster.readDataFile(id, SNAPSHOT_FILE);
+    if (buf === null) return { done: 'nothing', why: 'no snapshot yet' };
     if (buf.length === 0) return { done: 'nothing', why: 'an empty snapshot file' };
     const { rng } = this.ctx;
-    const backup = { file, bytes: Buffer.from(buf) };
+    const backup = { name: SNAPSHOT_FILE, bytes: Buffer.from(buf) };
     const offset = rng.int(0, buf.length - 1);
     const mask = 1 << rng.int(0, 7);
     buf[offset] = buf[offset]! ^ mask;
-    await writeFile(file, buf);
+    await this.ctx.cluster.writeDataFile(id, SNAPSHOT_FILE, buf);
     return { done: 'flipped-snapshot', snapshotBytes: buf.length, offset, mask, backup };
   }
 
@@ -463,7 +455,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
     const backup = this.refused.get(id);
     this.refused.delete(id);
     if (backup === undefined || this.ctx.cluster.isAlive(id)) return { outcome: 'running' };
-    await writeFile(backup.file, backup.bytes);
+    await this.ctx.cluster.writeDataFile(id, backup.name, backup.bytes);
     return this.restart(id, null);
   }
 

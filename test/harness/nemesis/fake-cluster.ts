@@ -3,6 +3,7 @@
  * nemesis modules (the runner, the kinds, the targets): each records the
  * calls it gets and keeps the state a real cluster would report.
  */
+import { readLocalDataFile, writeLocalDataFile } from '../../../harness/db/data-files.js';
 import type { GrantedVote } from '../../../harness/net/monitor.js';
 import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
 import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
@@ -166,6 +167,14 @@ export class FakeCluster implements NemesisCluster {
 
   dataDir(id: string): string {
     return `${this.dataRoot}/${id}`;
+  }
+
+  readDataFile(id: string, name: string): Promise<Buffer | null> {
+    return readLocalDataFile(this.dataDir(id), name);
+  }
+
+  writeDataFile(id: string, name: string, bytes: Buffer): Promise<void> {
+    return writeLocalDataFile(this.dataDir(id), name, bytes);
   }
 
   async pause(id: string): Promise<void> {

@@ -127,9 +127,9 @@ setInterval(() => {}, 1000);
     const nodes = cli(['--hosts', h, '--nodes', '5', '--store', store]);
     expect(nodes.status).toBe(254);
     expect(nodes.stderr).toContain('one node per host');
-    const disk = cli(['--hosts', h, '--nemesis', 'disk', '--store', store]);
-    expect(disk.status).toBe(254);
-    expect(disk.stderr).toContain('not on --hosts');
+    const delay = cli(['--hosts', h, '--nemesis', 'delay', '--store', store]);
+    expect(delay.status).toBe(254);
+    expect(delay.stderr).toContain('not on --hosts');
     const sshOnly = cli(['--ssh-user', 'root']);
     expect(sshOnly.status).toBe(254);
     expect(sshOnly.stderr).toContain('needs --hosts');
@@ -144,17 +144,24 @@ setInterval(() => {}, 1000);
     assertHostsClean(store);
   }, 120_000);
 
-  it('rift through --hosts: a partition, kill, pause, clock and loss run is valid; logs and data come back; hosts keep nothing', () => {
+  it('rift through --hosts: a partition, kill, pause, clock, loss and disk run is valid; logs and data come back; hosts keep nothing', () => {
     const r = cli([
       ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', join(store, 'on-hosts')],
-      ...['--nemesis', 'partition,kill,pause,clock,loss', '--time-limit', '10', '--seed', '7', '--store', store, '--json', '--quiet'],
+      ...['--nemesis', 'partition,kill,pause,clock,loss,disk', '--time-limit', '12', '--seed', '7', '--store', store, '--json', '--quiet'],
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number }; faults: { kind?: string }[] };
+    const results = JSON.parse(r.stdout) as {
+      verdict: unknown;
+      runDir: string;
+      nemesis: { actions: number };
+      faults: { kind?: string; what?: string }[];
+    };
     expect(results.verdict).toBe(true);
     expect(results.nemesis.actions).toBeGreaterThan(0);
     const kinds = new Set(results.faults.map((f) => f.kind));
-    expect([...kinds].sort(), JSON.stringify(results.faults)).toEqual(expect.arrayContaining(['clock', 'loss']));
+    expect([...kinds].sort(), JSON.stringify(results.faults)).toEqual(expect.arrayContaining(['clock', 'loss', 'disk']));
+    // A flipped frame was copied back to its host and the node refused it there (exit 3); the heal restored its own file.
+    expect(results.faults.some((f) => f.kind === 'disk' && /\(n\d refused\)/.test(f.what ?? ''))).toBe(true);
     const logs = ['n1', 'n2', 'n3'].map((id) => readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'));
     for (const [i, id] of ['n1', 'n2', 'n3'].entries()) {
       expect(logs[i]!.length, id).toBeGreaterThan(0);
