@@ -15,6 +15,7 @@ import type { ClockVia } from './db/system.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
 import { defaultReplayModes } from './nemesis/kinds/replay.js';
+import { resizeSpares } from './nemesis/kinds/resize.js';
 import { replayModes, type ReplayMode } from './net/replay-stage.js';
 import { defaultPartitionShapes, partitionShapes, type PartitionShape } from './nemesis/kinds/partition.js';
 import {
@@ -252,7 +253,9 @@ Cluster
 Hosts (one node per host, over SSH; without them, this machine)
   --hosts H1,H2,...       host names or addresses, 1..9; implies the
                           hosts' own nftables for partitions; partition,
-                          kill and pause only
+                          kill and pause (rift also: membership, clock,
+                          loss, disk, and resize, whose 2 spare identities
+                          run on the last 2 hosts listed)
   --hosts-file FILE       the hosts, one per line (# comments)
   --ssh-user USER         login on every host                           (default ${defaults.sshUser})
   --ssh-key FILE          private key (ssh -i)                   (default: ssh's own and the agent)
@@ -588,19 +591,27 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   // On --hosts the system must be on the hosts (its setup checks each), not necessarily here.
   const unavailable = hosts === null ? system.unavailable() : null;
   if (unavailable !== null) throw new UsageError(`--db ${db}: ${unavailable}`);
+  const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
+  // resize grows the cluster by spare identities: on --hosts they run on the last hosts of the list.
+  const spareHosts = hosts !== null && nemesis.includes('resize') ? resizeSpares : 0;
   const nodesRaw = v.nodes ?? v['node-count'];
   const nodes =
     nodesRaw === undefined
-      ? (hosts?.hosts.length ?? defaults.nodes)
+      ? hosts !== null
+        ? hosts.hosts.length - spareHosts
+        : defaults.nodes
       : integerIn(v.nodes !== undefined ? 'nodes' : 'node-count', nodesRaw, 1, 9);
-  if (hosts !== null && nodes !== hosts.hosts.length)
-    throw new UsageError(`--nodes ${nodes} with ${hosts.hosts.length} hosts: one node per host (leave --nodes out)`);
+  if (hosts !== null && (nodes < 1 || nodes + spareHosts !== hosts.hosts.length))
+    throw new UsageError(
+      spareHosts > 0
+        ? `--nemesis resize on --hosts: ${hosts.hosts.length} hosts for the nodes and ${spareHosts} spare identities; list ${spareHosts} hosts more than --nodes (the last ${spareHosts} run the spares)`
+        : `--nodes ${nodes} with ${hosts.hosts.length} hosts: one node per host (leave --nodes out)`,
+    );
   const timeLimitS = v['time-limit'] === undefined ? defaults.timeLimitS : numberIn('time-limit', v['time-limit'], 1, 86_400);
   const concurrency = parseConcurrency(v.concurrency ?? defaults.concurrency, nodes);
   const rate = v.rate === undefined ? defaults.rate : numberIn('rate', v.rate, 0.1, 100_000);
   const keys = v.keys === undefined ? defaults.keys : integerIn('keys', v.keys, 1, 1000);
   const opsPerKey = v['ops-per-key'] === undefined ? defaults.opsPerKey : integerIn('ops-per-key', v['ops-per-key'], 1, 1_000_000);
-  const nemesis = parseNemesis(v.nemesis ?? defaults.nemesis);
   for (const k of nemesis)
     if (!system.kinds.includes(k)) throw new UsageError(`--nemesis ${k}: --db ${db} cannot carry it (it takes ${system.kinds.join(', ')})`);
   const nemesisOrder = parseNemesisOrder(v.nemesis ?? defaults.nemesis);

@@ -26,6 +26,7 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
   const entry = riftNodeEntry(spec.nodeEntry);
   if (!existsSync(entry)) throw new Error(`node program ${entry} does not exist (build first: node scripts/build.mjs)`);
   const ids = hosts.map((_, i) => `n${i + 1}`);
+  const addresses = hosts.map((h, i) => ({ id: ids[i]!, host: h.address, port: RIFT_HOST_PORT }));
   const name = `rift-${process.pid}-${randomBytes(4).toString('hex')}`;
   const hostDir = `${remoteDir}/${name}`;
   const config: ClusterConfig = {
@@ -38,7 +39,9 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
     electionTimeoutMsMax: options.electionTimeoutMs[1],
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     tickMs: Math.min(configDefaults.tickMs, options.heartbeatIntervalMs),
-    nodes: hosts.map((h, i) => ({ id: ids[i]!, host: h.address, port: RIFT_HOST_PORT })),
+    nodes: addresses.slice(0, options.nodes),
+    // The resize nemesis's spare identities run on the last hosts (options.ts: --hosts lists them after the nodes).
+    ...(addresses.length > options.nodes ? { spareNodes: addresses.slice(options.nodes) } : {}),
     routes: {},
     readMode: options.readMode,
     clockDriftBound: configDefaults.clockDriftBound,
@@ -51,6 +54,8 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
     cluster: config.cluster,
     clientSecret: config.clientSecret,
     nodes: config.nodes,
+    // A spare may come to lead: clients follow its redirect (node/client.ts looks addresses up in nodes and spareNodes).
+    ...(config.spareNodes !== undefined ? { spareNodes: config.spareNodes } : {}),
     clientFreshnessMs: configDefaults.clientFreshnessMs,
   };
   const targets = new Map(hosts.map((h, i) => [ids[i]!, h] as const));
@@ -64,12 +69,17 @@ export async function startRiftOnHosts(spec: SystemStart, hosts: readonly HostTa
     nodeFlags: [...(options.nemesis.some((k) => powerLossKinds.includes(k)) ? ['--page-cache-crash-model'] : []), ...options.nodeFlags],
     clientConfig,
     adminConfig: config,
+    // Spares start empty and wait to be added (--join, HostOptions.joining).
+    joining: new Set(ids.slice(options.nodes)),
     runDir,
     readyTimeoutMs: 20_000,
   });
   const cluster = new DbCluster(db, net, { stop: () => net.teardown(), stopSync: () => net.teardownSync() }, { log, handleSignals: false });
   await cluster.startAll();
-  log(`cluster up: ${ids.length} nodes on ${hosts.map((h, i) => `${ids[i]}=${h.remote.host}`).join(' ')}, config ${configPath}`);
+  const spares = ids.length - options.nodes;
+  log(
+    `cluster up: ${options.nodes} nodes${spares > 0 ? ` and ${spares} spare identities (--join)` : ''} on ${hosts.map((h, i) => `${ids[i]}=${h.remote.host}`).join(' ')}, config ${configPath}`,
+  );
   return {
     cluster,
     openClient: (s) => new RiftDbClient(clientConfig, s),

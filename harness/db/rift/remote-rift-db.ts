@@ -31,6 +31,8 @@ export interface RemoteRiftDbOptions {
   /** This run's directory on every host (remoteDir/<cluster name>). */
   readonly hostDir: string;
   readonly nodeFlags: readonly string[];
+  /** Spare identities (config spareNodes): started with --join, empty, until the admin path adds them. */
+  readonly joining?: ReadonlySet<string>;
   readonly clientConfig: ClientConfig;
   /** The peer secret and address book, for membership changes with the admin key (membership.ts). */
   readonly adminConfig: AdminConfig;
@@ -130,6 +132,7 @@ export class RemoteRiftDb implements Db {
         id,
         '--control-fd',
         String(CONTROL_FD),
+        ...(this.opts.joining?.has(id) === true ? ['--join'] : []),
         ...this.opts.nodeFlags,
       ],
       logPath: this.logPath(id),

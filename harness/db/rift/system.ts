@@ -20,8 +20,8 @@ export const riftSystem: SystemUnderTest = {
   // membership: admin datagrams reach the hosts (db/rift/membership.ts); clock: the node's own clock over its ssh session
   // (remote-rift-db.ts, --control-fd); loss: random drops in each host's nftables input chain (net/hosts.ts); disk: the
   // node's files copied from its host, damaged here and copied back while it is down (remote-rift-db.ts readDataFile);
-  // resize needs spare hosts, not provided there yet.
-  hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock', 'loss', 'disk'],
+  // resize: its two spare identities on the last two hosts of the list (options.ts).
+  hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock', 'loss', 'disk', 'resize'],
   defaultNet: () => 'relay',
   nodeFlags: true,
   unavailable: () => null,

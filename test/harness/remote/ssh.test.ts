@@ -25,13 +25,19 @@ let store: string;
 beforeAll(async () => {
   if (skipReason !== null) return;
   ensureBuilt();
-  hosts = await SshHosts.start(3);
+  // Three hosts for the runs; the resize run adds two more for its spare identities.
+  hosts = await SshHosts.start(5);
   store = tempDir('rift-ssh-store-');
 }, 60_000);
 
 afterAll(() => {
   hosts?.stop();
 });
+
+/** The hosts of a three-node run. */
+function three(): string {
+  return hosts.addresses.slice(0, 3).join(',');
+}
 
 function remote(i: number, knownHostsPath: string, keyPath = hosts.clientKey): SshRemote {
   return new SshRemote({
@@ -117,7 +123,7 @@ setInterval(() => {}, 1000);
   }, 60_000);
 
   it('bad host lists, unreachable hosts and refused keys: exit 254 with a clear message, nothing started', () => {
-    const h = hosts.addresses.join(',');
+    const h = three();
     const bad = cli(['--hosts', `${hosts.addresses[0]},not_a host`, '--ssh-key', hosts.clientKey, '--store', store]);
     expect(bad.status).toBe(254);
     expect(bad.stderr).toContain('is not a host name or an IP address');
@@ -146,7 +152,7 @@ setInterval(() => {}, 1000);
 
   it('rift through --hosts: a partition, kill, pause, clock, loss and disk run is valid; logs and data come back; hosts keep nothing', () => {
     const r = cli([
-      ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', join(store, 'on-hosts')],
+      ...['--hosts', three(), '--ssh-key', hosts.clientKey, '--remote-dir', join(store, 'on-hosts')],
       ...['--nemesis', 'partition,kill,pause,clock,loss,disk', '--time-limit', '12', '--seed', '7', '--store', store, '--json', '--quiet'],
     ]);
     expect(r.status, r.stderr).toBe(0);
@@ -182,7 +188,7 @@ setInterval(() => {}, 1000);
   it('rift through --hosts: membership changes (remove, restart, re-add, promote) are valid; a removed node exits 6 on its host', () => {
     const remoteDir = join(store, 'on-hosts-membership');
     const r = cli([
-      ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+      ...['--hosts', three(), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
       ...['--nemesis', 'membership', '--time-limit', '10', '--seed', '5', '--store', store, '--json', '--quiet'],
     ]);
     expect(r.status, r.stderr).toBe(0);
@@ -194,12 +200,45 @@ setInterval(() => {}, 1000);
     assertHostsClean(remoteDir);
   }, 200_000);
 
+  it('rift through --hosts: resize grows 3 to 5 with the spares on the last two hosts, shrinks to 3 and grows back; valid', () => {
+    const remoteDir = join(store, 'on-hosts-resize');
+    const five = hosts.addresses.join(',');
+    const wrong = cli(['--hosts', hosts.addresses.slice(0, 2).join(','), '--nemesis', 'resize', '--store', store]);
+    expect(wrong.status).toBe(254);
+    expect(wrong.stderr).toContain('list 2 hosts more than --nodes');
+    const r = cli([
+      ...['--hosts', five, '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+      ...['--nemesis', 'resize', '--time-limit', '12', '--seed', '4', '--store', store, '--json', '--quiet'],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string; nemesis: { actions: number } };
+    expect(results.verdict).toBe(true);
+    expect(results.nemesis.actions).toBeGreaterThan(0);
+    const config = JSON.parse(readFileSync(join(results.runDir, 'cluster.json'), 'utf8')) as {
+      nodes: { id: string; host: string }[];
+      spareNodes: { id: string; host: string }[];
+    };
+    expect(config.nodes.map((n) => n.host)).toEqual(hosts.addresses.slice(0, 3));
+    expect(config.spareNodes.map((n) => n.host)).toEqual(hosts.addresses.slice(3));
+    // The spares joined (added, caught up, promoted on their own hosts) and a shrink's removed node exited there.
+    const history = readFileSync(join(results.runDir, 'history.jsonl'), 'utf8');
+    expect(history).toContain('"f":"start-resize"');
+    expect(history).toContain(`"exited":"code ${NODE_EXIT.removed}"`);
+    // Each spare (started with --join: a spare refuses to start without it) was added, heard its peers and caught up.
+    for (const id of ['n4', 'n5']) {
+      const log = readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8');
+      expect(log, id).toMatch(/peers heard: (n\d, )+n\d/);
+      expect(log, id).toMatch(/commitIndex=[1-9]/);
+    }
+    assertHostsClean(remoteDir);
+  }, 200_000);
+
   it.skipIf(etcdSystem.unavailable() !== null)(
     'etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing',
     () => {
       const remoteDir = join(store, 'on-hosts-etcd');
       const r = cli([
-        ...['--db', 'etcd', '--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+        ...['--db', 'etcd', '--hosts', three(), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
         ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
       ]);
       expect(r.status, r.stderr).toBe(0);
@@ -218,7 +257,7 @@ setInterval(() => {}, 1000);
       process.execPath,
       [
         join(repoRoot, 'dist', 'harness', 'cli.js'),
-        ...['--hosts', hosts.addresses.join(','), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
+        ...['--hosts', three(), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
         ...['--nemesis', 'partition,pause', '--time-limit', '60', '--store', store],
       ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
