@@ -268,15 +268,36 @@ export class SimDisk {
     return lost;
   }
 
-  /**
-   * Undoes the bit flips injected since the node last started (it refused
-   * to start and wrote nothing since). Returns false when there was none.
-   */
   /** True while bits flipped on purpose are on the disk (not yet written over by a start, nor repaired). */
   get damaged(): boolean {
     return this.damage.length > 0;
   }
 
+  /**
+   * What the disk held before the bit flips injected since the node last
+   * started (its durable state with them undone, on a copy: the disk keeps
+   * them). The checks that ask whether an entry was durably held by a
+   * majority when it committed use it: the flips are the test's own damage,
+   * after the fact, and a node that refuses them is right to.
+   */
+  undamagedState(): StoredState | null {
+    if (this.damage.length === 0) return this.durableState();
+    const durable = this.fs.readDurable(this.logFile);
+    if (durable === null) return null;
+    const image = Buffer.from(durable);
+    for (const d of this.damage) if (d.offset < image.length) image[d.offset] = image[d.offset]! ^ d.mask;
+    try {
+      return replayLog(image, this.logFile).stored;
+    } catch (error) {
+      if (error instanceof StorageCorruptionError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Undoes the bit flips injected since the node last started (it refused
+   * to start and wrote nothing since). Returns false when there was none.
+   */
   repair(): boolean {
     if (this.damage.length === 0) return false;
     for (const d of this.damage.reverse()) this.fs.flipDurable(this.logFile, d.offset, d.mask);

@@ -664,7 +664,8 @@ export class Simulation {
       const first = log[0]?.index ?? st.lastLogIndex + 1;
       return index >= first && log[index - first]?.term === term;
     }
-    const durable = node.disk.durableState();
+    // A down node's disk as it was before any bit flips injected since (the entry was durable there when it committed).
+    const durable = node.disk.undamagedState();
     if (durable === null) return false;
     const first = durable.entries[0]?.index;
     if (first === undefined) return false;
