@@ -7,12 +7,16 @@
  * member back. Scenarios are fixed data (no random draw besides the
  * simulation's seed, printed in each scenario).
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeViolations, judge } from '../../sim/property.js';
 import { defaultSimOptions, type Scenario, type SimOptions, type WorkloadOp } from '../../sim/scenario.js';
 import { runSimulation } from '../../sim/simulator.js';
 
 const traced: SimOptions = { ...defaultSimOptions, traceLines: true };
+const here = dirname(fileURLToPath(import.meta.url));
 
 function workload(clients: number, ops: number, thinkMs: number): WorkloadOp[][] {
   const fs = ['write', 'read', 'cas'] as const;
@@ -103,6 +107,22 @@ describe('membership cycles in the simulator', () => {
     expect(Number(back[0]!.trim().split(' ')[0])).toBeGreaterThanOrEqual(defaultSimOptions.faultWindowMs);
     expect(stats.membershipCycles).toBe(1);
     expect(finalConfiguration).toEqual({ voters: ALL5, learners: [] });
+  });
+
+  // Found by a 2,000-run campaign of the membership-heavy mix on 3 nodes with snapshots every 4 entries (2026-12-06,
+  // run 1,487 of seed 62): n2 led {n2,n3} with learner n1, appended "promote n1" at 17, and committed 16 with n1's
+  // acknowledgement (the new configuration counts from its append, §4.1); it snapshotted at 16, and the check counted
+  // holders among the voters of the configuration AT 16 only ({n2,n3}: 1 of 2) and cried wolf. It now also counts the
+  // snapshotting node's configuration in effect. The scenario is the campaign's, kept as data (testdata/).
+  it('a leader that commits with a member it is promoting snapshots committed state (the check counts its newest configuration)', async () => {
+    const found = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-check-after-promote.json'), 'utf8')) as Scenario;
+    const options: SimOptions = { ...traced, nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 2 };
+    const judged = await judge(found, options);
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    // The course it had when found: the promotion appended, then a snapshot at the index just below it.
+    const promoted = judged.sim.trace.findIndex((line) => line.includes('Entries [17@2 conf promote n1'));
+    expect(promoted).toBeGreaterThan(0);
+    expect(judged.sim.trace[promoted + 5] ?? '').toContain('SnapshotRequest 16@2');
   });
 
   it('is deterministic with membership cycles: the same scenario gives the same trace hash', async () => {
