@@ -46,7 +46,7 @@ const crashHeavy: ScenarioShape = {
  * cut off: changes asked of leaders just elected, and changes left
  * uncommitted by deposed ones.
  */
-const membershipHeavy: ScenarioShape = {
+export const membershipHeavy: ScenarioShape = {
   ...defaultShape,
   minFaults: 8,
   maxFaults: 20,

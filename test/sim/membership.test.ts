@@ -11,9 +11,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeViolations, judge } from '../../sim/property.js';
+import { campaign, describeViolations, judge } from '../../sim/property.js';
 import { defaultSimOptions, type Scenario, type SimOptions, type WorkloadOp } from '../../sim/scenario.js';
 import { runSimulation } from '../../sim/simulator.js';
+import { membershipHeavy } from '../../sim/unsafe.js';
 
 const traced: SimOptions = { ...defaultSimOptions, traceLines: true };
 const here = dirname(fileURLToPath(import.meta.url));
@@ -123,6 +124,16 @@ describe('membership cycles in the simulator', () => {
     const promoted = judged.sim.trace.findIndex((line) => line.includes('Entries [17@2 conf promote n1'));
     expect(promoted).toBeGreaterThan(0);
     expect(judged.sim.trace[promoted + 5] ?? '').toContain('SnapshotRequest 16@2');
+  });
+
+  const seed =
+    process.env['RIFT_SIM_SEED'] === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : Number(process.env['RIFT_SIM_SEED']) >>> 0;
+  it(`a campaign of 60 runs of the membership-heavy mix on 3 nodes with snapshots every 4 entries (seed ${seed}; RIFT_SIM_SEED replays) finds no violation`, async () => {
+    const options: SimOptions = { ...defaultSimOptions, nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 2 };
+    const result = await campaign(options, { numRuns: 60, seed, maxShrinks: 20, shape: membershipHeavy });
+    expect(result.failed, `replay: RIFT_SIM_SEED=${seed} npx vitest run test/sim/membership.test.ts\n${result.report}`).toBe(false);
+    expect(result.totals.membershipCycles).toBeGreaterThan(0);
+    expect(result.totals.snapshotsTaken).toBeGreaterThan(0);
   });
 
   it('is deterministic with membership cycles: the same scenario gives the same trace hash', async () => {
