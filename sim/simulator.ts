@@ -395,10 +395,12 @@ export class Simulation {
       await this.settleDisks();
       if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
-        if (node.host === null) continue;
-        this.checker.checkNode(node.id, node.host.raft());
-        if (this.judgeCommitQuorums) this.checkCommitQuorum(node);
+        if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
+      // Every running node, not only those that produced a Ready: a leader whose host is busy (waiting on a save)
+      // advances its commitIndex on an acknowledgement without a Ready, and judged only at its next Ready, the commit
+      // would meet a configuration appended after it (a false alarm a membership campaign found).
+      if (this.judgeCommitQuorums) for (const node of this.nodes) if (node.host !== null) this.checkCommitQuorum(node);
       if (this.healed && this.touched.size > 0) {
         if (this.stats.leaderAfterHealMs < 0) this.noteLeaderAfterHeal();
         else if (this.catchUpTarget !== null && this.stats.catchUpAfterHealMs < 0) this.noteCatchUp(this.catchUpTarget.commitIndex);
