@@ -181,8 +181,11 @@ async function runStudy(
   const selected = (c: GateCell): boolean => runnable(c) && matches(c, only);
   process.stdout.write(`rift gate study: base seed ${base} (fresh: npm run gate -- --study --seed ${base} repeats it)\n`);
   const bugs: { cell: GateCell; runs: CellRun[] }[] = [];
-  const all = [...correctCells, ...bugCells];
-  for (const cell of bugCells.filter(selected)) {
+  // The etcd cells last, so that every rift cell keeps the seeds it had before they were studied too.
+  const all = [...correctCells, ...bugCells, ...etcdCells];
+  const studiedBugs = [...bugCells, ...etcdCells.filter((c) => c.expect === 'invalid')];
+  const studiedControls = [...correctCells, ...etcdCells.filter((c) => c.expect === 'valid')];
+  for (const cell of studiedBugs.filter(selected)) {
     const runs: CellRun[] = [];
     for (let i = 0; i < bugRuns; i++) {
       const run = await runCell([...cell.args, ...extra], cellSeed(base, all.indexOf(cell), i), store, testName(cell));
@@ -195,7 +198,7 @@ async function runStudy(
     bugs.push({ cell, runs });
   }
   const controls: { cell: GateCell; runs: CellRun[] }[] = [];
-  for (const cell of correctCells.filter(selected)) {
+  for (const cell of studiedControls.filter(selected)) {
     const runs: CellRun[] = [];
     for (let i = 0; i < correctRuns; i++) {
       const run = await runCell([...cell.args, ...extra], cellSeed(base, all.indexOf(cell), i), store, testName(cell));
@@ -220,7 +223,7 @@ async function runStudy(
     const at = median(caught.map((r) => r.detectedAtS).filter((x): x is number => x !== null));
     const by = [...new Set(caught.flatMap((r) => r.caughtBy))].join(', ');
     process.stdout.write(
-      `| --unsafe-${flag} | ${nemesis} | ${caught.length}/${runs.length} | ${at === null ? '-' : at.toFixed(1)} | ` +
+      `| ${flag.startsWith('etcd-') ? `--db etcd --${flag.slice('etcd-'.length)}` : `--unsafe-${flag}`} | ${nemesis} | ${caught.length}/${runs.length} | ${at === null ? '-' : at.toFixed(1)} | ` +
         `${median(runs.map((r) => r.seconds))?.toFixed(1) ?? '-'} | ${by || '-'} | ${falsePositives(cell.control)} |\n`,
     );
   }
