@@ -3,9 +3,10 @@
  * nemesis, harness/nemesis/kinds/membership.ts, does the same to real
  * processes): remove a member through the leader's admin path, keep it out a
  * while, then add it back as a learner, wait until the leader reports it
- * caught up (dissertation §4.2.1), and promote it. One single-server change
- * at a time (§4.1): a change is asked for only while the leader's newest
- * configuration is committed, and one cycle runs at a time.
+ * caught up (dissertation §4.2.1), and promote it. Single-server changes
+ * (§4.1): a change is asked for only while the leader's newest
+ * configuration is committed, and at most MAX_CYCLES cycles (two admins,
+ * each with its own member) run at once.
  *
  * The same identity comes back with its own disk (a removed rift node exits
  * once told, §4.2.2, keeping its data; re-adding an identity is unsafe only
@@ -79,14 +80,10 @@ export class MembershipDriver {
     private readonly members: readonly NodeId[],
   ) {}
 
-  /** Whether a cycle is under way. */
-  get busy(): boolean {
-    return this.cycles.length > 0;
-  }
-
   /**
    * A `membership` fault: start a cycle for `node` (null: the leader at this
-   * moment). Skipped, with a note, while a cycle runs or after the heal.
+   * moment). Skipped, with a note, while MAX_CYCLES run or one runs for the
+   * same node, and after the heal.
    */
   start(node: NodeId | null, outMs: number): void {
     if (this.restoring) return;

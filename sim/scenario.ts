@@ -114,7 +114,7 @@ export type Fault =
    * hands over first, §3.10), keep it out `outMs`, then restart it on its own
    * data if its removal stopped it (§4.2.2), add it back as a learner and,
    * once the leader reports it caught up (§4.2.1), promote it
-   * (sim/membership.ts). At most one cycle runs at a time; the heal
+   * (sim/membership.ts). At most two cycles (one per member) run at once; the heal
    * finishes it, so every original member votes again.
    */
   | { readonly kind: 'membership'; readonly node: number | null; readonly outMs: number };
