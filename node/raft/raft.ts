@@ -196,6 +196,14 @@ export class RaftNode {
   private uncommittedBytes = 0;
   private leadTransferee: NodeId | null = null;
   private transferElapsed = 0;
+  /**
+   * Leader: it sent TimeoutNow in this term (§3.10). The transferee's
+   * RequestVote is exempt from the followers' lease check (the leaseholder
+   * asked for it), so from then on a majority may elect it inside our lease:
+   * reads are confirmed by ReadIndex rounds only, for the rest of the term
+   * (an aborted transfer's RequestVote may still arrive late).
+   */
+  private leaseForfeited = false;
   private readonly reads = new PendingReads();
   /** seq of a read-confirmation broadcast queued since the last ready(): later reads join it. */
   private readRoundSeq: number | null = null;
@@ -359,6 +367,7 @@ export class RaftNode {
       uncommittedBytes: this.uncommittedBytes,
       leadTransferee: this.leadTransferee,
       transferElapsed: this.transferElapsed,
+      leaseForfeited: this.leaseForfeited,
       readsAwaitingCommit: this.reads.awaitingList(),
       readsConfirming: this.reads.confirmingList(),
       readRoundSeq: this.readRoundSeq,
@@ -446,6 +455,7 @@ export class RaftNode {
     this.uncommittedBytes = state.uncommittedBytes;
     this.leadTransferee = state.leadTransferee;
     this.transferElapsed = state.transferElapsed;
+    this.leaseForfeited = state.leaseForfeited;
     this.reads.restore(state.readsAwaitingCommit, state.readsConfirming);
     this.readRoundSeq = state.readRoundSeq;
     this.appendsPending = state.appendsPending;
@@ -1131,6 +1141,7 @@ export class RaftNode {
     this.seqTicks = [];
     this.uncommittedBytes = 0;
     this.leadTransferee = null;
+    this.leaseForfeited = false;
     this.readRoundSeq = null;
     if (this.config.unsafe.commitOldTerms) {
       // The Figure 8 bug, whole: an implementation that commits by counting
@@ -1177,6 +1188,7 @@ export class RaftNode {
     }
     this.progress.clear();
     this.leadTransferee = null;
+    this.leaseForfeited = false;
     this.uncommittedBytes = 0;
     this.readRoundSeq = null;
     this.appendsPending = false;
@@ -1718,6 +1730,7 @@ export class RaftNode {
   }
 
   private sendTimeoutNow(peer: NodeId): void {
+    this.leaseForfeited = true;
     this.outbox.push({ type: 'timeout_now', term: this.currentTerm, from: this.config.id, to: peer });
   }
 
@@ -1918,7 +1931,7 @@ export class RaftNode {
   /** Thesis §6.4.1: a quorum answered a round sent less than leaseTicks ago. */
   private leaseValid(): boolean {
     const leaseTicks = this.config.leaseTicks;
-    if (leaseTicks === null) return false;
+    if (leaseTicks === null || this.leaseForfeited) return false;
     // A majority of the current voters (thesis §6.4.1 with dissertation §4.1).
     const sendTicks = this.selfVoter ? [this.ticks] : [];
     for (const peer of this.otherVoters) sendTicks.push(this.progressFor(peer).ackedSendTick);

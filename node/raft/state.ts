@@ -118,6 +118,8 @@ export interface RaftNodeState {
   readonly uncommittedBytes: number;
   readonly leadTransferee: NodeId | null;
   readonly transferElapsed: number;
+  /** It sent TimeoutNow in this term: no more lease reads in it (RaftNode.leaseForfeited). */
+  readonly leaseForfeited: boolean;
   readonly readsAwaitingCommit: readonly string[];
   readonly readsConfirming: readonly ConfirmingRead[];
   readonly readRoundSeq: number | null;

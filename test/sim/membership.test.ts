@@ -142,6 +142,23 @@ describe('membership cycles in the simulator', () => {
     expect(judged.sim.trace.slice(removal).some((line) => line.includes('CommittedEntries [8@6'))).toBe(true);
   });
 
+  // A defect of the node, found by a 1,500-run campaign of the membership-heavy mix in lease mode on 3 nodes
+  // (2026-12-06, run 1,285 of seed 71): n2, asked to remove itself, handed leadership to n1 (TimeoutNow, §3.10); n3
+  // granted n1's transfer vote inside n2's lease, n1 committed its noop in term 3, and n2, cut off, answered reads from
+  // its lease from a state without it. A leader that sends TimeoutNow now forfeits its lease for the rest of its term
+  // (node/raft/raft.ts leaseForfeited; the core's own test: test/node/raft/safety-regressions.test.ts).
+  it('lease mode: a leader that hands over (asked to remove itself) no longer serves reads from its lease', async () => {
+    const found = JSON.parse(readFileSync(join(here, 'testdata', 'lease-read-after-handover.json'), 'utf8')) as Scenario;
+    const options: SimOptions = { ...traced, nodeCount: 3, readMode: 'lease' };
+    const judged = await judge(found, options);
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    // The course it had when found: the hand-over, then a new leader in a later term.
+    const trace = judged.sim.trace;
+    const handover = trace.findIndex((line) => line.includes('admin: remove n2 asked of the leader itself: handing leadership to n1'));
+    expect(handover).toBeGreaterThan(0);
+    expect(trace.slice(handover).some((line) => /n1 Ready SoftState role=leader term=3/.test(line))).toBe(true);
+  });
+
   const seed =
     process.env['RIFT_SIM_SEED'] === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : Number(process.env['RIFT_SIM_SEED']) >>> 0;
   it(`a campaign of 60 runs of the membership-heavy mix on 3 nodes with snapshots every 4 entries (seed ${seed}; RIFT_SIM_SEED replays) finds no violation`, async () => {

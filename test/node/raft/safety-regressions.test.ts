@@ -272,3 +272,39 @@ describe("a higher term that is not a leader's does not end a follower's lease p
     expect(voted().length).toBeGreaterThan(0);
   });
 });
+
+describe('a leader that hands over stops serving reads from its lease (thesis §3.10, §6.4.1)', () => {
+  // Found by the simulator's membership cycles in lease mode (2026-12-06): the leader n2, asked to remove itself,
+  // handed over to n1 (TimeoutNow, §3.10); n3 granted n1's transfer vote inside n2's lease (a transfer's RequestVote
+  // is exempt from the lease check: the leaseholder asked for it); n1 led term 3 and committed its noop; n2, cut off
+  // from both, went on answering reads from its lease, from a state without that entry. The lease promise no longer
+  // holds once the leader sends TimeoutNow, so it serves reads by ReadIndex rounds only for the rest of its term.
+  function handedOver(): Network {
+    const net = new Network(3, { preVote: true, checkQuorum: true, leaseTicks: 5 });
+    net.campaign('n1');
+    net.tick(2, ['n1']); // a heartbeat round acknowledged by everyone: n1's lease holds
+    net.node('n1').readIndex('before');
+    net.processReady('n1');
+    expect((net.readStates.get('n1') ?? []).map((r) => r.requestId)).toEqual(['before']);
+    net.node('n1').transferLeadership('n2');
+    net.processReady('n1');
+    const timeoutNow = net.queue.find((m) => m.type === 'timeout_now' && m.to === 'n2');
+    expect(timeoutNow).toBeDefined();
+    net.queue = [];
+    net.isolate('n1'); // n1 hears nothing of what follows (its TimeoutNow got through before the cut)
+    net.node('n2').step(timeoutNow!);
+    net.processReady('n2');
+    net.stabilize();
+    expect(net.node('n2').status()).toMatchObject({ role: 'leader', currentTerm: 2 });
+    expect(net.node('n2').status().commitIndex).toBeGreaterThan(net.node('n1').status().commitIndex);
+    return net;
+  }
+
+  it('after its TimeoutNow, a read at the old leader is not answered from the lease', () => {
+    const net = handedOver();
+    expect(net.node('n1').status()).toMatchObject({ role: 'leader', currentTerm: 1 });
+    net.node('n1').readIndex('after');
+    net.processReady('n1');
+    expect((net.readStates.get('n1') ?? []).map((r) => r.requestId)).toEqual(['before']);
+  });
+});
