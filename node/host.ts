@@ -235,6 +235,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
       staleReadAcks: unsafe.staleReadAcks,
       ignoreLostFollowerLog: unsafe.ignoreLostFollowerLog,
       forgetLeaseOnRestart: unsafe.forgetLeaseOnRestart,
+      leaseAfterHandover: unsafe.leaseAfterHandover,
       confChangeBeforeTermCommit: unsafe.confChangeBeforeTermCommit,
       configOnCommit: unsafe.configOnCommit,
       snapshotPastCommit: unsafe.snapshotPastCommit,

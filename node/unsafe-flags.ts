@@ -144,6 +144,16 @@ export const unsafeFlagTable = [
     // (thesis §6.4.1): a new leader commits while the old one serves lease reads (issue 15 defect 7).
     description: "vote at once after a restart, breaking a leader's lease",
   },
+  {
+    key: 'leaseAfterHandover',
+    flag: '--unsafe-lease-after-handover',
+    kind: 'boolean',
+    conflicts: [],
+    requiresReadMode: 'lease',
+    // A leader that sent TimeoutNow (§3.10) keeps answering reads from its lease, though the transferee's
+    // RequestVote is exempt from the followers' lease check (the defect the simulator's membership cycles found).
+    description: 'keep serving lease reads after handing leadership over (TimeoutNow)',
+  },
   // Issue 18's classic mistakes, in the core (node/raft/). The host takes
   // no snapshots and proposes no configuration change until phase 2 wires
   // them, so until then these rows only bite in core tests.

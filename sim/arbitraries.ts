@@ -33,6 +33,8 @@ export interface ScenarioShape {
   readonly rebootDownMsMax?: number;
   /** Network profiles a `network` fault picks from (default: all of them). */
   readonly networkProfiles?: readonly NetworkProfileName[];
+  /** `membership` faults remove whoever leads (node null): every cycle starts with a hand-over (§3.10). */
+  readonly membershipLeaderOnly?: boolean;
 }
 
 /**
@@ -176,7 +178,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
       return fc.record({ node, entries: fc.integer({ min: 1, max: 20 }) }).map((r) => ({ kind, node: r.node, entries: r.entries }));
     case 'membership':
       return fc
-        .record({ node: fc.option(node, { nil: null }), outMs: fc.integer(membershipOutMsRange) })
+        .record({
+          node: shape.membershipLeaderOnly === true ? fc.constant(null) : fc.option(node, { nil: null }),
+          outMs: fc.integer(membershipOutMsRange),
+        })
         .map((r) => ({ kind, node: r.node, outMs: r.outMs }));
     default:
       return assertNever(kind, 'fault kind');

@@ -276,6 +276,23 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
       clockRates: leaseSafeClockRates,
     },
   },
+  leaseAfterHandover: {
+    description: 'a leader that handed over (TimeoutNow) keeps serving lease reads while the transferee leads a later term',
+    // Membership cycles that remove the leader (it hands over first, §3.10) while leaders are cut off from the
+    // others: the old leader, cut off right after its TimeoutNow, answers reads from its lease while the transferee,
+    // elected by a vote exempt from the lease, commits its noop. Readers stay with whichever node answers them, so
+    // some ask the old leader; the read-safety check's index form sees the noop it missed.
+    options: { keys: 1, nodeCount: 3 },
+    shape: {
+      ...defaultShape,
+      ...readHeavy,
+      minFaults: 10,
+      maxFaults: 24,
+      faultWeights: { membership: 8, isolate_leader: 3, partition: 3, heal: 2, crash_leader: 1, restart: 1 },
+      membershipLeaderOnly: true,
+      clockRates: leaseSafeClockRates,
+    },
+  },
 };
 
 /**

@@ -1730,7 +1730,7 @@ export class RaftNode {
   }
 
   private sendTimeoutNow(peer: NodeId): void {
-    this.leaseForfeited = true;
+    if (this.config.unsafe.leaseAfterHandover !== true) this.leaseForfeited = true;
     this.outbox.push({ type: 'timeout_now', term: this.currentTerm, from: this.config.id, to: peer });
   }
 

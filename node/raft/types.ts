@@ -468,6 +468,13 @@ export interface UnsafeCoreFlags {
    */
   readonly forgetLeaseOnRestart?: boolean;
   /**
+   * Keep the lease after sending TimeoutNow (the defect before this was
+   * fixed): the transferee's RequestVote is exempt from the followers' lease
+   * check, so it may win a later term while the old leader still serves
+   * lease reads. Absent = false.
+   */
+  readonly leaseAfterHandover?: boolean;
+  /**
    * Treat a rejection at or below matchIndex as stale even when it proves
    * the follower lost entries it had acknowledged (the defect before this was
    * fixed): such a follower is never caught up by the current leader.

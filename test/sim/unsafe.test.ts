@@ -84,6 +84,9 @@ const measuredCases: readonly MeasuredCase[] = [
   { flag: 'stale-read-acks', seed: 1796600001, maxRuns: 22 },
   // Issue 15 defect 7. Table seeds 1796600001-03: found after 66/7/1 runs.
   { flag: 'forget-lease-on-restart', seed: 1796600002, maxRuns: 10 },
+  // The lease hand-over defect (2026-12-06, membership cycles that remove the leader). Runs to detection on seeds
+  // 201-204 and 301-302: 97, none in 200, 65, none in 200, 189, none in 400 (about 1 run in 300).
+  { flag: 'lease-after-handover', seed: 201, maxRuns: 100 },
 ];
 
 /** The smallest N with (1 - p)^N <= target. */

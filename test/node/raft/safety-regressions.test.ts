@@ -279,8 +279,8 @@ describe('a leader that hands over stops serving reads from its lease (thesis §
   // is exempt from the lease check: the leaseholder asked for it); n1 led term 3 and committed its noop; n2, cut off
   // from both, went on answering reads from its lease, from a state without that entry. The lease promise no longer
   // holds once the leader sends TimeoutNow, so it serves reads by ReadIndex rounds only for the rest of its term.
-  function handedOver(): Network {
-    const net = new Network(3, { preVote: true, checkQuorum: true, leaseTicks: 5 });
+  function handedOver(unsafe: boolean): Network {
+    const net = new Network(3, { preVote: true, checkQuorum: true, leaseTicks: 5, unsafe: flags({ leaseAfterHandover: unsafe }) });
     net.campaign('n1');
     net.tick(2, ['n1']); // a heartbeat round acknowledged by everyone: n1's lease holds
     net.node('n1').readIndex('before');
@@ -300,11 +300,13 @@ describe('a leader that hands over stops serving reads from its lease (thesis §
     return net;
   }
 
-  it('after its TimeoutNow, a read at the old leader is not answered from the lease', () => {
-    const net = handedOver();
-    expect(net.node('n1').status()).toMatchObject({ role: 'leader', currentTerm: 1 });
-    net.node('n1').readIndex('after');
-    net.processReady('n1');
-    expect((net.readStates.get('n1') ?? []).map((r) => r.requestId)).toEqual(['before']);
-  });
+  for (const unsafe of [false, true]) {
+    it(`after its TimeoutNow, a read at the old leader is not answered from the lease${unsafe ? ' (unsafe.leaseAfterHandover: it is)' : ''}`, () => {
+      const net = handedOver(unsafe);
+      expect(net.node('n1').status()).toMatchObject({ role: 'leader', currentTerm: 1 });
+      net.node('n1').readIndex('after');
+      net.processReady('n1');
+      expect((net.readStates.get('n1') ?? []).map((r) => r.requestId)).toEqual(unsafe ? ['before', 'after'] : ['before']);
+    });
+  }
 });
