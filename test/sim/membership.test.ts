@@ -30,6 +30,14 @@ function scenario(faults: Scenario['faults'], seed = 3): Scenario {
   return { seed, faults, clients: workload(3, 30, 60) };
 }
 
+/** A campaign's scenario kept as data (testdata/), judged under `options` with every check. */
+async function judgeFound(file: string, options: SimOptions): Promise<Awaited<ReturnType<typeof judge>>> {
+  const found = JSON.parse(readFileSync(join(here, 'testdata', file), 'utf8')) as Scenario;
+  const judged = await judge(found, options);
+  expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+  return judged;
+}
+
 const ALL5 = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
 /** The trace lines that contain `text`. */
@@ -116,10 +124,12 @@ describe('membership cycles in the simulator', () => {
   // holders among the voters of the configuration AT 16 only ({n2,n3}: 1 of 2) and cried wolf. It now also counts the
   // snapshotting node's configuration in effect. The scenario is the campaign's, kept as data (testdata/).
   it('a leader that commits with a member it is promoting snapshots committed state (the check counts its newest configuration)', async () => {
-    const found = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-check-after-promote.json'), 'utf8')) as Scenario;
-    const options: SimOptions = { ...traced, nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 2 };
-    const judged = await judge(found, options);
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const judged = await judgeFound('snapshot-check-after-promote.json', {
+      ...traced,
+      nodeCount: 3,
+      snapshotEveryEntries: 4,
+      snapshotTrailingEntries: 2,
+    });
     // The course it had when found: the promotion appended, then a snapshot at the index just below it.
     const promoted = judged.sim.trace.findIndex((line) => line.includes('Entries [17@2 conf promote n1'));
     expect(promoted).toBeGreaterThan(0);
@@ -132,10 +142,12 @@ describe('membership cycles in the simulator', () => {
   // nodes that produced a Ready, first saw commit 8 then and judged it against {n2,n3}: a false alarm. Leaders are
   // now judged after every event. The scenario is the campaign's, kept as data (testdata/).
   it('a commit made by a busy leader is judged under the configuration it was made in, not one appended after it', async () => {
-    const found = JSON.parse(readFileSync(join(here, 'testdata', 'commit-quorum-busy-leader.json'), 'utf8')) as Scenario;
-    const options: SimOptions = { ...traced, nodeCount: 3, snapshotEveryEntries: 3, snapshotTrailingEntries: 2 };
-    const judged = await judge(found, options);
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const judged = await judgeFound('commit-quorum-busy-leader.json', {
+      ...traced,
+      nodeCount: 3,
+      snapshotEveryEntries: 3,
+      snapshotTrailingEntries: 2,
+    });
     // The course it had when found: the removal appended, and entry 8's CommittedEntries in the Ready after it.
     const removal = judged.sim.trace.findIndex((line) => line.includes('admin: proposed remove n1 at index 9'));
     expect(removal).toBeGreaterThan(0);
@@ -148,10 +160,7 @@ describe('membership cycles in the simulator', () => {
   // its lease from a state without it. A leader that sends TimeoutNow now forfeits its lease for the rest of its term
   // (node/raft/raft.ts leaseForfeited; the core's own test: test/node/raft/safety-regressions.test.ts).
   it('lease mode: a leader that hands over (asked to remove itself) no longer serves reads from its lease', async () => {
-    const found = JSON.parse(readFileSync(join(here, 'testdata', 'lease-read-after-handover.json'), 'utf8')) as Scenario;
-    const options: SimOptions = { ...traced, nodeCount: 3, readMode: 'lease' };
-    const judged = await judge(found, options);
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const judged = await judgeFound('lease-read-after-handover.json', { ...traced, nodeCount: 3, readMode: 'lease' });
     // The course it had when found: the hand-over, then a new leader in a later term.
     const trace = judged.sim.trace;
     const handover = trace.findIndex((line) => line.includes('admin: remove n2 asked of the leader itself: handing leadership to n1'));
