@@ -427,7 +427,16 @@ export const bugCells: readonly GateCell[] = [
       '--read-mode',
       'lease',
     ],
-    plan: { n: 3, k: 2 },
+    // 2 of 5: a fresh-clone CI run caught it in 0 of 2 (seeds 3148962188 and 3817227451, machine load unknown), while the
+    // study below caught it 15 of 16 times; the first seed was caught when replayed at low load, the second was not.
+    plan: { n: 5, k: 2 },
+    measured: {
+      detected: 15,
+      runs: 16,
+      note:
+        "2026-12-06, npm run gate -- --study --only 'lease-drift/clock$' --seed 2043836063 (5 of 6), --seed 989079103 " +
+        '(10 of 10), load 1-2; caught 2.9-23.6 s into 30 s runs',
+    },
     control: 'correct/lease-drift',
   },
   {
