@@ -18,7 +18,7 @@
  * run hits both alike; the medians and their ratios are printed. Without
  * etcd installed it says so and measures rift alone.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { defaultTimings } from '../node/config-types.js';
 import { Cluster } from '../harness/cluster.js';
 import { RiftClient } from '../node/client.js';
 import { EtcdCluster, etcdVersion } from './etcd.js';
+import { failoverStages, type FailoverStages } from './failover-stages.js';
 import { ownCpuSeconds, processCpuSeconds } from './proc-cpu.js';
 
 type Workload = 'write' | 'mixed';
@@ -191,8 +192,14 @@ function etcdSystem(etcd: EtcdCluster): System {
   };
 }
 
-async function riftFailover(cluster: Cluster, kills: number): Promise<number[]> {
+interface RiftFailover {
+  readonly windows: number[];
+  readonly stages: FailoverStages[];
+}
+
+async function riftFailover(cluster: Cluster, kills: number, logDir: string): Promise<RiftFailover> {
   const windows: number[] = [];
+  const stages: FailoverStages[] = [];
   const writer = new RiftClient({
     config: cluster.config,
     clientId: `bench-failover-${process.pid}`,
@@ -211,18 +218,39 @@ async function riftFailover(cluster: Cluster, kills: number): Promise<number[]> 
     // Kill at a random point of the heartbeat interval, as in the paper's Fig. 16 method.
     await new Promise((r) => setTimeout(r, Math.random() * 50));
     const killedAt = performance.now();
+    const killedAtWallMs = Date.now();
     await cluster.kill(leader);
     for (;;) {
       const result = await writer.put('failover', `w${seq++}`);
       if (result.type === 'ok') break;
     }
     windows.push(performance.now() - killedAt);
+    stages.push(failoverStages(readLogs(logDir), killedAtWallMs, Date.now()));
     await cluster.restart(leader);
     // Let the restarted node catch up before the next round.
     await new Promise((r) => setTimeout(r, 300));
   }
   writer.close();
-  return windows;
+  return { windows, stages };
+}
+
+/** Every node's log text (node/main.ts's stderr, kept by the harness in `<runDir>/nodes/<id>.log`). */
+function readLogs(logDir: string): string[] {
+  return readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => readFileSync(join(logDir, f), 'utf8'));
+}
+
+/** Medians of the failover stages, or '' when the logs showed none. */
+function stagesLine(stages: readonly FailoverStages[]): string {
+  const med = (pick: (s: FailoverStages) => number | null): string => {
+    const xs = stages.map(pick).filter((x): x is number => x !== null);
+    return xs.length === 0 ? '-' : `${median(xs).toFixed(0)} ms (${xs.length})`;
+  };
+  return (
+    `      stages, medians (from the nodes' logs): kill -> first candidacy ${med((s) => s.detectionMs)}, ` +
+    `candidacy -> leader ${med((s) => s.electionMs)}, leader -> client's first write ${med((s) => s.clientMs)}`
+  );
 }
 
 async function etcdFailover(etcd: EtcdCluster, kills: number): Promise<number[]> {
@@ -335,8 +363,9 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     }
     const failover: Record<string, number[]> = {};
     if (kills > 0) {
-      failover['rift'] = await riftFailover(cluster, kills);
-      process.stdout.write(`${failoverLine('rift', failover['rift'])}\n`);
+      const rift = await riftFailover(cluster, kills, join(runDir, 'nodes'));
+      failover['rift'] = rift.windows;
+      process.stdout.write(`${failoverLine('rift', rift.windows)}\n${stagesLine(rift.stages)}\n`);
       if (etcd !== null) {
         failover['etcd'] = await etcdFailover(etcd, kills);
         process.stdout.write(`${failoverLine('etcd', failover['etcd'])}\n`);

@@ -11,6 +11,17 @@
  *   (§5.1/§8: a follower redirects clients to the leader it knows).
  *   Without a useful hint, or no reply within the attempt timeout: try the
  *   next node in order, after a backoff.
+ * - A node that let an attempt time out is suspected (`Suspicion`) for the
+ *   cluster's longest election timeout: hints naming it are not followed
+ *   meanwhile, and the rotation skips it. Until the followers notice a dead
+ *   leader (one election timeout, 150-300 ms by default) they all still name
+ *   it; following them cost a whole attempt timeout per hint, and the client
+ *   was often inside one on the dead node when the new leader was elected
+ *   (the bench's failover stages: 31-40 ms from the election to the client's
+ *   first write). Meanwhile it now polls the others (with backoff) and
+ *   follows the first hint to the new leader. The suspicion ends when the
+ *   node answers or when it runs out, so a live leader whose datagram was
+ *   lost is avoided at most one election timeout (never a livelock).
  * - `unavailable` (no quorum yet, overloaded, leadership lost): back off and
  *   retry the same node.
  * - Backoff is capped exponential with full jitter: after the k-th failure,
@@ -30,6 +41,7 @@
  * seeded PRNG, the simulator from one of its named seeded streams, so a
  * simulation stays a pure function of its seed.
  */
+import { defaultTimings } from './config-types.js';
 import type { NodeId } from './raft/types.js';
 import type { ClientOutcome } from './protocol.js';
 import { assert, assertNever } from './util/assert.js';
@@ -41,14 +53,18 @@ export interface RetryPolicy {
   readonly backoffMsMin: number;
   /** The backoff cap never exceeds this. */
   readonly backoffMsMax: number;
+  /** How long a node that let an attempt time out is passed over (see the file comment); 0: never. */
+  readonly suspicionMs: number;
 }
 
 /**
  * Attempts wait at most 250 ms (several attempts fit in an op timeout, so a
- * dead node costs one of them); backoff caps grow from 20 ms up to 200 ms.
+ * dead node costs one of them); backoff caps grow from 20 ms up to 200 ms; a
+ * node that let an attempt time out is passed over for the cluster's longest
+ * election timeout, the time its followers take to replace it if it is dead.
  */
-export function defaultRetryPolicy(opTimeoutMs: number): RetryPolicy {
-  return { attemptTimeoutMs: Math.min(250, opTimeoutMs), backoffMsMin: 10, backoffMsMax: 200 };
+export function defaultRetryPolicy(opTimeoutMs: number, electionTimeoutMsMax: number = defaultTimings.electionTimeoutMsMax): RetryPolicy {
+  return { attemptTimeoutMs: Math.min(250, opTimeoutMs), backoffMsMin: 10, backoffMsMax: 200, suspicionMs: electionTimeoutMsMax };
 }
 
 /** A uniform integer in [min, max], both inclusive. */
@@ -68,12 +84,45 @@ export type AttemptVerdict =
   /** Try again at `target`, at once or after a backoff; `lastError` explains a timeout should the deadline pass. */
   | { readonly kind: 'retry'; readonly target: NodeId; readonly backoff: boolean; readonly lastError: string };
 
+/** A node that let an attempt time out, and until when (the client's clock, ms) hints naming it are not followed. */
+export interface Suspicion {
+  readonly node: NodeId;
+  readonly untilMs: number;
+}
+
+/**
+ * The suspicion after an attempt at `target` ended at `nowMs` with `outcome`
+ * (null: no reply within the attempt timeout): the target is suspected for
+ * `policy.suspicionMs`; an answer from the suspect clears it.
+ */
+export function nextSuspicion(
+  previous: Suspicion | null,
+  outcome: ClientOutcome | null,
+  target: NodeId,
+  nowMs: number,
+  policy: RetryPolicy,
+): Suspicion | null {
+  if (outcome === null) return policy.suspicionMs > 0 ? { node: target, untilMs: nowMs + policy.suspicionMs } : null;
+  return previous !== null && previous.node === target ? null : previous;
+}
+
+/** The node under suspicion at `nowMs`, or null. */
+export function suspectAt(suspicion: Suspicion | null, nowMs: number): NodeId | null {
+  return suspicion !== null && nowMs < suspicion.untilMs ? suspicion.node : null;
+}
+
 /**
  * Judges one attempt at `target`: its outcome, or null when no reply came
  * within the attempt timeout. `nodeIds` are the nodes the client knows, in
- * the order it tries them.
+ * the order it tries them; `suspect` is the node under suspicion (see
+ * {@link suspectAt}), whose name in a hint is not followed.
  */
-export function judgeAttempt(outcome: ClientOutcome | null, target: NodeId, nodeIds: readonly NodeId[]): AttemptVerdict {
+export function judgeAttempt(
+  outcome: ClientOutcome | null,
+  target: NodeId,
+  nodeIds: readonly NodeId[],
+  suspect: NodeId | null = null,
+): AttemptVerdict {
   if (outcome === null) return { kind: 'retry', target: nextNode(nodeIds, target), backoff: true, lastError: `no reply from ${target}` };
   switch (outcome.status) {
     case 'ok':
@@ -85,9 +134,10 @@ export function judgeAttempt(outcome: ClientOutcome | null, target: NodeId, node
     case 'not_leader': {
       const lastError = `not_leader (hint ${outcome.leaderHint ?? 'none'})`;
       const hint = outcome.leaderHint;
-      // A fresh hint is worth following at once.
-      if (hint !== null && hint !== target && nodeIds.includes(hint)) return { kind: 'retry', target: hint, backoff: false, lastError };
-      return { kind: 'retry', target: nextNode(nodeIds, target), backoff: true, lastError };
+      // A fresh hint is worth following at once, unless it names the node that just let an attempt time out.
+      if (hint !== null && hint !== target && hint !== suspect && nodeIds.includes(hint))
+        return { kind: 'retry', target: hint, backoff: false, lastError };
+      return { kind: 'retry', target: nextNode(nodeIds, target, suspect), backoff: true, lastError };
     }
     case 'unavailable':
       return { kind: 'retry', target, backoff: true, lastError: `unavailable: ${outcome.reason}` };
@@ -129,9 +179,16 @@ export function timedOutOpType(f: 'read' | 'write' | 'cas'): 'fail' | 'info' {
   return f === 'read' ? 'fail' : 'info';
 }
 
-/** The node after `current` in `nodeIds`, wrapping around (the first one if `current` is unknown). */
-export function nextNode(nodeIds: readonly NodeId[], current: NodeId): NodeId {
-  const next = nodeIds[(nodeIds.indexOf(current) + 1) % nodeIds.length];
-  assert(next !== undefined, 'a client knows at least one node');
-  return next;
+/**
+ * The node after `current` in `nodeIds`, wrapping around (the first one if
+ * `current` is unknown), passing over `skip` unless it is the only choice.
+ */
+export function nextNode(nodeIds: readonly NodeId[], current: NodeId, skip: NodeId | null = null): NodeId {
+  assert(nodeIds.length > 0, 'a client knows at least one node');
+  const at = nodeIds.indexOf(current);
+  for (let k = 1; k <= nodeIds.length; k++) {
+    const candidate = nodeIds[(at + k) % nodeIds.length]!;
+    if (candidate !== skip) return candidate;
+  }
+  return nodeIds[(at + 1) % nodeIds.length]!;
 }

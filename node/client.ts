@@ -26,7 +26,17 @@ import { ClientEndpoint, randomInstance } from './transport/client-endpoint.js';
 import { KeyRing } from './transport/keys.js';
 import { createPrng } from './raft/prng.js';
 import type { Prng } from './raft/types.js';
-import { attemptWaitMs, backoffMs, defaultRetryPolicy, judgeAttempt, type RandomInt, type RetryPolicy } from './client-retry.js';
+import {
+  attemptWaitMs,
+  backoffMs,
+  defaultRetryPolicy,
+  judgeAttempt,
+  nextSuspicion,
+  suspectAt,
+  type RandomInt,
+  type RetryPolicy,
+  type Suspicion,
+} from './client-retry.js';
 
 export type ClientResult =
   | { readonly type: 'ok'; readonly value: string | null }
@@ -39,7 +49,7 @@ export type ClientResult =
  * them members: a client follows a redirect to one (and tries them in turn).
  */
 export type ClientConfig = Pick<ClusterConfig, 'cluster' | 'clientSecret' | 'nodes'> &
-  Partial<Pick<ClusterConfig, 'clientFreshnessMs' | 'spareNodes'>>;
+  Partial<Pick<ClusterConfig, 'clientFreshnessMs' | 'spareNodes' | 'electionTimeoutMsMax'>>;
 
 /** A `retry` answer is followed by at most this many resends within one attempt (a node hands out one token). */
 const maxResendsPerAttempt = 2;
@@ -175,22 +185,23 @@ export class RiftClient {
 
   private async attemptUntilDeadline(request: ClientRequest): Promise<ClientResult> {
     const deadline = performance.now() + this.options.timeoutMs;
-    const defaults = defaultRetryPolicy(this.options.timeoutMs);
+    const defaults = defaultRetryPolicy(this.options.timeoutMs, this.options.config.electionTimeoutMsMax);
     const policy: RetryPolicy = {
       attemptTimeoutMs: this.options.attemptTimeoutMs ?? defaults.attemptTimeoutMs,
       backoffMsMin: this.options.backoffMsMin ?? defaults.backoffMsMin,
       backoffMsMax: this.options.backoffMsMax ?? defaults.backoffMsMax,
+      suspicionMs: defaults.suspicionMs,
     };
     let failures = 0;
     let lastError = 'no reply';
+    let suspicion: Suspicion | null = null;
     while (!this.closed) {
       const waitMs = attemptWaitMs(policy, deadline - performance.now());
       if (waitMs === null) break;
-      const verdict = judgeAttempt(
-        await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now())),
-        this.target,
-        this.nodeIds,
-      );
+      const outcome = await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now()));
+      const now = performance.now();
+      suspicion = nextSuspicion(suspicion, outcome, this.target, now, policy);
+      const verdict = judgeAttempt(outcome, this.target, this.nodeIds, suspectAt(suspicion, now));
       if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
       if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
       if (verdict.kind === 'indeterminate') return { type: 'timeout', error: `indeterminate: ${verdict.error}` };

@@ -22,10 +22,13 @@ import {
   attemptWaitMs,
   backoffMs,
   judgeAttempt,
+  nextSuspicion,
+  suspectAt,
   timedOutOpType,
   type AttemptVerdict,
   type RandomInt,
   type RetryPolicy,
+  type Suspicion,
 } from '../node/client-retry.js';
 import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
 import { assertNever } from '../node/util/assert.js';
@@ -64,6 +67,8 @@ interface Current {
   readonly deadlineMs: number;
   failures: number;
   lastError: string;
+  /** The node that last let an attempt of this operation time out (node/client-retry.ts). */
+  suspicion: Suspicion | null;
   timer: SimEvent | null;
   /** True while an attempt waits for its reply. */
   awaiting: boolean;
@@ -112,7 +117,14 @@ export class SimClient {
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = null;
     if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, toNumber(outcome.actual));
-    this.follow(judgeAttempt(outcome, this.target, this.ctx.nodeIds));
+    this.follow(this.judge(cur, outcome));
+  }
+
+  /** The retry policy's verdict on the attempt at the current target, as node/client.ts judges it. */
+  private judge(cur: Current, outcome: ClientOutcome | null): AttemptVerdict {
+    const now = this.ctx.queue.now;
+    cur.suspicion = nextSuspicion(cur.suspicion, outcome, this.target, now, this.ctx.retry);
+    return judgeAttempt(outcome, this.target, this.ctx.nodeIds, suspectAt(cur.suspicion, now));
   }
 
   /**
@@ -214,6 +226,7 @@ export class SimClient {
       deadlineMs: now + timeoutMs,
       failures: 0,
       lastError: 'no reply',
+      suspicion: null,
       timer: null,
       awaiting: false,
       resends: 0,
@@ -240,7 +253,7 @@ export class SimClient {
     cur.timer = null;
     if (!cur.awaiting) return;
     cur.awaiting = false;
-    this.follow(judgeAttempt(null, this.target, this.ctx.nodeIds));
+    this.follow(this.judge(cur, null));
   }
 
   private backoff(): void {

@@ -202,6 +202,13 @@ export interface SimOptions {
   readonly snapshotEveryEntries?: number;
   /** The nodes' `snapshotTrailingEntries`; absent = the node's default. */
   readonly snapshotTrailingEntries?: number;
+  /**
+   * Clients pass over a node whose attempt timed out for one election
+   * timeout (node/client-retry.ts `Suspicion`), as the real client does.
+   * Absent = true; false replays scenarios kept as data from before the
+   * suspicion existed (their course depends on every client's choice).
+   */
+  readonly clientSuspicion?: boolean;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -929,7 +929,10 @@ export class Simulation {
         nodeIds: this.nodes.map((n) => n.id),
         keys: this.options.keys,
         opTimeoutMs: this.options.opTimeoutMs,
-        retry: defaultRetryPolicy(this.options.opTimeoutMs),
+        retry: {
+          ...defaultRetryPolicy(this.options.opTimeoutMs, this.options.electionTimeoutMsMax),
+          ...(this.options.clientSuspicion === false ? { suspicionMs: 0 } : {}),
+        },
         livenessFromMs,
         livenessOpTimeoutMs: this.plan.opTimeoutMs,
         send: (s, to, request) => {

@@ -13,6 +13,8 @@ import {
   defaultRetryPolicy,
   judgeAttempt,
   nextNode,
+  nextSuspicion,
+  suspectAt,
   timedOutOpType,
   type RandomInt,
   type RetryPolicy,
@@ -20,7 +22,7 @@ import {
 import { createPrng } from '../../node/raft/prng.js';
 
 const nodes = ['n1', 'n2', 'n3'];
-const policy: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200 };
+const policy: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200, suspicionMs: 300 };
 
 /** A random source that always draws its upper bound, recording every call. */
 function highest(): { random: RandomInt; calls: [number, number][] } {
@@ -114,7 +116,7 @@ describe('backoff', () => {
         fc.integer({ min: -100, max: 5000 }),
         fc.integer({ min: 0, max: 0xffffffff }),
         (backoffMsMin, extra, failures, remainingMs, prngSeed) => {
-          const p: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin, backoffMsMax: backoffMsMin + extra };
+          const p: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin, backoffMsMax: backoffMsMin + extra, suspicionMs: 300 };
           const prng = createPrng(prngSeed);
           const drawn: number[] = [];
           const sleep = backoffMs(p, failures, remainingMs, (min, max) => {
@@ -146,9 +148,10 @@ describe('attempts, timeouts, node order', () => {
     expect(attemptWaitMs(policy, 0)).toBeNull();
   });
 
-  it('defaults: attempts of at most 250 ms (never longer than the op), backoff 10..200 ms', () => {
-    expect(defaultRetryPolicy(1500)).toEqual({ attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200 });
+  it('defaults: attempts of at most 250 ms (never longer than the op), backoff 10..200 ms, suspicion one election timeout', () => {
+    expect(defaultRetryPolicy(1500)).toEqual({ attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200, suspicionMs: 300 });
     expect(defaultRetryPolicy(100).attemptTimeoutMs).toBe(100);
+    expect(defaultRetryPolicy(1500, 1000).suspicionMs).toBe(1000);
   });
 
   it('records a timed-out read as fail (no effect) and a timed-out write or cas as info (may still happen)', () => {
@@ -161,5 +164,66 @@ describe('attempts, timeouts, node order', () => {
     expect(nextNode(nodes, 'n1')).toBe('n2');
     expect(nextNode(nodes, 'n3')).toBe('n1');
     expect(nextNode(nodes, 'zz')).toBe('n1');
+  });
+
+  it('passes over the node to skip unless it is the only one', () => {
+    expect(nextNode(nodes, 'n1', 'n2')).toBe('n3');
+    expect(nextNode(nodes, 'n3', 'n1')).toBe('n2');
+    expect(nextNode(nodes, 'zz', 'n1')).toBe('n2');
+    expect(nextNode(['n1', 'n2'], 'n1', 'n2')).toBe('n1');
+    expect(nextNode(['n1'], 'n1', 'n1')).toBe('n1');
+  });
+});
+
+describe('suspicion of a node that let an attempt time out', () => {
+  it('starts at a timeout, lasts suspicionMs, ends early when the suspect answers, and survives answers from others', () => {
+    const s = nextSuspicion(null, null, 'n1', 1000, policy);
+    expect(s).toEqual({ node: 'n1', untilMs: 1300 });
+    expect(suspectAt(s, 1299)).toBe('n1');
+    expect(suspectAt(s, 1300)).toBeNull();
+    expect(nextSuspicion(s, { status: 'not_leader', leaderHint: 'n1' }, 'n2', 1100, policy)).toBe(s);
+    expect(nextSuspicion(s, { status: 'unavailable', reason: 'no_quorum' }, 'n1', 1100, policy)).toBeNull();
+    // A second timeout elsewhere moves the suspicion there.
+    expect(nextSuspicion(s, null, 'n2', 1200, policy)).toEqual({ node: 'n2', untilMs: 1500 });
+    expect(nextSuspicion(null, null, 'n1', 1000, { ...policy, suspicionMs: 0 })).toBeNull();
+  });
+
+  it('does not follow a hint naming the suspect: polls the next node other than it, with backoff', () => {
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n1' }, 'n2', nodes, 'n1')).toEqual({
+      kind: 'retry',
+      target: 'n3',
+      backoff: true,
+      lastError: 'not_leader (hint n1)',
+    });
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n1' }, 'n3', nodes, 'n1')).toMatchObject({ target: 'n2', backoff: true });
+    // A hint naming someone else is followed at once.
+    expect(judgeAttempt({ status: 'not_leader', leaderHint: 'n3' }, 'n2', nodes, 'n1')).toMatchObject({ target: 'n3', backoff: false });
+  });
+
+  it('a dead leader: the client polls the followers until one names the new leader, never waiting on the dead one again', () => {
+    // n1 is dead from t=0; the followers name it until t=400, when n3 is elected (one attempt timeout is 250).
+    let now = 0;
+    let target = 'n1';
+    let suspicion = null as ReturnType<typeof nextSuspicion>;
+    const tried: string[] = [];
+    for (let step = 0; step < 100; step++) {
+      tried.push(target);
+      const outcome =
+        target === 'n1'
+          ? null
+          : target === 'n3' && now >= 400
+            ? ({ status: 'ok', value: null } as const)
+            : ({ status: 'not_leader', leaderHint: now >= 400 ? 'n3' : 'n1' } as const);
+      now += outcome === null ? policy.attemptTimeoutMs : 1;
+      suspicion = nextSuspicion(suspicion, outcome, target, now, policy);
+      const verdict = judgeAttempt(outcome, target, nodes, suspectAt(suspicion, now));
+      if (verdict.kind !== 'retry') break;
+      target = verdict.target;
+      if (verdict.backoff) now += 10;
+    }
+    expect(tried[tried.length - 1]).toBe('n3');
+    expect(tried.filter((t) => t === 'n1')).toEqual(['n1']);
+    // Without the suspicion it would follow the followers back to n1 at t=261 and wait there until t=511.
+    expect(now).toBeLessThan(400 + 20);
   });
 });

@@ -31,7 +31,15 @@ describe('the simulator with snapshots every few entries', () => {
   // as data (testdata/); the run is deterministic, so it replays the same course.
   it('a follower whose disk is damaged after it acknowledged the entry still counts as holding it when a snapshot is taken', async () => {
     const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-check-after-bit-rot.json'), 'utf8')) as Scenario;
-    const options = { ...defaultSimOptions, nodeCount: 5, snapshotEveryEntries: 4, snapshotTrailingEntries: 4, traceLines: true };
+    // Its clients follow every hint, as when it was found (before the client's suspicion, node/client-retry.ts).
+    const options = {
+      ...defaultSimOptions,
+      nodeCount: 5,
+      snapshotEveryEntries: 4,
+      snapshotTrailingEntries: 4,
+      traceLines: true,
+      clientSuspicion: false,
+    };
     const judged = await judge(scenario, options);
     expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
     // The course it had when found: n5 refuses its flipped last frame right after acknowledging 36@3, and n1 snapshots at 36.

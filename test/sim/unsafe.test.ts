@@ -85,8 +85,10 @@ const measuredCases: readonly MeasuredCase[] = [
   // Issue 15 defect 7. Table seeds 1796600001-03: found after 66/7/1 runs.
   { flag: 'forget-lease-on-restart', seed: 1796600002, maxRuns: 10 },
   // The lease hand-over defect (2026-12-06, membership cycles that remove the leader). Runs to detection on seeds
-  // 201-204 and 301-302: 97, none in 200, 65, none in 200, 189, none in 400 (about 1 run in 300).
-  { flag: 'lease-after-handover', seed: 201, maxRuns: 100 },
+  // 201-204 and 301-302: 97, none in 200, 65, none in 200, 189, none in 400 (about 1 run in 300). Since clients pass
+  // over a node that let an attempt time out (node/client-retry.ts, which changed every run's course): seed 201 at
+  // run 146, seeds 202-204 none in 300 (`npm run sim -- --runs 300 --seed S --unsafe lease-after-handover --workers 1`).
+  { flag: 'lease-after-handover', seed: 201, maxRuns: 150 },
 ];
 
 /** The smallest N with (1 - p)^N <= target. */
