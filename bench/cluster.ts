@@ -8,7 +8,10 @@
  *   from /proc (bench/proc-cpu.ts): steadier than ops/s on a shared machine,
  *   so a slowdown shows where it comes from.
  * - Failover: SIGKILL the leader N times under a steady writer; the
- *   unavailability window is kill → first successful write after it.
+ *   unavailability window is kill → first successful write after it, and
+ *   its stages from the nodes' logs (bench/failover-stages.ts).
+ * - Before measuring, `--warmup-seconds` of unmeasured load per system (the
+ *   nodes' JIT warm-up: see bench/README.md).
  *
  * `--vs etcd` measures the reference in the same window rather than quoting
  * a figure: a 5-member etcd 3.4 cluster on loopback (bench/etcd.ts) with the
@@ -300,6 +303,7 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       seconds: { type: 'string', default: '5' },
+      'warmup-seconds': { type: 'string', default: '3' },
       kills: { type: 'string', default: '10' },
       clients: { type: 'string', default: '1,16,64' },
       vs: { type: 'string' },
@@ -310,11 +314,13 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     strict: true,
   });
   const durationMs = Number(values.seconds) * 1000;
+  const warmupMs = Number(values['warmup-seconds']) * 1000;
   const kills = Number(values.kills);
   const clientCounts = values.clients.split(',').map(Number);
   const repeats = values.repeats === undefined ? (values.vs === undefined ? 1 : 2) : Number(values.repeats);
   if (
     !(durationMs > 0) ||
+    !(warmupMs >= 0) ||
     !Number.isInteger(kills) ||
     kills < 0 ||
     clientCounts.some((c) => !Number.isInteger(c) || c < 1) ||
@@ -324,7 +330,7 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
     values.help
   ) {
     process.stderr.write(
-      'usage: npm run bench -- cluster [--seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n',
+      'usage: npm run bench -- cluster [--seconds S] [--warmup-seconds S] [--kills N] [--clients 1,16,64] [--vs etcd] [--repeats R] [--json]\n',
     );
     process.exit(values.help ? 0 : 254);
   }
@@ -348,8 +354,17 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
         systems.push(etcdSystem(etcd));
       }
     }
-    const results: LoadResult[] = [];
     let tag = 0;
+    if (warmupMs > 0) {
+      // Unmeasured load first, the same shapes at the largest client count: a rift node is a V8 process whose code
+      // runs interpreted until it is hot (one client, 2026-12-06: p50 2.13 ms over a run's first 5 s, 1.31 ms over
+      // 20 s), and a measurement should not depend on which cell came first.
+      const most = Math.max(...clientCounts);
+      for (const system of systems)
+        for (const workload of ['write', 'mixed'] as const) await runLoad(system, workload, most, warmupMs / 2, `warmup-${tag++}`);
+      process.stdout.write(`warm-up: ${warmupMs / 1000} s of unmeasured load per system (write, then mixed, ${most} clients)\n`);
+    }
+    const results: LoadResult[] = [];
     for (let r = 0; r < repeats; r++) {
       for (const workload of ['write', 'mixed'] as const) {
         for (const clients of clientCounts) {

@@ -11,7 +11,7 @@
  * config format and the client changed); comparing their own reports does.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -103,13 +103,26 @@ export async function runCompareBench(argv: readonly string[]): Promise<void> {
       return;
     }
   }
+  // Builds from before the cluster bench's warm-up measure cold nodes; a newer build facing one runs cold too (--warmup-seconds 0).
+  const warm = { before: hasWarmup(builds.before), after: hasWarmup(builds.after) };
+  const coldOnly = !(warm.before && warm.after);
   const figures: { before: LoadFigure[]; after: LoadFigure[] } = { before: [], after: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const which of ['before', 'after'] as const) {
       const dir = builds[which];
       const run = spawnSync(
         process.execPath,
-        ['dist/bench/main.js', 'cluster', '--seconds', values.seconds, '--kills', '0', '--clients', values.clients],
+        [
+          'dist/bench/main.js',
+          'cluster',
+          '--seconds',
+          values.seconds,
+          '--kills',
+          '0',
+          '--clients',
+          values.clients,
+          ...(coldOnly && warm[which] ? ['--warmup-seconds', '0'] : []),
+        ],
         { cwd: dir, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
       );
       const found = parseClusterReport(run.stdout ?? '');
@@ -129,4 +142,10 @@ export async function runCompareBench(argv: readonly string[]): Promise<void> {
   }
   process.stdout.write(`\nbefore = ${builds.before}\nafter  = ${builds.after}\nmedians over ${rounds} interleaved rounds:\n`);
   process.stdout.write(`${comparisonTable(figures.before, figures.after)}\n`);
+}
+
+/** Whether the build's cluster bench knows --warmup-seconds (added 2026-12-06). */
+function hasWarmup(dir: string): boolean {
+  const file = join(dir, 'dist', 'bench', 'cluster.js');
+  return existsSync(file) && readFileSync(file, 'utf8').includes('warmup-seconds');
 }

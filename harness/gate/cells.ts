@@ -431,11 +431,12 @@ export const bugCells: readonly GateCell[] = [
     // study below caught it 15 of 16 times; the first seed was caught when replayed at low load, the second was not.
     plan: { n: 5, k: 2 },
     measured: {
-      detected: 15,
-      runs: 16,
+      detected: 21,
+      runs: 24,
       note:
         "2026-12-06, npm run gate -- --study --only 'lease-drift/clock$' --seed 2043836063 (5 of 6), --seed 989079103 " +
-        '(10 of 10), load 1-2; caught 2.9-23.6 s into 30 s runs',
+        '(10 of 10), load 1-2; caught 2.9-23.6 s into 30 s runs; with the clients passing over a node that timed out ' +
+        '(node/client-retry.ts): --seed 130293610, 6 of 8, load 3-5',
     },
     control: 'correct/lease-drift',
   },
