@@ -100,6 +100,8 @@ export interface HostIo {
   readonly observe?: HostObserver;
   /** Optional: stage marks for the latency breakdown (node/latency-probe.ts); absent unless `--latency-trace`. */
   readonly probe?: LatencyProbe;
+  /** Optional: ms this process has waited for a CPU so far (null: unknown), for the status (the binary reads /proc/self/schedstat). */
+  runQueueWaitMs?(): number | null;
 }
 
 /**
@@ -739,7 +741,13 @@ export class NodeHost {
       snapshots: this.snapshotStatus(soft.firstIndex),
       configuration: { voters: [...soft.configuration.voters], learners: [...soft.configuration.learners] },
       uptimeMs: Math.max(0, Math.floor(this.io.clock.monotonicMs() - this.startedAtMs)),
+      ...this.runQueueWait(),
     };
+  }
+
+  private runQueueWait(): { runQueueWaitMs?: number } {
+    const ms = this.io.runQueueWaitMs?.() ?? null;
+    return ms === null ? {} : { runQueueWaitMs: Math.floor(ms) };
   }
 
   /** The digest of the replicated state as applied so far (protocol.ts StateDigest). */

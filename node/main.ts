@@ -39,6 +39,7 @@ import type { ControlReply, ControlRequest } from './protocol.js';
 import { NODE_EXIT } from './exit-codes.js';
 import { RecordingProbe } from './latency-recorder.js';
 import { worthLogging } from './util/worth-logging.js';
+import { runQueueWaitMs } from './util/schedstat.js';
 
 const usage = `usage: rift-node --config FILE --id ID [options]
        rift-node admin add|promote|remove ID | status --config FILE   (rift-node admin --help)
@@ -399,6 +400,7 @@ async function main(): Promise<void> {
         log,
         droppedCounts: () => liveEndpoint.droppedCounts(),
         defer: (fn) => setImmediate(fn),
+        runQueueWaitMs: () => runQueueWaitMs('self'),
         ...(probe === null ? {} : { probe }),
         sendPeer: (to, message) => {
           const sent = liveEndpoint.sendPeer(to, message);

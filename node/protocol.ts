@@ -119,6 +119,12 @@ export interface NodeStatus {
    * times lease-restart cycles with it (harness/nemesis/kinds/lease-restart.ts).
    */
   readonly uptimeMs?: number;
+  /**
+   * ms this process has waited for a CPU since it started (Linux
+   * /proc/self/schedstat, node/util/schedstat.ts); absent where unreadable.
+   * The harness's starvation monitor reads it for nodes on other hosts.
+   */
+  readonly runQueueWaitMs?: number;
 }
 
 export interface SnapshotStatus {

@@ -11,6 +11,7 @@ import type { NetworkControl } from '../net/types.js';
 import type { ClockState } from '../node-process.js';
 import { readLocalDataFile, writeLocalDataFile } from './data-files.js';
 import type { ClockChange, Db, MembershipCapability, NodeView } from './db.js';
+import type { NodeProcess } from '../run/starvation.js';
 import type { StateDigest } from '../../node/protocol.js';
 
 export interface DbClusterOptions {
@@ -116,9 +117,12 @@ export class DbCluster<D extends Db = Db> {
     return this.nodeIds.map((id) => this.db.pid(id)).filter((p): p is number => p !== null);
   }
 
-  /** The pids of the nodes on this machine (the starvation monitor reads their /proc). */
-  localPids(): number[] {
-    return this.nodeIds.map((id) => this.db.localPid(id)).filter((p): p is number => p !== null);
+  /** Every running node's pid on its host, and on this machine where it runs here (null elsewhere): the starvation monitor reads their /proc or their reports. */
+  processes(): NodeProcess[] {
+    return this.nodeIds.flatMap((id) => {
+      const pid = this.db.pid(id);
+      return pid === null ? [] : [{ id, pid, localPid: this.db.localPid(id) }];
+    });
   }
 
   procState(id: string): Promise<string | null> {

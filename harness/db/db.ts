@@ -16,7 +16,7 @@ import type { NodeStatus, StateDigest } from '../../node/protocol.js';
 import type { ClockState } from '../node-process.js';
 
 /** What the harness needs to know of a node's Raft state (rift's NodeStatus has all of it; etcd maps its own). */
-export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex' | 'uptimeMs'>;
+export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex' | 'uptimeMs' | 'runQueueWaitMs'>;
 
 export interface ClockChange {
   readonly offsetMs?: number;

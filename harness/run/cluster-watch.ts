@@ -58,8 +58,11 @@ export interface ClusterWatchOptions {
   readonly pollMs?: number;
   /** Changed samples kept (default 20,000); later ones are counted, not kept. */
   readonly maxSamples?: number;
-  /** Called after every poll (the starvation monitor reads the nodes' run-queue waits then). */
-  readonly afterPoll?: () => void;
+  /**
+   * Called after every poll (the starvation monitor reads the nodes' run-queue waits then), with the run-queue waits
+   * (ms, by node id) the nodes reported in the statuses of this poll.
+   */
+  readonly afterPoll?: (reportedWaitMs: ReadonlyMap<string, number>) => void;
 }
 
 /**
@@ -88,6 +91,8 @@ export class ClusterWatch {
   private readonly kept: WatchSample[] = [];
   private droppedSamples = 0;
   private readonly snapshots = new Map<number, NetSnapshot>();
+  /** The run-queue waits the nodes reported in the last poll's statuses (NodeStatus.runQueueWaitMs). */
+  private reportedWaitMs = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private last: Record<string, NodeObs> = {};
@@ -120,7 +125,7 @@ export class ClusterWatch {
     if (this.polling !== null) return this.polling;
     this.polling = this.sample().finally(() => {
       this.polling = null;
-      this.opts.afterPoll?.();
+      this.opts.afterPoll?.(this.reportedWaitMs);
     });
     return this.polling;
   }
@@ -159,6 +164,7 @@ export class ClusterWatch {
   private async sample(): Promise<void> {
     const { cluster } = this;
     const timeoutMs = Math.max(50, Math.min(300, 3 * this.pollMs));
+    const reported = new Map<string, number>();
     const entries = await Promise.all(
       cluster.nodeIds.map(async (id): Promise<[string, NodeObs]> => {
         if (!cluster.isAlive(id)) return [id, { kind: 'down' }];
@@ -167,9 +173,11 @@ export class ClusterWatch {
         // Asked while running, answered null: it died, was paused meanwhile, or is too slow to answer.
         if (s === null)
           return [id, !cluster.isAlive(id) ? { kind: 'down' } : cluster.isPaused(id) ? { kind: 'paused' } : { kind: 'silent' }];
+        if (s.runQueueWaitMs !== undefined) reported.set(id, s.runQueueWaitMs);
         return [id, { kind: 'up', role: s.role, term: s.currentTerm, leaderId: s.leaderId }];
       }),
     );
+    this.reportedWaitMs = reported;
     const atMs = this.opts.nowMs();
     const nodes = Object.fromEntries(entries);
     const changed = this.kept.length === 0 || entries.some(([id, o]) => !sameObs(this.last[id], o));

@@ -11,11 +11,35 @@
  * - the harness's event loop: a 10 ms timer; a late tick is a stall of the
  *   loop (the relay forwarded nothing meanwhile);
  * - each node's run-queue wait: /proc/PID/schedstat's second field (ns spent
- *   runnable but not running), read at every cluster-watch poll; its growth
- *   over a window divided by the window is the share of time the node waited
- *   for a CPU.
+ *   runnable but not running), read at every cluster-watch poll (for a node
+ *   on another host, `--hosts`, the one it reports in the status that poll
+ *   took); its growth over a window divided by the window is the share of
+ *   time the node waited for a CPU.
  */
-import { readFileSync } from 'node:fs';
+import { runQueueWaitMs } from '../../node/util/schedstat.js';
+
+export { runQueueWaitMs };
+
+/** A node process the monitor samples: its pid on its host, and on this machine (null when it runs elsewhere). */
+export interface NodeProcess {
+  readonly id: string;
+  readonly pid: number;
+  readonly localPid: number | null;
+}
+
+/**
+ * The run-queue waits of `processes` now, keyed by node and pid (a restarted
+ * process starts a new count): read from /proc where the node runs on this
+ * machine, else what it reported in its status (`reportedMs`, by node id).
+ */
+export function nodeWaits(processes: readonly NodeProcess[], reportedMs: ReadonlyMap<string, number>): Map<string, number> {
+  const waits = new Map<string, number>();
+  for (const p of processes) {
+    const ms = p.localPid !== null ? runQueueWaitMs(p.localPid) : (reportedMs.get(p.id) ?? null);
+    if (ms !== null) waits.set(`${p.id}/${p.pid}`, ms);
+  }
+  return waits;
+}
 
 /** A late tick longer than this counts as a stall of the harness's loop. */
 const STALL_MS = 50;
@@ -35,17 +59,6 @@ interface WaitSample {
   readonly sinceMs: number;
 }
 
-/** The run-queue wait of a process so far, in ms, or null (no such process, no schedstat). */
-export function runQueueWaitMs(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
-    const ns = Number(fields[1]);
-    return Number.isFinite(ns) ? ns / 1e6 : null;
-  } catch {
-    return null;
-  }
-}
-
 export interface Overload {
   /** Time the harness's loop was stalled within the window. */
   readonly harnessStalledMs: number;
@@ -61,7 +74,7 @@ export class StarvationMonitor {
   private readonly waits: WaitSample[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastTick = 0;
-  private lastWait = new Map<number, number>();
+  private lastWait: ReadonlyMap<string, number> = new Map();
   private lastWaitAtMs: number | null = null;
 
   constructor(private readonly nowMs: () => number) {}
@@ -84,19 +97,15 @@ export class StarvationMonitor {
   }
 
   /** Reads the run-queue wait of the live nodes' processes (called at each cluster-watch poll). */
-  sampleNodes(pids: readonly number[]): void {
+  /** One sample of the nodes' run-queue waits so far (ms, keyed by process: `nodeWaits`). */
+  sampleNodes(current: ReadonlyMap<string, number>): void {
     const now = this.nowMs();
-    const current = new Map<number, number>();
-    for (const pid of pids) {
-      const w = runQueueWaitMs(pid);
-      if (w !== null) current.set(pid, w);
-    }
     const since = this.lastWaitAtMs;
     if (since !== null && now > since) {
       let sum = 0;
       let n = 0;
-      for (const [pid, w] of current) {
-        const before = this.lastWait.get(pid);
+      for (const [key, w] of current) {
+        const before = this.lastWait.get(key);
         if (before === undefined) continue; // restarted since: no baseline
         sum += Math.max(0, w - before);
         n++;

@@ -15,7 +15,7 @@ import { NemesisRunner } from '../nemesis/runner.js';
 import { leaseTimingsOf, unsafeFlagsOfNodeFlags } from '../options.js';
 import { statusLine, type Phase } from '../progress.js';
 import { ClusterWatch } from './cluster-watch.js';
-import { StarvationMonitor } from './starvation.js';
+import { nodeWaits, StarvationMonitor } from './starvation.js';
 import type { RunContext } from './context.js';
 import { messageOf, withResource } from './scope.js';
 
@@ -53,7 +53,7 @@ export class Workload {
     run.facts.starvation = this.starvation;
     this.watch = new ClusterWatch(cluster, {
       nowMs: () => run.history.nowMs(),
-      afterPoll: () => this.starvation.sampleNodes(cluster.localPids()),
+      afterPoll: (reported) => this.starvation.sampleNodes(nodeWaits(cluster.processes(), reported)),
     });
     run.facts.watch = this.watch;
     try {

@@ -299,7 +299,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
     v,
     ['id', 'role', 'currentTerm', 'votedFor', 'leaderId', 'commitIndex', 'lastApplied', 'lastLogIndex', 'clock', 'dropped', 'unsafe'],
     p,
-    ['snapshots', 'configuration', 'uptimeMs'],
+    ['snapshots', 'configuration', 'uptimeMs', 'runQueueWaitMs'],
   );
   if (s !== null) return s;
   const o = v as Obj;
@@ -347,6 +347,7 @@ function checkNodeStatus(v: unknown, p: string): Check {
       );
     },
     () => (o['uptimeMs'] === undefined ? null : nat(o['uptimeMs'], p, '.uptimeMs')),
+    () => (o['runQueueWaitMs'] === undefined ? null : nat(o['runQueueWaitMs'], p, '.runQueueWaitMs')),
     () => {
       const u = o['unsafe'];
       if (!Array.isArray(u)) return `${p}.unsafe: expected an array, got ${describe(u)}`;

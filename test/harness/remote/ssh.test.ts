@@ -161,9 +161,12 @@ setInterval(() => {}, 1000);
       runDir: string;
       nemesis: { actions: number };
       faults: { kind?: string; what?: string }[];
+      machine: { nodeWaitShare: number | null } | null;
     };
     expect(results.verdict).toBe(true);
     expect(results.nemesis.actions).toBeGreaterThan(0);
+    // The nodes' run-queue waits came from their own statuses (no /proc of theirs on this side): the starvation monitor measured them.
+    expect(results.machine?.nodeWaitShare).toEqual(expect.any(Number));
     const kinds = new Set(results.faults.map((f) => f.kind));
     expect([...kinds].sort(), JSON.stringify(results.faults)).toEqual(expect.arrayContaining(['clock', 'loss', 'disk']));
     // What the disk faults of this run did depends on what the kills left up (the next test pins the refusal down).

@@ -12,7 +12,7 @@ import {
   STUCK_EXCUSE_RUNNING_MS,
   type ProgressInput,
 } from '../../../harness/run/progress-analysis.js';
-import { runQueueWaitMs, StarvationMonitor } from '../../../harness/run/starvation.js';
+import { nodeWaits, runQueueWaitMs, StarvationMonitor } from '../../../harness/run/starvation.js';
 import { waitFor } from '../wait.js';
 
 const bound = recoveryBound(300, 1500, 100);
@@ -164,5 +164,54 @@ describe('StarvationMonitor (this process, real /proc)', () => {
     }
     if (process.platform === 'linux') expect(runQueueWaitMs(process.pid)).toEqual(expect.any(Number));
     expect(runQueueWaitMs(2 ** 30)).toBeNull();
+  });
+});
+
+describe("nodeWaits and the nodes' run-queue samples", () => {
+  it('reads /proc for a node on this machine and takes the report of a node elsewhere; keys carry the pid', () => {
+    const reported = new Map([
+      ['n2', 40],
+      ['n1', 999], // ignored: n1 runs here, /proc says
+    ]);
+    const waits = nodeWaits(
+      [
+        { id: 'n1', pid: process.pid, localPid: process.pid },
+        { id: 'n2', pid: 4242, localPid: null },
+        { id: 'n3', pid: 4343, localPid: null }, // reported nothing: not sampled
+      ],
+      reported,
+    );
+    expect([...waits.keys()].sort()).toEqual(process.platform === 'linux' ? [`n1/${process.pid}`, 'n2/4242'] : ['n2/4242']);
+    expect(waits.get('n2/4242')).toBe(40);
+    if (process.platform === 'linux') expect(waits.get(`n1/${process.pid}`)).not.toBe(999);
+  });
+
+  it("a window's share is the growth of each process's wait over the window, averaged; a new pid has no baseline", () => {
+    let now = 0;
+    const m = new StarvationMonitor(() => now);
+    m.sampleNodes(
+      new Map([
+        ['n1/10', 100],
+        ['n2/20', 0],
+      ]),
+    );
+    now = 1000;
+    // n1 waited 500 of 1000 ms, n2 none: 25% on average, starved at the threshold.
+    m.sampleNodes(
+      new Map([
+        ['n1/10', 600],
+        ['n2/20', 0],
+      ]),
+    );
+    expect(m.overloadIn(0, 1000).nodeWaitShare).toBeCloseTo(0.25);
+    now = 2000;
+    // n2 restarted (pid 21): its count starts again, no baseline; n1 waited 100 of 1000 ms.
+    m.sampleNodes(
+      new Map([
+        ['n1/10', 700],
+        ['n2/21', 5],
+      ]),
+    );
+    expect(m.overloadIn(1000, 2000).nodeWaitShare).toBeCloseTo(0.1);
   });
 });

@@ -118,6 +118,7 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
     installed: arbNat,
   }),
   uptimeMs: arbNat,
+  runQueueWaitMs: arbNat,
 });
 
 export const arbClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
