@@ -146,6 +146,23 @@ export interface EndpointStats {
   redirectsSent: number;
 }
 
+/**
+ * Peer messages heard from any identity of the address book, member or not:
+ * what a leader sends its followers (and the hello that opens the way).
+ * Dissertation §4.1: a server processes incoming RPCs without consulting its
+ * configurations. A node that knows a removal committed may be behind a
+ * later re-addition of the same identity, or an addition it has not seen,
+ * and that identity may lead: dropping its AppendEntries left such a node
+ * behind for good (2026-12-06: n1 knew "remove n5" committed and was cut off
+ * while n5 was added back and elected; healed, n1 dropped every
+ * AppendEntries from n5 for 18 s, until the run ended). The core judges
+ * them by term as from anyone. RequestVote, pre-votes and every answer from
+ * a non-member stay unheard: the disruption §4.2.3 guards against.
+ */
+function mayComeFromAnyLeader(type: string): boolean {
+  return type === 'append_entries' || type === 'install_snapshot' || type === 'snapshot_chunk' || type === 'hello';
+}
+
 export class NodeEndpoint {
   private readonly peers: PeerReplayGuard;
   private readonly clients: ClientReplayGuard;
@@ -207,7 +224,9 @@ export class NodeEndpoint {
   /**
    * Whose peer datagrams are heard from now on (RaftNode.acceptedPeers after
    * each Ready): a node removed by a committed configuration is no longer a
-   * peer; one added is heard as soon as its entry is in the log. Newly heard
+   * peer; one added is heard as soon as its entry is in the log. What a
+   * leader sends its followers is heard from any identity of the address
+   * book ({@link mayComeFromAnyLeader}). Newly heard
    * peers are told this incarnation. Replay state is kept for every identity
    * ever heard (bounded by the address book), so re-admitting a node never
    * reopens a window its captured datagrams could be replayed into.
@@ -268,7 +287,7 @@ export class NodeEndpoint {
     }
     const body = envelope.body;
     if (auth.domain === 'peer') {
-      if (this.admitted !== null && !this.admitted.has(auth.sender)) {
+      if (this.admitted !== null && !this.admitted.has(auth.sender) && !mayComeFromAnyLeader(body.type)) {
         this.countDrop(
           'not_a_member',
           `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`,

@@ -58,6 +58,10 @@ function heartbeat(from: string, to: string, seq: number): AppendEntries {
   return { type: 'append_entries', term: 2, from, to, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq };
 }
 
+function voteRequest(from: string, to: string, preVote = false): RaftMessage {
+  return { type: 'request_vote', term: 3, from, to, lastLogIndex: 0, lastLogTerm: 0, preVote };
+}
+
 /** A peer datagram from `from` to n1 (incarnation 100), sealed with `from`'s own peer key. */
 function peerDatagram(from: string, counter: number, body: RaftMessage = heartbeat(from, 'n1', counter)): Buffer {
   const stamp: Stamp = { senderIncarnation: 400, receiverIncarnation: 100, counter, sentAtMs: NOW };
@@ -71,9 +75,9 @@ function adminRequest(requestId: string): AdminRequest {
 }
 
 describe('peers heard follow the configuration (issue 18)', () => {
-  it('a node outside the peers set is not heard, though its MAC verifies; once admitted it is; once removed, no more', () => {
+  it('a node outside the peers set is not heard asking for votes, though its MAC verifies; once admitted it is; once removed, no more', () => {
     const n1 = node('n1', 100, ['n2', 'n3']);
-    n1.endpoint.receive(peerDatagram('n4', 1), '127.0.0.1', 9);
+    n1.endpoint.receive(peerDatagram('n4', 1, voteRequest('n4', 'n1')), '127.0.0.1', 9);
     expect(n1.peerMessages).toEqual([]);
     expect(n1.endpoint.droppedCounts()['not_a_member']).toBe(1);
     expect(n1.endpoint.hears('n4')).toBe(false);
@@ -81,13 +85,42 @@ describe('peers heard follow the configuration (issue 18)', () => {
     n1.endpoint.setPeers(['n2', 'n3', 'n4']);
     // Newly heard peers are told this incarnation at once.
     expect(n1.outbox.map((s) => s.to)).toEqual(['n4']);
-    n1.endpoint.receive(peerDatagram('n4', 2), '127.0.0.1', 9);
+    n1.endpoint.receive(peerDatagram('n4', 2, voteRequest('n4', 'n1')), '127.0.0.1', 9);
     expect(n1.peerMessages.map((m) => m.from)).toEqual(['n4']);
 
     n1.endpoint.setPeers(['n2', 'n4']);
-    n1.endpoint.receive(peerDatagram('n3', 1), '127.0.0.1', 9);
+    n1.endpoint.receive(peerDatagram('n3', 1, voteRequest('n3', 'n1', true)), '127.0.0.1', 9);
+    n1.endpoint.receive(
+      peerDatagram('n3', 2, {
+        type: 'append_entries_response',
+        term: 2,
+        from: 'n3',
+        to: 'n1',
+        success: true,
+        matchIndex: 0,
+        conflictTerm: null,
+        conflictIndex: 0,
+        seq: 1,
+      }),
+      '127.0.0.1',
+      9,
+    );
     expect(n1.peerMessages.map((m) => m.from)).toEqual(['n4']);
-    expect(n1.endpoint.droppedCounts()['not_a_member']).toBe(2);
+    expect(n1.endpoint.droppedCounts()['not_a_member']).toBe(3);
+  });
+
+  // Found 2026-12-06 by a harness run (membership and partition faults on the leader, 20 s, seed 11): n1 knew the
+  // removal of n5 committed and was cut off while n5 was added back and elected; healed, n1 dropped every
+  // AppendEntries from n5 (not_a_member) and stayed at its commit index until the run ended, 18 s later.
+  it('what a leader sends is heard from any identity of the address book: a node behind a re-addition follows its leader (§4.1)', () => {
+    const n1 = node('n1', 100, ['n2', 'n3']);
+    n1.endpoint.receive(peerDatagram('n4', 1), '127.0.0.1', 9);
+    expect(n1.peerMessages.map((m) => `${m.type} from ${m.from}`)).toEqual(['append_entries from n4']);
+    expect(n1.endpoint.droppedCounts()['not_a_member'] ?? 0).toBe(0);
+    // Its replay defences hold as for a member: the same datagram again is a replay.
+    n1.endpoint.receive(peerDatagram('n4', 1), '127.0.0.1', 9);
+    expect(n1.peerMessages).toHaveLength(1);
+    expect(n1.endpoint.droppedCounts()['replayed']).toBe(1);
   });
 
   it('re-admitting a node does not reopen its replay window: a datagram accepted before is still a replay', () => {
