@@ -17,7 +17,7 @@
  *   leader (one election timeout, 150-300 ms by default) they all still name
  *   it; following them cost a whole attempt timeout per hint, and the client
  *   was often inside one on the dead node when the new leader was elected
- *   (the bench's failover stages: 31-40 ms from the election to the client's
+ *   (the bench's failover stages: 31-52 ms from the election to the client's
  *   first write). Meanwhile it now polls the others (with backoff) and
  *   follows the first hint to the new leader. The suspicion ends when the
  *   node answers or when it runs out, so a live leader whose datagram was
