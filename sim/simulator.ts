@@ -38,7 +38,7 @@ import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
 import type { NodeId, RaftMessage, Ready, SnapshotMeta, StoredState } from '../node/raft/types.js';
 import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
 import { hash } from 'node:crypto';
-import { MAC_BYTES } from '../node/transport/codec.js';
+import { MAC_BYTES, rememberSealedDatagrams } from '../node/transport/codec.js';
 import { ClientEndpoint } from '../node/transport/client-endpoint.js';
 import { KeyRing } from '../node/transport/keys.js';
 import { NodeEndpoint, type ReplyAddress } from '../node/transport/node-endpoint.js';
@@ -304,6 +304,8 @@ export class Simulation {
       );
     }
     this.keys = simKeys(this.config.nodes.map((n) => n.id));
+    // Every datagram is sealed and opened in this thread: its MAC is computed once, when sealed (codec.ts `sealed`).
+    rememberSealedDatagrams();
     const seed = scenario.seed;
     this.readSafety = new ReadSafety((message) => this.violate('read_safety', message));
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
