@@ -157,6 +157,12 @@ interface SimNode {
   ledTerm: number;
   /** Its process stopped because its removal was committed (§4.2.2); only the membership driver starts it again. */
   exited: boolean;
+  /**
+   * Its term and commitIndex when the commit-quorum check last saw it (any incarnation; -1: never): a leader's
+   * commit is judged when it advances within its term.
+   */
+  judgedTerm: number;
+  judgedCommitIndex: number;
 }
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
@@ -225,8 +231,6 @@ export class Simulation {
    * covers them; with changes a leader that counts an older configuration (`--unsafe-config-on-commit`) breaks them first.
    */
   private readonly judgeCommitQuorums: boolean;
-  /** Each node's term and commitIndex when last checked: a leader's commit is judged when it advances within its term. */
-  private readonly commits = new Map<NodeId, { readonly term: number; readonly commitIndex: number }>();
   /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
   private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
   private catchUpJudged = false;
@@ -344,6 +348,8 @@ export class Simulation {
       opening: false,
       ledTerm: 0,
       exited: false,
+      judgedTerm: -1,
+      judgedCommitIndex: 0,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership');
@@ -394,7 +400,9 @@ export class Simulation {
       const event = this.queue.next()!;
       this.stats.events++;
       event.run();
-      await this.settleDisks();
+      // One microtask turn after every event, as an `await` of an async settleDisks() that returned at once gave
+      // (the same turn, so the same interleaving), without an async call's allocations when no disk was kicked.
+      await (this.takeKickedDisks() ? this.settleDisks() : undefined);
       if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
@@ -654,10 +662,15 @@ export class Simulation {
   /** A leader's commit within its term: a majority of the voters of its newest configuration hold the entry (§4.1). */
   private checkCommitQuorum(node: SimNode): void {
     const core = node.host!.raft();
+    // Runs on every running node after every event: no status object unless a leader's commit advanced in its term.
+    const currentTerm = core.term();
+    const commitIndex = core.committedIndex();
+    const beforeTerm = node.judgedTerm;
+    const beforeCommitIndex = node.judgedCommitIndex;
+    node.judgedTerm = currentTerm;
+    node.judgedCommitIndex = commitIndex;
+    if (!core.isLeader() || beforeTerm !== currentTerm || commitIndex <= beforeCommitIndex) return;
     const status = core.status();
-    const before = this.commits.get(node.id);
-    this.commits.set(node.id, { term: status.currentTerm, commitIndex: status.commitIndex });
-    if (status.role !== 'leader' || before?.term !== status.currentTerm || status.commitIndex <= before.commitIndex) return;
     const index = status.commitIndex;
     const term = core.log().find((entry) => entry.index === index)?.term ?? status.snapshot?.term ?? 0;
     const problem = commitQuorumProblem(node.id, status.configuration, index, term, (voter) => {
@@ -723,12 +736,8 @@ export class Simulation {
     this.crashNode(node);
   }
 
-  /**
-   * After lazy mode's background flush fired, lets the storage's write
-   * queue reach its write and fsync (a few microtasks; 16 is ample) before
-   * the next event.
-   */
-  private async settleDisks(): Promise<void> {
+  /** Whether lazy mode's background flush fired (or one of its fsyncs completed) on some disk since the last event; clears the marks. */
+  private takeKickedDisks(): boolean {
     let kicked = false;
     for (const node of this.nodes) {
       if (node.disk.kicked) {
@@ -736,7 +745,15 @@ export class Simulation {
         kicked = true;
       }
     }
-    if (!kicked) return;
+    return kicked;
+  }
+
+  /**
+   * After lazy mode's background flush fired, lets the storage's write
+   * queue reach its write and fsync (a few microtasks; 16 is ample) before
+   * the next event.
+   */
+  private async settleDisks(): Promise<void> {
     for (let i = 0; i < 16; i++) await Promise.resolve();
   }
 

@@ -827,6 +827,24 @@ export class RaftNode {
     };
   }
 
+  /**
+   * Whether this node leads, its term and its commitIndex, as `status()`
+   * has them but without building one: the simulator's commit-quorum check
+   * reads them on every node after every event and only needs the rest when
+   * a leader's commit advanced.
+   */
+  isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  term(): number {
+    return this.currentTerm;
+  }
+
+  committedIndex(): number {
+    return this.commitIndex;
+  }
+
   /** The in-memory log, firstIndex..lastIndex (read-only; for tests and simulator invariants). */
   log(): readonly Entry[] {
     return this.raftLog.all();
