@@ -828,10 +828,10 @@ export class RaftNode {
   }
 
   /**
-   * Whether this node leads, its term and its commitIndex, as `status()`
-   * has them but without building one: the simulator's commit-quorum check
-   * reads them on every node after every event and only needs the rest when
-   * a leader's commit advanced.
+   * Whether this node leads, its term, commitIndex and last log index, as
+   * `status()` has them but without building one: the simulator's
+   * invariant checks read them after every event (the commit-quorum check
+   * on every node), and need the rest only when something changed.
    */
   isLeader(): boolean {
     return this.role === 'leader';
@@ -843,6 +843,10 @@ export class RaftNode {
 
   committedIndex(): number {
     return this.commitIndex;
+  }
+
+  lastLogIndex(): number {
+    return this.raftLog.lastIndex();
   }
 
   /** The in-memory log, firstIndex..lastIndex (read-only; for tests and simulator invariants). */
