@@ -1436,32 +1436,61 @@ export function runSimulation(scenario: Scenario, options: SimOptions): Promise<
 }
 
 /**
- * A set of MACs (each datagram's last MAC_BYTES bytes), by their first word
- * and then byte for byte: the same membership as a set of MAC strings,
- * without a string per delivery. Holds the datagrams (a run's worth).
+ * A set of MACs (each datagram's last MAC_BYTES bytes), kept as words in one
+ * growing array and found by their first word, then compared word for word:
+ * the same membership as a set of MAC strings, without an object per
+ * delivery (a string each, or the datagram kept alive, cost in allocation
+ * and in what every scavenge has to copy).
  */
+const MAC_WORDS = MAC_BYTES / 4;
+
 export class AcceptedMacs {
-  private readonly byWord = new Map<number, Buffer | Buffer[]>();
+  private words = new Uint32Array(64 * MAC_WORDS);
+  private count = 0;
+  /** First word -> the slot (or slots) of the MACs that start with it. */
+  private readonly byWord = new Map<number, number | number[]>();
+  /** Datagrams shorter than a MAC (never a peer datagram that decoded): the whole datagram stands for it. */
+  private readonly short = new Set<string>();
 
   /** Adds the MAC of `datagram`; false if an equal MAC was already in. */
   add(datagram: Buffer): boolean {
-    const word = traceWord(datagram);
-    const known = this.byWord.get(word);
-    if (known === undefined) {
-      this.byWord.set(word, datagram);
+    if (datagram.length < MAC_BYTES) {
+      const key = datagram.toString('latin1');
+      if (this.short.has(key)) return false;
+      this.short.add(key);
       return true;
     }
-    const list = Array.isArray(known) ? known : [known];
-    if (list.some((other) => sameMac(other, datagram))) return false;
-    list.push(datagram);
-    if (list !== known) this.byWord.set(word, list);
+    const at = datagram.length - MAC_BYTES;
+    const first = datagram.readUInt32LE(at);
+    const known = this.byWord.get(first);
+    if (known !== undefined) {
+      if (typeof known === 'number' ? this.sameAt(known, datagram, at) : known.some((slot) => this.sameAt(slot, datagram, at)))
+        return false;
+    }
+    const slot = this.append(datagram, at);
+    if (known === undefined) this.byWord.set(first, slot);
+    else if (typeof known === 'number') this.byWord.set(first, [known, slot]);
+    else known.push(slot);
     return true;
   }
-}
 
-function sameMac(a: Buffer, b: Buffer): boolean {
-  if (a.length < MAC_BYTES || b.length < MAC_BYTES) return a.length === b.length && a.equals(b);
-  return a.compare(b, b.length - MAC_BYTES, b.length, a.length - MAC_BYTES, a.length) === 0;
+  private sameAt(slot: number, datagram: Buffer, at: number): boolean {
+    const base = slot * MAC_WORDS;
+    for (let w = 0; w < MAC_WORDS; w++) if (this.words[base + w] !== datagram.readUInt32LE(at + 4 * w)) return false;
+    return true;
+  }
+
+  private append(datagram: Buffer, at: number): number {
+    if ((this.count + 1) * MAC_WORDS > this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    const slot = this.count++;
+    const base = slot * MAC_WORDS;
+    for (let w = 0; w < MAC_WORDS; w++) this.words[base + w] = datagram.readUInt32LE(at + 4 * w);
+    return slot;
+  }
 }
 
 /** A word of the datagram's MAC: what the trace hash records of a delivery (cheap, and different for every datagram). */
