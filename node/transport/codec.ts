@@ -235,6 +235,19 @@ function scratchView(length: number): Buffer {
   return view;
 }
 
+/** scratch[64..64 + n) views (the message bytes `seal` copies out), made once per length as scratchView's are. */
+const messageViews: (Buffer | undefined)[] = [];
+
+function messageView(length: number): Buffer {
+  if (length > CACHED_VIEW_BYTES) return scratchBuffer().subarray(HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
+  let view = messageViews[length];
+  if (view === undefined) {
+    view = scratchBuffer().subarray(HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
+    messageViews[length] = view;
+  }
+  return view;
+}
+
 /** The pads whose ipad currently fills scratch[0..64) (one key per process is the common case). */
 let scratchPads: MacPads | null = null;
 
@@ -481,7 +494,7 @@ function writeHeader(sender: string, domain: KeyDomain, stamp: Stamp): number | 
 function seal(pads: MacPads, length: number): EncodeResult {
   const mac = macOfScratch(pads, length);
   const out = Buffer.allocUnsafe(length + MAC_BYTES);
-  scratchBuffer().copy(out, 0, HMAC_BLOCK_BYTES, HMAC_BLOCK_BYTES + length);
+  out.set(messageView(length)); // TypedArray set from a cached view: Buffer#copy with offsets makes a view per call
   writeBinary(out, length, mac);
   if (sealed !== null) rememberSealed(sealed, out, pads);
   return { ok: true, datagram: out };
