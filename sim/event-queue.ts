@@ -56,7 +56,7 @@ export class EventQueue {
     return this.enqueue(new CallbackEvent(run), delayMs);
   }
 
-  /** Queues `event` (fresh, not queued before) at now + delayMs (delay clamped at 0). */
+  /** Queues `event` (not in the queue: fresh, or one that already ran and is reused) at now + delayMs (delay clamped at 0). */
   enqueue<E extends QueuedEvent>(event: E, delayMs: number): E {
     if (!Number.isFinite(delayMs)) assertionFailed(`event delay must be finite, got ${delayMs}`);
     if (this.heap.length >= this.maxEvents) assertionFailed(`event queue over its bound of ${this.maxEvents} events`);

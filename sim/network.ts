@@ -137,6 +137,7 @@ export class SimNetwork {
   private readonly adversaryLink: Link = newLink(new Stream(0, 'net:adversary'));
   /** Held across terms, in send order. */
   private heldAcross: HeldAcross[] = [];
+  private readonly spentArrivals: Arrival[] = [];
   /** A sender's current term (the simulator sets it): what the adversary reads from a datagram's body. */
   termOf: (node: string) => number = () => 0;
 
@@ -223,7 +224,7 @@ export class SimNetwork {
     const p = this.profile;
     this.inFlight++;
     this.queue.enqueue(
-      new Arrival(this, held.link, held.from, held.to, held.datagram),
+      this.arrival(held.link, held.from, held.to, held.datagram),
       p.delayMsMin + held.link.stream.float() * (p.delayMsMax - p.delayMsMin),
     );
   }
@@ -232,7 +233,7 @@ export class SimNetwork {
   inject(from: string, to: string, datagram: Buffer, delayMs: number): void {
     this.stats.injected++;
     this.inFlight++;
-    this.queue.enqueue(new Arrival(this, this.adversaryLink, from, to, datagram), delayMs);
+    this.queue.enqueue(this.arrival(this.adversaryLink, from, to, datagram), delayMs);
   }
 
   isBlocked(from: string, to: string): boolean {
@@ -278,8 +279,21 @@ export class SimNetwork {
       }
       this.inFlight++;
       // Both copies share the bytes: the receiver decodes each delivery itself.
-      this.queue.enqueue(new Arrival(this, link, from, to, datagram), delay);
+      this.queue.enqueue(this.arrival(link, from, to, datagram), delay);
     }
+  }
+
+  /** An Arrival for a datagram about to be queued: a spent one if there is one (a datagram in flight is the most frequent event). */
+  private arrival(link: Link, from: string, to: string, datagram: Buffer): Arrival {
+    const spent = this.spentArrivals.pop();
+    if (spent === undefined) return new Arrival(this, link, from, to, datagram);
+    spent.reuse(link, from, to, datagram);
+    return spent;
+  }
+
+  /** An Arrival that ran (it is out of the queue and nothing else holds it): kept for reuse. */
+  recycle(arrival: Arrival): void {
+    if (this.spentArrivals.length < maxSpentArrivals) this.spentArrivals.push(arrival);
   }
 
   /** A datagram reaches the end of its link (unless a partition cut the link meanwhile). */
@@ -312,19 +326,38 @@ function newLink(stream: Stream): Link {
   return { stream, blocked: false, holdUntilMs: 0, holdRate: 0, holdMs: 0, acrossUntilMs: 0, acrossRate: 0 };
 }
 
-/** One datagram in flight: the most frequent event, so a single object rather than a closure and an event. */
+/** Spent Arrivals kept for reuse: about as many as are in flight at once in a busy run. */
+const maxSpentArrivals = 1024;
+
+/**
+ * One datagram in flight: the most frequent event, so a single object rather
+ * than a closure and an event, and reused once it ran (SimNetwork.recycle).
+ */
 class Arrival extends QueuedEvent {
   constructor(
     private readonly network: SimNetwork,
-    private readonly link: Link,
-    private readonly from: string,
-    private readonly to: string,
-    private readonly datagram: Buffer,
+    private link: Link,
+    private from: string,
+    private to: string,
+    private datagram: Buffer | null,
   ) {
     super();
   }
 
+  reuse(link: Link, from: string, to: string, datagram: Buffer): void {
+    this.link = link;
+    this.from = from;
+    this.to = to;
+    this.datagram = datagram;
+    this.cancelled = false;
+  }
+
   run(): void {
-    this.network.arrive(this.link, this.from, this.to, this.datagram);
+    const { link, from, to } = this;
+    const datagram = this.datagram!;
+    this.datagram = null; // not kept alive by a spent Arrival
+    // Popped from the queue, and nothing else holds an Arrival: free for the next datagram before this one is handled.
+    this.network.recycle(this);
+    this.network.arrive(link, from, to, datagram);
   }
 }

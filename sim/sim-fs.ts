@@ -143,7 +143,15 @@ function applyOp(entries: Map<string, Node>, op: DirOp): void {
 }
 
 function fsError(code: string, what: string, file: string): Error {
-  return Object.assign(new Error(`${code}: ${what}, '${file}'`), { code });
+  // ENOENT without a stack: the storage expects it (it probes for files at every start), and capturing a stack
+  // trace cost more than the rest of the lookup (profiled). The others, never expected, keep theirs for debugging.
+  const limit = Error.stackTraceLimit;
+  if (code === 'ENOENT') Error.stackTraceLimit = 0;
+  try {
+    return Object.assign(new Error(`${code}: ${what}, '${file}'`), { code });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** A promise that never settles: what a dead process's operation amounts to. */
@@ -167,6 +175,7 @@ export class SimFs {
   /** Bumped by every crash: handles and operations of an older boot are dead. */
   private boot = 0;
   private readonly events = new Set<SimEvent>();
+  private readonly splitCache = new Map<string, readonly string[]>();
   private lastCompletionMs = 0;
   /** Fsyncs completed (all boots). */
   syncs = 0;
@@ -323,9 +332,15 @@ export class SimFs {
     });
   }
 
+  /** A path's components (a fresh array: callers may change it), resolved once per distinct path (a disk has a few). */
   private split(file: string): string[] {
-    const normal = path.posix.resolve('/', file);
-    return normal === '/' ? [] : normal.slice(1).split('/');
+    let parts = this.splitCache.get(file);
+    if (parts === undefined) {
+      const normal = path.posix.resolve('/', file);
+      parts = normal === '/' ? [] : normal.slice(1).split('/');
+      if (this.splitCache.size < 1024) this.splitCache.set(file, parts);
+    }
+    return parts.slice();
   }
 
   private lookup(file: string): Node | null {

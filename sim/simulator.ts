@@ -38,7 +38,7 @@ import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
 import type { NodeId, RaftMessage, Ready, SnapshotMeta, StoredState } from '../node/raft/types.js';
 import { StorageCorruptionError, type RaftStorage } from '../node/storage/storage.js';
 import { hash } from 'node:crypto';
-import { MAC_BYTES } from '../node/transport/codec.js';
+import { MAC_BYTES, rememberSealedDatagrams } from '../node/transport/codec.js';
 import { ClientEndpoint } from '../node/transport/client-endpoint.js';
 import { KeyRing } from '../node/transport/keys.js';
 import { NodeEndpoint, type ReplyAddress } from '../node/transport/node-endpoint.js';
@@ -157,6 +157,12 @@ interface SimNode {
   ledTerm: number;
   /** Its process stopped because its removal was committed (§4.2.2); only the membership driver starts it again. */
   exited: boolean;
+  /**
+   * Its term and commitIndex when the commit-quorum check last saw it (any incarnation; -1: never): a leader's
+   * commit is judged when it advances within its term.
+   */
+  judgedTerm: number;
+  judgedCommitIndex: number;
 }
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
@@ -225,8 +231,6 @@ export class Simulation {
    * covers them; with changes a leader that counts an older configuration (`--unsafe-config-on-commit`) breaks them first.
    */
   private readonly judgeCommitQuorums: boolean;
-  /** Each node's term and commitIndex when last checked: a leader's commit is judged when it advances within its term. */
-  private readonly commits = new Map<NodeId, { readonly term: number; readonly commitIndex: number }>();
   /** What the leader had committed at the start of the liveness phase (the catch-up target), once judged. */
   private catchUpTarget: { readonly leader: NodeId; readonly commitIndex: number } | null = null;
   private catchUpJudged = false;
@@ -240,7 +244,7 @@ export class Simulation {
    * network): a second acceptance of the same bytes, in any incarnation, is
    * a replay the transport let through (issue 15's security model).
    */
-  private readonly acceptedMacs: Map<NodeId, Set<string>> | null;
+  private readonly acceptedMacs: Map<NodeId, AcceptedMacs> | null;
   /** The datagram being delivered to a node's endpoint, while it is. */
   private delivering: Buffer | null = null;
   private readonly clients: SimClient[] = [];
@@ -304,6 +308,8 @@ export class Simulation {
       );
     }
     this.keys = simKeys(this.config.nodes.map((n) => n.id));
+    // Every datagram is sealed and opened in this thread: its MAC is computed once, when sealed (codec.ts `sealed`).
+    rememberSealedDatagrams();
     const seed = scenario.seed;
     this.readSafety = new ReadSafety((message) => this.violate('read_safety', message));
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
@@ -342,6 +348,8 @@ export class Simulation {
       opening: false,
       ledTerm: 0,
       exited: false,
+      judgedTerm: -1,
+      judgedCommitIndex: 0,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership');
@@ -392,7 +400,9 @@ export class Simulation {
       const event = this.queue.next()!;
       this.stats.events++;
       event.run();
-      await this.settleDisks();
+      // One microtask turn after every event, as an `await` of an async settleDisks() that returned at once gave
+      // (the same turn, so the same interleaving), without an async call's allocations when no disk was kicked.
+      await (this.takeKickedDisks() ? this.settleDisks() : undefined);
       if (this.anyHostBusy()) await this.settle();
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
@@ -652,10 +662,15 @@ export class Simulation {
   /** A leader's commit within its term: a majority of the voters of its newest configuration hold the entry (§4.1). */
   private checkCommitQuorum(node: SimNode): void {
     const core = node.host!.raft();
+    // Runs on every running node after every event: no status object unless a leader's commit advanced in its term.
+    const currentTerm = core.term();
+    const commitIndex = core.committedIndex();
+    const beforeTerm = node.judgedTerm;
+    const beforeCommitIndex = node.judgedCommitIndex;
+    node.judgedTerm = currentTerm;
+    node.judgedCommitIndex = commitIndex;
+    if (!core.isLeader() || beforeTerm !== currentTerm || commitIndex <= beforeCommitIndex) return;
     const status = core.status();
-    const before = this.commits.get(node.id);
-    this.commits.set(node.id, { term: status.currentTerm, commitIndex: status.commitIndex });
-    if (status.role !== 'leader' || before?.term !== status.currentTerm || status.commitIndex <= before.commitIndex) return;
     const index = status.commitIndex;
     const term = core.log().find((entry) => entry.index === index)?.term ?? status.snapshot?.term ?? 0;
     const problem = commitQuorumProblem(node.id, status.configuration, index, term, (voter) => {
@@ -721,12 +736,8 @@ export class Simulation {
     this.crashNode(node);
   }
 
-  /**
-   * After lazy mode's background flush fired, lets the storage's write
-   * queue reach its write and fsync (a few microtasks; 16 is ample) before
-   * the next event.
-   */
-  private async settleDisks(): Promise<void> {
+  /** Whether lazy mode's background flush fired (or one of its fsyncs completed) on some disk since the last event; clears the marks. */
+  private takeKickedDisks(): boolean {
     let kicked = false;
     for (const node of this.nodes) {
       if (node.disk.kicked) {
@@ -734,7 +745,15 @@ export class Simulation {
         kicked = true;
       }
     }
-    if (!kicked) return;
+    return kicked;
+  }
+
+  /**
+   * After lazy mode's background flush fired, lets the storage's write
+   * queue reach its write and fsync (a few microtasks; 16 is ample) before
+   * the next event.
+   */
+  private async settleDisks(): Promise<void> {
     for (let i = 0; i < 16; i++) await Promise.resolve();
   }
 
@@ -894,17 +913,15 @@ export class Simulation {
   private acceptOnce(node: SimNode, message: RaftMessage, datagram: Buffer): void {
     let seen = this.acceptedMacs!.get(node.id);
     if (seen === undefined) {
-      seen = new Set();
+      seen = new AcceptedMacs();
       this.acceptedMacs!.set(node.id, seen);
     }
-    const mac = datagram.toString('latin1', datagram.length - MAC_BYTES);
-    if (seen.has(mac)) {
+    if (!seen.add(datagram)) {
       this.violate(
         'invariant',
         `transport: ${node.id} accepted the same peer datagram twice (a replay let through): ${describeMessage(message, simDescribeOptions)}`,
       );
     }
-    seen.add(mac);
   }
 
   // ------------------------------------------------------------ clients
@@ -1419,6 +1436,64 @@ export class Simulation {
 
 export function runSimulation(scenario: Scenario, options: SimOptions): Promise<SimResult> {
   return new Simulation(scenario, options).run();
+}
+
+/**
+ * A set of MACs (each datagram's last MAC_BYTES bytes), kept as words in one
+ * growing array and found by their first word, then compared word for word:
+ * the same membership as a set of MAC strings, without an object per
+ * delivery (a string each, or the datagram kept alive, cost in allocation
+ * and in what every scavenge has to copy).
+ */
+const MAC_WORDS = MAC_BYTES / 4;
+
+export class AcceptedMacs {
+  private words = new Uint32Array(64 * MAC_WORDS);
+  private count = 0;
+  /** First word -> the slot (or slots) of the MACs that start with it. */
+  private readonly byWord = new Map<number, number | number[]>();
+  /** Datagrams shorter than a MAC (never a peer datagram that decoded): the whole datagram stands for it. */
+  private readonly short = new Set<string>();
+
+  /** Adds the MAC of `datagram`; false if an equal MAC was already in. */
+  add(datagram: Buffer): boolean {
+    if (datagram.length < MAC_BYTES) {
+      const key = datagram.toString('latin1');
+      if (this.short.has(key)) return false;
+      this.short.add(key);
+      return true;
+    }
+    const at = datagram.length - MAC_BYTES;
+    const first = datagram.readUInt32LE(at);
+    const known = this.byWord.get(first);
+    if (known !== undefined) {
+      if (typeof known === 'number' ? this.sameAt(known, datagram, at) : known.some((slot) => this.sameAt(slot, datagram, at)))
+        return false;
+    }
+    const slot = this.append(datagram, at);
+    if (known === undefined) this.byWord.set(first, slot);
+    else if (typeof known === 'number') this.byWord.set(first, [known, slot]);
+    else known.push(slot);
+    return true;
+  }
+
+  private sameAt(slot: number, datagram: Buffer, at: number): boolean {
+    const base = slot * MAC_WORDS;
+    for (let w = 0; w < MAC_WORDS; w++) if (this.words[base + w] !== datagram.readUInt32LE(at + 4 * w)) return false;
+    return true;
+  }
+
+  private append(datagram: Buffer, at: number): number {
+    if ((this.count + 1) * MAC_WORDS > this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    const slot = this.count++;
+    const base = slot * MAC_WORDS;
+    for (let w = 0; w < MAC_WORDS; w++) this.words[base + w] = datagram.readUInt32LE(at + 4 * w);
+    return slot;
+  }
 }
 
 /** A word of the datagram's MAC: what the trace hash records of a delivery (cheap, and different for every datagram). */

@@ -827,6 +827,28 @@ export class RaftNode {
     };
   }
 
+  /**
+   * Whether this node leads, its term, commitIndex and last log index, as
+   * `status()` has them but without building one: the simulator's
+   * invariant checks read them after every event (the commit-quorum check
+   * on every node), and need the rest only when something changed.
+   */
+  isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  term(): number {
+    return this.currentTerm;
+  }
+
+  committedIndex(): number {
+    return this.commitIndex;
+  }
+
+  lastLogIndex(): number {
+    return this.raftLog.lastIndex();
+  }
+
   /** The in-memory log, firstIndex..lastIndex (read-only; for tests and simulator invariants). */
   log(): readonly Entry[] {
     return this.raftLog.all();
@@ -1008,7 +1030,7 @@ export class RaftNode {
         this.config.electionTimeoutTicksMin - this.electionElapsed,
       );
       if (this.leadTransferee !== null) due = Math.min(due, this.config.electionTimeoutTicksMin - this.transferElapsed);
-      if (this.config.commitNoticeAtTick === true && this.others.some((peer) => this.commitNoticeDue(peer))) due = 1;
+      if (this.config.commitNoticeAtTick === true && this.anyCommitNoticeDue()) due = 1;
     } else if (!this.mayCampaign()) {
       // Ticks of a node that may not campaign never act (tickElection); any wake-up period will do.
       due = this.config.electionTimeoutTicksMax;
@@ -1722,6 +1744,12 @@ export class RaftNode {
   private commitNoticeDue(peer: NodeId): boolean {
     const progress = this.progressFor(peer);
     return Math.min(this.commitIndex, progress.matchIndex) > progress.commitSent;
+  }
+
+  /** Whether some follower has a commit it was not told of. A loop, not `some` with a closure: the host asks after every message it hands the core. */
+  private anyCommitNoticeDue(): boolean {
+    for (const peer of this.others) if (this.commitNoticeDue(peer)) return true;
+    return false;
   }
 
   /** RaftConfig.commitNoticeAtTick: at a tick, a heartbeat to each follower with a commit it was not told of. */

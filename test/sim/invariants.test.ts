@@ -15,6 +15,11 @@ function core(role: Role, currentTerm: number, commitIndex: number, log: Entry[]
       lastLogTerm: log[log.length - 1]?.term ?? 0,
       votedFor: null,
     }),
+    // What checkNode reads after every event, without a status object.
+    isLeader: () => role === 'leader',
+    term: () => currentTerm,
+    committedIndex: () => commitIndex,
+    lastLogIndex: () => log.length,
     log: () => log,
   } as unknown as RaftNode;
 }
