@@ -18,8 +18,6 @@
  */
 import { runQueueWaitMs } from '../../node/util/schedstat.js';
 
-export { runQueueWaitMs };
-
 /** A node process the monitor samples: its pid on its host, and on this machine (null when it runs elsewhere). */
 export interface NodeProcess {
   readonly id: string;

@@ -12,7 +12,7 @@ import {
   STUCK_EXCUSE_RUNNING_MS,
   type ProgressInput,
 } from '../../../harness/run/progress-analysis.js';
-import { nodeWaits, runQueueWaitMs, StarvationMonitor } from '../../../harness/run/starvation.js';
+import { nodeWaits, StarvationMonitor } from '../../../harness/run/starvation.js';
 import { waitFor } from '../wait.js';
 
 const bound = recoveryBound(300, 1500, 100);
@@ -162,8 +162,6 @@ describe('StarvationMonitor (this process, real /proc)', () => {
     } finally {
       m.stop();
     }
-    if (process.platform === 'linux') expect(runQueueWaitMs(process.pid)).toEqual(expect.any(Number));
-    expect(runQueueWaitMs(2 ** 30)).toBeNull();
   });
 });
 
