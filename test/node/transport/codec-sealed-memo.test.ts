@@ -9,27 +9,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, domainOf, encodeEnvelope, rememberSealedDatagrams } from '../../../node/transport/codec.js';
 import type { DecodeResult, Envelope, Stamp } from '../../../node/transport/codec.js';
-import { deriveClientKey, derivePeerKey, type KeyDomain, type KeyLookup } from '../../../node/transport/keys.js';
+import { deriveClientKey, type KeyLookup } from '../../../node/transport/keys.js';
 import { arbEnvelope } from './arbitraries.js';
+import { keyLookupOf } from './key-lookup.js';
 
 const CLUSTER = 'rift-test';
 const STAMP: Stamp = { senderIncarnation: 3, receiverIncarnation: 5, counter: 7, sentAtMs: 1_700_000_000_000 };
 
 function ringOf(peerSecret: string, clientSecret: string): KeyLookup {
-  const clientKey = deriveClientKey(clientSecret);
-  const peerKeys = new Map<string, Buffer>();
-  return {
-    keyFor(domain: KeyDomain, sender: string): Buffer {
-      if (domain === 'client') return clientKey;
-      let key = peerKeys.get(sender);
-      if (key === undefined) {
-        key = derivePeerKey(peerSecret, sender);
-        peerKeys.set(sender, key);
-      }
-      return key;
-    },
-  };
+  return keyLookupOf(peerSecret, deriveClientKey(clientSecret));
 }
+
 const RING = ringOf('correct horse battery staple', 'a different secret, for clients');
 /** The same secrets, other key objects (the simulator's node and client rings each derive their own). */
 const SAME_KEYS = ringOf('correct horse battery staple', 'a different secret, for clients');

@@ -19,6 +19,7 @@ import type { DropReason, Envelope, Stamp } from '../../../node/transport/codec.
 import { deriveClientKey, derivePeerKey, type KeyDomain, type KeyLookup } from '../../../node/transport/keys.js';
 import type { Entry } from '../../../node/raft/types.js';
 import { arbEnvelope, arbStamp } from './arbitraries.js';
+import { keyLookupOf } from './key-lookup.js';
 
 const CLUSTER = 'rift-test';
 const PEER_SECRET = 'correct horse battery staple';
@@ -28,19 +29,9 @@ const STAMP: Stamp = { senderIncarnation: 3, receiverIncarnation: 5, counter: 7,
 
 /** Every sender's peer key, derived on demand (the arbitrary ids are not known in advance). */
 function ringOf(peerSecret: string): KeyLookup {
-  const peerKeys = new Map<string, Buffer>();
-  return {
-    keyFor(domain: KeyDomain, sender: string): Buffer {
-      if (domain === 'client') return CLIENT_KEY;
-      let key = peerKeys.get(sender);
-      if (key === undefined) {
-        key = derivePeerKey(peerSecret, sender);
-        peerKeys.set(sender, key);
-      }
-      return key;
-    },
-  };
+  return keyLookupOf(peerSecret, CLIENT_KEY);
 }
+
 const RING = ringOf(PEER_SECRET);
 
 /** The key an honest sender seals `env` with: its own peer key, or the client key. */
