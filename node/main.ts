@@ -383,6 +383,7 @@ async function main(): Promise<void> {
     onAdminMessage: (message, replyTo) => host?.onAdminMessage(message, replyTo),
     redirect: (request) => host?.redirectOf(request) ?? null,
     log,
+    unsafeMembersOnly: args.unsafe.membersOnlyTransport,
   });
   endpoint = liveEndpoint;
   try {

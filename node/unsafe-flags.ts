@@ -194,6 +194,16 @@ export const unsafeFlagTable = [
     // as matching (§7 says: discard the entire log): the leader counts entries the follower lacks.
     description: 'keep the conflicting log when installing a snapshot',
   },
+  {
+    key: 'membersOnlyTransport',
+    flag: '--unsafe-members-only-transport',
+    kind: 'boolean',
+    conflicts: [],
+    // The transport hears AppendEntries and InstallSnapshot only from the members of the configurations it still
+    // hears (the defect fixed on 2026-12-06, node/transport/node-endpoint.ts mayComeFromAnyLeader): a node that
+    // knows a removal committed never hears that identity again, even once it is added back and leads.
+    description: "hear a leader's AppendEntries only from current members (a node behind a re-addition stays behind)",
+  },
 ] as const satisfies readonly UnsafeFlagSpec[];
 
 type Row = (typeof unsafeFlagTable)[number];

@@ -504,6 +504,9 @@ export class Simulation {
       },
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
       droppedCounts: () => endpoint.droppedCounts(),
+      // The transport hears the peers the core's configurations name, as in the
+      // real binary (node/main.ts): the membership filter runs under the simulator too.
+      setPeers: (peers) => endpoint.setPeers(peers),
       observe: {
         // A node's state only becomes visible through a Ready (messages, persisted
         // state, applied entries), so the invariants are checked after every
@@ -626,6 +629,7 @@ export class Simulation {
       },
       redirect: (request) => node.host?.redirectOf(request) ?? null,
       log: (line) => this.note(TraceKind.log, node.index, () => `${node.id}: ${line}`, false),
+      unsafeMembersOnly: this.options.unsafe.membersOnlyTransport,
     });
   }
 

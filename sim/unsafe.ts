@@ -236,6 +236,15 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // Snapshots every few entries, so they land in every run: the invariant
   // "a snapshot never contains uncommitted state" (simulator.ts) and the
   // InstallSnapshot streams run in each.
+  // The transport's membership filter (NodeEndpoint.setPeers, wired in the
+  // simulator since 2026-12-06): a node that knew a removal committed, cut off
+  // while that member is added back and elected, never hears its new leader;
+  // the catch-up check after the heal (liveness.ts) sees it behind.
+  membersOnlyTransport: {
+    description: 'a node that knew a removal committed never hears that member again, even as its leader',
+    options: { nodeCount: 5 },
+    shape: membershipHeavy,
+  },
   snapshotPastCommit: {
     description: 'snapshots at the last log index apply uncommitted entries that a later leader overwrites',
     options: { nodeCount: 3, snapshotEveryEntries: 4, snapshotTrailingEntries: 1 },

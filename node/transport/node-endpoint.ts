@@ -132,6 +132,12 @@ export interface NodeEndpointOptions {
    */
   readonly redirect?: (request: ClientRequest) => ClientOutcome | null;
   readonly log: (line: string) => void;
+  /**
+   * `--unsafe-members-only-transport`: what a leader sends is heard only from
+   * the members of the configurations this node still hears (the defect
+   * {@link mayComeFromAnyLeader} fixed), for the simulator and the harness to catch.
+   */
+  readonly unsafeMembersOnly?: boolean;
   /** Bounds (tests shrink them). */
   readonly maxClients?: number;
   readonly maxAddresses?: number;
@@ -287,7 +293,11 @@ export class NodeEndpoint {
     }
     const body = envelope.body;
     if (auth.domain === 'peer') {
-      if (this.admitted !== null && !this.admitted.has(auth.sender) && !mayComeFromAnyLeader(body.type)) {
+      if (
+        this.admitted !== null &&
+        !this.admitted.has(auth.sender) &&
+        (this.opts.unsafeMembersOnly === true || !mayComeFromAnyLeader(body.type))
+      ) {
         this.countDrop(
           'not_a_member',
           `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`,

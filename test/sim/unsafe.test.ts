@@ -88,7 +88,13 @@ const measuredCases: readonly MeasuredCase[] = [
   // 201-204 and 301-302: 97, none in 200, 65, none in 200, 189, none in 400 (about 1 run in 300). Since clients pass
   // over a node that let an attempt time out (node/client-retry.ts, which changed every run's course): seed 201 at
   // run 146, seeds 202-204 none in 300 (`npm run sim -- --runs 300 --seed S --unsafe lease-after-handover --workers 1`).
-  { flag: 'lease-after-handover', seed: 201, maxRuns: 150 },
+  // Since the simulator runs the transport's membership filter (NodeEndpoint.setPeers, 2026-12-06; again every
+  // membership run's course): seed 201 at run 157, 202 at 188, 203-204 none in 300.
+  { flag: 'lease-after-handover', seed: 201, maxRuns: 160 },
+  // The transport's membership filter (2026-12-06, once the simulator wired NodeEndpoint.setPeers): runs to detection
+  // on seeds 11-20: 14, 75, 44, 350, 112, 79, 13, 121, 1, 9 (about 1 run in 80; `npm run sim -- --runs 400 --seed S
+  // --unsafe members-only-transport --workers 1`).
+  { flag: 'members-only-transport', seed: 11, maxRuns: 20 },
 ];
 
 /** The smallest N with (1 - p)^N <= target. */

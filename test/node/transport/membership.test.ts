@@ -30,7 +30,7 @@ interface TestNode {
   readonly adminRequests: { message: AdminRequest; replyTo: ReplyAddress }[];
 }
 
-function node(id: string, incarnation: number, peers?: readonly string[] | null): TestNode {
+function node(id: string, incarnation: number, peers?: readonly string[] | null, unsafeMembersOnly = false): TestNode {
   const outbox: { to: string; datagram: Buffer }[] = [];
   const peerMessages: RaftMessage[] = [];
   const adminRequests: { message: AdminRequest; replyTo: ReplyAddress }[] = [];
@@ -50,6 +50,7 @@ function node(id: string, incarnation: number, peers?: readonly string[] | null)
     onClientMessage: () => undefined,
     onAdminMessage: (message, replyTo) => adminRequests.push({ message, replyTo }),
     log: () => undefined,
+    unsafeMembersOnly,
   });
   return { endpoint, outbox, peerMessages, adminRequests };
 }
@@ -121,6 +122,16 @@ describe('peers heard follow the configuration (issue 18)', () => {
     n1.endpoint.receive(peerDatagram('n4', 1), '127.0.0.1', 9);
     expect(n1.peerMessages).toHaveLength(1);
     expect(n1.endpoint.droppedCounts()['replayed']).toBe(1);
+  });
+
+  it('--unsafe-members-only-transport re-creates that defect: the same AppendEntries from a non-member is dropped', () => {
+    const n1 = node('n1', 100, ['n2', 'n3'], true);
+    n1.endpoint.receive(peerDatagram('n4', 1), '127.0.0.1', 9);
+    expect(n1.peerMessages).toEqual([]);
+    expect(n1.endpoint.droppedCounts()['not_a_member']).toBe(1);
+    // From a member it is heard as before.
+    n1.endpoint.receive(peerDatagram('n2', 1), '127.0.0.1', 9);
+    expect(n1.peerMessages.map((m) => `${m.type} from ${m.from}`)).toEqual(['append_entries from n2']);
   });
 
   it('re-admitting a node does not reopen its replay window: a datagram accepted before is still a replay', () => {
