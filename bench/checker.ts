@@ -37,8 +37,8 @@ const CORPUS =
     (dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'porcupine', 'MANIFEST.tsv')),
   ) ?? '/work/shared/corpus';
 
-/** The command under test: the compiled `rift-check` entry. */
-const CLI = join(import.meta.dirname, '..', 'report', 'check-cli.js');
+/** The command under test: the compiled `rift-check` entry (one bundled module, scripts/build.mjs). */
+const CLI = join(import.meta.dirname, '..', 'checker', 'rift-check.js');
 /** GNU time, for a child's peak RSS (absent: the column says n/a). */
 const GNU_TIME = '/usr/bin/time';
 

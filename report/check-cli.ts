@@ -19,8 +19,15 @@ main(process.argv.slice(2), {
     if (!readerGone) process.stdout.write(s);
   },
   err: (s) => process.stderr.write(s),
-  // The report's modules load only for --html: start-up time counts on every small check.
-  writeHtml: async (historyPath, result, outPath) => (await import('./write.js')).writeReportForHistory(historyPath, result, outPath),
+  // The report's modules load only for --html: start-up time counts on every small check. The path is
+  // computed so that the bundle (dist/checker/rift-check.js, scripts/build.mjs) loads the very same
+  // unbundled module: the report reads its page assets beside itself.
+  writeHtml: async (historyPath, result, outPath) =>
+    ((await import(new URL('../report/write.js', import.meta.url).href)) as typeof import('./write.js')).writeReportForHistory(
+      historyPath,
+      result,
+      outPath,
+    ),
 }).then(
   (code) => {
     process.exitCode = code;

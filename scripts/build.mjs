@@ -39,5 +39,27 @@ function copyAssets(dir) {
   }
 }
 for (const d of SOURCE_DIRS) copyAssets(d);
+
+// The checker's command line as one module (dist/checker/rift-check.js, the
+// `rift-check` / `npm run check` entry): Node's loader resolves, reads and
+// compiles each of the ~40 modules behind dist/report/check-cli.js one by
+// one, which costs a small check about a third of its wall time (bench/README.md,
+// "The checker's start-up"). It lives beside dist/checker/worker.js, which
+// check.ts finds relative to itself; the report's --html modules stay
+// unbundled (check-cli.ts loads them by path: they read their assets beside
+// themselves). dist/report/check-cli.js stays, the same program unbundled.
+const { build } = await import('rolldown');
+await build({
+  input: join(root, 'dist', 'report', 'check-cli.js'),
+  platform: 'node',
+  logLevel: 'warn',
+  external: [/^node:/],
+  output: {
+    dir: join(root, 'dist', 'checker'),
+    format: 'esm',
+    entryFileNames: 'rift-check.js',
+    chunkFileNames: 'rift-check-[name].js',
+  },
+});
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist', '.build-stamp'), new Date().toISOString() + '\n');

@@ -1,6 +1,8 @@
 // The CLI: exit codes as Jepsen's (0 valid, 1 invalid, 2 unknown, 254 bad
 // arguments/input, 255 internal), text and JSON output. Mostly in-process
-// through `main`; a few spawn the compiled dist/report/check-cli.js.
+// through `main`; a few spawn the compiled command, both as users run it (the
+// bundle dist/checker/rift-check.js, scripts/build.mjs) and unbundled
+// (dist/report/check-cli.js).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,11 @@ import { writeReportForHistory } from '../../report/write.js';
 import { hardCasRows, jsonl, type Row } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'report', 'check-cli.js');
+/** The compiled entries: `rift-check` / `npm run check` (one bundled module), and the same program unbundled. */
+const ENTRIES = [
+  ['bundle', join(ROOT, 'dist', 'checker', 'rift-check.js')],
+  ['unbundled', join(ROOT, 'dist', 'report', 'check-cli.js')],
+] as const;
 const dir = mkdtempSync(join(tmpdir(), 'rift-cli-'));
 const VALID = join(dir, 'valid.jsonl');
 const INVALID = join(dir, 'invalid.jsonl');
@@ -102,7 +108,7 @@ describe('cli (in-process)', () => {
   });
 });
 
-describe('cli (spawned)', () => {
+describe.each(ENTRIES)('cli (spawned, %s)', (name, CLI) => {
   test('a reader that closes the pipe early (| head -1) gets no crash: the exit code is still the verdict', async () => {
     for (const [file, verdict] of [
       [INVALID, 1],
@@ -153,6 +159,24 @@ describe('cli (spawned)', () => {
     expect(Object.keys(j.keys)).toHaveLength(40);
     const same = await execa(process.execPath, [CLI, big, '--json', '--all-keys', '--no-workers'], { reject: false });
     expect(JSON.parse(same.stdout)).toMatchObject({ failures: ['k33'], keyCount: 40, workers: 0 });
+  });
+
+  test('the modules it loads on demand: --html (the report, beside its assets), --witness and --verify, --export edn', async () => {
+    const { readFileSync } = await import('node:fs');
+    const html = join(dir, `${name}.html`);
+    const h = await execa(process.execPath, [CLI, INVALID, '--html', html], { reject: false });
+    expect(h.exitCode, h.stderr).toBe(1);
+    expect(readFileSync(html, 'utf8')).toContain('not linearizable');
+    const cert = join(dir, `${name}-cert.json`);
+    const w = await execa(process.execPath, [CLI, VALID, '--witness', cert], { reject: false });
+    expect(w.exitCode, w.stderr).toBe(0);
+    const v = await execa(process.execPath, [CLI, '--verify', cert], { reject: false });
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(v.stdout).toContain('CONFIRMED');
+    const edn = join(dir, `${name}.edn`);
+    const e = await execa(process.execPath, [CLI, VALID, '--export', 'edn', '--out', edn], { reject: false });
+    expect(e.exitCode, e.stderr).toBe(0);
+    expect(readFileSync(edn, 'utf8')).toContain(':type :invoke');
   });
 });
 
