@@ -39,6 +39,8 @@ const CORPUS =
 
 /** The command under test: the compiled `rift-check` entry (one bundled module, scripts/build.mjs). */
 const CLI = join(import.meta.dirname, '..', 'checker', 'rift-check.js');
+/** The same program as tsc emits it, module by module (the start-up the bundle saves, in `--vs porcupine`). */
+const UNBUNDLED_CLI = join(import.meta.dirname, '..', 'report', 'check-cli.js');
 /** GNU time, for a child's peak RSS (absent: the column says n/a). */
 const GNU_TIME = '/usr/bin/time';
 
@@ -341,6 +343,7 @@ export async function runCheckerBench(args: string[]): Promise<void> {
     try {
       runVsPorcupine({
         cli: CLI,
+        unbundledCli: UNBUNDLED_CLI,
         src: values['porcupine-src'] ?? process.env['PORCUPINE_SRC'],
         files: vsPorcupineFiles(tmp, seed),
         repeats: values.repeats === undefined ? 3 : Math.max(1, Number(values.repeats) || 3),

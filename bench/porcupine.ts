@@ -58,8 +58,20 @@ function timed(cmd: string, args: string[]): { ms: number; code: number } {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** Runs the comparison and prints its table. `cli` is the compiled rift-check entry. */
-export function runVsPorcupine(opts: { cli: string; src: string | undefined; files: VsFile[]; repeats: number; tmp: string }): void {
+/**
+ * Runs the comparison and prints its table. `cli` is the compiled rift-check
+ * entry (one bundled module); `unbundledCli` the same program as tsc emits
+ * it, and an empty script run by the same `node`: Node's own start-up and
+ * exit, the floor under any rift-check run, all four interleaved.
+ */
+export function runVsPorcupine(opts: {
+  cli: string;
+  unbundledCli: string;
+  src: string | undefined;
+  files: VsFile[];
+  repeats: number;
+  tmp: string;
+}): void {
   if (opts.src === undefined) {
     process.stdout.write(
       '--vs porcupine: skipped: no Porcupine source tree (set PORCUPINE_SRC or --porcupine-src; bench/porcupine/README.md)\n',
@@ -72,24 +84,34 @@ export function runVsPorcupine(opts: { cli: string; src: string | undefined; fil
     return;
   }
   process.stdout.write(`${goVersion()}; Porcupine from ${opts.src}\n`);
+  const empty = join(opts.tmp, 'empty.mjs');
+  writeFileSync(empty, '');
   const lines: string[] = [];
   for (const f of opts.files) {
     const ours: number[] = [];
+    const unbundled: number[] = [];
+    const floor: number[] = [];
     const theirs: number[] = [];
     let oursCode = -1;
     let theirsCode = -1;
     for (let i = 0; i < opts.repeats; i++) {
       const a = timed(process.execPath, [opts.cli, f.path]);
       const b = timed(built.bin, [f.path, '60']);
+      const u = timed(process.execPath, [opts.unbundledCli, f.path]);
+      const n = timed(process.execPath, [empty]);
+      if (u.code !== a.code) throw new Error(`${f.name}: the bundled and unbundled rift-check disagree (exit ${a.code} vs ${u.code})`);
       ours.push(a.ms);
+      unbundled.push(u.ms);
+      floor.push(n.ms);
       theirs.push(b.ms);
       oursCode = a.code;
       theirsCode = b.code;
     }
     const o = median(ours);
     const t = median(theirs);
+    const runs = (xs: number[]): string => `${median(xs).toFixed(0)} (${xs.map((x) => x.toFixed(0)).join(', ')})`;
     lines.push(
-      `| ${f.name} | ${f.clientOps} | ${VERDICT[oursCode] ?? `exit ${oursCode}`} | ${VERDICT[theirsCode] ?? `exit ${theirsCode}`} | ${o.toFixed(0)} (${ours.map((x) => x.toFixed(0)).join(', ')}) | ${t.toFixed(0)} (${theirs.map((x) => x.toFixed(0)).join(', ')}) | ${(o / t).toFixed(2)} |`,
+      `| ${f.name} | ${f.clientOps} | ${VERDICT[oursCode] ?? `exit ${oursCode}`} | ${VERDICT[theirsCode] ?? `exit ${theirsCode}`} | ${runs(ours)} | ${runs(theirs)} | ${(o / t).toFixed(2)} | ${median(unbundled).toFixed(0)} | ${median(floor).toFixed(0)} |`,
     );
   }
   process.stdout.write(
@@ -97,6 +119,6 @@ export function runVsPorcupine(opts: { cli: string; src: string | undefined; fil
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}\n\n| file | client ops | rift | Porcupine | rift ms (runs) | Porcupine ms (runs) | rift / Porcupine |\n|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
+      )}\n\n| file | client ops | rift | Porcupine | rift ms (runs) | Porcupine ms (runs) | rift / Porcupine | rift unbundled ms | node, empty script ms |\n|---|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
   );
 }
