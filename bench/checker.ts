@@ -1,5 +1,6 @@
 // `npm run bench -- checker [--runs N] [--quick] [--seed S] [--no-wall] [--compare-plain]`
 // (`--vs porcupine`: only the side-by-side run against Porcupine, bench/porcupine.ts;
+// `--vs knossos [--run DIR ...]`: only the verdicts of the real Knossos on the corpus and on harness runs, bench/knossos.ts;
 // `--family NAME --seeds N [--scale F]`: only NAME of bench/hard-histories.ts over
 // seeds S..S+N-1, in process, 10 s limit each: the distribution of times, to find heavy tails):
 // 1. the reference corpus: search time alone (histories read and prepared
@@ -28,6 +29,7 @@ import {
   type HistoryOp,
   type PreparedHistory,
 } from '../checker/index.js';
+import { corpusFiles, runFile, runVsKnossos } from './knossos.js';
 import { generateFamily, hardFamilies, historyShape, rng } from './hard-histories.js';
 import { runVsPorcupine, type VsFile } from './porcupine.js';
 
@@ -321,6 +323,10 @@ export async function runCheckerBench(args: string[]): Promise<void> {
       seed: { type: 'string' },
       vs: { type: 'string' },
       'porcupine-src': { type: 'string' },
+      'knossos-src': { type: 'string' },
+      'high-scale-lib-src': { type: 'string' },
+      'knossos-limit': { type: 'string' },
+      run: { type: 'string', multiple: true },
       repeats: { type: 'string' },
       family: { type: 'string' },
       seeds: { type: 'string' },
@@ -338,8 +344,23 @@ export async function runCheckerBench(args: string[]): Promise<void> {
     familySurvey(values.family, seed, Math.max(1, Number(values.seeds ?? 200) || 200), Number(values.scale ?? 0.2) || 0.2);
     return;
   }
+  if (values.vs === 'knossos') {
+    try {
+      runVsKnossos({
+        cli: CLI,
+        knossosSrc: values['knossos-src'] ?? process.env['KNOSSOS_SRC'],
+        highScaleSrc: values['high-scale-lib-src'] ?? process.env['HIGH_SCALE_LIB_SRC'],
+        files: [...corpusFiles(CORPUS), ...(values.run ?? []).map(runFile)],
+        limitS: values['knossos-limit'] === undefined ? 10 : Math.max(1, Number(values['knossos-limit']) || 10),
+        tmp,
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return;
+  }
   if (values.vs !== undefined) {
-    if (values.vs !== 'porcupine') throw new Error(`--vs ${values.vs}: only porcupine is known`);
+    if (values.vs !== 'porcupine') throw new Error(`--vs ${values.vs}: porcupine or knossos`);
     try {
       runVsPorcupine({
         cli: CLI,
