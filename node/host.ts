@@ -484,6 +484,8 @@ export class NodeHost {
     if (this.stopped) return;
     if (this.probe !== undefined) this.markPeerArrival(this.probe, message);
     this.catchUpTicks();
+    // A follower we stream a snapshot to answers: it is reachable, so a stream backed off while it was gone resends now.
+    if (message.type === 'append_entries_response') this.streamer.peerHeard(message.from);
     this.core.step(message);
     this.drain();
     if (!this.draining) this.reportRemoval();

@@ -426,3 +426,78 @@ describe('InstallSnapshot transfer: streamer and assembler', () => {
     expect(rx.assembler.dropCounts()).toEqual({ refused: 1 });
   });
 });
+
+describe('a stream to a follower that was down (SnapshotStreamer.peerHeard)', () => {
+  /**
+   * The follower drops every chunk until `upAtMs`, then acknowledges at once (no delay). At `heardAtMs` (if given) the
+   * leader hears from it (an AppendEntries response). Runs until the streamer reports.
+   */
+  function downThenUp(opts: { upAtMs: number; heardAtMs: number | null; neverAcks?: boolean; heardEveryMs?: number }): {
+    outcome: SnapshotOutcome | null;
+    doneAtMs: number;
+    stats: SnapshotStreamer['stats'];
+    sentAt: number[];
+  } {
+    const clock = new ManualClock();
+    const rx = receiver();
+    let outcome: SnapshotOutcome | null = null;
+    const sentAt: number[] = [];
+    const streamer = new SnapshotStreamer(
+      {
+        clock,
+        prng: createPrng(7),
+        sendChunk: (_to, chunk) => {
+          sentAt.push(clock.now);
+          if (clock.now >= opts.upAtMs && opts.neverAcks !== true) rx.assembler.onChunk(chunk);
+        },
+        report: (_peer, o) => {
+          outcome = o;
+        },
+        log: () => undefined,
+      },
+      { ...smallChunks, retransmitMsMin: 100, retransmitMsMax: 2_000, maxTimeoutsWithoutProgress: 10 },
+    );
+    rx.assembler = new SnapshotAssembler('n2', {
+      currentTerm: () => rx.term.current,
+      sendAck: (_to, ack) => streamer.onAck(ack),
+      onAssembled: (s) => {
+        rx.assembled.push(s);
+        return null;
+      },
+      log: () => undefined,
+    });
+    streamer.start(install(3, 7), snapshotBytes(META, bytesOf(900, 3)));
+    const heard: number[] = [];
+    if (opts.heardAtMs !== null) heard.push(opts.heardAtMs);
+    if (opts.heardEveryMs !== undefined) for (let t = opts.upAtMs; t < 60_000; t += opts.heardEveryMs) heard.push(t);
+    heard.sort((a, b) => a - b);
+    for (const t of heard) clock.setTimer(() => streamer.peerHeard('n2'), t);
+    while (outcome === null) {
+      const due = clock.nextDue();
+      if (due === null || due > 120_000) break;
+      clock.advanceTo(due);
+    }
+    return { outcome, doneAtMs: clock.now, stats: streamer.stats, sentAt };
+  }
+
+  test('back and heard: the stream resends at once instead of waiting out its backed-off timeout', () => {
+    // Down for 3.8 s: the timeouts have backed off to 1.6-2 s by then.
+    const waited = downThenUp({ upAtMs: 3_800, heardAtMs: null });
+    expect(waited.outcome).toBe('finished');
+    expect(waited.doneAtMs).toBeGreaterThan(3_800 + 500); // the next backed-off retransmission, well after it came back
+    const heard = downThenUp({ upAtMs: 3_800, heardAtMs: 3_800 });
+    expect(heard.outcome).toBe('finished');
+    expect(heard.doneAtMs).toBe(3_800);
+  });
+
+  test('heard again before another timeout: no second resend; a follower that answers but never acknowledges still ends the stream', () => {
+    const r = downThenUp({ upAtMs: 1_000, heardAtMs: null, neverAcks: true, heardEveryMs: 50 });
+    expect(r.outcome).toBe('failed');
+    // Resends come from timeouts (base 100 ms again after each nudge) and at most one nudge per timeout: far fewer
+    // than one per heartbeat, and the stream ends after maxTimeoutsWithoutProgress.
+    const nudges = r.sentAt.filter((t) => t >= 1_000 && t % 50 === 0).length;
+    const timeoutsAfterUp = r.sentAt.filter((t) => t >= 1_000).length - nudges;
+    expect(nudges).toBeLessThanOrEqual(timeoutsAfterUp + 1);
+    expect(r.doneAtMs).toBeLessThan(10_000);
+  });
+});
