@@ -62,12 +62,27 @@ function knossosClasspath(knossosSrc: string, highScaleSrc: string, workDir: str
   return { cp: [join(knossosSrc, 'src'), stubs, classes, ...DEBIAN_JARS.map((j) => join('/usr/share/java', j))].join(':') };
 }
 
-/** rift-check's verdict of a file (its exit code) and the EDN it exports. */
-function ours(cli: string, f: KnossosFile, edn: string): { verdict: string; exported: boolean } {
-  const r = spawnSync(process.execPath, [cli, f.path, '--model', f.model], { stdio: 'ignore' });
+type KeyVerdict = 'valid' | 'invalid' | 'unknown';
+
+const keyVerdict = (v: unknown): KeyVerdict => (v === true ? 'valid' : v === false ? 'invalid' : 'unknown');
+
+/** rift-check's verdict of a file (its exit code), of every key (`--all-keys --json`), and the EDN it exports. */
+function ours(cli: string, f: KnossosFile, edn: string): { verdict: string; keys: Map<string, KeyVerdict>; exported: boolean } {
+  const r = spawnSync(process.execPath, [cli, f.path, '--model', f.model, '--all-keys', '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const keys = new Map<string, KeyVerdict>();
+  try {
+    const j = JSON.parse(r.stdout) as { keys: Record<string, { valid: unknown }> };
+    for (const [k, v] of Object.entries(j.keys)) keys.set(k, keyVerdict(v.valid));
+  } catch {
+    // No JSON: the exit code below says why.
+  }
   const e = spawnSync(process.execPath, [cli, f.path, '--model', f.model, '--export', 'edn', '--out', edn], { stdio: 'ignore' });
   return {
     verdict: ({ 0: 'valid', 1: 'invalid', 2: 'unknown' } as Record<number, string>)[r.status ?? -1] ?? `exit ${r.status}`,
+    keys,
     exported: e.status === 0,
   };
 }
@@ -142,8 +157,25 @@ export function runVsKnossos(opts: {
   let undecided = 0;
   const disagree: string[] = [];
   const lines: string[] = [];
+  // Key by key: Knossos's line names the keys it did not find valid (`k=false`, `k=:unknown`); the others it found
+  // valid. A history without keys is one key on both sides, whatever each calls it.
+  const keyTally = { agree: 0, undecided: 0, disagree: [] as string[] };
   for (const r of rows) {
     const t = theirs.get(r.edn);
+    if (t !== undefined && (t.verdict === 'valid' || t.verdict === 'invalid' || t.verdict === 'unknown')) {
+      const notValid = new Map<string, KeyVerdict>();
+      for (const part of t.keys === '' ? [] : t.keys.split(',')) {
+        const eq = part.lastIndexOf('=');
+        notValid.set(part.slice(0, eq), part.slice(eq + 1) === 'false' ? 'invalid' : 'unknown');
+      }
+      const single = r.keys.size === 1;
+      for (const [k, v] of r.keys) {
+        const kk = single ? ([...notValid.values()][0] ?? 'valid') : (notValid.get(k) ?? 'valid');
+        if (v === 'unknown' || kk === 'unknown') keyTally.undecided++;
+        else if (v === kk) keyTally.agree++;
+        else keyTally.disagree.push(`${r.f.name} key ${k} (rift ${v}, Knossos ${kk})`);
+      }
+    }
     const kv = t?.verdict ?? (r.exported ? 'no answer' : 'export failed');
     const decided = (v: string): boolean => v === 'valid' || v === 'invalid';
     if (decided(r.verdict) && decided(kv)) {
@@ -156,6 +188,7 @@ export function runVsKnossos(opts: {
     `\nrift-check vs Knossos (v0.3.10 sources at ${opts.knossosSrc}, competition analysis, ${opts.limitS} s per key, one JVM: ${(javaMs / 1000).toFixed(0)} s in all)\n` +
       `${rows.length} files: both decided and agree ${agree}; disagree ${disagree.length}${disagree.length > 0 ? ` (${disagree.join(', ')})` : ''}; ` +
       `undecided by one of them ${undecided}\n` +
+      `keys: both decided and agree ${keyTally.agree}; disagree ${keyTally.disagree.length}${keyTally.disagree.length > 0 ? ` (${keyTally.disagree.join('; ')})` : ''}; undecided by one of them ${keyTally.undecided}\n` +
       (lines.length > 0
         ? `\n| file | rift | Knossos | Knossos ms | Knossos: keys not valid |\n|---|---|---|---|---|\n${lines.join('\n')}\n`
         : '') +
