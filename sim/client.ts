@@ -93,6 +93,8 @@ export class SimClient {
   private readonly random: RandomInt;
   done = false;
   completed = 0;
+  /** When an op of this client last completed definitely (ok or fail: an answer), in simulated ms; -1 before any. */
+  lastAnsweredMs = -1;
 
   constructor(
     readonly slot: number,
@@ -300,6 +302,7 @@ export class SimClient {
     const cur = this.current!;
     this.current = null;
     this.completed++;
+    if (type !== 'info') this.lastAnsweredMs = this.ctx.queue.now;
     let value: unknown = cur.value;
     if (type === 'ok') {
       if (cur.f === 'read') value = toNumber(result);

@@ -124,3 +124,31 @@ export function judgeCatchUp(
     `commit ${target}, what leader ${leader} had committed at ${plan.livenessFromMs.toFixed(0)} ms; nodes: ${describeNodes(nodes)}`
   );
 }
+
+/** What the end-of-run check needs of a client (sim/client.ts). */
+export interface ClientAtEnd {
+  readonly slot: number;
+  /** Its workload and probes are all done. */
+  readonly done: boolean;
+  /** When one of its ops last got an answer (ok or fail; a timeout is none), in simulated ms; -1 before any. */
+  readonly lastAnsweredMs: number;
+}
+
+/**
+ * 4. at the end of the run: a client with work left is a liveness failure
+ * when it stalled, none of its ops answered in the last liveness op timeout
+ * (`opTimeoutMs`, LivenessPlan). One still answered op after op is live,
+ * its workload only longer than the run (a heavy preset: 294 ops of one
+ * client, answered every ~25 ms at the end, flagged the correct node,
+ * 2026-12-06); an op of the liveness phase not answered in time is flagged by
+ * the client itself (rule 2). Returns one message per stalled client.
+ */
+export function judgeClientsAtEnd(clients: readonly ClientAtEnd[], endMs: number, opTimeoutMs: number): string[] {
+  return clients
+    .filter((c) => !c.done && endMs - c.lastAnsweredMs > opTimeoutMs)
+    .map(
+      (c) =>
+        `liveness: client slot ${c.slot} still had work at the end of the run (${endMs} ms), ` +
+        (c.lastAnsweredMs < 0 ? 'never answered' : `last answered at ${c.lastAnsweredMs.toFixed(0)} ms`),
+    );
+}

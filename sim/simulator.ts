@@ -54,6 +54,7 @@ import { InvariantChecker } from './invariants.js';
 import {
   currentLeader,
   judgeCatchUp,
+  judgeClientsAtEnd,
   livenessPlan,
   majorityCanRun,
   describeNodes,
@@ -424,10 +425,7 @@ export class Simulation {
       if (lag !== null) this.violate('liveness', `liveness: after the heal and the workload, ${lag}`);
     }
     if ((this.violations.length === 0 || !opts.stopOnViolation) && !this.livenessExempt) {
-      for (const client of this.clients) {
-        if (!client.done)
-          this.violate('liveness', `liveness: client slot ${client.slot} still had work at the end of the run (${endMs} ms)`);
-      }
+      for (const message of judgeClientsAtEnd(this.clients, endMs, this.plan.opTimeoutMs)) this.violate('liveness', message);
     }
     return this.finish(started);
   }

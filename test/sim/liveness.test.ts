@@ -4,7 +4,7 @@
  * running node to what that leader had committed.
  */
 import { describe, expect, it } from 'vitest';
-import { currentLeader, judgeCatchUp, livenessPlan, majorityCanRun, type NodeSnapshot } from '../../sim/liveness.js';
+import { currentLeader, judgeCatchUp, judgeClientsAtEnd, livenessPlan, majorityCanRun, type NodeSnapshot } from '../../sim/liveness.js';
 import { defaultSimOptions } from '../../sim/scenario.js';
 
 function node(id: string, over: Partial<NodeSnapshot> = {}): NodeSnapshot {
@@ -72,5 +72,37 @@ describe('liveness after the heal', () => {
     );
     expect(message).not.toMatch(/n3 \(commit/);
     expect(judgeCatchUp([node('n1', { commitIndex: 40 }), node('n2', { commitIndex: 41 })], 'n1', 40, plan, 8)).toBeNull();
+  });
+});
+
+describe('the end of a run (judgeClientsAtEnd)', () => {
+  const opTimeoutMs = 900;
+  it('flags a client with work left that got no answer in the last liveness op timeout, or never', () => {
+    expect(
+      judgeClientsAtEnd(
+        [
+          { slot: 0, done: false, lastAnsweredMs: 13_000 },
+          { slot: 1, done: false, lastAnsweredMs: -1 },
+        ],
+        14_000,
+        opTimeoutMs,
+      ),
+    ).toEqual([
+      'liveness: client slot 0 still had work at the end of the run (14000 ms), last answered at 13000 ms',
+      'liveness: client slot 1 still had work at the end of the run (14000 ms), never answered',
+    ]);
+  });
+  it('passes a client that is done, or still answered within the timeout (a workload longer than the run)', () => {
+    expect(
+      judgeClientsAtEnd(
+        [
+          { slot: 0, done: true, lastAnsweredMs: 2_000 },
+          { slot: 1, done: false, lastAnsweredMs: 13_990 },
+          { slot: 2, done: false, lastAnsweredMs: 14_000 - opTimeoutMs },
+        ],
+        14_000,
+        opTimeoutMs,
+      ),
+    ).toEqual([]);
   });
 });

@@ -177,3 +177,23 @@ describe('the network adversary and process pauses', () => {
     expect(paused.buffered).toHaveLength(accepted);
   });
 });
+
+describe('the end of a run: a client with work left', () => {
+  // Found by a hunt of the correct node under the stale-read-acks preset's faults, flag off (2026-12-06, seed 701, run
+  // 175): one client's 294 ops did not fit in the run, though it was answered every ~25 ms to the end; the run was
+  // flagged "still had work" (sim/liveness.ts judgeClientsAtEnd). The scenario is the hunt's, kept as data (testdata/).
+  it('is not flagged while its ops are still answered (its workload was only longer than the run)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { unsafePresets } = await import('../../sim/unsafe.js');
+    const { noUnsafeFlags } = await import('../../node/unsafe-flags.js');
+    const scenario = JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', 'heavy-workload-at-the-end.json'), 'utf8')) as Scenario;
+    const preset = unsafePresets['stale-read-acks']!;
+    const judged = await judge(scenario, { ...preset.options, unsafe: noUnsafeFlags });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    // Its course: the clients had not invoked their whole workload (and the two probes each) when the run ended.
+    const workloadOps = scenario.clients.reduce((n, ops) => n + ops.length + 2, 0);
+    const invoked = judged.sim.history.filter((o) => o.type === 'invoke' && typeof o.process === 'number').length;
+    expect(invoked).toBeLessThan(workloadOps);
+  });
+});
