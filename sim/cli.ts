@@ -3,6 +3,7 @@
  *
  *   npm run sim -- --runs 200                  a campaign of 200 random scenarios
  *   npm run sim -- --runs 50 --unsafe local-reads
+ *   npm run sim -- --runs 1500 --faults-of keep-log-on-install   the correct node under that flag's fault mix
  *   npm run sim -- --seed S --path P [--unsafe F]   replay a (shrunk) counterexample
  *   npm run sim -- --replay FILE               replay a model-checker trace (sim/stepped/)
  *
@@ -22,10 +23,10 @@ import { parallelCampaign } from './parallel.js';
 import { campaign, describeViolations, type CampaignResult } from './property.js';
 import { runReplay } from './stepped/replay-cli.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
-import { leaseSafeClockRates, unsafePreset, unsafePresets } from './unsafe.js';
+import { correctUnder, leaseSafeClockRates, unsafePreset, unsafePresets } from './unsafe.js';
 import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
-const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG] [--nodes N] [--read-mode M]
+const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -35,6 +36,10 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --seed S         fast-check seed (default: random, printed)
   --path P         counterexample path printed by a failing campaign (replay)
   --unsafe FLAG    run with an unsafe node flag: ${Object.keys(unsafePresets).join(', ')}
+  --faults-of FLAG the correct node under that flag's preset (its options and fault mix, the
+                   flag off): a mix aimed at one kind of bug, for hunting real ones; refused
+                   for a preset whose faults break the node's assumptions (clocks beyond the
+                   drift bound)
   --nodes N        cluster size (default 5; unsafe presets may set their own)
   --read-mode M    readindex (default) or lease: how the nodes serve linearizable reads
                    (lease: on the leader's lease, thesis §6.4.1, with the clocks drifting
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
         seed: { type: 'string' },
         path: { type: 'string' },
         unsafe: { type: 'string' },
+        'faults-of': { type: 'string' },
         nodes: { type: 'string' },
         'read-mode': { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
@@ -93,8 +99,13 @@ async function main(): Promise<void> {
     runReplay(values.replay, values.quiet === true);
     return;
   }
+  if (values.unsafe !== undefined && values['faults-of'] !== undefined) fail('--unsafe and --faults-of: pick one');
   const preset = values.unsafe === undefined ? null : unsafePreset(values.unsafe);
   if (values.unsafe !== undefined && preset === null) fail(`unknown unsafe flag ${JSON.stringify(values.unsafe)}`);
+  const mixOf = values['faults-of'] === undefined ? null : unsafePreset(values['faults-of']);
+  if (values['faults-of'] !== undefined && mixOf === null) fail(`unknown unsafe flag ${JSON.stringify(values['faults-of'])}`);
+  const mix = mixOf === null ? null : correctUnder(mixOf);
+  if (mix !== null && 'refused' in mix) fail(`--faults-of ${mixOf!.name}: ${mix.refused}`);
   const seed = intArg(values.seed, '--seed', -0x80000000, 0xffffffff);
   if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path))
     fail(`--path must look like 12:0:3, got ${JSON.stringify(values.path)}`);
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
   if (workersArg !== undefined && workersArg > 1 && values.path !== undefined) fail('a replay (--path) runs in one thread: drop --workers');
   const workers = values.path !== undefined ? 1 : Math.min(workersArg ?? Math.min(availableParallelism(), 8), runs);
   const outDir = values.out ?? join('histories', 'sim');
-  let options: SimOptions = preset?.options ?? defaultSimOptions;
+  let options: SimOptions = preset?.options ?? mix?.options ?? defaultSimOptions;
   if (nodes !== undefined) options = { ...options, nodeCount: nodes };
   const readMode = values['read-mode'];
   if (readMode !== undefined && readMode !== 'readindex' && readMode !== 'lease')
@@ -117,13 +128,15 @@ async function main(): Promise<void> {
     options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
-  const shape = preset?.shape ?? (options.readMode === 'lease' ? { ...defaultShape, clockRates: leaseSafeClockRates } : defaultShape);
+  const shape =
+    preset?.shape ?? mixOf?.shape ?? (options.readMode === 'lease' ? { ...defaultShape, clockRates: leaseSafeClockRates } : defaultShape);
   const quiet = values.quiet === true;
 
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}\n`,
+      `, read mode ${options.readMode}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
     r: {
@@ -188,7 +201,11 @@ async function main(): Promise<void> {
       seed: result.seed,
       path: result.path,
       unsafeName: preset?.name ?? null,
-      extraArgs: [...(nodes === undefined ? [] : ['--nodes', String(nodes)]), ...(readMode === undefined ? [] : ['--read-mode', readMode])],
+      extraArgs: [
+        ...(mixOf === null ? [] : ['--faults-of', mixOf.name]),
+        ...(nodes === undefined ? [] : ['--nodes', String(nodes)]),
+        ...(readMode === undefined ? [] : ['--read-mode', readMode]),
+      ],
     });
     process.stdout.write(
       `minimal scenario: ${result.counterexample.faults.length} fault(s), ${result.counterexample.clients.reduce((a, c) => a + c.length, 0)} op(s)\n`,

@@ -345,3 +345,25 @@ export function unsafePreset(name: string): UnsafePreset | null {
   const key = normalized === 'lease' ? 'lease-ms' : normalized;
   return unsafePresets[key] ?? null;
 }
+
+/**
+ * The correct node under a preset's options and fault mix (`npm run sim --
+ * --faults-of FLAG`): every unsafe behaviour off, the node's and the core's.
+ * A mix aimed at one kind of bug is where real ones of that kind hide (a hunt
+ * of the correct node under keep-log-on-install's mix found the snapshot
+ * stream's backoff, 2026-12-06). Refused where the mix breaks an assumption
+ * the node is entitled to, so a violation there would prove nothing: clock
+ * rates in lease mode beyond the configured drift bound.
+ */
+export function correctUnder(preset: UnsafePreset): { readonly options: SimOptions } | { readonly refused: string } {
+  const options: SimOptions = { ...preset.options, unsafe: noUnsafeFlags, skipReadQuorum: false };
+  if (options.readMode === 'lease') {
+    const bound = options.clockDriftBound;
+    const beyond = preset.shape.clockRates.filter((r) => r > bound || r < 1 / bound);
+    if (beyond.length > 0)
+      return {
+        refused: `its clock rates ${beyond.join(', ')} are beyond the drift bound ${bound} that lease reads assume (thesis §6.4.1)`,
+      };
+  }
+  return { options };
+}

@@ -22,7 +22,7 @@
 import { describe, expect, it } from 'vitest';
 import { campaign, describeViolations, judge } from '../../sim/property.js';
 import { hashString } from '../../sim/streams.js';
-import { unsafePresets } from '../../sim/unsafe.js';
+import { correctUnder, unsafePresets } from '../../sim/unsafe.js';
 
 const fromEnv = process.env['RIFT_SIM_SEED'];
 /** Fresh at every run unless RIFT_SIM_SEED replays one. */
@@ -184,5 +184,26 @@ describe('the simulator finds every unsafe flag by random search, on fresh seeds
     const result = await campaign(options, { numRuns: 20, seed, maxShrinks: 5, shape });
     if (result.failed) throw new Error(`safe lease failed: seed ${result.seed} path ${result.path} (base ${baseSeed})\n${result.report}`);
     expect(result.runs).toBe(20);
+  });
+});
+
+describe("the correct node under a preset's faults (correctUnder, npm run sim -- --faults-of FLAG)", () => {
+  it("turns every unsafe behaviour off and keeps the preset's options", () => {
+    for (const preset of Object.values(unsafePresets)) {
+      const mix = correctUnder(preset);
+      if ('refused' in mix) continue;
+      expect(
+        Object.values(mix.options.unsafe).every((v) => v === false || v === null),
+        preset.name,
+      ).toBe(true);
+      expect(mix.options.skipReadQuorum, preset.name).toBe(false);
+      expect(mix.options.nodeCount, preset.name).toBe(preset.options.nodeCount);
+      expect(mix.options.snapshotEveryEntries, preset.name).toBe(preset.options.snapshotEveryEntries);
+    }
+  });
+  it('refuses a lease mix whose clocks go beyond the drift bound (lease-ms), and accepts the lease mixes within it', () => {
+    expect(correctUnder(unsafePresets['lease-ms']!)).toMatchObject({ refused: expect.stringMatching(/beyond the drift bound/) });
+    expect('options' in correctUnder(unsafePresets['lease-after-pause']!)).toBe(true);
+    expect('options' in correctUnder(unsafePresets['keep-log-on-install']!)).toBe(true);
   });
 });
