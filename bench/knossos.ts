@@ -169,11 +169,11 @@ export function runVsKnossos(opts: {
         notValid.set(part.slice(0, eq), part.slice(eq + 1) === 'false' ? 'invalid' : 'unknown');
       }
       const single = r.keys.size === 1;
-      for (const [k, v] of r.keys) {
-        const kk = single ? ([...notValid.values()][0] ?? 'valid') : (notValid.get(k) ?? 'valid');
-        if (v === 'unknown' || kk === 'unknown') keyTally.undecided++;
-        else if (v === kk) keyTally.agree++;
-        else keyTally.disagree.push(`${r.f.name} key ${k} (rift ${v}, Knossos ${kk})`);
+      for (const [key, v] of r.keys) {
+        const kv = single ? ([...notValid.values()][0] ?? 'valid') : (notValid.get(key) ?? 'valid');
+        if (v === 'unknown' || kv === 'unknown') keyTally.undecided++;
+        else if (v === kv) keyTally.agree++;
+        else keyTally.disagree.push(`${r.f.name} key ${key} (rift ${v}, Knossos ${kv})`);
       }
     }
     const kv = t?.verdict ?? (r.exported ? 'no answer' : 'export failed');
