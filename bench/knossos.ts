@@ -170,10 +170,10 @@ export function runVsKnossos(opts: {
       }
       const single = r.keys.size === 1;
       for (const [key, v] of r.keys) {
-        const kv = single ? ([...notValid.values()][0] ?? 'valid') : (notValid.get(key) ?? 'valid');
-        if (v === 'unknown' || kv === 'unknown') keyTally.undecided++;
-        else if (v === kv) keyTally.agree++;
-        else keyTally.disagree.push(`${r.f.name} key ${key} (rift ${v}, Knossos ${kv})`);
+        const knossosKey = single ? ([...notValid.values()][0] ?? 'valid') : (notValid.get(key) ?? 'valid');
+        if (v === 'unknown' || knossosKey === 'unknown') keyTally.undecided++;
+        else if (v === knossosKey) keyTally.agree++;
+        else keyTally.disagree.push(`${r.f.name} key ${key} (rift ${v}, Knossos ${knossosKey})`);
       }
     }
     const kv = t?.verdict ?? (r.exported ? 'no answer' : 'export failed');
