@@ -33,6 +33,8 @@ import {
   judgeAttempt,
   nextSuspicion,
   suspectAt,
+  awaitLeaderFor,
+  backoffAfterMs,
   type RandomInt,
   type RetryPolicy,
   type Suspicion,
@@ -191,6 +193,7 @@ export class RiftClient {
       backoffMsMin: this.options.backoffMsMin ?? defaults.backoffMsMin,
       backoffMsMax: this.options.backoffMsMax ?? defaults.backoffMsMax,
       suspicionMs: defaults.suspicionMs,
+      awaitLeaderShare: defaults.awaitLeaderShare,
     };
     let failures = 0;
     let lastError = 'no reply';
@@ -198,7 +201,10 @@ export class RiftClient {
     while (!this.closed) {
       const waitMs = attemptWaitMs(policy, deadline - performance.now());
       if (waitMs === null) break;
-      const outcome = await this.attempt(request, waitMs, () => attemptWaitMs(policy, deadline - performance.now()));
+      const sentAt = performance.now();
+      const awaitLeader = awaitLeaderFor(policy, suspectAt(suspicion, sentAt), this.target, waitMs);
+      const sent = awaitLeader === undefined ? request : { ...request, awaitLeader };
+      const outcome = await this.attempt(sent, waitMs, () => attemptWaitMs(policy, deadline - performance.now()));
       const now = performance.now();
       suspicion = nextSuspicion(suspicion, outcome, this.target, now, policy);
       const verdict = judgeAttempt(outcome, this.target, this.nodeIds, suspectAt(suspicion, now));
@@ -209,8 +215,9 @@ export class RiftClient {
       this.target = verdict.target;
       if (!verdict.backoff) continue;
       failures += 1;
-      const sleepMs = backoffMs(policy, failures, deadline - performance.now(), this.random);
-      if (sleepMs === null) break;
+      const drawnMs = backoffMs(policy, failures, deadline - performance.now(), this.random);
+      if (drawnMs === null) break;
+      const sleepMs = awaitLeader === undefined || outcome === null ? drawnMs : backoffAfterMs(drawnMs, now - sentAt);
       if (sleepMs > 0) await new Promise((r) => setTimeout(r, sleepMs));
     }
     return { type: 'timeout', error: this.closed ? 'client closed' : `timeout after ${this.options.timeoutMs} ms (${lastError})` };

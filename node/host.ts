@@ -45,6 +45,7 @@ import { describeConfChange, isVoter } from './raft/configuration.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
 import type { Clock, TimerId } from './clock/clock.js';
+import { HeldRequests, MAX_HELD_REQUESTS, wantsHold } from './held-requests.js';
 import { KvStateMachine, type ApplyResult, type KvStateMachineOptions } from './kv/state-machine.js';
 import { encodeCommand } from './kv/command.js';
 import { LazyDigest } from './kv/sessions.js';
@@ -283,6 +284,11 @@ export class NodeHost {
   private readonly pendingWriteByIndex = new Map<number, PendingWrite>();
   private readonly pendingReads = new Map<string, PendingRead>(); // by requestId
   private readonly pendingAdmin = new Map<string, PendingAdmin>(); // by requestId
+  /** Client requests waiting for a leader instead of a redirect now (node/held-requests.ts). */
+  private readonly held = new HeldRequests<ReplyAddress>();
+  /** Fires when the earliest held request's wait runs out, or at once to dispatch them to a new leader. */
+  private heldTimer: TimerId | null = null;
+  private heldTimerAtMs = 0;
   /** Answers to admin changes already decided, by requestId, so a retry is answered rather than proposed again (bounded, oldest out). */
   private readonly adminAnswers = new Map<string, AdminOutcome>();
   /** RaftNode.acceptedPeers' last answer (undefined: not asked yet). */
@@ -414,6 +420,9 @@ export class NodeHost {
     this.stopped = true;
     if (this.wakeTimer !== null) this.io.clock.clearTimer(this.wakeTimer);
     this.wakeTimer = null;
+    if (this.heldTimer !== null) this.io.clock.clearTimer(this.heldTimer);
+    this.heldTimer = null;
+    this.held.clear();
     this.streamer.stop();
   }
 
@@ -718,7 +727,55 @@ export class NodeHost {
   redirectOf(request: ClientRequest): ClientOutcome | null {
     if (this.stopped || (this.unsafe.localReads && request.op.type === 'get')) return null;
     const soft = this.core.status();
-    return soft.role === 'leader' ? null : { status: 'not_leader', leaderHint: soft.leaderId };
+    if (soft.role === 'leader') return null;
+    // A request that would be held waits for its validated resend (a retry token), where it can be.
+    if (wantsHold(request, soft.role, soft.leaderId) && this.held.size < MAX_HELD_REQUESTS) return null;
+    return { status: 'not_leader', leaderHint: soft.leaderId };
+  }
+
+  /** Holds a request until this node learns a leader other than the one it names, or its wait runs out; false when full. */
+  private hold(request: ClientRequest, replyTo: ReplyAddress): boolean {
+    if (!this.held.hold(request, replyTo, this.io.clock.monotonicMs())) return false;
+    this.armHeldTimer(this.held.nextReleaseAtMs()!);
+    return true;
+  }
+
+  private armHeldTimer(atMs: number): void {
+    if (this.stopped) return;
+    if (this.heldTimer !== null) {
+      if (this.heldTimerAtMs <= atMs) return;
+      this.io.clock.clearTimer(this.heldTimer);
+    }
+    this.heldTimerAtMs = atMs;
+    this.heldTimer = this.io.clock.setTimer(this.onHeldTimer, Math.max(0, atMs - this.io.clock.monotonicMs()));
+  }
+
+  /**
+   * Held requests go on: all of them once this node knows a leader they do
+   * not avoid (dispatched again: served here, redirected to it, or held
+   * again for the rest of their wait if it is still one to avoid); the rest
+   * when their wait ran out, answered as they would have been at once.
+   */
+  private readonly onHeldTimer = (): void => {
+    this.heldTimer = null;
+    if (this.stopped) return;
+    this.catchUpTicks();
+    // A timer may fire a hair early by the clock's reading: it was set for heldTimerAtMs.
+    const now = Math.max(this.io.clock.monotonicMs(), this.heldTimerAtMs);
+    for (const h of this.held.expired(now)) this.answerUnheld(h.request, h.replyTo);
+    const soft = this.core.status();
+    const leader = soft.role === 'leader' ? this.id : soft.leaderId;
+    if (leader !== null) for (const h of this.held.takeFor(leader, now)) this.onClientRequest(h.request, h.replyTo);
+    const next = this.held.nextReleaseAtMs();
+    if (next !== null) this.armHeldTimer(next);
+    this.drain();
+    this.armWake();
+  };
+
+  /** A held request whose wait ran out: dispatched without the wait (answered as it would have been at once). */
+  private answerUnheld(request: ClientRequest, replyTo: ReplyAddress): void {
+    const { awaitLeader: _, ...unheld } = request;
+    this.onClientRequest(unheld, replyTo);
   }
 
   status(): NodeStatus {
@@ -818,6 +875,8 @@ export class NodeHost {
       pending.replyTo = replyTo; // already proposed here; answer when it applies
       return;
     }
+    const soft = this.core.status();
+    if (wantsHold(request, soft.role, soft.leaderId) && this.hold(request, replyTo)) return;
     if (this.pendingWriteByIndex.size >= maxPendingWrites) {
       this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
       return;
@@ -847,6 +906,7 @@ export class NodeHost {
     }
     const soft = this.core.status();
     if (soft.role !== 'leader') {
+      if (wantsHold(request, soft.role, soft.leaderId) && this.hold(request, replyTo)) return;
       this.reply(replyTo, request, { status: 'not_leader', leaderHint: soft.leaderId });
       return;
     }
@@ -1306,6 +1366,8 @@ export class NodeHost {
       }
       this.lastRole = soft.role;
       this.lastLeader = soft.leaderId;
+      // A leader is known (or this node leads): the held requests go on, from a fresh call stack.
+      if (this.held.size > 0 && (soft.role === 'leader' || soft.leaderId !== null)) this.armHeldTimer(this.io.clock.monotonicMs());
     }
   }
 

@@ -40,6 +40,13 @@ export interface ClientRequest {
   readonly instance: number;
   readonly seq: number;
   readonly op: KvOp;
+  /**
+   * Wait for a leader (node/held-requests.ts): a node that is not the leader
+   * and knows none, or only `otherThan` (a node the client suspects is down),
+   * may hold the request up to `maxMs` (1-1000) until it learns another
+   * leader, instead of answering `not_leader` at once. Absent: answer at once.
+   */
+  readonly awaitLeader?: { readonly otherThan: NodeId; readonly maxMs: number };
 }
 
 /** The state-machine result of an op that was applied (or, for a read, served). */

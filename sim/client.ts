@@ -20,6 +20,8 @@
  */
 import {
   attemptWaitMs,
+  awaitLeaderFor,
+  backoffAfterMs,
   backoffMs,
   judgeAttempt,
   nextSuspicion,
@@ -74,6 +76,11 @@ interface Current {
   awaiting: boolean;
   /** Resends in the current attempt after a `retry` answer. */
   resends: number;
+  /** What the current attempt sent: `request`, or a copy asking to wait for a leader (awaitLeaderFor). */
+  sent: ClientRequest;
+  sentAtMs: number;
+  /** When the current attempt was answered; null while it waits or when it timed out. */
+  answeredAtMs: number | null;
 }
 
 /** As node/client.ts: a `retry` answer is followed by at most this many resends within one attempt. */
@@ -116,6 +123,7 @@ export class SimClient {
     const cur = this.current;
     if (cur === null || !cur.awaiting || clientId !== this.clientId || seq !== cur.request.seq) return; // late duplicate
     cur.awaiting = false;
+    cur.answeredAtMs = this.ctx.queue.now;
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = null;
     if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, toNumber(outcome.actual));
@@ -141,7 +149,7 @@ export class SimClient {
     cur.resends++;
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
-    this.ctx.send(this.slot, this.target, cur.request);
+    this.ctx.send(this.slot, this.target, cur.sent);
   }
 
   /** Acts on the retry policy's verdict on the attempt that just ended. */
@@ -232,6 +240,9 @@ export class SimClient {
       timer: null,
       awaiting: false,
       resends: 0,
+      sent: request,
+      sentAtMs: now,
+      answeredAtMs: null,
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
     this.attempt();
@@ -246,7 +257,12 @@ export class SimClient {
     }
     cur.awaiting = true;
     cur.resends = 0;
-    this.ctx.send(this.slot, this.target, cur.request);
+    const now = this.ctx.queue.now;
+    const awaitLeader = awaitLeaderFor(this.ctx.retry, suspectAt(cur.suspicion, now), this.target, waitMs);
+    cur.sent = awaitLeader === undefined ? cur.request : { ...cur.request, awaitLeader };
+    cur.sentAtMs = now;
+    cur.answeredAtMs = null;
+    this.ctx.send(this.slot, this.target, cur.sent);
     cur.timer = this.ctx.queue.schedule(waitMs, () => this.attemptExpired(cur));
   }
 
@@ -261,11 +277,14 @@ export class SimClient {
   private backoff(): void {
     const cur = this.current!;
     cur.failures++;
-    const sleepMs = backoffMs(this.ctx.retry, cur.failures, cur.deadlineMs - this.ctx.queue.now, this.random);
-    if (sleepMs === null) {
+    const drawnMs = backoffMs(this.ctx.retry, cur.failures, cur.deadlineMs - this.ctx.queue.now, this.random);
+    if (drawnMs === null) {
       this.timeout();
       return;
     }
+    // A held answer already waited (node/client.ts does the same); a timeout (`awaiting` ended by the timer) did not.
+    const sleepMs =
+      cur.sent === cur.request || cur.answeredAtMs === null ? drawnMs : backoffAfterMs(drawnMs, cur.answeredAtMs - cur.sentAtMs);
     cur.timer = this.ctx.queue.schedule(sleepMs, () => {
       cur.timer = null;
       this.attempt();

@@ -209,6 +209,16 @@ export interface SimOptions {
    * suspicion existed (their course depends on every client's choice).
    */
   readonly clientSuspicion?: boolean;
+  /**
+   * While a node is suspected, clients ask the others to hold an attempt
+   * until they know another leader (ClientRequest.awaitLeader,
+   * node/held-requests.ts), as the real client does. Absent = false: the
+   * unsafe presets' measured seeds and the scenarios kept as data were found
+   * without it (their course depends on every client's choice).
+   */
+  readonly clientAwaitsLeader?: boolean;
+  /** The clients' attempt timeout (node/client-retry.ts RetryPolicy); absent = the default policy's (min(250, opTimeoutMs)). */
+  readonly clientAttemptTimeoutMs?: number;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -951,6 +951,8 @@ export class Simulation {
         retry: {
           ...defaultRetryPolicy(this.options.opTimeoutMs, this.options.electionTimeoutMsMax),
           ...(this.options.clientSuspicion === false ? { suspicionMs: 0 } : {}),
+          ...(this.options.clientAwaitsLeader === true ? {} : { awaitLeaderShare: 0 }),
+          ...(this.options.clientAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: this.options.clientAttemptTimeoutMs }),
         },
         livenessFromMs,
         livenessOpTimeoutMs: this.plan.opTimeoutMs,

@@ -14,11 +14,12 @@
  *
  *   u8  kind        8 client_request, 9 client_response
  *   str cluster     str from    str to
- *   u8  flags       1: a token follows
+ *   u8  flags       1: a token follows; 2 (client_request only): awaitLeader follows the op
  *   [str token]     base64url, 1-64 chars (address validation)
  *   str clientId
  *   client_request  f64 instance, f64 seq, u8 op (1 get, 2 put, 3 delete, 4 cas), text key,
- *                   put: text value; cas: opt text expected, text value
+ *                   put: text value; cas: opt text expected, text value;
+ *                   [str awaitLeader.otherThan, u16 awaitLeader.maxMs (1-1000)]
  *   client_response f64 seq, u8 status, then by status:
  *                   1 ok: opt text value          2 cas_mismatch: opt text actual
  *                   3 invalid: u8 code, text message          4 not_leader: opt str leaderHint
@@ -34,6 +35,7 @@ import { SESSION_REJECTIONS } from '../protocol.js';
 import { assertNever } from '../util/assert.js';
 import { isWellFormed, Reader, strBytes, writeStr } from './raft-binary.js';
 import { MAX_PAYLOAD_CHARS, MAX_TEXT_CHARS, MAX_TOKEN_CHARS } from './validate.js';
+import { MAX_AWAIT_LEADER_MS } from '../held-requests.js';
 
 export const CLIENT_REQUEST_KIND = 8;
 export const CLIENT_RESPONSE_KIND = 9;
@@ -62,6 +64,7 @@ const OP_CODES: readonly KvOp['type'][] = ['get', 'put', 'delete', 'cas'];
 const STATUS_CODES: readonly ClientOutcome['status'][] = ['ok', 'cas_mismatch', 'invalid', 'not_leader', 'unavailable', 'rejected'];
 const INVALID_CODES = ['key_too_large', 'value_too_large', 'malformed'] as const;
 const TOKEN_FLAG = 1;
+const AWAIT_LEADER_FLAG = 2;
 const F64 = 8;
 const tokenPattern = /^[A-Za-z0-9_-]+$/;
 
@@ -113,7 +116,8 @@ export function clientBinaryPayloadBytes(env: ClientBinaryEnvelope): number {
   const m = env.body;
   let n = 1 + strBytes(env.cluster) + strBytes(env.from) + strBytes(env.to) + 1 + strBytes(m.clientId);
   if (env.token !== undefined) n += strBytes(env.token);
-  if (m.type === 'client_request') return n + 2 * F64 + 1 + opBytes(m.op);
+  if (m.type === 'client_request')
+    return n + 2 * F64 + 1 + opBytes(m.op) + (m.awaitLeader === undefined ? 0 : strBytes(m.awaitLeader.otherThan) + 2);
   return n + F64 + 1 + outcomeBytes(m.outcome);
 }
 
@@ -125,6 +129,7 @@ function strings(env: ClientBinaryEnvelope): string[] {
   if (m.type === 'client_request') {
     const op = m.op;
     out.push(op.key);
+    if (m.awaitLeader !== undefined) out.push(m.awaitLeader.otherThan);
     if (op.type === 'put') out.push(op.value);
     if (op.type === 'cas') {
       out.push(op.value);
@@ -176,7 +181,8 @@ export function encodeClientBinary(env: ClientBinaryEnvelope, out: Buffer, at: n
   o = writeStr(out, o, env.cluster);
   o = writeStr(out, o, env.from);
   o = writeStr(out, o, env.to);
-  out[o++] = env.token === undefined ? 0 : TOKEN_FLAG;
+  out[o++] =
+    (env.token === undefined ? 0 : TOKEN_FLAG) | (m.type === 'client_request' && m.awaitLeader !== undefined ? AWAIT_LEADER_FLAG : 0);
   if (env.token !== undefined) o = writeStr(out, o, env.token);
   o = writeStr(out, o, m.clientId);
   if (m.type === 'client_request') {
@@ -189,6 +195,10 @@ export function encodeClientBinary(env: ClientBinaryEnvelope, out: Buffer, at: n
     if (op.type === 'cas') {
       o = writeOptText(out, o, op.expected);
       o = writeText(out, o, op.value);
+    }
+    if (m.awaitLeader !== undefined) {
+      o = writeStr(out, o, m.awaitLeader.otherThan);
+      o = out.writeUInt16LE(m.awaitLeader.maxMs, o);
     }
   } else {
     o = out.writeDoubleLE(m.seq, o);
@@ -317,7 +327,7 @@ export function decodeClientBinary(buf: Buffer, start: number, end: number): Cli
   const cluster = r.id('envelope.cluster');
   const from = r.id('envelope.from');
   const to = r.id('envelope.to');
-  const flags = r.flags('envelope.flags', TOKEN_FLAG);
+  const flags = r.flags('envelope.flags', type === 'client_request' ? TOKEN_FLAG | AWAIT_LEADER_FLAG : TOKEN_FLAG);
   let token: string | undefined;
   if ((flags & TOKEN_FLAG) !== 0) {
     const n = r.u16('envelope.token');
@@ -329,7 +339,15 @@ export function decodeClientBinary(buf: Buffer, start: number, end: number): Cli
   if (type === 'client_request') {
     const instance = r.int('body.instance');
     const seq = r.int('body.seq');
-    body = { type, clientId, instance, seq, op: readOp(r) };
+    const op = readOp(r);
+    if ((flags & AWAIT_LEADER_FLAG) === 0) body = { type, clientId, instance, seq, op };
+    else {
+      const otherThan = r.id('body.awaitLeader.otherThan');
+      const maxMs = r.u16('body.awaitLeader.maxMs');
+      if (r.problem === null && !(maxMs >= 1 && maxMs <= MAX_AWAIT_LEADER_MS))
+        r.fail(`body.awaitLeader.maxMs: expected an integer in 1-${MAX_AWAIT_LEADER_MS}, got ${maxMs}`);
+      body = { type, clientId, instance, seq, op, awaitLeader: { otherThan, maxMs } };
+    }
   } else {
     const seq = r.int('body.seq');
     body = { type, clientId, seq, outcome: readOutcome(r) };

@@ -24,6 +24,7 @@ import {
 } from '../protocol.js';
 import type { RaftMessage, Role } from '../raft/types.js';
 import { decodeConfigEntry } from '../raft/configuration.js';
+import { MAX_AWAIT_LEADER_MS } from '../held-requests.js';
 
 /** Node ids, client ids, request ids and cluster names. */
 export const MAX_ID_CHARS = 128;
@@ -230,6 +231,21 @@ const kvOpValidators: { readonly [K in KvOp['type']]: (o: Obj, p: string) => Che
     str(o['value'], MAX_PAYLOAD_CHARS, p, '.value'),
 };
 
+/** `ClientRequest.awaitLeader`: a node id and 1-MAX_AWAIT_LEADER_MS ms (node/held-requests.ts). */
+export function checkAwaitLeader(v: unknown, path: string): Check {
+  return (
+    shape(v, ['otherThan', 'maxMs'], path) ??
+    id((v as Obj)['otherThan'], path, '.otherThan') ??
+    between((v as Obj)['maxMs'], 1, MAX_AWAIT_LEADER_MS, path, '.maxMs')
+  );
+}
+
+function between(v: unknown, min: number, max: number, path: string, field = ''): Check {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max
+    ? null
+    : `${path}${field}: expected an integer in ${min}-${max}, got ${describe(v)}`;
+}
+
 export function checkKvOp(v: unknown, path: string): Check {
   if (!isRecord(v)) return `${path}: expected an object, got ${describe(v)}`;
   const f = lookup(kvOpValidators, v['type']);
@@ -363,11 +379,12 @@ function checkNodeStatus(v: unknown, p: string): Check {
 
 const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
   client_request: (o, p) =>
-    shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p) ??
+    shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p, ['awaitLeader']) ??
     id(o['clientId'], p, '.clientId') ??
     nat(o['instance'], p, '.instance') ??
     nat(o['seq'], p, '.seq') ??
-    checkKvOp(o['op'], `${p}.op`),
+    checkKvOp(o['op'], `${p}.op`) ??
+    (o['awaitLeader'] === undefined ? null : checkAwaitLeader(o['awaitLeader'], `${p}.awaitLeader`)),
   client_response: (o, p) =>
     shape(o, ['type', 'clientId', 'seq', 'outcome'], p) ??
     id(o['clientId'], p, '.clientId') ??

@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   attemptWaitMs,
+  awaitLeaderFor,
+  backoffAfterMs,
   backoffMs,
   defaultRetryPolicy,
   judgeAttempt,
@@ -22,7 +24,7 @@ import {
 import { createPrng } from '../../node/raft/prng.js';
 
 const nodes = ['n1', 'n2', 'n3'];
-const policy: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200, suspicionMs: 300 };
+const policy: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200, suspicionMs: 300, awaitLeaderShare: 0 };
 
 /** A random source that always draws its upper bound, recording every call. */
 function highest(): { random: RandomInt; calls: [number, number][] } {
@@ -116,7 +118,13 @@ describe('backoff', () => {
         fc.integer({ min: -100, max: 5000 }),
         fc.integer({ min: 0, max: 0xffffffff }),
         (backoffMsMin, extra, failures, remainingMs, prngSeed) => {
-          const p: RetryPolicy = { attemptTimeoutMs: 250, backoffMsMin, backoffMsMax: backoffMsMin + extra, suspicionMs: 300 };
+          const p: RetryPolicy = {
+            attemptTimeoutMs: 250,
+            backoffMsMin,
+            backoffMsMax: backoffMsMin + extra,
+            suspicionMs: 300,
+            awaitLeaderShare: 0,
+          };
           const prng = createPrng(prngSeed);
           const drawn: number[] = [];
           const sleep = backoffMs(p, failures, remainingMs, (min, max) => {
@@ -149,7 +157,13 @@ describe('attempts, timeouts, node order', () => {
   });
 
   it('defaults: attempts of at most 250 ms (never longer than the op), backoff 10..200 ms, suspicion one election timeout', () => {
-    expect(defaultRetryPolicy(1500)).toEqual({ attemptTimeoutMs: 250, backoffMsMin: 10, backoffMsMax: 200, suspicionMs: 300 });
+    expect(defaultRetryPolicy(1500)).toEqual({
+      attemptTimeoutMs: 250,
+      backoffMsMin: 10,
+      backoffMsMax: 200,
+      suspicionMs: 300,
+      awaitLeaderShare: 0.6,
+    });
     expect(defaultRetryPolicy(100).attemptTimeoutMs).toBe(100);
     expect(defaultRetryPolicy(1500, 1000).suspicionMs).toBe(1000);
   });
@@ -185,7 +199,7 @@ describe('suspicion of a node that let an attempt time out', () => {
     expect(nextSuspicion(s, { status: 'unavailable', reason: 'no_quorum' }, 'n1', 1100, policy)).toBeNull();
     // A second timeout elsewhere moves the suspicion there.
     expect(nextSuspicion(s, null, 'n2', 1200, policy)).toEqual({ node: 'n2', untilMs: 1500 });
-    expect(nextSuspicion(null, null, 'n1', 1000, { ...policy, suspicionMs: 0 })).toBeNull();
+    expect(nextSuspicion(null, null, 'n1', 1000, { ...policy, suspicionMs: 0, awaitLeaderShare: 0 })).toBeNull();
   });
 
   it('does not follow a hint naming the suspect: polls the next node other than it, with backoff', () => {
@@ -225,5 +239,32 @@ describe('suspicion of a node that let an attempt time out', () => {
     expect(tried.filter((t) => t === 'n1')).toEqual(['n1']);
     // Without the suspicion it would follow the followers back to n1 at t=261 and wait there until t=511.
     expect(now).toBeLessThan(400 + 20);
+  });
+});
+
+describe('asking a node to wait for a leader while another is suspected (node/held-requests.ts)', () => {
+  const asking: RetryPolicy = { ...policy, awaitLeaderShare: 0.8 };
+
+  it('asks only while a node other than the target is suspected, for the share of the wait, within the wire bound', () => {
+    expect(awaitLeaderFor(asking, null, 'n2', 250)).toBeUndefined();
+    expect(awaitLeaderFor(asking, 'n2', 'n2', 250)).toBeUndefined();
+    expect(awaitLeaderFor(policy, 'n1', 'n2', 250)).toBeUndefined(); // share 0: never
+    expect(awaitLeaderFor(asking, 'n1', 'n2', 250)).toEqual({ otherThan: 'n1', maxMs: 200 });
+    expect(awaitLeaderFor(asking, 'n1', 'n2', 50)).toEqual({ otherThan: 'n1', maxMs: 40 });
+    expect(awaitLeaderFor(asking, 'n1', 'n2', 5000)).toEqual({ otherThan: 'n1', maxMs: 1000 });
+    expect(awaitLeaderFor(asking, 'n1', 'n2', 1)).toBeUndefined(); // under 1 ms: not worth asking
+  });
+
+  it('the backoff after a held answer counts the wait already spent', () => {
+    expect(backoffAfterMs(20, 0.3)).toBeCloseTo(19.7);
+    expect(backoffAfterMs(20, 40)).toBe(0);
+    expect(backoffAfterMs(0, 0)).toBe(0);
+  });
+
+  it('the default policy asks (the real client), held at most 60% of an attempt so the answer comes before it times out', () => {
+    const d = defaultRetryPolicy(1500);
+    const ask = awaitLeaderFor(d, 'n1', 'n2', d.attemptTimeoutMs)!;
+    expect(ask.maxMs).toBeLessThan(d.attemptTimeoutMs);
+    expect(ask.maxMs).toBeGreaterThan(d.attemptTimeoutMs / 2);
   });
 });

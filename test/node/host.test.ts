@@ -10,8 +10,9 @@ import { AdjustableClock } from '../../node/clock/adjustable-clock.js';
 import { FakeReal } from './clock/fake-real.js';
 import { validateConfig } from '../../node/config.js';
 import { noUnsafeFlags, type UnsafeFlags } from '../../node/unsafe-flags.js';
-import type { ClientMessage } from '../../node/protocol.js';
+import type { ClientMessage, ClientRequest } from '../../node/protocol.js';
 import { NodeHost } from '../../node/host.js';
+import { MAX_HELD_REQUESTS } from '../../node/held-requests.js';
 import type { Entry, HardState, RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
 import type { PersistOptions, RaftStorage } from '../../node/storage/storage.js';
@@ -331,5 +332,87 @@ describe("NodeHost pipelines the leader's own log writes (thesis §10.2.1)", () 
     storage.calls[storage.calls.length - 1]!.fail(new Error('EIO'));
     await settle();
     expect(fatal.map((e) => (e as Error).message)).toEqual(['EIO']);
+  });
+});
+
+describe('NodeHost holds a request that asked to wait for a leader (node/held-requests.ts)', () => {
+  const awaiting = (seq: number, otherThan: string, maxMs: number, op: 'get' | 'put' = 'get'): ClientRequest => ({
+    type: 'client_request',
+    clientId: 'c1',
+    instance: 1,
+    seq,
+    op: op === 'get' ? { type: 'get', key: 'k' } : { type: 'put', key: 'k', value: `v${seq}` },
+    awaitLeader: { otherThan, maxMs },
+  });
+  const outcomes = (replies: readonly ClientMessage[]): unknown[] =>
+    replies.flatMap((r) => (r.type === 'client_response' ? [[r.seq, r.outcome]] : []));
+  const heartbeatFrom = (from: string, term: number): RaftMessage => ({ ...heartbeat(term), from });
+
+  it('a follower that would name the suspect answers as soon as it hears another leader, not at once', async () => {
+    const { host, real, replies } = setup();
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    host.onClientMessage(awaiting(1, 'n2', 200), client);
+    real.advance(5);
+    expect(outcomes(replies)).toEqual([]);
+    host.onPeerMessage(heartbeatFrom('n3', 2)); // n3 won term 2
+    await settle(); // the new term is persisted before the host sees the new leader
+    real.advance(0);
+    expect(outcomes(replies)).toEqual([[1, { status: 'not_leader', leaderHint: 'n3' }]]);
+  });
+
+  it('answers as it would have at once when the wait runs out, and not before', () => {
+    const { host, real, replies } = setup();
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    host.onClientMessage(awaiting(1, 'n2', 100), client);
+    for (let ms = 0; ms < 99; ms += 11) {
+      host.onPeerMessage(heartbeatFrom('n2', 1)); // the old leader is still heard: nothing to tell yet
+      real.advance(11);
+    }
+    expect(outcomes(replies)).toEqual([]);
+    real.advance(2);
+    expect(outcomes(replies)).toEqual([[1, { status: 'not_leader', leaderHint: 'n2' }]]);
+  });
+
+  it('answers at once without the field, or when it knows a leader the client does not avoid', () => {
+    const { host, replies } = setup();
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    host.onClientMessage(get(1), client);
+    host.onClientMessage(awaiting(2, 'n3', 200), client);
+    expect(outcomes(replies)).toEqual([
+      [1, { status: 'not_leader', leaderHint: 'n2' }],
+      [2, { status: 'not_leader', leaderHint: 'n2' }],
+    ]);
+  });
+
+  it('a held write is served by the node itself when it becomes the leader', async () => {
+    const { host, real, sent, replies } = setup();
+    host.onClientMessage(awaiting(1, 'n3', 500, 'put'), client); // no leader known yet: held
+    expect(outcomes(replies)).toEqual([]);
+    await leadWithCommittedNoop(host, sent);
+    real.advance(0);
+    await settle();
+    await ackEverything(host, sent);
+    expect(outcomes(replies)).toEqual([[1, { status: 'ok', value: 'v1' }]]);
+  });
+
+  it('holds at most MAX_HELD_REQUESTS; the rest are answered at once; stopping drops the held ones', () => {
+    const { host, real, replies } = setup();
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    for (let i = 1; i <= MAX_HELD_REQUESTS + 3; i++) {
+      host.onClientMessage({ ...awaiting(1, 'n2', 300), clientId: `c${i}` }, { ...client, sender: `c${i}` });
+    }
+    expect(outcomes(replies)).toHaveLength(3);
+    host.stop();
+    real.advance(1000);
+    expect(outcomes(replies)).toHaveLength(3);
+  });
+
+  it('the unvalidated-address redirect leaves a request that would be held to the validated resend', () => {
+    const { host } = setup();
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    const request = awaiting(1, 'n2', 200);
+    expect(host.redirectOf(request)).toBeNull();
+    const { awaitLeader: _, ...plain } = request;
+    expect(host.redirectOf(plain)).toEqual({ status: 'not_leader', leaderHint: 'n2' });
   });
 });

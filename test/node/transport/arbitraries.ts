@@ -121,8 +121,24 @@ export const arbNodeStatus: fc.Arbitrary<NodeStatus> = fc.record({
   runQueueWaitMs: arbNat,
 });
 
+/** `ClientRequest.awaitLeader` (node/held-requests.ts): a node id and 1-1000 ms. */
+export const arbAwaitLeader = fc.record({ otherThan: arbId, maxMs: fc.integer({ min: 1, max: 1000 }) });
+
+/** A client request, with `awaitLeader` or without it. */
+export const arbClientRequest = fc.record(
+  {
+    type: fc.constant('client_request' as const),
+    clientId: arbId,
+    instance: arbNat,
+    seq: arbNat,
+    op: arbKvOp,
+    awaitLeader: arbAwaitLeader,
+  },
+  { requiredKeys: ['type', 'clientId', 'instance', 'seq', 'op'] },
+);
+
 export const arbClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
-  fc.record({ type: fc.constant('client_request' as const), clientId: arbId, instance: arbNat, seq: arbNat, op: arbKvOp }),
+  arbClientRequest,
   fc.record({ type: fc.constant('client_response' as const), clientId: arbId, seq: arbNat, outcome: arbOutcome }),
   fc.record({ type: fc.constant('status_request' as const), requestId: arbId }),
   fc.record({ type: fc.constant('status_response' as const), requestId: arbId, status: arbNodeStatus }),

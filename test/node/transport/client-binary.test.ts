@@ -27,7 +27,7 @@ import {
 } from '../../../node/transport/codec.js';
 import { deriveClientKey, derivePeerKey, type KeyDomain, type KeyLookup } from '../../../node/transport/keys.js';
 import { checkEnvelopeBody, checkEnvelopeShape } from '../../../node/transport/validate.js';
-import { arbId, arbNat, arbOutcome, arbKvOp, arbToken } from './arbitraries.js';
+import { arbClientRequest, arbId, arbNat, arbOutcome, arbToken } from './arbitraries.js';
 
 const CLUSTER = 'rift-test';
 const PEER_SECRET = 'correct horse battery staple';
@@ -35,13 +35,7 @@ const CLIENT_KEY = deriveClientKey('a different secret, for clients');
 const RING: KeyLookup = { keyFor: (domain, sender) => (domain === 'peer' ? derivePeerKey(PEER_SECRET, sender) : CLIENT_KEY) };
 const STAMP: Stamp = { senderIncarnation: 3, receiverIncarnation: 5, counter: 7, sentAtMs: 1_700_000_000_000 };
 
-const arbRequest: fc.Arbitrary<ClientRequest> = fc.record({
-  type: fc.constant('client_request' as const),
-  clientId: arbId,
-  instance: arbNat,
-  seq: arbNat,
-  op: arbKvOp,
-});
+const arbRequest: fc.Arbitrary<ClientRequest> = arbClientRequest;
 const arbResponse: fc.Arbitrary<ClientResponse> = fc.record({
   type: fc.constant('client_response' as const),
   clientId: arbId,
@@ -129,6 +123,28 @@ describe('client requests and responses on the wire', () => {
       Buffer.from('v'),
     ]);
     expect(p).toEqual(expected);
+  });
+
+  it('carries awaitLeader after the op, under flag 2, and refuses it out of range or on a response', () => {
+    const env: ClientBinaryEnvelope = { ...put, body: { ...(put.body as ClientRequest), awaitLeader: { otherThan: 'n2', maxMs: 40 } } };
+    const p = payloadOf(env);
+    const plain = payloadOf(put);
+    const flagsAt = 1 + 2 + CLUSTER.length + 4 + 4;
+    expect(plain[flagsAt]).toBe(0);
+    expect(p[flagsAt]).toBe(2);
+    expect(p.subarray(p.length - 6)).toEqual(Buffer.from([2, 0, 0x6e, 0x32, 40, 0]));
+    expect(reasonOf(seal(p))).toBe('ok');
+    for (const maxMs of [0, 1001]) {
+      const bad = Buffer.from(p);
+      bad.writeUInt16LE(maxMs, bad.length - 2);
+      expect(reasonOf(seal(bad))).toBe('invalid_message');
+    }
+    const response = payloadOf({
+      ...put,
+      body: { type: 'client_response', clientId: 'c1', seq: 4, outcome: { status: 'ok', value: null } },
+    });
+    response[flagsAt] = 2;
+    expect(reasonOf(seal(response))).toBe('invalid_message');
   });
 
   it('is smaller than the JSON form of the same request', () => {
