@@ -7,6 +7,13 @@
  * capability nor relay routes: partitions cut its links in the kernel
  * (netns + nftables).
  *
+ * etcd does not report how long it waited for a CPU (a rift node does, in
+ * its status): for a node on another host the Db reads its
+ * /proc/PID/schedstat there, at most once per `WAIT_READ_EVERY_MS`, beside
+ * the status polls (never in their way), and reports the last reading in
+ * the status, so the starvation monitor (run/starvation.ts) has it as for
+ * a rift node. On this machine the monitor reads /proc itself.
+ *
  * A node counts as started once its client port accepts connections: etcd
  * opens its listeners after replaying its WAL but answers requests only
  * once it has joined a quorum, and a killed majority restarts one node at a
@@ -17,6 +24,7 @@ import { logTail, NodeExitedBeforeReady } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
 import { describeExit, shellQuote, type HostProcess, type ProcessExit, type Remote } from '../../remote/remote.js';
 import type { Db, NodeView } from '../db.js';
+import { parseSchedstatWaitMs } from '../../../node/util/schedstat.js';
 import { gatewayCall } from './gateway.js';
 
 export interface EtcdNode {
@@ -49,7 +57,14 @@ interface Running {
   readonly proc: HostProcess;
   exit: ProcessExit | null;
   paused: boolean;
+  /** The last run-queue wait read on its host (ms), when (performance.now()), and whether a read is in flight. */
+  waitMs: number | null;
+  waitReadAtMs: number;
+  waitReading: boolean;
 }
+
+/** A remote node's /proc/PID/schedstat is read at most this often: one command on its host's control shell each. */
+export const WAIT_READ_EVERY_MS = 1000;
 
 export function clientUrl(node: EtcdNode): string {
   return `http://${node.address}:${node.clientPort}`;
@@ -140,7 +155,7 @@ export class EtcdDb implements Db {
     if (this.isAlive(id)) throw new Error(`${id} is already running`);
     const cmd = n.wrap({ command: this.opts.bin, args: this.args(n) });
     const proc = await n.remote.start({ command: cmd.command, args: cmd.args, logPath: n.logPath });
-    const entry: Running = { proc, exit: null, paused: false };
+    const entry: Running = { proc, exit: null, paused: false, waitMs: null, waitReadAtMs: -Infinity, waitReading: false };
     this.running.set(id, entry);
     void proc.exited.then((exit) => {
       entry.exit = exit;
@@ -250,8 +265,37 @@ export class EtcdDb implements Db {
     return pid === null ? null : this.node(id).remote.procState(pid);
   }
 
-  /** Maintenance.Status: the member's term, its leader, its commit index (raftIndex). */
+  /**
+   * The node's run-queue wait as last read on its host (ms), starting the
+   * next read when one is due; null on this machine (the monitor reads
+   * /proc itself), before the first reading, or when it cannot be read.
+   */
+  private remoteWaitMs(id: string): number | null {
+    const n = this.node(id);
+    const entry = this.running.get(id);
+    if (n.remote.host === 'local' || entry === undefined || entry.exit !== null) return null;
+    const now = performance.now();
+    if (!entry.waitReading && !entry.paused && now - entry.waitReadAtMs >= WAIT_READ_EVERY_MS) {
+      entry.waitReading = true;
+      entry.waitReadAtMs = now;
+      n.remote
+        .run('cat', [`/proc/${entry.proc.pid}/schedstat`], { timeoutMs: WAIT_READ_EVERY_MS })
+        .then(
+          (r) => {
+            if (r.exitCode === 0) entry.waitMs = parseSchedstatWaitMs(r.stdout) ?? entry.waitMs;
+          },
+          () => undefined, // an unreachable host: the reading stays as it was
+        )
+        .finally(() => {
+          entry.waitReading = false;
+        });
+    }
+    return entry.waitMs;
+  }
+
+  /** Maintenance.Status: the member's term, its leader, its commit index (raftIndex); the run-queue wait read on its host. */
   async status(id: string, timeoutMs: number): Promise<NodeView | null> {
+    const waitMs = this.remoteWaitMs(id);
     const r = await gatewayCall(clientUrl(this.node(id)), '/v3/maintenance/status', {}, timeoutMs);
     if (r.kind !== 'answer' || r.status !== 200) return null;
     const header = r.body['header'] as { member_id?: unknown } | undefined;
@@ -264,6 +308,7 @@ export class EtcdDb implements Db {
       votedFor: null, // etcd does not report its vote
       leaderId: leader === null ? null : (this.memberIds.get(leader) ?? null),
       commitIndex: Number(r.body['raftIndex'] ?? 0),
+      ...(waitMs === null ? {} : { runQueueWaitMs: waitMs }),
     };
   }
 
