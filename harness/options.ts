@@ -255,7 +255,12 @@ Hosts (one node per host, over SSH; without them, this machine)
                           hosts' own nftables for partitions; partition,
                           kill and pause (rift also: membership, clock,
                           loss, disk, and resize, whose 2 spare identities
-                          run on the last 2 hosts listed)
+                          run on the last 2 hosts listed). rift with
+                          --net relay: its peer datagrams go through the
+                          relay on this machine (bound on the address the
+                          hosts reach it on; IPv4), which carries
+                          partitions and loss and adds delay, duplicate,
+                          replay and relead, with the wire monitor
   --hosts-file FILE       the hosts, one per line (# comments)
   --ssh-user USER         login on every host                           (default ${defaults.sshUser})
   --ssh-key FILE          private key (ssh -i)                   (default: ssh's own and the agent)
@@ -667,18 +672,28 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   if (seed + testCount - 1 > 0xffff_ffff)
     throw new UsageError(`--seed ${seed} with --test-count ${testCount} runs past the largest seed 4294967295`);
   const isRoot = env.isRoot ?? (process.platform === 'linux' && process.getuid?.() === 0);
-  if (hosts !== null && v.net !== undefined)
-    throw new UsageError('--net does not apply with --hosts: partitions are nftables rules on each host');
+  if (hosts !== null && v.net !== undefined && (v.net !== 'relay' || system.hostRelayKinds === undefined))
+    throw new UsageError(
+      `--net ${v.net} does not apply with --hosts: partitions are nftables rules on each host` +
+        (system.hostRelayKinds === undefined ? '' : ' (or, with --net relay, the relay on this machine carries the peer datagrams)'),
+    );
   const net: NetMode =
     hosts !== null
-      ? 'hosts'
+      ? v.net === 'relay'
+        ? 'relay'
+        : 'hosts'
       : v.net === undefined
         ? system.defaultNet(isRoot)
         : oneOf<NetMode>('net', v.net, ['relay', 'netns', 'loopback']);
-  if (hosts !== null)
+  if (hosts !== null) {
+    const onHosts = net === 'relay' ? [...system.hostKinds, ...(system.hostRelayKinds ?? [])] : system.hostKinds;
     for (const k of nemesis)
-      if (!system.hostKinds.includes(k))
-        throw new UsageError(`--nemesis ${k}: not on --hosts (there ${db} takes ${system.hostKinds.join(', ')})`);
+      if (!onHosts.includes(k))
+        throw new UsageError(
+          `--nemesis ${k}: not on --hosts${net === 'relay' ? ' --net relay' : ''} (there ${db} takes ${onHosts.join(', ')})` +
+            (net !== 'relay' && system.hostRelayKinds?.includes(k) === true ? `; with --net relay it does` : ''),
+        );
+  }
   if (!system.nets.includes(net))
     throw new UsageError(`--net ${net}: --db ${db} runs on ${orList(system.nets.filter((n) => n !== 'hosts'))} (or on --hosts)`);
   if (net === 'netns') {

@@ -54,6 +54,13 @@ export interface SystemUnderTest {
   readonly timings?: { readonly electionTimeoutMs: readonly [number, number]; readonly heartbeatIntervalMs: number };
   /** The fault kinds it can carry on --hosts (no relay there, no local disk; a clock only where the node takes requests over its session). */
   readonly hostKinds: readonly NemesisKind[];
+  /**
+   * The kinds it carries on --hosts with `--net relay` besides `hostKinds`:
+   * its peer datagrams go through the relay on this machine (it takes
+   * routes), so datagram faults and the wire monitor work there too.
+   * Absent: no `--net relay` on --hosts (a TCP system's links go host to host).
+   */
+  readonly hostRelayKinds?: readonly NemesisKind[];
   /** Whether it takes rift's node options (--node-flag, --read-mode). */
   readonly nodeFlags: boolean;
   /** Why it cannot run on this machine (not installed...), or null. */

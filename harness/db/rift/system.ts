@@ -22,6 +22,9 @@ export const riftSystem: SystemUnderTest = {
   // node's files copied from its host, damaged here and copied back while it is down (remote-rift-db.ts readDataFile);
   // resize: its two spare identities on the last two hosts of the list (options.ts).
   hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock', 'loss', 'disk', 'resize'],
+  // With --net relay the peer datagrams go through the relay on this machine (on-hosts.ts), which delays, duplicates,
+  // replays and holds them; partitions and loss then happen there too.
+  hostRelayKinds: ['delay', 'duplicate', 'replay', 'relead'],
   defaultNet: () => 'relay',
   nodeFlags: true,
   unavailable: () => null,

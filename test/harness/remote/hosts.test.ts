@@ -37,9 +37,15 @@ describe('host lists', () => {
     expect(parsed.options.hosts).toMatchObject({ hosts: ['h1', 'h2', 'h3'], user: 'admin', port: 2222, keyPath: null, knownHosts: null });
     expect(() => parseOptions(['--ssh-key', '/nonexistent'])).toThrow('--ssh-key needs --hosts or --hosts-file');
     expect(() => parseOptions(['--hosts', 'h1', '--ssh-key', '/nonexistent/key'])).toThrow('no such file');
-    expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay'])).toThrow('--net does not apply with --hosts');
+    expect(() => parseOptions(['--hosts', 'h1', '--net', 'netns'])).toThrow('--net netns does not apply with --hosts');
+    expect(() => parseOptions(['--hosts', 'h1', '--db', 'etcd', '--net', 'relay'])).toThrow('--net relay does not apply with --hosts');
     expect(() => parseOptions(['--hosts', 'h1', '--remote-dir', 'relative'])).toThrow(UsageError);
     expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'delay'])).toThrow('not on --hosts');
+    expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'delay'])).toThrow('with --net relay it does');
+    // rift's peer datagrams through the relay on this machine: the relay's kinds too, and partitions there.
+    const relayed = parseOptions(['--hosts', 'h1,h2,h3', '--net', 'relay', '--nemesis', 'partition,delay,duplicate,replay,relead,loss']);
+    expect(relayed).toMatchObject({ kind: 'run', options: { net: 'relay', nodes: 3 } });
+    expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay', '--nemesis', 'lease-restart'])).toThrow('not on --hosts --net relay');
     // rift's own clock over the node's ssh session (--control-fd); libfaketime only on this machine.
     expect(parseOptions(['--hosts', 'h1', '--nemesis', 'clock'])).toMatchObject({ options: { nemesis: ['clock'] } });
     expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'clock', '--clock-via', 'faketime'])).toThrow('not on --hosts');
