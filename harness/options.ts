@@ -225,7 +225,8 @@ Cluster
   --db NAME               the system under test: ${dbNames.join(' | ')}           (default ${defaults.db})
                           rift: this repository's node; every fault kind.
                           etcd: Debian's etcd-server (etcd 3.4), a register
-                          over its v3 JSON gateway; partition, kill, pause
+                          over its v3 JSON gateway; partition, kill,
+                          pause, membership
   --etcd-serializable-reads
                           etcd: serializable reads (served locally, may be
                           stale: the weakness the harness must catch)
@@ -253,7 +254,7 @@ Cluster
 Hosts (one node per host, over SSH; without them, this machine)
   --hosts H1,H2,...       host names or addresses, 1..9; implies the
                           hosts' own nftables for partitions; partition,
-                          kill and pause (rift also: membership, clock,
+                          kill, pause and membership (rift also: clock,
                           loss, disk, and resize, whose 2 spare identities
                           run on the last 2 hosts listed). rift with
                           --net relay: its peer datagrams go through the

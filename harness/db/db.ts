@@ -40,6 +40,15 @@ export interface ClockCapability {
 export interface MembershipCapability {
   change(command: 'add' | 'promote' | 'remove', node: string, timeoutMs: number): Promise<AdminResult>;
   status(timeoutMs: number): Promise<AdminResult>;
+  /**
+   * How a removed node comes back. 'same-member' (absent; rift): with its own
+   * identity and data (§5.2 needs its term and vote): it restarts on its
+   * data, then it is added as a learner. 'new-member' (etcd): its member ID
+   * is gone for good; it is stopped after its removal, added back as a new
+   * member while it is down (the add wipes its data), then started, joining
+   * the existing cluster.
+   */
+  readonly returnsAs?: 'same-member' | 'new-member';
 }
 
 export interface Db {

@@ -23,7 +23,8 @@ import { connect } from 'node:net';
 import { logTail, NodeExitedBeforeReady } from '../../node-process.js';
 import type { SpawnCommand } from '../../orphan-guard.js';
 import { describeExit, shellQuote, type HostProcess, type ProcessExit, type Remote } from '../../remote/remote.js';
-import type { Db, NodeView } from '../db.js';
+import type { Db, MembershipCapability, NodeView } from '../db.js';
+import { etcdMembership, peerUrlOf, type EtcdMembershipHost } from './membership.js';
 import { parseSchedstatWaitMs } from '../../../node/util/schedstat.js';
 import { gatewayCall } from './gateway.js';
 
@@ -71,7 +72,7 @@ export function clientUrl(node: EtcdNode): string {
 }
 
 function peerUrl(node: EtcdNode): string {
-  return `http://${node.address}:${node.peerPort}`;
+  return peerUrlOf(node);
 }
 
 /** Whether a TCP connection to host:port is accepted within timeoutMs. */
@@ -98,6 +99,7 @@ export class EtcdDb implements Db {
 
   constructor(private readonly opts: EtcdDbOptions) {
     this.nodeIds = opts.nodes.map((n) => n.id);
+    this.membership = etcdMembership(this.membershipHost());
   }
 
   node(id: string): EtcdNode {
@@ -106,7 +108,35 @@ export class EtcdDb implements Db {
     return n;
   }
 
+  /**
+   * Members the membership capability took out (membership.ts): `removed`
+   * cannot start again; `joining` was added back as a new member and starts
+   * on an empty data directory joining the existing cluster with this
+   * --initial-cluster. Absent: a bootstrap member.
+   */
+  private readonly standing = new Map<
+    string,
+    { readonly kind: 'removed' } | { readonly kind: 'joining'; readonly initialCluster: string }
+  >();
+
+  readonly membership: MembershipCapability;
+
+  private membershipHost(): EtcdMembershipHost {
+    return {
+      nodes: this.opts.nodes,
+      isAlive: (id) => this.isAlive(id),
+      isPaused: (id) => this.isPaused(id),
+      removed: (id) => this.standing.set(id, { kind: 'removed' }),
+      joining: async (id, initialCluster) => {
+        // A new member starts empty: the removed member's data (its old member ID, its WAL) must go.
+        await this.wipe(id);
+        this.standing.set(id, { kind: 'joining', initialCluster });
+      },
+    };
+  }
+
   private args(n: EtcdNode): string[] {
+    const standing = this.standing.get(n.id);
     return [
       '--name',
       n.id,
@@ -121,10 +151,10 @@ export class EtcdDb implements Db {
       '--initial-advertise-peer-urls',
       peerUrl(n),
       '--initial-cluster',
-      this.opts.nodes.map((x) => `${x.id}=${peerUrl(x)}`).join(','),
+      standing?.kind === 'joining' ? standing.initialCluster : this.opts.nodes.map((x) => `${x.id}=${peerUrl(x)}`).join(','),
       // Ignored once the data directory holds a member: a restart rejoins as itself.
       '--initial-cluster-state',
-      'new',
+      standing?.kind === 'joining' ? 'existing' : 'new',
       '--initial-cluster-token',
       this.opts.clusterToken,
       '--heartbeat-interval',
@@ -153,6 +183,8 @@ export class EtcdDb implements Db {
   async start(id: string): Promise<void> {
     const n = this.node(id);
     if (this.isAlive(id)) throw new Error(`${id} is already running`);
+    if (this.standing.get(id)?.kind === 'removed')
+      throw new Error(`${id} was removed from the cluster: etcd takes it back only as a new member (membership add first)`);
     const cmd = n.wrap({ command: this.opts.bin, args: this.args(n) });
     const proc = await n.remote.start({ command: cmd.command, args: cmd.args, logPath: n.logPath });
     const entry: Running = { proc, exit: null, paused: false, waitMs: null, waitReadAtMs: -Infinity, waitReading: false };

@@ -43,7 +43,7 @@ export async function gatewayCall(baseUrl: string, path: string, body: unknown, 
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))), // an integer: a fractional delay is ERR_OUT_OF_RANGE
     });
   } catch (err) {
     const name = (err as { name?: string }).name;

@@ -25,11 +25,13 @@ export const etcdTimings = { electionTimeoutMs: [1000, 2000] as const, heartbeat
 
 export const etcdSystem: SystemUnderTest = {
   name: 'etcd',
-  kinds: ['partition', 'kill', 'pause'],
+  // membership: etcd's member add (as a learner), promote and remove over the gateway (membership.ts); a removed member
+  // comes back as a new member with empty data.
+  kinds: ['partition', 'kill', 'pause', 'membership'],
   // A Go binary: it reads the clock through the vDSO, out of libfaketime's reach, and has no injectable clock.
   clockVia: [],
   nets: ['netns', 'loopback', 'hosts'],
-  hostKinds: ['partition', 'kill', 'pause'],
+  hostKinds: ['partition', 'kill', 'pause', 'membership'],
   defaultNet: (isRoot) => (isRoot ? 'netns' : 'loopback'),
   timings: etcdTimings,
   nodeFlags: false,

@@ -286,7 +286,17 @@ export abstract class MembershipSteps {
       if (s !== null && s.configurationCommitted && (s.voters.includes(node) || s.learners.includes(node))) this.removed.delete(node);
       return { ...out, gaveUp: 'the removal was not seen committed before the deadline' };
     }
-    return { ...out, ...(await this.removedExit(node, started)), nodes: [node] };
+    const exit = await this.removedExit(node, started);
+    if (this.returnsAs() === 'new-member' && cluster.isAlive(node)) {
+      // It comes back only as a new member, added while it is down (MembershipCapability.returnsAs): stop it now.
+      await cluster.kill(node);
+      return { ...out, ...exit, stopped: true, nodes: [node] };
+    }
+    return { ...out, ...exit, nodes: [node] };
+  }
+
+  protected returnsAs(): 'same-member' | 'new-member' {
+    return this.admin().returnsAs ?? 'same-member';
   }
 
   /** Whether `node`'s process ended by itself with NODE_EXIT.removed (a kill by another kind is not this kind's to undo). */
@@ -335,7 +345,8 @@ export abstract class MembershipSteps {
     const { cluster } = this.ctx;
     await Promise.all(
       plan
-        .filter(({ node, add }) => add && !cluster.isAlive(node))
+        // A new member (etcd) starts only after its add (restoreOne).
+        .filter(({ node, add }) => add && !cluster.isAlive(node) && this.returnsAs() === 'same-member')
         .map(async ({ node }) => {
           try {
             await cluster.restart(node);
@@ -379,11 +390,55 @@ export abstract class MembershipSteps {
     };
   }
 
+  /**
+   * etcd's way back (returnsAs 'new-member'): the node must be down when it
+   * is added (the add wipes its data), and starts after, joining the
+   * existing cluster; a learner added earlier that is not running starts
+   * again. Null when it runs as a member, else why not.
+   */
+  private async rejoinAsNewMember(node: string, add: boolean, step: () => number, mark: (name: string) => void): Promise<string | null> {
+    const { cluster } = this.ctx;
+    if (add) {
+      if (cluster.isAlive(node)) {
+        await cluster.kill(node);
+        mark('stopped');
+      }
+      const deadline = step();
+      const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
+      if (!settled.ok) return 'no committed configuration to add it to';
+      let r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
+      // etcd refuses a change while a member joined less than 5 s ago ("unhealthy cluster"): try again until the deadline.
+      while (r.type === 'refused' && performance.now() + pollMs < deadline && !this.stopping()) {
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
+      }
+      if (r.type === 'refused') return `add refused: ${r.error}`;
+      const added = await this.waitStatus(
+        Math.max(deadline, performance.now() + 1000),
+        (m) => m.configurationCommitted && (m.learners.includes(node) || m.voters.includes(node)),
+      );
+      if (!added.ok) return 'the add was not seen committed before the deadline';
+      mark('added');
+    }
+    if (!cluster.isAlive(node)) {
+      try {
+        await cluster.restart(node);
+      } catch (err) {
+        return `start as a new member failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+      mark('started');
+    }
+    return null;
+  }
+
   /** One member back as a voter; null when done, else why not. */
   private async restoreOne(node: string, add: boolean, step: () => number, mark: (name: string) => void): Promise<string | null> {
     const admin = this.admin();
     const { cluster } = this.ctx;
-    if (add && !cluster.isAlive(node)) {
+    if (this.returnsAs() === 'new-member') {
+      const why = await this.rejoinAsNewMember(node, add, step, mark);
+      if (why !== null) return why;
+    } else if (add && !cluster.isAlive(node)) {
       // Told of its removal, it exited (NODE_EXIT.removed) with its data directory intact: the same identity restarts on it.
       try {
         await cluster.restart(node);
@@ -392,7 +447,7 @@ export abstract class MembershipSteps {
       }
       mark('restarted');
     }
-    if (add) {
+    if (add && this.returnsAs() === 'same-member') {
       const deadline = step();
       const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
       if (!settled.ok) return 'no committed configuration to add it to';

@@ -5,6 +5,7 @@
  * and root (netns + nftables); skipped with the reason elsewhere.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../../harness/db/etcd/etcd-client.js';
@@ -136,4 +137,48 @@ describe.skipIf(skipReason !== null)('etcd in network namespaces (root, etcd-ser
     const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
     expect(ps.split('\n').filter((l) => l.includes(results.runDir))).toEqual([]);
   }, 150_000);
+});
+
+describe.skipIf(skipReason !== null)('etcd membership changes (harness/db/etcd/membership.ts)', () => {
+  it('npm run jepsen -- --db etcd --nemesis membership: members removed (the leader too), back as new members, promoted; valid', () => {
+    ensureBuilt();
+    const store = tempDir('rift-etcd-membership-');
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, 'dist', 'harness', 'cli.js'),
+        ...['--db', 'etcd', '--nemesis', 'membership', '--time-limit', '20', '--seed', '3'],
+        ...['--store', store, '--json', '--quiet'],
+      ],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 150_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { verdict: unknown; runDir: string };
+    expect(results.verdict).toBe(true);
+    const ops = readFileSync(join(results.runDir, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { process: unknown; type: string; f: string; value: Record<string, unknown> | null });
+    const done = ops.filter((o) => o.process === 'nemesis' && o.type !== 'invoke');
+    const removed = done.filter((o) => o.f === 'start-membership' && Array.isArray(o.value?.['nodes']));
+    expect(removed.length, JSON.stringify(done)).toBeGreaterThan(0);
+    // The seed's first removal takes the leader: it leaves, the others elect one without it.
+    expect(
+      removed.some((o) => o.value?.['wasLeader'] === true),
+      JSON.stringify(removed),
+    ).toBe(true);
+    // Each removed member came back the etcd way: added as a learner while down, started empty, caught up, promoted.
+    const restored = done.filter((o) => o.f === 'stop-membership' && ((o.value?.['nodes'] as unknown[] | undefined)?.length ?? 0) > 0);
+    expect(restored.length, JSON.stringify(done)).toBeGreaterThan(0);
+    for (const o of restored) {
+      const steps = Object.keys((o.value?.['steps'] as Record<string, number>) ?? {});
+      for (const node of o.value?.['nodes'] as string[])
+        expect(steps, JSON.stringify(o.value)).toEqual(expect.arrayContaining([`${node} added`, `${node} started`, `${node} promoted`]));
+    }
+    // Every member is a voter at the end.
+    const final = done.filter((o) => o.f === 'stop-membership').at(-1)!;
+    expect(((final.value?.['after'] as { voters: string[] }).voters ?? []).sort()).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(ps.split('\n').filter((l) => l.includes(results.runDir))).toEqual([]);
+  }, 180_000);
 });

@@ -289,12 +289,12 @@ setInterval(() => {}, 1000);
   }, 200_000);
 
   it.skipIf(etcdSystem.unavailable() !== null)(
-    'etcd through --hosts: partition, kill and pause, valid; logs come back; hosts keep nothing',
+    'etcd through --hosts: partition, kill, pause and membership, valid; logs come back; hosts keep nothing',
     () => {
       const remoteDir = join(store, 'on-hosts-etcd');
       const r = cli([
         ...['--db', 'etcd', '--hosts', three(), '--ssh-key', hosts.clientKey, '--remote-dir', remoteDir],
-        ...['--nemesis', 'partition,kill,pause', '--time-limit', '15', '--seed', '3', '--store', store, '--json', '--quiet'],
+        ...['--nemesis', 'partition,kill,pause,membership', '--time-limit', '20', '--seed', '3', '--store', store, '--json', '--quiet'],
       ]);
       expect(r.status, r.stderr).toBe(0);
       const results = JSON.parse(r.stdout) as {
@@ -302,9 +302,15 @@ setInterval(() => {}, 1000);
         runDir: string;
         nemesis: { actions: number };
         machine: { nodeWaitShare: number | null } | null;
+        faults: { kind?: string }[];
       };
       expect(results.verdict).toBe(true);
       expect(results.nemesis.actions).toBeGreaterThan(0);
+      // etcd's member remove / add (a learner, started empty on its host) / promote ran there too.
+      expect(
+        results.faults.map((f) => f.kind),
+        JSON.stringify(results.faults),
+      ).toContain('membership');
       // etcd reports no run-queue wait: the Db read each node's /proc/PID/schedstat on its host, and the monitor measured it.
       expect(results.machine?.nodeWaitShare).toEqual(expect.any(Number));
       for (const id of ['n1', 'n2', 'n3']) expect(readFileSync(join(results.runDir, 'nodes', `${id}.log`), 'utf8'), id).toContain('etcd');
