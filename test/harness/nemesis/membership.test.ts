@@ -183,6 +183,27 @@ describe('membership nemesis against the fake admin path', () => {
     expect(cluster.configuration.voters).toHaveLength(2);
   });
 
+  it('a Db whose removed members return as new members (etcd): stopped after the removal, added while down, then started, promoted', async () => {
+    const cluster = new FakeCluster(3);
+    Object.defineProperty(cluster.membership, 'returnsAs', { value: 'new-member' });
+    const { runner, records } = await run(cluster, [{ atMs: 0, f: 'start-membership', value: { target: 'follower' } }]);
+    const removal = completions(records, 'start-membership')[0]!;
+    expect(removal).toMatchObject({ admin: 'ok', stopped: true });
+    const node = (removal['nodes'] as string[])[0]!;
+    expect(cluster.isAlive(node)).toBe(false);
+    await runner.healAll();
+    expect(cluster.configuration).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [] });
+    expect(cluster.calls.filter((c) => c.startsWith('admin') || c.endsWith(` ${node}`))).toEqual([
+      `admin remove ${node}`,
+      `kill ${node}`,
+      `admin add ${node}`,
+      `restart ${node}`,
+      `admin promote ${node}`,
+    ]);
+    const healed = completions(records, 'stop-membership').at(-1)!;
+    expect(Object.keys(healed['steps'] as object)).toEqual([`${node} added`, `${node} started`, `${node} caughtUp`, `${node} promoted`]);
+  });
+
   it('a Db without membership changes: each op records an error, never throws out of the runner', async () => {
     const cluster = new FakeCluster(3);
     Object.defineProperty(cluster, 'membership', { value: undefined });
