@@ -255,8 +255,9 @@ Hosts (one node per host, over SSH; without them, this machine)
   --hosts H1,H2,...       host names or addresses, 1..9; implies the
                           hosts' own nftables for partitions; partition,
                           kill, pause and membership (rift also: clock,
-                          loss, disk, and resize, whose 2 spare identities
-                          run on the last 2 hosts listed). rift with
+                          loss, disk, lease-restart, and resize, whose 2
+                          spare identities run on the last 2 hosts
+                          listed). rift with
                           --net relay: its peer datagrams go through the
                           relay on this machine (bound on the address the
                           hosts reach it on; IPv4), which carries

@@ -20,8 +20,10 @@ export const riftSystem: SystemUnderTest = {
   // membership: admin datagrams reach the hosts (db/rift/membership.ts); clock: the node's own clock over its ssh session
   // (remote-rift-db.ts, --control-fd); loss: random drops in each host's nftables input chain (net/hosts.ts); disk: the
   // node's files copied from its host, damaged here and copied back while it is down (remote-rift-db.ts readDataFile);
-  // resize: its two spare identities on the last two hosts of the list (options.ts).
-  hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock', 'loss', 'disk', 'resize'],
+  // resize: its two spare identities on the last two hosts of the list (options.ts); lease-restart: its cuts, kills and
+  // clock as above (checked by hand on the test's hosts, 2026-12-06: valid, and --unsafe-forget-lease-on-restart caught,
+  // with and without --net relay).
+  hostKinds: ['partition', 'kill', 'pause', 'membership', 'clock', 'loss', 'disk', 'resize', 'lease-restart'],
   // With --net relay the peer datagrams go through the relay on this machine (on-hosts.ts), which delays, duplicates,
   // replays and holds them; partitions and loss then happen there too.
   hostRelayKinds: ['delay', 'duplicate', 'replay', 'relead'],

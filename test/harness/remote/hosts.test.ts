@@ -45,7 +45,8 @@ describe('host lists', () => {
     // rift's peer datagrams through the relay on this machine: the relay's kinds too, and partitions there.
     const relayed = parseOptions(['--hosts', 'h1,h2,h3', '--net', 'relay', '--nemesis', 'partition,delay,duplicate,replay,relead,loss']);
     expect(relayed).toMatchObject({ kind: 'run', options: { net: 'relay', nodes: 3 } });
-    expect(() => parseOptions(['--hosts', 'h1', '--net', 'relay', '--nemesis', 'lease-restart'])).toThrow('not on --hosts --net relay');
+    expect(parseOptions(['--hosts', 'h1,h2,h3', '--nemesis', 'lease-restart'])).toMatchObject({ options: { nemesis: ['lease-restart'] } });
+    expect(() => parseOptions(['--hosts', 'h1', '--db', 'etcd', '--nemesis', 'lease-restart'])).toThrow(UsageError);
     // rift's own clock over the node's ssh session (--control-fd); libfaketime only on this machine.
     expect(parseOptions(['--hosts', 'h1', '--nemesis', 'clock'])).toMatchObject({ options: { nemesis: ['clock'] } });
     expect(() => parseOptions(['--hosts', 'h1', '--nemesis', 'clock', '--clock-via', 'faketime'])).toThrow('not on --hosts');
