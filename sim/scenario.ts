@@ -212,9 +212,9 @@ export interface SimOptions {
   /**
    * While a node is suspected, clients ask the others to hold an attempt
    * until they know another leader (ClientRequest.awaitLeader,
-   * node/held-requests.ts), as the real client does. Absent = false: the
-   * unsafe presets' measured seeds and the scenarios kept as data were found
-   * without it (their course depends on every client's choice).
+   * node/held-requests.ts), as the real client does. Absent = true; false
+   * replays scenarios kept as data from before it existed (their course
+   * depends on every client's choice).
    */
   readonly clientAwaitsLeader?: boolean;
   /** The clients' attempt timeout (node/client-retry.ts RetryPolicy); absent = the default policy's (min(250, opTimeoutMs)). */

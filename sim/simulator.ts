@@ -951,7 +951,7 @@ export class Simulation {
         retry: {
           ...defaultRetryPolicy(this.options.opTimeoutMs, this.options.electionTimeoutMsMax),
           ...(this.options.clientSuspicion === false ? { suspicionMs: 0 } : {}),
-          ...(this.options.clientAwaitsLeader === true ? {} : { awaitLeaderShare: 0 }),
+          ...(this.options.clientAwaitsLeader === false ? { awaitLeaderShare: 0 } : {}),
           ...(this.options.clientAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: this.options.clientAttemptTimeoutMs }),
         },
         livenessFromMs,
