@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdDb, WAIT_READ_EVERY_MS } from '../../../harness/db/etcd/etcd-db.js';
+import { gatewayCall } from '../../../harness/db/etcd/gateway.js';
 import type { CommandResult, HostProcess, ProcessExit, Remote } from '../../../harness/remote/remote.js';
 import { waitFor } from '../wait.js';
 
@@ -89,5 +90,13 @@ describe('EtcdDb run-queue waits', () => {
     expect(s?.runQueueWaitMs).toBeUndefined();
     expect(commands.filter((c) => c.startsWith('cat'))).toEqual([]);
     await etcd.kill('n1');
+  });
+});
+
+describe('gatewayCall', () => {
+  it('takes a deadline that is not a whole number of ms (the membership steps pass what is left of theirs)', async () => {
+    const port = await fakeGateway();
+    const r = await gatewayCall(`http://127.0.0.1:${port}`, '/v3/maintenance/status', {}, 999.37);
+    expect(r).toMatchObject({ kind: 'answer', status: 200 });
   });
 });
