@@ -751,10 +751,9 @@ export class NodeHost {
   }
 
   /**
-   * Held requests go on: all of them once this node knows a leader they do
-   * not avoid (dispatched again: served here, redirected to it, or held
-   * again for the rest of their wait if it is still one to avoid); the rest
-   * when their wait ran out, answered as they would have been at once.
+   * Held requests go on: those whose wait ran out, answered as they would
+   * have been at once; then, once this node leads or knows a leader, those
+   * that do not avoid it, dispatched again (served here or redirected to it).
    */
   private readonly onHeldTimer = (): void => {
     this.heldTimer = null;
