@@ -43,7 +43,7 @@ export type World = Int32Array;
 export type Action =
   | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly msg: number }
   | {
-      readonly kind: 'tick' | 'timeout' | 'fsync' | 'snapshot' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail';
+      readonly kind: 'tick' | 'timeout' | 'fsync' | 'snapshot' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail' | 'tear';
       readonly node: number;
     }
   | { readonly kind: 'request'; readonly op: number; readonly node: number }
@@ -89,7 +89,13 @@ const B_DUPS = 2;
 const B_PAUSES = 3;
 const B_DISK = 4;
 const B_TIMEOUTS = 5;
-const PER_NODE_BUDGETS = 6;
+/**
+ * `--torn-tails`: the last durable frame of a down node's log damaged (the `tear` event; sim/stepped/cluster.ts replays it).
+ * The count travels with the node: a correct node with one refuses to start (until the end-of-path heal
+ * repairs its disk); under --unsafe torn-tail-dropped it lost its last entry and starts.
+ */
+const B_TORN = 6;
+const PER_NODE_BUDGETS = 7;
 /**
  * Words of a World that say how the search reached it (the one-step sleep sets, `--sleep`: see
  * `Model.sleeps`); no fingerprint reads them, so two states that differ only there are one state.
@@ -123,6 +129,7 @@ const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
   advance: 14,
   snapshot: 15,
   admin: 16,
+  tear: 17,
 };
 /** Admin change types in INPUT_ADMIN codes. */
 const CHANGE_TYPES: readonly ConfChange['type'][] = ['add_learner', 'promote', 'remove'];
@@ -677,8 +684,11 @@ export class Model {
       const s = this.node(w, i).summary;
       const isPaused = (paused & (1 << i)) !== 0;
       if (!s.up) {
+        // A correct node whose last frame is torn refuses to start (its own count, whatever the budget mode).
+        if (!this.options.unsafe.tornTailDropped && w[L.budget + B_TORN * L.n + i]! > 0) continue;
         out.push({ kind: 'restart', node: i });
         if (used(B_DISK, i) < b.diskFaults && s.storedEntries) out.push({ kind: 'lose_tail', node: i });
+        if (used(B_TORN, i) < b.tornTails && s.storedEntries) out.push({ kind: 'tear', node: i });
         continue;
       }
       if (isPaused) {
@@ -909,6 +919,14 @@ export class Model {
         slot = action.node;
         next[L.budget + B_DISK * L.n + slot]!++;
         result = this.nodeStep(slot, this.node(w, slot), INPUT_LOSE_TAIL + 1);
+        break;
+      case 'tear':
+        // Under the flag the storage drops the damaged frame, here its last entry; a correct node just stays down.
+        next[L.budget + B_TORN * L.n + action.node]!++;
+        if (this.options.unsafe.tornTailDropped) {
+          slot = action.node;
+          result = this.nodeStep(slot, this.node(w, slot), INPUT_LOSE_TAIL + 1);
+        }
         break;
       case 'transfer': {
         slot = action.node;
@@ -1588,6 +1606,8 @@ export class Model {
         return { kind: 'resume', node: this.ids[action.node]!, backlogTicks: this.backlogOf(w, action.node) };
       case 'lose_tail':
         return { kind: 'lose_tail', node: this.ids[action.node]!, entries: 1 };
+      case 'tear':
+        return { kind: 'tear', node: this.ids[action.node]! };
       case 'request':
         return { kind: 'request', op: action.op, node: this.ids[action.node]! };
       case 'transfer':

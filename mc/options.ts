@@ -65,6 +65,7 @@ export interface Bounds {
   readonly dups: number;
   readonly pauses: number;
   readonly diskFaults: number;
+  readonly tornTails: number;
   readonly transfers: number;
   readonly snapshots: number;
   readonly configChanges: number;
@@ -116,7 +117,7 @@ export interface McOptions {
   /** `empty`: start from empty disks; `leader`: from n1 leading term 1 with its noop committed (mc/model.ts initial). */
   readonly start: 'empty' | 'leader';
   /**
-   * `node`: --crashes, --drops, --dups, --pauses and --disk-faults are budgets of each node;
+   * `node`: --crashes, --drops, --dups, --pauses, --disk-faults and --torn-tails are budgets of each node;
    * `cluster`: of the whole cluster (one crash in all, not one per node), which makes spaces with
    * the same kinds of fault far smaller. Timer firings stay per node either way.
    */
@@ -242,6 +243,18 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     min: 0,
     max: 10,
     help: "per node: while down, its log loses its last entry (a damaged disk; breaks Raft's model: use with --properties liveness)",
+  },
+  {
+    kind: 'int',
+    key: 'tornTails',
+    flag: 'torn-tails',
+    value: 'T',
+    def: 0,
+    min: 0,
+    max: 10,
+    help:
+      'per node: while down, the last frame of its log is damaged (a torn write or a flipped bit): a correct node refuses to ' +
+      'start until the end-of-path heal repairs it; under --unsafe torn-tail-dropped it drops its last entry and starts',
   },
   {
     kind: 'int',
@@ -436,7 +449,7 @@ export const USAGE = (): string => {
     ),
     line(
       '--fault-budgets SCOPE',
-      'node (default): --crashes, --drops, --dups, --pauses, --disk-faults count per node; cluster: for the whole cluster',
+      'node (default): --crashes, --drops, --dups, --pauses, --disk-faults, --torn-tails count per node; cluster: for the whole cluster',
     ),
     line(
       '--drift-bound X',

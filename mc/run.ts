@@ -43,7 +43,7 @@ function describeBounds(o: McOptions): string {
   return (
     `${b.nodes} nodes, terms<=${b.maxTerm}, log<=${b.maxLog}, in-flight<=${b.maxInFlight === 0 ? 'any' : b.maxInFlight}, ` +
     `${o.time === 'ticks' ? `time<=${b.maxTime} ticks (tick every ${o.tickSteps}..${slowestTickSteps(o.tickSteps, o.clockDriftBound)} steps)` : `${b.timeouts} timer firings per node`}, ` +
-    `per ${o.faultBudgets === 'cluster' ? 'cluster' : 'node'}: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}; transfers ${b.transfers}, ` +
+    `per ${o.faultBudgets === 'cluster' ? 'cluster' : 'node'}: crashes ${b.crashes}, drops ${b.drops}, dups ${b.dups}, pauses ${b.pauses}, disk faults ${b.diskFaults}, torn tails ${b.tornTails}; transfers ${b.transfers}, ` +
     `ops: ${b.writes} put / ${b.cas} cas / ${b.reads} read on ${b.keys} key(s), ${b.retries} retr${b.retries === 1 ? 'y' : 'ies'}` +
     `${b.maxDepth > 0 ? `, depth<=${b.maxDepth}` : ''}`
   );

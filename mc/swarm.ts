@@ -26,6 +26,7 @@ const OPTIONAL_KINDS: ReadonlySet<Action['kind']> = new Set([
   'crash',
   'pause',
   'lose_tail',
+  'tear',
   'transfer',
   'snapshot',
   'admin',
@@ -44,6 +45,7 @@ const ALL_KINDS: readonly Action['kind'][] = [
   'pause',
   'resume',
   'lose_tail',
+  'tear',
   'request',
   'transfer',
   'admin',
@@ -137,6 +139,7 @@ export class SwarmProfile {
       case 'pause':
       case 'resume':
       case 'lose_tail':
+      case 'tear':
       case 'transfer':
       case 'admin':
         return kind * this.nodeWeight(action.kind, action.node);

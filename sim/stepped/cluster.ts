@@ -38,6 +38,8 @@ export class SteppedCluster {
   private readonly nodes = new Map<NodeId, SteppedNode>();
   private network: SteppedMessage[] = [];
   private readonly paused = new Set<NodeId>();
+  /** Nodes whose last log frame is damaged and that refuse to start until `repairDisk` (a correct node; `tear`). */
+  private readonly refused = new Set<NodeId>();
   private attempts: number[];
 
   constructor(
@@ -139,6 +141,8 @@ export class SteppedCluster {
       case 'restart': {
         const node = this.node(event.node);
         if (node.up) throw new EventNotPossible(`restart ${event.node}: it is running`);
+        if (this.refused.has(event.node))
+          throw new EventNotPossible(`restart ${event.node}: it refuses to start (its last log frame is damaged)`);
         node.restart();
         return this.after(node);
       }
@@ -183,12 +187,25 @@ export class SteppedCluster {
         node.loseLogTail(event.entries);
         return this.after(node);
       }
+      case 'tear': {
+        const node = this.node(event.node);
+        if (node.up) throw new EventNotPossible(`tear-last-frame ${event.node}: it is running`);
+        // The storage's choice at the next start: under the flag it drops the frame (here its last entry); a correct one refuses.
+        if (this.params.unsafe.tornTailDropped) node.loseLogTail(1);
+        else this.refused.add(event.node);
+        return this.after(node);
+      }
       case 'advance':
         // Real time only: the nodes' ticks are events of their own.
         return { node: null, effects: null };
       default:
         return assertNever(event, 'stepped event');
     }
+  }
+
+  /** The heal repairs a damaged disk (as the simulator's heal restores the file): a node that refused may start. */
+  repairDisk(id: NodeId): void {
+    this.refused.delete(id);
   }
 
   /** Runs `input` on a live, unpaused node outside the event vocabulary (the liveness probe), with the usual effects. */

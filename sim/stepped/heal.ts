@@ -64,7 +64,10 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
   const cluster = new SteppedCluster(from.params, from.ops, from.rules, start);
   for (const id of cluster.ids) {
     if (cluster.isPaused(id)) cluster.run({ kind: 'resume', node: id, backlogTicks: 0 });
-    if (!cluster.node(id).up) cluster.run({ kind: 'restart', node: id });
+    if (!cluster.node(id).up) {
+      cluster.repairDisk(id);
+      cluster.run({ kind: 'restart', node: id });
+    }
   }
   let probeAttempt = 0;
   let probeOutstanding = false;

@@ -55,6 +55,12 @@ export type SteppedEvent =
   | { readonly kind: 'admin'; readonly node: NodeId; readonly change: ConfChange }
   /** Disk damage on a node that is down: its log loses its last `entries` entries. */
   | { readonly kind: 'lose_tail'; readonly node: NodeId; readonly entries: number }
+  /**
+   * The last frame of a down node's log is damaged (a torn write, a flipped bit): a correct node refuses to
+   * start until its disk is repaired (the heal); under --unsafe torn-tail-dropped it drops the frame, here its
+   * last entry, and starts without it (issue 15 defect 3).
+   */
+  | { readonly kind: 'tear'; readonly node: NodeId }
   /** One step of real time passes (the model checker's rate-bounded clocks, mc/clock.ts); no node acts on it. */
   | { readonly kind: 'advance' };
 
@@ -100,6 +106,8 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
       return `transfer-leadership ${event.node} -> ${event.to}`;
     case 'lose_tail':
       return `lose-tail ${event.node} ${event.entries}`;
+    case 'tear':
+      return `tear-last-frame ${event.node}`;
     case 'admin':
       return `admin ${event.node} ${describeConfChange(event.change)}`;
     case 'advance':
@@ -231,6 +239,8 @@ export function parseTrace(raw: unknown): SteppedTrace {
         return { kind, node: node(e['node'], `${at}.node`), to: node(e['to'], `${at}.to`) };
       case 'lose_tail':
         return { kind, node: node(e['node'], `${at}.node`), entries: int(e['entries'], `${at}.entries`, 1, 1_000_000) };
+      case 'tear':
+        return { kind, node: node(e['node'], `${at}.node`) };
       case 'admin': {
         const change = e['change'];
         if (!isRecord(change)) throw new TraceFormatError(`${at}.change: expected {type, node}`);

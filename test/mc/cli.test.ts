@@ -29,6 +29,7 @@ const BOUND_FLAGS = [
   'dups',
   'pauses',
   'disk-faults',
+  'torn-tails',
   'transfers',
   'writes',
   'cas',
