@@ -874,8 +874,11 @@ export class NodeHost {
       pending.replyTo = replyTo; // already proposed here; answer when it applies
       return;
     }
-    const soft = this.core.status();
-    if (wantsHold(request, soft.role, soft.leaderId) && this.hold(request, replyTo)) return;
+    // Only a request that asked to wait costs a status here (this is every write's path).
+    if (request.awaitLeader !== undefined) {
+      const soft = this.core.status();
+      if (wantsHold(request, soft.role, soft.leaderId) && this.hold(request, replyTo)) return;
+    }
     if (this.pendingWriteByIndex.size >= maxPendingWrites) {
       this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
       return;

@@ -391,6 +391,38 @@ export abstract class MembershipSteps {
   }
 
   /**
+   * Adds `node` as a learner once the configuration is committed (unless it
+   * is a member already) and waits to see the add committed; `retryRefused`:
+   * a refusal is tried again until the step's deadline. Null when added,
+   * else why not.
+   */
+  private async addAsLearner(
+    node: string,
+    step: () => number,
+    mark: (name: string) => void,
+    retryRefused: boolean,
+  ): Promise<string | null> {
+    const deadline = step();
+    const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
+    if (!settled.ok) return 'no committed configuration to add it to';
+    if (!settled.status!.voters.includes(node) && !settled.status!.learners.includes(node)) {
+      let r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
+      while (retryRefused && r.type === 'refused' && performance.now() + pollMs < deadline && !this.stopping()) {
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
+      }
+      if (r.type === 'refused') return `add refused: ${r.error}`;
+    }
+    const added = await this.waitStatus(
+      Math.max(deadline, performance.now() + 1000),
+      (m) => m.configurationCommitted && (m.learners.includes(node) || m.voters.includes(node)),
+    );
+    if (!added.ok) return 'the add was not seen committed before the deadline';
+    mark('added');
+    return null;
+  }
+
+  /**
    * etcd's way back (returnsAs 'new-member'): the node must be down when it
    * is added (the add wipes its data), and starts after, joining the
    * existing cluster; a learner added earlier that is not running starts
@@ -403,22 +435,9 @@ export abstract class MembershipSteps {
         await cluster.kill(node);
         mark('stopped');
       }
-      const deadline = step();
-      const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
-      if (!settled.ok) return 'no committed configuration to add it to';
-      let r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
       // etcd refuses a change while a member joined less than 5 s ago ("unhealthy cluster"): try again until the deadline.
-      while (r.type === 'refused' && performance.now() + pollMs < deadline && !this.stopping()) {
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-        r = await this.admin().change('add', node, Math.max(1, deadline - performance.now()));
-      }
-      if (r.type === 'refused') return `add refused: ${r.error}`;
-      const added = await this.waitStatus(
-        Math.max(deadline, performance.now() + 1000),
-        (m) => m.configurationCommitted && (m.learners.includes(node) || m.voters.includes(node)),
-      );
-      if (!added.ok) return 'the add was not seen committed before the deadline';
-      mark('added');
+      const why = await this.addAsLearner(node, step, mark, true);
+      if (why !== null) return why;
     }
     if (!cluster.isAlive(node)) {
       try {
@@ -448,19 +467,8 @@ export abstract class MembershipSteps {
       mark('restarted');
     }
     if (add && this.returnsAs() === 'same-member') {
-      const deadline = step();
-      const settled = await this.waitStatus(deadline, (m) => m.configurationCommitted);
-      if (!settled.ok) return 'no committed configuration to add it to';
-      if (!settled.status!.voters.includes(node) && !settled.status!.learners.includes(node)) {
-        const r = await admin.change('add', node, Math.max(1, deadline - performance.now()));
-        if (r.type === 'refused') return `add refused: ${r.error}`;
-      }
-      const added = await this.waitStatus(
-        Math.max(deadline, performance.now() + 1000),
-        (m) => m.configurationCommitted && (m.learners.includes(node) || m.voters.includes(node)),
-      );
-      if (!added.ok) return 'the add was not seen committed before the deadline';
-      mark('added');
+      const why = await this.addAsLearner(node, step, mark, false);
+      if (why !== null) return why;
     }
     // §4.2.1: only a learner whose last catch-up round took under an election timeout is promoted.
     const deadline = step();
