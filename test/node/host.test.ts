@@ -17,7 +17,7 @@ import type { Entry, HardState, RaftMessage } from '../../node/raft/types.js';
 import { openMemoryStorage } from '../../node/storage/memory-storage.js';
 import type { PersistOptions, RaftStorage } from '../../node/storage/storage.js';
 
-function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags; storage?: RaftStorage } = {}): {
+function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags; storage?: RaftStorage; real?: FakeReal } = {}): {
   host: NodeHost;
   real: FakeReal;
   sent: RaftMessage[];
@@ -38,7 +38,7 @@ function setup(options: { readMode?: 'readindex' | 'lease'; unsafe?: UnsafeFlags
     },
     '/',
   );
-  const real = new FakeReal();
+  const real = options.real ?? new FakeReal();
   const clock = new AdjustableClock({ realNowMs: () => real.nowMs, scheduler: real });
   const sent: RaftMessage[] = [];
   const replies: ClientMessage[] = [];
@@ -370,6 +370,21 @@ describe('NodeHost holds a request that asked to wait for a leader (node/held-re
     }
     expect(outcomes(replies)).toEqual([]);
     real.advance(2);
+    expect(outcomes(replies)).toEqual([[1, { status: 'not_leader', leaderHint: 'n2' }]]);
+  });
+
+  it('answers when the wait runs out even if its timer fires a hair early by the clock (as real timers do)', () => {
+    // Seen on the real node: a timer whose callback ran 0.7 ms before its due time by the clock's reading; the request
+    // was held again for 1 ms at a time instead of being answered.
+    class EarlyReal extends FakeReal {
+      override setTimeout(fn: () => void, delayMs: number): unknown {
+        return super.setTimeout(fn, Math.max(0, delayMs - 0.5));
+      }
+    }
+    const { host, real, replies } = setup({ real: new EarlyReal() });
+    host.onPeerMessage(heartbeatFrom('n2', 1));
+    host.onClientMessage(awaiting(1, 'n2', 100), client);
+    real.advance(99.6); // the held timer fired at 99.5
     expect(outcomes(replies)).toEqual([[1, { status: 'not_leader', leaderHint: 'n2' }]]);
   });
 
