@@ -140,6 +140,25 @@ describe('membership cycles in the simulator', () => {
     expect(judged.sim.trace[promoted + 5] ?? '').toContain('SnapshotRequest 16@2');
   });
 
+  // Found by a hunt of the correct node in lease mode with snapshots every 4 entries (2026-12-06, `npm run sim -- --runs
+  // 20000 --seed 921 --read-mode lease --snapshot-every-entries 4`, run 13,176): leader n2 of {n2,n3,n4,n5} with
+  // learner n1 appended "promote n1" at 22 and committed 21 with n1's and n3's acknowledgements (3 of the 5 voters of
+  // its newest configuration, §4.1); n3 learned commit 21 before the promotion reached it and snapshotted at 21, and
+  // the check counted holders among the voters of the configuration at 21 and of n3's own (both {n2,n3,n4,n5}: 2 of
+  // 4). It now takes an entry a leader's commit-quorum-checked commit covered as committed. The scenario is the
+  // hunt's, kept as data (testdata/), under the hunt's options.
+  it('a follower that snapshots an entry its leader committed under a promotion it has not yet received snapshots committed state', async () => {
+    const found = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-check-follower-behind-promote.json'), 'utf8')) as Scenario;
+    const judged = await judge(found, { ...traced, readMode: 'lease', snapshotEveryEntries: 4, snapshotTrailingEntries: 4 });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    // The course it had when found: the promotion appended at 22, and n3's snapshot at 21 before it received it.
+    const trace = judged.sim.trace;
+    const promoted = trace.findIndex((line) => line.includes('Entries [22@3 conf promote n1'));
+    expect(promoted).toBeGreaterThan(0);
+    const snapshot = trace.findIndex((line) => line.includes('SnapshotRequest 21@3 voters=[n2,n3,n4,n5] learners=[n1]'));
+    expect(snapshot).toBeGreaterThan(promoted);
+  });
+
   // Found by a 2,000-run campaign of the membership-heavy mix on 3 nodes with snapshots every 3 entries (2026-12-06,
   // run 1,012 of seed 64): leader n2, busy saving a snapshot, took n1's acknowledgement of 8 and committed it under
   // {n1,n2,n3} without a Ready; the next event appended "remove n1" ({n2,n3}); the commit-quorum check, run only on
