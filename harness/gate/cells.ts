@@ -181,6 +181,14 @@ const diskLostTail = [
 const membershipCut = ['--time-limit', '20', '--nemesis', 'partition,membership', '--partition', 'halves', '--targets', 'leader'];
 
 /**
+ * A member removed and put back while a witness that saw it leave is cut off, then made leader (kinds/rejoin.ts): the
+ * witness must hear a leader it does not know as a member. One cycle per run (it starts 6-10 s in and ends before the
+ * run does), so the last word is the witness's: a later cycle cuts off a new witness, and the old one's configuration
+ * then no longer has a quorum without the leader it cannot hear, which deposes that leader and lets it catch up.
+ */
+const rejoinCycle = ['--time-limit', '20', '--nemesis', 'rejoin', '--nemesis-interval', '8'];
+
+/**
  * Snapshots every 5 applied entries while the leader is cut off from everyone (issue 18): the leader keeps taking writes it
  * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
  * them.
@@ -264,6 +272,19 @@ export const correctCells: readonly GateCell[] = [
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24): 30 valid; 94 removals, " +
         '74 of them under the cut (not committed until it healed, as they must not be), 20 committed',
+    },
+  },
+  {
+    name: 'correct/rejoin-once',
+    expect: 'valid',
+    why: 'a member re-added while a witness was cut off, then leading: the witness hears it once healed and catches up',
+    args: [...common, ...rejoinCycle],
+    measured: {
+      detected: 0,
+      runs: 10,
+      note:
+        '2026-12-06, node dist/harness/gate.js --study --only rejoin --runs 10 --correct-runs 10 --seed 1321256571 (two lanes, load 3-5): ' +
+        '10 valid, 22.7-23.5 s; the one-kind cell correct/rejoin (10 s, a cycle every 2 s) 10 of 10 valid in the same study',
     },
   },
   {
@@ -542,6 +563,24 @@ export const bugCells: readonly GateCell[] = [
         '25-36 s wall; control 8 of 8 valid)',
     },
     control: 'correct/membership-cut',
+  },
+  {
+    name: 'members-only-transport/rejoin',
+    expect: 'invalid',
+    why:
+      "the transport defect of 2026-12-06: a node hears a leader's AppendEntries only from the members it knows, so the " +
+      'witness that missed a re-addition never hears the re-added leader (the catch-up check after the final reads)',
+    args: [...common, ...rejoinCycle, '--node-flag=--unsafe-members-only-transport'],
+    plan: { n: 3, k: 2 },
+    measured: {
+      detected: 10,
+      runs: 10,
+      note:
+        '2026-12-06, node dist/harness/gate.js --study --only rejoin --runs 10 --correct-runs 10 --seed 1321256571 (two lanes, load 3-5): ' +
+        "caught in every run by the catch-up check 20 s in (the witness's commit index never moved after the final reads), " +
+        '38.6-41.3 s wall; the same fault mix without the flag 10 of 10 valid (correct/rejoin-once)',
+    },
+    control: 'correct/rejoin-once',
   },
   {
     name: 'ignore-lost-follower-log/disk',

@@ -22,6 +22,7 @@ import { membership, type MembershipOp } from './kinds/membership.js';
 import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
+import { rejoin, type RejoinOp } from './kinds/rejoin.js';
 import { relead, type ReleadOp } from './kinds/relead.js';
 import { replay, type ReplayOp } from './kinds/replay.js';
 import { resize, type ResizeOp } from './kinds/resize.js';
@@ -42,6 +43,7 @@ export interface NemesisOps {
   relead: ReleadOp;
   membership: MembershipOp;
   resize: ResizeOp;
+  rejoin: RejoinOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -66,6 +68,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   relead,
   membership,
   resize,
+  rejoin,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -84,7 +87,7 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake), the lease-restart
  * choreography's leftovers among them; the relead choreography's network
- * and clock; membership, then resize, once every node runs again (a member
+ * and clock; membership, then resize, then rejoin (its network and members), once every node runs again (a member
  * put back must catch up before its promotion); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
@@ -99,6 +102,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   relead.finalHeal,
   membership.finalHeal,
   resize.finalHeal,
+  rejoin.finalHeal,
   clock.finalHeal,
 ];
 

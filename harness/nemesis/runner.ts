@@ -147,6 +147,8 @@ export class NemesisRunner {
         return this.nemeses.membership.invoke(op);
       case 'resize':
         return this.nemeses.resize.invoke(op);
+      case 'rejoin':
+        return this.nemeses.rejoin.invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

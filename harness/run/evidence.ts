@@ -243,6 +243,16 @@ function describeStart(kind: NemesisKind, v: unknown): string {
       const list = (x: unknown): string => (Array.isArray(x) && x.length > 0 ? x.join(', ') : 'none');
       return `grew by ${list(grown)}` + (field(v, 'shrink') !== undefined ? `; removed ${list(removed)}` : '');
     }
+    case 'rejoin': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const gaveUp = field(v, 'gaveUp');
+      if (typeof gaveUp === 'string') return `gave up: ${gaveUp}`;
+      return (
+        `${String(field(v, 'removed'))} removed and re-added while ${String(field(v, 'witness'))} was cut off; ` +
+        `${String(field(v, 'leader'))} led term ${String(field(v, 'term'))}, ` +
+        `${String(field(v, 'witness'))} ${field(v, 'witnessCaughtUp') === true ? 'caught up' : 'did not catch up'} (its leader: ${String(field(v, 'witnessLeader') ?? 'none')})`
+      );
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -265,6 +275,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'replay':
     case 'lease-restart':
     case 'relead':
+    case 'rejoin':
       return true;
     case 'kill':
     case 'pause':
@@ -299,6 +310,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'relead':
     case 'membership':
     case 'resize':
+    case 'rejoin':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -403,6 +415,8 @@ function evidenceOf(
       field(startValue, 'wasLeader') === true ||
       (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
   } else if (kind === 'membership') hitLeader = field(startValue, 'wasLeader') === true;
+  else if (kind === 'rejoin')
+    hitLeader = typeof field(startValue, 'term') === 'number'; // its star deposed the old leader
   else if (kind === 'resize') {
     // The shrink removed the leader (it handed over first, §3.10, and stepped down, §4.2.2).
     const shrink = field(startValue, 'shrink');

@@ -159,6 +159,7 @@ describe('parseOptions: each flag', () => {
       'relead',
       'membership',
       'resize',
+      'rejoin',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -237,6 +238,7 @@ describe('parseOptions: each flag', () => {
       'relead',
       'membership',
       'resize',
+      'rejoin',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

@@ -68,6 +68,7 @@ describe('the nemesis table', () => {
       'relead',
       'membership',
       'resize',
+      'rejoin',
     ]);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
@@ -149,6 +150,7 @@ describe('the nemesis table', () => {
       'stop-relead',
       'stop-membership',
       'stop-resize',
+      'stop-rejoin',
       'reset-clock',
     ]);
   });

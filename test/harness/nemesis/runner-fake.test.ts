@@ -57,6 +57,8 @@ const effects: Record<NemesisKind, RegExp[]> = {
   relead: [/^holdAllFrom n\d$/, /^partition$/, /^holdAllFrom null$/, /^heal$/],
   membership: [/^admin remove n\d$/, /^admin add n\d$/, /^admin promote n\d$/],
   resize: [/^admin remove n\d$/, /^admin add n\d$/, /^admin promote n\d$/],
+  // The fake elects no one: each cycle gives up at its star (rejoin.test.ts plays the whole choreography).
+  rejoin: [/^admin remove n\d$/, /^partition$/, /^admin add n\d$/, /^admin promote n\d$/, /^heal$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -118,6 +120,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-membership': null,
       'start-resize': { target: 'follower' },
       'stop-resize': null,
+      'start-rejoin': null,
+      'stop-rejoin': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

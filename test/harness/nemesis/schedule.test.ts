@@ -34,6 +34,7 @@ const startFs = new Set([
   'start-relead',
   'start-membership',
   'start-resize',
+  'start-rejoin',
 ]);
 
 describe('nemesis schedules', () => {
