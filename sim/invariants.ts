@@ -248,8 +248,10 @@ export class InvariantChecker {
         // later term must hold it too (a follower that forgot its term, e.g. acking before fsync, lets an
         // old leader commit behind a newer leader's back; checking only at election time misses that).
         for (const [other, o] of this.incarnations) {
-          if (o.wasLeaderInTerm === null || o.wasLeaderInTerm <= st.currentTerm) continue;
-          const held = o.log[i - 1];
+          // Below that leader's log start its snapshot holds the entry (as at election time, above); its log is
+          // indexed from its start (a compacted log's first index is past 1: a hunt's false alarm, 2026-12-06).
+          if (o.wasLeaderInTerm === null || o.wasLeaderInTerm <= st.currentTerm || i < o.logFirst) continue;
+          const held = o.log[i - o.logFirst];
           if (held === undefined || held.term !== e.term || held.data !== e.data) {
             this.violation(
               `leader completeness: ${other} leads term ${o.wasLeaderInTerm} without entry ${i} (term ${e.term}), committed in term ${st.currentTerm} (§5.4)`,
