@@ -687,6 +687,22 @@ export const etcdCells: readonly GateCell[] = [
     unavailable: etcdUnavailable,
   },
   {
+    name: 'etcd-correct/membership',
+    expect: 'valid',
+    why:
+      "etcd 3.4 stays linearizable while members are removed and come back as new members (etcd's member remove / member " +
+      'add, a learner promoted): the harness drives the change through the gateway and the final heal restores every member',
+    args: [...etcdCommon, '--nemesis', 'membership'],
+    measured: {
+      detected: 0,
+      runs: 6,
+      note:
+        "2026-12-06, node dist/harness/gate.js --study --only 'etcd-correct/membership$' --runs 0 --correct-runs 6 (two lanes, " +
+        'load 3-6): 6 valid, 22.6-26.8 s; a removal (the leader or another) and its restore as a new member in each run',
+    },
+    unavailable: etcdUnavailable,
+  },
+  {
     name: 'etcd-serializable-reads/partition',
     expect: 'invalid',
     why: "serializable reads are served from the member's local state: a member cut off from the leader serves stale values (Jepsen, etcd 3.4.3, 2020)",

@@ -119,6 +119,32 @@ describe('the simulator with snapshots every few entries', () => {
     },
   );
 
+  // Lease reads over compacted logs, on a fresh seed each run (printed; RIFT_SIM_SEED replays): the mix whose hunts found
+  // the two false alarms above (2026-12-06; about 1 run in 2,400 and 1 in 13,000), so that CI keeps hunting it.
+  const freshSeed = process.env['RIFT_SIM_SEED'] === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : seed;
+  it(
+    `a campaign of 150 runs in lease mode on 3 nodes with snapshots every 3 entries (fresh seed ${freshSeed}) finds no violation`,
+    { timeout: 240_000 },
+    async () => {
+      const options = {
+        ...defaultSimOptions,
+        nodeCount: 3,
+        readMode: 'lease' as const,
+        snapshotEveryEntries: 3,
+        snapshotTrailingEntries: 3,
+      };
+      const result = await campaign(options, { numRuns: 150, seed: freshSeed, maxShrinks: 20 });
+      if (result.failed) {
+        throw new Error(
+          `campaign failed: replay with npm run sim -- --seed ${result.seed} --path ${result.path} --nodes 3 --read-mode lease --snapshot-every-entries 3\n${result.report}`,
+        );
+      }
+      expect(result.runs).toBe(150);
+      expect(result.totals.snapshotsTaken).toBeGreaterThan(150);
+      expect(result.totals.opsOk).toBeGreaterThan(0);
+    },
+  );
+
   it(
     `the snapshot-past-commit preset's faults on the correct node (seed ${seed}) show nothing in 20 runs`,
     { timeout: 240_000 },
