@@ -698,7 +698,7 @@ export const etcdCells: readonly GateCell[] = [
       runs: 6,
       note:
         "2026-12-06, node dist/harness/gate.js --study --only 'etcd-correct/membership$' --runs 0 --correct-runs 6 (two lanes, " +
-        'load 3-6): 6 valid, 22.6-26.8 s; a removal (the leader or another) and its restore as a new member in each run',
+        'load 3-6): 6 valid, 22.6-26.8 s; three removals (the leader or another) and their restores as new members in each run',
     },
     unavailable: etcdUnavailable,
   },
