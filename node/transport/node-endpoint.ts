@@ -169,6 +169,19 @@ function mayComeFromAnyLeader(type: string): boolean {
   return type === 'append_entries' || type === 'install_snapshot' || type === 'snapshot_chunk' || type === 'hello';
 }
 
+/**
+ * Whether a peer datagram of `type` is heard from a sender that is (or is
+ * not) `admitted` (RaftNode.acceptedPeers: the members of the
+ * configurations this node still hears): every type from an admitted
+ * sender, and from anyone what a leader sends its followers
+ * ({@link mayComeFromAnyLeader}), unless `unsafeMembersOnly`. The one rule:
+ * the transport applies it, and the simulator's stepped nodes (the model
+ * checker's and the replay's) apply it to every delivery.
+ */
+export function peerDatagramHeard(admitted: boolean, type: string, unsafeMembersOnly: boolean): boolean {
+  return admitted || (!unsafeMembersOnly && mayComeFromAnyLeader(type));
+}
+
 export class NodeEndpoint {
   private readonly peers: PeerReplayGuard;
   private readonly clients: ClientReplayGuard;
@@ -293,11 +306,7 @@ export class NodeEndpoint {
     }
     const body = envelope.body;
     if (auth.domain === 'peer') {
-      if (
-        this.admitted !== null &&
-        !this.admitted.has(auth.sender) &&
-        (this.opts.unsafeMembersOnly === true || !mayComeFromAnyLeader(body.type))
-      ) {
+      if (!peerDatagramHeard(this.admitted === null || this.admitted.has(auth.sender), body.type, this.opts.unsafeMembersOnly === true)) {
         this.countDrop(
           'not_a_member',
           `a ${body.type} from ${auth.sender}, which is not a member of any configuration this node still hears`,

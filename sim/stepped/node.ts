@@ -27,7 +27,9 @@
  *   `noPersistVote` (the written hard state loses votedFor), `memoryLog`
  *   (nothing reaches the disk), `ackBeforeFsync` (the host goes on before
  *   the fsync; the write stays unsynced until the next `fsync`),
- *   `leaseAfterPause` (no `elapse` after a late wake-up).
+ *   `leaseAfterPause` (no `elapse` after a late wake-up);
+ * - the transport's membership filter on every delivery (`deliver`), with
+ *   its flag `membersOnlyTransport`.
  *
  * A crash keeps only the fsynced writes; a restart rebuilds the core from
  * them, with an empty state machine that the committed entries replay
@@ -60,6 +62,7 @@ import type {
   StoredState,
 } from '../../node/raft/types.js';
 import type { UnsafeFlags } from '../../node/unsafe-flags.js';
+import { peerDatagramHeard } from '../../node/transport/node-endpoint.js';
 import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
 import type { SnapshotMessage, SteppedMessage } from './network.js';
 import { fixedTimeouts } from './params.js';
@@ -323,14 +326,23 @@ export class SteppedNode {
     this.drain(running);
   }
 
-  deliver(message: SteppedMessage): void {
+  /**
+   * A peer message reaches the node through its transport's membership
+   * filter (node/transport/node-endpoint.ts peerDatagramHeard, fed
+   * RaftNode.acceptedPeers after each Ready, as the host does): one the
+   * transport would drop changes nothing. Whether it was heard.
+   */
+  deliver(message: SteppedMessage): boolean {
     const running = this.mustRun('deliver');
+    const peers = running.core.acceptedPeers();
+    if (!peerDatagramHeard(peers === null || peers.includes(message.from), message.type, this.unsafe.membersOnlyTransport)) return false;
     if (message.type === 'install_snapshot') {
       this.onAssembled(running, message);
-      return;
+      return true;
     }
     running.core.step(message);
     this.drain(running);
+    return true;
   }
 
   /**
