@@ -16,11 +16,19 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { noUnsafeFlags } from '../../node/unsafe-flags.js';
 import { campaign, describeViolations, judge } from '../../sim/property.js';
-import { defaultSimOptions, type Scenario, type WorkloadF, type WorkloadOp } from '../../sim/scenario.js';
+import { defaultSimOptions, type Scenario, type SimOptions, type WorkloadF, type WorkloadOp } from '../../sim/scenario.js';
 import { unsafePresets } from '../../sim/unsafe.js';
 
 const seed = Number(process.env['RIFT_SIM_SEED'] ?? 20261205);
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** A scenario kept as data (testdata/), judged with every check: no violation, and its trace for the course it had when found. */
+async function judgeKept(file: string, options: SimOptions): Promise<readonly string[]> {
+  const scenario = JSON.parse(readFileSync(join(here, 'testdata', file), 'utf8')) as Scenario;
+  const judged = await judge(scenario, { ...options, traceLines: true });
+  expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+  return judged.sim.trace;
+}
 
 describe('the simulator with snapshots every few entries', () => {
   // Found by a 1,500-run campaign with snapshots every 4 entries (2026-12-06, `npm run sim -- --runs 1500 --seed 41
@@ -30,20 +38,15 @@ describe('the simulator with snapshots every few entries', () => {
   // node's disk as it was before the injected flips (sim/disk.ts undamagedState). The scenario is the campaign's, kept
   // as data (testdata/); the run is deterministic, so it replays the same course.
   it('a follower whose disk is damaged after it acknowledged the entry still counts as holding it when a snapshot is taken', async () => {
-    const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-check-after-bit-rot.json'), 'utf8')) as Scenario;
     // Its clients follow every hint, as when it was found (before the client's suspicion, node/client-retry.ts).
-    const options = {
+    const trace = await judgeKept('snapshot-check-after-bit-rot.json', {
       ...defaultSimOptions,
       nodeCount: 5,
       snapshotEveryEntries: 4,
       snapshotTrailingEntries: 4,
-      traceLines: true,
       clientSuspicion: false,
-    };
-    const judged = await judge(scenario, options);
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    });
     // The course it had when found: n5 refuses its flipped last frame right after acknowledging 36@3, and n1 snapshots at 36.
-    const trace = judged.sim.trace;
     const refusedAt = trace.findIndex((line) => line.includes('n5 refuses to start'));
     const snapshotAt = trace.findIndex((line) => line.includes('SnapshotRequest 36@3'));
     expect(refusedAt).toBeGreaterThan(0);
@@ -57,19 +60,14 @@ describe('the simulator with snapshots every few entries', () => {
   // read n1's log as if it started at index 1 (found nothing at 7) and cried wolf; it now indexes from the log's start,
   // and an entry below it is under that leader's snapshot. The scenario is the hunt's, kept as data (testdata/).
   it('an entry an old leader commits late is found in the compacted log of the leader of the later term', async () => {
-    const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'completeness-check-compacted-leader.json'), 'utf8')) as Scenario;
-    const options = {
+    const trace = await judgeKept('completeness-check-compacted-leader.json', {
       ...defaultSimOptions,
       nodeCount: 3,
-      readMode: 'lease' as const,
+      readMode: 'lease',
       snapshotEveryEntries: 3,
       snapshotTrailingEntries: 3,
-      traceLines: true,
-    };
-    const judged = await judge(scenario, options);
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    });
     // The course it had when found: n1 compacts, leads term 2, and then n3 commits 7 in term 1.
-    const trace = judged.sim.trace;
     const led = trace.findIndex((line) => line.includes('n1: role leader term=2'));
     const compacted = trace.findIndex((line) => line.includes('DiscardEntriesBefore 4'));
     const lateCommit = trace.findIndex((line) => line.includes('n3 Ready SoftState role=leader term=1 leader=n3 commit=7'));
@@ -85,13 +83,10 @@ describe('the simulator with snapshots every few entries', () => {
   // catch-up bound of the liveness check. The streamer now resends as soon as the follower is heard (streamer.ts
   // peerHeard). The scenario is the hunt's, kept as data (testdata/).
   it('a follower back from a crash gets the snapshot streamed to it while it was down within the catch-up bound', async () => {
-    const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'snapshot-stream-after-restart.json'), 'utf8')) as Scenario;
     const preset = unsafePresets['keep-log-on-install'];
     if (preset === undefined) throw new Error('no preset keep-log-on-install');
-    const judged = await judge(scenario, { ...preset.options, unsafe: noUnsafeFlags, traceLines: true });
-    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const trace = await judgeKept('snapshot-stream-after-restart.json', { ...preset.options, unsafe: noUnsafeFlags });
     // The course it had when found: n3 down from 223 ms to the heal, a snapshot streamed to it meanwhile.
-    const trace = judged.sim.trace;
     const crashedAt = trace.findIndex((line) => line.includes('n3 crashes'));
     const streamedAt = trace.findIndex((line) => /n2: snapshot \d+@\d+ to n3: streaming/.test(line));
     const restartedAt = trace.findIndex((line) => line.includes('n3 starts (incarnation 3'));

@@ -297,3 +297,10 @@ export function fakeContext(cluster: FakeCluster, seed: number, leaderWaitMs = 0
     crashed: () => {},
   };
 }
+
+/** Who drops whom, as sorted lists (only the nodes that drop someone): grudges compared in tests. */
+export function drops(grudge: Grudge | null): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [a, bs] of Object.entries(grudge ?? {}).sort(([x], [y]) => x.localeCompare(y))) if (bs.length > 0) out[a] = [...bs].sort();
+  return out;
+}

@@ -13,21 +13,13 @@ import { describe, expect, it } from 'vitest';
 import { rejoin } from '../../../harness/nemesis/kinds/rejoin.js';
 import { starAround } from '../../../harness/nemesis/kinds/relead.js';
 import { completeGrudge } from '../../../harness/nemesis/partitions.js';
-import type { Grudge } from '../../../harness/net/types.js';
-import { FakeCluster, fakeContext } from './fake-cluster.js';
+import { drops, FakeCluster, fakeContext } from './fake-cluster.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 1_000_000);
 console.log(`rejoin tests: seed ${SEED} (replay: SEED=${SEED} npx vitest run test/harness/nemesis/rejoin.test.ts)`);
 
 const startOp = () => rejoin.decode('start-rejoin', null);
 const stopOp = () => rejoin.decode('stop-rejoin', null);
-
-/** Who drops whom, as sorted lists (only the nodes that drop someone). */
-function drops(grudge: Grudge | null): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [a, bs] of Object.entries(grudge ?? {}).sort(([x], [y]) => x.localeCompare(y))) if (bs.length > 0) out[a] = [...bs].sort();
-  return out;
-}
 
 /**
  * A fake cluster whose admin calls and network changes land in one log, and

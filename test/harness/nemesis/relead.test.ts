@@ -12,9 +12,8 @@ import { describe, expect, it } from 'vitest';
 import type { NemesisContext } from '../../../harness/nemesis/context.js';
 import { relead, slowPcts, starAround } from '../../../harness/nemesis/kinds/relead.js';
 import { cyclesThatFit, drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
-import type { Grudge } from '../../../harness/net/types.js';
 import { completeGrudge } from '../../../harness/nemesis/partitions.js';
-import { FakeCluster, fakeContext } from './fake-cluster.js';
+import { drops, FakeCluster, fakeContext } from './fake-cluster.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 1_000_000);
 console.log(`relead tests: seed ${SEED} (replay: SEED=${SEED} npx vitest run test/harness/nemesis/relead.test.ts)`);
@@ -23,13 +22,6 @@ const contextOf = (cluster: FakeCluster, seed: number): NemesisContext => fakeCo
 
 const startOp = (slowRate: number) => relead.decode('start-relead', { slowRate });
 const stopOp = () => relead.decode('stop-relead', null);
-
-/** Who drops whom, as sorted lists (only the nodes that drop someone). */
-function drops(grudge: Grudge | null): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [a, bs] of Object.entries(grudge ?? {}).sort(([x], [y]) => x.localeCompare(y))) if (bs.length > 0) out[a] = [...bs].sort();
-  return out;
-}
 
 /**
  * A fake cluster that elects as the choreography expects a real one to:
