@@ -486,11 +486,12 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...releadHold, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 9,
-      runs: 10,
+      detected: 29,
+      runs: 30,
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'stale-read-acks/hold$' --seed 993723075 (load 12-15; 20 s runs, " +
-        'caught 3.1-16.6 s in; the miss: a starved run, nodes waiting for a CPU 77% of the time, with no leader for any cycle). ' +
+        'caught 3.1-16.6 s in; the miss: a starved run, nodes waiting for a CPU 77% of the time, with no leader for any cycle): 9 of 10. ' +
+        '2026-12-06, two lanes beside a simulator hunt (load 3-5), seed 2043441112: 20 of 20, caught 2.8-4.4 s in. ' +
         'At 10 s, before a cycle waited for its window: 7 of 10 (seed 1749454104, load 10-16) and 4 of 10 (seed 177072244, load 20-23)',
     },
     control: 'correct/relead-hold',
@@ -709,11 +710,12 @@ export const etcdCells: readonly GateCell[] = [
     args: [...etcdCommon, '--nemesis', 'partition', '--etcd-serializable-reads'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 5,
-      runs: 5,
+      detected: 15,
+      runs: 15,
       note:
         '2026-12-06, node dist/harness/gate.js --study --only etcd --runs 5 --correct-runs 5 --seed 1029460546 (every run ' +
-        'caught by the checker 3.8-6.0 s in, median 4.1 s; 21-22 s runs); control 5 of 5 valid',
+        'caught by the checker 3.8-6.0 s in, median 4.1 s; 21-22 s runs); control 5 of 5 valid. Again, two lanes beside a ' +
+        "simulator hunt (load 3-5), --only 'etcd-serializable-reads/partition$' --runs 10 --seed 2028150264: 10 of 10, caught 1.7-9.7 s in (median 4.7)",
     },
     control: 'etcd-correct/partition-kill-pause',
     unavailable: etcdUnavailable,
