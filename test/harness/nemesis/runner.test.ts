@@ -330,7 +330,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-22) // the final heal's 11 steps, invoke and complete
+      .slice(-24) // the final heal's 12 steps, invoke and complete
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -344,6 +344,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'stop-relead',
       'stop-membership',
       'stop-resize',
+      'stop-rejoin',
       'reset-clock',
     ]);
     for (const id of cluster.nodeIds) {
