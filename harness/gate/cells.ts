@@ -470,9 +470,9 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...leasePause, '--node-flag=--unsafe-lease-after-pause'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
-      note: "2026-12-05, npm run gate -- --study --only 'lease-after-pause/pause$' --seed 1796429965 (load 9-12)",
+      detected: 30,
+      runs: 30,
+      note: "2026-12-05, npm run gate -- --study --only 'lease-after-pause/pause$' --seed 1796429965 (load 9-12): 10 of 10. 2026-12-06, two lanes beside a simulator hunt (load 3-5), --runs 20 --seed 1580080382: 20 of 20, caught 3.7-8.3 s in.",
     },
     control: 'correct/lease-pause',
   },
@@ -533,13 +533,13 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...restartLease, '--node-flag=--unsafe-forget-lease-on-restart'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
+      detected: 30,
+      runs: 30,
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'forget-lease-on-restart/kill$' --seed 1396136457 (load 9-20; " +
         '30 s runs, every run caught in its first cycle, 5.4-10.0 s in; restarts took 0.8-4.1 s). Before the after-restart ' +
         'cut: 7 of 10 at 60 s (seed 1796452453, load 7-24, every miss a run whose restarts outlasted the 3.3 s lease); with ' +
-        '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30)',
+        '8-8.5 s timeouts: 4 of 10 every 8 s (seed 1796453408, load 24) and 3 of 10 every 7 s (seed 1796454506, load 25-30). 2026-12-06, two lanes beside a simulator hunt (load 3-5), --runs 20 --seed 1353249704: 20 of 20, caught 5.1-8.8 s in.',
     },
     control: 'correct/restart-lease',
   },
@@ -554,14 +554,14 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...membershipCut, '--node-flag=--unsafe-config-on-commit'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
+      detected: 30,
+      runs: 30,
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'membership' --seed 52378150 (load 9-24; 20 s runs, 24-32 s " +
         'wall, every run caught at its first removal under the cut, judged 8.9-10.9 s in when the next term began). Under the ' +
         'membership nemesis alone (10 s, no cut), 5 of 10 (seed 1983979740): the removal commits with the old majority only ' +
         'when the removed node acknowledges before a third voter does. Again on the final build: 10 of 10 (seed 174421500, ' +
-        '25-36 s wall; control 8 of 8 valid)',
+        '25-36 s wall; control 8 of 8 valid). 2026-12-06, two lanes beside a simulator hunt (load 3-5), --runs 20 --seed 976226092: 20 of 20, caught 3.6-9.5 s in.',
     },
     control: 'correct/membership-cut',
   },
@@ -574,12 +574,13 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...rejoinCycle, '--node-flag=--unsafe-members-only-transport'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
+      detected: 30,
+      runs: 30,
       note:
         '2026-12-06, node dist/harness/gate.js --study --only rejoin --runs 10 --correct-runs 10 --seed 1321256571 (two lanes, load 3-5): ' +
         "caught in every run by the catch-up check 20 s in (the witness's commit index never moved after the final reads), " +
-        '38.6-41.3 s wall; the same fault mix without the flag 10 of 10 valid (correct/rejoin-once)',
+        '38.6-41.3 s wall; the same fault mix without the flag 10 of 10 valid (correct/rejoin-once). Again, --runs 20 --seed 1420666550 ' +
+        '(two lanes beside a simulator hunt): 20 of 20, caught 20.0-20.2 s in',
     },
     control: 'correct/rejoin-once',
   },
@@ -592,11 +593,11 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...diskLostTail, '--node-flag=--unsafe-ignore-lost-follower-log'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
+      detected: 30,
+      runs: 30,
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'ignore-lost-follower-log/disk$' --seed 1796455777 (load 24-28; " +
-        'truncate-acked, 2-3 s election timeouts, 20 s; before: 7 of 10 with truncate-synced at load 9-12, seed 1796432614)',
+        'truncate-acked, 2-3 s election timeouts, 20 s; before: 7 of 10 with truncate-synced at load 9-12, seed 1796432614). 2026-12-06, two lanes beside a simulator hunt (load 3-5), --runs 20 --seed 29827997: 20 of 20, caught 20.0-21.5 s in.',
     },
     needsKind: 'disk',
     control: 'correct/disk-lost-tail',
@@ -629,9 +630,9 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...diskVoterFlip, '--node-flag=--unsafe-torn-tail-dropped'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
-      note: "2026-12-05, npm run gate -- --study --only 'torn-tail-dropped/disk$' --seed 1796429965 (load 9-12)",
+      detected: 30,
+      runs: 30,
+      note: "2026-12-05, npm run gate -- --study --only 'torn-tail-dropped/disk$' --seed 1796429965 (load 9-12): 10 of 10. 2026-12-06, two lanes beside a simulator hunt (load 3-5), --runs 20 --seed 142508926: 20 of 20, caught 2.5-3.8 s in.",
     },
     needsKind: 'disk',
     control: 'correct/disk-voter-flip',
