@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdDb, WAIT_READ_EVERY_MS } from '../../../harness/db/etcd/etcd-db.js';
 import { gatewayCall } from '../../../harness/db/etcd/gateway.js';
+import { outcomeUnknown } from '../../../harness/db/etcd/membership.js';
 import type { CommandResult, HostProcess, ProcessExit, Remote } from '../../../harness/remote/remote.js';
 import { waitFor } from '../wait.js';
 
@@ -98,5 +99,19 @@ describe('gatewayCall', () => {
     const port = await fakeGateway();
     const r = await gatewayCall(`http://127.0.0.1:${port}`, '/v3/maintenance/status', {}, 999.37);
     expect(r).toMatchObject({ kind: 'answer', status: 200 });
+  });
+});
+
+describe('etcd membership answers (outcomeUnknown)', () => {
+  it("an error that leaves the change's fate unknown is told apart from etcd's definite refusals", () => {
+    // Messages as etcd 3.4's gateway sends them ({error, code, message}; both kinds carry gRPC Unavailable, 14).
+    const answer = (message: string): Record<string, unknown> => ({ error: message, code: 14, message });
+    expect(outcomeUnknown(answer('etcdserver: request timed out'))).toBe(true);
+    expect(outcomeUnknown(answer('etcdserver: leader changed'))).toBe(true);
+    expect(outcomeUnknown(answer('etcdserver: request timed out, possibly due to previous leader failure'))).toBe(true);
+    expect(outcomeUnknown(answer('etcdserver: unhealthy cluster'))).toBe(false);
+    expect(outcomeUnknown(answer('etcdserver: re-configuration failed due to not enough started members'))).toBe(false);
+    expect(outcomeUnknown({ error: 'etcdserver: member not found', code: 5 })).toBe(false);
+    expect(outcomeUnknown({})).toBe(false);
   });
 });
