@@ -32,8 +32,8 @@ import fc from 'fast-check';
 import { assertNever } from '../../../node/util/assert.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { completeGrudge, majority } from '../partitions.js';
-import { MembershipSteps, pollMs } from './membership.js';
-import { starAround } from './relead.js';
+import { MembershipSteps } from './membership.js';
+import { starAround, waitFor } from './relead.js';
 
 export type RejoinOp =
   | { readonly kind: 'rejoin'; readonly f: 'start-rejoin'; readonly value: null }
@@ -125,16 +125,14 @@ class RejoinNemesis extends MembershipSteps implements FaultNemesis<RejoinOp> {
     const candidates = settled.status.voters.filter((id) => id !== leader && cluster.isAlive(id) && !cluster.isPaused(id));
     if (settled.status.voters.length - 1 < majority(settled.status.voters.length))
       return { removal, skipped: `${settled.status.voters.length} voters: cutting one off leaves no majority`, steps };
-    let witness: string | null = null;
-    while (witness === null && performance.now() < deadline && !this.stopping()) {
+    const witness = await waitFor(this.ctx, deadline - performance.now(), async () => {
       const applied: string[] = [];
       for (const id of candidates) {
         const view = await cluster.status(id);
         if (view !== null && view.commitIndex >= commitIndex) applied.push(id);
       }
-      if (applied.length > 0) witness = this.ctx.rng.pick(applied);
-      else await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
+      return applied.length > 0 ? this.ctx.rng.pick(applied) : null;
+    });
     if (witness === null) return { removal, gaveUp: 'no follower applied the removal before the deadline', steps };
     const w = witness;
     this.witness = w;
@@ -150,13 +148,10 @@ class RejoinNemesis extends MembershipSteps implements FaultNemesis<RejoinOp> {
     // 4. Only X can gather a majority: it leads, in a later term.
     const termBefore = back.status.term;
     await net.partition(starAround(ids, x, w));
-    const leadUntil = performance.now() + this.stepDeadlineMs();
-    let led: { readonly term: number } | null = null;
-    while (led === null && performance.now() < leadUntil && !this.stopping()) {
+    const led = await waitFor(this.ctx, this.stepDeadlineMs(), async () => {
       const view = await cluster.status(x);
-      if (view !== null && view.role === 'leader' && view.currentTerm > termBefore) led = { term: view.currentTerm };
-      else await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
+      return view !== null && view.role === 'leader' && view.currentTerm > termBefore ? { term: view.currentTerm } : null;
+    });
     steps['starred'] = at();
 
     // 5. Healed: the witness must hear its new leader, a member it never saw come back.
@@ -165,15 +160,13 @@ class RejoinNemesis extends MembershipSteps implements FaultNemesis<RejoinOp> {
     if (led === null) return { removal, witness: w, gaveUp: `${x} did not lead before the deadline`, steps, nodes: [x, w] };
     steps['healed'] = at();
     const target = (await cluster.status(x))?.commitIndex ?? 0;
-    const catchUntil = performance.now() + this.stepDeadlineMs();
-    let caughtUp = false;
     let witnessLeader: string | null = null;
-    while (!caughtUp && performance.now() < catchUntil && !this.stopping()) {
-      const view = await cluster.status(w);
-      witnessLeader = view?.leaderId ?? null;
-      caughtUp = view !== null && view.commitIndex >= target;
-      if (!caughtUp) await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
+    const caughtUp =
+      (await waitFor(this.ctx, this.stepDeadlineMs(), async () => {
+        const view = await cluster.status(w);
+        witnessLeader = view?.leaderId ?? null;
+        return view !== null && view.commitIndex >= target ? true : null;
+      })) === true;
     if (caughtUp) steps['witnessCaughtUp'] = at();
     // Whom the witness followed when it caught up, or last named when it did not (null: no leader, or no answer).
     return {

@@ -134,8 +134,8 @@ export function starAround(nodes: readonly string[], hub: string, out: string): 
   return grudge;
 }
 
-/** Polls `check` every 50 ms until it gives a value or `deadlineMs` passes (then null). */
-async function waitFor<T>(ctx: NemesisContext, deadlineMs: number, check: () => Promise<T | null>): Promise<T | null> {
+/** Polls `check` every 50 ms until it gives a value or `deadlineMs` passes or the run stops (then its last answer). */
+export async function waitFor<T>(ctx: NemesisContext, deadlineMs: number, check: () => Promise<T | null>): Promise<T | null> {
   const until = performance.now() + deadlineMs;
   for (;;) {
     const got = await check();
