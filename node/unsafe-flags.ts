@@ -154,9 +154,9 @@ export const unsafeFlagTable = [
     // RequestVote is exempt from the followers' lease check (the defect the simulator's membership cycles found).
     description: 'keep serving lease reads after handing leadership over (TimeoutNow)',
   },
-  // Issue 18's classic mistakes, in the core (node/raft/). The host takes
-  // no snapshots and proposes no configuration change until phase 2 wires
-  // them, so until then these rows only bite in core tests.
+  // Issue 18's classic mistakes, in the core (node/raft/): gate cells
+  // (harness/gate/cells.ts) catch all but keep-log-on-install, which only
+  // core tests and a model-checker path show (mc/README.md).
   {
     key: 'confChangeBeforeTermCommit',
     flag: '--unsafe-conf-change-before-term-commit',

@@ -216,7 +216,10 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   // some disks (Ongaro, raft-dev 2015: disjoint majorities), which Figure 3
   // (leader completeness, state machine safety) would see. Not found yet
   // (sim/README.md, "Detection": 1,200 runs): the model checker shows it on a
-  // scripted path (test/mc/membership.test.ts ONGARO_PATH).
+  // scripted path (test/mc/membership.test.ts ONGARO_PATH), and the gate
+  // catches it with a choreography that needs a voter hearing only votes
+  // (harness/nemesis/kinds/change-race.ts), which the simulator's faults
+  // do not make.
   confChangeBeforeTermCommit: {
     description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
     options: { nodeCount: 5 },

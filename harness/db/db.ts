@@ -16,7 +16,9 @@ import type { NodeStatus, StateDigest } from '../../node/protocol.js';
 import type { ClockState } from '../node-process.js';
 
 /** What the harness needs to know of a node's Raft state (rift's NodeStatus has all of it; etcd maps its own). */
-export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex' | 'uptimeMs' | 'runQueueWaitMs'>;
+export type NodeView = Pick<NodeStatus, 'role' | 'currentTerm' | 'votedFor' | 'leaderId' | 'commitIndex' | 'uptimeMs' | 'runQueueWaitMs'> &
+  /** Where the system reports them (rift): the node's own log end and the configuration in effect on it. */
+  Partial<Pick<NodeStatus, 'lastLogIndex' | 'configuration'>>;
 
 export interface ClockChange {
   readonly offsetMs?: number;
@@ -38,7 +40,8 @@ export interface ClockCapability {
  * leader's view), `refused` definitely not done, `indeterminate` unknown.
  */
 export interface MembershipCapability {
-  change(command: 'add' | 'promote' | 'remove', node: string, timeoutMs: number): Promise<AdminResult>;
+  /** `ask`: the node to send the command to first (rift: the admin client's first target; it follows hints from there). */
+  change(command: 'add' | 'promote' | 'remove', node: string, timeoutMs: number, ask?: string): Promise<AdminResult>;
   status(timeoutMs: number): Promise<AdminResult>;
   /**
    * How a removed node comes back. 'same-member' (absent; rift): with its own

@@ -189,6 +189,14 @@ const membershipCut = ['--time-limit', '20', '--nemesis', 'partition,membership'
 const rejoinCycle = ['--time-limit', '20', '--nemesis', 'rejoin', '--nemesis-interval', '8'];
 
 /**
+ * Two leaders' membership changes with disjoint majorities (kinds/change-race.ts): a deposed leader's promotion pending
+ * on a learner, a new leader removing the voter that elected it but hears only votes. One cycle per run, as for rejoin:
+ * a cycle after an unsafe one meets a cluster split for good (its removal is never seen committed), which only adds
+ * minutes of waiting to the run.
+ */
+const changeRaceCycle = ['--time-limit', '20', '--nemesis', 'change-race', '--nemesis-interval', '8'];
+
+/**
  * Snapshots every 5 applied entries while the leader is cut off from everyone (issue 18): the leader keeps taking writes it
  * cannot commit, so a node that snapshots past its commit index applies and answers them, and a later leader overwrites
  * them.
@@ -286,6 +294,14 @@ export const correctCells: readonly GateCell[] = [
         '2026-12-06, node dist/harness/gate.js --study --only rejoin --runs 10 --correct-runs 10 --seed 1321256571 (two lanes, load 3-5): ' +
         '10 valid, 22.7-23.5 s; the one-kind cell correct/rejoin (10 s, a cycle every 2 s) 10 of 10 valid in the same study',
     },
+  },
+  {
+    name: 'correct/change-race-once',
+    expect: 'valid',
+    why:
+      "a new leader asked to change the configuration before an entry of its term is committed refuses (Ongaro's 2015 rule), " +
+      "so the deposed leader's pending change never meets a disjoint majority",
+    args: [...common, ...changeRaceCycle],
   },
   {
     name: 'correct/snapshot-leader-cut',
@@ -583,6 +599,17 @@ export const bugCells: readonly GateCell[] = [
         '(two lanes beside a simulator hunt): 20 of 20, caught 20.0-20.2 s in',
     },
     control: 'correct/rejoin-once',
+  },
+  {
+    name: 'conf-change-before-term-commit/change-race',
+    expect: 'invalid',
+    why:
+      "issue 18: a new leader changes the configuration before an entry of its term is committed (Ongaro's 2015 correction " +
+      "to §4.1): its removal and the deposed leader's pending promotion commit with disjoint majorities, two leaders commit " +
+      'different entries at the same indexes, and the writes of the earlier term are lost once healed',
+    args: [...common, ...changeRaceCycle, '--node-flag=--unsafe-conf-change-before-term-commit'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/change-race-once',
   },
   {
     name: 'ignore-lost-follower-log/disk',

@@ -23,6 +23,7 @@ import { clearPacketFaults } from './kinds/packet.js';
 import { partition, type PartitionOp } from './kinds/partition.js';
 import { pause, type PauseOp } from './kinds/pause.js';
 import { rejoin, type RejoinOp } from './kinds/rejoin.js';
+import { changeRace, type ChangeRaceOp } from './kinds/change-race.js';
 import { relead, type ReleadOp } from './kinds/relead.js';
 import { replay, type ReplayOp } from './kinds/replay.js';
 import { resize, type ResizeOp } from './kinds/resize.js';
@@ -44,6 +45,7 @@ export interface NemesisOps {
   membership: MembershipOp;
   resize: ResizeOp;
   rejoin: RejoinOp;
+  'change-race': ChangeRaceOp;
 }
 
 export type NemesisKind = keyof NemesisOps;
@@ -69,6 +71,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   membership,
   resize,
   rejoin,
+  'change-race': changeRace,
 };
 
 export const nemesisKinds: readonly NemesisKind[] = Object.keys(nemesisTable) as NemesisKind[];
@@ -87,7 +90,7 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * resume paused nodes before restarting killed ones (a restart waits for its
  * node to be ready, which needs its peers awake), the lease-restart
  * choreography's leftovers among them; the relead choreography's network
- * and clock; membership, then resize, then rejoin (its network and members), once every node runs again (a member
+ * and clock; membership, then resize, then rejoin and change-race (their network and members), once every node runs again (a member
  * put back must catch up before its promotion); clocks last, when every
  * node is running again and can be reset (a restarted node has a fresh one).
  */
@@ -103,6 +106,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   membership.finalHeal,
   resize.finalHeal,
   rejoin.finalHeal,
+  changeRace.finalHeal,
   clock.finalHeal,
 ];
 

@@ -149,6 +149,8 @@ export class NemesisRunner {
         return this.nemeses.resize.invoke(op);
       case 'rejoin':
         return this.nemeses.rejoin.invoke(op);
+      case 'change-race':
+        return this.nemeses['change-race'].invoke(op);
       default:
         return assertNever(op, 'nemesis op');
     }

@@ -32,3 +32,21 @@ export function peekAppendEntries(datagram: Buffer): PeekedAppendEntries | null 
   const head = AE_HEAD.exec(prefix.toString('latin1'));
   return head === null ? null : { term: Number(head[1]), from: head[2]! };
 }
+
+const TYPE_VOTE = Buffer.from('"type":"request_vote', 'utf8');
+
+/**
+ * Whether a peer datagram is a RequestVote or its answer (pre-votes too),
+ * from the unauthenticated header: the only traffic the votes-only fault
+ * lets through (NetworkControl.onlyVotesTo). Anything unreadable is not.
+ */
+export function peekIsVote(datagram: Buffer): boolean {
+  const bounds = payloadBounds(datagram);
+  if (bounds === null) return false;
+  if (isBinaryKind(datagram[bounds.start])) {
+    const kind = peekBinaryHeader(datagram, bounds.start)?.kind;
+    return kind === 'request_vote' || kind === 'request_vote_response';
+  }
+  const prefix = datagram.subarray(bounds.start, Math.min(bounds.end, bounds.start + PREFIX_BYTES));
+  return prefix.indexOf(TYPE_VOTE) >= 0;
+}

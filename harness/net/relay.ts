@@ -7,8 +7,8 @@
  * is exactly the address j itself uses to reach i: replies to the source go back
  * through the relay too.
  *
- * Per link: blocked (partition), loss, delay + jitter (jitter reorders), and
- * duplication (the copy leaves after a small random extra delay, so duplicates
+ * Per link: blocked (partition; or votes only, into one node: onlyVotesTo),
+ * loss, delay + jitter (jitter reorders), and duplication (the copy leaves after a small random extra delay, so duplicates
  * can arrive reordered as well). All randomness comes from a seeded PRNG.
  * Delayed datagrams wait in one bounded min-heap with one timer.
  *
@@ -28,7 +28,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
 import type { GrantedVote, RaftWireMonitor } from './monitor.js';
-import { peekAppendEntries } from './peek.js';
+import { peekAppendEntries, peekIsVote } from './peek.js';
 import { ReplayStage, type ReleasedDatagram, type ReplaySettings } from './replay-stage.js';
 import {
   grudgeToBlockedLinks,
@@ -125,6 +125,8 @@ export class UdpRelay implements NetworkControl {
   /** Created by the first replay fault (until then no datagram is peeked at or kept). */
   private replay: ReplayStage | null = null;
   private replayTimer: NodeJS.Timeout | null = null;
+  /** The node that hears only votes (onlyVotesTo), or null. */
+  private votesOnlyTo: string | null = null;
 
   private constructor(
     readonly nodes: readonly RelayNode[],
@@ -293,6 +295,11 @@ export class UdpRelay implements NetworkControl {
     this.replay.holdAllFrom(node, maxAgeMs);
   }
 
+  async onlyVotesTo(node: string | null): Promise<void> {
+    if (node !== null && !this.nodes.some((n) => n.id === node)) throw new Error(`relay: unknown node ${node}`);
+    this.votesOnlyTo = node;
+  }
+
   /** While anything is held: deliver each held datagram when its time is up. */
   private armReplayTimer(): void {
     if (this.replayTimer !== null || this.replay === null || this.replay.holding === 0 || this.closed) return;
@@ -350,7 +357,7 @@ export class UdpRelay implements NetworkControl {
     else if (this.beforeMonitor !== null && this.beforeMonitor.length < this.maxBeforeMonitor) this.beforeMonitor.push(msg);
     else this.unmonitored++;
     const key = linkKey(link.from.id, link.to.id);
-    if (this.blocked.has(key)) {
+    if (this.blocked.has(key) || (this.votesOnlyTo === link.to.id && !peekIsVote(msg))) {
       this.count(link, 'blocked');
       return;
     }
@@ -409,7 +416,7 @@ export class UdpRelay implements NetworkControl {
     if (this.closed) return;
     // A partition that started while the datagram was delayed drops it too
     // (Jepsen drops on the receiver's INPUT chain: in-flight packets die).
-    if (this.blocked.has(key)) {
+    if (this.blocked.has(key) || (this.votesOnlyTo === link.to.id && !peekIsVote(msg))) {
       this.count(link, 'blocked');
       return;
     }

@@ -104,6 +104,16 @@ export interface NetworkControl {
    * Where the fault layer carries the datagrams (the relay).
    */
   holdAllFrom?(node: string | null, maxAgeMs?: number): Promise<void>;
+  /**
+   * From now on `node` hears only votes: every datagram to it that is not a
+   * RequestVote or its answer (pre-votes included) is dropped, on every link
+   * into it, so it still elects while it never hears a leader's
+   * AppendEntries (or InstallSnapshot, TimeoutNow); null stops it. Where the
+   * fault layer carries the datagrams (the relay): what the change-race kind
+   * needs (kinds/change-race.ts), which no partition can do, since a vote
+   * and the winner's first AppendEntries are milliseconds apart.
+   */
+  onlyVotesTo?(node: string | null): Promise<void>;
   /*
    * The wire invariant monitor (monitor.ts) is a capability of the fault
    * layer: one that sees the peer datagrams (the relay) implements the four

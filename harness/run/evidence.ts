@@ -253,6 +253,18 @@ function describeStart(kind: NemesisKind, v: unknown): string {
         `${String(field(v, 'witness'))} ${field(v, 'witnessCaughtUp') === true ? 'caught up' : 'did not catch up'} (its leader: ${String(field(v, 'witnessLeader') ?? 'none')})`
       );
     }
+    case 'change-race': {
+      if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
+      const gaveUp = field(v, 'gaveUp');
+      if (typeof gaveUp === 'string') return `gave up: ${gaveUp}`;
+      const exited = field(v, 'exited');
+      return (
+        `${String(field(v, 'votesOnly'))} removed by ${String(field(v, 'newLeader'))} (term ${String(field(v, 'newTerm'))}) ` +
+        `while ${String(field(v, 'oldLeader'))}'s promotion of ${String(field(v, 'learner'))} was pending; ` +
+        `${String(field(v, 'oldSideLeader'))} led term ${String(field(v, 'oldSideTerm'))} with it` +
+        (exited !== undefined ? `; exited after the heal: ${JSON.stringify(exited)}` : '')
+      );
+    }
     case 'replay': {
       const mode = field(v, 'mode');
       return mode === 'hold'
@@ -276,6 +288,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'lease-restart':
     case 'relead':
     case 'rejoin':
+    case 'change-race':
       return true;
     case 'kill':
     case 'pause':
@@ -311,6 +324,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'membership':
     case 'resize':
     case 'rejoin':
+    case 'change-race':
       return null;
     default:
       return assertNever(kind, 'nemesis kind');
@@ -417,6 +431,8 @@ function evidenceOf(
   } else if (kind === 'membership') hitLeader = field(startValue, 'wasLeader') === true;
   else if (kind === 'rejoin')
     hitLeader = typeof field(startValue, 'term') === 'number'; // its star deposed the old leader
+  else if (kind === 'change-race')
+    hitLeader = typeof field(startValue, 'newLeader') === 'string'; // it cut the old leader off
   else if (kind === 'resize') {
     // The shrink removed the leader (it handed over first, §3.10, and stepped down, §4.2.2).
     const shrink = field(startValue, 'shrink');

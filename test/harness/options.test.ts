@@ -160,6 +160,7 @@ describe('parseOptions: each flag', () => {
       'membership',
       'resize',
       'rejoin',
+      'change-race',
     ]);
     expect(opts(['--nemesis', 'none']).nemesis).toEqual([]);
     expect(opts(['--nemesis', 'pause,pause']).nemesis).toEqual(['pause']);
@@ -239,6 +240,7 @@ describe('parseOptions: each flag', () => {
       'membership',
       'resize',
       'rejoin',
+      'change-race',
     ]);
     expect(opts([]).nemesisOrder).toEqual([]);
   });

@@ -10,8 +10,8 @@ import { RiftAdmin, type AdminConfig, type AdminResult } from '../../../node/adm
 import type { MembershipCapability } from '../db.js';
 
 export function riftMembership(config: AdminConfig): MembershipCapability {
-  const admin = async (timeoutMs: number, run: (admin: RiftAdmin) => Promise<AdminResult>): Promise<AdminResult> => {
-    const client = new RiftAdmin({ config, timeoutMs });
+  const admin = async (timeoutMs: number, run: (admin: RiftAdmin) => Promise<AdminResult>, ask?: string): Promise<AdminResult> => {
+    const client = new RiftAdmin({ config, timeoutMs, ...(ask !== undefined ? { initialNode: ask } : {}) });
     try {
       return await run(client);
     } finally {
@@ -19,8 +19,8 @@ export function riftMembership(config: AdminConfig): MembershipCapability {
     }
   };
   return {
-    change: (command, node, timeoutMs) =>
-      admin(timeoutMs, (a) => (command === 'add' ? a.add(node) : command === 'promote' ? a.promote(node) : a.remove(node))),
+    change: (command, node, timeoutMs, ask) =>
+      admin(timeoutMs, (a) => (command === 'add' ? a.add(node) : command === 'promote' ? a.promote(node) : a.remove(node)), ask),
     status: (timeoutMs) => admin(timeoutMs, (a) => a.status()),
   };
 }

@@ -396,7 +396,7 @@ export abstract class MembershipSteps {
    * a refusal is tried again until the step's deadline. Null when added,
    * else why not.
    */
-  private async addAsLearner(
+  protected async addAsLearner(
     node: string,
     step: () => number,
     mark: (name: string) => void,

@@ -135,12 +135,12 @@ export function starAround(nodes: readonly string[], hub: string, out: string): 
 }
 
 /** Polls `check` every 50 ms until it gives a value or `deadlineMs` passes or the run stops (then its last answer). */
-export async function waitFor<T>(ctx: NemesisContext, deadlineMs: number, check: () => Promise<T | null>): Promise<T | null> {
+export async function waitFor<T>(ctx: NemesisContext, deadlineMs: number, check: () => Promise<T | null>, pollMs = 50): Promise<T | null> {
   const until = performance.now() + deadlineMs;
   for (;;) {
     const got = await check();
     if (got !== null || performance.now() >= until || ctx.isStopped()) return got;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

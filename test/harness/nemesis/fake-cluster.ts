@@ -50,6 +50,14 @@ export class FakeNet implements NetworkControl {
   async holdAllFrom(node: string | null): Promise<void> {
     this.calls.push(`holdAllFrom ${node ?? 'null'}`);
   }
+
+  /** The node that hears only votes (null: none). */
+  votesOnly: string | null = null;
+
+  async onlyVotesTo(node: string | null): Promise<void> {
+    this.calls.push(`onlyVotesTo ${node ?? 'null'}`);
+    this.votesOnly = node;
+  }
 }
 
 /** A network layer that sees the votes (the relay with a monitor attached). */

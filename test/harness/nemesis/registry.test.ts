@@ -69,6 +69,7 @@ describe('the nemesis table', () => {
       'membership',
       'resize',
       'rejoin',
+      'change-race',
     ]);
     for (const k of nemesisKinds) expect(nemesisTable[k].kind).toBe(k);
   });
@@ -151,6 +152,7 @@ describe('the nemesis table', () => {
       'stop-membership',
       'stop-resize',
       'stop-rejoin',
+      'stop-change-race',
       'reset-clock',
     ]);
   });

@@ -59,6 +59,8 @@ const effects: Record<NemesisKind, RegExp[]> = {
   resize: [/^admin remove n\d$/, /^admin add n\d$/, /^admin promote n\d$/],
   // The fake elects no one: each cycle gives up at its star (rejoin.test.ts plays the whole choreography).
   rejoin: [/^admin remove n\d$/, /^partition$/, /^admin add n\d$/, /^admin promote n\d$/, /^heal$/],
+  // The fake's logs never fall behind: each cycle gives up waiting for that (change-race.test.ts plays the whole choreography).
+  'change-race': [/^admin remove n\d$/, /^admin add n\d$/, /^onlyVotesTo n\d$/, /^onlyVotesTo null$/, /^heal$/, /^admin promote n\d$/],
 };
 
 describe('NemesisRunner with a fake cluster', () => {
@@ -122,6 +124,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-resize': null,
       'start-rejoin': null,
       'stop-rejoin': null,
+      'start-change-race': null,
+      'stop-change-race': null,
     };
     const fs = kindSpecs.flatMap((s) => Object.keys(s.fs));
     expect(fs.sort()).toEqual(Object.keys(values).sort()); // a new f needs a value here

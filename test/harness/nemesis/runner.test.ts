@@ -325,12 +325,12 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     });
     expect(schedule.length).toBeGreaterThan(20);
     // Every kind: each lease-restart cycle restarts two nodes and waits for them (a few seconds on a loaded machine).
-    const { runner, records } = await run(cluster, schedule, seed, 60_000);
+    const { runner, records } = await run(cluster, schedule, seed, 90_000);
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-24) // the final heal's 12 steps, invoke and complete
+      .slice(-26) // the final heal's 13 steps, invoke and complete
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -345,6 +345,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'stop-membership',
       'stop-resize',
       'stop-rejoin',
+      'stop-change-race',
       'reset-clock',
     ]);
     for (const id of cluster.nodeIds) {

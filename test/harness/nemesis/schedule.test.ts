@@ -35,6 +35,7 @@ const startFs = new Set([
   'start-membership',
   'start-resize',
   'start-rejoin',
+  'start-change-race',
 ]);
 
 describe('nemesis schedules', () => {
