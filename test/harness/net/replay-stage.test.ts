@@ -4,13 +4,13 @@
  * through a real relay with real sockets, that held datagrams arrive once,
  * late, and replayed copies arrive again, with per-link counters.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { UdpRelay } from '../../../harness/net/relay.js';
 import { ReplayStage } from '../../../harness/net/replay-stage.js';
 import { encodeEnvelope } from '../../../node/transport/codec.js';
 import { derivePeerKey } from '../../../node/transport/keys.js';
 import { waitFor } from '../wait.js';
+import { udpEndpoints } from './udp-endpoints.js';
 
 const secret = 'a-test-secret-of-24-chars';
 let counter = 0;
@@ -134,19 +134,7 @@ describe('ReplayStage', () => {
 });
 
 describe('UdpRelay replay fault (real sockets)', () => {
-  const open: { close(): void }[] = [];
-  afterEach(() => {
-    for (const o of open.splice(0)) o.close();
-  });
-
-  async function endpoint(): Promise<{ socket: Socket; port: number; got: Buffer[] }> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const got: Buffer[] = [];
-    socket.on('message', (m) => got.push(m));
-    open.push(socket);
-    return { socket, port: socket.address().port, got };
-  }
+  const { endpoint, keep } = udpEndpoints();
 
   test('hold delivers each held AppendEntries once, after the later term; replay sends copies again; counted per link', async () => {
     const [n1, n2] = [await endpoint(), await endpoint()];
@@ -157,7 +145,7 @@ describe('UdpRelay replay fault (real sockets)', () => {
       ],
       seed: 1,
     });
-    open.push(relay);
+    keep(relay);
     const to = relay.linkAddress('n1', 'n2');
     const send = (m: Buffer): void => void n1.socket.send(m, to.port, to.host);
 
@@ -198,7 +186,7 @@ describe('UdpRelay replay fault (real sockets)', () => {
       ],
       seed: 2,
     });
-    open.push(relay);
+    keep(relay);
     const to2 = relay.linkAddress('n1', 'n2');
     const to1 = relay.linkAddress('n2', 'n1');
     await expect(relay.holdAllFrom('n9')).rejects.toThrow(/unknown node/);

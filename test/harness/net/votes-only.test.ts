@@ -4,14 +4,14 @@
  * into one node, on every link, so it elects but never hears a leader.
  * Real datagrams (the codec's binary forms) through a real relay.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { peekIsVote } from '../../../harness/net/peek.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
 import type { RaftMessage } from '../../../node/raft/types.js';
 import { encodeEnvelope } from '../../../node/transport/codec.js';
 import { derivePeerKey } from '../../../node/transport/keys.js';
 import { waitFor } from '../wait.js';
+import { udpEndpoints } from './udp-endpoints.js';
 
 const secret = 'a-test-secret-of-24-chars';
 let counter = 0;
@@ -60,19 +60,7 @@ describe('peekIsVote', () => {
   });
 });
 
-const open: { close(): void }[] = [];
-afterEach(() => {
-  for (const o of open.splice(0)) o.close();
-});
-
-async function endpoint(): Promise<{ socket: Socket; port: number; got: Buffer[] }> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  const ep = { socket, port: socket.address().port, got: [] as Buffer[] };
-  socket.on('message', (m) => ep.got.push(m));
-  open.push(socket);
-  return ep;
-}
+const { endpoint, keep } = udpEndpoints();
 
 describe('UdpRelay.onlyVotesTo', () => {
   test('into that node only votes pass, on every link; from it everything passes; null ends it', async () => {
@@ -81,7 +69,7 @@ describe('UdpRelay.onlyVotesTo', () => {
     const n3 = await endpoint();
     const eps = { n1, n2, n3 };
     const relay = await UdpRelay.start({ nodes: Object.entries(eps).map(([id, e]) => ({ id, host: '127.0.0.1', port: e.port })), seed: 7 });
-    open.push(relay);
+    keep(relay);
     const send = (from: keyof typeof eps, to: keyof typeof eps, msg: Buffer): void => {
       const a = relay.linkAddress(from, to);
       eps[from].socket.send(msg, a.port, a.host);
