@@ -183,6 +183,8 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
           outMs: fc.integer(membershipOutMsRange),
         })
         .map((r) => ({ kind, node: r.node, outMs: r.outMs }));
+    case 'change_race':
+      return node.map((n) => ({ kind, node: n }));
     default:
       return assertNever(kind, 'fault kind');
   }

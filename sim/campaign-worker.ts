@@ -34,6 +34,8 @@ campaign(task.options, {
       snapshotsTaken: s.snapshotsTaken,
       snapshotsInstalled: s.snapshotsInstalled,
       membershipCycles: s.membershipCycles,
+      changeRaceEarlyRemovals: s.changeRaceEarlyRemovals,
+      changeRaceRefusals: s.changeRaceRefusals,
       violation: judged.violations[0]?.message ?? null,
     };
     post({ type: 'run', run });

@@ -20,6 +20,7 @@
  * Each link draws from its own random stream, so a change on one link does
  * not reshuffle the others (see streams.ts).
  */
+import { peekIsVote } from '../harness/net/peek.js';
 import { assert } from '../node/util/assert.js';
 import { QueuedEvent, type EventQueue } from './event-queue.js';
 import { Stream } from './streams.js';
@@ -244,10 +245,28 @@ export class SimNetwork {
     return [...this.blocked].sort();
   }
 
+  /** The node that hears only votes (onlyVotesTo), or null. */
+  private votesOnly: string | null = null;
+
+  /**
+   * From now on `node` hears only RequestVote and its answers (pre-votes
+   * too): every other datagram to it is dropped as if partitioned, in flight
+   * too; null ends it. The change-race fault's voter that elects a leader
+   * but never hears it (sim/change-race.ts; the relay does the same,
+   * harness/net/relay.ts).
+   */
+  onlyVotesTo(node: string | null): void {
+    this.votesOnly = node;
+  }
+
+  private deaf(to: string, datagram: Buffer): boolean {
+    return this.votesOnly === to && !peekIsVote(datagram);
+  }
+
   send(from: string, to: string, datagram: Buffer): void {
     this.stats.sent++;
     const link = this.link(from, to);
-    if (link.blocked) {
+    if (link.blocked || this.deaf(to, datagram)) {
       this.stats.partitioned++;
       return;
     }
@@ -299,7 +318,7 @@ export class SimNetwork {
   /** A datagram reaches the end of its link (unless a partition cut the link meanwhile). */
   arrive(link: Link, from: string, to: string, datagram: Buffer): void {
     this.inFlight--;
-    if (link.blocked) {
+    if (link.blocked || this.deaf(to, datagram)) {
       this.stats.partitioned++;
       return;
     }

@@ -91,6 +91,9 @@ export interface CampaignTotals {
   snapshotsInstalled: number;
   /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
   membershipCycles: number;
+  /** change_race faults (sim/change-race.ts): early removals committed (the race is on), and refused. */
+  changeRaceEarlyRemovals: number;
+  changeRaceRefusals: number;
 }
 
 /** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
@@ -108,6 +111,8 @@ export type RunFigures = Pick<
   | 'snapshotsTaken'
   | 'snapshotsInstalled'
   | 'membershipCycles'
+  | 'changeRaceEarlyRemovals'
+  | 'changeRaceRefusals'
 >;
 
 export function emptyTotals(): CampaignTotals {
@@ -125,6 +130,8 @@ export function emptyTotals(): CampaignTotals {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
     membershipCycles: 0,
+    changeRaceEarlyRemovals: 0,
+    changeRaceRefusals: 0,
   };
 }
 
@@ -141,6 +148,8 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.snapshotsTaken += s.snapshotsTaken;
   t.snapshotsInstalled += s.snapshotsInstalled;
   t.membershipCycles += s.membershipCycles;
+  t.changeRaceEarlyRemovals += s.changeRaceEarlyRemovals;
+  t.changeRaceRefusals += s.changeRaceRefusals;
   if (checkerUnknown) t.checkerUnknown++;
 }
 

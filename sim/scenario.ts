@@ -117,7 +117,18 @@ export type Fault =
    * (sim/membership.ts). At most two cycles (one per member) run at once; the heal
    * finishes it, so every original member votes again.
    */
-  | { readonly kind: 'membership'; readonly node: number | null; readonly outMs: number };
+  | { readonly kind: 'membership'; readonly node: number | null; readonly outMs: number }
+  /**
+   * Ongaro's 2015 bug in single-server changes, lined up (issue 18; the
+   * harness's `change-race` kind on real processes): the `node`-th follower
+   * removed, a voter that from then on hears only votes, the follower back
+   * as a learner, the leader cut off with it and asked to promote it, the
+   * other side's new leader asked at once to remove the votes-only voter
+   * (a correct one refuses: no entry of its term is committed), and if it
+   * does not, the old side together electing in its own configuration
+   * (sim/change-race.ts). Five nodes; not in the default mix.
+   */
+  | { readonly kind: 'change_race'; readonly node: number };
 
 export type FaultKind = Fault['kind'];
 

@@ -62,6 +62,7 @@ import {
   type NodeSnapshot,
 } from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
+import { ChangeRaceDriver } from './change-race.js';
 import { MembershipDriver } from './membership.js';
 import { PausedProcess } from './pause.js';
 import { commitQuorumProblem } from './stepped/commit-quorum.js';
@@ -120,6 +121,9 @@ export interface SimStats {
   /** Membership cycles completed (a member removed and voting again: sim/membership.ts) and admin requests made for them. */
   membershipCycles: number;
   adminRequests: number;
+  /** change_race faults (sim/change-race.ts): removals a new leader committed before an entry of its term, and ones refused. */
+  changeRaceEarlyRemovals: number;
+  changeRaceRefusals: number;
 }
 
 export interface SimResult {
@@ -227,6 +231,7 @@ export class Simulation {
   private readonly recorder: MessageRecorder | null;
   private readonly plan: LivenessPlan;
   private readonly membership: MembershipDriver;
+  private readonly changeRace: ChangeRaceDriver;
   /**
    * Commit quorums are judged (stepped/commit-quorum.ts) in runs that change the membership: with a fixed one Figure 3
    * covers them; with changes a leader that counts an older configuration (`--unsafe-config-on-commit`) breaks them first.
@@ -300,6 +305,8 @@ export class Simulation {
     snapshotsInstalled: 0,
     membershipCycles: 0,
     adminRequests: 0,
+    changeRaceEarlyRemovals: 0,
+    changeRaceRefusals: 0,
   };
 
   constructor(
@@ -358,7 +365,7 @@ export class Simulation {
       judgedCommitIndex: 0,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
-    this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership');
+    this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership' || f.fault.kind === 'change_race');
     this.membership = new MembershipDriver(
       {
         now: () => this.queue.now,
@@ -379,6 +386,38 @@ export class Simulation {
       },
       this.nodes.map((n) => n.id),
     );
+    this.changeRace = new ChangeRaceDriver({
+      now: () => this.queue.now,
+      schedule: (delayMs, fn) => void this.queue.schedule(delayMs, fn),
+      ids: this.nodes.map((n) => n.id),
+      host: (id) => this.byId.get(id)?.host ?? null,
+      leader: () => {
+        const leader = this.currentLeader();
+        return leader === null ? null : { id: leader.id, host: leader.host! };
+      },
+      exited: (id) => this.byId.get(id)?.exited === true,
+      restart: (id) => {
+        const node = this.byId.get(id);
+        if (node === undefined) return;
+        node.exited = false;
+        this.touched.add(node);
+        this.startNode(node);
+      },
+      partition: (groups) => {
+        this.network.healPartitions();
+        const groupOf = new Map(groups.flatMap((g, k) => g.map((id): [string, number] => [id, k])));
+        for (const a of this.nodes) {
+          this.touched.add(a);
+          for (const b of this.nodes) if (a !== b && groupOf.get(a.id) !== groupOf.get(b.id)) this.network.block(a.id, b.id);
+        }
+      },
+      healPartitions: () => {
+        this.network.healPartitions();
+        for (const node of this.nodes) this.touched.add(node);
+      },
+      onlyVotesTo: (id) => this.network.onlyVotesTo(id),
+      note: (line) => this.note(TraceKind.fault, 0xfffd, () => line),
+    });
     // The adversary's view of a datagram's term (hold_across): the sender's current term.
     this.network.termOf = (id) => this.byId.get(id)?.host?.raft().status().currentTerm ?? 0;
   }
@@ -1131,6 +1170,9 @@ export class Simulation {
       case 'membership':
         this.membership.start(fault.node === null ? null : nodeAt(fault.node).id, fault.outMs);
         return;
+      case 'change_race':
+        this.changeRace.start(fault.node);
+        return;
       case 'lose_tail': {
         const node = this.follower(fault.node);
         if (node === null) return;
@@ -1287,6 +1329,7 @@ export class Simulation {
       0xffff,
       () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart',
     );
+    this.changeRace.stop();
     this.network.healPartitions();
     this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
@@ -1439,6 +1482,8 @@ export class Simulation {
     this.stats.readsChecked = this.readSafety.checked;
     this.stats.membershipCycles = this.membership.stats.cycles;
     this.stats.adminRequests = this.membership.stats.requests;
+    this.stats.changeRaceEarlyRemovals = this.changeRace.stats.earlyRemovals;
+    this.stats.changeRaceRefusals = this.changeRace.stats.refusals;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;

@@ -54,6 +54,19 @@ export const membershipHeavy: ScenarioShape = {
 };
 
 /**
+ * The change-race choreography (sim/change-race.ts) with little else: what it
+ * cuts, a random partition, heal or leader crash would undo half way (such
+ * mixes are membershipHeavy's); a lossy network profile and a crash or a
+ * pause now and then still land beside it.
+ */
+export const changeRaceHeavy: ScenarioShape = {
+  ...defaultShape,
+  minFaults: 1,
+  maxFaults: 4,
+  faultWeights: { change_race: 6, network: 1, crash: 1, pause: 1 },
+};
+
+/**
  * Many readers that stay with whichever node answers them, and a few writers,
  * all on few keys: a read served by a node that should not serve it is seen
  * as soon as a write it missed has committed (or, for the read-safety check's
@@ -223,7 +236,7 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   confChangeBeforeTermCommit: {
     description: 'a new leader changes the configuration before committing an entry of its term (disjoint majorities)',
     options: { nodeCount: 5 },
-    shape: membershipHeavy,
+    shape: changeRaceHeavy,
   },
   // Issue 18: a removal commits with the old majority (the removed member's
   // own acknowledgement counted): the simulator's commit-quorum check, which

@@ -61,6 +61,9 @@ const cases: readonly DetectionCase[] = [
   // Issue 18, membership cycles in the simulator (sim/membership.ts): the commit-quorum check. Runs to detection on
   // seeds 101-106 (2026-12-06): 1, 1, 3, 2, 5, 4.
   { flag: 'config-on-commit', p: 0.15 },
+  // Issue 18, the change_race fault (sim/change-race.ts, Ongaro's 2015 bug lined up). Runs to detection on seeds 1-10
+  // (2026-12-06): 2, 1, 2, 2, 4, 2, 1, 1, 1, 1.
+  { flag: 'conf-change-before-term-commit', p: 0.2 },
 ];
 
 /**
