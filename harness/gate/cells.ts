@@ -650,18 +650,21 @@ export const bugCells: readonly GateCell[] = [
     name: 'snapshot-past-commit/partition',
     expect: 'invalid',
     why:
-      'issue 18: a snapshot taken at the last log index applies and answers entries that were never committed; a leader cut ' +
-      'off while it takes writes does that, and the next leader overwrites them (acknowledged writes lost)',
+      'issue 18: a snapshot taken at the last log index applies and answers entries that were never committed: the wire ' +
+      'monitor sees the leader advertise a commit index no quorum acknowledged, and a leader cut off while it takes writes ' +
+      'answers writes the next leader overwrites (acknowledged writes lost)',
     args: [...common, ...snapshotLeaderCut, '--node-flag=--unsafe-snapshot-past-commit'],
-    // Caught in about 3 runs of 4 (each detection in a cycle whose snapshot landed just before the cut): 2 of 5 keeps a
-    // false red near 2%.
-    plan: { n: 5, k: 2 },
+    // Once caught in about 3 runs of 4 (a cycle whose snapshot landed just before the cut); since the wire monitor
+    // judges every commit's quorum in relay runs, the leader's first commit past its quorum is seen within a second.
+    plan: { n: 3, k: 2 },
     measured: {
-      detected: 22,
+      detected: 30,
       runs: 30,
       note:
-        "2026-12-05, node dist/harness/gate.js --study --only 'snapshot-past-commit/partition$' --runs 10, seeds 1796500101 " +
-        '(9 of 10), 1796500301 (6 of 10; load 18-22) at 10 s, 1796500201 at 20 s (7 of 10: every detection in the first cycle)',
+        "2026-12-06, node dist/harness/gate.js --study --only 'snapshot-past-commit/partition$' --runs 30 --correct-runs 0 " +
+        '--seed 745519892 (two lanes, load 3-5): 30 of 30, first detection 0.4-1.7 s in (median 0.5), by the wire ' +
+        "monitor's commit quorum and linearizability, 12.4 s wall. Before (2026-12-05, seeds 1796500101, 1796500301, " +
+        '1796500201): 22 of 30, each in a cycle whose snapshot landed just before the cut',
     },
     control: 'correct/snapshot-leader-cut',
   },
