@@ -78,7 +78,12 @@ export class ChangeRaceDriver {
   private race: Race | null = null;
   private stopped = false;
   private nextRequest = 1;
-  /** Runs started; early removals refused (a correct leader), and committed (the unsafe rule: the race is on). */
+  /**
+   * Runs started; removals of F refused by the other side's new leader, and
+   * committed by it (the race is on: with the unsafe rule, before an entry
+   * of its term; on a correct core only once another fault healed a cut,
+   * so that its noop could commit).
+   */
   readonly stats = { started: 0, refusals: 0, earlyRemovals: 0 };
 
   constructor(private readonly world: ChangeRaceWorld) {}

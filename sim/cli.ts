@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs) on ${workers} thread(s), ${(t.simMs / 1000).toFixed(1)} simulated s; ` +
       `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled}; membership cycles ${t.membershipCycles}` +
       (t.changeRaceEarlyRemovals + t.changeRaceRefusals > 0
-        ? `; change races: early removals committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
+        ? `; change races: the new leader's removal committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
         : '') +
       '\n' +
       `speed: ${perThread.toFixed(0)}x real time per thread (simulation only: ${(t.simMs / 1000).toFixed(1)} sim-s in ${(t.wallMs / 1000).toFixed(1)} thread-s); ` +

@@ -91,7 +91,7 @@ export interface CampaignTotals {
   snapshotsInstalled: number;
   /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
   membershipCycles: number;
-  /** change_race faults (sim/change-race.ts): early removals committed (the race is on), and refused. */
+  /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
   changeRaceEarlyRemovals: number;
   changeRaceRefusals: number;
 }

@@ -121,7 +121,7 @@ export interface SimStats {
   /** Membership cycles completed (a member removed and voting again: sim/membership.ts) and admin requests made for them. */
   membershipCycles: number;
   adminRequests: number;
-  /** change_race faults (sim/change-race.ts): removals a new leader committed before an entry of its term, and ones refused. */
+  /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
   changeRaceEarlyRemovals: number;
   changeRaceRefusals: number;
 }
