@@ -32,10 +32,12 @@
  *    commits C1 and new writes (3 of 5), while B still commits in C2:
  *    two leaders commit different entries at the same indexes, each with a
  *    majority of its own configuration;
- * 5. healed: the later term's leader overwrites entries the other side
- *    committed (a node asked to truncate below its commit index stops on
- *    an assertion, NODE_EXIT.internal), and the writes acknowledged there
- *    are lost, which the checker sees.
+ * 5. healed: the later term's leader meets nodes whose committed entries
+ *    conflict with its log (in the runs seen they stay behind it for good:
+ *    the catch-up check; a node told to truncate below its commit index
+ *    would stop on an assertion), and the writes acknowledged on the other
+ *    side are lost, which the checker sees; the wire monitor sees a leader
+ *    elected by votes that make no majority of the configurations it saw.
  *
  * Five nodes exactly (C0 of four voters, one learner). The stop op heals the
  * network (and stops the votes-only fault) and puts every member back; so
@@ -149,7 +151,7 @@ class ChangeRaceNemesis extends MembershipSteps implements FaultNemesis<ChangeRa
       return { ...more, gaveUp: why, steps };
     };
 
-    // 0. Four voters and a caught-up learner E.
+    // 0. Four voters: a follower E removed.
     const removal = (await this.remove('follower')) as { readonly node?: unknown; readonly nodes?: unknown };
     if (!Array.isArray(removal.nodes) || typeof removal.node !== 'string') return { removal, skipped: 'no follower was removed' };
     const e = removal.node;
