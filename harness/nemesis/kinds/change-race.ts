@@ -48,7 +48,7 @@ import { assertNever } from '../../../node/util/assert.js';
 import type { NodeView } from '../../db/db.js';
 import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { completeGrudge } from '../partitions.js';
-import { MembershipSteps } from './membership.js';
+import { MembershipSteps, settleLeaderWaits } from './membership.js';
 import { waitFor } from './relead.js';
 
 export type ChangeRaceOp =
@@ -151,7 +151,13 @@ class ChangeRaceNemesis extends MembershipSteps implements FaultNemesis<ChangeRa
       return { ...more, gaveUp: why, steps };
     };
 
-    // 0. Four voters: a follower E removed.
+    // 0. Four voters: a follower E removed (from five: another kind may have changed the membership meanwhile).
+    const before = await this.waitStatus(performance.now() + settleLeaderWaits * this.ctx.leaderWaitMs, (m) => m.configurationCommitted);
+    if (before.status === null || !before.ok) return { skipped: 'no leader answered with a committed configuration' };
+    if (before.status.voters.length !== changeRaceNodes || before.status.learners.length > 0)
+      return {
+        skipped: `the configuration is not ${changeRaceNodes} voters (${before.status.voters.join(', ')}; learners ${before.status.learners.join(', ') || 'none'})`,
+      };
     const removal = (await this.remove('follower')) as { readonly node?: unknown; readonly nodes?: unknown };
     if (!Array.isArray(removal.nodes) || typeof removal.node !== 'string') return { removal, skipped: 'no follower was removed' };
     const e = removal.node;

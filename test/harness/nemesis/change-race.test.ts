@@ -179,7 +179,7 @@ describe('change-race choreography', () => {
     expect(nemesis.active()).toEqual([]);
   });
 
-  it('skips a cluster of other than five nodes, and a network layer that cannot let only votes through', async () => {
+  it('skips a cluster of other than five nodes or voters, and a network layer that cannot let only votes through', async () => {
     const three = new FakeCluster(3);
     expect(((await changeRace.create(fakeContext(three, SEED, 10)).invoke(startOp())) as Record<string, unknown>)['skipped']).toMatch(
       /3 nodes/,
@@ -190,5 +190,11 @@ describe('change-race choreography', () => {
     const value = (await changeRace.create(fakeContext(cluster, SEED, 10)).invoke(startOp())) as Record<string, unknown>;
     expect(value['skipped']).toMatch(/only votes/);
     expect(log).toEqual([]);
+    // Another kind took a member out: not five voters, so nothing is done.
+    const shrunk = scriptedCluster(true);
+    shrunk.cluster.configuration.voters = ['n1', 'n2', 'n3', 'n4'];
+    const skipped = (await changeRace.create(fakeContext(shrunk.cluster, SEED, 10)).invoke(startOp())) as Record<string, unknown>;
+    expect(skipped['skipped']).toMatch(/not 5 voters \(n1, n2, n3, n4;/);
+    expect(shrunk.log).toEqual([]);
   });
 });
