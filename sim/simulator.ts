@@ -366,43 +366,31 @@ export class Simulation {
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership' || f.fault.kind === 'change_race');
-    this.membership = new MembershipDriver(
-      {
-        now: () => this.queue.now,
-        schedule: (delayMs, fn) => void this.queue.schedule(delayMs, fn),
-        leader: () => {
-          const leader = this.currentLeader();
-          return leader === null ? null : { id: leader.id, host: leader.host! };
-        },
-        exited: (id) => this.byId.get(id)?.exited === true,
-        restart: (id) => {
-          const node = this.byId.get(id);
-          if (node === undefined) return;
-          node.exited = false;
-          this.touched.add(node);
-          this.startNode(node);
-        },
-        note: (line) => this.note(TraceKind.fault, 0xfffe, () => line),
-      },
-      this.nodes.map((n) => n.id),
-    );
-    this.changeRace = new ChangeRaceDriver({
+    // What the admin drivers (membership cycles, change races) see of the simulation and may do to it.
+    const admin = {
       now: () => this.queue.now,
-      schedule: (delayMs, fn) => void this.queue.schedule(delayMs, fn),
-      ids: this.nodes.map((n) => n.id),
-      host: (id) => this.byId.get(id)?.host ?? null,
+      schedule: (delayMs: number, fn: () => void) => void this.queue.schedule(delayMs, fn),
       leader: () => {
         const leader = this.currentLeader();
         return leader === null ? null : { id: leader.id, host: leader.host! };
       },
-      exited: (id) => this.byId.get(id)?.exited === true,
-      restart: (id) => {
+      exited: (id: NodeId) => this.byId.get(id)?.exited === true,
+      restart: (id: NodeId) => {
         const node = this.byId.get(id);
         if (node === undefined) return;
         node.exited = false;
         this.touched.add(node);
         this.startNode(node);
       },
+    };
+    this.membership = new MembershipDriver(
+      { ...admin, note: (line) => this.note(TraceKind.fault, 0xfffe, () => line) },
+      this.nodes.map((n) => n.id),
+    );
+    this.changeRace = new ChangeRaceDriver({
+      ...admin,
+      ids: this.nodes.map((n) => n.id),
+      host: (id) => this.byId.get(id)?.host ?? null,
       partition: (groups) => {
         this.network.healPartitions();
         const groupOf = new Map(groups.flatMap((g, k) => g.map((id): [string, number] => [id, k])));

@@ -6,7 +6,7 @@
  * (registry.ts) lists them, and the schedule, the runner, the options, the
  * report's catalogue and the target checks all derive from that table.
  */
-import type fc from 'fast-check';
+import fc from 'fast-check';
 import type { NemesisContext } from './context.js';
 import type { ScheduleOptions } from './schedule.js';
 import type { NodeTarget } from './targets.js';
@@ -97,3 +97,51 @@ export interface NemesisKindSpec<K extends string, Op extends KindOp> {
 
 /** The `final` invoke value of every final-heal step (as recorded in the history). */
 export const finalHealValue = { target: 'all', final: true } as const;
+
+/**
+ * The ops of a choreography kind: one start op that plays the whole
+ * choreography (each step waiting for what the cluster reports) and one stop
+ * op that undoes what is left of it; neither takes a value.
+ */
+export type ChoreographyOp<K extends string> =
+  | { readonly kind: K; readonly f: `start-${K}`; readonly value: null }
+  | { readonly kind: K; readonly f: `stop-${K}`; readonly value: null };
+
+/**
+ * The spec of a choreography kind (kinds/rejoin.ts, kinds/change-race.ts):
+ * no targets or options; every cycle is its one start and stop, which is
+ * also the cycle that bites (each changes the leader); its stop op is its
+ * final-heal step.
+ */
+export function choreographyKind<K extends string>(spec: {
+  readonly kind: K;
+  readonly label: string;
+  readonly summary: string;
+  readonly needsNet?: { readonly net: 'relay'; readonly why: string };
+  create(
+    ctx: NemesisContext,
+    ops: { readonly start: ChoreographyOp<K>; readonly stop: ChoreographyOp<K> },
+  ): FaultNemesis<ChoreographyOp<K>>;
+}): NemesisKindSpec<K, ChoreographyOp<K>> {
+  const start = { kind: spec.kind, f: `start-${spec.kind}`, value: null } as ChoreographyOp<K>;
+  const stop = { kind: spec.kind, f: `stop-${spec.kind}`, value: null } as ChoreographyOp<K>;
+  const cycle = fc.constant([start, stop] as const);
+  return {
+    kind: spec.kind,
+    label: spec.label,
+    summary: spec.summary,
+    fs: { [start.f]: 'start', [stop.f]: 'stop' } as NemesisKindSpec<K, ChoreographyOp<K>>['fs'],
+    targets: [],
+    ...(spec.needsNet !== undefined ? { needsNet: spec.needsNet } : {}),
+    options: [],
+    finalHeal: { f: stop.f },
+    cycle: () => cycle,
+    bitingCycle: () => cycle,
+    decode(f) {
+      if (f === start.f) return start;
+      if (f === stop.f) return stop;
+      throw new Error(`${spec.kind}: unknown op ${String(f)}`);
+    },
+    create: (ctx) => spec.create(ctx, { start, stop }),
+  };
+}

@@ -192,6 +192,9 @@ describe('parseOptions: each flag', () => {
       /--nemesis delay needs --net relay \(netns mode has no delay/,
     );
     expect(usage(['--nemesis', 'partition,delay', '--net', 'netns'], { isRoot: true })).toMatch(/--nemesis delay needs --net relay/);
+    expect(usage(['--nemesis', 'change-race', '--net', 'netns'], { isRoot: true })).toMatch(
+      /--nemesis change-race needs --net relay \(only the relay can let only votes through/,
+    );
     expect(opts(['--nemesis', 'partition,loss,duplicate', '--net', 'netns'], { isRoot: true }).nemesis).toEqual([
       'partition',
       'loss',

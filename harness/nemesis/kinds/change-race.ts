@@ -43,45 +43,22 @@
  * network (and stops the votes-only fault) and puts every member back; so
  * does the final heal.
  */
-import fc from 'fast-check';
 import { assertNever } from '../../../node/util/assert.js';
 import type { NodeView } from '../../db/db.js';
-import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
+import { choreographyKind, type ChoreographyOp, type FaultNemesis, type NemesisKindSpec } from '../kind.js';
 import { completeGrudge } from '../partitions.js';
 import { MembershipSteps, settleLeaderWaits } from './membership.js';
 import { waitFor } from './relead.js';
 
-export type ChangeRaceOp =
-  | { readonly kind: 'change-race'; readonly f: 'start-change-race'; readonly value: null }
-  | { readonly kind: 'change-race'; readonly f: 'stop-change-race'; readonly value: null };
+export type ChangeRaceOp = ChoreographyOp<'change-race'>;
 
-const start: ChangeRaceOp = { kind: 'change-race', f: 'start-change-race', value: null };
-const stop: ChangeRaceOp = { kind: 'change-race', f: 'stop-change-race', value: null };
-const cycle = fc.constant([start, stop] as const);
-
-export const changeRace: NemesisKindSpec<'change-race', ChangeRaceOp> = {
+export const changeRace: NemesisKindSpec<'change-race', ChangeRaceOp> = choreographyKind({
   kind: 'change-race',
   label: 'two leaders change membership',
   summary: "two leaders' changes, disjoint majorities",
-  fs: { 'start-change-race': 'start', 'stop-change-race': 'stop' },
-  targets: [],
-  options: [],
-  finalHeal: { f: stop.f },
-  cycle: () => cycle,
-  // Every cycle changes the membership and the leader.
-  bitingCycle: () => cycle,
-  decode(f) {
-    switch (f) {
-      case 'start-change-race':
-        return start;
-      case 'stop-change-race':
-        return stop;
-      default:
-        return assertNever(f, 'change-race op');
-    }
-  },
+  needsNet: { net: 'relay', why: 'only the relay can let only votes through to a node' },
   create: (ctx) => new ChangeRaceNemesis(ctx),
-};
+});
 
 /** The cluster the choreography fits: C0 of four voters (no majority without two of B, C, F) and one learner. */
 export const changeRaceNodes = 5;

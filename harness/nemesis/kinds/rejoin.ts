@@ -28,44 +28,20 @@
  * stop op heals the network and puts back anything still out; so does the
  * final heal.
  */
-import fc from 'fast-check';
 import { assertNever } from '../../../node/util/assert.js';
-import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
+import { choreographyKind, type ChoreographyOp, type FaultNemesis, type NemesisKindSpec } from '../kind.js';
 import { completeGrudge, majority } from '../partitions.js';
 import { MembershipSteps } from './membership.js';
 import { starAround, waitFor } from './relead.js';
 
-export type RejoinOp =
-  | { readonly kind: 'rejoin'; readonly f: 'start-rejoin'; readonly value: null }
-  | { readonly kind: 'rejoin'; readonly f: 'stop-rejoin'; readonly value: null };
+export type RejoinOp = ChoreographyOp<'rejoin'>;
 
-const start: RejoinOp = { kind: 'rejoin', f: 'start-rejoin', value: null };
-const stop: RejoinOp = { kind: 'rejoin', f: 'stop-rejoin', value: null };
-const cycle = fc.constant([start, stop] as const);
-
-export const rejoin: NemesisKindSpec<'rejoin', RejoinOp> = {
+export const rejoin: NemesisKindSpec<'rejoin', RejoinOp> = choreographyKind({
   kind: 'rejoin',
   label: 're-added unseen, then leads',
   summary: 're-add a member unseen by one, which leads',
-  fs: { 'start-rejoin': 'start', 'stop-rejoin': 'stop' },
-  targets: [],
-  options: [],
-  finalHeal: { f: stop.f },
-  cycle: () => cycle,
-  // Every cycle changes the membership and the leader.
-  bitingCycle: () => cycle,
-  decode(f) {
-    switch (f) {
-      case 'start-rejoin':
-        return start;
-      case 'stop-rejoin':
-        return stop;
-      default:
-        return assertNever(f, 'rejoin op');
-    }
-  },
   create: (ctx) => new RejoinNemesis(ctx),
-};
+});
 
 /** The smallest cluster the choreography fits: the removal's configuration must keep a majority with the witness cut off. */
 export const rejoinMinNodes = 5;
