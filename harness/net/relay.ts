@@ -8,8 +8,9 @@
  * through the relay too.
  *
  * Per link: blocked (partition; or votes only, into one node: onlyVotesTo),
- * loss, delay + jitter (jitter reorders), and duplication (the copy leaves after a small random extra delay, so duplicates
- * can arrive reordered as well). All randomness comes from a seeded PRNG.
+ * loss, delay + jitter (jitter reorders), and duplication (the copy leaves
+ * after a small random extra delay, so duplicates can arrive reordered as
+ * well). All randomness comes from a seeded PRNG.
  * Delayed datagrams wait in one bounded min-heap with one timer.
  *
  * A replay stage (replay-stage.ts), once a replay fault has started, holds
@@ -342,6 +343,11 @@ export class UdpRelay implements NetworkControl {
     }
   }
 
+  /** Whether a partition cuts the link, or its receiver hears only votes and this is none. */
+  private cut(key: string, link: Link, msg: Buffer): boolean {
+    return this.blocked.has(key) || (this.votesOnlyTo === link.to.id && !peekIsVote(msg));
+  }
+
   private random(): number {
     return this.rng.float();
   }
@@ -357,7 +363,7 @@ export class UdpRelay implements NetworkControl {
     else if (this.beforeMonitor !== null && this.beforeMonitor.length < this.maxBeforeMonitor) this.beforeMonitor.push(msg);
     else this.unmonitored++;
     const key = linkKey(link.from.id, link.to.id);
-    if (this.blocked.has(key) || (this.votesOnlyTo === link.to.id && !peekIsVote(msg))) {
+    if (this.cut(key, link, msg)) {
       this.count(link, 'blocked');
       return;
     }
@@ -416,7 +422,7 @@ export class UdpRelay implements NetworkControl {
     if (this.closed) return;
     // A partition that started while the datagram was delayed drops it too
     // (Jepsen drops on the receiver's INPUT chain: in-flight packets die).
-    if (this.blocked.has(key) || (this.votesOnlyTo === link.to.id && !peekIsVote(msg))) {
+    if (this.cut(key, link, msg)) {
       this.count(link, 'blocked');
       return;
     }
