@@ -20,7 +20,7 @@
  * Each link draws from its own random stream, so a change on one link does
  * not reshuffle the others (see streams.ts).
  */
-import { peekIsVote } from '../harness/net/peek.js';
+import { peekIsVote } from '../node/transport/peek.js';
 import { assert } from '../node/util/assert.js';
 import { QueuedEvent, type EventQueue } from './event-queue.js';
 import { Stream } from './streams.js';

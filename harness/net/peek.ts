@@ -7,10 +7,11 @@
  * delays or replays, as an attacker on the path could.
  */
 import { payloadBounds } from '../../node/transport/codec.js';
+import { PREFIX_BYTES } from '../../node/transport/peek.js';
 import { isBinaryKind, peekBinaryHeader } from '../../node/transport/raft-binary.js';
 
-/** How far into the JSON the body type must appear: the envelope header fields are short. */
-export const PREFIX_BYTES = 512;
+/** One prefix for both peeks (node/transport/peek.ts, where the vote's peek lives). */
+export { PREFIX_BYTES };
 export const TYPE_AE = Buffer.from('"type":"append_entries"', 'utf8');
 export const AE_HEAD = /"type":"append_entries","term":(\d+),"from":"([^"\\]{1,64})"/;
 
@@ -31,22 +32,4 @@ export function peekAppendEntries(datagram: Buffer): PeekedAppendEntries | null 
   if (prefix.indexOf(TYPE_AE) < 0) return null;
   const head = AE_HEAD.exec(prefix.toString('latin1'));
   return head === null ? null : { term: Number(head[1]), from: head[2]! };
-}
-
-const TYPE_VOTE = Buffer.from('"type":"request_vote', 'utf8');
-
-/**
- * Whether a peer datagram is a RequestVote or its answer (pre-votes too),
- * from the unauthenticated header: the only traffic the votes-only fault
- * lets through (NetworkControl.onlyVotesTo). Anything unreadable is not.
- */
-export function peekIsVote(datagram: Buffer): boolean {
-  const bounds = payloadBounds(datagram);
-  if (bounds === null) return false;
-  if (isBinaryKind(datagram[bounds.start])) {
-    const kind = peekBinaryHeader(datagram, bounds.start)?.kind;
-    return kind === 'request_vote' || kind === 'request_vote_response';
-  }
-  const prefix = datagram.subarray(bounds.start, Math.min(bounds.end, bounds.start + PREFIX_BYTES));
-  return prefix.indexOf(TYPE_VOTE) >= 0;
 }

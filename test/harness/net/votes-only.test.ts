@@ -5,10 +5,10 @@
  * Real datagrams (the codec's binary forms) through a real relay.
  */
 import { describe, expect, test } from 'vitest';
-import { peekIsVote } from '../../../harness/net/peek.js';
 import { UdpRelay } from '../../../harness/net/relay.js';
 import type { RaftMessage } from '../../../node/raft/types.js';
 import { encodeEnvelope } from '../../../node/transport/codec.js';
+import { peekIsVote } from '../../../node/transport/peek.js';
 import { derivePeerKey } from '../../../node/transport/keys.js';
 import { waitFor } from '../wait.js';
 import { udpEndpoints } from './udp-endpoints.js';
