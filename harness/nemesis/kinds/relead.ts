@@ -134,7 +134,7 @@ export function starAround(nodes: readonly string[], hub: string, out: string): 
   return grudge;
 }
 
-/** Polls `check` every 50 ms until it gives a value or `deadlineMs` passes or the run stops (then its last answer). */
+/** Polls `check` every `pollMs` (50 ms) until it gives a value or `deadlineMs` passes or the run stops (then its last answer). */
 export async function waitFor<T>(ctx: NemesisContext, deadlineMs: number, check: () => Promise<T | null>, pollMs = 50): Promise<T | null> {
   const until = performance.now() + deadlineMs;
   for (;;) {
