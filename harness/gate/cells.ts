@@ -510,13 +510,14 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, ...releadHold, '--node-flag=--unsafe-stale-read-acks'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 29,
-      runs: 30,
+      detected: 59,
+      runs: 60,
       note:
         "2026-12-05, node dist/harness/gate.js --study --only 'stale-read-acks/hold$' --seed 993723075 (load 12-15; 20 s runs, " +
         'caught 3.1-16.6 s in; the miss: a starved run, nodes waiting for a CPU 77% of the time, with no leader for any cycle): 9 of 10. ' +
         '2026-12-06, two lanes beside a simulator hunt (load 3-5), seed 2043441112: 20 of 20, caught 2.8-4.4 s in. ' +
-        'At 10 s, before a cycle waited for its window: 7 of 10 (seed 1749454104, load 10-16) and 4 of 10 (seed 177072244, load 20-23)',
+        'At 10 s, before a cycle waited for its window: 7 of 10 (seed 1749454104, load 10-16) and 4 of 10 (seed 177072244, load 20-23). ' +
+        '2026-12-06, two lanes, --runs 30 --correct-runs 0 --seed 1946071234 (load about 4): 30 of 30, caught 2.7-11.4 s in (median 3.3), 22.5 s wall',
     },
     control: 'correct/relead-hold',
   },
