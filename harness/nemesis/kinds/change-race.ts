@@ -43,11 +43,10 @@
  * network (and stops the votes-only fault) and puts every member back; so
  * does the final heal.
  */
-import { assertNever } from '../../../node/util/assert.js';
 import type { NodeView } from '../../db/db.js';
-import { choreographyKind, type ChoreographyOp, type FaultNemesis, type NemesisKindSpec } from '../kind.js';
+import { choreographyKind, type ChoreographyOp, type NemesisKindSpec } from '../kind.js';
 import { completeGrudge } from '../partitions.js';
-import { MembershipSteps, settleLeaderWaits } from './membership.js';
+import { MembershipChoreography, settleLeaderWaits } from './membership.js';
 import { waitFor } from './relead.js';
 
 export type ChangeRaceOp = ChoreographyOp<'change-race'>;
@@ -74,45 +73,24 @@ function leading(view: NodeView | null, aboveTerm: number): NodeView | null {
   return view !== null && view.role === 'leader' && view.currentTerm > aboveTerm ? view : null;
 }
 
-class ChangeRaceNemesis extends MembershipSteps implements FaultNemesis<ChangeRaceOp> {
+class ChangeRaceNemesis extends MembershipChoreography<'change-race'> {
   /** The node that hears only votes, while it does. */
   private deaf: string | null = null;
   /** Whether this cycle's cut is in place. */
   private cut = false;
 
-  invoke(op: ChangeRaceOp): Promise<unknown> {
-    switch (op.f) {
-      case 'start-change-race':
-        return this.choreograph();
-      case 'stop-change-race':
-        return this.undo(this.stepDeadlineMs());
-      default:
-        return assertNever(op, 'change-race op');
-    }
-  }
-
   override active(): readonly string[] {
     return [...super.active(), ...(this.deaf === null ? [] : [`${this.deaf} hears only votes`]), ...(this.cut ? ['cut'] : [])];
   }
 
-  override async heal(): Promise<unknown> {
-    await this.undoNet();
-    return super.heal();
-  }
-
-  private async undo(budgetMs: number): Promise<unknown> {
-    await this.undoNet();
-    return this.restore(budgetMs);
-  }
-
-  private async undoNet(): Promise<void> {
+  protected async undoNet(): Promise<void> {
     await this.ctx.net.heal();
     this.cut = false;
     if (this.deaf !== null) await this.ctx.net.onlyVotesTo?.(null);
     this.deaf = null;
   }
 
-  private async choreograph(): Promise<unknown> {
+  protected async choreograph(): Promise<unknown> {
     const { cluster, net } = this.ctx;
     const ids = cluster.nodeIds;
     if (ids.length !== changeRaceNodes)

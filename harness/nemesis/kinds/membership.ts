@@ -35,7 +35,7 @@ import { assertNever } from '../../../node/util/assert.js';
 import type { MembershipCapability } from '../../db/db.js';
 import type { Rng } from '../../rng.js';
 import type { NemesisContext } from '../context.js';
-import type { FaultNemesis, NemesisKindSpec } from '../kind.js';
+import type { ChoreographyOp, FaultNemesis, NemesisKindSpec } from '../kind.js';
 import { majority } from '../partitions.js';
 import { bitingTargetArb, targetArb, targetField, type NodeTarget } from '../targets.js';
 
@@ -516,5 +516,31 @@ class MembershipNemesis extends MembershipSteps implements FaultNemesis<Membersh
       default:
         return assertNever(op, 'membership op');
     }
+  }
+}
+
+/**
+ * A membership choreography's nemesis (kinds/rejoin.ts, kinds/change-race.ts):
+ * its start op plays the whole choreography; its stop op, like the final
+ * heal, undoes what it did to the network and then puts every member back.
+ */
+export abstract class MembershipChoreography<K extends string> extends MembershipSteps implements FaultNemesis<ChoreographyOp<K>> {
+  /** The whole choreography, each step waiting for what the cluster reports; its value is the start op's. */
+  protected abstract choreograph(): Promise<unknown>;
+  /** Undoes what the choreography did to the network (and forgets it). */
+  protected abstract undoNet(): Promise<void>;
+
+  invoke(op: ChoreographyOp<K>): Promise<unknown> {
+    return op.f === `start-${op.kind}` ? this.choreograph() : this.undo(this.stepDeadlineMs());
+  }
+
+  override async heal(): Promise<unknown> {
+    await this.undoNet();
+    return super.heal();
+  }
+
+  private async undo(budgetMs: number): Promise<unknown> {
+    await this.undoNet();
+    return this.restore(budgetMs);
   }
 }

@@ -28,10 +28,9 @@
  * stop op heals the network and puts back anything still out; so does the
  * final heal.
  */
-import { assertNever } from '../../../node/util/assert.js';
-import { choreographyKind, type ChoreographyOp, type FaultNemesis, type NemesisKindSpec } from '../kind.js';
+import { choreographyKind, type ChoreographyOp, type NemesisKindSpec } from '../kind.js';
 import { completeGrudge, majority } from '../partitions.js';
-import { MembershipSteps } from './membership.js';
+import { MembershipChoreography } from './membership.js';
 import { starAround, waitFor } from './relead.js';
 
 export type RejoinOp = ChoreographyOp<'rejoin'>;
@@ -46,38 +45,20 @@ export const rejoin: NemesisKindSpec<'rejoin', RejoinOp> = choreographyKind({
 /** The smallest cluster the choreography fits: the removal's configuration must keep a majority with the witness cut off. */
 export const rejoinMinNodes = 5;
 
-class RejoinNemesis extends MembershipSteps implements FaultNemesis<RejoinOp> {
+class RejoinNemesis extends MembershipChoreography<'rejoin'> {
   /** The witness this cycle cut off, while it is. */
   private witness: string | null = null;
-
-  invoke(op: RejoinOp): Promise<unknown> {
-    switch (op.f) {
-      case 'start-rejoin':
-        return this.choreograph();
-      case 'stop-rejoin':
-        return this.undo(this.stepDeadlineMs());
-      default:
-        return assertNever(op, 'rejoin op');
-    }
-  }
 
   override active(): readonly string[] {
     return [...super.active(), ...(this.witness === null ? [] : [`${this.witness} cut off`])];
   }
 
-  override async heal(): Promise<unknown> {
+  protected async undoNet(): Promise<void> {
     await this.ctx.net.heal();
     this.witness = null;
-    return super.heal();
   }
 
-  private async undo(budgetMs: number): Promise<unknown> {
-    await this.ctx.net.heal();
-    this.witness = null;
-    return this.restore(budgetMs);
-  }
-
-  private async choreograph(): Promise<unknown> {
+  protected async choreograph(): Promise<unknown> {
     const { cluster, net } = this.ctx;
     const ids = cluster.nodeIds;
     if (ids.length < rejoinMinNodes)
