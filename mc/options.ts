@@ -25,6 +25,11 @@ export type PropertyName =
   | 'no-crash';
 
 /** What each property says (README and --help). */
+/** The modes that walk (randomWalks) rather than enumerate. */
+export function walks(mode: McOptions['mode']): boolean {
+  return mode === 'random' || mode === 'swarm' || mode === 'guided';
+}
+
 export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   'election-safety': 'at most one leader per term (Figure 3, §5.2)',
   'leader-append-only': 'a leader never overwrites or deletes entries in its log (Figure 3, §5.3)',
@@ -145,7 +150,7 @@ export interface McOptions {
   readonly memo: boolean;
   readonly properties: ReadonlySet<PropertyName>;
   /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks; swarm: random walks, each with its own weights (mc/swarm.ts). */
-  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random' | 'swarm';
+  readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random' | 'swarm' | 'guided';
   /** --mode iddfs: how much the depth limit grows a round. */
   readonly depthStep: number;
   readonly walks: number;
@@ -326,7 +331,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 0,
     min: 0,
     max: 100_000,
-    help: 'events per path (0: no bound; random and swarm walks default to 400)',
+    help: 'events per path (0: no bound; random, swarm and guided walks default to 400)',
   },
 ];
 
@@ -389,7 +394,7 @@ const modelOptions: readonly IntOption[] = [
 ];
 
 const searchOptions: readonly IntOption[] = [
-  { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random, swarm)' },
+  { kind: 'int', flag: 'walks', value: 'N', def: 10_000, min: 1, max: 1_000_000_000, help: 'random walks (--mode random, swarm, guided)' },
   {
     kind: 'int',
     flag: 'depth-step',
@@ -480,7 +485,9 @@ export const USAGE = (): string => {
     line('', 'depth-first rounds with the depth limit raised by --depth-step until --max-depth or until no state is'),
     line('', 'cut off (exhausted; the first violation found is a shortest one, to within the step); random: random walks'),
     line('', '(each event chosen uniformly); swarm: random walks where each walk draws its own weights per kind of event,'),
-    line('', 'node and link and holds some messages back (swarm testing: finds the deep paths uniform walks miss)'),
+    line('', 'node and link and holds some messages back (swarm testing: finds the deep paths uniform walks miss);'),
+    line('', 'guided: swarm walks that start from states earlier walks reached with a new coverage key (mc/guided.ts:'),
+    line('', 'rare events compose over walks, as in a coverage-guided fuzzer)'),
     ...searchOptions.map(int),
     line('--out DIR', 'where counterexample files go (default histories/mc)'),
     line('--json FILE', 'write the final summary as JSON'),
@@ -621,8 +628,8 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     properties.add(name as PropertyName);
   }
   const mode = str('mode') ?? 'bfs';
-  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random' && mode !== 'swarm')
-    throw new OptionError('--mode must be bfs, dfs, iddfs, random or swarm');
+  if (mode !== 'bfs' && mode !== 'dfs' && mode !== 'iddfs' && mode !== 'random' && mode !== 'swarm' && mode !== 'guided')
+    throw new OptionError('--mode must be bfs, dfs, iddfs, random, swarm or guided');
   if (mode !== 'bfs' && workers > 1) throw new OptionError(`--mode ${mode} runs in one thread: drop --workers`);
   const sleep = values['sleep'] === true;
   if (sleep && (mode !== 'bfs' || workers > 1)) throw new OptionError('--sleep runs with --mode bfs in one thread');

@@ -15,8 +15,10 @@ import { assertNever } from '../node/util/assert.js';
 import { noUnsafeFlags } from '../node/unsafe-flags.js';
 import { slowestTickSteps } from './clock.js';
 import { dfs, iterativeDeepening } from './dfs.js';
+import type { SplitMix32 } from '../node/raft/prng.js';
+import { CoveragePool } from './guided.js';
 import { Model } from './model.js';
-import type { McOptions } from './options.js';
+import { walks, type McOptions } from './options.js';
 import { parallelBfs } from './parallel.js';
 import { bfs, randomWalks, type SearchResult, type SearchStats } from './search.js';
 import { counterexample, writeTrace } from './trace.js';
@@ -74,6 +76,8 @@ function describeMode(o: McOptions): string {
       return `random walks (seed ${o.seed})`;
     case 'swarm':
       return `swarm random walks (seed ${o.seed})`;
+    case 'guided':
+      return `coverage-guided swarm walks (seed ${o.seed})`;
     default:
       return assertNever(o.mode, 'mode');
   }
@@ -89,6 +93,7 @@ function counterexampleKind(o: McOptions): string {
       return ' (a depth-first path: not minimal)';
     case 'random':
     case 'swarm':
+    case 'guided':
       return ' (a random walk: not minimal)';
     default:
       return assertNever(o.mode, 'mode');
@@ -132,9 +137,11 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
   let result: SearchResult;
   let workerOverflows = 0;
   let swarmProfile: string | null = null;
-  if (o.mode === 'random' || o.mode === 'swarm') {
+  let pool: CoveragePool | null = null;
+  if (walks(o.mode)) {
     const walked = randomWalks(() => new Model(o), visited, {
-      swarm: o.mode === 'swarm',
+      swarm: o.mode !== 'random',
+      ...(o.mode === 'guided' ? { guide: (m: Model, random: SplitMix32) => (pool = new CoveragePool(m, random)) } : {}),
       onFindingProfile: (profile) => (swarmProfile = profile.describe()),
       walks: o.walks,
       maxDepth: o.bounds.maxDepth > 0 ? o.bounds.maxDepth : 400,
@@ -175,14 +182,14 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
       `(${Math.round(s.distinct / Math.max(seconds, 1e-3)).toLocaleString('en-US')} states/s), ` +
       `${s.outOfBounds.toLocaleString('en-US')} successors beyond a bound, ${s.terminal.toLocaleString('en-US')} path ends` +
       `${o.sleep ? `, ${s.slept.toLocaleString('en-US')} successors asleep (not fingerprinted)` : ''}` +
-      `${o.mode === 'random' || o.mode === 'swarm' ? `, ${s.walks} walks${s.renewals > 0 ? ` (model rebuilt ${s.renewals} times to bound memory)` : ''}` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
+      `${walks(o.mode) ? `, ${s.walks} walks${s.renewals > 0 ? ` (model rebuilt ${s.renewals} times to bound memory)` : ''}` : o.mode === 'iddfs' ? `, ${s.walks} rounds (distinct: the last round's)` : ''}; rss ${mb(process.memoryUsage().rss)}`,
   );
   out(
     `  cpu ${(cpuMs / 1000).toFixed(1)} s (${Math.round((s.distinct * 1000) / Math.max(cpuMs, 1)).toLocaleString('en-US')} states per cpu-second), peak rss ${mb(peakRssBytes)}`,
   );
   const sizes = model.sizes();
   // With workers, each thread interns and memoises on its own; the main thread's model only rebuilds a counterexample.
-  if (o.workers === 1 || o.mode === 'random' || o.mode === 'swarm') {
+  if (o.workers === 1 || walks(o.mode)) {
     out(
       `  interned: ${sizes.nodeStates.toLocaleString('en-US')} node states, ${sizes.messages.toLocaleString('en-US')} messages, ${sizes.logs} logs; ` +
         `node-transition memo ${model.stats.memoHits.toLocaleString('en-US')} hits / ${model.stats.memoMisses.toLocaleString('en-US')} misses; ` +
@@ -192,7 +199,8 @@ export async function runModelChecker(o: McOptions, out: (line: string) => void)
           : ''),
     );
   }
-  if ((o.mode === 'random' || o.mode === 'swarm') && visited.full)
+  if (pool !== null) out(`  coverage: ${(pool as CoveragePool).describe()}`);
+  if (walks(o.mode) && visited.full)
     out(`  the visited set is full: the coverage count stopped at ${visited.size.toLocaleString('en-US')} states, the walks went on`);
   const overflows = model.stats.netOverflows + workerOverflows;
   if (overflows > 0)

@@ -12,6 +12,7 @@ import { getHeapStatistics } from 'node:v8';
 import { SplitMix32 } from '../node/raft/prng.js';
 import { lanes } from './hash.js';
 import { LivenessChecker } from './liveness.js';
+import type { WalkGuide } from './guided.js';
 import type { Action, Model, Violation, World } from './model.js';
 import { SwarmProfile } from './swarm.js';
 import { WorldQueue } from './queue.js';
@@ -224,6 +225,8 @@ export interface WalkOptions {
   readonly renewCooldownWalks?: number;
   /** Called with the profile of the walk that found a violation (--mode swarm). */
   readonly onFindingProfile?: (profile: SwarmProfile) => void;
+  /** --mode guided: walks start where the guide says and tell it what they reach (mc/guided.ts). */
+  readonly guide?: (model: Model, random: SplitMix32) => WalkGuide;
 }
 
 /** A walk search's result and the model its finding's actions refer to (see WALK_HEAP_BYTES). */
@@ -232,7 +235,8 @@ export interface WalkResult extends SearchResult {
 }
 
 /**
- * Random walks from the initial state: each step picks one enabled event
+ * Random walks from the initial state (or, with a `guide`, from a state an
+ * earlier walk reached: mc/guided.ts): each step picks one enabled event
  * uniformly (or, with `swarm`, by the walk's own swarm profile); a walk ends at a violation, at the end of the path (liveness
  * is checked there), beyond a bound, or at the depth bound. The visited set
  * only counts distinct states seen (coverage); walks do not avoid them.
@@ -245,6 +249,7 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
   let liveness = options.liveness ? new LivenessChecker(model) : null;
   const actions: Action[] = [];
   let initial = model.initial();
+  const guide = options.guide?.(model, random) ?? null;
   let lastProgress = started;
   let nextHeapCheck = 0;
   for (let walk = 0; walk < options.walks; walk++) {
@@ -257,12 +262,14 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
       model = newModel();
       liveness = options.liveness ? new LivenessChecker(model) : null;
       initial = model.initial();
+      guide?.reset(model);
       stats.renewals++;
     }
-    let world = initial;
-    const path: Action[] = [];
+    const start = guide === null ? null : guide.start(initial, random);
+    let world = start === null ? initial : start.world;
+    const path: Action[] = start === null ? [] : start.path.slice();
     const profile = options.swarm ? SwarmProfile.draw(random, model.layout.n, model.layout.opCount) : null;
-    for (let depth = 0; depth < options.maxDepth; depth++) {
+    for (let depth = path.length; depth < options.maxDepth; depth++) {
       model.fingerprint(world);
       visited.add(lanes[0]!, lanes[1]!, 0, 0);
       model.actions(world, actions);
@@ -296,6 +303,7 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
         break;
       }
       world = result.world;
+      guide?.reached(world, path);
     }
     if (options.onProgress !== null && (walk & 63) === 0) {
       const now = performance.now();
