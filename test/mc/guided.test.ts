@@ -51,7 +51,9 @@ describe('the coverage pool', () => {
     // Walks revisit abstract states: fewer keys than states reached, and the pool counts exactly the keys.
     expect(keys.size).toBeGreaterThan(5);
     expect(keys.size).toBeLessThan(reached);
-    expect(pool.describe()).toContain(`${keys.size.toLocaleString('en-US')} coverage keys, ${keys.size.toLocaleString('en-US')} states kept, pool 5`);
+    expect(pool.describe()).toContain(
+      `${keys.size.toLocaleString('en-US')} coverage keys, ${keys.size.toLocaleString('en-US')} states kept, pool 5`,
+    );
   });
 
   it('starts walks from kept states, and one in about ten from the initial state; a rebuild empties the pool only', () => {
