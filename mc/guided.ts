@@ -17,10 +17,12 @@
  *
  * This is a search heuristic, not a reduction: nothing is pruned, and every
  * path a swarm walk can take from the initial state stays possible (one walk
- * in FRESH_START_ODDS starts there).
+ * in FRESH_START_ODDS starts there). The pool survives the model rebuilds that
+ * bound the walks' memory (reset).
  */
 import type { SplitMix32 } from '../node/raft/prng.js';
 import type { Configuration } from '../node/raft/types.js';
+import type { SteppedMessage } from '../sim/stepped/network.js';
 import type { Action, Model, World } from './model.js';
 
 /** Kept states at most (a full pool replaces a random entry: the walks' memory stays bounded). */
@@ -40,7 +42,7 @@ export interface WalkGuide {
   start(initial: World, random: SplitMix32): WalkStart;
   /** A state a walk reached (in bounds), with its path from the initial state. */
   reached(world: World, path: readonly Action[]): void;
-  /** The model was rebuilt: kept worlds name the old model's interned ids, so they go. */
+  /** The model was rebuilt: kept worlds name the old model's interned ids (see CoveragePool.reset). */
   reset(model: Model): void;
   /** For the summary. */
   describe(): string;
@@ -79,9 +81,16 @@ function configurationKey(c: Configuration | null): string {
   return c === null ? '' : `{${c.voters.join(',')}/${c.learners.join(',')}}`;
 }
 
+/** An action that names its message by content, not by a model's interned id: it outlives a model rebuild. */
+type PortableAction =
+  Exclude<Action, { msg: number }> | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly message: SteppedMessage };
+
+/** A kept state: its world and path, or (after a model rebuild, until a walk starts there) only its portable path. */
+type Kept = WalkStart | { readonly portable: readonly PortableAction[] };
+
 /** The pool of kept states and the coverage keys seen. */
 export class CoveragePool implements WalkGuide {
-  private readonly pool: WalkStart[] = [];
+  private readonly pool: Kept[] = [];
   private readonly seen = new Set<string>();
   private logTerms = new Map<number, string>();
   private model: Model;
@@ -99,7 +108,28 @@ export class CoveragePool implements WalkGuide {
 
   start(initial: World, random: SplitMix32): WalkStart {
     if (this.pool.length === 0 || random.nextInt(1, FRESH_START_ODDS) === 1) return { world: initial, path: [] };
-    return this.pool[random.nextInt(0, this.pool.length - 1)]!;
+    const i = random.nextInt(0, this.pool.length - 1);
+    const kept = this.pool[i]!;
+    if (!('portable' in kept)) return kept;
+    // Kept before a rebuild: walk its path again in this model (deterministic: the same state, new ids).
+    const revived = this.revive(initial, kept.portable);
+    this.pool[i] = revived;
+    return revived;
+  }
+
+  private revive(initial: World, portable: readonly PortableAction[]): WalkStart {
+    const path: Action[] = [];
+    let world = initial;
+    for (const p of portable) {
+      const action: Action = 'message' in p ? { kind: p.kind, msg: this.model.msgs.intern(p.message).id } : p;
+      const result = this.model.step(world, action);
+      // The same events from the same initial state: the same states again, so they stay within the bounds.
+      if (!result.inBounds || result.violation !== null)
+        throw new Error(`mc guided: a kept path did not replay at event ${path.length + 1}`);
+      path.push(action);
+      world = result.world;
+    }
+    return { world, path };
   }
 
   reached(world: World, path: readonly Action[]): void {
@@ -112,15 +142,26 @@ export class CoveragePool implements WalkGuide {
     else this.pool[this.random.nextInt(0, this.poolSize - 1)] = entry;
   }
 
+  /**
+   * The model was rebuilt to bound memory (mc/search.ts WALK_HEAP_BYTES): kept worlds name the old model's
+   * interned ids. Each kept path is made portable (messages by content), and walked again in the new model when a
+   * walk first starts there, so the guidance survives the rebuild. The keys stay: they name contents, not ids.
+   */
   reset(model: Model): void {
-    // The keys stay: they name contents, not interned ids, so a state seen before the rebuild is not new after it.
+    const old = this.model;
+    for (let i = 0; i < this.pool.length; i++) {
+      const kept = this.pool[i]!;
+      if ('portable' in kept) continue;
+      this.pool[i] = {
+        portable: kept.path.map((a): PortableAction => ('msg' in a ? { kind: a.kind, message: old.msgs.get(a.msg).message } : a)),
+      };
+    }
     this.model = model;
-    this.pool.length = 0;
     this.logTerms = new Map();
     this.resets++;
   }
 
   describe(): string {
-    return `${this.seen.size.toLocaleString('en-US')} coverage keys, ${this.kept.toLocaleString('en-US')} states kept, pool ${this.pool.length.toLocaleString('en-US')}${this.resets > 0 ? ` (emptied by ${this.resets} model rebuilds)` : ''}`;
+    return `${this.seen.size.toLocaleString('en-US')} coverage keys, ${this.kept.toLocaleString('en-US')} states kept, pool ${this.pool.length.toLocaleString('en-US')}${this.resets > 0 ? ` (carried over ${this.resets} model rebuilds)` : ''}`;
   }
 }

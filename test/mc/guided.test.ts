@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { SplitMix32 } from '../../node/raft/prng.js';
 import { CoveragePool, coverageKey } from '../../mc/guided.js';
 import { Model, type Action, type World } from '../../mc/model.js';
+import { randomWalks } from '../../mc/search.js';
+import { counterexample } from '../../mc/trace.js';
+import { VisitedSet } from '../../mc/visited.js';
+import { replayTrace } from '../../sim/stepped/replay.js';
 import { check, flags, optionsOf } from './helpers.js';
 
 /** n1 leads term 1; a put and a read, one timer firing per node, one crash, no retry. */
@@ -56,7 +60,7 @@ describe('the coverage pool', () => {
     );
   });
 
-  it('starts walks from kept states, and one in about ten from the initial state; a rebuild empties the pool only', () => {
+  it('starts walks from kept states, and one in about ten from the initial state; the pool outlives a model rebuild', () => {
     const model = new Model(optionsOf(PUT_READ_TIMER));
     const pool = new CoveragePool(model, new SplitMix32(1));
     const initial = model.initial();
@@ -78,11 +82,23 @@ describe('the coverage pool', () => {
     }
     expect(fresh).toBeGreaterThan(100);
     expect(fresh).toBeLessThan(400);
-    const before = pool.describe();
-    pool.reset(new Model(optionsOf(PUT_READ_TIMER)));
-    expect(pool.start(initial, random)).toEqual({ world: initial, path: [] });
-    expect(pool.describe()).toContain(before.split(', pool')[0]!); // the keys stay: a state seen before is not new
-    expect(pool.describe()).toContain('pool 0 (emptied by 1 model rebuilds)');
+    // A rebuilt model: the kept paths are walked again in it, to states with the same keys (the ids differ).
+    const keysBefore = new Set(reached.map(({ world }) => coverageKey(model, world, new Map())));
+    const rebuilt = new Model(optionsOf(PUT_READ_TIMER));
+    pool.reset(rebuilt);
+    const initialAgain = rebuilt.initial();
+    let revived = 0;
+    for (let i = 0; i < 200; i++) {
+      const start = pool.start(initialAgain, random);
+      if (start.world === initialAgain) continue;
+      revived++;
+      expect(keysBefore.has(coverageKey(rebuilt, start.world, new Map()))).toBe(true);
+    }
+    expect(revived).toBeGreaterThan(100);
+    expect(pool.describe()).toContain(`pool ${keysBefore.size} (carried over 1 model rebuilds)`);
+    // The keys stay: a state seen before the rebuild is not new after it.
+    for (const { world, path } of walk(rebuilt, new SplitMix32(SEED + 2), 20)) pool.reached(world, path);
+    expect(pool.describe()).toContain(`pool ${keysBefore.size} (`);
   });
 
   it('tells diverged logs apart', () => {
@@ -113,5 +129,38 @@ describe('--mode guided', () => {
     expect(correct.result.finding).toBeNull();
     expect(correct.result.stopped).toBe('walks-done');
     expect(correct.result.stats.walks).toBe(2000);
+  });
+
+  it('keeps its pool through model rebuilds before every walk; the finding is rebuilt with the model that found it', () => {
+    const options = optionsOf([...PUT_READ_TIMER, '--unsafe', 'commit-old-terms']);
+    let built = 0;
+    let pool: CoveragePool | null = null;
+    const walked = randomWalks(
+      () => {
+        built++;
+        return new Model(options);
+      },
+      new VisitedSet(1_000_000, false),
+      {
+        walks: 5000,
+        maxDepth: 400,
+        seed: 3,
+        liveness: false,
+        progressMs: 60_000,
+        onProgress: null,
+        swarm: true,
+        renewHeapBytes: 0,
+        renewCooldownWalks: 1,
+        guide: (model, random) => (pool = new CoveragePool(model, random)),
+      },
+    );
+    expect(walked.finding?.violation.property).toBeDefined();
+    expect(walked.stats.walks).toBeGreaterThan(1);
+    expect(walked.stats.renewals).toBe(walked.stats.walks);
+    expect(built).toBe(walked.stats.renewals + 1);
+    expect((pool as CoveragePool | null)?.describe()).toMatch(/pool [1-9][0-9,]* \(carried over \d+ model rebuilds\)/);
+    const trace = counterexample(walked.model, null, walked.finding!);
+    expect(trace.complete).toBe(true);
+    expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
   });
 });
