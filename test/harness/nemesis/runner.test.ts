@@ -324,8 +324,10 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       seed,
     });
     expect(schedule.length).toBeGreaterThan(20);
-    // Every kind: each lease-restart cycle restarts two nodes and waits for them (a few seconds on a loaded machine).
-    const { runner, records } = await run(cluster, schedule, seed, 90_000);
+    // Every kind: each lease-restart cycle restarts two nodes and waits for them (a few seconds on a loaded machine),
+    // and each membership-type op waits out its admin timeouts against the fake nodes (2 s each): about 63 s on a
+    // quiet machine (2026-12-06), so a deadline of more than twice that, which only a hang reaches.
+    const { runner, records } = await run(cluster, schedule, seed, 150_000);
     const errors = records.filter((r) => r.phase === 'complete' && typeof r.value === 'object' && r.value !== null && 'error' in r.value);
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
@@ -359,5 +361,5 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     const pids = cluster.pids();
     await cluster.stop();
     for (const pid of pids) expect(processGone(pid)).toBe(true);
-  }, 120_000);
+  }, 180_000);
 });
