@@ -24,24 +24,33 @@ import type { SplitMix32 } from '../node/raft/prng.js';
 import type { Configuration } from '../node/raft/types.js';
 import type { SteppedMessage } from '../sim/stepped/network.js';
 import type { Action, Model, World } from './model.js';
+import type { SwarmProfile } from './swarm.js';
 
 /** Kept states at most (a full pool replaces a random entry: the walks' memory stays bounded). */
 export const POOL_SIZE = 20_000;
 /** One walk in this many starts from the initial state (so every path of a plain swarm walk stays possible). */
 const FRESH_START_ODDS = 10;
+/**
+ * Kept states drawn to pick where a walk starts (the one whose key walks have reached least wins) and to pick
+ * which one a full pool replaces (the most reached loses): rare abstract states get the walks, as a fuzzer's
+ * power schedule gives its energy to rarely exercised paths (Böhme et al., AFLFast, CCS 2016).
+ */
+const TOURNAMENT = 3;
 
 /** Where a walk starts: a world and the events that lead there from the initial state. */
 export interface WalkStart {
   readonly world: World;
   readonly path: readonly Action[];
+  /** The swarm profile of the walk that reached it (null: the initial state), which a walk from here may go on with. */
+  readonly profile: SwarmProfile | null;
 }
 
 /** What a walk loop asks of a guide (mc/search.ts randomWalks). */
 export interface WalkGuide {
   /** Where the next walk starts. */
   start(initial: World, random: SplitMix32): WalkStart;
-  /** A state a walk reached (in bounds), with its path from the initial state. */
-  reached(world: World, path: readonly Action[]): void;
+  /** A state a walk reached (in bounds), with its path from the initial state and the walk's profile. */
+  reached(world: World, path: readonly Action[], profile: SwarmProfile | null): void;
   /** The model was rebuilt: kept worlds name the old model's interned ids (see CoveragePool.reset). */
   reset(model: Model): void;
   /** For the summary. */
@@ -86,12 +95,15 @@ type PortableAction =
   Exclude<Action, { msg: number }> | { readonly kind: 'deliver' | 'drop' | 'duplicate'; readonly message: SteppedMessage };
 
 /** A kept state: its world and path, or (after a model rebuild, until a walk starts there) only its portable path. */
-type Kept = WalkStart | { readonly portable: readonly PortableAction[] };
+type Kept = WalkStart | { readonly portable: readonly PortableAction[]; readonly profile: SwarmProfile | null };
 
 /** The pool of kept states and the coverage keys seen. */
 export class CoveragePool implements WalkGuide {
   private readonly pool: Kept[] = [];
-  private readonly seen = new Set<string>();
+  /** The coverage key of each pool entry. */
+  private readonly keys: string[] = [];
+  /** Per coverage key seen, how often walks reached it. */
+  private readonly hits = new Map<string, number>();
   private logTerms = new Map<number, string>();
   private model: Model;
   /** Kept states in all (entries replaced in a full pool included), and model rebuilds that emptied the pool. */
@@ -107,17 +119,27 @@ export class CoveragePool implements WalkGuide {
   }
 
   start(initial: World, random: SplitMix32): WalkStart {
-    if (this.pool.length === 0 || random.nextInt(1, FRESH_START_ODDS) === 1) return { world: initial, path: [] };
-    const i = random.nextInt(0, this.pool.length - 1);
+    if (this.pool.length === 0 || random.nextInt(1, FRESH_START_ODDS) === 1) return { world: initial, path: [], profile: null };
+    const i = this.draw(random, -1);
     const kept = this.pool[i]!;
     if (!('portable' in kept)) return kept;
     // Kept before a rebuild: walk its path again in this model (deterministic: the same state, new ids).
-    const revived = this.revive(initial, kept.portable);
+    const revived = this.revive(initial, kept.portable, kept.profile);
     this.pool[i] = revived;
     return revived;
   }
 
-  private revive(initial: World, portable: readonly PortableAction[]): WalkStart {
+  /** The pool entry whose key has the fewest hits (sign -1) or the most (sign 1) among TOURNAMENT drawn. */
+  private draw(random: SplitMix32, sign: 1 | -1): number {
+    let best = random.nextInt(0, this.pool.length - 1);
+    for (let k = 1; k < TOURNAMENT; k++) {
+      const i = random.nextInt(0, this.pool.length - 1);
+      if (sign * (this.hits.get(this.keys[i]!)! - this.hits.get(this.keys[best]!)!) > 0) best = i;
+    }
+    return best;
+  }
+
+  private revive(initial: World, portable: readonly PortableAction[], profile: SwarmProfile | null): WalkStart {
     const path: Action[] = [];
     let world = initial;
     for (const p of portable) {
@@ -129,17 +151,22 @@ export class CoveragePool implements WalkGuide {
       path.push(action);
       world = result.world;
     }
-    return { world, path };
+    return { world, path, profile };
   }
 
-  reached(world: World, path: readonly Action[]): void {
+  reached(world: World, path: readonly Action[], profile: SwarmProfile | null): void {
     const key = coverageKey(this.model, world, this.logTerms);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    const hits = this.hits.get(key);
+    if (hits !== undefined) {
+      this.hits.set(key, hits + 1);
+      return;
+    }
+    this.hits.set(key, 1);
     this.kept++;
-    const entry = { world, path: path.slice() };
-    if (this.pool.length < this.poolSize) this.pool.push(entry);
-    else this.pool[this.random.nextInt(0, this.poolSize - 1)] = entry;
+    const entry = { world, path: path.slice(), profile };
+    const i = this.pool.length < this.poolSize ? this.pool.length : this.draw(this.random, 1);
+    this.pool[i] = entry;
+    this.keys[i] = key;
   }
 
   /**
@@ -153,6 +180,7 @@ export class CoveragePool implements WalkGuide {
       const kept = this.pool[i]!;
       if ('portable' in kept) continue;
       this.pool[i] = {
+        profile: kept.profile,
         portable: kept.path.map((a): PortableAction => ('msg' in a ? { kind: a.kind, message: old.msgs.get(a.msg).message } : a)),
       };
     }
@@ -162,6 +190,6 @@ export class CoveragePool implements WalkGuide {
   }
 
   describe(): string {
-    return `${this.seen.size.toLocaleString('en-US')} coverage keys, ${this.kept.toLocaleString('en-US')} states kept, pool ${this.pool.length.toLocaleString('en-US')}${this.resets > 0 ? ` (carried over ${this.resets} model rebuilds)` : ''}`;
+    return `${this.hits.size.toLocaleString('en-US')} coverage keys, ${this.kept.toLocaleString('en-US')} states kept, pool ${this.pool.length.toLocaleString('en-US')}${this.resets > 0 ? ` (carried over ${this.resets} model rebuilds)` : ''}`;
   }
 }

@@ -268,7 +268,13 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
     const start = guide === null ? null : guide.start(initial, random);
     let world = start === null ? initial : start.world;
     const path: Action[] = start === null ? [] : start.path.slice();
-    const profile = options.swarm ? SwarmProfile.draw(random, model.layout.n, model.layout.opCount) : null;
+    // From a kept state, half the walks go on with the profile that reached it (its slow links and held messages
+    // are what made it reachable), half draw a new one.
+    const profile = !options.swarm
+      ? null
+      : start !== null && start.profile !== null && random.nextInt(0, 1) === 0
+        ? start.profile
+        : SwarmProfile.draw(random, model.layout.n, model.layout.opCount);
     for (let depth = path.length; depth < options.maxDepth; depth++) {
       model.fingerprint(world);
       visited.add(lanes[0]!, lanes[1]!, 0, 0);
@@ -303,7 +309,7 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
         break;
       }
       world = result.world;
-      guide?.reached(world, path);
+      guide?.reached(world, path, profile);
     }
     if (options.onProgress !== null && (walk & 63) === 0) {
       const now = performance.now();
