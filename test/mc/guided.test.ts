@@ -135,6 +135,27 @@ describe('--mode guided', () => {
     expect(correct.result.stats.walks).toBe(2000);
   });
 
+  it('finds --unsafe no-persist-vote under an in-flight bound (swarm walks did not: mc/README.md); credited to the flag', async () => {
+    // Elections with one crash in the cluster and at most 4 messages in flight: most walks end at the bound, and a
+    // guided walk starts again from deep in a path. Measured: seed 5 at walk 3,734 (seeds 1 and 3 later, 2 and 4 not in
+    // 2,000,000 walks; swarm walks on seeds 1-5: none).
+    const bounds = flags({
+      writes: 0,
+      reads: 0,
+      crashes: 1,
+      'fault-budgets': 'cluster',
+      drops: 0,
+      dups: 0,
+      timeouts: 1,
+      'max-term': 1,
+      'max-inflight': 4,
+    });
+    const found = await check([...bounds, '--unsafe', 'no-persist-vote', '--mode', 'guided', '--seed', '5', '--walks', '10000']);
+    expect(found.result.finding?.violation.property).toBe('election-safety');
+    expect(found.replayConfirmed).toBe(true);
+    expect(found.flagsNeeded).toBe(true);
+  });
+
   it('keeps its pool through model rebuilds before every walk; the finding is rebuilt with the model that found it', () => {
     const options = optionsOf([...PUT_READ_TIMER, '--unsafe', 'commit-old-terms']);
     let built = 0;
