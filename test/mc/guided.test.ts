@@ -8,11 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SplitMix32 } from '../../node/raft/prng.js';
 import { CoveragePool, coverageKey } from '../../mc/guided.js';
 import { Model, type Action, type World } from '../../mc/model.js';
-import { randomWalks } from '../../mc/search.js';
-import { counterexample } from '../../mc/trace.js';
-import { VisitedSet } from '../../mc/visited.js';
-import { replayTrace } from '../../sim/stepped/replay.js';
-import { check, flags, optionsOf } from './helpers.js';
+import { check, ELECTIONS_ONE_CRASH, expectFindingThroughRebuilds, flags, optionsOf } from './helpers.js';
 
 /** n1 leads term 1; a put and a read, one timer firing per node, one crash, no retry. */
 const PUT_READ_TIMER = flags({ start: 'leader', writes: 1, reads: 1, crashes: 1, drops: 0, dups: 0, timeouts: 1, retries: 0 });
@@ -139,17 +135,7 @@ describe('--mode guided', () => {
     // Elections with one crash in the cluster and at most 4 messages in flight: most walks end at the bound, and a
     // guided walk starts again from deep in a path. Measured: seed 5 at walk 3,734 (seeds 1 and 3 later, 2 and 4 not in
     // 2,000,000 walks; swarm walks on seeds 1-5: none).
-    const bounds = flags({
-      writes: 0,
-      reads: 0,
-      crashes: 1,
-      'fault-budgets': 'cluster',
-      drops: 0,
-      dups: 0,
-      timeouts: 1,
-      'max-term': 1,
-      'max-inflight': 4,
-    });
+    const bounds = flags(ELECTIONS_ONE_CRASH);
     const found = await check([...bounds, '--unsafe', 'no-persist-vote', '--mode', 'guided', '--seed', '5', '--walks', '10000']);
     expect(found.result.finding?.violation.property).toBe('election-safety');
     expect(found.replayConfirmed).toBe(true);
@@ -157,35 +143,8 @@ describe('--mode guided', () => {
   });
 
   it('keeps its pool through model rebuilds before every walk; the finding is rebuilt with the model that found it', () => {
-    const options = optionsOf([...PUT_READ_TIMER, '--unsafe', 'commit-old-terms']);
-    let built = 0;
     let pool: CoveragePool | null = null;
-    const walked = randomWalks(
-      () => {
-        built++;
-        return new Model(options);
-      },
-      new VisitedSet(1_000_000, false),
-      {
-        walks: 5000,
-        maxDepth: 400,
-        seed: 3,
-        liveness: false,
-        progressMs: 60_000,
-        onProgress: null,
-        swarm: true,
-        renewHeapBytes: 0,
-        renewCooldownWalks: 1,
-        guide: (model, random) => (pool = new CoveragePool(model, random)),
-      },
-    );
-    expect(walked.finding?.violation.property).toBeDefined();
-    expect(walked.stats.walks).toBeGreaterThan(1);
-    expect(walked.stats.renewals).toBe(walked.stats.walks);
-    expect(built).toBe(walked.stats.renewals + 1);
+    expectFindingThroughRebuilds(PUT_READ_TIMER, { guide: (model, random) => (pool = new CoveragePool(model, random)) });
     expect((pool as CoveragePool | null)?.describe()).toMatch(/pool [1-9][0-9,]* \(carried over \d+ model rebuilds\)/);
-    const trace = counterexample(walked.model, null, walked.finding!);
-    expect(trace.complete).toBe(true);
-    expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { tempDir } from '../harness/temp-dirs.js';
 import { parseOptions, type McOptions } from '../../mc/options.js';
 import { runModelChecker, type RunReport } from '../../mc/run.js';
-import type { Action, Model, Violation, World } from '../../mc/model.js';
+import { expect } from 'vitest';
+import { Model, type Action, type Violation, type World } from '../../mc/model.js';
+import { randomWalks, type WalkOptions } from '../../mc/search.js';
+import { counterexample } from '../../mc/trace.js';
+import { VisitedSet } from '../../mc/visited.js';
+import { replayTrace } from '../../sim/stepped/replay.js';
 import { describeEvent, TRACE_FORMAT, TRACE_VERSION, type SteppedEvent, type SteppedTrace } from '../../sim/stepped/trace.js';
 
 export interface Checked extends RunReport {
@@ -116,4 +121,40 @@ export function traceOf(model: Model, events: readonly SteppedEvent[]): SteppedT
     events,
     checkLiveness: false,
   };
+}
+
+/**
+ * Swarm walks (guided ones with `extra.guide`) on `args` with --unsafe commit-old-terms, the model rebuilt before
+ * every walk (a heap bound of 0 bytes): the finding comes after at least one rebuild and is rebuilt, and replayed,
+ * with the model that found it.
+ */
+export function expectFindingThroughRebuilds(args: readonly string[], extra: Partial<WalkOptions> = {}): void {
+  const options = optionsOf([...args, '--unsafe', 'commit-old-terms']);
+  let built = 0;
+  const walked = randomWalks(
+    () => {
+      built++;
+      return new Model(options);
+    },
+    new VisitedSet(1_000_000, false),
+    {
+      walks: 5000,
+      maxDepth: 400,
+      seed: 3,
+      liveness: false,
+      progressMs: 60_000,
+      onProgress: null,
+      swarm: true,
+      renewHeapBytes: 0,
+      renewCooldownWalks: 1,
+      ...extra,
+    },
+  );
+  expect(walked.finding?.violation.property).toBeDefined();
+  expect(walked.stats.walks).toBeGreaterThan(1);
+  expect(walked.stats.renewals).toBe(walked.stats.walks);
+  expect(built).toBe(walked.stats.renewals + 1);
+  const trace = counterexample(walked.model, null, walked.finding!);
+  expect(trace.complete).toBe(true);
+  expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
 }

@@ -9,10 +9,8 @@ import { SplitMix32 } from '../../node/raft/prng.js';
 import { Model, type Action } from '../../mc/model.js';
 import { randomWalks } from '../../mc/search.js';
 import { SwarmProfile } from '../../mc/swarm.js';
-import { counterexample } from '../../mc/trace.js';
 import { VisitedSet } from '../../mc/visited.js';
-import { replayTrace } from '../../sim/stepped/replay.js';
-import { check, flags, optionsOf } from './helpers.js';
+import { check, expectFindingThroughRebuilds, flags, optionsOf } from './helpers.js';
 
 /** n1 leads term 1; a put and a read, one timer firing per node, no retry. */
 const PUT_READ_TIMER = flags({ start: 'leader', writes: 1, reads: 1, crashes: 0, drops: 0, dups: 0, timeouts: 1, retries: 0 });
@@ -69,34 +67,8 @@ describe('--mode swarm', () => {
   });
 
   it('rebuilds the model between walks to bound memory, and the finding is rebuilt with the model that found it', () => {
-    const options = optionsOf([...PUT_READ_TIMER, '--unsafe', 'commit-old-terms']);
-    let built = 0;
-    const walked = randomWalks(
-      () => {
-        built++;
-        return new Model(options);
-      },
-      new VisitedSet(1_000_000, false),
-      {
-        walks: 5000,
-        maxDepth: 400,
-        seed: 3,
-        liveness: false,
-        progressMs: 60_000,
-        onProgress: null,
-        swarm: true,
-        renewHeapBytes: 0,
-        renewCooldownWalks: 1,
-      },
-    );
-    expect(walked.finding?.violation.property).toBeDefined();
     // Rebuilt before every walk (the heap is always above 0 bytes): the finding came after at least one rebuild.
-    expect(walked.stats.walks).toBeGreaterThan(1);
-    expect(walked.stats.renewals).toBe(walked.stats.walks);
-    expect(built).toBe(walked.stats.renewals + 1);
-    const trace = counterexample(walked.model, null, walked.finding!);
-    expect(trace.complete).toBe(true);
-    expect(replayTrace(trace.trace).violations.length).toBeGreaterThan(0);
+    expectFindingThroughRebuilds(PUT_READ_TIMER);
   });
 
   it('go on walking when the visited set is full (it only counts coverage)', () => {
