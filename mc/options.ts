@@ -24,12 +24,12 @@ export type PropertyName =
   | 'liveness'
   | 'no-crash';
 
-/** What each property says (README and --help). */
 /** The modes that walk (randomWalks) rather than enumerate. */
 export function walks(mode: McOptions['mode']): boolean {
   return mode === 'random' || mode === 'swarm' || mode === 'guided';
 }
 
+/** What each property says (README and --help). */
 export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   'election-safety': 'at most one leader per term (Figure 3, §5.2)',
   'leader-append-only': 'a leader never overwrites or deletes entries in its log (Figure 3, §5.3)',
@@ -149,7 +149,7 @@ export interface McOptions {
   readonly noopDeliveries: boolean;
   readonly memo: boolean;
   readonly properties: ReadonlySet<PropertyName>;
-  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks; swarm: random walks, each with its own weights (mc/swarm.ts). */
+  /** bfs: level by level (shortest counterexample); dfs: depth first (memory: the visited set only); iddfs: iterative deepening; random: random walks; swarm: random walks, each with its own weights (mc/swarm.ts); guided: swarm walks from kept states (mc/guided.ts). */
   readonly mode: 'bfs' | 'dfs' | 'iddfs' | 'random' | 'swarm' | 'guided';
   /** --mode iddfs: how much the depth limit grows a round. */
   readonly depthStep: number;

@@ -269,7 +269,8 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
     let world = start === null ? initial : start.world;
     const path: Action[] = start === null ? [] : start.path.slice();
     // From a kept state, half the walks go on with the profile that reached it (its slow links and held messages
-    // are what made it reachable), half draw a new one.
+    // are what made it reachable; after a model rebuild it holds other messages: it names them by interned id),
+    // half draw a new one.
     const profile = !options.swarm
       ? null
       : start !== null && start.profile !== null && random.nextInt(0, 1) === 0
