@@ -60,6 +60,12 @@ export const WALK_HEAP_BYTES = 1024 * 1024 * 1024;
  * it, and looking at once rebuilt the model before every walk (912 times in a 570 s hunt, each a cold memo).
  */
 export const WALK_RENEW_COOLDOWN = 1000;
+/**
+ * Within the cooldown the heap is still looked at every 16 walks, and past this many times the bound the model is
+ * rebuilt anyway: long walks (a guided hunt on keep-log-on-install's bounds, 150 events each) grew the heap to 2.2 GB
+ * within one cooldown, against the process's 4 GB.
+ */
+export const WALK_HEAP_CEILING_FACTOR = 2.5;
 
 export type Progress = (stats: SearchStats, depth: number) => void;
 
@@ -256,8 +262,12 @@ export function randomWalks(newModel: () => Model, visited: VisitedSet, options:
     stats.walks++;
     // A walk keeps no world of an earlier one, so the interned states and memos (which only grow) can start
     // afresh; fingerprints hash contents, not interned ids, so the visited set stays valid.
-    // After a rebuild the old model's garbage still counts until V8 collects it: check again only some walks later.
-    if (walk >= nextHeapCheck && getHeapStatistics().used_heap_size > (options.renewHeapBytes ?? WALK_HEAP_BYTES)) {
+    // After a rebuild the old model's garbage still counts until V8 collects it: check again only some walks later,
+    // unless the heap passes the ceiling.
+    const bound = options.renewHeapBytes ?? WALK_HEAP_BYTES;
+    const look = walk >= nextHeapCheck || (walk & 15) === 0;
+    const used = look ? getHeapStatistics().used_heap_size : 0;
+    if (look && (used > WALK_HEAP_CEILING_FACTOR * bound || (walk >= nextHeapCheck && used > bound))) {
       nextHeapCheck = walk + (options.renewCooldownWalks ?? WALK_RENEW_COOLDOWN);
       model = newModel();
       liveness = options.liveness ? new LivenessChecker(model) : null;

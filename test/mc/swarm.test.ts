@@ -71,6 +71,22 @@ describe('--mode swarm', () => {
     expectFindingThroughRebuilds(PUT_READ_TIMER);
   });
 
+  it('rebuild within the cooldown once the heap passes the ceiling (a long hunt stays under the process heap)', () => {
+    const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), new VisitedSet(1_000_000, false), {
+      walks: 64,
+      maxDepth: 400,
+      seed: 5,
+      liveness: false,
+      progressMs: 60_000,
+      onProgress: null,
+      swarm: true,
+      renewHeapBytes: 1, // every heap is past any multiple of 1 byte
+      renewCooldownWalks: 1_000_000_000,
+    });
+    // Walk 0 (the cooldown starts there), then every 16th walk within the cooldown: 16, 32, 48.
+    expect(walked.stats.renewals).toBe(4);
+  });
+
   it('go on walking when the visited set is full (it only counts coverage)', () => {
     const visited = new VisitedSet(1000, false);
     const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), visited, {
