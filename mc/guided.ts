@@ -68,8 +68,8 @@ export interface WalkGuide {
  * the term of every entry of its log (so diverged logs differ), whether it has
  * unsynced writes, and its configuration; then how many messages are in flight
  * (capped at 4), and the admin changes and snapshots used. Node states at this
- * grain are few in the bounded models (terms and logs are short), while the
- * messages in flight, which multiply states, are left out.
+ * grain are few in the bounded models (terms and logs are short), while which
+ * messages are in flight, what multiplies states, is left out.
  */
 export function coverageKey(model: Model, w: World, logTerms: Map<number, string>): string {
   const L = model.layout;
@@ -111,7 +111,7 @@ export class CoveragePool implements WalkGuide {
   private readonly hits = new Map<string, number>();
   private logTerms = new Map<number, string>();
   private model: Model;
-  /** Kept states in all (entries replaced in a full pool included), and model rebuilds that emptied the pool. */
+  /** Kept states in all (entries replaced in a full pool included), and model rebuilds the pool was carried over. */
   private kept = 0;
   private resets = 0;
 
