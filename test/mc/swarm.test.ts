@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SplitMix32 } from '../../node/raft/prng.js';
 import { Model, type Action } from '../../mc/model.js';
-import { randomWalks } from '../../mc/search.js';
+import { randomWalks, type WalkOptions } from '../../mc/search.js';
 import { SwarmProfile } from '../../mc/swarm.js';
 import { VisitedSet } from '../../mc/visited.js';
 import { check, expectFindingThroughRebuilds, flags, optionsOf } from './helpers.js';
@@ -15,6 +15,11 @@ import { check, expectFindingThroughRebuilds, flags, optionsOf } from './helpers
 /** n1 leads term 1; a put and a read, one timer firing per node, no retry. */
 const PUT_READ_TIMER = flags({ start: 'leader', writes: 1, reads: 1, crashes: 0, drops: 0, dups: 0, timeouts: 1, retries: 0 });
 const SEED = Number(process.env.SWARM_TEST_SEED ?? 20261206);
+
+/** `walks` swarm walks on seed 5, no liveness check, no progress lines. */
+function swarmWalks(walks: number): WalkOptions {
+  return { walks, maxDepth: 400, seed: 5, liveness: false, progressMs: 60_000, onProgress: null, swarm: true };
+}
 
 describe('swarm profiles', () => {
   it('are drawn from the seed alone', () => {
@@ -73,13 +78,7 @@ describe('--mode swarm', () => {
 
   it('rebuild within the cooldown once the heap passes the ceiling (a long hunt stays under the process heap)', () => {
     const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), new VisitedSet(1_000_000, false), {
-      walks: 64,
-      maxDepth: 400,
-      seed: 5,
-      liveness: false,
-      progressMs: 60_000,
-      onProgress: null,
-      swarm: true,
+      ...swarmWalks(64),
       renewHeapBytes: 1, // every heap is past any multiple of 1 byte
       renewCooldownWalks: 1_000_000_000,
     });
@@ -89,15 +88,7 @@ describe('--mode swarm', () => {
 
   it('go on walking when the visited set is full (it only counts coverage)', () => {
     const visited = new VisitedSet(1000, false);
-    const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), visited, {
-      walks: 400,
-      maxDepth: 400,
-      seed: 5,
-      liveness: false,
-      progressMs: 60_000,
-      onProgress: null,
-      swarm: true,
-    });
+    const walked = randomWalks(() => new Model(optionsOf(PUT_READ_TIMER)), visited, swarmWalks(400));
     expect(visited.full).toBe(true);
     expect(walked.stopped).toBe('walks-done');
     expect(walked.stats.walks).toBe(400);
