@@ -55,7 +55,7 @@ import {
   type ElectionQuorumViolation,
   type WireConfiguration,
 } from '../../checker/commit-quorum.js';
-import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from './peek.js';
+import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from '../../node/transport/peek.js';
 
 export type { GrantedVote };
 

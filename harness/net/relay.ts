@@ -29,8 +29,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { Rng } from '../rng.js';
 import { DelayQueue } from './delay-queue.js';
 import type { GrantedVote, RaftWireMonitor } from './monitor.js';
-import { peekIsVote } from '../../node/transport/peek.js';
-import { peekAppendEntries } from './peek.js';
+import { peekAppendEntries, peekIsVote } from '../../node/transport/peek.js';
 import { ReplayStage, type ReleasedDatagram, type ReplaySettings } from './replay-stage.js';
 import {
   grudgeToBlockedLinks,
