@@ -48,6 +48,8 @@ export interface NodeSummary {
   readonly clientPending: boolean;
   /** Up: the configuration in effect by §4.1 (the newest in its log, committed or not); null while down. */
   readonly configuration: Configuration | null;
+  /** Chunked snapshots: the followers this node streams a snapshot to (a `stream_timeout` each is possible). */
+  readonly streamPeers: readonly NodeId[];
 }
 
 export interface NodeRecord {
@@ -244,6 +246,7 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
       leaderId: null,
       clientPending: false,
       configuration: null,
+      streamPeers: [],
     };
   }
   const core = running.core;
@@ -261,6 +264,7 @@ function summarise(state: SteppedNodeState, logs: LogTable): NodeSummary {
     leaderId: core.leaderId,
     clientPending: running.writes.length > 0 || running.reads.length > 0,
     configuration: core.configHistory[core.configHistory.length - 1]?.configuration ?? null,
+    streamPeers: running.streams?.map(([peer]) => peer) ?? [],
   };
 }
 

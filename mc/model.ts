@@ -46,6 +46,8 @@ export type Action =
       readonly kind: 'tick' | 'timeout' | 'fsync' | 'snapshot' | 'crash' | 'restart' | 'pause' | 'resume' | 'lose_tail' | 'tear';
       readonly node: number;
     }
+  /** `--snapshot-chunk-bytes`: the retransmission timer of `node`'s snapshot stream to `to` goes off (`--stream-timeouts`). */
+  | { readonly kind: 'stream_timeout'; readonly node: number; readonly to: number }
   | { readonly kind: 'request'; readonly op: number; readonly node: number }
   | { readonly kind: 'transfer'; readonly node: number; readonly to: number }
   /** `--config-changes`: an admin request at leader `node` for a single-server change of node `target` (§4.1). */
@@ -95,7 +97,9 @@ const B_TIMEOUTS = 5;
  * repairs its disk); under --unsafe torn-tail-dropped it lost its last entry and starts.
  */
 const B_TORN = 6;
-const PER_NODE_BUDGETS = 7;
+/** `--stream-timeouts`: a snapshot stream's retransmission timer (chunked snapshots); a timer, so per node in either budget mode. */
+const B_STREAM = 7;
+const PER_NODE_BUDGETS = 8;
 /**
  * Words of a World that say how the search reached it (the one-step sleep sets, `--sleep`: see
  * `Model.sleeps`); no fingerprint reads them, so two states that differ only there are one state.
@@ -130,6 +134,7 @@ const SLEEP_KIND_RANK: Readonly<Record<Action['kind'], number>> = {
   snapshot: 15,
   admin: 16,
   tear: 17,
+  stream_timeout: 18,
 };
 /** Admin change types in INPUT_ADMIN codes. */
 const CHANGE_TYPES: readonly ConfChange['type'][] = ['add_learner', 'promote', 'remove'];
@@ -319,6 +324,8 @@ const INPUT_SNAPSHOT = 6;
 const INPUT_RESUME = 16;
 const INPUT_TRANSFER = 1024;
 const INPUT_LOSE_TAIL = 1040;
+/** + the peer's slot (chunked snapshots). */
+const INPUT_STREAM_TIMEOUT = 1100;
 /** + change type (CHANGE_TYPES) * 16 + target node. */
 const INPUT_ADMIN = 1536;
 /** + op * 64 + attempt (ops < 32, attempts < 64: options.ts bounds them far lower). */
@@ -358,6 +365,7 @@ export function steppedParams(options: McOptions): SteppedParams {
       ? { snapshotEveryEntries: options.snapshotEvery, snapshotTrailingEntries: options.snapshotTrailing }
       : {}),
     ...(options.spares > 0 ? { spareCount: options.spares } : {}),
+    ...(options.bounds.snapshots > 0 && options.snapshotChunkBytes > 0 ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
   };
 }
 
@@ -499,7 +507,7 @@ export class Model {
     const L = this.layout;
     const w = new Int32Array(L.size);
     for (let i = 0; i < L.n; i++) {
-      const node = SteppedNode.fresh(this.ids[i]!, this.configs[i]!, this.params.unsafe);
+      const node = SteppedNode.fresh(this.ids[i]!, this.configs[i]!, this.params.unsafe, this.params.snapshotChunkBytes ?? null);
       node.restart();
       w[L.nodes + i] = this.nodes.intern(i, node.state()).id;
     }
@@ -656,7 +664,7 @@ export class Model {
     // --fault-budgets cluster: a fault budget is spent by any node (timer firings stay per node).
     const cluster = this.options.faultBudgets === 'cluster';
     const used = (kind: number, node: number): number => {
-      if (!cluster || kind === B_TIMEOUTS) return w[L.budget + kind * L.n + node]!;
+      if (!cluster || kind === B_TIMEOUTS || kind === B_STREAM) return w[L.budget + kind * L.n + node]!;
       let sum = 0;
       for (let i = 0; i < L.n; i++) sum += w[L.budget + kind * L.n + i]!;
       return sum;
@@ -700,6 +708,9 @@ export class Model {
           out.push({ kind: 'timeout', node: i });
         }
         if (s.unsynced) out.push({ kind: 'fsync', node: i });
+        if (s.streamPeers.length > 0 && used(B_STREAM, i) < b.streamTimeouts) {
+          for (const peer of s.streamPeers) out.push({ kind: 'stream_timeout', node: i, to: this.ids.indexOf(peer) });
+        }
         if (s.snapshotSave && w[L.snapshots]! < b.snapshots) out.push({ kind: 'snapshot', node: i });
         if (used(B_PAUSES, i) < b.pauses) out.push({ kind: 'pause', node: i });
         if (s.role === 'leader' && w[L.transfers]! < b.transfers) {
@@ -767,7 +778,13 @@ export class Model {
       }
     }
     this.stats.memoMisses++;
-    const node = SteppedNode.fromState(this.ids[slot]!, this.configs[slot]!, this.params.unsafe, record.state);
+    const node = SteppedNode.fromState(
+      this.ids[slot]!,
+      this.configs[slot]!,
+      this.params.unsafe,
+      record.state,
+      this.params.snapshotChunkBytes ?? null,
+    );
     let threw: string | null = null;
     try {
       this.applyInput(node, code);
@@ -810,7 +827,8 @@ export class Model {
     } else if (code >= INPUT_ADMIN) {
       const type = CHANGE_TYPES[(code - INPUT_ADMIN) >> 4]!;
       node.admin({ type, node: this.ids[(code - INPUT_ADMIN) & 15]! });
-    } else if (code >= INPUT_LOSE_TAIL) node.loseLogTail(code - INPUT_LOSE_TAIL);
+    } else if (code >= INPUT_STREAM_TIMEOUT) node.streamTimeout(this.ids[code - INPUT_STREAM_TIMEOUT]!);
+    else if (code >= INPUT_LOSE_TAIL) node.loseLogTail(code - INPUT_LOSE_TAIL);
     else if (code >= INPUT_TRANSFER) node.transferLeadership(this.ids[code - INPUT_TRANSFER]!);
     else if (code >= INPUT_RESUME) node.resume(code - INPUT_RESUME);
     else if (code === INPUT_TICK) node.tick();
@@ -928,6 +946,11 @@ export class Model {
           result = this.nodeStep(slot, this.node(w, slot), INPUT_LOSE_TAIL + 1);
         }
         break;
+      case 'stream_timeout':
+        slot = action.node;
+        next[L.budget + B_STREAM * L.n + slot]!++;
+        result = this.nodeStep(slot, this.node(w, slot), INPUT_STREAM_TIMEOUT + action.to);
+        break;
       case 'transfer': {
         slot = action.node;
         next[L.transfers]!++;
@@ -1028,7 +1051,7 @@ export class Model {
         if (i === L.nodes + owner) continue;
         if (i >= L.budget && i < L.budget + PER_NODE_BUDGETS * L.n) {
           const kind = Math.floor((i - L.budget) / L.n);
-          if ((i - L.budget) % L.n === owner && (perNode || kind === B_TIMEOUTS)) continue;
+          if ((i - L.budget) % L.n === owner && (perNode || kind === B_TIMEOUTS || kind === B_STREAM)) continue;
         }
         local = false;
       }
@@ -1496,7 +1519,9 @@ export class Model {
         .word(w[L.phases + i]!)
         .word(w[L.backlog + i]!)
         .word((w[L.paused]! >> i) & 1);
-      for (let kind = 0; kind < PER_NODE_BUDGETS; kind++) h.word(w[L.budget + kind * L.n + i]!);
+      // The stream-timeout budget only where snapshots are streamed in chunks: without, every fingerprint is as before it.
+      const budgets = this.params.snapshotChunkBytes === undefined ? B_STREAM : PER_NODE_BUDGETS;
+      for (let kind = 0; kind < budgets; kind++) h.word(w[L.budget + kind * L.n + i]!);
       h.finish();
       extras[2 * i] = lanes[0]!;
       extras[2 * i + 1] = lanes[1]!;
@@ -1608,6 +1633,8 @@ export class Model {
         return { kind: 'lose_tail', node: this.ids[action.node]!, entries: 1 };
       case 'tear':
         return { kind: 'tear', node: this.ids[action.node]! };
+      case 'stream_timeout':
+        return { kind: 'stream_timeout', node: this.ids[action.node]!, peer: this.ids[action.to]! };
       case 'request':
         return { kind: 'request', op: action.op, node: this.ids[action.node]! };
       case 'transfer':

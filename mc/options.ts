@@ -71,6 +71,8 @@ export interface Bounds {
   readonly pauses: number;
   readonly diskFaults: number;
   readonly tornTails: number;
+  /** --snapshot-chunk-bytes: per node, retransmission timeouts of its snapshot streams (a timer of its own). */
+  readonly streamTimeouts: number;
   readonly transfers: number;
   readonly snapshots: number;
   readonly configChanges: number;
@@ -96,6 +98,13 @@ export interface McOptions {
   /** With bounds.snapshots > 0: the core's snapshotEveryEntries and snapshotTrailingEntries (node/raft/compaction.ts). */
   readonly snapshotEvery: number;
   readonly snapshotTrailing: number;
+  /**
+   * With bounds.snapshots > 0: 0, a snapshot travels as one message; N, as
+   * the host streams it, in chunks of N bytes (SteppedParams.snapshotChunkBytes:
+   * the real streamer and assembler, each chunk and ack a message, the
+   * stream's retransmission timer an event bounded by --stream-timeouts).
+   */
+  readonly snapshotChunkBytes: number;
   /**
    * Membership (issue 18): of the `bounds.nodes` ids, the last `spares` start in no configuration (RaftConfig.joining:
    * a node started with --join); with `--start leader` the prelude adds the first `learners` of them as learners.
@@ -263,6 +272,16 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
   },
   {
     kind: 'int',
+    key: 'streamTimeouts',
+    flag: 'stream-timeouts',
+    value: 'N',
+    def: 1,
+    min: 0,
+    max: 100,
+    help: 'with --snapshot-chunk-bytes, per node: retransmission timeouts of its snapshot streams (resend what is in flight; give up after 10 in a row)',
+  },
+  {
+    kind: 'int',
     key: 'transfers',
     flag: 'transfers',
     value: 'X',
@@ -372,6 +391,15 @@ const modelOptions: readonly IntOption[] = [
     min: 0,
     max: 1000,
     help: 'with --snapshots: entries kept before a snapshot when the log is compacted (snapshotTrailingEntries)',
+  },
+  {
+    kind: 'int',
+    flag: 'snapshot-chunk-bytes',
+    value: 'B',
+    def: 0,
+    min: 0,
+    max: 65_507,
+    help: 'with --snapshots: InstallSnapshot as the host streams it, in B-byte chunks (its streamer and assembler; 0: one message)',
   },
   {
     kind: 'int',
@@ -571,9 +599,10 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     return typeof v === 'string' ? v : undefined;
   };
   const bounds = Object.fromEntries(boundOptions.map((o) => [o.key, intValue(str(o.flag), o)])) as unknown as Bounds;
-  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing, spares, learners] = modelOptions.map((o) =>
-    intValue(str(o.flag), o),
-  ) as [number, number, number, number, number, number, number];
+  const [electionTicks, heartbeatTicks, tickSteps, snapshotEvery, snapshotTrailing, snapshotChunkBytes, spares, learners] =
+    modelOptions.map((o) => intValue(str(o.flag), o)) as [number, number, number, number, number, number, number, number];
+  if (snapshotChunkBytes > 0 && bounds.snapshots === 0)
+    throw new OptionError('--snapshot-chunk-bytes streams snapshots: it needs --snapshots');
   if (spares >= bounds.nodes) throw new OptionError('--spares must leave at least one bootstrap voter (below --nodes)');
   if (learners > spares) throw new OptionError('--learners names spares: at most --spares');
   if (learners > 0 && str('start') !== 'leader') throw new OptionError('--learners needs --start leader (the prelude adds them)');
@@ -640,6 +669,7 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
     tickSteps,
     snapshotEvery,
     snapshotTrailing,
+    snapshotChunkBytes,
     spares,
     learners,
     changes,

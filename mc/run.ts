@@ -60,6 +60,7 @@ function describeModel(o: McOptions): string {
     `start ${o.start === 'empty' ? 'from empty disks' : 'with n1 leading term 1'}, time ${o.time}, ` +
     `election ${o.electionTicks} ticks, heartbeat ${o.heartbeatTicks}, read mode ${o.readMode}` +
     `${o.readMode === 'lease' ? ` (drift bound ${o.clockDriftBound})` : ''}, unsafe: ${unsafe.length > 0 ? unsafe.join(', ') : 'none'}; ` +
+    `${o.bounds.snapshots > 0 && o.snapshotChunkBytes > 0 ? `snapshots streamed in ${o.snapshotChunkBytes}-byte chunks, ${o.bounds.streamTimeouts} stream timeout(s) per node; ` : ''}` +
     `reductions: symmetry ${o.symmetry ? 'on' : 'off'}, partial-order ${o.por ? 'on' : 'off'}, sleep sets ${o.sleep ? 'on' : 'off'}, dead messages ${o.deadMessages ? 'on' : 'off'}, no-op deliveries ${o.noopDeliveries ? 'explored' : 'skipped'}, memo ${o.memo ? 'on' : 'off'}`
   );
 }

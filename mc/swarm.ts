@@ -143,6 +143,9 @@ export class SwarmProfile {
       case 'transfer':
       case 'admin':
         return kind * this.nodeWeight(action.kind, action.node);
+      case 'stream_timeout':
+        // A timer, weighted as the node's other timer (a kind of its own would change every profile's draws).
+        return (this.kind.get('timeout') ?? 1) * this.nodeWeight('timeout', action.node);
       case 'request':
         return kind * this.nodeWeight(action.kind, action.node) * this.op[action.op]!;
       case 'advance':

@@ -86,6 +86,29 @@ interface Staging {
   count: number;
 }
 
+/**
+ * The assembler as data (`exportState`, `restored`): the staged stream (its
+ * bytes so far) and the last stream that ended; the drop counts are left
+ * out (they only count). For a host whose state is a value
+ * (sim/stepped/node.ts, which the model checker explores).
+ */
+export interface AssemblerState {
+  readonly staging: {
+    readonly from: NodeId;
+    readonly term: number;
+    readonly seq: number;
+    readonly meta: SnapshotMeta;
+    readonly totalBytes: number;
+    readonly chunkBytes: number;
+    readonly checksum: string;
+    /** The bytes staged so far (zeros where no chunk arrived yet), base64. */
+    readonly bytes: string;
+    /** Chunk numbers received, ascending. */
+    readonly received: readonly number[];
+  } | null;
+  readonly finished: (StreamId & { readonly status: SnapshotAckStatus; readonly reason: string }) | null;
+}
+
 interface StreamId {
   readonly from: NodeId;
   readonly term: number;
@@ -113,6 +136,51 @@ export class SnapshotAssembler {
   /** Bytes held in staging now (the bound's witness). */
   stagedBytes(): number {
     return this.staging?.buffer.length ?? 0;
+  }
+
+  exportState(): AssemblerState {
+    const s = this.staging;
+    return {
+      staging:
+        s === null
+          ? null
+          : {
+              from: s.from,
+              term: s.term,
+              seq: s.seq,
+              meta: s.meta,
+              totalBytes: s.totalBytes,
+              chunkBytes: s.chunkBytes,
+              checksum: s.checksum,
+              bytes: s.buffer.toString('base64'),
+              received: [...s.received.keys()].filter((k) => s.received[k] === 1),
+            },
+      finished: this.finished,
+    };
+  }
+
+  /** An assembler in `state` (from {@link exportState}). */
+  static restored(self: NodeId, io: AssemblerIo, options: AssemblerOptions, state: AssemblerState): SnapshotAssembler {
+    const assembler = new SnapshotAssembler(self, io, options);
+    const s = state.staging;
+    if (s !== null) {
+      const received = new Uint8Array(Math.ceil(s.totalBytes / s.chunkBytes));
+      for (const k of s.received) received[k] = 1;
+      assembler.staging = {
+        from: s.from,
+        term: s.term,
+        seq: s.seq,
+        meta: s.meta,
+        totalBytes: s.totalBytes,
+        chunkBytes: s.chunkBytes,
+        checksum: s.checksum,
+        buffer: Buffer.from(s.bytes, 'base64'),
+        received,
+        count: s.received.length,
+      };
+    }
+    assembler.finished = state.finished;
+    return assembler;
   }
 
   /** The node's term moved on: a stream staged from an older term can no longer be installed. */

@@ -87,6 +87,26 @@ interface Stream {
   sentChunks: number;
 }
 
+/**
+ * A stream as data (`SnapshotStreamer.exportStreams`, `restored`): for a host
+ * whose state is a value (sim/stepped/node.ts, which the model checker
+ * explores). What it leaves out only logs or counts: the start time and the
+ * chunks sent. A restored streamer's timers do not run: its host expires
+ * them (`expire`), as the model checker fires a timer as an event.
+ */
+export interface StreamState {
+  readonly message: InstallSnapshot;
+  readonly snapshot: SnapshotBytes;
+  /** Chunk numbers acknowledged, ascending. */
+  readonly acked: readonly number[];
+  readonly nextChunk: number;
+  /** Chunks sent and not acknowledged, in the order they went. */
+  readonly inflight: readonly number[];
+  readonly retransmitMs: number;
+  readonly timeoutsWithoutProgress: number;
+  readonly heardAtTimeouts: number;
+}
+
 export interface StreamerStats {
   started: number;
   finished: number;
@@ -222,6 +242,69 @@ export class SnapshotStreamer {
   /** Streams running now (status, tests). */
   active(): number {
     return this.streams.size;
+  }
+
+  /** The peers streamed to now, in the order their streams started. */
+  peers(): NodeId[] {
+    return [...this.streams.keys()];
+  }
+
+  /** Every running stream as data, by peer, in the order they started (see {@link StreamState}). */
+  exportStreams(): [NodeId, StreamState][] {
+    return [...this.streams].map(([peer, stream]) => [
+      peer,
+      {
+        message: stream.message,
+        snapshot: stream.snapshot,
+        acked: [...stream.acked.keys()].filter((k) => stream.acked[k] === 1),
+        nextChunk: stream.nextChunk,
+        inflight: [...stream.inflight],
+        retransmitMs: stream.retransmitMs,
+        timeoutsWithoutProgress: stream.timeoutsWithoutProgress,
+        heardAtTimeouts: stream.heardAtTimeouts,
+      },
+    ]);
+  }
+
+  /**
+   * A streamer holding `streams` (from {@link exportStreams}), each with its
+   * retransmission timer armed on `io.clock` (a host that restores streams
+   * gives a clock whose timers it fires itself, through {@link expire}).
+   */
+  static restored(io: StreamerIo, options: StreamerOptions, streams: readonly (readonly [NodeId, StreamState])[]): SnapshotStreamer {
+    const streamer = new SnapshotStreamer(io, options);
+    for (const [peer, state] of streams) {
+      const chunks = Math.ceil(state.snapshot.data.length / options.chunkBytes);
+      const acked = new Uint8Array(chunks);
+      for (const k of state.acked) acked[k] = 1;
+      const stream: Stream = {
+        message: state.message,
+        snapshot: state.snapshot,
+        chunks,
+        acked,
+        ackedCount: state.acked.length,
+        nextChunk: state.nextChunk,
+        inflight: new Set(state.inflight),
+        retransmitMs: state.retransmitMs,
+        timeoutsWithoutProgress: state.timeoutsWithoutProgress,
+        heardAtTimeouts: state.heardAtTimeouts,
+        timer: null,
+        startedAtMs: io.clock.monotonicMs(),
+        sentChunks: 0,
+      };
+      streamer.streams.set(peer, stream);
+      streamer.arm(stream);
+    }
+    return streamer;
+  }
+
+  /** The retransmission timer of the stream to `peer` goes off now (a host that runs its timers itself); false without one. */
+  expire(peer: NodeId): boolean {
+    const stream = this.streams.get(peer);
+    if (stream === undefined) return false;
+    this.clearTimer(stream);
+    this.onTimeout(stream);
+    return true;
   }
 
   private pump(stream: Stream): void {

@@ -56,8 +56,8 @@ export class SteppedCluster {
       this.nodes.set(
         id,
         nodeState === undefined
-          ? SteppedNode.fresh(id, config, params.unsafe)
-          : SteppedNode.fromState(id, config, params.unsafe, nodeState),
+          ? SteppedNode.fresh(id, config, params.unsafe, params.snapshotChunkBytes ?? null)
+          : SteppedNode.fromState(id, config, params.unsafe, nodeState, params.snapshotChunkBytes ?? null),
       );
     });
     if (state !== null) {
@@ -193,6 +193,13 @@ export class SteppedCluster {
         // The storage's choice at the next start: under the flag it drops the frame (here its last entry); a correct one refuses.
         if (this.params.unsafe.tornTailDropped) node.loseLogTail(1);
         else this.refused.add(event.node);
+        return this.after(node);
+      }
+      case 'stream_timeout': {
+        const node = this.live(event.node, 'stream timeout at');
+        if (!node.streamPeers().includes(event.peer))
+          throw new EventNotPossible(`stream-timeout ${event.node} -> ${event.peer}: no snapshot stream to ${event.peer}`);
+        node.streamTimeout(event.peer);
         return this.after(node);
       }
       case 'advance':

@@ -5,7 +5,8 @@
  * message delivered, in order, none lost); then time runs, one tick per
  * node per round, with one node's clock running twice as fast (the real
  * nodes draw random election timeouts; here the schedule breaks the
- * symmetry). A probe write is sent to whichever node leads. The check passes
+ * symmetry), and with chunked snapshots every stream's retransmission
+ * timer goes off once a round. A probe write is sent to whichever node leads. The check passes
  * when every node has applied the probe within the bound of rounds, for
  * some choice of the fast node (tried in id order).
  *
@@ -75,6 +76,8 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
     for (const id of cluster.ids) {
       cluster.run({ kind: 'tick', node: id });
       if (id === fast) cluster.run({ kind: 'tick', node: id });
+      // Chunked snapshots: a stream's retransmission timer goes off once a round (chunks lost before the heal are resent).
+      for (const peer of cluster.node(id).streamPeers()) cluster.run({ kind: 'stream_timeout', node: id, peer });
     }
     if (!settle(cluster)) return { ok: false, detail: `the network did not go quiet in round ${round}`, rounds: round };
     if (!probeOutstanding) {

@@ -19,6 +19,7 @@
  *   them). Requests of an old term are not dead: they are answered with the
  *   newer term.
  */
+import type { SnapshotAck, SnapshotChunk } from '../../node/protocol.js';
 import { describeMessage } from '../../node/raft/describe.js';
 import type { InstallSnapshot, RaftMessage } from '../../node/raft/types.js';
 import { assertNever } from '../../node/util/assert.js';
@@ -32,8 +33,31 @@ import { assertNever } from '../../node/util/assert.js';
  */
 export type SnapshotMessage = InstallSnapshot & { readonly data: string };
 
-/** What travels between stepped nodes: the datagrams and whole snapshots. */
-export type SteppedMessage = RaftMessage | SnapshotMessage;
+/**
+ * With chunked snapshots (SteppedParams.snapshotChunkBytes): one chunk of
+ * the host's stream (node/snapshot/streamer.ts), its bytes in base64 so the
+ * message is plain data (the model checker interns messages by text).
+ */
+export type ChunkMessage = Omit<SnapshotChunk, 'data'> & { readonly data: string };
+
+/** What travels between stepped nodes: the datagrams, whole snapshots, or a stream's chunks and their acknowledgements. */
+export type SteppedMessage = RaftMessage | SnapshotMessage | ChunkMessage | SnapshotAck;
+
+/** A chunk as the stream sent it (the host's SnapshotChunk). */
+export function chunkOf(message: ChunkMessage): SnapshotChunk {
+  return { ...message, data: Buffer.from(message.data, 'base64') };
+}
+
+/** A chunk as a stepped message. */
+export function chunkMessage(chunk: SnapshotChunk): ChunkMessage {
+  return { ...chunk, data: Buffer.from(chunk.data).toString('base64') };
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
 
 /**
  * The one-line text that names a message in flight (traces, listings): the
@@ -42,11 +66,25 @@ export type SteppedMessage = RaftMessage | SnapshotMessage;
  * unsafe flag's) are different messages.
  */
 export function describeSteppedMessage(message: SteppedMessage): string {
-  const text = describeMessage(message);
-  if (message.type !== 'install_snapshot') return text;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < message.data.length; i++) h = Math.imul(h ^ message.data.charCodeAt(i), 0x01000193);
-  return `${text} data=#${(h >>> 0).toString(16).padStart(8, '0')}`;
+  switch (message.type) {
+    case 'snapshot_chunk': {
+      const s = message.snapshot;
+      return (
+        `${message.from}->${message.to} MsgSnapChunk term=${message.term} seq=${message.seq} snap=${s.index}@${s.term} ` +
+        `voters=${s.configuration.voters.join(',')} learners=${s.configuration.learners.join(',')} ` +
+        `at=${message.offset}/${message.totalBytes} by=${message.chunkBytes} sum=${message.checksum.slice(0, 16)} data=#${fnv1a(message.data)}`
+      );
+    }
+    case 'snapshot_ack':
+      return (
+        `${message.from}->${message.to} MsgSnapAck term=${message.term} seq=${message.seq} at=${message.offset} ${message.status}` +
+        (message.reason === '' ? '' : ` reason=#${fnv1a(message.reason)}`)
+      );
+    case 'install_snapshot':
+      return `${describeMessage(message)} data=#${fnv1a(message.data)}`;
+    default:
+      return describeMessage(message);
+  }
 }
 
 export interface NetworkRules {
@@ -60,6 +98,11 @@ export function isDeadMessage(message: SteppedMessage, receiverDurableTerm: numb
     case 'request_vote_response':
     case 'append_entries_response':
     case 'timeout_now':
+      return message.term < receiverDurableTerm;
+    // A chunk of an older term than its receiver's is refused unstaged (assembler.ts `old_term`); an ack of an
+    // older term than its leader's belongs to a stream that ended when that leader's term did (host.ts abortAll).
+    case 'snapshot_chunk':
+    case 'snapshot_ack':
       return message.term < receiverDurableTerm;
     case 'request_vote':
     case 'append_entries':

@@ -29,7 +29,14 @@
  *   the fsync; the write stays unsynced until the next `fsync`),
  *   `leaseAfterPause` (no `elapse` after a late wake-up);
  * - the transport's membership filter on every delivery (`deliver`), with
- *   its flag `membersOnlyTransport`.
+ *   its flag `membersOnlyTransport`;
+ * - InstallSnapshot: as one message carrying the whole snapshot, or, with
+ *   `chunkBytes` (SteppedParams.snapshotChunkBytes), as the host does it:
+ *   the real streamer (node/snapshot/streamer.ts) cuts the snapshot into
+ *   chunks, each a message, and the real assembler (assembler.ts) stages
+ *   them, acknowledges each and steps the whole into the core once the
+ *   checksum matches. The streamer's retransmission timer does not run by
+ *   itself: the `streamTimeout` input fires it.
  *
  * A crash keeps only the fsynced writes; a restart rebuilds the core from
  * them, with an empty state machine that the committed entries replay
@@ -45,6 +52,10 @@ import { encodeCommand } from '../../node/kv/command.js';
 import { LazyDigest } from '../../node/kv/sessions.js';
 import { KvStateMachine, type ApplyResult, type KvSnapshot } from '../../node/kv/state-machine.js';
 import type { ClientOutcome, ClientRequest } from '../../node/protocol.js';
+import { SnapshotAssembler, defaultAssemblerOptions, type AssembledSnapshot, type AssemblerState } from '../../node/snapshot/assembler.js';
+import { snapshotBytes } from '../../node/snapshot/snapshot-bytes.js';
+import { SnapshotStreamer, defaultStreamerOptions, type StreamState } from '../../node/snapshot/streamer.js';
+import type { Clock } from '../../node/clock/clock.js';
 import { RaftNode } from '../../node/raft/raft.js';
 import { handOverTarget } from '../../node/raft/hand-over.js';
 import type { RaftNodeState } from '../../node/raft/state.js';
@@ -64,7 +75,7 @@ import type {
 import type { UnsafeFlags } from '../../node/unsafe-flags.js';
 import { peerDatagramHeard } from '../../node/transport/node-endpoint.js';
 import { assert, assertNever, assertionFailed } from '../../node/util/assert.js';
-import type { SnapshotMessage, SteppedMessage } from './network.js';
+import { chunkMessage, chunkOf, type SnapshotMessage, type SteppedMessage } from './network.js';
 import { fixedTimeouts } from './params.js';
 
 /** Which client operation, and which attempt of it, a request or reply belongs to. */
@@ -140,7 +151,14 @@ export interface RunningState {
   readonly snapshotSave: SnapshotData | null;
   /** Snapshots from the leader, decoded and stepped into the core, waiting for a Ready's snapshotToInstall (node/host.ts stagedInstalls). */
   readonly staged: readonly SnapshotData[];
+  /** Chunked snapshots only: the streams this node sends, by follower (the streamer's, the bytes as text). */
+  readonly streams?: readonly (readonly [NodeId, SteppedStream])[];
+  /** Chunked snapshots only: the stream this node stages and the last that ended (the assembler's). */
+  readonly assembly?: AssemblerState;
 }
+
+/** A stream as the streamer keeps it (StreamState), the snapshot as SnapshotData (its checksum is recomputed). */
+export type SteppedStream = Omit<StreamState, 'snapshot'> & { readonly snapshot: SnapshotData };
 
 export interface SteppedNodeState {
   readonly durable: DurableState;
@@ -206,7 +224,23 @@ interface MutableRunning {
   lastRole: Role;
   snapshotSave: SnapshotData | null;
   staged: SnapshotData[];
+  /** Chunked snapshots only (else null): the real streamer and assembler, restored from the state. */
+  streamer: SnapshotStreamer | null;
+  assembler: SnapshotAssembler | null;
 }
+
+/**
+ * The streamer's clock in a stepped node: time stands still and timers never
+ * go off by themselves (the `streamTimeout` input expires one).
+ */
+const inertClock: Clock = {
+  nowMs: () => 0,
+  monotonicMs: () => 0,
+  setTimer: () => 0,
+  clearTimer: () => {},
+};
+/** Retransmission jitter only changes when a timer would go off, which the schedule decides here. */
+const inertPrng = { nextInt: (min: number): number => min };
 
 export class SteppedNode {
   private durable: DurableState;
@@ -219,33 +253,81 @@ export class SteppedNode {
     private readonly config: RaftConfig,
     private readonly unsafe: UnsafeFlags,
     state: SteppedNodeState,
+    /** Chunked snapshots: bytes per chunk (SteppedParams.snapshotChunkBytes); null: a snapshot is one message. */
+    private readonly chunkBytes: number | null,
   ) {
     this.durable = state.durable;
     this.unsynced = state.unsynced.slice();
     const running = state.running;
-    this.running =
-      running === null
-        ? null
-        : {
-            core: RaftNode.fromState(config, running.core, fixedTimeouts),
-            kv: KvStateMachine.fromSnapshot(running.kv, quietKv),
-            awaiting: running.awaiting,
-            lastLogIndex: running.lastLogIndex,
-            writes: running.writes.slice(),
-            reads: running.reads.slice(),
-            lastRole: running.lastRole,
-            snapshotSave: running.snapshotSave,
-            staged: running.staged.slice(),
-          };
+    if (running === null) this.running = null;
+    else {
+      const restored: MutableRunning = {
+        core: RaftNode.fromState(config, running.core, fixedTimeouts),
+        kv: KvStateMachine.fromSnapshot(running.kv, quietKv),
+        awaiting: running.awaiting,
+        lastLogIndex: running.lastLogIndex,
+        writes: running.writes.slice(),
+        reads: running.reads.slice(),
+        lastRole: running.lastRole,
+        snapshotSave: running.snapshotSave,
+        staged: running.staged.slice(),
+        streamer: null,
+        assembler: null,
+      };
+      this.running = restored;
+      this.transferParts(restored, running.streams ?? [], running.assembly ?? { staging: null, finished: null });
+    }
   }
 
   /** A node that has never run: empty disk, down until `restart`. */
-  static fresh(id: NodeId, config: RaftConfig, unsafe: UnsafeFlags): SteppedNode {
-    return new SteppedNode(id, config, unsafe, { durable: EMPTY_DURABLE, unsynced: [], running: null });
+  static fresh(id: NodeId, config: RaftConfig, unsafe: UnsafeFlags, chunkBytes: number | null = null): SteppedNode {
+    return new SteppedNode(id, config, unsafe, { durable: EMPTY_DURABLE, unsynced: [], running: null }, chunkBytes);
   }
 
-  static fromState(id: NodeId, config: RaftConfig, unsafe: UnsafeFlags, state: SteppedNodeState): SteppedNode {
-    return new SteppedNode(id, config, unsafe, state);
+  static fromState(
+    id: NodeId,
+    config: RaftConfig,
+    unsafe: UnsafeFlags,
+    state: SteppedNodeState,
+    chunkBytes: number | null = null,
+  ): SteppedNode {
+    return new SteppedNode(id, config, unsafe, state, chunkBytes);
+  }
+
+  /**
+   * Chunked snapshots: the host's streamer and assembler (node/host.ts wires
+   * them the same way), in the given state. Their effects are this node's:
+   * chunks and acks go out as messages, a stream's end is reported to the
+   * core, a whole snapshot is stepped into the core.
+   */
+  private transferParts(running: MutableRunning, streams: readonly (readonly [NodeId, SteppedStream])[], assembly: AssemblerState): void {
+    if (this.chunkBytes === null) return;
+    const ignore = (): void => {};
+    running.streamer = SnapshotStreamer.restored(
+      {
+        clock: inertClock,
+        prng: inertPrng,
+        sendChunk: (_to, chunk) => this.effects.messages.push(chunkMessage(chunk)),
+        report: (peer, outcome) => running.core.reportSnapshot(peer, outcome),
+        log: ignore,
+      },
+      { ...defaultStreamerOptions, chunkBytes: this.chunkBytes },
+      streams.map(([peer, stream]) => [
+        peer,
+        { ...stream, snapshot: snapshotBytes(stream.snapshot.meta, Buffer.from(stream.snapshot.data, 'utf8')) },
+      ]),
+    );
+    running.assembler = SnapshotAssembler.restored(
+      this.id,
+      {
+        currentTerm: () => running.core.status().currentTerm,
+        sendAck: (_to, ack) => this.effects.messages.push(ack),
+        onAssembled: (snapshot) => this.onChunksAssembled(running, snapshot),
+        log: ignore,
+      },
+      defaultAssemblerOptions,
+      assembly,
+    );
   }
 
   state(): SteppedNodeState {
@@ -266,6 +348,17 @@ export class SteppedNode {
               lastRole: running.lastRole,
               snapshotSave: running.snapshotSave,
               staged: running.staged.slice(),
+              ...(running.streamer === null
+                ? {}
+                : {
+                    streams: running.streamer
+                      .exportStreams()
+                      .map(([peer, stream]): [NodeId, SteppedStream] => [
+                        peer,
+                        { ...stream, snapshot: { meta: stream.snapshot.meta, data: stream.snapshot.data.toString('utf8') } },
+                      ]),
+                  }),
+              ...(running.assembler === null ? {} : { assembly: running.assembler.exportState() }),
             },
     };
   }
@@ -336,13 +429,64 @@ export class SteppedNode {
     const running = this.mustRun('deliver');
     const peers = running.core.acceptedPeers();
     if (!peerDatagramHeard(peers === null || peers.includes(message.from), message.type, this.unsafe.membersOnlyTransport)) return false;
-    if (message.type === 'install_snapshot') {
-      this.onAssembled(running, message);
-      return true;
+    switch (message.type) {
+      case 'install_snapshot':
+        this.onAssembled(running, message);
+        return true;
+      case 'snapshot_chunk':
+        this.transfer(running.assembler, message.type).onChunk(chunkOf(message));
+        this.drain(running);
+        return true;
+      case 'snapshot_ack':
+        this.transfer(running.streamer, message.type).onAck(message);
+        this.drain(running);
+        return true;
+      case 'append_entries_response':
+        // host.ts onPeerMessage: a follower that answers is reachable; a stream to it that backed off resends now.
+        running.streamer?.peerHeard(message.from);
+        break;
+      default:
+        break;
     }
     running.core.step(message);
     this.drain(running);
     return true;
+  }
+
+  private transfer<T>(part: T | null, what: string): T {
+    assert(part !== null, `${this.id}: a ${what} without chunked snapshots (SteppedParams.snapshotChunkBytes)`);
+    return part;
+  }
+
+  /**
+   * Chunked snapshots: the retransmission timer of the stream to `peer`
+   * goes off (streamer.ts onTimeout: what is in flight is sent again, or the
+   * stream gives up after maxTimeoutsWithoutProgress and is reported
+   * failed). Nothing without a stream to `peer`.
+   */
+  streamTimeout(peer: NodeId): void {
+    const running = this.mustRun('streamTimeout');
+    running.streamer?.expire(peer);
+    this.drain(running);
+  }
+
+  /** The followers this node streams a snapshot to now (chunked snapshots), in the order the streams started. */
+  streamPeers(): NodeId[] {
+    return this.running?.streamer?.peers() ?? [];
+  }
+
+  /** node/host.ts onAssembled, for a whole snapshot the assembler verified: decoded, staged, stepped into the core. */
+  private onChunksAssembled(running: MutableRunning, assembled: AssembledSnapshot): string | null {
+    this.onAssembled(running, {
+      type: 'install_snapshot',
+      term: assembled.term,
+      from: assembled.from,
+      to: this.id,
+      seq: assembled.seq,
+      snapshot: assembled.meta,
+      data: assembled.data.toString('utf8'),
+    });
+    return null;
   }
 
   /**
@@ -489,7 +633,10 @@ export class SteppedNode {
       lastRole: 'follower',
       snapshotSave: null,
       staged: [],
+      streamer: null,
+      assembler: null,
     };
+    this.transferParts(this.running, [], { staging: null, finished: null });
     this.effects.started = stored;
   }
 
@@ -668,23 +815,32 @@ export class SteppedNode {
       this.durable = { ...this.durable, entries: this.durable.entries.filter((e) => e.index >= before) };
     }
     const role = ready.softState.role;
-    if (running.lastRole === 'leader' && role !== 'leader') this.failPendingOnStepDown(running, ready.softState.leaderId);
+    // host.ts observe: a stream staged from an older term can no longer be installed; a deposed leader's streams end.
+    running.assembler?.onTerm(ready.softState.currentTerm);
+    if (running.lastRole === 'leader' && role !== 'leader') {
+      this.failPendingOnStepDown(running, ready.softState.leaderId);
+      running.streamer?.abortAll('no longer leader');
+    }
     running.lastRole = role;
   }
 
   /**
    * Step 2 for an InstallSnapshot (host.ts startStream): the newest durable
-   * snapshot goes to the follower, as one message (chunks, acks and
-   * retransmission are the streamer's, node/snapshot/); the stream is
-   * reported finished at once, so the core probes again after the
-   * follower's next answer (a lost snapshot is resent after a heartbeat
-   * round, as after a failed stream). A core that names a snapshot other
-   * than the durable one gets `failed`, as from the host.
+   * snapshot goes to the follower. With chunked snapshots the streamer
+   * streams it and reports the end to the core. Without, as one message,
+   * and the stream is reported finished at once, so the core probes again
+   * after the follower's next answer (a lost snapshot is resent after a
+   * heartbeat round, as after a failed stream). A core that names a
+   * snapshot other than the durable one gets `failed`, as from the host.
    */
   private startStream(running: MutableRunning, install: InstallSnapshot): void {
     const latest = this.durable.snapshot;
     if (latest === null || latest.meta.index !== install.snapshot.index || latest.meta.term !== install.snapshot.term) {
       running.core.reportSnapshot(install.to, 'failed');
+      return;
+    }
+    if (running.streamer !== null) {
+      running.streamer.start(install, snapshotBytes(latest.meta, Buffer.from(latest.data, 'utf8')));
       return;
     }
     this.effects.messages.push({ ...install, data: latest.data });

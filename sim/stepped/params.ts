@@ -43,6 +43,13 @@ export interface SteppedParams {
   readonly spareCount?: number;
   /** `immediate`: a leader tells followers of a commit at once, not at its next tick (RaftConfig.commitNoticeAtTick). Absent = the node's setting (the next tick). */
   readonly commitNotice?: 'immediate';
+  /**
+   * InstallSnapshot as the host streams it (node/snapshot/streamer.ts,
+   * assembler.ts): chunks of this many bytes, each a message, acknowledged
+   * one by one, the stream's retransmission timer an event of its own
+   * (`stream_timeout`). Absent = one message carries the whole snapshot.
+   */
+  readonly snapshotChunkBytes?: number;
 }
 
 export function nodeIds(params: SteppedParams): NodeId[] {

@@ -103,7 +103,8 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (effects.crashed) invariants.onStop(id);
     if (effects.started !== null) invariants.onStart(id, effects.started);
     for (const message of effects.messages) {
-      if (message.type !== 'install_snapshot') invariants.onSend(id, message);
+      if (message.type !== 'install_snapshot' && message.type !== 'snapshot_chunk' && message.type !== 'snapshot_ack')
+        invariants.onSend(id, message);
       lines.push(`       ${describeSteppedMessage(message)}`);
     }
     if (effects.snapshotSerialised !== null) {

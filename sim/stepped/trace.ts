@@ -16,6 +16,7 @@ import { describeConfChange } from '../../node/raft/configuration.js';
 import type { ConfChange, NodeId } from '../../node/raft/types.js';
 import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlags } from '../../node/unsafe-flags.js';
 import { assertNever } from '../../node/util/assert.js';
+import { MAX_CHUNK_BYTES } from '../../node/transport/snapshot-binary.js';
 import type { NetworkRules } from './network.js';
 import type { SteppedParams } from './params.js';
 
@@ -61,6 +62,8 @@ export type SteppedEvent =
    * last entry, and starts without it (issue 15 defect 3).
    */
   | { readonly kind: 'tear'; readonly node: NodeId }
+  /** Chunked snapshots: the retransmission timer of `node`'s snapshot stream to `peer` goes off (node/snapshot/streamer.ts). */
+  | { readonly kind: 'stream_timeout'; readonly node: NodeId; readonly peer: NodeId }
   /** One step of real time passes (the model checker's rate-bounded clocks, mc/clock.ts); no node acts on it. */
   | { readonly kind: 'advance' };
 
@@ -108,6 +111,8 @@ export function describeEvent(event: SteppedEvent, ops: readonly ClientOpSpec[])
       return `lose-tail ${event.node} ${event.entries}`;
     case 'tear':
       return `tear-last-frame ${event.node}`;
+    case 'stream_timeout':
+      return `stream-timeout ${event.node} -> ${event.peer}`;
     case 'admin':
       return `admin ${event.node} ${describeConfChange(event.change)}`;
     case 'advance':
@@ -189,6 +194,9 @@ export function parseTrace(raw: unknown): SteppedTrace {
         }),
     ...(p['spareCount'] === undefined ? {} : { spareCount: int(p['spareCount'], 'params.spareCount', 0, nodeCount - 1) }),
     ...(p['commitNotice'] === undefined ? {} : { commitNotice: commitNoticeOf(p['commitNotice']) }),
+    ...(p['snapshotChunkBytes'] === undefined
+      ? {}
+      : { snapshotChunkBytes: int(p['snapshotChunkBytes'], 'params.snapshotChunkBytes', 1, MAX_CHUNK_BYTES) }),
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
@@ -241,6 +249,8 @@ export function parseTrace(raw: unknown): SteppedTrace {
         return { kind, node: node(e['node'], `${at}.node`), entries: int(e['entries'], `${at}.entries`, 1, 1_000_000) };
       case 'tear':
         return { kind, node: node(e['node'], `${at}.node`) };
+      case 'stream_timeout':
+        return { kind, node: node(e['node'], `${at}.node`), peer: node(e['peer'], `${at}.peer`) };
       case 'admin': {
         const change = e['change'];
         if (!isRecord(change)) throw new TraceFormatError(`${at}.change: expected {type, node}`);
