@@ -33,6 +33,8 @@ campaign(task.options, {
       crashes: s.crashes,
       snapshotsTaken: s.snapshotsTaken,
       snapshotsInstalled: s.snapshotsInstalled,
+      snapshotChunks: s.snapshotChunks,
+      snapshotChunksPastFirst: s.snapshotChunksPastFirst,
       membershipCycles: s.membershipCycles,
       changeRaceEarlyRemovals: s.changeRaceEarlyRemovals,
       changeRaceRefusals: s.changeRaceRefusals,

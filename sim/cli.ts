@@ -25,9 +25,11 @@ import { runReplay } from './stepped/replay-cli.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { correctUnder, leaseSafeClockRates, unsafePreset, unsafePresets } from './unsafe.js';
 import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
+import { MAX_CHUNK_BYTES } from '../node/transport/snapshot-binary.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
-                    [--snapshot-every-entries N] [--workers N] [--max-shrinks N] [--out DIR] [--quiet]
+                    [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--workers N] [--max-shrinks N]
+                    [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
   --runs N         scenarios to run (default 100; a replay with --path runs 1)
@@ -48,6 +50,10 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
                    the nodes snapshot and compact every N entries (default: the node's,
                    10,000, which no run reaches; small values exercise snapshots,
                    compaction and InstallSnapshot; presets may set their own)
+  --snapshot-chunk-bytes B
+                   InstallSnapshot streams in chunks of B bytes (default: the node's,
+                   60 KiB, which every simulated snapshot fits in one of; small values
+                   make streams of many chunks for the network to lose, repeat and reorder)
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
         nodes: { type: 'string' },
         'read-mode': { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
+        'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
         out: { type: 'string' },
@@ -126,6 +133,8 @@ async function main(): Promise<void> {
   const snapshotEvery = intArg(values['snapshot-every-entries'], '--snapshot-every-entries', 1, 1_000_000_000);
   if (snapshotEvery !== undefined)
     options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
+  const chunkBytes = intArg(values['snapshot-chunk-bytes'], '--snapshot-chunk-bytes', 1, MAX_CHUNK_BYTES);
+  if (chunkBytes !== undefined) options = { ...options, snapshotChunkBytes: chunkBytes };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -186,7 +195,7 @@ async function main(): Promise<void> {
   const overall = elapsedMs > 0 ? t.simMs / elapsedMs : 0;
   process.stdout.write(
     `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs) on ${workers} thread(s), ${(t.simMs / 1000).toFixed(1)} simulated s; ` +
-      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled}; membership cycles ${t.membershipCycles}` +
+      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled} (chunks ${t.snapshotChunks}, ${t.snapshotChunksPastFirst} past a stream's first); membership cycles ${t.membershipCycles}` +
       (t.changeRaceEarlyRemovals + t.changeRaceRefusals > 0
         ? `; change races: the new leader's removal committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
         : '') +
@@ -209,6 +218,8 @@ async function main(): Promise<void> {
         ...(mixOf === null ? [] : ['--faults-of', mixOf.name]),
         ...(nodes === undefined ? [] : ['--nodes', String(nodes)]),
         ...(readMode === undefined ? [] : ['--read-mode', readMode]),
+        ...(snapshotEvery === undefined ? [] : ['--snapshot-every-entries', String(snapshotEvery)]),
+        ...(chunkBytes === undefined ? [] : ['--snapshot-chunk-bytes', String(chunkBytes)]),
       ],
     });
     process.stdout.write(

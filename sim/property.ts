@@ -89,6 +89,9 @@ export interface CampaignTotals {
   /** Snapshots taken by the nodes, and installed from a leader (issue 18). */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** InstallSnapshot chunks sent, and those past a stream's first (streams of several chunks). */
+  snapshotChunks: number;
+  snapshotChunksPastFirst: number;
   /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
   membershipCycles: number;
   /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
@@ -110,6 +113,8 @@ export type RunFigures = Pick<
   | 'committed'
   | 'snapshotsTaken'
   | 'snapshotsInstalled'
+  | 'snapshotChunks'
+  | 'snapshotChunksPastFirst'
   | 'membershipCycles'
   | 'changeRaceEarlyRemovals'
   | 'changeRaceRefusals'
@@ -129,6 +134,8 @@ export function emptyTotals(): CampaignTotals {
     checkerUnknown: 0,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    snapshotChunks: 0,
+    snapshotChunksPastFirst: 0,
     membershipCycles: 0,
     changeRaceEarlyRemovals: 0,
     changeRaceRefusals: 0,
@@ -147,6 +154,8 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.committed += s.committed;
   t.snapshotsTaken += s.snapshotsTaken;
   t.snapshotsInstalled += s.snapshotsInstalled;
+  t.snapshotChunks += s.snapshotChunks;
+  t.snapshotChunksPastFirst += s.snapshotChunksPastFirst;
   t.membershipCycles += s.membershipCycles;
   t.changeRaceEarlyRemovals += s.changeRaceEarlyRemovals;
   t.changeRaceRefusals += s.changeRaceRefusals;

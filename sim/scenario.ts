@@ -214,6 +214,13 @@ export interface SimOptions {
   /** The nodes' `snapshotTrailingEntries`; absent = the node's default. */
   readonly snapshotTrailingEntries?: number;
   /**
+   * Bytes per InstallSnapshot chunk (the streamer's `chunkBytes`). Absent =
+   * the node's default (60 KiB), which every snapshot of a simulated run fits
+   * in: one chunk a stream. Small values make streams of many chunks, which
+   * the network loses, repeats, reorders and holds across terms.
+   */
+  readonly snapshotChunkBytes?: number;
+  /**
    * Clients pass over a node whose attempt timed out for one election
    * timeout (node/client-retry.ts `Suspicion`), as the real client does.
    * Absent = true; false replays scenarios kept as data from before the

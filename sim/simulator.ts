@@ -33,6 +33,7 @@ import { assertNever } from '../node/util/assert.js';
 import type { ClusterConfig } from '../node/config-types.js';
 import { defaultRetryPolicy } from '../node/client-retry.js';
 import { NodeHost, type HostIo } from '../node/host.js';
+import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 import type { ClientMessage } from '../node/protocol.js';
 import { describeMessage, describeReadyLines } from '../node/raft/describe.js';
 import type { NodeId, RaftMessage, Ready, SnapshotMeta, StoredState } from '../node/raft/types.js';
@@ -118,6 +119,9 @@ export interface SimStats {
   /** Snapshots of a state machine taken (Ready.snapshotRequest), and installed from a leader (InstallSnapshot). */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** InstallSnapshot chunks sent, and those past a stream's first chunk (streams of several chunks: SimOptions.snapshotChunkBytes). */
+  snapshotChunks: number;
+  snapshotChunksPastFirst: number;
   /** Membership cycles completed (a member removed and voting again: sim/membership.ts) and admin requests made for them. */
   membershipCycles: number;
   adminRequests: number;
@@ -303,6 +307,8 @@ export class Simulation {
     livenessOpMaxMs: -1,
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
+    snapshotChunks: 0,
+    snapshotChunksPastFirst: 0,
     membershipCycles: 0,
     adminRequests: 0,
     changeRaceEarlyRemovals: 0,
@@ -529,6 +535,10 @@ export class Simulation {
       sendPeer: (to, message) => this.sendPeer(node, endpoint, to, message),
       sendClient: (to, message) => this.sendToClient(node, endpoint, to, message),
       sendSnapshotMessage: (to, message) => {
+        if (message.type === 'snapshot_chunk') {
+          this.stats.snapshotChunks++;
+          if (message.offset > 0) this.stats.snapshotChunksPastFirst++;
+        }
         const encoded = endpoint.sendSnapshotMessage(to, message);
         if (!encoded.ok) this.violate('node_error', `${node.id} produced an unsendable ${message.type} to ${to}: ${encoded.detail}`);
       },
@@ -582,6 +592,9 @@ export class Simulation {
       seed: node.seeds.uint32(),
       io,
       ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
+      ...(this.options.snapshotChunkBytes === undefined
+        ? {}
+        : { snapshotTransfer: { streamer: { ...defaultStreamerOptions, chunkBytes: this.options.snapshotChunkBytes } } }),
     });
     // The real binary exits once told of its removal (node/main.ts: NODE_EXIT.removed), keeping its data.
     host.onRemoved = (removal) => {
