@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NetnsReaper } from '../../harness/net/netns-reaper.js';
 
 /** Why the fixture cannot run here, or null. */
 export function sshHostsUnavailable(): string | null {
@@ -61,6 +62,11 @@ export class SshHosts {
   private readonly sshds: ChildProcess[] = [];
   private readonly bridge: string;
   private readonly createdRunSshd: boolean;
+  /**
+   * Deletes the namespaces and the bridge once this process is gone, however it went (the harness's reaper,
+   * harness/net/netns-reaper.ts): a test run killed part-way left its hosts behind before (2026-12-05).
+   */
+  private reaper: NetnsReaper | null = null;
 
   private constructor(
     readonly count: number,
@@ -100,6 +106,10 @@ export class SshHosts {
     sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.strangerKey]);
     const authorized = join(this.dir, 'authorized_keys');
     execFileSync('cp', [`${this.clientKey}.pub`, authorized]);
+    this.reaper = NetnsReaper.start(
+      Array.from({ length: this.count }, (_, i) => `rjh${this.tag}${i + 1}`),
+      this.bridge,
+    );
     sh('ip', ['link', 'add', 'name', this.bridge, 'type', 'bridge']);
     sh('ip', ['addr', 'add', `10.97.${this.subnet}.254/24`, 'dev', this.bridge]);
     sh('ip', ['link', 'set', this.bridge, 'up']);
@@ -190,6 +200,8 @@ export class SshHosts {
     } catch {
       // gone
     }
+    this.reaper?.release();
+    this.reaper = null;
     if (this.createdRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
