@@ -76,6 +76,8 @@ export interface ClusterOptions {
   onSignal?: (signal: NodeJS.Signals) => void;
   /** Snapshot every N applied entries (ClusterConfig.snapshotEveryEntries; trailing entries min(N, the default)); absent: the default. */
   snapshotEveryEntries?: number;
+  /** InstallSnapshot chunk bytes (ClusterConfig.snapshotChunkBytes); absent: the node's default. */
+  snapshotChunkBytes?: number;
   /** Clock faults through each node's own clock ('node', default) or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
   clockVia?: 'node' | 'faketime';
   /**
@@ -176,6 +178,7 @@ export class Cluster extends DbCluster<RiftDb> {
             snapshotTrailingEntries: Math.min(opts.snapshotEveryEntries, defaultSnapshotting.snapshotTrailingEntries),
           }
         : {}),
+      ...(opts.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: opts.snapshotChunkBytes } : {}),
       maxKeyBytes: configDefaults.maxKeyBytes,
       maxValueBytes: configDefaults.maxValueBytes,
     };

@@ -31,6 +31,7 @@ import {
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import type { LeaseTimings } from './nemesis/context.js';
 import { configDefaults, defaultTimings, electionTicksMinOf, safeLeaseTicks } from '../node/config-types.js';
+import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 import { dbNames, systems, type DbName } from './db/systems.js';
 import { parseHostList, readHostsFile, type HostsSpec } from './remote/hosts.js';
 import {
@@ -100,6 +101,8 @@ export interface JepsenOptions {
    * snapshots and InstallSnapshot streams; null: the node's default.
    */
   readonly snapshotEveryEntries: number | null;
+  /** rift: InstallSnapshot chunks of N bytes (ClusterConfig.snapshotChunkBytes), so a small snapshot is a stream of many datagrams; null: the node's default. */
+  readonly snapshotChunkBytes: number | null;
   /** Extra flags for every node (only the node's --unsafe-* flags are accepted). */
   readonly nodeFlags: readonly string[];
   /** Store directory (runs go to <store>/<test-name>/<timestamp>/). */
@@ -248,6 +251,11 @@ Cluster
                           rift: snapshot every N applied entries (small N:
                           faults land during snapshots and InstallSnapshot)
                                                   (default: the node's, 10000)
+  --snapshot-chunk-bytes N
+                          rift: stream InstallSnapshot in chunks of N bytes
+                          (small N: a small snapshot is many datagrams for the
+                          faults to lose, repeat and reorder)
+                                                  (default: the node's, 61440)
   --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
@@ -341,6 +349,7 @@ const optionSpec = {
   net: { type: 'string' },
   'read-mode': { type: 'string' },
   'snapshot-every-entries': { type: 'string' },
+  'snapshot-chunk-bytes': { type: 'string' },
   'node-flag': { type: 'string', multiple: true },
   store: { type: 'string' },
   'leave-running': { type: 'boolean' },
@@ -731,6 +740,12 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError(`--snapshot-every-entries is a rift node option: --db ${db} does not take it`);
   const snapshotEveryEntries =
     v['snapshot-every-entries'] === undefined ? null : integerIn('snapshot-every-entries', v['snapshot-every-entries'], 1, 1_000_000_000);
+  if (!system.nodeFlags && v['snapshot-chunk-bytes'] !== undefined)
+    throw new UsageError(`--snapshot-chunk-bytes is a rift node option: --db ${db} does not take it`);
+  const snapshotChunkBytes =
+    v['snapshot-chunk-bytes'] === undefined
+      ? null
+      : integerIn('snapshot-chunk-bytes', v['snapshot-chunk-bytes'], 1, defaultStreamerOptions.chunkBytes);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
   if (conflict !== null) throw new UsageError(`--node-flag: ${conflict}`);
@@ -804,6 +819,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       net,
       readMode,
       snapshotEveryEntries,
+      snapshotChunkBytes,
       nodeFlags,
       store,
       leaveRunning,

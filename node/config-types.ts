@@ -96,6 +96,14 @@ export interface ClusterConfig {
    * SnapshotCatchUpEntries). Absent = the default.
    */
   readonly snapshotTrailingEntries?: number;
+  /**
+   * Snapshot bytes per InstallSnapshot chunk (node/snapshot/streamer.ts
+   * `chunkBytes`), at most the default (60 KiB: one datagram with its
+   * envelope). Absent = the default. A test setting: small chunks make a
+   * small snapshot a stream of many datagrams (the harness's
+   * `--snapshot-chunk-bytes`).
+   */
+  readonly snapshotChunkBytes?: number;
 }
 
 /** Every identity the config gives an address: the bootstrap nodes, then the spares. */

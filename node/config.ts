@@ -14,6 +14,7 @@ import {
   type NodeAddress,
   type ReadMode,
 } from './config-types.js';
+import { defaultStreamerOptions } from './snapshot/streamer.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -75,6 +76,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'snapshotEveryEntries',
     'snapshotEveryBytes',
     'snapshotTrailingEntries',
+    'snapshotChunkBytes',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -207,6 +209,10 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     throw new ConfigError(`"snapshotTrailingEntries" must be a non-negative integer, got ${JSON.stringify(trailingRaw)}`);
   }
   const snapshotTrailingEntries = trailingRaw ?? defaultSnapshotting.snapshotTrailingEntries;
+  const snapshotChunkBytes =
+    raw['snapshotChunkBytes'] === undefined
+      ? undefined
+      : positiveInteger(raw, 'snapshotChunkBytes', undefined, defaultStreamerOptions.chunkBytes);
 
   return {
     cluster,
@@ -228,6 +234,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     snapshotEveryEntries,
     snapshotEveryBytes,
     snapshotTrailingEntries,
+    ...(snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes }),
   };
 }
 

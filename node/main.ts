@@ -33,6 +33,7 @@ import { IncarnationError, nextIncarnation } from './incarnation.js';
 import { bootstrapChangedMessage, checkBootstrapRecord, type BootstrapCheck } from './bootstrap-record.js';
 import { nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
 import { recoverNodeState } from './snapshot/recover.js';
+import { defaultStreamerOptions } from './snapshot/streamer.js';
 import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
 import { defaultSnapshotting } from './config-types.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
@@ -395,6 +396,9 @@ async function main(): Promise<void> {
       seed: args.seed,
       snapshots,
       joining: args.join,
+      ...(config.snapshotChunkBytes === undefined
+        ? {}
+        : { snapshotTransfer: { streamer: { ...defaultStreamerOptions, chunkBytes: config.snapshotChunkBytes } } }),
       io: {
         storage,
         clock,

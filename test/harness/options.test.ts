@@ -286,6 +286,16 @@ describe('parseOptions: each flag', () => {
     );
   });
 
+  it('--snapshot-chunk-bytes: rift only, 1 to the node default', () => {
+    expect(opts([]).snapshotChunkBytes).toBeNull();
+    expect(opts(['--snapshot-chunk-bytes', '128']).snapshotChunkBytes).toBe(128);
+    expect(usage(['--snapshot-chunk-bytes', '0'])).toMatch(/--snapshot-chunk-bytes must be an integer from 1/);
+    expect(usage(['--snapshot-chunk-bytes', '61441'])).toMatch(/--snapshot-chunk-bytes must be an integer from 1 to 61440/);
+    expect(usage(['--db', 'etcd', '--net', 'loopback', '--snapshot-chunk-bytes', '128'])).toMatch(
+      /--snapshot-chunk-bytes is a rift node option: --db etcd does not take it/,
+    );
+  });
+
   it('booleans and strings', () => {
     const o = opts(['--leave-running', '--quiet', '--json', '--store', '/tmp/x', '--test-name', 'my.test-1']);
     expect(o).toMatchObject({ leaveRunning: true, quiet: true, json: true, store: '/tmp/x', testName: 'my.test-1' });

@@ -74,6 +74,8 @@ describe('snapshots and InstallSnapshot on real processes', () => {
       nodeFlags: ['--snapshot-every-entries', '40', '--snapshot-trailing-entries', '5', '--unsafe-local-reads'],
       net: 'relay',
       seed: 18,
+      // The snapshot is a few KB: in 512-byte chunks a stream of several datagrams (in the default 60 KiB, one).
+      snapshotChunkBytes: 512,
     });
     cluster = c;
     const leader = await waitFor('a leader', 20_000, () => c.leader());
@@ -117,6 +119,10 @@ describe('snapshots and InstallSnapshot on real processes', () => {
     expect(log).toMatch(/installed snapshot \d+@\d+: lastApplied \d+/);
     expect(snapshotIndex(c, follower) ?? 0).toBeGreaterThan(Math.max(before, 240));
     expect(nodeLog(runDir, writerLeader)).toMatch(new RegExp(`snapshot \\d+@\\d+ to ${follower}: complete in \\d+ ms`));
+    const streamed = new RegExp(`snapshot \\d+@\\d+ to ${follower}: streaming \\d+ bytes in (\\d+) chunks`).exec(
+      nodeLog(runDir, writerLeader),
+    );
+    expect(Number(streamed?.[1] ?? 0), 'chunks in the stream').toBeGreaterThan(1);
 
     // The follower's own state machine (a local read at the follower) holds every value.
     const reader = newClient(c, follower);

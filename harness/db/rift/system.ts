@@ -45,6 +45,7 @@ export const riftSystem: SystemUnderTest = {
       readMode: options.readMode,
       clockVia: options.clockVia,
       ...(options.snapshotEveryEntries !== null ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
+      ...(options.snapshotChunkBytes !== null ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,
