@@ -365,10 +365,20 @@ export class SnapshotStreamer {
       this.stats.chunksRetransmitted++;
       this.send(stream, k);
     }
-    // All acknowledged but no `complete` (it was lost): resend the last chunk, which draws it again.
+    // All acknowledged but no `complete` for a whole timeout: either the `complete` was lost (a follower that finished
+    // the stream answers any chunk of it with `complete` again), or the follower lost what it staged (it restarted in
+    // the middle of the stream: its staging is memory, and it acknowledged chunks it no longer holds). The stream
+    // starts over, window by window: the first chunk draws the lost `complete`, and a follower that restarted stages
+    // every chunk again. Resending only the last chunk (as before 2026-12-07) answered the first case; in the second
+    // the follower acknowledged it, nothing progressed, and the stream gave up after maxTimeoutsWithoutProgress
+    // timeouts (15 s at the defaults) before the core could start another.
     if (stream.inflight.size === 0 && stream.ackedCount === stream.chunks) {
-      this.stats.chunksRetransmitted++;
-      this.send(stream, stream.chunks - 1);
+      stream.acked.fill(0);
+      stream.ackedCount = 0;
+      stream.nextChunk = 0;
+      const before = this.stats.chunksSent;
+      this.pump(stream);
+      this.stats.chunksRetransmitted += this.stats.chunksSent - before;
     }
   }
 

@@ -77,7 +77,13 @@ function attempt(from: SteppedCluster, start: SteppedClusterState, fast: NodeId,
       cluster.run({ kind: 'tick', node: id });
       if (id === fast) cluster.run({ kind: 'tick', node: id });
       // Chunked snapshots: a stream's retransmission timer goes off once a round (chunks lost before the heal are resent).
-      for (const peer of cluster.node(id).streamPeers()) cluster.run({ kind: 'stream_timeout', node: id, peer });
+      // Every round delivers everything, so a stream whose timeouts go without progress until it gives up is stuck
+      // on something no retransmission mends (a follower that lost what it had staged and acknowledged).
+      for (const peer of cluster.node(id).streamPeers()) {
+        const outcome = cluster.run({ kind: 'stream_timeout', node: id, peer });
+        if ((outcome.effects?.streamsGivenUp.length ?? 0) > 0)
+          return { ok: false, detail: `${id}'s snapshot stream to ${peer} gave up on a perfect network in round ${round}`, rounds: round };
+      }
     }
     if (!settle(cluster)) return { ok: false, detail: `the network did not go quiet in round ${round}`, rounds: round };
     if (!probeOutstanding) {

@@ -201,6 +201,8 @@ export class StepEffects {
   snapshotSaved: SnapshotMeta | null = null;
   /** The state machine was serialised for a snapshot at this point (Ready step 5; saved later). */
   snapshotSerialised: SnapshotMeta | null = null;
+  /** Chunked snapshots: followers whose stream this input's retransmission timeout ended as failed (it gave up). */
+  readonly streamsGivenUp: NodeId[] = [];
 }
 
 export const EMPTY_DURABLE: DurableState = Object.freeze({
@@ -466,7 +468,8 @@ export class SteppedNode {
    */
   streamTimeout(peer: NodeId): void {
     const running = this.mustRun('streamTimeout');
-    running.streamer?.expire(peer);
+    const streamer = running.streamer;
+    if (streamer !== null && streamer.expire(peer) && !streamer.peers().includes(peer)) this.effects.streamsGivenUp.push(peer);
     this.drain(running);
   }
 

@@ -111,6 +111,56 @@ describe('chunked InstallSnapshot (--snapshot-chunk-bytes)', () => {
     expect(chunked.lines.some((l) => l.includes('snapshots streamed in 128-byte chunks, 1 stream timeout(s) per node'))).toBe(true);
   });
 
+  /**
+   * The bug the chunked model found (2026-12-07): n3 stages the stream's first chunk and its ack reaches n1, the second
+   * chunk is lost, n3 restarts (its staging is memory). n1 resends the second chunk, n3 stages it alone and acks it:
+   * every chunk is acknowledged at n1, n3 holds half. The streamer then resent only the last chunk on each timeout,
+   * which n3 acknowledged again without progress, until it gave up after 10 timeouts (15 s at the defaults; the core
+   * then starts another stream). The end-of-path heal now fails a stream that gives up on its perfect network; BFS
+   * found this path (37 events with the prelude) in 7.6 s with the old streamer. The streamer now starts the stream
+   * over once everything is acknowledged and no `complete` came (test/node/snapshot/transfer.test.ts).
+   */
+  const RESTART_MID_STREAM = [
+    'snapshot n1',
+    'request n1 op0',
+    'deliver n1->n2 MsgApp',
+    'fsync n1',
+    'fsync n2',
+    'deliver n2->n1',
+    'snapshot n1',
+    'request n1 op1',
+    'deliver n1->n2 MsgApp term=1 prev=2@1',
+    'deliver n2->n1',
+    'deliver n1->n3 MsgApp term=1 prev=2@1',
+    'deliver n1->n3 MsgApp term=1 prev=1@1',
+    'deliver n3->n1',
+    `deliver ${STREAM} at=0/248`,
+    `drop ${STREAM} at=128/248`,
+    'deliver n3->n1 MsgSnapAck term=1 seq=7 at=0 ok',
+    'crash n3',
+    'restart n3',
+  ];
+  const CRASH_BOUNDS = { ...CHUNKED, dups: 0, crashes: 1, 'stream-timeouts': 0 };
+
+  it('a follower that restarts in the middle of a stream gets the snapshot after the heal; the replay agrees', () => {
+    const model = new Model(optionsOf(flags(CRASH_BOUNDS)));
+    const walked = walkEvents(model, RESTART_MID_STREAM);
+    expect(walked.violation).toBeNull();
+    // n1 holds every chunk acknowledged; n3 restarted with nothing staged.
+    expect(model.node(walked.world, 0).state.running!.streams?.map(([peer, s]) => [peer, s.acked, s.inflight])).toEqual([['n3', [0], [1]]]);
+    expect(model.node(walked.world, 2).state.running!.assembly).toEqual({ staging: null, finished: null });
+    const replayed = replayTrace({ ...traceOf(model, walked.events), checkLiveness: true });
+    expect(replayed.violations).toEqual([]);
+    expect(replayed.lines.join('\n')).toMatch(/liveness: probe applied everywhere/);
+  });
+
+  it('BFS with a crash: every path ends with the stream completed on the heal (the old streamer gave up: mc/README.md)', async () => {
+    const r = await check(flags(CRASH_BOUNDS));
+    expect(r.result.finding).toBeNull();
+    expect(r.result.stopped).toBe('exhausted');
+    expect(r.result.stats.terminal).toBeGreaterThan(0);
+  });
+
   it('--unsafe snapshot-past-commit is still found, and replayed, with chunks', async () => {
     const r = await check([
       '--unsafe',

@@ -630,3 +630,65 @@ describe('streamer and assembler as data (exportStreams / exportState and restor
     expect(exported.staging).toMatchObject({ from: 'n1', term: 3, seq: 7, received: [1], totalBytes: 3500 });
   });
 });
+
+describe('a follower that restarts in the middle of a stream (its staging is gone)', () => {
+  /**
+   * Chunks 0..k-1 are delivered and acknowledged; the follower restarts (a fresh assembler: what it staged is lost);
+   * the rest of the stream goes on. Every chunk is then acknowledged at the leader, but the follower lacks the ones
+   * from before the restart. Returns when the stream ended and how, on a manual clock.
+   */
+  function restartMidStream(deliveredBefore: number): { outcome: SnapshotOutcome | null; doneAtMs: number; assembled: number } {
+    const clock = new ManualClock();
+    let outcome: SnapshotOutcome | null = null;
+    let assembled = 0;
+    const data = bytesOf(4000, 11);
+    let sent = 0;
+    let follower: SnapshotAssembler | null = null;
+    const streamer = new SnapshotStreamer(
+      {
+        clock,
+        prng: createPrng(3),
+        sendChunk: (_to, chunk) => {
+          sent++;
+          // The follower restarts after the first `deliveredBefore` chunks reached it.
+          if (sent === deliveredBefore + 1) follower = newFollower();
+          follower!.onChunk(chunk);
+        },
+        report: (_peer, o) => {
+          outcome = o;
+        },
+        log: () => undefined,
+      },
+      { ...smallChunks, retransmitMsMin: 100, retransmitMsMax: 2_000, maxTimeoutsWithoutProgress: 10 },
+    );
+    const newFollower = (): SnapshotAssembler =>
+      new SnapshotAssembler('n2', {
+        currentTerm: () => 3,
+        sendAck: (_to, ack) => streamer.onAck(ack),
+        onAssembled: (s) => {
+          expect(s.data.equals(data)).toBe(true);
+          assembled++;
+          return null;
+        },
+        log: () => undefined,
+      });
+    follower = newFollower();
+    streamer.start(install(3, 7), snapshotBytes(META, data));
+    while (outcome === null) {
+      const due = clock.nextDue();
+      if (due === null || due > 120_000) break;
+      clock.advanceTo(due);
+    }
+    return { outcome, doneAtMs: clock.now, assembled };
+  }
+
+  test('the stream still completes, within a retransmission timeout, not after giving up', () => {
+    for (const before of [1, 2, 3]) {
+      const r = restartMidStream(before);
+      expect(r.outcome, `restart after ${before} chunks`).toBe('finished');
+      expect(r.assembled, `restart after ${before} chunks`).toBe(1);
+      // One base timeout (100 ms, +25% jitter) to find every chunk acknowledged and no `complete`, and a resend.
+      expect(r.doneAtMs, `restart after ${before} chunks`).toBeLessThanOrEqual(300);
+    }
+  });
+});
