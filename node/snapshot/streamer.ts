@@ -371,7 +371,8 @@ export class SnapshotStreamer {
     // starts over, window by window: the first chunk draws the lost `complete`, and a follower that restarted stages
     // every chunk again. Resending only the last chunk (as before 2026-12-07) answered the first case; in the second
     // the follower acknowledged it, nothing progressed, and the stream gave up after maxTimeoutsWithoutProgress
-    // timeouts (15 s at the defaults) before the core could start another.
+    // timeouts before the core could start another (15 s at the defaults with no heartbeat answers; 2.3-2.7 s on real
+    // processes, whose answers reset the backoff: test/node/snapshot.integration.test.ts).
     if (stream.inflight.size === 0 && stream.ackedCount === stream.chunks) {
       stream.acked.fill(0);
       stream.ackedCount = 0;
