@@ -93,19 +93,14 @@ interface Staging {
  * (sim/stepped/node.ts, which the model checker explores).
  */
 export interface AssemblerState {
-  readonly staging: {
-    readonly from: NodeId;
-    readonly term: number;
-    readonly seq: number;
-    readonly meta: SnapshotMeta;
-    readonly totalBytes: number;
-    readonly chunkBytes: number;
-    readonly checksum: string;
-    /** The bytes staged so far (zeros where no chunk arrived yet), base64. */
-    readonly bytes: string;
-    /** Chunk numbers received, ascending. */
-    readonly received: readonly number[];
-  } | null;
+  readonly staging:
+    | (Omit<Staging, 'buffer' | 'received' | 'count'> & {
+        /** The bytes staged so far (zeros where no chunk arrived yet), base64. */
+        readonly bytes: string;
+        /** Chunk numbers received, ascending. */
+        readonly received: readonly number[];
+      })
+    | null;
   readonly finished: (StreamId & { readonly status: SnapshotAckStatus; readonly reason: string }) | null;
 }
 
