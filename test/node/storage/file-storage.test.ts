@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { AssertionError } from '../../../node/util/assert.js';
 import { LOG_FILE_NAME, StorageCorruptionError, nodeFs, openFileStorage, pageCacheFs, readLogFile } from '../../../node/storage/index.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../../node/storage/record.js';
 import { defaultTimings } from '../../../node/config-types.js';
+import { parseSchedstatWaitMs } from '../../../node/util/schedstat.js';
 import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -439,12 +441,27 @@ describe('compaction while running', () => {
       await storage.persist(null, entries(last + 1, 1000, 1, data));
       last += 1000;
     }
+    // A gap is judged less the time this thread waited for a CPU meanwhile (its schedstat): on a shared 2-core
+    // machine running other test files a runnable event loop can wait 180 ms for a core (2026-12-07), which is not a
+    // block of ours.
     let maxGapMs = 0;
+    let maxOwnGapMs = 0;
     let previous = performance.now();
+    const waited = (): number | null => {
+      try {
+        return parseSchedstatWaitMs(readFileSync('/proc/thread-self/schedstat', 'utf8'));
+      } catch {
+        return null; // not Linux: gaps are judged whole
+      }
+    };
+    let previousWait = waited() ?? 0;
     const timer = setInterval(() => {
       const now = performance.now();
+      const wait = waited() ?? previousWait;
       maxGapMs = Math.max(maxGapMs, now - previous);
+      maxOwnGapMs = Math.max(maxOwnGapMs, now - previous - (wait - previousWait));
       previous = now;
+      previousWait = wait;
     }, 1);
     const startedMs = performance.now();
     await storage.compact(70_001, 1);
@@ -458,10 +475,12 @@ describe('compaction while running', () => {
     clearInterval(timer);
     await storage.close();
     const rewrote = lines.find((l) => l.includes('rewrote'));
-    console.log(`compact() ${compactMs.toFixed(0)} ms, longest event-loop gap ${maxGapMs.toFixed(0)} ms; ${rewrote}`);
+    console.log(
+      `compact() ${compactMs.toFixed(0)} ms, longest event-loop gap ${maxGapMs.toFixed(0)} ms (${maxOwnGapMs.toFixed(0)} ms less the waits for a CPU); ${rewrote}`,
+    );
     expect(rewrote).toMatch(/bytes \([1-9][0-9]* bytes written meanwhile\)$/);
     expect(compactMs).toBeLessThan(defaultTimings.electionTimeoutMsMin);
-    expect(maxGapMs).toBeLessThan(defaultTimings.electionTimeoutMsMin);
+    expect(maxOwnGapMs).toBeLessThan(defaultTimings.electionTimeoutMsMin);
     const reopened = await openFileStorage(dir, {});
     await reopened.storage.close();
     expect(reopened.recovery.compacted).toBeNull();
