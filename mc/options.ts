@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { ReadMode } from '../node/config-types.js';
 import { configDefaults } from '../node/config-types.js';
 import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlags } from '../node/unsafe-flags.js';
+import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 export type PropertyName =
   | 'election-safety'
@@ -398,7 +399,7 @@ const modelOptions: readonly IntOption[] = [
     value: 'B',
     def: 0,
     min: 0,
-    max: 65_507,
+    max: defaultStreamerOptions.chunkBytes,
     help: 'with --snapshots: InstallSnapshot as the host streams it, in B-byte chunks (its streamer and assembler; 0: one message)',
   },
   {

@@ -25,7 +25,7 @@ import { runReplay } from './stepped/replay-cli.js';
 import { defaultSimOptions, type SimOptions } from './scenario.js';
 import { correctUnder, leaseSafeClockRates, unsafePreset, unsafePresets } from './unsafe.js';
 import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
-import { MAX_CHUNK_BYTES } from '../node/transport/snapshot-binary.js';
+import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--workers N] [--max-shrinks N]
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const snapshotEvery = intArg(values['snapshot-every-entries'], '--snapshot-every-entries', 1, 1_000_000_000);
   if (snapshotEvery !== undefined)
     options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
-  const chunkBytes = intArg(values['snapshot-chunk-bytes'], '--snapshot-chunk-bytes', 1, MAX_CHUNK_BYTES);
+  const chunkBytes = intArg(values['snapshot-chunk-bytes'], '--snapshot-chunk-bytes', 1, defaultStreamerOptions.chunkBytes);
   if (chunkBytes !== undefined) options = { ...options, snapshotChunkBytes: chunkBytes };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.

@@ -16,7 +16,7 @@ import { describeConfChange } from '../../node/raft/configuration.js';
 import type { ConfChange, NodeId } from '../../node/raft/types.js';
 import { noUnsafeFlags, unsafeFlagSpecs, type UnsafeFlags } from '../../node/unsafe-flags.js';
 import { assertNever } from '../../node/util/assert.js';
-import { MAX_CHUNK_BYTES } from '../../node/transport/snapshot-binary.js';
+import { defaultStreamerOptions } from '../../node/snapshot/streamer.js';
 import type { NetworkRules } from './network.js';
 import type { SteppedParams } from './params.js';
 
@@ -196,7 +196,7 @@ export function parseTrace(raw: unknown): SteppedTrace {
     ...(p['commitNotice'] === undefined ? {} : { commitNotice: commitNoticeOf(p['commitNotice']) }),
     ...(p['snapshotChunkBytes'] === undefined
       ? {}
-      : { snapshotChunkBytes: int(p['snapshotChunkBytes'], 'params.snapshotChunkBytes', 1, MAX_CHUNK_BYTES) }),
+      : { snapshotChunkBytes: int(p['snapshotChunkBytes'], 'params.snapshotChunkBytes', 1, defaultStreamerOptions.chunkBytes) }),
   };
   const n = raw['network'];
   if (!isRecord(n)) throw new TraceFormatError('network: expected an object');
