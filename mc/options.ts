@@ -279,7 +279,7 @@ const boundOptions: readonly (IntOption & { readonly key: keyof Bounds })[] = [
     def: 1,
     min: 0,
     max: 100,
-    help: 'with --snapshot-chunk-bytes, per node: retransmission timeouts of its snapshot streams (resend what is in flight; give up after 10 in a row)',
+    help: 'with --snapshot-chunk-bytes, per node: retransmission timeouts of its snapshot streams (each resends what is in flight; a stream gives up after 10 without progress)',
   },
   {
     kind: 'int',
