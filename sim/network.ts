@@ -138,6 +138,8 @@ export class SimNetwork {
   private readonly adversaryLink: Link = newLink(new Stream(0, 'net:adversary'));
   /** Held across terms, in send order. */
   private heldAcross: HeldAcross[] = [];
+  /** When the last datagram a `hold` delayed lands (0: none held): one held before the heal may land long after it. */
+  lastHeldArrivalMs = 0;
   private readonly spentArrivals: Arrival[] = [];
   /** A sender's current term (the simulator sets it): what the adversary reads from a datagram's body. */
   termOf: (node: string) => number = () => 0;
@@ -295,6 +297,7 @@ export class SimNetwork {
       if (link.holdUntilMs > this.queue.now && stream.chance(link.holdRate)) {
         this.stats.held++;
         delay += link.holdMs;
+        this.lastHeldArrivalMs = Math.max(this.lastHeldArrivalMs, this.queue.now + delay);
       }
       this.inFlight++;
       // Both copies share the bytes: the receiver decodes each delivery itself.
