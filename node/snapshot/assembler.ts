@@ -135,21 +135,10 @@ export class SnapshotAssembler {
 
   exportState(): AssemblerState {
     const s = this.staging;
+    if (s === null) return { staging: null, finished: this.finished };
+    const { buffer, received, count: _count, ...stream } = s;
     return {
-      staging:
-        s === null
-          ? null
-          : {
-              from: s.from,
-              term: s.term,
-              seq: s.seq,
-              meta: s.meta,
-              totalBytes: s.totalBytes,
-              chunkBytes: s.chunkBytes,
-              checksum: s.checksum,
-              bytes: s.buffer.toString('base64'),
-              received: [...s.received.keys()].filter((k) => s.received[k] === 1),
-            },
+      staging: { ...stream, bytes: buffer.toString('base64'), received: [...received.keys()].filter((k) => received[k] === 1) },
       finished: this.finished,
     };
   }
@@ -157,22 +146,11 @@ export class SnapshotAssembler {
   /** An assembler in `state` (from {@link exportState}). */
   static restored(self: NodeId, io: AssemblerIo, options: AssemblerOptions, state: AssemblerState): SnapshotAssembler {
     const assembler = new SnapshotAssembler(self, io, options);
-    const s = state.staging;
-    if (s !== null) {
-      const received = new Uint8Array(Math.ceil(s.totalBytes / s.chunkBytes));
-      for (const k of s.received) received[k] = 1;
-      assembler.staging = {
-        from: s.from,
-        term: s.term,
-        seq: s.seq,
-        meta: s.meta,
-        totalBytes: s.totalBytes,
-        chunkBytes: s.chunkBytes,
-        checksum: s.checksum,
-        buffer: Buffer.from(s.bytes, 'base64'),
-        received,
-        count: s.received.length,
-      };
+    if (state.staging !== null) {
+      const { bytes, received: chunks, ...stream } = state.staging;
+      const received = new Uint8Array(Math.ceil(stream.totalBytes / stream.chunkBytes));
+      for (const k of chunks) received[k] = 1;
+      assembler.staging = { ...stream, buffer: Buffer.from(bytes, 'base64'), received, count: chunks.length };
     }
     assembler.finished = state.finished;
     return assembler;
