@@ -995,7 +995,8 @@ export class Simulation {
   // ------------------------------------------------------------ clients
 
   private startClients(): void {
-    const livenessFromMs = this.plan.livenessFromMs;
+    // Read when a client needs it: the liveness phase starts later when held datagrams landed after the heal (judgeLeaderAfterHeal).
+    const sim = this;
     this.scenario.clients.forEach((ops, slot) => {
       this.clientEndpoints.push(
         new ClientEndpoint({
@@ -1020,7 +1021,9 @@ export class Simulation {
           ...(this.options.clientAwaitsLeader === false ? { awaitLeaderShare: 0 } : {}),
           ...(this.options.clientAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: this.options.clientAttemptTimeoutMs }),
         },
-        livenessFromMs,
+        get livenessFromMs(): number {
+          return sim.plan.livenessFromMs + sim.livenessShiftMs;
+        },
         livenessOpTimeoutMs: this.plan.opTimeoutMs,
         send: (s, to, request) => {
           const encoded = this.clientEndpoints[s]?.seal(to, request);
