@@ -336,6 +336,22 @@ export const correctCells: readonly GateCell[] = [
     },
   },
   {
+    name: 'correct/snapshot-kill',
+    expect: 'valid',
+    why:
+      'nodes killed (power loss) while they take snapshots every few entries and stream them in 64-byte chunks (~34 a ' +
+      'snapshot): a crash during a save, an install or a stream loses no committed state',
+    args: [...common, '--nemesis', 'kill', '--snapshot-every-entries', '5', '--snapshot-chunk-bytes', '64'],
+    measured: {
+      detected: 0,
+      runs: 10,
+      note:
+        "2026-12-07, node dist/harness/gate.js --study --only 'correct/snapshot-kill$' --correct-runs 10 --seed 7120702 " +
+        '(two lanes, load ~2): 10 valid, 12.5 s a run. A 10-s run by hand with these flags: 3 streams of 34-35 chunks, each ' +
+        'complete in 27-45 ms, 2 installs',
+    },
+  },
+  {
     name: 'correct/held-across-terms',
     expect: 'valid',
     why: 'AppendEntries delivered seconds late, across terms, confirm nothing in a later term',
