@@ -12,8 +12,11 @@ export function parseSchedstatWaitMs(text: string): number | null {
   return Number.isFinite(ns) && ns >= 0 ? ns / 1e6 : null;
 }
 
-/** The run-queue wait of process `pid` (or `self`) so far, in ms; null where there is no such file (no process, not Linux). */
-export function runQueueWaitMs(pid: number | 'self'): number | null {
+/**
+ * The run-queue wait of process `pid` (`self`: this process's main thread; `thread-self`: the calling thread) so far,
+ * in ms; null where there is no such file (no process, not Linux).
+ */
+export function runQueueWaitMs(pid: number | 'self' | 'thread-self'): number | null {
   try {
     return parseSchedstatWaitMs(readFileSync(`/proc/${pid}/schedstat`, 'utf8'));
   } catch {

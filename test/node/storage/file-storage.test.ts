@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { AssertionError } from '../../../node/util/assert.js';
 import { LOG_FILE_NAME, StorageCorruptionError, nodeFs, openFileStorage, pageCacheFs, readLogFile } from '../../../node/storage/index.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../../node/storage/record.js';
 import { defaultTimings } from '../../../node/config-types.js';
-import { parseSchedstatWaitMs } from '../../../node/util/schedstat.js';
+import { runQueueWaitMs } from '../../../node/util/schedstat.js';
 import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -447,13 +446,8 @@ describe('compaction while running', () => {
     let maxGapMs = 0;
     let maxOwnGapMs = 0;
     let previous = performance.now();
-    const waited = (): number | null => {
-      try {
-        return parseSchedstatWaitMs(readFileSync('/proc/thread-self/schedstat', 'utf8'));
-      } catch {
-        return null; // not Linux: gaps are judged whole
-      }
-    };
+    // Not Linux: no schedstat, and gaps are judged whole.
+    const waited = (): number | null => runQueueWaitMs('thread-self');
     let previousWait = waited() ?? 0;
     const timer = setInterval(() => {
       const now = performance.now();
