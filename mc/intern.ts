@@ -280,6 +280,27 @@ export interface MessageRecord {
   known: Uint8Array;
 }
 
+/**
+ * Whether a message names nodes beyond its `from->to` head: a config entry's
+ * data, or a snapshot's configuration (with membership changes any set of
+ * members; without, every bootstrap voter, which the relabelled text lists
+ * the same, so the hash is the head-only one's). A snapshot's bytes are
+ * hashed as they are (describeSteppedMessage): a configuration inside them is
+ * not relabelled, which only keeps two relabelled states apart (less
+ * reduction), never merges two that differ.
+ */
+function namesConfiguration(message: SteppedMessage): boolean {
+  switch (message.type) {
+    case 'install_snapshot':
+    case 'snapshot_chunk':
+      return true;
+    case 'append_entries':
+      return message.entries.some((entry) => entry.type === 'config');
+    default:
+      return false;
+  }
+}
+
 export class MessageTable {
   private readonly byText = new Map<string, MessageRecord>();
   private readonly records: MessageRecord[] = [];
@@ -306,7 +327,7 @@ export class MessageTable {
       text,
       from: indexOfId(message.from),
       to: indexOfId(message.to),
-      namesConfig: 'entries' in message && message.entries.some((entry) => entry.type === 'config'),
+      namesConfig: namesConfiguration(message),
       hashes: new Int32Array(this.perms.perms.length * 2),
       known: new Uint8Array(this.perms.perms.length),
     };
@@ -323,9 +344,7 @@ export class MessageTable {
         // A config entry names nodes in its data: the relabelled message, described.
         hashString(p === 0 ? record.text : describeSteppedMessage(relabelValue(record.message, map)));
       } else {
-        // describeMessage names nodes only in its `from->to` head (and a snapshot's configuration, which
-        // lists every bootstrap voter: the same set under any relabelling that keeps the blocks, mc/symmetry.ts;
-        // --snapshots is not combined with membership changes).
+        // describeMessage names nodes only in its `from->to` head.
         const head = `${map.get(record.message.from) ?? record.message.from}->${map.get(record.message.to) ?? record.message.to}`;
         hashString(head + record.text.slice(record.text.indexOf(' ')));
       }

@@ -607,8 +607,6 @@ export function parseOptions(argv: readonly string[]): McOptions | 'help' {
   if (spares >= bounds.nodes) throw new OptionError('--spares must leave at least one bootstrap voter (below --nodes)');
   if (learners > spares) throw new OptionError('--learners names spares: at most --spares');
   if (learners > 0 && str('start') !== 'leader') throw new OptionError('--learners needs --start leader (the prelude adds them)');
-  if (bounds.snapshots > 0 && (spares > 0 || bounds.configChanges > 0))
-    throw new OptionError('--snapshots is not modelled together with membership (--spares, --config-changes)');
   const changes: ChangeKind[] = [];
   for (const name of (str('changes') ?? CHANGE_KINDS.join(',')).split(',')) {
     if (!(CHANGE_KINDS as readonly string[]).includes(name))

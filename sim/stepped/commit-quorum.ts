@@ -27,3 +27,32 @@ export function commitQuorumProblem(
     `${describeConfiguration(configuration)} hold: not a majority (§4.1: the configuration in effect is the newest in the log)`
   );
 }
+
+/**
+ * "A snapshot never contains uncommitted state" (§7) across configurations:
+ * null when the entry `index`@`term` that node `id` serialised its state
+ * machine at is held by a majority of the voters of one of `configurations`
+ * (the snapshot's own, the configuration at its index, and the one in effect
+ * on the node: an entry commits under its leader's newest configuration,
+ * which may come after the entry, as sim/simulator.ts checkSnapshotCommitted
+ * explains); else what is wrong. With a fixed membership every configuration
+ * is the whole cluster, so this is "a majority of the nodes hold it".
+ */
+export function uncommittedSnapshotProblem(
+  id: NodeId,
+  index: number,
+  term: number,
+  configurations: readonly Configuration[],
+  holds: (id: NodeId) => boolean,
+): string | null {
+  let first: { holders: number; voters: number } | null = null;
+  for (const configuration of configurations) {
+    const holders = configuration.voters.filter(holds).length;
+    if (configuration.voters.length > 0 && holders * 2 > configuration.voters.length) return null;
+    first ??= { holders, voters: configuration.voters.length };
+  }
+  return (
+    `snapshot: ${id} snapshotted its state machine at index ${index} (term ${term}), an entry only ${first?.holders ?? 0} of ` +
+    `${first?.voters ?? 0} voters hold: uncommitted state in a snapshot (§7)`
+  );
+}

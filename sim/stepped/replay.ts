@@ -25,7 +25,7 @@ import type { Entry } from '../../node/raft/types.js';
 import { InvariantChecker } from '../invariants.js';
 import { completeOp, invokeOp, judgeReply } from './clients.js';
 import { EventNotPossible, SteppedCluster } from './cluster.js';
-import { commitQuorumProblem } from './commit-quorum.js';
+import { commitQuorumProblem, uncommittedSnapshotProblem } from './commit-quorum.js';
 import { checkLiveness } from './heal.js';
 import { describeSteppedMessage } from './network.js';
 import { durableLog } from './node.js';
@@ -107,8 +107,18 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
         invariants.onSend(id, message);
       lines.push(`       ${describeSteppedMessage(message)}`);
     }
-    if (effects.snapshotSerialised !== null) {
-      const problem = uncommittedSnapshot(cluster, id, effects.snapshotSerialised.index, effects.snapshotSerialised.term);
+    // §7 across configurations: the snapshot's own, the one now in effect on the node and a leader's newest (a leader
+    // counts it for entries before it: commit-quorum.ts, mc/model.ts checkSnapshotCommitted).
+    const meta = effects.snapshotSerialised;
+    if (meta !== null) {
+      const configurations = [meta.configuration, cluster.node(id).core()?.status().configuration ?? meta.configuration];
+      for (const other of cluster.ids) {
+        const status = cluster.node(other).core()?.status();
+        if (status?.role === 'leader') configurations.push(status.configuration);
+      }
+      const problem = uncommittedSnapshotProblem(id, meta.index, meta.term, configurations, (voter) =>
+        holdsEntry(cluster, voter, meta.index, meta.term),
+      );
       if (problem !== null) violate('invariant', problem);
     }
     if (effects.snapshotSaved !== null)
@@ -195,30 +205,3 @@ function holdsEntry(cluster: SteppedCluster, id: string, index: number, term: nu
   return log.entries[index - log.prevIndex - 1]?.term === term;
 }
 
-/**
- * "A snapshot never contains uncommitted state" (§7; sim/simulator.ts
- * checkSnapshotCommitted): the entry a node serialised its state machine at
- * must be held by a majority, in a running node's log or under its
- * snapshot, in a down node's stored log or snapshot.
- */
-function uncommittedSnapshot(cluster: SteppedCluster, id: string, index: number, term: number): string | null {
-  let holders = 0;
-  for (const other of cluster.ids) {
-    const node = cluster.node(other);
-    const core = node.core();
-    let prevIndex: number;
-    let termAt: number | null;
-    if (core !== null) {
-      const first = core.status().firstIndex;
-      prevIndex = first - 1;
-      termAt = index === prevIndex ? core.snapshotState().logPrevTerm : (core.log()[index - first]?.term ?? null);
-    } else {
-      const log = durableLog(node.durableState());
-      prevIndex = log.prevIndex;
-      termAt = index === prevIndex ? log.prevTerm : (log.entries[index - prevIndex - 1]?.term ?? null);
-    }
-    if (index < prevIndex || termAt === term) holders++;
-  }
-  if (holders * 2 > cluster.ids.length) return null;
-  return `snapshot: ${id} snapshotted its state machine at index ${index} (term ${term}), an entry only ${holders} of ${cluster.ids.length} nodes hold: uncommitted state in a snapshot (§7)`;
-}

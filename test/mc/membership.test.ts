@@ -17,6 +17,7 @@ import { lanes } from '../../mc/hash.js';
 import { encodeNodeState, relabelConfigData, relabelValue } from '../../mc/intern.js';
 import { Model, type Action, type World } from '../../mc/model.js';
 import { allPermutations, candidatePermutations, indexOfId, nodeIdOf } from '../../mc/symmetry.js';
+import { describeSteppedMessage } from '../../sim/stepped/network.js';
 import type { SteppedNodeState } from '../../sim/stepped/node.js';
 import { decodeConfigEntry, encodeConfigEntry } from '../../node/raft/configuration.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
@@ -324,5 +325,134 @@ describe('--unsafe conf-change-before-term-commit: two configurations with disjo
     // n3 leads term 3 legitimately: n2's noop was never committed (n2 needs n1 for a majority of {n1, n2}).
     expect(model.node(walked.world, 2).summary.role).toBe('leader');
     expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
+  });
+});
+
+/**
+ * Snapshots together with membership changes (issues 16 and 18): a
+ * snapshot's configuration (in a node's state, in InstallSnapshot and its
+ * chunks) names nodes, so it is relabelled with them, and the "no
+ * uncommitted state in a snapshot" property counts the voters of the
+ * configurations an entry may have committed under, as the simulator's does.
+ */
+const SNAPSHOTS_AND_CHANGES = { ...TWO_VOTERS_AND_A_LEARNER, learners: 0, writes: 1, snapshots: 2 } as const;
+
+describe('snapshots with membership changes', () => {
+  it('an entry committed by a leader alone after it removed the other voter may be snapshotted (no false alarm)', () => {
+    const model = new Model(optionsOf(flags(SNAPSHOTS_AND_CHANGES)));
+    // n1 removes n2 ({n1} decides alone) and commits the removal at once; with a snapshot every entry it serialises 2@1,
+    // which only n1 of the bootstrap voters {n1, n2} holds: committed all the same (the committed history has it).
+    const walked = walkEvents(model, ['snapshot n1', 'admin n1 remove n2', 'fsync n1']);
+    expect(walked.violation).toBeNull();
+    expect(model.node(walked.world, 0).summary.commitIndex).toBe(2);
+    expect(model.node(walked.world, 0).summary.configuration).toEqual({ voters: ['n1'], learners: [] });
+    expect(model.node(walked.world, 0).state.running?.snapshotSave?.meta).toEqual({
+      index: 2,
+      term: 1,
+      configuration: { voters: ['n1'], learners: [] },
+    });
+    expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
+  });
+
+  /** n1 adds learner n3, catches it up by InstallSnapshot, commits a put and "remove n2" alone, snapshots at the put. */
+  const LEARNER_SNAPSHOTS_PUT: readonly string[] = [
+    'snapshot n1',
+    'admin n1 add_learner n3',
+    'deliver n1->n2 MsgApp',
+    'deliver n1->n3 MsgApp',
+    'fsync n1',
+    'fsync n2',
+    'fsync n3',
+    'deliver n3->n1 MsgAppResp term=1 reject',
+    'deliver n1->n3 MsgSnap',
+    'fsync n3',
+    'request n1',
+    'deliver n3->n1 MsgAppResp term=1 match=1',
+    'deliver n2->n1 MsgAppResp term=1 match=2',
+    'admin n1 remove n2',
+    'fsync n1',
+    'deliver n1->n3 MsgApp term=1 prev=3@1',
+    'deliver n1->n3 MsgApp term=1 prev=1@1',
+    'fsync n1',
+    'snapshot n1',
+    'deliver n3->n1 MsgAppResp term=1 reject=3',
+    'deliver n1->n3 MsgSnap term=1 seq=9 snapshot=3@1',
+    'fsync n3',
+  ];
+
+  it('a learner that serialises an entry its leader committed under a newer configuration: no false alarm', () => {
+    const model = new Model(optionsOf(flags(SNAPSHOTS_AND_CHANGES)));
+    const walked = walkEvents(model, LEARNER_SNAPSHOTS_PUT);
+    expect(walked.violation).toBeNull();
+    // n3 serialised 3@1 (the put), which of the voters of {n1, n2} (the configuration at 3) only n1 holds.
+    expect(model.node(walked.world, 2).state.running?.snapshotSave?.meta.index).toBe(3);
+    expect(model.node(walked.world, 1).summary.logLength).toBe(2);
+    expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
+  });
+
+  it('an InstallSnapshot whose configuration names nodes, relabelled: one fingerprint with symmetry', () => {
+    const args = [...flags({ ...SNAPSHOTS_AND_CHANGES, nodes: 4, spares: 2 }), '--commit-notice', 'immediate'];
+    for (const symmetry of [true, false]) {
+      const model = new Model({ ...optionsOf(args), symmetry });
+      // n1 adds the spare n3 (the learner to catch up by snapshot), removes n2 and snapshots {n1} + learner n3.
+      const walk = (spare: string): World => {
+        const walked = walkEvents(model, [
+          `admin n1 add_learner ${spare}`,
+          'deliver n1->n2 MsgApp',
+          'fsync n1',
+          'fsync n2',
+          'deliver n2->n1 MsgAppResp term=1 match=2',
+          'admin n1 remove n2',
+          'fsync n1',
+          'snapshot n1', // 1@1, which the prelude's noop asked for
+          'snapshot n1', // 3@1: voters [n1], learners [the spare]
+          `deliver n1->${spare} MsgApp term=1 prev=1@1`,
+          `fsync ${spare}`,
+          `deliver ${spare}->n1 MsgAppResp term=1 reject`,
+        ]);
+        expect(walked.violation).toBeNull();
+        return walked.world;
+      };
+      const viaN3 = walk('n3');
+      const inFlight = model
+        .exportWorlds([viaN3], new Int32Array(2))
+        .messages.map(describeSteppedMessage)
+        .filter((m) => m.includes('MsgSnap'));
+      expect(inFlight).toEqual([expect.stringMatching(/^n1->n3 MsgSnap term=1 .*voters=\[n1\] learners=\[n3\]/)]);
+      // The same with the spares' roles swapped is the same state up to relabelling (n3 <-> n4) ...
+      const viaN4 = walk('n4');
+      expect(Array.from(viaN4)).not.toEqual(Array.from(viaN3));
+      expect(fp(model, viaN4) === fp(model, viaN3)).toBe(symmetry);
+      // ... and so is its independent relabelling.
+      const SWAP_SPARES = new Map([
+        ['n1', 'n1'],
+        ['n2', 'n2'],
+        ['n3', 'n4'],
+        ['n4', 'n3'],
+      ]);
+      expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES)) === fp(model, viaN3)).toBe(symmetry);
+      expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES))).toBe(fp(model, viaN4));
+    }
+  });
+
+  it('the correct core with snapshots and changes: exhausted with no violation, installs included', async () => {
+    const r = await check(flags({ ...SNAPSHOTS_AND_CHANGES, writes: 0, 'max-inflight': 4 }));
+    expect(r.result.finding).toBeNull();
+    expect(r.result.stopped).toBe('exhausted');
+    expect(r.result.stats.distinct).toBeGreaterThan(1000);
+    const installs = /snapshot transitions: [\d,]+ saves, ([\d,]+) installs/.exec(r.lines.join('\n'))?.[1] ?? '0';
+    expect(Number(installs.replaceAll(',', ''))).toBeGreaterThan(0);
+  });
+
+  it('the same verdict without symmetry, on more states (two spares, one change, snapshots)', async () => {
+    const args = flags({ ...QUIET_LEADER, nodes: 4, spares: 2, 'config-changes': 1, snapshots: 2, 'max-inflight': 4 });
+    const reduced = await check(args);
+    const full = await check([...args, '--no-symmetry']);
+    for (const r of [reduced, full]) {
+      expect(r.result.finding).toBeNull();
+      expect(r.result.stopped).toBe('exhausted');
+    }
+    expect(reduced.result.stats.distinct).toBeLessThan(full.result.stats.distinct);
+    expect(reduced.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
   });
 });

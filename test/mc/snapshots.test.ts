@@ -281,7 +281,7 @@ describe('--unsafe keep-log-on-install on a path the model allows', () => {
     expect(n2.log.map((e) => `${e.index}@${e.term}`)).toEqual(['4@2', '5@2']);
     const walked = walkEvents(model, KEEP_LOG_PATH);
     expect(walked.violation?.property).toBe('snapshot-committed');
-    expect(walked.violation?.message).toMatch(/n3 serialised its state machine at 5@6, an entry only 1 of 3/);
+    expect(walked.violation?.message).toMatch(/n3 snapshotted its state machine at index 5 \(term 6\), an entry only 1 of 3 voters/);
     const replayed = replayTrace(traceOf(model, walked.events));
     expect(replayed.violations.map((v) => v.message).join('\n')).toMatch(/snapshot: n3 snapshotted its state machine at index 5/);
   });
