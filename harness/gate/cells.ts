@@ -352,6 +352,32 @@ export const correctCells: readonly GateCell[] = [
     },
   },
   {
+    name: 'correct/membership-snapshots',
+    expect: 'valid',
+    why:
+      'members removed, re-added as learners and promoted while nodes are killed, snapshots are taken every few entries ' +
+      'and streamed in 64-byte chunks: a learner caught up by InstallSnapshot, a snapshot whose configuration is mid-change',
+    args: [
+      ...common,
+      '--time-limit',
+      '15',
+      '--nemesis',
+      'membership,kill',
+      '--snapshot-every-entries',
+      '5',
+      '--snapshot-chunk-bytes',
+      '64',
+    ],
+    measured: {
+      detected: 0,
+      runs: 10,
+      note:
+        "2026-12-07, node dist/harness/gate.js --study --only 'correct/membership-snapshots$' --correct-runs 10 --seed 7120704 " +
+        '(two lanes, a simulator hunt beside it): 10 valid, median 19.0 s a run; 3-13 snapshot installs a run (4-18 streams of ' +
+        '~62 chunks), no stream gave up',
+    },
+  },
+  {
     name: 'correct/held-across-terms',
     expect: 'valid',
     why: 'AppendEntries delivered seconds late, across terms, confirm nothing in a later term',
