@@ -204,4 +204,3 @@ function holdsEntry(cluster: SteppedCluster, id: string, index: number, term: nu
   if (index === log.prevIndex) return log.prevTerm === term;
   return log.entries[index - log.prevIndex - 1]?.term === term;
 }
-
