@@ -323,6 +323,8 @@ export class NodeHost {
    * (the core no longer campaigns).
    */
   onRemoved: (removal: Removal) => void = () => undefined;
+  /** A snapshot stream to `peer` gave up unacknowledged (SnapshotStreamer: the stream ends as failed). Default: nothing. */
+  onSnapshotStreamGaveUp: (peer: NodeId, ackedChunks: number, chunks: number) => void = () => undefined;
   /** A fatal error in the effect loop (e.g. fsync failed): the node must stop, never continue unpersisted. */
   onFatal: (error: unknown) => void = (error) => {
     throw error;
@@ -376,6 +378,7 @@ export class NodeHost {
           this.drain();
           this.armWake();
         },
+        gaveUp: (peer, acked, chunks) => this.onSnapshotStreamGaveUp(peer, acked, chunks),
         log: (line) => io.log(line),
       },
       options.snapshotTransfer?.streamer ?? defaultStreamerOptions,

@@ -185,13 +185,30 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
         .map((r) => ({ kind, node: r.node, outMs: r.outMs }));
     case 'change_race':
       return node.map((n) => ({ kind, node: n }));
+    case 'kill_in_stream':
+      return fc
+        .record({
+          afterChunks: fc.integer({ min: 1, max: 20 }),
+          downMs: fc.integer({ min: rebootDownMsRange.min, max: shape.rebootDownMsMax ?? rebootDownMsRange.max }),
+        })
+        .map((r) => ({ kind, afterChunks: r.afterChunks, downMs: r.downMs }));
     default:
       return assertNever(kind, 'fault kind');
   }
 }
 
+/**
+ * Weight of `kill_in_stream` in any mix whose streams have several chunks (SimOptions.snapshotChunkBytes): where a
+ * stream has chunks to land in, a kill is aimed inside one too, whatever the mix (a mix that names it keeps its own).
+ */
+export const killInStreamWeight = 2;
+
 export function timedFaultArb(options: SimOptions, shape: ScenarioShape): fc.Arbitrary<TimedFault> {
-  const weighted = Object.entries(shape.faultWeights)
+  const weights =
+    options.snapshotChunkBytes !== undefined && shape.faultWeights.kill_in_stream === undefined
+      ? { ...shape.faultWeights, kill_in_stream: killInStreamWeight }
+      : shape.faultWeights;
+  const weighted = Object.entries(weights)
     .filter(([, w]) => (w ?? 0) > 0)
     .map(([kind, weight]) => ({ weight: weight!, arbitrary: faultArb(kind as FaultKind, options.nodeCount, shape) }));
   if (weighted.length === 0) throw new Error('scenario shape: no fault kind has a positive weight');

@@ -35,6 +35,7 @@ campaign(task.options, {
       snapshotsInstalled: s.snapshotsInstalled,
       snapshotChunks: s.snapshotChunks,
       snapshotChunksPastFirst: s.snapshotChunksPastFirst,
+      streamKills: s.streamKills,
       membershipCycles: s.membershipCycles,
       changeRaceEarlyRemovals: s.changeRaceEarlyRemovals,
       changeRaceRefusals: s.changeRaceRefusals,

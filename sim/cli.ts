@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   const overall = elapsedMs > 0 ? t.simMs / elapsedMs : 0;
   process.stdout.write(
     `\ncampaign: ${result.runs} runs (+${result.shrinks} shrinking runs) on ${workers} thread(s), ${(t.simMs / 1000).toFixed(1)} simulated s; ` +
-      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled} (chunks ${t.snapshotChunks}, ${t.snapshotChunksPastFirst} past a stream's first); membership cycles ${t.membershipCycles}` +
+      `${t.events} events; ops ok ${t.opsOk}, fail ${t.opsFail}, info ${t.opsInfo}; crashes ${t.crashes}; leader terms ${t.leaderTerms}; checker unknown ${t.checkerUnknown}; snapshots taken ${t.snapshotsTaken}, installed ${t.snapshotsInstalled} (chunks ${t.snapshotChunks}, ${t.snapshotChunksPastFirst} past a stream's first; ${t.streamKills} kills inside a stream); membership cycles ${t.membershipCycles}` +
       (t.changeRaceEarlyRemovals + t.changeRaceRefusals > 0
         ? `; change races: the new leader's removal committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
         : '') +

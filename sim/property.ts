@@ -92,6 +92,8 @@ export interface CampaignTotals {
   /** InstallSnapshot chunks sent, and those past a stream's first (streams of several chunks). */
   snapshotChunks: number;
   snapshotChunksPastFirst: number;
+  /** kill_in_stream faults that fired: a node killed inside a snapshot stream. */
+  streamKills: number;
   /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
   membershipCycles: number;
   /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
@@ -115,6 +117,7 @@ export type RunFigures = Pick<
   | 'snapshotsInstalled'
   | 'snapshotChunks'
   | 'snapshotChunksPastFirst'
+  | 'streamKills'
   | 'membershipCycles'
   | 'changeRaceEarlyRemovals'
   | 'changeRaceRefusals'
@@ -136,6 +139,7 @@ export function emptyTotals(): CampaignTotals {
     snapshotsInstalled: 0,
     snapshotChunks: 0,
     snapshotChunksPastFirst: 0,
+    streamKills: 0,
     membershipCycles: 0,
     changeRaceEarlyRemovals: 0,
     changeRaceRefusals: 0,
@@ -156,6 +160,7 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.snapshotsInstalled += s.snapshotsInstalled;
   t.snapshotChunks += s.snapshotChunks;
   t.snapshotChunksPastFirst += s.snapshotChunksPastFirst;
+  t.streamKills += s.streamKills;
   t.membershipCycles += s.membershipCycles;
   t.changeRaceEarlyRemovals += s.changeRaceEarlyRemovals;
   t.changeRaceRefusals += s.changeRaceRefusals;

@@ -128,7 +128,19 @@ export type Fault =
    * does not, the old side together electing in its own configuration
    * (sim/change-race.ts). Five nodes; not in the default mix.
    */
-  | { readonly kind: 'change_race'; readonly node: number };
+  | { readonly kind: 'change_race'; readonly node: number }
+  /**
+   * A kill that lands inside an InstallSnapshot stream (streams of several
+   * chunks: SimOptions.snapshotChunkBytes): the next node after this fault
+   * to receive chunk number `afterChunks` of a stream (or the one before its
+   * last, in a shorter stream) crashes right after it has staged and
+   * acknowledged it, and restarts `downMs` later. A stream takes
+   * milliseconds, so a crash drawn at a random time almost never lands in
+   * one: a follower that restarted mid-stream (its staging is memory, its
+   * acknowledgements stand) made the stream give up (fixed 2026-12-07), and
+   * only the model checker had found it. Armed until it fires or the heal.
+   */
+  | { readonly kind: 'kill_in_stream'; readonly afterChunks: number; readonly downMs: number };
 
 export type FaultKind = Fault['kind'];
 

@@ -65,6 +65,11 @@ export interface StreamerIo {
   sendChunk(to: NodeId, chunk: SnapshotChunk): void;
   /** The stream to `peer` ended (RaftNode.reportSnapshot). */
   report(peer: NodeId, outcome: SnapshotOutcome): void;
+  /**
+   * The stream to `peer` gave up: `maxTimeoutsWithoutProgress` retransmissions went unacknowledged (called before
+   * `report`). Over a network that delivers, a stream never should: the simulator judges it (sim/simulator.ts).
+   */
+  gaveUp?(peer: NodeId, ackedChunks: number, chunks: number): void;
   log(line: string): void;
 }
 
@@ -351,6 +356,7 @@ export class SnapshotStreamer {
       this.io.log(
         `snapshot to ${stream.message.to}: no acknowledgement in ${this.options.maxTimeoutsWithoutProgress} retransmissions (${stream.ackedCount}/${stream.chunks} chunks acknowledged); giving up`,
       );
+      this.io.gaveUp?.(stream.message.to, stream.ackedCount, stream.chunks);
       this.end(stream, 'failed');
       return;
     }
