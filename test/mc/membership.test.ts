@@ -390,50 +390,62 @@ describe('snapshots with membership changes', () => {
     expect(replayTrace(traceOf(model, walked.events)).violations).toEqual([]);
   });
 
-  it('an InstallSnapshot whose configuration names nodes, relabelled: one fingerprint with symmetry', () => {
-    const args = [...flags({ ...SNAPSHOTS_AND_CHANGES, nodes: 4, spares: 2 }), '--commit-notice', 'immediate'];
-    for (const symmetry of [true, false]) {
-      const model = new Model({ ...optionsOf(args), symmetry });
-      // n1 adds the spare n3 (the learner to catch up by snapshot), removes n2 and snapshots {n1} + learner n3.
-      const walk = (spare: string): World => {
-        const walked = walkEvents(model, [
-          `admin n1 add_learner ${spare}`,
-          'deliver n1->n2 MsgApp',
-          'fsync n1',
-          'fsync n2',
-          'deliver n2->n1 MsgAppResp term=1 match=2',
-          'admin n1 remove n2',
-          'fsync n1',
-          'snapshot n1', // 1@1, which the prelude's noop asked for
-          'snapshot n1', // 3@1: voters [n1], learners [the spare]
-          `deliver n1->${spare} MsgApp term=1 prev=1@1`,
-          `fsync ${spare}`,
-          `deliver ${spare}->n1 MsgAppResp term=1 reject`,
+  it.each([0, 128])(
+    'an InstallSnapshot whose configuration names nodes (chunks of %i bytes; 0: one message), relabelled: one fingerprint with symmetry',
+    (chunkBytes) => {
+      const args = [
+        ...flags({ ...SNAPSHOTS_AND_CHANGES, nodes: 4, spares: 2 }),
+        '--commit-notice',
+        'immediate',
+        '--snapshot-chunk-bytes',
+        String(chunkBytes),
+      ];
+      for (const symmetry of [true, false]) {
+        const model = new Model({ ...optionsOf(args), symmetry });
+        // n1 adds the spare n3 (the learner to catch up by snapshot), removes n2 and snapshots {n1} + learner n3.
+        const walk = (spare: string): World => {
+          const walked = walkEvents(model, [
+            `admin n1 add_learner ${spare}`,
+            'deliver n1->n2 MsgApp',
+            'fsync n1',
+            'fsync n2',
+            'deliver n2->n1 MsgAppResp term=1 match=2',
+            'admin n1 remove n2',
+            'fsync n1',
+            'snapshot n1', // 1@1, which the prelude's noop asked for
+            'snapshot n1', // 3@1: voters [n1], learners [the spare]
+            `deliver n1->${spare} MsgApp term=1 prev=1@1`,
+            `fsync ${spare}`,
+            `deliver ${spare}->n1 MsgAppResp term=1 reject`,
+          ]);
+          expect(walked.violation).toBeNull();
+          return walked.world;
+        };
+        const viaN3 = walk('n3');
+        const inFlight = model
+          .exportWorlds([viaN3], new Int32Array(2))
+          .messages.map(describeSteppedMessage)
+          .filter((m) => m.includes('MsgSnap'));
+        // One InstallSnapshot, or the first window of its chunks (which list the members without brackets).
+        expect(inFlight.length).toBeGreaterThan(0);
+        for (const m of inFlight) expect(m).toMatch(/^n1->n3 MsgSnap(Chunk)? term=1 .*voters=\[?n1\]? learners=\[?n3\]? /);
+        expect(inFlight.some((m) => m.includes('MsgSnapChunk'))).toBe(chunkBytes > 0);
+        // The same with the spares' roles swapped is the same state up to relabelling (n3 <-> n4) ...
+        const viaN4 = walk('n4');
+        expect(Array.from(viaN4)).not.toEqual(Array.from(viaN3));
+        expect(fp(model, viaN4) === fp(model, viaN3)).toBe(symmetry);
+        // ... and so is its independent relabelling.
+        const SWAP_SPARES = new Map([
+          ['n1', 'n1'],
+          ['n2', 'n2'],
+          ['n3', 'n4'],
+          ['n4', 'n3'],
         ]);
-        expect(walked.violation).toBeNull();
-        return walked.world;
-      };
-      const viaN3 = walk('n3');
-      const inFlight = model
-        .exportWorlds([viaN3], new Int32Array(2))
-        .messages.map(describeSteppedMessage)
-        .filter((m) => m.includes('MsgSnap'));
-      expect(inFlight).toEqual([expect.stringMatching(/^n1->n3 MsgSnap term=1 .*voters=\[n1\] learners=\[n3\]/)]);
-      // The same with the spares' roles swapped is the same state up to relabelling (n3 <-> n4) ...
-      const viaN4 = walk('n4');
-      expect(Array.from(viaN4)).not.toEqual(Array.from(viaN3));
-      expect(fp(model, viaN4) === fp(model, viaN3)).toBe(symmetry);
-      // ... and so is its independent relabelling.
-      const SWAP_SPARES = new Map([
-        ['n1', 'n1'],
-        ['n2', 'n2'],
-        ['n3', 'n4'],
-        ['n4', 'n3'],
-      ]);
-      expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES)) === fp(model, viaN3)).toBe(symmetry);
-      expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES))).toBe(fp(model, viaN4));
-    }
-  });
+        expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES)) === fp(model, viaN3)).toBe(symmetry);
+        expect(fp(model, relabelWorld(model, viaN3, SWAP_SPARES))).toBe(fp(model, viaN4));
+      }
+    },
+  );
 
   it('the correct core with snapshots and changes: exhausted with no violation, installs included', async () => {
     const r = await check(flags({ ...SNAPSHOTS_AND_CHANGES, writes: 0, 'max-inflight': 4 }));
