@@ -78,6 +78,14 @@ export async function check(args: readonly string[]): Promise<Checked> {
   return { ...report, lines };
 }
 
+/** The "snapshot transitions: S saves, I installs" figures of a run's summary. */
+export function snapshotTransitions(lines: readonly string[]): { saves: number; installs: number } {
+  const line = lines.find((l) => l.includes('snapshot transitions:'));
+  const m = /snapshot transitions: ([\d,]+) saves, ([\d,]+) installs/.exec(line ?? '');
+  if (m === null) throw new Error(`no snapshot figures in:\n${lines.join('\n')}`);
+  return { saves: Number(m[1]!.replaceAll(',', '')), installs: Number(m[2]!.replaceAll(',', '')) };
+}
+
 /** The events a scripted walk took, in the stepped trace form, and what its last step found. */
 export interface Walked {
   readonly world: World;

@@ -22,7 +22,7 @@ import type { SteppedNodeState } from '../../sim/stepped/node.js';
 import { decodeConfigEntry, encodeConfigEntry } from '../../node/raft/configuration.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
-import { check, flags, optionsOf, traceOf, walkEvents } from './helpers.js';
+import { check, flags, optionsOf, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
 
 /** n1 leads term 1 (the prelude), no client operation, no fault, no timer firing, no retry. */
 const QUIET_LEADER = { start: 'leader', writes: 0, reads: 0, crashes: 0, drops: 0, dups: 0, timeouts: 0, retries: 0 } as const;
@@ -175,17 +175,22 @@ describe('configurations under relabelling of node ids', () => {
   });
 });
 
+/** Both runs exhaust `args` with no violation, to the same depth, and symmetry explores fewer states. */
+async function expectSymmetryReduces(args: readonly string[]): Promise<void> {
+  const reduced = await check(args);
+  const full = await check([...args, '--no-symmetry']);
+  for (const r of [reduced, full]) {
+    expect(r.result.finding).toBeNull();
+    expect(r.result.stopped).toBe('exhausted');
+  }
+  expect(reduced.result.stats.distinct).toBeLessThan(full.result.stats.distinct);
+  expect(reduced.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
+}
+
 describe('symmetry with spares: the same verdict, fewer states', () => {
   it('adding either of two spares as a learner: one state with symmetry; both runs exhausted, no violation', async () => {
     const args = flags({ ...QUIET_LEADER, nodes: 4, spares: 2, 'config-changes': 2, changes: 'add' });
-    const reduced = await check(args);
-    const full = await check([...args, '--no-symmetry']);
-    for (const r of [reduced, full]) {
-      expect(r.result.finding).toBeNull();
-      expect(r.result.stopped).toBe('exhausted');
-    }
-    expect(reduced.result.stats.distinct).toBeLessThan(full.result.stats.distinct);
-    expect(reduced.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
+    await expectSymmetryReduces(args);
   });
 });
 
@@ -452,19 +457,11 @@ describe('snapshots with membership changes', () => {
     expect(r.result.finding).toBeNull();
     expect(r.result.stopped).toBe('exhausted');
     expect(r.result.stats.distinct).toBeGreaterThan(1000);
-    const installs = /snapshot transitions: [\d,]+ saves, ([\d,]+) installs/.exec(r.lines.join('\n'))?.[1] ?? '0';
-    expect(Number(installs.replaceAll(',', ''))).toBeGreaterThan(0);
+    expect(snapshotTransitions(r.lines).installs).toBeGreaterThan(0);
   });
 
   it('the same verdict without symmetry, on more states (two spares, one change, snapshots)', async () => {
     const args = flags({ ...QUIET_LEADER, nodes: 4, spares: 2, 'config-changes': 1, snapshots: 2, 'max-inflight': 4 });
-    const reduced = await check(args);
-    const full = await check([...args, '--no-symmetry']);
-    for (const r of [reduced, full]) {
-      expect(r.result.finding).toBeNull();
-      expect(r.result.stopped).toBe('exhausted');
-    }
-    expect(reduced.result.stats.distinct).toBeLessThan(full.result.stats.distinct);
-    expect(reduced.result.stats.maxDepth).toBe(full.result.stats.maxDepth);
+    await expectSymmetryReduces(args);
   });
 });

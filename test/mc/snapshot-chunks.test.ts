@@ -17,7 +17,7 @@ import { Model } from '../../mc/model.js';
 import { OptionError, parseOptions } from '../../mc/options.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
-import { check, flags, LEADER_PUT_READ, optionsOf, traceOf, walkEvents } from './helpers.js';
+import { check, flags, LEADER_PUT_READ, optionsOf, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
 
 /** n1 leads term 1; a put and a read; one lost message and one copy in the cluster; a snapshot every applied entry, in 128-byte chunks. */
 const CHUNKED = {
@@ -105,9 +105,7 @@ describe('chunked InstallSnapshot (--snapshot-chunk-bytes)', () => {
     expect(whole.result.stopped).toBe('exhausted');
     // Chunks, acks and the timer are interleavings the one-message model does not have.
     expect(chunked.result.stats.distinct).toBeGreaterThan(whole.result.stats.distinct);
-    const installs = (lines: readonly string[]): number =>
-      Number(/snapshot transitions: [\d,]+ saves, ([\d,]+) installs/.exec(lines.join('\n'))![1]!.replaceAll(',', ''));
-    expect(installs(chunked.lines)).toBeGreaterThan(0);
+    expect(snapshotTransitions(chunked.lines).installs).toBeGreaterThan(0);
     expect(chunked.lines.some((l) => l.includes('snapshots streamed in 128-byte chunks, 1 stream timeout(s) per node'))).toBe(true);
   });
 

@@ -19,15 +19,7 @@ import type { Entry } from '../../node/raft/types.js';
 import { PROPERTY_NAMES } from '../../mc/options.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
-import { check, flags, LEADER_PUT_READ, optionsOf, traceOf, walkEvents } from './helpers.js';
-
-/** The "snapshot transitions: S saves, I installs" figures of a run's summary. */
-function snapshotTransitions(lines: readonly string[]): { saves: number; installs: number } {
-  const line = lines.find((l) => l.includes('snapshot transitions:'));
-  const m = /snapshot transitions: ([\d,]+) saves, ([\d,]+) installs/.exec(line ?? '');
-  if (m === null) throw new Error(`no snapshot figures in:\n${lines.join('\n')}`);
-  return { saves: Number(m[1]!.replaceAll(',', '')), installs: Number(m[2]!.replaceAll(',', '')) };
-}
+import { check, flags, LEADER_PUT_READ, optionsOf, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
 
 function fp(model: Model, w: World): string {
   model.fingerprint(w);
