@@ -32,11 +32,14 @@ export function commitQuorumProblem(
  * "A snapshot never contains uncommitted state" (§7) across configurations:
  * null when the entry `index`@`term` that node `id` serialised its state
  * machine at is held by a majority of the voters of one of `configurations`
- * (the snapshot's own, the configuration at its index, and the one in effect
- * on the node: an entry commits under its leader's newest configuration,
- * which may come after the entry, as sim/simulator.ts checkSnapshotCommitted
- * explains); else what is wrong. With a fixed membership every configuration
- * is the whole cluster, so this is "a majority of the nodes hold it".
+ * (the callers pass the snapshot's own, the configuration at its index; the
+ * one in effect on the node; and each leader's newest: an entry commits
+ * under its leader's newest configuration, which may come after the entry,
+ * as sim/simulator.ts checkSnapshotCommitted explains); else what is wrong,
+ * counted against the first. Lenient by design: with several changes in
+ * between it may pass a snapshot a stricter check would not, never the other
+ * way. With a fixed membership every configuration is the whole cluster, so
+ * this is "a majority of the nodes hold it".
  */
 export function uncommittedSnapshotProblem(
   id: NodeId,
