@@ -53,7 +53,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --snapshot-chunk-bytes B
                    InstallSnapshot streams in chunks of B bytes (default: the node's,
                    60 KiB, which every simulated snapshot fits in one of; small values
-                   make streams of many chunks for the network to lose, repeat and reorder)
+                   make streams of many chunks for the network to lose, repeat and reorder,
+                   and add kill_in_stream to the mix: a node killed right after it staged a
+                   stream's k-th chunk)
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
