@@ -1128,13 +1128,7 @@ export class Simulation {
       case 'reboot': {
         const node = nodeAt(fault.node);
         if (node.host === null) return;
-        this.crashNode(node);
-        const incarnation = node.incarnation;
-        this.queue.schedule(fault.downMs, () => {
-          if (node.incarnation !== incarnation || this.healed) return; // restarted (or crashed again) meanwhile
-          this.touched.add(node);
-          this.startNode(node);
-        });
+        this.reboot(node, fault.downMs);
         return;
       }
       case 'split_leader': {
@@ -1472,14 +1466,19 @@ export class Simulation {
         () =>
           `${node.id} killed inside ${chunk.from}'s snapshot stream ${chunk.snapshot.index}@${chunk.snapshot.term}, after chunk ${number} of ${chunks}; it restarts in ${downMs} ms`,
       );
-      this.crashNode(node);
       this.stats.streamKills++;
-      const incarnation = node.incarnation;
-      this.queue.schedule(downMs, () => {
-        if (node.incarnation !== incarnation || this.healed) return; // restarted (or crashed again) meanwhile
-        this.touched.add(node);
-        this.startNode(node);
-      });
+      this.reboot(node, downMs);
+    });
+  }
+
+  /** A kill and a supervisor's restart `downMs` later (unless the node was restarted, or crashed again, meanwhile, or the heal came first). */
+  private reboot(node: SimNode, downMs: number): void {
+    this.crashNode(node);
+    const incarnation = node.incarnation;
+    this.queue.schedule(downMs, () => {
+      if (node.incarnation !== incarnation || this.healed) return;
+      this.touched.add(node);
+      this.startNode(node);
     });
   }
 
