@@ -630,10 +630,13 @@ export class NodeHost {
             : ({ type: 'remove', node: command.node } as const);
       const result = this.core.proposeConfChange(change);
       if (!result.ok) {
+        // A transient refusal (a leader new in its term, a transfer under way) is not definite: the admin retries it.
         answer(
           result.reason === 'not_leader'
             ? { status: 'not_leader', leaderHint: result.leaderHint }
-            : { status: 'refused', message: result.detail },
+            : result.transient
+              ? { status: 'unavailable', reason: `not_ready: ${result.detail}` }
+              : { status: 'refused', message: result.detail },
         );
       } else {
         const what = describeConfChange(change);

@@ -570,7 +570,12 @@ export class RaftNode {
   propose(data: string): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not_leader', leaderHint: this.leaderId };
     if (this.leadTransferee !== null) {
-      return { ok: false, reason: 'proposal_dropped', detail: `leadership transfer to ${this.leadTransferee} in progress` };
+      return {
+        ok: false,
+        reason: 'proposal_dropped',
+        detail: `leadership transfer to ${this.leadTransferee} in progress`,
+        transient: true,
+      };
     }
     const entry: Entry = { term: this.currentTerm, index: this.raftLog.lastIndex() + 1, type: 'command', data };
     const size = entrySizeBytes(entry);
@@ -580,6 +585,7 @@ export class RaftNode {
         ok: false,
         reason: 'proposal_dropped',
         detail: `uncommitted log tail is ${this.uncommittedBytes} bytes; limit ${this.config.maxUncommittedBytes}`,
+        transient: true,
       };
     }
     this.uncommittedBytes += size;
@@ -600,13 +606,16 @@ export class RaftNode {
    *   catch-up round must have taken less than an election timeout);
    * - the change makes no sense (adding a member, removing a stranger or the
    *   last voter).
+   * The first two pass on their own within a round trip or an election
+   * timeout, so they are `transient` (an admin retries them, a person need
+   * not); the others wait for someone to act.
    */
   proposeConfChange(change: ConfChange): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not_leader', leaderHint: this.leaderId };
-    const dropped = (detail: string): ProposeResult => ({ ok: false, reason: 'proposal_dropped', detail });
-    if (this.leadTransferee !== null) return dropped(`leadership transfer to ${this.leadTransferee} in progress`);
+    const dropped = (detail: string, transient = false): ProposeResult => ({ ok: false, reason: 'proposal_dropped', detail, transient });
+    if (this.leadTransferee !== null) return dropped(`leadership transfer to ${this.leadTransferee} in progress`, true);
     if (!this.committedEntryInCurrentTerm() && this.config.unsafe.confChangeBeforeTermCommit !== true) {
-      return dropped(`no entry of term ${this.currentTerm} is committed yet; a configuration change waits for one`);
+      return dropped(`no entry of term ${this.currentTerm} is committed yet; a configuration change waits for one`, true);
     }
     const pending = this.configs.lastIndex();
     if (pending > this.commitIndex) return dropped(`the configuration change at index ${pending} is not committed yet`);

@@ -337,7 +337,13 @@ export interface SoftState {
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
   | { readonly ok: false; readonly reason: 'not_leader'; readonly leaderHint: NodeId | null }
-  | { readonly ok: false; readonly reason: 'proposal_dropped'; readonly detail: string };
+  /**
+   * `transient`: the leader will take the same proposal soon with nothing else
+   * done (its term's first entry is about to commit, a transfer ends either
+   * way, the uncommitted tail drains), so a caller retries it rather than
+   * report it refused; otherwise the refusal stands until someone acts.
+   */
+  | { readonly ok: false; readonly reason: 'proposal_dropped'; readonly detail: string; readonly transient: boolean };
 
 /** Outcome of a snapshot stream the driver ran for an InstallSnapshot (`RaftNode.reportSnapshot`). */
 export type SnapshotOutcome = 'finished' | 'failed';

@@ -26,7 +26,15 @@ async function settle(real: FakeReal): Promise<void> {
   }
 }
 
-async function leaderHost(): Promise<{ host: NodeHost; real: FakeReal; answers: AdminMessage[]; peers: (readonly string[] | null)[] }> {
+/** Persists that wait until released: a leader whose noop is not yet durable (so not committed). */
+interface HeldDisk {
+  held: boolean;
+  readonly waiting: (() => void)[];
+}
+
+async function leaderHost(
+  disk: HeldDisk = { held: false, waiting: [] },
+): Promise<{ host: NodeHost; real: FakeReal; answers: AdminMessage[]; peers: (readonly string[] | null)[] }> {
   const config = validateConfig(
     {
       cluster: 'host-admin-test',
@@ -50,7 +58,11 @@ async function leaderHost(): Promise<{ host: NodeHost; real: FakeReal; answers: 
     stored,
     seed: 3,
     io: {
-      storage,
+      storage: {
+        ...storage,
+        persist: (hardState, entries, options) =>
+          disk.held ? new Promise<void>((resolve) => disk.waiting.push(resolve)) : storage.persist(hardState, entries, options),
+      },
       clock,
       sendPeer: () => undefined,
       sendClient: () => undefined,
@@ -67,7 +79,7 @@ async function leaderHost(): Promise<{ host: NodeHost; real: FakeReal; answers: 
   }
   expect(host.raft().status().role).toBe('leader');
   // Ongaro's rule: the leader's noop must commit before a change is accepted.
-  await settle(real);
+  if (!disk.held) await settle(real);
   return { host, real, answers, peers };
 }
 
@@ -149,6 +161,25 @@ describe('NodeHost admin requests (issue 18)', () => {
     });
     ask(host, 'z', { type: 'status' });
     expect(outcomes(answers, 'z')).toEqual([{ status: 'not_leader', leaderHint: 'n4' }]);
+  });
+});
+
+describe('NodeHost admin requests to a leader new in its term (Ongaro 2015)', () => {
+  it('are answered unavailable (not_ready), not refused, so the admin retries; the same request passes once the noop commits', async () => {
+    const disk: HeldDisk = { held: true, waiting: [] };
+    const { host, real, answers } = await leaderHost(disk);
+    expect(host.raft().status().commitIndex).toBe(0);
+    ask(host, 'early', { type: 'add', node: 'n4' });
+    // Refused would be definite (the harness and people stop there); this passes on its own within a round trip.
+    expect(outcomes(answers, 'early')).toEqual([
+      { status: 'unavailable', reason: expect.stringMatching(/^not_ready: no entry of term \d+ is committed yet/) },
+    ]);
+    disk.held = false;
+    for (const release of disk.waiting.splice(0)) release();
+    await settle(real);
+    ask(host, 'early', { type: 'add', node: 'n4' }); // the admin's retry: same requestId
+    await settle(real);
+    expect(outcomes(answers, 'early')[1]).toMatchObject({ status: 'ok', membership: { learners: ['n4'] } });
   });
 });
 

@@ -154,6 +154,10 @@ function shown(m: MembershipStatus): { voters: readonly string[]; learners: read
   return { voters: m.voters, learners: m.learners, leader: m.leaderId, term: m.term };
 }
 
+function isMember(m: MembershipStatus, node: string): boolean {
+  return m.voters.includes(node) || m.learners.includes(node);
+}
+
 function resultText(r: AdminResult): string {
   return r.type === 'ok' ? 'ok' : `${r.type}: ${r.error}`;
 }
@@ -252,14 +256,24 @@ export abstract class MembershipSteps {
     this.proposedAny = true;
     let result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
     let refusals = 0;
-    // A leader new in its term refuses until it has committed an entry of that term (Ongaro's 2015 rule): try again.
+    const firstRefusal = result.type === 'refused' ? result.error : null;
+    // Definite refusals (a change still in flight, a learner not caught up) may pass later: try again until the deadline.
     while (result.type === 'refused' && performance.now() + pollMs < deadline && !this.stopping()) {
       refusals++;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       result = await this.admin().change('remove', node, Math.max(1, deadline - performance.now()));
+      if (result.type !== 'refused') break;
+      // A refusal after a refusal may be the earlier try's own doing ("not a member": a database that answered a
+      // committed change with an error, as etcd did in CI): the leader's status decides, as the admin client's does.
+      const now = await this.admin().status(Math.max(100, Math.min(deadline - performance.now(), 2000)));
+      if (now.type === 'ok' && now.membership.configurationCommitted && !isMember(now.membership, node))
+        result = {
+          type: 'indeterminate',
+          error: `${resultText(result)} after ${refusals} refusals, yet it is out: an earlier try made it`,
+        };
     }
     const committedMs = at();
-    const tries = refusals > 0 ? { refusedBefore: refusals } : {};
+    const tries = refusals > 0 ? { refusedBefore: refusals, firstRefusal } : {};
     if (result.type === 'refused') {
       // Definitely not done: nothing to wait for or to undo.
       this.removed.delete(node);
@@ -268,7 +282,7 @@ export abstract class MembershipSteps {
     // However the command ended, the leader's status says where the configuration is (an indeterminate removal may have committed).
     const after = await this.waitStatus(
       Math.max(deadline, performance.now() + 1000),
-      (m) => m.configurationCommitted && !m.voters.includes(node) && !m.learners.includes(node),
+      (m) => m.configurationCommitted && !isMember(m, node),
     );
     const out = {
       target,
@@ -283,7 +297,7 @@ export abstract class MembershipSteps {
     };
     if (!after.ok) {
       const s = after.status;
-      if (s !== null && s.configurationCommitted && (s.voters.includes(node) || s.learners.includes(node))) this.removed.delete(node);
+      if (s !== null && s.configurationCommitted && isMember(s, node)) this.removed.delete(node);
       return { ...out, gaveUp: 'the removal was not seen committed before the deadline' };
     }
     const exit = await this.removedExit(node, started);

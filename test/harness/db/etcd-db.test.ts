@@ -109,6 +109,8 @@ describe('etcd membership answers (outcomeUnknown)', () => {
     expect(outcomeUnknown(answer('etcdserver: request timed out'))).toBe(true);
     expect(outcomeUnknown(answer('etcdserver: leader changed'))).toBe(true);
     expect(outcomeUnknown(answer('etcdserver: request timed out, possibly due to previous leader failure'))).toBe(true);
+    // A leader that applies its own removal stops; what waited on it hears ErrStopped, after the change committed.
+    expect(outcomeUnknown(answer('etcdserver: server stopped'))).toBe(true);
     expect(outcomeUnknown(answer('etcdserver: unhealthy cluster'))).toBe(false);
     expect(outcomeUnknown(answer('etcdserver: re-configuration failed due to not enough started members'))).toBe(false);
     expect(outcomeUnknown({ error: 'etcdserver: member not found', code: 5 })).toBe(false);

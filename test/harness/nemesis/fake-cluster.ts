@@ -207,8 +207,10 @@ export class FakeCluster implements NemesisCluster {
   removedExit = false;
   /** Nodes that exit (code 6) right after they are added back: a farewell from their removal arrived late. Each once. */
   readonly exitOnReAdd = new Set<string>();
-  /** The next this-many changes are refused, as by a leader that has not yet committed an entry of its term. */
+  /** The next this-many changes are refused (a definite refusal that passes later: a change still in flight). */
   refuseChanges = 0;
+  /** The next this-many changes are made but answered refused, as a database that misreports a committed change. */
+  madeButRefused = 0;
   private readonly learnerLooks = new Map<string, number>();
 
   readonly membership: MembershipCapability = {
@@ -217,7 +219,7 @@ export class FakeCluster implements NemesisCluster {
       if (this.adminDown) return { type: 'indeterminate', error: 'no answer (fake admin down)' };
       if (this.refuseChanges > 0) {
         this.refuseChanges--;
-        return { type: 'refused', error: 'no entry of term 1 is committed yet; a configuration change waits for one' };
+        return { type: 'refused', error: 'the configuration change at index 4 is not committed yet' };
       }
       const c = this.configuration;
       const member = c.voters.includes(node) || c.learners.includes(node);
@@ -247,6 +249,10 @@ export class FakeCluster implements NemesisCluster {
           c.learners = c.learners.filter((id) => id !== node);
           c.voters = [...c.voters, node].sort();
           break;
+      }
+      if (this.madeButRefused > 0) {
+        this.madeButRefused--;
+        return { type: 'refused', error: 'etcdserver: unhealthy cluster' };
       }
       return { type: 'ok', membership: this.membershipStatus() };
     },
