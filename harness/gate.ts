@@ -36,6 +36,7 @@ import { EXIT } from '../checker/exit-codes.js';
 import { bugCells, correctCells, etcdCells, inGate, runnable, type GateCell } from './gate/cells.js';
 import { cellOdds, needsAnotherRun } from './gate/odds.js';
 import { inLanes } from './gate/lanes.js';
+import { diagnosis } from './gate/diagnosis.js';
 import { cellSeed, repoRoot, reproduceCommand, runCell, type CellRun } from './gate/run-cell.js';
 import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 
@@ -114,7 +115,15 @@ async function gateCell(cell: GateCell, index: number, base: number, store: stri
     `  ${outcome.passed ? 'PASS' : 'FAIL'}  ${pad(cell.name, 32)} expect ${pad(cell.expect, 8)} ${pad(outcome.status, 30)} ` +
       `${seconds.toFixed(1).padStart(6)} s  seeds ${outcome.runs.map((r) => `${r.seed}:${r.verdict}`).join(' ')}\n`,
   );
-  if (!outcome.passed) for (const r of outcome.runs) process.stdout.write(`        reproduce: ${reproduceCommand(cell.args, r.seed)}\n`);
+  if (!outcome.passed) {
+    let text = '';
+    for (const r of outcome.runs) {
+      text += `        reproduce: ${reproduceCommand(cell.args, r.seed)}\n`;
+      // A correct cell that failed: what the run and the checker said, since CI keeps no store.
+      if (cell.expect === 'valid') text += await diagnosis(r);
+    }
+    process.stdout.write(text); // one write: a cell in the other lane cannot cut into it
+  }
   return outcome;
 }
 

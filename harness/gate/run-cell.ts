@@ -27,6 +27,8 @@ export interface CellRun {
   readonly caughtBy: readonly string[];
   /** A progress finding the machine's overload made unknown. */
   readonly starved: boolean;
+  /** What the run printed on stderr (its summary), its last lines (harness/gate/diagnosis.ts). */
+  readonly summary: string;
 }
 
 interface ResultsShape {
@@ -34,6 +36,9 @@ interface ResultsShape {
   detectedAtMs?: number | null;
   analyses?: { name: string; valid: unknown }[] | null;
 }
+
+/** Lines of a run's stderr kept with its CellRun: its summary, with room for a long fault list. */
+const summaryLinesKept = 80;
 
 /** The reproduce command of one run. */
 export function reproduceCommand(args: readonly string[], seed: number): string {
@@ -66,6 +71,7 @@ export async function runCell(args: readonly string[], seed: number, store: stri
     detectedAtS: typeof parsed.detectedAtMs === 'number' ? parsed.detectedAtMs / 1000 : null,
     caughtBy: analyses.filter((a) => a.valid === false).map((a) => a.name),
     starved: analyses.some((a) => a.name === 'progress' && a.valid === 'unknown'),
+    summary: String(child.stderr).split('\n').slice(-summaryLinesKept).join('\n'),
   };
 }
 
