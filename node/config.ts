@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
+  defaultMaxAppendBytes,
   addressBook,
   configDefaults,
   defaultSnapshotting,
@@ -77,6 +78,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'snapshotEveryBytes',
     'snapshotTrailingEntries',
     'snapshotChunkBytes',
+    'maxAppendBytes',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -214,6 +216,9 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
       ? undefined
       : positiveInteger(raw, 'snapshotChunkBytes', undefined, defaultStreamerOptions.chunkBytes);
 
+  const maxAppendBytes =
+    raw['maxAppendBytes'] === undefined ? undefined : positiveInteger(raw, 'maxAppendBytes', undefined, defaultMaxAppendBytes);
+
   return {
     cluster,
     peerSecret,
@@ -235,6 +240,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     snapshotEveryBytes,
     snapshotTrailingEntries,
     ...(snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes }),
+    ...(maxAppendBytes === undefined ? {} : { maxAppendBytes }),
   };
 }
 

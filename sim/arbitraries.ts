@@ -185,6 +185,8 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
         .map((r) => ({ kind, node: r.node, outMs: r.outMs }));
     case 'change_race':
       return node.map((n) => ({ kind, node: n }));
+    case 'divergent_install':
+      return fc.record({ node, writes: fc.integer({ min: 4, max: 10 }) }).map((r) => ({ kind, node: r.node, writes: r.writes }));
     case 'kill_in_stream':
       return fc
         .record({

@@ -39,6 +39,8 @@ campaign(task.options, {
       membershipCycles: s.membershipCycles,
       changeRaceEarlyRemovals: s.changeRaceEarlyRemovals,
       changeRaceRefusals: s.changeRaceRefusals,
+      divergentOlderSnapshots: s.divergentOlderSnapshots,
+      divergentSplits: s.divergentSplits,
       violation: judged.violations[0]?.message ?? null,
     };
     post({ type: 'run', run });

@@ -201,6 +201,9 @@ async function main(): Promise<void> {
       (t.changeRaceEarlyRemovals + t.changeRaceRefusals > 0
         ? `; change races: the new leader's removal committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
         : '') +
+      (t.divergentOlderSnapshots + t.divergentSplits > 0
+        ? `; divergent installs: ${t.divergentOlderSnapshots} snapshots below a minority tail's term, ${t.divergentSplits} lined up`
+        : '') +
       '\n' +
       `speed: ${perThread.toFixed(0)}x real time per thread (simulation only: ${(t.simMs / 1000).toFixed(1)} sim-s in ${(t.wallMs / 1000).toFixed(1)} thread-s); ` +
       `${overall.toFixed(0)}x for the whole campaign (${(elapsedMs / 1000).toFixed(1)} wall s, checker, generation${result.failed ? ', shrinking' : ''} included)\n`,

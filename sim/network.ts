@@ -247,22 +247,23 @@ export class SimNetwork {
     return [...this.blocked].sort();
   }
 
-  /** The node that hears only votes (onlyVotesTo), or null. */
-  private votesOnly: string | null = null;
+  /** The nodes that hear only votes (onlyVotesTo). */
+  private votesOnly: ReadonlySet<string> = new Set();
 
   /**
-   * From now on `node` hears only RequestVote and its answers (pre-votes
-   * too): every other datagram to it is dropped as if partitioned, in flight
-   * too; null ends it. The change-race fault's voter that elects a leader
-   * but never hears it (sim/change-race.ts; the relay does the same,
-   * harness/net/relay.ts).
+   * From now on `nodes` hear only RequestVote and its answers (pre-votes
+   * too): every other datagram to them is dropped as if partitioned, in
+   * flight too; an empty list ends it. The change-race fault's voter that
+   * elects a leader but never hears it (sim/change-race.ts; the relay does
+   * the same, harness/net/relay.ts), and the divergent-install fault's
+   * minority leader that nobody hears (sim/divergent-install.ts).
    */
-  onlyVotesTo(node: string | null): void {
-    this.votesOnly = node;
+  onlyVotesTo(nodes: readonly string[]): void {
+    this.votesOnly = new Set(nodes);
   }
 
   private deaf(to: string, datagram: Buffer): boolean {
-    return this.votesOnly === to && !peekIsVote(datagram);
+    return this.votesOnly.size > 0 && this.votesOnly.has(to) && !peekIsVote(datagram);
   }
 
   send(from: string, to: string, datagram: Buffer): void {

@@ -99,6 +99,9 @@ export interface CampaignTotals {
   /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
   changeRaceEarlyRemovals: number;
   changeRaceRefusals: number;
+  /** divergent_install faults (sim/divergent-install.ts): runs whose S snapshotted below the tail's term, and runs that reached the split. */
+  divergentOlderSnapshots: number;
+  divergentSplits: number;
 }
 
 /** The per-run figures a campaign adds up (a run's SimStats, or a worker's report of one). */
@@ -121,6 +124,8 @@ export type RunFigures = Pick<
   | 'membershipCycles'
   | 'changeRaceEarlyRemovals'
   | 'changeRaceRefusals'
+  | 'divergentOlderSnapshots'
+  | 'divergentSplits'
 >;
 
 export function emptyTotals(): CampaignTotals {
@@ -143,6 +148,8 @@ export function emptyTotals(): CampaignTotals {
     membershipCycles: 0,
     changeRaceEarlyRemovals: 0,
     changeRaceRefusals: 0,
+    divergentOlderSnapshots: 0,
+    divergentSplits: 0,
   };
 }
 
@@ -164,6 +171,8 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.membershipCycles += s.membershipCycles;
   t.changeRaceEarlyRemovals += s.changeRaceEarlyRemovals;
   t.changeRaceRefusals += s.changeRaceRefusals;
+  t.divergentOlderSnapshots += s.divergentOlderSnapshots;
+  t.divergentSplits += s.divergentSplits;
   if (checkerUnknown) t.checkerUnknown++;
 }
 

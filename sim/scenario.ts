@@ -130,6 +130,18 @@ export type Fault =
    */
   | { readonly kind: 'change_race'; readonly node: number }
   /**
+   * A follower that holds a minority term's entries past the index of an
+   * older-term snapshot, sent that snapshot by a later leader (issue 18,
+   * §7: it must discard its log; `--unsafe-keep-log-on-install` keeps it and
+   * claims it): the leader cut off with the `node`-th follower and `writes`
+   * puts there, a minority leader heard by nobody growing a longer tail, the
+   * old side committing the puts, a fifth node caught up entry by entry (with
+   * SimOptions.maxAppendBytes small) until it snapshots on one of them, made
+   * leader and joined with the minority leader (sim/divergent-install.ts).
+   * Five nodes; not in the default mix.
+   */
+  | { readonly kind: 'divergent_install'; readonly node: number; readonly writes: number }
+  /**
    * A kill that lands inside an InstallSnapshot stream (streams of several
    * chunks: SimOptions.snapshotChunkBytes): the next node after this fault
    * to receive chunk number `afterChunks` of a stream (or the one before its
@@ -225,6 +237,12 @@ export interface SimOptions {
   readonly snapshotEveryEntries?: number;
   /** The nodes' `snapshotTrailingEntries`; absent = the node's default. */
   readonly snapshotTrailingEntries?: number;
+  /**
+   * The nodes' `maxAppendBytes` (entries per AppendEntries; one always goes).
+   * Absent = the node's default (48 KiB). Small values make a follower that
+   * catches up commit and snapshot entry by entry, on older-term entries too.
+   */
+  readonly maxAppendBytes?: number;
   /**
    * Bytes per InstallSnapshot chunk (the streamer's `chunkBytes`). Absent =
    * the node's default (60 KiB), which every snapshot of a simulated run fits

@@ -64,6 +64,7 @@ import {
 } from './liveness.js';
 import { SimNetwork, networkProfiles } from './network.js';
 import { ChangeRaceDriver } from './change-race.js';
+import { DivergentInstallDriver } from './divergent-install.js';
 import { MembershipDriver } from './membership.js';
 import { PausedProcess } from './pause.js';
 import { commitQuorumProblem } from './stepped/commit-quorum.js';
@@ -130,6 +131,9 @@ export interface SimStats {
   /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
   changeRaceEarlyRemovals: number;
   changeRaceRefusals: number;
+  /** divergent_install faults (sim/divergent-install.ts): runs whose S snapshotted below the tail's term, and runs that reached the split. */
+  divergentOlderSnapshots: number;
+  divergentSplits: number;
 }
 
 export interface SimResult {
@@ -210,6 +214,7 @@ export function simClusterConfig(options: SimOptions): ClusterConfig {
       clockDriftBound: options.clockDriftBound,
       ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
       ...(options.snapshotTrailingEntries !== undefined ? { snapshotTrailingEntries: options.snapshotTrailingEntries } : {}),
+      ...(options.maxAppendBytes !== undefined ? { maxAppendBytes: options.maxAppendBytes } : {}),
     },
     '/',
   );
@@ -238,6 +243,7 @@ export class Simulation {
   private readonly plan: LivenessPlan;
   private readonly membership: MembershipDriver;
   private readonly changeRace: ChangeRaceDriver;
+  private readonly divergentInstall: DivergentInstallDriver;
   /**
    * Commit quorums are judged (stepped/commit-quorum.ts) in runs that change the membership: with a fixed one Figure 3
    * covers them; with changes a leader that counts an older configuration (`--unsafe-config-on-commit`) breaks them first.
@@ -325,6 +331,8 @@ export class Simulation {
     adminRequests: 0,
     changeRaceEarlyRemovals: 0,
     changeRaceRefusals: 0,
+    divergentOlderSnapshots: 0,
+    divergentSplits: 0,
   };
 
   constructor(
@@ -383,7 +391,9 @@ export class Simulation {
       judgedCommitIndex: 0,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
-    this.judgeCommitQuorums = scenario.faults.some((f) => f.fault.kind === 'membership' || f.fault.kind === 'change_race');
+    this.judgeCommitQuorums = scenario.faults.some(
+      (f) => f.fault.kind === 'membership' || f.fault.kind === 'change_race' || f.fault.kind === 'divergent_install',
+    );
     // What the admin drivers (membership cycles, change races) see of the simulation and may do to it.
     const admin = {
       now: () => this.queue.now,
@@ -409,23 +419,40 @@ export class Simulation {
       ...admin,
       ids: this.nodes.map((n) => n.id),
       host: (id) => this.byId.get(id)?.host ?? null,
-      partition: (groups) => {
-        this.network.healPartitions();
-        const groupOf = new Map(groups.flatMap((g, k) => g.map((id): [string, number] => [id, k])));
-        for (const a of this.nodes) {
-          this.touched.add(a);
-          for (const b of this.nodes) if (a !== b && groupOf.get(a.id) !== groupOf.get(b.id)) this.network.block(a.id, b.id);
-        }
-      },
+      partition: (groups) => this.partitionInto(groups),
       healPartitions: () => {
         this.network.healPartitions();
         for (const node of this.nodes) this.touched.add(node);
       },
-      onlyVotesTo: (id) => this.network.onlyVotesTo(id),
+      onlyVotesTo: (id) => this.network.onlyVotesTo(id === null ? [] : [id]),
       note: (line) => this.note(TraceKind.fault, 0xfffd, () => line),
+    });
+    this.divergentInstall = new DivergentInstallDriver({
+      now: admin.now,
+      schedule: admin.schedule,
+      leader: admin.leader,
+      ids: this.nodes.map((n) => n.id),
+      host: (id) => this.byId.get(id)?.host ?? null,
+      partition: (groups) => this.partitionInto(groups),
+      healPartitions: () => {
+        this.network.healPartitions();
+        for (const node of this.nodes) this.touched.add(node);
+      },
+      onlyVotesTo: (ids) => this.network.onlyVotesTo(ids),
+      note: (line) => this.note(TraceKind.fault, 0xfffc, () => line),
     });
     // The adversary's view of a datagram's term (hold_across): the sender's current term.
     this.network.termOf = (id) => this.byId.get(id)?.host?.raft().status().currentTerm ?? 0;
+  }
+
+  /** Cuts the network into `groups` (a node in none is cut from everyone), replacing any partition: the admin drivers' cut. */
+  private partitionInto(groups: readonly (readonly NodeId[])[]): void {
+    this.network.healPartitions();
+    const groupOf = new Map(groups.flatMap((g, k) => g.map((id): [string, number] => [id, k])));
+    for (const a of this.nodes) {
+      this.touched.add(a);
+      for (const b of this.nodes) if (a !== b && groupOf.get(a.id) !== groupOf.get(b.id)) this.network.block(a.id, b.id);
+    }
   }
 
   async run(): Promise<SimResult> {
@@ -1189,6 +1216,9 @@ export class Simulation {
       case 'change_race':
         this.changeRace.start(fault.node);
         return;
+      case 'divergent_install':
+        this.divergentInstall.start(fault.node, fault.writes);
+        return;
       case 'kill_in_stream':
         this.streamKills.push({ afterChunks: fault.afterChunks, downMs: fault.downMs });
         return;
@@ -1350,6 +1380,7 @@ export class Simulation {
       () => 'heal all: partitions healed, no new holds, network reliable, clock rates 1, paused processes resume, crashed nodes restart',
     );
     this.changeRace.stop();
+    this.divergentInstall.stop();
     this.network.healPartitions();
     this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
@@ -1600,6 +1631,8 @@ export class Simulation {
     this.stats.adminRequests = this.membership.stats.requests;
     this.stats.changeRaceEarlyRemovals = this.changeRace.stats.earlyRemovals;
     this.stats.changeRaceRefusals = this.changeRace.stats.refusals;
+    this.stats.divergentOlderSnapshots = this.divergentInstall.stats.olderSnapshots;
+    this.stats.divergentSplits = this.divergentInstall.stats.split;
     this.stats.simMs = this.queue.now;
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;

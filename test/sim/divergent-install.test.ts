@@ -1,0 +1,48 @@
+/**
+ * The divergent_install fault (sim/divergent-install.ts): a follower whose
+ * log holds a minority term's entries past the index of an older-term
+ * snapshot, sent that snapshot by a later leader. On the correct core the
+ * follower discards its log (§7) and nothing is violated; the counts make
+ * the test fail if the choreography stopped reaching the install (a test of
+ * nothing). With `--unsafe-keep-log-on-install` the follower keeps its tail
+ * and claims it, and the leader commits on two copies of five (the
+ * commit-quorum check); before this fault no simulator campaign found that
+ * flag (1,500 runs of its old mix, 2026-12-07: 995 installs, none onto a log
+ * with entries to keep). Fresh seeds, printed; RIFT_SIM_SEED replays.
+ */
+import { describe, expect, it } from 'vitest';
+import { campaign, describeViolations, judge } from '../../sim/property.js';
+import { correctUnder, unsafePresets } from '../../sim/unsafe.js';
+
+const fromEnv = process.env['RIFT_SIM_SEED'];
+const seed = fromEnv === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : Number(fromEnv) >>> 0;
+process.stdout.write(`divergent-install: seed ${seed} (replay: RIFT_SIM_SEED=${seed} npx vitest run test/sim/divergent-install.test.ts)\n`);
+
+const preset = unsafePresets['keep-log-on-install']!;
+
+describe('the divergent_install fault in the simulator', () => {
+  it('the correct core discards its log on every lined-up install: no violation', { timeout: 120_000 }, async () => {
+    const mix = correctUnder(preset);
+    if ('refused' in mix) throw new Error(mix.refused);
+    // 1,500 runs on seed 77 (2026-12-07): 318 snapshots below the tail's term, 312 lined up, no violation.
+    const result = await campaign(mix.options, { numRuns: 60, seed, maxShrinks: 0, shape: preset.shape });
+    if (result.failed) throw new Error(`seed ${result.seed} path ${result.path}: ${result.report}`);
+    expect(result.totals.divergentOlderSnapshots, `seed ${seed}`).toBeGreaterThan(0);
+    expect(result.totals.divergentSplits, `seed ${seed}`).toBeGreaterThan(0);
+  });
+
+  it(
+    'with the flag the follower keeps its tail and claims it: the leader commits on two copies of five',
+    { timeout: 120_000 },
+    async () => {
+      // Runs to detection on seeds 101-110 (2026-12-07): 1, 10, 9, 4, 9, 3, 12, 11, 2, 2.
+      const result = await campaign(preset.options, { numRuns: 80, seed, maxShrinks: 0, shape: preset.shape });
+      expect(result.failed, `no violation in 80 runs, seed ${seed}`).toBe(true);
+      const judged = await judge(result.counterexample!, preset.options);
+      expect(judged.sim.stats.divergentSplits, `seed ${seed} path ${result.path}`).toBeGreaterThan(0);
+      expect(describeViolations(judged.violations), `seed ${seed} path ${result.path}`).toMatch(
+        /commit quorum|uncommitted state in a snapshot/,
+      );
+    },
+  );
+});
