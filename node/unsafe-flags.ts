@@ -155,8 +155,9 @@ export const unsafeFlagTable = [
     description: 'keep serving lease reads after handing leadership over (TimeoutNow)',
   },
   // Issue 18's classic mistakes, in the core (node/raft/): gate cells
-  // (harness/gate/cells.ts) catch all but keep-log-on-install, which only
-  // core tests and a model-checker path show (mc/README.md).
+  // (harness/gate/cells.ts) catch all but keep-log-on-install, which core
+  // tests, a model-checker path (mc/README.md) and the simulator's
+  // divergent_install fault show (sim/divergent-install.ts).
   {
     key: 'confChangeBeforeTermCommit',
     flag: '--unsafe-conf-change-before-term-commit',
