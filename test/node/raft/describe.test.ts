@@ -186,6 +186,8 @@ describe('status, progress and proposals', () => {
     );
     expect(describeProposeResult({ ok: true, index: 3, term: 2 })).toBe('ok index=3 term=2');
     expect(describeProposeResult({ ok: false, reason: 'not_leader', leaderHint: 'n1' })).toBe('not_leader leader=n1');
-    expect(describeProposeResult({ ok: false, reason: 'proposal_dropped', detail: 'full', transient: true })).toBe('proposal_dropped (full)');
+    expect(describeProposeResult({ ok: false, reason: 'proposal_dropped', detail: 'full', transient: true })).toBe(
+      'proposal_dropped (full)',
+    );
   });
 });
