@@ -104,20 +104,7 @@ export interface ClusterConfig {
    * `--snapshot-chunk-bytes`).
    */
   readonly snapshotChunkBytes?: number;
-  /**
-   * Bytes of entries in one AppendEntries (etcd's MaxSizePerMsg), at most
-   * the default {@link defaultMaxAppendBytes} (one datagram with its
-   * envelope); one entry always goes, whatever its size. Absent = the
-   * default. A test setting: small batches make a follower that catches up
-   * commit, apply and snapshot entry by entry (its commit index is the
-   * leader's capped at each batch's end, §5.3), so snapshots land on
-   * entries of older terms, as with large values.
-   */
-  readonly maxAppendBytes?: number;
 }
-
-/** Datagram budget for entries in one AppendEntries: 65,507 minus envelope, JSON framing and headroom. */
-export const defaultMaxAppendBytes = 48 * 1024;
 
 /** Every identity the config gives an address: the bootstrap nodes, then the spares. */
 export function addressBook(config: Pick<ClusterConfig, 'nodes' | 'spareNodes'>): readonly NodeAddress[] {

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
-  defaultMaxAppendBytes,
   addressBook,
   configDefaults,
   defaultSnapshotting,
@@ -78,7 +77,6 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'snapshotEveryBytes',
     'snapshotTrailingEntries',
     'snapshotChunkBytes',
-    'maxAppendBytes',
   ]);
   if (raw['secret'] !== undefined) {
     throw new ConfigError(
@@ -216,9 +214,6 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
       ? undefined
       : positiveInteger(raw, 'snapshotChunkBytes', undefined, defaultStreamerOptions.chunkBytes);
 
-  const maxAppendBytes =
-    raw['maxAppendBytes'] === undefined ? undefined : positiveInteger(raw, 'maxAppendBytes', undefined, defaultMaxAppendBytes);
-
   return {
     cluster,
     peerSecret,
@@ -240,7 +235,6 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     snapshotEveryBytes,
     snapshotTrailingEntries,
     ...(snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes }),
-    ...(maxAppendBytes === undefined ? {} : { maxAppendBytes }),
   };
 }
 

@@ -40,7 +40,7 @@ import type {
   SnapshotTransferMessage,
   StateDigest,
 } from './protocol.js';
-import { addressBook, defaultMaxAppendBytes, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
+import { addressBook, electionTicksMinOf, safeLeaseTicks, type ClusterConfig } from './config-types.js';
 import { describeConfChange, isVoter } from './raft/configuration.js';
 import { unsafeNames, type UnsafeFlags } from './unsafe-flags.js';
 import type { RaftStorage } from './storage/storage.js';
@@ -171,6 +171,8 @@ const maxStagedInstalls = 4;
 /** Bounds on what a host keeps for clients (TigerStyle: put a limit on everything). */
 const maxPendingWrites = 4096;
 const maxPendingReads = 4096;
+/** Datagram budget for entries in one AppendEntries: 65,507 minus envelope, JSON framing and headroom. */
+const maxAppendBytes = 48 * 1024;
 
 interface PendingWrite {
   readonly clientId: string;
@@ -225,7 +227,7 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
     heartbeatIntervalTicks: ticks(config.heartbeatIntervalMs),
     preVote: true,
     checkQuorum: true,
-    maxAppendBytes: config.maxAppendBytes ?? defaultMaxAppendBytes,
+    maxAppendBytes,
     maxInflightAppends: 64,
     maxUncommittedBytes: 8 * 1024 * 1024,
     maxPendingReads,

@@ -135,8 +135,8 @@ export type Fault =
    * §7: it must discard its log; `--unsafe-keep-log-on-install` keeps it and
    * claims it): the leader cut off with the `node`-th follower and `writes`
    * puts there, a minority leader heard by nobody growing a longer tail, the
-   * old side committing the puts, a fifth node caught up entry by entry (with
-   * SimOptions.maxAppendBytes small) until it snapshots on one of them, made
+   * old side committing the puts and compacting to one of them, the follower
+   * snapshotting there on the leader's heartbeat at its compaction point, made
    * leader and joined with the minority leader (sim/divergent-install.ts).
    * Five nodes; not in the default mix.
    */
@@ -237,12 +237,6 @@ export interface SimOptions {
   readonly snapshotEveryEntries?: number;
   /** The nodes' `snapshotTrailingEntries`; absent = the node's default. */
   readonly snapshotTrailingEntries?: number;
-  /**
-   * The nodes' `maxAppendBytes` (entries per AppendEntries; one always goes).
-   * Absent = the node's default (48 KiB). Small values make a follower that
-   * catches up commit and snapshot entry by entry, on older-term entries too.
-   */
-  readonly maxAppendBytes?: number;
   /**
    * Bytes per InstallSnapshot chunk (the streamer's `chunkBytes`). Absent =
    * the node's default (60 KiB), which every snapshot of a simulated run fits

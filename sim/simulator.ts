@@ -214,7 +214,6 @@ export function simClusterConfig(options: SimOptions): ClusterConfig {
       clockDriftBound: options.clockDriftBound,
       ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
       ...(options.snapshotTrailingEntries !== undefined ? { snapshotTrailingEntries: options.snapshotTrailingEntries } : {}),
-      ...(options.maxAppendBytes !== undefined ? { maxAppendBytes: options.maxAppendBytes } : {}),
     },
     '/',
   );

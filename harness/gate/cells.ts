@@ -714,11 +714,13 @@ export const bugCells: readonly GateCell[] = [
     // judges every commit's quorum in relay runs, the leader's first commit past its quorum is seen within a second.
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 10,
-      runs: 10,
+      detected: 30,
+      runs: 30,
       note:
-        '2026-12-07, with 128-byte chunks, node dist/harness/gate.js --study --only snapshot --runs 10 --correct-runs 10 --seed 7120701 ' +
-        '(two lanes, load 3-5): 10 of 10, first detection median 0.9 s, by linearizability and the wire monitor, 14.1 s a run. ' +
+        "2026-12-07, node dist/harness/gate.js --study --only 'snapshot-past-commit/partition$' --runs 20 --correct-runs 0 --seed 7130701 " +
+        '(two lanes, a simulator hunt beside it): 20 of 20, first detection median 0.5 s, by linearizability and the wire monitor, ' +
+        '12.4 s a run; before it, with 128-byte chunks, node dist/harness/gate.js --study --only snapshot --runs 10 --correct-runs 10 ' +
+        '--seed 7120701 (two lanes, load 3-5): 10 of 10, first detection median 0.9 s, 14.1 s a run. ' +
         "In one chunk a stream: 2026-12-06, node dist/harness/gate.js --study --only 'snapshot-past-commit/partition$' --runs 30 --correct-runs 0 " +
         '--seed 745519892 (two lanes, load 3-5): 30 of 30, first detection 0.4-1.7 s in (median 0.5), by the wire ' +
         "monitor's commit quorum and linearizability, 12.4 s wall. Before (2026-12-05, seeds 1796500101, 1796500301, " +
