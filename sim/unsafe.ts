@@ -280,8 +280,8 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
   },
   // Issue 18: the divergent-install choreography (sim/divergent-install.ts)
   // on five nodes, snapshots every 4 entries with one trailing entry; random
-  // faults alone did not line it up in 1,500 runs (3 nodes, crash-heavy:
-  // 995 installs, none onto a log with entries to keep).
+  // faults alone did not line it up (the old preset, 3 nodes, crash-heavy:
+  // no campaign found the flag; sim/divergent-install.ts has the counts).
   keepLogOnInstall: {
     description: 'a follower keeps its conflicting log when it installs a snapshot and claims it matches',
     options: { nodeCount: 5, snapshotEveryEntries: 4, snapshotTrailingEntries: 1 },

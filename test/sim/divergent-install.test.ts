@@ -7,8 +7,8 @@
  * nothing). With `--unsafe-keep-log-on-install` the follower keeps its tail
  * and claims it, and the leader commits on two copies of five (the
  * commit-quorum check); before this fault no simulator campaign found that
- * flag (1,500 runs of its old mix, 2026-12-07: 995 installs, none onto a log
- * with entries to keep). Fresh seeds, printed; RIFT_SIM_SEED replays.
+ * flag (its old mix: 300 runs, 198 installs, none onto a log with entries to
+ * keep; sim/README.md "Detection"). Fresh seeds, printed; RIFT_SIM_SEED replays.
  */
 import { describe, expect, it } from 'vitest';
 import { campaign, describeViolations, judge } from '../../sim/property.js';
