@@ -3,9 +3,10 @@
  * summary (its faults and elections, as `npm run jepsen` prints it) and,
  * when the checker found the history not linearizable, the checker's
  * minimal failing sub-history. Why: CI keeps only the gate's output, not
- * the run's store, and a correct cell that fails once in a hundred runs may
- * not fail again on the same seed (its timing is the machine's); without
- * these lines such a failure could not be studied at all.
+ * the run's store, and a correct cell that fails rarely may not fail again
+ * on the same seed (its timing is the machine's: correct/membership-cut
+ * failed once in CI, then 147 runs here, its seed among them, were valid);
+ * without these lines such a failure cannot be studied at all.
  */
 import { execa } from 'execa';
 import { join } from 'node:path';
