@@ -67,7 +67,7 @@ import { ChangeRaceDriver } from './change-race.js';
 import { DivergentInstallDriver } from './divergent-install.js';
 import { MembershipDriver } from './membership.js';
 import { PausedProcess } from './pause.js';
-import { commitQuorumProblem } from './stepped/commit-quorum.js';
+import { commitQuorumProblem, uncommittedSnapshotProblem } from './stepped/commit-quorum.js';
 import { ReadSafety } from './read-safety.js';
 import type { Fault, LinkDirection, Scenario, SimOptions } from './scenario.js';
 import { Stream, mix } from './streams.js';
@@ -414,29 +414,24 @@ export class Simulation {
       { ...admin, note: (line) => this.note(TraceKind.fault, 0xfffe, () => line) },
       this.nodes.map((n) => n.id),
     );
-    this.changeRace = new ChangeRaceDriver({
+    // What the choreographies (change races, divergent installs) may also do: look at a host, cut the network.
+    const choreography = {
       ...admin,
       ids: this.nodes.map((n) => n.id),
-      host: (id) => this.byId.get(id)?.host ?? null,
-      partition: (groups) => this.partitionInto(groups),
+      host: (id: NodeId) => this.byId.get(id)?.host ?? null,
+      partition: (groups: readonly (readonly NodeId[])[]) => this.partitionInto(groups),
       healPartitions: () => {
         this.network.healPartitions();
         for (const node of this.nodes) this.touched.add(node);
       },
+    };
+    this.changeRace = new ChangeRaceDriver({
+      ...choreography,
       onlyVotesTo: (id) => this.network.onlyVotesTo(id === null ? [] : [id]),
       note: (line) => this.note(TraceKind.fault, 0xfffd, () => line),
     });
     this.divergentInstall = new DivergentInstallDriver({
-      now: admin.now,
-      schedule: admin.schedule,
-      leader: admin.leader,
-      ids: this.nodes.map((n) => n.id),
-      host: (id) => this.byId.get(id)?.host ?? null,
-      partition: (groups) => this.partitionInto(groups),
-      healPartitions: () => {
-        this.network.healPartitions();
-        for (const node of this.nodes) this.touched.add(node);
-      },
+      ...choreography,
       onlyVotesTo: (ids) => this.network.onlyVotesTo(ids),
       note: (line) => this.note(TraceKind.fault, 0xfffc, () => line),
     });
@@ -737,21 +732,12 @@ export class Simulation {
     // which the snapshotting follower may not have yet (a promotion appended after the entry and not yet sent to it:
     // a hunt's false alarm, see test/sim/membership.test.ts): that entry is committed.
     if (this.vouchedCommits.get(meta.index) === meta.term) return;
-    const candidates = [meta.configuration.voters, node.host?.raft().status().configuration.voters ?? []];
-    const counts = candidates.map((voters) => {
-      let holders = 0;
-      for (const id of voters) {
-        const other = this.byId.get(id);
-        if (other !== undefined && this.holdsEntry(other, meta.index, meta.term)) holders++;
-      }
-      return { voters, holders };
+    const configurations = [meta.configuration, node.host?.raft().status().configuration ?? { voters: [], learners: [] }];
+    const problem = uncommittedSnapshotProblem(node.id, meta.index, meta.term, configurations, (id) => {
+      const other = this.byId.get(id);
+      return other !== undefined && this.holdsEntry(other, meta.index, meta.term);
     });
-    if (counts.some(({ voters, holders }) => voters.length > 0 && holders * 2 > voters.length)) return;
-    const { holders, voters } = counts[0]!;
-    this.violate(
-      'invariant',
-      `snapshot: ${node.id} snapshotted its state machine at index ${meta.index} (term ${meta.term}), an entry only ${holders} of ${voters.length} voters hold: uncommitted state in a snapshot (§7)`,
-    );
+    if (problem !== null) this.violate('invariant', problem);
   }
 
   /** A leader's commit within its term: a majority of the voters of its newest configuration hold the entry (§4.1). */
