@@ -58,6 +58,8 @@ export type Action =
 export interface Violation {
   readonly property: PropertyName;
   readonly message: string;
+  /** The event that makes it visible outside the node (an answer waiting for its fsync): a counterexample ends with it. */
+  readonly then?: Action;
 }
 
 export interface StepResult {
@@ -857,8 +859,9 @@ export class Model {
       next = into;
     }
     let violation: Violation | null = null;
-    const violate = (property: PropertyName, message: string): void => {
-      if (violation === null && this.enabled(property)) violation = { property, message };
+    const violate = (property: PropertyName, message: string, then?: Action): void => {
+      if (violation === null && this.enabled(property))
+        violation = then === undefined ? { property, message } : { property, message, then };
     };
     let slot = -1;
     let result: NodeStepResult | null = null;
@@ -994,6 +997,7 @@ export class Model {
         else this.stats.snapshotInstalls++;
       }
       this.addMessages(next, result.out);
+      if (action.kind === 'deliver') this.checkAcknowledgements(action.msg, slot, after.state, result.out, violate);
       this.checkNodeChange(next, slot, before, after, violate);
       this.checkApplied(next, slot, result.applied, violate);
       this.handleClients(next, result, violate);
@@ -1012,6 +1016,45 @@ export class Model {
     this.clearFinishedHistory(next);
     if (this.options.sleep) this.recordVia(w, next, action, slot, result);
     return { world: next, violation, inBounds: this.inBounds(next) };
+  }
+
+  /**
+   * founded-acks (checker/ack-bound.ts, as the wire monitor and the
+   * simulator judge it): the answer a node gives a delivered AppendEntries or
+   * InstallSnapshot (or a chunk of one) vouches for no index past what that
+   * request carried (prevLogIndex + entries, or the snapshot's index) unless
+   * the node has committed it. Judged when the request is stepped, where the
+   * request and the node's commit index are both known exactly. An answer
+   * that waits in the Ready for its fsync is sent by the node's next fsync:
+   * the violation names that event, which the counterexample then ends with
+   * (so the replay sees the answer on the wire).
+   */
+  private checkAcknowledgements(
+    msg: number,
+    slot: number,
+    after: SteppedNodeState,
+    out: readonly number[],
+    violate: (property: PropertyName, message: string, then?: Action) => void,
+  ): void {
+    if (after.running === null || !this.enabled('founded-acks')) return;
+    const request = this.msgs.get(msg).message;
+    let reach: number;
+    if (request.type === 'append_entries') reach = request.prevLogIndex + request.entries.length;
+    else if (request.type === 'install_snapshot' || request.type === 'snapshot_chunk') reach = request.snapshot.index;
+    else return;
+    const commit = after.running.core.commitIndex;
+    const check = (answer: SteppedMessage, then?: Action): void => {
+      if (answer.type !== 'append_entries_response' || !answer.success || answer.to !== request.from || answer.seq !== request.seq) return;
+      if (answer.matchIndex <= reach || answer.matchIndex <= commit) return;
+      violate(
+        'founded-acks',
+        `${answer.from} answers ${request.from}'s ${request.type} (term ${request.term}, seq ${request.seq}, reaching index ${reach}) ` +
+          `with matchIndex ${answer.matchIndex}, past it and past its commit index ${commit} (§5.3, Figure 13)`,
+        then,
+      );
+    };
+    for (const id of out) check(this.msgs.get(id).message);
+    for (const answer of after.running.awaiting?.ready.messages ?? []) check(answer, { kind: 'fsync', node: slot });
   }
 
   // ---------------------------------------------------------------- one-step sleep sets (--sleep)

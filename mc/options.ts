@@ -22,6 +22,7 @@ export type PropertyName =
   | 'linearizability'
   | 'snapshot-committed'
   | 'commit-quorum'
+  | 'founded-acks'
   | 'liveness'
   | 'no-crash';
 
@@ -44,6 +45,8 @@ export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
     'a snapshot holds only committed state: the entry a node serialises its state machine at is held by a majority (§7)',
   'commit-quorum':
     'a leader commits an entry only once a majority of the voters of its newest configuration hold it (§4.1; with membership only)',
+  'founded-acks':
+    'a follower acknowledges no more than the AppendEntries or InstallSnapshot it answers carried, or what it has committed (§5.3, Figure 13)',
   liveness: 'after the last fault, with the network healed, a new write is applied on every member',
   'no-crash': 'no core or host assertion fails',
 };

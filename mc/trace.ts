@@ -35,8 +35,13 @@ export function counterexample(model: Model, visited: VisitedSet | null, finding
     events.push(model.toEvent(world, action));
     return model.step(world, action).world;
   };
+  // An answer the violating step left waiting for its fsync: that fsync sends it (Violation.then).
+  const visible = (then: Action | undefined): void => {
+    if (then !== undefined) world = take(then);
+  };
   if (finding.walk !== null) {
     for (const action of finding.walk) world = take(action);
+    visible(finding.violation.then);
     return { trace: build(model, events, finding), complete: true };
   }
   if (visited === null || finding.from === null) throw new ReconstructionError('a BFS finding needs the visited set');
@@ -65,6 +70,8 @@ export function counterexample(model: Model, visited: VisitedSet | null, finding
     const result = model.step(world, action);
     if (result.violation?.property === finding.violation.property) {
       events.push(model.toEvent(world, action));
+      world = result.world;
+      visible(result.violation.then);
       return { trace: build(model, events, { ...finding, violation: result.violation }), complete: true };
     }
   }

@@ -154,10 +154,11 @@ export const unsafeFlagTable = [
     // RequestVote is exempt from the followers' lease check (the defect the simulator's membership cycles found).
     description: 'keep serving lease reads after handing leadership over (TimeoutNow)',
   },
-  // Issue 18's classic mistakes, in the core (node/raft/): gate cells
-  // (harness/gate/cells.ts) catch all but keep-log-on-install, which core
-  // tests, a model-checker path (mc/README.md) and the simulator's
-  // divergent_install fault show (sim/divergent-install.ts).
+  // Issue 18's classic mistakes, in the core (node/raft/): each has a gate
+  // cell (harness/gate/cells.ts). keep-log-on-install is caught there, by the
+  // model checker's BFS and in the simulator by what the follower answers
+  // (checker/ack-bound.ts); the harm it does (a commit on one copy) needs the
+  // simulator's divergent_install fault (sim/divergent-install.ts).
   {
     key: 'confChangeBeforeTermCommit',
     flag: '--unsafe-conf-change-before-term-commit',

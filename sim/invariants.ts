@@ -29,7 +29,9 @@
  *
  * Election Safety and one vote per term are judged by the ledgers shared
  * with the real harness's wire monitor (checker/raft-invariants.ts), each
- * violation reported once.
+ * violation reported once; so is the bound on what an acknowledgement may
+ * vouch for (checker/ack-bound.ts: no matchIndex past the AppendEntries or
+ * InstallSnapshot it answers unless the follower can know it committed).
  *
  * The checker keeps only what the invariants need; the per-node work after an
  * event is proportional to what changed (log changes are found by object
@@ -38,6 +40,7 @@
 import type { RaftNode } from '../node/raft/raft.js';
 import type { Entry, NodeId, RaftMessage, StoredState } from '../node/raft/types.js';
 import { LeaderLedger, VoteLedger, grantedVote } from '../checker/raft-invariants.js';
+import { AckLedger, type AckSnapshotChunk } from '../checker/ack-bound.js';
 
 interface Incarnation {
   lastTerm: number;
@@ -77,6 +80,8 @@ export class InvariantChecker {
   private readonly termSent = new Map<NodeId, number>();
   /** Votes each node granted, by term (one vote per term). */
   private readonly votes = new VoteLedger();
+  /** What each acknowledgement may vouch for. */
+  private readonly acks = new AckLedger();
   checks = 0;
 
   constructor(
@@ -84,6 +89,8 @@ export class InvariantChecker {
     private readonly durabilityChecks: boolean,
     /** Each newly committed index, once, in index order (the read-safety check's view of commits). */
     private readonly onCommitted: (entry: Entry) => void = () => undefined,
+    /** Judge what acknowledgements vouch for (SimOptions.checkAcknowledgements). */
+    private readonly checkAcknowledgements = true,
   ) {}
 
   /** A node (re)starts from `stored`. */
@@ -124,12 +131,26 @@ export class InvariantChecker {
     const preVote = (message.type === 'request_vote' || message.type === 'request_vote_response') && message.preVote;
     if (preVote) return; // a pre-vote carries the term the sender *would* use (§9.6)
     if (message.term > (this.termSent.get(id) ?? 0)) this.termSent.set(id, message.term);
+    if (this.checkAcknowledgements) this.judgeAcknowledgement(message);
     const vote = grantedVote(message);
     if (vote === null) return;
     // The voter is the sender `id`, whatever the message says.
     const earlier = this.votes.grant({ voter: id, candidate: vote.candidate, term: vote.term });
     if (earlier !== null) {
       this.violation(`election: ${id} granted two votes in term ${vote.term}: to ${earlier} and to ${vote.candidate} (§5.2)`);
+    }
+  }
+
+  /** Every snapshot chunk a node sends: what the answer to its InstallSnapshot may vouch for. */
+  onSnapshotChunk(chunk: AckSnapshotChunk): void {
+    if (this.checkAcknowledgements) this.acks.snapshotChunk(chunk);
+  }
+
+  private judgeAcknowledgement(message: RaftMessage): void {
+    if (message.type === 'append_entries') this.acks.append(message);
+    else if (message.type === 'append_entries_response') {
+      const unfounded = this.acks.response(message);
+      if (unfounded !== null) this.violation(unfounded.message);
     }
   }
 

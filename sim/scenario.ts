@@ -226,6 +226,12 @@ export interface SimOptions {
   readonly traceLines: boolean;
   /** Stop at the first violation (campaigns); false runs to the end (replays). */
   readonly stopOnViolation: boolean;
+  /**
+   * Judge what each acknowledgement vouches for (checker/ack-bound.ts; default
+   * true). Off only to watch the harm an unfounded answer does downstream
+   * (test/sim/divergent-install.test.ts), which the check would stop first.
+   */
+  readonly checkAcknowledgements: boolean;
   /** Budget for the linearizability checker per run. */
   readonly checkerTimeLimitMs: number;
   /**
@@ -283,5 +289,6 @@ export const defaultSimOptions: SimOptions = {
   tickMs: defaultTimings.tickMs,
   traceLines: false,
   stopOnViolation: true,
+  checkAcknowledgements: true,
   checkerTimeLimitMs: 10_000,
 };

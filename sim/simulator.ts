@@ -360,6 +360,7 @@ export class Simulation {
       (message) => this.violate('invariant', message),
       durability,
       (entry) => this.readSafety.onCommitted(entry, this.queue.now),
+      options.checkAcknowledgements,
     );
     this.recorder = scenario.faults.some((f) => f.fault.kind === 'replay' || f.fault.kind === 'replay_leader')
       ? new MessageRecorder()
@@ -569,6 +570,7 @@ export class Simulation {
       sendClient: (to, message) => this.sendToClient(node, endpoint, to, message),
       sendSnapshotMessage: (to, message) => {
         if (message.type === 'snapshot_chunk') {
+          this.checker.onSnapshotChunk(message);
           this.stats.snapshotChunks++;
           if (message.offset > 0) this.stats.snapshotChunksPastFirst++;
         }

@@ -214,6 +214,14 @@ const snapshotLeaderCut = [
   '128',
 ];
 
+/**
+ * A snapshot every applied entry under delay with reordering and loss (issue 18): a reordered or lost AppendEntries
+ * makes a follower reject, the leader backs its next index off below its compaction point and sends its snapshot,
+ * while AppendEntries still in flight reach the follower, so the snapshot meets a log that reaches past its index
+ * (a few times in most 10-s runs on 5 nodes; every 2 entries it missed 3 runs of 20).
+ */
+const snapshotDelayLoss = ['--nemesis', 'delay,loss', '--snapshot-every-entries', '1'];
+
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
   'correct/lease-restart': {
@@ -333,6 +341,21 @@ export const correctCells: readonly GateCell[] = [
       note:
         '2026-12-07, with 128-byte chunks (~17 a stream), node dist/harness/gate.js --study --only snapshot --runs 10 --correct-runs 10 --seed 7120701 (two lanes, load 3-5): 10 valid, 13.3 s a run. ' +
         'Before, in one chunk a stream (2026-12-05, --seed 1796500302, load 15-20): 30 valid',
+    },
+  },
+  {
+    name: 'correct/snapshot-delay-loss',
+    expect: 'valid',
+    why:
+      'snapshots every 2 entries under delay, reordering and loss: installs meet logs that reach past the snapshot, and ' +
+      'every acknowledgement still vouches only for what the follower checked (the wire monitor)',
+    args: [...common, ...snapshotDelayLoss],
+    measured: {
+      detected: 0,
+      runs: 40,
+      note:
+        '2026-12-07, node dist/harness/gate.js --study --only delay-loss --runs 10 --correct-runs 20 --seed 7120903 (two lanes, ' +
+        'load 1-3): 20 valid, 11.6 s a run; with a snapshot every 2 entries (seed 7120901): 20 valid',
     },
   },
   {
@@ -727,6 +750,27 @@ export const bugCells: readonly GateCell[] = [
         '1796500201): 22 of 30, each in a cycle whose snapshot landed just before the cut',
     },
     control: 'correct/snapshot-leader-cut',
+  },
+  {
+    name: 'keep-log-on-install/delay-loss',
+    expect: 'invalid',
+    why:
+      "issue 18: a follower that keeps its log past a snapshot's index when it installs it, and acknowledges it as " +
+      "matching, vouches for entries it never checked against the leader's: the wire monitor sees the answer to an " +
+      'InstallSnapshot name a matchIndex past the snapshot and past anything the follower can know committed',
+    args: [...common, ...snapshotDelayLoss, '--node-flag=--unsafe-keep-log-on-install'],
+    plan: { n: 3, k: 2 },
+    measured: {
+      detected: 30,
+      runs: 30,
+      note:
+        "2026-12-07, node dist/harness/gate.js --study --only 'keep-log-on-install/delay-loss' --runs 20 --correct-runs 0 --seed 7120902 " +
+        'and --only delay-loss --runs 10 --correct-runs 20 --seed 7120903 (two lanes, load 1-3): 20 of 20 and 10 of 10, first ' +
+        'detection 2.0-7.3 s in (median 3.1), by the wire monitor (unfounded acknowledgement; the histories stayed ' +
+        "linearizable: the entries the followers kept were the same leader's); 11.4 s a run. With a snapshot every 2 entries " +
+        '(seed 7120901): 17 of 20',
+    },
+    control: 'correct/snapshot-delay-loss',
   },
   {
     name: 'torn-tail-dropped/disk',

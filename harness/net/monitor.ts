@@ -4,7 +4,7 @@
  * history (a check beyond Jepsen's: a history can be linearizable by luck
  * while the protocol is already broken).
  *
- * Three invariants, all from the Raft paper (the first two judged by the
+ * Invariants from the Raft paper (the first two judged by the
  * ledgers shared with the simulator, checker/raft-invariants.ts):
  *
  * - Election Safety (§5.2, Figure 3): at most one leader per term. A node that
@@ -33,6 +33,12 @@
  *   likewise a leader's election: the votes it was seen granted make a
  *   majority of a configuration it may have held.
  *
+ * - Acknowledgements vouch only for what was checked (§5.3, Figure 13):
+ *   a successful AppendEntries response names no matchIndex past the
+ *   request it answers (prevLogIndex + entries, or an InstallSnapshot's
+ *   snapshot index) unless the follower can know it committed
+ *   (checker/ack-bound.ts); on with the commit quorums, which count them.
+ *
  * Observed on arrival at the relay, before partitions or loss drop anything:
  * a message that was sent shows what its sender believed, delivered or not.
  *
@@ -56,6 +62,8 @@ import {
   type WireConfiguration,
 } from '../../checker/commit-quorum.js';
 import { AE_HEAD, PREFIX_BYTES, TYPE_AE } from '../../node/transport/peek.js';
+import { isSnapshotKind, SNAPSHOT_CHUNK_KIND } from '../../node/transport/snapshot-binary.js';
+import { AckLedger, type UnfoundedAckViolation } from '../../checker/ack-bound.js';
 
 export type { GrantedVote };
 
@@ -77,6 +85,7 @@ export type MonitorViolation =
     }
   | ({ readonly kind: 'commit-quorum'; readonly atMs: number } & CommitQuorumViolation)
   | ({ readonly kind: 'election-quorum'; readonly atMs: number } & ElectionQuorumViolation)
+  | ({ readonly kind: 'unfounded-ack'; readonly atMs: number } & UnfoundedAckViolation)
   | {
       readonly kind: 'lost-vote';
       readonly term: number;
@@ -122,9 +131,10 @@ export interface MonitorOptions {
    */
   readonly bootstrapVoters?: readonly string[];
   /**
-   * Judge commit quorums against the configurations on the wire (the
-   * harness's runs turn it on: run/wire-monitor.ts). It decodes every
-   * AppendEntries and response, so off by default for the cheap fast path.
+   * Judge commit quorums against the configurations on the wire, and the
+   * acknowledgements they count (the harness's runs turn it on:
+   * run/wire-monitor.ts). It decodes every AppendEntries, response and
+   * snapshot chunk, so off by default for the cheap fast path.
    */
   readonly commitQuorum?: boolean;
   /** The cluster name (ClusterConfig.cluster). */
@@ -155,6 +165,8 @@ export class RaftWireMonitor {
   private readonly votes: VoteLedger;
   /** Commit quorums over the configurations seen (null: off). */
   private readonly quorums: CommitQuorumLedger | null;
+  /** What each acknowledgement may vouch for (on with the commit quorums; null: off). */
+  private readonly acks: AckLedger | null;
   /** Lost votes already reported (`${voter} ${term}`). */
   private readonly reportedLost = new Set<string>();
   private readonly voteListeners = new Set<(vote: GrantedVote) => void>();
@@ -177,6 +189,7 @@ export class RaftWireMonitor {
     this.nowMs = opts.nowMs ?? (() => performance.now());
     const bootstrap: WireConfiguration = { voters: [...(opts.bootstrapVoters ?? opts.nodeIds)], learners: [] };
     this.quorums = opts.commitQuorum === true ? new CommitQuorumLedger(bootstrap) : null;
+    this.acks = opts.commitQuorum === true ? new AckLedger() : null;
   }
 
   /** Looks at one peer datagram. Never throws. */
@@ -198,6 +211,11 @@ export class RaftWireMonitor {
       ) {
         this.decodeAndRecord(buf);
       }
+      return;
+    }
+    if (isSnapshotKind(buf[bounds.start])) {
+      // Snapshot chunks (binary only) say what an InstallSnapshot's answer may vouch for; their acks say nothing.
+      if (this.acks !== null && buf[bounds.start] === SNAPSHOT_CHUNK_KIND) this.decodeAndRecord(buf);
       return;
     }
     // The JSON form (any body may travel as JSON).
@@ -272,12 +290,17 @@ export class RaftWireMonitor {
     const body = decoded.envelope.body;
     if (body.type === 'append_entries') {
       this.recordLeader(body.term, body.from);
+      this.acks?.append(body);
       if (this.quorums !== null) {
         for (const v of this.quorums.append(body)) this.commitQuorumViolated(v);
         for (const v of this.quorums.electionViolations()) this.violate({ kind: 'election-quorum', atMs: this.nowMs(), ...v });
       }
     } else if (body.type === 'append_entries_response') {
+      const unfounded = this.acks?.response(body) ?? null;
+      if (unfounded !== null) this.violate({ kind: 'unfounded-ack', atMs: this.nowMs(), ...unfounded });
       this.quorums?.appendResponse(body);
+    } else if (body.type === 'snapshot_chunk') {
+      this.acks?.snapshotChunk(body);
     } else if (body.type === 'request_vote_response') {
       const vote = grantedVote(body);
       if (vote !== null) this.recordVote(vote);

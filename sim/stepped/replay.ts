@@ -103,8 +103,8 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     if (effects.crashed) invariants.onStop(id);
     if (effects.started !== null) invariants.onStart(id, effects.started);
     for (const message of effects.messages) {
-      if (message.type !== 'install_snapshot' && message.type !== 'snapshot_chunk' && message.type !== 'snapshot_ack')
-        invariants.onSend(id, message);
+      if (message.type === 'install_snapshot' || message.type === 'snapshot_chunk') invariants.onSnapshotChunk(message);
+      else if (message.type !== 'snapshot_ack') invariants.onSend(id, message);
       lines.push(`       ${describeSteppedMessage(message)}`);
     }
     // §7 across configurations: the snapshot's own, the one now in effect on the node and a leader's newest (a leader

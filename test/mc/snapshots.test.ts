@@ -98,7 +98,9 @@ describe('--unsafe snapshot-past-commit', () => {
   });
 
   it('BFS on Figure 3 alone: a later leader overwrites what the snapshot applied (state machine safety); the replay confirms', async () => {
-    const figure3 = PROPERTY_NAMES.filter((p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum').join(',');
+    const figure3 = PROPERTY_NAMES.filter(
+      (p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum' && p !== 'founded-acks',
+    ).join(',');
     const r = await check([
       '--unsafe',
       'snapshot-past-commit',
@@ -258,14 +260,46 @@ const KEEP_LOG_BOUNDS = flags({
 // Figure 3 and the other properties the default set checks without membership (commit-quorum, issue 18, is off there).
 const FIGURE_3 = [
   '--properties',
-  PROPERTY_NAMES.filter((p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum').join(','),
+  PROPERTY_NAMES.filter((p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum' && p !== 'founded-acks').join(','),
 ];
+// The default set but founded-acks, which judges n2's answer to the snapshot itself, before any harm follows from it.
+const HARM = ['--properties', PROPERTY_NAMES.filter((p) => p !== 'commit-quorum' && p !== 'founded-acks').join(',')];
 /** Index of the step after which n2 has installed the snapshot (fsync n2 after deliver MsgSnap). */
 const INSTALLED = KEEP_LOG_PATH.indexOf('deliver n3->n2 MsgSnap') + 2;
 
+describe('--unsafe keep-log-on-install found by BFS (founded-acks)', () => {
+  // A duplicated rejection makes n1 send its snapshot 2@1 to n3, which already holds 2@1 and 3@1 from an
+  // AppendEntries whose answer is still on its way; n3 keeps 3@1 and answers match=3 (421,450 states, ~5 cpu-s).
+  const BOUNDS = flags({
+    start: 'leader',
+    writes: 2,
+    reads: 0,
+    crashes: 0,
+    drops: 0,
+    dups: 1,
+    timeouts: 0,
+    retries: 0,
+    snapshots: 2,
+    'max-inflight': 3,
+    'fault-budgets': 'cluster',
+  });
+
+  it('with the flag: a shortest counterexample, confirmed by the replay, the flag its cause', async () => {
+    const r = await check([...BOUNDS, '--unsafe', 'keep-log-on-install']);
+    expect(r.result.stopped).toBe('violation');
+    expect(r.result.finding?.violation.property).toBe('founded-acks');
+    expect(r.result.finding?.violation.message).toMatch(
+      /answers n1's install_snapshot \(term 1, seq \d+, reaching index 2\) with matchIndex 3/,
+    );
+    expect(r.replayConfirmed).toBe(true);
+    expect(r.lines.join('\n')).toMatch(/without the unsafe flags the same events violate nothing/);
+    console.log(`  keep-log-on-install: founded-acks after ${r.counterexampleEvents} events`);
+  });
+});
+
 describe('--unsafe keep-log-on-install on a path the model allows', () => {
   it('with the flag: n2 keeps 4@2, 5@2 past the snapshot 3@1 and claims them; n3 commits 5@6 on one copy', () => {
-    const model = new Model(optionsOf([...KEEP_LOG_BOUNDS, '--unsafe', 'keep-log-on-install']));
+    const model = new Model(optionsOf([...KEEP_LOG_BOUNDS, ...HARM, '--unsafe', 'keep-log-on-install']));
     const upToInstall = walkEvents(model, KEEP_LOG_PATH.slice(0, INSTALLED));
     expect(upToInstall.violation).toBeNull();
     const n2 = model.node(upToInstall.world, 1).state.running!.core;
@@ -290,6 +324,18 @@ describe('--unsafe keep-log-on-install on a path the model allows', () => {
     const replayed = replayTrace(trace);
     expect(replayed.violations.map((v) => v.kind)).toContain('invariant');
     expect(replayed.violations.map((v) => v.message).join('\n')).toMatch(/leader completeness/i);
+  });
+
+  it('with founded-acks (on by default): the walk stops at n2 sending its answer to the snapshot, match=5 past 3; the replay agrees', () => {
+    const model = new Model(optionsOf([...KEEP_LOG_BOUNDS, '--unsafe', 'keep-log-on-install']));
+    const walked = walkEvents(model, KEEP_LOG_PATH.slice(0, INSTALLED));
+    expect(walked.violation?.property).toBe('founded-acks');
+    expect(walked.violation?.message).toMatch(/n2 answers n3's install_snapshot \(term 6, seq \d+, reaching index 3\) with matchIndex 5/);
+    // Judged when n2 steps the snapshot; its answer waits for the fsync that sends it (the walk's last event).
+    expect(walked.violation?.then).toEqual({ kind: 'fsync', node: 1 });
+    expect(walked.events.length).toBe(model.preludeEvents().length + INSTALLED - 1);
+    const replayed = replayTrace(traceOf(model, [...walked.events, model.toEvent(walked.world, walked.violation!.then!)]));
+    expect(replayed.violations.map((v) => v.message).join('\n')).toMatch(/unfounded acknowledgement: n2 answered its InstallSnapshot/);
   });
 
   it('without the flag the same path breaks nothing: n2 discards its log and answers match=3; the replay agrees', () => {

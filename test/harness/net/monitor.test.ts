@@ -5,7 +5,12 @@ import { RaftWireMonitor, type MonitorViolation } from '../../../harness/net/mon
 import { UdpRelay } from '../../../harness/net/relay.js';
 import { encodeEnvelope, encodeJson, type Stamp } from '../../../node/transport/codec.js';
 import { derivePeerKey } from '../../../node/transport/keys.js';
-import type { Entry, RaftMessage } from '../../../node/raft/types.js';
+import { safeCoreFlags, type CoreMessage, type Entry, type RaftMessage, type StoredState } from '../../../node/raft/types.js';
+import { RaftNode } from '../../../node/raft/raft.js';
+import { createPrng } from '../../../node/raft/prng.js';
+import { snapshotChecksum } from '../../../node/snapshot/snapshot-bytes.js';
+import { entry, makeLeader } from '../../node/raft/helpers.js';
+import { ids, makeConfig, type ConfigOverrides } from '../../node/raft/network.js';
 import { waitFor } from '../wait.js';
 
 const secret = 'monitor-test-secret-0123456789';
@@ -273,7 +278,7 @@ describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
         leaderCommit,
         seq,
       });
-    const answer = (from: string, matchIndex: number): Buffer =>
+    const answer = (from: string, matchIndex: number, seq: number): Buffer =>
       datagram({
         type: 'append_entries_response',
         term: 1,
@@ -283,12 +288,12 @@ describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
         matchIndex,
         conflictTerm: null,
         conflictIndex: 0,
-        seq: 1,
+        seq,
       });
     m.observe(vote('n2', 'n1', 1, true)); // n1 was elected (n1 and n2 of three)
     m.observe(append('n2', 1, 0, [{ term: 1, index: 1, type: 'command', data: 'x' }], 0));
-    m.observe(answer('n2', 1));
-    m.observe(answer('n3', 1));
+    m.observe(answer('n2', 1, 1));
+    m.observe(answer('n3', 1, 1)); // (to n2's request: hand-made, not judged as an acknowledgement)
     const removal: Entry = {
       term: 1,
       index: 2,
@@ -297,8 +302,8 @@ describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
     };
     m.observe(append('n2', 2, 1, [removal], 1));
     m.observe(append('n3', 3, 1, [removal], 1));
-    m.observe(answer('n3', 2));
-    if (alsoN2) m.observe(answer('n2', 2));
+    m.observe(answer('n3', 2, 3));
+    if (alsoN2) m.observe(answer('n2', 2, 2));
     m.observe(append('n2', 4, 2, [], 2));
     m.report(); // the end of the run judges what was still within its grace window
     return seen;
@@ -309,6 +314,91 @@ describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
     expect(bad.map((v) => v.kind)).toEqual(['commit-quorum']);
     expect(bad[0]!.message).toMatch(/n1 advertised commit index 2 in term 1 held by no majority.*voters=\[n1,n2\]: held by n1/);
     expect(removalRun(true)).toEqual([]);
+  });
+});
+
+describe('RaftWireMonitor unfounded acknowledgements (commitQuorum: true), from real cores', () => {
+  const three = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  const coreFrom = (stored: StoredState, overrides: ConfigOverrides, id: string): RaftNode =>
+    new RaftNode(makeConfig(id, ids(3), overrides), stored, createPrng(1));
+
+  /** A core's message as a datagram: a Raft message as is, an InstallSnapshot as the one chunk that carries it. */
+  function wire(m: CoreMessage): Buffer {
+    if (m.type !== 'install_snapshot') return datagram(m);
+    const data = Buffer.from('state machine bytes');
+    const chunk = {
+      ...m,
+      type: 'snapshot_chunk' as const,
+      totalBytes: data.length,
+      chunkBytes: data.length,
+      checksum: snapshotChecksum(data),
+      offset: 0,
+      data,
+    };
+    const encoded = encodeEnvelope({ cluster, from: m.from, to: m.to, body: chunk }, keyOf(m.from), stamp());
+    if (!encoded.ok) throw new Error(`test chunk does not encode: ${encoded.detail}`);
+    return encoded.datagram;
+  }
+
+  /**
+   * test/node/raft/snapshot.test.ts's keepLogOnInstall case, every message
+   * through the monitor: n1 leads term 4 with its log compacted through 2@1;
+   * n2 holds a term-2 leader's uncommitted 2@2 and 3@2. n1 backtracks and
+   * sends its snapshot; a follower that keeps 3@2 and answers 3 vouches for
+   * an entry it never matched.
+   */
+  function keptLog(keepLogOnInstall: boolean): { seen: MonitorViolation[]; commit: number } {
+    const seen: MonitorViolation[] = [];
+    const m = new RaftWireMonitor({
+      peerSecret: secret,
+      nodeIds: ['n1', 'n2', 'n3'],
+      cluster,
+      commitQuorum: true,
+      onViolation: (v) => seen.push(v),
+    });
+    const leader = coreFrom(
+      { hardState: { currentTerm: 3, votedFor: null }, entries: [], snapshot: { index: 2, term: 1, configuration: three } },
+      {},
+      'n1',
+    );
+    const follower = coreFrom(
+      {
+        hardState: { currentTerm: 3, votedFor: null },
+        entries: [entry({ term: 1, index: 1 }), entry({ term: 2, index: 2 }), entry({ term: 2, index: 3 })],
+      },
+      { unsafe: { ...safeCoreFlags, keepLogOnInstall } },
+      'n2',
+    );
+    let toFollower: CoreMessage[] = makeLeader(leader).filter((x) => x.to === 'n2');
+    for (let round = 0; round < 20 && toFollower.length > 0; round++) {
+      for (const x of toFollower) {
+        m.observe(wire(x));
+        follower.step(x);
+      }
+      for (const x of follower.ready().messages) {
+        m.observe(wire(x));
+        leader.step(x);
+      }
+      const ready = leader.ready();
+      toFollower = [...ready.messages.filter((x) => x.to === 'n2'), ...ready.snapshotsToSend];
+      if (leader.status().commitIndex >= 3) break;
+    }
+    m.report();
+    return { seen, commit: leader.status().commitIndex };
+  }
+
+  test('a follower that keeps its log on install and acknowledges it is reported; a correct one is not', () => {
+    const broken = keptLog(true);
+    expect(broken.commit).toBe(3); // n1 counted n2 for 3@4, which n2 does not hold
+    // (It also finds n1's first commit advertisement unsupported: it did not see how n1 came to hold 2 committed.)
+    const unfounded = (seen: MonitorViolation[]) => seen.filter((v) => v.kind === 'unfounded-ack');
+    expect(unfounded(broken.seen)).toHaveLength(1);
+    expect(unfounded(broken.seen)[0]!.message).toMatch(
+      /n2 answered its InstallSnapshot \(seq \d+\) of a snapshot through index 2 from n1 in term 4 with matchIndex 3/,
+    );
+    const safe = keptLog(false);
+    expect(safe.commit).toBe(3);
+    expect(unfounded(safe.seen)).toEqual([]);
   });
 });
 
