@@ -29,6 +29,7 @@ import { isDeadMessage, type SteppedMessage } from '../sim/stepped/network.js';
 import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
 import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
 import { commitQuorumProblem, uncommittedSnapshotProblem } from '../sim/stepped/commit-quorum.js';
+import { configChangeProblem } from '../sim/stepped/config-change-rule.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
 import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
 import { Hasher, hashString, lanes } from './hash.js';
@@ -1027,7 +1028,10 @@ export class Model {
    * request and the node's commit index are both known exactly. An answer
    * that waits in the Ready for its fsync is sent by the node's next fsync:
    * the violation names that event, which the counterexample then ends with
-   * (so the replay sees the answer on the wire).
+   * (so the replay sees the answer on the wire). Also: an answer echoes the
+   * request's seq only in the request's term (seq restarts each term; an
+   * older term's seq in a newer term's answer confirms a later request of
+   * the same number, `--unsafe stale-read-acks`).
    */
   private checkAcknowledgements(
     msg: number,
@@ -1044,8 +1048,19 @@ export class Model {
     else return;
     const commit = after.running.core.commitIndex;
     const check = (answer: SteppedMessage, then?: Action): void => {
-      if (answer.type !== 'append_entries_response' || !answer.success || answer.to !== request.from || answer.seq !== request.seq) return;
-      if (answer.matchIndex <= reach || answer.matchIndex <= commit) return;
+      if (answer.type !== 'append_entries_response' || answer.to !== request.from || answer.seq !== request.seq) return;
+      if (answer.term !== request.term && answer.seq !== 0) {
+        // An answer names its request by (term, seq); seq restarts each term, so echoing an older term's seq in a
+        // newer term answers, for the sender, a request it may send in that term (a ReadIndex round, §6.4).
+        violate(
+          'founded-acks',
+          `${answer.from} answers ${request.from}'s ${request.type} of term ${request.term} (seq ${request.seq}) in term ${answer.term} ` +
+            `echoing its seq: ${request.from}, if it leads term ${answer.term}, takes it for an answer to its own seq ${answer.seq} (§6.4)`,
+          then,
+        );
+        return;
+      }
+      if (!answer.success || answer.matchIndex <= reach || answer.matchIndex <= commit) return;
       violate(
         'founded-acks',
         `${answer.from} answers ${request.from}'s ${request.type} (term ${request.term}, seq ${request.seq}, reaching index ${reach}) ` +
@@ -1321,6 +1336,24 @@ export class Model {
     }
     if (stillLeading && p.logId !== a.logId && !this.isPrefix(p.logId, a.logId)) {
       violate('leader-append-only', `leader ${id} of term ${a.term} removed or replaced entries of its own log (§5.3)`);
+    } else if (stillLeading && p.logId !== a.logId && this.enabled('config-change-rule')) {
+      const from = this.logs.lastIndex(p.logId) + 1;
+      const appended: Entry[] = [];
+      for (let i = from; i <= this.logs.lastIndex(a.logId); i++) appended.push(this.logs.entryAt(a.logId, i)!);
+      if (appended.some((e) => e.type === 'config')) {
+        let previousConfigIndex = 0;
+        for (let i = from - 1; i > this.logs.prevIndex(a.logId) && previousConfigIndex === 0; i--)
+          if (this.logs.entryAt(a.logId, i)?.type === 'config') previousConfigIndex = i;
+        const problem = configChangeProblem({
+          leader: id,
+          term: a.term,
+          appended,
+          commitIndexBefore: p.commitIndex,
+          termAtCommit: this.logs.termAt(p.logId, p.commitIndex),
+          previousConfigIndex,
+        });
+        if (problem !== null) violate('config-change-rule', problem);
+      }
     }
     if (stillLeading && a.commitIndex > p.commitIndex && a.configuration !== null && this.enabled('commit-quorum')) {
       const index = a.commitIndex;

@@ -23,6 +23,7 @@ export type PropertyName =
   | 'snapshot-committed'
   | 'commit-quorum'
   | 'founded-acks'
+  | 'config-change-rule'
   | 'liveness'
   | 'no-crash';
 
@@ -46,7 +47,9 @@ export const PROPERTIES: Readonly<Record<PropertyName, string>> = {
   'commit-quorum':
     'a leader commits an entry only once a majority of the voters of its newest configuration hold it (§4.1; with membership only)',
   'founded-acks':
-    'a follower acknowledges no more than the AppendEntries or InstallSnapshot it answers carried, or what it has committed (§5.3, Figure 13)',
+    'an answer vouches for no more than the AppendEntries or InstallSnapshot it answers carried, or what the node has committed (§5.3, Figure 13), and echoes its seq only in its term (§6.4)',
+  'config-change-rule':
+    'a leader appends a configuration entry only once an entry of its term and the configuration entry before it are committed (§4.1, Ongaro 2015)',
   liveness: 'after the last fault, with the network healed, a new write is applied on every member',
   'no-crash': 'no core or host assertion fails',
 };

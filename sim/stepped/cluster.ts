@@ -31,6 +31,8 @@ export interface EventOutcome {
   /** The node the event ran on, if any. */
   readonly node: NodeId | null;
   readonly effects: StepEffects | null;
+  /** A `deliver` event: the message delivered. */
+  readonly delivered?: SteppedMessage;
 }
 
 export class SteppedCluster {
@@ -108,7 +110,7 @@ export class SteppedCluster {
         const message = this.take(event.message);
         const node = this.live(message.to, 'deliver to');
         node.deliver(message);
-        return this.after(node);
+        return { ...this.after(node), delivered: message };
       }
       case 'drop':
         this.take(event.message);

@@ -26,8 +26,9 @@ import { InvariantChecker } from '../invariants.js';
 import { completeOp, invokeOp, judgeReply } from './clients.js';
 import { EventNotPossible, SteppedCluster } from './cluster.js';
 import { commitQuorumProblem, uncommittedSnapshotProblem } from './commit-quorum.js';
+import { configChangeProblem } from './config-change-rule.js';
 import { checkLiveness } from './heal.js';
-import { describeSteppedMessage } from './network.js';
+import { describeSteppedMessage, type SteppedMessage } from './network.js';
 import { durableLog } from './node.js';
 import { latestWriteIndex, readSafetyViolation } from './read-safety.js';
 import { describeEvent, type SteppedTrace } from './trace.js';
@@ -69,8 +70,14 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
   // With membership changes only (admin events or spare ids): with a fixed membership Figure 3 covers it, and the
   // storage flags (memory-log, ack-before-fsync) would be reported here first, before the violation they are known by.
   const judgeCommitQuorums = (params.spareCount ?? 0) > 0 || trace.events.some((event) => event.kind === 'admin');
-  /** Per node: its term and commit index after its last event (a leader's commit that advances is judged). */
-  const commits = new Map<string, { term: number; commitIndex: number }>();
+  /**
+   * Per node, after its last event: its term and commit index (a leader's commit that advances is judged), the term of
+   * its entry there, its role and last index (a leader's appended configuration entries are judged).
+   */
+  const commits = new Map<
+    string,
+    { term: number; commitIndex: number; termAtCommit: number | null; leading: boolean; lastIndex: number }
+  >();
   const completed = new Set<number>();
   const record = (op: Omit<HistoryOp, 'index'>): void => {
     history.push({ index: history.length, ...op });
@@ -100,6 +107,8 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
     const id = outcome.node;
     const effects = outcome.effects;
     if (id === null || effects === null) continue;
+    const echo = outcome.delivered === undefined ? null : staleEchoProblem(outcome.delivered, effects.messages);
+    if (echo !== null) violate('invariant', echo);
     if (effects.crashed) invariants.onStop(id);
     if (effects.started !== null) invariants.onStart(id, effects.started);
     for (const message of effects.messages) {
@@ -133,7 +142,37 @@ export function replayTrace(trace: SteppedTrace): ReplayReport {
       invariants.checkNode(id, core);
       const status = core.status();
       const before = commits.get(id);
-      commits.set(id, { term: status.currentTerm, commitIndex: status.commitIndex });
+      const termAt = (index: number): number | null =>
+        core.log().find((entry) => entry.index === index)?.term ??
+        (index === status.firstIndex - 1 ? core.snapshotState().logPrevTerm : null);
+      commits.set(id, {
+        term: status.currentTerm,
+        commitIndex: status.commitIndex,
+        termAtCommit: termAt(status.commitIndex),
+        leading: status.role === 'leader',
+        lastIndex: status.lastLogIndex,
+      });
+      if (
+        before?.leading === true &&
+        status.role === 'leader' &&
+        before.term === status.currentTerm &&
+        status.lastLogIndex > before.lastIndex
+      ) {
+        const appended = core.log().filter((entry) => entry.index > before.lastIndex);
+        const previousConfig = core
+          .log()
+          .filter((entry) => entry.type === 'config' && entry.index <= before.lastIndex)
+          .at(-1);
+        const problem = configChangeProblem({
+          leader: id,
+          term: status.currentTerm,
+          appended,
+          commitIndexBefore: before.commitIndex,
+          termAtCommit: before.termAtCommit,
+          previousConfigIndex: previousConfig?.index ?? 0,
+        });
+        if (problem !== null) violate('invariant', problem);
+      }
       if (
         judgeCommitQuorums &&
         status.role === 'leader' &&
@@ -203,4 +242,26 @@ function holdsEntry(cluster: SteppedCluster, id: string, index: number, term: nu
   if (index < log.prevIndex) return true;
   if (index === log.prevIndex) return log.prevTerm === term;
   return log.entries[index - log.prevIndex - 1]?.term === term;
+}
+
+/**
+ * An answer names its request by (term, seq), and seq restarts each term: an
+ * answer that echoes the seq of a request of another term (one it rejects as
+ * stale) would be taken by a sender leading the answer's term for an answer
+ * to its own request of that number (ReadIndex rounds, §6.4;
+ * `--unsafe-stale-read-acks`). Null when `delivered`'s answers among `sent`
+ * keep that; judged on the answers sent at once (a stale request changes
+ * nothing to persist).
+ */
+function staleEchoProblem(delivered: SteppedMessage, sent: readonly SteppedMessage[]): string | null {
+  if (delivered.type !== 'append_entries' && delivered.type !== 'install_snapshot' && delivered.type !== 'snapshot_chunk') return null;
+  for (const answer of sent) {
+    if (answer.type !== 'append_entries_response' || answer.to !== delivered.from || answer.seq === 0) continue;
+    if (answer.seq === delivered.seq && answer.term !== delivered.term)
+      return (
+        `stale echo: ${answer.from} answered ${delivered.from}'s ${delivered.type} of term ${delivered.term} (seq ${delivered.seq}) in ` +
+        `term ${answer.term} echoing its seq (§6.4: seq restarts each term)`
+      );
+  }
+  return null;
 }

@@ -12,7 +12,7 @@ import { slowestTickSteps } from '../../mc/clock.js';
 import { lanes } from '../../mc/hash.js';
 import { Model, type Action, type World } from '../../mc/model.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
-import { check, flags, LEADER_PUT_READ, optionsOf, traceOf, walkEvents } from './helpers.js';
+import { check, flags, LEADER_PUT_READ, optionsOf, propertiesWithout, traceOf, walkEvents } from './helpers.js';
 
 function fp(model: Model, w: World): string {
   model.fingerprint(w);
@@ -446,6 +446,22 @@ const STALE_ACK = [
   'deliver n3->n1 MsgAppResp term=3 reject=1',
 ];
 
+describe('--unsafe stale-read-acks found by BFS (founded-acks)', () => {
+  it('n3, at term 2, answers a delayed term-1 heartbeat echoing its seq; the replay confirms; the flag its cause', async () => {
+    // 24,916 states, ~1 cpu-s (2026-12-07).
+    const r = await check([
+      ...flags({ ...LEADER_PUT_READ, timeouts: 1, retries: 0, 'max-term': 3, 'max-inflight': 5 }),
+      '--unsafe',
+      'stale-read-acks',
+    ]);
+    expect(r.result.finding?.violation.property).toBe('founded-acks');
+    expect(r.result.finding?.violation.message).toMatch(/answers n1's append_entries of term 1 \(seq \d+\) in term 2 echoing its seq/);
+    expect(r.replayConfirmed).toBe(true);
+    expect(r.lines.join('\n')).toMatch(/without the unsafe flags the same events violate nothing/);
+    console.log(`  stale-read-acks: founded-acks after ${r.counterexampleEvents} events`);
+  });
+});
+
 describe('--unsafe stale-read-acks on a path the model allows', () => {
   const bounds = [
     ...flags({ ...LEADER_PUT_READ, timeouts: 2, retries: 0 }),
@@ -458,7 +474,7 @@ describe('--unsafe stale-read-acks on a path the model allows', () => {
   ];
 
   it("an old-term answer confirms a later term's ReadIndex round: a stale read (the replay agrees); the correct core answers seq 0", () => {
-    const model = new Model(optionsOf([...bounds, '--unsafe', 'stale-read-acks']));
+    const model = new Model(optionsOf([...bounds, ...propertiesWithout('founded-acks', 'commit-quorum'), '--unsafe', 'stale-read-acks']));
     const walked = walkEvents(model, STALE_ACK);
     expect(walked.violation?.property).toBe('read-safety');
     expect(replayTrace(traceOf(model, walked.events)).violations.map((v) => v.kind)).toContain('read_safety');

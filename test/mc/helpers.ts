@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../harness/temp-dirs.js';
-import { parseOptions, type McOptions } from '../../mc/options.js';
+import { parseOptions, PROPERTY_NAMES, type McOptions, type PropertyName } from '../../mc/options.js';
 import { runModelChecker, type RunReport } from '../../mc/run.js';
 import { expect } from 'vitest';
 import { Model, type Action, type Violation, type World } from '../../mc/model.js';
@@ -39,6 +39,15 @@ export function runDist(
 /** Flags from an object, in its key order: { start: 'leader', writes: 1 } is ['--start', 'leader', '--writes', '1']. */
 export function flags(spec: Readonly<Record<string, string | number>>): string[] {
   return Object.entries(spec).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+}
+
+/**
+ * `--properties` with every property but `left`: a hand-written path that shows what a flag's mistake breaks
+ * downstream leaves out the property that judges the mistake where it is made (founded-acks,
+ * config-change-rule), which would stop the walk first.
+ */
+export function propertiesWithout(...left: PropertyName[]): string[] {
+  return ['--properties', PROPERTY_NAMES.filter((p) => !left.includes(p)).join(',')];
 }
 
 /** Elections only: no client operation and no fault, one timer firing per node, terms <= 1. */

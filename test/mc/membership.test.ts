@@ -22,7 +22,7 @@ import type { SteppedNodeState } from '../../sim/stepped/node.js';
 import { decodeConfigEntry, encodeConfigEntry } from '../../node/raft/configuration.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
-import { check, flags, optionsOf, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
+import { check, flags, optionsOf, propertiesWithout, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
 
 /** n1 leads term 1 (the prelude), no client operation, no fault, no timer firing, no retry. */
 const QUIET_LEADER = { start: 'leader', writes: 0, reads: 0, crashes: 0, drops: 0, dups: 0, timeouts: 0, retries: 0 } as const;
@@ -302,9 +302,29 @@ const ONGARO_BOUNDS = {
   'commit-notice': 'immediate',
 } as const;
 
+describe('--unsafe conf-change-before-term-commit found by BFS (config-change-rule)', () => {
+  it('n2, new leader of term 2, appends a change before its noop commits; the replay confirms; the flag its cause', async () => {
+    // 38,311 states, ~1.3 cpu-s (2026-12-07).
+    const r = await check([
+      ...flags({ ...TWO_VOTERS_AND_A_LEARNER, timeouts: 2, 'max-term': 3, 'max-inflight': 4 }),
+      '--unsafe',
+      'conf-change-before-term-commit',
+    ]);
+    expect(r.result.finding?.violation.property).toBe('config-change-rule');
+    expect(r.result.finding?.violation.message).toMatch(
+      /leader of term 2, appended configuration entry \d+ with commit index \d+ \(term 1\): no entry of its term committed yet/,
+    );
+    expect(r.replayConfirmed).toBe(true);
+    expect(r.lines.join('\n')).toMatch(/without the unsafe flags the same events violate nothing/);
+    console.log(`  conf-change-before-term-commit: config-change-rule after ${r.counterexampleEvents} events`);
+  });
+});
+
 describe('--unsafe conf-change-before-term-commit: two configurations with disjoint majorities both decide', () => {
   it('on a path the model allows, n3 wins term 3 without the entry n2 committed in term 2; the replay agrees', () => {
-    const model = new Model(optionsOf([...flags(ONGARO_BOUNDS), '--unsafe', 'conf-change-before-term-commit']));
+    const model = new Model(
+      optionsOf([...flags(ONGARO_BOUNDS), ...propertiesWithout('config-change-rule'), '--unsafe', 'conf-change-before-term-commit']),
+    );
     const walked = walkEvents(model, ONGARO_PATH);
     expect(walked.events).toHaveLength(model.preludeEvents().length + ONGARO_PATH.length);
     expect(walked.violation?.property).toBe('leader-completeness');
