@@ -29,6 +29,7 @@ import { isDeadMessage, type SteppedMessage } from '../sim/stepped/network.js';
 import { SteppedNode, type ClientReply, type ServedRead, type SteppedNodeState } from '../sim/stepped/node.js';
 import { coreConfigFor, type SteppedParams } from '../sim/stepped/params.js';
 import { commitQuorumProblem, uncommittedSnapshotProblem } from '../sim/stepped/commit-quorum.js';
+import { answerProblem } from '../sim/stepped/answer-rules.js';
 import { configChangeProblem } from '../sim/stepped/config-change-rule.js';
 import { latestWriteIndex } from '../sim/stepped/read-safety.js';
 import type { ClientOpSpec, SteppedEvent } from '../sim/stepped/trace.js';
@@ -1020,18 +1021,13 @@ export class Model {
   }
 
   /**
-   * founded-acks (checker/ack-bound.ts, as the wire monitor and the
-   * simulator judge it): the answer a node gives a delivered AppendEntries or
-   * InstallSnapshot (or a chunk of one) vouches for no index past what that
-   * request carried (prevLogIndex + entries, or the snapshot's index) unless
-   * the node has committed it. Judged when the request is stepped, where the
-   * request and the node's commit index are both known exactly. An answer
-   * that waits in the Ready for its fsync is sent by the node's next fsync:
-   * the violation names that event, which the counterexample then ends with
-   * (so the replay sees the answer on the wire). Also: an answer echoes the
-   * request's seq only in the request's term (seq restarts each term; an
-   * older term's seq in a newer term's answer confirms a later request of
-   * the same number, `--unsafe stale-read-acks`).
+   * founded-acks (sim/stepped/answer-rules.ts): the answers a node gives a
+   * delivered AppendEntries or InstallSnapshot (or a chunk of one), judged
+   * when the request is stepped, where the request and the node's commit
+   * index are both known exactly. An answer that waits in the Ready for its
+   * fsync is sent by the node's next fsync: the violation names that event,
+   * which the counterexample then ends with (so the replay sees the answer on
+   * the wire).
    */
   private checkAcknowledgements(
     msg: number,
@@ -1042,31 +1038,10 @@ export class Model {
   ): void {
     if (after.running === null || !this.enabled('founded-acks')) return;
     const request = this.msgs.get(msg).message;
-    let reach: number;
-    if (request.type === 'append_entries') reach = request.prevLogIndex + request.entries.length;
-    else if (request.type === 'install_snapshot' || request.type === 'snapshot_chunk') reach = request.snapshot.index;
-    else return;
     const commit = after.running.core.commitIndex;
     const check = (answer: SteppedMessage, then?: Action): void => {
-      if (answer.type !== 'append_entries_response' || answer.to !== request.from || answer.seq !== request.seq) return;
-      if (answer.term !== request.term && answer.seq !== 0) {
-        // An answer names its request by (term, seq); seq restarts each term, so echoing an older term's seq in a
-        // newer term answers, for the sender, a request it may send in that term (a ReadIndex round, §6.4).
-        violate(
-          'founded-acks',
-          `${answer.from} answers ${request.from}'s ${request.type} of term ${request.term} (seq ${request.seq}) in term ${answer.term} ` +
-            `echoing its seq: ${request.from}, if it leads term ${answer.term}, takes it for an answer to its own seq ${answer.seq} (§6.4)`,
-          then,
-        );
-        return;
-      }
-      if (!answer.success || answer.matchIndex <= reach || answer.matchIndex <= commit) return;
-      violate(
-        'founded-acks',
-        `${answer.from} answers ${request.from}'s ${request.type} (term ${request.term}, seq ${request.seq}, reaching index ${reach}) ` +
-          `with matchIndex ${answer.matchIndex}, past it and past its commit index ${commit} (§5.3, Figure 13)`,
-        then,
-      );
+      const problem = answerProblem(request, answer, commit);
+      if (problem !== null) violate('founded-acks', problem, then);
     };
     for (const id of out) check(this.msgs.get(id).message);
     for (const answer of after.running.awaiting?.ready.messages ?? []) check(answer, { kind: 'fsync', node: slot });
