@@ -254,18 +254,24 @@ describe('RaftWireMonitor', () => {
   });
 });
 
+/** A monitor of n1-n3 with the commit quorum and acknowledgement checks on (as the harness runs it). */
+function threeNodeMonitor(): { m: RaftWireMonitor; seen: MonitorViolation[] } {
+  const seen: MonitorViolation[] = [];
+  const m = new RaftWireMonitor({
+    peerSecret: secret,
+    nodeIds: ['n1', 'n2', 'n3'],
+    cluster,
+    commitQuorum: true,
+    onViolation: (v) => seen.push(v),
+    nowMs: () => 7,
+  });
+  return { m, seen };
+}
+
 describe('RaftWireMonitor commit quorums (commitQuorum: true)', () => {
   /** n1 leads term 1 of n1-n3, commits 1 with everyone, then appends the removal of n3 at 2 and only n3 acknowledges it. */
   function removalRun(alsoN2: boolean): MonitorViolation[] {
-    const seen: MonitorViolation[] = [];
-    const m = new RaftWireMonitor({
-      peerSecret: secret,
-      nodeIds: ['n1', 'n2', 'n3'],
-      cluster,
-      commitQuorum: true,
-      onViolation: (v) => seen.push(v),
-      nowMs: () => 7,
-    });
+    const { m, seen } = threeNodeMonitor();
     const append = (to: string, seq: number, prevLogIndex: number, entries: Entry[], leaderCommit: number): Buffer =>
       datagram({
         type: 'append_entries',
@@ -348,14 +354,7 @@ describe('RaftWireMonitor unfounded acknowledgements (commitQuorum: true), from 
    * an entry it never matched.
    */
   function keptLog(keepLogOnInstall: boolean): { seen: MonitorViolation[]; commit: number } {
-    const seen: MonitorViolation[] = [];
-    const m = new RaftWireMonitor({
-      peerSecret: secret,
-      nodeIds: ['n1', 'n2', 'n3'],
-      cluster,
-      commitQuorum: true,
-      onViolation: (v) => seen.push(v),
-    });
+    const { m, seen } = threeNodeMonitor();
     const leader = coreFrom(
       { hardState: { currentTerm: 3, votedFor: null }, entries: [], snapshot: { index: 2, term: 1, configuration: three } },
       {},
