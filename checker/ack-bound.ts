@@ -101,7 +101,7 @@ export class AckLedger {
   private readonly commitBound = new Map<string, number>();
   /** `${follower} ${leader} ${term}` already reported: one violation each (bounded like the requests). */
   private readonly reported = new Set<string>();
-  /** Answers judged, and answers whose request was not seen. */
+  /** Successful answers judged, and successful answers whose request was not seen. */
   readonly counts = { judged: 0, unknownRequest: 0 };
 
   constructor(opts: AckLedgerOptions = {}) {

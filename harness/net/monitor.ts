@@ -109,6 +109,10 @@ export interface MonitorCounts {
   undecodable: number;
   /** Violations beyond maxViolations: counted, not kept. */
   violationsDropped: number;
+  /** Successful acknowledgements judged against the request they answer (checker/ack-bound.ts; 0 with the check off). */
+  acksJudged: number;
+  /** Acknowledgements whose request was not seen (evicted, or sent before the monitor): not judged. */
+  acksUnmatched: number;
 }
 
 export interface MonitorReport {
@@ -177,6 +181,8 @@ export class RaftWireMonitor {
     decoded: 0,
     undecodable: 0,
     violationsDropped: 0,
+    acksJudged: 0,
+    acksUnmatched: 0,
   };
 
   constructor(private readonly opts: MonitorOptions) {
@@ -277,7 +283,8 @@ export class RaftWireMonitor {
     const terms = this.leaders.terms().sort((a, b) => b - a);
     const leadersByTerm: Record<string, string[]> = {};
     for (const t of terms.slice(0, 50)) leadersByTerm[String(t)] = [...this.leaders.leadersOf(t)];
-    return { violations: [...this.kept], counts: { ...this.counters }, maxLeaderTerm: terms[0] ?? 0, leadersByTerm };
+    const counts = { ...this.counters, acksJudged: this.acks?.counts.judged ?? 0, acksUnmatched: this.acks?.counts.unknownRequest ?? 0 };
+    return { violations: [...this.kept], counts, maxLeaderTerm: terms[0] ?? 0, leadersByTerm };
   }
 
   private decodeAndRecord(buf: Buffer): void {

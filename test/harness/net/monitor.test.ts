@@ -382,7 +382,10 @@ describe('RaftWireMonitor unfounded acknowledgements (commitQuorum: true), from 
       toFollower = [...ready.messages.filter((x) => x.to === 'n2'), ...ready.snapshotsToSend];
       if (leader.status().commitIndex >= 3) break;
     }
-    m.report();
+    const { counts } = m.report();
+    // Every answer n2 gave was to a request the monitor saw.
+    expect(counts.acksJudged).toBeGreaterThan(0);
+    expect(counts.acksUnmatched).toBe(0);
     return { seen, commit: leader.status().commitIndex };
   }
 

@@ -128,7 +128,16 @@ const violation = (term: number): MonitorViolation => ({
 });
 const report = (violations: MonitorViolation[], violationsDropped = 0): WireMonitorReport => ({
   violations,
-  counts: { datagrams: 100, appendEntries: 50, votesGranted: 3, decoded: 10, undecodable: 0, violationsDropped },
+  counts: {
+    datagrams: 100,
+    appendEntries: 50,
+    votesGranted: 3,
+    decoded: 10,
+    undecodable: 0,
+    violationsDropped,
+    acksJudged: 0,
+    acksUnmatched: 0,
+  },
   maxLeaderTerm: 3,
   leadersByTerm: { 3: ['n1'] },
   unmonitored: 0,

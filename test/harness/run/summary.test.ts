@@ -47,7 +47,16 @@ const v = (term: number): MonitorViolation => ({
 const monitor = (violations: MonitorViolation[]): Analysis =>
   wireMonitorAnalysis({
     violations,
-    counts: { datagrams: 1, appendEntries: 1, votesGranted: 0, decoded: 1, undecodable: 0, violationsDropped: 0 },
+    counts: {
+      datagrams: 1,
+      appendEntries: 1,
+      votesGranted: 0,
+      decoded: 1,
+      undecodable: 0,
+      violationsDropped: 0,
+      acksJudged: 0,
+      acksUnmatched: 0,
+    },
     maxLeaderTerm: 1,
     leadersByTerm: {},
     unmonitored: 0,
