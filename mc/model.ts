@@ -999,7 +999,7 @@ export class Model {
         else this.stats.snapshotInstalls++;
       }
       this.addMessages(next, result.out);
-      if (action.kind === 'deliver') this.checkAcknowledgements(action.msg, slot, after.state, result.out, violate);
+      if (action.kind === 'deliver') this.checkAcknowledgements(action.msg, slot, before.state, after.state, result.out, violate);
       this.checkNodeChange(next, slot, before, after, violate);
       this.checkApplied(next, slot, result.applied, violate);
       this.handleClients(next, result, violate);
@@ -1027,16 +1027,23 @@ export class Model {
    * index are both known exactly. An answer that waits in the Ready for its
    * fsync is sent by the node's next fsync: the violation names that event,
    * which the counterexample then ends with (so the replay sees the answer on
-   * the wire).
+   * the wire). Only a node that was not already waiting on an fsync is
+   * judged: then everything it sends now or waits to send was made by this
+   * request. A waiting node's Ready holds answers to earlier requests (of
+   * another term, with the same seq: a false "echo" a swarm walk found, seed
+   * 41) and its new answer sits in the core until that fsync; the other order
+   * (the fsync first) is judged.
    */
   private checkAcknowledgements(
     msg: number,
     slot: number,
+    before: SteppedNodeState,
     after: SteppedNodeState,
     out: readonly number[],
     violate: (property: PropertyName, message: string, then?: Action) => void,
   ): void {
-    if (after.running === null || !this.enabled('founded-acks')) return;
+    if (after.running === null || before.running === null || before.running.awaiting !== null) return;
+    if (!this.enabled('founded-acks')) return;
     const request = this.msgs.get(msg).message;
     const commit = after.running.core.commitIndex;
     const check = (answer: SteppedMessage, then?: Action): void => {
