@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Model } from '../../mc/model.js';
 import { describeEvent, parseTrace } from '../../sim/stepped/trace.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
-import { optionsOf, walkEvents } from './helpers.js';
+import { flags, optionsOf, walkEvents } from './helpers.js';
 
 /**
  * A swarm walk on the correct core (2026-12-07, `--mode swarm --seed 41 --max-depth 200 --reads 1 --writes 2
@@ -19,40 +19,24 @@ import { optionsOf, walkEvents } from './helpers.js';
  * the check took for an echo of the term-1 request's seq. n1's own answer to it (reject, seq 0) was in its core,
  * sent after the fsync: correct. A waiting node is no longer judged at delivery (the fsync-first order is).
  */
-const HUNT = [
-  '--seed',
-  '41',
-  '--reads',
-  '1',
-  '--writes',
-  '2',
-  '--crashes',
-  '1',
-  '--drops',
-  '1',
-  '--dups',
-  '1',
-  '--timeouts',
-  '2',
-  '--retries',
-  '1',
-  '--fault-budgets',
-  'cluster',
-  '--spares',
-  '1',
-  '--config-changes',
-  '3',
-  '--snapshots',
-  '3',
-  '--snapshot-chunk-bytes',
-  '128',
-  '--stream-timeouts',
-  '1',
-  '--max-term',
-  '4',
-  '--max-log',
-  '8',
-];
+const HUNT = flags({
+  seed: 41,
+  reads: 1,
+  writes: 2,
+  crashes: 1,
+  drops: 1,
+  dups: 1,
+  timeouts: 2,
+  retries: 1,
+  'fault-budgets': 'cluster',
+  spares: 1,
+  'config-changes': 3,
+  snapshots: 3,
+  'snapshot-chunk-bytes': 128,
+  'stream-timeouts': 1,
+  'max-term': 4,
+  'max-log': 8,
+});
 
 describe('founded-acks judges only the answers a request made', () => {
   it("a waiting node's Ready holds an earlier request's answer, not an echo: no violation on the walk that reported one", () => {
