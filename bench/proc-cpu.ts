@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 /** USER_HZ: fixed at 100 on Linux for /proc (the kernel ABI; not CONFIG_HZ). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system, all threads) `pid` has used so far; null where /proc cannot tell (not Linux, gone). */
-export function processCpuSeconds(pid: number): number | null {
+/** CPU seconds `pid` has used so far in user and in kernel mode (all threads); null where /proc cannot tell (not Linux, gone). */
+export function processCpuSplit(pid: number): { readonly userSeconds: number; readonly systemSeconds: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -24,7 +24,13 @@ export function processCpuSeconds(pid: number): number | null {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  return { userSeconds: utime / CLOCK_TICKS_PER_SECOND, systemSeconds: stime / CLOCK_TICKS_PER_SECOND };
+}
+
+/** CPU seconds (user + system, all threads) `pid` has used so far; null where /proc cannot tell (not Linux, gone). */
+export function processCpuSeconds(pid: number): number | null {
+  const split = processCpuSplit(pid);
+  return split === null ? null : split.userSeconds + split.systemSeconds;
 }
 
 /** This process's CPU seconds (user + system, all threads). */

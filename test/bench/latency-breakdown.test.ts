@@ -123,8 +123,13 @@ describe('--latency-trace on a real 5-node cluster', () => {
   it('marks every stage of every write and read, and the leader sends before its own fsync (§10.2.1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rift-latency-test-'));
     try {
-      const b = await measureLatency(40, 20, dir);
+      const { breakdown: b, writeFigures } = await measureLatency(40, 20, dir);
       expect(b.writes).toBe(40);
+      // The CPU per write read from /proc while the writes ran: the leader and the followers spent some.
+      expect(writeFigures.writes).toBe(40);
+      expect(writeFigures.followers).toBe(4);
+      expect(writeFigures.leader.userUs + writeFigures.leader.systemUs).toBeGreaterThan(0);
+      expect(writeFigures.p50Ms).toBeGreaterThan(0);
       expect(b.reads).toBe(20);
       for (const s of [...b.writeStages, ...b.readStages]) {
         expect(s.samples, s.name).toBe(s.name.includes('read') || b.readStages.includes(s) ? 20 : 40);

@@ -1,0 +1,274 @@
+/**
+ * The latency floor: how fast one client's committed write can be on this
+ * machine with rift's shape (five processes, real UDP on loopback, every
+ * datagram authenticated, every copy fdatasynced before it counts), doing
+ * nothing else (bench/floor-process.ts). `npm run bench -- latency` runs it
+ * right after rift, in the same window, so "how far from the physical
+ * limit" is a measured ratio, not an estimate from a dd figure.
+ *
+ * Beside the round trip it reports the CPU each role spends per write, user
+ * and kernel apart: on a 2-core machine with six busy processes a write's
+ * latency follows the CPU the whole cluster spends on it (issue 21), and the
+ * kernel's share (UDP, fdatasync, wake-ups) is what no code change in the
+ * node can remove.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { FLOOR_KIND, openFloor, sealFloor, type FloorFromChild, type FloorToChild } from './floor-process.js';
+import { processCpuSplit } from './proc-cpu.js';
+
+/** CPU per write of one role, in µs. */
+export interface RoleCpu {
+  readonly userUs: number;
+  readonly systemUs: number;
+}
+
+/** One closed-loop client's writes, measured. */
+export interface OneClientFigures {
+  readonly name: string;
+  readonly writes: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly writesPerSecond: number;
+  readonly leader: RoleCpu;
+  /** The mean of the followers. */
+  readonly follower: RoleCpu;
+  readonly followers: number;
+  readonly client: RoleCpu;
+}
+
+export interface FloorResult extends OneClientFigures {
+  /** Per process (leader first): fdatasyncs done and bytes written, over the whole run (warm-up included). */
+  readonly fsyncs: readonly number[];
+  readonly logBytes: readonly number[];
+  readonly badMacs: number;
+}
+
+export function totalCpuUs(f: OneClientFigures): number {
+  const role = (r: RoleCpu): number => r.userUs + r.systemUs;
+  return role(f.leader) + f.followers * role(f.follower) + role(f.client);
+}
+
+/** CPU seconds of a set of processes by role, between start() and perWrite(). */
+export class CpuMeter {
+  private readonly start: Map<number, { userSeconds: number; systemSeconds: number }> = new Map();
+  private readonly ownStart = process.cpuUsage();
+
+  constructor(
+    private readonly leaderPid: number,
+    private readonly followerPids: readonly number[],
+  ) {
+    for (const pid of [leaderPid, ...followerPids]) {
+      const s = processCpuSplit(pid);
+      if (s === null) throw new Error(`cannot read the CPU time of pid ${pid} (/proc)`);
+      this.start.set(pid, s);
+    }
+  }
+
+  /** The CPU of each role since construction divided by `writes` (this process is the client). */
+  perWrite(writes: number): { leader: RoleCpu; follower: RoleCpu; client: RoleCpu } {
+    const of = (pid: number): RoleCpu => {
+      const now = processCpuSplit(pid);
+      const then = this.start.get(pid)!;
+      if (now === null) throw new Error(`pid ${pid} is gone`);
+      return {
+        userUs: ((now.userSeconds - then.userSeconds) * 1e6) / writes,
+        systemUs: ((now.systemSeconds - then.systemSeconds) * 1e6) / writes,
+      };
+    };
+    const followers = this.followerPids.map(of);
+    const mean = (pick: (r: RoleCpu) => number): number => followers.reduce((s, r) => s + pick(r), 0) / Math.max(1, followers.length);
+    const own = process.cpuUsage(this.ownStart);
+    return {
+      leader: of(this.leaderPid),
+      follower: { userUs: mean((r) => r.userUs), systemUs: mean((r) => r.systemUs) },
+      client: { userUs: own.user / writes, systemUs: own.system / writes },
+    };
+  }
+}
+
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly port: number;
+}
+
+function nextMessage(proc: ChildProcess, kind: FloorFromChild['kind'], deadlineMs: number): Promise<FloorFromChild> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`floor: no '${kind}' from pid ${proc.pid} within ${deadlineMs} ms`)), deadlineMs);
+    const onMessage = (m: FloorFromChild): void => {
+      if (m.kind === kind) finish(null, m);
+    };
+    const onExit = (code: number | null): void => finish(new Error(`floor: pid ${proc.pid} exited (code ${code}) before '${kind}'`));
+    const finish = (error: Error | null, m?: FloorFromChild): void => {
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+      if (error !== null) reject(error);
+      else resolve(m!);
+    };
+    proc.on('message', onMessage);
+    proc.on('exit', onExit);
+  });
+}
+
+// bench/floor.ts runs from dist/bench/ (npm run bench) or from the sources (vitest): the child is always the compiled one.
+const parentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = basename(parentDir) === 'dist' ? resolve(parentDir, '..') : parentDir;
+
+async function startChild(role: 'leader' | 'follower', dir: string, keyHex: string): Promise<Child> {
+  const script = join(repoRoot, 'dist', 'bench', 'floor-process.js');
+  const proc = fork(script, [role, dir, keyHex], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await nextMessage(proc, 'ready', 10_000);
+  if (ready.kind !== 'ready') throw new Error('unreachable');
+  return { proc, port: ready.port };
+}
+
+async function cpuOf(child: Child): Promise<Extract<FloorFromChild, { kind: 'cpu' }>> {
+  const reply = nextMessage(child.proc, 'cpu', 10_000);
+  child.proc.send({ kind: 'cpu' } satisfies FloorToChild);
+  const m = await reply;
+  if (m.kind !== 'cpu') throw new Error('unreachable');
+  return m;
+}
+
+/**
+ * Runs the floor: a leader and `followers` followers as processes, this
+ * process the client; `warmup` unmeasured writes, then `writes` measured
+ * ones of `payloadBytes` each. Log files go to `dir`.
+ */
+export async function measureFloor(opts: {
+  readonly writes: number;
+  readonly warmup: number;
+  readonly payloadBytes: number;
+  readonly followers: number;
+  readonly dir: string;
+  /** A write not answered within this is an error (nothing is lost on loopback with one write in flight). */
+  readonly replyDeadlineMs?: number;
+}): Promise<FloorResult> {
+  const key = randomBytes(32);
+  const children: Child[] = [];
+  const socket = dgram.createSocket('udp4');
+  socket.on('error', (e) => process.stderr.write(`floor client: socket error ${e.message}\n`));
+  try {
+    const leader = await startChild('leader', opts.dir, key.toString('hex'));
+    children.push(leader);
+    for (let i = 0; i < opts.followers; i++) children.push(await startChild('follower', opts.dir, key.toString('hex')));
+    const peersOk = nextMessage(leader.proc, 'peers-ok', 10_000);
+    leader.proc.send({ kind: 'peers', ports: children.slice(1).map((c) => c.port) } satisfies FloorToChild);
+    await peersOk;
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+
+    let waiting: { seq: number; resolve: () => void } | null = null;
+    let badMacs = 0;
+    socket.on('message', (datagram) => {
+      const plain = openFloor(key, datagram);
+      if (plain === null) {
+        badMacs++;
+        return;
+      }
+      if (plain[0] === FLOOR_KIND.reply && waiting !== null && plain.readUInt32LE(1) === waiting.seq) {
+        const w = waiting;
+        waiting = null;
+        w.resolve();
+      }
+    });
+    const payload = Buffer.alloc(opts.payloadBytes, 0x61);
+    const deadlineMs = opts.replyDeadlineMs ?? 5_000;
+    const write = (seq: number): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`floor: write ${seq} not answered within ${deadlineMs} ms`)), deadlineMs);
+        waiting = {
+          seq,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        socket.send(sealFloor(key, FLOOR_KIND.request, seq, payload), leader.port, '127.0.0.1');
+      });
+
+    let seq = 0;
+    for (let i = 0; i < opts.warmup; i++) await write(seq++);
+    const before = await Promise.all(children.map(cpuOf));
+    const ownBefore = process.cpuUsage();
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < opts.writes; i++) {
+      const start = performance.now();
+      await write(seq++);
+      latencies.push(performance.now() - start);
+    }
+    const elapsedMs = performance.now() - t0;
+    const own = process.cpuUsage(ownBefore);
+    const after = await Promise.all(children.map(cpuOf));
+    const per = (i: number): RoleCpu => ({
+      userUs: (after[i]!.userUs - before[i]!.userUs) / opts.writes,
+      systemUs: (after[i]!.systemUs - before[i]!.systemUs) / opts.writes,
+    });
+    const followerCpu = children.slice(1).map((_, i) => per(i + 1));
+    const mean = (pick: (r: RoleCpu) => number): number => followerCpu.reduce((s, r) => s + pick(r), 0) / Math.max(1, followerCpu.length);
+    return {
+      name: 'floor',
+      writes: opts.writes,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      writesPerSecond: (opts.writes * 1000) / elapsedMs,
+      leader: per(0),
+      follower: { userUs: mean((r) => r.userUs), systemUs: mean((r) => r.systemUs) },
+      followers: opts.followers,
+      client: { userUs: own.user / opts.writes, systemUs: own.system / opts.writes },
+      fsyncs: after.map((a) => a.fsyncs),
+      logBytes: after.map((a) => a.logBytes),
+      badMacs: badMacs + after.reduce((s, a) => s + a.badMacs, 0),
+    };
+  } finally {
+    socket.close();
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+            c.proc.once('exit', () => resolve());
+            c.proc.send({ kind: 'stop' } satisfies FloorToChild);
+            // A child that does not leave on its own within a second is killed (no orphans).
+            setTimeout(() => c.proc.kill('SIGKILL'), 1_000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+const fmt = (us: number): string => us.toFixed(0);
+
+/**
+ * rift beside the floor: the round trip, and the CPU per write of each role
+ * (user + kernel), with the whole cluster's CPU per write divided by the
+ * cores, which on this machine is about what a write's latency cannot go below
+ * while every process competes for them.
+ */
+export function floorTable(rows: readonly OneClientFigures[]): string {
+  const cores = availableParallelism();
+  const lines = [
+    `| | writes | p50 ms | p99 ms | writes/s | leader µs (user + kernel) | each follower µs | client µs | all processes µs per write | ÷ ${cores} cores, ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const total = totalCpuUs(r);
+    lines.push(
+      `| ${r.name} | ${r.writes} | ${r.p50Ms.toFixed(3)} | ${r.p99Ms.toFixed(3)} | ${r.writesPerSecond.toFixed(0)} | ` +
+        `${fmt(r.leader.userUs)} + ${fmt(r.leader.systemUs)} | ${fmt(r.follower.userUs)} + ${fmt(r.follower.systemUs)} | ` +
+        `${fmt(r.client.userUs)} + ${fmt(r.client.systemUs)} | ${fmt(total)} | ${(total / cores / 1000).toFixed(3)} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
