@@ -21,7 +21,7 @@
  * run hits both alike; the medians and their ratios are printed. Without
  * etcd installed it says so and measures rift alone.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import { Cluster } from '../harness/cluster.js';
 import { RiftClient } from '../node/client.js';
 import { EtcdCluster, etcdVersion } from './etcd.js';
 import { failoverStages, type FailoverStages } from './failover-stages.js';
+import { measureFloor, type FloorResult } from './floor.js';
 import { ownCpuSeconds, processCpuSeconds } from './proc-cpu.js';
 
 type Workload = 'write' | 'mixed';
@@ -365,6 +366,9 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
       process.stdout.write(`warm-up: ${warmupMs / 1000} s of unmeasured load per system (write, then mixed, ${most} clients)\n`);
     }
     const results: LoadResult[] = [];
+    // With --vs etcd, the one-client writes also run on the floor (bench/floor.ts): the same machine's limit for a
+    // five-process cluster that does nothing but UDP with HMAC and fdatasync, in the same window as both systems.
+    const floors: FloorResult[] = [];
     for (let r = 0; r < repeats; r++) {
       for (const workload of ['write', 'mixed'] as const) {
         for (const clients of clientCounts) {
@@ -372,6 +376,23 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
             const result = await runLoad(system, workload, clients, durationMs, String(tag++));
             results.push(result);
             process.stdout.write(`${repeats > 1 ? `[${r + 1}/${repeats}] ` : ''}${resultLine(result)}\n`);
+          }
+          if (values.vs === 'etcd' && workload === 'write' && clients === 1) {
+            const dir = join(runDir, `floor-${r}`);
+            mkdirSync(dir);
+            const floor = await measureFloor({
+              writes: Number.MAX_SAFE_INTEGER,
+              durationMs,
+              warmup: 500,
+              payloadBytes: 64,
+              followers: 4,
+              dir,
+            });
+            floors.push(floor);
+            process.stdout.write(
+              `${repeats > 1 ? `[${r + 1}/${repeats}] ` : ''}floor  write  clients=  1  ${floor.writesPerSecond.toFixed(0).padStart(6)} ops/s  ` +
+                `p50 ${floor.p50Ms.toFixed(2)} ms  p99 ${floor.p99Ms.toFixed(2)} ms  (${floor.writes} ok; bench/floor.ts)\n`,
+            );
           }
         }
       }
@@ -404,13 +425,25 @@ export async function runClusterBench(argv: readonly string[]): Promise<void> {
           );
         }
       }
+      if (floors.length > 0) {
+        const floorOps = median(floors.map((f) => f.writesPerSecond));
+        const floorP50 = median(floors.map((f) => f.p50Ms));
+        const of = (system: string): LoadResult[] =>
+          results.filter((x) => x.system === system && x.workload === 'write' && x.clients === 1);
+        const riftOps = median(of('rift').map((x) => x.opsPerSecond));
+        const etcdOps = median(of('etcd').map((x) => x.opsPerSecond));
+        process.stdout.write(
+          `floor (bench/floor.ts), write, 1 client: ${floorOps.toFixed(0)} ops/s, p50 ${floorP50.toFixed(2)} ms; ` +
+            `floor / etcd ${(floorOps / etcdOps).toFixed(2)}, rift / floor ${(riftOps / floorOps).toFixed(2)} in ops/s\n`,
+        );
+      }
       if (failover['rift'] !== undefined && failover['etcd'] !== undefined) {
         process.stdout.write(
           `failover median: rift ${median(failover['rift']).toFixed(0)} ms, etcd ${median(failover['etcd']).toFixed(0)} ms\n`,
         );
       }
     }
-    if (values.json) process.stdout.write(`${JSON.stringify({ results, failoverMs: failover })}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ results, failoverMs: failover, floor: floors })}\n`);
   } finally {
     etcd?.stop();
     await cluster.stop();

@@ -147,7 +147,9 @@ async function cpuOf(child: Child): Promise<Extract<FloorFromChild, { kind: 'cpu
  * ones of `payloadBytes` each. Log files go to `dir`.
  */
 export async function measureFloor(opts: {
+  /** Measured writes; with `durationMs`, the most it does (writes stop when either is reached). */
   readonly writes: number;
+  readonly durationMs?: number;
   readonly warmup: number;
   readonly payloadBytes: number;
   readonly followers: number;
@@ -203,30 +205,32 @@ export async function measureFloor(opts: {
     const ownBefore = process.cpuUsage();
     const latencies: number[] = [];
     const t0 = performance.now();
-    for (let i = 0; i < opts.writes; i++) {
+    const until = opts.durationMs === undefined ? Infinity : t0 + opts.durationMs;
+    for (let i = 0; i < opts.writes && performance.now() < until; i++) {
       const start = performance.now();
       await write(seq++);
       latencies.push(performance.now() - start);
     }
     const elapsedMs = performance.now() - t0;
+    const done = latencies.length;
     const own = process.cpuUsage(ownBefore);
     const after = await Promise.all(children.map(cpuOf));
     const per = (i: number): RoleCpu => ({
-      userUs: (after[i]!.userUs - before[i]!.userUs) / opts.writes,
-      systemUs: (after[i]!.systemUs - before[i]!.systemUs) / opts.writes,
+      userUs: (after[i]!.userUs - before[i]!.userUs) / done,
+      systemUs: (after[i]!.systemUs - before[i]!.systemUs) / done,
     });
     const followerCpu = children.slice(1).map((_, i) => per(i + 1));
     const mean = (pick: (r: RoleCpu) => number): number => followerCpu.reduce((s, r) => s + pick(r), 0) / Math.max(1, followerCpu.length);
     return {
       name: 'floor',
-      writes: opts.writes,
+      writes: done,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
-      writesPerSecond: (opts.writes * 1000) / elapsedMs,
+      writesPerSecond: (done * 1000) / elapsedMs,
       leader: per(0),
       follower: { userUs: mean((r) => r.userUs), systemUs: mean((r) => r.systemUs) },
       followers: opts.followers,
-      client: { userUs: own.user / opts.writes, systemUs: own.system / opts.writes },
+      client: { userUs: own.user / done, systemUs: own.system / done },
       fsyncs: after.map((a) => a.fsyncs),
       logBytes: after.map((a) => a.logBytes),
       badMacs: badMacs + after.reduce((s, a) => s + a.badMacs, 0),
