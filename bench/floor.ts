@@ -54,7 +54,7 @@ export function totalCpuUs(f: OneClientFigures): number {
   return role(f.leader) + f.followers * role(f.follower) + role(f.client);
 }
 
-/** CPU seconds of a set of processes by role, between start() and perWrite(). */
+/** The CPU a leader, its followers and this process (the client) spend from construction until perWrite(), read from /proc. */
 export class CpuMeter {
   private readonly start: Map<number, { userSeconds: number; systemSeconds: number }> = new Map();
   private readonly ownStart = process.cpuUsage();
@@ -125,9 +125,11 @@ function nextMessage(proc: ChildProcess, kind: FloorFromChild['kind'], deadlineM
 const parentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = basename(parentDir) === 'dist' ? resolve(parentDir, '..') : parentDir;
 
-async function startChild(role: 'leader' | 'follower', dir: string, keyHex: string): Promise<Child> {
+/** Forks a child and records it in `children` at once, so the caller's cleanup stops it even if it never gets ready. */
+async function startChild(role: 'leader' | 'follower', dir: string, keyHex: string, children: ChildProcess[]): Promise<Child> {
   const script = join(repoRoot, 'dist', 'bench', 'floor-process.js');
   const proc = fork(script, [role, dir, keyHex], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(proc);
   const ready = await nextMessage(proc, 'ready', 10_000);
   if (ready.kind !== 'ready') throw new Error('unreachable');
   return { proc, port: ready.port };
@@ -159,12 +161,13 @@ export async function measureFloor(opts: {
 }): Promise<FloorResult> {
   const key = randomBytes(32);
   const children: Child[] = [];
+  const spawned: ChildProcess[] = [];
   const socket = dgram.createSocket('udp4');
   socket.on('error', (e) => process.stderr.write(`floor client: socket error ${e.message}\n`));
   try {
-    const leader = await startChild('leader', opts.dir, key.toString('hex'));
+    const leader = await startChild('leader', opts.dir, key.toString('hex'), spawned);
     children.push(leader);
-    for (let i = 0; i < opts.followers; i++) children.push(await startChild('follower', opts.dir, key.toString('hex')));
+    for (let i = 0; i < opts.followers; i++) children.push(await startChild('follower', opts.dir, key.toString('hex'), spawned));
     const peersOk = nextMessage(leader.proc, 'peers-ok', 10_000);
     leader.proc.send({ kind: 'peers', ports: children.slice(1).map((c) => c.port) } satisfies FloorToChild);
     await peersOk;
@@ -238,14 +241,18 @@ export async function measureFloor(opts: {
   } finally {
     socket.close();
     await Promise.all(
-      children.map(
-        (c) =>
+      spawned.map(
+        (proc) =>
           new Promise<void>((resolve) => {
-            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-            c.proc.once('exit', () => resolve());
-            c.proc.send({ kind: 'stop' } satisfies FloorToChild);
+            if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
             // A child that does not leave on its own within a second is killed (no orphans).
-            setTimeout(() => c.proc.kill('SIGKILL'), 1_000).unref();
+            const kill = setTimeout(() => proc.kill('SIGKILL'), 1_000);
+            proc.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            if (proc.connected) proc.send({ kind: 'stop' } satisfies FloorToChild);
+            else proc.kill('SIGKILL');
           }),
       ),
     );

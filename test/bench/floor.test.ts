@@ -3,6 +3,7 @@
  * Every write is fdatasynced by every process and answered once a majority
  * has it; a datagram with a wrong tag does not open.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,4 +62,15 @@ describe('measureFloor', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a process that cannot start fails the measurement, and no floor process is left running', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'rift-floor-test-')), 'missing');
+    // The leader opens its log in a directory that does not exist: it exits before it is ready.
+    await expect(measureFloor({ writes: 5, warmup: 0, payloadBytes: 8, followers: 4, dir })).rejects.toThrow(
+      /exited \(code 1\) before 'ready'/,
+    );
+    const left = spawnSync('pgrep', ['-f', `floor-process.js (leader|follower) ${dir}`], { encoding: 'utf8' });
+    expect(left.stdout.trim()).toBe('');
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }, 30_000);
 });
