@@ -61,8 +61,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 /**
  * Runs the comparison and prints its table. `cli` is the compiled rift-check
  * entry (one bundled module); `unbundledCli` the same program as tsc emits
- * it, and an empty script run by the same `node`: Node's own start-up and
- * exit, the floor under any rift-check run, all four interleaved.
+ * it, an empty script run by the same `node` (Node's own start-up and
+ * exit, the floor under any rift-check run), and a script that only reads
+ * the file and JSON.parses each line (the floor under any checker written
+ * for Node that reads this format), all five interleaved.
  */
 export function runVsPorcupine(opts: {
   cli: string;
@@ -86,11 +88,20 @@ export function runVsPorcupine(opts: {
   process.stdout.write(`${goVersion()}; Porcupine from ${opts.src}\n`);
   const empty = join(opts.tmp, 'empty.mjs');
   writeFileSync(empty, '');
+  const readParse = join(opts.tmp, 'read-parse.mjs');
+  writeFileSync(
+    readParse,
+    "import { readFileSync } from 'node:fs';\n" +
+      'let n = 0;\n' +
+      "for (const l of readFileSync(process.argv[2], 'utf8').split('\\n')) if (l.length > 0) n += JSON.parse(l) === null ? 0 : 1;\n" +
+      'if (n < 0) console.log(n);\n',
+  );
   const lines: string[] = [];
   for (const f of opts.files) {
     const ours: number[] = [];
     const unbundled: number[] = [];
     const floor: number[] = [];
+    const parseOnly: number[] = [];
     const theirs: number[] = [];
     let oursCode = -1;
     let theirsCode = -1;
@@ -99,10 +110,13 @@ export function runVsPorcupine(opts: {
       const b = timed(built.bin, [f.path, '60']);
       const u = timed(process.execPath, [opts.unbundledCli, f.path]);
       const n = timed(process.execPath, [empty]);
+      const p = timed(process.execPath, [readParse, f.path]);
+      if (p.code !== 0) throw new Error(`${f.name}: the read-and-parse script failed (exit ${p.code})`);
       if (u.code !== a.code) throw new Error(`${f.name}: the bundled and unbundled rift-check disagree (exit ${a.code} vs ${u.code})`);
       ours.push(a.ms);
       unbundled.push(u.ms);
       floor.push(n.ms);
+      parseOnly.push(p.ms);
       theirs.push(b.ms);
       oursCode = a.code;
       theirsCode = b.code;
@@ -111,7 +125,7 @@ export function runVsPorcupine(opts: {
     const t = median(theirs);
     const runs = (xs: number[]): string => `${median(xs).toFixed(0)} (${xs.map((x) => x.toFixed(0)).join(', ')})`;
     lines.push(
-      `| ${f.name} | ${f.clientOps} | ${VERDICT[oursCode] ?? `exit ${oursCode}`} | ${VERDICT[theirsCode] ?? `exit ${theirsCode}`} | ${runs(ours)} | ${runs(theirs)} | ${(o / t).toFixed(2)} | ${median(unbundled).toFixed(0)} | ${median(floor).toFixed(0)} |`,
+      `| ${f.name} | ${f.clientOps} | ${VERDICT[oursCode] ?? `exit ${oursCode}`} | ${VERDICT[theirsCode] ?? `exit ${theirsCode}`} | ${runs(ours)} | ${runs(theirs)} | ${(o / t).toFixed(2)} | ${median(unbundled).toFixed(0)} | ${median(floor).toFixed(0)} | ${median(parseOnly).toFixed(0)} |`,
     );
   }
   process.stdout.write(
@@ -119,6 +133,6 @@ export function runVsPorcupine(opts: {
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}\n\n| file | client ops | rift | Porcupine | rift ms (runs) | Porcupine ms (runs) | rift / Porcupine | rift unbundled ms | node, empty script ms |\n|---|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
+      )}\n\n| file | client ops | rift | Porcupine | rift ms (runs) | Porcupine ms (runs) | rift / Porcupine | rift unbundled ms | node, empty script ms | node, read + JSON.parse only ms |\n|---|---|---|---|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
   );
 }
