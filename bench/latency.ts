@@ -5,6 +5,13 @@
  * are stopped with SIGTERM (each writes its marks), and the marks become a
  * per-stage table (bench/latency-breakdown.ts) of medians and p99s.
  *
+ * Then (unless `--no-floor`) rift untraced and the floor (bench/floor.ts:
+ * five processes doing only what a committed write needs), each after the
+ * same warm-up, interleaved `--floor-repeats` times, with each role's CPU per
+ * write: how far rift is from this machine's limit, and where (user or
+ * kernel time). The client's CPU is this whole process's, the cluster's
+ * bookkeeping included.
+ *
  * `--compare-off` also measures the same one-client load with tracing off,
  * interleaved with it, so the probe's own cost shows (it should be noise).
  */
