@@ -31,7 +31,8 @@ import { RiftClient } from '../node/client.js';
 import { EtcdCluster, etcdVersion } from './etcd.js';
 import { failoverStages, type FailoverStages } from './failover-stages.js';
 import { measureFloor, type FloorResult } from './floor.js';
-import { ownCpuSeconds, processCpuSeconds } from './proc-cpu.js';
+import { median, quantileOfSorted } from './stats.js';
+import { cpuUs, ownCpuSplit, processCpuSplit, roleCpuPerOp, type CpuSplit, type RoleCpuSample } from './proc-cpu.js';
 
 type Workload = 'write' | 'mixed';
 
@@ -60,13 +61,6 @@ interface CpuPerOp {
   readonly total: number;
 }
 
-/** CPU seconds so far of the leader, each follower and the bench process; null if any node's cannot be read. */
-interface CpuSample {
-  readonly leader: number;
-  readonly followers: readonly number[];
-  readonly client: number;
-}
-
 /** One closed-loop client of a system under test: an op at a time. */
 interface BenchClient {
   put(key: string, value: string): Promise<boolean>;
@@ -80,19 +74,7 @@ interface System {
   /** Clients for one load, on the leader as it is now. */
   clients(count: number, tag: string): Promise<BenchClient[]>;
   /** CPU used so far by the leader the clients were placed on, the other nodes and this process; null when unknown. */
-  cpu(): CpuSample | null;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-/** The median (the mean of the middle two for an even count: two repeats give their mean). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  cpu(): RoleCpuSample | null;
 }
 
 async function runLoad(system: System, workload: Workload, clients: number, durationMs: number, tag: string): Promise<LoadResult> {
@@ -128,20 +110,17 @@ async function runLoad(system: System, workload: Workload, clients: number, dura
     errors,
     seconds,
     opsPerSecond: latencies.length / seconds,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
+    p50Ms: quantileOfSorted(latencies, 0.5),
+    p99Ms: quantileOfSorted(latencies, 0.99),
     cpuUsPerOp: cpuPerOp(cpuBefore, cpuAfter, latencies.length),
   };
 }
 
-function cpuPerOp(before: CpuSample | null, after: CpuSample | null, ops: number): CpuPerOp | null {
+function cpuPerOp(before: RoleCpuSample | null, after: RoleCpuSample | null, ops: number): CpuPerOp | null {
   if (before === null || after === null || ops === 0 || before.followers.length !== after.followers.length) return null;
-  const us = (seconds: number): number => (seconds * 1e6) / ops;
-  const leader = us(after.leader - before.leader);
-  const followers = after.followers.map((f, i) => us(f - before.followers[i]!));
-  const follower = followers.reduce((a, b) => a + b, 0) / Math.max(1, followers.length);
-  const client = us(after.client - before.client);
-  return { leader, follower, client, total: leader + followers.reduce((a, b) => a + b, 0) + client };
+  const per = roleCpuPerOp(before, after, ops);
+  const [leader, follower, client] = [cpuUs(per.leader), cpuUs(per.follower), cpuUs(per.client)];
+  return { leader, follower, client, total: leader + follower * after.followers.length + client };
 }
 
 function riftSystem(cluster: Cluster): System {
@@ -151,14 +130,14 @@ function riftSystem(cluster: Cluster): System {
     cpu() {
       if (leaderNow === null) return null;
       const leader = leaderNow;
-      const cpuOf = (id: string): number | null => {
+      const cpuOf = (id: string): CpuSplit | null => {
         const pid = cluster.pid(id);
-        return pid === null ? null : processCpuSeconds(pid);
+        return pid === null ? null : processCpuSplit(pid);
       };
       const leaderCpu = cpuOf(leader);
       const followers = cluster.nodeIds.filter((id) => id !== leader).map(cpuOf);
       if (leaderCpu === null || followers.some((f) => f === null)) return null;
-      return { leader: leaderCpu, followers: followers as number[], client: ownCpuSeconds() };
+      return { leader: leaderCpu, followers: followers as CpuSplit[], client: ownCpuSplit() };
     },
     async clients(count, tag) {
       const leader = await cluster.waitForLeader(15_000);
@@ -283,8 +262,8 @@ async function etcdFailover(etcd: EtcdCluster, kills: number): Promise<number[]>
 function failoverLine(system: string, windows: readonly number[]): string {
   const sorted = [...windows].sort((a, b) => a - b);
   return (
-    `${system.padEnd(5)} failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantile(sorted, 0.5).toFixed(0)} ms  ` +
-    `p90 ${quantile(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms`
+    `${system.padEnd(5)} failover (${windows.length} leader kills): min ${sorted[0]!.toFixed(0)} ms  median ${quantileOfSorted(sorted, 0.5).toFixed(0)} ms  ` +
+    `p90 ${quantileOfSorted(sorted, 0.9).toFixed(0)} ms  max ${sorted[sorted.length - 1]!.toFixed(0)} ms`
   );
 }
 

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './stats.js';
 
 /** One load line of a build's cluster report. */
 export interface LoadFigure {
@@ -44,12 +45,6 @@ export function parseClusterReport(text: string): LoadFigure[] {
     });
   }
   return figures;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** The table: per load, the median ops/s and p50 of each build and after / before. */

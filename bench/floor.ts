@@ -20,13 +20,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FLOOR_KIND, openFloor, sealFloor, type FloorFromChild, type FloorToChild } from './floor-process.js';
-import { processCpuSplit } from './proc-cpu.js';
+import { cpuUs, ownCpuSplit, processCpuSplit, roleCpuPerOp, type CpuSplit, type RoleCpu, type RoleCpuSample } from './proc-cpu.js';
+import { quantile } from './stats.js';
 
-/** CPU per write of one role, in µs. */
-export interface RoleCpu {
-  readonly userUs: number;
-  readonly systemUs: number;
-}
+export type { RoleCpu } from './proc-cpu.js';
 
 /** One closed-loop client's writes, measured. */
 export interface OneClientFigures {
@@ -50,51 +47,33 @@ export interface FloorResult extends OneClientFigures {
 }
 
 export function totalCpuUs(f: OneClientFigures): number {
-  const role = (r: RoleCpu): number => r.userUs + r.systemUs;
-  return role(f.leader) + f.followers * role(f.follower) + role(f.client);
+  return cpuUs(f.leader) + f.followers * cpuUs(f.follower) + cpuUs(f.client);
 }
 
 /** The CPU a leader, its followers and this process (the client) spend from construction until perWrite(), read from /proc. */
 export class CpuMeter {
-  private readonly start: Map<number, { userSeconds: number; systemSeconds: number }> = new Map();
-  private readonly ownStart = process.cpuUsage();
+  private readonly before: RoleCpuSample;
 
   constructor(
     private readonly leaderPid: number,
     private readonly followerPids: readonly number[],
   ) {
-    for (const pid of [leaderPid, ...followerPids]) {
+    this.before = this.sample();
+  }
+
+  private sample(): RoleCpuSample {
+    const of = (pid: number): CpuSplit => {
       const s = processCpuSplit(pid);
       if (s === null) throw new Error(`cannot read the CPU time of pid ${pid} (/proc)`);
-      this.start.set(pid, s);
-    }
+      return s;
+    };
+    return { leader: of(this.leaderPid), followers: this.followerPids.map(of), client: ownCpuSplit() };
   }
 
-  /** The CPU of each role since construction divided by `writes` (this process is the client). */
+  /** The CPU of each role since construction divided by `writes`. */
   perWrite(writes: number): { leader: RoleCpu; follower: RoleCpu; client: RoleCpu } {
-    const of = (pid: number): RoleCpu => {
-      const now = processCpuSplit(pid);
-      const then = this.start.get(pid)!;
-      if (now === null) throw new Error(`pid ${pid} is gone`);
-      return {
-        userUs: ((now.userSeconds - then.userSeconds) * 1e6) / writes,
-        systemUs: ((now.systemSeconds - then.systemSeconds) * 1e6) / writes,
-      };
-    };
-    const followers = this.followerPids.map(of);
-    const mean = (pick: (r: RoleCpu) => number): number => followers.reduce((s, r) => s + pick(r), 0) / Math.max(1, followers.length);
-    const own = process.cpuUsage(this.ownStart);
-    return {
-      leader: of(this.leaderPid),
-      follower: { userUs: mean((r) => r.userUs), systemUs: mean((r) => r.systemUs) },
-      client: { userUs: own.user / writes, systemUs: own.system / writes },
-    };
+    return roleCpuPerOp(this.before, this.sample(), writes);
   }
-}
-
-export function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 interface Child {
@@ -141,6 +120,16 @@ async function cpuOf(child: Child): Promise<Extract<FloorFromChild, { kind: 'cpu
   const m = await reply;
   if (m.kind !== 'cpu') throw new Error('unreachable');
   return m;
+}
+
+/** Every child's counters (the leader first) and the roles' CPU so far, this process as the client. */
+async function cpuSample(
+  children: readonly Child[],
+): Promise<{ children: Extract<FloorFromChild, { kind: 'cpu' }>[]; cpu: RoleCpuSample }> {
+  const client = ownCpuSplit();
+  const replies = await Promise.all(children.map(cpuOf));
+  const split = (m: { userUs: number; systemUs: number }): CpuSplit => ({ userSeconds: m.userUs / 1e6, systemSeconds: m.systemUs / 1e6 });
+  return { children: replies, cpu: { leader: split(replies[0]!), followers: replies.slice(1).map(split), client } };
 }
 
 /**
@@ -204,8 +193,7 @@ export async function measureFloor(opts: {
 
     let seq = 0;
     for (let i = 0; i < opts.warmup; i++) await write(seq++);
-    const before = await Promise.all(children.map(cpuOf));
-    const ownBefore = process.cpuUsage();
+    const before = await cpuSample(children);
     const latencies: number[] = [];
     const t0 = performance.now();
     const until = opts.durationMs === undefined ? Infinity : t0 + opts.durationMs;
@@ -216,27 +204,18 @@ export async function measureFloor(opts: {
     }
     const elapsedMs = performance.now() - t0;
     const done = latencies.length;
-    const own = process.cpuUsage(ownBefore);
-    const after = await Promise.all(children.map(cpuOf));
-    const per = (i: number): RoleCpu => ({
-      userUs: (after[i]!.userUs - before[i]!.userUs) / done,
-      systemUs: (after[i]!.systemUs - before[i]!.systemUs) / done,
-    });
-    const followerCpu = children.slice(1).map((_, i) => per(i + 1));
-    const mean = (pick: (r: RoleCpu) => number): number => followerCpu.reduce((s, r) => s + pick(r), 0) / Math.max(1, followerCpu.length);
+    const after = await cpuSample(children);
     return {
       name: 'floor',
       writes: done,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       writesPerSecond: (done * 1000) / elapsedMs,
-      leader: per(0),
-      follower: { userUs: mean((r) => r.userUs), systemUs: mean((r) => r.systemUs) },
+      ...roleCpuPerOp(before.cpu, after.cpu, done),
       followers: opts.followers,
-      client: { userUs: own.user / done, systemUs: own.system / done },
-      fsyncs: after.map((a) => a.fsyncs),
-      logBytes: after.map((a) => a.logBytes),
-      badMacs: badMacs + after.reduce((s, a) => s + a.badMacs, 0),
+      fsyncs: after.children.map((a) => a.fsyncs),
+      logBytes: after.children.map((a) => a.logBytes),
+      badMacs: badMacs + after.children.reduce((s, a) => s + a.badMacs, 0),
     };
   } finally {
     socket.close();

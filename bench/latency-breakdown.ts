@@ -28,6 +28,7 @@
  * the network round trip.
  */
 import type { ProbeMark, Stage } from '../node/latency-probe.js';
+import { quantileOfSorted } from './stats.js';
 
 export interface StageStats {
   readonly name: string;
@@ -67,14 +68,9 @@ function index(marks: readonly ProbeMark[]): { first: FirstMarks; all: AllMarks 
   return { first, all };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 function stats(name: string, values: readonly number[]): StageStats {
   const sorted = [...values].sort((a, b) => a - b);
-  return { name, samples: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  return { name, samples: sorted.length, p50Ms: quantileOfSorted(sorted, 0.5), p99Ms: quantileOfSorted(sorted, 0.99) };
 }
 
 /**

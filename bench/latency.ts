@@ -23,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { Cluster } from '../harness/cluster.js';
 import { RiftClient } from '../node/client.js';
 import { parseProbeTrace, type ProbeMark } from '../node/latency-probe.js';
-import { CpuMeter, floorTable, measureFloor, quantile, totalCpuUs, type OneClientFigures } from './floor.js';
+import { CpuMeter, floorTable, measureFloor, totalCpuUs, type OneClientFigures } from './floor.js';
+import { quantile } from './stats.js';
 import { breakdownTable, latencyBreakdown, type Breakdown } from './latency-breakdown.js';
 
 const CLUSTER_SIZE = 5;
