@@ -16,10 +16,9 @@ import { lanes } from '../../mc/hash.js';
 import { LogTable } from '../../mc/intern.js';
 import { Model, type World } from '../../mc/model.js';
 import type { Entry } from '../../node/raft/types.js';
-import { PROPERTY_NAMES } from '../../mc/options.js';
 import { replayTrace } from '../../sim/stepped/replay.js';
 import { parseTrace } from '../../sim/stepped/trace.js';
-import { check, flags, LEADER_PUT_READ, optionsOf, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
+import { check, flags, LEADER_PUT_READ, optionsOf, propertiesWithout, snapshotTransitions, traceOf, walkEvents } from './helpers.js';
 
 function fp(model: Model, w: World): string {
   model.fingerprint(w);
@@ -98,16 +97,12 @@ describe('--unsafe snapshot-past-commit', () => {
   });
 
   it('BFS on Figure 3 alone: a later leader overwrites what the snapshot applied (state machine safety); the replay confirms', async () => {
-    const figure3 = PROPERTY_NAMES.filter(
-      (p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum' && p !== 'founded-acks',
-    ).join(',');
     const r = await check([
       '--unsafe',
       'snapshot-past-commit',
       '--snapshot-every',
       '2',
-      '--properties',
-      figure3,
+      ...FIGURE_3,
       ...flags({ ...PAST_COMMIT, reads: 1, timeouts: 1, snapshots: 1 }),
     ]);
     expect(r.result.stopped).toBe('violation');
@@ -258,12 +253,9 @@ const KEEP_LOG_BOUNDS = flags({
   'commit-notice': 'immediate',
 });
 // Figure 3 and the other properties the default set checks without membership (commit-quorum, issue 18, is off there).
-const FIGURE_3 = [
-  '--properties',
-  PROPERTY_NAMES.filter((p) => p !== 'snapshot-committed' && p !== 'liveness' && p !== 'commit-quorum' && p !== 'founded-acks').join(','),
-];
+const FIGURE_3 = propertiesWithout('snapshot-committed', 'liveness', 'commit-quorum', 'founded-acks');
 // The default set but founded-acks, which judges n2's answer to the snapshot itself, before any harm follows from it.
-const HARM = ['--properties', PROPERTY_NAMES.filter((p) => p !== 'commit-quorum' && p !== 'founded-acks').join(',')];
+const HARM = propertiesWithout('commit-quorum', 'founded-acks');
 /** Index of the step after which n2 has installed the snapshot (fsync n2 after deliver MsgSnap). */
 const INSTALLED = KEEP_LOG_PATH.indexOf('deliver n3->n2 MsgSnap') + 2;
 
