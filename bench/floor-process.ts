@@ -7,6 +7,7 @@
  *   child → parent  { kind: 'ready', port }          bound, log file open
  *   parent → leader { kind: 'peers', ports }         the followers' ports
  *   parent → child  { kind: 'cpu' }                  → { kind: 'cpu', userUs, systemUs, fsyncs, logBytes, badMacs }
+ *   parent → child  { kind: 'settle', writes }       → the same, once `writes` records are durable here
  *   parent → child  { kind: 'stop' }                 close and exit
  *
  * Datagrams (every one authenticated with HMAC-SHA256 over the bytes before
@@ -38,7 +39,7 @@ export const FLOOR_HEADER_BYTES = 5;
 export const FLOOR_FRAME_HEADER_BYTES = 8;
 export const FLOOR_KIND = { request: 1, append: 2, ack: 3, reply: 4 } as const;
 
-export type FloorToChild = { kind: 'peers'; ports: number[] } | { kind: 'cpu' } | { kind: 'stop' };
+export type FloorToChild = { kind: 'peers'; ports: number[] } | { kind: 'cpu' } | { kind: 'settle'; writes: number } | { kind: 'stop' };
 export type FloorFromChild =
   | { kind: 'ready'; port: number }
   | { kind: 'peers-ok' }
@@ -87,6 +88,19 @@ function startChild(role: string, dir: string, key: Buffer): void {
   const log = new FloorLog(join(dir, `${role}-${process.pid}.log`));
   const socket = dgram.createSocket('udp4');
   let badMacs = 0;
+  // A majority answers a write, so the last one may still be on its way to disk here when the client is done.
+  let settleAt: number | null = null;
+  const counters = (): FloorFromChild => {
+    const cpu = process.cpuUsage();
+    return { kind: 'cpu', userUs: cpu.user, systemUs: cpu.system, fsyncs: log.fsyncs, logBytes: log.bytes, badMacs };
+  };
+  const synced = (): void => {
+    log.fsyncs++;
+    if (settleAt !== null && log.fsyncs >= settleAt) {
+      settleAt = null;
+      process.send?.(counters());
+    }
+  };
   socket.on('error', (e) => process.stderr.write(`floor ${role}: socket error ${e.message}\n`));
   const send = (datagram: Buffer, port: number): void => socket.send(datagram, port, '127.0.0.1');
 
@@ -116,7 +130,7 @@ function startChild(role: string, dir: string, key: Buffer): void {
       if (kind !== FLOOR_KIND.append) return;
       log.append(plain.subarray(1));
       fdatasyncSync(log.fd);
-      log.fsyncs++;
+      synced();
       send(sealFloor(key, FLOOR_KIND.ack, seq, new Uint8Array(0)), from.port);
       return;
     }
@@ -131,7 +145,7 @@ function startChild(role: string, dir: string, key: Buffer): void {
       log.append(plain.subarray(1));
       fdatasync(log.fd, (error) => {
         if (error !== null) throw error;
-        log.fsyncs++;
+        synced();
         if (seq !== current) return;
         ownDurable = true;
         maybeAnswer();
@@ -148,19 +162,13 @@ function startChild(role: string, dir: string, key: Buffer): void {
         followerPorts = m.ports;
         process.send?.({ kind: 'peers-ok' } satisfies FloorFromChild);
         return;
-      case 'cpu': {
-        const cpu = process.cpuUsage();
-        const reply: FloorFromChild = {
-          kind: 'cpu',
-          userUs: cpu.user,
-          systemUs: cpu.system,
-          fsyncs: log.fsyncs,
-          logBytes: log.bytes,
-          badMacs,
-        };
-        process.send?.(reply);
+      case 'cpu':
+        process.send?.(counters());
         return;
-      }
+      case 'settle':
+        if (log.fsyncs >= m.writes) process.send?.(counters());
+        else settleAt = m.writes;
+        return;
       case 'stop':
         socket.close();
         closeSync(log.fd);

@@ -114,9 +114,12 @@ async function startChild(role: 'leader' | 'follower', dir: string, keyHex: stri
   return { proc, port: ready.port };
 }
 
-async function cpuOf(child: Child): Promise<Extract<FloorFromChild, { kind: 'cpu' }>> {
+async function cpuOf(
+  child: Child,
+  ask: FloorToChild & { kind: 'cpu' | 'settle' } = { kind: 'cpu' },
+): Promise<Extract<FloorFromChild, { kind: 'cpu' }>> {
   const reply = nextMessage(child.proc, 'cpu', 10_000);
-  child.proc.send({ kind: 'cpu' } satisfies FloorToChild);
+  child.proc.send(ask);
   const m = await reply;
   if (m.kind !== 'cpu') throw new Error('unreachable');
   return m;
@@ -127,7 +130,7 @@ async function cpuSample(
   children: readonly Child[],
 ): Promise<{ children: Extract<FloorFromChild, { kind: 'cpu' }>[]; cpu: RoleCpuSample }> {
   const client = ownCpuSplit();
-  const replies = await Promise.all(children.map(cpuOf));
+  const replies = await Promise.all(children.map((c) => cpuOf(c)));
   const split = (m: { userUs: number; systemUs: number }): CpuSplit => ({ userSeconds: m.userUs / 1e6, systemSeconds: m.systemUs / 1e6 });
   return { children: replies, cpu: { leader: split(replies[0]!), followers: replies.slice(1).map(split), client } };
 }
@@ -205,6 +208,8 @@ export async function measureFloor(opts: {
     const elapsedMs = performance.now() - t0;
     const done = latencies.length;
     const after = await cpuSample(children);
+    // The counters once every process has made every write durable (a majority answered the last one, so the rest may lag behind by one).
+    const settled = await Promise.all(children.map((c) => cpuOf(c, { kind: 'settle', writes: seq })));
     return {
       name: 'floor',
       writes: done,
@@ -213,9 +218,9 @@ export async function measureFloor(opts: {
       writesPerSecond: (done * 1000) / elapsedMs,
       ...roleCpuPerOp(before.cpu, after.cpu, done),
       followers: opts.followers,
-      fsyncs: after.children.map((a) => a.fsyncs),
-      logBytes: after.children.map((a) => a.logBytes),
-      badMacs: badMacs + after.children.reduce((s, a) => s + a.badMacs, 0),
+      fsyncs: settled.map((a) => a.fsyncs),
+      logBytes: settled.map((a) => a.logBytes),
+      badMacs: badMacs + settled.reduce((s, a) => s + a.badMacs, 0),
     };
   } finally {
     socket.close();
