@@ -173,7 +173,8 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
     case 'pause_leader':
       return fc.integer(pauseMsRange).map((forMs) => ({ kind, forMs }));
     case 'corrupt_last_frame':
-      return node.map((n) => ({ kind, node: n }));
+      // aimed is a constant, not a draw: every other fault of a seed is generated as before.
+      return node.map((n) => ({ kind, node: n, aimed: true }));
     case 'lose_tail':
       return fc.record({ node, entries: fc.integer({ min: 1, max: 20 }) }).map((r) => ({ kind, node: r.node, entries: r.entries }));
     case 'membership':

@@ -96,7 +96,20 @@ export type Fault =
    * of its log, and a restart: it must refuse to start (issue 15 defect 3);
    * `--unsafe-torn-tail-dropped` drops the frame and what it held.
    */
-  | { readonly kind: 'corrupt_last_frame'; readonly node: number }
+  | {
+      readonly kind: 'corrupt_last_frame';
+      readonly node: number;
+      /**
+       * Aimed at what recovery must tell apart (node/storage/replay.ts): the
+       * failure waits until the node is in the middle of an append (its fsync
+       * not done; at most one maximum election timeout), so the append is
+       * torn beside the flipped durable frame, and half the time the flipped
+       * bit is in that frame's header (length, checksum, type). Generated
+       * scenarios set it; absent (scenarios kept from before), the failure is
+       * at once and the bit anywhere in the frame, as they were recorded.
+       */
+      readonly aimed?: boolean;
+    }
   /**
    * Outside Raft's fault model (a disk that loses synced data), bounded so
    * that a correct node stays safe, hence in the default mix: power failure of a follower (the `node`-th running

@@ -282,6 +282,8 @@ export class Simulation {
   private readonly violations: Violation[] = [];
   private readonly trace: string[] = [];
   private readonly touched = new Set<SimNode>();
+  /** Nodes a `corrupt_last_frame` fault waits to catch in the middle of an append (tearWhenWriting). */
+  private readonly awaitingWrite = new Set<SimNode>();
   private hash = 0x2545f491;
   private nextValue = 1;
   private nextProcess = 0;
@@ -477,6 +479,7 @@ export class Simulation {
       // (the same turn, so the same interleaving), without an async call's allocations when no disk was kicked.
       await (this.takeKickedDisks() ? this.settleDisks() : undefined);
       if (this.anyHostBusy()) await this.settle();
+      if (this.awaitingWrite.size > 0) this.tearWhenWriting();
       for (const node of this.touched) {
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
@@ -789,6 +792,32 @@ export class Simulation {
     if (first === undefined) return false;
     if (index < first) return first > 1; // compacted below the log's start: a snapshot holds it
     return durable.entries[index - first]?.term === term;
+  }
+
+  /** Power failure of `node`, a bit flipped in its last durable frame (sim/disk.ts), and a restart: it must refuse to start. */
+  private corruptLastFrame(node: SimNode, headerHalfTheTime: boolean): void {
+    this.crashNode(node);
+    const at = node.disk.corruptLastFrame(headerHalfTheTime);
+    this.note(
+      TraceKind.corrupt,
+      node.index,
+      () => `${node.id} power failure; a bit of its last durable frame flipped (byte ${at ?? '-'}); it restarts`,
+    );
+    this.startNode(node);
+  }
+
+  /**
+   * `corrupt_last_frame` faults with `aimed` wait here for their node to
+   * be in the middle of an append (it waits for an fsync), then fail as the
+   * next event, so the append is torn beside the flipped frame; or at the
+   * deadline scheduled with them.
+   */
+  private tearWhenWriting(): void {
+    for (const node of this.awaitingWrite) {
+      if (node.host !== null && !node.disk.hostWaiting) continue;
+      this.awaitingWrite.delete(node);
+      this.queue.schedule(0, () => this.corruptLastFrame(node, true));
+    }
   }
 
   private crashNode(node: SimNode): void {
@@ -1187,14 +1216,16 @@ export class Simulation {
       }
       case 'corrupt_last_frame': {
         const node = nodeAt(fault.node);
-        this.crashNode(node);
-        const at = node.disk.corruptLastFrame();
-        this.note(
-          TraceKind.corrupt,
-          node.index,
-          () => `${node.id} power failure; a bit of its last durable frame flipped (byte ${at ?? '-'}); it restarts`,
-        );
-        this.startNode(node);
+        const aimed = fault.aimed === true;
+        if (aimed && node.host !== null && !node.disk.hostWaiting) {
+          // A crash at a random instant seldom tears an append; wait for one (see tearWhenWriting), bounded.
+          this.awaitingWrite.add(node);
+          this.queue.schedule(this.options.electionTimeoutMsMax, () => {
+            if (this.awaitingWrite.delete(node)) this.corruptLastFrame(node, true);
+          });
+          return;
+        }
+        this.corruptLastFrame(node, aimed);
         return;
       }
       case 'membership':

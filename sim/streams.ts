@@ -44,10 +44,15 @@ export class Stream {
   private readonly inner: SplitMix32;
 
   constructor(
-    seed: number,
+    private readonly seed: number,
     readonly name: string,
   ) {
     this.inner = new SplitMix32(streamSeed(seed, name));
+  }
+
+  /** The stream `name` of the same run seed: new draws that leave this stream's as they were. */
+  sibling(name: string): Stream {
+    return new Stream(this.seed, name);
   }
 
   /** Uniform in [0, 1). */

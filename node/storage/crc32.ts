@@ -35,3 +35,13 @@ export function crc32Update(crc: number, bytes: Uint8Array, start = 0, end = byt
 export function crc32(bytes: Uint8Array): number {
   return crc32Update(0, bytes);
 }
+
+/**
+ * The raw CRC register (no inversions) after one more byte `b`. The step is
+ * linear over GF(2): step(c, b) = step(c, 0) ^ step(0, b), which is what
+ * lets `wholeFrameLength` (replay.ts) try every length of a frame in one
+ * pass instead of one CRC per length.
+ */
+export function crc32RegisterStep(c: number, b: number): number {
+  return TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+}

@@ -21,9 +21,11 @@
  * - A complete last frame whose checksum fails with no zeroed sector is not
  *   a torn write but damage to data that may have been acknowledged (a vote,
  *   an entry): refuse to start. Dropping it could make a node vote twice in
- *   one term or lose a committed entry. So is a last frame whose declared
- *   length runs past the end of the file while the checksum matches its
- *   actual extent: a flipped bit in the length field of a complete frame.
+ *   one term or lose a committed entry. So is a last frame that some length
+ *   other than its declared one makes whole (checksum and records), whatever
+ *   follows it: a complete frame with a damaged length field, perhaps
+ *   followed by the torn remains of a later append or zeros past it
+ *   ({@link wholeFrameLength}; this is checked first).
  *
  * Known limits: (1) a frame whose entry data itself holds a zeroed sector
  * (only a client that writes 512 NUL bytes can cause that) and is then
@@ -31,10 +33,15 @@
  * itself contains the bytes of a well-formed frame (only a client that
  * crafts one, CRC included, could do that), torn at the tail, makes
  * recovery refuse rather than truncate: a false alarm, never a silent loss.
+ * (3) A frame that ends one byte into a sector whose byte has a single bit
+ * set, where bit rot clears that bit, shows a zeroed sector share and is
+ * taken for torn: a single flip cannot zero a share of two bytes or more
+ * unless the data already held zeros there.
  */
 import type { Entry, StoredState } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
+import { crc32RegisterStep } from './crc32.js';
 import { FILE_MAGIC, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame, type LogRecord } from './record.js';
 import { StorageCorruptionError } from './storage.js';
 
@@ -77,15 +84,23 @@ export const SECTOR_BYTES = 512;
 
 /**
  * Why the damaged last frame at `offset` (running to the end of `buf`) can be
- * the remains of an interrupted append, or null when it cannot:
- * - its header or payload is cut short by the end of the file, and no
- *   checksum over the bytes present says the length field itself is wrong;
+ * the remains of an interrupted append, or null when it cannot. Never when
+ * some length makes the frame whole (`wholeFrameLength`: it was a durable
+ * frame with a damaged length field); otherwise when
+ * - its header or payload is cut short by the end of the file, or its
+ *   length field is impossible;
  * - some sector-aligned chunk of it is all zeros (a page of the write that
  *   never reached the disk reads back as zeros in a file extended by it).
  */
 export function tornWriteEvidence(buf: Uint8Array, offset: number): string | null {
   const available = buf.length - offset;
   if (available < FRAME_HEADER_BYTES) return `interrupted write: ${available} of ${FRAME_HEADER_BYTES} header bytes`;
+  // First: is there a whole frame here whose length field alone is damaged? Then whatever follows it (a
+  // later write's torn remains, zeros of a file extended by it) says nothing about this frame, which was
+  // durable. Looking only at the length the bytes present span missed that case: a power failure that tore
+  // the next append, and a flipped bit in this frame's length, made a fsynced vote look torn (found by the
+  // simulator, `--faults-of torn-tail-dropped`, seed 71216).
+  if (wholeFrameLength(buf, offset) !== null) return null;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const declared = view.getUint32(offset, true);
   const end = Math.min(buf.length, offset + FRAME_HEADER_BYTES + declared);
@@ -97,25 +112,68 @@ export function tornWriteEvidence(buf: Uint8Array, offset: number): string | nul
     chunkStart = chunkEnd;
   }
   if (declared <= MAX_PAYLOAD_BYTES && offset + FRAME_HEADER_BYTES + declared > buf.length) {
-    // Cut short, unless the frame is whole and only its length field is
-    // damaged: then the checksum over the bytes present, read with the
-    // length they actually span, matches.
-    if (!checksumMatchesWithLength(buf, offset, available - FRAME_HEADER_BYTES)) {
-      return `interrupted write: ${available - FRAME_HEADER_BYTES} of ${declared} payload bytes`;
-    }
-    return null;
+    return `interrupted write: ${available - FRAME_HEADER_BYTES} of ${declared} payload bytes`;
   }
-  if (declared > MAX_PAYLOAD_BYTES && !checksumMatchesWithLength(buf, offset, available - FRAME_HEADER_BYTES)) {
-    return `interrupted write: length field ${declared} is impossible and the bytes present are not a whole frame`;
-  }
+  if (declared > MAX_PAYLOAD_BYTES)
+    return `interrupted write: length field ${declared} is impossible and the bytes present hold no whole frame`;
   return null;
 }
 
-/** Whether the frame at `offset`, read as if its length field said `length`, has a matching checksum. */
-function checksumMatchesWithLength(buf: Uint8Array, offset: number, length: number): boolean {
+/**
+ * The smallest payload length L (0 <= L <= the bytes present after the
+ * header) for which the frame at `offset`, read as if its length field said
+ * L, is whole: its checksum matches and its records decode to exactly L
+ * bytes. null when there is none, as for the remains of an interrupted
+ * append (a match by chance has probability about L / 2^32, and the records
+ * must also fit).
+ *
+ * One pass, not one CRC per candidate length. The frame's checksum is the
+ * CRC of le32(L) ++ type ++ payload[0, L). With A the step over a zero byte
+ * (linear: record.ts's CRC-32 is over GF(2)), the raw register after that
+ * message, from the initial register c0, is
+ *   A^(L+1)(A^4(c0) ^ G(L)) ^ R(L)
+ * where G(L) is the register after le32(L) alone from 0 (linear in L's bits,
+ * so G(L) = XOR of G(2^j) over L's set bits j) and R(L) the register after
+ * type ++ payload[0, L) from 0. Walking L upwards advances A^(L+1) applied to
+ * A^4(c0) and to each G(2^j) by one zero-byte step each, and R(L) by one
+ * byte: O(bits * n) table steps for n bytes (bits = the bit length of the
+ * largest L, at most 24 under MAX_PAYLOAD_BYTES). The unit tests compare it
+ * with one CRC per length on random frames.
+ */
+export function wholeFrameLength(buf: Uint8Array, offset: number): number | null {
+  const maxLength = Math.min(MAX_PAYLOAD_BYTES, buf.length - offset - FRAME_HEADER_BYTES);
+  if (maxLength < 0) return null;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const storedCrc = view.getUint32(offset + 4, true);
+  const bits = 32 - Math.clz32(maxLength);
+  // basis[j] = A^(L+1)(G(2^j)); init = A^(L+1)(A^4(c0)); rest = R(L). Start at L = 0.
+  const basis = new Int32Array(bits);
+  for (let j = 0; j < bits; j++) {
+    const v = 2 ** j;
+    let g = 0;
+    for (let k = 0; k < 4; k++) g = crc32RegisterStep(g, Math.floor(v / 2 ** (8 * k)) & 0xff);
+    basis[j] = crc32RegisterStep(g, 0);
+  }
+  let init = ~0;
+  for (let k = 0; k < 5; k++) init = crc32RegisterStep(init, 0);
+  let rest = crc32RegisterStep(0, buf[offset + FRAME_HEADER_BYTES - 1]!);
+  const payload = offset + FRAME_HEADER_BYTES;
+  for (let length = 0; ; length++) {
+    let register = init ^ rest;
+    for (let j = 0; j < bits; j++) if ((length >>> j) & 1) register ^= basis[j]!;
+    if (~register >>> 0 === storedCrc && frameIsWhole(buf, offset, length)) return length;
+    if (length === maxLength) return null;
+    init = crc32RegisterStep(init, 0);
+    for (let j = 0; j < bits; j++) basis[j] = crc32RegisterStep(basis[j]!, 0);
+    rest = crc32RegisterStep(rest, buf[payload + length]!);
+  }
+}
+
+/** Whether the frame at `offset`, read as if its length field said `length`, is whole: a matching checksum and records that decode. */
+function frameIsWhole(buf: Uint8Array, offset: number, length: number): boolean {
   const copy = Buffer.from(buf.subarray(offset, offset + FRAME_HEADER_BYTES + length));
   copy.writeUInt32LE(length, 0);
-  return readFrame(copy, 0).kind !== 'damaged';
+  return readFrame(copy, 0).kind === 'ok';
 }
 
 /** Split a log file's bytes into frames. Throws StorageCorruptionError (`file` names the file in the message). */
@@ -144,11 +202,16 @@ export function scanLog(buf: Uint8Array, file: string, options: ScanOptions = {}
           throw new StorageCorruptionError(file, offset, `damaged frame (${r.reason}) followed by a valid frame at offset ${next}`);
         const evidence = options.tornTailAlwaysDropped === true ? 'dropped unchecked (unsafe)' : tornWriteEvidence(buf, offset);
         if (evidence === null) {
+          const whole = wholeFrameLength(buf, offset);
+          const why =
+            whole === null
+              ? 'but complete, with no sign of an interrupted write (no short frame, no zeroed sector)'
+              : `but whole with a damaged length field (read as ${whole} payload bytes its checksum and records are good; ` +
+                `${buf.length - offset - FRAME_HEADER_BYTES - whole} bytes follow it)`;
           throw new StorageCorruptionError(
             file,
             offset,
-            `the last frame is damaged (${r.reason}) but complete, with no sign of an interrupted write (no short frame, no zeroed sector): ` +
-              'data that was durable and may have been acknowledged (a vote, an entry) is corrupt',
+            `the last frame is damaged (${r.reason}) ${why}: data that was durable and may have been acknowledged (a vote, an entry) is corrupt`,
           );
         }
         return { frames, validEnd: offset, tornTail: { offset, bytesDropped: buf.length - offset, reason: `${r.reason}; ${evidence}` } };

@@ -7,6 +7,9 @@
  * Seeds: fixed (measured), or RIFT_SIM_SEED for all; replay a failure with
  * `npm run sim -- --seed S --path P --unsafe F`.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { noUnsafeFlags } from '../../node/unsafe-flags.js';
 import { campaign, describeViolations, judge } from '../../sim/property.js';
@@ -14,6 +17,7 @@ import { defaultSimOptions, type Scenario, type WorkloadOp } from '../../sim/sce
 import { unsafePresets } from '../../sim/unsafe.js';
 
 const override = process.env['RIFT_SIM_SEED'] === undefined ? null : Number(process.env['RIFT_SIM_SEED']);
+const here = dirname(fileURLToPath(import.meta.url));
 
 function workload(clients: number, ops: number, thinkMs: number): WorkloadOp[][] {
   const fs = ['write', 'read', 'cas'] as const;
@@ -40,6 +44,40 @@ describe('disk faults in the simulator', () => {
     expect(trace).toMatch(/n2 refuses to start: storage corruption .* the last frame is damaged/);
     expect(trace).toMatch(/n2 disk repaired \(injected bit flips undone\)/);
     expect(trace).toMatch(/n2 starts \(incarnation \d+, term [1-9]/);
+  });
+
+  // Found on the correct node by a hunt (2026-12-07, `npm run sim -- --runs 2000 --seed 71216 --faults-of
+  // torn-tail-dropped`, run 1,126; the scenario is kept as data): n2 had fsynced its vote for itself in term 2 and
+  // led, when a power failure tore its next append after 2 bytes and flipped bit 6 of byte 1 of the vote frame's
+  // length (16 became 16400). Recovery read the frame as one cut short by the end of the file, checked a checksum
+  // only over the 18 bytes present, and dropped it as torn: n2 restarted in term 1, free to vote again in term 2.
+  // It now looks for any length that makes the frame whole (node/storage/replay.ts wholeFrameLength) and refuses.
+  it('a flipped length bit in the durable frame before a torn append: the correct node refuses to start (kept scenario)', async () => {
+    const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'torn-append-beside-flipped-length.json'), 'utf8')) as Scenario;
+    const preset = unsafePresets['torn-tail-dropped']!;
+    const judged = await judge(scenario, { ...preset.options, unsafe: noUnsafeFlags, traceLines: true });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const trace = judged.sim.trace.join('\n');
+    expect(trace).toMatch(/n2 crashes \(unsynced writes: torn\)/);
+    expect(trace).toMatch(/n2 refuses to start: .*whole with a damaged length field \(read as 16 payload bytes .*; 2 bytes follow it\)/);
+  });
+
+  it('an aimed corrupt_last_frame waits for an append in flight, so the power failure tears it', async () => {
+    const scenario: Scenario = {
+      seed: 11,
+      faults: [{ atMs: 500, fault: { kind: 'corrupt_last_frame', node: 1, aimed: true } }],
+      clients: workload(3, 100, 10),
+    };
+    const judged = await judge(scenario, { ...defaultSimOptions, traceLines: true });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const trace = judged.sim.trace.join('\n');
+    const crash = /^ *([\d.]+) n2 crashes \(unsynced writes: (\w+)\)/m.exec(trace);
+    expect(crash, 'n2 crashed').not.toBeNull();
+    expect(crash![2], 'something was in flight when the power failed').not.toBe('none');
+    // Within the bound, and before it: it caught an append, the deadline did not force it.
+    expect(Number(crash![1])).toBeGreaterThanOrEqual(500);
+    expect(Number(crash![1])).toBeLessThan(500 + defaultSimOptions.electionTimeoutMsMax);
+    expect(trace).toMatch(/n2 refuses to start/);
   });
 
   // torn-tail-dropped re-measured when leaders began to send commit notices at
