@@ -84,7 +84,7 @@ export interface JepsenOptions {
   readonly replayModes: readonly ReplayMode[];
   /** --pause-wake-alone: pauses cut the nodes off and keep them cut off this long after waking, ms; null: off. */
   readonly pauseWakeAloneMs: { readonly min: number; readonly max: number } | null;
-  /** What disk faults do to a killed node's log (flip-last-frame, flip-frame, torn-tail, truncate-synced, truncate-acked). */
+  /** What disk faults do to a killed node's log (one of disk.ts diskFaults). */
   readonly diskFaults: readonly DiskFault[];
   readonly nemesisIntervalS: number;
   readonly partitionShapes: readonly PartitionShape[];

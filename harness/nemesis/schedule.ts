@@ -47,7 +47,7 @@ export interface ScheduleOptions {
   readonly pauseWakeAloneMs?: { readonly min: number; readonly max: number };
   /** Replay fault modes drawn from (default replay, hold). */
   readonly replayModes?: readonly ReplayMode[];
-  /** Disk faults drawn from (default flip-last-frame, flip-frame, torn-tail). */
+  /** Disk faults drawn from (default: disk.ts defaultDiskFaults). */
   readonly diskFaults?: readonly DiskFault[];
 }
 

@@ -20,6 +20,13 @@
  * - `torn-tail`: append a prefix of a frame after the last one: the remains
  *   of an append that the power failure interrupted before its fsync (never
  *   acknowledged). A node must drop it and come back;
+ * - `flip-before-torn-tail`: both at once, a bit flipped in the fsynced last
+ *   frame (half the time in its 9-byte header: length, checksum, type) and
+ *   the torn remains of the next append after it. The torn bytes say nothing
+ *   about the frame before them: a correct node must refuse (exit 3). A
+ *   flipped length bit with torn bytes after it once made recovery drop a
+ *   fsynced vote (node/storage/replay.ts wholeFrameLength, found by the
+ *   simulator); the other faults never put the two side by side;
  * - `truncate-synced` (never a default, say it explicitly): cut the last
  *   frame off, though it was fsynced and may be acknowledged. That is
  *   OUTSIDE Raft's fault model (a correct node can then lose a vote or a
@@ -68,6 +75,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
+import { FRAME_HEADER_BYTES } from '../../../node/storage/record.js';
 import { SECTOR_BYTES, scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
 import { SNAPSHOT_FILE } from '../../../node/storage/snapshot-store.js';
 import { StorageCorruptionError } from '../../../node/storage/storage.js';
@@ -88,17 +96,25 @@ import { field } from '../wire.js';
 export const SETTLE_MS = 200;
 const SETTLE_STEPS = 4;
 
-export type DiskFault = 'flip-last-frame' | 'flip-frame' | 'flip-snapshot' | 'torn-tail' | 'truncate-synced' | 'truncate-acked';
+export type DiskFault =
+  'flip-last-frame' | 'flip-frame' | 'flip-snapshot' | 'torn-tail' | 'flip-before-torn-tail' | 'truncate-synced' | 'truncate-acked';
 export const diskFaults: readonly DiskFault[] = [
   'flip-last-frame',
   'flip-frame',
   'flip-snapshot',
   'torn-tail',
+  'flip-before-torn-tail',
   'truncate-synced',
   'truncate-acked',
 ];
 /** Inside Raft's fault model: a correct node survives each (refusing to start is surviving). */
-export const defaultDiskFaults: readonly DiskFault[] = ['flip-last-frame', 'flip-frame', 'flip-snapshot', 'torn-tail'];
+export const defaultDiskFaults: readonly DiskFault[] = [
+  'flip-last-frame',
+  'flip-frame',
+  'flip-snapshot',
+  'torn-tail',
+  'flip-before-torn-tail',
+];
 
 export type DiskOp =
   | { readonly kind: 'disk'; readonly f: 'start-disk'; readonly value: { readonly target: NodeTarget; readonly fault: DiskFault } }
@@ -113,6 +129,7 @@ export const diskFaultsOption: NemesisOption = {
     "what disk faults do to a killed node's log before its restart: flip-last-frame (a bit in the fsynced last frame: the node must refuse, exit 3), " +
     'flip-frame (a bit in a random frame), flip-snapshot (a bit in the newest snapshot file: the node must fall back to the previous ' +
     'one and the log, or refuse), torn-tail (append an interrupted write: the node must come back), ' +
+    'flip-before-torn-tail (a bit in the fsynced last frame, often its header, and an interrupted write after it: the node must refuse), ' +
     "truncate-synced (cut the fsynced last frame: OUTSIDE Raft's fault model, never a default), " +
     'truncate-acked (cut the last two frames of entries, the older surely acknowledged: outside it too, never a default)',
   defaultText: defaultDiskFaults.join(','),
@@ -179,6 +196,14 @@ type Damage =
       readonly backup: Backup;
     }
   | { readonly done: 'appended-torn-write'; readonly offset: number; readonly bytes: number }
+  | {
+      readonly done: 'flipped-before-torn-write';
+      readonly offset: number;
+      readonly mask: number;
+      readonly tornOffset: number;
+      readonly tornBytes: number;
+      readonly backup: Backup;
+    }
   | { readonly done: 'truncated-synced-frame'; readonly offset: number; readonly bytes: number }
   | { readonly done: 'truncated-acked-frames'; readonly offset: number; readonly bytes: number; readonly frames: number }
   | { readonly done: 'nothing'; readonly why: string };
@@ -396,6 +421,17 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
         buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
         await write(buf);
         return { done: 'flipped', frame: index, frames: frames.length, offset: flip.offset, mask: flip.mask, backup };
+      }
+      case 'flip-before-torn-tail': {
+        const backup = { name: LOG_FILE_NAME, bytes: Buffer.from(buf) };
+        // Half the time in the header: a flipped length field is where a durable frame can pass for a torn one.
+        const flip =
+          rng.int(0, 1) === 0 ? pickFlip(buf, last.offset, FRAME_HEADER_BYTES, rng) : pickFlip(buf, last.offset, last.bytes, rng);
+        buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
+        const end = last.offset + last.bytes;
+        const tornBytes = rng.int(1, last.bytes - 1);
+        await write(Buffer.concat([buf.subarray(0, end), backup.bytes.subarray(last.offset, last.offset + tornBytes)]));
+        return { done: 'flipped-before-torn-write', offset: flip.offset, mask: flip.mask, tornOffset: end, tornBytes, backup };
       }
       case 'torn-tail': {
         // A prefix of a frame, as an append cut short by the power failure leaves it.

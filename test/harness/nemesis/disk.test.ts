@@ -13,6 +13,7 @@ import { NemesisRunner, type NemesisOpRecord } from '../../../harness/nemesis/ru
 import type { NemesisEvent } from '../../../harness/nemesis/wire.js';
 import type { Entry } from '../../../node/raft/types.js';
 import { LOG_FILE_NAME, openFileStorage } from '../../../node/storage/file-storage.js';
+import { scanLog } from '../../../node/storage/replay.js';
 import { StorageCorruptionError, type RecoveryReport } from '../../../node/storage/storage.js';
 import { PREVIOUS_SNAPSHOT_FILE, SNAPSHOT_FILE, SnapshotStore, SnapshotUnusableError } from '../../../node/storage/snapshot-store.js';
 import { nodeFs } from '../../../node/storage/node-fs.js';
@@ -123,6 +124,42 @@ describe('the disk nemesis', () => {
       expect(c.isAlive('n1')).toBe(true);
       expect(runner.activeFaults()).toEqual([]);
     }
+  });
+
+  it('flip-before-torn-tail: a flipped bit in the durable last frame with torn bytes after it is refused; stop-disk restores', async () => {
+    // Seeds 1-12 put the flip in the frame's 9-byte header 4 times (seeds 4, 6, 9, 11), in its length field once (seed 4: its
+    // top byte, an impossible length; before wholeFrameLength recovery dropped that frame as torn and this test failed).
+    let inLength = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
+      const c = await cluster(3);
+      const before = await logOf(c, 'n1');
+      const { runner, records } = await run(
+        c,
+        [{ atMs: 0, f: 'start-disk', value: { target: 'leader', fault: 'flip-before-torn-tail' } }],
+        seed,
+      );
+      const result = (completion(records, 'start-disk')['results'] as Record<string, Record<string, unknown>>)['n1']!;
+      expect(result, `seed ${seed}`).toMatchObject({
+        done: 'flipped-before-torn-write',
+        tornOffset: before.length,
+        outcome: 'refused',
+        exit: 3,
+      });
+      expect(String(result['reason']), `seed ${seed}`).toMatch(/storage corruption .* the last frame is damaged/);
+      // One bit flipped inside the last frame, and a prefix of it appended.
+      const after = await logOf(c, 'n1');
+      expect(after.length).toBe(before.length + Number(result['tornBytes']));
+      const diff = [...after.subarray(0, before.length)].map((b, i) => [i, b ^ before[i]!] as const).filter(([, x]) => x !== 0);
+      expect(diff).toEqual([[result['offset'], result['mask']]]);
+      const last = scanLog(before, LOG_FILE_NAME).frames.at(-1)!;
+      expect(Number(result['offset'])).toBeGreaterThanOrEqual(last.offset);
+      if (Number(result['offset']) < last.offset + 4) inLength++;
+      process.stdout.write(`flip-before-torn-tail seed ${seed}: byte ${Number(result['offset']) - last.offset} of the last frame\n`);
+      await runner.healAll();
+      expect(await logOf(c, 'n1'), `seed ${seed}`).toEqual(before);
+      expect(c.isAlive('n1')).toBe(true);
+    }
+    expect(inLength, 'flips in the length field').toBeGreaterThan(0);
   });
 
   it('flip-frame: damage before valid frames is refused too', async () => {
