@@ -14,7 +14,10 @@
  *   what an interrupted append leaves behind ({@link tornWriteEvidence}):
  *   the frame is cut short by the end of the file, or a 512-byte sector of
  *   it (sectors aligned to file offsets) reads as all zeros: pages of a
- *   write that never reached the disk, as etcd's WAL decides (`isTornEntry`).
+ *   write that never reached the disk, as etcd's WAL decides (`isTornEntry`),
+ *   unless flipping one bit makes the complete frame whole: bit rot in a
+ *   frame whose short share is zero by nature or was zeroed by the flip
+ *   (`oneFlipRestores`).
  *   Each persist call is one frame written and resolved only after its
  *   fsync, so such a frame was never acknowledged and nothing after it
  *   exists.
@@ -33,15 +36,11 @@
  * itself contains the bytes of a well-formed frame (only a client that
  * crafts one, CRC included, could do that), torn at the tail, makes
  * recovery refuse rather than truncate: a false alarm, never a silent loss.
- * (3) A frame that ends one byte into a sector whose byte has a single bit
- * set, where bit rot clears that bit, shows a zeroed sector share and is
- * taken for torn: a single flip cannot zero a share of two bytes or more
- * unless the data already held zeros there.
  */
 import type { Entry, StoredState } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
-import { crc32RegisterStep } from './crc32.js';
+import { crc32RegisterStep, crc32Update } from './crc32.js';
 import { FILE_MAGIC, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame, type LogRecord } from './record.js';
 import { StorageCorruptionError } from './storage.js';
 
@@ -108,7 +107,11 @@ export function tornWriteEvidence(buf: Uint8Array, offset: number): string | nul
     const chunkEnd = Math.min(end, (Math.floor(chunkStart / SECTOR_BYTES) + 1) * SECTOR_BYTES);
     let zero = true;
     for (let i = chunkStart; i < chunkEnd && zero; i++) if (buf[i] !== 0) zero = false;
-    if (zero) return `interrupted write: bytes ${chunkStart}..${chunkEnd - 1} (a sector's share of the frame) are all zeros`;
+    if (zero) {
+      // Unless one flipped bit anywhere explains the damage: then the frame was written whole, and is durable.
+      if (end === offset + FRAME_HEADER_BYTES + declared && oneFlipRestores(buf, offset, declared)) return null;
+      return `interrupted write: bytes ${chunkStart}..${chunkEnd - 1} (a sector's share of the frame) are all zeros`;
+    }
     chunkStart = chunkEnd;
   }
   if (declared <= MAX_PAYLOAD_BYTES && offset + FRAME_HEADER_BYTES + declared > buf.length) {
@@ -167,6 +170,48 @@ export function wholeFrameLength(buf: Uint8Array, offset: number): number | null
     for (let j = 0; j < bits; j++) basis[j] = crc32RegisterStep(basis[j]!, 0);
     rest = crc32RegisterStep(rest, buf[payload + length]!);
   }
+}
+
+/**
+ * Whether flipping one bit of the complete frame at `offset` (its length
+ * field aside: `wholeFrameLength` has tried every length) makes it whole:
+ * bit rot, not a lost write, when the frame also shows a zeroed sector
+ * share. The share may be zero by nature (a frame that ends one byte into a
+ * sector with a vote-less term record or a no-op entry, whose last byte is
+ * 0; a length whose low byte is 0 alone before a boundary), or made so by the
+ * flip (its one set bit cleared); either way the frame was written whole.
+ * Flipping bit b of message byte p changes the CRC register by
+ * A^(m-1-p)(T[1 << b]) (m the message's length, A the zero-byte step; the
+ * CRC is linear), whatever the other bytes are, so the candidates are found
+ * by comparing those deltas with the checksum's syndrome (stored XOR
+ * computed) in one backwards pass of 8 registers; a bit of the checksum
+ * field itself is a syndrome of one bit. A candidate is confirmed by
+ * decoding the restored frame (a lost write matches by chance with
+ * probability about 8m / 2^32, and must then decode too).
+ */
+function oneFlipRestores(buf: Uint8Array, offset: number, declared: number): boolean {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const end = offset + FRAME_HEADER_BYTES + declared;
+  const computed = crc32Update(crc32Update(0, buf, offset, offset + 4), buf, offset + 8, end);
+  const syndrome = (view.getUint32(offset + 4, true) ^ computed) >>> 0;
+  const restores = (at: number, mask: number): boolean => {
+    const copy = Buffer.from(buf.subarray(offset, end));
+    copy[at - offset] = copy[at - offset]! ^ mask;
+    return readFrame(copy, 0).kind === 'ok';
+  };
+  // The checksum field: one flipped bit there is a syndrome of that one bit.
+  for (let k = 0; k < 32; k++) if (syndrome === 2 ** k && restores(offset + 4 + (k >> 3), 1 << (k & 7))) return true;
+  // Type and payload: message byte p (4 <= p < m) is frame byte p + 4 (the checksum field is not in the message).
+  const m = 5 + declared;
+  const delta = new Int32Array(8);
+  for (let b = 0; b < 8; b++) delta[b] = crc32RegisterStep(0, 1 << b);
+  for (let p = m - 1; p >= 4; p--) {
+    for (let b = 0; b < 8; b++) {
+      if (delta[b]! >>> 0 === syndrome && restores(offset + p + 4, 1 << b)) return true;
+      delta[b] = crc32RegisterStep(delta[b]!, 0);
+    }
+  }
+  return false;
 }
 
 /** Whether the frame at `offset`, read as if its length field said `length`, is whole: a matching checksum and records that decode. */

@@ -53,10 +53,13 @@
  * never leaves more than a minority of nodes down: a larger target is cut
  * to what that allows.
  *
- * Flips never make a sector's share of a frame all zeros: that pattern is
- * the evidence of a torn write (node/storage/replay.ts), and a flip that
- * produced it would be taken for one by design (a documented limit of the
- * rule), which would blame the node for the test's own bytes.
+ * A flip is any bit of the frame, uniformly, even one that leaves a
+ * sector's share of the frame all zeros (the mark of a lost write): recovery
+ * tells the two apart when one flipped bit explains the damage
+ * (node/storage/replay.ts oneFlipRestores). Until it did, flips here
+ * avoided zeroing a share themselves, and a share zero by nature (a frame
+ * ending in a 0 byte one byte into a sector: then any flip was dropped as
+ * torn) was a hole no run happened to meet.
  *
  * The `voter` target is a trap (as kill's): while the fault lasts, every node
  * the wire monitor sees grant a vote is killed at once, its log damaged and
@@ -76,7 +79,7 @@ import fc from 'fast-check';
 import { NODE_EXIT } from '../../../node/exit-codes.js';
 import { LOG_FILE_NAME } from '../../../node/storage/file-storage.js';
 import { FRAME_HEADER_BYTES } from '../../../node/storage/record.js';
-import { SECTOR_BYTES, scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
+import { scanLog, type LocatedFrame } from '../../../node/storage/replay.js';
 import { SNAPSHOT_FILE } from '../../../node/storage/snapshot-store.js';
 import { StorageCorruptionError } from '../../../node/storage/storage.js';
 import { assertNever } from '../../../node/util/assert.js';
@@ -417,7 +420,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
         const index = fault === 'flip-last-frame' ? frames.length - 1 : rng.int(0, frames.length - 1);
         const frame = frames[index]!;
         const backup = { name: LOG_FILE_NAME, bytes: Buffer.from(buf) };
-        const flip = pickFlip(buf, frame.offset, frame.bytes, rng);
+        const flip = pickFlip(frame.offset, frame.bytes, rng);
         buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
         await write(buf);
         return { done: 'flipped', frame: index, frames: frames.length, offset: flip.offset, mask: flip.mask, backup };
@@ -425,8 +428,7 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
       case 'flip-before-torn-tail': {
         const backup = { name: LOG_FILE_NAME, bytes: Buffer.from(buf) };
         // Half the time in the header: a flipped length field is where a durable frame can pass for a torn one.
-        const flip =
-          rng.int(0, 1) === 0 ? pickFlip(buf, last.offset, FRAME_HEADER_BYTES, rng) : pickFlip(buf, last.offset, last.bytes, rng);
+        const flip = rng.int(0, 1) === 0 ? pickFlip(last.offset, FRAME_HEADER_BYTES, rng) : pickFlip(last.offset, last.bytes, rng);
         buf[flip.offset] = buf[flip.offset]! ^ flip.mask;
         const end = last.offset + last.bytes;
         const tornBytes = rng.int(1, last.bytes - 1);
@@ -507,26 +509,9 @@ class DiskNemesis implements FaultNemesis<DiskOp> {
   }
 }
 
-/**
- * A byte and bit in [offset, offset + bytes) whose flip does not leave the
- * frame's share of that byte's sector all zeros (see the file comment).
- */
-function pickFlip(buf: Buffer, offset: number, bytes: number, rng: Rng): { offset: number; mask: number } {
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const at = rng.int(offset, offset + bytes - 1);
-    const mask = 1 << rng.int(0, 7);
-    const lo = Math.max(offset, Math.floor(at / SECTOR_BYTES) * SECTOR_BYTES);
-    const hi = Math.min(offset + bytes, (Math.floor(at / SECTOR_BYTES) + 1) * SECTOR_BYTES);
-    let zero = true;
-    for (let i = lo; i < hi && zero; i++) if ((i === at ? buf[i]! ^ mask : buf[i]) !== 0) zero = false;
-    if (!zero) return { offset: at, mask };
-  }
-  // A frame of (almost) only zero bytes: setting a bit that is clear never zeroes anything.
-  for (let at = offset; at < offset + bytes; at++) {
-    const clear = ~buf[at]! & 0xff;
-    if (clear !== 0) return { offset: at, mask: clear & -clear };
-  }
-  throw new Error('a frame of only 0xff bytes cannot be flipped without zeroing (impossible: its length field)');
+/** A byte in [offset, offset + bytes) and one bit of it, uniformly. */
+function pickFlip(offset: number, bytes: number, rng: Rng): { offset: number; mask: number } {
+  return { offset: rng.int(offset, offset + bytes - 1), mask: 1 << rng.int(0, 7) };
 }
 
 /** Why a frame is not one truncate-acked may cut (null: it holds entries and no vote). */
