@@ -2,9 +2,10 @@
  * The analysis phase (Jepsen's analyze!), after the workload scope closed
  * the history: every analysis of the run, in a fixed order (the
  * linearizability checker first: the summary names it beside a verdict
- * another analysis decided; then the wire monitor where there is one, then
- * progress). Their merged verdict is the run's (verdict.ts). Beside the
- * verdict: what each fault did (evidence.ts) and availability over time
+ * another analysis decided; then the wire monitor where there is one, the
+ * replicas, disk recovery where the disk nemesis ran, then progress).
+ * Their merged verdict is the run's (verdict.ts). Beside the verdict: what
+ * each fault did (evidence.ts) and availability over time
  * (availability.ts), from the same history.
  */
 import { writeCheckArtifacts } from '../../checker/run-artifacts.js';
@@ -21,6 +22,7 @@ import { historyPaths } from './recorder.js';
 import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
 import { replicaAnalysis } from './replicas.js';
+import { diskRecoveryAnalysis } from './disk-recovery.js';
 
 export async function analyze(run: RunContext, runDir: string): Promise<Extract<RunEnd, { kind: 'analysed' }>> {
   const { options } = run;
@@ -41,8 +43,10 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
 
   if (run.facts.replicas !== null) analyses.push(replicaAnalysis(run.facts.replicas));
 
-  // Progress, availability over time and the per-fault evidence, all from the history as written.
+  // Disk recovery, progress, availability over time and the per-fault evidence, all from the history as written.
   const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);
+  const disk = diskRecoveryAnalysis(history);
+  if (disk !== null) analyses.push(disk);
   const paired = pairClientOps(history);
   const oks = okTimesMs(paired.ops);
   const electionTimeoutMaxMs = options.electionTimeoutMs[1];

@@ -181,6 +181,15 @@ interface Backup {
   readonly bytes: Buffer;
 }
 
+/**
+ * The damage a correct node must refuse to start on (exit 3): a bit flipped
+ * in a durable frame of its log (node/storage/replay.ts refuses every single
+ * flip, torn bytes after it or not). A node that starts instead dropped or
+ * took corrupt durable data; the run's disk-recovery analysis
+ * (harness/run/disk-recovery.ts) says so from these values in the history.
+ */
+export const REFUSAL_REQUIRED: readonly Damage['done'][] = ['flipped', 'flipped-before-torn-write'];
+
 /** What was done to one node's log or snapshot. */
 type Damage =
   | {
