@@ -250,6 +250,30 @@ export function readFrame(buf: Uint8Array, offset: number): FrameResult {
   return { kind: 'ok', records, recordBytes, end };
 }
 
+/**
+ * Whether `length` payload bytes at `offset` have the shape of a frame this
+ * module writes: the batch type, at least one record, and record headers
+ * that tile the payload exactly. Cheap (one step per record, no checksum):
+ * the torn-tail scan (replay.ts) asks it before spending a CRC on a
+ * candidate frame start. A frame that fails it but has a matching checksum
+ * would read as `invalid`, which only a forged checksum can produce.
+ */
+export function frameShapeFits(buf: Uint8Array, offset: number, length: number): boolean {
+  const end = offset + FRAME_HEADER_BYTES + length;
+  if (length === 0 || end > buf.length || buf[offset + 8] !== FRAME_TYPE_BATCH) return false;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = offset + FRAME_HEADER_BYTES;
+  while (o < end) {
+    if (end - o < RECORD_HEADER_BYTES) return false;
+    const typeCode = buf[o]!;
+    if (typeCode < TYPE_ENTRY || typeCode > TYPE_COMPACT) return false;
+    const bodyBytes = view.getUint32(o + 1, true);
+    if (bodyBytes > end - o - RECORD_HEADER_BYTES) return false;
+    o += RECORD_HEADER_BYTES + bodyBytes;
+  }
+  return true;
+}
+
 /** A record, or a string saying why its body is invalid. */
 function decodeBody(typeCode: number, view: DataView, buf: Uint8Array, start: number, end: number): LogRecord | string {
   const length = end - start;
