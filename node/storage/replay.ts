@@ -82,7 +82,7 @@ export interface ScanOptions {
 export const SECTOR_BYTES = 512;
 
 /** What a damaged last frame is: the remains of an interrupted append (cut off), or durable data that is corrupt (refuse). */
-export type DamagedTail = { readonly kind: 'torn'; readonly evidence: string } | { readonly kind: 'durable'; readonly why: string };
+type DamagedTail = { readonly kind: 'torn'; readonly evidence: string } | { readonly kind: 'durable'; readonly why: string };
 
 /**
  * Judges the damaged last frame at `offset` (running to the end of `buf`).
@@ -95,7 +95,7 @@ export type DamagedTail = { readonly kind: 'torn'; readonly evidence: string } |
  *   unless one flipped bit explains the damage (`oneFlipRestores`);
  * and durable in every other case (a complete frame, no zeroed sector).
  */
-export function judgeDamagedTail(buf: Uint8Array, offset: number): DamagedTail {
+function judgeDamagedTail(buf: Uint8Array, offset: number): DamagedTail {
   const available = buf.length - offset;
   if (available < FRAME_HEADER_BYTES)
     return { kind: 'torn', evidence: `interrupted write: ${available} of ${FRAME_HEADER_BYTES} header bytes` };
