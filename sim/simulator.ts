@@ -1399,6 +1399,9 @@ export class Simulation {
     );
     this.changeRace.stop();
     this.divergentInstall.stop();
+    // An aimed disk fault still waiting for an append is dropped: the fault window is over, and a node that failed now
+    // would refuse to start after the repairs below.
+    this.awaitingWrite.clear();
     this.network.healPartitions();
     this.network.endHolds();
     this.network.setProfile(networkProfiles.reliable);
