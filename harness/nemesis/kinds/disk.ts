@@ -190,6 +190,14 @@ interface Backup {
  */
 export const REFUSAL_REQUIRED: readonly Damage['done'][] = ['flipped', 'flipped-before-torn-write'];
 
+/**
+ * The damage a correct node must start on: the torn remains of an append
+ * that was never acknowledged (it drops them and comes back). A refusal
+ * there keeps a healthy node down until an operator acts; the disk-recovery
+ * analysis reports that too.
+ */
+export const START_REQUIRED: readonly Damage['done'][] = ['appended-torn-write'];
+
 /** What was done to one node's log or snapshot. */
 type Damage =
   | {

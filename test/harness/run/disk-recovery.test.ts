@@ -1,8 +1,8 @@
 /**
  * The disk-recovery analysis (harness/run/disk-recovery.ts) on histories of
  * the shapes the disk nemesis writes (values as in a real run's
- * history.jsonl): a node that started on a flipped log is a finding, a
- * refusal is what a correct node does.
+ * history.jsonl): a node that started on a flipped log is a finding, and
+ * so is one that refused a torn tail.
  */
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp } from '../../../checker/types.js';
@@ -42,6 +42,23 @@ describe('diskRecoveryAnalysis', () => {
       op('stop-disk', 'info', { nodes: ['n1'], results: { n1: { outcome: 'started' } } }, 4e9),
     ]);
     expect(a).toMatchObject({ name: 'disk-recovery', valid: true, findings: [] });
+  });
+
+  it('finds a node that refused a torn tail (it must cut it off and start)', () => {
+    const a = diskRecoveryAnalysis([
+      op(
+        'start-disk',
+        'info',
+        {
+          fault: 'torn-tail',
+          nodes: ['n2'],
+          results: { n2: { done: 'appended-torn-write', offset: 4100, bytes: 17, outcome: 'refused', exit: 3 } },
+        },
+        3e9,
+      ),
+    ]);
+    expect(a).toMatchObject({ valid: false, conclusion: 'a node refused to start on a log with only a torn tail', firstFindingAtMs: 3000 });
+    expect(a?.findings).toEqual([expect.stringMatching(/^disk-recovery: n2 refused to start after appended-torn-write \(at byte 4100\)/)]);
   });
 
   it('finds a node that started on a flipped log, in start-disk results and in a voter trap bounce, with the time of the first', () => {
