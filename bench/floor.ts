@@ -125,14 +125,12 @@ async function cpuOf(
   return m;
 }
 
-/** Every child's counters (the leader first) and the roles' CPU so far, this process as the client. */
-async function cpuSample(
-  children: readonly Child[],
-): Promise<{ children: Extract<FloorFromChild, { kind: 'cpu' }>[]; cpu: RoleCpuSample }> {
+/** The roles' CPU so far (the children's own figures, the leader first), this process as the client. */
+async function cpuSample(children: readonly Child[]): Promise<RoleCpuSample> {
   const client = ownCpuSplit();
   const replies = await Promise.all(children.map((c) => cpuOf(c)));
   const split = (m: { userUs: number; systemUs: number }): CpuSplit => ({ userSeconds: m.userUs / 1e6, systemSeconds: m.systemUs / 1e6 });
-  return { children: replies, cpu: { leader: split(replies[0]!), followers: replies.slice(1).map(split), client } };
+  return { leader: split(replies[0]!), followers: replies.slice(1).map(split), client };
 }
 
 /**
@@ -216,7 +214,7 @@ export async function measureFloor(opts: {
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       writesPerSecond: (done * 1000) / elapsedMs,
-      ...roleCpuPerOp(before.cpu, after.cpu, done),
+      ...roleCpuPerOp(before, after, done),
       followers: opts.followers,
       fsyncs: settled.map((a) => a.fsyncs),
       logBytes: settled.map((a) => a.logBytes),

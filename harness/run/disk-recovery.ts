@@ -14,6 +14,7 @@
  * this analysis.
  */
 import type { HistoryOp } from '../../checker/types.js';
+import { isRecord } from '../../node/transport/validate.js';
 import { REFUSAL_REQUIRED, START_REQUIRED } from '../nemesis/kinds/disk.js';
 import { boundFindings, type Analysis } from './analysis.js';
 
@@ -25,8 +26,6 @@ interface Wrong {
   readonly offset: unknown;
   readonly atMs: number;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Hits in a disk op's value: `results` maps node ids to hits (start-disk,

@@ -194,7 +194,8 @@ export function encodeFrames(encodedRecords: readonly Buffer[]): { frames: Buffe
   return { frames, frameOf };
 }
 
-function frameCrc(buf: Uint8Array, start: number, end: number): number {
+/** A frame's checksum: CRC-32 over its length field, type and payload (not the checksum field), the frame at [start, end). */
+export function frameCrc(buf: Uint8Array, start: number, end: number): number {
   return crc32Update(crc32Update(0, buf, start, start + 4), buf, start + 8, end);
 }
 

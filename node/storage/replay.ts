@@ -40,8 +40,8 @@
 import type { Entry, StoredState } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 import { LogIndex } from './log-index.js';
-import { crc32RegisterStep, crc32Update } from './crc32.js';
-import { FILE_MAGIC, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frameShapeFits, readFrame, type LogRecord } from './record.js';
+import { crc32RegisterStep } from './crc32.js';
+import { FILE_MAGIC, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frameCrc, frameShapeFits, readFrame, type LogRecord } from './record.js';
 import { StorageCorruptionError } from './storage.js';
 
 /** One frame (one persist call) as found in the file. */
@@ -187,7 +187,7 @@ export function wholeFrameLength(buf: Uint8Array, offset: number): number | null
   for (let length = 0; ; length++) {
     let register = init ^ rest;
     for (let j = 0; j < bits; j++) if ((length >>> j) & 1) register ^= basis[j]!;
-    if (~register >>> 0 === storedCrc && frameIsWhole(buf, offset, length)) return length;
+    if (~register >>> 0 === storedCrc && wholeAfter(buf, offset, length, (copy) => copy.writeUInt32LE(length, 0))) return length;
     if (length === maxLength) return null;
     init = crc32RegisterStep(init, 0);
     for (let j = 0; j < bits; j++) basis[j] = crc32RegisterStep(basis[j]!, 0);
@@ -215,13 +215,11 @@ export function wholeFrameLength(buf: Uint8Array, offset: number): number | null
 function oneFlipRestores(buf: Uint8Array, offset: number, declared: number): boolean {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const end = offset + FRAME_HEADER_BYTES + declared;
-  const computed = crc32Update(crc32Update(0, buf, offset, offset + 4), buf, offset + 8, end);
-  const syndrome = (view.getUint32(offset + 4, true) ^ computed) >>> 0;
-  const restores = (at: number, mask: number): boolean => {
-    const copy = Buffer.from(buf.subarray(offset, end));
-    copy[at - offset] = copy[at - offset]! ^ mask;
-    return readFrame(copy, 0).kind === 'ok';
-  };
+  const syndrome = (view.getUint32(offset + 4, true) ^ frameCrc(buf, offset, end)) >>> 0;
+  const restores = (at: number, mask: number): boolean =>
+    wholeAfter(buf, offset, declared, (copy) => {
+      copy[at - offset] = copy[at - offset]! ^ mask;
+    });
   // The checksum field: one flipped bit there is a syndrome of that one bit.
   for (let k = 0; k < 32; k++) if (syndrome === 2 ** k && restores(offset + 4 + (k >> 3), 1 << (k & 7))) return true;
   // Type and payload: message byte p (4 <= p < m) is frame byte p + 4 (the checksum field is not in the message).
@@ -237,10 +235,14 @@ function oneFlipRestores(buf: Uint8Array, offset: number, declared: number): boo
   return false;
 }
 
-/** Whether the frame at `offset`, read as if its length field said `length`, is whole: a matching checksum and records that decode. */
-function frameIsWhole(buf: Uint8Array, offset: number, length: number): boolean {
+/**
+ * Whether a copy of the frame at `offset` with `length` payload bytes,
+ * changed by `edit` (the copy starts at the frame), is whole: a matching
+ * checksum and records that decode.
+ */
+function wholeAfter(buf: Uint8Array, offset: number, length: number, edit: (copy: Buffer) => void): boolean {
   const copy = Buffer.from(buf.subarray(offset, offset + FRAME_HEADER_BYTES + length));
-  copy.writeUInt32LE(length, 0);
+  edit(copy);
   return readFrame(copy, 0).kind === 'ok';
 }
 
