@@ -28,7 +28,8 @@ import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
-                    [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--workers N] [--max-shrinks N]
+                    [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B]
+                    [--workers N] [--max-shrinks N]
                     [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -56,6 +57,10 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
                    make streams of many chunks for the network to lose, repeat and reorder,
                    and add kill_in_stream to the mix: a node killed right after it staged a
                    stream's k-th chunk)
+  --sector-bytes B the simulated disks' sector (default a real disk's 512; 1-65536): small
+                   sectors (4, 16) make parts of frames that read as all zeros by nature
+                   common, which recovery must not take for a lost write when a bit of a
+                   durable frame flips
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
         nodes: { type: 'string' },
         'read-mode': { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
+        'sector-bytes': { type: 'string' },
         'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -137,6 +143,8 @@ async function main(): Promise<void> {
     options = { ...options, snapshotEveryEntries: snapshotEvery, snapshotTrailingEntries: Math.min(5, snapshotEvery) };
   const chunkBytes = intArg(values['snapshot-chunk-bytes'], '--snapshot-chunk-bytes', 1, defaultStreamerOptions.chunkBytes);
   if (chunkBytes !== undefined) options = { ...options, snapshotChunkBytes: chunkBytes };
+  const sectorBytes = intArg(values['sector-bytes'], '--sector-bytes', 1, 65_536);
+  if (sectorBytes !== undefined) options = { ...options, sectorBytes };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -146,7 +154,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
       `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
@@ -225,6 +233,7 @@ async function main(): Promise<void> {
         ...(readMode === undefined ? [] : ['--read-mode', readMode]),
         ...(snapshotEvery === undefined ? [] : ['--snapshot-every-entries', String(snapshotEvery)]),
         ...(chunkBytes === undefined ? [] : ['--snapshot-chunk-bytes', String(chunkBytes)]),
+        ...(sectorBytes === undefined ? [] : ['--sector-bytes', String(sectorBytes)]),
       ],
     });
     process.stdout.write(

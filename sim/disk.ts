@@ -43,7 +43,7 @@ import { recoverNodeState } from '../node/snapshot/recover.js';
 import { emptySnapshotStart, type SnapshotPersistence, type SnapshotStart } from '../node/snapshot/local-snapshots.js';
 import { openMemoryStorage } from '../node/storage/memory-storage.js';
 import { FILE_MAGIC, FRAME_HEADER_BYTES, encodeFrames, encodeRecord, type LogRecord } from '../node/storage/record.js';
-import { replayLog, scanLog } from '../node/storage/replay.js';
+import { replayLog, scanLog, SECTOR_BYTES } from '../node/storage/replay.js';
 import { StorageCorruptionError, type RaftStorage, type RecoveryReport } from '../node/storage/storage.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
 import { SimFs, type CrashFate } from './sim-fs.js';
@@ -68,6 +68,8 @@ export interface DiskOptions {
    * fsync) and crashes land in the middle of it.
    */
   readonly compactMinGarbageBytes: number;
+  /** The disk's sector (StorageFs `sectorBytes`, sim-fs.ts). */
+  readonly sectorBytes: number;
 }
 
 export const defaultDiskOptions: DiskOptions = {
@@ -76,6 +78,7 @@ export const defaultDiskOptions: DiskOptions = {
   syncMsMax: 6,
   lazyFlushMs: 1000,
   compactMinGarbageBytes: 4096,
+  sectorBytes: SECTOR_BYTES,
 };
 
 export type OpenResult =
@@ -126,6 +129,7 @@ export class SimDisk {
     this.fs = new SimFs(queue, stream, {
       syncMsMin: options.syncMsMin,
       syncMsMax: options.syncMsMax,
+      sectorBytes: options.sectorBytes,
       // Lazy mode: a flush queued behind this fsync starts when it completes, with no host waiting to drive it.
       ...(options.mode === 'ack_before_fsync'
         ? {
@@ -242,7 +246,7 @@ export class SimDisk {
     const image = this.fs.readDurable(this.logFile);
     if (image === null) return null;
     try {
-      return replayLog(image, this.logFile).stored;
+      return replayLog(image, this.logFile, { sectorBytes: this.fs.sectorBytes }).stored;
     } catch (error) {
       if (error instanceof StorageCorruptionError) return null;
       throw error;
@@ -260,7 +264,7 @@ export class SimDisk {
     if (image === null) return 0;
     let replayed;
     try {
-      replayed = replayLog(image, this.logFile);
+      replayed = replayLog(image, this.logFile, { sectorBytes: this.fs.sectorBytes });
     } catch (error) {
       if (error instanceof StorageCorruptionError) return 0;
       throw error;
@@ -298,7 +302,7 @@ export class SimDisk {
     const image = Buffer.from(durable);
     for (const d of this.damage) if (d.offset < image.length) image[d.offset] = image[d.offset]! ^ d.mask;
     try {
-      return replayLog(image, this.logFile).stored;
+      return replayLog(image, this.logFile, { sectorBytes: this.fs.sectorBytes }).stored;
     } catch (error) {
       if (error instanceof StorageCorruptionError) return null;
       throw error;
@@ -319,7 +323,7 @@ export class SimDisk {
   /** The log's whole frames, or null when it is corrupt. */
   private frames(image: Buffer): readonly { readonly offset: number; readonly bytes: number }[] | null {
     try {
-      return scanLog(image, this.logFile).frames;
+      return scanLog(image, this.logFile, { sectorBytes: this.fs.sectorBytes }).frames;
     } catch (error) {
       if (error instanceof StorageCorruptionError) return null;
       throw error;

@@ -280,6 +280,15 @@ export interface SimOptions {
   readonly clientAwaitsLeader?: boolean;
   /** The clients' attempt timeout (node/client-retry.ts RetryPolicy); absent = the default policy's (min(250, opTimeoutMs)). */
   readonly clientAttemptTimeoutMs?: number;
+  /**
+   * The simulated disks' sector (StorageFs `sectorBytes`). Absent = a real
+   * disk's 512. Small sectors (4, 16) make a sector's share of a frame that
+   * reads as zeros by nature common, not 1 frame in hundreds: recovery takes
+   * such a share for a write lost in a power failure, so a bit flipped in a
+   * durable frame with one is the case its rules must still refuse (a vote
+   * or an entry dropped as torn otherwise).
+   */
+  readonly sectorBytes?: number;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -19,7 +19,7 @@
  * - a crash (`crash()`) gives each file's unsynced range one fate: `lost`
  *   (the durable image stays), `whole` (everything written reaches the
  *   disk), `torn` (a prefix of the range does) or `garbled` (pages persisted
- *   out of order: the range is written except for some 512-byte sectors,
+ *   out of order: the range is written except for some sectors (512 bytes unless the options say),
  *   which read back as what the disk held before, zeros past its old end).
  *   A directory keeps a prefix of its unsynced changes, in order (a
  *   metadata journal commits in order). Synced data always survives;
@@ -46,6 +46,8 @@ export interface SimFsOptions {
   readonly syncMsMax: number;
   /** Called when an fsync completes, before its caller resumes. */
   readonly onSyncComplete?: () => void;
+  /** The disk's sector (StorageFs `sectorBytes`): what a garbled crash loses a whole of. Default SECTOR_BYTES. */
+  readonly sectorBytes?: number;
 }
 
 /** A growable byte array: a file image. */
@@ -179,12 +181,16 @@ export class SimFs {
   private lastCompletionMs = 0;
   /** Fsyncs completed (all boots). */
   syncs = 0;
+  readonly sectorBytes: number;
 
   constructor(
     private readonly queue: EventQueue,
     private readonly stream: Stream,
     private readonly options: SimFsOptions,
-  ) {}
+  ) {
+    this.sectorBytes = options.sectorBytes ?? SECTOR_BYTES;
+    assert(Number.isInteger(this.sectorBytes) && this.sectorBytes >= 1, `sector size must be a positive integer, got ${this.sectorBytes}`);
+  }
 
   /** True while an fsync of the current boot is in flight (its caller waits on simulated time). */
   get waiting(): boolean {
@@ -196,6 +202,7 @@ export class SimFs {
     const boot = this.boot;
     const alive = (): boolean => boot === this.boot;
     return {
+      sectorBytes: this.sectorBytes,
       mkdirp: (dir) => (alive() ? Promise.resolve(this.mkdirp(dir)) : never()),
       readFile: (file) => (alive() ? this.attempt(() => Buffer.from(this.lookupFile(file).volatile.view())) : never()),
       removeFile: (file) => (alive() ? this.attempt(() => this.removeFile(file)) : never()),
@@ -504,13 +511,14 @@ export class SimFs {
       case 'garbled': {
         // Pages written back out of order: some sectors of the range never made it.
         result = Buffer.from(volatile);
-        const first = Math.floor(from / SECTOR_BYTES);
-        const last = Math.floor(Math.max(from, volatile.length - 1) / SECTOR_BYTES);
+        const sector = this.sectorBytes;
+        const first = Math.floor(from / sector);
+        const last = Math.floor(Math.max(from, volatile.length - 1) / sector);
         const lost: number[] = [];
         for (let s = first; s <= last; s++) if (this.stream.chance(0.5)) lost.push(s);
         if (lost.length === 0) lost.push(this.stream.int(first, last));
         for (const s of lost) {
-          for (let p = Math.max(from, s * SECTOR_BYTES); p < Math.min(result.length, (s + 1) * SECTOR_BYTES); p++) {
+          for (let p = Math.max(from, s * sector); p < Math.min(result.length, (s + 1) * sector); p++) {
             result[p] = p < durable.length ? durable[p]! : 0;
           }
         }

@@ -372,7 +372,12 @@ export class Simulation {
       scenario.faults.some((f) => f.fault.kind === 'network' && networkProfiles[f.fault.profile].duplicateRate > 0);
     this.acceptedMacs = copies ? new Map() : null;
     this.network = new SimNetwork(this.queue, seed, (to, from, datagram) => this.deliver(to, from, datagram));
-    const diskOptions = { ...defaultDiskOptions, mode: diskModeFor(options), tornTailAlwaysDropped: options.unsafe.tornTailDropped };
+    const diskOptions = {
+      ...defaultDiskOptions,
+      mode: diskModeFor(options),
+      tornTailAlwaysDropped: options.unsafe.tornTailDropped,
+      sectorBytes: options.sectorBytes ?? defaultDiskOptions.sectorBytes,
+    };
     this.nodes = this.config.nodes.map((n, index) => ({
       id: n.id,
       index,

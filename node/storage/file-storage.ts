@@ -129,7 +129,7 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
     created = true;
   }
 
-  const replay = replayLog(buf, file, { tornTailAlwaysDropped: opts.tornTailAlwaysDropped === true });
+  const replay = replayLog(buf, file, { tornTailAlwaysDropped: opts.tornTailAlwaysDropped === true, sectorBytes: fs.sectorBytes });
   const compactedThrough = replay.compactedThrough;
   let index = replay.index;
   let fileBytes = replay.validEnd;

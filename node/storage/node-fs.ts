@@ -6,6 +6,7 @@
  */
 import { constants as fsConstants, fdatasync, fdatasyncSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { SECTOR_BYTES } from './replay.js';
 import type { OpenMode, StorageFile, StorageFs } from './storage-fs.js';
 
 class NodeFile implements StorageFile {
@@ -46,6 +47,7 @@ class NodeFile implements StorageFile {
 }
 
 export const nodeFs: StorageFs = {
+  sectorBytes: SECTOR_BYTES,
   mkdirp: (dir) => mkdir(dir, { recursive: true }),
   readFile: (file) => readFile(file),
   removeFile: (file) => rm(file, { force: true }),

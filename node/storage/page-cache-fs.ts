@@ -124,6 +124,10 @@ class PageCache implements StorageFs {
     this.maxDirtyBytes = opts.maxDirtyBytes ?? 64 * 1024 * 1024;
   }
 
+  get sectorBytes(): number {
+    return this.inner.sectorBytes;
+  }
+
   dirtied(bytes: number): void {
     this.dirtyBytes += bytes;
     if (this.dirtyBytes > this.maxDirtyBytes) for (const f of this.files) f.writeBack();

@@ -20,6 +20,6 @@ export interface LogFileContents {
 export async function readLogFile(file: string, fs: StorageFs = nodeFs): Promise<LogFileContents> {
   const abs = path.resolve(file);
   const buf = await fs.readFile(abs);
-  const scan = scanLog(buf, abs);
+  const scan = scanLog(buf, abs, { sectorBytes: fs.sectorBytes });
   return { file: abs, fileBytes: buf.length, frames: scan.frames, tornTail: scan.tornTail };
 }

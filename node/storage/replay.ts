@@ -76,9 +76,11 @@ export interface ScanOptions {
    * fixed, issue 15 defect 3). Absent = false.
    */
   readonly tornTailAlwaysDropped?: boolean;
+  /** The disk's sector (StorageFs `sectorBytes`). Default SECTOR_BYTES. */
+  readonly sectorBytes?: number;
 }
 
-/** Bytes per sector: the unit a disk writes atomically, and the grain at which a lost write leaves zeros. */
+/** Bytes per sector: the unit a disk writes atomically, and the grain at which a lost write leaves zeros (a real disk's; StorageFs `sectorBytes`). */
 export const SECTOR_BYTES = 512;
 
 /** What a damaged last frame is: the remains of an interrupted append (cut off), or durable data that is corrupt (refuse). */
@@ -95,7 +97,7 @@ type DamagedTail = { readonly kind: 'torn'; readonly evidence: string } | { read
  *   unless one flipped bit explains the damage (`oneFlipRestores`);
  * and durable in every other case (a complete frame, no zeroed sector).
  */
-function judgeDamagedTail(buf: Uint8Array, offset: number): DamagedTail {
+function judgeDamagedTail(buf: Uint8Array, offset: number, sectorBytes: number): DamagedTail {
   const available = buf.length - offset;
   if (available < FRAME_HEADER_BYTES)
     return { kind: 'torn', evidence: `interrupted write: ${available} of ${FRAME_HEADER_BYTES} header bytes` };
@@ -117,7 +119,7 @@ function judgeDamagedTail(buf: Uint8Array, offset: number): DamagedTail {
   const declared = view.getUint32(offset, true);
   const end = Math.min(buf.length, offset + FRAME_HEADER_BYTES + declared);
   for (let chunkStart = offset; chunkStart < end;) {
-    const chunkEnd = Math.min(end, (Math.floor(chunkStart / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    const chunkEnd = Math.min(end, (Math.floor(chunkStart / sectorBytes) + 1) * sectorBytes);
     let zero = true;
     for (let i = chunkStart; i < chunkEnd && zero; i++) if (buf[i] !== 0) zero = false;
     if (zero) {
@@ -271,7 +273,7 @@ export function scanLog(buf: Uint8Array, file: string, options: ScanOptions = {}
         if (next !== null)
           throw new StorageCorruptionError(file, offset, `damaged frame (${r.reason}) followed by a valid frame at offset ${next}`);
         const tail: DamagedTail =
-          options.tornTailAlwaysDropped === true ? { kind: 'torn', evidence: 'dropped unchecked (unsafe)' } : judgeDamagedTail(buf, offset);
+          options.tornTailAlwaysDropped === true ? { kind: 'torn', evidence: 'dropped unchecked (unsafe)' } : judgeDamagedTail(buf, offset, options.sectorBytes ?? SECTOR_BYTES);
         if (tail.kind === 'durable') {
           throw new StorageCorruptionError(
             file,

@@ -58,6 +58,16 @@ export type OpenMode = 'create' | 'existing';
 
 /** Paths are absolute. Errors carry Node's `code` (`ENOENT`, ...), as node:fs errors do. */
 export interface StorageFs {
+  /**
+   * The disk's sector: the unit it writes atomically, so the grain at which
+   * a write lost in a power failure leaves what the disk held before (zeros
+   * past a file's old end). Recovery reads a sector's share of the last
+   * frame that is all zeros as such a loss (replay.ts). Real disks: 512
+   * (`SECTOR_BYTES`) or 4096; the simulator can give a disk much smaller
+   * sectors, which makes shares that are zero by nature common and so puts
+   * that rule under test (sim-fs.ts).
+   */
+  readonly sectorBytes: number;
   /** `mkdir -p`: resolves to the first directory it created, or undefined when `dir` existed. */
   mkdirp(dir: string): Promise<string | undefined>;
   /** The whole file, as the process sees it (page cache included). */

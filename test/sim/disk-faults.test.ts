@@ -62,6 +62,34 @@ describe('disk faults in the simulator', () => {
     expect(trace).toMatch(/n2 refuses to start: .*whole with a damaged length field \(read as 16 payload bytes .*; 2 bytes follow it\)/);
   });
 
+  // The same flaw's other half (fixed in fad34cb, found then only by replay.test.ts): a sector's share of a frame
+  // that reads as all zeros was taken for a write lost in a power failure, even in a complete frame where one
+  // flipped bit explains the checksum. With a real disk's 512-byte sectors a share is zero by nature about once in
+  // 512 frames of some kinds, so no simulator run met it; with 4-byte sectors (--sector-bytes 4) it is common, and
+  // with the one-flip test disabled a hunt of the torn-tail-dropped mix finds it within 18-108 runs (seeds
+  // 73011-73013; kept: seed 73012, shrunk): n1 restarted in term 1 after sending messages in term 2.
+  it("a flipped bit in a durable frame with a sector's share zero by nature: the correct node refuses to start (kept scenario, 4-byte sectors)", async () => {
+    const scenario = JSON.parse(readFileSync(join(here, 'testdata', 'flip-beside-zero-share.json'), 'utf8')) as Scenario;
+    const preset = unsafePresets['torn-tail-dropped']!;
+    const judged = await judge(scenario, { ...preset.options, unsafe: noUnsafeFlags, sectorBytes: 4, traceLines: true });
+    expect(judged.violations, describeViolations(judged.violations)).toEqual([]);
+    const trace = judged.sim.trace.join('\n');
+    expect(trace).toMatch(/n1 power failure; a bit of its last durable frame flipped/);
+    expect(trace).toMatch(
+      /n1 refuses to start: .*one flipped bit explains its checksum \(bytes \d+\.\.\d+, a sector's share, are zeros, but not lost\)/,
+    );
+  });
+
+  it('the correct node under the torn-tail-dropped mix with 4-byte sectors: no violation in 60 runs', async () => {
+    const seed = override ?? 73020;
+    const preset = unsafePresets['torn-tail-dropped']!;
+    const result = await campaign(
+      { ...preset.options, unsafe: noUnsafeFlags, sectorBytes: 4 },
+      { numRuns: 60, seed, maxShrinks: 8, shape: preset.shape },
+    );
+    expect(result.failed, `replay: npm run sim -- --seed ${seed} --path ${result.path} --faults-of torn-tail-dropped --sector-bytes 4`).toBe(false);
+  });
+
   it('an aimed corrupt_last_frame waits for an append in flight, so the power failure tears it', async () => {
     const scenario: Scenario = {
       seed: 11,

@@ -11,9 +11,13 @@ import { SECTOR_BYTES } from '../../node/storage/replay.js';
 import type { StorageFs } from '../../node/storage/storage-fs.js';
 import { drive, turn } from './disk-driver.js';
 
-function setup(seed = 1) {
+function setup(seed = 1, sectorBytes?: number) {
   const queue = new EventQueue();
-  const fs = new SimFs(queue, new Stream(seed, 'fs'), { syncMsMin: 1, syncMsMax: 6 });
+  const fs = new SimFs(queue, new Stream(seed, 'fs'), {
+    syncMsMin: 1,
+    syncMsMax: 6,
+    ...(sectorBytes === undefined ? {} : { sectorBytes }),
+  });
   return { queue, fs };
 }
 
@@ -61,61 +65,65 @@ describe('SimFs', () => {
     expect(order).toEqual([0, 1, 2, 3]);
   });
 
-  it('a crash gives unsynced data one of four fates, each as defined, and never touches synced data', async () => {
-    const seen = new Set<CrashFate>();
-    const synced = pattern(700, 3);
-    for (let seed = 1; seed <= 60; seed++) {
-      const { queue, fs } = setup(seed);
-      const p = fs.process();
-      await durableDir(queue, p);
-      const f = await p.open('/d/a', 'create');
-      f.writeSync(synced, 0, synced.length, 0);
-      await drive(queue, f.datasync()!);
-      await drive(queue, p.fsyncDir('/d'));
-      const unsynced = pattern(1500, 11);
-      f.writeSync(unsynced, 0, unsynced.length, synced.length);
-      const outcomes = fs.crash();
-      expect(outcomes.length, `seed ${seed}`).toBe(1);
-      const { fate, file, unsyncedBytes } = outcomes[0]!;
-      expect(file).toBe('/d/a');
-      expect(unsyncedBytes).toBe(1500);
-      seen.add(fate);
-      const after = fs.readDurable('/d/a')!;
-      expect(after.subarray(0, synced.length), `seed ${seed} ${fate}: synced bytes intact`).toEqual(synced);
-      const tail = after.subarray(synced.length);
-      switch (fate) {
-        case 'lost':
-          expect(tail.length, `seed ${seed}`).toBe(0);
-          break;
-        case 'whole':
-          expect(tail, `seed ${seed}`).toEqual(unsynced);
-          break;
-        case 'torn':
-          expect(tail.length, `seed ${seed}`).toBeLessThan(unsynced.length);
-          expect(tail, `seed ${seed}`).toEqual(unsynced.subarray(0, tail.length));
-          break;
-        case 'garbled': {
-          expect(tail.length, `seed ${seed}`).toBe(unsynced.length);
-          // Byte by byte, the new data or zero; zeros come in whole sectors' shares (file offsets), at least one.
-          let zeroedSectors = 0;
-          for (let s = Math.floor(synced.length / SECTOR_BYTES); s * SECTOR_BYTES < after.length; s++) {
-            const lo = Math.max(synced.length, s * SECTOR_BYTES);
-            const hi = Math.min(after.length, (s + 1) * SECTOR_BYTES);
-            const share = after.subarray(lo, hi);
-            const expected = unsynced.subarray(lo - synced.length, hi - synced.length);
-            const zero = share.every((b) => b === 0);
-            expect(zero || share.equals(expected), `seed ${seed} sector ${s}`).toBe(true);
-            if (zero) zeroedSectors++;
+  it.each([SECTOR_BYTES, 16])(
+    'a crash gives unsynced data one of four fates, each as defined, and never touches synced data (%i-byte sectors)',
+    async (sector) => {
+      const seen = new Set<CrashFate>();
+      const synced = pattern(700, 3);
+      for (let seed = 1; seed <= 60; seed++) {
+        const { queue, fs } = setup(seed, sector);
+        expect(fs.process().sectorBytes).toBe(sector);
+        const p = fs.process();
+        await durableDir(queue, p);
+        const f = await p.open('/d/a', 'create');
+        f.writeSync(synced, 0, synced.length, 0);
+        await drive(queue, f.datasync()!);
+        await drive(queue, p.fsyncDir('/d'));
+        const unsynced = pattern(1500, 11);
+        f.writeSync(unsynced, 0, unsynced.length, synced.length);
+        const outcomes = fs.crash();
+        expect(outcomes.length, `seed ${seed}`).toBe(1);
+        const { fate, file, unsyncedBytes } = outcomes[0]!;
+        expect(file).toBe('/d/a');
+        expect(unsyncedBytes).toBe(1500);
+        seen.add(fate);
+        const after = fs.readDurable('/d/a')!;
+        expect(after.subarray(0, synced.length), `seed ${seed} ${fate}: synced bytes intact`).toEqual(synced);
+        const tail = after.subarray(synced.length);
+        switch (fate) {
+          case 'lost':
+            expect(tail.length, `seed ${seed}`).toBe(0);
+            break;
+          case 'whole':
+            expect(tail, `seed ${seed}`).toEqual(unsynced);
+            break;
+          case 'torn':
+            expect(tail.length, `seed ${seed}`).toBeLessThan(unsynced.length);
+            expect(tail, `seed ${seed}`).toEqual(unsynced.subarray(0, tail.length));
+            break;
+          case 'garbled': {
+            expect(tail.length, `seed ${seed}`).toBe(unsynced.length);
+            // Byte by byte, the new data or zero; zeros come in whole sectors' shares (file offsets), at least one.
+            let zeroedSectors = 0;
+            for (let s = Math.floor(synced.length / sector); s * sector < after.length; s++) {
+              const lo = Math.max(synced.length, s * sector);
+              const hi = Math.min(after.length, (s + 1) * sector);
+              const share = after.subarray(lo, hi);
+              const expected = unsynced.subarray(lo - synced.length, hi - synced.length);
+              const zero = share.every((b) => b === 0);
+              expect(zero || share.equals(expected), `seed ${seed} sector ${s}`).toBe(true);
+              if (zero) zeroedSectors++;
+            }
+            expect(zeroedSectors, `seed ${seed}`).toBeGreaterThan(0);
+            break;
           }
-          expect(zeroedSectors, `seed ${seed}`).toBeGreaterThan(0);
-          break;
         }
+        // After the crash the cache is the disk.
+        expect(await fs.process().readFile('/d/a')).toEqual(after);
       }
-      // After the crash the cache is the disk.
-      expect(await fs.process().readFile('/d/a')).toEqual(after);
-    }
-    expect([...seen].sort()).toEqual(['garbled', 'lost', 'torn', 'whole']);
-  });
+      expect([...seen].sort()).toEqual(['garbled', 'lost', 'torn', 'whole']);
+    },
+  );
 
   it('an fsync in flight when the power fails does not make its data durable', async () => {
     let kept = 0;

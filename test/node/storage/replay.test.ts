@@ -231,6 +231,25 @@ describe('scanLog on a durable last frame with one flipped bit, wherever the fra
   });
 });
 
+describe("scanLog with the disk's sector size (StorageFs sectorBytes)", () => {
+  // A lost write leaves zeros at the disk's own grain: what reads as a lost page on a disk of 16-byte sectors is,
+  // on a disk of 512-byte sectors, a damaged share that no whole sector of zeros explains.
+  it('takes a zeroed aligned 16 bytes of the last frame for a lost write only on a disk whose sectors are 16 bytes', () => {
+    const head = Buffer.concat([FILE_MAGIC, frameOf({ type: 'hard_state', hardState: { currentTerm: 1, votedFor: 'n1' } })]);
+    const frame = frameOf({ type: 'entry', entry: entry(1, 1, 'x'.repeat(100)) });
+    const bytes = Buffer.concat([head, frame]);
+    const at = Math.ceil((head.length + 48) / 16) * 16; // inside the entry's data: no zero byte there by nature
+    bytes.fill(0, at, at + 16);
+    expect(scanLog(bytes, 'raft.log', { sectorBytes: 16 }).tornTail?.offset).toBe(head.length);
+    expect(() => scanLog(bytes, 'raft.log', { sectorBytes: 512 })).toThrow(StorageCorruptionError);
+    expect(() => scanLog(bytes, 'raft.log')).toThrow(/no zeroed sector/);
+    // Zeros that do not fill a whole 16-byte sector: not a lost write on either disk.
+    const partial = Buffer.concat([head, frame]);
+    partial.fill(0, at + 1, at + 16);
+    expect(() => scanLog(partial, 'raft.log', { sectorBytes: 16 })).toThrow(StorageCorruptionError);
+  });
+});
+
 describe('scanLog on a large damaged last frame', () => {
   it('refuses a flipped bit in a 4 MiB frame, and cuts the same frame torn, in seconds (checksums only where a frame can start)', () => {
     const records: LogRecord[] = [];

@@ -42,6 +42,7 @@ function crashingFs(inner: StorageFs, budget: number): StorageFs {
     if (left-- <= 0) throw new CrashAfter(`crash after ${budget} operations`);
   };
   return {
+    sectorBytes: inner.sectorBytes,
     mkdirp: async (dir) => (step(), inner.mkdirp(dir)),
     readFile: async (file) => (step(), inner.readFile(file)),
     removeFile: async (file) => (step(), inner.removeFile(file)),
@@ -74,6 +75,7 @@ function durabilityWatch(inner: StorageFs): { fs: StorageFs; dirty: Set<string>;
   const dirty = new Set<string>();
   let dirChanged = false;
   const fs: StorageFs = {
+    sectorBytes: inner.sectorBytes,
     mkdirp: (dir) => inner.mkdirp(dir),
     readFile: (file) => inner.readFile(file),
     removeFile: async (file) => {
