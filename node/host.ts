@@ -51,7 +51,8 @@ import { encodeCommand } from './kv/command.js';
 import { LazyDigest } from './kv/sessions.js';
 import type { SessionCheck } from './kv/sessions.js';
 import type { ReplyAddress } from './transport/node-endpoint.js';
-import { validateOp } from './kv/limits.js';
+import { maxEntryDataBytes } from './transport/codec.js';
+import { checkStoredCommand, validateOp } from './kv/limits.js';
 import { assert, assertionFailed, assertNever } from './util/assert.js';
 import { LocalSnapshots, emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
 import { SnapshotStreamer, defaultStreamerOptions, type StreamerOptions } from './snapshot/streamer.js';
@@ -256,6 +257,8 @@ export function raftConfigFor(id: NodeId, config: ClusterConfig, unsafe: UnsafeF
 export class NodeHost {
   readonly id: NodeId;
   private readonly config: ClusterConfig;
+  /** The largest entry data an AppendEntries can carry (codec.ts maxEntryDataBytes): a bigger command is refused. */
+  private readonly maxEntryDataBytes: number;
   /** io.clock.monotonicMs() when start() ran: the status's uptimeMs. */
   private startedAtMs = 0;
   private readonly unsafe: UnsafeFlags;
@@ -333,6 +336,7 @@ export class NodeHost {
   constructor(options: HostOptions) {
     this.id = options.id;
     this.config = options.config;
+    this.maxEntryDataBytes = maxEntryDataBytes(options.config.cluster);
     this.unsafe = options.unsafe;
     this.io = options.io;
     this.observer = options.io.observe;
@@ -853,6 +857,13 @@ export class NodeHost {
       this.onRead({ ...request, op }, replyTo);
       return;
     }
+    // Like validateOp's limits, a definite answer on any node: the entry this write would be must fit a datagram.
+    const data = encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op });
+    const tooLarge = checkStoredCommand(op, Buffer.byteLength(data, 'utf8'), this.maxEntryDataBytes);
+    if (tooLarge !== null) {
+      this.reply(replyTo, request, tooLarge);
+      return;
+    }
     // Exactly-once (dissertation §6.3): a retry of a write that was already
     // applied gets the remembered result, without proposing it again; a
     // request the session refuses gets its definite error at once.
@@ -889,7 +900,7 @@ export class NodeHost {
       this.reply(replyTo, request, { status: 'unavailable', reason: 'overloaded' });
       return;
     }
-    const result = this.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
+    const result = this.core.propose(data);
     if (!result.ok) {
       if (result.reason === 'not_leader') this.reply(replyTo, request, { status: 'not_leader', leaderHint: result.leaderHint });
       else this.reply(replyTo, request, { status: 'unavailable', reason: result.reason });

@@ -28,7 +28,7 @@ import { keepRunningWhenReaderCloses } from '../node/util/closed-pipe.js';
 import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
-                    [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B]
+                    [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B] [--large-values]
                     [--workers N] [--max-shrinks N]
                     [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
@@ -61,6 +61,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
                    sectors (4, 16) make parts of frames that read as all zeros by nature
                    common, which recovery must not take for a lost write when a bit of a
                    durable frame flips
+  --large-values   clients write most values padded to the nodes' value limit with characters
+                   whose stored form is larger (control characters, quotes): log entries,
+                   AppendEntries and snapshots near their size limits
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
         'read-mode': { type: 'string' },
         'snapshot-every-entries': { type: 'string' },
         'sector-bytes': { type: 'string' },
+        'large-values': { type: 'boolean' },
         'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -145,6 +149,8 @@ async function main(): Promise<void> {
   if (chunkBytes !== undefined) options = { ...options, snapshotChunkBytes: chunkBytes };
   const sectorBytes = intArg(values['sector-bytes'], '--sector-bytes', 1, 65_536);
   if (sectorBytes !== undefined) options = { ...options, sectorBytes };
+  const largeValuesOn = values['large-values'] === true;
+  if (largeValuesOn) options = { ...options, largeValues: true };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
       `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
@@ -234,6 +240,7 @@ async function main(): Promise<void> {
         ...(snapshotEvery === undefined ? [] : ['--snapshot-every-entries', String(snapshotEvery)]),
         ...(chunkBytes === undefined ? [] : ['--snapshot-chunk-bytes', String(chunkBytes)]),
         ...(sectorBytes === undefined ? [] : ['--sector-bytes', String(sectorBytes)]),
+        ...(largeValuesOn ? ['--large-values'] : []),
       ],
     });
     process.stdout.write(

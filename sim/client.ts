@@ -38,6 +38,7 @@ import type { EventQueue, SimEvent } from './event-queue.js';
 import type { History } from './history.js';
 import type { WorkloadOp } from './scenario.js';
 import type { Stream } from './streams.js';
+import type { ValueForm } from './values.js';
 
 export interface ClientContext {
   readonly queue: EventQueue;
@@ -51,6 +52,8 @@ export interface ClientContext {
   readonly livenessFromMs: number;
   /** ...within this deadline (instead of opTimeoutMs). */
   readonly livenessOpTimeoutMs: number;
+  /** How values are written and read back (values.ts). */
+  readonly values: ValueForm;
   send(slot: number, to: string, request: ClientRequest): void;
   nextValue(): number;
   nextProcess(): number;
@@ -126,7 +129,7 @@ export class SimClient {
     cur.answeredAtMs = this.ctx.queue.now;
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = null;
-    if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, toNumber(outcome.actual));
+    if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, this.ctx.values.number(outcome.actual));
     this.follow(this.judge(cur, outcome));
   }
 
@@ -204,14 +207,14 @@ export class SimClient {
         break;
       case 'write': {
         const v = this.ctx.nextValue();
-        kvOp = { type: 'put', key, value: String(v) };
+        kvOp = { type: 'put', key, value: this.ctx.values.text(v) };
         value = v;
         break;
       }
       case 'cas': {
         const expected = this.lastKnown.get(key) ?? null;
         const v = this.ctx.nextValue();
-        kvOp = { type: 'cas', key, expected: expected === null ? null : String(expected), value: String(v) };
+        kvOp = { type: 'cas', key, expected: expected === null ? null : this.ctx.values.text(expected), value: this.ctx.values.text(v) };
         value = [expected, v];
         break;
       }
@@ -324,18 +327,13 @@ export class SimClient {
     if (type !== 'info') this.lastAnsweredMs = this.ctx.queue.now;
     let value: unknown = cur.value;
     if (type === 'ok') {
-      if (cur.f === 'read') value = toNumber(result);
-      const known = cur.f === 'read' ? toNumber(result) : cur.f === 'write' ? (cur.value as number) : (cur.value as [unknown, number])[1];
+      if (cur.f === 'read') value = this.ctx.values.number(result);
+      const known =
+        cur.f === 'read' ? this.ctx.values.number(result) : cur.f === 'write' ? (cur.value as number) : (cur.value as [unknown, number])[1];
       this.lastKnown.set(cur.key, known);
     }
     const op = { process: this.process, type, f: cur.f, key: cur.key, value, ...(error === undefined ? {} : { error }) };
     this.ctx.history.add(op, this.ctx.queue.now);
     this.scheduleNext();
   }
-}
-
-function toNumber(value: string | null): number | null {
-  if (value === null) return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
 }

@@ -25,6 +25,7 @@
  * committed an entry of its term, and a deposed one cannot confirm a round
  * or hold a lease past a newer leader's election).
  */
+import { plainValues, type ValueForm } from './values.js';
 import type { HistoryOp } from '../checker/types.js';
 import { decodeCommand } from '../node/kv/command.js';
 import { KvStateMachine } from '../node/kv/state-machine.js';
@@ -71,7 +72,11 @@ export class ReadSafety {
    */
   served: ServedRead | null = null;
 
-  constructor(private readonly violation: ReadSafetySink) {}
+  constructor(
+    private readonly violation: ReadSafetySink,
+    /** How the clients wrote the numbers the history holds (values.ts): what a node stored for each. */
+    private readonly values: ValueForm = plainValues,
+  ) {}
 
   /** The next committed entry, in index order (the invariant checker's first sight of it). */
   onCommitted(entry: Entry, atMs: number): void {
@@ -106,7 +111,8 @@ export class ReadSafety {
     this.served = null;
     if (op.type !== 'ok' || read === undefined) return;
     this.checked++;
-    const value = op.value === null || op.value === undefined ? null : String(op.value);
+    const value =
+      op.value === null || op.value === undefined ? null : typeof op.value === 'number' ? this.values.text(op.value) : String(op.value);
     const problem = this.judge(read, value, atMs) ?? (served === null ? null : this.judgeServed(read, value, served, atMs));
     if (problem !== null) this.violation(`process ${op.process} ${problem}`);
   }

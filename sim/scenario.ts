@@ -289,6 +289,13 @@ export interface SimOptions {
    * or an entry dropped as torn otherwise).
    */
   readonly sectorBytes?: number;
+  /**
+   * Clients write most values padded up to the nodes' value limit with
+   * characters whose stored form is larger than they are (sim/values.ts):
+   * log entries, AppendEntries and snapshots near their size limits. Absent
+   * = false: short numbers, as every run before it.
+   */
+  readonly largeValues?: boolean;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -48,6 +48,7 @@ import type { HistoryOp } from '../checker/types.js';
 import { MessageRecorder } from './adversary.js';
 import { SimClient } from './client.js';
 import { createSimClock } from './clock.js';
+import { largeValues, plainValues, type ValueForm } from './values.js';
 import { SimDisk, defaultDiskOptions, type DiskMode, type OpenResult } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
@@ -182,7 +183,7 @@ interface SimNode {
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
 const CLIENT_SECRET = 'rift-simulation-client-secret-0123456789';
-const CLUSTER = 'sim';
+export const CLUSTER = 'sim';
 const CLIENT_PREFIX = 'client-';
 const maxTraceLines = 200_000;
 /** The key rings, derived once per process and cluster size (HKDF costs more than a short run's first events). */
@@ -279,6 +280,8 @@ export class Simulation {
   /** The datagram being delivered to a node's endpoint, while it is. */
   private delivering: Buffer | null = null;
   private readonly clients: SimClient[] = [];
+  /** How clients write values (values.ts): the read-safety judge reads them the same way. */
+  private readonly values: ValueForm;
   private readonly violations: Violation[] = [];
   private readonly trace: string[] = [];
   private readonly touched = new Set<SimNode>();
@@ -351,7 +354,8 @@ export class Simulation {
     // Every datagram is sealed and opened in this thread: its MAC is computed once, when sealed (codec.ts `sealed`).
     rememberSealedDatagrams();
     const seed = scenario.seed;
-    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message));
+    this.values = options.largeValues === true ? largeValues(this.config.maxValueBytes) : plainValues;
+    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message), this.values);
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A
@@ -1084,6 +1088,7 @@ export class Simulation {
           return sim.plan.livenessFromMs + sim.livenessShiftMs;
         },
         livenessOpTimeoutMs: this.plan.opTimeoutMs,
+        values: this.values,
         send: (s, to, request) => {
           const encoded = this.clientEndpoints[s]?.seal(to, request);
           if (encoded?.ok === true) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);

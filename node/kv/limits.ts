@@ -40,6 +40,25 @@ export function validateOp(op: KvOp, limits: KvLimits): KvResult | null {
   }
 }
 
+/**
+ * null when a command whose stored form (kv/command.ts encodeCommand, JSON)
+ * is `storedBytes` long fits one log entry of at most `maxStoredBytes`
+ * (transport/codec.ts maxEntryDataBytes: what one AppendEntries datagram
+ * carries); otherwise the `invalid` result to send the client. The byte
+ * limits above do not bound it: JSON writes a control character as six
+ * bytes, so an op within them can still be several times too large (a cas
+ * of two 8,192-byte values of U+0001 is 98,304 bytes). Such an entry, once
+ * proposed, could never be sent, and the leader's writes after it would wait
+ * forever (found by a probe on a real cluster, 2026-12-07).
+ */
+export function checkStoredCommand(op: KvOp, storedBytes: number, maxStoredBytes: number): KvResult | null {
+  if (storedBytes <= maxStoredBytes) return null;
+  const message =
+    `the command's stored form is ${storedBytes} bytes (JSON: a control character takes 6, a quote or backslash 2); ` +
+    `one log entry carries at most ${maxStoredBytes}`;
+  return invalid(op.type === 'put' || op.type === 'cas' ? 'value_too_large' : 'key_too_large', message);
+}
+
 function checkValue(what: string, value: string, limits: KvLimits): KvResult | null {
   const bytes = Buffer.byteLength(value, 'utf8');
   return bytes > limits.maxValueBytes

@@ -273,7 +273,9 @@ export function scanLog(buf: Uint8Array, file: string, options: ScanOptions = {}
         if (next !== null)
           throw new StorageCorruptionError(file, offset, `damaged frame (${r.reason}) followed by a valid frame at offset ${next}`);
         const tail: DamagedTail =
-          options.tornTailAlwaysDropped === true ? { kind: 'torn', evidence: 'dropped unchecked (unsafe)' } : judgeDamagedTail(buf, offset, options.sectorBytes ?? SECTOR_BYTES);
+          options.tornTailAlwaysDropped === true
+            ? { kind: 'torn', evidence: 'dropped unchecked (unsafe)' }
+            : judgeDamagedTail(buf, offset, options.sectorBytes ?? SECTOR_BYTES);
         if (tail.kind === 'durable') {
           throw new StorageCorruptionError(
             file,

@@ -60,7 +60,7 @@ import type { KeyDomain, KeyLookup } from './keys.js';
 import { decodeClientBinary, encodeClientBinary, hasClientBinaryForm, isClientBinaryKind } from './client-binary.js';
 import { BINARY_ENTRY_OVERHEAD_BYTES, binaryPayloadBytes, decodeRaftBinary, encodeRaftBinary, isBinaryKind } from './raft-binary.js';
 import { decodeSnapshotBinary, encodeSnapshotBinary, isSnapshotKind, isSnapshotTransferMessage } from './snapshot-binary.js';
-import { checkEnvelopeBody, checkEnvelopeShape } from './validate.js';
+import { checkEnvelopeBody, checkEnvelopeShape, MAX_ID_CHARS } from './validate.js';
 
 /** Largest UDP payload over IPv4 (65,535 - 8 UDP header - 20 IP header). 65,508 gives EMSGSIZE. */
 export const MAX_DATAGRAM_BYTES = 65_507;
@@ -685,6 +685,20 @@ export function appendEntriesOverheadBytes(cluster: string, from: string, to: st
     seq: 0,
   };
   return FIXED_HEADER_BYTES + senderBytes(from) + binaryPayloadBytes({ cluster, from, to, body }) + MAC_BYTES;
+}
+
+/**
+ * The largest UTF-8 size an entry's data may have for the entry to travel
+ * alone in an AppendEntries between any two nodes of `cluster`, whatever
+ * their ids (at their longest, so that a node added later does not change
+ * it). A leader sends its log in order, at least one entry a message: an
+ * entry larger than this could never leave it, and every write after it
+ * would wait for it forever. The host refuses a command whose stored form is
+ * larger (kv/limits.ts checkStoredCommand).
+ */
+export function maxEntryDataBytes(cluster: string): number {
+  const longest = 'x'.repeat(MAX_ID_CHARS);
+  return MAX_DATAGRAM_BYTES - appendEntriesOverheadBytes(cluster, longest, longest) - BINARY_ENTRY_OVERHEAD_BYTES;
 }
 
 /** Whether a decoded body is a peer (Raft) message rather than a client one or a hello. */

@@ -94,6 +94,21 @@ describe('a 5-node rift cluster of real processes', () => {
     client.close();
   });
 
+  // Found by a probe (2026-12-07): within the value limit (8,192 bytes each), a cas of two values of U+0001 is
+  // stored as about 98 KB of JSON, an entry no AppendEntries datagram can carry. The leader appended it and could
+  // never send it, so every later write waited behind it until the leader died. Now refused before it is proposed.
+  test('a write whose stored form cannot fit one entry is refused at once, and later writes commit', async () => {
+    const client = newClient();
+    const v = '\u0001'.repeat(cluster.config.maxValueBytes);
+    expect(expectOk(await client.put('escape-heavy', v), 'put of a value at the limit')).toBe(v);
+    const refused = await client.cas('escape-heavy', v, v);
+    expect(refused.type).toBe('fail');
+    expect(refused.type === 'fail' && refused.error).toMatch(/^value_too_large: the command's stored form is \d+ bytes/);
+    expectOk(await client.put('after-escape-heavy', 'next'), 'a write after the refused one');
+    expect(expectOk(await newClient().get('after-escape-heavy'), 'read it back')).toBe('next');
+    client.close();
+  });
+
   test('killing the leader elects a new one and loses no acknowledged write', async () => {
     const client = newClient();
     const acknowledged: string[] = [];

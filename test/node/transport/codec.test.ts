@@ -10,6 +10,7 @@ import {
   WIRE_VERSION,
   appendEntriesOverheadBytes,
   decodeEnvelope,
+  maxEntryDataBytes,
   domainOf,
   encodeEnvelope,
   entryWireBytes,
@@ -18,6 +19,7 @@ import {
 import type { DropReason, Envelope, Stamp } from '../../../node/transport/codec.js';
 import { deriveClientKey, derivePeerKey, type KeyDomain, type KeyLookup } from '../../../node/transport/keys.js';
 import type { Entry } from '../../../node/raft/types.js';
+import { MAX_ID_CHARS } from '../../../node/transport/validate.js';
 import { arbEnvelope, arbStamp } from './arbitraries.js';
 import { keyLookupOf } from './key-lookup.js';
 
@@ -309,6 +311,41 @@ describe('codec size limit', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('maxEntryDataBytes', () => {
+  // A leader sends at least one entry a message: an entry it could not send at all would hold back every later one.
+  it('is the largest entry data that travels alone in an AppendEntries between nodes with ids at their longest', () => {
+    const longest = 'x'.repeat(MAX_ID_CHARS);
+    const appendWith = (data: string): Envelope => ({
+      cluster: CLUSTER,
+      from: longest,
+      to: longest,
+      body: {
+        type: 'append_entries',
+        term: Number.MAX_SAFE_INTEGER,
+        from: longest,
+        to: longest,
+        prevLogIndex: Number.MAX_SAFE_INTEGER - 1,
+        prevLogTerm: Number.MAX_SAFE_INTEGER,
+        entries: [{ term: Number.MAX_SAFE_INTEGER, index: Number.MAX_SAFE_INTEGER, type: 'command', data }],
+        leaderCommit: Number.MAX_SAFE_INTEGER,
+        seq: Number.MAX_SAFE_INTEGER,
+      },
+    });
+    const big = Number.MAX_SAFE_INTEGER;
+    const stamp = { senderIncarnation: big, receiverIncarnation: big, counter: big, sentAtMs: big };
+    const limit = maxEntryDataBytes(CLUSTER);
+    expect(limit).toBeGreaterThan(60_000);
+    const fits = encodeEnvelope(appendWith('\u00e9'.repeat(limit / 2) + 'x'.repeat(limit % 2)), keyOf(appendWith('')), stamp);
+    expect(fits.ok && fits.datagram.length).toBe(MAX_DATAGRAM_BYTES);
+    expect(encodeEnvelope(appendWith('x'.repeat(limit + 1)), keyOf(appendWith('')), stamp)).toMatchObject({
+      ok: false,
+      reason: 'oversized',
+    });
+    // Shorter ids leave more room: the limit holds for every pair of nodes.
+    expect(maxEntryDataBytes(CLUSTER)).toBeLessThan(MAX_DATAGRAM_BYTES - appendEntriesOverheadBytes(CLUSTER, 'n1', 'n2'));
   });
 });
 
