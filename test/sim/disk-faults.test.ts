@@ -87,7 +87,10 @@ describe('disk faults in the simulator', () => {
       { ...preset.options, unsafe: noUnsafeFlags, sectorBytes: 4 },
       { numRuns: 60, seed, maxShrinks: 8, shape: preset.shape },
     );
-    expect(result.failed, `replay: npm run sim -- --seed ${seed} --path ${result.path} --faults-of torn-tail-dropped --sector-bytes 4`).toBe(false);
+    expect(
+      result.failed,
+      `replay: npm run sim -- --seed ${seed} --path ${result.path} --faults-of torn-tail-dropped --sector-bytes 4`,
+    ).toBe(false);
   });
 
   it('an aimed corrupt_last_frame waits for an append in flight, so the power failure tears it', async () => {
