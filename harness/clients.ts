@@ -18,17 +18,18 @@
  */
 import { timedOutOpType } from '../node/client-retry.js';
 import { assertNever } from '../node/util/assert.js';
+import type { ValueForm } from '../checker/values.js';
 import type { Client, ClientSpec, Outcome } from './db/client.js';
 import type { OpGenerator, PlannedOp, Stagger } from './generator.js';
 import type { HistoryEntry } from './history.js';
-
-export { historyValueOf } from './db/client.js';
 
 export interface ClientPoolOptions {
   readonly nodeIds: readonly string[];
   readonly concurrency: number;
   readonly seed: number;
   readonly opTimeoutMs: number;
+  /** How values are written (checker/values.ts). */
+  readonly values: ValueForm;
   /** Called synchronously for every invoke and completion, in the order they happen. */
   readonly record: (entry: HistoryEntry) => void;
   /** Opens a client for one process (Jepsen's client/open!). */
@@ -77,7 +78,14 @@ export class ClientPool {
     // nodes): every op starts there (rift follows redirects to the leader),
     // so the workload reaches every node, followers and minorities included.
     const node = this.opts.nodeIds[process % this.opts.nodeIds.length]!;
-    return this.opts.openClient({ process, node, seed, timeoutMs: this.opts.opTimeoutMs, clientId: clientIdFor(process, this.opts.seed) });
+    return this.opts.openClient({
+      process,
+      node,
+      seed,
+      timeoutMs: this.opts.opTimeoutMs,
+      clientId: clientIdFor(process, this.opts.seed),
+      values: this.opts.values,
+    });
   }
 
   /** Current process of every worker (for tests and the summary). */

@@ -30,6 +30,7 @@ import {
 } from './nemesis/registry.js';
 import { defaultTargets, nodeTargets, targetNeeds, type NodeTarget } from './nemesis/targets.js';
 import type { LeaseTimings } from './nemesis/context.js';
+import type { ValueForm } from '../checker/values.js';
 import { configDefaults, defaultTimings, electionTicksMinOf, safeLeaseTicks } from '../node/config-types.js';
 import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 import { dbNames, systems, type DbName } from './db/systems.js';
@@ -113,6 +114,12 @@ export interface JepsenOptions {
   readonly json: boolean;
   /** Client deadline for one operation, retries included. */
   readonly opTimeoutMs: number;
+  /**
+   * How clients write values (checker/values.ts): plain digits, or most
+   * padded to the value limit with characters whose stored form is larger
+   * (log entries near the datagram limit).
+   */
+  readonly values: ValueForm['name'];
   /** The nodes' election timeout range and heartbeat interval (default: node/config-types.ts defaultTimings). */
   readonly electionTimeoutMs: readonly [number, number];
   readonly heartbeatIntervalMs: number;
@@ -152,6 +159,7 @@ export const defaults = {
   readMode: 'readindex' as ReadModeOption,
   store: 'histories',
   opTimeoutMs: 1500,
+  values: 'plain' as ValueForm['name'],
   checkTimeLimitS: 60,
 } as const;
 
@@ -290,6 +298,11 @@ Workload
   --keys K                keys live at once, 1..1000                    (default ${defaults.keys})
   --ops-per-key N         a key retires after N ops, 1..1000000          (default ${defaults.opsPerKey})
   --op-timeout MS         client deadline per op, 10..600000            (default ${defaults.opTimeoutMs})
+  --values plain|large    plain: the values are digits; large: most are
+                          padded to the value limit (${configDefaults.maxValueBytes} bytes) with
+                          characters whose stored form is larger (control
+                          characters, quotes): entries near the datagram
+                          limit                                         (default ${defaults.values})
   --election-timeout A-B  nodes' election timeout range in ms            (default ${defaultTimings.electionTimeoutMsMin}-${defaultTimings.electionTimeoutMsMax})
   --heartbeat MS          nodes' heartbeat interval, <= A/2             (default ${defaultTimings.heartbeatIntervalMs})
   --seed N                integer 0..4294967295; same seed, same ops and
@@ -357,6 +370,7 @@ const optionSpec = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   'op-timeout': { type: 'string' },
+  values: { type: 'string' },
   'election-timeout': { type: 'string' },
   heartbeat: { type: 'string' },
   'check-time-limit': { type: 'string' },
@@ -762,6 +776,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     throw new UsageError(`--test-name must be 1-100 characters of A-Z a-z 0-9 . _ - (and not ".", ".." or "latest"), got "${testName}"`);
   }
   const opTimeoutMs = v['op-timeout'] === undefined ? defaults.opTimeoutMs : integerIn('op-timeout', v['op-timeout'], 10, 600_000);
+  const values = v.values === undefined ? defaults.values : oneOf<ValueForm['name']>('values', v.values, ['plain', 'large']);
   const timings = system.timings ?? {
     electionTimeoutMs: [defaultTimings.electionTimeoutMsMin, defaultTimings.electionTimeoutMsMax] as const,
     heartbeatIntervalMs: defaultTimings.heartbeatIntervalMs,
@@ -827,6 +842,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       quiet: v.quiet === true,
       json: v.json === true,
       opTimeoutMs,
+      values,
       checkTimeLimitS,
       electionTimeoutMs,
       heartbeatIntervalMs,

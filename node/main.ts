@@ -37,6 +37,7 @@ import { defaultStreamerOptions } from './snapshot/streamer.js';
 import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
 import { defaultSnapshotting } from './config-types.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
+import { UNSENDABLE_MARK } from './log-marks.js';
 import { NODE_EXIT } from './exit-codes.js';
 import { RecordingProbe } from './latency-recorder.js';
 import { worthLogging } from './util/worth-logging.js';
@@ -410,21 +411,22 @@ async function main(): Promise<void> {
         sendPeer: (to, message) => {
           const sent = liveEndpoint.sendPeer(to, message);
           // The core bounds AppendEntries by bytes, so an unsendable message is a bug.
-          if (!sent.ok) log(`send to ${to} failed: ${sent.reason}: ${sent.detail}`);
+          if (!sent.ok) log(`${UNSENDABLE_MARK}: send to ${to} failed: ${sent.reason}: ${sent.detail}`);
         },
         sendClient: (to, message) => {
           const sent = liveEndpoint.sendClient(to, message);
-          if (sent !== null && !sent.ok) log(`reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+          if (sent !== null && !sent.ok) log(`${UNSENDABLE_MARK}: reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
         },
         sendAdmin: (to, message) => {
           const sent = liveEndpoint.sendAdmin(to, message);
-          if (sent !== null && !sent.ok) log(`admin reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
+          if (sent !== null && !sent.ok)
+            log(`${UNSENDABLE_MARK}: admin reply to ${to.host}:${to.port} failed: ${sent.reason}: ${sent.detail}`);
         },
         setPeers: (peers) => liveEndpoint.setPeers(peers),
         sendSnapshotMessage: (to, message) => {
           const sent = liveEndpoint.sendSnapshotMessage(to, message);
           // The streamer sizes chunks to fit a datagram, so an unsendable one is a bug.
-          if (!sent.ok) log(`snapshot ${message.type} to ${to} failed: ${sent.reason}: ${sent.detail}`);
+          if (!sent.ok) log(`${UNSENDABLE_MARK}: snapshot ${message.type} to ${to} failed: ${sent.reason}: ${sent.detail}`);
         },
       },
     });

@@ -38,7 +38,7 @@ import type { EventQueue, SimEvent } from './event-queue.js';
 import type { History } from './history.js';
 import type { WorkloadOp } from './scenario.js';
 import type { Stream } from './streams.js';
-import type { ValueForm } from './values.js';
+import type { ValueForm } from '../checker/values.js';
 
 export interface ClientContext {
   readonly queue: EventQueue;
@@ -129,7 +129,10 @@ export class SimClient {
     cur.answeredAtMs = this.ctx.queue.now;
     if (cur.timer !== null) cur.timer.cancelled = true;
     cur.timer = null;
-    if (outcome.status === 'cas_mismatch') this.lastKnown.set(cur.key, this.ctx.values.number(outcome.actual));
+    if (outcome.status === 'cas_mismatch') {
+      const actual = this.ctx.values.value(outcome.actual);
+      this.lastKnown.set(cur.key, typeof actual === 'number' ? actual : null);
+    }
     this.follow(this.judge(cur, outcome));
   }
 
@@ -327,10 +330,10 @@ export class SimClient {
     if (type !== 'info') this.lastAnsweredMs = this.ctx.queue.now;
     let value: unknown = cur.value;
     if (type === 'ok') {
-      if (cur.f === 'read') value = this.ctx.values.number(result);
-      const known =
-        cur.f === 'read' ? this.ctx.values.number(result) : cur.f === 'write' ? (cur.value as number) : (cur.value as [unknown, number])[1];
-      this.lastKnown.set(cur.key, known);
+      if (cur.f === 'read') value = this.ctx.values.value(result);
+      const known = cur.f === 'read' ? value : cur.f === 'write' ? (cur.value as number) : (cur.value as [unknown, number])[1];
+      // A value no client wrote (the checker rejects the read) is not one a cas can expect.
+      this.lastKnown.set(cur.key, typeof known === 'number' ? known : null);
     }
     const op = { process: this.process, type, f: cur.f, key: cur.key, value, ...(error === undefined ? {} : { error }) };
     this.ctx.history.add(op, this.ctx.queue.now);

@@ -25,7 +25,7 @@
  * committed an entry of its term, and a deposed one cannot confirm a round
  * or hold a lease past a newer leader's election).
  */
-import { plainValues, type ValueForm } from './values.js';
+import { plainValues, type ValueForm } from '../checker/values.js';
 import type { HistoryOp } from '../checker/types.js';
 import { decodeCommand } from '../node/kv/command.js';
 import { KvStateMachine } from '../node/kv/state-machine.js';

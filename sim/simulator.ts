@@ -48,7 +48,7 @@ import type { HistoryOp } from '../checker/types.js';
 import { MessageRecorder } from './adversary.js';
 import { SimClient } from './client.js';
 import { createSimClock } from './clock.js';
-import { largeValues, plainValues, type ValueForm } from './values.js';
+import { valueForm, type ValueForm } from '../checker/values.js';
 import { SimDisk, defaultDiskOptions, type DiskMode, type OpenResult } from './disk.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
@@ -354,7 +354,7 @@ export class Simulation {
     // Every datagram is sealed and opened in this thread: its MAC is computed once, when sealed (codec.ts `sealed`).
     rememberSealedDatagrams();
     const seed = scenario.seed;
-    this.values = options.largeValues === true ? largeValues(this.config.maxValueBytes) : plainValues;
+    this.values = valueForm(options.largeValues === true ? 'large' : 'plain', this.config.maxValueBytes);
     this.readSafety = new ReadSafety((message) => this.violate('read_safety', message), this.values);
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost

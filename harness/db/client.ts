@@ -12,6 +12,7 @@
  * A read that timed out has no effect, so a client may report it as fail
  * (node/client-retry.ts timedOutOpType): the checker's search stays small.
  */
+import type { ValueForm } from '../../checker/values.js';
 import type { PlannedOp } from '../generator.js';
 
 export type Outcome =
@@ -35,11 +36,6 @@ export interface ClientSpec {
   readonly timeoutMs: number;
   /** A stable client id (rift's sessions key on it). */
   readonly clientId: string;
-}
-
-/** The node stores strings; the history holds integers. Anything else is kept as-is (the checker will flag a value nobody wrote). */
-export function historyValueOf(stored: string | null): number | string | null {
-  if (stored === null) return null;
-  if (/^-?\d{1,15}$/.test(stored)) return Number(stored);
-  return stored;
+  /** How the history's integers are written as the register's strings and read back (checker/values.ts). */
+  readonly values: ValueForm;
 }

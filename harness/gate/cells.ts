@@ -289,6 +289,16 @@ export const correctCells: readonly GateCell[] = [
     args: [...common, ...diskLostTail],
   },
   {
+    name: 'correct/large-values',
+    expect: 'valid',
+    why:
+      'values padded to the value limit with characters whose stored form is larger (log entries near the datagram limit, ' +
+      'snapshots of hundreds of KB in many chunks): a write too large for one entry is refused, never appended',
+    // A leader appended a cas whose stored form no AppendEntries could carry and held every later write behind it
+    // (2026-12-07; node/kv/limits.ts checkStoredCommand): the node-errors analysis names the unsendable message.
+    args: [...common, '--nemesis', 'partition,kill', '--values', 'large', '--snapshot-every-entries', '25'],
+  },
+  {
     name: 'correct/membership-cut',
     expect: 'valid',
     why: 'members removed and put back while the network is cut in halves: a removal commits only with a majority of the new configuration',

@@ -23,6 +23,8 @@ import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
 import { replicaAnalysis } from './replicas.js';
 import { diskRecoveryAnalysis } from './disk-recovery.js';
+import { nodeErrorsAnalysis } from './node-errors.js';
+import { join } from 'node:path';
 
 export async function analyze(run: RunContext, runDir: string): Promise<Extract<RunEnd, { kind: 'analysed' }>> {
   const { options } = run;
@@ -42,6 +44,9 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   }
 
   if (run.facts.replicas !== null) analyses.push(replicaAnalysis(run.facts.replicas));
+  // rift's own report of a message it could not send (etcd's logs speak another language).
+  const nodeErrors = options.db === 'rift' ? nodeErrorsAnalysis(join(runDir, 'nodes')) : null;
+  if (nodeErrors !== null) analyses.push(nodeErrors);
 
   // Disk recovery, progress, availability over time and the per-fault evidence, all from the history as written.
   const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);

@@ -4,6 +4,7 @@
  * stop the cluster (or, with --leave-running and a completed body, hand
  * it to KeptCluster).
  */
+import { plainValues } from '../../checker/values.js';
 import { join } from 'node:path';
 import type { DbCluster } from '../db/cluster.js';
 import type { RunningSystem } from '../db/system.js';
@@ -34,6 +35,7 @@ async function serving(system: RunningSystem, signal: AbortSignal): Promise<bool
     seed: process.pid,
     timeoutMs: 1000,
     clientId: `jepsen-harness-probe-${process.pid}`,
+    values: plainValues,
   });
   try {
     while (performance.now() < deadline && !signal.aborted) {

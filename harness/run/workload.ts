@@ -8,6 +8,8 @@
  * (they still get their completion lines), stop the nemesis, stop the status
  * line, then close the history (fsync).
  */
+import { valueForm } from '../../checker/values.js';
+import { configDefaults } from '../../node/config-types.js';
 import { ClientPool } from '../clients.js';
 import type { RunningSystem } from '../db/system.js';
 import { OpGenerator, Stagger } from '../generator.js';
@@ -91,6 +93,7 @@ export class Workload {
         concurrency: options.concurrency,
         seed,
         opTimeoutMs: options.opTimeoutMs,
+        values: valueForm(options.values, configDefaults.maxValueBytes),
         record: (e) => run.history.record(e),
       });
     } catch (err) {

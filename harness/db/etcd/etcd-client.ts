@@ -18,7 +18,8 @@
  */
 import { assertNever } from '../../../node/util/assert.js';
 import type { PlannedOp } from '../../generator.js';
-import { historyValueOf, type Client, type Outcome } from '../client.js';
+import type { ValueForm } from '../../../checker/values.js';
+import type { Client, Outcome } from '../client.js';
 import { answerError, b64, gatewayCall, unb64, type GatewayResult } from './gateway.js';
 
 export interface EtcdClientOptions {
@@ -26,6 +27,8 @@ export interface EtcdClientOptions {
   readonly url: string;
   readonly timeoutMs: number;
   readonly serializableReads: boolean;
+  /** How the history's integers are written as values (checker/values.ts). */
+  readonly values: ValueForm;
 }
 
 export class EtcdClient implements Client {
@@ -44,17 +47,17 @@ export class EtcdClient implements Client {
         const kvs = r.body['kvs'];
         const first = Array.isArray(kvs) ? (kvs[0] as { value?: unknown } | undefined) : undefined;
         if (first === undefined) return { type: 'ok', value: null };
-        return { type: 'ok', value: historyValueOf(typeof first.value === 'string' ? unb64(first.value) : '') };
+        return { type: 'ok', value: this.opts.values.value(typeof first.value === 'string' ? unb64(first.value) : '') };
       }
       case 'write':
-        return this.mutation(await this.call('/v3/kv/put', { key, value: b64(String(op.value)) }), () => ({ type: 'ok' }));
+        return this.mutation(await this.call('/v3/kv/put', { key, value: b64(this.opts.values.text(op.value)) }), () => ({ type: 'ok' }));
       case 'cas': {
         const [expected, next] = op.value;
         const compare =
           expected === null
             ? { key, target: 'CREATE', result: 'EQUAL', create_revision: '0' }
-            : { key, target: 'VALUE', result: 'EQUAL', value: b64(String(expected)) };
-        const r = await this.call('/v3/kv/txn', { compare: [compare], success: [{ request_put: { key, value: b64(String(next)) } }] });
+            : { key, target: 'VALUE', result: 'EQUAL', value: b64(this.opts.values.text(expected)) };
+        const r = await this.call('/v3/kv/txn', { compare: [compare], success: [{ request_put: { key, value: b64(this.opts.values.text(next)) } }] });
         return this.mutation(r, (body) => (body['succeeded'] === true ? { type: 'ok' } : { type: 'fail', error: 'cas_mismatch' }));
       }
       default:

@@ -82,6 +82,7 @@ export const etcdSystem: SystemUnderTest = {
             url: clientUrl(db.node(spec.node)),
             timeoutMs: spec.timeoutMs,
             serializableReads: options.etcdSerializableReads,
+            values: spec.values,
           }),
         watchWire: () => ({ notRun: "not run: it reads rift's peer datagrams, and etcd speaks its own protocol over TCP" }),
         description: `etcd members ${nodes.map((n) => clientUrl(n)).join(', ')}`,
@@ -129,7 +130,12 @@ async function startEtcdOnHosts(spec: SystemStart, hosts: readonly HostTarget[],
   return {
     cluster,
     openClient: (s) =>
-      new EtcdClient({ url: clientUrl(db.node(s.node)), timeoutMs: s.timeoutMs, serializableReads: options.etcdSerializableReads }),
+      new EtcdClient({
+        url: clientUrl(db.node(s.node)),
+        timeoutMs: s.timeoutMs,
+        serializableReads: options.etcdSerializableReads,
+        values: s.values,
+      }),
     watchWire: () => ({ notRun: "not run: it reads rift's peer datagrams, and etcd speaks its own protocol over TCP" }),
     description: `etcd members ${nodes.map((n) => clientUrl(n)).join(', ')}`,
   };

@@ -12,12 +12,15 @@ import { RiftClient, type ClientResult } from '../../../node/client.js';
 import { timedOutOpType } from '../../../node/client-retry.js';
 import { assertNever } from '../../../node/util/assert.js';
 import type { PlannedOp } from '../../generator.js';
-import { historyValueOf, type Client, type ClientSpec, type Outcome } from '../client.js';
+import type { ValueForm } from '../../../checker/values.js';
+import type { Client, ClientSpec, Outcome } from '../client.js';
 
 export class RiftDbClient implements Client {
   private readonly client: RiftClient;
+  private readonly values: ValueForm;
 
   constructor(config: ClientConfig, spec: ClientSpec) {
+    this.values = spec.values;
     this.client = new RiftClient({ config, clientId: spec.clientId, timeoutMs: spec.timeoutMs, seed: spec.seed, homeNode: spec.node });
   }
 
@@ -28,17 +31,17 @@ export class RiftDbClient implements Client {
         result = await this.client.get(op.key);
         break;
       case 'write':
-        result = await this.client.put(op.key, String(op.value));
+        result = await this.client.put(op.key, this.values.text(op.value));
         break;
       case 'cas':
-        result = await this.client.cas(op.key, op.value[0] === null ? null : String(op.value[0]), String(op.value[1]));
+        result = await this.client.cas(op.key, op.value[0] === null ? null : this.values.text(op.value[0]), this.values.text(op.value[1]));
         break;
       default:
         return assertNever(op, 'register op');
     }
     switch (result.type) {
       case 'ok':
-        return { type: 'ok', value: historyValueOf(result.value) };
+        return { type: 'ok', value: this.values.value(result.value) };
       case 'fail':
         return { type: 'fail', error: result.error };
       case 'timeout': {

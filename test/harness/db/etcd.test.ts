@@ -4,6 +4,7 @@
  * and `npm run jepsen -- --db etcd` end to end. Needs Debian's etcd-server
  * and root (netns + nftables); skipped with the reason elsewhere.
  */
+import { plainValues } from '../../../checker/values.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ describe.skipIf(skipReason !== null)('etcd in network namespaces (root, etcd-ser
       expect(leader).not.toBeNull();
       const follower = cluster.nodeIds.find((id) => id !== leader)!;
       const client = (node: string, serializable: boolean, timeoutMs = 3000): EtcdClient =>
-        new EtcdClient({ url: clientUrl(db.node(node)), timeoutMs, serializableReads: serializable });
+        new EtcdClient({ url: clientUrl(db.node(node)), timeoutMs, serializableReads: serializable, values: plainValues });
       const onLeader = client(leader!, false);
       expect(await onLeader.invoke({ f: 'write', key: 'x', value: 1 })).toEqual({ type: 'ok' });
       expect(await onLeader.invoke({ f: 'cas', key: 'x', value: [1, 2] })).toEqual({ type: 'ok' });

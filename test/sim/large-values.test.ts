@@ -1,52 +1,17 @@
 /**
- * The simulated clients' values (sim/values.ts), and runs that write them
- * padded to the value limit: entries near the datagram limit, which no run
- * made before (a cas of two padded values wedged a real leader's writes;
+ * Simulated runs whose clients write values padded to the value limit
+ * (checker/values.ts largeValues): entries near the datagram limit, which no
+ * run made before (a cas of two padded values wedged a real leader's writes;
  * node/kv/limits.ts checkStoredCommand).
  *
  * Seeds: fixed, or RIFT_SIM_SEED for the campaign; replay a failure with
  * `npm run sim -- --seed S --path P --large-values`.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeCommand } from '../../node/kv/command.js';
-import { maxEntryDataBytes } from '../../node/transport/codec.js';
 import { campaign, describeViolations, judge } from '../../sim/property.js';
 import { defaultSimOptions, type Scenario } from '../../sim/scenario.js';
-import { CLUSTER } from '../../sim/simulator.js';
-import { CORRUPT_VALUE, largeValues, plainValues } from '../../sim/values.js';
 
 const override = process.env['RIFT_SIM_SEED'] === undefined ? null : Number(process.env['RIFT_SIM_SEED']);
-const MAX_VALUE_BYTES = 8192;
-
-describe('value forms', () => {
-  it('plain values are the digits, read back as numbers', () => {
-    expect(plainValues.text(42)).toBe('42');
-    expect(plainValues.number('42')).toBe(42);
-    expect(plainValues.number(null)).toBeNull();
-  });
-
-  it('large values fill the limit, read back exactly, and a damaged one reads as a value nobody wrote', () => {
-    const form = largeValues(MAX_VALUE_BYTES);
-    const storedSizes = new Set<number>();
-    for (let v = 1; v <= 50; v++) {
-      const text = form.text(v);
-      expect(Buffer.byteLength(text, 'utf8'), `value ${v}`).toBeLessThanOrEqual(MAX_VALUE_BYTES);
-      expect(form.number(text)).toBe(v);
-      if (text.length > 10) {
-        expect(form.number(text.slice(0, -1)), `value ${v} cut short`).toBe(CORRUPT_VALUE);
-        expect(form.number(text.slice(0, -1) + 'z'), `value ${v} changed`).toBe(CORRUPT_VALUE);
-      }
-      storedSizes.add(Buffer.byteLength(JSON.stringify(text), 'utf8'));
-    }
-    expect(form.number(null)).toBeNull();
-    expect(form.text(CORRUPT_VALUE)).toBe(String(CORRUPT_VALUE));
-    // Some values' stored form is several times their size: a cas of two of them is more than one entry carries.
-    const op = { type: 'cas' as const, key: 'k0', expected: form.text(1), value: form.text(6) };
-    const stored = Buffer.byteLength(encodeCommand({ clientId: 'c0', instance: 1, seq: 1, op }), 'utf8');
-    expect(stored).toBeGreaterThan(maxEntryDataBytes(CLUSTER));
-    expect(Math.max(...storedSizes)).toBeGreaterThan(5 * MAX_VALUE_BYTES);
-  });
-});
 
 describe('runs with large values', () => {
   it('a cas whose stored form is too large for one entry is refused at once, and the writes after it commit', async () => {
