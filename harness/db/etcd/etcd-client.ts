@@ -57,7 +57,10 @@ export class EtcdClient implements Client {
           expected === null
             ? { key, target: 'CREATE', result: 'EQUAL', create_revision: '0' }
             : { key, target: 'VALUE', result: 'EQUAL', value: b64(this.opts.values.text(expected)) };
-        const r = await this.call('/v3/kv/txn', { compare: [compare], success: [{ request_put: { key, value: b64(this.opts.values.text(next)) } }] });
+        const r = await this.call('/v3/kv/txn', {
+          compare: [compare],
+          success: [{ request_put: { key, value: b64(this.opts.values.text(next)) } }],
+        });
         return this.mutation(r, (body) => (body['succeeded'] === true ? { type: 'ok' } : { type: 'fail', error: 'cas_mismatch' }));
       }
       default:
