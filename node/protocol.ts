@@ -55,8 +55,16 @@ export type KvResult =
   | { readonly status: 'ok'; readonly value: string | null }
   /** cas precondition false: definite failure, nothing changed. */
   | { readonly status: 'cas_mismatch'; readonly actual: string | null }
-  /** Rejected before it could take effect (too large, malformed): definite failure. */
-  | { readonly status: 'invalid'; readonly code: 'key_too_large' | 'value_too_large' | 'malformed'; readonly message: string };
+  /**
+   * Rejected before it could take effect (too large, malformed, or, when it
+   * was applied, the state machine's stored form full: `state_full`,
+   * kv/state-machine.ts MAX_STATE_CHARS): definite failure.
+   */
+  | { readonly status: 'invalid'; readonly code: InvalidCode; readonly message: string };
+
+/** Why an op was `invalid`. Appended to, never reordered: the binary client form sends the position (client-binary.ts). */
+export const INVALID_CODES = ['key_too_large', 'value_too_large', 'malformed', 'state_full'] as const;
+export type InvalidCode = (typeof INVALID_CODES)[number];
 
 export type ClientOutcome =
   | KvResult

@@ -114,8 +114,23 @@ interface SessionRecord extends Omit<Session, 'digest'> {
   readonly digest: DigestOf;
 }
 
+/**
+ * An upper bound on the characters one session adds to the state machine's
+ * snapshot (state-machine.ts encodeSnapshot): its client id and result as
+ * JSON, and at most SESSION_FIXED_CHARS for the field names, three numbers
+ * and the digest.
+ */
+export function sessionChars(clientId: string, result: KvResult): number {
+  return JSON.stringify(clientId).length + JSON.stringify(result).length + SESSION_FIXED_CHARS;
+}
+
+/** Field names (60), three safe integers (16 each), the quoted digest (34), separators: rounded up. */
+const SESSION_FIXED_CHARS = 160;
+
 export class SessionTable {
   private readonly sessions = new Map<string, SessionRecord>();
+  /** Sum of sessionChars over the table: its share of the snapshot, bounded above. */
+  private chars = 0;
 
   constructor(readonly maxSessions: number = DEFAULT_MAX_SESSIONS) {
     assert(Number.isSafeInteger(maxSessions) && maxSessions >= 1, `maxSessions must be a positive integer, got ${maxSessions}`);
@@ -123,6 +138,17 @@ export class SessionTable {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** An upper bound on the characters the table adds to a snapshot (sessionChars summed). */
+  get storedChars(): number {
+    return this.chars;
+  }
+
+  /** sessionChars of `clientId`'s session as it stands, 0 when it has none. */
+  charsOf(clientId: string): number {
+    const s = this.sessions.get(clientId);
+    return s === undefined ? 0 : sessionChars(clientId, s.result);
   }
 
   /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of the last seq). */
@@ -166,12 +192,15 @@ export class SessionTable {
       if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
     }
+    if (prev !== undefined) this.chars -= sessionChars(clientId, prev.result);
+    this.chars += sessionChars(clientId, next.result);
     this.sessions.delete(clientId);
     this.sessions.set(clientId, next);
     while (this.sessions.size > this.maxSessions) {
-      const oldest = this.sessions.keys().next();
+      const oldest = this.sessions.entries().next();
       assert(oldest.done !== true, 'session table over bound but empty');
-      this.sessions.delete(oldest.value);
+      this.chars -= sessionChars(oldest.value[0], oldest.value[1].result);
+      this.sessions.delete(oldest.value[0]);
     }
   }
 
@@ -189,6 +218,7 @@ export class SessionTable {
       assert(!table.sessions.has(session.clientId), `session ${session.clientId} listed twice`);
       lastUsed = session.lastUsedIndex;
       table.sessions.set(session.clientId, session);
+      table.chars += sessionChars(session.clientId, session.result);
     }
     return table;
   }
@@ -217,7 +247,11 @@ export class SessionTable {
       previousIndex = session.lastUsedIndex;
     }
     this.sessions.clear();
-    for (const session of sessions) this.sessions.set(session.clientId, session);
+    this.chars = 0;
+    for (const session of sessions) {
+      this.sessions.set(session.clientId, session);
+      this.chars += sessionChars(session.clientId, session.result);
+    }
     return null;
   }
 }

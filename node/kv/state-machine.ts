@@ -4,14 +4,16 @@
  * reach the same state, so `apply` is a pure function of (state, entry): no
  * clocks, no randomness, no configuration that could differ between nodes.
  * In particular the size limits are checked by the leader before proposing
- * (`limits.ts`), not here: the log is the authority on what happened.
+ * (`limits.ts`), not here: the log is the authority on what happened. The
+ * one bound applied here is a constant, the same on every replica: the
+ * state's stored form (MAX_STATE_CHARS).
  */
 import type { KvOp, KvResult } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
 import { decodeCommand } from './command.js';
-import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
+import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionChars, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
 import type { DigestOf, Session, SessionCheck } from './sessions.js';
 
 /** The snapshot form's name and version (its first two fields), so a reader can tell what it holds. */
@@ -19,6 +21,31 @@ export const KV_SNAPSHOT_FORMAT = 'rift-kv-snapshot';
 export const KV_SNAPSHOT_VERSION = 1;
 
 export type RestoreResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+/**
+ * The bound on the state machine's stored form (its snapshot, one JSON text:
+ * encodeSnapshot), in characters, counted from above (pairChars,
+ * sessions.ts sessionChars). V8 cannot build a string longer than
+ * 536,870,888 characters: a state whose snapshot reached that threw at
+ * every snapshot, and the node stopped; restarted, it replayed its log to the
+ * same point and stopped again, every replica alike (12,000 keys of 8,192
+ * bytes of U+0001, about 100 MB of values within the limits, written as six
+ * characters each; found by a probe, 2026-12-07). An op that would grow the
+ * state past it is refused (`state_full`) when applied, on every replica
+ * alike (a constant, not configuration: apply must not depend on anything a
+ * node could have differently). Deletes are always applied. The margin below
+ * V8's limit holds what refused and deleting ops still add: one small
+ * session record per client, at most maxSessions of them.
+ */
+export const MAX_STATE_CHARS = 480 * 1024 * 1024;
+
+/** The snapshot's fields other than data and sessions, bounded above. */
+const SNAPSHOT_FIXED_CHARS = 200;
+
+/** Characters one key adds to the snapshot's data list: `["key","value"],`. */
+function pairChars(key: string, value: string): number {
+  return JSON.stringify(key).length + JSON.stringify(value).length + 4;
+}
 
 export type ApplyResult =
   /** The command took effect now. */
@@ -51,6 +78,8 @@ export interface KvSnapshot {
 export interface KvStateMachineOptions {
   readonly maxSessions?: number;
   readonly log?: (line: string) => void;
+  /** Tests only: a smaller bound than MAX_STATE_CHARS. Every replica must use the same. */
+  readonly maxStateChars?: number;
 }
 
 export class KvStateMachine {
@@ -59,14 +88,23 @@ export class KvStateMachine {
   private readonly log: (line: string) => void;
   private lastAppliedIndex = 0;
   private undecodable = 0;
+  /** Sum of pairChars over the data. */
+  private dataChars = 0;
+  private readonly maxStateChars: number;
 
   constructor(opts: KvStateMachineOptions = {}) {
     this.sessions = new SessionTable(opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.maxStateChars = opts.maxStateChars ?? MAX_STATE_CHARS;
   }
 
   get lastApplied(): number {
     return this.lastAppliedIndex;
+  }
+
+  /** An upper bound on the length of encodeSnapshot()'s text. */
+  get storedChars(): number {
+    return SNAPSHOT_FIXED_CHARS + this.dataChars + this.sessions.storedChars;
   }
 
   /**
@@ -178,7 +216,8 @@ export class KvStateMachine {
     const replaced = this.sessions.replaceAll(sessions);
     if (replaced !== null) return { ok: false, error: `kv snapshot: ${replaced}` };
     this.data.clear();
-    for (const [key, stored] of data) this.data.set(key, stored);
+    this.dataChars = 0;
+    for (const [key, stored] of data) this.setValue(key, stored);
     this.lastAppliedIndex = lastApplied;
     this.undecodable = undecodable;
     return { ok: true };
@@ -198,7 +237,7 @@ export class KvStateMachine {
    */
   static fromSnapshot(snapshot: KvSnapshot, opts: KvStateMachineOptions = {}): KvStateMachine {
     const machine = new KvStateMachine(opts);
-    for (const key of Object.keys(snapshot.data)) machine.data.set(key, snapshot.data[key] as string);
+    for (const key of Object.keys(snapshot.data)) machine.setValue(key, snapshot.data[key] as string);
     machine.sessions = SessionTable.fromList(snapshot.sessions, opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
     machine.lastAppliedIndex = snapshot.lastApplied;
     machine.undecodable = snapshot.undecodable;
@@ -229,7 +268,7 @@ export class KvStateMachine {
         this.sessions.touch(clientId, index, null);
         return { kind: 'conflict', index, clientId, instance, seq, code: check.code, lastSeq: check.lastSeq };
       case 'new': {
-        const result = this.execute(op);
+        const result = this.execute(op, clientId);
         this.sessions.touch(clientId, index, { instance, seq, digest, result });
         return { kind: 'applied', index, clientId, seq, result };
       }
@@ -238,25 +277,62 @@ export class KvStateMachine {
     }
   }
 
-  private execute(op: KvOp): KvResult {
+  /** Runs `op` for `clientId`, or refuses it (state_full) when it would grow the stored form past the bound. */
+  private execute(op: KvOp, clientId: string): KvResult {
     switch (op.type) {
       case 'get':
-        return { status: 'ok', value: this.read(op.key) };
-      case 'put':
-        this.data.set(op.key, op.value);
-        return { status: 'ok', value: op.value };
+        return this.withinBound(clientId, { status: 'ok', value: this.read(op.key) }, null);
+      case 'put': {
+        const result = this.withinBound(clientId, { status: 'ok', value: op.value }, op);
+        if (result.status === 'ok') this.setValue(op.key, op.value);
+        return result;
+      }
       case 'delete':
-        this.data.delete(op.key);
+        // Always: it is how a full state makes room (what its session record adds is within the margin).
+        this.deleteValue(op.key);
         return { status: 'ok', value: null };
       case 'cas': {
         const actual = this.read(op.key);
-        if (actual !== op.expected) return { status: 'cas_mismatch', actual };
-        this.data.set(op.key, op.value);
-        return { status: 'ok', value: op.value };
+        if (actual !== op.expected) return this.withinBound(clientId, { status: 'cas_mismatch', actual }, null);
+        const result = this.withinBound(clientId, { status: 'ok', value: op.value }, op);
+        if (result.status === 'ok') this.setValue(op.key, op.value);
+        return result;
       }
       default:
         return assertNever(op, 'op');
     }
+  }
+
+  /**
+   * `result`, or a state_full refusal when caching it in the client's
+   * session and storing `write`'s value would grow the state's stored form
+   * past the bound (MAX_STATE_CHARS). An op that does not grow it passes.
+   */
+  private withinBound(clientId: string, result: KvResult, write: { readonly key: string; readonly value: string } | null): KvResult {
+    const before = write === null ? undefined : this.data.get(write.key);
+    const dataGrowth = write === null ? 0 : pairChars(write.key, write.value) - (before === undefined ? 0 : pairChars(write.key, before));
+    const growth = dataGrowth + sessionChars(clientId, result) - this.sessions.charsOf(clientId);
+    const after = this.storedChars + growth;
+    if (growth <= 0 || after <= this.maxStateChars) return result;
+    return {
+      status: 'invalid',
+      code: 'state_full',
+      message: `the state's stored form would be ${after} characters; it holds at most ${this.maxStateChars} (delete keys to make room)`,
+    };
+  }
+
+  private setValue(key: string, value: string): void {
+    const before = this.data.get(key);
+    if (before !== undefined) this.dataChars -= pairChars(key, before);
+    this.data.set(key, value);
+    this.dataChars += pairChars(key, value);
+  }
+
+  private deleteValue(key: string): void {
+    const before = this.data.get(key);
+    if (before === undefined) return;
+    this.dataChars -= pairChars(key, before);
+    this.data.delete(key);
   }
 }
 

@@ -31,7 +31,7 @@
  * representable here: the codec sends such a message as JSON.
  */
 import type { ClientOutcome, ClientRequest, ClientResponse, KvOp, SessionRejection } from '../protocol.js';
-import { SESSION_REJECTIONS } from '../protocol.js';
+import { INVALID_CODES, SESSION_REJECTIONS } from '../protocol.js';
 import { assertNever } from '../util/assert.js';
 import { isWellFormed, Reader, strBytes, writeStr } from './raft-binary.js';
 import { MAX_PAYLOAD_CHARS, MAX_TEXT_CHARS, MAX_TOKEN_CHARS } from './validate.js';
@@ -62,7 +62,6 @@ export function hasClientBinaryForm(body: { readonly type: string }): body is Cl
 
 const OP_CODES: readonly KvOp['type'][] = ['get', 'put', 'delete', 'cas'];
 const STATUS_CODES: readonly ClientOutcome['status'][] = ['ok', 'cas_mismatch', 'invalid', 'not_leader', 'unavailable', 'rejected'];
-const INVALID_CODES = ['key_too_large', 'value_too_large', 'malformed'] as const;
 const TOKEN_FLAG = 1;
 const AWAIT_LEADER_FLAG = 2;
 const F64 = 8;

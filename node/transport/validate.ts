@@ -14,6 +14,7 @@
  */
 import {
   SESSION_REJECTIONS,
+  INVALID_CODES,
   type AdminCommand,
   type AdminMessage,
   type AdminOutcome,
@@ -258,7 +259,7 @@ const outcomeValidators: { readonly [K in ClientOutcome['status']]: (o: Obj, p: 
   cas_mismatch: (o, p) => shape(o, ['status', 'actual'], p) ?? nullableStr(o['actual'], MAX_PAYLOAD_CHARS, p, '.actual'),
   invalid: (o, p) =>
     shape(o, ['status', 'code', 'message'], p) ??
-    oneOf(o['code'], ['key_too_large', 'value_too_large', 'malformed'], p, '.code') ??
+    oneOf(o['code'], INVALID_CODES, p, '.code') ??
     str(o['message'], MAX_TEXT_CHARS, p, '.message'),
   not_leader: (o, p) => shape(o, ['status', 'leaderHint'], p) ?? nullableId(o['leaderHint'], p, '.leaderHint'),
   unavailable: (o, p) => shape(o, ['status', 'reason'], p) ?? str(o['reason'], MAX_TEXT_CHARS, p, '.reason'),

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeCommand, opDigest } from '../../../node/kv/command.js';
-import { KvStateMachine } from '../../../node/kv/state-machine.js';
+import { KvStateMachine, MAX_STATE_CHARS } from '../../../node/kv/state-machine.js';
+import { DEFAULT_MAX_SESSIONS, sessionChars } from '../../../node/kv/sessions.js';
+import { MAX_ID_CHARS } from '../../../node/transport/validate.js';
+import { constants } from 'node:buffer';
 import type { ApplyResult } from '../../../node/kv/state-machine.js';
 import type { KvOp, KvResult } from '../../../node/protocol.js';
 import type { Entry } from '../../../node/raft/types.js';
@@ -25,6 +28,9 @@ class Feeder {
 }
 
 const quiet = { log: () => {} };
+
+/** The random tests' seed: printed in their names; replay with FC_SEED=<seed>. */
+const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 2 ** 31;
 
 describe('KvStateMachine operations', () => {
   it('put, get, delete', () => {
@@ -393,5 +399,97 @@ describe('KvStateMachine.fromSnapshot', () => {
         undecodable: 0,
       }),
     ).toThrow(/least recently used first/);
+  });
+});
+
+describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
+  // A state whose snapshot text outgrew what V8 can hold in one string made every snapshot throw, and every replica
+  // stopped at the same index, again after each restart (12,000 keys of 8,192 bytes of U+0001 at the real bound).
+  it('refuses a write that would grow the stored form past the bound, on every replica alike, and always applies deletes', () => {
+    const options = { ...quiet, maxStateChars: 3000 };
+    const a = new Feeder(new KvStateMachine(options));
+    const b = new Feeder(new KvStateMachine(options));
+    const big = '\u0001'.repeat(100); // 600 characters in JSON
+    const results: KvResult[] = [];
+    for (let i = 1; i <= 6; i++) {
+      const ra = a.cmd('c1', i, { type: 'put', key: `k${i}`, value: big });
+      const rb = b.cmd('c1', i, { type: 'put', key: `k${i}`, value: big });
+      expect(rb).toEqual(ra);
+      if (ra?.kind === 'applied') results.push(ra.result);
+    }
+    expect(results.slice(0, 2).every((r) => r.status === 'ok')).toBe(true);
+    const refused = results.find((r) => r.status === 'invalid');
+    expect(refused).toMatchObject({ status: 'invalid', code: 'state_full' });
+    expect(refused?.status === 'invalid' && refused.message).toMatch(
+      /^the state's stored form would be \d+ characters; it holds at most 3000/,
+    );
+    const kept = results.filter((r) => r.status === 'ok').length;
+    expect(a.sm.snapshotState().data).toEqual(Object.fromEntries(Array.from({ length: kept }, (_, i) => [`k${i + 1}`, big])));
+    expect(a.sm.encodeSnapshot()).toBe(b.sm.encodeSnapshot());
+    // A delete makes room; a small write fits where a large one does not.
+    expect(a.cmd('c1', 7, { type: 'put', key: 'x', value: big })?.kind === 'applied').toBe(true);
+    expect(a.cmd('c2', 1, { type: 'delete', key: 'k1' })).toMatchObject({ kind: 'applied', result: { status: 'ok', value: null } });
+    expect(a.cmd('c2', 2, { type: 'put', key: 'k1', value: 'small' })).toMatchObject({ kind: 'applied', result: { status: 'ok' } });
+    // A large value counts twice (the data, and the session's cached result): two deletes make room for one.
+    expect(a.cmd('c2', 3, { type: 'put', key: 'k7', value: big })).toMatchObject({ result: { code: 'state_full' } });
+    a.cmd('c3', 1, { type: 'delete', key: 'k1' });
+    a.cmd('c3', 2, { type: 'delete', key: 'k2' });
+    expect(a.cmd('c2', 4, { type: 'put', key: 'k7', value: big })).toMatchObject({ kind: 'applied', result: { status: 'ok' } });
+    expect(a.sm.storedChars).toBeGreaterThanOrEqual(a.sm.encodeSnapshot().length);
+  });
+
+  it(`its count is an upper bound of the snapshot's length, within the bound plus the sessions' margin, and restored alike (seed ${seed})`, () => {
+    const value = fc.oneof(
+      fc.constantFrom('', 'v', '"', '\\'),
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom('\u0001'.repeat(50), 'é'.repeat(40), '"'.repeat(70)),
+    );
+    const op: fc.Arbitrary<KvOp> = fc.oneof(
+      fc.record({ type: fc.constant('put' as const), key: fc.constantFrom('a', 'b', 'c', '\u0002'), value }),
+      fc.record({ type: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c', '\u0002') }),
+      fc.record({ type: fc.constant('get' as const), key: fc.constantFrom('a', 'b', 'c') }),
+      fc.record({ type: fc.constant('cas' as const), key: fc.constantFrom('a', 'b'), expected: fc.option(value), value }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), op), { maxLength: 120 }),
+        fc.integer({ min: 300, max: 2000 }),
+        (steps, max) => {
+          const maxSessions = 4;
+          const f = new Feeder(new KvStateMachine({ ...quiet, maxSessions, maxStateChars: max }));
+          const seqs = new Map<number, number>();
+          for (const [client, o] of steps) {
+            const seq = (seqs.get(client) ?? 0) + 1;
+            seqs.set(client, seq);
+            f.cmd(`client-${client}`, seq, o);
+            const text = f.sm.encodeSnapshot();
+            expect(f.sm.storedChars).toBeGreaterThanOrEqual(text.length);
+            // Past the bound only by what refusals and deletes add: a small session record per client.
+            expect(text.length).toBeLessThanOrEqual(Math.max(max, 0) + maxSessions * 400);
+            const restored = new KvStateMachine({ ...quiet, maxSessions, maxStateChars: max });
+            expect(restored.restoreSnapshot(text)).toEqual({ ok: true });
+            expect(restored.storedChars).toBe(f.sm.storedChars);
+            expect(KvStateMachine.fromSnapshot(f.sm.snapshotState(), { ...quiet, maxSessions, maxStateChars: max }).storedChars).toBe(
+              f.sm.storedChars,
+            );
+          }
+        },
+      ),
+      { seed, numRuns: 60 },
+    );
+  });
+});
+
+describe('MAX_STATE_CHARS', () => {
+  it("leaves the sessions' margin below the longest string V8 can build", () => {
+    // What refusals and deletes may still add past the bound: one session record each, the client id at its longest
+    // (MAX_ID_CHARS, each character at most 6 in JSON) and a state_full result.
+    const refusal: KvResult = {
+      status: 'invalid',
+      code: 'state_full',
+      message: `the state's stored form would be ${'9'.repeat(16)} characters; it holds at most ${MAX_STATE_CHARS} (delete keys to make room)`,
+    };
+    const margin = DEFAULT_MAX_SESSIONS * sessionChars('\u0001'.repeat(MAX_ID_CHARS), refusal);
+    expect(MAX_STATE_CHARS + margin).toBeLessThan(constants.MAX_STRING_LENGTH);
   });
 });
