@@ -34,6 +34,7 @@ import type { KvOp, KvResult } from '../protocol.js';
 import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
 import { opDigest } from './command.js';
+import { sessionChars } from './stored-size.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
@@ -114,22 +115,11 @@ interface SessionRecord extends Omit<Session, 'digest'> {
   readonly digest: DigestOf;
 }
 
-/**
- * An upper bound on the characters one session adds to the state machine's
- * snapshot (state-machine.ts encodeSnapshot): its client id and result as
- * JSON, and at most SESSION_FIXED_CHARS for the field names, three numbers
- * and the digest.
- */
-export function sessionChars(clientId: string, result: KvResult): number {
-  return JSON.stringify(clientId).length + JSON.stringify(result).length + SESSION_FIXED_CHARS;
-}
-
-/** Field names (60), three safe integers (16 each), the quoted digest (34), separators: rounded up. */
-const SESSION_FIXED_CHARS = 160;
-
 export class SessionTable {
   private readonly sessions = new Map<string, SessionRecord>();
-  /** Sum of sessionChars over the table: its share of the snapshot, bounded above. */
+  /** sessionChars of each session (counted once, when its result is recorded). */
+  private readonly charsByClient = new Map<string, number>();
+  /** Their sum: the table's share of the snapshot, bounded above. */
   private chars = 0;
 
   constructor(readonly maxSessions: number = DEFAULT_MAX_SESSIONS) {
@@ -147,8 +137,7 @@ export class SessionTable {
 
   /** sessionChars of `clientId`'s session as it stands, 0 when it has none. */
   charsOf(clientId: string): number {
-    const s = this.sessions.get(clientId);
-    return s === undefined ? 0 : sessionChars(clientId, s.result);
+    return this.charsByClient.get(clientId) ?? 0;
   }
 
   /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of the last seq). */
@@ -192,16 +181,22 @@ export class SessionTable {
       if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
     }
-    if (prev !== undefined) this.chars -= sessionChars(clientId, prev.result);
-    this.chars += sessionChars(clientId, next.result);
+    if (update !== null) this.count(clientId, sessionChars(clientId, next.result));
     this.sessions.delete(clientId);
     this.sessions.set(clientId, next);
     while (this.sessions.size > this.maxSessions) {
-      const oldest = this.sessions.entries().next();
+      const oldest = this.sessions.keys().next();
       assert(oldest.done !== true, 'session table over bound but empty');
-      this.chars -= sessionChars(oldest.value[0], oldest.value[1].result);
-      this.sessions.delete(oldest.value[0]);
+      this.sessions.delete(oldest.value);
+      this.count(oldest.value, 0);
     }
+  }
+
+  /** Sets `clientId`'s share (0: gone) and the sum. */
+  private count(clientId: string, chars: number): void {
+    this.chars += chars - (this.charsByClient.get(clientId) ?? 0);
+    if (chars === 0) this.charsByClient.delete(clientId);
+    else this.charsByClient.set(clientId, chars);
   }
 
   /**
@@ -218,7 +213,7 @@ export class SessionTable {
       assert(!table.sessions.has(session.clientId), `session ${session.clientId} listed twice`);
       lastUsed = session.lastUsedIndex;
       table.sessions.set(session.clientId, session);
-      table.chars += sessionChars(session.clientId, session.result);
+      table.count(session.clientId, sessionChars(session.clientId, session.result));
     }
     return table;
   }
@@ -247,10 +242,11 @@ export class SessionTable {
       previousIndex = session.lastUsedIndex;
     }
     this.sessions.clear();
+    this.charsByClient.clear();
     this.chars = 0;
     for (const session of sessions) {
       this.sessions.set(session.clientId, session);
-      this.chars += sessionChars(session.clientId, session.result);
+      this.count(session.clientId, sessionChars(session.clientId, session.result));
     }
     return null;
   }

@@ -13,7 +13,8 @@ import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
 import { decodeCommand } from './command.js';
-import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionChars, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
+import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
+import { pairChars, sessionChars } from './stored-size.js';
 import type { DigestOf, Session, SessionCheck } from './sessions.js';
 
 /** The snapshot form's name and version (its first two fields), so a reader can tell what it holds. */
@@ -25,7 +26,7 @@ export type RestoreResult = { readonly ok: true } | { readonly ok: false; readon
 /**
  * The bound on the state machine's stored form (its snapshot, one JSON text:
  * encodeSnapshot), in characters, counted from above (pairChars,
- * sessions.ts sessionChars). V8 cannot build a string longer than
+ * stored-size.ts). V8 cannot build a string longer than
  * 536,870,888 characters: a state whose snapshot reached that threw at
  * every snapshot, and the node stopped; restarted, it replayed its log to the
  * same point and stopped again, every replica alike (12,000 keys of 8,192
@@ -41,11 +42,6 @@ export const MAX_STATE_CHARS = 480 * 1024 * 1024;
 
 /** The snapshot's fields other than data and sessions, bounded above. */
 const SNAPSHOT_FIXED_CHARS = 200;
-
-/** Characters one key adds to the snapshot's data list: `["key","value"],`. */
-function pairChars(key: string, value: string): number {
-  return JSON.stringify(key).length + JSON.stringify(value).length + 4;
-}
 
 export type ApplyResult =
   /** The command took effect now. */

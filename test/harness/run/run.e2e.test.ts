@@ -166,6 +166,7 @@ describe('npm run jepsen (end to end, real nodes)', () => {
       ['linearizability', true],
       ['wire-monitor', true],
       ['replicas', true],
+      ['node-errors', true],
       ['progress', true],
     ]);
     // What each kill did: the processes killed and restarted by pid, and the leader hit at least once (the biting cycle).

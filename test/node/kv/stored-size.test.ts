@@ -1,0 +1,69 @@
+// The stored form's sizes, counted without building it (node/kv/stored-size.ts). Random: the seed is in the test
+// names; replay with FC_SEED=<seed>.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { jsonStringChars, pairChars, resultChars, sessionChars } from '../../../node/kv/stored-size.js';
+import { INVALID_CODES, type KvResult } from '../../../node/protocol.js';
+
+const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 2 ** 31;
+
+/** Strings with every kind of character JSON writes differently: controls, quotes, backslashes, wide, astral, lone surrogates. */
+const text = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({
+    unit: fc.constantFrom(
+      '\u0000',
+      '\u0001',
+      '\b',
+      '\t',
+      '\n',
+      '\f',
+      '\r',
+      '"',
+      '\\',
+      'a',
+      'é',
+      '\u2028',
+      '\ud83d',
+      '\ude00',
+      '\ud83d\ude00',
+    ),
+    maxLength: 40,
+  }),
+);
+
+describe('stored sizes', () => {
+  it(`jsonStringChars is exactly JSON.stringify's length (seed ${seed})`, () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(jsonStringChars(s)).toBe(JSON.stringify(s).length);
+      }),
+      { seed, numRuns: 2000 },
+    );
+  });
+
+  it(`pairs, results and session records are counted at least at their JSON length (seed ${seed})`, () => {
+    const result: fc.Arbitrary<KvResult> = fc.oneof(
+      fc.record({ status: fc.constant('ok' as const), value: fc.option(text) }),
+      fc.record({ status: fc.constant('cas_mismatch' as const), actual: fc.option(text) }),
+      fc.record({ status: fc.constant('invalid' as const), code: fc.constantFrom(...INVALID_CODES), message: text }),
+    );
+    fc.assert(
+      fc.property(text, text, result, (key, value, r) => {
+        expect(pairChars(key, value)).toBe(JSON.stringify([key, value]).length + 1);
+        expect(resultChars(r)).toBeGreaterThanOrEqual(JSON.stringify(r).length);
+        expect(resultChars(r)).toBeLessThanOrEqual(JSON.stringify(r).length + 48);
+        const session = {
+          clientId: key,
+          instance: Number.MAX_SAFE_INTEGER,
+          lastSeq: Number.MAX_SAFE_INTEGER,
+          digest: 'f'.repeat(32),
+          result: r,
+          lastUsedIndex: Number.MAX_SAFE_INTEGER,
+        };
+        expect(sessionChars(key, r)).toBeGreaterThanOrEqual(JSON.stringify(session).length + 1);
+      }),
+      { seed, numRuns: 1000 },
+    );
+  });
+});
