@@ -58,7 +58,7 @@ export type KvResult =
   /**
    * Rejected before it could take effect (too large, malformed, or, when it
    * was applied, the state machine's stored form full: `state_full`,
-   * kv/state-machine.ts MAX_STATE_CHARS): definite failure.
+   * kv/state-machine.ts MAX_STATE_BYTES): definite failure.
    */
   | { readonly status: 'invalid'; readonly code: InvalidCode; readonly message: string };
 

@@ -34,7 +34,7 @@ import type { KvOp, KvResult } from '../protocol.js';
 import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
 import { opDigest } from './command.js';
-import { sessionChars } from './stored-size.js';
+import { sessionBytes } from './stored-size.js';
 
 export const DEFAULT_MAX_SESSIONS = 10_000;
 
@@ -117,10 +117,10 @@ interface SessionRecord extends Omit<Session, 'digest'> {
 
 export class SessionTable {
   private readonly sessions = new Map<string, SessionRecord>();
-  /** sessionChars of each session (counted once, when its result is recorded). */
-  private readonly charsByClient = new Map<string, number>();
+  /** sessionBytes of each session (counted once, when its result is recorded). */
+  private readonly bytesByClient = new Map<string, number>();
   /** Their sum: the table's share of the snapshot, bounded above. */
-  private chars = 0;
+  private bytes = 0;
 
   constructor(readonly maxSessions: number = DEFAULT_MAX_SESSIONS) {
     assert(Number.isSafeInteger(maxSessions) && maxSessions >= 1, `maxSessions must be a positive integer, got ${maxSessions}`);
@@ -130,14 +130,14 @@ export class SessionTable {
     return this.sessions.size;
   }
 
-  /** An upper bound on the characters the table adds to a snapshot (sessionChars summed). */
-  get storedChars(): number {
-    return this.chars;
+  /** An upper bound on the bytes the table adds to a snapshot (sessionBytes summed). */
+  get storedBytes(): number {
+    return this.bytes;
   }
 
-  /** sessionChars of `clientId`'s session as it stands, 0 when it has none. */
-  charsOf(clientId: string): number {
-    return this.charsByClient.get(clientId) ?? 0;
+  /** sessionBytes of `clientId`'s session as it stands, 0 when it has none. */
+  bytesOf(clientId: string): number {
+    return this.bytesByClient.get(clientId) ?? 0;
   }
 
   /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of the last seq). */
@@ -181,7 +181,7 @@ export class SessionTable {
       if (prev === undefined) assertionFailed(`session ${clientId}: touch without update on an unknown session`);
       next = { ...prev, lastUsedIndex: index };
     }
-    if (update !== null) this.count(clientId, sessionChars(clientId, next.result));
+    if (update !== null) this.count(clientId, sessionBytes(clientId, next.result));
     this.sessions.delete(clientId);
     this.sessions.set(clientId, next);
     while (this.sessions.size > this.maxSessions) {
@@ -193,10 +193,10 @@ export class SessionTable {
   }
 
   /** Sets `clientId`'s share (0: gone) and the sum. */
-  private count(clientId: string, chars: number): void {
-    this.chars += chars - (this.charsByClient.get(clientId) ?? 0);
-    if (chars === 0) this.charsByClient.delete(clientId);
-    else this.charsByClient.set(clientId, chars);
+  private count(clientId: string, bytes: number): void {
+    this.bytes += bytes - (this.bytesByClient.get(clientId) ?? 0);
+    if (bytes === 0) this.bytesByClient.delete(clientId);
+    else this.bytesByClient.set(clientId, bytes);
   }
 
   /**
@@ -213,7 +213,7 @@ export class SessionTable {
       assert(!table.sessions.has(session.clientId), `session ${session.clientId} listed twice`);
       lastUsed = session.lastUsedIndex;
       table.sessions.set(session.clientId, session);
-      table.count(session.clientId, sessionChars(session.clientId, session.result));
+      table.count(session.clientId, sessionBytes(session.clientId, session.result));
     }
     return table;
   }
@@ -242,11 +242,11 @@ export class SessionTable {
       previousIndex = session.lastUsedIndex;
     }
     this.sessions.clear();
-    this.charsByClient.clear();
-    this.chars = 0;
+    this.bytesByClient.clear();
+    this.bytes = 0;
     for (const session of sessions) {
       this.sessions.set(session.clientId, session);
-      this.count(session.clientId, sessionChars(session.clientId, session.result));
+      this.count(session.clientId, sessionBytes(session.clientId, session.result));
     }
     return null;
   }

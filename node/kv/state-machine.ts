@@ -6,7 +6,7 @@
  * In particular the size limits are checked by the leader before proposing
  * (`limits.ts`), not here: the log is the authority on what happened. The
  * one bound applied here is a constant, the same on every replica: the
- * state's stored form (MAX_STATE_CHARS).
+ * state's stored form (MAX_STATE_BYTES).
  */
 import type { KvOp, KvResult } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
@@ -14,7 +14,7 @@ import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
 import { decodeCommand } from './command.js';
 import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
-import { pairChars, sessionChars } from './stored-size.js';
+import { pairBytes, sessionBytes } from './stored-size.js';
 import type { DigestOf, Session, SessionCheck } from './sessions.js';
 
 /** The snapshot form's name and version (its first two fields), so a reader can tell what it holds. */
@@ -24,24 +24,25 @@ export const KV_SNAPSHOT_VERSION = 1;
 export type RestoreResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
 /**
- * The bound on the state machine's stored form (its snapshot, one JSON text:
- * encodeSnapshot), in characters, counted from above (pairChars,
- * stored-size.ts). V8 cannot build a string longer than
- * 536,870,888 characters: a state whose snapshot reached that threw at
- * every snapshot, and the node stopped; restarted, it replayed its log to the
- * same point and stopped again, every replica alike (12,000 keys of 8,192
- * bytes of U+0001, about 100 MB of values within the limits, written as six
- * characters each; found by a probe, 2026-12-07). An op that would grow the
- * state past it is refused (`state_full`) when applied, on every replica
- * alike (a constant, not configuration: apply must not depend on anything a
- * node could have differently). Deletes are always applied. The margin below
- * V8's limit holds what refused and deleting ops still add: one small
- * session record per client, at most maxSessions of them.
+ * The bound on the state machine's stored form (its snapshot: one JSON
+ * text, saved as UTF-8), in bytes, counted from above (stored-size.ts). V8
+ * cannot build a string longer than 536,870,888 UTF-16 units, and a snapshot
+ * file holds at most 1 GiB (snapshot-store.ts MAX_SNAPSHOT_BYTES); a byte
+ * count bounds both. A state whose snapshot outgrew the string threw at
+ * every snapshot, and the node stopped; restarted, it replayed its log to
+ * the same point and stopped again, every replica alike (12,000 keys of
+ * 8,192 bytes of U+0001, about 100 MB of values within the limits, written
+ * as six characters each; found by a probe, 2026-12-07). An op that would
+ * grow the state past it is refused (`state_full`) when applied, on every
+ * replica alike (a constant, not configuration: apply must not depend on
+ * anything a node could have differently). Deletes are always applied. The
+ * margin below both limits holds what refused and deleting ops still add:
+ * one small session record per client, at most maxSessions of them.
  */
-export const MAX_STATE_CHARS = 480 * 1024 * 1024;
+export const MAX_STATE_BYTES = 480 * 1024 * 1024;
 
 /** The snapshot's fields other than data and sessions, bounded above. */
-const SNAPSHOT_FIXED_CHARS = 200;
+const SNAPSHOT_FIXED_BYTES = 200;
 
 export type ApplyResult =
   /** The command took effect now. */
@@ -74,8 +75,8 @@ export interface KvSnapshot {
 export interface KvStateMachineOptions {
   readonly maxSessions?: number;
   readonly log?: (line: string) => void;
-  /** Tests only: a smaller bound than MAX_STATE_CHARS. Every replica must use the same. */
-  readonly maxStateChars?: number;
+  /** Tests only: a smaller bound than MAX_STATE_BYTES. Every replica must use the same. */
+  readonly maxStateBytes?: number;
 }
 
 export class KvStateMachine {
@@ -84,23 +85,23 @@ export class KvStateMachine {
   private readonly log: (line: string) => void;
   private lastAppliedIndex = 0;
   private undecodable = 0;
-  /** Sum of pairChars over the data. */
-  private dataChars = 0;
-  private readonly maxStateChars: number;
+  /** Sum of pairBytes over the data. */
+  private dataBytes = 0;
+  private readonly maxStateBytes: number;
 
   constructor(opts: KvStateMachineOptions = {}) {
     this.sessions = new SessionTable(opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.maxStateChars = opts.maxStateChars ?? MAX_STATE_CHARS;
+    this.maxStateBytes = opts.maxStateBytes ?? MAX_STATE_BYTES;
   }
 
   get lastApplied(): number {
     return this.lastAppliedIndex;
   }
 
-  /** An upper bound on the length of encodeSnapshot()'s text. */
-  get storedChars(): number {
-    return SNAPSHOT_FIXED_CHARS + this.dataChars + this.sessions.storedChars;
+  /** An upper bound on the UTF-8 bytes of encodeSnapshot()'s text (and so on its length). */
+  get storedBytes(): number {
+    return SNAPSHOT_FIXED_BYTES + this.dataBytes + this.sessions.storedBytes;
   }
 
   /**
@@ -212,7 +213,7 @@ export class KvStateMachine {
     const replaced = this.sessions.replaceAll(sessions);
     if (replaced !== null) return { ok: false, error: `kv snapshot: ${replaced}` };
     this.data.clear();
-    this.dataChars = 0;
+    this.dataBytes = 0;
     for (const [key, stored] of data) this.setValue(key, stored);
     this.lastAppliedIndex = lastApplied;
     this.undecodable = undecodable;
@@ -302,32 +303,32 @@ export class KvStateMachine {
   /**
    * `result`, or a state_full refusal when caching it in the client's
    * session and storing `write`'s value would grow the state's stored form
-   * past the bound (MAX_STATE_CHARS). An op that does not grow it passes.
+   * past the bound (MAX_STATE_BYTES). An op that does not grow it passes.
    */
   private withinBound(clientId: string, result: KvResult, write: { readonly key: string; readonly value: string } | null): KvResult {
     const before = write === null ? undefined : this.data.get(write.key);
-    const dataGrowth = write === null ? 0 : pairChars(write.key, write.value) - (before === undefined ? 0 : pairChars(write.key, before));
-    const growth = dataGrowth + sessionChars(clientId, result) - this.sessions.charsOf(clientId);
-    const after = this.storedChars + growth;
-    if (growth <= 0 || after <= this.maxStateChars) return result;
+    const dataGrowth = write === null ? 0 : pairBytes(write.key, write.value) - (before === undefined ? 0 : pairBytes(write.key, before));
+    const growth = dataGrowth + sessionBytes(clientId, result) - this.sessions.bytesOf(clientId);
+    const after = this.storedBytes + growth;
+    if (growth <= 0 || after <= this.maxStateBytes) return result;
     return {
       status: 'invalid',
       code: 'state_full',
-      message: `the state's stored form would be ${after} characters; it holds at most ${this.maxStateChars} (delete keys to make room)`,
+      message: `the state's stored form would be ${after} bytes; it holds at most ${this.maxStateBytes} (delete keys to make room)`,
     };
   }
 
   private setValue(key: string, value: string): void {
     const before = this.data.get(key);
-    if (before !== undefined) this.dataChars -= pairChars(key, before);
+    if (before !== undefined) this.dataBytes -= pairBytes(key, before);
     this.data.set(key, value);
-    this.dataChars += pairChars(key, value);
+    this.dataBytes += pairBytes(key, value);
   }
 
   private deleteValue(key: string): void {
     const before = this.data.get(key);
     if (before === undefined) return;
-    this.dataChars -= pairChars(key, before);
+    this.dataBytes -= pairBytes(key, before);
     this.data.delete(key);
   }
 }

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, encodeCommand, opDigest } from '../../../node/kv/command.js';
-import { KvStateMachine, MAX_STATE_CHARS } from '../../../node/kv/state-machine.js';
+import { KvStateMachine, MAX_STATE_BYTES } from '../../../node/kv/state-machine.js';
 import { DEFAULT_MAX_SESSIONS } from '../../../node/kv/sessions.js';
-import { sessionChars } from '../../../node/kv/stored-size.js';
+import { sessionBytes } from '../../../node/kv/stored-size.js';
 import { MAX_ID_CHARS } from '../../../node/transport/validate.js';
 import { constants } from 'node:buffer';
+import { MAX_SNAPSHOT_BYTES } from '../../../node/storage/snapshot-store.js';
 import type { ApplyResult } from '../../../node/kv/state-machine.js';
 import type { KvOp, KvResult } from '../../../node/protocol.js';
 import type { Entry } from '../../../node/raft/types.js';
@@ -403,14 +404,14 @@ describe('KvStateMachine.fromSnapshot', () => {
   });
 });
 
-describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
+describe("the bound on the state's stored form (MAX_STATE_BYTES)", () => {
   // A state whose snapshot text outgrew what V8 can hold in one string made every snapshot throw, and every replica
   // stopped at the same index, again after each restart (12,000 keys of 8,192 bytes of U+0001 at the real bound).
   it('refuses a write that would grow the stored form past the bound, on every replica alike, and always applies deletes', () => {
-    const options = { ...quiet, maxStateChars: 3000 };
+    const options = { ...quiet, maxStateBytes: 3000 };
     const a = new Feeder(new KvStateMachine(options));
     const b = new Feeder(new KvStateMachine(options));
-    const big = '\u0001'.repeat(100); // 600 characters in JSON
+    const big = '\u0001'.repeat(100); // 600 bytes in JSON
     const results: KvResult[] = [];
     for (let i = 1; i <= 6; i++) {
       const ra = a.cmd('c1', i, { type: 'put', key: `k${i}`, value: big });
@@ -421,9 +422,7 @@ describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
     expect(results.slice(0, 2).every((r) => r.status === 'ok')).toBe(true);
     const refused = results.find((r) => r.status === 'invalid');
     expect(refused).toMatchObject({ status: 'invalid', code: 'state_full' });
-    expect(refused?.status === 'invalid' && refused.message).toMatch(
-      /^the state's stored form would be \d+ characters; it holds at most 3000/,
-    );
+    expect(refused?.status === 'invalid' && refused.message).toMatch(/^the state's stored form would be \d+ bytes; it holds at most 3000/);
     const kept = results.filter((r) => r.status === 'ok').length;
     expect(a.sm.snapshotState().data).toEqual(Object.fromEntries(Array.from({ length: kept }, (_, i) => [`k${i + 1}`, big])));
     expect(a.sm.encodeSnapshot()).toBe(b.sm.encodeSnapshot());
@@ -436,7 +435,7 @@ describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
     a.cmd('c3', 1, { type: 'delete', key: 'k1' });
     a.cmd('c3', 2, { type: 'delete', key: 'k2' });
     expect(a.cmd('c2', 4, { type: 'put', key: 'k7', value: big })).toMatchObject({ kind: 'applied', result: { status: 'ok' } });
-    expect(a.sm.storedChars).toBeGreaterThanOrEqual(a.sm.encodeSnapshot().length);
+    expect(a.sm.storedBytes).toBeGreaterThanOrEqual(Buffer.byteLength(a.sm.encodeSnapshot(), 'utf8'));
   });
 
   it(`its count is an upper bound of the snapshot's length, within the bound plus the sessions' margin, and restored alike (seed ${seed})`, () => {
@@ -457,21 +456,21 @@ describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
         fc.integer({ min: 300, max: 2000 }),
         (steps, max) => {
           const maxSessions = 4;
-          const f = new Feeder(new KvStateMachine({ ...quiet, maxSessions, maxStateChars: max }));
+          const f = new Feeder(new KvStateMachine({ ...quiet, maxSessions, maxStateBytes: max }));
           const seqs = new Map<number, number>();
           for (const [client, o] of steps) {
             const seq = (seqs.get(client) ?? 0) + 1;
             seqs.set(client, seq);
             f.cmd(`client-${client}`, seq, o);
             const text = f.sm.encodeSnapshot();
-            expect(f.sm.storedChars).toBeGreaterThanOrEqual(text.length);
+            expect(f.sm.storedBytes).toBeGreaterThanOrEqual(text.length);
             // Past the bound only by what refusals and deletes add: a small session record per client.
-            expect(text.length).toBeLessThanOrEqual(Math.max(max, 0) + maxSessions * 400);
-            const restored = new KvStateMachine({ ...quiet, maxSessions, maxStateChars: max });
+            expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(max + maxSessions * 400);
+            const restored = new KvStateMachine({ ...quiet, maxSessions, maxStateBytes: max });
             expect(restored.restoreSnapshot(text)).toEqual({ ok: true });
-            expect(restored.storedChars).toBe(f.sm.storedChars);
-            expect(KvStateMachine.fromSnapshot(f.sm.snapshotState(), { ...quiet, maxSessions, maxStateChars: max }).storedChars).toBe(
-              f.sm.storedChars,
+            expect(restored.storedBytes).toBe(f.sm.storedBytes);
+            expect(KvStateMachine.fromSnapshot(f.sm.snapshotState(), { ...quiet, maxSessions, maxStateBytes: max }).storedBytes).toBe(
+              f.sm.storedBytes,
             );
           }
         },
@@ -481,16 +480,18 @@ describe("the bound on the state's stored form (MAX_STATE_CHARS)", () => {
   });
 });
 
-describe('MAX_STATE_CHARS', () => {
-  it("leaves the sessions' margin below the longest string V8 can build", () => {
+describe('MAX_STATE_BYTES', () => {
+  it("leaves the sessions' margin below the longest string V8 can build and the largest snapshot file", () => {
     // What refusals and deletes may still add past the bound: one session record each, the client id at its longest
     // (MAX_ID_CHARS, each character at most 6 in JSON) and a state_full result.
     const refusal: KvResult = {
       status: 'invalid',
       code: 'state_full',
-      message: `the state's stored form would be ${'9'.repeat(16)} characters; it holds at most ${MAX_STATE_CHARS} (delete keys to make room)`,
+      message: `the state's stored form would be ${'9'.repeat(16)} characters; it holds at most ${MAX_STATE_BYTES} (delete keys to make room)`,
     };
-    const margin = DEFAULT_MAX_SESSIONS * sessionChars('\u0001'.repeat(MAX_ID_CHARS), refusal);
-    expect(MAX_STATE_CHARS + margin).toBeLessThan(constants.MAX_STRING_LENGTH);
+    const margin = DEFAULT_MAX_SESSIONS * sessionBytes('\u0001'.repeat(MAX_ID_CHARS), refusal);
+    expect(MAX_STATE_BYTES + margin).toBeLessThan(constants.MAX_STRING_LENGTH);
+    // The snapshot file adds its header and metadata (a configuration: at most 64 KiB).
+    expect(MAX_STATE_BYTES + margin + 64 * 1024 + 16).toBeLessThan(MAX_SNAPSHOT_BYTES);
   });
 });

@@ -2,7 +2,7 @@
 // names; replay with FC_SEED=<seed>.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonStringChars, pairChars, resultChars, sessionChars } from '../../../node/kv/stored-size.js';
+import { jsonStringBytes, pairBytes, resultBytes, sessionBytes } from '../../../node/kv/stored-size.js';
 import { INVALID_CODES, type KvResult } from '../../../node/protocol.js';
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 2 ** 31;
@@ -33,10 +33,10 @@ const text = fc.oneof(
 );
 
 describe('stored sizes', () => {
-  it(`jsonStringChars is exactly JSON.stringify's length (seed ${seed})`, () => {
+  it(`jsonStringBytes is exactly the UTF-8 bytes of JSON.stringify (seed ${seed})`, () => {
     fc.assert(
       fc.property(text, (s) => {
-        expect(jsonStringChars(s)).toBe(JSON.stringify(s).length);
+        expect(jsonStringBytes(s)).toBe(Buffer.byteLength(JSON.stringify(s), 'utf8'));
       }),
       { seed, numRuns: 2000 },
     );
@@ -50,9 +50,10 @@ describe('stored sizes', () => {
     );
     fc.assert(
       fc.property(text, text, result, (key, value, r) => {
-        expect(pairChars(key, value)).toBe(JSON.stringify([key, value]).length + 1);
-        expect(resultChars(r)).toBeGreaterThanOrEqual(JSON.stringify(r).length);
-        expect(resultChars(r)).toBeLessThanOrEqual(JSON.stringify(r).length + 48);
+        const bytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v), 'utf8');
+        expect(pairBytes(key, value)).toBe(bytes([key, value]) + 1);
+        expect(resultBytes(r)).toBeGreaterThanOrEqual(bytes(r));
+        expect(resultBytes(r)).toBeLessThanOrEqual(bytes(r) + 48);
         const session = {
           clientId: key,
           instance: Number.MAX_SAFE_INTEGER,
@@ -61,7 +62,7 @@ describe('stored sizes', () => {
           result: r,
           lastUsedIndex: Number.MAX_SAFE_INTEGER,
         };
-        expect(sessionChars(key, r)).toBeGreaterThanOrEqual(JSON.stringify(session).length + 1);
+        expect(sessionBytes(key, r)).toBeGreaterThanOrEqual(bytes(session) + 1);
       }),
       { seed, numRuns: 1000 },
     );
