@@ -87,6 +87,7 @@ describe('parseOptions: defaults', () => {
       '--json',
       '--help',
       '--op-timeout',
+      '--values',
       '--check-time-limit',
     ]) {
       expect(HELP).toContain(flag);
@@ -132,6 +133,11 @@ describe('parseOptions: each flag', () => {
     expect(o.concurrency).toBe(6); // 2n of 3 nodes
     expect(opts(['--node-count', '7']).nodes).toBe(7);
     expect(opts(['--seed=4294967295']).seed).toBe(4294967295);
+  });
+
+  it('--values plain|large', () => {
+    expect(opts([]).values).toBe('plain');
+    expect(opts(['--values', 'large']).values).toBe('large');
   });
 
   it('--concurrency N and Nn', () => {
@@ -357,6 +363,7 @@ describe('parseOptions: bad arguments are UsageErrors with one clear line', () =
     [['--test-name', 'latest'], /--test-name/],
     [['--leave-running', '--test-count', '2'], /--leave-running/],
     [['--op-timeout', '5'], /--op-timeout must be an integer from 10/],
+    [['--values', 'huge'], /--values/],
     [['--check-time-limit', '0'], /--check-time-limit/],
   ];
   for (const [argv, pattern] of cases) {
