@@ -28,7 +28,11 @@ import type { RaftMessage } from './raft/types.js';
 
 export function coalesceAcks(messages: readonly RaftMessage[]): readonly RaftMessage[] {
   let successes = 0;
-  for (const m of messages) if (m.type === 'append_entries_response' && m.success) successes++;
+  // Indexed: `messages` is often the core's shared frozen empty array, and for...of over a frozen array is not optimised.
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (m.type === 'append_entries_response' && m.success) successes++;
+  }
   if (successes < 2) return messages;
   const kept: RaftMessage[] = [];
   for (let i = 0; i < messages.length; i++) {

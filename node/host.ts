@@ -1122,7 +1122,10 @@ export class NodeHost {
   private finishReady(ready: Ready, sentFirst: boolean): void {
     this.core.persisted(this.lastLogIndex);
     if (!sentFirst) this.sendPeers(ready.messages);
-    for (const message of ready.snapshotsToSend) this.startStream(message);
+    // Indexed loops over a Ready's lists here and below: an empty one is the core's shared frozen array, and
+    // for...of over a frozen array is not optimised (V8 11: an iterator result allocated per step, ~10x slower).
+    const sends = ready.snapshotsToSend;
+    for (let i = 0; i < sends.length; i++) this.startStream(sends[i]!);
     if (ready.snapshotToInstall !== null) this.restoreInstalled(ready.snapshotToInstall);
     this.apply(ready.committedEntries);
     this.handleReads(ready);
@@ -1244,7 +1247,8 @@ export class NodeHost {
   }
 
   private apply(entries: readonly Entry[]): void {
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (entry.type === 'config' && this.pendingAdmin.size > 0) this.answerAdminAt(entry);
       const applied = this.kv.apply(entry);
       if (this.observer?.applied !== undefined) this.observer.applied(entry, applied);
@@ -1310,13 +1314,17 @@ export class NodeHost {
   }
 
   private handleReads(ready: Ready): void {
-    for (const state of ready.readStates) {
+    const states = ready.readStates;
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i]!;
       const read = this.pendingReads.get(state.requestId);
       if (read === undefined) continue;
       read.readIndex = state.readIndex;
       if (this.probe !== undefined) this.probe.mark(STAGE.read_confirmed, read.seq);
     }
-    for (const rejection of ready.readRejections) {
+    const rejections = ready.readRejections;
+    for (let i = 0; i < rejections.length; i++) {
+      const rejection = rejections[i]!;
       const read = this.pendingReads.get(rejection.requestId);
       if (read === undefined) continue;
       this.pendingReads.delete(rejection.requestId);
@@ -1331,6 +1339,7 @@ export class NodeHost {
 
   /** Thesis §6.4 step 4: serve a confirmed read once lastApplied >= readIndex. */
   private serveReadyReads(): void {
+    if (this.pendingReads.size === 0) return; // twice per Ready, almost always with nothing waiting
     for (const [requestId, read] of this.pendingReads) {
       if (read.readIndex === null || this.kv.lastApplied < read.readIndex) continue;
       this.pendingReads.delete(requestId);
@@ -1342,7 +1351,8 @@ export class NodeHost {
 
   /** A Ready's messages, without the acknowledgements a later one in them supersedes (ack-coalescing.ts). */
   private sendPeers(messages: readonly RaftMessage[]): void {
-    for (const message of coalesceAcks(messages)) this.sendPeer(message);
+    const sending = coalesceAcks(messages);
+    for (let i = 0; i < sending.length; i++) this.sendPeer(sending[i]!);
   }
 
   private sendPeer(message: RaftMessage): void {
@@ -1367,7 +1377,8 @@ export class NodeHost {
   }
 
   private observe(ready: Ready): void {
-    for (const notice of ready.notices) this.io.log(notice);
+    const notices = ready.notices;
+    for (let i = 0; i < notices.length; i++) this.io.log(notices[i]!);
     this.updatePeers();
     this.reportRemoval();
     const soft = ready.softState;

@@ -179,6 +179,8 @@ interface SimNode {
    */
   judgedTerm: number;
   judgedCommitIndex: number;
+  /** In `Simulation.touched` since the last event's checks (the list's membership mark). */
+  touched: boolean;
 }
 
 const PEER_SECRET = 'rift-simulation-peer-secret-0123456789';
@@ -284,7 +286,13 @@ export class Simulation {
   private readonly values: ValueForm;
   private readonly violations: Violation[] = [];
   private readonly trace: string[] = [];
-  private readonly touched = new Set<SimNode>();
+  /**
+   * The nodes an event touched, in the order first touched, each once (SimNode.touched marks membership). A list, not
+   * a Set: a Set's clear() after every event allocates a new table, and every event clears it.
+   */
+  private readonly touched: SimNode[] = [];
+  /** How many of `touched` are this event's (the list is reused, not emptied: `length = 0` drops its storage). */
+  private touchedCount = 0;
   /** Nodes a `corrupt_last_frame` fault waits to catch in the middle of an append (tearWhenWriting). */
   private readonly awaitingWrite = new Set<SimNode>();
   private hash = 0x2545f491;
@@ -400,6 +408,7 @@ export class Simulation {
       exited: false,
       judgedTerm: -1,
       judgedCommitIndex: 0,
+      touched: false,
     }));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.judgeCommitQuorums = scenario.faults.some(
@@ -418,7 +427,7 @@ export class Simulation {
         const node = this.byId.get(id);
         if (node === undefined) return;
         node.exited = false;
-        this.touched.add(node);
+        this.touch(node);
         this.startNode(node);
       },
     };
@@ -434,7 +443,7 @@ export class Simulation {
       partition: (groups: readonly (readonly NodeId[])[]) => this.partitionInto(groups),
       healPartitions: () => {
         this.network.healPartitions();
-        for (const node of this.nodes) this.touched.add(node);
+        for (const node of this.nodes) this.touch(node);
       },
     };
     this.changeRace = new ChangeRaceDriver({
@@ -456,7 +465,7 @@ export class Simulation {
     this.network.healPartitions();
     const groupOf = new Map(groups.flatMap((g, k) => g.map((id): [string, number] => [id, k])));
     for (const a of this.nodes) {
-      this.touched.add(a);
+      this.touch(a);
       for (const b of this.nodes) if (a !== b && groupOf.get(a.id) !== groupOf.get(b.id)) this.network.block(a.id, b.id);
     }
   }
@@ -489,18 +498,22 @@ export class Simulation {
       await (this.takeKickedDisks() ? this.settleDisks() : undefined);
       if (this.anyHostBusy()) await this.settle();
       if (this.awaitingWrite.size > 0) this.tearWhenWriting();
-      for (const node of this.touched) {
+      // By index, up to the current count: a node touched during the checks is checked too (as a Set's iteration did).
+      const touched = this.touched;
+      for (let k = 0; k < this.touchedCount; k++) {
+        const node = touched[k]!;
         if (node.host !== null) this.checker.checkNode(node.id, node.host.raft());
       }
       // Every running node, not only those that produced a Ready: a leader whose host is busy (waiting on a save)
       // advances its commitIndex on an acknowledgement without a Ready, and judged only at its next Ready, the commit
       // would meet a configuration appended after it (a false alarm a membership campaign found).
       if (this.judgeCommitQuorums) for (const node of this.nodes) if (node.host !== null) this.checkCommitQuorum(node);
-      if (this.healed && this.touched.size > 0) {
+      if (this.healed && this.touchedCount > 0) {
         if (this.stats.leaderAfterHealMs < 0) this.noteLeaderAfterHeal();
         else if (this.catchUpTarget !== null && this.stats.catchUpAfterHealMs < 0) this.noteCatchUp(this.catchUpTarget.commitIndex);
       }
-      this.touched.clear();
+      for (let k = 0; k < this.touchedCount; k++) touched[k]!.touched = false;
+      this.touchedCount = 0;
       if (this.violations.length > 0 && opts.stopOnViolation) break;
       if (this.healed && this.catchUpJudged && this.clientsDone === this.clients.length && this.converged()) break;
     }
@@ -599,7 +612,7 @@ export class Simulation {
         // state, applied entries), so the invariants are checked after every
         // event in which the node produced one, rather than after every tick.
         ready: (ready) => {
-          this.touched.add(node);
+          this.touch(node);
           if (this.options.traceLines) this.traceReady(node, ready);
           const soft = ready.softState;
           if (soft.role === 'leader' && soft.currentTerm > node.ledTerm) {
@@ -682,7 +695,7 @@ export class Simulation {
     );
     host.start();
     endpoint.start();
-    this.touched.add(node);
+    this.touch(node);
   }
 
   /**
@@ -952,7 +965,7 @@ export class Simulation {
         `${node.id} resumes: ${pause.buffered.length} datagrams buffered, ${pause.dropped} dropped (socket buffer full), ${pause.dueTimers.length} timers overdue`,
     );
     const incarnation = node.incarnation;
-    this.touched.add(node);
+    this.touch(node);
     for (const done of pause.storageDone) done();
     for (const { from, datagram } of pause.buffered) {
       this.queue.schedule(0, () => {
@@ -966,7 +979,7 @@ export class Simulation {
         node.pause.dueTimers.push(...pause.dueTimers);
         return;
       }
-      this.touched.add(node);
+      this.touch(node);
       for (const fire of pause.dueTimers) fire();
     });
   }
@@ -1113,7 +1126,7 @@ export class Simulation {
     const n = this.nodes.length;
     const nodeAt = (k: number): SimNode => this.nodes[((k % n) + n) % n]!;
     this.mixEvent(TraceKind.fault, i, 0);
-    for (const node of this.nodes) this.touched.add(node);
+    for (const node of this.nodes) this.touch(node);
     this.history.add({ process: 'nemesis', type: 'info', f: fault.kind, value: fault }, this.queue.now);
     this.note(TraceKind.fault, i, () => `fault ${JSON.stringify(fault)}`);
     switch (fault.kind) {
@@ -1425,7 +1438,7 @@ export class Simulation {
         this.note(TraceKind.corrupt, node.index, () => `${node.id} disk repaired (injected bit flips undone)`);
       }
       this.startNode(node);
-      this.touched.add(node);
+      this.touch(node);
     }
     if (this.judgeCommitQuorums) this.membership.restore();
   }
@@ -1539,7 +1552,7 @@ export class Simulation {
     const incarnation = node.incarnation;
     this.queue.schedule(downMs, () => {
       if (node.incarnation !== incarnation || this.healed) return;
-      this.touched.add(node);
+      this.touch(node);
       this.startNode(node);
     });
   }
@@ -1610,6 +1623,13 @@ export class Simulation {
     if (this.violations.length >= 50) return;
     this.violations.push({ kind, atMs: this.queue.now, message });
     this.note(TraceKind.violation, this.violations.length, () => `VIOLATION (${kind}): ${message}`);
+  }
+
+  /** Marks `node` for the checks after this event (once per event). */
+  private touch(node: SimNode): void {
+    if (node.touched) return;
+    node.touched = true;
+    this.touched[this.touchedCount++] = node;
   }
 
   private mixEvent(kind: TraceKind, target: number, word: number): void {
