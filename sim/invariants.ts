@@ -46,8 +46,8 @@ interface Incarnation {
   lastTerm: number;
   lastCommit: number;
   wasLeaderInTerm: number | null;
-  /** Copy of the log (same Entry objects) as of the last check. */
-  log: readonly Entry[];
+  /** Copy of the log (same Entry objects) as of the last check: this checker's own array, updated in place (copyInto). */
+  log: Entry[];
   /** Index of log[0], and the log's last index (a compacted log starts after 1; an empty one after its snapshot). */
   logFirst: number;
   logLast: number;
@@ -212,7 +212,7 @@ export class InvariantChecker {
       // New entries: from the first changed index, or past the last one checked.
       const newFrom = changedIndex ?? inc.logLast + 1;
       this.checkNewEntries(id, log, Math.max(0, newFrom - first));
-      inc.log = log.slice();
+      copyInto(inc.log, log);
       inc.logFirst = first;
       inc.logLast = lastIndex;
     }
@@ -320,6 +320,15 @@ export class InvariantChecker {
       }
     }
   }
+}
+
+/**
+ * Makes `copy` hold exactly `log`'s elements: what `log.slice()` would give, without a new array per change (a node's
+ * log changes at most events, and a fresh copy per change was a large share of the checker's allocations).
+ */
+function copyInto(copy: Entry[], log: readonly Entry[]): void {
+  for (let i = 0; i < log.length; i++) copy[i] = log[i]!;
+  copy.length = log.length;
 }
 
 function describe(e: EntryId & { readonly index: number }): string {
