@@ -93,10 +93,28 @@ export interface AckLedgerOptions {
   readonly maxRequests?: number;
 }
 
+/**
+ * A request's key among its leader's: a number for the (term, seq) pairs real runs have (unique: term below 2^21, seq
+ * below 2^32), else the pair as text (never equal to a number).
+ */
+function requestKey(term: number, seq: number): number | string {
+  if (Number.isInteger(term) && Number.isInteger(seq) && term >= 0 && seq >= 0 && term < 2 ** 21 && seq < 2 ** 32)
+    return term * 2 ** 32 + seq;
+  return `${term} ${seq}`;
+}
+
 export class AckLedger {
   private readonly maxRequests: number;
-  /** `${leader} ${term} ${seq}` -> what the request reached, in the order first seen. */
-  private readonly requests = new Map<string, Request>();
+  /**
+   * leader -> requestKey(term, seq) -> what the request reached. Keyed per leader by a number, not by a string built
+   * per message: this runs for every AppendEntries and every answer (the simulator's profile showed the key strings).
+   */
+  private readonly requests = new Map<string, Map<number | string, Request>>();
+  /** The requests remembered, in the order first seen (the oldest goes first past maxRequests): their leader's map and key. */
+  private orderMaps: Map<number | string, Request>[] = [];
+  private orderKeys: (number | string)[] = [];
+  /** Index of the oldest remembered request in orderMaps/orderKeys. */
+  private orderHead = 0;
   /** node -> the highest commit index it can know (see the header). */
   private readonly commitBound = new Map<string, number>();
   /** `${follower} ${leader} ${term}` already reported: one violation each (bounded like the requests). */
@@ -129,7 +147,7 @@ export class AckLedger {
   response(m: AckResponse): UnfoundedAckViolation | null {
     if (!m.success) return null;
     // A leader commits what its acknowledgements reach (judged here first, so a bound no earlier than them).
-    const request = this.requests.get(`${m.to} ${m.term} ${m.seq}`);
+    const request = this.requests.get(m.to)?.get(requestKey(m.term, m.seq));
     let violation: UnfoundedAckViolation | null = null;
     if (request === undefined || request.to !== m.from) this.counts.unknownRequest++;
     else {
@@ -168,10 +186,26 @@ export class AckLedger {
   }
 
   private remember(leader: string, term: number, seq: number, request: Request): void {
-    const key = `${leader} ${term} ${seq}`;
-    if (this.requests.has(key)) return;
-    this.requests.set(key, request);
-    if (this.requests.size > this.maxRequests) this.requests.delete(this.requests.keys().next().value!);
+    let byKey = this.requests.get(leader);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.requests.set(leader, byKey);
+    }
+    const key = requestKey(term, seq);
+    if (byKey.has(key)) return;
+    byKey.set(key, request);
+    this.orderMaps.push(byKey);
+    this.orderKeys.push(key);
+    if (this.orderMaps.length - this.orderHead > this.maxRequests) {
+      this.orderMaps[this.orderHead]!.delete(this.orderKeys[this.orderHead]!);
+      this.orderHead++;
+      if (this.orderHead >= 4096 && this.orderHead * 2 >= this.orderMaps.length) {
+        // Drop the evicted prefix of the order lists (amortised: at most as often as half of them was evicted).
+        this.orderMaps = this.orderMaps.slice(this.orderHead);
+        this.orderKeys = this.orderKeys.slice(this.orderHead);
+        this.orderHead = 0;
+      }
+    }
   }
 
   private raise(node: string, index: number): void {

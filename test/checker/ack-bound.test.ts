@@ -102,4 +102,21 @@ describe('AckLedger: an acknowledgement vouches only for what its request carrie
     expect(ledger.counts).toEqual({ judged: 0, unknownRequest: 3 });
     expect(ledger.response(ack(3, 50))).not.toBeNull();
   });
+
+  test('bounded over many requests: only the newest maxRequests are judged; keys beyond the numeric range work', () => {
+    const ledger = new AckLedger({ maxRequests: 10 });
+    for (let seq = 1; seq <= 10_000; seq++) ledger.append(append({ seq, prevLogIndex: 0, entries: 1 }));
+    ledger.response(ack(9_990, 1)); // evicted: not judged
+    ledger.response(ack(9_991, 1));
+    ledger.response(ack(10_000, 1));
+    expect(ledger.counts).toEqual({ judged: 2, unknownRequest: 1 });
+    // A seq past 2^32 and a term past 2^21 are keyed as text, never confused with a numeric key.
+    const big = new AckLedger();
+    big.append(append({ seq: 2 ** 40, prevLogIndex: 0, entries: 1 }));
+    big.append(append({ term: 2 ** 30, seq: 1, prevLogIndex: 0, entries: 1 }));
+    expect(big.response(ack(2 ** 40, 50))).not.toBeNull();
+    expect(big.response(ack(1, 50, { term: 2 ** 30 }))).not.toBeNull();
+    expect(big.response(ack(1, 1, { term: 2 }))).toBeNull();
+    expect(big.counts).toEqual({ judged: 2, unknownRequest: 1 });
+  });
 });
