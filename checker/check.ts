@@ -18,7 +18,7 @@ import { MemoryBudget } from './search/memory.js';
 import { prepareHistory, type KeyHistory, type PreparedHistory } from './history.js';
 import { MODELS } from './models/registry.js';
 import { readHistoryFile } from './read.js';
-import type { CheckOptions, CheckResult, HistoryOp, KeyResult, UnknownReason } from './types.js';
+import { keyedRecord, type CheckOptions, type CheckResult, type HistoryOp, type KeyResult, type UnknownReason } from './types.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 
 // Measured (npm run bench -- checker): on easy histories the structured
@@ -76,7 +76,7 @@ function summarize(h: PreparedHistory, keys: Record<string, KeyResult>, searchMs
 
 /** The results in the key order of the history. */
 function inHistoryOrder(h: PreparedHistory, found: Record<string, KeyResult>): Record<string, KeyResult> {
-  const ordered: Record<string, KeyResult> = {};
+  const ordered = keyedRecord<KeyResult>();
   for (const kh of h.keys) {
     const r = found[kh.key];
     if (r !== undefined) ordered[kh.key] = r;
@@ -89,7 +89,7 @@ export function checkPrepared(h: PreparedHistory, opts: CheckOptions = {}): Chec
   const t0 = performance.now();
   const limits = limitsFor(opts, t0);
   const model = MODELS[h.model];
-  const found: Record<string, KeyResult> = {};
+  const found = keyedRecord<KeyResult>();
   checkKeys(
     model,
     h.keys,
@@ -145,7 +145,7 @@ export async function checkPreparedAsync(h: PreparedHistory, opts: CheckOptions 
     load[best]! += kh.ops.length;
   }
   const deadlineEpochMs = opts.timeLimitMs !== undefined ? Date.now() + opts.timeLimitMs : null;
-  const keys: Record<string, KeyResult> = {};
+  const keys = keyedRecord<KeyResult>();
   const script = workerScript()!;
   const workers: Worker[] = [];
   await new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@
 // the absent register value, see edn-export.ts) reads as nil.
 
 import { ABSENT_KEYWORD } from './edn-export.js';
+import { keyedRecord } from './types.js';
 
 export type EdnValue = null | boolean | number | string | EdnValue[] | { [k: string]: EdnValue };
 
@@ -110,7 +111,7 @@ class EdnReader {
   }
 
   private readMap(): { [k: string]: EdnValue } {
-    const out: { [k: string]: EdnValue } = {};
+    const out = keyedRecord<EdnValue>(); // a map's keys are input: `__proto__` must stay a key
     for (;;) {
       const k = this.read('}');
       if (k === CLOSE) return out;

@@ -182,7 +182,11 @@ export interface CheckResult {
   searchMs: number;
   /** Worker threads used for the search (0: searched in the calling thread). */
   workers: number;
-  /** Per key (`""` for the single register). Keys never searched (early stop) are absent. */
+  /**
+   * Per key (`""` for the single register). Keys never searched (early stop)
+   * are absent. A record without a prototype (keyedRecord): a history's key
+   * may be any string, `__proto__` included.
+   */
   keys: Record<string, KeyResult>;
   /** Keys found not linearizable. */
   failures: string[];
@@ -199,4 +203,16 @@ export class HistoryFormatError extends Error {
     this.name = 'HistoryFormatError';
     this.line = line;
   }
+}
+
+/**
+ * An empty record for keys that come from input (a history's keys, an EDN
+ * map's): without a prototype, so that `__proto__` is an ordinary own key.
+ * In a `{}`, `r["__proto__"] = v` sets the prototype instead: a history's
+ * results for the key `__proto__` vanished from Object.entries, and a
+ * history not linearizable on that key was judged VALID (found by a probe,
+ * 2026-12-07).
+ */
+export function keyedRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }

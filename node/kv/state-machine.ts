@@ -222,7 +222,7 @@ export class KvStateMachine {
 
   snapshotState(): KvSnapshot {
     const keys = [...this.data.keys()].sort();
-    const data: Record<string, string> = {};
+    const data = Object.create(null) as Record<string, string>; // keys are client input: `__proto__` must stay a key
     for (const k of keys) data[k] = this.data.get(k) as string;
     return { lastApplied: this.lastAppliedIndex, data, sessions: this.sessions.list(), undecodable: this.undecodable };
   }

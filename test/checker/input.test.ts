@@ -5,8 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { checkFile, checkHistory, HistoryFormatError, parseEdn, parseHistoryText, readHistoryFile } from '../../checker/index.js';
-import { hist, jsonl } from './helpers.js';
+import {
+  checkFile,
+  checkHistory,
+  checkHistoryAsync,
+  HistoryFormatError,
+  parseEdn,
+  parseHistoryText,
+  readHistoryFile,
+} from '../../checker/index.js';
+import { hist, jsonl, type Row } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rift-checker-'));
 let n = 0;
@@ -195,5 +203,40 @@ describe('EDN', () => {
       checkFile(file('{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type :ok :f :read :value "x}\n', 'edn')),
     );
     expect(e.line).toBe(2);
+  });
+});
+
+// A history's keys are input: any string. Results were kept in `{}` records, where `r["__proto__"] = v` sets the
+// prototype: the key's result vanished from the verdict, and a history not linearizable on `__proto__` was VALID
+// (found by a probe, 2026-12-07).
+describe('keys that are names of Object.prototype', () => {
+  const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+  const rows = (key: string, read: number): Row[] => [
+    [0, 'invoke', 'write', 1, key],
+    [0, 'ok', 'write', 1, key],
+    [1, 'invoke', 'read', null, key],
+    [1, 'ok', 'read', read, key],
+  ];
+  for (const key of names) {
+    test(`"${key}": a bad read is INVALID and a good one VALID, in this thread and with workers, and the result is the key's own`, async () => {
+      const bad = hist([...rows(key, 2), ...rows('other', 1)]);
+      for (const r of [
+        checkHistory(bad, { allKeys: true }),
+        await checkHistoryAsync(bad, { allKeys: true, workers: true, workerMinOps: 1 }),
+      ]) {
+        expect(r.valid).toBe(false);
+        expect(r.failures).toEqual([key]);
+        expect(Object.keys(r.keys).sort()).toEqual([key, 'other'].sort());
+        expect(Object.hasOwn(r.keys, key) && r.keys[key]!.valid).toBe(false);
+        expect(Object.keys(JSON.parse(JSON.stringify(r)).keys).sort()).toEqual([key, 'other'].sort());
+      }
+      const good = checkHistory(hist(rows(key, 1)));
+      expect(good.valid).toBe(true);
+      expect(Object.keys(good.keys)).toEqual([key]);
+    });
+  }
+
+  test('an EDN map key named __proto__ is an ordinary key', () => {
+    expect(Object.keys(parseEdn('{:__proto__ 1, :constructor 2}') as object).sort()).toEqual(['__proto__', 'constructor']);
   });
 });

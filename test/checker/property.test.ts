@@ -5,6 +5,7 @@
 // (always linearizable), then sometimes corrupting a read's result so both
 // verdicts occur. fast-check prints the seed and path of any counterexample
 // and shrinks it.
+import { KEY_NAMES } from './simulate.js';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { checkHistory, type HistoryOp } from '../../checker/index.js';
@@ -151,7 +152,7 @@ function simulate(model: ModelKind, actions: Action[], maxOps: number): { histor
       if (invoked >= maxOps) continue;
       invoked++;
       const f = fsOf[a.f]!;
-      const key = `k${a.key}`;
+      const key = KEY_NAMES[a.key]!;
       const value =
         f === 'read' || f === 'get' ? null : f === 'cas' ? [a.v === 0 ? null : a.v - 1, a.v + 1] : model === 'kv' ? 'abc'[a.v]! : a.v;
       const fate = a.choice === 0 ? 'fail' : a.choice === 1 ? 'info-applied' : a.choice === 2 ? 'info-skipped' : 'ok';

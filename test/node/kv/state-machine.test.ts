@@ -495,3 +495,16 @@ describe('MAX_STATE_BYTES', () => {
     expect(MAX_STATE_BYTES + margin + 64 * 1024 + 16).toBeLessThan(MAX_SNAPSHOT_BYTES);
   });
 });
+
+describe('client keys named like Object.prototype', () => {
+  it('survive snapshotState and fromSnapshot (the model checker restores replicas so)', () => {
+    const f = new Feeder(new KvStateMachine(quiet));
+    f.cmd('c1', 1, { type: 'put', key: '__proto__', value: 'p' });
+    f.cmd('c1', 2, { type: 'put', key: 'constructor', value: 'c' });
+    const state = f.sm.snapshotState();
+    expect(Object.keys(state.data).sort()).toEqual(['__proto__', 'constructor']);
+    const restored = KvStateMachine.fromSnapshot(state, quiet);
+    expect(restored.read('__proto__')).toBe('p');
+    expect(restored.encodeSnapshot()).toBe(f.sm.encodeSnapshot());
+  });
+});
