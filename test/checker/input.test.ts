@@ -240,3 +240,25 @@ describe('keys that are names of Object.prototype', () => {
     expect(Object.keys(parseEdn('{:__proto__ 1, :constructor 2}') as object).sort()).toEqual(['__proto__', 'constructor']);
   });
 });
+
+describe('keys of different types with the same text', () => {
+  // Keys are named by their text: the number 1 and the string "1" were one register, and two registers merged can
+  // hide a violation on either (key 1: write 5; key "1": read 5 with nothing written there was VALID).
+  test('are refused with a clear error, not merged', () => {
+    const rows: Row[] = [
+      [0, 'invoke', 'write', 5, 1],
+      [0, 'ok', 'write', 5, 1],
+      [1, 'invoke', 'read', null, '1'],
+      [1, 'ok', 'read', 5, '1'],
+    ];
+    expect(() => checkHistory(hist(rows))).toThrow(/line 3: key "1" is a string here and a number at line 1: keys are named by their text/);
+    const keyless = hist([
+      [0, 'invoke', 'write', 5],
+      [0, 'ok', 'write', 5],
+      [1, 'invoke', 'read', null, ''],
+      [1, 'ok', 'read', 5, ''],
+    ]);
+    expect(() => checkHistory(keyless)).toThrow(/key "" is a string here and absent at line 1/);
+    expect(checkHistory(hist(rows.map(([p, t, f, v]) => [p, t, f, v, 1] as Row))).valid).toBe(true);
+  });
+});
