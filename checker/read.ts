@@ -15,6 +15,26 @@ const READ_CHUNK_BYTES = 1 << 20;
 
 const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
 
+/** Nesting the number check looks into (a value is a scalar, a pair, or a small structure). */
+const MAX_VALUE_DEPTH = 32;
+
+/**
+ * The first number in `v` that the checker cannot hold exactly: an integer
+ * beyond 2^53 (JSON and EDN readers round it to the nearest double, so
+ * distinct values became equal: a write of 9007199254740993 and a read of
+ * 9007199254740992 were judged linearizable; found by a probe, 2026-12-07),
+ * or a literal too large for a double (Infinity). null when there is none.
+ */
+function inexactNumber(v: unknown, depth = 0): number | null {
+  if (typeof v === 'number') return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) ? v : null;
+  if (v === null || typeof v !== 'object' || depth >= MAX_VALUE_DEPTH) return null;
+  for (const item of Array.isArray(v) ? v : Object.values(v)) {
+    const bad = inexactNumber(item, depth + 1);
+    if (bad !== null) return bad;
+  }
+  return null;
+}
+
 /**
  * Turns one parsed record into a HistoryOp, checking field shapes.
  * `position` is the op's 0-based position, used as `index` when absent.
@@ -46,6 +66,17 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   const key = o['key'];
   if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
     throw new HistoryFormatError(line, `key must be a string or a number, got ${JSON.stringify(key)}`);
+  }
+  for (const field of ['key', 'value'] as const) {
+    const bad = inexactNumber(o[field]);
+    if (bad !== null) {
+      throw new HistoryFormatError(
+        line,
+        `${field} holds the number ${bad}, which cannot be read exactly (` +
+          (Number.isFinite(bad) ? 'integers beyond 2^53 are rounded' : 'a literal too large for a double') +
+          ', so distinct values would compare equal); write such values as strings',
+      );
+    }
   }
   // The parsed object becomes the op (one allocation per line, not two).
   const op = o as unknown as HistoryOp;

@@ -262,3 +262,33 @@ describe('keys of different types with the same text', () => {
     expect(checkHistory(hist(rows.map(([p, t, f, v]) => [p, t, f, v, 1] as Row))).valid).toBe(true);
   });
 });
+
+describe('numbers the checker cannot hold exactly', () => {
+  // Readers round integers beyond 2^53 to the nearest double: a write of 9007199254740993 and a read of
+  // 9007199254740992 compared equal, and the history was VALID (found by a probe, 2026-12-07), in JSON and in EDN.
+  test('are refused with a clear error, in JSON Lines and EDN, in values, pairs and keys', () => {
+    const jsonLines = [
+      '{"process":0,"type":"invoke","f":"write","key":"a","value":9007199254740993}',
+      '{"process":0,"type":"ok","f":"write","key":"a","value":9007199254740993}',
+      '{"process":1,"type":"invoke","f":"read","key":"a","value":null}',
+      '{"process":1,"type":"ok","f":"read","key":"a","value":9007199254740992}',
+    ].join('\n');
+    expect(() => parseHistoryText(jsonLines, 'jsonl')).toThrow(
+      /line 1: value holds the number 9007199254740992, which cannot be read exactly \(integers beyond 2\^53 are rounded/,
+    );
+    const edn =
+      '{:type :invoke, :f :write, :value 9007199254740993, :process 0}\n{:type :ok, :f :write, :value 9007199254740993, :process 0}';
+    expect(() => parseHistoryText(edn, 'edn')).toThrow(/line 1: value holds the number/);
+    expect(() => parseHistoryText('{"process":0,"type":"invoke","f":"cas","value":[1,1e400]}', 'jsonl')).toThrow(
+      /Infinity.*a literal too large for a double/,
+    );
+    expect(() => parseHistoryText('{"process":0,"type":"invoke","f":"read","key":12345678901234567890,"value":null}', 'jsonl')).toThrow(
+      /line 1: key holds/,
+    );
+    // The largest safe integer, and fractions, are exact enough to compare.
+    expect(parseHistoryText('{"process":0,"type":"invoke","f":"write","value":9007199254740991}', 'jsonl')[0]!.value).toBe(
+      9007199254740991,
+    );
+    expect(parseHistoryText('{"process":0,"type":"invoke","f":"write","value":0.5}', 'jsonl')[0]!.value).toBe(0.5);
+  });
+});
