@@ -78,7 +78,18 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
   let clientOpCount = 0;
 
   for (const o of ops) {
-    if (typeof o.process !== 'number') continue; // nemesis and other non-client ops
+    if (typeof o.process !== 'number') {
+      // Non-client ops (the nemesis) are skipped; an op of the model's own kinds under a name instead of a number is a
+      // client whose ops would all be skipped (a history of them was VALID with 0 client ops; found by a probe).
+      if (fs.has(o.f) && o.type !== 'info') {
+        throw new HistoryFormatError(
+          lineOf(o),
+          `process ${JSON.stringify(o.process)} ${o.type}s ${o.f}, an op of the model, but only integer processes are clients: ` +
+            'its ops would be skipped as a nemesis; number the client processes',
+        );
+      }
+      continue;
+    }
     if (!fs.has(o.f)) {
       throw new HistoryFormatError(lineOf(o), `unknown f ${JSON.stringify(o.f)} for model ${name} (expected ${model.fs.join(', ')})`);
     }

@@ -292,3 +292,26 @@ describe('numbers the checker cannot hold exactly', () => {
     expect(parseHistoryText('{"process":0,"type":"invoke","f":"write","value":0.5}', 'jsonl')[0]!.value).toBe(0.5);
   });
 });
+
+describe('client ops under a process name', () => {
+  // Only integer processes are clients. A history whose clients were named ("c0") had every op skipped as a nemesis
+  // op and was VALID with 0 client ops (found by a probe, 2026-12-07).
+  test('are refused, while the nemesis (its own kinds of op, or info) is skipped', () => {
+    const named = hist([
+      ['c0', 'invoke', 'write', 1, 'k'],
+      ['c0', 'ok', 'write', 1, 'k'],
+      ['c1', 'invoke', 'read', null, 'k'],
+      ['c1', 'ok', 'read', 2, 'k'],
+    ]);
+    expect(() => checkHistory(named)).toThrow(
+      /line 1: process "c0" invokes write, an op of the model, but only integer processes are clients/,
+    );
+    const withNemesis = hist([
+      ['nemesis', 'info', 'start-partition', null],
+      [0, 'invoke', 'write', 1, 'k'],
+      [0, 'ok', 'write', 1, 'k'],
+      ['nemesis', 'info', 'write', 'a nemesis note'],
+    ]);
+    expect(checkHistory(withNemesis)).toMatchObject({ valid: true, clientOpCount: 1 });
+  });
+});
