@@ -6,6 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseHistoryText } from '../../checker/index.js';
 import { HistoryWriter, formatTxtLine, type HistoryEntry } from '../../harness/history.js';
 
+/** The random test's seed, in its name; replay with FC_SEED=<seed>. */
+const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() % 2 ** 31;
+
 const dirs: string[] = [];
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'rift-history-'));
@@ -59,7 +62,7 @@ describe('HistoryWriter', () => {
     expect(ops[7]!.error).toBe('cas_mismatch');
   });
 
-  it("any sequence of entries round-trips through the checker's reader", () => {
+  it(`any sequence of entries round-trips through the checker's reader (seed ${seed})`, () => {
     const entryArb: fc.Arbitrary<HistoryEntry> = fc.oneof(
       fc.record(
         {
@@ -92,7 +95,7 @@ describe('HistoryWriter', () => {
         expect(ops.map((o) => o.value)).toEqual(entries.map((e) => JSON.parse(JSON.stringify(e.value ?? null)) as unknown));
         rmSync(dir, { recursive: true, force: true });
       }),
-      { numRuns: 50 },
+      { numRuns: 50, seed },
     );
   });
 
