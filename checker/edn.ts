@@ -42,8 +42,16 @@ export function parseEdn(text: string): EdnValue {
 const EOF = Symbol('eof');
 const CLOSE = Symbol('close');
 
+/**
+ * Bound on nested forms (collections, tags, discards) in one form: the reader
+ * recurses, and a line of 200,000 `[` ended the checker with a stack overflow
+ * ("internal error") instead of a clear error (found by a probe, 2026-12-07).
+ */
+export const MAX_EDN_NESTING = 64;
+
 class EdnReader {
   pos = 0;
+  private nesting = 0;
   constructor(private readonly s: string) {}
 
   skipSpace(): void {
@@ -58,6 +66,15 @@ class EdnReader {
   }
 
   read(closer?: string): EdnValue | typeof EOF | typeof CLOSE {
+    if (++this.nesting > MAX_EDN_NESTING) throw new EdnError(this.pos, `forms nested deeper than ${MAX_EDN_NESTING}`);
+    try {
+      return this.readForm(closer);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private readForm(closer?: string): EdnValue | typeof EOF | typeof CLOSE {
     for (;;) {
       this.skipSpace();
       const s = this.s;

@@ -15,8 +15,21 @@ const READ_CHUNK_BYTES = 1 << 20;
 
 const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
 
-/** Nesting the number check looks into (a value is a scalar, a pair, or a small structure). */
-const MAX_VALUE_DEPTH = 32;
+/**
+ * Bound on a value's nesting (a value is a scalar, a pair, or a small
+ * structure): the models and the report walk values recursively, and a value
+ * nested 200,000 deep ended the checker with a stack overflow ("internal
+ * error") instead of a clear error (found by a probe, 2026-12-07).
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/** Whether `v` nests deeper than `MAX_VALUE_DEPTH` (arrays and objects). */
+function tooDeep(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (depth >= MAX_VALUE_DEPTH) return true;
+  for (const item of Array.isArray(v) ? v : Object.values(v)) if (tooDeep(item, depth + 1)) return true;
+  return false;
+}
 
 /**
  * The first number in `v` that the checker cannot hold exactly: an integer
@@ -67,6 +80,7 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
     throw new HistoryFormatError(line, `key must be a string or a number, got ${JSON.stringify(key)}`);
   }
+  if (tooDeep(o['value'])) throw new HistoryFormatError(line, `value nested deeper than ${MAX_VALUE_DEPTH}`);
   // A client's key and value are compared; the nemesis's ops are not (their values may hold anything).
   for (const field of typeof process === 'number' ? (['key', 'value'] as const) : []) {
     const bad = inexactNumber(o[field]);

@@ -322,3 +322,20 @@ describe("the nemesis's values", () => {
     expect(parseHistoryText(text, 'jsonl')).toHaveLength(1);
   });
 });
+
+describe('deeply nested input', () => {
+  // The EDN reader and the models recurse: a line of 200,000 `[` ended the checker with "internal error: RangeError:
+  // Maximum call stack size exceeded" (found by a probe, 2026-12-07). Now a clear error, in both formats.
+  test('is refused with a clear error, not a stack overflow', () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    expect(() => parseHistoryText(`{:type :invoke, :f :write, :value ${deep}, :process 0}`, 'edn')).toThrow(/forms nested deeper than 64/);
+    expect(() => parseHistoryText(`{"process":0,"type":"invoke","f":"write","value":${deep}}`, 'jsonl')).toThrow(
+      /line 1: value nested deeper than 64/,
+    );
+    expect(() => parseEdn('#_'.repeat(100_000) + '1')).toThrow(/nested deeper than 64/);
+    // Reasonable nesting still reads.
+    const ten = '['.repeat(10) + '1' + ']'.repeat(10);
+    expect(parseHistoryText(`{"process":0,"type":"invoke","f":"write","value":${ten}}`, 'jsonl')).toHaveLength(1);
+    expect(parseHistoryText(`{:type :invoke, :f :write, :value ${ten}, :process 0}`, 'edn')).toHaveLength(1);
+  });
+});
