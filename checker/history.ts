@@ -65,14 +65,15 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
   interface KeyLines {
     ops: PreparedOp[];
     lines: number[];
+    /**
+     * The type the key came as first, and where: keys are named by their
+     * text, so the number 1 and the string "1" would otherwise be one
+     * register, and two registers merged can hide a violation on either.
+     */
+    readonly keyType: 'string' | 'number' | 'absent';
+    readonly keyLine: number;
   }
   const perKey = new Map<string, KeyLines>();
-  /**
-   * Per key's text, the type it came as and where: keys are named by their
-   * text, so the number 1 and the string "1" would otherwise be one
-   * register, and two registers merged can hide a violation on either.
-   */
-  const keyTypes = new Map<string, { readonly type: 'string' | 'number' | 'absent'; readonly line: number }>();
   /** Per process, its outstanding op: the op, its key's lines and its local index there. */
   const outstanding = new Map<number, { p: PreparedOp; acc: KeyLines; local: number }>();
   let clientOpCount = 0;
@@ -106,18 +107,16 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
       const p: PreparedOp = { invoke: o, outcome: 'info', modelOp: { f: o.f, input: o.value, output: undefined } };
       const k = keyOf(o);
       const type = o.key === undefined || o.key === null ? 'absent' : typeof o.key === 'number' ? 'number' : 'string';
-      const seen = keyTypes.get(k);
-      if (seen === undefined) keyTypes.set(k, { type, line: lineOf(o) });
-      else if (seen.type !== type) {
+      let acc = perKey.get(k);
+      if (acc === undefined) perKey.set(k, (acc = { ops: [], lines: [], keyType: type, keyLine: lineOf(o) }));
+      else if (acc.keyType !== type) {
+        const as = (t: KeyLines['keyType']): string => (t === 'absent' ? 'absent' : `a ${t}`);
         throw new HistoryFormatError(
           lineOf(o),
-          `key ${JSON.stringify(o.key ?? null)} is ${type === 'absent' ? 'absent' : `a ${type}`} here and ` +
-            `${seen.type === 'absent' ? 'absent' : `a ${seen.type}`} at line ${seen.line}: keys are named by their text, so the two ` +
-            'would be checked as one register; give distinct keys distinct text',
+          `key ${JSON.stringify(o.key ?? null)} is ${as(type)} here and ${as(acc.keyType)} at line ${acc.keyLine}: keys are named ` +
+            'by their text, so the two would be checked as one register; give distinct keys distinct text',
         );
       }
-      let acc = perKey.get(k);
-      if (acc === undefined) perKey.set(k, (acc = { ops: [], lines: [] }));
       const local = acc.ops.length;
       acc.ops.push(p);
       acc.lines.push(local * 2);

@@ -23,27 +23,28 @@ const TYPES: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
  */
 export const MAX_VALUE_DEPTH = 64;
 
-/** Whether `v` nests deeper than `MAX_VALUE_DEPTH` (arrays and objects). */
-function tooDeep(v: unknown, depth = 0): boolean {
-  if (v === null || typeof v !== 'object') return false;
-  if (depth >= MAX_VALUE_DEPTH) return true;
-  for (const item of Array.isArray(v) ? v : Object.values(v)) if (tooDeep(item, depth + 1)) return true;
-  return false;
-}
-
 /**
- * The first number in `v` that the checker cannot hold exactly: an integer
- * beyond 2^53 (JSON and EDN readers round it to the nearest double, so
- * distinct values became equal: a write of 9007199254740993 and a read of
- * 9007199254740992 were judged linearizable; found by a probe, 2026-12-07),
- * or a literal too large for a double (Infinity). null when there is none.
+ * What is wrong with a value the checker must read exactly, or null: nesting
+ * deeper than MAX_VALUE_DEPTH, or (with `numbers`) a number it cannot hold
+ * exactly, an integer beyond 2^53 (JSON and EDN readers round it to the
+ * nearest double, so distinct values became equal: a write of
+ * 9007199254740993 and a read of 9007199254740992 were judged linearizable;
+ * found by a probe, 2026-12-07) or a literal too large for a double. One walk.
  */
-function inexactNumber(v: unknown, depth = 0): number | null {
-  if (typeof v === 'number') return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) ? v : null;
-  if (v === null || typeof v !== 'object' || depth >= MAX_VALUE_DEPTH) return null;
+function valueProblem(v: unknown, numbers: boolean, depth = 0): string | null {
+  if (typeof v === 'number') {
+    if (!numbers || (Number.isFinite(v) && !(Number.isInteger(v) && !Number.isSafeInteger(v)))) return null;
+    return (
+      `holds the number ${v}, which cannot be read exactly (` +
+      (Number.isFinite(v) ? 'integers beyond 2^53 are rounded' : 'a literal too large for a double') +
+      ', so distinct values would compare equal); write such values as strings'
+    );
+  }
+  if (v === null || typeof v !== 'object') return null;
+  if (depth >= MAX_VALUE_DEPTH) return `nested deeper than ${MAX_VALUE_DEPTH}`;
   for (const item of Array.isArray(v) ? v : Object.values(v)) {
-    const bad = inexactNumber(item, depth + 1);
-    if (bad !== null) return bad;
+    const problem = valueProblem(item, numbers, depth + 1);
+    if (problem !== null) return problem;
   }
   return null;
 }
@@ -80,18 +81,11 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
     throw new HistoryFormatError(line, `key must be a string or a number, got ${JSON.stringify(key)}`);
   }
-  if (tooDeep(o['value'])) throw new HistoryFormatError(line, `value nested deeper than ${MAX_VALUE_DEPTH}`);
-  // A client's key and value are compared; the nemesis's ops are not (their values may hold anything).
-  for (const field of typeof process === 'number' ? (['key', 'value'] as const) : []) {
-    const bad = inexactNumber(o[field]);
-    if (bad !== null) {
-      throw new HistoryFormatError(
-        line,
-        `${field} holds the number ${bad}, which cannot be read exactly (` +
-          (Number.isFinite(bad) ? 'integers beyond 2^53 are rounded' : 'a literal too large for a double') +
-          ', so distinct values would compare equal); write such values as strings',
-      );
-    }
+  // A client's key and value are compared, so their numbers must be exact; the nemesis's values may hold anything.
+  const client = typeof process === 'number';
+  for (const field of ['key', 'value'] as const) {
+    const problem = valueProblem(o[field], client);
+    if (problem !== null) throw new HistoryFormatError(line, `${field} ${problem}`);
   }
   // The parsed object becomes the op (one allocation per line, not two).
   const op = o as unknown as HistoryOp;
