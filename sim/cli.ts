@@ -29,7 +29,7 @@ import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B] [--large-values]
-                    [--workers N] [--max-shrinks N]
+                    [--max-sessions N] [--workers N] [--max-shrinks N]
                     [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -64,6 +64,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --large-values   clients write most values padded to the nodes' value limit with characters
                    whose stored form is larger (control characters, quotes): log entries,
                    AppendEntries and snapshots near their size limits
+  --max-sessions N the nodes' session table bound (default the node's, 10,000, which no run
+                   fills): a bound below the number of clients evicts sessions while their
+                   owners still retry
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
         'snapshot-every-entries': { type: 'string' },
         'sector-bytes': { type: 'string' },
         'large-values': { type: 'boolean' },
+        'max-sessions': { type: 'string' },
         'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -151,6 +155,8 @@ async function main(): Promise<void> {
   if (sectorBytes !== undefined) options = { ...options, sectorBytes };
   const largeValuesOn = values['large-values'] === true;
   if (largeValuesOn) options = { ...options, largeValues: true };
+  const maxSessions = intArg(values['max-sessions'], '--max-sessions', 1, 1_000_000);
+  if (maxSessions !== undefined) options = { ...options, maxSessions };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${options.maxSessions === undefined ? '' : `, sessions bounded at ${options.maxSessions}`}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
       `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
@@ -241,6 +247,7 @@ async function main(): Promise<void> {
         ...(chunkBytes === undefined ? [] : ['--snapshot-chunk-bytes', String(chunkBytes)]),
         ...(sectorBytes === undefined ? [] : ['--sector-bytes', String(sectorBytes)]),
         ...(largeValuesOn ? ['--large-values'] : []),
+        ...(maxSessions === undefined ? [] : ['--max-sessions', String(maxSessions)]),
       ],
     });
     process.stdout.write(

@@ -15,6 +15,14 @@
  * (node/kv/state-machine.ts, sessions included, so a retried write applied
  * once is counted once), fed the committed entries in order.
  *
+ * The shadow's session table is the default, larger than any run's number
+ * of clients: it applies each command exactly once. When the nodes run with
+ * a smaller table (SimOptions.maxSessions), a second shadow with their
+ * bound is fed the same entries, and a command it applies that the exact
+ * shadow answered as a retry is reported: a command applied twice, because
+ * its session was evicted between its first application and a retry
+ * (node/kv/sessions.ts, dissertation §6.3).
+ *
  * The check is also made on log positions, which sees more: the state a
  * node served a read from (its applied index when it answered) must include
  * every entry committed before the read began, noops included. A deposed
@@ -72,11 +80,18 @@ export class ReadSafety {
    */
   served: ServedRead | null = null;
 
+  /** The nodes' state machine when their session table is bounded below the shadow's (null: the same bound). */
+  private readonly bounded: KvStateMachine | null;
+
   constructor(
     private readonly violation: ReadSafetySink,
     /** How the clients wrote the numbers the history holds (values.ts): what a node stored for each. */
     private readonly values: ValueForm = plainValues,
-  ) {}
+    /** The nodes' session table bound, when it is not the default (SimOptions.maxSessions). */
+    private readonly nodesMaxSessions: number | null = null,
+  ) {
+    this.bounded = nodesMaxSessions === null ? null : new KvStateMachine({ log: () => undefined, maxSessions: nodesMaxSessions });
+  }
 
   /** The next committed entry, in index order (the invariant checker's first sight of it). */
   onCommitted(entry: Entry, atMs: number): void {
@@ -86,7 +101,16 @@ export class ReadSafety {
     const decoded = entry.type === 'command' ? decodeCommand(entry.data) : null;
     const key = decoded?.ok === true ? decoded.cmd.op.key : null;
     const before = key === null ? null : this.shadow.read(key);
-    this.shadow.apply(entry);
+    const exact = this.shadow.apply(entry);
+    if (this.bounded !== null) {
+      const bounded = this.bounded.apply(entry);
+      if (bounded?.kind === 'applied' && exact !== null && exact.kind !== 'applied')
+        this.violation(
+          `exactly-once: the command at index ${entry.index} (${entry.data}) was applied again: it is a retry of ` +
+            `client ${JSON.stringify(exact.clientId)} seq ${exact.seq}, already applied, but the nodes' session table ` +
+            `(bound ${this.nodesMaxSessions}) had evicted its session (node/kv/sessions.ts, dissertation §6.3)`,
+        );
+    }
     if (key === null) return;
     const after = this.shadow.read(key);
     if (after === before) return;

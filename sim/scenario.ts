@@ -296,6 +296,14 @@ export interface SimOptions {
    * = false: short numbers, as every run before it.
    */
   readonly largeValues?: boolean;
+  /**
+   * The nodes' session table bound (NodeHost `maxSessions`; absent = the
+   * default, 10,000, which a simulated run never fills). A bound below the
+   * number of clients evicts sessions while their owners still retry: the
+   * case where exactly-once rests on eviction being detected
+   * (node/kv/sessions.ts).
+   */
+  readonly maxSessions?: number;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -368,7 +368,7 @@ export class Simulation {
     rememberSealedDatagrams();
     const seed = scenario.seed;
     this.values = valueForm(options.largeValues === true ? 'large' : 'plain', this.config.maxValueBytes);
-    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message), this.values);
+    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message), this.values, options.maxSessions ?? null);
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A
@@ -658,6 +658,7 @@ export class Simulation {
       seed: node.seeds.uint32(),
       io,
       ...(this.options.skipReadQuorum ? { coreUnsafe: { skipReadQuorum: true } } : {}),
+      ...(this.options.maxSessions === undefined ? {} : { maxSessions: this.options.maxSessions }),
       ...(this.options.snapshotChunkBytes === undefined
         ? {}
         : { snapshotTransfer: { streamer: { ...defaultStreamerOptions, chunkBytes: this.options.snapshotChunkBytes } } }),

@@ -100,3 +100,26 @@ describe('ReadSafety (thesis §6.4: a read reflects every write committed before
     expect(rs.checked).toBe(2);
   });
 });
+
+describe('ReadSafety with the nodes session table bounded (SimOptions.maxSessions)', () => {
+  /** c1 puts, c2 puts (evicting c1's session from a table of 1), c1's retry of its put commits again. */
+  const retryAfterEviction = [put(1, 'k', '5', 'c1', 1), put(2, 'k', '6', 'c2', 1), put(3, 'k', '5', 'c1', 1)];
+
+  it('reports a retried command applied again after its session was evicted', () => {
+    const violations: string[] = [];
+    const rs = new ReadSafety((m) => violations.push(m), undefined, 1);
+    retryAfterEviction.forEach((e) => rs.onCommitted(e, e.index));
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(/^exactly-once: the command at index 3 .* client "c1" seq 1, already applied, .*\(bound 1\) had evicted/);
+  });
+
+  it('is silent when the bound holds every session, and the exact shadow answers the retry as a duplicate', () => {
+    for (const bound of [2, null]) {
+      const violations: string[] = [];
+      const rs = new ReadSafety((m) => violations.push(m), undefined, bound);
+      retryAfterEviction.forEach((e) => rs.onCommitted(e, e.index));
+      read(rs, 0, 'k', 6);
+      expect(violations).toEqual([]);
+    }
+  });
+});
