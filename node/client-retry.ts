@@ -187,6 +187,7 @@ export function judgeAttempt(
         case 'op_mismatch':
           return { kind: 'fail', error: `${code}: ${outcome.message}` };
         case 'stale_seq':
+        case 'session_expired':
           return { kind: 'indeterminate', error: `${code}: ${outcome.message}` };
         default:
           return assertNever(code, 'session rejection');

@@ -21,7 +21,7 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { addressBook, configDefaults, type ClusterConfig, type NodeAddress } from './config-types.js';
-import type { ClientMessage, ClientOutcome, ClientRequest, KvOp, NodeStatus } from './protocol.js';
+import type { ClientMessage, ClientOutcome, ClientRequest, KvOp, NodeStatus, SessionMode } from './protocol.js';
 import { ClientEndpoint, randomInstance } from './transport/client-endpoint.js';
 import { KeyRing } from './transport/keys.js';
 import { createPrng } from './raft/prng.js';
@@ -103,6 +103,13 @@ export class RiftClient {
   private closed = false;
   /** This client object's instance: its session and its replay window at the nodes are its own. */
   private readonly instance: number;
+  /**
+   * Whether this instance's session is open: set by the answer to its open
+   * (a logged no-op, ClientRequest.session), cleared by `session_expired`.
+   * Writes are sent as `existing`, so the nodes never apply one under a
+   * session that was evicted and opened anew (dissertation §6.3).
+   */
+  private sessionOpen = false;
 
   constructor(options: ClientOptions) {
     if (options.config.nodes.length === 0) throw new Error('RiftClient: the config lists no nodes');
@@ -171,22 +178,35 @@ export class RiftClient {
     this.busy = true;
     try {
       await this.bound;
-      const request: ClientRequest = {
-        type: 'client_request',
-        clientId: this.options.clientId,
-        instance: this.instance,
-        seq: ++this.seq,
-        op,
-      };
+      const deadline = performance.now() + this.options.timeoutMs;
       if (this.options.homeNode !== undefined && this.knows(this.options.homeNode)) this.target = this.options.homeNode;
-      return await this.attemptUntilDeadline(request);
+      const write = op.type !== 'get';
+      if (write && !this.sessionOpen) {
+        const opened = await this.attemptUntilDeadline(this.request({ type: 'get', key: '' }, 'open'), deadline);
+        // The write was not sent: whatever became of the open, the write certainly did not happen (a refused open
+        // says why itself: session_conflict, state_full).
+        if (opened.type === 'fail') return opened;
+        if (opened.type === 'timeout') return { type: 'fail', error: `not sent: could not open a session (${opened.error})` };
+        this.sessionOpen = true;
+      }
+      return await this.attemptUntilDeadline(this.request(op, write ? 'existing' : undefined), deadline);
     } finally {
       this.busy = false;
     }
   }
 
-  private async attemptUntilDeadline(request: ClientRequest): Promise<ClientResult> {
-    const deadline = performance.now() + this.options.timeoutMs;
+  private request(op: KvOp, session: SessionMode | undefined): ClientRequest {
+    const request: ClientRequest = {
+      type: 'client_request',
+      clientId: this.options.clientId,
+      instance: this.instance,
+      seq: ++this.seq,
+      op,
+    };
+    return session === undefined ? request : { ...request, session };
+  }
+
+  private async attemptUntilDeadline(request: ClientRequest, deadline: number): Promise<ClientResult> {
     const defaults = defaultRetryPolicy(this.options.timeoutMs, this.options.config.electionTimeoutMsMax);
     const policy: RetryPolicy = {
       attemptTimeoutMs: this.options.attemptTimeoutMs ?? defaults.attemptTimeoutMs,
@@ -208,6 +228,7 @@ export class RiftClient {
       const now = performance.now();
       suspicion = nextSuspicion(suspicion, outcome, this.target, now, policy);
       const verdict = judgeAttempt(outcome, this.target, this.nodeIds, suspectAt(suspicion, now));
+      if (outcome?.status === 'rejected' && outcome.code === 'session_expired') this.sessionOpen = false; // the next write opens anew
       if (verdict.kind === 'ok') return { type: 'ok', value: verdict.value };
       if (verdict.kind === 'fail') return { type: 'fail', error: verdict.error };
       if (verdict.kind === 'indeterminate') return { type: 'timeout', error: `indeterminate: ${verdict.error}` };

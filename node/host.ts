@@ -853,12 +853,24 @@ export class NodeHost {
       return;
     }
     const op = request.op;
-    if (op.type === 'get') {
+    const mode = request.session;
+    // A get that opens a session is logged like a write (dissertation §6.3's registration); any other is a read.
+    if (op.type === 'get' && mode !== 'open') {
       this.onRead({ ...request, op }, replyTo);
       return;
     }
+    if (mode === 'open' && op.type !== 'get') {
+      this.reply(replyTo, request, { status: 'invalid', code: 'malformed', message: `a session is opened by a get, not a ${op.type}` });
+      return;
+    }
     // Like validateOp's limits, a definite answer on any node: the entry this write would be must fit a datagram.
-    const data = encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op });
+    const data = encodeCommand({
+      clientId: request.clientId,
+      instance: request.instance,
+      seq: request.seq,
+      op,
+      ...(mode === undefined ? {} : { session: mode }),
+    });
     const tooLarge = checkStoredCommand(op, Buffer.byteLength(data, 'utf8'), this.maxEntryDataBytes);
     if (tooLarge !== null) {
       this.reply(replyTo, request, tooLarge);
@@ -867,9 +879,12 @@ export class NodeHost {
     // Exactly-once (dissertation §6.3): a retry of a write that was already
     // applied gets the remembered result, without proposing it again; a
     // request the session refuses gets its definite error at once.
-    const session = this.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op));
+    const session = this.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op), mode);
     switch (session.kind) {
       case 'new':
+      // Only the apply decides that a session has expired: this node's state may lag the log (a follower, a leader
+      // still applying), where the open that this write follows is committed but not yet applied.
+      case 'expired':
         break;
       case 'duplicate':
         this.reply(replyTo, request, session.result);
@@ -1299,6 +1314,7 @@ export class NodeHost {
       case 'duplicate':
         return applied.result;
       case 'conflict':
+      case 'expired':
         return sessionRejection(applied.clientId, applied.seq, applied);
       case 'stale':
         return null;
@@ -1310,7 +1326,7 @@ export class NodeHost {
   /** Whether `pending` waits for the answer to `applied` (same client, seq and, for a refusal, instance). */
   private waitsFor(pending: PendingWrite, applied: ApplyResult): boolean {
     if (pending.clientId !== applied.clientId || pending.seq !== applied.seq) return false;
-    return applied.kind !== 'conflict' || pending.instance === applied.instance;
+    return (applied.kind !== 'conflict' && applied.kind !== 'expired') || pending.instance === applied.instance;
   }
 
   private handleReads(ready: Ready): void {
@@ -1446,8 +1462,15 @@ export class NodeHost {
 export function sessionRejection(
   clientId: string,
   seq: number,
-  check: Extract<SessionCheck, { kind: 'stale' | 'conflict' }>,
+  check: Extract<SessionCheck, { kind: 'stale' | 'conflict' | 'expired' }>,
 ): ClientOutcome {
+  if (check.kind === 'expired') {
+    return {
+      status: 'rejected',
+      code: 'session_expired',
+      message: `the session of client ${JSON.stringify(clientId)} has expired (evicted): seq ${seq} not applied now, possibly applied before; open a new session`,
+    };
+  }
   if (check.kind === 'stale') {
     return {
       status: 'rejected',

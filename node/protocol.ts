@@ -47,7 +47,25 @@ export interface ClientRequest {
    * leader, instead of answering `not_leader` at once. Absent: answer at once.
    */
   readonly awaitLeader?: { readonly otherThan: NodeId; readonly maxMs: number };
+  /**
+   * How the request relates to its session (dissertation §6.3, explicit
+   * registration). `open`: a `get` that is logged, not served as a read:
+   * it opens the instance's session (the client library sends one before
+   * its first write, and after `session_expired`). `existing`: a write
+   * whose instance opened its session earlier; if the session is gone
+   * (evicted), it is refused as `session_expired` and never applied, so a
+   * retry that arrives after its session's eviction cannot apply a write a
+   * second time. Absent: the session is opened by the first command that
+   * arrives (how every command was applied before: the model checker's
+   * clients, older logs).
+   */
+  readonly session?: SessionMode;
 }
+
+export type SessionMode = 'open' | 'existing';
+
+/** The session modes, by their position (the binary forms send it). */
+export const SESSION_MODES: readonly SessionMode[] = ['open', 'existing'];
 
 /** The state-machine result of an op that was applied (or, for a read, served). */
 export type KvResult =
@@ -91,10 +109,15 @@ export type ClientOutcome =
  *   applied from now on, but it may have been applied before: NOT definite.
  *   (A client only gets this for an op it is still waiting on if another
  *   copy of the same instance advanced its session.)
+ * - `session_expired`: a write sent as `existing` whose session the table
+ *   no longer holds (evicted, sessions.ts). Not applied from now on, but an
+ *   earlier attempt may have been applied before the eviction: NOT
+ *   definite. The client opens a new session before its next write.
  */
-export type SessionRejection = 'session_conflict' | 'op_mismatch' | 'stale_seq';
+export type SessionRejection = 'session_conflict' | 'op_mismatch' | 'stale_seq' | 'session_expired';
 
-export const SESSION_REJECTIONS: readonly SessionRejection[] = ['session_conflict', 'op_mismatch', 'stale_seq'];
+/** Appended to, never reordered: the binary client form sends the position (client-binary.ts). */
+export const SESSION_REJECTIONS: readonly SessionRejection[] = ['session_conflict', 'op_mismatch', 'stale_seq', 'session_expired'];
 
 export interface ClientResponse {
   readonly type: 'client_response';

@@ -29,7 +29,7 @@ import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B] [--large-values]
-                    [--max-sessions N] [--workers N] [--max-shrinks N]
+                    [--max-sessions N] [--open-sessions] [--workers N] [--max-shrinks N]
                     [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -67,6 +67,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --max-sessions N the nodes' session table bound (default the node's, 10,000, which no run
                    fills): a bound below the number of clients evicts sessions while their
                    owners still retry
+  --open-sessions  clients open each session before their first write and send writes as
+                   \`existing\`, as node/client.ts does (a write retried after its session's
+                   eviction is refused as session_expired); default: sessions open implicitly
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
         'sector-bytes': { type: 'string' },
         'large-values': { type: 'boolean' },
         'max-sessions': { type: 'string' },
+        'open-sessions': { type: 'boolean' },
         'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -157,6 +161,8 @@ async function main(): Promise<void> {
   if (largeValuesOn) options = { ...options, largeValues: true };
   const maxSessions = intArg(values['max-sessions'], '--max-sessions', 1, 1_000_000);
   if (maxSessions !== undefined) options = { ...options, maxSessions };
+  const openSessions = values['open-sessions'] === true;
+  if (openSessions) options = { ...options, clientOpensSessions: true };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${options.maxSessions === undefined ? '' : `, sessions bounded at ${options.maxSessions}`}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${options.maxSessions === undefined ? '' : `, sessions bounded at ${options.maxSessions}`}${openSessions ? ', clients open sessions' : ''}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
       `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
@@ -248,6 +254,7 @@ async function main(): Promise<void> {
         ...(sectorBytes === undefined ? [] : ['--sector-bytes', String(sectorBytes)]),
         ...(largeValuesOn ? ['--large-values'] : []),
         ...(maxSessions === undefined ? [] : ['--max-sessions', String(maxSessions)]),
+        ...(openSessions ? ['--open-sessions'] : []),
       ],
     });
     process.stdout.write(

@@ -32,7 +32,7 @@ import {
   type RetryPolicy,
   type Suspicion,
 } from '../node/client-retry.js';
-import type { ClientOutcome, ClientRequest, KvOp } from '../node/protocol.js';
+import type { ClientOutcome, ClientRequest, KvOp, SessionMode } from '../node/protocol.js';
 import { assertNever } from '../node/util/assert.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
 import type { History } from './history.js';
@@ -54,6 +54,12 @@ export interface ClientContext {
   readonly livenessOpTimeoutMs: number;
   /** How values are written and read back (values.ts). */
   readonly values: ValueForm;
+  /**
+   * Open each instance's session before its first write and send writes as
+   * `existing`, as node/client.ts does (ClientRequest.session); false: every
+   * command opens its session implicitly (SimOptions.clientOpensSessions).
+   */
+  readonly opensSessions: boolean;
   send(slot: number, to: string, request: ClientRequest): void;
   nextValue(): number;
   nextProcess(): number;
@@ -63,7 +69,10 @@ export interface ClientContext {
 
 interface Current {
   readonly op: WorkloadOp;
-  readonly request: ClientRequest;
+  /** The request attempts send: the session's open first when it opens one (`opening`), then the op's. */
+  request: ClientRequest;
+  /** The op's own request, sent once `request`, the open, has succeeded; null when it is `request` already. */
+  afterOpen: ClientRequest | null;
   readonly f: WorkloadOp['f'];
   readonly key: string;
   readonly value: unknown;
@@ -94,6 +103,8 @@ export class SimClient {
   private generation = 0;
   private clientId: string;
   private seq = 0;
+  /** Whether this instance's session is open (ctx.opensSessions; node/client.ts sessionOpen). */
+  private sessionOpen = false;
   private next = 0;
   private target: string;
   private current: Current | null = null;
@@ -160,6 +171,15 @@ export class SimClient {
 
   /** Acts on the retry policy's verdict on the attempt that just ended. */
   private follow(verdict: AttemptVerdict): void {
+    const cur = this.current!;
+    if (cur.afterOpen !== null && verdict.kind === 'ok') {
+      // The session is open: the op itself goes now, within the same deadline.
+      this.sessionOpen = true;
+      cur.request = cur.afterOpen;
+      cur.afterOpen = null;
+      this.attempt();
+      return;
+    }
     switch (verdict.kind) {
       case 'ok':
         this.complete('ok', verdict.value);
@@ -224,16 +244,16 @@ export class SimClient {
     }
     const now = this.ctx.queue.now;
     const timeoutMs = now >= this.ctx.livenessFromMs ? this.ctx.livenessOpTimeoutMs : this.ctx.opTimeoutMs;
-    const request: ClientRequest = {
-      type: 'client_request',
-      clientId: this.clientId,
-      instance: this.generation + 1,
-      seq: ++this.seq,
-      op: kvOp,
-    };
+    const write = kvOp.type !== 'get';
+    const explicit = this.ctx.opensSessions && write;
+    const opening = explicit && !this.sessionOpen;
+    const open = opening ? this.request({ type: 'get', key: '' }, 'open') : null;
+    const own = this.request(kvOp, explicit ? 'existing' : undefined);
+    const request = open ?? own;
     this.current = {
       op,
       request,
+      afterOpen: open === null ? null : own,
       f: op.f,
       key,
       value,
@@ -252,6 +272,11 @@ export class SimClient {
     };
     this.ctx.history.add({ process: this.process, type: 'invoke', f: op.f, key, value }, now);
     this.attempt();
+  }
+
+  private request(op: KvOp, session: SessionMode | undefined): ClientRequest {
+    const request: ClientRequest = { type: 'client_request', clientId: this.clientId, instance: this.generation + 1, seq: ++this.seq, op };
+    return session === undefined ? request : { ...request, session };
   }
 
   private attempt(): void {
@@ -311,6 +336,11 @@ export class SimClient {
   /** The op may or may not have happened (a timeout, a stale_seq answer): recorded as a timeout is. */
   private indeterminate(error: string): void {
     const cur = this.current!;
+    if (cur.afterOpen !== null) {
+      // Only the open was sent: the op itself certainly did not happen (node/client.ts does the same).
+      this.complete('fail', null, `not sent: could not open a session (${error})`);
+      return;
+    }
     if (timedOutOpType(cur.f) === 'fail') {
       this.complete('fail', null, error);
       return;
@@ -321,6 +351,7 @@ export class SimClient {
     this.generation++;
     this.clientId = `c${this.slot}g${this.generation}`;
     this.seq = 0;
+    this.sessionOpen = false;
   }
 
   private complete(type: 'ok' | 'fail' | 'info', result: string | null, error?: string): void {

@@ -15,13 +15,15 @@
  * (node/kv/state-machine.ts, sessions included, so a retried write applied
  * once is counted once), fed the committed entries in order.
  *
- * The shadow's session table is the default, larger than any run's number
- * of clients: it applies each command exactly once. When the nodes run with
- * a smaller table (SimOptions.maxSessions), a second shadow with their
- * bound is fed the same entries, and a command it applies that the exact
- * shadow answered as a retry is reported: a command applied twice, because
- * its session was evicted between its first application and a retry
- * (node/kv/sessions.ts, dissertation §6.3).
+ * The shadow's session table has the nodes' bound. When that is smaller
+ * than the default (SimOptions.maxSessions), a second, exact shadow with
+ * the default table (larger than any run's number of clients: it never
+ * evicts) is fed the same entries, and a command the nodes' shadow applies
+ * that the exact one answered as a retry is reported: a command applied
+ * twice, because its session was evicted between its first application and
+ * a retry (node/kv/sessions.ts, dissertation §6.3). An open applied again
+ * is none (it changes nothing), and neither is the other way round: a write
+ * refused as `session_expired` was not applied.
  *
  * The check is also made on log positions, which sees more: the state a
  * node served a read from (its applied index when it answered) must include
@@ -66,7 +68,7 @@ interface OpenRead {
 export type ReadSafetySink = (message: string) => void;
 
 export class ReadSafety {
-  private readonly shadow = new KvStateMachine({ log: () => undefined });
+  private readonly shadow: KvStateMachine;
   private readonly changes = new Map<string, Change[]>();
   private readonly open = new Map<number | string, OpenRead>();
   private committedIndex = 0;
@@ -80,8 +82,8 @@ export class ReadSafety {
    */
   served: ServedRead | null = null;
 
-  /** The nodes' state machine when their session table is bounded below the shadow's (null: the same bound). */
-  private readonly bounded: KvStateMachine | null;
+  /** A state machine that never evicts a session, when the nodes' table is bounded below the default (else null). */
+  private readonly exact: KvStateMachine | null;
 
   constructor(
     private readonly violation: ReadSafetySink,
@@ -90,7 +92,9 @@ export class ReadSafety {
     /** The nodes' session table bound, when it is not the default (SimOptions.maxSessions). */
     private readonly nodesMaxSessions: number | null = null,
   ) {
-    this.bounded = nodesMaxSessions === null ? null : new KvStateMachine({ log: () => undefined, maxSessions: nodesMaxSessions });
+    const quiet = { log: (): void => undefined };
+    this.shadow = new KvStateMachine(nodesMaxSessions === null ? quiet : { ...quiet, maxSessions: nodesMaxSessions });
+    this.exact = nodesMaxSessions === null ? null : new KvStateMachine(quiet);
   }
 
   /** The next committed entry, in index order (the invariant checker's first sight of it). */
@@ -101,10 +105,12 @@ export class ReadSafety {
     const decoded = entry.type === 'command' ? decodeCommand(entry.data) : null;
     const key = decoded?.ok === true ? decoded.cmd.op.key : null;
     const before = key === null ? null : this.shadow.read(key);
-    const exact = this.shadow.apply(entry);
-    if (this.bounded !== null) {
-      const bounded = this.bounded.apply(entry);
-      if (bounded?.kind === 'applied' && exact !== null && exact.kind !== 'applied')
+    const bounded = this.shadow.apply(entry);
+    if (this.exact !== null) {
+      const exact = this.exact.apply(entry);
+      // An open applied again is the open's own retry after an eviction: it opens the session anew and changes nothing.
+      const open = decoded?.ok === true && decoded.cmd.session === 'open';
+      if (bounded?.kind === 'applied' && exact !== null && exact.kind !== 'applied' && !open)
         this.violation(
           `exactly-once: the command at index ${entry.index} (${entry.data}) was applied again: it is a retry of ` +
             `client ${JSON.stringify(exact.clientId)} seq ${exact.seq}, already applied, but the nodes' session table ` +

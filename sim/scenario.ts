@@ -304,6 +304,14 @@ export interface SimOptions {
    * (node/kv/sessions.ts).
    */
   readonly maxSessions?: number;
+  /**
+   * Clients open each session explicitly before their first write and send
+   * writes as `existing` (ClientRequest.session), as node/client.ts does:
+   * a write retried after its session's eviction is refused
+   * (`session_expired`), never applied twice. Absent = false: every command
+   * opens its session implicitly, as every run and kept scenario before it.
+   */
+  readonly clientOpensSessions?: boolean;
 }
 
 export const defaultSimOptions: SimOptions = {

@@ -1109,6 +1109,7 @@ export class Simulation {
         },
         livenessOpTimeoutMs: this.plan.opTimeoutMs,
         values: this.values,
+        opensSessions: this.options.clientOpensSessions === true,
         send: (s, to, request) => {
           const encoded = this.clientEndpoints[s]?.seal(to, request);
           if (encoded?.ok === true) this.network.send(`${CLIENT_PREFIX}${s}`, to, encoded.datagram);

@@ -6,7 +6,7 @@
  * each (clientId, seq).
  */
 import { hash } from 'node:crypto';
-import type { KvOp } from '../protocol.js';
+import type { KvOp, SessionMode } from '../protocol.js';
 import { checkKvOp, isRecord, MAX_PAYLOAD_CHARS } from '../transport/validate.js';
 import { assertNever } from '../util/assert.js';
 
@@ -16,7 +16,12 @@ export interface Command {
   readonly instance: number;
   readonly seq: number;
   readonly op: KvOp;
+  /** ClientRequest.session: absent for a command that opens its session implicitly. */
+  readonly session?: SessionMode;
 }
+
+/** The stored form's trailing marker of a session mode (absent: implicit). */
+const MODE_MARKS: Readonly<Record<SessionMode, number>> = { open: 1, existing: 2 };
 
 /**
  * A digest of an op: SHA-256 over its fields in a fixed order, first 128
@@ -51,20 +56,27 @@ export type DecodeCommandResult = { readonly ok: true; readonly cmd: Command } |
  * it; an array costs JSON.parse about half what an object does (no keys to
  * intern, no object shapes to build). Built field by field, so the stored
  * form does not depend on the caller's object (extra fields, key order).
+ * A command with a session mode ends with its mark (1 open, 2 existing);
+ * one without has none, so logs written before modes existed read the same.
  */
 export function encodeCommand(cmd: Command): string {
   const op = cmd.op;
+  const fields: unknown[] = [cmd.clientId, cmd.instance, cmd.seq, op.type, op.key];
   switch (op.type) {
     case 'get':
     case 'delete':
-      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key]);
+      break;
     case 'put':
-      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key, op.value]);
+      fields.push(op.value);
+      break;
     case 'cas':
-      return JSON.stringify([cmd.clientId, cmd.instance, cmd.seq, op.type, op.key, op.expected, op.value]);
+      fields.push(op.expected, op.value);
+      break;
     default:
       return assertNever(op, 'op');
   }
+  if (cmd.session !== undefined) fields.push(MODE_MARKS[cmd.session]);
+  return JSON.stringify(fields);
 }
 
 /** Array length of each op type's stored form. */
@@ -86,8 +98,17 @@ function decodeStored(v: readonly unknown[]): DecodeCommandResult {
   if (typeof type !== 'string' || !Object.hasOwn(STORED_LENGTH, type))
     return { ok: false, error: `command.op.type: unknown op type ${JSON.stringify(String(type).slice(0, 40))}` };
   const opType = type as KvOp['type'];
-  if (v.length !== STORED_LENGTH[opType])
-    return { ok: false, error: `command: ${v.length} fields; a ${opType} has ${STORED_LENGTH[opType]}` };
+  const length = STORED_LENGTH[opType];
+  if (v.length !== length && v.length !== length + 1)
+    return { ok: false, error: `command: ${v.length} fields; a ${opType} has ${length} (${length + 1} with a session mode)` };
+  let session: SessionMode | undefined;
+  if (v.length === length + 1) {
+    const mark = v[length];
+    if (mark === MODE_MARKS.open) session = 'open';
+    else if (mark === MODE_MARKS.existing) session = 'existing';
+    else return { ok: false, error: `command: session mode mark ${JSON.stringify(mark)}; expected 1 (open) or 2 (existing)` };
+    if (session === 'open' && opType !== 'get') return { ok: false, error: `command: a ${opType} cannot open a session (only a get)` };
+  }
   if (typeof clientId !== 'string' || clientId.length === 0) return { ok: false, error: 'command.clientId: expected a non-empty string' };
   if (!isNat(instance)) return { ok: false, error: 'command.instance: expected a non-negative safe integer' };
   if (!isNat(seq)) return { ok: false, error: 'command.seq: expected a non-negative safe integer' };
@@ -115,7 +136,7 @@ function decodeStored(v: readonly unknown[]): DecodeCommandResult {
     default:
       return assertNever(opType, 'op type');
   }
-  return { ok: true, cmd: { clientId, instance, seq, op } };
+  return { ok: true, cmd: session === undefined ? { clientId, instance, seq, op } : { clientId, instance, seq, op, session } };
 }
 
 /** Total: any string yields a typed result, never an exception. */

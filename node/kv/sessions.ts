@@ -23,14 +23,22 @@
  * keeps insertion order; re-inserting a session on every use makes the first
  * key the least recently used one.
  *
- * Known limit (as in the dissertation): once a client's session is evicted, a
- * very late retry of its last command would be applied again, and an op
- * its owner instance had applied could be refused as a `session_conflict`
- * after another instance opened the session anew. With the default bound
- * this needs more than 10,000 other clients to write in between; a replayed
- * datagram cannot do it (the transport refuses replays, node/transport/).
+ * Eviction is detected as the dissertation's registration does it: a client
+ * opens its session explicitly (a logged no-op, ClientRequest.session
+ * `open`) and sends its writes as `existing`; an `existing` command whose
+ * session the table no longer holds is refused as `session_expired` (and
+ * opens nothing), so a retry that arrives after its session was evicted is
+ * never applied a second time. Commands without a mode open their session
+ * implicitly, as every command did before modes existed; for them the
+ * limit remains: once the session is evicted, a late retry of its last
+ * command would be applied again (the simulator's `--max-sessions` finds
+ * it), and an op its owner instance had applied could be refused as a
+ * `session_conflict` after another instance opened the session anew. With
+ * the default bound that needs more than 10,000 other clients to write in
+ * between; a replayed datagram cannot do it (the transport refuses replays,
+ * node/transport/).
  */
-import type { KvOp, KvResult } from '../protocol.js';
+import type { KvOp, KvResult, SessionMode } from '../protocol.js';
 import { checkKvResult, isRecord } from '../transport/validate.js';
 import { assert, assertionFailed } from '../util/assert.js';
 import { opDigest } from './command.js';
@@ -57,7 +65,9 @@ export type SessionCheck =
   /** seq < lastSeq: the client has moved on; not applied now (but perhaps earlier). */
   | { readonly kind: 'stale'; readonly lastSeq: number }
   /** Another instance's session, or the last seq with another op: not applied, and never will be. */
-  | { readonly kind: 'conflict'; readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number };
+  | { readonly kind: 'conflict'; readonly code: 'session_conflict' | 'op_mismatch'; readonly lastSeq: number }
+  /** An `existing` command whose session is gone (evicted): not applied now or later, but perhaps applied before the eviction. */
+  | { readonly kind: 'expired' };
 
 /**
  * An op's digest, computed only if it is ever needed. The table compares
@@ -140,11 +150,17 @@ export class SessionTable {
     return this.bytesByClient.get(clientId) ?? 0;
   }
 
-  /** Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of the last seq). */
-  check(clientId: string, instance: number, seq: number, digest: DigestOf): SessionCheck {
+  /**
+   * Classifies command `(clientId, seq)` from client `instance` with op digest `digest` (computed only for a retry of
+   * the last seq) and session mode `mode` (ClientRequest.session; undefined: the session opens implicitly).
+   */
+  check(clientId: string, instance: number, seq: number, digest: DigestOf, mode?: SessionMode): SessionCheck {
     const s = this.sessions.get(clientId);
-    if (s === undefined) return { kind: 'new' };
-    if (s.instance !== instance) return { kind: 'conflict', code: 'session_conflict', lastSeq: s.lastSeq };
+    if (s === undefined) return mode === 'existing' ? { kind: 'expired' } : { kind: 'new' };
+    // An `existing` command's instance opened this clientId's session earlier; another instance holding it now
+    // means that session was evicted and opened anew (not a second client on the id): expired, not definite.
+    if (s.instance !== instance)
+      return mode === 'existing' ? { kind: 'expired' } : { kind: 'conflict', code: 'session_conflict', lastSeq: s.lastSeq };
     if (seq > s.lastSeq) return { kind: 'new' };
     if (seq === s.lastSeq)
       return digestValue(s.digest) === digestValue(digest)

@@ -8,7 +8,7 @@
  * one bound applied here is a constant, the same on every replica: the
  * state's stored form (MAX_STATE_BYTES).
  */
-import type { KvOp, KvResult } from '../protocol.js';
+import type { KvOp, KvResult, SessionMode } from '../protocol.js';
 import type { Entry } from '../raft/types.js';
 import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
@@ -51,6 +51,8 @@ export type ApplyResult =
   | { readonly kind: 'duplicate'; readonly index: number; readonly clientId: string; readonly seq: number; readonly result: KvResult }
   /** Older than the client's last command: not applied now (it may have been before). */
   | { readonly kind: 'stale'; readonly index: number; readonly clientId: string; readonly seq: number; readonly lastSeq: number }
+  /** An `existing` command whose session is gone: not applied now or later, perhaps before the eviction (sessions.ts). */
+  | { readonly kind: 'expired'; readonly index: number; readonly clientId: string; readonly instance: number; readonly seq: number }
   /** Another instance's session, or the client's last seq with another op: not applied, and never will be (sessions.ts). */
   | {
       readonly kind: 'conflict';
@@ -138,8 +140,8 @@ export class KvStateMachine {
    * can answer a retry of an already-applied write from the cache instead of
    * proposing it again (dissertation §6.3). Read-only.
    */
-  sessionCheck(clientId: string, instance: number, seq: number, digest: DigestOf): SessionCheck {
-    return this.sessions.check(clientId, instance, seq, digest);
+  sessionCheck(clientId: string, instance: number, seq: number, digest: DigestOf, mode?: SessionMode): SessionCheck {
+    return this.sessions.check(clientId, instance, seq, digest, mode);
   }
 
   /**
@@ -250,10 +252,10 @@ export class KvStateMachine {
       this.log(`kv: entry ${entry.index} (term ${entry.term}) holds an undecodable command, applied as a no-op: ${decoded.error}`);
       return null;
     }
-    const { clientId, instance, seq, op } = decoded.cmd;
+    const { clientId, instance, seq, op, session } = decoded.cmd;
     const index = entry.index;
     const digest = new LazyDigest(op);
-    const check = this.sessions.check(clientId, instance, seq, digest);
+    const check = this.sessions.check(clientId, instance, seq, digest, session);
     switch (check.kind) {
       case 'duplicate':
         this.sessions.touch(clientId, index, null);
@@ -264,8 +266,12 @@ export class KvStateMachine {
       case 'conflict':
         this.sessions.touch(clientId, index, null);
         return { kind: 'conflict', index, clientId, instance, seq, code: check.code, lastSeq: check.lastSeq };
+      case 'expired':
+        // Nothing to touch: the session is gone, and this command must not open one (a later retry would then apply).
+        return { kind: 'expired', index, clientId, instance, seq };
       case 'new': {
-        const result = this.execute(op, clientId);
+        // An open is a no-op: its answer carries no value, so the session never holds a copy of one for it.
+        const result = session === 'open' ? this.withinBound(clientId, { status: 'ok', value: null }, null) : this.execute(op, clientId);
         this.sessions.touch(clientId, index, { instance, seq, digest, result });
         return { kind: 'applied', index, clientId, seq, result };
       }

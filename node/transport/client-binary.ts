@@ -14,7 +14,8 @@
  *
  *   u8  kind        8 client_request, 9 client_response
  *   str cluster     str from    str to
- *   u8  flags       1: a token follows; 2 (client_request only): awaitLeader follows the op
+ *   u8  flags       1: a token follows; 2 (client_request only): awaitLeader follows the op;
+ *                   4 / 8 (client_request only, not both): session mode open / existing
  *   [str token]     base64url, 1-64 chars (address validation)
  *   str clientId
  *   client_request  f64 instance, f64 seq, u8 op (1 get, 2 put, 3 delete, 4 cas), text key,
@@ -64,6 +65,8 @@ const OP_CODES: readonly KvOp['type'][] = ['get', 'put', 'delete', 'cas'];
 const STATUS_CODES: readonly ClientOutcome['status'][] = ['ok', 'cas_mismatch', 'invalid', 'not_leader', 'unavailable', 'rejected'];
 const TOKEN_FLAG = 1;
 const AWAIT_LEADER_FLAG = 2;
+const SESSION_OPEN_FLAG = 4;
+const SESSION_EXISTING_FLAG = 8;
 const F64 = 8;
 const tokenPattern = /^[A-Za-z0-9_-]+$/;
 
@@ -180,8 +183,11 @@ export function encodeClientBinary(env: ClientBinaryEnvelope, out: Buffer, at: n
   o = writeStr(out, o, env.cluster);
   o = writeStr(out, o, env.from);
   o = writeStr(out, o, env.to);
+  const mode = m.type === 'client_request' ? m.session : undefined;
   out[o++] =
-    (env.token === undefined ? 0 : TOKEN_FLAG) | (m.type === 'client_request' && m.awaitLeader !== undefined ? AWAIT_LEADER_FLAG : 0);
+    (env.token === undefined ? 0 : TOKEN_FLAG) |
+    (m.type === 'client_request' && m.awaitLeader !== undefined ? AWAIT_LEADER_FLAG : 0) |
+    (mode === 'open' ? SESSION_OPEN_FLAG : mode === 'existing' ? SESSION_EXISTING_FLAG : 0);
   if (env.token !== undefined) o = writeStr(out, o, env.token);
   o = writeStr(out, o, m.clientId);
   if (m.type === 'client_request') {
@@ -326,7 +332,13 @@ export function decodeClientBinary(buf: Buffer, start: number, end: number): Cli
   const cluster = r.id('envelope.cluster');
   const from = r.id('envelope.from');
   const to = r.id('envelope.to');
-  const flags = r.flags('envelope.flags', type === 'client_request' ? TOKEN_FLAG | AWAIT_LEADER_FLAG : TOKEN_FLAG);
+  const flags = r.flags(
+    'envelope.flags',
+    type === 'client_request' ? TOKEN_FLAG | AWAIT_LEADER_FLAG | SESSION_OPEN_FLAG | SESSION_EXISTING_FLAG : TOKEN_FLAG,
+  );
+  const open = (flags & SESSION_OPEN_FLAG) !== 0;
+  const existing = (flags & SESSION_EXISTING_FLAG) !== 0;
+  if (open && existing && r.problem === null) r.fail('envelope.flags: session modes open and existing both set');
   let token: string | undefined;
   if ((flags & TOKEN_FLAG) !== 0) {
     const n = r.u16('envelope.token');
@@ -339,13 +351,14 @@ export function decodeClientBinary(buf: Buffer, start: number, end: number): Cli
     const instance = r.int('body.instance');
     const seq = r.int('body.seq');
     const op = readOp(r);
-    if ((flags & AWAIT_LEADER_FLAG) === 0) body = { type, clientId, instance, seq, op };
+    const session = open ? ({ session: 'open' } as const) : existing ? ({ session: 'existing' } as const) : {};
+    if ((flags & AWAIT_LEADER_FLAG) === 0) body = { type, clientId, instance, seq, op, ...session };
     else {
       const otherThan = r.id('body.awaitLeader.otherThan');
       const maxMs = r.u16('body.awaitLeader.maxMs');
       if (r.problem === null && !(maxMs >= 1 && maxMs <= MAX_AWAIT_LEADER_MS))
         r.fail(`body.awaitLeader.maxMs: expected an integer in 1-${MAX_AWAIT_LEADER_MS}, got ${maxMs}`);
-      body = { type, clientId, instance, seq, op, awaitLeader: { otherThan, maxMs } };
+      body = { type, clientId, instance, seq, op, awaitLeader: { otherThan, maxMs }, ...session };
     }
   } else {
     const seq = r.int('body.seq');

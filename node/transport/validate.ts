@@ -13,6 +13,7 @@
  * throw on any input.
  */
 import {
+  SESSION_MODES,
   SESSION_REJECTIONS,
   INVALID_CODES,
   type AdminCommand,
@@ -380,12 +381,13 @@ function checkNodeStatus(v: unknown, p: string): Check {
 
 const clientValidators: { readonly [K in ClientMessage['type']]: (o: Obj, p: string) => Check } = {
   client_request: (o, p) =>
-    shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p, ['awaitLeader']) ??
+    shape(o, ['type', 'clientId', 'instance', 'seq', 'op'], p, ['awaitLeader', 'session']) ??
     id(o['clientId'], p, '.clientId') ??
     nat(o['instance'], p, '.instance') ??
     nat(o['seq'], p, '.seq') ??
     checkKvOp(o['op'], `${p}.op`) ??
-    (o['awaitLeader'] === undefined ? null : checkAwaitLeader(o['awaitLeader'], `${p}.awaitLeader`)),
+    (o['awaitLeader'] === undefined ? null : checkAwaitLeader(o['awaitLeader'], `${p}.awaitLeader`)) ??
+    (o['session'] === undefined ? null : oneOf(o['session'], SESSION_MODES, p, '.session')),
   client_response: (o, p) =>
     shape(o, ['type', 'clientId', 'seq', 'outcome'], p) ??
     id(o['clientId'], p, '.clientId') ??

@@ -657,13 +657,15 @@ export class SteppedNode {
   clientRequest(ref: ClientOpRef, request: ClientRequest): void {
     const running = this.mustRun('clientRequest');
     const op = request.op;
-    if (op.type === 'get') {
+    const mode = request.session;
+    if (op.type === 'get' && mode !== 'open') {
       this.read(running, ref, op.key);
       return;
     }
-    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op));
+    const session = running.kv.sessionCheck(request.clientId, request.instance, request.seq, new LazyDigest(op), mode);
     switch (session.kind) {
       case 'new':
+      case 'expired': // only the apply decides (host.ts)
         break;
       case 'duplicate':
         this.reply(ref, session.result);
@@ -682,7 +684,15 @@ export class SteppedNode {
       running.writes[pendingAt] = { ...pending, ref }; // already proposed here: answer this attempt when it applies
       return;
     }
-    const result = running.core.propose(encodeCommand({ clientId: request.clientId, instance: request.instance, seq: request.seq, op }));
+    const result = running.core.propose(
+      encodeCommand({
+        clientId: request.clientId,
+        instance: request.instance,
+        seq: request.seq,
+        op,
+        ...(mode === undefined ? {} : { session: mode }),
+      }),
+    );
     if (!result.ok) {
       this.reply(
         ref,
@@ -916,6 +926,7 @@ function answerOf(applied: ApplyResult): ClientOutcome | null {
     case 'duplicate':
       return applied.result;
     case 'conflict':
+    case 'expired':
       return sessionRejection(applied.clientId, applied.seq, applied);
     case 'stale':
       return null;
@@ -927,7 +938,7 @@ function answerOf(applied: ApplyResult): ClientOutcome | null {
 /** node/host.ts `waitsFor`: same client and seq and, for a refusal, the same instance. */
 function waitsFor(pending: PendingWriteState, applied: ApplyResult): boolean {
   if (pending.clientId !== applied.clientId || pending.seq !== applied.seq) return false;
-  return applied.kind !== 'conflict' || pending.instance === applied.instance;
+  return (applied.kind !== 'conflict' && applied.kind !== 'expired') || pending.instance === applied.instance;
 }
 
 /**

@@ -12,9 +12,12 @@ describe('command encoding', () => {
         fc.maxSafeNat(),
         fc.maxSafeNat(),
         arbKvOp,
-        (clientId, instance, seq, op) => {
-          const r = decodeCommand(encodeCommand({ clientId, instance, seq, op }));
-          expect(r).toEqual({ ok: true, cmd: { clientId, instance, seq, op } });
+        fc.constantFrom(undefined, 'open' as const, 'existing' as const),
+        (clientId, instance, seq, op, mode) => {
+          // Only a get opens a session (the host refuses any other op as an open).
+          const session = mode === 'open' && op.type !== 'get' ? undefined : mode;
+          const cmd = session === undefined ? { clientId, instance, seq, op } : { clientId, instance, seq, op, session };
+          expect(decodeCommand(encodeCommand(cmd))).toEqual({ ok: true, cmd });
         },
       ),
     );
@@ -25,6 +28,22 @@ describe('command encoding', () => {
     expect(JSON.parse(encodeCommand(cmd))).toEqual(['c', 7, 1, 'get', 'k']);
     const cas = { type: 'cas', value: 'v', key: 'k', expected: null, extra: 1 } as unknown as KvOp;
     expect(encodeCommand({ clientId: 'c', instance: 7, seq: 2, op: cas })).toBe('["c",7,2,"cas","k",null,"v"]');
+  });
+
+  it('marks a session mode with a trailing 1 (open) or 2 (existing), and refuses any other mark or an open that is not a get', () => {
+    expect(encodeCommand({ clientId: 'c', instance: 7, seq: 1, op: { type: 'get', key: '' }, session: 'open' })).toBe(
+      '["c",7,1,"get","",1]',
+    );
+    expect(encodeCommand({ clientId: 'c', instance: 7, seq: 2, op: { type: 'put', key: 'k', value: 'v' }, session: 'existing' })).toBe(
+      '["c",7,2,"put","k","v",2]',
+    );
+    for (const bad of [
+      '["c",7,2,"put","k","v",3]',
+      '["c",7,2,"put","k","v","existing"]',
+      '["c",7,2,"put","k","v",1]',
+      '["c",7,2,"put","k","v",2,2]',
+    ])
+      expect(decodeCommand(bad).ok).toBe(false);
   });
 
   it('still reads the object form {clientId, instance, seq, op} that older logs hold (property)', () => {

@@ -34,6 +34,21 @@ describe('SessionTable', () => {
     expect(check(t, 'c', 5)).toEqual({ kind: 'duplicate', result: ok('a') });
   });
 
+  it('an existing command finds its session gone (evicted, or opened anew by another instance): expired, never new', () => {
+    const t = new SessionTable(1);
+    expect(t.check('c', 1, 1, 'd1', 'existing')).toEqual({ kind: 'expired' });
+    expect(t.check('c', 1, 1, 'd1', 'open')).toEqual({ kind: 'new' });
+    t.touch('c', 1, upd(1, ok(null)));
+    expect(t.check('c', 1, 2, 'd2', 'existing')).toEqual({ kind: 'new' });
+    expect(t.check('c', 1, 1, 'd1', 'existing')).toEqual({ kind: 'duplicate', result: ok(null) });
+    // Another instance holds the id now: for an implicit command a conflict (definite), for an existing one expired.
+    expect(t.check('c', 2, 5, 'd5', 'existing')).toEqual({ kind: 'expired' });
+    expect(t.check('c', 2, 5, 'd5')).toEqual({ kind: 'conflict', code: 'session_conflict', lastSeq: 1 });
+    t.touch('d', 2, upd(1, ok(null))); // evicts c
+    expect(t.check('c', 1, 2, 'd2', 'existing')).toEqual({ kind: 'expired' });
+    expect(t.check('c', 1, 2, 'd2')).toEqual({ kind: 'new' }); // the limit of implicit sessions
+  });
+
   it('evicts the session least recently used by log index', () => {
     const t = new SessionTable(2);
     t.touch('a', 1, upd(1, ok('1')));

@@ -187,6 +187,31 @@ describe('exactly-once sessions', () => {
     expect(s1.sessions.map((s) => s.clientId)).toEqual(['a', 'c']);
     expect(run().snapshotState()).toEqual(s1);
   });
+
+  it('a write retried after its session was evicted is applied twice when sessions open implicitly, refused (expired) when opened explicitly', () => {
+    const session = (s: 'open' | 'existing'): string => (s === 'open' ? ',1]' : ',2]');
+    const explicit = new Feeder(new KvStateMachine({ ...quiet, maxSessions: 1 }));
+    // The open: a logged get, applied as a no-op whose answer carries no value (the key '' holds one here).
+    explicit.cmd('w', 1, { type: 'put', key: '', value: 'not read' });
+    expect(explicit.raw('["a",1,1,"get",""' + session('open'))).toMatchObject({ kind: 'applied', result: { status: 'ok', value: null } });
+    expect(explicit.raw('["a",1,2,"put","x","1"' + session('existing'))).toMatchObject({ kind: 'applied' });
+    explicit.cmd('b', 1, { type: 'put', key: 'x', value: '2' }); // evicts a
+    const retried = explicit.raw('["a",1,2,"put","x","1"' + session('existing'));
+    expect(retried).toEqual({ kind: 'expired', index: 5, clientId: 'a', instance: 1, seq: 2 });
+    expect(explicit.sm.read('x')).toBe('2');
+    // Refused without opening a session: the next existing write of a is refused too, until it opens anew.
+    expect(explicit.raw('["a",1,3,"put","x","3"' + session('existing'))).toMatchObject({ kind: 'expired' });
+    expect(explicit.sm.snapshotState().sessions.map((s) => s.clientId)).toEqual(['b']);
+    expect(explicit.raw('["a",1,4,"get",""' + session('open'))).toMatchObject({ kind: 'applied' });
+    expect(explicit.raw('["a",1,2,"put","x","1"' + session('existing'))).toMatchObject({ kind: 'stale' });
+    expect(explicit.sm.read('x')).toBe('2');
+
+    const implicit = new Feeder(new KvStateMachine({ ...quiet, maxSessions: 1 }));
+    implicit.cmd('a', 2, { type: 'put', key: 'x', value: '1' });
+    implicit.cmd('b', 1, { type: 'put', key: 'x', value: '2' }); // evicts a
+    expect(implicit.cmd('a', 2, { type: 'put', key: 'x', value: '1' })).toMatchObject({ kind: 'applied' });
+    expect(implicit.sm.read('x')).toBe('1'); // the documented limit (sessions.ts)
+  });
 });
 
 // ----------------------------------------------------------------- model-based property

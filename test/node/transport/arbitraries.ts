@@ -133,6 +133,7 @@ export const arbClientRequest = fc.record(
     seq: arbNat,
     op: arbKvOp,
     awaitLeader: arbAwaitLeader,
+    session: fc.constantFrom('open' as const, 'existing' as const),
   },
   { requiredKeys: ['type', 'clientId', 'instance', 'seq', 'op'] },
 );

@@ -147,6 +147,32 @@ describe('client requests and responses on the wire', () => {
     expect(reasonOf(seal(response))).toBe('invalid_message');
   });
 
+  it('carries the session mode in flags 4 (open) and 8 (existing), never both, and never on a response', () => {
+    const flagsAt = 1 + 2 + CLUSTER.length + 4 + 4;
+    const plain = payloadOf(put);
+    for (const [session, flag] of [
+      ['open', 4],
+      ['existing', 8],
+    ] as const) {
+      const p = payloadOf({ ...put, body: { ...(put.body as ClientRequest), session } });
+      expect(p[flagsAt]).toBe(flag);
+      expect(p.length).toBe(plain.length); // the flag is the whole encoding
+      expect(reasonOf(seal(p))).toBe('ok');
+    }
+    const both = payloadOf(put);
+    both[flagsAt] = 4 | 8;
+    expect(reasonOf(seal(both))).toBe('invalid_message');
+    const response = payloadOf({
+      ...put,
+      body: { type: 'client_response', clientId: 'c1', seq: 4, outcome: { status: 'ok', value: null } },
+    });
+    for (const flag of [4, 8]) {
+      const bad = Buffer.from(response);
+      bad[flagsAt] = flag;
+      expect(reasonOf(seal(bad))).toBe('invalid_message');
+    }
+  });
+
   it('is smaller than the JSON form of the same request', () => {
     const binary = encodeEnvelope(put, CLIENT_KEY, STAMP);
     const json = JSON.stringify(put);
