@@ -922,7 +922,9 @@ export class NodeHost {
       return;
     }
     if (pending !== undefined) this.pendingWriteByIndex.delete(pending.index);
-    if (this.probe !== undefined) {
+    // The breakdown is of writes: a session's open (once per client) is not one (bench/latency-breakdown.ts skips an
+    // index it never saw arrive).
+    if (this.probe !== undefined && mode !== 'open') {
       this.probe.mark(STAGE.client_request, result.index, this.probe.arrivedAtMs);
       this.probe.mark(STAGE.propose, result.index);
     }
