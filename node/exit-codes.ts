@@ -13,6 +13,16 @@ export const NODE_EXIT = {
   /** The stored log or hard state is damaged: refusing to start rather than silently drop committed state. */
   corruptStorage: 3,
   /**
+   * A disk operation on the data directory failed (no space left, a
+   * read-only file system, an I/O error: ENOSPC, EROFS, EIO, ...), at start
+   * or while running (node/storage/storage.ts: a failed write or fsync is
+   * fatal). Not damage to the stored data: free space or repair the disk,
+   * then restart the node on the same directory; recovery keeps every write
+   * that was durable. Distinct from corruptStorage, whose advice (replace
+   * the node) would be wrong here.
+   */
+  diskFailed: 7,
+  /**
    * Removed from the cluster (dissertation §4.2.2): a configuration that no
    * longer includes this node is committed, and a leader told it so (or it
    * led and committed its own removal). Not a failure: its data directory is

@@ -38,7 +38,11 @@ export function readIncarnation(dir: string): number | null {
   return value;
 }
 
-/** Picks, persists (fsynced) and returns the next incarnation for the node whose directory is `dir`. */
+/**
+ * Picks, persists (fsynced) and returns the next incarnation for the node whose directory is `dir`.
+ * Throws IncarnationError when the stored one is unreadable or not a number; a failed write throws a
+ * plain Error whose `cause` is the file system's (a full or read-only disk: nothing stored is damaged).
+ */
 export function nextIncarnation(dir: string, nowMs: number): number {
   const stored = readIncarnation(dir);
   const next = Math.max((stored ?? 0) + 1, Math.floor(nowMs));
@@ -60,7 +64,9 @@ export function nextIncarnation(dir: string, nowMs: number): number {
       closeSync(dirFd);
     }
   } catch (error) {
-    throw new IncarnationError(`cannot persist the incarnation in ${path}: ${(error as Error).message}`);
+    // The disk refused (ENOSPC, EROFS, EIO): nothing stored is damaged, so not an IncarnationError (that one means
+    // "replace the node"). The cause keeps the errno code for the binary (NODE_EXIT.diskFailed).
+    throw new Error(`cannot persist the incarnation in ${path}: ${(error as Error).message}`, { cause: error });
   }
   return next;
 }

@@ -31,7 +31,7 @@ import { KeyRing } from './transport/keys.js';
 import { NodeEndpoint } from './transport/node-endpoint.js';
 import { IncarnationError, nextIncarnation } from './incarnation.js';
 import { bootstrapChangedMessage, checkBootstrapRecord, type BootstrapCheck } from './bootstrap-record.js';
-import { nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
+import { diskErrorCode, nodeFs, openMemoryStorage, pageCacheFs, SnapshotUnusableError, StorageCorruptionError } from './storage/index.js';
 import { recoverNodeState } from './snapshot/recover.js';
 import { defaultStreamerOptions } from './snapshot/streamer.js';
 import { emptySnapshotStart, type SnapshotStart } from './snapshot/local-snapshots.js';
@@ -93,6 +93,24 @@ const replaceAdvice =
   "if this node's data cannot be repaired, do not wipe it and restart as the same id: replace the node " +
   '(README "Replacing a node that lost its disk": `rift-node admin remove ID`, then start a NEW id from ' +
   'spareNodes with --join and empty storage, `rift-node admin add NEW`, wait until it caught up, `rift-node admin promote NEW`)';
+
+/**
+ * The one line for a disk operation that failed (NODE_EXIT.diskFailed): what failed, and that the data is not
+ * known damaged, so the remedy is the disk, not replacing the node.
+ */
+function diskFailedMessage(what: string, error: unknown, code: string): string {
+  const remedy =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'free space on that file system'
+      : code === 'EROFS'
+        ? 'make that file system writable again'
+        : 'check the disk and the file system (and the kernel log)';
+  return (
+    `${what}: ${(error as Error).message}\n` +
+    `the disk refused an operation (${code}); this is not damage to the stored data: ${remedy}, then restart this node ` +
+    'on the same data directory (recovery keeps every write that was durable; do not wipe it or replace the node for this)'
+  );
+}
 
 function fail(code: number, message: string): never {
   process.stderr.write(`rift-node: ${message}\n`);
@@ -297,6 +315,8 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof StorageCorruptionError || error instanceof SnapshotUnusableError)
       fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
+    const code = diskErrorCode(error);
+    if (code !== null) fail(NODE_EXIT.diskFailed, diskFailedMessage(`cannot open storage in ${dataDir}`, error, code));
     fail(NODE_EXIT.usage, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
   }
   const { storage, stored } = opened;
@@ -316,6 +336,9 @@ async function main(): Promise<void> {
         config.nodes.map((n) => n.id),
       );
     } catch (error) {
+      const code = diskErrorCode(error);
+      if (code !== null)
+        fail(NODE_EXIT.diskFailed, diskFailedMessage(`cannot read or write the bootstrap record in ${dataDir}`, error, code));
       fail(NODE_EXIT.usage, `cannot read or write the bootstrap record in ${dataDir}: ${(error as Error).message}`);
     }
     if (check.kind === 'changed') fail(NODE_EXIT.usage, `refusing to start: ${bootstrapChangedMessage(check)}`);
@@ -330,7 +353,9 @@ async function main(): Promise<void> {
     incarnation = args.unsafe.memoryLog ? Date.now() : nextIncarnation(dataDir, Date.now());
   } catch (error) {
     if (error instanceof IncarnationError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
-    throw error;
+    const code = diskErrorCode(error);
+    if (code !== null) fail(NODE_EXIT.diskFailed, diskFailedMessage('cannot start', error, code));
+    fail(NODE_EXIT.usage, `cannot start: ${(error as Error).message}`);
   }
 
   // A member whose identity this node's config file does not list (the file was not updated on
@@ -436,6 +461,12 @@ async function main(): Promise<void> {
   }
   const liveHost = host;
   liveHost.onFatal = (error) => {
+    // A write, fsync, rename or snapshot save the disk refused (storage.ts: fatal): one clear line, its own exit code.
+    const code = diskErrorCode(error);
+    if (code !== null) {
+      log(`FATAL: ${diskFailedMessage('stopping', error, code).replace('\n', '\n  ')}`);
+      process.exit(NODE_EXIT.diskFailed);
+    }
     log(`FATAL: ${(error as Error).stack ?? String(error)}`);
     process.exit(NODE_EXIT.internal);
   };

@@ -90,7 +90,17 @@ export class LocalSnapshots {
   save(snapshot: SnapshotBytes): Promise<boolean> {
     if (snapshot.meta.index <= this.queuedIndex) return Promise.resolve(false);
     this.queuedIndex = snapshot.meta.index;
-    const saved = this.queue.then(() => this.persistence.save({ meta: snapshot.meta, data: snapshot.data }));
+    const saved = this.queue
+      .then(() => this.persistence.save({ meta: snapshot.meta, data: snapshot.data }))
+      .catch((error: unknown) => {
+        // Say which save failed: a bare errno message ("ENOSPC: no space left on device, write") names no file.
+        // The cause keeps the errno code (node/main.ts exits with NODE_EXIT.diskFailed on it).
+        throw new Error(
+          `saving snapshot ${snapshot.meta.index}@${snapshot.meta.term} failed: ${(error as Error).message}; the node must stop ` +
+            '(a snapshot.tmp left behind is removed on the next start; the snapshots saved before stay)',
+          { cause: error },
+        );
+      });
     this.queue = saved.catch(() => undefined);
     return saved.then(() => {
       this.previousSlot = this.newestSlot;

@@ -15,6 +15,7 @@ export type { LocatedFrame, TornTail } from './replay.js';
 export type { LogRecord } from './record.js';
 export { MAX_PAYLOAD_BYTES } from './record.js';
 export { crc32 } from './crc32.js';
+export { diskErrorCode } from './io-error.js';
 export type { OpenMode, StorageFile, StorageFs } from './storage-fs.js';
 export { nodeFs } from './node-fs.js';
 export { pageCacheFs } from './page-cache-fs.js';
