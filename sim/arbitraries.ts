@@ -8,7 +8,16 @@
 import fc from 'fast-check';
 import { assertNever } from '../node/util/assert.js';
 import { networkProfiles, type NetworkProfileName } from './network.js';
-import type { Fault, FaultKind, Scenario, SimOptions, TimedFault, WorkloadOp } from './scenario.js';
+import {
+  ioErrorCodes,
+  ioErrorOps,
+  type Fault,
+  type FaultKind,
+  type Scenario,
+  type SimOptions,
+  type TimedFault,
+  type WorkloadOp,
+} from './scenario.js';
 
 const allNetworkProfiles = Object.keys(networkProfiles) as NetworkProfileName[];
 
@@ -195,6 +204,10 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
           downMs: fc.integer({ min: rebootDownMsRange.min, max: shape.rebootDownMsMax ?? rebootDownMsRange.max }),
         })
         .map((r) => ({ kind, afterChunks: r.afterChunks, downMs: r.downMs }));
+    case 'io_error':
+      return fc
+        .record({ node, op: fc.constantFrom(...ioErrorOps), code: fc.constantFrom(...ioErrorCodes), skip: fc.integer({ min: 0, max: 20 }) })
+        .map((r) => ({ kind, node: r.node, op: r.op, code: r.code, skip: r.skip }));
     default:
       return assertNever(kind, 'fault kind');
   }
@@ -206,11 +219,18 @@ function faultArb(kind: FaultKind, nodeCount: number, shape: ScenarioShape): fc.
  */
 export const killInStreamWeight = 2;
 
+/**
+ * Weight of `io_error` in any mix when SimOptions.diskErrors is on (a mix that names it keeps its own). Off, no
+ * mix draws one: the weights, and so every seed's faults, are as before.
+ */
+export const ioErrorWeight = 3;
+
 export function timedFaultArb(options: SimOptions, shape: ScenarioShape): fc.Arbitrary<TimedFault> {
-  const weights =
+  let weights =
     options.snapshotChunkBytes !== undefined && shape.faultWeights.kill_in_stream === undefined
       ? { ...shape.faultWeights, kill_in_stream: killInStreamWeight }
       : shape.faultWeights;
+  if (options.diskErrors === true && weights.io_error === undefined) weights = { ...weights, io_error: ioErrorWeight };
   const weighted = Object.entries(weights)
     .filter(([, w]) => (w ?? 0) > 0)
     .map(([kind, weight]) => ({ weight: weight!, arbitrary: faultArb(kind as FaultKind, options.nodeCount, shape) }));

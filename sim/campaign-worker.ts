@@ -36,6 +36,8 @@ campaign(task.options, {
       snapshotChunks: s.snapshotChunks,
       snapshotChunksPastFirst: s.snapshotChunksPastFirst,
       streamKills: s.streamKills,
+      ioFailures: s.ioFailures,
+      ioFailureStops: s.ioFailureStops,
       membershipCycles: s.membershipCycles,
       changeRaceEarlyRemovals: s.changeRaceEarlyRemovals,
       changeRaceRefusals: s.changeRaceRefusals,

@@ -29,7 +29,8 @@ import { defaultStreamerOptions } from '../node/snapshot/streamer.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe FLAG | --faults-of FLAG] [--nodes N] [--read-mode M]
                     [--snapshot-every-entries N] [--snapshot-chunk-bytes B] [--sector-bytes B] [--large-values]
-                    [--max-sessions N] [--open-sessions] [--workers N] [--max-shrinks N]
+                    [--max-sessions N] [--open-sessions] [--disk-errors]
+                    [--workers N] [--max-shrinks N]
                     [--out DIR] [--quiet]
        npm run sim -- --replay FILE [--quiet]
 
@@ -70,6 +71,9 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--path P] [--unsafe 
   --open-sessions  clients open each session before their first write and send writes as
                    \`existing\`, as node/client.ts does (a write retried after its session's
                    eviction is refused as session_expired); default: sessions open implicitly
+  --disk-errors    every mix also draws io_error faults: a file-system call (write, fsync,
+                   rename, open, directory fsync) fails with ENOSPC, EIO or EROFS; the node
+                   must stop, and after its restart no acknowledged write may be lost
   --max-shrinks N  bound on shrinking runs (default 200)
   --out DIR        where failure artefacts go (default histories/sim)
   --quiet          no per-run progress
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
         'large-values': { type: 'boolean' },
         'max-sessions': { type: 'string' },
         'open-sessions': { type: 'boolean' },
+        'disk-errors': { type: 'boolean' },
         'snapshot-chunk-bytes': { type: 'string' },
         workers: { type: 'string' },
         'max-shrinks': { type: 'string' },
@@ -163,6 +168,8 @@ async function main(): Promise<void> {
   if (maxSessions !== undefined) options = { ...options, maxSessions };
   const openSessions = values['open-sessions'] === true;
   if (openSessions) options = { ...options, clientOpensSessions: true };
+  const diskErrorsOn = values['disk-errors'] === true;
+  if (diskErrorsOn) options = { ...options, diskErrors: true };
   // The default mix's clock rates (0.5-2x) break the lease's assumption (clocks within clockDriftBound of each
   // other): a correct-core lease campaign keeps its clock faults within it, as the lease flags' presets do.
   const shape =
@@ -172,7 +179,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `rift-sim: ${values.path !== undefined ? 'replaying' : `campaign of ${runs} runs`}, ${options.nodeCount} nodes` +
       `${workers > 1 ? `, ${workers} worker threads` : ''}` +
-      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${options.maxSessions === undefined ? '' : `, sessions bounded at ${options.maxSessions}`}${openSessions ? ', clients open sessions' : ''}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
+      `, read mode ${options.readMode}${options.sectorBytes === undefined ? '' : `, ${options.sectorBytes}-byte sectors`}${options.largeValues === true ? ', large values' : ''}${options.maxSessions === undefined ? '' : `, sessions bounded at ${options.maxSessions}`}${openSessions ? ', clients open sessions' : ''}${diskErrorsOn ? ', disk errors' : ''}${preset === null ? '' : `, unsafe ${preset.name} (${preset.description})`}` +
       `${mixOf === null ? '' : `, the correct node under the faults of ${mixOf.name}`}\n`,
   );
   const progress = (
@@ -227,6 +234,7 @@ async function main(): Promise<void> {
       (t.changeRaceEarlyRemovals + t.changeRaceRefusals > 0
         ? `; change races: the new leader's removal committed ${t.changeRaceEarlyRemovals}, refused ${t.changeRaceRefusals}`
         : '') +
+      (t.ioFailures > 0 ? `; disk errors: ${t.ioFailures} calls failed, ${t.ioFailureStops} nodes stopped on one` : '') +
       (t.divergentOlderSnapshots + t.divergentSplits > 0
         ? `; divergent installs: ${t.divergentOlderSnapshots} snapshots below a minority tail's term, ${t.divergentSplits} lined up`
         : '') +
@@ -255,6 +263,7 @@ async function main(): Promise<void> {
         ...(largeValuesOn ? ['--large-values'] : []),
         ...(maxSessions === undefined ? [] : ['--max-sessions', String(maxSessions)]),
         ...(openSessions ? ['--open-sessions'] : []),
+        ...(diskErrorsOn ? ['--disk-errors'] : []),
       ],
     });
     process.stdout.write(

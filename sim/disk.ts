@@ -46,7 +46,8 @@ import { FILE_MAGIC, FRAME_HEADER_BYTES, encodeFrames, encodeRecord, type LogRec
 import { replayLog, scanLog, SECTOR_BYTES } from '../node/storage/replay.js';
 import { StorageCorruptionError, type RaftStorage, type RecoveryReport } from '../node/storage/storage.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
-import { SimFs, type CrashFate } from './sim-fs.js';
+import { SimFs, type CrashFate, type FiredIoFailure } from './sim-fs.js';
+import type { IoErrorOp } from './scenario.js';
 import type { Stream } from './streams.js';
 
 export type { CrashFate } from './sim-fs.js';
@@ -118,6 +119,16 @@ export class SimDisk {
   private damage: Damage[] = [];
   /** Where `corruptLastFrame` flips a bit (its own stream: see there). */
   private readonly rot: Stream;
+  /** The injected failure (an `io_error` fault) that fired in the current boot, or null. */
+  private firedThisBoot: FiredIoFailure | null = null;
+  /** Injected failures that fired (all boots). */
+  ioFailures = 0;
+  /**
+   * Called when a persist issued after an injected failure the node must stop on
+   * (mustStopOn) resolves: the node carried on after a failed call (the simulator
+   * reports a violation).
+   */
+  onFailureIgnored: ((failure: FiredIoFailure) => void) | null = null;
 
   constructor(
     readonly nodeId: string,
@@ -130,6 +141,14 @@ export class SimDisk {
       syncMsMin: options.syncMsMin,
       syncMsMax: options.syncMsMax,
       sectorBytes: options.sectorBytes,
+      onIoFailure: (failure) => {
+        this.firedThisBoot = failure;
+        this.ioFailures++;
+        // The failure travels to the host through a few promise continuations (a snapshot save's, beside the
+        // effect loop, would otherwise wait for some later event): let them run before the next event, as a real
+        // process handles the rejection before its next input.
+        this.kicked = true;
+      },
       // Lazy mode: a flush queued behind this fsync starts when it completes, with no host waiting to drive it.
       ...(options.mode === 'ack_before_fsync'
         ? {
@@ -205,9 +224,38 @@ export class SimDisk {
     }
   }
 
+  /**
+   * Arms an `io_error` fault (sim-fs.ts failNext): the call of kind `op` after `skip` more fails with `code`
+   * (`silent`: reports success and does nothing).
+   */
+  failNext(op: IoErrorOp, code: string, skip: number, silent: boolean): void {
+    this.fs.failNext(op, code, skip, silent);
+  }
+
+  /** The heal: a failure armed and not fired is dropped (the disk was fixed). */
+  disarm(): void {
+    this.fs.disarm();
+  }
+
+  /** The injected failure that fired in the current boot, or null. */
+  get failureThisBoot(): FiredIoFailure | null {
+    return this.firedThisBoot;
+  }
+
+  /**
+   * Whether the node must stop on `failure` (storage.ts: a failed call is fatal): every call but those on the
+   * log rewrite's temp file, which the storage abandons and carries on (file-storage.ts rewriteInBackground;
+   * its rename into place is fatal), and a silent one, which the node cannot know of.
+   */
+  static mustStopOn(failure: FiredIoFailure): boolean {
+    if (failure.silent) return false;
+    return !(failure.file.endsWith(`${LOG_FILE_NAME}.tmp`) && failure.op !== 'rename');
+  }
+
   /** Power failure: unsynced data meets its fate (the log file's is returned); the boot's storage dies. */
   crash(): CrashFate | null {
     this.boot++;
+    this.firedThisBoot = null;
     this.outstanding = 0;
     const outcomes = this.fs.crash();
     return outcomes.find((o) => o.file === this.logFile)?.fate ?? outcomes[0]?.fate ?? null;
@@ -346,8 +394,13 @@ export class SimDisk {
         const done = (): void => {
           if (boot === this.boot) this.outstanding--;
         };
+        // A persist asked for after a failure the node must stop on: it must not succeed (storage.ts: fatal).
+        const failedBefore = this.firedThisBoot !== null && SimDisk.mustStopOn(this.firedThisBoot) ? this.firedThisBoot : null;
         const persisted = inner.persist(hardState, entries);
-        persisted.then(done, done);
+        persisted.then(() => {
+          done();
+          if (failedBefore !== null && boot === this.boot) this.onFailureIgnored?.(failedBefore);
+        }, done);
         return persisted;
       },
       compact: (firstIndex: number, prevTerm: number) => {

@@ -94,6 +94,9 @@ export interface CampaignTotals {
   snapshotChunksPastFirst: number;
   /** kill_in_stream faults that fired: a node killed inside a snapshot stream. */
   streamKills: number;
+  /** io_error faults that fired (a file-system call failed), and the nodes that stopped on one. */
+  ioFailures: number;
+  ioFailureStops: number;
   /** Membership cycles completed (a member removed and voting again, sim/membership.ts). */
   membershipCycles: number;
   /** change_race faults (sim/change-race.ts): removals of the votes-only voter the new leader committed, and refused (ChangeRaceDriver.stats). */
@@ -121,6 +124,8 @@ export type RunFigures = Pick<
   | 'snapshotChunks'
   | 'snapshotChunksPastFirst'
   | 'streamKills'
+  | 'ioFailures'
+  | 'ioFailureStops'
   | 'membershipCycles'
   | 'changeRaceEarlyRemovals'
   | 'changeRaceRefusals'
@@ -145,6 +150,8 @@ export function emptyTotals(): CampaignTotals {
     snapshotChunks: 0,
     snapshotChunksPastFirst: 0,
     streamKills: 0,
+    ioFailures: 0,
+    ioFailureStops: 0,
     membershipCycles: 0,
     changeRaceEarlyRemovals: 0,
     changeRaceRefusals: 0,
@@ -168,6 +175,8 @@ export function addTotals(t: CampaignTotals, s: RunFigures, checkerUnknown: bool
   t.snapshotChunks += s.snapshotChunks;
   t.snapshotChunksPastFirst += s.snapshotChunksPastFirst;
   t.streamKills += s.streamKills;
+  t.ioFailures += s.ioFailures;
+  t.ioFailureStops += s.ioFailureStops;
   t.membershipCycles += s.membershipCycles;
   t.changeRaceEarlyRemovals += s.changeRaceEarlyRemovals;
   t.changeRaceRefusals += s.changeRaceRefusals;

@@ -165,7 +165,27 @@ export type Fault =
    * acknowledgements stand) made the stream give up (fixed 2026-12-07), and
    * only the model checker had found it. Armed until it fires or the heal.
    */
-  | { readonly kind: 'kill_in_stream'; readonly afterChunks: number; readonly downMs: number };
+  | { readonly kind: 'kill_in_stream'; readonly afterChunks: number; readonly downMs: number }
+  /**
+   * A disk that refuses an operation (SimOptions.diskErrors): on the
+   * `node`-th node's disk, the file-system call of kind `op` after the next
+   * `skip` such calls fails with `code` (ENOSPC: a full disk; EIO: a failing
+   * one; EROFS: remounted read-only), through the real storage code
+   * (sim-fs.ts `failNext`). A failed write changes nothing; a failed fsync
+   * leaves what it covered unsynced and marks it clean (Linux: a later fsync
+   * does not write it again); a failed rename, open or directory fsync
+   * changes nothing durable. The node must stop (storage.ts: fatal) unless
+   * the call was its log rewrite's temp file, which it may abandon; it
+   * stays down until a restart or the heal, and no acknowledged write may be
+   * lost. Armed until it fires or the heal.
+   */
+  | { readonly kind: 'io_error'; readonly node: number; readonly op: IoErrorOp; readonly code: IoErrorCode; readonly skip: number };
+
+/** The file-system calls an `io_error` fault can fail (sim-fs.ts). */
+export type IoErrorOp = 'write' | 'fsync' | 'rename' | 'open' | 'fsync_dir';
+export const ioErrorOps: readonly IoErrorOp[] = ['write', 'fsync', 'rename', 'open', 'fsync_dir'];
+export type IoErrorCode = 'ENOSPC' | 'EIO' | 'EROFS';
+export const ioErrorCodes: readonly IoErrorCode[] = ['ENOSPC', 'EIO', 'EROFS'];
 
 export type FaultKind = Fault['kind'];
 
@@ -312,6 +332,21 @@ export interface SimOptions {
    * opens its session implicitly, as every run and kept scenario before it.
    */
   readonly clientOpensSessions?: boolean;
+  /**
+   * Every mix also draws `io_error` faults (arbitraries.ts ioErrorWeight): a
+   * file-system call that fails (ENOSPC, EIO, EROFS), which the node must
+   * treat as fatal. Absent = false: no run draws one, so every seed and
+   * kept scenario runs as before.
+   */
+  readonly diskErrors?: boolean;
+  /**
+   * For tests only: an injected `io_error` fails silently (the write is
+   * dropped, the fsync reports success without making anything durable),
+   * so the node carries on as if the call had worked: what a node that
+   * ignored the error would do. The run's checks must then find the
+   * acknowledged writes that a power failure loses.
+   */
+  readonly diskErrorsSilent?: boolean;
 }
 
 export const defaultSimOptions: SimOptions = {

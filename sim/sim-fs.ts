@@ -37,6 +37,16 @@ import { SECTOR_BYTES } from '../node/storage/replay.js';
 import { assert } from '../node/util/assert.js';
 import type { EventQueue, SimEvent } from './event-queue.js';
 import type { Stream } from './streams.js';
+import type { IoErrorOp } from './scenario.js';
+
+/** An `io_error` fault that fired (failNext): which call failed, on which file, with which code. */
+export interface FiredIoFailure {
+  readonly op: IoErrorOp;
+  readonly code: string;
+  readonly file: string;
+  /** The call reported success and did nothing (SimOptions.diskErrorsSilent). */
+  readonly silent: boolean;
+}
 
 export type CrashFate = 'lost' | 'whole' | 'torn' | 'garbled';
 
@@ -48,6 +58,8 @@ export interface SimFsOptions {
   readonly onSyncComplete?: () => void;
   /** The disk's sector (StorageFs `sectorBytes`): what a garbled crash loses a whole of. Default SECTOR_BYTES. */
   readonly sectorBytes?: number;
+  /** Called when an armed failure (failNext) fires, before the failing call returns or rejects. */
+  readonly onIoFailure?: (failure: FiredIoFailure) => void;
 }
 
 /** A growable byte array: a file image. */
@@ -95,6 +107,12 @@ class FileNode {
   dirtyFrom: number | null = null;
   /** Lowest offset each in-flight sync covers (they are not durable until they complete). */
   readonly inflight = new Set<{ readonly from: number }>();
+  /**
+   * Lowest offset a silently failed fsync (SimOptions.diskErrorsSilent) reported durable and dropped: the pages
+   * are clean in the cache but never reached the disk (Linux after a failed write-back), so a crash loses them
+   * whatever else it keeps. Null: none.
+   */
+  lostFrom: number | null = null;
 
   constructor(readonly id: number) {}
 
@@ -104,7 +122,7 @@ class FileNode {
 
   /** Start of the range a crash can lose, or null when everything is durable. */
   unsyncedFrom(): number | null {
-    let from = this.dirtyFrom;
+    let from = this.lostFrom === null ? this.dirtyFrom : Math.min(this.dirtyFrom ?? this.lostFrom, this.lostFrom);
     for (const s of this.inflight) from = from === null ? s.from : Math.min(from, s.from);
     return from;
   }
@@ -156,6 +174,11 @@ function fsError(code: string, what: string, file: string): Error {
   }
 }
 
+/** The message Node gives each code (`ENOSPC: no space left on device, write`), for the errors a failure raises. */
+function ioErrorText(code: string): string {
+  return code === 'ENOSPC' ? 'no space left on device' : code === 'EROFS' ? 'read-only file system' : code === 'EIO' ? 'i/o error' : code;
+}
+
 /** A promise that never settles: what a dead process's operation amounts to. */
 function never<T>(): Promise<T> {
   return new Promise<T>(() => undefined);
@@ -182,6 +205,8 @@ export class SimFs {
   /** Fsyncs completed (all boots). */
   syncs = 0;
   readonly sectorBytes: number;
+  /** The armed failure (failNext), or null. A disk's property, not a process's: it survives crashes until it fires. */
+  private armed: { readonly op: IoErrorOp; readonly code: string; left: number; readonly silent: boolean } | null = null;
 
   constructor(
     private readonly queue: EventQueue,
@@ -206,7 +231,14 @@ export class SimFs {
       mkdirp: (dir) => (alive() ? Promise.resolve(this.mkdirp(dir)) : never()),
       readFile: (file) => (alive() ? this.attempt(() => Buffer.from(this.lookupFile(file).volatile.view())) : never()),
       removeFile: (file) => (alive() ? this.attempt(() => this.removeFile(file)) : never()),
-      rename: (from, to) => (alive() ? this.attempt(() => this.rename(from, to)) : never()),
+      rename: (from, to) =>
+        alive()
+          ? this.attempt(() => {
+              const failure = this.trip('rename', from);
+              if (failure === null) this.rename(from, to);
+              else if (!failure.silent) throw fsError(failure.code, ioErrorText(failure.code), from);
+            })
+          : never(),
       fsyncDir: (dir) => {
         if (!alive()) return never();
         let node: DirNode;
@@ -215,6 +247,8 @@ export class SimFs {
         } catch (error) {
           return Promise.reject(error);
         }
+        const failure = this.trip('fsync_dir', dir);
+        if (failure !== null) return this.failAfterLatency(failure, dir); // the journal stays as it is: not durable
         const upTo = this.nextSeq - 1;
         return this.afterLatency(() => {
           const durableNow = node.journal.filter((op) => op.seq <= upTo);
@@ -222,8 +256,61 @@ export class SimFs {
           for (const op of durableNow) applyOp(node.durable, op);
         });
       },
-      open: (file, mode) => (alive() ? this.attempt(() => this.openFile(file, mode, boot)) : never()),
+      open: (file, mode) =>
+        alive()
+          ? this.attempt(() => {
+              const failure = this.trip('open', file);
+              if (failure === null) return this.openFile(file, mode, boot);
+              if (failure.silent) return this.handle(new FileNode(this.nextId++), boot, file); // a file no entry names
+              throw fsError(failure.code, ioErrorText(failure.code), file);
+            })
+          : never(),
     };
+  }
+
+  /**
+   * Arms a failure (an `io_error` fault): the call of kind `op` after the
+   * next `skip` such calls, by whichever boot makes them, fails with `code`
+   * (or, `silent`, reports success and does nothing). Replaces one armed
+   * before that has not fired.
+   */
+  failNext(op: IoErrorOp, code: string, skip: number, silent = false): void {
+    this.armed = { op, code, left: skip, silent };
+  }
+
+  /** Disarms a failure that has not fired (the heal: the disk is fixed). */
+  disarm(): void {
+    this.armed = null;
+  }
+
+  /** Whether a failure is armed and has not fired. */
+  get failureArmed(): boolean {
+    return this.armed !== null;
+  }
+
+  /**
+   * The armed failure, if this call (`op` on `file`) is the one it fails; it then fires (and is disarmed). A call
+   * that fails at once is reported (onIoFailure) now; an fsync, when it completes (failAfterLatency).
+   */
+  private trip(op: IoErrorOp, file: string): { readonly op: IoErrorOp; readonly code: string; readonly silent: boolean } | null {
+    const armed = this.armed;
+    if (armed === null || armed.op !== op) return null;
+    if (armed.left > 0) {
+      armed.left--;
+      return null;
+    }
+    this.armed = null;
+    if (op !== 'fsync' && op !== 'fsync_dir') this.options.onIoFailure?.({ op, code: armed.code, file, silent: armed.silent });
+    return armed;
+  }
+
+  /** An fsync that fails: it takes its latency, then rejects with `failure.code` (or, silent, resolves), making nothing durable. */
+  private failAfterLatency(
+    failure: { readonly op: IoErrorOp; readonly code: string; readonly silent: boolean },
+    file: string,
+  ): Promise<void> {
+    const done = this.afterLatency(() => this.options.onIoFailure?.({ op: failure.op, code: failure.code, file, silent: failure.silent }));
+    return failure.silent ? done : done.then(() => Promise.reject(fsError(failure.code, ioErrorText(failure.code), file)));
   }
 
   /**
@@ -240,11 +327,13 @@ export class SimFs {
     const names = this.durablePaths();
     for (const file of this.files.values()) {
       const from = file.unsyncedFrom();
+      const dropped = file.lostFrom !== null;
       file.inflight.clear();
       file.dirtyFrom = null;
+      file.lostFrom = null;
       if (from === null) continue;
       const unsyncedBytes = Math.max(0, file.volatile.length - from, file.durable.length - from);
-      const fate = this.applyFate(file, from);
+      const fate = this.applyFate(file, from, dropped);
       outcomes.push({ file: names.get(file.id) ?? '(unlinked)', fate, unsyncedBytes });
     }
     this.crashDirectory(this.root);
@@ -440,19 +529,34 @@ export class SimFs {
       node.volatile.resize(0);
       node.markDirty(0);
     }
-    return this.handle(node, boot);
+    return this.handle(node, boot, file);
   }
 
-  private handle(node: FileNode, boot: number): StorageFile {
+  private handle(node: FileNode, boot: number, file: string): StorageFile {
     const alive = (): boolean => boot === this.boot;
     const writeSync = (buffer: Uint8Array, offset: number, length: number, position: number): number => {
       if (!alive()) return length; // the process is gone: nothing happens
+      const failure = this.trip('write', file);
+      if (failure !== null) {
+        if (failure.silent) return length; // reported written, never written
+        throw fsError(failure.code, ioErrorText(failure.code), file);
+      }
       node.markDirty(Math.min(position, node.volatile.length));
       node.volatile.writeAt(position, buffer.subarray(offset, offset + length));
       return length;
     };
     const sync = (): Promise<void> => {
       if (!alive()) return never();
+      // A failed fsync leaves what it covered unsynced (a crash decides its fate); a silent one reports it durable
+      // and drops it (lostFrom).
+      const failure = this.trip('fsync', file);
+      if (failure !== null) {
+        if (failure.silent && node.dirtyFrom !== null) {
+          node.lostFrom = node.lostFrom === null ? node.dirtyFrom : Math.min(node.lostFrom, node.dirtyFrom);
+          node.dirtyFrom = null;
+        }
+        return this.failAfterLatency(failure, file);
+      }
       // What the call covers: the volatile image now. Later writes stay dirty.
       const from = node.dirtyFrom;
       node.dirtyFrom = null;
@@ -471,7 +575,7 @@ export class SimFs {
     };
     return {
       writeSync,
-      write: (buffer, offset, length, position) => (alive() ? Promise.resolve(writeSync(buffer, offset, length, position)) : never()),
+      write: (buffer, offset, length, position) => (alive() ? this.attempt(() => writeSync(buffer, offset, length, position)) : never()),
       datasync: sync,
       datasyncInBackground: sync,
       sync,
@@ -487,10 +591,12 @@ export class SimFs {
 
   // ---------------------------------------------------------------- crash
 
-  private applyFate(file: FileNode, from: number): CrashFate {
+  private applyFate(file: FileNode, from: number, dropped = false): CrashFate {
     const volatile = file.volatile.view();
     const durable = file.durable.view();
-    const draw = this.stream.int(0, 3);
+    // Pages a silently failed fsync dropped never reach the disk: the disk keeps what it holds (no draw: such a
+    // failure is injected only in its own runs, so every other run draws as before).
+    const draw = dropped ? 0 : this.stream.int(0, 3);
     const fate: CrashFate = draw === 0 ? 'lost' : draw === 1 ? 'whole' : draw === 2 ? 'torn' : 'garbled';
     let result: Buffer;
     switch (fate) {

@@ -126,6 +126,9 @@ export interface SimStats {
   snapshotChunksPastFirst: number;
   /** kill_in_stream faults that fired (killInStream). */
   streamKills: number;
+  /** io_error faults that fired (a file-system call failed: sim-fs.ts failNext), and the nodes that stopped on one. */
+  ioFailures: number;
+  ioFailureStops: number;
   /** Membership cycles completed (a member removed and voting again: sim/membership.ts) and admin requests made for them. */
   membershipCycles: number;
   adminRequests: number;
@@ -344,6 +347,8 @@ export class Simulation {
     snapshotChunks: 0,
     snapshotChunksPastFirst: 0,
     streamKills: 0,
+    ioFailures: 0,
+    ioFailureStops: 0,
     membershipCycles: 0,
     adminRequests: 0,
     changeRaceEarlyRemovals: 0,
@@ -415,7 +420,15 @@ export class Simulation {
       judgedCommitIndex: 0,
       touched: false,
     }));
-    for (const node of this.nodes) this.byId.set(node.id, node);
+    for (const node of this.nodes) {
+      this.byId.set(node.id, node);
+      // A persist that succeeds after a failed call the node must stop on (storage.ts: fatal; sim/disk.ts mustStopOn).
+      node.disk.onFailureIgnored = (failed) =>
+        this.violate(
+          'node_error',
+          `${node.id} carried on after the failed ${failed.op} of ${failed.file} (${failed.code}): a later persist succeeded`,
+        );
+    }
     this.judgeCommitQuorums = scenario.faults.some(
       (f) => f.fault.kind === 'membership' || f.fault.kind === 'change_race' || f.fault.kind === 'divergent_install',
     );
@@ -555,6 +568,20 @@ export class Simulation {
         (error: unknown) => {
           if (node.incarnation !== incarnation) return;
           node.opening = false;
+          const failed = node.disk.failureThisBoot;
+          if (failed !== null) {
+            // An io_error fault failed a call of its recovery: it does not start (the binary exits 7), and stays down
+            // until a restart or the heal. Whatever the failed call left unsynced meets its fate.
+            this.stats.ioFailureStops++;
+            node.incarnation++;
+            node.disk.crash();
+            this.note(
+              TraceKind.diskError,
+              node.index,
+              () => `${node.id} does not start: its ${failed.op} of ${failed.file} failed (${failed.code}): ${errorText(error)}`,
+            );
+            return;
+          }
           this.violate('node_error', `${node.id} could not open its storage: ${errorText(error)}`);
         },
       );
@@ -565,6 +592,9 @@ export class Simulation {
       node.refused = opened.error.message;
       this.stats.storageRefusals++;
       this.note(TraceKind.refusedStart, node.index, () => `${node.id} refuses to start: ${opened.error.message}`);
+      // Power failures leave only what recovery reads as a torn tail; a refusal on a disk no fault flipped a bit of
+      // means the node's own writes left its storage unreadable (e.g. it carried on after a failed call).
+      if (!node.disk.damaged) this.violate('node_error', `${node.id} refuses to start on a disk no fault damaged: ${opened.error.message}`);
       return;
     }
     this.stats.tornTailBytes += opened.recovery?.tornTail?.bytesDropped ?? 0;
@@ -677,6 +707,19 @@ export class Simulation {
     };
     host.onFatal = (error) => {
       if (node.host !== host) return;
+      const failed = node.disk.failureThisBoot;
+      if (failed !== null) {
+        // A file-system call failed (an io_error fault): the node stops, as the binary exits (NODE_EXIT.diskFailed).
+        // It stays down until a restart or the heal; recovery must then keep every acknowledged write.
+        this.stats.ioFailureStops++;
+        this.note(
+          TraceKind.diskError,
+          node.index,
+          () => `${node.id} stops on the failed ${failed.op} of ${failed.file} (${failed.code}): ${errorText(error)}`,
+        );
+        this.crashNode(node);
+        return;
+      }
       if (isStorageCorruption(error) && node.disk.damaged) {
         // The node found the bit rot injected into its disk while running (its
         // log's online rewrite after a compaction reads the file back): it
@@ -1268,6 +1311,16 @@ export class Simulation {
       case 'divergent_install':
         this.divergentInstall.start(fault.node, fault.writes);
         return;
+      case 'io_error': {
+        const node = nodeAt(fault.node);
+        node.disk.failNext(fault.op, fault.code, fault.skip, this.options.diskErrorsSilent === true);
+        this.note(
+          TraceKind.diskError,
+          node.index,
+          () => `${node.id} disk: the ${fault.op} after ${fault.skip} more will fail (${fault.code})`,
+        );
+        return;
+      }
       case 'kill_in_stream':
         this.streamKills.push({ afterChunks: fault.afterChunks, downMs: fault.downMs });
         return;
@@ -1421,6 +1474,7 @@ export class Simulation {
   private healAll(): void {
     this.healed = true;
     this.streamKills.length = 0;
+    for (const node of this.nodes) node.disk.disarm(); // the disks are fixed (space freed, remounted writable)
     this.mixEvent(TraceKind.fault, 0xffff, 0);
     this.history.add({ process: 'nemesis', type: 'info', f: 'heal_all', value: null }, this.queue.now);
     this.note(
@@ -1693,6 +1747,7 @@ export class Simulation {
     this.stats.divergentOlderSnapshots = this.divergentInstall.stats.olderSnapshots;
     this.stats.divergentSplits = this.divergentInstall.stats.split;
     this.stats.simMs = this.queue.now;
+    this.stats.ioFailures = this.nodes.reduce((sum, node) => sum + node.disk.ioFailures, 0);
     this.stats.wallMs = performance.now() - started;
     this.stats.invariantChecks = this.checker.checks;
     this.stats.leaderTerms = this.checker.termsWithLeader;

@@ -33,6 +33,8 @@ export const TraceKind = {
   replay: 14,
   /** A post-heal liveness check ran (liveness.ts). */
   liveness: 15,
+  /** An injected disk failure (an `io_error` fault) armed, fired, or stopped its node. */
+  diskError: 16,
 } as const;
 
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];

@@ -24,6 +24,7 @@ describe('TraceKind', () => {
       resume: 13,
       replay: 14,
       liveness: 15,
+      diskError: 16,
     });
   });
 });
