@@ -503,6 +503,17 @@ class FileRaftStorage implements RaftStorage {
         cause: e,
       });
       this.log(`storage: ${this.failure.message}`);
+      // Cut the failed frame off before stopping. Linux marks the pages of a failed write-back clean: they stay
+      // readable in the page cache though the disk never got them, and no later fsync writes them. A node restarted
+      // without a power failure in between would read this frame back as durable, acknowledge what it holds, and
+      // write after it; a later power failure would then leave a hole of old bytes or zeros where it was (the node
+      // refuses to start) or drop what it acknowledged. Everything before `position` is durable: each write starts
+      // only after the one before it was fsynced. Best effort: if this fails too, the disk is in worse trouble.
+      try {
+        await this.fh.truncate(position);
+      } catch (t) {
+        this.log(`storage: could not cut the failed write off ${this.file} at offset ${position}: ${(t as Error).message}`);
+      }
       throw this.failure;
     }
   }
