@@ -252,6 +252,14 @@ export class SimDisk {
     return !(failure.file.endsWith(`${LOG_FILE_NAME}.tmp`) && failure.op !== 'rename');
   }
 
+  /** The node's process exits (it stopped on a failed call): the boot's storage dies, the page cache stays (sim-fs.ts processExit). */
+  processExit(): void {
+    this.boot++;
+    this.outstanding = 0;
+    this.firedThisBoot = null;
+    this.fs.processExit();
+  }
+
   /** Power failure: unsynced data meets its fate (the log file's is returned); the boot's storage dies. */
   crash(): CrashFate | null {
     this.boot++;

@@ -172,12 +172,13 @@ export type Fault =
    * `skip` such calls fails with `code` (ENOSPC: a full disk; EIO: a failing
    * one; EROFS: remounted read-only), through the real storage code
    * (sim-fs.ts `failNext`). A failed write changes nothing; a failed fsync
-   * leaves what it covered unsynced and marks it clean (Linux: a later fsync
-   * does not write it again); a failed rename, open or directory fsync
-   * changes nothing durable. The node must stop (storage.ts: fatal) unless
-   * the call was its log rewrite's temp file, which it may abandon; it
-   * stays down until a restart or the heal, and no acknowledged write may be
-   * lost. Armed until it fires or the heal.
+   * drops what it covered (Linux marks the pages clean: still read, never
+   * written, lost in a power failure); a failed rename, open or directory
+   * fsync changes nothing durable. The node must stop (storage.ts: fatal)
+   * unless the call was its log rewrite's temp file, which it may abandon:
+   * its process exits (the page cache stays), it stays down until a restart
+   * or the heal, and no acknowledged write may be lost. Armed until it fires
+   * or the heal.
    */
   | { readonly kind: 'io_error'; readonly node: number; readonly op: IoErrorOp; readonly code: IoErrorCode; readonly skip: number };
 

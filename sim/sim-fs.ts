@@ -343,6 +343,22 @@ export class SimFs {
     return outcomes;
   }
 
+  /**
+   * The process exits (it stopped on a failed call) while the machine runs on: its handles and pending calls die,
+   * but the page cache keeps what it wrote (unsynced data stays unsynced, for a later power failure to decide) and
+   * the directory changes it made stay as they are.
+   */
+  processExit(): void {
+    this.boot++;
+    for (const event of this.events) event.cancelled = true;
+    this.events.clear();
+    for (const file of this.files.values()) {
+      // An fsync in flight that never completes leaves its range dirty.
+      for (const s of file.inflight) file.markDirty(s.from);
+      file.inflight.clear();
+    }
+  }
+
   // ---------------------------------------------------------------- disk access for faults and tests
   // These act on the disk itself (a machine that is off, or bit rot), not through a process.
 
@@ -547,11 +563,12 @@ export class SimFs {
     };
     const sync = (): Promise<void> => {
       if (!alive()) return never();
-      // A failed fsync leaves what it covered unsynced (a crash decides its fate); a silent one reports it durable
-      // and drops it (lostFrom).
+      // A failed fsync (and a silent one, which reports success) drops what it covered: Linux marks the pages clean
+      // after a failed write-back, so reads still see them while the disk never gets them, and a later fsync does not
+      // write them again (lostFrom). A power failure loses them; a process that exits does not see them go.
       const failure = this.trip('fsync', file);
       if (failure !== null) {
-        if (failure.silent && node.dirtyFrom !== null) {
+        if (node.dirtyFrom !== null) {
           node.lostFrom = node.lostFrom === null ? node.dirtyFrom : Math.min(node.lostFrom, node.dirtyFrom);
           node.dirtyFrom = null;
         }
@@ -583,6 +600,7 @@ export class SimFs {
         if (!alive()) return never();
         node.markDirty(Math.min(length, node.volatile.length));
         node.volatile.resize(length);
+        if (node.lostFrom !== null && node.lostFrom >= length) node.lostFrom = null; // the dropped pages are cut off
         return Promise.resolve();
       },
       close: () => (alive() ? Promise.resolve() : never()),

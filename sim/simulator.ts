@@ -574,7 +574,7 @@ export class Simulation {
             // until a restart or the heal. Whatever the failed call left unsynced meets its fate.
             this.stats.ioFailureStops++;
             node.incarnation++;
-            node.disk.crash();
+            node.disk.processExit(); // the process exits; the machine, and its page cache, run on
             this.note(
               TraceKind.diskError,
               node.index,
@@ -717,7 +717,7 @@ export class Simulation {
           node.index,
           () => `${node.id} stops on the failed ${failed.op} of ${failed.file} (${failed.code}): ${errorText(error)}`,
         );
-        this.crashNode(node);
+        this.crashNode(node, 'exit'); // the process exits (NODE_EXIT.diskFailed); the machine, and its page cache, run on
         return;
       }
       if (isStorageCorruption(error) && node.disk.damaged) {
@@ -892,7 +892,8 @@ export class Simulation {
     }
   }
 
-  private crashNode(node: SimNode): void {
+  /** `how`: a power failure (unsynced data meets its fate), or only the process exits (the page cache stays). */
+  private crashNode(node: SimNode, how: 'power' | 'exit' = 'power'): void {
     const host = node.host;
     if (host === null) {
       if (!node.opening) return;
@@ -912,6 +913,11 @@ export class Simulation {
     node.incarnation++;
     node.pause = null; // the stopped process dies with its socket buffer and overdue timers
     this.checker.onStop(node.id);
+    if (how === 'exit') {
+      node.disk.processExit();
+      this.note(TraceKind.crash, node.index, () => `${node.id} exits (its page cache stays)`);
+      return;
+    }
     const fate = node.disk.crash();
     this.stats.crashes++;
     this.note(TraceKind.crash, node.index, () => `${node.id} crashes (unsynced writes: ${fate ?? 'none'})`);
