@@ -6,7 +6,9 @@
  * assertion: the node refuses to continue with broken invariants), 2 bad
  * arguments or config, 3 the stored log is corrupt (refuses to start rather
  * than silently drop committed entries), 6 removed from the cluster (a
- * committed configuration no longer includes this node: node/exit-codes.ts).
+ * committed configuration no longer includes this node), 7 the disk refused
+ * an operation (ENOSPC, EROFS, EIO: not damaged data; fix the disk and
+ * restart; node/exit-codes.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -80,7 +82,9 @@ ${unsafeUsageLines(27).join('\n')}
 
 Exit codes: 0 clean shutdown, 1 internal error, 2 bad arguments or config, 3 corrupt storage,
 6 removed from the cluster (a committed configuration no longer includes this node; its data
-directory is intact: restart it and \`rift-node admin add\` it to bring it back as the same id).
+directory is intact: restart it and \`rift-node admin add\` it to bring it back as the same id),
+7 the disk refused an operation (ENOSPC, EROFS, EIO: not damage to the stored data; free space or
+make the file system writable, then restart on the same data directory).
 `;
 
 /**
