@@ -69,7 +69,7 @@ export interface ClientContext {
 
 interface Current {
   readonly op: WorkloadOp;
-  /** The request attempts send: the session's open first when it opens one (`opening`), then the op's. */
+  /** The request attempts send: the session's open first when the op must open one (`afterOpen` waits), then the op's. */
   request: ClientRequest;
   /** The op's own request, sent once `request`, the open, has succeeded; null when it is `request` already. */
   afterOpen: ClientRequest | null;
