@@ -241,3 +241,53 @@ describe('a byte-for-byte replay of a captured put after its session was evicted
     expect(run.host.stateMachine().read('k')).toBe('OLD-VALUE');
   });
 });
+
+describe('explicit sessions through the host (dissertation §6.3)', () => {
+  const open = (clientId: string, instance: number, seq: number): ClientRequest => ({
+    ...req(clientId, instance, seq, { type: 'get', key: '' }),
+    session: 'open',
+  });
+  const existing = (clientId: string, instance: number, seq: number, op: KvOp): ClientRequest => ({
+    ...req(clientId, instance, seq, op),
+    session: 'existing',
+  });
+
+  it('a write retried after its session was evicted is refused (session_expired, nothing applied); after a new open the next one applies', async () => {
+    const run = start(1);
+    await leader(run);
+    expect(await direct(run, open('A', 1, 1), 1)).toEqual({ status: 'ok', value: null });
+    const first = existing('A', 1, 2, put('k', 'A1'));
+    expect(await direct(run, first, 1)).toEqual({ status: 'ok', value: 'A1' });
+    // B opens and writes: the table (bound 1) evicts A's session.
+    expect(await direct(run, open('B', 1, 1), 2)).toEqual({ status: 'ok', value: null });
+    expect(await direct(run, existing('B', 1, 2, put('k', 'B1')), 2)).toEqual({ status: 'ok', value: 'B1' });
+    const applied = run.host.stateMachine().lastApplied;
+
+    // A's retry of its write: logged, and refused when applied; k keeps B's value and no session is opened for A.
+    expect(await direct(run, first, 1)).toMatchObject({ status: 'rejected', code: 'session_expired' });
+    expect(run.host.stateMachine().lastApplied).toBe(applied + 1);
+    expect(run.host.stateMachine().read('k')).toBe('B1');
+    expect(
+      run.host
+        .stateMachine()
+        .snapshotState()
+        .sessions.map((s) => s.clientId),
+    ).toEqual(['B']);
+    // Opened anew, A writes again; its old seq is stale from now on.
+    expect(await direct(run, open('A', 1, 3), 1)).toEqual({ status: 'ok', value: null });
+    expect(await direct(run, existing('A', 1, 4, put('k', 'A2')), 1)).toEqual({ status: 'ok', value: 'A2' });
+    expect(await direct(run, first, 1)).toMatchObject({ status: 'rejected', code: 'stale_seq' });
+    expect(run.host.stateMachine().read('k')).toBe('A2');
+  });
+
+  it('an open that is not a get is refused as malformed, and nothing is logged', async () => {
+    const run = start();
+    await leader(run);
+    const applied = run.host.stateMachine().lastApplied;
+    expect(await direct(run, { ...req('C', 1, 1, put('k', 'v')), session: 'open' }, 1)).toMatchObject({
+      status: 'invalid',
+      code: 'malformed',
+    });
+    expect(run.host.stateMachine().lastApplied).toBe(applied);
+  });
+});
