@@ -34,8 +34,29 @@ import type { HistoryOp } from './types.js';
 /** The keyword standing for the absent value (our null) in exported EDN. */
 export const ABSENT_KEYWORD = ':rift/absent';
 
+/**
+ * A string as an EDN string literal. A lone surrogate (JSON's "\ud800", legal
+ * in a JSON string) is written as a \uXXXX escape: written raw it is no
+ * character, and the file's UTF-8 encoding turned every one into U+FFFD, so
+ * distinct values became equal (an exported history not linearizable read
+ * back as VALID; found by test/checker/metamorphic.test.ts).
+ */
 function ednString(s: string): string {
-  return '"' + s.replace(/[\\"\n\t\r]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : '\\' + c)) + '"';
+  return (
+    '"' +
+    s.replace(/[\\"\n\t\r]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) =>
+      c === '\n'
+        ? '\\n'
+        : c === '\t'
+          ? '\\t'
+          : c === '\r'
+            ? '\\r'
+            : c.length === 1 && c >= '\ud800' && c <= '\udfff'
+              ? '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+              : '\\' + c,
+    ) +
+    '"'
+  );
 }
 
 /** A keyword for a name, when it is a plain identifier; else an EDN string. */

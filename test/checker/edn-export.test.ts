@@ -59,6 +59,30 @@ describe('EDN export', () => {
     expect(edn).toBe('{:index 0, :type :invoke, :process 0, :f :get, :value nil}\n{:index 1, :type :ok, :process 0, :f :get, :value ""}\n');
   });
 
+  test('lone surrogates are written as \\u escapes: distinct values stay distinct in the exported file', async () => {
+    // JSON may escape a lone surrogate ("\ud800"); written raw to a UTF-8 file it became U+FFFD, so the write of one
+    // and the stale read of another compared equal and this invalid history was VALID once exported.
+    const file = join(dir, 'surrogates.jsonl');
+    writeFileSync(
+      file,
+      jsonl([
+        [0, 'invoke', 'write', '\ud800', 'k\udfff'],
+        [0, 'ok', 'write', '\ud800', 'k\udfff'],
+        [0, 'invoke', 'read', null, 'k\udfff'],
+        [0, 'ok', 'read', '\udc00', 'k\udfff'],
+      ]),
+    );
+    const ednPath = join(dir, 'surrogates.edn');
+    expect(await cliMain([file, '--export', 'edn', '--out', ednPath], { out: () => undefined, err: () => undefined })).toBe(0);
+    const text = readFileSync(ednPath, 'utf8');
+    expect(text).toContain(':value ["k\\udfff" "\\ud800"]}');
+    expect(text).toContain(':value ["k\\udfff" "\\udc00"]}');
+    expect((await checkFile(file)).valid).toBe(false);
+    expect((await checkFile(ednPath)).valid).toBe(false);
+    // A surrogate pair is one character and stays as it is.
+    expect(historyToEdn(hist([[0, 'invoke', 'write', '\ud83d\ude00']]), { model: 'cas-register' })).toContain(':value "\ud83d\ude00"}');
+  });
+
   test('round trip JSONL → EDN → check gives the same verdict on every corpus file', async () => {
     const corpus = corpusDir();
     let files = 0;
