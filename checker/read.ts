@@ -58,6 +58,17 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
     throw new HistoryFormatError(line, 'expected an op object');
   }
   const o = raw as Record<string, unknown>;
+  // Every field's nesting first (the value's below, in its one walk): the messages below show a field with
+  // JSON.stringify, and the op is later stringified (--json, a certificate) and cloned to worker threads, all
+  // recursively. A line whose index (or type, process, f, key, error, or a field of its own) was an array nested
+  // 100,000 deep ended the checker with "internal error: RangeError: Maximum call stack size exceeded" (found by
+  // test/checker/metamorphic.test.ts).
+  for (const field in o) {
+    const v = o[field];
+    if (v === null || typeof v !== 'object' || field === 'value') continue;
+    const problem = valueProblem(v, false);
+    if (problem !== null) throw new HistoryFormatError(line, `${field} ${problem}`);
+  }
   const type = o['type'];
   if (typeof type !== 'string' || !TYPES.has(type)) {
     throw new HistoryFormatError(line, `unknown type ${JSON.stringify(type)} (expected invoke, ok, fail or info)`);

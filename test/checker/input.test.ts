@@ -338,4 +338,23 @@ describe('deeply nested input', () => {
     expect(parseHistoryText(`{"process":0,"type":"invoke","f":"write","value":${ten}}`, 'jsonl')).toHaveLength(1);
     expect(parseHistoryText(`{:type :invoke, :f :write, :value ${ten}, :process 0}`, 'edn')).toHaveLength(1);
   });
+
+  test('in any field, not only the value: a clear error, not a stack overflow in the message or the output', async () => {
+    // An index nested 100,000 deep overflowed the stack while its error message was built (JSON.stringify); an error
+    // field or a field of the op's own passed the reader and overflowed --json's output and the copy to worker threads
+    // (found by test/checker/metamorphic.test.ts).
+    const deep = '['.repeat(100_000) + '1' + ']'.repeat(100_000);
+    for (const field of ['index', 'type', 'process', 'f', 'key', 'time', 'error', 'extra', '__proto__']) {
+      const line = `{"process":0,"type":"invoke","f":"write","value":1,"${field}":${deep}}`;
+      expect(() => parseHistoryText(line, 'jsonl'), field).toThrow(new RegExp(`^line 1: ${field} nested deeper than 64$`));
+      await expect(checkFile(file(line)), field).rejects.toThrow(HistoryFormatError);
+    }
+    // The nemesis's fields too.
+    expect(() => parseHistoryText(`{"process":"nemesis","type":"info","f":"kill","value":null,"error":${deep}}`, 'jsonl')).toThrow(
+      /^line 1: error nested deeper than 64$/,
+    );
+    // Reasonable nesting in other fields still reads.
+    const ten = '['.repeat(10) + '1' + ']'.repeat(10);
+    expect(parseHistoryText(`{"process":0,"type":"invoke","f":"write","value":1,"error":${ten},"extra":${ten}}`, 'jsonl')).toHaveLength(1);
+  });
 });
