@@ -38,7 +38,16 @@ export interface KeyVerdict {
   message: string;
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** JSON text with object members sorted: objects are unordered, `{"a":1,"b":2}` and `{"b":2,"a":1}` are one value. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
+  if (v === null || v === undefined || typeof v !== 'object') return JSON.stringify(v ?? null);
+  const o = v as Record<string, unknown>;
+  const members = Object.keys(o).sort();
+  return '{' + members.map((k) => JSON.stringify(k) + ':' + canonical(o[k])).join(',') + '}';
+}
+
+const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
 /** The model's one step: the next state, or undefined when illegal. An op of unknown outcome never fails (a cas that does not match has no effect). */
 function apply(model: VerifyModel, state: unknown, op: Op): { s: unknown } | undefined {

@@ -5,12 +5,34 @@ import { hashString, show, type Model, type ModelOp } from './model.js';
 
 export type RegisterState = unknown;
 
+/**
+ * JSON text of a value with every object's members in sorted order. JSON
+ * objects are unordered (RFC 8259), and so are Clojure's maps (Knossos, and
+ * our EDN reader's maps): `{"a":1,"b":2}` and `{"b":2,"a":1}` are one value.
+ * Keyed by plain JSON.stringify they were two, and a read of the one after a
+ * write of the other was judged not linearizable (found by
+ * test/checker/metamorphic.test.ts).
+ */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const o = v as Record<string, unknown>;
+  return (
+    '{' +
+    Object.keys(o)
+      .sort()
+      .map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k]))
+      .join(',') +
+    '}'
+  );
+}
+
 /** Canonical key of a JSON value: numbers, null and booleans as themselves, the rest tagged strings. */
 export function valueKey(v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v === 'string') return 's' + v;
-  return 'j' + JSON.stringify(v);
+  return 'j' + canonicalJson(v);
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
