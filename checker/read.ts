@@ -36,7 +36,11 @@ function valueProblem(v: unknown, numbers: boolean, depth = 0): string | null {
     if (!numbers || (Number.isFinite(v) && !(Number.isInteger(v) && !Number.isSafeInteger(v)))) return null;
     return (
       `holds the number ${v}, which cannot be read exactly (` +
-      (Number.isFinite(v) ? 'integers beyond 2^53 are rounded' : 'a literal too large for a double') +
+      (Number.isFinite(v)
+        ? 'integers beyond 2^53 are rounded'
+        : Number.isNaN(v)
+          ? 'NaN equals nothing'
+          : 'an infinity, or a literal too large for a double') +
       ', so distinct values would compare equal); write such values as strings'
     );
   }

@@ -152,6 +152,28 @@ describe('EDN', () => {
     expect(() => parseEdn('[1 2)')).toThrow(/unexpected/);
   });
 
+  test('##Inf, ##-Inf and ##NaN are values, not tags that swallow the next form', () => {
+    // Read as a tag, [##Inf 1] was [1]: a write of [##Inf 1] then a read of [1] was VALID.
+    expect(parseEdn('[##Inf 1 ##-Inf ##NaN]')).toEqual([Infinity, 1, -Infinity, NaN]);
+    expect(() => parseEdn('[##Foo 1]')).toThrow(/unknown symbolic value ##Foo/);
+    const rows = (v: string): string =>
+      [
+        `{:process 0, :type :invoke, :f :write, :value ${v}}`,
+        `{:process 0, :type :ok, :f :write, :value ${v}}`,
+        '{:process 0, :type :invoke, :f :read, :value nil}',
+        '{:process 0, :type :ok, :f :read, :value [1]}',
+      ].join('\n');
+    expect(() => parseHistoryText(rows('[##Inf 1]'), 'edn')).toThrow(
+      /^line 1: value holds the number Infinity, which cannot be read exactly/,
+    );
+    expect(() => parseHistoryText(rows('##NaN'), 'edn')).toThrow(/^line 1: value holds the number NaN, which cannot be read exactly \(NaN/);
+    // The nemesis's values are not compared: they may hold one.
+    expect(parseHistoryText('{:process :nemesis, :type :info, :f :skew, :value {:by ##-Inf}, :time 1}', 'edn')[0]).toMatchObject({
+      value: { by: -Infinity },
+      time: 1,
+    });
+  });
+
   test('one op map per line, with nemesis ops', async () => {
     const text = [
       '{:process 0, :type :invoke, :f :write, :value 1}',
