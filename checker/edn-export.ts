@@ -11,7 +11,8 @@
 //    `invoke` then `info`, which Knossos reads as a crashed process invoking
 //    again ("Process nemesis already running").
 // 2. Keys become jepsen.independent `[k v]` tuples (a read's invoke is
-//    `[k nil]`); `jepsen.independent/checker` splits them. Without this,
+//    `[k nil]`; without keys, the key "" when plain values could be taken
+//    for tuples); `jepsen.independent/checker` splits them. Without this,
 //    Knossos sees one register and the history is falsely invalid.
 // 3. The register's absent value (our `null`) is the keyword `:rift/absent`.
 //    In Knossos's `cas-register` a read of `nil` is a wildcard that matches
@@ -115,7 +116,16 @@ function opLine(o: HistoryOp, independent: boolean, model: EdnExportOptions['mod
 
 /** The history as history.edn text (one op per line, trailing newline). */
 export function historyToEdn(ops: readonly HistoryOp[], opts: EdnExportOptions): string {
-  const independent = ops.some((o) => typeof o.process === 'number' && o.key !== undefined && o.key !== null);
+  const client = ops.filter((o) => typeof o.process === 'number');
+  // Without keys, values are written plain, unless they could be taken for tuples: the reader (read.ts
+  // looksIndependent) does so when no read invoke carries nil and every value is a pair. Such a history was
+  // misread: the plain `cas [1, [null, 2]]`, not linearizable, read back as key 1's `cas [null, 2]`, VALID (found by
+  // test/checker/metamorphic.test.ts). Then they are written as tuples of the key "" (absent is ""), which read back
+  // exactly.
+  const pairsOnly =
+    !client.some((o) => o.type === 'invoke' && (o.f === 'read' || o.f === 'get')) &&
+    client.every((o) => o.value === null || o.value === undefined || (Array.isArray(o.value) && o.value.length === 2));
+  const independent = client.some((o) => o.key !== undefined && o.key !== null) || (client.length > 0 && pairsOnly);
   let out = '';
   for (const o of ops) out += opLine(o, independent, opts.model) + '\n';
   return out;

@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { checkFile, checkHistory, cliMain, parseHistoryText, type HistoryOp } from '../../checker/index.js';
 import { historyToEdn } from '../../checker/edn-export.js';
 import { corpusDir } from '../support/corpus.js';
-import { hist, jsonl } from './helpers.js';
+import { hist, jsonl, type Row } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rift-edn-'));
 
@@ -81,6 +81,32 @@ describe('EDN export', () => {
     expect((await checkFile(ednPath)).valid).toBe(false);
     // A surrogate pair is one character and stays as it is.
     expect(historyToEdn(hist([[0, 'invoke', 'write', '\ud83d\ude00']]), { model: 'cas-register' })).toContain(':value "\ud83d\ude00"}');
+  });
+
+  test('without keys, values that could be taken for [key value] tuples are written as tuples of the key ""', () => {
+    // Plain, `cas [1, [null, 2]]` read back as key 1's `cas [null, 2]`: this invalid history (the register holds null,
+    // not 1) was VALID once exported.
+    const rows = hist([
+      [0, 'invoke', 'cas', [1, [null, 2]]],
+      [0, 'ok', 'cas', [1, [null, 2]]],
+    ]);
+    expect(checkHistory(rows).valid).toBe(false);
+    const edn = historyToEdn(rows, { model: 'cas-register' });
+    expect(edn).toContain(':value ["" [1 [:rift/absent 2]]]}');
+    const back = parseHistoryText(edn, 'edn');
+    expect(back.map((o) => [o.key, o.value])).toEqual([
+      ['', [1, [null, 2]]],
+      ['', [1, [null, 2]]],
+    ]);
+    expect(checkHistory(back).valid).toBe(false);
+    // With a read (whose invoke carries nil) nothing is ambiguous: values stay plain.
+    const withRead = hist([
+      ...rows.map((o) => [o.process, o.type, o.f, o.value] as Row),
+      [1, 'invoke', 'read', null],
+      [1, 'ok', 'read', [3, 4]],
+    ]);
+    expect(historyToEdn(withRead, { model: 'cas-register' })).toContain(':value [1 [:rift/absent 2]]}');
+    expect(checkHistory(parseHistoryText(historyToEdn(withRead, { model: 'cas-register' }), 'edn')).valid).toBe(false);
   });
 
   test('round trip JSONL → EDN → check gives the same verdict on every corpus file', async () => {
