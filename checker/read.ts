@@ -80,6 +80,16 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   const process = o['process'];
   if (typeof process === 'number') {
     if (!Number.isInteger(process)) throw new HistoryFormatError(line, `process must be an integer or a string, got ${process}`);
+    // Processes pair invokes with completions: 9007199254740993 and 9007199254740992 read as one process, and a
+    // history of two such clients was refused as one process invoking twice (found by a probe while writing
+    // test/checker/metamorphic.test.ts).
+    if (!Number.isSafeInteger(process)) {
+      throw new HistoryFormatError(
+        line,
+        `process ${process} cannot be read exactly (integers beyond 2^53 are rounded, so distinct processes would be one); ` +
+          'number the processes below 2^53',
+      );
+    }
   } else if (typeof process !== 'string') {
     throw new HistoryFormatError(line, `process must be an integer or a string, got ${JSON.stringify(process)}`);
   }

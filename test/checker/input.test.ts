@@ -338,6 +338,22 @@ describe('client ops under a process name', () => {
   });
 });
 
+describe('process numbers', () => {
+  test('beyond 2^53 are refused as inexact, not merged into one process', () => {
+    // Both read as 9007199254740992: refused before as "process 9007199254740992 invokes write while its write from
+    // line 1 is still outstanding", which blamed a well-formed history.
+    const text = [
+      '{"process":9007199254740992,"type":"invoke","f":"write","value":1}',
+      '{"process":9007199254740993,"type":"invoke","f":"write","value":2}',
+    ].join('\n');
+    expect(() => parseHistoryText(text, 'jsonl')).toThrow(/^line 1: process 9007199254740992 cannot be read exactly/);
+    expect(() => parseHistoryText('{:process 9007199254740993N, :type :invoke, :f :write, :value 1}', 'edn')).toThrow(
+      /cannot be read exactly/,
+    );
+    expect(parseHistoryText('{"process":9007199254740991,"type":"invoke","f":"write","value":1}', 'jsonl')).toHaveLength(1);
+  });
+});
+
 describe("the nemesis's values", () => {
   test('may hold any number: they are not compared (a fresh seed of the history round-trip test found the check there)', () => {
     const text = '{"process":"nemesis","type":"info","f":"kill","value":{"at":9007199254740993,"far":1e400}}';
