@@ -428,8 +428,10 @@ describe(`metamorphic: the verdict survives meaning-preserving changes (seed ${s
         if (!faulty) expect(before).toBe(true);
         tally[before === true ? 'valid' : 'invalid']++;
         const renamed = rename(model, history, r);
-        // In memory, and through the text the reader reads.
+        // In memory (also with the fast paths deciding: small histories are mostly decided by the plain search
+        // first), and through the text the reader reads.
         expect(verdict(renamed, model)).toBe(before);
+        expect(verdict(renamed, model, { plainFirst: false })).toBe(before);
         expect(verdict(parseHistoryText(toJsonl(renamed), 'jsonl'), model)).toBe(before);
       }),
       { seed, numRuns: runs(300) },
