@@ -65,6 +65,19 @@ describe('certificates', () => {
     expect(hasLinearization('cas-register', sub as Exclude<typeof sub, string>)).toBe(false);
   });
 
+  test('ops that share an index cannot be named: the verifier refuses, and confirms no forged certificate', () => {
+    // The read of 2 returns before the write of 2 is invoked: not linearizable. Both invokes have index 0; the write
+    // hid the read, so the forged linearization [0] was CONFIRMED (the read never replayed, yet counted as placed).
+    const forged = opsByKey([
+      { index: 0, process: 1, type: 'invoke', f: 'read', value: null },
+      { index: 1, process: 1, type: 'ok', f: 'read', value: 2 },
+      { index: 0, process: 0, type: 'invoke', f: 'write', value: 2 },
+      { index: 3, process: 0, type: 'ok', f: 'write', value: 2 },
+    ]).get('')!;
+    expect(verifyLinearization('cas-register', forged, [0])).toMatch(/two ops of this key have the index 0/);
+    expect(weakenedSubHistory('cas-register', forged, [{ index: 0, completion: 'kept' }])).toMatch(/two ops of this key have the index 0/);
+  });
+
   test('tampered linearizations are rejected', () => {
     const ops = byKey.get('a')!;
     const lin = r.keys['a']!.linearization!;
