@@ -126,7 +126,18 @@ export function historyToEdn(ops: readonly HistoryOp[], opts: EdnExportOptions):
     !client.some((o) => o.type === 'invoke' && (o.f === 'read' || o.f === 'get')) &&
     client.every((o) => o.value === null || o.value === undefined || (Array.isArray(o.value) && o.value.length === 2));
   const independent = client.some((o) => o.key !== undefined && o.key !== null) || (client.length > 0 && pairsOnly);
+  // A completion may leave its key out (its invoke's counts); a tuple needs it. Written as the key "", it read back as
+  // a key its invoke did not have, and the exported file was refused ("completion key "" does not match the
+  // invoke's"; found by test/checker/metamorphic.test.ts).
+  const invokeKey = new Map<number, HistoryOp['key']>();
   let out = '';
-  for (const o of ops) out += opLine(o, independent, opts.model) + '\n';
+  for (const o of ops) {
+    let line = o;
+    if (typeof o.process === 'number') {
+      if (o.type === 'invoke') invokeKey.set(o.process, o.key);
+      else if (o.key === undefined || o.key === null) line = { ...o, key: invokeKey.get(o.process) ?? null };
+    }
+    out += opLine(line, independent, opts.model) + '\n';
+  }
   return out;
 }

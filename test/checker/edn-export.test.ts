@@ -109,6 +109,22 @@ describe('EDN export', () => {
     expect(checkHistory(parseHistoryText(historyToEdn(withRead, { model: 'cas-register' }), 'edn')).valid).toBe(false);
   });
 
+  test("a completion without a key gets its invoke's key in the tuple", () => {
+    // It was written as the key "", and the exported file was refused: completion key "" does not match the invoke's.
+    const rows = hist([
+      [0, 'invoke', 'write', 1, 'x'],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'read', null, 'x'],
+      [1, 'ok', 'read', 2],
+    ]);
+    expect(checkHistory(rows).valid).toBe(false);
+    const edn = historyToEdn(rows, { model: 'cas-register' });
+    expect(edn.split('\n')[1]).toBe('{:index 1, :type :ok, :process 0, :f :write, :value ["x" 1]}');
+    const back = parseHistoryText(edn, 'edn');
+    expect(back.map((o) => o.key)).toEqual(['x', 'x', 'x', 'x']);
+    expect(checkHistory(back).valid).toBe(false);
+  });
+
   test('round trip JSONL → EDN → check gives the same verdict on every corpus file', async () => {
     const corpus = corpusDir();
     let files = 0;
