@@ -216,6 +216,10 @@ interface Renaming {
   /** Register: list the members of each object value in a new order at each occurrence (JSON objects are unordered). */
   reorderObjects: boolean;
   orderSeed: number;
+  /** Leave the key out of completions (the invoke's counts). */
+  dropCompletionKeys: boolean;
+  /** Give fail and info completions any other value (only an ok completion's value means anything). */
+  junkIncomplete: boolean;
 }
 
 const renamingArb: fc.Arbitrary<Renaming> = fc.record({
@@ -229,6 +233,8 @@ const renamingArb: fc.Arbitrary<Renaming> = fc.record({
   flipEmpty: fc.boolean(),
   reorderObjects: fc.boolean(),
   orderSeed: fc.integer(),
+  dropCompletionKeys: fc.boolean(),
+  junkIncomplete: fc.boolean(),
 });
 
 const renamingWithWordsArb: fc.Arbitrary<Renaming> = renamingArb.chain((r) =>
@@ -308,6 +314,10 @@ function rename(model: ModelName, history: readonly HistoryOp[], r: Renaming): H
       n.value = mapString(o.value);
       if (r.flipEmpty && o.f === 'get' && o.type === 'ok' && o.value === '') n.value = null;
     } else if (r.flipEmpty && o.f === 'get' && o.type === 'ok' && o.value === null) n.value = '';
+    if (o.type !== 'invoke' && typeof o.process === 'number') {
+      if (r.dropCompletionKeys) delete n.key;
+      if (r.junkIncomplete && o.type !== 'ok') n.value = r.values[(i * 7) % r.values.length];
+    }
     return n;
   });
 }
