@@ -801,6 +801,13 @@ describe(`robustness: mutated history text ends in a verdict or an input error (
             () => parseHistoryText(text, format),
             (ops) => {
               const r = checkHistory(ops, opts);
+              // The plain search alone, and the fast paths from the start, must agree on whatever was read.
+              if (r.valid !== 'unknown') {
+                for (const other of [{ fastPaths: false }, { plainFirst: false }]) {
+                  const v = checkHistory(ops, { ...opts, ...other, witness: false, minimizeMs: 0 }).valid;
+                  if (v !== 'unknown') expect(v, JSON.stringify(other)).toBe(r.valid);
+                }
+              }
               // What the command prints must render too.
               expect(formatResult(r, 'h').length).toBeGreaterThan(0);
               JSON.stringify(r);
