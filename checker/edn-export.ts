@@ -40,7 +40,8 @@ export const ABSENT_KEYWORD = ':rift/absent';
  * in a JSON string) is written as a \uXXXX escape: written raw it is no
  * character, and the file's UTF-8 encoding turned every one into U+FFFD, so
  * distinct values became equal (an exported history not linearizable read
- * back as VALID; found by test/checker/metamorphic.test.ts).
+ * back as VALID; found by a probe while writing
+ * test/checker/metamorphic.test.ts).
  */
 function ednString(s: string): string {
   return (

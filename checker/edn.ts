@@ -1,8 +1,8 @@
 // A small EDN reader, enough for Jepsen/Knossos `history.edn`: maps, vectors,
-// lists, sets, keywords, symbols, strings, characters, numbers, nil,
-// true/false, comments, `#_` discards and tagged literals (the tag is dropped:
-// `#jepsen.history.Op{...}` reads as the map), ##Inf, ##-Inf, ##NaN. Keywords become strings without
-// the colon (`:ok` → "ok"); maps become plain objects keyed by the printed key;
+// lists, sets, keywords, symbols, strings, characters, numbers, ##Inf, ##-Inf,
+// ##NaN, nil, true/false, comments, `#_` discards and tagged literals (the tag
+// is dropped: `#jepsen.history.Op{...}` reads as the map). Keywords become
+// strings without the colon (`:ok` → "ok"); maps become plain objects keyed by the printed key;
 // vectors, lists and sets become arrays. `:rift/absent` (how rift exports
 // the absent register value, see edn-export.ts) reads as nil.
 
