@@ -120,9 +120,9 @@ export function historyToEdn(ops: readonly HistoryOp[], opts: EdnExportOptions):
   const client = ops.filter((o) => typeof o.process === 'number');
   // Without keys, values are written plain, unless they could be taken for tuples: the reader (read.ts
   // looksIndependent) does so when no read invoke carries nil and every value is a pair. Such a history was
-  // misread: the plain `cas [1, [null, 2]]`, not linearizable, read back as key 1's `cas [null, 2]`, VALID (found by
-  // test/checker/metamorphic.test.ts). Then they are written as tuples of the key "" (absent is ""), which read back
-  // exactly.
+  // misread: the plain `cas [1, [null, 2]]`, not linearizable, read back as key 1's `cas [null, 2]`, VALID (found by a
+  // probe; test/checker/metamorphic.test.ts round-trips such histories). Then they are written as tuples of the key ""
+  // (absent is ""), which read back exactly.
   const pairsOnly =
     !client.some((o) => o.type === 'invoke' && (o.f === 'read' || o.f === 'get')) &&
     client.every((o) => o.value === null || o.value === undefined || (Array.isArray(o.value) && o.value.length === 2));

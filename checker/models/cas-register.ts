@@ -10,8 +10,8 @@ export type RegisterState = unknown;
  * objects are unordered (RFC 8259), and so are Clojure's maps (Knossos, and
  * our EDN reader's maps): `{"a":1,"b":2}` and `{"b":2,"a":1}` are one value.
  * Keyed by plain JSON.stringify they were two, and a read of the one after a
- * write of the other was judged not linearizable (found by
- * test/checker/metamorphic.test.ts).
+ * write of the other was judged not linearizable (found by a probe;
+ * test/checker/metamorphic.test.ts reorders members to keep it so).
  */
 function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
