@@ -115,7 +115,9 @@ export function toHistoryOp(raw: unknown, line: number, position: number): Histo
   // The parsed object becomes the op (one allocation per line, not two).
   const op = o as unknown as HistoryOp;
   if (index === undefined) op.index = position;
-  if (typeof f !== 'string') op.f = String(f);
+  // A map from EDN has no prototype, so no toString: String({}) of a nemesis's `:f {}` threw "Cannot convert object
+  // to primitive value", an internal error (found by test/checker/metamorphic.test.ts). Nesting is bounded above.
+  if (typeof f !== 'string') op.f = f !== null && typeof f === 'object' ? JSON.stringify(f) : String(f);
   if (o['value'] === undefined) op.value = null;
   op.line = line;
   if (typeof o['time'] !== 'number') delete op.time;

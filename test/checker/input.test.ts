@@ -354,6 +354,16 @@ describe('process numbers', () => {
   });
 });
 
+describe("the nemesis's f", () => {
+  test('may be any value, an EDN map (which has no prototype) included', () => {
+    // String() of an EDN map threw "Cannot convert object to primitive value": rift-check exited 255 on this.
+    const edn = ['{:type :info, :process :nemesis, :f {}, :value nil}', '{:type :info, :process :nemesis, :f {:a [1]}, :value nil}'];
+    expect(parseHistoryText(edn.join('\n'), 'edn').map((o) => o.f)).toEqual(['{}', '{"a":[1]}']);
+    expect(parseHistoryText('{"type":"info","process":"nemesis","f":[1,{"b":null}],"value":null}', 'jsonl')[0]!.f).toBe('[1,{"b":null}]');
+    expect(parseHistoryText('{"type":"info","process":"nemesis","f":7,"value":null}', 'jsonl')[0]!.f).toBe('7');
+  });
+});
+
 describe("the nemesis's values", () => {
   test('may hold any number: they are not compared (a fresh seed of the history round-trip test found the check there)', () => {
     const text = '{"process":"nemesis","type":"info","f":"kill","value":{"at":9007199254740993,"far":1e400}}';
