@@ -78,6 +78,8 @@ export interface ClusterOptions {
   snapshotEveryEntries?: number;
   /** InstallSnapshot chunk bytes (ClusterConfig.snapshotChunkBytes); absent: the node's default. */
   snapshotChunkBytes?: number;
+  /** The session table's bound (ClusterConfig.maxSessions); absent: the node's default. */
+  maxSessions?: number;
   /** Clock faults through each node's own clock ('node', default) or libfaketime's wall-clock offsets (db/faketime-clock.ts). */
   clockVia?: 'node' | 'faketime';
   /**
@@ -179,6 +181,7 @@ export class Cluster extends DbCluster<RiftDb> {
           }
         : {}),
       ...(opts.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: opts.snapshotChunkBytes } : {}),
+      ...(opts.maxSessions !== undefined ? { maxSessions: opts.maxSessions } : {}),
       maxKeyBytes: configDefaults.maxKeyBytes,
       maxValueBytes: configDefaults.maxValueBytes,
     };

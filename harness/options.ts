@@ -104,6 +104,8 @@ export interface JepsenOptions {
   readonly snapshotEveryEntries: number | null;
   /** rift: InstallSnapshot chunks of N bytes (ClusterConfig.snapshotChunkBytes), so a small snapshot is a stream of many datagrams; null: the node's default. */
   readonly snapshotChunkBytes: number | null;
+  /** rift: the nodes' session table bound (ClusterConfig.maxSessions), so sessions are evicted while clients retry; null: the node's default. */
+  readonly maxSessions: number | null;
   /** Extra flags for every node (only the node's --unsafe-* flags are accepted). */
   readonly nodeFlags: readonly string[];
   /** Store directory (runs go to <store>/<test-name>/<timestamp>/). */
@@ -264,6 +266,10 @@ Cluster
                           (small N: a small snapshot is many datagrams for the
                           faults to lose, repeat and reorder)
                                                   (default: the node's, 61440)
+  --max-sessions N        rift: the nodes' client session table bound (small
+                          N: sessions are evicted while their clients retry,
+                          and the writes of an evicted session are refused as
+                          session_expired)          (default: the node's, 10000)
   --node-flag=FLAG        rift: extra node flag, repeatable; one of (see rift-node --help)
                             ${nodeFlagHelp}
 
@@ -362,6 +368,7 @@ const optionSpec = {
   net: { type: 'string' },
   'read-mode': { type: 'string' },
   'snapshot-every-entries': { type: 'string' },
+  'max-sessions': { type: 'string' },
   'snapshot-chunk-bytes': { type: 'string' },
   'node-flag': { type: 'string', multiple: true },
   store: { type: 'string' },
@@ -760,6 +767,9 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
     v['snapshot-chunk-bytes'] === undefined
       ? null
       : integerIn('snapshot-chunk-bytes', v['snapshot-chunk-bytes'], 1, defaultStreamerOptions.chunkBytes);
+  if (!system.nodeFlags && v['max-sessions'] !== undefined)
+    throw new UsageError(`--max-sessions is a rift node option: --db ${db} does not take it`);
+  const maxSessions = v['max-sessions'] === undefined ? null : integerIn('max-sessions', v['max-sessions'], 1, 1_000_000);
   const unsafe = unsafeFlagsOfNodeFlags(nodeFlags);
   const conflict = unsafeConflict(unsafe);
   if (conflict !== null) throw new UsageError(`--node-flag: ${conflict}`);
@@ -835,6 +845,7 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       readMode,
       snapshotEveryEntries,
       snapshotChunkBytes,
+      maxSessions,
       nodeFlags,
       store,
       leaveRunning,

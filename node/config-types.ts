@@ -83,6 +83,13 @@ export interface ClusterConfig {
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
   /**
+   * The client session table's bound (node/kv/sessions.ts); absent = its
+   * default, 10,000. Part of the replicated state machine's rules, so the
+   * same on every node. Small values evict sessions while their clients
+   * still retry: the harness uses it to test session expiry.
+   */
+  readonly maxSessions?: number;
+  /**
    * Log compaction (§7, issue 18): snapshot the state machine once this many
    * entries were applied since the last snapshot; null = never (the log
    * grows without bound). Absent = `defaultSnapshotting.snapshotEveryEntries`.

@@ -73,6 +73,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     'clockDriftBound',
     'maxKeyBytes',
     'maxValueBytes',
+    'maxSessions',
     'snapshotEveryEntries',
     'snapshotEveryBytes',
     'snapshotTrailingEntries',
@@ -198,6 +199,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
   }
   const maxKeyBytes = positiveInteger(raw, 'maxKeyBytes', configDefaults.maxKeyBytes, 4096);
   const maxValueBytes = positiveInteger(raw, 'maxValueBytes', configDefaults.maxValueBytes, 32_768);
+  const maxSessions = raw['maxSessions'] === undefined ? undefined : positiveInteger(raw, 'maxSessions', undefined, 1_000_000);
   // null: never snapshot (the log grows without bound); absent: the defaults (config-types.ts defaultSnapshotting).
   const snapshotEveryEntries =
     raw['snapshotEveryEntries'] === null
@@ -231,6 +233,7 @@ export function validateConfig(raw: Json, baseDir: string): ClusterConfig {
     clockDriftBound,
     maxKeyBytes,
     maxValueBytes,
+    ...(maxSessions === undefined ? {} : { maxSessions }),
     snapshotEveryEntries,
     snapshotEveryBytes,
     snapshotTrailingEntries,

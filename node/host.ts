@@ -136,7 +136,7 @@ export interface HostOptions {
    * it catches them, e.g. `skipReadQuorum`); absent in the real binary.
    */
   readonly coreUnsafe?: { readonly skipReadQuorum?: boolean };
-  /** The session table's bound (default DEFAULT_MAX_SESSIONS; tests shrink it to reach eviction). */
+  /** The session table's bound (default: the config's maxSessions, else DEFAULT_MAX_SESSIONS; tests shrink it to reach eviction). */
   readonly maxSessions?: number;
   /**
    * The snapshot the node restores from, where snapshots are saved, and the
@@ -341,7 +341,8 @@ export class NodeHost {
     this.io = options.io;
     this.observer = options.io.observe;
     this.probe = options.io.probe;
-    this.kvOptions = options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {};
+    const maxSessions = options.maxSessions ?? options.config.maxSessions;
+    this.kvOptions = maxSessions !== undefined ? { maxSessions } : {};
     this.kv = new KvStateMachine(this.kvOptions);
     const start = options.snapshots ?? emptySnapshotStart();
     const restored = start.restored;

@@ -302,6 +302,15 @@ describe('parseOptions: each flag', () => {
     );
   });
 
+  it('--max-sessions: rift only, 1 to 1,000,000', () => {
+    expect(opts([]).maxSessions).toBeNull();
+    expect(opts(['--max-sessions', '4']).maxSessions).toBe(4);
+    expect(usage(['--max-sessions', '0'])).toMatch(/--max-sessions must be an integer from 1 to 1000000/);
+    expect(usage(['--db', 'etcd', '--net', 'loopback', '--max-sessions', '4'])).toMatch(
+      /--max-sessions is a rift node option: --db etcd does not take it/,
+    );
+  });
+
   it('booleans and strings', () => {
     const o = opts(['--leave-running', '--quiet', '--json', '--store', '/tmp/x', '--test-name', 'my.test-1']);
     expect(o).toMatchObject({ leaveRunning: true, quiet: true, json: true, store: '/tmp/x', testName: 'my.test-1' });

@@ -46,6 +46,7 @@ export const riftSystem: SystemUnderTest = {
       clockVia: options.clockVia,
       ...(options.snapshotEveryEntries !== null ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
       ...(options.snapshotChunkBytes !== null ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
+      ...(options.maxSessions !== null ? { maxSessions: options.maxSessions } : {}),
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,
