@@ -342,7 +342,10 @@ export class NodeHost {
     this.observer = options.io.observe;
     this.probe = options.io.probe;
     const maxSessions = options.maxSessions ?? options.config.maxSessions;
-    this.kvOptions = maxSessions !== undefined ? { maxSessions } : {};
+    this.kvOptions = {
+      ...(maxSessions !== undefined ? { maxSessions } : {}),
+      ...(options.unsafe.ignoreSessionExpiry ? { ignoreSessionMode: true } : {}),
+    };
     this.kv = new KvStateMachine(this.kvOptions);
     const start = options.snapshots ?? emptySnapshotStart();
     const restored = start.restored;

@@ -206,6 +206,15 @@ export const unsafeFlagTable = [
     // knows a removal committed never hears that identity again, even once it is added back and leads.
     description: "hear a leader's AppendEntries only from current members (a node behind a re-addition stays behind)",
   },
+  {
+    key: 'ignoreSessionExpiry',
+    flag: '--unsafe-ignore-session-expiry',
+    kind: 'boolean',
+    conflicts: [],
+    // The state machine ignores a command's session mode (node/kv/sessions.ts, the defect fixed on 2026-12-07): a
+    // write whose session was evicted opens it anew and is applied, so a retry after the eviction is applied twice.
+    description: 'apply a write whose session was evicted, opening it anew (a retry applies twice)',
+  },
 ] as const satisfies readonly UnsafeFlagSpec[];
 
 type Row = (typeof unsafeFlagTable)[number];

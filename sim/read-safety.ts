@@ -91,8 +91,10 @@ export class ReadSafety {
     private readonly values: ValueForm = plainValues,
     /** The nodes' session table bound, when it is not the default (SimOptions.maxSessions). */
     private readonly nodesMaxSessions: number | null = null,
+    /** The nodes run `--unsafe-ignore-session-expiry` (their state machine ignores session modes): the shadow does too. */
+    ignoreSessionMode = false,
   ) {
-    const quiet = { log: (): void => undefined };
+    const quiet = { log: (): void => undefined, ...(ignoreSessionMode ? { ignoreSessionMode } : {}) };
     this.shadow = new KvStateMachine(nodesMaxSessions === null ? quiet : { ...quiet, maxSessions: nodesMaxSessions });
     this.exact = nodesMaxSessions === null ? null : new KvStateMachine(quiet);
   }

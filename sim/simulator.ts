@@ -373,7 +373,12 @@ export class Simulation {
     rememberSealedDatagrams();
     const seed = scenario.seed;
     this.values = valueForm(options.largeValues === true ? 'large' : 'plain', this.config.maxValueBytes);
-    this.readSafety = new ReadSafety((message) => this.violate('read_safety', message), this.values, options.maxSessions ?? null);
+    this.readSafety = new ReadSafety(
+      (message) => this.violate('read_safety', message),
+      this.values,
+      options.maxSessions ?? null,
+      options.unsafe.ignoreSessionExpiry,
+    );
     this.history = new History(undefined, (op, timeMs) => this.readSafety.onHistoryOp(op, timeMs));
     // memoryLog and ackBeforeFsync must be caught by their consequences (two leaders, a lost
     // committed entry, a stale read), so the restart-durability checks are off for them. A

@@ -334,6 +334,14 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
       clockRates: leaseSafeClockRates,
     },
   },
+  // The client opens its session and sends its writes as `existing` (as node/client.ts does), on a session table of 1:
+  // sessions are evicted all the time, and a write retried after its session's eviction is applied again. Caught by
+  // the read-safety judge's exactly-once check (sim/read-safety.ts, the nodes' bound beside an exact shadow).
+  ignoreSessionExpiry: {
+    description: "a write retried after its session's eviction is applied a second time",
+    options: { maxSessions: 1, clientOpensSessions: true },
+    shape: defaultShape,
+  },
 };
 
 /**

@@ -772,6 +772,20 @@ export const bugCells: readonly GateCell[] = [
     control: 'correct/snapshot-leader-cut',
   },
   {
+    name: 'ignore-session-expiry/partition-kill',
+    expect: 'invalid',
+    why:
+      "a write retried after its session's eviction is applied a second time: with 10 clients on a table of 4, a cas " +
+      'retried after its reply was lost is applied again, and answered as failed though it took effect',
+    args: [...common, '--nemesis', 'partition,kill', '--max-sessions', '4', '--node-flag=--unsafe-ignore-session-expiry'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/session-expiry',
+    studyOnly:
+      'not reached by these faults (the study, seed 120730: 0 of 5): it needs the reply to an applied write lost and the retry ' +
+      'to arrive after the eviction, and a partition or a kill mostly stops a write before it applies; the simulator finds it ' +
+      '(about 1 run in 15, test/sim/unsafe.test.ts)',
+  },
+  {
     name: 'keep-log-on-install/delay-loss',
     expect: 'invalid',
     why:

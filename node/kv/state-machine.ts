@@ -79,11 +79,14 @@ export interface KvStateMachineOptions {
   readonly log?: (line: string) => void;
   /** Tests only: a smaller bound than MAX_STATE_BYTES. Every replica must use the same. */
   readonly maxStateBytes?: number;
+  /** `--unsafe-ignore-session-expiry`: every command opens its session implicitly, whatever its mode says. */
+  readonly ignoreSessionMode?: boolean;
 }
 
 export class KvStateMachine {
   private readonly data = new Map<string, string>();
   private sessions: SessionTable;
+  private readonly ignoreSessionMode: boolean;
   private readonly log: (line: string) => void;
   private lastAppliedIndex = 0;
   private undecodable = 0;
@@ -95,6 +98,7 @@ export class KvStateMachine {
     this.sessions = new SessionTable(opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.maxStateBytes = opts.maxStateBytes ?? MAX_STATE_BYTES;
+    this.ignoreSessionMode = opts.ignoreSessionMode === true;
   }
 
   get lastApplied(): number {
@@ -141,7 +145,7 @@ export class KvStateMachine {
    * proposing it again (dissertation §6.3). Read-only.
    */
   sessionCheck(clientId: string, instance: number, seq: number, digest: DigestOf, mode?: SessionMode): SessionCheck {
-    return this.sessions.check(clientId, instance, seq, digest, mode);
+    return this.sessions.check(clientId, instance, seq, digest, this.ignoreSessionMode ? undefined : mode);
   }
 
   /**
@@ -255,7 +259,7 @@ export class KvStateMachine {
     const { clientId, instance, seq, op, session } = decoded.cmd;
     const index = entry.index;
     const digest = new LazyDigest(op);
-    const check = this.sessions.check(clientId, instance, seq, digest, session);
+    const check = this.sessions.check(clientId, instance, seq, digest, this.ignoreSessionMode ? undefined : session);
     switch (check.kind) {
       case 'duplicate':
         this.sessions.touch(clientId, index, null);

@@ -67,6 +67,9 @@ const cases: readonly DetectionCase[] = [
   // Issue 18, the divergent_install fault (sim/divergent-install.ts). Runs to detection on seeds 101-110 (2026-12-07):
   // 1, 15, 1, 2, 4, 11, 3, 1, 5, 2 (about 1 in 4).
   { flag: 'keep-log-on-install', p: 0.08 },
+  // The session-eviction defect (2026-12-07, node/kv/sessions.ts), on a table of 1. Runs to detection on seeds
+  // 78001-78005 and 78016-78023: 34, 8, 12, 3, 14, 1, 12, 1, 11, 25, 37, 28, 14 (about 1 in 15).
+  { flag: 'ignore-session-expiry', p: 0.03 },
 ];
 
 /**
