@@ -116,6 +116,12 @@ function diskFailedMessage(what: string, error: unknown, code: string): string {
   );
 }
 
+/** Exits with NODE_EXIT.diskFailed and its one line when `error` is a disk's refusal (diskErrorCode); else returns. */
+function failIfDiskRefused(what: string, error: unknown): void {
+  const code = diskErrorCode(error);
+  if (code !== null) fail(NODE_EXIT.diskFailed, diskFailedMessage(what, error, code));
+}
+
 function fail(code: number, message: string): never {
   process.stderr.write(`rift-node: ${message}\n`);
   process.exit(code);
@@ -319,8 +325,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof StorageCorruptionError || error instanceof SnapshotUnusableError)
       fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
-    const code = diskErrorCode(error);
-    if (code !== null) fail(NODE_EXIT.diskFailed, diskFailedMessage(`cannot open storage in ${dataDir}`, error, code));
+    failIfDiskRefused(`cannot open storage in ${dataDir}`, error);
     fail(NODE_EXIT.usage, `cannot open storage in ${dataDir}: ${(error as Error).message}`);
   }
   const { storage, stored } = opened;
@@ -340,9 +345,7 @@ async function main(): Promise<void> {
         config.nodes.map((n) => n.id),
       );
     } catch (error) {
-      const code = diskErrorCode(error);
-      if (code !== null)
-        fail(NODE_EXIT.diskFailed, diskFailedMessage(`cannot read or write the bootstrap record in ${dataDir}`, error, code));
+      failIfDiskRefused(`cannot read or write the bootstrap record in ${dataDir}`, error);
       fail(NODE_EXIT.usage, `cannot read or write the bootstrap record in ${dataDir}: ${(error as Error).message}`);
     }
     if (check.kind === 'changed') fail(NODE_EXIT.usage, `refusing to start: ${bootstrapChangedMessage(check)}`);
@@ -357,8 +360,7 @@ async function main(): Promise<void> {
     incarnation = args.unsafe.memoryLog ? Date.now() : nextIncarnation(dataDir, Date.now());
   } catch (error) {
     if (error instanceof IncarnationError) fail(NODE_EXIT.corruptStorage, `refusing to start: ${error.message}\n${replaceAdvice}`);
-    const code = diskErrorCode(error);
-    if (code !== null) fail(NODE_EXIT.diskFailed, diskFailedMessage('cannot start', error, code));
+    failIfDiskRefused('cannot start', error);
     fail(NODE_EXIT.usage, `cannot start: ${(error as Error).message}`);
   }
 
