@@ -77,6 +77,12 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
   /** Per process, its outstanding op: the op, its key's lines and its local index there. */
   const outstanding = new Map<number, { p: PreparedOp; acc: KeyLines; local: number }>();
   let clientOpCount = 0;
+  /**
+   * Each client invoke's line, by its index: a certificate (--witness) names ops by the invoke's index, so two invokes
+   * of one index made a certificate that `--verify` refused (and let a forged one name the wrong op), though the
+   * verdict itself was right. Jepsen gives every op its own `:index`; completions are not named, so only invokes count.
+   */
+  const invokeLineByIndex = new Map<number, number>();
 
   for (const o of ops) {
     if (typeof o.process !== 'number') {
@@ -104,6 +110,15 @@ export function prepareHistory(ops: readonly HistoryOp[], modelName?: ModelName)
           `process ${o.process} invokes ${o.f} while its ${busy.p.invoke.f} from line ${lineOf(busy.p.invoke)} is still outstanding`,
         );
       }
+      const sameIndex = invokeLineByIndex.get(o.index);
+      if (sameIndex !== undefined) {
+        throw new HistoryFormatError(
+          lineOf(o),
+          `index ${o.index} is also the index of the invoke at line ${sameIndex}: ops are named by their index (in a ` +
+            'certificate, in the report), so each invoke needs its own; give every op a distinct index, or none',
+        );
+      }
+      invokeLineByIndex.set(o.index, lineOf(o));
       const p: PreparedOp = { invoke: o, outcome: 'info', modelOp: { f: o.f, input: o.value, output: undefined } };
       const k = keyOf(o);
       const type = o.key === undefined || o.key === null ? 'absent' : typeof o.key === 'number' ? 'number' : 'string';

@@ -338,6 +338,32 @@ describe('client ops under a process name', () => {
   });
 });
 
+describe('op indexes', () => {
+  test('two invokes of one index are refused (a certificate names ops by index); completions and absent indexes are not', async () => {
+    // The second write's invoke reuses the read's index 0: --witness then wrote a certificate --verify refused.
+    const dup = [
+      '{"index":0,"process":1,"type":"invoke","f":"read","value":null}',
+      '{"index":1,"process":1,"type":"ok","f":"read","value":2}',
+      '{"index":0,"process":0,"type":"invoke","f":"write","value":2}',
+      '{"index":3,"process":0,"type":"ok","f":"write","value":2}',
+    ].join('\n');
+    const e = await formatError(checkFile(file(dup)));
+    expect(e.line).toBe(3);
+    expect(e.message).toMatch(/^line 3: index 0 is also the index of the invoke at line 1/);
+    expect(() => checkHistory(parseHistoryText(dup, 'jsonl'))).toThrow(/index 0 is also the index of the invoke at line 1/);
+    // A completion may share its invoke's index (some converters write one index per op pair), and indexes may be absent.
+    const shared = [
+      '{"index":0,"process":0,"type":"invoke","f":"write","value":2}',
+      '{"index":0,"process":0,"type":"ok","f":"write","value":2}',
+      '{"index":1,"process":1,"type":"invoke","f":"read","value":null}',
+      '{"index":1,"process":1,"type":"ok","f":"read","value":2}',
+    ].join('\n');
+    expect(checkHistory(parseHistoryText(shared, 'jsonl')).valid).toBe(true);
+    const absent = '{"process":0,"type":"invoke","f":"write","value":1}\n{"process":0,"type":"ok","f":"write","value":1}';
+    expect(checkHistory(parseHistoryText(absent, 'jsonl')).valid).toBe(true);
+  });
+});
+
 describe('process numbers', () => {
   test('beyond 2^53 are refused as inexact, not merged into one process', () => {
     // Both read as 9007199254740992: refused before as "process 9007199254740992 invokes write while its write from

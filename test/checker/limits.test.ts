@@ -37,8 +37,9 @@ describe('limits', () => {
 
   test('an invalid key beats an unknown one', () => {
     const rows = hardHistory().map((o) => ({ ...o, key: 'hard' }));
-    rows.push({ index: 100, process: 200, type: 'invoke', f: 'read', value: null, key: 'easy', line: 100 });
-    rows.push({ index: 101, process: 200, type: 'ok', f: 'read', value: 1, key: 'easy', line: 101 });
+    const n = rows.length; // indexes are unique: a certificate names ops by them
+    rows.push({ index: n, process: 200, type: 'invoke', f: 'read', value: null, key: 'easy', line: n + 1 });
+    rows.push({ index: n + 1, process: 200, type: 'ok', f: 'read', value: 1, key: 'easy', line: n + 2 });
     const r = checkHistory(rows, { timeLimitMs: 5000 });
     expect(r.valid).toBe(false);
     expect(r.failures).toEqual(['easy']);
