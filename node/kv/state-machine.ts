@@ -14,6 +14,7 @@ import { assert, assertNever } from '../util/assert.js';
 import { isRecord } from '../transport/validate.js';
 import { decodeCommand } from './command.js';
 import { DEFAULT_MAX_SESSIONS, LazyDigest, SessionTable, sessionFromSnapshot, sessionToSnapshot } from './sessions.js';
+import { KvSnapshotWriter, type Preimages } from './snapshot-writer.js';
 import { pairBytes, sessionBytes } from './stored-size.js';
 import type { DigestOf, Session, SessionCheck } from './sessions.js';
 
@@ -93,6 +94,9 @@ export class KvStateMachine {
   /** Sum of pairBytes over the data. */
   private dataBytes = 0;
   private readonly maxStateBytes: number;
+  /** The open snapshot writer's preimages (snapshot-writer.ts), or null when none is open: at most one at a time. */
+  private preimages: Preimages | null = null;
+  private writer: KvSnapshotWriter | null = null;
 
   constructor(opts: KvStateMachineOptions = {}) {
     this.sessions = new SessionTable(opts.maxSessions ?? DEFAULT_MAX_SESSIONS);
@@ -158,15 +162,36 @@ export class KvStateMachine {
    * (index, term, configuration) travels beside it, not in it.
    */
   encodeSnapshot(): string {
-    const keys = [...this.data.keys()].sort();
-    return JSON.stringify({
-      format: KV_SNAPSHOT_FORMAT,
-      version: KV_SNAPSHOT_VERSION,
-      lastApplied: this.lastAppliedIndex,
-      undecodable: this.undecodable,
-      data: keys.map((key) => [key, this.data.get(key)]),
-      sessions: this.sessions.list().map(sessionToSnapshot),
+    const writer = this.beginSnapshot();
+    const parts: string[] = [];
+    for (let part = writer.next(Infinity); part !== null; part = writer.next(Infinity)) parts.push(part);
+    return parts.join('');
+  }
+
+  /**
+   * {@link encodeSnapshot}'s text as it stands now, to be read a piece at a
+   * time while entries go on being applied (snapshot-writer.ts: the state
+   * machine keeps each written key's old value until the writer is done).
+   * One writer at a time; `restoreSnapshot` abandons an open one. Costs now:
+   * sorting the keys and the session table's text (about 20 ms for 400,000
+   * keys); the data's text is built by the writer.
+   */
+  beginSnapshot(): KvSnapshotWriter {
+    assert(this.writer === null, 'a snapshot writer is already open');
+    const head =
+      `{"format":${JSON.stringify(KV_SNAPSHOT_FORMAT)},"version":${JSON.stringify(KV_SNAPSHOT_VERSION)},` +
+      `"lastApplied":${this.lastAppliedIndex},"undecodable":${this.undecodable},"data":[`;
+    const tail = `],"sessions":${JSON.stringify(this.sessions.list().map(sessionToSnapshot))}}`;
+    const preimages: Preimages = new Map();
+    const writer = new KvSnapshotWriter(head, [...this.data.keys()].sort(), this.data, preimages, tail, () => {
+      if (this.writer === writer) {
+        this.writer = null;
+        this.preimages = null;
+      }
     });
+    this.writer = writer;
+    this.preimages = preimages;
+    return writer;
   }
 
   /**
@@ -218,6 +243,8 @@ export class KvStateMachine {
     }
     const replaced = this.sessions.replaceAll(sessions);
     if (replaced !== null) return { ok: false, error: `kv snapshot: ${replaced}` };
+    // The state a writer was reading is gone (its snapshot is older than this one anyway).
+    this.writer?.abandon();
     this.data.clear();
     this.dataBytes = 0;
     for (const [key, stored] of data) this.setValue(key, stored);
@@ -328,8 +355,14 @@ export class KvStateMachine {
     };
   }
 
+  /** Copy-on-write for an open snapshot writer: the key's value at the writer's start, kept once. */
+  private beforeWrite(key: string, before: string | undefined): void {
+    if (this.preimages !== null && !this.preimages.has(key)) this.preimages.set(key, before);
+  }
+
   private setValue(key: string, value: string): void {
     const before = this.data.get(key);
+    this.beforeWrite(key, before);
     if (before !== undefined) this.dataBytes -= pairBytes(key, before);
     this.data.set(key, value);
     this.dataBytes += pairBytes(key, value);
@@ -338,6 +371,7 @@ export class KvStateMachine {
   private deleteValue(key: string): void {
     const before = this.data.get(key);
     if (before === undefined) return;
+    this.beforeWrite(key, before);
     this.dataBytes -= pairBytes(key, before);
     this.data.delete(key);
   }

@@ -23,6 +23,7 @@ export function snapshotChecksum(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function snapshotBytes(meta: SnapshotMeta, data: Buffer): SnapshotBytes {
-  return { meta, data, checksum: snapshotChecksum(data) };
+/** `checksum`: the data's snapshotChecksum when the caller computed it as the data was built (host.ts takeSnapshot). */
+export function snapshotBytes(meta: SnapshotMeta, data: Buffer, checksum: string = snapshotChecksum(data)): SnapshotBytes {
+  return { meta, data, checksum };
 }

@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Update } from '../../../node/storage/crc32.js';
+import { crc32, crc32TableUpdate, crc32Update, ZLIB_MIN_BYTES } from '../../../node/storage/crc32.js';
 
 describe('crc32', () => {
   it('matches the standard check value', () => {
@@ -19,6 +19,24 @@ describe('crc32', () => {
         const k = bytes.length === 0 ? 0 : cut % (bytes.length + 1);
         expect(crc32Update(crc32Update(0, bytes, 0, k), bytes, k)).toBe(c);
       }),
+    );
+  });
+
+  it('the zlib fast path (long ranges) equals the table loop, across the threshold and from any start (fast-check prints seed on failure)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: ZLIB_MIN_BYTES - 2, maxLength: 3 * ZLIB_MIN_BYTES }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        (bytes, a, b, seed) => {
+          const start = a % (bytes.length + 1);
+          const end = start + (b % (bytes.length - start + 1));
+          const crc = seed >>> 0;
+          expect(crc32Update(crc, bytes, start, end)).toBe(crc32TableUpdate(crc, bytes, start, end));
+          expect(crc32Update(0, bytes)).toBe(crc32TableUpdate(0, bytes));
+        },
+      ),
     );
   });
 });
