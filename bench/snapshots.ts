@@ -171,6 +171,77 @@ async function catchUpFigure(opts: Options): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * big-state: 5 nodes (fsync, loopback) take N writes from C clients over K keys of B bytes, so the state grows to
+ * about K x B bytes and every node snapshots it several times. What a snapshot costs the cluster: how many times the
+ * leader changed meanwhile (a node that stops answering for an election timeout loses its leadership) and how long
+ * the slowest writes waited. Run it as `--only big-state --writes 40000 --keys 40000 --value-bytes 2000 --clients 32`
+ * (an 80 MB state; README "Snapshots" has the figures before and after the snapshot was built off the event loop).
+ */
+async function bigStateFigure(opts: Options): Promise<Record<string, unknown>> {
+  const runDir = mkdtempSync(join(tmpdir(), 'rift-snapbench-'));
+  const cluster = await Cluster.start({ nodeCount: 5, runDir, nodeFlags: [], net: 'direct', seed: 3, readyTimeoutMs: 120_000 });
+  let watching = true;
+  const terms: number[] = [];
+  const watcher = (async () => {
+    while (watching) {
+      for (const id of cluster.nodeIds) {
+        const s = await cluster.status(id, 1000).catch(() => null);
+        if (s !== null && s.currentTerm > (terms.at(-1) ?? 0)) terms.push(s.currentTerm);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    const leader = await cluster.waitForLeader(30_000);
+    const firstTerm = terms.at(-1) ?? 0;
+    const value = 'v'.repeat(opts.valueBytes);
+    const latenciesMs: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: opts.clients }, async (_, c) => {
+        const client = new RiftClient({
+          config: cluster.config,
+          clientId: `bigstate-${c}`,
+          timeoutMs: 30_000,
+          seed: c + 1,
+          ...(leader !== null ? { initialNode: leader } : {}),
+        });
+        while (next < opts.writes) {
+          const i = next++;
+          const t0 = performance.now();
+          const r = await client.put(`k${i % opts.keys}`, value);
+          latenciesMs.push(performance.now() - t0);
+          if (r.type !== 'ok') throw new Error(`put ${i}: ${JSON.stringify(r)}`);
+        }
+        client.close();
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latenciesMs.sort((a, b) => a - b);
+    const saved = cluster.nodeIds.flatMap((id) =>
+      [...nodeLog(runDir, id).matchAll(/snapshot \d+@\d+ saved \((\d+) bytes\)/g)].map((m) => Number(m[1])),
+    );
+    return {
+      figure: 'big-state',
+      writes: opts.writes,
+      seconds: Number(seconds.toFixed(1)),
+      leaderChanges: (terms.at(-1) ?? firstTerm) - firstTerm,
+      snapshotsSaved: saved.length,
+      largestSnapshotBytes: Math.max(0, ...saved),
+      writesOver300Ms: latenciesMs.filter((l) => l > 300).length,
+      p99Ms: Number((latenciesMs[Math.floor(latenciesMs.length * 0.99)] ?? 0).toFixed(1)),
+      maxMs: Math.round(latenciesMs.at(-1) ?? 0),
+    };
+  } finally {
+    watching = false;
+    await watcher;
+    await cluster.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
 export async function runSnapshotsBench(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
@@ -201,9 +272,11 @@ export async function runSnapshotsBench(argv: readonly string[]): Promise<void> 
     ['restart-snap', () => restartFigure(opts, 10_000)],
     ['restart-nosnap', () => restartFigure(opts, null)],
     ['catch-up', () => catchUpFigure(opts)],
+    ['big-state', () => bigStateFigure(opts)],
   ];
   for (const [name, run] of figures) {
-    if (only !== undefined && !only.split(',').includes(name)) continue;
+    // big-state wants other sizes than the rest (see bigStateFigure): only when asked for.
+    if (only === undefined ? name === 'big-state' : !only.split(',').includes(name)) continue;
     const result = await run();
     results.push(result);
     process.stdout.write(`${name}: ${JSON.stringify(result)}\n`);

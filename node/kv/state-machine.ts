@@ -162,7 +162,9 @@ export class KvStateMachine {
    * (index, term, configuration) travels beside it, not in it.
    */
   encodeSnapshot(): string {
-    const writer = this.beginSnapshot();
+    // In one call nothing is applied meanwhile: no preimages, and an open writer (a snapshot being built) is left alone
+    // (the host's state digest asks for this text while one may be open).
+    const writer = this.writerNow(null);
     const parts: string[] = [];
     for (let part = writer.next(Infinity); part !== null; part = writer.next(Infinity)) parts.push(part);
     return parts.join('');
@@ -178,19 +180,32 @@ export class KvStateMachine {
    */
   beginSnapshot(): KvSnapshotWriter {
     assert(this.writer === null, 'a snapshot writer is already open');
+    const preimages: Preimages = new Map();
+    const writer = this.writerNow(preimages);
+    this.writer = writer;
+    this.preimages = preimages;
+    return writer;
+  }
+
+  /** A writer of the state as it is now; `preimages` null: read at once, nothing kept (encodeSnapshot). */
+  private writerNow(preimages: Preimages | null): KvSnapshotWriter {
     const head =
       `{"format":${JSON.stringify(KV_SNAPSHOT_FORMAT)},"version":${JSON.stringify(KV_SNAPSHOT_VERSION)},` +
       `"lastApplied":${this.lastAppliedIndex},"undecodable":${this.undecodable},"data":[`;
     const tail = `],"sessions":${JSON.stringify(this.sessions.list().map(sessionToSnapshot))}}`;
-    const preimages: Preimages = new Map();
-    const writer = new KvSnapshotWriter(head, [...this.data.keys()].sort(), this.data, preimages, tail, () => {
-      if (this.writer === writer) {
-        this.writer = null;
-        this.preimages = null;
-      }
-    });
-    this.writer = writer;
-    this.preimages = preimages;
+    const writer: KvSnapshotWriter = new KvSnapshotWriter(
+      head,
+      [...this.data.keys()].sort(),
+      this.data,
+      preimages ?? new Map(),
+      tail,
+      () => {
+        if (this.writer === writer) {
+          this.writer = null;
+          this.preimages = null;
+        }
+      },
+    );
     return writer;
   }
 

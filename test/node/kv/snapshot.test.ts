@@ -160,6 +160,8 @@ describe('KvStateMachine snapshots', () => {
           const bound = machine.storedBytes;
           const writer = machine.beginSnapshot();
           expect(() => machine.beginSnapshot()).toThrow(/already open/);
+          // A one-call encoding meanwhile (the host's state digest) reads the state as it is, and leaves the writer open.
+          expect(machine.encodeSnapshot()).toBe(reference(frozen));
           const pieces: string[] = [];
           let next = at;
           for (let i = 0; ; i++) {
@@ -168,6 +170,7 @@ describe('KvStateMachine snapshots', () => {
             pieces.push(piece);
             // Between pieces, the state machine applies the next entries (writes, deletes, sessions evicted).
             for (let k = 0; k < 2 && next < log.length; k++, appliedWhileOpen++) machine.apply(log[next++]!);
+            if (i === 1) expect(machine.encodeSnapshot()).toBe(reference(machine)); // the digest's view: the state now
           }
           const text = pieces.join('');
           expect(text).toBe(reference(frozen));
