@@ -42,7 +42,6 @@
  * harness gives each node its own), and the whole file is read into memory
  * on open (no snapshots yet, so the log is whole in memory anyway).
  */
-import { writeSpread } from './spread-write.js';
 import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../raft/types.js';
 import { AssertionError, assert } from '../util/assert.js';
@@ -204,13 +203,22 @@ async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Bu
   const tmp = file + TEMP_SUFFIX;
   const fh = await fs.open(tmp, 'create');
   try {
-    await writeSpread(fh, Buffer.concat(chunks), 0);
+    await writeFully(fh, Buffer.concat(chunks), 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
   await fs.rename(tmp, file);
   await fs.fsyncDir(path.dirname(file));
+}
+
+async function writeFully(fh: StorageFile, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const bytesWritten = await fh.write(buf, done, buf.length - done, position + done);
+    assert(bytesWritten > 0, 'write made progress');
+    done += bytesWritten;
+  }
 }
 
 class FileRaftStorage implements RaftStorage {
@@ -353,7 +361,7 @@ class FileRaftStorage implements RaftStorage {
       }
       newOffsets = raw.records.map((_, i) => frameStarts[frameOf[head.length + i]!]!);
       tmpFh = await this.fs.open(tmp, 'create');
-      await writeSpread(tmpFh, Buffer.concat([FILE_MAGIC, ...frames]), 0);
+      await writeFully(tmpFh, Buffer.concat([FILE_MAGIC, ...frames]), 0);
       await tmpFh.sync();
     } catch (e) {
       await this.abandonRewrite(tmp, tmpFh, `rewrite of ${this.file} abandoned, the old file stays: ${(e as Error).message}`);
@@ -369,7 +377,7 @@ class FileRaftStorage implements RaftStorage {
       const tail = Buffer.concat(this.writtenSinceCut);
       assert(cut + tail.length === this.fileEnd, 'the rewrite saw every write since its cut');
       try {
-        await writeSpread(fh, tail, prefixEnd);
+        await writeFully(fh, tail, prefixEnd);
         await fh.sync();
         await fh.close();
       } catch (e) {

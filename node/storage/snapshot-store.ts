@@ -32,7 +32,6 @@ import { join } from 'node:path';
 import type { Configuration, SnapshotMeta } from '../raft/types.js';
 import { configurationProblem } from '../raft/configuration.js';
 import { assert } from '../util/assert.js';
-import { spreadFlushDue, spreadWriteLength } from './spread-write.js';
 import { crc32 } from './crc32.js';
 import type { StorageFs } from './storage-fs.js';
 
@@ -214,15 +213,8 @@ export class SnapshotStore {
     const temp = join(this.dir, TEMP_SNAPSHOT_FILE);
     const file = await this.fs.open(temp, 'create');
     try {
-      // Flushed piece by piece (spread-write.ts: a big file's dirty pages stalled the log's fsync on the event loop).
-      // The loop is written out rather than a call to writeSpread so a small snapshot's save takes the same turns as
-      // before it (the simulator's kept scenarios replay them).
-      for (let written = 0; written < bytes.length;) {
-        if (spreadFlushDue(written)) await file.datasyncInBackground();
-        const n = await file.write(bytes, written, spreadWriteLength(bytes.length, written), written);
-        assert(n > 0, 'write made progress');
-        written += n;
-      }
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes, written, bytes.length - written, written);
       await file.sync();
     } finally {
       await file.close();
