@@ -7,7 +7,9 @@
  * Network: 'relay' (default, no root) routes every directed peer link through
  * the in-process UDP relay (harness/net/relay.ts); 'netns' puts every node in
  * its own network namespace with nftables faults (harness/net/netns.ts).
- * Clients always talk to the nodes' own addresses, never through the relay.
+ * Clients talk to the nodes' own addresses, never through the peer relay;
+ * with `clientRelay` (the client-loss nemesis) the harness's clients reach
+ * them through the client links' relay (net/client-relay.ts) instead.
  *
  * No orphans: stop() (idempotent) SIGCONTs then SIGKILLs every node (a stopped
  * process keeps a SIGTERM pending until SIGCONT, but SIGKILL works), closes the
@@ -26,6 +28,7 @@ import type { NodeStatus } from '../node/protocol.js';
 import { DirectNetwork } from './net/direct.js';
 import { NetnsNetwork } from './net/netns.js';
 import { UdpRelay } from './net/relay.js';
+import { ClientRelay } from './net/client-relay.js';
 import type { NetworkControl } from './net/types.js';
 import { DbCluster } from './db/cluster.js';
 import { RiftDb } from './db/rift/rift-db.js';
@@ -88,6 +91,12 @@ export interface ClusterOptions {
    * (issue 18). Default 0.
    */
   spareCount?: number;
+  /**
+   * Start the client links' relay (net/client-relay.ts), through which the
+   * harness's clients reach every node, spares included: what the
+   * client-loss nemesis drops datagrams in. Default false.
+   */
+  clientRelay?: boolean;
 }
 
 export class Cluster extends DbCluster<RiftDb> {
@@ -98,6 +107,8 @@ export class Cluster extends DbCluster<RiftDb> {
     net: NetworkControl,
     relay: UdpRelay | null,
     netns: NetnsNetwork | null,
+    /** The client links' relay (ClusterOptions.clientRelay), or null: clients reach the nodes directly. */
+    override readonly clientNet: ClientRelay | null,
     opts: ClusterOptions,
   ) {
     super(
@@ -106,10 +117,12 @@ export class Cluster extends DbCluster<RiftDb> {
       {
         stop: async () => {
           relay?.close();
+          clientNet?.close();
           if (netns !== null) await netns.teardown();
         },
         stopSync: () => {
           relay?.close();
+          clientNet?.close();
           netns?.teardownSync();
         },
       },
@@ -209,12 +222,29 @@ export class Cluster extends DbCluster<RiftDb> {
       wrap: (id, command) => guardedSpawn(netns !== null ? netns.wrap(id, command.command, command.args) : command, guard),
       ...(faketime !== undefined ? { faketime } : {}),
     });
-    const cluster = new Cluster(config, configPath, db, net, relay, netns, opts);
+    let clientNet: ClientRelay | null = null;
+    try {
+      if (opts.clientRelay === true) clientNet = await ClientRelay.start({ nodes: addresses, seed: (opts.seed ^ 0xc11e47) >>> 0 });
+    } catch (err) {
+      relay?.close();
+      if (netns !== null) await netns.teardown();
+      throw err;
+    }
+    const cluster = new Cluster(config, configPath, db, net, relay, netns, clientNet, opts);
     await cluster.startAll();
     cluster.log(
       `cluster up: ${opts.nodeCount} nodes${spareCount > 0 ? ` and ${spareCount} spare identities (${spareNodes.map((n) => n.id).join(', ')}, --join)` : ''} (${opts.net}), config ${configPath}`,
     );
     return cluster;
+  }
+
+  /**
+   * The addresses the harness's clients use for the nodes (bootstrap and
+   * spares): the client relay's fronts with one, else the nodes' own.
+   */
+  clientAddresses(): { readonly nodes: NodeAddress[]; readonly spareNodes: NodeAddress[] | undefined } {
+    const via = (n: NodeAddress): NodeAddress => (this.clientNet === null ? n : { id: n.id, ...this.clientNet.frontAddress(n.id) });
+    return { nodes: this.config.nodes.map(via), spareNodes: this.config.spareNodes?.map(via) };
   }
 
   /** Status over IPC (rift's whole NodeStatus); null when the node is dead, paused or does not answer in time. */

@@ -14,6 +14,12 @@ import { faketimeUnavailableReason } from './db/faketime-clock.js';
 import type { ClockVia } from './db/system.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
+import {
+  clientLossDirections,
+  defaultClientLossDirections,
+  defaultClientLossPct,
+  type ClientLossDirection,
+} from './nemesis/kinds/client-loss.js';
 import { defaultReplayModes } from './nemesis/kinds/replay.js';
 import { resizeSpares } from './nemesis/kinds/resize.js';
 import { replayModes, type ReplayMode } from './net/replay-stage.js';
@@ -81,6 +87,10 @@ export interface JepsenOptions {
   readonly clockVia: ClockVia;
   /** Loss faults draw their rate from this range, in percent. */
   readonly lossPct: { readonly min: number; readonly max: number };
+  /** Client-loss faults draw their rate from this range, in percent. */
+  readonly clientLossPct: { readonly min: number; readonly max: number };
+  /** What client-loss faults drop (replies, both). */
+  readonly clientLossDirections: readonly ClientLossDirection[];
   /** What replay faults do (replay, hold). */
   readonly replayModes: readonly ReplayMode[];
   /** --pause-wake-alone: pauses cut the nodes off and keep them cut off this long after waking, ms; null: off. */
@@ -360,6 +370,8 @@ const optionSpec = {
   'clock-faults': { type: 'string' },
   'clock-via': { type: 'string' },
   'loss-rates': { type: 'string' },
+  'client-loss-rates': { type: 'string' },
+  'client-loss-directions': { type: 'string' },
   'replay-modes': { type: 'string' },
   'pause-wake-alone': { type: 'string' },
   'disk-faults': { type: 'string' },
@@ -498,6 +510,16 @@ export function parseReplayModes(raw: string | undefined): ReplayMode[] {
   return replayModes.filter((m) => items.includes(m));
 }
 
+export function parseClientLossDirections(raw: string | undefined): ClientLossDirection[] {
+  if (raw === undefined) return [...defaultClientLossDirections];
+  const items = commaList('client-loss-directions', raw);
+  for (const item of items) {
+    if (!(clientLossDirections as readonly string[]).includes(item))
+      throw new UsageError(`--client-loss-directions: unknown direction "${item}" (known: ${clientLossDirections.join(', ')})`);
+  }
+  return clientLossDirections.filter((d) => items.includes(d));
+}
+
 export function parseDiskFaults(raw: string | undefined): DiskFault[] {
   if (raw === undefined) return [...defaultDiskFaults];
   const items = commaList('disk-faults', raw);
@@ -509,14 +531,18 @@ export function parseDiskFaults(raw: string | undefined): DiskFault[] {
 }
 
 /** `--loss-rates 0.4-0.7` or `--loss-rates 0.5`: a range of fractions, as whole percents. */
-export function parseLossRates(raw: string | undefined): { min: number; max: number } {
-  if (raw === undefined) return { ...defaultLossPct };
+export function parseLossRates(
+  raw: string | undefined,
+  flag = 'loss-rates',
+  defaults: { readonly min: number; readonly max: number } = defaultLossPct,
+): { min: number; max: number } {
+  if (raw === undefined) return { ...defaults };
   const m = /^\s*(\d*\.?\d+)\s*(?:-\s*(\d*\.?\d+)\s*)?$/.exec(raw);
   const lo = m === null ? NaN : Number(m[1]);
   const hi = m === null ? NaN : Number(m[2] ?? m[1]);
   const pct = (x: number): number => Math.round(x * 100);
   if (!(lo >= 0 && hi <= 1 && lo <= hi) || Math.abs(pct(lo) - lo * 100) > 1e-6 || Math.abs(pct(hi) - hi * 100) > 1e-6) {
-    throw new UsageError(`--loss-rates must be LO-HI or RATE with 0 <= LO <= HI <= 1 in steps of 0.01, got "${raw}"`);
+    throw new UsageError(`--${flag} must be LO-HI or RATE with 0 <= LO <= HI <= 1 in steps of 0.01, got "${raw}"`);
   }
   return { min: pct(lo), max: pct(hi) };
 }
@@ -689,6 +715,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       );
   }
   const lossPct = parseLossRates(v['loss-rates']);
+  const clientLossPct = parseLossRates(v['client-loss-rates'], 'client-loss-rates', defaultClientLossPct);
+  const clientLossDirectionList = parseClientLossDirections(v['client-loss-directions']);
   const replayModeList = parseReplayModes(v['replay-modes']);
   const pauseWakeAloneMs = parseMsRange('pause-wake-alone', v['pause-wake-alone']);
   if (pauseWakeAloneMs !== null && nemesis.includes('partition')) {
@@ -832,6 +860,8 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
       clockFaults: clockFaultModes,
       clockVia,
       lossPct,
+      clientLossPct,
+      clientLossDirections: clientLossDirectionList,
       replayModes: replayModeList,
       pauseWakeAloneMs,
       diskFaults: diskFaultModes,

@@ -7,6 +7,7 @@
  * a synchronous process 'exit' hook), and the network's teardown after the
  * nodes'.
  */
+import type { ClientLinkControl } from '../net/client-relay.js';
 import type { NetworkControl } from '../net/types.js';
 import type { ClockState } from '../node-process.js';
 import { readLocalDataFile, writeLocalDataFile } from './data-files.js';
@@ -34,6 +35,8 @@ export interface NetTeardown {
 
 export class DbCluster<D extends Db = Db> {
   readonly nodeIds: readonly string[];
+  /** The client links' relay, where the system routes its clients through one (rift with client-loss); else null. */
+  readonly clientNet: ClientLinkControl | null = null;
   private stopping: Promise<void> | null = null;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
   private readonly exitHandler = (): void => this.stopSync();

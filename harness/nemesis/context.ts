@@ -8,6 +8,7 @@
  */
 import type { MembershipCapability, NodeView } from '../db/db.js';
 import type { ClockState } from '../node-process.js';
+import type { ClientLinkControl } from '../net/client-relay.js';
 import type { NetworkControl } from '../net/types.js';
 import type { Rng } from '../rng.js';
 
@@ -15,6 +16,8 @@ import type { Rng } from '../rng.js';
 export interface NemesisCluster {
   readonly nodeIds: readonly string[];
   readonly net: NetworkControl;
+  /** The links between the harness's clients and the nodes, where they run through a relay (client-loss); null or absent: direct. */
+  readonly clientNet?: ClientLinkControl | null;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
   /** How the node's process last exited on its own (node/exit-codes.ts; 6: removed from the cluster), else null; absent: not known. */

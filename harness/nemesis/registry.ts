@@ -11,6 +11,7 @@
 import type { NemesisCatalogue } from '../../report/nemesis.js';
 import type { NemesisContext } from './context.js';
 import type { FaultNemesis, FinalHealStep, NemesisKindSpec, NemesisOption } from './kind.js';
+import { clientLoss, type ClientLossOp } from './kinds/client-loss.js';
 import { clock, type ClockOp } from './kinds/clock.js';
 import { delay, type DelayOp } from './kinds/delay.js';
 import { disk, type DiskOp } from './kinds/disk.js';
@@ -38,6 +39,7 @@ export interface NemesisOps {
   loss: LossOp;
   delay: DelayOp;
   duplicate: DuplicateOp;
+  'client-loss': ClientLossOp;
   replay: ReplayOp;
   disk: DiskOp;
   'lease-restart': LeaseRestartOp;
@@ -64,6 +66,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   loss,
   delay,
   duplicate,
+  'client-loss': clientLoss,
   replay,
   disk,
   'lease-restart': leaseRestart,

@@ -135,6 +135,8 @@ export class NemesisRunner {
         return this.nemeses.delay.invoke(op);
       case 'duplicate':
         return this.nemeses.duplicate.invoke(op);
+      case 'client-loss':
+        return this.nemeses['client-loss'].invoke(op);
       case 'replay':
         return this.nemeses.replay.invoke(op);
       case 'disk':

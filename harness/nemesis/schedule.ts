@@ -19,6 +19,7 @@
  * shrinks like any slot (toward the first slot, or away with its cycle).
  */
 import fc from 'fast-check';
+import type { ClientLossDirection } from './kinds/client-loss.js';
 import type { ClockFault } from './kinds/clock.js';
 import type { DiskFault } from './kinds/disk.js';
 import type { PartitionShape } from './kinds/partition.js';
@@ -43,6 +44,10 @@ export interface ScheduleOptions {
   readonly clockFaults?: readonly ClockFault[];
   /** Loss rates drawn from, in percent, inclusive (default 10–50). */
   readonly lossPct?: { readonly min: number; readonly max: number };
+  /** Client-link loss rates drawn from, in percent, inclusive (default kinds/client-loss.ts defaultClientLossPct). */
+  readonly clientLossPct?: { readonly min: number; readonly max: number };
+  /** What client-loss faults drop, drawn from (default: replies). */
+  readonly clientLossDirections?: readonly ClientLossDirection[];
   /** --pause-wake-alone: pauses cut the nodes off, and they stay cut off this long (ms, inclusive) after waking. */
   readonly pauseWakeAloneMs?: { readonly min: number; readonly max: number };
   /** Replay fault modes drawn from (default replay, hold). */

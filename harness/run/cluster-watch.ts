@@ -18,6 +18,7 @@
  */
 import type { NodeView } from '../db/db.js';
 import type { LinkCounters, NetworkControl } from '../net/types.js';
+import type { ClientLinkControl } from '../net/client-relay.js';
 
 export type NodeObs =
   | { readonly kind: 'down' }
@@ -46,6 +47,8 @@ export interface NetSnapshot {
 export interface WatchedCluster {
   readonly nodeIds: readonly string[];
   readonly net: NetworkControl;
+  /** The client links' relay, where clients go through one (client-loss): its counters join the peer links'. */
+  readonly clientNet?: ClientLinkControl | null;
   isAlive(id: string): boolean;
   isPaused(id: string): boolean;
   status(id: string, timeoutMs?: number): Promise<NodeView | null>;
@@ -132,14 +135,16 @@ export class ClusterWatch {
 
   /** The network's per-link counters now, kept under a nemesis op's history index (no-op where not counted). */
   snapshotNet(historyIndex: number): void {
-    const links = this.cluster.net.linkStats?.();
-    if (links === undefined) return;
-    this.snapshots.set(historyIndex, { atMs: this.opts.nowMs(), links });
+    const peers = this.cluster.net.linkStats?.();
+    // The client links (client-loss) are counted beside the peer links, under keys of their own (clients>n1, n1>clients).
+    const clients = this.cluster.clientNet?.linkStats() ?? undefined;
+    if (peers === undefined && clients === undefined) return;
+    this.snapshots.set(historyIndex, { atMs: this.opts.nowMs(), links: { ...peers, ...clients } });
   }
 
   /** Whether the network's links are counted at all (the relay: yes; netns: no). */
   get countsLinks(): boolean {
-    return this.cluster.net.linkStats !== undefined;
+    return this.cluster.net.linkStats !== undefined || (this.cluster.clientNet ?? null) !== null;
   }
 
   netAt(historyIndex: number): NetSnapshot | null {

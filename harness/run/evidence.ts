@@ -194,6 +194,8 @@ function describeStart(kind: NemesisKind, v: unknown): string {
     }
     case 'loss':
       return `drop ${Math.round(Number(field(v, 'rate') ?? 0) * 100)}% on every link`;
+    case 'client-loss':
+      return `drop ${Math.round(Number(field(v, 'rate') ?? 0) * 100)}% of ${field(v, 'direction') === 'both' ? 'datagrams both ways' : 'replies'} on the clients' links`;
     case 'delay':
       return `delay ${String(field(v, 'delayMs'))}±${String(field(v, 'jitterMs'))} ms on every link`;
     case 'duplicate':
@@ -284,6 +286,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'loss':
     case 'delay':
     case 'duplicate':
+    case 'client-loss':
     case 'replay':
     case 'lease-restart':
     case 'relead':
@@ -317,6 +320,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'loss':
     case 'delay':
     case 'duplicate':
+    case 'client-loss':
     case 'replay':
     case 'disk':
     case 'lease-restart':

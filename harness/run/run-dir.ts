@@ -59,6 +59,8 @@ export function nemesisSchedule(options: JepsenOptions, seed: number): NemesisEv
     targets: options.targets,
     clockFaults: options.clockFaults,
     lossPct: options.lossPct,
+    clientLossPct: options.clientLossPct,
+    clientLossDirections: options.clientLossDirections,
     replayModes: options.replayModes,
     ...(options.pauseWakeAloneMs !== null ? { pauseWakeAloneMs: options.pauseWakeAloneMs } : {}),
     diskFaults: options.diskFaults,

@@ -47,6 +47,8 @@ export const riftSystem: SystemUnderTest = {
       ...(options.snapshotEveryEntries !== null ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
       ...(options.snapshotChunkBytes !== null ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
       ...(options.maxSessions !== null ? { maxSessions: options.maxSessions } : {}),
+      // client-loss drops datagrams on the clients' links: the clients then reach the nodes through the client relay.
+      clientRelay: options.nemesis.includes('client-loss'),
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -57,12 +59,14 @@ export const riftSystem: SystemUnderTest = {
     });
     // Clients hold the client secret, never the peer secret.
     const { config } = cluster;
+    // The nodes' own addresses, or the client relay's fronts for them (client-loss).
+    const addresses = cluster.clientAddresses();
     const clientConfig: ClientConfig = {
       cluster: config.cluster,
       clientSecret: config.clientSecret,
-      nodes: config.nodes,
+      nodes: addresses.nodes,
       // A spare may come to lead: clients follow its redirect (node/client.ts looks addresses up in nodes and spareNodes).
-      ...(config.spareNodes !== undefined ? { spareNodes: config.spareNodes } : {}),
+      ...(addresses.spareNodes !== undefined ? { spareNodes: addresses.spareNodes } : {}),
       ...(config.clientFreshnessMs !== undefined ? { clientFreshnessMs: config.clientFreshnessMs } : {}),
     };
     return {

@@ -6,7 +6,8 @@
 import { readLocalDataFile, writeLocalDataFile } from '../../../harness/db/data-files.js';
 import type { GrantedVote } from '../../../harness/net/monitor.js';
 import type { ReplaySettings } from '../../../harness/net/replay-stage.js';
-import type { Grudge, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
+import type { ClientLinkControl, ClientLoss } from '../../../harness/net/client-relay.js';
+import type { Grudge, LinkCounters, NetStats, NetworkControl, PacketFaults } from '../../../harness/net/types.js';
 import type { NemesisCluster, NemesisContext } from '../../../harness/nemesis/context.js';
 import { Rng } from '../../../harness/rng.js';
 import { NodeExitedBeforeReady, type ClockState } from '../../../harness/node-process.js';
@@ -84,6 +85,25 @@ export class FakeMonitoredNet extends FakeNet {
   }
 }
 
+/** The client links' relay as the client-loss kind sees it: records the rates it is told. */
+export class FakeClientNet implements ClientLinkControl {
+  readonly calls: string[] = [];
+  private loss: ClientLoss = { replies: 0, requests: 0 };
+
+  async setClientLoss(loss: ClientLoss): Promise<void> {
+    this.calls.push(`setClientLoss ${JSON.stringify(loss)}`);
+    this.loss = loss;
+  }
+
+  clientLoss(): ClientLoss {
+    return this.loss;
+  }
+
+  linkStats(): Record<string, LinkCounters> {
+    return {};
+  }
+}
+
 export class FakeCluster implements NemesisCluster {
   readonly nodeIds: readonly string[];
   readonly calls: string[] = [];
@@ -95,6 +115,8 @@ export class FakeCluster implements NemesisCluster {
   term = 1;
   /** Nodes whose next restarts fail as a node refusing corrupt storage does (exit code 3). */
   readonly refuseStart = new Set<string>();
+  /** The client links (the client-loss kind's); its calls join the network's. */
+  readonly clientNet = new FakeClientNet();
 
   constructor(
     nodeCount: number,

@@ -43,6 +43,7 @@ const effects: Record<NemesisKind, RegExp[]> = {
   loss: [/^setFaults \{"lossRate":0\.\d+\}$/, /^setFaults \{"lossRate":0\}$/],
   delay: [/^setFaults \{"delayMs":\d+,"jitterMs":\d+\}$/, /^setFaults \{"delayMs":0,"jitterMs":0\}$/],
   duplicate: [/^setFaults \{"duplicateRate":0\.\d+\}$/, /^setFaults \{"duplicateRate":0\}$/],
+  'client-loss': [/^setClientLoss \{"replies":0\.\d+,"requests":(0|0\.\d+)\}$/, /^setClientLoss \{"replies":0,"requests":0\}$/],
   replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null( flush)?$/],
   disk: [/^kill n\d$/, /^restart n\d$/],
   'lease-restart': [
@@ -82,7 +83,7 @@ describe('NemesisRunner with a fake cluster', () => {
       const { runner, records } = await run(cluster, schedule, seed);
       expect(errorsIn(records), `seed ${seed}`).toEqual([]);
       expect(records.every((r) => kindOf(r.f) === kind)).toBe(true);
-      const calls = [...cluster.calls, ...cluster.net.calls];
+      const calls = [...cluster.calls, ...cluster.net.calls, ...cluster.clientNet.calls];
       for (const effect of effects[kind])
         expect(
           calls.some((c) => effect.test(c)),
@@ -110,6 +111,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-delay': null,
       'start-duplicate': { rate: 0.2 },
       'stop-duplicate': null,
+      'start-client-loss': { rate: 0.5, direction: 'both' },
+      'stop-client-loss': null,
       'start-replay': { mode: 'hold', fraction: 0.1, maxAgeMs: 3000 },
       'stop-replay': null,
       'start-disk': { target: 'one', fault: 'torn-tail' },
