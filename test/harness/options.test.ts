@@ -1,4 +1,5 @@
 import { faketimeUnavailableReason } from '../../harness/db/faketime-clock.js';
+import { etcdSystem } from '../../harness/db/etcd/system.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -159,6 +160,7 @@ describe('parseOptions: each flag', () => {
       'loss',
       'delay',
       'duplicate',
+      'client-loss',
       'replay',
       'disk',
       'lease-restart',
@@ -242,6 +244,7 @@ describe('parseOptions: each flag', () => {
       'loss',
       'delay',
       'duplicate',
+      'client-loss',
       'replay',
       'disk',
       'lease-restart',
@@ -261,6 +264,25 @@ describe('parseOptions: each flag', () => {
     expect(opts(['--nemesis', 'clock', '--clock-faults', 'fast,bump']).clockFaults).toEqual(['bump', 'fast']);
     expect(opts(['--nemesis', 'loss', '--loss-rates', '0.3-0.45']).lossPct).toEqual({ min: 30, max: 45 });
     expect(opts(['--nemesis', 'loss', '--loss-rates', '1']).lossPct).toEqual({ min: 100, max: 100 });
+  });
+
+  it('--client-loss-rates and --client-loss-directions; client-loss is for rift only', () => {
+    expect(opts([]).clientLossPct).toEqual({ min: 20, max: 50 });
+    expect(opts([]).clientLossDirections).toEqual(['replies']);
+    expect(opts(['--nemesis', 'client-loss', '--client-loss-rates', '0.1-0.9']).clientLossPct).toEqual({ min: 10, max: 90 });
+    expect(opts(['--nemesis', 'client-loss', '--client-loss-directions', 'both,replies']).clientLossDirections).toEqual([
+      'replies',
+      'both',
+    ]);
+    expect(usage(['--nemesis', 'client-loss', '--client-loss-rates', '0.9-0.1'])).toMatch(/--client-loss-rates must be LO-HI/);
+    expect(usage(['--nemesis', 'client-loss', '--client-loss-directions', 'sideways'])).toMatch(
+      /--client-loss-directions: unknown direction "sideways"/,
+    );
+    expect(usage(['--nemesis', 'loss', '--client-loss-rates', '0.5'])).toMatch(/--client-loss-rates needs --nemesis client-loss/);
+    // etcd's clients are not rift's: the system does not list the kind, and the options refuse it (where etcd is installed).
+    expect(etcdSystem.kinds).not.toContain('client-loss');
+    if (etcdSystem.unavailable() === null)
+      expect(usage(['--db', 'etcd', '--nemesis', 'client-loss'])).toMatch(/--nemesis client-loss: --db etcd cannot carry it/);
   });
 
   it('--clock-via: node by default; faketime moves the wall clock only (bump), for systems that allow it', () => {

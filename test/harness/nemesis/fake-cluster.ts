@@ -115,8 +115,8 @@ export class FakeCluster implements NemesisCluster {
   term = 1;
   /** Nodes whose next restarts fail as a node refusing corrupt storage does (exit code 3). */
   readonly refuseStart = new Set<string>();
-  /** The client links (the client-loss kind's); its calls join the network's. */
-  readonly clientNet = new FakeClientNet();
+  /** The client links (the client-loss kind's); null: a cluster whose clients reach the nodes directly. */
+  clientNet: FakeClientNet | null = new FakeClientNet();
 
   constructor(
     nodeCount: number,

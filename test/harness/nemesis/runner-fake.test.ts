@@ -83,7 +83,7 @@ describe('NemesisRunner with a fake cluster', () => {
       const { runner, records } = await run(cluster, schedule, seed);
       expect(errorsIn(records), `seed ${seed}`).toEqual([]);
       expect(records.every((r) => kindOf(r.f) === kind)).toBe(true);
-      const calls = [...cluster.calls, ...cluster.net.calls, ...cluster.clientNet.calls];
+      const calls = [...cluster.calls, ...cluster.net.calls, ...(cluster.clientNet?.calls ?? [])];
       for (const effect of effects[kind])
         expect(
           calls.some((c) => effect.test(c)),

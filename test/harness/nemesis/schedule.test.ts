@@ -28,6 +28,7 @@ const startFs = new Set([
   'start-loss',
   'start-delay',
   'start-duplicate',
+  'start-client-loss',
   'start-replay',
   'start-disk',
   'start-lease-restart',
