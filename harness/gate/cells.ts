@@ -305,17 +305,16 @@ export const correctCells: readonly GateCell[] = [
       'a session table of 4 for 10 clients: sessions are evicted while their clients retry (replies lost on the way to them), ' +
       'and a write of an evicted session is refused (session_expired, never applied twice); clients open their sessions anew',
     // A write retried after its session's eviction was applied a second time (2026-12-07; node/kv/sessions.ts): clients
-    // now open sessions explicitly (dissertation §6.3). The simulator's --max-sessions finds the old behaviour, and
-    // client-loss (lost replies of applied writes) lets this harness find it (ignore-session-expiry/client-loss).
-    // client-loss loses replies of applied writes (what a retry, and so the session table, is for); partitions and kills
-    // move the leader under the retries.
+    // now open sessions explicitly (dissertation §6.3). The simulator's --max-sessions finds the old behaviour, and so
+    // does client-loss here (ignore-session-expiry/client-loss): it loses replies of applied writes, what a retry, and so
+    // the session table, is for; partitions and kills move the leader under the retries.
     args: [...common, '--nemesis', 'client-loss,partition,kill', '--max-sessions', '4'],
     measured: {
       detected: 0,
-      runs: 8,
+      runs: 11,
       note:
-        "2026-12-07, node dist/harness/gate.js --study --only 'session-expiry' --seed 120750 (3 runs) and --seed 120760 (5), " +
-        'one lane: 8 valid, 11.2-12.8 s; with partition,kill only (seed 120720): 3 of 3 valid',
+        "2026-12-07, node dist/harness/gate.js --study --only 'session-expiry' --seed 120740 (3 runs), 120750 (3) and 120760 (5), " +
+        'one lane: 11 valid, 11.2-14.2 s, 66-167 session_expired ops a run; with partition,kill only (seed 120720): 3 of 3 valid',
     },
   },
   {
@@ -801,7 +800,7 @@ export const bugCells: readonly GateCell[] = [
         "2026-12-07, node dist/harness/gate.js --study --only 'session-expiry' --runs 5 --correct-runs 3 --seed 120750 and " +
         '--runs 10 --correct-runs 5 --seed 120760 (one lane): 5 of 5 and 10 of 10, first detection 2.1-8.2 s in (median 3.2), ' +
         'by linearizability (a cas answered cas_mismatch whose value was read: applied, its reply lost, applied again after its ' +
-        'session was evicted); 11.1-12.7 s a run. The control 8 of 8 valid. With partition,kill beside client-loss: 2 of 5 ' +
+        'session was evicted); 11.1-12.7 s a run. The control 11 of 11 valid. With partition,kill beside client-loss: 2 of 5 ' +
         '(seed 120740)',
     },
     control: 'correct/session-expiry',
