@@ -28,7 +28,7 @@ function processGone(pid: number): boolean {
   }
 }
 
-async function startFake(nodeCount: number): Promise<Cluster> {
+async function startFake(nodeCount: number, clientRelay = false): Promise<Cluster> {
   const runDir = tempDir('rift-nemesis-test-');
   const cluster = await Cluster.start({
     nodeCount,
@@ -38,6 +38,7 @@ async function startFake(nodeCount: number): Promise<Cluster> {
     seed: 11,
     nodeEntry: fakeNode,
     readyTimeoutMs: 20_000,
+    clientRelay,
   });
   clusters.push(cluster);
   return cluster;
@@ -312,7 +313,8 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
   });
 
   test('a drawn schedule with every kind runs without errors; healAll leaves a healthy cluster; stop leaves no process', async () => {
-    const cluster = await startFake(5);
+    // With the client links' relay, as a run with client-loss in --nemesis starts its cluster (db/rift/system.ts).
+    const cluster = await startFake(5, true);
     const relay = cluster.net as UdpRelay;
     const seed = 20261123;
     const schedule = drawNemesisSchedule({
@@ -357,6 +359,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       expect(s?.clock).toMatchObject({ offsetMs: 0, rate: 1 });
     }
     expect(relay.blockedLinks()).toEqual([]);
+    expect(cluster.clientNet?.clientLoss()).toEqual({ replies: 0, requests: 0 });
     expect(runner.activeFaults()).toEqual([]);
     const pids = cluster.pids();
     await cluster.stop();
