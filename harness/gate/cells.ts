@@ -311,10 +311,11 @@ export const correctCells: readonly GateCell[] = [
     args: [...common, '--nemesis', 'client-loss,partition,kill', '--max-sessions', '4'],
     measured: {
       detected: 0,
-      runs: 11,
+      runs: 13,
       note:
         "2026-12-07, node dist/harness/gate.js --study --only 'session-expiry' --seed 120740 (3 runs), 120750 (3) and 120760 (5), " +
-        'one lane: 11 valid, 11.2-14.2 s, 66-167 session_expired ops a run; with partition,kill only (seed 120720): 3 of 3 valid',
+        'one lane: 11 valid, 11.2-14.2 s, 66-167 session_expired ops a run; --seed 120780 (2, two lanes): 2 valid, 14.2-14.3 s; ' +
+        'with partition,kill only (seed 120720): 3 of 3 valid',
     },
   },
   {
@@ -794,14 +795,14 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, '--nemesis', 'client-loss', '--max-sessions', '4', '--node-flag=--unsafe-ignore-session-expiry'],
     plan: { n: 3, k: 2 },
     measured: {
-      detected: 15,
-      runs: 15,
+      detected: 21,
+      runs: 21,
       note:
         "2026-12-07, node dist/harness/gate.js --study --only 'session-expiry' --runs 5 --correct-runs 3 --seed 120750 and " +
         '--runs 10 --correct-runs 5 --seed 120760 (one lane): 5 of 5 and 10 of 10, first detection 2.1-8.2 s in (median 3.2), ' +
         'by linearizability (a cas answered cas_mismatch whose value was read: applied, its reply lost, applied again after its ' +
-        'session was evicted); 11.1-12.7 s a run. The control 11 of 11 valid. With partition,kill beside client-loss: 2 of 5 ' +
-        '(seed 120740)',
+        'session was evicted), 11.1-12.7 s a run; --runs 6 --correct-runs 2 --seed 120780 (two lanes, load 3-6): 6 of 6, ' +
+        '12.5-13.3 s. The control 13 of 13 valid. With partition,kill beside client-loss: 2 of 5 (seed 120740)',
     },
     control: 'correct/session-expiry',
   },
