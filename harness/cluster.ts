@@ -34,6 +34,7 @@ import { DbCluster } from './db/cluster.js';
 import { RiftDb } from './db/rift/rift-db.js';
 import { FaketimeClock, faketimeUnavailableReason, libfaketimePath } from './db/faketime-clock.js';
 import { guardedSpawn, orphanGuard } from './orphan-guard.js';
+import { DataMounts } from './data-mounts.js';
 import { pickFreeUdpPorts } from './ports.js';
 
 export type { Grudge, NetStats, NetworkControl, PacketFaults } from './net/types.js';
@@ -97,6 +98,12 @@ export interface ClusterOptions {
    * client-loss nemesis drops datagrams in. Default false.
    */
   clientRelay?: boolean;
+  /**
+   * Each node's data directory on a tmpfs of its own of this many bytes
+   * (data-mounts.ts: the disk-full nemesis fills them; root only), unmounted
+   * in the cluster's teardown. Absent: ordinary directories.
+   */
+  dataTmpfsBytes?: number;
 }
 
 export class Cluster extends DbCluster<RiftDb> {
@@ -109,21 +116,28 @@ export class Cluster extends DbCluster<RiftDb> {
     netns: NetnsNetwork | null,
     /** The client links' relay (ClusterOptions.clientRelay), or null: clients reach the nodes directly. */
     override readonly clientNet: ClientRelay | null,
+    mounts: DataMounts | null,
     opts: ClusterOptions,
   ) {
     super(
       db,
       net,
       {
+        // The data mounts last: every node has stopped, so nothing holds a file on them.
         stop: async () => {
           relay?.close();
           clientNet?.close();
-          if (netns !== null) await netns.teardown();
+          try {
+            if (netns !== null) await netns.teardown();
+          } finally {
+            await mounts?.release();
+          }
         },
         stopSync: () => {
           relay?.close();
           clientNet?.close();
           netns?.teardownSync();
+          mounts?.releaseSync();
         },
       },
       {
@@ -230,7 +244,22 @@ export class Cluster extends DbCluster<RiftDb> {
       if (netns !== null) await netns.teardown();
       throw err;
     }
-    const cluster = new Cluster(config, configPath, db, net, relay, netns, clientNet, opts);
+    // Mounted last before the cluster exists (nothing between can throw): from here its stop releases them.
+    let mounts: DataMounts | null = null;
+    if (opts.dataTmpfsBytes !== undefined) {
+      try {
+        mounts = await DataMounts.mount(
+          ids.map((id) => join(config.dataDir, id)),
+          opts.dataTmpfsBytes,
+        );
+      } catch (err) {
+        relay?.close();
+        clientNet?.close();
+        if (netns !== null) await netns.teardown();
+        throw err;
+      }
+    }
+    const cluster = new Cluster(config, configPath, db, net, relay, netns, clientNet, mounts, opts);
     await cluster.startAll();
     cluster.log(
       `cluster up: ${opts.nodeCount} nodes${spareCount > 0 ? ` and ${spareCount} spare identities (${spareNodes.map((n) => n.id).join(', ')}, --join)` : ''} (${opts.net}), config ${configPath}`,

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clockFaults, defaultClockFaults, type ClockFault } from './nemesis/kinds/clock.js';
 import { faketimeUnavailableReason } from './db/faketime-clock.js';
+import { dataMountsUnavailableReason } from './data-mounts.js';
 import type { ClockVia } from './db/system.js';
 import { defaultDiskFaults, diskFaults, type DiskFault } from './nemesis/kinds/disk.js';
 import { defaultLossPct } from './nemesis/kinds/loss.js';
@@ -840,6 +841,13 @@ export function parseOptions(argv: readonly string[], env: { isRoot?: boolean; r
   }
   const leaseRefusal = leaseNemesisProblem(readMode, unsafe.leaseMs, nemesis, electionTimeoutMs[0], heartbeatIntervalMs);
   if (leaseRefusal !== null) throw new UsageError(leaseRefusal);
+  // Each node's data directory on a tmpfs of its own (harness/data-mounts.ts): mounting needs root. Checked last, so
+  // that `--nemesis all` as another user hears of every other problem first.
+  if (nemesis.includes('disk-full')) {
+    const why = dataMountsUnavailableReason(isRoot);
+    if (why !== null)
+      throw new UsageError(`--nemesis disk-full fills a tmpfs per node's data directory: ${why} (run as root, or leave disk-full out)`);
+  }
   const checkTimeLimitS =
     v['check-time-limit'] === undefined ? defaults.checkTimeLimitS : numberIn('check-time-limit', v['check-time-limit'], 0.1, 86_400);
 

@@ -9,6 +9,7 @@
 import { isNemesisKind, nemesisKinds } from '../nemesis/registry.js';
 import { systems } from '../db/systems.js';
 import { netnsUnavailableReason } from '../net/netns.js';
+import { dataMountsUnavailableReason } from '../data-mounts.js';
 import type { Expectation } from './run-cell.js';
 
 export interface Measured {
@@ -256,6 +257,8 @@ export const correctCells: readonly GateCell[] = [
       why: 'the correct node stays linearizable, and keeps serving, under every fault',
       args: [...common, '--nemesis', nemesis],
       ...(measured !== undefined ? { measured } : {}),
+      // Each node's data directory on a tmpfs of its own: root only (listed as not run elsewhere).
+      ...(nemesis === 'disk-full' ? { unavailable: () => dataMountsUnavailableReason() } : {}),
     };
   }),
   {

@@ -15,6 +15,7 @@ import { clientLoss, type ClientLossOp } from './kinds/client-loss.js';
 import { clock, type ClockOp } from './kinds/clock.js';
 import { delay, type DelayOp } from './kinds/delay.js';
 import { disk, type DiskOp } from './kinds/disk.js';
+import { diskFull, type DiskFullOp } from './kinds/disk-full.js';
 import { duplicate, type DuplicateOp } from './kinds/duplicate.js';
 import { kill, type KillOp } from './kinds/kill.js';
 import { leaseRestart, type LeaseRestartOp } from './kinds/lease-restart.js';
@@ -42,6 +43,7 @@ export interface NemesisOps {
   'client-loss': ClientLossOp;
   replay: ReplayOp;
   disk: DiskOp;
+  'disk-full': DiskFullOp;
   'lease-restart': LeaseRestartOp;
   relead: ReleadOp;
   membership: MembershipOp;
@@ -69,6 +71,7 @@ export const nemesisTable: { readonly [K in NemesisKind]: NemesisKindSpec<K, Nem
   'client-loss': clientLoss,
   replay,
   disk,
+  'disk-full': diskFull,
   'lease-restart': leaseRestart,
   relead,
   membership,
@@ -91,7 +94,9 @@ export const kindSpecs: readonly AnyKindSpec[] = nemesisKinds.map((k) => nemesis
  * first, so nodes that resume or restart find it whole; packet faults; the
  * replay fault (what it still holds is delivered, late, once); then
  * resume paused nodes before restarting killed ones (a restart waits for its
- * node to be ready, which needs its peers awake), the lease-restart
+ * node to be ready, which needs its peers awake), then free full disks and
+ * restart the nodes that stopped on them (after kill's restarts: one on a
+ * still-full disk exits 7, and disk-full brings it back), the lease-restart
  * choreography's leftovers among them; the relead choreography's network
  * and clock; membership, then resize, then rejoin and change-race (their network and members), once every node runs again (a member
  * put back must catch up before its promotion); clocks last, when every
@@ -104,6 +109,7 @@ export const finalHealOrder: readonly FinalHealStep[] = [
   pause.finalHeal,
   kill.finalHeal,
   disk.finalHeal,
+  diskFull.finalHeal,
   leaseRestart.finalHeal,
   relead.finalHeal,
   membership.finalHeal,

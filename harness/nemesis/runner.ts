@@ -141,6 +141,8 @@ export class NemesisRunner {
         return this.nemeses.replay.invoke(op);
       case 'disk':
         return this.nemeses.disk.invoke(op);
+      case 'disk-full':
+        return this.nemeses['disk-full'].invoke(op);
       case 'lease-restart':
         return this.nemeses['lease-restart'].invoke(op);
       case 'relead':

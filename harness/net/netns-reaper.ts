@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** A single-quoted shell word (names are generated, but never trust a string into a shell). */
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 

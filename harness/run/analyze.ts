@@ -3,7 +3,8 @@
  * the history: every analysis of the run, in a fixed order (the
  * linearizability checker first: the summary names it beside a verdict
  * another analysis decided; then the wire monitor where there is one, the
- * replicas, disk recovery where the disk nemesis ran, then progress).
+ * replicas, disk recovery where the disk nemesis ran, how nodes took a full
+ * disk where the disk-full nemesis ran, then progress).
  * Their merged verdict is the run's (verdict.ts). Beside the verdict: what
  * each fault did (evidence.ts) and availability over time
  * (availability.ts), from the same history.
@@ -23,6 +24,7 @@ import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
 import { replicaAnalysis } from './replicas.js';
 import { diskRecoveryAnalysis } from './disk-recovery.js';
+import { diskFullAnalysis } from './disk-full-analysis.js';
 import { nodeErrorsAnalysis } from './node-errors.js';
 import { join } from 'node:path';
 
@@ -52,6 +54,8 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);
   const disk = diskRecoveryAnalysis(history);
   if (disk !== null) analyses.push(disk);
+  const full = diskFullAnalysis(history);
+  if (full !== null) analyses.push(full);
   const paired = pairClientOps(history);
   const oks = okTimesMs(paired.ops);
   const electionTimeoutMaxMs = options.electionTimeoutMs[1];

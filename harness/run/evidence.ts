@@ -206,6 +206,11 @@ function describeStart(kind: NemesisKind, v: unknown): string {
       if (field(v, 'target') === 'voter') return `${String(field(v, 'fault') ?? '?')} trap on voters`;
       return `${String(field(v, 'fault') ?? '?')} on ${onNodes}${leaderMark(nodes)}${outcomes.length > 0 ? ` (${outcomes.join(', ')})` : ''}`;
     }
+    case 'disk-full': {
+      const results = field(v, 'results');
+      const errors = nodes.map((id) => field(field(results, id), 'error')).filter((e) => typeof e === 'string');
+      return `filled the disk of ${onNodes}${leaderMark(nodes)}${errors.length > 0 ? ` (${errors.length} not filled: ${String(errors[0])})` : ''}`;
+    }
     case 'lease-restart': {
       if (typeof field(v, 'skipped') === 'string') return `skipped: ${String(field(v, 'skipped'))}`;
       const voters = stringsField(v, 'voters');
@@ -297,6 +302,7 @@ function actsOnDatagrams(kind: NemesisKind): boolean {
     case 'pause':
     case 'clock':
     case 'disk':
+    case 'disk-full':
     case 'membership':
     case 'resize':
       return false;
@@ -323,6 +329,7 @@ function whyNoEffect(kind: NemesisKind, v: unknown): string | null {
     case 'client-loss':
     case 'replay':
     case 'disk':
+    case 'disk-full':
     case 'lease-restart':
     case 'relead':
     case 'membership':

@@ -151,8 +151,9 @@ describe('parseOptions: each flag', () => {
   it('--nemesis lists, all and none; canonical order; default test name', () => {
     expect(opts(['--nemesis', 'kill,partition']).nemesis).toEqual(['partition', 'kill']);
     expect(opts(['--nemesis', 'kill,partition']).testName).toBe('rift-partition-kill');
-    expect(opts(['--nemesis', 'all']).testName).toBe('rift-all');
-    expect(opts(['--nemesis', 'all']).nemesis).toEqual([
+    // `all` includes disk-full, which needs root (a tmpfs per data directory).
+    expect(opts(['--nemesis', 'all'], { isRoot: true }).testName).toBe('rift-all');
+    expect(opts(['--nemesis', 'all'], { isRoot: true }).nemesis).toEqual([
       'partition',
       'kill',
       'pause',
@@ -163,6 +164,7 @@ describe('parseOptions: each flag', () => {
       'client-loss',
       'replay',
       'disk',
+      'disk-full',
       'lease-restart',
       'relead',
       'membership',
@@ -187,6 +189,16 @@ describe('parseOptions: each flag', () => {
 
   it('--partition shapes', () => {
     expect(opts(['--nemesis', 'partition', '--partition', 'halves,leader']).partitionShapes).toEqual(['leader', 'halves']);
+  });
+
+  it('--nemesis disk-full needs root (a tmpfs per data directory), as --net netns does', () => {
+    expect(usage(['--nemesis', 'disk-full'], { isRoot: false })).toBe(
+      "--nemesis disk-full fills a tmpfs per node's data directory: mounting a tmpfs per data directory needs root (run as root, or leave disk-full out)",
+    );
+    expect(usage(['--nemesis', 'all'], { isRoot: false })).toMatch(/^--nemesis disk-full fills a tmpfs/);
+    expect(opts(['--nemesis', 'disk-full,kill'], { isRoot: true }).nemesis).toEqual(['kill', 'disk-full']);
+    // Not on --hosts: each node's tmpfs is mounted on this machine.
+    expect(usage(['--nemesis', 'disk-full', '--hosts', 'a,b,c'], { isRoot: true })).toMatch(/--nemesis disk-full: not on --hosts/);
   });
 
   it('--targets voter: a kill target that needs the relay', () => {
@@ -236,7 +248,7 @@ describe('parseOptions: each flag', () => {
     const o = opts(['--nemesis', 'clock,partition']);
     expect(o.nemesis).toEqual(['partition', 'clock']);
     expect(o.nemesisOrder).toEqual(['clock', 'partition']);
-    expect(opts(['--nemesis', 'kill,all']).nemesisOrder).toEqual([
+    expect(opts(['--nemesis', 'kill,all'], { isRoot: true }).nemesisOrder).toEqual([
       'kill',
       'partition',
       'pause',
@@ -247,6 +259,7 @@ describe('parseOptions: each flag', () => {
       'client-loss',
       'replay',
       'disk',
+      'disk-full',
       'lease-restart',
       'relead',
       'membership',

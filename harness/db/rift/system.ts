@@ -5,6 +5,7 @@
  */
 import type { ClientConfig } from '../../../node/client.js';
 import { Cluster } from '../../cluster.js';
+import { DATA_TMPFS_BYTES } from '../../data-mounts.js';
 import { resizeSpares } from '../../nemesis/kinds/resize.js';
 import { nemesisKinds, powerLossKinds } from '../../nemesis/registry.js';
 import { watchWire } from '../../run/wire-monitor.js';
@@ -49,6 +50,8 @@ export const riftSystem: SystemUnderTest = {
       ...(options.maxSessions !== null ? { maxSessions: options.maxSessions } : {}),
       // client-loss drops datagrams on the clients' links: the clients then reach the nodes through the client relay.
       clientRelay: options.nemesis.includes('client-loss'),
+      // The disk-full nemesis fills each node's own tmpfs (harness/data-mounts.ts; the options refuse it without root).
+      ...(options.nemesis.includes('disk-full') ? { dataTmpfsBytes: DATA_TMPFS_BYTES } : {}),
       electionTimeoutMsMin: options.electionTimeoutMs[0],
       electionTimeoutMsMax: options.electionTimeoutMs[1],
       heartbeatIntervalMs: options.heartbeatIntervalMs,

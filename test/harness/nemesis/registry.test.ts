@@ -65,6 +65,7 @@ describe('the nemesis table', () => {
       'client-loss',
       'replay',
       'disk',
+      'disk-full',
       'lease-restart',
       'relead',
       'membership',
@@ -148,6 +149,7 @@ describe('the nemesis table', () => {
       'resume',
       'start',
       'stop-disk',
+      'stop-disk-full',
       'stop-lease-restart',
       'stop-relead',
       'stop-membership',
@@ -197,7 +199,7 @@ describe('options derive from the table', () => {
   };
 
   it('--nemesis knows every kind, and the help names each with its summary', () => {
-    const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1 });
+    const r = parseOptions(['--nemesis', 'all'], { randomSeed: () => 1, isRoot: true });
     expect(r.kind === 'run' && r.options.nemesis).toEqual(nemesisKinds);
     for (const spec of kindSpecs) {
       expect(HELP).toContain(spec.summary);
@@ -229,12 +231,13 @@ describe('options derive from the table', () => {
   });
 
   it('--targets goes with the kinds that accept targets; a target only some kinds take needs one of them', () => {
-    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk', 'membership', 'resize']);
+    expect(kindsTakingTargets()).toEqual(['kill', 'pause', 'clock', 'disk', 'disk-full', 'membership', 'resize']);
     expect(usage(['--nemesis', 'partition,loss', '--targets', 'one'])).toBe(
-      '--targets needs --nemesis kill, pause, clock, disk, membership or resize (or all)',
+      '--targets needs --nemesis kill, pause, clock, disk, disk-full, membership or resize (or all)',
     );
     for (const k of kindsTakingTargets()) {
-      const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1 });
+      // disk-full needs root (a tmpfs per data directory).
+      const r = parseOptions(['--nemesis', k, '--targets', 'leader'], { randomSeed: () => 1, isRoot: true });
       expect(r.kind === 'run' && r.options.targets).toEqual(['leader']);
     }
     expect(usage(['--nemesis', 'pause,clock', '--targets', 'voter'])).toBe(
@@ -242,7 +245,7 @@ describe('options derive from the table', () => {
     );
     expect(HELP).toContain('--targets LIST');
     expect(HELP).toMatch(
-      /nodes hit by kill, pause, clock, disk,\s+membership\s+and\s+resize\s+faults:\s+one,\s+leader,\s+minority,\s+majority,\s+all,\s+follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
+      /nodes hit by kill, pause, clock, disk,\s+disk-full,\s+membership\s+and\s+resize\s+faults:\s+one,\s+leader,\s+minority,\s+majority,\s+all,\s+follower \(one\s+node\s+that\s+is\s+not\s+the\s+leader\s+as\s+the\s+fault\s+fires\),\s+voter \(kill\s+or\s+disk\s+only:/,
     );
   });
 });

@@ -46,6 +46,9 @@ const effects: Record<NemesisKind, RegExp[]> = {
   'client-loss': [/^setClientLoss \{"replies":0\.\d+,"requests":(0|0\.\d+)\}$/, /^setClientLoss \{"replies":0,"requests":0\}$/],
   replay: [/^setReplay \{"mode":"(replay|hold)","fraction":0\.\d+,"maxAgeMs":\d+\}$/, /^setReplay null( flush)?$/],
   disk: [/^kill n\d$/, /^restart n\d$/],
+  // The fake's data directories are no tmpfs of their own: each fill is refused in its op's value (disk-full.test.ts),
+  // and nothing reaches the cluster (the fill writes a file; the real one: test/harness/disk-full.integration.test.ts).
+  'disk-full': [],
   'lease-restart': [
     /^partition$/,
     /^kill n\d$/,
@@ -117,6 +120,8 @@ describe('NemesisRunner with a fake cluster', () => {
       'stop-replay': null,
       'start-disk': { target: 'one', fault: 'torn-tail' },
       'stop-disk': { target: 'all' },
+      'start-disk-full': { target: 'one' },
+      'stop-disk-full': { target: 'all' },
       'start-lease-restart': { candidateRate: 10 },
       'stop-lease-restart': null,
       'start-relead': { slowRate: 0.1 },

@@ -334,7 +334,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
     expect(errors, `seed ${seed}`).toEqual([]);
     await runner.healAll();
     const finals = records
-      .slice(-26) // the final heal's 13 steps, invoke and complete
+      .slice(-28) // the final heal's 14 steps, invoke and complete
       .filter((r) => r.phase === 'complete')
       .map((r) => r.f);
     expect(finals).toEqual([
@@ -344,6 +344,7 @@ describe('NemesisRunner against fake-node clusters (seeded)', () => {
       'resume',
       'start',
       'stop-disk',
+      'stop-disk-full',
       'stop-lease-restart',
       'stop-relead',
       'stop-membership',

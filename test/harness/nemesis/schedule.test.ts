@@ -31,6 +31,7 @@ const startFs = new Set([
   'start-client-loss',
   'start-replay',
   'start-disk',
+  'start-disk-full',
   'start-lease-restart',
   'start-relead',
   'start-membership',
