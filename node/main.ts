@@ -317,6 +317,7 @@ async function main(): Promise<void> {
         log,
         lazyFsync: args.unsafe.ackBeforeFsync,
         tornTailAlwaysDropped: args.unsafe.tornTailDropped,
+        ignoreWriteErrors: args.unsafe.ignoreDiskErrors,
         fs: args.pageCacheCrashModel ? pageCacheFs(nodeFs) : nodeFs,
       });
       snapshots = opened.snapshots;

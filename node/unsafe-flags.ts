@@ -65,7 +65,7 @@ export const unsafeFlagTable = [
     key: 'memoryLog',
     flag: '--unsafe-memory-log',
     kind: 'boolean',
-    conflicts: ['ackBeforeFsync', 'tornTailDropped'],
+    conflicts: ['ackBeforeFsync', 'tornTailDropped', 'ignoreDiskErrors'],
     // The log and hard state live only in memory; a restart starts empty.
     description: 'keep the log and hard state in memory only',
   },
@@ -124,6 +124,16 @@ export const unsafeFlagTable = [
     // Drop any damaged last frame of the log as torn, even a complete fsynced one with a
     // flipped bit: an acknowledged vote or entry vanishes on restart (issue 15 defect 3).
     description: 'drop a corrupt last log frame as if it were a torn write',
+  },
+  {
+    key: 'ignoreDiskErrors',
+    flag: '--unsafe-ignore-disk-errors',
+    kind: 'boolean',
+    conflicts: ['memoryLog'],
+    // A failed write or fsync of the log (ENOSPC, EIO) is logged and treated as done: the node acknowledges what
+    // never reached the disk, and a restart loses it, or finds a hole where it should be (the fix the full-disk
+    // probe of 2026-12-07 checked: a failed disk call is fatal, node/storage/file-storage.ts).
+    description: 'log a failed log write or fsync and carry on as if it had succeeded',
   },
   {
     key: 'ignoreLostFollowerLog',

@@ -63,6 +63,8 @@ export interface DiskOptions {
   readonly lazyFlushMs: number;
   /** `--unsafe-torn-tail-dropped`: recovery drops a damaged last frame without evidence of a torn write. */
   readonly tornTailAlwaysDropped?: boolean;
+  /** `--unsafe-ignore-disk-errors`: the storage logs a failed log write or fsync and carries on. */
+  readonly ignoreWriteErrors?: boolean;
   /**
    * The storage's compaction threshold. Far below the node's 8 MiB, so that
    * restarts in a short run do compact (temp file, fsync, rename, directory
@@ -206,6 +208,7 @@ export class SimDisk {
         flushIntervalMs: this.options.lazyFlushMs,
         periodic: (periodMs, fn) => this.periodic(boot, periodMs, fn),
         tornTailAlwaysDropped: this.options.tornTailAlwaysDropped === true,
+        ignoreWriteErrors: this.options.ignoreWriteErrors === true,
         compactMinGarbageBytes: this.options.compactMinGarbageBytes,
       });
       // It started: nothing injected before can be undone any more (the node may write over it).

@@ -403,6 +403,7 @@ export class Simulation {
       ...defaultDiskOptions,
       mode: diskModeFor(options),
       tornTailAlwaysDropped: options.unsafe.tornTailDropped,
+      ignoreWriteErrors: options.unsafe.ignoreDiskErrors,
       sectorBytes: options.sectorBytes ?? defaultDiskOptions.sectorBytes,
     };
     this.nodes = this.config.nodes.map((n, index) => ({

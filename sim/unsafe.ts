@@ -223,6 +223,19 @@ const tunings: { readonly [K in UnsafeFlagKey]: PresetTuning } = {
     // A bit flip in the last durable frame before a restart (sim/disk.ts corruptLastFrame).
     shape: { ...crashHeavy, faultWeights: { ...crashHeavy.faultWeights, corrupt_last_frame: 4 } },
   },
+  // --disk-errors' io_error faults among crashes and restarts (test/sim/disk-errors.test.ts's mix): the storage is
+  // told a write or fsync failed and carries on, and the simulator reports the persist that succeeded after it
+  // (sim/disk.ts mustStopOn); a restart then finds the hole, or lost acknowledged entries.
+  ignoreDiskErrors: {
+    description: 'a failed log write or fsync is ignored: the node acknowledges what never reached the disk',
+    options: { nodeCount: 3, snapshotEveryEntries: 8, snapshotTrailingEntries: 5, diskErrors: true },
+    shape: {
+      ...defaultShape,
+      minFaults: 4,
+      maxFaults: 12,
+      faultWeights: { io_error: 6, crash: 2, crash_leader: 2, restart: 3, restart_all: 2, isolate_leader: 1, heal: 1 },
+    },
+  },
   ignoreLostFollowerLog: {
     description: 'a follower whose log lost its tail is never caught up by the current leader',
     // The catch-up check after the heal (liveness.ts) sees it. It needs a

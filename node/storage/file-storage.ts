@@ -65,6 +65,12 @@ export interface FileStorageOptions {
    * write (`--unsafe-torn-tail-dropped`, the defect of issue 15 item 3).
    */
   readonly tornTailAlwaysDropped?: boolean;
+  /**
+   * `--unsafe-ignore-disk-errors`: a failed write or fsync of the log is
+   * logged and treated as done (the storage never fails): what the caller
+   * then acknowledges never reached the disk. Default false.
+   */
+  readonly ignoreWriteErrors?: boolean;
   /** Background flush period in lazy mode. Default 1000 ms. */
   readonly flushIntervalMs?: number;
   /** Bound on bytes buffered in lazy mode; past it persist waits for a flush. Default 64 MiB. */
@@ -250,6 +256,7 @@ class FileRaftStorage implements RaftStorage {
   private writtenSinceCutBytes = 0;
   private readonly fs: StorageFs;
   private readonly compactMinGarbageBytes: number;
+  private readonly ignoreWriteErrors: boolean;
 
   constructor(
     private fh: StorageFile,
@@ -261,6 +268,7 @@ class FileRaftStorage implements RaftStorage {
   ) {
     this.fs = opts.fs ?? nodeFs;
     this.compactMinGarbageBytes = opts.compactMinGarbageBytes ?? DEFAULT_COMPACT_MIN_GARBAGE_BYTES;
+    this.ignoreWriteErrors = opts.ignoreWriteErrors === true;
     this.fileEnd = fileBytes;
     this.logicalEnd = fileBytes;
     this.lazy = opts.lazyFsync ?? false;
@@ -498,6 +506,14 @@ class FileRaftStorage implements RaftStorage {
       const syncing = inBackground ? this.fh.datasyncInBackground() : this.fh.datasync();
       if (syncing !== null) await syncing;
     } catch (e) {
+      if (this.ignoreWriteErrors) {
+        // The unsafe behaviour: as if the call had worked. The frame's offsets stay taken, so the next write lands
+        // past whatever this one did not store (a hole, or a torn frame, in the middle of the log).
+        this.log(
+          `storage: IGNORED (--unsafe-ignore-disk-errors) a failed write to ${this.file} at offset ${position}: ${(e as Error).message}`,
+        );
+        return;
+      }
       // After a failed write or fsync the file's contents are unknown (a retried fsync can report success for lost pages), so never try again.
       this.failure = new Error(`storage write to ${this.file} at offset ${position} failed: ${(e as Error).message}; the node must stop`, {
         cause: e,

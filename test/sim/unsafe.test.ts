@@ -70,6 +70,10 @@ const cases: readonly DetectionCase[] = [
   // The session-eviction defect (2026-12-07, node/kv/sessions.ts), on a table of 1. Runs to detection on seeds
   // 78001-78005 and 78016-78023: 34, 8, 12, 3, 14, 1, 12, 1, 11, 25, 37, 28, 14 (about 1 in 15).
   { flag: 'ignore-session-expiry', p: 0.03 },
+  // A failed log write or fsync ignored (2026-12-07), io_error faults among crashes: the simulator sees the persist
+  // that succeeded after the failure (sim/disk.ts mustStopOn). Runs to detection on seeds 91001-91006: 2, 10, 8, 2,
+  // 3, 5 (about 1 in 5).
+  { flag: 'ignore-disk-errors', p: 0.1 },
 ];
 
 /**
