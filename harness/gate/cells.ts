@@ -225,6 +225,14 @@ const snapshotDelayLoss = ['--nemesis', 'delay,loss', '--snapshot-every-entries'
 
 /** What the study measured for some of the one-kind correct cells (invalid runs of how many). */
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
+  'correct/disk-full': {
+    detected: 0,
+    runs: 3,
+    note:
+      '2026-12-07, node dist/harness/gate.js --study --only disk-full --runs 5 --correct-runs 3 --seed 7121001 --lanes 1 (root): ' +
+      '3 valid, median 12.5 s; by hand (npm run jepsen, 10 s): --nemesis disk-full seeds 101-104 and disk-full,partition,kill ' +
+      '201-204 all valid, 33 exits 7 on full disks, no other exit, every node back',
+  },
   'correct/lease-restart': {
     detected: 0,
     runs: 30,
@@ -500,6 +508,26 @@ export const bugCells: readonly GateCell[] = [
     args: [...common, '--nemesis', 'kill', '--targets', 'all', '--node-flag=--unsafe-ack-before-fsync'],
     plan: { n: 3, k: 2 },
     control: 'correct/kill',
+  },
+  {
+    name: 'ignore-disk-errors/disk-full-kill',
+    expect: 'invalid',
+    why:
+      'a node that ignores a failed log write acknowledges entries no disk holds: every data directory filled (ENOSPC) while ' +
+      'clients write, every node killed a second later (a power failure), and the cluster comes back without them',
+    args: [...common, '--nemesis', 'disk-full,kill', '--targets', 'all', '--node-flag=--unsafe-ignore-disk-errors'],
+    plan: { n: 3, k: 2 },
+    control: 'correct/disk-full',
+    measured: {
+      detected: 4,
+      runs: 5,
+      note:
+        '2026-12-07, node dist/harness/gate.js --study --only disk-full --runs 5 --correct-runs 3 --seed 7121001 --lanes 1 (root): ' +
+        '4 of 5 by linearizability, first finding at 5.4-6.5 s (median 5.7); the correct node on these args (disk-full,kill ' +
+        '--targets all, seeds 301-303 by hand): 3 valid',
+    },
+    // Each node's data directory on a tmpfs of its own: root only.
+    unavailable: () => dataMountsUnavailableReason(),
   },
   {
     name: 'no-persist-vote/kill',
