@@ -45,6 +45,7 @@
 import path from 'node:path';
 import type { Entry, HardState, StoredState } from '../raft/types.js';
 import { AssertionError, assert } from '../util/assert.js';
+import { diskErrorCode } from './io-error.js';
 import { LogIndex } from './log-index.js';
 import { nodeFs } from './node-fs.js';
 import { FILE_MAGIC, encodeFrames, encodeRecord, persistRecords, rawEntryRecords, type LogRecord } from './record.js';
@@ -154,11 +155,13 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   let compacted: RecoveryReport['compacted'] = null;
   const garbage = fileBytes - index.liveBytes;
   if (garbage > (opts.compactMinGarbageBytes ?? DEFAULT_COMPACT_MIN_GARBAGE_BYTES) && garbage > index.liveBytes) {
-    const rewritten = await rewriteLive(fs, file, replay.stored, index.hardStateRecordBytes > 0, compactedThrough);
-    compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
-    log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
-    index = rewritten.index;
-    fileBytes = rewritten.fileBytes;
+    const rewritten = await rewriteLive(fs, file, replay.stored, index.hardStateRecordBytes > 0, compactedThrough, log);
+    if (rewritten !== null) {
+      compacted = { bytesBefore: fileBytes, bytesAfter: rewritten.fileBytes };
+      log(`storage: compacted ${file} from ${fileBytes} to ${rewritten.fileBytes} bytes`);
+      index = rewritten.index;
+      fileBytes = rewritten.fileBytes;
+    }
   }
 
   const fh = await fs.open(file, 'existing');
@@ -178,14 +181,23 @@ export async function openFileStorage(dir: string, opts: FileStorageOptions = {}
   };
 }
 
-/** Rewrite the log with only live records: the hard state, where the log starts, the live entries. */
+/**
+ * Rewrite the log with only live records: the hard state, where the log starts, the live entries. Null when the disk
+ * refused the copy (ENOSPC, EIO... while the temporary file was written): the old file is untouched and the node runs on
+ * it. The rewrite only saves space, and a disk with too little room for a copy of the live log (it needs its size free
+ * beside the old file) may well have room for the appends that follow; refusing to start for it (exit 7 on every
+ * restart, until an operator frees more than the node needs to run) would keep a healthy node down. A later compaction
+ * tries again in the background (rewriteInBackground), which gives up the same way. A failure at the rename or after
+ * it still stops the node: which file the name then holds is unknown.
+ */
 async function rewriteLive(
   fs: StorageFs,
   file: string,
   stored: StoredState,
   writeHardState: boolean,
   compactedThrough: { readonly index: number; readonly term: number } | null,
-): Promise<{ index: LogIndex; fileBytes: number }> {
+  log: (line: string) => void,
+): Promise<{ index: LogIndex; fileBytes: number } | null> {
   const records: LogRecord[] = [];
   if (writeHardState) records.push({ type: 'hard_state', hardState: stored.hardState });
   if (compactedThrough !== null) records.push({ type: 'compact', firstIndex: compactedThrough.index + 1, prevTerm: compactedThrough.term });
@@ -200,13 +212,37 @@ async function rewriteLive(
   }
   const index = new LogIndex();
   records.forEach((record, i) => index.apply(record, frameOffsets[frameOf[i]!]!, encoded[i]!.length));
-  await writeFileDurably(fs, file, [FILE_MAGIC, ...frames]);
+  const tmp = file + TEMP_SUFFIX;
+  try {
+    await writeTempFile(fs, tmp, [FILE_MAGIC, ...frames]);
+  } catch (e) {
+    const code = diskErrorCode(e);
+    if (code === null) throw e;
+    log(
+      `storage: compaction of ${file} on open skipped, running on the old file (${end} bytes would be written): the disk refused the copy (${code}): ${(e as Error).message}`,
+    );
+    try {
+      await fs.removeFile(tmp);
+    } catch {
+      // Removed at the next open.
+    }
+    return null;
+  }
+  await fs.rename(tmp, file);
+  await fs.fsyncDir(path.dirname(file));
   return { index, fileBytes: end };
 }
 
 /** Replace `file` atomically with `chunks`: write temp, fsync it, rename over, fsync the directory. */
 async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Buffer[]): Promise<void> {
   const tmp = file + TEMP_SUFFIX;
+  await writeTempFile(fs, tmp, chunks);
+  await fs.rename(tmp, file);
+  await fs.fsyncDir(path.dirname(file));
+}
+
+/** Create (or empty) `tmp` and make `chunks` its durable contents. */
+async function writeTempFile(fs: StorageFs, tmp: string, chunks: readonly Buffer[]): Promise<void> {
   const fh = await fs.open(tmp, 'create');
   try {
     await writeFully(fh, Buffer.concat(chunks), 0);
@@ -214,8 +250,6 @@ async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Bu
   } finally {
     await fh.close();
   }
-  await fs.rename(tmp, file);
-  await fs.fsyncDir(path.dirname(file));
 }
 
 async function writeFully(fh: StorageFile, buf: Buffer, position: number): Promise<void> {

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredState } from '../../../node/raft/types.js';
@@ -18,6 +21,21 @@ import { runQueueWaitMs } from '../../../node/util/schedstat.js';
 import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
 
 afterEach(cleanupTempDirs);
+
+/** Root on Linux with tmpfs: a real full disk for the tests that need one. */
+function canMountTmpfs(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const at = mkdtempSync(path.join(tmpdir(), 'rift-tmpfs-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at], { stdio: 'ignore' });
+    execFileSync('umount', [at], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(at, { recursive: true, force: true });
+  }
+}
 
 async function reopen(dir: string, log?: (line: string) => void): Promise<StoredState> {
   const { storage, stored } = await openFileStorage(dir, log ? { log } : {});
@@ -471,6 +489,99 @@ describe('compaction on open', () => {
       hardState: expected.hardState,
       entries: [...expected.entries.slice(0, 2), entry(3, 3), entry(4, 3)],
     });
+  });
+
+  // A node whose log needs rewriting at open but whose disk has no room for the copy used to exit 7 on every restart
+  // (the open failed), though the old file is complete and the disk had room for the appends that follow.
+  it('runs on the old file when the disk refuses the copy (ENOSPC on the temp file), and compacts once it takes it', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 200, 1, 'y'.repeat(100)));
+    await storage.persist({ currentTerm: 2, votedFor: 'n2' }, [entry(3, 2)]); // drops 198 entries: garbage
+    await storage.close();
+    const file = path.join(dir, LOG_FILE_NAME);
+    const bytesBefore = await readFile(file);
+    // The real file system, but every write to the rewrite's temp file fails as a full disk's does.
+    const full: StorageFs = {
+      ...nodeFs,
+      async open(f, mode) {
+        const handle = await nodeFs.open(f, mode);
+        if (!f.endsWith('.tmp')) return handle;
+        const enospc = (): never => {
+          throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
+        };
+        return {
+          writeSync: enospc,
+          write: async () => enospc(),
+          datasync: () => handle.datasync(),
+          datasyncInBackground: () => handle.datasyncInBackground(),
+          sync: () => handle.sync(),
+          truncate: (length) => handle.truncate(length),
+          close: () => handle.close(),
+        };
+      },
+    };
+    const lines: string[] = [];
+    const opened = await openFileStorage(dir, { fs: full, compactMinGarbageBytes: 1024, log: (l) => lines.push(l) });
+    expect(opened.recovery.compacted).toBeNull();
+    expect(opened.stored).toEqual({
+      hardState: { currentTerm: 2, votedFor: 'n2' },
+      entries: [...entries(1, 2, 1, 'y'.repeat(100)), entry(3, 2)],
+    });
+    expect(
+      lines.some((l) => /compaction of .* on open skipped, running on the old file .*ENOSPC/.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
+    expect(await readFile(file)).toEqual(bytesBefore);
+    expect(await stat(file + '.tmp').catch(() => null)).toBeNull();
+    // It runs on the old file: appends land after its last frame.
+    await opened.storage.persist(null, [entry(4, 2)]);
+    await opened.storage.close();
+    // With room again, the next open compacts.
+    const again = await openFileStorage(dir, { compactMinGarbageBytes: 1024 });
+    expect(again.recovery.compacted).not.toBeNull();
+    expect(again.stored.entries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
+    await again.storage.close();
+  });
+
+  // The same on a real full disk (root: an 18 MiB tmpfs): a 15 MB log of which 6 MB is live leaves 3.6 MB free, room
+  // to run but not for the copy. Before the fix the open failed with ENOSPC (the node exited 7 at every restart).
+  it.skipIf(!canMountTmpfs())('on a real tmpfs too small for the copy, the open runs on the old file (root only)', async () => {
+    const dir = await tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=18m', 'tmpfs', dir]);
+    try {
+      const { storage } = await openFileStorage(dir);
+      const big = 'y'.repeat(4000);
+      await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 1500, 1, big)); // 6 MB live
+      for (let i = 0; i < 9; i++) await storage.persist(null, entries(1501, 250, 1, big)); // each overwrites the last: garbage
+      await storage.persist({ currentTerm: 2, votedFor: 'n1' }, [entry(1501, 2)]);
+      await storage.close();
+      const lines: string[] = [];
+      const opened = await openFileStorage(dir, { log: (l) => lines.push(l) });
+      expect(opened.recovery.compacted).toBeNull();
+      expect(opened.stored.entries).toHaveLength(1501);
+      expect(lines.join('\n')).toMatch(/on open skipped, running on the old file .*ENOSPC/);
+      await opened.storage.persist(null, [entry(1502, 2)]);
+      await opened.storage.close();
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
+  it('a failure that is not the disk refusing (a bug) still fails the open', async () => {
+    const dir = await tempDir();
+    const { storage } = await openFileStorage(dir, {});
+    await storage.persist({ currentTerm: 1, votedFor: 'n1' }, entries(1, 200, 1, 'y'.repeat(100)));
+    await storage.persist({ currentTerm: 2, votedFor: 'n2' }, [entry(3, 2)]);
+    await storage.close();
+    const broken: StorageFs = {
+      ...nodeFs,
+      async open(f, mode) {
+        if (f.endsWith('.tmp')) throw new Error('a bug in the copy');
+        return nodeFs.open(f, mode);
+      },
+    };
+    await expect(openFileStorage(dir, { fs: broken, compactMinGarbageBytes: 1024 })).rejects.toThrow('a bug in the copy');
   });
 
   it('does not compact below the threshold', async () => {
