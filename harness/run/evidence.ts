@@ -435,7 +435,7 @@ function evidenceOf(
   if (kind === 'partition') hitLeader = leaderId !== null && cutOff.includes(leaderId);
   else if (kind === 'lease-restart' || kind === 'relead')
     hitLeader = typeof field(startValue, 'leader') === 'string'; // it cut that leader off
-  else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk') {
+  else if (kind === 'kill' || kind === 'pause' || kind === 'clock' || kind === 'disk' || kind === 'disk-full') {
     hitLeader =
       field(startValue, 'wasLeader') === true ||
       (field(startValue, 'target') === 'voter' && typeof field(startValue, 'killedLeader') === 'string');
