@@ -19,7 +19,10 @@
  * exited with any other code while its disk was full or after (3, "corrupt
  * storage", is the wrong advice on a healthy disk: replace the node; 1 is a
  * crash with a stack trace), and a node that does not come back once its
- * disk has room again (its restart refused or failed).
+ * disk has room again (its restart refused or failed). A node another kind
+ * crashed after its disk was filled (kill, disk, lease-restart: the
+ * NemesisContext.crashed hook) is that kind's to judge unless it exits 7: the
+ * disk kind's damaged logs are refused with exit 3, as they must be.
  *
  * `stop-disk-full` removes the ballast and restarts each target that exited
  * 7 (one at a time, each waiting for its 'ready', in the restart stream's
@@ -88,8 +91,12 @@ export type FullDiskOutcome =
   | { readonly outcome: 'running' }
   /** Stopped with exit 7 while full, as it must, and restarted on its data once there was room. */
   | { readonly outcome: 'exited-7'; readonly restarted: true }
-  /** Down by another kind's hand (killed: no exit code of its own); that kind restarts it. */
-  | { readonly outcome: 'killed' }
+  /**
+   * Down by another kind's hand: killed (no exit code of its own), or crashed by another kind since its disk was
+   * filled and not back (`exit`: what its last start ended with, that kind's to judge: the disk kind's damaged log
+   * is refused with 3, as it must be). That kind restarts it; this one watches it until it runs.
+   */
+  | { readonly outcome: 'killed'; readonly exit?: number }
   /** Exited with another code: 3 (refused its log as corrupt), 1 (a crash), ... */
   | { readonly outcome: 'wrong-exit'; readonly exit: number }
   /** Exited 7, but its restart with room again failed (a refusal, a crash, no 'ready'). */
@@ -104,14 +111,16 @@ class DiskFullNemesis implements FaultNemesis<DiskFullOp> {
   /** Targets whose ballast is in place, with its size. */
   private readonly filled = new Map<string, number>();
   /**
-   * Every node filled in this run, checked at every stop and in the final
-   * heal for the rest of the run: a node that acknowledged writes it could
-   * not store shows it only at a later restart (another kind's kill), as a
-   * refusal of its own log.
+   * Nodes filled and not yet seen running on a disk with room again (at a
+   * stop, after their ballast went): checked at every stop and in the final
+   * heal until then, so that a node killed on its full disk and restarted by
+   * another kind is judged by how that restart ended.
    */
   private readonly watched = new Set<string>();
   /** Watched nodes reported down with a wrong exit, not reported again until they run. */
   private readonly flagged = new Set<string>();
+  /** Watched nodes another kind crashed (NemesisContext.crashed: kill, disk, lease-restart): their exits are that kind's. */
+  private readonly crashedByOthers = new Set<string>();
 
   constructor(private readonly ctx: NemesisContext) {}
 
@@ -132,6 +141,10 @@ class DiskFullNemesis implements FaultNemesis<DiskFullOp> {
 
   active(): readonly string[] {
     return [...this.filled.keys()].sort().map((id) => `${id} disk full`);
+  }
+
+  crashed(node: string): void {
+    if (this.watched.has(node)) this.crashedByOthers.add(node);
   }
 
   private async fill(target: NodeSetTarget): Promise<unknown> {
@@ -204,13 +217,14 @@ class DiskFullNemesis implements FaultNemesis<DiskFullOp> {
   private async settle(id: string): Promise<FullDiskOutcome | null> {
     const { cluster } = this.ctx;
     if (cluster.isAlive(id)) {
-      this.flagged.delete(id);
+      this.unwatch(id);
       return { outcome: 'running' };
     }
     if (this.flagged.has(id)) return null;
     const exit = cluster.exitCode?.(id) ?? null;
     if (exit === null || UNRELATED_EXITS.includes(exit)) return { outcome: 'killed' };
     if (exit !== NODE_EXIT.diskFailed) {
+      if (this.crashedByOthers.has(id)) return { outcome: 'killed', exit };
       this.flagged.add(id);
       return { outcome: 'wrong-exit', exit };
     }
@@ -221,7 +235,15 @@ class DiskFullNemesis implements FaultNemesis<DiskFullOp> {
       const code = err instanceof NodeExitedBeforeReady ? err.exitCode : null;
       return { outcome: 'not-back', exit: code, error: (err as Error).message.split('\n').slice(0, 3).join(' | ').slice(0, 400) };
     }
-    this.ctx.crashed(id); // a restart comes back with a fresh clock
+    this.ctx.crashed(id); // a restart comes back with a fresh clock (for the other kinds; it runs on a disk with room now)
+    this.unwatch(id);
     return { outcome: 'exited-7', restarted: true };
+  }
+
+  private unwatch(id: string): void {
+    if (this.filled.has(id)) return; // filled again meanwhile (the final heal frees it first; a stop always does)
+    this.watched.delete(id);
+    this.flagged.delete(id);
+    this.crashedByOthers.delete(id);
   }
 }

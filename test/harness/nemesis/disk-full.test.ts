@@ -188,13 +188,35 @@ describe.skipIf(!mountable)('on a real tmpfs per fake node (root only)', () => {
       expect.stringMatching(/^disk-full: n5 did not start again once its disk had room \(exit 3\)/),
     ]);
 
-    // Reported once: the next stop leaves the two down nodes out, and the killed one, restarted by its kind, runs.
+    // The nodes seen running on a disk with room are no longer watched (n1, n2); the two down ones were reported once;
+    // the killed one, restarted by its kind, runs.
     await cluster.restart('n4');
     const again = (await nemesis.heal()) as { results: Record<string, unknown> };
-    expect(again.results).toEqual({
-      n1: { outcome: 'running' },
-      n2: { outcome: 'running' },
-      n4: { outcome: 'running' },
+    expect(again.results).toEqual({ n4: { outcome: 'running' } });
+    expect(((await nemesis.heal()) as { results: Record<string, unknown> }).results).toEqual({});
+  });
+
+  it("a node another kind crashed after the fill is that kind's to judge, unless it exits 7", async () => {
+    const cluster = clusterOnTmpfs(3);
+    const nemesis = diskFull.create(fakeContext(cluster, 4));
+    await nemesis.invoke({ kind: 'disk-full', f: 'start-disk-full', value: { target: 'all' } });
+    // The disk kind kills n1 and n2 and damages their logs: n1 refuses (exit 3), n2's restart on its full disk exits 7.
+    for (const id of ['n1', 'n2']) {
+      nemesis.crashed?.(id);
+      cluster.alive.delete(id);
+    }
+    cluster.exitCodes.set('n1', 3);
+    cluster.exitCodes.set('n2', 7);
+    // n3 exits 3 by itself: a correct node never does on a full disk.
+    cluster.alive.delete('n3');
+    cluster.exitCodes.set('n3', 3);
+    const freed = (await nemesis.invoke({ kind: 'disk-full', f: 'stop-disk-full', value: { target: 'all' } })) as {
+      results: Record<string, unknown>;
+    };
+    expect(freed.results).toEqual({
+      n1: { outcome: 'killed', exit: 3 },
+      n2: { outcome: 'exited-7', restarted: true },
+      n3: { outcome: 'wrong-exit', exit: 3 },
     });
   });
 });
