@@ -24,7 +24,7 @@ import type { RunEnd } from './verdict.js';
 import { wireMonitorAnalysis } from './wire-monitor.js';
 import { replicaAnalysis } from './replicas.js';
 import { diskRecoveryAnalysis } from './disk-recovery.js';
-import { diskFullAnalysis } from './disk-full-analysis.js';
+import { diskFullAnalysis, unreadableLogs } from './disk-full-analysis.js';
 import { nodeErrorsAnalysis } from './node-errors.js';
 import { join } from 'node:path';
 
@@ -54,7 +54,9 @@ export async function analyze(run: RunContext, runDir: string): Promise<Extract<
   const { ops: history } = await readHistoryLenient(historyPaths(runDir).jsonl);
   const disk = diskRecoveryAnalysis(history);
   if (disk !== null) analyses.push(disk);
-  const full = diskFullAnalysis(history);
+  // rift's data directories on this machine (kept in the run directory once the cluster stopped).
+  const unreadable = options.db === 'rift' && options.hosts === null ? await unreadableLogs(history, (id) => join(runDir, 'data', id)) : [];
+  const full = diskFullAnalysis(history, unreadable);
   if (full !== null) analyses.push(full);
   const paired = pairClientOps(history);
   const oks = okTimesMs(paired.ops);

@@ -1,8 +1,9 @@
 /**
  * The disk-full nemesis against real nodes (root only: each node's data
  * directory is a tmpfs of its own, harness/data-mounts.ts): a client writes
- * while every node's disk is filled; each node must stop with exit 7 and
- * one line (no stack), the stop op must bring each back on its data, and
+ * while every node's disk is filled; a majority at least must stop, each
+ * with exit 7 and one line (no stack), the stop op must bring each back on
+ * its data, and
  * every write acknowledged before the disks filled must read back. The
  * mounts go with the cluster (its stop), the files stay in the run
  * directory, and a harness that is SIGKILLed leaves no mount behind (the
@@ -31,7 +32,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(unavailable !== null)('disk-full on real nodes (root: a tmpfs per data directory)', () => {
-  it('every node exits 7 on its full disk; the stop brings each back and no acknowledged write is lost', async () => {
+  it('the nodes exit 7 on their full disks; the stop brings each back and no acknowledged write is lost', async () => {
     const runDir = tempDir('rift-disk-full-it-');
     const cluster = await Cluster.start({ nodeCount: 3, runDir, nodeFlags: [], net: 'relay', seed: 11, dataTmpfsBytes: 4 << 20 });
     clusters.push(cluster);
@@ -61,37 +62,40 @@ describe.skipIf(unavailable !== null)('disk-full on real nodes (root: a tmpfs pe
       log: () => {},
     });
     runner.start(Date.now());
-    // While the client writes on: each node's next append meets ENOSPC.
+    // While the client writes on: each node's next append meets ENOSPC. Once two of the three have stopped, the last
+    // one may never write again (alone, its pre-vote never wins, so it persists no term), and it may ride the fault out.
     await waitFor(
-      () => cluster.nodeIds.every((id) => !cluster.isAlive(id) && cluster.exitCode(id) !== null),
+      () => cluster.nodeIds.filter((id) => !cluster.isAlive(id) && cluster.exitCode(id) !== null).length >= 2,
       30_000,
-      'every node stopped on its full disk',
+      'a majority stopped on its full disk',
     );
     writing = false;
     await writes;
     writer.close();
-    for (const id of cluster.nodeIds) {
+    const stopped = cluster.nodeIds.filter((id) => !cluster.isAlive(id));
+    for (const id of stopped) {
       expect(cluster.exitCode(id), `${id} exit code`).toBe(NODE_EXIT.diskFailed);
       const log = readFileSync(join(runDir, 'nodes', `${id}.log`), 'utf8');
       expect(log, id).toMatch(/FATAL: stopping: .*ENOSPC/);
       expect(log, id).toMatch(/the disk refused an operation \(ENOSPC\); this is not damage to the stored data: free space/);
-      expect(log, id).not.toMatch(/^\s+at /m);
     }
+    for (const id of cluster.nodeIds) expect(readFileSync(join(runDir, 'nodes', `${id}.log`), 'utf8'), id).not.toMatch(/^\s+at /m);
     const filled = records.find((r) => r.f === 'start-disk-full' && r.phase === 'complete')?.value as {
       results: Record<string, { ballastBytes?: number }>;
     };
     for (const id of cluster.nodeIds) expect(filled.results[id]?.ballastBytes, id).toBeGreaterThan(3 << 20);
 
     await runner.healAll();
-    const freed = records.filter((r) => r.f === 'stop-disk-full' && r.phase === 'complete').at(-1)?.value;
-    expect(freed).toMatchObject({
-      freed: ['n1', 'n2', 'n3'],
-      results: {
-        n1: { outcome: 'exited-7', restarted: true },
-        n2: { outcome: 'exited-7', restarted: true },
-        n3: { outcome: 'exited-7', restarted: true },
-      },
-    });
+    const freed = records.filter((r) => r.f === 'stop-disk-full' && r.phase === 'complete').at(-1)?.value as {
+      freed: string[];
+      results: Record<string, unknown>;
+    };
+    expect(freed.freed).toEqual(['n1', 'n2', 'n3']);
+    // The node still running when the writes stopped may have met its full disk since (a late write): either is right.
+    for (const id of cluster.nodeIds)
+      expect([{ outcome: 'exited-7', restarted: true }, ...(stopped.includes(id) ? [] : [{ outcome: 'running' }])], id).toContainEqual(
+        freed.results[id],
+      );
     for (const id of cluster.nodeIds) expect(cluster.isAlive(id), id).toBe(true);
     expect(await cluster.waitForLeader(15_000)).not.toBeNull();
     const history = records

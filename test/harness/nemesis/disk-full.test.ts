@@ -7,7 +7,7 @@
  * real nodes: test/harness/disk-full.integration.test.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -18,7 +18,8 @@ import { diskFull, type DiskFullOp } from '../../../harness/nemesis/kinds/disk-f
 import { decodeNemesisOp } from '../../../harness/nemesis/registry.js';
 import { drawNemesisSchedule } from '../../../harness/nemesis/schedule.js';
 import { nodeSetTargets } from '../../../harness/nemesis/targets.js';
-import { diskFullAnalysis } from '../../../harness/run/disk-full-analysis.js';
+import { diskFullAnalysis, filledNodes, unreadableLogs } from '../../../harness/run/disk-full-analysis.js';
+import { LOG_FILE_NAME, openFileStorage } from '../../../node/storage/file-storage.js';
 import { NodeExitedBeforeReady } from '../../../harness/node-process.js';
 import { FakeCluster, fakeContext } from './fake-cluster.js';
 import { tempDir } from '../temp-dirs.js';
@@ -243,5 +244,37 @@ describe('the disk-full analysis', () => {
       op('stop-disk-full', { results: { n3: { outcome: 'killed' }, n1: { outcome: 'exited-7', restarted: true } } }, 4),
     ]);
     expect(a).toMatchObject({ name: 'disk-full', valid: true, brief: 'disk-full: 2 node stops with exit 7, all back', findings: [] });
+  });
+
+  it("finds a filled node's log that its next start would refuse: a hole where a write the node ignored should be", async () => {
+    const root = tempDir('rift-disk-full-logs-');
+    const history = [
+      op(
+        'start-disk-full',
+        { nodes: ['n1', 'n2', 'n3'], results: { n1: { ballastBytes: 9 }, n2: { ballastBytes: 9 }, n3: { error: 'x' } } },
+        1,
+      ),
+    ];
+    expect(filledNodes(history)).toEqual(['n1', 'n2']);
+    for (const id of ['n1', 'n2']) {
+      const { storage } = await openFileStorage(join(root, id));
+      for (let i = 1; i <= 3; i++)
+        await storage.persist(i === 1 ? { currentTerm: 1, votedFor: 'n1' } : null, [
+          { index: i, term: 1, type: 'command', data: `put k${i} ${'v'.repeat(100)}` },
+        ]);
+      await storage.close();
+    }
+    expect(await unreadableLogs(history, (id) => join(root, id))).toEqual([]);
+    // n2's second frame never reached the disk (a write it ignored): zeros where it should be, the third frame after them.
+    const file = join(root, 'n2', LOG_FILE_NAME);
+    const buf = readFileSync(file);
+    buf.fill(0, 8 + 200, 8 + 300);
+    writeFileSync(file, buf);
+    const unreadable = await unreadableLogs(history, (id) => join(root, id));
+    expect(unreadable.map((u) => u.node)).toEqual(['n2']);
+    expect(unreadable[0]!.reason).toMatch(/storage corruption/);
+    const a = diskFullAnalysis(history, unreadable);
+    expect(a).toMatchObject({ valid: false, brief: 'disk-full: 1 log left unreadable' });
+    expect(a?.findings).toEqual([expect.stringMatching(/^disk-full: n2's log after the run would be refused at its next start/)]);
   });
 });
