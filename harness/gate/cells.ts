@@ -227,11 +227,12 @@ const snapshotDelayLoss = ['--nemesis', 'delay,loss', '--snapshot-every-entries'
 const oneKindMeasured: Readonly<Record<string, Measured>> = {
   'correct/disk-full': {
     detected: 0,
-    runs: 6,
+    runs: 9,
     note:
-      '2026-12-07, node dist/harness/gate.js --study --only disk-full --runs 5 --correct-runs 3 --lanes 1 (root), seeds 7121001 ' +
-      'and 7121002: 6 valid, median 11.7-12.5 s; by hand (npm run jepsen, 10 s): --nemesis disk-full seeds 101-104 and ' +
-      'disk-full,partition,kill 201-206 all valid, 36 exits 7 on full disks, no other exit, every node back',
+      '2026-12-07, node dist/harness/gate.js --study --only disk-full --runs 5 --correct-runs 3 --lanes 1 (root), seeds 7121001, ' +
+      '7121002 and 7121003 (the last with the log replay check): 9 valid, median 11.2-12.5 s; by hand (npm run jepsen, 10 s): ' +
+      '--nemesis disk-full seeds 101-104 and disk-full,partition,kill 201-206 all valid, every stop on a full disk exit 7, ' +
+      'every node back',
   },
   'correct/lease-restart': {
     detected: 0,
@@ -519,12 +520,12 @@ export const bugCells: readonly GateCell[] = [
     plan: { n: 3, k: 2 },
     control: 'correct/disk-full',
     measured: {
-      detected: 9,
-      runs: 10,
+      detected: 14,
+      runs: 15,
       note:
         '2026-12-07, node dist/harness/gate.js --study --only disk-full --runs 5 --correct-runs 3 --lanes 1 (root), seeds ' +
-        '7121001 (4 of 5) and 7121002 (5 of 5), all by linearizability, first finding at 5.4-6.5 s; the correct node on these ' +
-        'args (disk-full,kill --targets all, seeds 301-303 by hand): 3 valid',
+        '7121001 (4 of 5), 7121002 and 7121003 (5 of 5 each), all by linearizability, first finding at 5.4-6.5 s; the correct ' +
+        'node on these args (disk-full,kill --targets all, seeds 301-303 by hand): 3 valid',
     },
     // Each node's data directory on a tmpfs of its own: root only.
     unavailable: () => dataMountsUnavailableReason(),
