@@ -22,6 +22,7 @@ import { RiftClient } from '../../node/client.js';
 import { NodeExitedBeforeReady, NodeProcess } from '../../harness/node-process.js';
 import { pickFreeUdpPorts } from '../../harness/ports.js';
 import { ensureBuilt, repoRoot } from '../support/build.js';
+import { canMountTmpfs } from '../support/tmpfs.js';
 
 async function singleNode(dir: string, dataDir: string): Promise<{ node: NodeProcess; config: object }> {
   const [port] = await pickFreeUdpPorts(1);
@@ -80,17 +81,6 @@ describe('a disk that refuses a write at start: exit 7 (disk failed), not 3 (cor
     60_000,
   );
 });
-
-function canMountTmpfs(at: string): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at], { stdio: 'ignore' });
-    execFileSync('umount', [at], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a disk that fills under a running node (root: a 1 MiB tmpfs)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rift-disk-full-'));

@@ -23,6 +23,7 @@ import { LOG_FILE_NAME, openFileStorage } from '../../../node/storage/file-stora
 import { NodeExitedBeforeReady } from '../../../harness/node-process.js';
 import { FakeCluster, fakeContext } from './fake-cluster.js';
 import { tempDir } from '../temp-dirs.js';
+import { canMountTmpfs } from '../../support/tmpfs.js';
 
 const scheduleOpts = { timeLimitMs: 10_000, intervalMs: 1000, nodeCount: 5, partitionShapes: [] } as const;
 
@@ -84,20 +85,6 @@ describe('the disk-full nemesis on a fake cluster', () => {
     expect(await whyNotOwnTmpfs(join(dir, 'missing'), 1 << 30)).toMatch(/^cannot statfs/);
   });
 });
-
-function canMountTmpfs(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  const at = mkdtempSync(join(tmpdir(), 'rift-tmpfs-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at], { stdio: 'ignore' });
-    execFileSync('umount', [at], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(at, { recursive: true, force: true });
-  }
-}
 
 /** A fake cluster whose node n's restart fails as `restartFails` says (exit code), else starts. */
 class RestartingCluster extends FakeCluster {

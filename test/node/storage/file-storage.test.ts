@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredState } from '../../../node/raft/types.js';
@@ -19,23 +17,9 @@ import { FILE_MAGIC, encodeFrames, encodeRecord, type LogRecord } from '../../..
 import { defaultTimings } from '../../../node/config-types.js';
 import { runQueueWaitMs } from '../../../node/util/schedstat.js';
 import { cleanupTempDirs, entries, entry, tempDir } from './helpers.js';
+import { canMountTmpfs } from '../../support/tmpfs.js';
 
 afterEach(cleanupTempDirs);
-
-/** Root on Linux with tmpfs: a real full disk for the tests that need one. */
-function canMountTmpfs(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  const at = mkdtempSync(path.join(tmpdir(), 'rift-tmpfs-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', at], { stdio: 'ignore' });
-    execFileSync('umount', [at], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(at, { recursive: true, force: true });
-  }
-}
 
 async function reopen(dir: string, log?: (line: string) => void): Promise<StoredState> {
   const { storage, stored } = await openFileStorage(dir, log ? { log } : {});
