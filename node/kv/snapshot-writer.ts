@@ -15,15 +15,15 @@
  * and the session table's text (bounded: at most maxSessions sessions). The
  * data's values are read as it goes. The state machine keeps a preimage of
  * every key written or deleted while a writer is open (KvStateMachine
- * beforeWrite): the value it had at the start, or `undefined` for a key that
- * did not exist then (such a key is not in the list anyway). So the text is
+ * beforeWrite): the value it had at the start (a key created since is not in
+ * the list, and needs none). So the text is
  * exactly the state at the start, byte for byte what a one-call encode then
  * would have given (test/node/kv/snapshot-writer.test.ts).
  */
 import { assert } from '../util/assert.js';
 
 /** The values at the start, for keys the state machine has written since. */
-export type Preimages = Map<string, string | undefined>;
+export type Preimages = Map<string, string>;
 
 export class KvSnapshotWriter {
   private nextKey = 0;
@@ -70,7 +70,7 @@ export class KvSnapshotWriter {
     }
     while (this.nextKey < this.keys.length && chars < maxChars) {
       const key = this.keys[this.nextKey]!;
-      const value = this.preimages.has(key) ? this.preimages.get(key) : this.current.get(key);
+      const value = this.preimages.get(key) ?? this.current.get(key);
       assert(value !== undefined, `snapshot writer: key ${JSON.stringify(key)} had no value at the start`);
       const pair = JSON.stringify([key, value]);
       parts.push(this.nextKey === 0 ? pair : `,${pair}`);

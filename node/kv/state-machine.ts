@@ -370,9 +370,13 @@ export class KvStateMachine {
     };
   }
 
-  /** Copy-on-write for an open snapshot writer: the key's value at the writer's start, kept once. */
+  /**
+   * Copy-on-write for an open snapshot writer: the key's value at the writer's start, kept once. A key absent now
+   * (`before` undefined) either was absent at the start (not in the writer's list) or was deleted since, which kept its
+   * value then: nothing to keep, so a build's preimages grow only with the keys it would read.
+   */
   private beforeWrite(key: string, before: string | undefined): void {
-    if (this.preimages !== null && !this.preimages.has(key)) this.preimages.set(key, before);
+    if (before !== undefined && this.preimages !== null && !this.preimages.has(key)) this.preimages.set(key, before);
   }
 
   private setValue(key: string, value: string): void {
