@@ -236,28 +236,23 @@ export class Cluster extends DbCluster<RiftDb> {
       wrap: (id, command) => guardedSpawn(netns !== null ? netns.wrap(id, command.command, command.args) : command, guard),
       ...(faketime !== undefined ? { faketime } : {}),
     });
+    // The client links' relay, then the data mounts: the last resources made before the cluster exists (nothing after
+    // them can throw). If one fails, what was made so far goes; from then on the cluster's stop releases them.
     let clientNet: ClientRelay | null = null;
+    let mounts: DataMounts | null = null;
     try {
       if (opts.clientRelay === true) clientNet = await ClientRelay.start({ nodes: addresses, seed: (opts.seed ^ 0xc11e47) >>> 0 });
-    } catch (err) {
-      relay?.close();
-      if (netns !== null) await netns.teardown();
-      throw err;
-    }
-    // Mounted last before the cluster exists (nothing between can throw): from here its stop releases them.
-    let mounts: DataMounts | null = null;
-    if (opts.dataTmpfsBytes !== undefined) {
-      try {
+      if (opts.dataTmpfsBytes !== undefined) {
         mounts = await DataMounts.mount(
           ids.map((id) => join(config.dataDir, id)),
           opts.dataTmpfsBytes,
         );
-      } catch (err) {
-        relay?.close();
-        clientNet?.close();
-        if (netns !== null) await netns.teardown();
-        throw err;
       }
+    } catch (err) {
+      relay?.close();
+      clientNet?.close();
+      if (netns !== null) await netns.teardown();
+      throw err;
     }
     const cluster = new Cluster(config, configPath, db, net, relay, netns, clientNet, mounts, opts);
     await cluster.startAll();

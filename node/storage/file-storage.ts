@@ -228,8 +228,7 @@ async function rewriteLive(
     }
     return null;
   }
-  await fs.rename(tmp, file);
-  await fs.fsyncDir(path.dirname(file));
+  await renameDurably(fs, tmp, file);
   return { index, fileBytes: end };
 }
 
@@ -237,6 +236,11 @@ async function rewriteLive(
 async function writeFileDurably(fs: StorageFs, file: string, chunks: readonly Buffer[]): Promise<void> {
   const tmp = file + TEMP_SUFFIX;
   await writeTempFile(fs, tmp, chunks);
+  await renameDurably(fs, tmp, file);
+}
+
+/** Rename the durable `tmp` over `file` and fsync the directory, so the new name survives a power failure. */
+async function renameDurably(fs: StorageFs, tmp: string, file: string): Promise<void> {
   await fs.rename(tmp, file);
   await fs.fsyncDir(path.dirname(file));
 }
